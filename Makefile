@@ -1,0 +1,60 @@
+# The probe appliance. Two commands matter (see README.md):
+#   make run   - build the probe and serve a generated demo capture on :3000
+#   make test  - install what the tests need, then run every test
+SHELL      := /bin/bash
+GO         ?= go
+SHARED     ?= ../shared
+BIN        := bin
+OUT        := out
+HTTP_PORT  ?= 3000
+GOFLAGS_BUILD := -trimpath
+
+.PHONY: all build run test deps unit vet conformance bench fuzz clean demo
+
+all: build
+
+build:
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/probe ./cmd/probe
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/gencap ./tools/gencap
+	$(GO) build $(GOFLAGS_BUILD) -o $(BIN)/conformance ./tools/conformance
+
+$(OUT)/demo.pcap: build
+	@mkdir -p $(OUT)
+	$(BIN)/gencap -o $(OUT)/demo.pcap
+
+demo: $(OUT)/demo.pcap
+
+run: build $(OUT)/demo.pcap
+	@echo "probe: serving $(OUT)/demo.pcap on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops)"
+	@echo "try, from another shell:"
+	@echo "  curl -s -u admin:admin \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/active.lua?ifid=0\""
+	@echo "  curl -s -u admin:admin -H \"Content-Type: application/json\" -d '{\"ifid\": \"0\", \"host\": \"192.168.1.10\"}' \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/data.lua\""
+	$(BIN)/probe -i $(OUT)/demo.pcap -m 192.168.1.0/24 --http-port $(HTTP_PORT) --data-dir $(OUT)/data
+
+deps:
+	bash scripts/install-deps.sh
+
+vet:
+	$(GO) vet ./...
+
+# Fast unit tests first, then the end-to-end suites against the built probe.
+unit:
+	$(GO) test -count=1 ./...
+
+conformance: build
+	$(BIN)/conformance --probe $(BIN)/probe --suite $(SHARED)/conformance/ntopng-e2e \
+		--version v1 --pass-list tools/conformance/passing-v1.txt
+
+test: deps vet unit conformance
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Short fuzz runs of every fuzz target (go test allows one target per run).
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./dataplane/decode
+	$(GO) test -run '^$$' -fuzz '^FuzzParseDNS$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlowRecord$$' -fuzztime 60s ./controlplane/store
+
+clean:
+	rm -rf $(BIN) $(OUT)

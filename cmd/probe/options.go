@@ -1,0 +1,120 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/probe-appliance/probe/dataplane/capture"
+)
+
+// options are the command-line flags, modelled on ntopng's.
+type options struct {
+	interfaces   []string
+	localNets    string
+	httpPort     int
+	httpAddr     string
+	dataDir      string
+	disableLogin bool
+	readyFile    string
+	verbose      bool
+	flowIdle     time.Duration
+	hostIdle     time.Duration
+	maxFlows     int
+	maxHosts     int
+}
+
+func (o *options) register(fs *pflag.FlagSet) {
+	fs.StringArrayVarP(&o.interfaces, "interface", "i", nil, "live interface or .pcap/.pcapng file to read (repeatable; ids 0,1,… in order)")
+	fs.StringVarP(&o.localNets, "local-networks", "m", "", "local networks, comma-separated CIDRs")
+	fs.IntVarP(&o.httpPort, "http-port", "w", 3000, "REST API port")
+	fs.StringVar(&o.httpAddr, "http-addr", "", "REST API listen address (default all)")
+	fs.StringVarP(&o.dataDir, "data-dir", "d", "/var/lib/probe", "directory of the embedded store")
+	fs.BoolVar(&o.disableLogin, "disable-login", false, "serve the REST API without authentication")
+	fs.StringVar(&o.readyFile, "ready-file", "", "file created once every capture file was read completely")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug logging")
+	fs.DurationVar(&o.flowIdle, "flow-idle-timeout", 60*time.Second, "live mode: a flow without packets for this long expires")
+	fs.DurationVar(&o.hostIdle, "host-idle-timeout", 300*time.Second, "live mode: a local host without flows expires after this long (remote hosts: 60 s)")
+	fs.IntVarP(&o.maxFlows, "max-num-flows", "X", 131072, "flow table size per interface")
+	fs.IntVarP(&o.maxHosts, "max-num-hosts", "x", 131072, "host table size per interface")
+}
+
+func (o *options) logLevel() slog.Level {
+	if o.verbose {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}
+
+// ifaceSpec is one -i argument, resolved.
+type ifaceSpec struct {
+	id   int
+	arg  string // as given
+	name string // a file's base name, or the interface name
+	file bool
+}
+
+type config struct {
+	options
+	ifaces []ifaceSpec
+	nets   []netip.Prefix
+}
+
+// validate checks everything a user can get wrong before anything starts,
+// so a typo ends in a clear message and exit code 1, not a half-started probe.
+func (o *options) validate() (*config, error) {
+	c := &config{options: *o}
+	if len(o.interfaces) == 0 {
+		return nil, errors.New("no interface: give -i <interface or capture file>")
+	}
+	for i, arg := range o.interfaces {
+		s := ifaceSpec{id: i, arg: arg}
+		if capture.IsCaptureFile(arg) {
+			f, err := os.Open(arg)
+			if err != nil {
+				return nil, fmt.Errorf("capture file %q: %w", arg, err)
+			}
+			f.Close()
+			s.file, s.name = true, filepath.Base(arg)
+		} else {
+			if _, err := net.InterfaceByName(arg); err != nil {
+				return nil, fmt.Errorf("interface %q: no such network interface (and no such capture file)", arg)
+			}
+			s.name = arg
+		}
+		c.ifaces = append(c.ifaces, s)
+	}
+	if o.localNets != "" {
+		for _, part := range strings.Split(o.localNets, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			p, err := netip.ParsePrefix(part)
+			if err != nil {
+				return nil, fmt.Errorf("local network %q: not a CIDR (e.g. 192.168.1.0/24): %w", part, err)
+			}
+			c.nets = append(c.nets, p.Masked())
+		}
+	}
+	if o.httpPort <= 0 || o.httpPort > 65535 {
+		return nil, fmt.Errorf("http port %d out of range", o.httpPort)
+	}
+	if o.httpAddr != "" {
+		if _, err := netip.ParseAddr(o.httpAddr); err != nil {
+			return nil, fmt.Errorf("http address %q: %w", o.httpAddr, err)
+		}
+	}
+	if o.maxFlows <= 0 || o.maxHosts <= 0 {
+		return nil, errors.New("table sizes must be positive")
+	}
+	return c, nil
+}

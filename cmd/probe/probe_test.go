@@ -1,0 +1,507 @@
+package main
+
+// End-to-end tests: the real probe binary on a capture written here, real
+// Badger on disk, real HTTP over loopback.
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+var probeBin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "probe-e2e")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	probeBin = filepath.Join(dir, "probe")
+	out, err := exec.Command("go", "build", "-o", probeBin, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building probe: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// truth is what the test itself knows about the capture it wrote.
+type truth struct {
+	packets   int
+	wireBytes int
+	hostBytes map[string][2]int // ip -> sent, rcvd
+	flows     int
+	tcpFlows  int
+	udpFlows  int
+	nonIP     [2]int // packets, bytes of frames that are not IP
+}
+
+// writeCapture writes a small Ethernet pcap: nConn TCP connections from
+// local hosts to remote web servers, a DNS exchange and an ARP frame.
+func writeCapture(t *testing.T, path string, nConn int) truth {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := pcapgo.NewWriter(f)
+	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	tr := truth{hostBytes: map[string][2]int{}}
+	ts := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	macA := net.HardwareAddr{0x02, 0, 0, 0, 0, 1}
+	macB := net.HardwareAddr{0x02, 0, 0, 0, 0, 2}
+	emit := func(src, dst net.IP, l ...gopacket.SerializableLayer) {
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, l...); err != nil {
+			t.Fatal(err)
+		}
+		data := buf.Bytes()
+		ts = ts.Add(time.Millisecond)
+		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(data), Length: len(data)}, data); err != nil {
+			t.Fatal(err)
+		}
+		tr.packets++
+		tr.wireBytes += len(data)
+		if src == nil {
+			tr.nonIP[0]++
+			tr.nonIP[1] += len(data)
+		} else {
+			s, d := tr.hostBytes[src.String()], tr.hostBytes[dst.String()]
+			s[0] += len(data)
+			tr.hostBytes[src.String()] = s
+			d[1] += len(data)
+			tr.hostBytes[dst.String()] = d
+		}
+	}
+	tcpPkt := func(src, dst net.IP, sp, dp uint16, syn, ack, fin bool, payload []byte) {
+		eth := &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
+		tc := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), SYN: syn, ACK: ack, FIN: fin, Window: 1024}
+		_ = tc.SetNetworkLayerForChecksum(ip)
+		emit(src, dst, eth, ip, tc, gopacket.Payload(payload))
+	}
+	for i := 0; i < nConn; i++ {
+		cli := net.IPv4(192, 168, 1, byte(10+i%5)).To4()
+		srv := net.IPv4(203, 0, 113, byte(1+i%7)).To4()
+		sp := uint16(40000 + i)
+		tcpPkt(cli, srv, sp, 80, true, false, false, nil)
+		tcpPkt(srv, cli, 80, sp, true, true, false, nil)
+		tcpPkt(cli, srv, sp, 80, false, true, false, []byte("GET / HTTP/1.1\r\nHost: web"+fmt.Sprint(i%7)+".example\r\n\r\n"))
+		tcpPkt(srv, cli, 80, sp, false, true, false, make([]byte, 1000))
+		tcpPkt(cli, srv, sp, 80, false, true, true, nil)
+		tr.flows++
+		tr.tcpFlows++
+	}
+	// One DNS transaction.
+	cli, dns := net.IPv4(192, 168, 1, 10).To4(), net.IPv4(192, 168, 1, 1).To4()
+	for _, resp := range []bool{false, true} {
+		src, dst, sp, dp := cli, dns, uint16(5000), uint16(53)
+		if resp {
+			src, dst, sp, dp = dns, cli, 53, 5000
+		}
+		eth := &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: src, DstIP: dst}
+		u := &layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
+		_ = u.SetNetworkLayerForChecksum(ip)
+		d := &layers.DNS{ID: 0x4242, QR: resp, RD: true, QDCount: 1,
+			Questions: []layers.DNSQuestion{{Name: []byte("web0.example"), Type: layers.DNSTypeA, Class: layers.DNSClassIN}}}
+		if resp {
+			d.ANCount = 1
+			d.Answers = []layers.DNSResourceRecord{{Name: []byte("web0.example"), Type: layers.DNSTypeA, Class: layers.DNSClassIN, TTL: 60, IP: net.IPv4(203, 0, 113, 1)}}
+		}
+		emit(src, dst, eth, ip, u, d)
+	}
+	tr.flows++
+	tr.udpFlows++
+	// ARP: counted by the interface, not by any host.
+	emit(nil, nil, &layers.Ethernet{SrcMAC: macA, DstMAC: layers.EthernetBroadcast, EthernetType: layers.EthernetTypeARP},
+		&layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6, ProtAddressSize: 4,
+			Operation: layers.ARPRequest, SourceHwAddress: macA, SourceProtAddress: []byte{192, 168, 1, 10},
+			DstHwAddress: make([]byte, 6), DstProtAddress: []byte{192, 168, 1, 1}})
+	return tr
+}
+
+type probeProc struct {
+	cmd  *exec.Cmd
+	port int
+	out  *strings.Builder
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// startProbe runs the probe and waits for its ready file.
+func startProbe(t *testing.T, args ...string) *probeProc {
+	t.Helper()
+	port := freePort(t)
+	ready := filepath.Join(t.TempDir(), "ready")
+	args = append(args, "--http-port", fmt.Sprint(port), "--http-addr", "127.0.0.1", "--ready-file", ready)
+	p := &probeProc{port: port, out: &strings.Builder{}}
+	p.cmd = exec.Command(probeBin, args...)
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.stop(t) })
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("probe not ready after 30 s; output:\n%s", p.out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (p *probeProc) stop(t *testing.T) {
+	if p.cmd.ProcessState != nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("probe exited with %v; output:\n%s", err, p.out)
+		}
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		t.Errorf("probe did not stop on SIGTERM")
+	}
+}
+
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+	env    struct {
+		RC    int             `json:"rc"`
+		RCStr string          `json:"rc_str"`
+		RCHR  string          `json:"rc_str_hr"`
+		Rsp   json.RawMessage `json:"rsp"`
+	}
+}
+
+var noRedirect = &http.Client{
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	Timeout:       10 * time.Second,
+}
+
+func (p *probeProc) call(t *testing.T, method, path, body string, hdr map[string]string) answer {
+	t.Helper()
+	req, err := http.NewRequest(method, fmt.Sprintf("http://127.0.0.1:%d%s", p.port, path), strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	a := answer{status: resp.StatusCode, header: resp.Header}
+	a.body, _ = io.ReadAll(resp.Body)
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(a.body, &a.env); err != nil {
+			t.Fatalf("%s %s: bad JSON %q: %v", method, path, a.body, err)
+		}
+	}
+	return a
+}
+
+func basic(user, pass string) map[string]string {
+	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))}
+}
+
+func TestOfflineCaptureServesHostsAndFlows(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "demo.pcap")
+	tr := writeCapture(t, pcap, 20)
+	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", filepath.Join(dir, "db"))
+	admin := basic("admin", "admin")
+
+	a := p.call(t, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", admin)
+	if a.status != 200 || string(a.env.Rsp) != `[{"ifid":0,"ifname":"demo.pcap"}]` {
+		t.Fatalf("interfaces: %d %s", a.status, a.body)
+	}
+
+	a = p.call(t, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", admin)
+	var ifd map[string]any
+	_ = json.Unmarshal(a.env.Rsp, &ifd)
+	if ifd["packets"] != float64(tr.packets) || ifd["bytes"] != float64(tr.wireBytes+24*tr.packets) ||
+		ifd["num_flows"] != float64(tr.flows) || ifd["ifid"] != "0" || ifd["num_hosts"] != float64(len(tr.hostBytes)) {
+		t.Errorf("interface data: %s\nwant packets %d bytes %d flows %d hosts %d", a.env.Rsp, tr.packets, tr.wireBytes+24*tr.packets, tr.flows, len(tr.hostBytes))
+	}
+
+	a = p.call(t, "GET", "/lua/rest/v1/get/flow/l4/counters.lua?ifid=0", "", admin)
+	want := fmt.Sprintf(`[{"count":%d,"id":6},{"count":%d,"id":17}]`, tr.tcpFlows, tr.udpFlows)
+	if normJSON(t, a.env.Rsp) != normJSON(t, []byte(want)) {
+		t.Errorf("l4 counters %s, want %s", a.env.Rsp, want)
+	}
+
+	// Every host, in one page, with the byte counts the test wrote.
+	a = p.call(t, "POST", "/lua/rest/v1/get/host/active.lua", `{"ifid": 0, "perPage": 100}`,
+		map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]})
+	var active struct {
+		Data []struct {
+			IP    string `json:"ip"`
+			Name  string `json:"name"`
+			Local bool   `json:"is_localhost"`
+			Bytes struct {
+				Sent  int `json:"sent"`
+				Recvd int `json:"recvd"`
+			} `json:"bytes"`
+		} `json:"data"`
+		PerPage int `json:"perPage"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &active); err != nil {
+		t.Fatal(err)
+	}
+	if len(active.Data) != len(tr.hostBytes) || active.PerPage != 100 {
+		t.Fatalf("host/active: %d hosts (perPage %d), want %d: %s", len(active.Data), active.PerPage, len(tr.hostBytes), a.body)
+	}
+	for _, h := range active.Data {
+		w := tr.hostBytes[h.IP]
+		if h.Bytes.Sent != w[0] || h.Bytes.Recvd != w[1] {
+			t.Errorf("host %s bytes %d/%d, want %d/%d", h.IP, h.Bytes.Sent, h.Bytes.Recvd, w[0], w[1])
+		}
+		if h.Local != strings.HasPrefix(h.IP, "192.168.1.") {
+			t.Errorf("host %s local=%v", h.IP, h.Local)
+		}
+		if h.IP == "203.0.113.1" && h.Name != "web0.example [web0.example]" {
+			t.Errorf("HTTP server name %q", h.Name)
+		}
+	}
+	// perPage persisted as the user's default.
+	a = p.call(t, "GET", "/lua/rest/v1/get/host/active.lua?ifid=0", "", admin)
+	if !strings.Contains(string(a.env.Rsp), `"perPage":100`) {
+		t.Errorf("perPage preference not kept: %s", a.env.Rsp)
+	}
+
+	a = p.call(t, "GET", "/lua/rest/v1/get/host/data.lua?ifid=0&host=192.168.1.10", "", admin)
+	var hd map[string]any
+	_ = json.Unmarshal(a.env.Rsp, &hd)
+	w := tr.hostBytes["192.168.1.10"]
+	if a.status != 200 || hd["bytes.sent"] != float64(w[0]) || hd["bytes.rcvd"] != float64(w[1]) || hd["localhost"] != true {
+		t.Errorf("host data: %d %s", a.status, a.env.Rsp)
+	}
+	a = p.call(t, "GET", "/lua/rest/v1/get/host/data.lua?ifid=0&host=1.2.3.4", "", admin)
+	if a.status != 404 || string(a.body) != `{"rc":-1,"rc_str":"NOT_FOUND","rc_str_hr":"Not found","rsp":[]}` {
+		t.Errorf("unknown host: %d %s", a.status, a.body)
+	}
+
+	a = p.call(t, "GET", "/lua/rest/v1/get/flow/active.lua?ifid=0&perPage=5&host=192.168.1.10", "", admin)
+	var fa struct {
+		TotalRows int              `json:"totalRows"`
+		Data      []map[string]any `json:"data"`
+	}
+	_ = json.Unmarshal(a.env.Rsp, &fa)
+	if fa.TotalRows != 5 || len(fa.Data) != 5 { // 4 TCP connections + the DNS flow
+		t.Errorf("flow/active for 192.168.1.10: total %d page %d: %s", fa.TotalRows, len(fa.Data), a.env.Rsp)
+	}
+
+	a = p.call(t, "GET", "/lua/rest/v1/get/host/interfaces.lua?host=192.168.1.10", "", admin)
+	if string(a.env.Rsp) != `{"192.168.1.10":[{"ifid":0}]}` {
+		t.Errorf("host interfaces: %s", a.env.Rsp)
+	}
+}
+
+func normJSON(t *testing.T, b []byte) string {
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%q: %v", b, err)
+	}
+	out, _ := json.Marshal(v)
+	return string(out)
+}
+
+func TestBadInputAnswers(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "x.pcap")
+	writeCapture(t, pcap, 2)
+	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"))
+	admin := basic("admin", "admin")
+	json := map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]}
+
+	cases := []struct {
+		name, method, path, body string
+		hdr                      map[string]string
+		status                   int
+		rcStr                    string
+	}{
+		{"bad ifid", "GET", "/lua/rest/v1/get/interface/data.lua?ifid=7", "", admin, 400, "INVALID_INTERFACE"},
+		{"non-numeric ifid dropped", "GET", "/lua/rest/v1/get/host/active.lua?ifid=abc", "", admin, 400, "INVALID_INTERFACE"},
+		{"missing ifid", "GET", "/lua/rest/v1/get/flow/active.lua", "", admin, 400, "INVALID_INTERFACE"},
+		{"malformed JSON", "POST", "/lua/rest/v1/get/host/data.lua", `{"ifid": 0, "host": `, json, 400, "BAD_FORMAT"},
+		{"JSON not an object", "POST", "/lua/rest/v1/get/interface/data.lua", `[1,2]`, json, 400, "BAD_FORMAT"},
+		{"host missing", "GET", "/lua/rest/v1/get/host/data.lua?ifid=0", "", admin, 400, "INVALID_ARGUMENTS"},
+		{"invalid host dropped", "GET", "/lua/rest/v1/get/host/data.lua?ifid=0&host=not-an-ip", "", admin, 400, "INVALID_ARGUMENTS"},
+		{"unknown param ignored", "GET", "/lua/rest/v1/get/ntopng/interfaces.lua?bogus=1", "", admin, 200, "OK"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a := p.call(t, c.method, c.path, c.body, c.hdr)
+			if a.status != c.status || a.env.RCStr != c.rcStr {
+				t.Errorf("got %d %s, want %d %s: %s", a.status, a.env.RCStr, c.status, c.rcStr, a.body)
+			}
+			if c.rcStr == "BAD_FORMAT" && !strings.Contains(string(a.env.Rsp), "JSON") {
+				t.Errorf("no clear message: %s", a.env.Rsp)
+			}
+		})
+	}
+}
+
+func TestAuthentication(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "x.pcap")
+	writeCapture(t, pcap, 2)
+	db := filepath.Join(dir, "db")
+	p := startProbe(t, "-i", pcap, "--data-dir", db)
+	path := "/lua/rest/v1/get/host/active.lua?ifid=0"
+
+	for _, h := range []map[string]string{nil, basic("admin", "wrong"), {"Authorization": "Token 0123456789abcdef0123456789abcdef"}, {"Cookie": "session=deadbeef"}} {
+		a := p.call(t, "GET", path, "", h)
+		loc := a.header.Get("Location")
+		if a.status != 302 || !strings.HasPrefix(loc, "/lua/login.lua?referer=") || strings.Contains(string(a.body), "ifid") || len(a.body) != 0 {
+			t.Errorf("%v: got %d %q %q, want 302 to login, no data", h, a.status, loc, a.body)
+		}
+	}
+
+	// A token and a session, then a restart: both still work.
+	a := p.call(t, "POST", "/lua/rest/v1/create/ntopng/api_token.lua", `{"username":"admin"}`,
+		map[string]string{"Content-Type": "application/json", "Authorization": basic("admin", "admin")["Authorization"]})
+	var tok struct {
+		Token string `json:"api_token"`
+	}
+	_ = json.Unmarshal(a.env.Rsp, &tok)
+	if len(tok.Token) != 32 {
+		t.Fatalf("token: %s", a.body)
+	}
+	a = p.call(t, "POST", "/lua/rest/v1/create/ntopng/session.lua", `{"username":"admin"}`,
+		map[string]string{"Content-Type": "application/json", "Authorization": "Token " + tok.Token})
+	var sess struct {
+		Session string `json:"session"`
+	}
+	_ = json.Unmarshal(a.env.Rsp, &sess)
+	if len(sess.Session) != 32 {
+		t.Fatalf("session: %s", a.body)
+	}
+	p.stop(t)
+
+	p2 := startProbe(t, "-i", pcap, "--data-dir", db)
+	for name, h := range map[string]map[string]string{
+		"token":   {"Authorization": "Token " + tok.Token},
+		"session": {"Cookie": "session=" + sess.Session},
+		"cookies": {"Cookie": "user=admin; password=admin"},
+	} {
+		if a := p2.call(t, "GET", path, "", h); a.status != 200 || a.env.RCStr != "OK" {
+			t.Errorf("%s after restart: %d %s", name, a.status, a.body)
+		}
+	}
+
+	// Five failures block the address for 300 s, even with the right password.
+	for i := 0; i < 5; i++ {
+		p2.call(t, "GET", path, "", basic("admin", "nope"))
+	}
+	if a := p2.call(t, "GET", path, "", basic("admin", "admin")); a.status != 302 {
+		t.Errorf("after 5 failures: %d %s", a.status, a.body)
+	}
+}
+
+func TestStartupErrors(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "x.pcap")
+	writeCapture(t, pcap, 1)
+	cases := map[string][]string{
+		"unknown interface": {"-i", "nosuchif0"},
+		"unreadable file":   {"-i", filepath.Join(dir, "missing.pcap")},
+		"bad CIDR":          {"-i", pcap, "-m", "192.168.1.0/33"},
+		"not a capture":     {"-i", writeFile(t, dir, "junk.pcap", "this is not a capture file")},
+	}
+	for name, args := range cases {
+		t.Run(name, func(t *testing.T) {
+			cmd := exec.Command(probeBin, append(args, "--data-dir", filepath.Join(dir, "db-"+strings.ReplaceAll(name, " ", "")), "--http-port", fmt.Sprint(freePort(t)))...)
+			out, err := cmd.CombinedOutput()
+			ee, ok := err.(*exec.ExitError)
+			if !ok || ee.ExitCode() != 1 || len(strings.TrimSpace(string(out))) == 0 {
+				t.Errorf("got %v, output %q; want exit 1 with a message", err, out)
+			}
+		})
+	}
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestFlowsPersistInBlocks(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "x.pcap")
+	tr := writeCapture(t, pcap, 10)
+	db := filepath.Join(dir, "db")
+	p := startProbe(t, "-i", pcap, "--data-dir", db)
+	p.stop(t)
+
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var pkts, bytes uint64
+	n := 0
+	err = st.ScanFlows(0, 0, 1<<40, func(r *store.FlowRecord) error {
+		n++
+		pkts += r.PktsC2S + r.PktsS2C
+		bytes += r.BytesC2S + r.BytesS2C
+		if !r.Client.IsValid() || r.Client == (netip.Addr{}) {
+			t.Errorf("record without client: %+v", r)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ipPkts, ipBytes := tr.packets-tr.nonIP[0], tr.wireBytes-tr.nonIP[1]
+	if n != tr.flows || pkts != uint64(ipPkts) || bytes != uint64(ipBytes) {
+		t.Errorf("stored %d records, %d packets, %d bytes; want %d, %d, %d", n, pkts, bytes, tr.flows, ipPkts, ipBytes)
+	}
+}

@@ -1,0 +1,258 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/auth"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/rest"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/capture"
+)
+
+// flowWriter moves flow deltas from the tables into the store off the
+// capture goroutines. The queue is bounded: a slow disk pushes back on
+// capture rather than growing memory or dropping records.
+type flowWriter struct {
+	st      *store.Store
+	ch      chan []store.FlowRecord
+	pending sync.WaitGroup
+	done    chan struct{}
+	log     *slog.Logger
+}
+
+func newFlowWriter(st *store.Store, log *slog.Logger) *flowWriter {
+	w := &flowWriter{st: st, ch: make(chan []store.FlowRecord, 64), done: make(chan struct{}), log: log}
+	go w.loop()
+	return w
+}
+
+func (w *flowWriter) enqueue(recs []store.FlowRecord) {
+	w.pending.Add(1)
+	w.ch <- recs
+}
+
+func (w *flowWriter) loop() {
+	defer close(w.done)
+	for recs := range w.ch {
+		if err := w.st.WriteFlows(recs); err != nil {
+			w.log.Error("writing flows", "records", len(recs), "err", err)
+		}
+		w.pending.Done()
+	}
+}
+
+// wait returns once everything enqueued so far is written.
+func (w *flowWriter) wait() { w.pending.Wait() }
+
+func (w *flowWriter) close() {
+	close(w.ch)
+	<-w.done
+}
+
+func serve(ctx context.Context, c *config, log *slog.Logger) error {
+	st, err := store.Open(c.dataDir, store.Options{})
+	if err != nil {
+		return fmt.Errorf("opening store in %s: %w", c.dataDir, err)
+	}
+	defer st.Close()
+	au, err := auth.New(st)
+	if err != nil {
+		return fmt.Errorf("setting up users: %w", err)
+	}
+	writer := newFlowWriter(st, log)
+	defer writer.close()
+
+	// Open every source before serving anything: a capture that cannot be
+	// opened (permissions, AF_PACKET not allowed) is a startup error.
+	sources := make([]capture.Source, len(c.ifaces))
+	for i, s := range c.ifaces {
+		var src capture.Source
+		if s.file {
+			src, err = capture.OpenFile(s.arg)
+		} else {
+			src, err = capture.OpenLive(s.arg, 65535)
+		}
+		if err != nil {
+			for _, o := range sources[:i] {
+				o.Close()
+			}
+			return fmt.Errorf("opening %s: %w", s.arg, err)
+		}
+		sources[i] = src
+	}
+
+	ifaces := make([]rest.Interface, len(c.ifaces))
+	tables := make([]*flowtable.Table, len(c.ifaces))
+	for i, s := range c.ifaces {
+		t := flowtable.New(flowtable.Config{
+			IfID: s.id, Name: s.name, LocalNets: c.nets, Offline: s.file,
+			FlowIdle: c.flowIdle, LocalHostIdle: c.hostIdle,
+			MaxFlows: c.maxFlows, MaxHosts: c.maxHosts,
+			OnRecords: writer.enqueue,
+		})
+		tables[i] = t
+		ifaces[i] = rest.Interface{ID: s.id, Name: s.name, Table: t, SpeedMbps: 1000}
+		if !s.file {
+			ifaces[i].SpeedMbps = linkSpeed(s.name)
+			ifaces[i].Addresses = ifaceAddresses(s.name)
+			if ss, ok := sources[i].(capture.StatsSource); ok {
+				ifaces[i].Drops = func() uint64 {
+					st, err := ss.Stats()
+					if err != nil {
+						return 0
+					}
+					return st.Dropped
+				}
+			}
+		}
+	}
+	if err := loadAliases(st, tables); err != nil {
+		return err
+	}
+
+	srv := rest.New(rest.Config{
+		Interfaces: ifaces, Auth: au, Store: st, LocalNets: c.nets,
+		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
+	})
+	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
+	if err != nil {
+		return fmt.Errorf("REST listener: %w", err)
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
+
+	capCtx, stopCapture := context.WithCancel(ctx)
+	defer stopCapture()
+	var files sync.WaitGroup
+	var all sync.WaitGroup
+	for i, s := range c.ifaces {
+		if s.file {
+			files.Add(1)
+		}
+		all.Add(1)
+		go func(i int, s ifaceSpec) {
+			defer all.Done()
+			if s.file {
+				defer files.Done()
+			}
+			err := capture.Run(capCtx, sources[i], tables[i])
+			sources[i].Close()
+			tables[i].Flush()
+			if err != nil && capCtx.Err() == nil {
+				log.Error("capture stopped", "interface", s.name, "err", err)
+				return
+			}
+			if s.file {
+				log.Info("capture file read", "interface", s.name)
+			}
+		}(i, s)
+	}
+	go func() {
+		files.Wait()
+		writer.wait()
+		if c.readyFile != "" {
+			if err := os.WriteFile(c.readyFile, []byte("ready\n"), 0o644); err != nil {
+				log.Error("writing ready file", "path", c.readyFile, "err", err)
+			}
+		}
+	}()
+
+	go tick(capCtx, tables)
+
+	select {
+	case <-ctx.Done():
+	case err := <-srvErr:
+		stopCapture()
+		all.Wait()
+		return fmt.Errorf("REST server: %w", err)
+	}
+	log.Info("shutting down")
+	stopCapture()
+	all.Wait()
+	writer.wait()
+	return srv.Shutdown()
+}
+
+// tick drives the wall-clock side of the tables: idle expiry and block
+// boundaries of live interfaces, and throughputs.
+func tick(ctx context.Context, tables []*flowtable.Table) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			for _, tb := range tables {
+				if !tb.Config().Offline {
+					tb.Tick(now.UnixNano())
+				}
+				tb.UpdateRates(now)
+			}
+		}
+	}
+}
+
+func loadAliases(st *store.Store, tables []*flowtable.Table) error {
+	return st.List("aliases", func(key string, raw []byte) error {
+		var name string
+		if err := json.Unmarshal(raw, &name); err != nil {
+			return fmt.Errorf("reading alias %s: %w", key, err)
+		}
+		k, ok := flowtable.ParseHostKey(key)
+		if !ok {
+			return nil
+		}
+		for _, t := range tables {
+			t.SetAlias(k, name)
+		}
+		return nil
+	})
+}
+
+func linkSpeed(name string) int {
+	b, err := os.ReadFile("/sys/class/net/" + name + "/speed")
+	if err != nil {
+		return 1000
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 1000
+	}
+	return n
+}
+
+func ifaceAddresses(name string) []string {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return nil
+	}
+	out := []string{}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ip4 := ipn.IP.To4(); ip4 != nil {
+			out = append(out, ip4.String()+"/32")
+		} else {
+			out = append(out, ipn.IP.String()+"/128")
+		}
+	}
+	return out
+}

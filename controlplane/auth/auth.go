@@ -1,0 +1,116 @@
+// Package auth implements ntopng-compatible users, API tokens, login
+// sessions and the failed-login limiter on top of the Badger store.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+var (
+	ErrUserExists = errors.New("auth: user already exists")
+	ErrNoSuchUser = errors.New("auth: no such user")
+	// ErrInvalid wraps every rejected input (username, group, password,
+	// allowed networks) so REST handlers can map it to 400 with errors.Is.
+	ErrInvalid = errors.New("auth: invalid value")
+	// ErrProtectedUser: the default admin cannot be deleted or demoted;
+	// New would otherwise recreate it with the well-known password.
+	ErrProtectedUser = errors.New("auth: the admin user cannot be deleted or demoted")
+)
+
+const (
+	GroupAdministrator = "administrator"
+	GroupUnprivileged  = "unprivileged"
+
+	AdminUser            = "admin"
+	defaultAdminPassword = "admin"
+	DefaultAllowedNets   = "0.0.0.0/0,::/0"
+	DefaultSessionTTL    = 3600 * time.Second
+)
+
+// Store namespaces owned by this package.
+const (
+	nsUsers      = "users"
+	nsTokens     = "tokens"      // sha256(token) -> tokenRecord
+	nsUserTokens = "user_tokens" // username -> userTokenRecord
+	nsSessions   = "sessions"    // sha256(session id) -> sessionRecord
+	nsPrefs      = "prefs"
+
+	prefAdminPasswordChanged = "admin_password_changed"
+)
+
+// Auth is safe for concurrent use. Reads go straight to the store; the
+// mutex serialises read-modify-write sequences (the store has no
+// transactions in its API and this is the only writer of these namespaces).
+type Auth struct {
+	s   *store.Store
+	mu  sync.Mutex
+	now func() time.Time // replaced in tests to expire sessions
+}
+
+// New wraps s and makes sure the default admin/admin account exists.
+func New(s *store.Store) (*Auth, error) {
+	if s == nil {
+		return nil, errors.New("auth: nil store")
+	}
+	a := &Auth{s: s, now: time.Now}
+	if err := a.ensureAdmin(); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Auth) ensureAdmin() error {
+	if _, found, err := a.loadUser(AdminUser); err != nil || found {
+		return err
+	}
+	admin := User{
+		Username:             AdminUser,
+		FullName:             "ntopng Administrator",
+		Group:                GroupAdministrator,
+		Language:             "en",
+		AllowPcapDownload:    true,
+		AllowHistoricalFlows: true,
+		AllowAlerts:          true,
+	}
+	if err := a.AddUser(admin, defaultAdminPassword); err != nil && !errors.Is(err, ErrUserExists) {
+		return fmt.Errorf("auth: create default admin: %w", err)
+	}
+	return nil
+}
+
+// randomHex returns 32 lowercase hex chars (128 bits) for tokens and ids.
+func randomHex() string {
+	var b [16]byte
+	rand.Read(b[:]) // never fails (crypto/rand panics rather than return short)
+	return hex.EncodeToString(b[:])
+}
+
+// secretKey is the store key for a token or session id. Only the hash is
+// stored so a copy of the database does not hand out live credentials; an
+// unsalted hash is enough because the secrets are 128-bit random.
+func secretKey(secret string) string {
+	h := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(h[:])
+}
+
+// wellFormedSecret rejects junk before it costs a database lookup.
+func wellFormedSecret(s string) bool {
+	if len(s) != 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,97 @@
+package flowtable
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"net/netip"
+	"strconv"
+	"strings"
+)
+
+// flowKey identifies a flow in both directions: the endpoint that sorts
+// lower is always "a", so a reply finds the same entry as its request.
+type flowKey struct {
+	a, b         netip.Addr
+	aPort, bPort uint16
+	vlan         uint16
+	proto        uint8
+	priv         uint16 // ntopng's privateFlowId: the DNS transaction id
+	retired      uint32 // non-zero: a flow replaced by a role swap (HashID+1)
+}
+
+func makeFlowKey(src, dst netip.Addr, sport, dport, vlan uint16, proto uint8, priv uint16) flowKey {
+	c := src.Compare(dst)
+	if c > 0 || (c == 0 && sport > dport) {
+		src, dst, sport, dport = dst, src, dport, sport
+	}
+	return flowKey{a: src, b: dst, aPort: sport, bPort: dport, vlan: vlan, proto: proto, priv: priv}
+}
+
+// HostKey identifies a host: ntopng keys hosts by IP and VLAN.
+type HostKey struct {
+	Addr netip.Addr
+	VLAN uint16
+}
+
+// String is ntopng's host key: ip, with "@vlan" when the VLAN is not 0.
+func (k HostKey) String() string {
+	if k.VLAN == 0 {
+		return k.Addr.String()
+	}
+	return k.Addr.String() + "@" + strconv.Itoa(int(k.VLAN))
+}
+
+// JQueryKey is the "key" field of get/host/active: the host key with the
+// characters jQuery selectors dislike replaced (ntopng's hostinfo2jqueryid).
+func (k HostKey) JQueryKey() string {
+	s := k.Addr.String()
+	s = strings.ReplaceAll(s, ".", "__")
+	s = strings.ReplaceAll(s, ":", "____")
+	s = strings.ReplaceAll(s, "/", "___")
+	if k.VLAN != 0 {
+		s += "@" + strconv.Itoa(int(k.VLAN))
+	}
+	return s
+}
+
+// IPKey is ntopng's 32-bit address key (IpAddress::compute_key): an IPv4
+// address as a big-endian number; for IPv6 the four 32-bit words read in
+// host (little-endian) order, shifted and summed.
+func IPKey(a netip.Addr) uint32 {
+	if a.Is4() || a.Is4In6() {
+		b := a.Unmap().As4()
+		return binary.BigEndian.Uint32(b[:])
+	}
+	b := a.As16()
+	var k uint32
+	for i := 0; i < 4; i++ {
+		w := binary.LittleEndian.Uint32(b[i*4:])
+		k += w << (2 * uint(i))
+	}
+	return k
+}
+
+// ntopngFlowKey is the "key" of get/flow/active (Flow::key): a wrapping sum
+// of the address keys, the ports as a little-endian host reads them from
+// the wire, the VLAN, the L4 protocol and the private flow id.
+func ntopngFlowKey(f *Flow) uint32 {
+	return IPKey(f.Client) + IPKey(f.Server) +
+		uint32(bits.ReverseBytes16(f.ClientPort)) + uint32(bits.ReverseBytes16(f.ServerPort)) +
+		uint32(f.VLAN) + uint32(f.Proto) + uint32(f.PrivateID)
+}
+
+// ParseHostKey parses "ip" or "ip@vlan".
+func ParseHostKey(s string) (HostKey, bool) {
+	ip, vlanStr, hasVLAN := strings.Cut(s, "@")
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return HostKey{}, false
+	}
+	var vlan uint64
+	if hasVLAN {
+		if vlan, err = strconv.ParseUint(vlanStr, 10, 12); err != nil {
+			return HostKey{}, false
+		}
+	}
+	return HostKey{Addr: addr.Unmap(), VLAN: uint16(vlan)}, true
+}

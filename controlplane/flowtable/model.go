@@ -1,0 +1,237 @@
+package flowtable
+
+import "net/netip"
+
+// Flow is one conversation as ntopng sees it: client and server are fixed
+// when the flow is created (the sender of the first packet is the client,
+// unless that packet is a SYN-ACK, which only a server sends).
+type Flow struct {
+	Client, Server         netip.Addr
+	ClientPort, ServerPort uint16
+	VLAN                   uint16
+	Proto                  uint8
+	PrivateID              uint16 // DNS transaction id, 0 otherwise
+
+	HashID    uint32 // per-interface serial, ntopng's hash_id
+	FirstSeen int64  // unix ns, packet clock
+	LastSeen  int64
+
+	PktsC2S, PktsS2C   uint64
+	BytesC2S, BytesS2C uint64
+	FlagsC2S, FlagsS2C uint8
+	DSCPC2S, DSCPS2C   uint8
+
+	// Counters already handed to the store; the next drain writes the rest.
+	flushedPktsC2S, flushedPktsS2C   uint64
+	flushedBytesC2S, flushedBytesS2C uint64
+
+	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
+	rateBytes, ratePkts uint64
+
+	ServerName  string // TLS SNI or HTTP Host seen from the client
+	inspected   uint8
+	swapPending bool // the next packet moves the conversation to a swapped flow
+
+	cli, srv *Host
+}
+
+// Packets and Bytes are the totals of both directions.
+func (f *Flow) Packets() uint64 { return f.PktsC2S + f.PktsS2C }
+func (f *Flow) Bytes() uint64   { return f.BytesC2S + f.BytesS2C }
+
+// Key is ntopng's 32-bit flow key.
+func (f *Flow) Key() uint32 { return ntopngFlowKey(f) }
+
+// ClientHost and ServerHost are the host entries of the two endpoints.
+func (f *Flow) ClientHost() *Host { return f.cli }
+func (f *Flow) ServerHost() *Host { return f.srv }
+
+// DirCounters are sent/received packets and bytes of one class of traffic.
+type DirCounters struct {
+	PktsSent, PktsRcvd   uint64
+	BytesSent, BytesRcvd uint64
+}
+
+func (d *DirCounters) sent(b uint64) { d.PktsSent++; d.BytesSent += b }
+func (d *DirCounters) rcvd(b uint64) { d.PktsRcvd++; d.BytesRcvd += b }
+
+// Packet-size buckets of ntopng's pktStats.size.
+const (
+	SizeUpTo64 = iota
+	SizeUpTo128
+	SizeUpTo256
+	SizeUpTo512
+	SizeUpTo1024
+	SizeUpTo1518
+	SizeUpTo2500
+	SizeUpTo6500
+	SizeUpTo9000
+	SizeAbove9000
+	NumSizeBuckets
+)
+
+// SizeBucketNames are ntopng's names of the buckets, in bucket order.
+var SizeBucketNames = [NumSizeBuckets]string{"upTo64", "upTo128", "upTo256", "upTo512", "upTo1024", "upTo1518", "upTo2500", "upTo6500", "upTo9000", "above9000"}
+
+func sizeBucket(n uint32) int {
+	switch {
+	case n <= 64:
+		return SizeUpTo64
+	case n <= 128:
+		return SizeUpTo128
+	case n <= 256:
+		return SizeUpTo256
+	case n <= 512:
+		return SizeUpTo512
+	case n <= 1024:
+		return SizeUpTo1024
+	case n <= 1518:
+		return SizeUpTo1518
+	case n <= 2500:
+		return SizeUpTo2500
+	case n <= 6500:
+		return SizeUpTo6500
+	case n <= 9000:
+		return SizeUpTo9000
+	}
+	return SizeAbove9000
+}
+
+// PktStats is one direction of a host's packet statistics.
+type PktStats struct {
+	Size                     [NumSizeBuckets]uint64
+	Syn, SynAck, FinAck, Rst uint64
+}
+
+func (s *PktStats) add(wire uint32, proto, flags uint8) {
+	s.Size[sizeBucket(wire)]++
+	if proto != 6 {
+		return
+	}
+	switch {
+	case flags&0x04 != 0: // RST
+		s.Rst++
+	case flags&0x12 == 0x12: // SYN+ACK
+		s.SynAck++
+	case flags&0x02 != 0: // SYN
+		s.Syn++
+	case flags&0x11 == 0x11: // FIN+ACK
+		s.FinAck++
+	}
+}
+
+// DNSStats counts DNS messages one way (sent or received) by a host.
+type DNSStats struct {
+	Queries, RepliesOK, RepliesError uint64
+	QueryTypes                       [NumDNSQTypes]uint64
+}
+
+// DNS query-type buckets of ntopng's dns.*.queries.
+const (
+	DNSQA = iota
+	DNSQNS
+	DNSQCNAME
+	DNSQSOA
+	DNSQPTR
+	DNSQMX
+	DNSQTXT
+	DNSQAAAA
+	DNSQANY
+	DNSQOther
+	NumDNSQTypes
+)
+
+// DNSQTypeNames are ntopng's names of the query-type buckets.
+var DNSQTypeNames = [NumDNSQTypes]string{"num_a", "num_ns", "num_cname", "num_soa", "num_ptr", "num_mx", "num_txt", "num_aaaa", "num_any", "num_other"}
+
+func dnsQTypeBucket(t uint16) int {
+	switch t {
+	case 1:
+		return DNSQA
+	case 2:
+		return DNSQNS
+	case 5:
+		return DNSQCNAME
+	case 6:
+		return DNSQSOA
+	case 12:
+		return DNSQPTR
+	case 15:
+		return DNSQMX
+	case 16:
+		return DNSQTXT
+	case 28:
+		return DNSQAAAA
+	case 255:
+		return DNSQANY
+	}
+	return DNSQOther
+}
+
+// Host is one IP address (per VLAN) seen on the interface.
+type Host struct {
+	Key       HostKey
+	MAC       [6]byte
+	HasMAC    bool
+	FirstSeen int64 // unix ns
+	LastSeen  int64
+
+	Local, Multicast, Broadcast bool
+	LocalNetwork                int    // index into the interface's local networks, -1 if remote
+	Name                        string // learnt from DNS answers
+	ServerName                  string // TLS SNI / HTTP Host clients used to reach it
+	ServerNameHTTP              bool   // ServerName came from an HTTP Host header
+	Alias                       string // set by the operator (set/host/alias)
+
+	Traffic                     DirCounters
+	TCP, UDP, ICMP, OtherIP     DirCounters
+	UDPSentUnicast, UDPSentNonU uint64
+	DSCP                        map[uint8]*DirCounters // DSCP code point → counters
+	PktSent, PktRcvd            PktStats
+	DNSSent, DNSRcvd            DNSStats
+
+	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
+	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
+
+	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
+	rateBytes, ratePkts uint64
+
+	contactsAsClient map[netip.Addr]struct{}
+	contactsAsServer map[netip.Addr]struct{}
+}
+
+// Label is the name ntopng shows for a host: the operator's alias, else
+// the name clients used for it (SNI, HTTP Host), else the name learnt from
+// DNS, else the address.
+func (h *Host) Label() string {
+	switch {
+	case h.Alias != "":
+		return h.Alias
+	case h.ServerName != "":
+		return h.ServerName
+	case h.Name != "":
+		return h.Name
+	}
+	return h.Key.Addr.String()
+}
+
+// ContactsAsClient / ContactsAsServer are the numbers of distinct peers.
+func (h *Host) ContactsAsClient() int { return len(h.contactsAsClient) }
+func (h *Host) ContactsAsServer() int { return len(h.contactsAsServer) }
+
+// IfaceStats are the interface-wide counters.
+type IfaceStats struct {
+	Packets, Bytes          uint64 // bytes include ntopng's 24-byte Ethernet overhead per packet
+	WireBytes               uint64 // bytes as captured on the wire
+	IPPackets               uint64
+	Errors                  [16]uint64 // by decode.ErrKind
+	Local2Remote            uint64
+	Remote2Local            uint64
+	Local2Local             uint64
+	Remote2Remote           uint64
+	FlowsCreated            uint64
+	HostsCreated            uint64
+	DroppedNewFlows         uint64 // table full
+	DroppedNewHosts         uint64
+	FirstPacket, LastPacket int64 // unix ns
+}

@@ -1,0 +1,57 @@
+package flowtable
+
+import "time"
+
+// Rates are throughputs measured between two UpdateRates calls.
+type Rates struct {
+	Bps, Pps float64 // bits and packets per second
+}
+
+type rateState struct {
+	at          time.Time
+	bytes, pkts uint64
+}
+
+// minRateInterval keeps rates from being computed over a too-short window,
+// where one packet more or less swings them wildly.
+const minRateInterval = time.Second
+
+// UpdateRates recomputes the interface and host throughputs from the
+// counters' growth since the previous call (wall clock). After a capture
+// file ends the rates fall to zero, as ntopng's do.
+func (t *Table) UpdateRates(now time.Time) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	prev := t.rateAt
+	dt := now.Sub(prev.at)
+	if !prev.at.IsZero() && dt < minRateInterval {
+		return
+	}
+	sec := dt.Seconds()
+	if !prev.at.IsZero() {
+		t.rates = Rates{
+			Bps: float64(t.stats.Bytes-prev.bytes) * 8 / sec,
+			Pps: float64(t.stats.Packets-prev.pkts) / sec,
+		}
+	}
+	t.rateAt = rateState{at: now, bytes: t.stats.Bytes, pkts: t.stats.Packets}
+	for _, h := range t.hosts {
+		b, p := h.Traffic.BytesSent+h.Traffic.BytesRcvd, h.Traffic.PktsSent+h.Traffic.PktsRcvd
+		if !prev.at.IsZero() {
+			h.ThptBps = float64(b-h.rateBytes) * 8 / sec
+			h.ThptPps = float64(p-h.ratePkts) / sec
+		}
+		h.rateBytes, h.ratePkts = b, p
+	}
+	for _, f := range t.flows {
+		b, p := f.Bytes(), f.Packets()
+		if !prev.at.IsZero() {
+			f.ThptBps = float64(b-f.rateBytes) * 8 / sec
+			f.ThptPps = float64(p-f.ratePkts) / sec
+		}
+		f.rateBytes, f.ratePkts = b, p
+	}
+}
+
+// Rates returns the interface throughput.
+func (v View) Rates() Rates { return v.t.rates }

@@ -1,0 +1,419 @@
+// Package flowtable keeps the live flow and host tables of one interface,
+// with ntopng's semantics: a flow is (VLAN, L4 protocol, client IP:port,
+// server IP:port) plus the DNS transaction id for DNS, and a host is an IP
+// address per VLAN.
+//
+// One capture goroutine writes a table; REST handlers read it under the
+// read lock. Flow deltas leave the table as store.FlowRecord batches at every
+// 5-minute block boundary of the table's clock, when flows expire, and on
+// Flush.
+package flowtable
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+// Config sets up a table.
+type Config struct {
+	IfID      int
+	Name      string
+	LocalNets []netip.Prefix
+
+	// Offline tables (capture files) never expire anything: after the last
+	// packet every host and flow stays, as ntopng does with a pcap.
+	Offline bool
+
+	FlowIdle       time.Duration // default 60 s
+	LocalHostIdle  time.Duration // default 300 s
+	RemoteHostIdle time.Duration // default 60 s
+	MaxFlows       int           // default 131072
+	MaxHosts       int           // default 131072
+
+	// OnRecords receives flow deltas (block boundary, expiry, Flush). It is
+	// called with the table's write lock held and must not call back into
+	// the table; it may block to push back on the capture.
+	OnRecords func([]store.FlowRecord)
+}
+
+// EthOverhead is what ntopng adds to every packet in the interface byte
+// counters: 8 bytes preamble, 12 bytes inter-frame gap, 4 bytes CRC.
+const EthOverhead = 24
+
+// Table is the live state of one interface.
+type Table struct {
+	mu  sync.RWMutex
+	cfg Config
+
+	flows map[flowKey]*Flow
+	hosts map[HostKey]*Host
+	macs  map[[6]byte]struct{}
+	alias map[HostKey]string // operator-given names, also for hosts not seen yet
+
+	stats      IfaceStats
+	nextHashID uint32
+	rates      Rates
+	rateAt     rateState
+	clock      int64 // unix ns of the newest packet (or tick)
+	block      int64 // start (unix s) of the current 5-minute block
+}
+
+// New creates an empty table.
+func New(cfg Config) *Table {
+	if cfg.FlowIdle == 0 {
+		cfg.FlowIdle = 60 * time.Second
+	}
+	if cfg.LocalHostIdle == 0 {
+		cfg.LocalHostIdle = 300 * time.Second
+	}
+	if cfg.RemoteHostIdle == 0 {
+		cfg.RemoteHostIdle = 60 * time.Second
+	}
+	if cfg.MaxFlows == 0 {
+		cfg.MaxFlows = 131072
+	}
+	if cfg.MaxHosts == 0 {
+		cfg.MaxHosts = 131072
+	}
+	return &Table{
+		cfg:   cfg,
+		flows: make(map[flowKey]*Flow),
+		hosts: make(map[HostKey]*Host),
+		macs:  make(map[[6]byte]struct{}),
+		alias: make(map[HostKey]string),
+	}
+}
+
+// Config returns the table's configuration.
+func (t *Table) Config() Config { return t.cfg }
+
+// HandlePacket accounts one frame. It implements capture.Handler.
+func (t *Table) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
+	t.mu.Lock()
+	t.handleLocked(p, kind)
+	t.mu.Unlock()
+}
+
+func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
+	if blk := store.BlockStart(p.Timestamp / 1e9); blk != t.block {
+		if t.block != 0 && blk > t.block {
+			t.emitLocked()
+		}
+		if blk > t.block {
+			t.block = blk
+		}
+	}
+	if p.Timestamp > t.clock {
+		t.clock = p.Timestamp
+	}
+	s := &t.stats
+	s.Packets++
+	s.Bytes += uint64(p.WireLen) + EthOverhead
+	s.WireBytes += uint64(p.WireLen)
+	if s.FirstPacket == 0 {
+		s.FirstPacket = p.Timestamp
+	}
+	s.LastPacket = p.Timestamp
+	if kind != decode.ErrNone && int(kind) < len(s.Errors) {
+		s.Errors[kind]++
+	}
+	if p.HasMAC {
+		if _, ok := t.macs[p.SrcMAC]; !ok && len(t.macs) < t.cfg.MaxHosts {
+			t.macs[p.SrcMAC] = struct{}{}
+		}
+	}
+	if p.IPVersion == 0 || !p.Src.IsValid() || !p.Dst.IsValid() {
+		return
+	}
+	s.IPPackets++
+
+	var priv uint16
+	if p.Proto == 17 && (p.SrcPort == 53 || p.DstPort == 53) && len(p.Payload) > 20 {
+		priv = uint16(p.Payload[0])<<8 | uint16(p.Payload[1])
+	}
+
+	key := makeFlowKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.VLAN, p.Proto, priv)
+	f := t.flows[key]
+	if f == nil {
+		if len(t.flows) >= t.cfg.MaxFlows {
+			s.DroppedNewFlows++
+			return
+		}
+		f = t.newFlowLocked(key, p, priv, nil)
+		if f == nil {
+			return
+		}
+	} else if f.swapPending {
+		f = t.swapLocked(key, f, p)
+		if f == nil {
+			return
+		}
+	}
+	t.accountLocked(f, p)
+}
+
+// swapLocked is ntopng's (5.x) answer to a TCP flow that was first seen
+// from its server side: the first flow stays in the table with the packet
+// it had, and the conversation goes on in a new flow with the roles the
+// other way round. The v1 API's flow counts include both.
+func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
+	old.swapPending = false
+	if len(t.flows) >= t.cfg.MaxFlows {
+		t.stats.DroppedNewFlows++
+		return nil
+	}
+	delete(t.flows, key)
+	rk := key
+	rk.retired = old.HashID + 1
+	t.flows[rk] = old
+	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort}
+	return t.newFlowLocked(key, p, key.priv, roles)
+}
+
+// newFlowLocked creates the flow of key from its first packet; roles, when
+// given, fixes client and server instead of the packet's direction.
+func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles *Flow) *Flow {
+	f := &Flow{
+		Client: p.Src, Server: p.Dst, ClientPort: p.SrcPort, ServerPort: p.DstPort,
+		VLAN: p.VLAN, Proto: p.Proto, PrivateID: priv,
+		FirstSeen: p.Timestamp,
+	}
+	switch {
+	case roles != nil:
+		f.Client, f.ClientPort, f.Server, f.ServerPort = roles.Client, roles.ClientPort, roles.Server, roles.ServerPort
+	case p.Proto == 6 && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck:
+		// Only a server answers a SYN with SYN-ACK: a capture that starts
+		// there has the roles the other way round.
+		f.Client, f.Server, f.ClientPort, f.ServerPort = f.Server, f.Client, f.ServerPort, f.ClientPort
+	case p.Proto == 6 && p.TCPFlags&decode.TCPSyn == 0 && p.SrcPort < 1024 && p.DstPort >= 1024:
+		// Mid-stream from a well-known port to an ephemeral one: the
+		// sender is the server. See swapLocked.
+		f.swapPending = true
+	}
+	cli := t.hostLocked(HostKey{f.Client, p.VLAN}, p.Timestamp)
+	srv := t.hostLocked(HostKey{f.Server, p.VLAN}, p.Timestamp)
+	if cli == nil || srv == nil {
+		return nil
+	}
+	f.cli, f.srv = cli, srv
+	f.HashID = uint32(t.cfg.IfID&0xff)<<24 | t.nextHashID&0xffffff
+	t.nextHashID++
+	cli.ActiveAsClient++
+	cli.TotalAsClient++
+	srv.ActiveAsServer++
+	srv.TotalAsServer++
+	if cli.contactsAsClient == nil {
+		cli.contactsAsClient = make(map[netip.Addr]struct{})
+	}
+	cli.contactsAsClient[f.Server] = struct{}{}
+	if srv.contactsAsServer == nil {
+		srv.contactsAsServer = make(map[netip.Addr]struct{})
+	}
+	srv.contactsAsServer[f.Client] = struct{}{}
+	t.flows[key] = f
+	t.stats.FlowsCreated++
+	return f
+}
+
+func (t *Table) hostLocked(k HostKey, ts int64) *Host {
+	if h := t.hosts[k]; h != nil {
+		return h
+	}
+	if len(t.hosts) >= t.cfg.MaxHosts {
+		t.stats.DroppedNewHosts++
+		return nil
+	}
+	h := &Host{Key: k, FirstSeen: ts, LastSeen: ts, LocalNetwork: -1}
+	for i, n := range t.cfg.LocalNets {
+		if n.Contains(k.Addr) {
+			h.Local = true
+			h.LocalNetwork = i
+			break
+		}
+	}
+	h.Multicast = k.Addr.IsMulticast()
+	h.Broadcast = t.isBroadcast(k.Addr)
+	h.Alias = t.alias[k]
+	t.hosts[k] = h
+	t.stats.HostsCreated++
+	return h
+}
+
+func (t *Table) isBroadcast(a netip.Addr) bool {
+	if !a.Is4() {
+		return false
+	}
+	if a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return true
+	}
+	for _, n := range t.cfg.LocalNets {
+		if n.Addr().Is4() && n.Bits() < 31 && n.Contains(a) && a == lastAddr(n) {
+			return true
+		}
+	}
+	return false
+}
+
+func lastAddr(n netip.Prefix) netip.Addr {
+	b := n.Masked().Addr().As4()
+	host := uint32(1)<<(32-n.Bits()) - 1
+	v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
+}
+
+func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
+	wire := uint64(p.WireLen)
+	c2s := p.Src == f.Client && p.SrcPort == f.ClientPort
+	if f.Client == f.Server && f.ClientPort == f.ServerPort {
+		c2s = true
+	}
+	var sender, receiver *Host
+	if c2s {
+		f.PktsC2S++
+		f.BytesC2S += wire
+		f.FlagsC2S |= p.TCPFlags
+		f.DSCPC2S = p.DSCP
+		sender, receiver = f.cli, f.srv
+	} else {
+		f.PktsS2C++
+		f.BytesS2C += wire
+		f.FlagsS2C |= p.TCPFlags
+		f.DSCPS2C = p.DSCP
+		sender, receiver = f.srv, f.cli
+	}
+	if p.Timestamp > f.LastSeen {
+		f.LastSeen = p.Timestamp
+	}
+
+	s := &t.stats
+	switch {
+	case sender.Local && receiver.Local:
+		s.Local2Local += wire
+	case sender.Local:
+		s.Local2Remote += wire
+	case receiver.Local:
+		s.Remote2Local += wire
+	default:
+		s.Remote2Remote += wire
+	}
+
+	sender.touch(p.Timestamp)
+	receiver.touch(p.Timestamp)
+	if p.HasMAC {
+		sender.MAC, sender.HasMAC = p.SrcMAC, true
+	}
+	sender.Traffic.sent(wire)
+	receiver.Traffic.rcvd(wire)
+	sender.PktSent.add(p.WireLen, p.Proto, p.TCPFlags)
+	receiver.PktRcvd.add(p.WireLen, p.Proto, p.TCPFlags)
+	var sc, rc *DirCounters
+	switch p.Proto {
+	case 6:
+		sc, rc = &sender.TCP, &receiver.TCP
+	case 17:
+		sc, rc = &sender.UDP, &receiver.UDP
+		if receiver.Multicast || receiver.Broadcast {
+			sender.UDPSentNonU += wire
+		} else {
+			sender.UDPSentUnicast += wire
+		}
+	case 1, 58:
+		sc, rc = &sender.ICMP, &receiver.ICMP
+	default:
+		sc, rc = &sender.OtherIP, &receiver.OtherIP
+	}
+	sc.sent(wire)
+	rc.rcvd(wire)
+	dscpOf(sender, p.DSCP).sent(wire)
+	dscpOf(receiver, p.DSCP).rcvd(wire)
+
+	if f.PrivateID != 0 || (p.Proto == 17 && (p.SrcPort == 53 || p.DstPort == 53)) {
+		t.dnsLocked(p, sender, receiver)
+	}
+	if c2s && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
+		f.inspected++
+		inspectServerName(f, p.Payload)
+	}
+}
+
+// maxInspected is how many client payload segments of a TCP flow are
+// looked at for a server name; a name comes in the first one or never.
+const maxInspected = 3
+
+// inspectServerName takes the TLS SNI or the HTTP Host of a client's first
+// segments as the server's name, as ntopng labels servers.
+func inspectServerName(f *Flow, payload []byte) {
+	if name, ok := l7.TLSServerName(payload); ok {
+		f.ServerName = name
+		f.inspected = maxInspected
+		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+		return
+	}
+	if name, ok := l7.HTTPHost(payload); ok {
+		f.ServerName = name
+		f.inspected = maxInspected
+		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
+	}
+}
+
+func dscpOf(h *Host, d uint8) *DirCounters {
+	if h.DSCP == nil {
+		h.DSCP = make(map[uint8]*DirCounters, 1)
+	}
+	c := h.DSCP[d]
+	if c == nil {
+		c = &DirCounters{}
+		h.DSCP[d] = c
+	}
+	return c
+}
+
+func (h *Host) touch(ts int64) {
+	if ts > h.LastSeen {
+		h.LastSeen = ts
+	}
+	if ts < h.FirstSeen {
+		h.FirstSeen = ts
+	}
+}
+
+// dnsLocked counts DNS queries and replies and learns host names from the
+// answers: ntopng names an address after the name that was asked for.
+func (t *Table) dnsLocked(p *decode.Packet, sender, receiver *Host) {
+	info, ok := l7.ParseDNS(p.Payload)
+	if !ok {
+		return
+	}
+	if !info.Response {
+		sender.DNSSent.Queries++
+		sender.DNSSent.QueryTypes[dnsQTypeBucket(info.QType)]++
+		receiver.DNSRcvd.Queries++
+		receiver.DNSRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
+		return
+	}
+	if info.RCode == 0 {
+		sender.DNSSent.RepliesOK++
+		receiver.DNSRcvd.RepliesOK++
+	} else {
+		sender.DNSSent.RepliesError++
+		receiver.DNSRcvd.RepliesError++
+	}
+	if info.RCode != 0 || info.NumAnswers == 0 {
+		return
+	}
+	// Like ntopng, an answer names only hosts already in the table: an
+	// address nobody talked to yet stays unnamed.
+	_ = l7.DNSAnswers(p.Payload, func(qname, _ string, addr netip.Addr) {
+		if qname == "" {
+			return
+		}
+		if h := t.hosts[HostKey{addr.Unmap(), p.VLAN}]; h != nil {
+			h.Name = qname
+		}
+	})
+}

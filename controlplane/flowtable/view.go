@@ -1,0 +1,66 @@
+package flowtable
+
+// View is read access to a table while its read lock is held. Pointers it
+// hands out must not be kept after the View callback returns.
+type View struct{ t *Table }
+
+// View runs fn with the table read-locked.
+func (t *Table) View(fn func(v View)) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	fn(View{t})
+}
+
+// Hosts returns the hosts in no particular order.
+func (v View) Hosts() []*Host {
+	out := make([]*Host, 0, len(v.t.hosts))
+	for _, h := range v.t.hosts {
+		out = append(out, h)
+	}
+	return out
+}
+
+// Host returns the host with key k, or nil.
+func (v View) Host(k HostKey) *Host { return v.t.hosts[k] }
+
+// Flows returns the flows in no particular order.
+func (v View) Flows() []*Flow {
+	out := make([]*Flow, 0, len(v.t.flows))
+	for _, f := range v.t.flows {
+		out = append(out, f)
+	}
+	return out
+}
+
+// EachFlow calls fn for every flow, without building a slice.
+func (v View) EachFlow(fn func(f *Flow)) {
+	for _, f := range v.t.flows {
+		fn(f)
+	}
+}
+
+// NumFlows, NumHosts and NumMACs are the table sizes.
+func (v View) NumFlows() int { return len(v.t.flows) }
+func (v View) NumHosts() int { return len(v.t.hosts) }
+func (v View) NumMACs() int  { return len(v.t.macs) }
+
+// Stats returns the interface counters.
+func (v View) Stats() IfaceStats { return v.t.stats }
+
+// Clock is the table's notion of now (unix ns): the newest packet or tick.
+func (v View) Clock() int64 { return v.t.clock }
+
+// SetAlias sets the operator-given name of a host, whether or not it is in
+// the table now (ntopng keeps aliases apart from hosts).
+func (t *Table) SetAlias(k HostKey, alias string) {
+	t.mu.Lock()
+	if alias == "" {
+		delete(t.alias, k)
+	} else {
+		t.alias[k] = alias
+	}
+	if h := t.hosts[k]; h != nil {
+		h.Alias = alias
+	}
+	t.mu.Unlock()
+}

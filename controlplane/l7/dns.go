@@ -1,0 +1,338 @@
+// Package l7 holds the application-layer dissectors the control plane runs
+// on payloads the data plane hands up.
+package l7
+
+import (
+	"encoding/binary"
+	"net/netip"
+)
+
+// DNSInfo is what flow splitting and host naming need from a DNS message:
+// the header fields and the first question.
+type DNSInfo struct {
+	ID       uint16
+	Response bool // QR bit
+	Opcode   uint8
+	RCode    uint8
+	// QType is the first question's type (A=1, NS=2, CNAME=5, SOA=6,
+	// PTR=12, MX=15, TXT=16, AAAA=28, ANY=255); 0 if there is no question.
+	QType uint16
+	// QName is the first question's name, ASCII lower-cased, without the
+	// trailing dot; "" for the root or when there is no question. Bytes are
+	// kept raw except that '.' and '\' inside a label are escaped as `\.`
+	// and `\\` (RFC 1035 §5.1): DNS-SD instance names legitimately contain
+	// dots, and without the escape "a.b" as one label would read the same
+	// as two labels and could pass for a different host.
+	QName      string
+	NumAnswers int // ANCOUNT as sent, not the number of records present
+}
+
+// DNSError describes why a message was rejected. It is a string type so the
+// error values below can be constants: the package keeps no global state.
+type DNSError string
+
+func (e DNSError) Error() string { return string(e) }
+
+// Errors returned by DNSAnswers. Compare with == or errors.Is.
+const (
+	ErrDNSShort        DNSError = "l7/dns: message shorter than the 12-byte header"
+	ErrDNSTruncated    DNSError = "l7/dns: message ends inside a name or record"
+	ErrDNSLabelType    DNSError = "l7/dns: reserved label type (0x40/0x80)"
+	ErrDNSPointer      DNSError = "l7/dns: compression pointer is not strictly backwards or points into the header"
+	ErrDNSTooManyJumps DNSError = "l7/dns: too many compression pointers in one name"
+	ErrDNSNameTooLong  DNSError = "l7/dns: name longer than 255 octets"
+	ErrDNSRDataLength  DNSError = "l7/dns: A/AAAA record with wrong RDATA length"
+)
+
+const (
+	dnsHeaderLen = 12
+	// maxWireName is RFC 1035's limit on a name in wire form, length
+	// octets and the terminating root label included.
+	maxWireName = 255
+	// maxNameJumps bounds the work one name can cost. Go's own resolver
+	// gives up after 10 pointers and is used against every kind of server,
+	// so real compressors stay far below this; the strictly-backwards rule
+	// in readName already rules out loops, this only caps long chains.
+	maxNameJumps = 32
+	// nameBufLen fits the longest presentation form: a 255-octet wire name
+	// has at most 253 label bytes, each escaped to 2, plus the dots.
+	nameBufLen = 512
+
+	dnsTypeA    = 1
+	dnsTypeAAAA = 28
+	dnsClassIN  = 1
+	// mDNS reuses the top bit of the class as the cache-flush flag
+	// (RFC 6762 §10.2); the records are still class IN.
+	dnsClassMask = 0x7fff
+)
+
+// nameBuf lets readName build names on the caller's stack; only the final
+// string conversion allocates.
+type nameBuf [nameBufLen]byte
+
+// StripTCPLength removes the 2-byte length prefix of DNS over TCP (RFC 1035
+// §4.2.2) and returns the first message. When the segment holds less than
+// the announced length the available part is returned, so ParseDNS can still
+// read the header and question of a message split across segments; bytes
+// beyond the announced length (a pipelined next message) are cut off. It
+// returns nil when there is no complete prefix.
+func StripTCPLength(payload []byte) []byte {
+	if len(payload) < 2 {
+		return nil
+	}
+	n := int(binary.BigEndian.Uint16(payload))
+	msg := payload[2:]
+	if n < len(msg) {
+		msg = msg[:n:n] // cap too, so appending to the result cannot clobber the next message
+	}
+	return msg
+}
+
+// ParseDNS parses the header and the first question. ok is false when the
+// payload is not plausibly DNS: shorter than a header, a query without a
+// question, or a first question whose name is malformed or truncated. A
+// response without a question (some FORMERR/NOTIFY answers) is accepted with
+// an empty QName. Records after the first question are not looked at, so a
+// capture truncated by snaplen still classifies.
+func ParseDNS(msg []byte) (info DNSInfo, ok bool) {
+	if len(msg) < dnsHeaderLen {
+		return DNSInfo{}, false
+	}
+	flags := binary.BigEndian.Uint16(msg[2:])
+	info = DNSInfo{
+		ID:         binary.BigEndian.Uint16(msg),
+		Response:   flags&0x8000 != 0,
+		Opcode:     uint8(flags>>11) & 0xf,
+		RCode:      uint8(flags) & 0xf,
+		NumAnswers: int(binary.BigEndian.Uint16(msg[6:])),
+	}
+	if binary.BigEndian.Uint16(msg[4:]) == 0 {
+		if !info.Response {
+			return DNSInfo{}, false
+		}
+		return info, true
+	}
+	var buf nameBuf
+	n, off, err := readName(msg, dnsHeaderLen, &buf)
+	if err != nil || off+4 > len(msg) {
+		return DNSInfo{}, false
+	}
+	info.QType = binary.BigEndian.Uint16(msg[off:])
+	if n > 0 {
+		info.QName = string(buf[:n])
+	}
+	return info, true
+}
+
+// DNSAnswers calls fn for every class-IN A and AAAA record in the answer
+// section of a response. qname is the first question's name ("" if there is
+// none) and owner the record's own name, both normalised like
+// DNSInfo.QName: the address is named after what was asked, as ntopng does,
+// so www.x.com → CNAME edge.y.net → A 1.2.3.4 yields ("www.x.com",
+// "edge.y.net", 1.2.3.4). DNSAnswers does not check that owner is actually
+// reachable from qname through the CNAMEs; callers that care compare the two.
+//
+// Queries yield nothing and no error: an answer section in a query (mDNS
+// known-answer lists, crafted packets) is the asker's claim, not a
+// resolver's. Authority and additional sections are ignored because glue and
+// extra records do not answer the question.
+//
+// Records are delivered as they are decoded, so on error fn has already seen
+// every record before the bad one; owner strings are shared between calls
+// when they repeat, so a response costs about one allocation per distinct
+// name.
+func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error {
+	if len(msg) < dnsHeaderLen {
+		return ErrDNSShort
+	}
+	if msg[2]&0x80 == 0 {
+		return nil
+	}
+	qd := int(binary.BigEndian.Uint16(msg[4:]))
+	an := int(binary.BigEndian.Uint16(msg[6:]))
+
+	var buf nameBuf
+	var qname string
+	off := dnsHeaderLen
+	for i := 0; i < qd; i++ {
+		var err error
+		if i == 0 {
+			var n int
+			n, off, err = readName(msg, off, &buf)
+			if err == nil && n > 0 {
+				qname = string(buf[:n])
+			}
+		} else {
+			off, err = skipName(msg, off)
+		}
+		if err != nil {
+			return err
+		}
+		if off+4 > len(msg) {
+			return ErrDNSTruncated
+		}
+		off += 4 // QTYPE, QCLASS
+	}
+
+	owner := "" // last owner handed out, reused while records repeat it
+	for i := 0; i < an; i++ {
+		start := off
+		var err error
+		// Skip first and decode the name only for address records: most
+		// answers in a CNAME chain are never named.
+		if off, err = skipName(msg, off); err != nil {
+			return err
+		}
+		if off+10 > len(msg) {
+			return ErrDNSTruncated
+		}
+		typ := binary.BigEndian.Uint16(msg[off:])
+		class := binary.BigEndian.Uint16(msg[off+2:])
+		rdlen := int(binary.BigEndian.Uint16(msg[off+8:]))
+		off += 10
+		if off+rdlen > len(msg) {
+			return ErrDNSTruncated
+		}
+		rdata := msg[off : off+rdlen]
+		off += rdlen
+		if class&dnsClassMask != dnsClassIN {
+			continue
+		}
+		var addr netip.Addr
+		switch typ {
+		case dnsTypeA:
+			if rdlen != 4 {
+				return ErrDNSRDataLength
+			}
+			addr = netip.AddrFrom4([4]byte(rdata))
+		case dnsTypeAAAA:
+			if rdlen != 16 {
+				return ErrDNSRDataLength
+			}
+			addr = netip.AddrFrom16([16]byte(rdata))
+		default:
+			continue
+		}
+		n, _, err := readName(msg, start, &buf)
+		if err != nil {
+			return err
+		}
+		// The comparisons convert without allocating; only a new name does.
+		switch name := buf[:n]; {
+		case string(name) == owner:
+		case string(name) == qname:
+			owner = qname
+		default:
+			owner = string(name)
+		}
+		fn(qname, owner, addr)
+	}
+	return nil
+}
+
+// readName decodes the possibly compressed name starting at off into buf and
+// returns its presentation length and the offset just past the name's own
+// bytes (where the record continues).
+//
+// Loops are impossible rather than detected after the fact: every pointer
+// must land strictly below the lowest offset this name has used so far (the
+// rule BIND applies), so offsets strictly decrease jump by jump. Compressors
+// only ever point at names already written, so real messages satisfy it.
+// Pointers into the header are rejected since no name can live there.
+func readName(msg []byte, off int, buf *nameBuf) (n, next int, err error) {
+	pos := off
+	lowest := off
+	next = -1
+	wire := 1 // the terminating root label
+	jumps := 0
+	for {
+		if pos >= len(msg) {
+			return 0, 0, ErrDNSTruncated
+		}
+		c := int(msg[pos])
+		switch c & 0xc0 {
+		case 0x00:
+			if c == 0 {
+				if next < 0 {
+					next = pos + 1
+				}
+				return n, next, nil
+			}
+			end := pos + 1 + c
+			if end > len(msg) {
+				return 0, 0, ErrDNSTruncated
+			}
+			if wire += 1 + c; wire > maxWireName {
+				return 0, 0, ErrDNSNameTooLong
+			}
+			if n > 0 {
+				buf[n] = '.'
+				n++
+			}
+			for _, b := range msg[pos+1 : end] {
+				switch {
+				case b-'A' < 26:
+					b += 'a' - 'A'
+				case b == '.' || b == '\\':
+					buf[n] = '\\'
+					n++
+				}
+				buf[n] = b
+				n++
+			}
+			pos = end
+		case 0xc0:
+			if pos+1 >= len(msg) {
+				return 0, 0, ErrDNSTruncated
+			}
+			if next < 0 {
+				next = pos + 2
+			}
+			ptr := (c&0x3f)<<8 | int(msg[pos+1])
+			if ptr < dnsHeaderLen || ptr >= lowest {
+				return 0, 0, ErrDNSPointer
+			}
+			if jumps++; jumps > maxNameJumps {
+				return 0, 0, ErrDNSTooManyJumps
+			}
+			lowest, pos = ptr, ptr
+		default:
+			return 0, 0, ErrDNSLabelType
+		}
+	}
+}
+
+// skipName returns the offset just past the name at off without following
+// its pointer, for names whose text nobody needs. It still applies readName's
+// structural checks to the bytes it walks so that both agree on which
+// messages are malformed as far as those bytes go.
+func skipName(msg []byte, off int) (int, error) {
+	start := off
+	wire := 1
+	for {
+		if off >= len(msg) {
+			return 0, ErrDNSTruncated
+		}
+		c := int(msg[off])
+		switch c & 0xc0 {
+		case 0x00:
+			if c == 0 {
+				return off + 1, nil
+			}
+			if wire += 1 + c; wire > maxWireName {
+				return 0, ErrDNSNameTooLong
+			}
+			off += 1 + c
+		case 0xc0:
+			if off+1 >= len(msg) {
+				return 0, ErrDNSTruncated
+			}
+			if ptr := (c&0x3f)<<8 | int(msg[off+1]); ptr < dnsHeaderLen || ptr >= start {
+				return 0, ErrDNSPointer
+			}
+			return off + 2, nil
+		default:
+			return 0, ErrDNSLabelType
+		}
+	}
+}

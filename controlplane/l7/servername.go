@@ -1,0 +1,169 @@
+package l7
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// maxServerName bounds what we keep of a name taken from the wire.
+const maxServerName = 253
+
+// TLSServerName returns the SNI host name of a TLS ClientHello that starts
+// at the beginning of payload (the first record of a TCP stream, or the
+// first segment of one). ok is false for anything else, including a
+// ClientHello cut before its SNI extension.
+func TLSServerName(payload []byte) (name string, ok bool) {
+	// Record header: type 22 (handshake), version 3.x, length.
+	if len(payload) < 5+4 || payload[0] != 0x16 || payload[1] != 3 {
+		return "", false
+	}
+	rec := payload[5:]
+	if n := int(binary.BigEndian.Uint16(payload[3:5])); n < len(rec) {
+		rec = rec[:n]
+	}
+	// Handshake header: type 1 (ClientHello), 24-bit length.
+	if rec[0] != 1 {
+		return "", false
+	}
+	hs := rec[4:]
+	if n := int(rec[1])<<16 | int(rec[2])<<8 | int(rec[3]); n < len(hs) {
+		hs = hs[:n]
+	}
+	r := reader{b: hs}
+	r.skip(2 + 32)              // client version, random
+	r.skip(int(r.u8()))         // session id
+	r.skip(int(r.u16()))        // cipher suites
+	r.skip(int(r.u8()))         // compression methods
+	ext := r.take(int(r.u16())) // extensions
+	if r.bad {
+		return "", false
+	}
+	er := reader{b: ext}
+	for len(er.b) >= 4 && !er.bad {
+		typ := er.u16()
+		body := er.take(int(er.u16()))
+		if er.bad || typ != 0 { // 0 = server_name
+			continue
+		}
+		br := reader{b: body}
+		list := reader{b: br.take(int(br.u16()))}
+		for len(list.b) >= 3 && !list.bad {
+			nameType := list.u8()
+			host := list.take(int(list.u16()))
+			if list.bad || nameType != 0 {
+				continue
+			}
+			return cleanName(host)
+		}
+	}
+	return "", false
+}
+
+// HTTPHost returns the Host header of an HTTP/1.x request that starts at
+// the beginning of payload, without a port, lower-cased.
+func HTTPHost(payload []byte) (name string, ok bool) {
+	if !looksLikeHTTPRequest(payload) {
+		return "", false
+	}
+	end := bytes.Index(payload, []byte("\r\n\r\n"))
+	head := payload
+	if end >= 0 {
+		head = payload[:end+2]
+	}
+	for {
+		i := bytes.Index(head, []byte("\r\n"))
+		if i < 0 {
+			return "", false
+		}
+		head = head[i+2:]
+		if len(head) >= 5 && bytes.EqualFold(head[:5], []byte("host:")) {
+			v := head[5:]
+			if j := bytes.Index(v, []byte("\r\n")); j >= 0 {
+				v = v[:j]
+			}
+			v = bytes.TrimSpace(v)
+			if len(v) > 0 && v[0] == '[' { // IPv6 literal
+				if j := bytes.IndexByte(v, ']'); j > 0 {
+					v = v[1:j]
+				}
+			} else if j := bytes.LastIndexByte(v, ':'); j >= 0 {
+				v = v[:j]
+			}
+			return cleanName(v)
+		}
+	}
+}
+
+var httpMethods = [][]byte{
+	[]byte("GET "), []byte("POST "), []byte("HEAD "), []byte("PUT "), []byte("DELETE "),
+	[]byte("OPTIONS "), []byte("PATCH "), []byte("CONNECT "), []byte("TRACE "),
+}
+
+func looksLikeHTTPRequest(p []byte) bool {
+	for _, m := range httpMethods {
+		if bytes.HasPrefix(p, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// cleanName lower-cases a host name and refuses anything that is not
+// printable host-name material, so a binary blob never becomes a label.
+func cleanName(b []byte) (string, bool) {
+	if len(b) == 0 || len(b) > maxServerName {
+		return "", false
+	}
+	out := make([]byte, len(b))
+	for i, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z':
+			out[i] = c + 'a' - 'A'
+		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_', c == ':':
+			out[i] = c
+		default:
+			return "", false
+		}
+	}
+	return string(out), true
+}
+
+// reader reads big-endian fields and remembers running off the end.
+type reader struct {
+	b   []byte
+	bad bool
+}
+
+func (r *reader) u8() uint8 {
+	if len(r.b) < 1 {
+		r.bad = true
+		return 0
+	}
+	v := r.b[0]
+	r.b = r.b[1:]
+	return v
+}
+
+func (r *reader) u16() uint16 {
+	if len(r.b) < 2 {
+		r.bad = true
+		r.b = nil
+		return 0
+	}
+	v := binary.BigEndian.Uint16(r.b)
+	r.b = r.b[2:]
+	return v
+}
+
+func (r *reader) take(n int) []byte {
+	if n > len(r.b) {
+		r.bad = true
+		r.b = nil
+		return nil
+	}
+	v := r.b[:n]
+	r.b = r.b[n:]
+	return v
+}
+
+func (r *reader) skip(n int) { r.take(n) }

@@ -1,0 +1,535 @@
+package rest
+
+import (
+	"fmt"
+	"net"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+)
+
+func hostLabel(h *flowtable.Host) string { return h.Label() }
+
+// activeHostName is get/host/active's "name": the label, and for a web
+// server named by an HTTP Host header, that virtual host again, shortened,
+// in brackets, as ntopng's v1 handler shows it.
+func activeHostName(h *flowtable.Host) string {
+	l := h.Label()
+	if h.Alias == "" && h.ServerNameHTTP && h.ServerName != "" {
+		return l + " [" + shortenString(h.ServerName, 24) + "]"
+	}
+	return l
+}
+
+// shortenString is ntopng's lua_utils shortenString.
+func shortenString(s string, max int) string {
+	r := []rune(s)
+	if len(r) <= max {
+		return s
+	}
+	return string(r[:max]) + "…"
+}
+
+// parseHostParam splits "ip@vlan"; a separate vlan parameter wins over
+// none in the host string, as url2hostinfo does.
+func parseHostParam(p Params) (flowtable.HostKey, bool) {
+	h, vlanStr, _ := strings.Cut(p["host"], "@")
+	addr, err := netip.ParseAddr(h)
+	if err != nil {
+		return flowtable.HostKey{}, false
+	}
+	vlan := 0
+	if vlanStr != "" {
+		vlan, _ = strconv.Atoi(vlanStr)
+	}
+	if v, ok := p["vlan"]; ok {
+		vlan, _ = strconv.Atoi(v)
+	}
+	if vlan < 0 || vlan > 4095 {
+		return flowtable.HostKey{}, false
+	}
+	return flowtable.HostKey{Addr: addr.Unmap(), VLAN: uint16(vlan)}, true
+}
+
+// hostSortKeys are get/host/active's sortColumn values.
+var hostSortKeys = map[string]func(a, b *flowtable.Host) int{
+	"column_ip":      func(a, b *flowtable.Host) int { return a.Key.Addr.Compare(b.Key.Addr) },
+	"column_name":    func(a, b *flowtable.Host) int { return strings.Compare(hostLabel(a), hostLabel(b)) },
+	"column_since":   func(a, b *flowtable.Host) int { return cmp64(a.FirstSeen, b.FirstSeen) },
+	"column_last":    func(a, b *flowtable.Host) int { return cmp64(a.LastSeen, b.LastSeen) },
+	"column_alerts":  func(a, b *flowtable.Host) int { return 0 },
+	"column_country": func(a, b *flowtable.Host) int { return 0 },
+	"column_vlan":    func(a, b *flowtable.Host) int { return int(a.Key.VLAN) - int(b.Key.VLAN) },
+	"column_num_flows": func(a, b *flowtable.Host) int {
+		return int(a.ActiveAsClient+a.ActiveAsServer) - int(b.ActiveAsClient+b.ActiveAsServer)
+	},
+	"column_traffic": func(a, b *flowtable.Host) int { return cmpU64(hostBytes(a), hostBytes(b)) },
+	"column_thpt":    func(a, b *flowtable.Host) int { return cmpF(a.ThptBps, b.ThptBps) },
+}
+
+func hostBytes(h *flowtable.Host) uint64 { return h.Traffic.BytesSent + h.Traffic.BytesRcvd }
+
+func cmp64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpU64(a, b uint64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func cmpF(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func hostMatchesMode(h *flowtable.Host, mode string) bool {
+	switch mode {
+	case "local":
+		return h.Local
+	case "remote":
+		return !h.Local
+	case "broadcast_domain":
+		return h.Local && h.HasMAC
+	case "blacklisted", "dhcp":
+		return false
+	}
+	return true
+}
+
+func (s *Server) getHostActive(r *request) (RC, any) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	p := r.params
+	perPage := s.rowsPref(r)
+	currentPage := p.Int("currentPage", 1)
+	if currentPage < 1 {
+		currentPage = 1
+	}
+	sortCol, hasSort := p["sortColumn"]
+	if hasSort && !strings.HasPrefix(sortCol, "column_") {
+		sortCol = "column_" + sortCol
+	}
+	order := p["sortOrder"]
+	var data []map[string]any
+	ifc.Table.View(func(v flowtable.View) {
+		hosts := filterHosts(v.Hosts(), p)
+		// ntopng picks the page with its C sorter (by IP, ascending unless
+		// desc was asked) and then the Lua handler re-sorts that page.
+		less := hostSortKeys[sortCol]
+		if less == nil {
+			less = hostSortKeys["column_ip"]
+		}
+		desc := order == "desc"
+		sort.SliceStable(hosts, func(i, j int) bool {
+			c := less(hosts[i], hosts[j])
+			if c == 0 {
+				c = hosts[i].Key.Addr.Compare(hosts[j].Key.Addr)
+				if c == 0 {
+					c = int(hosts[i].Key.VLAN) - int(hosts[j].Key.VLAN)
+				}
+			}
+			if desc {
+				return c > 0
+			}
+			return c < 0
+		})
+		page := pageOf(hosts, currentPage, perPage)
+		if !hasSort {
+			// Without a sort column the page is re-sorted by host key
+			// string, descending unless asc was asked.
+			sort.SliceStable(page, func(i, j int) bool {
+				a, b := page[i].Key.String(), page[j].Key.String()
+				if order == "asc" {
+					return a < b
+				}
+				return a > b
+			})
+		}
+		data = make([]map[string]any, 0, len(page))
+		for _, h := range page {
+			data = append(data, activeHostEntry(h))
+		}
+	})
+	sortEcho := []any{[]any{}}
+	if hasSort {
+		o := order
+		if o == "" {
+			o = "desc"
+		}
+		sortEcho = []any{[]any{sortCol, o}}
+	}
+	rsp := map[string]any{"perPage": perPage, "currentPage": currentPage, "data": data, "sort": sortEcho}
+	if p.Has("all") {
+		// v1 only rewrites what it reports; the page was cut all the same.
+		rsp["perPage"], rsp["currentPage"] = 0, 0
+	}
+	return RCOK, rsp
+}
+
+func filterHosts(hosts []*flowtable.Host, p Params) []*flowtable.Host {
+	mode := p["mode"]
+	out := hosts[:0]
+	for _, h := range hosts {
+		if !hostMatchesMode(h, mode) {
+			continue
+		}
+		if v, ok := p["version"]; ok && ((v == "4") != h.Key.Addr.Is4()) {
+			continue
+		}
+		if v, ok := p["vlan"]; ok && v != strconv.Itoa(int(h.Key.VLAN)) {
+			continue
+		}
+		if v, ok := p["mac"]; ok {
+			m, err := net.ParseMAC(strings.SplitN(v, "@", 2)[0])
+			if err != nil || !h.HasMAC || string(m) != string(h.MAC[:]) {
+				continue
+			}
+		}
+		if v, ok := p["network_cidr"]; ok {
+			if pf, err := netip.ParsePrefix(v); err != nil || !pf.Contains(h.Key.Addr) {
+				continue
+			}
+		}
+		if v, ok := p["traffic_type"]; ok {
+			oneWay := h.Traffic.PktsSent == 0 || h.Traffic.PktsRcvd == 0
+			if (v == "one_way") != oneWay && (v == "one_way" || v == "bidirectional") {
+				continue
+			}
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+func pageOf[T any](all []T, currentPage, perPage int) []T {
+	if perPage <= 0 {
+		return all
+	}
+	start := (currentPage - 1) * perPage
+	if start >= len(all) {
+		return nil
+	}
+	end := start + perPage
+	if end > len(all) {
+		end = len(all)
+	}
+	return all[start:end]
+}
+
+func activeHostEntry(h *flowtable.Host) map[string]any {
+	return map[string]any{
+		"key":                 h.Key.JQueryKey(),
+		"ip":                  h.Key.Addr.String(),
+		"vlan":                h.Key.VLAN,
+		"first_seen":          h.FirstSeen / 1e9,
+		"last_seen":           h.LastSeen / 1e9,
+		"os":                  0,
+		"num_alerts":          0,
+		"country":             "",
+		"is_blacklisted":      false,
+		"name":                activeHostName(h),
+		"thpt":                map[string]any{"pps": Num(h.ThptPps), "bps": Num(h.ThptBps)},
+		"bytes":               map[string]any{"total": hostBytes(h), "sent": h.Traffic.BytesSent, "recvd": h.Traffic.BytesRcvd},
+		"is_localhost":        h.Local,
+		"is_multicast":        h.Multicast,
+		"is_broadcast":        h.Broadcast,
+		"is_broadcast_domain": false,
+		"num_flows": map[string]any{
+			"total":     h.ActiveAsClient + h.ActiveAsServer,
+			"as_client": h.ActiveAsClient,
+			"as_server": h.ActiveAsServer,
+		},
+	}
+}
+
+// rowsPref is ntopng's per-user page size: an explicit perPage becomes the
+// user's default for later requests (its "rows_number" preference).
+func (s *Server) rowsPref(r *request) int {
+	key := r.user + ".rows_number"
+	if v, ok := r.params["perPage"]; ok {
+		n, _ := strconv.Atoi(v)
+		if s.cfg.Store != nil {
+			_ = s.cfg.Store.Put("prefs", key, n)
+		}
+		return n
+	}
+	n := 10
+	if s.cfg.Store != nil {
+		var stored int
+		if found, err := s.cfg.Store.Get("prefs", key, &stored); err == nil && found && stored > 0 {
+			n = stored
+		}
+	}
+	return n
+}
+
+func (s *Server) getHostData(r *request) (RC, any) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	if !r.params.Has("host") {
+		return RCInvalidArguments, nil
+	}
+	key, ok := parseHostParam(r.params)
+	if !ok {
+		return RCInvalidHost, nil
+	}
+	if hs, ok := r.params["host_stats"]; ok && hs != "" && hs != "true" && hs != "1" {
+		return RCOK, nil
+	}
+	var out map[string]any
+	ifc.Table.View(func(v flowtable.View) {
+		h := v.Host(key)
+		if h == nil {
+			return
+		}
+		out = hostData(ifc, h, s.cfg.LocalNets)
+	})
+	if out == nil {
+		return RCNotFound, nil
+	}
+	return RCOK, out
+}
+
+func dirFields(m map[string]any, prefix string, d flowtable.DirCounters) {
+	m[prefix+"bytes.sent"] = d.BytesSent
+	m[prefix+"bytes.rcvd"] = d.BytesRcvd
+	m[prefix+"packets.sent"] = d.PktsSent
+	m[prefix+"packets.rcvd"] = d.PktsRcvd
+	m[prefix+"bytes.sent.anomaly_index"] = 0
+	m[prefix+"bytes.rcvd.anomaly_index"] = 0
+}
+
+func ratio(sent, rcvd uint64) Num {
+	if sent+rcvd == 0 {
+		return 0
+	}
+	return Num((float64(sent) - float64(rcvd)) / float64(sent+rcvd))
+}
+
+func pktStatsJSON(ps flowtable.PktStats) map[string]any {
+	size := map[string]any{}
+	for i, n := range flowtable.SizeBucketNames {
+		size[n] = ps.Size[i]
+	}
+	return map[string]any{
+		"size":      size,
+		"tcp_flags": map[string]any{"syn": ps.Syn, "synack": ps.SynAck, "finack": ps.FinAck, "rst": ps.Rst},
+	}
+}
+
+func dnsJSON(d flowtable.DNSStats) map[string]any {
+	q := map[string]any{}
+	for i, n := range flowtable.DNSQTypeNames {
+		q[n] = d.QueryTypes[i]
+	}
+	return map[string]any{"num_queries": d.Queries, "num_replies_ok": d.RepliesOK, "num_replies_error": d.RepliesError, "queries": q}
+}
+
+// hostData is get/host/data's answer: the fields this probe measures, with
+// ntopng's names and types.
+func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[string]any {
+	m := map[string]any{}
+	dirFields(m, "", h.Traffic)
+	m["packets.sent.anomaly_index"] = 0
+	m["packets.rcvd.anomaly_index"] = 0
+	dirFields(m, "tcp.", h.TCP)
+	dirFields(m, "udp.", h.UDP)
+	dirFields(m, "icmp.", h.ICMP)
+	dirFields(m, "other_ip.", h.OtherIP)
+	m["udpBytesSent.unicast"] = h.UDPSentUnicast
+	m["udpBytesSent.non_unicast"] = h.UDPSentNonU
+	m["bytes_ratio"] = ratio(h.Traffic.BytesSent, h.Traffic.BytesRcvd)
+	m["pkts_ratio"] = ratio(h.Traffic.PktsSent, h.Traffic.PktsRcvd)
+
+	m["active_flows.as_client"] = h.ActiveAsClient
+	m["active_flows.as_server"] = h.ActiveAsServer
+	m["flows.as_client"] = h.ActiveAsClient
+	m["flows.as_server"] = h.ActiveAsServer
+	m["total_flows.as_client"] = h.TotalAsClient
+	m["total_flows.as_server"] = h.TotalAsServer
+	m["contacts.as_client"] = h.ContactsAsClient()
+	m["contacts.as_server"] = h.ContactsAsServer()
+	m["alerted_flows.as_client"] = 0
+	m["alerted_flows.as_server"] = 0
+	m["active_alerted_flows"] = 0
+	m["num_alerts"] = 0
+	m["total_alerts"] = 0
+	m["num_flow_alerts"] = 0
+
+	ip := h.Key.Addr.String()
+	m["ip"] = ip
+	m["tskey"] = ip
+	m["ipkey"] = flowtable.IPKey(h.Key.Addr)
+	if h.HasMAC {
+		m["mac"] = strings.ToUpper(net.HardwareAddr(h.MAC[:]).String())
+	} else {
+		m["mac"] = "00:00:00:00:00:00"
+	}
+	m["name"] = hostLabel(h)
+	names := obj{}
+	if h.Name != "" {
+		names["resolved"] = h.Name
+	}
+	if h.ServerName != "" {
+		if h.ServerNameHTTP {
+			names["http"] = h.ServerName
+		} else {
+			names["tls"] = h.ServerName
+		}
+	}
+	m["names"] = names
+	m["vlan"] = h.Key.VLAN
+	m["ifid"] = ifc.ID
+	m["observation_point_id"] = 0
+	m["host_pool_id"] = 0
+	m["localhost"] = h.Local
+	m["systemhost"] = false
+	m["privatehost"] = h.Key.Addr.IsPrivate()
+	m["is_broadcast"] = h.Broadcast
+	m["is_multicast"] = h.Multicast
+	m["broadcast_domain_host"] = false
+	m["dhcpHost"] = false
+	m["is_blacklisted"] = false
+	m["hiddenFromTop"] = false
+	m["crawlerBotScannerHost"] = false
+	if h.Local && h.LocalNetwork >= 0 && h.LocalNetwork < len(localNets) {
+		m["local_network_id"] = h.LocalNetwork
+		m["local_network_name"] = localNets[h.LocalNetwork].String()
+	}
+	m["devtype"] = 0
+	m["os"] = 0
+	m["os_detail"] = ""
+	m["asn"] = 0
+	m["asname"] = ""
+	m["country"] = ""
+	m["city"] = ""
+	m["continent"] = ""
+	m["latitude"] = 0
+	m["longitude"] = 0
+
+	first, last := h.FirstSeen/1e9, h.LastSeen/1e9
+	m["seen.first"] = first
+	m["seen.last"] = last
+	m["duration"] = last - first + 1
+	m["throughput_bps"] = Num(h.ThptBps / 8)
+	m["throughput_pps"] = Num(h.ThptPps)
+
+	dscp := obj{}
+	for code, c := range h.DSCP {
+		cls := dscpClass(code)
+		e, _ := dscp[cls].(map[string]any)
+		if e == nil {
+			e = map[string]any{"bytes.sent": uint64(0), "bytes.rcvd": uint64(0), "packets.sent": uint64(0), "packets.rcvd": uint64(0)}
+			dscp[cls] = e
+		}
+		e["bytes.sent"] = e["bytes.sent"].(uint64) + c.BytesSent
+		e["bytes.rcvd"] = e["bytes.rcvd"].(uint64) + c.BytesRcvd
+		e["packets.sent"] = e["packets.sent"].(uint64) + c.PktsSent
+		e["packets.rcvd"] = e["packets.rcvd"].(uint64) + c.PktsRcvd
+	}
+	m["dscp"] = dscp
+	m["pktStats.sent"] = pktStatsJSON(h.PktSent)
+	m["pktStats.recv"] = pktStatsJSON(h.PktRcvd)
+	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
+	m["ICMPv4"] = emptyRsp
+	return m
+}
+
+// dscpClass is ntopng's DSCP → class key (dscp_consts.lua).
+func dscpClass(d uint8) string {
+	switch d {
+	case 0:
+		return "cs0"
+	case 1:
+		return "le"
+	case 8, 10, 12, 14:
+		return "cs1"
+	case 16, 18, 20, 22:
+		return "cs2"
+	case 24, 26, 28, 30:
+		return "cs3"
+	case 32, 34, 36, 38:
+		return "cs4"
+	case 40, 46:
+		return "cs5"
+	case 48:
+		return "cs6"
+	case 56:
+		return "cs7"
+	}
+	return "unknown"
+}
+
+func (s *Server) getHostInterfaces(r *request) (RC, any) {
+	if !r.params.Has("host") {
+		return RCInvalidArguments, nil
+	}
+	key, ok := parseHostParam(r.params)
+	if !ok {
+		return RCInvalidArguments, nil
+	}
+	list := []map[string]any{}
+	for i := range s.cfg.Interfaces {
+		ifc := &s.cfg.Interfaces[i]
+		found := false
+		ifc.Table.View(func(v flowtable.View) { found = v.Host(key) != nil })
+		if found {
+			list = append(list, map[string]any{"ifid": ifc.ID})
+		}
+	}
+	return RCOK, map[string]any{key.String(): list}
+}
+
+// setHostAlias stores an operator-given name for a host (admins only).
+func (s *Server) setHostAlias(r *request) (RC, any) {
+	if !r.admin {
+		return RCNotGranted, nil
+	}
+	if !r.params.Has("host") || !r.params.Has("custom_name") {
+		return RCInvalidArguments, nil
+	}
+	key, ok := parseHostParam(r.params)
+	if !ok {
+		return RCInvalidArguments, nil
+	}
+	name := r.params["custom_name"]
+	if s.cfg.Store != nil {
+		var err error
+		if name == "" {
+			err = s.cfg.Store.Delete("aliases", key.String())
+		} else {
+			err = s.cfg.Store.Put("aliases", key.String(), name)
+		}
+		if err != nil {
+			return RCInternalError, map[string]string{"error": fmt.Sprintf("storing alias: %v", err)}
+		}
+	}
+	for i := range s.cfg.Interfaces {
+		s.cfg.Interfaces[i].Table.SetAlias(key, name)
+	}
+	return RCOK, nil
+}

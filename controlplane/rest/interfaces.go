@@ -1,0 +1,242 @@
+package rest
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+)
+
+func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
+	out := make([]map[string]any, 0, len(s.cfg.Interfaces))
+	for _, i := range s.cfg.Interfaces {
+		out = append(out, map[string]any{"ifid": i.ID, "ifname": i.Name})
+	}
+	return RCOK, out
+}
+
+func (s *Server) getInterfaceData(r *request) (RC, any) {
+	if f, ok := r.params["iffilter"]; ok && f == "all" {
+		out := map[string]any{}
+		for i := range s.cfg.Interfaces {
+			out[strconv.Itoa(s.cfg.Interfaces[i].ID)] = s.interfaceData(r, &s.cfg.Interfaces[i], strconv.Itoa(s.cfg.Interfaces[i].ID))
+		}
+		return RCOK, out
+	}
+	p := r.params
+	if f, ok := p["iffilter"]; ok && !p.Has("ifid") {
+		p = Params{"ifid": f}
+	}
+	ifc, ok := s.iface(p)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	return RCOK, s.interfaceData(r, ifc, p["ifid"])
+}
+
+// interfaceData is get/interface/data's answer for one interface. ifid is
+// echoed as the string it came in as, as ntopng does.
+func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[string]any {
+	var st flowtable.IfaceStats
+	var numFlows, numHosts, numLocal, numMACs int
+	var rates flowtable.Rates
+	ifc.Table.View(func(v flowtable.View) {
+		st = v.Stats()
+		numFlows, numHosts, numMACs = v.NumFlows(), v.NumHosts(), v.NumMACs()
+		for _, h := range v.Hosts() {
+			if h.Local {
+				numLocal++
+			}
+		}
+		rates = v.Rates()
+	})
+	cfg := ifc.Table.Config()
+	now := s.cfg.Now()
+	var drops uint64
+	if ifc.Drops != nil {
+		drops = ifc.Drops()
+	}
+	thpt := map[string]any{
+		"download": map[string]any{"bps": Num(rates.Bps), "pps": Num(rates.Pps)},
+		"upload":   map[string]any{"bps": 0, "pps": 0},
+	}
+	return map[string]any{
+		"ifid":                                 ifid,
+		"ifname":                               ifc.Name,
+		"speed":                                ifc.SpeedMbps,
+		"periodic_stats_update_frequency_secs": 5,
+		"packets":                              st.Packets,
+		"bytes":                                st.Bytes,
+		"drops":                                drops,
+		"throughput_bps":                       Num(rates.Bps),
+		"throughput_pps":                       Num(rates.Pps),
+		"engaged_alerts":                       0,
+		"dropped_alerts":                       0,
+		"alerted_flows":                        0,
+		"ts_alerts":                            emptyRsp,
+		"num_flows":                            numFlows,
+		"num_hosts":                            numHosts,
+		"num_local_hosts":                      numLocal,
+		"num_devices":                          numMACs,
+		"epoch":                                now.Unix(),
+		"localtime":                            now.Format("15:04:05 -0700"),
+		"uptime":                               secondsToUptime(int64(now.Sub(s.started) / time.Second)),
+		"system_host_stats":                    s.sys.sample(),
+		"hosts_pctg":                           pctg(numHosts, cfg.MaxHosts),
+		"flows_pctg":                           pctg(numFlows, cfg.MaxFlows),
+		"macs_pctg":                            pctg(numMACs, cfg.MaxHosts),
+		"remote_pps":                           0,
+		"remote_bps":                           0,
+		"is_view":                              false,
+		"num_live_captures":                    0,
+		"local2remote":                         st.Local2Remote,
+		"remote2local":                         st.Remote2Local,
+		"bytes_download":                       st.Bytes,
+		"bytes_upload":                         0,
+		"packets_download":                     st.Packets,
+		"packets_upload":                       0,
+		"throughput":                           thpt,
+		"tcpPacketStats":                       map[string]any{"retransmissions": 0, "out_of_order": 0, "lost": 0},
+		"profiles":                             emptyRsp,
+	}
+}
+
+// pctg is ntopng's table fill level: floor(1 + used*100/max).
+func pctg(used, max int) int {
+	if max <= 0 {
+		return 1
+	}
+	return 1 + used*100/max
+}
+
+// secondsToUptime formats like ntopng's secondsToTime: "00:25 sec",
+// "01:24" (mm:ss), "1:02:03" (h:mm:ss), "2 days, 01:02:03".
+func secondsToUptime(sec int64) string {
+	if sec < 0 {
+		sec = 0
+	}
+	days := sec / 86400
+	h := (sec % 86400) / 3600
+	m := (sec % 3600) / 60
+	sc := sec % 60
+	switch {
+	case days > 0:
+		unit := "days"
+		if days == 1 {
+			unit = "day"
+		}
+		return fmt.Sprintf("%d %s, %02d:%02d:%02d", days, unit, h, m, sc)
+	case h > 0:
+		return fmt.Sprintf("%d:%02d:%02d", h, m, sc)
+	case m > 0:
+		return fmt.Sprintf("%02d:%02d", m, sc)
+	}
+	return fmt.Sprintf("00:%02d sec", sc)
+}
+
+func (s *Server) getInterfaceAddress(r *request) (RC, any) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	addrs := ifc.Addresses
+	if addrs == nil {
+		addrs = []string{}
+	}
+	return RCOK, map[string]any{"addresses": addrs}
+}
+
+func (s *Server) getFlowL4Counters(r *request) (RC, any) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	counts := map[uint8]int{}
+	ifc.Table.View(func(v flowtable.View) {
+		v.EachFlow(func(f *flowtable.Flow) { counts[f.Proto]++ })
+	})
+	ids := make([]int, 0, len(counts))
+	for id := range counts {
+		ids = append(ids, int(id))
+	}
+	sort.Ints(ids)
+	out := make([]map[string]any, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, map[string]any{"id": id, "count": counts[uint8(id)]})
+	}
+	return RCOK, out
+}
+
+// l4Protocols is ntopng's l4_protocol_list.lua as the v1 API returns it,
+// in its order, duplicates included.
+var l4Protocols = []struct {
+	Name, Other string
+	ID          int
+}{
+	{"IP", "ip", 0}, {"ICMP", "icmp", 1}, {"IGMP", "igmp", 2}, {"TCP", "tcp", 6},
+	{"UDP", "udp", 17}, {"IPv6", "ipv6", 41}, {"RSVP", "rsvp", 46}, {"GRE", "gre", 47},
+	{"ESP", "esp", 50}, {"IPv6-ICMP", "ipv6icmp", 58}, {"EIGRP", "eigrp", 88},
+	{"OSPF", "ospf", 89}, {"PIM", "pim", 103}, {"VRRP", "vrrp", 112}, {"HIP", "hip", 139},
+	{"ICMPv6", "icmpv6", 58}, {"IGMP", "igmp", 2}, {"Other IP", "other_ip", -1},
+}
+
+func (s *Server) getL4ProtocolConsts(r *request) (RC, any) {
+	out := make([]map[string]any, 0, len(l4Protocols))
+	for _, p := range l4Protocols {
+		out = append(out, map[string]any{"name": p.Name, "other": p.Other, "id": p.ID})
+	}
+	return RCOK, out
+}
+
+// l4Name is ntopng's Utils::l4proto2name.
+func l4Name(proto uint8) string {
+	switch proto {
+	case 0:
+		return "IP"
+	case 1:
+		return "ICMP"
+	case 2:
+		return "IGMP"
+	case 6:
+		return "TCP"
+	case 17:
+		return "UDP"
+	case 41:
+		return "IPv6"
+	case 46:
+		return "RSVP"
+	case 47:
+		return "GRE"
+	case 50:
+		return "ESP"
+	case 58:
+		return "ICMPv6"
+	case 88:
+		return "EIGRP"
+	case 89:
+		return "OSPF"
+	case 103:
+		return "PIM"
+	case 112:
+		return "VRRP"
+	case 132:
+		return "SCTP"
+	case 139:
+		return "HIP"
+	}
+	return "Other IP"
+}
+
+// toggleAllChecks answers the legacy page the conformance cases call
+// before reading a capture. There are no checks to toggle until the
+// alerting engine lands; the page answers as ntopng's does.
+func (s *Server) toggleAllChecks(r *request) (RC, any) {
+	if !r.admin {
+		return RCNotGranted, nil
+	}
+	r.ctx.SetContentType("application/json")
+	r.ctx.SetBodyString(`{"success":true}`)
+	return pageAnswer, nil
+}

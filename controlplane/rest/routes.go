@@ -1,0 +1,25 @@
+package rest
+
+func (s *Server) buildRoutes() map[string]handler {
+	v1 := map[string]handler{
+		"get/ntopng/interfaces.lua":   s.getNtopngInterfaces,
+		"get/interface/data.lua":      s.getInterfaceData,
+		"get/interface/address.lua":   s.getInterfaceAddress,
+		"get/host/active.lua":         s.getHostActive,
+		"get/host/data.lua":           s.getHostData,
+		"get/host/interfaces.lua":     s.getHostInterfaces,
+		"set/host/alias.lua":          s.setHostAlias,
+		"get/flow/active.lua":         s.getFlowActive,
+		"get/flow/l4/counters.lua":    s.getFlowL4Counters,
+		"get/l4/protocol/consts.lua":  s.getL4ProtocolConsts,
+		"create/ntopng/session.lua":   s.createSession,
+		"get/ntopng/session.lua":      s.createSession,
+		"create/ntopng/api_token.lua": s.createAPIToken,
+	}
+	routes := make(map[string]handler, len(v1)+2)
+	for p, h := range v1 {
+		routes[restPrefix+p] = h
+	}
+	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
+	return routes
+}

@@ -1,0 +1,269 @@
+// Package rest serves ntopng's REST API v1 (/lua/rest/v1/...) over
+// fasthttp, on top of the live flow tables and the store.
+package rest
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/probe-appliance/probe/controlplane/auth"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+// Interface is one monitored interface as the API shows it.
+type Interface struct {
+	ID        int
+	Name      string
+	Table     *flowtable.Table
+	SpeedMbps int           // ntopng reports 1000 for capture files
+	Addresses []string      // the capture NIC's own addresses, "ip/32" or "ip/128"
+	Drops     func() uint64 // kernel drops of a live capture; nil for files
+}
+
+// Config wires a Server.
+type Config struct {
+	Interfaces   []Interface
+	Auth         *auth.Auth
+	Store        *store.Store
+	LocalNets    []netip.Prefix
+	DisableLogin bool
+	HTTPPort     int
+	Logger       *slog.Logger
+	Now          func() time.Time // wall clock; tests may fix it
+}
+
+// Server is the REST server.
+type Server struct {
+	cfg     Config
+	limiter *auth.Limiter
+	routes  map[string]handler
+	started time.Time
+	srv     *fasthttp.Server
+	sys     *sysSampler
+}
+
+// request is what a handler sees.
+type request struct {
+	ctx    *fasthttp.RequestCtx
+	params Params
+	user   string
+	admin  bool
+}
+
+type handler func(r *request) (RC, any)
+
+// noLoginUser is the user every request runs as with --disable-login.
+const noLoginUser = "nologin"
+
+// New builds the server; call Serve or ListenAndServe to start it.
+func New(cfg Config) *Server {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{
+		cfg:     cfg,
+		limiter: auth.NewLimiter(5, 300*time.Second, cfg.Now),
+		started: cfg.Now(),
+		sys:     newSysSampler(),
+	}
+	s.routes = s.buildRoutes()
+	s.srv = &fasthttp.Server{
+		Handler:                       s.serve,
+		Name:                          "probe",
+		ReadTimeout:                   30 * time.Second,
+		WriteTimeout:                  60 * time.Second,
+		IdleTimeout:                   120 * time.Second,
+		MaxRequestBodySize:            8 << 20,
+		DisableHeaderNamesNormalizing: false,
+		NoDefaultContentType:          true,
+	}
+	return s
+}
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
+
+// Shutdown stops the server, letting open requests finish.
+func (s *Server) Shutdown() error { return s.srv.Shutdown() }
+
+// Handler exposes the request handler (benchmarks drive it in-process).
+func (s *Server) Handler() fasthttp.RequestHandler { return s.serve }
+
+const restPrefix = "/lua/rest/v1/"
+
+func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	path := string(ctx.Path())
+	isREST := strings.HasPrefix(path, "/lua/rest/") || strings.HasPrefix(path, "/lua/pro/rest/")
+	if isREST {
+		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
+		ctx.Response.Header.Set("Access-Control-Allow-Methods", "GET, POST, HEAD")
+	}
+	ctx.Response.Header.Set("Cache-Control", "max-age=0, no-cache, no-store")
+	ctx.Response.Header.Set("Pragma", "no-cache")
+	ctx.Response.Header.Set("X-Frame-Options", "DENY")
+	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+
+	if ctx.IsOptions() && len(ctx.Request.Header.Peek("Access-Control-Request-Method")) > 0 {
+		s.preflight(ctx)
+		return
+	}
+	if !ctx.IsGet() && !ctx.IsPost() && !ctx.IsHead() {
+		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
+		ctx.Response.Header.Set("Allow", "GET, POST, HEAD")
+		return
+	}
+
+	user, ok := s.authenticate(ctx)
+	if !ok {
+		s.redirectToLogin(ctx)
+		return
+	}
+	h, found := s.routes[path]
+	if !found {
+		// ntopng answers a .lua script it does not have with a redirect to
+		// its status page; clients see a non-JSON answer either way.
+		ctx.Redirect("/lua/http_status_code.lua?message=not_found&error_message="+url.QueryEscape(path), fasthttp.StatusFound)
+		return
+	}
+	params, err := parseParams(ctx)
+	if err != nil {
+		if errors.Is(err, errBadJSON) {
+			writeAnswer(ctx, RCBadFormat, map[string]string{"error": err.Error()})
+			return
+		}
+		writeAnswer(ctx, RCInvalidArguments, map[string]string{"error": err.Error()})
+		return
+	}
+	r := &request{ctx: ctx, params: params, user: user, admin: s.isAdmin(user)}
+	rc, rsp := h(r)
+	if rc.Code == pageAnswer.Code && rc.Str == pageAnswer.Str {
+		return // the handler wrote a non-REST page itself
+	}
+	writeAnswer(ctx, rc, rsp)
+}
+
+// pageAnswer marks handlers that wrote their own response.
+var pageAnswer = RC{Code: 1, Str: "PAGE"}
+
+func (s *Server) preflight(ctx *fasthttp.RequestCtx) {
+	origin := string(ctx.Request.Header.Peek("Origin"))
+	if origin == "" {
+		origin = "*"
+	}
+	ctx.Response.Header.Set("Access-Control-Allow-Origin", origin)
+	ctx.Response.Header.Set("Access-Control-Allow-Methods", "GET, POST, HEAD")
+	if h := ctx.Request.Header.Peek("Access-Control-Request-Headers"); len(h) > 0 {
+		ctx.Response.Header.SetBytesV("Access-Control-Allow-Headers", h)
+	}
+	ctx.Response.Header.Set("Access-Control-Max-Age", "3600")
+	ctx.SetStatusCode(fasthttp.StatusOK)
+}
+
+func (s *Server) isAdmin(user string) bool {
+	if user == noLoginUser {
+		return true
+	}
+	u, ok := s.cfg.Auth.User(user)
+	return ok && u.Group == "administrator"
+}
+
+// clientAddr is the address failed logins are counted against.
+func clientAddr(ctx *fasthttp.RequestCtx) string {
+	if a, ok := ctx.RemoteAddr().(*net.TCPAddr); ok {
+		return a.IP.String()
+	}
+	return ctx.RemoteAddr().String()
+}
+
+// authenticate follows ntopng's order: disabled login, Basic, Token,
+// session cookie, user/password cookies.
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (string, bool) {
+	if s.cfg.DisableLogin {
+		return noLoginUser, true
+	}
+	addr := clientAddr(ctx)
+	if s.limiter.Blocked(addr) {
+		return "", false
+	}
+	authz := string(ctx.Request.Header.Peek("Authorization"))
+	scheme, cred, _ := strings.Cut(authz, " ")
+	switch strings.ToLower(scheme) {
+	case "basic":
+		dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
+		if err != nil {
+			s.limiter.Fail(addr)
+			return "", false
+		}
+		user, pass, _ := strings.Cut(string(dec), ":")
+		return s.checkPassword(addr, user, pass)
+	case "token":
+		if user, ok := s.cfg.Auth.UserForToken(strings.TrimSpace(cred)); ok {
+			return user, true
+		}
+		s.limiter.Fail(addr)
+		return "", false
+	}
+	var sessionUser string
+	ctx.Request.Header.VisitAllCookie(func(k, v []byte) {
+		name := string(k)
+		if sessionUser == "" && (name == "session" || strings.HasPrefix(name, "session_")) {
+			if u, ok := s.cfg.Auth.UserForSession(string(v)); ok {
+				sessionUser = u
+			}
+		}
+	})
+	if sessionUser != "" {
+		return sessionUser, true
+	}
+	if u, p := ctx.Request.Header.Cookie("user"), ctx.Request.Header.Cookie("password"); len(u) > 0 && len(p) > 0 {
+		return s.checkPassword(addr, string(u), string(p))
+	}
+	return "", false
+}
+
+func (s *Server) checkPassword(addr, user, pass string) (string, bool) {
+	if s.cfg.Auth.CheckPassword(user, pass) {
+		s.limiter.Success(addr)
+		return user, true
+	}
+	s.limiter.Fail(addr)
+	s.cfg.Logger.Warn("failed login", "user", user, "addr", addr)
+	return "", false
+}
+
+// redirectToLogin is ntopng's answer to a request without valid
+// credentials: no data, no JSON, a 302 to the login page.
+func (s *Server) redirectToLogin(ctx *fasthttp.RequestCtx) {
+	referer := string(ctx.RequestURI())
+	ctx.Response.Header.Set("Set-Cookie", "session=; HttpOnly; path=/; expires=Thu, 01-Jan-1970 00:00:01 GMT; max-age=0;")
+	ctx.Response.Header.Set("Location", "/lua/login.lua?referer="+url.QueryEscape(referer))
+	ctx.SetStatusCode(fasthttp.StatusFound)
+	ctx.ResetBody()
+}
+
+// iface resolves the ifid parameter.
+func (s *Server) iface(p Params) (*Interface, bool) {
+	v, ok := p["ifid"]
+	if !ok {
+		return nil, false
+	}
+	for i := range s.cfg.Interfaces {
+		if fmt.Sprint(s.cfg.Interfaces[i].ID) == v {
+			return &s.cfg.Interfaces[i], true
+		}
+	}
+	return nil, false
+}

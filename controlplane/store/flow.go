@@ -1,0 +1,183 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"net/netip"
+
+	badger "github.com/dgraph-io/badger/v4"
+
+	"github.com/probe-appliance/probe/controlplane/store/internal/flowcodec"
+)
+
+// FlowRecord is one flow's activity during one export interval. Its fields
+// must stay identical to flowcodec.Record, which it converts to.
+type FlowRecord struct {
+	IfID                                 uint16
+	VLAN                                 uint16
+	Proto                                uint8
+	Client, Server                       netip.Addr // zones are not stored
+	ClientPort, ServerPort               uint16
+	PktsC2S, PktsS2C, BytesC2S, BytesS2C uint64 // deltas of this interval
+	FirstSeen, LastSeen                  int64  // unix seconds
+	TCPFlagsC2S, TCPFlagsS2C             uint8
+	L7                                   uint16 // nDPI protocol id, 0 unknown
+}
+
+// BlockSeconds is the time-block granularity of flow storage.
+const BlockSeconds = 300
+
+// BlockStart floors unixSec to its block (also for negative times).
+func BlockStart(unixSec int64) int64 {
+	// The floor of the lowest few int64s would wrap around; clamp them
+	// into the lowest representable block instead.
+	if unixSec < math.MinInt64+BlockSeconds {
+		return math.MinInt64 / BlockSeconds * BlockSeconds
+	}
+	b := unixSec - unixSec%BlockSeconds
+	if b > unixSec {
+		b -= BlockSeconds
+	}
+	return b
+}
+
+// maxChunkRecords caps records per Badger value. Many records per key keeps
+// key overhead (~19 B key + Badger's per-entry metadata) negligible, while
+// bounded chunks stay well below the value threshold so they live in the
+// LSM tree (no value-log GC needed) and keep WriteBatch transactions small.
+const maxChunkRecords = 512
+
+type flowGroup struct {
+	ifid  uint16
+	block int64
+}
+
+// WriteFlows stores recs, each in the block of its LastSeen. Records of one
+// (interface, block) are packed into as few chunks as possible.
+func (s *Store) WriteFlows(recs []FlowRecord) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	groups := make(map[flowGroup][]*flowcodec.Record)
+	var order []flowGroup // deterministic write order, cheap to keep
+	for i := range recs {
+		g := flowGroup{recs[i].IfID, BlockStart(recs[i].LastSeen)}
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], (*flowcodec.Record)(&recs[i]))
+	}
+
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for _, g := range order {
+		rs := groups[g]
+		for len(rs) > 0 {
+			n := min(len(rs), maxChunkRecords)
+			seq, err := s.flowSeq.Next()
+			if err != nil {
+				return fmt.Errorf("store: write flows: sequence: %w", err)
+			}
+			// Badger keeps a reference to key and value until Flush, so
+			// each chunk needs its own buffer.
+			val := flowcodec.AppendChunk(make([]byte, 0, n*48), rs[:n], g.block)
+			if err := wb.Set(flowKey(g.ifid, g.block, seq), val); err != nil {
+				return fmt.Errorf("store: write flows: if %d block %d: %w", g.ifid, g.block, err)
+			}
+			rs = rs[n:]
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("store: write flows: flush: %w", err)
+	}
+	return nil
+}
+
+// ScanFlows calls fn for every record of ifid in the blocks whose start is
+// in [BlockStart(from), to), in block order and, within a block, in write
+// order. r is reused between calls. An error from fn stops the scan and is
+// returned unchanged.
+func (s *Store) ScanFlows(ifid uint16, from, to int64, fn func(r *FlowRecord) error) error {
+	first := BlockStart(from)
+	if to <= first {
+		return nil
+	}
+	prefix := flowIfPrefix(ifid)
+	var fnErr error
+	err := s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = prefix
+		// Chunks live inline in the LSM tree, so Value can hand out the
+		// block's bytes directly; prefetching would copy every chunk.
+		io.PrefetchValues = false
+		it := txn.NewIterator(io)
+		defer it.Close()
+		for it.Seek(flowBlockPrefix(ifid, first)); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			block, ok := flowKeyBlock(item.Key())
+			if !ok {
+				return fmt.Errorf("malformed flow key %x", item.Key())
+			}
+			if block >= to {
+				break
+			}
+			err := item.Value(func(v []byte) error {
+				return flowcodec.DecodeChunk(v, ifid, block, func(r *flowcodec.Record) error {
+					fnErr = fn((*FlowRecord)(r))
+					return fnErr
+				})
+			})
+			if err != nil {
+				if fnErr != nil {
+					return fnErr
+				}
+				return fmt.Errorf("key %x: %w", item.Key(), err)
+			}
+		}
+		return nil
+	})
+	if fnErr != nil {
+		return fnErr
+	}
+	if err != nil {
+		return fmt.Errorf("store: scan flows if %d [%d,%d): %w", ifid, from, to, err)
+	}
+	return nil
+}
+
+// FlowBlocks returns the start of every block of ifid holding records,
+// ascending. It seeks past each block instead of walking its chunks.
+func (s *Store) FlowBlocks(ifid uint16) ([]int64, error) {
+	prefix := flowIfPrefix(ifid)
+	var blocks []int64
+	err := s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = prefix
+		io.PrefetchValues = false
+		it := txn.NewIterator(io)
+		defer it.Close()
+		it.Seek(prefix)
+		for it.ValidForPrefix(prefix) {
+			k := it.Item().Key()
+			block, ok := flowKeyBlock(k)
+			if !ok {
+				return fmt.Errorf("malformed flow key %x", k)
+			}
+			blocks = append(blocks, block)
+			// Block starts are multiples of 300 (or the clamped minimum),
+			// so block+1 sorts after every chunk of this block and before
+			// the next one.
+			next := flowBlockPrefix(ifid, block+1)
+			if bytes.Compare(next, k) <= 0 { // cannot happen; guards a loop
+				return fmt.Errorf("flow key order broken at %x", k)
+			}
+			it.Seek(next)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: flow blocks if %d: %w", ifid, err)
+	}
+	return blocks, nil
+}

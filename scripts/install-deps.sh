@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite needs. Idempotent, and quick when
+# everything is already there: apt is only touched (and the network only hit)
+# when a needed command is missing, so repeated `make test` runs stay offline.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+# command → package providing it, for what the tests need today.
+declare -A needed=(
+	[curl]=curl           # the conformance snippets call the REST API with curl
+	[jq]=jq               # handy for ad-hoc checks of REST answers
+	[ip]=iproute2         # veth/netns set-up in integration tests
+	[update-ca-certificates]=ca-certificates
+)
+# Later issues will add (command → package):
+#   clang → clang, llc → llvm, /usr/include/bpf/libbpf.h → libbpf-dev,
+#   qemu-system-x86_64 → qemu-system-x86, snmpd → snmpd, snmpget → snmp,
+#   tcpreplay → tcpreplay, pmacctd → pmacct, tshark → tshark
+#   (tshark asks whether non-root users may capture; noninteractive keeps the
+#   default "no").
+
+# has finds a command even when sbin is not on PATH (ip, update-ca-certificates
+# live there and CI's PATH is not guaranteed to include it).
+has() {
+	command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+
+missing=()
+for cmd in "${!needed[@]}"; do
+	has "$cmd" || missing+=("${needed[$cmd]}")
+done
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "install-deps: all dependencies present"
+	exit 0
+fi
+
+sudo=()
+if [ "$(id -u)" -ne 0 ]; then
+	sudo=(sudo)
+fi
+# Sorted for a stable, readable log line.
+mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
+echo "install-deps: installing ${missing[*]}"
+
+# Mirrors are occasionally flaky; a couple of retries beats a red CI run.
+for attempt in 1 2 3; do
+	if "${sudo[@]}" apt-get update -qq; then
+		break
+	fi
+	if [ "$attempt" -eq 3 ]; then
+		echo "install-deps: apt-get update failed" >&2
+		exit 1
+	fi
+	sleep $((attempt * 5))
+done
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 "${missing[@]}"
+
+for cmd in "${!needed[@]}"; do
+	if ! has "$cmd"; then
+		echo "install-deps: $cmd still missing after install" >&2
+		exit 1
+	fi
+done
+echo "install-deps: done"

@@ -96,6 +96,7 @@ func (t *Table) expireLocked() {
 		}
 		if t.clock-h.LastSeen > int64(idle) {
 			delete(t.hosts, k)
+			t.byIP.Delete(h)
 		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/btree"
+
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
@@ -52,6 +54,7 @@ type Table struct {
 
 	flows map[flowKey]*Flow
 	hosts map[HostKey]*Host
+	byIP  *btree.BTreeG[*Host] // the same hosts in address order: cheap default pages
 	macs  map[[6]byte]struct{}
 	alias map[HostKey]string // operator-given names, also for hosts not seen yet
 
@@ -84,6 +87,7 @@ func New(cfg Config) *Table {
 		cfg:   cfg,
 		flows: make(map[flowKey]*Flow),
 		hosts: make(map[HostKey]*Host),
+		byIP:  btree.NewG(32, hostLess),
 		macs:  make(map[[6]byte]struct{}),
 		alias: make(map[HostKey]string),
 	}
@@ -240,8 +244,17 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	h.Broadcast = t.isBroadcast(k.Addr)
 	h.Alias = t.alias[k]
 	t.hosts[k] = h
+	t.byIP.ReplaceOrInsert(h)
 	t.stats.HostsCreated++
 	return h
+}
+
+// hostLess orders hosts by address, then VLAN: ntopng's default host order.
+func hostLess(a, b *Host) bool {
+	if c := a.Key.Addr.Compare(b.Key.Addr); c != 0 {
+		return c < 0
+	}
+	return a.Key.VLAN < b.Key.VLAN
 }
 
 func (t *Table) isBroadcast(a netip.Addr) bool {

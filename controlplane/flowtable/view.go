@@ -20,6 +20,11 @@ func (v View) Hosts() []*Host {
 	return out
 }
 
+// AscendHosts calls fn for the hosts in address order until fn returns
+// false; DescendHosts in reverse order.
+func (v View) AscendHosts(fn func(h *Host) bool)  { v.t.byIP.Ascend(fn) }
+func (v View) DescendHosts(fn func(h *Host) bool) { v.t.byIP.Descend(fn) }
+
 // Host returns the host with key k, or nil.
 func (v View) Host(k HostKey) *Host { return v.t.hosts[k] }
 

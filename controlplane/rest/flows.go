@@ -2,7 +2,6 @@ package rest
 
 import (
 	"math"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -54,7 +53,7 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		}
 		hostFilter = &k
 	}
-	var data []map[string]any
+	var data []activeFlow
 	total := 0
 	ifc.Table.View(func(v flowtable.View) {
 		flows := v.Flows()
@@ -78,18 +77,17 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 			out = append(out, f)
 		}
 		total = len(out)
-		sort.SliceStable(out, func(i, j int) bool {
-			c := cmp(out[i], out[j])
+		page := pageOf(out, currentPage, perPage, func(a, b *flowtable.Flow) int {
+			c := cmp(a, b)
 			if c == 0 {
-				c = int(out[i].HashID) - int(out[j].HashID)
+				c = cmpU64(uint64(a.HashID), uint64(b.HashID))
 			}
 			if order == "asc" {
-				return c < 0
+				return c
 			}
-			return c > 0
+			return -c
 		})
-		page := pageOf(out, currentPage, perPage)
-		data = make([]map[string]any, 0, len(page))
+		data = make([]activeFlow, 0, len(page))
 		verbose := p["verbose"] == "true"
 		for _, f := range page {
 			data = append(data, activeFlowEntry(f, verbose))
@@ -101,38 +99,73 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 	}
 }
 
-func activeFlowEntry(f *flowtable.Flow, verbose bool) map[string]any {
+type flowPeer struct {
+	Name              string `json:"name"`
+	IP                string `json:"ip"`
+	Port              uint16 `json:"port"`
+	IsBroadcastDomain *bool  `json:"is_broadcast_domain,omitempty"`
+	IsBroadcast       *bool  `json:"is_broadcast,omitempty"`
+	IsDHCP            bool   `json:"is_dhcp"`
+	IsBlacklisted     bool   `json:"is_blacklisted"`
+}
+
+type flowProto struct {
+	L4 string `json:"l4"`
+	L7 string `json:"l7"`
+}
+
+type flowBreakdown struct {
+	Cli2Srv int `json:"cli2srv"`
+	Srv2Cli int `json:"srv2cli"`
+}
+
+// activeFlow is one entry of get/flow/active.
+type activeFlow struct {
+	Key       string        `json:"key"`
+	HashID    string        `json:"hash_id"`
+	FirstSeen int64         `json:"first_seen"`
+	LastSeen  int64         `json:"last_seen"`
+	Client    flowPeer      `json:"client"`
+	Server    flowPeer      `json:"server"`
+	VLAN      uint16        `json:"vlan"`
+	Protocol  flowProto     `json:"protocol"`
+	Duration  int64         `json:"duration"`
+	Bytes     uint64        `json:"bytes"`
+	Thpt      thpt          `json:"thpt"`
+	Breakdown flowBreakdown `json:"breakdown"`
+	Score     string        `json:"score"`
+	Packets   *uint64       `json:"packets,omitempty"`
+}
+
+var falseVal = false
+
+func activeFlowEntry(f *flowtable.Flow, verbose bool) activeFlow {
 	cli, srv := f.ClientHost(), f.ServerHost()
 	bytes := f.Bytes()
 	c2s := 0
 	if bytes > 0 {
 		c2s = int(math.Round(float64(f.BytesC2S) * 100 / float64(bytes)))
 	}
-	e := map[string]any{
-		"key":        strconv.FormatUint(uint64(f.Key()), 10),
-		"hash_id":    strconv.FormatUint(uint64(f.HashID), 10),
-		"first_seen": f.FirstSeen / 1e9,
-		"last_seen":  f.LastSeen / 1e9,
-		"client": map[string]any{
-			"name": hostLabel(cli), "ip": f.Client.String(), "port": f.ClientPort,
-			"is_broadcast_domain": false, "is_dhcp": false, "is_blacklisted": false,
-		},
+	e := activeFlow{
+		Key:       strconv.FormatUint(uint64(f.Key()), 10),
+		HashID:    strconv.FormatUint(uint64(f.HashID), 10),
+		FirstSeen: f.FirstSeen / 1e9,
+		LastSeen:  f.LastSeen / 1e9,
+		Client:    flowPeer{Name: hostLabel(cli), IP: f.Client.String(), Port: f.ClientPort, IsBroadcastDomain: &falseVal},
 		// ntopng takes the server's flags from the client host (a bug real
 		// clients live with); they are all false here either way.
-		"server": map[string]any{
-			"name": hostLabel(srv), "ip": f.Server.String(), "port": f.ServerPort,
-			"is_broadcast": false, "is_dhcp": false, "is_blacklisted": false,
-		},
-		"vlan":      f.VLAN,
-		"protocol":  map[string]any{"l4": l4Name(f.Proto), "l7": "Unknown"},
-		"duration":  (f.LastSeen - f.FirstSeen) / 1e9,
-		"bytes":     bytes,
-		"thpt":      map[string]any{"pps": Num(f.ThptPps), "bps": Num(f.ThptBps)},
-		"breakdown": map[string]any{"cli2srv": c2s, "srv2cli": 100 - c2s},
-		"score":     "0",
+		Server:    flowPeer{Name: hostLabel(srv), IP: f.Server.String(), Port: f.ServerPort, IsBroadcast: &falseVal},
+		VLAN:      f.VLAN,
+		Protocol:  flowProto{L4: l4Name(f.Proto), L7: "Unknown"},
+		Duration:  (f.LastSeen - f.FirstSeen) / 1e9,
+		Bytes:     bytes,
+		Thpt:      thpt{Pps: Num(f.ThptPps), Bps: Num(f.ThptBps)},
+		Breakdown: flowBreakdown{Cli2Srv: c2s, Srv2Cli: 100 - c2s},
+		Score:     "0",
 	}
 	if verbose {
-		e["packets"] = f.Packets()
+		n := f.Packets()
+		e.Packets = &n
 	}
 	return e
 }

@@ -132,30 +132,37 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 		sortCol = "column_" + sortCol
 	}
 	order := p["sortOrder"]
-	var data []map[string]any
+	desc := order == "desc"
+	filter := newHostFilter(p)
+	var data []activeHost
 	ifc.Table.View(func(v flowtable.View) {
-		hosts := filterHosts(v.Hosts(), p)
 		// ntopng picks the page with its C sorter (by IP, ascending unless
 		// desc was asked) and then the Lua handler re-sorts that page.
+		var page []*flowtable.Host
 		less := hostSortKeys[sortCol]
-		if less == nil {
-			less = hostSortKeys["column_ip"]
-		}
-		desc := order == "desc"
-		sort.SliceStable(hosts, func(i, j int) bool {
-			c := less(hosts[i], hosts[j])
-			if c == 0 {
-				c = hosts[i].Key.Addr.Compare(hosts[j].Key.Addr)
-				if c == 0 {
-					c = int(hosts[i].Key.VLAN) - int(hosts[j].Key.VLAN)
+		if less == nil || sortCol == "column_ip" {
+			page = hostPageByIP(v, filter, currentPage, perPage, desc)
+		} else {
+			var hosts []*flowtable.Host
+			for _, h := range v.Hosts() {
+				if filter.match(h) {
+					hosts = append(hosts, h)
 				}
 			}
-			if desc {
-				return c > 0
-			}
-			return c < 0
-		})
-		page := pageOf(hosts, currentPage, perPage)
+			page = pageOf(hosts, currentPage, perPage, func(a, b *flowtable.Host) int {
+				c := less(a, b)
+				if c == 0 {
+					c = a.Key.Addr.Compare(b.Key.Addr)
+					if c == 0 {
+						c = int(a.Key.VLAN) - int(b.Key.VLAN)
+					}
+				}
+				if desc {
+					return -c
+				}
+				return c
+			})
+		}
 		if !hasSort {
 			// Without a sort column the page is re-sorted by host key
 			// string, descending unless asc was asked.
@@ -167,7 +174,7 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 				return a > b
 			})
 		}
-		data = make([]map[string]any, 0, len(page))
+		data = make([]activeHost, 0, len(page))
 		for _, h := range page {
 			data = append(data, activeHostEntry(h))
 		}
@@ -188,91 +195,175 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 	return RCOK, rsp
 }
 
-func filterHosts(hosts []*flowtable.Host, p Params) []*flowtable.Host {
-	mode := p["mode"]
-	out := hosts[:0]
-	for _, h := range hosts {
-		if !hostMatchesMode(h, mode) {
-			continue
+// hostPageByIP walks the table's address index: the default order costs
+// the page, not the table.
+func hostPageByIP(v flowtable.View, f hostFilter, currentPage, perPage int, desc bool) []*flowtable.Host {
+	skip := (currentPage - 1) * perPage
+	var page []*flowtable.Host
+	visit := func(h *flowtable.Host) bool {
+		if !f.match(h) {
+			return true
 		}
-		if v, ok := p["version"]; ok && ((v == "4") != h.Key.Addr.Is4()) {
-			continue
+		if skip > 0 {
+			skip--
+			return true
 		}
-		if v, ok := p["vlan"]; ok && v != strconv.Itoa(int(h.Key.VLAN)) {
-			continue
-		}
-		if v, ok := p["mac"]; ok {
-			m, err := net.ParseMAC(strings.SplitN(v, "@", 2)[0])
-			if err != nil || !h.HasMAC || string(m) != string(h.MAC[:]) {
-				continue
-			}
-		}
-		if v, ok := p["network_cidr"]; ok {
-			if pf, err := netip.ParsePrefix(v); err != nil || !pf.Contains(h.Key.Addr) {
-				continue
-			}
-		}
-		if v, ok := p["traffic_type"]; ok {
-			oneWay := h.Traffic.PktsSent == 0 || h.Traffic.PktsRcvd == 0
-			if (v == "one_way") != oneWay && (v == "one_way" || v == "bidirectional") {
-				continue
-			}
-		}
-		out = append(out, h)
+		page = append(page, h)
+		return perPage <= 0 || len(page) < perPage
 	}
-	return out
+	if desc {
+		v.DescendHosts(visit)
+	} else {
+		v.AscendHosts(visit)
+	}
+	return page
 }
 
-func pageOf[T any](all []T, currentPage, perPage int) []T {
-	if perPage <= 0 {
-		return all
-	}
-	start := (currentPage - 1) * perPage
-	if start >= len(all) {
-		return nil
-	}
-	end := start + perPage
-	if end > len(all) {
-		end = len(all)
-	}
-	return all[start:end]
+// hostFilter is get/host/active's filter parameters, parsed once.
+type hostFilter struct {
+	mode        string
+	version     int // 0: any
+	vlan        int // -1: any
+	mac         []byte
+	macSet      bool
+	cidr        netip.Prefix
+	cidrSet     bool
+	trafficType string
 }
 
-func activeHostEntry(h *flowtable.Host) map[string]any {
-	return map[string]any{
-		"key":                 h.Key.JQueryKey(),
-		"ip":                  h.Key.Addr.String(),
-		"vlan":                h.Key.VLAN,
-		"first_seen":          h.FirstSeen / 1e9,
-		"last_seen":           h.LastSeen / 1e9,
-		"os":                  0,
-		"num_alerts":          0,
-		"country":             "",
-		"is_blacklisted":      false,
-		"name":                activeHostName(h),
-		"thpt":                map[string]any{"pps": Num(h.ThptPps), "bps": Num(h.ThptBps)},
-		"bytes":               map[string]any{"total": hostBytes(h), "sent": h.Traffic.BytesSent, "recvd": h.Traffic.BytesRcvd},
-		"is_localhost":        h.Local,
-		"is_multicast":        h.Multicast,
-		"is_broadcast":        h.Broadcast,
-		"is_broadcast_domain": false,
-		"num_flows": map[string]any{
-			"total":     h.ActiveAsClient + h.ActiveAsServer,
-			"as_client": h.ActiveAsClient,
-			"as_server": h.ActiveAsServer,
+func newHostFilter(p Params) hostFilter {
+	f := hostFilter{mode: p["mode"], vlan: -1, trafficType: p["traffic_type"]}
+	switch p["version"] {
+	case "4":
+		f.version = 4
+	case "6":
+		f.version = 6
+	}
+	if v, ok := p["vlan"]; ok {
+		f.vlan, _ = strconv.Atoi(v)
+	}
+	if v, ok := p["mac"]; ok {
+		m, err := net.ParseMAC(strings.SplitN(v, "@", 2)[0])
+		f.mac, f.macSet = m, true
+		if err != nil {
+			f.mac = nil
+		}
+	}
+	if v, ok := p["network_cidr"]; ok {
+		pf, err := netip.ParsePrefix(strings.Split(v, ",")[0])
+		f.cidr, f.cidrSet = pf, true
+		if err != nil {
+			f.cidr = netip.Prefix{}
+		}
+	}
+	return f
+}
+
+func (f hostFilter) match(h *flowtable.Host) bool {
+	if f.mode != "" && !hostMatchesMode(h, f.mode) {
+		return false
+	}
+	if f.version == 4 && !h.Key.Addr.Is4() || f.version == 6 && h.Key.Addr.Is4() {
+		return false
+	}
+	if f.vlan >= 0 && int(h.Key.VLAN) != f.vlan {
+		return false
+	}
+	if f.macSet && (f.mac == nil || !h.HasMAC || string(f.mac) != string(h.MAC[:])) {
+		return false
+	}
+	if f.cidrSet && (!f.cidr.IsValid() || !f.cidr.Contains(h.Key.Addr)) {
+		return false
+	}
+	switch f.trafficType {
+	case "one_way":
+		return h.Traffic.PktsSent == 0 || h.Traffic.PktsRcvd == 0
+	case "bidirectional":
+		return h.Traffic.PktsSent > 0 && h.Traffic.PktsRcvd > 0
+	}
+	return true
+}
+
+// activeHost is one entry of get/host/active (a struct: encoding it is
+// the bulk of the request's cost).
+type activeHost struct {
+	Key               string       `json:"key"`
+	IP                string       `json:"ip"`
+	VLAN              uint16       `json:"vlan"`
+	FirstSeen         int64        `json:"first_seen"`
+	LastSeen          int64        `json:"last_seen"`
+	OS                int          `json:"os"`
+	NumAlerts         int          `json:"num_alerts"`
+	Country           string       `json:"country"`
+	IsBlacklisted     bool         `json:"is_blacklisted"`
+	Name              string       `json:"name"`
+	Thpt              thpt         `json:"thpt"`
+	Bytes             hostBytesOut `json:"bytes"`
+	IsLocalhost       bool         `json:"is_localhost"`
+	IsMulticast       bool         `json:"is_multicast"`
+	IsBroadcast       bool         `json:"is_broadcast"`
+	IsBroadcastDomain bool         `json:"is_broadcast_domain"`
+	NumFlows          numFlows     `json:"num_flows"`
+}
+
+type thpt struct {
+	Pps Num `json:"pps"`
+	Bps Num `json:"bps"`
+}
+
+type hostBytesOut struct {
+	Total uint64 `json:"total"`
+	Sent  uint64 `json:"sent"`
+	Recvd uint64 `json:"recvd"`
+}
+
+type numFlows struct {
+	Total    uint32 `json:"total"`
+	AsClient uint32 `json:"as_client"`
+	AsServer uint32 `json:"as_server"`
+}
+
+func activeHostEntry(h *flowtable.Host) activeHost {
+	return activeHost{
+		Key:         h.Key.JQueryKey(),
+		IP:          h.Key.Addr.String(),
+		VLAN:        h.Key.VLAN,
+		FirstSeen:   h.FirstSeen / 1e9,
+		LastSeen:    h.LastSeen / 1e9,
+		Name:        activeHostName(h),
+		Thpt:        thpt{Pps: Num(h.ThptPps), Bps: Num(h.ThptBps)},
+		Bytes:       hostBytesOut{Total: hostBytes(h), Sent: h.Traffic.BytesSent, Recvd: h.Traffic.BytesRcvd},
+		IsLocalhost: h.Local,
+		IsMulticast: h.Multicast,
+		IsBroadcast: h.Broadcast,
+		NumFlows: numFlows{
+			Total:    h.ActiveAsClient + h.ActiveAsServer,
+			AsClient: h.ActiveAsClient,
+			AsServer: h.ActiveAsServer,
 		},
 	}
 }
 
 // rowsPref is ntopng's per-user page size: an explicit perPage becomes the
-// user's default for later requests (its "rows_number" preference).
+// user's default for later requests (its "rows_number" preference). It is
+// kept in the store and cached, so reading it costs no disk access.
 func (s *Server) rowsPref(r *request) int {
 	key := r.user + ".rows_number"
+	s.prefsMu.Lock()
+	defer s.prefsMu.Unlock()
 	if v, ok := r.params["perPage"]; ok {
 		n, _ := strconv.Atoi(v)
-		if s.cfg.Store != nil {
-			_ = s.cfg.Store.Put("prefs", key, n)
+		if cached, ok := s.rows[key]; !ok || cached != n {
+			s.rows[key] = n
+			if s.cfg.Store != nil {
+				if err := s.cfg.Store.Put("prefs", key, n); err != nil {
+					s.cfg.Logger.Error("storing rows_number preference", "user", r.user, "err", err)
+				}
+			}
 		}
+		return n
+	}
+	if n, ok := s.rows[key]; ok {
 		return n
 	}
 	n := 10
@@ -282,6 +373,7 @@ func (s *Server) rowsPref(r *request) int {
 			n = stored
 		}
 	}
+	s.rows[key] = n
 	return n
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -50,6 +51,9 @@ type Server struct {
 	started time.Time
 	srv     *fasthttp.Server
 	sys     *sysSampler
+
+	prefsMu sync.Mutex
+	rows    map[string]int // rows_number preference per user
 }
 
 // request is what a handler sees.
@@ -78,6 +82,7 @@ func New(cfg Config) *Server {
 		limiter: auth.NewLimiter(5, 300*time.Second, cfg.Now),
 		started: cfg.Now(),
 		sys:     newSysSampler(),
+		rows:    map[string]int{},
 	}
 	s.routes = s.buildRoutes()
 	s.srv = &fasthttp.Server{

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -375,8 +376,8 @@ func writeBenchPcap(tb testing.TB, path string, n int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	defer f.Close()
-	w := pcapgo.NewWriterNanos(f)
+	bw := bufio.NewWriterSize(f, 1<<20)
+	w := pcapgo.NewWriterNanos(bw)
 	if err := w.WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
 		tb.Fatal(err)
 	}
@@ -386,6 +387,12 @@ func writeBenchPcap(tb testing.TB, path string, n int) {
 		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts.Add(time.Duration(i) * time.Microsecond), CaptureLength: len(d), Length: len(d)}, d); err != nil {
 			tb.Fatal(err)
 		}
+	}
+	if err := bw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
 	}
 }
 

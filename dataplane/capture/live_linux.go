@@ -116,8 +116,8 @@ const vlanTagLen = 4
 // moved into packet metadata, so the decoder and the byte counts see the
 // frame as it was on the wire. Only the VLAN id survives the trip: the tag is
 // rebuilt as 802.1Q with priority 0. afpacket's own OptAddVLANHeader is not
-// used because it skips VLAN 0 tags, allocates per frame and leaves the wire
-// length short of the tag.
+// used because it drops all-zero tags, allocates per frame and leaves the
+// wire length short of the tag.
 func (s *liveSource) restoreVLAN(data []byte, anc []any) ([]byte, bool) {
 	for _, a := range anc {
 		v, ok := a.(afpacket.AncillaryVLAN)

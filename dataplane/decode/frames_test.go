@@ -77,7 +77,8 @@ func udpL(nl gopacket.NetworkLayer) *layers.UDP {
 	return u
 }
 
-// tlvOpt is an IPv6 option whose size makes gopacket's padding come out even.
+// hopByHop carries one 4-byte option: 2+6 bytes needs no padding, which
+// gopacket gets wrong for other sizes.
 func hopByHop(next layers.IPProtocol) *layers.IPv6HopByHop {
 	h := &layers.IPv6HopByHop{Options: []*layers.IPv6HopByHopOption{{OptionType: 0x1E, OptionData: []byte{1, 2, 3, 4}}}}
 	h.NextHeader = next

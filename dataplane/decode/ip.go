@@ -140,6 +140,9 @@ func decodeIPv6(b []byte, p *Packet) ErrKind {
 		if off+hlen > declared {
 			return ErrBadIPHeader
 		}
+		if off+hlen > end {
+			return ErrTruncatedIP
+		}
 
 		next := b[off]
 		if nh == ip6Fragment && binary.BigEndian.Uint16(b[off+2:off+4])>>3 != 0 {

@@ -90,7 +90,7 @@ type Packet struct {
 	Src, Dst  netip.Addr
 	DSCP      uint8  // 6-bit DSCP from TOS / traffic class
 	TTL       uint8  // TTL / hop limit
-	IPLen     uint16 // IP total length (IPv4) or 40+payload length (IPv6)
+	IPLen     uint16 // IP total length (IPv4) or 40+payload length (IPv6, saturating at 65535)
 	Fragment  bool   // a non-first fragment: no L4 header, ports are 0
 
 	// Layer 4. Proto is the final IP protocol number after IPv6 extension

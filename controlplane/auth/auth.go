@@ -53,6 +53,8 @@ type Auth struct {
 	s   *store.Store
 	mu  sync.Mutex
 	now func() time.Time // replaced in tests to expire sessions
+
+	creds *credCache
 }
 
 // New wraps s and makes sure the default admin/admin account exists.
@@ -60,7 +62,7 @@ func New(s *store.Store) (*Auth, error) {
 	if s == nil {
 		return nil, errors.New("auth: nil store")
 	}
-	a := &Auth{s: s, now: time.Now}
+	a := &Auth{s: s, now: time.Now, creds: newCredCache(5*time.Minute, 4096)}
 	if err := a.ensureAdmin(); err != nil {
 		return nil, err
 	}

@@ -11,18 +11,33 @@ import (
 // as a real login attempt.
 const dummyHash = "$2a$10$W/lsi3GoD2DOS47uaj4kiuxZpoVLZm.mmmN8CuARVm/VppaqXEOwK"
 
-// CheckPassword reports whether password is username's. It always costs one
-// bcrypt comparison, whether or not the user exists.
+// CheckPassword reports whether password is username's. A pair not
+// verified in the last few minutes costs one bcrypt comparison, whether or
+// not the user exists.
 func (a *Auth) CheckPassword(username, password string) bool {
+	_, ok := a.Authenticate(username, password)
+	return ok
+}
+
+// Authenticate is CheckPassword returning the stored (lower-case) username,
+// which is who the request runs as.
+func (a *Auth) Authenticate(username, password string) (string, bool) {
 	hash := dummyHash
 	u, found := a.User(username)
 	if found {
 		hash = u.PasswordHash
+		if a.creds.hit(u.Username, password, hash, a.now()) {
+			return u.Username, true
+		}
 	}
 	ok := bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
 	// Passwords over 72 bytes can never have been set (hashPassword refuses
 	// them), but bcrypt would match them on their 72-byte prefix.
-	return found && ok && len(password) <= 72
+	if !found || !ok || len(password) > 72 {
+		return "", false
+	}
+	a.creds.add(u.Username, password, hash, a.now())
+	return u.Username, true
 }
 
 // SetPassword replaces username's password. Existing sessions and the API

@@ -240,9 +240,9 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (string, bool) {
 }
 
 func (s *Server) checkPassword(addr, user, pass string) (string, bool) {
-	if s.cfg.Auth.CheckPassword(user, pass) {
+	if name, ok := s.cfg.Auth.Authenticate(user, pass); ok {
 		s.limiter.Success(addr)
-		return user, true
+		return name, true
 	}
 	s.limiter.Fail(addr)
 	s.cfg.Logger.Warn("failed login", "user", user, "addr", addr)

@@ -1,6 +1,7 @@
 package flowtable
 
 import (
+	"bytes"
 	"encoding/binary"
 	"math/bits"
 	"net/netip"
@@ -10,21 +11,25 @@ import (
 
 // flowKey identifies a flow in both directions: the endpoint that sorts
 // lower is always "a", so a reply finds the same entry as its request.
+// Addresses are plain 16-byte arrays (IPv4 mapped) so the key has no
+// pointers and the map hashes it as flat memory: this is the per-packet
+// lookup.
 type flowKey struct {
-	a, b         netip.Addr
+	a, b         [16]byte
 	aPort, bPort uint16
 	vlan         uint16
-	proto        uint8
 	priv         uint16 // ntopng's privateFlowId: the DNS transaction id
+	proto        uint8
 	retired      uint32 // non-zero: a flow replaced by a role swap (HashID+1)
 }
 
 func makeFlowKey(src, dst netip.Addr, sport, dport, vlan uint16, proto uint8, priv uint16) flowKey {
-	c := src.Compare(dst)
+	a, b := src.As16(), dst.As16()
+	c := bytes.Compare(a[:], b[:])
 	if c > 0 || (c == 0 && sport > dport) {
-		src, dst, sport, dport = dst, src, dport, sport
+		a, b, sport, dport = b, a, dport, sport
 	}
-	return flowKey{a: src, b: dst, aPort: sport, bPort: dport, vlan: vlan, proto: proto, priv: priv}
+	return flowKey{a: a, b: b, aPort: sport, bPort: dport, vlan: vlan, proto: proto, priv: priv}
 }
 
 // HostKey identifies a host: ntopng keys hosts by IP and VLAN.

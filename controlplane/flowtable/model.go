@@ -168,6 +168,53 @@ func dnsQTypeBucket(t uint16) int {
 	return DNSQOther
 }
 
+// DSCP classes as ntopng groups code points (dscp_consts.lua).
+const (
+	DSCPcs0 = iota
+	DSCPcs1
+	DSCPcs2
+	DSCPcs3
+	DSCPcs4
+	DSCPcs5
+	DSCPcs6
+	DSCPcs7
+	DSCPle
+	DSCPunknown
+	NumDSCPClasses
+)
+
+// DSCPClassNames are ntopng's keys of the classes, in class order.
+var DSCPClassNames = [NumDSCPClasses]string{"cs0", "cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cs7", "le", "unknown"}
+
+// dscpClassOf maps a 6-bit code point to its class.
+var dscpClassOf = func() (t [64]uint8) {
+	for d := range t {
+		switch {
+		case d == 0:
+			t[d] = DSCPcs0
+		case d == 1:
+			t[d] = DSCPle
+		case d == 8 || d == 10 || d == 12 || d == 14:
+			t[d] = DSCPcs1
+		case d >= 16 && d <= 22 && d%2 == 0:
+			t[d] = DSCPcs2
+		case d >= 24 && d <= 30 && d%2 == 0:
+			t[d] = DSCPcs3
+		case d >= 32 && d <= 38 && d%2 == 0:
+			t[d] = DSCPcs4
+		case d == 40 || d == 46:
+			t[d] = DSCPcs5
+		case d == 48:
+			t[d] = DSCPcs6
+		case d == 56:
+			t[d] = DSCPcs7
+		default:
+			t[d] = DSCPunknown
+		}
+	}
+	return t
+}()
+
 // Host is one IP address (per VLAN) seen on the interface.
 type Host struct {
 	Key       HostKey
@@ -186,7 +233,7 @@ type Host struct {
 	Traffic                     DirCounters
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
-	DSCP                        map[uint8]*DirCounters // DSCP code point → counters
+	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
 	PktSent, PktRcvd            PktStats
 	DNSSent, DNSRcvd            DNSStats
 

@@ -342,8 +342,9 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	}
 	sc.sent(wire)
 	rc.rcvd(wire)
-	dscpOf(sender, p.DSCP).sent(wire)
-	dscpOf(receiver, p.DSCP).rcvd(wire)
+	cls := dscpClassOf[p.DSCP&63]
+	sender.DSCP[cls].sent(wire)
+	receiver.DSCP[cls].rcvd(wire)
 
 	if f.PrivateID != 0 || (p.Proto == 17 && (p.SrcPort == 53 || p.DstPort == 53)) {
 		t.dnsLocked(p, sender, receiver)
@@ -372,18 +373,6 @@ func inspectServerName(f *Flow, payload []byte) {
 		f.inspected = maxInspected
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
 	}
-}
-
-func dscpOf(h *Host, d uint8) *DirCounters {
-	if h.DSCP == nil {
-		h.DSCP = make(map[uint8]*DirCounters, 1)
-	}
-	c := h.DSCP[d]
-	if c == nil {
-		c = &DirCounters{}
-		h.DSCP[d] = c
-	}
-	return c
 }
 
 func (h *Host) touch(ts int64) {

@@ -531,17 +531,14 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["throughput_pps"] = Num(h.ThptPps)
 
 	dscp := obj{}
-	for code, c := range h.DSCP {
-		cls := dscpClass(code)
-		e, _ := dscp[cls].(map[string]any)
-		if e == nil {
-			e = map[string]any{"bytes.sent": uint64(0), "bytes.rcvd": uint64(0), "packets.sent": uint64(0), "packets.rcvd": uint64(0)}
-			dscp[cls] = e
+	for cls, c := range h.DSCP {
+		if c.PktsSent+c.PktsRcvd == 0 {
+			continue
 		}
-		e["bytes.sent"] = e["bytes.sent"].(uint64) + c.BytesSent
-		e["bytes.rcvd"] = e["bytes.rcvd"].(uint64) + c.BytesRcvd
-		e["packets.sent"] = e["packets.sent"].(uint64) + c.PktsSent
-		e["packets.rcvd"] = e["packets.rcvd"].(uint64) + c.PktsRcvd
+		dscp[flowtable.DSCPClassNames[cls]] = map[string]any{
+			"bytes.sent": c.BytesSent, "bytes.rcvd": c.BytesRcvd,
+			"packets.sent": c.PktsSent, "packets.rcvd": c.PktsRcvd,
+		}
 	}
 	m["dscp"] = dscp
 	m["pktStats.sent"] = pktStatsJSON(h.PktSent)
@@ -549,31 +546,6 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
 	m["ICMPv4"] = emptyRsp
 	return m
-}
-
-// dscpClass is ntopng's DSCP → class key (dscp_consts.lua).
-func dscpClass(d uint8) string {
-	switch d {
-	case 0:
-		return "cs0"
-	case 1:
-		return "le"
-	case 8, 10, 12, 14:
-		return "cs1"
-	case 16, 18, 20, 22:
-		return "cs2"
-	case 24, 26, 28, 30:
-		return "cs3"
-	case 32, 34, 36, 38:
-		return "cs4"
-	case 40, 46:
-		return "cs5"
-	case 48:
-		return "cs6"
-	case 56:
-		return "cs7"
-	}
-	return "unknown"
 }
 
 func (s *Server) getHostInterfaces(r *request) (RC, any) {

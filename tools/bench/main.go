@@ -1,0 +1,55 @@
+// Command bench prints the probe's end-to-end numbers next to baselines
+// measured in the same run, because these machines are noisy and only
+// ratios travel between runs:
+//
+//   - capture: read + decode + flow-table update of a pcap, in ns/packet,
+//     against pmacctd (Debian's pmacct) aggregating the same file by 5-tuple.
+//     pmacctd has a fixed start-up cost (it sleeps 2 s before reading a
+//     savefile), so both sides are timed on two file sizes and the per-packet
+//     cost is the slope between them.
+//   - rest: get/host/active requests/s over loopback with 10 000 hosts in
+//     the table, against a plain fasthttp "hello" handler driven by the same
+//     client.
+//
+// Usage: go run ./tools/bench [-what capture,rest] [-packets N] [-hosts N] [-duration D]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+)
+
+func main() {
+	what := flag.String("what", "capture,rest", "comma-separated: capture, rest")
+	packets := flag.Int("packets", 400000, "packets in the larger capture (the smaller has a quarter)")
+	hosts := flag.Int("hosts", 10000, "hosts in the table for the REST benchmark")
+	duration := flag.Duration("duration", 0, "length of each REST load run (default 3s)")
+	conns := flag.Int("conns", 16, "concurrent REST connections")
+	runs := flag.Int("runs", 3, "repetitions; the best run counts")
+	flag.Parse()
+	if *duration == 0 {
+		*duration = 3e9
+	}
+	failed := false
+	for _, w := range strings.Split(*what, ",") {
+		var err error
+		switch strings.TrimSpace(w) {
+		case "capture":
+			err = benchCapture(*packets, *runs)
+		case "rest":
+			err = benchREST(*hosts, *conns, *duration, *runs)
+		case "":
+		default:
+			err = fmt.Errorf("unknown benchmark %q", w)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench %s: %v\n", w, err)
+			failed = true
+		}
+	}
+	if failed {
+		os.Exit(1)
+	}
+}

@@ -47,6 +47,7 @@ func (t *Table) idleLocked(f *Flow) bool {
 // shutdown). Flows stay in the table.
 func (t *Table) Flush() {
 	t.mu.Lock()
+	t.syncLocked()
 	t.emitLocked()
 	t.mu.Unlock()
 }
@@ -60,6 +61,7 @@ func (t *Table) Tick(now int64) {
 	if now > t.clock {
 		t.clock = now
 	}
+	t.syncLocked()
 	if blk := store.BlockStart(t.clock / 1e9); t.block != 0 && blk > t.block {
 		t.emitLocked()
 		t.block = blk
@@ -96,7 +98,7 @@ func (t *Table) expireLocked() {
 		}
 		if t.clock-h.LastSeen > int64(idle) {
 			delete(t.hosts, k)
-			t.byIP.Delete(h)
+			t.byIP.Delete(hostItem{id: k})
 		}
 	}
 }

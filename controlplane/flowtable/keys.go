@@ -38,6 +38,29 @@ type HostKey struct {
 	VLAN uint16
 }
 
+// hostID is HostKey as flat memory: the map and index key (no pointers,
+// so it hashes and compares as bytes). v6 first makes IPv4 sort before
+// IPv6, as netip does.
+type hostID struct {
+	v6   bool
+	addr [16]byte
+	vlan uint16
+}
+
+func (k HostKey) id() hostID {
+	return hostID{v6: !k.Addr.Is4(), addr: k.Addr.As16(), vlan: k.VLAN}
+}
+
+func (a hostID) less(b hostID) bool {
+	if a.v6 != b.v6 {
+		return !a.v6
+	}
+	if c := bytes.Compare(a.addr[:], b.addr[:]); c != 0 {
+		return c < 0
+	}
+	return a.vlan < b.vlan
+}
+
 // String is ntopng's host key: ip, with "@vlan" when the VLAN is not 0.
 func (k HostKey) String() string {
 	if k.VLAN == 0 {

@@ -28,6 +28,17 @@ type Flow struct {
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
 
+	// Packets not yet applied to the hosts (see Table.syncLocked), per
+	// direction (dirC2S, dirS2C).
+	pendPkts  [2]uint64
+	pendBytes [2]uint64
+	pendSize  [2][NumSizeBuckets]uint32
+	pendFlags [2][4]uint32 // syn, synack, finack, rst
+	dscpClass [2]uint8     // class of the pending packets
+	mac       [2][6]byte   // source MAC of the last packet each way
+	hasMAC    [2]bool
+	dirty     bool // on the table's dirty list
+
 	ServerName  string // TLS SNI or HTTP Host seen from the client
 	inspected   uint8
 	swapPending bool // the next packet moves the conversation to a swapped flow
@@ -52,8 +63,8 @@ type DirCounters struct {
 	BytesSent, BytesRcvd uint64
 }
 
-func (d *DirCounters) sent(b uint64) { d.PktsSent++; d.BytesSent += b }
-func (d *DirCounters) rcvd(b uint64) { d.PktsRcvd++; d.BytesRcvd += b }
+func (d *DirCounters) sent(p, b uint64) { d.PktsSent += p; d.BytesSent += b }
+func (d *DirCounters) rcvd(p, b uint64) { d.PktsRcvd += p; d.BytesRcvd += b }
 
 // Packet-size buckets of ntopng's pktStats.size.
 const (
@@ -97,27 +108,42 @@ func sizeBucket(n uint32) int {
 	return SizeAbove9000
 }
 
+// Flow directions.
+const (
+	dirC2S = 0
+	dirS2C = 1
+)
+
+// tcpFlagClass is the PktStats counter a TCP flags byte counts in: 0 SYN,
+// 1 SYN-ACK, 2 FIN-ACK, 3 RST, -1 none.
+func tcpFlagClass(flags uint8) int {
+	switch {
+	case flags&0x04 != 0:
+		return 3
+	case flags&0x12 == 0x12:
+		return 1
+	case flags&0x02 != 0:
+		return 0
+	case flags&0x11 == 0x11:
+		return 2
+	}
+	return -1
+}
+
 // PktStats is one direction of a host's packet statistics.
 type PktStats struct {
 	Size                     [NumSizeBuckets]uint64
 	Syn, SynAck, FinAck, Rst uint64
 }
 
-func (s *PktStats) add(wire uint32, proto, flags uint8) {
-	s.Size[sizeBucket(wire)]++
-	if proto != 6 {
-		return
+func (s *PktStats) addPending(size *[NumSizeBuckets]uint32, flags *[4]uint32) {
+	for i, n := range size {
+		s.Size[i] += uint64(n)
 	}
-	switch {
-	case flags&0x04 != 0: // RST
-		s.Rst++
-	case flags&0x12 == 0x12: // SYN+ACK
-		s.SynAck++
-	case flags&0x02 != 0: // SYN
-		s.Syn++
-	case flags&0x11 == 0x11: // FIN+ACK
-		s.FinAck++
-	}
+	s.Syn += uint64(flags[0])
+	s.SynAck += uint64(flags[1])
+	s.FinAck += uint64(flags[2])
+	s.Rst += uint64(flags[3])
 }
 
 // DNSStats counts DNS messages one way (sent or received) by a host.

@@ -22,6 +22,7 @@ const minRateInterval = time.Second
 func (t *Table) UpdateRates(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	t.syncLocked()
 	prev := t.rateAt
 	dt := now.Sub(prev.at)
 	if !prev.at.IsZero() && dt < minRateInterval {

@@ -53,13 +53,14 @@ type Table struct {
 	cfg Config
 
 	flows map[flowKey]*Flow
-	hosts map[HostKey]*Host
-	byIP  *btree.BTreeG[*Host] // the same hosts in address order: cheap default pages
+	hosts map[hostID]*Host
+	byIP  *btree.BTreeG[hostItem] // the same hosts in address order: cheap default pages
 	macs  map[[6]byte]struct{}
 	alias map[HostKey]string // operator-given names, also for hosts not seen yet
 
 	stats      IfaceStats
 	nextHashID uint32
+	dirty      []*Flow // flows with packets not yet applied to their hosts
 	rates      Rates
 	rateAt     rateState
 	clock      int64 // unix ns of the newest packet (or tick)
@@ -86,8 +87,8 @@ func New(cfg Config) *Table {
 	return &Table{
 		cfg:   cfg,
 		flows: make(map[flowKey]*Flow),
-		hosts: make(map[HostKey]*Host),
-		byIP:  btree.NewG(32, hostLess),
+		hosts: make(map[hostID]*Host),
+		byIP:  btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
 		macs:  make(map[[6]byte]struct{}),
 		alias: make(map[HostKey]string),
 	}
@@ -126,12 +127,11 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 	if kind != decode.ErrNone && int(kind) < len(s.Errors) {
 		s.Errors[kind]++
 	}
-	if p.HasMAC {
-		if _, ok := t.macs[p.SrcMAC]; !ok && len(t.macs) < t.cfg.MaxHosts {
-			t.macs[p.SrcMAC] = struct{}{}
-		}
-	}
 	if p.IPVersion == 0 || !p.Src.IsValid() || !p.Dst.IsValid() {
+		// IP frames' MACs are collected from their flows in syncLocked.
+		if p.HasMAC {
+			t.addMACLocked(p.SrcMAC)
+		}
 		return
 	}
 	s.IPPackets++
@@ -225,7 +225,8 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 }
 
 func (t *Table) hostLocked(k HostKey, ts int64) *Host {
-	if h := t.hosts[k]; h != nil {
+	id := k.id()
+	if h := t.hosts[id]; h != nil {
 		return h
 	}
 	if len(t.hosts) >= t.cfg.MaxHosts {
@@ -243,18 +244,17 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	h.Multicast = k.Addr.IsMulticast()
 	h.Broadcast = t.isBroadcast(k.Addr)
 	h.Alias = t.alias[k]
-	t.hosts[k] = h
-	t.byIP.ReplaceOrInsert(h)
+	t.hosts[id] = h
+	t.byIP.ReplaceOrInsert(hostItem{id, h})
 	t.stats.HostsCreated++
 	return h
 }
 
-// hostLess orders hosts by address, then VLAN: ntopng's default host order.
-func hostLess(a, b *Host) bool {
-	if c := a.Key.Addr.Compare(b.Key.Addr); c != 0 {
-		return c < 0
-	}
-	return a.Key.VLAN < b.Key.VLAN
+// hostItem is an entry of the address index; the key is kept inline so
+// ordering never dereferences a host.
+type hostItem struct {
+	id hostID
+	h  *Host
 }
 
 func (t *Table) isBroadcast(a netip.Addr) bool {
@@ -279,77 +279,64 @@ func lastAddr(n netip.Prefix) netip.Addr {
 	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)})
 }
 
+// accountLocked counts a packet in its flow. It touches only the flow:
+// hosts and the interface's local/remote split are brought up to date from
+// the flows' deltas in syncLocked, as ntopng updates hosts from flows in
+// its housekeeping, so the per-packet cost does not grow with what hosts
+// keep (and the XDP drain, which only knows flows, feeds the same path).
 func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	wire := uint64(p.WireLen)
-	c2s := p.Src == f.Client && p.SrcPort == f.ClientPort
-	if f.Client == f.Server && f.ClientPort == f.ServerPort {
-		c2s = true
+	dir := dirC2S
+	if p.SrcPort != f.ClientPort || p.Src != f.Client {
+		dir = dirS2C
 	}
-	var sender, receiver *Host
-	if c2s {
+	if f.Client == f.Server && f.ClientPort == f.ServerPort {
+		dir = dirC2S
+	}
+	cls := dscpClassOf[p.DSCP&63]
+	if cls != f.dscpClass[dir] && f.pendPkts[dir] > 0 {
+		// The pending packets belong to the old class: settle them first.
+		t.syncFlowLocked(f)
+	}
+	f.dscpClass[dir] = cls
+	if dir == dirC2S {
 		f.PktsC2S++
 		f.BytesC2S += wire
 		f.FlagsC2S |= p.TCPFlags
 		f.DSCPC2S = p.DSCP
-		sender, receiver = f.cli, f.srv
 	} else {
 		f.PktsS2C++
 		f.BytesS2C += wire
 		f.FlagsS2C |= p.TCPFlags
 		f.DSCPS2C = p.DSCP
-		sender, receiver = f.srv, f.cli
+	}
+	f.pendPkts[dir]++
+	f.pendBytes[dir] += wire
+	f.pendSize[dir][sizeBucket(p.WireLen)]++
+	if p.Proto == 6 {
+		if fl := tcpFlagClass(p.TCPFlags); fl >= 0 {
+			f.pendFlags[dir][fl]++
+		}
+	}
+	if p.HasMAC {
+		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
 	}
 	if p.Timestamp > f.LastSeen {
 		f.LastSeen = p.Timestamp
 	}
-
-	s := &t.stats
-	switch {
-	case sender.Local && receiver.Local:
-		s.Local2Local += wire
-	case sender.Local:
-		s.Local2Remote += wire
-	case receiver.Local:
-		s.Remote2Local += wire
-	default:
-		s.Remote2Remote += wire
+	if !f.dirty {
+		f.dirty = true
+		t.dirty = append(t.dirty, f)
 	}
-
-	sender.touch(p.Timestamp)
-	receiver.touch(p.Timestamp)
-	if p.HasMAC {
-		sender.MAC, sender.HasMAC = p.SrcMAC, true
-	}
-	sender.Traffic.sent(wire)
-	receiver.Traffic.rcvd(wire)
-	sender.PktSent.add(p.WireLen, p.Proto, p.TCPFlags)
-	receiver.PktRcvd.add(p.WireLen, p.Proto, p.TCPFlags)
-	var sc, rc *DirCounters
-	switch p.Proto {
-	case 6:
-		sc, rc = &sender.TCP, &receiver.TCP
-	case 17:
-		sc, rc = &sender.UDP, &receiver.UDP
-		if receiver.Multicast || receiver.Broadcast {
-			sender.UDPSentNonU += wire
-		} else {
-			sender.UDPSentUnicast += wire
-		}
-	case 1, 58:
-		sc, rc = &sender.ICMP, &receiver.ICMP
-	default:
-		sc, rc = &sender.OtherIP, &receiver.OtherIP
-	}
-	sc.sent(wire)
-	rc.rcvd(wire)
-	cls := dscpClassOf[p.DSCP&63]
-	sender.DSCP[cls].sent(wire)
-	receiver.DSCP[cls].rcvd(wire)
 
 	if f.PrivateID != 0 || (p.Proto == 17 && (p.SrcPort == 53 || p.DstPort == 53)) {
+		sender, receiver := f.cli, f.srv
+		if dir == dirS2C {
+			sender, receiver = f.srv, f.cli
+		}
 		t.dnsLocked(p, sender, receiver)
 	}
-	if c2s && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
+	if dir == dirC2S && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
 		f.inspected++
 		inspectServerName(f, p.Payload)
 	}
@@ -372,15 +359,6 @@ func inspectServerName(f *Flow, payload []byte) {
 		f.ServerName = name
 		f.inspected = maxInspected
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
-	}
-}
-
-func (h *Host) touch(ts int64) {
-	if ts > h.LastSeen {
-		h.LastSeen = ts
-	}
-	if ts < h.FirstSeen {
-		h.FirstSeen = ts
 	}
 }
 
@@ -414,7 +392,7 @@ func (t *Table) dnsLocked(p *decode.Packet, sender, receiver *Host) {
 		if qname == "" {
 			return
 		}
-		if h := t.hosts[HostKey{addr.Unmap(), p.VLAN}]; h != nil {
+		if h := t.hosts[HostKey{addr.Unmap(), p.VLAN}.id()]; h != nil {
 			h.Name = qname
 		}
 	})

@@ -4,8 +4,12 @@ package flowtable
 // hands out must not be kept after the View callback returns.
 type View struct{ t *Table }
 
-// View runs fn with the table read-locked.
+// View runs fn with the table read-locked, after bringing the hosts up to
+// date with their flows.
 func (t *Table) View(fn func(v View)) {
+	t.mu.Lock()
+	t.syncLocked()
+	t.mu.Unlock()
 	t.mu.RLock()
 	defer t.mu.RUnlock()
 	fn(View{t})
@@ -22,11 +26,16 @@ func (v View) Hosts() []*Host {
 
 // AscendHosts calls fn for the hosts in address order until fn returns
 // false; DescendHosts in reverse order.
-func (v View) AscendHosts(fn func(h *Host) bool)  { v.t.byIP.Ascend(fn) }
-func (v View) DescendHosts(fn func(h *Host) bool) { v.t.byIP.Descend(fn) }
+func (v View) AscendHosts(fn func(h *Host) bool) {
+	v.t.byIP.Ascend(func(it hostItem) bool { return fn(it.h) })
+}
+
+func (v View) DescendHosts(fn func(h *Host) bool) {
+	v.t.byIP.Descend(func(it hostItem) bool { return fn(it.h) })
+}
 
 // Host returns the host with key k, or nil.
-func (v View) Host(k HostKey) *Host { return v.t.hosts[k] }
+func (v View) Host(k HostKey) *Host { return v.t.hosts[k.id()] }
 
 // Flows returns the flows in no particular order.
 func (v View) Flows() []*Flow {
@@ -64,7 +73,7 @@ func (t *Table) SetAlias(k HostKey, alias string) {
 	} else {
 		t.alias[k] = alias
 	}
-	if h := t.hosts[k]; h != nil {
+	if h := t.hosts[k.id()]; h != nil {
 		h.Alias = alias
 	}
 	t.mu.Unlock()

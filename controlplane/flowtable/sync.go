@@ -1,0 +1,83 @@
+package flowtable
+
+// syncLocked applies every dirty flow's pending packets to its hosts and
+// to the interface's local/remote split. It runs before anything reads
+// hosts (View), on every tick, and before flows leave the table.
+func (t *Table) syncLocked() {
+	for _, f := range t.dirty {
+		t.syncFlowLocked(f)
+		f.dirty = false
+	}
+	clear(t.dirty)
+	t.dirty = t.dirty[:0]
+}
+
+// syncFlowLocked applies one flow's pending packets (it stays on the dirty
+// list if it is there).
+func (t *Table) syncFlowLocked(f *Flow) {
+	for dir := dirC2S; dir <= dirS2C; dir++ {
+		pk, by := f.pendPkts[dir], f.pendBytes[dir]
+		if pk == 0 {
+			continue
+		}
+		sender, receiver := f.cli, f.srv
+		if dir == dirS2C {
+			sender, receiver = f.srv, f.cli
+		}
+		sender.Traffic.sent(pk, by)
+		receiver.Traffic.rcvd(pk, by)
+		var sc, rc *DirCounters
+		switch f.Proto {
+		case 6:
+			sc, rc = &sender.TCP, &receiver.TCP
+		case 17:
+			sc, rc = &sender.UDP, &receiver.UDP
+			if receiver.Multicast || receiver.Broadcast {
+				sender.UDPSentNonU += by
+			} else {
+				sender.UDPSentUnicast += by
+			}
+		case 1, 58:
+			sc, rc = &sender.ICMP, &receiver.ICMP
+		default:
+			sc, rc = &sender.OtherIP, &receiver.OtherIP
+		}
+		sc.sent(pk, by)
+		rc.rcvd(pk, by)
+		cls := f.dscpClass[dir]
+		sender.DSCP[cls].sent(pk, by)
+		receiver.DSCP[cls].rcvd(pk, by)
+		sender.PktSent.addPending(&f.pendSize[dir], &f.pendFlags[dir])
+		receiver.PktRcvd.addPending(&f.pendSize[dir], &f.pendFlags[dir])
+
+		s := &t.stats
+		switch {
+		case sender.Local && receiver.Local:
+			s.Local2Local += by
+		case sender.Local:
+			s.Local2Remote += by
+		case receiver.Local:
+			s.Remote2Local += by
+		default:
+			s.Remote2Remote += by
+		}
+		if f.hasMAC[dir] {
+			sender.MAC, sender.HasMAC = f.mac[dir], true
+			t.addMACLocked(f.mac[dir])
+		}
+		for _, h := range [2]*Host{sender, receiver} {
+			if f.LastSeen > h.LastSeen {
+				h.LastSeen = f.LastSeen
+			}
+		}
+		f.pendPkts[dir], f.pendBytes[dir] = 0, 0
+		f.pendSize[dir] = [NumSizeBuckets]uint32{}
+		f.pendFlags[dir] = [4]uint32{}
+	}
+}
+
+func (t *Table) addMACLocked(mac [6]byte) {
+	if _, ok := t.macs[mac]; !ok && len(t.macs) < t.cfg.MaxHosts {
+		t.macs[mac] = struct{}{}
+	}
+}

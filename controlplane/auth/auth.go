@@ -55,6 +55,10 @@ type Auth struct {
 	now func() time.Time // replaced in tests to expire sessions
 
 	creds *credCache
+
+	cacheMu   sync.RWMutex
+	userCache map[string]User // by lower-case name; see loadUser
+	cacheGen  uint64
 }
 
 // New wraps s and makes sure the default admin/admin account exists.
@@ -62,7 +66,7 @@ func New(s *store.Store) (*Auth, error) {
 	if s == nil {
 		return nil, errors.New("auth: nil store")
 	}
-	a := &Auth{s: s, now: time.Now, creds: newCredCache(5*time.Minute, 4096)}
+	a := &Auth{s: s, now: time.Now, creds: newCredCache(5*time.Minute, 4096), userCache: map[string]User{}}
 	if err := a.ensureAdmin(); err != nil {
 		return nil, err
 	}

@@ -89,7 +89,39 @@ func hashPassword(password string) (string, error) {
 	return string(h), nil
 }
 
+// loadUser reads a user, from the in-memory copy when there is one: every
+// authenticated request looks its user up, and Auth is the only writer of
+// the users namespace (saveUser and deleteUserRecord keep the copy right).
 func (a *Auth) loadUser(username string) (User, bool, error) {
+	a.cacheMu.RLock()
+	u, ok := a.userCache[username]
+	gen := a.cacheGen
+	a.cacheMu.RUnlock()
+	if ok {
+		return u, true, nil
+	}
+	u, found, err := a.readUser(username)
+	if err == nil && found {
+		a.cacheMu.Lock()
+		// A write since our read may have made u stale: then don't keep it.
+		if a.cacheGen == gen {
+			a.userCache[username] = u
+		}
+		a.cacheMu.Unlock()
+	}
+	return u, found, err
+}
+
+// forgetUser drops the cached copy after a write and bumps the generation,
+// so a read that raced with the write cannot put the old copy back.
+func (a *Auth) forgetUser(username string) {
+	a.cacheMu.Lock()
+	delete(a.userCache, username)
+	a.cacheGen++
+	a.cacheMu.Unlock()
+}
+
+func (a *Auth) readUser(username string) (User, bool, error) {
 	var su storedUser
 	found, err := a.s.Get(nsUsers, username, &su)
 	if err != nil || !found {
@@ -101,6 +133,7 @@ func (a *Auth) loadUser(username string) (User, bool, error) {
 }
 
 func (a *Auth) saveUser(u User) error {
+	defer a.forgetUser(u.Username)
 	if err := a.s.Put(nsUsers, u.Username, storedUser{User: u, PasswordHash: u.PasswordHash}); err != nil {
 		return fmt.Errorf("auth: save user %q: %w", u.Username, err)
 	}
@@ -218,6 +251,7 @@ func (a *Auth) DeleteUser(username string) error {
 	if err := a.deleteTokenOf(name); err != nil {
 		return err
 	}
+	defer a.forgetUser(name)
 	if err := a.s.Delete(nsUsers, name); err != nil {
 		return fmt.Errorf("auth: delete user %q: %w", name, err)
 	}

@@ -99,6 +99,9 @@ func (t *Table) expireLocked() {
 		if t.clock-h.LastSeen > int64(idle) {
 			delete(t.hosts, k)
 			t.byIP.Delete(hostItem{id: k})
+			if h.Local {
+				t.numLocal--
+			}
 		}
 	}
 }

@@ -61,6 +61,7 @@ type Table struct {
 	stats      IfaceStats
 	nextHashID uint32
 	dirty      []*Flow // flows with packets not yet applied to their hosts
+	numLocal   int     // hosts inside the local networks
 	rates      Rates
 	rateAt     rateState
 	clock      int64 // unix ns of the newest packet (or tick)
@@ -246,6 +247,9 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	h.Alias = t.alias[k]
 	t.hosts[id] = h
 	t.byIP.ReplaceOrInsert(hostItem{id, h})
+	if h.Local {
+		t.numLocal++
+	}
 	t.stats.HostsCreated++
 	return h
 }

@@ -37,8 +37,8 @@ func TestHandshakeAccounting(t *testing.T) {
 		tb.HandlePacket(p, decode.ErrNone)
 	}
 	tb.View(func(v View) {
-		if v.NumFlows() != 1 || v.NumHosts() != 2 {
-			t.Fatalf("flows=%d hosts=%d, want 1 and 2", v.NumFlows(), v.NumHosts())
+		if v.NumFlows() != 1 || v.NumHosts() != 2 || v.NumLocalHosts() != 1 {
+			t.Fatalf("flows=%d hosts=%d local=%d, want 1, 2, 1", v.NumFlows(), v.NumHosts(), v.NumLocalHosts())
 		}
 		f := v.Flows()[0]
 		if f.Client != local || f.ClientPort != 40000 || f.Server != remote || f.ServerPort != 80 {
@@ -216,8 +216,8 @@ func TestLiveExpiry(t *testing.T) {
 	})
 	tb.Tick(t0 + 70e9)
 	tb.View(func(v View) {
-		if v.NumHosts() != 0 {
-			t.Errorf("local host did not expire")
+		if v.NumHosts() != 0 || v.NumLocalHosts() != 0 {
+			t.Errorf("local host did not expire: %d hosts, %d local", v.NumHosts(), v.NumLocalHosts())
 		}
 	})
 }

@@ -58,6 +58,9 @@ func (v View) NumFlows() int { return len(v.t.flows) }
 func (v View) NumHosts() int { return len(v.t.hosts) }
 func (v View) NumMACs() int  { return len(v.t.macs) }
 
+// NumLocalHosts is the number of hosts inside the local networks.
+func (v View) NumLocalHosts() int { return v.t.numLocal }
+
 // Stats returns the interface counters.
 func (v View) Stats() IfaceStats { return v.t.stats }
 

@@ -45,11 +45,7 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 	ifc.Table.View(func(v flowtable.View) {
 		st = v.Stats()
 		numFlows, numHosts, numMACs = v.NumFlows(), v.NumHosts(), v.NumMACs()
-		for _, h := range v.Hosts() {
-			if h.Local {
-				numLocal++
-			}
-		}
+		numLocal = v.NumLocalHosts()
 		rates = v.Rates()
 	})
 	cfg := ifc.Table.Config()

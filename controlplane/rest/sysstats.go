@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // sysSampler reads the system figures of get/interface/data from /proc.
@@ -15,13 +16,36 @@ import (
 type sysSampler struct {
 	mu   sync.Mutex
 	prev []uint64
+
+	last     map[string]any // the last sample, reused for sampleEvery
+	lastTime time.Time
 }
+
+// sampleEvery bounds how often /proc is read: dashboards poll
+// get/interface/data from many tabs, and ntopng refreshes these figures on
+// its own housekeeping period too.
+const sampleEvery = time.Second
 
 func newSysSampler() *sysSampler { return &sysSampler{} }
 
 var cpuStateNames = []string{"user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal", "guest", "guest_nice"}
 
 func (s *sysSampler) sample() map[string]any {
+	s.mu.Lock()
+	if s.last != nil && time.Since(s.lastTime) < sampleEvery {
+		out := s.last
+		s.mu.Unlock()
+		return out
+	}
+	s.mu.Unlock()
+	out := s.read()
+	s.mu.Lock()
+	s.last, s.lastTime = out, time.Now()
+	s.mu.Unlock()
+	return out
+}
+
+func (s *sysSampler) read() map[string]any {
 	out := map[string]any{
 		"alerts_queries":      0,
 		"dropped_alerts":      0,

@@ -1,0 +1,93 @@
+package l7
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+// clientHello builds a TLS 1.2 ClientHello record with one SNI entry, by
+// the layout of RFC 8446 §4.1.2 / RFC 6066 §3.
+func clientHello(sni string) []byte {
+	var ext []byte
+	if sni != "" {
+		name := []byte(sni)
+		list := append([]byte{0}, be16(len(name))...)
+		list = append(list, name...)
+		body := append(be16(len(list)), list...)
+		ext = append(append([]byte{0, 0}, be16(len(body))...), body...)
+	}
+	// ALPN extension too, so SNI is not always the first.
+	alpn := []byte{0, 16, 0, 5, 0, 3, 2, 'h', '2'}
+	ext = append(alpn, ext...)
+	hs := []byte{3, 3}
+	hs = append(hs, make([]byte, 32)...) // random
+	hs = append(hs, 0)                   // session id
+	hs = append(hs, 0, 2, 0x13, 0x01)    // one cipher suite
+	hs = append(hs, 1, 0)                // null compression
+	hs = append(hs, be16(len(ext))...)
+	hs = append(hs, ext...)
+	msg := append([]byte{1, 0, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+	return append([]byte{0x16, 3, 1, byte(len(msg) >> 8), byte(len(msg))}, msg...)
+}
+
+func be16(n int) []byte { b := make([]byte, 2); binary.BigEndian.PutUint16(b, uint16(n)); return b }
+
+func TestTLSServerName(t *testing.T) {
+	cases := []struct {
+		in   []byte
+		want string
+		ok   bool
+	}{
+		{clientHello("www.Example.com"), "www.example.com", true},
+		{clientHello(""), "", false},
+		{clientHello("bad name\x00"), "", false},
+		{clientHello("www.example.com")[:60], "", false}, // cut before the SNI
+		{[]byte("GET / HTTP/1.1\r\n\r\n"), "", false},
+		{[]byte{0x16, 3, 1, 0, 4, 2, 0, 0, 0}, "", false}, // a ServerHello
+	}
+	for i, c := range cases {
+		got, ok := TLSServerName(c.in)
+		if got != c.want || ok != c.ok {
+			t.Errorf("case %d: got %q %v, want %q %v", i, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func TestHTTPHost(t *testing.T) {
+	cases := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{"GET / HTTP/1.1\r\nHost: Example.com\r\n\r\n", "example.com", true},
+		{"POST /x HTTP/1.1\r\nUser-Agent: a\r\nhost:example.org:8080\r\n\r\n", "example.org", true},
+		{"GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n", "2001:db8::1", true},
+		{"GET / HTTP/1.1\r\nX-Host: a\r\n\r\n", "", false},
+		{"HTTP/1.1 200 OK\r\nHost: a\r\n\r\n", "", false},   // a response
+		{"GET / HTTP/1.1\r\n\r\nHost: late\r\n", "", false}, // in the body
+		{"GET / HTTP/1.1\r\nHost: ev\til\r\n\r\n", "", false},
+	}
+	for _, c := range cases {
+		got, ok := HTTPHost([]byte(c.in))
+		if got != c.want || ok != c.ok {
+			t.Errorf("%q: got %q %v, want %q %v", c.in, got, ok, c.want, c.ok)
+		}
+	}
+}
+
+func FuzzServerName(f *testing.F) {
+	f.Add(clientHello("www.example.com"))
+	f.Add([]byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"))
+	f.Add([]byte{0x16, 3, 1, 0xff, 0xff, 1, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, fn := range []func([]byte) (string, bool){TLSServerName, HTTPHost} {
+			name, ok := fn(b)
+			if ok && (name == "" || len(name) > maxServerName) {
+				t.Fatalf("accepted name %q", name)
+			}
+			if !ok && name != "" {
+				t.Fatalf("name %q without ok", name)
+			}
+		}
+	})
+}

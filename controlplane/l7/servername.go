@@ -21,8 +21,9 @@ func TLSServerName(payload []byte) (name string, ok bool) {
 	if n := int(binary.BigEndian.Uint16(payload[3:5])); n < len(rec) {
 		rec = rec[:n]
 	}
-	// Handshake header: type 1 (ClientHello), 24-bit length.
-	if rec[0] != 1 {
+	// Handshake header: type 1 (ClientHello), 24-bit length. The record
+	// length may claim less than the header needs.
+	if len(rec) < 4 || rec[0] != 1 {
 		return "", false
 	}
 	hs := rec[4:]

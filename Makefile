@@ -54,7 +54,9 @@ bench:
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./dataplane/decode
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDNS$$' -fuzztime 60s ./controlplane/l7
-	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlowRecord$$' -fuzztime 60s ./controlplane/store
+	$(GO) test -run '^$$' -fuzz '^FuzzServerName$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlowRecord$$' -fuzztime 60s ./controlplane/store/internal/flowcodec
+	$(GO) test -run '^$$' -fuzz '^FuzzParams$$' -fuzztime 60s ./controlplane/rest
 
 clean:
 	rm -rf $(BIN) $(OUT)

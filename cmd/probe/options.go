@@ -28,6 +28,7 @@ type options struct {
 	verbose      bool
 	flowIdle     time.Duration
 	hostIdle     time.Duration
+	remoteIdle   time.Duration
 	maxFlows     int
 	maxHosts     int
 }
@@ -42,7 +43,8 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.readyFile, "ready-file", "", "file created once every capture file was read completely")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "debug logging")
 	fs.DurationVar(&o.flowIdle, "flow-idle-timeout", 60*time.Second, "live mode: a flow without packets for this long expires")
-	fs.DurationVar(&o.hostIdle, "host-idle-timeout", 300*time.Second, "live mode: a local host without flows expires after this long (remote hosts: 60 s)")
+	fs.DurationVar(&o.hostIdle, "host-idle-timeout", 300*time.Second, "live mode: a local host without flows expires after this long")
+	fs.DurationVar(&o.remoteIdle, "remote-host-idle-timeout", 60*time.Second, "live mode: a remote host without flows expires after this long")
 	fs.IntVarP(&o.maxFlows, "max-num-flows", "X", 131072, "flow table size per interface")
 	fs.IntVarP(&o.maxHosts, "max-num-hosts", "x", 131072, "host table size per interface")
 }
@@ -112,6 +114,9 @@ func (o *options) validate() (*config, error) {
 		if _, err := netip.ParseAddr(o.httpAddr); err != nil {
 			return nil, fmt.Errorf("http address %q: %w", o.httpAddr, err)
 		}
+	}
+	if o.flowIdle <= 0 || o.hostIdle <= 0 || o.remoteIdle <= 0 {
+		return nil, errors.New("idle timeouts must be positive")
 	}
 	if o.maxFlows <= 0 || o.maxHosts <= 0 {
 		return nil, errors.New("table sizes must be positive")

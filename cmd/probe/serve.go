@@ -96,7 +96,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	for i, s := range c.ifaces {
 		t := flowtable.New(flowtable.Config{
 			IfID: s.id, Name: s.name, LocalNets: c.nets, Offline: s.file,
-			FlowIdle: c.flowIdle, LocalHostIdle: c.hostIdle,
+			FlowIdle: c.flowIdle, LocalHostIdle: c.hostIdle, RemoteHostIdle: c.remoteIdle,
 			MaxFlows: c.maxFlows, MaxHosts: c.maxHosts,
 			OnRecords: writer.enqueue,
 		})

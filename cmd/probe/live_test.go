@@ -1,0 +1,153 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
+
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+// vethPair makes a veth pair for this test only; frames injected on one
+// end arrive on the other and go nowhere else.
+func vethPair(t *testing.T) (capture, inject string) {
+	t.Helper()
+	var id [3]byte
+	rand.Read(id[:])
+	capture, inject = "pcap"+hex.EncodeToString(id[:]), "pinj"+hex.EncodeToString(id[:])
+	if out, err := exec.Command("ip", "link", "add", capture, "type", "veth", "peer", "name", inject).CombinedOutput(); err != nil {
+		t.Skipf("cannot create a veth pair (need root and ip(8)): %v: %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("ip", "link", "del", capture).Run() })
+	for _, ifname := range []string{capture, inject} {
+		os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1"), 0o644)
+		if out, err := exec.Command("ip", "link", "set", ifname, "up").CombinedOutput(); err != nil {
+			t.Fatalf("ip link set %s up: %v: %s", ifname, err, out)
+		}
+	}
+	return capture, inject
+}
+
+func injectFrames(t *testing.T, ifname string, frames [][]byte) {
+	t.Helper()
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
+	if err != nil {
+		t.Fatalf("AF_PACKET socket: %v", err)
+	}
+	defer unix.Close(fd)
+	addr := &unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}
+	for _, f := range frames {
+		if err := unix.Sendto(fd, f, 0, addr); err != nil {
+			t.Fatalf("inject: %v", err)
+		}
+	}
+}
+
+// poll retries check until it returns true or the timeout passes.
+func poll(t *testing.T, timeout time.Duration, what string, check func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !check() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func TestLiveInterface(t *testing.T) {
+	capIf, injIf := vethPair(t)
+	db := filepath.Join(t.TempDir(), "db")
+	p := startProbe(t, "-i", capIf, "-m", "10.99.0.0/16", "--data-dir", db, "--disable-login",
+		"--flow-idle-timeout", "2s", "--host-idle-timeout", "3s", "--remote-host-idle-timeout", "3s")
+
+	cli, srv := net.IPv4(10, 99, 0, 1).To4(), net.IPv4(192, 0, 2, 80).To4()
+	mac1, mac2 := net.HardwareAddr{2, 0x99, 0, 0, 0, 1}, net.HardwareAddr{2, 0x99, 0, 0, 0, 2}
+	const n = 50
+	var frames [][]byte
+	wire := 0
+	for i := 0; i < n; i++ {
+		src, dst, sp, dp, sm, dm := cli, srv, 41000, 80, mac1, mac2
+		if i%2 == 1 {
+			src, dst, sp, dp, sm, dm = srv, cli, 80, 41000, mac2, mac1
+		}
+		eth := &layers.Ethernet{SrcMAC: sm, DstMAC: dm, EthernetType: layers.EthernetTypeIPv4}
+		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: src, DstIP: dst}
+		tc := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), ACK: i != 0, SYN: i == 0, Window: 100}
+		_ = tc.SetNetworkLayerForChecksum(ip)
+		buf := gopacket.NewSerializeBuffer()
+		if err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tc, gopacket.Payload(make([]byte, 100))); err != nil {
+			t.Fatal(err)
+		}
+		frames = append(frames, append([]byte(nil), buf.Bytes()...))
+		wire += len(buf.Bytes())
+	}
+	injectFrames(t, injIf, frames)
+
+	var hd map[string]any
+	poll(t, 10*time.Second, "the host to carry every packet", func() bool {
+		a := p.call(t, "GET", "/lua/rest/v1/get/host/data.lua?ifid=0&host=10.99.0.1", "", nil)
+		if a.status != 200 {
+			return false
+		}
+		hd = nil
+		_ = json.Unmarshal(a.env.Rsp, &hd)
+		return hd["packets.sent"] == float64(n/2) && hd["packets.rcvd"] == float64(n/2)
+	})
+	if hd["localhost"] != true || hd["mac"] != "02:99:00:00:00:01" {
+		t.Errorf("host data: %v", hd)
+	}
+	a := p.call(t, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", nil)
+	var ifd map[string]any
+	_ = json.Unmarshal(a.env.Rsp, &ifd)
+	if ifd["ifname"] != capIf || ifd["packets"].(float64) < n {
+		t.Errorf("interface data: %s", a.env.Rsp)
+	}
+
+	// Idle flows and then hosts expire on a live interface.
+	poll(t, 15*time.Second, "the flow to expire", func() bool {
+		a := p.call(t, "GET", "/lua/rest/v1/get/flow/active.lua?ifid=0", "", nil)
+		var fa struct {
+			TotalRows int `json:"totalRows"`
+		}
+		_ = json.Unmarshal(a.env.Rsp, &fa)
+		return fa.TotalRows == 0
+	})
+	poll(t, 15*time.Second, "the hosts to expire", func() bool {
+		a := p.call(t, "GET", "/lua/rest/v1/get/host/data.lua?ifid=0&host=10.99.0.1", "", nil)
+		return a.status == 404
+	})
+	p.stop(t)
+
+	// The expired flow went to the store with every packet.
+	st, err := store.Open(db, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var pkts, bytes uint64
+	_ = st.ScanFlows(0, 0, 1<<40, func(r *store.FlowRecord) error {
+		if r.ServerPort == 80 && r.Client.String() == "10.99.0.1" {
+			pkts += r.PktsC2S + r.PktsS2C
+			bytes += r.BytesC2S + r.BytesS2C
+		}
+		return nil
+	})
+	if pkts != n || bytes != uint64(wire) {
+		t.Errorf("stored %d packets %d bytes, want %d and %d", pkts, bytes, n, wire)
+	}
+}

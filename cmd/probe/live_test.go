@@ -1,61 +1,18 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/testnet"
 )
-
-// vethPair makes a veth pair for this test only; frames injected on one
-// end arrive on the other and go nowhere else.
-func vethPair(t *testing.T) (capture, inject string) {
-	t.Helper()
-	var id [3]byte
-	rand.Read(id[:])
-	capture, inject = "pcap"+hex.EncodeToString(id[:]), "pinj"+hex.EncodeToString(id[:])
-	if out, err := exec.Command("ip", "link", "add", capture, "type", "veth", "peer", "name", inject).CombinedOutput(); err != nil {
-		t.Skipf("cannot create a veth pair (need root and ip(8)): %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "link", "del", capture).Run() })
-	for _, ifname := range []string{capture, inject} {
-		os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1"), 0o644)
-		if out, err := exec.Command("ip", "link", "set", ifname, "up").CombinedOutput(); err != nil {
-			t.Fatalf("ip link set %s up: %v: %s", ifname, err, out)
-		}
-	}
-	return capture, inject
-}
-
-func injectFrames(t *testing.T, ifname string, frames [][]byte) {
-	t.Helper()
-	ifi, err := net.InterfaceByName(ifname)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
-	if err != nil {
-		t.Fatalf("AF_PACKET socket: %v", err)
-	}
-	defer unix.Close(fd)
-	addr := &unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}
-	for _, f := range frames {
-		if err := unix.Sendto(fd, f, 0, addr); err != nil {
-			t.Fatalf("inject: %v", err)
-		}
-	}
-}
 
 // poll retries check until it returns true or the timeout passes.
 func poll(t *testing.T, timeout time.Duration, what string, check func() bool) {
@@ -70,7 +27,7 @@ func poll(t *testing.T, timeout time.Duration, what string, check func() bool) {
 }
 
 func TestLiveInterface(t *testing.T) {
-	capIf, injIf := vethPair(t)
+	capIf, injIf := testnet.VethPair(t)
 	db := filepath.Join(t.TempDir(), "db")
 	p := startProbe(t, "-i", capIf, "-m", "10.99.0.0/16", "--data-dir", db, "--disable-login",
 		"--flow-idle-timeout", "2s", "--host-idle-timeout", "3s", "--remote-host-idle-timeout", "3s")
@@ -96,7 +53,10 @@ func TestLiveInterface(t *testing.T) {
 		frames = append(frames, append([]byte(nil), buf.Bytes()...))
 		wire += len(buf.Bytes())
 	}
-	injectFrames(t, injIf, frames)
+	inj := testnet.NewInjector(t, injIf)
+	for _, f := range frames {
+		inj.Send(t, f)
+	}
 
 	var hd map[string]any
 	poll(t, 10*time.Second, "the host to carry every packet", func() bool {
@@ -134,18 +94,8 @@ func TestLiveInterface(t *testing.T) {
 	p.stop(t)
 
 	// The expired flow went to the store with every packet.
-	st, err := store.Open(db, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var pkts, bytes uint64
-	_ = st.ScanFlows(0, 0, 1<<40, func(r *store.FlowRecord) error {
-		if r.ServerPort == 80 && r.Client.String() == "10.99.0.1" {
-			pkts += r.PktsC2S + r.PktsS2C
-			bytes += r.BytesC2S + r.BytesS2C
-		}
-		return nil
+	_, pkts, bytes := storedFlows(t, db, func(r *store.FlowRecord) bool {
+		return r.ServerPort == 80 && r.Client.String() == "10.99.0.1"
 	})
 	if pkts != n || bytes != uint64(wire) {
 		t.Errorf("stored %d packets %d bytes, want %d and %d", pkts, bytes, n, wire)

@@ -481,27 +481,37 @@ func TestFlowsPersistInBlocks(t *testing.T) {
 	p := startProbe(t, "-i", pcap, "--data-dir", db)
 	p.stop(t)
 
+	n, pkts, bytes := storedFlows(t, db, func(r *store.FlowRecord) bool {
+		if !r.Client.IsValid() || r.Client == (netip.Addr{}) {
+			t.Errorf("record without client: %+v", r)
+		}
+		return true
+	})
+	ipPkts, ipBytes := tr.packets-tr.nonIP[0], tr.wireBytes-tr.nonIP[1]
+	if n != tr.flows || pkts != uint64(ipPkts) || bytes != uint64(ipBytes) {
+		t.Errorf("stored %d records, %d packets, %d bytes; want %d, %d, %d", n, pkts, bytes, tr.flows, ipPkts, ipBytes)
+	}
+}
+
+// storedFlows opens the probe's store after it stopped and sums the flow
+// records of interface 0 that keep accepts.
+func storedFlows(t *testing.T, db string, keep func(r *store.FlowRecord) bool) (n int, pkts, bytes uint64) {
+	t.Helper()
 	st, err := store.Open(db, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	var pkts, bytes uint64
-	n := 0
 	err = st.ScanFlows(0, 0, 1<<40, func(r *store.FlowRecord) error {
-		n++
-		pkts += r.PktsC2S + r.PktsS2C
-		bytes += r.BytesC2S + r.BytesS2C
-		if !r.Client.IsValid() || r.Client == (netip.Addr{}) {
-			t.Errorf("record without client: %+v", r)
+		if keep(r) {
+			n++
+			pkts += r.PktsC2S + r.PktsS2C
+			bytes += r.BytesC2S + r.BytesS2C
 		}
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ipPkts, ipBytes := tr.packets-tr.nonIP[0], tr.wireBytes-tr.nonIP[1]
-	if n != tr.flows || pkts != uint64(ipPkts) || bytes != uint64(ipBytes) {
-		t.Errorf("stored %d records, %d packets, %d bytes; want %d, %d, %d", n, pkts, bytes, tr.flows, ipPkts, ipBytes)
-	}
+	return n, pkts, bytes
 }

@@ -53,12 +53,9 @@ func (a *Auth) SetPassword(username, password string) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	u, found, err := a.loadUser(name)
+	u, err := a.existingUser(name, "set password of")
 	if err != nil {
-		return fmt.Errorf("auth: set password of %q: %w", name, err)
-	}
-	if !found {
-		return fmt.Errorf("%w: %q", ErrNoSuchUser, name)
+		return err
 	}
 	u.PasswordHash = hash
 	if err := a.saveUser(u); err != nil {

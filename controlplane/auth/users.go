@@ -112,6 +112,19 @@ func (a *Auth) loadUser(username string) (User, bool, error) {
 	return u, found, err
 }
 
+// existingUser loads a user that must exist; op names the operation in
+// the error. Callers hold a.mu.
+func (a *Auth) existingUser(name, op string) (User, error) {
+	u, found, err := a.loadUser(name)
+	if err != nil {
+		return User{}, fmt.Errorf("auth: %s %q: %w", op, name, err)
+	}
+	if !found {
+		return User{}, fmt.Errorf("%w: %q", ErrNoSuchUser, name)
+	}
+	return u, nil
+}
+
 // forgetUser drops the cached copy after a write and bumps the generation,
 // so a read that raced with the write cannot put the old copy back.
 func (a *Auth) forgetUser(username string) {
@@ -207,12 +220,9 @@ func (a *Auth) EditUser(username string, edit func(u *User) error) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	u, found, err := a.loadUser(name)
+	u, err := a.existingUser(name, "edit user")
 	if err != nil {
-		return fmt.Errorf("auth: edit user %q: %w", name, err)
-	}
-	if !found {
-		return fmt.Errorf("%w: %q", ErrNoSuchUser, name)
+		return err
 	}
 	hash := u.PasswordHash
 	if err := edit(&u); err != nil {
@@ -237,10 +247,8 @@ func (a *Auth) DeleteUser(username string) error {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, found, err := a.loadUser(name); err != nil {
-		return fmt.Errorf("auth: delete user %q: %w", name, err)
-	} else if !found {
-		return fmt.Errorf("%w: %q", ErrNoSuchUser, name)
+	if _, err := a.existingUser(name, "delete user"); err != nil {
+		return err
 	}
 	// Credentials go first: if this fails half-way the user still exists
 	// and a retry finishes the job, rather than leaving live sessions that

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"cmp"
 	"math"
 	"strconv"
 	"strings"
@@ -10,8 +11,8 @@ import (
 
 // flowSortKeys are get/flow/active's sortColumn values (after "column_").
 var flowSortKeys = map[string]func(a, b *flowtable.Flow) int{
-	"":           func(a, b *flowtable.Flow) int { return cmpU64(a.Bytes(), b.Bytes()) },
-	"bytes":      func(a, b *flowtable.Flow) int { return cmpU64(a.Bytes(), b.Bytes()) },
+	"":           func(a, b *flowtable.Flow) int { return cmp.Compare(a.Bytes(), b.Bytes()) },
+	"bytes":      func(a, b *flowtable.Flow) int { return cmp.Compare(a.Bytes(), b.Bytes()) },
 	"client":     func(a, b *flowtable.Flow) int { return a.Client.Compare(b.Client) },
 	"server":     func(a, b *flowtable.Flow) int { return a.Server.Compare(b.Server) },
 	"vlan":       func(a, b *flowtable.Flow) int { return int(a.VLAN) - int(b.VLAN) },
@@ -19,10 +20,10 @@ var flowSortKeys = map[string]func(a, b *flowtable.Flow) int{
 	"ndpi":       func(a, b *flowtable.Flow) int { return 0 },
 	"score":      func(a, b *flowtable.Flow) int { return 0 },
 	"info":       func(a, b *flowtable.Flow) int { return 0 },
-	"duration":   func(a, b *flowtable.Flow) int { return cmp64(a.LastSeen-a.FirstSeen, b.LastSeen-b.FirstSeen) },
-	"thpt":       func(a, b *flowtable.Flow) int { return cmpF(a.ThptBps, b.ThptBps) },
-	"first_seen": func(a, b *flowtable.Flow) int { return cmp64(a.FirstSeen, b.FirstSeen) },
-	"last_seen":  func(a, b *flowtable.Flow) int { return cmp64(a.LastSeen, b.LastSeen) },
+	"duration":   func(a, b *flowtable.Flow) int { return cmp.Compare(a.LastSeen-a.FirstSeen, b.LastSeen-b.FirstSeen) },
+	"thpt":       func(a, b *flowtable.Flow) int { return cmp.Compare(a.ThptBps, b.ThptBps) },
+	"first_seen": func(a, b *flowtable.Flow) int { return cmp.Compare(a.FirstSeen, b.FirstSeen) },
+	"last_seen":  func(a, b *flowtable.Flow) int { return cmp.Compare(a.LastSeen, b.LastSeen) },
 }
 
 func (s *Server) getFlowActive(r *request) (RC, any) {
@@ -31,15 +32,11 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		return RCInvalidInterface, nil
 	}
 	p := r.params
-	perPage := s.rowsPref(r)
-	currentPage := p.Int("currentPage", 1)
-	if currentPage < 1 {
-		currentPage = 1
-	}
+	perPage, currentPage := s.paging(r)
 	col := strings.TrimPrefix(p["sortColumn"], "column_")
-	cmp := flowSortKeys[col]
-	if cmp == nil {
-		col, cmp = "", flowSortKeys[""]
+	byCol := flowSortKeys[col]
+	if byCol == nil {
+		col, byCol = "", flowSortKeys[""]
 	}
 	order := p["sortOrder"]
 	if order == "" {
@@ -78,9 +75,9 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		}
 		total = len(out)
 		page := pageOf(out, currentPage, perPage, func(a, b *flowtable.Flow) int {
-			c := cmp(a, b)
+			c := byCol(a, b)
 			if c == 0 {
-				c = cmpU64(uint64(a.HashID), uint64(b.HashID))
+				c = cmp.Compare(uint64(a.HashID), uint64(b.HashID))
 			}
 			if order == "asc" {
 				return c

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"cmp"
 	"fmt"
 	"net"
 	"net/netip"
@@ -58,49 +59,19 @@ func parseHostParam(p Params) (flowtable.HostKey, bool) {
 var hostSortKeys = map[string]func(a, b *flowtable.Host) int{
 	"column_ip":      func(a, b *flowtable.Host) int { return a.Key.Addr.Compare(b.Key.Addr) },
 	"column_name":    func(a, b *flowtable.Host) int { return strings.Compare(hostLabel(a), hostLabel(b)) },
-	"column_since":   func(a, b *flowtable.Host) int { return cmp64(a.FirstSeen, b.FirstSeen) },
-	"column_last":    func(a, b *flowtable.Host) int { return cmp64(a.LastSeen, b.LastSeen) },
+	"column_since":   func(a, b *flowtable.Host) int { return cmp.Compare(a.FirstSeen, b.FirstSeen) },
+	"column_last":    func(a, b *flowtable.Host) int { return cmp.Compare(a.LastSeen, b.LastSeen) },
 	"column_alerts":  func(a, b *flowtable.Host) int { return 0 },
 	"column_country": func(a, b *flowtable.Host) int { return 0 },
 	"column_vlan":    func(a, b *flowtable.Host) int { return int(a.Key.VLAN) - int(b.Key.VLAN) },
 	"column_num_flows": func(a, b *flowtable.Host) int {
 		return int(a.ActiveAsClient+a.ActiveAsServer) - int(b.ActiveAsClient+b.ActiveAsServer)
 	},
-	"column_traffic": func(a, b *flowtable.Host) int { return cmpU64(hostBytes(a), hostBytes(b)) },
-	"column_thpt":    func(a, b *flowtable.Host) int { return cmpF(a.ThptBps, b.ThptBps) },
+	"column_traffic": func(a, b *flowtable.Host) int { return cmp.Compare(hostBytes(a), hostBytes(b)) },
+	"column_thpt":    func(a, b *flowtable.Host) int { return cmp.Compare(a.ThptBps, b.ThptBps) },
 }
 
 func hostBytes(h *flowtable.Host) uint64 { return h.Traffic.BytesSent + h.Traffic.BytesRcvd }
-
-func cmp64(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
-
-func cmpF(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}
 
 func hostMatchesMode(h *flowtable.Host, mode string) bool {
 	switch mode {
@@ -122,11 +93,7 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 		return RCInvalidInterface, nil
 	}
 	p := r.params
-	perPage := s.rowsPref(r)
-	currentPage := p.Int("currentPage", 1)
-	if currentPage < 1 {
-		currentPage = 1
-	}
+	perPage, currentPage := s.paging(r)
 	sortCol, hasSort := p["sortColumn"]
 	if hasSort && !strings.HasPrefix(sortCol, "column_") {
 		sortCol = "column_" + sortCol
@@ -342,6 +309,15 @@ func activeHostEntry(h *flowtable.Host) activeHost {
 			AsServer: h.ActiveAsServer,
 		},
 	}
+}
+
+// paging is a list request's page size (see rowsPref) and page number.
+func (s *Server) paging(r *request) (perPage, currentPage int) {
+	currentPage = r.params.Int("currentPage", 1)
+	if currentPage < 1 {
+		currentPage = 1
+	}
+	return s.rowsPref(r), currentPage
 }
 
 // rowsPref is ntopng's per-user page size: an explicit perPage becomes the

@@ -4,76 +4,21 @@ package capture
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"net"
-	"os"
-	"os/exec"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/probe-appliance/probe/dataplane/decode"
+	"github.com/probe-appliance/probe/internal/testnet"
 )
-
-// vethPair creates a veth pair that exists only for this test and returns
-// the capture side and the injection side. No addresses are configured: the
-// frames go from one end to the other and nowhere else.
-func vethPair(t *testing.T) (capture, inject string) {
-	t.Helper()
-	var id [3]byte
-	rand.Read(id[:])
-	capture, inject = "pcap"+hex.EncodeToString(id[:]), "pinj"+hex.EncodeToString(id[:])
-	if out, err := exec.Command("ip", "link", "add", capture, "type", "veth", "peer", "name", inject).CombinedOutput(); err != nil {
-		t.Skipf("cannot create a veth pair (need root and ip(8)): %v: %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("ip", "link", "del", capture).Run() })
-	for _, ifname := range []string{capture, inject} {
-		// Keep IPv6 autoconfiguration chatter off the pair.
-		os.WriteFile("/proc/sys/net/ipv6/conf/"+ifname+"/disable_ipv6", []byte("1"), 0o644)
-		if out, err := exec.Command("ip", "link", "set", ifname, "up").CombinedOutput(); err != nil {
-			t.Fatalf("ip link set %s up: %v: %s", ifname, err, out)
-		}
-	}
-	return capture, inject
-}
-
-// injector sends raw frames out of an interface through an AF_PACKET socket.
-type injector struct {
-	fd   int
-	addr unix.SockaddrLinklayer
-}
-
-func newInjector(t *testing.T, ifname string) *injector {
-	t.Helper()
-	ifi, err := net.InterfaceByName(ifname)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Protocol 0: this socket only sends, it must not queue received frames.
-	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, 0)
-	if err != nil {
-		t.Fatalf("AF_PACKET socket: %v", err)
-	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return &injector{fd: fd, addr: unix.SockaddrLinklayer{Ifindex: ifi.Index, Halen: 6}}
-}
-
-func (in *injector) send(t *testing.T, frame []byte) {
-	t.Helper()
-	if err := unix.Sendto(in.fd, frame, 0, &in.addr); err != nil {
-		t.Fatalf("inject: %v", err)
-	}
-}
 
 func ours(p *decode.Packet) bool {
 	return p.DstPort == testDstPort && p.HasMAC && net.HardwareAddr(p.SrcMAC[:]).String() == testSrcMAC.String()
 }
 
 func TestLiveCapture(t *testing.T) {
-	capIf, injIf := vethPair(t)
+	capIf, injIf := testnet.VethPair(t)
 	const snaplen = 128
 	src, err := OpenLive(capIf, snaplen)
 	if err != nil {
@@ -90,7 +35,7 @@ func TestLiveCapture(t *testing.T) {
 	runErr := make(chan error, 1)
 	go func() { runErr <- Run(ctx, src, rec) }()
 
-	in := newInjector(t, injIf)
+	in := testnet.NewInjector(t, injIf)
 	frames := [][]byte{
 		udpFrame(t, 1, 0, 20),
 		udpFrame(t, 2, 0, 20),
@@ -99,7 +44,7 @@ func TestLiveCapture(t *testing.T) {
 		udpFrame(t, 5, 0, 20),
 	}
 	for _, f := range frames {
-		in.send(t, f)
+		in.Send(t, f)
 	}
 
 	deadline := time.Now().Add(10 * time.Second)
@@ -154,7 +99,7 @@ func TestLiveCapture(t *testing.T) {
 // An idle interface must not pin Run: the poll timeout lets it see the
 // cancellation, and Close must be safe afterwards and twice.
 func TestLiveIdleCancel(t *testing.T) {
-	capIf, _ := vethPair(t)
+	capIf, _ := testnet.VethPair(t)
 	src, err := OpenLive(capIf, 0)
 	if err != nil {
 		t.Fatalf("OpenLive: %v", err)
@@ -188,7 +133,7 @@ func TestLiveIdleCancel(t *testing.T) {
 // Closing from another goroutine while Run is polling must neither crash
 // (the ring is unmapped) nor hang.
 func TestLiveCloseWhileReading(t *testing.T) {
-	capIf, _ := vethPair(t)
+	capIf, _ := testnet.VethPair(t)
 	src, err := OpenLive(capIf, 0)
 	if err != nil {
 		t.Fatalf("OpenLive: %v", err)

@@ -48,7 +48,9 @@ conformance: build
 test: deps vet unit conformance
 
 bench:
+	bash scripts/install-deps.sh bench
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./tools/bench
 
 # Short fuzz runs of every fuzz target (go test allows one target per run).
 fuzz:

@@ -12,6 +12,11 @@ declare -A needed=(
 	[ip]=iproute2         # veth/netns set-up in integration tests
 	[update-ca-certificates]=ca-certificates
 )
+# `install-deps.sh bench` also installs the baselines tools/bench compares
+# against (pmacctd from Debian's pmacct).
+if [ "${1:-}" = "bench" ]; then
+	needed[pmacctd]=pmacct
+fi
 # Later issues will add (command → package):
 #   clang → clang, llc → llvm, /usr/include/bpf/libbpf.h → libbpf-dev,
 #   qemu-system-x86_64 → qemu-system-x86, snmpd → snmpd, snmpget → snmp,

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+//
+// The probe's XDP program: parses Ethernet, 802.1Q/QinQ, IPv4, IPv6 with
+// its common extension headers, TCP, UDP, ICMP and ICMPv6, and accounts
+// packets and bytes per flow and direction in per-CPU hash maps. It never
+// drops: every packet is passed on (XDP_PASS).
+//
+// Flows live in per-CPU hash maps reached through a one-slot array of maps
+// per address family. To drain, userspace puts a fresh (idle) inner map in
+// the slot: the kernel returns from that update only after an RCU grace
+// period, when no program can still hold the old inner map, so userspace
+// then drains a map nobody writes to. No increment can land between a
+// lookup and its delete, and no packet is missed.
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/ipv6.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+// Flow keys: the endpoint that sorts lower (address, then port) is "a", so
+// both directions of a conversation share one entry; dir 0 is a -> b.
+struct flow_key_v4 {
+	__u32 a, b;       // network byte order
+	__u16 a_port, b_port; // host byte order
+	__u16 vlan;
+	__u16 priv;       // DNS transaction id (ntopng's private flow id), else 0
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct flow_key_v6 {
+	__u8 a[16], b[16];
+	__u16 a_port, b_port;
+	__u16 vlan;
+	__u16 priv;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+struct flow_val {
+	__u64 pkts[2];
+	__u64 bytes[2];
+	__u64 first_ns[2]; // bpf_ktime_get_ns of the first packet each way, 0 if none
+	__u64 last_ns;
+	__u8 flags[2];     // TCP flags seen each way
+	__u8 dscp[2];      // DSCP of the last packet each way
+	__u8 pad[4];
+};
+
+// Global counters (per-CPU array), in this order; dataplane/xdp mirrors it.
+enum {
+	CNT_PACKETS = 0,
+	CNT_BYTES,
+	CNT_NON_IP,
+	CNT_IPV4,
+	CNT_IPV6,
+	CNT_ERR_TRUNC_L2,
+	CNT_ERR_TRUNC_IP,
+	CNT_ERR_BAD_IP,
+	CNT_ERR_TRUNC_L4,
+	CNT_ERR_EXT_HDR,
+	CNT_MAP_FULL,
+	CNT_SLOW_PATH,
+	CNT_FRAGMENTS,
+	CNT_MAX,
+};
+
+// max_entries of the inner flow maps is set by userspace at load time.
+#define DEFAULT_FLOWS 65536
+
+// Anchors: clang only emits full BTF for struct types that some global
+// object has by value; reached only through the inner-map definitions they
+// would be forward declarations. They cost a few bytes of .bss.
+struct flow_key_v4 anchor_key_v4 __attribute__((unused));
+struct flow_key_v6 anchor_key_v6 __attribute__((unused));
+struct flow_val anchor_val __attribute__((unused));
+
+struct inner_v4 {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, DEFAULT_FLOWS);
+	__type(key, struct flow_key_v4);
+	__type(value, struct flow_val);
+};
+
+struct inner_v6 {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, DEFAULT_FLOWS);
+	__type(key, struct flow_key_v6);
+	__type(value, struct flow_val);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct inner_v4);
+} flows_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct inner_v6);
+} flows_v6 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void count(__u32 idx, __u64 n)
+{
+	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
+	if (c)
+		*c += n;
+}
+
+// flow_map returns the inner map in an outer map's only slot, or NULL
+// (before userspace installed one: the packet is then counted as map-full).
+static __always_inline void *flow_map(void *outer)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(outer, &zero);
+}
+
+struct pkt {
+	__u16 sport, dport, vlan, priv;
+	__u8 proto, flags, dscp, frag;
+};
+
+// add counts one packet into direction D of v. D is a constant in each
+// expansion: the verifier refuses the pointer arithmetic clang makes of a
+// variable index into a stack array.
+#define ADD(v, D, len, p, now)                  \
+	do {                                    \
+		(v)->pkts[D]++;                 \
+		(v)->bytes[D] += (len);         \
+		if (!(v)->first_ns[D])          \
+			(v)->first_ns[D] = (now); \
+		(v)->flags[D] |= (p)->flags;    \
+		(v)->dscp[D] = (p)->dscp;       \
+		(v)->last_ns = (now);           \
+	} while (0)
+
+// account adds one packet to its flow; dir is 0 when the sender is "a".
+static __always_inline void account(void *map, void *key, int dir, __u64 len, struct pkt *p)
+{
+	if (!map) {
+		count(CNT_MAP_FULL, 1);
+		return;
+	}
+	__u64 now = bpf_ktime_get_ns();
+	struct flow_val *v = bpf_map_lookup_elem(map, key);
+	if (!v) {
+		struct flow_val nv = {};
+		if (dir)
+			ADD(&nv, 1, len, p, now);
+		else
+			ADD(&nv, 0, len, p, now);
+		long err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
+		if (err == 0)
+			return;
+		// Another CPU created it first: count into that entry.
+		v = bpf_map_lookup_elem(map, key);
+		if (!v) {
+			count(CNT_MAP_FULL, 1);
+			return;
+		}
+	}
+	if (dir)
+		ADD(v, 1, len, p, now);
+	else
+		ADD(v, 0, len, p, now);
+}
+
+static __always_inline int parse_l4(void *l4, void *end, struct pkt *p)
+{
+	if (p->frag)
+		return 0;
+	if (p->proto == IPPROTO_TCP) {
+		__u8 *t = l4;
+		if ((void *)(t + 20) > end)
+			return -1;
+		p->sport = (t[0] << 8) | t[1];
+		p->dport = (t[2] << 8) | t[3];
+		p->flags = t[13];
+	} else if (p->proto == IPPROTO_UDP) {
+		__u8 *u = l4;
+		if ((void *)(u + 8) > end)
+			return -1;
+		p->sport = (u[0] << 8) | u[1];
+		p->dport = (u[2] << 8) | u[3];
+		// ntopng keeps every DNS transaction as a flow of its own.
+		if ((p->sport == 53 || p->dport == 53) && (void *)(u + 8 + 21) <= end)
+			p->priv = (u[8] << 8) | u[9];
+	} else if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
+		if ((void *)((__u8 *)l4 + 4) > end)
+			return -1;
+	}
+	return 0;
+}
+
+#define MAX_EXT_HDRS 6
+
+SEC("xdp")
+int xdp_flow(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data;
+	void *end = (void *)(long)ctx->data_end;
+	__u64 len = (__u64)(end - data);
+	struct pkt p = {};
+
+	count(CNT_PACKETS, 1);
+	count(CNT_BYTES, len);
+
+	struct ethhdr *eth = data;
+	if ((void *)(eth + 1) > end) {
+		count(CNT_ERR_TRUNC_L2, 1);
+		return XDP_PASS;
+	}
+	__u16 proto = eth->h_proto;
+	void *cur = eth + 1;
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD) && proto != bpf_htons(0x9100))
+			break;
+		__u8 *tag = cur;
+		if ((void *)(tag + 4) > end) {
+			count(CNT_ERR_TRUNC_L2, 1);
+			return XDP_PASS;
+		}
+		if (i == 0)
+			p.vlan = ((tag[0] << 8) | tag[1]) & 0x0fff;
+		proto = *(__u16 *)(tag + 2);
+		cur = tag + 4;
+	}
+	// A third tag or more: skip up to two further tags without reading ids.
+#pragma unroll
+	for (int i = 0; i < 2; i++) {
+		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD) && proto != bpf_htons(0x9100))
+			break;
+		__u8 *tag = cur;
+		if ((void *)(tag + 4) > end) {
+			count(CNT_ERR_TRUNC_L2, 1);
+			return XDP_PASS;
+		}
+		proto = *(__u16 *)(tag + 2);
+		cur = tag + 4;
+	}
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		struct iphdr *ip = cur;
+		if ((void *)(ip + 1) > end) {
+			count(CNT_ERR_TRUNC_IP, 1);
+			return XDP_PASS;
+		}
+		if (ip->version != 4 || ip->ihl < 5) {
+			count(CNT_ERR_BAD_IP, 1);
+			return XDP_PASS;
+		}
+		__u32 hlen = ip->ihl * 4;
+		if (cur + hlen > end) {
+			count(CNT_ERR_TRUNC_IP, 1);
+			return XDP_PASS;
+		}
+		count(CNT_IPV4, 1);
+		p.proto = ip->protocol;
+		p.dscp = ip->tos >> 2;
+		if (ip->frag_off & bpf_htons(0x1fff)) {
+			p.frag = 1;
+			count(CNT_FRAGMENTS, 1);
+		}
+		if (parse_l4(cur + hlen, end, &p) < 0) {
+			count(CNT_ERR_TRUNC_L4, 1);
+			return XDP_PASS;
+		}
+		struct flow_key_v4 k = {};
+		__u32 s = bpf_ntohl(ip->saddr), d = bpf_ntohl(ip->daddr);
+		int dir = 0;
+		if (s > d || (s == d && p.sport > p.dport))
+			dir = 1;
+		if (dir == 0) {
+			k.a = ip->saddr; k.b = ip->daddr; k.a_port = p.sport; k.b_port = p.dport;
+		} else {
+			k.a = ip->daddr; k.b = ip->saddr; k.a_port = p.dport; k.b_port = p.sport;
+		}
+		k.vlan = p.vlan;
+		k.priv = p.priv;
+		k.proto = p.proto;
+		account(flow_map(&flows_v4), &k, dir, len, &p);
+		return XDP_PASS;
+	}
+
+	if (proto == bpf_htons(ETH_P_IPV6)) {
+		struct ipv6hdr *ip6 = cur;
+		if ((void *)(ip6 + 1) > end) {
+			count(CNT_ERR_TRUNC_IP, 1);
+			return XDP_PASS;
+		}
+		if (ip6->version != 6) {
+			count(CNT_ERR_BAD_IP, 1);
+			return XDP_PASS;
+		}
+		count(CNT_IPV6, 1);
+		p.dscp = ((ip6->priority << 4) | (ip6->flow_lbl[0] >> 4)) >> 2;
+		__u8 nh = ip6->nexthdr;
+		cur = ip6 + 1;
+#pragma unroll
+		for (int i = 0; i < MAX_EXT_HDRS; i++) {
+			if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS || nh == 135 /* mobility */) {
+				__u8 *h = cur;
+				if ((void *)(h + 8) > end) {
+					count(CNT_ERR_EXT_HDR, 1);
+					return XDP_PASS;
+				}
+				nh = h[0];
+				cur = h + (h[1] + 1) * 8;
+			} else if (nh == IPPROTO_FRAGMENT) {
+				__u8 *h = cur;
+				if ((void *)(h + 8) > end) {
+					count(CNT_ERR_EXT_HDR, 1);
+					return XDP_PASS;
+				}
+				nh = h[0];
+				if (((h[2] << 8) | h[3]) & 0xfff8) {
+					p.frag = 1;
+					count(CNT_FRAGMENTS, 1);
+				}
+				cur = h + 8;
+			} else if (nh == IPPROTO_AH) {
+				__u8 *h = cur;
+				if ((void *)(h + 8) > end) {
+					count(CNT_ERR_EXT_HDR, 1);
+					return XDP_PASS;
+				}
+				nh = h[0];
+				cur = h + (h[1] + 2) * 4;
+			} else {
+				break;
+			}
+		}
+		p.proto = nh;
+		if (cur > end) {
+			count(CNT_ERR_EXT_HDR, 1);
+			return XDP_PASS;
+		}
+		if (parse_l4(cur, end, &p) < 0) {
+			count(CNT_ERR_TRUNC_L4, 1);
+			return XDP_PASS;
+		}
+		struct flow_key_v6 k = {};
+		int dir = 0;
+		// Compare the addresses as big-endian byte strings.
+#pragma unroll
+		for (int i = 0; i < 16; i++) {
+			__u8 x = ip6->saddr.in6_u.u6_addr8[i], y = ip6->daddr.in6_u.u6_addr8[i];
+			if (x != y) {
+				dir = x > y;
+				goto ordered;
+			}
+		}
+		dir = p.sport > p.dport;
+ordered:
+		if (dir == 0) {
+			__builtin_memcpy(k.a, &ip6->saddr, 16);
+			__builtin_memcpy(k.b, &ip6->daddr, 16);
+			k.a_port = p.sport; k.b_port = p.dport;
+		} else {
+			__builtin_memcpy(k.a, &ip6->daddr, 16);
+			__builtin_memcpy(k.b, &ip6->saddr, 16);
+			k.a_port = p.dport; k.b_port = p.sport;
+		}
+		k.vlan = p.vlan;
+		k.priv = p.priv;
+		k.proto = p.proto;
+		account(flow_map(&flows_v6), &k, dir, len, &p);
+		return XDP_PASS;
+	}
+
+	count(CNT_NON_IP, 1);
+	return XDP_PASS;
+}
+
+// xdp_count is the baseline of the benchmarks: the cheapest useful XDP
+// program, one per-CPU counter increment and XDP_PASS.
+SEC("xdp")
+int xdp_count(struct xdp_md *ctx)
+{
+	count(CNT_PACKETS, 1);
+	return XDP_PASS;
+}

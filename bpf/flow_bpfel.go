@@ -13,6 +13,11 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type FlowCounters struct {
+	_ structs.HostLayout
+	C [13]uint64
+}
+
 type FlowFlowKeyV4 struct {
 	_      structs.HostLayout
 	A      uint32
@@ -53,8 +58,12 @@ type FlowFlowVal struct {
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
 	FlowMapCounters    = "counters"
-	FlowMapFlowsV4     = "flows_v4"
-	FlowMapFlowsV6     = "flows_v6"
+	FlowMapCtl         = "ctl"
+	FlowMapFlowsV4A    = "flows_v4_a"
+	FlowMapFlowsV4B    = "flows_v4_b"
+	FlowMapFlowsV6A    = "flows_v6_a"
+	FlowMapFlowsV6B    = "flows_v6_b"
+	FlowMapRcuSync     = "rcu_sync"
 	FlowProgXdpCount   = "xdp_count"
 	FlowProgXdpFlow    = "xdp_flow"
 	FlowVarAnchorKeyV4 = "anchor_key_v4"
@@ -113,8 +122,12 @@ type FlowProgramSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type FlowMapSpecs struct {
 	Counters *ebpf.MapSpec `ebpf:"counters"`
-	FlowsV4  *ebpf.MapSpec `ebpf:"flows_v4"`
-	FlowsV6  *ebpf.MapSpec `ebpf:"flows_v6"`
+	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
+	FlowsV4A *ebpf.MapSpec `ebpf:"flows_v4_a"`
+	FlowsV4B *ebpf.MapSpec `ebpf:"flows_v4_b"`
+	FlowsV6A *ebpf.MapSpec `ebpf:"flows_v6_a"`
+	FlowsV6B *ebpf.MapSpec `ebpf:"flows_v6_b"`
+	RcuSync  *ebpf.MapSpec `ebpf:"rcu_sync"`
 }
 
 // FlowVariableSpecs contains global variables before they are loaded into the kernel.
@@ -147,15 +160,23 @@ func (o *FlowObjects) Close() error {
 // It can be passed to LoadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FlowMaps struct {
 	Counters *ebpf.Map `ebpf:"counters"`
-	FlowsV4  *ebpf.Map `ebpf:"flows_v4"`
-	FlowsV6  *ebpf.Map `ebpf:"flows_v6"`
+	Ctl      *ebpf.Map `ebpf:"ctl"`
+	FlowsV4A *ebpf.Map `ebpf:"flows_v4_a"`
+	FlowsV4B *ebpf.Map `ebpf:"flows_v4_b"`
+	FlowsV6A *ebpf.Map `ebpf:"flows_v6_a"`
+	FlowsV6B *ebpf.Map `ebpf:"flows_v6_b"`
+	RcuSync  *ebpf.Map `ebpf:"rcu_sync"`
 }
 
 func (m *FlowMaps) Close() error {
 	return _FlowClose(
 		m.Counters,
-		m.FlowsV4,
-		m.FlowsV6,
+		m.Ctl,
+		m.FlowsV4A,
+		m.FlowsV4B,
+		m.FlowsV6A,
+		m.FlowsV6B,
+		m.RcuSync,
 	)
 }
 

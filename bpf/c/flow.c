@@ -5,12 +5,13 @@
 // packets and bytes per flow and direction in per-CPU hash maps. It never
 // drops: every packet is passed on (XDP_PASS).
 //
-// Flows live in per-CPU hash maps reached through a one-slot array of maps
-// per address family. To drain, userspace puts a fresh (idle) inner map in
-// the slot: the kernel returns from that update only after an RCU grace
-// period, when no program can still hold the old inner map, so userspace
-// then drains a map nobody writes to. No increment can land between a
-// lookup and its delete, and no packet is missed.
+// Flows live in two generations of per-CPU hash maps (A and B) per address
+// family. To drain, userspace flips the generation in ctl[0] and then
+// updates the rcu_sync map-in-map: the kernel returns from that update only
+// after an RCU grace period, so no program that read the old generation is
+// still running, and userspace drains a map nobody writes to. No increment
+// can land between a lookup and its delete, and no packet is missed. Each
+// map is named at its own call site, so the verifier inlines the lookups.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -80,54 +81,69 @@ struct flow_key_v4 anchor_key_v4 __attribute__((unused));
 struct flow_key_v6 anchor_key_v6 __attribute__((unused));
 struct flow_val anchor_val __attribute__((unused));
 
-struct inner_v4 {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, DEFAULT_FLOWS);
-	__type(key, struct flow_key_v4);
-	__type(value, struct flow_val);
-};
+#define FLOW_MAP(name, keytype)                          \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);  \
+		__uint(max_entries, DEFAULT_FLOWS);      \
+		__type(key, keytype);                    \
+		__type(value, struct flow_val);          \
+	} name SEC(".maps")
 
-struct inner_v6 {
-	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
-	__uint(max_entries, DEFAULT_FLOWS);
-	__type(key, struct flow_key_v6);
-	__type(value, struct flow_val);
+FLOW_MAP(flows_v4_a, struct flow_key_v4);
+FLOW_MAP(flows_v4_b, struct flow_key_v4);
+FLOW_MAP(flows_v6_a, struct flow_key_v6);
+FLOW_MAP(flows_v6_b, struct flow_key_v6);
+
+// ctl[0]: the generation programs write (0 = A, 1 = B).
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} ctl SEC(".maps");
+
+// rcu_sync is never read by the program: updating it is userspace's way to
+// wait for an RCU grace period (the kernel synchronizes on every update of
+// a map-in-map).
+struct rcu_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__array(values, struct inner_v4);
-} flows_v4 SEC(".maps");
+	__array(values, struct rcu_inner);
+} rcu_sync SEC(".maps");
 
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__array(values, struct inner_v6);
-} flows_v6 SEC(".maps");
+// All counters in one per-CPU value: one map lookup per packet.
+struct counters {
+	__u64 c[CNT_MAX];
+};
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, CNT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct counters);
 } counters SEC(".maps");
 
-static __always_inline void count(__u32 idx, __u64 n)
-{
-	__u64 *c = bpf_map_lookup_elem(&counters, &idx);
-	if (c)
-		*c += n;
-}
-
-// flow_map returns the inner map in an outer map's only slot, or NULL
-// (before userspace installed one: the packet is then counted as map-full).
-static __always_inline void *flow_map(void *outer)
+static __always_inline struct counters *counters_of_cpu(void)
 {
 	__u32 zero = 0;
-	return bpf_map_lookup_elem(outer, &zero);
+	return bpf_map_lookup_elem(&counters, &zero);
+}
+
+#define count(idx, n) (cnt->c[(idx)] += (n))
+
+static __always_inline __u32 generation(void)
+{
+	__u32 zero = 0;
+	__u32 *g = bpf_map_lookup_elem(&ctl, &zero);
+	return g ? *g : 0;
 }
 
 struct pkt {
@@ -150,13 +166,11 @@ struct pkt {
 	} while (0)
 
 // account adds one packet to its flow; dir is 0 when the sender is "a".
-static __always_inline void account(void *map, void *key, int dir, __u64 len, struct pkt *p)
+static __always_inline void account(struct counters *cnt, void *map, void *key, int dir, __u64 len, struct pkt *p)
 {
-	if (!map) {
-		count(CNT_MAP_FULL, 1);
-		return;
-	}
-	__u64 now = bpf_ktime_get_ns();
+	// Coarse time (jiffy resolution) is plenty for first/last seen and
+	// costs a fraction of bpf_ktime_get_ns in a VM.
+	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flow_val *v = bpf_map_lookup_elem(map, key);
 	if (!v) {
 		struct flow_val nv = {};
@@ -216,6 +230,9 @@ int xdp_flow(struct xdp_md *ctx)
 	void *end = (void *)(long)ctx->data_end;
 	__u64 len = (__u64)(end - data);
 	struct pkt p = {};
+	struct counters *cnt = counters_of_cpu();
+	if (!cnt)
+		return XDP_PASS;
 
 	count(CNT_PACKETS, 1);
 	count(CNT_BYTES, len);
@@ -294,7 +311,10 @@ int xdp_flow(struct xdp_md *ctx)
 		k.vlan = p.vlan;
 		k.priv = p.priv;
 		k.proto = p.proto;
-		account(flow_map(&flows_v4), &k, dir, len, &p);
+		if (generation())
+			account(cnt, &flows_v4_b, &k, dir, len, &p);
+		else
+			account(cnt, &flows_v4_a, &k, dir, len, &p);
 		return XDP_PASS;
 	}
 
@@ -380,7 +400,10 @@ ordered:
 		k.vlan = p.vlan;
 		k.priv = p.priv;
 		k.proto = p.proto;
-		account(flow_map(&flows_v6), &k, dir, len, &p);
+		if (generation())
+			account(cnt, &flows_v6_b, &k, dir, len, &p);
+		else
+			account(cnt, &flows_v6_a, &k, dir, len, &p);
 		return XDP_PASS;
 	}
 
@@ -393,6 +416,8 @@ ordered:
 SEC("xdp")
 int xdp_count(struct xdp_md *ctx)
 {
-	count(CNT_PACKETS, 1);
+	struct counters *cnt = counters_of_cpu();
+	if (cnt)
+		count(CNT_PACKETS, 1);
 	return XDP_PASS;
 }

@@ -1,14 +1,14 @@
 // Package xdp loads the probe's XDP program (package bpf), attaches it to an
 // interface and drains its flow maps into flow.Delta records.
 //
-// Draining is lossless by construction: each address family's flows live
-// in an inner per-CPU hash map reached through a one-slot array of maps.
-// Drain installs the idle inner map in the slot — the kernel returns from
-// that update only after an RCU grace period, so no program still holds
-// the previous map — and then empties the previous map, which nothing
-// writes to any more.
+// Draining is lossless by construction: flows live in two generations of
+// per-CPU hash maps per address family. Drain flips the generation the
+// program writes (ctl[0]), then updates a map-in-map the program never
+// reads — the kernel returns from that update only after an RCU grace
+// period, so no program that saw the old generation is still running — and
+// then empties the old generation's maps, which nothing writes to any more.
 //
-// Memory: see package bpf. Each of the four inner maps (IPv4/IPv6 × two
+// Memory: see package bpf. Each of the four flow maps (IPv4/IPv6 × two
 // generations) holds Options.MaxFlows entries of 56 bytes per possible CPU.
 package xdp
 
@@ -54,14 +54,14 @@ const (
 
 // Dataplane is a loaded XDP program with its maps.
 type Dataplane struct {
-	objs   bpf.FlowObjects
-	outer  [2]*ebpf.Map
-	inner  [2][2]*ebpf.Map // [family][generation]
-	active [2]int          // generation installed in each outer map
-	link   link.Link
-	mode   Mode
-	ncpu   int
-	batch  int
+	objs     bpf.FlowObjects
+	flows    [2][2]*ebpf.Map // [generation][family]
+	gen      uint32          // the generation the program writes
+	rcuInner *ebpf.Map       // what Drain puts into rcu_sync to wait for a grace period
+	link     link.Link
+	mode     Mode
+	ncpu     int
+	batch    int
 
 	keys4 []bpf.FlowFlowKeyV4
 	keys6 []bpf.FlowFlowKeyV6
@@ -85,36 +85,30 @@ func Load(opts Options) (*Dataplane, error) {
 		return nil, fmt.Errorf("xdp: possible CPUs: %w", err)
 	}
 	d := &Dataplane{ncpu: ncpu, batch: opts.DrainBatch}
-	names := [2]string{bpf.FlowMapFlowsV4, bpf.FlowMapFlowsV6}
-	for _, n := range names {
+	for _, n := range []string{bpf.FlowMapFlowsV4A, bpf.FlowMapFlowsV4B, bpf.FlowMapFlowsV6A, bpf.FlowMapFlowsV6B} {
 		ms := spec.Maps[n]
-		if ms == nil || ms.InnerMap == nil {
+		if ms == nil {
 			return nil, fmt.Errorf("xdp: map %s missing from the program", n)
 		}
-		ms.InnerMap.MaxEntries = uint32(opts.MaxFlows)
+		ms.MaxEntries = uint32(opts.MaxFlows)
 	}
 	if err := spec.LoadAndAssign(&d.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
 		if errors.As(err, &ve) {
 			return nil, fmt.Errorf("xdp: verifier: %+v", ve)
 		}
-		return nil, fmt.Errorf("xdp: loading the program: %w", err)
+		return nil, fmt.Errorf("xdp: loading the program (%d flows × %d CPUs per map): %w", opts.MaxFlows, ncpu, err)
 	}
-	d.outer = [2]*ebpf.Map{d.objs.FlowsV4, d.objs.FlowsV6}
-	for fam, n := range names {
-		for gen := 0; gen < 2; gen++ {
-			m, err := ebpf.NewMap(spec.Maps[n].InnerMap.Copy())
-			if err != nil {
-				d.Close()
-				return nil, fmt.Errorf("xdp: creating flow map %s/%d (%d entries × %d CPUs): %w", n, gen, opts.MaxFlows, ncpu, err)
-			}
-			d.inner[fam][gen] = m
-		}
-		if err := d.outer[fam].Put(uint32(0), d.inner[fam][0]); err != nil {
-			d.Close()
-			return nil, fmt.Errorf("xdp: installing flow map %s: %w", n, err)
-		}
+	d.flows = [2][2]*ebpf.Map{
+		{d.objs.FlowsV4A, d.objs.FlowsV6A},
+		{d.objs.FlowsV4B, d.objs.FlowsV6B},
 	}
+	inner, err := ebpf.NewMap(spec.Maps[bpf.FlowMapRcuSync].InnerMap.Copy())
+	if err != nil {
+		d.Close()
+		return nil, fmt.Errorf("xdp: creating the grace-period map: %w", err)
+	}
+	d.rcuInner = inner
 	d.keys4 = make([]bpf.FlowFlowKeyV4, d.batch)
 	d.keys6 = make([]bpf.FlowFlowKeyV6, d.batch)
 	d.vals = make([]bpf.FlowFlowVal, d.batch*ncpu)
@@ -157,12 +151,8 @@ func (d *Dataplane) Close() error {
 		errs = append(errs, d.link.Close())
 		d.link = nil
 	}
-	for _, fam := range d.inner {
-		for _, m := range fam {
-			if m != nil {
-				errs = append(errs, m.Close())
-			}
-		}
+	if d.rcuInner != nil {
+		errs = append(errs, d.rcuInner.Close())
 	}
 	errs = append(errs, d.objs.Close())
 	return errors.Join(errs...)
@@ -171,13 +161,13 @@ func (d *Dataplane) Close() error {
 // Counters returns the program's global counters summed over CPUs.
 func (d *Dataplane) Counters() (Counters, error) {
 	var c Counters
-	per := make([]uint64, d.ncpu)
-	for i := range c {
-		if err := d.objs.Counters.Lookup(uint32(i), &per); err != nil {
-			return c, fmt.Errorf("xdp: reading counter %s: %w", CounterNames[i], err)
-		}
-		for _, v := range per {
-			c[i] += v
+	per := make([]bpf.FlowCounters, d.ncpu)
+	if err := d.objs.Counters.Lookup(uint32(0), &per); err != nil {
+		return c, fmt.Errorf("xdp: reading counters: %w", err)
+	}
+	for _, v := range per {
+		for i := range c {
+			c[i] += v.C[i]
 		}
 	}
 	return c, nil
@@ -191,21 +181,24 @@ func monoToWall() int64 {
 	return time.Now().UnixNano() - ts.Nano()
 }
 
-// Drain swaps in the idle flow maps and hands every flow of the previous
-// ones to fn (the Delta is reused: copy what must outlive the call). It
-// returns the number of flows drained.
+// Drain switches the program to the other generation of flow maps and
+// hands every flow of the previous one to fn (the Delta is reused: copy
+// what must outlive the call). It returns the number of flows drained.
 func (d *Dataplane) Drain(fn func(*flow.Delta)) (int, error) {
+	old := d.gen
+	if err := d.objs.Ctl.Put(uint32(0), 1-old); err != nil {
+		return 0, fmt.Errorf("xdp: switching flow maps: %w", err)
+	}
+	d.gen = 1 - old
+	// Returns after an RCU grace period: every program run that read the
+	// old generation has finished.
+	if err := d.objs.RcuSync.Put(uint32(0), d.rcuInner); err != nil {
+		return 0, fmt.Errorf("xdp: waiting for running programs: %w", err)
+	}
+	off := monoToWall()
 	n := 0
 	for fam := famV4; fam <= famV6; fam++ {
-		prev := d.inner[fam][d.active[fam]]
-		next := 1 - d.active[fam]
-		// Returns after an RCU grace period: no program holds prev now.
-		if err := d.outer[fam].Put(uint32(0), d.inner[fam][next]); err != nil {
-			return n, fmt.Errorf("xdp: swapping flow maps: %w", err)
-		}
-		d.active[fam] = next
-		off := monoToWall()
-		k, err := d.drainMap(prev, fam, off, fn)
+		k, err := d.drainMap(d.flows[old][fam], fam, off, fn)
 		n += k
 		if err != nil {
 			return n, err

@@ -291,9 +291,16 @@ func TestNoLossDuringDrains(t *testing.T) {
 	if _, err := d.Drain(add); err != nil {
 		t.Fatal(err)
 	}
-	want := uint64(rounds * len(frames) * repeat)
-	if total != want {
-		t.Errorf("drained %d packets over %d drains, want %d", total, drains, want)
+	// cilium/ebpf reruns a test run that a signal interrupted (Go's
+	// preemption signals do), so the program may have run a few packets
+	// more than asked; its own packet counter says how many it ran.
+	c, err := d.Counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := uint64(rounds * len(frames) * repeat)
+	if total != c[CntPackets] || total < asked {
+		t.Errorf("drained %d packets over %d drains; the program ran %d (%d asked)", total, drains, c[CntPackets], asked)
 	}
 	t.Logf("%d packets over %d drains", total, drains)
 }

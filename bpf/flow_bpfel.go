@@ -43,14 +43,16 @@ type FlowFlowKeyV6 struct {
 }
 
 type FlowFlowVal struct {
-	_       structs.HostLayout
-	Pkts    [2]uint64
-	Bytes   [2]uint64
-	FirstNs [2]uint64
-	LastNs  uint64
-	Flags   [2]uint8
-	Dscp    [2]uint8
-	Pad     [4]uint8
+	_          structs.HostLayout
+	Pkts       [2]uint64
+	Bytes      [2]uint64
+	FirstNs    [2]uint64
+	LastNs     uint64
+	Flags      [2]uint8
+	FirstFlags [2]uint8
+	Dscp       [2]uint8
+	Mac        [2][6]uint8
+	Pad        [6]uint8
 }
 
 // Names of all BPF objects in the ELF.

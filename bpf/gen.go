@@ -4,12 +4,12 @@
 // rebuilds them and `make check-generate` proves they are current.
 //
 // Memory budget: each flow map is a per-CPU hash whose value (flowVal) is
-// 56 bytes per CPU, so one map costs max_entries × possible CPUs × 56 bytes
+// 80 bytes per CPU, so one map costs max_entries × possible CPUs × 80 bytes
 // plus the kernel's per-entry overhead (key, ~40-byte htab element header,
 // per-CPU pointer). There are four flow maps (IPv4 and IPv6, generations A
 // and B); IPv6 keys are 40 bytes, IPv4 keys 20. With the default 65 536
-// entries on a 2-CPU box: 4 × 65 536 × 2 × 56 B ≈ 29 MiB of values; on a
-// 32-CPU box ≈ 470 MiB — size --xdp-flows to the box.
+// entries on a 2-CPU box: 4 × 65 536 × 2 × 80 B = 40 MiB of values; on a
+// 32-CPU box 640 MiB — size --xdp-flows to the box.
 package bpf
 
 //go:generate go tool bpf2go -tags linux -target bpfel Flow c/flow.c -- -I/usr/include/x86_64-linux-gnu -O2 -g -Wall -Werror

@@ -46,11 +46,13 @@ struct flow_key_v6 {
 struct flow_val {
 	__u64 pkts[2];
 	__u64 bytes[2];
-	__u64 first_ns[2]; // bpf_ktime_get_ns of the first packet each way, 0 if none
-	__u64 last_ns;
-	__u8 flags[2];     // TCP flags seen each way
-	__u8 dscp[2];      // DSCP of the last packet each way
-	__u8 pad[4];
+	__u64 first_ns[2];   // bpf_ktime_get_ns of the first packet each way, 0 if none
+	__u64 last_ns;       // coarse clock
+	__u8 flags[2];       // TCP flags seen each way
+	__u8 first_flags[2]; // TCP flags of the first packet each way: who opened
+	__u8 dscp[2];        // DSCP of the last packet each way
+	__u8 mac[2][6];      // source MAC of the first packet each way
+	__u8 pad[6];
 };
 
 // Global counters (per-CPU array), in this order; dataplane/xdp mirrors it.
@@ -147,6 +149,7 @@ static __always_inline __u32 generation(void)
 }
 
 struct pkt {
+	struct ethhdr *eth;
 	__u16 sport, dport, vlan, priv;
 	__u8 proto, flags, dscp, frag;
 };
@@ -154,15 +157,20 @@ struct pkt {
 // add counts one packet into direction D of v. D is a constant in each
 // expansion: the verifier refuses the pointer arithmetic clang makes of a
 // variable index into a stack array.
-#define ADD(v, D, len, p, now)                  \
-	do {                                    \
-		(v)->pkts[D]++;                 \
-		(v)->bytes[D] += (len);         \
-		if (!(v)->first_ns[D])          \
-			(v)->first_ns[D] = (now); \
-		(v)->flags[D] |= (p)->flags;    \
-		(v)->dscp[D] = (p)->dscp;       \
-		(v)->last_ns = (now);           \
+// The first packet each way also records the precise time, its TCP flags
+// and its source MAC; later ones only touch counters and the coarse clock.
+#define ADD(v, D, len, p, now)                                              \
+	do {                                                                \
+		(v)->pkts[D]++;                                             \
+		(v)->bytes[D] += (len);                                     \
+		if (!(v)->first_ns[D]) {                                    \
+			(v)->first_ns[D] = bpf_ktime_get_ns();              \
+			(v)->first_flags[D] = (p)->flags;                   \
+			__builtin_memcpy((v)->mac[D], (p)->eth->h_source, 6); \
+		}                                                           \
+		(v)->flags[D] |= (p)->flags;                                \
+		(v)->dscp[D] = (p)->dscp;                                   \
+		(v)->last_ns = (now);                                       \
 	} while (0)
 
 // account adds one packet to its flow; dir is 0 when the sender is "a".
@@ -242,6 +250,7 @@ int xdp_flow(struct xdp_md *ctx)
 		count(CNT_ERR_TRUNC_L2, 1);
 		return XDP_PASS;
 	}
+	p.eth = eth;
 	__u16 proto = eth->h_proto;
 	void *cur = eth + 1;
 #pragma unroll

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,10 +28,16 @@ func poll(t *testing.T, timeout time.Duration, what string, check func() bool) {
 }
 
 func TestLiveInterface(t *testing.T) {
+	for _, mode := range []string{"afpacket", "xdp"} {
+		t.Run(mode, func(t *testing.T) { testLiveInterface(t, mode) })
+	}
+}
+
+func testLiveInterface(t *testing.T, mode string) {
 	capIf, injIf := testnet.VethPair(t)
 	db := filepath.Join(t.TempDir(), "db")
-	p := startProbe(t, "-i", capIf, "-m", "10.99.0.0/16", "--data-dir", db, "--disable-login",
-		"--flow-idle-timeout", "2s", "--host-idle-timeout", "3s", "--remote-host-idle-timeout", "3s")
+	p := startProbe(t, "-i", capIf, "-m", "10.99.0.0/16", "--data-dir", db, "--disable-login", "--capture-mode", mode,
+		"--drain-interval", "200ms", "--flow-idle-timeout", "2s", "--host-idle-timeout", "3s", "--remote-host-idle-timeout", "3s")
 
 	cli, srv := net.IPv4(10, 99, 0, 1).To4(), net.IPv4(192, 0, 2, 80).To4()
 	mac1, mac2 := net.HardwareAddr{2, 0x99, 0, 0, 0, 1}, net.HardwareAddr{2, 0x99, 0, 0, 0, 2}
@@ -76,6 +83,9 @@ func TestLiveInterface(t *testing.T) {
 	_ = json.Unmarshal(a.env.Rsp, &ifd)
 	if ifd["ifname"] != capIf || ifd["packets"].(float64) < n {
 		t.Errorf("interface data: %s", a.env.Rsp)
+	}
+	if cm, _ := ifd["capture_mode"].(string); (mode == "xdp") != strings.HasPrefix(cm, "xdp-") {
+		t.Errorf("capture mode %q with --capture-mode %s", cm, mode)
 	}
 
 	// Idle flows and then hosts expire on a live interface.

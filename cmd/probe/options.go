@@ -31,6 +31,10 @@ type options struct {
 	remoteIdle   time.Duration
 	maxFlows     int
 	maxHosts     int
+
+	captureMode   string
+	xdpFlows      int
+	drainInterval time.Duration
 }
 
 func (o *options) register(fs *pflag.FlagSet) {
@@ -47,6 +51,9 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.remoteIdle, "remote-host-idle-timeout", 60*time.Second, "live mode: a remote host without flows expires after this long")
 	fs.IntVarP(&o.maxFlows, "max-num-flows", "X", 131072, "flow table size per interface")
 	fs.IntVarP(&o.maxHosts, "max-num-hosts", "x", 131072, "host table size per interface")
+	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")
+	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
+	fs.DurationVar(&o.drainInterval, "drain-interval", time.Second, "XDP: how often the kernel flow maps are drained")
 }
 
 func (o *options) logLevel() slog.Level {
@@ -114,6 +121,14 @@ func (o *options) validate() (*config, error) {
 		if _, err := netip.ParseAddr(o.httpAddr); err != nil {
 			return nil, fmt.Errorf("http address %q: %w", o.httpAddr, err)
 		}
+	}
+	switch o.captureMode {
+	case modeAuto, modeXDP, modeAFPacket:
+	default:
+		return nil, fmt.Errorf("capture mode %q: want auto, xdp or afpacket", o.captureMode)
+	}
+	if o.xdpFlows <= 0 || o.drainInterval <= 0 {
+		return nil, errors.New("--xdp-flows and --drain-interval must be positive")
 	}
 	if o.flowIdle <= 0 || o.hostIdle <= 0 || o.remoteIdle <= 0 {
 		return nil, errors.New("idle timeouts must be positive")

@@ -16,7 +16,6 @@ import (
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
-	"github.com/probe-appliance/probe/dataplane/capture"
 )
 
 // flowWriter moves flow deltas from the tables into the store off the
@@ -72,24 +71,24 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	writer := newFlowWriter(st, log)
 	defer writer.close()
 
-	// Open every source before serving anything: a capture that cannot be
+	// Open every input before serving anything: a capture that cannot be
 	// opened (permissions, AF_PACKET not allowed) is a startup error.
-	sources := make([]capture.Source, len(c.ifaces))
+	inputs := make([]input, len(c.ifaces))
 	for i, s := range c.ifaces {
-		var src capture.Source
-		if s.file {
-			src, err = capture.OpenFile(s.arg)
-		} else {
-			src, err = capture.OpenLive(s.arg, 65535)
-		}
+		in, err := openInput(s, c, log)
 		if err != nil {
-			for _, o := range sources[:i] {
-				o.Close()
+			for _, o := range inputs[:i] {
+				o.close()
 			}
 			return fmt.Errorf("opening %s: %w", s.arg, err)
 		}
-		sources[i] = src
+		inputs[i] = in
 	}
+	defer func() {
+		for _, in := range inputs {
+			in.close()
+		}
+	}()
 
 	ifaces := make([]rest.Interface, len(c.ifaces))
 	tables := make([]*flowtable.Table, len(c.ifaces))
@@ -101,19 +100,11 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			OnRecords: writer.enqueue,
 		})
 		tables[i] = t
-		ifaces[i] = rest.Interface{ID: s.id, Name: s.name, Table: t, SpeedMbps: 1000}
+		ifaces[i] = rest.Interface{ID: s.id, Name: s.name, Table: t, SpeedMbps: 1000,
+			CaptureMode: inputs[i].mode(), Drops: inputs[i].drops}
 		if !s.file {
 			ifaces[i].SpeedMbps = linkSpeed(s.name)
 			ifaces[i].Addresses = ifaceAddresses(s.name)
-			if ss, ok := sources[i].(capture.StatsSource); ok {
-				ifaces[i].Drops = func() uint64 {
-					st, err := ss.Stats()
-					if err != nil {
-						return 0
-					}
-					return st.Dropped
-				}
-			}
 		}
 	}
 	if err := loadAliases(st, tables); err != nil {
@@ -146,8 +137,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			if s.file {
 				defer files.Done()
 			}
-			err := capture.Run(capCtx, sources[i], tables[i])
-			sources[i].Close()
+			err := inputs[i].run(capCtx, tables[i])
 			tables[i].Flush()
 			if err != nil && capCtx.Err() == nil {
 				log.Error("capture stopped", "interface", s.name, "err", err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
+	"github.com/probe-appliance/probe/dataplane/flow"
 )
 
 var (
@@ -310,4 +311,60 @@ func TestMidStreamFromServerSplitsLikeNtopng(t *testing.T) {
 			t.Errorf("local host %d as server %d as client, rcvd %d", h.ActiveAsServer, h.ActiveAsClient, h.Traffic.BytesRcvd)
 		}
 	})
+}
+
+func TestApplyDeltas(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}})
+	// A is the lower address (remote 93.x), B the local client; B spoke first.
+	d := flow.Delta{A: remote, B: local, APort: 443, BPort: 40000, Proto: 6,
+		Pkts: [2]uint64{3, 4}, Bytes: [2]uint64{3000, 400},
+		FirstNs: [2]int64{t0 + 2e6, t0}, LastNs: t0 + 9e6, Flags: [2]uint8{0x12, 0x12}, DSCP: [2]uint8{0, 46}}
+	tb.ApplyDeltas([]flow.Delta{d}, DataplaneCounts{Packets: 8, Bytes: 3500})
+	// A second drain of the same flow adds up.
+	d2 := d
+	d2.Pkts, d2.Bytes, d2.FirstNs, d2.LastNs = [2]uint64{1, 0}, [2]uint64{100, 0}, [2]int64{t0 + 20e6, 0}, t0+20e6
+	tb.ApplyDeltas([]flow.Delta{d2}, DataplaneCounts{Packets: 1, Bytes: 100})
+	tb.View(func(v View) {
+		if v.NumFlows() != 1 {
+			t.Fatalf("%d flows", v.NumFlows())
+		}
+		f := v.Flows()[0]
+		if f.Client != local || f.ClientPort != 40000 || f.ServerPort != 443 {
+			t.Errorf("roles %v:%d -> %v:%d", f.Client, f.ClientPort, f.Server, f.ServerPort)
+		}
+		if f.PktsC2S != 4 || f.BytesC2S != 400 || f.PktsS2C != 4 || f.BytesS2C != 3100 || f.FirstSeen != t0 || f.LastSeen != t0+20e6 {
+			t.Errorf("flow %+v", f)
+		}
+		cli := v.Host(HostKey{local, 0})
+		if cli.Traffic.BytesSent != 400 || cli.Traffic.BytesRcvd != 3100 || cli.DSCP[DSCPcs5].PktsSent != 4 {
+			t.Errorf("client host %+v", cli.Traffic)
+		}
+		st := v.Stats()
+		if st.Packets != 9 || st.WireBytes != 3600 || st.Bytes != 3600+9*EthOverhead || st.Local2Remote != 400 || st.Remote2Local != 3100 {
+			t.Errorf("iface %+v", st)
+		}
+	})
+}
+
+func TestClientSideTieBreaks(t *testing.T) {
+	base := flow.Delta{A: remote, B: local, APort: 80, BPort: 50000, Proto: 6, FirstNs: [2]int64{t0, t0}}
+	if clientSide(&base) != flow.BtoA {
+		t.Errorf("equal first times: the ephemeral port should be the client")
+	}
+	syn := base
+	syn.APort, syn.BPort = 50000, 80
+	syn.Pkts = [2]uint64{1, 1}
+	syn.FirstFlags = [2]uint8{0x12, 0x02} // A answered B's SYN with a SYN-ACK
+	if clientSide(&syn) != flow.BtoA {
+		t.Errorf("the SYN sender is the client")
+	}
+	syn.FirstFlags = [2]uint8{0x12, 0x10} // only A's SYN-ACK is telling
+	if clientSide(&syn) != flow.BtoA {
+		t.Errorf("the SYN-ACK sender is the server")
+	}
+	early := base
+	early.FirstNs = [2]int64{t0, t0 + 1}
+	if clientSide(&early) != flow.AtoB {
+		t.Errorf("who speaks first is the client")
+	}
 }

@@ -96,6 +96,8 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		"throughput":                           thpt,
 		"tcpPacketStats":                       map[string]any{"retransmissions": 0, "out_of_order": 0, "lost": 0},
 		"profiles":                             emptyRsp,
+		// Not in ntopng: how this probe captures the interface.
+		"capture_mode": ifc.CaptureMode,
 	}
 }
 

@@ -23,12 +23,13 @@ import (
 
 // Interface is one monitored interface as the API shows it.
 type Interface struct {
-	ID        int
-	Name      string
-	Table     *flowtable.Table
-	SpeedMbps int           // ntopng reports 1000 for capture files
-	Addresses []string      // the capture NIC's own addresses, "ip/32" or "ip/128"
-	Drops     func() uint64 // kernel drops of a live capture; nil for files
+	ID          int
+	Name        string
+	Table       *flowtable.Table
+	SpeedMbps   int           // ntopng reports 1000 for capture files
+	Addresses   []string      // the capture NIC's own addresses, "ip/32" or "ip/128"
+	Drops       func() uint64 // packets lost before accounting; nil for files
+	CaptureMode string        // file, afpacket, xdp-native, xdp-generic
 }
 
 // Config wires a Server.

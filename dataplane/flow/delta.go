@@ -25,5 +25,8 @@ type Delta struct {
 	FirstNs     [2]int64 // unix ns of the first packet each way in this delta, 0 if none
 	LastNs      int64    // unix ns of the last packet
 	Flags       [2]uint8 // TCP flags seen each way
+	FirstFlags  [2]uint8 // TCP flags of the first packet each way (who opened)
 	DSCP        [2]uint8 // DSCP of the last packet each way
+	MAC         [2][6]byte
+	HasMAC      [2]bool // MAC holds the source MAC of the first packet each way
 }

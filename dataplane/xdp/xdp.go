@@ -9,7 +9,7 @@
 // then empties the old generation's maps, which nothing writes to any more.
 //
 // Memory: see package bpf. Each of the four flow maps (IPv4/IPv6 × two
-// generations) holds Options.MaxFlows entries of 56 bytes per possible CPU.
+// generations) holds Options.MaxFlows entries of 80 bytes per possible CPU.
 package xdp
 
 import (
@@ -311,7 +311,8 @@ func keyV6(d *flow.Delta, k *bpf.FlowFlowKeyV6) {
 
 // sumValues folds the per-CPU values of one flow into d.
 func (dp *Dataplane) sumValues(d *flow.Delta, vals []bpf.FlowFlowVal, off int64) {
-	d.Pkts, d.Bytes, d.FirstNs, d.LastNs, d.Flags, d.DSCP = [2]uint64{}, [2]uint64{}, [2]int64{}, 0, [2]uint8{}, [2]uint8{}
+	d.Pkts, d.Bytes, d.FirstNs, d.LastNs = [2]uint64{}, [2]uint64{}, [2]int64{}, 0
+	d.Flags, d.FirstFlags, d.DSCP, d.HasMAC = [2]uint8{}, [2]uint8{}, [2]uint8{}, [2]bool{}
 	var lastDSCPAt [2]uint64
 	for i := range vals {
 		v := &vals[i]
@@ -325,6 +326,8 @@ func (dp *Dataplane) sumValues(d *flow.Delta, vals []bpf.FlowFlowVal, off int64)
 			first := int64(v.FirstNs[dir]) + off
 			if d.FirstNs[dir] == 0 || first < d.FirstNs[dir] {
 				d.FirstNs[dir] = first
+				d.FirstFlags[dir] = v.FirstFlags[dir]
+				d.MAC[dir], d.HasMAC[dir] = v.Mac[dir], true
 			}
 			// The DSCP of the CPU that saw this direction last.
 			if v.LastNs >= lastDSCPAt[dir] {
@@ -334,6 +337,13 @@ func (dp *Dataplane) sumValues(d *flow.Delta, vals []bpf.FlowFlowVal, off int64)
 		}
 		if v.LastNs != 0 && int64(v.LastNs)+off > d.LastNs {
 			d.LastNs = int64(v.LastNs) + off
+		}
+	}
+	// last_ns is the coarse clock, which lags the precise one of first_ns
+	// by up to a tick.
+	for _, f := range d.FirstNs {
+		if f > d.LastNs {
+			d.LastNs = f
 		}
 	}
 }

@@ -144,6 +144,21 @@ func (d *Dataplane) Attach(ifname string) (Mode, error) {
 	return d.mode, nil
 }
 
+// AttachProgram attaches one of this object's other programs (benchmarks
+// attach the one-counter baseline) the way Attach does.
+func (d *Dataplane) AttachProgram(p *ebpf.Program, ifname string) error {
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return fmt.Errorf("xdp: interface %s: %w", ifname, err)
+	}
+	l, err := link.AttachXDP(link.XDPOptions{Program: p, Interface: ifi.Index})
+	if err != nil {
+		return fmt.Errorf("xdp: attaching to %s: %w", ifname, err)
+	}
+	d.link = l
+	return nil
+}
+
 // Close detaches the program and frees every map.
 func (d *Dataplane) Close() error {
 	var errs []error

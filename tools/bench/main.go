@@ -10,6 +10,8 @@
 //   - rest: get/host/active requests/s over loopback with 10 000 hosts in
 //     the table, against a plain fasthttp "hello" handler driven by the same
 //     client.
+//   - veth: packets per second accounted on a veth pair by the XDP program
+//     against the AF_PACKET path with the userspace decoder (root only).
 //
 // Usage: go run ./tools/bench [-what capture,rest] [-packets N] [-hosts N] [-duration D]
 package main
@@ -22,7 +24,8 @@ import (
 )
 
 func main() {
-	what := flag.String("what", "capture,rest", "comma-separated: capture, rest")
+	what := flag.String("what", "capture,rest,veth", "comma-separated: capture, rest, veth")
+	vethPackets := flag.Int("veth-packets", 500000, "frames pushed into the veth pair per dataplane")
 	packets := flag.Int("packets", 400000, "packets in the larger capture (the smaller has a quarter)")
 	hosts := flag.Int("hosts", 10000, "hosts in the table for the REST benchmark")
 	duration := flag.Duration("duration", 0, "length of each REST load run (default 3s)")
@@ -40,6 +43,8 @@ func main() {
 			err = benchCapture(*packets, *runs)
 		case "rest":
 			err = benchREST(*hosts, *conns, *duration, *runs)
+		case "veth":
+			err = benchVeth(*vethPackets)
 		case "":
 		default:
 			err = fmt.Errorf("unknown benchmark %q", w)

@@ -9,7 +9,7 @@ OUT        := out
 HTTP_PORT  ?= 3000
 GOFLAGS_BUILD := -trimpath
 
-.PHONY: all build run test deps unit vet conformance bench fuzz clean demo
+.PHONY: all build run test deps unit vet conformance bench fuzz clean demo generate check-generate
 
 all: build
 
@@ -45,7 +45,15 @@ conformance: build
 	$(BIN)/conformance --probe $(BIN)/probe --suite $(SHARED)/conformance/ntopng-e2e \
 		--version v1 --pass-list tools/conformance/passing-v1.txt
 
-test: deps vet unit conformance
+# The XDP program's object and bindings are committed (go build needs no
+# clang); these rebuild them and prove the committed ones are current.
+generate:
+	cd bpf && $(GO) generate ./...
+
+check-generate: generate
+	@git diff --exit-code --stat -- bpf/ || { echo "bpf/: generated files are stale: run make generate and commit"; exit 1; }
+
+test: deps vet check-generate unit conformance
 
 bench:
 	bash scripts/install-deps.sh bench

@@ -11,6 +11,8 @@ declare -A needed=(
 	[jq]=jq               # handy for ad-hoc checks of REST answers
 	[ip]=iproute2         # veth/netns set-up in integration tests
 	[update-ca-certificates]=ca-certificates
+	[clang]=clang         # make check-generate rebuilds the XDP program
+	[llvm-strip]=llvm     # bpf2go strips the object with it
 )
 # `install-deps.sh bench` also installs the baselines tools/bench compares
 # against (pmacctd from Debian's pmacct).
@@ -18,7 +20,6 @@ if [ "${1:-}" = "bench" ]; then
 	needed[pmacctd]=pmacct
 fi
 # Later issues will add (command → package):
-#   clang → clang, llc → llvm, /usr/include/bpf/libbpf.h → libbpf-dev,
 #   qemu-system-x86_64 → qemu-system-x86, snmpd → snmpd, snmpget → snmp,
 #   tcpreplay → tcpreplay, pmacctd → pmacct, tshark → tshark
 #   (tshark asks whether non-root users may capture; noninteractive keeps the
@@ -34,6 +35,8 @@ missing=()
 for cmd in "${!needed[@]}"; do
 	has "$cmd" || missing+=("${needed[$cmd]}")
 done
+# Headers, not commands: libbpf's helper definitions for the XDP program.
+[ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 if [ "${#missing[@]}" -eq 0 ]; then
 	echo "install-deps: all dependencies present"
 	exit 0

@@ -58,7 +58,7 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		"download": map[string]any{"bps": Num(rates.Bps), "pps": Num(rates.Pps)},
 		"upload":   map[string]any{"bps": 0, "pps": 0},
 	}
-	return map[string]any{
+	out := map[string]any{
 		"ifid":                                 ifid,
 		"ifname":                               ifc.Name,
 		"speed":                                ifc.SpeedMbps,
@@ -96,9 +96,14 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		"throughput":                           thpt,
 		"tcpPacketStats":                       map[string]any{"retransmissions": 0, "out_of_order": 0, "lost": 0},
 		"profiles":                             emptyRsp,
-		// Not in ntopng: how this probe captures the interface.
-		"capture_mode": ifc.CaptureMode,
 	}
+	// Not in ntopng: how this probe captures a live interface (xdp-native,
+	// xdp-generic, afpacket). Absent for capture files, whose answers stay
+	// ntopng's exactly.
+	if ifc.CaptureMode != "" && ifc.CaptureMode != "file" {
+		out["capture_mode"] = ifc.CaptureMode
+	}
+	return out
 }
 
 // pctg is ntopng's table fill level: floor(1 + used*100/max).

@@ -253,8 +253,9 @@ int xdp_flow(struct xdp_md *ctx)
 	p.eth = eth;
 	__u16 proto = eth->h_proto;
 	void *cur = eth + 1;
+	// Up to four 802.1Q/802.1ad tags; the outermost one is the flow's VLAN.
 #pragma unroll
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 4; i++) {
 		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD) && proto != bpf_htons(0x9100))
 			break;
 		__u8 *tag = cur;
@@ -264,19 +265,6 @@ int xdp_flow(struct xdp_md *ctx)
 		}
 		if (i == 0)
 			p.vlan = ((tag[0] << 8) | tag[1]) & 0x0fff;
-		proto = *(__u16 *)(tag + 2);
-		cur = tag + 4;
-	}
-	// A third tag or more: skip up to two further tags without reading ids.
-#pragma unroll
-	for (int i = 0; i < 2; i++) {
-		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD) && proto != bpf_htons(0x9100))
-			break;
-		__u8 *tag = cur;
-		if ((void *)(tag + 4) > end) {
-			count(CNT_ERR_TRUNC_L2, 1);
-			return XDP_PASS;
-		}
 		proto = *(__u16 *)(tag + 2);
 		cur = tag + 4;
 	}

@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -195,30 +196,16 @@ func TestParsing(t *testing.T) {
 	if len(got) != len(wants) {
 		t.Fatalf("%d flows, want %d: %+v", len(got), len(wants), got)
 	}
+	// Both lists in one order: address, protocol, VLAN, transaction id.
+	order := func(a netip.Addr, proto uint8, vlan, priv uint16) string {
+		return fmt.Sprintf("%s/%03d/%04d/%05d", a.StringExpanded(), proto, vlan, priv)
+	}
 	sort.Slice(got, func(i, j int) bool {
-		if c := got[i].A.Compare(got[j].A); c != 0 {
-			return c < 0
-		}
-		if got[i].Proto != got[j].Proto {
-			return got[i].Proto < got[j].Proto
-		}
-		if got[i].VLAN != got[j].VLAN {
-			return got[i].VLAN < got[j].VLAN
-		}
-		return got[i].Priv < got[j].Priv
+		return order(got[i].A, got[i].Proto, got[i].VLAN, got[i].Priv) < order(got[j].A, got[j].Proto, got[j].VLAN, got[j].Priv)
 	})
 	sort.Slice(wants, func(i, j int) bool {
-		ai, aj := netip.MustParseAddr(wants[i].a), netip.MustParseAddr(wants[j].a)
-		if c := ai.Compare(aj); c != 0 {
-			return c < 0
-		}
-		if wants[i].proto != wants[j].proto {
-			return wants[i].proto < wants[j].proto
-		}
-		if wants[i].vlan != wants[j].vlan {
-			return wants[i].vlan < wants[j].vlan
-		}
-		return wants[i].priv < wants[j].priv
+		wi, wj := wants[i], wants[j]
+		return order(netip.MustParseAddr(wi.a), wi.proto, wi.vlan, wi.priv) < order(netip.MustParseAddr(wj.a), wj.proto, wj.vlan, wj.priv)
 	})
 	for i, w := range wants {
 		g := got[i]

@@ -15,7 +15,7 @@ import (
 
 type FlowCounters struct {
 	_ structs.HostLayout
-	C [13]uint64
+	C [14]uint64
 }
 
 type FlowFlowKeyV4 struct {
@@ -52,7 +52,8 @@ type FlowFlowVal struct {
 	FirstFlags [2]uint8
 	Dscp       [2]uint8
 	Mac        [2][6]uint8
-	Pad        [6]uint8
+	SlowLeft   uint8
+	Pad        [5]uint8
 }
 
 // Names of all BPF objects in the ELF.
@@ -66,6 +67,7 @@ const (
 	FlowMapFlowsV6A    = "flows_v6_a"
 	FlowMapFlowsV6B    = "flows_v6_b"
 	FlowMapRcuSync     = "rcu_sync"
+	FlowMapXsks        = "xsks"
 	FlowProgXdpCount   = "xdp_count"
 	FlowProgXdpFlow    = "xdp_flow"
 	FlowVarAnchorKeyV4 = "anchor_key_v4"
@@ -130,6 +132,7 @@ type FlowMapSpecs struct {
 	FlowsV6A *ebpf.MapSpec `ebpf:"flows_v6_a"`
 	FlowsV6B *ebpf.MapSpec `ebpf:"flows_v6_b"`
 	RcuSync  *ebpf.MapSpec `ebpf:"rcu_sync"`
+	Xsks     *ebpf.MapSpec `ebpf:"xsks"`
 }
 
 // FlowVariableSpecs contains global variables before they are loaded into the kernel.
@@ -168,6 +171,7 @@ type FlowMaps struct {
 	FlowsV6A *ebpf.Map `ebpf:"flows_v6_a"`
 	FlowsV6B *ebpf.Map `ebpf:"flows_v6_b"`
 	RcuSync  *ebpf.Map `ebpf:"rcu_sync"`
+	Xsks     *ebpf.Map `ebpf:"xsks"`
 }
 
 func (m *FlowMaps) Close() error {
@@ -179,6 +183,7 @@ func (m *FlowMaps) Close() error {
 		m.FlowsV6A,
 		m.FlowsV6B,
 		m.RcuSync,
+		m.Xsks,
 	)
 }
 

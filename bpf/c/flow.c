@@ -5,6 +5,13 @@
 // packets and bytes per flow and direction in per-CPU hash maps. It never
 // drops: every packet is passed on (XDP_PASS).
 //
+// Slow path: when userspace has an AF_XDP socket on the packet's RX queue
+// (xsks), the first SLOW_PKTS packets of every new flow, all DNS/mDNS
+// packets, packets of flows the map has no room for and IPv6 packets with
+// more extension headers than the program walks are redirected to it
+// instead of being counted here; the userspace decoder accounts them into
+// the same flow table, with their payload (host names, DNS counters).
+//
 // Flows live in two generations of per-CPU hash maps (A and B) per address
 // family. To drain, userspace flips the generation in ctl[0] and then
 // updates the rcu_sync map-in-map: the kernel returns from that update only
@@ -52,7 +59,8 @@ struct flow_val {
 	__u8 first_flags[2]; // TCP flags of the first packet each way: who opened
 	__u8 dscp[2];        // DSCP of the last packet each way
 	__u8 mac[2][6];      // source MAC of the first packet each way
-	__u8 pad[6];
+	__u8 slow_left;      // packets of this flow still to send to the slow path
+	__u8 pad[5];
 };
 
 // Global counters (per-CPU array), in this order; dataplane/xdp mirrors it.
@@ -70,6 +78,7 @@ enum {
 	CNT_MAP_FULL,
 	CNT_SLOW_PATH,
 	CNT_FRAGMENTS,
+	CNT_SLOW_BYTES,
 	CNT_MAX,
 };
 
@@ -121,6 +130,18 @@ struct {
 	__array(values, struct rcu_inner);
 } rcu_sync SEC(".maps");
 
+// The slow path's AF_XDP sockets, by RX queue.
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __u32);
+} xsks SEC(".maps");
+
+// The first packets of a new flow go to the slow path: enough for a TCP
+// handshake and the first request and answer (TLS ClientHello, HTTP Host).
+#define SLOW_PKTS 6
+
 // All counters in one per-CPU value: one map lookup per packet.
 struct counters {
 	__u64 c[CNT_MAX];
@@ -152,7 +173,12 @@ struct pkt {
 	struct ethhdr *eth;
 	__u16 sport, dport, vlan, priv;
 	__u8 proto, flags, dscp, frag;
+	__u8 slow_ok; // an AF_XDP socket waits on this RX queue
+	__u8 dns;     // DNS or mDNS: always for the slow path
 };
+
+// Results of account().
+enum { ACCOUNTED = 0, TO_SLOW_PATH = 1 };
 
 // add counts one packet into direction D of v. D is a constant in each
 // expansion: the verifier refuses the pointer arithmetic clang makes of a
@@ -173,33 +199,55 @@ struct pkt {
 		(v)->last_ns = (now);                                       \
 	} while (0)
 
-// account adds one packet to its flow; dir is 0 when the sender is "a".
-static __always_inline void account(struct counters *cnt, void *map, void *key, int dir, __u64 len, struct pkt *p)
+// account adds one packet to its flow (dir is 0 when the sender is "a"),
+// or says it belongs to the slow path.
+static __always_inline int account(struct counters *cnt, void *map, void *key, int dir, __u64 len, struct pkt *p)
 {
-	// Coarse time (jiffy resolution) is plenty for first/last seen and
-	// costs a fraction of bpf_ktime_get_ns in a VM.
+	if (p->slow_ok && p->dns)
+		return TO_SLOW_PATH;
+	// Coarse time (jiffy resolution) is plenty for last seen and costs a
+	// fraction of bpf_ktime_get_ns in a VM.
 	__u64 now = bpf_ktime_get_coarse_ns();
 	struct flow_val *v = bpf_map_lookup_elem(map, key);
 	if (!v) {
 		struct flow_val nv = {};
-		if (dir)
+		if (p->slow_ok) {
+			// The entry only carries the slow-path budget for now.
+			nv.slow_left = SLOW_PKTS - 1;
+		} else if (dir) {
 			ADD(&nv, 1, len, p, now);
-		else
+		} else {
 			ADD(&nv, 0, len, p, now);
+		}
 		long err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
 		if (err == 0)
-			return;
+			return p->slow_ok ? TO_SLOW_PATH : ACCOUNTED;
 		// Another CPU created it first: count into that entry.
 		v = bpf_map_lookup_elem(map, key);
 		if (!v) {
+			if (p->slow_ok)
+				return TO_SLOW_PATH;
 			count(CNT_MAP_FULL, 1);
-			return;
+			return ACCOUNTED;
 		}
+	}
+	if (v->slow_left && p->slow_ok) {
+		v->slow_left--;
+		return TO_SLOW_PATH;
 	}
 	if (dir)
 		ADD(v, 1, len, p, now);
 	else
 		ADD(v, 0, len, p, now);
+	return ACCOUNTED;
+}
+
+// slow_path hands the packet to the AF_XDP socket of its queue.
+static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, __u64 len)
+{
+	count(CNT_SLOW_PATH, 1);
+	count(CNT_SLOW_BYTES, len);
+	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
 static __always_inline int parse_l4(void *l4, void *end, struct pkt *p)
@@ -222,6 +270,8 @@ static __always_inline int parse_l4(void *l4, void *end, struct pkt *p)
 		// ntopng keeps every DNS transaction as a flow of its own.
 		if ((p->sport == 53 || p->dport == 53) && (void *)(u + 8 + 21) <= end)
 			p->priv = (u[8] << 8) | u[9];
+		if (p->sport == 53 || p->dport == 53 || p->sport == 5353 || p->dport == 5353)
+			p->dns = 1;
 	} else if (p->proto == IPPROTO_ICMP || p->proto == IPPROTO_ICMPV6) {
 		if ((void *)((__u8 *)l4 + 4) > end)
 			return -1;
@@ -244,6 +294,8 @@ int xdp_flow(struct xdp_md *ctx)
 
 	count(CNT_PACKETS, 1);
 	count(CNT_BYTES, len);
+	__u32 queue = ctx->rx_queue_index;
+	p.slow_ok = bpf_map_lookup_elem(&xsks, &queue) != NULL;
 
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > end) {
@@ -308,10 +360,13 @@ int xdp_flow(struct xdp_md *ctx)
 		k.vlan = p.vlan;
 		k.priv = p.priv;
 		k.proto = p.proto;
+		int r;
 		if (generation())
-			account(cnt, &flows_v4_b, &k, dir, len, &p);
+			r = account(cnt, &flows_v4_b, &k, dir, len, &p);
 		else
-			account(cnt, &flows_v4_a, &k, dir, len, &p);
+			r = account(cnt, &flows_v4_a, &k, dir, len, &p);
+		if (r == TO_SLOW_PATH)
+			return slow_path(ctx, cnt, len);
 		return XDP_PASS;
 	}
 
@@ -364,6 +419,14 @@ int xdp_flow(struct xdp_md *ctx)
 			}
 		}
 		p.proto = nh;
+		if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS || nh == 135 ||
+		    nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH) {
+			// Longer chain than the program walks: the decoder can.
+			if (p.slow_ok)
+				return slow_path(ctx, cnt, len);
+			count(CNT_ERR_EXT_HDR, 1);
+			return XDP_PASS;
+		}
 		if (cur > end) {
 			count(CNT_ERR_EXT_HDR, 1);
 			return XDP_PASS;
@@ -397,10 +460,13 @@ ordered:
 		k.vlan = p.vlan;
 		k.priv = p.priv;
 		k.proto = p.proto;
+		int r;
 		if (generation())
-			account(cnt, &flows_v6_b, &k, dir, len, &p);
+			r = account(cnt, &flows_v6_b, &k, dir, len, &p);
 		else
-			account(cnt, &flows_v6_a, &k, dir, len, &p);
+			r = account(cnt, &flows_v6_a, &k, dir, len, &p);
+		if (r == TO_SLOW_PATH)
+			return slow_path(ctx, cnt, len);
 		return XDP_PASS;
 	}
 

@@ -16,6 +16,7 @@ const (
 	CntMapFull
 	CntSlowPath
 	CntFragments
+	CntSlowBytes
 	NumCounters
 )
 
@@ -23,7 +24,7 @@ const (
 var CounterNames = [NumCounters]string{
 	"packets", "bytes", "non_ip", "ipv4", "ipv6",
 	"err_truncated_l2", "err_truncated_ip", "err_bad_ip", "err_truncated_l4", "err_ext_header",
-	"map_full", "slow_path", "fragments",
+	"map_full", "slow_path", "fragments", "slow_path_bytes",
 }
 
 // Counters are the program's global counters summed over CPUs, since load.

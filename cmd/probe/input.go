@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/dataplane/capture"
+	"github.com/probe-appliance/probe/dataplane/decode"
 	"github.com/probe-appliance/probe/dataplane/flow"
 	"github.com/probe-appliance/probe/dataplane/xdp"
 )
@@ -42,7 +46,7 @@ func openInput(s ifaceSpec, c *config, log *slog.Logger) (input, error) {
 		return &sourceInput{src: src, m: modeFile}, nil
 	}
 	if c.captureMode == modeAuto || c.captureMode == modeXDP {
-		in, err := openXDP(s.name, c)
+		in, err := openXDP(s.name, c, log)
 		if err == nil {
 			log.Info("capture", "interface", s.name, "mode", in.mode())
 			return in, nil
@@ -82,15 +86,19 @@ func (in *sourceInput) drops() uint64 {
 }
 
 // xdpInput is the kernel dataplane: the XDP program accounts flows and
-// run drains them into the table every drain interval.
+// run drains them into the table every drain interval, while one AF_XDP
+// socket per RX queue takes the slow-path packets through the userspace
+// decoder into the same table.
 type xdpInput struct {
 	dp       *xdp.Dataplane
+	xsks     []*xdp.XSK
 	interval time.Duration
 	prev     xdp.Counters
 	batch    []flow.Delta
+	log      *slog.Logger
 }
 
-func openXDP(ifname string, c *config) (*xdpInput, error) {
+func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
 	dp, err := xdp.Load(xdp.Options{MaxFlows: c.xdpFlows})
 	if err != nil {
 		return nil, err
@@ -99,10 +107,41 @@ func openXDP(ifname string, c *config) (*xdpInput, error) {
 		dp.Close()
 		return nil, err
 	}
-	return &xdpInput{dp: dp, interval: c.drainInterval}, nil
+	in := &xdpInput{dp: dp, interval: c.drainInterval, log: log}
+	if c.slowPath {
+		for q := 0; q < rxQueues(ifname); q++ {
+			x, err := dp.OpenXSK(ifname, q)
+			if err != nil {
+				// Without it the kernel accounts everything itself: no
+				// payload (names, DNS counters), but no packet lost.
+				log.Warn("XDP slow path unavailable", "interface", ifname, "queue", q, "err", err)
+				break
+			}
+			in.xsks = append(in.xsks, x)
+		}
+	}
+	return in, nil
+}
+
+// rxQueues is the number of receive queues of an interface (1 if unknown).
+func rxQueues(ifname string) int {
+	m, _ := filepath.Glob("/sys/class/net/" + ifname + "/queues/rx-*")
+	if len(m) == 0 {
+		return 1
+	}
+	return len(m)
 }
 
 func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
+	var wg sync.WaitGroup
+	for _, x := range in.xsks {
+		wg.Add(1)
+		go func(x *xdp.XSK) {
+			defer wg.Done()
+			in.slowPath(ctx, x, t)
+		}(x)
+	}
+	defer wg.Wait()
 	tick := time.NewTicker(in.interval)
 	defer tick.Stop()
 	for {
@@ -114,6 +153,23 @@ func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
 			if err := in.drain(t); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// slowPath decodes what the program hands to userspace until ctx ends.
+func (in *xdpInput) slowPath(ctx context.Context, x *xdp.XSK, t *flowtable.Table) {
+	var p decode.Packet
+	for ctx.Err() == nil {
+		_, err := x.Receive(100, func(data []byte) {
+			kind := decode.Decode(decode.LinkEthernet, data, &p)
+			p.Timestamp = time.Now().UnixNano()
+			p.WireLen = uint32(len(data))
+			t.HandlePacket(&p, kind)
+		})
+		if err != nil {
+			in.log.Error("XDP slow path stopped", "err", err)
+			return
 		}
 	}
 }
@@ -131,9 +187,10 @@ func (in *xdpInput) drain(t *flowtable.Table) error {
 	for _, k := range []int{xdp.CntErrTruncL2, xdp.CntErrTruncIP, xdp.CntErrBadIP, xdp.CntErrTruncL4, xdp.CntErrExtHdr} {
 		errs += c[k] - in.prev[k]
 	}
+	// Slow-path packets are counted by the decoder that takes them.
 	t.ApplyDeltas(in.batch, flowtable.DataplaneCounts{
-		Packets: c[xdp.CntPackets] - in.prev[xdp.CntPackets],
-		Bytes:   c[xdp.CntBytes] - in.prev[xdp.CntBytes],
+		Packets: (c[xdp.CntPackets] - in.prev[xdp.CntPackets]) - (c[xdp.CntSlowPath] - in.prev[xdp.CntSlowPath]),
+		Bytes:   (c[xdp.CntBytes] - in.prev[xdp.CntBytes]) - (c[xdp.CntSlowBytes] - in.prev[xdp.CntSlowBytes]),
 		Errors:  errs,
 	})
 	in.prev = c
@@ -142,8 +199,22 @@ func (in *xdpInput) drain(t *flowtable.Table) error {
 
 func (in *xdpInput) mode() string { return string(in.dp.Mode()) }
 
-// drops: XDP never drops; packets whose flow found the map full are
-// counted but belong to no flow.
-func (in *xdpInput) drops() uint64 { return in.prev[xdp.CntMapFull] }
+// drops: XDP never drops; packets whose flow found the map full (with no
+// slow path to take them) and packets the slow-path sockets had no room for
+// are lost to accounting.
+func (in *xdpInput) drops() uint64 {
+	n := in.prev[xdp.CntMapFull]
+	for _, x := range in.xsks {
+		n += x.Dropped()
+	}
+	return n
+}
 
-func (in *xdpInput) close() error { return in.dp.Close() }
+func (in *xdpInput) close() error {
+	var errs []error
+	for _, x := range in.xsks {
+		errs = append(errs, in.dp.CloseXSK(x))
+	}
+	errs = append(errs, in.dp.Close())
+	return errors.Join(errs...)
+}

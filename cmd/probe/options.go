@@ -33,6 +33,7 @@ type options struct {
 	maxHosts     int
 
 	captureMode   string
+	slowPath      bool
 	xdpFlows      int
 	drainInterval time.Duration
 }
@@ -52,6 +53,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&o.maxFlows, "max-num-flows", "X", 131072, "flow table size per interface")
 	fs.IntVarP(&o.maxHosts, "max-num-hosts", "x", 131072, "host table size per interface")
 	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")
+	fs.BoolVar(&o.slowPath, "slow-path", true, "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters)")
 	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
 	fs.DurationVar(&o.drainInterval, "drain-interval", time.Second, "XDP: how often the kernel flow maps are drained")
 }

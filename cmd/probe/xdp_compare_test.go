@@ -151,12 +151,15 @@ func flowSummaries(t *testing.T, p *probeProc) []string {
 	return out
 }
 
-func hostSummaries(t *testing.T, p *probeProc) []string {
+// hostSummaries lists the hosts, with their names when withNames (names
+// come from payload: the XDP dataplane only has it with the slow path).
+func hostSummaries(t *testing.T, p *probeProc, withNames bool) []string {
 	t.Helper()
 	a := p.call(t, "GET", "/lua/rest/v1/get/host/active.lua?ifid=0&perPage=1000", "", nil)
 	var ha struct {
 		Data []struct {
 			IP    string         `json:"ip"`
+			Name  string         `json:"name"`
 			VLAN  int            `json:"vlan"`
 			Bytes map[string]int `json:"bytes"`
 			Local bool           `json:"is_localhost"`
@@ -168,26 +171,41 @@ func hostSummaries(t *testing.T, p *probeProc) []string {
 	}
 	var out []string
 	for _, h := range ha.Data {
-		out = append(out, fmt.Sprintf("%s@%d local=%v sent=%d rcvd=%d flows=%d/%d", h.IP, h.VLAN, h.Local, h.Bytes["sent"], h.Bytes["recvd"], h.Flows["as_client"], h.Flows["as_server"]))
+		line := fmt.Sprintf("%s@%d local=%v sent=%d rcvd=%d flows=%d/%d", h.IP, h.VLAN, h.Local, h.Bytes["sent"], h.Bytes["recvd"], h.Flows["as_client"], h.Flows["as_server"])
+		if withNames {
+			line += " name=" + h.Name
+		}
+		out = append(out, line)
 	}
 	sort.Strings(out)
 	return out
 }
 
-// TestXDPMatchesUserspace runs two probes on one veth pair, one accounting
-// in the kernel (XDP) and one with the userspace decoder (AF_PACKET), feeds
-// them the same frames and requires the same flows and hosts from both.
+// TestXDPMatchesUserspace runs a probe accounting in the kernel (XDP, with
+// and without the AF_XDP slow path) and one with the userspace decoder
+// (AF_PACKET), each on a veth pair of its own (the slow path takes packets
+// away from the stack, so they cannot share one), feeds both the same
+// frames and requires the same flows and hosts from both.
 func TestXDPMatchesUserspace(t *testing.T) {
-	capIf, injIf := testnet.VethPair(t)
+	for _, slow := range []bool{true, false} {
+		t.Run(fmt.Sprintf("slow-path=%v", slow), func(t *testing.T) { testXDPMatchesUserspace(t, slow) })
+	}
+}
+
+func testXDPMatchesUserspace(t *testing.T, slow bool) {
+	kIf, kInj := testnet.VethPair(t)
+	uIf, uInj := testnet.VethPair(t)
 	dir := t.TempDir()
-	common := []string{"-i", capIf, "-m", "10.55.0.0/16", "--disable-login", "--drain-interval", "200ms"}
-	kernel := startProbe(t, append(common, "--capture-mode", "xdp", "--data-dir", filepath.Join(dir, "k"))...)
-	user := startProbe(t, append(common, "--capture-mode", "afpacket", "--data-dir", filepath.Join(dir, "u"))...)
+	common := []string{"-m", "10.55.0.0/16", "--disable-login", "--drain-interval", "200ms"}
+	kernel := startProbe(t, append(common, "-i", kIf, "--capture-mode", "xdp", fmt.Sprintf("--slow-path=%v", slow), "--data-dir", filepath.Join(dir, "k"))...)
+	user := startProbe(t, append(common, "-i", uIf, "--capture-mode", "afpacket", "--data-dir", filepath.Join(dir, "u"))...)
 
 	frames := mixedTraffic(t)
-	inj := testnet.NewInjector(t, injIf)
-	for _, f := range frames {
-		inj.Send(t, f)
+	for _, ifn := range []string{kInj, uInj} {
+		inj := testnet.NewInjector(t, ifn)
+		for _, f := range frames {
+			inj.Send(t, f)
+		}
 	}
 	wantPkts := len(frames)
 	for _, p := range []*probeProc{kernel, user} {
@@ -208,7 +226,10 @@ func TestXDPMatchesUserspace(t *testing.T) {
 	if len(kf) != 16 { // 11 TCP, 3 DNS transactions, NTP, ICMP
 		t.Errorf("%d flows, want 16", len(kf))
 	}
-	kh, uh := hostSummaries(t, kernel), hostSummaries(t, user)
+	kh, uh := hostSummaries(t, kernel, slow), hostSummaries(t, user, slow)
+	if slow && !strings.Contains(strings.Join(uh, "\n"), "name=host.example") {
+		t.Errorf("the DNS answer named no host: %v", uh)
+	}
 	if strings.Join(kh, "\n") != strings.Join(uh, "\n") {
 		t.Errorf("hosts differ\nxdp:\n  %s\nafpacket:\n  %s", strings.Join(kh, "\n  "), strings.Join(uh, "\n  "))
 	}

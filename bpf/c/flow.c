@@ -173,9 +173,16 @@ struct pkt {
 	struct ethhdr *eth;
 	__u16 sport, dport, vlan, priv;
 	__u8 proto, flags, dscp, frag;
-	__u8 slow_ok; // an AF_XDP socket waits on this RX queue
 	__u8 dns;     // DNS or mDNS: always for the slow path
+	__u32 queue;  // RX queue, to find its AF_XDP socket
 };
+
+// slow_ok says whether an AF_XDP socket waits on the packet's RX queue. It
+// is only asked off the fast path (new flows, DNS, budgeted packets).
+static __always_inline int slow_ok(struct pkt *p)
+{
+	return bpf_map_lookup_elem(&xsks, &p->queue) != NULL;
+}
 
 // Results of account().
 enum { ACCOUNTED = 0, TO_SLOW_PATH = 1 };
@@ -203,7 +210,7 @@ enum { ACCOUNTED = 0, TO_SLOW_PATH = 1 };
 // or says it belongs to the slow path.
 static __always_inline int account(struct counters *cnt, void *map, void *key, int dir, __u64 len, struct pkt *p)
 {
-	if (p->slow_ok && p->dns)
+	if (p->dns && slow_ok(p))
 		return TO_SLOW_PATH;
 	// Coarse time (jiffy resolution) is plenty for last seen and costs a
 	// fraction of bpf_ktime_get_ns in a VM.
@@ -211,7 +218,8 @@ static __always_inline int account(struct counters *cnt, void *map, void *key, i
 	struct flow_val *v = bpf_map_lookup_elem(map, key);
 	if (!v) {
 		struct flow_val nv = {};
-		if (p->slow_ok) {
+		int slow = slow_ok(p);
+		if (slow) {
 			// The entry only carries the slow-path budget for now.
 			nv.slow_left = SLOW_PKTS - 1;
 		} else if (dir) {
@@ -221,17 +229,17 @@ static __always_inline int account(struct counters *cnt, void *map, void *key, i
 		}
 		long err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
 		if (err == 0)
-			return p->slow_ok ? TO_SLOW_PATH : ACCOUNTED;
+			return slow ? TO_SLOW_PATH : ACCOUNTED;
 		// Another CPU created it first: count into that entry.
 		v = bpf_map_lookup_elem(map, key);
 		if (!v) {
-			if (p->slow_ok)
+			if (slow)
 				return TO_SLOW_PATH;
 			count(CNT_MAP_FULL, 1);
 			return ACCOUNTED;
 		}
 	}
-	if (v->slow_left && p->slow_ok) {
+	if (v->slow_left && slow_ok(p)) {
 		v->slow_left--;
 		return TO_SLOW_PATH;
 	}
@@ -294,8 +302,7 @@ int xdp_flow(struct xdp_md *ctx)
 
 	count(CNT_PACKETS, 1);
 	count(CNT_BYTES, len);
-	__u32 queue = ctx->rx_queue_index;
-	p.slow_ok = bpf_map_lookup_elem(&xsks, &queue) != NULL;
+	p.queue = ctx->rx_queue_index;
 
 	struct ethhdr *eth = data;
 	if ((void *)(eth + 1) > end) {
@@ -422,7 +429,7 @@ int xdp_flow(struct xdp_md *ctx)
 		if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS || nh == 135 ||
 		    nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH) {
 			// Longer chain than the program walks: the decoder can.
-			if (p.slow_ok)
+			if (slow_ok(&p))
 				return slow_path(ctx, cnt, len);
 			count(CNT_ERR_EXT_HDR, 1);
 			return XDP_PASS;

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"net"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -109,5 +110,41 @@ func testLiveInterface(t *testing.T, mode string) {
 	})
 	if pkts != n || bytes != uint64(wire) {
 		t.Errorf("stored %d packets %d bytes, want %d and %d", pkts, bytes, n, wire)
+	}
+}
+
+// xdpAttached reports whether an XDP program is attached to ifname.
+func xdpAttached(t *testing.T, ifname string) bool {
+	t.Helper()
+	out, err := exec.Command("ip", "-d", "link", "show", "dev", ifname).CombinedOutput()
+	if err != nil {
+		t.Fatalf("ip link show: %v: %s", err, out)
+	}
+	return strings.Contains(string(out), "prog/xdp")
+}
+
+// TestXDPDetachOnExitAndCrash: a clean stop detaches the program, and so
+// does a kill -9 (the attachment is a bpf link owned by the process), so
+// the next start attaches again.
+func TestXDPDetachOnExitAndCrash(t *testing.T) {
+	capIf, _ := testnet.VethPair(t)
+	args := []string{"-i", capIf, "--capture-mode", "xdp", "--disable-login"}
+	p := startProbe(t, append(args, "--data-dir", filepath.Join(t.TempDir(), "a"))...)
+	if !xdpAttached(t, capIf) {
+		t.Fatal("no XDP program attached while the probe runs")
+	}
+	p.stop(t)
+	if xdpAttached(t, capIf) {
+		t.Fatal("XDP program still attached after SIGTERM")
+	}
+	p = startProbe(t, append(args, "--data-dir", filepath.Join(t.TempDir(), "b"))...)
+	if err := p.cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.cmd.Wait()
+	poll(t, 5*time.Second, "the program to go with the killed process", func() bool { return !xdpAttached(t, capIf) })
+	p = startProbe(t, append(args, "--data-dir", filepath.Join(t.TempDir(), "c"))...)
+	if !xdpAttached(t, capIf) {
+		t.Fatal("no XDP program after restarting")
 	}
 }

@@ -35,7 +35,8 @@ func TestLiveInterface(t *testing.T) {
 }
 
 func testLiveInterface(t *testing.T, mode string) {
-	capIf, injIf := testnet.VethPair(t)
+	pair := testnet.VethPair(t)
+	capIf := pair.Capture
 	db := filepath.Join(t.TempDir(), "db")
 	p := startProbe(t, "-i", capIf, "-m", "10.99.0.0/16", "--data-dir", db, "--disable-login", "--capture-mode", mode,
 		"--drain-interval", "200ms", "--flow-idle-timeout", "2s", "--host-idle-timeout", "3s", "--remote-host-idle-timeout", "3s")
@@ -61,7 +62,7 @@ func testLiveInterface(t *testing.T, mode string) {
 		frames = append(frames, append([]byte(nil), buf.Bytes()...))
 		wire += len(buf.Bytes())
 	}
-	inj := testnet.NewInjector(t, injIf)
+	inj := pair.Injector(t)
 	for _, f := range frames {
 		inj.Send(t, f)
 	}
@@ -127,7 +128,7 @@ func xdpAttached(t *testing.T, ifname string) bool {
 // does a kill -9 (the attachment is a bpf link owned by the process), so
 // the next start attaches again.
 func TestXDPDetachOnExitAndCrash(t *testing.T) {
-	capIf, _ := testnet.VethPair(t)
+	capIf := testnet.VethPair(t).Capture
 	args := []string{"-i", capIf, "--capture-mode", "xdp", "--disable-login"}
 	p := startProbe(t, append(args, "--data-dir", filepath.Join(t.TempDir(), "a"))...)
 	if !xdpAttached(t, capIf) {

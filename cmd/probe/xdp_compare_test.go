@@ -193,16 +193,16 @@ func TestXDPMatchesUserspace(t *testing.T) {
 }
 
 func testXDPMatchesUserspace(t *testing.T, slow bool) {
-	kIf, kInj := testnet.VethPair(t)
-	uIf, uInj := testnet.VethPair(t)
+	kp, up := testnet.VethPair(t), testnet.VethPair(t)
+	kIf, uIf := kp.Capture, up.Capture
 	dir := t.TempDir()
 	common := []string{"-m", "10.55.0.0/16", "--disable-login", "--drain-interval", "200ms"}
 	kernel := startProbe(t, append(common, "-i", kIf, "--capture-mode", "xdp", fmt.Sprintf("--slow-path=%v", slow), "--data-dir", filepath.Join(dir, "k"))...)
 	user := startProbe(t, append(common, "-i", uIf, "--capture-mode", "afpacket", "--data-dir", filepath.Join(dir, "u"))...)
 
 	frames := mixedTraffic(t)
-	for _, ifn := range []string{kInj, uInj} {
-		inj := testnet.NewInjector(t, ifn)
+	for _, pair := range []testnet.Pair{kp, up} {
+		inj := pair.Injector(t)
 		for _, f := range frames {
 			inj.Send(t, f)
 		}

@@ -18,7 +18,8 @@ func ours(p *decode.Packet) bool {
 }
 
 func TestLiveCapture(t *testing.T) {
-	capIf, injIf := testnet.VethPair(t)
+	pair := testnet.VethPair(t)
+	capIf := pair.Capture
 	const snaplen = 128
 	src, err := OpenLive(capIf, snaplen)
 	if err != nil {
@@ -35,7 +36,7 @@ func TestLiveCapture(t *testing.T) {
 	runErr := make(chan error, 1)
 	go func() { runErr <- Run(ctx, src, rec) }()
 
-	in := testnet.NewInjector(t, injIf)
+	in := pair.Injector(t)
 	frames := [][]byte{
 		udpFrame(t, 1, 0, 20),
 		udpFrame(t, 2, 0, 20),
@@ -99,7 +100,7 @@ func TestLiveCapture(t *testing.T) {
 // An idle interface must not pin Run: the poll timeout lets it see the
 // cancellation, and Close must be safe afterwards and twice.
 func TestLiveIdleCancel(t *testing.T) {
-	capIf, _ := testnet.VethPair(t)
+	capIf := testnet.VethPair(t).Capture
 	src, err := OpenLive(capIf, 0)
 	if err != nil {
 		t.Fatalf("OpenLive: %v", err)
@@ -133,7 +134,7 @@ func TestLiveIdleCancel(t *testing.T) {
 // Closing from another goroutine while Run is polling must neither crash
 // (the ring is unmapped) nor hang.
 func TestLiveCloseWhileReading(t *testing.T) {
-	capIf, _ := testnet.VethPair(t)
+	capIf := testnet.VethPair(t).Capture
 	src, err := OpenLive(capIf, 0)
 	if err != nil {
 		t.Fatalf("OpenLive: %v", err)

@@ -17,7 +17,8 @@ import (
 // reach the socket, the rest the kernel maps, and none both or neither.
 func TestSlowPath(t *testing.T) {
 	d := load(t, 1024)
-	capIf, injIf := testnet.VethPair(t)
+	pair := testnet.VethPair(t)
+	capIf := pair.Capture
 	if _, err := d.Attach(capIf); err != nil {
 		t.Fatal(err)
 	}
@@ -28,7 +29,7 @@ func TestSlowPath(t *testing.T) {
 	defer d.CloseXSK(x)
 
 	const tcpPkts = 10
-	inj := testnet.NewInjector(t, injIf)
+	inj := pair.Injector(t)
 	for i := 0; i < tcpPkts; i++ {
 		inj.Send(t, tcp4(t, "10.3.0.1", "10.3.0.2", 40000, 443, i == 0, i > 0, 0, 50))
 	}

@@ -18,6 +18,7 @@ declare -A needed=(
 # against (pmacctd from Debian's pmacct).
 if [ "${1:-}" = "bench" ]; then
 	needed[pmacctd]=pmacct
+	needed[ethtool]=ethtool # puts a veth in NAPI mode for generic XDP
 fi
 # Later issues will add (command → package):
 #   qemu-system-x86_64 → qemu-system-x86, snmpd → snmpd, snmpget → snmp,

@@ -127,14 +127,27 @@ func (d *Dataplane) Mode() Mode { return d.mode }
 // generic (skb) mode. The attachment is a bpf link owned by this process:
 // it goes away with the process, so a crashed probe leaves nothing behind.
 func (d *Dataplane) Attach(ifname string) (Mode, error) {
+	return d.AttachMode(ifname, "")
+}
+
+// AttachMode is Attach restricted to one mode ("" tries native, then
+// generic).
+func (d *Dataplane) AttachMode(ifname string, want Mode) (Mode, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return "", fmt.Errorf("xdp: interface %s: %w", ifname, err)
 	}
-	l, errNative := link.AttachXDP(link.XDPOptions{Program: d.objs.XdpFlow, Interface: ifi.Index, Flags: link.XDPDriverMode})
-	if errNative == nil {
-		d.link, d.mode = l, ModeNative
-		return d.mode, nil
+	errNative := fmt.Errorf("not tried")
+	if want == "" || want == ModeNative {
+		var l link.Link
+		l, errNative = link.AttachXDP(link.XDPOptions{Program: d.objs.XdpFlow, Interface: ifi.Index, Flags: link.XDPDriverMode})
+		if errNative == nil {
+			d.link, d.mode = l, ModeNative
+			return d.mode, nil
+		}
+		if want == ModeNative {
+			return "", fmt.Errorf("xdp: attaching to %s in the driver: %w", ifname, errNative)
+		}
 	}
 	l, errGeneric := link.AttachXDP(link.XDPOptions{Program: d.objs.XdpFlow, Interface: ifi.Index, Flags: link.XDPGenericMode})
 	if errGeneric != nil {
@@ -142,21 +155,6 @@ func (d *Dataplane) Attach(ifname string) (Mode, error) {
 	}
 	d.link, d.mode = l, ModeGeneric
 	return d.mode, nil
-}
-
-// AttachProgram attaches one of this object's other programs (benchmarks
-// attach the one-counter baseline) the way Attach does.
-func (d *Dataplane) AttachProgram(p *ebpf.Program, ifname string) error {
-	ifi, err := net.InterfaceByName(ifname)
-	if err != nil {
-		return fmt.Errorf("xdp: interface %s: %w", ifname, err)
-	}
-	l, err := link.AttachXDP(link.XDPOptions{Program: p, Interface: ifi.Index})
-	if err != nil {
-		return fmt.Errorf("xdp: attaching to %s: %w", ifname, err)
-	}
-	d.link = l
-	return nil
 }
 
 // Close detaches the program and frees every map.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path/filepath"
 	"sync"
 	"time"
@@ -108,7 +109,7 @@ func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
 		return nil, err
 	}
 	in := &xdpInput{dp: dp, interval: c.drainInterval, log: log}
-	if c.slowPath {
+	if wantSlowPath(c.slowPath, ifname, log) {
 		for q := 0; q < rxQueues(ifname); q++ {
 			x, err := dp.OpenXSK(ifname, q)
 			if err != nil {
@@ -121,6 +122,34 @@ func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
 		}
 	}
 	return in, nil
+}
+
+// wantSlowPath decides whether to open the AF_XDP slow path. Packets
+// redirected to it never reach the host's own stack, so "auto" only opens
+// it on an interface the host does not use itself (no address but
+// link-local): a SPAN/TAP monitor port, not the management port.
+func wantSlowPath(setting, ifname string, log *slog.Logger) bool {
+	switch setting {
+	case "on", "true":
+		return true
+	case "off", "false":
+		return false
+	}
+	ifi, err := net.InterfaceByName(ifname)
+	if err != nil {
+		return false
+	}
+	addrs, err := ifi.Addrs()
+	if err != nil {
+		return false
+	}
+	for _, a := range addrs {
+		if ipn, ok := a.(*net.IPNet); ok && !ipn.IP.IsLinkLocalUnicast() {
+			log.Info("XDP slow path off: the interface carries the host's own traffic", "interface", ifname, "address", ipn.IP.String())
+			return false
+		}
+	}
+	return true
 }
 
 // rxQueues is the number of receive queues of an interface (1 if unknown).

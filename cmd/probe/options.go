@@ -33,7 +33,7 @@ type options struct {
 	maxHosts     int
 
 	captureMode   string
-	slowPath      bool
+	slowPath      string
 	xdpFlows      int
 	drainInterval time.Duration
 }
@@ -53,7 +53,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.IntVarP(&o.maxFlows, "max-num-flows", "X", 131072, "flow table size per interface")
 	fs.IntVarP(&o.maxHosts, "max-num-hosts", "x", 131072, "host table size per interface")
 	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")
-	fs.BoolVar(&o.slowPath, "slow-path", true, "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters)")
+	fs.StringVar(&o.slowPath, "slow-path", "auto", "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters): on, off, or auto (on for interfaces without an address of their own: redirected packets never reach the host's stack)")
 	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
 	fs.DurationVar(&o.drainInterval, "drain-interval", time.Second, "XDP: how often the kernel flow maps are drained")
 }
@@ -128,6 +128,11 @@ func (o *options) validate() (*config, error) {
 	case modeAuto, modeXDP, modeAFPacket:
 	default:
 		return nil, fmt.Errorf("capture mode %q: want auto, xdp or afpacket", o.captureMode)
+	}
+	switch o.slowPath {
+	case "auto", "on", "off", "true", "false":
+	default:
+		return nil, fmt.Errorf("slow path %q: want auto, on or off", o.slowPath)
 	}
 	if o.xdpFlows <= 0 || o.drainInterval <= 0 {
 		return nil, errors.New("--xdp-flows and --drain-interval must be positive")

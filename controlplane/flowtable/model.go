@@ -308,3 +308,9 @@ type IfaceStats struct {
 	DroppedNewHosts         uint64
 	FirstPacket, LastPacket int64 // unix ns
 }
+
+// Unflushed are the flow's counters not yet handed to the store: goProbe's
+// view of a flow, whose in-memory counters restart at every writeout.
+func (f *Flow) Unflushed() (pktsC2S, pktsS2C, bytesC2S, bytesS2C uint64) {
+	return f.PktsC2S - f.flushedPktsC2S, f.PktsS2C - f.flushedPktsS2C, f.BytesC2S - f.flushedBytesC2S, f.BytesS2C - f.flushedBytesS2C
+}

@@ -6,12 +6,13 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/dustin/go-humanize"
 	"github.com/spf13/pflag"
+	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/dataplane/capture"
 )
@@ -31,6 +32,10 @@ type options struct {
 	remoteIdle   time.Duration
 	maxFlows     int
 	maxHosts     int
+
+	retentionDays int
+	maxDisk       string
+	maxDiskBytes  int64
 
 	captureMode   string
 	slowPath      string
@@ -52,6 +57,8 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.remoteIdle, "remote-host-idle-timeout", 60*time.Second, "live mode: a remote host without flows expires after this long")
 	fs.IntVarP(&o.maxFlows, "max-num-flows", "X", 131072, "flow table size per interface")
 	fs.IntVarP(&o.maxHosts, "max-num-hosts", "x", 131072, "host table size per interface")
+	fs.IntVar(&o.retentionDays, "retention-days", 0, "delete stored flows older than this many days (0: keep)")
+	fs.StringVar(&o.maxDisk, "max-disk", "", "keep stored flows under this size, oldest first out (e.g. 20GB; empty: no limit)")
 	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")
 	fs.StringVar(&o.slowPath, "slow-path", "auto", "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters): on, off, or auto (on for interfaces without an address of their own: redirected packets never reach the host's stack)")
 	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
@@ -89,11 +96,10 @@ func (o *options) validate() (*config, error) {
 	for i, arg := range o.interfaces {
 		s := ifaceSpec{id: i, arg: arg}
 		if capture.IsCaptureFile(arg) {
-			f, err := os.Open(arg)
-			if err != nil {
+			// access(2), not open(2): opening a FIFO would wait for its writer.
+			if err := unix.Access(arg, unix.R_OK); err != nil {
 				return nil, fmt.Errorf("capture file %q: %w", arg, err)
 			}
-			f.Close()
 			s.file, s.name = true, filepath.Base(arg)
 		} else {
 			if _, err := net.InterfaceByName(arg); err != nil {
@@ -133,6 +139,16 @@ func (o *options) validate() (*config, error) {
 	case "auto", "on", "off", "true", "false":
 	default:
 		return nil, fmt.Errorf("slow path %q: want auto, on or off", o.slowPath)
+	}
+	if o.retentionDays < 0 {
+		return nil, errors.New("--retention-days must not be negative")
+	}
+	if o.maxDisk != "" {
+		n, err := humanize.ParseBytes(o.maxDisk)
+		if err != nil || n == 0 || n > 1<<62 {
+			return nil, fmt.Errorf("--max-disk %q: want a size such as 500MB or 20GB", o.maxDisk)
+		}
+		c.maxDiskBytes = int64(n)
 	}
 	if o.xdpFlows <= 0 || o.drainInterval <= 0 {
 		return nil, errors.New("--xdp-flows and --drain-interval must be positive")

@@ -159,6 +159,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	}()
 
 	go tick(capCtx, tables)
+	go retain(capCtx, st, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: c.maxDiskBytes}, log)
 
 	select {
 	case <-ctx.Done():
@@ -190,6 +191,31 @@ func tick(ctx context.Context, tables []*flowtable.Table) {
 				}
 				tb.UpdateRates(now)
 			}
+		}
+	}
+}
+
+// retain applies the retention policy and Badger's GC every five minutes
+// (one block), and once at start.
+func retain(ctx context.Context, st *store.Store, r store.Retention, log *slog.Logger) {
+	t := time.NewTicker(store.BlockSeconds * time.Second)
+	defer t.Stop()
+	for {
+		if r.MaxAgeSeconds > 0 || r.MaxBytes > 0 {
+			n, err := st.ApplyRetention(r, time.Now().Unix())
+			if err != nil {
+				log.Error("flow retention", "err", err)
+			} else if n > 0 {
+				log.Info("flow retention", "blocks_deleted", n)
+			}
+		}
+		if err := st.CollectGarbage(); err != nil {
+			log.Error("store GC", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
 		}
 	}
 }

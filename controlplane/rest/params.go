@@ -169,7 +169,18 @@ var knownParams = map[string]validator{
 	"csrf":                  func(s string) bool { return reHex.MatchString(s) },
 	"port":                  vNumber,
 	"client":                vHost,
-	"server":                vHost,
+	// Historical queries: the clauses are parsed by flowsql, which reports
+	// what it cannot read; here they only need a sane length.
+	"begin_time_clause":    vNumber,
+	"end_time_clause":      vNumber,
+	"select_clause":        vAny,
+	"where_clause":         vAny,
+	"maxhits_clause":       vNumber,
+	"select_keys_clause":   vAny,
+	"select_values_clause": vWord,
+	"topk_clause":          vWord,
+	"approx_search":        vBool,
+	"server":               vHost,
 }
 
 func lint(raw map[string]string) Params {

@@ -21,5 +21,7 @@ func (s *Server) buildRoutes() map[string]handler {
 		routes[restPrefix+p] = h
 	}
 	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
+	routes["/lua/pro/rest/v1/get/db/flows.lua"] = s.getDBFlows
+	routes["/lua/pro/rest/v1/get/db/topk_flows.lua"] = s.getDBTopKFlows
 	return routes
 }

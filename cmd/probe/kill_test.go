@@ -32,7 +32,7 @@ func TestKillDuringIngest(t *testing.T) {
 	db := filepath.Join(dir, "db")
 	port := freePort(t)
 	cmd := exec.Command(probeBin, "-i", fifo, "--data-dir", db, "--disable-login",
-		"--http-addr", "127.0.0.1", "--http-port", fmt.Sprint(port))
+		"--http-addr", "127.0.0.1", "--http-port", fmt.Sprint(port), "--goprobe-api", "127.0.0.1:0")
 	out := &strings.Builder{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {

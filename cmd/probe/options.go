@@ -33,6 +33,11 @@ type options struct {
 	maxFlows     int
 	maxHosts     int
 
+	goprobeAddr    string
+	goprobeKeys    []string
+	goprobeRate    int
+	goprobeMetrics bool
+
 	retentionDays int
 	maxDisk       string
 	maxDiskBytes  int64
@@ -57,6 +62,10 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.remoteIdle, "remote-host-idle-timeout", 60*time.Second, "live mode: a remote host without flows expires after this long")
 	fs.IntVarP(&o.maxFlows, "max-num-flows", "X", 131072, "flow table size per interface")
 	fs.IntVarP(&o.maxHosts, "max-num-hosts", "x", 131072, "host table size per interface")
+	fs.StringVar(&o.goprobeAddr, "goprobe-api", "127.0.0.1:6060", "goProbe API v1 listen address (empty: off)")
+	fs.StringSliceVar(&o.goprobeKeys, "goprobe-api-key", nil, "goProbe API key (repeatable; at least 32 characters; none: no authentication)")
+	fs.IntVar(&o.goprobeRate, "goprobe-api-rate", 0, "goProbe API requests per minute (0: goProbe's 10; negative: unlimited)")
+	fs.BoolVar(&o.goprobeMetrics, "goprobe-api-metrics", false, "serve /debug/vars on the goProbe API")
 	fs.IntVar(&o.retentionDays, "retention-days", 0, "delete stored flows older than this many days (0: keep)")
 	fs.StringVar(&o.maxDisk, "max-disk", "", "keep stored flows under this size, oldest first out (e.g. 20GB; empty: no limit)")
 	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")

@@ -167,6 +167,9 @@ func startProbe(t *testing.T, args ...string) *probeProc {
 	port := freePort(t)
 	ready := filepath.Join(t.TempDir(), "ready")
 	args = append(args, "--http-port", fmt.Sprint(port), "--http-addr", "127.0.0.1", "--ready-file", ready)
+	if !hasFlag(args, "--goprobe-api") {
+		args = append(args, "--goprobe-api", "127.0.0.1:0")
+	}
 	p := &probeProc{port: port, out: &strings.Builder{}}
 	p.cmd = exec.Command(probeBin, args...)
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
@@ -558,5 +561,58 @@ func TestHistoricalFlowQueries(t *testing.T) {
 	a = p.call(t, "GET", "/lua/pro/rest/v1/get/db/topk_flows.lua?"+q.Encode(), "", nil)
 	if a.status != 400 || a.env.RCStr != "INVALID_ARGUMENTS" || !strings.Contains(string(a.env.Rsp), "position") {
 		t.Errorf("bad where clause: %d %s", a.status, a.body)
+	}
+}
+
+func hasFlag(args []string, name string) bool {
+	for _, a := range args {
+		if a == name || strings.HasPrefix(a, name+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func TestGoProbeAPI(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "gp.pcap")
+	tr := writeCapture(t, pcap, 10)
+	gpPort := freePort(t)
+	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--disable-login",
+		"--goprobe-api", fmt.Sprintf("127.0.0.1:%d", gpPort), "--goprobe-api-rate", "-1")
+	gp := &probeProc{cmd: p.cmd, port: gpPort, out: p.out}
+
+	a := gp.call(t, "POST", "/api/v1/_query", `{"Query":"sip","Ifaces":"gp.pcap","First":"2020-01-01T00:00:00Z","Sum":true}`, nil)
+	var res struct {
+		Status  string `json:"status"`
+		Summary struct {
+			Interface    string `json:"interface"`
+			TotalBytes   int    `json:"total_bytes"`
+			TotalPackets int    `json:"total_packets"`
+		} `json:"summary"`
+		Rows []map[string]any `json:"sip"`
+	}
+	if err := json.Unmarshal(a.body, &res); err != nil || a.status != 200 {
+		t.Fatalf("_query: %d %s", a.status, a.body)
+	}
+	ipPkts, ipBytes := tr.packets-tr.nonIP[0], tr.wireBytes-tr.nonIP[1]
+	if res.Status != "ok" || res.Summary.TotalBytes != ipBytes || res.Summary.TotalPackets != ipPkts || res.Summary.Interface != "gp.pcap" || len(res.Rows) == 0 {
+		t.Errorf("_query answer %s; want totals %d packets %d bytes", a.body, ipPkts, ipBytes)
+	}
+	a = gp.call(t, "POST", "/api/v1/_query", `{"Query":"sip","Ifaces":"gp.pcap","Condition":"dport = = 80"}`, nil)
+	if a.status != 400 || !strings.Contains(string(a.body), "failed to prepare query") {
+		t.Errorf("bad condition: %d %q", a.status, a.body)
+	}
+	a = gp.call(t, "GET", "/api/v1/flows/gp.pcap", "", nil)
+	var flows map[string][]map[string]any
+	if err := json.Unmarshal(a.body, &flows); err != nil || a.status != 200 || len(flows["gp.pcap"]) == 0 {
+		t.Errorf("flows: %d %s", a.status, a.body)
+	}
+	if a = gp.call(t, "GET", "/api/v1/flows/nope", "", nil); a.status != 404 {
+		t.Errorf("unknown interface: %d", a.status)
+	}
+	a = gp.call(t, "GET", "/api/v1/stats/packets?debug=1", "", nil)
+	if a.status != 200 || !strings.Contains(string(a.body), `"gp.pcap"`) {
+		t.Errorf("stats/packets: %d %s", a.status, a.body)
 	}
 }

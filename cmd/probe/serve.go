@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/auth"
@@ -22,11 +23,12 @@ import (
 // capture goroutines. The queue is bounded: a slow disk pushes back on
 // capture rather than growing memory or dropping records.
 type flowWriter struct {
-	st      *store.Store
-	ch      chan []store.FlowRecord
-	pending sync.WaitGroup
-	done    chan struct{}
-	log     *slog.Logger
+	st        *store.Store
+	lastWrite atomic.Int64 // unix ns of the last write: goProbe's "last writeout"
+	ch        chan []store.FlowRecord
+	pending   sync.WaitGroup
+	done      chan struct{}
+	log       *slog.Logger
 }
 
 func newFlowWriter(st *store.Store, log *slog.Logger) *flowWriter {
@@ -46,6 +48,7 @@ func (w *flowWriter) loop() {
 		if err := w.st.WriteFlows(recs); err != nil {
 			w.log.Error("writing flows", "records", len(recs), "err", err)
 		}
+		w.lastWrite.Store(time.Now().UnixNano())
 		w.pending.Done()
 	}
 }
@@ -122,6 +125,15 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
+
+	if c.goprobeAddr != "" {
+		gp, err := startGoProbeAPI(c, st, tables, inputs, &writer.lastWrite, log)
+		if err != nil {
+			srv.Shutdown()
+			return err
+		}
+		defer gp.Shutdown()
+	}
 
 	capCtx, stopCapture := context.WithCancel(ctx)
 	defer stopCapture()

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/goprobe"
+	"github.com/probe-appliance/probe/controlplane/query"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+// startGoProbeAPI serves goProbe's API v1 on its own listener.
+func startGoProbeAPI(c *config, st *store.Store, tables []*flowtable.Table, inputs []input, lastWrite *atomic.Int64, log *slog.Logger) (*goprobe.Server, error) {
+	ifaces := make([]goprobe.Interface, len(tables))
+	names := map[uint16]string{}
+	for i, t := range tables {
+		t, in := t, inputs[i]
+		names[uint16(c.ifaces[i].id)] = c.ifaces[i].name
+		ifaces[i] = goprobe.Interface{
+			Name:   c.ifaces[i].name,
+			Table:  t,
+			Active: true,
+			Stats: func() (received, dropped, ifDropped uint64) {
+				t.View(func(v flowtable.View) { received = v.Stats().Packets })
+				return received, in.drops(), 0
+			},
+			Errors: func() map[string]int { return decodeErrors(t) },
+		}
+	}
+	srv, err := goprobe.New(goprobe.Config{
+		Interfaces: func() []goprobe.Interface { return ifaces },
+		Keys:       c.goprobeKeys,
+		RateLimit:  c.goprobeRate,
+		Metrics:    c.goprobeMetrics,
+		Query:      goProbeQuery(st, names, log),
+		// There is no configuration file to re-read yet: the interface set
+		// is the command line's, so a reload succeeds and changes nothing.
+		Reload: func() error { return nil },
+		LastWriteout: func() time.Time {
+			if ns := lastWrite.Load(); ns > 0 {
+				return time.Unix(0, ns)
+			}
+			return time.Time{}
+		},
+	})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", c.goprobeAddr)
+	if err != nil {
+		return nil, fmt.Errorf("goProbe API listener: %w", err)
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil {
+			log.Error("goProbe API stopped", "err", err)
+		}
+	}()
+	log.Info("goProbe API v1 listening", "addr", ln.Addr().String(), "auth", len(c.goprobeKeys) > 0)
+	return srv, nil
+}
+
+// decodeErrors are the interface's decode errors by description, as
+// goProbe's stats/errors lists them.
+func decodeErrors(t *flowtable.Table) map[string]int {
+	out := map[string]int{}
+	t.View(func(v flowtable.View) {
+		st := v.Stats()
+		for k, n := range st.Errors {
+			if n > 0 && k < int(decode.NumErrKinds) {
+				out[decode.ErrKind(k).String()] = int(n)
+			}
+		}
+	})
+	return out
+}
+
+// goProbeQuery runs goProbe's _query bodies against our store, with
+// goProbe v3's statuses and text/plain error bodies.
+func goProbeQuery(st *store.Store, names map[uint16]string, log *slog.Logger) func(body []byte) (int, string, []byte) {
+	const textPlain = "text/plain; charset=utf-8"
+	return func(body []byte) (int, string, []byte) {
+		args, err := query.ParseArgsJSON(body)
+		if err != nil {
+			return 400, textPlain, []byte("Bad Request: failed to decode query arguments\n")
+		}
+		q, err := query.Prepare(args, names, time.Now())
+		if err != nil {
+			var ae *query.ArgsError
+			if errors.As(err, &ae) && ae.GoProbeV3Status() == 500 {
+				return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")
+			}
+			return 400, textPlain, []byte("Bad Request: failed to prepare query. Invalid arguments provided\n")
+		}
+		res, err := q.Run(context.Background(), st)
+		if err != nil {
+			log.Error("goProbe query", "err", err)
+			return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")
+		}
+		switch q.Format() {
+		case "txt":
+			var b bytes.Buffer
+			if err := res.Text(&b); err != nil {
+				return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")
+			}
+			return 200, textPlain, b.Bytes()
+		case "csv":
+			var b bytes.Buffer
+			if err := res.CSV(&b); err != nil {
+				return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")
+			}
+			return 200, "text/csv", b.Bytes()
+		}
+		return 200, "application/json", res.JSON(args.Query)
+	}
+}

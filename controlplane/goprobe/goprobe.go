@@ -1,0 +1,158 @@
+// Package goprobe serves goProbe's legacy REST API v1 (goProbe v3, commit
+// 983a0f3) over fasthttp: /api/v1/flows/{iface}, /api/v1/stats/packets,
+// /api/v1/stats/errors, POST /api/v1/_reload, POST /api/v1/_query and, when
+// enabled, /debug/vars. Clients written against goProbe see the same paths,
+// status codes, headers and bodies (including its text/plain error bodies).
+package goprobe
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+)
+
+// Interface is one capture interface as the API shows it.
+type Interface struct {
+	Name  string
+	Table *flowtable.Table // live flows
+
+	// Stats returns the capture handle's counters. goProbe reports them since
+	// the last writeout, so the caller should do the same. nil: the handle
+	// has no counters (goProbe's "pcap": null, left out of the sums).
+	Stats func() (received, dropped, ifDropped uint64)
+
+	// Errors returns decode/capture error counts by description (may be nil).
+	Errors func() map[string]int
+
+	Active bool
+}
+
+// Config wires a Server.
+type Config struct {
+	// Interfaces returns the current interface set; it changes on _reload.
+	Interfaces func() []Interface
+
+	// Keys are the accepted API keys ("Authorization: digest <KEY>"); empty
+	// disables authentication. New rejects keys shorter than 32 characters.
+	Keys []string
+
+	// RateLimit is the sustained rate in requests per minute and Burst the
+	// extra requests allowed at once (goProbe: 10 and 5, which it announces
+	// as X-Ratelimit-Limit: 6). 0 selects goProbe's default; RateLimit < 0
+	// disables rate limiting.
+	RateLimit, Burst int
+
+	// Metrics serves expvar's /debug/vars.
+	Metrics bool
+
+	// Query runs POST /api/v1/_query with the raw request body.
+	Query func(body []byte) (status int, contentType string, out []byte)
+
+	// Reload re-reads the configuration (POST /api/v1/_reload).
+	Reload func() error
+
+	// LastWriteout is the time of the last flow writeout ("last_writeout").
+	LastWriteout func() time.Time
+
+	Now func() time.Time
+
+	// RequestTimeout bounds reading a request, writing the answer and the
+	// wait for the single request slot (goProbe: 30 s). 0 selects 30 s.
+	RequestTimeout time.Duration
+}
+
+// goProbe's defaults (pkg/api/options.go).
+const (
+	defaultRateLimit = 10
+	defaultBurst     = 5
+	defaultTimeout   = 30 * time.Second
+	minKeyLen        = 32
+)
+
+// demoKey is the key goProbe's own documentation shows; goProbe refuses it
+// because everyone who read the README knows it.
+const demoKey = "80870e361129738388e155fde745f5112e2d242916697907a4ccf041be5f5184"
+
+// Server is the API v1 server.
+type Server struct {
+	cfg     Config
+	keys    map[string]struct{}
+	limiter *limiter // nil: no rate limiting
+	slot    chan struct{}
+	started time.Time // stands in for the last writeout when none is known
+	srv     *fasthttp.Server
+}
+
+// New validates cfg and builds the server.
+func New(cfg Config) (*Server, error) {
+	if cfg.Interfaces == nil {
+		return nil, errors.New("goprobe: Config.Interfaces is required")
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = defaultTimeout
+	}
+	s := &Server{cfg: cfg, slot: make(chan struct{}, 1), started: cfg.Now()}
+	if len(cfg.Keys) > 0 {
+		s.keys = make(map[string]struct{}, len(cfg.Keys))
+		for i, k := range cfg.Keys {
+			if len(k) < minKeyLen {
+				return nil, fmt.Errorf("goprobe: API key %d: shorter than %d characters", i, minKeyLen)
+			}
+			if k == demoKey {
+				return nil, fmt.Errorf("goprobe: API key %d: the documentation's example key is not allowed", i)
+			}
+			s.keys[k] = struct{}{}
+		}
+	}
+	if cfg.RateLimit >= 0 {
+		rate, burst := cfg.RateLimit, cfg.Burst
+		if rate == 0 {
+			rate = defaultRateLimit
+		}
+		if burst == 0 {
+			burst = defaultBurst
+		}
+		if burst < 0 {
+			return nil, fmt.Errorf("goprobe: negative burst %d", burst)
+		}
+		s.limiter = newLimiter(rate, burst, cfg.Now)
+	}
+	s.srv = &fasthttp.Server{
+		Handler:               s.serve,
+		Name:                  "goProbe",
+		NoDefaultServerHeader: true, // net/http (goProbe) sends none
+		NoDefaultContentType:  true,
+		ReadTimeout:           cfg.RequestTimeout,
+		WriteTimeout:          cfg.RequestTimeout,
+		IdleTimeout:           2 * cfg.RequestTimeout,
+		MaxRequestBodySize:    1 << 20, // query args are a few hundred bytes
+	}
+	return s, nil
+}
+
+// Handler is the request handler, for in-process use and tests.
+func (s *Server) Handler() fasthttp.RequestHandler { return s.serve }
+
+// Serve answers requests on ln until Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if err := s.srv.Serve(ln); err != nil {
+		return fmt.Errorf("goprobe: serve: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops accepting connections and waits for open requests.
+func (s *Server) Shutdown() error {
+	if err := s.srv.Shutdown(); err != nil {
+		return fmt.Errorf("goprobe: shutdown: %w", err)
+	}
+	return nil
+}

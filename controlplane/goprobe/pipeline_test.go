@@ -1,0 +1,31 @@
+package goprobe
+
+import (
+	"context"
+	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/capture"
+)
+
+const recordedPcap = "/work/shared/conformance/ntopng-e2e/pcap/test_02.pcap"
+
+// replay feeds the recorded capture through the probe's own pipeline into an
+// offline table named like goProbe's interface. onRecords (may be nil)
+// receives the writeouts; without it Flush keeps the counters.
+func replay(t *testing.T, onRecords func([]store.FlowRecord)) *flowtable.Table {
+	t.Helper()
+	src, err := capture.OpenFile(recordedPcap)
+	if err != nil {
+		t.Skipf("capture not available: %v", err)
+	}
+	if c, ok := src.(interface{ Close() error }); ok {
+		defer c.Close()
+	}
+	tab := flowtable.New(flowtable.Config{Name: "gp0", Offline: true, OnRecords: onRecords})
+	if err := capture.Run(context.Background(), src, tab); err != nil {
+		t.Fatalf("replay: %v", err)
+	}
+	return tab
+}

@@ -1,0 +1,63 @@
+package query
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+// benchRecords spreads n records over 12 blocks (an hour), ~20k clients,
+// ~5k servers and a handful of ports, roughly a busy edge link.
+func benchRecords(n int) []store.FlowRecord {
+	recs := make([]store.FlowRecord, n)
+	x := uint32(2463534242)
+	rnd := func() uint32 { x ^= x << 13; x ^= x >> 17; x ^= x << 5; return x }
+	ports := []uint16{443, 80, 53, 22, 123, 8080, 3478, 993}
+	for i := range recs {
+		c, s := rnd()%20000, rnd()%5000
+		recs[i] = store.FlowRecord{
+			IfID: 1, Proto: []uint8{6, 6, 6, 17}[i%4],
+			Client:     netip.AddrFrom4([4]byte{10, byte(c >> 16), byte(c >> 8), byte(c)}),
+			Server:     netip.AddrFrom4([4]byte{172, 16, byte(s >> 8), byte(s)}),
+			ClientPort: uint16(1024 + rnd()%60000), ServerPort: ports[rnd()%uint32(len(ports))],
+			PktsC2S: uint64(1 + rnd()%50), PktsS2C: uint64(rnd() % 50), BytesC2S: uint64(60 + rnd()%60000), BytesS2C: uint64(rnd() % 90000),
+			LastSeen: base + int64(i%12)*store.BlockSeconds,
+		}
+		recs[i].FirstSeen = recs[i].LastSeen
+	}
+	return recs
+}
+
+func BenchmarkTopTalkers(b *testing.B) {
+	const n = 1_000_000
+	st, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	recs := benchRecords(n)
+	for i := 0; i < n; i += 50_000 {
+		if err := st.WriteFlows(recs[i:min(i+50_000, n)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	args := DefaultArgs()
+	args.Query, args.Ifaces, args.NumResults = "sip", "eth0", 10
+	q, err := Prepare(args, map[uint16]string{1: "eth0"}, time.Unix(base+3600, 0))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		res, err := q.Run(context.Background(), st)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if res.Records != n || len(res.Rows) != 10 {
+			b.Fatalf("scanned %d records, %d rows", res.Records, len(res.Rows))
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/record")
+}

@@ -1,0 +1,255 @@
+package query
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Attr is a group-by attribute; the values are also the column order.
+type Attr uint8
+
+const (
+	AttrTime Attr = iota
+	AttrIface
+	AttrSIP
+	AttrDIP
+	AttrDport
+	AttrProto
+	numAttrs
+)
+
+var attrNames = [numAttrs]string{"time", "iface", "sip", "dip", "dport", "proto"}
+
+func (a Attr) String() string {
+	if a < numAttrs {
+		return attrNames[a]
+	}
+	return "?"
+}
+
+// attrWords maps goQuery's attribute words, aliases and presets to the
+// attributes they group by.
+var attrWords = map[string][]Attr{
+	"sip": {AttrSIP}, "src": {AttrSIP},
+	"dip": {AttrDIP}, "dst": {AttrDIP},
+	"dport": {AttrDport}, "port": {AttrDport},
+	"proto":         {AttrProto},
+	"iface":         {AttrIface},
+	"time":          {AttrTime},
+	"talk_src":      {AttrSIP},
+	"talk_dst":      {AttrDIP},
+	"talk_conv":     {AttrSIP, AttrDIP},
+	"apps_port":     {AttrDport, AttrProto},
+	"agg_talk_port": {AttrSIP, AttrDIP, AttrDport, AttrProto},
+	"raw":           {AttrTime, AttrIface, AttrSIP, AttrDIP, AttrDport, AttrProto},
+}
+
+// Mode selects the counters shown.
+type Mode uint8
+
+const (
+	ModeBoth Mode = iota // received and sent columns (goProbe's default)
+	ModeIn               // received only
+	ModeOut              // sent only
+	ModeSum              // received + sent
+)
+
+// SortBy is the sort key.
+type SortBy uint8
+
+const (
+	SortBytes SortBy = iota
+	SortPackets
+	SortTime
+)
+
+// ErrInvalidArgs is wrapped by every Prepare error: the caller gave
+// arguments that cannot be run (goProbe: 400 "failed to prepare query").
+var ErrInvalidArgs = errors.New("invalid query arguments")
+
+// ArgsError is an invalid argument.
+type ArgsError struct {
+	Field string // Args field name
+	Err   error
+	// execStage marks checks goProbe v3 only did while executing, so it
+	// answered 500 for them (unknown interface, unreadable time).
+	execStage bool
+}
+
+func (e *ArgsError) Error() string        { return "query: " + e.Field + ": " + e.Err.Error() }
+func (e *ArgsError) Unwrap() error        { return e.Err }
+func (e *ArgsError) Is(target error) bool { return target == ErrInvalidArgs }
+
+// GoProbeV3Status is the HTTP status goProbe v3's API answered for this
+// error (recorded in the conformance captures): 400 for most invalid
+// arguments, but 500 for an unknown interface or an unreadable time, which
+// v3 only noticed while executing.
+func (e *ArgsError) GoProbeV3Status() int {
+	if e.execStage {
+		return http.StatusInternalServerError
+	}
+	return http.StatusBadRequest
+}
+
+func argErr(field string, exec bool, format string, a ...any) error {
+	return &ArgsError{Field: field, Err: fmt.Errorf(format, a...), execStage: exec}
+}
+
+// Query is a validated query, ready to Run.
+type Query struct {
+	attrs    []Attr // ascending, no duplicates
+	cond     Node   // nil matches everything
+	ifIDs    []uint16
+	ifNames  []string // parallel to ifIDs
+	first    int64    // unix s, inclusive
+	last     int64    // unix s, inclusive
+	mode     Mode
+	sortBy   SortBy
+	asc      bool
+	limit    int // 0: unlimited
+	format   string
+	external bool
+}
+
+// Prepare validates args against the interfaces (id → name) and resolves
+// relative times against now. Every error wraps ErrInvalidArgs.
+func Prepare(args Args, ifaces map[uint16]string, now time.Time) (*Query, error) {
+	q := &Query{asc: args.SortAscending, limit: args.NumResults, external: args.External}
+
+	var err error
+	if q.attrs, err = parseAttrs(args.Query); err != nil {
+		return nil, &ArgsError{Field: "Query", Err: err}
+	}
+	if q.ifIDs, q.ifNames, err = selectIfaces(args.Ifaces, ifaces); err != nil {
+		var ae *ArgsError
+		if errors.As(err, &ae) {
+			return nil, err
+		}
+		return nil, &ArgsError{Field: "Ifaces", Err: err}
+	}
+	if len(q.ifIDs) > 1 && !slices.Contains(q.attrs, AttrIface) {
+		q.attrs = append(q.attrs, AttrIface)
+		slices.Sort(q.attrs)
+	}
+	if q.cond, err = ParseCondition(args.Condition); err != nil {
+		return nil, &ArgsError{Field: "Condition", Err: err}
+	}
+
+	first, err := ParseTime(args.First, now)
+	if err != nil {
+		return nil, argErr("First", true, "%w", err)
+	}
+	last, err := ParseTime(args.Last, now)
+	if err != nil {
+		return nil, argErr("Last", true, "%w", err)
+	}
+	if first.After(last) {
+		return nil, argErr("First", false, "first (%s) is after last (%s)", first.Format(time.RFC3339), last.Format(time.RFC3339))
+	}
+	q.first, q.last = first.Unix(), last.Unix()
+
+	switch {
+	case args.Sum, args.External, args.In && args.Out:
+		q.mode = ModeSum // goProbe: --external implies --sum
+	case args.In:
+		q.mode = ModeIn
+	case args.Out:
+		q.mode = ModeOut
+	}
+
+	switch strings.ToLower(args.SortBy) {
+	case "bytes", "":
+		q.sortBy = SortBytes
+	case "packets":
+		q.sortBy = SortPackets
+	case "time":
+		q.sortBy = SortTime
+	default:
+		return nil, argErr("SortBy", false, "unknown sort order %q (want bytes, packets or time)", args.SortBy)
+	}
+	if args.NumResults <= 0 {
+		return nil, argErr("NumResults", false, "must be positive, got %d", args.NumResults)
+	}
+	if slices.Contains(q.attrs, AttrTime) {
+		// A time series is read in time order and in full (goProbe v3).
+		q.sortBy, q.asc, q.limit = SortTime, true, 0
+	}
+
+	switch q.format = strings.ToLower(args.Format); q.format {
+	case "json", "txt", "csv":
+	case "":
+		q.format = DefaultFormat
+	default:
+		return nil, argErr("Format", false, "unsupported format %q (want json, txt or csv)", args.Format)
+	}
+	if args.MaxMemPct < 0 || args.MaxMemPct > 100 {
+		return nil, argErr("MaxMemPct", false, "must be 0-100, got %d", args.MaxMemPct)
+	}
+	return q, nil
+}
+
+// Format is the validated output format (json, txt or csv).
+func (q *Query) Format() string { return q.format }
+
+func parseAttrs(s string) ([]Attr, error) {
+	if strings.TrimSpace(s) == "" {
+		return nil, errors.New("no attributes given")
+	}
+	var seen [numAttrs]bool
+	for w := range strings.SplitSeq(s, ",") {
+		as, ok := attrWords[strings.ToLower(strings.TrimSpace(w))]
+		if !ok {
+			return nil, fmt.Errorf("unknown attribute %q", strings.TrimSpace(w))
+		}
+		for _, a := range as {
+			seen[a] = true
+		}
+	}
+	var attrs []Attr
+	for a, ok := range seen {
+		if ok {
+			attrs = append(attrs, Attr(a))
+		}
+	}
+	return attrs, nil
+}
+
+// selectIfaces resolves "any"/"all" or a comma list of names; the result
+// is ordered by name so summaries and column values are stable.
+func selectIfaces(s string, ifaces map[uint16]string) ([]uint16, []string, error) {
+	byName := make(map[string]uint16, len(ifaces))
+	for id, n := range ifaces {
+		byName[n] = id
+	}
+	var names []string
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "":
+		return nil, nil, errors.New("no interface given")
+	case "any", "all":
+		for n := range byName {
+			names = append(names, n)
+		}
+		if len(names) == 0 {
+			return nil, nil, argErr("Ifaces", true, "no interfaces known")
+		}
+	default:
+		for n := range strings.SplitSeq(s, ",") {
+			n = strings.TrimSpace(n)
+			if _, ok := byName[n]; !ok {
+				return nil, nil, argErr("Ifaces", true, "unknown interface %q", n)
+			}
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	names = slices.Compact(names)
+	ids := make([]uint16, len(names))
+	for i, n := range names {
+		ids[i] = byName[n]
+	}
+	return ids, names, nil
+}

@@ -19,6 +19,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "query" {
+		return runQuery(args[1:], os.Stdout, os.Stderr)
+	}
 	var o options
 	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
 	o.register(fs)

@@ -616,3 +616,59 @@ func TestGoProbeAPI(t *testing.T) {
 		t.Errorf("stats/packets: %d %s", a.status, a.body)
 	}
 }
+
+// TestSameNumbersEverywhere asks for the same totals through the goProbe
+// API, ntopng's db/flows, and `probe query` (through the API while the
+// probe runs, and from the data directory after it stopped).
+func TestSameNumbersEverywhere(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "same.pcap")
+	tr := writeCapture(t, pcap, 15)
+	db := filepath.Join(dir, "db")
+	gpPort := freePort(t)
+	api := fmt.Sprintf("127.0.0.1:%d", gpPort)
+	p := startProbe(t, "-i", pcap, "--data-dir", db, "--disable-login", "--goprobe-api", api, "--goprobe-api-rate", "-1")
+	want := tr.wireBytes - tr.nonIP[1]
+
+	gp := &probeProc{cmd: p.cmd, port: gpPort, out: p.out}
+	body := `{"Query":"sip","Ifaces":"same.pcap","First":"2020-01-01T00:00:00Z","Sum":true,"NumResults":1000}`
+	a := gp.call(t, "POST", "/api/v1/_query", body, nil)
+	apiTotal := summaryBytes(t, a.body)
+
+	a = p.call(t, "GET", "/lua/pro/rest/v1/get/db/flows.lua?ifid=0&maxhits_clause=100000&begin_time_clause=0&end_time_clause=4000000000&select_clause=TOTAL_BYTES", "", nil)
+	var rows []map[string]float64
+	_ = json.Unmarshal(a.env.Rsp, &rows)
+	dbTotal := 0
+	for _, r := range rows {
+		dbTotal += int(r["TOTAL_BYTES"])
+	}
+
+	cli := func(extra ...string) int {
+		args := append([]string{"query", "-i", "same.pcap", "-f", "2020-01-01T00:00:00Z", "--sum", "-e", "json", "-n", "1000"}, extra...)
+		out, err := exec.Command(probeBin, append(args, "sip")...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("probe query %v: %v\n%s", extra, err, out)
+		}
+		return summaryBytes(t, out)
+	}
+	viaAPI := cli("--api", "http://"+api)
+	p.stop(t)
+	direct := cli("--api", "", "--data-dir", db)
+
+	if apiTotal != want || dbTotal != want || viaAPI != want || direct != want {
+		t.Errorf("totals: goProbe API %d, db/flows %d, probe query via API %d, probe query on the store %d; want %d", apiTotal, dbTotal, viaAPI, direct, want)
+	}
+}
+
+func summaryBytes(t *testing.T, body []byte) int {
+	t.Helper()
+	var res struct {
+		Summary struct {
+			TotalBytes int `json:"total_bytes"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal(body, &res); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	return res.Summary.TotalBytes
+}

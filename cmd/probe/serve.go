@@ -110,6 +110,11 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			ifaces[i].Addresses = ifaceAddresses(s.name)
 		}
 	}
+	for _, s := range c.ifaces {
+		if err := st.Put(nsIfaces, strconv.Itoa(s.id), s.name); err != nil {
+			return fmt.Errorf("recording interface names: %w", err)
+		}
+	}
 	if err := loadAliases(st, tables); err != nil {
 		return err
 	}

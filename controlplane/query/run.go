@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -111,62 +113,107 @@ func Run(ctx context.Context, st *store.Store, ifaces map[uint16]string, args Ar
 // rare enough to cost nothing, frequent enough to stop within milliseconds.
 const ctxCheckEvery = 1 << 14
 
-// Run executes q over st.
+// scanPart is one slice of the work: an interface and a block range.
+type scanPart struct {
+	idx      int // into q.ifIDs
+	from, to int64
+}
+
+// partial is what one worker aggregated.
+type partial struct {
+	groups              map[rowKey]*Counters
+	n                   int
+	dataFirst, dataLast int64
+	err                 error
+}
+
+// parts splits the query's time range of every interface into slices of
+// whole blocks, so workers can scan them side by side.
+func (q *Query) parts(st *store.Store, workers int) ([]scanPart, error) {
+	var out []scanPart
+	for idx, ifid := range q.ifIDs {
+		blocks, err := st.FlowBlocks(ifid)
+		if err != nil {
+			return nil, fmt.Errorf("query: blocks of interface %s: %w", q.ifNames[idx], err)
+		}
+		var in []int64
+		for _, b := range blocks {
+			if b+store.BlockSeconds > q.first && b <= q.last {
+				in = append(in, b)
+			}
+		}
+		if len(in) == 0 {
+			continue
+		}
+		per := (len(in) + workers - 1) / workers
+		for k := 0; k < len(in); k += per {
+			end := min(k+per, len(in))
+			from := max(in[k], q.first)
+			to := q.last + 1
+			if end < len(in) {
+				to = in[end]
+			}
+			out = append(out, scanPart{idx: idx, from: from, to: to})
+		}
+	}
+	return out, nil
+}
+
+// Run executes q over st, scanning slices of the time range in parallel
+// (one worker per CPU) and merging what they aggregated.
 func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 	start := time.Now()
 	var use [numAttrs]bool
 	for _, a := range q.attrs {
 		use[a] = true
 	}
-	groups := make(map[rowKey]*Counters)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	parts, err := q.parts(st, workers)
+	if err != nil {
+		return nil, err
+	}
+	results := make([]partial, len(parts))
+	sem := make(chan struct{}, workers)
+	var wg sync.WaitGroup
+	for pi := range parts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(pi int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[pi] = q.scan(ctx, st, parts[pi], &use)
+		}(pi)
+	}
+	wg.Wait()
+
+	var groups map[rowKey]*Counters
 	var n int
 	dataFirst, dataLast := int64(0), int64(0)
-	for idx, ifid := range q.ifIDs {
-		err := st.ScanFlows(ifid, q.first, q.last+1, func(r *store.FlowRecord) error {
-			n++
-			if n%ctxCheckEvery == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
+	for _, r := range results {
+		if r.err != nil {
+			return nil, r.err
+		}
+		n += r.n
+		if r.n > 0 {
+			if dataFirst == 0 || (r.dataFirst != 0 && r.dataFirst < dataFirst) {
+				dataFirst = r.dataFirst
 			}
-			if q.cond != nil && !q.cond.Match(r) {
-				return nil
-			}
-			var k rowKey
-			if use[AttrTime] {
-				k.time = store.BlockStart(r.LastSeen) // WriteFlows files records by LastSeen
-			}
-			if use[AttrIface] {
-				k.ifIdx = uint16(idx)
-			}
-			if use[AttrSIP] {
-				k.sip, k.hasIP = r.Client.As16(), k.hasIP|1
-			}
-			if use[AttrDIP] {
-				k.dip, k.hasIP = r.Server.As16(), k.hasIP|2
-			}
-			if use[AttrDport] {
-				k.dport = r.ServerPort
-			}
-			if use[AttrProto] {
-				k.proto = r.Proto
-			}
-			c := groups[k]
-			if c == nil {
-				c = new(Counters)
+			dataLast = max(dataLast, r.dataLast)
+		}
+		if groups == nil {
+			groups = r.groups
+			continue
+		}
+		for k, c := range r.groups {
+			if g := groups[k]; g != nil {
+				g.add(*c)
+			} else {
 				groups[k] = c
 			}
-			c.PktsRcvd += r.PktsC2S + r.PktsS2C
-			c.BytesRcvd += r.BytesC2S + r.BytesS2C
-			if dataFirst == 0 || r.FirstSeen < dataFirst {
-				dataFirst = r.FirstSeen
-			}
-			dataLast = max(dataLast, r.LastSeen)
-			return nil
-		})
-		if err != nil {
-			return nil, fmt.Errorf("query: scan interface %s: %w", q.ifNames[idx], err)
 		}
+	}
+	if groups == nil {
+		groups = map[rowKey]*Counters{}
 	}
 
 	res := &Result{
@@ -190,6 +237,64 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 	res.Rows = rows
 	res.Duration = time.Since(start)
 	return res, nil
+}
+
+// scan aggregates one slice of the work.
+func (q *Query) scan(ctx context.Context, st *store.Store, part scanPart, use *[numAttrs]bool) partial {
+	p := partial{groups: make(map[rowKey]*Counters)}
+	if err := ctx.Err(); err != nil {
+		p.err = err
+		return p
+	}
+	err := st.ScanFlows(q.ifIDs[part.idx], part.from, part.to, func(r *store.FlowRecord) error {
+		if b := store.BlockStart(r.LastSeen); b < store.BlockStart(part.from) || b >= part.to {
+			return nil
+		}
+		p.n++
+		if p.n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if q.cond != nil && !q.cond.Match(r) {
+			return nil
+		}
+		var k rowKey
+		if use[AttrTime] {
+			k.time = store.BlockStart(r.LastSeen) // WriteFlows files records by LastSeen
+		}
+		if use[AttrIface] {
+			k.ifIdx = uint16(part.idx)
+		}
+		if use[AttrSIP] {
+			k.sip, k.hasIP = r.Client.As16(), k.hasIP|1
+		}
+		if use[AttrDIP] {
+			k.dip, k.hasIP = r.Server.As16(), k.hasIP|2
+		}
+		if use[AttrDport] {
+			k.dport = r.ServerPort
+		}
+		if use[AttrProto] {
+			k.proto = r.Proto
+		}
+		c := p.groups[k]
+		if c == nil {
+			c = new(Counters)
+			p.groups[k] = c
+		}
+		c.PktsRcvd += r.PktsC2S + r.PktsS2C
+		c.BytesRcvd += r.BytesC2S + r.BytesS2C
+		if p.dataFirst == 0 || r.FirstSeen < p.dataFirst {
+			p.dataFirst = r.FirstSeen
+		}
+		p.dataLast = max(p.dataLast, r.LastSeen)
+		return nil
+	})
+	if err != nil {
+		p.err = fmt.Errorf("query: scan interface %s: %w", q.ifNames[part.idx], err)
+	}
+	return p
 }
 
 func ifaceName(q *Query, idx uint16, used bool) string {

@@ -28,27 +28,46 @@ func invalidArgs(err error) (RC, any) {
 	return RCInvalidArguments, map[string]string{"error": err.Error()}
 }
 
-// getDBFlows is /lua/pro/rest/v1/get/db/flows.lua.
-func (s *Server) getDBFlows(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+// histRequest is what both historical endpoints read first: the
+// interface, the where clause and the time range. ok false means rc/rsp
+// are the answer.
+type histRequest struct {
+	ifid       uint16
+	where      flowsql.Expr
+	begin, end int64
+	maxHits    int
+}
+
+func (s *Server) parseHist(r *request) (h histRequest, rc RC, rsp any, ok bool) {
+	ifc, found := s.iface(r.params)
+	if !found {
+		return h, RCInvalidInterface, nil, false
 	}
 	if s.cfg.Store == nil {
-		return RCInternalError, nil
+		return h, RCInternalError, nil, false
+	}
+	where, err := flowsql.ParseWhere(r.params["where_clause"])
+	if err != nil {
+		rc, rsp = invalidArgs(err)
+		return h, rc, rsp, false
+	}
+	h.ifid, h.where, h.maxHits = uint16(ifc.ID), where, r.params.Int("maxhits_clause", 10)
+	h.begin, h.end = s.timeRange(r.params)
+	return h, RCOK, nil, true
+}
+
+// getDBFlows is /lua/pro/rest/v1/get/db/flows.lua.
+func (s *Server) getDBFlows(r *request) (RC, any) {
+	h, rc, rsp, ok := s.parseHist(r)
+	if !ok {
+		return rc, rsp
 	}
 	sel, err := flowsql.ParseSelect(r.params["select_clause"])
 	if err != nil {
 		return invalidArgs(err)
 	}
-	where, err := flowsql.ParseWhere(r.params["where_clause"])
-	if err != nil {
-		return invalidArgs(err)
-	}
-	begin, end := s.timeRange(r.params)
 	rows, err := flowsql.Flows(s.cfg.Store, flowsql.FlowsQuery{
-		IfID: uint16(ifc.ID), Begin: begin, End: end, Select: sel, Where: where,
-		MaxHits: r.params.Int("maxhits_clause", 10),
+		IfID: h.ifid, Begin: h.begin, End: h.end, Select: sel, Where: h.where, MaxHits: h.maxHits,
 	})
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
@@ -58,12 +77,9 @@ func (s *Server) getDBFlows(r *request) (RC, any) {
 
 // getDBTopKFlows is /lua/pro/rest/v1/get/db/topk_flows.lua.
 func (s *Server) getDBTopKFlows(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
+	h, rc, rsp, ok := s.parseHist(r)
 	if !ok {
-		return RCInvalidInterface, nil
-	}
-	if s.cfg.Store == nil {
-		return RCInternalError, nil
+		return rc, rsp
 	}
 	keysClause := r.params["select_keys_clause"]
 	if keysClause == "" {
@@ -89,14 +105,8 @@ func (s *Server) getDBTopKFlows(r *request) (RC, any) {
 	if err != nil {
 		return invalidArgs(err)
 	}
-	where, err := flowsql.ParseWhere(r.params["where_clause"])
-	if err != nil {
-		return invalidArgs(err)
-	}
-	begin, end := s.timeRange(r.params)
 	rows, err := flowsql.TopK(s.cfg.Store, flowsql.TopKQuery{
-		IfID: uint16(ifc.ID), Begin: begin, End: end, Keys: keys, Value: val, Agg: agg, Where: where,
-		MaxHits: r.params.Int("maxhits_clause", 10),
+		IfID: h.ifid, Begin: h.begin, End: h.end, Keys: keys, Value: val, Agg: agg, Where: h.where, MaxHits: h.maxHits,
 	})
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}

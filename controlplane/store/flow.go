@@ -48,6 +48,16 @@ func BlockStart(unixSec int64) int64 {
 // LSM tree (no value-log GC needed) and keep WriteBatch transactions small.
 const maxChunkRecords = 512
 
+// keyIterator walks the keys under prefix without prefetching values:
+// flow chunks live inline in the LSM tree, so Value hands out the block's
+// bytes directly and prefetching would only copy them.
+func keyIterator(txn *badger.Txn, prefix []byte) *badger.Iterator {
+	io := badger.DefaultIteratorOptions
+	io.Prefix = prefix
+	io.PrefetchValues = false
+	return txn.NewIterator(io)
+}
+
 type flowGroup struct {
 	ifid  uint16
 	block int64
@@ -106,12 +116,7 @@ func (s *Store) ScanFlows(ifid uint16, from, to int64, fn func(r *FlowRecord) er
 	prefix := flowIfPrefix(ifid)
 	var fnErr error
 	err := s.db.View(func(txn *badger.Txn) error {
-		io := badger.DefaultIteratorOptions
-		io.Prefix = prefix
-		// Chunks live inline in the LSM tree, so Value can hand out the
-		// block's bytes directly; prefetching would copy every chunk.
-		io.PrefetchValues = false
-		it := txn.NewIterator(io)
+		it := keyIterator(txn, prefix)
 		defer it.Close()
 		for it.Seek(flowBlockPrefix(ifid, first)); it.ValidForPrefix(prefix); it.Next() {
 			item := it.Item()
@@ -152,10 +157,7 @@ func (s *Store) FlowBlocks(ifid uint16) ([]int64, error) {
 	prefix := flowIfPrefix(ifid)
 	var blocks []int64
 	err := s.db.View(func(txn *badger.Txn) error {
-		io := badger.DefaultIteratorOptions
-		io.Prefix = prefix
-		io.PrefetchValues = false
-		it := txn.NewIterator(io)
+		it := keyIterator(txn, prefix)
 		defer it.Close()
 		it.Seek(prefix)
 		for it.ValidForPrefix(prefix) {

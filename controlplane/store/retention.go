@@ -21,10 +21,7 @@ func (s *Store) FlowUsage() ([]BlockUsage, error) {
 	var out []BlockUsage
 	idx := map[[2]int64]int{}
 	err := s.db.View(func(txn *badger.Txn) error {
-		io := badger.DefaultIteratorOptions
-		io.Prefix = []byte{prefixFlow}
-		io.PrefetchValues = false
-		it := txn.NewIterator(io)
+		it := keyIterator(txn, []byte{prefixFlow})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			item := it.Item()
@@ -63,10 +60,7 @@ func (s *Store) DeleteFlowBlock(ifid uint16, block int64) error {
 	prefix := flowBlockPrefix(ifid, block)
 	var keys [][]byte
 	err := s.db.View(func(txn *badger.Txn) error {
-		io := badger.DefaultIteratorOptions
-		io.Prefix = prefix
-		io.PrefetchValues = false
-		it := txn.NewIterator(io)
+		it := keyIterator(txn, prefix)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
 			keys = append(keys, it.Item().KeyCopy(nil))

@@ -18,32 +18,32 @@ import (
 )
 
 // startGoProbeAPI serves goProbe's API v1 on its own listener.
-func startGoProbeAPI(c *config, st *store.Store, tables []*flowtable.Table, inputs []input, lastWrite *atomic.Int64, log *slog.Logger) (*goprobe.Server, error) {
-	ifaces := make([]goprobe.Interface, len(tables))
-	names := map[uint16]string{}
-	for i, t := range tables {
-		t, in := t, inputs[i]
-		names[uint16(c.ifaces[i].id)] = c.ifaces[i].name
-		ifaces[i] = goprobe.Interface{
-			Name:   c.ifaces[i].name,
-			Table:  t,
-			Active: true,
-			Stats: func() (received, dropped, ifDropped uint64) {
-				t.View(func(v flowtable.View) { received = v.Stats().Packets })
-				return received, in.drops(), 0
-			},
-			Errors: func() map[string]int { return decodeErrors(t) },
+func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomic.Int64, log *slog.Logger) (*goprobe.Server, error) {
+	ifaces := func() []goprobe.Interface {
+		var out []goprobe.Interface
+		for _, r := range set.snapshot() {
+			t, in := r.table, r.in
+			out = append(out, goprobe.Interface{
+				Name:   r.spec.name,
+				Table:  t,
+				Active: true,
+				Stats: func() (received, dropped, ifDropped uint64) {
+					t.View(func(v flowtable.View) { received = v.Stats().Packets })
+					return received, in.drops(), 0
+				},
+				Errors: func() map[string]int { return decodeErrors(t) },
+			})
 		}
+		return out
 	}
 	srv, err := goprobe.New(goprobe.Config{
-		Interfaces: func() []goprobe.Interface { return ifaces },
+		Interfaces: ifaces,
 		Keys:       c.goprobeKeys,
 		RateLimit:  c.goprobeRate,
 		Metrics:    c.goprobeMetrics,
-		Query:      goProbeQuery(st, names, log),
-		// There is no configuration file to re-read yet: the interface set
-		// is the command line's, so a reload succeeds and changes nothing.
-		Reload: func() error { return nil },
+		Query:      goProbeQuery(st, set, log),
+		// Re-reads --config: its interfaces come and go; -i ones stay.
+		Reload: set.reload,
 		LastWriteout: func() time.Time {
 			if ns := lastWrite.Load(); ns > 0 {
 				return time.Unix(0, ns)
@@ -84,9 +84,13 @@ func decodeErrors(t *flowtable.Table) map[string]int {
 
 // goProbeQuery runs goProbe's _query bodies against our store, with
 // goProbe v3's statuses and text/plain error bodies.
-func goProbeQuery(st *store.Store, names map[uint16]string, log *slog.Logger) func(body []byte) (int, string, []byte) {
+func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(body []byte) (int, string, []byte) {
 	const textPlain = "text/plain; charset=utf-8"
 	return func(body []byte) (int, string, []byte) {
+		names := map[uint16]string{}
+		for _, r := range set.snapshot() {
+			names[uint16(r.spec.id)] = r.spec.name
+		}
 		args, err := query.ParseArgsJSON(body)
 		if err != nil {
 			return 400, textPlain, []byte("Bad Request: failed to decode query arguments\n")

@@ -20,6 +20,7 @@ import (
 // options are the command-line flags, modelled on ntopng's.
 type options struct {
 	interfaces   []string
+	configFile   string
 	localNets    string
 	httpPort     int
 	httpAddr     string
@@ -50,6 +51,7 @@ type options struct {
 
 func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&o.interfaces, "interface", "i", nil, "live interface or .pcap/.pcapng file to read (repeatable; ids 0,1,… in order)")
+	fs.StringVar(&o.configFile, "config", "", "JSON file {\"interfaces\": [...]} of more interfaces to capture; POST /api/v1/_reload re-reads it")
 	fs.StringVarP(&o.localNets, "local-networks", "m", "", "local networks, comma-separated CIDRs")
 	fs.IntVarP(&o.httpPort, "http-port", "w", 3000, "REST API port")
 	fs.StringVar(&o.httpAddr, "http-addr", "", "REST API listen address (default all)")
@@ -95,28 +97,45 @@ type config struct {
 	nets   []netip.Prefix
 }
 
+// resolveIface tells a capture file from a live interface and checks that
+// it can be used.
+func resolveIface(arg string) (ifaceSpec, error) {
+	s := ifaceSpec{arg: arg}
+	if capture.IsCaptureFile(arg) {
+		// access(2), not open(2): opening a FIFO would wait for its writer.
+		if err := unix.Access(arg, unix.R_OK); err != nil {
+			return s, fmt.Errorf("capture file %q: %w", arg, err)
+		}
+		s.file, s.name = true, filepath.Base(arg)
+		return s, nil
+	}
+	if _, err := net.InterfaceByName(arg); err != nil {
+		return s, fmt.Errorf("interface %q: no such network interface (and no such capture file)", arg)
+	}
+	s.name = arg
+	return s, nil
+}
+
 // validate checks everything a user can get wrong before anything starts,
 // so a typo ends in a clear message and exit code 1, not a half-started probe.
 func (o *options) validate() (*config, error) {
 	c := &config{options: *o}
-	if len(o.interfaces) == 0 {
-		return nil, errors.New("no interface: give -i <interface or capture file>")
+	if len(o.interfaces) == 0 && o.configFile == "" {
+		return nil, errors.New("no interface: give -i <interface or capture file> or --config")
 	}
 	for i, arg := range o.interfaces {
-		s := ifaceSpec{id: i, arg: arg}
-		if capture.IsCaptureFile(arg) {
-			// access(2), not open(2): opening a FIFO would wait for its writer.
-			if err := unix.Access(arg, unix.R_OK); err != nil {
-				return nil, fmt.Errorf("capture file %q: %w", arg, err)
-			}
-			s.file, s.name = true, filepath.Base(arg)
-		} else {
-			if _, err := net.InterfaceByName(arg); err != nil {
-				return nil, fmt.Errorf("interface %q: no such network interface (and no such capture file)", arg)
-			}
-			s.name = arg
+		s, err := resolveIface(arg)
+		if err != nil {
+			return nil, err
 		}
+		s.id = i
 		c.ifaces = append(c.ifaces, s)
+	}
+	if o.configFile != "" {
+		// Read now so a broken file stops the probe before it starts.
+		if _, err := readConfig(o.configFile); err != nil {
+			return nil, err
+		}
 	}
 	if o.localNets != "" {
 		for _, part := range strings.Split(o.localNets, ",") {

@@ -672,3 +672,53 @@ func summaryBytes(t *testing.T, body []byte) int {
 	}
 	return res.Summary.TotalBytes
 }
+
+// TestReloadAddsAndRemovesInterfaces: POST /api/v1/_reload re-reads
+// --config; its interfaces come and go, the -i ones stay, and a returning
+// interface gets its old id (its stored history goes on).
+func TestReloadAddsAndRemovesInterfaces(t *testing.T) {
+	dir := t.TempDir()
+	main, a, b := filepath.Join(dir, "main.pcap"), filepath.Join(dir, "a.pcap"), filepath.Join(dir, "b.pcap")
+	for _, f := range []string{main, a, b} {
+		writeCapture(t, f, 2)
+	}
+	cfg := filepath.Join(dir, "probe.json")
+	setCfg := func(ifaces ...string) {
+		b, _ := json.Marshal(map[string][]string{"interfaces": ifaces})
+		if err := os.WriteFile(cfg, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setCfg(a)
+	gpPort := freePort(t)
+	p := startProbe(t, "-i", main, "--config", cfg, "--data-dir", filepath.Join(dir, "db"), "--disable-login",
+		"--goprobe-api", fmt.Sprintf("127.0.0.1:%d", gpPort), "--goprobe-api-rate", "-1")
+	gp := &probeProc{cmd: p.cmd, port: gpPort, out: p.out}
+	ifaces := func() string {
+		return string(p.call(t, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", nil).env.Rsp)
+	}
+	reload := func() answer { return gp.call(t, "POST", "/api/v1/_reload", "", nil) }
+
+	if got := ifaces(); got != `[{"ifid":0,"ifname":"main.pcap"},{"ifid":1,"ifname":"a.pcap"}]` {
+		t.Fatalf("at start: %s", got)
+	}
+	setCfg(b)
+	if r := reload(); r.status != 200 || strings.TrimSpace(string(r.body)) != "OK" {
+		t.Fatalf("reload: %d %q", r.status, r.body)
+	}
+	if got := ifaces(); got != `[{"ifid":0,"ifname":"main.pcap"},{"ifid":2,"ifname":"b.pcap"}]` {
+		t.Errorf("after swapping a for b: %s", got)
+	}
+	setCfg(b, a)
+	reload()
+	if got := ifaces(); got != `[{"ifid":0,"ifname":"main.pcap"},{"ifid":2,"ifname":"b.pcap"},{"ifid":1,"ifname":"a.pcap"}]` {
+		t.Errorf("a back with its old id: %s", got)
+	}
+	setCfg(b, "nosuchif0")
+	if r := reload(); r.status != 500 {
+		t.Errorf("reload with a bad interface: %d %q", r.status, r.body)
+	}
+	if got := ifaces(); !strings.Contains(got, "a.pcap") {
+		t.Errorf("a failed reload changed the interfaces: %s", got)
+	}
+}

@@ -74,96 +74,78 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	writer := newFlowWriter(st, log)
 	defer writer.close()
 
+	capCtx, stopCapture := context.WithCancel(ctx)
+	defer stopCapture()
+	set := &ifaceSet{c: c, st: st, writer: writer, log: log, ctx: capCtx}
+
 	// Open every input before serving anything: a capture that cannot be
 	// opened (permissions, AF_PACKET not allowed) is a startup error.
-	inputs := make([]input, len(c.ifaces))
-	for i, s := range c.ifaces {
-		in, err := openInput(s, c, log)
-		if err != nil {
-			for _, o := range inputs[:i] {
-				o.close()
-			}
-			return fmt.Errorf("opening %s: %w", s.arg, err)
+	var opened []*running
+	var taken []int
+	fail := func(err error) error {
+		for _, r := range opened {
+			r.in.close()
 		}
-		inputs[i] = in
-	}
-	defer func() {
-		for _, in := range inputs {
-			in.close()
-		}
-	}()
-
-	ifaces := make([]rest.Interface, len(c.ifaces))
-	tables := make([]*flowtable.Table, len(c.ifaces))
-	for i, s := range c.ifaces {
-		t := flowtable.New(flowtable.Config{
-			IfID: s.id, Name: s.name, LocalNets: c.nets, Offline: s.file,
-			FlowIdle: c.flowIdle, LocalHostIdle: c.hostIdle, RemoteHostIdle: c.remoteIdle,
-			MaxFlows: c.maxFlows, MaxHosts: c.maxHosts,
-			OnRecords: writer.enqueue,
-		})
-		tables[i] = t
-		ifaces[i] = rest.Interface{ID: s.id, Name: s.name, Table: t, SpeedMbps: 1000,
-			CaptureMode: inputs[i].mode(), Drops: inputs[i].drops}
-		if !s.file {
-			ifaces[i].SpeedMbps = linkSpeed(s.name)
-			ifaces[i].Addresses = ifaceAddresses(s.name)
-		}
-	}
-	for _, s := range c.ifaces {
-		if err := st.Put(nsIfaces, strconv.Itoa(s.id), s.name); err != nil {
-			return fmt.Errorf("recording interface names: %w", err)
-		}
-	}
-	if err := loadAliases(st, tables); err != nil {
 		return err
 	}
+	for _, spec := range c.ifaces {
+		r, err := set.open(spec, false)
+		if err != nil {
+			return fail(err)
+		}
+		opened = append(opened, r)
+		taken = append(taken, spec.id)
+	}
+	if c.configFile != "" {
+		fc, err := readConfig(c.configFile)
+		if err != nil {
+			return fail(err)
+		}
+		for _, name := range fc.Interfaces {
+			spec, err := set.specFor(name, taken)
+			if err != nil {
+				return fail(err)
+			}
+			r, err := set.open(spec, true)
+			if err != nil {
+				return fail(err)
+			}
+			opened = append(opened, r)
+			taken = append(taken, spec.id)
+		}
+	}
+	defer set.closeAll()
 
 	srv := rest.New(rest.Config{
-		Interfaces: ifaces, Auth: au, Store: st, LocalNets: c.nets,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
 	if err != nil {
-		return fmt.Errorf("REST listener: %w", err)
+		return fail(fmt.Errorf("REST listener: %w", err))
 	}
 	srvErr := make(chan error, 1)
 	go func() { srvErr <- srv.Serve(ln) }()
 	log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
 
 	if c.goprobeAddr != "" {
-		gp, err := startGoProbeAPI(c, st, tables, inputs, &writer.lastWrite, log)
+		gp, err := startGoProbeAPI(c, st, set, &writer.lastWrite, log)
 		if err != nil {
 			srv.Shutdown()
-			return err
+			return fail(err)
 		}
 		defer gp.Shutdown()
 	}
 
-	capCtx, stopCapture := context.WithCancel(ctx)
-	defer stopCapture()
+	// The ready file waits for the capture files given at start.
 	var files sync.WaitGroup
-	var all sync.WaitGroup
-	for i, s := range c.ifaces {
-		if s.file {
+	for _, r := range opened {
+		var onDone func()
+		if r.spec.file {
 			files.Add(1)
+			onDone = files.Done
 		}
-		all.Add(1)
-		go func(i int, s ifaceSpec) {
-			defer all.Done()
-			if s.file {
-				defer files.Done()
-			}
-			err := inputs[i].run(capCtx, tables[i])
-			tables[i].Flush()
-			if err != nil && capCtx.Err() == nil {
-				log.Error("capture stopped", "interface", s.name, "err", err)
-				return
-			}
-			if s.file {
-				log.Info("capture file read", "interface", s.name)
-			}
-		}(i, s)
+		set.start(r, onDone)
 	}
 	go func() {
 		files.Wait()
@@ -175,26 +157,26 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		}
 	}()
 
-	go tick(capCtx, tables)
+	go tick(capCtx, set.tables)
 	go retain(capCtx, st, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: c.maxDiskBytes}, log)
 
 	select {
 	case <-ctx.Done():
 	case err := <-srvErr:
 		stopCapture()
-		all.Wait()
+		set.all.Wait()
 		return fmt.Errorf("REST server: %w", err)
 	}
 	log.Info("shutting down")
 	stopCapture()
-	all.Wait()
+	set.all.Wait()
 	writer.wait()
 	return srv.Shutdown()
 }
 
 // tick drives the wall-clock side of the tables: idle expiry and block
 // boundaries of live interfaces, and throughputs.
-func tick(ctx context.Context, tables []*flowtable.Table) {
+func tick(ctx context.Context, tables func() []*flowtable.Table) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	for {
@@ -202,7 +184,7 @@ func tick(ctx context.Context, tables []*flowtable.Table) {
 		case <-ctx.Done():
 			return
 		case now := <-t.C:
-			for _, tb := range tables {
+			for _, tb := range tables() {
 				if !tb.Config().Offline {
 					tb.Tick(now.UnixNano())
 				}

@@ -533,8 +533,9 @@ func (s *Server) getHostInterfaces(r *request) (RC, any) {
 		return RCInvalidArguments, nil
 	}
 	list := []map[string]any{}
-	for i := range s.cfg.Interfaces {
-		ifc := &s.cfg.Interfaces[i]
+	ifaces := s.interfaces()
+	for i := range ifaces {
+		ifc := &ifaces[i]
 		found := false
 		ifc.Table.View(func(v flowtable.View) { found = v.Host(key) != nil })
 		if found {
@@ -568,8 +569,8 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 			return RCInternalError, map[string]string{"error": fmt.Sprintf("storing alias: %v", err)}
 		}
 	}
-	for i := range s.cfg.Interfaces {
-		s.cfg.Interfaces[i].Table.SetAlias(key, name)
+	for _, ifc := range s.interfaces() {
+		ifc.Table.SetAlias(key, name)
 	}
 	return RCOK, nil
 }

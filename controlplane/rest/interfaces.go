@@ -10,8 +10,9 @@ import (
 )
 
 func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
-	out := make([]map[string]any, 0, len(s.cfg.Interfaces))
-	for _, i := range s.cfg.Interfaces {
+	ifaces := s.interfaces()
+	out := make([]map[string]any, 0, len(ifaces))
+	for _, i := range ifaces {
 		out = append(out, map[string]any{"ifid": i.ID, "ifname": i.Name})
 	}
 	return RCOK, out
@@ -20,8 +21,10 @@ func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
 func (s *Server) getInterfaceData(r *request) (RC, any) {
 	if f, ok := r.params["iffilter"]; ok && f == "all" {
 		out := map[string]any{}
-		for i := range s.cfg.Interfaces {
-			out[strconv.Itoa(s.cfg.Interfaces[i].ID)] = s.interfaceData(r, &s.cfg.Interfaces[i], strconv.Itoa(s.cfg.Interfaces[i].ID))
+		ifaces := s.interfaces()
+		for i := range ifaces {
+			id := strconv.Itoa(ifaces[i].ID)
+			out[id] = s.interfaceData(r, &ifaces[i], id)
 		}
 		return RCOK, out
 	}

@@ -34,14 +34,15 @@ type Interface struct {
 
 // Config wires a Server.
 type Config struct {
-	Interfaces   []Interface
-	Auth         *auth.Auth
-	Store        *store.Store
-	LocalNets    []netip.Prefix
-	DisableLogin bool
-	HTTPPort     int
-	Logger       *slog.Logger
-	Now          func() time.Time // wall clock; tests may fix it
+	Interfaces     []Interface
+	InterfacesFunc func() []Interface // when set, the current interfaces (they change at run time)
+	Auth           *auth.Auth
+	Store          *store.Store
+	LocalNets      []netip.Prefix
+	DisableLogin   bool
+	HTTPPort       int
+	Logger         *slog.Logger
+	Now            func() time.Time // wall clock; tests may fix it
 }
 
 // Server is the REST server.
@@ -260,15 +261,24 @@ func (s *Server) redirectToLogin(ctx *fasthttp.RequestCtx) {
 	ctx.ResetBody()
 }
 
+// interfaces is the current interface list.
+func (s *Server) interfaces() []Interface {
+	if s.cfg.InterfacesFunc != nil {
+		return s.cfg.InterfacesFunc()
+	}
+	return s.cfg.Interfaces
+}
+
 // iface resolves the ifid parameter.
 func (s *Server) iface(p Params) (*Interface, bool) {
 	v, ok := p["ifid"]
 	if !ok {
 		return nil, false
 	}
-	for i := range s.cfg.Interfaces {
-		if fmt.Sprint(s.cfg.Interfaces[i].ID) == v {
-			return &s.cfg.Interfaces[i], true
+	ifaces := s.interfaces()
+	for i := range ifaces {
+		if fmt.Sprint(ifaces[i].ID) == v {
+			return &ifaces[i], true
 		}
 	}
 	return nil, false

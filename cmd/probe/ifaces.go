@@ -1,0 +1,254 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"sync"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/rest"
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+// running is one interface being captured.
+type running struct {
+	spec       ifaceSpec
+	table      *flowtable.Table
+	in         input
+	api        rest.Interface
+	fromConfig bool // listed in --config: a reload may remove it
+	cancel     context.CancelFunc
+	done       chan struct{}
+}
+
+// ifaceSet is the set of captured interfaces. It changes at run time when
+// POST /api/v1/_reload re-reads the configuration file.
+type ifaceSet struct {
+	c      *config
+	st     *store.Store
+	writer *flowWriter
+	log    *slog.Logger
+	ctx    context.Context
+
+	mu   sync.RWMutex
+	list []*running
+	all  sync.WaitGroup // running capture goroutines
+}
+
+func (s *ifaceSet) snapshot() []*running {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]*running(nil), s.list...)
+}
+
+func (s *ifaceSet) tables() []*flowtable.Table {
+	var out []*flowtable.Table
+	for _, r := range s.snapshot() {
+		out = append(out, r.table)
+	}
+	return out
+}
+
+func (s *ifaceSet) restInterfaces() []rest.Interface {
+	var out []rest.Interface
+	for _, r := range s.snapshot() {
+		out = append(out, r.api)
+	}
+	return out
+}
+
+// open opens an interface's input and table; start begins capturing.
+func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
+	in, err := openInput(spec, s.c, s.log)
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", spec.arg, err)
+	}
+	t := flowtable.New(flowtable.Config{
+		IfID: spec.id, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
+		FlowIdle: s.c.flowIdle, LocalHostIdle: s.c.hostIdle, RemoteHostIdle: s.c.remoteIdle,
+		MaxFlows: s.c.maxFlows, MaxHosts: s.c.maxHosts,
+		OnRecords: s.writer.enqueue,
+	})
+	r := &running{spec: spec, table: t, in: in, fromConfig: fromConfig, done: make(chan struct{})}
+	r.api = rest.Interface{ID: spec.id, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: in.mode(), Drops: in.drops}
+	if !spec.file {
+		r.api.SpeedMbps = linkSpeed(spec.name)
+		r.api.Addresses = ifaceAddresses(spec.name)
+	}
+	// The name goes with the id into the store, so stored flows can be
+	// queried by name later, and a re-added interface keeps its history.
+	if err := s.st.Put(nsIfaces, strconv.Itoa(spec.id), spec.name); err != nil {
+		in.close()
+		return nil, fmt.Errorf("recording interface %s: %w", spec.name, err)
+	}
+	if err := loadAliases(s.st, []*flowtable.Table{t}); err != nil {
+		in.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// start captures r until it is stopped or, for a file, read to the end.
+// onDone runs when its capture ends (files: the ready file).
+func (s *ifaceSet) start(r *running, onDone func()) {
+	ctx, cancel := context.WithCancel(s.ctx)
+	r.cancel = cancel
+	s.mu.Lock()
+	s.list = append(s.list, r)
+	s.mu.Unlock()
+	s.all.Add(1)
+	go func() {
+		defer s.all.Done()
+		defer close(r.done)
+		err := r.in.run(ctx, r.table)
+		r.table.Flush()
+		if onDone != nil {
+			onDone()
+		}
+		if err != nil && ctx.Err() == nil {
+			s.log.Error("capture stopped", "interface", r.spec.name, "err", err)
+			return
+		}
+		if r.spec.file {
+			s.log.Info("capture file read", "interface", r.spec.name)
+		}
+	}()
+}
+
+// stop ends an interface's capture, flushes its flows and forgets it.
+func (s *ifaceSet) stop(r *running) {
+	r.cancel()
+	<-r.done
+	r.in.close()
+	s.mu.Lock()
+	for i, x := range s.list {
+		if x == r {
+			s.list = append(s.list[:i], s.list[i+1:]...)
+			break
+		}
+	}
+	s.mu.Unlock()
+	s.log.Info("interface removed", "interface", r.spec.name)
+}
+
+// closeAll closes every input after the captures ended.
+func (s *ifaceSet) closeAll() {
+	for _, r := range s.snapshot() {
+		r.in.close()
+	}
+}
+
+// fileConfig is the --config file: interfaces captured besides the -i ones.
+type fileConfig struct {
+	Interfaces []string `json:"interfaces"`
+}
+
+func readConfig(path string) (fileConfig, error) {
+	var fc fileConfig
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fc, fmt.Errorf("reading %s: %w", path, err)
+	}
+	if err := json.Unmarshal(b, &fc); err != nil {
+		return fc, fmt.Errorf("%s: %w", path, err)
+	}
+	return fc, nil
+}
+
+// reload re-reads the configuration file and makes the set of config
+// interfaces match it: new ones start, missing ones stop; -i interfaces are
+// never touched. Nothing changes if the file or any new interface is bad.
+func (s *ifaceSet) reload() error {
+	if s.c.configFile == "" {
+		return nil
+	}
+	fc, err := readConfig(s.c.configFile)
+	if err != nil {
+		return err
+	}
+	want := map[string]bool{}
+	for _, name := range fc.Interfaces {
+		want[name] = true
+	}
+	current := map[string]*running{}
+	for _, r := range s.snapshot() {
+		current[r.spec.arg] = r
+	}
+	var opened []*running
+	for _, name := range fc.Interfaces {
+		if current[name] != nil {
+			continue
+		}
+		spec, err := s.specFor(name, nil)
+		if err == nil {
+			var r *running
+			if r, err = s.open(spec, true); err == nil {
+				opened = append(opened, r)
+				continue
+			}
+		}
+		for _, r := range opened {
+			r.in.close()
+		}
+		return err
+	}
+	for _, r := range opened {
+		s.start(r, nil)
+		s.log.Info("interface added", "interface", r.spec.name, "ifid", r.spec.id)
+	}
+	for _, r := range current {
+		if r.fromConfig && !want[r.spec.arg] {
+			s.stop(r)
+		}
+	}
+	return nil
+}
+
+// specFor resolves an interface named in the configuration: its id is the
+// one the store knows for that name (history continues), else the next
+// free one. taken are ids of interfaces opened but not started yet.
+func (s *ifaceSet) specFor(arg string, taken []int) (ifaceSpec, error) {
+	spec, err := resolveIface(arg)
+	if err != nil {
+		return spec, err
+	}
+	used := map[int]bool{}
+	for _, r := range s.snapshot() {
+		used[r.spec.id] = true
+	}
+	for _, id := range taken {
+		used[id] = true
+	}
+	spec.id = -1
+	maxID := -1
+	err = s.st.List(nsIfaces, func(k string, raw []byte) error {
+		id, err := strconv.Atoi(k)
+		if err != nil {
+			return nil
+		}
+		maxID = max(maxID, id)
+		var name string
+		if json.Unmarshal(raw, &name) == nil && name == spec.name && !used[id] {
+			spec.id = id
+		}
+		return nil
+	})
+	if err != nil {
+		return spec, err
+	}
+	if spec.id < 0 {
+		for id := range used {
+			maxID = max(maxID, id)
+		}
+		spec.id = maxID + 1
+	}
+	if spec.id > 0xffff {
+		return spec, errors.New("no interface id left")
+	}
+	return spec, nil
+}

@@ -311,13 +311,14 @@ func activeHostEntry(h *flowtable.Host) activeHost {
 	}
 }
 
+// maxPaging bounds page size and number so that (page−1)×size can never
+// overflow, whatever a client sends.
+const maxPaging = 1 << 30
+
 // paging is a list request's page size (see rowsPref) and page number.
 func (s *Server) paging(r *request) (perPage, currentPage int) {
-	currentPage = r.params.Int("currentPage", 1)
-	if currentPage < 1 {
-		currentPage = 1
-	}
-	return s.rowsPref(r), currentPage
+	currentPage = min(max(r.params.Int("currentPage", 1), 1), maxPaging)
+	return min(s.rowsPref(r), maxPaging), currentPage
 }
 
 // rowsPref is ntopng's per-user page size: an explicit perPage becomes the

@@ -112,6 +112,15 @@ func (s *Server) Handler() fasthttp.RequestHandler { return s.serve }
 const restPrefix = "/lua/rest/v1/"
 
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
+	// A bug must cost one answer, not the probe: fasthttp does not recover
+	// handler panics.
+	defer func() {
+		if v := recover(); v != nil {
+			s.cfg.Logger.Error("REST handler panic", "path", string(ctx.Path()), "panic", v)
+			ctx.ResetBody()
+			writeAnswer(ctx, RCInternalError, nil)
+		}
+	}()
 	path := string(ctx.Path())
 	isREST := strings.HasPrefix(path, "/lua/rest/") || strings.HasPrefix(path, "/lua/pro/rest/")
 	if isREST {

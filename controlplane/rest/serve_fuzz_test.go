@@ -1,0 +1,37 @@
+package rest
+
+import (
+	"testing"
+
+	"github.com/valyala/fasthttp"
+)
+
+// FuzzServe throws arbitrary requests at every endpoint: the server must
+// answer each with one of the statuses ntopng's API uses, never panic, and
+// never answer 500 (no input is an internal error).
+func FuzzServe(f *testing.F) {
+	s := newTestServer(f, 50, true)
+	paths := make([]string, 0, len(s.routes))
+	for p := range s.routes {
+		paths = append(paths, p)
+	}
+	f.Add(uint8(0), "ifid=0&host=10.0.0.1", "GET", "", []byte(nil))
+	f.Add(uint8(1), "ifid=0&perPage=-5&currentPage=-1&sortColumn=column_traffic", "GET", "", []byte(nil))
+	f.Add(uint8(2), "", "POST", "application/json", []byte(`{"ifid":0,"host":"10.0.0.1@4095","vlan":"70000"}`))
+	f.Add(uint8(3), "ifid=0&where_clause=PROTOCOL%20%3D%206&begin_time_clause=-1", "GET", "", []byte(nil))
+	f.Add(uint8(4), "ifid=0", "POST", "application/x-www-form-urlencoded", []byte("perPage=1000000000000000000000"))
+	f.Add(uint8(5), "ifid=0&perPage=4&currentPage=4611686018427387904", "GET", "", []byte(nil))
+	f.Fuzz(func(t *testing.T, route uint8, query, method, ctype string, body []byte) {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(paths[int(route)%len(paths)] + "?" + query)
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.Header.SetContentType(ctype)
+		ctx.Request.SetBody(body)
+		s.serve(&ctx)
+		switch st := ctx.Response.StatusCode(); st {
+		case 200, 302, 400, 401, 404, 405, 409:
+		default:
+			t.Fatalf("%s %s?%q: status %d: %s", method, paths[int(route)%len(paths)], query, st, ctx.Response.Body())
+		}
+	})
+}

@@ -184,6 +184,7 @@ func (s *ifaceSet) reload() error {
 		if current[name] != nil {
 			continue
 		}
+		current[name] = &running{} // a name listed twice opens once
 		spec, err := s.specFor(name, nil)
 		if err == nil {
 			var r *running
@@ -201,7 +202,7 @@ func (s *ifaceSet) reload() error {
 		s.start(r, nil)
 		s.log.Info("interface added", "interface", r.spec.name, "ifid", r.spec.id)
 	}
-	for _, r := range current {
+	for _, r := range s.snapshot() {
 		if r.fromConfig && !want[r.spec.arg] {
 			s.stop(r)
 		}

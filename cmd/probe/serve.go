@@ -101,7 +101,15 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		if err != nil {
 			return fail(err)
 		}
+		given := map[string]bool{}
+		for _, spec := range c.ifaces {
+			given[spec.arg] = true
+		}
 		for _, name := range fc.Interfaces {
+			if given[name] {
+				continue // already captured as given with -i
+			}
+			given[name] = true
 			spec, err := set.specFor(name, taken)
 			if err != nil {
 				return fail(err)

@@ -65,6 +65,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./dataplane/decode
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDNS$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzServerName$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlowRecord$$' -fuzztime 60s ./controlplane/store/internal/flowcodec
 	$(GO) test -run '^$$' -fuzz '^FuzzParams$$' -fuzztime 60s ./controlplane/rest
 	$(GO) test -run '^$$' -fuzz '^FuzzServe$$' -fuzztime 60s ./controlplane/rest

@@ -339,6 +339,12 @@ func TestOfflineCaptureServesHostsAndFlows(t *testing.T) {
 		t.Errorf("flow/active for 192.168.1.10: total %d page %d: %s", fa.TotalRows, len(fa.Data), a.env.Rsp)
 	}
 
+	a = p.call(t, "GET", "/lua/rest/v1/get/flow/l7/counters.lua?ifid=0", "", admin)
+	want7 := fmt.Sprintf(`[{"count":1,"name":"DNS"},{"count":%d,"name":"HTTP"}]`, tr.tcpFlows)
+	if normJSON(t, a.env.Rsp) != normJSON(t, []byte(want7)) {
+		t.Errorf("l7 counters %s, want %s", a.env.Rsp, want7)
+	}
+
 	a = p.call(t, "GET", "/lua/rest/v1/get/host/interfaces.lua?host=192.168.1.10", "", admin)
 	if string(a.env.Rsp) != `{"192.168.1.10":[{"ifid":0}]}` {
 		t.Errorf("host interfaces: %s", a.env.Rsp)

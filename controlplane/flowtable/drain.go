@@ -30,6 +30,7 @@ func (t *Table) deltaLocked(f *Flow) (store.FlowRecord, bool) {
 		BytesS2C:  f.BytesS2C - f.flushedBytesS2C,
 		FirstSeen: f.FirstSeen / 1e9, LastSeen: f.LastSeen / 1e9,
 		TCPFlagsC2S: f.FlagsC2S, TCPFlagsS2C: f.FlagsS2C,
+		L7: uint16(f.Protocol().AppID()),
 	}
 	if r.PktsC2S == 0 && r.PktsS2C == 0 {
 		return r, false

@@ -1,6 +1,10 @@
 package flowtable
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/probe-appliance/probe/controlplane/l7"
+)
 
 // Flow is one conversation as ntopng sees it: client and server are fixed
 // when the flow is created (the sender of the first packet is the client,
@@ -39,11 +43,26 @@ type Flow struct {
 	hasMAC    [2]bool
 	dirty     bool // on the table's dirty list
 
+	L7      l7.Result // application protocol, from the first payloads
+	l7Tries uint8
+
 	ServerName  string // TLS SNI or HTTP Host seen from the client
 	inspected   uint8
 	swapPending bool // the next packet moves the conversation to a swapped flow
 
 	cli, srv *Host
+}
+
+// Protocol is the flow's application protocol: what its payload proved,
+// else nDPI's guess from the server port (Guessed set).
+func (f *Flow) Protocol() l7.Result {
+	r := f.L7
+	if r.Master == l7.Unknown && r.App == l7.Unknown {
+		if g := l7.GuessByPort(f.Proto, f.ServerPort); g != l7.Unknown {
+			r.Master, r.Guessed = g, true
+		}
+	}
+	return r
 }
 
 // Packets and Bytes are the totals of both directions.

@@ -220,6 +220,12 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 		srv.contactsAsServer = make(map[netip.Addr]struct{})
 	}
 	srv.contactsAsServer[f.Client] = struct{}{}
+	switch p.Proto {
+	case 1:
+		f.L7.Master = l7.ICMP
+	case 58:
+		f.L7.Master = l7.ICMPV6
+	}
 	t.flows[key] = f
 	t.stats.FlowsCreated++
 	return f
@@ -344,7 +350,20 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		f.inspected++
 		inspectServerName(f, p.Payload)
 	}
+	if f.L7.Master == l7.Unknown && len(p.Payload) > 0 && f.l7Tries < maxL7Tries {
+		f.l7Tries++
+		f.L7.Master = l7.Classify(p.Proto, p.SrcPort, p.DstPort, p.Payload)
+		if f.L7.Master == l7.DNS || f.L7.Master == l7.MDNS {
+			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
+				f.L7.App = l7.AppForHost(info.QName)
+			}
+		}
+	}
 }
+
+// maxL7Tries is how many payload packets of a flow the classifier sees: a
+// protocol shows itself in the first ones or not at all.
+const maxL7Tries = 4
 
 // maxInspected is how many client payload segments of a TCP flow are
 // looked at for a server name; a name comes in the first one or never.
@@ -357,12 +376,14 @@ func inspectServerName(f *Flow, payload []byte) {
 		f.ServerName = name
 		f.inspected = maxInspected
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+		f.L7.App = l7.AppForHost(name)
 		return
 	}
 	if name, ok := l7.HTTPHost(payload); ok {
 		f.ServerName = name
 		f.inspected = maxInspected
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
+		f.L7.App = l7.AppForHost(name)
 	}
 }
 

@@ -368,3 +368,40 @@ func TestClientSideTieBreaks(t *testing.T) {
 		t.Errorf("who speaks first is the client")
 	}
 }
+
+func TestL7Classification(t *testing.T) {
+	tb := New(Config{Offline: true})
+	hello := []byte{0x16, 0x03, 0x01, 0x00, 0x2f, 0x01, 0x00, 0x00, 0x2b, 0x03, 0x03}
+	hello = append(hello, make([]byte, 32)...)       // random
+	hello = append(hello, 0, 0, 2, 0x13, 0x01, 1, 0) // session id, one suite, null compression
+	name := "www.google.com"
+	sni := []byte{0, 0, 0, byte(len(name) + 5), 0, byte(len(name) + 3), 0, 0, byte(len(name))}
+	sni = append(sni, name...)
+	hello = append(hello, 0, byte(len(sni)))
+	hello = append(hello, sni...)
+	// Fix the record and handshake lengths to what was built.
+	body := len(hello) - 5
+	hello[3], hello[4] = byte(body>>8), byte(body)
+	hs := body - 4
+	hello[6], hello[7], hello[8] = byte(hs>>16), byte(hs>>8), byte(hs)
+
+	tb.HandlePacket(tcp(t0, local, remote, 40000, 443, decode.TCPSyn, 60, nil), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+1, local, remote, 40000, 443, decode.TCPAck|decode.TCPPsh, 300, hello), decode.ErrNone)
+	tb.HandlePacket(udp(t0+2, local, netip.MustParseAddr("192.168.1.1"), 5000, 53, dnsMsg(7, false, "www.youtube.com", netip.Addr{})), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+3, local, remote, 40001, 443, decode.TCPSyn, 60, nil), decode.ErrNone)
+	tb.HandlePacket(&decode.Packet{Timestamp: t0 + 4, WireLen: 98, IPVersion: 4, Src: local, Dst: remote, Proto: 1}, decode.ErrNone)
+	got := map[string]bool{}
+	tb.View(func(v View) {
+		for _, f := range v.Flows() {
+			got[f.Protocol().Name()] = true
+			if f.ClientPort == 40001 && !f.Protocol().Guessed {
+				t.Errorf("a payload-less 443 flow should be a port guess")
+			}
+		}
+	})
+	for _, want := range []string{"TLS.Google", "DNS.YouTube", "TLS", "ICMP"} {
+		if !got[want] {
+			t.Errorf("no %s flow among %v", want, got)
+		}
+	}
+}

@@ -336,3 +336,11 @@ func skipName(msg []byte, off int) (int, error) {
 		}
 	}
 }
+
+// StripTCPLengthIf strips DNS's TCP length prefix when proto is TCP.
+func StripTCPLengthIf(proto uint8, payload []byte) []byte {
+	if proto == 6 {
+		return StripTCPLength(payload)
+	}
+	return payload
+}

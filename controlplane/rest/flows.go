@@ -17,7 +17,7 @@ var flowSortKeys = map[string]func(a, b *flowtable.Flow) int{
 	"server":     func(a, b *flowtable.Flow) int { return a.Server.Compare(b.Server) },
 	"vlan":       func(a, b *flowtable.Flow) int { return int(a.VLAN) - int(b.VLAN) },
 	"proto_l4":   func(a, b *flowtable.Flow) int { return int(a.Proto) - int(b.Proto) },
-	"ndpi":       func(a, b *flowtable.Flow) int { return 0 },
+	"ndpi":       func(a, b *flowtable.Flow) int { return strings.Compare(a.Protocol().Name(), b.Protocol().Name()) },
 	"score":      func(a, b *flowtable.Flow) int { return 0 },
 	"info":       func(a, b *flowtable.Flow) int { return 0 },
 	"duration":   func(a, b *flowtable.Flow) int { return cmp.Compare(a.LastSeen-a.FirstSeen, b.LastSeen-b.FirstSeen) },
@@ -153,7 +153,7 @@ func activeFlowEntry(f *flowtable.Flow, verbose bool) activeFlow {
 		// clients live with); they are all false here either way.
 		Server:    flowPeer{Name: hostLabel(srv), IP: f.Server.String(), Port: f.ServerPort, IsBroadcast: &falseVal},
 		VLAN:      f.VLAN,
-		Protocol:  flowProto{L4: l4Name(f.Proto), L7: "Unknown"},
+		Protocol:  flowProto{L4: l4Name(f.Proto), L7: f.Protocol().Name()},
 		Duration:  (f.LastSeen - f.FirstSeen) / 1e9,
 		Bytes:     bytes,
 		Thpt:      thpt{Pps: Num(f.ThptPps), Bps: Num(f.ThptBps)},

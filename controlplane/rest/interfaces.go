@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
 )
 
 func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
@@ -171,6 +172,30 @@ func (s *Server) getFlowL4Counters(r *request) (RC, any) {
 	out := make([]map[string]any, 0, len(ids))
 	for _, id := range ids {
 		out = append(out, map[string]any{"id": id, "count": counts[uint8(id)]})
+	}
+	return RCOK, out
+}
+
+// getFlowL7Counters is get/flow/l7/counters: active flows per application
+// (the app part of "TLS.Google" counts under Google), by name in byte
+// order as ntopng sorts them.
+func (s *Server) getFlowL7Counters(r *request) (RC, any) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	counts := map[string]int{}
+	ifc.Table.View(func(v flowtable.View) {
+		v.EachFlow(func(f *flowtable.Flow) { counts[l7.InfoOf(f.Protocol().AppID()).Name]++ })
+	})
+	names := make([]string, 0, len(counts))
+	for n := range counts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	out := make([]map[string]any, 0, len(names))
+	for _, n := range names {
+		out = append(out, map[string]any{"name": n, "count": counts[n]})
 	}
 	return RCOK, out
 }

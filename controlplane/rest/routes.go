@@ -11,6 +11,7 @@ func (s *Server) buildRoutes() map[string]handler {
 		"set/host/alias.lua":          s.setHostAlias,
 		"get/flow/active.lua":         s.getFlowActive,
 		"get/flow/l4/counters.lua":    s.getFlowL4Counters,
+		"get/flow/l7/counters.lua":    s.getFlowL7Counters,
 		"get/l4/protocol/consts.lua":  s.getL4ProtocolConsts,
 		"create/ntopng/session.lua":   s.createSession,
 		"get/ntopng/session.lua":      s.createSession,

@@ -1,0 +1,301 @@
+package l7
+
+import (
+	"encoding/binary"
+	"strings"
+)
+
+// Protocol is an nDPI protocol id (ntopng shows nDPI's ids and names).
+type Protocol uint16
+
+// The nDPI protocols this classifier knows, with nDPI's ids.
+const (
+	Unknown    Protocol = 0
+	DNS        Protocol = 5
+	HTTP       Protocol = 7
+	MDNS       Protocol = 8
+	NTP        Protocol = 9
+	NetBIOS    Protocol = 10
+	SSDP       Protocol = 12
+	SNMP       Protocol = 14
+	DHCP       Protocol = 18
+	ICMP       Protocol = 81
+	TLS        Protocol = 91
+	SSH        Protocol = 92
+	ICMPV6     Protocol = 102
+	Facebook   Protocol = 119
+	YouTube    Protocol = 124
+	Google     Protocol = 126
+	NetFlix    Protocol = 133
+	Apple      Protocol = 140
+	Amazon     Protocol = 178
+	QUIC       Protocol = 188
+	Microsoft  Protocol = 212
+	Cloudflare Protocol = 220
+	AmazonAWS  Protocol = 265
+)
+
+// Info is what nDPI says of a protocol: name, category id, breed.
+type Info struct {
+	Name     string
+	Category uint8
+	Breed    string
+}
+
+// protocols holds nDPI's name, category and breed of each known id
+// (../shared/research/ntopng-rest.md, Appendix C).
+var protocols = map[Protocol]Info{
+	Unknown:    {"Unknown", 0, "Unrated"},
+	DNS:        {"DNS", 14, "Acceptable"},
+	HTTP:       {"HTTP", 5, "Acceptable"},
+	MDNS:       {"MDNS", 14, "Acceptable"},
+	NTP:        {"NTP", 18, "Acceptable"},
+	NetBIOS:    {"NetBIOS", 18, "Acceptable"},
+	SSDP:       {"SSDP", 18, "Acceptable"},
+	SNMP:       {"SNMP", 14, "Acceptable"},
+	DHCP:       {"DHCP", 14, "Acceptable"},
+	ICMP:       {"ICMP", 14, "Acceptable"},
+	TLS:        {"TLS", 5, "Safe"},
+	SSH:        {"SSH", 12, "Acceptable"},
+	ICMPV6:     {"ICMPV6", 14, "Acceptable"},
+	Facebook:   {"Facebook", 6, "Fun"},
+	YouTube:    {"YouTube", 1, "Fun"},
+	Google:     {"Google", 5, "Acceptable"},
+	NetFlix:    {"NetFlix", 26, "Fun"},
+	Apple:      {"Apple", 5, "Safe"},
+	Amazon:     {"Amazon", 5, "Acceptable"},
+	QUIC:       {"QUIC", 5, "Acceptable"},
+	Microsoft:  {"Microsoft", 13, "Safe"},
+	Cloudflare: {"Cloudflare", 5, "Acceptable"},
+	AmazonAWS:  {"AmazonAWS", 13, "Acceptable"},
+}
+
+// InfoOf returns nDPI's facts about p (Unknown's for ids it does not know).
+func InfoOf(p Protocol) Info {
+	if i, ok := protocols[p]; ok {
+		return i
+	}
+	return protocols[Unknown]
+}
+
+// hostApps maps server-name suffixes to applications, as nDPI's host
+// match table does for the best-known services. Longer suffixes first
+// where one contains another.
+var hostApps = []struct {
+	suffix string
+	app    Protocol
+}{
+	{"youtube.com", YouTube}, {"googlevideo.com", YouTube}, {"ytimg.com", YouTube},
+	{"google.com", Google}, {"googleapis.com", Google}, {"gstatic.com", Google}, {"google.it", Google},
+	{"facebook.com", Facebook}, {"fbcdn.net", Facebook}, {"facebook.net", Facebook},
+	{"netflix.com", NetFlix}, {"nflxvideo.net", NetFlix}, {"nflximg.net", NetFlix},
+	{"microsoft.com", Microsoft}, {"live.com", Microsoft}, {"msn.com", Microsoft}, {"windows.net", Microsoft},
+	{"apple.com", Apple}, {"icloud.com", Apple}, {"mzstatic.com", Apple},
+	{"amazonaws.com", AmazonAWS}, {"amazon.com", Amazon}, {"amazon.it", Amazon},
+	{"cloudflare.com", Cloudflare}, {"cloudflare-dns.com", Cloudflare},
+}
+
+// AppForHost returns the application a server name belongs to, or Unknown.
+func AppForHost(name string) Protocol {
+	name = strings.ToLower(strings.TrimSuffix(name, "."))
+	for _, h := range hostApps {
+		if name == h.suffix || strings.HasSuffix(name, "."+h.suffix) {
+			return h.app
+		}
+	}
+	return Unknown
+}
+
+// Result is a flow's classification: Master is the protocol (TLS, DNS,
+// HTTP...), App the service on top of it when known (Google, Facebook...).
+// ntopng shows "Master.App", or just one of them.
+type Result struct {
+	Master, App Protocol
+	Guessed     bool // from the port only: no payload confirmed it
+}
+
+// Name is ntopng's l7 label: "TLS.Google", "DNS", "Unknown".
+func (r Result) Name() string {
+	switch {
+	case r.Master != Unknown && r.App != Unknown && r.App != r.Master:
+		return InfoOf(r.Master).Name + "." + InfoOf(r.App).Name
+	case r.App != Unknown:
+		return InfoOf(r.App).Name
+	}
+	return InfoOf(r.Master).Name
+}
+
+// AppID is the protocol ntopng counts the flow under: the app when known.
+func (r Result) AppID() Protocol {
+	if r.App != Unknown {
+		return r.App
+	}
+	return r.Master
+}
+
+// GuessByPort is nDPI's last resort for a flow no payload identified: the
+// protocol registered for its server port. Callers mark the result Guessed.
+func GuessByPort(proto uint8, serverPort uint16) Protocol {
+	switch proto {
+	case 1:
+		return ICMP
+	case 58:
+		return ICMPV6
+	case 6:
+		switch serverPort {
+		case 443, 8443:
+			return TLS
+		case 80, 8080:
+			return HTTP
+		case 53:
+			return DNS
+		case 22:
+			return SSH
+		}
+	case 17:
+		switch serverPort {
+		case 53:
+			return DNS
+		case 5353:
+			return MDNS
+		case 123:
+			return NTP
+		case 67, 68:
+			return DHCP
+		case 1900:
+			return SSDP
+		case 137:
+			return NetBIOS
+		case 161, 162:
+			return SNMP
+		case 443:
+			return QUIC
+		}
+	}
+	return Unknown
+}
+
+// Classify looks at one payload of a flow (either direction) and says
+// which protocol it proves, or Unknown. It never trusts a port alone: a
+// port only narrows which parsers are tried, and each parser checks the
+// bytes. proto is the IP protocol, sport/dport the packet's ports.
+func Classify(proto uint8, sport, dport uint16, payload []byte) Protocol {
+	switch proto {
+	case 1:
+		return ICMP
+	case 58:
+		return ICMPV6
+	case 6:
+		return classifyTCP(sport, dport, payload)
+	case 17:
+		return classifyUDP(sport, dport, payload)
+	}
+	return Unknown
+}
+
+func either(sport, dport, p uint16) bool { return sport == p || dport == p }
+
+func classifyTCP(sport, dport uint16, p []byte) Protocol {
+	if len(p) == 0 {
+		return Unknown
+	}
+	if _, ok := TLSServerName(p); ok || isTLSRecord(p) {
+		return TLS
+	}
+	if looksLikeHTTPRequest(p) || len(p) >= 9 && string(p[:7]) == "HTTP/1." {
+		return HTTP
+	}
+	if len(p) >= 8 && string(p[:4]) == "SSH-" && (string(p[4:8]) == "2.0-" || string(p[4:8]) == "1.99") {
+		return SSH
+	}
+	if either(sport, dport, 53) {
+		if _, ok := ParseDNS(StripTCPLength(p)); ok {
+			return DNS
+		}
+	}
+	return Unknown
+}
+
+// isTLSRecord accepts a TLS handshake record header (ClientHello or
+// ServerHello), so both directions of a TLS flow classify.
+func isTLSRecord(p []byte) bool {
+	if len(p) < 6 || p[0] != 0x16 || p[1] != 3 || p[2] > 4 {
+		return false
+	}
+	n := int(binary.BigEndian.Uint16(p[3:5]))
+	return n >= 4 && n <= 1<<14+2048 && (p[5] == 1 || p[5] == 2)
+}
+
+func classifyUDP(sport, dport uint16, p []byte) Protocol {
+	switch {
+	case either(sport, dport, 5353):
+		if _, ok := ParseDNS(p); ok {
+			return MDNS
+		}
+	case either(sport, dport, 53):
+		if _, ok := ParseDNS(p); ok {
+			return DNS
+		}
+	case either(sport, dport, 123):
+		// Version 1–4 and a mode in the LI/VN/Mode byte, 48-byte header.
+		if len(p) >= 48 {
+			vn, mode := p[0]>>3&7, p[0]&7
+			if vn >= 1 && vn <= 4 && mode >= 1 && mode <= 5 {
+				return NTP
+			}
+		}
+	case either(sport, dport, 67) || either(sport, dport, 68):
+		// BOOTP op 1/2 and the DHCP magic cookie at offset 236.
+		if len(p) >= 240 && (p[0] == 1 || p[0] == 2) && binary.BigEndian.Uint32(p[236:240]) == 0x63825363 {
+			return DHCP
+		}
+	case either(sport, dport, 1900):
+		if hasAnyPrefix(p, "M-SEARCH * HTTP/1.1", "NOTIFY * HTTP/1.1", "HTTP/1.1 200 OK") {
+			return SSDP
+		}
+	case either(sport, dport, 137):
+		if _, ok := ParseDNS(p); ok { // NetBIOS name service has DNS's layout
+			return NetBIOS
+		}
+	case either(sport, dport, 161) || either(sport, dport, 162):
+		// A BER SEQUENCE holding an INTEGER version 0–3.
+		if len(p) >= 5 && p[0] == 0x30 && bytesContainVersion(p) {
+			return SNMP
+		}
+	case either(sport, dport, 443):
+		if isQUICInitial(p) {
+			return QUIC
+		}
+	}
+	return Unknown
+}
+
+func hasAnyPrefix(p []byte, prefixes ...string) bool {
+	for _, pre := range prefixes {
+		if len(p) >= len(pre) && string(p[:len(pre)]) == pre {
+			return true
+		}
+	}
+	return false
+}
+
+func bytesContainVersion(p []byte) bool {
+	i := 1
+	if p[i]&0x80 != 0 { // long-form length
+		i += int(p[i] & 0x7f)
+	}
+	i++
+	return i+2 < len(p) && p[i] == 0x02 && p[i+1] == 1 && p[i+2] <= 3
+}
+
+// isQUICInitial: a long-header packet (RFC 9000 §17.2) of a known version.
+func isQUICInitial(p []byte) bool {
+	if len(p) < 1200 || p[0]&0xc0 != 0xc0 {
+		return false
+	}
+	switch binary.BigEndian.Uint32(p[1:5]) {
+	case 0x00000001, 0x6b3343cf, 0xff00001d: // v1, v2, draft-29
+		return true
+	}
+	return false
+}

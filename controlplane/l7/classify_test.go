@@ -1,0 +1,113 @@
+package l7
+
+import (
+	"encoding/binary"
+	"testing"
+)
+
+func dnsQuery(name string) []byte {
+	b := []byte{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}
+	start := 0
+	for i := 0; i <= len(name); i++ {
+		if i == len(name) || name[i] == '.' {
+			b = append(b, byte(i-start))
+			b = append(b, name[start:i]...)
+			start = i + 1
+		}
+	}
+	return append(b, 0, 0, 1, 0, 1)
+}
+
+func ntpClient() []byte {
+	p := make([]byte, 48)
+	p[0] = 0x23 // LI 0, version 4, mode 3 (client)
+	return p
+}
+
+func dhcpDiscover() []byte {
+	p := make([]byte, 300)
+	p[0] = 1
+	binary.BigEndian.PutUint32(p[236:], 0x63825363)
+	return p
+}
+
+func quicInitial() []byte {
+	p := make([]byte, 1200)
+	p[0] = 0xc3
+	binary.BigEndian.PutUint32(p[1:], 1)
+	return p
+}
+
+func TestClassify(t *testing.T) {
+	junk := []byte("\x00\x01garbage that is no protocol at all, long enough to look at")
+	cases := []struct {
+		name         string
+		proto        uint8
+		sport, dport uint16
+		payload      []byte
+		want         Protocol
+	}{
+		{"tls clienthello on 443", 6, 50000, 443, clientHello("www.example.com"), TLS},
+		{"tls on an odd port", 6, 50000, 8444, clientHello("x.example"), TLS},
+		{"junk on 443 is not TLS", 6, 50000, 443, junk, Unknown},
+		{"http request", 6, 50000, 80, []byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), HTTP},
+		{"http on 443 is HTTP", 6, 50000, 443, []byte("POST /x HTTP/1.1\r\n\r\n"), HTTP},
+		{"http response", 6, 80, 50000, []byte("HTTP/1.1 200 OK\r\n\r\n"), HTTP},
+		{"ssh banner on 2222", 6, 2222, 50000, []byte("SSH-2.0-OpenSSH_9.6\r\n"), SSH},
+		{"ssh-looking junk", 6, 22, 50000, []byte("SSH-9.9-no"), Unknown},
+		{"dns query", 17, 50000, 53, dnsQuery("www.example.com"), DNS},
+		{"junk on 53 is not DNS", 17, 50000, 53, []byte{1, 2, 3}, Unknown},
+		{"dns over tcp", 6, 50000, 53, append([]byte{0, byte(len(dnsQuery("a.b")))}, dnsQuery("a.b")...), DNS},
+		{"mdns", 17, 5353, 5353, dnsQuery("host.local"), MDNS},
+		{"dns payload on a random port stays unknown", 17, 40000, 40001, dnsQuery("a.b"), Unknown},
+		{"ntp", 17, 40000, 123, ntpClient(), NTP},
+		{"short junk on 123", 17, 40000, 123, []byte{0x23, 0}, Unknown},
+		{"dhcp", 17, 68, 67, dhcpDiscover(), DHCP},
+		{"bootp without the cookie", 17, 68, 67, make([]byte, 300), Unknown},
+		{"ssdp", 17, 40000, 1900, []byte("M-SEARCH * HTTP/1.1\r\nHOST: 239.255.255.250:1900\r\n\r\n"), SSDP},
+		{"snmp get", 17, 40000, 161, []byte{0x30, 0x26, 0x02, 0x01, 0x01, 0x04, 0x06}, SNMP},
+		{"junk on 161", 17, 40000, 161, []byte{0x31, 0, 0, 0, 0, 0}, Unknown},
+		{"quic initial", 17, 40000, 443, quicInitial(), QUIC},
+		{"short udp on 443", 17, 40000, 443, []byte{0xc3, 0, 0, 0, 1}, Unknown},
+		{"icmp", 1, 0, 0, nil, ICMP},
+		{"icmpv6", 58, 0, 0, nil, ICMPV6},
+	}
+	for _, c := range cases {
+		if got := Classify(c.proto, c.sport, c.dport, c.payload); got != c.want {
+			t.Errorf("%s: got %v (%s), want %v (%s)", c.name, got, InfoOf(got).Name, c.want, InfoOf(c.want).Name)
+		}
+	}
+}
+
+func TestHostAppsAndNames(t *testing.T) {
+	for name, want := range map[string]Protocol{
+		"www.google.com": Google, "r3---sn-abc.googlevideo.com": YouTube, "scontent.xx.fbcdn.net": Facebook,
+		"s3.eu-west-1.amazonaws.com": AmazonAWS, "notgoogle.com": Unknown, "google.com.evil.example": Unknown,
+		"www.netflix.com.": NetFlix,
+	} {
+		if got := AppForHost(name); got != want {
+			t.Errorf("%s: %v, want %v", name, got, want)
+		}
+	}
+	if n := (Result{Master: TLS, App: Google}).Name(); n != "TLS.Google" {
+		t.Errorf("name %q", n)
+	}
+	if n := (Result{Master: DNS}).Name(); n != "DNS" {
+		t.Errorf("name %q", n)
+	}
+	if a := (Result{Master: TLS, App: Facebook}).AppID(); a != Facebook {
+		t.Errorf("app id %v", a)
+	}
+	if GuessByPort(6, 443) != TLS || GuessByPort(17, 443) != QUIC || GuessByPort(6, 12345) != Unknown {
+		t.Error("port guesses")
+	}
+}
+
+func FuzzClassify(f *testing.F) {
+	f.Add(uint8(6), uint16(50000), uint16(443), clientHello("a.b"))
+	f.Add(uint8(17), uint16(40000), uint16(161), []byte{0x30, 0x81})
+	f.Add(uint8(17), uint16(40000), uint16(123), ntpClient())
+	f.Fuzz(func(t *testing.T, proto uint8, sport, dport uint16, payload []byte) {
+		Classify(proto, sport, dport, payload)
+	})
+}

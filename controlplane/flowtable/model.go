@@ -260,6 +260,24 @@ var dscpClassOf = func() (t [64]uint8) {
 	return t
 }()
 
+// L7Counters are a host's traffic of one application protocol.
+type L7Counters struct {
+	DirCounters
+	activeSlots int   // 5-second periods with traffic: ntopng's "duration"
+	lastSlot    int64 // the newest of them
+}
+
+// Duration is ntopng's per-protocol duration: seconds of the 5-second
+// periods that had traffic.
+func (c *L7Counters) Duration() int64 { return int64(c.activeSlots) * 5 }
+
+func (c *L7Counters) touch(ts int64) {
+	if slot := ts / 5e9; c.activeSlots == 0 || slot > c.lastSlot {
+		c.activeSlots++
+		c.lastSlot = slot
+	}
+}
+
 // Host is one IP address (per VLAN) seen on the interface.
 type Host struct {
 	Key       HostKey
@@ -279,6 +297,7 @@ type Host struct {
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
 	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
+	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	DNSSent, DNSRcvd            DNSStats
 

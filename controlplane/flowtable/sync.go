@@ -1,5 +1,7 @@
 package flowtable
 
+import "github.com/probe-appliance/probe/controlplane/l7"
+
 // syncLocked applies every dirty flow's pending packets to its hosts and
 // to the interface's local/remote split. It runs before anything reads
 // hosts (View), on every tick, and before flows leave the table.
@@ -47,6 +49,24 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		cls := f.dscpClass[dir]
 		sender.DSCP[cls].sent(pk, by)
 		receiver.DSCP[cls].rcvd(pk, by)
+		app := f.Protocol().AppID()
+		t.l7Bytes[app] += by
+		for i, h := range [2]*Host{sender, receiver} {
+			c := h.L7[app]
+			if c == nil {
+				if h.L7 == nil {
+					h.L7 = make(map[l7.Protocol]*L7Counters, 2)
+				}
+				c = &L7Counters{}
+				h.L7[app] = c
+			}
+			if i == 0 {
+				c.sent(pk, by)
+			} else {
+				c.rcvd(pk, by)
+			}
+			c.touch(f.LastSeen)
+		}
 		sender.PktSent.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 		receiver.PktRcvd.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 

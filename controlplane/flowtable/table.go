@@ -60,8 +60,9 @@ type Table struct {
 
 	stats      IfaceStats
 	nextHashID uint32
-	dirty      []*Flow // flows with packets not yet applied to their hosts
-	numLocal   int     // hosts inside the local networks
+	dirty      []*Flow                // flows with packets not yet applied to their hosts
+	numLocal   int                    // hosts inside the local networks
+	l7Bytes    map[l7.Protocol]uint64 // bytes per application since start
 	rates      Rates
 	rateAt     rateState
 	clock      int64 // unix ns of the newest packet (or tick)
@@ -86,12 +87,13 @@ func New(cfg Config) *Table {
 		cfg.MaxHosts = 131072
 	}
 	return &Table{
-		cfg:   cfg,
-		flows: make(map[flowKey]*Flow),
-		hosts: make(map[hostID]*Host),
-		byIP:  btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
-		macs:  make(map[[6]byte]struct{}),
-		alias: make(map[HostKey]string),
+		cfg:     cfg,
+		flows:   make(map[flowKey]*Flow),
+		hosts:   make(map[hostID]*Host),
+		byIP:    btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
+		macs:    make(map[[6]byte]struct{}),
+		alias:   make(map[HostKey]string),
+		l7Bytes: make(map[l7.Protocol]uint64),
 	}
 }
 

@@ -1,5 +1,7 @@
 package flowtable
 
+import "github.com/probe-appliance/probe/controlplane/l7"
+
 // View is read access to a table while its read lock is held. Pointers it
 // hands out must not be kept after the View callback returns.
 type View struct{ t *Table }
@@ -80,4 +82,11 @@ func (t *Table) SetAlias(k HostKey, alias string) {
 		h.Alias = alias
 	}
 	t.mu.Unlock()
+}
+
+// L7Bytes calls fn with every application's bytes since start.
+func (v View) L7Bytes(fn func(app l7.Protocol, bytes uint64)) {
+	for a, b := range v.t.l7Bytes {
+		fn(a, b)
+	}
 }

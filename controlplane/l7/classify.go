@@ -299,3 +299,35 @@ func isQUICInitial(p []byte) bool {
 	}
 	return false
 }
+
+// categoryNames are nDPI's category names by id (Appendix D of the notes).
+var categoryNames = map[uint8]string{
+	0: "Unspecified", 1: "Media", 2: "VPN", 3: "Email", 4: "DataTransfer", 5: "Web", 6: "SocialNetwork",
+	7: "Download", 8: "Game", 9: "Chat", 10: "VoIP", 11: "Database", 12: "RemoteAccess", 13: "Cloud",
+	14: "Network", 15: "Collaborative", 16: "RPC", 17: "Streaming", 18: "System", 19: "SoftwareUpdate",
+	25: "Music", 26: "Video", 27: "Shopping", 28: "Productivity", 29: "FileSharing", 30: "ConnCheck",
+	31: "IoT-Scada", 32: "VirtAssistant", 33: "Cybersecurity", 34: "AdultContent", 99: "Mining",
+	100: "Malware", 101: "Advertisement", 102: "Banned_Site", 103: "Site_Unavailable", 104: "Allowed_Site",
+	105: "Antimalware", 106: "Crypto_Currency", 107: "Gambling",
+}
+
+// CategoryName is nDPI's name of a category id.
+func CategoryName(id uint8) string {
+	if n, ok := categoryNames[id]; ok {
+		return n
+	}
+	if id >= 20 && id <= 24 {
+		return "User custom category " + string(rune('1'+id-20))
+	}
+	return "Unspecified"
+}
+
+// IsProtocolName reports whether name is one of the protocols' names.
+func IsProtocolName(name string) bool {
+	for _, i := range protocols {
+		if i.Name == name {
+			return true
+		}
+	}
+	return false
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
 )
 
 func hostLabel(h *flowtable.Host) string { return h.Label() }
@@ -376,6 +377,7 @@ func (s *Server) getHostData(r *request) (RC, any) {
 			return
 		}
 		out = hostData(ifc, h, s.cfg.LocalNets)
+		addHostL7(out, h, v)
 	})
 	if out == nil {
 		return RCNotFound, nil
@@ -574,4 +576,42 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 		ifc.Table.SetAlias(key, name)
 	}
 	return RCOK, nil
+}
+
+// addHostL7 adds get/host/data's "ndpi" and "ndpi_categories" sections:
+// per application and per category, bytes and packets each way and the
+// active duration; per application also the host's active flows.
+func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View) {
+	flows := map[l7.Protocol]int{}
+	v.EachFlow(func(f *flowtable.Flow) {
+		if f.ClientHost() == h || f.ServerHost() == h {
+			flows[f.Protocol().AppID()]++
+		}
+	})
+	ndpi, cats := obj{}, obj{}
+	for app, c := range h.L7 {
+		info := l7.InfoOf(app)
+		ndpi[info.Name] = map[string]any{
+			"breed": info.Breed, "bytes.sent": c.BytesSent, "bytes.rcvd": c.BytesRcvd,
+			"packets.sent": c.PktsSent, "packets.rcvd": c.PktsRcvd,
+			"duration": c.Duration(), "num_flows": flows[app],
+		}
+		name := l7.CategoryName(info.Category)
+		e, _ := cats[name].(map[string]any)
+		if e == nil {
+			e = map[string]any{"category": info.Category, "bytes": uint64(0), "bytes.sent": uint64(0), "bytes.rcvd": uint64(0), "duration": int64(0)}
+			cats[name] = e
+		}
+		e["bytes.sent"] = e["bytes.sent"].(uint64) + c.BytesSent
+		e["bytes.rcvd"] = e["bytes.rcvd"].(uint64) + c.BytesRcvd
+		e["bytes"] = e["bytes"].(uint64) + c.BytesSent + c.BytesRcvd
+		e["duration"] = max(e["duration"].(int64), c.Duration())
+	}
+	m["ndpi"] = ndpi
+	m["ndpi_categories"] = cats
+	if u := h.L7[l7.Unknown]; u != nil {
+		m["bytes.ndpi.unknown"] = u.BytesSent + u.BytesRcvd
+	} else {
+		m["bytes.ndpi.unknown"] = uint64(0)
+	}
 }

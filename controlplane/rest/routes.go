@@ -12,6 +12,8 @@ func (s *Server) buildRoutes() map[string]handler {
 		"get/flow/active.lua":         s.getFlowActive,
 		"get/flow/l4/counters.lua":    s.getFlowL4Counters,
 		"get/flow/l7/counters.lua":    s.getFlowL7Counters,
+		"get/interface/l7/stats.lua":  s.getInterfaceL7Stats,
+		"get/host/l7/stats.lua":       s.getHostL7Stats,
 		"get/l4/protocol/consts.lua":  s.getL4ProtocolConsts,
 		"create/ntopng/session.lua":   s.createSession,
 		"get/ntopng/session.lua":      s.createSession,

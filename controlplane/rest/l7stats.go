@@ -1,0 +1,179 @@
+package rest
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
+)
+
+// statItem is one slice of ntopng's l7 pie answers.
+type statItem struct {
+	Label    string `json:"label"`
+	Value    uint64 `json:"value"`
+	URL      string `json:"url,omitempty"`
+	Duration *int64 `json:"duration,omitempty"`
+}
+
+// collapseStats is ntopng's stats_utils.collapse_stats(res, 1, pct): sorted
+// by value descending, the first entry always kept, the following ones kept
+// while they reach pct % of the total, the rest summed into "Other", which
+// is appended whenever there was any entry.
+func collapseStats(items []statItem, pct uint64) []statItem {
+	if len(items) == 0 {
+		return []statItem{}
+	}
+	slices.SortStableFunc(items, func(a, b statItem) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Label, b.Label)
+	})
+	var total uint64
+	for _, it := range items {
+		total += it.Value
+	}
+	out := []statItem{items[0]}
+	var other uint64
+	for _, it := range items[1:] {
+		if it.Value*100 >= total*pct {
+			out = append(out, it)
+		} else {
+			other += it.Value
+		}
+	}
+	return append(out, statItem{Label: "Other", Value: other})
+}
+
+func appURL(label string) string {
+	if l7.IsProtocolName(label) {
+		return "/lua/flows_stats.lua?application=" + label
+	}
+	return ""
+}
+
+// groupLabel is the label an application counts under: its name, its
+// breed (breed=true) or its category (ndpi_category=true).
+func groupLabel(app l7.Protocol, p Params) string {
+	info := l7.InfoOf(app)
+	switch {
+	case p["breed"] == "true":
+		return info.Breed
+	case p["ndpi_category"] == "true":
+		return l7.CategoryName(info.Category)
+	}
+	return info.Name
+}
+
+// getInterfaceL7Stats is get/interface/l7/stats.
+func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	switch r.params["ndpistats_mode"] {
+	case "count":
+		return RCOK, s.l7FlowCounts(ifc)
+	case "sinceStartup":
+	default:
+		return RCInvalidArguments, nil
+	}
+	sums := map[string]uint64{}
+	ifc.Table.View(func(v flowtable.View) {
+		v.L7Bytes(func(app l7.Protocol, b uint64) { sums[groupLabel(app, r.params)] += b })
+	})
+	items := make([]statItem, 0, len(sums))
+	for label, v := range sums {
+		it := statItem{Label: label, Value: v}
+		if r.params["breed"] != "true" && r.params["ndpi_category"] != "true" {
+			it.URL = appURL(label)
+		}
+		items = append(items, it)
+	}
+	return RCOK, collapseStats(items, 3)
+}
+
+// l7FlowCounts is the "count" mode: active flows per application, up to
+// five above 3 % of all, the rest as "Other".
+func (s *Server) l7FlowCounts(ifc *Interface) []statItem {
+	counts := map[string]uint64{}
+	ifc.Table.View(func(v flowtable.View) {
+		v.EachFlow(func(f *flowtable.Flow) { counts[l7.InfoOf(f.Protocol().AppID()).Name]++ })
+	})
+	var total uint64
+	items := make([]statItem, 0, len(counts))
+	for label, n := range counts {
+		total += n
+		items = append(items, statItem{Label: label, Value: n, URL: appURL(label)})
+	}
+	slices.SortStableFunc(items, func(a, b statItem) int {
+		if c := cmp.Compare(b.Value, a.Value); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Label, b.Label)
+	})
+	out := []statItem{}
+	var rest uint64
+	for _, it := range items {
+		if len(out) < 5 && it.Value*100 > total*3 {
+			out = append(out, it)
+		} else {
+			rest += it.Value
+		}
+	}
+	if rest > 0 {
+		out = append(out, statItem{Label: "Other", Value: rest})
+	}
+	if len(out) == 0 {
+		out = append(out, statItem{Label: "No Flows", Value: 0})
+	}
+	return out
+}
+
+// getHostL7Stats is get/host/l7/stats: a host's bytes per application
+// (or breed, or category), with each application's active duration.
+func (s *Server) getHostL7Stats(r *request) (RC, any) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	if !r.params.Has("host") {
+		return RCInvalidArguments, nil
+	}
+	key, ok := parseHostParam(r.params)
+	if !ok {
+		return RCInvalidArguments, nil
+	}
+	grouped := r.params["breed"] == "true" || r.params["ndpi_category"] == "true"
+	var items []statItem
+	found := false
+	ifc.Table.View(func(v flowtable.View) {
+		h := v.Host(key)
+		if h == nil {
+			return
+		}
+		found = true
+		sums := map[string]*statItem{}
+		for app, c := range h.L7 {
+			label := groupLabel(app, r.params)
+			it := sums[label]
+			if it == nil {
+				var d int64
+				it = &statItem{Label: label, Duration: &d}
+				sums[label] = it
+			}
+			it.Value += c.BytesSent + c.BytesRcvd
+			if !grouped {
+				*it.Duration = c.Duration()
+			}
+		}
+		for _, it := range sums {
+			items = append(items, *it)
+		}
+	})
+	if !found {
+		return RCNotFound, nil
+	}
+	return RCOK, collapseStats(items, 3)
+}

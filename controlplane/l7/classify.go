@@ -42,40 +42,21 @@ type Info struct {
 	Breed    string
 }
 
-// protocols holds nDPI's name, category and breed of each known id
-// (../shared/research/ntopng-rest.md, Appendix C).
-var protocols = map[Protocol]Info{
-	Unknown:    {"Unknown", 0, "Unrated"},
-	DNS:        {"DNS", 14, "Acceptable"},
-	HTTP:       {"HTTP", 5, "Acceptable"},
-	MDNS:       {"MDNS", 14, "Acceptable"},
-	NTP:        {"NTP", 18, "Acceptable"},
-	NetBIOS:    {"NetBIOS", 18, "Acceptable"},
-	SSDP:       {"SSDP", 18, "Acceptable"},
-	SNMP:       {"SNMP", 14, "Acceptable"},
-	DHCP:       {"DHCP", 14, "Acceptable"},
-	ICMP:       {"ICMP", 14, "Acceptable"},
-	TLS:        {"TLS", 5, "Safe"},
-	SSH:        {"SSH", 12, "Acceptable"},
-	ICMPV6:     {"ICMPV6", 14, "Acceptable"},
-	Facebook:   {"Facebook", 6, "Fun"},
-	YouTube:    {"YouTube", 1, "Fun"},
-	Google:     {"Google", 5, "Acceptable"},
-	NetFlix:    {"NetFlix", 26, "Fun"},
-	Apple:      {"Apple", 5, "Safe"},
-	Amazon:     {"Amazon", 5, "Acceptable"},
-	QUIC:       {"QUIC", 5, "Acceptable"},
-	Microsoft:  {"Microsoft", 13, "Safe"},
-	Cloudflare: {"Cloudflare", 5, "Acceptable"},
-	AmazonAWS:  {"AmazonAWS", 13, "Acceptable"},
-}
-
 // InfoOf returns nDPI's facts about p (Unknown's for ids it does not know).
 func InfoOf(p Protocol) Info {
-	if i, ok := protocols[p]; ok {
+	if i, ok := ndpiProtocols[p]; ok {
 		return i
 	}
-	return protocols[Unknown]
+	return ndpiProtocols[Unknown]
+}
+
+// Protocols calls fn for every nDPI protocol, in id order.
+func Protocols(fn func(p Protocol, i Info)) {
+	for id := Protocol(0); id < 1024; id++ {
+		if i, ok := ndpiProtocols[id]; ok {
+			fn(id, i)
+		}
+	}
 }
 
 // hostApps maps server-name suffixes to applications, as nDPI's host
@@ -322,12 +303,23 @@ func CategoryName(id uint8) string {
 	return "Unspecified"
 }
 
-// IsProtocolName reports whether name is one of the protocols' names.
+// IsProtocolName reports whether name is one of nDPI's protocol names.
 func IsProtocolName(name string) bool {
-	for _, i := range protocols {
+	for _, i := range ndpiProtocols {
 		if i.Name == name {
 			return true
 		}
 	}
 	return false
+}
+
+// CategoryIDs are nDPI's category ids, ascending (custom slots 20–24 included).
+func CategoryIDs() []uint8 {
+	var out []uint8
+	for id := 0; id < 256; id++ {
+		if _, ok := categoryNames[uint8(id)]; ok || id >= 20 && id <= 24 {
+			out = append(out, uint8(id))
+		}
+	}
+	return out
 }

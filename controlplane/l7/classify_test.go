@@ -111,3 +111,23 @@ func FuzzClassify(f *testing.F) {
 		Classify(proto, sport, dport, payload)
 	})
 }
+
+func TestNDPITable(t *testing.T) {
+	// Spot checks against nDPI's ids (research notes, Appendix C).
+	for id, want := range map[Protocol]Info{
+		TLS: {"TLS", 5, "Safe"}, DNS: {"DNS", 14, "Acceptable"}, AmazonAWS: {"AmazonAWS", 13, "Acceptable"},
+		YouTube: {"YouTube", 1, "Fun"}, ICMPV6: {"ICMPV6", 14, "Acceptable"}, 431: {"DingTalk", 9, "Acceptable"},
+	} {
+		if got := InfoOf(id); got != want {
+			t.Errorf("%d: %+v, want %+v", id, got, want)
+		}
+	}
+	n := 0
+	Protocols(func(Protocol, Info) { n++ })
+	if n != 432 {
+		t.Errorf("%d protocols, want 432", n)
+	}
+	if InfoOf(9999).Name != "Unknown" || CategoryName(101) != "Advertisement" || CategoryName(21) != "User custom category 2" {
+		t.Error("fallbacks")
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
@@ -270,4 +271,34 @@ func (s *Server) toggleAllChecks(r *request) (RC, any) {
 	r.ctx.SetContentType("application/json")
 	r.ctx.SetBodyString(`{"success":true}`)
 	return pageAnswer, nil
+}
+
+// getL7ApplicationConsts is get/l7/application/consts: every nDPI protocol.
+func (s *Server) getL7ApplicationConsts(r *request) (RC, any) {
+	var out []map[string]any
+	l7.Protocols(func(p l7.Protocol, i l7.Info) {
+		out = append(out, map[string]any{"name": i.Name, "appl_id": p, "cat_id": i.Category})
+	})
+	return RCOK, out
+}
+
+// getL7CategoryConsts is get/l7/category/consts: every nDPI category with
+// its protocols (ids as strings, names sorted case-insensitively).
+func (s *Server) getL7CategoryConsts(r *request) (RC, any) {
+	apps := map[uint8][]map[string]any{}
+	l7.Protocols(func(p l7.Protocol, i l7.Info) {
+		apps[i.Category] = append(apps[i.Category], map[string]any{"name": i.Name, "id": strconv.Itoa(int(p))})
+	})
+	var out []map[string]any
+	for _, id := range l7.CategoryIDs() {
+		list := apps[id]
+		sort.SliceStable(list, func(a, b int) bool {
+			return strings.ToLower(list[a]["name"].(string)) < strings.ToLower(list[b]["name"].(string))
+		})
+		if list == nil {
+			list = []map[string]any{}
+		}
+		out = append(out, map[string]any{"name": l7.CategoryName(id), "cat_id": id, "app_list": list})
+	}
+	return RCOK, out
 }

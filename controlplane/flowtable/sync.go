@@ -47,6 +47,7 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		sc.sent(pk, by)
 		rc.rcvd(pk, by)
 		cls := f.dscpClass[dir]
+		t.dscp[cls] += pk
 		sender.DSCP[cls].sent(pk, by)
 		receiver.DSCP[cls].rcvd(pk, by)
 		app := f.Protocol().AppID()

@@ -63,6 +63,7 @@ type Table struct {
 	dirty      []*Flow                // flows with packets not yet applied to their hosts
 	numLocal   int                    // hosts inside the local networks
 	l7Bytes    map[l7.Protocol]uint64 // bytes per application since start
+	dscp       [NumDSCPClasses]uint64 // packets per DSCP class since start
 	rates      Rates
 	rateAt     rateState
 	clock      int64 // unix ns of the newest packet (or tick)

@@ -90,3 +90,6 @@ func (v View) L7Bytes(fn func(app l7.Protocol, bytes uint64)) {
 		fn(a, b)
 	}
 }
+
+// DSCPPackets are the interface's packets per DSCP class since start.
+func (v View) DSCPPackets() [NumDSCPClasses]uint64 { return v.t.dscp }

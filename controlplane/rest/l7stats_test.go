@@ -41,3 +41,35 @@ func TestInterfaceL7StatsModes(t *testing.T) {
 		t.Errorf("bad mode: %d", ctx.Response.StatusCode())
 	}
 }
+
+func TestCustomDataAndDSCP(t *testing.T) {
+	s := newTestServer(t, 3, true)
+	ctx := do(s, "/lua/rest/v1/get/host/custom_data.lua?ifid=0&host=192.168.1.10&field_alias=ip,bytes.sent=bs,nope", nil)
+	// fillTable sent 3 SYNs of 60, 61 and 62 bytes from 192.168.1.10; the
+	// unknown field "nope" is left out.
+	if got := string(ctx.Response.Body()); got != `{"rc":0,"rc_str":"OK","rc_str_hr":"Success","rsp":{"bs":183,"ip":"192.168.1.10"}}` {
+		t.Errorf("custom data: %s", got)
+	}
+	ctx = do(s, "/lua/rest/v1/get/host/custom_data.lua?ifid=0&field_alias=ip", nil)
+	var all struct {
+		Rsp []map[string]any `json:"rsp"`
+	}
+	_ = json.Unmarshal(ctx.Response.Body(), &all)
+	if len(all.Rsp) != 4 || all.Rsp[0]["ip"] != "10.0.0.0" {
+		t.Errorf("all hosts: %s", ctx.Response.Body())
+	}
+	if ctx = do(s, "/lua/rest/v1/get/host/custom_data.lua?ifid=0&field_alias=,", nil); ctx.Response.StatusCode() != 400 {
+		t.Errorf("empty field_alias: %d", ctx.Response.StatusCode())
+	}
+	if ctx = do(s, "/lua/rest/v1/get/host/custom_data.lua?ifid=0&host=1.2.3.4", nil); ctx.Response.StatusCode() != 404 {
+		t.Errorf("unknown host: %d", ctx.Response.StatusCode())
+	}
+	ctx = do(s, "/lua/rest/v1/get/interface/dscp/stats.lua?ifid=0", nil)
+	if got := string(ctx.Response.Body()); got != `{"rc":0,"rc_str":"OK","rc_str_hr":"Success","rsp":[{"label":"Best Effort (CS0)","value":3},{"label":"Other","value":0}]}` {
+		t.Errorf("dscp: %s", got)
+	}
+	ctx = do(s, "/lua/rest/v1/get/host/dscp/stats.lua?ifid=0&host=192.168.1.10&direction=recv", nil)
+	if got := string(ctx.Response.Body()); got != `{"rc":0,"rc_str":"OK","rc_str_hr":"Success","rsp":[{"label":"Best Effort (CS0)","value":0},{"label":"Other","value":0}]}` {
+		t.Errorf("host dscp recv: %s", got)
+	}
+}

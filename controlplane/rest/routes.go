@@ -20,6 +20,9 @@ func (s *Server) buildRoutes() map[string]handler {
 		"create/ntopng/session.lua":     s.createSession,
 		"get/ntopng/session.lua":        s.createSession,
 		"create/ntopng/api_token.lua":   s.createAPIToken,
+		"get/host/custom_data.lua":      s.getHostCustomData,
+		"get/interface/dscp/stats.lua":  s.getInterfaceDSCPStats,
+		"get/host/dscp/stats.lua":       s.getHostDSCPStats,
 	}
 	routes := make(map[string]handler, len(v1)+2)
 	for p, h := range v1 {

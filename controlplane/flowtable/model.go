@@ -43,6 +43,9 @@ type Flow struct {
 	hasMAC    [2]bool
 	dirty     bool // on the table's dirty list
 
+	TCP    [2]TCPHealth // per direction (client to server, server to client)
+	tcpSeq [2]tcpSeq
+
 	L7      l7.Result // application protocol, from the first payloads
 	l7Tries uint8
 
@@ -300,6 +303,7 @@ type Host struct {
 	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	DNSSent, DNSRcvd            DNSStats
+	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
@@ -345,6 +349,7 @@ type IfaceStats struct {
 	DroppedNewFlows         uint64 // table full
 	DroppedNewHosts         uint64
 	FirstPacket, LastPacket int64 // unix ns
+	TCP                     TCPHealth
 }
 
 // Unflushed are the flow's counters not yet handed to the store: goProbe's

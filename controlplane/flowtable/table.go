@@ -334,6 +334,19 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	if p.HasMAC {
 		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
 	}
+	if p.Proto == 6 {
+		if ev := trackTCP(&f.tcpSeq[dir], p); ev != (TCPHealth{}) {
+			// Rare: hosts and the interface are touched only then.
+			f.TCP[dir].add(ev)
+			sender, receiver := f.cli, f.srv
+			if dir == dirS2C {
+				sender, receiver = f.srv, f.cli
+			}
+			sender.TCPSent.add(ev)
+			receiver.TCPRcvd.add(ev)
+			t.stats.TCP.add(ev)
+		}
+	}
 	if p.Timestamp > f.LastSeen {
 		f.LastSeen = p.Timestamp
 	}

@@ -132,6 +132,19 @@ type activeFlow struct {
 	Breakdown flowBreakdown `json:"breakdown"`
 	Score     string        `json:"score"`
 	Packets   *uint64       `json:"packets,omitempty"`
+	TCP       *flowTCP      `json:"tcp,omitempty"`
+}
+
+// flowTCP is get/flow/active's verbose "tcp" section.
+type flowTCP struct {
+	Retransmissions c2sPair `json:"retransmissions"`
+	OutOfOrder      c2sPair `json:"out_of_order"`
+	Lost            c2sPair `json:"lost"`
+}
+
+type c2sPair struct {
+	Cli2Srv uint64 `json:"cli2srv"`
+	Srv2Cli uint64 `json:"srv2cli"`
 }
 
 var falseVal = false
@@ -163,6 +176,13 @@ func activeFlowEntry(f *flowtable.Flow, verbose bool) activeFlow {
 	if verbose {
 		n := f.Packets()
 		e.Packets = &n
+		if f.Proto == 6 {
+			e.TCP = &flowTCP{
+				Retransmissions: c2sPair{f.TCP[0].Retransmissions, f.TCP[1].Retransmissions},
+				OutOfOrder:      c2sPair{f.TCP[0].OutOfOrder, f.TCP[1].OutOfOrder},
+				Lost:            c2sPair{f.TCP[0].Lost, f.TCP[1].Lost},
+			}
+		}
 	}
 	return e
 }

@@ -524,6 +524,12 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["pktStats.recv"] = pktStatsJSON(h.PktRcvd)
 	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
 	m["ICMPv4"] = emptyRsp
+	tcpStats := func(h flowtable.TCPHealth) map[string]any {
+		return map[string]any{"retransmissions": h.Retransmissions, "out_of_order": h.OutOfOrder, "lost": h.Lost, "keep_alive": h.KeepAlive}
+	}
+	m["tcpPacketStats.sent"] = tcpStats(h.TCPSent)
+	m["tcpPacketStats.rcvd"] = tcpStats(h.TCPRcvd)
+	m["tcp.packets.seq_problems"] = h.TCPSent != (flowtable.TCPHealth{}) || h.TCPRcvd != (flowtable.TCPHealth{})
 	return m
 }
 

@@ -99,7 +99,7 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		"packets_download":                     st.Packets,
 		"packets_upload":                       0,
 		"throughput":                           thpt,
-		"tcpPacketStats":                       map[string]any{"retransmissions": 0, "out_of_order": 0, "lost": 0},
+		"tcpPacketStats":                       map[string]any{"retransmissions": st.TCP.Retransmissions, "out_of_order": st.TCP.OutOfOrder, "lost": st.TCP.Lost},
 		"profiles":                             emptyRsp,
 	}
 	// Not in ntopng: how this probe captures a live interface (xdp-native,

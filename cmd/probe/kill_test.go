@@ -84,6 +84,14 @@ func TestKillDuringIngest(t *testing.T) {
 	// Wait until the probe counted everything, give the writer a moment,
 	// then kill it hard while it waits on the FIFO.
 	p := &probeProc{cmd: cmd, port: port, out: out}
+	// The REST listener comes up once the probe opened its inputs.
+	poll(t, 10*time.Second, "the REST listener", func() bool {
+		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err == nil {
+			c.Close()
+		}
+		return err == nil
+	})
 	poll(t, 10*time.Second, "the probe to read every packet", func() bool {
 		a := p.call(t, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", nil)
 		var ifd map[string]any

@@ -294,6 +294,7 @@ type Host struct {
 	Name                        string // learnt from DNS answers
 	ServerName                  string // TLS SNI / HTTP Host clients used to reach it
 	ServerNameHTTP              bool   // ServerName came from an HTTP Host header
+	MDNSName                    string // what the host announced over mDNS
 	Alias                       string // set by the operator (set/host/alias)
 
 	Traffic                     DirCounters
@@ -316,12 +317,14 @@ type Host struct {
 }
 
 // Label is the name ntopng shows for a host: the operator's alias, else
-// the name clients used for it (SNI, HTTP Host), else the name learnt from
-// DNS, else the address.
+// what it announced over mDNS, else the name clients used for it (SNI,
+// HTTP Host), else the name learnt from DNS, else the address.
 func (h *Host) Label() string {
 	switch {
 	case h.Alias != "":
 		return h.Alias
+	case h.MDNSName != "":
+		return h.MDNSName
 	case h.ServerName != "":
 		return h.ServerName
 	case h.Name != "":

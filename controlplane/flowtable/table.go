@@ -362,6 +362,16 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		}
 		t.dnsLocked(p, sender, receiver)
 	}
+	if p.Proto == 17 && p.SrcPort == 5353 {
+		// A host announcing itself over mDNS names itself.
+		sender := f.cli
+		if dir == dirS2C {
+			sender = f.srv
+		}
+		if name, ok := l7.MDNSName(p.Payload); ok {
+			sender.MDNSName = name
+		}
+	}
 	if dir == dirC2S && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
 		f.inspected++
 		inspectServerName(f, p.Payload)

@@ -405,3 +405,28 @@ func TestL7Classification(t *testing.T) {
 		}
 	}
 }
+
+func TestMDNSNamesTheSender(t *testing.T) {
+	tb := New(Config{Offline: true})
+	// mDNS response: one PTR answer "Printer._ipp._tcp.local".
+	msg := []byte{0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0}
+	for _, l := range []string{"_ipp", "_tcp", "local"} {
+		msg = append(msg, byte(len(l)))
+		msg = append(msg, l...)
+	}
+	msg = append(msg, 0, 0, 12, 0, 1, 0, 0, 0, 120)
+	rdata := append([]byte{7}, "Printer"...)
+	rdata = append(rdata, 0xc0, 12)
+	msg = append(msg, 0, byte(len(rdata)))
+	msg = append(msg, rdata...)
+	group := netip.MustParseAddr("224.0.0.251")
+	tb.HandlePacket(udp(t0, local, group, 5353, 5353, msg), decode.ErrNone)
+	tb.View(func(v View) {
+		if h := v.Host(HostKey{local, 0}); h.MDNSName != "printer" || h.Label() != "printer" {
+			t.Errorf("mdns name %q label %q", h.MDNSName, h.Label())
+		}
+		if h := v.Host(HostKey{group, 0}); h.MDNSName != "" {
+			t.Errorf("the multicast group got a name")
+		}
+	})
+}

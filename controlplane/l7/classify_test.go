@@ -109,6 +109,7 @@ func FuzzClassify(f *testing.F) {
 	f.Add(uint8(17), uint16(40000), uint16(123), ntpClient())
 	f.Fuzz(func(t *testing.T, proto uint8, sport, dport uint16, payload []byte) {
 		Classify(proto, sport, dport, payload)
+		MDNSName(payload)
 	})
 }
 
@@ -129,5 +130,31 @@ func TestNDPITable(t *testing.T) {
 	}
 	if InfoOf(9999).Name != "Unknown" || CategoryName(101) != "Advertisement" || CategoryName(21) != "User custom category 2" {
 		t.Error("fallbacks")
+	}
+}
+
+func TestMDNSName(t *testing.T) {
+	// A response with one PTR answer naming "Luca’s iMac" (compressed
+	// pointer to "_companion-link._tcp.local" in the answer's owner).
+	msg := []byte{0, 0, 0x84, 0, 0, 0, 0, 1, 0, 0, 0, 0}
+	owner := len(msg)
+	for _, l := range []string{"_companion-link", "_tcp", "local"} {
+		msg = append(msg, byte(len(l)))
+		msg = append(msg, l...)
+	}
+	msg = append(msg, 0, 0, 12, 0, 1, 0, 0, 0, 120)
+	inst := "Luca’s iMac"
+	rdata := append([]byte{byte(len(inst))}, inst...)
+	rdata = append(rdata, 0xc0, byte(owner))
+	msg = append(msg, 0, byte(len(rdata)))
+	msg = append(msg, rdata...)
+	if name, ok := MDNSName(msg); !ok || name != "luca’s imac" {
+		t.Errorf("MDNSName = %q %v", name, ok)
+	}
+	if _, ok := MDNSName(dnsQuery("x.local")); ok {
+		t.Error("a query names nothing")
+	}
+	if _, ok := MDNSName([]byte{1, 2, 0x84}); ok {
+		t.Error("short message")
 	}
 }

@@ -465,6 +465,9 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	if h.Name != "" {
 		names["resolved"] = h.Name
 	}
+	if h.MDNSName != "" {
+		names["mdns"] = h.MDNSName
+	}
 	if h.ServerName != "" {
 		if h.ServerNameHTTP {
 			names["http"] = h.ServerName

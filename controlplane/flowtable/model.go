@@ -314,6 +314,11 @@ type Host struct {
 
 	contactsAsClient map[netip.Addr]struct{}
 	contactsAsServer map[netip.Addr]struct{}
+
+	// Servers of a kind the host used and the DNS names it asked for
+	// (ntopng's server_contacts), each bounded by maxContacts.
+	dnsServers, ntpServers, smtpServers map[netip.Addr]struct{}
+	domainNames                         map[string]struct{}
 }
 
 // Label is the name ntopng shows for a host: the operator's alias, else
@@ -331,6 +336,25 @@ func (h *Host) Label() string {
 		return h.Name
 	}
 	return h.Key.Addr.String()
+}
+
+// maxContacts bounds each contact set: a scanning host must not grow them
+// without limit (the count then saturates).
+const maxContacts = 4096
+
+func addContact[K comparable](m *map[K]struct{}, k K) {
+	if *m == nil {
+		*m = make(map[K]struct{}, 4)
+	}
+	if len(*m) < maxContacts {
+		(*m)[k] = struct{}{}
+	}
+}
+
+// ServerContacts are ntopng's server_contacts: how many DNS, NTP and SMTP
+// servers the host contacted and how many distinct names it asked DNS for.
+func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
+	return len(h.dnsServers), len(h.ntpServers), len(h.smtpServers), len(h.domainNames)
 }
 
 // ContactsAsClient / ContactsAsServer are the numbers of distinct peers.

@@ -223,6 +223,12 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 		srv.contactsAsServer = make(map[netip.Addr]struct{})
 	}
 	srv.contactsAsServer[f.Client] = struct{}{}
+	switch {
+	case p.Proto == 17 && f.ServerPort == 123:
+		addContact(&cli.ntpServers, f.Server)
+	case p.Proto == 6 && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
+		addContact(&cli.smtpServers, f.Server)
+	}
 	switch p.Proto {
 	case 1:
 		f.L7.Master = l7.ICMP
@@ -421,6 +427,10 @@ func (t *Table) dnsLocked(p *decode.Packet, sender, receiver *Host) {
 		return
 	}
 	if !info.Response {
+		addContact(&sender.dnsServers, receiver.Key.Addr)
+		if info.QName != "" {
+			addContact(&sender.domainNames, info.QName)
+		}
 		sender.DNSSent.Queries++
 		sender.DNSSent.QueryTypes[dnsQTypeBucket(info.QType)]++
 		receiver.DNSRcvd.Queries++

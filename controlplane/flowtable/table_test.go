@@ -430,3 +430,19 @@ func TestMDNSNamesTheSender(t *testing.T) {
 		}
 	})
 }
+
+func TestServerContacts(t *testing.T) {
+	tb := New(Config{Offline: true})
+	resolver := netip.MustParseAddr("192.168.1.1")
+	for i, name := range []string{"a.example", "b.example", "a.example"} {
+		tb.HandlePacket(udp(t0+int64(i), local, resolver, 5000+uint16(i), 53, dnsMsg(uint16(i+1), false, name, netip.Addr{})), decode.ErrNone)
+	}
+	tb.HandlePacket(udp(t0+9, local, remote, 40000, 123, make([]byte, 48)), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+10, local, remote, 40001, 25, decode.TCPSyn, 60, nil), decode.ErrNone)
+	tb.View(func(v View) {
+		dns, ntp, smtp, names := v.Host(HostKey{local, 0}).ServerContacts()
+		if dns != 1 || ntp != 1 || smtp != 1 || names != 2 {
+			t.Errorf("server contacts dns %d ntp %d smtp %d names %d", dns, ntp, smtp, names)
+		}
+	})
+}

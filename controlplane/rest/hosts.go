@@ -527,6 +527,8 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["pktStats.recv"] = pktStatsJSON(h.PktRcvd)
 	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
 	m["ICMPv4"] = emptyRsp
+	dnsN, ntpN, smtpN, domains := h.ServerContacts()
+	m["server_contacts"] = map[string]any{"dns": dnsN, "ntp": ntpN, "smtp": smtpN, "domain_names": domains}
 	tcpStats := func(h flowtable.TCPHealth) map[string]any {
 		return map[string]any{"retransmissions": h.Retransmissions, "out_of_order": h.OutOfOrder, "lost": h.Lost, "keep_alive": h.KeepAlive}
 	}

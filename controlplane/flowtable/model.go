@@ -263,6 +263,13 @@ var dscpClassOf = func() (t [64]uint8) {
 	return t
 }()
 
+// HTTPCounts are HTTP/1.x requests by method (l7.HTTPGet…) and responses
+// by status class (index 1–5 for 1xx–5xx).
+type HTTPCounts struct {
+	Queries   [l7.NumHTTPMethods]uint64
+	Responses [6]uint64
+}
+
 // L7Counters are a host's traffic of one application protocol.
 type L7Counters struct {
 	DirCounters
@@ -304,7 +311,8 @@ type Host struct {
 	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	DNSSent, DNSRcvd            DNSStats
-	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
+	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
+	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared

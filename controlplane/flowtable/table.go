@@ -382,14 +382,36 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		f.inspected++
 		inspectServerName(f, p.Payload)
 	}
+	if f.L7.Master == l7.HTTP && len(p.Payload) > 0 {
+		t.httpLocked(f, dir, p.Payload)
+	}
 	if f.L7.Master == l7.Unknown && len(p.Payload) > 0 && f.l7Tries < maxL7Tries {
 		f.l7Tries++
 		f.L7.Master = l7.Classify(p.Proto, p.SrcPort, p.DstPort, p.Payload)
+		if f.L7.Master == l7.HTTP {
+			t.httpLocked(f, dir, p.Payload)
+		}
 		if f.L7.Master == l7.DNS || f.L7.Master == l7.MDNS {
 			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
 				f.L7.App = l7.AppForHost(info.QName)
 			}
 		}
+	}
+}
+
+// httpLocked counts the requests and responses an HTTP flow carries (every
+// one, keep-alive connections carry many).
+func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
+	sender, receiver := f.cli, f.srv
+	if dir == dirS2C {
+		sender, receiver = f.srv, f.cli
+	}
+	if m, ok := l7.HTTPRequestMethod(payload); ok {
+		sender.HTTPSent.Queries[m]++
+		receiver.HTTPRcvd.Queries[m]++
+	} else if c, ok := l7.HTTPResponseClass(payload); ok {
+		sender.HTTPSent.Responses[c]++
+		receiver.HTTPRcvd.Responses[c]++
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 	"github.com/probe-appliance/probe/dataplane/flow"
@@ -443,6 +444,23 @@ func TestServerContacts(t *testing.T) {
 		dns, ntp, smtp, names := v.Host(HostKey{local, 0}).ServerContacts()
 		if dns != 1 || ntp != 1 || smtp != 1 || names != 2 {
 			t.Errorf("server contacts dns %d ntp %d smtp %d names %d", dns, ntp, smtp, names)
+		}
+	})
+}
+
+func TestHTTPCounts(t *testing.T) {
+	tb := New(Config{Offline: true})
+	tb.HandlePacket(tcp(t0, local, remote, 40000, 80, decode.TCPAck|decode.TCPPsh, 100, []byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n")), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+1, remote, local, 80, 40000, decode.TCPAck|decode.TCPPsh, 100, []byte("HTTP/1.1 200 OK\r\n\r\n")), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+2, local, remote, 40000, 80, decode.TCPAck|decode.TCPPsh, 100, []byte("POST /x HTTP/1.1\r\n\r\n")), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+3, remote, local, 80, 40000, decode.TCPAck|decode.TCPPsh, 100, []byte("HTTP/1.1 404 Not Found\r\n\r\n")), decode.ErrNone)
+	tb.View(func(v View) {
+		cli, srv := v.Host(HostKey{local, 0}), v.Host(HostKey{remote, 0})
+		if cli.HTTPSent.Queries[l7.HTTPGet] != 1 || cli.HTTPSent.Queries[l7.HTTPPost] != 1 || cli.HTTPRcvd.Responses[2] != 1 || cli.HTTPRcvd.Responses[4] != 1 {
+			t.Errorf("client %+v / %+v", cli.HTTPSent, cli.HTTPRcvd)
+		}
+		if srv.HTTPRcvd.Queries[l7.HTTPGet] != 1 || srv.HTTPSent.Responses[2] != 1 {
+			t.Errorf("server %+v / %+v", srv.HTTPSent, srv.HTTPRcvd)
 		}
 	})
 }

@@ -158,3 +158,24 @@ func TestMDNSName(t *testing.T) {
 		t.Error("short message")
 	}
 }
+
+func TestHTTPMethodsAndStatus(t *testing.T) {
+	for in, want := range map[string]int{"GET / HTTP/1.1\r\n": HTTPGet, "POST /a HTTP/1.1\r\n": HTTPPost, "OPTIONS * HTTP/1.1\r\n": HTTPOther} {
+		if got, ok := HTTPRequestMethod([]byte(in)); !ok || got != want {
+			t.Errorf("%q: %d %v", in, got, ok)
+		}
+	}
+	if _, ok := HTTPRequestMethod([]byte("GETX / HTTP")); ok {
+		t.Error("GETX is no method")
+	}
+	for in, want := range map[string]int{"HTTP/1.1 200 OK\r\n": 2, "HTTP/1.0 404 Not Found\r\n": 4, "HTTP/1.1 101 Switching\r\n": 1} {
+		if got, ok := HTTPResponseClass([]byte(in)); !ok || got != want {
+			t.Errorf("%q: %d %v", in, got, ok)
+		}
+	}
+	for _, bad := range []string{"HTTP/1.1 900 X\r\n", "HTTP/1.1 2xx OK", "HTTP/2 200", "HTTP/1.1"} {
+		if _, ok := HTTPResponseClass([]byte(bad)); ok {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -168,3 +168,44 @@ func (r *reader) take(n int) []byte {
 }
 
 func (r *reader) skip(n int) { r.take(n) }
+
+// HTTP request methods as ntopng counts them.
+const (
+	HTTPGet = iota
+	HTTPPost
+	HTTPHead
+	HTTPPut
+	HTTPOther
+	NumHTTPMethods
+)
+
+// HTTPRequestMethod says whether payload starts an HTTP/1.x request and
+// which method it uses.
+func HTTPRequestMethod(p []byte) (int, bool) {
+	switch {
+	case hasAnyPrefix(p, "GET "):
+		return HTTPGet, true
+	case hasAnyPrefix(p, "POST "):
+		return HTTPPost, true
+	case hasAnyPrefix(p, "HEAD "):
+		return HTTPHead, true
+	case hasAnyPrefix(p, "PUT "):
+		return HTTPPut, true
+	case looksLikeHTTPRequest(p):
+		return HTTPOther, true
+	}
+	return 0, false
+}
+
+// HTTPResponseClass says whether payload starts an HTTP/1.x response and
+// its status class (1 for 1xx … 5 for 5xx).
+func HTTPResponseClass(p []byte) (int, bool) {
+	if len(p) < 12 || string(p[:7]) != "HTTP/1." || p[8] != ' ' {
+		return 0, false
+	}
+	c := int(p[9] - '0')
+	if c < 1 || c > 5 || p[10] < '0' || p[10] > '9' || p[11] < '0' || p[11] > '9' {
+		return 0, false
+	}
+	return c, true
+}

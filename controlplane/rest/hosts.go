@@ -527,6 +527,7 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["pktStats.recv"] = pktStatsJSON(h.PktRcvd)
 	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
 	m["ICMPv4"] = emptyRsp
+	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent), "receiver": httpJSON(h.HTTPRcvd), "virtual_hosts": emptyRsp}
 	dnsN, ntpN, smtpN, domains := h.ServerContacts()
 	m["server_contacts"] = map[string]any{"dns": dnsN, "ntp": ntpN, "smtp": smtpN, "domain_names": domains}
 	tcpStats := func(h flowtable.TCPHealth) map[string]any {
@@ -624,5 +625,21 @@ func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View) {
 		m["bytes.ndpi.unknown"] = u.BytesSent + u.BytesRcvd
 	} else {
 		m["bytes.ndpi.unknown"] = uint64(0)
+	}
+}
+
+// httpJSON is one side of get/host/data's "http" section. The rates are
+// per-second figures ntopng updates on its own period; they stay 0 here.
+func httpJSON(c flowtable.HTTPCounts) map[string]any {
+	q, r := c.Queries, c.Responses
+	return map[string]any{
+		"query": map[string]any{"total": q[0] + q[1] + q[2] + q[3] + q[4], "num_get": q[l7.HTTPGet], "num_post": q[l7.HTTPPost],
+			"num_head": q[l7.HTTPHead], "num_put": q[l7.HTTPPut], "num_other": q[l7.HTTPOther]},
+		"response": map[string]any{"total": r[1] + r[2] + r[3] + r[4] + r[5], "num_1xx": r[1], "num_2xx": r[2],
+			"num_3xx": r[3], "num_4xx": r[4], "num_5xx": r[5]},
+		"rate": map[string]any{
+			"query":    map[string]any{"get": 0, "post": 0, "head": 0, "put": 0, "other": 0},
+			"response": map[string]any{"1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0},
+		},
 	}
 }

@@ -46,6 +46,10 @@ type Flow struct {
 	TCP    [2]TCPHealth // per direction (client to server, server to client)
 	tcpSeq [2]tcpSeq
 
+	// Handshake times (unix ns, 0 until seen): the network latency of each
+	// side follows from them.
+	synAt, synAckAt, ackAt int64
+
 	L7      l7.Result // application protocol, from the first payloads
 	l7Tries uint8
 
@@ -66,6 +70,16 @@ func (f *Flow) Protocol() l7.Result {
 		}
 	}
 	return r
+}
+
+// Latency is ntopng's network latency of a TCP flow whose handshake was
+// seen: the server's (SYN → SYN-ACK) and the client's (SYN-ACK → ACK), in
+// nanoseconds; ok is false without a complete handshake.
+func (f *Flow) Latency() (client, server int64, ok bool) {
+	if f.synAt == 0 || f.synAckAt == 0 || f.ackAt == 0 {
+		return 0, 0, false
+	}
+	return f.ackAt - f.synAckAt, f.synAckAt - f.synAt, true
 }
 
 // Packets and Bytes are the totals of both directions.

@@ -341,6 +341,14 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
 	}
 	if p.Proto == 6 {
+		switch fl := p.TCPFlags & (decode.TCPSyn | decode.TCPAck | decode.TCPRst); {
+		case fl == decode.TCPSyn && dir == dirC2S && f.synAt == 0:
+			f.synAt = p.Timestamp
+		case fl == decode.TCPSyn|decode.TCPAck && dir == dirS2C && f.synAt != 0 && f.synAckAt == 0:
+			f.synAckAt = p.Timestamp
+		case fl == decode.TCPAck && dir == dirC2S && f.synAckAt != 0 && f.ackAt == 0:
+			f.ackAt = p.Timestamp
+		}
 		if ev := trackTCP(&f.tcpSeq[dir], p); ev != (TCPHealth{}) {
 			// Rare: hosts and the interface are touched only then.
 			f.TCP[dir].add(ev)

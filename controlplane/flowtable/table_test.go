@@ -464,3 +464,16 @@ func TestHTTPCounts(t *testing.T) {
 		}
 	})
 }
+
+func TestHandshakeLatency(t *testing.T) {
+	tb := New(Config{Offline: true})
+	tb.HandlePacket(tcp(t0, local, remote, 40000, 443, decode.TCPSyn, 60, nil), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+30e6, remote, local, 443, 40000, decode.TCPSyn|decode.TCPAck, 60, nil), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+32e6, local, remote, 40000, 443, decode.TCPAck, 60, nil), decode.ErrNone)
+	tb.View(func(v View) {
+		cli, srv, ok := v.Flows()[0].Latency()
+		if !ok || cli != 2e6 || srv != 30e6 {
+			t.Errorf("latency cli %d srv %d ok %v", cli, srv, ok)
+		}
+	})
+}

@@ -137,9 +137,16 @@ type activeFlow struct {
 
 // flowTCP is get/flow/active's verbose "tcp" section.
 type flowTCP struct {
-	Retransmissions c2sPair `json:"retransmissions"`
-	OutOfOrder      c2sPair `json:"out_of_order"`
-	Lost            c2sPair `json:"lost"`
+	NwLatency       *latency `json:"nw_latency,omitempty"`
+	Retransmissions c2sPair  `json:"retransmissions"`
+	OutOfOrder      c2sPair  `json:"out_of_order"`
+	Lost            c2sPair  `json:"lost"`
+}
+
+// latency is ntopng's nw_latency: milliseconds on each side.
+type latency struct {
+	Cli Num `json:"cli"`
+	Srv Num `json:"srv"`
 }
 
 type c2sPair struct {
@@ -181,6 +188,9 @@ func activeFlowEntry(f *flowtable.Flow, verbose bool) activeFlow {
 				Retransmissions: c2sPair{f.TCP[0].Retransmissions, f.TCP[1].Retransmissions},
 				OutOfOrder:      c2sPair{f.TCP[0].OutOfOrder, f.TCP[1].OutOfOrder},
 				Lost:            c2sPair{f.TCP[0].Lost, f.TCP[1].Lost},
+			}
+			if cli, srv, ok := f.Latency(); ok {
+				e.TCP.NwLatency = &latency{Cli: Num(float64(cli) / 1e6), Srv: Num(float64(srv) / 1e6)}
 			}
 		}
 	}

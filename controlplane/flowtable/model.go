@@ -50,6 +50,8 @@ type Flow struct {
 	// side follows from them.
 	synAt, synAckAt, ackAt int64
 
+	ZeroWindow [2]uint32 // segments advertising a zero receive window, per direction
+
 	L7      l7.Result // application protocol, from the first payloads
 	l7Tries uint8
 
@@ -80,6 +82,17 @@ func (f *Flow) Latency() (client, server int64, ok bool) {
 		return 0, 0, false
 	}
 	return f.ackAt - f.synAckAt, f.synAckAt - f.synAt, true
+}
+
+// Refused reports a TCP connection the server turned down: the client's
+// SYN was answered with a RST and never with a SYN-ACK.
+func (f *Flow) Refused() bool {
+	return f.Proto == 6 && f.FlagsC2S&0x02 != 0 && f.FlagsS2C&0x04 != 0 && f.FlagsS2C&0x12 != 0x12
+}
+
+// Reset reports a TCP connection that was established and then reset.
+func (f *Flow) Reset() bool {
+	return f.Proto == 6 && (f.FlagsC2S|f.FlagsS2C)&0x04 != 0 && f.FlagsS2C&0x12 == 0x12
 }
 
 // Packets and Bytes are the totals of both directions.

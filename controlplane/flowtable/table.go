@@ -349,6 +349,9 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		case fl == decode.TCPAck && dir == dirC2S && f.synAckAt != 0 && f.ackAt == 0:
 			f.ackAt = p.Timestamp
 		}
+		if p.TCPWindow == 0 && p.TCPFlags&(decode.TCPRst|decode.TCPSyn|decode.TCPFin) == 0 {
+			f.ZeroWindow[dir]++
+		}
 		if ev := trackTCP(&f.tcpSeq[dir], p); ev != (TCPHealth{}) {
 			// Rare: hosts and the interface are touched only then.
 			f.TCP[dir].add(ev)

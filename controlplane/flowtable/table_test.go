@@ -477,3 +477,31 @@ func TestHandshakeLatency(t *testing.T) {
 		}
 	})
 }
+
+func TestRefusedResetZeroWindow(t *testing.T) {
+	tb := New(Config{Offline: true})
+	// Refused: SYN, then RST-ACK from the server.
+	tb.HandlePacket(tcp(t0, local, remote, 40000, 23, decode.TCPSyn, 60, nil), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+1, remote, local, 23, 40000, decode.TCPRst|decode.TCPAck, 60, nil), decode.ErrNone)
+	// Established, a zero window from the server, then reset.
+	tb.HandlePacket(tcp(t0+2, local, remote, 40001, 443, decode.TCPSyn, 60, nil), decode.ErrNone)
+	tb.HandlePacket(tcp(t0+3, remote, local, 443, 40001, decode.TCPSyn|decode.TCPAck, 60, nil), decode.ErrNone)
+	zw := tcp(t0+4, remote, local, 443, 40001, decode.TCPAck, 60, nil)
+	zw.TCPWindow = 0
+	tb.HandlePacket(zw, decode.ErrNone)
+	tb.HandlePacket(tcp(t0+5, local, remote, 40001, 443, decode.TCPRst, 60, nil), decode.ErrNone)
+	tb.View(func(v View) {
+		for _, f := range v.Flows() {
+			switch f.ServerPort {
+			case 23:
+				if !f.Refused() || f.Reset() {
+					t.Errorf("refused flow: refused %v reset %v", f.Refused(), f.Reset())
+				}
+			case 443:
+				if f.Refused() || !f.Reset() || f.ZeroWindow[dirS2C] != 1 {
+					t.Errorf("reset flow: refused %v reset %v zero windows %v", f.Refused(), f.Reset(), f.ZeroWindow)
+				}
+			}
+		}
+	})
+}

@@ -29,6 +29,7 @@ run: build $(OUT)/demo.pcap
 	@echo "try, from another shell:"
 	@echo "  curl -s -u admin:admin \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/active.lua?ifid=0\""
 	@echo "  curl -s -u admin:admin -H \"Content-Type: application/json\" -d '{\"ifid\": \"0\", \"host\": \"192.168.1.10\"}' \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/data.lua\""
+	@echo "  curl -s -X POST -d '{\"Query\":\"talk_conv\",\"Ifaces\":\"any\",\"First\":\"2020-01-01T00:00:00Z\",\"NumResults\":5}' http://127.0.0.1:6060/api/v1/_query   # goProbe API"
 	$(BIN)/probe -i $(OUT)/demo.pcap -m 192.168.1.0/24 --http-port $(HTTP_PORT) --data-dir $(OUT)/data
 
 deps:

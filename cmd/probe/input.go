@@ -8,6 +8,7 @@ import (
 	"net"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
@@ -94,7 +95,8 @@ type xdpInput struct {
 	dp       *xdp.Dataplane
 	xsks     []*xdp.XSK
 	interval time.Duration
-	prev     xdp.Counters
+	prev     xdp.Counters  // owned by the drain loop
+	mapFull  atomic.Uint64 // the map-full counter, for readers elsewhere
 	batch    []flow.Delta
 	log      *slog.Logger
 }
@@ -212,9 +214,13 @@ func (in *xdpInput) drain(t *flowtable.Table) error {
 	if err != nil {
 		return err
 	}
-	var errs uint64
-	for _, k := range []int{xdp.CntErrTruncL2, xdp.CntErrTruncIP, xdp.CntErrBadIP, xdp.CntErrTruncL4, xdp.CntErrExtHdr} {
-		errs += c[k] - in.prev[k]
+	// The kernel's parse errors, as the decoder's kinds.
+	var errs [decode.NumErrKinds]uint64
+	for k, kind := range map[int]decode.ErrKind{
+		xdp.CntErrTruncL2: decode.ErrTruncatedLink, xdp.CntErrTruncIP: decode.ErrTruncatedIP,
+		xdp.CntErrBadIP: decode.ErrBadIPHeader, xdp.CntErrTruncL4: decode.ErrTruncatedL4, xdp.CntErrExtHdr: decode.ErrBadIPHeader,
+	} {
+		errs[kind] += c[k] - in.prev[k]
 	}
 	// Slow-path packets are counted by the decoder that takes them.
 	t.ApplyDeltas(in.batch, flowtable.DataplaneCounts{
@@ -223,6 +229,7 @@ func (in *xdpInput) drain(t *flowtable.Table) error {
 		Errors:  errs,
 	})
 	in.prev = c
+	in.mapFull.Store(c[xdp.CntMapFull])
 	return nil
 }
 
@@ -232,7 +239,7 @@ func (in *xdpInput) mode() string { return string(in.dp.Mode()) }
 // slow path to take them) and packets the slow-path sockets had no room for
 // are lost to accounting.
 func (in *xdpInput) drops() uint64 {
-	n := in.prev[xdp.CntMapFull]
+	n := in.mapFull.Load()
 	for _, x := range in.xsks {
 		n += x.Dropped()
 	}

@@ -36,7 +36,13 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	probeBin = filepath.Join(dir, "probe")
-	out, err := exec.Command("go", "build", "-o", probeBin, ".").CombinedOutput()
+	args := []string{"build", "-o", probeBin}
+	if os.Getenv("PROBE_RACE") != "" {
+		// PROBE_RACE=1 go test ./cmd/probe: the probe itself runs with the
+		// race detector (its reports land in the failing test's output).
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "building probe: %v\n%s", err, out)
 		os.Exit(1)

@@ -8,8 +8,8 @@ import (
 // DataplaneCounts are interface-wide figures a kernel dataplane counts
 // itself (everything it saw, including what no flow holds).
 type DataplaneCounts struct {
-	Packets, Bytes uint64 // bytes as on the wire
-	Errors         uint64 // frames it could not parse
+	Packets, Bytes uint64                     // bytes as on the wire
+	Errors         [decode.NumErrKinds]uint64 // frames it could not parse, by kind
 }
 
 // ApplyDeltas accounts flow deltas drained from a kernel dataplane. It is
@@ -24,6 +24,9 @@ func (t *Table) ApplyDeltas(ds []flow.Delta, counts DataplaneCounts) {
 	s.Packets += counts.Packets
 	s.WireBytes += counts.Bytes
 	s.Bytes += counts.Bytes + EthOverhead*counts.Packets
+	for k, n := range counts.Errors {
+		s.Errors[k] += n
+	}
 	for i := range ds {
 		d := &ds[i]
 		if d.Pkts[flow.AtoB]+d.Pkts[flow.BtoA] == 0 {

@@ -148,6 +148,8 @@ func (t *Table) applyDeltaLocked(f *Flow, d *flow.Delta) {
 		}
 		f.pendPkts[dir] += pk
 		f.pendBytes[dir] += by
+		f.markActive(max(firstOf(d), 1))
+		f.markActive(d.LastNs)
 		if d.HasMAC[side] {
 			f.mac[dir], f.hasMAC[dir] = d.MAC[side], true
 		}

@@ -38,6 +38,8 @@ type Flow struct {
 	pendBytes [2]uint64
 	pendSize  [2][NumSizeBuckets]uint32
 	pendFlags [2][4]uint32 // syn, synack, finack, rst
+	pendFirst int64        // time of the first pending packet, 0 if none
+	pendLast  int64        // time of the last pending packet
 	dscpClass [2]uint8     // class of the pending packets
 	mac       [2][6]byte   // source MAC of the last packet each way
 	hasMAC    [2]bool
@@ -300,18 +302,35 @@ type HTTPCounts struct {
 // L7Counters are a host's traffic of one application protocol.
 type L7Counters struct {
 	DirCounters
-	activeSlots int   // 5-second periods with traffic: ntopng's "duration"
-	lastSlot    int64 // the newest of them
+	activity // 5-second periods with traffic: ntopng's "duration"
 }
 
 // Duration is ntopng's per-protocol duration: seconds of the 5-second
 // periods that had traffic.
-func (c *L7Counters) Duration() int64 { return int64(c.activeSlots) * 5 }
+func (c *L7Counters) Duration() int64 { return int64(c.slots) * 5 }
 
-func (c *L7Counters) touch(ts int64) {
-	if slot := ts / 5e9; c.activeSlots == 0 || slot > c.lastSlot {
-		c.activeSlots++
-		c.lastSlot = slot
+func (c *L7Counters) touch(first, last int64) { c.activity.touch(first, last) }
+
+// activity counts the 5-second periods with traffic, as ntopng's
+// housekeeping does (durations and total_activity_time).
+type activity struct {
+	slots    int
+	lastSlot int64
+}
+
+// touch marks every period from first to last (unix ns) as active; time
+// only moves forward, so periods before the newest one are counted once.
+func (a *activity) touch(first, last int64) {
+	s0, s1 := first/5e9, last/5e9
+	if s1 < s0 {
+		s0, s1 = s1, s0
+	}
+	if a.slots > 0 && s0 <= a.lastSlot {
+		s0 = a.lastSlot + 1
+	}
+	if s1 >= s0 {
+		a.slots += int(s1 - s0 + 1)
+		a.lastSlot = s1
 	}
 }
 
@@ -340,6 +359,7 @@ type Host struct {
 	DNSSent, DNSRcvd            DNSStats
 	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
 	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
+	active                      activity   // 5-second periods with traffic
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
@@ -391,6 +411,10 @@ func addContact[K comparable](m *map[K]struct{}, k K) {
 func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
 	return len(h.dnsServers), len(h.ntpServers), len(h.smtpServers), len(h.domainNames)
 }
+
+// ActivityTime is ntopng's total_activity_time: seconds of the 5-second
+// periods in which the host had traffic.
+func (h *Host) ActivityTime() int64 { return int64(h.active.slots) * 5 }
 
 // ContactsAsClient / ContactsAsServer are the numbers of distinct peers.
 func (h *Host) ContactsAsClient() int { return len(h.contactsAsClient) }

@@ -52,22 +52,8 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		receiver.DSCP[cls].rcvd(pk, by)
 		app := f.Protocol().AppID()
 		t.l7Bytes[app] += by
-		for i, h := range [2]*Host{sender, receiver} {
-			c := h.L7[app]
-			if c == nil {
-				if h.L7 == nil {
-					h.L7 = make(map[l7.Protocol]*L7Counters, 2)
-				}
-				c = &L7Counters{}
-				h.L7[app] = c
-			}
-			if i == 0 {
-				c.sent(pk, by)
-			} else {
-				c.rcvd(pk, by)
-			}
-			c.touch(f.LastSeen)
-		}
+		sender.l7Of(app).sent(pk, by)
+		receiver.l7Of(app).rcvd(pk, by)
 		sender.PktSent.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 		receiver.PktRcvd.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 
@@ -95,6 +81,47 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		f.pendSize[dir] = [NumSizeBuckets]uint32{}
 		f.pendFlags[dir] = [4]uint32{}
 	}
+	f.flushActivity()
+}
+
+// markActive records a packet time for the hosts' activity periods. A
+// pending span is flushed when the flow was idle for a whole period, so a
+// flow that pauses between two syncs does not count the pause as activity.
+func (f *Flow) markActive(ts int64) {
+	if f.pendFirst != 0 && ts/5e9 > f.pendLast/5e9+1 {
+		f.flushActivity()
+	}
+	if f.pendFirst == 0 {
+		f.pendFirst = ts
+	}
+	f.pendLast = max(f.pendLast, ts)
+}
+
+// flushActivity applies the pending activity span to both hosts, overall
+// and for the flow's application.
+func (f *Flow) flushActivity() {
+	if f.pendFirst == 0 {
+		return
+	}
+	app := f.Protocol().AppID()
+	for _, h := range [2]*Host{f.cli, f.srv} {
+		h.active.touch(f.pendFirst, f.pendLast)
+		h.l7Of(app).touch(f.pendFirst, f.pendLast)
+	}
+	f.pendFirst, f.pendLast = 0, 0
+}
+
+// l7Of returns the host's counters of an application, created on first use.
+func (h *Host) l7Of(app l7.Protocol) *L7Counters {
+	c := h.L7[app]
+	if c == nil {
+		if h.L7 == nil {
+			h.L7 = make(map[l7.Protocol]*L7Counters, 2)
+		}
+		c = &L7Counters{}
+		h.L7[app] = c
+	}
+	return c
 }
 
 func (t *Table) addMACLocked(mac [6]byte) {

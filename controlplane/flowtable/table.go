@@ -331,6 +331,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	}
 	f.pendPkts[dir]++
 	f.pendBytes[dir] += wire
+	f.markActive(p.Timestamp)
 	f.pendSize[dir][sizeBucket(p.WireLen)]++
 	if p.Proto == 6 {
 		if fl := tcpFlagClass(p.TCPFlags); fl >= 0 {

@@ -398,7 +398,9 @@ func ratio(sent, rcvd uint64) Num {
 	if sent+rcvd == 0 {
 		return 0
 	}
-	return Num((float64(sent) - float64(rcvd)) / float64(sent+rcvd))
+	// ntopng computes the ratio in a C float; the widened value is what
+	// its clients see (-0.2032 prints as -0.20319999754429).
+	return Num(float32((float64(sent) - float64(rcvd)) / float64(sent+rcvd)))
 }
 
 func pktStatsJSON(ps flowtable.PktStats) map[string]any {
@@ -435,6 +437,7 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["udpBytesSent.non_unicast"] = h.UDPSentNonU
 	m["bytes_ratio"] = ratio(h.Traffic.BytesSent, h.Traffic.BytesRcvd)
 	m["pkts_ratio"] = ratio(h.Traffic.PktsSent, h.Traffic.PktsRcvd)
+	m["total_activity_time"] = h.ActivityTime()
 
 	m["active_flows.as_client"] = h.ActiveAsClient
 	m["active_flows.as_server"] = h.ActiveAsServer

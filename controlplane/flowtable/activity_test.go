@@ -1,0 +1,66 @@
+package flowtable
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+func TestActivityTouch(t *testing.T) {
+	const s = int64(1e9)
+	base := int64(1589741860) * s // a 5-second boundary
+	for _, tc := range []struct {
+		name  string
+		spans [][2]int64 // seconds after base
+		want  int
+	}{
+		{"nothing", nil, 0},
+		{"one packet", [][2]int64{{3, 3}}, 1},
+		{"same period twice", [][2]int64{{0, 1}, {2, 4}}, 1},
+		{"crosses a boundary", [][2]int64{{3, 6}}, 2},
+		{"gap is not active", [][2]int64{{3, 3}, {21, 22}}, 2},
+		{"overlap counted once", [][2]int64{{0, 9}, {7, 12}}, 3},
+		{"older span ignored", [][2]int64{{10, 11}, {1, 2}}, 1},
+		{"long span", [][2]int64{{0, 59}}, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var a activity
+			for _, sp := range tc.spans {
+				a.touch(base+sp[0]*s, base+sp[1]*s)
+			}
+			if a.slots != tc.want {
+				t.Errorf("slots = %d, want %d", a.slots, tc.want)
+			}
+		})
+	}
+}
+
+// Host and per-application activity follow the packets that reach the
+// table, including spans that cross a sync (drain) point.
+func TestHostActivityTime(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	base := (t0 / 5e9) * 5e9
+	send := func(sec int64) {
+		tb.HandlePacket(tcp(base+sec*1e9, local, remote, 40000, 443, decode.TCPAck, 100, nil), decode.ErrNone)
+	}
+	send(1)
+	send(2)
+	tb.View(func(View) {}) // forces a sync between packets of one period
+	send(4)
+	send(6)
+	send(31)
+	tb.View(func(v View) {
+		h := v.Host(HostKey{local, 0})
+		if got := h.ActivityTime(); got != 15 {
+			t.Errorf("ActivityTime = %d, want 15 (periods 0, 5 and 30)", got)
+		}
+		var total int64
+		for _, c := range h.L7 {
+			total += c.Duration()
+		}
+		if total != 15 {
+			t.Errorf("sum of per-application durations = %d, want 15 for a single-application host", total)
+		}
+	})
+}

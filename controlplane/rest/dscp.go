@@ -36,16 +36,9 @@ func (s *Server) getInterfaceDSCPStats(r *request) (RC, any) {
 // getHostDSCPStats is get/host/dscp/stats: a host's received packets per
 // class with direction=recv, else its sent ones.
 func (s *Server) getHostDSCPStats(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
-	}
-	if !r.params.Has("host") {
-		return RCInvalidArguments, nil
-	}
-	key, ok := parseHostParam(r.params)
-	if !ok {
-		return RCInvalidArguments, nil
+	ifc, key, rc := s.ifaceHostArgs(r, RCInvalidArguments)
+	if rc != RCOK {
+		return rc, nil
 	}
 	var dscp [flowtable.NumDSCPClasses]flowtable.DirCounters
 	found := false

@@ -37,6 +37,30 @@ func shortenString(s string, max int) string {
 
 // parseHostParam splits "ip@vlan"; a separate vlan parameter wins over
 // none in the host string, as url2hostinfo does.
+// hostArg reads the mandatory host parameter: a missing one is
+// INVALID_ARGUMENTS, an unparsable one badHost (ntopng's answer differs
+// between endpoints).
+func hostArg(p Params, badHost RC) (flowtable.HostKey, RC) {
+	if !p.Has("host") {
+		return flowtable.HostKey{}, RCInvalidArguments
+	}
+	key, ok := parseHostParam(p)
+	if !ok {
+		return flowtable.HostKey{}, badHost
+	}
+	return key, RCOK
+}
+
+// ifaceHostArgs reads ifid and host, checked in ntopng's order.
+func (s *Server) ifaceHostArgs(r *request, badHost RC) (*Interface, flowtable.HostKey, RC) {
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return nil, flowtable.HostKey{}, RCInvalidInterface
+	}
+	key, rc := hostArg(r.params, badHost)
+	return ifc, key, rc
+}
+
 func parseHostParam(p Params) (flowtable.HostKey, bool) {
 	h, vlanStr, _ := strings.Cut(p["host"], "@")
 	addr, err := netip.ParseAddr(h)
@@ -356,16 +380,9 @@ func (s *Server) rowsPref(r *request) int {
 }
 
 func (s *Server) getHostData(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
-	}
-	if !r.params.Has("host") {
-		return RCInvalidArguments, nil
-	}
-	key, ok := parseHostParam(r.params)
-	if !ok {
-		return RCInvalidHost, nil
+	ifc, key, rc := s.ifaceHostArgs(r, RCInvalidHost)
+	if rc != RCOK {
+		return rc, nil
 	}
 	if hs, ok := r.params["host_stats"]; ok && hs != "" && hs != "true" && hs != "1" {
 		return RCOK, nil
@@ -543,12 +560,9 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 }
 
 func (s *Server) getHostInterfaces(r *request) (RC, any) {
-	if !r.params.Has("host") {
-		return RCInvalidArguments, nil
-	}
-	key, ok := parseHostParam(r.params)
-	if !ok {
-		return RCInvalidArguments, nil
+	key, rc := hostArg(r.params, RCInvalidArguments)
+	if rc != RCOK {
+		return rc, nil
 	}
 	list := []map[string]any{}
 	ifaces := s.interfaces()
@@ -568,12 +582,12 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 	if !r.admin {
 		return RCNotGranted, nil
 	}
-	if !r.params.Has("host") || !r.params.Has("custom_name") {
+	if !r.params.Has("custom_name") {
 		return RCInvalidArguments, nil
 	}
-	key, ok := parseHostParam(r.params)
-	if !ok {
-		return RCInvalidArguments, nil
+	key, rc := hostArg(r.params, RCInvalidArguments)
+	if rc != RCOK {
+		return rc, nil
 	}
 	name := r.params["custom_name"]
 	if s.cfg.Store != nil {

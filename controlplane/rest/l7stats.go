@@ -134,16 +134,9 @@ func (s *Server) l7FlowCounts(ifc *Interface) []statItem {
 // getHostL7Stats is get/host/l7/stats: a host's bytes per application
 // (or breed, or category), with each application's active duration.
 func (s *Server) getHostL7Stats(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
-	}
-	if !r.params.Has("host") {
-		return RCInvalidArguments, nil
-	}
-	key, ok := parseHostParam(r.params)
-	if !ok {
-		return RCInvalidArguments, nil
+	ifc, key, rc := s.ifaceHostArgs(r, RCInvalidArguments)
+	if rc != RCOK {
+		return rc, nil
 	}
 	grouped := r.params["breed"] == "true" || r.params["ndpi_category"] == "true"
 	var items []statItem

@@ -1,6 +1,7 @@
 package flowtable
 
 import (
+	"github.com/probe-appliance/probe/controlplane/l7"
 	"net/netip"
 	"testing"
 
@@ -58,6 +59,11 @@ func TestHostActivityTime(t *testing.T) {
 		var total int64
 		for _, c := range h.L7 {
 			total += c.Duration()
+		}
+		for app := range h.L7 {
+			if got := h.CategoryDuration(l7.InfoOf(app).Category); got != 15 {
+				t.Errorf("category duration = %d, want 15", got)
+			}
 		}
 		if total != 15 {
 			t.Errorf("sum of per-application durations = %d, want 15 for a single-application host", total)

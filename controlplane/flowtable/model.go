@@ -360,6 +360,7 @@ type Host struct {
 	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
 	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
 	active                      activity   // 5-second periods with traffic
+	catActive                   map[uint8]*activity // the same per nDPI category
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
@@ -415,6 +416,15 @@ func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
 // ActivityTime is ntopng's total_activity_time: seconds of the 5-second
 // periods in which the host had traffic.
 func (h *Host) ActivityTime() int64 { return int64(h.active.slots) * 5 }
+
+// CategoryDuration is the ntopng duration of an nDPI category: seconds of
+// the periods in which any of its applications had traffic.
+func (h *Host) CategoryDuration(cat uint8) int64 {
+	if a := h.catActive[cat]; a != nil {
+		return int64(a.slots) * 5
+	}
+	return 0
+}
 
 // ContactsAsClient / ContactsAsServer are the numbers of distinct peers.
 func (h *Host) ContactsAsClient() int { return len(h.contactsAsClient) }

@@ -104,9 +104,11 @@ func (f *Flow) flushActivity() {
 		return
 	}
 	app := f.Protocol().AppID()
+	cat := l7.InfoOf(app).Category
 	for _, h := range [2]*Host{f.cli, f.srv} {
 		h.active.touch(f.pendFirst, f.pendLast)
 		h.l7Of(app).touch(f.pendFirst, f.pendLast)
+		h.categoryOf(cat).touch(f.pendFirst, f.pendLast)
 	}
 	f.pendFirst, f.pendLast = 0, 0
 }
@@ -122,6 +124,18 @@ func (h *Host) l7Of(app l7.Protocol) *L7Counters {
 		h.L7[app] = c
 	}
 	return c
+}
+
+func (h *Host) categoryOf(cat uint8) *activity {
+	a := h.catActive[cat]
+	if a == nil {
+		if h.catActive == nil {
+			h.catActive = make(map[uint8]*activity, 2)
+		}
+		a = &activity{}
+		h.catActive[cat] = a
+	}
+	return a
 }
 
 func (t *Table) addMACLocked(mac [6]byte) {

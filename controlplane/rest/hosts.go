@@ -634,7 +634,7 @@ func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View) {
 		e["bytes.sent"] = e["bytes.sent"].(uint64) + c.BytesSent
 		e["bytes.rcvd"] = e["bytes.rcvd"].(uint64) + c.BytesRcvd
 		e["bytes"] = e["bytes"].(uint64) + c.BytesSent + c.BytesRcvd
-		e["duration"] = max(e["duration"].(int64), c.Duration())
+		e["duration"] = h.CategoryDuration(info.Category)
 	}
 	m["ndpi"] = ndpi
 	m["ndpi_categories"] = cats

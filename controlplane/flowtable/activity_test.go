@@ -70,3 +70,26 @@ func TestHostActivityTime(t *testing.T) {
 		}
 	})
 }
+
+func TestHostCardinality(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	other := netip.MustParseAddr("93.184.216.35")
+	for i, c := range []struct {
+		dst   netip.Addr
+		dport uint16
+	}{{remote, 443}, {remote, 443}, {remote, 80}, {other, 443}} {
+		tb.HandlePacket(tcp(t0+int64(i)*1e6, local, c.dst, uint16(40000+i), c.dport, decode.TCPSyn, 74, nil), decode.ErrNone)
+	}
+	tb.View(func(v View) {
+		got := v.Host(HostKey{local, 0}).Cardinality()
+		want := Cardinality{HostsAsClient: 2, PortsAsClient: 2, ServicesAsClient: 3}
+		if got != want {
+			t.Errorf("client cardinality %+v, want %+v", got, want)
+		}
+		got = v.Host(HostKey{remote, 0}).Cardinality()
+		want = Cardinality{PortsAsServer: 2, HostsAsServer: 1}
+		if got != want {
+			t.Errorf("server cardinality %+v, want %+v", got, want)
+		}
+	})
+}

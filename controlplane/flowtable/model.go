@@ -357,9 +357,9 @@ type Host struct {
 	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	DNSSent, DNSRcvd            DNSStats
-	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
-	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
-	active                      activity   // 5-second periods with traffic
+	TCPSent, TCPRcvd            TCPHealth           // troubles of the TCP segments it sent / received
+	HTTPSent, HTTPRcvd          HTTPCounts          // HTTP requests and responses it sent / received
+	active                      activity            // 5-second periods with traffic
 	catActive                   map[uint8]*activity // the same per nDPI category
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
@@ -370,6 +370,9 @@ type Host struct {
 
 	contactsAsClient map[netip.Addr]struct{}
 	contactsAsServer map[netip.Addr]struct{}
+	portsAsClient    map[uint16]struct{}  // server ports it contacted
+	servicesAsClient map[service]struct{} // server address and port pairs it contacted
+	portsAsServer    map[uint16]struct{}  // its ports that clients contacted
 
 	// Servers of a kind the host used and the DNS names it asked for
 	// (ntopng's server_contacts), each bounded by maxContacts.
@@ -424,6 +427,27 @@ func (h *Host) CategoryDuration(cat uint8) int64 {
 		return int64(a.slots) * 5
 	}
 	return 0
+}
+
+// service is a server address and port a client contacted.
+type service struct {
+	addr netip.Addr
+	port uint16
+}
+
+// Cardinality is ntopng's get/host/data "cardinality" section, counted
+// exactly (ntopng estimates it with HyperLogLog) up to maxContacts each.
+type Cardinality struct {
+	HostsAsClient, PortsAsClient, ServicesAsClient int
+	PortsAsServer, HostsAsServer                   int
+}
+
+func (h *Host) Cardinality() Cardinality {
+	return Cardinality{
+		HostsAsClient: len(h.contactsAsClient), PortsAsClient: len(h.portsAsClient),
+		ServicesAsClient: len(h.servicesAsClient),
+		PortsAsServer:    len(h.portsAsServer), HostsAsServer: len(h.contactsAsServer),
+	}
 }
 
 // ContactsAsClient / ContactsAsServer are the numbers of distinct peers.

@@ -215,14 +215,11 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	cli.TotalAsClient++
 	srv.ActiveAsServer++
 	srv.TotalAsServer++
-	if cli.contactsAsClient == nil {
-		cli.contactsAsClient = make(map[netip.Addr]struct{})
-	}
-	cli.contactsAsClient[f.Server] = struct{}{}
-	if srv.contactsAsServer == nil {
-		srv.contactsAsServer = make(map[netip.Addr]struct{})
-	}
-	srv.contactsAsServer[f.Client] = struct{}{}
+	addContact(&cli.contactsAsClient, f.Server)
+	addContact(&cli.portsAsClient, f.ServerPort)
+	addContact(&cli.servicesAsClient, service{f.Server, f.ServerPort})
+	addContact(&srv.contactsAsServer, f.Client)
+	addContact(&srv.portsAsServer, f.ServerPort)
 	switch {
 	case p.Proto == 17 && f.ServerPort == 123:
 		addContact(&cli.ntpServers, f.Server)

@@ -464,6 +464,14 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["total_flows.as_server"] = h.TotalAsServer
 	m["contacts.as_client"] = h.ContactsAsClient()
 	m["contacts.as_server"] = h.ContactsAsServer()
+	c := h.Cardinality()
+	m["cardinality"] = map[string]any{
+		"num_contacted_hosts_as_client":      c.HostsAsClient,
+		"num_contacted_ports_as_client":      c.PortsAsClient,
+		"num_contacted_services_as_client":   c.ServicesAsClient,
+		"num_host_contacted_ports_as_server": c.PortsAsServer,
+		"num_host_contacts_as_server":        c.HostsAsServer,
+	}
 	m["alerted_flows.as_client"] = 0
 	m["alerted_flows.as_server"] = 0
 	m["active_alerted_flows"] = 0

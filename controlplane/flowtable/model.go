@@ -373,6 +373,7 @@ type Host struct {
 	portsAsClient    map[uint16]struct{}  // server ports it contacted
 	servicesAsClient map[service]struct{} // server address and port pairs it contacted
 	portsAsServer    map[uint16]struct{}  // its ports that clients contacted
+	ja3              map[string]uint32    // TLS client fingerprints it used, with counts
 
 	// Servers of a kind the host used and the DNS names it asked for
 	// (ntopng's server_contacts), each bounded by maxContacts.
@@ -427,6 +428,29 @@ func (h *Host) CategoryDuration(cat uint8) int64 {
 		return int64(a.slots) * 5
 	}
 	return 0
+}
+
+// maxJA3 bounds the fingerprints kept per host; real clients use a few.
+const maxJA3 = 64
+
+func (h *Host) addJA3(ja3 string) {
+	if ja3 == "" {
+		return
+	}
+	if h.ja3 == nil {
+		h.ja3 = make(map[string]uint32, 2)
+	}
+	if _, ok := h.ja3[ja3]; ok || len(h.ja3) < maxJA3 {
+		h.ja3[ja3]++
+	}
+}
+
+// EachJA3 calls fn for every TLS client fingerprint the host used, with
+// the number of connections that used it.
+func (h *Host) EachJA3(fn func(ja3 string, uses uint32)) {
+	for k, n := range h.ja3 {
+		fn(k, n)
+	}
 }
 
 // service is a server address and port a client contacted.

@@ -435,11 +435,14 @@ const maxInspected = 3
 // inspectServerName takes the TLS SNI or the HTTP Host of a client's first
 // segments as the server's name, as ntopng labels servers.
 func inspectServerName(f *Flow, payload []byte) {
-	if name, ok := l7.TLSServerName(payload); ok {
-		f.ServerName = name
+	if hello, ok := l7.ParseClientHello(payload); ok {
 		f.inspected = maxInspected
-		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
-		f.L7.App = l7.AppForHost(name)
+		f.cli.addJA3(hello.JA3)
+		if name := hello.ServerName; name != "" {
+			f.ServerName = name
+			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+			f.L7.App = l7.AppForHost(name)
+		}
 		return
 	}
 	if name, ok := l7.HTTPHost(payload); ok {

@@ -2,7 +2,10 @@ package l7
 
 import (
 	"bytes"
+	"crypto/md5"
 	"encoding/binary"
+	"encoding/hex"
+	"strconv"
 )
 
 // maxServerName bounds what we keep of a name taken from the wire.
@@ -13,9 +16,27 @@ const maxServerName = 253
 // first segment of one). ok is false for anything else, including a
 // ClientHello cut before its SNI extension.
 func TLSServerName(payload []byte) (name string, ok bool) {
+	h, ok := ParseClientHello(payload)
+	if !ok || h.ServerName == "" {
+		return "", false
+	}
+	return h.ServerName, true
+}
+
+// ClientHello is what the probe keeps of a TLS ClientHello.
+type ClientHello struct {
+	ServerName string // SNI host name, "" if none
+	JA3        string // JA3 client fingerprint (hex MD5), as nDPI's ja3c
+}
+
+// ParseClientHello reads a TLS ClientHello that starts at the beginning of
+// payload. ok is false for anything else. A ClientHello cut before the end
+// of its extensions has no JA3 (none is better than a wrong one) and is ok
+// only if its server name was read.
+func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 	// Record header: type 22 (handshake), version 3.x, length.
 	if len(payload) < 5+4 || payload[0] != 0x16 || payload[1] != 3 {
-		return "", false
+		return h, false
 	}
 	rec := payload[5:]
 	if n := int(binary.BigEndian.Uint16(payload[3:5])); n < len(rec) {
@@ -24,41 +45,101 @@ func TLSServerName(payload []byte) (name string, ok bool) {
 	// Handshake header: type 1 (ClientHello), 24-bit length. The record
 	// length may claim less than the header needs.
 	if len(rec) < 4 || rec[0] != 1 {
-		return "", false
+		return h, false
 	}
 	hs := rec[4:]
 	if n := int(rec[1])<<16 | int(rec[2])<<8 | int(rec[3]); n < len(hs) {
 		hs = hs[:n]
 	}
 	r := reader{b: hs}
-	r.skip(2 + 32)              // client version, random
-	r.skip(int(r.u8()))         // session id
-	r.skip(int(r.u16()))        // cipher suites
-	r.skip(int(r.u8()))         // compression methods
-	ext := r.take(int(r.u16())) // extensions
+	version := r.u16()
+	r.skip(32)                      // random
+	r.skip(int(r.u8()))             // session id
+	ciphers := r.take(int(r.u16())) // cipher suites
+	r.skip(int(r.u8()))             // compression methods
+	extLen := int(r.u16())
 	if r.bad {
-		return "", false
+		return h, false
 	}
+	// A large ClientHello spans segments: the SNI can still be read from
+	// the first one, the fingerprint cannot.
+	truncated := extLen > len(r.b)
+	ext := r.b[:min(extLen, len(r.b))]
+	ja3 := make([]byte, 0, 256)
+	ja3 = strconv.AppendUint(ja3, uint64(version), 10)
+	ja3 = append(ja3, ',')
+	ja3 = appendU16List(ja3, ciphers)
+	ja3 = append(ja3, ',')
+	var groups, formats []byte
 	er := reader{b: ext}
+	first := true
 	for len(er.b) >= 4 && !er.bad {
 		typ := er.u16()
 		body := er.take(int(er.u16()))
-		if er.bad || typ != 0 { // 0 = server_name
-			continue
+		if er.bad {
+			break
+		}
+		if !isGREASE(typ) {
+			if !first {
+				ja3 = append(ja3, '-')
+			}
+			first = false
+			ja3 = strconv.AppendUint(ja3, uint64(typ), 10)
 		}
 		br := reader{b: body}
-		list := reader{b: br.take(int(br.u16()))}
-		for len(list.b) >= 3 && !list.bad {
-			nameType := list.u8()
-			host := list.take(int(list.u16()))
-			if list.bad || nameType != 0 {
-				continue
+		switch typ {
+		case 0: // server_name
+			list := reader{b: br.take(int(br.u16()))}
+			for len(list.b) >= 3 && !list.bad && h.ServerName == "" {
+				nameType := list.u8()
+				host := list.take(int(list.u16()))
+				if !list.bad && nameType == 0 {
+					h.ServerName, _ = cleanName(host)
+				}
 			}
-			return cleanName(host)
+		case 10: // supported_groups
+			groups = br.take(int(br.u16()))
+		case 11: // ec_point_formats
+			formats = br.take(int(br.u8()))
 		}
 	}
-	return "", false
+	if er.bad || truncated {
+		return h, h.ServerName != ""
+	}
+	ja3 = append(ja3, ',')
+	ja3 = appendU16List(ja3, groups)
+	ja3 = append(ja3, ',')
+	for i, f := range formats {
+		if i > 0 {
+			ja3 = append(ja3, '-')
+		}
+		ja3 = strconv.AppendUint(ja3, uint64(f), 10)
+	}
+	sum := md5.Sum(ja3)
+	h.JA3 = hex.EncodeToString(sum[:])
+	return h, true
 }
+
+// appendU16List appends big-endian 16-bit values joined by '-', without
+// GREASE values (RFC 8701), as JA3 does.
+func appendU16List(dst, list []byte) []byte {
+	first := true
+	for i := 0; i+1 < len(list); i += 2 {
+		v := binary.BigEndian.Uint16(list[i:])
+		if isGREASE(v) {
+			continue
+		}
+		if !first {
+			dst = append(dst, '-')
+		}
+		first = false
+		dst = strconv.AppendUint(dst, uint64(v), 10)
+	}
+	return dst
+}
+
+// isGREASE reports the reserved 0x?a?a values clients sprinkle in.
+func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
 
 // HTTPHost returns the Host header of an HTTP/1.x request that starts at
 // the beginning of payload, without a port, lower-cased.

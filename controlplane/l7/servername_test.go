@@ -1,7 +1,9 @@
 package l7
 
 import (
+	"crypto/md5"
 	"encoding/binary"
+	"encoding/hex"
 	"testing"
 )
 
@@ -79,7 +81,11 @@ func FuzzServerName(f *testing.F) {
 	f.Add(clientHello("www.example.com"))
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n"))
 	f.Add([]byte{0x16, 3, 1, 0xff, 0xff, 1, 0xff, 0xff, 0xff})
+	f.Add(helloWithGREASE())
 	f.Fuzz(func(t *testing.T, b []byte) {
+		if h, ok := ParseClientHello(b); (h.JA3 != "" && len(h.JA3) != 32) || (!ok && h.JA3 != "") {
+			t.Fatalf("fingerprint %q ok=%v", h.JA3, ok)
+		}
 		for _, fn := range []func([]byte) (string, bool){TLSServerName, HTTPHost} {
 			name, ok := fn(b)
 			if ok && (name == "" || len(name) > maxServerName) {
@@ -90,4 +96,57 @@ func FuzzServerName(f *testing.F) {
 			}
 		}
 	})
+}
+
+// helloWithGREASE builds a ClientHello the way browsers send them, with
+// GREASE values among ciphers, extensions and groups (RFC 8701).
+func helloWithGREASE() []byte {
+	ext := func(typ int, body []byte) []byte {
+		return append(append(be16(typ), be16(len(body))...), body...)
+	}
+	name := []byte("a.example")
+	sniList := append(append([]byte{0}, be16(len(name))...), name...)
+	var exts []byte
+	exts = append(exts, ext(0x1a1a, nil)...)
+	exts = append(exts, ext(0, append(be16(len(sniList)), sniList...))...)
+	exts = append(exts, ext(10, []byte{0, 6, 0x2a, 0x2a, 0, 29, 0, 23})...)
+	exts = append(exts, ext(11, []byte{1, 0})...)
+	exts = append(exts, ext(16, []byte{0, 3, 2, 'h', '2'})...)
+	hs := []byte{3, 3}
+	hs = append(hs, make([]byte, 32)...)
+	hs = append(hs, 0)
+	hs = append(hs, 0, 6, 0x0a, 0x0a, 0x13, 0x01, 0xc0, 0x2b)
+	hs = append(hs, 1, 0)
+	hs = append(hs, be16(len(exts))...)
+	hs = append(hs, exts...)
+	msg := append([]byte{1, 0, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+	return append([]byte{0x16, 3, 1, byte(len(msg) >> 8), byte(len(msg))}, msg...)
+}
+
+func TestParseClientHelloJA3(t *testing.T) {
+	// JA3 (Salesforce): version, ciphers, extensions, groups, point
+	// formats, decimal, GREASE left out; the fingerprint is its MD5.
+	sum := md5.Sum([]byte("771,4865-49195,0-10-11-16,29-23,0"))
+	want := hex.EncodeToString(sum[:])
+	full := helloWithGREASE()
+	for _, c := range []struct {
+		name string
+		in   []byte
+		ok   bool
+		sni  string
+		ja3  string
+	}{
+		{"full", full, true, "a.example", want},
+		{"cut after the SNI", full[:len(full)-6], true, "a.example", ""},
+		{"cut before the SNI", full[:50], false, "", ""},
+		// md5("771,4865,16,,") as python3's hashlib computes it.
+		{"no SNI", clientHello(""), true, "", "79bec9f8e9d974a2ec7ceb481134f481"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, ok := ParseClientHello(c.in)
+			if ok != c.ok || h.ServerName != c.sni || h.JA3 != c.ja3 {
+				t.Errorf("got %+v %v, want sni %q ja3 %q ok %v", h, ok, c.sni, c.ja3, c.ok)
+			}
+		})
+	}
 }

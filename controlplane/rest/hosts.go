@@ -464,6 +464,11 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["total_flows.as_server"] = h.TotalAsServer
 	m["contacts.as_client"] = h.ContactsAsClient()
 	m["contacts.as_server"] = h.ContactsAsServer()
+	ja3 := map[string]any{}
+	h.EachJA3(func(fp string, uses uint32) {
+		ja3[fp] = map[string]any{"app_name": "", "is_malicious": false, "num_uses": uses}
+	})
+	m["ja3_fingerprint"] = ja3
 	c := h.Cardinality()
 	m["cardinality"] = map[string]any{
 		"num_contacted_hosts_as_client":      c.HostsAsClient,

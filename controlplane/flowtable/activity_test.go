@@ -93,3 +93,30 @@ func TestHostCardinality(t *testing.T) {
 		}
 	})
 }
+
+// A DHCP client asks from 0.0.0.0 with its name; the address it then uses
+// with the same MAC carries that name.
+func TestDHCPNameFollowsMAC(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	mac := [6]byte{0x28, 0x37, 0x37, 0, 0x6d, 0xc8}
+	req := make([]byte, 240)
+	req[0], req[1], req[2] = 1, 1, 6
+	copy(req[28:], mac[:])
+	copy(req[236:], []byte{0x63, 0x82, 0x53, 0x63})
+	req = append(req, 53, 1, 3, 12, 4, 'L', 'u', 'c', 'a', 255)
+	p := udp(t0, netip.IPv4Unspecified(), netip.AddrFrom4([4]byte{255, 255, 255, 255}), 68, 67, req)
+	p.SrcMAC, p.HasMAC = mac, true
+	tb.HandlePacket(p, decode.ErrNone)
+	q := tcp(t0+1e9, local, remote, 40000, 443, decode.TCPSyn, 74, nil)
+	q.SrcMAC, q.HasMAC = mac, true
+	tb.HandlePacket(q, decode.ErrNone)
+	tb.View(func(v View) {
+		h := v.Host(HostKey{local, 0})
+		if h.DHCPName != "luca" || h.Label() != "luca" {
+			t.Errorf("DHCP name %q label %q, want luca", h.DHCPName, h.Label())
+		}
+		if o := v.Host(HostKey{remote, 0}); o.DHCPName != "" {
+			t.Errorf("other host got DHCP name %q", o.DHCPName)
+		}
+	})
+}

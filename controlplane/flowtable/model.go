@@ -348,6 +348,7 @@ type Host struct {
 	ServerName                  string // TLS SNI / HTTP Host clients used to reach it
 	ServerNameHTTP              bool   // ServerName came from an HTTP Host header
 	MDNSName                    string // what the host announced over mDNS
+	DHCPName                    string // the name its MAC's DHCP client gave
 	Alias                       string // set by the operator (set/host/alias)
 
 	Traffic                     DirCounters
@@ -382,14 +383,17 @@ type Host struct {
 }
 
 // Label is the name ntopng shows for a host: the operator's alias, else
-// what it announced over mDNS, else the name clients used for it (SNI,
-// HTTP Host), else the name learnt from DNS, else the address.
+// what it announced over mDNS, else what its DHCP client called it, else
+// the name clients used for it (SNI, HTTP Host), else the name learnt from
+// DNS, else the address.
 func (h *Host) Label() string {
 	switch {
 	case h.Alias != "":
 		return h.Alias
 	case h.MDNSName != "":
 		return h.MDNSName
+	case h.DHCPName != "":
+		return h.DHCPName
 	case h.ServerName != "":
 		return h.ServerName
 	case h.Name != "":

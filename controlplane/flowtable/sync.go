@@ -71,6 +71,9 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		if f.hasMAC[dir] {
 			sender.MAC, sender.HasMAC = f.mac[dir], true
 			t.addMACLocked(f.mac[dir])
+			if name := t.macs[f.mac[dir]]; name != "" {
+				sender.DHCPName = name
+			}
 		}
 		for _, h := range [2]*Host{sender, receiver} {
 			if f.LastSeen > h.LastSeen {
@@ -140,6 +143,6 @@ func (h *Host) categoryOf(cat uint8) *activity {
 
 func (t *Table) addMACLocked(mac [6]byte) {
 	if _, ok := t.macs[mac]; !ok && len(t.macs) < t.cfg.MaxHosts {
-		t.macs[mac] = struct{}{}
+		t.macs[mac] = ""
 	}
 }

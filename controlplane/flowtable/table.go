@@ -55,8 +55,8 @@ type Table struct {
 	flows map[flowKey]*Flow
 	hosts map[hostID]*Host
 	byIP  *btree.BTreeG[hostItem] // the same hosts in address order: cheap default pages
-	macs  map[[6]byte]struct{}
-	alias map[HostKey]string // operator-given names, also for hosts not seen yet
+	macs  map[[6]byte]string      // seen MACs, with the host name their DHCP client gave
+	alias map[HostKey]string      // operator-given names, also for hosts not seen yet
 
 	stats      IfaceStats
 	nextHashID uint32
@@ -92,7 +92,7 @@ func New(cfg Config) *Table {
 		flows:   make(map[flowKey]*Flow),
 		hosts:   make(map[hostID]*Host),
 		byIP:    btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
-		macs:    make(map[[6]byte]struct{}),
+		macs:    make(map[[6]byte]string),
 		alias:   make(map[HostKey]string),
 		l7Bytes: make(map[l7.Protocol]uint64),
 	}
@@ -376,6 +376,13 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 			sender, receiver = f.srv, f.cli
 		}
 		t.dnsLocked(p, sender, receiver)
+	}
+	if p.Proto == 17 && p.DstPort == 67 {
+		if mac, name, ok := l7.DHCPHostName(p.Payload); ok {
+			if _, seen := t.macs[mac]; seen || len(t.macs) < t.cfg.MaxHosts {
+				t.macs[mac] = name
+			}
+		}
 	}
 	if p.Proto == 17 && p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.

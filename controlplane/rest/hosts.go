@@ -501,6 +501,9 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	if h.MDNSName != "" {
 		names["mdns"] = h.MDNSName
 	}
+	if h.DHCPName != "" {
+		names["dhcp"] = h.DHCPName
+	}
 	if h.ServerName != "" {
 		if h.ServerNameHTTP {
 			names["http"] = h.ServerName

@@ -120,3 +120,34 @@ func TestDHCPNameFollowsMAC(t *testing.T) {
 		}
 	})
 }
+
+func TestVirtualHosts(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	get := func(host string) []byte { return []byte("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n") }
+	for _, p := range []*decode.Packet{
+		tcp(t0, local, remote, 40000, 80, decode.TCPSyn, 74, nil),
+		tcp(t0+1e6, remote, local, 80, 40000, decode.TCPSyn|decode.TCPAck, 74, nil),
+		tcp(t0+2e6, local, remote, 40000, 80, decode.TCPAck|decode.TCPPsh, 166, get("Example.com")),
+		tcp(t0+3e6, remote, local, 80, 40000, decode.TCPAck|decode.TCPPsh, 1514, []byte("HTTP/1.1 200 OK\r\n\r\n")),
+		tcp(t0+4e6, local, remote, 40000, 80, decode.TCPAck|decode.TCPPsh, 166, get("example.com")),
+		tcp(t0+5e6, local, remote, 40000, 80, decode.TCPAck|decode.TCPPsh, 166, get("other.example")),
+	} {
+		tb.HandlePacket(p, decode.ErrNone)
+	}
+	tb.View(func(v View) {
+		got := map[string]VirtualHost{}
+		v.Host(HostKey{remote, 0}).EachVirtualHost(func(n string, vh VirtualHost) { got[n] = vh })
+		want := map[string]VirtualHost{
+			"example.com":   {BytesSent: 74 + 1514, BytesRcvd: 74 + 166*3, Requests: 2},
+			"other.example": {Requests: 1},
+		}
+		if len(got) != len(want) || got["example.com"] != want["example.com"] || got["other.example"] != want["other.example"] {
+			t.Errorf("virtual hosts %+v, want %+v", got, want)
+		}
+		n := 0
+		v.Host(HostKey{local, 0}).EachVirtualHost(func(string, VirtualHost) { n++ })
+		if n != 0 {
+			t.Errorf("the client has %d virtual hosts", n)
+		}
+	})
+}

@@ -375,6 +375,7 @@ type Host struct {
 	servicesAsClient map[service]struct{} // server address and port pairs it contacted
 	portsAsServer    map[uint16]struct{}  // its ports that clients contacted
 	ja3              map[string]uint32    // TLS client fingerprints it used, with counts
+	vhosts           map[string]*VirtualHost
 
 	// Servers of a kind the host used and the DNS names it asked for
 	// (ntopng's server_contacts), each bounded by maxContacts.
@@ -454,6 +455,34 @@ func (h *Host) addJA3(ja3 string) {
 func (h *Host) EachJA3(fn func(ja3 string, uses uint32)) {
 	for k, n := range h.ja3 {
 		fn(k, n)
+	}
+}
+
+// VirtualHost is what an HTTP server served under one Host name.
+type VirtualHost struct {
+	BytesSent, BytesRcvd uint64 // of the flows whose first request named it
+	Requests             uint64 // requests that named it
+}
+
+// maxVHosts bounds the names kept per server (a proxy sees many).
+const maxVHosts = 64
+
+func (h *Host) vhost(name string) *VirtualHost {
+	v := h.vhosts[name]
+	if v == nil && len(h.vhosts) < maxVHosts {
+		if h.vhosts == nil {
+			h.vhosts = make(map[string]*VirtualHost, 1)
+		}
+		v = &VirtualHost{}
+		h.vhosts[name] = v
+	}
+	return v
+}
+
+// EachVirtualHost calls fn for every HTTP Host name the host served.
+func (h *Host) EachVirtualHost(fn func(name string, v VirtualHost)) {
+	for k, v := range h.vhosts {
+		fn(k, *v)
 	}
 }
 

@@ -68,6 +68,15 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		default:
 			s.Remote2Remote += by
 		}
+		if f.ServerName != "" && f.L7.Master == l7.HTTP { // named by its Host header
+			if v := f.srv.vhost(f.ServerName); v != nil {
+				if sender == f.srv {
+					v.BytesSent += by
+				} else {
+					v.BytesRcvd += by
+				}
+			}
+		}
 		if f.hasMAC[dir] {
 			sender.MAC, sender.HasMAC = f.mac[dir], true
 			t.addMACLocked(f.mac[dir])

@@ -425,6 +425,11 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 	if m, ok := l7.HTTPRequestMethod(payload); ok {
 		sender.HTTPSent.Queries[m]++
 		receiver.HTTPRcvd.Queries[m]++
+		if name, ok := l7.HTTPHost(payload); ok {
+			if v := receiver.vhost(name); v != nil {
+				v.Requests++
+			}
+		}
 	} else if c, ok := l7.HTTPResponseClass(payload); ok {
 		sender.HTTPSent.Responses[c]++
 		receiver.HTTPRcvd.Responses[c]++

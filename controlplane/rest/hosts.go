@@ -563,7 +563,16 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["pktStats.recv"] = pktStatsJSON(h.PktRcvd)
 	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
 	m["ICMPv4"] = emptyRsp
-	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent), "receiver": httpJSON(h.HTTPRcvd), "virtual_hosts": emptyRsp}
+	var vhosts any = emptyRsp // ntopng's empty Lua table
+	h.EachVirtualHost(func(name string, v flowtable.VirtualHost) {
+		if _, ok := vhosts.(map[string]any); !ok {
+			vhosts = map[string]any{}
+		}
+		vhosts.(map[string]any)[name] = map[string]any{
+			"bytes.sent": v.BytesSent, "bytes.rcvd": v.BytesRcvd, "http.requests": v.Requests,
+		}
+	})
+	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent), "receiver": httpJSON(h.HTTPRcvd), "virtual_hosts": vhosts}
 	dnsN, ntpN, smtpN, domains := h.ServerContacts()
 	m["server_contacts"] = map[string]any{"dns": dnsN, "ntp": ntpN, "smtp": smtpN, "domain_names": domains}
 	tcpStats := func(h flowtable.TCPHealth) map[string]any {

@@ -1,6 +1,7 @@
 package flowtable
 
 import (
+	"encoding/binary"
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"net/netip"
 	"testing"
@@ -148,6 +149,46 @@ func TestVirtualHosts(t *testing.T) {
 		v.Host(HostKey{local, 0}).EachVirtualHost(func(string, VirtualHost) { n++ })
 		if n != 0 {
 			t.Errorf("the client has %d virtual hosts", n)
+		}
+	})
+}
+
+// The client's SSH KEXINIT (after its version line) gives it a HASSH use;
+// the server's does not.
+func TestHASSHPerClient(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	msg := append([]byte{20}, make([]byte, 16)...)
+	for _, l := range []string{"curve25519-sha256", "ssh-ed25519", "aes128-ctr", "aes128-ctr", "hmac-sha2-256", "hmac-sha2-256", "none", "none", "", ""} {
+		msg = binary.BigEndian.AppendUint32(msg, uint32(len(l)))
+		msg = append(msg, l...)
+	}
+	msg = append(msg, 0, 0, 0, 0, 0)
+	kex := append(binary.BigEndian.AppendUint32(nil, uint32(1+len(msg))), 0)
+	kex = append(kex, msg...)
+	want, ok := l7.SSHClientHASSH(kex)
+	if !ok {
+		t.Fatal("test KEXINIT not parsed")
+	}
+	for _, p := range []*decode.Packet{
+		tcp(t0, local, remote, 40000, 22, decode.TCPSyn, 74, nil),
+		tcp(t0+1e6, remote, local, 22, 40000, decode.TCPSyn|decode.TCPAck, 74, nil),
+		tcp(t0+2e6, remote, local, 22, 40000, decode.TCPAck|decode.TCPPsh, 100, []byte("SSH-2.0-OpenSSH_9.2\r\n")),
+		tcp(t0+3e6, local, remote, 40000, 22, decode.TCPAck|decode.TCPPsh, 100, []byte("SSH-2.0-OpenSSH_9.6\r\n")),
+		tcp(t0+4e6, remote, local, 22, 40000, decode.TCPAck|decode.TCPPsh, 300, kex),
+		tcp(t0+5e6, local, remote, 40000, 22, decode.TCPAck|decode.TCPPsh, 300, kex),
+	} {
+		tb.HandlePacket(p, decode.ErrNone)
+	}
+	tb.View(func(v View) {
+		got := map[string]uint32{}
+		v.Host(HostKey{local, 0}).EachHASSH(func(fp string, n uint32) { got[fp] = n })
+		if len(got) != 1 || got[want] != 1 {
+			t.Errorf("client HASSH %v, want %s once", got, want)
+		}
+		n := 0
+		v.Host(HostKey{remote, 0}).EachHASSH(func(string, uint32) { n++ })
+		if n != 0 {
+			t.Errorf("server has %d HASSH fingerprints", n)
 		}
 	})
 }

@@ -375,6 +375,7 @@ type Host struct {
 	servicesAsClient map[service]struct{} // server address and port pairs it contacted
 	portsAsServer    map[uint16]struct{}  // its ports that clients contacted
 	ja3              map[string]uint32    // TLS client fingerprints it used, with counts
+	hassh            map[string]uint32    // SSH client fingerprints it used, with counts
 	vhosts           map[string]*VirtualHost
 
 	// Servers of a kind the host used and the DNS names it asked for
@@ -435,18 +436,29 @@ func (h *Host) CategoryDuration(cat uint8) int64 {
 	return 0
 }
 
-// maxJA3 bounds the fingerprints kept per host; real clients use a few.
+// maxJA3 bounds the fingerprints of a kind kept per host; real clients
+// use a few.
 const maxJA3 = 64
 
-func (h *Host) addJA3(ja3 string) {
-	if ja3 == "" {
+func (h *Host) addJA3(ja3 string) { addFingerprint(&h.ja3, ja3) }
+
+func addFingerprint(m *map[string]uint32, fp string) {
+	if fp == "" {
 		return
 	}
-	if h.ja3 == nil {
-		h.ja3 = make(map[string]uint32, 2)
+	if *m == nil {
+		*m = make(map[string]uint32, 2)
 	}
-	if _, ok := h.ja3[ja3]; ok || len(h.ja3) < maxJA3 {
-		h.ja3[ja3]++
+	if _, ok := (*m)[fp]; ok || len(*m) < maxJA3 {
+		(*m)[fp]++
+	}
+}
+
+// EachHASSH calls fn for every SSH client fingerprint the host used, with
+// the number of connections that used it.
+func (h *Host) EachHASSH(fn func(hassh string, uses uint32)) {
+	for k, n := range h.hassh {
+		fn(k, n)
 	}
 }
 

@@ -457,6 +457,11 @@ func inspectServerName(f *Flow, payload []byte) {
 		}
 		return
 	}
+	if fp, ok := l7.SSHClientHASSH(payload); ok {
+		f.inspected = maxInspected
+		addFingerprint(&f.cli.hassh, fp)
+		return
+	}
 	if name, ok := l7.HTTPHost(payload); ok {
 		f.ServerName = name
 		f.inspected = maxInspected

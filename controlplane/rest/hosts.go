@@ -464,11 +464,8 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["total_flows.as_server"] = h.TotalAsServer
 	m["contacts.as_client"] = h.ContactsAsClient()
 	m["contacts.as_server"] = h.ContactsAsServer()
-	ja3 := map[string]any{}
-	h.EachJA3(func(fp string, uses uint32) {
-		ja3[fp] = map[string]any{"app_name": "", "is_malicious": false, "num_uses": uses}
-	})
-	m["ja3_fingerprint"] = ja3
+	m["ja3_fingerprint"] = fingerprints(h.EachJA3)
+	m["hassh_fingerprint"] = fingerprints(h.EachHASSH)
 	c := h.Cardinality()
 	m["cardinality"] = map[string]any{
 		"num_contacted_hosts_as_client":      c.HostsAsClient,
@@ -630,6 +627,20 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 		ifc.Table.SetAlias(key, name)
 	}
 	return RCOK, nil
+}
+
+// fingerprints is ntopng's JA3/HASSH table: per fingerprint its uses (no
+// blacklist is loaded, so no application name and never malicious); an
+// empty one is an empty Lua table, [] in ntopng's JSON.
+func fingerprints(each func(func(string, uint32))) any {
+	out := map[string]any{}
+	each(func(fp string, uses uint32) {
+		out[fp] = map[string]any{"app_name": "", "is_malicious": false, "num_uses": uses}
+	})
+	if len(out) == 0 {
+		return emptyRsp
+	}
+	return out
 }
 
 // addHostL7 adds get/host/data's "ndpi" and "ndpi_categories" sections:

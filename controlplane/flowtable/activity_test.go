@@ -5,6 +5,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
@@ -191,4 +192,30 @@ func TestHASSHPerClient(t *testing.T) {
 			t.Errorf("server has %d HASSH fingerprints", n)
 		}
 	})
+}
+
+func TestHTTPRates(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	get := []byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")
+	tb.HandlePacket(tcp(t0, local, remote, 40000, 80, decode.TCPAck|decode.TCPPsh, 100, get), decode.ErrNone)
+	wall := time.Unix(1_800_000_000, 0)
+	tb.UpdateRates(wall)
+	for i := range 4 {
+		tb.HandlePacket(tcp(t0+int64(i+1)*1e6, local, remote, 40000, 80, decode.TCPAck|decode.TCPPsh, 100, get), decode.ErrNone)
+	}
+	tb.UpdateRates(wall.Add(2 * time.Second))
+	rate := func() (cli, srv uint64) {
+		tb.View(func(v View) {
+			cli = v.Host(HostKey{local, 0}).HTTPSentRate.Queries[l7.HTTPGet]
+			srv = v.Host(HostKey{remote, 0}).HTTPRcvdRate.Queries[l7.HTTPGet]
+		})
+		return
+	}
+	if cli, srv := rate(); cli != 2 || srv != 2 {
+		t.Errorf("GET rate client %d server %d, want 2/s (4 in 2 s)", cli, srv)
+	}
+	tb.UpdateRates(wall.Add(4 * time.Second))
+	if cli, srv := rate(); cli != 0 || srv != 0 {
+		t.Errorf("GET rate after a quiet period client %d server %d, want 0", cli, srv)
+	}
 }

@@ -299,6 +299,13 @@ type HTTPCounts struct {
 	Responses [6]uint64
 }
 
+// HTTPRates are HTTPCounts' growth per second between two UpdateRates
+// calls, rounded to whole requests as ntopng keeps them.
+type HTTPRates struct {
+	Queries   [l7.NumHTTPMethods]uint64
+	Responses [6]uint64
+}
+
 // L7Counters are a host's traffic of one application protocol.
 type L7Counters struct {
 	DirCounters
@@ -358,8 +365,10 @@ type Host struct {
 	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	DNSSent, DNSRcvd            DNSStats
-	TCPSent, TCPRcvd            TCPHealth           // troubles of the TCP segments it sent / received
-	HTTPSent, HTTPRcvd          HTTPCounts          // HTTP requests and responses it sent / received
+	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
+	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
+	HTTPSentRate, HTTPRcvdRate  HTTPRates  // the same per second, see UpdateRates
+	httpPrev                    [2]HTTPCounts
 	active                      activity            // 5-second periods with traffic
 	catActive                   map[uint8]*activity // the same per nDPI category
 

@@ -43,6 +43,7 @@ func (t *Table) UpdateRates(now time.Time) {
 			h.ThptPps = float64(p-h.ratePkts) / sec
 		}
 		h.rateBytes, h.ratePkts = b, p
+		h.updateHTTPRates(!prev.at.IsZero(), sec)
 	}
 	for _, f := range t.flows {
 		b, p := f.Bytes(), f.Packets()
@@ -53,6 +54,29 @@ func (t *Table) UpdateRates(now time.Time) {
 		f.rateBytes, f.ratePkts = b, p
 	}
 }
+
+// updateHTTPRates turns the HTTP counters' growth into per-second rates.
+func (h *Host) updateHTTPRates(valid bool, sec float64) {
+	if h.HTTPSent == h.httpPrev[0] && h.HTTPRcvd == h.httpPrev[1] && h.HTTPSentRate == (HTTPRates{}) && h.HTTPRcvdRate == (HTTPRates{}) {
+		return // no HTTP since the last update: nothing moves
+	}
+	for i, side := range [2]struct {
+		now  *HTTPCounts
+		rate *HTTPRates
+	}{{&h.HTTPSent, &h.HTTPSentRate}, {&h.HTTPRcvd, &h.HTTPRcvdRate}} {
+		if valid {
+			for j := range side.now.Queries {
+				side.rate.Queries[j] = perSecond(side.now.Queries[j]-h.httpPrev[i].Queries[j], sec)
+			}
+			for j := range side.now.Responses {
+				side.rate.Responses[j] = perSecond(side.now.Responses[j]-h.httpPrev[i].Responses[j], sec)
+			}
+		}
+		h.httpPrev[i] = *side.now
+	}
+}
+
+func perSecond(n uint64, sec float64) uint64 { return uint64(float64(n)/sec + 0.5) }
 
 // Rates returns the interface throughput.
 func (v View) Rates() Rates { return v.t.rates }

@@ -569,7 +569,7 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 			"bytes.sent": v.BytesSent, "bytes.rcvd": v.BytesRcvd, "http.requests": v.Requests,
 		}
 	})
-	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent), "receiver": httpJSON(h.HTTPRcvd), "virtual_hosts": vhosts}
+	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent, h.HTTPSentRate), "receiver": httpJSON(h.HTTPRcvd, h.HTTPRcvdRate), "virtual_hosts": vhosts}
 	dnsN, ntpN, smtpN, domains := h.ServerContacts()
 	m["server_contacts"] = map[string]any{"dns": dnsN, "ntp": ntpN, "smtp": smtpN, "domain_names": domains}
 	tcpStats := func(h flowtable.TCPHealth) map[string]any {
@@ -681,9 +681,10 @@ func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View) {
 	}
 }
 
-// httpJSON is one side of get/host/data's "http" section. The rates are
-// per-second figures ntopng updates on its own period; they stay 0 here.
-func httpJSON(c flowtable.HTTPCounts) map[string]any {
+// httpJSON is one side of get/host/data's "http" section, with the
+// per-second rates of the last rate period.
+func httpJSON(c flowtable.HTTPCounts, rt flowtable.HTTPRates) map[string]any {
+	qr, rr := rt.Queries, rt.Responses
 	q, r := c.Queries, c.Responses
 	return map[string]any{
 		"query": map[string]any{"total": q[0] + q[1] + q[2] + q[3] + q[4], "num_get": q[l7.HTTPGet], "num_post": q[l7.HTTPPost],
@@ -691,8 +692,9 @@ func httpJSON(c flowtable.HTTPCounts) map[string]any {
 		"response": map[string]any{"total": r[1] + r[2] + r[3] + r[4] + r[5], "num_1xx": r[1], "num_2xx": r[2],
 			"num_3xx": r[3], "num_4xx": r[4], "num_5xx": r[5]},
 		"rate": map[string]any{
-			"query":    map[string]any{"get": 0, "post": 0, "head": 0, "put": 0, "other": 0},
-			"response": map[string]any{"1xx": 0, "2xx": 0, "3xx": 0, "4xx": 0, "5xx": 0},
+			"query": map[string]any{"get": qr[l7.HTTPGet], "post": qr[l7.HTTPPost], "head": qr[l7.HTTPHead],
+				"put": qr[l7.HTTPPut], "other": qr[l7.HTTPOther]},
+			"response": map[string]any{"1xx": rr[1], "2xx": rr[2], "3xx": rr[3], "4xx": rr[4], "5xx": rr[5]},
 		},
 	}
 }

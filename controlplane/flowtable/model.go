@@ -299,13 +299,6 @@ type HTTPCounts struct {
 	Responses [6]uint64
 }
 
-// HTTPRates are HTTPCounts' growth per second between two UpdateRates
-// calls, rounded to whole requests as ntopng keeps them.
-type HTTPRates struct {
-	Queries   [l7.NumHTTPMethods]uint64
-	Responses [6]uint64
-}
-
 // L7Counters are a host's traffic of one application protocol.
 type L7Counters struct {
 	DirCounters
@@ -314,9 +307,7 @@ type L7Counters struct {
 
 // Duration is ntopng's per-protocol duration: seconds of the 5-second
 // periods that had traffic.
-func (c *L7Counters) Duration() int64 { return int64(c.slots) * 5 }
-
-func (c *L7Counters) touch(first, last int64) { c.activity.touch(first, last) }
+func (c *L7Counters) Duration() int64 { return c.seconds() }
 
 // activity counts the 5-second periods with traffic, as ntopng's
 // housekeeping does (durations and total_activity_time).
@@ -324,6 +315,8 @@ type activity struct {
 	slots    int
 	lastSlot int64
 }
+
+func (a *activity) seconds() int64 { return int64(a.slots) * 5 }
 
 // touch marks every period from first to last (unix ns) as active; time
 // only moves forward, so periods before the newest one are counted once.
@@ -367,7 +360,7 @@ type Host struct {
 	DNSSent, DNSRcvd            DNSStats
 	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
 	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
-	HTTPSentRate, HTTPRcvdRate  HTTPRates  // the same per second, see UpdateRates
+	HTTPSentRate, HTTPRcvdRate  HTTPCounts // the same per second (rounded), see UpdateRates
 	httpPrev                    [2]HTTPCounts
 	active                      activity            // 5-second periods with traffic
 	catActive                   map[uint8]*activity // the same per nDPI category
@@ -434,13 +427,13 @@ func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
 
 // ActivityTime is ntopng's total_activity_time: seconds of the 5-second
 // periods in which the host had traffic.
-func (h *Host) ActivityTime() int64 { return int64(h.active.slots) * 5 }
+func (h *Host) ActivityTime() int64 { return h.active.seconds() }
 
 // CategoryDuration is the ntopng duration of an nDPI category: seconds of
 // the periods in which any of its applications had traffic.
 func (h *Host) CategoryDuration(cat uint8) int64 {
 	if a := h.catActive[cat]; a != nil {
-		return int64(a.slots) * 5
+		return a.seconds()
 	}
 	return 0
 }
@@ -488,14 +481,18 @@ type VirtualHost struct {
 // maxVHosts bounds the names kept per server (a proxy sees many).
 const maxVHosts = 64
 
-func (h *Host) vhost(name string) *VirtualHost {
-	v := h.vhosts[name]
-	if v == nil && len(h.vhosts) < maxVHosts {
-		if h.vhosts == nil {
-			h.vhosts = make(map[string]*VirtualHost, 1)
+func (h *Host) vhost(name string) *VirtualHost { return entry(&h.vhosts, name, maxVHosts) }
+
+// entry returns m's value for k, made (with the map) on first use while m
+// has fewer than limit entries; nil once it is full.
+func entry[K comparable, V any](m *map[K]*V, k K, limit int) *V {
+	v := (*m)[k]
+	if v == nil && len(*m) < limit {
+		if *m == nil {
+			*m = make(map[K]*V, 2)
 		}
-		v = &VirtualHost{}
-		h.vhosts[name] = v
+		v = new(V)
+		(*m)[k] = v
 	}
 	return v
 }

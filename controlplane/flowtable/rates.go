@@ -57,12 +57,12 @@ func (t *Table) UpdateRates(now time.Time) {
 
 // updateHTTPRates turns the HTTP counters' growth into per-second rates.
 func (h *Host) updateHTTPRates(valid bool, sec float64) {
-	if h.HTTPSent == h.httpPrev[0] && h.HTTPRcvd == h.httpPrev[1] && h.HTTPSentRate == (HTTPRates{}) && h.HTTPRcvdRate == (HTTPRates{}) {
+	if h.HTTPSent == h.httpPrev[0] && h.HTTPRcvd == h.httpPrev[1] && h.HTTPSentRate == (HTTPCounts{}) && h.HTTPRcvdRate == (HTTPCounts{}) {
 		return // no HTTP since the last update: nothing moves
 	}
 	for i, side := range [2]struct {
 		now  *HTTPCounts
-		rate *HTTPRates
+		rate *HTTPCounts
 	}{{&h.HTTPSent, &h.HTTPSentRate}, {&h.HTTPRcvd, &h.HTTPRcvdRate}} {
 		if valid {
 			for j := range side.now.Queries {

@@ -1,6 +1,10 @@
 package flowtable
 
-import "github.com/probe-appliance/probe/controlplane/l7"
+import (
+	"math"
+
+	"github.com/probe-appliance/probe/controlplane/l7"
+)
 
 // syncLocked applies every dirty flow's pending packets to its hosts and
 // to the interface's local/remote split. It runs before anything reads
@@ -125,30 +129,10 @@ func (f *Flow) flushActivity() {
 	f.pendFirst, f.pendLast = 0, 0
 }
 
-// l7Of returns the host's counters of an application, created on first use.
-func (h *Host) l7Of(app l7.Protocol) *L7Counters {
-	c := h.L7[app]
-	if c == nil {
-		if h.L7 == nil {
-			h.L7 = make(map[l7.Protocol]*L7Counters, 2)
-		}
-		c = &L7Counters{}
-		h.L7[app] = c
-	}
-	return c
-}
-
-func (h *Host) categoryOf(cat uint8) *activity {
-	a := h.catActive[cat]
-	if a == nil {
-		if h.catActive == nil {
-			h.catActive = make(map[uint8]*activity, 2)
-		}
-		a = &activity{}
-		h.catActive[cat] = a
-	}
-	return a
-}
+// l7Of and categoryOf return the host's counters of an application or a
+// category, created on first use (both key spaces are small and fixed).
+func (h *Host) l7Of(app l7.Protocol) *L7Counters { return entry(&h.L7, app, math.MaxInt) }
+func (h *Host) categoryOf(cat uint8) *activity   { return entry(&h.catActive, cat, math.MaxInt) }
 
 func (t *Table) addMACLocked(mac [6]byte) {
 	if _, ok := t.macs[mac]; !ok && len(t.macs) < t.cfg.MaxHosts {

@@ -683,7 +683,7 @@ func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View) {
 
 // httpJSON is one side of get/host/data's "http" section, with the
 // per-second rates of the last rate period.
-func httpJSON(c flowtable.HTTPCounts, rt flowtable.HTTPRates) map[string]any {
+func httpJSON(c, rt flowtable.HTTPCounts) map[string]any {
 	qr, rr := rt.Queries, rt.Responses
 	q, r := c.Queries, c.Responses
 	return map[string]any{

@@ -227,14 +227,17 @@ func (r *reader) u8() uint8 {
 }
 
 func (r *reader) u16() uint16 {
-	if len(r.b) < 2 {
-		r.bad = true
-		r.b = nil
-		return 0
+	if b := r.take(2); b != nil {
+		return binary.BigEndian.Uint16(b)
 	}
-	v := binary.BigEndian.Uint16(r.b)
-	r.b = r.b[2:]
-	return v
+	return 0
+}
+
+func (r *reader) u32() uint32 {
+	if b := r.take(4); b != nil {
+		return binary.BigEndian.Uint32(b)
+	}
+	return 0
 }
 
 func (r *reader) take(n int) []byte {

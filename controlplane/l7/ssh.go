@@ -34,9 +34,7 @@ func SSHClientHASSH(payload []byte) (string, bool) {
 	r := reader{b: p[6+16:]}
 	var lists [8][]byte
 	for i := range lists {
-		n := int(r.u16()) << 16
-		n |= int(r.u16())
-		lists[i] = r.take(n)
+		lists[i] = r.take(int(r.u32()))
 	}
 	if r.bad {
 		return "", false

@@ -560,16 +560,12 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	m["pktStats.recv"] = pktStatsJSON(h.PktRcvd)
 	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
 	m["ICMPv4"] = emptyRsp
-	var vhosts any = emptyRsp // ntopng's empty Lua table
+	vhosts := map[string]any{}
 	h.EachVirtualHost(func(name string, v flowtable.VirtualHost) {
-		if _, ok := vhosts.(map[string]any); !ok {
-			vhosts = map[string]any{}
-		}
-		vhosts.(map[string]any)[name] = map[string]any{
-			"bytes.sent": v.BytesSent, "bytes.rcvd": v.BytesRcvd, "http.requests": v.Requests,
-		}
+		vhosts[name] = map[string]any{"bytes.sent": v.BytesSent, "bytes.rcvd": v.BytesRcvd, "http.requests": v.Requests}
 	})
-	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent, h.HTTPSentRate), "receiver": httpJSON(h.HTTPRcvd, h.HTTPRcvdRate), "virtual_hosts": vhosts}
+	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent, h.HTTPSentRate), "receiver": httpJSON(h.HTTPRcvd, h.HTTPRcvdRate),
+		"virtual_hosts": luaTable(vhosts)}
 	dnsN, ntpN, smtpN, domains := h.ServerContacts()
 	m["server_contacts"] = map[string]any{"dns": dnsN, "ntp": ntpN, "smtp": smtpN, "domain_names": domains}
 	tcpStats := func(h flowtable.TCPHealth) map[string]any {
@@ -630,17 +626,21 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 }
 
 // fingerprints is ntopng's JA3/HASSH table: per fingerprint its uses (no
-// blacklist is loaded, so no application name and never malicious); an
-// empty one is an empty Lua table, [] in ntopng's JSON.
+// blacklist is loaded, so no application name and never malicious).
 func fingerprints(each func(func(string, uint32))) any {
 	out := map[string]any{}
 	each(func(fp string, uses uint32) {
 		out[fp] = map[string]any{"app_name": "", "is_malicious": false, "num_uses": uses}
 	})
-	if len(out) == 0 {
+	return luaTable(out)
+}
+
+// luaTable is m as ntopng's JSON shows a Lua table: an empty one is [].
+func luaTable(m map[string]any) any {
+	if len(m) == 0 {
 		return emptyRsp
 	}
-	return out
+	return m
 }
 
 // addHostL7 adds get/host/data's "ndpi" and "ndpi_categories" sections:

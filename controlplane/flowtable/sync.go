@@ -83,8 +83,7 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		}
 		if f.hasMAC[dir] {
 			sender.MAC, sender.HasMAC = f.mac[dir], true
-			t.addMACLocked(f.mac[dir])
-			if name := t.macs[f.mac[dir]]; name != "" {
+			if name := t.addMACLocked(f.mac[dir]); name != "" {
 				sender.DHCPName = name
 			}
 		}
@@ -134,8 +133,12 @@ func (f *Flow) flushActivity() {
 func (h *Host) l7Of(app l7.Protocol) *L7Counters { return entry(&h.L7, app, math.MaxInt) }
 func (h *Host) categoryOf(cat uint8) *activity   { return entry(&h.catActive, cat, math.MaxInt) }
 
-func (t *Table) addMACLocked(mac [6]byte) {
-	if _, ok := t.macs[mac]; !ok && len(t.macs) < t.cfg.MaxHosts {
+// addMACLocked notes a MAC seen as a sender and returns the name its DHCP
+// client gave, if any.
+func (t *Table) addMACLocked(mac [6]byte) (dhcpName string) {
+	name, ok := t.macs[mac]
+	if !ok && len(t.macs) < t.cfg.MaxHosts {
 		t.macs[mac] = ""
 	}
+	return name
 }

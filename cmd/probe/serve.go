@@ -78,7 +78,31 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	defer stopCapture()
 	set := &ifaceSet{c: c, st: st, writer: writer, log: log, ctx: capCtx}
 
-	// Open every input before serving anything: a capture that cannot be
+	// The REST API listens before the captures open: loading and verifying
+	// the XDP program takes seconds on a small appliance CPU, and the
+	// management port should answer meanwhile (interfaces appear once open).
+	srv := rest.New(rest.Config{
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets,
+		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
+	})
+	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
+	if err != nil {
+		return fmt.Errorf("REST listener: %w", err)
+	}
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+	log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
+
+	if c.goprobeAddr != "" {
+		gp, err := startGoProbeAPI(c, st, set, &writer.lastWrite, log)
+		if err != nil {
+			srv.Shutdown()
+			return err
+		}
+		defer gp.Shutdown()
+	}
+
+	// Open every input before capturing anything: a capture that cannot be
 	// opened (permissions, AF_PACKET not allowed) is a startup error.
 	var opened []*running
 	var taken []int
@@ -86,6 +110,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		for _, r := range opened {
 			r.in.close()
 		}
+		srv.Shutdown()
 		return err
 	}
 	for _, spec := range c.ifaces {
@@ -124,26 +149,6 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	}
 	defer set.closeAll()
 
-	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets,
-		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
-	})
-	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
-	if err != nil {
-		return fail(fmt.Errorf("REST listener: %w", err))
-	}
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
-	log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
-
-	if c.goprobeAddr != "" {
-		gp, err := startGoProbeAPI(c, st, set, &writer.lastWrite, log)
-		if err != nil {
-			srv.Shutdown()
-			return fail(err)
-		}
-		defer gp.Shutdown()
-	}
 
 	// The ready file waits for the capture files given at start.
 	var files sync.WaitGroup

@@ -1,0 +1,294 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/probe-appliance/probe/firmware/appliance"
+	"github.com/probe-appliance/probe/firmware/board"
+	"github.com/probe-appliance/probe/firmware/datadisk"
+	"github.com/probe-appliance/probe/firmware/kmod"
+	"github.com/probe-appliance/probe/firmware/supervise"
+	"github.com/u-root/u-root/pkg/watchdog"
+)
+
+const (
+	dataMount  = "/perm"
+	probeBin   = "/bin/probe"
+	mke2fsBin  = "/sbin/mke2fs"
+	configFile = dataMount + "/etc/appliance.json"
+	probeData  = dataMount + "/probe"
+)
+
+type daemon struct {
+	log        *log.Logger
+	board      *board.Board
+	cfg        appliance.Config
+	persistent bool
+	sup        *supervise.Supervisor
+	stop       context.CancelFunc
+	mu         sync.Mutex
+	mgmtAddr   string
+	ready      time.Duration // kernel uptime when REST first answered
+}
+
+func runDaemon() error {
+	d := &daemon{log: log.New(os.Stdout, "probeinit: ", 0)}
+	// u-root's packages (dhclient) narrate every step on the standard
+	// logger; what matters reaches the console through d.log.
+	log.SetOutput(io.Discard)
+	b, err := board.Load(board.Path)
+	if err != nil {
+		return err
+	}
+	d.board = b
+	d.log.Printf("board %s, uptime %s", b.Name, uptime())
+	err = kmod.LoadAll(b.Modules, func(name string, took time.Duration, err error) {
+		if took > 500*time.Millisecond {
+			d.log.Printf("module %s took %s", name, took.Round(time.Millisecond))
+		}
+	})
+	if err != nil {
+		d.log.Printf("%v", err)
+	}
+	d.log.Printf("modules loaded, uptime %s", uptime())
+
+	if err := os.MkdirAll("/sys/fs/bpf", 0o755); err == nil {
+		if err := unix.Mount("bpf", "/sys/fs/bpf", "bpf", 0, ""); err != nil && err != unix.EBUSY {
+			d.log.Printf("mount bpffs: %v", err)
+		}
+	}
+	d.mountData()
+	d.cfg, err = appliance.Load(configFile, appliance.DefaultPath)
+	if err != nil {
+		d.log.Printf("%v", err)
+	}
+
+	mgmt := waitLink(b.Management, 5*time.Second)
+	if !mgmt {
+		d.log.Printf("management port %s not found", b.Management)
+	}
+	monitor := b.MonitorPorts(etherPorts())
+	for _, m := range monitor {
+		if err := monitorUp(m); err != nil {
+			d.log.Printf("monitor port %s: %v", m, err)
+		}
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	d.stop = cancel
+	args := d.cfg.CommandLine(probeData, monitor)
+	d.log.Printf("probe %s", strings.Join(args, " "))
+	d.sup = &supervise.Supervisor{
+		Command: func() *exec.Cmd {
+			c := exec.Command(probeBin, args...)
+			c.Stdout, c.Stderr = os.Stdout, os.Stderr
+			return c
+		},
+		MinBackoff: time.Second, MaxBackoff: 30 * time.Second, StableAfter: time.Minute,
+		MaxFailures: 10, FailureWindow: 5 * time.Minute, StopTimeout: 20 * time.Second,
+		Started: func(int) { go d.announceReady(ctx) },
+		Log:     log.New(os.Stdout, "probeinit: supervisor: ", 0),
+	}
+	done := make(chan struct{})
+	go func() {
+		d.sup.Run(ctx)
+		close(done)
+	}()
+	if mgmt {
+		go d.configureManagement(ctx)
+	}
+	go d.petWatchdog(ctx)
+	return d.serveControl(done)
+}
+
+// mountData finds (or creates) and mounts the data partition; without one
+// the probe still runs, on RAM.
+func (d *daemon) mountData() {
+	var choice datadisk.Choice
+	found := false
+	// Disk drivers were loaded by init; give their probes a moment.
+	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		devs, err := datadisk.Scan("/sys/class/block", datadisk.OpenDevice)
+		if err != nil {
+			d.log.Printf("%v", err)
+		}
+		choice, found = datadisk.Choose(devs, d.board.DataLabel)
+		if found || time.Now().After(deadline) {
+			break
+		}
+	}
+	if !found {
+		d.log.Printf("no data partition labelled %s and no blank disk: configuration and flows will not survive a reboot", d.board.DataLabel)
+		return
+	}
+	dev := choice.Device.Path()
+	if choice.Format {
+		d.log.Printf("first boot: creating ext4 %s on %s", d.board.DataLabel, dev)
+		if err := datadisk.Format(mke2fsBin, dev, d.board.DataLabel); err != nil {
+			d.log.Printf("%v", err)
+			return
+		}
+	}
+	if err := datadisk.Mount(dev, dataMount); err != nil {
+		d.log.Printf("%v", err)
+		return
+	}
+	d.persistent = true
+	d.log.Printf("data partition %s mounted on %s", dev, dataMount)
+}
+
+// announceReady prints the console marker once the REST port accepts.
+func (d *daemon) announceReady(ctx context.Context) {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.HTTPPort))
+	for ctx.Err() == nil {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			d.mu.Lock()
+			first := d.ready == 0
+			if first {
+				d.ready = uptime()
+			}
+			d.mu.Unlock()
+			d.log.Printf("PROBE READY rest=:%d uptime=%s", d.cfg.HTTPPort, uptime())
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// petWatchdog keeps the hardware watchdog from firing while the probe is
+// healthy; a crash-looping probe lets it expire and the box reboots.
+func (d *daemon) petWatchdog(ctx context.Context) {
+	wd := d.board.Watchdog
+	if wd.Device == "" {
+		return
+	}
+	w, err := watchdog.Open(wd.Device)
+	if err != nil {
+		d.log.Printf("watchdog %s: %v (not petted)", wd.Device, err)
+		return
+	}
+	// Not w.SetTimeout: u-root v0.16 hands the ioctl a time.Duration where
+	// the kernel reads an int of seconds, and every driver says EINVAL.
+	if err := unix.IoctlSetPointerInt(int(w.File.Fd()), unix.WDIOC_SETTIMEOUT, int(time.Duration(wd.Timeout)/time.Second)); err != nil {
+		d.log.Printf("watchdog timeout: %v", err)
+	}
+	tick := time.NewTicker(time.Duration(wd.Timeout) / 3)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// A clean shutdown disarms it; the reboot follows.
+			if err := w.MagicClose(); err != nil {
+				d.log.Printf("watchdog close: %v", err)
+			}
+			return
+		case <-tick.C:
+			if d.sup.Healthy() {
+				_ = w.KeepAlive()
+			}
+		}
+	}
+}
+
+// serveControl answers probeinit reboot|poweroff|status until a shutdown.
+func (d *daemon) serveControl(supDone <-chan struct{}) error {
+	l, err := net.Listen("unix", controlAddr)
+	if err != nil {
+		return fmt.Errorf("control socket: %w", err)
+	}
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return fmt.Errorf("control socket: %w", err)
+		}
+		line, _ := bufio.NewReader(c).ReadString('\n')
+		switch cmd := strings.TrimSpace(line); cmd {
+		case "status":
+			d.mu.Lock()
+			fmt.Fprintf(c, "board %s\npersistent %v\nmanagement %s\nprobe starts %d healthy %v\nready at %s\n",
+				d.board.Name, d.persistent, d.mgmtAddr, d.sup.Starts(), d.sup.Healthy(), d.ready)
+			d.mu.Unlock()
+			c.Close()
+		case "reboot", "poweroff":
+			fmt.Fprintf(c, "stopping the probe, then %s\n", cmd)
+			d.shutdown(supDone, c)
+			c.Close()
+			how := unix.LINUX_REBOOT_CMD_RESTART
+			if cmd == "poweroff" {
+				how = unix.LINUX_REBOOT_CMD_POWER_OFF
+			}
+			return unix.Reboot(how)
+		default:
+			fmt.Fprintf(c, "unknown command %q\n", cmd)
+			c.Close()
+		}
+	}
+}
+
+func (d *daemon) shutdown(supDone <-chan struct{}, c net.Conn) {
+	d.stop()
+	<-supDone
+	unix.Sync()
+	if d.persistent {
+		if err := unix.Unmount(dataMount, 0); err != nil {
+			fmt.Fprintf(c, "unmount %s: %v\n", dataMount, err)
+			d.log.Printf("unmount %s: %v", dataMount, err)
+		}
+	}
+	d.log.Printf("probe stopped, data synced")
+}
+
+// uptime is the kernel's, the clock boot times are measured on.
+func uptime() time.Duration {
+	raw, err := os.ReadFile("/proc/uptime")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(raw))[0], 64)
+	return time.Duration(f * float64(time.Second)).Round(10 * time.Millisecond)
+}
+
+// etherPorts lists physical Ethernet interfaces (type 1 with a device).
+func etherPorts() []string {
+	ents, _ := os.ReadDir("/sys/class/net")
+	var out []string
+	for _, e := range ents {
+		dir := filepath.Join("/sys/class/net", e.Name())
+		t, _ := os.ReadFile(filepath.Join(dir, "type"))
+		if strings.TrimSpace(string(t)) != "1" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(dir, "device")); err != nil {
+			continue
+		}
+		out = append(out, e.Name())
+	}
+	return out
+}
+
+func waitLink(name string, max time.Duration) bool {
+	for deadline := time.Now().Add(max); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := os.Stat(filepath.Join("/sys/class/net", name)); err == nil {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}

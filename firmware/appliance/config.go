@@ -1,0 +1,161 @@
+// Package appliance is the appliance's own configuration: how the management
+// port gets its address and how the probe is started. The image carries a
+// default (/etc/probe/appliance.json); first boot copies it onto the data
+// partition, where it persists and is what later boots read.
+package appliance
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// DefaultPath is the image's read-only default.
+const DefaultPath = "/etc/probe/appliance.json"
+
+// Management modes.
+const (
+	DHCP   = "dhcp"
+	Static = "static"
+)
+
+// Config is the persistent appliance configuration.
+type Config struct {
+	Management Management `json:"management"`
+	// HTTPPort is the REST API's port on every address.
+	HTTPPort int `json:"http_port"`
+	// GoProbeAPI is the goProbe API's listen address (empty: off).
+	GoProbeAPI string `json:"goprobe_api"`
+	// LocalNetworks are the probe's -m networks (CIDRs).
+	LocalNetworks []string `json:"local_networks"`
+	// ProbeArgs are appended to the probe's command line as they are.
+	ProbeArgs []string `json:"probe_args"`
+}
+
+// Management is the management port's addressing.
+type Management struct {
+	Mode    string   `json:"mode"`    // dhcp or static
+	Address string   `json:"address"` // static: CIDR, e.g. 192.0.2.10/24
+	Gateway string   `json:"gateway"` // static: optional
+	DNS     []string `json:"dns"`     // static: optional
+}
+
+// Default is what an appliance without a stored configuration runs with.
+func Default() Config {
+	return Config{Management: Management{Mode: DHCP}, HTTPPort: 3000, GoProbeAPI: "0.0.0.0:6060"}
+}
+
+// Parse decodes and checks a configuration; absent keys keep their defaults.
+func Parse(raw []byte) (Config, error) {
+	c := Default()
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return Config{}, fmt.Errorf("appliance config: %w", err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("appliance config: %w", err)
+	}
+	return c, nil
+}
+
+// Validate reports every problem at once.
+func (c Config) Validate() error {
+	var errs []error
+	m := c.Management
+	switch m.Mode {
+	case DHCP:
+	case Static:
+		if _, err := netip.ParsePrefix(m.Address); err != nil {
+			errs = append(errs, fmt.Errorf("management.address: %w", err))
+		}
+		if m.Gateway != "" {
+			if _, err := netip.ParseAddr(m.Gateway); err != nil {
+				errs = append(errs, fmt.Errorf("management.gateway: %w", err))
+			}
+		}
+		for _, d := range m.DNS {
+			if _, err := netip.ParseAddr(d); err != nil {
+				errs = append(errs, fmt.Errorf("management.dns: %w", err))
+			}
+		}
+	default:
+		errs = append(errs, fmt.Errorf("management.mode %q: want %q or %q", m.Mode, DHCP, Static))
+	}
+	if c.HTTPPort < 1 || c.HTTPPort > 65535 {
+		errs = append(errs, fmt.Errorf("http_port %d out of range", c.HTTPPort))
+	}
+	for _, n := range c.LocalNetworks {
+		if _, err := netip.ParsePrefix(n); err != nil {
+			errs = append(errs, fmt.Errorf("local_networks: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Load reads the stored configuration at path. When there is none yet, the
+// image default is copied there first (first boot); a stored file that does
+// not parse is kept untouched for the operator and the default is used.
+func Load(path, defaultPath string) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		def, derr := os.ReadFile(defaultPath)
+		if derr != nil {
+			return Default(), fmt.Errorf("appliance config: no stored config and no default: %w", derr)
+		}
+		if err := writeAtomic(path, def); err != nil {
+			return Default(), err
+		}
+		raw = def
+	} else if err != nil {
+		return Default(), fmt.Errorf("appliance config: %w", err)
+	}
+	c, err := Parse(raw)
+	if err != nil {
+		return Default(), fmt.Errorf("%s: %w (running with defaults)", path, err)
+	}
+	return c, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("appliance config: %w", err)
+	}
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("appliance config: %w", err)
+	}
+	if _, err := f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("appliance config: %w", err)
+	}
+	return os.Rename(tmp, path)
+}
+
+// CommandLine is the probe's command line (without the program name).
+func (c Config) CommandLine(dataDir string, monitor []string) []string {
+	var args []string
+	for _, m := range monitor {
+		args = append(args, "-i", m)
+	}
+	args = append(args, "--data-dir", dataDir, "--http-port", strconv.Itoa(c.HTTPPort),
+		"--goprobe-api", c.GoProbeAPI)
+	if len(c.LocalNetworks) > 0 {
+		nets := strings.Join(c.LocalNetworks, ",")
+		args = append(args, "-m", nets)
+	}
+	return append(args, c.ProbeArgs...)
+}

@@ -87,9 +87,10 @@ func decodeErrors(t *flowtable.Table) map[string]int {
 func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(body []byte) (int, string, []byte) {
 	const textPlain = "text/plain; charset=utf-8"
 	return func(body []byte) (int, string, []byte) {
-		names := map[uint16]string{}
-		for _, r := range set.snapshot() {
-			names[uint16(r.spec.id)] = r.spec.name
+		names, err := storedIfaceNames(st)
+		if err != nil {
+			log.Error("goProbe query", "err", err)
+			return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")
 		}
 		args, err := query.ParseArgsJSON(body)
 		if err != nil {

@@ -38,6 +38,8 @@ type ifaceSet struct {
 	mu   sync.RWMutex
 	list []*running
 	all  sync.WaitGroup // running capture goroutines
+
+	idMu sync.Mutex // one store-id allocation at a time
 }
 
 func (s *ifaceSet) snapshot() []*running {
@@ -64,27 +66,27 @@ func (s *ifaceSet) restInterfaces() []rest.Interface {
 
 // open opens an interface's input and table; start begins capturing.
 func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
+	// The store knows interfaces by name: a stable id per name, so that
+	// history stays with its interface whatever the -i order.
+	storeID, err := s.storeID(spec.name)
+	if err != nil {
+		return nil, err
+	}
 	in, err := openInput(spec, s.c, s.log)
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", spec.arg, err)
 	}
 	t := flowtable.New(flowtable.Config{
-		IfID: spec.id, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
+		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
 		FlowIdle: s.c.flowIdle, LocalHostIdle: s.c.hostIdle, RemoteHostIdle: s.c.remoteIdle,
 		MaxFlows: s.c.maxFlows, MaxHosts: s.c.maxHosts,
 		OnRecords: s.writer.enqueue,
 	})
 	r := &running{spec: spec, table: t, in: in, fromConfig: fromConfig, done: make(chan struct{})}
-	r.api = rest.Interface{ID: spec.id, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: in.mode(), Drops: in.drops}
+	r.api = rest.Interface{ID: spec.id, StoreID: storeID, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: in.mode(), Drops: in.drops}
 	if !spec.file {
 		r.api.SpeedMbps = linkSpeed(spec.name)
 		r.api.Addresses = ifaceAddresses(spec.name)
-	}
-	// The name goes with the id into the store, so stored flows can be
-	// queried by name later, and a re-added interface keeps its history.
-	if err := s.st.Put(nsIfaces, strconv.Itoa(spec.id), spec.name); err != nil {
-		in.close()
-		return nil, fmt.Errorf("recording interface %s: %w", spec.name, err)
 	}
 	if err := loadAliases(s.st, []*flowtable.Table{t}); err != nil {
 		in.close()
@@ -252,4 +254,29 @@ func (s *ifaceSet) specFor(arg string, taken []int) (ifaceSpec, error) {
 		return spec, errors.New("no interface id left")
 	}
 	return spec, nil
+}
+
+// storeID is name's id in the store's interface registry, allocating the
+// next free one (and recording it) for a name never seen.
+func (s *ifaceSet) storeID(name string) (uint16, error) {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	names, err := storedIfaceNames(s.st)
+	if err != nil {
+		return 0, err
+	}
+	next := 0
+	for id, n := range names {
+		if n == name {
+			return id, nil
+		}
+		next = max(next, int(id)+1)
+	}
+	if next > 0xffff {
+		return 0, fmt.Errorf("recording interface %s: no free interface id", name)
+	}
+	if err := s.st.Put(nsIfaces, strconv.Itoa(next), name); err != nil {
+		return 0, fmt.Errorf("recording interface %s: %w", name, err)
+	}
+	return uint16(next), nil
 }

@@ -629,6 +629,32 @@ func TestGoProbeAPI(t *testing.T) {
 	}
 }
 
+// TestGoProbeQueryAfterRestart: the history of an interface that is not
+// captured now (after a reboot, or removed from the config) stays queryable.
+func TestGoProbeQueryAfterRestart(t *testing.T) {
+	dir := t.TempDir()
+	first, second := filepath.Join(dir, "first.pcap"), filepath.Join(dir, "second.pcap")
+	tr := writeCapture(t, first, 10)
+	writeCapture(t, second, 3)
+	db := filepath.Join(dir, "db")
+	p := startProbe(t, "-i", first, "--data-dir", db, "--disable-login")
+	p.stop(t)
+
+	gpPort := freePort(t)
+	p = startProbe(t, "-i", second, "--data-dir", db, "--disable-login",
+		"--goprobe-api", fmt.Sprintf("127.0.0.1:%d", gpPort), "--goprobe-api-rate", "-1")
+	gp := &probeProc{cmd: p.cmd, port: gpPort, out: p.out}
+	a := gp.call(t, "POST", "/api/v1/_query", `{"Query":"sip","Ifaces":"first.pcap","First":"2020-01-01T00:00:00Z","Sum":true}`, nil)
+	var res struct {
+		Summary struct {
+			TotalPackets int `json:"total_packets"`
+		} `json:"summary"`
+	}
+	if a.status != 200 || json.Unmarshal(a.body, &res) != nil || res.Summary.TotalPackets != tr.packets-tr.nonIP[0] {
+		t.Errorf("query of the interface captured before the restart: %d %s; want %d packets", a.status, a.body, tr.packets-tr.nonIP[0])
+	}
+}
+
 // TestSameNumbersEverywhere asks for the same totals through the goProbe
 // API, ntopng's db/flows, and `probe query` (through the API while the
 // probe runs, and from the data directory after it stopped).

@@ -83,15 +83,7 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
-	names := map[uint16]string{}
-	err = st.List(nsIfaces, func(k string, raw []byte) error {
-		var name string
-		id, err := strconv.ParseUint(k, 10, 16)
-		if err == nil && json.Unmarshal(raw, &name) == nil {
-			names[uint16(id)] = name
-		}
-		return nil
-	})
+	names, err := storedIfaceNames(st)
 	if err != nil {
 		fmt.Fprintf(stderr, "probe query: %v\n", err)
 		return 1
@@ -140,4 +132,23 @@ func queryAPI(base, key string, a query.Args) ([]byte, int, error) {
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	return out, resp.StatusCode, err
+}
+
+// storedIfaceNames is every interface the store has flows of, by id: also
+// those not captured now (a monitor port that is down, or not yet attached
+// after a reboot) keep their history queryable.
+func storedIfaceNames(st *store.Store) (map[uint16]string, error) {
+	names := map[uint16]string{}
+	err := st.List(nsIfaces, func(k string, raw []byte) error {
+		var name string
+		id, err := strconv.ParseUint(k, 10, 16)
+		if err == nil && json.Unmarshal(raw, &name) == nil {
+			names[uint16(id)] = name
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading interface names: %w", err)
+	}
+	return names, nil
 }

@@ -22,7 +22,7 @@ func (t *Table) emitLocked() {
 
 func (t *Table) deltaLocked(f *Flow) (store.FlowRecord, bool) {
 	r := store.FlowRecord{
-		IfID: uint16(t.cfg.IfID), VLAN: f.VLAN, Proto: f.Proto,
+		IfID: t.storeID(), VLAN: f.VLAN, Proto: f.Proto,
 		Client: f.Client, Server: f.Server, ClientPort: f.ClientPort, ServerPort: f.ServerPort,
 		PktsC2S:   f.PktsC2S - f.flushedPktsC2S,
 		PktsS2C:   f.PktsS2C - f.flushedPktsS2C,
@@ -105,4 +105,11 @@ func (t *Table) expireLocked() {
 			}
 		}
 	}
+}
+
+func (t *Table) storeID() uint16 {
+	if t.cfg.StoreID != nil {
+		return *t.cfg.StoreID
+	}
+	return uint16(t.cfg.IfID)
 }

@@ -23,7 +23,11 @@ import (
 
 // Config sets up a table.
 type Config struct {
-	IfID      int
+	IfID int
+	// StoreID is the interface's id in the store (default IfID): stable per
+	// interface name across restarts, where ntopng's ifid is the position
+	// on the command line.
+	StoreID   *uint16
 	Name      string
 	LocalNets []netip.Prefix
 

@@ -51,7 +51,7 @@ func (s *Server) parseHist(r *request) (h histRequest, rc RC, rsp any, ok bool) 
 		rc, rsp = invalidArgs(err)
 		return h, rc, rsp, false
 	}
-	h.ifid, h.where, h.maxHits = uint16(ifc.ID), where, r.params.Int("maxhits_clause", 10)
+	h.ifid, h.where, h.maxHits = ifc.StoreID, where, r.params.Int("maxhits_clause", 10)
 	h.begin, h.end = s.timeRange(r.params)
 	return h, RCOK, nil, true
 }

@@ -24,6 +24,7 @@ import (
 // Interface is one monitored interface as the API shows it.
 type Interface struct {
 	ID          int
+	StoreID     uint16 // the id its flows are stored under (see flowtable.Config.StoreID)
 	Name        string
 	Table       *flowtable.Table
 	SpeedMbps   int           // ntopng reports 1000 for capture files

@@ -1,0 +1,284 @@
+// Package boottest boots the real appliance image in QEMU and drives it from
+// outside, as a user would: over its REST API on the management port, with
+// traffic on its monitor port, across a reboot. It needs the image (make
+// image) and runs when PROBE_BOOTTEST=1 (make test sets it).
+package boottest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/probe-appliance/probe/firmware/qemu"
+)
+
+var readyRE = regexp.MustCompile(`PROBE READY rest=:3000 uptime=([0-9.]+)s`)
+
+func image(t *testing.T) string {
+	t.Helper()
+	if os.Getenv("PROBE_BOOTTEST") == "" {
+		t.Skip("boot test: set PROBE_BOOTTEST=1 after make image (make test does)")
+	}
+	dir, err := qemu.ImageDir("../..", "qemu-x86_64")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// boot starts the VM and waits for the probe's REST API.
+func boot(t *testing.T, img, disk string) (*qemu.VM, string) {
+	t.Helper()
+	logf, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	vm, err := qemu.Start(qemu.Config{
+		Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "probe.cpio"),
+		DataDisk: disk, Console: logf,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		vm.Stop()
+		if t.Failed() {
+			t.Logf("console:\n%s", vm.ConsoleText())
+		}
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	m, _, err := vm.Expect(ctx, readyRE, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+	// READY is printed inside the guest; the host-side forward answers too.
+	poll(t, 10*time.Second, "REST through the port forward", func() bool {
+		st, _ := call(base, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basicAuth)
+		return st == 200
+	})
+	t.Logf("boot: REST ready %.2f s after QEMU started (guest uptime %s s)", time.Since(vm.Started()).Seconds(), m[1])
+	return vm, base
+}
+
+var basicAuth = map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}
+
+func call(base, method, path, body string, hdr map[string]string) (int, []byte) {
+	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
+	if err != nil {
+		return 0, nil
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}
+
+// rsp decodes an ntopng envelope's rsp.
+func rsp(t *testing.T, base, method, path, body string, hdr map[string]string, v any) {
+	t.Helper()
+	st, b := call(base, method, path, body, hdr)
+	var env struct {
+		RC  int             `json:"rc"`
+		Rsp json.RawMessage `json:"rsp"`
+	}
+	if st != 200 || json.Unmarshal(b, &env) != nil || env.RC != 0 {
+		t.Fatalf("%s %s: %d %s", method, path, st, b)
+	}
+	if err := json.Unmarshal(env.Rsp, v); err != nil {
+		t.Fatalf("%s %s: %v in %s", method, path, err, env.Rsp)
+	}
+}
+
+func poll(t *testing.T, max time.Duration, what string, ok func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(max); !ok(); time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for %s", max, what)
+		}
+	}
+}
+
+// traffic is a known capture: flows TCP and UDP conversations, each with
+// packets in both directions, and their exact wire size.
+type traffic struct {
+	frames [][]byte
+	flows  int
+	wire   int
+}
+
+func makeTraffic(t *testing.T) traffic {
+	var tr traffic
+	macC, macS := net.HardwareAddr{2, 0x42, 0, 0, 0, 1}, net.HardwareAddr{2, 0x42, 0, 0, 0, 2}
+	convs := []struct {
+		cli, srv     net.IP
+		sport, dport uint16
+		udp          bool
+		n, payload   int
+	}{
+		{net.IPv4(10, 42, 0, 1), net.IPv4(192, 0, 2, 80), 40001, 80, false, 20, 300},
+		{net.IPv4(10, 42, 0, 1), net.IPv4(192, 0, 2, 81), 40002, 443, false, 14, 900},
+		{net.IPv4(10, 42, 0, 2), net.IPv4(198, 51, 100, 7), 40003, 5001, true, 11, 1200},
+		{net.IPv4(10, 42, 0, 3), net.IPv4(203, 0, 113, 9), 40004, 4789, true, 7, 64},
+	}
+	for _, c := range convs {
+		for i := 0; i < c.n; i++ {
+			src, dst, sp, dp, sm, dm := c.cli, c.srv, c.sport, c.dport, macC, macS
+			if i%2 == 1 {
+				src, dst, sp, dp, sm, dm = c.srv, c.cli, c.dport, c.sport, macS, macC
+			}
+			ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src.To4(), DstIP: dst.To4(), Protocol: layers.IPProtocolTCP}
+			var l4 gopacket.SerializableLayer
+			if c.udp {
+				ip.Protocol = layers.IPProtocolUDP
+				u := &layers.UDP{SrcPort: layers.UDPPort(sp), DstPort: layers.UDPPort(dp)}
+				_ = u.SetNetworkLayerForChecksum(ip)
+				l4 = u
+			} else {
+				tc := &layers.TCP{SrcPort: layers.TCPPort(sp), DstPort: layers.TCPPort(dp), SYN: i == 0, ACK: i > 0, Window: 512}
+				_ = tc.SetNetworkLayerForChecksum(ip)
+				l4 = tc
+			}
+			buf := gopacket.NewSerializeBuffer()
+			err := gopacket.SerializeLayers(buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
+				&layers.Ethernet{SrcMAC: sm, DstMAC: dm, EthernetType: layers.EthernetTypeIPv4}, ip, l4, gopacket.Payload(make([]byte, c.payload)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr.frames = append(tr.frames, append([]byte(nil), buf.Bytes()...))
+			tr.wire += len(buf.Bytes())
+		}
+		tr.flows++
+	}
+	return tr
+}
+
+type ifaceData struct {
+	Ifname      string `json:"ifname"`
+	Packets     int    `json:"packets"`
+	Bytes       int    `json:"bytes"`
+	CaptureMode string `json:"capture_mode"`
+}
+
+func TestBootCountRebootPersist(t *testing.T) {
+	img := image(t)
+	disk := filepath.Join(t.TempDir(), "data.img")
+	// A blank disk: first boot must create the data partition on it.
+	if err := os.WriteFile(disk, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(disk, 1<<30); err != nil {
+		t.Fatal(err)
+	}
+
+	vm, base := boot(t, img, disk)
+	if !strings.Contains(vm.ConsoleText(), "first boot: creating ext4 PROBEDATA") {
+		t.Errorf("first boot did not create the data partition")
+	}
+	// The monitor port is captured with native XDP on virtio_net.
+	var ifd ifaceData
+	poll(t, 60*time.Second, "eth1 to be captured", func() bool {
+		st, _ := call(base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth)
+		if st != 200 {
+			return false
+		}
+		rsp(t, base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth, &ifd)
+		return ifd.Ifname == "eth1" && ifd.CaptureMode != ""
+	})
+	if ifd.CaptureMode != "xdp-native" {
+		t.Errorf("capture mode %q, want xdp-native", ifd.CaptureMode)
+	}
+	if ifd.Packets != 0 {
+		t.Errorf("%d packets before any traffic", ifd.Packets)
+	}
+
+	// Configuration made over REST: an API token, stored on the data disk.
+	var tok struct {
+		Token string `json:"api_token"`
+	}
+	rsp(t, base, "POST", "/lua/rest/v1/create/ntopng/api_token.lua", `{"username":"admin"}`, basicAuth, &tok)
+
+	tr := makeTraffic(t)
+	if err := vm.SendFrames(tr.frames); err != nil {
+		t.Fatal(err)
+	}
+	n := len(tr.frames)
+	// ntopng counts 24 bytes of Ethernet overhead (preamble, IFG, CRC) per packet.
+	wantBytes := tr.wire + 24*n
+	poll(t, 30*time.Second, "every injected packet to be counted", func() bool {
+		rsp(t, base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth, &ifd)
+		return ifd.Packets >= n
+	})
+	time.Sleep(2 * time.Second) // nothing more may arrive
+	rsp(t, base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth, &ifd)
+	if ifd.Packets != n || ifd.Bytes != wantBytes {
+		t.Errorf("interface counted %d packets %d bytes, want exactly %d and %d", ifd.Packets, ifd.Bytes, n, wantBytes)
+	}
+	var fa struct {
+		TotalRows int `json:"totalRows"`
+	}
+	rsp(t, base, "GET", "/lua/rest/v1/get/flow/active.lua?ifid=0", "", basicAuth, &fa)
+	if fa.TotalRows != tr.flows {
+		t.Errorf("%d active flows, want %d", fa.TotalRows, tr.flows)
+	}
+
+	// A clean reboot from the console; -no-reboot turns it into QEMU's exit.
+	if err := vm.Type("probeinit reboot\n"); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := vm.Wait(ctx); err != nil {
+		t.Fatalf("reboot: %v", err)
+	}
+
+	vm2, base2 := boot(t, img, disk)
+	if strings.Contains(vm2.ConsoleText(), "first boot") {
+		t.Errorf("second boot formatted the data partition again")
+	}
+	// The token made before the reboot still authenticates.
+	tokAuth := map[string]string{"Authorization": "Token " + tok.Token}
+	if st, b := call(base2, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", tokAuth); st != 200 {
+		t.Errorf("token after reboot: %d %s", st, b)
+	}
+	// The flows of the first boot are in the store, every packet of them.
+	gp := fmt.Sprintf("http://127.0.0.1:%d", vm2.GoProbePort)
+	st, b := call(gp, "POST", "/api/v1/_query", `{"Query":"sip,dip,dport,proto","Ifaces":"eth1","First":"2020-01-01T00:00:00Z","Sum":true}`, nil)
+	var q struct {
+		Summary struct {
+			TotalPackets int `json:"total_packets"`
+			TotalBytes   int `json:"total_bytes"`
+		} `json:"summary"`
+		Rows []json.RawMessage `json:"rows"`
+	}
+	if st != 200 || json.Unmarshal(b, &q) != nil {
+		t.Fatalf("goProbe query after reboot: %d %s", st, b)
+	}
+	if q.Summary.TotalPackets != n || q.Summary.TotalBytes != tr.wire {
+		t.Errorf("stored after reboot: %d packets %d bytes, want %d and %d (%s)", q.Summary.TotalPackets, q.Summary.TotalBytes, n, tr.wire, b)
+	}
+}

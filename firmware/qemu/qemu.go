@@ -1,0 +1,283 @@
+// Package qemu boots the appliance image in QEMU the way `make qemu` and the
+// boot test need it: TCG (KVM is not usable on the build machines), the
+// kernel as an ELF through PVH, a management NIC on user networking with the
+// REST and goProbe ports forwarded to loopback, a monitor NIC fed with raw
+// Ethernet frames over a UDP socket, a data disk, the i6300esb watchdog and
+// the serial console on stdin/stdout.
+package qemu
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config is one VM.
+type Config struct {
+	Binary   string // default qemu-system-x86_64
+	Kernel   string // vmlinux (ELF, PVH) or a bzImage
+	Initrd   string
+	DataDisk string // raw image; empty: none
+	MemoryMB int    // default 1024
+	CPUs     int    // default 2
+	// Append is added to the kernel command line.
+	Append string
+	// RESTPort, GoProbePort and MonitorPort are host ports on 127.0.0.1
+	// (0: pick free ones). MonitorPort receives frames for the monitor NIC.
+	RESTPort, GoProbePort, MonitorPort int
+	// Console also gets every console byte (may be nil).
+	Console io.Writer
+}
+
+// VM is a running QEMU.
+type VM struct {
+	Config
+	cmd   *exec.Cmd
+	stdin io.WriteCloser
+	// peerPort is where QEMU sends what the guest transmits on the monitor NIC.
+	peerPort int
+	started  time.Time
+
+	mu   sync.Mutex
+	out  bytes.Buffer
+	cond *sync.Cond
+	done chan struct{}
+	err  error
+}
+
+// Args is QEMU's command line for c (ports must be set).
+func (c Config) Args(peerPort int) []string {
+	mem, cpus := c.MemoryMB, c.CPUs
+	if mem == 0 {
+		mem = 1024
+	}
+	if cpus == 0 {
+		cpus = 2
+	}
+	appendLine := strings.TrimSpace("console=ttyS0,115200 panic=-1 quiet " + c.Append)
+	args := []string{
+		"-accel", "tcg", "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
+		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+		"-kernel", c.Kernel, "-initrd", c.Initrd, "-append", appendLine,
+		// romfile= skips the iPXE option ROMs: nobody boots from the network.
+		"-netdev", fmt.Sprintf("user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:3000,hostfwd=tcp:127.0.0.1:%d-:6060", c.RESTPort, c.GoProbePort),
+		"-device", "virtio-net-pci,netdev=mgmt,romfile=",
+		"-netdev", fmt.Sprintf("socket,id=mon,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d", peerPort, c.MonitorPort),
+		"-device", "virtio-net-pci,netdev=mon,romfile=",
+		"-device", "virtio-rng-pci", "-device", "i6300esb",
+	}
+	if c.DataDisk != "" {
+		args = append(args, "-drive", "file="+c.DataDisk+",format=raw,if=virtio")
+	}
+	return args
+}
+
+// Start boots the VM; it runs until Stop or until the guest powers off or
+// reboots (-no-reboot makes a reboot end QEMU, so a test sees it).
+func Start(c Config) (*VM, error) {
+	if c.Binary == "" {
+		c.Binary = "qemu-system-x86_64"
+	}
+	var err error
+	for _, p := range []*int{&c.RESTPort, &c.GoProbePort} {
+		if *p == 0 {
+			if *p, err = freePort("tcp"); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if c.MonitorPort == 0 {
+		if c.MonitorPort, err = freePort("udp"); err != nil {
+			return nil, err
+		}
+	}
+	peer, err := freePort("udp")
+	if err != nil {
+		return nil, err
+	}
+	v := &VM{Config: c, peerPort: peer, done: make(chan struct{})}
+	v.cond = sync.NewCond(&v.mu)
+	v.cmd = exec.Command(c.Binary, c.Args(peer)...)
+	v.stdin, err = v.cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	v.cmd.Stdout, v.cmd.Stderr = pw, pw
+	v.started = time.Now()
+	if err := v.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu: %w", err)
+	}
+	go v.read(pr)
+	go func() {
+		err := v.cmd.Wait()
+		pw.Close()
+		v.mu.Lock()
+		v.err = err
+		v.mu.Unlock()
+		close(v.done)
+	}()
+	return v, nil
+}
+
+func (v *VM) read(r io.Reader) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if v.Console != nil {
+				v.Console.Write(buf[:n])
+			}
+			v.mu.Lock()
+			v.out.Write(buf[:n])
+			v.cond.Broadcast()
+			v.mu.Unlock()
+		}
+		if err != nil {
+			v.mu.Lock()
+			v.cond.Broadcast()
+			v.mu.Unlock()
+			return
+		}
+	}
+}
+
+// Started is when QEMU was started.
+func (v *VM) Started() time.Time { return v.started }
+
+// Expect waits for re to match the console output after offset from (use
+// the returned end offset to expect things in order) and returns the match.
+func (v *VM) Expect(ctx context.Context, re *regexp.Regexp, from int) (match []string, end int, err error) {
+	stop := context.AfterFunc(ctx, func() {
+		v.mu.Lock()
+		v.cond.Broadcast()
+		v.mu.Unlock()
+	})
+	defer stop()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	for {
+		out := v.out.Bytes()
+		if from > len(out) {
+			from = len(out)
+		}
+		if loc := re.FindSubmatchIndex(out[from:]); loc != nil {
+			m := make([]string, len(loc)/2)
+			for i := range m {
+				if loc[2*i] >= 0 {
+					m[i] = string(out[from+loc[2*i] : from+loc[2*i+1]])
+				}
+			}
+			return m, from + loc[1], nil
+		}
+		select {
+		case <-v.done:
+			return nil, len(out), fmt.Errorf("qemu exited (%v) before %q appeared", v.err, re)
+		default:
+		}
+		if ctx.Err() != nil {
+			return nil, len(out), fmt.Errorf("%q did not appear: %w", re, ctx.Err())
+		}
+		v.cond.Wait()
+	}
+}
+
+// Console is everything the console printed so far.
+func (v *VM) ConsoleText() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.out.String()
+}
+
+// Type sends keystrokes to the serial console.
+func (v *VM) Type(s string) error {
+	_, err := io.WriteString(v.stdin, s)
+	return err
+}
+
+// SendFrames puts Ethernet frames on the monitor NIC's wire, one per UDP
+// datagram as QEMU's socket backend expects.
+func (v *VM) SendFrames(frames [][]byte) error {
+	c, err := net.Dial("udp", net.JoinHostPort("127.0.0.1", strconv.Itoa(v.MonitorPort)))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	for _, f := range frames {
+		if _, err := c.Write(f); err != nil {
+			return fmt.Errorf("qemu: sending a frame: %w", err)
+		}
+	}
+	return nil
+}
+
+// Wait waits for QEMU to exit on its own.
+func (v *VM) Wait(ctx context.Context) error {
+	select {
+	case <-v.done:
+		v.mu.Lock()
+		defer v.mu.Unlock()
+		var ee *exec.ExitError
+		if errors.As(v.err, &ee) {
+			return v.err
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stop kills QEMU (a power cut, for the guest) and waits for it.
+func (v *VM) Stop() {
+	select {
+	case <-v.done:
+		return
+	default:
+	}
+	_ = v.cmd.Process.Kill()
+	<-v.done
+}
+
+func freePort(network string) (int, error) {
+	switch network {
+	case "udp":
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		defer c.Close()
+		return c.LocalAddr().(*net.UDPAddr).Port, nil
+	default:
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return 0, err
+		}
+		defer l.Close()
+		return l.Addr().(*net.TCPAddr).Port, nil
+	}
+}
+
+// ImageDir finds the built image for board in out/firmware, from the
+// environment (PROBE_IMAGE) or relative to the repository root.
+func ImageDir(root, board string) (string, error) {
+	dir := os.Getenv("PROBE_IMAGE")
+	if dir == "" {
+		dir = root + "/out/firmware/" + board
+	}
+	for _, f := range []string{"vmlinux", "probe.cpio"} {
+		if _, err := os.Stat(dir + "/" + f); err != nil {
+			return "", fmt.Errorf("no image in %s (make image): %w", dir, err)
+		}
+	}
+	return dir, nil
+}

@@ -66,7 +66,12 @@ done
 find "$stage" -type d -exec chmod 0755 {} +
 find "$stage" -type f -exec chmod go-w {} +
 
-files=()
+# The probe: a normal optimised build, stripped and without build ids or
+# VCS stamps so that the same tree gives the same bytes.
+mkdir -p "$out/bin"
+go build -trimpath -buildvcs=false -ldflags "-s -w -buildid=" -o "$out/bin/probe" ./cmd/probe
+
+files=(-files "$out/bin/probe:bin/probe")
 for d in "$stage"/*; do
 	files+=(-files "$d:$(basename "$d")")
 done

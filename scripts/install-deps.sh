@@ -20,8 +20,16 @@ if [ "${1:-}" = "bench" ]; then
 	needed[pmacctd]=pmacct
 	needed[ethtool]=ethtool # puts a veth in NAPI mode for generic XDP
 fi
+# The appliance image: Debian's kernel package is unpacked and depmod'ed
+# (dpkg-deb, depmod), its vmlinux extracted (xz), mke2fs goes into the image,
+# and the boot test runs QEMU. make test builds and boots it.
+needed[qemu-system-x86_64]=qemu-system-x86
+needed[depmod]=kmod
+needed[xz]=xz-utils
+needed[mke2fs]=e2fsprogs
+needed[dpkg-deb]=dpkg
 # Later issues will add (command → package):
-#   qemu-system-x86_64 → qemu-system-x86, snmpd → snmpd, snmpget → snmp,
+#   snmpd → snmpd, snmpget → snmp,
 #   tcpreplay → tcpreplay, pmacctd → pmacct, tshark → tshark
 #   (tshark asks whether non-root users may capture; noninteractive keeps the
 #   default "no").

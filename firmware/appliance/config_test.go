@@ -1,0 +1,86 @@
+package appliance
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func TestImageDefaultParses(t *testing.T) {
+	raw, err := os.ReadFile("../../rootfs/etc/probe/appliance.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Management.Mode != DHCP || c.HTTPPort != 3000 {
+		t.Errorf("image default: %+v", c)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	for _, tc := range []struct {
+		json, msg string
+	}{
+		{`{"management":{"mode":"static","address":"10.0.0.5/24","gateway":"10.0.0.1","dns":["9.9.9.9"]}}`, ""},
+		{`{"management":{"mode":"static","address":"10.0.0.5"}}`, "management.address"},
+		{`{"management":{"mode":"static","address":"10.0.0.5/24","gateway":"x"}}`, "management.gateway"},
+		{`{"management":{"mode":"bootp"}}`, `management.mode "bootp"`},
+		{`{"http_port":0}`, "http_port"},
+		{`{"local_networks":["10.0.0.0/8","nope"]}`, "local_networks"},
+		{`{"colour":"blue"}`, "unknown field"},
+	} {
+		_, err := Parse([]byte(tc.json))
+		switch {
+		case tc.msg == "" && err != nil:
+			t.Errorf("%s: %v", tc.json, err)
+		case tc.msg != "" && (err == nil || !strings.Contains(err.Error(), tc.msg)):
+			t.Errorf("%s: error %v, want one saying %q", tc.json, err, tc.msg)
+		}
+	}
+}
+
+// First boot copies the default; a broken stored file is kept, not
+// overwritten, and the defaults run.
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	def := filepath.Join(dir, "default.json")
+	stored := filepath.Join(dir, "perm", "etc", "appliance.json")
+	if err := os.WriteFile(def, []byte(`{"http_port": 8080}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(stored, def)
+	if err != nil || c.HTTPPort != 8080 {
+		t.Fatalf("first boot: %+v %v", c, err)
+	}
+	if raw, _ := os.ReadFile(stored); string(raw) != `{"http_port": 8080}` {
+		t.Errorf("stored copy %q", raw)
+	}
+	broken := []byte(`{"http_port": `)
+	if err := os.WriteFile(stored, broken, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c, err = Load(stored, def)
+	if err == nil || c.HTTPPort != Default().HTTPPort {
+		t.Errorf("broken stored file: %+v %v", c, err)
+	}
+	if raw, _ := os.ReadFile(stored); string(raw) != string(broken) {
+		t.Errorf("broken stored file was rewritten: %q", raw)
+	}
+}
+
+func TestCommandLine(t *testing.T) {
+	c := Default()
+	c.LocalNetworks = []string{"10.0.0.0/8", "192.168.0.0/16"}
+	c.ProbeArgs = []string{"--xdp-flows", "131072"}
+	got := c.CommandLine("/perm/probe", []string{"eth1", "eth2"})
+	want := []string{"-i", "eth1", "-i", "eth2", "--data-dir", "/perm/probe", "--http-port", "3000",
+		"--goprobe-api", "0.0.0.0:6060", "-m", "10.0.0.0/8,192.168.0.0/16", "--xdp-flows", "131072"}
+	if !slices.Equal(got, want) {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}

@@ -1,0 +1,125 @@
+package supervise
+
+import (
+	"bytes"
+	"context"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuf) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuf) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// A service that keeps failing is restarted with growing back-off and then
+// reported unhealthy (the caller stops petting the watchdog).
+func TestRestartsAndCrashLoop(t *testing.T) {
+	var out syncBuf
+	s := &Supervisor{
+		Command:    func() *exec.Cmd { return exec.Command("sh", "-c", "exit 3") },
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, StableAfter: time.Hour,
+		MaxFailures: 4, FailureWindow: time.Minute, StopTimeout: time.Second,
+		Log: log.New(&out, "", 0),
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for s.Healthy() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still healthy after %d starts:\n%s", s.Starts(), out.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	<-done
+	if s.Starts() < 4 {
+		t.Errorf("%d starts", s.Starts())
+	}
+	log := out.String()
+	if !strings.Contains(log, "exit status 3") || !strings.Contains(log, "restarting in 10ms") ||
+		!strings.Contains(log, "restarting in 20ms") || !strings.Contains(log, "restarting in 40ms") ||
+		strings.Contains(log, "restarting in 80ms") {
+		t.Errorf("back-off not 10, 20, 40 ms capped:\n%s", log)
+	}
+}
+
+// Failures older than the window are forgiven.
+func TestHealthWindow(t *testing.T) {
+	s := &Supervisor{MaxFailures: 2, FailureWindow: time.Minute}
+	s.failures = []time.Time{time.Now().Add(-2 * time.Minute), time.Now().Add(-90 * time.Second), time.Now()}
+	if !s.Healthy() {
+		t.Error("old failures counted")
+	}
+	s.failures = append(s.failures, time.Now())
+	if s.Healthy() {
+		t.Error("two recent failures, still healthy")
+	}
+}
+
+// Stopping sends SIGTERM and waits for the service to finish its shutdown;
+// one that ignores SIGTERM is killed after the grace period.
+func TestGracefulStop(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "clean")
+	for _, tc := range []struct {
+		name, script string
+		clean        bool
+	}{
+		{"traps SIGTERM", `trap 'echo bye > ` + marker + `; exit 0' TERM; while :; do sleep 0.05; done`, true},
+		{"ignores SIGTERM", `trap '' TERM; while :; do sleep 0.05; done`, false},
+	} {
+		os.Remove(marker)
+		var out syncBuf
+		started := make(chan int, 1)
+		s := &Supervisor{
+			Command:    func() *exec.Cmd { return exec.Command("sh", "-c", tc.script) },
+			MinBackoff: time.Second, MaxBackoff: time.Second, StableAfter: time.Minute,
+			MaxFailures: 5, FailureWindow: time.Minute, StopTimeout: 500 * time.Millisecond,
+			Started: func(pid int) { started <- pid },
+			Log:     log.New(&out, "", 0),
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+		<-started
+		time.Sleep(200 * time.Millisecond) // let the trap be set
+		t0 := time.Now()
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s: Run did not return", tc.name)
+		}
+		_, err := os.Stat(marker)
+		if (err == nil) != tc.clean {
+			t.Errorf("%s: clean shutdown marker present=%v", tc.name, err == nil)
+		}
+		killed := strings.Contains(out.String(), "killing it")
+		if killed == tc.clean || (killed && time.Since(t0) < 500*time.Millisecond) {
+			t.Errorf("%s: killed=%v after %s:\n%s", tc.name, killed, time.Since(t0), out.String())
+		}
+		if s.Starts() != 1 {
+			t.Errorf("%s: restarted during shutdown (%d starts)", tc.name, s.Starts())
+		}
+	}
+}

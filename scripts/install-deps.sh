@@ -28,6 +28,11 @@ needed[depmod]=kmod
 needed[xz]=xz-utils
 needed[mke2fs]=e2fsprogs
 needed[dpkg-deb]=dpkg
+# The flashable disk (firmware/disk.sh) and its UEFI boot test.
+needed[zstd]=zstd
+needed[mcopy]=mtools
+needed[mkfs.vfat]=dosfstools
+needed[sfdisk]=fdisk
 # Later issues will add (command → package):
 #   snmpd → snmpd, snmpget → snmp,
 #   tcpreplay → tcpreplay, pmacctd → pmacct, tshark → tshark
@@ -46,6 +51,9 @@ for cmd in "${!needed[@]}"; do
 done
 # Headers, not commands: libbpf's helper definitions for the XDP program.
 [ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
+# Files, not commands: the boot loader and the UEFI firmware for disk boots.
+[ -f /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || missing+=(systemd-boot-efi)
+[ -f /usr/share/ovmf/OVMF.fd ] || missing+=(ovmf)
 if [ "${#missing[@]}" -eq 0 ]; then
 	echo "install-deps: all dependencies present"
 	exit 0

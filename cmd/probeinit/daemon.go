@@ -21,6 +21,7 @@ import (
 	"github.com/probe-appliance/probe/firmware/board"
 	"github.com/probe-appliance/probe/firmware/datadisk"
 	"github.com/probe-appliance/probe/firmware/kmod"
+	"github.com/probe-appliance/probe/firmware/slots"
 	"github.com/probe-appliance/probe/firmware/supervise"
 	"github.com/u-root/u-root/pkg/watchdog"
 )
@@ -36,6 +37,7 @@ const (
 type daemon struct {
 	log        *log.Logger
 	board      *board.Board
+	slot       string // a or b when booted from a flashed disk
 	cfg        appliance.Config
 	persistent bool
 	sup        *supervise.Supervisor
@@ -55,7 +57,10 @@ func runDaemon() error {
 		return err
 	}
 	d.board = b
-	d.log.Printf("board %s, uptime %s", b.Name, uptime())
+	if cmdline, err := os.ReadFile("/proc/cmdline"); err == nil {
+		d.slot = slots.FromCmdline(string(cmdline))
+	}
+	d.log.Printf("board %s, slot %q, uptime %s", b.Name, d.slot, uptime())
 	err = kmod.LoadAll(b.Modules, func(name string, took time.Duration, err error) {
 		if took > 500*time.Millisecond {
 			d.log.Printf("module %s took %s", name, took.Round(time.Millisecond))
@@ -165,9 +170,53 @@ func (d *daemon) announceReady(ctx context.Context) {
 			}
 			d.mu.Unlock()
 			d.log.Printf("PROBE READY rest=:%d uptime=%s", d.cfg.HTTPPort, uptime())
+			if first && d.slot != "" {
+				d.bless()
+			}
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// bless keeps the slot that booted: the probe came up, so the slot's boot
+// counter goes (see package slots).
+func (d *daemon) bless() {
+	devs, err := datadisk.Scan("/sys/class/block", datadisk.OpenDevice)
+	if err != nil {
+		d.log.Printf("bless slot %s: %v", d.slot, err)
+		return
+	}
+	var dev string
+	for _, dv := range devs {
+		if dv.Partition && dv.PartName == slots.ESPLabel {
+			dev = dv.Path()
+		}
+	}
+	if dev == "" {
+		d.log.Printf("bless slot %s: no partition named %s", d.slot, slots.ESPLabel)
+		return
+	}
+	const esp = "/boot"
+	if err := os.MkdirAll(esp, 0o755); err != nil {
+		d.log.Printf("bless slot %s: %v", d.slot, err)
+		return
+	}
+	if err := unix.Mount(dev, esp, "vfat", unix.MS_NOATIME, ""); err != nil {
+		d.log.Printf("bless slot %s: mount %s: %v", d.slot, dev, err)
+		return
+	}
+	changed, err := slots.Bless(esp, d.slot)
+	if uerr := unix.Unmount(esp, 0); uerr != nil && err == nil {
+		err = uerr
+	}
+	switch {
+	case err != nil:
+		d.log.Printf("bless slot %s: %v", d.slot, err)
+	case changed:
+		d.log.Printf("slot %s blessed", d.slot)
+	default:
+		d.log.Printf("slot %s already trusted", d.slot)
 	}
 }
 
@@ -221,6 +270,7 @@ func (d *daemon) serveControl(supDone <-chan struct{}) error {
 		switch cmd := strings.TrimSpace(line); cmd {
 		case "status":
 			d.mu.Lock()
+			fmt.Fprintf(c, "slot %q\n", d.slot)
 			fmt.Fprintf(c, "board %s\npersistent %v\nmanagement %s\nprobe starts %d healthy %v\nready at %s\n",
 				d.board.Name, d.persistent, d.mgmtAddr, d.sup.Starts(), d.sup.Healthy(), d.ready)
 			d.mu.Unlock()

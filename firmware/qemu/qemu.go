@@ -25,9 +25,14 @@ import (
 // Config is one VM.
 type Config struct {
 	Binary   string // default qemu-system-x86_64
-	Kernel   string // vmlinux (ELF, PVH) or a bzImage
+	Kernel   string // vmlinux (ELF, PVH) or a bzImage; empty: boot DataDisk through UEFI
 	Initrd   string
 	DataDisk string // raw image; empty: none
+	// UEFI is the firmware for disk boots (default Debian's OVMF).
+	UEFI string
+	// Reboots lets the guest reboot; otherwise a reboot ends QEMU, which is
+	// how tests see a clean reboot happen.
+	Reboots bool
 	MemoryMB int    // default 1024
 	CPUs     int    // default 2
 	// Append is added to the kernel command line.
@@ -64,18 +69,31 @@ func (c Config) Args(peerPort int) []string {
 	if cpus == 0 {
 		cpus = 2
 	}
-	appendLine := strings.TrimSpace("console=ttyS0,115200 panic=-1 quiet " + c.Append)
 	args := []string{
 		"-accel", "tcg", "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
-		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-		"-kernel", c.Kernel, "-initrd", c.Initrd, "-append", appendLine,
+		"-display", "none", "-serial", "stdio", "-monitor", "none",
+	}
+	if !c.Reboots {
+		args = append(args, "-no-reboot")
+	}
+	if c.Kernel != "" {
+		appendLine := strings.TrimSpace("console=ttyS0,115200 panic=-1 quiet " + c.Append)
+		args = append(args, "-kernel", c.Kernel, "-initrd", c.Initrd, "-append", appendLine)
+	} else {
+		uefi := c.UEFI
+		if uefi == "" {
+			uefi = "/usr/share/ovmf/OVMF.fd"
+		}
+		args = append(args, "-bios", uefi)
+	}
+	args = append(args,
 		// romfile= skips the iPXE option ROMs: nobody boots from the network.
 		"-netdev", fmt.Sprintf("user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:3000,hostfwd=tcp:127.0.0.1:%d-:6060", c.RESTPort, c.GoProbePort),
 		"-device", "virtio-net-pci,netdev=mgmt,romfile=",
 		"-netdev", fmt.Sprintf("socket,id=mon,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d", peerPort, c.MonitorPort),
 		"-device", "virtio-net-pci,netdev=mon,romfile=",
 		"-device", "virtio-rng-pci", "-device", "i6300esb",
-	}
+	)
 	if c.DataDisk != "" {
 		args = append(args, "-drive", "file="+c.DataDisk+",format=raw,if=virtio")
 	}

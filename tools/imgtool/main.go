@@ -2,11 +2,13 @@
 // easier to get right in Go than in shell.
 //
 //	imgtool modules -tree ROOT/lib/modules/KVER -board board.json -out STAGE
+//	imgtool console -board board.json
 //
 // copies the board's kernel modules and their dependencies from a depmod'ed
 // kernel tree into STAGE/lib/modules/KVER with a matching modules.dep, for
 // probeinit to load at boot (it loads them in parallel: u-root's init would
-// load them one by one, and under emulation that costs seconds).
+// load them one by one, and under emulation that costs seconds). console
+// prints the board's console= kernel arguments for boot loader entries.
 package main
 
 import (
@@ -14,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/probe-appliance/probe/firmware/board"
 	"github.com/probe-appliance/probe/firmware/kmod"
@@ -28,6 +31,8 @@ func main() {
 	switch os.Args[1] {
 	case "modules":
 		err = modules(os.Args[2:])
+	case "console":
+		err = console(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}
@@ -63,5 +68,21 @@ func modules(args []string) error {
 		return err
 	}
 	fmt.Printf("imgtool: %d modules staged for %s (%d listed)\n", len(mods), b.Name, len(b.Modules))
+	return nil
+}
+
+func console(args []string) error {
+	fs := flag.NewFlagSet("console", flag.ExitOnError)
+	boardFile := fs.String("board", "", "board.json")
+	fs.Parse(args)
+	b, err := board.Load(*boardFile)
+	if err != nil {
+		return err
+	}
+	var out []string
+	for _, c := range b.Console {
+		out = append(out, "console="+c)
+	}
+	fmt.Println(strings.Join(out, " "))
 	return nil
 }

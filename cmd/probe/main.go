@@ -5,10 +5,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/pflag"
@@ -40,9 +42,40 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, logger); err != nil {
+	err = serve(ctx, cfg, logger)
+	if errors.Is(err, errFactoryReset) {
+		// The store is closed now; what is left is to forget everything.
+		if err := wipeDir(cfg.dataDir); err != nil {
+			fmt.Fprintf(os.Stderr, "probe: factory reset: %v\n", err)
+			return 1
+		}
+		logger.Warn("factory reset done: data directory wiped")
+		return exitFactoryReset
+	}
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+// exitFactoryReset is the exit status after a factory reset: a supervisor
+// (the appliance's probeinit) resets its own settings and starts afresh.
+const exitFactoryReset = 3
+
+var errFactoryReset = errors.New("factory reset requested")
+
+// wipeDir removes everything inside dir but dir itself (it may be a mount
+// point).
+func wipeDir(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return err
+		}
+	}
+	return nil
 }

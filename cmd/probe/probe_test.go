@@ -6,6 +6,7 @@ package main
 import (
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -758,5 +759,53 @@ func TestReloadAddsAndRemovesInterfaces(t *testing.T) {
 	}
 	if got := ifaces(); !strings.Contains(got, "a.pcap") {
 		t.Errorf("a failed reload changed the interfaces: %s", got)
+	}
+}
+
+// TestFactoryReset: reset/all/config answers OK, then the probe stops, wipes
+// its data directory (users, tokens, stored flows) and exits with status 3
+// for its supervisor; started again it is as new.
+func TestFactoryReset(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "r.pcap")
+	writeCapture(t, pcap, 5)
+	db := filepath.Join(dir, "db")
+	p := startProbe(t, "-i", pcap, "--data-dir", db)
+	admin := basic("admin", "admin")
+	a := p.call(t, "POST", "/lua/rest/v1/create/ntopng/api_token.lua", `{"username":"admin"}`,
+		map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]})
+	var tok struct {
+		Token string `json:"api_token"`
+	}
+	if json.Unmarshal(a.env.Rsp, &tok) != nil || tok.Token == "" {
+		t.Fatalf("token: %s", a.body)
+	}
+	if a = p.call(t, "POST", "/lua/rest/v1/reset/all/config.lua", "", nil); a.status == 200 && a.env.RC == 0 {
+		t.Fatalf("reset without credentials accepted: %s", a.body)
+	}
+	a = p.call(t, "POST", "/lua/rest/v1/reset/all/config.lua", "", admin)
+	if a.status != 200 || a.env.RC != 0 {
+		t.Fatalf("reset: %d %s", a.status, a.body)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
+			t.Fatalf("exit after reset: %v; output:\n%s", err, p.out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("probe still running 20 s after a factory reset")
+	}
+	if ents, err := os.ReadDir(db); err != nil || len(ents) != 0 {
+		t.Errorf("data directory after reset: %v %v", ents, err)
+	}
+	p = startProbe(t, "-i", pcap, "--data-dir", db)
+	if a = p.call(t, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", map[string]string{"Authorization": "Token " + tok.Token}); a.status == 200 && a.env.RC == 0 {
+		t.Errorf("the token survived the factory reset: %s", a.body)
+	}
+	if a = p.call(t, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", admin); a.status != 200 {
+		t.Errorf("default credentials after reset: %d %s", a.status, a.body)
 	}
 }

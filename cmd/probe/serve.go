@@ -81,9 +81,16 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	// The REST API listens before the captures open: loading and verifying
 	// the XDP program takes seconds on a small appliance CPU, and the
 	// management port should answer meanwhile (interfaces appear once open).
+	resetReq := make(chan struct{}, 1)
 	srv := rest.New(rest.Config{
 		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
+		FactoryReset: func() {
+			select {
+			case resetReq <- struct{}{}:
+			default:
+			}
+		},
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
 	if err != nil {
@@ -173,8 +180,12 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	go tick(capCtx, set.tables)
 	go retain(capCtx, st, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: c.maxDiskBytes}, log)
 
+	var result error
 	select {
 	case <-ctx.Done():
+	case <-resetReq:
+		log.Warn("factory reset requested over REST: stopping, then wiping the data directory", "dir", c.dataDir)
+		result = errFactoryReset
 	case err := <-srvErr:
 		stopCapture()
 		set.all.Wait()
@@ -184,7 +195,10 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	stopCapture()
 	set.all.Wait()
 	writer.wait()
-	return srv.Shutdown()
+	if err := srv.Shutdown(); err != nil {
+		return err
+	}
+	return result
 }
 
 // tick drives the wall-clock side of the tables: idle expiry and block

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -26,6 +27,9 @@ import (
 	"github.com/u-root/u-root/pkg/watchdog"
 )
 
+// probeExitFactoryReset is the probe's exit status after reset/all/config.
+const probeExitFactoryReset = 3
+
 const (
 	dataMount  = "/perm"
 	probeBin   = "/bin/probe"
@@ -42,6 +46,8 @@ type daemon struct {
 	persistent bool
 	sup        *supervise.Supervisor
 	stop       context.CancelFunc
+	supDone    chan struct{} // closed when the supervisor has stopped the probe
+	rebooting  sync.Once
 	mu         sync.Mutex
 	mgmtAddr   string
 	ready      time.Duration // kernel uptime when REST first answered
@@ -106,18 +112,19 @@ func runDaemon() error {
 		MinBackoff: time.Second, MaxBackoff: 30 * time.Second, StableAfter: time.Minute,
 		MaxFailures: 10, FailureWindow: 5 * time.Minute, StopTimeout: 20 * time.Second,
 		Started: func(int) { go d.announceReady(ctx) },
+		Exited:  d.probeExited,
 		Log:     log.New(os.Stdout, "probeinit: supervisor: ", 0),
 	}
-	done := make(chan struct{})
+	d.supDone = make(chan struct{})
 	go func() {
 		d.sup.Run(ctx)
-		close(done)
+		close(d.supDone)
 	}()
 	if mgmt {
 		go d.configureManagement(ctx)
 	}
 	go d.petWatchdog(ctx)
-	return d.serveControl(done)
+	return d.serveControl()
 }
 
 // mountData finds (or creates) and mounts the data partition; without one
@@ -255,8 +262,24 @@ func (d *daemon) petWatchdog(ctx context.Context) {
 	}
 }
 
-// serveControl answers probeinit reboot|poweroff|status until a shutdown.
-func (d *daemon) serveControl(supDone <-chan struct{}) error {
+// probeExited handles the probe's exit statuses that are requests: 3 is a
+// factory reset (the probe wiped its data directory; the appliance's own
+// settings go too, and the box restarts as new).
+func (d *daemon) probeExited(err error) bool {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != probeExitFactoryReset {
+		return false
+	}
+	d.log.Printf("factory reset: removing %s and rebooting", configFile)
+	if err := os.Remove(configFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Printf("factory reset: %v", err)
+	}
+	go d.reboot(unix.LINUX_REBOOT_CMD_RESTART, nil)
+	return true
+}
+
+// serveControl answers probeinit reboot|poweroff|status.
+func (d *daemon) serveControl() error {
 	l, err := net.Listen("unix", controlAddr)
 	if err != nil {
 		return fmt.Errorf("control socket: %w", err)
@@ -277,13 +300,11 @@ func (d *daemon) serveControl(supDone <-chan struct{}) error {
 			c.Close()
 		case "reboot", "poweroff":
 			fmt.Fprintf(c, "stopping the probe, then %s\n", cmd)
-			d.shutdown(supDone, c)
-			c.Close()
 			how := unix.LINUX_REBOOT_CMD_RESTART
 			if cmd == "poweroff" {
 				how = unix.LINUX_REBOOT_CMD_POWER_OFF
 			}
-			return unix.Reboot(how)
+			go d.reboot(how, c)
 		default:
 			fmt.Fprintf(c, "unknown command %q\n", cmd)
 			c.Close()
@@ -291,17 +312,30 @@ func (d *daemon) serveControl(supDone <-chan struct{}) error {
 	}
 }
 
-func (d *daemon) shutdown(supDone <-chan struct{}, c net.Conn) {
-	d.stop()
-	<-supDone
-	unix.Sync()
-	if d.persistent {
-		if err := unix.Unmount(dataMount, 0); err != nil {
-			fmt.Fprintf(c, "unmount %s: %v\n", dataMount, err)
-			d.log.Printf("unmount %s: %v", dataMount, err)
+// reboot stops the probe cleanly, syncs and unmounts the data partition,
+// and restarts or powers off the box; the console command that asked (c,
+// may be nil) hears how it went.
+func (d *daemon) reboot(how int, c net.Conn) {
+	d.rebooting.Do(func() {
+		d.stop()
+		<-d.supDone
+		unix.Sync()
+		if d.persistent {
+			if err := unix.Unmount(dataMount, 0); err != nil {
+				d.log.Printf("unmount %s: %v", dataMount, err)
+				if c != nil {
+					fmt.Fprintf(c, "unmount %s: %v\n", dataMount, err)
+				}
+			}
 		}
-	}
-	d.log.Printf("probe stopped, data synced")
+		d.log.Printf("probe stopped, data synced")
+		if c != nil {
+			c.Close()
+		}
+		if err := unix.Reboot(how); err != nil {
+			d.log.Printf("reboot: %v", err)
+		}
+	})
 }
 
 // uptime is the kernel's, the clock boot times are measured on.

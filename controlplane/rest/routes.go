@@ -23,6 +23,7 @@ func (s *Server) buildRoutes() map[string]handler {
 		"get/host/custom_data.lua":      s.getHostCustomData,
 		"get/interface/dscp/stats.lua":  s.getInterfaceDSCPStats,
 		"get/host/dscp/stats.lua":       s.getHostDSCPStats,
+		"reset/all/config.lua":          s.resetAllConfig,
 	}
 	routes := make(map[string]handler, len(v1)+2)
 	for p, h := range v1 {
@@ -32,4 +33,17 @@ func (s *Server) buildRoutes() map[string]handler {
 	routes["/lua/pro/rest/v1/get/db/flows.lua"] = s.getDBFlows
 	routes["/lua/pro/rest/v1/get/db/topk_flows.lua"] = s.getDBTopKFlows
 	return routes
+}
+
+// resetAllConfig is ntopng's factory reset: the answer goes out, then the
+// probe wipes users, tokens, settings and stored flows and restarts.
+func (s *Server) resetAllConfig(r *request) (RC, any) {
+	if !r.admin {
+		return RCNotGranted, nil
+	}
+	if s.cfg.FactoryReset == nil {
+		return RCInternalError, map[string]string{"error": "factory reset is not available in this process"}
+	}
+	s.cfg.FactoryReset()
+	return RCOK, nil
 }

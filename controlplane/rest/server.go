@@ -44,6 +44,9 @@ type Config struct {
 	HTTPPort       int
 	Logger         *slog.Logger
 	Now            func() time.Time // wall clock; tests may fix it
+	// FactoryReset asks the probe to wipe its configuration and data and
+	// restart (reset/all/config); it must not block.
+	FactoryReset func()
 }
 
 // Server is the REST server.

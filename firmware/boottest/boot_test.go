@@ -281,4 +281,29 @@ func TestBootCountRebootPersist(t *testing.T) {
 	if q.Summary.TotalPackets != n || q.Summary.TotalBytes != tr.wire {
 		t.Errorf("stored after reboot: %d packets %d bytes, want %d and %d (%s)", q.Summary.TotalPackets, q.Summary.TotalBytes, n, tr.wire, b)
 	}
+
+	// A factory reset over REST: the appliance restarts as new, the data
+	// partition kept but emptied.
+	var none any
+	rsp(t, base2, "POST", "/lua/rest/v1/reset/all/config.lua", "", basicAuth, &none)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel2()
+	if err := vm2.Wait(ctx2); err != nil {
+		t.Fatalf("restart after the factory reset: %v", err)
+	}
+	if !strings.Contains(vm2.ConsoleText(), "factory reset: removing /perm/etc/appliance.json") {
+		t.Errorf("probeinit did not reset the appliance settings")
+	}
+	vm3, base3 := boot(t, img, disk)
+	if strings.Contains(vm3.ConsoleText(), "first boot: creating") {
+		t.Errorf("the factory reset reformatted the disk instead of emptying it")
+	}
+	if st, _ := call(base3, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", tokAuth); st == 200 {
+		t.Errorf("the API token survived the factory reset")
+	}
+	gp3 := fmt.Sprintf("http://127.0.0.1:%d", vm3.GoProbePort)
+	st, b = call(gp3, "POST", "/api/v1/_query", `{"Query":"sip","Ifaces":"eth1","First":"2020-01-01T00:00:00Z","Sum":true}`, nil)
+	if st == 200 && strings.Contains(string(b), fmt.Sprintf(`"total_packets":%d`, n)) {
+		t.Errorf("stored flows survived the factory reset: %s", b)
+	}
 }

@@ -31,6 +31,9 @@ type Supervisor struct {
 	StopTimeout time.Duration
 	// Started is called after each successful start (may be nil).
 	Started func(pid int)
+	// Exited sees how each run ended (may be nil); true ends supervision
+	// (the service asked for something other than a restart).
+	Exited func(err error) (stop bool)
 	Log     *log.Logger
 
 	mu       sync.Mutex
@@ -88,6 +91,9 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		ran := time.Since(start)
 		s.Log.Printf("%s exited after %s: %v", cmd.Path, ran.Round(time.Millisecond), exitReason(err))
+		if s.Exited != nil && s.Exited(err) {
+			return nil
+		}
 		s.mu.Lock()
 		s.failures = append(s.failures, time.Now())
 		s.mu.Unlock()

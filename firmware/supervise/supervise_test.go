@@ -3,6 +3,7 @@ package supervise
 import (
 	"bytes"
 	"context"
+	"io"
 	"log"
 	"os"
 	"os/exec"
@@ -121,5 +122,30 @@ func TestGracefulStop(t *testing.T) {
 		if s.Starts() != 1 {
 			t.Errorf("%s: restarted during shutdown (%d starts)", tc.name, s.Starts())
 		}
+	}
+}
+
+// An exit the caller recognises as a request ends supervision: no restart.
+func TestExitedStops(t *testing.T) {
+	var seen []string
+	s := &Supervisor{
+		Command:    func() *exec.Cmd { return exec.Command("sh", "-c", "exit 3") },
+		MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, StableAfter: time.Minute,
+		MaxFailures: 5, FailureWindow: time.Minute, StopTimeout: time.Second,
+		Exited: func(err error) bool {
+			seen = append(seen, err.Error())
+			return true
+		},
+		Log: log.New(io.Discard, "", 0),
+	}
+	done := make(chan struct{})
+	go func() { s.Run(context.Background()); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run went on after Exited said stop")
+	}
+	if s.Starts() != 1 || len(seen) != 1 || seen[0] != "exit status 3" {
+		t.Errorf("starts %d, exits seen %v", s.Starts(), seen)
 	}
 }

@@ -52,6 +52,9 @@ func run(args []string) int {
 		logger.Warn("factory reset done: data directory wiped")
 		return exitFactoryReset
 	}
+	if errors.Is(err, errUpdateStaged) {
+		return exitUpdateStaged
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		return 1
@@ -64,6 +67,12 @@ func run(args []string) int {
 const exitFactoryReset = 3
 
 var errFactoryReset = errors.New("factory reset requested")
+
+// exitUpdateStaged: a firmware update waits in --update-dir for the
+// appliance to install it.
+const exitUpdateStaged = 4
+
+var errUpdateStaged = errors.New("firmware update staged")
 
 // wipeDir removes everything inside dir but dir itself (it may be a mount
 // point).

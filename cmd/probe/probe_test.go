@@ -4,13 +4,16 @@ package main
 // Badger on disk, real HTTP over loopback.
 
 import (
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -807,5 +810,66 @@ func TestFactoryReset(t *testing.T) {
 	}
 	if a = p.call(t, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", admin); a.status != 200 {
 		t.Errorf("default credentials after reset: %d %s", a.status, a.body)
+	}
+}
+
+// TestFirmwareUpdateStaging: /appliance/v1/update downloads and checks the
+// files into --update-dir, answers, and exits with status 4 for probeinit;
+// a probe without --update-dir refuses.
+func TestFirmwareUpdateStaging(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "u.pcap")
+	writeCapture(t, pcap, 3)
+	kernel := make([]byte, 2048)
+	copy(kernel[0x202:], "HdrS")
+	initrd := []byte("070701 an initramfs")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/k":
+			w.Write(kernel)
+		case "/i":
+			w.Write(initrd)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+	body := fmt.Sprintf(`{"kernel_url":%q,"kernel_sha256":%q,"initrd_url":%q,"initrd_sha256":%q}`,
+		srv.URL+"/k", sum(kernel), srv.URL+"/i", sum(initrd))
+	admin := basic("admin", "admin")
+	admin["Content-Type"] = "application/json"
+
+	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db0"))
+	if a := p.call(t, "POST", "/appliance/v1/update", body, admin); a.status == 200 {
+		t.Errorf("update accepted without --update-dir: %s", a.body)
+	}
+	p.stop(t)
+
+	upd := filepath.Join(dir, "update")
+	p = startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--update-dir", upd)
+	a := p.call(t, "POST", "/appliance/v1/update", strings.Replace(body, sum(initrd), sum(kernel), 1), admin)
+	if a.status != 400 || a.env.RCStr != "INVALID_ARGUMENTS" {
+		t.Errorf("wrong initrd checksum: %d %s", a.status, a.body)
+	}
+	a = p.call(t, "POST", "/appliance/v1/update", body, admin)
+	if a.status != 200 || a.env.RC != 0 {
+		t.Fatalf("update: %d %s", a.status, a.body)
+	}
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != 4 {
+			t.Fatalf("exit after staging: %v; output:\n%s", err, p.out)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("probe still running after staging an update")
+	}
+	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "ready": []byte("ready\n")} {
+		if got, err := os.ReadFile(filepath.Join(upd, name)); err != nil || string(got) != string(want) {
+			t.Errorf("staged %s: %v", name, err)
+		}
 	}
 }

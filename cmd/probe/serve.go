@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"strings"
@@ -17,6 +18,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/firmware/update"
 )
 
 // flowWriter moves flow deltas from the tables into the store off the
@@ -81,16 +83,38 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	// The REST API listens before the captures open: loading and verifying
 	// the XDP program takes seconds on a small appliance CPU, and the
 	// management port should answer meanwhile (interfaces appear once open).
-	resetReq := make(chan struct{}, 1)
+	// REST requests that end this process: a factory reset, a staged update.
+	stopReq := make(chan error, 1)
+	requestStop := func(why error) {
+		select {
+		case stopReq <- why:
+		default:
+		}
+	}
+	var stageUpdate func(rest.UpdateRequest) error
+	if c.updateDir != "" {
+		var one sync.Mutex // one staging directory
+		stageUpdate = func(u rest.UpdateRequest) error {
+			one.Lock()
+			defer one.Unlock()
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+			defer cancel()
+			err := update.Stage(ctx, &http.Client{}, c.updateDir,
+				update.Part{URL: u.KernelURL, SHA256: u.KernelSHA256}, update.Part{URL: u.InitrdURL, SHA256: u.InitrdSHA256})
+			if err != nil {
+				log.Warn("firmware update refused", "err", err)
+				return err
+			}
+			log.Warn("firmware update staged: stopping for the appliance to install it", "dir", c.updateDir)
+			requestStop(errUpdateStaged)
+			return nil
+		}
+	}
 	srv := rest.New(rest.Config{
 		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
-		FactoryReset: func() {
-			select {
-			case resetReq <- struct{}{}:
-			default:
-			}
-		},
+		FactoryReset: func() { requestStop(errFactoryReset) },
+		StageUpdate:  stageUpdate,
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
 	if err != nil {
@@ -183,9 +207,8 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	var result error
 	select {
 	case <-ctx.Done():
-	case <-resetReq:
-		log.Warn("factory reset requested over REST: stopping, then wiping the data directory", "dir", c.dataDir)
-		result = errFactoryReset
+	case result = <-stopReq:
+		log.Warn("stopping on a REST request", "why", result)
 	case err := <-srvErr:
 		stopCapture()
 		set.all.Wait()

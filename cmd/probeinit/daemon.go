@@ -24,11 +24,16 @@ import (
 	"github.com/probe-appliance/probe/firmware/kmod"
 	"github.com/probe-appliance/probe/firmware/slots"
 	"github.com/probe-appliance/probe/firmware/supervise"
+	"github.com/probe-appliance/probe/firmware/update"
 	"github.com/u-root/u-root/pkg/watchdog"
 )
 
-// probeExitFactoryReset is the probe's exit status after reset/all/config.
-const probeExitFactoryReset = 3
+// The probe's exit statuses that are requests: after reset/all/config, and
+// after /appliance/v1/update staged an update.
+const (
+	probeExitFactoryReset = 3
+	probeExitUpdateStaged = 4
+)
 
 const (
 	dataMount  = "/perm"
@@ -36,6 +41,8 @@ const (
 	mke2fsBin  = "/sbin/mke2fs"
 	configFile = dataMount + "/etc/appliance.json"
 	probeData  = dataMount + "/probe"
+	updateDir  = dataMount + "/update"
+	espMount   = "/boot"
 )
 
 type daemon struct {
@@ -102,6 +109,10 @@ func runDaemon() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stop = cancel
 	args := d.cfg.CommandLine(probeData, monitor)
+	if d.slot != "" && d.persistent {
+		// Booted from a flashed disk: firmware updates are possible.
+		args = append(args, "--update-dir", updateDir)
+	}
 	d.log.Printf("probe %s", strings.Join(args, " "))
 	d.sup = &supervise.Supervisor{
 		Command: func() *exec.Cmd {
@@ -186,13 +197,11 @@ func (d *daemon) announceReady(ctx context.Context) {
 	}
 }
 
-// bless keeps the slot that booted: the probe came up, so the slot's boot
-// counter goes (see package slots).
-func (d *daemon) bless() {
+// withESP mounts the EFI system partition on espMount for fn.
+func withESP(fn func(esp string) error) error {
 	devs, err := datadisk.Scan("/sys/class/block", datadisk.OpenDevice)
 	if err != nil {
-		d.log.Printf("bless slot %s: %v", d.slot, err)
-		return
+		return err
 	}
 	var dev string
 	for _, dv := range devs {
@@ -201,22 +210,50 @@ func (d *daemon) bless() {
 		}
 	}
 	if dev == "" {
-		d.log.Printf("bless slot %s: no partition named %s", d.slot, slots.ESPLabel)
-		return
+		return fmt.Errorf("no partition named %s", slots.ESPLabel)
 	}
-	const esp = "/boot"
-	if err := os.MkdirAll(esp, 0o755); err != nil {
-		d.log.Printf("bless slot %s: %v", d.slot, err)
-		return
+	if err := os.MkdirAll(espMount, 0o755); err != nil {
+		return err
 	}
-	if err := unix.Mount(dev, esp, "vfat", unix.MS_NOATIME, ""); err != nil {
-		d.log.Printf("bless slot %s: mount %s: %v", d.slot, dev, err)
-		return
+	if err := unix.Mount(dev, espMount, "vfat", unix.MS_NOATIME, ""); err != nil {
+		return fmt.Errorf("mount %s: %w", dev, err)
 	}
-	changed, err := slots.Bless(esp, d.slot)
-	if uerr := unix.Unmount(esp, 0); uerr != nil && err == nil {
+	err = fn(espMount)
+	if uerr := unix.Unmount(espMount, 0); uerr != nil && err == nil {
 		err = uerr
 	}
+	return err
+}
+
+// installUpdate puts a staged update into the other slot, on trial, and
+// reboots into it; a failure keeps the running slot and restarts the probe.
+func (d *daemon) installUpdate() bool {
+	target := slots.Other(d.slot)
+	if d.slot == "" || !update.IsReady(updateDir) {
+		d.log.Printf("update: nothing complete staged, or not booted from a slot: ignored")
+		return false
+	}
+	err := withESP(func(esp string) error {
+		return slots.Install(esp, target, filepath.Join(updateDir, update.Kernel), filepath.Join(updateDir, update.Initrd), 3)
+	})
+	os.RemoveAll(updateDir)
+	if err != nil {
+		d.log.Printf("update: installing into slot %s: %v (staying on slot %s)", target, err, d.slot)
+		return false
+	}
+	d.log.Printf("update installed into slot %s (3 tries): rebooting into it", target)
+	go d.reboot(unix.LINUX_REBOOT_CMD_RESTART, nil)
+	return true
+}
+
+// bless keeps the slot that booted: the probe came up, so the slot's boot
+// counter goes (see package slots).
+func (d *daemon) bless() {
+	var changed bool
+	err := withESP(func(esp string) (err error) {
+		changed, err = slots.Bless(esp, d.slot)
+		return err
+	})
 	switch {
 	case err != nil:
 		d.log.Printf("bless slot %s: %v", d.slot, err)
@@ -264,10 +301,17 @@ func (d *daemon) petWatchdog(ctx context.Context) {
 
 // probeExited handles the probe's exit statuses that are requests: 3 is a
 // factory reset (the probe wiped its data directory; the appliance's own
-// settings go too, and the box restarts as new).
+// settings go too, and the box restarts as new), 4 a staged firmware update.
 func (d *daemon) probeExited(err error) bool {
 	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != probeExitFactoryReset {
+	if !errors.As(err, &ee) {
+		return false
+	}
+	switch ee.ExitCode() {
+	case probeExitFactoryReset:
+	case probeExitUpdateStaged:
+		return d.installUpdate()
+	default:
 		return false
 	}
 	d.log.Printf("factory reset: removing %s and rebooting", configFile)

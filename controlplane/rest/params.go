@@ -181,6 +181,11 @@ var knownParams = map[string]validator{
 	"topk_clause":          vWord,
 	"approx_search":        vBool,
 	"server":               vHost,
+	// The appliance's firmware update (update.Stage checks them in full).
+	"kernel_url":    vAny,
+	"kernel_sha256": func(s string) bool { return reHex.MatchString(s) },
+	"initrd_url":    vAny,
+	"initrd_sha256": func(s string) bool { return reHex.MatchString(s) },
 }
 
 func lint(raw map[string]string) Params {

@@ -1,5 +1,7 @@
 package rest
 
+import "errors"
+
 func (s *Server) buildRoutes() map[string]handler {
 	v1 := map[string]handler{
 		"get/ntopng/interfaces.lua":     s.getNtopngInterfaces,
@@ -30,6 +32,7 @@ func (s *Server) buildRoutes() map[string]handler {
 		routes[restPrefix+p] = h
 	}
 	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
+	routes["/appliance/v1/update"] = s.stageUpdate
 	routes["/lua/pro/rest/v1/get/db/flows.lua"] = s.getDBFlows
 	routes["/lua/pro/rest/v1/get/db/topk_flows.lua"] = s.getDBTopKFlows
 	return routes
@@ -46,4 +49,33 @@ func (s *Server) resetAllConfig(r *request) (RC, any) {
 	}
 	s.cfg.FactoryReset()
 	return RCOK, nil
+}
+
+// stageUpdate is the appliance's firmware update (not an ntopng endpoint;
+// same envelope and authentication): kernel_url, kernel_sha256, initrd_url,
+// initrd_sha256. Once both files are downloaded and verified the answer
+// goes out and the appliance installs them into its other boot slot and
+// reboots into it on trial.
+func (s *Server) stageUpdate(r *request) (RC, any) {
+	if !r.admin {
+		return RCNotGranted, nil
+	}
+	if s.cfg.StageUpdate == nil {
+		return RCInternalError, map[string]string{"error": "this probe is not running as an appliance (no --update-dir): no firmware updates"}
+	}
+	req := UpdateRequest{
+		KernelURL: r.params["kernel_url"], KernelSHA256: r.params["kernel_sha256"],
+		InitrdURL: r.params["initrd_url"], InitrdSHA256: r.params["initrd_sha256"],
+	}
+	if req.KernelURL == "" || req.KernelSHA256 == "" || req.InitrdURL == "" || req.InitrdSHA256 == "" {
+		return RCInvalidArguments, map[string]string{"error": "kernel_url, kernel_sha256, initrd_url and initrd_sha256 are required"}
+	}
+	if err := s.cfg.StageUpdate(req); err != nil {
+		var in interface{ BadInput() bool }
+		if errors.As(err, &in) && in.BadInput() {
+			return RCInvalidArguments, map[string]string{"error": err.Error()}
+		}
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	return RCOK, map[string]any{"staged": true, "reboot": true}
 }

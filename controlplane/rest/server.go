@@ -47,6 +47,15 @@ type Config struct {
 	// FactoryReset asks the probe to wipe its configuration and data and
 	// restart (reset/all/config); it must not block.
 	FactoryReset func()
+	// StageUpdate downloads and checks a firmware update (the appliance's
+	// /appliance/v1/update); nil: updates are not possible here. Errors with
+	// a BadInput() method are the caller's fault.
+	StageUpdate func(UpdateRequest) error
+}
+
+// UpdateRequest names a firmware update's kernel and initramfs.
+type UpdateRequest struct {
+	KernelURL, KernelSHA256, InitrdURL, InitrdSHA256 string
 }
 
 // Server is the REST server.

@@ -2,6 +2,12 @@ package boottest
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -115,4 +121,87 @@ func TestDiskFallsBackToSlotB(t *testing.T) {
 	if got := espEntries(t, disk); !slices.Equal(got, []string{"probe-a+0-1.conf", "probe-b.conf"}) {
 		t.Errorf("entries after the fallback %v, want A out of tries", got)
 	}
+}
+
+// A firmware update over REST: downloaded from a server by the appliance,
+// checked, written into the other slot on trial; the box reboots into it
+// and blesses it. A wrong checksum is refused and changes nothing.
+func TestDiskUpdateOverREST(t *testing.T) {
+	img := image(t)
+	disk := flashDisk(t, img)
+	vm := bootDisk(t, disk)
+	expect(t, vm, `slot a blessed`, 3*time.Minute)
+
+	// The update: this very image, the initramfs compressed as on the disk.
+	files := t.TempDir()
+	initrd := filepath.Join(files, "initrd")
+	if out, err := exec.Command("zstd", "-q", "-3", "-f", filepath.Join(img, "probe.cpio"), "-o", initrd).CombinedOutput(); err != nil {
+		t.Fatalf("zstd: %v %s", err, out)
+	}
+	if err := copyFile(filepath.Join(img, "vmlinuz"), filepath.Join(files, "vmlinuz")); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: http.FileServer(http.Dir(files))}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	// QEMU's user network shows the host's loopback to the guest as 10.0.2.2.
+	url := fmt.Sprintf("http://10.0.2.2:%d/", ln.Addr().(*net.TCPAddr).Port)
+	body := func(kernelSum string) string {
+		b, _ := json.Marshal(map[string]string{
+			"kernel_url": url + "vmlinuz", "kernel_sha256": kernelSum,
+			"initrd_url": url + "initrd", "initrd_sha256": fileSum(t, initrd),
+		})
+		return string(b)
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+
+	st, b := call(base, "POST", "/appliance/v1/update", body(strings.Repeat("0", 64)), basicAuth)
+	if st != 400 || !strings.Contains(string(b), "INVALID_ARGUMENTS") || !strings.Contains(string(b), "sha256 is") {
+		t.Fatalf("update with a wrong checksum: %d %s", st, b)
+	}
+	if st, _ := call(base, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basicAuth); st != 200 {
+		t.Fatalf("REST after a refused update: %d", st)
+	}
+	if st, b := call(base, "POST", "/appliance/v1/update", body(fileSum(t, filepath.Join(files, "vmlinuz"))), nil); st == 200 {
+		t.Fatalf("update without credentials accepted: %s", b)
+	}
+
+	st, b = call(base, "POST", "/appliance/v1/update", body(fileSum(t, filepath.Join(files, "vmlinuz"))), basicAuth)
+	if st != 200 || !strings.Contains(string(b), `"staged":true`) {
+		t.Fatalf("update: %d %s", st, b)
+	}
+	expect(t, vm, `update installed into slot b`, time.Minute)
+	expect(t, vm, `slot "b"`, 3*time.Minute)
+	expect(t, vm, `slot b blessed`, 2*time.Minute)
+	vm.Stop()
+	if got := espEntries(t, disk); !slices.Equal(got, []string{"probe-a.conf", "probe-b.conf"}) {
+		t.Errorf("entries after the update %v", got)
+	}
+	cmd := exec.Command("mtype", "-i", disk+"@@1M", "::/loader/entries/probe-b.conf")
+	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "version 3\n") || !strings.Contains(string(out), "probe.slot=b") {
+		t.Errorf("slot b entry: %v\n%s", err, out)
+	}
+}
+
+func fileSum(t *testing.T, path string) string {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sha256.Sum256(raw)
+	return hex.EncodeToString(h[:])
+}
+
+func copyFile(src, dst string) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(dst, raw, 0o644)
 }

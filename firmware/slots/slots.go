@@ -71,3 +71,128 @@ func syncDir(dir string) error {
 	}
 	return nil
 }
+
+// Other is the slot that is not s.
+func Other(s string) string {
+	if s == "a" {
+		return "b"
+	}
+	return "a"
+}
+
+// entryName matches any entry of a slot, with or without a counter.
+var entryName = regexp.MustCompile(`^probe-([ab])(\+\d+(-\d+)?)?\.conf$`)
+
+// Install writes a new kernel and initramfs into slot (the inactive one)
+// and gives it an entry that sorts before every other (a higher version)
+// with tries boots on trial: the next boot tries it, and if it fails tries
+// times systemd-boot goes back to the slot that works.
+func Install(esp, slot, kernel, initrd string, tries int) error {
+	if slot != "a" && slot != "b" {
+		return fmt.Errorf("slots: no slot %q", slot)
+	}
+	for _, f := range []string{kernel, initrd} {
+		if st, err := os.Stat(f); err != nil || st.Size() == 0 {
+			return fmt.Errorf("slots: %s missing or empty (%v): nothing changed", f, err)
+		}
+	}
+	dir := filepath.Join(esp, "loader", "entries")
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("slots: %w", err)
+	}
+	version, options := 0, ""
+	var old []string
+	for _, e := range ents {
+		m := entryName.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("slots: %w", err)
+		}
+		v, opts := parseEntry(string(raw))
+		version = max(version, v)
+		if m[1] == slot {
+			old = append(old, e.Name())
+		} else if opts != "" {
+			options = opts // the running slot's command line, slot swapped below
+		}
+	}
+	if options == "" {
+		return fmt.Errorf("slots: no entry of slot %s to take the kernel command line from", Other(slot))
+	}
+	options = strings.ReplaceAll(options, "probe.slot="+Other(slot), "probe.slot="+slot)
+	// The slot's old entry goes first: a half-copied slot must never be
+	// bootable.
+	for _, n := range old {
+		if err := os.Remove(filepath.Join(dir, n)); err != nil {
+			return fmt.Errorf("slots: %w", err)
+		}
+	}
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	sdir := filepath.Join(esp, slot)
+	if err := os.MkdirAll(sdir, 0o755); err != nil {
+		return fmt.Errorf("slots: %w", err)
+	}
+	for _, f := range [][2]string{{kernel, "vmlinuz"}, {initrd, "initrd"}} {
+		if err := copySync(f[0], filepath.Join(sdir, f[1])); err != nil {
+			return err
+		}
+	}
+	entry := fmt.Sprintf("title Probe appliance (slot %s)\nsort-key probe\nversion %d\nlinux /%s/vmlinuz\ninitrd /%s/initrd\noptions %s\n",
+		slot, version+1, slot, slot, options)
+	name := fmt.Sprintf("probe-%s+%d.conf", slot, tries)
+	if err := writeSync(filepath.Join(dir, name), []byte(entry)); err != nil {
+		return err
+	}
+	return syncDir(dir)
+}
+
+// parseEntry reads a loader entry's version (integers only: ours) and
+// options line.
+func parseEntry(s string) (version int, options string) {
+	for _, line := range strings.Split(s, "\n") {
+		k, v, _ := strings.Cut(strings.TrimSpace(line), " ")
+		switch k {
+		case "version":
+			fmt.Sscanf(strings.TrimSpace(v), "%d", &version)
+		case "options":
+			options = strings.TrimSpace(v)
+		}
+	}
+	return version, options
+}
+
+func copySync(src, dst string) error {
+	raw, err := os.ReadFile(src)
+	if err != nil {
+		return fmt.Errorf("slots: %w", err)
+	}
+	return writeSync(dst, raw)
+}
+
+func writeSync(path string, data []byte) error {
+	tmp := path + ".new"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("slots: %w", err)
+	}
+	if _, err = f.Write(data); err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("slots: writing %s: %w", path, err)
+	}
+	return nil
+}

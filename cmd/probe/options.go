@@ -87,7 +87,7 @@ func (o *options) logLevel() slog.Level {
 
 // ifaceSpec is one -i argument, resolved.
 type ifaceSpec struct {
-	id   int // ntopng's ifid: the position among the interfaces
+	id   int    // ntopng's ifid: the position among the interfaces
 	arg  string // as given
 	name string // a file's base name, or the interface name
 	file bool

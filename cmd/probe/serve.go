@@ -180,7 +180,6 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	}
 	defer set.closeAll()
 
-
 	// The ready file waits for the capture files given at start.
 	var files sync.WaitGroup
 	for _, r := range opened {

@@ -35,7 +35,7 @@ type Board struct {
 	// followed by the loader: list them too.
 	Modules []string `json:"modules"`
 	// Console is the kernel's console= argument(s), serial first.
-	Console []string `json:"console"`
+	Console  []string `json:"console"`
 	Watchdog Watchdog `json:"watchdog"`
 	// DataLabel is the ext4 label of the persistent data partition.
 	DataLabel string `json:"data_label"`

@@ -32,9 +32,9 @@ type Config struct {
 	UEFI string
 	// Reboots lets the guest reboot; otherwise a reboot ends QEMU, which is
 	// how tests see a clean reboot happen.
-	Reboots bool
-	MemoryMB int    // default 1024
-	CPUs     int    // default 2
+	Reboots  bool
+	MemoryMB int // default 1024
+	CPUs     int // default 2
 	// Append is added to the kernel command line.
 	Append string
 	// RESTPort, GoProbePort and MonitorPort are host ports on 127.0.0.1

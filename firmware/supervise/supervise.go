@@ -34,7 +34,7 @@ type Supervisor struct {
 	// Exited sees how each run ended (may be nil); true ends supervision
 	// (the service asked for something other than a restart).
 	Exited func(err error) (stop bool)
-	Log     *log.Logger
+	Log    *log.Logger
 
 	mu       sync.Mutex
 	failures []time.Time

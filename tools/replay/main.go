@@ -6,8 +6,8 @@ package main
 import (
 	"errors"
 	"flag"
-	"io"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"time"

@@ -790,17 +790,7 @@ func TestFactoryReset(t *testing.T) {
 	if a.status != 200 || a.env.RC != 0 {
 		t.Fatalf("reset: %d %s", a.status, a.body)
 	}
-	done := make(chan error, 1)
-	go func() { done <- p.cmd.Wait() }()
-	select {
-	case err := <-done:
-		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 3 {
-			t.Fatalf("exit after reset: %v; output:\n%s", err, p.out)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("probe still running 20 s after a factory reset")
-	}
+	p.waitExit(t, 3, "a factory reset")
 	if ents, err := os.ReadDir(db); err != nil || len(ents) != 0 {
 		t.Errorf("data directory after reset: %v %v", ents, err)
 	}
@@ -856,20 +846,26 @@ func TestFirmwareUpdateStaging(t *testing.T) {
 	if a.status != 200 || a.env.RC != 0 {
 		t.Fatalf("update: %d %s", a.status, a.body)
 	}
+	p.waitExit(t, 4, "staging an update")
+	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "ready": []byte("ready\n")} {
+		if got, err := os.ReadFile(filepath.Join(upd, name)); err != nil || string(got) != string(want) {
+			t.Errorf("staged %s: %v", name, err)
+		}
+	}
+}
+
+// waitExit waits for the probe to exit by itself with status code.
+func (p *probeProc) waitExit(t *testing.T, code int, after string) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- p.cmd.Wait() }()
 	select {
 	case err := <-done:
 		var ee *exec.ExitError
-		if !errors.As(err, &ee) || ee.ExitCode() != 4 {
-			t.Fatalf("exit after staging: %v; output:\n%s", err, p.out)
+		if !errors.As(err, &ee) || ee.ExitCode() != code {
+			t.Fatalf("exit after %s: %v, want status %d; output:\n%s", after, err, code, p.out)
 		}
 	case <-time.After(20 * time.Second):
-		t.Fatal("probe still running after staging an update")
-	}
-	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "ready": []byte("ready\n")} {
-		if got, err := os.ReadFile(filepath.Join(upd, name)); err != nil || string(got) != string(want) {
-			t.Errorf("staged %s: %v", name, err)
-		}
+		t.Fatalf("probe still running 20 s after %s", after)
 	}
 }

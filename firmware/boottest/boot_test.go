@@ -42,22 +42,8 @@ func image(t *testing.T) string {
 // boot starts the VM and waits for the probe's REST API.
 func boot(t *testing.T, img, disk string) (*qemu.VM, string) {
 	t.Helper()
-	logf, err := os.Create(filepath.Join(t.TempDir(), "console.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	vm, err := qemu.Start(qemu.Config{
-		Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "probe.cpio"),
-		DataDisk: disk, Console: logf,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		vm.Stop()
-		if t.Failed() {
-			t.Logf("console:\n%s", vm.ConsoleText())
-		}
+	vm := startVM(t, qemu.Config{
+		Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "probe.cpio"), DataDisk: disk,
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -73,6 +59,23 @@ func boot(t *testing.T, img, disk string) (*qemu.VM, string) {
 	})
 	t.Logf("boot: REST ready %.2f s after QEMU started (guest uptime %s s)", time.Since(vm.Started()).Seconds(), m[1])
 	return vm, base
+}
+
+// startVM starts QEMU, stopped at the end of the test; a failed test logs
+// the console.
+func startVM(t *testing.T, c qemu.Config) *qemu.VM {
+	t.Helper()
+	vm, err := qemu.Start(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		vm.Stop()
+		if t.Failed() {
+			t.Logf("console:\n%s", vm.ConsoleText())
+		}
+	})
+	return vm
 }
 
 var basicAuth = map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}

@@ -40,12 +40,7 @@ func flashDisk(t *testing.T, img string) string {
 // espEntries lists the loader entries on the disk's ESP (1 MiB in).
 func espEntries(t *testing.T, disk string) []string {
 	t.Helper()
-	cmd := exec.Command("mdir", "-b", "-i", disk+"@@1M", "::/loader/entries")
-	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("mdir: %v", err)
-	}
+	out := mtools(t, "mdir", "-b", "-i", disk+"@@1M", "::/loader/entries")
 	var names []string
 	for _, l := range strings.Fields(string(out)) {
 		names = append(names, filepath.Base(l))
@@ -56,17 +51,19 @@ func espEntries(t *testing.T, disk string) []string {
 
 func bootDisk(t *testing.T, disk string) *qemu.VM {
 	t.Helper()
-	vm, err := qemu.Start(qemu.Config{DataDisk: disk, Reboots: true})
+	return startVM(t, qemu.Config{DataDisk: disk, Reboots: true})
+}
+
+// mtools runs an mtools command on the disk's ESP (1 MiB in).
+func mtools(t *testing.T, cmd string, args ...string) []byte {
+	t.Helper()
+	c := exec.Command(cmd, args...)
+	c.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
+	out, err := c.Output()
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s %v: %v", cmd, args, err)
 	}
-	t.Cleanup(func() {
-		vm.Stop()
-		if t.Failed() {
-			t.Logf("console:\n%s", vm.ConsoleText())
-		}
-	})
-	return vm
+	return out
 }
 
 func expect(t *testing.T, vm *qemu.VM, re string, max time.Duration) {
@@ -107,11 +104,7 @@ func TestDiskFallsBackToSlotB(t *testing.T) {
 	if err := os.WriteFile(garbage, []byte(strings.Repeat("not an initramfs\n", 4096)), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("mcopy", "-o", "-i", disk+"@@1M", garbage, "::/a/initrd")
-	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("corrupting slot A: %v %s", err, out)
-	}
+	mtools(t, "mcopy", "-o", "-i", disk+"@@1M", garbage, "::/a/initrd")
 	vm := bootDisk(t, disk)
 	expect(t, vm, `Kernel panic`, 3*time.Minute)
 	expect(t, vm, `slot "b"`, 3*time.Minute)
@@ -181,10 +174,8 @@ func TestDiskUpdateOverREST(t *testing.T) {
 	if got := espEntries(t, disk); !slices.Equal(got, []string{"probe-a.conf", "probe-b.conf"}) {
 		t.Errorf("entries after the update %v", got)
 	}
-	cmd := exec.Command("mtype", "-i", disk+"@@1M", "::/loader/entries/probe-b.conf")
-	cmd.Env = append(os.Environ(), "MTOOLS_SKIP_CHECK=1")
-	if out, err := cmd.Output(); err != nil || !strings.Contains(string(out), "version 3\n") || !strings.Contains(string(out), "probe.slot=b") {
-		t.Errorf("slot b entry: %v\n%s", err, out)
+	if out := mtools(t, "mtype", "-i", disk+"@@1M", "::/loader/entries/probe-b.conf"); !strings.Contains(string(out), "version 3\n") || !strings.Contains(string(out), "probe.slot=b") {
+		t.Errorf("slot b entry:\n%s", out)
 	}
 }
 

@@ -48,7 +48,8 @@ const (
 type daemon struct {
 	log        *log.Logger
 	board      *board.Board
-	slot       string // a or b when booted from a flashed disk
+	slot       string        // a or b when booted from a flashed disk
+	lateDone   chan struct{} // closed once the board's late modules are loaded
 	cfg        appliance.Config
 	persistent bool
 	sup        *supervise.Supervisor
@@ -74,15 +75,22 @@ func runDaemon() error {
 		d.slot = slots.FromCmdline(string(cmdline))
 	}
 	d.log.Printf("board %s, slot %q, uptime %s", b.Name, d.slot, uptime())
-	err = kmod.LoadAll(b.Modules, func(name string, took time.Duration, err error) {
-		if took > 500*time.Millisecond {
+	slow := func(name string, took time.Duration, err error) {
+		if took > time.Second {
 			d.log.Printf("module %s took %s", name, took.Round(time.Millisecond))
 		}
-	})
-	if err != nil {
+	}
+	if err := kmod.LoadAll(b.Modules, slow); err != nil {
 		d.log.Printf("%v", err)
 	}
 	d.log.Printf("modules loaded, uptime %s", uptime())
+	d.lateDone = make(chan struct{})
+	go func() {
+		defer close(d.lateDone)
+		if err := kmod.LoadAll(b.LateModules, slow); err != nil {
+			d.log.Printf("%v", err)
+		}
+	}()
 
 	if err := os.MkdirAll("/sys/fs/bpf", 0o755); err == nil {
 		if err := unix.Mount("bpf", "/sys/fs/bpf", "bpf", 0, ""); err != nil && err != unix.EBUSY {
@@ -249,6 +257,7 @@ func (d *daemon) installUpdate() bool {
 // bless keeps the slot that booted: the probe came up, so the slot's boot
 // counter goes (see package slots).
 func (d *daemon) bless() {
+	<-d.lateDone // vfat is a late module
 	var changed bool
 	err := withESP(func(esp string) (err error) {
 		changed, err = slots.Bless(esp, d.slot)
@@ -271,6 +280,7 @@ func (d *daemon) petWatchdog(ctx context.Context) {
 	if wd.Device == "" {
 		return
 	}
+	<-d.lateDone // the watchdog driver is a late module
 	w, err := watchdog.Open(wd.Device)
 	if err != nil {
 		d.log.Printf("watchdog %s: %v (not petted)", wd.Device, err)

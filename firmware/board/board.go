@@ -31,9 +31,13 @@ type Board struct {
 	// Monitor lists the SPAN/TAP ports, or ["*"] for all other ports.
 	Monitor []string `json:"monitor"`
 	// Modules are loaded, with their dependencies, by probeinit before the
-	// probe starts. Soft dependencies (ext4 needs crc32c_generic) are not
-	// followed by the loader: list them too.
+	// probe starts: disks, file systems, NICs. Soft dependencies (ext4 needs
+	// crc32c_generic) are not followed by the loader: list them too.
 	Modules []string `json:"modules"`
+	// LateModules are loaded while the probe starts (watchdog, the ESP's
+	// vfat, veth): under emulation every module costs CPU the boot's
+	// critical path needs.
+	LateModules []string `json:"late_modules"`
 	// Console is the kernel's console= argument(s), serial first.
 	Console  []string `json:"console"`
 	Watchdog Watchdog `json:"watchdog"`
@@ -109,7 +113,7 @@ func (b *Board) validate() error {
 	if slices.Contains(b.Monitor, AllOthers) && len(b.Monitor) > 1 {
 		errs = append(errs, errors.New(`monitor "*" must be the only entry`))
 	}
-	for _, m := range b.Modules {
+	for _, m := range append(append([]string(nil), b.Modules...), b.LateModules...) {
 		if m == "" || strings.ContainsAny(m, " /\t") {
 			errs = append(errs, fmt.Errorf("bad module name %q", m))
 		}

@@ -59,7 +59,7 @@ func modules(args []string) error {
 	if err != nil {
 		return err
 	}
-	mods, err := t.Resolve(b.Modules)
+	mods, err := t.Resolve(append(append([]string(nil), b.Modules...), b.LateModules...))
 	if err != nil {
 		return fmt.Errorf("board %s: %w", b.Name, err)
 	}
@@ -67,7 +67,7 @@ func modules(args []string) error {
 	if err := t.Stage(filepath.Join(*out, "lib", "modules", kver), mods); err != nil {
 		return err
 	}
-	fmt.Printf("imgtool: %d modules staged for %s (%d listed)\n", len(mods), b.Name, len(b.Modules))
+	fmt.Printf("imgtool: %d modules staged for %s (%d listed)\n", len(mods), b.Name, len(b.Modules)+len(b.LateModules))
 	return nil
 }
 

@@ -167,6 +167,18 @@ func (d *daemon) mountData() {
 		return
 	}
 	dev := choice.Device.Path()
+	if choice.Format && choice.Device.Partition {
+		// A flashed image's data partition ends where the image did: on
+		// a larger disk it grows to the end before it gets its file system.
+		grown, err := datadisk.GrowDevice("/dev/"+choice.Device.Parent, d.board.DataLabel)
+		switch {
+		case err != nil:
+			d.log.Printf("first boot: %v (keeping the partition as it is)", err)
+		case grown > 0:
+			d.log.Printf("first boot: %s grown to the end of the disk: %d MiB", d.board.DataLabel, grown>>20)
+			waitPartition(choice.Device.Name, grown)
+		}
+	}
 	if choice.Format {
 		d.log.Printf("first boot: creating ext4 %s on %s", d.board.DataLabel, dev)
 		if err := datadisk.Format(mke2fsBin, dev, d.board.DataLabel); err != nil {
@@ -179,7 +191,10 @@ func (d *daemon) mountData() {
 		return
 	}
 	d.persistent = true
-	d.log.Printf("data partition %s mounted on %s", dev, dataMount)
+	var st unix.Statfs_t
+	if err := unix.Statfs(dataMount, &st); err == nil {
+		d.log.Printf("data partition %s mounted on %s: %d MiB file system", dev, dataMount, int64(st.Blocks)*st.Bsize>>20)
+	}
 }
 
 // announceReady prints the console marker once the REST port accepts.
@@ -427,6 +442,18 @@ func waitLink(name string, max time.Duration) bool {
 		}
 		if time.Now().After(deadline) {
 			return false
+		}
+	}
+}
+
+// waitPartition waits for the kernel to show a re-read partition's new size.
+func waitPartition(name string, bytes int64) {
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		raw, err := os.ReadFile(filepath.Join("/sys/class/block", name, "size"))
+		if n, _ := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64); err == nil && n*512 == bytes {
+			if _, err := os.Stat("/dev/" + name); err == nil {
+				return
+			}
 		}
 	}
 }

@@ -84,9 +84,18 @@ func TestDiskBootsAndBlessesSlotA(t *testing.T) {
 	if got := espEntries(t, disk); !slices.Equal(got, []string{"probe-a+1.conf", "probe-b.conf"}) {
 		t.Fatalf("flashed entries %v", got)
 	}
+	// Flashed onto a disk twice the image's size: the data partition grows.
+	if err := os.Truncate(disk, 1<<30); err != nil {
+		t.Fatal(err)
+	}
 	vm := bootDisk(t, disk)
 	expect(t, vm, `slot "a"`, 3*time.Minute)
+	// 1024 MiB disk - 1 MiB GPT - 192 MiB ESP - 1 MiB for the backup GPT.
+	expect(t, vm, `PROBEDATA grown to the end of the disk: 830 MiB`, time.Minute)
 	expect(t, vm, `first boot: creating ext4 PROBEDATA on /dev/vda2`, time.Minute)
+	// The file system has the grown size (less ext4's journal and tables;
+	// not grown it would be about 300 MiB).
+	expect(t, vm, `mounted on /perm: (7[5-9][0-9]|8[0-2][0-9]) MiB file system`, time.Minute)
 	expect(t, vm, `PROBE READY`, time.Minute)
 	expect(t, vm, `slot a blessed`, time.Minute)
 	vm.Stop()

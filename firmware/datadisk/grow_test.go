@@ -1,0 +1,88 @@
+package datadisk
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// sfdiskTable is what `sfdisk -J` says of an image: the real tool judges
+// the GPT we wrote.
+type sfdiskTable struct {
+	PartitionTable struct {
+		LastLBA    int64 `json:"lastlba"`
+		Partitions []struct {
+			Start int64  `json:"start"`
+			Size  int64  `json:"size"`
+			Name  string `json:"name"`
+		} `json:"partitions"`
+	} `json:"partitiontable"`
+}
+
+func sfdisk(t *testing.T, args ...string) []byte {
+	t.Helper()
+	out, err := exec.Command("sfdisk", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("sfdisk %v: %v\n%s", args, err, out)
+	}
+	return out
+}
+
+func TestGrow(t *testing.T) {
+	img := filepath.Join(t.TempDir(), "disk.img")
+	if err := os.Truncate(mustCreate(t, img), 64<<20); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sfdisk", "-q", img)
+	cmd.Stdin = strings.NewReader("label: gpt\nstart=1MiB, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=PROBEBOOT\nstart=17MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=PROBEDATA\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("sfdisk: %v %s", err, out)
+	}
+	// Flashed onto a disk twice the image's size.
+	if err := os.Truncate(img, 128<<20); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(img, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	grown, err := Grow(f, 128<<20, "PROBEDATA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(128-17-1) << 20; grown != want {
+		t.Errorf("grown to %d bytes, want %d (to the last whole MiB)", grown, want)
+	}
+	sfdisk(t, "--verify", img)
+	var tab sfdiskTable
+	if err := json.Unmarshal(sfdisk(t, "-J", img), &tab); err != nil {
+		t.Fatal(err)
+	}
+	pt := tab.PartitionTable
+	if len(pt.Partitions) != 2 || pt.Partitions[0].Size != 16<<11 || pt.Partitions[1].Start != 17<<11 ||
+		pt.Partitions[1].Size != grown/512 || pt.LastLBA != 128<<11-34 {
+		t.Errorf("table after growing: %+v", pt)
+	}
+	// Twice is once.
+	if again, err := Grow(f, 128<<20, "PROBEDATA"); err != nil || again != 0 {
+		t.Errorf("second grow: %d %v", again, err)
+	}
+	if _, err := Grow(f, 128<<20, "PROBEBOOT"); err == nil {
+		t.Error("grew a partition that is not the last one")
+	}
+	if _, err := Grow(f, 32<<20, "PROBEDATA"); err == nil {
+		t.Error("accepted a disk smaller than its GPT")
+	}
+}
+
+func mustCreate(t *testing.T, path string) string {
+	t.Helper()
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

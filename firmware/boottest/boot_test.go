@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -308,5 +309,36 @@ func TestBootCountRebootPersist(t *testing.T) {
 	st, b = call(gp3, "POST", "/api/v1/_query", `{"Query":"sip","Ifaces":"eth1","First":"2020-01-01T00:00:00Z","Sum":true}`, nil)
 	if st == 200 && strings.Contains(string(b), fmt.Sprintf(`"total_packets":%d`, n)) {
 		t.Errorf("stored flows survived the factory reset: %s", b)
+	}
+}
+
+// A data disk prepared elsewhere (labelled PROBEDATA, holding a stored
+// configuration with a static management address) is used as it is: not
+// formatted, and its configuration wins over the image's DHCP default.
+func TestBootStoredStaticConfig(t *testing.T) {
+	img := image(t)
+	root := t.TempDir()
+	conf := filepath.Join(root, "etc", "appliance.json")
+	if err := os.MkdirAll(filepath.Dir(conf), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// QEMU's user network expects its guest at 10.0.2.15, gateway 10.0.2.2;
+	// the /25 tells the static address from the /24 of its DHCP server.
+	if err := os.WriteFile(conf, []byte(`{"management": {"mode": "static", "address": "10.0.2.15/25", "gateway": "10.0.2.2", "dns": ["10.0.2.3"]}, "http_port": 3000}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	disk := filepath.Join(t.TempDir(), "data.img")
+	if out, err := exec.Command("mkfs.ext4", "-q", "-L", "PROBEDATA", "-d", root, disk, "256M").CombinedOutput(); err != nil {
+		t.Fatalf("mkfs.ext4: %v %s", err, out)
+	}
+	vm, _ := boot(t, img, disk)
+	text := vm.ConsoleText()
+	if strings.Contains(text, "first boot") {
+		t.Error("a labelled data disk was formatted")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, _, err := vm.Expect(ctx, regexp.MustCompile(`management eth0: 10\.0\.2\.15/25\r?\n`), 0); err != nil {
+		t.Errorf("static management address not applied: %v", err)
 	}
 }

@@ -45,7 +45,7 @@ func (s *Server) resetAllConfig(r *request) (RC, any) {
 		return RCNotGranted, nil
 	}
 	if s.cfg.FactoryReset == nil {
-		return RCInternalError, map[string]string{"error": "factory reset is not available in this process"}
+		return RCNotEnabled, map[string]string{"error": "factory reset is not available in this process"}
 	}
 	s.cfg.FactoryReset()
 	return RCOK, nil
@@ -61,7 +61,7 @@ func (s *Server) stageUpdate(r *request) (RC, any) {
 		return RCNotGranted, nil
 	}
 	if s.cfg.StageUpdate == nil {
-		return RCInternalError, map[string]string{"error": "this probe is not running as an appliance (no --update-dir): no firmware updates"}
+		return RCNotEnabled, map[string]string{"error": "this probe is not running as an appliance (no --update-dir): no firmware updates"}
 	}
 	req := UpdateRequest{
 		KernelURL: r.params["kernel_url"], KernelSHA256: r.params["kernel_sha256"],

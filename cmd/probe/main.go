@@ -55,6 +55,9 @@ func run(args []string) int {
 	if errors.Is(err, errUpdateStaged) {
 		return exitUpdateStaged
 	}
+	if errors.Is(err, errRebootRequested) {
+		return exitReboot
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		return 1
@@ -73,6 +76,11 @@ var errFactoryReset = errors.New("factory reset requested")
 const exitUpdateStaged = 4
 
 var errUpdateStaged = errors.New("firmware update staged")
+
+// exitReboot: POST /appliance/v1/reboot asked for the box to restart.
+const exitReboot = 5
+
+var errRebootRequested = errors.New("reboot requested")
 
 // wipeDir removes everything inside dir but dir itself (it may be a mount
 // point).

@@ -19,21 +19,22 @@ import (
 
 // options are the command-line flags, modelled on ntopng's.
 type options struct {
-	interfaces   []string
-	configFile   string
-	localNets    string
-	httpPort     int
-	httpAddr     string
-	dataDir      string
-	updateDir    string
-	disableLogin bool
-	readyFile    string
-	verbose      bool
-	flowIdle     time.Duration
-	hostIdle     time.Duration
-	remoteIdle   time.Duration
-	maxFlows     int
-	maxHosts     int
+	interfaces      []string
+	configFile      string
+	localNets       string
+	httpPort        int
+	httpAddr        string
+	dataDir         string
+	updateDir       string
+	applianceConfig string
+	disableLogin    bool
+	readyFile       string
+	verbose         bool
+	flowIdle        time.Duration
+	hostIdle        time.Duration
+	remoteIdle      time.Duration
+	maxFlows        int
+	maxHosts        int
 
 	goprobeAddr    string
 	goprobeKeys    []string
@@ -71,6 +72,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.BoolVar(&o.goprobeMetrics, "goprobe-api-metrics", false, "serve /debug/vars on the goProbe API")
 	fs.IntVar(&o.retentionDays, "retention-days", 0, "delete stored flows older than this many days (0: keep)")
 	fs.StringVar(&o.maxDisk, "max-disk", "", "keep stored flows under this size, oldest first out (e.g. 20GB; empty: no limit)")
+	fs.StringVar(&o.applianceConfig, "appliance-config", "", "appliance: its settings file, shown and replaced by /appliance/v1/config; also enables /appliance/v1/reboot (empty: off)")
 	fs.StringVar(&o.updateDir, "update-dir", "", "appliance: where POST /appliance/v1/update stages a firmware update (empty: updates off)")
 	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")
 	fs.StringVar(&o.slowPath, "slow-path", "auto", "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters): on, off, or auto (on for interfaces without an address of their own: redirected packets never reach the host's stack)")

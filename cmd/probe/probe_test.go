@@ -869,3 +869,53 @@ func (p *probeProc) waitExit(t *testing.T, code int, after string) {
 		t.Fatalf("probe still running 20 s after %s", after)
 	}
 }
+
+// TestApplianceConfigAndReboot: with --appliance-config the settings are
+// shown and replaced over REST (validated; a bad set changes nothing), and
+// POST /appliance/v1/reboot ends the probe with status 5 for probeinit.
+func TestApplianceConfigAndReboot(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "a.pcap")
+	writeCapture(t, pcap, 3)
+	conf := filepath.Join(dir, "etc", "appliance.json")
+	admin := basic("admin", "admin")
+	admin["Content-Type"] = "application/json"
+
+	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db0"))
+	for _, path := range []string{"/appliance/v1/config", "/appliance/v1/reboot"} {
+		if a := p.call(t, "POST", path, "{}", admin); a.status != 400 || a.env.RCStr != "NOT_ENABLED" {
+			t.Errorf("%s without --appliance-config: %d %s", path, a.status, a.body)
+		}
+	}
+	p.stop(t)
+
+	p = startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--appliance-config", conf)
+	var cfg map[string]any
+	a := p.call(t, "GET", "/appliance/v1/config", "", admin)
+	if a.status != 200 || json.Unmarshal(a.env.Rsp, &cfg) != nil || cfg["http_port"] != float64(3000) {
+		t.Fatalf("default settings: %d %s", a.status, a.body)
+	}
+	if a = p.call(t, "POST", "/appliance/v1/config", `{"management":{"mode":"static","address":"nope"}}`, admin); a.status != 400 || !strings.Contains(string(a.body), "management.address") {
+		t.Errorf("invalid settings: %d %s", a.status, a.body)
+	}
+	if _, err := os.Stat(conf); err == nil {
+		t.Error("invalid settings were stored")
+	}
+	if a = p.call(t, "POST", "/appliance/v1/config", `{"management":{"mode":"static","address":"192.0.2.9/24"}}`, nil); a.status == 200 {
+		t.Errorf("settings changed without credentials: %s", a.body)
+	}
+	a = p.call(t, "POST", "/appliance/v1/config", `{"management":{"mode":"static","address":"192.0.2.9/24","gateway":"192.0.2.1"},"local_networks":["192.0.2.0/24"]}`, admin)
+	if a.status != 200 || !strings.Contains(string(a.env.Rsp), `"address":"192.0.2.9/24"`) {
+		t.Fatalf("settings: %d %s", a.status, a.body)
+	}
+	if raw, err := os.ReadFile(conf); err != nil || !strings.Contains(string(raw), `"gateway": "192.0.2.1"`) {
+		t.Errorf("stored settings: %v %s", err, raw)
+	}
+	if a = p.call(t, "GET", "/appliance/v1/reboot", "", admin); a.status != 400 {
+		t.Errorf("reboot by GET: %d %s", a.status, a.body)
+	}
+	if a = p.call(t, "POST", "/appliance/v1/reboot", "", admin); a.status != 200 {
+		t.Fatalf("reboot: %d %s", a.status, a.body)
+	}
+	p.waitExit(t, 5, "a reboot request")
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -18,6 +19,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/firmware/appliance"
 	"github.com/probe-appliance/probe/firmware/update"
 )
 
@@ -110,11 +112,35 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			return nil
 		}
 	}
+	var appGet func() (any, error)
+	var appSet func([]byte) error
+	var reboot func()
+	if c.applianceConfig != "" {
+		appGet = func() (any, error) {
+			raw, err := os.ReadFile(c.applianceConfig)
+			if errors.Is(err, os.ErrNotExist) {
+				return appliance.Default(), nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			return appliance.Parse(raw)
+		}
+		appSet = func(raw []byte) error {
+			_, err := appliance.Save(c.applianceConfig, raw)
+			if err == nil {
+				log.Info("appliance settings saved: they apply at the next boot", "file", c.applianceConfig)
+			}
+			return err
+		}
+		reboot = func() { requestStop(errRebootRequested) }
+	}
 	srv := rest.New(rest.Config{
 		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
-		FactoryReset: func() { requestStop(errFactoryReset) },
-		StageUpdate:  stageUpdate,
+		FactoryReset:    func() { requestStop(errFactoryReset) },
+		StageUpdate:     stageUpdate,
+		ApplianceConfig: appGet, SetApplianceConfig: appSet, Reboot: reboot,
 	})
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
 	if err != nil {

@@ -33,6 +33,7 @@ import (
 const (
 	probeExitFactoryReset = 3
 	probeExitUpdateStaged = 4
+	probeExitReboot       = 5
 )
 
 const (
@@ -117,6 +118,9 @@ func runDaemon() error {
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stop = cancel
 	args := d.cfg.CommandLine(probeData, monitor)
+	if d.persistent {
+		args = append(args, "--appliance-config", configFile)
+	}
 	if d.slot != "" && d.persistent {
 		// Booted from a flashed disk: firmware updates are possible.
 		args = append(args, "--update-dir", updateDir)
@@ -336,6 +340,10 @@ func (d *daemon) probeExited(err error) bool {
 	case probeExitFactoryReset:
 	case probeExitUpdateStaged:
 		return d.installUpdate()
+	case probeExitReboot:
+		d.log.Printf("reboot requested over REST")
+		go d.reboot(unix.LINUX_REBOOT_CMD_RESTART, nil)
+		return true
 	default:
 		return false
 	}

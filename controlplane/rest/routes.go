@@ -33,6 +33,8 @@ func (s *Server) buildRoutes() map[string]handler {
 	}
 	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
 	routes["/appliance/v1/update"] = s.stageUpdate
+	routes["/appliance/v1/config"] = s.applianceConfig
+	routes["/appliance/v1/reboot"] = s.reboot
 	routes["/lua/pro/rest/v1/get/db/flows.lua"] = s.getDBFlows
 	routes["/lua/pro/rest/v1/get/db/topk_flows.lua"] = s.getDBTopKFlows
 	return routes
@@ -78,4 +80,46 @@ func (s *Server) stageUpdate(r *request) (RC, any) {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	return RCOK, map[string]any{"staged": true, "reboot": true}
+}
+
+// applianceConfig shows (GET) or replaces (POST, the whole JSON object as
+// the body) the appliance's own settings: management address, ports, local
+// networks, extra probe flags. New settings apply at the next boot.
+func (s *Server) applianceConfig(r *request) (RC, any) {
+	if !r.admin {
+		return RCNotGranted, nil
+	}
+	if s.cfg.ApplianceConfig == nil || s.cfg.SetApplianceConfig == nil {
+		return RCNotEnabled, map[string]string{"error": "this probe is not running as an appliance: no appliance settings"}
+	}
+	if r.ctx.IsPost() {
+		if err := s.cfg.SetApplianceConfig(r.ctx.PostBody()); err != nil {
+			var in interface{ BadInput() bool }
+			if errors.As(err, &in) && in.BadInput() {
+				return RCInvalidArguments, map[string]string{"error": err.Error()}
+			}
+			return RCInternalError, map[string]string{"error": err.Error()}
+		}
+	}
+	cfg, err := s.cfg.ApplianceConfig()
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	return RCOK, cfg
+}
+
+// reboot restarts the appliance once the answer is out (POST only: a
+// crawler's GET must not reboot a probe).
+func (s *Server) reboot(r *request) (RC, any) {
+	if !r.admin {
+		return RCNotGranted, nil
+	}
+	if s.cfg.Reboot == nil {
+		return RCNotEnabled, map[string]string{"error": "this probe is not running as an appliance: it cannot reboot the box"}
+	}
+	if !r.ctx.IsPost() {
+		return RCInvalidArguments, map[string]string{"error": "POST to reboot"}
+	}
+	s.cfg.Reboot()
+	return RCOK, map[string]any{"reboot": true}
 }

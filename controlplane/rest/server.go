@@ -51,6 +51,13 @@ type Config struct {
 	// /appliance/v1/update); nil: updates are not possible here. Errors with
 	// a BadInput() method are the caller's fault.
 	StageUpdate func(UpdateRequest) error
+	// Appliance settings (/appliance/v1/config): ApplianceConfig returns
+	// them, SetApplianceConfig validates and stores a complete new set (they
+	// apply at the next boot); Reboot asks the appliance to restart. Nil:
+	// not an appliance.
+	ApplianceConfig    func() (any, error)
+	SetApplianceConfig func(raw []byte) error
+	Reboot             func()
 }
 
 // UpdateRequest names a firmware update's kernel and initramfs.

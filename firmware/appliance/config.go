@@ -99,6 +99,28 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// BadInput is a configuration that does not parse or validate.
+type BadInput struct{ Err error }
+
+func (e *BadInput) Error() string { return e.Err.Error() }
+func (e *BadInput) Unwrap() error { return e.Err }
+
+// BadInput marks the error as the request's fault.
+func (e *BadInput) BadInput() bool { return true }
+
+// Save validates raw and stores it at path (atomically) as indented JSON.
+func Save(path string, raw []byte) (Config, error) {
+	c, err := Parse(raw)
+	if err != nil {
+		return Config{}, &BadInput{err}
+	}
+	out, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return Config{}, err
+	}
+	return c, writeAtomic(path, append(out, '\n'))
+}
+
 // Load reads the stored configuration at path. When there is none yet, the
 // image default is copied there first (first boot); a stored file that does
 // not parse is kept untouched for the operator and the default is used.

@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -82,5 +83,25 @@ func TestCommandLine(t *testing.T) {
 		"--goprobe-api", "0.0.0.0:6060", "-m", "10.0.0.0/8,192.168.0.0/16", "--xdp-flows", "131072"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+func TestSave(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "etc", "appliance.json")
+	c, err := Save(path, []byte(`{"management":{"mode":"static","address":"192.0.2.10/24"},"http_port":8080}`))
+	if err != nil || c.HTTPPort != 8080 || c.GoProbeAPI != Default().GoProbeAPI {
+		t.Fatalf("save: %+v %v", c, err)
+	}
+	back, err := Load(path, "/nonexistent")
+	if err != nil || back.Management.Address != "192.0.2.10/24" || back.HTTPPort != 8080 {
+		t.Errorf("load after save: %+v %v", back, err)
+	}
+	before, _ := os.ReadFile(path)
+	var bi *BadInput
+	if _, err := Save(path, []byte(`{"http_port": 70000}`)); !errors.As(err, &bi) {
+		t.Errorf("invalid config: %v", err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("an invalid config overwrote the stored one")
 	}
 }

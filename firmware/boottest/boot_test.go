@@ -331,7 +331,7 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	if out, err := exec.Command("mkfs.ext4", "-q", "-L", "PROBEDATA", "-d", root, disk, "256M").CombinedOutput(); err != nil {
 		t.Fatalf("mkfs.ext4: %v %s", err, out)
 	}
-	vm, _ := boot(t, img, disk)
+	vm, base := boot(t, img, disk)
 	text := vm.ConsoleText()
 	if strings.Contains(text, "first boot") {
 		t.Error("a labelled data disk was formatted")
@@ -340,5 +340,25 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	defer cancel()
 	if _, _, err := vm.Expect(ctx, regexp.MustCompile(`management eth0: 10\.0\.2\.15/25\r?\n`), 0); err != nil {
 		t.Errorf("static management address not applied: %v", err)
+	}
+
+	// Back to DHCP over REST, and a reboot over REST: the next boot asks
+	// the DHCP server (which hands out a /24).
+	var shown map[string]any
+	rsp(t, base, "POST", "/appliance/v1/config", `{"management": {"mode": "dhcp"}}`, basicAuth, &shown)
+	if m, _ := shown["management"].(map[string]any); m["mode"] != "dhcp" {
+		t.Fatalf("settings after the change: %v", shown)
+	}
+	rsp(t, base, "POST", "/appliance/v1/reboot", "", basicAuth, &shown)
+	wctx, wcancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer wcancel()
+	if err := vm.Wait(wctx); err != nil {
+		t.Fatalf("reboot over REST: %v", err)
+	}
+	vm2, _ := boot(t, img, disk)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel2()
+	if _, _, err := vm2.Expect(ctx2, regexp.MustCompile(`management eth0: 10\.0\.2\.15/24\r?\n`), 0); err != nil {
+		t.Errorf("DHCP after the REST change: %v", err)
 	}
 }

@@ -73,11 +73,7 @@ func (s *Server) stageUpdate(r *request) (RC, any) {
 		return RCInvalidArguments, map[string]string{"error": "kernel_url, kernel_sha256, initrd_url and initrd_sha256 are required"}
 	}
 	if err := s.cfg.StageUpdate(req); err != nil {
-		var in interface{ BadInput() bool }
-		if errors.As(err, &in) && in.BadInput() {
-			return RCInvalidArguments, map[string]string{"error": err.Error()}
-		}
-		return RCInternalError, map[string]string{"error": err.Error()}
+		return errorAnswer(err)
 	}
 	return RCOK, map[string]any{"staged": true, "reboot": true}
 }
@@ -94,11 +90,7 @@ func (s *Server) applianceConfig(r *request) (RC, any) {
 	}
 	if r.ctx.IsPost() {
 		if err := s.cfg.SetApplianceConfig(r.ctx.PostBody()); err != nil {
-			var in interface{ BadInput() bool }
-			if errors.As(err, &in) && in.BadInput() {
-				return RCInvalidArguments, map[string]string{"error": err.Error()}
-			}
-			return RCInternalError, map[string]string{"error": err.Error()}
+			return errorAnswer(err)
 		}
 	}
 	cfg, err := s.cfg.ApplianceConfig()
@@ -122,4 +114,14 @@ func (s *Server) reboot(r *request) (RC, any) {
 	}
 	s.cfg.Reboot()
 	return RCOK, map[string]any{"reboot": true}
+}
+
+// errorAnswer is INVALID_ARGUMENTS for errors that say the request was at
+// fault (a BadInput() method), INTERNAL_ERROR otherwise, with the message.
+func errorAnswer(err error) (RC, any) {
+	var in interface{ BadInput() bool }
+	if errors.As(err, &in) && in.BadInput() {
+		return RCInvalidArguments, map[string]string{"error": err.Error()}
+	}
+	return RCInternalError, map[string]string{"error": err.Error()}
 }

@@ -3,6 +3,7 @@ module github.com/probe-appliance/probe
 go 1.26.8
 
 require (
+	github.com/beevik/ntp v0.3.0
 	github.com/cilium/ebpf v0.22.0
 	github.com/dgraph-io/badger/v4 v4.9.6
 	github.com/dustin/go-humanize v1.0.1

@@ -2,14 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/beevik/ntp"
 	"github.com/u-root/u-root/pkg/dhclient"
+	"github.com/u-root/u-root/pkg/rtc"
 	"github.com/vishvananda/netlink"
+	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/firmware/appliance"
 )
@@ -38,12 +43,14 @@ func (d *daemon) configureManagement(ctx context.Context) {
 			return
 		}
 		d.setMgmt(m.Address)
+		d.keepTime(ctx)
 		return
 	}
 	for wait := 2 * time.Second; ctx.Err() == nil; wait = min(2*wait, time.Minute) {
 		addr, err := dhcp(ctx, name)
 		if err == nil {
 			d.setMgmt(addr)
+			d.keepTime(ctx)
 			return
 		}
 		d.log.Printf("management %s: DHCP: %v (retry in %s)", name, err, wait)
@@ -118,4 +125,64 @@ func static(name string, m appliance.Management) error {
 		return dhclient.WriteDNSSettings(ns, nil, "", "/etc/resolv.conf")
 	}
 	return nil
+}
+
+// keepTime sets the clock from the configured NTP servers once the
+// management port has an address, then every hour; the RTC follows, so the
+// next boot starts close. Stored flows are filed by time: a box whose RTC
+// is off files them wrongly until this runs.
+func (d *daemon) keepTime(ctx context.Context) {
+	servers := d.cfg.NTPServers
+	if len(servers) == 0 {
+		return
+	}
+	for wait := 10 * time.Second; ctx.Err() == nil; {
+		server, offset, err := syncClock(servers)
+		if err != nil {
+			d.log.Printf("clock: %v (retry in %s)", err, wait)
+			wait = min(2*wait, time.Hour)
+		} else {
+			d.log.Printf("clock: set from %s (was off by %.3f s)", server, offset.Seconds())
+			wait = time.Hour
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// syncClock asks the servers (host or host:port) in turn and sets the
+// system clock and the RTC from the first valid answer.
+func syncClock(servers []string) (string, time.Duration, error) {
+	var errs []error
+	for _, s := range servers {
+		host, opt := s, ntp.QueryOptions{Timeout: 3 * time.Second}
+		if h, p, err := net.SplitHostPort(s); err == nil {
+			port, perr := strconv.Atoi(p)
+			if perr != nil {
+				errs = append(errs, fmt.Errorf("%s: bad port", s))
+				continue
+			}
+			host, opt.Port = h, port
+		}
+		resp, err := ntp.QueryWithOptions(host, opt)
+		if err == nil {
+			err = resp.Validate()
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s, err))
+			continue
+		}
+		tv := unix.NsecToTimeval(time.Now().Add(resp.ClockOffset).UnixNano())
+		if err := unix.Settimeofday(&tv); err != nil {
+			return "", 0, fmt.Errorf("setting the clock: %w", err)
+		}
+		if r, err := rtc.OpenRTC(); err == nil {
+			_ = r.Set(time.Now())
+			r.Close()
+		}
+		return s, resp.ClockOffset, nil
+	}
+	return "", 0, errors.Join(errs...)
 }

@@ -36,6 +36,9 @@ type Config struct {
 	LocalNetworks []string `json:"local_networks"`
 	// ProbeArgs are appended to the probe's command line as they are.
 	ProbeArgs []string `json:"probe_args"`
+	// NTPServers set the clock once the management port is up, then
+	// hourly (host or host:port; empty: the clock is left to the RTC).
+	NTPServers []string `json:"ntp_servers"`
 }
 
 // Management is the management port's addressing.
@@ -48,7 +51,7 @@ type Management struct {
 
 // Default is what an appliance without a stored configuration runs with.
 func Default() Config {
-	return Config{Management: Management{Mode: DHCP}, HTTPPort: 3000, GoProbeAPI: "0.0.0.0:6060"}
+	return Config{Management: Management{Mode: DHCP}, HTTPPort: 3000, GoProbeAPI: "0.0.0.0:6060", NTPServers: []string{"pool.ntp.org"}}
 }
 
 // Parse decodes and checks a configuration; absent keys keep their defaults.
@@ -90,6 +93,11 @@ func (c Config) Validate() error {
 	}
 	if c.HTTPPort < 1 || c.HTTPPort > 65535 {
 		errs = append(errs, fmt.Errorf("http_port %d out of range", c.HTTPPort))
+	}
+	for _, s := range c.NTPServers {
+		if s == "" || strings.ContainsAny(s, " \t/") {
+			errs = append(errs, fmt.Errorf("ntp_servers: bad server %q", s))
+		}
 	}
 	for _, n := range c.LocalNetworks {
 		if _, err := netip.ParsePrefix(n); err != nil {

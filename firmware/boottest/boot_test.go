@@ -6,6 +6,7 @@ package boottest
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -324,7 +325,9 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	}
 	// QEMU's user network expects its guest at 10.0.2.15, gateway 10.0.2.2;
 	// the /25 tells the static address from the /24 of its DHCP server.
-	if err := os.WriteFile(conf, []byte(`{"management": {"mode": "static", "address": "10.0.2.15/25", "gateway": "10.0.2.2", "dns": ["10.0.2.3"]}, "http_port": 3000}`), 0o644); err != nil {
+	// And an NTP server on the host whose clock is an hour ahead.
+	ntpPort := sntpServer(t, time.Hour)
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf(`{"management": {"mode": "static", "address": "10.0.2.15/25", "gateway": "10.0.2.2", "dns": ["10.0.2.3"]}, "http_port": 3000, "ntp_servers": ["10.0.2.2:%d"]}`, ntpPort)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	disk := filepath.Join(t.TempDir(), "data.img")
@@ -341,6 +344,22 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	if _, _, err := vm.Expect(ctx, regexp.MustCompile(`management eth0: 10\.0\.2\.15/25\r?\n`), 0); err != nil {
 		t.Errorf("static management address not applied: %v", err)
 	}
+
+	// The clock follows the NTP server: the probe's epoch is an hour ahead.
+	poll(t, 30*time.Second, "the clock to be set from NTP", func() bool {
+		// (eth1 may still be attaching: INVALID_INTERFACE until then)
+		st, b := call(base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth)
+		var env struct {
+			Rsp struct {
+				Epoch int64 `json:"epoch"`
+			} `json:"rsp"`
+		}
+		if st != 200 || json.Unmarshal(b, &env) != nil {
+			return false
+		}
+		d := env.Rsp.Epoch - time.Now().Add(time.Hour).Unix()
+		return d > -30 && d < 30
+	})
 
 	// Back to DHCP over REST, and a reboot over REST: the next boot asks
 	// the DHCP server (which hands out a /24).
@@ -361,4 +380,44 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	if _, _, err := vm2.Expect(ctx2, regexp.MustCompile(`management eth0: 10\.0\.2\.15/24\r?\n`), 0); err != nil {
 		t.Errorf("DHCP after the REST change: %v", err)
 	}
+}
+
+// sntpServer answers NTP client requests on a free UDP port of the host's
+// loopback (the guest reaches it as 10.0.2.2) with the host's time plus
+// ahead: a minimal RFC 4330 server.
+func sntpServer(t *testing.T, ahead time.Duration) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	ntpTime := func(tm time.Time) uint64 {
+		secs := uint64(tm.Unix() + 2208988800)
+		frac := uint64(tm.Nanosecond()) << 32 / 1e9
+		return secs<<32 | frac
+	}
+	go func() {
+		buf := make([]byte, 512)
+		for {
+			n, from, err := c.ReadFrom(buf)
+			if err != nil {
+				return
+			}
+			if n < 48 {
+				continue
+			}
+			now := ntpTime(time.Now().Add(ahead))
+			out := make([]byte, 48)
+			out[0] = 0<<6 | 4<<3 | 4 // no leap warning, version 4, server
+			out[1], out[2], out[3] = 1, 4, 0xec
+			copy(out[12:16], "LOCL")
+			binary.BigEndian.PutUint64(out[16:], now)
+			copy(out[24:32], buf[40:48]) // the client's transmit time
+			binary.BigEndian.PutUint64(out[32:], now)
+			binary.BigEndian.PutUint64(out[40:], now)
+			c.WriteTo(out, from)
+		}
+	}()
+	return c.LocalAddr().(*net.UDPAddr).Port
 }

@@ -107,6 +107,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzServe$$' -fuzztime 60s ./controlplane/rest
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCondition$$' -fuzztime 60s ./controlplane/query
 	$(GO) test -run '^$$' -fuzz '^FuzzParseWhere$$' -fuzztime 60s ./controlplane/flowsql
+	$(GO) test -run '^$$' -fuzz '^FuzzGrow$$' -fuzztime 60s ./firmware/datadisk
 
 clean:
 	rm -rf $(BIN) $(OUT)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"unicode/utf16"
 
@@ -24,6 +25,15 @@ func Grow(disk interface {
 	WriteAt([]byte, int64) (int, error)
 }, sizeBytes int64, name string) (int64, error) {
 	sectors := uint64(sizeBytes / gpt.BlockSize)
+	// u-root's reader allocates NPart×PartSize before any checksum is
+	// checked: a corrupt header could ask for gigabytes (FuzzGrow).
+	var hdr gpt.Header
+	if err := binary.Read(io.NewSectionReader(disk, gpt.HeaderOff, gpt.HeaderSize), binary.LittleEndian, &hdr); err != nil {
+		return 0, fmt.Errorf("datadisk: reading the GPT header: %w", err)
+	}
+	if hdr.Signature != gpt.Signature || hdr.PartSize != 128 || hdr.NPart == 0 || hdr.NPart > gpt.MaxNPart {
+		return 0, fmt.Errorf("datadisk: no GPT with 128-byte entries on the disk")
+	}
 	primary, err := gpt.Table(disk, gpt.HeaderOff)
 	if err != nil {
 		return 0, fmt.Errorf("datadisk: reading the GPT: %w", err)

@@ -2,6 +2,7 @@ package datadisk
 
 import (
 	"encoding/json"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -83,6 +84,58 @@ func mustCreate(t *testing.T, path string) string {
 	t.Helper()
 	if err := os.WriteFile(path, nil, 0o644); err != nil {
 		t.Fatal(err)
+	}
+	return path
+}
+
+// memDisk is a disk image in memory for the fuzzer.
+type memDisk []byte
+
+func (m memDisk) ReadAt(p []byte, off int64) (int, error) {
+	if off < 0 || off >= int64(len(m)) {
+		return 0, io.EOF
+	}
+	n := copy(p, m[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (m memDisk) WriteAt(p []byte, off int64) (int, error) {
+	if off < 0 || off+int64(len(p)) > int64(len(m)) {
+		return 0, io.ErrShortWrite
+	}
+	return copy(m[off:], p), nil
+}
+
+// FuzzGrow: whatever the first sectors of a disk hold, Grow answers with an
+// error or a change, never a panic or a huge allocation.
+func FuzzGrow(f *testing.F) {
+	img := filepath.Join(f.TempDir(), "seed.img")
+	if err := os.Truncate(mustCreateF(f, img), 4<<20); err != nil {
+		f.Fatal(err)
+	}
+	cmd := exec.Command("sfdisk", "-q", img)
+	cmd.Stdin = strings.NewReader("label: gpt\nstart=1MiB, size=1MiB, name=PROBEBOOT\nstart=2MiB, name=PROBEDATA\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		f.Fatalf("sfdisk: %v %s", err, out)
+	}
+	raw, err := os.ReadFile(img)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw[:34*512])
+	f.Fuzz(func(t *testing.T, head []byte) {
+		disk := make(memDisk, 4<<20)
+		copy(disk, head)
+		_, _ = Grow(disk, int64(len(disk)), "PROBEDATA")
+	})
+}
+
+func mustCreateF(f *testing.F, path string) string {
+	if err := os.WriteFile(path, nil, 0o644); err != nil {
+		f.Fatal(err)
 	}
 	return path
 }

@@ -83,10 +83,11 @@ replay: $(OUT)/demo.pcap
 # The image builds twice to the same bytes, then boots in QEMU: counts
 # injected traffic exactly, reboots, keeps its config and flows; and as a
 # flashed disk through UEFI: slot A boots and is blessed, a broken slot A
-# falls back to slot B.
+# falls back to slot B; and the generic board's image on e1000 NICs and SATA.
 image-test: image
 	bash firmware/build.sh $(BOARD) $(OUT)/firmware/repro >/dev/null
 	cmp $(IMAGE)/probe.cpio $(OUT)/firmware/repro/probe.cpio && echo "image: reproducible ($$(sha256sum < $(IMAGE)/probe.cpio | cut -c1-16), $$(stat -c %s $(IMAGE)/probe.cpio) bytes)"
+	bash firmware/build.sh generic-x86_64 $(OUT)/firmware/generic-x86_64 >/dev/null
 	PROBE_BOOTTEST=1 PROBE_IMAGE=$(CURDIR)/$(IMAGE) $(GO) test -count=1 -v ./firmware/boottest
 
 bench:

@@ -421,3 +421,60 @@ func sntpServer(t *testing.T, ahead time.Duration) int {
 	}()
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
+
+// The generic board's image on a box with Intel NICs (e1000) and a SATA
+// disk: the modules for them are in it, the data disk is created on
+// /dev/sda, every port but the management one is monitored, and the
+// probe attaches XDP (generic: e1000 has no native XDP).
+func TestGenericBoardOnIntelNICs(t *testing.T) {
+	img := filepath.Join(filepath.Dir(image(t)), "generic-x86_64")
+	if _, err := os.Stat(filepath.Join(img, "probe.cpio")); err != nil {
+		t.Fatalf("generic image: %v (make image BOARD=generic-x86_64)", err)
+	}
+	disk := filepath.Join(t.TempDir(), "data.img")
+	if err := os.WriteFile(disk, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(disk, 512<<20); err != nil {
+		t.Fatal(err)
+	}
+	vm := startVM(t, qemu.Config{
+		Kernel: filepath.Join(img, "vmlinux"), Initrd: filepath.Join(img, "probe.cpio"),
+		DataDisk: disk, NIC: "e1000", DiskBus: "ahci",
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	for _, re := range []string{`board generic-x86_64`, `first boot: creating ext4 PROBEDATA on /dev/sda`, `probe -i eth1 `, `PROBE READY`} {
+		if _, _, err := vm.Expect(ctx, regexp.MustCompile(re), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+	var ifd ifaceData
+	poll(t, 60*time.Second, "eth1 to be captured", func() bool {
+		st, b := call(base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth)
+		var env struct {
+			Rsp ifaceData `json:"rsp"`
+		}
+		if st != 200 || json.Unmarshal(b, &env) != nil {
+			return false
+		}
+		ifd = env.Rsp
+		return ifd.Ifname == "eth1" && ifd.CaptureMode != ""
+	})
+	if !strings.HasPrefix(ifd.CaptureMode, "xdp-") {
+		t.Errorf("capture mode %q on e1000, want XDP", ifd.CaptureMode)
+	}
+	tr := makeTraffic(t)
+	if err := vm.SendFrames(tr.frames); err != nil {
+		t.Fatal(err)
+	}
+	poll(t, 30*time.Second, "the injected packets to be counted", func() bool {
+		rsp(t, base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth, &ifd)
+		return ifd.Packets >= len(tr.frames)
+	})
+	if ifd.Packets != len(tr.frames) {
+		t.Errorf("%d packets counted, want %d", ifd.Packets, len(tr.frames))
+	}
+	t.Logf("generic board on e1000/AHCI: capture mode %s", ifd.CaptureMode)
+}

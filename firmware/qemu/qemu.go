@@ -40,6 +40,11 @@ type Config struct {
 	// RESTPort, GoProbePort and MonitorPort are host ports on 127.0.0.1
 	// (0: pick free ones). MonitorPort receives frames for the monitor NIC.
 	RESTPort, GoProbePort, MonitorPort int
+	// NIC is the QEMU model of both NICs (default virtio-net-pci; e1000
+	// for a board whose image must work with Intel NICs).
+	NIC string
+	// DiskBus is virtio (default) or ahci (a SATA disk, /dev/sda).
+	DiskBus string
 	// Console also gets every console byte (may be nil).
 	Console io.Writer
 }
@@ -69,6 +74,10 @@ func (c Config) Args(peerPort int) []string {
 	if cpus == 0 {
 		cpus = 2
 	}
+	nic := c.NIC
+	if nic == "" {
+		nic = "virtio-net-pci"
+	}
 	args := []string{
 		"-accel", "tcg", "-m", strconv.Itoa(mem), "-smp", strconv.Itoa(cpus),
 		"-display", "none", "-serial", "stdio", "-monitor", "none",
@@ -89,12 +98,17 @@ func (c Config) Args(peerPort int) []string {
 	args = append(args,
 		// romfile= skips the iPXE option ROMs: nobody boots from the network.
 		"-netdev", fmt.Sprintf("user,id=mgmt,hostfwd=tcp:127.0.0.1:%d-:3000,hostfwd=tcp:127.0.0.1:%d-:6060", c.RESTPort, c.GoProbePort),
-		"-device", "virtio-net-pci,netdev=mgmt,romfile=",
+		"-device", nic+",netdev=mgmt,romfile=",
 		"-netdev", fmt.Sprintf("socket,id=mon,udp=127.0.0.1:%d,localaddr=127.0.0.1:%d", peerPort, c.MonitorPort),
-		"-device", "virtio-net-pci,netdev=mon,romfile=",
+		"-device", nic+",netdev=mon,romfile=",
 		"-device", "virtio-rng-pci", "-device", "i6300esb",
 	)
-	if c.DataDisk != "" {
+	switch {
+	case c.DataDisk == "":
+	case c.DiskBus == "ahci":
+		args = append(args, "-device", "ahci,id=ahci", "-drive", "id=data,if=none,format=raw,file="+c.DataDisk,
+			"-device", "ide-hd,drive=data,bus=ahci.0")
+	default:
 		args = append(args, "-drive", "file="+c.DataDisk+",format=raw,if=virtio")
 	}
 	return args

@@ -33,15 +33,7 @@ func sfdisk(t *testing.T, args ...string) []byte {
 }
 
 func TestGrow(t *testing.T) {
-	img := filepath.Join(t.TempDir(), "disk.img")
-	if err := os.Truncate(mustCreate(t, img), 64<<20); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("sfdisk", "-q", img)
-	cmd.Stdin = strings.NewReader("label: gpt\nstart=1MiB, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=PROBEBOOT\nstart=17MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=PROBEDATA\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("sfdisk: %v %s", err, out)
-	}
+	img := gptImage(t, 64<<20, "label: gpt\nstart=1MiB, size=16MiB, type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name=PROBEBOOT\nstart=17MiB, type=0FC63DAF-8483-4772-8E79-3D69D8477DE4, name=PROBEDATA\n")
 	// Flashed onto a disk twice the image's size.
 	if err := os.Truncate(img, 128<<20); err != nil {
 		t.Fatal(err)
@@ -80,12 +72,22 @@ func TestGrow(t *testing.T) {
 	}
 }
 
-func mustCreate(t *testing.T, path string) string {
-	t.Helper()
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		t.Fatal(err)
+// gptImage is a disk image of size bytes partitioned by sfdisk's script.
+func gptImage(tb testing.TB, size int64, script string) string {
+	tb.Helper()
+	img := filepath.Join(tb.TempDir(), "disk.img")
+	if err := os.WriteFile(img, nil, 0o644); err != nil {
+		tb.Fatal(err)
 	}
-	return path
+	if err := os.Truncate(img, size); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command("sfdisk", "-q", img)
+	cmd.Stdin = strings.NewReader(script)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("sfdisk: %v %s", err, out)
+	}
+	return img
 }
 
 // memDisk is a disk image in memory for the fuzzer.
@@ -112,15 +114,7 @@ func (m memDisk) WriteAt(p []byte, off int64) (int, error) {
 // FuzzGrow: whatever the first sectors of a disk hold, Grow answers with an
 // error or a change, never a panic or a huge allocation.
 func FuzzGrow(f *testing.F) {
-	img := filepath.Join(f.TempDir(), "seed.img")
-	if err := os.Truncate(mustCreateF(f, img), 4<<20); err != nil {
-		f.Fatal(err)
-	}
-	cmd := exec.Command("sfdisk", "-q", img)
-	cmd.Stdin = strings.NewReader("label: gpt\nstart=1MiB, size=1MiB, name=PROBEBOOT\nstart=2MiB, name=PROBEDATA\n")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		f.Fatalf("sfdisk: %v %s", err, out)
-	}
+	img := gptImage(f, 4<<20, "label: gpt\nstart=1MiB, size=1MiB, name=PROBEBOOT\nstart=2MiB, name=PROBEDATA\n")
 	raw, err := os.ReadFile(img)
 	if err != nil {
 		f.Fatal(err)
@@ -131,11 +125,4 @@ func FuzzGrow(f *testing.F) {
 		copy(disk, head)
 		_, _ = Grow(disk, int64(len(disk)), "PROBEDATA")
 	})
-}
-
-func mustCreateF(f *testing.F, path string) string {
-	if err := os.WriteFile(path, nil, 0o644); err != nil {
-		f.Fatal(err)
-	}
-	return path
 }

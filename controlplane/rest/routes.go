@@ -1,6 +1,6 @@
 package rest
 
-import "errors"
+import "github.com/probe-appliance/probe/internal/badinput"
 
 func (s *Server) buildRoutes() map[string]handler {
 	v1 := map[string]handler{
@@ -116,11 +116,10 @@ func (s *Server) reboot(r *request) (RC, any) {
 	return RCOK, map[string]any{"reboot": true}
 }
 
-// errorAnswer is INVALID_ARGUMENTS for errors that say the request was at
-// fault (a BadInput() method), INTERNAL_ERROR otherwise, with the message.
+// errorAnswer is INVALID_ARGUMENTS for errors marked as the request's fault
+// (package badinput), INTERNAL_ERROR otherwise, with the message.
 func errorAnswer(err error) (RC, any) {
-	var in interface{ BadInput() bool }
-	if errors.As(err, &in) && in.BadInput() {
+	if badinput.Is(err) {
 		return RCInvalidArguments, map[string]string{"error": err.Error()}
 	}
 	return RCInternalError, map[string]string{"error": err.Error()}

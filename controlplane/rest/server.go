@@ -48,8 +48,8 @@ type Config struct {
 	// restart (reset/all/config); it must not block.
 	FactoryReset func()
 	// StageUpdate downloads and checks a firmware update (the appliance's
-	// /appliance/v1/update); nil: updates are not possible here. Errors with
-	// a BadInput() method are the caller's fault.
+	// /appliance/v1/update); nil: updates are not possible here. Errors
+	// marked by package badinput are the caller's fault.
 	StageUpdate func(UpdateRequest) error
 	// Appliance settings (/appliance/v1/config): ApplianceConfig returns
 	// them, SetApplianceConfig validates and stores a complete new set (they

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/probe-appliance/probe/internal/badinput"
 )
 
 // DefaultPath is the image's read-only default.
@@ -107,20 +109,11 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// BadInput is a configuration that does not parse or validate.
-type BadInput struct{ Err error }
-
-func (e *BadInput) Error() string { return e.Err.Error() }
-func (e *BadInput) Unwrap() error { return e.Err }
-
-// BadInput marks the error as the request's fault.
-func (e *BadInput) BadInput() bool { return true }
-
-// Save validates raw and stores it at path (atomically) as indented JSON.
+// Save validates raw (an invalid one is a badinput error) and stores it at path (atomically) as indented JSON.
 func Save(path string, raw []byte) (Config, error) {
 	c, err := Parse(raw)
 	if err != nil {
-		return Config{}, &BadInput{err}
+		return Config{}, badinput.Wrap(err)
 	}
 	out, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {

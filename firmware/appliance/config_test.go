@@ -1,12 +1,13 @@
 package appliance
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/probe-appliance/probe/internal/badinput"
 )
 
 func TestImageDefaultParses(t *testing.T) {
@@ -97,8 +98,7 @@ func TestSave(t *testing.T) {
 		t.Errorf("load after save: %+v %v", back, err)
 	}
 	before, _ := os.ReadFile(path)
-	var bi *BadInput
-	if _, err := Save(path, []byte(`{"http_port": 70000}`)); !errors.As(err, &bi) {
+	if _, err := Save(path, []byte(`{"http_port": 70000}`)); !badinput.Is(err) {
 		t.Errorf("invalid config: %v", err)
 	}
 	if after, _ := os.ReadFile(path); string(after) != string(before) {

@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/probe-appliance/probe/internal/badinput"
 )
 
 // Staged file names in the staging directory.
@@ -35,17 +37,9 @@ type Part struct {
 	SHA256 string // hex
 }
 
-// BadInput is an error in what the administrator sent (vs. the appliance's
-// own trouble): the REST answer says INVALID_ARGUMENTS.
-type BadInput struct{ Err error }
-
-func (e *BadInput) Error() string { return e.Err.Error() }
-func (e *BadInput) Unwrap() error { return e.Err }
-
-// BadInput marks the error as the request's fault.
-func (e *BadInput) BadInput() bool { return true }
-
-func bad(format string, a ...any) error { return &BadInput{fmt.Errorf(format, a...)} }
+// bad is an error in what the administrator sent (vs. the appliance's own
+// trouble): the REST answer says INVALID_ARGUMENTS.
+var bad = badinput.Errorf
 
 // Stage downloads kernel and initrd into dir and marks them ready.
 func Stage(ctx context.Context, client *http.Client, dir string, kernel, initrd Part) error {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/probe-appliance/probe/internal/badinput"
 )
 
 func sum(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
@@ -61,8 +62,7 @@ func TestStage(t *testing.T) {
 		k, i := good()
 		tc.mod(&k, &i)
 		err := Stage(context.Background(), srv.Client(), dir, k, i)
-		var bi *BadInput
-		if err == nil || !strings.Contains(err.Error(), tc.msg) || errors.As(err, &bi) != tc.client {
+		if err == nil || !strings.Contains(err.Error(), tc.msg) || badinput.Is(err) != tc.client {
 			t.Errorf("%s: %v", tc.name, err)
 		}
 		if IsReady(dir) {

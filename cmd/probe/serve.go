@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -116,16 +115,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	var appSet func([]byte) error
 	var reboot func()
 	if c.applianceConfig != "" {
-		appGet = func() (any, error) {
-			raw, err := os.ReadFile(c.applianceConfig)
-			if errors.Is(err, os.ErrNotExist) {
-				return appliance.Default(), nil
-			}
-			if err != nil {
-				return nil, err
-			}
-			return appliance.Parse(raw)
-		}
+		appGet = func() (any, error) { return appliance.Read(c.applianceConfig) }
 		appSet = func(raw []byte) error {
 			_, err := appliance.Save(c.applianceConfig, raw)
 			if err == nil {

@@ -122,6 +122,19 @@ func Save(path string, raw []byte) (Config, error) {
 	return c, writeAtomic(path, append(out, '\n'))
 }
 
+// Read is the stored configuration at path, or the defaults when there is
+// none yet.
+func Read(path string) (Config, error) {
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return Default(), nil
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("appliance config: %w", err)
+	}
+	return Parse(raw)
+}
+
 // Load reads the stored configuration at path. When there is none yet, the
 // image default is copied there first (first boot); a stored file that does
 // not parse is kept untouched for the operator and the default is used.

@@ -105,3 +105,18 @@ func TestSave(t *testing.T) {
 		t.Error("an invalid config overwrote the stored one")
 	}
 }
+
+func TestRead(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "appliance.json")
+	if c, err := Read(path); err != nil || c.HTTPPort != Default().HTTPPort {
+		t.Errorf("no file: %+v %v", c, err)
+	}
+	os.WriteFile(path, []byte(`{"http_port": 8443}`), 0o644)
+	if c, err := Read(path); err != nil || c.HTTPPort != 8443 {
+		t.Errorf("stored: %+v %v", c, err)
+	}
+	os.WriteFile(path, []byte(`{"http_port": `), 0o644)
+	if _, err := Read(path); err == nil {
+		t.Error("broken file read without error")
+	}
+}

@@ -50,6 +50,7 @@ type daemon struct {
 	log        *log.Logger
 	board      *board.Board
 	slot       string        // a or b when booted from a flashed disk
+	espDev     string        // its EFI system partition (/dev/vda1), if any
 	lateDone   chan struct{} // closed once the board's late modules are loaded
 	cfg        appliance.Config
 	persistent bool
@@ -154,16 +155,21 @@ func runDaemon() error {
 // the probe still runs, on RAM.
 func (d *daemon) mountData() {
 	var choice datadisk.Choice
-	found := false
-	// Disk drivers were loaded by init; give their probes a moment.
-	for deadline := time.Now().Add(3 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		devs, err := datadisk.Scan("/sys/class/block", datadisk.OpenDevice)
-		if err != nil {
+	var devs []datadisk.Device
+	// The disk drivers were just loaded; give their probes a moment.
+	found := waitFor(3*time.Second, 100*time.Millisecond, func() bool {
+		var err error
+		if devs, err = datadisk.Scan("/sys/class/block", datadisk.OpenDevice); err != nil {
 			d.log.Printf("%v", err)
 		}
-		choice, found = datadisk.Choose(devs, d.board.DataLabel)
-		if found || time.Now().After(deadline) {
-			break
+		var ok bool
+		choice, ok = datadisk.Choose(devs, d.board.DataLabel)
+		return ok
+	})
+	// The same scan finds the boot partition, for blessing and updates.
+	for _, dv := range devs {
+		if dv.Partition && dv.PartName == slots.ESPLabel {
+			d.espDev = dv.Path()
 		}
 	}
 	if !found {
@@ -225,27 +231,17 @@ func (d *daemon) announceReady(ctx context.Context) {
 }
 
 // withESP mounts the EFI system partition on espMount for fn.
-func withESP(fn func(esp string) error) error {
-	devs, err := datadisk.Scan("/sys/class/block", datadisk.OpenDevice)
-	if err != nil {
-		return err
-	}
-	var dev string
-	for _, dv := range devs {
-		if dv.Partition && dv.PartName == slots.ESPLabel {
-			dev = dv.Path()
-		}
-	}
-	if dev == "" {
+func (d *daemon) withESP(fn func(esp string) error) error {
+	if d.espDev == "" {
 		return fmt.Errorf("no partition named %s", slots.ESPLabel)
 	}
 	if err := os.MkdirAll(espMount, 0o755); err != nil {
 		return err
 	}
-	if err := unix.Mount(dev, espMount, "vfat", unix.MS_NOATIME, ""); err != nil {
-		return fmt.Errorf("mount %s: %w", dev, err)
+	if err := unix.Mount(d.espDev, espMount, "vfat", unix.MS_NOATIME, ""); err != nil {
+		return fmt.Errorf("mount %s: %w", d.espDev, err)
 	}
-	err = fn(espMount)
+	err := fn(espMount)
 	if uerr := unix.Unmount(espMount, 0); uerr != nil && err == nil {
 		err = uerr
 	}
@@ -260,7 +256,7 @@ func (d *daemon) installUpdate() bool {
 		d.log.Printf("update: nothing complete staged, or not booted from a slot: ignored")
 		return false
 	}
-	err := withESP(func(esp string) error {
+	err := d.withESP(func(esp string) error {
 		return slots.Install(esp, target, filepath.Join(updateDir, update.Kernel), filepath.Join(updateDir, update.Initrd), 3)
 	})
 	os.RemoveAll(updateDir)
@@ -278,7 +274,7 @@ func (d *daemon) installUpdate() bool {
 func (d *daemon) bless() {
 	<-d.lateDone // vfat is a late module
 	var changed bool
-	err := withESP(func(esp string) (err error) {
+	err := d.withESP(func(esp string) (err error) {
 		changed, err = slots.Bless(esp, d.slot)
 		return err
 	})
@@ -444,8 +440,17 @@ func etherPorts() []string {
 }
 
 func waitLink(name string, max time.Duration) bool {
-	for deadline := time.Now().Add(max); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := os.Stat(filepath.Join("/sys/class/net", name)); err == nil {
+	return waitFor(max, 50*time.Millisecond, func() bool {
+		_, err := os.Stat(filepath.Join("/sys/class/net", name))
+		return err == nil
+	})
+}
+
+// waitFor polls cond every interval until it holds or max has passed; it
+// tries at least once and reports the last answer.
+func waitFor(max, every time.Duration, cond func() bool) bool {
+	for deadline := time.Now().Add(max); ; time.Sleep(every) {
+		if cond() {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -456,12 +461,12 @@ func waitLink(name string, max time.Duration) bool {
 
 // waitPartition waits for the kernel to show a re-read partition's new size.
 func waitPartition(name string, bytes int64) {
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	waitFor(5*time.Second, 50*time.Millisecond, func() bool {
 		raw, err := os.ReadFile(filepath.Join("/sys/class/block", name, "size"))
-		if n, _ := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64); err == nil && n*512 == bytes {
-			if _, err := os.Stat("/dev/" + name); err == nil {
-				return
-			}
+		if n, _ := strconv.ParseInt(strings.TrimSpace(string(raw)), 10, 64); err != nil || n*512 != bytes {
+			return false
 		}
-	}
+		_, err = os.Stat("/dev/" + name)
+		return err == nil
+	})
 }

@@ -187,6 +187,32 @@ type ifaceData struct {
 	Packets     int    `json:"packets"`
 	Bytes       int    `json:"bytes"`
 	CaptureMode string `json:"capture_mode"`
+	Epoch       int64  `json:"epoch"`
+}
+
+// interfaceData is one get/interface/data answer for ifid 0; false while
+// the REST API does not answer OK (eth1 still attaching: INVALID_INTERFACE).
+func interfaceData(base string) (ifaceData, bool) {
+	st, b := call(base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth)
+	var env struct {
+		Rsp ifaceData `json:"rsp"`
+	}
+	if st != 200 || json.Unmarshal(b, &env) != nil {
+		return ifaceData{}, false
+	}
+	return env.Rsp, true
+}
+
+// waitCaptured waits for the monitor port eth1 to be captured.
+func waitCaptured(t *testing.T, base string) ifaceData {
+	t.Helper()
+	var ifd ifaceData
+	poll(t, 60*time.Second, "eth1 to be captured", func() bool {
+		var ok bool
+		ifd, ok = interfaceData(base)
+		return ok && ifd.Ifname == "eth1" && ifd.CaptureMode != ""
+	})
+	return ifd
 }
 
 func TestBootCountRebootPersist(t *testing.T) {
@@ -205,15 +231,7 @@ func TestBootCountRebootPersist(t *testing.T) {
 		t.Errorf("first boot did not create the data partition")
 	}
 	// The monitor port is captured with native XDP on virtio_net.
-	var ifd ifaceData
-	poll(t, 60*time.Second, "eth1 to be captured", func() bool {
-		st, _ := call(base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth)
-		if st != 200 {
-			return false
-		}
-		rsp(t, base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth, &ifd)
-		return ifd.Ifname == "eth1" && ifd.CaptureMode != ""
-	})
+	ifd := waitCaptured(t, base)
 	if ifd.CaptureMode != "xdp-native" {
 		t.Errorf("capture mode %q, want xdp-native", ifd.CaptureMode)
 	}
@@ -347,18 +365,9 @@ func TestBootStoredStaticConfig(t *testing.T) {
 
 	// The clock follows the NTP server: the probe's epoch is an hour ahead.
 	poll(t, 30*time.Second, "the clock to be set from NTP", func() bool {
-		// (eth1 may still be attaching: INVALID_INTERFACE until then)
-		st, b := call(base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth)
-		var env struct {
-			Rsp struct {
-				Epoch int64 `json:"epoch"`
-			} `json:"rsp"`
-		}
-		if st != 200 || json.Unmarshal(b, &env) != nil {
-			return false
-		}
-		d := env.Rsp.Epoch - time.Now().Add(time.Hour).Unix()
-		return d > -30 && d < 30
+		ifd, ok := interfaceData(base)
+		d := ifd.Epoch - time.Now().Add(time.Hour).Unix()
+		return ok && d > -30 && d < 30
 	})
 
 	// Back to DHCP over REST, and a reboot over REST: the next boot asks
@@ -450,18 +459,7 @@ func TestGenericBoardOnIntelNICs(t *testing.T) {
 		}
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
-	var ifd ifaceData
-	poll(t, 60*time.Second, "eth1 to be captured", func() bool {
-		st, b := call(base, "GET", "/lua/rest/v1/get/interface/data.lua?ifid=0", "", basicAuth)
-		var env struct {
-			Rsp ifaceData `json:"rsp"`
-		}
-		if st != 200 || json.Unmarshal(b, &env) != nil {
-			return false
-		}
-		ifd = env.Rsp
-		return ifd.Ifname == "eth1" && ifd.CaptureMode != ""
-	})
+	ifd := waitCaptured(t, base)
 	if !strings.HasPrefix(ifd.CaptureMode, "xdp-") {
 		t.Errorf("capture mode %q on e1000, want XDP", ifd.CaptureMode)
 	}

@@ -9,7 +9,9 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
+	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -24,6 +26,7 @@ type running struct {
 	fromConfig bool // listed in --config: a reload may remove it
 	cancel     context.CancelFunc
 	done       chan struct{}
+	read       atomic.Bool // the input has ended
 }
 
 // ifaceSet is the set of captured interfaces. It changes at run time when
@@ -32,6 +35,7 @@ type ifaceSet struct {
 	c      *config
 	st     *store.Store
 	writer *flowWriter
+	checks *checks.Engine // nil: no alerting
 	log    *slog.Logger
 	ctx    context.Context
 
@@ -108,7 +112,13 @@ func (s *ifaceSet) start(r *running, onDone func()) {
 		defer s.all.Done()
 		defer close(r.done)
 		err := r.in.run(ctx, r.table)
+		r.read.Store(true)
 		r.table.Flush()
+		if s.checks != nil && r.spec.file {
+			// The file's last word: flows still unanswered are judged now,
+			// before anyone is told the capture was read.
+			s.checks.Run(r.checksIface(), 0, true)
+		}
 		if onDone != nil {
 			onDone()
 		}

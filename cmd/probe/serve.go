@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/auth"
+	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -79,7 +80,12 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 
 	capCtx, stopCapture := context.WithCancel(ctx)
 	defer stopCapture()
-	set := &ifaceSet{c: c, st: st, writer: writer, log: log, ctx: capCtx}
+	var set *ifaceSet
+	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() }})
+	if err != nil {
+		return err
+	}
+	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, log: log, ctx: capCtx}
 
 	// The REST API listens before the captures open: loading and verifying
 	// the XDP program takes seconds on a small appliance CPU, and the
@@ -126,7 +132,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		reboot = func() { requestStop(errRebootRequested) }
 	}
 	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,
@@ -217,7 +223,8 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	}()
 
 	go tick(capCtx, set.tables)
-	go retain(capCtx, st, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: c.maxDiskBytes}, log)
+	go runChecks(capCtx, eng, set)
+	go retain(capCtx, st, eng, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: c.maxDiskBytes}, log)
 
 	var result error
 	select {
@@ -232,6 +239,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	log.Info("shutting down")
 	stopCapture()
 	set.all.Wait()
+	eng.Close() // what is still engaged becomes history
 	writer.wait()
 	if err := srv.Shutdown(); err != nil {
 		return err
@@ -261,7 +269,7 @@ func tick(ctx context.Context, tables func() []*flowtable.Table) {
 
 // retain applies the retention policy and Badger's GC every five minutes
 // (one block), and once at start.
-func retain(ctx context.Context, st *store.Store, r store.Retention, log *slog.Logger) {
+func retain(ctx context.Context, st *store.Store, eng *checks.Engine, r store.Retention, log *slog.Logger) {
 	t := time.NewTicker(store.BlockSeconds * time.Second)
 	defer t.Stop()
 	for {
@@ -271,6 +279,13 @@ func retain(ctx context.Context, st *store.Store, r store.Retention, log *slog.L
 				log.Error("flow retention", "err", err)
 			} else if n > 0 {
 				log.Info("flow retention", "blocks_deleted", n)
+			}
+		}
+		if r.MaxAgeSeconds > 0 {
+			if n, err := eng.Archive().ApplyRetention(time.Now().Unix() - r.MaxAgeSeconds); err != nil {
+				log.Error("alert retention", "err", err)
+			} else if n > 0 {
+				log.Info("alert retention", "alerts_deleted", n)
 			}
 		}
 		if err := st.CollectGarbage(); err != nil {

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/json"
 	"math"
 	"strconv"
@@ -43,11 +44,28 @@ type envelope struct {
 // emptyRsp is how ntopng (Lua + dkjson) encodes an empty table: as [].
 var emptyRsp = json.RawMessage("[]")
 
+// extended is rest_utils.extended_answer: the envelope with extra
+// top-level keys (recordsTotal, recordsFiltered of the alert lists).
+type extended struct {
+	rsp   any
+	extra map[string]any
+}
+
 func writeAnswer(ctx *fasthttp.RequestCtx, rc RC, rsp any) {
 	if rsp == nil {
 		rsp = emptyRsp
 	}
-	body, err := json.Marshal(envelope{rc.Code, rc.Str, rc.HR, rsp})
+	var body []byte
+	var err error
+	if x, ok := rsp.(extended); ok {
+		m := map[string]any{"rc": rc.Code, "rc_str": rc.Str, "rc_str_hr": rc.HR, "rsp": x.rsp}
+		for k, v := range x.extra {
+			m[k] = v
+		}
+		body, err = marshalRaw(m)
+	} else {
+		body, err = marshalRaw(envelope{rc.Code, rc.Str, rc.HR, rsp})
+	}
 	if err != nil {
 		rc = RCInternalError
 		body, _ = json.Marshal(envelope{rc.Code, rc.Str, rc.HR, map[string]string{"error": err.Error()}})
@@ -55,6 +73,18 @@ func writeAnswer(ctx *fasthttp.RequestCtx, rc RC, rsp any) {
 	ctx.SetStatusCode(rc.HTTP)
 	ctx.SetContentType("application/json")
 	ctx.SetBody(body)
+}
+
+// marshalRaw is json.Marshal without Go's HTML escaping: ntopng's answers
+// carry HTML fragments (alert descriptions) as they are.
+func marshalRaw(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Num is a number printed the way ntopng's Lua/dkjson prints it: integral

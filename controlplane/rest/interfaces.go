@@ -261,18 +261,6 @@ func l4Name(proto uint8) string {
 	return "Other IP"
 }
 
-// toggleAllChecks answers the legacy page the conformance cases call
-// before reading a capture. There are no checks to toggle until the
-// alerting engine lands; the page answers as ntopng's does.
-func (s *Server) toggleAllChecks(r *request) (RC, any) {
-	if !r.admin {
-		return RCNotGranted, nil
-	}
-	r.ctx.SetContentType("application/json")
-	r.ctx.SetBodyString(`{"success":true}`)
-	return pageAnswer, nil
-}
-
 // getL7ApplicationConsts is get/l7/application/consts: every nDPI protocol.
 func (s *Server) getL7ApplicationConsts(r *request) (RC, any) {
 	var out []map[string]any

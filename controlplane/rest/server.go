@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/probe-appliance/probe/controlplane/auth"
+	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -39,11 +40,14 @@ type Config struct {
 	InterfacesFunc func() []Interface // when set, the current interfaces (they change at run time)
 	Auth           *auth.Auth
 	Store          *store.Store
-	LocalNets      []netip.Prefix
-	DisableLogin   bool
-	HTTPPort       int
-	Logger         *slog.Logger
-	Now            func() time.Time // wall clock; tests may fix it
+	// Checks is the alerting engine (alerts, check settings); nil: the
+	// alert endpoints answer empty lists and NOT_ENABLED for settings.
+	Checks       *checks.Engine
+	LocalNets    []netip.Prefix
+	DisableLogin bool
+	HTTPPort     int
+	Logger       *slog.Logger
+	Now          func() time.Time // wall clock; tests may fix it
 	// FactoryReset asks the probe to wipe its configuration and data and
 	// restart (reset/all/config); it must not block.
 	FactoryReset func()

@@ -12,14 +12,16 @@ import (
 //
 //	'k' ns 0x00 key                      config record (JSON value)
 //	'f' ifid(2) block(8) seq(8)          chunk of flow records (binary value)
+//	'a' ifid(2) tstamp(8) id(8)          one alert (see alerts.go)
 //	'm' name                             store metadata
 //
 // Integers are big-endian so byte order equals numeric order; the block start
 // has its sign bit flipped so negative times still sort before positive ones.
 const (
-	prefixKV   = 'k'
-	prefixFlow = 'f'
-	prefixMeta = 'm'
+	prefixKV    = 'k'
+	prefixFlow  = 'f'
+	prefixMeta  = 'm'
+	prefixAlert = 'a'
 )
 
 const flowKeyLen = 1 + 2 + 8 + 8

@@ -23,8 +23,9 @@ type Options struct {
 
 // Store is safe for concurrent use by multiple goroutines.
 type Store struct {
-	db      *badger.DB
-	flowSeq *badger.Sequence
+	db       *badger.DB
+	flowSeq  *badger.Sequence
+	alertSeq *badger.Sequence
 }
 
 // layoutVersion is the key layout (not the value encoding, which carries its
@@ -80,6 +81,12 @@ func Open(dir string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: flow sequence: %w", err)
 	}
+	s.alertSeq, err = db.GetSequence(metaKey("alertseq"), 64)
+	if err != nil {
+		s.flowSeq.Release()
+		db.Close()
+		return nil, fmt.Errorf("store: alert sequence: %w", err)
+	}
 	return s, nil
 }
 
@@ -108,7 +115,7 @@ func (s *Store) checkLayout() error {
 func (s *Store) Close() error {
 	// Release returns the unused part of the sequence lease, so restarts
 	// don't burn numbers; its failure must not keep the DB open.
-	errSeq := s.flowSeq.Release()
+	errSeq := errors.Join(s.flowSeq.Release(), s.alertSeq.Release())
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/checks"
+)
+
+// checksIface is the interface as the checks engine sees it: alerts stay
+// with the interface's stable store id, like its flows.
+func (r *running) checksIface() checks.Iface {
+	return checks.Iface{ID: int(r.api.StoreID), Table: r.table, Drops: r.in.drops, Live: !r.spec.file}
+}
+
+// checksInterval is how often the checks run over a live interface (on
+// the wall clock) and how often a capture file's table is looked at while
+// it is read (the engine measures rates on the file's packet clock).
+const (
+	checksInterval     = time.Second
+	checksFileInterval = 250 * time.Millisecond
+)
+
+// runChecks drives the checks engine until ctx ends. Capture files get a
+// final pass when they end (see ifaceSet.start).
+func runChecks(ctx context.Context, eng *checks.Engine, set *ifaceSet) {
+	t := time.NewTicker(checksFileInterval)
+	defer t.Stop()
+	last := time.Time{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			live := now.Sub(last) >= checksInterval
+			if live {
+				last = now
+			}
+			for _, r := range set.snapshot() {
+				switch {
+				case r.spec.file && !r.captured():
+					eng.Run(r.checksIface(), 0, false)
+				case !r.spec.file && live:
+					eng.Run(r.checksIface(), now.UnixNano(), false)
+				}
+			}
+		}
+	}
+}
+
+// captured tells a capture whose input has ended.
+func (r *running) captured() bool { return r.read.Load() }
+
+// recheckFiles re-runs the final pass over capture files already read, so
+// that checks switched on afterwards (ntopng's test suite enables them
+// while the capture may already be in) judge the flows still in memory.
+func (s *ifaceSet) recheckFiles() {
+	for _, r := range s.snapshot() {
+		if r.spec.file && r.captured() {
+			s.checks.Run(r.checksIface(), 0, true)
+		}
+	}
+}

@@ -1,0 +1,119 @@
+package alert
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+// Archive keeps alerts in the store: historical ones for good (until
+// retention), engaged ones too, rewritten when released, so that a crash
+// loses no alert and a restart can close what was left engaged.
+type Archive struct {
+	st *store.Store
+}
+
+// NewArchive wraps a store.
+func NewArchive(st *store.Store) *Archive { return &Archive{st: st} }
+
+// Put stores a, giving it a row id first if it has none. Rewriting an alert
+// (same row id and Tstamp) replaces it.
+func (ar *Archive) Put(a *Alert) error {
+	if a.RowID == 0 {
+		id, err := ar.st.NextAlertID()
+		if err != nil {
+			return err
+		}
+		a.RowID = id
+	}
+	raw, err := json.Marshal(a)
+	if err != nil {
+		return fmt.Errorf("alert %d: encode: %w", a.RowID, err)
+	}
+	return ar.st.PutAlert(store.AlertKey{IfID: uint16(a.IfID), Tstamp: a.Tstamp, ID: a.RowID}, raw)
+}
+
+// Filter selects alerts. Zero fields select everything.
+type Filter struct {
+	From, To    int64 // unix s, [From, To); To 0 = no end
+	Family      *Family
+	Entity      *Entity
+	TypeID      *int
+	MinSeverity Severity
+	Severity    *Severity
+	Engaged     *bool
+	EntityVal   string
+}
+
+func (f *Filter) match(a *Alert) bool {
+	switch {
+	case f.Family != nil && a.Family != *f.Family,
+		f.Entity != nil && a.Entity != *f.Entity,
+		f.TypeID != nil && a.TypeID != *f.TypeID,
+		a.Severity < f.MinSeverity,
+		f.Severity != nil && a.Severity != *f.Severity,
+		f.Engaged != nil && a.Engaged != *f.Engaged,
+		f.EntityVal != "" && a.EntityVal != f.EntityVal:
+		return false
+	}
+	return true
+}
+
+// Scan calls fn for the stored alerts of ifid that match f, oldest first.
+func (ar *Archive) Scan(ifid int, f Filter, fn func(a *Alert) error) error {
+	to := f.To
+	if to == 0 {
+		to = 1<<62 - 1
+	}
+	return ar.st.ScanAlerts(uint16(ifid), f.From, to, func(k store.AlertKey, raw []byte) error {
+		var a Alert
+		if err := json.Unmarshal(raw, &a); err != nil {
+			return fmt.Errorf("alert %d: decode: %w", k.ID, err)
+		}
+		if !f.match(&a) {
+			return nil
+		}
+		return fn(&a)
+	})
+}
+
+// Delete removes the alerts of ifid that match f and returns how many.
+func (ar *Archive) Delete(ifid int, f Filter) (int, error) {
+	var keys []store.AlertKey
+	err := ar.Scan(ifid, f, func(a *Alert) error {
+		keys = append(keys, store.AlertKey{IfID: uint16(a.IfID), Tstamp: a.Tstamp, ID: a.RowID})
+		return nil
+	})
+	if err != nil || len(keys) == 0 {
+		return 0, err
+	}
+	return len(keys), ar.st.DeleteAlerts(keys)
+}
+
+// CloseEngaged marks every alert of ifid still stored as engaged as
+// released at its last known time: what a previous run left open when it
+// stopped (or crashed) is history now. It returns how many it closed.
+func (ar *Archive) CloseEngaged(ifid int) (int, error) {
+	yes := true
+	var open []*Alert
+	err := ar.Scan(ifid, Filter{Engaged: &yes}, func(a *Alert) error {
+		open = append(open, a)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range open {
+		a.Engaged = false
+		if err := ar.Put(a); err != nil {
+			return 0, err
+		}
+	}
+	return len(open), nil
+}
+
+// ApplyRetention drops alerts older than before (unix s).
+func (ar *Archive) ApplyRetention(before int64) (int, error) {
+	return ar.st.DeleteAlertsBefore(before)
+}

@@ -1,0 +1,351 @@
+package checks
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"sync"
+
+	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/badinput"
+)
+
+// Options set up an Engine.
+type Options struct {
+	Store  *store.Store // configuration and, through the archive, alerts
+	Logger *slog.Logger
+	// Notify receives every alert when it is raised (and again when a flow
+	// alert's severity grows). It must not block.
+	Notify func(a *alert.Alert)
+	// OnChange runs after the settings changed (the caller may re-run
+	// passes, e.g. over capture files already read). It may call Run.
+	OnChange func()
+}
+
+// Engine runs the checks of every interface. Run is called per interface
+// from one goroutine per interface (or one for all); configuration calls
+// and reads may come from any goroutine.
+type Engine struct {
+	st       *store.Store
+	archive  *alert.Archive
+	log      *slog.Logger
+	notify   func(a *alert.Alert)
+	onChange func()
+
+	mu    sync.Mutex
+	cfg   map[string]Setting
+	lists map[string][]netip.Prefix // parsed Items per check
+	ifs   map[int]*ifState
+}
+
+const (
+	cfgNS  = "checks"
+	cfgKey = "config"
+)
+
+// New loads the stored configuration (defaults for checks never set).
+func New(o Options) (*Engine, error) {
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	e := &Engine{st: o.Store, archive: alert.NewArchive(o.Store), log: o.Logger, notify: o.Notify, onChange: o.OnChange, ifs: map[int]*ifState{}}
+	cfg := Defaults()
+	var stored map[string]Setting
+	if _, err := o.Store.Get(cfgNS, cfgKey, &stored); err != nil {
+		return nil, fmt.Errorf("checks: loading configuration: %w", err)
+	}
+	for k, s := range stored {
+		if _, ok := Lookup("", k); ok {
+			cfg[k] = s
+		}
+	}
+	e.setLocked(cfg)
+	return e, nil
+}
+
+// Archive is where the engine keeps alerts.
+func (e *Engine) Archive() *alert.Archive { return e.archive }
+
+func (e *Engine) setLocked(cfg map[string]Setting) {
+	e.cfg = cfg
+	e.lists = map[string][]netip.Prefix{}
+	for k, s := range cfg {
+		for _, it := range s.Items {
+			if p, err := parseItem(it); err == nil {
+				e.lists[k] = append(e.lists[k], p)
+			}
+		}
+	}
+}
+
+// Config returns the current settings of every check.
+func (e *Engine) Config() map[string]Setting {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make(map[string]Setting, len(e.cfg))
+	for k, v := range e.cfg {
+		out[k] = v
+	}
+	return out
+}
+
+// ErrUnknownCheck is returned for a check key the probe does not have.
+var ErrUnknownCheck = errors.New("unknown check")
+
+// Set changes the settings of some checks and stores the result; nothing
+// changes if one of them is invalid.
+func (e *Engine) Set(changes map[string]Setting) error {
+	for k, s := range changes {
+		c, ok := Lookup("", k)
+		if !ok {
+			return badinput.Wrap(fmt.Errorf("%w: %q", ErrUnknownCheck, k))
+		}
+		if err := s.Validate(c); err != nil {
+			return err
+		}
+	}
+	e.mu.Lock()
+	cfg := make(map[string]Setting, len(e.cfg))
+	for k, v := range e.cfg {
+		cfg[k] = v
+	}
+	for k, s := range changes {
+		cfg[k] = s
+	}
+	if err := e.st.Put(cfgNS, cfgKey, cfg); err != nil {
+		e.mu.Unlock()
+		return fmt.Errorf("checks: storing configuration: %w", err)
+	}
+	e.setLocked(cfg)
+	e.mu.Unlock()
+	if e.onChange != nil {
+		e.onChange()
+	}
+	return nil
+}
+
+// Enable turns one check on or off, keeping its other settings.
+func (e *Engine) Enable(subdir Subdir, key string, on bool) error {
+	if _, ok := Lookup(subdir, key); !ok {
+		return badinput.Wrap(fmt.Errorf("%w: %s/%s", ErrUnknownCheck, subdir, key))
+	}
+	s := e.Config()[key]
+	s.Enabled = on
+	return e.Set(map[string]Setting{key: s})
+}
+
+// EnableAll turns every check on or off (ntopng's toggle_all_checks).
+func (e *Engine) EnableAll(on bool) error {
+	cfg := e.Config()
+	for k, s := range cfg {
+		s.Enabled = on
+		cfg[k] = s
+	}
+	return e.Set(cfg)
+}
+
+// Reset puts every check back to its defaults.
+func (e *Engine) Reset() error {
+	e.mu.Lock()
+	if err := e.st.Delete(cfgNS, cfgKey); err != nil {
+		e.mu.Unlock()
+		return fmt.Errorf("checks: resetting configuration: %w", err)
+	}
+	e.setLocked(Defaults())
+	e.mu.Unlock()
+	if e.onChange != nil {
+		e.onChange()
+	}
+	return nil
+}
+
+// snapshot is the configuration one pass uses.
+type snapshot struct {
+	cfg   map[string]Setting
+	lists map[string][]netip.Prefix
+}
+
+func (s *snapshot) on(key string) bool { return s.cfg[key].Enabled }
+
+func (s *snapshot) threshold(key string) float64 { return s.cfg[key].Threshold }
+
+func (s *snapshot) listed(key string, a netip.Addr) bool {
+	for _, p := range s.lists[key] {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Engine) snapshot() *snapshot {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return &snapshot{cfg: e.cfg, lists: e.lists}
+}
+
+// Iface is one interface as the engine sees it.
+type Iface struct {
+	ID    int
+	Table *flowtable.Table
+	// Drops are packets lost before accounting (nil for capture files);
+	// MapFull are flows a kernel dataplane could not track.
+	Drops   func() uint64
+	MapFull func() uint64
+	Live    bool
+}
+
+// ifState is what the engine remembers of one interface between passes.
+type ifState struct {
+	mu      sync.Mutex // one pass at a time per interface
+	flows   map[flowID]*flowState
+	hosts   map[flowtable.HostKey]*hostState
+	engaged map[engagedKey]*alert.Alert
+	gen     uint32
+	iface   ifaceState
+	closed  bool // previous run's engaged alerts closed
+	// Counters of alerted flows by severity, for interface data.
+	alertedFlows map[alert.Severity]int
+}
+
+type engagedKey struct {
+	t      alert.TypeID
+	entity string
+	role   uint8 // attacker or victim side of host checks
+}
+
+func (e *Engine) state(id int) *ifState {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.ifs[id]
+	if s == nil {
+		s = &ifState{flows: map[flowID]*flowState{}, hosts: map[flowtable.HostKey]*hostState{}, engaged: map[engagedKey]*alert.Alert{}}
+		e.ifs[id] = s
+	}
+	return s
+}
+
+// Run is one housekeeping pass over an interface. now is the interface's
+// clock (unix ns): the packet clock of a capture file, the wall clock live.
+// final marks the last pass of a capture file: flows still waiting for an
+// answer are judged as they are.
+func (e *Engine) Run(ifc Iface, now int64, final bool) {
+	st := e.state(ifc.ID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if !st.closed {
+		if n, err := e.archive.CloseEngaged(ifc.ID); err != nil {
+			e.log.Error("closing alerts left engaged", "ifid", ifc.ID, "err", err)
+		} else if n > 0 {
+			e.log.Info("closed alerts left engaged by the previous run", "ifid", ifc.ID, "alerts", n)
+		}
+		st.closed = true
+	}
+	snap := e.snapshot()
+	st.gen++
+	var out []emitItem
+	ifc.Table.View(func(v flowtable.View) {
+		if now == 0 {
+			now = v.Clock()
+		}
+		out = e.flowPass(st, snap, ifc, v, now, final, out)
+		out = e.hostPass(st, snap, ifc, v, now, final, out)
+		out = e.ifacePass(st, snap, ifc, v, now, out)
+	})
+	e.forgetGone(st)
+	e.emit(out)
+}
+
+// emitItem is an alert a pass raised, changed or released.
+type emitItem struct {
+	a      *alert.Alert
+	notify bool
+}
+
+// emit stores and notifies what a pass raised or released. The caller
+// holds the interface's lock: Put gives new alerts their row id.
+func (e *Engine) emit(out []emitItem) {
+	for _, it := range out {
+		a := it.a
+		if err := e.archive.Put(a); err != nil {
+			e.log.Error("storing alert", "type", a.TypeID, "entity", a.EntityVal, "err", err)
+			continue
+		}
+		if it.notify && e.notify != nil {
+			cp := *a
+			e.notify(&cp)
+		}
+	}
+}
+
+// Engaged returns a copy of the engaged alerts of an interface.
+func (e *Engine) Engaged(ifid int) []alert.Alert {
+	st := e.state(ifid)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := make([]alert.Alert, 0, len(st.engaged))
+	for _, a := range st.engaged {
+		out = append(out, *a)
+	}
+	return out
+}
+
+// AlertedFlows counts the interface's active flows with an alert, by the
+// severity of their alert.
+func (e *Engine) AlertedFlows(ifid int) map[alert.Severity]int {
+	st := e.state(ifid)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := map[alert.Severity]int{}
+	for _, f := range st.flows {
+		if f.alert != nil {
+			out[f.alert.Severity]++
+		}
+	}
+	return out
+}
+
+// HostScore is the score a host carries from its active alerted flows, as
+// client and as server (ntopng's score.as_client / score.as_server).
+func (e *Engine) HostScore(ifid int, k flowtable.HostKey) (asClient, asServer int) {
+	st := e.state(ifid)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if h := st.hosts[k]; h != nil {
+		return h.scoreCli, h.scoreSrv
+	}
+	return 0, 0
+}
+
+// Close releases every engaged alert (the probe is stopping: they become
+// history) as of their last confirmation.
+func (e *Engine) Close() {
+	e.mu.Lock()
+	states := make([]*ifState, 0, len(e.ifs))
+	for _, s := range e.ifs {
+		states = append(states, s)
+	}
+	e.mu.Unlock()
+	for _, st := range states {
+		st.mu.Lock()
+		var out []emitItem
+		for k, a := range st.engaged {
+			out = append(out, emitItem{a: release(a, a.TstampEnd)})
+			delete(st.engaged, k)
+		}
+		e.emit(out)
+		st.mu.Unlock()
+	}
+}
+
+// release turns an engaged alert into history at end (unix s).
+func release(a *alert.Alert, end int64) *alert.Alert {
+	a.Engaged = false
+	if end > a.TstampEnd {
+		a.TstampEnd = end
+	}
+	return a
+}

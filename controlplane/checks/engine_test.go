@@ -1,0 +1,272 @@
+package checks
+
+import (
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+var (
+	lan      = netip.MustParsePrefix("192.168.1.0/24")
+	attacker = netip.MustParseAddr("203.0.113.7")
+	victim   = netip.MustParseAddr("192.168.1.20")
+	t0       = time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).UnixNano()
+)
+
+func tcp(ts int64, src, dst netip.Addr, sport, dport uint16, flags uint8) *decode.Packet {
+	return &decode.Packet{Timestamp: ts, WireLen: 60, IPVersion: 4, Src: src, Dst: dst, Proto: 6, SrcPort: sport, DstPort: dport, TCPFlags: flags}
+}
+
+func udp(ts int64, src, dst netip.Addr, sport, dport uint16) *decode.Packet {
+	return &decode.Packet{Timestamp: ts, WireLen: 80, IPVersion: 4, Src: src, Dst: dst, Proto: 17, SrcPort: sport, DstPort: dport}
+}
+
+type sink struct {
+	mu  sync.Mutex
+	got []alert.Alert
+}
+
+func (s *sink) add(a *alert.Alert) { s.mu.Lock(); s.got = append(s.got, *a); s.mu.Unlock() }
+
+func newEngine(t *testing.T, st *store.Store, s *sink) *Engine {
+	t.Helper()
+	e, err := New(Options{Store: st, Notify: s.add})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func openStore(t *testing.T, dir string) *store.Store {
+	t.Helper()
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// synFlood sends rate SYNs per second from attacker to victim:80 for secs
+// seconds, each from a new source port (a new flow each).
+func synFlood(tb *flowtable.Table, start int64, rate, secs int) int64 {
+	ts := start
+	step := int64(time.Second) / int64(rate)
+	for i := 0; i < rate*secs; i++ {
+		tb.HandlePacket(tcp(ts, attacker, victim, uint16(1024+i%60000), 80, decode.TCPSyn), decode.ErrNone)
+		ts += step
+	}
+	return ts
+}
+
+func TestSYNFloodEngagesReleasesAndSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	var s sink
+	e := newEngine(t, st, &s)
+	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	ifc := Iface{ID: 0, Table: tb}
+
+	end := synFlood(tb, t0, 200, 3)
+	e.Run(ifc, 0, false)
+	e.Run(ifc, 0, true)
+
+	var flood []alert.Alert
+	for _, a := range e.Engaged(0) {
+		if a.Family == alert.FamilyHost && a.TypeID == 6 {
+			flood = append(flood, a)
+		}
+	}
+	if len(flood) != 2 {
+		t.Fatalf("engaged SYN flood alerts = %+v, want attacker and victim", flood)
+	}
+	for _, a := range flood {
+		if a.Severity != alert.SeverityError || a.Entity != alert.EntityHost {
+			t.Errorf("alert %+v: want severity error, entity host", a)
+		}
+		switch a.EntityVal {
+		case attacker.String():
+			if !a.Host.IsAttacker || a.Host.Value < 150 {
+				t.Errorf("attacker side %+v", a.Host)
+			}
+		case victim.String():
+			if !a.Host.IsVictim {
+				t.Errorf("victim side %+v", a.Host)
+			}
+		default:
+			t.Errorf("unexpected entity %q", a.EntityVal)
+		}
+	}
+	// Every flood alert was notified exactly once despite two passes.
+	n := 0
+	for _, a := range s.got {
+		if a.Family == alert.FamilyHost && a.TypeID == 6 {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d SYN flood notifications, want 2 (attacker, victim)", n)
+	}
+
+	// The flood stops: a quiet second later the alerts are released.
+	tb.HandlePacket(udp(end+2*int64(time.Second), victim, netip.MustParseAddr("192.168.1.1"), 5000, 53), decode.ErrNone)
+	e.Run(ifc, 0, false)
+	for _, a := range e.Engaged(0) {
+		if a.TypeID == alert.HostSYNFlood {
+			t.Errorf("still engaged after the flood: %+v", a)
+		}
+	}
+	e.Close()
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A restarted probe finds them in history.
+	st2 := openStore(t, dir)
+	defer st2.Close()
+	ar := alert.NewArchive(st2)
+	var hist []alert.Alert
+	if err := ar.Scan(0, alert.Filter{}, func(a *alert.Alert) error {
+		if a.Family == alert.FamilyHost && a.TypeID == 6 {
+			hist = append(hist, *a)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 2 {
+		t.Fatalf("historical SYN flood alerts after restart: %+v", hist)
+	}
+	for _, a := range hist {
+		if a.Engaged || a.Tstamp < t0/1e9 || a.Tstamp > end/1e9 || a.TstampEnd < a.Tstamp {
+			t.Errorf("historical alert %+v: want released, raised during the flood [%d, %d]", a, t0/1e9, end/1e9)
+		}
+	}
+}
+
+func TestCrashLeftEngagedAlertsAreClosedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	var s sink
+	e := newEngine(t, st, &s)
+	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	synFlood(tb, t0, 200, 2)
+	e.Run(Iface{Table: tb}, 0, true)
+	if len(e.Engaged(0)) == 0 {
+		t.Fatal("no engaged alert")
+	}
+	st.Close() // no e.Close(): a crash
+
+	st2 := openStore(t, dir)
+	defer st2.Close()
+	e2 := newEngine(t, st2, &s)
+	e2.Run(Iface{Table: flowtable.New(flowtable.Config{Offline: true})}, t0+10e9, false)
+	yes := true
+	n := 0
+	if err := e2.Archive().Scan(0, alert.Filter{Engaged: &yes}, func(*alert.Alert) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if n != 0 {
+		t.Errorf("%d alerts still marked engaged after restart", n)
+	}
+}
+
+func TestFlowChecks(t *testing.T) {
+	gw := netip.MustParseAddr("192.168.1.1")
+	dns2 := netip.MustParseAddr("192.168.1.2")
+	far1, far2 := netip.MustParseAddr("198.51.100.1"), netip.MustParseAddr("198.51.100.2")
+	cases := []struct {
+		name  string
+		cfg   map[string]Setting
+		pkts  []*decode.Packet
+		want  int // lead alert key, 0 for none
+		score int
+	}{
+		{"allowed DNS server", map[string]Setting{"unexpected_dns": {Enabled: true, Items: []string{"192.168.1.1"}}},
+			[]*decode.Packet{udp(t0, victim, gw, 5000, 53), udp(t0+1e6, gw, victim, 53, 5000)}, 0, 0},
+		{"unexpected DNS server", map[string]Setting{"unexpected_dns": {Enabled: true, Items: []string{"192.168.1.1"}}},
+			[]*decode.Packet{udp(t0, victim, dns2, 5000, 53), udp(t0+1e6, dns2, victim, 53, 5000)}, alert.FlowUnexpectedDNS, 100},
+		{"unexpected DNS check off", nil,
+			[]*decode.Packet{udp(t0, victim, dns2, 5000, 53), udp(t0+1e6, dns2, victim, 53, 5000)}, 0, 0},
+		{"refused connection", nil,
+			[]*decode.Packet{tcp(t0, victim, gw, 40000, 22, decode.TCPSyn), tcp(t0+1e6, gw, victim, 22, 40000, decode.TCPRst|decode.TCPAck)}, alert.FlowConnRefused, 10},
+		{"remote to remote", map[string]Setting{"remote_to_remote": {Enabled: true}},
+			[]*decode.Packet{tcp(t0, far1, far2, 40000, 443, decode.TCPSyn), tcp(t0+1e6, far2, far1, 443, 40000, decode.TCPSyn|decode.TCPAck)}, alert.FlowRemoteToRemote, 10},
+		{"unanswered flow at the end of a capture", nil,
+			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, alert.FlowUnidirectional, 10},
+		{"blacklisted peer and unanswered", map[string]Setting{"blacklisted": {Enabled: true, Items: []string{"198.51.100.0/24"}}},
+			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, alert.FlowBlacklisted, 110},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := store.Open("", store.Options{InMemory: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			var s sink
+			e := newEngine(t, st, &s)
+			if c.cfg != nil {
+				if err := e.Set(c.cfg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+			for _, p := range c.pkts {
+				tb.HandlePacket(p, decode.ErrNone)
+			}
+			e.Run(Iface{Table: tb}, 0, true)
+			var got []alert.Alert
+			_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, *a); return nil })
+			if c.want == 0 {
+				if len(got) != 0 {
+					t.Fatalf("alerts %+v, want none", got)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].TypeID != c.want || got[0].Family != alert.FamilyFlow || got[0].Score != c.score {
+				t.Fatalf("alerts %+v, want one flow alert %d with score %d", got, c.want, c.score)
+			}
+			if len(s.got) != 1 {
+				t.Errorf("%d notifications, want 1", len(s.got))
+			}
+		})
+	}
+}
+
+func TestSettingsValidateAndPersist(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	e := newEngine(t, st, &sink{})
+	bad := []map[string]Setting{
+		{"no_such_check": {Enabled: true}},
+		{"syn_flood": {Enabled: true, Threshold: -1}},
+		{"remote_to_remote": {Enabled: true, Threshold: 5}},
+		{"unexpected_dns": {Enabled: true, Items: []string{"not-an-ip"}}},
+		{"syn_flood": {Enabled: true, Items: []string{"10.0.0.1"}}},
+	}
+	for _, b := range bad {
+		if err := e.Set(b); err == nil {
+			t.Errorf("Set(%v) accepted", b)
+		}
+	}
+	if err := e.Set(map[string]Setting{"syn_flood": {Enabled: true, Threshold: 10}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Enable(SubdirFlow, "remote_to_remote", true); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	st2 := openStore(t, dir)
+	defer st2.Close()
+	e2 := newEngine(t, st2, &sink{})
+	cfg := e2.Config()
+	if cfg["syn_flood"].Threshold != 10 || !cfg["remote_to_remote"].Enabled || !cfg["tls_certificate_expired"].Enabled {
+		t.Errorf("after restart: syn_flood %+v remote_to_remote %+v", cfg["syn_flood"], cfg["remote_to_remote"])
+	}
+}

@@ -1,0 +1,294 @@
+package checks
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/dustin/go-humanize"
+
+	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
+)
+
+// flowID tells flows apart across hash id wrap-around.
+type flowID struct {
+	hash  uint32
+	first int64
+}
+
+// flowState is what the engine remembers of a flow.
+type flowState struct {
+	gen      uint32
+	types    [2]uint64 // flow alert keys raised so far (bit per key < 128)
+	alert    *alert.Alert
+	cli      flowtable.HostKey
+	srv      flowtable.HostKey
+	score    int
+	srvScore int
+}
+
+func (s *flowState) has(id int) bool { return s.types[id>>6]&(1<<(id&63)) != 0 }
+func (s *flowState) add(id int)      { s.types[id>>6] |= 1 << (id & 63) }
+
+// hit is one check's verdict on a flow.
+type hit struct {
+	id   int
+	info string
+}
+
+// maxHits bounds the alerts one flow raises in one pass.
+const maxHits = 16
+
+// unanswered is how long a live flow may wait for its server before it is
+// called unidirectional.
+const unanswered = 30 * time.Second
+
+// stdPorts are the server ports of protocols nDPI flags on other ports.
+var stdPorts = map[l7.Protocol][]uint16{
+	l7.HTTP: {80, 8080, 8000, 3128},
+	l7.SSH:  {22},
+	l7.DNS:  {53, 5353},
+}
+
+// riskTypes maps nDPI risks to the flow alerts that report them.
+var riskTypes = func() map[int]int {
+	m := map[int]int{}
+	for _, t := range alert.Raised() {
+		if mt := alert.MetaOf(t); t.Family == alert.FamilyFlow && mt.Risk != 0 {
+			m[mt.Risk] = t.ID
+		}
+	}
+	return m
+}()
+
+// evalFlow runs the flow checks on f.
+func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []hit) []hit {
+	cli, srv := f.ClientHost(), f.ServerHost()
+	add := func(key string, id int, info string) {
+		if snap.on(key) && len(hits) < maxHits {
+			hits = append(hits, hit{id, info})
+		}
+	}
+	if snap.listed("blacklisted", f.Client) {
+		add("blacklisted", alert.FlowBlacklisted, f.Client.String())
+	} else if snap.listed("blacklisted", f.Server) {
+		add("blacklisted", alert.FlowBlacklisted, f.Server.String())
+	}
+	if th := snap.threshold("elephant_flow"); th > 0 && float64(max(f.BytesC2S, f.BytesS2C)) > th {
+		add("elephant_flow", alert.FlowElephant, humanize.IBytes(max(f.BytesC2S, f.BytesS2C)))
+	}
+	if th := snap.threshold("long_lived"); th > 0 && float64(f.LastSeen-f.FirstSeen)/1e9 > th {
+		add("long_lived", alert.FlowLongLived, (time.Duration(f.LastSeen-f.FirstSeen) / time.Second * time.Second).String())
+	}
+	if cli != nil && srv != nil && !cli.Local && !srv.Local && !srv.Multicast && !srv.Broadcast {
+		add("remote_to_remote", alert.FlowRemoteToRemote, "")
+	}
+	if f.Refused() {
+		add("tcp_connection_refused", alert.FlowConnRefused, "")
+	}
+	if f.ZeroWindow[0]+f.ZeroWindow[1] > 0 {
+		add("zero_tcp_window", alert.FlowZeroWindow, "")
+	}
+	if p := f.L7; !p.Guessed && p.Master != l7.Unknown {
+		if ports, ok := stdPorts[p.Master]; ok && !contains(ports, f.ServerPort) {
+			add("known_proto_on_non_std_port", alert.FlowKnownProtoNonStd, fmt.Sprintf("%s on port %d", l7.InfoOf(p.Master).Name, f.ServerPort))
+		}
+	}
+	if f.Proto == 17 || f.Proto == 6 {
+		switch {
+		case f.ServerPort == 53 && !snap.listed("unexpected_dns", f.Server):
+			add("unexpected_dns", alert.FlowUnexpectedDNS, f.Server.String())
+		case f.ServerPort == 123 && f.Proto == 17 && !snap.listed("unexpected_ntp", f.Server):
+			add("unexpected_ntp", alert.FlowUnexpectedNTP, f.Server.String())
+		case (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587) && f.Proto == 6 && !snap.listed("unexpected_smtp", f.Server):
+			add("unexpected_smtp", alert.FlowUnexpectedSMTP, f.Server.String())
+		case f.Proto == 17 && (f.ServerPort == 67 || f.ClientPort == 67) && f.PktsS2C+f.PktsC2S > 0:
+			// The DHCP server is whoever sends from port 67.
+			server := f.Server
+			if f.ClientPort == 67 {
+				server = f.Client
+			}
+			if (f.ServerPort != 67 || f.PktsS2C > 0) && !snap.listed("unexpected_dhcp", server) {
+				add("unexpected_dhcp", alert.FlowUnexpectedDHCP, server.String())
+			}
+		}
+	}
+	flowRisks(f, func(risk int, info string) {
+		if id, ok := riskTypes[risk]; ok {
+			add(alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id}).Check, id, info)
+		}
+	})
+	if f.PktsC2S > 0 && f.PktsS2C == 0 && (f.Proto == 6 || f.Proto == 17) && srv != nil && !srv.Multicast && !srv.Broadcast &&
+		(final || now-f.FirstSeen >= int64(unanswered)) {
+		add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, "No server to client traffic")
+	}
+	return hits
+}
+
+func contains(ports []uint16, p uint16) bool {
+	for _, x := range ports {
+		if x == p {
+			return true
+		}
+	}
+	return false
+}
+
+// flowPass evaluates every flow and updates the flow alerts.
+func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
+	var buf [maxHits]hit
+	v.EachFlow(func(f *flowtable.Flow) {
+		id := flowID{f.HashID, f.FirstSeen}
+		fs := st.flows[id]
+		if fs == nil {
+			fs = &flowState{}
+			st.flows[id] = fs
+			if c := f.ClientHost(); c != nil {
+				fs.cli = c.Key
+			}
+			if s := f.ServerHost(); s != nil {
+				fs.srv = s.Key
+			}
+		}
+		fs.gen = st.gen
+		hits := evalFlow(snap, f, now, final, buf[:0])
+		grew := false
+		for _, h := range hits {
+			if !fs.has(h.id) {
+				grew = true
+			}
+		}
+		if !grew {
+			// The stored alert shows the flow as it was when raised.
+			return
+		}
+		out = append(out, e.flowAlert(st, fs, ifc.ID, f, hits, now))
+	})
+	return out
+}
+
+// flowAlert builds (or rebuilds) the one alert a flow carries: the check
+// with the highest score leads, the others are listed with it, and the
+// alert's score is the flow's total.
+func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, hits []hit, now int64) emitItem {
+	// Keep what earlier passes raised: alerts are not withdrawn while the
+	// flow lives.
+	var all []hit
+	if fs.alert != nil {
+		all = append(all, hit{fs.alert.TypeID, fs.alert.Info})
+		for i, o := range fs.alert.Flow.Others {
+			all = append(all, hit{o, fs.alert.Flow.OtherInfos[i]})
+		}
+	}
+	for _, h := range hits {
+		if !fs.has(h.id) {
+			fs.add(h.id)
+			all = append(all, h)
+		}
+	}
+	lead := 0
+	for i := range all {
+		if better(all[i].id, all[lead].id) {
+			lead = i
+		}
+	}
+	score, srvScore := 0, 0
+	cliAtt, srvVic := false, false
+	for _, h := range all {
+		m := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: h.id})
+		score += m.Score
+		if m.SrvVictim {
+			srvScore += m.Score
+		}
+		cliAtt = cliAtt || m.CliAttacker
+		srvVic = srvVic || m.SrvVictim
+	}
+	leadMeta := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: all[lead].id})
+	sev := alert.SeverityForScore(leadMeta.Score)
+	a := fs.alert
+	notify := a == nil
+	if a == nil {
+		a = &alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: now / 1e9, Count: 1, Flow: &alert.FlowAlert{}}
+		fillFlow(a.Flow, f)
+	} else if sev > a.Severity {
+		notify = true
+	}
+	a.TypeID, a.Info, a.Severity, a.Score = all[lead].id, all[lead].info, sev, score
+	a.TstampEnd = now / 1e9
+	a.EntityVal = fmt.Sprintf("%s:%d-%s:%d", a.Flow.CliIP, a.Flow.CliPort, a.Flow.SrvIP, a.Flow.SrvPort)
+	a.Flow.Others, a.Flow.OtherInfos = a.Flow.Others[:0], a.Flow.OtherInfos[:0]
+	for i, h := range all {
+		if i != lead {
+			a.Flow.Others = append(a.Flow.Others, h.id)
+			a.Flow.OtherInfos = append(a.Flow.OtherInfos, h.info)
+		}
+	}
+	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
+	refreshFlow(a.Flow, f)
+	fs.alert, fs.score, fs.srvScore = a, score, srvScore
+	return emitItem{a: a, notify: notify}
+}
+
+// better orders a flow's alerts for the lead: higher score first; on a
+// tie an nDPI risk before the probe's own checks, and lower risk numbers
+// first (nDPI reports risks in that order).
+func better(a, b int) bool {
+	ma := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: a})
+	mb := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: b})
+	switch {
+	case ma.Score != mb.Score:
+		return ma.Score > mb.Score
+	case (ma.Risk != 0) != (mb.Risk != 0):
+		return ma.Risk != 0
+	case ma.Risk != 0:
+		return ma.Risk < mb.Risk
+	}
+	return a < b
+}
+
+// fillFlow copies what does not change over a flow's life.
+func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
+	fa.CliIP, fa.SrvIP = f.Client.String(), f.Server.String()
+	fa.CliPort, fa.SrvPort, fa.Proto, fa.VLAN = f.ClientPort, f.ServerPort, f.Proto, f.VLAN
+	fa.FirstSeen = f.FirstSeen / 1e9
+	fa.FlowKey, fa.HashID = f.Key(), f.HashID
+	if c := f.ClientHost(); c != nil {
+		fa.CliLocal = c.Local
+	}
+	if s := f.ServerHost(); s != nil {
+		fa.SrvLocal = s.Local
+	}
+}
+
+// refreshFlow copies what a flow's alert shows of its current state.
+func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
+	p := f.Protocol()
+	fa.L7Master, fa.L7App, fa.L7Name, fa.L7Guessed = uint16(p.Master), uint16(p.App), p.Name(), p.Guessed
+	fa.ServerName = f.ServerName
+	fa.Bytes = [2]uint64{f.BytesC2S, f.BytesS2C}
+	fa.Packets = [2]uint64{f.PktsC2S, f.PktsS2C}
+	fa.LastSeen = f.LastSeen / 1e9
+	if c := f.ClientHost(); c != nil {
+		fa.CliName = c.Label()
+	}
+	if s := f.ServerHost(); s != nil {
+		fa.SrvName = s.Label()
+	}
+	fa.Related = flowRelated(f, fa.Related[:0])
+}
+
+// forgetGone drops the state of flows and hosts the last pass did not see
+// (they left the table).
+func (e *Engine) forgetGone(st *ifState) {
+	for id, fs := range st.flows {
+		if fs.gen != st.gen {
+			delete(st.flows, id)
+		}
+	}
+	for k, hs := range st.hosts {
+		if hs.gen != st.gen {
+			delete(st.hosts, k)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package checks
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+)
+
+// hostState is what the engine remembers of a host: its counters at the
+// last evaluation, to turn them into rates over the interface's clock.
+type hostState struct {
+	gen       uint32
+	at        int64 // unix ns of the last evaluation (the host's first packet before)
+	evaluated bool
+	c         hostCounters
+	scoreCli  int
+	scoreSrv  int
+}
+
+type hostCounters struct {
+	synSent, synRcvd, synAckSent, synAckRcvd uint64
+	flowsCli, flowsSrv                       uint64
+	icmpSent, icmpRcvd                       uint64
+	bytes                                    uint64
+}
+
+func countersOf(h *flowtable.Host) hostCounters {
+	return hostCounters{
+		synSent: h.PktSent.Syn, synRcvd: h.PktRcvd.Syn,
+		synAckSent: h.PktSent.SynAck, synAckRcvd: h.PktRcvd.SynAck,
+		flowsCli: h.TotalAsClient, flowsSrv: h.TotalAsServer,
+		icmpSent: h.ICMP.PktsSent, icmpRcvd: h.ICMP.PktsRcvd,
+		bytes: h.Traffic.BytesSent + h.Traffic.BytesRcvd,
+	}
+}
+
+// minWindow is the shortest span rates are measured over: shorter ones
+// would turn a burst of a few packets into a huge rate.
+const minWindow = int64(1e9)
+
+// Roles of a host in a host alert.
+const (
+	roleNone = iota
+	roleAttacker
+	roleVictim
+)
+
+// hostPass evaluates the host checks and keeps host scores.
+func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
+	for _, hs := range st.hosts {
+		hs.scoreCli, hs.scoreSrv = 0, 0
+	}
+	active := map[engagedKey]bool{}
+	v.AscendHosts(func(h *flowtable.Host) bool {
+		hs := st.hosts[h.Key]
+		if hs == nil {
+			// Rates start at the host's first packet: a flood that began
+			// with the host counts from its start.
+			hs = &hostState{at: h.FirstSeen}
+			st.hosts[h.Key] = hs
+		}
+		hs.gen = st.gen
+		span := now - hs.at
+		if span < minWindow && (!final || hs.evaluated) {
+			keepEngaged(st, h.Key, active)
+			return true
+		}
+		span = max(span, minWindow)
+		cur := countersOf(h)
+		d := diff(cur, hs.c)
+		perSec := func(n uint64) float64 { return float64(n) * 1e9 / float64(span) }
+		name := h.Key.String()
+		check := func(key string, id int, role int, value float64, unit string) {
+			th := snap.threshold(key)
+			if !snap.on(key) || th <= 0 || value <= th {
+				return
+			}
+			k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: id}, name, uint8(role)}
+			active[k] = true
+			out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
+				a.Entity, a.EntityVal = alert.EntityHost, name
+				a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: h.Label(), Local: h.Local,
+					IsAttacker: role == roleAttacker, IsVictim: role == roleVictim, Value: value, Threshold: th}
+				a.Info = fmt.Sprintf("%.0f %s > %.0f", value, unit, th)
+				a.Detail, _ = json.Marshal(map[string]any{"value": value, "threshold": th, "unit": unit,
+					"is_attacker": role == roleAttacker, "is_victim": role == roleVictim})
+			}, out)
+		}
+		check("syn_flood", alert.HostSYNFlood, roleAttacker, perSec(d.synSent), "SYN/s sent")
+		check("syn_flood", alert.HostSYNFlood, roleVictim, perSec(d.synRcvd), "SYN/s received")
+		check("syn_scan", alert.HostSYNScan, roleAttacker, perSec(sub(d.synSent, d.synAckRcvd)), "unanswered SYN/s sent")
+		check("syn_scan", alert.HostSYNScan, roleVictim, perSec(sub(d.synRcvd, d.synAckSent)), "unanswered SYN/s received")
+		check("flow_flood", alert.HostFlowFlood, roleAttacker, perSec(d.flowsCli), "flows/s as client")
+		check("flow_flood", alert.HostFlowFlood, roleVictim, perSec(d.flowsSrv), "flows/s as server")
+		check("icmp_flood", alert.HostICMPFlood, roleAttacker, perSec(d.icmpSent), "ICMP packets/s sent")
+		check("icmp_flood", alert.HostICMPFlood, roleVictim, perSec(d.icmpRcvd), "ICMP packets/s received")
+		check("traffic_volume", alert.HostPktThreshold, roleNone, perSec(d.bytes)*60, "bytes/minute")
+		dns, ntp, smtp, _ := h.ServerContacts()
+		check("dns_contacts", alert.HostDNSContacts, roleAttacker, float64(dns), "DNS servers")
+		check("ntp_contacts", alert.HostNTPContacts, roleAttacker, float64(ntp), "NTP servers")
+		check("smtp_contacts", alert.HostSMTPContacts, roleAttacker, float64(smtp), "SMTP servers")
+		hs.c, hs.at, hs.evaluated = cur, now, true
+		return true
+	})
+	// Scores come from the alerted flows the hosts take part in.
+	for _, fs := range st.flows {
+		if fs.alert == nil || fs.gen != st.gen {
+			continue
+		}
+		if hs := st.hosts[fs.cli]; hs != nil {
+			hs.scoreCli += fs.score - fs.srvScore
+		}
+		if hs := st.hosts[fs.srv]; hs != nil {
+			hs.scoreSrv += fs.srvScore
+		}
+	}
+	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
+		v.AscendHosts(func(h *flowtable.Host) bool {
+			hs := st.hosts[h.Key]
+			score := float64(hs.scoreCli + hs.scoreSrv)
+			if score > th {
+				name := h.Key.String()
+				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}
+				active[k] = true
+				out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
+					a.Entity, a.EntityVal = alert.EntityHost, name
+					a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: h.Label(), Local: h.Local, Value: score, Threshold: th}
+					a.Info = fmt.Sprintf("score %.0f > %.0f", score, th)
+				}, out)
+			}
+			return true
+		})
+	}
+	// Host alerts whose condition ended (or whose host left) are released.
+	for k, a := range st.engaged {
+		if k.t.Family == alert.FamilyHost && !active[k] {
+			out = append(out, emitItem{a: release(a, now/1e9)})
+			delete(st.engaged, k)
+		}
+	}
+	return out
+}
+
+// keepEngaged marks a host's engaged alerts as still active when its rates
+// are not due for evaluation in this pass.
+func keepEngaged(st *ifState, host flowtable.HostKey, active map[engagedKey]bool) {
+	name := host.String()
+	for k := range st.engaged {
+		if k.entity == name && k.t.Family == alert.FamilyHost {
+			active[k] = true
+		}
+	}
+}
+
+// engage raises an engaged alert, or refreshes it if already engaged.
+func (e *Engine) engage(st *ifState, k engagedKey, ifid int, now int64, fill func(a *alert.Alert), out []emitItem) []emitItem {
+	if a := st.engaged[k]; a != nil {
+		fill(a)
+		a.TstampEnd = now / 1e9
+		return out
+	}
+	m := alert.MetaOf(k.t)
+	a := &alert.Alert{IfID: ifid, Family: k.t.Family, TypeID: k.t.ID, Severity: alert.SeverityForScore(m.Score), Score: m.Score,
+		Tstamp: now / 1e9, TstampEnd: now / 1e9, Engaged: true, Count: 1}
+	fill(a)
+	st.engaged[k] = a
+	return append(out, emitItem{a: a, notify: true})
+}
+
+func diff(a, b hostCounters) hostCounters {
+	return hostCounters{
+		synSent: sub(a.synSent, b.synSent), synRcvd: sub(a.synRcvd, b.synRcvd),
+		synAckSent: sub(a.synAckSent, b.synAckSent), synAckRcvd: sub(a.synAckRcvd, b.synAckRcvd),
+		flowsCli: sub(a.flowsCli, b.flowsCli), flowsSrv: sub(a.flowsSrv, b.flowsSrv),
+		icmpSent: sub(a.icmpSent, b.icmpSent), icmpRcvd: sub(a.icmpRcvd, b.icmpRcvd),
+		bytes: sub(a.bytes, b.bytes),
+	}
+}
+
+func sub(a, b uint64) uint64 {
+	if a < b {
+		return 0
+	}
+	return a - b
+}

@@ -1,0 +1,474 @@
+package rest
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/alert"
+)
+
+// Alert endpoints: the constants, the legacy get/alert/{data,ts} and
+// counters, and the per-entity alert lists of ntopng's web UI that REST
+// clients (and ntopng's own test suite) read.
+
+func (s *Server) getAlertTypeConsts(r *request) (RC, any) {
+	defs := alert.Defs()
+	out := make([]map[string]any, 0, len(defs))
+	for _, d := range defs {
+		out = append(out, map[string]any{"key": d.ID, "type": d.Name})
+	}
+	return RCOK, out
+}
+
+func (s *Server) getAlertSeverityConsts(r *request) (RC, any) {
+	var out []map[string]any
+	for _, sv := range alert.Severities() {
+		out = append(out, map[string]any{"key": int(sv), "severity": sv.Name()})
+	}
+	return RCOK, out
+}
+
+// alertQuery is the common part of the alert calls: interface, status and
+// time range, type and severity filters.
+type alertQuery struct {
+	ifc    *Interface
+	status string // engaged, historical, historical-flows
+	filter alert.Filter
+}
+
+func (s *Server) parseAlertQuery(r *request, defStatus string) (alertQuery, RC, any) {
+	var q alertQuery
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return q, RCInvalidInterface, nil
+	}
+	q.ifc = ifc
+	q.status = r.params["status"]
+	if q.status == "" {
+		q.status = defStatus
+	}
+	switch q.status {
+	case "engaged", "historical", "historical-flows":
+	default:
+		return q, RCInvalidArguments, map[string]string{"error": "status must be engaged, historical or historical-flows"}
+	}
+	q.filter.From = int64(r.params.Int("epoch_begin", 0))
+	if e := r.params.Int("epoch_end", 0); e > 0 {
+		q.filter.To = int64(e) + 1
+	}
+	if q.filter.To != 0 && q.filter.To <= q.filter.From {
+		return q, RCInvalidArguments, map[string]string{"error": "epoch_end is before epoch_begin"}
+	}
+	if v, ok := r.params["alert_type"]; ok {
+		id, err := strconv.Atoi(v)
+		if err != nil {
+			return q, RCInvalidArguments, map[string]string{"error": "alert_type must be an alert key"}
+		}
+		q.filter.TypeID = &id
+	}
+	if v, ok := r.params["alert_severity"]; ok {
+		sv, ok := alert.ParseSeverity(v)
+		if !ok {
+			return q, RCInvalidArguments, map[string]string{"error": "alert_severity must be a severity id or name"}
+		}
+		q.filter.Severity = &sv
+	}
+	return q, RCOK, nil
+}
+
+// alerts returns the alerts a query selects, newest first.
+func (s *Server) alerts(q alertQuery) ([]alert.Alert, error) {
+	var out []alert.Alert
+	if q.status == "engaged" {
+		if s.cfg.Checks != nil {
+			for _, a := range s.cfg.Checks.Engaged(int(q.ifc.StoreID)) {
+				f := q.filter
+				f.Engaged = nil
+				if a.Tstamp >= f.From && (f.To == 0 || a.Tstamp < f.To) && matches(&f, &a) {
+					out = append(out, a)
+				}
+			}
+		}
+	} else if s.cfg.Checks != nil {
+		no := false
+		f := q.filter
+		f.Engaged = &no
+		flows := alert.FamilyFlow
+		err := s.cfg.Checks.Archive().Scan(int(q.ifc.StoreID), f, func(a *alert.Alert) error {
+			if (q.status == "historical-flows") == (a.Family == flows) {
+				out = append(out, *a)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Tstamp != out[j].Tstamp {
+			return out[i].Tstamp > out[j].Tstamp
+		}
+		return out[i].RowID > out[j].RowID
+	})
+	return out, nil
+}
+
+func matches(f *alert.Filter, a *alert.Alert) bool {
+	return (f.TypeID == nil || *f.TypeID == a.TypeID) && (f.Severity == nil || *f.Severity == a.Severity) && a.Severity >= f.MinSeverity
+}
+
+// getAlertData is the legacy get/alert/data: one row per alert.
+func (s *Server) getAlertData(r *request) (RC, any) {
+	q, rc, rsp := s.parseAlertQuery(r, "")
+	if rc != RCOK {
+		return rc, rsp
+	}
+	list, err := s.alerts(q)
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	now := s.cfg.Now().Unix()
+	out := make([]map[string]any, 0, len(list))
+	for i := range list {
+		a := &list[i]
+		d, _ := alert.Lookup(a.Type())
+		out = append(out, map[string]any{
+			"date": a.Tstamp, "duration": duration(a, now), "score": a.Score, "severity": a.Severity.Name(),
+			"count": a.Count, "msg": message(a), "type": d.Name, "entity": a.Entity.Name(), "entity_val": a.EntityVal,
+		})
+	}
+	return RCOK, out
+}
+
+// duration is how long an alert lasted (engaged: so far).
+func duration(a *alert.Alert, now int64) int64 {
+	end := a.TstampEnd
+	if a.Engaged {
+		end = max(end, now)
+	}
+	return max(end-a.Tstamp, 0)
+}
+
+// message is an alert's description, else its title.
+func message(a *alert.Alert) string {
+	if d := alert.Describe(a.Type(), a.Info); d != "" {
+		return d
+	}
+	return alert.MetaOf(a.Type()).Title
+}
+
+// getAlertTS is get/alert/ts: alerts per hour, one array of 24 per day
+// (keyed by the day's start, unix s, UTC).
+func (s *Server) getAlertTS(r *request) (RC, any) {
+	q, rc, rsp := s.parseAlertQuery(r, "historical")
+	if rc != RCOK {
+		return rc, rsp
+	}
+	list, err := s.alerts(q)
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	days := map[string][]int{}
+	for _, a := range list {
+		day := a.Tstamp - a.Tstamp%86400
+		k := strconv.FormatInt(day, 10)
+		if days[k] == nil {
+			days[k] = make([]int, 24)
+		}
+		days[k][(a.Tstamp-day)/3600]++
+	}
+	return RCOK, obj(anyMap(days))
+}
+
+func anyMap[V any](m map[string]V) map[string]any {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+// getAlertTypeCounters and getAlertSeverityCounters count the selected
+// alerts per type and per severity.
+func (s *Server) getAlertTypeCounters(r *request) (RC, any) {
+	q, rc, rsp := s.parseAlertQuery(r, "historical")
+	if rc != RCOK {
+		return rc, rsp
+	}
+	list, err := s.alerts(q)
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	counts := map[alert.TypeID]int{}
+	for i := range list {
+		counts[list[i].Type()]++
+	}
+	out := []map[string]any{}
+	for t, n := range counts {
+		d, _ := alert.Lookup(t)
+		out = append(out, map[string]any{"key": t.ID, "type": d.Name, "family": t.Family.String(), "title": alert.MetaOf(t).Title, "count": n})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["count"].(int) > out[j]["count"].(int) })
+	return RCOK, out
+}
+
+func (s *Server) getAlertSeverityCounters(r *request) (RC, any) {
+	q, rc, rsp := s.parseAlertQuery(r, "historical")
+	if rc != RCOK {
+		return rc, rsp
+	}
+	list, err := s.alerts(q)
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	counts := map[alert.Severity]int{}
+	for i := range list {
+		counts[list[i].Severity]++
+	}
+	out := []map[string]any{}
+	for _, sv := range alert.Severities() {
+		if n := counts[sv]; n > 0 {
+			out = append(out, map[string]any{"key": int(sv), "severity": sv.Name(), "count": n})
+		}
+	}
+	return RCOK, out
+}
+
+// entityLists are the per-entity alert lists (get/<entity>/alert/list):
+// which status and family each lists.
+var entityLists = map[string]struct {
+	status string
+	entity *alert.Entity
+}{
+	"flow":      {"historical-flows", nil},
+	"host":      {"historical", ptr(alert.EntityHost)},
+	"interface": {"historical", ptr(alert.EntityInterface)},
+	"all":       {"", nil},
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// alertList serves get/<entity>/alert/list: ntopng's DataTables answer
+// (records with label/value pairs) wrapped in an extended answer.
+func (s *Server) alertList(entity string) handler {
+	return func(r *request) (RC, any) {
+		kind := entityLists[entity]
+		q, rc, rsp := s.parseAlertQuery(r, "historical")
+		if rc != RCOK {
+			return rc, rsp
+		}
+		if kind.status != "" && r.params["status"] != "engaged" {
+			q.status = kind.status
+		}
+		q.filter.Entity = kind.entity
+		var list []alert.Alert
+		statuses := []string{q.status}
+		if entity == "all" && r.params["status"] == "" {
+			statuses = []string{"historical", "historical-flows"}
+		}
+		for _, st := range statuses {
+			q.status = st
+			l, err := s.alerts(q)
+			if err != nil {
+				return RCInternalError, map[string]string{"error": err.Error()}
+			}
+			for _, a := range l {
+				if kind.entity == nil || a.Entity == *kind.entity {
+					list = append(list, a)
+				}
+			}
+		}
+		total := len(list)
+		start := max(r.params.Int("start", 0), 0)
+		length := r.params.Int("length", total)
+		if start > total {
+			start = total
+		}
+		end := total
+		if length >= 0 && start+length < total {
+			end = start + length
+		}
+		now := s.cfg.Now().Unix()
+		records := make([]any, 0, end-start)
+		for i := start; i < end; i++ {
+			records = append(records, s.alertRecord(&list[i], now))
+		}
+		return RCOK, extended{
+			rsp:   map[string]any{"records": records},
+			extra: map[string]any{"recordsTotal": total, "recordsFiltered": total},
+		}
+	}
+}
+
+// labelled is one of ntopng's {"label": ..., "value": ...} cells.
+func labelled(label string, value any) map[string]any {
+	return map[string]any{"label": label, "value": value}
+}
+
+// alertRecord is one row of an alert list, shaped like ntopng's.
+func (s *Server) alertRecord(a *alert.Alert, now int64) map[string]any {
+	t := a.Type()
+	m := alert.MetaOf(t)
+	title := m.Title
+	descr := alert.Describe(t, a.Info)
+	sevColor := a.Severity.Color()
+	rec := map[string]any{
+		"row_id":      strconv.FormatUint(a.RowID, 10),
+		"alert_id":    labelled(`<i class="`+alertIcon(t)+`"></i> `+title, strconv.Itoa(a.TypeID)),
+		"alert_name":  title,
+		"count":       a.Count,
+		"description": map[string]any{"descr": ifEmpty(descr, title)},
+		"duration":    duration(a, now),
+		"family":      familyName(a),
+		"msg": map[string]any{
+			"configset_ref": fmt.Sprintf(` <a href="/lua/admin/edit_configset.lua?subdir=%s&check=%s#all"><i class="fas fa-cog" title="Edit Configuration"></i></a>`, familyName(a), m.Check),
+			"description":   descr, "fullname": title, "name": title, "value": a.TypeID,
+		},
+		"score":      map[string]any{"color": sevColor, "label": strconv.Itoa(a.Score), "value": a.Score},
+		"script_key": m.Check,
+		"severity": map[string]any{"color": sevColor, "value": int(a.Severity),
+			"label": fmt.Sprintf("<i class='fas %s' style='color: %s!important' title='%s'></i> ", a.Severity.Icon(), sevColor, a.Severity.Title())},
+		"tstamp":     map[string]any{"highlight": sevColor, "label": time.Unix(a.Tstamp, 0).Format("02/01/2006 15:04:05"), "value": a.Tstamp},
+		"entity_val": a.EntityVal,
+	}
+	switch {
+	case a.Flow != nil:
+		s.flowRecord(rec, a, now)
+	case a.Host != nil:
+		h := a.Host
+		rec["ip"] = labelled(h.Name, h.IP)
+		rec["vlan_id"] = strconv.Itoa(int(h.VLAN))
+		rec["is_attacker"], rec["is_victim"] = h.IsAttacker, h.IsVictim
+		if h.IsAttacker {
+			rec["role"] = role("attacker", "Is Attacker")
+		} else if h.IsVictim {
+			rec["role"] = role("victim", "Is Victim")
+		}
+		rec["host_pool_id"] = labelled("Default", "0")
+	default:
+		rec["ifid"] = strconv.Itoa(a.IfID)
+	}
+	return rec
+}
+
+func role(v, label string) map[string]any {
+	return map[string]any{"label": label, "tag_label": label, "value": v}
+}
+
+func ifEmpty(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func familyName(a *alert.Alert) string {
+	if a.Family == alert.FamilyOther {
+		return a.Entity.Name()
+	}
+	return a.Family.String()
+}
+
+// alertIcon is the icon ntopng draws before an alert's title.
+func alertIcon(t alert.TypeID) string {
+	if t == (alert.TypeID{Family: alert.FamilyFlow, ID: alert.FlowUnidirectional}) {
+		return "fas fa-fw fa-info-circle"
+	}
+	return "fas fa-fw fa-exclamation"
+}
+
+// flowRecord adds the flow columns of a flow alert.
+func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
+	f := a.Flow
+	others := make([]string, 0, len(f.Others))
+	for _, o := range f.Others {
+		others = append(others, alert.ShortTitle(alert.TypeID{Family: alert.FamilyFlow, ID: o}))
+	}
+	rec["additional_alerts"] = map[string]any{"descr": strings.Join(others, "<br>")}
+	rec["cli_host_pool_id"] = labelled("Default", "0")
+	rec["srv_host_pool_id"] = labelled("Default", "0")
+	rec["cli_network"] = labelled(f.CliNetwork, f.CliNetwork)
+	rec["srv_network"] = labelled(f.SrvNetwork, f.SrvNetwork)
+	if f.CliAttacker {
+		rec["cli_role"] = role("attacker", "Is Attacker")
+	}
+	if f.SrvVictim {
+		rec["srv_role"] = role("victim", "Is Victim")
+	}
+	rec["filter"] = map[string]any{
+		"bpf":         fmt.Sprintf("host %s and host %s and port %d and port %d", f.CliIP, f.SrvIP, f.CliPort, f.SrvPort),
+		"epoch_begin": a.Tstamp, "epoch_end": now,
+	}
+	peer := func(ip, name string) map[string]any {
+		label := ip
+		if name != "" {
+			label = name
+		}
+		return map[string]any{"blacklisted": "0", "country": "", "label": label, "label_long": label, "value": ip,
+			"reference": fmt.Sprintf("<a href='/lua/host_details.lua?host=%s' data-bs-toggle='tooltip' title=''><i class='fas fa-laptop'></i></a>", ip)}
+	}
+	rec["flow"] = map[string]any{
+		"active_url": fmt.Sprintf("/lua/flow_details.lua?flow_key=%d&flow_hash_id=%d", f.FlowKey, f.HashID),
+		"cli_ip":     peer(f.CliIP, ""), "srv_ip": peer(f.SrvIP, ""),
+		"cli_port": strconv.Itoa(int(f.CliPort)), "srv_port": strconv.Itoa(int(f.SrvPort)),
+	}
+	l4 := l4Name(f.Proto)
+	appID := f.L7App
+	if appID == 0 {
+		appID = f.L7Master
+	}
+	conf := "DPI"
+	if f.L7Guessed {
+		conf = "Guessed"
+	}
+	rec["l7_proto"] = map[string]any{"confidence": conf, "l4_label": l4, "l7_label": f.L7Name, "label": l4 + ":" + f.L7Name, "value": strconv.Itoa(int(appID))}
+	rec["proto"] = labelled(l4, strconv.Itoa(int(f.Proto)))
+	rec["vlan_id"] = strconv.Itoa(int(f.VLAN))
+	info := map[string]any{"descr": ""}
+	if f.ServerName != "" {
+		info = map[string]any{"descr": copyLink(f.ServerName, "https://"+f.ServerName), "value": f.ServerName}
+	}
+	for _, kv := range f.Related {
+		if kv.K == "issuerdn" {
+			info["issuerdn"] = kv.V
+		}
+	}
+	rec["info"] = info
+	var rel strings.Builder
+	for _, kv := range f.Related {
+		if kv.K == "issuerdn" {
+			continue
+		}
+		fmt.Fprintf(&rel, " [ %s: %s ]", kv.K, kv.V)
+	}
+	fmt.Fprintf(&rel, " [ Server to Client Traffic: %s | Client to Server Traffic: %s ]", bytesToSize(f.Bytes[1]), bytesToSize(f.Bytes[0]))
+	rec["flow_related_info"] = map[string]any{"descr": rel.String()}
+}
+
+// copyLink is ntopng's copy-to-clipboard button and external link.
+func copyLink(text, url string) string {
+	return fmt.Sprintf("<span><button data-to-copy='%s' class='copy-http-url btn btn-light btn-sm border ms-1' style='cursor: pointer;'><i class='fas fa-copy'></i></button>  <a class='ntopng-external-link' href='%s' target='_blank'><i class='fas fa-external-link-alt'></i> %s</a></span>", url, url, text)
+}
+
+// bytesToSize is ntopng's format_utils.bytesToSize: "171 Bytes", "2.08 KB",
+// "2.0 KB".
+func bytesToSize(b uint64) string {
+	units := []string{"Bytes", "KB", "MB", "GB", "TB", "PB"}
+	v := float64(b)
+	i := 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%d Bytes", b)
+	}
+	s := strconv.FormatFloat(v, 'f', 2, 64)
+	if strings.HasSuffix(s, "0") {
+		s = s[:len(s)-1]
+	}
+	return s + " " + units[i]
+}

@@ -166,6 +166,10 @@ func (e *Engine) Reset() error {
 type snapshot struct {
 	cfg   map[string]Setting
 	lists map[string][]netip.Prefix
+	// Looked at for every flow: resolved once per pass.
+	blacklist           []netip.Prefix
+	elephant, longLived float64
+	r2r                 bool
 }
 
 func (s *snapshot) on(key string) bool { return s.cfg[key].Enabled }
@@ -184,7 +188,18 @@ func (s *snapshot) listed(key string, a netip.Addr) bool {
 func (e *Engine) snapshot() *snapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return &snapshot{cfg: e.cfg, lists: e.lists}
+	sn := &snapshot{cfg: e.cfg, lists: e.lists}
+	if sn.on("blacklisted") {
+		sn.blacklist = e.lists["blacklisted"]
+	}
+	if sn.on("elephant_flow") {
+		sn.elephant = sn.threshold("elephant_flow")
+	}
+	sn.r2r = sn.on("remote_to_remote")
+	if sn.on("long_lived") {
+		sn.longLived = sn.threshold("long_lived")
+	}
+	return sn
 }
 
 // Iface is one interface as the engine sees it.
@@ -308,16 +323,29 @@ func (e *Engine) AlertedFlows(ifid int) map[alert.Severity]int {
 	return out
 }
 
-// HostScore is the score a host carries from its active alerted flows, as
-// client and as server (ntopng's score.as_client / score.as_server).
-func (e *Engine) HostScore(ifid int, k flowtable.HostKey) (asClient, asServer int) {
+// HostAlerts is what the alerts say about one host as of the last pass.
+type HostAlerts struct {
+	ScoreAsClient, ScoreAsServer     int // from its active alerted flows
+	AlertedAsClient, AlertedAsServer int // active alerted flows
+	Engaged                          int // engaged host alerts
+}
+
+// Host returns the alert figures of one host.
+func (e *Engine) Host(ifid int, k flowtable.HostKey) HostAlerts {
 	st := e.state(ifid)
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	var out HostAlerts
 	if h := st.hosts[k]; h != nil {
-		return h.scoreCli, h.scoreSrv
+		out = HostAlerts{h.scoreCli, h.scoreSrv, h.alertedCli, h.alertedSrv, 0}
 	}
-	return 0, 0
+	name := k.String()
+	for ek := range st.engaged {
+		if ek.entity == name && ek.t.Family == alert.FamilyHost {
+			out.Engaged++
+		}
+	}
+	return out
 }
 
 // Close releases every engaged alert (the probe is stopping: they become

@@ -64,25 +64,29 @@ var riskTypes = func() map[int]int {
 
 // evalFlow runs the flow checks on f.
 func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []hit) []hit {
-	cli, srv := f.ClientHost(), f.ServerHost()
 	add := func(key string, id int, info string) {
 		if snap.on(key) && len(hits) < maxHits {
 			hits = append(hits, hit{id, info})
 		}
 	}
-	if snap.listed("blacklisted", f.Client) {
-		add("blacklisted", alert.FlowBlacklisted, f.Client.String())
-	} else if snap.listed("blacklisted", f.Server) {
-		add("blacklisted", alert.FlowBlacklisted, f.Server.String())
+	if len(snap.blacklist) > 0 {
+		if snap.listed("blacklisted", f.Client) {
+			add("blacklisted", alert.FlowBlacklisted, f.Client.String())
+		} else if snap.listed("blacklisted", f.Server) {
+			add("blacklisted", alert.FlowBlacklisted, f.Server.String())
+		}
 	}
-	if th := snap.threshold("elephant_flow"); th > 0 && float64(max(f.BytesC2S, f.BytesS2C)) > th {
+	if th := snap.elephant; th > 0 && float64(max(f.BytesC2S, f.BytesS2C)) > th {
 		add("elephant_flow", alert.FlowElephant, humanize.IBytes(max(f.BytesC2S, f.BytesS2C)))
 	}
-	if th := snap.threshold("long_lived"); th > 0 && float64(f.LastSeen-f.FirstSeen)/1e9 > th {
+	if th := snap.longLived; th > 0 && float64(f.LastSeen-f.FirstSeen)/1e9 > th {
 		add("long_lived", alert.FlowLongLived, (time.Duration(f.LastSeen-f.FirstSeen) / time.Second * time.Second).String())
 	}
-	if cli != nil && srv != nil && !cli.Local && !srv.Local && !srv.Multicast && !srv.Broadcast {
-		add("remote_to_remote", alert.FlowRemoteToRemote, "")
+	if snap.r2r {
+		// Host fields are a cache miss away: only looked at when asked.
+		if cli, srv := f.ClientHost(), f.ServerHost(); cli != nil && srv != nil && !cli.Local && !srv.Local && !srv.Multicast && !srv.Broadcast {
+			add("remote_to_remote", alert.FlowRemoteToRemote, "")
+		}
 	}
 	if f.Refused() {
 		add("tcp_connection_refused", alert.FlowConnRefused, "")
@@ -119,9 +123,10 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 			add(alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id}).Check, id, info)
 		}
 	})
-	if f.PktsC2S > 0 && f.PktsS2C == 0 && (f.Proto == 6 || f.Proto == 17) && srv != nil && !srv.Multicast && !srv.Broadcast &&
-		(final || now-f.FirstSeen >= int64(unanswered)) {
-		add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, "No server to client traffic")
+	if f.PktsC2S > 0 && f.PktsS2C == 0 && (f.Proto == 6 || f.Proto == 17) && (final || now-f.FirstSeen >= int64(unanswered)) {
+		if srv := f.ServerHost(); srv != nil && !srv.Multicast && !srv.Broadcast {
+			add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, "No server to client traffic")
+		}
 	}
 	return hits
 }
@@ -139,6 +144,11 @@ func contains(ports []uint16, p uint16) bool {
 func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	var buf [maxHits]hit
 	v.EachFlow(func(f *flowtable.Flow) {
+		hits := evalFlow(snap, f, now, final, buf[:0])
+		if len(hits) == 0 {
+			// Most flows: no state kept, no lookup.
+			return
+		}
 		id := flowID{f.HashID, f.FirstSeen}
 		fs := st.flows[id]
 		if fs == nil {
@@ -152,7 +162,6 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 		}
 		fs.gen = st.gen
-		hits := evalFlow(snap, f, now, final, buf[:0])
 		grew := false
 		for _, h := range hits {
 			if !fs.has(h.id) {

@@ -11,12 +11,12 @@ import (
 // hostState is what the engine remembers of a host: its counters at the
 // last evaluation, to turn them into rates over the interface's clock.
 type hostState struct {
-	gen       uint32
-	at        int64 // unix ns of the last evaluation (the host's first packet before)
-	evaluated bool
-	c         hostCounters
-	scoreCli  int
-	scoreSrv  int
+	gen                    uint32
+	at                     int64 // unix ns of the last evaluation (the host's first packet before)
+	evaluated              bool
+	c                      hostCounters
+	scoreCli, scoreSrv     int
+	alertedCli, alertedSrv int
 }
 
 type hostCounters struct {
@@ -50,7 +50,7 @@ const (
 // hostPass evaluates the host checks and keeps host scores.
 func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	for _, hs := range st.hosts {
-		hs.scoreCli, hs.scoreSrv = 0, 0
+		hs.scoreCli, hs.scoreSrv, hs.alertedCli, hs.alertedSrv = 0, 0, 0, 0
 	}
 	active := map[engagedKey]bool{}
 	v.AscendHosts(func(h *flowtable.Host) bool {
@@ -111,9 +111,11 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		}
 		if hs := st.hosts[fs.cli]; hs != nil {
 			hs.scoreCli += fs.score - fs.srvScore
+			hs.alertedCli++
 		}
 		if hs := st.hosts[fs.srv]; hs != nil {
 			hs.scoreSrv += fs.srvScore
+			hs.alertedSrv++
 		}
 	}
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {

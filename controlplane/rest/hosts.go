@@ -396,6 +396,14 @@ func (s *Server) getHostData(r *request) (RC, any) {
 		out = hostData(ifc, h, s.cfg.LocalNets)
 		addHostL7(out, h, v)
 	})
+	if out != nil && s.cfg.Checks != nil {
+		a := s.cfg.Checks.Host(int(ifc.StoreID), key)
+		out["score"] = a.ScoreAsClient + a.ScoreAsServer
+		out["score.as_client"], out["score.as_server"] = a.ScoreAsClient, a.ScoreAsServer
+		out["alerted_flows.as_client"], out["alerted_flows.as_server"] = a.AlertedAsClient, a.AlertedAsServer
+		out["active_alerted_flows"] = a.AlertedAsClient + a.AlertedAsServer
+		out["num_alerts"] = a.Engaged
+	}
 	if out == nil {
 		return RCNotFound, nil
 	}

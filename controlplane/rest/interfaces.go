@@ -63,6 +63,13 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		"download": map[string]any{"bps": Num(rates.Bps), "pps": Num(rates.Pps)},
 		"upload":   map[string]any{"bps": 0, "pps": 0},
 	}
+	engaged, alerted := 0, 0
+	if s.cfg.Checks != nil {
+		engaged = len(s.cfg.Checks.Engaged(int(ifc.StoreID)))
+		for _, n := range s.cfg.Checks.AlertedFlows(int(ifc.StoreID)) {
+			alerted += n
+		}
+	}
 	out := map[string]any{
 		"ifid":                                 ifid,
 		"ifname":                               ifc.Name,
@@ -73,9 +80,9 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		"drops":                                drops,
 		"throughput_bps":                       Num(rates.Bps),
 		"throughput_pps":                       Num(rates.Pps),
-		"engaged_alerts":                       0,
+		"engaged_alerts":                       engaged,
 		"dropped_alerts":                       0,
-		"alerted_flows":                        0,
+		"alerted_flows":                        alerted,
 		"ts_alerts":                            emptyRsp,
 		"num_flows":                            numFlows,
 		"num_hosts":                            numHosts,

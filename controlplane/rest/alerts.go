@@ -122,7 +122,7 @@ func matches(f *alert.Filter, a *alert.Alert) bool {
 
 // getAlertData is the legacy get/alert/data: one row per alert.
 func (s *Server) getAlertData(r *request) (RC, any) {
-	q, rc, rsp := s.parseAlertQuery(r, "")
+	q, rc, rsp := s.parseAlertQuery(r, "historical")
 	if rc != RCOK {
 		return rc, rsp
 	}

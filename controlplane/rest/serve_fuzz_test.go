@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"sort"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -10,10 +11,15 @@ import (
 // answer each with one of the statuses ntopng's API uses, never panic, and
 // never answer 500 (no input is an internal error).
 func FuzzServe(f *testing.F) {
-	s := newTestServer(f, 50, true)
+	s := newAlertServer(f, 50)
 	paths := make([]string, 0, len(s.routes))
 	for p := range s.routes {
 		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	for i := range paths {
+		// Every route once with the alert and check parameters at odd values.
+		f.Add(uint8(i), "ifid=0&status=engaged&epoch_begin=99999999999&epoch_end=1&start=-3&length=-1&check_subdir=flow&script_key=blacklisted&items=x,,&threshold=1e400", "GET", "", []byte(nil))
 	}
 	f.Add(uint8(0), "ifid=0&host=10.0.0.1", "GET", "", []byte(nil))
 	f.Add(uint8(1), "ifid=0&perPage=-5&currentPage=-1&sortColumn=column_traffic", "GET", "", []byte(nil))

@@ -1,0 +1,172 @@
+package rest
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/checks"
+)
+
+// newAlertServer is a test server with the checks engine run once over
+// its table: n SYN-only flows, each unanswered (unidirectional).
+func newAlertServer(t testing.TB, n int) *Server {
+	s := newTestServer(t, n, true)
+	eng, err := checks.New(checks.Options{Store: s.cfg.Store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Checks = eng
+	eng.Run(checks.Iface{ID: 0, Table: s.cfg.Interfaces[0].Table}, 0, true)
+	return s
+}
+
+type envOf[T any] struct {
+	RC              int    `json:"rc"`
+	RCStr           string `json:"rc_str"`
+	Rsp             T      `json:"rsp"`
+	RecordsTotal    *int   `json:"recordsTotal"`
+	RecordsFiltered *int   `json:"recordsFiltered"`
+}
+
+func decodeEnv[T any](t *testing.T, body []byte) envOf[T] {
+	t.Helper()
+	var e envOf[T]
+	if err := json.Unmarshal(body, &e); err != nil {
+		t.Fatalf("%v in %s", err, body)
+	}
+	return e
+}
+
+func TestFlowAlertList(t *testing.T) {
+	s := newAlertServer(t, 30)
+	ctx := do(s, "/lua/rest/v1/get/flow/alert/list.lua?ifid=0", nil)
+	type rec struct {
+		RowID     string                 `json:"row_id"`
+		ScriptKey string                 `json:"script_key"`
+		AlertID   struct{ Value string } `json:"alert_id"`
+		Severity  struct{ Value int }    `json:"severity"`
+		Flow      struct {
+			CliIP   struct{ Value string } `json:"cli_ip"`
+			SrvPort string                 `json:"srv_port"`
+		} `json:"flow"`
+		Descr   struct{ Descr string } `json:"description"`
+		Related struct{ Descr string } `json:"flow_related_info"`
+	}
+	e := decodeEnv[struct{ Records []rec }](t, ctx.Response.Body())
+	if e.RC != 0 || e.RecordsTotal == nil || *e.RecordsTotal != 30 || len(e.Rsp.Records) != 30 {
+		t.Fatalf("flow alert list: %s", ctx.Response.Body())
+	}
+	r := e.Rsp.Records[0]
+	if r.AlertID.Value != "26" || r.ScriptKey != "ndpi_unidirectional_traffic" || r.Severity.Value != 3 ||
+		r.Flow.CliIP.Value != "192.168.1.10" || r.Flow.SrvPort != "443" {
+		t.Errorf("record %+v", r)
+	}
+	if want := "Unidirectional Traffic <a href=\"https://www.ntop.org/guides/nDPI/flow_risks.html#risk-046\" target=\"_blank\"><i class=\"fas fa-lg fa-question-circle\"></i></a> [No server to client traffic]"; r.Descr.Descr != want {
+		t.Errorf("description %q", r.Descr.Descr)
+	}
+	// Paging: start/length.
+	ctx = do(s, "/lua/rest/v1/get/flow/alert/list.lua?ifid=0&start=25&length=10", nil)
+	if e := decodeEnv[struct{ Records []rec }](t, ctx.Response.Body()); len(e.Rsp.Records) != 5 || *e.RecordsTotal != 30 {
+		t.Errorf("page: %d records of %d", len(e.Rsp.Records), *e.RecordsTotal)
+	}
+	// Host lists hold no flow alerts.
+	ctx = do(s, "/lua/rest/v1/get/host/alert/list.lua?ifid=0", nil)
+	if e := decodeEnv[struct{ Records []rec }](t, ctx.Response.Body()); len(e.Rsp.Records) != 0 {
+		t.Errorf("host list: %s", ctx.Response.Body())
+	}
+}
+
+func TestAlertDataCountersAndBadInput(t *testing.T) {
+	s := newAlertServer(t, 12)
+	type row struct {
+		Type, Severity, Entity string
+		Score                  int
+	}
+	ctx := do(s, "/lua/rest/v1/get/alert/data.lua?ifid=0&status=historical-flows", nil)
+	e := decodeEnv[[]row](t, ctx.Response.Body())
+	if len(e.Rsp) != 12 || e.Rsp[0].Type != "alert_ndpi_unidirectional_traffic" || e.Rsp[0].Severity != "notice" || e.Rsp[0].Entity != "flow" {
+		t.Errorf("historical-flows: %s", ctx.Response.Body())
+	}
+	ctx = do(s, "/lua/rest/v1/get/alert/data.lua?ifid=0&status=engaged", nil)
+	if e := decodeEnv[[]row](t, ctx.Response.Body()); len(e.Rsp) != 0 {
+		t.Errorf("engaged: %s", ctx.Response.Body())
+	}
+	ctx = do(s, "/lua/rest/v1/get/alert/type/counters.lua?ifid=0&status=historical-flows", nil)
+	type cnt struct {
+		Key, Count int
+		Type       string
+	}
+	if e := decodeEnv[[]cnt](t, ctx.Response.Body()); len(e.Rsp) != 1 || e.Rsp[0].Count != 12 || e.Rsp[0].Key != 26 {
+		t.Errorf("type counters: %s", ctx.Response.Body())
+	}
+	ctx = do(s, "/lua/rest/v1/get/alert/severity/counters.lua?ifid=0&status=historical-flows&alert_severity=notice", nil)
+	if e := decodeEnv[[]cnt](t, ctx.Response.Body()); len(e.Rsp) != 1 || e.Rsp[0].Count != 12 {
+		t.Errorf("severity counters: %s", ctx.Response.Body())
+	}
+	bad := []struct {
+		uri  string
+		code int
+		rc   string
+	}{
+		{"/lua/rest/v1/get/alert/data.lua?ifid=9", 400, "INVALID_INTERFACE"},
+		{"/lua/rest/v1/get/alert/data.lua", 400, "INVALID_INTERFACE"},
+		{"/lua/rest/v1/get/alert/data.lua?ifid=0&epoch_begin=200&epoch_end=100", 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/get/alert/data.lua?ifid=0&alert_severity=loud", 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/get/alert/ts.lua?ifid=x", 400, "INVALID_INTERFACE"},
+		{"/lua/rest/v1/enable/check.lua?check_subdir=flow&script_key=nope", 404, "NOT_FOUND"},
+		{"/lua/rest/v1/enable/check.lua?check_subdir=flow", 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/edit/check/config.lua?check_subdir=host&script_key=syn_flood&threshold=-5", 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/edit/check/config.lua?check_subdir=host&script_key=syn_flood&threshold=abc", 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/edit/check/config.lua?check_subdir=flow&script_key=unexpected_dns&items=1.2.3.4,bogus", 400, "INVALID_ARGUMENTS"},
+	}
+	for _, b := range bad {
+		ctx := do(s, b.uri, nil)
+		e := decodeEnv[any](t, ctx.Response.Body())
+		if ctx.Response.StatusCode() != b.code || e.RCStr != b.rc {
+			t.Errorf("%s: %d %s, want %d %s", b.uri, ctx.Response.StatusCode(), ctx.Response.Body(), b.code, b.rc)
+		}
+	}
+}
+
+func TestCheckSettingsOverREST(t *testing.T) {
+	s := newAlertServer(t, 1)
+	for _, uri := range []string{
+		"/lua/rest/v1/edit/check/config.lua?check_subdir=host&script_key=syn_flood&threshold=75",
+		"/lua/rest/v1/edit/check/config.lua?check_subdir=flow&script_key=unexpected_dns&items=192.168.1.1,10.0.0.0/8&enabled=true",
+		"/lua/rest/v1/disable/check.lua?check_subdir=flow&script_key=elephant_flow",
+	} {
+		if ctx := do(s, uri, nil); ctx.Response.StatusCode() != 200 {
+			t.Fatalf("%s: %s", uri, ctx.Response.Body())
+		}
+	}
+	ctx := do(s, "/lua/rest/v1/get/checks/config.lua", nil)
+	type check struct {
+		Subdir    string   `json:"check_subdir"`
+		Key       string   `json:"script_key"`
+		Enabled   bool     `json:"enabled"`
+		Threshold float64  `json:"threshold"`
+		Items     []string `json:"items"`
+	}
+	got := map[string]check{}
+	for _, c := range decodeEnv[[]check](t, ctx.Response.Body()).Rsp {
+		got[c.Key] = c
+	}
+	if c := got["syn_flood"]; c.Threshold != 75 || !c.Enabled || c.Subdir != "host" {
+		t.Errorf("syn_flood %+v", c)
+	}
+	if c := got["unexpected_dns"]; !c.Enabled || len(c.Items) != 2 || c.Items[1] != "10.0.0.0/8" {
+		t.Errorf("unexpected_dns %+v", c)
+	}
+	if c := got["elephant_flow"]; c.Enabled {
+		t.Errorf("elephant_flow still enabled")
+	}
+	ctx = do(s, "/lua/toggle_all_checks.lua?action=disable", nil)
+	if string(ctx.Response.Body()) != `{"success":true}` {
+		t.Errorf("toggle: %s", ctx.Response.Body())
+	}
+	for _, c := range decodeEnv[[]check](t, do(s, "/lua/rest/v1/get/checks/config.lua", nil).Response.Body()).Rsp {
+		if c.Enabled {
+			t.Errorf("%s enabled after toggle disable", c.Key)
+		}
+	}
+}

@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"log/slog"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/notify"
 )
 
 // checksIface is the interface as the checks engine sees it: alerts stay
@@ -59,5 +63,39 @@ func (s *ifaceSet) recheckFiles() {
 		if r.spec.file && r.captured() {
 			s.checks.Run(r.checksIface(), 0, true)
 		}
+	}
+}
+
+// notification is what recipients are told of an alert.
+func notification(a *alert.Alert) notify.Notification {
+	d, _ := alert.Lookup(a.Type())
+	title := alert.MetaOf(a.Type()).Title
+	msg := alert.Describe(a.Type(), a.Info)
+	if msg == "" {
+		msg = title
+	}
+	detail := a.Detail
+	if detail == nil {
+		switch {
+		case a.Flow != nil:
+			detail, _ = json.Marshal(a.Flow)
+		case a.Host != nil:
+			detail, _ = json.Marshal(a.Host)
+		}
+	}
+	return notify.Notification{
+		Entity: a.Entity.Name(), EntityVal: a.EntityVal, TypeID: a.TypeID, Type: d.Name, Title: title,
+		Severity: int(a.Severity), SeverityName: a.Severity.Name(), Score: a.Score, Time: a.Tstamp,
+		Engaged: a.Engaged, Released: !a.Engaged && a.Family != alert.FamilyFlow, IfID: a.IfID,
+		Message: msg, Detail: detail,
+	}
+}
+
+// closeDispatcher lets notifications in flight finish, briefly.
+func closeDispatcher(d *notify.Dispatcher, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := d.Close(ctx); err != nil {
+		log.Warn("notifications still in flight at exit were abandoned", "err", err)
 	}
 }

@@ -14,9 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/firmware/appliance"
@@ -80,8 +82,18 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 
 	capCtx, stopCapture := context.WithCancel(ctx)
 	defer stopCapture()
+	disp := notify.New(notify.Options{Logger: log})
+	defer closeDispatcher(disp, log)
+	notes, err := rest.NewNotifications(st, disp)
+	if err != nil {
+		if notes == nil {
+			return err
+		}
+		log.Warn("some stored notification settings were left out", "err", err)
+	}
 	var set *ifaceSet
-	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() }})
+	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() },
+		Notify: func(a *alert.Alert) { disp.Send(notification(a)) }})
 	if err != nil {
 		return err
 	}
@@ -132,7 +144,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		reboot = func() { requestStop(errRebootRequested) }
 	}
 	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,

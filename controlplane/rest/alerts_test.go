@@ -1,10 +1,14 @@
 package rest
 
 import (
+	"context"
 	"encoding/json"
 	"testing"
 
+	"github.com/valyala/fasthttp"
+
 	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/notify"
 )
 
 // newAlertServer is a test server with the checks engine run once over
@@ -168,5 +172,63 @@ func TestCheckSettingsOverREST(t *testing.T) {
 		if c.Enabled {
 			t.Errorf("%s enabled after toggle disable", c.Key)
 		}
+	}
+}
+
+func TestNotificationSettings(t *testing.T) {
+	s := newAlertServer(t, 1)
+	d := notify.New(notify.Options{})
+	t.Cleanup(func() { d.Close(context.Background()) })
+	n, err := NewNotifications(s.cfg.Store, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Notifications = n
+	post := func(path, body string) *fasthttp.RequestCtx {
+		var ctx fasthttp.RequestCtx
+		ctx.Request.SetRequestURI(path)
+		ctx.Request.Header.SetMethod("POST")
+		ctx.Request.Header.SetContentType("application/json")
+		ctx.Request.SetBodyString(body)
+		s.serve(&ctx)
+		return &ctx
+	}
+	steps := []struct {
+		path, body string
+		code       int
+		rc         string
+	}{
+		{"/lua/rest/v1/add/notification/endpoint.lua", `{"endpoint_conf_name":"s","endpoint_key":"syslog","endpoint_conf":{"syslog_host":"127.0.0.1","syslog_port":"5514"}}`, 200, "OK"},
+		{"/lua/rest/v1/add/notification/endpoint.lua", `{"endpoint_conf_name":"x","endpoint_key":"pigeon","endpoint_conf":{}}`, 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/add/notification/endpoint.lua", `{"endpoint_key":`, 400, "BAD_FORMAT"},
+		{"/lua/rest/v1/add/notification/recipient.lua", `{"recipient_name":"r","endpoint_id":1,"minimum_severity":4}`, 200, "OK"},
+		{"/lua/rest/v1/add/notification/recipient.lua", `{"recipient_name":"r2","endpoint_id":9}`, 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/add/notification/recipient.lua", `{"recipient_name":"r3","endpoint_id":1,"recipient_entities":["toaster"]}`, 400, "INVALID_ARGUMENTS"},
+		{"/lua/rest/v1/edit/notification/recipient.lua", `{"recipient_id":5,"recipient_name":"r","endpoint_id":1}`, 404, "NOT_FOUND"},
+		{"/lua/rest/v1/delete/notification/endpoint.lua", `{"endpoint_id":3}`, 404, "NOT_FOUND"},
+	}
+	for _, st := range steps {
+		ctx := post(st.path, st.body)
+		e := decodeEnv[any](t, ctx.Response.Body())
+		if ctx.Response.StatusCode() != st.code || e.RCStr != st.rc {
+			t.Errorf("%s %s: %d %s, want %d %s", st.path, st.body, ctx.Response.StatusCode(), ctx.Response.Body(), st.code, st.rc)
+		}
+	}
+	ctx := do(s, "/lua/rest/v1/get/notification/recipients.lua", nil)
+	if e := decodeEnv[[]notify.Recipient](t, ctx.Response.Body()); len(e.Rsp) != 1 || e.Rsp[0].MinSeverity != 4 {
+		t.Errorf("recipients: %s", ctx.Response.Body())
+	}
+	// Deleting the endpoint takes its recipient along; the store agrees
+	// after a reload.
+	if ctx := post("/lua/rest/v1/delete/notification/endpoint.lua", `{"endpoint_id":1}`); ctx.Response.StatusCode() != 200 {
+		t.Fatalf("delete: %s", ctx.Response.Body())
+	}
+	n2, err := NewNotifications(s.cfg.Store, notify.New(notify.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	eps, rs, _ := n2.load()
+	if len(eps) != 0 || len(rs) != 0 {
+		t.Errorf("after delete: %v %v", eps, rs)
 	}
 }

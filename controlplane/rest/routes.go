@@ -1,45 +1,61 @@
 package rest
 
-import "github.com/probe-appliance/probe/internal/badinput"
+import (
+	"errors"
+
+	"github.com/probe-appliance/probe/internal/badinput"
+)
 
 func (s *Server) buildRoutes() map[string]handler {
 	v1 := map[string]handler{
-		"get/ntopng/interfaces.lua":       s.getNtopngInterfaces,
-		"get/interface/data.lua":          s.getInterfaceData,
-		"get/interface/address.lua":       s.getInterfaceAddress,
-		"get/host/active.lua":             s.getHostActive,
-		"get/host/data.lua":               s.getHostData,
-		"get/host/interfaces.lua":         s.getHostInterfaces,
-		"set/host/alias.lua":              s.setHostAlias,
-		"get/flow/active.lua":             s.getFlowActive,
-		"get/flow/l4/counters.lua":        s.getFlowL4Counters,
-		"get/flow/l7/counters.lua":        s.getFlowL7Counters,
-		"get/interface/l7/stats.lua":      s.getInterfaceL7Stats,
-		"get/host/l7/stats.lua":           s.getHostL7Stats,
-		"get/l4/protocol/consts.lua":      s.getL4ProtocolConsts,
-		"get/l7/application/consts.lua":   s.getL7ApplicationConsts,
-		"get/l7/category/consts.lua":      s.getL7CategoryConsts,
-		"create/ntopng/session.lua":       s.createSession,
-		"get/ntopng/session.lua":          s.createSession,
-		"create/ntopng/api_token.lua":     s.createAPIToken,
-		"get/host/custom_data.lua":        s.getHostCustomData,
-		"get/interface/dscp/stats.lua":    s.getInterfaceDSCPStats,
-		"get/host/dscp/stats.lua":         s.getHostDSCPStats,
-		"reset/all/config.lua":            s.resetAllConfig,
-		"get/alert/type/consts.lua":       s.getAlertTypeConsts,
-		"get/alert/severity/consts.lua":   s.getAlertSeverityConsts,
-		"get/alert/data.lua":              s.getAlertData,
-		"get/alert/ts.lua":                s.getAlertTS,
-		"get/alert/type/counters.lua":     s.getAlertTypeCounters,
-		"get/alert/severity/counters.lua": s.getAlertSeverityCounters,
-		"get/flow/alert/list.lua":         s.alertList("flow"),
-		"get/host/alert/list.lua":         s.alertList("host"),
-		"get/interface/alert/list.lua":    s.alertList("interface"),
-		"get/all/alert/list.lua":          s.alertList("all"),
-		"get/checks/config.lua":           s.getChecksConfig,
-		"enable/check.lua":                s.enableCheck(true),
-		"disable/check.lua":               s.enableCheck(false),
-		"edit/check/config.lua":           s.editCheckConfig,
+		"get/ntopng/interfaces.lua":         s.getNtopngInterfaces,
+		"get/interface/data.lua":            s.getInterfaceData,
+		"get/interface/address.lua":         s.getInterfaceAddress,
+		"get/host/active.lua":               s.getHostActive,
+		"get/host/data.lua":                 s.getHostData,
+		"get/host/interfaces.lua":           s.getHostInterfaces,
+		"set/host/alias.lua":                s.setHostAlias,
+		"get/flow/active.lua":               s.getFlowActive,
+		"get/flow/l4/counters.lua":          s.getFlowL4Counters,
+		"get/flow/l7/counters.lua":          s.getFlowL7Counters,
+		"get/interface/l7/stats.lua":        s.getInterfaceL7Stats,
+		"get/host/l7/stats.lua":             s.getHostL7Stats,
+		"get/l4/protocol/consts.lua":        s.getL4ProtocolConsts,
+		"get/l7/application/consts.lua":     s.getL7ApplicationConsts,
+		"get/l7/category/consts.lua":        s.getL7CategoryConsts,
+		"create/ntopng/session.lua":         s.createSession,
+		"get/ntopng/session.lua":            s.createSession,
+		"create/ntopng/api_token.lua":       s.createAPIToken,
+		"get/host/custom_data.lua":          s.getHostCustomData,
+		"get/interface/dscp/stats.lua":      s.getInterfaceDSCPStats,
+		"get/host/dscp/stats.lua":           s.getHostDSCPStats,
+		"reset/all/config.lua":              s.resetAllConfig,
+		"get/alert/type/consts.lua":         s.getAlertTypeConsts,
+		"get/alert/severity/consts.lua":     s.getAlertSeverityConsts,
+		"get/alert/data.lua":                s.getAlertData,
+		"get/alert/ts.lua":                  s.getAlertTS,
+		"get/alert/type/counters.lua":       s.getAlertTypeCounters,
+		"get/alert/severity/counters.lua":   s.getAlertSeverityCounters,
+		"get/flow/alert/list.lua":           s.alertList("flow"),
+		"get/host/alert/list.lua":           s.alertList("host"),
+		"get/interface/alert/list.lua":      s.alertList("interface"),
+		"get/all/alert/list.lua":            s.alertList("all"),
+		"get/checks/config.lua":             s.getChecksConfig,
+		"enable/check.lua":                  s.enableCheck(true),
+		"disable/check.lua":                 s.enableCheck(false),
+		"edit/check/config.lua":             s.editCheckConfig,
+		"delete/endpoints.lua":              s.deleteAllEndpoints,
+		"delete/recipients.lua":             s.deleteAllRecipients,
+		"recipient/pools.lua":               s.recipientPools,
+		"get/notification/endpoints.lua":    s.getEndpoints,
+		"add/notification/endpoint.lua":     s.addEndpoint(false),
+		"edit/notification/endpoint.lua":    s.addEndpoint(true),
+		"delete/notification/endpoint.lua":  s.deleteEndpoint,
+		"test/notification/endpoint.lua":    s.testEndpoint,
+		"get/notification/recipients.lua":   s.getRecipients,
+		"add/notification/recipient.lua":    s.addRecipient(false),
+		"edit/notification/recipient.lua":   s.addRecipient(true),
+		"delete/notification/recipient.lua": s.deleteRecipient,
 	}
 	routes := make(map[string]handler, len(v1)+2)
 	for p, h := range v1 {
@@ -133,6 +149,9 @@ func (s *Server) reboot(r *request) (RC, any) {
 // errorAnswer is INVALID_ARGUMENTS for errors marked as the request's fault
 // (package badinput), INTERNAL_ERROR otherwise, with the message.
 func errorAnswer(err error) (RC, any) {
+	if errors.Is(err, errNotFound) {
+		return RCNotFound, map[string]string{"error": err.Error()}
+	}
 	if badinput.Is(err) {
 		return RCInvalidArguments, map[string]string{"error": err.Error()}
 	}

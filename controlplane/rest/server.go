@@ -42,12 +42,15 @@ type Config struct {
 	Store          *store.Store
 	// Checks is the alerting engine (alerts, check settings); nil: the
 	// alert endpoints answer empty lists and NOT_ENABLED for settings.
-	Checks       *checks.Engine
-	LocalNets    []netip.Prefix
-	DisableLogin bool
-	HTTPPort     int
-	Logger       *slog.Logger
-	Now          func() time.Time // wall clock; tests may fix it
+	Checks *checks.Engine
+	// Notifications are the alert notification endpoints and recipients;
+	// nil: their calls answer NOT_ENABLED.
+	Notifications *Notifications
+	LocalNets     []netip.Prefix
+	DisableLogin  bool
+	HTTPPort      int
+	Logger        *slog.Logger
+	Now           func() time.Time // wall clock; tests may fix it
 	// FactoryReset asks the probe to wipe its configuration and data and
 	// restart (reset/all/config); it must not block.
 	FactoryReset func()

@@ -61,6 +61,9 @@ type Flow struct {
 	inspected   uint8
 	swapPending bool // the next packet moves the conversation to a swapped flow
 
+	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
+	tls  *tlsState   // only for flows that started with a ClientHello
+
 	cli, srv *Host
 }
 
@@ -74,6 +77,28 @@ func (f *Flow) Protocol() l7.Result {
 		}
 	}
 	return r
+}
+
+// tlsState is a TLS flow's handshake: what was learnt, and the server-side
+// parser while the handshake is in the clear (dropped after: flows outlive
+// their handshakes by far).
+type tlsState struct {
+	info l7.TLSInfo
+	srv  *l7.TLSServerParser
+}
+
+// Risks are the flow risks nDPI would raise on what the flow's payloads
+// showed, with nDPI's info texts. Like the flow, valid while the table is
+// locked (inside View); the copy itself stays consistent after.
+func (f *Flow) Risks() l7.RiskInfo { return f.risk }
+
+// TLS is what the flow's TLS handshake showed, nil if the client did not
+// open with a ClientHello. It must not be kept after View returns.
+func (f *Flow) TLS() *l7.TLSInfo {
+	if f.tls == nil {
+		return nil
+	}
+	return &f.tls.info
 }
 
 // Latency is ntopng's network latency of a TCP flow whose handshake was

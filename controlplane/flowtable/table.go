@@ -72,6 +72,8 @@ type Table struct {
 	rateAt     rateState
 	clock      int64 // unix ns of the newest packet (or tick)
 	block      int64 // start (unix s) of the current 5-minute block
+
+	certs l7.CertCache // leaf certificates of TLS servers, parsed once
 }
 
 // New creates an empty table.
@@ -379,7 +381,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		if dir == dirS2C {
 			sender, receiver = f.srv, f.cli
 		}
-		t.dnsLocked(p, sender, receiver)
+		t.dnsLocked(f, p, sender, receiver)
 	}
 	if p.Proto == 17 && p.DstPort == 67 {
 		if mac, name, ok := l7.DHCPHostName(p.Payload); ok {
@@ -401,6 +403,9 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	if dir == dirC2S && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
 		f.inspected++
 		inspectServerName(f, p.Payload)
+	}
+	if dir == dirS2C && f.tls != nil && f.tls.srv != nil && len(p.Payload) > 0 {
+		t.tlsServerLocked(f, p)
 	}
 	if f.L7.Master == l7.HTTP && len(p.Payload) > 0 {
 		t.httpLocked(f, dir, p.Payload)
@@ -451,7 +456,11 @@ const maxInspected = 3
 // inspectServerName takes the TLS SNI or the HTTP Host of a client's first
 // segments as the server's name, as ntopng labels servers.
 func inspectServerName(f *Flow, payload []byte) {
-	if hello, ok := l7.ParseClientHello(payload); ok {
+	hello, ok := l7.ParseClientHello(payload)
+	if hello.Version != 0 && f.tls == nil {
+		startTLS(f, hello)
+	}
+	if ok {
 		f.inspected = maxInspected
 		f.cli.addJA3(hello.JA3)
 		if name := hello.ServerName; name != "" {
@@ -469,18 +478,40 @@ func inspectServerName(f *Flow, payload []byte) {
 	if name, ok := l7.HTTPHost(payload); ok {
 		f.ServerName = name
 		f.inspected = maxInspected
+		l7.NumericHostRisk(name, &f.risk)
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
 		f.L7.App = l7.AppForHost(name)
 	}
 }
 
+// startTLS gives a flow whose client opened with a ClientHello (maybe cut
+// by the segment) its TLS state, and raises what the hello shows.
+func startTLS(f *Flow, hello l7.ClientHello) {
+	f.tls = &tlsState{srv: new(l7.TLSServerParser)}
+	f.tls.info.SetClientHello(hello)
+	f.tls.info.ClientRisks(f.ServerPort, &f.risk)
+}
+
+// tlsServerLocked feeds a server segment to the flow's handshake parser
+// and, once it has all the handshake shows in the clear, judges it at the
+// packet's time.
+func (t *Table) tlsServerLocked(f *Flow, p *decode.Packet) {
+	s := f.tls
+	if !s.srv.Feed(p.TCPSeq, p.Payload, &s.info, &t.certs) {
+		return
+	}
+	s.srv = nil
+	s.info.ServerRisks(time.Unix(0, p.Timestamp), &f.risk)
+}
+
 // dnsLocked counts DNS queries and replies and learns host names from the
 // answers: ntopng names an address after the name that was asked for.
-func (t *Table) dnsLocked(p *decode.Packet, sender, receiver *Host) {
+func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	info, ok := l7.ParseDNS(p.Payload)
 	if !ok {
 		return
 	}
+	l7.DNSRisks(p.Payload, info, p.Proto == 17, &f.risk)
 	if !info.Response {
 		addContact(&sender.dnsServers, receiver.Key.Addr)
 		if info.QName != "" {

@@ -27,12 +27,22 @@ func TLSServerName(payload []byte) (name string, ok bool) {
 type ClientHello struct {
 	ServerName string // SNI host name, "" if none
 	JA3        string // JA3 client fingerprint (hex MD5), as nDPI's ja3c
+
+	Version uint16 // legacy_version of the hello (0x0303 for TLS 1.2 and 1.3)
+	// MaxVersion is the highest version offered: the largest non-GREASE
+	// entry of supported_versions, else Version.
+	MaxVersion uint16
+	ALPN       bool // an ALPN extension (RFC 7301) was offered
+	// Complete says every extension was read, so an absent SNI or ALPN is
+	// really absent rather than cut off with the rest of the segment.
+	Complete bool
 }
 
 // ParseClientHello reads a TLS ClientHello that starts at the beginning of
 // payload. ok is false for anything else. A ClientHello cut before the end
 // of its extensions has no JA3 (none is better than a wrong one) and is ok
-// only if its server name was read.
+// only if its server name was read. h.Version is set whenever payload
+// starts a ClientHello, even one too short to be ok.
 func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 	// Record header: type 22 (handshake), version 3.x, length.
 	if len(payload) < 5+4 || payload[0] != 0x16 || payload[1] != 3 {
@@ -53,6 +63,7 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 	}
 	r := reader{b: hs}
 	version := r.u16()
+	h.Version, h.MaxVersion = version, version
 	r.skip(32)                      // random
 	r.skip(int(r.u8()))             // session id
 	ciphers := r.take(int(r.u16())) // cipher suites
@@ -101,11 +112,18 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 			groups = br.take(int(br.u16()))
 		case 11: // ec_point_formats
 			formats = br.take(int(br.u8()))
+		case 16: // application_layer_protocol_negotiation
+			h.ALPN = true
+		case 43: // supported_versions
+			if v := maxVersion(br.take(int(br.u8()))); v > h.MaxVersion {
+				h.MaxVersion = v
+			}
 		}
 	}
 	if er.bad || truncated {
 		return h, h.ServerName != ""
 	}
+	h.Complete = true
 	ja3 = append(ja3, ',')
 	ja3 = appendU16List(ja3, groups)
 	ja3 = append(ja3, ',')
@@ -136,6 +154,17 @@ func appendU16List(dst, list []byte) []byte {
 		dst = strconv.AppendUint(dst, uint64(v), 10)
 	}
 	return dst
+}
+
+// maxVersion is the largest non-GREASE entry of a supported_versions list.
+func maxVersion(list []byte) uint16 {
+	var v uint16
+	for i := 0; i+1 < len(list); i += 2 {
+		if x := binary.BigEndian.Uint16(list[i:]); !isGREASE(x) && x > v {
+			v = x
+		}
+	}
+	return v
 }
 
 // isGREASE reports the reserved 0x?a?a values clients sprinkle in.

@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"fmt"
 	"net/netip"
 	"sync"
 	"testing"
@@ -24,7 +25,7 @@ func tcp(ts int64, src, dst netip.Addr, sport, dport uint16, flags uint8) *decod
 }
 
 func udp(ts int64, src, dst netip.Addr, sport, dport uint16) *decode.Packet {
-	return &decode.Packet{Timestamp: ts, WireLen: 80, IPVersion: 4, Src: src, Dst: dst, Proto: 17, SrcPort: sport, DstPort: dport}
+	return &decode.Packet{Timestamp: ts, WireLen: 80, IPVersion: 4, Src: src, Dst: dst, Proto: 17, SrcPort: sport, DstPort: dport, Payload: []byte("data")}
 }
 
 type sink struct {
@@ -184,23 +185,23 @@ func TestFlowChecks(t *testing.T) {
 		name  string
 		cfg   map[string]Setting
 		pkts  []*decode.Packet
-		want  int // lead alert key, 0 for none
+		want  []int // the flow's alert keys, lead first; none for no alert
 		score int
 	}{
 		{"allowed DNS server", map[string]Setting{"unexpected_dns": {Enabled: true, Items: []string{"192.168.1.1"}}},
-			[]*decode.Packet{udp(t0, victim, gw, 5000, 53), udp(t0+1e6, gw, victim, 53, 5000)}, 0, 0},
+			[]*decode.Packet{udp(t0, victim, gw, 5000, 53), udp(t0+1e6, gw, victim, 53, 5000)}, nil, 0},
 		{"unexpected DNS server", map[string]Setting{"unexpected_dns": {Enabled: true, Items: []string{"192.168.1.1"}}},
-			[]*decode.Packet{udp(t0, victim, dns2, 5000, 53), udp(t0+1e6, dns2, victim, 53, 5000)}, alert.FlowUnexpectedDNS, 100},
+			[]*decode.Packet{udp(t0, victim, dns2, 5000, 53), udp(t0+1e6, dns2, victim, 53, 5000)}, []int{alert.FlowUnexpectedDNS}, 100},
 		{"unexpected DNS check off", nil,
-			[]*decode.Packet{udp(t0, victim, dns2, 5000, 53), udp(t0+1e6, dns2, victim, 53, 5000)}, 0, 0},
+			[]*decode.Packet{udp(t0, victim, dns2, 5000, 53), udp(t0+1e6, dns2, victim, 53, 5000)}, nil, 0},
 		{"refused connection", nil,
-			[]*decode.Packet{tcp(t0, victim, gw, 40000, 22, decode.TCPSyn), tcp(t0+1e6, gw, victim, 22, 40000, decode.TCPRst|decode.TCPAck)}, alert.FlowConnRefused, 10},
+			[]*decode.Packet{tcp(t0, victim, gw, 40000, 22, decode.TCPSyn), tcp(t0+1e6, gw, victim, 22, 40000, decode.TCPRst|decode.TCPAck)}, []int{alert.FlowUnidirectional, alert.FlowConnRefused}, 20},
 		{"remote to remote", map[string]Setting{"remote_to_remote": {Enabled: true}},
-			[]*decode.Packet{tcp(t0, far1, far2, 40000, 443, decode.TCPSyn), tcp(t0+1e6, far2, far1, 443, 40000, decode.TCPSyn|decode.TCPAck)}, alert.FlowRemoteToRemote, 10},
+			[]*decode.Packet{tcp(t0, far1, far2, 40000, 443, decode.TCPSyn), tcp(t0+1e6, far2, far1, 443, 40000, decode.TCPSyn|decode.TCPAck)}, []int{alert.FlowUnidirectional, alert.FlowRemoteToRemote}, 20},
 		{"unanswered flow at the end of a capture", nil,
-			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, alert.FlowUnidirectional, 10},
+			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, []int{alert.FlowUnidirectional}, 10},
 		{"blacklisted peer and unanswered", map[string]Setting{"blacklisted": {Enabled: true, Items: []string{"198.51.100.0/24"}}},
-			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, alert.FlowBlacklisted, 110},
+			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, []int{alert.FlowBlacklisted, alert.FlowUnidirectional}, 110},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -223,14 +224,18 @@ func TestFlowChecks(t *testing.T) {
 			e.Run(Iface{Table: tb}, 0, true)
 			var got []alert.Alert
 			_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, *a); return nil })
-			if c.want == 0 {
+			if c.want == nil {
 				if len(got) != 0 {
 					t.Fatalf("alerts %+v, want none", got)
 				}
 				return
 			}
-			if len(got) != 1 || got[0].TypeID != c.want || got[0].Family != alert.FamilyFlow || got[0].Score != c.score {
-				t.Fatalf("alerts %+v, want one flow alert %d with score %d", got, c.want, c.score)
+			if len(got) != 1 || got[0].Family != alert.FamilyFlow || got[0].Score != c.score {
+				t.Fatalf("alerts %+v, want one flow alert with score %d", got, c.score)
+			}
+			keys := append([]int{got[0].TypeID}, got[0].Flow.Others...)
+			if fmt.Sprint(keys) != fmt.Sprint(c.want) {
+				t.Errorf("alert keys %v (lead first), want %v", keys, c.want)
 			}
 			if len(s.got) != 1 {
 				t.Errorf("%d notifications, want 1", len(s.got))

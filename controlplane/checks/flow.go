@@ -123,12 +123,28 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 			add(alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id}).Check, id, info)
 		}
 	})
-	if f.PktsC2S > 0 && f.PktsS2C == 0 && (f.Proto == 6 || f.Proto == 17) && (final || now-f.FirstSeen >= int64(unanswered)) {
+	if unidirectional(f) && (final || now-f.FirstSeen >= int64(unanswered)) {
 		if srv := f.ServerHost(); srv != nil && !srv.Multicast && !srv.Broadcast {
 			add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, "No server to client traffic")
 		}
 	}
 	return hits
+}
+
+// unidirectional is nDPI's view of a flow the server never answered: the
+// client sent data and no payload came back (a server that only ACKs did
+// not answer). Without payloads (kernel dataplane) it is a flow with no
+// packet at all from the server.
+func unidirectional(f *flowtable.Flow) bool {
+	if f.Proto != 6 && f.Proto != 17 {
+		return false
+	}
+	c2s, s2c, ok := f.PayloadPackets()
+	if !ok {
+		return f.PktsC2S > 0 && f.PktsS2C == 0
+	}
+	_ = c2s
+	return f.PktsC2S > 0 && s2c == 0
 }
 
 func contains(ports []uint16, p uint16) bool {
@@ -144,6 +160,10 @@ func contains(ports []uint16, p uint16) bool {
 func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	var buf [maxHits]hit
 	v.EachFlow(func(f *flowtable.Flow) {
+		if f.Retired() {
+			// ntopng checks the conversation, not its left-behind first packet.
+			return
+		}
 		hits := evalFlow(snap, f, now, final, buf[:0])
 		if len(hits) == 0 {
 			// Most flows: no state kept, no lookup.
@@ -206,10 +226,10 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	cliAtt, srvVic := false, false
 	for _, h := range all {
 		m := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: h.id})
+		// Each alert's score goes half to the client, half to the server
+		// (ntopng splits per check; an even split is the common case).
 		score += m.Score
-		if m.SrvVictim {
-			srvScore += m.Score
-		}
+		srvScore += m.Score / 2
 		cliAtt = cliAtt || m.CliAttacker
 		srvVic = srvVic || m.SrvVictim
 	}

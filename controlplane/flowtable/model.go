@@ -60,6 +60,12 @@ type Flow struct {
 	ServerName  string // TLS SNI or HTTP Host seen from the client
 	inspected   uint8
 	swapPending bool // the next packet moves the conversation to a swapped flow
+	retired     bool // left behind by a swap: the conversation goes on in another flow
+
+	// Packets carrying payload, per direction; payloadKnown is false for
+	// flows fed only by a kernel dataplane (no payloads there).
+	payloadPkts  [2]uint32
+	payloadKnown bool
 
 	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
 	tls  *tlsState   // only for flows that started with a ClientHello
@@ -85,6 +91,17 @@ func (f *Flow) Protocol() l7.Result {
 type tlsState struct {
 	info l7.TLSInfo
 	srv  *l7.TLSServerParser
+}
+
+// Retired tells the flow a role swap left behind with its first packet:
+// counted like ntopng does, but the conversation is the other flow's.
+func (f *Flow) Retired() bool { return f.retired }
+
+// PayloadPackets are the packets with payload client to server and server
+// to client; ok is false when the flow's packets were never seen (kernel
+// dataplane counters only).
+func (f *Flow) PayloadPackets() (c2s, s2c uint32, ok bool) {
+	return f.payloadPkts[dirC2S], f.payloadPkts[dirS2C], f.payloadKnown
 }
 
 // Risks are the flow risks nDPI would raise on what the flow's payloads

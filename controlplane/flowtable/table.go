@@ -10,6 +10,7 @@
 package flowtable
 
 import (
+	"math"
 	"net/netip"
 	"sync"
 	"time"
@@ -185,6 +186,7 @@ func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
 	rk := key
 	rk.retired = old.HashID + 1
 	t.flows[rk] = old
+	old.retired = true
 	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort}
 	return t.newFlowLocked(key, p, key.priv, roles)
 }
@@ -334,6 +336,10 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	}
 	f.pendPkts[dir]++
 	f.pendBytes[dir] += wire
+	f.payloadKnown = true
+	if len(p.Payload) > 0 && f.payloadPkts[dir] < math.MaxUint32 {
+		f.payloadPkts[dir]++
+	}
 	f.markActive(p.Timestamp)
 	f.pendSize[dir][sizeBucket(p.WireLen)]++
 	if p.Proto == 6 {

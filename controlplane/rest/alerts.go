@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/checks"
 )
 
 // Alert endpoints: the constants, the legacy get/alert/{data,ts} and
@@ -431,18 +432,29 @@ func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
 	if f.ServerName != "" {
 		info = map[string]any{"descr": copyLink(f.ServerName, "https://"+f.ServerName), "value": f.ServerName}
 	}
+	related := map[string]string{}
 	for _, kv := range f.Related {
-		if kv.K == "issuerdn" {
-			info["issuerdn"] = kv.V
-		}
+		related[kv.K] = kv.V
+	}
+	if dn := related[checks.RelIssuerDN]; dn != "" {
+		info["issuerdn"] = dn
 	}
 	rec["info"] = info
 	var rel strings.Builder
-	for _, kv := range f.Related {
-		if kv.K == "issuerdn" {
-			continue
-		}
-		fmt.Fprintf(&rel, " [ %s: %s ]", kv.K, kv.V)
+	nb, errB := strconv.ParseInt(related[checks.RelTLSNotBefore], 10, 64)
+	na, errA := strconv.ParseInt(related[checks.RelTLSNotAfter], 10, 64)
+	if errB == nil && errA == nil {
+		const layout = "02/01/2006 15:04:05"
+		fmt.Fprintf(&rel, " [ TLS Certificate Validity: %s - %s ]", time.Unix(nb, 0).Format(layout), time.Unix(na, 0).Format(layout))
+	}
+	switch related[checks.RelTLSCipherState] {
+	case "safe":
+		rel.WriteString(` [ Cipher State: <span class="badge bg-success">safe</span> ]`)
+	case "weak":
+		rel.WriteString(` [ Cipher State: <span class="badge bg-danger">weak</span> ]`)
+	}
+	if sni := related[checks.RelTLSServerName]; sni != "" {
+		fmt.Fprintf(&rel, " [ Requested Server Name: %s ]", copyLink(sni, "https://"+sni))
 	}
 	fmt.Fprintf(&rel, " [ Server to Client Traffic: %s | Client to Server Traffic: %s ]", bytesToSize(f.Bytes[1]), bytesToSize(f.Bytes[0]))
 	rec["flow_related_info"] = map[string]any{"descr": rel.String()}

@@ -11,6 +11,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
+	"github.com/probe-appliance/probe/dataplane/flow"
 )
 
 var (
@@ -273,5 +274,35 @@ func TestSettingsValidateAndPersist(t *testing.T) {
 	cfg := e2.Config()
 	if cfg["syn_flood"].Threshold != 10 || !cfg["remote_to_remote"].Enabled || !cfg["tls_certificate_expired"].Enabled {
 		t.Errorf("after restart: syn_flood %+v remote_to_remote %+v", cfg["syn_flood"], cfg["remote_to_remote"])
+	}
+}
+
+// On the XDP path the table only gets per-flow deltas: the SYN flood must
+// still show, from the flows' flags.
+func TestSYNFloodFromKernelDeltas(t *testing.T) {
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := newEngine(t, st, &sink{})
+	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}})
+	var ds []flow.Delta
+	for i := 0; i < 600; i++ {
+		ts := t0 + int64(i)*int64(time.Second)/200
+		ds = append(ds, flow.Delta{A: attacker, B: victim, APort: uint16(1024 + i), BPort: 80, Proto: 6,
+			Pkts: [2]uint64{1, 0}, Bytes: [2]uint64{60, 0}, FirstNs: [2]int64{ts, 0}, LastNs: ts,
+			Flags: [2]uint8{decode.TCPSyn, 0}, FirstFlags: [2]uint8{decode.TCPSyn, 0}})
+	}
+	tb.ApplyDeltas(ds, flowtable.DataplaneCounts{Packets: 600, Bytes: 600 * 60})
+	e.Run(Iface{Table: tb, Live: true}, t0+3*int64(time.Second), false)
+	n := 0
+	for _, a := range e.Engaged(0) {
+		if a.TypeID == alert.HostSYNFlood {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d SYN flood alerts from deltas, want attacker and victim: %+v", n, e.Engaged(0))
 	}
 }

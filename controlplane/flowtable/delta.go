@@ -135,6 +135,30 @@ func (t *Table) applyDeltaLocked(f *Flow, d *flow.Delta) {
 			t.syncFlowLocked(f)
 		}
 		f.dscpClass[dir] = cls
+		prev := f.FlagsC2S
+		if dir == dirS2C {
+			prev = f.FlagsS2C
+		}
+		if d.Proto == 6 {
+			// The kernel keeps flags, not per-packet counts: a SYN, SYN-ACK
+			// or RST first seen in a direction counts once, which is what a
+			// connection normally carries (retransmissions aside). Host
+			// checks (SYN flood, scans) need these on the XDP path too.
+			if fresh := d.Flags[side] &^ prev; fresh&(decode.TCPSyn|decode.TCPRst) != 0 {
+				if fresh&decode.TCPSyn != 0 {
+					if cl := tcpFlagClass(d.FirstFlags[side]); cl == 0 || cl == 1 {
+						f.pendFlags[dir][cl]++
+					} else if dir == dirC2S {
+						f.pendFlags[dir][0]++
+					} else {
+						f.pendFlags[dir][1]++
+					}
+				}
+				if fresh&decode.TCPRst != 0 {
+					f.pendFlags[dir][3]++
+				}
+			}
+		}
 		if dir == dirC2S {
 			f.PktsC2S += pk
 			f.BytesC2S += by

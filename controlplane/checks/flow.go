@@ -125,7 +125,13 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 	})
 	if unidirectional(f) && (final || now-f.FirstSeen >= int64(unanswered)) {
 		if srv := f.ServerHost(); srv != nil && !srv.Multicast && !srv.Broadcast {
-			add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, "No server to client traffic")
+			// nDPI looks at the client's side first: a flow with no data
+			// either way (seen mid-stream, only ACKs) lacks the client's.
+			info := "No server to client traffic"
+			if c2s, _, ok := f.PayloadPackets(); ok && c2s == 0 {
+				info = "No client to server traffic"
+			}
+			add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, info)
 		}
 	}
 	return hits
@@ -238,7 +244,13 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	a := fs.alert
 	notify := a == nil
 	if a == nil {
-		a = &alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: now / 1e9, Count: 1, Flow: &alert.FlowAlert{}}
+		// A flow shows what it is from its first packets: its alert is dated
+		// from its start, except for what only time reveals.
+		at := f.FirstSeen
+		if l := all[lead].id; l == alert.FlowElephant || l == alert.FlowLongLived {
+			at = f.LastSeen
+		}
+		a = &alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: at / 1e9, Count: 1, Flow: &alert.FlowAlert{}}
 		fillFlow(a.Flow, f)
 	} else if sev > a.Severity {
 		notify = true

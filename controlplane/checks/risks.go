@@ -26,10 +26,31 @@ const (
 	RelTLSCipherState = "tls_cipher_state"
 	RelTLSServerName  = "tls_server_name"
 	RelIssuerDN       = "issuerdn"
+	RelDNSQueryType   = "dns_query_type"
+	RelDNSReturnCode  = "dns_return_code"
+	RelDNSQuery       = "dns_query"
 )
+
+// dnsTypes names the common query types.
+var dnsTypes = map[uint16]string{1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR", 15: "MX", 16: "TXT",
+	28: "AAAA", 33: "SRV", 35: "NAPTR", 43: "DS", 46: "RRSIG", 48: "DNSKEY", 64: "SVCB", 65: "HTTPS", 255: "ANY"}
 
 // flowRelated lists the protocol details shown with a flow's alert.
 func flowRelated(f *flowtable.Flow, out []alert.KV) []alert.KV {
+	if qtype, rcode, answered := f.DNS(); qtype != 0 {
+		name := dnsTypes[qtype]
+		if name == "" {
+			name = strconv.Itoa(int(qtype))
+		}
+		out = append(out, alert.KV{K: RelDNSQueryType, V: name})
+		if answered {
+			out = append(out, alert.KV{K: RelDNSReturnCode, V: l7.DNSRCodeName(rcode)})
+		}
+		if f.ServerName != "" {
+			out = append(out, alert.KV{K: RelDNSQuery, V: f.ServerName})
+		}
+		return out
+	}
 	t := f.TLS()
 	if t == nil {
 		return out

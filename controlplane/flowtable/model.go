@@ -57,10 +57,13 @@ type Flow struct {
 	L7      l7.Result // application protocol, from the first payloads
 	l7Tries uint8
 
-	ServerName  string // TLS SNI or HTTP Host seen from the client
+	ServerName  string // TLS SNI or HTTP Host seen from the client; DNS: the name asked for
 	inspected   uint8
 	swapPending bool // the next packet moves the conversation to a swapped flow
 	retired     bool // left behind by a swap: the conversation goes on in another flow
+	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)
+	dnsRCode    uint8  // its response code
+	dnsQType    uint16 // a DNS flow's query type; its name is ServerName
 
 	// Packets carrying payload, per direction; payloadKnown is false for
 	// flows fed only by a kernel dataplane (no payloads there).
@@ -91,6 +94,12 @@ func (f *Flow) Protocol() l7.Result {
 type tlsState struct {
 	info l7.TLSInfo
 	srv  *l7.TLSServerParser
+}
+
+// DNS is what a DNS flow (one transaction) asked and got: the query type,
+// the response code once answered; the name asked for is ServerName.
+func (f *Flow) DNS() (qtype uint16, rcode uint8, answered bool) {
+	return f.dnsQType, f.dnsRCode, f.dnsAnswered
 }
 
 // Retired tells the flow a role swap left behind with its first packet:

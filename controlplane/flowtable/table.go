@@ -455,6 +455,10 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 // protocol shows itself in the first ones or not at all.
 const maxL7Tries = 4
 
+// maxServerName bounds a name kept from the wire (DNS names are at most
+// 253 characters written out).
+const maxServerName = 255
+
 // maxInspected is how many client payload segments of a TCP flow are
 // looked at for a server name; a name comes in the first one or never.
 const maxInspected = 3
@@ -518,6 +522,13 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		return
 	}
 	l7.DNSRisks(p.Payload, info, p.Proto == 17, &f.risk)
+	if f.ServerName == "" && info.QName != "" && len(info.QName) <= maxServerName {
+		// ntopng shows a DNS flow's query as its info.
+		f.ServerName, f.dnsQType = info.QName, info.QType
+	}
+	if info.Response && !f.dnsAnswered {
+		f.dnsAnswered, f.dnsRCode = true, info.RCode
+	}
 	if !info.Response {
 		addContact(&sender.dnsServers, receiver.Key.Addr)
 		if info.QName != "" {

@@ -404,16 +404,17 @@ func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
 		"epoch_begin": a.Tstamp, "epoch_end": now,
 	}
 	peer := func(ip, name string) map[string]any {
-		label := ip
-		if name != "" {
-			label = name
-		}
-		return map[string]any{"blacklisted": "0", "country": "", "label": label, "label_long": label, "value": ip,
+		m := map[string]any{"blacklisted": "0", "country": "", "label": ip, "label_long": ip, "value": ip,
 			"reference": fmt.Sprintf("<a href='/lua/host_details.lua?host=%s' data-bs-toggle='tooltip' title=''><i class='fas fa-laptop'></i></a>", ip)}
+		if name != "" && name != ip {
+			m["label"], m["label_long"], m["name"] = shortenString(name, 24), name, name
+		}
+		return m
 	}
+	delete(rec, "entity_val") // ntopng's flow rows name the flow in "flow"
 	rec["flow"] = map[string]any{
 		"active_url": fmt.Sprintf("/lua/flow_details.lua?flow_key=%d&flow_hash_id=%d", f.FlowKey, f.HashID),
-		"cli_ip":     peer(f.CliIP, ""), "srv_ip": peer(f.SrvIP, ""),
+		"cli_ip":     peer(f.CliIP, f.CliName), "srv_ip": peer(f.SrvIP, f.SrvName),
 		"cli_port": strconv.Itoa(int(f.CliPort)), "srv_port": strconv.Itoa(int(f.SrvPort)),
 	}
 	l4 := l4Name(f.Proto)
@@ -441,6 +442,19 @@ func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
 	}
 	rec["info"] = info
 	var rel strings.Builder
+	if qt := related[checks.RelDNSQueryType]; qt != "" {
+		fmt.Fprintf(&rel, ` [ Query Type: <span class="badge bg-info">%s</span> ]`, qt)
+		if rc := related[checks.RelDNSReturnCode]; rc != "" {
+			badge := "bg-success"
+			if rc != "NOERROR" {
+				badge = "bg-danger"
+			}
+			fmt.Fprintf(&rel, ` [ Return Code: <span class="badge %s">%s</span> ]`, badge, rc)
+		}
+		if q := related[checks.RelDNSQuery]; q != "" {
+			fmt.Fprintf(&rel, " [ URL: %s ]", copyLink(q, "https://"+q))
+		}
+	}
 	nb, errB := strconv.ParseInt(related[checks.RelTLSNotBefore], 10, 64)
 	na, errA := strconv.ParseInt(related[checks.RelTLSNotAfter], 10, 64)
 	if errB == nil && errA == nil {

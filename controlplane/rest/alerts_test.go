@@ -12,7 +12,8 @@ import (
 )
 
 // newAlertServer is a test server with the checks engine run once over
-// its table: n SYN-only flows, each unanswered (unidirectional).
+// its table: n SYN-only flows, each unanswered (unidirectional; no data
+// either way, so nDPI words it as missing client traffic).
 func newAlertServer(t testing.TB, n int) *Server {
 	s := newTestServer(t, n, true)
 	eng, err := checks.New(checks.Options{Store: s.cfg.Store})
@@ -65,7 +66,7 @@ func TestFlowAlertList(t *testing.T) {
 		r.Flow.CliIP.Value != "192.168.1.10" || r.Flow.SrvPort != "443" {
 		t.Errorf("record %+v", r)
 	}
-	if want := "Unidirectional Traffic <a href=\"https://www.ntop.org/guides/nDPI/flow_risks.html#risk-046\" target=\"_blank\"><i class=\"fas fa-lg fa-question-circle\"></i></a> [No server to client traffic]"; r.Descr.Descr != want {
+	if want := "Unidirectional Traffic <a href=\"https://www.ntop.org/guides/nDPI/flow_risks.html#risk-046\" target=\"_blank\"><i class=\"fas fa-lg fa-question-circle\"></i></a> [No client to server traffic]"; r.Descr.Descr != want {
 		t.Errorf("description %q", r.Descr.Descr)
 	}
 	// Paging: start/length.

@@ -33,11 +33,16 @@ needed[zstd]=zstd
 needed[mcopy]=mtools
 needed[mkfs.vfat]=dosfstools
 needed[sfdisk]=fdisk
-# Later issues will add (command → package):
-#   snmpd → snmpd, snmpget → snmp,
-#   tcpreplay → tcpreplay, pmacctd → pmacct, tshark → tshark
-#   (tshark asks whether non-root users may capture; noninteractive keeps the
-#   default "no").
+# Flow export is checked against pmacct's collector and decoded by tshark
+# (tshark asks whether non-root users may capture; noninteractive keeps the
+# default "no").
+needed[nfacctd]=pmacct
+needed[tshark]=tshark
+# SNMP: a real net-snmp agent as the polled device, and its tools as peers.
+needed[snmpd]=snmpd
+needed[snmpwalk]=snmp
+needed[snmptrap]=snmp
+# Later issues will add (command → package): tcpreplay → tcpreplay.
 
 # has finds a command even when sbin is not on PATH (ip, update-ca-certificates
 # live there and CI's PATH is not guaranteed to include it).

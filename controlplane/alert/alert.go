@@ -18,7 +18,9 @@ type Alert struct {
 	Tstamp    int64    `json:"tstamp"`     // unix s: raised
 	TstampEnd int64    `json:"tstamp_end"` // unix s: released, or last seen while engaged
 	Engaged   bool     `json:"engaged,omitempty"`
-	Count     int      `json:"count"`
+	// Acknowledged marks an alert an operator has seen (ntopng's acknowledge).
+	Acknowledged bool `json:"acknowledged,omitempty"`
+	Count        int  `json:"count"`
 	// Info is the detail that completes the title (a risk's nDPI info,
 	// the server of an unexpected server, the threshold crossed).
 	Info string `json:"info,omitempty"`

@@ -44,6 +44,9 @@ type Filter struct {
 	Severity    *Severity
 	Engaged     *bool
 	EntityVal   string
+	RowID       uint64 // one alert
+	// Flows selects flow alerts (true) or the others (false).
+	Flows *bool
 }
 
 func (f *Filter) match(a *Alert) bool {
@@ -54,7 +57,9 @@ func (f *Filter) match(a *Alert) bool {
 		a.Severity < f.MinSeverity,
 		f.Severity != nil && a.Severity != *f.Severity,
 		f.Engaged != nil && a.Engaged != *f.Engaged,
-		f.EntityVal != "" && a.EntityVal != f.EntityVal:
+		f.EntityVal != "" && a.EntityVal != f.EntityVal,
+		f.RowID != 0 && a.RowID != f.RowID,
+		f.Flows != nil && (a.Family == FamilyFlow) != *f.Flows:
 		return false
 	}
 	return true
@@ -89,6 +94,28 @@ func (ar *Archive) Delete(ifid int, f Filter) (int, error) {
 		return 0, err
 	}
 	return len(keys), ar.st.DeleteAlerts(keys)
+}
+
+// Acknowledge marks the alerts of ifid that match f as acknowledged and
+// returns how many changed.
+func (ar *Archive) Acknowledge(ifid int, f Filter) (int, error) {
+	var todo []*Alert
+	err := ar.Scan(ifid, f, func(a *Alert) error {
+		if !a.Acknowledged {
+			todo = append(todo, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, a := range todo {
+		a.Acknowledged = true
+		if err := ar.Put(a); err != nil {
+			return 0, err
+		}
+	}
+	return len(todo), nil
 }
 
 // CloseEngaged marks every alert of ifid still stored as engaged as

@@ -163,11 +163,14 @@ func message(a *alert.Alert) string {
 
 // getAlertTS is get/alert/ts: alerts per hour, one array of 24 per day
 // (keyed by the day's start, unix s, UTC).
-func (s *Server) getAlertTS(r *request) (RC, any) {
-	q, rc, rsp := s.parseAlertQuery(r, "historical")
+func (s *Server) getAlertTS(r *request) (RC, any) { return s.alertTS(r, "historical", nil) }
+
+func (s *Server) alertTS(r *request, defStatus string, entity *alert.Entity) (RC, any) {
+	q, rc, rsp := s.parseAlertQuery(r, defStatus)
 	if rc != RCOK {
 		return rc, rsp
 	}
+	q.filter.Entity = entity
 	list, err := s.alerts(q)
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
@@ -497,4 +500,62 @@ func bytesToSize(b uint64) string {
 		s = s[:len(s)-1]
 	}
 	return s + " " + units[i]
+}
+
+// alertAction serves delete/<entity>/alerts and acknowledge/<entity>/alerts:
+// the historical alerts of the entity that match the query (row_id for
+// one, alert_type, alert_severity, epoch_begin/end) are deleted or marked
+// acknowledged. Engaged alerts are left alone: they are still going on.
+func (s *Server) alertAction(entity string, del bool) handler {
+	return func(r *request) (RC, any) {
+		if !r.admin {
+			return RCNotGranted, nil
+		}
+		q, rc, rsp := s.parseAlertQuery(r, "historical")
+		if rc != RCOK {
+			return rc, rsp
+		}
+		if s.cfg.Checks == nil {
+			return RCNotEnabled, map[string]string{"error": "alerting is not running in this process"}
+		}
+		f := q.filter
+		no := false
+		f.Engaged = &no
+		f.Entity = entityLists[entity].entity
+		switch entity {
+		case "flow":
+			yes := true
+			f.Flows = &yes
+		case "host", "interface":
+			f.Flows = &no
+		}
+		if v, ok := r.params["row_id"]; ok {
+			id, err := strconv.ParseUint(v, 10, 64)
+			if err != nil || id == 0 {
+				return RCInvalidArguments, map[string]string{"error": "row_id must be an alert's row id"}
+			}
+			f.RowID = id
+		}
+		ar := s.cfg.Checks.Archive()
+		var n int
+		var err error
+		if del {
+			n, err = ar.Delete(int(q.ifc.StoreID), f)
+		} else {
+			n, err = ar.Acknowledge(int(q.ifc.StoreID), f)
+		}
+		if err != nil {
+			return RCInternalError, map[string]string{"error": err.Error()}
+		}
+		return RCOK, map[string]any{"count": n}
+	}
+}
+
+// entityAlertTS is get/<entity>/alert/ts: get/alert/ts for one entity.
+func (s *Server) entityAlertTS(entity string) handler {
+	def := "historical"
+	if entity == "flow" {
+		def = "historical-flows"
+	}
+	return func(r *request) (RC, any) { return s.alertTS(r, def, entityLists[entity].entity) }
 }

@@ -233,3 +233,51 @@ func TestNotificationSettings(t *testing.T) {
 		t.Errorf("after delete: %v %v", eps, rs)
 	}
 }
+
+func TestDeleteAndAcknowledgeAlerts(t *testing.T) {
+	s := newAlertServer(t, 10)
+	count := func(uri string) int {
+		var n int
+		for _, r := range decodeEnv[[]struct {
+			Acked bool `json:"acknowledged"`
+		}](t, do(s, uri, nil).Response.Body()).Rsp {
+			_ = r
+			n++
+		}
+		return n
+	}
+	if n := count("/lua/rest/v1/get/alert/data.lua?ifid=0&status=historical-flows"); n != 10 {
+		t.Fatalf("%d flow alerts, want 10", n)
+	}
+	// Host deletions leave flow alerts alone.
+	ctx := do(s, "/lua/rest/v1/delete/host/alerts.lua?ifid=0", nil)
+	if e := decodeEnv[struct{ Count int }](t, ctx.Response.Body()); e.Rsp.Count != 0 {
+		t.Errorf("delete host alerts: %s", ctx.Response.Body())
+	}
+	ctx = do(s, "/lua/rest/v1/acknowledge/flow/alerts.lua?ifid=0", nil)
+	if e := decodeEnv[struct{ Count int }](t, ctx.Response.Body()); e.Rsp.Count != 10 {
+		t.Errorf("acknowledge: %s", ctx.Response.Body())
+	}
+	ctx = do(s, "/lua/rest/v1/delete/flow/alerts.lua?ifid=0&row_id=3", nil)
+	if e := decodeEnv[struct{ Count int }](t, ctx.Response.Body()); e.Rsp.Count != 1 {
+		t.Errorf("delete one: %s", ctx.Response.Body())
+	}
+	if n := count("/lua/rest/v1/get/alert/data.lua?ifid=0&status=historical-flows"); n != 9 {
+		t.Errorf("%d flow alerts after deleting one, want 9", n)
+	}
+	ctx = do(s, "/lua/rest/v1/delete/flow/alerts.lua?ifid=0&row_id=0", nil)
+	if ctx.Response.StatusCode() != 400 {
+		t.Errorf("row_id=0: %s", ctx.Response.Body())
+	}
+	ctx = do(s, "/lua/rest/v1/get/flow/alert/ts.lua?ifid=0", nil)
+	e := decodeEnv[map[string][]int](t, ctx.Response.Body())
+	total := 0
+	for _, day := range e.Rsp {
+		for _, n := range day {
+			total += n
+		}
+	}
+	if total != 9 {
+		t.Errorf("flow alert ts counts %d, want 9: %s", total, ctx.Response.Body())
+	}
+}

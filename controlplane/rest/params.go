@@ -188,6 +188,7 @@ var knownParams = map[string]validator{
 	"alert_type":     vNumber,
 	"alert_severity": vWord,
 	"start":          vNumber,
+	"row_id":         vNumber,
 	"length":         vNumber,
 	"check_subdir":   vWord,
 	"script_key":     vWord,

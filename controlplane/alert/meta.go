@@ -27,8 +27,10 @@ func otherMeta(id int) TypeID { return TypeID{FamilyOther, id} }
 // Flow alert keys the probe raises.
 const (
 	FlowBlacklisted        = 1
+	FlowDNSExfiltration    = 6
 	FlowElephant           = 8
 	FlowLongLived          = 11
+	FlowLowGoodput         = 12
 	FlowRemoteToRemote     = 16
 	FlowConnRefused        = 20
 	FlowTLSCertExpired     = 22
@@ -75,6 +77,8 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowBlacklisted):        {Title: "Blacklisted Flow", Check: "blacklisted", Score: 100, CliAttacker: true},
 	flowMeta(FlowElephant):           {Title: "Elephant Flow", Check: "elephant_flow", Score: 50},
 	flowMeta(FlowLongLived):          {Title: "Long-lived Flow", Check: "long_lived", Score: 10},
+	flowMeta(FlowDNSExfiltration):    {Title: "DNS Data Exfiltration", Check: "dns_data_exfiltration", Score: 100, CliAttacker: true},
+	flowMeta(FlowLowGoodput):         {Title: "Low Goodput Ratio", Check: "low_goodput", Score: 10},
 	flowMeta(FlowRemoteToRemote):     {Title: "Remote to Remote", Check: "remote_to_remote", Score: 10},
 	flowMeta(FlowConnRefused):        {Title: "TCP Connection Refused", Check: "tcp_connection_refused", Score: 10},
 	flowMeta(FlowTLSCertExpired):     {Title: "TLS Cert. Expired", Check: "tls_certificate_expired", Score: 100, Risk: 9},

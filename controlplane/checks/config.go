@@ -56,6 +56,8 @@ var catalogue = []Check{
 	{Key: "blacklisted", Subdir: SubdirFlow, Types: flowT(alert.FlowBlacklisted), Items: "blacklisted addresses or networks (CIDR)", Enabled: true, Descr: "Flows from or to a blacklisted address"},
 	{Key: "elephant_flow", Subdir: SubdirFlow, Types: flowT(alert.FlowElephant), Threshold: 1 << 30, Unit: "bytes", Enabled: true, Descr: "Flows that moved more than the threshold in one direction"},
 	{Key: "long_lived", Subdir: SubdirFlow, Types: flowT(alert.FlowLongLived), Threshold: 86400, Unit: "seconds", Enabled: true, Descr: "Flows active for longer than the threshold"},
+	{Key: "dns_data_exfiltration", Subdir: SubdirFlow, Types: flowT(alert.FlowDNSExfiltration), Threshold: 40, Unit: "characters in one label", Enabled: true, Descr: "DNS queries carrying data: a name with a label longer than the threshold"},
+	{Key: "low_goodput", Subdir: SubdirFlow, Types: flowT(alert.FlowLowGoodput), Threshold: 25, Unit: "% payload of bytes", Descr: "TCP flows of 20 packets or more whose payload is under the threshold share of their bytes"},
 	{Key: "remote_to_remote", Subdir: SubdirFlow, Types: flowT(alert.FlowRemoteToRemote), Descr: "Flows between two hosts outside the local networks"},
 	{Key: "tcp_connection_refused", Subdir: SubdirFlow, Types: flowT(alert.FlowConnRefused), Enabled: true, Descr: "TCP connections the server refused with a reset"},
 	{Key: "zero_tcp_window", Subdir: SubdirFlow, Types: flowT(alert.FlowZeroWindow), Enabled: true, Descr: "TCP peers advertising a zero receive window"},

@@ -169,6 +169,7 @@ type snapshot struct {
 	// Looked at for every flow: resolved once per pass.
 	blacklist           []netip.Prefix
 	elephant, longLived float64
+	exfil, goodput      float64
 	r2r                 bool
 }
 
@@ -196,6 +197,12 @@ func (e *Engine) snapshot() *snapshot {
 		sn.elephant = sn.threshold("elephant_flow")
 	}
 	sn.r2r = sn.on("remote_to_remote")
+	if sn.on("dns_data_exfiltration") {
+		sn.exfil = sn.threshold("dns_data_exfiltration")
+	}
+	if sn.on("low_goodput") {
+		sn.goodput = sn.threshold("low_goodput")
+	}
 	if sn.on("long_lived") {
 		sn.longLived = sn.threshold("long_lived")
 	}

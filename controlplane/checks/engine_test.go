@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -201,6 +202,11 @@ func TestFlowChecks(t *testing.T) {
 			[]*decode.Packet{tcp(t0, far1, far2, 40000, 443, decode.TCPSyn), tcp(t0+1e6, far2, far1, 443, 40000, decode.TCPSyn|decode.TCPAck)}, []int{alert.FlowUnidirectional, alert.FlowRemoteToRemote}, 20},
 		{"unanswered flow at the end of a capture", nil,
 			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, []int{alert.FlowUnidirectional}, 10},
+		{"DNS query carrying data", nil,
+			dnsExchange(victim, gw, "mzxw6ytboi2dambqgezdgnbvgy3tqojqgezdgnbvgy3tqojq.x.example.com"), []int{alert.FlowDNSExfiltration}, 100},
+		{"ordinary DNS query", nil, dnsExchange(victim, gw, "www.example.com"), nil, 0},
+		{"low goodput", map[string]Setting{"low_goodput": {Enabled: true, Threshold: 25}},
+			lowGoodput(), []int{alert.FlowLowGoodput}, 10},
 		{"blacklisted peer and unanswered", map[string]Setting{"blacklisted": {Enabled: true, Items: []string{"198.51.100.0/24"}}},
 			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, []int{alert.FlowBlacklisted, alert.FlowUnidirectional}, 110},
 	}
@@ -305,4 +311,37 @@ func TestSYNFloodFromKernelDeltas(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d SYN flood alerts from deltas, want attacker and victim: %+v", n, e.Engaged(0))
 	}
+}
+
+// dnsExchange is a DNS query for name (type A) from cli:5353 to srv:53 and
+// its NOERROR answer without records.
+func dnsExchange(cli, srv netip.Addr, name string) []*decode.Packet {
+	question := []byte{}
+	for _, l := range strings.Split(name, ".") {
+		question = append(question, byte(len(l)))
+		question = append(question, l...)
+	}
+	question = append(question, 0, 0, 1, 0, 1)
+	q := udp(t0, cli, srv, 5353, 53)
+	q.Payload = append([]byte{0x12, 0x34, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0}, question...)
+	r := udp(t0+1e6, srv, cli, 53, 5353)
+	r.Payload = append([]byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, question...)
+	return []*decode.Packet{q, r}
+}
+
+// lowGoodput is an established TCP flow of 30 packets carrying 1 byte of
+// payload each (60-byte frames: ~1.7% goodput).
+func lowGoodput() []*decode.Packet {
+	gw := netip.MustParseAddr("192.168.1.1")
+	out := []*decode.Packet{tcp(t0, victim, gw, 40000, 23, decode.TCPSyn), tcp(t0+1e6, gw, victim, 23, 40000, decode.TCPSyn|decode.TCPAck)}
+	for i := 0; i < 28; i++ {
+		src, dst, sp, dp := victim, gw, uint16(40000), uint16(23)
+		if i%2 == 1 {
+			src, dst, sp, dp = gw, victim, 23, 40000
+		}
+		p := tcp(t0+int64(i+2)*1e6, src, dst, sp, dp, decode.TCPAck|decode.TCPPsh)
+		p.Payload, p.TCPWindow = []byte{'x'}, 1024
+		out = append(out, p)
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -82,6 +83,18 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 	if th := snap.longLived; th > 0 && float64(f.LastSeen-f.FirstSeen)/1e9 > th {
 		add("long_lived", alert.FlowLongLived, (time.Duration(f.LastSeen-f.FirstSeen) / time.Second * time.Second).String())
 	}
+	if th := snap.exfil; th > 0 && f.ServerName != "" {
+		if qt, _, _ := f.DNS(); qt != 0 && float64(longestLabel(f.ServerName)) > th {
+			add("dns_data_exfiltration", alert.FlowDNSExfiltration, f.ServerName)
+		}
+	}
+	if th := snap.goodput; th > 0 && f.Proto == 6 && f.Packets() >= minGoodputPackets {
+		if c2s, s2c, ok := f.PayloadBytes(); ok && c2s < math.MaxUint32 && s2c < math.MaxUint32 && f.Bytes() > 0 {
+			if pct := float64(uint64(c2s)+uint64(s2c)) * 100 / float64(f.Bytes()); pct < th {
+				add("low_goodput", alert.FlowLowGoodput, fmt.Sprintf("Goodput %.1f%%", pct))
+			}
+		}
+	}
 	if snap.r2r {
 		// Host fields are a cache miss away: only looked at when asked.
 		if cli, srv := f.ClientHost(), f.ServerHost(); cli != nil && srv != nil && !cli.Local && !srv.Local && !srv.Multicast && !srv.Broadcast {
@@ -128,7 +141,7 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 			// nDPI looks at the client's side first: a flow with no data
 			// either way (seen mid-stream, only ACKs) lacks the client's.
 			info := "No server to client traffic"
-			if c2s, _, ok := f.PayloadPackets(); ok && c2s == 0 {
+			if c2s, _, ok := f.PayloadBytes(); ok && c2s == 0 {
 				info = "No client to server traffic"
 			}
 			add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, info)
@@ -145,12 +158,30 @@ func unidirectional(f *flowtable.Flow) bool {
 	if f.Proto != 6 && f.Proto != 17 {
 		return false
 	}
-	c2s, s2c, ok := f.PayloadPackets()
+	c2s, s2c, ok := f.PayloadBytes()
 	if !ok {
 		return f.PktsC2S > 0 && f.PktsS2C == 0
 	}
 	_ = c2s
 	return f.PktsC2S > 0 && s2c == 0
+}
+
+// minGoodputPackets is the size below which a flow's goodput says nothing
+// (a handshake and a close are all headers).
+const minGoodputPackets = 20
+
+// longestLabel is the length of a DNS name's longest label.
+func longestLabel(name string) int {
+	longest, cur := 0, 0
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			cur = 0
+			continue
+		}
+		cur++
+		longest = max(longest, cur)
+	}
+	return longest
 }
 
 func contains(ports []uint16, p uint16) bool {

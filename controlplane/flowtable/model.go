@@ -59,15 +59,15 @@ type Flow struct {
 
 	ServerName  string // TLS SNI or HTTP Host seen from the client; DNS: the name asked for
 	inspected   uint8
-	swapPending bool // the next packet moves the conversation to a swapped flow
-	retired     bool // left behind by a swap: the conversation goes on in another flow
+	swapPending bool   // the next packet moves the conversation to a swapped flow
+	retired     bool   // left behind by a swap: the conversation goes on in another flow
 	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)
 	dnsRCode    uint8  // its response code
 	dnsQType    uint16 // a DNS flow's query type; its name is ServerName
 
-	// Packets carrying payload, per direction; payloadKnown is false for
-	// flows fed only by a kernel dataplane (no payloads there).
-	payloadPkts  [2]uint32
+	// L4 payload bytes per direction (saturating); payloadKnown is false
+	// for flows fed only by a kernel dataplane (no payloads there).
+	payloadBytes [2]uint32
 	payloadKnown bool
 
 	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
@@ -106,11 +106,11 @@ func (f *Flow) DNS() (qtype uint16, rcode uint8, answered bool) {
 // counted like ntopng does, but the conversation is the other flow's.
 func (f *Flow) Retired() bool { return f.retired }
 
-// PayloadPackets are the packets with payload client to server and server
-// to client; ok is false when the flow's packets were never seen (kernel
-// dataplane counters only).
-func (f *Flow) PayloadPackets() (c2s, s2c uint32, ok bool) {
-	return f.payloadPkts[dirC2S], f.payloadPkts[dirS2C], f.payloadKnown
+// PayloadBytes are the L4 payload bytes client to server and server to
+// client (as captured; math.MaxUint32 means at least that many); ok is
+// false when the flow's packets were never seen (kernel dataplane only).
+func (f *Flow) PayloadBytes() (c2s, s2c uint32, ok bool) {
+	return f.payloadBytes[dirC2S], f.payloadBytes[dirS2C], f.payloadKnown
 }
 
 // Risks are the flow risks nDPI would raise on what the flow's payloads

@@ -337,8 +337,12 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	f.pendPkts[dir]++
 	f.pendBytes[dir] += wire
 	f.payloadKnown = true
-	if len(p.Payload) > 0 && f.payloadPkts[dir] < math.MaxUint32 {
-		f.payloadPkts[dir]++
+	if n := uint32(len(p.Payload)); n > 0 {
+		if f.payloadBytes[dir] > math.MaxUint32-n {
+			f.payloadBytes[dir] = math.MaxUint32
+		} else {
+			f.payloadBytes[dir] += n
+		}
 	}
 	f.markActive(p.Timestamp)
 	f.pendSize[dir][sizeBucket(p.WireLen)]++

@@ -32,6 +32,7 @@ const (
 	FlowLongLived          = 11
 	FlowLowGoodput         = 12
 	FlowRemoteToRemote     = 16
+	FlowTCPIssues          = 19
 	FlowConnRefused        = 20
 	FlowTLSCertExpired     = 22
 	FlowTLSCertMismatch    = 23
@@ -80,6 +81,7 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowDNSExfiltration):    {Title: "DNS Data Exfiltration", Check: "dns_data_exfiltration", Score: 100, CliAttacker: true},
 	flowMeta(FlowLowGoodput):         {Title: "Low Goodput Ratio", Check: "low_goodput", Score: 10},
 	flowMeta(FlowRemoteToRemote):     {Title: "Remote to Remote", Check: "remote_to_remote", Score: 10},
+	flowMeta(FlowTCPIssues):          {Title: "TCP Connection Issues", Check: "tcp_issues_generic", Score: 10},
 	flowMeta(FlowConnRefused):        {Title: "TCP Connection Refused", Check: "tcp_connection_refused", Score: 10},
 	flowMeta(FlowTLSCertExpired):     {Title: "TLS Cert. Expired", Check: "tls_certificate_expired", Score: 100, Risk: 9},
 	flowMeta(FlowTLSCertMismatch):    {Title: "TLS Cert. Mismatch", Check: "tls_certificate_mismatch", Score: 100, Risk: 10, Lead: "TLS Certificate Mismatch "},

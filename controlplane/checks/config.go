@@ -59,6 +59,7 @@ var catalogue = []Check{
 	{Key: "dns_data_exfiltration", Subdir: SubdirFlow, Types: flowT(alert.FlowDNSExfiltration), Threshold: 40, Unit: "characters in one label", Enabled: true, Descr: "DNS queries carrying data: a name with a label longer than the threshold"},
 	{Key: "low_goodput", Subdir: SubdirFlow, Types: flowT(alert.FlowLowGoodput), Threshold: 25, Unit: "% payload of bytes", Descr: "TCP flows of 20 packets or more whose payload is under the threshold share of their bytes"},
 	{Key: "remote_to_remote", Subdir: SubdirFlow, Types: flowT(alert.FlowRemoteToRemote), Descr: "Flows between two hosts outside the local networks"},
+	{Key: "tcp_issues_generic", Subdir: SubdirFlow, Types: flowT(alert.FlowTCPIssues), Threshold: 10, Unit: "% of packets retransmitted, out of order or lost", Enabled: true, Descr: "TCP flows of 10 packets or more with more troubled segments than the threshold"},
 	{Key: "tcp_connection_refused", Subdir: SubdirFlow, Types: flowT(alert.FlowConnRefused), Enabled: true, Descr: "TCP connections the server refused with a reset"},
 	{Key: "zero_tcp_window", Subdir: SubdirFlow, Types: flowT(alert.FlowZeroWindow), Enabled: true, Descr: "TCP peers advertising a zero receive window"},
 	{Key: "known_proto_on_non_std_port", Subdir: SubdirFlow, Types: flowT(alert.FlowKnownProtoNonStd), Enabled: true, Descr: "Well-known protocols on a port that is not theirs"},

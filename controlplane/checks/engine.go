@@ -170,6 +170,7 @@ type snapshot struct {
 	blacklist           []netip.Prefix
 	elephant, longLived float64
 	exfil, goodput      float64
+	tcpIssues           float64
 	r2r                 bool
 }
 
@@ -199,6 +200,9 @@ func (e *Engine) snapshot() *snapshot {
 	sn.r2r = sn.on("remote_to_remote")
 	if sn.on("dns_data_exfiltration") {
 		sn.exfil = sn.threshold("dns_data_exfiltration")
+	}
+	if sn.on("tcp_issues_generic") {
+		sn.tcpIssues = sn.threshold("tcp_issues_generic")
 	}
 	if sn.on("low_goodput") {
 		sn.goodput = sn.threshold("low_goodput")

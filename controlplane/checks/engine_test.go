@@ -207,6 +207,7 @@ func TestFlowChecks(t *testing.T) {
 		{"ordinary DNS query", nil, dnsExchange(victim, gw, "www.example.com"), nil, 0},
 		{"low goodput", map[string]Setting{"low_goodput": {Enabled: true, Threshold: 25}},
 			lowGoodput(), []int{alert.FlowLowGoodput}, 10},
+		{"retransmissions", nil, retransmitted(), []int{alert.FlowTCPIssues}, 10},
 		{"blacklisted peer and unanswered", map[string]Setting{"blacklisted": {Enabled: true, Items: []string{"198.51.100.0/24"}}},
 			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, []int{alert.FlowBlacklisted, alert.FlowUnidirectional}, 110},
 	}
@@ -342,6 +343,21 @@ func lowGoodput() []*decode.Packet {
 		p := tcp(t0+int64(i+2)*1e6, src, dst, sp, dp, decode.TCPAck|decode.TCPPsh)
 		p.Payload, p.TCPWindow = []byte{'x'}, 1024
 		out = append(out, p)
+	}
+	return out
+}
+
+// retransmitted is an established TCP flow whose client sends the same
+// segment 10 times (answered each time).
+func retransmitted() []*decode.Packet {
+	gw := netip.MustParseAddr("192.168.1.1")
+	out := []*decode.Packet{tcp(t0, victim, gw, 40001, 8443, decode.TCPSyn), tcp(t0+1e6, gw, victim, 8443, 40001, decode.TCPSyn|decode.TCPAck)}
+	for i := 0; i < 10; i++ {
+		p := tcp(t0+int64(2*i+2)*1e6, victim, gw, 40001, 8443, decode.TCPAck|decode.TCPPsh)
+		p.Payload, p.TCPWindow, p.TCPSeq = []byte("hello"), 1024, 1
+		a := tcp(t0+int64(2*i+3)*1e6, gw, victim, 8443, 40001, decode.TCPAck)
+		a.Payload, a.TCPWindow, a.TCPSeq = []byte("ok"), 1024, uint32(1+2*i)
+		out = append(out, p, a)
 	}
 	return out
 }

@@ -101,6 +101,16 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 			add("remote_to_remote", alert.FlowRemoteToRemote, "")
 		}
 	}
+	if th := snap.tcpIssues; th > 0 && f.Proto == 6 && f.Packets() >= minIssuePackets {
+		h := f.TCP[0]
+		h.Retransmissions += f.TCP[1].Retransmissions
+		h.OutOfOrder += f.TCP[1].OutOfOrder
+		h.Lost += f.TCP[1].Lost
+		bad := h.Retransmissions + h.OutOfOrder + h.Lost
+		if pct := float64(bad) * 100 / float64(f.Packets()); pct > th {
+			add("tcp_issues_generic", alert.FlowTCPIssues, fmt.Sprintf("Retransmissions %d, Out of Order %d, Lost %d", h.Retransmissions, h.OutOfOrder, h.Lost))
+		}
+	}
 	if f.Refused() {
 		add("tcp_connection_refused", alert.FlowConnRefused, "")
 	}
@@ -165,6 +175,10 @@ func unidirectional(f *flowtable.Flow) bool {
 	_ = c2s
 	return f.PktsC2S > 0 && s2c == 0
 }
+
+// minIssuePackets is the size below which one lost segment would make a
+// flow look broken.
+const minIssuePackets = 10
 
 // minGoodputPackets is the size below which a flow's goodput says nothing
 // (a handshake and a close are all headers).

@@ -10,7 +10,7 @@ import (
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
-// benchTable holds n TCP flows (answered, so no check fires) between 1000
+// benchTable holds n TCP flows (data both ways, so no check fires) between 1000
 // local clients and 5000 remote servers.
 func benchTable(b *testing.B, n int) *flowtable.Table {
 	b.Helper()
@@ -22,6 +22,10 @@ func benchTable(b *testing.B, n int) *flowtable.Table {
 		ts := t0 + int64(i)*1000
 		tb.HandlePacket(tcp(ts, cli, srv, sp, 443, decode.TCPSyn), decode.ErrNone)
 		tb.HandlePacket(tcp(ts+1e6, srv, cli, 443, sp, decode.TCPSyn|decode.TCPAck), decode.ErrNone)
+		for _, p := range []*decode.Packet{tcp(ts+2e6, cli, srv, sp, 443, decode.TCPAck|decode.TCPPsh), tcp(ts+3e6, srv, cli, 443, sp, decode.TCPAck|decode.TCPPsh)} {
+			p.Payload, p.TCPWindow, p.TCPSeq = []byte("data"), 1024, 1
+			tb.HandlePacket(p, decode.ErrNone)
+		}
 	}
 	return tb
 }
@@ -70,4 +74,34 @@ func BenchmarkViewBaseline(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/flow")
 	_ = sum
+}
+
+// BenchmarkPassAllAlerted is the worst case: every one of 100 000 flows
+// carries an alert (SYNs never answered), so each pass looks up its state.
+func BenchmarkPassAllAlerted(b *testing.B) {
+	const n = 100000
+	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true, MaxFlows: n + 1, MaxHosts: n + 1})
+	for i := 0; i < n; i++ {
+		cli := netip.AddrFrom4([4]byte{192, 168, byte(i % 1000 / 250), byte(i%250 + 1)})
+		srv := netip.AddrFrom4([4]byte{198, 51, byte(i % 5000 / 250), byte(i%250 + 1)})
+		tb.HandlePacket(tcp(t0+int64(i)*1000, cli, srv, uint16(1024+i/1000), 443, decode.TCPSyn), decode.ErrNone)
+	}
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	e, err := New(Options{Store: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ifc := Iface{Table: tb}
+	now := t0 + int64(200*time.Second)
+	e.Run(ifc, now, false) // raises and stores the 100 000 alerts
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		now += int64(time.Second)
+		e.Run(ifc, now, false)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/flow")
 }

@@ -53,6 +53,7 @@ const (
 	FlowDNSLargePacket     = 64
 	FlowTLSCertAboutExpire = 69
 	FlowErrorCode          = 71
+	FlowTCPReset           = 100
 )
 
 // Host alert keys the probe raises.
@@ -70,8 +71,13 @@ const (
 
 // Other alert keys the probe raises.
 const (
-	OtherTooManyDrops = 4096 + 41
-	OtherNoIfActivity = 4096 + 50
+	OtherPortErrors         = 4096 + 25
+	OtherPortStatusChange   = 4096 + 28
+	OtherSNMPDeviceReset    = 4096 + 34
+	OtherSNMPTrap           = 4096 + 36
+	OtherTooManyDrops       = 4096 + 41
+	OtherUnresponsiveDevice = 4096 + 42
+	OtherNoIfActivity       = 4096 + 50
 )
 
 var metas = map[TypeID]Meta{
@@ -102,6 +108,7 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowDNSLargePacket):     {Title: "Large DNS Packet (512+ bytes)", Check: "ndpi_dns_large_packet", Score: 10, Risk: 37},
 	flowMeta(FlowTLSCertAboutExpire): {Title: "TLS Cert About To Expire", Check: "ndpi_tls_certificate_about_to_expire", Score: 50, Risk: 41},
 	flowMeta(FlowErrorCode):          {Title: "Error Code", Check: "ndpi_error_code_detected", Score: 10, Risk: 43},
+	flowMeta(FlowTCPReset):           {Title: "TCP Flow Reset", Check: "tcp_flow_reset", Score: 10},
 
 	hostMeta(HostSMTPContacts): {Title: "SMTP Server Contacts", Check: "smtp_contacts", Score: 50},
 	hostMeta(HostDNSContacts):  {Title: "DNS Server Contacts", Check: "dns_contacts", Score: 50},
@@ -113,8 +120,13 @@ var metas = map[TypeID]Meta{
 	hostMeta(HostICMPFlood):    {Title: "ICMP Flood", Check: "icmp_flood", Score: 100},
 	hostMeta(HostPktThreshold): {Title: "Traffic Volume Threshold", Check: "traffic_volume", Score: 50},
 
-	otherMeta(OtherTooManyDrops): {Title: "Too Many Drops", Check: "too_many_drops", Score: 100},
-	otherMeta(OtherNoIfActivity): {Title: "No Interface Activity", Check: "no_if_activity", Score: 100},
+	otherMeta(OtherTooManyDrops):       {Title: "Too Many Drops", Check: "too_many_drops", Score: 100},
+	otherMeta(OtherPortErrors):         {Title: "SNMP Interface Errors", Check: "snmp_port_errors", Score: 50},
+	otherMeta(OtherPortStatusChange):   {Title: "SNMP Interface Status Change", Check: "snmp_port_status_change", Score: 50},
+	otherMeta(OtherSNMPDeviceReset):    {Title: "SNMP Device Reset", Check: "snmp_device_reset", Score: 50},
+	otherMeta(OtherSNMPTrap):           {Title: "SNMP Trap", Check: "snmp_trap", Score: 50},
+	otherMeta(OtherUnresponsiveDevice): {Title: "Unresponsive Device", Check: "unresponsive_device", Score: 100},
+	otherMeta(OtherNoIfActivity):       {Title: "No Interface Activity", Check: "no_if_activity", Score: 100},
 }
 
 // MetaOf returns how the probe raises a definition; definitions it never
@@ -140,7 +152,7 @@ func MetaOf(t TypeID) Meta {
 // Raised lists the definitions the probe raises.
 func Raised() []TypeID {
 	out := make([]TypeID, 0, len(metas))
-	for _, d := range Defs() {
+	for _, d := range append(Defs(), unlisted...) {
 		if _, ok := metas[TypeID{d.Family, d.ID}]; ok {
 			out = append(out, TypeID{d.Family, d.ID})
 		}

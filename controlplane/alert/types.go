@@ -187,15 +187,26 @@ var defs = []Def{
 	{4174, FamilyOther, "alert_network_score_per_host"},
 	{4175, FamilyOther, "alert_dhcp_storm"}}
 
+// unlisted are keys ntopng raises from definitions its v1 type list does
+// not show (Pro-only or later definition files); the probe raises them
+// with ntopng's numbers and names, and get/alert/type/consts leaves them
+// out as ntopng's v1 answer does.
+var unlisted = []Def{
+	{100, FamilyFlow, "alert_tcp_flow_reset"},
+	{4096 + 36, FamilyOther, "alert_snmp_trap"},
+	{4096 + 42, FamilyOther, "alert_unresponsive_device"},
+}
+
 var byType = func() map[TypeID]Def {
-	m := make(map[TypeID]Def, len(defs))
-	for _, d := range defs {
+	m := make(map[TypeID]Def, len(defs)+len(unlisted))
+	for _, d := range append(append([]Def(nil), defs...), unlisted...) {
 		m[TypeID{d.Family, d.ID}] = d
 	}
 	return m
 }()
 
-// Defs returns every definition, by family then key.
+// Defs returns every listed definition (get/alert/type/consts), by family
+// then key.
 func Defs() []Def {
 	out := append([]Def(nil), defs...)
 	sort.SliceStable(out, func(i, j int) bool {

@@ -113,6 +113,8 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 	}
 	if f.Refused() {
 		add("tcp_connection_refused", alert.FlowConnRefused, "")
+	} else if f.Reset() {
+		add("tcp_flow_reset", alert.FlowTCPReset, "")
 	}
 	if f.ZeroWindow[0]+f.ZeroWindow[1] > 0 {
 		add("zero_tcp_window", alert.FlowZeroWindow, "")

@@ -1,0 +1,52 @@
+package checks
+
+import (
+	"context"
+	"net/netip"
+	"os"
+	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/capture"
+)
+
+// ntopngCapture is the capture of ntopng's own REST tests (the v1 answers
+// were recorded on what is now test_02.pcap).
+const ntopngCapture = "../../../shared/conformance/ntopng-e2e/pcap/test_02.pcap"
+
+// With its default checks, ntopng counted 65 alerted flows on this capture
+// (get/interface/data "alerted_flows", local network 192.168.1.0/24): the
+// nDPI risks (expired and mismatched certificates, DNS zero TTL, obsolete
+// TLS, no ALPN, certificates about to expire) and the unidirectional flows.
+func TestDefaultChecksAlertLikeNtopng(t *testing.T) {
+	if _, err := os.Stat(ntopngCapture); err != nil {
+		t.Skipf("ntopng capture not available: %v", err)
+	}
+	src, err := capture.OpenFile(ntopngCapture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	tb := flowtable.New(flowtable.Config{Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
+	if err := capture.Run(context.Background(), src, tb); err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	e := newEngine(t, st, &sink{})
+	e.Run(Iface{Table: tb}, 0, true)
+	n := 0
+	for _, c := range e.AlertedFlows(0) {
+		n += c
+	}
+	if n != 65 {
+		t.Errorf("%d alerted flows, ntopng counted 65", n)
+	}
+	if got := e.Engaged(0); len(got) != 0 {
+		t.Errorf("engaged alerts %+v, ntopng had none", got)
+	}
+}

@@ -1,0 +1,193 @@
+package export
+
+import (
+	"encoding/binary"
+	"time"
+)
+
+// dialect is what differs between IPFIX and NetFlow v9 framing.
+type dialect struct {
+	name          string
+	headerLen     int
+	templateSetID uint16
+	padSets       bool // pad every set to 4 bytes
+	recordSeq     bool // the sequence number counts data records, not messages
+	templates     [numKinds]template
+	putHeader     func(b []byte, h *header)
+}
+
+// header is what a message header may carry.
+type header struct {
+	length   int
+	records  int // data and template records in the message
+	seq      uint32
+	domain   uint32
+	unixSecs int64
+	uptimeMs uint32
+}
+
+// domainState is the per observation domain state of a transport session.
+type domainState struct {
+	seq            uint32
+	templatesSent  bool
+	templatesAt    time.Time
+	sinceTemplates int // messages since the last one with templates
+}
+
+// encoder turns direction records into messages for one transport session
+// (a UDP socket, a TCP connection).
+type encoder struct {
+	d           *dialect
+	limit       int // message size
+	domainBase  uint32
+	stream      bool // TCP: templates once per session
+	refresh     time.Duration
+	refreshMsgs int
+	bootMs      int64 // NetFlow v9 sysUptime origin, unix ms
+	domains     map[uint32]*domainState
+	buf         []byte
+}
+
+func newEncoder(c Collector, bootMs int64) *encoder {
+	d := ipfix()
+	if c.Protocol == ProtocolNetFlow9 {
+		d = netflow9()
+	}
+	return &encoder{
+		d:           d,
+		limit:       c.messageSize(),
+		domainBase:  c.ObservationDomain,
+		stream:      c.Transport == TransportTCP,
+		refresh:     time.Duration(c.TemplateRefresh) * time.Second,
+		refreshMsgs: c.TemplateRefreshMessages,
+		bootMs:      bootMs,
+		domains:     make(map[uint32]*domainState),
+	}
+}
+
+// reset starts a new transport session: templates go out again first and
+// sequence numbers restart, as a collector expects of a new connection.
+func (e *encoder) reset() { clear(e.domains) }
+
+// message is one encoded message; b is reused by the next one.
+type message struct {
+	b         []byte
+	records   int // data records
+	templates int // template records
+}
+
+// encode turns recs, grouped by interface, into messages and hands each to
+// send. It stops at the first error of send and returns it with the
+// number of records in the messages handed to send so far, the failed one
+// included.
+func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error) (int, error) {
+	// The header's time is whole seconds; NetFlow v9's sysUptime is taken
+	// at that same second, so that a collector's unix_secs - (sysUptime -
+	// FIRST_SWITCHED) gives back the flow's exact times.
+	secs := now.Unix()
+	uptime := uint32(secs*1000 - e.bootMs)
+	reserve := 0
+	if e.d.padSets {
+		reserve = 3 // the padding of the last set
+	}
+	i := 0
+	for i < len(recs) {
+		domain := e.domainBase + uint32(recs[i].ifID)
+		ds := e.domains[domain]
+		if ds == nil {
+			ds = &domainState{}
+			e.domains[domain] = ds
+		}
+		b := append(e.buf[:0], make([]byte, e.d.headerLen)...)
+		m := message{}
+		if e.templatesDue(ds, now) {
+			b = e.appendTemplateSet(b)
+			m.templates = numKinds
+			ds.templatesSent, ds.templatesAt, ds.sinceTemplates = true, now, 0
+		}
+		setStart, setKind := -1, kind(numKinds)
+		for ; i < len(recs) && e.domainBase+uint32(recs[i].ifID) == domain; i++ {
+			r := &recs[i]
+			k := r.kind()
+			t := &e.d.templates[k]
+			need := t.recLen
+			if k != setKind {
+				need += 4 + e.pad(b, setStart)
+			}
+			// Limits of at least MinMTU always take one record.
+			if m.records > 0 && len(b)+need+reserve > e.limit {
+				break
+			}
+			if k != setKind {
+				b = e.closeSet(b, setStart)
+				setStart, setKind = len(b), k
+				b = binary.BigEndian.AppendUint16(b, t.id) // data set id = template id
+				b = append(b, 0, 0)                        // length, filled by closeSet
+			}
+			b = appendData(b, t, r, e.bootMs)
+			m.records++
+		}
+		b = e.closeSet(b, setStart)
+		e.d.putHeader(b, &header{
+			length: len(b), records: m.records + m.templates, seq: ds.seq, domain: domain,
+			unixSecs: secs, uptimeMs: uptime,
+		})
+		if e.d.recordSeq {
+			ds.seq += uint32(m.records)
+		} else {
+			ds.seq++
+		}
+		ds.sinceTemplates++
+		e.buf = b
+		m.b = b
+		if err := send(&m); err != nil {
+			return i, err
+		}
+	}
+	return i, nil
+}
+
+// templatesDue: over UDP a collector may have missed the last templates
+// (lost datagram, restarted collector), so they are repeated on time and
+// message count; a TCP session delivers them once for good.
+func (e *encoder) templatesDue(ds *domainState, now time.Time) bool {
+	if !ds.templatesSent {
+		return true
+	}
+	if e.stream {
+		return false
+	}
+	return ds.sinceTemplates >= e.refreshMsgs || now.Sub(ds.templatesAt) >= e.refresh
+}
+
+func (e *encoder) appendTemplateSet(b []byte) []byte {
+	start := len(b)
+	b = binary.BigEndian.AppendUint16(b, e.d.templateSetID)
+	b = append(b, 0, 0)
+	for k := range e.d.templates {
+		b = appendTemplateRecord(b, &e.d.templates[k])
+	}
+	// Template records are multiples of 4 bytes: no padding needed.
+	return e.closeSet(b, start)
+}
+
+// pad is the padding the set starting at start needs (none if no set).
+func (e *encoder) pad(b []byte, start int) int {
+	if start < 0 || !e.d.padSets {
+		return 0
+	}
+	return (4 - (len(b)-start)%4) % 4
+}
+
+// closeSet pads the set starting at start and writes its length, which
+// includes the padding.
+func (e *encoder) closeSet(b []byte, start int) []byte {
+	if start < 0 {
+		return b
+	}
+	for range e.pad(b, start) {
+		b = append(b, 0) // RFC 3954 and 7011: padding octets are zero
+	}
+	binary.BigEndian.PutUint16(b[start+2:], uint16(len(b)-start))
+	return b
+}

@@ -117,19 +117,29 @@ func (s *Server) alerts(q alertQuery) ([]alert.Alert, error) {
 	return out, nil
 }
 
+// queryAlerts reads the request's alert query and runs it.
+func (s *Server) queryAlerts(r *request, defStatus string, entity *alert.Entity) ([]alert.Alert, RC, any) {
+	q, rc, rsp := s.parseAlertQuery(r, defStatus)
+	if rc != RCOK {
+		return nil, rc, rsp
+	}
+	q.filter.Entity = entity
+	list, err := s.alerts(q)
+	if err != nil {
+		return nil, RCInternalError, map[string]string{"error": err.Error()}
+	}
+	return list, RCOK, nil
+}
+
 func matches(f *alert.Filter, a *alert.Alert) bool {
-	return (f.TypeID == nil || *f.TypeID == a.TypeID) && (f.Severity == nil || *f.Severity == a.Severity) && a.Severity >= f.MinSeverity
+	return (f.Entity == nil || *f.Entity == a.Entity) && (f.TypeID == nil || *f.TypeID == a.TypeID) && (f.Severity == nil || *f.Severity == a.Severity) && a.Severity >= f.MinSeverity
 }
 
 // getAlertData is the legacy get/alert/data: one row per alert.
 func (s *Server) getAlertData(r *request) (RC, any) {
-	q, rc, rsp := s.parseAlertQuery(r, "historical")
+	list, rc, rsp := s.queryAlerts(r, "historical", nil)
 	if rc != RCOK {
 		return rc, rsp
-	}
-	list, err := s.alerts(q)
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	now := s.cfg.Now().Unix()
 	out := make([]map[string]any, 0, len(list))
@@ -166,14 +176,9 @@ func message(a *alert.Alert) string {
 func (s *Server) getAlertTS(r *request) (RC, any) { return s.alertTS(r, "historical", nil) }
 
 func (s *Server) alertTS(r *request, defStatus string, entity *alert.Entity) (RC, any) {
-	q, rc, rsp := s.parseAlertQuery(r, defStatus)
+	list, rc, rsp := s.queryAlerts(r, defStatus, entity)
 	if rc != RCOK {
 		return rc, rsp
-	}
-	q.filter.Entity = entity
-	list, err := s.alerts(q)
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	days := map[string][]int{}
 	for _, a := range list {
@@ -198,13 +203,9 @@ func anyMap[V any](m map[string]V) map[string]any {
 // getAlertTypeCounters and getAlertSeverityCounters count the selected
 // alerts per type and per severity.
 func (s *Server) getAlertTypeCounters(r *request) (RC, any) {
-	q, rc, rsp := s.parseAlertQuery(r, "historical")
+	list, rc, rsp := s.queryAlerts(r, "historical", nil)
 	if rc != RCOK {
 		return rc, rsp
-	}
-	list, err := s.alerts(q)
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	counts := map[alert.TypeID]int{}
 	for i := range list {
@@ -220,13 +221,9 @@ func (s *Server) getAlertTypeCounters(r *request) (RC, any) {
 }
 
 func (s *Server) getAlertSeverityCounters(r *request) (RC, any) {
-	q, rc, rsp := s.parseAlertQuery(r, "historical")
+	list, rc, rsp := s.queryAlerts(r, "historical", nil)
 	if rc != RCOK {
 		return rc, rsp
-	}
-	list, err := s.alerts(q)
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	counts := map[alert.Severity]int{}
 	for i := range list {

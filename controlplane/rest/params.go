@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"mime/multipart"
 	"net"
 	"net/netip"
 	"regexp"
@@ -21,6 +23,9 @@ type Params map[string]string
 // maxBody bounds a JSON body; the server's own limit is higher only for
 // configuration imports, which arrive with a later issue.
 const maxParamValue = 64 << 10
+
+// maxConfigFile bounds the configuration file of an import (JSON).
+const maxConfigFile = 4 << 20
 
 // errBadJSON marks a body that claims to be JSON and is not.
 var errBadJSON = errors.New("malformed JSON body")
@@ -47,9 +52,29 @@ func parseParams(ctx *fasthttp.RequestCtx) (Params, error) {
 					raw[k] = vs[0]
 				}
 			}
+			// A configuration uploaded as a file (ntopng's import form).
+			if _, ok := raw["JSON"]; !ok {
+				for _, fs := range f.File {
+					if len(fs) > 0 && fs[0].Size <= maxConfigFile {
+						if b, err := readFileHeader(fs[0]); err == nil {
+							raw["JSON"] = string(b)
+						}
+						break
+					}
+				}
+			}
 		}
 	}
 	return lint(raw), nil
+}
+
+func readFileHeader(fh *multipart.FileHeader) ([]byte, error) {
+	f, err := fh.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, maxConfigFile+1))
 }
 
 func jsonParams(body []byte, out map[string]string) error {
@@ -219,6 +244,9 @@ var knownParams = map[string]validator{
 	"minimum_severity":     vNumber,
 	"recipient_entities":   vAny,
 	"recipient_host_pools": vAny,
+	// Configuration export/import.
+	"JSON":     vAny,
+	"download": vAny,
 	// The appliance's firmware update (update.Stage checks them in full).
 	"kernel_url":    vAny,
 	"kernel_sha256": func(s string) bool { return reHex.MatchString(s) },
@@ -230,7 +258,11 @@ func lint(raw map[string]string) Params {
 	p := make(Params, len(raw))
 	for k, v := range raw {
 		val, ok := knownParams[k]
-		if !ok || len(v) > maxParamValue || !val(v) {
+		limit := maxParamValue
+		if k == "JSON" {
+			limit = maxConfigFile
+		}
+		if !ok || len(v) > limit || !val(v) {
 			continue
 		}
 		p[k] = v

@@ -1,0 +1,285 @@
+package rest
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+
+	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/notify"
+	"github.com/probe-appliance/probe/internal/badinput"
+)
+
+// Configuration export, import and reset per module (ntopng's
+// export|import|reset/<module>/config.lua): the file is
+// {"version":"1.0","modules":{"<module>": <its configuration>}}; "all"
+// carries every module's under modules.all.
+
+const configVersion = "1.0"
+
+// configEnvelope is the exported file.
+type configEnvelope struct {
+	Version string                     `json:"version"`
+	Modules map[string]json.RawMessage `json:"modules"`
+}
+
+// ConfigModule is one exportable part of the configuration.
+type ConfigModule struct {
+	Export func() (any, error)
+	// Import applies a module's configuration; partial reports elements
+	// that already existed and were kept as they were.
+	Import func(raw json.RawMessage) (partial bool, err error)
+	Reset  func() error
+}
+
+// RCPartialImport and RCConfigMismatch are the import's own answers.
+var (
+	RCConfigMismatch = RC{-27, "CONFIGURATION_FILE_MISMATCH", "The uploaded file is not a valid configuration file!", 400}
+	RCPartialImport  = RC{-28, "PARTIAL_IMPORT", "The configuration has been imported successfully, but some elements were already present and haven't be replaced.", 409}
+)
+
+// configModules are the modules this process can export.
+func (s *Server) configModules() map[string]ConfigModule {
+	m := map[string]ConfigModule{}
+	if s.cfg.Checks != nil {
+		m["scripts"] = checksModule(s.cfg.Checks)
+	}
+	if s.cfg.Notifications != nil {
+		m["notifications"] = s.cfg.Notifications.module()
+	}
+	for name, mod := range s.cfg.ConfigModules {
+		m[name] = mod
+	}
+	return m
+}
+
+func checksModule(e *checks.Engine) ConfigModule {
+	return ConfigModule{
+		Export: func() (any, error) { return e.Config(), nil },
+		Import: func(raw json.RawMessage) (bool, error) {
+			var cfg map[string]checks.Setting
+			if err := json.Unmarshal(raw, &cfg); err != nil {
+				return false, badinput.Errorf("scripts: %v", err)
+			}
+			return false, e.Set(cfg)
+		},
+		Reset: e.Reset,
+	}
+}
+
+// notificationsConf is the notifications module's configuration.
+type notificationsConf struct {
+	Endpoints  []notify.Endpoint  `json:"endpoints"`
+	Recipients []notify.Recipient `json:"recipients"`
+}
+
+func (n *Notifications) module() ConfigModule {
+	return ConfigModule{
+		Export: func() (any, error) {
+			eps, rs, err := n.load()
+			if eps == nil {
+				eps = []notify.Endpoint{}
+			}
+			if rs == nil {
+				rs = []notify.Recipient{}
+			}
+			return notificationsConf{eps, rs}, err
+		},
+		// Endpoints and recipients are matched by name: existing ones are
+		// kept (a partial import), new ones are added with fresh ids and
+		// recipients follow their endpoint's new id.
+		Import: func(raw json.RawMessage) (bool, error) {
+			var in notificationsConf
+			if err := json.Unmarshal(raw, &in); err != nil {
+				return false, badinput.Errorf("notifications: %v", err)
+			}
+			partial := false
+			err := n.update(func(eps *[]notify.Endpoint, rs *[]notify.Recipient) error {
+				idOf := map[int]int{} // imported endpoint id -> id here
+				next := 1
+				byName := map[string]int{}
+				for _, e := range *eps {
+					next = max(next, e.ID+1)
+					byName[e.Name] = e.ID
+				}
+				for _, e := range in.Endpoints {
+					if id, ok := byName[e.Name]; ok {
+						idOf[e.ID], partial = id, true
+						continue
+					}
+					idOf[e.ID] = next
+					e.ID = next
+					next++
+					byName[e.Name] = e.ID
+					*eps = append(*eps, e)
+				}
+				nextR := 1
+				names := map[string]bool{}
+				for _, r := range *rs {
+					nextR = max(nextR, r.ID+1)
+					names[r.Name] = true
+				}
+				for _, r := range in.Recipients {
+					if names[r.Name] {
+						partial = true
+						continue
+					}
+					id, ok := idOf[r.EndpointID]
+					if !ok {
+						return badinput.Errorf("notifications: recipient %q names no endpoint of the file", r.Name)
+					}
+					r.ID, r.EndpointID = nextR, id
+					nextR++
+					names[r.Name] = true
+					*rs = append(*rs, r)
+				}
+				return nil
+			})
+			return partial, err
+		},
+		Reset: func() error {
+			return n.update(func(eps *[]notify.Endpoint, rs *[]notify.Recipient) error {
+				*eps, *rs = nil, nil
+				return nil
+			})
+		},
+	}
+}
+
+// exportConfig serves export/<module>/config.lua.
+func (s *Server) exportConfig(module string) handler {
+	return func(r *request) (RC, any) {
+		if !r.admin {
+			return RCNotGranted, nil
+		}
+		mods := s.configModules()
+		env := configEnvelope{Version: configVersion, Modules: map[string]json.RawMessage{}}
+		add := func(into map[string]json.RawMessage, name string, mod ConfigModule) error {
+			v, err := mod.Export()
+			if err != nil {
+				return fmt.Errorf("exporting %s: %w", name, err)
+			}
+			raw, err := json.Marshal(v)
+			if err != nil {
+				return fmt.Errorf("exporting %s: %w", name, err)
+			}
+			into[name] = raw
+			return nil
+		}
+		if module == "all" {
+			all := map[string]json.RawMessage{}
+			for _, name := range sortedKeys(mods) {
+				if err := add(all, name, mods[name]); err != nil {
+					return RCInternalError, map[string]string{"error": err.Error()}
+				}
+			}
+			raw, _ := json.Marshal(all)
+			env.Modules["all"] = raw
+		} else {
+			mod, ok := mods[module]
+			if !ok {
+				return RCNotEnabled, map[string]string{"error": module + " is not configured in this process"}
+			}
+			if err := add(env.Modules, module, mod); err != nil {
+				return RCInternalError, map[string]string{"error": err.Error()}
+			}
+		}
+		if r.params["download"] != "" {
+			body, err := marshalRaw(env)
+			if err != nil {
+				return RCInternalError, map[string]string{"error": err.Error()}
+			}
+			r.ctx.SetStatusCode(200)
+			r.ctx.SetContentType("application/json")
+			r.ctx.Response.Header.Set("Content-Disposition", `attachment; filename="configuration.json"`)
+			r.ctx.SetBody(body)
+			return pageAnswer, nil
+		}
+		return RCOK, env
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// importConfig serves import/<module>/config.lua: the file comes as the
+// JSON parameter (form field, JSON body string or uploaded file).
+func (s *Server) importConfig(module string) handler {
+	return func(r *request) (RC, any) {
+		if !r.admin {
+			return RCNotGranted, nil
+		}
+		file, ok := r.params["JSON"]
+		if !ok {
+			return RCInvalidArguments, map[string]string{"error": "the configuration file goes in the JSON parameter"}
+		}
+		var env configEnvelope
+		if err := json.Unmarshal([]byte(file), &env); err != nil {
+			return RCInvalidArguments, map[string]string{"error": "the configuration file is not JSON: " + err.Error()}
+		}
+		if env.Version != configVersion {
+			return RCInvalidArguments, map[string]string{"error": fmt.Sprintf("configuration version %q, this probe reads %q", env.Version, configVersion)}
+		}
+		mods := s.configModules()
+		todo := map[string]json.RawMessage{}
+		if module == "all" {
+			raw, ok := env.Modules["all"]
+			if !ok {
+				return RCConfigMismatch, map[string]string{"error": "not a configuration of everything (modules.all missing)"}
+			}
+			if err := json.Unmarshal(raw, &todo); err != nil {
+				return RCConfigMismatch, map[string]string{"error": "modules.all: " + err.Error()}
+			}
+			for name := range todo {
+				if _, ok := mods[name]; !ok {
+					return RCConfigMismatch, map[string]string{"error": "modules.all holds " + name + ", which this probe does not configure"}
+				}
+			}
+		} else {
+			if _, ok := mods[module]; !ok {
+				return RCNotEnabled, map[string]string{"error": module + " is not configured in this process"}
+			}
+			raw, ok := env.Modules[module]
+			if !ok {
+				return RCConfigMismatch, map[string]string{"error": "the file holds no " + module + " configuration"}
+			}
+			todo[module] = raw
+		}
+		partial := false
+		for _, name := range sortedKeys(todo) {
+			p, err := mods[name].Import(todo[name])
+			if err != nil {
+				return errorAnswer(fmt.Errorf("importing %s: %w", name, err))
+			}
+			partial = partial || p
+		}
+		if partial {
+			return RCPartialImport, nil
+		}
+		return RCOK, nil
+	}
+}
+
+// resetConfig serves reset/<module>/config.lua (reset/all is the factory
+// reset, see resetAllConfig).
+func (s *Server) resetConfig(module string) handler {
+	return func(r *request) (RC, any) {
+		if !r.admin {
+			return RCNotGranted, nil
+		}
+		mod, ok := s.configModules()[module]
+		if !ok {
+			return RCNotEnabled, map[string]string{"error": module + " is not configured in this process"}
+		}
+		if err := mod.Reset(); err != nil {
+			return errorAnswer(err)
+		}
+		return RCOK, nil
+	}
+}

@@ -244,6 +244,16 @@ var knownParams = map[string]validator{
 	"minimum_severity":     vNumber,
 	"recipient_entities":   vAny,
 	"recipient_host_pools": vAny,
+	// Users.
+	"full_name":           vAny,
+	"password":            vAny,
+	"confirm_password":    vAny,
+	"user_role":           vEnum("administrator", "unprivileged"),
+	"allowed_networks":    vAny,
+	"allowed_interface":   func(s string) bool { return s == "" || vNumber(s) },
+	"user_language":       vWord,
+	"allow_pcap_download": vBool,
+	"host_pool_id":        vNumber,
 	// Configuration export/import.
 	"JSON":     vAny,
 	"download": vAny,

@@ -1,0 +1,68 @@
+package rest
+
+import (
+	"encoding/base64"
+	"net/url"
+	"testing"
+)
+
+func TestUserEndpoints(t *testing.T) {
+	s := newTestServer(t, 1, false)
+	admin := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}
+	call := func(path string, form url.Values, hdr map[string]string) (int, string, string) {
+		ctx := postForm(s, path, form)
+		for k, v := range hdr {
+			ctx.Request.Header.Set(k, v)
+		}
+		ctx.Response.Reset()
+		s.serve(ctx)
+		if len(ctx.Response.Body()) == 0 {
+			return ctx.Response.StatusCode(), "", ""
+		}
+		e := decodeEnv[any](t, ctx.Response.Body())
+		return ctx.Response.StatusCode(), e.RCStr, string(ctx.Response.Body())
+	}
+	user := url.Values{"username": {"Alice"}, "full_name": {"Alice A."}, "password": {"s3cret!"}, "confirm_password": {"s3cret!"},
+		"user_role": {"unprivileged"}, "allowed_networks": {"192.168.1.0/24"}, "allowed_interface": {"0"}}
+	steps := []struct {
+		name, path string
+		form       url.Values
+		code       int
+		rc         string
+	}{
+		{"add", "/lua/rest/v1/add/ntopng/user.lua", user, 200, "OK"},
+		{"add again", "/lua/rest/v1/add/ntopng/user.lua", user, 409, "USER_ALREADY_EXISTING"},
+		{"mismatch", "/lua/rest/v1/add/ntopng/user.lua", url.Values{"username": {"bob"}, "full_name": {"B"}, "password": {"a"}, "confirm_password": {"b"},
+			"user_role": {"unprivileged"}, "allowed_networks": {"0.0.0.0/0"}, "allowed_interface": {""}}, 400, "PASSWORD_MISMATCH"},
+		{"missing field", "/lua/rest/v1/add/ntopng/user.lua", url.Values{"username": {"bob"}}, 400, "INVALID_ARGUMENTS"},
+		{"bad network", "/lua/rest/v1/add/ntopng/user.lua", url.Values{"username": {"bob"}, "full_name": {"B"}, "password": {"a"}, "confirm_password": {"a"},
+			"user_role": {"unprivileged"}, "allowed_networks": {"not-a-net"}, "allowed_interface": {""}}, 409, "ADD_USER_FAILED"},
+		{"edit unknown", "/lua/rest/v1/edit/ntopng/user.lua", url.Values{"username": {"nobody"}, "full_name": {"x"}}, 409, "USER_DOES_NOT_EXIST"},
+		{"edit nothing", "/lua/rest/v1/edit/ntopng/user.lua", url.Values{"username": {"alice"}}, 400, "INVALID_ARGUMENTS"},
+		{"edit", "/lua/rest/v1/edit/ntopng/user.lua", url.Values{"username": {"alice"}, "allow_pcap_download": {"1"}, "user_language": {"it"}}, 200, "OK"},
+		{"delete admin", "/lua/rest/v1/delete/ntopng/user.lua", url.Values{"username": {"admin"}}, 409, "DELETE_USER_FAILED"},
+	}
+	for _, st := range steps {
+		if code, rc, body := call(st.path, st.form, admin); code != st.code || rc != st.rc {
+			t.Errorf("%s: %d %s, want %d %s", st.name, code, body, st.code, st.rc)
+		}
+	}
+	ctx := do(s, "/lua/rest/v1/get/ntopng/users.lua", admin)
+	users := decodeEnv[map[string]map[string]any](t, ctx.Response.Body()).Rsp
+	a := users["alice"]
+	if a == nil || a["group"] != "unprivileged" || a["allowed_nets"] != "192.168.1.0/24" || a["allowed_ifname"] != "bench.pcap" ||
+		a["language"] != "it" || a["allow_pcap_download"] != true || a["password"] != "" || users["admin"]["group"] != "administrator" {
+		t.Errorf("users: %s", ctx.Response.Body())
+	}
+	// The unprivileged user may log in but not manage users.
+	alice := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("alice:s3cret!"))}
+	if code, rc, body := call("/lua/rest/v1/get/ntopng/users.lua", nil, alice); code != 401 || rc != "NOT_GRANTED" {
+		t.Errorf("unprivileged get users: %d %s", code, body)
+	}
+	if code, rc, body := call("/lua/rest/v1/delete/ntopng/user.lua", url.Values{"username": {"alice"}}, admin); code != 200 || rc != "OK" {
+		t.Errorf("delete: %d %s", code, body)
+	}
+	if code, _, _ := call("/lua/rest/v1/get/ntopng/interfaces.lua", nil, alice); code != 302 {
+		t.Errorf("deleted user still logs in: %d", code)
+	}
+}

@@ -156,7 +156,7 @@ type CollectorStats struct {
 	FlowsDropped uint64 `json:"flows_dropped"` // refused because the queue was full, or left queued at a stop
 
 	RecordsSent   uint64 `json:"records_sent"`
-	RecordsLost   uint64 `json:"records_lost"` // in messages whose send failed
+	RecordsLost   uint64 `json:"records_lost"` // in messages whose send failed, or unsent at a stop
 	MessagesSent  uint64 `json:"messages_sent"`
 	BytesSent     uint64 `json:"bytes_sent"`
 	TemplatesSent uint64 `json:"templates_sent"` // template records

@@ -45,7 +45,8 @@ type encoder struct {
 	refreshMsgs int
 	bootMs      int64 // NetFlow v9 sysUptime origin, unix ms
 	domains     map[uint32]*domainState
-	buf         []byte
+	msg         message // reused: send gets a pointer, which would escape
+	hdr         header  // reused: putHeader is called through a func value
 }
 
 func newEncoder(c Collector, bootMs int64) *encoder {
@@ -69,7 +70,7 @@ func newEncoder(c Collector, bootMs int64) *encoder {
 // sequence numbers restart, as a collector expects of a new connection.
 func (e *encoder) reset() { clear(e.domains) }
 
-// message is one encoded message; b is reused by the next one.
+// message is one encoded message; it is reused by the next one.
 type message struct {
 	b         []byte
 	records   int // data records
@@ -98,8 +99,9 @@ func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error
 			ds = &domainState{}
 			e.domains[domain] = ds
 		}
-		b := append(e.buf[:0], make([]byte, e.d.headerLen)...)
-		m := message{}
+		m := &e.msg
+		b := append(m.b[:0], make([]byte, e.d.headerLen)...)
+		m.records, m.templates = 0, 0
 		if e.templatesDue(ds, now) {
 			b = e.appendTemplateSet(b)
 			m.templates = numKinds
@@ -128,19 +130,21 @@ func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error
 			m.records++
 		}
 		b = e.closeSet(b, setStart)
-		e.d.putHeader(b, &header{
+		e.hdr = header{
 			length: len(b), records: m.records + m.templates, seq: ds.seq, domain: domain,
 			unixSecs: secs, uptimeMs: uptime,
-		})
+		}
+		e.d.putHeader(b, &e.hdr)
+		// Counted when encoded: a message that then fails to send
+		// leaves a gap the collector can see as loss.
 		if e.d.recordSeq {
 			ds.seq += uint32(m.records)
 		} else {
 			ds.seq++
 		}
 		ds.sinceTemplates++
-		e.buf = b
 		m.b = b
-		if err := send(&m); err != nil {
+		if err := send(m); err != nil {
 			return i, err
 		}
 	}

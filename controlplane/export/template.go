@@ -162,6 +162,8 @@ func appendDirs(dst []dirRec, recs []store.FlowRecord) []dirRec {
 		}
 		return dst
 	}
+	// One pass per interface: a flow table emits one interface's flows,
+	// so mixed batches (a caller merging tables) have few of them.
 	var order []uint16
 	seen := make(map[uint16]bool)
 	for i := range recs {

@@ -1,0 +1,126 @@
+package snmp
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/probe-appliance/probe/internal/badinput"
+)
+
+// ntopng's add/snmp/device.lua parameters, all strings as its clients
+// send them, decode into a Device; numbers work unquoted too.
+func TestDeviceJSON(t *testing.T) {
+	var d Device
+	err := json.Unmarshal([]byte(`{"snmp_host":"192.0.2.1","snmp_port":"1161","snmp_version":"2",
+		"snmp_username":"u","snmp_level":"authPriv","snmp_auth_protocol":"sha256","snmp_auth_passphrase":"authpass1",
+		"snmp_privacy_protocol":"aes","snmp_privacy_passphrase":"privpass1","snmp_timeout":"1.5","snmp_retries":2,
+		"snmp_poll_interval":60}`), &d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	want := Device{ID: "192.0.2.1:1161", Host: "192.0.2.1", Port: 1161, Version: V3,
+		USMUser: USMUser{Username: "u", Level: AuthPriv, AuthProtocol: SHA256, AuthPassphrase: "authpass1",
+			PrivProtocol: AES, PrivPassphrase: "privpass1"},
+		Timeout: 1500 * time.Millisecond, Retries: 2, PollInterval: time.Minute}
+	if d != want {
+		t.Errorf("got  %+v\nwant %+v", d, want)
+	}
+	// What MarshalJSON writes, UnmarshalJSON reads back.
+	b, err := json.Marshal(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"snmp_version":"2"`) || !strings.Contains(string(b), `"snmp_poll_interval":60`) {
+		t.Errorf("marshalled %s", b)
+	}
+	var back Device
+	if err := json.Unmarshal(b, &back); err != nil || back != d {
+		t.Errorf("round trip: %+v %v", back, err)
+	}
+
+	for in, v := range map[string]Version{`"0"`: V1, `0`: V1, `"1"`: V2c, `"v2c"`: V2c, `"2"`: V3, `"v3"`: V3, `"3"`: V3} {
+		var d Device
+		if err := json.Unmarshal([]byte(`{"snmp_version":`+in+`}`), &d); err != nil || d.Version != v {
+			t.Errorf("snmp_version %s: %q %v", in, d.Version, err)
+		}
+	}
+	for _, bad := range []string{`{"snmp_version":"4"}`, `{"snmp_port":"http"}`, `{"snmp_port":70000}`, `{"snmp_timeout":-1}`} {
+		var d Device
+		if err := json.Unmarshal([]byte(bad), &d); !badinput.Is(err) {
+			t.Errorf("%s: err %v, want a badinput error", bad, err)
+		}
+	}
+}
+
+func TestDeviceValidate(t *testing.T) {
+	v2 := func(f func(d *Device)) Device {
+		d := Device{Host: "switch1.example.net", Community: "public"}
+		f(&d)
+		return d
+	}
+	v3 := func(f func(d *Device)) Device {
+		d := Device{Host: "10.0.0.1", Version: V3, USMUser: USMUser{Username: "u", Level: AuthPriv, AuthProtocol: "SHA",
+			AuthPassphrase: "12345678", PrivProtocol: "AES", PrivPassphrase: "12345678"}}
+		f(&d)
+		return d
+	}
+	for _, tc := range []struct {
+		name string
+		dev  Device
+		err  string // "" valid
+	}{
+		{"v2c defaults", v2(func(d *Device) {}), ""},
+		{"v3", v3(func(d *Device) {}), ""},
+		{"v3 noAuthNoPriv", v3(func(d *Device) { d.Level = NoAuthNoPriv }), ""},
+		{"v3 level inferred", v3(func(d *Device) { d.Level = ""; d.PrivProtocol = "" }), ""},
+		{"no host", v2(func(d *Device) { d.Host = "" }), "snmp_host"},
+		{"bad host", v2(func(d *Device) { d.Host = "a b" }), "snmp_host"},
+		{"no community", v2(func(d *Device) { d.Community = "" }), "snmp_read_community"},
+		{"bad version", v2(func(d *Device) { d.Version = "v4" }), "version"},
+		{"no user", v3(func(d *Device) { d.Username = "" }), "snmp_username"},
+		{"bad level", v3(func(d *Device) { d.Level = "most" }), "snmp_level"},
+		{"bad auth", v3(func(d *Device) { d.AuthProtocol = "SHA-3" }), "snmp_auth_protocol"},
+		{"short auth pass", v3(func(d *Device) { d.AuthPassphrase = "short" }), "snmp_auth_passphrase"},
+		{"no priv protocol", v3(func(d *Device) { d.PrivProtocol = "" }), "snmp_privacy_protocol"},
+		{"bad priv", v3(func(d *Device) { d.PrivProtocol = "3DES" }), "snmp_privacy_protocol"},
+		{"short priv pass", v3(func(d *Device) { d.PrivPassphrase = "" }), "snmp_privacy_passphrase"},
+		{"interval too short", v2(func(d *Device) { d.PollInterval = time.Millisecond }), "snmp_poll_interval"},
+		{"timeout too long", v2(func(d *Device) { d.Timeout = time.Hour }), "snmp_timeout"},
+		{"retries", v2(func(d *Device) { d.Retries = 100 }), "snmp_retries"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tc.dev
+			err := d.Validate()
+			if tc.err == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if err == nil || !badinput.Is(err) || !strings.Contains(err.Error(), tc.err) {
+				t.Errorf("err = %v, want a badinput error about %s", err, tc.err)
+			}
+		})
+	}
+
+	d := v2(func(d *Device) {})
+	d.Validate()
+	if d.ID != "switch1.example.net" || d.Port != 161 || d.Version != V2c || d.Timeout != DefaultTimeout ||
+		d.PollInterval != DefaultPollInterval {
+		t.Errorf("defaults %+v", d)
+	}
+	d = v3(func(d *Device) { d.Level = NoAuthNoPriv })
+	d.Validate()
+	if d.AuthPassphrase != "" || d.PrivProtocol != "" {
+		t.Errorf("noAuthNoPriv keeps unused secrets: %+v", d)
+	}
+	r := v3(func(d *Device) {}).Redacted()
+	if r.AuthPassphrase != "***" || r.PrivPassphrase != "***" {
+		t.Errorf("redacted %+v", r)
+	}
+}

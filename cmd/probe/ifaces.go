@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -35,7 +36,8 @@ type ifaceSet struct {
 	c      *config
 	st     *store.Store
 	writer *flowWriter
-	checks *checks.Engine // nil: no alerting
+	checks *checks.Engine   // nil: no alerting
+	export *export.Exporter // nil: no flow export
 	log    *slog.Logger
 	ctx    context.Context
 
@@ -84,7 +86,7 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
 		FlowIdle: s.c.flowIdle, LocalHostIdle: s.c.hostIdle, RemoteHostIdle: s.c.remoteIdle,
 		MaxFlows: s.c.maxFlows, MaxHosts: s.c.maxHosts,
-		OnRecords: s.writer.enqueue,
+		OnRecords: s.records,
 	})
 	r := &running{spec: spec, table: t, in: in, fromConfig: fromConfig, done: make(chan struct{})}
 	r.api = rest.Interface{ID: spec.id, StoreID: storeID, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: in.mode(), Drops: in.drops}
@@ -97,6 +99,15 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// records takes a table's flow deltas: to the store, and to the flow
+// collectors (Export never blocks; neither reader modifies the slice).
+func (s *ifaceSet) records(recs []store.FlowRecord) {
+	s.writer.enqueue(recs)
+	if s.export != nil {
+		s.export.Export(recs)
+	}
 }
 
 // start captures r until it is stopped or, for a file, read to the end.

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
+	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/dataplane/capture"
 )
 
@@ -45,6 +46,9 @@ type options struct {
 	maxDisk       string
 	maxDiskBytes  int64
 
+	exportTo   []string
+	collectors []export.Collector
+
 	captureMode   string
 	slowPath      string
 	xdpFlows      int
@@ -74,6 +78,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.maxDisk, "max-disk", "", "keep stored flows under this size, oldest first out (e.g. 20GB; empty: no limit)")
 	fs.StringVar(&o.applianceConfig, "appliance-config", "", "appliance: its settings file, shown and replaced by /appliance/v1/config; also enables /appliance/v1/reboot (empty: off)")
 	fs.StringVar(&o.updateDir, "update-dir", "", "appliance: where POST /appliance/v1/update stages a firmware update (empty: updates off)")
+	fs.StringArrayVar(&o.exportTo, "export", nil, "send flows to a collector: ipfix://host:port (UDP), ipfix+tcp://host:port or netflow9://host:port (repeatable; more from REST)")
 	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")
 	fs.StringVar(&o.slowPath, "slow-path", "auto", "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters): on, off, or auto (on for interfaces without an address of their own: redirected packets never reach the host's stack)")
 	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
@@ -190,6 +195,14 @@ func (o *options) validate() (*config, error) {
 	}
 	if o.maxFlows <= 0 || o.maxHosts <= 0 {
 		return nil, errors.New("table sizes must be positive")
+	}
+	for i, u := range o.exportTo {
+		col, err := parseCollector(u)
+		if err != nil {
+			return nil, fmt.Errorf("--export %q: %w", u, err)
+		}
+		col.ID = flagCollectorBase + i
+		c.collectors = append(c.collectors, col)
 	}
 	return c, nil
 }

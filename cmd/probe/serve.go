@@ -17,6 +17,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/rest"
@@ -97,7 +98,18 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, log: log, ctx: capCtx}
+	exp, err := export.New(export.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("flow export: %w", err)
+	}
+	defer closeExporter(exp, log)
+	cols, err := rest.NewCollectors(st, exp, c.collectors)
+	if cols == nil {
+		return fmt.Errorf("flow export: %w", err)
+	} else if err != nil {
+		log.Warn("flow export: some collectors were left out", "err", err)
+	}
+	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, export: exp, log: log, ctx: capCtx}
 
 	// The REST API listens before the captures open: loading and verifying
 	// the XDP program takes seconds on a small appliance CPU, and the
@@ -144,7 +156,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		reboot = func() { requestStop(errRebootRequested) }
 	}
 	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,

@@ -47,6 +47,9 @@ func (s *Server) configModules() map[string]ConfigModule {
 	if s.cfg.Notifications != nil {
 		m["notifications"] = s.cfg.Notifications.module()
 	}
+	if s.cfg.Collectors != nil {
+		m["export"] = s.cfg.Collectors.module()
+	}
 	for name, mod := range s.cfg.ConfigModules {
 		m[name] = mod
 	}

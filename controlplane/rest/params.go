@@ -244,6 +244,13 @@ var knownParams = map[string]validator{
 	"minimum_severity":     vNumber,
 	"recipient_entities":   vAny,
 	"recipient_host_pools": vAny,
+	// Flow export collectors (export validates the values).
+	"id":                 vNumber,
+	"address":            vAny,
+	"transport":          vEnum("udp", "tcp"),
+	"observation_domain": vNumber,
+	"template_refresh":   vNumber,
+	"mtu":                vNumber,
 	// Users.
 	"full_name":           vAny,
 	"password":            vAny,

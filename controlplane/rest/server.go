@@ -46,6 +46,8 @@ type Config struct {
 	// Notifications are the alert notification endpoints and recipients;
 	// nil: their calls answer NOT_ENABLED.
 	Notifications *Notifications
+	// Collectors are the flow export collectors; nil: export is off.
+	Collectors *Collectors
 	// ConfigModules are further exportable modules by name (snmp...).
 	ConfigModules map[string]ConfigModule
 	LocalNets     []netip.Prefix

@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/notify"
 )
 
@@ -25,9 +27,25 @@ const (
 	checksFileInterval = 250 * time.Millisecond
 )
 
+// losses are what the probe loses outside the interfaces, for the system
+// drop alert: flow records a collector did not take, notifications an
+// endpoint never got.
+func losses(exp *export.Exporter, disp *notify.Dispatcher) []checks.Loss {
+	var out []checks.Loss
+	for _, st := range exp.Stats() {
+		out = append(out, checks.Loss{Key: "flow_export:" + strconv.Itoa(st.ID),
+			Descr: "flow records for collector " + st.Address, Count: st.FlowsDropped + st.RecordsLost})
+	}
+	for _, st := range disp.Stats() {
+		out = append(out, checks.Loss{Key: "notification:" + strconv.Itoa(st.EndpointID),
+			Descr: "notifications for endpoint " + strconv.Itoa(st.EndpointID), Count: st.Dropped + st.Discarded})
+	}
+	return out
+}
+
 // runChecks drives the checks engine until ctx ends. Capture files get a
 // final pass when they end (see ifaceSet.start).
-func runChecks(ctx context.Context, eng *checks.Engine, set *ifaceSet) {
+func runChecks(ctx context.Context, eng *checks.Engine, set *ifaceSet, system func() []checks.Loss) {
 	t := time.NewTicker(checksFileInterval)
 	defer t.Stop()
 	last := time.Time{}
@@ -39,6 +57,7 @@ func runChecks(ctx context.Context, eng *checks.Engine, set *ifaceSet) {
 			live := now.Sub(last) >= checksInterval
 			if live {
 				last = now
+				eng.RunSystem(now.UnixNano(), system())
 			}
 			for _, r := range set.snapshot() {
 				switch {

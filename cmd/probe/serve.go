@@ -247,7 +247,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	}()
 
 	go tick(capCtx, set.tables)
-	go runChecks(capCtx, eng, set)
+	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp) })
 	go retain(capCtx, st, eng, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: c.maxDiskBytes}, log)
 
 	var result error

@@ -232,9 +232,8 @@ type ifState struct {
 	engaged map[engagedKey]*alert.Alert
 	gen     uint32
 	iface   ifaceState
-	closed  bool // previous run's engaged alerts closed
-	// Counters of alerted flows by severity, for interface data.
-	alertedFlows map[alert.Severity]int
+	closed  bool              // previous run's engaged alerts closed
+	losses  map[string]uint64 // system: loss counters at the last pass
 }
 
 type engagedKey struct {

@@ -361,3 +361,32 @@ func retransmitted() []*decode.Packet {
 	}
 	return out
 }
+
+func TestSystemLossAlert(t *testing.T) {
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var s sink
+	e := newEngine(t, st, &s)
+	loss := func(n uint64) []Loss { return []Loss{{Key: "flow_export:1", Descr: "flow records for 10.0.0.9:4739", Count: n}} }
+	e.RunSystem(t0, loss(0))
+	if len(e.Engaged(SystemIfID)) != 0 {
+		t.Fatal("alert without a loss")
+	}
+	e.RunSystem(t0+1e9, loss(7))
+	got := e.Engaged(SystemIfID)
+	if len(got) != 1 || got[0].Entity != alert.EntitySystem || got[0].TypeID != alert.OtherTooManyDrops || got[0].Info != "7 flow records for 10.0.0.9:4739 dropped" {
+		t.Fatalf("engaged %+v", got)
+	}
+	e.RunSystem(t0+2e9, loss(7))
+	if len(e.Engaged(SystemIfID)) != 0 {
+		t.Error("still engaged once the losses stopped")
+	}
+	n := 0
+	_ = e.Archive().Scan(SystemIfID, alert.Filter{}, func(a *alert.Alert) error { n++; return nil })
+	if n != 1 || len(s.got) != 1 {
+		t.Errorf("%d stored, %d notified; want 1 and 1", n, len(s.got))
+	}
+}

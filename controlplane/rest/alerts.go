@@ -43,6 +43,10 @@ type alertQuery struct {
 func (s *Server) parseAlertQuery(r *request, defStatus string) (alertQuery, RC, any) {
 	var q alertQuery
 	ifc, ok := s.iface(r.params)
+	if r.params["ifid"] == "-1" {
+		// ntopng's system interface: alerts of the probe itself.
+		ifc, ok = &Interface{ID: -1, StoreID: checks.SystemIfID, Name: "system"}, true
+	}
 	if !ok {
 		return q, RCInvalidInterface, nil
 	}

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -279,5 +280,24 @@ func TestDeleteAndAcknowledgeAlerts(t *testing.T) {
 	}
 	if total != 9 {
 		t.Errorf("flow alert ts counts %d, want 9: %s", total, ctx.Response.Body())
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	s := newAlertServer(t, 5)
+	ctx := do(s, "/metrics", nil)
+	body := string(ctx.Response.Body())
+	if ctx.Response.StatusCode() != 200 || !strings.HasPrefix(string(ctx.Response.Header.ContentType()), "text/plain") {
+		t.Fatalf("metrics: %d %s", ctx.Response.StatusCode(), body)
+	}
+	for _, want := range []string{
+		"# TYPE probe_interface_packets_total counter",
+		`probe_interface_packets_total{ifid="0",ifname="bench.pcap"} 5`,
+		`probe_interface_flows{ifid="0",ifname="bench.pcap"} 5`,
+		`probe_interface_alerted_flows{ifid="0",ifname="bench.pcap"} 5`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
 	}
 }

@@ -95,6 +95,7 @@ func (s *Server) buildRoutes() map[string]handler {
 		routes[restPrefix+p] = h
 	}
 	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
+	routes["/metrics"] = s.metrics
 	routes["/appliance/v1/update"] = s.stageUpdate
 	routes["/appliance/v1/config"] = s.applianceConfig
 	routes["/appliance/v1/reboot"] = s.reboot

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/controlplane/export"
+	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/dataplane/capture"
 )
 
@@ -49,6 +50,15 @@ type options struct {
 	exportTo   []string
 	collectors []export.Collector
 
+	snmpTrapAddr        string
+	snmpTrapCommunities []string
+	snmpAgentAddr       string
+	snmpAgentCommunity  string
+	snmpAgentV3Spec     string
+	snmpAgentV3         *snmp.USMUser
+	snmpAgentContact    string
+	snmpAgentLocation   string
+
 	captureMode   string
 	slowPath      string
 	xdpFlows      int
@@ -79,6 +89,13 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.applianceConfig, "appliance-config", "", "appliance: its settings file, shown and replaced by /appliance/v1/config; also enables /appliance/v1/reboot (empty: off)")
 	fs.StringVar(&o.updateDir, "update-dir", "", "appliance: where POST /appliance/v1/update stages a firmware update (empty: updates off)")
 	fs.StringArrayVar(&o.exportTo, "export", nil, "send flows to a collector: ipfix://host:port (UDP), ipfix+tcp://host:port or netflow9://host:port (repeatable; more from REST)")
+	fs.StringVar(&o.snmpTrapAddr, "snmp-traps", "", "receive SNMP traps on this UDP address (e.g. 0.0.0.0:162) and raise them as alerts (empty: off)")
+	fs.StringSliceVar(&o.snmpTrapCommunities, "snmp-trap-community", nil, "accept v1/v2c traps only with this community (repeatable; none: any)")
+	fs.StringVar(&o.snmpAgentAddr, "snmp-agent", "", "answer SNMP for the appliance (system group, IF-MIB of the monitored interfaces) on this UDP address (empty: off)")
+	fs.StringVar(&o.snmpAgentCommunity, "snmp-agent-community", "", "the agent's v1/v2c read community (empty: v1/v2c off)")
+	fs.StringVar(&o.snmpAgentV3Spec, "snmp-agent-v3", "", "the agent's SNMPv3 user as user:authpassphrase:privpassphrase (SHA, AES, authPriv)")
+	fs.StringVar(&o.snmpAgentContact, "snmp-agent-contact", "", "sysContact of the agent")
+	fs.StringVar(&o.snmpAgentLocation, "snmp-agent-location", "", "sysLocation of the agent")
 	fs.StringVar(&o.captureMode, "capture-mode", modeAuto, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")
 	fs.StringVar(&o.slowPath, "slow-path", "auto", "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters): on, off, or auto (on for interfaces without an address of their own: redirected packets never reach the host's stack)")
 	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
@@ -195,6 +212,16 @@ func (o *options) validate() (*config, error) {
 	}
 	if o.maxFlows <= 0 || o.maxHosts <= 0 {
 		return nil, errors.New("table sizes must be positive")
+	}
+	if o.snmpAgentV3Spec != "" {
+		u, err := parseV3User(o.snmpAgentV3Spec)
+		if err != nil {
+			return nil, fmt.Errorf("--snmp-agent-v3: %w", err)
+		}
+		c.snmpAgentV3 = u
+	}
+	if o.snmpAgentAddr != "" && o.snmpAgentCommunity == "" && o.snmpAgentV3Spec == "" {
+		return nil, errors.New("--snmp-agent needs --snmp-agent-community or --snmp-agent-v3")
 	}
 	for i, u := range o.exportTo {
 		col, err := parseCollector(u)

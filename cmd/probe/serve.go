@@ -21,6 +21,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/rest"
+	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/firmware/appliance"
 	"github.com/probe-appliance/probe/firmware/update"
@@ -110,6 +111,33 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		log.Warn("flow export: some collectors were left out", "err", err)
 	}
 	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, export: exp, log: log, ctx: capCtx}
+	poller := snmp.NewPoller(snmp.Options{Logger: log, OnEvent: func(ev snmp.Event) { snmpEventAlert(eng, ev) }})
+	defer poller.Close()
+	snmpDevs, err := rest.NewSNMP(st, poller)
+	if snmpDevs == nil {
+		return fmt.Errorf("SNMP devices: %w", err)
+	} else if err != nil {
+		log.Warn("SNMP: some stored devices were left out", "err", err)
+	}
+	if c.snmpTrapAddr != "" {
+		tr, err := snmp.NewTrapReceiver(snmp.TrapOptions{Addr: c.snmpTrapAddr, Communities: c.snmpTrapCommunities,
+			OnTrap: func(t snmp.Trap) { trapAlert(eng, t) }, Logger: log})
+		if err == nil {
+			err = tr.Start()
+		}
+		if err != nil {
+			return fmt.Errorf("SNMP traps: %w", err)
+		}
+		defer tr.Close()
+		log.Info("SNMP traps received", "addr", c.snmpTrapAddr)
+	}
+	agent, err := startSNMPAgent(c, st, set, log)
+	if err != nil {
+		return err
+	}
+	if agent != nil {
+		defer agent.Close()
+	}
 
 	// The REST API listens before the captures open: loading and verifying
 	// the XDP program takes seconds on a small appliance CPU, and the
@@ -156,7 +184,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		reboot = func() { requestStop(errRebootRequested) }
 	}
 	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,

@@ -370,7 +370,9 @@ func TestSystemLossAlert(t *testing.T) {
 	defer st.Close()
 	var s sink
 	e := newEngine(t, st, &s)
-	loss := func(n uint64) []Loss { return []Loss{{Key: "flow_export:1", Descr: "flow records for 10.0.0.9:4739", Count: n}} }
+	loss := func(n uint64) []Loss {
+		return []Loss{{Key: "flow_export:1", Descr: "flow records for 10.0.0.9:4739", Count: n}}
+	}
 	e.RunSystem(t0, loss(0))
 	if len(e.Engaged(SystemIfID)) != 0 {
 		t.Fatal("alert without a loss")

@@ -45,10 +45,52 @@ func (e *Engine) RunSystem(now int64, losses []Loss) {
 		}, out)
 	}
 	for k, a := range st.engaged {
-		if !active[k] {
+		// Only the loss alerts: SetEngaged owns the others.
+		if k.t.ID == alert.OtherTooManyDrops && !active[k] {
 			out = append(out, emitItem{a: release(a, now/1e9)})
 			delete(st.engaged, k)
 		}
+	}
+	e.emit(out)
+}
+
+// Raise stores and notifies a one-off alert from outside the checks (an
+// SNMP event, a trap), under the system interface. The alert's type must
+// be known; its severity follows the type's score unless set.
+func (e *Engine) Raise(a alert.Alert) {
+	st := e.state(SystemIfID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	m := alert.MetaOf(a.Type())
+	a.IfID, a.Count, a.Engaged = SystemIfID, 1, false
+	if a.Score == 0 {
+		a.Score = m.Score
+	}
+	if a.Severity == 0 {
+		a.Severity = alert.SeverityForScore(a.Score)
+	}
+	if a.TstampEnd < a.Tstamp {
+		a.TstampEnd = a.Tstamp
+	}
+	e.emit([]emitItem{{a: &a, notify: true}})
+}
+
+// SetEngaged engages (on) or releases (off) an alert from outside the
+// checks, such as an SNMP device that stopped answering, keyed by its type
+// and entity value. at is unix seconds.
+func (e *Engine) SetEngaged(t alert.TypeID, entity alert.Entity, entityVal, info string, on bool, at int64) {
+	st := e.state(SystemIfID)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	k := engagedKey{t, entityVal, roleNone}
+	var out []emitItem
+	if on {
+		out = e.engage(st, k, SystemIfID, at*1e9, func(a *alert.Alert) {
+			a.Entity, a.EntityVal, a.Info = entity, entityVal, info
+		}, out)
+	} else if a := st.engaged[k]; a != nil {
+		out = append(out, emitItem{a: release(a, at)})
+		delete(st.engaged, k)
 	}
 	e.emit(out)
 }

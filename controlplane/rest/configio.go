@@ -50,6 +50,9 @@ func (s *Server) configModules() map[string]ConfigModule {
 	if s.cfg.Collectors != nil {
 		m["export"] = s.cfg.Collectors.module()
 	}
+	if s.cfg.SNMP != nil {
+		m["snmp"] = s.cfg.SNMP.module()
+	}
 	for name, mod := range s.cfg.ConfigModules {
 		m[name] = mod
 	}

@@ -96,6 +96,16 @@ func (s *Server) buildRoutes() map[string]handler {
 	}
 	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
 	routes["/metrics"] = s.metrics
+	for p, h := range map[string]handler{
+		"add/snmp/device.lua":                     s.addSNMPDevice,
+		"edit/snmp/device/device.lua":             s.editSNMPDevice,
+		"delete/snmp/device.lua":                  s.deleteSNMPDevice,
+		"get/snmp/devices.lua":                    s.getSNMPDevices,
+		"get/snmp/device/interfaces.lua":          s.getSNMPDeviceInterfaces,
+		"change/snmp/device/interface/status.lua": s.changeSNMPInterfaceStatus,
+	} {
+		routes["/lua/pro/rest/v1/"+p] = h
+	}
 	routes["/appliance/v1/update"] = s.stageUpdate
 	routes["/appliance/v1/config"] = s.applianceConfig
 	routes["/appliance/v1/reboot"] = s.reboot

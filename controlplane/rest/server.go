@@ -48,7 +48,9 @@ type Config struct {
 	Notifications *Notifications
 	// Collectors are the flow export collectors; nil: export is off.
 	Collectors *Collectors
-	// ConfigModules are further exportable modules by name (snmp...).
+	// SNMP are the polled SNMP devices; nil: SNMP is off.
+	SNMP *SNMP
+	// ConfigModules are further exportable modules by name.
 	ConfigModules map[string]ConfigModule
 	LocalNets     []netip.Prefix
 	DisableLogin  bool

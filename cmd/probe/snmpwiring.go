@@ -1,0 +1,155 @@
+package main
+
+import (
+	"crypto/rand"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/snmp"
+	"github.com/probe-appliance/probe/controlplane/store"
+)
+
+// snmpEventAlert turns a poller event into an alert of the SNMP device.
+func snmpEventAlert(eng *checks.Engine, ev snmp.Event) {
+	at := ev.Time.Unix()
+	ifname := ev.IfName
+	if ifname == "" {
+		ifname = fmt.Sprint(ev.IfIndex)
+	}
+	raise := func(id int, info string) {
+		eng.Raise(alert.Alert{Entity: alert.EntitySNMPDevice, EntityVal: ev.DeviceID, Family: alert.FamilyOther, TypeID: id,
+			Tstamp: at, Info: info})
+	}
+	switch ev.Kind {
+	case snmp.EventPortStatusChange:
+		raise(alert.OtherPortStatusChange, fmt.Sprintf("interface %s (index %d) went from %s to %s",
+			ifname, ev.IfIndex, snmp.IfStatus(ev.Old), snmp.IfStatus(ev.New)))
+	case snmp.EventPortErrors:
+		raise(alert.OtherPortErrors, fmt.Sprintf("interface %s (index %d): %d errors since the previous poll",
+			ifname, ev.IfIndex, ev.New-ev.Old))
+	case snmp.EventDeviceReset:
+		raise(alert.OtherSNMPDeviceReset, "the device restarted (sysUpTime went back)")
+	case snmp.EventUnresponsive:
+		eng.SetEngaged(alert.TypeID{Family: alert.FamilyOther, ID: alert.OtherUnresponsiveDevice}, alert.EntitySNMPDevice,
+			ev.DeviceID, "no answer: "+ev.Detail, !ev.Released, at)
+	}
+}
+
+// trapAlert turns a received trap into an alert.
+func trapAlert(eng *checks.Engine, tr snmp.Trap) {
+	var vars []string
+	for i, v := range tr.Vars {
+		if i == 8 {
+			vars = append(vars, "…")
+			break
+		}
+		vars = append(vars, fmt.Sprintf("%s=%v", v.OID, v.Value))
+	}
+	src := tr.Source
+	if tr.AgentAddress != "" {
+		src = tr.AgentAddress
+	}
+	eng.Raise(alert.Alert{Entity: alert.EntitySNMPDevice, EntityVal: hostOf(src), Family: alert.FamilyOther,
+		TypeID: alert.OtherSNMPTrap, Tstamp: tr.Time.Unix(),
+		Info: fmt.Sprintf("trap %s from %s (%s) %s", tr.TrapOID, src, tr.Version, strings.Join(vars, " "))})
+}
+
+func hostOf(addr string) string {
+	if i := strings.LastIndexByte(addr, ':'); i > 0 && !strings.Contains(addr[i:], "]") {
+		return strings.Trim(addr[:i], "[]")
+	}
+	return addr
+}
+
+// agentState is the SNMP agent's engine id and boot count, kept across
+// restarts so SNMPv3 managers need not rediscover the agent.
+type agentState struct {
+	EngineID []byte `json:"engine_id"`
+	Boots    uint32 `json:"boots"`
+}
+
+func nextAgentState(st *store.Store) (agentState, error) {
+	var a agentState
+	if _, err := st.Get("snmp", "agent_engine", &a); err != nil {
+		return a, err
+	}
+	if len(a.EngineID) == 0 {
+		// RFC 3411 text-free format: enterprise 8072 (net-snmp's, the usual
+		// stand-in), format 4 (octets), 8 random octets.
+		a.EngineID = append([]byte{0x80, 0x00, 0x1f, 0x88, 0x04}, make([]byte, 8)...)
+		if _, err := rand.Read(a.EngineID[5:]); err != nil {
+			return a, err
+		}
+	}
+	a.Boots++
+	return a, st.Put("snmp", "agent_engine", a)
+}
+
+// agentIfaces shows the captured interfaces in the agent's IF-MIB: what
+// they received (a probe only listens) and what it lost.
+func agentIfaces(set *ifaceSet) func() []snmp.AgentIface {
+	return func() []snmp.AgentIface {
+		var out []snmp.AgentIface
+		for i, r := range set.snapshot() {
+			var s flowtable.IfaceStats
+			r.table.View(func(v flowtable.View) { s = v.Stats() })
+			ai := snmp.AgentIface{Index: i + 1, Name: r.spec.name, Speed: uint64(r.api.SpeedMbps) * 1e6,
+				AdminStatus: snmp.StatusUp, OperStatus: snmp.StatusUp, InOctets: s.WireBytes, InPkts: s.Packets}
+			if r.api.Drops != nil {
+				ai.InDiscards = r.api.Drops()
+			}
+			if r.captured() {
+				ai.OperStatus = snmp.StatusDown
+			}
+			out = append(out, ai)
+		}
+		return out
+	}
+}
+
+// startSNMPAgent answers SNMP for the appliance itself when configured.
+func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger) (*snmp.Agent, error) {
+	if c.snmpAgentAddr == "" {
+		return nil, nil
+	}
+	state, err := nextAgentState(st)
+	if err != nil {
+		return nil, fmt.Errorf("SNMP agent state: %w", err)
+	}
+	host, _ := os.Hostname()
+	o := snmp.AgentOptions{Addr: c.snmpAgentAddr, Community: c.snmpAgentCommunity, EngineID: state.EngineID, EngineBoots: state.Boots,
+		System:     snmp.SystemInfo{Descr: "probe network probe appliance", Name: host, Contact: c.snmpAgentContact, Location: c.snmpAgentLocation},
+		Interfaces: agentIfaces(set), Logger: log}
+	if c.snmpAgentV3 != nil {
+		o.V3User = c.snmpAgentV3
+	}
+	a, err := snmp.NewAgent(o)
+	if err != nil {
+		return nil, fmt.Errorf("SNMP agent: %w", err)
+	}
+	if err := a.Start(); err != nil {
+		return nil, fmt.Errorf("SNMP agent: %w", err)
+	}
+	log.Info("SNMP agent answering", "addr", a.Addr().String(), "v2c", c.snmpAgentCommunity != "", "v3", c.snmpAgentV3 != nil)
+	return a, nil
+}
+
+// parseV3User reads user:authpass:privpass (SHA and AES, authPriv).
+func parseV3User(s string) (*snmp.USMUser, error) {
+	parts := strings.SplitN(s, ":", 3)
+	if len(parts) != 3 || parts[0] == "" {
+		return nil, fmt.Errorf("want user:authpassphrase:privpassphrase")
+	}
+	u := &snmp.USMUser{Username: parts[0], Level: "authPriv", AuthProtocol: "SHA", AuthPassphrase: parts[1],
+		PrivProtocol: "AES", PrivPassphrase: parts[2]}
+	d := snmp.Device{Host: "127.0.0.1", Version: snmp.V3, USMUser: *u}
+	if err := d.Validate(); err != nil {
+		return nil, err
+	}
+	return &d.USMUser, nil
+}

@@ -111,7 +111,12 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		log.Warn("flow export: some collectors were left out", "err", err)
 	}
 	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, export: exp, log: log, ctx: capCtx}
-	poller := snmp.NewPoller(snmp.Options{Logger: log, OnEvent: func(ev snmp.Event) { snmpEventAlert(eng, ev) }})
+	poller := snmp.NewPoller(snmp.Options{Logger: log, OnEvent: func(ev snmp.Event) { snmpEventAlert(eng, ev) },
+		OnPoll: func(ds snmp.DeviceState) {
+			if err := rest.StoreSNMPPoll(st, ds, snmpKeep(c)); err != nil {
+				log.Error("storing SNMP samples", "device", ds.Device.ID, "err", err)
+			}
+		}})
 	defer poller.Close()
 	snmpDevs, err := rest.NewSNMP(st, poller)
 	if snmpDevs == nil {

@@ -147,8 +147,21 @@ func TestSNMPDevicesTrapsAndAgent(t *testing.T) {
 		t.Errorf("trap alert: %q", m)
 	}
 
+	// The polls are kept in the store as the port's time series.
+	idx := fmt.Sprint(int(lo["index"].(float64)))
+	a := p.call(t, "GET", pro+"get/snmp/device/interface/ts.lua?host=127.0.0.1&snmp_port="+fmt.Sprint(dev)+"&snmp_port_idx="+idx, "", nil)
+	var series []struct {
+		Time       int64 `json:"time"`
+		OperStatus int   `json:"oper_status"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &series); err != nil || len(series) < 2 {
+		t.Errorf("stored series of lo: %v %s", err, a.body)
+	} else if last := series[len(series)-1]; last.OperStatus != 2 || last.Time < series[0].Time {
+		t.Errorf("last stored sample %+v: want lo down, in time order", last)
+	}
+
 	// Setting the admin status goes through the write community.
-	a := p.call(t, "GET", pro+"change/snmp/device/interface/status.lua?host=127.0.0.1&snmp_port="+fmt.Sprint(dev)+"&snmp_admin_status=up&snmp_port_idx=99999", "", nil)
+	a = p.call(t, "GET", pro+"change/snmp/device/interface/status.lua?host=127.0.0.1&snmp_port="+fmt.Sprint(dev)+"&snmp_admin_status=up&snmp_port_idx=99999", "", nil)
 	if a.status != 400 || a.env.RCStr != "SNMP_DEVICE_INTERFACE_STATUS_CHANGE_FAILED" {
 		t.Errorf("status change of a missing port: %d %s", a.status, a.body)
 	}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/checks"
@@ -152,4 +153,13 @@ func parseV3User(s string) (*snmp.USMUser, error) {
 		return nil, err
 	}
 	return &d.USMUser, nil
+}
+
+// snmpKeep is how long SNMP samples stay: the flows' retention, else a
+// week.
+func snmpKeep(c *config) time.Duration {
+	if c.retentionDays > 0 {
+		return time.Duration(c.retentionDays) * 24 * time.Hour
+	}
+	return 7 * 24 * time.Hour
 }

@@ -102,6 +102,7 @@ func (s *Server) buildRoutes() map[string]handler {
 		"delete/snmp/device.lua":                  s.deleteSNMPDevice,
 		"get/snmp/devices.lua":                    s.getSNMPDevices,
 		"get/snmp/device/interfaces.lua":          s.getSNMPDeviceInterfaces,
+		"get/snmp/device/interface/ts.lua":        s.getSNMPInterfaceTS,
 		"change/snmp/device/interface/status.lua": s.changeSNMPInterfaceStatus,
 	} {
 		routes["/lua/pro/rest/v1/"+p] = h

@@ -445,3 +445,64 @@ func (s *SNMP) module() ConfigModule {
 		},
 	}
 }
+
+// SNMPSample is one poll of one interface as kept in the store.
+type SNMPSample struct {
+	Time       int64   `json:"time"` // unix s
+	InBps      float64 `json:"in_bps"`
+	OutBps     float64 `json:"out_bps"`
+	InOctets   uint64  `json:"in_octets"`
+	OutOctets  uint64  `json:"out_octets"`
+	InErrors   uint64  `json:"in_errors"`
+	OutErrors  uint64  `json:"out_errors"`
+	OperStatus int     `json:"oper_status"`
+	RatesValid bool    `json:"rates_valid"`
+}
+
+// snmpSeriesNS is the store namespace of one interface's samples; keys are
+// the poll times, zero-padded so that key order is time order.
+func snmpSeriesNS(device string, ifIndex int) string {
+	return "snmpts/" + device + "/" + strconv.Itoa(ifIndex)
+}
+
+// StoreSNMPPoll keeps a poll's interface samples for keep (time series of
+// the device's ports; Badger drops them when they expire).
+func StoreSNMPPoll(st *store.Store, ds snmp.DeviceState, keep time.Duration) error {
+	var errs []error
+	for _, i := range ds.Interfaces {
+		smp := SNMPSample{Time: ds.LastPoll.Unix(), InBps: i.InBps, OutBps: i.OutBps, InOctets: i.InOctets, OutOctets: i.OutOctets,
+			InErrors: i.InErrors, OutErrors: i.OutErrors, OperStatus: int(i.OperStatus), RatesValid: i.RatesValid}
+		errs = append(errs, st.PutTTL(snmpSeriesNS(ds.Device.ID, i.Index), fmt.Sprintf("%012d", smp.Time), smp, keep))
+	}
+	return errors.Join(errs...)
+}
+
+// getSNMPInterfaceTS is get/snmp/device/interface/ts: the stored samples
+// of one port (host, snmp_port, snmp_port_idx) in [epoch_begin, epoch_end].
+func (srv *Server) getSNMPInterfaceTS(r *request) (RC, any) {
+	s, rc, rsp := srv.snmp(r)
+	if s == nil {
+		return rc, rsp
+	}
+	id := snmpDeviceID(r.params)
+	idx, err := strconv.Atoi(r.params["snmp_port_idx"])
+	if id == "" || err != nil || idx <= 0 {
+		return RCInvalidArguments, map[string]string{"error": "host and snmp_port_idx are required"}
+	}
+	from, to := int64(r.params.Int("epoch_begin", 0)), int64(r.params.Int("epoch_end", 0))
+	out := []SNMPSample{}
+	err = s.st.List(snmpSeriesNS(id, idx), func(_ string, raw []byte) error {
+		var smp SNMPSample
+		if err := json.Unmarshal(raw, &smp); err != nil {
+			return err
+		}
+		if smp.Time >= from && (to == 0 || smp.Time <= to) {
+			out = append(out, smp)
+		}
+		return nil
+	})
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	return RCOK, out
+}

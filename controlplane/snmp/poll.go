@@ -22,6 +22,9 @@ type Options struct {
 	// OnEvent is called from the polling goroutines, without locks held;
 	// a slow callback delays only the device whose event it is.
 	OnEvent func(Event)
+	// OnPoll, if set, gets the device's state after each answered poll
+	// (without the series), from the polling goroutine: to store it.
+	OnPoll func(DeviceState)
 	// Concurrency bounds the polls in flight among devices that answer,
 	// and separately among devices that do not (default 16 each), so that
 	// dead devices timing out cannot take the slots of live ones.
@@ -257,13 +260,21 @@ func (p *Poller) pollOnce(w *worker, g *gosnmp.GoSNMP) *gosnmp.GoSNMP {
 	st.polls++
 	st.lastPoll, st.pollTime = now, took
 	var evs []Event
+	var snap *DeviceState
 	wasDown := st.down
 	if err != nil {
 		evs = st.failure(err, now)
 	} else {
 		evs = st.success(res, now, p.cfg)
+		if p.opts.OnPoll != nil {
+			s := st.snapshot(false)
+			snap = &s
+		}
 	}
 	w.mu.Unlock()
+	if snap != nil {
+		p.opts.OnPoll(*snap)
+	}
 
 	switch {
 	case err != nil && !wasDown:

@@ -269,6 +269,13 @@ var knownParams = map[string]validator{
 	"snmp_admin_status":       vEnum("up", "down"),
 	"snmp_port_idx":           vNumber,
 	"cidr":                    vEnum("24", "32"),
+	// Pools (package pools validates members; "pool" is above).
+	"pool_name":      vAny,
+	"pool_members":   vAny,
+	"member":         vAny,
+	"old_member":     vAny,
+	"pool_name_only": vBool,
+	"confset_id":     vNumber,
 	// Users.
 	"full_name":           vAny,
 	"password":            vAny,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net/netip"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/notify"
+	"github.com/probe-appliance/probe/controlplane/pools"
 )
 
 // checksIface is the interface as the checks engine sees it: alerts stay
@@ -85,8 +88,25 @@ func (s *ifaceSet) recheckFiles() {
 	}
 }
 
-// notification is what recipients are told of an alert.
-func notification(a *alert.Alert) notify.Notification {
+// notification is what recipients are told of an alert; its host pools
+// (of the host, or of the flow's peers) let recipients filter by pool.
+func notification(a *alert.Alert, hp *pools.Pools) notify.Notification {
+	var poolIDs []int
+	addPool := func(ip string, vlan uint16) {
+		if addr, err := netip.ParseAddr(ip); err == nil {
+			id, _ := hp.HostPool(addr, vlan, [6]byte{}, false)
+			if !slices.Contains(poolIDs, id) {
+				poolIDs = append(poolIDs, id)
+			}
+		}
+	}
+	switch {
+	case a.Host != nil:
+		addPool(a.Host.IP, a.Host.VLAN)
+	case a.Flow != nil:
+		addPool(a.Flow.CliIP, a.Flow.VLAN)
+		addPool(a.Flow.SrvIP, a.Flow.VLAN)
+	}
 	d, _ := alert.Lookup(a.Type())
 	title := alert.MetaOf(a.Type()).Title
 	msg := alert.Describe(a.Type(), a.Info)
@@ -106,7 +126,7 @@ func notification(a *alert.Alert) notify.Notification {
 		Entity: a.Entity.Name(), EntityVal: a.EntityVal, TypeID: a.TypeID, Type: d.Name, Title: title,
 		Severity: int(a.Severity), SeverityName: a.Severity.Name(), Score: a.Score, Time: a.Tstamp,
 		Engaged: a.Engaged, Released: !a.Engaged && a.Family != alert.FamilyFlow, IfID: a.IfID,
-		Message: msg, Detail: detail,
+		Message: msg, Detail: detail, PoolIDs: poolIDs,
 	}
 }
 

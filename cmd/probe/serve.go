@@ -20,6 +20,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/notify"
+	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -84,6 +85,10 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 
 	capCtx, stopCapture := context.WithCancel(ctx)
 	defer stopCapture()
+	hostPools, err := pools.New(st)
+	if err != nil {
+		return fmt.Errorf("pools: %w", err)
+	}
 	disp := notify.New(notify.Options{Logger: log})
 	defer closeDispatcher(disp, log)
 	notes, err := rest.NewNotifications(st, disp)
@@ -95,7 +100,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	}
 	var set *ifaceSet
 	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() },
-		Notify: func(a *alert.Alert) { disp.Send(notification(a)) }})
+		Notify: func(a *alert.Alert) { disp.Send(notification(a, hostPools)) }})
 	if err != nil {
 		return err
 	}
@@ -189,7 +194,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		reboot = func() { requestStop(errRebootRequested) }
 	}
 	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
@@ -352,11 +353,22 @@ func (s *Server) alertRecord(a *alert.Alert, now int64) map[string]any {
 		} else if h.IsVictim {
 			rec["role"] = role("victim", "Is Victim")
 		}
-		rec["host_pool_id"] = labelled("Default", "0")
+		rec["host_pool_id"] = s.poolLabel(h.IP, h.VLAN)
 	default:
 		rec["ifid"] = strconv.Itoa(a.IfID)
 	}
 	return rec
+}
+
+// poolLabel is the host pool of an address, as the alert lists show it.
+func (s *Server) poolLabel(ip string, vlan uint16) map[string]any {
+	if s.cfg.Pools != nil {
+		if a, err := netip.ParseAddr(ip); err == nil {
+			id, name := s.cfg.Pools.HostPool(a, vlan, [6]byte{}, false)
+			return labelled(name, strconv.Itoa(id))
+		}
+	}
+	return labelled("Default", "0")
 }
 
 func role(v, label string) map[string]any {
@@ -393,8 +405,8 @@ func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
 		others = append(others, alert.ShortTitle(alert.TypeID{Family: alert.FamilyFlow, ID: o}))
 	}
 	rec["additional_alerts"] = map[string]any{"descr": strings.Join(others, "<br>")}
-	rec["cli_host_pool_id"] = labelled("Default", "0")
-	rec["srv_host_pool_id"] = labelled("Default", "0")
+	rec["cli_host_pool_id"] = s.poolLabel(f.CliIP, f.VLAN)
+	rec["srv_host_pool_id"] = s.poolLabel(f.SrvIP, f.VLAN)
 	rec["cli_network"] = labelled(f.CliNetwork, f.CliNetwork)
 	rec["srv_network"] = labelled(f.SrvNetwork, f.SrvNetwork)
 	if f.CliAttacker {

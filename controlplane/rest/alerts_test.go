@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -10,6 +11,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/notify"
+	"github.com/probe-appliance/probe/controlplane/pools"
 )
 
 // newAlertServer is a test server with the checks engine run once over
@@ -299,5 +301,74 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
+	}
+}
+
+func TestTopTalkers(t *testing.T) {
+	s := newTestServer(t, 12, true) // one local client, 12 remote servers
+	ctx := do(s, "/lua/pro/rest/v1/get/host/top/remote/talkers.lua?ifid=0", nil)
+	var e struct {
+		Rsp []struct {
+			Address string `json:"address"`
+			Bytes   uint64 `json:"bytes"`
+		} `json:"rsp"`
+	}
+	if err := json.Unmarshal(ctx.Response.Body(), &e); err != nil || len(e.Rsp) != 10 {
+		t.Fatalf("remote talkers: %v %s", err, ctx.Response.Body())
+	}
+	for i := 1; i < len(e.Rsp); i++ {
+		if e.Rsp[i].Bytes > e.Rsp[i-1].Bytes {
+			t.Errorf("not sorted by traffic: %+v", e.Rsp)
+		}
+	}
+	ctx = do(s, "/lua/pro/rest/v1/get/host/top/local/talkers.lua?ifid=0", nil)
+	if err := json.Unmarshal(ctx.Response.Body(), &e); err != nil || len(e.Rsp) != 1 || e.Rsp[0].Address != "192.168.1.10" {
+		t.Errorf("local talkers: %s", ctx.Response.Body())
+	}
+	if ctx := do(s, "/lua/pro/rest/v1/get/host/top/local/talkers.lua?ifid=5", nil); ctx.Response.StatusCode() != 400 {
+		t.Errorf("bad ifid: %d", ctx.Response.StatusCode())
+	}
+}
+
+// A host's pool shows in its data and in the alert lists.
+func TestHostPoolInHostDataAndAlerts(t *testing.T) {
+	s := newAlertServer(t, 3)
+	p, err := pools.New(s.cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Pools = p
+	ctx := postForm(s, "/lua/rest/v1/add/host/pool.lua", url.Values{"pool_name": {"lab"}, "pool_members": {"192.168.1.0/24"}})
+	if ctx.Response.StatusCode() != 200 {
+		t.Fatalf("add pool: %s", ctx.Response.Body())
+	}
+	var hd struct {
+		Rsp map[string]any `json:"rsp"`
+	}
+	json.Unmarshal(do(s, "/lua/rest/v1/get/host/data.lua?ifid=0&host=192.168.1.10", nil).Response.Body(), &hd)
+	if hd.Rsp["host_pool_id"] != float64(2) {
+		t.Errorf("host_pool_id = %v, want the new pool 2", hd.Rsp["host_pool_id"])
+	}
+	var list struct {
+		Rsp struct {
+			Records []struct {
+				Cli map[string]any `json:"cli_host_pool_id"`
+				Srv map[string]any `json:"srv_host_pool_id"`
+			} `json:"records"`
+		} `json:"rsp"`
+	}
+	json.Unmarshal(do(s, "/lua/rest/v1/get/flow/alert/list.lua?ifid=0", nil).Response.Body(), &list)
+	if len(list.Rsp.Records) == 0 || list.Rsp.Records[0].Cli["label"] != "lab" || list.Rsp.Records[0].Srv["value"] != "0" {
+		t.Errorf("alert pools: %+v", list.Rsp.Records)
+	}
+	// export/pool carries the pools with what they are bound to.
+	ctx = do(s, "/lua/rest/v1/export/pool/config.lua", nil)
+	e := decodeEnv[configEnvelope](t, ctx.Response.Body())
+	if e.Rsp.Modules["pool"] == nil || e.Rsp.Modules["scripts"] == nil {
+		t.Errorf("export/pool: %s", ctx.Response.Body())
+	}
+	ctx = postForm(s, "/lua/rest/v1/import/pool/config.lua", url.Values{"JSON": {`{"version":"1.0","modules":{"pool":{}}}`}})
+	if e := decodeEnv[any](t, ctx.Response.Body()); e.RCStr != "CONFIGURATION_FILE_MISMATCH" {
+		t.Errorf("import/pool without the bound modules: %s", ctx.Response.Body())
 	}
 }

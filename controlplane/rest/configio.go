@@ -38,6 +38,10 @@ var (
 	RCPartialImport  = RC{-28, "PARTIAL_IMPORT", "The configuration has been imported successfully, but some elements were already present and haven't be replaced.", 409}
 )
 
+// configGroups are modules exported and imported together (ntopng's pool
+// configuration includes what pools are used by).
+var configGroups = map[string][]string{"pool": {"pool", "snmp", "notifications", "scripts"}}
+
 // configModules are the modules this process can export.
 func (s *Server) configModules() map[string]ConfigModule {
 	m := map[string]ConfigModule{}
@@ -52,6 +56,9 @@ func (s *Server) configModules() map[string]ConfigModule {
 	}
 	if s.cfg.SNMP != nil {
 		m["snmp"] = s.cfg.SNMP.module()
+	}
+	if s.cfg.Pools != nil {
+		m["pool"] = s.poolsModule(s.cfg.Pools)
 	}
 	for name, mod := range s.cfg.ConfigModules {
 		m[name] = mod
@@ -172,7 +179,17 @@ func (s *Server) exportConfig(module string) handler {
 			into[name] = raw
 			return nil
 		}
-		if module == "all" {
+		if group, ok := configGroups[module]; ok && mods[module].Export != nil {
+			// ntopng's export/pool/config.lua carries what pools are bound
+			// to: the SNMP devices, notifications and checks too.
+			for _, name := range group {
+				if mod, ok := mods[name]; ok {
+					if err := add(env.Modules, name, mod); err != nil {
+						return RCInternalError, map[string]string{"error": err.Error()}
+					}
+				}
+			}
+		} else if module == "all" {
 			all := map[string]json.RawMessage{}
 			for _, name := range sortedKeys(mods) {
 				if err := add(all, name, mods[name]); err != nil {
@@ -246,6 +263,17 @@ func (s *Server) importConfig(module string) handler {
 				if _, ok := mods[name]; !ok {
 					return RCConfigMismatch, map[string]string{"error": "modules.all holds " + name + ", which this probe does not configure"}
 				}
+			}
+		} else if group, ok := configGroups[module]; ok && mods[module].Import != nil {
+			for _, name := range group {
+				if _, ok := mods[name]; !ok {
+					continue
+				}
+				raw, ok := env.Modules[name]
+				if !ok {
+					return RCConfigMismatch, map[string]string{"error": "a " + module + " configuration holds " + name + " too; this file does not"}
+				}
+				todo[name] = raw
 			}
 		} else {
 			if _, ok := mods[module]; !ok {

@@ -104,6 +104,8 @@ func (s *Server) buildRoutes() map[string]handler {
 		"get/snmp/device/interfaces.lua":          s.getSNMPDeviceInterfaces,
 		"get/snmp/device/interface/ts.lua":        s.getSNMPInterfaceTS,
 		"change/snmp/device/interface/status.lua": s.changeSNMPInterfaceStatus,
+		"get/host/top/local/talkers.lua":          s.topTalkers(true),
+		"get/host/top/remote/talkers.lua":         s.topTalkers(false),
 	} {
 		routes["/lua/pro/rest/v1/"+p] = h
 	}
@@ -112,6 +114,10 @@ func (s *Server) buildRoutes() map[string]handler {
 	routes["/appliance/v1/reboot"] = s.reboot
 	routes["/lua/pro/rest/v1/get/db/flows.lua"] = s.getDBFlows
 	routes["/lua/pro/rest/v1/get/db/topk_flows.lua"] = s.getDBTopKFlows
+	s.addPoolRoutes(routes)
+	routes[restPrefix+"export/pool/config.lua"] = s.exportConfig("pool")
+	routes[restPrefix+"import/pool/config.lua"] = s.importConfig("pool")
+	routes[restPrefix+"reset/pool/config.lua"] = s.resetConfig("pool")
 	return routes
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
@@ -50,6 +51,8 @@ type Config struct {
 	Collectors *Collectors
 	// SNMP are the polled SNMP devices; nil: SNMP is off.
 	SNMP *SNMP
+	// Pools are ntopng's host, interface, ... pools; nil: pool calls answer NOT_ENABLED.
+	Pools *pools.Pools
 	// ConfigModules are further exportable modules by name.
 	ConfigModules map[string]ConfigModule
 	LocalNets     []netip.Prefix

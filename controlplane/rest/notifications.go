@@ -413,5 +413,6 @@ func (s *Server) recipientPools(r *request) (RC, any) {
 			return RCOK, pools
 		}
 	}
-	return RCNotFound, map[string]string{"error": fmt.Sprintf("no recipient %d", id)}
+	// ntopng answers OK with nothing for a recipient it does not know.
+	return RCOK, []map[string]any{}
 }

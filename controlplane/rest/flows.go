@@ -56,6 +56,9 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		flows := v.Flows()
 		out := flows[:0]
 		for _, f := range flows {
+			if !r.vis.sees(f.Client) && !r.vis.sees(f.Server) {
+				continue
+			}
 			if hostFilter != nil && f.VLAN != hostFilter.VLAN {
 				continue
 			}

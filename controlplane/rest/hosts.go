@@ -126,6 +126,7 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 	order := p["sortOrder"]
 	desc := order == "desc"
 	filter := newHostFilter(p)
+	filter.vis = r.vis
 	var data []activeHost
 	ifc.Table.View(func(v flowtable.View) {
 		// ntopng picks the page with its C sorter (by IP, ascending unless
@@ -221,6 +222,7 @@ type hostFilter struct {
 	cidr        netip.Prefix
 	cidrSet     bool
 	trafficType string
+	vis         visibility
 }
 
 func newHostFilter(p Params) hostFilter {
@@ -252,6 +254,9 @@ func newHostFilter(p Params) hostFilter {
 }
 
 func (f hostFilter) match(h *flowtable.Host) bool {
+	if !f.vis.sees(h.Key.Addr) {
+		return false
+	}
 	if f.mode != "" && !hostMatchesMode(h, f.mode) {
 		return false
 	}
@@ -386,6 +391,9 @@ func (s *Server) getHostData(r *request) (RC, any) {
 	}
 	if hs, ok := r.params["host_stats"]; ok && hs != "" && hs != "true" && hs != "1" {
 		return RCOK, nil
+	}
+	if !r.vis.sees(key.Addr) {
+		return RCNotGranted, nil
 	}
 	var out map[string]any
 	ifc.Table.View(func(v flowtable.View) {

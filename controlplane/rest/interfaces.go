@@ -15,7 +15,9 @@ func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
 	ifaces := s.interfaces()
 	out := make([]map[string]any, 0, len(ifaces))
 	for _, i := range ifaces {
-		out = append(out, map[string]any{"ifid": i.ID, "ifname": i.Name})
+		if r.vis.seesIface(i.Name) {
+			out = append(out, map[string]any{"ifid": i.ID, "ifname": i.Name})
+		}
 	}
 	return RCOK, out
 }

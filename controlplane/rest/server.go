@@ -100,6 +100,7 @@ type request struct {
 	params Params
 	user   string
 	admin  bool
+	vis    visibility // what an unprivileged user may see
 }
 
 type handler func(r *request) (RC, any)
@@ -200,6 +201,11 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	r := &request{ctx: ctx, params: params, user: user, admin: s.isAdmin(user)}
+	r.vis = s.visibilityOf(user, r.admin)
+	if ifc, ok := s.iface(params); ok && !r.vis.seesIface(ifc.Name) {
+		writeAnswer(ctx, RCNotGranted, nil)
+		return
+	}
 	rc, rsp := h(r)
 	if rc.Code == pageAnswer.Code && rc.Str == pageAnswer.Str {
 		return // the handler wrote a non-REST page itself

@@ -2,8 +2,11 @@ package rest
 
 import (
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/auth"
 )
 
 func TestUserEndpoints(t *testing.T) {
@@ -64,5 +67,36 @@ func TestUserEndpoints(t *testing.T) {
 	}
 	if code, _, _ := call("/lua/rest/v1/get/ntopng/interfaces.lua", nil, alice); code != 302 {
 		t.Errorf("deleted user still logs in: %d", code)
+	}
+}
+
+func TestUnprivilegedUserSeesItsNetworksAndInterface(t *testing.T) {
+	s := newTestServer(t, 5, false) // 192.168.1.10 talking to 10.0.0.0..4
+	if err := s.cfg.Auth.AddUser(auth.User{Username: "carol", AllowedNets: "192.168.1.0/24", AllowedIfname: "bench.pcap"}, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cfg.Auth.AddUser(auth.User{Username: "dave", AllowedIfname: "other0"}, "pw"); err != nil {
+		t.Fatal(err)
+	}
+	carol := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("carol:pw"))}
+	dave := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("dave:pw"))}
+	if n := len(mustData(t, do(s, "/lua/rest/v1/get/host/active.lua?ifid=0", carol))); n != 1 {
+		t.Errorf("carol sees %d hosts, want her network's 1", n)
+	}
+	if ctx := do(s, "/lua/rest/v1/get/host/data.lua?ifid=0&host=10.0.0.1", carol); ctx.Response.StatusCode() != 401 {
+		t.Errorf("carol reads a host outside her networks: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if ctx := do(s, "/lua/rest/v1/get/host/data.lua?ifid=0&host=192.168.1.10", carol); ctx.Response.StatusCode() != 200 {
+		t.Errorf("carol cannot read her own host: %d", ctx.Response.StatusCode())
+	}
+	if ctx := do(s, "/lua/rest/v1/get/interface/data.lua?ifid=0", dave); ctx.Response.StatusCode() != 401 {
+		t.Errorf("dave reads an interface he is not allowed: %d", ctx.Response.StatusCode())
+	}
+	var ifs struct {
+		Rsp []any `json:"rsp"`
+	}
+	json.Unmarshal(do(s, "/lua/rest/v1/get/ntopng/interfaces.lua", dave).Response.Body(), &ifs)
+	if len(ifs.Rsp) != 0 {
+		t.Errorf("dave lists interfaces %v", ifs.Rsp)
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/infra"
 	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/rest"
@@ -129,6 +130,11 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	} else if err != nil {
 		log.Warn("SNMP: some stored devices were left out", "err", err)
 	}
+	infraView, err := infra.New(st, infra.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("infrastructure view: %w", err)
+	}
+	defer infraView.Close()
 	if c.snmpTrapAddr != "" {
 		tr, err := snmp.NewTrapReceiver(snmp.TrapOptions{Addr: c.snmpTrapAddr, Communities: c.snmpTrapCommunities,
 			OnTrap: func(t snmp.Trap) { trapAlert(eng, t) }, Logger: log})
@@ -194,7 +200,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		reboot = func() { requestStop(errRebootRequested) }
 	}
 	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,

@@ -60,6 +60,9 @@ func (s *Server) configModules() map[string]ConfigModule {
 	if s.cfg.Pools != nil {
 		m["pool"] = s.poolsModule(s.cfg.Pools)
 	}
+	if s.cfg.Infra != nil {
+		m["infrastructure"] = infraModule(s.cfg.Infra)
+	}
 	for name, mod := range s.cfg.ConfigModules {
 		m[name] = mod
 	}

@@ -194,6 +194,12 @@ var knownParams = map[string]validator{
 	"csrf":                  func(s string) bool { return reHex.MatchString(s) },
 	"port":                  vNumber,
 	"client":                vHost,
+	"url":                   vAny,
+	"alias":                 vAny,
+	"token":                 vAny,
+	"rtt_threshold":         vAny,
+	"bandwidth_threshold":   vAny,
+	"instance_id":           vWord,
 	// Historical queries: the clauses are parsed by flowsql, which reports
 	// what it cannot read; here they only need a sane length.
 	"begin_time_clause":    vNumber,

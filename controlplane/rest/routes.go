@@ -118,6 +118,7 @@ func (s *Server) buildRoutes() map[string]handler {
 	routes[restPrefix+"export/pool/config.lua"] = s.exportConfig("pool")
 	routes[restPrefix+"import/pool/config.lua"] = s.importConfig("pool")
 	routes[restPrefix+"reset/pool/config.lua"] = s.resetConfig("pool")
+	s.addInfraRoutes(routes)
 	return routes
 }
 

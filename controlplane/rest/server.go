@@ -19,6 +19,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/infra"
 	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -53,6 +54,8 @@ type Config struct {
 	SNMP *SNMP
 	// Pools are ntopng's host, interface, ... pools; nil: pool calls answer NOT_ENABLED.
 	Pools *pools.Pools
+	// Infra are the polled remote probes (infrastructure view); nil: off.
+	Infra *infra.Infra
 	// ConfigModules are further exportable modules by name.
 	ConfigModules map[string]ConfigModule
 	LocalNets     []netip.Prefix

@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/probe-appliance/probe/controlplane/export"
+	"github.com/probe-appliance/probe/controlplane/infra"
 	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/snmp"
@@ -22,17 +23,9 @@ const specTable = "../../../shared/spec/ntopng-endpoints.tsv"
 
 // notYet are the seed's paths this probe does not serve yet (issue 8).
 var notYet = map[string]bool{
-	"/lua/rest/v1/get/pcap/live_extraction.lua":           true,
-	"/lua/rest/v1/export/active_monitoring/config.lua":    true,
-	"/lua/rest/v1/import/active_monitoring/config.lua":    true,
-	"/lua/pro/rest/v1/add/infrastructure/instance.lua":    true,
-	"/lua/pro/rest/v1/edit/infrastructure/instance.lua":   true,
-	"/lua/pro/rest/v1/delete/infrastructure/instance.lua": true,
-	"/lua/pro/rest/v1/get/infrastructure/instance.lua":    true,
-	"/lua/pro/rest/v1/check/infrastructure/config.lua":    true,
-	"/lua/rest/v1/export/infrastructure/config.lua":       true,
-	"/lua/rest/v1/import/infrastructure/config.lua":       true,
-	"/lua/rest/v1/reset/infrastructure/config.lua":        true,
+	"/lua/rest/v1/get/pcap/live_extraction.lua":        true,
+	"/lua/rest/v1/export/active_monitoring/config.lua": true,
+	"/lua/rest/v1/import/active_monitoring/config.lua": true,
 }
 
 // newFullServer is a test server with every optional part wired in.
@@ -61,6 +54,10 @@ func newFullServer(t *testing.T) *Server {
 	if s.cfg.Pools, err = pools.New(s.cfg.Store); err != nil {
 		t.Fatal(err)
 	}
+	if s.cfg.Infra, err = infra.New(s.cfg.Store, infra.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.cfg.Infra.Close)
 	s.cfg.FactoryReset = func() {} // the probe's restarts the process
 	return s
 }

@@ -372,3 +372,16 @@ func TestHostPoolInHostDataAndAlerts(t *testing.T) {
 		t.Errorf("import/pool without the bound modules: %s", ctx.Response.Body())
 	}
 }
+
+func TestInterfaceDataForAll(t *testing.T) {
+	s := newTestServer(t, 2, true)
+	for _, q := range []string{"ifid=all", "iffilter=all"} {
+		var e struct {
+			Rsp map[string]map[string]any `json:"rsp"`
+		}
+		json.Unmarshal(do(s, "/lua/rest/v1/get/interface/data.lua?"+q, nil).Response.Body(), &e)
+		if e.Rsp["0"] == nil || e.Rsp["0"]["ifname"] != "bench.pcap" {
+			t.Errorf("%s: %v", q, e.Rsp)
+		}
+	}
+}

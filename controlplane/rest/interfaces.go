@@ -23,10 +23,13 @@ func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
 }
 
 func (s *Server) getInterfaceData(r *request) (RC, any) {
-	if f, ok := r.params["iffilter"]; ok && f == "all" {
+	if r.params["iffilter"] == "all" || r.params["ifid"] == "all" {
 		out := map[string]any{}
 		ifaces := s.interfaces()
 		for i := range ifaces {
+			if !r.vis.seesIface(ifaces[i].Name) {
+				continue
+			}
 			id := strconv.Itoa(ifaces[i].ID)
 			out[id] = s.interfaceData(r, &ifaces[i], id)
 		}

@@ -34,6 +34,28 @@ func (ar *Archive) Put(a *Alert) error {
 	return ar.st.PutAlert(store.AlertKey{IfID: uint16(a.IfID), Tstamp: a.Tstamp, ID: a.RowID}, raw)
 }
 
+// PutAll stores several alerts in one batch, giving row ids to new ones.
+func (ar *Archive) PutAll(as []*Alert) error {
+	keys := make([]store.AlertKey, 0, len(as))
+	vals := make([][]byte, 0, len(as))
+	for _, a := range as {
+		if a.RowID == 0 {
+			id, err := ar.st.NextAlertID()
+			if err != nil {
+				return err
+			}
+			a.RowID = id
+		}
+		raw, err := json.Marshal(a)
+		if err != nil {
+			return fmt.Errorf("alert %d: encode: %w", a.RowID, err)
+		}
+		keys = append(keys, store.AlertKey{IfID: uint16(a.IfID), Tstamp: a.Tstamp, ID: a.RowID})
+		vals = append(vals, raw)
+	}
+	return ar.st.PutAlerts(keys, vals)
+}
+
 // Filter selects alerts. Zero fields select everything.
 type Filter struct {
 	From, To    int64 // unix s, [From, To); To 0 = no end

@@ -293,14 +293,20 @@ type emitItem struct {
 // emit stores and notifies what a pass raised or released. The caller
 // holds the interface's lock: Put gives new alerts their row id.
 func (e *Engine) emit(out []emitItem) {
+	if len(out) == 0 {
+		return
+	}
+	as := make([]*alert.Alert, len(out))
+	for i, it := range out {
+		as[i] = it.a
+	}
+	if err := e.archive.PutAll(as); err != nil {
+		e.log.Error("storing alerts", "alerts", len(as), "err", err)
+		return
+	}
 	for _, it := range out {
-		a := it.a
-		if err := e.archive.Put(a); err != nil {
-			e.log.Error("storing alert", "type", a.TypeID, "entity", a.EntityVal, "err", err)
-			continue
-		}
 		if it.notify && e.notify != nil {
-			cp := *a
+			cp := *it.a
 			e.notify(&cp)
 		}
 	}

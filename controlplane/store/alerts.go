@@ -67,6 +67,22 @@ func (s *Store) PutAlert(k AlertKey, value []byte) error {
 	return nil
 }
 
+// PutAlerts writes many alerts in one batch (a pass that raised
+// thousands at once should not pay a transaction each).
+func (s *Store) PutAlerts(keys []AlertKey, values [][]byte) error {
+	wb := s.db.NewWriteBatch()
+	defer wb.Cancel()
+	for i, k := range keys {
+		if err := wb.Set(alertKey(k.IfID, k.Tstamp, k.ID), values[i]); err != nil {
+			return fmt.Errorf("store: put alert %d: %w", k.ID, err)
+		}
+	}
+	if err := wb.Flush(); err != nil {
+		return fmt.Errorf("store: put alerts: %w", err)
+	}
+	return nil
+}
+
 // ScanAlerts calls fn for the alerts of ifid with from <= tstamp < to, oldest
 // first. fn's value is only valid during the call. An error from fn stops
 // the walk and is returned unchanged.

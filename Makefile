@@ -30,9 +30,10 @@ demo: $(OUT)/demo.pcap
 
 run: build $(OUT)/demo.pcap
 	@echo "probe: serving $(OUT)/demo.pcap on http://127.0.0.1:$(HTTP_PORT) (Ctrl-C stops)"
-	@echo "try, from another shell:"
-	@echo "  curl -s -u admin:admin \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/active.lua?ifid=0\""
-	@echo "  curl -s -u admin:admin -H \"Content-Type: application/json\" -d '{\"ifid\": \"0\", \"host\": \"192.168.1.10\"}' \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/data.lua\""
+	@echo "try, from another shell (the first call replaces the default admin/admin password, as ntopng requires):"
+	@echo "  curl -s -u admin:admin -d 'new_password=s3cret&confirm_new_password=s3cret' http://127.0.0.1:$(HTTP_PORT)/lua/change_password.lua"
+	@echo "  curl -s -u admin:s3cret \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/active.lua?ifid=0\""
+	@echo "  curl -s -u admin:s3cret -H \"Content-Type: application/json\" -d '{\"ifid\": \"0\", \"host\": \"192.168.1.10\"}' \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/data.lua\""
 	@echo "  curl -s -X POST -d '{\"Query\":\"talk_conv\",\"Ifaces\":\"any\",\"First\":\"2020-01-01T00:00:00Z\",\"NumResults\":5}' http://127.0.0.1:6060/api/v1/_query   # goProbe API"
 	$(BIN)/probe -i $(OUT)/demo.pcap -m 192.168.1.0/24 --http-port $(HTTP_PORT) --data-dir $(OUT)/data
 

@@ -19,7 +19,7 @@ func TestInfrastructureWatchesAnotherProbe(t *testing.T) {
 	pcapA := filepath.Join(dir, "a.pcap")
 	writeCapture(t, pcapA, 2)
 	a := startProbe(t, "-i", pcapA, "--data-dir", filepath.Join(dir, "db-a"), "--disable-login")
-	admin := basic("admin", "admin")
+	admin := basic("admin", testAdminPassword)
 
 	ans := b.call(t, "POST", "/lua/rest/v1/create/ntopng/api_token.lua", "", admin)
 	var tok struct {

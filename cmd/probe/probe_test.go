@@ -171,9 +171,27 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// startProbe runs the probe and waits for its ready file.
+// testAdminPassword is what startProbe changes the default admin password
+// to: a probe with login serves nothing else until it is changed.
+const testAdminPassword = "probe-test-admin"
+
+// keepDefaultAdmin, given to startProbe (it is not a probe flag), leaves
+// the default admin password as it is.
+const keepDefaultAdmin = "--test-keep-default-admin"
+
+// startProbe runs the probe and waits for its ready file; with login on,
+// it changes the default admin password to testAdminPassword (a no-op if
+// the store already has it changed).
 func startProbe(t *testing.T, args ...string) *probeProc {
 	t.Helper()
+	keep := false
+	for i, a := range args {
+		if a == keepDefaultAdmin {
+			keep = true
+			args = append(args[:i:i], args[i+1:]...)
+			break
+		}
+	}
 	port := freePort(t)
 	ready := filepath.Join(t.TempDir(), "ready")
 	args = append(args, "--http-port", fmt.Sprint(port), "--http-addr", "127.0.0.1", "--ready-file", ready)
@@ -190,6 +208,10 @@ func startProbe(t *testing.T, args ...string) *probeProc {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if _, err := os.Stat(ready); err == nil {
+			if !keep && !hasFlag(args, "--disable-login") {
+				p.call(t, "POST", "/lua/change_password.lua", "new_password="+testAdminPassword+"&confirm_new_password="+testAdminPassword,
+					map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": basic("admin", "admin")["Authorization"]})
+			}
 			return p
 		}
 		if time.Now().After(deadline) {
@@ -267,7 +289,7 @@ func TestOfflineCaptureServesHostsAndFlows(t *testing.T) {
 	pcap := filepath.Join(dir, "demo.pcap")
 	tr := writeCapture(t, pcap, 20)
 	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", filepath.Join(dir, "db"))
-	admin := basic("admin", "admin")
+	admin := basic("admin", testAdminPassword)
 
 	a := p.call(t, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", admin)
 	if a.status != 200 || string(a.env.Rsp) != `[{"ifid":0,"ifname":"demo.pcap"}]` {
@@ -375,7 +397,7 @@ func TestBadInputAnswers(t *testing.T) {
 	pcap := filepath.Join(dir, "x.pcap")
 	writeCapture(t, pcap, 2)
 	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"))
-	admin := basic("admin", "admin")
+	admin := basic("admin", testAdminPassword)
 	json := map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]}
 
 	cases := []struct {
@@ -411,8 +433,18 @@ func TestAuthentication(t *testing.T) {
 	pcap := filepath.Join(dir, "x.pcap")
 	writeCapture(t, pcap, 2)
 	db := filepath.Join(dir, "db")
-	p := startProbe(t, "-i", pcap, "--data-dir", db)
 	path := "/lua/rest/v1/get/host/active.lua?ifid=0"
+
+	// A fresh probe: admin/admin gets only the way to change the password.
+	p0 := startProbe(t, "-i", pcap, "--data-dir", db, keepDefaultAdmin)
+	if a := p0.call(t, "GET", path, "", basic("admin", "admin")); a.status != 302 || !strings.HasPrefix(a.header.Get("Location"), "/lua/change_password.lua?referer=") {
+		t.Errorf("default admin: %d %q", a.status, a.header.Get("Location"))
+	}
+	p0.stop(t)
+	p := startProbe(t, "-i", pcap, "--data-dir", db)
+	if a := p.call(t, "GET", path, "", basic("admin", "admin")); a.status != 302 || !strings.HasPrefix(a.header.Get("Location"), "/lua/login.lua") {
+		t.Errorf("the default password still works: %d %q", a.status, a.header.Get("Location"))
+	}
 
 	for _, h := range []map[string]string{nil, basic("admin", "wrong"), {"Authorization": "Token 0123456789abcdef0123456789abcdef"}, {"Cookie": "session=deadbeef"}} {
 		a := p.call(t, "GET", path, "", h)
@@ -424,7 +456,7 @@ func TestAuthentication(t *testing.T) {
 
 	// A token and a session, then a restart: both still work.
 	a := p.call(t, "POST", "/lua/rest/v1/create/ntopng/api_token.lua", `{"username":"admin"}`,
-		map[string]string{"Content-Type": "application/json", "Authorization": basic("admin", "admin")["Authorization"]})
+		map[string]string{"Content-Type": "application/json", "Authorization": basic("admin", testAdminPassword)["Authorization"]})
 	var tok struct {
 		Token string `json:"api_token"`
 	}
@@ -447,7 +479,7 @@ func TestAuthentication(t *testing.T) {
 	for name, h := range map[string]map[string]string{
 		"token":   {"Authorization": "Token " + tok.Token},
 		"session": {"Cookie": "session=" + sess.Session},
-		"cookies": {"Cookie": "user=admin; password=admin"},
+		"cookies": {"Cookie": "user=admin; password=" + testAdminPassword},
 	} {
 		if a := p2.call(t, "GET", path, "", h); a.status != 200 || a.env.RCStr != "OK" {
 			t.Errorf("%s after restart: %d %s", name, a.status, a.body)
@@ -458,7 +490,7 @@ func TestAuthentication(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		p2.call(t, "GET", path, "", basic("admin", "nope"))
 	}
-	if a := p2.call(t, "GET", path, "", basic("admin", "admin")); a.status != 302 {
+	if a := p2.call(t, "GET", path, "", basic("admin", testAdminPassword)); a.status != 302 {
 		t.Errorf("after 5 failures: %d %s", a.status, a.body)
 	}
 }
@@ -774,7 +806,7 @@ func TestFactoryReset(t *testing.T) {
 	writeCapture(t, pcap, 5)
 	db := filepath.Join(dir, "db")
 	p := startProbe(t, "-i", pcap, "--data-dir", db)
-	admin := basic("admin", "admin")
+	admin := basic("admin", testAdminPassword)
 	a := p.call(t, "POST", "/lua/rest/v1/create/ntopng/api_token.lua", `{"username":"admin"}`,
 		map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]})
 	var tok struct {
@@ -827,7 +859,7 @@ func TestFirmwareUpdateStaging(t *testing.T) {
 	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
 	body := fmt.Sprintf(`{"kernel_url":%q,"kernel_sha256":%q,"initrd_url":%q,"initrd_sha256":%q}`,
 		srv.URL+"/k", sum(kernel), srv.URL+"/i", sum(initrd))
-	admin := basic("admin", "admin")
+	admin := basic("admin", testAdminPassword)
 	admin["Content-Type"] = "application/json"
 
 	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db0"))
@@ -878,7 +910,7 @@ func TestApplianceConfigAndReboot(t *testing.T) {
 	pcap := filepath.Join(dir, "a.pcap")
 	writeCapture(t, pcap, 3)
 	conf := filepath.Join(dir, "etc", "appliance.json")
-	admin := basic("admin", "admin")
+	admin := basic("admin", testAdminPassword)
 	admin["Content-Type"] = "application/json"
 
 	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db0"))

@@ -9,7 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
+
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -59,6 +62,11 @@ type Auth struct {
 	cacheMu   sync.RWMutex
 	userCache map[string]User // by lower-case name; see loadUser
 	cacheGen  uint64
+
+	// adminDefault: the admin still has the well-known password, so it
+	// must change it before anything else is served (ntopng's
+	// change_password redirect). Known at start, kept by SetPassword.
+	adminDefault atomic.Bool
 }
 
 // New wraps s and makes sure the default admin/admin account exists.
@@ -70,8 +78,20 @@ func New(s *store.Store) (*Auth, error) {
 	if err := a.ensureAdmin(); err != nil {
 		return nil, err
 	}
+	if u, ok := a.User(AdminUser); ok {
+		a.adminDefault.Store(bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(defaultAdminPassword)) == nil)
+	}
 	return a, nil
 }
+
+// MustChangePassword tells that user is the admin still using the default
+// password: ntopng serves such a login nothing but the password change.
+func (a *Auth) MustChangePassword(user string) bool {
+	return user == AdminUser && a.adminDefault.Load()
+}
+
+// DefaultPassword tells a password that may not be chosen for the admin.
+func DefaultPassword(password string) bool { return password == defaultAdminPassword }
 
 func (a *Auth) ensureAdmin() error {
 	if _, found, err := a.loadUser(AdminUser); err != nil || found {

@@ -65,6 +65,7 @@ func (a *Auth) SetPassword(username, password string) error {
 		// A flag instead of a bcrypt check on every page load, which is
 		// where the UI asks; setting "admin" again re-arms the warning.
 		changed := password != defaultAdminPassword
+		a.adminDefault.Store(!changed)
 		if err := a.s.Put(nsPrefs, prefAdminPasswordChanged, changed); err != nil {
 			return fmt.Errorf("auth: record admin password change: %w", err)
 		}

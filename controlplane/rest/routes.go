@@ -96,6 +96,7 @@ func (s *Server) buildRoutes() map[string]handler {
 	}
 	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
 	routes["/metrics"] = s.metrics
+	routes[changePasswordPath] = s.changePassword
 	for p, h := range map[string]handler{
 		"add/snmp/device.lua":                     s.addSNMPDevice,
 		"edit/snmp/device/device.lua":             s.editSNMPDevice,

@@ -187,6 +187,14 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		s.redirectToLogin(ctx)
 		return
 	}
+	if !s.cfg.DisableLogin && path != changePasswordPath && s.cfg.Auth.MustChangePassword(user) {
+		// As ntopng: the admin with the default password gets nothing but
+		// the way to change it.
+		ctx.Response.Header.Set("Location", changePasswordPath+"?referer="+url.QueryEscape(string(ctx.RequestURI())))
+		ctx.SetStatusCode(fasthttp.StatusFound)
+		ctx.ResetBody()
+		return
+	}
 	h, found := s.routes[path]
 	if !found {
 		// ntopng answers a .lua script it does not have with a redirect to

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/auth"
@@ -25,6 +26,29 @@ func TestUserEndpoints(t *testing.T) {
 		e := decodeEnv[any](t, ctx.Response.Body())
 		return ctx.Response.StatusCode(), e.RCStr, string(ctx.Response.Body())
 	}
+	// The default admin gets nothing but the password change.
+	ctx0 := do(s, "/lua/rest/v1/get/ntopng/users.lua", admin)
+	if loc := string(ctx0.Response.Header.Peek("Location")); ctx0.Response.StatusCode() != 302 || !strings.HasPrefix(loc, "/lua/change_password.lua?referer=") {
+		t.Fatalf("default admin: %d %q", ctx0.Response.StatusCode(), loc)
+	}
+	for _, c := range []struct {
+		form url.Values
+		code int
+		rc   string
+	}{
+		{url.Values{"new_password": {"x1"}, "confirm_new_password": {"x2"}}, 400, "PASSWORD_MISMATCH"},
+		{url.Values{"new_password": {"admin"}, "confirm_new_password": {"admin"}}, 400, "INVALID_ARGUMENTS"},
+		{url.Values{"new_password": {strings.Repeat("p", 100)}, "confirm_new_password": {strings.Repeat("p", 100)}}, 400, "INVALID_ARGUMENTS"},
+		{url.Values{"new_password": {"n3w-admin"}, "confirm_new_password": {"n3w-admin"}}, 200, "OK"},
+	} {
+		if code, rc, body := call("/lua/change_password.lua", c.form, admin); code != c.code || rc != c.rc {
+			t.Fatalf("change password %v: %d %s, want %d %s", c.form, code, body, c.code, c.rc)
+		}
+	}
+	if code, _, _ := call("/lua/rest/v1/get/ntopng/users.lua", nil, admin); code != 302 {
+		t.Errorf("the old admin password still works: %d", code)
+	}
+	admin = map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:n3w-admin"))}
 	user := url.Values{"username": {"Alice"}, "full_name": {"Alice A."}, "password": {"s3cret!"}, "confirm_password": {"s3cret!"},
 		"user_role": {"unprivileged"}, "allowed_networks": {"192.168.1.0/24"}, "allowed_interface": {"0"}}
 	steps := []struct {

@@ -55,10 +55,7 @@ func boot(t *testing.T, img, disk string) (*qemu.VM, string) {
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
 	// READY is printed inside the guest; the host-side forward answers too.
-	poll(t, 10*time.Second, "REST through the port forward", func() bool {
-		st, _ := call(base, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basicAuth)
-		return st == 200
-	})
+	loginAdmin(t, base)
 	t.Logf("boot: REST ready %.2f s after QEMU started (guest uptime %s s)", time.Since(vm.Started()).Seconds(), m[1])
 	return vm, base
 }
@@ -80,7 +77,33 @@ func startVM(t *testing.T, c qemu.Config) *qemu.VM {
 	return vm
 }
 
-var basicAuth = map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}
+// adminPassword is what the tests change the default admin/admin to, as
+// an operator must before the probe serves anything else.
+const adminPassword = "boot-test-admin"
+
+var basicAuth = map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:"+adminPassword))}
+
+// loginAdmin waits for REST through the port forward, changing the
+// default admin password first when the probe still has it (a fresh or
+// factory-reset data partition).
+func loginAdmin(t *testing.T, base string) {
+	t.Helper()
+	def := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}
+	body := `{"new_password":"` + adminPassword + `","confirm_new_password":"` + adminPassword + `"}`
+	poll(t, 20*time.Second, "REST through the port forward", func() bool {
+		// The password set by an earlier boot first; else change the
+		// default one. (A failed login counts against the address: at
+		// most one per try here, and none once the password is set.)
+		if st, _ := call(base, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basicAuth); st == 200 {
+			return true
+		}
+		if st, _ := call(base, "POST", "/lua/change_password.lua", body, def); st != 200 {
+			return false
+		}
+		st, _ := call(base, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basicAuth)
+		return st == 200
+	})
+}
 
 func call(base, method, path, body string, hdr map[string]string) (int, []byte) {
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
@@ -93,7 +116,10 @@ func call(base, method, path, body string, hdr map[string]string) (int, []byte) 
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	c := http.Client{Timeout: 10 * time.Second}
+	// Redirects are answers here (login, password change): following them
+	// would only resend the credentials and count failed logins.
+	c := http.Client{Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
 		return 0, nil
@@ -459,6 +485,7 @@ func TestGenericBoardOnIntelNICs(t *testing.T) {
 		}
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+	loginAdmin(t, base)
 	ifd := waitCaptured(t, base)
 	if !strings.HasPrefix(ifd.CaptureMode, "xdp-") {
 		t.Errorf("capture mode %q on e1000, want XDP", ifd.CaptureMode)

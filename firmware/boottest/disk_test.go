@@ -160,6 +160,7 @@ func TestDiskUpdateOverREST(t *testing.T) {
 		return string(b)
 	}
 	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+	loginAdmin(t, base)
 
 	st, b := call(base, "POST", "/appliance/v1/update", body(strings.Repeat("0", 64)), basicAuth)
 	if st != 400 || !strings.Contains(string(b), "INVALID_ARGUMENTS") || !strings.Contains(string(b), "sha256 is") {

@@ -109,7 +109,11 @@ func benchREST(nHosts, conns int, d time.Duration, runs int) error {
 		uri     string
 		hdr     map[string]string
 	}
-	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}
+	// The default admin password serves nothing until changed.
+	if err := au.SetPassword("admin", "bench-admin"); err != nil {
+		return err
+	}
+	basic := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:bench-admin"))}
 	targets := []target{
 		{"fasthttp hello (baseline)", hello, "/", nil},
 		{"get/host/active, login disabled", open.Handler(), "/lua/rest/v1/get/host/active.lua?ifid=0", nil},

@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"context"
 	"encoding/json"
 	"net/url"
 	"strings"
@@ -181,13 +180,7 @@ func TestCheckSettingsOverREST(t *testing.T) {
 
 func TestNotificationSettings(t *testing.T) {
 	s := newAlertServer(t, 1)
-	d := notify.New(notify.Options{})
-	t.Cleanup(func() { d.Close(context.Background()) })
-	n, err := NewNotifications(s.cfg.Store, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cfg.Notifications = n
+	addNotifications(t, s)
 	post := func(path, body string) *fasthttp.RequestCtx {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI(path)

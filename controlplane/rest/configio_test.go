@@ -13,6 +13,13 @@ import (
 
 func newConfigServer(t *testing.T) *Server {
 	s := newAlertServer(t, 1)
+	addNotifications(t, s)
+	return s
+}
+
+// addNotifications wires a notification dispatcher into a test server.
+func addNotifications(t *testing.T, s *Server) {
+	t.Helper()
 	d := notify.New(notify.Options{})
 	t.Cleanup(func() { d.Close(context.Background()) })
 	n, err := NewNotifications(s.cfg.Store, d)
@@ -20,7 +27,6 @@ func newConfigServer(t *testing.T) *Server {
 		t.Fatal(err)
 	}
 	s.cfg.Notifications = n
-	return s
 }
 
 func postForm(s *Server, path string, form url.Values) *fasthttp.RequestCtx {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/infra"
-	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/snmp"
 )
@@ -31,13 +30,7 @@ var notYet = map[string]bool{
 // newFullServer is a test server with every optional part wired in.
 func newFullServer(t *testing.T) *Server {
 	s := newAlertServer(t, 5)
-	d := notify.New(notify.Options{})
-	t.Cleanup(func() { d.Close(context.Background()) })
-	n, err := NewNotifications(s.cfg.Store, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.cfg.Notifications = n
+	addNotifications(t, s)
 	e, err := export.New(export.Options{})
 	if err != nil {
 		t.Fatal(err)

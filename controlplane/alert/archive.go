@@ -19,20 +19,7 @@ func NewArchive(st *store.Store) *Archive { return &Archive{st: st} }
 
 // Put stores a, giving it a row id first if it has none. Rewriting an alert
 // (same row id and Tstamp) replaces it.
-func (ar *Archive) Put(a *Alert) error {
-	if a.RowID == 0 {
-		id, err := ar.st.NextAlertID()
-		if err != nil {
-			return err
-		}
-		a.RowID = id
-	}
-	raw, err := json.Marshal(a)
-	if err != nil {
-		return fmt.Errorf("alert %d: encode: %w", a.RowID, err)
-	}
-	return ar.st.PutAlert(store.AlertKey{IfID: uint16(a.IfID), Tstamp: a.Tstamp, ID: a.RowID}, raw)
-}
+func (ar *Archive) Put(a *Alert) error { return ar.PutAll([]*Alert{a}) }
 
 // PutAll stores several alerts in one batch, giving row ids to new ones.
 func (ar *Archive) PutAll(as []*Alert) error {
@@ -121,23 +108,13 @@ func (ar *Archive) Delete(ifid int, f Filter) (int, error) {
 // Acknowledge marks the alerts of ifid that match f as acknowledged and
 // returns how many changed.
 func (ar *Archive) Acknowledge(ifid int, f Filter) (int, error) {
-	var todo []*Alert
-	err := ar.Scan(ifid, f, func(a *Alert) error {
-		if !a.Acknowledged {
-			todo = append(todo, a)
+	return ar.rewrite(ifid, f, func(a *Alert) bool {
+		if a.Acknowledged {
+			return false
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	for _, a := range todo {
 		a.Acknowledged = true
-		if err := ar.Put(a); err != nil {
-			return 0, err
-		}
-	}
-	return len(todo), nil
+		return true
+	})
 }
 
 // CloseEngaged marks every alert of ifid still stored as engaged as
@@ -145,21 +122,26 @@ func (ar *Archive) Acknowledge(ifid int, f Filter) (int, error) {
 // stopped (or crashed) is history now. It returns how many it closed.
 func (ar *Archive) CloseEngaged(ifid int) (int, error) {
 	yes := true
-	var open []*Alert
-	err := ar.Scan(ifid, Filter{Engaged: &yes}, func(a *Alert) error {
-		open = append(open, a)
+	return ar.rewrite(ifid, Filter{Engaged: &yes}, func(a *Alert) bool {
+		a.Engaged = false
+		return true
+	})
+}
+
+// rewrite applies change to the alerts of ifid that match f and stores,
+// in one batch, those it changed; it returns how many.
+func (ar *Archive) rewrite(ifid int, f Filter, change func(a *Alert) bool) (int, error) {
+	var changed []*Alert
+	err := ar.Scan(ifid, f, func(a *Alert) error {
+		if change(a) {
+			changed = append(changed, a)
+		}
 		return nil
 	})
-	if err != nil {
+	if err != nil || len(changed) == 0 {
 		return 0, err
 	}
-	for _, a := range open {
-		a.Engaged = false
-		if err := ar.Put(a); err != nil {
-			return 0, err
-		}
-	}
-	return len(open), nil
+	return len(changed), ar.PutAll(changed)
 }
 
 // ApplyRetention drops alerts older than before (unix s).

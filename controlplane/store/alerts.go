@@ -56,19 +56,8 @@ func (s *Store) NextAlertID() (uint64, error) {
 	}
 }
 
-// PutAlert writes (or rewrites: same key) one alert.
-func (s *Store) PutAlert(k AlertKey, value []byte) error {
-	err := s.db.Update(func(txn *badger.Txn) error {
-		return txn.Set(alertKey(k.IfID, k.Tstamp, k.ID), value)
-	})
-	if err != nil {
-		return fmt.Errorf("store: put alert %d: %w", k.ID, err)
-	}
-	return nil
-}
-
-// PutAlerts writes many alerts in one batch (a pass that raised
-// thousands at once should not pay a transaction each).
+// PutAlerts writes (or rewrites: same keys) alerts in one batch (a pass
+// that raised thousands at once should not pay a transaction each).
 func (s *Store) PutAlerts(keys []AlertKey, values [][]byte) error {
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()

@@ -17,7 +17,7 @@ func TestAlertsScanRangeAndRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 		k := AlertKey{IfID: ifid, Tstamp: ts, ID: id}
-		if err := s.PutAlert(k, []byte(fmt.Sprintf("%d/%d", ifid, ts))); err != nil {
+		if err := s.PutAlerts([]AlertKey{k}, [][]byte{[]byte(fmt.Sprintf("%d/%d", ifid, ts))}); err != nil {
 			t.Fatal(err)
 		}
 		return k

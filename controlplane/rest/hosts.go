@@ -403,18 +403,10 @@ func (s *Server) getHostData(r *request) (RC, any) {
 		}
 		out = hostData(ifc, h, s.cfg.LocalNets)
 		addHostL7(out, h, v)
+		if s.cfg.Pools != nil {
+			out["host_pool_id"], _ = s.cfg.Pools.HostPool(key.Addr, key.VLAN, h.MAC, h.HasMAC)
+		}
 	})
-	if out != nil && s.cfg.Pools != nil {
-		var mac [6]byte
-		hasMAC := false
-		ifc.Table.View(func(v flowtable.View) {
-			if h := v.Host(key); h != nil {
-				mac, hasMAC = h.MAC, h.HasMAC
-			}
-		})
-		id, _ := s.cfg.Pools.HostPool(key.Addr, key.VLAN, mac, hasMAC)
-		out["host_pool_id"] = id
-	}
 	if out != nil && s.cfg.Checks != nil {
 		a := s.cfg.Checks.Host(int(ifc.StoreID), key)
 		out["score"] = a.ScoreAsClient + a.ScoreAsServer

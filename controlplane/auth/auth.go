@@ -12,8 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
-
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
@@ -65,7 +63,8 @@ type Auth struct {
 
 	// adminDefault: the admin still has the well-known password, so it
 	// must change it before anything else is served (ntopng's
-	// change_password redirect). Known at start, kept by SetPassword.
+	// change_password redirect). Read from the store at start, kept by
+	// SetPassword.
 	adminDefault atomic.Bool
 }
 
@@ -78,9 +77,9 @@ func New(s *store.Store) (*Auth, error) {
 	if err := a.ensureAdmin(); err != nil {
 		return nil, err
 	}
-	if u, ok := a.User(AdminUser); ok {
-		a.adminDefault.Store(bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(defaultAdminPassword)) == nil)
-	}
+	// The stored flag, not a bcrypt check: that costs seconds on a small
+	// appliance CPU at every start. SetPassword keeps the flag.
+	a.adminDefault.Store(!a.AdminPasswordChanged())
 	return a, nil
 }
 

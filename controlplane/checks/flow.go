@@ -25,8 +25,7 @@ type flowState struct {
 	alert    *alert.Alert
 	cli      flowtable.HostKey
 	srv      flowtable.HostKey
-	score    int
-	srvScore int
+	srvScore int // the server's share of alert.Score
 }
 
 func (s *flowState) has(id int) bool { return s.types[id>>6]&(1<<(id&63)) != 0 }
@@ -314,7 +313,7 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	}
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
 	refreshFlow(a.Flow, f)
-	fs.alert, fs.score, fs.srvScore = a, score, srvScore
+	fs.alert, fs.srvScore = a, srvScore
 	return emitItem{a: a, notify: notify}
 }
 

@@ -110,7 +110,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			continue
 		}
 		if hs := st.hosts[fs.cli]; hs != nil {
-			hs.scoreCli += fs.score - fs.srvScore
+			hs.scoreCli += fs.alert.Score - fs.srvScore
 			hs.alertedCli++
 		}
 		if hs := st.hosts[fs.srv]; hs != nil {

@@ -105,6 +105,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDHCPHostName$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzSSHClientHASSH$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeFlowRecord$$' -fuzztime 60s ./controlplane/store/internal/flowcodec
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeColumns$$' -fuzztime 60s ./controlplane/store/internal/flowcodec
 	$(GO) test -run '^$$' -fuzz '^FuzzParams$$' -fuzztime 60s ./controlplane/rest
 	$(GO) test -run '^$$' -fuzz '^FuzzServe$$' -fuzztime 60s ./controlplane/rest
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCondition$$' -fuzztime 60s ./controlplane/query

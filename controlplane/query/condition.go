@@ -116,6 +116,28 @@ type protoNode struct {
 func (n protoNode) Match(r *store.FlowRecord) bool { return n.op.cmp(uint64(r.Proto), uint64(n.v)) }
 func (n protoNode) String() string                 { return "proto " + n.op.String() + " " + strconv.Itoa(int(n.v)) }
 
+// condFields are the record fields a condition reads.
+func condFields(n Node) store.FlowFields {
+	switch n := n.(type) {
+	case andNode:
+		return condFields(n.l) | condFields(n.r)
+	case orNode:
+		return condFields(n.l) | condFields(n.r)
+	case notNode:
+		return condFields(n.x)
+	case ipNode:
+		if n.server {
+			return store.FieldServer
+		}
+		return store.FieldClient
+	case dportNode:
+		return store.FieldPorts
+	case protoNode:
+		return store.FieldProto
+	}
+	return store.FieldsAll // a node kind added later: read everything
+}
+
 // maxDepth bounds nesting so hostile input cannot exhaust the stack.
 const maxDepth = 64
 

@@ -3,6 +3,7 @@ package query
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"runtime"
@@ -119,12 +120,62 @@ type scanPart struct {
 	from, to int64
 }
 
-// partial is what one worker aggregated.
+// partial is what one worker aggregated: each group's counters in a
+// dense slice, found through a map of group keys to indices (a map of
+// pointers to separately allocated counters cost a cache miss more per
+// record). Queries grouping by one address alone, the common top-talkers
+// question, key by the 16-byte address instead of the whole rowKey.
 type partial struct {
-	groups              map[rowKey]*Counters
+	index               map[rowKey]int32
+	addr4Index          [2]*u32Index // client, server
+	addrIndex           [2]map[[16]byte]int32
+	keys                []rowKey
+	ctrs                []Counters
 	n                   int
 	dataFirst, dataLast int64
 	err                 error
+}
+
+// group returns k's counters, adding the group if new.
+func (p *partial) group(k rowKey) *Counters {
+	i, ok := p.index[k]
+	if !ok {
+		i = int32(len(p.ctrs))
+		p.index[k] = i
+		p.keys = append(p.keys, k)
+		p.ctrs = append(p.ctrs, Counters{})
+	}
+	return &p.ctrs[i]
+}
+
+// addrGroup is group for address-only queries (side 0 client, 1 server);
+// IPv4 addresses, nearly all of them, take the map's fast 32-bit path.
+func (p *partial) addrGroup(a netip.Addr, side int) *Counters {
+	var i int32
+	var ok bool
+	if a.Is4() {
+		v := a.As4()
+		i, ok = p.addr4Index[side].get(binary.BigEndian.Uint32(v[:]))
+	} else {
+		i, ok = p.addrIndex[side][a.As16()]
+	}
+	if ok {
+		return &p.ctrs[i]
+	}
+	i = int32(len(p.ctrs))
+	if a.Is4() {
+		v := a.As4()
+		p.addr4Index[side].put(binary.BigEndian.Uint32(v[:]), i)
+	} else {
+		p.addrIndex[side][a.As16()] = i
+	}
+	k := rowKey{sip: a.As16(), hasIP: 1}
+	if side == 1 {
+		k = rowKey{dip: a.As16(), hasIP: 2}
+	}
+	p.keys = append(p.keys, k)
+	p.ctrs = append(p.ctrs, Counters{})
+	return &p.ctrs[i]
 }
 
 // parts splits the query's time range of every interface into slices of
@@ -186,10 +237,11 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 	}
 	wg.Wait()
 
-	var groups map[rowKey]*Counters
+	groups := map[rowKey]*Counters{}
 	var n int
 	dataFirst, dataLast := int64(0), int64(0)
-	for _, r := range results {
+	for ri := range results {
+		r := &results[ri]
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -200,20 +252,13 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 			}
 			dataLast = max(dataLast, r.dataLast)
 		}
-		if groups == nil {
-			groups = r.groups
-			continue
-		}
-		for k, c := range r.groups {
+		for i, k := range r.keys {
 			if g := groups[k]; g != nil {
-				g.add(*c)
+				g.add(r.ctrs[i])
 			} else {
-				groups[k] = c
+				groups[k] = &r.ctrs[i]
 			}
 		}
-	}
-	if groups == nil {
-		groups = map[rowKey]*Counters{}
 	}
 
 	res := &Result{
@@ -239,56 +284,87 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 	return res, nil
 }
 
-// scan aggregates one slice of the work.
+// scan aggregates one slice of the work, decoding only the fields the
+// query's attributes and condition read.
 func (q *Query) scan(ctx context.Context, st *store.Store, part scanPart, use *[numAttrs]bool) partial {
-	p := partial{groups: make(map[rowKey]*Counters)}
+	p := partial{index: make(map[rowKey]int32)}
+	for side := range 2 {
+		p.addr4Index[side], p.addrIndex[side] = newU32Index(), make(map[[16]byte]int32)
+	}
 	if err := ctx.Err(); err != nil {
 		p.err = err
 		return p
 	}
-	err := st.ScanFlows(q.ifIDs[part.idx], part.from, part.to, func(r *store.FlowRecord) error {
-		if b := store.BlockStart(r.LastSeen); b < store.BlockStart(part.from) || b >= part.to {
-			return nil
-		}
-		p.n++
-		if p.n%ctxCheckEvery == 0 {
+	want := store.FieldPkts | store.FieldBytes | store.FieldTimes
+	if use[AttrSIP] {
+		want |= store.FieldClient
+	}
+	if use[AttrDIP] {
+		want |= store.FieldServer
+	}
+	if use[AttrDport] {
+		want |= store.FieldPorts
+	}
+	if use[AttrProto] {
+		want |= store.FieldProto
+	}
+	if q.cond != nil {
+		want |= condFields(q.cond)
+	}
+	// One address and nothing else: the top-talkers shape.
+	addrOnly := use[AttrSIP] != use[AttrDIP] && !use[AttrTime] && !use[AttrIface] && !use[AttrDport] && !use[AttrProto]
+	nextCheck := ctxCheckEvery
+	err := st.ScanFlowColumns(q.ifIDs[part.idx], part.from, part.to, want, func(recs []store.FlowRecord) error {
+		if p.n >= nextCheck {
+			nextCheck += ctxCheckEvery
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 		}
-		if q.cond != nil && !q.cond.Match(r) {
-			return nil
+		for i := range recs {
+			// The store hands out only blocks in [part.from, part.to)
+			// and files every record in the block of its LastSeen.
+			r := &recs[i]
+			p.n++
+			if q.cond != nil && !q.cond.Match(r) {
+				continue
+			}
+			var c *Counters
+			if addrOnly {
+				if use[AttrSIP] {
+					c = p.addrGroup(r.Client, 0)
+				} else {
+					c = p.addrGroup(r.Server, 1)
+				}
+			} else {
+				var k rowKey
+				if use[AttrTime] {
+					k.time = store.BlockStart(r.LastSeen) // WriteFlows files records by LastSeen
+				}
+				if use[AttrIface] {
+					k.ifIdx = uint16(part.idx)
+				}
+				if use[AttrSIP] {
+					k.sip, k.hasIP = r.Client.As16(), k.hasIP|1
+				}
+				if use[AttrDIP] {
+					k.dip, k.hasIP = r.Server.As16(), k.hasIP|2
+				}
+				if use[AttrDport] {
+					k.dport = r.ServerPort
+				}
+				if use[AttrProto] {
+					k.proto = r.Proto
+				}
+				c = p.group(k)
+			}
+			c.PktsRcvd += r.PktsC2S + r.PktsS2C
+			c.BytesRcvd += r.BytesC2S + r.BytesS2C
+			if p.dataFirst == 0 || r.FirstSeen < p.dataFirst {
+				p.dataFirst = r.FirstSeen
+			}
+			p.dataLast = max(p.dataLast, r.LastSeen)
 		}
-		var k rowKey
-		if use[AttrTime] {
-			k.time = store.BlockStart(r.LastSeen) // WriteFlows files records by LastSeen
-		}
-		if use[AttrIface] {
-			k.ifIdx = uint16(part.idx)
-		}
-		if use[AttrSIP] {
-			k.sip, k.hasIP = r.Client.As16(), k.hasIP|1
-		}
-		if use[AttrDIP] {
-			k.dip, k.hasIP = r.Server.As16(), k.hasIP|2
-		}
-		if use[AttrDport] {
-			k.dport = r.ServerPort
-		}
-		if use[AttrProto] {
-			k.proto = r.Proto
-		}
-		c := p.groups[k]
-		if c == nil {
-			c = new(Counters)
-			p.groups[k] = c
-		}
-		c.PktsRcvd += r.PktsC2S + r.PktsS2C
-		c.BytesRcvd += r.BytesC2S + r.BytesS2C
-		if p.dataFirst == 0 || r.FirstSeen < p.dataFirst {
-			p.dataFirst = r.FirstSeen
-		}
-		p.dataLast = max(p.dataLast, r.LastSeen)
 		return nil
 	})
 	if err != nil {

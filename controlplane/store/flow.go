@@ -4,26 +4,35 @@ import (
 	"bytes"
 	"fmt"
 	"math"
-	"net/netip"
 
 	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/probe-appliance/probe/controlplane/store/internal/flowcodec"
 )
 
-// FlowRecord is one flow's activity during one export interval. Its fields
-// must stay identical to flowcodec.Record, which it converts to.
-type FlowRecord struct {
-	IfID                                 uint16
-	VLAN                                 uint16
-	Proto                                uint8
-	Client, Server                       netip.Addr // zones are not stored
-	ClientPort, ServerPort               uint16
-	PktsC2S, PktsS2C, BytesC2S, BytesS2C uint64 // deltas of this interval
-	FirstSeen, LastSeen                  int64  // unix seconds
-	TCPFlagsC2S, TCPFlagsS2C             uint8
-	L7                                   uint16 // nDPI protocol id, 0 unknown
-}
+// FlowRecord is one flow's activity during one export interval: client
+// and server (zones are not stored), ports, counters (deltas of this
+// interval), first/last seen (unix seconds), TCP flags and the nDPI
+// protocol id (0 unknown). It is the codec's record, so decoding hands it
+// out without a copy.
+type FlowRecord = flowcodec.Record
+
+// FlowFields selects the fields ScanFlowColumns decodes.
+type FlowFields = flowcodec.Fields
+
+const (
+	FieldProto    = flowcodec.FieldProto
+	FieldClient   = flowcodec.FieldClient
+	FieldServer   = flowcodec.FieldServer
+	FieldPorts    = flowcodec.FieldPorts
+	FieldPkts     = flowcodec.FieldPkts
+	FieldBytes    = flowcodec.FieldBytes
+	FieldTimes    = flowcodec.FieldTimes
+	FieldVLAN     = flowcodec.FieldVLAN
+	FieldTCPFlags = flowcodec.FieldTCPFlags
+	FieldL7       = flowcodec.FieldL7
+	FieldsAll     = flowcodec.FieldsAll
+)
 
 // BlockSeconds is the time-block granularity of flow storage.
 const BlockSeconds = 300
@@ -76,7 +85,7 @@ func (s *Store) WriteFlows(recs []FlowRecord) error {
 		if _, ok := groups[g]; !ok {
 			order = append(order, g)
 		}
-		groups[g] = append(groups[g], (*flowcodec.Record)(&recs[i]))
+		groups[g] = append(groups[g], &recs[i])
 	}
 
 	wb := s.db.NewWriteBatch()
@@ -109,12 +118,28 @@ func (s *Store) WriteFlows(recs []FlowRecord) error {
 // order. r is reused between calls. An error from fn stops the scan and is
 // returned unchanged.
 func (s *Store) ScanFlows(ifid uint16, from, to int64, fn func(r *FlowRecord) error) error {
+	return s.ScanFlowColumns(ifid, from, to, FieldsAll, func(recs []FlowRecord) error {
+		for i := range recs {
+			if err := fn(&recs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// ScanFlowColumns is ScanFlows for readers of a few fields: fn gets the
+// records of one chunk at a time with only the fields of want decoded (the
+// rest zero; stores written before the columnar encoding decode whole).
+// recs is reused between calls.
+func (s *Store) ScanFlowColumns(ifid uint16, from, to int64, want FlowFields, fn func(recs []FlowRecord) error) error {
 	first := BlockStart(from)
 	if to <= first {
 		return nil
 	}
 	prefix := flowIfPrefix(ifid)
 	var fnErr error
+	var recs []FlowRecord
 	err := s.db.View(func(txn *badger.Txn) error {
 		it := keyIterator(txn, prefix)
 		defer it.Close()
@@ -128,10 +153,12 @@ func (s *Store) ScanFlows(ifid uint16, from, to int64, fn func(r *FlowRecord) er
 				break
 			}
 			err := item.Value(func(v []byte) error {
-				return flowcodec.DecodeChunk(v, ifid, block, func(r *flowcodec.Record) error {
-					fnErr = fn((*FlowRecord)(r))
-					return fnErr
-				})
+				var err error
+				if recs, err = flowcodec.DecodeColumns(v, ifid, block, want, recs); err != nil {
+					return err
+				}
+				fnErr = fn(recs)
+				return fnErr
 			})
 			if err != nil {
 				if fnErr != nil {

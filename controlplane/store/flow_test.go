@@ -121,7 +121,7 @@ func TestWriteScanFlows(t *testing.T) {
 func ptrs(recs []FlowRecord) []*flowcodec.Record {
 	p := make([]*flowcodec.Record, len(recs))
 	for i := range recs {
-		p[i] = (*flowcodec.Record)(&recs[i])
+		p[i] = &recs[i]
 	}
 	return p
 }

@@ -26,7 +26,8 @@ import (
 // would take 3 varint bytes. Optional fields are flagged rather than
 // written as zero varints because most flows have no VLAN and many no L7.
 
-// V1 is the version byte of the current encoding.
+// V1 is the version byte of the first, row-wise encoding; stores written
+// before V2 (columns.go) hold it, so it is still read, no longer written.
 const V1 = 1
 
 // Record has the same fields as store.FlowRecord, which converts to it
@@ -84,50 +85,9 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 	return b
 }
 
-// appendRecord encodes r relative to block; records are self-delimiting.
-func appendRecord(b []byte, r *Record, block int64) []byte {
-	flags := addrFamily(r.Client) | addrFamily(r.Server)<<2
-	if r.TCPFlagsC2S|r.TCPFlagsS2C != 0 {
-		flags |= flagTCPFlags
-	}
-	if r.VLAN != 0 {
-		flags |= flagVLAN
-	}
-	if r.L7 != 0 {
-		flags |= flagL7
-	}
-	b = append(b, flags, r.Proto)
-	b = appendAddr(b, r.Client)
-	b = appendAddr(b, r.Server)
-	b = binary.BigEndian.AppendUint16(b, r.ClientPort)
-	b = binary.BigEndian.AppendUint16(b, r.ServerPort)
-	b = binary.AppendUvarint(b, r.PktsC2S)
-	b = binary.AppendUvarint(b, r.PktsS2C)
-	b = binary.AppendUvarint(b, r.BytesC2S)
-	b = binary.AppendUvarint(b, r.BytesS2C)
-	// Wrapping subtraction is fine: decode adds it back modulo 2^64.
-	b = binary.AppendVarint(b, r.LastSeen-block)
-	b = binary.AppendVarint(b, r.LastSeen-r.FirstSeen)
-	if flags&flagVLAN != 0 {
-		b = binary.AppendUvarint(b, uint64(r.VLAN))
-	}
-	if flags&flagTCPFlags != 0 {
-		b = append(b, r.TCPFlagsC2S, r.TCPFlagsS2C)
-	}
-	if flags&flagL7 != 0 {
-		b = binary.AppendUvarint(b, uint64(r.L7))
-	}
-	return b
-}
-
-// AppendChunk appends recs, encoded as one chunk value, to b.
+// AppendChunk appends recs, encoded as one chunk value (V2), to b.
 func AppendChunk(b []byte, recs []*Record, block int64) []byte {
-	b = append(b, V1)
-	b = binary.AppendUvarint(b, uint64(len(recs)))
-	for _, r := range recs {
-		b = appendRecord(b, r, block)
-	}
-	return b
+	return appendChunkV2(b, recs, block)
 }
 
 // DecodeChunk calls fn for each record of a chunk, reusing one
@@ -136,6 +96,18 @@ func AppendChunk(b []byte, recs []*Record, block int64) []byte {
 func DecodeChunk(v []byte, ifid uint16, block int64, fn func(*Record) error) error {
 	if len(v) == 0 {
 		return errors.New("flow chunk: empty value")
+	}
+	if v[0] == V2 {
+		recs, err := DecodeColumns(v, ifid, block, FieldsAll, nil)
+		if err != nil {
+			return err
+		}
+		for i := range recs {
+			if err := fn(&recs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 	if v[0] != V1 {
 		return fmt.Errorf("flow chunk: unknown encoding version %d", v[0])

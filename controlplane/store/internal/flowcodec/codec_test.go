@@ -70,29 +70,43 @@ func TestRoundTrip(t *testing.T) {
 		Record{IfID: 3, LastSeen: -1, FirstSeen: 5},
 	)
 	for _, block := range []int64{t0, 0, math.MinInt64, math.MaxInt64, 123} {
-		got, err := decodeAll(AppendChunk(nil, ptrs(recs), block), 3, block)
-		if err != nil {
-			t.Fatalf("block %d: %v", block, err)
-		}
-		if len(got) != len(recs) {
-			t.Fatalf("block %d: %d records, want %d", block, len(got), len(recs))
-		}
-		for i := range recs {
-			if got[i] != recs[i] {
-				t.Fatalf("block %d rec %d:\n got %+v\nwant %+v", block, i, got[i], recs[i])
+		for _, enc := range encoders {
+			got, err := decodeAll(enc.append(nil, ptrs(recs), block), 3, block)
+			if err != nil {
+				t.Fatalf("block %d: %v", block, err)
+			}
+			if len(got) != len(recs) {
+				t.Fatalf("block %d: %d records, want %d", block, len(got), len(recs))
+			}
+			for i := range recs {
+				if got[i] != recs[i] {
+					t.Fatalf("%s block %d rec %d:\n got %+v\nwant %+v", enc.name, block, i, got[i], recs[i])
+				}
 			}
 		}
 	}
 }
 
+// encoders are every encoding a store may hold.
+var encoders = []struct {
+	name   string
+	append func([]byte, []*Record, int64) []byte
+}{{"v1", appendChunkV1}, {"v2", AppendChunk}}
+
 func TestRejectsCorrupt(t *testing.T) {
-	good := AppendChunk(nil, ptrs(sample(rand.New(rand.NewPCG(3, 4)), 3, 1)), t0)
+	for _, enc := range encoders {
+		t.Run(enc.name, func(t *testing.T) { testRejectsCorrupt(t, enc.append) })
+	}
+}
+
+func testRejectsCorrupt(t *testing.T, appendChunk func([]byte, []*Record, int64) []byte) {
+	good := appendChunk(nil, ptrs(sample(rand.New(rand.NewPCG(3, 4)), 3, 1)), t0)
 	if _, err := decodeAll(good, 1, t0); err != nil {
 		t.Fatal(err)
 	}
 	bad := map[string][]byte{
 		"empty":       {},
-		"version":     append([]byte{2}, good[1:]...),
+		"version":     append([]byte{3}, good[1:]...),
 		"zero count":  {V1, 0},
 		"huge count":  append([]byte{V1, 0xff, 0xff, 0xff, 0xff, 0x0f}, good[2:]...),
 		"trailing":    append(bytes.Clone(good), 0),
@@ -129,7 +143,9 @@ func TestCallbackErrorStops(t *testing.T) {
 func FuzzDecodeFlowRecord(f *testing.F) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{1, 2, 7} {
-		f.Add(AppendChunk(nil, ptrs(sample(rng, n, 1)), t0), int64(t0))
+		for _, enc := range encoders {
+			f.Add(enc.append(nil, ptrs(sample(rng, n, 1)), t0), int64(t0))
+		}
 	}
 	f.Add(AppendChunk(nil, []*Record{{LastSeen: math.MinInt64}}, math.MinInt64), int64(math.MinInt64))
 	f.Add([]byte{V1, 1, 0x7f, 6}, int64(0))
@@ -157,6 +173,116 @@ func BenchmarkDecodeChunk(b *testing.B) {
 	recs := sample(rand.New(rand.NewPCG(9, 10)), 512, 1)
 	v := AppendChunk(nil, ptrs(recs), t0)
 	b.SetBytes(int64(len(v)))
+	for b.Loop() {
+		if err := DecodeChunk(v, 1, t0, func(*Record) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+}
+
+// project keeps the fields of want, as DecodeColumns fills them.
+func project(r Record, want Fields) Record {
+	p := Record{IfID: r.IfID}
+	if want&FieldProto != 0 {
+		p.Proto = r.Proto
+	}
+	if want&FieldClient != 0 {
+		p.Client = r.Client
+	}
+	if want&FieldServer != 0 {
+		p.Server = r.Server
+	}
+	if want&FieldPorts != 0 {
+		p.ClientPort, p.ServerPort = r.ClientPort, r.ServerPort
+	}
+	if want&FieldPkts != 0 {
+		p.PktsC2S, p.PktsS2C = r.PktsC2S, r.PktsS2C
+	}
+	if want&FieldBytes != 0 {
+		p.BytesC2S, p.BytesS2C = r.BytesC2S, r.BytesS2C
+	}
+	if want&FieldTimes != 0 {
+		p.FirstSeen, p.LastSeen = r.FirstSeen, r.LastSeen
+	}
+	if want&FieldVLAN != 0 {
+		p.VLAN = r.VLAN
+	}
+	if want&FieldTCPFlags != 0 {
+		p.TCPFlagsC2S, p.TCPFlagsS2C = r.TCPFlagsC2S, r.TCPFlagsS2C
+	}
+	if want&FieldL7 != 0 {
+		p.L7 = r.L7
+	}
+	return p
+}
+
+func TestDecodeColumnsProjects(t *testing.T) {
+	recs := sample(rand.New(rand.NewPCG(11, 12)), 300, 4)
+	v := AppendChunk(nil, ptrs(recs), t0)
+	var buf []Record
+	for want := Fields(0); want <= FieldsAll; want++ {
+		var err error
+		buf, err = DecodeColumns(v, 4, t0, want, buf)
+		if err != nil {
+			t.Fatalf("fields %#x: %v", want, err)
+		}
+		if len(buf) != len(recs) {
+			t.Fatalf("fields %#x: %d records, want %d", want, len(buf), len(recs))
+		}
+		for i := range recs {
+			if p := project(recs[i], want); buf[i] != p {
+				t.Fatalf("fields %#x rec %d:\n got %+v\nwant %+v", want, i, buf[i], p)
+			}
+		}
+	}
+	// A V1 chunk decodes whole whatever is asked.
+	got, err := DecodeColumns(appendChunkV1(nil, ptrs(recs), t0), 4, t0, FieldClient, nil)
+	if err != nil || len(got) != len(recs) || got[7] != recs[7] {
+		t.Fatalf("v1 chunk: %v, %d records", err, len(got))
+	}
+}
+
+// FuzzDecodeColumns: any field selection of any value must not panic, and
+// what a partial decode accepts must agree with a full decode of it.
+func FuzzDecodeColumns(f *testing.F) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	for _, n := range []int{1, 3, 9} {
+		f.Add(AppendChunk(nil, ptrs(sample(rng, n, 1)), t0), uint16(FieldClient|FieldBytes|FieldPkts|FieldTimes))
+	}
+	f.Fuzz(func(t *testing.T, v []byte, want uint16) {
+		part, err := DecodeColumns(v, 2, t0, Fields(want), nil)
+		if err != nil {
+			return
+		}
+		full, err := DecodeColumns(v, 2, t0, FieldsAll, nil)
+		if err != nil {
+			return // a skipped section may be corrupt
+		}
+		for i := range part {
+			if p := project(full[i], Fields(want)); part[i] != p && v[0] == V2 {
+				t.Fatalf("rec %d: partial %+v, full %+v", i, part[i], p)
+			}
+		}
+	})
+}
+
+func BenchmarkDecodeColumnsTopTalkers(b *testing.B) {
+	recs := sample(rand.New(rand.NewPCG(9, 10)), 512, 1)
+	v := AppendChunk(nil, ptrs(recs), t0)
+	var buf []Record
+	for b.Loop() {
+		var err error
+		if buf, err = DecodeColumns(v, 1, t0, FieldClient|FieldPkts|FieldBytes|FieldTimes, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(recs))/b.Elapsed().Seconds(), "records/s")
+}
+
+func BenchmarkDecodeChunkV1(b *testing.B) {
+	recs := sample(rand.New(rand.NewPCG(9, 10)), 512, 1)
+	v := appendChunkV1(nil, ptrs(recs), t0)
 	for b.Loop() {
 		if err := DecodeChunk(v, 1, t0, func(*Record) error { return nil }); err != nil {
 			b.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -235,5 +236,63 @@ func compareAnswers(t *testing.T, args Args, want, got []byte, knownDirectionRow
 	}
 	if ws, gs := seq(wRows), seq(gRows); !slices.Equal(ws, gs) {
 		t.Errorf("%s sequence differs:\ngoProbe %v\nours    %v", sortKey, ws, gs)
+	}
+}
+
+// TestTextLayoutMatchesGoProbe renders goProbe's own numbers for the sip
+// query (from its recorded JSON answer) and compares our text table with
+// its recorded text answer byte for byte. The time span and the query's
+// duration are taken from the recorded text: they are not what this test
+// checks (the rows of our store differ by one conversation's direction,
+// see knownDirectionRows, so the layout is checked on goProbe's numbers).
+func TestTextLayoutMatchesGoProbe(t *testing.T) {
+	txt := filepath.Join(conformanceDir, "test_02__after_writeout__query_format_txt__dbpath.txt")
+	js := filepath.Join(conformanceDir, "test_02__after_writeout__query_sip_sum__dbpath.txt")
+	if _, err := os.Stat(txt); err != nil {
+		t.Skip("no conformance files")
+	}
+	var ans struct {
+		SIP []struct {
+			SIP     string `json:"sip"`
+			Packets uint64 `json:"packets"`
+			Bytes   uint64 `json:"bytes"`
+		} `json:"sip"`
+	}
+	if err := json.Unmarshal(readRecorded(t, js).resp, &ans); err != nil {
+		t.Fatal(err)
+	}
+	want := string(readRecorded(t, txt).resp)
+	var first, last string
+	var ms int
+	for _, l := range strings.Split(want, "\n") {
+		if s, ok := strings.CutPrefix(l, "Timespan / Interface : ["); ok {
+			first, last, _ = strings.Cut(strings.Split(s, "]")[0], ", ")
+		}
+		if s, ok := strings.CutPrefix(l, "Query stats          : "); ok {
+			fmt.Sscanf(s[strings.Index(s, " in ")+4:], "%dms", &ms)
+		}
+	}
+	parse := func(s string) time.Time {
+		tm, err := time.ParseInLocation("2006-01-02 15:04:05", s, time.Local)
+		if err != nil {
+			t.Fatalf("time span %q: %v", s, err)
+		}
+		return tm
+	}
+	res := &Result{Attrs: []Attr{AttrSIP}, Mode: ModeBoth, SortBy: SortBytes, Ifaces: []string{"gp0"},
+		BlocksFirst: parse(first), BlocksLast: parse(last), Duration: time.Duration(ms) * time.Millisecond}
+	for _, r := range ans.SIP {
+		row := Row{SIP: netip.MustParseAddr(r.SIP), Counters: Counters{PktsRcvd: r.Packets, BytesRcvd: r.Bytes}}
+		res.Rows = append(res.Rows, row)
+		res.Total.add(row.Counters)
+	}
+	res.TotalRows = len(res.Rows)
+	var buf bytes.Buffer
+	if err := res.Text(&buf); err != nil {
+		t.Fatal(err)
+	}
+	// readRecorded joins the body's lines, dropping the final newlines.
+	if got := strings.TrimRight(buf.String(), "\n"); got != strings.TrimRight(want, "\n") {
+		t.Errorf("text layout differs from goProbe's:\n--- goProbe\n%s\n--- ours\n%s", want, got)
 	}
 }

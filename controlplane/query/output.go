@@ -233,14 +233,17 @@ var modeText = [...]string{
 	ModeSum:  " (sent and received)",
 }
 
-// Text writes goQuery's human table: attribute columns, counters with
-// units and percentages, column totals and a footer with the time span.
+// Text writes goQuery's human table, laid out as goProbe v3's text printer
+// (byte for byte on the recorded answer): a blank line, two header lines,
+// the rows, a blank row, the column sums, and a "Totals:" line with the
+// packets and bytes of both directions, then the footer.
 func (r *Result) Text(w io.Writer) error {
 	if len(r.Rows) == 0 {
 		_, err := io.WriteString(w, "query returned no results\n")
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 8, 2, ' ', tabwriter.AlignRight)
+	nAttr := len(r.Attrs)
 	var head1, head2 []string
 	for _, a := range r.Attrs {
 		head1 = append(head1, "")
@@ -252,7 +255,11 @@ func (r *Result) Text(w io.Writer) error {
 	}
 	pc := func(x, t uint64) string { return fmt.Sprintf("%.2f", percent(x, t)) }
 	var cols []col
-	if r.Mode == ModeBoth {
+	// totalAt are the columns of the "Totals:" line that carry the packets
+	// and bytes of both directions (the out columns in "both" mode).
+	var pktsAt, bytesAt int
+	m := r.Mode
+	if m == ModeBoth {
 		cols = []col{
 			{"packets", "in", func(c Counters) string { return humanCount(c.PktsRcvd) }},
 			{"packets", "out", func(c Counters) string { return humanCount(c.PktsSent) }},
@@ -261,20 +268,23 @@ func (r *Result) Text(w io.Writer) error {
 			{"bytes", "out", func(c Counters) string { return humanBytes(c.BytesSent) }},
 			{"", "%", func(c Counters) string { return pc(c.Bytes(ModeSum), r.Total.Bytes(ModeSum)) }},
 		}
+		pktsAt, bytesAt = 1, 4
+		m = ModeSum
 	} else {
-		m := r.Mode
 		cols = []col{
 			{"", "packets", func(c Counters) string { return humanCount(c.Packets(m)) }},
 			{"", "%", func(c Counters) string { return pc(c.Packets(m), r.Total.Packets(m)) }},
 			{"", "data vol.", func(c Counters) string { return humanBytes(c.Bytes(m)) }},
 			{"", "%", func(c Counters) string { return pc(c.Bytes(m), r.Total.Bytes(m)) }},
 		}
+		pktsAt, bytesAt = 0, 2
 	}
 	for _, c := range cols {
 		head1 = append(head1, c.h1)
 		head2 = append(head2, c.h2)
 	}
 	line := func(cells []string) { fmt.Fprint(tw, strings.Join(cells, "\t")+"\t\n") }
+	fmt.Fprint(tw, "\n")
 	line(head1)
 	line(head2)
 	for i := range r.Rows {
@@ -288,30 +298,36 @@ func (r *Result) Text(w io.Writer) error {
 		}
 		line(cells)
 	}
-	var tot []string
-	for range r.Attrs {
-		tot = append(tot, "")
-	}
-	tot[len(tot)-1] = "Totals:"
+	empty := func(n int) []string { return make([]string, n) }
+	line(empty(nAttr + len(cols)))
+	sums := empty(nAttr)
 	for _, c := range cols {
 		if c.h2 == "%" {
-			tot = append(tot, "")
+			sums = append(sums, "")
 		} else {
-			tot = append(tot, c.cell(r.Total))
+			sums = append(sums, c.cell(r.Total))
 		}
 	}
-	line(tot)
+	line(sums)
+	// One cell fewer ends the last column's block, so the "Totals:" line's
+	// last (empty) cell is only as wide as the padding, as in goProbe's.
+	line(empty(nAttr + len(cols) - 1))
+	totals := empty(nAttr + len(cols))
+	totals[nAttr-1] = "Totals:"
+	totals[nAttr+pktsAt] = humanCount(r.Total.Packets(m))
+	totals[nAttr+bytesAt] = humanBytes(r.Total.Bytes(m))
+	line(totals)
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("query: write table: %w", err)
 	}
 	const layout = "2006-01-02 15:04:05"
-	hits := fmt.Sprintf("%d hits", r.TotalRows)
+	hits := humanCount(uint64(r.TotalRows)) + " hits"
 	if len(r.Rows) < r.TotalRows {
-		hits = fmt.Sprintf("%d of %d hits", len(r.Rows), r.TotalRows)
+		hits = fmt.Sprintf("displayed top %d hits out of %d", len(r.Rows), r.TotalRows)
 	}
-	_, err := fmt.Fprintf(w, "\nTimespan / Interface : [%s, %s] / %s\nSorted by            : %s%s\nQuery stats          : %s in %s\n",
-		r.DataFirst.Format(layout), r.DataLast.Format(layout), strings.Join(r.Ifaces, ","),
-		sortText[r.SortBy], modeText[r.Mode], hits, r.Duration.Round(time.Microsecond))
+	_, err := fmt.Fprintf(w, "\nTimespan / Interface : [%s, %s] / %s\nSorted by            : %s%s\nQuery stats          : %s in %s\n\n",
+		r.BlocksFirst.Format(layout), r.BlocksLast.Format(layout), strings.Join(r.Ifaces, ","),
+		sortText[r.SortBy], modeText[r.Mode], hits, r.Duration.Round(time.Millisecond))
 	if err != nil {
 		return fmt.Errorf("query: write table: %w", err)
 	}

@@ -70,11 +70,15 @@ type Result struct {
 	Last      time.Time
 	DataFirst time.Time // first/last packet of the matching records
 	DataLast  time.Time
-	Rows      []Row    // sorted, at most NumResults
-	TotalRows int      // rows before truncation
-	Total     Counters // of all rows, the base of the percentages
-	Records   int      // records scanned
-	Duration  time.Duration
+	// BlocksFirst and BlocksLast bound the storage blocks that held
+	// matching records (the start of the first, the end of the last): the
+	// time span goQuery's text footer shows.
+	BlocksFirst, BlocksLast time.Time
+	Rows                    []Row    // sorted, at most NumResults
+	TotalRows               int      // rows before truncation
+	Total                   Counters // of all rows, the base of the percentages
+	Records                 int      // records scanned
+	Duration                time.Duration
 }
 
 // rowKey is a group's identity; fields of attributes not queried stay zero
@@ -133,6 +137,9 @@ type partial struct {
 	ctrs                []Counters
 	n                   int
 	dataFirst, dataLast int64
+	matched             int   // records that met the condition
+	blockFirst          int64 // of the matching records, if any
+	blockLast           int64
 	err                 error
 }
 
@@ -240,6 +247,7 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 	groups := map[rowKey]*Counters{}
 	var n int
 	dataFirst, dataLast := int64(0), int64(0)
+	matched, blockFirst, blockLast := 0, int64(0), int64(0)
 	for ri := range results {
 		r := &results[ri]
 		if r.err != nil {
@@ -251,6 +259,13 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 				dataFirst = r.dataFirst
 			}
 			dataLast = max(dataLast, r.dataLast)
+		}
+		if r.matched > 0 {
+			if matched == 0 || r.blockFirst < blockFirst {
+				blockFirst = r.blockFirst
+			}
+			blockLast = max(blockLast, r.blockLast)
+			matched += r.matched
 		}
 		for i, k := range r.keys {
 			if g := groups[k]; g != nil {
@@ -268,6 +283,7 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 	}
 	if len(groups) > 0 {
 		res.DataFirst, res.DataLast = time.Unix(dataFirst, 0), time.Unix(dataLast, 0)
+		res.BlocksFirst, res.BlocksLast = time.Unix(blockFirst, 0), time.Unix(blockLast+store.BlockSeconds, 0)
 	}
 	rows := make([]Row, 0, len(groups))
 	for k, c := range groups {
@@ -321,6 +337,7 @@ func (q *Query) scan(ctx context.Context, st *store.Store, part scanPart, use *[
 				return err
 			}
 		}
+		matched := 0
 		for i := range recs {
 			// The store hands out only blocks in [part.from, part.to)
 			// and files every record in the block of its LastSeen.
@@ -364,6 +381,15 @@ func (q *Query) scan(ctx context.Context, st *store.Store, part scanPart, use *[
 				p.dataFirst = r.FirstSeen
 			}
 			p.dataLast = max(p.dataLast, r.LastSeen)
+			matched++
+		}
+		if matched > 0 { // a chunk's records share one block
+			b := store.BlockStart(recs[0].LastSeen)
+			if p.matched == 0 || b < p.blockFirst {
+				p.blockFirst = b
+			}
+			p.blockLast = max(p.blockLast, b)
+			p.matched += matched
 		}
 		return nil
 	})

@@ -364,7 +364,7 @@ func TestTextAndCSV(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := txt.String()
-	for _, want := range []string{"sip", "packets", "bytes", "Totals:", res.Rows[0].SIP.String(), "Sorted by            : accumulated data volume", "3 of "} {
+	for _, want := range []string{"sip", "packets", "bytes", "Totals:", res.Rows[0].SIP.String(), "Sorted by            : accumulated data volume", "top 3 hits out of "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text output lacks %q:\n%s", want, out)
 		}

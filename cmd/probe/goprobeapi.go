@@ -109,6 +109,9 @@ func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(body []
 			log.Error("goProbe query", "err", err)
 			return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")
 		}
+		if ok, rows, timeout := q.Resolve(); ok {
+			res.ResolveNames(context.Background(), net.DefaultResolver, rows, timeout)
+		}
 		switch q.Format() {
 		case "txt":
 			var b bytes.Buffer

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -43,6 +44,9 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&a.Out, "out", false, "count sent traffic only")
 	fs.BoolVar(&a.Sum, "sum", false, "count both directions together")
 	fs.StringVarP(&a.Format, "format", "e", "txt", "txt, json or csv")
+	fs.BoolVar(&a.Resolve, "resolve", false, "show reverse-DNS names of the addresses of the first --resolve-rows rows")
+	fs.IntVar(&a.ResolveRows, "resolve-rows", query.DefaultResolveRows, "rows whose addresses --resolve looks up")
+	fs.IntVar(&a.ResolveTimeout, "resolve-timeout", query.DefaultResolveTimeout, "seconds each reverse lookup may take")
 	api := fs.String("api", "http://127.0.0.1:6060", "a running probe's goProbe API (empty: read --data-dir directly)")
 	key := fs.String("api-key", "", "goProbe API key")
 	dataDir := fs.String("data-dir", "/var/lib/probe", "the probe's data directory, read when no probe answers on --api")
@@ -97,6 +101,9 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "probe query: %v\n", err)
 		return 1
+	}
+	if ok, rows, timeout := q.Resolve(); ok {
+		res.ResolveNames(context.Background(), net.DefaultResolver, rows, timeout)
 	}
 	switch q.Format() {
 	case "json":

@@ -31,7 +31,7 @@ type Args struct {
 	// because honouring it would let API callers write files.
 	Output         string
 	List, Version  bool // CLI-only switches, ignored
-	Resolve        bool // reverse DNS: not implemented, ignored
+	Resolve        bool // reverse DNS of the first ResolveRows rows
 	ResolveTimeout int  // seconds
 	ResolveRows    int
 	// DBPath is accepted and ignored: goProbe v3 read the database the

@@ -21,6 +21,21 @@ func percent(x, total uint64) float64 {
 	return float64(x) * 100 / float64(total)
 }
 
+// attr is a row's attribute as goProbe prints it: dport and time as
+// strings, protocols by name, addresses by their resolved name if any.
+func (res *Result) attr(r *Row, a Attr) string {
+	if a == AttrSIP || a == AttrDIP {
+		addr := r.SIP
+		if a == AttrDIP {
+			addr = r.DIP
+		}
+		if name, ok := res.Names[addr]; ok {
+			return name
+		}
+	}
+	return r.attrValue(a)
+}
+
 // attrValue is a row's attribute as goProbe prints it (dport and time as
 // strings, protocols by name).
 func (r *Row) attrValue(a Attr) string {
@@ -135,7 +150,7 @@ func (r *Result) JSON(queryString string) []byte {
 			}
 			b = appendString(b, a.String())
 			b = append(b, ':')
-			b = appendString(b, row.attrValue(a))
+			b = appendString(b, r.attr(row, a))
 		}
 		for _, f := range fields {
 			b = append(b, ',')
@@ -182,7 +197,7 @@ func (r *Result) CSV(w io.Writer) error {
 		row := &r.Rows[i]
 		rec = rec[:0]
 		for _, a := range r.Attrs {
-			rec = append(rec, row.attrValue(a))
+			rec = append(rec, r.attr(row, a))
 		}
 		for _, f := range fields {
 			rec = append(rec, string(appendNum(nil, f.val(row.Counters, r.Total))))
@@ -291,7 +306,7 @@ func (r *Result) Text(w io.Writer) error {
 		row := &r.Rows[i]
 		var cells []string
 		for _, a := range r.Attrs {
-			cells = append(cells, row.attrValue(a))
+			cells = append(cells, r.attr(row, a))
 		}
 		for _, c := range cols {
 			cells = append(cells, c.cell(row.Counters))

@@ -113,12 +113,23 @@ type Query struct {
 	limit    int // 0: unlimited
 	format   string
 	external bool
+
+	resolve        bool
+	resolveRows    int
+	resolveTimeout time.Duration
 }
 
 // Prepare validates args against the interfaces (id → name) and resolves
 // relative times against now. Every error wraps ErrInvalidArgs.
 func Prepare(args Args, ifaces map[uint16]string, now time.Time) (*Query, error) {
-	q := &Query{asc: args.SortAscending, limit: args.NumResults, external: args.External}
+	q := &Query{asc: args.SortAscending, limit: args.NumResults, external: args.External,
+		resolve: args.Resolve, resolveRows: args.ResolveRows, resolveTimeout: time.Duration(args.ResolveTimeout) * time.Second}
+	if q.resolveRows <= 0 {
+		q.resolveRows = DefaultResolveRows
+	}
+	if q.resolveTimeout <= 0 {
+		q.resolveTimeout = DefaultResolveTimeout * time.Second
+	}
 
 	var err error
 	if q.attrs, err = parseAttrs(args.Query); err != nil {

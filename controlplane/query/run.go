@@ -78,7 +78,10 @@ type Result struct {
 	TotalRows               int      // rows before truncation
 	Total                   Counters // of all rows, the base of the percentages
 	Records                 int      // records scanned
-	Duration                time.Duration
+	// Names are the reverse-DNS names of addresses (ResolveNames), which
+	// the outputs print instead of the addresses.
+	Names    map[netip.Addr]string
+	Duration time.Duration
 }
 
 // rowKey is a group's identity; fields of attributes not queried stay zero

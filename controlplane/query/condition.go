@@ -1,6 +1,7 @@
 package query
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -116,6 +117,116 @@ type protoNode struct {
 func (n protoNode) Match(r *store.FlowRecord) bool { return n.op.cmp(uint64(r.Proto), uint64(n.v)) }
 func (n protoNode) String() string                 { return "proto " + n.op.String() + " " + strconv.Itoa(int(n.v)) }
 
+// hostNode is a comparison with a host name, replaced by the comparisons
+// with its addresses before the condition runs (ResolveHosts); unresolved
+// it matches nothing.
+type hostNode struct {
+	server bool
+	neq    bool
+	name   string
+}
+
+func (n hostNode) Match(*store.FlowRecord) bool { return false }
+func (n hostNode) String() string {
+	attr := "sip"
+	if n.server {
+		attr = "dip"
+	}
+	op := OpEq
+	if n.neq {
+		op = OpNeq
+	}
+	return attr + " " + op.String() + " " + n.name
+}
+
+// isHostname accepts DNS names (letters, digits, '-', '.'; a letter
+// somewhere, so it is not a mistyped address).
+func isHostname(s string) bool {
+	if len(s) == 0 || len(s) > 253 || s[0] == '-' || s[0] == '.' {
+		return false
+	}
+	letter := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
+			letter = true
+		case c >= '0' && c <= '9', c == '-', c == '.':
+		default:
+			return false
+		}
+	}
+	return letter
+}
+
+// HostResolver is what ResolveHosts needs of a *net.Resolver.
+type HostResolver interface {
+	LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+}
+
+// ResolveHosts replaces every host-name comparison of n by the
+// comparisons with all of the name's addresses (= any of them; != none of
+// them), as goProbe does. A name that does not resolve is an error.
+func ResolveHosts(ctx context.Context, n Node, r HostResolver) (Node, error) {
+	switch x := n.(type) {
+	case andNode:
+		l, err := ResolveHosts(ctx, x.l, r)
+		if err != nil {
+			return nil, err
+		}
+		rr, err := ResolveHosts(ctx, x.r, r)
+		return andNode{l, rr}, err
+	case orNode:
+		l, err := ResolveHosts(ctx, x.l, r)
+		if err != nil {
+			return nil, err
+		}
+		rr, err := ResolveHosts(ctx, x.r, r)
+		return orNode{l, rr}, err
+	case notNode:
+		y, err := ResolveHosts(ctx, x.x, r)
+		return notNode{y}, err
+	case hostNode:
+		addrs, err := r.LookupNetIP(ctx, "ip", x.name)
+		if err != nil {
+			return nil, fmt.Errorf("cannot resolve host %q: %w", x.name, err)
+		}
+		if len(addrs) == 0 {
+			return nil, fmt.Errorf("host %q has no addresses", x.name)
+		}
+		var out Node
+		for _, a := range addrs {
+			a = a.Unmap().WithZone("")
+			var t Node = ipNode{x.server, x.neq, netip.PrefixFrom(a, a.BitLen())}
+			switch {
+			case out == nil:
+				out = t
+			case x.neq:
+				out = andNode{out, t}
+			default:
+				out = orNode{out, t}
+			}
+		}
+		return out, nil
+	}
+	return n, nil
+}
+
+// hasHosts reports host-name comparisons in n.
+func hasHosts(n Node) bool {
+	switch x := n.(type) {
+	case andNode:
+		return hasHosts(x.l) || hasHosts(x.r)
+	case orNode:
+		return hasHosts(x.l) || hasHosts(x.r)
+	case notNode:
+		return hasHosts(x.x)
+	case hostNode:
+		return true
+	}
+	return false
+}
+
 // condFields are the record fields a condition reads.
 func condFields(n Node) store.FlowFields {
 	switch n := n.(type) {
@@ -126,6 +237,11 @@ func condFields(n Node) store.FlowFields {
 	case notNode:
 		return condFields(n.x)
 	case ipNode:
+		if n.server {
+			return store.FieldServer
+		}
+		return store.FieldClient
+	case hostNode:
 		if n.server {
 			return store.FieldServer
 		}
@@ -270,11 +386,26 @@ func (p *parser) term(attr token, op Op, val token) (Node, error) {
 		if op != OpEq && op != OpNeq {
 			return nil, p.errAt(attr, "%s only compares with = or !=", name)
 		}
-		pfx, err := parseAddrOrPrefix(val.text)
-		if err != nil {
-			return nil, p.errAt(val, "%s wants an IP address or CIDR network: %v", name, err)
-		}
 		neq := op == OpNeq
+		pfx, err := parseAddrOrPrefix(val.text)
+		if err != nil && (name == "snet" || name == "dnet" || name == "net" || !isHostname(val.text)) {
+			return nil, p.errAt(val, "%s wants an IP address, CIDR network or host name: %v", name, err)
+		}
+		if err != nil {
+			// goProbe resolves host names to all their addresses; that
+			// needs the network, so Prepare does it (ResolveHosts).
+			switch name {
+			case "sip", "src":
+				return hostNode{false, neq, val.text}, nil
+			case "dip", "dst":
+				return hostNode{true, neq, val.text}, nil
+			}
+			s, d := hostNode{false, neq, val.text}, hostNode{true, neq, val.text}
+			if neq {
+				return andNode{s, d}, nil
+			}
+			return orNode{s, d}, nil
+		}
 		switch name {
 		case "sip", "src", "snet":
 			return ipNode{false, neq, pfx}, nil

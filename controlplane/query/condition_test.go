@@ -112,7 +112,7 @@ func TestConditionErrors(t *testing.T) {
 }
 
 func FuzzParseCondition(f *testing.F) {
-	for _, s := range []string{"proto=TCP", "dport=443 & !(sip=10.0.0.0/8 | host=::1)", "dport -le 80", "[{(", "!=!", "host != fe80::1%eth0", "sip=::ffff:1.2.3.4/120"} {
+	for _, s := range []string{"proto=TCP", "dport=443 & !(sip=10.0.0.0/8 | host=::1)", "dport -le 80", "[{(", "!=!", "host != fe80::1%eth0", "sip=::ffff:1.2.3.4/120", "host != db.example.org & dst = a-b.c"} {
 		f.Add(s)
 	}
 	r := rec("10.1.2.3", "2001:db8::1", 443, 6)

@@ -1,8 +1,10 @@
 package query
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
 	"strings"
@@ -122,6 +124,20 @@ type Query struct {
 // Prepare validates args against the interfaces (id → name) and resolves
 // relative times against now. Every error wraps ErrInvalidArgs.
 func Prepare(args Args, ifaces map[uint16]string, now time.Time) (*Query, error) {
+	return PrepareWith(args, ifaces, now, PrepareOptions{})
+}
+
+// PrepareOptions are Prepare's less common needs.
+type PrepareOptions struct {
+	// Resolver looks up the host names of conditions; nil is the system's.
+	Resolver HostResolver
+}
+
+// hostLookupTimeout bounds the lookups of a condition's host names.
+const hostLookupTimeout = 5 * time.Second
+
+// PrepareWith is Prepare with options.
+func PrepareWith(args Args, ifaces map[uint16]string, now time.Time, opts PrepareOptions) (*Query, error) {
 	q := &Query{asc: args.SortAscending, limit: args.NumResults, external: args.External,
 		resolve: args.Resolve, resolveRows: args.ResolveRows, resolveTimeout: time.Duration(args.ResolveTimeout) * time.Second}
 	if q.resolveRows <= 0 {
@@ -148,6 +164,17 @@ func Prepare(args Args, ifaces map[uint16]string, now time.Time) (*Query, error)
 	}
 	if q.cond, err = ParseCondition(args.Condition); err != nil {
 		return nil, &ArgsError{Field: "Condition", Err: err}
+	}
+	if q.cond != nil && hasHosts(q.cond) {
+		if opts.Resolver == nil {
+			opts.Resolver = net.DefaultResolver
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), hostLookupTimeout)
+		q.cond, err = ResolveHosts(ctx, q.cond, opts.Resolver)
+		cancel()
+		if err != nil {
+			return nil, &ArgsError{Field: "Condition", Err: err}
+		}
 	}
 
 	first, err := ParseTime(args.First, now)

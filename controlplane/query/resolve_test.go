@@ -3,8 +3,11 @@ package query
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,11 @@ import (
 // ptrServer is a real DNS server on loopback UDP answering PTR queries
 // from names; names mapped to "" are never answered (a dead resolver).
 func ptrServer(t *testing.T, names map[string]string) *net.Resolver {
+	return dnsServer(t, names, nil)
+}
+
+// dnsServer is ptrServer also answering A and AAAA queries from hosts.
+func dnsServer(t *testing.T, names map[string]string, hosts map[string][]netip.Addr) *net.Resolver {
 	t.Helper()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
 	if err != nil {
@@ -35,6 +43,24 @@ func ptrServer(t *testing.T, names map[string]string) *net.Resolver {
 			}
 			q, err := p.Question()
 			if err != nil {
+				continue
+			}
+			if addrs, ok := hosts[q.Name.String()]; ok && (q.Type == dnsmessage.TypeA || q.Type == dnsmessage.TypeAAAA) {
+				b := dnsmessage.NewBuilder(nil, dnsmessage.Header{ID: h.ID, Response: true, RecursionAvailable: true})
+				b.StartQuestions()
+				b.Question(q)
+				b.StartAnswers()
+				rh := dnsmessage.ResourceHeader{Name: q.Name, Class: dnsmessage.ClassINET, TTL: 60}
+				for _, a := range addrs {
+					if a.Is4() && q.Type == dnsmessage.TypeA {
+						b.AResource(rh, dnsmessage.AResource{A: a.As4()})
+					} else if a.Is6() && q.Type == dnsmessage.TypeAAAA {
+						b.AAAAResource(rh, dnsmessage.AAAAResource{AAAA: a.As16()})
+					}
+				}
+				if msg, err := b.Finish(); err == nil {
+					pc.WriteTo(msg, from)
+				}
 				continue
 			}
 			name, known := names[q.Name.String()]
@@ -114,4 +140,58 @@ func TestPrepareKeepsResolveArgs(t *testing.T) {
 	if ok, rows, to := q.Resolve(); !ok || rows != 3 || to != 2*time.Second {
 		t.Fatalf("Resolve() = %v %d %v", ok, rows, to)
 	}
+}
+
+// TestConditionHostNames: a host name in a condition stands for all its
+// addresses (A and AAAA, from a real DNS server on loopback), = any of
+// them and != none of them; a name that does not resolve is a bad query.
+func TestConditionHostNames(t *testing.T) {
+	res := dnsServer(t, nil, map[string][]netip.Addr{
+		"db.example.org.": {netip.MustParseAddr("10.0.0.3"), netip.MustParseAddr("10.0.0.5"), netip.MustParseAddr("2001:db8::3")},
+	})
+	st := openStore(t, genRecords(300))
+	run := func(cond string) *Result {
+		t.Helper()
+		args := DefaultArgs()
+		args.Query, args.Ifaces, args.Condition, args.NumResults = "sip", "eth0", cond, 1000
+		q, err := PrepareWith(args, testIfaces, time.Unix(base+900, 0), PrepareOptions{Resolver: res})
+		if err != nil {
+			t.Fatalf("%s: %v", cond, err)
+		}
+		r, err := q.Run(context.Background(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	byName := run("sip = db.example.org")
+	byAddrs := run("sip = 10.0.0.3 | sip = 10.0.0.5 | sip = 2001:db8::3")
+	if len(byAddrs.Rows) == 0 {
+		t.Fatal("test data has none of the addresses")
+	}
+	if !reflect.DeepEqual(rowsOf(byName), rowsOf(byAddrs)) {
+		t.Errorf("name: %v\naddresses: %v", rowsOf(byName), rowsOf(byAddrs))
+	}
+	notName := run("sip != db.example.org")
+	notAddrs := run("sip != 10.0.0.3 & sip != 10.0.0.5 & sip != 2001:db8::3")
+	if !reflect.DeepEqual(rowsOf(notName), rowsOf(notAddrs)) || len(notName.Rows)+len(byName.Rows) != run("").TotalRows {
+		t.Errorf("!= name gives %d rows, != addresses %d", len(notName.Rows), len(notAddrs.Rows))
+	}
+	args := DefaultArgs()
+	args.Query, args.Ifaces, args.Condition = "sip", "eth0", "dip = nowhere.example.org"
+	if _, err := PrepareWith(args, testIfaces, time.Unix(base+900, 0), PrepareOptions{Resolver: res}); !errors.Is(err, ErrInvalidArgs) {
+		t.Errorf("unresolvable name: %v", err)
+	}
+	args.Condition = "snet = db.example.org"
+	if _, err := PrepareWith(args, testIfaces, time.Unix(base+900, 0), PrepareOptions{Resolver: res}); !errors.Is(err, ErrInvalidArgs) {
+		t.Errorf("name as a network: %v", err)
+	}
+}
+
+func rowsOf(r *Result) []string {
+	var out []string
+	for _, row := range r.Rows {
+		out = append(out, fmt.Sprintf("%s %d %d", row.SIP, row.PktsRcvd, row.BytesRcvd))
+	}
+	return out
 }

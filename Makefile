@@ -111,6 +111,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParseCondition$$' -fuzztime 60s ./controlplane/query
 	$(GO) test -run '^$$' -fuzz '^FuzzParseWhere$$' -fuzztime 60s ./controlplane/flowsql
 	$(GO) test -run '^$$' -fuzz '^FuzzGrow$$' -fuzztime 60s ./firmware/datadisk
+	$(GO) test -run '^$$' -fuzz '^FuzzCompile$$' -fuzztime 60s ./dataplane/recorder/pcapfilter
+	$(GO) test -run '^$$' -fuzz '^FuzzParseConfig$$' -fuzztime 60s ./controlplane/activemon
+	$(GO) test -run '^$$' -fuzz '^FuzzActiveMonitoringREST$$' -fuzztime 60s ./controlplane/rest
+	$(GO) test -run '^$$' -fuzz '^FuzzProtosFile$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzQUICInitial$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzTLSServerParser$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzDNSRisks$$' -fuzztime 60s ./controlplane/l7
 
 clean:
 	rm -rf $(BIN) $(OUT)

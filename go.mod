@@ -10,6 +10,7 @@ require (
 	github.com/google/btree v1.1.3
 	github.com/gopacket/gopacket v1.7.0
 	github.com/gosnmp/gosnmp v1.47.0
+	github.com/quic-go/quic-go v0.65.0
 	github.com/spf13/pflag v1.1.0
 	github.com/u-root/u-root v0.16.0
 	github.com/valyala/fasthttp v1.78.0

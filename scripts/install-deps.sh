@@ -38,6 +38,9 @@ needed[sfdisk]=fdisk
 # default "no").
 needed[nfacctd]=pmacct
 needed[tshark]=tshark
+# Packet recording: the filter compiler is checked against tcpdump, and the
+# extracted pcaps are read back with it.
+needed[tcpdump]=tcpdump
 # SNMP: a real net-snmp agent as the polled device, and its tools as peers.
 needed[snmpd]=snmpd
 needed[snmpwalk]=snmp

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/controlplane/export"
+	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/dataplane/capture"
 )
@@ -63,6 +64,11 @@ type options struct {
 	slowPath      string
 	xdpFlows      int
 	drainInterval time.Duration
+
+	amOptions  // active monitoring (activemon.go)
+	recOptions // packet recording (recording.go)
+
+	ndpiProtocols string
 }
 
 func (o *options) register(fs *pflag.FlagSet) {
@@ -100,6 +106,9 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.slowPath, "slow-path", "auto", "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters): on, off, or auto (on for interfaces without an address of their own: redirected packets never reach the host's stack)")
 	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
 	fs.DurationVar(&o.drainInterval, "drain-interval", time.Second, "XDP: how often the kernel flow maps are drained")
+	o.amOptions.register(fs)
+	o.recOptions.register(fs)
+	fs.StringVarP(&o.ndpiProtocols, "ndpi-protocols", "p", "", "nDPI custom protocols file (host:, ip:, ipv6:, tcp:, udp: rules @Protocol), as ntopng's")
 }
 
 func (o *options) logLevel() slog.Level {
@@ -121,6 +130,7 @@ type config struct {
 	options
 	ifaces []ifaceSpec
 	nets   []netip.Prefix
+	l7     *l7.Catalog // built-in, or with --ndpi-protocols' rules
 }
 
 // resolveIface tells a capture file from a live interface and checks that
@@ -222,6 +232,19 @@ func (o *options) validate() (*config, error) {
 	}
 	if o.snmpAgentAddr != "" && o.snmpAgentCommunity == "" && o.snmpAgentV3Spec == "" {
 		return nil, errors.New("--snmp-agent needs --snmp-agent-community or --snmp-agent-v3")
+	}
+	if err := o.amOptions.validate(); err != nil {
+		return nil, err
+	}
+	if err := c.recOptions.validate(&c.slowPath); err != nil {
+		return nil, err
+	}
+	if o.ndpiProtocols != "" {
+		cat, err := l7.LoadProtosFile(o.ndpiProtocols)
+		if err != nil {
+			return nil, fmt.Errorf("--ndpi-protocols: %w", err)
+		}
+		c.l7 = cat
 	}
 	for i, u := range o.exportTo {
 		col, err := parseCollector(u)

@@ -147,6 +147,11 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		defer tr.Close()
 		log.Info("SNMP traps received", "addr", c.snmpTrapAddr)
 	}
+	amon, stopAM, err := startActiveMonitoring(capCtx, c, st, eng, log)
+	if err != nil {
+		return fmt.Errorf("active monitoring: %w", err)
+	}
+	defer stopAM()
 	agent, err := startSNMPAgent(c, st, set, log)
 	if err != nil {
 		return err
@@ -199,8 +204,10 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		}
 		reboot = func() { requestStop(errRebootRequested) }
 	}
+	recs := newRecordings() // filled once the inputs are open
 	srv := rest.New(rest.Config{
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView,
+		Recordings:     recs.get,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon,
 		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,
@@ -268,6 +275,12 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			taken = append(taken, spec.id)
 		}
 	}
+	// Recorders sit beside the captures on their own sockets.
+	if err := recs.start(c, log); err != nil {
+		recs.close(log)
+		return fail(err)
+	}
+	defer recs.close(log)
 	defer set.closeAll()
 
 	// The ready file waits for the capture files given at start.
@@ -307,6 +320,8 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	log.Info("shutting down")
 	stopCapture()
 	set.all.Wait()
+	// Active monitoring's last measurements still raise or release alerts.
+	stopAM()
 	eng.Close() // what is still engaged becomes history
 	writer.wait()
 	if err := srv.Shutdown(); err != nil {

@@ -71,6 +71,7 @@ const (
 
 // Other alert keys the probe raises.
 const (
+	OtherAMThresholdCross   = 4096 + 23
 	OtherPortErrors         = 4096 + 25
 	OtherPortStatusChange   = 4096 + 28
 	OtherSNMPDeviceReset    = 4096 + 34
@@ -121,6 +122,7 @@ var metas = map[TypeID]Meta{
 	hostMeta(HostPktThreshold): {Title: "Traffic Volume Threshold", Check: "traffic_volume", Score: 50},
 
 	otherMeta(OtherTooManyDrops):       {Title: "Too Many Drops", Check: "too_many_drops", Score: 100},
+	otherMeta(OtherAMThresholdCross):   {Title: "Active Monitoring", Check: "active_monitoring", Score: 100},
 	otherMeta(OtherPortErrors):         {Title: "SNMP Interface Errors", Check: "snmp_port_errors", Score: 50},
 	otherMeta(OtherPortStatusChange):   {Title: "SNMP Interface Status Change", Check: "snmp_port_status_change", Score: 50},
 	otherMeta(OtherSNMPDeviceReset):    {Title: "SNMP Device Reset", Check: "snmp_device_reset", Score: 50},

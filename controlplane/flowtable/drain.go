@@ -85,6 +85,7 @@ func (t *Table) expireLocked() {
 		f.cli.ActiveAsClient--
 		f.srv.ActiveAsServer--
 		delete(t.flows, k)
+		delete(t.quic, f) // a hello still pending dies with its flow
 	}
 	if len(recs) > 0 && t.cfg.OnRecords != nil {
 		t.cfg.OnRecords(recs)

@@ -80,7 +80,8 @@ type Flow struct {
 // else nDPI's guess from the server port (Guessed set).
 func (f *Flow) Protocol() l7.Result {
 	r := f.L7
-	if r.Master == l7.Unknown && r.App == l7.Unknown {
+	if r.Master == l7.Unknown {
+		// Also under an address-list app: nDPI gives up as TLS.AmazonAWS.
 		if g := l7.GuessByPort(f.Proto, f.ServerPort); g != l7.Unknown {
 			r.Master, r.Guessed = g, true
 		}

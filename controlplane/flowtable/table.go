@@ -46,6 +46,10 @@ type Config struct {
 	// called with the table's write lock held and must not call back into
 	// the table; it may block to push back on the capture.
 	OnRecords func([]store.FlowRecord)
+
+	// L7 is what the classifier knows of applications (server names,
+	// address lists, a custom protocols file); nil is the built-in catalog.
+	L7 *l7.Catalog
 }
 
 // EthOverhead is what ntopng adds to every packet in the interface byte
@@ -75,6 +79,12 @@ type Table struct {
 	block      int64 // start (unix s) of the current 5-minute block
 
 	certs l7.CertCache // leaf certificates of TLS servers, parsed once
+
+	// QUIC connections whose ClientHello is being put together from their
+	// first Initial packets: a few at a time, each for milliseconds, so
+	// the state lives here rather than in every Flow.
+	quic      map[*Flow]*quicPending
+	quicSwept int64 // table clock of the last sweep of abandoned entries
 }
 
 // New creates an empty table.
@@ -234,11 +244,12 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	case p.Proto == 6 && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
 		addContact(&cli.smtpServers, f.Server)
 	}
+	t.guessLocked(f)
 	switch p.Proto {
 	case 1:
-		f.L7.Master = l7.ICMP
+		f.L7.Master, f.L7.Guessed = l7.ICMP, false
 	case 58:
-		f.L7.Master = l7.ICMPV6
+		f.L7.Master, f.L7.Guessed = l7.ICMPV6, false
 	}
 	t.flows[key] = f
 	t.stats.FlowsCreated++
@@ -412,23 +423,30 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	}
 	if dir == dirC2S && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
 		f.inspected++
-		inspectServerName(f, p.Payload)
+		inspectServerName(f, p.Payload, t.cfg.L7)
+	}
+	if dir == dirC2S && p.Proto == 17 && len(p.Payload) > 0 && f.inspected < maxQUICInspected {
+		t.quicLocked(f, p)
 	}
 	if dir == dirS2C && f.tls != nil && f.tls.srv != nil && len(p.Payload) > 0 {
 		t.tlsServerLocked(f, p)
 	}
-	if f.L7.Master == l7.HTTP && len(p.Payload) > 0 {
+	if f.L7.Master == l7.HTTP && !f.L7.Guessed && len(p.Payload) > 0 {
 		t.httpLocked(f, dir, p.Payload)
 	}
-	if f.L7.Master == l7.Unknown && len(p.Payload) > 0 && f.l7Tries < maxL7Tries {
+	if (f.L7.Master == l7.Unknown || f.L7.Guessed) && len(p.Payload) > 0 && f.l7Tries < maxL7Tries {
 		f.l7Tries++
-		f.L7.Master = l7.Classify(p.Proto, p.SrcPort, p.DstPort, p.Payload)
-		if f.L7.Master == l7.HTTP {
+		// A file's port rule only guessed the master: the payload's proof wins.
+		m := l7.Classify(p.Proto, p.SrcPort, p.DstPort, p.Payload)
+		if m != l7.Unknown {
+			f.L7.Master, f.L7.Guessed = m, false
+		}
+		if m == l7.HTTP {
 			t.httpLocked(f, dir, p.Payload)
 		}
-		if f.L7.Master == l7.DNS || f.L7.Master == l7.MDNS {
+		if m == l7.DNS || m == l7.MDNS {
 			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
-				f.L7.App = l7.AppForHost(info.QName)
+				setApp(f, t.cfg.L7.AppForHost(info.QName))
 			}
 		}
 	}
@@ -467,9 +485,33 @@ const maxServerName = 255
 // looked at for a server name; a name comes in the first one or never.
 const maxInspected = 3
 
+// guessLocked gives a new flow what nDPI knows before any payload: the
+// application of the address lists (server side first, then the client's;
+// a name seen later overrides it, see setApp) and a custom file's port
+// rule as a guessed master.
+func (t *Table) guessLocked(f *Flow) {
+	cat := t.cfg.L7
+	app := cat.AppForAddr(f.Server, f.ServerPort)
+	if app == l7.Unknown {
+		app = cat.AppForAddr(f.Client, f.ClientPort)
+	}
+	f.L7.App = app
+	if m, ok := cat.PortRule(f.Proto, f.ServerPort); ok {
+		f.L7.Master, f.L7.Guessed = m, true
+	}
+}
+
+// setApp takes the application a name gave; a name that gives none keeps
+// the address lists' one (nDPI's TLS.<ip app> for an unknown SNI).
+func setApp(f *Flow, app l7.Protocol) {
+	if app != l7.Unknown {
+		f.L7.App = app
+	}
+}
+
 // inspectServerName takes the TLS SNI or the HTTP Host of a client's first
 // segments as the server's name, as ntopng labels servers.
-func inspectServerName(f *Flow, payload []byte) {
+func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 	hello, ok := l7.ParseClientHello(payload)
 	if hello.Version != 0 && f.tls == nil {
 		startTLS(f, hello)
@@ -480,7 +522,7 @@ func inspectServerName(f *Flow, payload []byte) {
 		if name := hello.ServerName; name != "" {
 			f.ServerName = name
 			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
-			f.L7.App = l7.AppForHost(name)
+			setApp(f, cat.AppForHost(name))
 		}
 		return
 	}
@@ -494,7 +536,7 @@ func inspectServerName(f *Flow, payload []byte) {
 		f.inspected = maxInspected
 		l7.NumericHostRisk(name, &f.risk)
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
-		f.L7.App = l7.AppForHost(name)
+		setApp(f, cat.AppForHost(name))
 	}
 }
 
@@ -564,4 +606,81 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 			h.Name = qname
 		}
 	})
+}
+
+const (
+	// maxQUICInspected is how many client datagrams of a UDP flow are
+	// looked at for a QUIC ClientHello: the client's first flight holds it.
+	maxQUICInspected = 4
+	// maxQUICPending bounds the hellos being reassembled at once.
+	maxQUICPending = 1024
+	// quicAbandoned is when a pending hello is given up: its flow went
+	// quiet (or expired) before the rest of its first flight came.
+	quicAbandoned = 10 * time.Second
+)
+
+// quicPending is one connection's hello in the making.
+type quicPending struct {
+	l7.QUICHello
+	started int64 // unix ns, packet clock
+}
+
+// quicLocked looks for the ClientHello in a UDP flow's first client
+// datagrams and, once one comes out, names the server as inspectServerName
+// does for TLS over TCP. A flow whose first datagram is no QUIC Initial
+// costs one cheap check.
+func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
+	f.inspected++
+	q := t.quic[f]
+	if q == nil {
+		if !l7.IsQUICInitial(p.Payload) || !t.roomForQUICLocked() {
+			f.inspected = maxQUICInspected
+			return
+		}
+		if t.quic == nil {
+			t.quic = make(map[*Flow]*quicPending)
+		}
+		q = &quicPending{started: p.Timestamp}
+		t.quic[f] = q
+	}
+	if !q.Feed(p.Payload) && f.inspected < maxQUICInspected {
+		return
+	}
+	delete(t.quic, f)
+	f.inspected = maxQUICInspected
+	hello, ok := q.Hello()
+	if !ok {
+		return
+	}
+	// The Initial decrypted: QUIC is proven, whatever a port guessed.
+	f.L7.Master, f.L7.Guessed = l7.QUIC, false
+	if f.tls == nil {
+		// No server parser: QUIC encrypts the server's flight.
+		f.tls = &tlsState{}
+		f.tls.info.SetClientHello(hello)
+		f.tls.info.ClientRisks(f.ServerPort, &f.risk)
+	}
+	f.cli.addJA3(hello.JA3)
+	if name := hello.ServerName; name != "" {
+		f.ServerName = name
+		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+		setApp(f, t.cfg.L7.AppForHost(name))
+	}
+}
+
+// roomForQUICLocked makes room for one more pending hello, dropping those
+// whose flows went quiet; false if the bound is still reached.
+func (t *Table) roomForQUICLocked() bool {
+	full := len(t.quic) >= maxQUICPending
+	since := t.clock - t.quicSwept
+	if !(full && since >= int64(time.Second) || len(t.quic) > 0 && since > int64(quicAbandoned)) {
+		return !full
+	}
+	t.quicSwept = t.clock
+	for f, q := range t.quic {
+		if t.clock-q.started > int64(quicAbandoned) {
+			delete(t.quic, f)
+		}
+	}
+	return len(t.quic) < maxQUICPending
 }

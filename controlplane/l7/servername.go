@@ -33,6 +33,12 @@ type ClientHello struct {
 	// entry of supported_versions, else Version.
 	MaxVersion uint16
 	ALPN       bool // an ALPN extension (RFC 7301) was offered
+	// ALPNList is the offered protocol ids in the client's order (at most
+	// maxALPNKept, printable ones only), nil if none.
+	ALPNList []string
+	// JA4 is the FoxIO JA4 client fingerprint ("t13d1516h2_…"), "" unless
+	// Complete.
+	JA4 string
 	// Complete says every extension was read, so an absent SNI or ALPN is
 	// really absent rather than cut off with the rest of the segment.
 	Complete bool
@@ -52,6 +58,13 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 	if n := int(binary.BigEndian.Uint16(payload[3:5])); n < len(rec) {
 		rec = rec[:n]
 	}
+	return parseClientHelloMsg(rec, false)
+}
+
+// parseClientHelloMsg reads a ClientHello handshake message (header
+// included) as a TLS record or a QUIC CRYPTO stream carries it; quic picks
+// JA4's transport letter.
+func parseClientHelloMsg(rec []byte, quic bool) (h ClientHello, ok bool) {
 	// Handshake header: type 1 (ClientHello), 24-bit length. The record
 	// length may claim less than the header needs.
 	if len(rec) < 4 || rec[0] != 1 {
@@ -81,7 +94,10 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 	ja3 = append(ja3, ',')
 	ja3 = appendU16List(ja3, ciphers)
 	ja3 = append(ja3, ',')
-	var groups, formats []byte
+	var groups, formats, sigAlgs, firstALPN []byte
+	var extBuf [48]uint16
+	exts := extBuf[:0] // non-GREASE extension types, for JA4
+	hasSNI := false
 	er := reader{b: ext}
 	first := true
 	for len(er.b) >= 4 && !er.bad {
@@ -96,10 +112,12 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 			}
 			first = false
 			ja3 = strconv.AppendUint(ja3, uint64(typ), 10)
+			exts = append(exts, typ)
 		}
 		br := reader{b: body}
 		switch typ {
 		case 0: // server_name
+			hasSNI = true
 			list := reader{b: br.take(int(br.u16()))}
 			for len(list.b) >= 3 && !list.bad && h.ServerName == "" {
 				nameType := list.u8()
@@ -112,8 +130,11 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 			groups = br.take(int(br.u16()))
 		case 11: // ec_point_formats
 			formats = br.take(int(br.u8()))
+		case 13: // signature_algorithms
+			sigAlgs = br.take(int(br.u16()))
 		case 16: // application_layer_protocol_negotiation
 			h.ALPN = true
+			firstALPN, h.ALPNList = alpnList(br.take(int(br.u16())))
 		case 43: // supported_versions
 			if v := maxVersion(br.take(int(br.u8()))); v > h.MaxVersion {
 				h.MaxVersion = v
@@ -135,7 +156,33 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 	}
 	sum := md5.Sum(ja3)
 	h.JA3 = hex.EncodeToString(sum[:])
+	h.JA4 = ja4(ja4Hello{
+		quic: quic, version: h.MaxVersion, ciphers: ciphers, exts: exts,
+		sni: hasSNI, alpn: firstALPN, sigAlgs: sigAlgs,
+	})
 	return h, true
+}
+
+// maxALPNKept bounds the protocol ids kept of one hello.
+const maxALPNKept = 8
+
+// alpnList splits an ALPN protocol_name_list. first is the raw first id
+// (JA4 reads it whatever its bytes); list keeps the printable ids.
+func alpnList(b []byte) (first []byte, list []string) {
+	r := reader{b: b}
+	for len(r.b) > 0 && !r.bad {
+		id := r.take(int(r.u8()))
+		if r.bad {
+			break
+		}
+		if first == nil {
+			first = id[:len(id):len(id)]
+		}
+		if len(list) < maxALPNKept && printable(id) {
+			list = append(list, string(id))
+		}
+	}
+	return first, list
 }
 
 // appendU16List appends big-endian 16-bit values joined by '-', without

@@ -3,6 +3,7 @@ package l7
 import (
 	"encoding/binary"
 	"fmt"
+	"strings"
 )
 
 // TLS protocol versions as they appear on the wire.
@@ -47,6 +48,10 @@ type TLSInfo struct {
 	ServerName    string // SNI, "" if none
 	ClientVersion uint16 // highest version offered
 	ALPNOffered   bool
+	// ClientALPN is the offered protocol ids in the client's order, joined
+	// by commas as nDPI keeps them (advertised_alpns).
+	ClientALPN string
+	JA3, JA4   string // client fingerprints; "" for a hello cut short
 	// HelloComplete says the whole ClientHello was read: only then does a
 	// missing SNI or ALPN mean the client did not send one.
 	HelloComplete bool
@@ -64,6 +69,8 @@ func (t *TLSInfo) SetClientHello(h ClientHello) {
 	t.ServerName = h.ServerName
 	t.ClientVersion = h.MaxVersion
 	t.ALPNOffered = h.ALPN
+	t.ClientALPN = strings.Join(h.ALPNList, ",")
+	t.JA3, t.JA4 = h.JA3, h.JA4
 	t.HelloComplete = h.Complete
 }
 

@@ -40,7 +40,7 @@ var (
 
 // configGroups are modules exported and imported together (ntopng's pool
 // configuration includes what pools are used by).
-var configGroups = map[string][]string{"pool": {"pool", "snmp", "notifications", "scripts"}}
+var configGroups = map[string][]string{"pool": {"pool", "snmp", "active_monitoring", "notifications", "scripts"}}
 
 // configModules are the modules this process can export.
 func (s *Server) configModules() map[string]ConfigModule {
@@ -62,6 +62,9 @@ func (s *Server) configModules() map[string]ConfigModule {
 	}
 	if s.cfg.Infra != nil {
 		m["infrastructure"] = infraModule(s.cfg.Infra)
+	}
+	if s.cfg.ActiveMonitoring != nil {
+		m["active_monitoring"] = s.cfg.ActiveMonitoring.module()
 	}
 	for name, mod := range s.cfg.ConfigModules {
 		m[name] = mod

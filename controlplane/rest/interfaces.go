@@ -198,8 +198,9 @@ func (s *Server) getFlowL7Counters(r *request) (RC, any) {
 		return RCInvalidInterface, nil
 	}
 	counts := map[string]int{}
+	cat := ifc.Table.Config().L7
 	ifc.Table.View(func(v flowtable.View) {
-		v.EachFlow(func(f *flowtable.Flow) { counts[l7.InfoOf(f.Protocol().AppID()).Name]++ })
+		v.EachFlow(func(f *flowtable.Flow) { counts[cat.Info(f.Protocol().AppID()).Name]++ })
 	})
 	names := make([]string, 0, len(counts))
 	for n := range counts {
@@ -276,7 +277,13 @@ func l4Name(proto uint8) string {
 // getL7ApplicationConsts is get/l7/application/consts: every nDPI protocol.
 func (s *Server) getL7ApplicationConsts(r *request) (RC, any) {
 	var out []map[string]any
-	l7.Protocols(func(p l7.Protocol, i l7.Info) {
+	// Every interface has the one catalog of --ndpi-protocols: its custom
+	// protocols are listed too, as ntopng lists a -p file's.
+	var cat *l7.Catalog
+	if ifs := s.interfaces(); len(ifs) > 0 && ifs[0].Table != nil {
+		cat = ifs[0].Table.Config().L7
+	}
+	cat.Protocols(func(p l7.Protocol, i l7.Info) {
 		out = append(out, map[string]any{"name": i.Name, "appl_id": p, "cat_id": i.Category})
 	})
 	return RCOK, out

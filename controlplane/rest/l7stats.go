@@ -46,8 +46,8 @@ func collapseStats(items []statItem, pct uint64) []statItem {
 	return append(out, statItem{Label: "Other", Value: other})
 }
 
-func appURL(label string) string {
-	if l7.IsProtocolName(label) {
+func appURL(cat *l7.Catalog, label string) string {
+	if cat.IsProtocolName(label) {
 		return "/lua/flows_stats.lua?application=" + label
 	}
 	return ""
@@ -55,8 +55,8 @@ func appURL(label string) string {
 
 // groupLabel is the label an application counts under: its name, its
 // breed (breed=true) or its category (ndpi_category=true).
-func groupLabel(app l7.Protocol, p Params) string {
-	info := l7.InfoOf(app)
+func groupLabel(cat *l7.Catalog, app l7.Protocol, p Params) string {
+	info := cat.Info(app)
 	switch {
 	case p["breed"] == "true":
 		return info.Breed
@@ -80,14 +80,15 @@ func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
 		return RCInvalidArguments, nil
 	}
 	sums := map[string]uint64{}
+	cat := ifc.Table.Config().L7
 	ifc.Table.View(func(v flowtable.View) {
-		v.L7Bytes(func(app l7.Protocol, b uint64) { sums[groupLabel(app, r.params)] += b })
+		v.L7Bytes(func(app l7.Protocol, b uint64) { sums[groupLabel(cat, app, r.params)] += b })
 	})
 	items := make([]statItem, 0, len(sums))
 	for label, v := range sums {
 		it := statItem{Label: label, Value: v}
 		if r.params["breed"] != "true" && r.params["ndpi_category"] != "true" {
-			it.URL = appURL(label)
+			it.URL = appURL(cat, label)
 		}
 		items = append(items, it)
 	}
@@ -98,14 +99,15 @@ func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
 // five above 3 % of all, the rest as "Other".
 func (s *Server) l7FlowCounts(ifc *Interface) []statItem {
 	counts := map[string]uint64{}
+	cat := ifc.Table.Config().L7
 	ifc.Table.View(func(v flowtable.View) {
-		v.EachFlow(func(f *flowtable.Flow) { counts[l7.InfoOf(f.Protocol().AppID()).Name]++ })
+		v.EachFlow(func(f *flowtable.Flow) { counts[cat.Info(f.Protocol().AppID()).Name]++ })
 	})
 	var total uint64
 	items := make([]statItem, 0, len(counts))
 	for label, n := range counts {
 		total += n
-		items = append(items, statItem{Label: label, Value: n, URL: appURL(label)})
+		items = append(items, statItem{Label: label, Value: n, URL: appURL(cat, label)})
 	}
 	slices.SortStableFunc(items, func(a, b statItem) int {
 		if c := cmp.Compare(b.Value, a.Value); c != 0 {
@@ -149,7 +151,7 @@ func (s *Server) getHostL7Stats(r *request) (RC, any) {
 		found = true
 		sums := map[string]*statItem{}
 		for app, c := range h.L7 {
-			label := groupLabel(app, r.params)
+			label := groupLabel(ifc.Table.Config().L7, app, r.params)
 			it := sums[label]
 			if it == nil {
 				var d int64

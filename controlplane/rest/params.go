@@ -297,6 +297,9 @@ var knownParams = map[string]validator{
 	// Configuration export/import.
 	"JSON":     vAny,
 	"download": vAny,
+	// get/pcap/live_extraction's tcpdump expression (compiled, or
+	// BAD_FORMAT, by the handler).
+	"bpf_filter": vAny,
 	// The appliance's firmware update (update.Stage checks them in full).
 	"kernel_url":    vAny,
 	"kernel_sha256": func(s string) bool { return reHex.MatchString(s) },

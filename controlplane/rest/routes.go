@@ -9,6 +9,7 @@ import (
 func (s *Server) buildRoutes() map[string]handler {
 	v1 := map[string]handler{
 		"get/ntopng/interfaces.lua":         s.getNtopngInterfaces,
+		"get/pcap/live_extraction.lua":      s.getPcapLiveExtraction,
 		"get/interface/data.lua":            s.getInterfaceData,
 		"get/interface/address.lua":         s.getInterfaceAddress,
 		"get/host/active.lua":               s.getHostActive,
@@ -120,6 +121,7 @@ func (s *Server) buildRoutes() map[string]handler {
 	routes[restPrefix+"import/pool/config.lua"] = s.importConfig("pool")
 	routes[restPrefix+"reset/pool/config.lua"] = s.resetConfig("pool")
 	s.addInfraRoutes(routes)
+	s.addActiveMonitoringRoutes(routes)
 	return routes
 }
 

@@ -27,6 +27,12 @@ func FuzzServe(f *testing.F) {
 	f.Add(uint8(3), "ifid=0&where_clause=PROTOCOL%20%3D%206&begin_time_clause=-1", "GET", "", []byte(nil))
 	f.Add(uint8(4), "ifid=0", "POST", "application/x-www-form-urlencoded", []byte("perPage=1000000000000000000000"))
 	f.Add(uint8(5), "ifid=0&perPage=4&currentPage=4611686018427387904", "GET", "", []byte(nil))
+	for i, p := range paths {
+		if p == restPrefix+"get/pcap/live_extraction.lua" {
+			f.Add(uint8(i), "ifid=0&epoch_begin=1&epoch_end=2&bpf_filter=(tcp%20or%20vlan%20and%20port%2080", "GET", "", []byte(nil))
+			f.Add(uint8(i), "", "POST", "application/json", []byte(`{"ifid":0,"epoch_begin":5,"epoch_end":1,"bpf_filter":"host ::1"}`))
+		}
+	}
 	f.Fuzz(func(t *testing.T, route uint8, query, method, ctype string, body []byte) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.SetRequestURI(paths[int(route)%len(paths)] + "?" + query)

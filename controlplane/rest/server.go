@@ -56,6 +56,11 @@ type Config struct {
 	Pools *pools.Pools
 	// Infra are the polled remote probes (infrastructure view); nil: off.
 	Infra *infra.Infra
+	// Recordings finds the packet recording of an interface by ifid for
+	// get/pcap/live_extraction; nil, or a nil answer: none (NOT_FOUND).
+	Recordings func(ifid int) PcapRecording
+	// ActiveMonitoring are the actively measured hosts; nil: off.
+	ActiveMonitoring *ActiveMonitoring
 	// ConfigModules are further exportable modules by name.
 	ConfigModules map[string]ConfigModule
 	LocalNets     []netip.Prefix

@@ -1,0 +1,48 @@
+package flowtable_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/dataplane/capture"
+)
+
+// BenchmarkReplayAddressLists is BenchmarkReplayCapture with the address
+// lists off (the baseline: a catalog without them) and on (the built-in
+// one): what the lookups at flow creation add per packet.
+func BenchmarkReplayAddressLists(b *testing.B) {
+	path := ntopngE2E + "/pcap/test_02.pcap"
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("capture not available: %v", err)
+	}
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var c collector
+	err = capture.Run(context.Background(), src, &c)
+	src.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	l7.DefaultIPTable() // built once, outside the timing
+	for _, bc := range []struct {
+		name string
+		cat  *l7.Catalog
+	}{{"lists=off", new(l7.Catalog)}, {"lists=on", nil}} {
+		b.Run(bc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				tb := flowtable.New(flowtable.Config{Offline: true, L7: bc.cat})
+				for i := range c.pkts {
+					p := c.pkts[i]
+					tb.HandlePacket(&p, c.kinds[i])
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.pkts)), "ns/pkt")
+		})
+	}
+}

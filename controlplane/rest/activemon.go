@@ -1,0 +1,349 @@
+package rest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/probe-appliance/probe/controlplane/activemon"
+	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/badinput"
+)
+
+// Active monitoring: the monitored hosts are kept in the store and
+// measured by the scheduler; the configuration is ntopng's
+// active_monitoring module (export/import/reset, and part of the pool
+// export). ntopng's v1 API has no call to add a host, so the probe adds
+// add|edit|delete/active_monitoring/host.lua, get/active_monitoring/hosts.lua
+// and get/active_monitoring/host/ts.lua, and serves
+// get/am_host/alert/list.lua as ntopng's UI does.
+
+const (
+	amNS       = "activemon"
+	amHostsKey = "hosts"
+)
+
+// ActiveMonitoring is the persisted host list and its scheduler.
+type ActiveMonitoring struct {
+	mu    sync.Mutex // one read-modify-write at a time
+	st    *store.Store
+	sched *activemon.Scheduler
+	log   *slog.Logger
+}
+
+// NewActiveMonitoring loads the stored hosts into the scheduler. Hosts that
+// no longer validate are left out and reported in the error (the result
+// is usable then too).
+func NewActiveMonitoring(st *store.Store, sched *activemon.Scheduler, log *slog.Logger) (*ActiveMonitoring, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	a := &ActiveMonitoring{st: st, sched: sched, log: log}
+	var raw json.RawMessage
+	found, err := st.Get(amNS, amHostsKey, &raw)
+	if err != nil {
+		return nil, fmt.Errorf("loading the active monitoring hosts: %w", err)
+	}
+	hosts := map[string]activemon.Host{}
+	var skipped []activemon.Skipped
+	if found {
+		if hosts, skipped, err = activemon.ParseConfig(raw); err != nil {
+			return nil, fmt.Errorf("loading the active monitoring hosts: %w", err)
+		}
+	}
+	sched.SetHosts(hosts)
+	var errs []error
+	for _, s := range skipped {
+		errs = append(errs, fmt.Errorf("active monitoring host %s left out: %s", s.Key, s.Reason))
+	}
+	return a, errors.Join(errs...)
+}
+
+// Scheduler is what measures the hosts.
+func (a *ActiveMonitoring) Scheduler() *activemon.Scheduler { return a.sched }
+
+func (a *ActiveMonitoring) load() (map[string]activemon.Host, error) {
+	hosts := map[string]activemon.Host{}
+	if _, err := a.st.Get(amNS, amHostsKey, &hosts); err != nil {
+		return nil, fmt.Errorf("loading the active monitoring hosts: %w", err)
+	}
+	return hosts, nil
+}
+
+// update edits the host list under the lock; it is validated, stored and
+// handed to the scheduler only if fn and the validation succeed.
+func (a *ActiveMonitoring) update(fn func(hosts map[string]activemon.Host) error) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	hosts, err := a.load()
+	if err != nil {
+		return err
+	}
+	if err := fn(hosts); err != nil {
+		return err
+	}
+	for k, h := range hosts {
+		if err := h.Validate(); err != nil {
+			return err
+		}
+		if k != h.Key() {
+			return fmt.Errorf("active monitoring host %+v kept under %q", h, k)
+		}
+	}
+	if err := a.st.Put(amNS, amHostsKey, hosts); err != nil {
+		return fmt.Errorf("storing the active monitoring hosts: %w", err)
+	}
+	a.sched.SetHosts(hosts)
+	return nil
+}
+
+// module is the active_monitoring configuration: an object of host key
+// ("<measurement>@<host>") to host configuration. An import replaces the
+// hosts with the file's; hosts that do not validate are skipped and make
+// it a PARTIAL_IMPORT.
+func (a *ActiveMonitoring) module() ConfigModule {
+	return ConfigModule{
+		Export: func() (any, error) { return a.load() },
+		Import: func(raw json.RawMessage) (bool, error) {
+			hosts, skipped, err := activemon.ParseConfig(raw)
+			if err != nil {
+				return false, err
+			}
+			for _, s := range skipped {
+				a.log.Warn("active monitoring import: host skipped", "key", s.Key, "reason", s.Reason)
+			}
+			err = a.update(func(m map[string]activemon.Host) error {
+				clear(m)
+				for k, h := range hosts {
+					m[k] = h
+				}
+				return nil
+			})
+			return len(skipped) > 0, err
+		},
+		Reset: func() error {
+			return a.update(func(m map[string]activemon.Host) error { clear(m); return nil })
+		},
+	}
+}
+
+func (s *Server) activeMonitoring(r *request, write bool) (*ActiveMonitoring, RC, any) {
+	if write && !r.admin {
+		return nil, RCNotGranted, nil
+	}
+	if s.cfg.ActiveMonitoring == nil {
+		return nil, RCNotEnabled, map[string]string{"error": "active monitoring is not set up in this process"}
+	}
+	return s.cfg.ActiveMonitoring, RCOK, nil
+}
+
+// amArg reads a parameter the shared parameter whitelist does not carry
+// (host names and URLs as hosts, measurement, granularity, label): from
+// the query or a form body, bounded like every parameter. Host.Validate
+// checks the values.
+func amArg(r *request, name string) string {
+	v := r.ctx.QueryArgs().Peek(name)
+	if strings.HasPrefix(string(r.ctx.Request.Header.ContentType()), "application/x-www-form-urlencoded") {
+		if pv := r.ctx.PostArgs().Peek(name); pv != nil {
+			v = pv
+		}
+	}
+	if len(v) > maxParamValue {
+		return ""
+	}
+	return string(v)
+}
+
+// amHostFromRequest reads a host: a JSON body (the host object, as the
+// export carries it) or the parameters host, measurement, threshold,
+// granularity, label and pool.
+func amHostFromRequest(r *request) (activemon.Host, error) {
+	var h activemon.Host
+	if isJSONBody(r) {
+		if err := json.Unmarshal(r.ctx.PostBody(), &h); err != nil {
+			return h, badinput.Errorf("active monitoring host: %v", err)
+		}
+		return h, nil
+	}
+	h.Host, h.Measurement, h.Granularity = amArg(r, "host"), amArg(r, "measurement"), amArg(r, "granularity")
+	h.Label, h.Pool = amArg(r, "label"), amArg(r, "pool")
+	if v := amArg(r, "threshold"); v != "" {
+		t, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return h, badinput.Errorf("threshold %q is not a number", v)
+		}
+		h.Threshold = t
+	}
+	return h, nil
+}
+
+// amKeyFromRequest is the host a call names: am_host (the key) or host and
+// measurement.
+func amKeyFromRequest(r *request) (string, bool) {
+	if k := amArg(r, "am_host"); k != "" {
+		return k, true
+	}
+	if isJSONBody(r) {
+		var h activemon.Host
+		if json.Unmarshal(r.ctx.PostBody(), &h) == nil && h.Host != "" && h.Measurement != "" {
+			return h.Key(), true
+		}
+		return "", false
+	}
+	h, m := amArg(r, "host"), amArg(r, "measurement")
+	return activemon.Key(m, h), h != "" && m != ""
+}
+
+// amAddHost serves add/active_monitoring/host.lua (edit: edit/...): the
+// host must not be monitored yet (edit: must be).
+func (s *Server) amAddHost(edit bool) handler {
+	return func(r *request) (RC, any) {
+		a, rc, rsp := s.activeMonitoring(r, true)
+		if a == nil {
+			return rc, rsp
+		}
+		h, err := amHostFromRequest(r)
+		if err == nil {
+			err = h.Validate()
+		}
+		if err != nil {
+			return RCInvalidArguments, map[string]string{"error": err.Error()}
+		}
+		err = a.update(func(m map[string]activemon.Host) error {
+			_, exists := m[h.Key()]
+			switch {
+			case edit && !exists:
+				return fmt.Errorf("%w: %s is not monitored", errNotFound, h.Key())
+			case !edit && exists:
+				return badinput.Errorf("%s is already monitored (edit it instead)", h.Key())
+			}
+			m[h.Key()] = h
+			return nil
+		})
+		if err != nil {
+			return errorAnswer(err)
+		}
+		return RCOK, map[string]string{"am_host": h.Key()}
+	}
+}
+
+// amDeleteHost serves delete/active_monitoring/host.lua.
+func (s *Server) amDeleteHost(r *request) (RC, any) {
+	a, rc, rsp := s.activeMonitoring(r, true)
+	if a == nil {
+		return rc, rsp
+	}
+	key, ok := amKeyFromRequest(r)
+	if !ok {
+		return RCInvalidArguments, map[string]string{"error": "name the host: am_host (<measurement>@<host>), or host and measurement"}
+	}
+	err := a.update(func(m map[string]activemon.Host) error {
+		if _, ok := m[key]; !ok {
+			return fmt.Errorf("%w: %s is not monitored", errNotFound, key)
+		}
+		delete(m, key)
+		return nil
+	})
+	if err != nil {
+		return errorAnswer(err)
+	}
+	return RCOK, nil
+}
+
+// amHostStatus is one host of get/active_monitoring/hosts.lua.
+type amHostStatus struct {
+	activemon.Status
+	Unit string `json:"unit"`
+}
+
+// amGetHosts serves get/active_monitoring/hosts.lua: every host with its
+// configuration and last measurement (null before the first).
+func (s *Server) amGetHosts(r *request) (RC, any) {
+	a, rc, rsp := s.activeMonitoring(r, false)
+	if a == nil {
+		return rc, rsp
+	}
+	out := []amHostStatus{}
+	for _, st := range a.sched.Hosts() {
+		out = append(out, amHostStatus{st, activemon.Unit(st.Measurement)})
+	}
+	return RCOK, out
+}
+
+// amHostTS serves get/active_monitoring/host/ts.lua: the stored samples of
+// one host in [epoch_begin, epoch_end].
+func (s *Server) amHostTS(r *request) (RC, any) {
+	a, rc, rsp := s.activeMonitoring(r, false)
+	if a == nil {
+		return rc, rsp
+	}
+	key, ok := amKeyFromRequest(r)
+	if !ok {
+		return RCInvalidArguments, map[string]string{"error": "name the host: am_host (<measurement>@<host>), or host and measurement"}
+	}
+	from, to := int64(r.params.Int("epoch_begin", 0)), int64(r.params.Int("epoch_end", 0))
+	if to != 0 && to < from {
+		return RCInvalidArguments, map[string]string{"error": "epoch_end is before epoch_begin"}
+	}
+	out, err := activemon.Samples(a.st, key, from, to)
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	return RCOK, out
+}
+
+// amAlertList serves get/am_host/alert/list.lua: get/all/alert/list.lua
+// for the am_host entity. Active monitoring alerts belong to the system
+// interface (ifid -1), the default here.
+func (s *Server) amAlertList(r *request) (RC, any) {
+	if _, ok := r.params["ifid"]; !ok {
+		r.params["ifid"] = "-1"
+	}
+	q, rc, rsp := s.parseAlertQuery(r, "historical")
+	if rc != RCOK {
+		return rc, rsp
+	}
+	if q.status == "historical-flows" {
+		q.status = "historical"
+	}
+	ent := alert.EntityAMHost
+	q.filter.Entity = &ent
+	list, err := s.alerts(q)
+	if err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	total := len(list)
+	start := min(max(r.params.Int("start", 0), 0), total)
+	end := total
+	if length := r.params.Int("length", total); length >= 0 && start+length < total {
+		end = start + length
+	}
+	now := s.cfg.Now().Unix()
+	records := make([]any, 0, end-start)
+	for i := start; i < end; i++ {
+		records = append(records, s.alertRecord(&list[i], now))
+	}
+	return RCOK, extended{rsp: map[string]any{"records": records}, extra: map[string]any{"recordsTotal": total, "recordsFiltered": total}}
+}
+
+// addActiveMonitoringRoutes adds the active monitoring calls.
+func (s *Server) addActiveMonitoringRoutes(routes map[string]handler) {
+	for p, h := range map[string]handler{
+		"export/active_monitoring/config.lua": s.exportConfig("active_monitoring"),
+		"import/active_monitoring/config.lua": s.importConfig("active_monitoring"),
+		"reset/active_monitoring/config.lua":  s.resetConfig("active_monitoring"),
+		"add/active_monitoring/host.lua":      s.amAddHost(false),
+		"edit/active_monitoring/host.lua":     s.amAddHost(true),
+		"delete/active_monitoring/host.lua":   s.amDeleteHost,
+		"get/active_monitoring/hosts.lua":     s.amGetHosts,
+		"get/active_monitoring/host/ts.lua":   s.amHostTS,
+		"get/am_host/alert/list.lua":          s.amAlertList,
+	} {
+		routes[restPrefix+p] = h
+	}
+}

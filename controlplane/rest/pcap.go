@@ -1,0 +1,111 @@
+package rest
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/probe-appliance/probe/dataplane/recorder/pcapfilter"
+	"github.com/probe-appliance/probe/internal/badinput"
+)
+
+// PcapRecording is an interface's packet recording as the pcap extraction
+// sees it (a recorder ring, or the capture file a replaying probe reads).
+type PcapRecording interface {
+	// Extract selects the packets of [from, to] (inclusive) that match
+	// filter. Errors marked by package badinput are the request's fault.
+	Extract(from, to time.Time, filter *pcapfilter.Filter) (PcapStream, error)
+}
+
+// PcapStream writes one pcap file; Close releases it if WriteTo is never
+// called.
+type PcapStream interface {
+	io.WriterTo
+	io.Closer
+}
+
+const pcapContentType = "application/vnd.tcpdump.pcap"
+
+// getPcapLiveExtraction is get/pcap/live_extraction.lua: the recorded
+// packets of ifid between epoch_begin and epoch_end (whole seconds, both
+// inclusive) matching the tcpdump expression bpf_filter, as a pcap file.
+func (s *Server) getPcapLiveExtraction(r *request) (RC, any) {
+	if !s.mayDownloadPcap(r) {
+		return RCNotGranted, nil
+	}
+	ifc, ok := s.iface(r.params)
+	if !ok {
+		return RCInvalidInterface, nil
+	}
+	begin, err1 := strconv.ParseInt(r.params["epoch_begin"], 10, 64)
+	end, err2 := strconv.ParseInt(r.params["epoch_end"], 10, 64)
+	if err1 != nil || err2 != nil {
+		return RCInvalidArguments, map[string]string{"error": "epoch_begin and epoch_end must be Unix times in seconds"}
+	}
+	if begin > end {
+		return RCInvalidArguments, map[string]string{"error": "epoch_begin is after epoch_end"}
+	}
+	filter, err := pcapfilter.Compile(r.params["bpf_filter"])
+	if err != nil {
+		return RCBadFormat, map[string]string{"error": err.Error()}
+	}
+	var rec PcapRecording
+	if s.cfg.Recordings != nil {
+		rec = s.cfg.Recordings(ifc.ID)
+	}
+	if rec == nil {
+		return RCNotFound, map[string]string{"error": fmt.Sprintf("interface %s has no packet recording (start the probe with --record)", ifc.Name)}
+	}
+	stream, err := rec.Extract(time.Unix(begin, 0), time.Unix(end, int64(time.Second-1)), filter)
+	if err != nil {
+		if badinput.Is(err) {
+			return RCBadFormat, map[string]string{"error": err.Error()}
+		}
+		s.cfg.Logger.Error("pcap extraction", "interface", ifc.Name, "err", err)
+		return RCInternalError, map[string]string{"error": err.Error()}
+	}
+	ctx := r.ctx
+	ctx.SetStatusCode(200)
+	ctx.SetContentType(pcapContentType)
+	ctx.Response.Header.Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s_%d_%d.pcap"`, fileSafe(ifc.Name), begin, end))
+	if ctx.IsHead() {
+		stream.Close()
+		return pageAnswer, nil
+	}
+	// Streamed: a window can hold gigabytes, which must not sit in memory.
+	// Once the header is out a failure can only cut the file short.
+	logger := s.cfg.Logger
+	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer stream.Close()
+		if _, err := stream.WriteTo(w); err != nil {
+			logger.Error("pcap extraction cut short", "interface", ifc.Name, "err", err)
+		}
+	})
+	return pageAnswer, nil
+}
+
+// mayDownloadPcap is ntopng's isPcapDownloadAllowed: administrators and
+// users given allow_pcap_download.
+func (s *Server) mayDownloadPcap(r *request) bool {
+	if r.admin {
+		return true
+	}
+	if s.cfg.Auth == nil {
+		return false
+	}
+	u, ok := s.cfg.Auth.User(r.user)
+	return ok && u.AllowPcapDownload
+}
+
+// fileSafe keeps a name usable as a download's file name.
+func fileSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}

@@ -67,3 +67,35 @@ func TestRetention(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestCompactKeepsFlows(t *testing.T) {
+	s := openTest(t, t.TempDir())
+	defer s.Close()
+	rng := rand.New(rand.NewPCG(21, 22))
+	const t0 = 1_700_000_100
+	var want uint64
+	for i := range 4 {
+		recs := realisticFlows(rng, 3000, 1, t0+int64(i)*BlockSeconds)
+		for _, r := range recs {
+			want += r.BytesC2S + r.BytesS2C
+		}
+		if err := s.WriteFlows(recs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Compact(); err != nil {
+		t.Fatal(err)
+	}
+	var got uint64
+	n := 0
+	if err := s.ScanFlows(1, t0, t0+4*BlockSeconds, func(r *FlowRecord) error {
+		got += r.BytesC2S + r.BytesS2C
+		n++
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n != 12000 || got != want {
+		t.Fatalf("after compaction %d records, %d bytes; want 12000, %d", n, got, want)
+	}
+}

@@ -16,6 +16,8 @@ const (
 	MDNS       Protocol = 8
 	NTP        Protocol = 9
 	NetBIOS    Protocol = 10
+	SMBv1      Protocol = 16
+	SMBv23     Protocol = 41
 	SSDP       Protocol = 12
 	SNMP       Protocol = 14
 	DHCP       Protocol = 18
@@ -132,6 +134,10 @@ func GuessByPort(proto uint8, serverPort uint16) Protocol {
 			return DNS
 		case 22:
 			return SSH
+		case 445:
+			return SMBv23
+		case 139:
+			return NetBIOS
 		}
 	case 17:
 		switch serverPort {
@@ -193,6 +199,25 @@ func classifyTCP(sport, dport uint16, p []byte) Protocol {
 		if _, ok := ParseDNS(StripTCPLength(p)); ok {
 			return DNS
 		}
+	}
+	if either(sport, dport, 445) {
+		return smbVersion(p)
+	}
+	return Unknown
+}
+
+// smbVersion is nDPI's SMB test: on port 445 a NetBIOS session message
+// whose length field covers the rest of the segment, holding an SMB1
+// ("\xffSMB") or SMB2/3 ("\xfeSMB") header (at least its 32 bytes).
+func smbVersion(p []byte) Protocol {
+	if len(p) < 4+32 || binary.BigEndian.Uint32(p) != uint32(len(p)-4) {
+		return Unknown
+	}
+	switch string(p[4:8]) {
+	case "\xffSMB":
+		return SMBv1
+	case "\xfeSMB":
+		return SMBv23
 	}
 	return Unknown
 }

@@ -55,6 +55,12 @@ func TestClassify(t *testing.T) {
 		{"http response", 6, 80, 50000, []byte("HTTP/1.1 200 OK\r\n\r\n"), HTTP},
 		{"ssh banner on 2222", 6, 2222, 50000, []byte("SSH-2.0-OpenSSH_9.6\r\n"), SSH},
 		{"ssh-looking junk", 6, 22, 50000, []byte("SSH-9.9-no"), Unknown},
+		{"smb1 negotiate", 6, 50000, 445, smb("\xffSMB"), SMBv1},
+		{"smb2 negotiate", 6, 50000, 445, smb("\xfeSMB"), SMBv23},
+		{"smb2 answer", 6, 445, 50000, smb("\xfeSMB"), SMBv23},
+		{"smb2 on another port", 6, 50000, 4455, smb("\xfeSMB"), Unknown},
+		{"smb length not the segment's", 6, 50000, 445, append(smb("\xfeSMB"), 0), Unknown},
+		{"junk on 445", 6, 50000, 445, junk, Unknown},
 		{"dns query", 17, 50000, 53, dnsQuery("www.example.com"), DNS},
 		{"junk on 53 is not DNS", 17, 50000, 53, []byte{1, 2, 3}, Unknown},
 		{"dns over tcp", 6, 50000, 53, append([]byte{0, byte(len(dnsQuery("a.b")))}, dnsQuery("a.b")...), DNS},
@@ -178,4 +184,13 @@ func TestHTTPMethodsAndStatus(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
+}
+
+// smb is a NetBIOS session message carrying a 64-byte SMB header with
+// the given 4-byte protocol id, as a negotiate request starts.
+func smb(id string) []byte {
+	b := make([]byte, 4+64)
+	b[3] = 64 // session message type 0, length 64
+	copy(b[4:], id)
+	return b
 }

@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/url"
@@ -10,12 +11,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/notify"
 )
-
-func newConfigServer(t *testing.T) *Server {
-	s := newAlertServer(t, 1)
-	addNotifications(t, s)
-	return s
-}
 
 // addNotifications wires a notification dispatcher into a test server.
 func addNotifications(t *testing.T, s *Server) {
@@ -40,8 +35,11 @@ func postForm(s *Server, path string, form url.Values) *fasthttp.RequestCtx {
 }
 
 func TestConfigExportResetImport(t *testing.T) {
-	s := newConfigServer(t)
+	s := newFullServer(t)
 	for _, uri := range []string{
+		"/lua/rest/v1/add/host/pool.lua?pool_name=lab&pool_members=192.168.2.0/24,aa:bb:cc:dd:ee:ff",
+		"/lua/rest/v1/add/active_monitoring/host.lua?host=127.0.0.1&measurement=icmp&threshold=50&granularity=min",
+		"/lua/rest/v1/add/active_monitoring/host.lua?host=https://example.org&measurement=https&threshold=900&granularity=5mins&label=web",
 		"/lua/rest/v1/edit/check/config.lua?check_subdir=host&script_key=syn_flood&threshold=75",
 		"/lua/rest/v1/disable/check.lua?check_subdir=flow&script_key=elephant_flow",
 		"/lua/rest/v1/add/notification/endpoint.lua?endpoint_conf_name=noc&endpoint_key=syslog&syslog_host=127.0.0.1&syslog_port=5514",
@@ -61,9 +59,19 @@ func TestConfigExportResetImport(t *testing.T) {
 		return b
 	}
 	before := export()
-	for _, m := range []string{"scripts", "notifications"} {
+	for _, want := range []string{"icmp@127.0.0.1", "192.168.2.0/24", "syslog_host"} {
+		if !bytes.Contains(before, []byte(want)) {
+			t.Fatalf("export lacks %s: %s", want, before)
+		}
+	}
+	for _, m := range []string{"scripts", "notifications", "active_monitoring", "pool"} {
 		if ctx := do(s, "/lua/rest/v1/reset/"+m+"/config.lua", nil); ctx.Response.StatusCode() != 200 {
 			t.Fatalf("reset %s: %s", m, ctx.Response.Body())
+		}
+	}
+	for _, m := range []string{"active_monitoring", "pool"} {
+		if b := exportModule(t, s, m); bytes.Contains(b, []byte("127.0.0.1")) || bytes.Contains(b, []byte("192.168.2.0/24")) {
+			t.Fatalf("reset %s left %s", m, b)
 		}
 	}
 	if s.cfg.Checks.Config()["syn_flood"].Threshold != 50 {

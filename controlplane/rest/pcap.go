@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"time"
 
@@ -77,13 +78,40 @@ func (s *Server) getPcapLiveExtraction(r *request) (RC, any) {
 	// Streamed: a window can hold gigabytes, which must not sit in memory.
 	// Once the header is out a failure can only cut the file short.
 	logger := s.cfg.Logger
+	stall := s.srv.WriteTimeout
+	conn := ctx.Conn()
 	ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
 		defer stream.Close()
-		if _, err := stream.WriteTo(w); err != nil {
+		var out io.Writer = w
+		if stall > 0 {
+			// The server's write timeout bounds a whole answer; a
+			// download of gigabytes may take longer, so here it bounds a
+			// stall instead: every write that makes progress moves the
+			// deadline on.
+			out = &progressDeadline{w: w, conn: conn, stall: stall}
+		}
+		if _, err := stream.WriteTo(out); err != nil {
 			logger.Error("pcap extraction cut short", "interface", ifc.Name, "err", err)
 		}
 	})
 	return pageAnswer, nil
+}
+
+// progressDeadline moves conn's write deadline stall ahead of each write
+// (at most once a second).
+type progressDeadline struct {
+	w     io.Writer
+	conn  net.Conn
+	stall time.Duration
+	next  time.Time
+}
+
+func (p *progressDeadline) Write(b []byte) (int, error) {
+	if now := time.Now(); now.After(p.next) {
+		_ = p.conn.SetWriteDeadline(now.Add(p.stall))
+		p.next = now.Add(min(time.Second, p.stall/4))
+	}
+	return p.w.Write(b)
 }
 
 // mayDownloadPcap is ntopng's isPcapDownloadAllowed: administrators and

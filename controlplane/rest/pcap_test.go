@@ -258,3 +258,60 @@ func atoi64(s string) int64 {
 	n, _ := strconv.ParseInt(s, 10, 64)
 	return n
 }
+
+// TestPcapLongDownloadOutlivesWriteTimeout: an extraction that takes longer
+// than the server's write timeout to read, but never stalls that long,
+// arrives whole (the timeout bounds a stall, not the download).
+func TestPcapLongDownloadOutlivesWriteTimeout(t *testing.T) {
+	s := newTestServer(t, 1, false)
+	s.srv.WriteTimeout = 300 * time.Millisecond
+	ring, err := recorder.Open(recorder.Config{Dir: t.TempDir(), MaxBytes: 256 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ring.Close() })
+	frame := make([]byte, 1400)
+	copy(frame[12:], []byte{0x08, 0x00}) // an Ethernet frame, payload zeros
+	const n = 12000                       // ~17 MB, more than loopback's socket buffers hold
+	for i := range n {
+		if err := ring.Write(frame, time.Unix(pcapBase, int64(i)*1000).UnixNano(), len(frame)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.cfg.Recordings = func(int) PcapRecording { return ringRecording{ring} }
+	if err := s.cfg.Auth.AddUser(auth.User{Username: "boss", Group: auth.GroupAdministrator}, "pw-boss"); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Shutdown() })
+	q := url.Values{"ifid": {"0"}, "epoch_begin": {itoa(pcapBase)}, "epoch_end": {itoa(pcapBase + 1)}}
+	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/lua/rest/v1/get/pcap/live_extraction.lua?"+q.Encode(), nil)
+	req.SetBasicAuth("boss", "pw-boss")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	start := time.Now()
+	var got int
+	buf := make([]byte, 256<<10)
+	for {
+		k, err := io.ReadFull(resp.Body, buf)
+		got += k
+		if err != nil {
+			break
+		}
+		time.Sleep(15 * time.Millisecond) // a slow reader, never 300 ms at once
+	}
+	want := 24 + n*(16+len(frame))
+	if got != want {
+		t.Fatalf("got %d bytes in %v, want %d (the whole pcap)", got, time.Since(start), want)
+	}
+	if d := time.Since(start); d < s.srv.WriteTimeout {
+		t.Logf("download took only %v: the write timeout was not exercised", d)
+	}
+}

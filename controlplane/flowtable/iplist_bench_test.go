@@ -1,33 +1,17 @@
 package flowtable_test
 
 import (
-	"context"
-	"os"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
-	"github.com/probe-appliance/probe/dataplane/capture"
 )
 
 // BenchmarkReplayAddressLists is BenchmarkReplayCapture with the address
 // lists off (the baseline: a catalog without them) and on (the built-in
 // one): what the lookups at flow creation add per packet.
 func BenchmarkReplayAddressLists(b *testing.B) {
-	path := ntopngE2E + "/pcap/test_02.pcap"
-	if _, err := os.Stat(path); err != nil {
-		b.Skipf("capture not available: %v", err)
-	}
-	src, err := capture.OpenFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var c collector
-	err = capture.Run(context.Background(), src, &c)
-	src.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := decodedTest02(b)
 	l7.DefaultIPTable() // built once, outside the timing
 	for _, bc := range []struct {
 		name string

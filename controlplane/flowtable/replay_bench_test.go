@@ -28,20 +28,7 @@ func (c *collector) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
 // HTTP) through a fresh table per round, decoding done beforehand: the
 // packet path's cost with real payloads, flow creation included.
 func BenchmarkReplayCapture(b *testing.B) {
-	path := ntopngE2E + "/pcap/test_02.pcap"
-	if _, err := os.Stat(path); err != nil {
-		b.Skipf("capture not available: %v", err)
-	}
-	src, err := capture.OpenFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var c collector
-	err = capture.Run(context.Background(), src, &c)
-	src.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
+	c := decodedTest02(b)
 	b.ResetTimer()
 	for range b.N {
 		tb := flowtable.New(flowtable.Config{Offline: true})
@@ -51,4 +38,25 @@ func BenchmarkReplayCapture(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.pkts)), "ns/pkt")
+}
+
+// decodedTest02 is ntopng's test capture decoded into packets (skipped
+// when the capture is not there).
+func decodedTest02(b *testing.B) *collector {
+	b.Helper()
+	path := ntopngE2E + "/pcap/test_02.pcap"
+	if _, err := os.Stat(path); err != nil {
+		b.Skipf("capture not available: %v", err)
+	}
+	src, err := capture.OpenFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := new(collector)
+	err = capture.Run(context.Background(), src, c)
+	src.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
 }

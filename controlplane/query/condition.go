@@ -170,18 +170,10 @@ type HostResolver interface {
 func ResolveHosts(ctx context.Context, n Node, r HostResolver) (Node, error) {
 	switch x := n.(type) {
 	case andNode:
-		l, err := ResolveHosts(ctx, x.l, r)
-		if err != nil {
-			return nil, err
-		}
-		rr, err := ResolveHosts(ctx, x.r, r)
+		l, rr, err := resolvePair(ctx, x.l, x.r, r)
 		return andNode{l, rr}, err
 	case orNode:
-		l, err := ResolveHosts(ctx, x.l, r)
-		if err != nil {
-			return nil, err
-		}
-		rr, err := ResolveHosts(ctx, x.r, r)
+		l, rr, err := resolvePair(ctx, x.l, x.r, r)
 		return orNode{l, rr}, err
 	case notNode:
 		y, err := ResolveHosts(ctx, x.x, r)
@@ -210,6 +202,15 @@ func ResolveHosts(ctx context.Context, n Node, r HostResolver) (Node, error) {
 		return out, nil
 	}
 	return n, nil
+}
+
+func resolvePair(ctx context.Context, a, b Node, r HostResolver) (Node, Node, error) {
+	a, err := ResolveHosts(ctx, a, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err = ResolveHosts(ctx, b, r)
+	return a, b, err
 }
 
 // hasHosts reports host-name comparisons in n.

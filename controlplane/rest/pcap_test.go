@@ -116,13 +116,19 @@ func newPcapServer(t *testing.T) (base string, input string) {
 			t.Fatal(err)
 		}
 	}
+	return servePcap(t, s), input
+}
+
+// servePcap serves s on a loopback port until the test ends.
+func servePcap(t *testing.T, s *Server) (base string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	go s.Serve(ln)
 	t.Cleanup(func() { s.Shutdown() })
-	return "http://" + ln.Addr().String(), input
+	return "http://" + ln.Addr().String()
 }
 
 func pcapGet(t *testing.T, base, user string, q url.Values) (*http.Response, []byte) {
@@ -272,7 +278,7 @@ func TestPcapLongDownloadOutlivesWriteTimeout(t *testing.T) {
 	t.Cleanup(func() { ring.Close() })
 	frame := make([]byte, 1400)
 	copy(frame[12:], []byte{0x08, 0x00}) // an Ethernet frame, payload zeros
-	const n = 12000                       // ~17 MB, more than loopback's socket buffers hold
+	const n = 12000                      // ~17 MB, more than loopback's socket buffers hold
 	for i := range n {
 		if err := ring.Write(frame, time.Unix(pcapBase, int64(i)*1000).UnixNano(), len(frame)); err != nil {
 			t.Fatal(err)
@@ -282,14 +288,9 @@ func TestPcapLongDownloadOutlivesWriteTimeout(t *testing.T) {
 	if err := s.cfg.Auth.AddUser(auth.User{Username: "boss", Group: auth.GroupAdministrator}, "pw-boss"); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go s.Serve(ln)
-	t.Cleanup(func() { s.Shutdown() })
+	base := servePcap(t, s)
 	q := url.Values{"ifid": {"0"}, "epoch_begin": {itoa(pcapBase)}, "epoch_end": {itoa(pcapBase + 1)}}
-	req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+"/lua/rest/v1/get/pcap/live_extraction.lua?"+q.Encode(), nil)
+	req, _ := http.NewRequest("GET", base+"/lua/rest/v1/get/pcap/live_extraction.lua?"+q.Encode(), nil)
 	req.SetBasicAuth("boss", "pw-boss")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {

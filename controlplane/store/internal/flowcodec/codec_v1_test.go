@@ -6,16 +6,7 @@ import "encoding/binary"
 
 // appendRecordV1 encodes r relative to block; records are self-delimiting.
 func appendRecordV1(b []byte, r *Record, block int64) []byte {
-	flags := addrFamily(r.Client) | addrFamily(r.Server)<<2
-	if r.TCPFlagsC2S|r.TCPFlagsS2C != 0 {
-		flags |= flagTCPFlags
-	}
-	if r.VLAN != 0 {
-		flags |= flagVLAN
-	}
-	if r.L7 != 0 {
-		flags |= flagL7
-	}
+	flags := recordFlags(r) // V2 kept V1's flags byte
 	b = append(b, flags, r.Proto)
 	b = appendAddr(b, r.Client)
 	b = appendAddr(b, r.Server)

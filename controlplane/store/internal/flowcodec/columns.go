@@ -125,18 +125,18 @@ func appendChunkV2(b []byte, recs []*Record, block int64) []byte {
 		}
 		return b
 	})
-	b = appendSection(b, func(b []byte) []byte {
-		for _, r := range recs {
-			b = appendAddr(b, r.Client)
-		}
-		return b
-	})
-	b = appendSection(b, func(b []byte) []byte {
-		for _, r := range recs {
-			b = appendAddr(b, r.Server)
-		}
-		return b
-	})
+	for _, server := range []bool{false, true} {
+		b = appendSection(b, func(b []byte) []byte {
+			for _, r := range recs {
+				if server {
+					b = appendAddr(b, r.Server)
+				} else {
+					b = appendAddr(b, r.Client)
+				}
+			}
+			return b
+		})
+	}
 	b = appendSection(b, func(b []byte) []byte {
 		for _, r := range recs {
 			b = binary.BigEndian.AppendUint16(b, r.ClientPort)

@@ -45,6 +45,7 @@ needed[tcpdump]=tcpdump
 needed[snmpd]=snmpd
 needed[snmpwalk]=snmp
 needed[snmptrap]=snmp
+needed[ndpiReader]=libndpi-bin # the real nDPI 4.2: flow labels are diffed against it
 # Later issues will add (command → package): tcpreplay → tcpreplay.
 
 # has finds a command even when sbin is not on PATH (ip, update-ca-certificates

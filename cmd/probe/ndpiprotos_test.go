@@ -69,6 +69,36 @@ host:"web3.example"@WebThree
 	if ids["LabWeb"] != [2]int{432, 0} || ids["WebThree"] != [2]int{433, 0} || ids["TLS"] != [2]int{91, 5} {
 		t.Errorf("consts: LabWeb %v WebThree %v TLS %v", ids["LabWeb"], ids["WebThree"], ids["TLS"])
 	}
+
+	// Flow lists and host data name the custom protocols too, and the
+	// application filter finds them.
+	a = p.call(t, "GET", "/lua/rest/v1/get/flow/active.lua?ifid=0&perPage=100&application=WebThree", "", nil)
+	var fa struct {
+		TotalRows int `json:"totalRows"`
+		Data      []struct {
+			Protocol struct {
+				L7 string `json:"l7"`
+			} `json:"protocol"`
+			Server struct {
+				IP string `json:"ip"`
+			} `json:"server"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &fa); err != nil || fa.TotalRows != nConn/7 || len(fa.Data) == 0 {
+		t.Fatalf("flow/active application=WebThree: %v %s", err, a.env.Rsp)
+	}
+	for _, f := range fa.Data {
+		if !strings.HasSuffix(f.Protocol.L7, ".WebThree") && f.Protocol.L7 != "WebThree" {
+			t.Errorf("flow to %s named %q, want WebThree", f.Server.IP, f.Protocol.L7)
+		}
+	}
+	a = p.call(t, "GET", "/lua/rest/v1/get/host/data.lua?ifid=0&host="+fa.Data[0].Server.IP, "", nil)
+	var hd struct {
+		NDPI map[string]any `json:"ndpi"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &hd); err != nil || hd.NDPI["WebThree"] == nil {
+		t.Errorf("host data ndpi of %s lacks WebThree: %s", fa.Data[0].Server.IP, a.env.Rsp)
+	}
 }
 
 func TestNDPIProtocolsFileErrorStopsStart(t *testing.T) {

@@ -376,6 +376,15 @@ func TestOfflineCaptureServesHostsAndFlows(t *testing.T) {
 	if normJSON(t, a.env.Rsp) != normJSON(t, []byte(want7)) {
 		t.Errorf("l7 counters %s, want %s", a.env.Rsp, want7)
 	}
+	// flow/active's application filter: a name or id (master or app), or
+	// an exact master.app pair; a name nDPI does not know matches nothing.
+	for app, want := range map[string]int{"HTTP": tr.tcpFlows, "7": tr.tcpFlows, "DNS": 1, "dns": 1, "HTTP.Google": 0, "NoSuchApp": 0, "TLS": 0} {
+		a = p.call(t, "GET", "/lua/rest/v1/get/flow/active.lua?ifid=0&perPage=100&application="+app, "", admin)
+		_ = json.Unmarshal(a.env.Rsp, &fa)
+		if a.status != 200 || fa.TotalRows != want {
+			t.Errorf("flow/active application=%s: %d, %d flows, want %d", app, a.status, fa.TotalRows, want)
+		}
+	}
 
 	a = p.call(t, "GET", "/lua/rest/v1/get/host/interfaces.lua?host=192.168.1.10", "", admin)
 	if string(a.env.Rsp) != `{"192.168.1.10":[{"ifid":0}]}` {

@@ -244,7 +244,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			// The stored alert shows the flow as it was when raised.
 			return
 		}
-		out = append(out, e.flowAlert(st, fs, ifc.ID, f, hits, now))
+		out = append(out, e.flowAlert(st, fs, ifc.ID, f, ifc.Table.Config().L7, hits, now))
 	})
 	return out
 }
@@ -252,7 +252,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 // flowAlert builds (or rebuilds) the one alert a flow carries: the check
 // with the highest score leads, the others are listed with it, and the
 // alert's score is the flow's total.
-func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, hits []hit, now int64) emitItem {
+func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, cat *l7.Catalog, hits []hit, now int64) emitItem {
 	// Keep what earlier passes raised: alerts are not withdrawn while the
 	// flow lives.
 	var all []hit
@@ -312,7 +312,7 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 		}
 	}
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
-	refreshFlow(a.Flow, f)
+	refreshFlow(a.Flow, f, cat)
 	fs.alert, fs.srvScore = a, srvScore
 	return emitItem{a: a, notify: notify}
 }
@@ -349,9 +349,9 @@ func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
 }
 
 // refreshFlow copies what a flow's alert shows of its current state.
-func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
+func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 	p := f.Protocol()
-	fa.L7Master, fa.L7App, fa.L7Name, fa.L7Guessed = uint16(p.Master), uint16(p.App), p.Name(), p.Guessed
+	fa.L7Master, fa.L7App, fa.L7Name, fa.L7Guessed = uint16(p.Master), uint16(p.App), cat.Name(p), p.Guessed
 	fa.ServerName = f.ServerName
 	fa.Bytes = [2]uint64{f.BytesC2S, f.BytesS2C}
 	fa.Packets = [2]uint64{f.PktsC2S, f.PktsS2C}

@@ -2,7 +2,6 @@ package l7
 
 import (
 	"encoding/binary"
-	"strings"
 )
 
 // Protocol is an nDPI protocol id (ntopng shows nDPI's ids and names).
@@ -61,34 +60,6 @@ func Protocols(fn func(p Protocol, i Info)) {
 	}
 }
 
-// hostApps maps server-name suffixes to applications, as nDPI's host
-// match table does for the best-known services. Longer suffixes first
-// where one contains another.
-var hostApps = []struct {
-	suffix string
-	app    Protocol
-}{
-	{"youtube.com", YouTube}, {"googlevideo.com", YouTube}, {"ytimg.com", YouTube},
-	{"google.com", Google}, {"googleapis.com", Google}, {"gstatic.com", Google}, {"google.it", Google},
-	{"facebook.com", Facebook}, {"fbcdn.net", Facebook}, {"facebook.net", Facebook},
-	{"netflix.com", NetFlix}, {"nflxvideo.net", NetFlix}, {"nflximg.net", NetFlix},
-	{"microsoft.com", Microsoft}, {"live.com", Microsoft}, {"msn.com", Microsoft}, {"windows.net", Microsoft},
-	{"apple.com", Apple}, {"icloud.com", Apple}, {"mzstatic.com", Apple},
-	{"amazonaws.com", AmazonAWS}, {"amazon.com", Amazon}, {"amazon.it", Amazon},
-	{"cloudflare.com", Cloudflare}, {"cloudflare-dns.com", Cloudflare},
-}
-
-// AppForHost returns the application a server name belongs to, or Unknown.
-func AppForHost(name string) Protocol {
-	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	for _, h := range hostApps {
-		if name == h.suffix || strings.HasSuffix(name, "."+h.suffix) {
-			return h.app
-		}
-	}
-	return Unknown
-}
-
 // Result is a flow's classification: Master is the protocol (TLS, DNS,
 // HTTP...), App the service on top of it when known (Google, Facebook...).
 // ntopng shows "Master.App", or just one of them.
@@ -98,15 +69,7 @@ type Result struct {
 }
 
 // Name is ntopng's l7 label: "TLS.Google", "DNS", "Unknown".
-func (r Result) Name() string {
-	switch {
-	case r.Master != Unknown && r.App != Unknown && r.App != r.Master:
-		return InfoOf(r.Master).Name + "." + InfoOf(r.App).Name
-	case r.App != Unknown:
-		return InfoOf(r.App).Name
-	}
-	return InfoOf(r.Master).Name
-}
+func (r Result) Name() string { return (*Catalog)(nil).Name(r) }
 
 // AppID is the protocol ntopng counts the flow under: the app when known.
 func (r Result) AppID() Protocol {

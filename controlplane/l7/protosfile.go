@@ -9,7 +9,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 )
 
 // FirstCustom is the id nDPI gives the first protocol a custom protocols
@@ -55,19 +54,32 @@ func DefaultCatalog() *Catalog {
 }
 
 // AppForHost returns the application a server name belongs to, or
-// Unknown: the longest matching suffix wins, a file's rule before a
-// built-in one of the same length.
+// Unknown: the file's host rules first (the longest matching suffix, then
+// the label prefixes), then nDPI's host table (MatchHost).
 func (c *Catalog) AppForHost(name string) Protocol {
+	return c.MatchHost(name).App
+}
+
+// MatchHost is MatchHost with the file's host rules first; a file rule's
+// match has its custom protocol's category (Unspecified).
+func (c *Catalog) MatchHost(name string) HostMatch {
 	if c == nil || len(c.hosts) == 0 && len(c.prefixes) == 0 {
-		return AppForHost(name)
+		return MatchHost(name)
 	}
+	if app, ok := c.fileHost(name); ok {
+		i := c.Info(app)
+		return HostMatch{App: app, Name: i.Name, Category: i.Category, Breed: i.Breed}
+	}
+	return MatchHost(name)
+}
+
+// fileHost is the file's host rule for name: the longest suffix at a
+// label boundary, then the label prefixes in file order.
+func (c *Catalog) fileHost(name string) (Protocol, bool) {
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	for s := name; s != ""; {
 		if app, ok := c.hosts[s]; ok {
-			return app
-		}
-		if app, ok := defaultHosts()[s]; ok {
-			return app
+			return app, true
 		}
 		i := strings.IndexByte(s, '.')
 		if i < 0 {
@@ -77,10 +89,10 @@ func (c *Catalog) AppForHost(name string) Protocol {
 	}
 	for _, r := range c.prefixes {
 		if strings.HasPrefix(name, r.prefix) || strings.Contains(name, "."+r.prefix) {
-			return r.app
+			return r.app, true
 		}
 	}
-	return Unknown
+	return Unknown, false
 }
 
 // AppForAddr is the application of the address lists for a, with port
@@ -115,6 +127,33 @@ func (c *Catalog) Info(p Protocol) Info {
 	return InfoOf(p)
 }
 
+// ProtocolID is the protocol an nDPI name (exact, or any case) or a
+// decimal id stands for, custom ones included.
+func (c *Catalog) ProtocolID(name string) (Protocol, bool) {
+	if n, err := strconv.ParseUint(name, 10, 16); err == nil {
+		id := Protocol(n)
+		return id, id == Unknown || c.Info(id) != c.Info(Unknown)
+	}
+	found, ok := Unknown, false
+	c.Protocols(func(p Protocol, i Info) {
+		if !ok && strings.EqualFold(i.Name, name) {
+			found, ok = p, true
+		}
+	})
+	return found, ok
+}
+
+// Name is r's nDPI name ("TLS.Google"), custom protocols' names included.
+func (c *Catalog) Name(r Result) string {
+	switch {
+	case r.Master != Unknown && r.App != Unknown && r.App != r.Master:
+		return c.Info(r.Master).Name + "." + c.Info(r.App).Name
+	case r.App != Unknown:
+		return c.Info(r.App).Name
+	}
+	return c.Info(r.Master).Name
+}
+
 // Protocols calls fn for every protocol, built-in and custom, in id order.
 func (c *Catalog) Protocols(fn func(p Protocol, i Info)) {
 	Protocols(fn)
@@ -136,18 +175,6 @@ func (c *Catalog) IsProtocolName(name string) bool {
 	}
 	return IsProtocolName(name)
 }
-
-// defaultHosts is hostApps by suffix, for the label walk of a catalog
-// with file rules.
-var defaultHosts = sync.OnceValue(func() map[string]Protocol {
-	m := make(map[string]Protocol, len(hostApps))
-	for _, h := range hostApps {
-		if _, ok := m[h.suffix]; !ok {
-			m[h.suffix] = h.app
-		}
-	}
-	return m
-})
 
 // maxProtosFile bounds the file read (nDPI's files are kilobytes).
 const maxProtosFile = 16 << 20

@@ -41,7 +41,7 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 	}
 	pick := func(h *flowtable.Host, v flowtable.View) map[string]any {
 		full := hostData(ifc, h, s.cfg.LocalNets)
-		addHostL7(full, h, v)
+		addHostL7(full, h, v, ifc.Table.Config().L7)
 		if fields == nil {
 			return full
 		}

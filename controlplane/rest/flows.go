@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
 )
 
 // flowSortKeys are get/flow/active's sortColumn values (after "column_").
@@ -50,6 +51,8 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		}
 		hostFilter = &k
 	}
+	cat := ifc.Table.Config().L7
+	appFilter, hasApp := flowAppFilter(cat, p["application"])
 	var data []activeFlow
 	total := 0
 	ifc.Table.View(func(v flowtable.View) {
@@ -74,6 +77,9 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 			if port, ok := p["port"]; ok && port != strconv.Itoa(int(f.ClientPort)) && port != strconv.Itoa(int(f.ServerPort)) {
 				continue
 			}
+			if hasApp && !appFilter(f.Protocol()) {
+				continue
+			}
 			out = append(out, f)
 		}
 		total = len(out)
@@ -90,7 +96,7 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		data = make([]activeFlow, 0, len(page))
 		verbose := p["verbose"] == "true"
 		for _, f := range page {
-			data = append(data, activeFlowEntry(f, verbose))
+			data = append(data, activeFlowEntry(f, cat, verbose))
 		}
 	})
 	return RCOK, map[string]any{
@@ -159,7 +165,33 @@ type c2sPair struct {
 
 var falseVal = false
 
-func activeFlowEntry(f *flowtable.Flow, verbose bool) activeFlow {
+// flowAppFilter is get/flow/active's application filter, as ntopng reads
+// it: "Master.App" (names or ids) selects exactly that pair, one name or
+// id any flow whose master or application it is. A name nDPI does not
+// know matches no flow. ok is false when no filter was given.
+func flowAppFilter(cat *l7.Catalog, v string) (match func(l7.Result) bool, ok bool) {
+	if v == "" {
+		return nil, false
+	}
+	none := func(l7.Result) bool { return false }
+	if m, a, pair := strings.Cut(v, "."); pair {
+		mp, ok1 := cat.ProtocolID(m)
+		ap, ok2 := cat.ProtocolID(a)
+		if !ok1 || !ok2 {
+			return none, true
+		}
+		return func(r l7.Result) bool { return r.Master == mp && r.App == ap }, true
+	}
+	id, known := cat.ProtocolID(v)
+	if !known {
+		return none, true
+	}
+	return func(r l7.Result) bool {
+		return r.Master == id || r.App == id || r.Master == l7.Unknown && r.App == l7.Unknown && id == l7.Unknown
+	}, true
+}
+
+func activeFlowEntry(f *flowtable.Flow, cat *l7.Catalog, verbose bool) activeFlow {
 	cli, srv := f.ClientHost(), f.ServerHost()
 	bytes := f.Bytes()
 	c2s := 0
@@ -176,7 +208,7 @@ func activeFlowEntry(f *flowtable.Flow, verbose bool) activeFlow {
 		// clients live with); they are all false here either way.
 		Server:    flowPeer{Name: hostLabel(srv), IP: f.Server.String(), Port: f.ServerPort, IsBroadcast: &falseVal},
 		VLAN:      f.VLAN,
-		Protocol:  flowProto{L4: l4Name(f.Proto), L7: f.Protocol().Name()},
+		Protocol:  flowProto{L4: l4Name(f.Proto), L7: cat.Name(f.Protocol())},
 		Duration:  (f.LastSeen - f.FirstSeen) / 1e9,
 		Bytes:     bytes,
 		Thpt:      thpt{Pps: Num(f.ThptPps), Bps: Num(f.ThptBps)},

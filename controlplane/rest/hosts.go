@@ -402,7 +402,7 @@ func (s *Server) getHostData(r *request) (RC, any) {
 			return
 		}
 		out = hostData(ifc, h, s.cfg.LocalNets)
-		addHostL7(out, h, v)
+		addHostL7(out, h, v, ifc.Table.Config().L7)
 		if s.cfg.Pools != nil {
 			out["host_pool_id"], _ = s.cfg.Pools.HostPool(key.Addr, key.VLAN, h.MAC, h.HasMAC)
 		}
@@ -665,7 +665,7 @@ func luaTable(m map[string]any) any {
 // addHostL7 adds get/host/data's "ndpi" and "ndpi_categories" sections:
 // per application and per category, bytes and packets each way and the
 // active duration; per application also the host's active flows.
-func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View) {
+func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View, cat *l7.Catalog) {
 	flows := map[l7.Protocol]int{}
 	v.EachFlow(func(f *flowtable.Flow) {
 		if f.ClientHost() == h || f.ServerHost() == h {
@@ -674,7 +674,7 @@ func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View) {
 	})
 	ndpi, cats := obj{}, obj{}
 	for app, c := range h.L7 {
-		info := l7.InfoOf(app)
+		info := cat.Info(app) // custom protocols of a --ndpi-protocols file too
 		ndpi[info.Name] = map[string]any{
 			"breed": info.Breed, "bytes.sent": c.BytesSent, "bytes.rcvd": c.BytesRcvd,
 			"packets.sent": c.PktsSent, "packets.rcvd": c.PktsRcvd,

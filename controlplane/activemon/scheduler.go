@@ -92,6 +92,10 @@ type Scheduler struct {
 	emit  sync.Mutex
 	mu    sync.Mutex
 	hosts map[string]*hostState
+	// stop ends the measurements of a Run whose context ended: queued ones
+	// do not start and running ones are cancelled, so a stopping probe
+	// does not wait out every dead host's timeout.
+	stop context.Context
 }
 
 type hostState struct {
@@ -121,7 +125,7 @@ func NewScheduler(o Options) *Scheduler {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	return &Scheduler{o: o, sem: make(chan struct{}, o.Concurrency), hosts: map[string]*hostState{}}
+	return &Scheduler{o: o, sem: make(chan struct{}, o.Concurrency), hosts: map[string]*hostState{}, stop: context.Background()}
 }
 
 func (s *Scheduler) period(g string) time.Duration {
@@ -188,14 +192,21 @@ func (s *Scheduler) RunDue(now time.Time) int {
 		}
 		started++
 		s.wg.Add(1)
-		go s.measure(st, st.h, now, p)
+		go s.measure(s.stop, st, st.h, now, p)
 	}
 	return started
 }
 
-func (s *Scheduler) measure(st *hostState, h Host, at time.Time, period time.Duration) {
+func (s *Scheduler) measure(stop context.Context, st *hostState, h Host, at time.Time, period time.Duration) {
 	defer s.wg.Done()
-	s.sem <- struct{}{}
+	select {
+	case s.sem <- struct{}{}:
+	case <-stop.Done():
+		s.mu.Lock()
+		st.running = false
+		s.mu.Unlock()
+		return
+	}
 	defer func() { <-s.sem }()
 	s.mu.Lock()
 	gone := s.hosts[h.Key()] != st
@@ -204,10 +215,16 @@ func (s *Scheduler) measure(st *hostState, h Host, at time.Time, period time.Dur
 		return
 	}
 	timeout := min(s.o.Timeout, period)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(stop, timeout)
 	t0 := time.Now()
 	r := s.o.Measure(ctx, h)
 	cancel()
+	if stop.Err() != nil { // cut short by the stop, not by the host
+		s.mu.Lock()
+		st.running = false
+		s.mu.Unlock()
+		return
+	}
 	smp := Sample{Key: h.Key(), Time: at.Unix(), Value: r.Value, Unreachable: r.Unreachable, Error: r.Error, Threshold: h.Threshold,
 		Alerted: Crossed(h, r), LossPct: r.LossPct, JitterMs: r.JitterMs, StatusCode: r.StatusCode, Bytes: r.Bytes,
 		DurationMs: ms(time.Since(t0))}
@@ -236,6 +253,9 @@ func (s *Scheduler) Wait() { s.wg.Wait() }
 // Run measures until ctx ends, looking for due hosts every Tick, then
 // waits for the measurements in flight.
 func (s *Scheduler) Run(ctx context.Context) {
+	s.mu.Lock()
+	s.stop = ctx
+	s.mu.Unlock()
 	t := time.NewTicker(s.o.Tick)
 	defer t.Stop()
 	defer s.Wait()

@@ -309,3 +309,43 @@ func TestSchedulerRunStopsWithContext(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestSchedulerStopCutsDeadHostsShort: when Run's context ends, a
+// measurement waiting on a dead host is cancelled and queued ones never
+// start, so Run returns at once instead of after every host's timeout,
+// and a measurement cut short by the stop reports nothing (no unreachable
+// alert for a host that was merely interrupted).
+func TestSchedulerStopCutsDeadHostsShort(t *testing.T) {
+	rec := &recorder{}
+	started := make(chan struct{}, 16)
+	s := NewScheduler(Options{Concurrency: 1, Timeout: time.Minute, Tick: time.Millisecond, OnSample: rec.sample,
+		Measure: func(ctx context.Context, _ Host) Result {
+			started <- struct{}{}
+			<-ctx.Done() // a dead host: answers only to the deadline
+			return Result{Unreachable: true, Error: ctx.Err().Error()}
+		}})
+	hosts := map[string]Host{}
+	for _, a := range []string{"192.0.2.1", "192.0.2.2", "192.0.2.3"} {
+		h := Host{Host: a, Measurement: ICMP, Threshold: 1, Granularity: "min"}
+		hosts[h.Key()] = h
+	}
+	s.SetHosts(hosts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	<-started // one measures, two wait for the single slot
+	cancel()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Run did not return after its context ended: it waits out the dead hosts")
+	}
+	if len(started) != 0 {
+		t.Errorf("%d queued measurements started after the stop", len(started))
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.samples) != 0 {
+		t.Errorf("interrupted measurements reported %+v", rec.samples)
+	}
+}

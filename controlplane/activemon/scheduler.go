@@ -210,8 +210,11 @@ func (s *Scheduler) measure(stop context.Context, st *hostState, h Host, at time
 	defer func() { <-s.sem }()
 	s.mu.Lock()
 	gone := s.hosts[h.Key()] != st
+	if stop.Err() != nil { // the slot and the stop came together
+		st.running, gone = false, true
+	}
 	s.mu.Unlock()
-	if gone { // replaced while waiting for its slot
+	if gone { // replaced while waiting for its slot, or stopped
 		return
 	}
 	timeout := min(s.o.Timeout, period)

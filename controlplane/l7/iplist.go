@@ -314,11 +314,11 @@ func addIPList(b *IPTableBuilder, list string) error {
 	return nil
 }
 
-// defaultIPv6List: nDPI 4.2 had no IPv6 lists; these are the IPv6 ranges
+// handIPv6List: nDPI 4.2 had no IPv6 lists; these are the IPv6 ranges
 // the organisations themselves publish (Google's goog.json, Cloudflare's
 // ips-v6, Telegram's cidr.txt, AWS's ip-ranges.json) or that are registered
 // to them (Facebook AS32934, Netflix AS2906, Apple AS714).
-const defaultIPv6List = `
+const handIPv6List = `
 Google 2001:4860::/32 2404:6800::/32 2607:f8b0::/32 2800:3f0::/32 2a00:1450::/32 2c0f:fb50::/32
 Facebook 2a03:2880::/32 2620:0:1c00::/40
 Cloudflare 2400:cb00::/32 2606:4700::/32 2803:f800::/32 2405:b500::/32 2405:8100::/32 2a06:98c0::/29 2c0f:f248::/32
@@ -328,7 +328,15 @@ NetFlix 2a00:86c0::/32
 Apple 2620:149::/32
 `
 
-// defaultIPv4List is a subset of nDPI's IPv4 address lists, taken from
+// defaultIPv4List and defaultIPv6List are the built-in address lists:
+// nDPI 4.2's, then Amazon's published ranges as newer nDPI has them
+// (iplist_aws_gen.go, from tools/ipranges), which win ties as there.
+const (
+	defaultIPv4List = ndpi42IPv4List + awsIPv4List
+	defaultIPv6List = handIPv6List + awsIPv6List
+)
+
+// ndpi42IPv4List is a subset of nDPI's IPv4 address lists, taken from
 // nDPI 4.2 as Debian ships it (libndpi 4.2-2: ndpi_content_match.c.inc's
 // host_protocol_list and ndpi_protocol_microsoft_azure_protocol_list, read
 // out of libndpi.a). Left out: the Tor exit-node list (thousands of
@@ -336,8 +344,10 @@ Apple 2620:149::/32
 // lists the same prefix twice the later entry won, as it does in nDPI's
 // tree; each application's prefixes were then merged where that changes no
 // lookup (checked by comparing the flattened ranges). Newer nDPI releases
-// have more lists (GoogleCloud, ntop, ...) that are not here.
-const defaultIPv4List = `
+// have more lists (GoogleCloud, ntop, ...); of those only Amazon's is here
+// (awsIPv4List), and from a 2017 copy of Amazon's file: ranges Amazon
+// published later are missing until it is regenerated from a newer one.
+const ndpi42IPv4List = `
 AmazonAWS 8.18.144.0/23 13.32.0.0/14 13.52.0.0/14 13.56.0.0/14 13.112.0.0/14 13.124.0.0/14 13.208.0.0/14
 AmazonAWS 13.228.0.0/14 13.232.0.0/13 13.248.0.0/14 23.20.0.0/14 27.0.0.0/22 34.192.0.0/10 35.152.0.0/13
 AmazonAWS 35.176.0.0/13 43.250.192.0/23 46.51.128.0/18 46.51.192.0/20 46.51.216.0/21 46.51.224.0/19

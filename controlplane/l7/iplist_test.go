@@ -3,6 +3,7 @@ package l7
 import (
 	"math/rand/v2"
 	"net/netip"
+	"strings"
 	"testing"
 )
 
@@ -183,6 +184,101 @@ func TestDefaultIPTable(t *testing.T) {
 	} {
 		if got := tb.Lookup(netip.MustParseAddr(c.addr), 443); got != c.want {
 			t.Errorf("%s: %s, want %s", c.addr, InfoOf(got).Name, InfoOf(c.want).Name)
+		}
+	}
+}
+
+// TestDefaultIPTableAWSEdges checks ranges of Amazon's ip-ranges.json
+// (service AMAZON, createDate 2017-08-07; the values were read off that
+// file, not off the generated list) at their first and last addresses and
+// just outside, where no other list has the neighbour: the generated list
+// must be in the table, and no wider than Amazon's prefixes.
+func TestDefaultIPTableAWSEdges(t *testing.T) {
+	tb := DefaultIPTable()
+	for _, c := range []struct {
+		addr string
+		want Protocol
+	}{
+		// 18.194.0.0/15 and 18.196.0.0/15 (eu-central-1), back to back.
+		{"18.193.255.255", Unknown},
+		{"18.194.0.0", AmazonAWS},
+		{"18.195.255.255", AmazonAWS},
+		{"18.196.0.0", AmazonAWS},
+		{"18.197.255.255", AmazonAWS},
+		{"18.198.0.0", Unknown},
+		// 18.216.0.0/14 and 18.220.0.0/14 (us-east-2).
+		{"18.215.255.255", Unknown},
+		{"18.216.0.0", AmazonAWS},
+		{"18.223.255.255", AmazonAWS},
+		{"18.224.0.0", Unknown},
+		// 54.222.57.0/24 then 54.222.58.0/28 (cn-north-1): a /28 ends mid-/24.
+		{"54.222.56.255", Unknown},
+		{"54.222.57.0", AmazonAWS},
+		{"54.222.58.15", AmazonAWS},
+		{"54.222.58.16", Unknown},
+		// 176.32.125.0/25 (us-east-1).
+		{"176.32.124.255", Unknown},
+		{"176.32.125.0", AmazonAWS},
+		{"176.32.125.127", AmazonAWS},
+		{"176.32.125.128", Unknown},
+		// 2600:9000::/28 (GLOBAL, also CLOUDFRONT's).
+		{"2600:8fff:ffff:ffff:ffff:ffff:ffff:ffff", Unknown},
+		{"2600:9000::", AmazonAWS},
+		{"2600:900f:ffff:ffff:ffff:ffff:ffff:ffff", AmazonAWS},
+		{"2600:9010::", Unknown},
+		// 2406:da14::/36 (ap-northeast-1).
+		{"2406:da13:ffff:ffff:ffff:ffff:ffff:ffff", Unknown},
+		{"2406:da14::", AmazonAWS},
+		{"2406:da14:fff:ffff:ffff:ffff:ffff:ffff", AmazonAWS},
+		{"2406:da14:1000::", Unknown},
+	} {
+		if got := tb.Lookup(netip.MustParseAddr(c.addr), 443); got != c.want {
+			t.Errorf("%s: %s, want %s", c.addr, InfoOf(got).Name, InfoOf(c.want).Name)
+		}
+	}
+}
+
+// TestDefaultIPTableMatchesNaiveLPM checks the flattened built-in table,
+// nDPI 4.2's lists and the generated AWS list together, against a linear
+// longest-prefix scan at the edges of every prefix: where the lists
+// overlap, the longer prefix (or the later list) must win.
+func TestDefaultIPTableMatchesNaiveLPM(t *testing.T) {
+	var ps []netip.Prefix
+	var apps []Protocol
+	for _, list := range []string{defaultIPv4List, defaultIPv6List} {
+		for _, line := range strings.Split(list, "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			app, ok := appNamed(f[0])
+			if !ok {
+				t.Fatalf("unknown application %q", f[0])
+			}
+			for _, s := range f[1:] {
+				ps, apps = append(ps, netip.MustParsePrefix(s).Masked()), append(apps, app)
+			}
+		}
+	}
+	aws := 0
+	for _, a := range apps {
+		if a == AmazonAWS {
+			aws++
+		}
+	}
+	if aws < 700 {
+		t.Fatalf("only %d AmazonAWS prefixes: the generated list is missing", aws)
+	}
+	tb := DefaultIPTable()
+	for _, p := range ps {
+		first, last := p.Addr(), lastOf(p)
+		for _, a := range []netip.Addr{first, first.Prev(), last, last.Next()} {
+			if !a.IsValid() {
+				continue
+			}
+			if got, want := tb.Lookup(a, 443), naiveLookup(ps, apps, a); got != want {
+				t.Errorf("%s (edge of %s): %s, want %s", a, p, InfoOf(got).Name, InfoOf(want).Name)
+			}
 		}
 	}
 }

@@ -341,9 +341,22 @@ func (e *Engine) AlertedFlows(ifid int) map[alert.Severity]int {
 
 // HostAlerts is what the alerts say about one host as of the last pass.
 type HostAlerts struct {
-	ScoreAsClient, ScoreAsServer     int // from its active alerted flows
+	// By score category (ScoreNetwork, ScoreSecurity): the shares of its
+	// active alerted flows' scores and of its engaged host alerts'.
+	ScoreAsClient, ScoreAsServer     [NumScoreCats]int
 	AlertedAsClient, AlertedAsServer int // active alerted flows
-	Engaged                          int // engaged host alerts
+	// Active flows with a blacklisted peer, and all of them so far.
+	BlacklistedAsClient, BlacklistedAsServer       int
+	TotBlacklistedAsClient, TotBlacklistedAsServer uint64
+	// Alerted flows since the host appeared.
+	TotAlertedAsClient, TotAlertedAsServer uint64
+	TotalAlerts                            uint64 // flow alerts it took part in, host alerts it raised
+	Engaged                                int    // engaged host alerts
+}
+
+// Score is the host's total score.
+func (a HostAlerts) Score() (asClient, asServer int) {
+	return sumScores(a.ScoreAsClient), sumScores(a.ScoreAsServer)
 }
 
 // Host returns the alert figures of one host.
@@ -353,12 +366,28 @@ func (e *Engine) Host(ifid int, k flowtable.HostKey) HostAlerts {
 	defer st.mu.Unlock()
 	var out HostAlerts
 	if h := st.hosts[k]; h != nil {
-		out = HostAlerts{h.scoreCli, h.scoreSrv, h.alertedCli, h.alertedSrv, 0}
+		out = HostAlerts{
+			ScoreAsClient: h.scoreCli, ScoreAsServer: h.scoreSrv,
+			AlertedAsClient: h.alertedCli, AlertedAsServer: h.alertedSrv,
+			BlacklistedAsClient: h.blacklistedCli, BlacklistedAsServer: h.blacklistedSrv,
+			TotBlacklistedAsClient: h.totBlacklistedCli, TotBlacklistedAsServer: h.totBlacklistedSrv,
+			TotAlertedAsClient: h.totAlertedCli, TotAlertedAsServer: h.totAlertedSrv,
+			TotalAlerts: h.totalAlerts,
+		}
 	}
 	name := k.String()
-	for ek := range st.engaged {
-		if ek.entity == name && ek.t.Family == alert.FamilyHost {
-			out.Engaged++
+	for ek, a := range st.engaged {
+		if ek.entity != name || ek.t.Family != alert.FamilyHost {
+			continue
+		}
+		out.Engaged++
+		// An engaged host alert weighs on the host's score while it lasts:
+		// as a server when the host is its victim.
+		cat := hostAlertScoreCat(ek.t.ID)
+		if ek.role == roleVictim {
+			out.ScoreAsServer[cat] += a.Score
+		} else {
+			out.ScoreAsClient[cat] += a.Score
 		}
 	}
 	return out

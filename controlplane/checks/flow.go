@@ -20,12 +20,13 @@ type flowID struct {
 
 // flowState is what the engine remembers of a flow.
 type flowState struct {
-	gen      uint32
-	types    [2]uint64 // flow alert keys raised so far (bit per key < 128)
-	alert    *alert.Alert
-	cli      flowtable.HostKey
-	srv      flowtable.HostKey
-	srvScore int // the server's share of alert.Score
+	gen   uint32
+	types [2]uint64 // flow alert keys raised so far (bit per key < 128)
+	alert *alert.Alert
+	cli   flowtable.HostKey
+	srv   flowtable.HostKey
+	// alert.Score divided between client and server, by score category.
+	cliScore, srvScore [NumScoreCats]int
 }
 
 func (s *flowState) has(id int) bool { return s.types[id>>6]&(1<<(id&63)) != 0 }
@@ -266,6 +267,10 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 		if !fs.has(h.id) {
 			fs.add(h.id)
 			all = append(all, h)
+			if h.id == alert.FlowBlacklisted {
+				st.host(fs.cli).flowBlacklisted(true)
+				st.host(fs.srv).flowBlacklisted(false)
+			}
 		}
 	}
 	lead := 0
@@ -274,14 +279,15 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 			lead = i
 		}
 	}
-	score, srvScore := 0, 0
+	score := 0
+	var cliScore, srvScore [NumScoreCats]int
 	cliAtt, srvVic := false, false
 	for _, h := range all {
 		m := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: h.id})
-		// Each alert's score goes half to the client, half to the server
-		// (ntopng splits per check; an even split is the common case).
 		score += m.Score
-		srvScore += m.Score / 2
+		c, s, cat := flowScoreSplit(h.id)
+		cliScore[cat] += c
+		srvScore[cat] += s
 		cliAtt = cliAtt || m.CliAttacker
 		srvVic = srvVic || m.SrvVictim
 	}
@@ -290,6 +296,10 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	a := fs.alert
 	notify := a == nil
 	if a == nil {
+		// ntopng counts a flow's alert once for each peer (total_alerts,
+		// alerted_flows.*), however many checks it gathers later.
+		st.host(fs.cli).flowAlerted(true)
+		st.host(fs.srv).flowAlerted(false)
 		// A flow shows what it is from its first packets: its alert is dated
 		// from its start, except for what only time reveals.
 		at := f.FirstSeen
@@ -313,7 +323,7 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	}
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
 	refreshFlow(a.Flow, f, cat)
-	fs.alert, fs.srvScore = a, srvScore
+	fs.alert, fs.cliScore, fs.srvScore = a, cliScore, srvScore
 	return emitItem{a: a, notify: notify}
 }
 

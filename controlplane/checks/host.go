@@ -11,12 +11,57 @@ import (
 // hostState is what the engine remembers of a host: its counters at the
 // last evaluation, to turn them into rates over the interface's clock.
 type hostState struct {
-	gen                    uint32
-	at                     int64 // unix ns of the last evaluation (the host's first packet before)
-	evaluated              bool
-	c                      hostCounters
-	scoreCli, scoreSrv     int
-	alertedCli, alertedSrv int
+	gen       uint32
+	at        int64 // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
+	evaluated bool
+	c         hostCounters
+	// From its active alerted flows, as of the last pass.
+	scoreCli, scoreSrv             [NumScoreCats]int
+	alertedCli, alertedSrv         int
+	blacklistedCli, blacklistedSrv int
+	// Since the host appeared.
+	totAlertedCli, totAlertedSrv         uint64
+	totBlacklistedCli, totBlacklistedSrv uint64
+	totalAlerts                          uint64 // flow alerts it took part in and host alerts it raised
+}
+
+// host is the state of a host, made on first use (a flow pass may meet
+// it before the host pass). An unknown peer (zero key) has none.
+func (st *ifState) host(k flowtable.HostKey) *hostState {
+	if !k.Addr.IsValid() {
+		return nil
+	}
+	hs := st.hosts[k]
+	if hs == nil {
+		hs = &hostState{}
+		st.hosts[k] = hs
+	}
+	return hs
+}
+
+// flowAlerted counts a flow that got its first alert.
+func (hs *hostState) flowAlerted(asClient bool) {
+	if hs == nil {
+		return
+	}
+	hs.totalAlerts++
+	if asClient {
+		hs.totAlertedCli++
+	} else {
+		hs.totAlertedSrv++
+	}
+}
+
+// flowBlacklisted counts a flow found talking to a blacklisted peer.
+func (hs *hostState) flowBlacklisted(asClient bool) {
+	if hs == nil {
+		return
+	}
+	if asClient {
+		hs.totBlacklistedCli++
+	} else {
+		hs.totBlacklistedSrv++
+	}
 }
 
 type hostCounters struct {
@@ -50,16 +95,16 @@ const (
 // hostPass evaluates the host checks and keeps host scores.
 func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	for _, hs := range st.hosts {
-		hs.scoreCli, hs.scoreSrv, hs.alertedCli, hs.alertedSrv = 0, 0, 0, 0
+		hs.scoreCli, hs.scoreSrv = [NumScoreCats]int{}, [NumScoreCats]int{}
+		hs.alertedCli, hs.alertedSrv, hs.blacklistedCli, hs.blacklistedSrv = 0, 0, 0, 0
 	}
 	active := map[engagedKey]bool{}
 	v.AscendHosts(func(h *flowtable.Host) bool {
-		hs := st.hosts[h.Key]
-		if hs == nil {
+		hs := st.host(h.Key)
+		if hs.at == 0 {
 			// Rates start at the host's first packet: a flood that began
 			// with the host counts from its start.
-			hs = &hostState{at: h.FirstSeen}
-			st.hosts[h.Key] = hs
+			hs.at = h.FirstSeen
 		}
 		hs.gen = st.gen
 		span := now - hs.at
@@ -79,6 +124,9 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 			k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: id}, name, uint8(role)}
 			active[k] = true
+			if st.engaged[k] == nil {
+				hs.totalAlerts++
+			}
 			out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
 				a.Entity, a.EntityVal = alert.EntityHost, name
 				a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: h.Label(), Local: h.Local,
@@ -109,23 +157,33 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		if fs.alert == nil || fs.gen != st.gen {
 			continue
 		}
+		bl := fs.has(alert.FlowBlacklisted)
 		if hs := st.hosts[fs.cli]; hs != nil {
-			hs.scoreCli += fs.alert.Score - fs.srvScore
+			addScores(&hs.scoreCli, fs.cliScore)
 			hs.alertedCli++
+			if bl {
+				hs.blacklistedCli++
+			}
 		}
 		if hs := st.hosts[fs.srv]; hs != nil {
-			hs.scoreSrv += fs.srvScore
+			addScores(&hs.scoreSrv, fs.srvScore)
 			hs.alertedSrv++
+			if bl {
+				hs.blacklistedSrv++
+			}
 		}
 	}
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
 		v.AscendHosts(func(h *flowtable.Host) bool {
 			hs := st.hosts[h.Key]
-			score := float64(hs.scoreCli + hs.scoreSrv)
+			score := float64(sumScores(hs.scoreCli) + sumScores(hs.scoreSrv))
 			if score > th {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}
 				active[k] = true
+				if st.engaged[k] == nil {
+					hs.totalAlerts++
+				}
 				out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
 					a.Entity, a.EntityVal = alert.EntityHost, name
 					a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: h.Label(), Local: h.Local, Value: score, Threshold: th}
@@ -186,4 +244,18 @@ func sub(a, b uint64) uint64 {
 		return 0
 	}
 	return a - b
+}
+
+func addScores(dst *[NumScoreCats]int, src [NumScoreCats]int) {
+	for i := range dst {
+		dst[i] += src[i]
+	}
+}
+
+func sumScores(s [NumScoreCats]int) int {
+	n := 0
+	for _, v := range s {
+		n += v
+	}
+	return n
 }

@@ -60,6 +60,7 @@ type Flow struct {
 	ServerName  string // TLS SNI or HTTP Host seen from the client; DNS: the name asked for
 	inspected   uint8
 	swapPending bool   // the next packet moves the conversation to a swapped flow
+	unreach     uint8  // ICMP unreachable errors already counted (unreachPort, unreachHost)
 	retired     bool   // left behind by a swap: the conversation goes on in another flow
 	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)
 	dnsRCode    uint8  // its response code
@@ -419,6 +420,12 @@ type Host struct {
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
+	Unreachable                    Unreachable
+	// Flows it started as client in its busiest second so far (ntopng's
+	// flow flood hits), and in the second being counted.
+	FlowFloodPeak uint32
+	floodSec      int64
+	floodN        uint32
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
@@ -579,6 +586,16 @@ func (h *Host) Cardinality() Cardinality {
 
 // ContactsAsClient / ContactsAsServer are the numbers of distinct peers.
 func (h *Host) ContactsAsClient() int { return len(h.contactsAsClient) }
+
+// countFlowStart counts a flow the host started at ts (unix ns) towards
+// its busiest second.
+func (h *Host) countFlowStart(ts int64) {
+	if sec := ts / 1e9; sec != h.floodSec {
+		h.floodSec, h.floodN = sec, 0
+	}
+	h.floodN++
+	h.FlowFloodPeak = max(h.FlowFloodPeak, h.floodN)
+}
 func (h *Host) ContactsAsServer() int { return len(h.contactsAsServer) }
 
 // IfaceStats are the interface-wide counters.

@@ -180,6 +180,9 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 		}
 	}
 	t.accountLocked(f, p)
+	if p.Proto == 1 || p.Proto == 58 {
+		t.unreachableLocked(p)
+	}
 }
 
 // swapLocked is ntopng's (5.x) answer to a TCP flow that was first seen
@@ -231,6 +234,7 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	t.nextHashID++
 	cli.ActiveAsClient++
 	cli.TotalAsClient++
+	cli.countFlowStart(p.Timestamp)
 	srv.ActiveAsServer++
 	srv.TotalAsServer++
 	addContact(&cli.contactsAsClient, f.Server)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
 )
@@ -408,12 +409,7 @@ func (s *Server) getHostData(r *request) (RC, any) {
 		}
 	})
 	if out != nil && s.cfg.Checks != nil {
-		a := s.cfg.Checks.Host(int(ifc.StoreID), key)
-		out["score"] = a.ScoreAsClient + a.ScoreAsServer
-		out["score.as_client"], out["score.as_server"] = a.ScoreAsClient, a.ScoreAsServer
-		out["alerted_flows.as_client"], out["alerted_flows.as_server"] = a.AlertedAsClient, a.AlertedAsServer
-		out["active_alerted_flows"] = a.AlertedAsClient + a.AlertedAsServer
-		out["num_alerts"] = a.Engaged
+		addHostAlerts(out, s.cfg.Checks.Host(int(ifc.StoreID), key))
 	}
 	if out == nil {
 		return RCNotFound, nil
@@ -493,12 +489,15 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 		"num_host_contacted_ports_as_server": c.PortsAsServer,
 		"num_host_contacts_as_server":        c.HostsAsServer,
 	}
-	m["alerted_flows.as_client"] = 0
-	m["alerted_flows.as_server"] = 0
-	m["active_alerted_flows"] = 0
-	m["num_alerts"] = 0
-	m["total_alerts"] = 0
-	m["num_flow_alerts"] = 0
+	addHostAlerts(m, checks.HostAlerts{})
+	addBehaviours(m, h)
+	u := h.Unreachable
+	m["unreachable_flows.as_client"], m["unreachable_flows.as_server"] = u.PortAsClient, u.PortAsServer
+	m["host_unreachable_flows.as_client"], m["host_unreachable_flows.as_server"] = u.HostAsClient, u.HostAsServer
+	m["hits.flow_flood_attacker"] = h.FlowFloodPeak
+	// Services the host offers (DNS, DHCP, NTP, SMTP... server bits) are
+	// not tracked: no bit is ever set.
+	m["host_services_bitmap"] = 0
 
 	ip := h.Key.Addr.String()
 	m["ip"] = ip
@@ -583,6 +582,7 @@ func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[s
 	h.EachVirtualHost(func(name string, v flowtable.VirtualHost) {
 		vhosts[name] = map[string]any{"bytes.sent": v.BytesSent, "bytes.rcvd": v.BytesRcvd, "http.requests": v.Requests}
 	})
+	m["active_http_hosts"] = len(vhosts)
 	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent, h.HTTPSentRate), "receiver": httpJSON(h.HTTPRcvd, h.HTTPRcvdRate),
 		"virtual_hosts": luaTable(vhosts)}
 	dnsN, ntpN, smtpN, domains := h.ServerContacts()

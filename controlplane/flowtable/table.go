@@ -540,7 +540,13 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 		f.inspected = maxInspected
 		l7.NumericHostRisk(name, &f.risk)
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
-		setApp(f, cat.AppForHost(name))
+		// nDPI's HTTP dissector keeps the host's application even where
+		// the category list claimed the name (captive.apple.com: Apple).
+		m := cat.MatchHost(name)
+		if m.App == l7.Unknown {
+			m.App = m.Dropped
+		}
+		setApp(f, m.App)
 	}
 }
 
@@ -562,6 +568,28 @@ func (t *Table) tlsServerLocked(f *Flow, p *decode.Packet) {
 	}
 	s.srv = nil
 	s.info.ServerRisks(time.Unix(0, p.Timestamp), &f.risk)
+	t.certAppLocked(f, s.info.Cert)
+}
+
+// certAppLocked is nDPI's fallback when the SNI matched nothing in its
+// tables (neither an application nor the category list): the server
+// certificate's subjectAltName DNS names are matched against the host
+// table, the first that matches names the application (a flow to an ntop
+// server whose SNI matched nothing becomes TLS.ntop).
+func (t *Table) certAppLocked(f *Flow, cert *l7.TLSCert) {
+	cat := t.cfg.L7
+	if cert == nil {
+		return
+	}
+	if m := cat.MatchHost(f.ServerName); f.ServerName != "" && (m.Name != "" || m.ByCategory) {
+		return
+	}
+	for _, name := range cert.DNSNames {
+		if app := cat.AppForHost(name); app != l7.Unknown {
+			f.L7.App = app
+			return
+		}
+	}
 }
 
 // dnsLocked counts DNS queries and replies and learns host names from the

@@ -27,6 +27,9 @@ type HostMatch struct {
 	// networks...) claimed the name. nDPI then drops the host match and
 	// the flow stays its master protocol, with that category.
 	ByCategory bool
+	// Dropped is the application the category list overrode (Unknown if
+	// none): nDPI's HTTP dissector gives it back to the flow.
+	Dropped Protocol
 }
 
 // hostPattern is one host_match entry (ndpi_hosts_gen.go).
@@ -57,7 +60,7 @@ func MatchHost(name string) HostMatch {
 		m = HostMatch{App: p.app, Name: p.name, Category: p.category, Breed: p.breed}
 	}
 	if cat, ok := t.category(name); ok {
-		m = HostMatch{Category: cat, ByCategory: true}
+		m = HostMatch{Category: cat, ByCategory: true, Dropped: m.App}
 	}
 	return m
 }

@@ -3,7 +3,6 @@ package flowtable_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"net"
@@ -22,7 +21,6 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/dataplane/capture"
 )
 
 // ndpiFlow is one flow line of ndpiReader -v 2:
@@ -78,15 +76,7 @@ func ndpiReaderFlows(t *testing.T, pcap string) map[string]string {
 // flow's ntopng label (Flow.Protocol().Name()) by flowKey.
 func probeFlows(t *testing.T, pcap string) map[string]string {
 	t.Helper()
-	src, err := capture.OpenFile(pcap)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	tb := flowtable.New(flowtable.Config{Offline: true})
-	if err := capture.Run(context.Background(), src, tb); err != nil {
-		t.Fatal(err)
-	}
+	tb := replayFile(t, pcap)
 	flows := map[string]string{}
 	tb.View(func(v flowtable.View) {
 		v.EachFlow(func(f *flowtable.Flow) {

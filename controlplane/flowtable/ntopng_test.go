@@ -1,14 +1,12 @@
 package flowtable_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/netip"
 	"os"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/dataplane/capture"
 )
 
 const ntopngE2E = "/work/shared/conformance/ntopng-e2e"
@@ -31,15 +29,7 @@ func TestJA3MatchesNtopng(t *testing.T) {
 	if err := json.Unmarshal(raw, &rec); err != nil {
 		t.Fatal(err)
 	}
-	src, err := capture.OpenFile(ntopngE2E + "/pcap/test_01.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	tb := flowtable.New(flowtable.Config{Offline: true})
-	if err := capture.Run(context.Background(), src, tb); err != nil {
-		t.Fatal(err)
-	}
+	tb := replay(t, "test_01.pcap")
 	got := map[string]uint32{}
 	tb.View(func(v flowtable.View) {
 		h := v.Host(flowtable.HostKey{Addr: netip.MustParseAddr("192.168.1.93")})

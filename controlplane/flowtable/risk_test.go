@@ -19,6 +19,12 @@ func replay(t testing.TB, name string) *flowtable.Table {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("ntopng capture not available: %v", err)
 	}
+	return replayFile(t, path)
+}
+
+// replayFile runs the capture at path through a fresh table.
+func replayFile(t testing.TB, path string) *flowtable.Table {
+	t.Helper()
 	src, err := capture.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)

@@ -84,17 +84,22 @@ func (n ipNode) Match(r *store.FlowRecord) bool {
 }
 
 func (n ipNode) String() string {
-	attr := "sip"
-	if n.server {
-		attr = "dip"
-	}
-	op := OpEq
-	if n.neq {
-		op = OpNeq
-	}
 	v := n.pfx.Addr().String()
 	if !n.pfx.IsSingleIP() {
 		v = n.pfx.String()
+	}
+	return addrComparison(n.server, n.neq, v)
+}
+
+// addrComparison writes "sip = v", "dip != v"...
+func addrComparison(server, neq bool, v string) string {
+	attr := "sip"
+	if server {
+		attr = "dip"
+	}
+	op := OpEq
+	if neq {
+		op = OpNeq
 	}
 	return attr + " " + op.String() + " " + v
 }
@@ -127,17 +132,7 @@ type hostNode struct {
 }
 
 func (n hostNode) Match(*store.FlowRecord) bool { return false }
-func (n hostNode) String() string {
-	attr := "sip"
-	if n.server {
-		attr = "dip"
-	}
-	op := OpEq
-	if n.neq {
-		op = OpNeq
-	}
-	return attr + " " + op.String() + " " + n.name
-}
+func (n hostNode) String() string { return addrComparison(n.server, n.neq, n.name) }
 
 // isHostname accepts DNS names (letters, digits, '-', '.'; a letter
 // somewhere, so it is not a mistyped address).

@@ -118,6 +118,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzQUICInitial$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzTLSServerParser$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzDNSRisks$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzMatchHost$$' -fuzztime 60s ./controlplane/l7
+	$(GO) test -run '^$$' -fuzz '^FuzzQuotedFlowKey$$' -fuzztime 60s ./controlplane/flowtable
+	$(GO) test -run '^$$' -fuzz '^FuzzParseAWS$$' -fuzztime 60s ./tools/ipranges
 
 clean:
 	rm -rf $(BIN) $(OUT)

@@ -172,8 +172,8 @@ func (t *Table) applyDeltaLocked(f *Flow, d *flow.Delta) {
 		}
 		f.pendPkts[dir] += pk
 		f.pendBytes[dir] += by
-		f.markActive(max(firstOf(d), 1))
-		f.markActive(d.LastNs)
+		f.markActive(max(firstOf(d), 1), t.cfg.L7)
+		f.markActive(d.LastNs, t.cfg.L7)
 		if d.HasMAC[side] {
 			f.mac[dir], f.hasMAC[dir] = d.MAC[side], true
 		}

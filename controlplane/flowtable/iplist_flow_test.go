@@ -75,15 +75,7 @@ func TestAddressListLabelsFlows(t *testing.T) {
 			}
 		}
 	})
-	name := func(r l7.Result) string {
-		switch {
-		case r.Master != l7.Unknown && r.App != l7.Unknown && r.App != r.Master:
-			return cat.Info(r.Master).Name + "." + cat.Info(r.App).Name
-		case r.App != l7.Unknown:
-			return cat.Info(r.App).Name
-		}
-		return cat.Info(r.Master).Name
-	}
+	name := cat.Name
 	for i, c := range cases {
 		r, ok := got[uint16(40001+i)]
 		if !ok {
@@ -103,6 +95,57 @@ func TestAddressListLabelsFlows(t *testing.T) {
 	off.View(func(v View) {
 		if r := v.Flows()[0].Protocol(); r.Name() != "TLS" {
 			t.Errorf("lists off: %s", r.Name())
+		}
+	})
+}
+
+// TestFlowCategoryFromHostMatch: a flow whose server name matched a host
+// pattern counts under that pattern's category (nDPI 4.2 puts Google's ad
+// server in Advertisement, id 101, while Google is Web), in the hosts' and
+// the interface's category totals; a name that matched nothing leaves the
+// application's category.
+func TestFlowCategoryFromHostMatch(t *testing.T) {
+	tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	hello := func(sport uint16, sni string) {
+		for _, p := range []*decode.Packet{
+			tcp(t0, local, remote, sport, 443, decode.TCPSyn, 60, nil),
+			tcp(t0+1, remote, local, 443, sport, decode.TCPSyn|decode.TCPAck, 60, nil),
+			tcp(t0+2, local, remote, sport, 443, decode.TCPAck|decode.TCPPsh, 300, clientHelloNoALPN(sni)),
+		} {
+			tb.HandlePacket(p, decode.ErrNone)
+		}
+	}
+	hello(41001, "www.googleadservices.com")
+	hello(41002, "www.google.com")
+	hello(41003, "unknown.example")
+	var cat *l7.Catalog
+	tb.View(func(v View) {
+		byPort := map[uint16]*Flow{}
+		for _, f := range v.Flows() {
+			byPort[f.ClientPort] = f
+		}
+		for port, want := range map[uint16]uint8{41001: 101, 41002: 5, 41003: cat.Info(l7.TLS).Category} {
+			if got := cat.Category(byPort[port].Protocol()); got != want {
+				t.Errorf("flow from port %d: category %d, want %d", port, got, want)
+			}
+		}
+		h := v.Host(HostKey{Addr: local})
+		ad := h.Categories[101]
+		if ad == nil || ad.BytesSent+ad.BytesRcvd != byPort[41001].Bytes() {
+			t.Errorf("host's Advertisement bytes %+v, want the ad flow's %d", ad, byPort[41001].Bytes())
+		}
+		web := h.Categories[5]
+		if web == nil || web.BytesSent+web.BytesRcvd != byPort[41002].Bytes()+byPort[41003].Bytes() {
+			t.Errorf("host's Web bytes %+v, want the two other flows' %d", web, byPort[41002].Bytes()+byPort[41003].Bytes())
+		}
+		var ifAd uint64
+		v.CategoryBytes(func(c uint8, b uint64) {
+			if c == 101 {
+				ifAd = b
+			}
+		})
+		if ifAd != byPort[41001].Bytes() {
+			t.Errorf("interface Advertisement bytes %d, want %d", ifAd, byPort[41001].Bytes())
 		}
 	})
 }

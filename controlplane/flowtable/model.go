@@ -415,8 +415,10 @@ type Host struct {
 	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
 	HTTPSentRate, HTTPRcvdRate  HTTPCounts // the same per second (rounded), see UpdateRates
 	httpPrev                    [2]HTTPCounts
-	active                      activity            // 5-second periods with traffic
-	catActive                   map[uint8]*activity // the same per nDPI category
+	active                      activity // 5-second periods with traffic
+	// Categories are the same per nDPI category, each flow counted under
+	// its own (the host pattern's, else its application's).
+	Categories map[uint8]*L7Counters
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
@@ -491,7 +493,7 @@ func (h *Host) ActivityTime() int64 { return h.active.seconds() }
 // CategoryDuration is the ntopng duration of an nDPI category: seconds of
 // the periods in which any of its applications had traffic.
 func (h *Host) CategoryDuration(cat uint8) int64 {
-	if a := h.catActive[cat]; a != nil {
+	if a := h.Categories[cat]; a != nil {
 		return a.seconds()
 	}
 	return 0

@@ -58,6 +58,10 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		t.l7Bytes[app] += by
 		sender.l7Of(app).sent(pk, by)
 		receiver.l7Of(app).rcvd(pk, by)
+		cat := t.cfg.L7.Category(f.Protocol())
+		t.catBytes[cat] += by
+		sender.categoryOf(cat).sent(pk, by)
+		receiver.categoryOf(cat).rcvd(pk, by)
 		sender.PktSent.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 		receiver.PktRcvd.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 
@@ -96,15 +100,15 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		f.pendSize[dir] = [NumSizeBuckets]uint32{}
 		f.pendFlags[dir] = [4]uint32{}
 	}
-	f.flushActivity()
+	f.flushActivity(t.cfg.L7)
 }
 
 // markActive records a packet time for the hosts' activity periods. A
 // pending span is flushed when the flow was idle for a whole period, so a
 // flow that pauses between two syncs does not count the pause as activity.
-func (f *Flow) markActive(ts int64) {
+func (f *Flow) markActive(ts int64, cat *l7.Catalog) {
 	if f.pendFirst != 0 && ts/5e9 > f.pendLast/5e9+1 {
-		f.flushActivity()
+		f.flushActivity(cat)
 	}
 	if f.pendFirst == 0 {
 		f.pendFirst = ts
@@ -114,12 +118,12 @@ func (f *Flow) markActive(ts int64) {
 
 // flushActivity applies the pending activity span to both hosts, overall
 // and for the flow's application.
-func (f *Flow) flushActivity() {
+func (f *Flow) flushActivity(cats *l7.Catalog) {
 	if f.pendFirst == 0 {
 		return
 	}
 	app := f.Protocol().AppID()
-	cat := l7.InfoOf(app).Category
+	cat := cats.Category(f.Protocol())
 	for _, h := range [2]*Host{f.cli, f.srv} {
 		h.active.touch(f.pendFirst, f.pendLast)
 		h.l7Of(app).touch(f.pendFirst, f.pendLast)
@@ -131,7 +135,7 @@ func (f *Flow) flushActivity() {
 // l7Of and categoryOf return the host's counters of an application or a
 // category, created on first use (both key spaces are small and fixed).
 func (h *Host) l7Of(app l7.Protocol) *L7Counters { return entry(&h.L7, app, math.MaxInt) }
-func (h *Host) categoryOf(cat uint8) *activity   { return entry(&h.catActive, cat, math.MaxInt) }
+func (h *Host) categoryOf(cat uint8) *L7Counters { return entry(&h.Categories, cat, math.MaxInt) }
 
 // addMACLocked notes a MAC seen as a sender and returns the name its DHCP
 // client gave, if any.

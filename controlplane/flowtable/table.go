@@ -72,6 +72,7 @@ type Table struct {
 	dirty      []*Flow                // flows with packets not yet applied to their hosts
 	numLocal   int                    // hosts inside the local networks
 	l7Bytes    map[l7.Protocol]uint64 // bytes per application since start
+	catBytes   map[uint8]uint64       // bytes per flow category since start
 	dscp       [NumDSCPClasses]uint64 // packets per DSCP class since start
 	rates      Rates
 	rateAt     rateState
@@ -105,13 +106,14 @@ func New(cfg Config) *Table {
 		cfg.MaxHosts = 131072
 	}
 	return &Table{
-		cfg:     cfg,
-		flows:   make(map[flowKey]*Flow),
-		hosts:   make(map[hostID]*Host),
-		byIP:    btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
-		macs:    make(map[[6]byte]string),
-		alias:   make(map[HostKey]string),
-		l7Bytes: make(map[l7.Protocol]uint64),
+		cfg:      cfg,
+		flows:    make(map[flowKey]*Flow),
+		hosts:    make(map[hostID]*Host),
+		byIP:     btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
+		macs:     make(map[[6]byte]string),
+		alias:    make(map[HostKey]string),
+		l7Bytes:  make(map[l7.Protocol]uint64),
+		catBytes: make(map[uint8]uint64),
 	}
 }
 
@@ -359,7 +361,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 			f.payloadBytes[dir] += n
 		}
 	}
-	f.markActive(p.Timestamp)
+	f.markActive(p.Timestamp, t.cfg.L7)
 	f.pendSize[dir][sizeBucket(p.WireLen)]++
 	if p.Proto == 6 {
 		if fl := tcpFlagClass(p.TCPFlags); fl >= 0 {
@@ -450,7 +452,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		}
 		if m == l7.DNS || m == l7.MDNS {
 			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
-				setApp(f, t.cfg.L7.AppForHost(info.QName))
+				setHostMatch(f, t.cfg.L7.MatchHost(info.QName))
 			}
 		}
 	}
@@ -505,11 +507,16 @@ func (t *Table) guessLocked(f *Flow) {
 	}
 }
 
-// setApp takes the application a name gave; a name that gives none keeps
-// the address lists' one (nDPI's TLS.<ip app> for an unknown SNI).
-func setApp(f *Flow, app l7.Protocol) {
-	if app != l7.Unknown {
-		f.L7.App = app
+// setHostMatch takes what a server name matched: its application (a name
+// that gives none keeps the address lists' one, nDPI's TLS.<ip app> for an
+// unknown SNI) and its category, which nDPI gives the flow whenever a host
+// pattern or the category list matched.
+func setHostMatch(f *Flow, m l7.HostMatch) {
+	if m.App != l7.Unknown {
+		f.L7.App = m.App
+	}
+	if m.Name != "" || m.ByCategory {
+		f.L7.Category, f.L7.HasCategory = m.Category, true
 	}
 }
 
@@ -526,7 +533,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 		if name := hello.ServerName; name != "" {
 			f.ServerName = name
 			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
-			setApp(f, cat.AppForHost(name))
+			setHostMatch(f, cat.MatchHost(name))
 		}
 		return
 	}
@@ -546,7 +553,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 		if m.App == l7.Unknown {
 			m.App = m.Dropped
 		}
-		setApp(f, m.App)
+		setHostMatch(f, m)
 	}
 }
 
@@ -585,8 +592,8 @@ func (t *Table) certAppLocked(f *Flow, cert *l7.TLSCert) {
 		return
 	}
 	for _, name := range cert.DNSNames {
-		if app := cat.AppForHost(name); app != l7.Unknown {
-			f.L7.App = app
+		if m := cat.MatchHost(name); m.App != l7.Unknown {
+			setHostMatch(f, m)
 			return
 		}
 	}
@@ -696,7 +703,7 @@ func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
 	if name := hello.ServerName; name != "" {
 		f.ServerName = name
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
-		setApp(f, t.cfg.L7.AppForHost(name))
+		setHostMatch(f, t.cfg.L7.MatchHost(name))
 	}
 }
 

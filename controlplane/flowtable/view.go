@@ -84,6 +84,13 @@ func (t *Table) SetAlias(k HostKey, alias string) {
 	t.mu.Unlock()
 }
 
+// CategoryBytes calls fn with every flow category's bytes since start.
+func (v View) CategoryBytes(fn func(cat uint8, bytes uint64)) {
+	for c, b := range v.t.catBytes {
+		fn(c, b)
+	}
+}
+
 // L7Bytes calls fn with every application's bytes since start.
 func (v View) L7Bytes(fn func(app l7.Protocol, bytes uint64)) {
 	for a, b := range v.t.l7Bytes {

@@ -66,6 +66,11 @@ func Protocols(fn func(p Protocol, i Info)) {
 type Result struct {
 	Master, App Protocol
 	Guessed     bool // from the port only: no payload confirmed it
+	// Category is the flow's own nDPI category when a server name matched
+	// a host pattern or the category list (HasCategory): Google's ad hosts
+	// are Advertisement, not their application's Web. See Catalog.Category.
+	Category    uint8
+	HasCategory bool
 }
 
 // Name is ntopng's l7 label: "TLS.Google", "DNS", "Unknown".

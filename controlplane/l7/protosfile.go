@@ -143,6 +143,15 @@ func (c *Catalog) ProtocolID(name string) (Protocol, bool) {
 	return found, ok
 }
 
+// Category is r's nDPI category: the one its server name's match gave,
+// else its application's (custom protocols' included).
+func (c *Catalog) Category(r Result) uint8 {
+	if r.HasCategory {
+		return r.Category
+	}
+	return c.Info(r.AppID()).Category
+}
+
 // Name is r's nDPI name ("TLS.Google"), custom protocols' names included.
 func (c *Catalog) Name(r Result) string {
 	switch {

@@ -680,16 +680,12 @@ func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View, cat *l7.Ca
 			"packets.sent": c.PktsSent, "packets.rcvd": c.PktsRcvd,
 			"duration": c.Duration(), "num_flows": flows[app],
 		}
-		name := l7.CategoryName(info.Category)
-		e, _ := cats[name].(map[string]any)
-		if e == nil {
-			e = map[string]any{"category": info.Category, "bytes": uint64(0), "bytes.sent": uint64(0), "bytes.rcvd": uint64(0), "duration": int64(0)}
-			cats[name] = e
-		}
-		e["bytes.sent"] = e["bytes.sent"].(uint64) + c.BytesSent
-		e["bytes.rcvd"] = e["bytes.rcvd"].(uint64) + c.BytesRcvd
-		e["bytes"] = e["bytes"].(uint64) + c.BytesSent + c.BytesRcvd
-		e["duration"] = h.CategoryDuration(info.Category)
+	}
+	// Each flow counts under its own category (a host pattern's, e.g.
+	// Advertisement for an ad server of a Web application's).
+	for id, c := range h.Categories {
+		cats[l7.CategoryName(id)] = map[string]any{"category": id, "bytes": c.BytesSent + c.BytesRcvd,
+			"bytes.sent": c.BytesSent, "bytes.rcvd": c.BytesRcvd, "duration": c.Duration()}
 	}
 	m["ndpi"] = ndpi
 	m["ndpi_categories"] = cats

@@ -82,6 +82,11 @@ func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
 	sums := map[string]uint64{}
 	cat := ifc.Table.Config().L7
 	ifc.Table.View(func(v flowtable.View) {
+		if r.params["ndpi_category"] == "true" && r.params["breed"] != "true" {
+			// Flows count under their own category, not their application's.
+			v.CategoryBytes(func(c uint8, b uint64) { sums[l7.CategoryName(c)] += b })
+			return
+		}
 		v.L7Bytes(func(app l7.Protocol, b uint64) { sums[groupLabel(cat, app, r.params)] += b })
 	})
 	items := make([]statItem, 0, len(sums))
@@ -150,6 +155,13 @@ func (s *Server) getHostL7Stats(r *request) (RC, any) {
 		}
 		found = true
 		sums := map[string]*statItem{}
+		if r.params["ndpi_category"] == "true" && r.params["breed"] != "true" {
+			for id, c := range h.Categories {
+				var d int64 // ntopng gives categories no duration here
+				items = append(items, statItem{Label: l7.CategoryName(id), Value: c.BytesSent + c.BytesRcvd, Duration: &d})
+			}
+			return
+		}
 		for app, c := range h.L7 {
 			label := groupLabel(ifc.Table.Config().L7, app, r.params)
 			it := sums[label]

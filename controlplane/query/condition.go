@@ -132,7 +132,7 @@ type hostNode struct {
 }
 
 func (n hostNode) Match(*store.FlowRecord) bool { return false }
-func (n hostNode) String() string { return addrComparison(n.server, n.neq, n.name) }
+func (n hostNode) String() string               { return addrComparison(n.server, n.neq, n.name) }
 
 // isHostname accepts DNS names (letters, digits, '-', '.'; a letter
 // somewhere, so it is not a mistyped address).

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -119,6 +121,8 @@ type Query struct {
 	resolve        bool
 	resolveRows    int
 	resolveTimeout time.Duration
+
+	maxGroups int // 0: no limit
 }
 
 // Prepare validates args against the interfaces (id → name) and resolves
@@ -131,6 +135,8 @@ func Prepare(args Args, ifaces map[uint16]string, now time.Time) (*Query, error)
 type PrepareOptions struct {
 	// Resolver looks up the host names of conditions; nil is the system's.
 	Resolver HostResolver
+	// TotalMemory is the RAM MaxMemPct is a share of; 0 is the machine's.
+	TotalMemory uint64
 }
 
 // hostLookupTimeout bounds the lookups of a condition's host names.
@@ -227,7 +233,38 @@ func PrepareWith(args Args, ifaces map[uint16]string, now time.Time, opts Prepar
 	if args.MaxMemPct < 0 || args.MaxMemPct > 100 {
 		return nil, argErr("MaxMemPct", false, "must be 0-100, got %d", args.MaxMemPct)
 	}
+	// goProbe's MaxMemPct: the share of the machine's memory a query may
+	// hold. The groups are what grows with the data, so the budget is a
+	// number of groups (0 percent: goProbe's default).
+	pct := args.MaxMemPct
+	if pct == 0 {
+		pct = DefaultMaxMemPct
+	}
+	mem := opts.TotalMemory
+	if mem == 0 {
+		mem = totalMemory()
+	}
+	if mem > 0 {
+		q.maxGroups = int(min(mem/100*uint64(pct)/groupBytes, math.MaxInt32))
+	}
 	return q, nil
+}
+
+// groupBytes is what one group of a running query costs: its key in the
+// index map and the keys slice, its counters, and the merge map's entry.
+const groupBytes = 256
+
+// ErrMemoryLimit is a query stopped because its groups would need more
+// memory than MaxMemPct allows.
+var ErrMemoryLimit = errors.New("query: too many result groups for the memory allowed (MaxMemPct); narrow the time range or the condition")
+
+// totalMemory is the machine's RAM in bytes, 0 if unknown.
+func totalMemory() uint64 {
+	var si syscall.Sysinfo_t
+	if err := syscall.Sysinfo(&si); err != nil {
+		return 0
+	}
+	return uint64(si.Totalram) * uint64(si.Unit)
 }
 
 // Format is the validated output format (json, txt or csv).

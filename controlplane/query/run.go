@@ -242,7 +242,7 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 		go func(pi int) {
 			defer wg.Done()
 			defer func() { <-sem }()
-			results[pi] = q.scan(ctx, st, parts[pi], &use)
+			results[pi] = q.scan(ctx, st, parts[pi], &use, workers)
 		}(pi)
 	}
 	wg.Wait()
@@ -305,7 +305,7 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 
 // scan aggregates one slice of the work, decoding only the fields the
 // query's attributes and condition read.
-func (q *Query) scan(ctx context.Context, st *store.Store, part scanPart, use *[numAttrs]bool) partial {
+func (q *Query) scan(ctx context.Context, st *store.Store, part scanPart, use *[numAttrs]bool, workers int) partial {
 	p := partial{index: make(map[rowKey]int32)}
 	for side := range 2 {
 		p.addr4Index[side], p.addrIndex[side] = newU32Index(), make(map[[16]byte]int32)
@@ -338,6 +338,11 @@ func (q *Query) scan(ctx context.Context, st *store.Store, part scanPart, use *[
 			nextCheck += ctxCheckEvery
 			if err := ctx.Err(); err != nil {
 				return err
+			}
+			// Each worker holds its own groups; together they stay in
+			// the budget (the merge holds at most the sum).
+			if q.maxGroups > 0 && len(p.ctrs)*workers > q.maxGroups {
+				return ErrMemoryLimit
 			}
 		}
 		matched := 0

@@ -391,3 +391,29 @@ func TestHumanUnits(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxMemPctStopsHugeQueries: a query whose groups would outgrow its
+// share of the memory stops with ErrMemoryLimit instead of exhausting the
+// appliance; the same query within its budget runs.
+func TestMaxMemPctStopsHugeQueries(t *testing.T) {
+	st := openStore(t, benchRecords(60_000)) // ~20 000 clients
+	args := DefaultArgs()
+	args.Query, args.Ifaces, args.MaxMemPct = "sip", "eth0", 10
+	now := time.Unix(base+3600, 0)
+	// 10 % of 2.56 MB is room for 1 000 groups.
+	q, err := PrepareWith(args, testIfaces, now, PrepareOptions{TotalMemory: 2_560_000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Run(context.Background(), st); !errors.Is(err, ErrMemoryLimit) {
+		t.Fatalf("20 000 groups in a 1 000-group budget: %v", err)
+	}
+	q, err = PrepareWith(args, testIfaces, now, PrepareOptions{TotalMemory: 1 << 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := q.Run(context.Background(), st)
+	if err != nil || res.TotalRows < 10_000 {
+		t.Fatalf("within the budget: %v, %d rows", err, res.TotalRows)
+	}
+}

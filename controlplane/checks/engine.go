@@ -278,6 +278,7 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		}
 		out = e.flowPass(st, snap, ifc, v, now, final, out)
 		out = e.hostPass(st, snap, ifc, v, now, final, out)
+		e.behaviourPass(st, v, now)
 		out = e.ifacePass(st, snap, ifc, v, now, out)
 	})
 	e.forgetGone(st)
@@ -352,6 +353,7 @@ type HostAlerts struct {
 	TotAlertedAsClient, TotAlertedAsServer uint64
 	TotalAlerts                            uint64 // flow alerts it took part in, host alerts it raised
 	Engaged                                int    // engaged host alerts
+	Behaviour                              HostBehaviour
 }
 
 // Score is the host's total score.
@@ -373,6 +375,7 @@ func (e *Engine) Host(ifid int, k flowtable.HostKey) HostAlerts {
 			TotBlacklistedAsClient: h.totBlacklistedCli, TotBlacklistedAsServer: h.totBlacklistedSrv,
 			TotAlertedAsClient: h.totAlertedCli, TotAlertedAsServer: h.totAlertedSrv,
 			TotalAlerts: h.totalAlerts,
+			Behaviour:   h.beh.public(),
 		}
 	}
 	name := k.String()

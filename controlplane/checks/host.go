@@ -23,6 +23,8 @@ type hostState struct {
 	totAlertedCli, totAlertedSrv         uint64
 	totBlacklistedCli, totBlacklistedSrv uint64
 	totalAlerts                          uint64 // flow alerts it took part in and host alerts it raised
+
+	beh *hostBehaviour // local hosts only: their behaviour series
 }
 
 // host is the state of a host, made on first use (a flow pass may meet

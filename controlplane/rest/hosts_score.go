@@ -17,8 +17,20 @@ func addHostAlerts(m map[string]any, a checks.HostAlerts) {
 		"score_breakdown_client": scoreBreakdown(a.ScoreAsClient),
 		"score_breakdown_server": scoreBreakdown(a.ScoreAsServer),
 	}
-	m["score_behaviour"] = map[string]any{
-		"as_client": behaviour(uint64(cli)), "as_server": behaviour(uint64(srv)), "tot_num_anomalies": 0,
+	if b := a.Behaviour; b.Fed > 0 {
+		m["score_behaviour"] = map[string]any{
+			"as_client": behaviourOf(b.ScoreAsClient), "as_server": behaviourOf(b.ScoreAsServer),
+			"tot_num_anomalies": b.ScoreAnomalies,
+		}
+		m["active_flows_behaviour"] = map[string]any{
+			"as_client": behaviourOf(b.ActiveFlowsAsClient), "as_server": behaviourOf(b.ActiveFlowsAsServer),
+			"tot_num_anomalies": b.ActiveFlowsAnomalies,
+		}
+		m["contacted_hosts_behaviour"] = behaviourOf(b.ContactedHosts)
+	} else {
+		m["score_behaviour"] = map[string]any{
+			"as_client": behaviour(uint64(cli)), "as_server": behaviour(uint64(srv)), "tot_num_anomalies": 0,
+		}
 	}
 	// alerted_flows.* count every alerted flow since the host appeared;
 	// active_alerted_flows those still in the table, both roles.
@@ -54,16 +66,23 @@ func scoreBreakdown(byCat [checks.NumScoreCats]int) map[string]any {
 	return out
 }
 
-// behaviour is one of ntopng's behaviour entries. ntopng forecasts each
-// value with double exponential smoothing over its periodic updates and
-// flags values outside the forecast's band; the probe keeps no such
-// history, so the band is the value itself (what the forecast is after a
-// single observation) and nothing is ever an anomaly.
-func behaviour(value uint64) map[string]any {
-	return map[string]any{"value": value, "lower_bound": value, "upper_bound": value, "anomaly": false}
+// behaviourOf is one of ntopng's behaviour entries: the last value fed to
+// the host's double exponential smoothing (checks.HostBehaviour), the
+// band its forecast allowed and whether the value fell outside.
+func behaviourOf(b checks.Behaviour) map[string]any {
+	return map[string]any{"value": b.Value, "lower_bound": b.LowerBound, "upper_bound": b.UpperBound, "anomaly": b.Anomaly}
 }
 
-// addBehaviours adds the behaviour entries that come from the flow table.
+// behaviour is a behaviour entry before the host's series has any value
+// (remote hosts, which ntopng does not analyse, and local hosts seen for
+// less than a period): the current value, no band yet (0, 0, as ntopng's
+// counters read before their first forecast), no anomaly.
+func behaviour(value uint64) map[string]any {
+	return behaviourOf(checks.Behaviour{Value: value})
+}
+
+// addBehaviours adds the behaviour entries that come from the flow table,
+// replaced by the checks engine's once the host's series has values.
 func addBehaviours(m map[string]any, h *flowtable.Host) {
 	m["active_flows_behaviour"] = map[string]any{
 		"as_client": behaviour(uint64(h.ActiveAsClient)), "as_server": behaviour(uint64(h.ActiveAsServer)),

@@ -6,15 +6,15 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/internal/pcaptest"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // writeSYNFlood writes a capture of a SYN flood: rate SYNs per second for
@@ -23,15 +23,7 @@ import (
 // normal DNS exchange per second.
 func writeSYNFlood(t *testing.T, path string, rate, secs int) (attacker, victim string) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	w := pcaptest.Create(t, path)
 	src, dst := net.IPv4(198, 51, 100, 66).To4(), net.IPv4(192, 168, 1, 80).To4()
 	macA, macB := net.HardwareAddr{2, 0, 0, 0, 0, 1}, net.HardwareAddr{2, 0, 0, 0, 0, 2}
 	ts := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)

@@ -24,9 +24,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/internal/pcaptest"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -71,15 +72,7 @@ type truth struct {
 // local hosts to remote web servers, a DNS exchange and an ARP frame.
 func writeCapture(t *testing.T, path string, nConn int) truth {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	w := pcaptest.Create(t, path)
 	tr := truth{hostBytes: map[string][2]int{}}
 	ts := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	macA := net.HardwareAddr{0x02, 0, 0, 0, 0, 1}

@@ -13,9 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/internal/pcaptest"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -25,15 +26,7 @@ const tsharkPath = "/usr/bin/tshark"
 // writePcap stores payloads as UDP datagrams to dstPort.
 func writePcap(t *testing.T, path string, dstPort uint16, payloads [][]byte, at time.Time) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	w := pcaptest.Create(t, path)
 	for _, p := range payloads {
 		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 		ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{192, 0, 2, 1}, DstIP: net.IP{192, 0, 2, 2}}

@@ -16,9 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/internal/pcaptest"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 )
@@ -190,15 +191,7 @@ var hostNameCases = []string{
 func writeHostNameCapture(t *testing.T) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "hostnames.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	w := pcaptest.Create(t, path)
 	ts := time.Date(2022, 3, 1, 10, 0, 0, 0, time.UTC)
 	cli := net.IP{192, 0, 2, 10}
 	write := func(src, dst net.IP, l4 gopacket.SerializableLayer, nl gopacket.NetworkLayer, payload []byte) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -15,9 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/internal/pcaptest"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/quic-go/quic-go"
 )
 
@@ -225,15 +225,7 @@ func (h tsharkHello) ja4(quic bool) string {
 // 443 in Ethernet/IPv4 frames.
 func writePcap(t testing.TB, path string, payloads [][]byte, tcp bool) {
 	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	w := pcaptest.Create(t, path)
 	seq := uint32(1000)
 	for i, p := range payloads {
 		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}

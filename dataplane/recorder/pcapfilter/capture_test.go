@@ -2,14 +2,14 @@ package pcapfilter
 
 import (
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/internal/pcaptest"
+
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // variedFrames builds frames that exercise every primitive: IPv4 with
@@ -109,15 +109,7 @@ func variedFrames(t testing.TB) [][]byte {
 func writeCapture(t testing.TB, frames [][]byte) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "varied.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := pcapgo.NewWriter(f)
-	if err := w.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
-		t.Fatal(err)
-	}
+	w := pcaptest.Create(t, path)
 	base := time.Unix(1700000000, 0)
 	for i, fr := range frames {
 		ci := gopacket.CaptureInfo{Timestamp: base.Add(time.Duration(i) * time.Microsecond), CaptureLength: len(fr), Length: len(fr)}

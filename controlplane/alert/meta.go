@@ -64,6 +64,8 @@ const (
 	HostFlowFlood    = 4
 	HostSYNScan      = 5
 	HostSYNFlood     = 6
+	HostFlowAnomaly  = 10
+	HostScoreAnomaly = 11
 	HostScoreThresh  = 17
 	HostICMPFlood    = 18
 	HostPktThreshold = 19
@@ -120,6 +122,10 @@ var metas = map[TypeID]Meta{
 	hostMeta(HostScoreThresh):  {Title: "Score Threshold Exceeded", Check: "score_threshold", Score: 100},
 	hostMeta(HostICMPFlood):    {Title: "ICMP Flood", Check: "icmp_flood", Score: 100},
 	hostMeta(HostPktThreshold): {Title: "Traffic Volume Threshold", Check: "traffic_volume", Score: 50},
+	// The anomaly alerts' scores are not known for sure: 100 as the
+	// other host behaviour alerts (floods, scans).
+	hostMeta(HostFlowAnomaly):  {Title: "Flow Anomaly", Check: "flow_anomaly", Score: 100},
+	hostMeta(HostScoreAnomaly): {Title: "Score Anomaly", Check: "score_anomaly", Score: 100},
 
 	otherMeta(OtherTooManyDrops):       {Title: "Too Many Drops", Check: "too_many_drops", Score: 100},
 	otherMeta(OtherAMThresholdCross):   {Title: "Active Monitoring", Check: "active_monitoring", Score: 100},

@@ -89,6 +89,7 @@ type hostBehaviour struct {
 	contacts             behaviourSeries
 	scoreAnomalies       uint64
 	activeFlowsAnomalies uint64
+	alerting             bool // some of its anomaly alerts are engaged
 }
 
 func newHostBehaviour(firstSeen int64) *hostBehaviour {
@@ -132,7 +133,8 @@ func (b *hostBehaviour) public() HostBehaviour {
 // the host pass settled their scores. A host's first value comes a whole
 // period after its first packet, so it covers a full minute of activity.
 // Remote hosts keep no state, as in ntopng.
-func (e *Engine) behaviourPass(st *ifState, v flowtable.View, now int64) {
+// Its anomaly alerts follow each new value.
+func (e *Engine) behaviourPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, out []emitItem) []emitItem {
 	var engaged map[string]*[2]int // host alert scores per host, as Host adds them
 	v.AscendHosts(func(h *flowtable.Host) bool {
 		if !h.Local {
@@ -157,8 +159,10 @@ func (e *Engine) behaviourPass(st *ifState, v flowtable.View, now int64) {
 		}
 		hs.beh.feed(uint64(cli), uint64(srv), uint64(h.ActiveAsClient), uint64(h.ActiveAsServer), uint64(h.ContactsAsClient()))
 		hs.beh.next = now + behaviourPeriod
+		out = e.anomalyAlerts(st, snap, ifc, h, hs, now, out)
 		return true
 	})
+	return out
 }
 
 // engagedHostScores sums the engaged host alerts' scores per host, as

@@ -90,6 +90,10 @@ var catalogue = []Check{
 	{Key: "ntp_contacts", Subdir: SubdirHost, Types: hostT(alert.HostNTPContacts), Threshold: 5, Unit: "servers", Enabled: true, Descr: "Hosts that used more NTP servers than the threshold"},
 	{Key: "smtp_contacts", Subdir: SubdirHost, Types: hostT(alert.HostSMTPContacts), Threshold: 5, Unit: "servers", Enabled: true, Descr: "Hosts that used more SMTP servers than the threshold"},
 	{Key: "score_threshold", Subdir: SubdirHost, Types: hostT(alert.HostScoreThresh), Threshold: 5000, Unit: "score", Enabled: true, Descr: "Hosts whose flows' score exceeds the threshold"},
+	// Whether ntopng enables the behaviour anomaly checks by default could
+	// not be checked: off until the operator turns them on.
+	{Key: "score_anomaly", Subdir: SubdirHost, Types: hostT(alert.HostScoreAnomaly), Descr: "Local hosts whose score as client or server falls outside the band its recent values forecast"},
+	{Key: "flow_anomaly", Subdir: SubdirHost, Types: hostT(alert.HostFlowAnomaly), Descr: "Local hosts whose active flows as client or server fall outside the band their recent values forecast"},
 	{Key: "traffic_volume", Subdir: SubdirHost, Types: hostT(alert.HostPktThreshold), Threshold: 1 << 30, Unit: "bytes/minute", Descr: "Hosts moving more than the threshold per minute"},
 
 	{Key: "too_many_drops", Subdir: SubdirInterface, Types: otherT(alert.OtherTooManyDrops), Threshold: 5, Unit: "% of packets", Enabled: true, Descr: "Packets lost by the capture or flows lost to a full flow table"},

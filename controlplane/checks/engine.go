@@ -278,7 +278,7 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		}
 		out = e.flowPass(st, snap, ifc, v, now, final, out)
 		out = e.hostPass(st, snap, ifc, v, now, final, out)
-		e.behaviourPass(st, v, now)
+		out = e.behaviourPass(st, snap, ifc, v, now, out)
 		out = e.ifacePass(st, snap, ifc, v, now, out)
 	})
 	e.forgetGone(st)

@@ -109,6 +109,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			hs.at = h.FirstSeen
 		}
 		hs.gen = st.gen
+		keepAnomalies(st, snap, hs, h.Key, active)
 		span := now - hs.at
 		if span < minWindow && (!final || hs.evaluated) {
 			keepEngaged(st, h.Key, active)

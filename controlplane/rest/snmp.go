@@ -94,6 +94,18 @@ func (srv *Server) snmp(r *request) (*SNMP, RC, any) {
 	return srv.cfg.SNMP, RCOK, nil
 }
 
+// snmpDevice is srv.snmp for the calls about one device: its id from
+// snmp_host (INVALID_HOST without one).
+func (srv *Server) snmpDevice(r *request) (s *SNMP, id string, rc RC, rsp any) {
+	if s, rc, rsp = srv.snmp(r); s == nil {
+		return nil, "", rc, rsp
+	}
+	if id = snmpDeviceID(r.params); id == "" {
+		return nil, "", RCInvalidHost, nil
+	}
+	return s, id, RCOK, nil
+}
+
 // deviceFromParams reads ntopng's add/edit parameters.
 func deviceFromParams(p Params) snmp.Device {
 	raw := map[string]string{}
@@ -283,13 +295,9 @@ func (srv *Server) editSNMPDevice(r *request) (RC, any) {
 
 // deleteSNMPDevice removes the device named by snmp_host (its id).
 func (srv *Server) deleteSNMPDevice(r *request) (RC, any) {
-	s, rc, rsp := srv.snmp(r)
+	s, id, rc, rsp := srv.snmpDevice(r)
 	if s == nil {
 		return rc, rsp
-	}
-	id := snmpDeviceID(r.params)
-	if id == "" {
-		return RCInvalidHost, nil
 	}
 	gone := false
 	err := s.update(func(devs *[]snmp.Device) error {
@@ -343,13 +351,9 @@ func (srv *Server) getSNMPDevices(r *request) (RC, any) {
 // getSNMPDeviceInterfaces is one device's interfaces with counters,
 // rates and the recent series.
 func (srv *Server) getSNMPDeviceInterfaces(r *request) (RC, any) {
-	s, rc, rsp := srv.snmp(r)
+	s, id, rc, rsp := srv.snmpDevice(r)
 	if s == nil {
 		return rc, rsp
-	}
-	id := snmpDeviceID(r.params)
-	if id == "" {
-		return RCInvalidHost, nil
 	}
 	st, ok := s.poller.Snapshot(id)
 	if !ok {
@@ -361,13 +365,9 @@ func (srv *Server) getSNMPDeviceInterfaces(r *request) (RC, any) {
 // changeSNMPInterfaceStatus is change/snmp/device/interface/status: an
 // SNMP SET of ifAdminStatus with the device's write community.
 func (srv *Server) changeSNMPInterfaceStatus(r *request) (RC, any) {
-	s, rc, rsp := srv.snmp(r)
+	s, id, rc, rsp := srv.snmpDevice(r)
 	if s == nil {
 		return rc, rsp
-	}
-	id := snmpDeviceID(r.params)
-	if id == "" {
-		return RCInvalidHost, nil
 	}
 	var status snmp.IfStatus
 	switch r.params["snmp_admin_status"] {

@@ -93,7 +93,7 @@ func TestHostAppsAndNames(t *testing.T) {
 		// pattern matches anywhere, and a trailing dot hides "netflix.com".
 		"google.com.evil.example": Google, "www.netflix.com.": Unknown,
 	} {
-		if got := AppForHost(name); got != want {
+		if got := MatchHost(name).App; got != want {
 			t.Errorf("%s: %v, want %v", name, got, want)
 		}
 	}

@@ -65,11 +65,6 @@ func MatchHost(name string) HostMatch {
 	return m
 }
 
-// AppForHost returns the application nDPI's host table gives a server
-// name, or Unknown.
-func AppForHost(name string) Protocol {
-	return MatchHost(name).App
-}
 
 // hostTables are the compiled generated tables.
 type hostTables struct {

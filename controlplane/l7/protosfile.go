@@ -53,15 +53,9 @@ func DefaultCatalog() *Catalog {
 	return &Catalog{ip: DefaultIPTable()}
 }
 
-// AppForHost returns the application a server name belongs to, or
-// Unknown: the file's host rules first (the longest matching suffix, then
-// the label prefixes), then nDPI's host table (MatchHost).
-func (c *Catalog) AppForHost(name string) Protocol {
-	return c.MatchHost(name).App
-}
-
-// MatchHost is MatchHost with the file's host rules first; a file rule's
-// match has its custom protocol's category (Unspecified).
+// MatchHost is MatchHost with the file's host rules first (the longest
+// matching suffix, then the label prefixes); a file rule's match has its
+// custom protocol's category (Unspecified).
 func (c *Catalog) MatchHost(name string) HostMatch {
 	if c == nil || len(c.hosts) == 0 && len(c.prefixes) == 0 {
 		return MatchHost(name)

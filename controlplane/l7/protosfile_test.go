@@ -100,8 +100,8 @@ func TestParseProtosRules(t *testing.T) {
 		{"unrelated.test", Unknown},
 	}
 	for _, h := range hosts {
-		if got := c.AppForHost(h.name); got != h.want {
-			t.Errorf("AppForHost(%q) = %s, want %s", h.name, c.Info(got).Name, c.Info(h.want).Name)
+		if got := c.MatchHost(h.name).App; got != h.want {
+			t.Errorf("MatchHost(%q).App = %s, want %s", h.name, c.Info(got).Name, c.Info(h.want).Name)
 		}
 	}
 
@@ -245,7 +245,7 @@ func TestCatalogZeroHasNoAddressLists(t *testing.T) {
 	if new(Catalog).AppForAddr(google, 53) != Unknown {
 		t.Error("zero catalog matched an address")
 	}
-	if new(Catalog).AppForHost("www.google.com") != Google || nilCat.AppForHost("www.google.com") != Google {
+	if new(Catalog).MatchHost("www.google.com").App != Google || nilCat.MatchHost("www.google.com").App != Google {
 		t.Error("names")
 	}
 }
@@ -265,7 +265,7 @@ func FuzzProtosFile(f *testing.F) {
 			}
 			return
 		}
-		c.AppForHost("www.example.com")
+		c.MatchHost("www.example.com")
 		c.AppForAddr(netip.MustParseAddr("10.1.2.3"), 80)
 		c.AppForAddr(netip.MustParseAddr("2001:db8::1"), 80)
 		c.Protocols(func(Protocol, Info) {})

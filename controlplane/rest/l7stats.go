@@ -53,18 +53,20 @@ func appURL(cat *l7.Catalog, label string) string {
 	return ""
 }
 
-// groupLabel is the label an application counts under: its name, its
-// breed (breed=true) or its category (ndpi_category=true).
+// groupLabel is the label an application counts under: its name, or its
+// breed (breed=true). Categories are not the applications' but the flows'
+// own (byCategory).
 func groupLabel(cat *l7.Catalog, app l7.Protocol, p Params) string {
 	info := cat.Info(app)
-	switch {
-	case p["breed"] == "true":
+	if p["breed"] == "true" {
 		return info.Breed
-	case p["ndpi_category"] == "true":
-		return l7.CategoryName(info.Category)
 	}
 	return info.Name
 }
+
+// byCategory: ndpi_category=true groups by the flows' categories (breed
+// wins when both are asked, as in ntopng).
+func byCategory(p Params) bool { return p["ndpi_category"] == "true" && p["breed"] != "true" }
 
 // getInterfaceL7Stats is get/interface/l7/stats.
 func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
@@ -82,7 +84,7 @@ func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
 	sums := map[string]uint64{}
 	cat := ifc.Table.Config().L7
 	ifc.Table.View(func(v flowtable.View) {
-		if r.params["ndpi_category"] == "true" && r.params["breed"] != "true" {
+		if byCategory(r.params) {
 			// Flows count under their own category, not their application's.
 			v.CategoryBytes(func(c uint8, b uint64) { sums[l7.CategoryName(c)] += b })
 			return
@@ -145,7 +147,7 @@ func (s *Server) getHostL7Stats(r *request) (RC, any) {
 	if rc != RCOK {
 		return rc, nil
 	}
-	grouped := r.params["breed"] == "true" || r.params["ndpi_category"] == "true"
+	byBreed := r.params["breed"] == "true" // breeds, like categories, have no duration
 	var items []statItem
 	found := false
 	ifc.Table.View(func(v flowtable.View) {
@@ -155,7 +157,7 @@ func (s *Server) getHostL7Stats(r *request) (RC, any) {
 		}
 		found = true
 		sums := map[string]*statItem{}
-		if r.params["ndpi_category"] == "true" && r.params["breed"] != "true" {
+		if byCategory(r.params) {
 			for id, c := range h.Categories {
 				var d int64 // ntopng gives categories no duration here
 				items = append(items, statItem{Label: l7.CategoryName(id), Value: c.BytesSent + c.BytesRcvd, Duration: &d})
@@ -171,7 +173,7 @@ func (s *Server) getHostL7Stats(r *request) (RC, any) {
 				sums[label] = it
 			}
 			it.Value += c.BytesSent + c.BytesRcvd
-			if !grouped {
+			if !byBreed {
 				*it.Duration = c.Duration()
 			}
 		}

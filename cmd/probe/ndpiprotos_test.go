@@ -65,8 +65,8 @@ host:"web3.example"@WebThree
 	for _, c := range consts {
 		ids[c.Name] = [2]int{c.ID, c.CatID}
 	}
-	// nDPI numbers new protocols after its last one (431), in file order.
-	if ids["LabWeb"] != [2]int{432, 0} || ids["WebThree"] != [2]int{433, 0} || ids["TLS"] != [2]int{91, 5} {
+	// nDPI numbers new protocols after its last one (305), in file order.
+	if ids["LabWeb"] != [2]int{306, 0} || ids["WebThree"] != [2]int{307, 0} || ids["TLS"] != [2]int{91, 5} {
 		t.Errorf("consts: LabWeb %v WebThree %v TLS %v", ids["LabWeb"], ids["WebThree"], ids["TLS"])
 	}
 

@@ -36,6 +36,14 @@ const (
 	AmazonAWS  Protocol = 265
 )
 
+// Renamed44 are nDPI 4.2's protocol names that nDPI 4.4 (our table) kept
+// under the same id with another name: 4.2 name → 4.4 name. The host
+// tables and ndpiReader come from 4.2.
+var Renamed44 = map[string]string{
+	"Hotmail": "Outlook", "SkypeCall": "Skype_TeamsCall", "IPsec": "IPSec",
+	"DCE_RPC": "RPC", "Z39.50": "Z3950",
+}
+
 // Info is what nDPI says of a protocol: name, category id, breed.
 type Info struct {
 	Name     string
@@ -274,15 +282,16 @@ func isQUICInitial(p []byte) bool {
 	return false
 }
 
-// categoryNames are nDPI's category names by id (Appendix D of the notes).
+// categoryNames are nDPI 4.4's category names by id, as ntopng's v1 answer
+// lists them (Appendix D of the notes; 34, 106 and 107 came later).
 var categoryNames = map[uint8]string{
 	0: "Unspecified", 1: "Media", 2: "VPN", 3: "Email", 4: "DataTransfer", 5: "Web", 6: "SocialNetwork",
 	7: "Download", 8: "Game", 9: "Chat", 10: "VoIP", 11: "Database", 12: "RemoteAccess", 13: "Cloud",
 	14: "Network", 15: "Collaborative", 16: "RPC", 17: "Streaming", 18: "System", 19: "SoftwareUpdate",
 	25: "Music", 26: "Video", 27: "Shopping", 28: "Productivity", 29: "FileSharing", 30: "ConnCheck",
-	31: "IoT-Scada", 32: "VirtAssistant", 33: "Cybersecurity", 34: "AdultContent", 99: "Mining",
+	31: "IoT-Scada", 32: "VirtAssistant", 33: "Cybersecurity", 99: "Mining",
 	100: "Malware", 101: "Advertisement", 102: "Banned_Site", 103: "Site_Unavailable", 104: "Allowed_Site",
-	105: "Antimalware", 106: "Crypto_Currency", 107: "Gambling",
+	105: "Antimalware",
 }
 
 // CategoryName is nDPI's name of a category id.

@@ -1,7 +1,11 @@
 package l7
 
 import (
+	"bufio"
 	"encoding/binary"
+	"fmt"
+	"os"
+	"strings"
 	"testing"
 )
 
@@ -122,10 +126,12 @@ func FuzzClassify(f *testing.F) {
 }
 
 func TestNDPITable(t *testing.T) {
-	// Spot checks against nDPI's ids (research notes, Appendix C).
+	// Spot checks against nDPI 4.4's ids as ntopng's v1 answer lists them
+	// (tools/ndpidata/protocols.tsv), breeds as libndpi 4.2 gives them.
 	for id, want := range map[Protocol]Info{
 		TLS: {"TLS", 5, "Safe"}, DNS: {"DNS", 14, "Acceptable"}, AmazonAWS: {"AmazonAWS", 13, "Acceptable"},
-		YouTube: {"YouTube", 1, "Fun"}, ICMPV6: {"ICMPV6", 14, "Acceptable"}, 431: {"DingTalk", 9, "Acceptable"},
+		YouTube: {"YouTube", 1, "Fun"}, ICMPV6: {"ICMPV6", 14, "Acceptable"}, 305: {"Threema", 9, "Fun"},
+		21: {"Outlook", 3, "Acceptable"}, 72: {"GooglePlus", 6, "Fun"}, 127: {"RPC", 16, "Acceptable"},
 	} {
 		if got := InfoOf(id); got != want {
 			t.Errorf("%d: %+v, want %+v", id, got, want)
@@ -133,11 +139,42 @@ func TestNDPITable(t *testing.T) {
 	}
 	n := 0
 	Protocols(func(Protocol, Info) { n++ })
-	if n != 432 {
-		t.Errorf("%d protocols, want 432", n)
+	if n != 306 || FirstCustom != 306 {
+		t.Errorf("%d protocols, first custom %d, want 306 and 306", n, FirstCustom)
 	}
 	if InfoOf(9999).Name != "Unknown" || CategoryName(101) != "Advertisement" || CategoryName(21) != "User custom category 2" {
 		t.Error("fallbacks")
+	}
+}
+
+// TestNDPITableIsGenerated: ndpi_table.go says what protocols.tsv says
+// (regenerate with go run ./tools/ndpidata/gentable after editing it).
+func TestNDPITableIsGenerated(t *testing.T) {
+	f, err := os.Open("../../tools/ndpidata/protocols.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows := 0
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		var id Protocol
+		fs := strings.Split(line, "\t")
+		if _, err := fmt.Sscan(fs[0], &id); err != nil || len(fs) != 4 {
+			t.Fatalf("protocols.tsv: bad line %q", line)
+		}
+		i, ok := ndpiProtocols[id]
+		if got := fmt.Sprintf("%d\t%s\t%d\t%s", id, i.Name, i.Category, i.Breed); !ok || got != line {
+			t.Errorf("ndpi_table.go has %q, protocols.tsv %q", got, line)
+		}
+		rows++
+	}
+	if rows != len(ndpiProtocols) || Protocol(rows-1) != lastBuiltin {
+		t.Errorf("protocols.tsv has %d protocols, ndpi_table.go %d (last built-in %d)", rows, len(ndpiProtocols), lastBuiltin)
 	}
 }
 

@@ -65,7 +65,6 @@ func MatchHost(name string) HostMatch {
 	return m
 }
 
-
 // hostTables are the compiled generated tables.
 type hostTables struct {
 	hosts, cats *hostMatcher

@@ -15,7 +15,7 @@ import (
 // file names that it does not know: the one after its last built-in
 // protocol (NDPI_LAST_IMPLEMENTED_PROTOCOL). Later new names take the next
 // ids, in the order the file names them.
-const FirstCustom Protocol = 432
+const FirstCustom = lastBuiltin + 1
 
 // maxCustom bounds the new protocols one file may define.
 const maxCustom = 1024

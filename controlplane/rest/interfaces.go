@@ -274,16 +274,20 @@ func l4Name(proto uint8) string {
 	return "Other IP"
 }
 
+// l7Catalog is the protocol catalog of --ndpi-protocols, which every
+// interface shares: the consts list its custom protocols too, as ntopng
+// lists a -p file's. nil (nDPI's built-in table) without interfaces.
+func (s *Server) l7Catalog() *l7.Catalog {
+	if ifs := s.interfaces(); len(ifs) > 0 && ifs[0].Table != nil {
+		return ifs[0].Table.Config().L7
+	}
+	return nil
+}
+
 // getL7ApplicationConsts is get/l7/application/consts: every nDPI protocol.
 func (s *Server) getL7ApplicationConsts(r *request) (RC, any) {
 	var out []map[string]any
-	// Every interface has the one catalog of --ndpi-protocols: its custom
-	// protocols are listed too, as ntopng lists a -p file's.
-	var cat *l7.Catalog
-	if ifs := s.interfaces(); len(ifs) > 0 && ifs[0].Table != nil {
-		cat = ifs[0].Table.Config().L7
-	}
-	cat.Protocols(func(p l7.Protocol, i l7.Info) {
+	s.l7Catalog().Protocols(func(p l7.Protocol, i l7.Info) {
 		out = append(out, map[string]any{"name": i.Name, "appl_id": p, "cat_id": i.Category})
 	})
 	return RCOK, out
@@ -293,7 +297,7 @@ func (s *Server) getL7ApplicationConsts(r *request) (RC, any) {
 // its protocols (ids as strings, names sorted case-insensitively).
 func (s *Server) getL7CategoryConsts(r *request) (RC, any) {
 	apps := map[uint8][]map[string]any{}
-	l7.Protocols(func(p l7.Protocol, i l7.Info) {
+	s.l7Catalog().Protocols(func(p l7.Protocol, i l7.Info) {
 		apps[i.Category] = append(apps[i.Category], map[string]any{"name": i.Name, "id": strconv.Itoa(int(p))})
 	})
 	var out []map[string]any

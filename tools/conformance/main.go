@@ -8,7 +8,8 @@
 //	    --version v1 --pass-list tools/conformance/passing-v1.txt [--run REGEX] [-v]
 //
 // Each test gets a fresh probe (-i <capture> --http-port 3333 --disable-login
-// [-m localnet] --data-dir <tmp> --ready-file <tmp>/ready). The capture is
+// [-m localnet] --data-dir <tmp> --ready-file <tmp>/ready -p <tmp>/protos.txt,
+// the custom protocols run.sh gives ntopng). The capture is
 // copied into the work dir under the name the test asks for, because the
 // interface is named after it; for v1, test_01.pcap is today's test_02.pcap
 // (suite README, "Known quirks"). Phases: wait for the HTTP port, run pre,

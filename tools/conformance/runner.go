@@ -104,6 +104,14 @@ func captureSource(s settings, input string) (string, error) {
 	return path, nil
 }
 
+// upstreamProtos is the custom protocols file upstream's run.sh gives
+// ntopng (-p): three names, numbered after nDPI's last built-in protocol
+// in this order, that the recorded consts answers list.
+const upstreamProtos = `host:"charles"@Charles
+host:"sebastian"@Sebastian
+host:"lando"@Lando
+`
+
 // execute drives the probe through the phases of a test and returns the
 // concatenated snippet output. A non-pass result here is an execution error;
 // the output comparison is left to the caller.
@@ -119,8 +127,12 @@ func execute(ctx context.Context, s settings, tc testCase, dir, source string) (
 		return failf("create data dir: %v", err), nil
 	}
 	ready := filepath.Join(dir, "ready")
+	protos := filepath.Join(dir, "protos.txt")
+	if err := os.WriteFile(protos, []byte(upstreamProtos), 0o644); err != nil {
+		return failf("write protos.txt: %v", err), nil
+	}
 	args := []string{"-i", capture, "--http-port", strconv.Itoa(s.port), "--disable-login",
-		"--data-dir", dataDir, "--ready-file", ready}
+		"--data-dir", dataDir, "--ready-file", ready, "-p", protos}
 	if tc.Localnet != "" {
 		args = append(args, "-m", tc.Localnet)
 	}

@@ -1,10 +1,11 @@
 // Command gengo turns ndpidump's output (nDPI's host_match and
 // category_match tables) into controlplane/l7/ndpi_hosts_gen.go.
 //
-// nDPI's protocol ids change between releases while the names stay, so each
-// pattern is mapped by name onto l7's ids (ndpi_table.go). A name l7 does
-// not know keeps its pattern (it still shadows other patterns, as in nDPI)
-// with id Unknown, and is listed on stderr and in the generated file.
+// Each pattern is mapped by name onto l7's ids (ndpi_table.go, nDPI 4.4's
+// table): ids may change between releases, names mostly stay, and the few
+// 4.4 renamed are in l7.Renamed44. A name l7 does not know keeps its pattern
+// (it still shadows other patterns, as in nDPI) with id Unknown, and is
+// listed on stderr and in the generated file.
 //
 // Usage: gengo -dump dump.tsv -out controlplane/l7/ndpi_hosts_gen.go
 package main
@@ -81,11 +82,15 @@ func run(dumpPath, outPath string) error {
 			if err1 != nil || err2 != nil || cat < 0 || cat > 255 || level < 0 || level > 255 {
 				return fmt.Errorf("%s:%d: bad category or level", dumpPath, n)
 			}
-			id, ok := ids[fs[3]]
+			name := fs[3]
+			if n, ok := l7.Renamed44[name]; ok {
+				name = n
+			}
+			id, ok := ids[name]
 			if !ok && !slices.Contains(unmapped, fs[3]) {
 				unmapped = append(unmapped, fs[3])
 			}
-			hosts = append(hosts, hostEntry{pattern: fs[1], name: fs[3], breed: fs[5], id: id, category: cat, level: level})
+			hosts = append(hosts, hostEntry{pattern: fs[1], name: name, breed: fs[5], id: id, category: cat, level: level})
 		case fs[0] == "C" && len(fs) == 3:
 			cat, err := strconv.Atoi(fs[2])
 			if err != nil || cat < 0 || cat > 255 {

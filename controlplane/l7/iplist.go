@@ -330,9 +330,10 @@ Apple 2620:149::/32
 
 // defaultIPv4List and defaultIPv6List are the built-in address lists:
 // nDPI 4.2's, then Amazon's published ranges as newer nDPI has them
-// (iplist_aws_gen.go, from tools/ipranges), which win ties as there.
+// (iplist_aws_gen.go, from tools/ipranges, and CloudFront's later ranges,
+// iplist_cloudfront.go), which win ties as there.
 const (
-	defaultIPv4List = ndpi42IPv4List + awsIPv4List
+	defaultIPv4List = ndpi42IPv4List + awsIPv4List + cloudfrontIPv4List
 	defaultIPv6List = handIPv6List + awsIPv6List
 )
 

@@ -238,6 +238,48 @@ func TestDefaultIPTableAWSEdges(t *testing.T) {
 	}
 }
 
+// TestCloudFrontList: the hand-kept CloudFront ranges are in the table
+// (13.224.102.94 is a CloudFront edge in ntopng's test capture, which
+// ntopng labels AmazonAWS), and each still adds something the generated
+// list lacks: once iplist_aws_gen.go comes from an ip-ranges.json that has
+// a prefix (or nDPI 4.2's list has it), this fails and the prefix leaves
+// iplist_cloudfront.go.
+func TestCloudFrontListCoveredByNewerFile(t *testing.T) {
+	tb := DefaultIPTable()
+	for _, a := range []string{"13.224.102.94", "13.227.255.255", "143.204.1.1", "108.159.0.1"} {
+		if got := tb.Lookup(netip.MustParseAddr(a), 443); got != AmazonAWS {
+			t.Errorf("%s: %s, want AmazonAWS", a, InfoOf(got).Name)
+		}
+	}
+	var gen []netip.Prefix // AmazonAWS's prefixes in the other lists
+	for _, line := range strings.Split(ndpi42IPv4List+awsIPv4List, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && f[0] == "AmazonAWS" {
+			for _, s := range f[1:] {
+				gen = append(gen, netip.MustParsePrefix(s))
+			}
+		}
+	}
+	n := 0
+	for _, f := range strings.Fields(cloudfrontIPv4List) {
+		if f == "AmazonAWS" {
+			continue
+		}
+		p := netip.MustParsePrefix(f)
+		if p != p.Masked() {
+			t.Errorf("%s has host bits", p)
+		}
+		n++
+		for _, g := range gen {
+			if g.Bits() <= p.Bits() && g.Contains(p.Addr()) {
+				t.Errorf("%s is AmazonAWS's in another list already (%s): drop it from iplist_cloudfront.go", p, g)
+			}
+		}
+	}
+	if n == 0 {
+		t.Error("no CloudFront prefixes")
+	}
+}
+
 // TestDefaultIPTableMatchesNaiveLPM checks the flattened built-in table,
 // nDPI 4.2's lists and the generated AWS list together, against a linear
 // longest-prefix scan at the edges of every prefix: where the lists

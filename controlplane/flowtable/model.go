@@ -90,6 +90,20 @@ func (f *Flow) Protocol() l7.Result {
 	return r
 }
 
+// booked is the protocol the flow's traffic is booked under in host and
+// interface L7 counters when its deltas are synced, as ntopng books them in
+// its housekeeping: what detection proved so far. A flow whose payloads
+// the classifier sees but that none identified yet counts as Unknown (nDPI
+// applies its port and address guesses only when it gives up on the flow,
+// after its traffic was booked); a flow only the kernel dataplane fed
+// keeps its guess, there being no detection to wait for.
+func (f *Flow) booked() l7.Result {
+	if f.payloadKnown && (f.L7.Master == l7.Unknown || f.L7.Guessed) {
+		return l7.Result{}
+	}
+	return f.Protocol()
+}
+
 // tlsState is a TLS flow's handshake: what was learnt, and the server-side
 // parser while the handshake is in the clear (dropped after: flows outlive
 // their handshakes by far).

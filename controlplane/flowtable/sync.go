@@ -54,11 +54,12 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		t.dscp[cls] += pk
 		sender.DSCP[cls].sent(pk, by)
 		receiver.DSCP[cls].rcvd(pk, by)
-		app := f.Protocol().AppID()
+		booked := f.booked()
+		app := booked.AppID()
 		t.l7Bytes[app] += by
 		sender.l7Of(app).sent(pk, by)
 		receiver.l7Of(app).rcvd(pk, by)
-		cat := t.cfg.L7.Category(f.Protocol())
+		cat := t.cfg.L7.Category(booked)
 		t.catBytes[cat] += by
 		sender.categoryOf(cat).sent(pk, by)
 		receiver.categoryOf(cat).rcvd(pk, by)
@@ -122,8 +123,9 @@ func (f *Flow) flushActivity(cats *l7.Catalog) {
 	if f.pendFirst == 0 {
 		return
 	}
-	app := f.Protocol().AppID()
-	cat := cats.Category(f.Protocol())
+	booked := f.booked() // where the span's bytes go too
+	app := booked.AppID()
+	cat := cats.Category(booked)
 	for _, h := range [2]*Host{f.cli, f.srv} {
 		h.active.touch(f.pendFirst, f.pendLast)
 		h.l7Of(app).touch(f.pendFirst, f.pendLast)

@@ -162,7 +162,7 @@ func classifyTCP(sport, dport uint16, p []byte) Protocol {
 	if len(p) == 0 {
 		return Unknown
 	}
-	if _, ok := TLSServerName(p); ok || isTLSRecord(p) {
+	if _, ok := TLSServerName(p); ok || isTLSRecord(p) || isTLSMidStream(p) {
 		return TLS
 	}
 	if looksLikeHTTPRequest(p) || len(p) >= 9 && string(p[:7]) == "HTTP/1." {
@@ -196,6 +196,33 @@ func smbVersion(p []byte) Protocol {
 		return SMBv23
 	}
 	return Unknown
+}
+
+// isTLSMidStream accepts a segment of a TLS connection whose handshake was
+// not seen (the capture began mid-stream), as nDPI 4.4 does: it opens with
+// an application data or alert record, and every record header in it is
+// TLS's (content type 20–23, version 3.0–3.4, length at most 2^14+2048),
+// one after the other to the segment's end, where the last record may go
+// on in the next segment. A random payload passes that only by chance of
+// about 2^-21 per header.
+func isTLSMidStream(p []byte) bool {
+	if len(p) < 6 || (p[0] != 0x17 && p[0] != 0x15) {
+		return false
+	}
+	for len(p) > 0 {
+		if len(p) < 5 || p[0] < 0x14 || p[0] > 0x17 || p[1] != 3 || p[2] > 4 {
+			return false
+		}
+		n := int(binary.BigEndian.Uint16(p[3:5]))
+		if n == 0 || n > 1<<14+2048 {
+			return false
+		}
+		if 5+n >= len(p) {
+			return true // this record ends here or in a later segment
+		}
+		p = p[5+n:]
+	}
+	return true
 }
 
 // isTLSRecord accepts a TLS handshake record header (ClientHello or

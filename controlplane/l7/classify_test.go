@@ -42,6 +42,16 @@ func quicInitial() []byte {
 	return p
 }
 
+// tlsRecords is one TLS 1.2 record of the content type with n bytes of
+// (encrypted-looking) data.
+func tlsRecords(typ byte, n int) []byte {
+	p := []byte{typ, 3, 3, byte(n >> 8), byte(n)}
+	for i := range n {
+		p = append(p, byte(i*131+7))
+	}
+	return p
+}
+
 func TestClassify(t *testing.T) {
 	junk := []byte("\x00\x01garbage that is no protocol at all, long enough to look at")
 	cases := []struct {
@@ -54,6 +64,17 @@ func TestClassify(t *testing.T) {
 		{"tls clienthello on 443", 6, 50000, 443, clientHello("www.example.com"), TLS},
 		{"tls on an odd port", 6, 50000, 8444, clientHello("x.example"), TLS},
 		{"junk on 443 is not TLS", 6, 50000, 443, junk, Unknown},
+		// Mid-stream (the handshake was before the capture): records only.
+		{"tls application data", 6, 50000, 443, tlsRecords(0x17, 41), TLS},
+		{"tls alert", 6, 443, 50000, tlsRecords(0x15, 26), TLS},
+		{"tls records back to back", 6, 50000, 443, append(tlsRecords(0x17, 30), tlsRecords(0x17, 100)...), TLS},
+		{"tls record going on in the next segment", 6, 443, 50000, tlsRecords(0x17, 16384)[:1448], TLS},
+		{"tls record then junk", 6, 50000, 443, append(tlsRecords(0x17, 30), junk...), Unknown},
+		{"tls record then a short tail", 6, 50000, 443, append(tlsRecords(0x17, 30), 0x17, 3), Unknown},
+		{"tls record of length 0", 6, 50000, 443, []byte{0x17, 3, 3, 0, 0, 0x17}, Unknown},
+		{"tls record too long", 6, 50000, 443, append([]byte{0x17, 3, 3, 0x48, 1}, make([]byte, 40)...), Unknown},
+		{"unknown tls version", 6, 50000, 443, append([]byte{0x17, 3, 5, 0, 20}, make([]byte, 20)...), Unknown},
+		{"change cipher spec alone is not enough", 6, 50000, 443, tlsRecords(0x14, 1), Unknown},
 		{"http request", 6, 50000, 80, []byte("GET / HTTP/1.1\r\nHost: a\r\n\r\n"), HTTP},
 		{"http on 443 is HTTP", 6, 50000, 443, []byte("POST /x HTTP/1.1\r\n\r\n"), HTTP},
 		{"http response", 6, 80, 50000, []byte("HTTP/1.1 200 OK\r\n\r\n"), HTTP},

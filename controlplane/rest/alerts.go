@@ -397,6 +397,19 @@ func alertIcon(t alert.TypeID) string {
 	return "fas fa-fw fa-exclamation"
 }
 
+// l7Confidence is ntopng's name of how a flow's protocol was found: a
+// master the payload proved is DPI (its app may come from the address
+// lists), a port or address match alone a Guess, nothing at all None.
+func l7Confidence(master, app uint16, guessed bool) string {
+	switch {
+	case master == 0 && app == 0:
+		return "None"
+	case guessed || master == 0:
+		return "Guess"
+	}
+	return "DPI"
+}
+
 // flowRecord adds the flow columns of a flow alert.
 func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
 	f := a.Flow
@@ -438,11 +451,7 @@ func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
 	if appID == 0 {
 		appID = f.L7Master
 	}
-	conf := "DPI"
-	if f.L7Guessed {
-		conf = "Guessed"
-	}
-	rec["l7_proto"] = map[string]any{"confidence": conf, "l4_label": l4, "l7_label": f.L7Name, "label": l4 + ":" + f.L7Name, "value": strconv.Itoa(int(appID))}
+	rec["l7_proto"] = map[string]any{"confidence": l7Confidence(f.L7Master, f.L7App, f.L7Guessed), "l4_label": l4, "l7_label": f.L7Name, "label": l4 + ":" + f.L7Name, "value": strconv.Itoa(int(appID))}
 	rec["proto"] = labelled(l4, strconv.Itoa(int(f.Proto)))
 	rec["vlan_id"] = strconv.Itoa(int(f.VLAN))
 	info := map[string]any{"descr": ""}

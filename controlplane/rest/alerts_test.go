@@ -378,3 +378,22 @@ func TestInterfaceDataForAll(t *testing.T) {
 		}
 	}
 }
+
+func TestL7Confidence(t *testing.T) {
+	for _, c := range []struct {
+		master, app uint16
+		guessed     bool
+		want        string
+	}{
+		{91, 0, false, "DPI"},    // TLS proven
+		{91, 265, false, "DPI"},  // TLS proven, AmazonAWS by address
+		{91, 265, true, "Guess"}, // port 443 only: TLS.AmazonAWS guessed
+		{0, 126, false, "Guess"}, // Google by address, no master
+		{7, 0, true, "Guess"},    // HTTP by port
+		{0, 0, false, "None"},
+	} {
+		if got := l7Confidence(c.master, c.app, c.guessed); got != c.want {
+			t.Errorf("l7Confidence(%d, %d, %v) = %s, want %s", c.master, c.app, c.guessed, got, c.want)
+		}
+	}
+}

@@ -86,7 +86,7 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
 		FlowIdle: s.c.flowIdle, LocalHostIdle: s.c.hostIdle, RemoteHostIdle: s.c.remoteIdle,
 		MaxFlows: s.c.maxFlows, MaxHosts: s.c.maxHosts,
-		OnRecords: s.records, L7: s.c.l7,
+		OnRecords: s.records, L7: s.c.l7, NoDPI: s.c.noDPI,
 	})
 	r := &running{spec: spec, table: t, in: in, fromConfig: fromConfig, done: make(chan struct{})}
 	r.api = rest.Interface{ID: spec.id, StoreID: storeID, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: in.mode(), Drops: in.drops}

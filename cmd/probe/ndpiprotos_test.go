@@ -114,3 +114,30 @@ func TestNDPIProtocolsFileErrorStopsStart(t *testing.T) {
 		t.Errorf("got %v, output %q; want exit 1 naming %s:3:12", err, out, bad)
 	}
 }
+
+// TestNoDPI: with --no-dpi payloads are not inspected, so the file's
+// host-name rule (web3.example, from the HTTP Host header) labels nothing
+// while its address rule, which needs no payload, labels every connection.
+func TestNoDPI(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "labs.pcap")
+	const nConn = 21
+	writeCapture(t, pcap, nConn)
+	protos := writeFile(t, dir, "protos.txt", "ip:203.0.113.0/29@LabWeb\nhost:\"web3.example\"@WebThree\n")
+	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--disable-login", "--ndpi-protocols", protos, "--no-dpi")
+	a := p.call(t, "GET", "/lua/rest/v1/get/flow/l7/counters.lua?ifid=0", "", nil)
+	var counters []struct {
+		Name  string `json:"name"`
+		Count int    `json:"count"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &counters); err != nil {
+		t.Fatalf("counters %d %s: %v", a.status, a.body, err)
+	}
+	got := map[string]int{}
+	for _, c := range counters {
+		got[c.Name] = c.Count
+	}
+	if got["LabWeb"] != nConn || got["WebThree"] != 0 {
+		t.Errorf("counters %s: want LabWeb %d, WebThree 0", a.env.Rsp, nConn)
+	}
+}

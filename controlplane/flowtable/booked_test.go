@@ -60,4 +60,21 @@ func TestBookedProtocol(t *testing.T) {
 			t.Errorf("kernel-fed flow: TLS %+v, Unknown %+v", c, h.L7[l7.Unknown])
 		}
 	})
+
+	// Payloads not inspected (NoDPI): the request proves nothing, the flow
+	// keeps its port guess, and its traffic is booked under it.
+	nt := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true, NoDPI: true})
+	nt.HandlePacket(tcp(t0, local, remote, 40002, 80, decode.TCPSyn, 74, nil), decode.ErrNone)
+	nt.HandlePacket(tcp(t0+2e6, local, remote, 40002, 80, decode.TCPAck|decode.TCPPsh, 120,
+		[]byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")), decode.ErrNone)
+	nt.View(func(v View) {
+		f := v.Flows()[0]
+		if got := f.Protocol(); got.Master != l7.HTTP || !got.Guessed || f.ServerName != "" {
+			t.Errorf("NoDPI flow: %+v named %q, want guessed HTTP and no name", got, f.ServerName)
+		}
+		h := v.Host(HostKey{local, 0})
+		if c := h.L7[l7.HTTP]; c == nil || c.PktsSent != 2 || h.L7[l7.Unknown] != nil {
+			t.Errorf("NoDPI: HTTP %+v, Unknown %+v", c, h.L7[l7.Unknown])
+		}
+	})
 }

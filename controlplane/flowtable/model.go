@@ -70,6 +70,7 @@ type Flow struct {
 	// for flows fed only by a kernel dataplane (no payloads there).
 	payloadBytes [2]uint32
 	payloadKnown bool
+	inspected4L7 bool // its payloads go through detection (see booked)
 
 	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
 	tls  *tlsState   // only for flows that started with a ClientHello
@@ -95,10 +96,11 @@ func (f *Flow) Protocol() l7.Result {
 // its housekeeping: what detection proved so far. A flow whose payloads
 // the classifier sees but that none identified yet counts as Unknown (nDPI
 // applies its port and address guesses only when it gives up on the flow,
-// after its traffic was booked); a flow only the kernel dataplane fed
-// keeps its guess, there being no detection to wait for.
+// after its traffic was booked); a flow only the kernel dataplane fed, or
+// whose payloads are not inspected (NoDPI), keeps its guess, there being
+// no detection to wait for.
 func (f *Flow) booked() l7.Result {
-	if f.payloadKnown && (f.L7.Master == l7.Unknown || f.L7.Guessed) {
+	if f.inspected4L7 && (f.L7.Master == l7.Unknown || f.L7.Guessed) {
 		return l7.Result{}
 	}
 	return f.Protocol()

@@ -50,6 +50,11 @@ type Config struct {
 	// L7 is what the classifier knows of applications (server names,
 	// address lists, a custom protocols file); nil is the built-in catalog.
 	L7 *l7.Catalog
+	// NoDPI leaves payloads uninspected: flows keep their port and address
+	// guesses (no L7 detection, server names, TLS/QUIC/HTTP detail), for
+	// links too fast to inspect and as the baseline classification's cost
+	// is measured against.
+	NoDPI bool
 }
 
 // EthOverhead is what ntopng adds to every packet in the interface byte
@@ -354,6 +359,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	f.pendPkts[dir]++
 	f.pendBytes[dir] += wire
 	f.payloadKnown = true
+	f.inspected4L7 = !t.cfg.NoDPI
 	if n := uint32(len(p.Payload)); n > 0 {
 		if f.payloadBytes[dir] > math.MaxUint32-n {
 			f.payloadBytes[dir] = math.MaxUint32
@@ -426,6 +432,9 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		if name, ok := l7.MDNSName(p.Payload); ok {
 			sender.MDNSName = name
 		}
+	}
+	if t.cfg.NoDPI {
+		return
 	}
 	if dir == dirC2S && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
 		f.inspected++

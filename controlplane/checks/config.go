@@ -61,7 +61,9 @@ var catalogue = []Check{
 	{Key: "remote_to_remote", Subdir: SubdirFlow, Types: flowT(alert.FlowRemoteToRemote), Descr: "Flows between two hosts outside the local networks"},
 	{Key: "tcp_issues_generic", Subdir: SubdirFlow, Types: flowT(alert.FlowTCPIssues), Threshold: 10, Unit: "% of packets retransmitted, out of order or lost", Enabled: true, Descr: "TCP flows of 10 packets or more with more troubled segments than the threshold"},
 	{Key: "tcp_connection_refused", Subdir: SubdirFlow, Types: flowT(alert.FlowConnRefused), Enabled: true, Descr: "TCP connections the server refused with a reset"},
-	{Key: "tcp_flow_reset", Subdir: SubdirFlow, Types: flowT(alert.FlowTCPReset), Enabled: true, Descr: "Established TCP connections ended by a reset"},
+	// Newer ntopng's (key 100); the ntopng whose v1 we answer had no such
+	// check (its alert list never shows it), so it is off until enabled.
+	{Key: "tcp_flow_reset", Subdir: SubdirFlow, Types: flowT(alert.FlowTCPReset), Descr: "Established TCP connections ended by a reset"},
 	{Key: "zero_tcp_window", Subdir: SubdirFlow, Types: flowT(alert.FlowZeroWindow), Enabled: true, Descr: "TCP peers advertising a zero receive window"},
 	{Key: "known_proto_on_non_std_port", Subdir: SubdirFlow, Types: flowT(alert.FlowKnownProtoNonStd), Enabled: true, Descr: "Well-known protocols on a port that is not theirs"},
 	{Key: "unexpected_dhcp", Subdir: SubdirFlow, Types: flowT(alert.FlowUnexpectedDHCP), Items: "allowed DHCP servers", Descr: "DHCP answers from servers not in the list"},

@@ -79,9 +79,7 @@ func ndpiReaderFlows(t *testing.T, pcap string) map[string]string {
 func labelOf44(label string) string {
 	parts := strings.Split(label, ".")
 	for i, p := range parts {
-		if n, ok := l7.Renamed44[p]; ok {
-			parts[i] = n
-		}
+		parts[i] = l7.Name44(p)
 	}
 	return strings.Join(parts, ".")
 }

@@ -36,12 +36,20 @@ const (
 	AmazonAWS  Protocol = 265
 )
 
-// Renamed44 are nDPI 4.2's protocol names that nDPI 4.4 (our table) kept
+// renamed44 are nDPI 4.2's protocol names that nDPI 4.4 (our table) kept
 // under the same id with another name: 4.2 name → 4.4 name. The host
 // tables and ndpiReader come from 4.2.
-var Renamed44 = map[string]string{
+var renamed44 = map[string]string{
 	"Hotmail": "Outlook", "SkypeCall": "Skype_TeamsCall", "IPsec": "IPSec",
 	"DCE_RPC": "RPC", "Z39.50": "Z3950",
+}
+
+// Name44 is nDPI 4.4's name of the protocol nDPI 4.2 calls name.
+func Name44(name string) string {
+	if n, ok := renamed44[name]; ok {
+		return n
+	}
+	return name
 }
 
 // Info is what nDPI says of a protocol: name, category id, breed.

@@ -41,7 +41,7 @@ func readHostGolden(t testing.TB) []goldenHost {
 		if err != nil {
 			t.Fatalf("golden:%d: %v", n, err)
 		}
-		out = append(out, goldenHost{n, fs[0], name44(fs[1]), name44(fs[2]), uint8(cat)})
+		out = append(out, goldenHost{n, fs[0], Name44(fs[1]), Name44(fs[2]), uint8(cat)})
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
@@ -50,14 +50,6 @@ func readHostGolden(t testing.TB) []goldenHost {
 		t.Fatalf("golden has %d names", len(out))
 	}
 	return out
-}
-
-// name44 is the nDPI 4.4 name of a protocol libndpi 4.2 names.
-func name44(name string) string {
-	if n, ok := Renamed44[name]; ok {
-		return n
-	}
-	return name
 }
 
 // TestMatchHostGolden: every name real nDPI classified gets nDPI's answer:

@@ -3,7 +3,7 @@
 //
 // Each pattern is mapped by name onto l7's ids (ndpi_table.go, nDPI 4.4's
 // table): ids may change between releases, names mostly stay, and the few
-// 4.4 renamed are in l7.Renamed44. A name l7 does not know keeps its pattern
+// 4.4 renamed are mapped by l7.Name44. A name l7 does not know keeps its pattern
 // (it still shadows other patterns, as in nDPI) with id Unknown, and is
 // listed on stderr and in the generated file.
 //
@@ -82,10 +82,7 @@ func run(dumpPath, outPath string) error {
 			if err1 != nil || err2 != nil || cat < 0 || cat > 255 || level < 0 || level > 255 {
 				return fmt.Errorf("%s:%d: bad category or level", dumpPath, n)
 			}
-			name := fs[3]
-			if n, ok := l7.Renamed44[name]; ok {
-				name = n
-			}
+			name := l7.Name44(fs[3])
 			id, ok := ids[name]
 			if !ok && !slices.Contains(unmapped, fs[3]) {
 				unmapped = append(unmapped, fs[3])

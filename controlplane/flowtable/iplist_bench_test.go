@@ -20,11 +20,7 @@ func BenchmarkReplayAddressLists(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				tb := flowtable.New(flowtable.Config{Offline: true, L7: bc.cat})
-				for i := range c.pkts {
-					p := c.pkts[i]
-					tb.HandlePacket(&p, c.kinds[i])
-				}
+				c.replay(flowtable.Config{Offline: true, L7: bc.cat})
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.pkts)), "ns/pkt")
 		})

@@ -24,6 +24,18 @@ func (c *collector) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
 	c.kinds = append(c.kinds, kind)
 }
 
+// replay feeds the collected packets to a new table of cfg and returns it.
+// Each packet is a copy: the table may keep pointers into a packet only
+// for the call.
+func (c *collector) replay(cfg flowtable.Config) *flowtable.Table {
+	tb := flowtable.New(cfg)
+	for i := range c.pkts {
+		p := c.pkts[i]
+		tb.HandlePacket(&p, c.kinds[i])
+	}
+	return tb
+}
+
 // BenchmarkReplayCapture runs ntopng's test capture (HTTPS, DNS and some
 // HTTP) through a fresh table per round, decoding done beforehand: the
 // packet path's cost with real payloads, flow creation included.
@@ -31,11 +43,7 @@ func BenchmarkReplayCapture(b *testing.B) {
 	c := decodedTest02(b)
 	b.ResetTimer()
 	for range b.N {
-		tb := flowtable.New(flowtable.Config{Offline: true})
-		for i := range c.pkts {
-			p := c.pkts[i]
-			tb.HandlePacket(&p, c.kinds[i])
-		}
+		c.replay(flowtable.Config{Offline: true})
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.pkts)), "ns/pkt")
 }
@@ -70,12 +78,7 @@ func decodedTest02(b *testing.B) *collector {
 func BenchmarkClassification(b *testing.B) {
 	c := decodedTest02(b)
 	flows := 0
-	tb := flowtable.New(flowtable.Config{Offline: true})
-	for i := range c.pkts {
-		p := c.pkts[i]
-		tb.HandlePacket(&p, c.kinds[i])
-	}
-	tb.View(func(v flowtable.View) { flows = v.NumFlows() })
+	c.replay(flowtable.Config{Offline: true}).View(func(v flowtable.View) { flows = v.NumFlows() })
 	report := func(b *testing.B) {
 		per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 		b.ReportMetric(per/float64(len(c.pkts)), "ns/pkt")
@@ -87,11 +90,7 @@ func BenchmarkClassification(b *testing.B) {
 	}{{"on", false}, {"off", true}} {
 		b.Run("table/"+mode.name, func(b *testing.B) {
 			for range b.N {
-				tb := flowtable.New(flowtable.Config{Offline: true, NoDPI: mode.noDPI})
-				for i := range c.pkts {
-					p := c.pkts[i]
-					tb.HandlePacket(&p, c.kinds[i])
-				}
+				c.replay(flowtable.Config{Offline: true, NoDPI: mode.noDPI})
 			}
 			report(b)
 		})

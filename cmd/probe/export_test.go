@@ -22,6 +22,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // dirKey is one direction of a flow as a collector aggregates it.
@@ -85,7 +86,7 @@ func startNfacctd(t *testing.T) *nfacctd {
 	t.Helper()
 	bin := "/usr/sbin/nfacctd"
 	if _, err := os.Stat(bin); err != nil {
-		t.Skipf("pmacct's nfacctd is not installed (%v): scripts/install-deps.sh installs it", err)
+		fixture.Missing(t, "pmacct's nfacctd is not installed (%v): scripts/install-deps.sh installs it", err)
 	}
 	dir := t.TempDir()
 	pc, err := net.ListenPacket("udp", "127.0.0.1:0")

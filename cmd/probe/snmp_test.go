@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // netSnmp runs one of net-snmp's programs with no MIB files loaded and its
@@ -22,7 +23,7 @@ func netSnmp(t *testing.T, dir, name string, args ...string) *exec.Cmd {
 		if _, err2 := os.Stat("/usr/sbin/" + name); err2 == nil {
 			bin = "/usr/sbin/" + name
 		} else {
-			t.Skipf("net-snmp's %s is not installed (%v): scripts/install-deps.sh installs it", name, err)
+			fixture.Missing(t, "net-snmp's %s is not installed (%v): scripts/install-deps.sh installs it", name, err)
 		}
 	}
 	cmd := exec.Command(bin, args...)

@@ -3,27 +3,24 @@ package checks
 import (
 	"context"
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/capture"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // ntopngCapture is the capture of ntopng's own REST tests (the v1 answers
 // were recorded on what is now test_02.pcap).
-const ntopngCapture = "../../../shared/conformance/ntopng-e2e/pcap/test_02.pcap"
+const ntopngCapture = "conformance/ntopng-e2e/pcap/test_02.pcap"
 
 // With its default checks, ntopng counted 65 alerted flows on this capture
 // (get/interface/data "alerted_flows", local network 192.168.1.0/24): the
 // nDPI risks (expired and mismatched certificates, DNS zero TTL, obsolete
 // TLS, no ALPN, certificates about to expire) and the unidirectional flows.
 func TestDefaultChecksAlertLikeNtopng(t *testing.T) {
-	if _, err := os.Stat(ntopngCapture); err != nil {
-		t.Skipf("ntopng capture not available: %v", err)
-	}
-	src, err := capture.OpenFile(ntopngCapture)
+	src, err := capture.OpenFile(fixture.Shared(t, ntopngCapture))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 const nfacctdPath = "/usr/sbin/nfacctd"
@@ -56,7 +57,7 @@ func (s *syncBuffer) String() string {
 func startNfacctd(t *testing.T, plugins map[string]string) *nfacctd {
 	t.Helper()
 	if _, err := os.Stat(nfacctdPath); err != nil {
-		t.Skipf("pmacct's nfacctd is not installed (%v): scripts/install-deps.sh installs it", err)
+		fixture.Missing(t, "pmacct's nfacctd is not installed (%v): scripts/install-deps.sh installs it", err)
 	}
 	n := &nfacctd{dir: t.TempDir(), port: freeUDPPort(t), log: &syncBuffer{}}
 	var conf strings.Builder

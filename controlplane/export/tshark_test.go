@@ -19,6 +19,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 const tsharkPath = "/usr/bin/tshark"
@@ -50,7 +51,7 @@ func writePcap(t *testing.T, path string, dstPort uint16, payloads [][]byte, at 
 // values, with no malformed-packet or expert warning.
 func TestTshark(t *testing.T) {
 	if _, err := os.Stat(tsharkPath); err != nil {
-		t.Skipf("tshark is not installed (%v)", err)
+		fixture.Missing(t, "tshark is not installed (scripts/install-deps.sh installs it): %v", err)
 	}
 	now := time.Unix(1_760_000_000, 0).UTC()
 	a := netip.MustParseAddr

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // ndpiFlow is one flow line of ndpiReader -v 2:
@@ -43,10 +43,7 @@ func flowKey(proto string, a, b netip.AddrPort) string {
 // and returns each flow's "Master.App" label by flowKey.
 func ndpiReaderFlows(t *testing.T, pcap string) map[string]string {
 	t.Helper()
-	bin, err := exec.LookPath("ndpiReader")
-	if err != nil {
-		t.Skip("ndpiReader not installed (scripts/install-deps.sh installs libndpi-bin)")
-	}
+	bin := fixture.Tool(t, "ndpiReader")
 	var out, errb bytes.Buffer
 	cmd := exec.Command(bin, "-i", pcap, "-v", "2", "-q")
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -143,12 +140,7 @@ func (d knownDifference) holds(capture, key, ndpi, probe string) bool {
 // our table, except the listed known differences (which must still occur,
 // so the list cannot outlive its reasons).
 func TestFlowLabelsMatchNDPIReader(t *testing.T) {
-	captures := []string{ntopngE2E + "/pcap/test_01.pcap", ntopngE2E + "/pcap/test_02.pcap"}
-	for _, c := range captures[:2] {
-		if _, err := os.Stat(c); err != nil {
-			t.Skipf("ntopng test captures not available: %v", err)
-		}
-	}
+	captures := []string{fixture.Shared(t, ntopngE2E+"/pcap/test_01.pcap"), fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap")}
 	captures = append(captures, writeHostNameCapture(t))
 	used := make([]bool, len(knownDifferences))
 	for _, pcap := range captures {

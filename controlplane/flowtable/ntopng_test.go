@@ -7,17 +7,19 @@ import (
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
-const ntopngE2E = "/work/shared/conformance/ntopng-e2e"
+// ntopngE2E is ntopng's REST suite in the shared folder (captures, answers).
+const ntopngE2E = "conformance/ntopng-e2e"
 
 // TestJA3MatchesNtopng runs ntopng's own test capture through the table
 // and compares a host's TLS client fingerprints with ntopng's recorded
 // get/host/data answer.
 func TestJA3MatchesNtopng(t *testing.T) {
-	raw, err := os.ReadFile(ntopngE2E + "/result/v1/get_host_data_01.out")
+	raw, err := os.ReadFile(fixture.Shared(t, ntopngE2E+"/result/v1/get_host_data_01.out"))
 	if err != nil {
-		t.Skipf("ntopng results not available: %v", err)
+		t.Fatal(err)
 	}
 	var rec struct {
 		Rsp struct {

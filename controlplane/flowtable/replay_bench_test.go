@@ -3,12 +3,12 @@ package flowtable_test
 import (
 	"bytes"
 	"context"
-	"os"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/dataplane/capture"
 	"github.com/probe-appliance/probe/dataplane/decode"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // collector keeps copies of decoded packets: capture.Run reuses its own.
@@ -52,10 +52,7 @@ func BenchmarkReplayCapture(b *testing.B) {
 // when the capture is not there).
 func decodedTest02(b *testing.B) *collector {
 	b.Helper()
-	path := ntopngE2E + "/pcap/test_02.pcap"
-	if _, err := os.Stat(path); err != nil {
-		b.Skipf("capture not available: %v", err)
-	}
+	path := fixture.Shared(b, ntopngE2E+"/pcap/test_02.pcap")
 	src, err := capture.OpenFile(path)
 	if err != nil {
 		b.Fatal(err)
@@ -96,7 +93,7 @@ func BenchmarkClassification(b *testing.B) {
 		})
 		b.Run("decode/"+mode.name, func(b *testing.B) {
 			for range b.N {
-				src, err := capture.OpenFile(ntopngE2E + "/pcap/test_02.pcap")
+				src, err := capture.OpenFile(fixture.Shared(b, ntopngE2E+"/pcap/test_02.pcap"))
 				if err != nil {
 					b.Fatal(err)
 				}

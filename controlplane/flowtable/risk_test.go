@@ -4,22 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
-	"os"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/dataplane/capture"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // replay runs a capture of ntopng's end-to-end tests through a fresh table.
 func replay(t testing.TB, name string) *flowtable.Table {
 	t.Helper()
-	path := ntopngE2E + "/pcap/" + name
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("ntopng capture not available: %v", err)
-	}
-	return replayFile(t, path)
+	return replayFile(t, fixture.Shared(t, ntopngE2E+"/pcap/"+name))
 }
 
 // replayFile runs the capture at path through a fresh table.

@@ -9,9 +9,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
-const recordedDir = "/work/shared/conformance/goprobe-v1"
 
 // recorded is one answer of the real goProbe v3 (see README.md there).
 type recorded struct {
@@ -74,10 +74,7 @@ func loadRecorded(t *testing.T, path string) recorded {
 // GET on _query is only routing and stays).
 func recordedFiles(t *testing.T) []string {
 	t.Helper()
-	all, err := filepath.Glob(filepath.Join(recordedDir, "test_02__*.txt"))
-	if err != nil || len(all) == 0 {
-		t.Skipf("recorded answers not available (%v)", err)
-	}
+	all := fixture.SharedGlob(t, "conformance/goprobe-v1/test_02__*.txt")
 	var out []string
 	for _, f := range all {
 		b := filepath.Base(f)

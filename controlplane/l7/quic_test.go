@@ -19,6 +19,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/quic-go/quic-go"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -259,9 +260,7 @@ func writePcap(t testing.TB, path string, payloads [][]byte, tcp bool) {
 // ClientHello in them.
 func tsharkHelloOf(t testing.TB, payloads [][]byte, tcp bool) tsharkHello {
 	t.Helper()
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Skip("tshark not installed (scripts/install-deps.sh installs it)")
-	}
+	fixture.Tool(t, "tshark")
 	path := filepath.Join(t.TempDir(), "hello.pcap")
 	writePcap(t, path, payloads, tcp)
 	fields := []string{"quic.version", "tls.handshake.extensions_server_name", "tls.handshake.ja3",

@@ -20,12 +20,11 @@ import (
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/capture"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
-const (
-	conformanceDir = "/work/shared/conformance/goprobe-v1"
-	test02Pcap     = "/work/shared/conformance/ntopng-e2e/pcap/test_02.pcap"
-)
+// test02Pcap is ntopng's REST-suite capture goProbe was recorded on.
+const test02Pcap = "conformance/ntopng-e2e/pcap/test_02.pcap"
 
 // pcapStore fills a store from a capture through the probe's own pipeline
 // (capture → flowtable → store), so the golden answers are not derived
@@ -37,9 +36,9 @@ func pcapStore(t *testing.T, path string) (*store.Store, int64) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	src, err := capture.OpenFile(path)
+	src, err := capture.OpenFile(fixture.Shared(t, path))
 	if err != nil {
-		t.Skipf("capture not available: %v", err)
+		t.Fatalf("capture: %v", err)
 	}
 	defer src.Close()
 	var last int64
@@ -110,10 +109,7 @@ var knownDirectionRows = map[string]map[string]bool{
 }
 
 func TestGoProbeConformance(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join(conformanceDir, "test_02__after_writeout__query_*__dbpath.txt"))
-	if len(files) == 0 {
-		t.Skip("no conformance files")
-	}
+	files := fixture.SharedGlob(t, "conformance/goprobe-v1/test_02__after_writeout__query_*__dbpath.txt")
 	st, last := pcapStore(t, test02Pcap)
 	// The capture is from 2020; goProbe queried minutes after replaying it.
 	now := time.Unix(last+60, 0)
@@ -246,11 +242,8 @@ func compareAnswers(t *testing.T, args Args, want, got []byte, knownDirectionRow
 // checks (the rows of our store differ by one conversation's direction,
 // see knownDirectionRows, so the layout is checked on goProbe's numbers).
 func TestTextLayoutMatchesGoProbe(t *testing.T) {
-	txt := filepath.Join(conformanceDir, "test_02__after_writeout__query_format_txt__dbpath.txt")
-	js := filepath.Join(conformanceDir, "test_02__after_writeout__query_sip_sum__dbpath.txt")
-	if _, err := os.Stat(txt); err != nil {
-		t.Skip("no conformance files")
-	}
+	txt := fixture.Shared(t, "conformance/goprobe-v1/test_02__after_writeout__query_format_txt__dbpath.txt")
+	js := fixture.Shared(t, "conformance/goprobe-v1/test_02__after_writeout__query_sip_sum__dbpath.txt")
 	var ans struct {
 		SIP []struct {
 			SIP     string `json:"sip"`

@@ -12,6 +12,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 func TestScoreBreakdown(t *testing.T) {
@@ -83,7 +84,7 @@ func TestHostAlertFields(t *testing.T) {
 
 // ntopngHostData is ntopng's real get/host/data answer (the conformance
 // suite's recording), the reference for the behaviour sections' shape.
-const ntopngHostData = "../../../shared/conformance/ntopng-e2e/result/v1/get_host_data_01.out"
+const ntopngHostData = "conformance/ntopng-e2e/result/v1/get_host_data_01.out"
 
 // behaviourKeys gives a behaviour section's keys, nested ones as a.b,
 // with the JSON kind of each value (number, bool, object).
@@ -139,8 +140,8 @@ func TestHostDataBehaviour(t *testing.T) {
 		return env.Rsp
 	}
 	local, remote := get("192.168.1.10"), get("10.0.0.1")
-	if raw, err := os.ReadFile(ntopngHostData); err != nil {
-		t.Logf("shape not compared, no ntopng recording: %v", err)
+	if raw, err := os.ReadFile(fixture.Shared(t, ntopngHostData)); err != nil {
+		t.Fatal(err)
 	} else {
 		d := json.NewDecoder(bytes.NewReader(raw))
 		d.UseNumber()

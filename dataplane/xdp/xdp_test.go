@@ -13,12 +13,13 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/probe-appliance/probe/dataplane/flow"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 func load(t testing.TB, maxFlows int) *Dataplane {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("loading BPF programs needs root")
+		fixture.Missing(t, "loading BPF programs needs root")
 	}
 	d, err := Load(Options{MaxFlows: maxFlows})
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // differentialExprs are checked against Debian's tcpdump: both must pick
@@ -130,10 +131,7 @@ func TestMatchesTcpdumpOnVariedFrames(t *testing.T) {
 // The e2e suite's capture: real traffic, a different mix.
 func TestMatchesTcpdumpOnE2ECapture(t *testing.T) {
 	tcpdump := requireTcpdump(t)
-	capture := "/work/shared/conformance/ntopng-e2e/pcap/test_01.pcap"
-	if _, err := os.Stat(capture); err != nil {
-		t.Skipf("e2e capture not here: %v", err)
-	}
+	capture := fixture.Shared(t, "conformance/ntopng-e2e/pcap/test_01.pcap")
 	exprs := []string{"", "tcp", "udp", "port 443", "src port 443", "dst port 53", "host 192.168.1.93",
 		"net 192.168.1.0/24", "not (port 443 or port 80)", "udp and not port 53", "portrange 1-1024",
 		"(tcp or udp) and host 192.168.1.93", "greater 1000", "less 100", "tcp and not dst net 192.168.1.0/24"}

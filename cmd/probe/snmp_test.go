@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/probe-appliance/probe/internal/fixture"
 	"net"
 	"net/url"
 	"os"
@@ -11,7 +12,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // netSnmp runs one of net-snmp's programs with no MIB files loaded and its

@@ -10,7 +10,6 @@ import (
 	"github.com/probe-appliance/probe/internal/fixture"
 )
 
-
 // replay feeds the recorded capture through the probe's own pipeline into an
 // offline table named like goProbe's interface. onRecords (may be nil)
 // receives the writeouts; without it Flush keeps the counters.

@@ -3,15 +3,14 @@ package goprobe
 import (
 	"bufio"
 	"bytes"
+	"github.com/probe-appliance/probe/internal/fixture"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"github.com/probe-appliance/probe/internal/fixture"
 )
-
 
 // recorded is one answer of the real goProbe v3 (see README.md there).
 type recorded struct {

@@ -18,8 +18,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/quic-go/quic-go"
 	"github.com/probe-appliance/probe/internal/fixture"
+	"github.com/quic-go/quic-go"
 )
 
 func unhex(t testing.TB, s string) []byte {

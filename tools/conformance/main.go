@@ -1,6 +1,6 @@
 // Command conformance runs ntopng's own REST regression cases (upstream
 // ntopng-e2e-tests, rest/) against our probe and compares the answers the way
-// upstream's run.sh does. See /work/shared/conformance/README.md.
+// upstream's run.sh does. See ../shared/conformance/README.md.
 //
 // Usage:
 //

@@ -146,7 +146,7 @@ func TestXDPDetachOnExitAndCrash(t *testing.T) {
 	}
 	_ = p.cmd.Wait()
 	poll(t, 5*time.Second, "the program to go with the killed process", func() bool { return !xdpAttached(t, capIf) })
-	p = startProbe(t, append(args, "--data-dir", filepath.Join(t.TempDir(), "c"))...)
+	startProbe(t, append(args, "--data-dir", filepath.Join(t.TempDir(), "c"))...)
 	if !xdpAttached(t, capIf) {
 		t.Fatal("no XDP program after restarting")
 	}

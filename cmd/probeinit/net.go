@@ -74,16 +74,18 @@ func dhcp(ctx context.Context, name string) (string, error) {
 		return "", err
 	}
 	cfg := dhclient.Config{Timeout: 3 * time.Second, Retries: 2}
-	for r := range dhclient.SendRequests(ctx, []netlink.Link{l}, true, false, cfg, 10*time.Second) {
-		if r.Err != nil {
-			return "", r.Err
-		}
-		if err := r.Lease.Configure(); err != nil {
-			return "", fmt.Errorf("configure lease: %w", err)
-		}
-		return leaseAddr(l), nil
+	// One link asked, so the first result is the only one.
+	r, ok := <-dhclient.SendRequests(ctx, []netlink.Link{l}, true, false, cfg, 10*time.Second)
+	if !ok {
+		return "", fmt.Errorf("no DHCP answer")
 	}
-	return "", fmt.Errorf("no DHCP answer")
+	if r.Err != nil {
+		return "", r.Err
+	}
+	if err := r.Lease.Configure(); err != nil {
+		return "", fmt.Errorf("configure lease: %w", err)
+	}
+	return leaseAddr(l), nil
 }
 
 func leaseAddr(l netlink.Link) string {

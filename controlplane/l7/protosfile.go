@@ -280,8 +280,7 @@ func paintPorts(rules []portRange) *[2][1 << 16]Protocol {
 		for i := range next {
 			next[i] = int32(i)
 		}
-		var find func(i int32) int32
-		find = func(i int32) int32 {
+		find := func(i int32) int32 {
 			for next[i] != i {
 				next[i] = next[next[i]]
 				i = next[i]

@@ -14,7 +14,6 @@ func date(y int, m time.Month, d, hh, mm, ss int) time.Time {
 
 func TestTLSServerParserAndRisks(t *testing.T) {
 	ca := newCA(t, dn(oidC, "US", oidO, "Let's Encrypt", oidCN, "Let's Encrypt Authority X3"))
-	const caDN = "C=US, O=Let's Encrypt, CN=Let's Encrypt Authority X3"
 	// Seen on 2020-05-17 12:00:00, as test_02.pcap was recorded.
 	seen := date(2020, 5, 17, 12, 0, 0)
 

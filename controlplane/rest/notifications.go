@@ -142,9 +142,7 @@ func recipientFromRequest(r *request) (notify.Recipient, error) {
 	rc.Name = r.params["recipient_name"]
 	rc.EndpointID = r.params.Int("endpoint_id", 0)
 	rc.MinSeverity = r.params.Int("minimum_severity", 0)
-	for _, e := range splitList(r.params["recipient_entities"]) {
-		rc.Entities = append(rc.Entities, e)
-	}
+	rc.Entities = append(rc.Entities, splitList(r.params["recipient_entities"])...)
 	for _, p := range splitList(r.params["recipient_host_pools"]) {
 		id, err := strconv.Atoi(p)
 		if err != nil {

@@ -83,7 +83,6 @@ func isWordByte(c byte) bool {
 
 // Qualifier values.
 const (
-	qNone = ""
 	// directions
 	dirSrc    = "src"
 	dirDst    = "dst"

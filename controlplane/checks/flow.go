@@ -10,6 +10,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
 // flowID tells flows apart across hash id wrap-around.
@@ -88,7 +89,7 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 			add("dns_data_exfiltration", alert.FlowDNSExfiltration, f.ServerName)
 		}
 	}
-	if th := snap.goodput; th > 0 && f.Proto == 6 && f.Packets() >= minGoodputPackets {
+	if th := snap.goodput; th > 0 && f.Proto == decode.ProtoTCP && f.Packets() >= minGoodputPackets {
 		if c2s, s2c, ok := f.PayloadBytes(); ok && c2s < math.MaxUint32 && s2c < math.MaxUint32 && f.Bytes() > 0 {
 			if pct := float64(uint64(c2s)+uint64(s2c)) * 100 / float64(f.Bytes()); pct < th {
 				add("low_goodput", alert.FlowLowGoodput, fmt.Sprintf("Goodput %.1f%%", pct))
@@ -101,7 +102,7 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 			add("remote_to_remote", alert.FlowRemoteToRemote, "")
 		}
 	}
-	if th := snap.tcpIssues; th > 0 && f.Proto == 6 && f.Packets() >= minIssuePackets {
+	if th := snap.tcpIssues; th > 0 && f.Proto == decode.ProtoTCP && f.Packets() >= minIssuePackets {
 		h := f.TCP[0]
 		h.Retransmissions += f.TCP[1].Retransmissions
 		h.OutOfOrder += f.TCP[1].OutOfOrder
@@ -124,15 +125,15 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 			add("known_proto_on_non_std_port", alert.FlowKnownProtoNonStd, fmt.Sprintf("%s on port %d", l7.InfoOf(p.Master).Name, f.ServerPort))
 		}
 	}
-	if f.Proto == 17 || f.Proto == 6 {
+	if f.Proto == decode.ProtoUDP || f.Proto == decode.ProtoTCP {
 		switch {
 		case f.ServerPort == 53 && !snap.listed("unexpected_dns", f.Server):
 			add("unexpected_dns", alert.FlowUnexpectedDNS, f.Server.String())
-		case f.ServerPort == 123 && f.Proto == 17 && !snap.listed("unexpected_ntp", f.Server):
+		case f.ServerPort == 123 && f.Proto == decode.ProtoUDP && !snap.listed("unexpected_ntp", f.Server):
 			add("unexpected_ntp", alert.FlowUnexpectedNTP, f.Server.String())
-		case (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587) && f.Proto == 6 && !snap.listed("unexpected_smtp", f.Server):
+		case (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587) && f.Proto == decode.ProtoTCP && !snap.listed("unexpected_smtp", f.Server):
 			add("unexpected_smtp", alert.FlowUnexpectedSMTP, f.Server.String())
-		case f.Proto == 17 && (f.ServerPort == 67 || f.ClientPort == 67) && f.PktsS2C+f.PktsC2S > 0:
+		case f.Proto == decode.ProtoUDP && (f.ServerPort == 67 || f.ClientPort == 67) && f.PktsS2C+f.PktsC2S > 0:
 			// The DHCP server is whoever sends from port 67.
 			server := f.Server
 			if f.ClientPort == 67 {

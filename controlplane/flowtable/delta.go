@@ -73,7 +73,7 @@ func firstOf(d *flow.Delta) int64 {
 // client and one that opened with a SYN-ACK the server; otherwise the side
 // that spoke first; on a tie, the one on the higher port.
 func clientSide(d *flow.Delta) int {
-	if d.Proto == 6 {
+	if d.Proto == decode.ProtoTCP {
 		for side := flow.AtoB; side <= flow.BtoA; side++ {
 			if d.Pkts[side] == 0 {
 				continue
@@ -139,7 +139,7 @@ func (t *Table) applyDeltaLocked(f *Flow, d *flow.Delta) {
 		if dir == dirS2C {
 			prev = f.FlagsS2C
 		}
-		if d.Proto == 6 {
+		if d.Proto == decode.ProtoTCP {
 			// The kernel keeps flags, not per-packet counts: a SYN, SYN-ACK
 			// or RST first seen in a direction counts once, which is what a
 			// connection normally carries (retransmissions aside). Host

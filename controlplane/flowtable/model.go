@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
 // Flow is one conversation as ntopng sees it: client and server are fixed
@@ -158,12 +159,12 @@ func (f *Flow) Latency() (client, server int64, ok bool) {
 // Refused reports a TCP connection the server turned down: the client's
 // SYN was answered with a RST and never with a SYN-ACK.
 func (f *Flow) Refused() bool {
-	return f.Proto == 6 && f.FlagsC2S&0x02 != 0 && f.FlagsS2C&0x04 != 0 && f.FlagsS2C&0x12 != 0x12
+	return f.Proto == decode.ProtoTCP && f.FlagsC2S&0x02 != 0 && f.FlagsS2C&0x04 != 0 && f.FlagsS2C&0x12 != 0x12
 }
 
 // Reset reports a TCP connection that was established and then reset.
 func (f *Flow) Reset() bool {
-	return f.Proto == 6 && (f.FlagsC2S|f.FlagsS2C)&0x04 != 0 && f.FlagsS2C&0x12 == 0x12
+	return f.Proto == decode.ProtoTCP && (f.FlagsC2S|f.FlagsS2C)&0x04 != 0 && f.FlagsS2C&0x12 == 0x12
 }
 
 // Packets and Bytes are the totals of both directions.

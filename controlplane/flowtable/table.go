@@ -165,7 +165,7 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 	s.IPPackets++
 
 	var priv uint16
-	if p.Proto == 17 && (p.SrcPort == 53 || p.DstPort == 53) && len(p.Payload) > 20 {
+	if p.Proto == decode.ProtoUDP && (p.SrcPort == 53 || p.DstPort == 53) && len(p.Payload) > 20 {
 		priv = uint16(p.Payload[0])<<8 | uint16(p.Payload[1])
 	}
 
@@ -187,7 +187,7 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 		}
 	}
 	t.accountLocked(f, p)
-	if p.Proto == 1 || p.Proto == 58 {
+	if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
 		t.unreachableLocked(p)
 	}
 }
@@ -222,11 +222,11 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	switch {
 	case roles != nil:
 		f.Client, f.ClientPort, f.Server, f.ServerPort = roles.Client, roles.ClientPort, roles.Server, roles.ServerPort
-	case p.Proto == 6 && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck:
+	case p.Proto == decode.ProtoTCP && p.TCPFlags&(decode.TCPSyn|decode.TCPAck) == decode.TCPSyn|decode.TCPAck:
 		// Only a server answers a SYN with SYN-ACK: a capture that starts
 		// there has the roles the other way round.
 		f.Client, f.Server, f.ClientPort, f.ServerPort = f.Server, f.Client, f.ServerPort, f.ClientPort
-	case p.Proto == 6 && p.TCPFlags&decode.TCPSyn == 0 && p.SrcPort < 1024 && p.DstPort >= 1024:
+	case p.Proto == decode.ProtoTCP && p.TCPFlags&decode.TCPSyn == 0 && p.SrcPort < 1024 && p.DstPort >= 1024:
 		// Mid-stream from a well-known port to an ephemeral one: the
 		// sender is the server. See swapLocked.
 		f.swapPending = true
@@ -250,9 +250,9 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	addContact(&srv.contactsAsServer, f.Client)
 	addContact(&srv.portsAsServer, f.ServerPort)
 	switch {
-	case p.Proto == 17 && f.ServerPort == 123:
+	case p.Proto == decode.ProtoUDP && f.ServerPort == 123:
 		addContact(&cli.ntpServers, f.Server)
-	case p.Proto == 6 && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
+	case p.Proto == decode.ProtoTCP && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
 		addContact(&cli.smtpServers, f.Server)
 	}
 	t.guessLocked(f)
@@ -369,7 +369,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	}
 	f.markActive(p.Timestamp, t.cfg.L7)
 	f.pendSize[dir][sizeBucket(p.WireLen)]++
-	if p.Proto == 6 {
+	if p.Proto == decode.ProtoTCP {
 		if fl := tcpFlagClass(p.TCPFlags); fl >= 0 {
 			f.pendFlags[dir][fl]++
 		}
@@ -377,7 +377,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	if p.HasMAC {
 		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
 	}
-	if p.Proto == 6 {
+	if p.Proto == decode.ProtoTCP {
 		switch fl := p.TCPFlags & (decode.TCPSyn | decode.TCPAck | decode.TCPRst); {
 		case fl == decode.TCPSyn && dir == dirC2S && f.synAt == 0:
 			f.synAt = p.Timestamp
@@ -409,21 +409,21 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 		t.dirty = append(t.dirty, f)
 	}
 
-	if f.PrivateID != 0 || (p.Proto == 17 && (p.SrcPort == 53 || p.DstPort == 53)) {
+	if f.PrivateID != 0 || (p.Proto == decode.ProtoUDP && (p.SrcPort == 53 || p.DstPort == 53)) {
 		sender, receiver := f.cli, f.srv
 		if dir == dirS2C {
 			sender, receiver = f.srv, f.cli
 		}
 		t.dnsLocked(f, p, sender, receiver)
 	}
-	if p.Proto == 17 && p.DstPort == 67 {
+	if p.Proto == decode.ProtoUDP && p.DstPort == 67 {
 		if mac, name, ok := l7.DHCPHostName(p.Payload); ok {
 			if _, seen := t.macs[mac]; seen || len(t.macs) < t.cfg.MaxHosts {
 				t.macs[mac] = name
 			}
 		}
 	}
-	if p.Proto == 17 && p.SrcPort == 5353 {
+	if p.Proto == decode.ProtoUDP && p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.
 		sender := f.cli
 		if dir == dirS2C {
@@ -436,11 +436,11 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	if t.cfg.NoDPI {
 		return
 	}
-	if dir == dirC2S && p.Proto == 6 && len(p.Payload) > 0 && f.inspected < maxInspected {
+	if dir == dirC2S && p.Proto == decode.ProtoTCP && len(p.Payload) > 0 && f.inspected < maxInspected {
 		f.inspected++
 		inspectServerName(f, p.Payload, t.cfg.L7)
 	}
-	if dir == dirC2S && p.Proto == 17 && len(p.Payload) > 0 && f.inspected < maxQUICInspected {
+	if dir == dirC2S && p.Proto == decode.ProtoUDP && len(p.Payload) > 0 && f.inspected < maxQUICInspected {
 		t.quicLocked(f, p)
 	}
 	if dir == dirS2C && f.tls != nil && f.tls.srv != nil && len(p.Payload) > 0 {
@@ -615,7 +615,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	if !ok {
 		return
 	}
-	l7.DNSRisks(p.Payload, info, p.Proto == 17, &f.risk)
+	l7.DNSRisks(p.Payload, info, p.Proto == decode.ProtoUDP, &f.risk)
 	if f.ServerName == "" && info.QName != "" && len(info.QName) <= maxServerName {
 		// ntopng shows a DNS flow's query as its info.
 		f.ServerName, f.dnsQType = info.QName, info.QType

@@ -26,9 +26,9 @@ type Unreachable struct {
 func (t *Table) unreachableLocked(p *decode.Packet) {
 	var bit uint8
 	switch {
-	case p.Proto == 1 && p.ICMPType == 3 && p.ICMPCode == 3, p.Proto == 58 && p.ICMPType == 1 && p.ICMPCode == 4:
+	case p.Proto == decode.ProtoICMP && p.ICMPType == 3 && p.ICMPCode == 3, p.Proto == decode.ProtoICMPv6 && p.ICMPType == 1 && p.ICMPCode == 4:
 		bit = unreachPort
-	case p.Proto == 1 && p.ICMPType == 3 && p.ICMPCode == 1, p.Proto == 58 && p.ICMPType == 1 && p.ICMPCode == 3:
+	case p.Proto == decode.ProtoICMP && p.ICMPType == 3 && p.ICMPCode == 1, p.Proto == decode.ProtoICMPv6 && p.ICMPType == 1 && p.ICMPCode == 3:
 		bit = unreachHost
 	default:
 		return

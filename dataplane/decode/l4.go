@@ -2,12 +2,16 @@ package decode
 
 import "encoding/binary"
 
+// IP protocol numbers (IANA) the decoder parses; every package compares
+// Packet.Proto and flow protocols against these, never bare numbers.
 const (
-	protoICMP   = 1
-	protoTCP    = 6
-	protoUDP    = 17
-	protoICMPv6 = 58
+	ProtoICMP   = 1
+	ProtoTCP    = 6
+	ProtoUDP    = 17
+	ProtoICMPv6 = 58
+)
 
+const (
 	tcpMinLen  = 20
 	udpLen     = 8
 	icmpHdrLen = 8 // type, code, checksum and the 4-byte rest-of-header
@@ -23,7 +27,7 @@ const (
 // the header is missing, so snaplen-cut captures still attribute the flow.
 func decodeL4(proto uint8, b []byte, declared int, p *Packet) ErrKind {
 	switch proto {
-	case protoTCP:
+	case ProtoTCP:
 		if len(b) >= 4 {
 			p.SrcPort = binary.BigEndian.Uint16(b[0:2])
 			p.DstPort = binary.BigEndian.Uint16(b[2:4])
@@ -44,7 +48,7 @@ func decodeL4(proto uint8, b []byte, declared int, p *Packet) ErrKind {
 		p.Payload = b[min(doff, len(b)):]
 		return ErrNone
 
-	case protoUDP:
+	case ProtoUDP:
 		if len(b) >= 4 {
 			p.SrcPort = binary.BigEndian.Uint16(b[0:2])
 			p.DstPort = binary.BigEndian.Uint16(b[2:4])
@@ -55,7 +59,7 @@ func decodeL4(proto uint8, b []byte, declared int, p *Packet) ErrKind {
 		p.Payload = b[udpLen:]
 		return ErrNone
 
-	case protoICMP, protoICMPv6:
+	case ProtoICMP, ProtoICMPv6:
 		if len(b) >= 2 {
 			p.ICMPType = b[0]
 			p.ICMPCode = b[1]

@@ -64,103 +64,198 @@ var riskTypes = func() map[int]int {
 	return m
 }()
 
-// evalFlow runs the flow checks on f.
-func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []hit) []hit {
-	add := func(key string, id int, info string) {
-		if snap.on(key) && len(hits) < maxHits {
-			hits = append(hits, hit{id, info})
-		}
+// flowEval is one flow under evaluation: what the checks read and the
+// hits they add. flowPass reuses one per pass, so evaluating a flow
+// allocates nothing.
+type flowEval struct {
+	snap  *snapshot
+	f     *flowtable.Flow
+	now   int64
+	final bool
+	hits  []hit
+}
+
+// add records a hit of the check key if that check is enabled.
+func (e *flowEval) add(key string, id int, info string) {
+	if e.snap.on(key) && len(e.hits) < maxHits {
+		e.hits = append(e.hits, hit{id, info})
 	}
-	if len(snap.blacklist) > 0 {
-		if snap.listed("blacklisted", f.Client) {
-			add("blacklisted", alert.FlowBlacklisted, f.Client.String())
-		} else if snap.listed("blacklisted", f.Server) {
-			add("blacklisted", alert.FlowBlacklisted, f.Server.String())
-		}
+}
+
+// flowChecks are the flow checks, each a small function that adds the
+// hits it finds; they run in this order, which is the order an alert lists
+// its checks in.
+var flowChecks = []func(e *flowEval){
+	checkBlacklisted,
+	checkElephant,
+	checkLongLived,
+	checkDNSExfiltration,
+	checkLowGoodput,
+	checkRemoteToRemote,
+	checkTCPIssues,
+	checkRefusedOrReset,
+	checkZeroWindow,
+	checkNonStandardPort,
+	checkUnexpectedServer,
+	checkRisks,
+	checkUnidirectional,
+}
+
+// evalFlow runs the flow checks on e.f and returns its hits.
+func evalFlow(e *flowEval) []hit {
+	for _, check := range flowChecks {
+		check(e)
 	}
-	if th := snap.elephant; th > 0 && float64(max(f.BytesC2S, f.BytesS2C)) > th {
-		add("elephant_flow", alert.FlowElephant, humanize.IBytes(max(f.BytesC2S, f.BytesS2C)))
+	return e.hits
+}
+
+func checkBlacklisted(e *flowEval) {
+	if len(e.snap.blacklist) == 0 {
+		return
 	}
-	if th := snap.longLived; th > 0 && float64(f.LastSeen-f.FirstSeen)/1e9 > th {
-		add("long_lived", alert.FlowLongLived, (time.Duration(f.LastSeen-f.FirstSeen) / time.Second * time.Second).String())
+	if e.snap.listed("blacklisted", e.f.Client) {
+		e.add("blacklisted", alert.FlowBlacklisted, e.f.Client.String())
+	} else if e.snap.listed("blacklisted", e.f.Server) {
+		e.add("blacklisted", alert.FlowBlacklisted, e.f.Server.String())
 	}
-	if th := snap.exfil; th > 0 && f.ServerName != "" {
+}
+
+func checkElephant(e *flowEval) {
+	f := e.f
+	if th := e.snap.elephant; th > 0 && float64(max(f.BytesC2S, f.BytesS2C)) > th {
+		e.add("elephant_flow", alert.FlowElephant, humanize.IBytes(max(f.BytesC2S, f.BytesS2C)))
+	}
+}
+
+func checkLongLived(e *flowEval) {
+	f := e.f
+	if th := e.snap.longLived; th > 0 && float64(f.LastSeen-f.FirstSeen)/1e9 > th {
+		e.add("long_lived", alert.FlowLongLived, (time.Duration(f.LastSeen-f.FirstSeen) / time.Second * time.Second).String())
+	}
+}
+
+func checkDNSExfiltration(e *flowEval) {
+	f := e.f
+	if th := e.snap.exfil; th > 0 && f.ServerName != "" {
 		if qt, _, _ := f.DNS(); qt != 0 && float64(longestLabel(f.ServerName)) > th {
-			add("dns_data_exfiltration", alert.FlowDNSExfiltration, f.ServerName)
+			e.add("dns_data_exfiltration", alert.FlowDNSExfiltration, f.ServerName)
 		}
 	}
-	if th := snap.goodput; th > 0 && f.Proto == decode.ProtoTCP && f.Packets() >= minGoodputPackets {
-		if c2s, s2c, ok := f.PayloadBytes(); ok && c2s < math.MaxUint32 && s2c < math.MaxUint32 && f.Bytes() > 0 {
-			if pct := float64(uint64(c2s)+uint64(s2c)) * 100 / float64(f.Bytes()); pct < th {
-				add("low_goodput", alert.FlowLowGoodput, fmt.Sprintf("Goodput %.1f%%", pct))
-			}
+}
+
+func checkLowGoodput(e *flowEval) {
+	f := e.f
+	th := e.snap.goodput
+	if th <= 0 || f.Proto != decode.ProtoTCP || f.Packets() < minGoodputPackets {
+		return
+	}
+	if c2s, s2c, ok := f.PayloadBytes(); ok && c2s < math.MaxUint32 && s2c < math.MaxUint32 && f.Bytes() > 0 {
+		if pct := float64(uint64(c2s)+uint64(s2c)) * 100 / float64(f.Bytes()); pct < th {
+			e.add("low_goodput", alert.FlowLowGoodput, fmt.Sprintf("Goodput %.1f%%", pct))
 		}
 	}
-	if snap.r2r {
-		// Host fields are a cache miss away: only looked at when asked.
-		if cli, srv := f.ClientHost(), f.ServerHost(); cli != nil && srv != nil && !cli.Local && !srv.Local && !srv.Multicast && !srv.Broadcast {
-			add("remote_to_remote", alert.FlowRemoteToRemote, "")
-		}
+}
+
+func checkRemoteToRemote(e *flowEval) {
+	if !e.snap.r2r {
+		return
 	}
-	if th := snap.tcpIssues; th > 0 && f.Proto == decode.ProtoTCP && f.Packets() >= minIssuePackets {
-		h := f.TCP[0]
-		h.Retransmissions += f.TCP[1].Retransmissions
-		h.OutOfOrder += f.TCP[1].OutOfOrder
-		h.Lost += f.TCP[1].Lost
-		bad := h.Retransmissions + h.OutOfOrder + h.Lost
-		if pct := float64(bad) * 100 / float64(f.Packets()); pct > th {
-			add("tcp_issues_generic", alert.FlowTCPIssues, fmt.Sprintf("Retransmissions %d, Out of Order %d, Lost %d", h.Retransmissions, h.OutOfOrder, h.Lost))
-		}
+	// Host fields are a cache miss away: only looked at when asked.
+	if cli, srv := e.f.ClientHost(), e.f.ServerHost(); cli != nil && srv != nil && !cli.Local && !srv.Local && !srv.Multicast && !srv.Broadcast {
+		e.add("remote_to_remote", alert.FlowRemoteToRemote, "")
 	}
-	if f.Refused() {
-		add("tcp_connection_refused", alert.FlowConnRefused, "")
-	} else if f.Reset() {
-		add("tcp_flow_reset", alert.FlowTCPReset, "")
+}
+
+func checkTCPIssues(e *flowEval) {
+	f := e.f
+	th := e.snap.tcpIssues
+	if th <= 0 || f.Proto != decode.ProtoTCP || f.Packets() < minIssuePackets {
+		return
 	}
-	if f.ZeroWindow[0]+f.ZeroWindow[1] > 0 {
-		add("zero_tcp_window", alert.FlowZeroWindow, "")
+	h := f.TCP[0]
+	h.Retransmissions += f.TCP[1].Retransmissions
+	h.OutOfOrder += f.TCP[1].OutOfOrder
+	h.Lost += f.TCP[1].Lost
+	bad := h.Retransmissions + h.OutOfOrder + h.Lost
+	if pct := float64(bad) * 100 / float64(f.Packets()); pct > th {
+		e.add("tcp_issues_generic", alert.FlowTCPIssues, fmt.Sprintf("Retransmissions %d, Out of Order %d, Lost %d", h.Retransmissions, h.OutOfOrder, h.Lost))
 	}
+}
+
+// checkRefusedOrReset: a refused connection is not also reported as reset.
+func checkRefusedOrReset(e *flowEval) {
+	if e.f.Refused() {
+		e.add("tcp_connection_refused", alert.FlowConnRefused, "")
+	} else if e.f.Reset() {
+		e.add("tcp_flow_reset", alert.FlowTCPReset, "")
+	}
+}
+
+func checkZeroWindow(e *flowEval) {
+	if e.f.ZeroWindow[0]+e.f.ZeroWindow[1] > 0 {
+		e.add("zero_tcp_window", alert.FlowZeroWindow, "")
+	}
+}
+
+func checkNonStandardPort(e *flowEval) {
+	f := e.f
 	if p := f.L7; !p.Guessed && p.Master != l7.Unknown {
 		if ports, ok := stdPorts[p.Master]; ok && !contains(ports, f.ServerPort) {
-			add("known_proto_on_non_std_port", alert.FlowKnownProtoNonStd, fmt.Sprintf("%s on port %d", l7.InfoOf(p.Master).Name, f.ServerPort))
+			e.add("known_proto_on_non_std_port", alert.FlowKnownProtoNonStd, fmt.Sprintf("%s on port %d", l7.InfoOf(p.Master).Name, f.ServerPort))
 		}
 	}
-	if f.Proto == decode.ProtoUDP || f.Proto == decode.ProtoTCP {
-		switch {
-		case f.ServerPort == 53 && !snap.listed("unexpected_dns", f.Server):
-			add("unexpected_dns", alert.FlowUnexpectedDNS, f.Server.String())
-		case f.ServerPort == 123 && f.Proto == decode.ProtoUDP && !snap.listed("unexpected_ntp", f.Server):
-			add("unexpected_ntp", alert.FlowUnexpectedNTP, f.Server.String())
-		case (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587) && f.Proto == decode.ProtoTCP && !snap.listed("unexpected_smtp", f.Server):
-			add("unexpected_smtp", alert.FlowUnexpectedSMTP, f.Server.String())
-		case f.Proto == decode.ProtoUDP && (f.ServerPort == 67 || f.ClientPort == 67) && f.PktsS2C+f.PktsC2S > 0:
-			// The DHCP server is whoever sends from port 67.
-			server := f.Server
-			if f.ClientPort == 67 {
-				server = f.Client
-			}
-			if (f.ServerPort != 67 || f.PktsS2C > 0) && !snap.listed("unexpected_dhcp", server) {
-				add("unexpected_dhcp", alert.FlowUnexpectedDHCP, server.String())
-			}
+}
+
+// checkUnexpectedServer: a DNS, NTP, SMTP or DHCP server that is not in
+// its check's list of allowed servers; the first service that matches
+// decides.
+func checkUnexpectedServer(e *flowEval) {
+	f, snap := e.f, e.snap
+	if f.Proto != decode.ProtoUDP && f.Proto != decode.ProtoTCP {
+		return
+	}
+	switch {
+	case f.ServerPort == 53 && !snap.listed("unexpected_dns", f.Server):
+		e.add("unexpected_dns", alert.FlowUnexpectedDNS, f.Server.String())
+	case f.ServerPort == 123 && f.Proto == decode.ProtoUDP && !snap.listed("unexpected_ntp", f.Server):
+		e.add("unexpected_ntp", alert.FlowUnexpectedNTP, f.Server.String())
+	case (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587) && f.Proto == decode.ProtoTCP && !snap.listed("unexpected_smtp", f.Server):
+		e.add("unexpected_smtp", alert.FlowUnexpectedSMTP, f.Server.String())
+	case f.Proto == decode.ProtoUDP && (f.ServerPort == 67 || f.ClientPort == 67) && f.PktsS2C+f.PktsC2S > 0:
+		// The DHCP server is whoever sends from port 67.
+		server := f.Server
+		if f.ClientPort == 67 {
+			server = f.Client
+		}
+		if (f.ServerPort != 67 || f.PktsS2C > 0) && !snap.listed("unexpected_dhcp", server) {
+			e.add("unexpected_dhcp", alert.FlowUnexpectedDHCP, server.String())
 		}
 	}
-	flowRisks(f, func(risk int, info string) {
+}
+
+// checkRisks reports the flow's nDPI risks, each under its own check.
+func checkRisks(e *flowEval) {
+	flowRisks(e.f, func(risk int, info string) {
 		if id, ok := riskTypes[risk]; ok {
-			add(alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id}).Check, id, info)
+			e.add(alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id}).Check, id, info)
 		}
 	})
-	if unidirectional(f) && (final || now-f.FirstSeen >= int64(unanswered)) {
-		if srv := f.ServerHost(); srv != nil && !srv.Multicast && !srv.Broadcast {
-			// nDPI looks at the client's side first: a flow with no data
-			// either way (seen mid-stream, only ACKs) lacks the client's.
-			info := "No server to client traffic"
-			if c2s, _, ok := f.PayloadBytes(); ok && c2s == 0 {
-				info = "No client to server traffic"
-			}
-			add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, info)
-		}
+}
+
+func checkUnidirectional(e *flowEval) {
+	f := e.f
+	if !unidirectional(f) || !(e.final || e.now-f.FirstSeen >= int64(unanswered)) {
+		return
 	}
-	return hits
+	if srv := f.ServerHost(); srv != nil && !srv.Multicast && !srv.Broadcast {
+		// nDPI looks at the client's side first: a flow with no data
+		// either way (seen mid-stream, only ACKs) lacks the client's.
+		info := "No server to client traffic"
+		if c2s, _, ok := f.PayloadBytes(); ok && c2s == 0 {
+			info = "No client to server traffic"
+		}
+		e.add("ndpi_unidirectional_traffic", alert.FlowUnidirectional, info)
+	}
 }
 
 // unidirectional is nDPI's view of a flow the server never answered: the
@@ -168,7 +263,7 @@ func evalFlow(snap *snapshot, f *flowtable.Flow, now int64, final bool, hits []h
 // not answer). Without payloads (kernel dataplane) it is a flow with no
 // packet at all from the server.
 func unidirectional(f *flowtable.Flow) bool {
-	if f.Proto != 6 && f.Proto != 17 {
+	if f.Proto != decode.ProtoTCP && f.Proto != decode.ProtoUDP {
 		return false
 	}
 	c2s, s2c, ok := f.PayloadBytes()
@@ -213,12 +308,14 @@ func contains(ports []uint16, p uint16) bool {
 // flowPass evaluates every flow and updates the flow alerts.
 func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	var buf [maxHits]hit
+	ev := flowEval{snap: snap, now: now, final: final}
 	v.EachFlow(func(f *flowtable.Flow) {
 		if f.Retired() {
 			// ntopng checks the conversation, not its left-behind first packet.
 			return
 		}
-		hits := evalFlow(snap, f, now, final, buf[:0])
+		ev.f, ev.hits = f, buf[:0]
+		hits := evalFlow(&ev)
 		if len(hits) == 0 {
 			// Most flows: no state kept, no lookup.
 			return

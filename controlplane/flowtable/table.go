@@ -331,14 +331,40 @@ func lastAddr(n netip.Prefix) netip.Addr {
 // its housekeeping, so the per-packet cost does not grow with what hosts
 // keep (and the XDP drain, which only knows flows, feeds the same path).
 func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
-	wire := uint64(p.WireLen)
-	dir := dirC2S
-	if p.SrcPort != f.ClientPort || p.Src != f.Client {
-		dir = dirS2C
+	dir := directionOf(f, p)
+	t.countLocked(f, p, dir)
+	if p.Proto == decode.ProtoTCP {
+		t.tcpLocked(f, p, dir)
 	}
+	if p.Timestamp > f.LastSeen {
+		f.LastSeen = p.Timestamp
+	}
+	if !f.dirty {
+		f.dirty = true
+		t.dirty = append(t.dirty, f)
+	}
+	t.namesLocked(f, p, dir)
+	if !t.cfg.NoDPI {
+		t.inspectLocked(f, p, dir)
+	}
+}
+
+// directionOf tells whether p goes from f's client to its server; a flow
+// from an endpoint to itself is all client to server.
+func directionOf(f *Flow, p *decode.Packet) int {
 	if f.Client == f.Server && f.ClientPort == f.ServerPort {
-		dir = dirC2S
+		return dirC2S
 	}
+	if p.SrcPort != f.ClientPort || p.Src != f.Client {
+		return dirS2C
+	}
+	return dirC2S
+}
+
+// countLocked adds p to the flow's counters in direction dir and to what
+// is pending for the hosts' next sync.
+func (t *Table) countLocked(f *Flow, p *decode.Packet, dir int) {
+	wire := uint64(p.WireLen)
 	cls := dscpClassOf[p.DSCP&63]
 	if cls != f.dscpClass[dir] && f.pendPkts[dir] > 0 {
 		// The pending packets belong to the old class: settle them first.
@@ -369,87 +395,93 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	}
 	f.markActive(p.Timestamp, t.cfg.L7)
 	f.pendSize[dir][sizeBucket(p.WireLen)]++
-	if p.Proto == decode.ProtoTCP {
-		if fl := tcpFlagClass(p.TCPFlags); fl >= 0 {
-			f.pendFlags[dir][fl]++
-		}
-	}
 	if p.HasMAC {
 		f.mac[dir], f.hasMAC[dir] = p.SrcMAC, true
 	}
-	if p.Proto == decode.ProtoTCP {
-		switch fl := p.TCPFlags & (decode.TCPSyn | decode.TCPAck | decode.TCPRst); {
-		case fl == decode.TCPSyn && dir == dirC2S && f.synAt == 0:
-			f.synAt = p.Timestamp
-		case fl == decode.TCPSyn|decode.TCPAck && dir == dirS2C && f.synAt != 0 && f.synAckAt == 0:
-			f.synAckAt = p.Timestamp
-		case fl == decode.TCPAck && dir == dirC2S && f.synAckAt != 0 && f.ackAt == 0:
-			f.ackAt = p.Timestamp
-		}
-		if p.TCPWindow == 0 && p.TCPFlags&(decode.TCPRst|decode.TCPSyn|decode.TCPFin) == 0 {
-			f.ZeroWindow[dir]++
-		}
-		if ev := trackTCP(&f.tcpSeq[dir], p); ev != (TCPHealth{}) {
-			// Rare: hosts and the interface are touched only then.
-			f.TCP[dir].add(ev)
-			sender, receiver := f.cli, f.srv
-			if dir == dirS2C {
-				sender, receiver = f.srv, f.cli
-			}
-			sender.TCPSent.add(ev)
-			receiver.TCPRcvd.add(ev)
-			t.stats.TCP.add(ev)
-		}
-	}
-	if p.Timestamp > f.LastSeen {
-		f.LastSeen = p.Timestamp
-	}
-	if !f.dirty {
-		f.dirty = true
-		t.dirty = append(t.dirty, f)
-	}
+}
 
+// tcpLocked follows a TCP flow: flag counts, handshake times, zero
+// windows, and retransmissions/out-of-order/lost segments.
+func (t *Table) tcpLocked(f *Flow, p *decode.Packet, dir int) {
+	if fl := tcpFlagClass(p.TCPFlags); fl >= 0 {
+		f.pendFlags[dir][fl]++
+	}
+	switch fl := p.TCPFlags & (decode.TCPSyn | decode.TCPAck | decode.TCPRst); {
+	case fl == decode.TCPSyn && dir == dirC2S && f.synAt == 0:
+		f.synAt = p.Timestamp
+	case fl == decode.TCPSyn|decode.TCPAck && dir == dirS2C && f.synAt != 0 && f.synAckAt == 0:
+		f.synAckAt = p.Timestamp
+	case fl == decode.TCPAck && dir == dirC2S && f.synAckAt != 0 && f.ackAt == 0:
+		f.ackAt = p.Timestamp
+	}
+	if p.TCPWindow == 0 && p.TCPFlags&(decode.TCPRst|decode.TCPSyn|decode.TCPFin) == 0 {
+		f.ZeroWindow[dir]++
+	}
+	if ev := trackTCP(&f.tcpSeq[dir], p); ev != (TCPHealth{}) {
+		// Rare: hosts and the interface are touched only then.
+		f.TCP[dir].add(ev)
+		sender, receiver := f.endsOf(dir)
+		sender.TCPSent.add(ev)
+		receiver.TCPRcvd.add(ev)
+		t.stats.TCP.add(ev)
+	}
+}
+
+// endsOf is the sending and the receiving host of direction dir.
+func (f *Flow) endsOf(dir int) (sender, receiver *Host) {
+	if dir == dirS2C {
+		return f.srv, f.cli
+	}
+	return f.cli, f.srv
+}
+
+// namesLocked learns names from the services that carry them even when
+// payloads are not inspected: DNS answers, DHCP requests, mDNS announcements.
+func (t *Table) namesLocked(f *Flow, p *decode.Packet, dir int) {
 	if f.PrivateID != 0 || (p.Proto == decode.ProtoUDP && (p.SrcPort == 53 || p.DstPort == 53)) {
-		sender, receiver := f.cli, f.srv
-		if dir == dirS2C {
-			sender, receiver = f.srv, f.cli
-		}
+		sender, receiver := f.endsOf(dir)
 		t.dnsLocked(f, p, sender, receiver)
 	}
-	if p.Proto == decode.ProtoUDP && p.DstPort == 67 {
+	if p.Proto != decode.ProtoUDP {
+		return
+	}
+	if p.DstPort == 67 {
 		if mac, name, ok := l7.DHCPHostName(p.Payload); ok {
 			if _, seen := t.macs[mac]; seen || len(t.macs) < t.cfg.MaxHosts {
 				t.macs[mac] = name
 			}
 		}
 	}
-	if p.Proto == decode.ProtoUDP && p.SrcPort == 5353 {
+	if p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.
-		sender := f.cli
-		if dir == dirS2C {
-			sender = f.srv
-		}
+		sender, _ := f.endsOf(dir)
 		if name, ok := l7.MDNSName(p.Payload); ok {
 			sender.MDNSName = name
 		}
 	}
-	if t.cfg.NoDPI {
+}
+
+// inspectLocked is deep packet inspection: server names (TLS, QUIC),
+// certificates, HTTP, and payload classification until the flow's
+// application is proven or the tries run out.
+func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
+	if len(p.Payload) == 0 {
 		return
 	}
-	if dir == dirC2S && p.Proto == decode.ProtoTCP && len(p.Payload) > 0 && f.inspected < maxInspected {
+	if dir == dirC2S && p.Proto == decode.ProtoTCP && f.inspected < maxInspected {
 		f.inspected++
 		inspectServerName(f, p.Payload, t.cfg.L7)
 	}
-	if dir == dirC2S && p.Proto == decode.ProtoUDP && len(p.Payload) > 0 && f.inspected < maxQUICInspected {
+	if dir == dirC2S && p.Proto == decode.ProtoUDP && f.inspected < maxQUICInspected {
 		t.quicLocked(f, p)
 	}
-	if dir == dirS2C && f.tls != nil && f.tls.srv != nil && len(p.Payload) > 0 {
+	if dir == dirS2C && f.tls != nil && f.tls.srv != nil {
 		t.tlsServerLocked(f, p)
 	}
-	if f.L7.Master == l7.HTTP && !f.L7.Guessed && len(p.Payload) > 0 {
+	if f.L7.Master == l7.HTTP && !f.L7.Guessed {
 		t.httpLocked(f, dir, p.Payload)
 	}
-	if (f.L7.Master == l7.Unknown || f.L7.Guessed) && len(p.Payload) > 0 && f.l7Tries < maxL7Tries {
+	if (f.L7.Master == l7.Unknown || f.L7.Guessed) && f.l7Tries < maxL7Tries {
 		f.l7Tries++
 		// A file's port rule only guessed the master: the payload's proof wins.
 		m := l7.Classify(p.Proto, p.SrcPort, p.DstPort, p.Payload)

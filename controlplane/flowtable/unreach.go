@@ -91,7 +91,7 @@ func quotedFlowKey(b []byte, vlan uint16) (flowKey, bool) {
 	var priv uint16
 	// DNS flows are one per transaction (see handleLocked): the quoted
 	// UDP length tells whether the original carried the id.
-	if proto == 17 && (sport == 53 || dport == 53) && int(binary.BigEndian.Uint16(l4[4:6]))-8 > 20 && len(l4) >= 10 {
+	if proto == decode.ProtoUDP && (sport == 53 || dport == 53) && int(binary.BigEndian.Uint16(l4[4:6]))-8 > 20 && len(l4) >= 10 {
 		priv = uint16(l4[8])<<8 | uint16(l4[9])
 	}
 	return makeFlowKey(src, dst, sport, dport, vlan, proto, priv), true

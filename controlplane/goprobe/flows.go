@@ -1,6 +1,8 @@
 package goprobe
 
 import (
+	"github.com/probe-appliance/probe/dataplane/decode"
+
 	"net/netip"
 	"slices"
 	"strings"
@@ -89,7 +91,7 @@ func flowLog(t *flowtable.Table) []flowJSON {
 				sip, dip, sport, dport = dip, sip, dport, sport
 			}
 			k := key{sip.Unmap(), dip.Unmap(), sport, dport, f.Proto}
-			if f.Proto == protoUDP && dport == dnsPort {
+			if f.Proto == decode.ProtoUDP && dport == dnsPort {
 				k.sport = 0
 			}
 			e := merged[k]
@@ -148,14 +150,9 @@ func ipString(a netip.Addr) string {
 }
 
 const (
-	tcpSyn = 0x02
-	tcpAck = 0x10
-
-	protoTCP    = 6
-	protoUDP    = 17
-	dnsPort     = 53
-	protoICMP   = 1
-	protoICMPv6 = 58
+	tcpSyn  = 0x02
+	tcpAck  = 0x10
+	dnsPort = 53
 )
 
 // reversed reports whether goProbe would have put the table's server on
@@ -170,7 +167,7 @@ func reversed(f *flowtable.Flow) bool {
 }
 
 func handshakeSeen(f *flowtable.Flow) bool {
-	return f.Proto == protoTCP &&
+	return f.Proto == decode.ProtoTCP &&
 		(f.FlagsC2S&tcpSyn != 0 || f.FlagsS2C&(tcpSyn|tcpAck) == tcpSyn|tcpAck)
 }
 
@@ -178,7 +175,7 @@ func handshakeSeen(f *flowtable.Flow) bool {
 // is certain when the handshake was seen or one side is a well-known
 // service port (< 1024) and the other is not; ICMP is always classified.
 func directionKnown(f *flowtable.Flow) bool {
-	if f.Proto == protoICMP || f.Proto == protoICMPv6 || handshakeSeen(f) {
+	if f.Proto == decode.ProtoICMP || f.Proto == decode.ProtoICMPv6 || handshakeSeen(f) {
 		return true
 	}
 	return (f.ServerPort < 1024) != (f.ClientPort < 1024)

@@ -3,6 +3,8 @@
 package l7
 
 import (
+	"github.com/probe-appliance/probe/dataplane/decode"
+
 	"encoding/binary"
 	"net/netip"
 )
@@ -339,7 +341,7 @@ func skipName(msg []byte, off int) (int, error) {
 
 // StripTCPLengthIf strips DNS's TCP length prefix when proto is TCP.
 func StripTCPLengthIf(proto uint8, payload []byte) []byte {
-	if proto == 6 {
+	if proto == decode.ProtoTCP {
 		return StripTCPLength(payload)
 	}
 	return payload

@@ -1,6 +1,8 @@
 package l7
 
 import (
+	"github.com/probe-appliance/probe/dataplane/decode"
+
 	"bufio"
 	"bytes"
 	"errors"
@@ -105,7 +107,7 @@ func (c *Catalog) PortRule(proto uint8, port uint16) (Protocol, bool) {
 		return Unknown, false
 	}
 	i := 0
-	if proto == 17 {
+	if proto == decode.ProtoUDP {
 		i = 1
 	}
 	p := c.ports[i][port]

@@ -5,6 +5,12 @@
 // sees only the headers in c/include (-nostdinc), so the output does not
 // depend on the host's kernel or libbpf headers (c/include/README.md).
 //
+// Go types: bpf2go declares the type of every map key/value and global
+// variable. The counter enum (enum counter_index) reaches Go as the
+// FlowCounterIndex constants through its anchor global in flow.c, which
+// keeps it in BTF; naming it with -type as well would be rejected as a
+// duplicate declaration.
+//
 // Memory budget: each flow map is a per-CPU hash whose value (flowVal) is
 // 80 bytes per CPU, so one map costs max_entries × possible CPUs × 80 bytes
 // plus the kernel's per-entry overhead (key, ~40-byte htab element header,

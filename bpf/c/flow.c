@@ -63,8 +63,10 @@ struct flow_val {
 	__u8 pad[5];
 };
 
-// Global counters (per-CPU array), in this order; dataplane/xdp mirrors it.
-enum {
+// Global counters (per-CPU array), in this order. A named type with an
+// anchor below, so it is in BTF and bpf2go emits it as Go constants
+// (FlowCounterIndex) for dataplane/xdp: no hand-kept copy to drift.
+enum counter_index {
 	CNT_PACKETS = 0,
 	CNT_BYTES,
 	CNT_NON_IP,
@@ -87,10 +89,12 @@ enum {
 
 // Anchors: clang only emits full BTF for struct types that some global
 // object has by value; reached only through the inner-map definitions they
-// would be forward declarations. They cost a few bytes of .bss.
+// would be forward declarations, and the enum, only used as constants,
+// would not be emitted at all. They cost a few bytes of .bss.
 struct flow_key_v4 anchor_key_v4 __attribute__((unused));
 struct flow_key_v6 anchor_key_v6 __attribute__((unused));
 struct flow_val anchor_val __attribute__((unused));
+enum counter_index anchor_counter_index __attribute__((unused));
 
 #define FLOW_MAP(name, keytype)                          \
 	struct {                                         \

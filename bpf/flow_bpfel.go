@@ -13,6 +13,26 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type FlowCounterIndex uint32
+
+const (
+	FlowCounterIndexCNT_PACKETS      FlowCounterIndex = 0
+	FlowCounterIndexCNT_BYTES        FlowCounterIndex = 1
+	FlowCounterIndexCNT_NON_IP       FlowCounterIndex = 2
+	FlowCounterIndexCNT_IPV4         FlowCounterIndex = 3
+	FlowCounterIndexCNT_IPV6         FlowCounterIndex = 4
+	FlowCounterIndexCNT_ERR_TRUNC_L2 FlowCounterIndex = 5
+	FlowCounterIndexCNT_ERR_TRUNC_IP FlowCounterIndex = 6
+	FlowCounterIndexCNT_ERR_BAD_IP   FlowCounterIndex = 7
+	FlowCounterIndexCNT_ERR_TRUNC_L4 FlowCounterIndex = 8
+	FlowCounterIndexCNT_ERR_EXT_HDR  FlowCounterIndex = 9
+	FlowCounterIndexCNT_MAP_FULL     FlowCounterIndex = 10
+	FlowCounterIndexCNT_SLOW_PATH    FlowCounterIndex = 11
+	FlowCounterIndexCNT_FRAGMENTS    FlowCounterIndex = 12
+	FlowCounterIndexCNT_SLOW_BYTES   FlowCounterIndex = 13
+	FlowCounterIndexCNT_MAX          FlowCounterIndex = 14
+)
+
 type FlowCounters struct {
 	_ structs.HostLayout
 	C [14]uint64
@@ -60,19 +80,20 @@ type FlowFlowVal struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
-	FlowMapCounters    = "counters"
-	FlowMapCtl         = "ctl"
-	FlowMapFlowsV4A    = "flows_v4_a"
-	FlowMapFlowsV4B    = "flows_v4_b"
-	FlowMapFlowsV6A    = "flows_v6_a"
-	FlowMapFlowsV6B    = "flows_v6_b"
-	FlowMapRcuSync     = "rcu_sync"
-	FlowMapXsks        = "xsks"
-	FlowProgXdpCount   = "xdp_count"
-	FlowProgXdpFlow    = "xdp_flow"
-	FlowVarAnchorKeyV4 = "anchor_key_v4"
-	FlowVarAnchorKeyV6 = "anchor_key_v6"
-	FlowVarAnchorVal   = "anchor_val"
+	FlowMapCounters           = "counters"
+	FlowMapCtl                = "ctl"
+	FlowMapFlowsV4A           = "flows_v4_a"
+	FlowMapFlowsV4B           = "flows_v4_b"
+	FlowMapFlowsV6A           = "flows_v6_a"
+	FlowMapFlowsV6B           = "flows_v6_b"
+	FlowMapRcuSync            = "rcu_sync"
+	FlowMapXsks               = "xsks"
+	FlowProgXdpCount          = "xdp_count"
+	FlowProgXdpFlow           = "xdp_flow"
+	FlowVarAnchorCounterIndex = "anchor_counter_index"
+	FlowVarAnchorKeyV4        = "anchor_key_v4"
+	FlowVarAnchorKeyV6        = "anchor_key_v6"
+	FlowVarAnchorVal          = "anchor_val"
 )
 
 // LoadFlow returns the embedded CollectionSpec for Flow.
@@ -139,9 +160,10 @@ type FlowMapSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FlowVariableSpecs struct {
-	AnchorKeyV4 *ebpf.VariableSpec `ebpf:"anchor_key_v4"`
-	AnchorKeyV6 *ebpf.VariableSpec `ebpf:"anchor_key_v6"`
-	AnchorVal   *ebpf.VariableSpec `ebpf:"anchor_val"`
+	AnchorCounterIndex *ebpf.VariableSpec `ebpf:"anchor_counter_index"`
+	AnchorKeyV4        *ebpf.VariableSpec `ebpf:"anchor_key_v4"`
+	AnchorKeyV6        *ebpf.VariableSpec `ebpf:"anchor_key_v6"`
+	AnchorVal          *ebpf.VariableSpec `ebpf:"anchor_val"`
 }
 
 // FlowObjects contains all objects after they have been loaded into the kernel.
@@ -191,9 +213,10 @@ func (m *FlowMaps) Close() error {
 //
 // It can be passed to LoadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FlowVariables struct {
-	AnchorKeyV4 *ebpf.Variable `ebpf:"anchor_key_v4"`
-	AnchorKeyV6 *ebpf.Variable `ebpf:"anchor_key_v6"`
-	AnchorVal   *ebpf.Variable `ebpf:"anchor_val"`
+	AnchorCounterIndex *ebpf.Variable `ebpf:"anchor_counter_index"`
+	AnchorKeyV4        *ebpf.Variable `ebpf:"anchor_key_v4"`
+	AnchorKeyV6        *ebpf.Variable `ebpf:"anchor_key_v6"`
+	AnchorVal          *ebpf.Variable `ebpf:"anchor_val"`
 }
 
 // FlowPrograms contains all programs after they have been loaded into the kernel.

@@ -63,8 +63,10 @@ struct flow_val {
 	__u8 pad[5];
 };
 
-// Global counters (per-CPU array), in this order; dataplane/xdp mirrors it.
-enum {
+// Global counters (per-CPU array), in this order. A named type with an
+// anchor below, so it is in BTF and bpf2go emits it as Go constants
+// (FlowCounterIndex) for dataplane/xdp: no hand-kept copy to drift.
+enum counter_index {
 	CNT_PACKETS = 0,
 	CNT_BYTES,
 	CNT_NON_IP,
@@ -87,10 +89,12 @@ enum {
 
 // Anchors: clang only emits full BTF for struct types that some global
 // object has by value; reached only through the inner-map definitions they
-// would be forward declarations. They cost a few bytes of .bss.
+// would be forward declarations, and the enum, only used as constants,
+// would not be emitted at all. They cost a few bytes of .bss.
 struct flow_key_v4 anchor_key_v4 __attribute__((unused));
 struct flow_key_v6 anchor_key_v6 __attribute__((unused));
 struct flow_val anchor_val __attribute__((unused));
+enum counter_index anchor_counter_index __attribute__((unused));
 
 #define FLOW_MAP(name, keytype)                          \
 	struct {                                         \
@@ -258,6 +262,42 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, _
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
+// KEY_TAIL fills the fields both key types share, after the addresses the
+// caller ordered: the ports in the same order (dir 1 swaps them, as it
+// swapped the addresses), VLAN, DNS transaction id and protocol. A macro
+// because the two key structs have these fields at different offsets.
+#define KEY_TAIL(k, dir, p)                         \
+	do {                                        \
+		if (dir) {                          \
+			(k)->a_port = (p)->dport;   \
+			(k)->b_port = (p)->sport;   \
+		} else {                            \
+			(k)->a_port = (p)->sport;   \
+			(k)->b_port = (p)->dport;   \
+		}                                   \
+		(k)->vlan = (p)->vlan;              \
+		(k)->priv = (p)->priv;              \
+		(k)->proto = (p)->proto;            \
+	} while (0)
+
+// account_flow accounts the packet under its key in the generation
+// programs write, map_a or map_b of its address family, and passes it on or
+// hands it to the slow path. Both maps come from the caller, which names
+// them: once inlined each account() sees a constant map, as the verifier
+// needs to inline the lookups.
+static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map_a, void *map_b,
+					void *key, int dir, __u64 len, struct pkt *p)
+{
+	int r;
+	if (generation())
+		r = account(cnt, map_b, key, dir, len, p);
+	else
+		r = account(cnt, map_a, key, dir, len, p);
+	if (r == TO_SLOW_PATH)
+		return slow_path(ctx, cnt, len);
+	return XDP_PASS;
+}
+
 static __always_inline int parse_l4(void *l4, void *end, struct pkt *p)
 {
 	if (p->frag)
@@ -360,21 +400,12 @@ int xdp_flow(struct xdp_md *ctx)
 		if (s > d || (s == d && p.sport > p.dport))
 			dir = 1;
 		if (dir == 0) {
-			k.a = ip->saddr; k.b = ip->daddr; k.a_port = p.sport; k.b_port = p.dport;
+			k.a = ip->saddr; k.b = ip->daddr;
 		} else {
-			k.a = ip->daddr; k.b = ip->saddr; k.a_port = p.dport; k.b_port = p.sport;
+			k.a = ip->daddr; k.b = ip->saddr;
 		}
-		k.vlan = p.vlan;
-		k.priv = p.priv;
-		k.proto = p.proto;
-		int r;
-		if (generation())
-			r = account(cnt, &flows_v4_b, &k, dir, len, &p);
-		else
-			r = account(cnt, &flows_v4_a, &k, dir, len, &p);
-		if (r == TO_SLOW_PATH)
-			return slow_path(ctx, cnt, len);
-		return XDP_PASS;
+		KEY_TAIL(&k, dir, &p);
+		return account_flow(ctx, cnt, &flows_v4_a, &flows_v4_b, &k, dir, len, &p);
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -458,23 +489,12 @@ ordered:
 		if (dir == 0) {
 			__builtin_memcpy(k.a, &ip6->saddr, 16);
 			__builtin_memcpy(k.b, &ip6->daddr, 16);
-			k.a_port = p.sport; k.b_port = p.dport;
 		} else {
 			__builtin_memcpy(k.a, &ip6->daddr, 16);
 			__builtin_memcpy(k.b, &ip6->saddr, 16);
-			k.a_port = p.dport; k.b_port = p.sport;
 		}
-		k.vlan = p.vlan;
-		k.priv = p.priv;
-		k.proto = p.proto;
-		int r;
-		if (generation())
-			r = account(cnt, &flows_v6_b, &k, dir, len, &p);
-		else
-			r = account(cnt, &flows_v6_a, &k, dir, len, &p);
-		if (r == TO_SLOW_PATH)
-			return slow_path(ctx, cnt, len);
-		return XDP_PASS;
+		KEY_TAIL(&k, dir, &p);
+		return account_flow(ctx, cnt, &flows_v6_a, &flows_v6_b, &k, dir, len, &p);
 	}
 
 	count(CNT_NON_IP, 1);

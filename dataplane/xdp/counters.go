@@ -1,30 +1,46 @@
 package xdp
 
-// Counter indexes of the program's per-CPU counter array (enum in
-// bpf/c/flow.c, same order).
+import "github.com/probe-appliance/probe/bpf"
+
+// Counter indexes of the program's per-CPU counter array. They come from the
+// C enum counter_index (bpf/c/flow.c) through bpf2go's generated constants,
+// so a counter added, removed or moved in C moves here with `make generate`.
 const (
-	CntPackets = iota
-	CntBytes
-	CntNonIP
-	CntIPv4
-	CntIPv6
-	CntErrTruncL2
-	CntErrTruncIP
-	CntErrBadIP
-	CntErrTruncL4
-	CntErrExtHdr
-	CntMapFull
-	CntSlowPath
-	CntFragments
-	CntSlowBytes
-	NumCounters
+	CntPackets    = int(bpf.FlowCounterIndexCNT_PACKETS)
+	CntBytes      = int(bpf.FlowCounterIndexCNT_BYTES)
+	CntNonIP      = int(bpf.FlowCounterIndexCNT_NON_IP)
+	CntIPv4       = int(bpf.FlowCounterIndexCNT_IPV4)
+	CntIPv6       = int(bpf.FlowCounterIndexCNT_IPV6)
+	CntErrTruncL2 = int(bpf.FlowCounterIndexCNT_ERR_TRUNC_L2)
+	CntErrTruncIP = int(bpf.FlowCounterIndexCNT_ERR_TRUNC_IP)
+	CntErrBadIP   = int(bpf.FlowCounterIndexCNT_ERR_BAD_IP)
+	CntErrTruncL4 = int(bpf.FlowCounterIndexCNT_ERR_TRUNC_L4)
+	CntErrExtHdr  = int(bpf.FlowCounterIndexCNT_ERR_EXT_HDR)
+	CntMapFull    = int(bpf.FlowCounterIndexCNT_MAP_FULL)
+	CntSlowPath   = int(bpf.FlowCounterIndexCNT_SLOW_PATH)
+	CntFragments  = int(bpf.FlowCounterIndexCNT_FRAGMENTS)
+	CntSlowBytes  = int(bpf.FlowCounterIndexCNT_SLOW_BYTES)
+	NumCounters   = int(bpf.FlowCounterIndexCNT_MAX)
 )
 
-// CounterNames names the counters in exports and logs.
+// CounterNames names the counters in exports and logs. Keyed by index, so a
+// renumbered enum keeps each name on its counter; a counter added in C
+// without a name here fails TestCounterNamesCoverEnum.
 var CounterNames = [NumCounters]string{
-	"packets", "bytes", "non_ip", "ipv4", "ipv6",
-	"err_truncated_l2", "err_truncated_ip", "err_bad_ip", "err_truncated_l4", "err_ext_header",
-	"map_full", "slow_path", "fragments", "slow_path_bytes",
+	CntPackets:    "packets",
+	CntBytes:      "bytes",
+	CntNonIP:      "non_ip",
+	CntIPv4:       "ipv4",
+	CntIPv6:       "ipv6",
+	CntErrTruncL2: "err_truncated_l2",
+	CntErrTruncIP: "err_truncated_ip",
+	CntErrBadIP:   "err_bad_ip",
+	CntErrTruncL4: "err_truncated_l4",
+	CntErrExtHdr:  "err_ext_header",
+	CntMapFull:    "map_full",
+	CntSlowPath:   "slow_path",
+	CntFragments:  "fragments",
+	CntSlowBytes:  "slow_path_bytes",
 }
 
 // Counters are the program's global counters summed over CPUs, since load.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +89,9 @@ func decodeErrors(t *flowtable.Table) map[string]int {
 	return out
 }
 
+// maxAPIQueryMemPct is the MaxMemPct an API query may use at most.
+const maxAPIQueryMemPct = query.DefaultMaxMemPct / goprobe.DefaultMaxQueries
+
 // goProbeQuery runs goProbe's _query bodies against our store, with
 // goProbe v3's statuses and text/plain error bodies.
 func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(ctx context.Context, body []byte) (int, string, []byte) {
@@ -101,6 +105,12 @@ func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(ctx con
 		args, err := query.ParseArgsJSON(body)
 		if err != nil {
 			return 400, textPlain, []byte("Bad Request: failed to decode query arguments\n")
+		}
+		// Up to goprobe.DefaultMaxQueries queries run at once: each gets
+		// its share of goProbe's default budget, so together they stay
+		// within it (values outside 0-100 are left for Prepare to refuse).
+		if args.MaxMemPct >= 0 && args.MaxMemPct <= 100 {
+			args.MaxMemPct = min(cmp.Or(args.MaxMemPct, maxAPIQueryMemPct), maxAPIQueryMemPct)
 		}
 		q, err := query.Prepare(args, names, time.Now())
 		if err != nil {

@@ -48,7 +48,8 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 // a valid key has its key's bucket, anyone else the bucket of its address.
 // Failed guesses thus spend only the guesser's own bucket and can never
 // lock out a keyed client (goProbe limited before authenticating). The
-// bucket is shared by every path, as goProbe's limiter was.
+// bucket is shared by every path, so spreading requests over paths does not
+// multiply a client's rate.
 func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, path string) {
 	client, authed := s.identify(ctx)
 	if s.limiter != nil {

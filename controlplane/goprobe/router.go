@@ -16,8 +16,9 @@ const (
 )
 
 // serve mirrors goProbe's chi tree: a root router with an optional
-// /debug/vars and /api mounted below rate limiter → one-at-a-time throttle →
-// authentication → v1 routes.
+// /debug/vars and /api mounted below authentication → per-client rate
+// limiter → a bounded number of requests at once → v1 routes (goProbe:
+// limiter → one request at a time → authentication).
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetNoDefaultContentType(true)
 	defer func() {

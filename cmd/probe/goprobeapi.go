@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +20,9 @@ import (
 
 // startGoProbeAPI serves goProbe's API v1 on its own listener.
 func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomic.Int64, log *slog.Logger) (*goprobe.Server, error) {
+	if err := goprobe.CheckExposure(c.goprobeAddr, len(c.goprobeKeys), c.goprobeInsecure); err != nil {
+		return nil, err
+	}
 	ifaces := func() []goprobe.Interface {
 		var out []goprobe.Interface
 		for _, r := range set.snapshot() {
@@ -64,6 +68,9 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 		}
 	}()
 	log.Info("goProbe API v1 listening", "addr", ln.Addr().String(), "auth", len(c.goprobeKeys) > 0)
+	if len(c.goprobeKeys) == 0 && !goprobe.Loopback(c.goprobeAddr) {
+		log.Warn("goProbe API served beyond loopback without authentication (--goprobe-api-insecure)", "addr", c.goprobeAddr)
+	}
 	return srv, nil
 }
 
@@ -82,11 +89,14 @@ func decodeErrors(t *flowtable.Table) map[string]int {
 	return out
 }
 
+// maxAPIQueryMemPct is the MaxMemPct an API query may use at most.
+const maxAPIQueryMemPct = query.DefaultMaxMemPct / goprobe.DefaultMaxQueries
+
 // goProbeQuery runs goProbe's _query bodies against our store, with
 // goProbe v3's statuses and text/plain error bodies.
-func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(body []byte) (int, string, []byte) {
+func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(ctx context.Context, body []byte) (int, string, []byte) {
 	const textPlain = "text/plain; charset=utf-8"
-	return func(body []byte) (int, string, []byte) {
+	return func(ctx context.Context, body []byte) (int, string, []byte) {
 		names, err := storedIfaceNames(st)
 		if err != nil {
 			log.Error("goProbe query", "err", err)
@@ -96,6 +106,12 @@ func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(body []
 		if err != nil {
 			return 400, textPlain, []byte("Bad Request: failed to decode query arguments\n")
 		}
+		// Up to goprobe.DefaultMaxQueries queries run at once: each gets
+		// its share of goProbe's default budget, so together they stay
+		// within it (values outside 0-100 are left for Prepare to refuse).
+		if args.MaxMemPct >= 0 && args.MaxMemPct <= 100 {
+			args.MaxMemPct = min(cmp.Or(args.MaxMemPct, maxAPIQueryMemPct), maxAPIQueryMemPct)
+		}
 		q, err := query.Prepare(args, names, time.Now())
 		if err != nil {
 			var ae *query.ArgsError
@@ -104,13 +120,13 @@ func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(body []
 			}
 			return 400, textPlain, []byte("Bad Request: failed to prepare query. Invalid arguments provided\n")
 		}
-		res, err := q.Run(context.Background(), st)
+		res, err := q.Run(ctx, st)
 		if err != nil {
 			log.Error("goProbe query", "err", err)
 			return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")
 		}
 		if ok, rows, timeout := q.Resolve(); ok {
-			res.ResolveNames(context.Background(), net.DefaultResolver, rows, timeout)
+			res.ResolveNames(ctx, net.DefaultResolver, rows, timeout)
 		}
 		switch q.Format() {
 		case "txt":

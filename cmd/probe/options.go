@@ -39,10 +39,11 @@ type options struct {
 	maxFlows        int
 	maxHosts        int
 
-	goprobeAddr    string
-	goprobeKeys    []string
-	goprobeRate    int
-	goprobeMetrics bool
+	goprobeAddr     string
+	goprobeKeys     []string
+	goprobeRate     int
+	goprobeMetrics  bool
+	goprobeInsecure bool
 
 	retentionDays int
 	maxDisk       string
@@ -91,6 +92,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringSliceVar(&o.goprobeKeys, "goprobe-api-key", nil, "goProbe API key (repeatable; at least 32 characters; none: no authentication)")
 	fs.IntVar(&o.goprobeRate, "goprobe-api-rate", 0, "goProbe API requests per minute (0: goProbe's 10; negative: unlimited)")
 	fs.BoolVar(&o.goprobeMetrics, "goprobe-api-metrics", false, "serve /debug/vars on the goProbe API")
+	fs.BoolVar(&o.goprobeInsecure, "goprobe-api-insecure", false, "allow the goProbe API beyond loopback without --goprobe-api-key")
 	fs.IntVar(&o.retentionDays, "retention-days", 0, "delete stored flows older than this many days (0: keep)")
 	fs.StringVar(&o.maxDisk, "max-disk", "", "keep stored flows under this size, oldest first out (e.g. 20GB; empty: no limit)")
 	fs.StringVar(&o.applianceConfig, "appliance-config", "", "appliance: its settings file, shown and replaced by /appliance/v1/config; also enables /appliance/v1/reboot (empty: off)")

@@ -126,7 +126,7 @@ func runDaemon() error {
 		// Booted from a flashed disk: firmware updates are possible.
 		args = append(args, "--update-dir", updateDir)
 	}
-	d.log.Printf("probe %s", strings.Join(args, " "))
+	d.log.Printf("probe %s", strings.Join(appliance.Redacted(args), " "))
 	d.sup = &supervise.Supervisor{
 		Command: func() *exec.Cmd {
 			c := exec.Command(probeBin, args...)

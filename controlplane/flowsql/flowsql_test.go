@@ -1,6 +1,7 @@
 package flowsql
 
 import (
+	"context"
 	"net/netip"
 	"strings"
 	"testing"
@@ -83,7 +84,7 @@ func TestFlowsAndTopK(t *testing.T) {
 	}
 	sel, _ := ParseSelect("IPV4_SRC_ADDR, TOTAL_BYTES,LAST_SEEN")
 	where, _ := ParseWhere("PROTOCOL = 6")
-	rows, err := Flows(st, FlowsQuery{Begin: 1_700_000_000, End: 1_700_001_000, Select: sel, Where: where, MaxHits: 2})
+	rows, err := Flows(context.Background(), st, FlowsQuery{Begin: 1_700_000_000, End: 1_700_001_000, Select: sel, Where: where, MaxHits: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func TestFlowsAndTopK(t *testing.T) {
 	k1, _ := Lookup("IPV4_SRC_ADDR")
 	v, _ := Lookup("BYTES")
 	all, _ := ParseWhere("")
-	top, err := TopK(st, TopKQuery{Begin: 1_700_000_000, End: 1_700_001_000, Keys: []*Column{k1}, Value: v, Agg: "SUM", Where: all, MaxHits: 10})
+	top, err := TopK(context.Background(), st, TopKQuery{Begin: 1_700_000_000, End: 1_700_001_000, Keys: []*Column{k1}, Value: v, Agg: "SUM", Where: all, MaxHits: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,7 @@ func TestFlowsAndTopK(t *testing.T) {
 	if len(top) != 2 || top[0]["IPV4_SRC_ADDR"] != "10.0.0.1" || top[0]["TOTAL_BYTES"] != int64(4000) || top[1]["TOTAL_BYTES"] != int64(580) {
 		t.Errorf("topk %v", top)
 	}
-	avg, _ := TopK(st, TopKQuery{Begin: 1_700_000_000, End: 1_700_001_000, Keys: []*Column{k1}, Value: v, Agg: "AVG", Where: all})
+	avg, _ := TopK(context.Background(), st, TopKQuery{Begin: 1_700_000_000, End: 1_700_001_000, Keys: []*Column{k1}, Value: v, Agg: "AVG", Where: all})
 	if avg[0]["TOTAL_BYTES"] != float64(2000) {
 		t.Errorf("avg %v", avg)
 	}

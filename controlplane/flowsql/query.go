@@ -2,12 +2,71 @@ package flowsql
 
 import (
 	"cmp"
+	"context"
+	"errors"
 	"fmt"
-	"slices"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/topk"
 )
+
+// Bounds of the historical queries. A query streams the store and holds
+// only what it may answer: db/flows the newest MaxHits records (a bounded
+// heap), db/topk_flows its groups, then the MaxHits largest. What it holds
+// is capped at MaxMemory; past it the query stops with ErrMemoryLimit
+// rather than grow (goProbe's MaxMemPct idea, as a fixed budget since
+// several queries run side by side). At most MaxConcurrent queries run at
+// once; the next waits at most SlotWait for one to finish, then gets
+// ErrBusy.
+const (
+	MaxConcurrent = 4
+	MaxMemory     = 64 << 20 // bytes held by one query
+	SlotWait      = 10 * time.Second
+)
+
+// Estimated costs of what a query holds, for the MaxMemory budget: a kept
+// record (~150 B with the heap's bookkeeping) and its answer row, a map of
+// the selected columns (~48 B per entry with the boxed value); a top-k
+// group (its map entry, key string, key values and counters).
+const (
+	hitBytes        = 160
+	rowColumnBytes  = 48
+	groupBytes      = 192
+	groupColumnByte = 64
+)
+
+// ErrMemoryLimit is a query stopped because what it would answer or group
+// needs more memory than MaxMemory.
+var ErrMemoryLimit = errors.New("flowsql: the query would hold more than its memory allowance; lower maxhits_clause or narrow the time range or where clause")
+
+// ErrBusy is a query refused because MaxConcurrent others are running.
+var ErrBusy = errors.New("flowsql: too many historical queries running; try again later")
+
+// maxMemory is MaxMemory; tests lower it.
+var maxMemory = MaxMemory
+
+// slots bounds the queries running in this process: they all read the
+// same store and each may hold up to MaxMemory.
+var slots = make(chan struct{}, MaxConcurrent)
+
+func acquire(ctx context.Context) (release func(), err error) {
+	t := time.NewTimer(SlotWait)
+	defer t.Stop()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, nil
+	case <-t.C:
+		return nil, ErrBusy
+	case <-ctx.Done():
+		return nil, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	}
+}
+
+// ctxCheckEvery is how many records pass between cancellation checks.
+const ctxCheckEvery = 1 << 14
 
 // FlowsQuery is db/flows: the stored records of one interface in a time
 // range that match Where, newest first, at most MaxHits of them.
@@ -16,29 +75,93 @@ type FlowsQuery struct {
 	Begin, End int64 // unix seconds; records whose last packet is in [Begin, End]
 	Select     []*Column
 	Where      Expr
-	MaxHits    int
+	MaxHits    int // < 1: every record, within MaxMemory
+	// Visible, when set, hides the records it returns false for (a
+	// restricted user's networks).
+	Visible func(r *store.FlowRecord) bool
 }
 
-// Flows runs q.
-func Flows(st *store.Store, q FlowsQuery) ([]map[string]any, error) {
-	type hit struct {
-		rec store.FlowRecord
+// hit is a kept record and its place in the scan, which breaks ties of
+// LastSeen as the store's order (block, then write order) does.
+type hit struct {
+	rec   store.FlowRecord
+	block int64
+	seq   int
+}
+
+// newestFirst orders hits by LastSeen, newest first, ties in store order.
+func newestFirst(a, b hit) int {
+	return cmp.Or(cmp.Compare(b.rec.LastSeen, a.rec.LastSeen), cmp.Compare(a.block, b.block), cmp.Compare(a.seq, b.seq))
+}
+
+// blocksInRange are ifid's blocks that may hold records with LastSeen in
+// [begin, end], newest first.
+func blocksInRange(st *store.Store, ifid uint16, begin, end int64) ([]int64, error) {
+	all, err := st.FlowBlocks(ifid)
+	if err != nil {
+		return nil, err
 	}
-	var hits []hit
-	err := st.ScanFlows(q.IfID, q.Begin, q.End+1, func(r *store.FlowRecord) error {
-		if r.LastSeen < q.Begin || r.LastSeen > q.End || !q.Where.Eval(r) {
-			return nil
+	var out []int64
+	for i := len(all) - 1; i >= 0; i-- {
+		if b := all[i]; b <= end && b > begin-store.BlockSeconds {
+			out = append(out, b)
 		}
-		hits = append(hits, hit{*r})
-		return nil
-	})
+	}
+	return out, nil
+}
+
+// Flows runs q. Blocks are read newest first and every record of a block
+// is newer than every record of the blocks before it in time, so once
+// MaxHits records are kept the older blocks cannot change the answer and
+// are not read.
+func Flows(ctx context.Context, st *store.Store, q FlowsQuery) ([]map[string]any, error) {
+	release, err := acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
+	limit := q.MaxHits
+	if limit < 1 {
+		limit = math.MaxInt
+	}
+	capRows := maxMemory / (hitBytes + rowColumnBytes*max(1, len(q.Select)))
+	// One beyond the cap tells a query past it from one that just fits.
+	kept := topk.New(min(limit, capRows+1), newestFirst)
+	blocks, err := blocksInRange(st, q.IfID, q.Begin, q.End)
 	if err != nil {
 		return nil, fmt.Errorf("db/flows: %w", err)
 	}
-	slices.SortStableFunc(hits, func(a, b hit) int { return cmp.Compare(b.rec.LastSeen, a.rec.LastSeen) })
-	if q.MaxHits > 0 && len(hits) > q.MaxHits {
-		hits = hits[:q.MaxHits]
+	n := 0
+	for _, b := range blocks {
+		seq := 0
+		err := st.ScanFlows(q.IfID, b, b+1, func(r *store.FlowRecord) error {
+			if n++; n%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			seq++
+			if r.LastSeen < q.Begin || r.LastSeen > q.End || !q.Where.Eval(r) || (q.Visible != nil && !q.Visible(r)) {
+				return nil
+			}
+			if kept.Full() && kept.Worst().rec.LastSeen > r.LastSeen {
+				return nil // the common case once full: no copy
+			}
+			kept.Push(hit{rec: *r, block: b, seq: seq})
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("db/flows: %w", err)
+		}
+		if kept.Len() > capRows {
+			return nil, ErrMemoryLimit
+		}
+		if kept.Len() >= limit {
+			break
+		}
 	}
+	hits := kept.Sorted()
 	out := make([]map[string]any, 0, len(hits))
 	for i := range hits {
 		row := make(map[string]any, len(q.Select))
@@ -62,7 +185,9 @@ type TopKQuery struct {
 	Value      *Column
 	Agg        string // SUM, AVG, MAX, MIN, COUNT
 	Where      Expr
-	MaxHits    int
+	MaxHits    int // < 1: every group
+	// Visible, when set, leaves out the records it returns false for.
+	Visible func(r *store.FlowRecord) bool
 }
 
 // ParseAgg validates a topk_clause.
@@ -78,19 +203,33 @@ func ParseAgg(s string) (string, error) {
 }
 
 // TopK runs q. Each row has the key columns and the aggregate under the
-// value column's name.
-func TopK(st *store.Store, q TopKQuery) ([]map[string]any, error) {
+// value column's name. Groups are counted against MaxMemory as they
+// appear; the answer is picked by a bounded heap instead of sorting them
+// all.
+func TopK(ctx context.Context, st *store.Store, q TopKQuery) ([]map[string]any, error) {
+	release, err := acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+
 	type group struct {
 		keys     []any
 		sum, n   int64
 		max, min int64
-		first    bool
+		seq      int // order of appearance, the tie-break
 	}
+	maxGroups := maxMemory / (groupBytes + groupColumnByte*len(q.Keys))
 	groups := map[string]*group{}
-	var order []string
 	var kb strings.Builder
-	err := st.ScanFlows(q.IfID, q.Begin, q.End+1, func(r *store.FlowRecord) error {
-		if r.LastSeen < q.Begin || r.LastSeen > q.End || !q.Where.Eval(r) {
+	n := 0
+	err = st.ScanFlows(q.IfID, q.Begin, q.End+1, func(r *store.FlowRecord) error {
+		if n++; n%ctxCheckEvery == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if r.LastSeen < q.Begin || r.LastSeen > q.End || !q.Where.Eval(r) || (q.Visible != nil && !q.Visible(r)) {
 			return nil
 		}
 		v, ok := q.Value.Number(r)
@@ -98,28 +237,30 @@ func TopK(st *store.Store, q TopKQuery) ([]map[string]any, error) {
 			return nil
 		}
 		kb.Reset()
-		keys := make([]any, len(q.Keys))
-		for i, c := range q.Keys {
-			keys[i] = c.Value(r)
-			fmt.Fprint(&kb, keys[i], "\x00")
+		for _, c := range q.Keys {
+			fmt.Fprint(&kb, c.Value(r), "\x00")
 		}
 		g := groups[kb.String()]
 		if g == nil {
-			g = &group{keys: keys, first: true}
+			if len(groups) >= maxGroups {
+				return ErrMemoryLimit
+			}
+			keys := make([]any, len(q.Keys))
+			for i, c := range q.Keys {
+				keys[i] = c.Value(r)
+			}
+			g = &group{keys: keys, max: v, min: v, seq: len(groups)}
 			groups[kb.String()] = g
-			order = append(order, kb.String())
 		}
 		g.sum += v
 		g.n++
-		if g.first || v > g.max {
-			g.max = v
-		}
-		if g.first || v < g.min {
-			g.min = v
-		}
-		g.first = false
+		g.max = max(g.max, v)
+		g.min = min(g.min, v)
 		return nil
 	})
+	if errors.Is(err, ErrMemoryLimit) {
+		return nil, ErrMemoryLimit
+	}
 	if err != nil {
 		return nil, fmt.Errorf("db/topk_flows: %w", err)
 	}
@@ -136,22 +277,31 @@ func TopK(st *store.Store, q TopKQuery) ([]map[string]any, error) {
 		}
 		return float64(g.sum)
 	}
-	slices.SortStableFunc(order, func(a, b string) int { return cmp.Compare(agg(groups[b]), agg(groups[a])) })
-	if q.MaxHits > 0 && len(order) > q.MaxHits {
-		order = order[:q.MaxHits]
+	limit := q.MaxHits
+	if limit < 1 {
+		limit = len(groups)
 	}
-	out := make([]map[string]any, 0, len(order))
-	for _, k := range order {
-		g := groups[k]
+	type ranked struct {
+		g   *group
+		agg float64
+	}
+	best := topk.New(limit, func(a, b ranked) int {
+		return cmp.Or(cmp.Compare(b.agg, a.agg), cmp.Compare(a.g.seq, b.g.seq))
+	})
+	for _, g := range groups {
+		best.Push(ranked{g, agg(g)})
+	}
+	top := best.Sorted()
+	out := make([]map[string]any, 0, len(top))
+	for _, t := range top {
 		row := make(map[string]any, len(q.Keys)+1)
 		for i, c := range q.Keys {
-			row[c.Name] = g.keys[i]
+			row[c.Name] = t.g.keys[i]
 		}
-		a := agg(g)
 		if q.Agg == "AVG" {
-			row[q.Value.Name] = a
+			row[q.Value.Name] = t.agg
 		} else {
-			row[q.Value.Name] = int64(a)
+			row[q.Value.Name] = int64(t.agg)
 		}
 		out = append(out, row)
 	}

@@ -2,6 +2,8 @@ package goprobe
 
 import (
 	"bytes"
+	"context"
+	"encoding/json"
 	"errors"
 	"expvar"
 	"fmt"
@@ -40,12 +42,23 @@ func (s *Server) reload(ctx *fasthttp.RequestCtx) {
 
 // query answers POST /api/v1/_query through Config.Query, which owns the
 // status, type and body (goProbe's fixed text/plain error messages included).
+// At most MaxQueries run at once; one more is refused at once with 429
+// rather than queued behind queries that may take the whole deadline.
 func (s *Server) query(ctx *fasthttp.RequestCtx) {
 	if s.cfg.Query == nil {
 		httpError(ctx, "Internal Server Error: failed to execute query", fasthttp.StatusInternalServerError)
 		return
 	}
-	code, ct, out := s.cfg.Query(ctx.PostBody())
+	if !acquire(s.querySlot, 0) {
+		ctx.Response.Header.Set("Retry-After", "1")
+		httpError(ctx, fmt.Sprintf("Too Many Requests: %d queries are already running, try again later", cap(s.querySlot)),
+			fasthttp.StatusTooManyRequests)
+		return
+	}
+	defer func() { <-s.querySlot }()
+	qctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
+	defer cancel()
+	code, ct, out := s.cfg.Query(qctx, ctx.PostBody())
 	if ct != "" {
 		ctx.Response.Header.Set("Content-Type", ct)
 	}
@@ -57,19 +70,34 @@ func (s *Server) query(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(out)
 }
 
-// writeVars is expvar's handler, written against fasthttp. The variables
-// are expvar's process-wide registry (memstats, cmdline and whatever the
-// program published), which is what /debug/vars is meant to show.
-func writeVars(ctx *fasthttp.RequestCtx) {
+// hiddenVars are expvar variables never shown: the command line carries
+// API keys and other secrets given as flags.
+var hiddenVars = map[string]bool{"cmdline": true}
+
+// writeVars is expvar's handler, written against fasthttp: expvar's
+// process-wide registry (memstats and whatever the program published)
+// without the command line, and without any variable whose value contains
+// one of the API keys.
+func (s *Server) writeVars(ctx *fasthttp.RequestCtx) {
 	var b bytes.Buffer
 	b.WriteString("{\n")
 	first := true
 	expvar.Do(func(kv expvar.KeyValue) {
+		if hiddenVars[kv.Key] {
+			return
+		}
+		v := kv.Value.String()
+		for k := range s.keys {
+			esc, _ := json.Marshal(k) // as it would appear inside a JSON string
+			if strings.Contains(v, k) || strings.Contains(kv.Key, k) || strings.Contains(v, string(esc[1:len(esc)-1])) {
+				return
+			}
+		}
 		if !first {
 			b.WriteString(",\n")
 		}
 		first = false
-		fmt.Fprintf(&b, "%q: %s", kv.Key, kv.Value)
+		fmt.Fprintf(&b, "%q: %s", kv.Key, v)
 	})
 	b.WriteString("\n}\n")
 	ctx.Response.Header.Set("Content-Type", "application/json; charset=utf-8")

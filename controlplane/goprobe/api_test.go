@@ -1,6 +1,7 @@
 package goprobe
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
@@ -63,8 +64,9 @@ func TestRateLimitGCRA(t *testing.T) {
 	if a := get(s, "/api/v1/stats/packets", nil); a.status != 200 || a.header.Get("Retry-After") != "" {
 		t.Errorf("after one interval: %d %v", a.status, a.header)
 	}
-	// Buckets are per path (throttled's VaryBy{Path: true}).
-	if a := get(s, "/api/v1/stats/errors", nil); a.status != 200 || a.header.Get("X-Ratelimit-Remaining") != "5" {
+	// One bucket per client, shared by every path: the interval's one
+	// request is spent, so another path is refused too.
+	if a := get(s, "/api/v1/stats/errors", nil); a.status != 429 || a.header.Get("X-Ratelimit-Remaining") != "0" {
 		t.Errorf("other path: %d %v", a.status, a.header)
 	}
 	// Outside /api nothing is limited or labelled.
@@ -182,7 +184,7 @@ func TestQueryAndReload(t *testing.T) {
 	reloadErr := errors.New("bad config")
 	s, _ := newTestServer(t, func(c *Config) {
 		c.RateLimit = -1
-		c.Query = func(b []byte) (int, string, []byte) {
+		c.Query = func(_ context.Context, b []byte) (int, string, []byte) {
 			gotBody = string(b)
 			return 400, ctText, []byte("Bad Request: failed to decode query arguments\n")
 		}

@@ -6,6 +6,7 @@
 package goprobe
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -50,8 +51,10 @@ type Config struct {
 	// Metrics serves expvar's /debug/vars.
 	Metrics bool
 
-	// Query runs POST /api/v1/_query with the raw request body.
-	Query func(body []byte) (status int, contentType string, out []byte)
+	// Query runs POST /api/v1/_query with the raw request body. ctx ends
+	// at the whole-query deadline (RequestTimeout): the query must stop
+	// then, answering what it can.
+	Query func(ctx context.Context, body []byte) (status int, contentType string, out []byte)
 
 	// Reload re-reads the configuration (POST /api/v1/_reload).
 	Reload func() error
@@ -61,10 +64,29 @@ type Config struct {
 
 	Now func() time.Time
 
-	// RequestTimeout bounds reading a request, writing the answer and the
-	// wait for the single request slot (goProbe: 30 s). 0 selects 30 s.
+	// RequestTimeout bounds reading a request, writing the answer and a
+	// query's run (goProbe: 30 s). 0 selects 30 s.
 	RequestTimeout time.Duration
+
+	// MaxConcurrent bounds the /api requests served at once (goProbe: 1,
+	// so one slow query held the whole API). A request finding every slot
+	// taken waits at most backlogWait, then gets goProbe's 429. 0 selects
+	// DefaultMaxConcurrent.
+	MaxConcurrent int
+
+	// MaxQueries bounds the _query requests running at once, below
+	// MaxConcurrent so that queries never take every slot; one more is
+	// answered 429 at once. 0 selects DefaultMaxQueries.
+	MaxQueries int
 }
+
+// Concurrency defaults: a few queries side by side (each already uses every
+// CPU while it scans), and room for the cheap requests next to them.
+const (
+	DefaultMaxConcurrent = 8
+	DefaultMaxQueries    = 4
+	backlogWait          = time.Second
+)
 
 // goProbe's defaults (pkg/api/options.go).
 const (
@@ -80,12 +102,13 @@ const demoKey = "80870e361129738388e155fde745f5112e2d242916697907a4ccf041be5f518
 
 // Server is the API v1 server.
 type Server struct {
-	cfg     Config
-	keys    map[string]struct{}
-	limiter *limiter // nil: no rate limiting
-	slot    chan struct{}
-	started time.Time // stands in for the last writeout when none is known
-	srv     *fasthttp.Server
+	cfg       Config
+	keys      map[string]int // key → its rate-limit bucket number
+	limiter   *limiter       // nil: no rate limiting
+	slot      chan struct{}  // requests being served
+	querySlot chan struct{}  // queries running
+	started   time.Time      // stands in for the last writeout when none is known
+	srv       *fasthttp.Server
 }
 
 // New validates cfg and builds the server.
@@ -99,9 +122,17 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = defaultTimeout
 	}
-	s := &Server{cfg: cfg, slot: make(chan struct{}, 1), started: cfg.Now()}
+	if cfg.MaxConcurrent <= 0 {
+		cfg.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if cfg.MaxQueries <= 0 {
+		cfg.MaxQueries = DefaultMaxQueries
+	}
+	cfg.MaxQueries = min(cfg.MaxQueries, cfg.MaxConcurrent)
+	s := &Server{cfg: cfg, slot: make(chan struct{}, cfg.MaxConcurrent),
+		querySlot: make(chan struct{}, cfg.MaxQueries), started: cfg.Now()}
 	if len(cfg.Keys) > 0 {
-		s.keys = make(map[string]struct{}, len(cfg.Keys))
+		s.keys = make(map[string]int, len(cfg.Keys))
 		for i, k := range cfg.Keys {
 			if len(k) < minKeyLen {
 				return nil, fmt.Errorf("goprobe: API key %d: shorter than %d characters", i, minKeyLen)
@@ -109,7 +140,9 @@ func New(cfg Config) (*Server, error) {
 			if k == demoKey {
 				return nil, fmt.Errorf("goprobe: API key %d: the documentation's example key is not allowed", i)
 			}
-			s.keys[k] = struct{}{}
+			if _, dup := s.keys[k]; !dup {
+				s.keys[k] = len(s.keys)
+			}
 		}
 	}
 	if cfg.RateLimit >= 0 {

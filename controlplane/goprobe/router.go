@@ -16,8 +16,9 @@ const (
 )
 
 // serve mirrors goProbe's chi tree: a root router with an optional
-// /debug/vars and /api mounted below rate limiter → one-at-a-time throttle →
-// authentication → v1 routes.
+// /debug/vars and /api mounted below authentication → per-client rate
+// limiter → a bounded number of requests at once → v1 routes (goProbe:
+// limiter → one request at a time → authentication).
 func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.SetNoDefaultContentType(true)
 	defer func() {
@@ -38,47 +39,64 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 			methodNotAllowed(ctx)
 			return
 		}
-		writeVars(ctx)
+		s.writeVars(ctx)
 	default:
 		notFound(ctx)
 	}
 }
 
+// serveAPI authenticates first, then rate-limits per client: a caller with
+// a valid key has its key's bucket, anyone else the bucket of its address.
+// Failed guesses thus spend only the guesser's own bucket and can never
+// lock out a keyed client (goProbe limited before authenticating). The
+// bucket is shared by every path, so spreading requests over paths does not
+// multiply a client's rate.
 func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, path string) {
+	client, authed := s.identify(ctx)
 	if s.limiter != nil {
-		v := s.limiter.allow(path)
+		v := s.limiter.allow(client)
 		setRateHeaders(ctx, v)
 		if v.limited {
 			httpError(ctx, "limit exceeded", fasthttp.StatusTooManyRequests)
 			return
 		}
 	}
-	if !s.acquire() {
-		// chi's ThrottleBacklog answer when the wait for the slot times out.
+	if !authed {
+		httpError(ctx, fasthttp.StatusMessage(fasthttp.StatusUnauthorized), fasthttp.StatusUnauthorized)
+		return
+	}
+	if !acquire(s.slot, backlogWait) {
+		// chi's ThrottleBacklog answer when no slot frees in time.
 		httpError(ctx, "Timed out while waiting for a pending request to complete.", fasthttp.StatusTooManyRequests)
 		return
 	}
 	defer func() { <-s.slot }()
-
-	if !s.authorized(ctx) {
-		httpError(ctx, fasthttp.StatusMessage(fasthttp.StatusUnauthorized), fasthttp.StatusUnauthorized)
-		return
-	}
 	s.route(ctx, path)
 }
 
-// acquire takes the single request slot (goProbe throttled /api to one
-// concurrent request), waiting at most the request timeout.
-func (s *Server) acquire() bool {
+// identify names the caller's rate-limit bucket and tells whether it may
+// use the API.
+func (s *Server) identify(ctx *fasthttp.RequestCtx) (client string, authed bool) {
+	if n, ok := s.keyOf(ctx); ok {
+		return "key:" + strconv.Itoa(n), true
+	}
+	return "addr:" + ctx.RemoteIP().String(), len(s.keys) == 0
+}
+
+// acquire takes a slot of sem, waiting at most wait (0: not at all).
+func acquire(sem chan struct{}, wait time.Duration) bool {
 	select {
-	case s.slot <- struct{}{}:
+	case sem <- struct{}{}:
 		return true
 	default:
 	}
-	t := time.NewTimer(s.cfg.RequestTimeout)
+	if wait <= 0 {
+		return false
+	}
+	t := time.NewTimer(wait)
 	defer t.Stop()
 	select {
-	case s.slot <- struct{}{}:
+	case sem <- struct{}{}:
 		return true
 	case <-t.C:
 		return false
@@ -139,21 +157,24 @@ func setRateHeaders(ctx *fasthttp.RequestCtx, v verdict) {
 	}
 }
 
-// authorized checks "Authorization: digest <KEY>" when keys are configured.
-func (s *Server) authorized(ctx *fasthttp.RequestCtx) bool {
+// keyOf finds the configured key of "Authorization: digest <KEY>" and
+// returns its bucket number; ok is false without keys or a valid one.
+func (s *Server) keyOf(ctx *fasthttp.RequestCtx) (n int, ok bool) {
 	if len(s.keys) == 0 {
-		return true
+		return 0, false
 	}
-	scheme, key, ok := strings.Cut(strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization"))), " ")
-	if !ok || !strings.EqualFold(scheme, "digest") {
-		return false
+	scheme, key, found := strings.Cut(strings.TrimSpace(string(ctx.Request.Header.Peek("Authorization"))), " ")
+	if !found || !strings.EqualFold(scheme, "digest") {
+		return 0, false
 	}
 	key = strings.TrimSpace(key)
-	found := 0
+	match := 0
 	// Compare against every key in constant time so the answer time does
 	// not tell how much of a guess was right.
-	for k := range s.keys {
-		found |= subtle.ConstantTimeCompare([]byte(k), []byte(key))
+	for k, i := range s.keys {
+		if subtle.ConstantTimeCompare([]byte(k), []byte(key)) == 1 {
+			n, match = i, 1
+		}
 	}
-	return found == 1
+	return n, match == 1
 }

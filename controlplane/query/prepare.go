@@ -152,6 +152,8 @@ func PrepareWith(args Args, ifaces map[uint16]string, now time.Time, opts Prepar
 	if q.resolveTimeout <= 0 {
 		q.resolveTimeout = DefaultResolveTimeout * time.Second
 	}
+	q.resolveRows = min(q.resolveRows, MaxResolveRows)
+	q.resolveTimeout = min(q.resolveTimeout, MaxResolveTimeout)
 
 	var err error
 	if q.attrs, err = parseAttrs(args.Query); err != nil {

@@ -17,11 +17,25 @@ type Resolver interface {
 // most 50 addresses, and a resolver should not see them all at once.
 const maxResolvers = 8
 
+// Bounds of reverse-DNS resolution (goProbe had none: one query with a large
+// ResolveRows and ResolveTimeout against a silent DNS server held goProbe's
+// only query slot for minutes). Prepare clamps ResolveRows and
+// ResolveTimeout to the first two; ResolveNames stops every lookup at the
+// third, leaving the addresses not yet named printed as addresses.
+const (
+	MaxResolveRows    = 100              // rows whose addresses are looked up
+	MaxResolveTimeout = 3 * time.Second  // per name
+	MaxResolveTotal   = 10 * time.Second // all names of one query together
+)
+
 // ResolveNames replaces, in what the result prints, the addresses of its
 // first rows rows by their reverse-DNS names, as goQuery's --resolve does:
 // each lookup gets timeout, an address without a name (or whose lookup
-// fails or times out) stays printed as the address.
+// fails or times out) stays printed as the address. All lookups together end
+// at MaxResolveTotal (or ctx's end, if sooner).
 func (r *Result) ResolveNames(ctx context.Context, res Resolver, rows int, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, MaxResolveTotal)
+	defer cancel()
 	var addrs []netip.Addr
 	seen := map[netip.Addr]bool{}
 	add := func(a netip.Addr) {

@@ -195,3 +195,36 @@ func rowsOf(r *Result) []string {
 	}
 	return out
 }
+
+// TestResolveBounds: goProbe's unbounded ResolveRows and ResolveTimeout are
+// clamped, and all lookups of a query end with its context even when the
+// DNS server never answers and each lookup may take MaxResolveTimeout.
+func TestResolveBounds(t *testing.T) {
+	args := DefaultArgs()
+	args.Query, args.Ifaces, args.Resolve, args.ResolveRows, args.ResolveTimeout = "sip", "eth0", true, 1_000_000, 1_000_000
+	q, err := Prepare(args, map[uint16]string{1: "eth0"}, time.Unix(base, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok, rows, to := q.Resolve(); !ok || rows != 100 || to != 3*time.Second {
+		t.Fatalf("Resolve() = %v %d %v, want 100 rows, 3s", ok, rows, to)
+	}
+	dead := map[string]string{}
+	r := &Result{Attrs: []Attr{AttrSIP}}
+	for i := range 200 {
+		a := netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)})
+		r.Rows = append(r.Rows, Row{SIP: a})
+		dead[fmt.Sprintf("%d.%d.9.10.in-addr.arpa.", i&0xff, i>>8)] = ""
+	}
+	res := ptrServer(t, dead)
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	r.ResolveNames(ctx, res, 100, 3*time.Second)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("resolution took %v past a 400ms deadline", d)
+	}
+	if len(r.Names) != 0 {
+		t.Errorf("names from a silent server: %v", r.Names)
+	}
+}

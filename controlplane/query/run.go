@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/topk"
 )
 
 // Counters are a row's traffic in goProbe's terms. On a capture port
@@ -288,17 +288,20 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 		res.DataFirst, res.DataLast = time.Unix(dataFirst, 0), time.Unix(dataLast, 0)
 		res.BlocksFirst, res.BlocksLast = time.Unix(blockFirst, 0), time.Unix(blockLast+store.BlockSeconds, 0)
 	}
-	rows := make([]Row, 0, len(groups))
+	// Only the rows answered are built: a bounded heap picks them as the
+	// groups go by (the totals still count every group).
+	limit := len(groups)
+	if q.limit > 0 {
+		limit = min(limit, q.limit)
+	}
+	best := topk.New(limit, q.compare())
 	for k, c := range groups {
 		res.Total.add(*c)
-		rows = append(rows, Row{Time: k.time, SIP: keyAddr(k.sip, k.hasIP&1 != 0), DIP: keyAddr(k.dip, k.hasIP&2 != 0), DPort: k.dport, Proto: k.proto,
-			Iface: ifaceName(q, k.ifIdx, use[AttrIface]), Counters: *c})
+		row := Row{Time: k.time, SIP: keyAddr(k.sip, k.hasIP&1 != 0), DIP: keyAddr(k.dip, k.hasIP&2 != 0), DPort: k.dport, Proto: k.proto,
+			Iface: ifaceName(q, k.ifIdx, use[AttrIface]), Counters: *c}
+		best.Push(row)
 	}
-	q.sort(rows)
-	if q.limit > 0 && len(rows) > q.limit {
-		rows = rows[:q.limit]
-	}
-	res.Rows = rows
+	res.Rows = best.Sorted()
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -414,10 +417,11 @@ func ifaceName(q *Query, idx uint16, used bool) string {
 	return q.ifNames[idx]
 }
 
-// sort orders rows by the chosen counter (of the mode's columns summed,
+// compare orders rows by the chosen counter (of the mode's columns summed,
 // as goProbe does for the "both" mode), then by the attributes so that
-// ties come out the same on every run.
-func (q *Query) sort(rows []Row) {
+// ties come out the same on every run: a total order, since groups differ
+// in their attributes.
+func (q *Query) compare() func(a, b Row) int {
 	mode := q.mode
 	if mode == ModeBoth {
 		mode = ModeSum
@@ -431,7 +435,7 @@ func (q *Query) sort(rows []Row) {
 		}
 		return cmp.Compare(a.Bytes(mode), b.Bytes(mode))
 	}
-	slices.SortFunc(rows, func(a, b Row) int {
+	return func(a, b Row) int {
 		c := primary(&a, &b)
 		if !q.asc {
 			c = -c
@@ -444,7 +448,7 @@ func (q *Query) sort(rows []Row) {
 			return c
 		}
 		return cmpAttrs(&a, &b)
-	})
+	}
 }
 
 func cmpAttrs(a, b *Row) int {

@@ -1,12 +1,20 @@
 package rest
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowsql"
+	"github.com/probe-appliance/probe/controlplane/store"
 )
+
+// histTimeout is the whole-query deadline of a historical query: past it
+// the scan stops and the caller gets INTERNAL_ERROR rather than an answer
+// that never comes.
+const histTimeout = 60 * time.Second
 
 // defaultHistory is the time range of a historical query without
 // begin/end clauses: the last hour, as ntopng's pages default to.
@@ -36,15 +44,31 @@ type histRequest struct {
 	where      flowsql.Expr
 	begin, end int64
 	maxHits    int
+	// visible is nil for a user who sees every address, else it keeps
+	// the flows with an end in the user's networks.
+	visible func(r *store.FlowRecord) bool
 }
 
+// parseHist also enforces the user's rights: stored flows need
+// allow_historical_flows (ntopng: NOT_GRANTED) and a restricted user gets
+// only the flows with an end in the allowed networks.
 func (s *Server) parseHist(r *request) (h histRequest, rc RC, rsp any, ok bool) {
+	if !s.allowsHistoricalFlows(r) {
+		return h, RCNotGranted, nil, false
+	}
 	ifc, found := s.iface(r.params)
 	if !found {
 		return h, RCInvalidInterface, nil, false
 	}
+	if !r.vis.seesIface(ifc.Name) {
+		return h, RCNotGranted, nil, false
+	}
 	if s.cfg.Store == nil {
 		return h, RCInternalError, nil, false
+	}
+	if !r.admin {
+		vis := r.vis
+		h.visible = func(f *store.FlowRecord) bool { return vis.sees(f.Client) || vis.sees(f.Server) }
 	}
 	where, err := flowsql.ParseWhere(r.params["where_clause"])
 	if err != nil {
@@ -66,8 +90,10 @@ func (s *Server) getDBFlows(r *request) (RC, any) {
 	if err != nil {
 		return invalidArgs(err)
 	}
-	rows, err := flowsql.Flows(s.cfg.Store, flowsql.FlowsQuery{
-		IfID: h.ifid, Begin: h.begin, End: h.end, Select: sel, Where: h.where, MaxHits: h.maxHits,
+	ctx, cancel := context.WithTimeout(context.Background(), histTimeout)
+	defer cancel()
+	rows, err := flowsql.Flows(ctx, s.cfg.Store, flowsql.FlowsQuery{
+		IfID: h.ifid, Begin: h.begin, End: h.end, Select: sel, Where: h.where, MaxHits: h.maxHits, Visible: h.visible,
 	})
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
@@ -105,11 +131,23 @@ func (s *Server) getDBTopKFlows(r *request) (RC, any) {
 	if err != nil {
 		return invalidArgs(err)
 	}
-	rows, err := flowsql.TopK(s.cfg.Store, flowsql.TopKQuery{
-		IfID: h.ifid, Begin: h.begin, End: h.end, Keys: keys, Value: val, Agg: agg, Where: h.where, MaxHits: h.maxHits,
+	ctx, cancel := context.WithTimeout(context.Background(), histTimeout)
+	defer cancel()
+	rows, err := flowsql.TopK(ctx, s.cfg.Store, flowsql.TopKQuery{
+		IfID: h.ifid, Begin: h.begin, End: h.end, Keys: keys, Value: val, Agg: agg, Where: h.where, MaxHits: h.maxHits, Visible: h.visible,
 	})
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	return RCOK, rows
+}
+
+// allowsHistoricalFlows is the user's allow_historical_flows; administrators
+// and requests without user accounts (--disable-login) always have it.
+func (s *Server) allowsHistoricalFlows(r *request) bool {
+	if r.admin || s.cfg.Auth == nil {
+		return true
+	}
+	u, ok := s.cfg.Auth.User(r.user)
+	return !ok || u.AllowHistoricalFlows
 }

@@ -12,10 +12,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/probe-appliance/probe/internal/badinput"
+	"github.com/probe-appliance/probe/internal/listenaddr"
 )
 
 // DefaultPath is the image's read-only default.
@@ -32,8 +34,15 @@ type Config struct {
 	Management Management `json:"management"`
 	// HTTPPort is the REST API's port on every address.
 	HTTPPort int `json:"http_port"`
-	// GoProbeAPI is the goProbe API's listen address (empty: off).
+	// GoProbeAPI is the goProbe API's listen address (empty: off). Without
+	// GoProbeAPIKeys the API is served on loopback only, whatever the
+	// address says (its port is kept): unauthenticated, it would hand every
+	// flow to anyone on the management network.
 	GoProbeAPI string `json:"goprobe_api"`
+	// GoProbeAPIKeys are the goProbe API's keys ("Authorization: digest
+	// <KEY>", at least 32 characters each); set one to serve the API on
+	// GoProbeAPI's address beyond loopback.
+	GoProbeAPIKeys []string `json:"goprobe_api_keys,omitempty"`
 	// LocalNetworks are the probe's -m networks (CIDRs).
 	LocalNetworks []string `json:"local_networks"`
 	// ProbeArgs are appended to the probe's command line as they are.
@@ -53,7 +62,7 @@ type Management struct {
 
 // Default is what an appliance without a stored configuration runs with.
 func Default() Config {
-	return Config{Management: Management{Mode: DHCP}, HTTPPort: 3000, GoProbeAPI: "0.0.0.0:6060", NTPServers: []string{"pool.ntp.org"}}
+	return Config{Management: Management{Mode: DHCP}, HTTPPort: 3000, GoProbeAPI: "127.0.0.1:6060", NTPServers: []string{"pool.ntp.org"}}
 }
 
 // Parse decodes and checks a configuration; absent keys keep their defaults.
@@ -99,6 +108,11 @@ func (c Config) Validate() error {
 	for _, s := range c.NTPServers {
 		if s == "" || strings.ContainsAny(s, " \t/") {
 			errs = append(errs, fmt.Errorf("ntp_servers: bad server %q", s))
+		}
+	}
+	for i, k := range c.GoProbeAPIKeys {
+		if len(k) < minGoProbeKeyLen || strings.TrimSpace(k) != k {
+			errs = append(errs, fmt.Errorf("goprobe_api_keys[%d]: want at least %d characters, no surrounding spaces", i, minGoProbeKeyLen))
 		}
 	}
 	for _, n := range c.LocalNetworks {
@@ -181,6 +195,18 @@ func writeAtomic(path string, data []byte) error {
 	return os.Rename(tmp, path)
 }
 
+// minGoProbeKeyLen is the probe's own minimum (controlplane/goprobe).
+const minGoProbeKeyLen = 32
+
+// GoProbeListen is where the goProbe API is served: GoProbeAPI, moved to
+// loopback when no key is set.
+func (c Config) GoProbeListen() string {
+	if c.GoProbeAPI == "" || len(c.GoProbeAPIKeys) > 0 || listenaddr.Loopback(c.GoProbeAPI) {
+		return c.GoProbeAPI
+	}
+	return listenaddr.OnLoopback(c.GoProbeAPI)
+}
+
 // CommandLine is the probe's command line (without the program name).
 func (c Config) CommandLine(dataDir string, monitor []string) []string {
 	var args []string
@@ -188,10 +214,24 @@ func (c Config) CommandLine(dataDir string, monitor []string) []string {
 		args = append(args, "-i", m)
 	}
 	args = append(args, "--data-dir", dataDir, "--http-port", strconv.Itoa(c.HTTPPort),
-		"--goprobe-api", c.GoProbeAPI)
+		"--goprobe-api", c.GoProbeListen())
+	for _, k := range c.GoProbeAPIKeys {
+		args = append(args, "--goprobe-api-key", k)
+	}
 	if len(c.LocalNetworks) > 0 {
 		nets := strings.Join(c.LocalNetworks, ",")
 		args = append(args, "-m", nets)
 	}
 	return append(args, c.ProbeArgs...)
+}
+
+// Redacted is a command line fit for a log: API keys replaced by "***".
+func Redacted(args []string) []string {
+	out := slices.Clone(args)
+	for i := 0; i+1 < len(out); i++ {
+		if out[i] == "--goprobe-api-key" {
+			out[i+1] = "***"
+		}
+	}
+	return out
 }

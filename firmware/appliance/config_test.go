@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/probe-appliance/probe/internal/badinput"
+	"github.com/probe-appliance/probe/internal/listenaddr"
 )
 
 func TestImageDefaultParses(t *testing.T) {
@@ -81,9 +82,50 @@ func TestCommandLine(t *testing.T) {
 	c.ProbeArgs = []string{"--xdp-flows", "131072"}
 	got := c.CommandLine("/perm/probe", []string{"eth1", "eth2"})
 	want := []string{"-i", "eth1", "-i", "eth2", "--data-dir", "/perm/probe", "--http-port", "3000",
-		"--goprobe-api", "0.0.0.0:6060", "-m", "10.0.0.0/8,192.168.0.0/16", "--xdp-flows", "131072"}
+		"--goprobe-api", "127.0.0.1:6060", "-m", "10.0.0.0/8,192.168.0.0/16", "--xdp-flows", "131072"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+}
+
+// TestGoProbeListen: without a key the goProbe API stays on loopback
+// (an old stored 0.0.0.0:6060 included); with one it listens where asked.
+func TestGoProbeListen(t *testing.T) {
+	key := strings.Repeat("k", 40)
+	for _, tc := range []struct {
+		json string
+		want []string // the goProbe flags of the command line
+	}{
+		{`{}`, []string{"--goprobe-api", "127.0.0.1:6060"}},
+		{`{"goprobe_api":"0.0.0.0:6060"}`, []string{"--goprobe-api", "127.0.0.1:6060"}},
+		{`{"goprobe_api":":7070"}`, []string{"--goprobe-api", "127.0.0.1:7070"}},
+		{`{"goprobe_api":"[::1]:6060"}`, []string{"--goprobe-api", "[::1]:6060"}},
+		{`{"goprobe_api":""}`, []string{"--goprobe-api", ""}},
+		{`{"goprobe_api":"0.0.0.0:6060","goprobe_api_keys":["` + key + `"]}`, []string{"--goprobe-api", "0.0.0.0:6060", "--goprobe-api-key", key}},
+	} {
+		c, err := Parse([]byte(tc.json))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.json, err)
+		}
+		args := c.CommandLine("/perm/probe", nil)
+		i := slices.Index(args, "--goprobe-api")
+		if i < 0 || !slices.Equal(args[i:min(len(args), i+len(tc.want))], tc.want) {
+			t.Errorf("%s: %q, want %q", tc.json, args, tc.want)
+		}
+	}
+	c, _ := Parse([]byte(`{"goprobe_api_keys":["` + key + `"]}`))
+	if logged := strings.Join(Redacted(c.CommandLine("/perm/probe", nil)), " "); strings.Contains(logged, key) || !strings.Contains(logged, "--goprobe-api-key ***") {
+		t.Errorf("logged command line: %s", logged)
+	}
+	if _, err := Parse([]byte(`{"goprobe_api_keys":["short"]}`)); err == nil || !strings.Contains(err.Error(), "goprobe_api_keys[0]") {
+		t.Errorf("short key: %v", err)
+	}
+	def, err := os.ReadFile("../../rootfs/etc/probe/appliance.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c, err := Parse(def); err != nil || !listenaddr.Loopback(c.GoProbeListen()) {
+		t.Errorf("image default serves goProbe beyond loopback: %+v %v", c, err)
 	}
 }
 

@@ -58,8 +58,6 @@ missing=()
 for cmd in "${!needed[@]}"; do
 	has "$cmd" || missing+=("${needed[$cmd]}")
 done
-# Headers, not commands: libbpf's helper definitions for the XDP program.
-[ -f /usr/include/bpf/bpf_helpers.h ] || missing+=(libbpf-dev)
 # Files, not commands: the boot loader and the UEFI firmware for disk boots.
 [ -f /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || missing+=(systemd-boot-efi)
 [ -f /usr/share/ovmf/OVMF.fd ] || missing+=(ovmf)

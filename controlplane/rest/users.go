@@ -74,6 +74,12 @@ func (s *Server) userFields(p Params, u *auth.User) error {
 	if v, ok := p["allow_pcap_download"]; ok {
 		u.AllowPcapDownload = v == "1" || v == "true"
 	}
+	if v, ok := p["allow_historical_flows"]; ok {
+		u.AllowHistoricalFlows = v == "1" || v == "true"
+	}
+	if v, ok := p["allow_alerts"]; ok {
+		u.AllowAlerts = v == "1" || v == "true"
+	}
 	if v, ok := p["host_pool_id"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {

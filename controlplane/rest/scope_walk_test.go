@@ -1,0 +1,447 @@
+package rest
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/netip"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/probe-appliance/probe/controlplane/activemon"
+	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/auth"
+	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/pools"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+// routePaths lists every route the server answers: the walk covers new
+// routes without being told.
+func routePaths(s *Server) []string {
+	out := make([]string, 0, len(s.routes))
+	for p := range s.routes {
+		out = append(out, p)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The restricted user of the walk sees 10.254.0.0/16 on the second
+// interface only.
+var (
+	scopeIn  = []string{"10.254.1.1", "10.254.2.2", "10.254.3.3"}
+	scopeOut = []string{"192.0.2.7", "198.51.100.9", "203.0.113.5", "2001:db8::7", "2001:db8::9"}
+)
+
+const (
+	scopeIfOut = "scopeout0.pcap" // ifid 0: not the user's
+	scopeIfIn  = "scopein1.pcap"  // ifid 1: the user's
+)
+
+// scopePairs are the conversations on both interfaces: in-scope hosts talk
+// among themselves, out-of-scope ones among themselves, so any
+// out-of-scope address in a restricted answer is a leak (a flow with one
+// allowed end would legitimately show its other end).
+var scopePairs = [][2]string{
+	{"10.254.1.1", "10.254.2.2"}, {"10.254.3.3", "10.254.1.1"},
+	{"192.0.2.7", "198.51.100.9"}, {"203.0.113.5", "192.0.2.7"}, {"2001:db8::7", "2001:db8::9"},
+}
+
+// scopeTraffic feeds a table: per pair 60 unanswered SYNs (unidirectional
+// flow alerts, SYN-flood host alerts), one answered HTTP exchange, DNS
+// with a DSCP mark and ICMP.
+func scopeTraffic(tb *flowtable.Table, t0 int64) {
+	ts := t0
+	pkt := func(p decode.Packet) {
+		ts += 1e6
+		p.Timestamp = ts
+		if p.WireLen == 0 {
+			p.WireLen = uint32(60 + len(p.Payload))
+		}
+		if p.Src.Is4() {
+			p.IPVersion = 4
+		} else {
+			p.IPVersion = 6
+		}
+		tb.HandlePacket(&p, decode.ErrNone)
+	}
+	for _, pr := range scopePairs {
+		a, b := netip.MustParseAddr(pr[0]), netip.MustParseAddr(pr[1])
+		for i := range 60 {
+			pkt(decode.Packet{Src: a, Dst: b, Proto: 6, SrcPort: uint16(40000 + i), DstPort: 443, TCPFlags: decode.TCPSyn})
+		}
+		req := []byte("GET / HTTP/1.1\r\nHost: scope.example\r\n\r\n")
+		rsp := []byte("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+		pkt(decode.Packet{Src: a, Dst: b, Proto: 6, SrcPort: 5555, DstPort: 80, TCPFlags: decode.TCPSyn})
+		pkt(decode.Packet{Src: b, Dst: a, Proto: 6, SrcPort: 80, DstPort: 5555, TCPFlags: decode.TCPSyn | decode.TCPAck})
+		pkt(decode.Packet{Src: a, Dst: b, Proto: 6, SrcPort: 5555, DstPort: 80, TCPFlags: decode.TCPAck})
+		pkt(decode.Packet{Src: a, Dst: b, Proto: 6, SrcPort: 5555, DstPort: 80, TCPFlags: decode.TCPAck | decode.TCPPsh, Payload: req})
+		pkt(decode.Packet{Src: b, Dst: a, Proto: 6, SrcPort: 80, DstPort: 5555, TCPFlags: decode.TCPAck | decode.TCPPsh, Payload: rsp})
+		pkt(decode.Packet{Src: a, Dst: b, Proto: 17, SrcPort: 5353, DstPort: 53, DSCP: 46})
+		pkt(decode.Packet{Src: b, Dst: a, Proto: 17, SrcPort: 53, DstPort: 5353, DSCP: 46})
+		icmp := uint8(1)
+		if a.Is6() {
+			icmp = 58
+		}
+		pkt(decode.Packet{Src: a, Dst: b, Proto: icmp, ICMPType: 8})
+	}
+}
+
+type scopeFixture struct {
+	s           *Server
+	admin, user map[string]string
+	t0          time.Time
+}
+
+func basicAuth(user, pw string) map[string]string {
+	return map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pw))}
+}
+
+// newScopeServer is a server with login on, two interfaces carrying the
+// same in- and out-of-scope traffic, alerts about both (raised by the
+// checks engine and stored), stored flows, pools and a measured host, an
+// administrator and the restricted user.
+func newScopeServer(t *testing.T) *scopeFixture {
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	au, err := auth.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local := []netip.Prefix{netip.MustParsePrefix("10.254.0.0/16"), netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("2001:db8::/32")}
+	var ifaces []Interface
+	for id, name := range []string{scopeIfOut, scopeIfIn} {
+		tb := flowtable.New(flowtable.Config{Offline: true, LocalNets: local})
+		scopeTraffic(tb, t0.UnixNano())
+		ifaces = append(ifaces, Interface{ID: id, StoreID: uint16(id), Name: name, Table: tb, SpeedMbps: 1000})
+	}
+	eng, err := checks.New(checks.Options{Store: st})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(eng.Close)
+	if err := eng.Set(map[string]checks.Setting{
+		"syn_flood": {Enabled: true, Threshold: 1}, "syn_scan": {Enabled: true, Threshold: 1}, "flow_flood": {Enabled: true, Threshold: 1},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ifc := range ifaces {
+		eng.Run(checks.Iface{ID: int(ifc.StoreID), Table: ifc.Table}, 0, true)
+	}
+	// Alerts of every entity, stored as historical.
+	sec := t0.Unix() + 10
+	var stored []*alert.Alert
+	for ifid := range 2 {
+		for _, ip := range append(append([]string{}, scopeIn...), scopeOut...) {
+			stored = append(stored, &alert.Alert{IfID: ifid, Entity: alert.EntityHost, EntityVal: ip, Family: alert.FamilyHost,
+				TypeID: alert.HostSYNFlood, Severity: alert.SeverityWarning, Score: 50, Tstamp: sec, TstampEnd: sec + 5, Count: 1,
+				Info: "100 SYN/s sent > 1", Host: &alert.HostAlert{IP: ip, Name: ip, IsAttacker: true, Value: 100, Threshold: 1}})
+		}
+		stored = append(stored,
+			&alert.Alert{IfID: ifid, Entity: alert.EntityInterface, EntityVal: fmt.Sprint(ifid), Family: alert.FamilyOther,
+				TypeID: alert.OtherTooManyDrops, Severity: alert.SeverityWarning, Tstamp: sec, TstampEnd: sec + 5, Count: 1, Info: "drops"},
+			&alert.Alert{IfID: ifid, Entity: alert.EntityNetwork, EntityVal: "192.0.2.0/24", Family: alert.FamilyOther,
+				TypeID: alert.OtherTooManyDrops, Severity: alert.SeverityWarning, Tstamp: sec, TstampEnd: sec + 5, Count: 1, Info: "192.0.2.0/24"},
+			&alert.Alert{IfID: ifid, Entity: alert.EntitySNMPDevice, EntityVal: "203.0.113.5", Family: alert.FamilyOther,
+				TypeID: alert.OtherTooManyDrops, Severity: alert.SeverityWarning, Tstamp: sec, TstampEnd: sec + 5, Count: 1, Info: "device 203.0.113.5"})
+	}
+	stored = append(stored, &alert.Alert{IfID: checks.SystemIfID, Entity: alert.EntitySystem, EntityVal: "login", Family: alert.FamilyOther,
+		TypeID: alert.OtherTooManyDrops, Severity: alert.SeverityWarning, Tstamp: sec, TstampEnd: sec + 5, Count: 1, Info: "failed logins from 192.0.2.7"})
+	if err := eng.Archive().PutAll(stored); err != nil {
+		t.Fatal(err)
+	}
+	// The flows as the flow writer stores them.
+	var recs []store.FlowRecord
+	for _, ifc := range ifaces {
+		ifc.Table.View(func(v flowtable.View) {
+			v.EachFlow(func(f *flowtable.Flow) {
+				recs = append(recs, store.FlowRecord{IfID: ifc.StoreID, Proto: f.Proto, Client: f.Client, Server: f.Server,
+					ClientPort: f.ClientPort, ServerPort: f.ServerPort, PktsC2S: 1, PktsS2C: 1, BytesC2S: 100, BytesS2C: 100,
+					FirstSeen: t0.Unix(), LastSeen: t0.Unix() + 1})
+			})
+		})
+	}
+	if err := st.WriteFlows(recs); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{Interfaces: ifaces, Auth: au, Store: st, Checks: eng, HTTPPort: 3000, LocalNets: local,
+		Now: func() time.Time { return t0.Add(time.Minute) }})
+	if s.cfg.Pools, err = pools.New(st); err != nil {
+		t.Fatal(err)
+	}
+	addActiveMonitoring(t, s, activemon.Options{Measure: func(context.Context, activemon.Host) activemon.Result { return activemon.Result{Value: 1} }})
+	for _, u := range []struct {
+		user auth.User
+		pw   string
+	}{
+		{auth.User{Username: "boss", Group: auth.GroupAdministrator, AllowAlerts: true, AllowHistoricalFlows: true, AllowPcapDownload: true}, "pw-boss"},
+		{auth.User{Username: "scoped", Group: auth.GroupUnprivileged, AllowedNets: "10.254.0.0/16", AllowedIfname: scopeIfIn,
+			AllowAlerts: true, AllowHistoricalFlows: true, AllowPcapDownload: true}, "pw-scoped"},
+	} {
+		if err := au.AddUser(u.user, u.pw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := &scopeFixture{s: s, admin: basicAuth("boss", "pw-boss"), user: basicAuth("scoped", "pw-scoped"), t0: t0}
+	for _, add := range []string{
+		"/lua/rest/v1/add/host/pool.lua?pool_name=mixed&pool_members=192.0.2.7/32@0,10.254.1.1/32@0,2001:db8::7/128@0",
+		"/lua/rest/v1/add/interface/pool.lua?pool_name=both&pool_members=0,1",
+		"/lua/rest/v1/add/active_monitoring/host.lua?host=192.0.2.7&measurement=icmp&threshold=50&granularity=min",
+	} {
+		ctx := scopeDo(s, "POST", add, f.admin)
+		if rc := decodeEnv[any](t, ctx.Response.Body()).RCStr; rc != "OK" && !strings.HasPrefix(rc, "POOL_") && !strings.HasSuffix(rc, "_SUCCESSFULLY") {
+			t.Fatalf("%s: %s", add, ctx.Response.Body())
+		}
+	}
+	return f
+}
+
+// scopeDo sends one request in-process; POSTs carry the query's parameters
+// as a form body too.
+func scopeDo(s *Server, method, uri string, hdr map[string]string) *fasthttp.RequestCtx {
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI(uri)
+	ctx.Request.Header.SetMethod(method)
+	for k, v := range hdr {
+		ctx.Request.Header.Set(k, v)
+	}
+	if method == "POST" {
+		if _, q, ok := strings.Cut(uri, "?"); ok {
+			ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+			ctx.Request.SetBodyString(q)
+		}
+	}
+	s.serve(&ctx)
+	return &ctx
+}
+
+// scopeQueries are the parameter sets every route is called with: each
+// interface (the user's, the other, the system one, all, none, and the
+// iffilter spelling), each kind of host (in scope, out of scope, none),
+// and the modes that change what a call reads (alert status, l7 modes,
+// directions); on top, what lists, time ranges and lookups need.
+func scopeQueries(t0 time.Time) []url.Values {
+	common := url.Values{
+		"perPage": {"1000"}, "length": {"1000"}, "start": {"0"}, "all": {"true"}, "verbose": {"true"},
+		"epoch_begin": {fmt.Sprint(t0.Unix() - 3600)}, "epoch_end": {fmt.Sprint(t0.Unix() + 3600)},
+		"begin_time_clause": {fmt.Sprint(t0.Unix() - 3600)}, "end_time_clause": {fmt.Sprint(t0.Unix() + 3600)},
+		"select_clause": {"*"}, "maxhits_clause": {"1000"},
+	}
+	ifs := []url.Values{
+		{"ifid": {"1"}}, {"ifid": {"0"}}, {"ifid": {"-1"}}, {"ifid": {"all"}, "iffilter": {"all"}},
+		{}, {"iffilter": {"0"}}, {"iffilter": {"1"}},
+	}
+	hosts := append([]string{"", scopeIn[0]}, scopeOut...)
+	modes := []url.Values{
+		{"status": {"historical"}, "ndpistats_mode": {"sinceStartup"}, "pool": {"2"}}, // the mixed host pool
+		{"status": {"engaged"}, "ndpistats_mode": {"count"}, "direction": {"recv"}},
+		{"status": {"historical-flows"}, "ndpistats_mode": {"sinceStartup"}, "breed": {"true"}, "pool": {"1"}},
+		{"ndpistats_mode": {"sinceStartup"}, "ndpi_category": {"true"}, "mode": {"local"}},
+	}
+	var out []url.Values
+	for _, i := range ifs {
+		for hi, h := range hosts {
+			for mi, m := range modes {
+				if hi > 2 && mi > 0 {
+					continue // every mode with one host of each kind is enough
+				}
+				q := url.Values{}
+				for _, part := range []url.Values{common, i, m} {
+					for k, v := range part {
+						q[k] = v
+					}
+				}
+				if h != "" {
+					q.Set("host", h)
+					q.Set("member", h)
+					q.Set("am_host", "icmp@"+h)
+				}
+				out = append(out, q)
+			}
+		}
+	}
+	return out
+}
+
+// scopeLeaks finds what the restricted user must not see in an answer:
+// out-of-scope addresses anywhere, the other interface's name anywhere,
+// its id as an "ifid" (JSON) or ifid label (metrics).
+func scopeLeaks(body []byte) []string {
+	var found []string
+	text := string(body)
+	for _, a := range append(append([]string{}, scopeOut...), scopeIfOut, `ifid="0"`) {
+		if strings.Contains(text, a) {
+			found = append(found, a)
+		}
+	}
+	var v any
+	if json.Unmarshal(body, &v) == nil && ifidZero(v) {
+		found = append(found, "ifid 0")
+	}
+	return found
+}
+
+// ifidZero tells whether a JSON value holds an "ifid" of 0 anywhere.
+func ifidZero(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			if k == "ifid" && (e == float64(0) || e == "0") {
+				return true
+			}
+			if ifidZero(e) {
+				return true
+			}
+		}
+	case []any:
+		for _, e := range x {
+			if ifidZero(e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// existenceLeak compares the answer about a present out-of-scope host
+// with the answer about an absent one: a user who may see neither must
+// not be able to tell them apart (data, counts or NOT_FOUND against OK).
+// Answers that differ between two identical calls (clocks, system load)
+// prove nothing and are skipped.
+func existenceLeak(s *Server, method, path string, q url.Values, body []byte, hdr map[string]string) string {
+	present := q.Get("host")
+	absent := "192.0.2.250"
+	if strings.Contains(present, ":") {
+		absent = "2001:db8::250"
+	}
+	q2 := url.Values{}
+	for k, v := range q {
+		q2[k] = v
+	}
+	q2.Set("host", absent)
+	q2.Set("member", absent)
+	q2.Set("am_host", "icmp@"+absent)
+	uri := path + "?" + q2.Encode()
+	a := scopeDo(s, method, uri, hdr).Response.Body()
+	p := bytes.ReplaceAll(body, []byte(present), []byte(absent))
+	if bytes.Equal(p, a) {
+		return ""
+	}
+	if !bytes.Equal(a, scopeDo(s, method, uri, hdr).Response.Body()) {
+		return "" // not a stable answer
+	}
+	return fmt.Sprintf("answer about present host %s differs from absent %s: %.200s", present, absent, a)
+}
+
+// pendingScope are routes whose scoping lives in a file another change
+// owns: their leaks are logged, not failed, until that change is in; once
+// a route no longer leaks the walk fails until it is taken off this list.
+var pendingScope = map[string]string{
+	"/lua/pro/rest/v1/get/db/flows.lua":      "dbflows.go must keep stored flows to r.vis.seesFlow and refuse without r.vis.mayHistorical()",
+	"/lua/pro/rest/v1/get/db/topk_flows.lua": "dbflows.go must keep stored flows to r.vis.seesFlow and refuse without r.vis.mayHistorical()",
+}
+
+// TestRestrictedUserWalk calls every route of the server, with every
+// parameter set of scopeQueries, by GET and by POST, as a user limited to
+// 10.254.0.0/16 on the second interface: no answer may hold an
+// out-of-scope address or the other interface. The same walk's read
+// routes as an administrator must show each of them (the data is there,
+// so the walk can fail), and the user must still see in-scope hosts.
+func TestRestrictedUserWalk(t *testing.T) {
+	f := newScopeServer(t)
+	routes := routePaths(f.s)
+	queries := scopeQueries(f.t0)
+	requests, leaks := 0, 0
+	seenIn := map[string]int{}
+	pendingLeaked := map[string]bool{}
+	leakPaths := map[string]int{}
+	for _, path := range routes {
+		for _, method := range []string{"GET", "POST"} {
+			for _, q := range queries {
+				uri := path + "?" + q.Encode()
+				ctx := scopeDo(f.s, method, uri, f.user)
+				requests++
+				if ctx.Response.StatusCode() == 302 && strings.Contains(string(ctx.Response.Header.Peek("Location")), "login") {
+					t.Fatalf("%s %s: the restricted user was logged out: the walk would prove nothing", method, uri)
+				}
+				body := ctx.Response.Body()
+				for _, a := range scopeIn {
+					if strings.Contains(string(body), a) {
+						seenIn[path]++
+					}
+				}
+				found := scopeLeaks(body)
+				if h := q.Get("host"); slices.Contains(scopeOut, h) {
+					requests++ // and maybe one more: the answers' stability
+					if d := existenceLeak(f.s, method, path, q, body, f.user); d != "" {
+						found = append(found, d)
+					}
+				}
+				if len(found) > 0 {
+					if why, ok := pendingScope[path]; ok {
+						if !pendingLeaked[path] {
+							t.Logf("known leak, pending (%s): %s %s: %v", why, method, path, found)
+						}
+						pendingLeaked[path] = true
+						continue
+					}
+					leaks++
+					leakPaths[path]++
+					if leakPaths[path] <= 2 {
+						t.Errorf("%s %s: %v in %.400s", method, uri, found, body)
+					}
+				}
+			}
+		}
+	}
+	for path := range pendingScope {
+		if _, routed := f.s.routes[path]; routed && !pendingLeaked[path] {
+			t.Errorf("%s no longer leaks: take it off pendingScope so the walk guards it", path)
+		}
+	}
+	if leaks > 0 {
+		t.Errorf("%d leaking answers from %d routes: %v", leaks, len(leakPaths), leakPaths)
+	}
+	if len(seenIn) < 10 {
+		t.Errorf("the restricted user saw in-scope hosts in %d routes only: %v", len(seenIn), seenIn)
+	}
+	t.Logf("restricted walk: %d routes, %d requests, %d leaks; in-scope hosts shown by %d routes", len(routes), requests, leaks, len(seenIn))
+
+	// The administrator sees everything the user may not: the walk's
+	// traps are real.
+	adminSaw := map[string]int{}
+	adminReq := 0
+	for _, path := range routes {
+		if !strings.Contains(path, "/get/") && path != "/metrics" {
+			continue // reads only: the administrator may change state
+		}
+		for _, q := range queries {
+			ctx := scopeDo(f.s, "GET", path+"?"+q.Encode(), f.admin)
+			adminReq++
+			for _, a := range scopeLeaks(ctx.Response.Body()) {
+				adminSaw[a]++
+			}
+		}
+	}
+	for _, a := range append(append([]string{}, scopeOut...), scopeIfOut, `ifid="0"`, "ifid 0") {
+		if adminSaw[a] == 0 {
+			t.Errorf("the administrator never sees %s: the walk cannot catch its leak", a)
+		}
+	}
+	t.Logf("administrator walk: %d requests; out-of-scope items seen: %v", adminReq, adminSaw)
+}

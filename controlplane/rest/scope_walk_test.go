@@ -445,3 +445,175 @@ func TestRestrictedUserWalk(t *testing.T) {
 	}
 	t.Logf("administrator walk: %d requests; out-of-scope items seen: %v", adminReq, adminSaw)
 }
+
+// inScope is the test's own rule for the restricted user's networks.
+func inScope(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	return err == nil && netip.MustParsePrefix("10.254.0.0/16").Contains(a)
+}
+
+// rspOf decodes an answer's rsp.
+func rspOf(t *testing.T, body []byte) any {
+	t.Helper()
+	var env struct{ Rsp any }
+	if err := json.Unmarshal(body, &env); err != nil {
+		t.Fatalf("%v in %.300s", err, body)
+	}
+	return env.Rsp
+}
+
+// sumField adds up one numeric field of a list answer.
+func sumField(field string) func(t *testing.T, body []byte) int {
+	return func(t *testing.T, body []byte) int {
+		list, _ := rspOf(t, body).([]any)
+		n := 0
+		for _, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				v, _ := m[field].(float64)
+				n += int(v)
+			}
+		}
+		return n
+	}
+}
+
+// listLen is the length of rsp, or of rsp[key] when key is given.
+func listLen(key string) func(t *testing.T, body []byte) int {
+	return func(t *testing.T, body []byte) int {
+		v := rspOf(t, body)
+		if key != "" {
+			m, _ := v.(map[string]any)
+			v = m[key]
+		}
+		l, _ := v.([]any)
+		return len(l)
+	}
+}
+
+// alertRecords counts an alert list's records whose address (a host
+// alert's ip, either end of a flow alert) keep says yes to.
+func alertRecords(keep func(string) bool) func(t *testing.T, body []byte) int {
+	return func(t *testing.T, body []byte) int {
+		m, _ := rspOf(t, body).(map[string]any)
+		recs, _ := m["records"].([]any)
+		n := 0
+		value := func(v any) string {
+			x, _ := v.(map[string]any)
+			s, _ := x["value"].(string)
+			return s
+		}
+		for _, r := range recs {
+			rec, _ := r.(map[string]any)
+			if fl, ok := rec["flow"].(map[string]any); ok {
+				if keep(value(fl["cli_ip"])) || keep(value(fl["srv_ip"])) {
+					n++
+				}
+			} else if keep(value(rec["ip"])) {
+				n++
+			}
+		}
+		return n
+	}
+}
+
+// alertTSSum adds up get/alert/ts's hourly counts.
+func alertTSSum(t *testing.T, body []byte) int {
+	days, _ := rspOf(t, body).(map[string]any)
+	n := 0
+	for _, d := range days {
+		hours, _ := d.([]any)
+		for _, h := range hours {
+			v, _ := h.(float64)
+			n += int(v)
+		}
+	}
+	return n
+}
+
+// TestRestrictedUserCounts checks the numbers a restricted user gets: the
+// flows, hosts and alerts of its networks only. Wants come from the
+// traffic's definition (2 in-scope conversations of 60 SYN flows, one
+// HTTP, one DNS and one ICMP flow each, between 3 local hosts) or from
+// the administrator's full list filtered by the test's own rule.
+func TestRestrictedUserCounts(t *testing.T) {
+	f := newScopeServer(t)
+	const v1 = "/lua/rest/v1/"
+	all := func(string) bool { return true }
+	cases := []struct {
+		name     string
+		uri      string
+		count    func(t *testing.T, body []byte) int
+		want     int    // when wantOf is nil
+		adminURI string // wantOf reads the administrator's answer to it
+		wantOf   func(t *testing.T, body []byte) int
+	}{
+		{"active hosts", v1 + "get/host/active.lua?ifid=1&perPage=1000", listLen("data"), 3, "", nil},
+		{"active flows", v1 + "get/flow/active.lua?ifid=1&perPage=1000", func(t *testing.T, b []byte) int {
+			m, _ := rspOf(t, b).(map[string]any)
+			n, _ := m["totalRows"].(float64)
+			return int(n)
+		}, 2 * 63, "", nil},
+		{"flows per L4 protocol", v1 + "get/flow/l4/counters.lua?ifid=1", sumField("count"), 2 * 63, "", nil},
+		{"flows per application", v1 + "get/flow/l7/counters.lua?ifid=1", sumField("count"), 2 * 63, "", nil},
+		{"flow-count pie", v1 + "get/interface/l7/stats.lua?ifid=1&ndpistats_mode=count", sumField("value"), 2 * 63, "", nil},
+		{"interface hosts", v1 + "get/interface/data.lua?ifid=1", func(t *testing.T, b []byte) int {
+			m, _ := rspOf(t, b).(map[string]any)
+			h, _ := m["num_hosts"].(float64)
+			l, _ := m["num_local_hosts"].(float64)
+			_, flows := m["num_flows"]
+			if flows {
+				return -1
+			}
+			return int(h)*10 + int(l)
+		}, 33, "", nil},
+		{"interface hosts, iffilter=all", v1 + "get/interface/data.lua?iffilter=all", func(t *testing.T, b []byte) int {
+			m, _ := rspOf(t, b).(map[string]any)
+			one, _ := m["1"].(map[string]any)
+			h, _ := one["num_hosts"].(float64)
+			return len(m)*10 + int(h)
+		}, 13, "", nil},
+		{"top local talkers", "/lua/pro/rest/v1/get/host/top/local/talkers.lua?ifid=1", listLen(""), 3, "", nil},
+		{"top remote talkers", "/lua/pro/rest/v1/get/host/top/remote/talkers.lua?ifid=1", listLen(""), 0, "", nil},
+		{"custom data of every host", v1 + "get/host/custom_data.lua?ifid=1", listLen(""), 3, "", nil},
+		{"metrics", "/metrics", func(t *testing.T, b []byte) int {
+			n := 0
+			for _, line := range strings.Split(string(b), "\n") {
+				var v int
+				if _, err := fmt.Sscanf(line, `probe_interface_hosts{ifid="1",ifname="scopein1.pcap"} %d`, &v); err == nil {
+					n += v * 1000
+				}
+				if _, err := fmt.Sscanf(line, `probe_interface_flows{ifid="1",ifname="scopein1.pcap"} %d`, &v); err == nil {
+					n += v
+				}
+			}
+			return n
+		}, 3*1000 + 2*63, "", nil},
+		{"historical flow alerts", v1 + "get/flow/alert/list.lua?ifid=1&length=100000", alertRecords(all), 0,
+			v1 + "get/flow/alert/list.lua?ifid=1&length=100000", alertRecords(inScope)},
+		{"flow alert severities", v1 + "get/alert/severity/counters.lua?ifid=1&status=historical-flows", sumField("count"), 0,
+			v1 + "get/flow/alert/list.lua?ifid=1&length=100000", alertRecords(inScope)},
+		{"engaged host alerts", v1 + "get/host/alert/list.lua?ifid=1&status=engaged&length=100000", alertRecords(all), 0,
+			v1 + "get/host/alert/list.lua?ifid=1&status=engaged&length=100000", alertRecords(inScope)},
+		{"engaged alerts per hour", v1 + "get/alert/ts.lua?ifid=1&status=engaged", alertTSSum, 0,
+			v1 + "get/host/alert/list.lua?ifid=1&status=engaged&length=100000", alertRecords(inScope)},
+		// The stored host alerts of scopeIn and the interface's own alert.
+		{"historical alert types", v1 + "get/alert/type/counters.lua?ifid=1&status=historical", sumField("count"), len(scopeIn) + 1, "", nil},
+		{"historical host alerts", v1 + "get/host/alert/list.lua?ifid=1&length=1000", alertRecords(all), len(scopeIn), "", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			want := c.want
+			if c.wantOf != nil {
+				body := scopeDo(f.s, "GET", c.adminURI, f.admin).Response.Body()
+				want = c.wantOf(t, body)
+				if total := alertRecords(all)(t, body); total <= want || want == 0 {
+					t.Fatalf("the fixture must hold alerts in and out of scope: %d of %d in scope", want, total)
+				}
+			}
+			ctx := scopeDo(f.s, "GET", c.uri, f.user)
+			if got := c.count(t, ctx.Response.Body()); got != want {
+				t.Errorf("%s: %d, want %d; answer %.500s", c.uri, got, want, ctx.Response.Body())
+			}
+		})
+	}
+}

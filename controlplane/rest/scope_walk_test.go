@@ -49,12 +49,16 @@ const (
 	scopeIfIn  = "scopein1.pcap"  // ifid 1: the user's
 )
 
+// scopePeer is the one out-of-scope address that talks with an in-scope
+// host: the user sees it in that conversation's flows and flow alerts
+// (ntopng's rule: a flow is visible when either end is), never as a host.
+const scopePeer = "198.18.0.1"
+
 // scopePairs are the conversations on both interfaces: in-scope hosts talk
-// among themselves, out-of-scope ones among themselves, so any
-// out-of-scope address in a restricted answer is a leak (a flow with one
-// allowed end would legitimately show its other end).
+// among themselves and with scopePeer, the scopeOut hosts among
+// themselves, so any scopeOut address in a restricted answer is a leak.
 var scopePairs = [][2]string{
-	{"10.254.1.1", "10.254.2.2"}, {"10.254.3.3", "10.254.1.1"},
+	{"10.254.1.1", "10.254.2.2"}, {"10.254.3.3", "10.254.1.1"}, {"10.254.2.2", scopePeer},
 	{"192.0.2.7", "198.51.100.9"}, {"203.0.113.5", "192.0.2.7"}, {"2001:db8::7", "2001:db8::9"},
 }
 
@@ -532,9 +536,10 @@ func alertTSSum(t *testing.T, body []byte) int {
 
 // TestRestrictedUserCounts checks the numbers a restricted user gets: the
 // flows, hosts and alerts of its networks only. Wants come from the
-// traffic's definition (2 in-scope conversations of 60 SYN flows, one
-// HTTP, one DNS and one ICMP flow each, between 3 local hosts) or from
-// the administrator's full list filtered by the test's own rule.
+// traffic's definition (3 visible conversations of 60 SYN flows, one
+// HTTP, one DNS and one ICMP flow each, between 3 local hosts and the
+// remote scopePeer) or from the administrator's full list filtered by the
+// test's own rule.
 func TestRestrictedUserCounts(t *testing.T) {
 	f := newScopeServer(t)
 	const v1 = "/lua/rest/v1/"
@@ -552,10 +557,10 @@ func TestRestrictedUserCounts(t *testing.T) {
 			m, _ := rspOf(t, b).(map[string]any)
 			n, _ := m["totalRows"].(float64)
 			return int(n)
-		}, 2 * 63, "", nil},
-		{"flows per L4 protocol", v1 + "get/flow/l4/counters.lua?ifid=1", sumField("count"), 2 * 63, "", nil},
-		{"flows per application", v1 + "get/flow/l7/counters.lua?ifid=1", sumField("count"), 2 * 63, "", nil},
-		{"flow-count pie", v1 + "get/interface/l7/stats.lua?ifid=1&ndpistats_mode=count", sumField("value"), 2 * 63, "", nil},
+		}, 3 * 63, "", nil},
+		{"flows per L4 protocol", v1 + "get/flow/l4/counters.lua?ifid=1", sumField("count"), 3 * 63, "", nil},
+		{"flows per application", v1 + "get/flow/l7/counters.lua?ifid=1", sumField("count"), 3 * 63, "", nil},
+		{"flow-count pie", v1 + "get/interface/l7/stats.lua?ifid=1&ndpistats_mode=count", sumField("value"), 3 * 63, "", nil},
 		{"interface hosts", v1 + "get/interface/data.lua?ifid=1", func(t *testing.T, b []byte) int {
 			m, _ := rspOf(t, b).(map[string]any)
 			h, _ := m["num_hosts"].(float64)
@@ -587,7 +592,7 @@ func TestRestrictedUserCounts(t *testing.T) {
 				}
 			}
 			return n
-		}, 3*1000 + 2*63, "", nil},
+		}, 3*1000 + 3*63, "", nil},
 		{"historical flow alerts", v1 + "get/flow/alert/list.lua?ifid=1&length=100000", alertRecords(all), 0,
 			v1 + "get/flow/alert/list.lua?ifid=1&length=100000", alertRecords(inScope)},
 		{"flow alert severities", v1 + "get/alert/severity/counters.lua?ifid=1&status=historical-flows", sumField("count"), 0,
@@ -599,6 +604,26 @@ func TestRestrictedUserCounts(t *testing.T) {
 		// The stored host alerts of scopeIn and the interface's own alert.
 		{"historical alert types", v1 + "get/alert/type/counters.lua?ifid=1&status=historical", sumField("count"), len(scopeIn) + 1, "", nil},
 		{"historical host alerts", v1 + "get/host/alert/list.lua?ifid=1&length=1000", alertRecords(all), len(scopeIn), "", nil},
+	}
+	// The peer shows in the flows it shares with the user's hosts, never
+	// as a host of its own.
+	for uri, shown := range map[string]bool{
+		v1 + "get/flow/active.lua?ifid=1&perPage=1000":                     true,
+		v1 + "get/flow/alert/list.lua?ifid=1&length=100000":                true,
+		v1 + "get/host/active.lua?ifid=1&perPage=1000":                     false,
+		v1 + "get/host/custom_data.lua?ifid=1":                             false,
+		"/lua/pro/rest/v1/get/host/top/remote/talkers.lua?ifid=1":          false,
+		v1 + "get/host/alert/list.lua?ifid=1&status=engaged&length=100000": false,
+		v1 + "get/host/data.lua?ifid=1&host=" + scopePeer:                  false,
+		v1 + "get/flow/active.lua?ifid=1&perPage=1000&host=" + scopePeer:   true,
+	} {
+		body := string(scopeDo(f.s, "GET", uri, f.user).Response.Body())
+		if strings.Contains(body, scopePeer) != shown {
+			t.Errorf("%s: peer shown %v, want %v: %.300s", uri, !shown, shown, body)
+		}
+		if admin := string(scopeDo(f.s, "GET", uri, f.admin).Response.Body()); !strings.Contains(admin, scopePeer) {
+			t.Errorf("%s: the administrator does not see the peer: %.300s", uri, admin)
+		}
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -137,6 +137,15 @@ func (v visibility) seesFlow(client, server netip.Addr) bool {
 	return v.sees(client) || v.sees(server)
 }
 
+// flowFilter is seesFlow for a scan of stored flows, nil when every flow
+// is visible (the scan then needs no test per record).
+func (v visibility) flowFilter() func(client, server netip.Addr) bool {
+	if v.nets == nil {
+		return nil
+	}
+	return v.seesFlow
+}
+
 // seesPrefix tells whether a whole network is inside the allowed ones.
 func (v visibility) seesPrefix(p netip.Prefix) bool {
 	if v.nets == nil {

@@ -35,6 +35,9 @@ func TestVisibilityDecisions(t *testing.T) {
 	if !v.seesFlow(addr("10.254.0.1"), addr("8.8.8.8")) || !v.seesFlow(addr("8.8.8.8"), addr("10.254.0.1")) || v.seesFlow(addr("8.8.8.8"), addr("1.1.1.1")) {
 		t.Error("a flow is visible when either end is")
 	}
+	if v.flowFilter() == nil || everything.flowFilter() != nil {
+		t.Error("flowFilter: nil only for a user who sees every address")
+	}
 	for p, want := range map[string]bool{"10.254.3.0/24": true, "10.0.0.0/8": false, "192.168.1.7/32": true, "192.168.1.0/24": false} {
 		if got := v.seesPrefix(netip.MustParsePrefix(p)); got != want {
 			t.Errorf("seesPrefix(%s) = %v", p, got)

@@ -35,6 +35,9 @@ func TestVisibilityDecisions(t *testing.T) {
 	if !v.seesFlow(addr("10.254.0.1"), addr("8.8.8.8")) || !v.seesFlow(addr("8.8.8.8"), addr("10.254.0.1")) || v.seesFlow(addr("8.8.8.8"), addr("1.1.1.1")) {
 		t.Error("a flow is visible when either end is")
 	}
+	if !everything.mayHistorical() || v.mayHistorical() || !everything.mayAlerts() || v.mayDownloadPcap() {
+		t.Error("capabilities: administrators have them all, a user only those given")
+	}
 	if v.flowFilter() == nil || everything.flowFilter() != nil {
 		t.Error("flowFilter: nil only for a user who sees every address")
 	}

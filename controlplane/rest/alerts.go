@@ -229,7 +229,17 @@ func (s *Server) getAlertTypeCounters(r *request) (RC, any) {
 		d, _ := alert.Lookup(t)
 		out = append(out, map[string]any{"key": t.ID, "type": d.Name, "family": t.Family.String(), "title": alert.MetaOf(t).Title, "count": n})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i]["count"].(int) > out[j]["count"].(int) })
+	// Most frequent first; ties in a fixed order (map iteration is not).
+	sort.Slice(out, func(i, j int) bool {
+		ci, cj := out[i]["count"].(int), out[j]["count"].(int)
+		if ci != cj {
+			return ci > cj
+		}
+		if fi, fj := out[i]["family"].(string), out[j]["family"].(string); fi != fj {
+			return fi < fj
+		}
+		return out[i]["key"].(int) < out[j]["key"].(int)
+	})
 	return RCOK, out
 }
 

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
@@ -425,6 +427,43 @@ func TestRestrictedUserWalk(t *testing.T) {
 		t.Errorf("the restricted user saw in-scope hosts in %d routes only: %v", len(seenIn), seenIn)
 	}
 	t.Logf("restricted walk: %d routes, %d requests, %d leaks; in-scope hosts shown by %d routes", len(routes), requests, leaks, len(seenIn))
+
+	// The same over loopback HTTP, one call per route and method: what the
+	// network client gets is what the handler answered in-process.
+	base := servePcap(t, f.s)
+	client := &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	var q url.Values // the user's interface, a present out-of-scope host
+	for _, c := range queries {
+		if c.Get("ifid") == "1" && c.Get("host") == scopeOut[0] {
+			q = c
+			break
+		}
+	}
+	for _, path := range routes {
+		for _, method := range []string{"GET", "POST"} {
+			req, err := http.NewRequest(method, base+path+"?"+q.Encode(), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range f.user {
+				req.Header.Set(k, v)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+			resp.Body.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			requests++
+			if found := scopeLeaks(body); len(found) > 0 && pendingScope[path] == "" {
+				t.Errorf("loopback %s %s: %v in %.300s", method, path, found, body)
+			}
+		}
+	}
+	t.Logf("with the loopback pass: %d requests in all", requests)
 
 	// The administrator sees everything the user may not: the walk's
 	// traps are real.

@@ -13,7 +13,7 @@ import (
 // ntopng decides it for an unprivileged user:
 //
 //   - addresses and hosts: inside the user's allowed networks
-//     (allowed_nets; 0.0.0.0/0 or ::/0 is every address);
+//     (allowed_nets; 0.0.0.0/0 with ::/0 is every address);
 //   - flows: either end inside them (ntopng's Flow::match: a flow between
 //     an allowed host and an outside peer shows the peer's address, the
 //     peer's own host rows stay hidden);
@@ -31,10 +31,12 @@ import (
 // Aggregates of an interface the user may see are shown as ntopng shows
 // them: totals that name no host (packets, bytes, drops, throughput, the
 // per-application, per-category and per-DSCP byte totals of the
-// interface) stay whole; counts of hosts and flows (num_hosts,
-// num_local_hosts, flows per L4/L7 protocol, the flow-count pie) count
-// only what the user may see, and num_flows/num_devices are left out of
-// get/interface/data for a user limited in networks, as ntopng does.
+// interface, its engaged_alerts and alerted_flows) stay whole; counts of
+// hosts and flows (num_hosts, num_local_hosts, flows per L4/L7 protocol,
+// the flow-count pie, /metrics' hosts and flows) count only what the user
+// may see, and num_flows/num_devices are left out of get/interface/data
+// for a user limited in networks, as ntopng does. SNMP devices and their
+// time series are administrators' (NOT_GRANTED to others).
 type visibility struct {
 	nets   []netip.Prefix // nil: every address
 	ifname string         // "": every interface

@@ -143,7 +143,7 @@ func (s *Server) editUser(r *request) (RC, any) {
 		return RCInvalidArguments, map[string]string{"error": "missing username"}
 	}
 	changes := 0
-	for _, k := range []string{"full_name", "user_role", "allowed_networks", "allowed_interface", "host_pool_id", "allow_pcap_download", "user_language", "password"} {
+	for _, k := range []string{"full_name", "user_role", "allowed_networks", "allowed_interface", "host_pool_id", "allow_pcap_download", "allow_historical_flows", "allow_alerts", "user_language", "password"} {
 		if _, ok := p[k]; ok {
 			changes++
 		}

@@ -133,6 +133,18 @@ func TestCapabilities(t *testing.T) {
 			t.Errorf("%s: %s: %s, want %s", c.name, c.uri, ctx.Response.Body(), c.rc)
 		}
 	}
+	// An administrator gives the capability (edit/ntopng/user takes
+	// allow_alerts and allow_historical_flows as ntopng's does).
+	ctx := scopeDo(f.s, "POST", "/lua/rest/v1/edit/ntopng/user.lua?username=noalerts&allow_alerts=1&allow_historical_flows=1", f.admin)
+	if rc := decodeEnv[any](t, ctx.Response.Body()).RCStr; rc != "OK" {
+		t.Fatalf("edit user: %s", ctx.Response.Body())
+	}
+	if u, _ := f.s.cfg.Auth.User("noalerts"); !u.AllowAlerts || !u.AllowHistoricalFlows {
+		t.Errorf("capabilities not kept: %+v", u)
+	}
+	if rc := decodeEnv[any](t, scopeDo(f.s, "GET", "/lua/rest/v1/get/alert/data.lua?ifid=1", noAlerts).Response.Body()).RCStr; rc != "OK" {
+		t.Errorf("alerts after allow_alerts=1: %s", rc)
+	}
 	// The in-scope host is on both interfaces; the user is told of its own.
 	body := string(scopeDo(f.s, "GET", "/lua/rest/v1/get/host/interfaces.lua?host=10.254.1.1", f.user).Response.Body())
 	if !strings.Contains(body, `"ifid":1`) || strings.Contains(body, `"ifid":0`) {

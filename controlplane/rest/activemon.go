@@ -133,7 +133,9 @@ func (a *ActiveMonitoring) module() ConfigModule {
 }
 
 func (s *Server) activeMonitoring(r *request, write bool) (*ActiveMonitoring, RC, any) {
-	if write && !r.admin {
+	if write && !r.admin || !r.vis.seesSystem() {
+		// Measured hosts belong to the system interface: a user limited
+		// in networks or interface does not see them.
 		return nil, RCNotGranted, nil
 	}
 	if s.cfg.ActiveMonitoring == nil {

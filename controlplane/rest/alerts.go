@@ -39,19 +39,27 @@ type alertQuery struct {
 	ifc    *Interface
 	status string // engaged, historical, historical-flows
 	filter alert.Filter
+	vis    visibility // the caller's: alerts outside it are left out
 }
 
 func (s *Server) parseAlertQuery(r *request, defStatus string) (alertQuery, RC, any) {
-	var q alertQuery
-	ifc, ok := s.iface(r.params)
+	q := alertQuery{vis: r.vis}
+	if !r.vis.mayAlerts() {
+		return q, RCNotGranted, nil // ntopng's alerts capability
+	}
 	if r.params["ifid"] == "-1" {
 		// ntopng's system interface: alerts of the probe itself.
-		ifc, ok = &Interface{ID: -1, StoreID: checks.SystemIfID, Name: "system"}, true
+		if !r.vis.seesSystem() {
+			return q, RCNotGranted, nil
+		}
+		q.ifc = &Interface{ID: -1, StoreID: checks.SystemIfID, Name: "system"}
+	} else {
+		ifc, rc := s.ifaceFor(r, r.params)
+		if rc != RCOK {
+			return q, rc, nil
+		}
+		q.ifc = ifc
 	}
-	if !ok {
-		return q, RCInvalidInterface, nil
-	}
-	q.ifc = ifc
 	q.status = r.params["status"]
 	if q.status == "" {
 		q.status = defStatus
@@ -93,7 +101,7 @@ func (s *Server) alerts(q alertQuery) ([]alert.Alert, error) {
 			for _, a := range s.cfg.Checks.Engaged(int(q.ifc.StoreID)) {
 				f := q.filter
 				f.Engaged = nil
-				if a.Tstamp >= f.From && (f.To == 0 || a.Tstamp < f.To) && matches(&f, &a) {
+				if a.Tstamp >= f.From && (f.To == 0 || a.Tstamp < f.To) && matches(&f, &a) && q.vis.seesAlert(&a) {
 					out = append(out, a)
 				}
 			}
@@ -104,7 +112,7 @@ func (s *Server) alerts(q alertQuery) ([]alert.Alert, error) {
 		f.Engaged = &no
 		flows := alert.FamilyFlow
 		err := s.cfg.Checks.Archive().Scan(int(q.ifc.StoreID), f, func(a *alert.Alert) error {
-			if (q.status == "historical-flows") == (a.Family == flows) {
+			if (q.status == "historical-flows") == (a.Family == flows) && q.vis.seesAlert(a) {
 				out = append(out, *a)
 			}
 			return nil
@@ -221,7 +229,17 @@ func (s *Server) getAlertTypeCounters(r *request) (RC, any) {
 		d, _ := alert.Lookup(t)
 		out = append(out, map[string]any{"key": t.ID, "type": d.Name, "family": t.Family.String(), "title": alert.MetaOf(t).Title, "count": n})
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i]["count"].(int) > out[j]["count"].(int) })
+	// Most frequent first; ties in a fixed order (map iteration is not).
+	sort.Slice(out, func(i, j int) bool {
+		ci, cj := out[i]["count"].(int), out[j]["count"].(int)
+		if ci != cj {
+			return ci > cj
+		}
+		if fi, fj := out[i]["family"].(string), out[j]["family"].(string); fi != fj {
+			return fi < fj
+		}
+		return out[i]["key"].(int) < out[j]["key"].(int)
+	})
 	return RCOK, out
 }
 

@@ -29,9 +29,9 @@ func parseFieldAlias(s string) []fieldAlias {
 // chosen get/host/data fields, renamed as asked, of one host or of every
 // host.
 func (s *Server) getHostCustomData(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	var fields []fieldAlias
 	if v, ok := r.params["field_alias"]; ok {
@@ -58,6 +58,9 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 		if !ok {
 			return RCInvalidArguments, nil
 		}
+		if !r.vis.seesHost(key) {
+			return RCNotGranted, nil
+		}
 		var out map[string]any
 		ifc.Table.View(func(v flowtable.View) {
 			if h := v.Host(key); h != nil {
@@ -72,7 +75,9 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 	out := []map[string]any{}
 	ifc.Table.View(func(v flowtable.View) {
 		v.AscendHosts(func(h *flowtable.Host) bool {
-			out = append(out, pick(h, v))
+			if r.vis.seesHost(h.Key) {
+				out = append(out, pick(h, v))
+			}
 			return true
 		})
 	})

@@ -24,9 +24,9 @@ func dscpItems(counts func(cls int) (uint64, bool)) []statItem {
 
 // getInterfaceDSCPStats is get/interface/dscp/stats.
 func (s *Server) getInterfaceDSCPStats(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	var counts [flowtable.NumDSCPClasses]uint64
 	ifc.Table.View(func(v flowtable.View) { counts = v.DSCPPackets() })

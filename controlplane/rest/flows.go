@@ -28,9 +28,9 @@ var flowSortKeys = map[string]func(a, b *flowtable.Flow) int{
 }
 
 func (s *Server) getFlowActive(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	p := r.params
 	perPage, currentPage := s.paging(r)
@@ -59,7 +59,7 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		flows := v.Flows()
 		out := flows[:0]
 		for _, f := range flows {
-			if !r.vis.sees(f.Client) && !r.vis.sees(f.Server) {
+			if !r.vis.seesFlow(f.Client, f.Server) {
 				continue
 			}
 			if hostFilter != nil && f.VLAN != hostFilter.VLAN {

@@ -52,16 +52,6 @@ func hostArg(p Params, badHost RC) (flowtable.HostKey, RC) {
 	return key, RCOK
 }
 
-// ifaceHostArgs reads ifid and host, checked in ntopng's order.
-func (s *Server) ifaceHostArgs(r *request, badHost RC) (*Interface, flowtable.HostKey, RC) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return nil, flowtable.HostKey{}, RCInvalidInterface
-	}
-	key, rc := hostArg(r.params, badHost)
-	return ifc, key, rc
-}
-
 func parseHostParam(p Params) (flowtable.HostKey, bool) {
 	h, vlanStr, _ := strings.Cut(p["host"], "@")
 	addr, err := netip.ParseAddr(h)
@@ -114,9 +104,9 @@ func hostMatchesMode(h *flowtable.Host, mode string) bool {
 }
 
 func (s *Server) getHostActive(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	p := r.params
 	perPage, currentPage := s.paging(r)
@@ -393,9 +383,6 @@ func (s *Server) getHostData(r *request) (RC, any) {
 	if hs, ok := r.params["host_stats"]; ok && hs != "" && hs != "true" && hs != "1" {
 		return RCOK, nil
 	}
-	if !r.vis.sees(key.Addr) {
-		return RCNotGranted, nil
-	}
 	var out map[string]any
 	ifc.Table.View(func(v flowtable.View) {
 		h := v.Host(key)
@@ -601,8 +588,11 @@ func (s *Server) getHostInterfaces(r *request) (RC, any) {
 	if rc != RCOK {
 		return rc, nil
 	}
+	if !r.vis.seesHost(key) {
+		return RCNotGranted, nil
+	}
 	list := []map[string]any{}
-	ifaces := s.interfaces()
+	ifaces := s.visibleIfaces(r.vis)
 	for i := range ifaces {
 		ifc := &ifaces[i]
 		found := false

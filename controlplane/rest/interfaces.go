@@ -12,12 +12,10 @@ import (
 )
 
 func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
-	ifaces := s.interfaces()
+	ifaces := s.visibleIfaces(r.vis)
 	out := make([]map[string]any, 0, len(ifaces))
 	for _, i := range ifaces {
-		if r.vis.seesIface(i.Name) {
-			out = append(out, map[string]any{"ifid": i.ID, "ifname": i.Name})
-		}
+		out = append(out, map[string]any{"ifid": i.ID, "ifname": i.Name})
 	}
 	return RCOK, out
 }
@@ -25,11 +23,8 @@ func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
 func (s *Server) getInterfaceData(r *request) (RC, any) {
 	if r.params["iffilter"] == "all" || r.params["ifid"] == "all" {
 		out := map[string]any{}
-		ifaces := s.interfaces()
+		ifaces := s.visibleIfaces(r.vis)
 		for i := range ifaces {
-			if !r.vis.seesIface(ifaces[i].Name) {
-				continue
-			}
 			id := strconv.Itoa(ifaces[i].ID)
 			out[id] = s.interfaceData(r, &ifaces[i], id)
 		}
@@ -39,9 +34,9 @@ func (s *Server) getInterfaceData(r *request) (RC, any) {
 	if f, ok := p["iffilter"]; ok && !p.Has("ifid") {
 		p = Params{"ifid": f}
 	}
-	ifc, ok := s.iface(p)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, p)
+	if rc != RCOK {
+		return rc, nil
 	}
 	return RCOK, s.interfaceData(r, ifc, p["ifid"])
 }
@@ -57,6 +52,9 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		numFlows, numHosts, numMACs = v.NumFlows(), v.NumHosts(), v.NumMACs()
 		numLocal = v.NumLocalHosts()
 		rates = v.Rates()
+		if !r.vis.allNets() {
+			numHosts, numLocal = countHosts(v, r.vis)
+		}
 	})
 	cfg := ifc.Table.Config()
 	now := s.cfg.Now()
@@ -114,6 +112,12 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		"tcpPacketStats":                       map[string]any{"retransmissions": st.TCP.Retransmissions, "out_of_order": st.TCP.OutOfOrder, "lost": st.TCP.Lost},
 		"profiles":                             emptyRsp,
 	}
+	if !r.vis.allNets() {
+		// As ntopng for a user limited in networks: hosts counted in
+		// scope, no flow or device totals.
+		delete(out, "num_flows")
+		delete(out, "num_devices")
+	}
 	// Not in ntopng: how this probe captures a live interface (xdp-native,
 	// xdp-generic, afpacket). Absent for capture files, whose answers stay
 	// ntopng's exactly.
@@ -121,6 +125,20 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 		out["capture_mode"] = ifc.CaptureMode
 	}
 	return out
+}
+
+// countHosts counts the hosts (and the local ones) a user may see.
+func countHosts(v flowtable.View, vis visibility) (hosts, local int) {
+	v.AscendHosts(func(h *flowtable.Host) bool {
+		if vis.seesHost(h.Key) {
+			hosts++
+			if h.Local {
+				local++
+			}
+		}
+		return true
+	})
+	return hosts, local
 }
 
 // pctg is ntopng's table fill level: floor(1 + used*100/max).
@@ -157,9 +175,9 @@ func secondsToUptime(sec int64) string {
 }
 
 func (s *Server) getInterfaceAddress(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	addrs := ifc.Addresses
 	if addrs == nil {
@@ -169,13 +187,17 @@ func (s *Server) getInterfaceAddress(r *request) (RC, any) {
 }
 
 func (s *Server) getFlowL4Counters(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	counts := map[uint8]int{}
 	ifc.Table.View(func(v flowtable.View) {
-		v.EachFlow(func(f *flowtable.Flow) { counts[f.Proto]++ })
+		v.EachFlow(func(f *flowtable.Flow) {
+			if r.vis.seesFlow(f.Client, f.Server) {
+				counts[f.Proto]++
+			}
+		})
 	})
 	ids := make([]int, 0, len(counts))
 	for id := range counts {
@@ -193,14 +215,18 @@ func (s *Server) getFlowL4Counters(r *request) (RC, any) {
 // (the app part of "TLS.Google" counts under Google), by name in byte
 // order as ntopng sorts them.
 func (s *Server) getFlowL7Counters(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	counts := map[string]int{}
 	cat := ifc.Table.Config().L7
 	ifc.Table.View(func(v flowtable.View) {
-		v.EachFlow(func(f *flowtable.Flow) { counts[cat.Info(f.Protocol().AppID()).Name]++ })
+		v.EachFlow(func(f *flowtable.Flow) {
+			if r.vis.seesFlow(f.Client, f.Server) {
+				counts[cat.Info(f.Protocol().AppID()).Name]++
+			}
+		})
 	})
 	names := make([]string, 0, len(counts))
 	for n := range counts {

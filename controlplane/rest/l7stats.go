@@ -70,13 +70,13 @@ func byCategory(p Params) bool { return p["ndpi_category"] == "true" && p["breed
 
 // getInterfaceL7Stats is get/interface/l7/stats.
 func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	switch r.params["ndpistats_mode"] {
 	case "count":
-		return RCOK, s.l7FlowCounts(ifc)
+		return RCOK, s.l7FlowCounts(ifc, r.vis)
 	case "sinceStartup":
 	default:
 		return RCInvalidArguments, nil
@@ -104,11 +104,15 @@ func (s *Server) getInterfaceL7Stats(r *request) (RC, any) {
 
 // l7FlowCounts is the "count" mode: active flows per application, up to
 // five above 3 % of all, the rest as "Other".
-func (s *Server) l7FlowCounts(ifc *Interface) []statItem {
+func (s *Server) l7FlowCounts(ifc *Interface, vis visibility) []statItem {
 	counts := map[string]uint64{}
 	cat := ifc.Table.Config().L7
 	ifc.Table.View(func(v flowtable.View) {
-		v.EachFlow(func(f *flowtable.Flow) { counts[cat.Info(f.Protocol().AppID()).Name]++ })
+		v.EachFlow(func(f *flowtable.Flow) {
+			if vis.seesFlow(f.Client, f.Server) {
+				counts[cat.Info(f.Protocol().AppID()).Name]++
+			}
+		})
 	})
 	var total uint64
 	items := make([]statItem, 0, len(counts))

@@ -23,11 +23,17 @@ func (s *Server) metrics(r *request) (RC, any) {
 	b.head("probe_interface_flows_not_tracked_total", "counter", "New flows refused because the flow table was full.")
 	b.head("probe_interface_engaged_alerts", "gauge", "Alerts engaged now.")
 	b.head("probe_interface_alerted_flows", "gauge", "Active flows with an alert.")
-	for _, ifc := range s.interfaces() {
+	for _, ifc := range s.visibleIfaces(r.vis) {
 		l := fmt.Sprintf(`ifid="%d",ifname=%q`, ifc.ID, ifc.Name)
 		var st flowtable.IfaceStats
 		var flows, hosts int
-		ifc.Table.View(func(v flowtable.View) { st, flows, hosts = v.Stats(), v.NumFlows(), v.NumHosts() })
+		ifc.Table.View(func(v flowtable.View) {
+			st, flows, hosts = v.Stats(), v.NumFlows(), v.NumHosts()
+			if !r.vis.allNets() {
+				flows = countFlows(v, r.vis)
+				hosts, _ = countHosts(v, r.vis)
+			}
+		})
 		var drops uint64
 		if ifc.Drops != nil {
 			drops = ifc.Drops()
@@ -38,7 +44,7 @@ func (s *Server) metrics(r *request) (RC, any) {
 		b.add("probe_interface_flows", l, uint64(flows))
 		b.add("probe_interface_hosts", l, uint64(hosts))
 		b.add("probe_interface_flows_not_tracked_total", l, st.DroppedNewFlows)
-		if s.cfg.Checks != nil {
+		if s.cfg.Checks != nil && r.vis.mayAlerts() && r.vis.allNets() {
 			b.add("probe_interface_engaged_alerts", l, uint64(len(s.cfg.Checks.Engaged(int(ifc.StoreID)))))
 			n := 0
 			for _, c := range s.cfg.Checks.AlertedFlows(int(ifc.StoreID)) {
@@ -47,7 +53,9 @@ func (s *Server) metrics(r *request) (RC, any) {
 			b.add("probe_interface_alerted_flows", l, uint64(n))
 		}
 	}
-	if s.cfg.Collectors != nil {
+	// Collectors and notification endpoints are administrators' settings
+	// (their addresses among them).
+	if s.cfg.Collectors != nil && r.admin {
 		b.head("probe_export_records_sent_total", "counter", "Flow records sent to the collector.")
 		b.head("probe_export_flows_dropped_total", "counter", "Flows dropped because the collector's queue was full.")
 		b.head("probe_export_records_lost_total", "counter", "Flow records in messages that could not be sent.")
@@ -60,7 +68,7 @@ func (s *Server) metrics(r *request) (RC, any) {
 			b.add("probe_export_send_errors_total", l, st.SendErrors)
 		}
 	}
-	if s.cfg.Notifications != nil {
+	if s.cfg.Notifications != nil && r.admin {
 		b.head("probe_notifications_sent_total", "counter", "Notifications delivered to the endpoint.")
 		b.head("probe_notifications_dropped_total", "counter", "Notifications refused because the endpoint's queue was full.")
 		b.head("probe_notifications_discarded_total", "counter", "Notifications given up after the last retry.")
@@ -76,6 +84,17 @@ func (s *Server) metrics(r *request) (RC, any) {
 	r.ctx.SetContentType("text/plain; version=0.0.4")
 	r.ctx.SetBodyString(b.String())
 	return pageAnswer, nil
+}
+
+// countFlows counts the flows a user may see.
+func countFlows(v flowtable.View, vis visibility) int {
+	n := 0
+	v.EachFlow(func(f *flowtable.Flow) {
+		if vis.seesFlow(f.Client, f.Server) {
+			n++
+		}
+	})
+	return n
 }
 
 // metricsWriter groups samples under their metric's HELP/TYPE lines.

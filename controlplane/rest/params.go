@@ -294,6 +294,9 @@ var knownParams = map[string]validator{
 	"user_language":        vWord,
 	"allow_pcap_download":  vBool,
 	"host_pool_id":         vNumber,
+	// The capabilities a user may be given.
+	"allow_historical_flows": vBool,
+	"allow_alerts":           vBool,
 	// Configuration export/import.
 	"JSON":     vAny,
 	"download": vAny,

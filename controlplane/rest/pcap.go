@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/probe-appliance/probe/dataplane/recorder/pcapfilter"
@@ -33,12 +34,12 @@ const pcapContentType = "application/vnd.tcpdump.pcap"
 // packets of ifid between epoch_begin and epoch_end (whole seconds, both
 // inclusive) matching the tcpdump expression bpf_filter, as a pcap file.
 func (s *Server) getPcapLiveExtraction(r *request) (RC, any) {
-	if !s.mayDownloadPcap(r) {
+	if !r.vis.mayDownloadPcap() {
 		return RCNotGranted, nil
 	}
-	ifc, ok := s.iface(r.params)
-	if !ok {
-		return RCInvalidInterface, nil
+	ifc, rc := s.ifaceFor(r, r.params)
+	if rc != RCOK {
+		return rc, nil
 	}
 	begin, err1 := strconv.ParseInt(r.params["epoch_begin"], 10, 64)
 	end, err2 := strconv.ParseInt(r.params["epoch_end"], 10, 64)
@@ -51,6 +52,16 @@ func (s *Server) getPcapLiveExtraction(r *request) (RC, any) {
 	filter, err := pcapfilter.Compile(r.params["bpf_filter"])
 	if err != nil {
 		return RCBadFormat, map[string]string{"error": err.Error()}
+	}
+	if scope := r.vis.pcapScope(); scope != "" {
+		// A user limited in networks gets only their packets.
+		expr := scope
+		if f := strings.TrimSpace(r.params["bpf_filter"]); f != "" {
+			expr = "(" + f + ") and " + scope
+		}
+		if filter, err = pcapfilter.Compile(expr); err != nil {
+			return RCInternalError, map[string]string{"error": err.Error()}
+		}
 	}
 	var rec PcapRecording
 	if s.cfg.Recordings != nil {
@@ -112,19 +123,6 @@ func (p *progressDeadline) Write(b []byte) (int, error) {
 		p.next = now.Add(min(time.Second, p.stall/4))
 	}
 	return p.w.Write(b)
-}
-
-// mayDownloadPcap is ntopng's isPcapDownloadAllowed: administrators and
-// users given allow_pcap_download.
-func (s *Server) mayDownloadPcap(r *request) bool {
-	if r.admin {
-		return true
-	}
-	if s.cfg.Auth == nil {
-		return false
-	}
-	u, ok := s.cfg.Auth.User(r.user)
-	return ok && u.AllowPcapDownload
 }
 
 // fileSafe keeps a name usable as a download's file name.

@@ -184,10 +184,12 @@ func (s *Server) deletePool(inst string) handler {
 }
 
 // poolJSON is ntopng's pool object.
-func (s *Server) poolJSON(inst string, p pools.Pool) map[string]any {
-	members := p.Members
-	if members == nil {
-		members = []string{}
+func (s *Server) poolJSON(vis visibility, inst string, p pools.Pool) map[string]any {
+	members := make([]string, 0, len(p.Members))
+	for _, m := range p.Members {
+		if s.seesPoolMember(vis, inst, m) {
+			members = append(members, m)
+		}
 	}
 	details := obj{}
 	for _, m := range members {
@@ -229,7 +231,7 @@ func (s *Server) getPools(inst string) handler {
 			if err != nil {
 				return poolFailed(RCPoolNotFound, err)
 			}
-			return RCOK, luaKeyedByID(id, s.poolJSON(inst, x))
+			return RCOK, luaKeyedByID(id, s.poolJSON(r.vis, inst, x))
 		}
 		list, err := p.List(inst)
 		if err != nil {
@@ -237,7 +239,7 @@ func (s *Server) getPools(inst string) handler {
 		}
 		out := make([]map[string]any, 0, len(list))
 		for _, x := range list {
-			out = append(out, s.poolJSON(inst, x))
+			out = append(out, s.poolJSON(r.vis, inst, x))
 		}
 		return RCOK, out
 	}
@@ -257,7 +259,7 @@ func (s *Server) getAllPools(r *request) (RC, any) {
 			return poolFailed(RCInternalError, err)
 		}
 		for _, x := range list {
-			o := s.poolJSON(inst, x)
+			o := s.poolJSON(r.vis, inst, x)
 			o["key"] = inst
 			out = append(out, o)
 		}
@@ -291,6 +293,9 @@ func (s *Server) getHostPoolMembers(r *request) (RC, any) {
 	}
 	out := make([]pools.MemberDetails, 0, len(x.Members))
 	for _, m := range x.Members {
+		if !s.seesPoolMember(r.vis, pools.Host, m) {
+			continue
+		}
 		out = append(out, pools.Details(pools.Host, m))
 	}
 	return RCOK, out
@@ -321,7 +326,7 @@ func (s *Server) bindHostPoolMember(r *request) (RC, any) {
 		if gerr != nil {
 			return poolFailed(RCMemberAlreadyBound, gerr)
 		}
-		return RCMemberAlreadyBound, s.poolJSON(pools.Host, x)
+		return RCMemberAlreadyBound, s.poolJSON(r.vis, pools.Host, x)
 	}
 	if err != nil {
 		return poolFailed(RCBindMemberFailed, err)
@@ -338,6 +343,9 @@ func (s *Server) getHostPoolByMember(r *request) (RC, any) {
 	if !ok || member == "" {
 		return RCInvalidArguments, map[string]string{"error": "member is required"}
 	}
+	if !s.seesPoolMember(r.vis, pools.Host, member) {
+		return RCNotGranted, nil
+	}
 	x, found, err := p.ByMember(pools.Host, member)
 	if err != nil {
 		return poolFailed(RCInvalidArguments, err)
@@ -348,7 +356,7 @@ func (s *Server) getHostPoolByMember(r *request) (RC, any) {
 	if v := r.params["pool_name_only"]; v == "true" || v == "1" {
 		return RCOK, map[string]any{"pool_id": x.ID, "name": x.Name}
 	}
-	return RCOK, s.poolJSON(pools.Host, x)
+	return RCOK, s.poolJSON(r.vis, pools.Host, x)
 }
 
 // poolsModule is the pools' part of the configuration export ("pool"):
@@ -360,7 +368,7 @@ func (s *Server) poolsModule(p *pools.Pools) ConfigModule {
 			for inst, list := range p.Export() {
 				objs := make([]map[string]any, 0, len(list))
 				for _, x := range list {
-					objs = append(objs, s.poolJSON(inst, x))
+					objs = append(objs, s.poolJSON(everything, inst, x))
 				}
 				out[inst] = objs
 			}

@@ -11,9 +11,9 @@ import (
 // broken by their bytes since they appeared.
 func (s *Server) topTalkers(local bool) handler {
 	return func(r *request) (RC, any) {
-		ifc, ok := s.iface(r.params)
-		if !ok {
-			return RCInvalidInterface, nil
+		ifc, rc := s.ifaceFor(r, r.params)
+		if rc != RCOK {
+			return rc, nil
 		}
 		type talker struct {
 			h     *flowtable.Host
@@ -22,7 +22,7 @@ func (s *Server) topTalkers(local bool) handler {
 		var all []talker
 		ifc.Table.View(func(v flowtable.View) {
 			v.AscendHosts(func(h *flowtable.Host) bool {
-				if h.Local == local && !h.Multicast && !h.Broadcast {
+				if h.Local == local && !h.Multicast && !h.Broadcast && r.vis.seesHost(h.Key) {
 					all = append(all, talker{h, hostBytes(h)})
 				}
 				return true

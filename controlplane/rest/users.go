@@ -74,6 +74,12 @@ func (s *Server) userFields(p Params, u *auth.User) error {
 	if v, ok := p["allow_pcap_download"]; ok {
 		u.AllowPcapDownload = v == "1" || v == "true"
 	}
+	if v, ok := p["allow_historical_flows"]; ok {
+		u.AllowHistoricalFlows = v == "1" || v == "true"
+	}
+	if v, ok := p["allow_alerts"]; ok {
+		u.AllowAlerts = v == "1" || v == "true"
+	}
 	if v, ok := p["host_pool_id"]; ok {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 {
@@ -137,7 +143,7 @@ func (s *Server) editUser(r *request) (RC, any) {
 		return RCInvalidArguments, map[string]string{"error": "missing username"}
 	}
 	changes := 0
-	for _, k := range []string{"full_name", "user_role", "allowed_networks", "allowed_interface", "host_pool_id", "allow_pcap_download", "user_language", "password"} {
+	for _, k := range []string{"full_name", "user_role", "allowed_networks", "allowed_interface", "host_pool_id", "allow_pcap_download", "allow_historical_flows", "allow_alerts", "user_language", "password"} {
 		if _, ok := p[k]; ok {
 			changes++
 		}

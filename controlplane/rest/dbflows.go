@@ -53,7 +53,7 @@ type histRequest struct {
 // allow_historical_flows (ntopng: NOT_GRANTED) and a restricted user gets
 // only the flows with an end in the allowed networks.
 func (s *Server) parseHist(r *request) (h histRequest, rc RC, rsp any, ok bool) {
-	if !s.allowsHistoricalFlows(r) {
+	if !r.vis.mayHistorical() {
 		return h, RCNotGranted, nil, false
 	}
 	ifc, found := s.iface(r.params)
@@ -66,9 +66,8 @@ func (s *Server) parseHist(r *request) (h histRequest, rc RC, rsp any, ok bool) 
 	if s.cfg.Store == nil {
 		return h, RCInternalError, nil, false
 	}
-	if !r.admin {
-		vis := r.vis
-		h.visible = func(f *store.FlowRecord) bool { return vis.sees(f.Client) || vis.sees(f.Server) }
+	if sees := r.vis.flowFilter(); sees != nil {
+		h.visible = func(f *store.FlowRecord) bool { return sees(f.Client, f.Server) }
 	}
 	where, err := flowsql.ParseWhere(r.params["where_clause"])
 	if err != nil {
@@ -140,14 +139,4 @@ func (s *Server) getDBTopKFlows(r *request) (RC, any) {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	return RCOK, rows
-}
-
-// allowsHistoricalFlows is the user's allow_historical_flows; administrators
-// and requests without user accounts (--disable-login) always have it.
-func (s *Server) allowsHistoricalFlows(r *request) bool {
-	if r.admin || s.cfg.Auth == nil {
-		return true
-	}
-	u, ok := s.cfg.Auth.User(r.user)
-	return !ok || u.AllowHistoricalFlows
 }

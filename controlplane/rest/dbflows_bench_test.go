@@ -77,7 +77,11 @@ func samplePeaks(tb testing.TB) *peakSampler {
 	return p
 }
 
-func (p *peakSampler) end() (rss, heap int64) { close(p.stop); p.done.Wait(); return p.rss.Load(), p.heap.Load() }
+func (p *peakSampler) end() (rss, heap int64) {
+	close(p.stop)
+	p.done.Wait()
+	return p.rss.Load(), p.heap.Load()
+}
 
 const benchBegin = 1_700_000_100 // a block start
 

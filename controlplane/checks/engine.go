@@ -42,7 +42,7 @@ type Engine struct {
 }
 
 const (
-	cfgNS  = "checks"
+	cfgNS  = store.NSChecks
 	cfgKey = "config"
 )
 

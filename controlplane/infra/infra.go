@@ -13,7 +13,7 @@ import (
 )
 
 const (
-	storeNS      = "infrastructure"
+	storeNS      = store.NSInfrastructure
 	instancesKey = "instances"
 )
 

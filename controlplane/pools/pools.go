@@ -48,7 +48,7 @@ const (
 	MaxMembers = 1024
 )
 
-const storeNS = "pools"
+const storeNS = store.NSPools
 
 // maxImportID bounds ids taken over from an imported file, so that a
 // hostile one cannot push NextID to overflow.

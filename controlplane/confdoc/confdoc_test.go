@@ -157,6 +157,27 @@ func TestUpdateStoreFails(t *testing.T) {
 	}
 }
 
+// TestUpdatePutFails: the load, edit and validation pass but the store
+// refuses the write (Badger reads a key longer than it writes, 65000
+// bytes), so the running service is not touched.
+func TestUpdatePutFails(t *testing.T) {
+	st := openStore(t, t.TempDir())
+	defer st.Close()
+	svc := &service{}
+	d := New(st, "test", strings.Repeat("k", 70000), Options[[]string]{Validate: noEmpty, Apply: svc.apply})
+	if got, err := d.Load(); err != nil || got != nil {
+		t.Fatalf("load: %q %v", got, err)
+	}
+	edited := false
+	err := d.Update(func(cur []string) ([]string, error) { edited = true; return append(cur, "a"), nil })
+	if err == nil || errors.Is(err, ErrNotApplied) || !strings.Contains(err.Error(), "storing") || !edited {
+		t.Fatalf("refused write: %v (edited %v)", err, edited)
+	}
+	if svc.calls != 0 {
+		t.Errorf("applied %d times", svc.calls)
+	}
+}
+
 // TestUpdateEncodeFails: the load and the edit work but the document
 // cannot be written, so nothing is applied.
 func TestUpdateEncodeFails(t *testing.T) {

@@ -10,9 +10,15 @@
 //
 // A change that is stored but then fails to apply (the service refused it
 // or is closed) is not undone: the store is the truth, and the document is
-// applied again at the next start (Doc.Apply). Update reports it as an
-// error wrapping ErrNotApplied so the caller can tell the two apart; a
-// validator that checks everything the service checks makes it rare.
+// applied again at the next start (a service's constructor loads the
+// document and applies it; Options.Apply is for changes). Update reports
+// it as an error wrapping ErrNotApplied, and only that (an API answers it
+// as the server's fault, not the request's), so the caller can tell it
+// from a refused change; a validator that checks everything the service
+// checks makes it rare.
+//
+// "store (synced)": store.Put returning means the change is durable; the
+// store package syncs its writes.
 //
 // The stored value is an envelope {"version":N,"doc":...}; N is the
 // document's schema version, so a later build can convert an older layout
@@ -61,16 +67,23 @@ type Options[T any] struct {
 
 // Doc is one document at (namespace, key). It is safe for concurrent use.
 type Doc[T any] struct {
-	mu      sync.Mutex // one Update or Apply at a time
+	mu      sync.Mutex // one Update at a time
 	st      *store.Store
 	ns, key string
 	o       Options[T]
 }
 
-// envelope is the stored form.
+// envelope is the stored form, read without knowing the version yet.
 type envelope struct {
 	Version *int            `json:"version"`
 	Doc     json.RawMessage `json:"doc"`
+}
+
+// typedEnvelope is the stored form of the current version: written and
+// (usually) read in one pass.
+type typedEnvelope[T any] struct {
+	Version *int `json:"version"`
+	Doc     T    `json:"doc"`
 }
 
 // New binds a document to (ns, key) of st; nothing is read yet.
@@ -89,6 +102,13 @@ func (d *Doc[T]) Load() (T, error) {
 }
 
 func (d *Doc[T]) load() (doc T, found bool, err error) {
+	// The common case: the current version, decoded in one pass.
+	var env typedEnvelope[T]
+	if ok, err := d.st.Get(d.ns, d.key, &env); err == nil && ok && env.Version != nil && *env.Version == d.o.Version {
+		return env.Doc, true, nil
+	}
+	// Missing, another version or a bare document (or an error, which
+	// the second read reports).
 	var raw json.RawMessage
 	found, err = d.st.Get(d.ns, d.key, &raw)
 	if err != nil {
@@ -139,28 +159,12 @@ func asEnvelope(raw []byte) (envelope, bool) {
 	return env, true
 }
 
-// Apply loads the document and applies it (at start). Its error is the
-// load's or the apply's, unchanged: a service that applies what it can and
-// reports the rest (the dispatcher, the poller) is still usable.
-func (d *Doc[T]) Apply() (T, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	doc, _, err := d.load()
-	if err != nil {
-		return doc, err
-	}
-	if d.o.Apply != nil {
-		err = d.o.Apply(doc)
-	}
-	return doc, err
-}
-
 // Update changes the document: edit gets the stored one and returns the
 // next; it is validated, stored and then applied. Errors of edit and
 // Validate are returned unchanged and nothing is stored or applied; a
 // failed store is wrapped and nothing is applied; a failed apply is
-// wrapped with ErrNotApplied (the document stays stored, see the package
-// comment).
+// reported as ErrNotApplied with the cause's text (the document stays
+// stored, see the package comment).
 func (d *Doc[T]) Update(edit func(cur T) (T, error)) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -177,17 +181,16 @@ func (d *Doc[T]) Update(edit func(cur T) (T, error)) error {
 			return err
 		}
 	}
-	body, err := json.Marshal(next)
-	if err != nil {
-		return fmt.Errorf("confdoc: encoding %s/%s: %w", d.ns, d.key, err)
-	}
 	v := d.o.Version
-	if err := d.st.Put(d.ns, d.key, envelope{Version: &v, Doc: body}); err != nil {
+	if err := d.st.Put(d.ns, d.key, typedEnvelope[T]{Version: &v, Doc: next}); err != nil {
 		return fmt.Errorf("confdoc: storing %s/%s: %w", d.ns, d.key, err)
 	}
 	if d.o.Apply != nil {
 		if err := d.o.Apply(next); err != nil {
-			return fmt.Errorf("confdoc: %s/%s: %w: %w", d.ns, d.key, ErrNotApplied, err)
+			// The cause is not wrapped: whatever it is marked with (e.g.
+			// bad input) does not describe a change that was accepted
+			// and stored; the service is at fault.
+			return fmt.Errorf("confdoc: %s/%s: %w: %v", d.ns, d.key, ErrNotApplied, err)
 		}
 	}
 	return nil

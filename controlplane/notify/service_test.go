@@ -150,3 +150,27 @@ func TestServiceStoreFails(t *testing.T) {
 		t.Errorf("dispatcher runs %v, want %v", got, []int{id})
 	}
 }
+
+// TestServiceApplyFails: with the dispatcher closed the change is stored,
+// reported as not applied (not as bad input), and a restart runs it.
+func TestServiceApplyFails(t *testing.T) {
+	dir := t.TempDir()
+	st := openServiceStore(t, dir)
+	d := New(Options{})
+	s, err := NewService(st, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close(context.Background())
+	id, err := s.AddEndpoint(localSyslog("a"))
+	if !errors.Is(err, confdoc.ErrNotApplied) || badinput.Is(err) {
+		t.Fatalf("add to a closed dispatcher: %v", err)
+	}
+	st.Close()
+
+	st = openServiceStore(t, dir)
+	defer st.Close()
+	if got := appliedIDs(newTestService(t, st)); !slices.Equal(got, []int{id}) {
+		t.Errorf("after restart: %v, want [%d]", got, id)
+	}
+}

@@ -132,30 +132,16 @@ func (srv *Server) addSNMPDevice(r *request) (RC, any) {
 	default:
 		return RCInvalidArguments, map[string]string{"error": "cidr must be 24 or 32"}
 	}
-	existing, err := s.Devices()
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
-	}
-	have := map[string]bool{}
-	for _, e := range existing {
-		have[e.ID] = true
-	}
-	if len(cands) == 1 && have[cands[0].ID] {
+	found, err := s.AddAnswering(cands)
+	switch {
+	case errors.Is(err, snmp.ErrAlreadyAdded):
 		return RCSNMPAlreadyAdded, nil
-	}
-	found, firstErr := s.ProbeNew(cands, have)
-	if len(found) == 0 {
-		if len(cands) > 1 {
-			return RCSNMPNoDevice, nil
-		}
-		return snmpError(firstErr)
-	}
-	err = s.Add(found)
-	if errors.Is(err, snmp.ErrTooManyDevices) {
+	case errors.Is(err, snmp.ErrNoneAnswered):
+		return RCSNMPNoDevice, nil
+	case errors.Is(err, snmp.ErrTooManyDevices):
 		return RCSNMPMaxDevices, nil
-	}
-	if err != nil {
-		return errorAnswer(err)
+	case err != nil:
+		return snmpError(err)
 	}
 	ids := []string{}
 	for _, f := range found {
@@ -178,24 +164,10 @@ func (srv *Server) editSNMPDevice(r *request) (RC, any) {
 		}
 		return RCInvalidArguments, map[string]string{"error": err.Error()}
 	}
-	_, found, err := s.Device(d.ID)
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
-	}
-	if !found {
+	if err := s.EditAnswering(d); errors.Is(err, errNotFound) {
 		return RCSNMPUnknownDevice, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), snmp.ProbeTimeout)
-	defer cancel()
-	if _, err := s.Probe(ctx, d); err != nil {
+	} else if err != nil {
 		return snmpError(err)
-	}
-	err = s.Edit(d)
-	if errors.Is(err, errNotFound) {
-		return RCSNMPUnknownDevice, nil // deleted meanwhile
-	}
-	if err != nil {
-		return errorAnswer(err)
 	}
 	return RCSNMPDeviceEdited, nil
 }

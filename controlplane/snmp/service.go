@@ -26,8 +26,12 @@ const (
 	maxProbes = 32
 )
 
-// ErrTooManyDevices is an Add past MaxDevices.
-var ErrTooManyDevices = errors.New("too many SNMP devices")
+// Errors of the device list (the probes' own are Probe's).
+var (
+	ErrTooManyDevices = errors.New("too many SNMP devices") // past MaxDevices
+	ErrAlreadyAdded   = errors.New("SNMP device already added")
+	ErrNoneAnswered   = errors.New("no SNMP device answered") // of a scan
+)
 
 // Service is the stored device list applied to a poller.
 type Service struct {
@@ -172,10 +176,53 @@ func (s *Service) Import(in []Device) (partial bool, err error) {
 	return partial, err
 }
 
-// ProbeNew probes the candidates whose id is not in have, a few at a time,
+// AddAnswering stores the candidates that are not stored yet and answer a
+// probe, and returns them. A single candidate already stored is
+// ErrAlreadyAdded; when none answers, a single candidate's probe error
+// comes back as it is (its kind says why), a scan's is ErrNoneAnswered.
+func (s *Service) AddAnswering(cands []Device) ([]Device, error) {
+	existing, err := s.Devices()
+	if err != nil {
+		return nil, err
+	}
+	have := map[string]bool{}
+	for _, e := range existing {
+		have[e.ID] = true
+	}
+	if len(cands) == 1 && have[cands[0].ID] {
+		return nil, ErrAlreadyAdded
+	}
+	found, firstErr := s.probeNew(cands, have)
+	if len(found) == 0 {
+		if len(cands) > 1 {
+			return nil, ErrNoneAnswered
+		}
+		return nil, firstErr
+	}
+	return found, s.Add(found)
+}
+
+// EditAnswering replaces the stored device with d's id once d answers a
+// probe (confdoc.ErrNotFound if there is no such device, else the probe's
+// error as it is).
+func (s *Service) EditAnswering(d Device) error {
+	if _, found, err := s.Device(d.ID); err != nil {
+		return err
+	} else if !found {
+		return confdoc.ErrNotFound
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), ProbeTimeout)
+	defer cancel()
+	if _, err := s.Probe(ctx, d); err != nil {
+		return err
+	}
+	return s.Edit(d)
+}
+
+// probeNew probes the candidates whose id is not in have, a few at a time,
 // and returns those that answered (in candidate order) and the first
 // failure.
-func (s *Service) ProbeNew(cands []Device, have map[string]bool) ([]Device, error) {
+func (s *Service) probeNew(cands []Device, have map[string]bool) ([]Device, error) {
 	ok := make([]bool, len(cands))
 	errs := make([]error, len(cands))
 	sem := make(chan struct{}, maxProbes)

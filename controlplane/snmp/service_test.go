@@ -1,7 +1,9 @@
 package snmp
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -161,5 +163,59 @@ func TestSamples(t *testing.T) {
 		if c.idx == 2 && got[0].InOctets != 1001 {
 			t.Errorf("if 2 at 200: %+v, want in_octets 1001", got[0])
 		}
+	}
+}
+
+// TestAddAnswering: only devices that answer are stored; the errors say
+// which case it was.
+func TestAddAnswering(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	s := newTestService(t, st)
+	errDown := fmt.Errorf("probe: %w", ErrUnreachable)
+	s.Probe = func(_ context.Context, d Device) (System, error) {
+		if d.Port == 1161 || d.Port == 1163 {
+			return System{}, nil
+		}
+		return System{}, errDown
+	}
+	a, b, c := valid(t, dev(1161)), valid(t, dev(1162)), valid(t, dev(1163))
+	if got, err := s.AddAnswering([]Device{a, b, c}); err != nil || len(got) != 2 || got[0].ID != a.ID || got[1].ID != c.ID {
+		t.Fatalf("scan: %v %v", got, err)
+	}
+	for _, cc := range []struct {
+		name  string
+		cands []Device
+		want  error
+	}{
+		{"stored", []Device{a}, ErrAlreadyAdded},
+		{"down", []Device{b}, ErrUnreachable},
+		{"scan, none new answers", []Device{a, b}, ErrNoneAnswered},
+	} {
+		if _, err := s.AddAnswering(cc.cands); !errors.Is(err, cc.want) {
+			t.Errorf("%s: %v, want %v", cc.name, err, cc.want)
+		}
+	}
+	if err := s.EditAnswering(b); !errors.Is(err, confdoc.ErrNotFound) {
+		t.Errorf("edit of a device not stored: %v", err)
+	}
+	down := a
+	down.Port = 1162 // same id, a port that does not answer
+	if err := s.EditAnswering(down); !errors.Is(err, ErrUnreachable) {
+		t.Errorf("edit to settings that do not answer: %v", err)
+	}
+	edited := a
+	edited.Community = "private"
+	if err := s.EditAnswering(edited); err != nil {
+		t.Fatal(err)
+	}
+	if d, _, _ := s.Device(a.ID); d.Community != "private" {
+		t.Errorf("after edit: %+v", d)
+	}
+	if got := polledIDs(s.Poller()); !slices.Equal(got, []string{a.ID, c.ID}) {
+		t.Errorf("polled %v", got)
 	}
 }

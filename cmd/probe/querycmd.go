@@ -22,7 +22,7 @@ import (
 
 // nsIfaces is where the probe records its interface names by id, so stored
 // flows can be queried by name after it stopped.
-const nsIfaces = "ifaces"
+const nsIfaces = store.NSIfaces
 
 // runQuery is `probe query`: goQuery's command line over the probe's
 // stored flows, through the running probe's goProbe API, or straight from

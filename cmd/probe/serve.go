@@ -119,7 +119,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, export: exp, log: log, ctx: capCtx}
 	poller := snmp.NewPoller(snmp.Options{Logger: log, OnEvent: func(ev snmp.Event) { snmpEventAlert(eng, ev) },
 		OnPoll: func(ds snmp.DeviceState) {
-			if err := rest.StoreSNMPPoll(st, ds, snmpKeep(c)); err != nil {
+			if err := snmp.StoreSamples(st, ds, snmpKeep(c)); err != nil {
 				log.Error("storing SNMP samples", "device", ds.Device.ID, "err", err)
 			}
 		}})
@@ -383,7 +383,7 @@ func retain(ctx context.Context, st *store.Store, eng *checks.Engine, r store.Re
 }
 
 func loadAliases(st *store.Store, tables []*flowtable.Table) error {
-	return st.List("aliases", func(key string, raw []byte) error {
+	return st.List(store.NSAliases, func(key string, raw []byte) error {
 		var name string
 		if err := json.Unmarshal(raw, &name); err != nil {
 			return fmt.Errorf("reading alias %s: %w", key, err)

@@ -76,7 +76,7 @@ type agentState struct {
 
 func nextAgentState(st *store.Store) (agentState, error) {
 	var a agentState
-	if _, err := st.Get("snmp", "agent_engine", &a); err != nil {
+	if _, err := st.Get(store.NSSNMP, "agent_engine", &a); err != nil {
 		return a, err
 	}
 	if len(a.EngineID) == 0 {
@@ -88,7 +88,7 @@ func nextAgentState(st *store.Store) (agentState, error) {
 		}
 	}
 	a.Boots++
-	return a, st.Put("snmp", "agent_engine", a)
+	return a, st.Put(store.NSSNMP, "agent_engine", a)
 }
 
 // agentIfaces shows the captured interfaces in the agent's IF-MIB: what

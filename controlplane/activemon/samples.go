@@ -11,7 +11,7 @@ import (
 // SeriesNS is the store namespace of one host's samples ("amts/<key>",
 // beside the SNMP samples' "snmpts/..."); keys are the start times,
 // zero-padded so that key order is time order.
-func SeriesNS(key string) string { return "amts/" + key }
+func SeriesNS(key string) string { return store.SeriesNS(store.NSFamilyActiveMonSeries, key) }
 
 // StoreSample keeps s for keep (Badger drops it when it expires), as the
 // SNMP samples are kept.

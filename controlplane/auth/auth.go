@@ -38,11 +38,11 @@ const (
 
 // Store namespaces owned by this package.
 const (
-	nsUsers      = "users"
-	nsTokens     = "tokens"      // sha256(token) -> tokenRecord
-	nsUserTokens = "user_tokens" // username -> userTokenRecord
-	nsSessions   = "sessions"    // sha256(session id) -> sessionRecord
-	nsPrefs      = "prefs"
+	nsUsers      = store.NSUsers
+	nsTokens     = store.NSTokens     // sha256(token) -> tokenRecord
+	nsUserTokens = store.NSUserTokens // username -> userTokenRecord
+	nsSessions   = store.NSSessions   // sha256(session id) -> sessionRecord
+	nsPrefs      = store.NSPrefs
 
 	prefAdminPasswordChanged = "admin_password_changed"
 )

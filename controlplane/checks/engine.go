@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
+	"github.com/probe-appliance/probe/controlplane/confdoc"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/internal/badinput"
@@ -29,7 +30,7 @@ type Options struct {
 // from one goroutine per interface (or one for all); configuration calls
 // and reads may come from any goroutine.
 type Engine struct {
-	st       *store.Store
+	doc      *confdoc.Doc[map[string]Setting] // the stored settings
 	archive  *alert.Archive
 	log      *slog.Logger
 	notify   func(a *alert.Alert)
@@ -41,9 +42,10 @@ type Engine struct {
 	ifs   map[int]*ifState
 }
 
+// The settings are one configuration document (confdoc).
 const (
-	cfgNS  = "checks"
-	cfgKey = "config"
+	cfgKey     = "config"
+	cfgVersion = 1
 )
 
 // New loads the stored configuration (defaults for checks never set).
@@ -51,19 +53,34 @@ func New(o Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	e := &Engine{st: o.Store, archive: alert.NewArchive(o.Store), log: o.Logger, notify: o.Notify, onChange: o.OnChange, ifs: map[int]*ifState{}}
-	cfg := Defaults()
-	var stored map[string]Setting
-	if _, err := o.Store.Get(cfgNS, cfgKey, &stored); err != nil {
+	e := &Engine{archive: alert.NewArchive(o.Store), log: o.Logger, notify: o.Notify, onChange: o.OnChange, ifs: map[int]*ifState{}}
+	e.doc = confdoc.New(o.Store, store.NSChecks, cfgKey, confdoc.Options[map[string]Setting]{
+		Version: cfgVersion,
+		Apply: func(stored map[string]Setting) error {
+			e.mu.Lock()
+			e.setLocked(withDefaults(stored))
+			e.mu.Unlock()
+			return nil
+		},
+	})
+	stored, err := e.doc.Load()
+	if err != nil {
 		return nil, fmt.Errorf("checks: loading configuration: %w", err)
 	}
+	e.setLocked(withDefaults(stored))
+	return e, nil
+}
+
+// withDefaults is the stored settings of the checks this build has, the
+// defaults for the others.
+func withDefaults(stored map[string]Setting) map[string]Setting {
+	cfg := Defaults()
 	for k, s := range stored {
 		if _, ok := Lookup("", k); ok {
 			cfg[k] = s
 		}
 	}
-	e.setLocked(cfg)
-	return e, nil
+	return cfg
 }
 
 // Archive is where the engine keeps alerts.
@@ -107,20 +124,16 @@ func (e *Engine) Set(changes map[string]Setting) error {
 			return err
 		}
 	}
-	e.mu.Lock()
-	cfg := make(map[string]Setting, len(e.cfg))
-	for k, v := range e.cfg {
-		cfg[k] = v
-	}
-	for k, s := range changes {
-		cfg[k] = s
-	}
-	if err := e.st.Put(cfgNS, cfgKey, cfg); err != nil {
-		e.mu.Unlock()
+	err := e.doc.Update(func(stored map[string]Setting) (map[string]Setting, error) {
+		cfg := withDefaults(stored)
+		for k, s := range changes {
+			cfg[k] = s
+		}
+		return cfg, nil
+	})
+	if err != nil {
 		return fmt.Errorf("checks: storing configuration: %w", err)
 	}
-	e.setLocked(cfg)
-	e.mu.Unlock()
 	if e.onChange != nil {
 		e.onChange()
 	}
@@ -149,13 +162,10 @@ func (e *Engine) EnableAll(on bool) error {
 
 // Reset puts every check back to its defaults.
 func (e *Engine) Reset() error {
-	e.mu.Lock()
-	if err := e.st.Delete(cfgNS, cfgKey); err != nil {
-		e.mu.Unlock()
+	// Nothing stored: every check at the defaults of the build that reads it.
+	if err := e.doc.Update(func(map[string]Setting) (map[string]Setting, error) { return nil, nil }); err != nil {
 		return fmt.Errorf("checks: resetting configuration: %w", err)
 	}
-	e.setLocked(Defaults())
-	e.mu.Unlock()
 	if e.onChange != nil {
 		e.onChange()
 	}

@@ -9,12 +9,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/confdoc"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
+// The instance list is one configuration document (confdoc).
 const (
-	storeNS      = "infrastructure"
-	instancesKey = "instances"
+	instancesKey     = "instances"
+	instancesVersion = 1
 )
 
 // Options tune polling; zero values are the defaults.
@@ -28,12 +30,13 @@ type Options struct {
 
 // Infra is the persisted instance list and one poller per instance.
 type Infra struct {
-	st     *store.Store
+	doc    *confdoc.Doc[[]Instance]
 	opts   Options
 	client *http.Client
 	log    *slog.Logger
 
-	mu      sync.Mutex // the stored list, pollers and states
+	mu      sync.Mutex // pollers, states and applied
+	applied []Instance // what the pollers run (the last stored list)
 	pollers map[string]context.CancelFunc
 	states  map[string]State
 	ctx     context.Context
@@ -55,7 +58,7 @@ func New(st *store.Store, opts Options) (*Infra, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	x := &Infra{
-		st: st, opts: opts, log: opts.Logger,
+		opts: opts, log: opts.Logger,
 		// No redirects followed: ntopng's answer to a bad token is a 302
 		// to its login page, which check has to see as such.
 		client: &http.Client{
@@ -66,15 +69,15 @@ func New(st *store.Store, opts Options) (*Infra, error) {
 		states:  map[string]State{},
 		ctx:     ctx, cancel: cancel,
 	}
+	x.doc = confdoc.New(st, store.NSInfrastructure, instancesKey, confdoc.Options[[]Instance]{
+		Version: instancesVersion, Apply: x.apply,
+	})
 	list, err := x.load()
 	if err != nil {
 		cancel()
 		return nil, err
 	}
-	x.mu.Lock()
-	x.sync(nil, list)
-	x.mu.Unlock()
-	return x, nil
+	return x, x.apply(list)
 }
 
 // Close stops every poller and waits for them.
@@ -84,19 +87,24 @@ func (x *Infra) Close() {
 }
 
 func (x *Infra) load() ([]Instance, error) {
-	var out []Instance
-	if _, err := x.st.Get(storeNS, instancesKey, &out); err != nil {
+	out, err := x.doc.Load()
+	if err != nil {
 		return nil, fmt.Errorf("loading infrastructure instances: %w", err)
 	}
 	return out, nil
 }
 
-// Instances is the configured list, tokens in full.
-func (x *Infra) Instances() ([]Instance, error) {
+// apply restarts the pollers of what changed since the last list.
+func (x *Infra) apply(next []Instance) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	return x.load()
+	x.sync(x.applied, next)
+	x.applied = next
+	return nil
 }
+
+// Instances is the configured list, tokens in full.
+func (x *Infra) Instances() ([]Instance, error) { return x.load() }
 
 // State is an instance's last poll.
 func (x *Infra) State(id string) State {
@@ -105,24 +113,15 @@ func (x *Infra) State(id string) State {
 	return x.states[id]
 }
 
-// update edits the stored list under the lock, stores it if fn succeeds
-// and restarts the pollers of what changed.
+// update edits the stored list (confdoc: one change at a time), stores
+// it if fn succeeds and restarts the pollers of what changed.
 func (x *Infra) update(fn func(list *[]Instance) error) error {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	old, err := x.load()
-	if err != nil {
-		return err
-	}
-	next := append([]Instance(nil), old...)
-	if err := fn(&next); err != nil {
-		return err
-	}
-	if err := x.st.Put(storeNS, instancesKey, next); err != nil {
-		return fmt.Errorf("storing infrastructure instances: %w", err)
-	}
-	x.sync(old, next)
-	return nil
+	return x.doc.Update(func(cur []Instance) ([]Instance, error) {
+		if err := fn(&cur); err != nil {
+			return nil, err
+		}
+		return cur, nil
+	})
 }
 
 // nextID is one more than the largest numeric id in use.

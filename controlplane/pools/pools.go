@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/probe-appliance/probe/controlplane/confdoc"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/internal/badinput"
 )
@@ -48,7 +49,9 @@ const (
 	MaxMembers = 1024
 )
 
-const storeNS = "pools"
+// poolsVersion is the stored record's layout (confdoc), one document per
+// instance, keyed by instance name.
+const poolsVersion = 1
 
 // maxImportID bounds ids taken over from an imported file, so that a
 // hostile one cannot push NextID to overflow.
@@ -124,9 +127,13 @@ func (in *record) owner(member string) int {
 
 // Pools is the pool configuration; safe for concurrent use.
 type Pools struct {
-	st *store.Store
+	docs map[string]*confdoc.Doc[record] // by instance
 
-	mu   sync.Mutex // serialises changes; readers copy under it
+	// wmu serialises changes across instances (host_pool pools refer to
+	// host pools, checkHostPoolRef reads them); mu guards inst, which
+	// readers copy under it and only apply writes (holding wmu).
+	wmu  sync.Mutex
+	mu   sync.Mutex
 	inst map[string]*record
 
 	index atomic.Pointer[hostIndex] // host lookups never take mu
@@ -134,14 +141,19 @@ type Pools struct {
 
 // New loads the pools from st, creating the built-in ones.
 func New(st *store.Store) (*Pools, error) {
-	p := &Pools{st: st, inst: map[string]*record{}}
+	p := &Pools{docs: map[string]*confdoc.Doc[record]{}, inst: map[string]*record{}}
 	for _, name := range Instances {
-		in := &record{}
-		if _, err := st.Get(storeNS, name, in); err != nil {
+		p.docs[name] = confdoc.New(st, store.NSPools, name, confdoc.Options[record]{
+			Version:  poolsVersion,
+			Validate: func(in record) error { return p.validate(name, &in) },
+			Apply:    func(in record) error { p.apply(name, &in); return nil },
+		})
+		in, err := p.docs[name].Load()
+		if err != nil {
 			return nil, fmt.Errorf("pools: loading %s pools: %w", name, err)
 		}
-		ensureBuiltIn(name, in)
-		p.inst[name] = in
+		ensureBuiltIn(name, &in)
+		p.inst[name] = &in
 	}
 	p.index.Store(buildHostIndex(p.inst[Host].Pools))
 	return p, nil
@@ -209,29 +221,30 @@ func (p *Pools) ByMember(instance, member string) (Pool, bool, error) {
 }
 
 // update applies fn to a copy of an instance, validates the result, stores
-// it and only then makes it current.
+// it and only then makes it current (confdoc: one change at a time).
 func (p *Pools) update(instance string, fn func(in *record) error) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	cur, ok := p.inst[instance]
+	doc, ok := p.docs[instance]
 	if !ok {
 		return fmt.Errorf("%w %q", ErrUnknownInstance, instance)
 	}
-	next := cur.clone()
-	if err := fn(next); err != nil {
-		return err
-	}
-	if err := p.validate(instance, next); err != nil {
-		return err
-	}
-	if err := p.st.Put(storeNS, instance, next); err != nil {
-		return fmt.Errorf("pools: saving %s pools: %w", instance, err)
-	}
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	return doc.Update(func(cur record) (record, error) {
+		// The built-in pools are there even before the first write.
+		ensureBuiltIn(instance, &cur)
+		err := fn(&cur)
+		return cur, err
+	})
+}
+
+// apply makes a stored instance current.
+func (p *Pools) apply(instance string, next *record) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.inst[instance] = next
 	if instance == Host {
 		p.index.Store(buildHostIndex(next.Pools))
 	}
-	return nil
 }
 
 // validate checks the invariants every stored instance keeps, whatever

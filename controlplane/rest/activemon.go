@@ -2,12 +2,9 @@ package rest
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/probe-appliance/probe/controlplane/activemon"
 	"github.com/probe-appliance/probe/controlplane/alert"
@@ -15,91 +12,24 @@ import (
 	"github.com/probe-appliance/probe/internal/badinput"
 )
 
-// Active monitoring: the monitored hosts are kept in the store and
-// measured by the scheduler; the configuration is ntopng's
+// Active monitoring: the monitored hosts are kept by activemon.Service and
+// measured by its scheduler; the configuration is ntopng's
 // active_monitoring module (export/import/reset, and part of the pool
 // export). ntopng's v1 API has no call to add a host, so the probe adds
 // add|edit|delete/active_monitoring/host.lua, get/active_monitoring/hosts.lua
 // and get/active_monitoring/host/ts.lua, and serves
 // get/am_host/alert/list.lua as ntopng's UI does.
 
-const (
-	amNS       = "activemon"
-	amHostsKey = "hosts"
-)
+// ActiveMonitoring is the active monitoring service as the server holds it.
+type ActiveMonitoring struct{ *activemon.Service }
 
-// ActiveMonitoring is the persisted host list and its scheduler.
-type ActiveMonitoring struct {
-	mu    sync.Mutex // one read-modify-write at a time
-	st    *store.Store
-	sched *activemon.Scheduler
-	log   *slog.Logger
-}
-
-// NewActiveMonitoring loads the stored hosts into the scheduler. Hosts that
-// no longer validate are left out and reported in the error (the result
-// is usable then too).
+// NewActiveMonitoring is activemon.NewService for the server's configuration.
 func NewActiveMonitoring(st *store.Store, sched *activemon.Scheduler, log *slog.Logger) (*ActiveMonitoring, error) {
-	if log == nil {
-		log = slog.Default()
+	svc, err := activemon.NewService(st, sched, log)
+	if svc == nil {
+		return nil, err
 	}
-	a := &ActiveMonitoring{st: st, sched: sched, log: log}
-	var raw json.RawMessage
-	found, err := st.Get(amNS, amHostsKey, &raw)
-	if err != nil {
-		return nil, fmt.Errorf("loading the active monitoring hosts: %w", err)
-	}
-	hosts := map[string]activemon.Host{}
-	var skipped []activemon.Skipped
-	if found {
-		if hosts, skipped, err = activemon.ParseConfig(raw); err != nil {
-			return nil, fmt.Errorf("loading the active monitoring hosts: %w", err)
-		}
-	}
-	sched.SetHosts(hosts)
-	var errs []error
-	for _, s := range skipped {
-		errs = append(errs, fmt.Errorf("active monitoring host %s left out: %s", s.Key, s.Reason))
-	}
-	return a, errors.Join(errs...)
-}
-
-// Scheduler is what measures the hosts.
-func (a *ActiveMonitoring) Scheduler() *activemon.Scheduler { return a.sched }
-
-func (a *ActiveMonitoring) load() (map[string]activemon.Host, error) {
-	hosts := map[string]activemon.Host{}
-	if _, err := a.st.Get(amNS, amHostsKey, &hosts); err != nil {
-		return nil, fmt.Errorf("loading the active monitoring hosts: %w", err)
-	}
-	return hosts, nil
-}
-
-// update edits the host list under the lock; it is validated, stored and
-// handed to the scheduler only if fn and the validation succeed.
-func (a *ActiveMonitoring) update(fn func(hosts map[string]activemon.Host) error) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	hosts, err := a.load()
-	if err != nil {
-		return err
-	}
-	if err := fn(hosts); err != nil {
-		return err
-	}
-	for k, h := range hosts {
-		if err := h.Validate(); err != nil {
-			return err
-		}
-		if k != h.Key() {
-			return fmt.Errorf("active monitoring host %+v kept under %q", h, k)
-		}
-	}
-	if err := a.st.Put(amNS, amHostsKey, hosts); err != nil {
-		return fmt.Errorf("storing the active monitoring hosts: %w", err)
-	}
-	a.sched.SetHosts(hosts)
-	return nil
+	return &ActiveMonitoring{svc}, err
 }
 
 // module is the active_monitoring configuration: an object of host key
@@ -108,27 +38,9 @@ func (a *ActiveMonitoring) update(fn func(hosts map[string]activemon.Host) error
 // it a PARTIAL_IMPORT.
 func (a *ActiveMonitoring) module() ConfigModule {
 	return ConfigModule{
-		Export: func() (any, error) { return a.load() },
-		Import: func(raw json.RawMessage) (bool, error) {
-			hosts, skipped, err := activemon.ParseConfig(raw)
-			if err != nil {
-				return false, err
-			}
-			for _, s := range skipped {
-				a.log.Warn("active monitoring import: host skipped", "key", s.Key, "reason", s.Reason)
-			}
-			err = a.update(func(m map[string]activemon.Host) error {
-				clear(m)
-				for k, h := range hosts {
-					m[k] = h
-				}
-				return nil
-			})
-			return len(skipped) > 0, err
-		},
-		Reset: func() error {
-			return a.update(func(m map[string]activemon.Host) error { clear(m); return nil })
-		},
+		Export: func() (any, error) { return a.Hosts() },
+		Import: func(raw json.RawMessage) (bool, error) { return a.Import(raw) },
+		Reset:  a.Reset,
 	}
 }
 
@@ -216,17 +128,11 @@ func (s *Server) amAddHost(edit bool) handler {
 		if err != nil {
 			return RCInvalidArguments, map[string]string{"error": err.Error()}
 		}
-		err = a.update(func(m map[string]activemon.Host) error {
-			_, exists := m[h.Key()]
-			switch {
-			case edit && !exists:
-				return fmt.Errorf("%w: %s is not monitored", errNotFound, h.Key())
-			case !edit && exists:
-				return badinput.Errorf("%s is already monitored (edit it instead)", h.Key())
-			}
-			m[h.Key()] = h
-			return nil
-		})
+		if edit {
+			err = a.Edit(h)
+		} else {
+			err = a.Add(h)
+		}
 		if err != nil {
 			return errorAnswer(err)
 		}
@@ -244,13 +150,7 @@ func (s *Server) amDeleteHost(r *request) (RC, any) {
 	if !ok {
 		return RCInvalidArguments, map[string]string{"error": "name the host: am_host (<measurement>@<host>), or host and measurement"}
 	}
-	err := a.update(func(m map[string]activemon.Host) error {
-		if _, ok := m[key]; !ok {
-			return fmt.Errorf("%w: %s is not monitored", errNotFound, key)
-		}
-		delete(m, key)
-		return nil
-	})
+	err := a.Delete(key)
 	if err != nil {
 		return errorAnswer(err)
 	}
@@ -271,7 +171,7 @@ func (s *Server) amGetHosts(r *request) (RC, any) {
 		return rc, rsp
 	}
 	out := []amHostStatus{}
-	for _, st := range a.sched.Hosts() {
+	for _, st := range a.Scheduler().Hosts() {
 		out = append(out, amHostStatus{st, activemon.Unit(st.Measurement)})
 	}
 	return RCOK, out
@@ -292,7 +192,7 @@ func (s *Server) amHostTS(r *request) (RC, any) {
 	if to != 0 && to < from {
 		return RCInvalidArguments, map[string]string{"error": "epoch_end is before epoch_begin"}
 	}
-	out, err := activemon.Samples(a.st, key, from, to)
+	out, err := a.Samples(key, from, to)
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}

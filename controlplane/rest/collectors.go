@@ -2,9 +2,7 @@ package rest
 
 import (
 	"encoding/json"
-	"fmt"
 	"strconv"
-	"sync"
 
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -12,74 +10,19 @@ import (
 )
 
 // Flow export collectors: those given on the command line (fixed) and
-// those added over REST (kept in the store, part of the configuration
-// export as module "export"); the exporter gets both.
+// those added over REST (part of the configuration export as module
+// "export"); the calls translate HTTP to export.Service, which keeps them.
 
-const (
-	exportNS      = "export"
-	collectorsKey = "collectors"
-)
+// Collectors is the collector service as the server holds it.
+type Collectors struct{ *export.Service }
 
-// Collectors is the persisted collector setup.
-type Collectors struct {
-	mu    sync.Mutex
-	st    *store.Store
-	e     *export.Exporter
-	fixed []export.Collector
-}
-
-// NewCollectors applies the fixed collectors and the stored ones to e.
+// NewCollectors is export.NewService for the server's configuration.
 func NewCollectors(st *store.Store, e *export.Exporter, fixed []export.Collector) (*Collectors, error) {
-	c := &Collectors{st: st, e: e, fixed: fixed}
-	stored, err := c.load()
-	if err != nil {
+	svc, err := export.NewService(st, e, fixed)
+	if svc == nil {
 		return nil, err
 	}
-	return c, e.SetCollectors(append(append([]export.Collector(nil), fixed...), stored...))
-}
-
-// Exporter is where flows go.
-func (c *Collectors) Exporter() *export.Exporter { return c.e }
-
-func (c *Collectors) load() ([]export.Collector, error) {
-	var out []export.Collector
-	if _, err := c.st.Get(exportNS, collectorsKey, &out); err != nil {
-		return nil, fmt.Errorf("loading flow collectors: %w", err)
-	}
-	return out, nil
-}
-
-// update edits the stored collectors; they are validated, stored and
-// applied only if fn and validation succeed.
-func (c *Collectors) update(fn func(cs *[]export.Collector) error) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	cs, err := c.load()
-	if err != nil {
-		return err
-	}
-	if err := fn(&cs); err != nil {
-		return err
-	}
-	for _, x := range cs {
-		if err := x.Validate(); err != nil {
-			return err
-		}
-	}
-	all := append(append([]export.Collector(nil), c.fixed...), cs...)
-	if err := c.e.SetCollectors(all); err != nil {
-		return err
-	}
-	return c.st.Put(exportNS, collectorsKey, cs)
-}
-
-func (c *Collectors) isFixed(id int) bool {
-	for _, f := range c.fixed {
-		if f.ID == id {
-			return true
-		}
-	}
-	return false
+	return &Collectors{svc}, err
 }
 
 func (s *Server) collectors(r *request) (*Collectors, RC, any) {
@@ -97,16 +40,16 @@ func (s *Server) getCollectors(r *request) (RC, any) {
 	if c == nil {
 		return rc, rsp
 	}
-	stored, err := c.load()
+	stored, err := c.Stored()
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	stats := map[int]export.CollectorStats{}
-	for _, st := range c.e.Stats() {
+	for _, st := range c.Exporter().Stats() {
 		stats[st.ID] = st
 	}
 	out := []map[string]any{}
-	for i, list := range [][]export.Collector{c.fixed, stored} {
+	for i, list := range [][]export.Collector{c.Fixed(), stored} {
 		for _, x := range list {
 			out = append(out, map[string]any{"collector": x, "from_command_line": i == 0, "stats": stats[x.ID]})
 		}
@@ -148,26 +91,14 @@ func (s *Server) addCollector(edit bool) handler {
 		if err != nil {
 			return errorAnswer(err)
 		}
-		if edit && c.isFixed(x.ID) {
+		if edit && c.IsFixed(x.ID) {
 			return RCInvalidArguments, map[string]string{"error": "collectors given on the command line cannot be changed here"}
 		}
-		err = c.update(func(cs *[]export.Collector) error {
-			if !edit {
-				x.ID = 1
-				for _, o := range *cs {
-					x.ID = max(x.ID, o.ID+1)
-				}
-				*cs = append(*cs, x)
-				return nil
-			}
-			for i, o := range *cs {
-				if o.ID == x.ID {
-					(*cs)[i] = x
-					return nil
-				}
-			}
-			return errNotFound
-		})
+		if edit {
+			err = c.Edit(x)
+		} else {
+			x.ID, err = c.Add(x)
+		}
 		if err != nil {
 			return errorAnswer(err)
 		}
@@ -181,18 +112,10 @@ func (s *Server) deleteCollector(r *request) (RC, any) {
 		return rc, rsp
 	}
 	id := r.params.Int("id", 0)
-	if c.isFixed(id) {
+	if c.IsFixed(id) {
 		return RCInvalidArguments, map[string]string{"error": "collectors given on the command line cannot be removed here"}
 	}
-	err := c.update(func(cs *[]export.Collector) error {
-		for i, o := range *cs {
-			if o.ID == id {
-				*cs = append((*cs)[:i], (*cs)[i+1:]...)
-				return nil
-			}
-		}
-		return errNotFound
-	})
+	err := c.Delete(id)
 	if err != nil {
 		return errorAnswer(err)
 	}
@@ -202,44 +125,14 @@ func (s *Server) deleteCollector(r *request) (RC, any) {
 // module is the collectors' part of the configuration export.
 func (c *Collectors) module() ConfigModule {
 	return ConfigModule{
-		Export: func() (any, error) {
-			cs, err := c.load()
-			if cs == nil {
-				cs = []export.Collector{}
-			}
-			return cs, err
-		},
-		// Collectors are matched by address, transport and protocol: one
-		// already there is kept (a partial import).
+		Export: func() (any, error) { return c.Export() },
 		Import: func(raw json.RawMessage) (bool, error) {
 			var in []export.Collector
 			if err := json.Unmarshal(raw, &in); err != nil {
 				return false, badinput.Errorf("export: %v", err)
 			}
-			partial := false
-			err := c.update(func(cs *[]export.Collector) error {
-				next := 1
-				have := map[string]bool{}
-				for _, o := range *cs {
-					next = max(next, o.ID+1)
-					have[o.Address+"/"+o.Transport+"/"+o.Protocol] = true
-				}
-				for _, x := range in {
-					k := x.Address + "/" + x.Transport + "/" + x.Protocol
-					if have[k] {
-						partial = true
-						continue
-					}
-					x.ID, have[k] = next, true
-					next++
-					*cs = append(*cs, x)
-				}
-				return nil
-			})
-			return partial, err
+			return c.Import(in)
 		},
-		Reset: func() error {
-			return c.update(func(cs *[]export.Collector) error { *cs = nil; return nil })
-		},
+		Reset: c.Reset,
 	}
 }

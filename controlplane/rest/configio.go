@@ -86,82 +86,17 @@ func checksModule(e *checks.Engine) ConfigModule {
 	}
 }
 
-// notificationsConf is the notifications module's configuration.
-type notificationsConf struct {
-	Endpoints  []notify.Endpoint  `json:"endpoints"`
-	Recipients []notify.Recipient `json:"recipients"`
-}
-
 func (n *Notifications) module() ConfigModule {
 	return ConfigModule{
-		Export: func() (any, error) {
-			eps, rs, err := n.load()
-			if eps == nil {
-				eps = []notify.Endpoint{}
-			}
-			if rs == nil {
-				rs = []notify.Recipient{}
-			}
-			return notificationsConf{eps, rs}, err
-		},
-		// Endpoints and recipients are matched by name: existing ones are
-		// kept (a partial import), new ones are added with fresh ids and
-		// recipients follow their endpoint's new id.
+		Export: func() (any, error) { return n.Export() },
 		Import: func(raw json.RawMessage) (bool, error) {
-			var in notificationsConf
+			var in notify.Setup
 			if err := json.Unmarshal(raw, &in); err != nil {
 				return false, badinput.Errorf("notifications: %v", err)
 			}
-			partial := false
-			err := n.update(func(eps *[]notify.Endpoint, rs *[]notify.Recipient) error {
-				idOf := map[int]int{} // imported endpoint id -> id here
-				next := 1
-				byName := map[string]int{}
-				for _, e := range *eps {
-					next = max(next, e.ID+1)
-					byName[e.Name] = e.ID
-				}
-				for _, e := range in.Endpoints {
-					if id, ok := byName[e.Name]; ok {
-						idOf[e.ID], partial = id, true
-						continue
-					}
-					idOf[e.ID] = next
-					e.ID = next
-					next++
-					byName[e.Name] = e.ID
-					*eps = append(*eps, e)
-				}
-				nextR := 1
-				names := map[string]bool{}
-				for _, r := range *rs {
-					nextR = max(nextR, r.ID+1)
-					names[r.Name] = true
-				}
-				for _, r := range in.Recipients {
-					if names[r.Name] {
-						partial = true
-						continue
-					}
-					id, ok := idOf[r.EndpointID]
-					if !ok {
-						return badinput.Errorf("notifications: recipient %q names no endpoint of the file", r.Name)
-					}
-					r.ID, r.EndpointID = nextR, id
-					nextR++
-					names[r.Name] = true
-					*rs = append(*rs, r)
-				}
-				return nil
-			})
-			return partial, err
+			return n.Import(in)
 		},
-		Reset: func() error {
-			return n.update(func(eps *[]notify.Endpoint, rs *[]notify.Recipient) error {
-				*eps, *rs = nil, nil
-				return nil
-			})
-		},
+		Reset: n.Reset,
 	}
 }
 

@@ -354,7 +354,7 @@ func (s *Server) rowsPref(r *request) int {
 		if cached, ok := s.rows[key]; !ok || cached != n {
 			s.rows[key] = n
 			if s.cfg.Store != nil {
-				if err := s.cfg.Store.Put("prefs", key, n); err != nil {
+				if err := s.cfg.Store.Put(nsPrefs, key, n); err != nil {
 					s.cfg.Logger.Error("storing rows_number preference", "user", r.user, "err", err)
 				}
 			}
@@ -367,7 +367,7 @@ func (s *Server) rowsPref(r *request) int {
 	n := 10
 	if s.cfg.Store != nil {
 		var stored int
-		if found, err := s.cfg.Store.Get("prefs", key, &stored); err == nil && found && stored > 0 {
+		if found, err := s.cfg.Store.Get(nsPrefs, key, &stored); err == nil && found && stored > 0 {
 			n = stored
 		}
 	}
@@ -620,9 +620,9 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 	if s.cfg.Store != nil {
 		var err error
 		if name == "" {
-			err = s.cfg.Store.Delete("aliases", key.String())
+			err = s.cfg.Store.Delete(nsAliases, key.String())
 		} else {
-			err = s.cfg.Store.Put("aliases", key.String(), name)
+			err = s.cfg.Store.Put(nsAliases, key.String(), name)
 		}
 		if err != nil {
 			return RCInternalError, map[string]string{"error": fmt.Sprintf("storing alias: %v", err)}

@@ -4,99 +4,38 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/confdoc"
 	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/internal/badinput"
 )
 
 // Notification endpoints (where alerts go: webhook, syslog, e-mail) and
-// recipients (which alerts go there), stored in the KV store and applied
-// to the dispatcher at every change. ntopng's seed lists delete/endpoints
+// recipients (which alerts go there): the calls translate HTTP to
+// notify.Service, which keeps them. ntopng's seed lists delete/endpoints
 // and delete/recipients (back to factory defaults: none) and
 // recipient/pools; the probe adds get/add/edit/delete/test calls under
 // .../notification/ for the rest.
 
-const (
-	notifyNS     = "notify"
-	endpointsKey = "endpoints"
-	recipientKey = "recipients"
-)
+// Notifications is the notification service as the server holds it.
+type Notifications struct{ *notify.Service }
 
-// Notifications is the persisted notification setup.
-type Notifications struct {
-	mu sync.Mutex // one read-modify-write at a time
-	st *store.Store
-	d  *notify.Dispatcher
-}
-
-// NewNotifications loads the stored endpoints and recipients into d.
-// Entries that no longer validate are reported and left out.
+// NewNotifications is notify.NewService for the server's configuration.
 func NewNotifications(st *store.Store, d *notify.Dispatcher) (*Notifications, error) {
-	n := &Notifications{st: st, d: d}
-	eps, rs, err := n.load()
-	if err != nil {
+	svc, err := notify.NewService(st, d)
+	if svc == nil {
 		return nil, err
 	}
-	errE := d.SetEndpoints(eps)
-	errR := d.SetRecipients(rs)
-	return n, errors.Join(errE, errR)
+	return &Notifications{svc}, err
 }
-
-// Dispatcher is where the notifications go.
-func (n *Notifications) Dispatcher() *notify.Dispatcher { return n.d }
 
 func (n *Notifications) load() ([]notify.Endpoint, []notify.Recipient, error) {
-	var eps []notify.Endpoint
-	var rs []notify.Recipient
-	if _, err := n.st.Get(notifyNS, endpointsKey, &eps); err != nil {
-		return nil, nil, fmt.Errorf("loading notification endpoints: %w", err)
-	}
-	if _, err := n.st.Get(notifyNS, recipientKey, &rs); err != nil {
-		return nil, nil, fmt.Errorf("loading notification recipients: %w", err)
-	}
-	return eps, rs, nil
-}
-
-// update changes the setup under the lock: fn edits the lists, which are
-// validated, stored and applied only if fn and validation succeed.
-func (n *Notifications) update(fn func(eps *[]notify.Endpoint, rs *[]notify.Recipient) error) error {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	eps, rs, err := n.load()
-	if err != nil {
-		return err
-	}
-	if err := fn(&eps, &rs); err != nil {
-		return err
-	}
-	ids := map[int]bool{}
-	for _, e := range eps {
-		if err := e.Validate(); err != nil {
-			return err
-		}
-		ids[e.ID] = true
-	}
-	for _, r := range rs {
-		if err := r.Validate(); err != nil {
-			return err
-		}
-		if !ids[r.EndpointID] {
-			return badinput.Errorf("recipient %q: no endpoint %d", r.Name, r.EndpointID)
-		}
-	}
-	if err := n.st.Put(notifyNS, endpointsKey, eps); err != nil {
-		return err
-	}
-	if err := n.st.Put(notifyNS, recipientKey, rs); err != nil {
-		return err
-	}
-	return errors.Join(n.d.SetEndpoints(eps), n.d.SetRecipients(rs))
+	su, err := n.Setup()
+	return su.Endpoints, su.Recipients, err
 }
 
 func (s *Server) notifications(r *request) (*Notifications, RC, any) {
@@ -185,7 +124,7 @@ func (s *Server) getEndpoints(r *request) (RC, any) {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	stats := map[int]notify.EndpointStats{}
-	for _, st := range n.d.Stats() {
+	for _, st := range n.Dispatcher().Stats() {
 		stats[st.EndpointID] = st
 	}
 	out := make([]map[string]any, 0, len(eps))
@@ -206,23 +145,11 @@ func (s *Server) addEndpoint(edit bool) handler {
 		if err != nil {
 			return errorAnswer(err)
 		}
-		err = n.update(func(eps *[]notify.Endpoint, _ *[]notify.Recipient) error {
-			if !edit {
-				ep.ID = 1
-				for _, e := range *eps {
-					ep.ID = max(ep.ID, e.ID+1)
-				}
-				*eps = append(*eps, ep)
-				return nil
-			}
-			for i, e := range *eps {
-				if e.ID == ep.ID {
-					(*eps)[i] = ep
-					return nil
-				}
-			}
-			return errNotFound
-		})
+		if edit {
+			err = n.EditEndpoint(ep)
+		} else {
+			ep.ID, err = n.AddEndpoint(ep)
+		}
 		if err != nil {
 			return errorAnswer(err)
 		}
@@ -231,7 +158,7 @@ func (s *Server) addEndpoint(edit bool) handler {
 }
 
 // errNotFound is an id that names nothing.
-var errNotFound = errors.New("not found")
+var errNotFound = confdoc.ErrNotFound
 
 func (s *Server) deleteEndpoint(r *request) (RC, any) {
 	n, rc, rsp := s.notifications(r)
@@ -239,23 +166,7 @@ func (s *Server) deleteEndpoint(r *request) (RC, any) {
 		return rc, rsp
 	}
 	id := r.params.Int("endpoint_id", 0)
-	err := n.update(func(eps *[]notify.Endpoint, rs *[]notify.Recipient) error {
-		for i, e := range *eps {
-			if e.ID == id {
-				*eps = append((*eps)[:i], (*eps)[i+1:]...)
-				// Its recipients go with it.
-				kept := (*rs)[:0]
-				for _, r := range *rs {
-					if r.EndpointID != id {
-						kept = append(kept, r)
-					}
-				}
-				*rs = kept
-				return nil
-			}
-		}
-		return errNotFound
-	})
+	err := n.DeleteEndpoint(id)
 	if err != nil {
 		return errorAnswer(err)
 	}
@@ -269,10 +180,7 @@ func (s *Server) deleteAllEndpoints(r *request) (RC, any) {
 	if n == nil {
 		return rc, rsp
 	}
-	if err := n.update(func(eps *[]notify.Endpoint, rs *[]notify.Recipient) error {
-		*eps, *rs = nil, nil
-		return nil
-	}); err != nil {
+	if err := n.Reset(); err != nil {
 		return errorAnswer(err)
 	}
 	return RCOK, nil
@@ -287,11 +195,11 @@ func (s *Server) testEndpoint(r *request) (RC, any) {
 	defer cancel()
 	var err error
 	if id := r.params.Int("endpoint_id", 0); id != 0 {
-		err = n.d.Test(ctx, id)
+		err = n.Dispatcher().Test(ctx, id)
 	} else {
 		var ep notify.Endpoint
 		if ep, err = endpointFromRequest(r); err == nil {
-			err = n.d.TestEndpoint(ctx, ep)
+			err = n.Dispatcher().TestEndpoint(ctx, ep)
 		}
 	}
 	switch {
@@ -331,23 +239,11 @@ func (s *Server) addRecipient(edit bool) handler {
 		if err != nil {
 			return errorAnswer(err)
 		}
-		err = n.update(func(_ *[]notify.Endpoint, rs *[]notify.Recipient) error {
-			if !edit {
-				rec.ID = 1
-				for _, x := range *rs {
-					rec.ID = max(rec.ID, x.ID+1)
-				}
-				*rs = append(*rs, rec)
-				return nil
-			}
-			for i, x := range *rs {
-				if x.ID == rec.ID {
-					(*rs)[i] = rec
-					return nil
-				}
-			}
-			return errNotFound
-		})
+		if edit {
+			err = n.EditRecipient(rec)
+		} else {
+			rec.ID, err = n.AddRecipient(rec)
+		}
 		if err != nil {
 			return errorAnswer(err)
 		}
@@ -361,15 +257,7 @@ func (s *Server) deleteRecipient(r *request) (RC, any) {
 		return rc, rsp
 	}
 	id := r.params.Int("recipient_id", 0)
-	err := n.update(func(_ *[]notify.Endpoint, rs *[]notify.Recipient) error {
-		for i, x := range *rs {
-			if x.ID == id {
-				*rs = append((*rs)[:i], (*rs)[i+1:]...)
-				return nil
-			}
-		}
-		return errNotFound
-	})
+	err := n.DeleteRecipient(id)
 	if err != nil {
 		return errorAnswer(err)
 	}
@@ -381,10 +269,7 @@ func (s *Server) deleteAllRecipients(r *request) (RC, any) {
 	if n == nil {
 		return rc, rsp
 	}
-	if err := n.update(func(_ *[]notify.Endpoint, rs *[]notify.Recipient) error {
-		*rs = nil
-		return nil
-	}); err != nil {
+	if err := n.DeleteRecipients(); err != nil {
 		return errorAnswer(err)
 	}
 	return RCOK, nil

@@ -4,20 +4,18 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"strconv"
-	"sync"
-	"time"
 
 	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/internal/badinput"
 )
 
-// SNMP devices (ntopng Pro's /lua/pro/rest/v1/.../snmp/...): kept in the
-// store, polled by the poller, part of the configuration export.
+// SNMP devices (ntopng Pro's /lua/pro/rest/v1/.../snmp/...): the calls
+// translate HTTP to snmp.Service, which keeps the devices, polls them and
+// stores their samples.
 
 var (
 	RCSNMPDeviceAdded        = RC{0, "SNMP_DEVICE_ADDED_SUCCESSFULLY", "Unknown", 200}
@@ -32,56 +30,16 @@ var (
 	RCSNMPMaxDevices         = RC{-57, "MAX_SNMP_DEVICES_NUM_REACHED", "Reached the maximum limit of configurable devices", 400}
 )
 
-const (
-	snmpNS        = "snmp"
-	snmpDevsKey   = "devices"
-	maxSNMPDevs   = 1024
-	probeTimeout  = 10 * time.Second
-	maxCIDRProbes = 32 // devices probed at once when a /24 is scanned
-)
+// SNMP is the SNMP service as the server holds it.
+type SNMP struct{ *snmp.Service }
 
-// SNMP is the persisted SNMP device list and its poller.
-type SNMP struct {
-	mu     sync.Mutex
-	st     *store.Store
-	poller *snmp.Poller
-	// Probe checks a device before it is added (snmp.Probe; tests may
-	// replace it).
-	Probe func(ctx context.Context, d snmp.Device) (snmp.System, error)
-}
-
-// NewSNMP loads the stored devices into the poller.
+// NewSNMP is snmp.NewService for the server's configuration.
 func NewSNMP(st *store.Store, p *snmp.Poller) (*SNMP, error) {
-	s := &SNMP{st: st, poller: p, Probe: snmp.Probe}
-	devs, err := s.load()
-	if err != nil {
+	svc, err := snmp.NewService(st, p)
+	if svc == nil {
 		return nil, err
 	}
-	return s, p.SetDevices(devs)
-}
-
-func (s *SNMP) load() ([]snmp.Device, error) {
-	var out []snmp.Device
-	if _, err := s.st.Get(snmpNS, snmpDevsKey, &out); err != nil {
-		return nil, fmt.Errorf("loading SNMP devices: %w", err)
-	}
-	return out, nil
-}
-
-func (s *SNMP) update(fn func(devs *[]snmp.Device) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	devs, err := s.load()
-	if err != nil {
-		return err
-	}
-	if err := fn(&devs); err != nil {
-		return err
-	}
-	if err := s.st.Put(snmpNS, snmpDevsKey, devs); err != nil {
-		return err
-	}
-	return s.poller.SetDevices(devs)
+	return &SNMP{svc}, err
 }
 
 func (srv *Server) snmp(r *request) (*SNMP, RC, any) {
@@ -174,79 +132,22 @@ func (srv *Server) addSNMPDevice(r *request) (RC, any) {
 	default:
 		return RCInvalidArguments, map[string]string{"error": "cidr must be 24 or 32"}
 	}
-	existing, err := s.load()
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
-	}
-	have := map[string]bool{}
-	for _, e := range existing {
-		have[e.ID] = true
-	}
-	if len(cands) == 1 && have[cands[0].ID] {
+	found, err := s.AddAnswering(cands)
+	switch {
+	case errors.Is(err, snmp.ErrAlreadyAdded):
 		return RCSNMPAlreadyAdded, nil
-	}
-	found, firstErr := probeAll(s.Probe, cands, have)
-	if len(found) == 0 {
-		if len(cands) > 1 {
-			return RCSNMPNoDevice, nil
-		}
-		return snmpError(firstErr)
-	}
-	err = s.update(func(devs *[]snmp.Device) error {
-		if len(*devs)+len(found) > maxSNMPDevs {
-			return errTooManyDevices
-		}
-		*devs = append(*devs, found...)
-		return nil
-	})
-	if errors.Is(err, errTooManyDevices) {
+	case errors.Is(err, snmp.ErrNoneAnswered):
+		return RCSNMPNoDevice, nil
+	case errors.Is(err, snmp.ErrTooManyDevices):
 		return RCSNMPMaxDevices, nil
-	}
-	if err != nil {
-		return errorAnswer(err)
+	case err != nil:
+		return snmpError(err)
 	}
 	ids := []string{}
 	for _, f := range found {
 		ids = append(ids, f.ID)
 	}
 	return RCSNMPDeviceAdded, map[string]any{"added": ids}
-}
-
-var errTooManyDevices = errors.New("too many SNMP devices")
-
-// probeAll probes the candidates not already there, a few at a time, and
-// returns those that answered (in candidate order) and the first failure.
-func probeAll(probe func(context.Context, snmp.Device) (snmp.System, error), cands []snmp.Device, have map[string]bool) ([]snmp.Device, error) {
-	ok := make([]bool, len(cands))
-	errs := make([]error, len(cands))
-	sem := make(chan struct{}, maxCIDRProbes)
-	var wg sync.WaitGroup
-	for i, c := range cands {
-		if have[c.ID] {
-			continue
-		}
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-			defer cancel()
-			_, errs[i] = probe(ctx, c)
-			ok[i] = errs[i] == nil
-		}()
-	}
-	wg.Wait()
-	var found []snmp.Device
-	var first error
-	for i := range cands {
-		if ok[i] {
-			found = append(found, cands[i])
-		} else if first == nil && errs[i] != nil {
-			first = errs[i]
-		}
-	}
-	return found, first
 }
 
 // editSNMPDevice is edit/snmp/device/device: the device named by
@@ -263,32 +164,10 @@ func (srv *Server) editSNMPDevice(r *request) (RC, any) {
 		}
 		return RCInvalidArguments, map[string]string{"error": err.Error()}
 	}
-	existing, err := s.load()
-	if err != nil {
-		return RCInternalError, map[string]string{"error": err.Error()}
-	}
-	found := false
-	for _, e := range existing {
-		found = found || e.ID == d.ID
-	}
-	if !found {
+	if err := s.EditAnswering(d); errors.Is(err, errNotFound) {
 		return RCSNMPUnknownDevice, nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
-	defer cancel()
-	if _, err := s.Probe(ctx, d); err != nil {
+	} else if err != nil {
 		return snmpError(err)
-	}
-	err = s.update(func(devs *[]snmp.Device) error {
-		for i := range *devs {
-			if (*devs)[i].ID == d.ID {
-				(*devs)[i] = d
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return errorAnswer(err)
 	}
 	return RCSNMPDeviceEdited, nil
 }
@@ -299,22 +178,12 @@ func (srv *Server) deleteSNMPDevice(r *request) (RC, any) {
 	if s == nil {
 		return rc, rsp
 	}
-	gone := false
-	err := s.update(func(devs *[]snmp.Device) error {
-		for i, d := range *devs {
-			if d.ID == id {
-				*devs = append((*devs)[:i], (*devs)[i+1:]...)
-				gone = true
-				return nil
-			}
-		}
-		return nil
-	})
+	err := s.Delete(id)
+	if errors.Is(err, errNotFound) {
+		return RCSNMPUnknownDevice, nil
+	}
 	if err != nil {
 		return errorAnswer(err)
-	}
-	if !gone {
-		return RCSNMPUnknownDevice, nil
 	}
 	return RCSNMPDeviceDeleted, nil
 }
@@ -341,7 +210,7 @@ func (srv *Server) getSNMPDevices(r *request) (RC, any) {
 	if s == nil {
 		return rc, rsp
 	}
-	out := s.poller.Devices()
+	out := s.Poller().Devices()
 	if out == nil {
 		out = []snmp.DeviceState{}
 	}
@@ -355,7 +224,7 @@ func (srv *Server) getSNMPDeviceInterfaces(r *request) (RC, any) {
 	if s == nil {
 		return rc, rsp
 	}
-	st, ok := s.poller.Snapshot(id)
+	st, ok := s.Poller().Snapshot(id)
 	if !ok {
 		return RCSNMPUnknownDevice, nil
 	}
@@ -382,15 +251,12 @@ func (srv *Server) changeSNMPInterfaceStatus(r *request) (RC, any) {
 	if err != nil || idx <= 0 {
 		return RCInvalidArguments, map[string]string{"error": "snmp_port_idx must be an interface index"}
 	}
-	devs, err := s.load()
+	d, found, err := s.Device(id)
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}
-	for _, d := range devs {
-		if d.ID != id {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), probeTimeout)
+	if found {
+		ctx, cancel := context.WithTimeout(context.Background(), snmp.ProbeTimeout)
 		defer cancel()
 		if err := snmp.SetAdminStatus(ctx, d, idx, status); err != nil {
 			return RCSNMPStatusChangeFailed, map[string]string{"error": err.Error()}
@@ -400,81 +266,19 @@ func (srv *Server) changeSNMPInterfaceStatus(r *request) (RC, any) {
 	return RCInvalidHost, map[string]string{"error": "no SNMP device " + id}
 }
 
-// module is the SNMP part of the configuration export (secrets included:
-// the file must restore working devices).
+// module is the SNMP part of the configuration export.
 func (s *SNMP) module() ConfigModule {
 	return ConfigModule{
-		Export: func() (any, error) {
-			devs, err := s.load()
-			if devs == nil {
-				devs = []snmp.Device{}
-			}
-			return devs, err
-		},
+		Export: func() (any, error) { return s.Export() },
 		Import: func(raw json.RawMessage) (bool, error) {
 			var in []snmp.Device
 			if err := json.Unmarshal(raw, &in); err != nil {
 				return false, badinput.Errorf("snmp: %v", err)
 			}
-			partial := false
-			err := s.update(func(devs *[]snmp.Device) error {
-				have := map[string]bool{}
-				for _, d := range *devs {
-					have[d.ID] = true
-				}
-				for _, d := range in {
-					if err := d.Validate(); err != nil {
-						return err
-					}
-					if have[d.ID] {
-						partial = true
-						continue
-					}
-					have[d.ID] = true
-					*devs = append(*devs, d)
-				}
-				if len(*devs) > maxSNMPDevs {
-					return badinput.Errorf("snmp: more than %d devices", maxSNMPDevs)
-				}
-				return nil
-			})
-			return partial, err
+			return s.Import(in)
 		},
-		Reset: func() error {
-			return s.update(func(devs *[]snmp.Device) error { *devs = nil; return nil })
-		},
+		Reset: s.Reset,
 	}
-}
-
-// SNMPSample is one poll of one interface as kept in the store.
-type SNMPSample struct {
-	Time       int64   `json:"time"` // unix s
-	InBps      float64 `json:"in_bps"`
-	OutBps     float64 `json:"out_bps"`
-	InOctets   uint64  `json:"in_octets"`
-	OutOctets  uint64  `json:"out_octets"`
-	InErrors   uint64  `json:"in_errors"`
-	OutErrors  uint64  `json:"out_errors"`
-	OperStatus int     `json:"oper_status"`
-	RatesValid bool    `json:"rates_valid"`
-}
-
-// snmpSeriesNS is the store namespace of one interface's samples; keys are
-// the poll times, zero-padded so that key order is time order.
-func snmpSeriesNS(device string, ifIndex int) string {
-	return "snmpts/" + device + "/" + strconv.Itoa(ifIndex)
-}
-
-// StoreSNMPPoll keeps a poll's interface samples for keep (time series of
-// the device's ports; Badger drops them when they expire).
-func StoreSNMPPoll(st *store.Store, ds snmp.DeviceState, keep time.Duration) error {
-	var errs []error
-	for _, i := range ds.Interfaces {
-		smp := SNMPSample{Time: ds.LastPoll.Unix(), InBps: i.InBps, OutBps: i.OutBps, InOctets: i.InOctets, OutOctets: i.OutOctets,
-			InErrors: i.InErrors, OutErrors: i.OutErrors, OperStatus: int(i.OperStatus), RatesValid: i.RatesValid}
-		errs = append(errs, st.PutTTL(snmpSeriesNS(ds.Device.ID, i.Index), fmt.Sprintf("%012d", smp.Time), smp, keep))
-	}
-	return errors.Join(errs...)
 }
 
 // getSNMPInterfaceTS is get/snmp/device/interface/ts: the stored samples
@@ -490,17 +294,7 @@ func (srv *Server) getSNMPInterfaceTS(r *request) (RC, any) {
 		return RCInvalidArguments, map[string]string{"error": "host and snmp_port_idx are required"}
 	}
 	from, to := int64(r.params.Int("epoch_begin", 0)), int64(r.params.Int("epoch_end", 0))
-	out := []SNMPSample{}
-	err = s.st.List(snmpSeriesNS(id, idx), func(_ string, raw []byte) error {
-		var smp SNMPSample
-		if err := json.Unmarshal(raw, &smp); err != nil {
-			return err
-		}
-		if smp.Time >= from && (to == 0 || smp.Time <= to) {
-			out = append(out, smp)
-		}
-		return nil
-	})
+	out, err := s.Samples(id, idx, from, to)
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}

@@ -128,10 +128,13 @@ func (t *Table) FlushDeltas() {
 	if t.cfg.OnRecords == nil {
 		return
 	}
-	var o outbox
+	// A live link keeps most of its flows busy from one interval to the
+	// next: start at the last flush's size rather than growing into it.
+	o := outbox{store: make([]store.FlowRecord, 0, t.lastFlushed)}
 	for _, f := range t.flows {
 		t.takeLocked(f, &o, false)
 	}
+	t.lastFlushed = len(o.store)
 	t.sendLocked(&o)
 }
 

@@ -83,17 +83,18 @@ type Table struct {
 	macs  map[[6]byte]string      // seen MACs, with the host name their DHCP client gave
 	alias map[HostKey]string      // operator-given names, also for hosts not seen yet
 
-	stats      IfaceStats
-	nextHashID uint32
-	dirty      []*Flow                // flows with packets not yet applied to their hosts
-	numLocal   int                    // hosts inside the local networks
-	l7Bytes    map[l7.Protocol]uint64 // bytes per application since start
-	catBytes   map[uint8]uint64       // bytes per flow category since start
-	dscp       [NumDSCPClasses]uint64 // packets per DSCP class since start
-	rates      Rates
-	rateAt     rateState
-	clock      int64 // unix ns of the newest packet (or tick)
-	block      int64 // start (unix s) of the current 5-minute block
+	stats       IfaceStats
+	nextHashID  uint32
+	dirty       []*Flow                // flows with packets not yet applied to their hosts
+	numLocal    int                    // hosts inside the local networks
+	l7Bytes     map[l7.Protocol]uint64 // bytes per application since start
+	catBytes    map[uint8]uint64       // bytes per flow category since start
+	dscp        [NumDSCPClasses]uint64 // packets per DSCP class since start
+	rates       Rates
+	rateAt      rateState
+	clock       int64 // unix ns of the newest packet (or tick)
+	block       int64 // start (unix s) of the current 5-minute block
+	lastFlushed int   // records of the last FlushDeltas: the next one's first guess
 
 	certs l7.CertCache // leaf certificates of TLS servers, parsed once
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -231,4 +232,52 @@ func TestFlushIntervalBounds(t *testing.T) {
 			t.Errorf("--flush-interval %s: %v\n%s", v, err, out)
 		}
 	}
+}
+
+// TestKillAtRandomPoints kills the probe with SIGKILL at random points of
+// live ingest, run after run on the same data directory (PROBE_KILL_RUNS
+// runs, default 3; the crash-consistency check uses 30): after
+// each kill the store opens, holds at most what was sent in all, and lost
+// at most one flush interval (plus the capture's and writer's latency) of
+// that run's packets.
+func TestKillAtRandomPoints(t *testing.T) {
+	runs := 3
+	if v := os.Getenv("PROBE_KILL_RUNS"); v != "" {
+		if _, err := fmt.Sscan(v, &runs); err != nil || runs < 1 || runs > 1000 {
+			t.Fatalf("PROBE_KILL_RUNS=%q", v)
+		}
+	}
+	const rate, interval = 1000, time.Second
+	pair := flVeth(t)
+	db := filepath.Join(t.TempDir(), "db")
+	frames, wire := flFrames(t)
+	inj := pair.Injector(t)
+	stored := func() (pkts, bytes int) {
+		_, p, b := storedFlows(t, db, func(r *store.FlowRecord) bool { return r.ServerPort == flDport })
+		return int(p), int(b)
+	}
+	totalSent, worst, before := 0, 0, 0 // before: stored up to the last kill
+	for run := range runs {
+		p := startProbe(t, "-i", pair.Capture, "--capture-mode", "afpacket", "--disable-login",
+			"--flush-interval", interval.String(), "--data-dir", db)
+		d := 1200*time.Millisecond + time.Duration(mrand.Int64N(int64(3300*time.Millisecond)))
+		sent := sendAt(t, inj, frames, rate, d)
+		if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		_ = p.cmd.Wait()
+		totalSent += sent
+		after, bytes := stored()
+		lost := sent - (after - before)
+		worst = max(worst, lost)
+		t.Logf("run %d: sent %d over %v, stored %d, lost %d", run, sent, d.Round(time.Millisecond), after-before, lost)
+		if after > totalSent || bytes != after*wire {
+			t.Fatalf("run %d: the store holds %d packets %d bytes of %d sent in all (%d bytes each)", run, after, bytes, totalSent, wire)
+		}
+		if lost > rate*int(interval/time.Second)+rate/10 {
+			t.Errorf("run %d: lost %d packets of %d at %d/s, more than one flush interval (%v)", run, lost, sent, rate, interval)
+		}
+		before = after
+	}
+	t.Logf("%d kills: worst loss %d packets (one interval: %d)", runs, worst, rate*int(interval/time.Second))
 }

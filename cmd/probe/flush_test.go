@@ -130,6 +130,15 @@ func TestKillLosesAtMostOneFlushInterval(t *testing.T) {
 		{"default interval", 0, 8300 * time.Millisecond},
 		{"1s interval", time.Second, 3700 * time.Millisecond},
 	}
+	// PROBE_FLUSH_SEND=200s: the default case sends that long (the
+	// issue's run killed the probe 200 s into a block).
+	if v := os.Getenv("PROBE_FLUSH_SEND"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > time.Hour {
+			t.Fatalf("PROBE_FLUSH_SEND=%q", v)
+		}
+		cases[0].send = d
+	}
 	const rate = 1000
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -41,6 +41,7 @@ type flowWriter struct {
 	pending   sync.WaitGroup
 	done      chan struct{}
 	log       *slog.Logger
+	unsynced  bool // written since the last sync (writer goroutine only)
 }
 
 // writeOp is one job of the writer: records to write, a block to merge
@@ -95,9 +96,14 @@ func (w *flowWriter) loop() {
 func (w *flowWriter) do(op writeOp) {
 	switch {
 	case op.sync:
+		if !w.unsynced {
+			return // an idle link costs the flash no fsync
+		}
 		if err := w.st.SyncFlows(); err != nil {
 			w.log.Error("syncing flows", "err", err)
+			return
 		}
+		w.unsynced = false
 	case op.compactBefore:
 		block, ok, err := w.st.LatestFlowBlock(op.ifid, op.block)
 		if err != nil {
@@ -112,6 +118,7 @@ func (w *flowWriter) do(op writeOp) {
 			w.log.Error("writing flows", "records", len(op.recs), "err", err)
 		}
 		w.lastWrite.Store(time.Now().UnixNano())
+		w.unsynced = true
 	}
 }
 
@@ -122,6 +129,7 @@ func (w *flowWriter) compact(ifid uint16, block int64) {
 		w.log.Warn("block left as partial records", "store_id", ifid, "block", block, "records", before, "err", err)
 		return
 	}
+	w.unsynced = true // merged chunks may have been written
 	if before != after {
 		w.log.Debug("block merged", "store_id", ifid, "block", block, "records", before, "merged", after)
 	}

@@ -194,8 +194,8 @@ func TestKillLosesAtMostOneFlushInterval(t *testing.T) {
 }
 
 // TestQuerySeesLiveFlowsWithinFlushInterval: live traffic shows in the
-// goProbe API's _query and in `probe query` within one flush interval,
-// not at the end of the 5-minute block.
+// goProbe API's _query within one flush interval, not at the end of the
+// 5-minute block, and then in db/flows and `probe query` too.
 func TestQuerySeesLiveFlowsWithinFlushInterval(t *testing.T) {
 	const interval = 2 * time.Second
 	pair := flVeth(t)
@@ -218,6 +218,20 @@ func TestQuerySeesLiveFlowsWithinFlushInterval(t *testing.T) {
 	t.Logf("_query showed %d live packets %v after they were sent (flush interval %v)", n, time.Since(sentAt).Round(10*time.Millisecond), interval)
 	if _, bytes := goProbeTotal(t, gp, pair.Capture); bytes != n*wire {
 		t.Errorf("_query: %d bytes, want %d", bytes, n*wire)
+	}
+	// ntopng's db/flows reads the same store (its rows may be several
+	// partial records per flow until the block closes; they add up).
+	a := p.call(t, "GET", fmt.Sprintf("/lua/pro/rest/v1/get/db/flows.lua?ifid=0&maxhits_clause=100000&begin_time_clause=0&end_time_clause=4000000000&select_clause=TOTAL_BYTES&where_clause=L4_DST_PORT=%d", flDport), "", nil)
+	var rows []map[string]float64
+	if err := json.Unmarshal(a.env.Rsp, &rows); err != nil || a.status != 200 {
+		t.Fatalf("db/flows: %d %s", a.status, a.body)
+	}
+	dbBytes := 0
+	for _, r := range rows {
+		dbBytes += int(r["TOTAL_BYTES"])
+	}
+	if dbBytes != n*wire {
+		t.Errorf("db/flows: %d bytes in %d rows, want %d", dbBytes, len(rows), n*wire)
 	}
 	out, err := exec.Command(probeBin, "query", "--api", "http://"+api, "-i", pair.Capture, "-c", fmt.Sprintf("dport = %d", flDport),
 		"--sum", "-e", "json", "sip").CombinedOutput()

@@ -1,6 +1,7 @@
 package flowtable_test
 
 import (
+	"fmt"
 	"net/netip"
 	"syscall"
 	"testing"
@@ -65,7 +66,7 @@ func cpuTime(b *testing.B) time.Duration {
 // BenchmarkIngestFlushInterval is the cost of --flush-interval on live
 // ingest: two minutes of packet time of a busy link (20,000 packets/s over
 // 10,000 flows, all active in every interval, a block boundary in the
-// middle) through a live table and a writer goroutine into a store on
+// middle; and the same over 1,000 flows, more packets per record) through a live table and a writer goroutine into a store on
 // disk, timed until the writer is done. The table's deltas are written
 // (1) only at the block close, as before, or (2) also every 5 s (or 1 s),
 // each flush synced (also without the sync, to tell the fsync's share),
@@ -74,8 +75,13 @@ func cpuTime(b *testing.B) time.Duration {
 // ratio an upper bound. cpu-ns/pkt is the CPU spent (see cpuTime); the log
 // line (-v) gives its ratios.
 func BenchmarkIngestFlushInterval(b *testing.B) {
+	for _, flows := range []int{10_000, 1_000} {
+		b.Run(fmt.Sprintf("%dflows", flows), func(b *testing.B) { benchIngestFlush(b, flows) })
+	}
+}
+
+func benchIngestFlush(b *testing.B, flows int) {
 	const (
-		flows   = 10_000
 		rate    = 20_000 // packets per second of packet time
 		seconds = 120
 		start   = int64(1_800_000_000 - 60) // one minute before a block boundary
@@ -125,7 +131,7 @@ func BenchmarkIngestFlushInterval(b *testing.B) {
 					}
 					nextFlush += int64(v.every)
 				}
-				p = tmpl[i%flows]
+				p = tmpl[i%int64(flows)]
 				p.Timestamp = ts
 				tb.HandlePacket(&p, decode.ErrNone)
 			}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/export"
@@ -86,8 +87,14 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
 		FlowIdle: s.c.flowIdle, LocalHostIdle: s.c.hostIdle, RemoteHostIdle: s.c.remoteIdle,
 		MaxFlows: s.c.maxFlows, MaxHosts: s.c.maxHosts,
-		OnRecords: s.records, L7: s.c.l7, NoDPI: s.c.noDPI,
+		OnRecords: s.writer.enqueue, OnExport: s.exportRecords, OnBlockClosed: s.writer.blockClosed,
+		L7: s.c.l7, NoDPI: s.c.noDPI,
 	})
+	if !spec.file {
+		// A block that was live when the probe last stopped was never
+		// closed: merge its partial records.
+		s.writer.compactLatest(storeID, time.Now().Unix())
+	}
 	r := &running{spec: spec, table: t, in: in, fromConfig: fromConfig, done: make(chan struct{})}
 	r.api = rest.Interface{ID: spec.id, StoreID: storeID, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: in.mode(), Drops: in.drops}
 	if !spec.file {
@@ -101,10 +108,9 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 	return r, nil
 }
 
-// records takes a table's flow deltas: to the store, and to the flow
-// collectors (Export never blocks; neither reader modifies the slice).
-func (s *ifaceSet) records(recs []store.FlowRecord) {
-	s.writer.enqueue(recs)
+// exportRecords takes a table's flow deltas at the block cadence to the
+// flow collectors (Export never blocks nor modifies the slice).
+func (s *ifaceSet) exportRecords(recs []store.FlowRecord) {
 	if s.export != nil {
 		s.export.Export(recs)
 	}

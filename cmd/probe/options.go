@@ -65,6 +65,7 @@ type options struct {
 	slowPath      string
 	xdpFlows      int
 	drainInterval time.Duration
+	flushInterval time.Duration
 
 	amOptions  // active monitoring (activemon.go)
 	recOptions // packet recording (recording.go)
@@ -109,6 +110,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&o.slowPath, "slow-path", "auto", "XDP: hand the first packets of new flows and DNS to the userspace decoder over AF_XDP (names, DNS counters): on, off, or auto (on for interfaces without an address of their own: redirected packets never reach the host's stack)")
 	fs.IntVar(&o.xdpFlows, "xdp-flows", 65536, "XDP: flows per kernel map between two drains (4 maps × CPUs × 80 B each)")
 	fs.DurationVar(&o.drainInterval, "drain-interval", time.Second, "XDP: how often the kernel flow maps are drained")
+	fs.DurationVar(&o.flushInterval, "flush-interval", defaultFlushInterval, "live interfaces: how often flow counts are written to the store (1s to 5m); a crash loses at most this much")
 	o.amOptions.register(fs)
 	o.recOptions.register(fs)
 	fs.StringVarP(&o.ndpiProtocols, "ndpi-protocols", "p", "", "nDPI custom protocols file (host:, ip:, ipv6:, tcp:, udp: rules @Protocol), as ntopng's")
@@ -220,6 +222,9 @@ func (o *options) validate() (*config, error) {
 	}
 	if o.xdpFlows <= 0 || o.drainInterval <= 0 {
 		return nil, errors.New("--xdp-flows and --drain-interval must be positive")
+	}
+	if o.flushInterval < minFlushInterval || o.flushInterval > maxFlushInterval {
+		return nil, fmt.Errorf("--flush-interval %v: want %v to %v (one 5-minute block)", o.flushInterval, minFlushInterval, maxFlushInterval)
 	}
 	if o.flowIdle <= 0 || o.hostIdle <= 0 || o.remoteIdle <= 0 {
 		return nil, errors.New("idle timeouts must be positive")

@@ -4,39 +4,102 @@ import (
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
-// emitLocked hands the flows' unflushed deltas to OnRecords.
-func (t *Table) emitLocked() {
-	if t.cfg.OnRecords == nil {
-		return
+// A flow's counters leave the table on two paths, each with its own marks
+// of what it already got:
+//   - the store (OnRecords) gets what changed since the flow's last store
+//     flush: at every FlushDeltas (a live table's flush interval, so a
+//     crash loses at most one interval), at block close, expiry and Flush;
+//   - flow export (OnExport) gets what changed since the last block close,
+//     expiry or Flush: collectors keep the cadence they always had instead
+//     of a record per flow per flush interval.
+// Without OnExport both share the store's records.
+
+// outbox collects one emission's records for both paths.
+type outbox struct {
+	store, export []store.FlowRecord
+}
+
+// takeLocked adds f's unflushed deltas to o: the store's always, the
+// export's only when export is true (a block cadence emission).
+func (t *Table) takeLocked(f *Flow, o *outbox, export bool) {
+	if r, ok := t.storeDeltaLocked(f); ok {
+		o.store = append(o.store, r)
 	}
-	var recs []store.FlowRecord
-	for _, f := range t.flows {
-		if r, ok := t.deltaLocked(f); ok {
-			recs = append(recs, r)
+	if export && t.cfg.OnExport != nil {
+		if r, ok := t.exportDeltaLocked(f); ok {
+			o.export = append(o.export, r)
 		}
-	}
-	if len(recs) > 0 {
-		t.cfg.OnRecords(recs)
 	}
 }
 
-func (t *Table) deltaLocked(f *Flow) (store.FlowRecord, bool) {
-	r := store.FlowRecord{
+func (t *Table) sendLocked(o *outbox) {
+	if len(o.store) > 0 && t.cfg.OnRecords != nil {
+		t.cfg.OnRecords(o.store)
+	}
+	if len(o.export) > 0 {
+		t.cfg.OnExport(o.export)
+	}
+}
+
+// emitLocked hands every flow's unflushed deltas to both paths.
+func (t *Table) emitLocked() {
+	if t.cfg.OnRecords == nil && t.cfg.OnExport == nil {
+		return
+	}
+	var o outbox
+	for _, f := range t.flows {
+		t.takeLocked(f, &o, true)
+	}
+	t.sendLocked(&o)
+}
+
+// advanceBlockLocked moves the table into block blk (> t.block): the
+// closing block's deltas go out (the store files them by LastSeen, which
+// is still in the closing block), and a live table's writer learns that
+// the block is complete.
+func (t *Table) advanceBlockLocked(blk int64) {
+	closed := t.block
+	t.block = blk
+	if closed == 0 {
+		return // the first packet or tick: nothing before it
+	}
+	t.emitLocked()
+	if !t.cfg.Offline && t.cfg.OnBlockClosed != nil {
+		t.cfg.OnBlockClosed(t.storeID(), closed)
+	}
+}
+
+// record is f as a stored record with the given counters.
+func (t *Table) record(f *Flow, pc, ps, bc, bs uint64) store.FlowRecord {
+	return store.FlowRecord{
 		IfID: t.storeID(), VLAN: f.VLAN, Proto: f.Proto,
 		Client: f.Client, Server: f.Server, ClientPort: f.ClientPort, ServerPort: f.ServerPort,
-		PktsC2S:   f.PktsC2S - f.flushedPktsC2S,
-		PktsS2C:   f.PktsS2C - f.flushedPktsS2C,
-		BytesC2S:  f.BytesC2S - f.flushedBytesC2S,
-		BytesS2C:  f.BytesS2C - f.flushedBytesS2C,
+		PktsC2S: pc, PktsS2C: ps, BytesC2S: bc, BytesS2C: bs,
 		FirstSeen: f.FirstSeen / 1e9, LastSeen: f.LastSeen / 1e9,
 		TCPFlagsC2S: f.FlagsC2S, TCPFlagsS2C: f.FlagsS2C,
 		L7: uint16(f.Protocol().AppID()),
 	}
-	if r.PktsC2S == 0 && r.PktsS2C == 0 {
-		return r, false
+}
+
+func (t *Table) storeDeltaLocked(f *Flow) (store.FlowRecord, bool) {
+	if f.PktsC2S == f.flushedPktsC2S && f.PktsS2C == f.flushedPktsS2C {
+		return store.FlowRecord{}, false
 	}
+	r := t.record(f, f.PktsC2S-f.flushedPktsC2S, f.PktsS2C-f.flushedPktsS2C,
+		f.BytesC2S-f.flushedBytesC2S, f.BytesS2C-f.flushedBytesS2C)
 	f.flushedPktsC2S, f.flushedPktsS2C = f.PktsC2S, f.PktsS2C
 	f.flushedBytesC2S, f.flushedBytesS2C = f.BytesC2S, f.BytesS2C
+	return r, true
+}
+
+func (t *Table) exportDeltaLocked(f *Flow) (store.FlowRecord, bool) {
+	if f.PktsC2S == f.exportedPktsC2S && f.PktsS2C == f.exportedPktsS2C {
+		return store.FlowRecord{}, false
+	}
+	r := t.record(f, f.PktsC2S-f.exportedPktsC2S, f.PktsS2C-f.exportedPktsS2C,
+		f.BytesC2S-f.exportedBytesC2S, f.BytesS2C-f.exportedBytesS2C)
+	f.exportedPktsC2S, f.exportedPktsS2C = f.PktsC2S, f.PktsS2C
+	f.exportedBytesC2S, f.exportedBytesS2C = f.BytesC2S, f.BytesS2C
 	return r, true
 }
 
@@ -44,13 +107,35 @@ func (t *Table) idleLocked(f *Flow) bool {
 	return !t.cfg.Offline && t.clock-f.LastSeen > int64(t.cfg.FlowIdle)
 }
 
-// Flush hands every unflushed delta to OnRecords (end of a capture file,
-// shutdown). Flows stay in the table.
+// Flush hands every unflushed delta to OnRecords and OnExport (end of a
+// capture file, shutdown). Flows stay in the table.
 func (t *Table) Flush() {
 	t.mu.Lock()
 	t.syncLocked()
 	t.emitLocked()
 	t.mu.Unlock()
+}
+
+// FlushDeltas hands the store (OnRecords) what each flow counted since its
+// last store flush, as records of the current block; export is left for
+// the block boundary. A live table is flushed every flush interval so
+// that a crash loses at most that interval: the records are exact deltas,
+// so a block's partial records sum to its counts (the store merges them
+// once the block is closed) and nothing is counted twice. Flows stay.
+func (t *Table) FlushDeltas() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cfg.OnRecords == nil {
+		return
+	}
+	// A live link keeps most of its flows busy from one interval to the
+	// next: start at the last flush's size rather than growing into it.
+	o := outbox{store: make([]store.FlowRecord, 0, t.lastFlushed)}
+	for _, f := range t.flows {
+		t.takeLocked(f, &o, false)
+	}
+	t.lastFlushed = len(o.store)
+	t.sendLocked(&o)
 }
 
 // Tick advances a live table's clock to now (unix ns) when no packet does:
@@ -64,8 +149,7 @@ func (t *Table) Tick(now int64) {
 	}
 	t.syncLocked()
 	if blk := store.BlockStart(t.clock / 1e9); t.block != 0 && blk > t.block {
-		t.emitLocked()
-		t.block = blk
+		t.advanceBlockLocked(blk)
 	}
 	if t.cfg.Offline {
 		return
@@ -74,22 +158,18 @@ func (t *Table) Tick(now int64) {
 }
 
 func (t *Table) expireLocked() {
-	var recs []store.FlowRecord
+	var o outbox
 	for k, f := range t.flows {
 		if !t.idleLocked(f) {
 			continue
 		}
-		if r, ok := t.deltaLocked(f); ok {
-			recs = append(recs, r)
-		}
+		t.takeLocked(f, &o, true)
 		f.cli.ActiveAsClient--
 		f.srv.ActiveAsServer--
 		delete(t.flows, k)
 		delete(t.quic, f) // a hello still pending dies with its flow
 	}
-	if len(recs) > 0 && t.cfg.OnRecords != nil {
-		t.cfg.OnRecords(recs)
-	}
+	t.sendLocked(&o)
 	for k, h := range t.hosts {
 		if h.ActiveAsClient > 0 || h.ActiveAsServer > 0 {
 			continue

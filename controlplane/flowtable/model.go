@@ -26,9 +26,13 @@ type Flow struct {
 	FlagsC2S, FlagsS2C uint8
 	DSCPC2S, DSCPS2C   uint8
 
-	// Counters already handed to the store; the next drain writes the rest.
+	// Counters already handed to the store; the next flush writes the rest.
 	flushedPktsC2S, flushedPktsS2C   uint64
 	flushedBytesC2S, flushedBytesS2C uint64
+	// Counters already handed to flow export (Config.OnExport), which
+	// keeps the block cadence while the store is flushed more often.
+	exportedPktsC2S, exportedPktsS2C   uint64
+	exportedBytesC2S, exportedBytesS2C uint64
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64

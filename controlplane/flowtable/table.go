@@ -5,8 +5,8 @@
 //
 // One capture goroutine writes a table; REST handlers read it under the
 // read lock. Flow deltas leave the table as store.FlowRecord batches at every
-// 5-minute block boundary of the table's clock, when flows expire, and on
-// Flush.
+// 5-minute block boundary of the table's clock, when flows expire, on Flush
+// and, for the store only, on FlushDeltas (a live table's flush interval).
 package flowtable
 
 import (
@@ -42,10 +42,21 @@ type Config struct {
 	MaxFlows       int           // default 131072
 	MaxHosts       int           // default 131072
 
-	// OnRecords receives flow deltas (block boundary, expiry, Flush). It is
-	// called with the table's write lock held and must not call back into
-	// the table; it may block to push back on the capture.
+	// OnRecords receives flow deltas for the store (block boundary, expiry,
+	// Flush, FlushDeltas). It is called with the table's write lock held
+	// and must not call back into the table; it may block to push back on
+	// the capture.
 	OnRecords func([]store.FlowRecord)
+	// OnExport, if set, receives flow deltas for flow export at the block
+	// cadence (block boundary, expiry, Flush) whatever FlushDeltas hands
+	// the store in between; nil: export shares OnRecords' deltas. Same
+	// locking rules as OnRecords.
+	OnExport func([]store.FlowRecord)
+	// OnBlockClosed, if set, is told (after OnRecords got the block's last
+	// deltas) that a live table's block is over: its partial records can
+	// be merged. Offline tables emit each block once and never call it.
+	// Same locking rules as OnRecords.
+	OnBlockClosed func(storeID uint16, block int64)
 
 	// L7 is what the classifier knows of applications (server names,
 	// address lists, a custom protocols file); nil is the built-in catalog.
@@ -72,17 +83,18 @@ type Table struct {
 	macs  map[[6]byte]string      // seen MACs, with the host name their DHCP client gave
 	alias map[HostKey]string      // operator-given names, also for hosts not seen yet
 
-	stats      IfaceStats
-	nextHashID uint32
-	dirty      []*Flow                // flows with packets not yet applied to their hosts
-	numLocal   int                    // hosts inside the local networks
-	l7Bytes    map[l7.Protocol]uint64 // bytes per application since start
-	catBytes   map[uint8]uint64       // bytes per flow category since start
-	dscp       [NumDSCPClasses]uint64 // packets per DSCP class since start
-	rates      Rates
-	rateAt     rateState
-	clock      int64 // unix ns of the newest packet (or tick)
-	block      int64 // start (unix s) of the current 5-minute block
+	stats       IfaceStats
+	nextHashID  uint32
+	dirty       []*Flow                // flows with packets not yet applied to their hosts
+	numLocal    int                    // hosts inside the local networks
+	l7Bytes     map[l7.Protocol]uint64 // bytes per application since start
+	catBytes    map[uint8]uint64       // bytes per flow category since start
+	dscp        [NumDSCPClasses]uint64 // packets per DSCP class since start
+	rates       Rates
+	rateAt      rateState
+	clock       int64 // unix ns of the newest packet (or tick)
+	block       int64 // start (unix s) of the current 5-minute block
+	lastFlushed int   // records of the last FlushDeltas: the next one's first guess
 
 	certs l7.CertCache // leaf certificates of TLS servers, parsed once
 
@@ -133,13 +145,8 @@ func (t *Table) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
 }
 
 func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
-	if blk := store.BlockStart(p.Timestamp / 1e9); blk != t.block {
-		if t.block != 0 && blk > t.block {
-			t.emitLocked()
-		}
-		if blk > t.block {
-			t.block = blk
-		}
+	if blk := store.BlockStart(p.Timestamp / 1e9); blk > t.block {
+		t.advanceBlockLocked(blk)
 	}
 	if p.Timestamp > t.clock {
 		t.clock = p.Timestamp

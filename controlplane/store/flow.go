@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"net/netip"
 
 	badger "github.com/dgraph-io/badger/v4"
 
@@ -209,4 +210,147 @@ func (s *Store) FlowBlocks(ifid uint16) ([]int64, error) {
 		return nil, fmt.Errorf("store: flow blocks if %d: %w", ifid, err)
 	}
 	return blocks, nil
+}
+
+// flowID tells apart the flows of one block: a live table flushes a flow's
+// deltas as several partial records that share it (the flow's first-seen
+// second included, so a flow that expired and came back, or a DNS query on
+// the same ports a while later, stays a record of its own).
+type flowID struct {
+	vlan                   uint16
+	proto                  uint8
+	client, server         netip.Addr
+	clientPort, serverPort uint16
+	firstSeen              int64
+}
+
+// CompactBlock merges the records of one block of ifid that belong to the
+// same flow (the partial records a live table flushes every interval) into
+// one record each and rewrites the block as full chunks, in one Badger
+// transaction: readers and a crash see either the partial chunks or the
+// merged ones, never both, so nothing is lost or counted twice. Counters
+// are summed, LastSeen and the TCP flags take the widest values and
+// L7 the last one known. A block with nothing to merge is left alone.
+// before and after are its record counts. A block too large for one
+// transaction is left as it is (its records are exact) with an error.
+func (s *Store) CompactBlock(ifid uint16, block int64) (before, after int, err error) {
+	err = s.db.Update(func(txn *badger.Txn) error {
+		var keys [][]byte
+		index := map[flowID]int{}
+		var merged []FlowRecord
+		var recs []FlowRecord
+		it := keyIterator(txn, flowBlockPrefix(ifid, block))
+		for it.Rewind(); it.Valid(); it.Next() {
+			item := it.Item()
+			keys = append(keys, item.KeyCopy(nil))
+			err := item.Value(func(v []byte) error {
+				var err error
+				recs, err = flowcodec.DecodeColumns(v, ifid, block, FieldsAll, recs)
+				return err
+			})
+			if err != nil {
+				it.Close()
+				return fmt.Errorf("key %x: %w", item.Key(), err)
+			}
+			before += len(recs)
+			for i := range recs {
+				mergeRecord(&merged, index, &recs[i])
+			}
+		}
+		it.Close()
+		after = len(merged)
+		chunks := (after + maxChunkRecords - 1) / maxChunkRecords
+		if after == before && len(keys) <= chunks {
+			return nil // nothing to merge, chunks already full
+		}
+		for _, k := range keys {
+			if err := txn.Delete(k); err != nil {
+				return err
+			}
+		}
+		ptrs := make([]*flowcodec.Record, len(merged))
+		for i := range merged {
+			ptrs[i] = &merged[i]
+		}
+		for len(ptrs) > 0 {
+			n := min(len(ptrs), maxChunkRecords)
+			seq, err := s.flowSeq.Next()
+			if err != nil {
+				return fmt.Errorf("sequence: %w", err)
+			}
+			val := flowcodec.AppendChunk(make([]byte, 0, n*48), ptrs[:n], block)
+			if err := txn.Set(flowKey(ifid, block, seq), val); err != nil {
+				return err
+			}
+			ptrs = ptrs[n:]
+		}
+		return nil
+	})
+	if err != nil {
+		return before, before, fmt.Errorf("store: compact flows if %d block %d: %w", ifid, block, err)
+	}
+	return before, after, nil
+}
+
+// mergeRecord adds r to the merged records of its flow (or starts one),
+// keeping the first record's position so the merged block keeps write order.
+func mergeRecord(merged *[]FlowRecord, index map[flowID]int, r *FlowRecord) {
+	id := flowID{r.VLAN, r.Proto, r.Client, r.Server, r.ClientPort, r.ServerPort, r.FirstSeen}
+	i, ok := index[id]
+	if !ok {
+		index[id] = len(*merged)
+		*merged = append(*merged, *r)
+		return
+	}
+	m := &(*merged)[i]
+	m.PktsC2S += r.PktsC2S
+	m.PktsS2C += r.PktsS2C
+	m.BytesC2S += r.BytesC2S
+	m.BytesS2C += r.BytesS2C
+	m.LastSeen = max(m.LastSeen, r.LastSeen)
+	m.TCPFlagsC2S |= r.TCPFlagsC2S
+	m.TCPFlagsS2C |= r.TCPFlagsS2C
+	if r.L7 != 0 {
+		m.L7 = r.L7 // later records know more of the application
+	}
+}
+
+// LatestFlowBlock is the newest block of ifid that starts before before
+// and holds records (ok false: none).
+func (s *Store) LatestFlowBlock(ifid uint16, before int64) (block int64, ok bool, err error) {
+	prefix := flowIfPrefix(ifid)
+	err = s.db.View(func(txn *badger.Txn) error {
+		io := badger.DefaultIteratorOptions
+		io.Prefix = prefix
+		io.PrefetchValues = false
+		io.Reverse = true
+		it := txn.NewIterator(io)
+		defer it.Close()
+		// Reverse Seek lands on the largest key <= the target: the last
+		// chunk of the newest block before before (the block prefix sorts
+		// ahead of all its own chunks).
+		it.Seek(flowBlockPrefix(ifid, before))
+		if !it.ValidForPrefix(prefix) {
+			return nil
+		}
+		b, valid := flowKeyBlock(it.Item().Key())
+		if !valid {
+			return fmt.Errorf("malformed flow key %x", it.Item().Key())
+		}
+		block, ok = b, b < before
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("store: latest flow block if %d: %w", ifid, err)
+	}
+	return block, ok, nil
+}
+
+// SyncFlows puts what WriteFlows wrote on stable storage (flow writes are
+// batched without a sync each; the flush interval syncs once).
+func (s *Store) SyncFlows() error {
+	if err := s.db.Sync(); err != nil {
+		return fmt.Errorf("store: sync flows: %w", err)
+	}
+	return nil
 }

@@ -1,0 +1,115 @@
+package flowtable
+
+import (
+	"testing"
+	"time"
+
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+// sums adds up records per direction.
+func sums(recs []store.FlowRecord) (pc, ps, bc, bs uint64) {
+	for _, r := range recs {
+		pc, ps, bc, bs = pc+r.PktsC2S, ps+r.PktsS2C, bc+r.BytesC2S, bs+r.BytesS2C
+	}
+	return
+}
+
+// TestFlushDeltas: each interval flush hands the store only what was
+// counted since the previous one (nothing when nothing happened), export
+// gets the whole block at the block boundary, and the closed block is
+// announced once its last deltas went out.
+func TestFlushDeltas(t *testing.T) {
+	var stored, exported [][]store.FlowRecord
+	var closed []int64
+	tb := New(Config{FlowIdle: time.Hour,
+		OnRecords:     func(r []store.FlowRecord) { stored = append(stored, r) },
+		OnExport:      func(r []store.FlowRecord) { exported = append(exported, r) },
+		OnBlockClosed: func(id uint16, b int64) { closed = append(closed, b); _ = id }})
+	base := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC).UnixNano() // block aligned
+	pkt := func(sec int64, c2s bool, wire uint32) {
+		p := tcp(base+sec*1e9, local, remote, 1000, 443, decode.TCPAck, wire, nil)
+		if !c2s {
+			p = tcp(base+sec*1e9, remote, local, 443, 1000, decode.TCPAck, wire, nil)
+		}
+		tb.HandlePacket(p, decode.ErrNone)
+	}
+	pkt(1, true, 100)
+	pkt(2, false, 200)
+	pkt(3, true, 300)
+
+	tb.FlushDeltas()
+	if len(stored) != 1 || len(stored[0]) != 1 {
+		t.Fatalf("first flush: %v", stored)
+	}
+	if pc, ps, bc, bs := sums(stored[0]); pc != 2 || ps != 1 || bc != 400 || bs != 200 {
+		t.Errorf("first flush: %d/%d packets %d/%d bytes, want 2/1 and 400/200", pc, ps, bc, bs)
+	}
+	if len(exported) != 0 {
+		t.Errorf("export got an interval flush: %v", exported)
+	}
+
+	tb.FlushDeltas()
+	if len(stored) != 1 {
+		t.Errorf("a flush without traffic emitted %v", stored[1:])
+	}
+
+	pkt(10, false, 50)
+	pkt(11, false, 70)
+	tb.FlushDeltas()
+	if len(stored) != 2 {
+		t.Fatalf("second flush: %v", stored)
+	}
+	if pc, ps, bc, bs := sums(stored[1]); pc != 0 || ps != 2 || bc != 0 || bs != 120 {
+		t.Errorf("second flush: %d/%d packets %d/%d bytes, want only the new 0/2 and 0/120", pc, ps, bc, bs)
+	}
+	if r := stored[1][0]; r.FirstSeen != base/1e9+1 || r.LastSeen != base/1e9+11 {
+		t.Errorf("second flush times %d..%d", r.FirstSeen, r.LastSeen)
+	}
+
+	// The block ends: the store gets the rest (one packet), export the
+	// whole block, and the block is announced after its records.
+	pkt(200, true, 10)
+	tb.Tick(base + 301e9)
+	if len(stored) != 3 || len(exported) != 1 || len(closed) != 1 || closed[0] != base/1e9 {
+		t.Fatalf("block close: stored %v exported %v closed %v", stored, exported, closed)
+	}
+	if pc, ps, bc, bs := sums(stored[2]); pc != 1 || ps != 0 || bc != 10 || bs != 0 {
+		t.Errorf("block close to the store: %d/%d packets %d/%d bytes, want 1/0 and 10/0", pc, ps, bc, bs)
+	}
+	if pc, ps, bc, bs := sums(exported[0]); pc != 3 || ps != 3 || bc != 410 || bs != 320 {
+		t.Errorf("block close to export: %d/%d packets %d/%d bytes, want 3/3 and 410/320", pc, ps, bc, bs)
+	}
+	var all []store.FlowRecord
+	for _, b := range stored {
+		all = append(all, b...)
+	}
+	if pc, ps, bc, bs := sums(all); pc != 3 || ps != 3 || bc != 410 || bs != 320 {
+		t.Errorf("store total %d/%d packets %d/%d bytes, want 3/3 and 410/320", pc, ps, bc, bs)
+	}
+	for _, r := range all {
+		if store.BlockStart(r.LastSeen) != base/1e9 {
+			t.Errorf("record filed outside the closed block: %+v", r)
+		}
+	}
+	tb.Flush()
+	if len(stored) != 3 || len(exported) != 1 {
+		t.Errorf("Flush after the block close emitted more: %v %v", stored[3:], exported[1:])
+	}
+}
+
+// TestOfflineBlocksNotAnnounced: a capture file's table emits each block
+// once and never asks for a merge.
+func TestOfflineBlocksNotAnnounced(t *testing.T) {
+	n := 0
+	tb := New(Config{Offline: true, OnRecords: func([]store.FlowRecord) {},
+		OnBlockClosed: func(uint16, int64) { n++ }})
+	base := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC).UnixNano()
+	tb.HandlePacket(tcp(base+1e9, local, remote, 1, 2, decode.TCPSyn, 100, nil), decode.ErrNone)
+	tb.HandlePacket(tcp(base+400e9, local, remote, 1, 2, decode.TCPAck, 100, nil), decode.ErrNone)
+	tb.Tick(base + 1000e9)
+	if n != 0 {
+		t.Errorf("offline table announced %d closed blocks", n)
+	}
+}

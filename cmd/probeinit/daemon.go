@@ -342,7 +342,7 @@ func (d *daemon) petWatchdog(ctx context.Context) {
 
 // probeExited handles the probe's exit statuses that are requests: 3 is a
 // factory reset (the probe wiped its data directory; the appliance's own
-// settings go too, and the box restarts as new), 4 a staged firmware update.
+// settings and TLS certificate go too, and the box restarts as new), 4 a staged firmware update.
 func (d *daemon) probeExited(err error) bool {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
@@ -359,8 +359,12 @@ func (d *daemon) probeExited(err error) bool {
 	default:
 		return false
 	}
-	d.log.Printf("factory reset: removing %s and rebooting", configFile)
+	d.log.Printf("factory reset: removing %s and the TLS certificate, and rebooting", configFile)
 	if err := os.Remove(configFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Printf("factory reset: %v", err)
+	}
+	// The box restarts as new: a new key, not the old owner's.
+	if err := os.RemoveAll(tlsDir); err != nil {
 		d.log.Printf("factory reset: %v", err)
 	}
 	go d.reboot(unix.LINUX_REBOOT_CMD_RESTART, nil)

@@ -166,6 +166,12 @@ func loginAdmin(t *testing.T, base string) {
 }
 
 func call(base, method, path, body string, hdr map[string]string) (int, []byte) {
+	return callWithin(10*time.Second, base, method, path, body, hdr)
+}
+
+// callWithin is call with its own time limit (a firmware update answers
+// once it is downloaded and verified).
+func callWithin(limit time.Duration, base, method, path, body string, hdr map[string]string) (int, []byte) {
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil
@@ -178,7 +184,7 @@ func call(base, method, path, body string, hdr map[string]string) (int, []byte) 
 	}
 	// Redirects are answers here (login, password change): following them
 	// would only resend the credentials and count failed logins.
-	c := http.Client{Timeout: 10 * time.Second, Transport: restTransport,
+	c := http.Client{Timeout: limit, Transport: restTransport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -414,12 +420,20 @@ func TestBootCountRebootPersist(t *testing.T) {
 	if err := vm2.Wait(ctx2); err != nil {
 		t.Fatalf("restart after the factory reset: %v", err)
 	}
-	if !strings.Contains(vm2.ConsoleText(), "factory reset: removing /perm/etc/appliance.json") {
+	if !strings.Contains(vm2.ConsoleText(), "factory reset: removing /perm/etc/appliance.json and the TLS certificate") {
 		t.Errorf("probeinit did not reset the appliance settings")
 	}
 	vm3, base3 := boot(t, img, disk)
 	if strings.Contains(vm3.ConsoleText(), "first boot: creating") {
 		t.Errorf("the factory reset reformatted the disk instead of emptying it")
+	}
+	// A new certificate, as on a first boot: the old key goes with the
+	// old owner's settings.
+	if !strings.Contains(vm3.ConsoleText(), "first boot: created a self-signed TLS certificate") {
+		t.Errorf("no new TLS certificate after the factory reset")
+	}
+	if fp3 := checkServedCert(t, vm3); fp3 == fp {
+		t.Errorf("the TLS certificate survived the factory reset")
 	}
 	if st, _ := call(base3, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", tokAuth); st == 200 {
 		t.Errorf("the API token survived the factory reset")

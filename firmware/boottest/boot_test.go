@@ -468,7 +468,7 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	}
 	vm, base := boot(t, img, disk)
 	text := vm.ConsoleText()
-	if strings.Contains(text, "first boot") {
+	if strings.Contains(text, "first boot: creating") {
 		t.Error("a labelled data disk was formatted")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

@@ -6,7 +6,18 @@
 # bzImage, for boot loaders) and OUTDIR/probe.cpio (the u-root initramfs).
 # Needs no root: the kernel package is fetched with apt-get download and
 # unpacked with dpkg-deb -x. Same inputs, same bytes (tested).
+#
+# Firmware updates are signed: SIGNING_KEY=KEY.pem (an ed25519 key, PKCS#8
+# PEM, e.g. from `openssl genpkey -algorithm ed25519`) is the key the image
+# trusts (its public half goes into /etc/probe/update-keys) and signs
+# OUTDIR/update/ with: vmlinuz and initrd (the zstd initramfs, as a slot
+# holds it), each with its .sig. Without SIGNING_KEY a throwaway development
+# key is made once under out/keys/ and reused, so builds stay reproducible.
 set -euo pipefail
+signing_key=${SIGNING_KEY:-}
+if [ -n "$signing_key" ]; then
+	signing_key=$(realpath "$signing_key")
+fi
 cd "$(dirname "$0")/.."
 board=${1:?usage: firmware/build.sh BOARD OUTDIR}
 out=${2:?usage: firmware/build.sh BOARD OUTDIR}
@@ -62,6 +73,20 @@ for lib in $(ldd "$mke2fs" | grep -oE '/[^ ]+'); do
 	mkdir -p "$stage$(dirname "$lib")"
 	cp -L "$lib" "$stage$lib"
 done
+# The update signing key's public half: the key(s) this image trusts.
+if [ -z "$signing_key" ]; then
+	signing_key=$PWD/out/keys/dev-update-signing.pem
+	if [ ! -f "$signing_key" ]; then
+		go run ./tools/imgtool keygen -out "$signing_key"
+		echo "build: no SIGNING_KEY given: generated a throwaway development key $signing_key (never ship it)" >&2
+	fi
+	echo "build: updates signed with the development key $signing_key (give SIGNING_KEY=KEY.pem for a release)" >&2
+fi
+[ -r "$signing_key" ] || { echo "build: SIGNING_KEY $signing_key not readable" >&2; exit 1; }
+{
+	echo "# ed25519 public keys (base64) whose signatures firmware updates may carry"
+	go run ./tools/imgtool pubkey -key "$signing_key"
+} >"$stage/etc/probe/update-keys"
 # Builds must not depend on the umask or the checkout's modes.
 find "$stage" -type d -exec chmod 0755 {} +
 find "$stage" -type f -exec chmod go-w {} +
@@ -76,4 +101,12 @@ for d in "$stage"/*; do
 	files+=(-files "$d:$(basename "$d")")
 done
 go tool mkuimage -config=probe -skip-ldd "${files[@]}" -o "$out/probe.cpio"
-ls -l "$out/probe.cpio" "$out/vmlinux"
+
+# 4. The image as a signed update (POST /appliance/v1/update with each
+#    file's sha256 and the base64 in its .sig as kernel_sig / initrd_sig).
+rm -rf "$out/update"
+mkdir -p "$out/update"
+cp "$out/vmlinuz" "$out/update/vmlinuz"
+zstd -q -10 -T0 -f "$out/probe.cpio" -o "$out/update/initrd"
+go run ./tools/imgtool sign -key "$signing_key" "$out/update/vmlinuz" "$out/update/initrd"
+ls -l "$out/probe.cpio" "$out/vmlinux" "$out/update"

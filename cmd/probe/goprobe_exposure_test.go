@@ -42,7 +42,8 @@ func TestApplianceDefaultsKeepGoProbeOnLoopback(t *testing.T) {
 	port := freePort(t)
 	c := appliance.Default()
 	c.GoProbeAPI = fmt.Sprintf("0.0.0.0:%d", port)
-	args := append([]string{"-i", pcap, "--disable-login"}, c.CommandLine(filepath.Join(dir, "db"), nil)...)
+	c.HTTPPlain, c.HTTPPort = true, freePort(t) // no certificate needed here
+	args := append([]string{"-i", pcap, "--disable-login"}, c.CommandLine(filepath.Join(dir, "db"), nil, appliance.TLSFiles{})...)
 	startProbe(t, args...)
 	client := &http.Client{Timeout: 5 * time.Second}
 	resp, err := client.Get(fmt.Sprintf("http://127.0.0.1:%d/api/v1/stats/packets", port))

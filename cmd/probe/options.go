@@ -67,8 +67,10 @@ type options struct {
 	drainInterval time.Duration
 	flushInterval time.Duration
 
-	amOptions  // active monitoring (activemon.go)
-	recOptions // packet recording (recording.go)
+	amOptions        // active monitoring (activemon.go)
+	recOptions       // packet recording (recording.go)
+	tlsOptions       // REST over HTTPS (https.go)
+	updateKeyOptions // signed firmware updates (https.go)
 
 	ndpiProtocols string
 	noDPI         bool
@@ -78,7 +80,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringArrayVarP(&o.interfaces, "interface", "i", nil, "live interface or .pcap/.pcapng file to read (repeatable; ids 0,1,… in order)")
 	fs.StringVar(&o.configFile, "config", "", "JSON file {\"interfaces\": [...]} of more interfaces to capture; POST /api/v1/_reload re-reads it")
 	fs.StringVarP(&o.localNets, "local-networks", "m", "", "local networks, comma-separated CIDRs")
-	fs.IntVarP(&o.httpPort, "http-port", "w", 3000, "REST API port")
+	fs.IntVarP(&o.httpPort, "http-port", "w", 3000, "REST API port, plain HTTP (0: off, with --https-port)")
 	fs.StringVar(&o.httpAddr, "http-addr", "", "REST API listen address (default all)")
 	fs.StringVarP(&o.dataDir, "data-dir", "d", "/var/lib/probe", "directory of the embedded store")
 	fs.BoolVar(&o.disableLogin, "disable-login", false, "serve the REST API without authentication")
@@ -113,6 +115,8 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.flushInterval, "flush-interval", defaultFlushInterval, "live interfaces: how often flow counts are written to the store (1s to 5m); a crash loses at most this much")
 	o.amOptions.register(fs)
 	o.recOptions.register(fs)
+	o.tlsOptions.register(fs)
+	o.updateKeyOptions.register(fs)
 	fs.StringVarP(&o.ndpiProtocols, "ndpi-protocols", "p", "", "nDPI custom protocols file (host:, ip:, ipv6:, tcp:, udp: rules @Protocol), as ntopng's")
 	fs.BoolVar(&o.noDPI, "no-dpi", false, "leave payloads uninspected: flows keep port and address guesses (no L7 detection, server names, TLS/QUIC/HTTP detail); about 3x less CPU per packet")
 }
@@ -192,8 +196,14 @@ func (o *options) validate() (*config, error) {
 			c.nets = append(c.nets, p.Masked())
 		}
 	}
-	if o.httpPort <= 0 || o.httpPort > 65535 {
+	if o.httpPort < 0 || o.httpPort > 65535 {
 		return nil, fmt.Errorf("http port %d out of range", o.httpPort)
+	}
+	if err := c.tlsOptions.validate(o.httpPort); err != nil {
+		return nil, err
+	}
+	if err := c.updateKeyOptions.validate(o.updateDir); err != nil {
+		return nil, err
 	}
 	if o.httpAddr != "" {
 		if _, err := netip.ParseAddr(o.httpAddr); err != nil {

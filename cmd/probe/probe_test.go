@@ -4,6 +4,8 @@ package main
 // Badger on disk, real HTTP over loopback.
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
@@ -859,8 +861,16 @@ func TestFirmwareUpdateStaging(t *testing.T) {
 	}))
 	defer srv.Close()
 	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
-	body := fmt.Sprintf(`{"kernel_url":%q,"kernel_sha256":%q,"initrd_url":%q,"initrd_sha256":%q}`,
-		srv.URL+"/k", sum(kernel), srv.URL+"/i", sum(initrd))
+	pub, priv, _ := ed25519.GenerateKey(rand.Reader)
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	sig := func(k ed25519.PrivateKey, b []byte) string {
+		return base64.StdEncoding.EncodeToString(ed25519.Sign(k, b))
+	}
+	signed := func(kernelSig, initrdSig string) string {
+		return fmt.Sprintf(`{"kernel_url":%q,"kernel_sha256":%q,"kernel_sig":%q,"initrd_url":%q,"initrd_sha256":%q,"initrd_sig":%q}`,
+			srv.URL+"/k", sum(kernel), kernelSig, srv.URL+"/i", sum(initrd), initrdSig)
+	}
+	body := signed(sig(priv, kernel), sig(priv, initrd))
 	admin := basic("admin", testAdminPassword)
 	admin["Content-Type"] = "application/json"
 
@@ -871,17 +881,34 @@ func TestFirmwareUpdateStaging(t *testing.T) {
 	p.stop(t)
 
 	upd := filepath.Join(dir, "update")
-	p = startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--update-dir", upd)
+	p = startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--update-dir", upd,
+		"--update-key", base64.StdEncoding.EncodeToString(pub))
 	a := p.call(t, "POST", "/appliance/v1/update", strings.Replace(body, sum(initrd), sum(kernel), 1), admin)
 	if a.status != 400 || a.env.RCStr != "INVALID_ARGUMENTS" {
 		t.Errorf("wrong initrd checksum: %d %s", a.status, a.body)
+	}
+	// Unsigned, or signed by a key the probe does not trust: refused, and
+	// nothing is staged.
+	for name, b := range map[string]string{
+		"no signatures":         signed("", ""),
+		"kernel signature only": signed(sig(priv, kernel), ""),
+		"wrong key":             signed(sig(priv, kernel), sig(stranger, initrd)),
+	} {
+		a := p.call(t, "POST", "/appliance/v1/update", b, admin)
+		if a.status != 400 || a.env.RCStr != "INVALID_ARGUMENTS" || !strings.Contains(string(a.body), "signature") {
+			t.Errorf("%s: %d %s", name, a.status, a.body)
+		}
+		if _, err := os.Stat(upd); !os.IsNotExist(err) {
+			t.Errorf("%s: something was staged (%v)", name, err)
+		}
 	}
 	a = p.call(t, "POST", "/appliance/v1/update", body, admin)
 	if a.status != 200 || a.env.RC != 0 {
 		t.Fatalf("update: %d %s", a.status, a.body)
 	}
 	p.waitExit(t, 4, "staging an update")
-	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "ready": []byte("ready\n")} {
+	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "ready": []byte("ready\n"),
+		"vmlinuz.sig": []byte(sig(priv, kernel) + "\n"), "initrd.sig": []byte(sig(priv, initrd) + "\n")} {
 		if got, err := os.ReadFile(filepath.Join(upd, name)); err != nil || string(got) != string(want) {
 			t.Errorf("staged %s: %v", name, err)
 		}

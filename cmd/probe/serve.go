@@ -251,8 +251,9 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 			defer one.Unlock()
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 			defer cancel()
-			err := update.Stage(ctx, &http.Client{}, c.updateDir,
-				update.Part{URL: u.KernelURL, SHA256: u.KernelSHA256}, update.Part{URL: u.InitrdURL, SHA256: u.InitrdSHA256})
+			err := update.Stage(ctx, &http.Client{}, c.updateDir, c.trustedKeys,
+				update.Part{URL: u.KernelURL, SHA256: u.KernelSHA256, Sig: u.KernelSig},
+				update.Part{URL: u.InitrdURL, SHA256: u.InitrdSHA256, Sig: u.InitrdSig})
 			if err != nil {
 				log.Warn("firmware update refused", "err", err)
 				return err
@@ -280,18 +281,29 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 	srv := rest.New(rest.Config{
 		Recordings:     recs.get,
 		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon,
-		DisableLogin: c.disableLogin, HTTPPort: c.httpPort, Logger: log,
+		DisableLogin: c.disableLogin, HTTPPort: c.restPort(), Logger: log,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,
 		ApplianceConfig: appGet, SetApplianceConfig: appSet, Reboot: reboot,
 	})
-	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
-	if err != nil {
-		return fmt.Errorf("REST listener: %w", err)
+	srvErr := make(chan error, 2) // plain and HTTPS
+	if c.httpPort != 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
+		if err != nil {
+			return fmt.Errorf("REST listener: %w", err)
+		}
+		go func() { srvErr <- srv.Serve(ln) }()
+		log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
 	}
-	srvErr := make(chan error, 1)
-	go func() { srvErr <- srv.Serve(ln) }()
-	log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
+	if c.httpsPort != 0 {
+		ln, err := listenHTTPS(c)
+		if err != nil {
+			srv.Shutdown()
+			return err
+		}
+		go func() { srvErr <- srv.Serve(ln) }()
+		log.Info("REST API listening over HTTPS", "addr", ln.Addr().String(), "cert", c.tlsCert, "login", !c.disableLogin)
+	}
 
 	if c.goprobeAddr != "" {
 		gp, err := startGoProbeAPI(c, st, set, &writer.lastWrite, log)

@@ -118,13 +118,18 @@ func runDaemon() error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stop = cancel
-	args := d.cfg.CommandLine(probeData, monitor)
+	var tlsFiles appliance.TLSFiles
+	if !d.cfg.HTTPPlain {
+		tlsFiles = d.restTLS()
+	}
+	args := d.cfg.CommandLine(probeData, monitor, tlsFiles)
 	if d.persistent {
 		args = append(args, "--appliance-config", configFile)
 	}
 	if d.slot != "" && d.persistent {
-		// Booted from a flashed disk: firmware updates are possible.
-		args = append(args, "--update-dir", updateDir)
+		// Booted from a flashed disk: firmware updates are possible, signed
+		// by a key of the image's (and the settings' extra ones).
+		args = append(args, "--update-dir", updateDir, "--update-keys", imageKeys)
 	}
 	d.log.Printf("probe %s", strings.Join(appliance.Redacted(args), " "))
 	d.sup = &supervise.Supervisor{
@@ -220,7 +225,11 @@ func (d *daemon) announceReady(ctx context.Context) {
 				d.ready = uptime()
 			}
 			d.mu.Unlock()
-			d.log.Printf("PROBE READY rest=:%d uptime=%s", d.cfg.HTTPPort, uptime())
+			scheme := "https"
+			if d.cfg.HTTPPlain {
+				scheme = "http"
+			}
+			d.log.Printf("PROBE READY rest=%s://:%d uptime=%s", scheme, d.cfg.HTTPPort, uptime())
 			if first && d.slot != "" {
 				d.bless()
 			}
@@ -254,6 +263,13 @@ func (d *daemon) installUpdate() bool {
 	target := slots.Other(d.slot)
 	if d.slot == "" || !update.IsReady(updateDir) {
 		d.log.Printf("update: nothing complete staged, or not booted from a slot: ignored")
+		return false
+	}
+	// The probe checked the signatures; the slot's writer checks again,
+	// against its own idea of the trusted keys.
+	if err := update.Verify(updateDir, d.updateKeys()); err != nil {
+		os.RemoveAll(updateDir)
+		d.log.Printf("update refused: %v (staying on slot %s)", err, d.slot)
 		return false
 	}
 	err := d.withESP(func(esp string) error {
@@ -326,7 +342,7 @@ func (d *daemon) petWatchdog(ctx context.Context) {
 
 // probeExited handles the probe's exit statuses that are requests: 3 is a
 // factory reset (the probe wiped its data directory; the appliance's own
-// settings go too, and the box restarts as new), 4 a staged firmware update.
+// settings and TLS certificate go too, and the box restarts as new), 4 a staged firmware update.
 func (d *daemon) probeExited(err error) bool {
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
@@ -343,8 +359,12 @@ func (d *daemon) probeExited(err error) bool {
 	default:
 		return false
 	}
-	d.log.Printf("factory reset: removing %s and rebooting", configFile)
+	d.log.Printf("factory reset: removing %s and the TLS certificate, and rebooting", configFile)
 	if err := os.Remove(configFile); err != nil && !errors.Is(err, os.ErrNotExist) {
+		d.log.Printf("factory reset: %v", err)
+	}
+	// The box restarts as new: a new key, not the old owner's.
+	if err := os.RemoveAll(tlsDir); err != nil {
 		d.log.Printf("factory reset: %v", err)
 	}
 	go d.reboot(unix.LINUX_REBOOT_CMD_RESTART, nil)

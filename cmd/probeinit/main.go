@@ -9,7 +9,9 @@
 //	probeinit status     what the daemon knows
 //
 // The daemon mounts bpffs and the data partition (creating it on first boot),
-// reads the stored appliance configuration, configures the management port,
+// reads the stored appliance configuration, makes sure the REST API has its
+// TLS certificate (self-signed, created at first boot on the data partition;
+// its SHA-256 fingerprint is printed on every boot), configures the management port,
 // brings the monitor ports up in promiscuous mode, and runs the probe under a
 // supervisor that restarts it and pets the hardware watchdog while it is
 // healthy. It prints "PROBE READY" on the console once the REST API accepts

@@ -308,6 +308,8 @@ var knownParams = map[string]validator{
 	"kernel_sha256": func(s string) bool { return reHex.MatchString(s) },
 	"initrd_url":    vAny,
 	"initrd_sha256": func(s string) bool { return reHex.MatchString(s) },
+	"kernel_sig":    vAny,
+	"initrd_sig":    vAny,
 }
 
 func lint(raw map[string]string) Params {

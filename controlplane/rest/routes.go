@@ -139,8 +139,8 @@ func (s *Server) resetAllConfig(r *request) (RC, any) {
 }
 
 // stageUpdate is the appliance's firmware update (not an ntopng endpoint;
-// same envelope and authentication): kernel_url, kernel_sha256, initrd_url,
-// initrd_sha256. Once both files are downloaded and verified the answer
+// same envelope and authentication): kernel_url, kernel_sha256, kernel_sig,
+// initrd_url, initrd_sha256, initrd_sig (signatures: base64 ed25519). Once both files are downloaded and verified the answer
 // goes out and the appliance installs them into its other boot slot and
 // reboots into it on trial.
 func (s *Server) stageUpdate(r *request) (RC, any) {
@@ -153,6 +153,7 @@ func (s *Server) stageUpdate(r *request) (RC, any) {
 	req := UpdateRequest{
 		KernelURL: r.params["kernel_url"], KernelSHA256: r.params["kernel_sha256"],
 		InitrdURL: r.params["initrd_url"], InitrdSHA256: r.params["initrd_sha256"],
+		KernelSig: r.params["kernel_sig"], InitrdSig: r.params["initrd_sig"],
 	}
 	if req.KernelURL == "" || req.KernelSHA256 == "" || req.InitrdURL == "" || req.InitrdSHA256 == "" {
 		return RCInvalidArguments, map[string]string{"error": "kernel_url, kernel_sha256, initrd_url and initrd_sha256 are required"}

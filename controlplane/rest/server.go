@@ -84,9 +84,11 @@ type Config struct {
 	Reboot             func()
 }
 
-// UpdateRequest names a firmware update's kernel and initramfs.
+// UpdateRequest names a firmware update's kernel and initramfs, with
+// their detached signatures (base64 ed25519).
 type UpdateRequest struct {
 	KernelURL, KernelSHA256, InitrdURL, InitrdSHA256 string
+	KernelSig, InitrdSig                             string
 }
 
 // Server is the REST server.

@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/probe-appliance/probe/firmware/update"
 	"github.com/probe-appliance/probe/internal/badinput"
 	"github.com/probe-appliance/probe/internal/listenaddr"
 )
@@ -32,8 +33,17 @@ const (
 // Config is the persistent appliance configuration.
 type Config struct {
 	Management Management `json:"management"`
-	// HTTPPort is the REST API's port on every address.
+	// HTTPPort is the REST API's port on every address: HTTPS with the
+	// appliance's certificate, unless HTTPPlain.
 	HTTPPort int `json:"http_port"`
+	// HTTPPlain serves the REST API as plain HTTP on HTTPPort instead of
+	// HTTPS (ntopng's -w rather than -W): credentials and session cookies
+	// then cross the management network in clear text.
+	HTTPPlain bool `json:"http_plain"`
+	// UpdateKeys are ed25519 public keys (base64 of the 32 bytes) whose
+	// signatures firmware updates may carry, besides the key(s) the image
+	// was built to trust.
+	UpdateKeys []string `json:"update_keys"`
 	// GoProbeAPI is the goProbe API's listen address (empty: off). Without
 	// GoProbeAPIKeys the API is served on loopback only, whatever the
 	// address says (its port is kept): unauthenticated, it would hand every
@@ -104,6 +114,11 @@ func (c Config) Validate() error {
 	}
 	if c.HTTPPort < 1 || c.HTTPPort > 65535 {
 		errs = append(errs, fmt.Errorf("http_port %d out of range", c.HTTPPort))
+	}
+	for _, k := range c.UpdateKeys {
+		if _, err := update.ParseKey(k); err != nil {
+			errs = append(errs, fmt.Errorf("update_keys: %w", err))
+		}
 	}
 	for _, s := range c.NTPServers {
 		if s == "" || strings.ContainsAny(s, " \t/") {
@@ -182,7 +197,10 @@ func writeAtomic(path string, data []byte) error {
 	if err != nil {
 		return fmt.Errorf("appliance config: %w", err)
 	}
-	if _, err := f.Write(data); err == nil {
+	// One err for write, sync and close: a failed write or sync must not
+	// rename a short or unsynced file over the good settings.
+	_, err = f.Write(data)
+	if err == nil {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
@@ -192,7 +210,12 @@ func writeAtomic(path string, data []byte) error {
 		os.Remove(tmp)
 		return fmt.Errorf("appliance config: %w", err)
 	}
-	return os.Rename(tmp, path)
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("appliance config: %w", err)
+	}
+	// The rename is durable only once the directory is synced: settings
+	// answered OK must survive a power cut.
+	return syncDir(filepath.Dir(path))
 }
 
 // minGoProbeKeyLen is the probe's own minimum (controlplane/goprobe).
@@ -207,14 +230,40 @@ func (c Config) GoProbeListen() string {
 	return listenaddr.OnLoopback(c.GoProbeAPI)
 }
 
-// CommandLine is the probe's command line (without the program name).
-func (c Config) CommandLine(dataDir string, monitor []string) []string {
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("appliance config: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("appliance config: syncing %s: %w", dir, err)
+	}
+	return nil
+}
+
+// TLSFiles are the REST API's certificate and key (PEM) when it serves HTTPS.
+type TLSFiles struct{ Cert, Key string }
+
+// CommandLine is the probe's command line (without the program name):
+// REST over HTTPS with tls's certificate unless the settings ask for plain
+// HTTP; every update key of the settings trusted besides the image's.
+func (c Config) CommandLine(dataDir string, monitor []string, tls TLSFiles) []string {
 	var args []string
 	for _, m := range monitor {
 		args = append(args, "-i", m)
 	}
-	args = append(args, "--data-dir", dataDir, "--http-port", strconv.Itoa(c.HTTPPort),
-		"--goprobe-api", c.GoProbeListen())
+	args = append(args, "--data-dir", dataDir)
+	if c.HTTPPlain {
+		args = append(args, "--http-port", strconv.Itoa(c.HTTPPort))
+	} else {
+		args = append(args, "--http-port", "0", "--https-port", strconv.Itoa(c.HTTPPort),
+			"--tls-cert", tls.Cert, "--tls-key", tls.Key)
+	}
+	for _, k := range c.UpdateKeys {
+		args = append(args, "--update-key", strings.TrimSpace(k))
+	}
+	args = append(args, "--goprobe-api", c.GoProbeListen())
 	for _, k := range c.GoProbeAPIKeys {
 		args = append(args, "--goprobe-api-key", k)
 	}

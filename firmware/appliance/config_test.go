@@ -1,11 +1,14 @@
 package appliance
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/internal/badinput"
 	"github.com/probe-appliance/probe/internal/listenaddr"
@@ -80,11 +83,78 @@ func TestCommandLine(t *testing.T) {
 	c := Default()
 	c.LocalNetworks = []string{"10.0.0.0/8", "192.168.0.0/16"}
 	c.ProbeArgs = []string{"--xdp-flows", "131072"}
-	got := c.CommandLine("/perm/probe", []string{"eth1", "eth2"})
-	want := []string{"-i", "eth1", "-i", "eth2", "--data-dir", "/perm/probe", "--http-port", "3000",
+	c.UpdateKeys = []string{testKey}
+	tls := TLSFiles{Cert: "/perm/etc/tls/cert.pem", Key: "/perm/etc/tls/key.pem"}
+	got := c.CommandLine("/perm/probe", []string{"eth1", "eth2"}, tls)
+	want := []string{"-i", "eth1", "-i", "eth2", "--data-dir", "/perm/probe",
+		"--http-port", "0", "--https-port", "3000", "--tls-cert", "/perm/etc/tls/cert.pem", "--tls-key", "/perm/etc/tls/key.pem",
+		"--update-key", testKey,
 		"--goprobe-api", "127.0.0.1:6060", "-m", "10.0.0.0/8,192.168.0.0/16", "--xdp-flows", "131072"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	// Plain HTTP only when the settings say so: no certificate then.
+	c = Default()
+	c.HTTPPlain = true
+	got = c.CommandLine("/perm/probe", nil, tls)
+	want = []string{"--data-dir", "/perm/probe", "--http-port", "3000", "--goprobe-api", "127.0.0.1:6060"}
+	if !slices.Equal(got, want) {
+		t.Errorf("plain: got  %q\nwant %q", got, want)
+	}
+}
+
+// testKey is an ed25519 public key (32 bytes, base64).
+const testKey = "11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="
+
+func TestUpdateKeys(t *testing.T) {
+	for _, tc := range []struct {
+		keys string
+		ok   bool
+	}{
+		{`["` + testKey + `"]`, true},
+		{`[]`, true},
+		{`["` + testKey[:20] + `"]`, false}, // too short
+		{`["not base64!"]`, false},          // not base64
+		{`["AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]`, false}, // 36 bytes
+	} {
+		_, err := Parse([]byte(`{"update_keys": ` + tc.keys + `}`))
+		if (err == nil) != tc.ok || (err != nil && !strings.Contains(err.Error(), "update_keys")) {
+			t.Errorf("%s: %v", tc.keys, err)
+		}
+	}
+}
+
+// A write that fails (the file system is full) leaves the stored settings
+// as they were: the short temporary file is not renamed over them.
+func TestSaveWriteFails(t *testing.T) {
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Skipf("mounting a small tmpfs: %v (needs root)", err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, 0) })
+	path := filepath.Join(dir, "appliance.json")
+	good := `{"http_port": 8443}`
+	if _, err := Save(path, []byte(good)); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(path)
+	// Valid settings too large for the 64 KiB file system.
+	nets := make([]string, 8000)
+	for i := range nets {
+		nets[i] = fmt.Sprintf(`"10.%d.%d.0/24"`, i/256, i%256)
+	}
+	_, err := Save(path, []byte(`{"http_port": 9443, "local_networks": [`+strings.Join(nets, ",")+`]}`))
+	if err == nil || !strings.Contains(err.Error(), "no space") {
+		t.Fatalf("save on a full file system: %v, want no space left", err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Errorf("a failed write replaced the settings: %d bytes, was %d", len(after), len(before))
+	}
+	if c, err := Read(path); err != nil || c.HTTPPort != 8443 {
+		t.Errorf("settings after the failed save: %+v %v", c, err)
+	}
+	if _, err := os.Stat(path + ".tmp"); !os.IsNotExist(err) {
+		t.Errorf("temporary file left behind: %v", err)
 	}
 }
 
@@ -107,14 +177,14 @@ func TestGoProbeListen(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", tc.json, err)
 		}
-		args := c.CommandLine("/perm/probe", nil)
+		args := c.CommandLine("/perm/probe", nil, TLSFiles{})
 		i := slices.Index(args, "--goprobe-api")
 		if i < 0 || !slices.Equal(args[i:min(len(args), i+len(tc.want))], tc.want) {
 			t.Errorf("%s: %q, want %q", tc.json, args, tc.want)
 		}
 	}
 	c, _ := Parse([]byte(`{"goprobe_api_keys":["` + key + `"]}`))
-	if logged := strings.Join(Redacted(c.CommandLine("/perm/probe", nil)), " "); strings.Contains(logged, key) || !strings.Contains(logged, "--goprobe-api-key ***") {
+	if logged := strings.Join(Redacted(c.CommandLine("/perm/probe", nil, TLSFiles{})), " "); strings.Contains(logged, key) || !strings.Contains(logged, "--goprobe-api-key ***") {
 		t.Errorf("logged command line: %s", logged)
 	}
 	if _, err := Parse([]byte(`{"goprobe_api_keys":["short"]}`)); err == nil || !strings.Contains(err.Error(), "goprobe_api_keys[0]") {

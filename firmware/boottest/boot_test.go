@@ -6,9 +6,14 @@ package boottest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +23,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -25,9 +31,62 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"github.com/probe-appliance/probe/firmware/qemu"
+	"github.com/probe-appliance/probe/firmware/tlscert"
 )
 
-var readyRE = regexp.MustCompile(`PROBE READY rest=:3000 uptime=([0-9.]+)s`)
+// The appliance serves REST over HTTPS by default.
+var readyRE = regexp.MustCompile(`PROBE READY rest=https://:3000 uptime=([0-9.]+)s`)
+
+// fingerprintRE is the REST certificate's fingerprint as the console shows it.
+var fingerprintRE = regexp.MustCompile(`TLS certificate SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})`)
+
+// pins are the certificate fingerprints the console showed, by the host
+// address its REST port is forwarded to: the tests trust what the console
+// says, as an operator pinning the first-boot certificate does.
+var pins sync.Map // "127.0.0.1:port" → fingerprint
+
+// pinConsole pins the fingerprint the console printed for vm's REST port.
+func pinConsole(t *testing.T, vm *qemu.VM) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	m, _, err := vm.Expect(ctx, fingerprintRE, 0)
+	if err != nil {
+		t.Fatalf("no certificate fingerprint on the console: %v", err)
+	}
+	pins.Store(fmt.Sprintf("127.0.0.1:%d", vm.RESTPort), m[1])
+	return m[1]
+}
+
+// restTransport speaks TLS 1.2+ to a forwarded REST port and accepts only
+// the certificate pinned for it.
+var restTransport = &http.Transport{
+	DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		want, ok := pins.Load(addr)
+		if !ok {
+			return nil, fmt.Errorf("no certificate pinned for %s", addr)
+		}
+		d := tls.Dialer{Config: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			// Verified below against the console's fingerprint instead of
+			// a CA: the certificate is self-signed.
+			InsecureSkipVerify: true,
+			VerifyConnection: func(cs tls.ConnectionState) error {
+				if len(cs.PeerCertificates) == 0 {
+					return errors.New("no certificate served")
+				}
+				if got := tlscert.Fingerprint(cs.PeerCertificates[0].Raw); got != want {
+					return fmt.Errorf("served certificate %s, the console showed %s", got, want)
+				}
+				return nil
+			},
+		}}
+		return d.DialContext(ctx, network, addr)
+	},
+}
+
+// restBase is the REST API's URL through vm's port forward.
+func restBase(vm *qemu.VM) string { return fmt.Sprintf("https://127.0.0.1:%d", vm.RESTPort) }
 
 func image(t *testing.T) string {
 	t.Helper()
@@ -53,7 +112,8 @@ func boot(t *testing.T, img, disk string) (*qemu.VM, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+	pinConsole(t, vm)
+	base := restBase(vm)
 	// READY is printed inside the guest; the host-side forward answers too.
 	loginAdmin(t, base)
 	t.Logf("boot: REST ready %.2f s after QEMU started (guest uptime %s s)", time.Since(vm.Started()).Seconds(), m[1])
@@ -106,6 +166,12 @@ func loginAdmin(t *testing.T, base string) {
 }
 
 func call(base, method, path, body string, hdr map[string]string) (int, []byte) {
+	return callWithin(10*time.Second, base, method, path, body, hdr)
+}
+
+// callWithin is call with its own time limit (a firmware update answers
+// once it is downloaded and verified).
+func callWithin(limit time.Duration, base, method, path, body string, hdr map[string]string) (int, []byte) {
 	req, err := http.NewRequest(method, base+path, strings.NewReader(body))
 	if err != nil {
 		return 0, nil
@@ -118,7 +184,7 @@ func call(base, method, path, body string, hdr map[string]string) (int, []byte) 
 	}
 	// Redirects are answers here (login, password change): following them
 	// would only resend the credentials and count failed logins.
-	c := http.Client{Timeout: 10 * time.Second,
+	c := http.Client{Timeout: limit, Transport: restTransport,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	resp, err := c.Do(req)
 	if err != nil {
@@ -256,6 +322,17 @@ func TestBootCountRebootPersist(t *testing.T) {
 	if !strings.Contains(vm.ConsoleText(), "first boot: creating ext4 PROBEDATA") {
 		t.Errorf("first boot did not create the data partition")
 	}
+	// REST over HTTPS with the certificate made at first boot: the one
+	// served is the one whose fingerprint the console showed (every call
+	// checks that), an ECDSA P-256 certificate for the loopback address
+	// the port is forwarded from, over TLS 1.2 or later.
+	if !strings.Contains(vm.ConsoleText(), "first boot: created a self-signed TLS certificate") {
+		t.Errorf("first boot did not create the TLS certificate")
+	}
+	fp := checkServedCert(t, vm)
+	if st, _ := plainCall(vm.RESTPort); st == 200 {
+		t.Errorf("plain HTTP served on the REST port")
+	}
 	// The monitor port is captured with native XDP on virtio_net.
 	ifd := waitCaptured(t, base)
 	if ifd.CaptureMode != "xdp-native" {
@@ -307,7 +384,10 @@ func TestBootCountRebootPersist(t *testing.T) {
 
 	vm2, base2 := boot(t, img, disk)
 	if strings.Contains(vm2.ConsoleText(), "first boot") {
-		t.Errorf("second boot formatted the data partition again")
+		t.Errorf("second boot formatted the data partition again (or made a new certificate)")
+	}
+	if fp2 := checkServedCert(t, vm2); fp2 != fp {
+		t.Errorf("certificate after the reboot %s, first boot's %s", fp2, fp)
 	}
 	// The token made before the reboot still authenticates.
 	tokAuth := map[string]string{"Authorization": "Token " + tok.Token}
@@ -340,12 +420,20 @@ func TestBootCountRebootPersist(t *testing.T) {
 	if err := vm2.Wait(ctx2); err != nil {
 		t.Fatalf("restart after the factory reset: %v", err)
 	}
-	if !strings.Contains(vm2.ConsoleText(), "factory reset: removing /perm/etc/appliance.json") {
+	if !strings.Contains(vm2.ConsoleText(), "factory reset: removing /perm/etc/appliance.json and the TLS certificate") {
 		t.Errorf("probeinit did not reset the appliance settings")
 	}
 	vm3, base3 := boot(t, img, disk)
 	if strings.Contains(vm3.ConsoleText(), "first boot: creating") {
 		t.Errorf("the factory reset reformatted the disk instead of emptying it")
+	}
+	// A new certificate, as on a first boot: the old key goes with the
+	// old owner's settings.
+	if !strings.Contains(vm3.ConsoleText(), "first boot: created a self-signed TLS certificate") {
+		t.Errorf("no new TLS certificate after the factory reset")
+	}
+	if fp3 := checkServedCert(t, vm3); fp3 == fp {
+		t.Errorf("the TLS certificate survived the factory reset")
 	}
 	if st, _ := call(base3, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", tokAuth); st == 200 {
 		t.Errorf("the API token survived the factory reset")
@@ -380,7 +468,7 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	}
 	vm, base := boot(t, img, disk)
 	text := vm.ConsoleText()
-	if strings.Contains(text, "first boot") {
+	if strings.Contains(text, "first boot: creating") {
 		t.Error("a labelled data disk was formatted")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -415,6 +503,52 @@ func TestBootStoredStaticConfig(t *testing.T) {
 	if _, _, err := vm2.Expect(ctx2, regexp.MustCompile(`management eth0: 10\.0\.2\.15/24\r?\n`), 0); err != nil {
 		t.Errorf("DHCP after the REST change: %v", err)
 	}
+}
+
+// checkServedCert handshakes with the REST port and checks what it serves
+// against what the console showed; it returns the fingerprint.
+func checkServedCert(t *testing.T, vm *qemu.VM) string {
+	t.Helper()
+	addr := fmt.Sprintf("127.0.0.1:%d", vm.RESTPort)
+	want, _ := pins.Load(addr)
+	c, err := tls.DialWithDialer(&net.Dialer{Timeout: 10 * time.Second}, "tcp", addr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatalf("TLS handshake with the REST port: %v", err)
+	}
+	defer c.Close()
+	cs := c.ConnectionState()
+	cert := cs.PeerCertificates[0]
+	fp := tlscert.Fingerprint(cert.Raw)
+	if fp != want {
+		t.Errorf("served certificate %s, the console showed %s", fp, want)
+	}
+	if cs.Version < tls.VersionTLS12 {
+		t.Errorf("TLS version %#x", cs.Version)
+	}
+	if k, ok := cert.PublicKey.(*ecdsa.PublicKey); !ok || k.Curve != elliptic.P256() {
+		t.Errorf("certificate key %T, want ECDSA P-256", cert.PublicKey)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	if _, err := cert.Verify(x509.VerifyOptions{Roots: roots, DNSName: "127.0.0.1"}); err != nil {
+		t.Errorf("certificate not valid for 127.0.0.1 (the forwarded address): %v", err)
+	}
+	if time.Until(cert.NotAfter) < 20*365*24*time.Hour {
+		t.Errorf("certificate valid only until %s", cert.NotAfter)
+	}
+	t.Logf("REST certificate %s, TLS %#x, valid until %s", fp, cs.Version, cert.NotAfter.Format("2006-01-02"))
+	return fp
+}
+
+// plainCall is a plain HTTP request to the REST port.
+func plainCall(port int) (int, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(fmt.Sprintf("http://127.0.0.1:%d/lua/rest/v1/get/ntopng/interfaces.lua", port))
+	if err != nil {
+		return 0, err
+	}
+	resp.Body.Close()
+	return resp.StatusCode, nil
 }
 
 // sntpServer answers NTP client requests on a free UDP port of the host's
@@ -484,7 +618,8 @@ func TestGenericBoardOnIntelNICs(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+	pinConsole(t, vm)
+	base := restBase(vm)
 	loginAdmin(t, base)
 	ifd := waitCaptured(t, base)
 	if !strings.HasPrefix(ifd.CaptureMode, "xdp-") {

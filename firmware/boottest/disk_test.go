@@ -2,7 +2,10 @@ package boottest
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -127,21 +130,35 @@ func TestDiskFallsBackToSlotB(t *testing.T) {
 
 // A firmware update over REST: downloaded from a server by the appliance,
 // checked, written into the other slot on trial; the box reboots into it
-// and blesses it. A wrong checksum is refused and changes nothing.
+// and blesses it. A wrong checksum, a missing signature and a signature by
+// a key the image does not trust are refused and change nothing.
 func TestDiskUpdateOverREST(t *testing.T) {
 	img := image(t)
 	disk := flashDisk(t, img)
 	vm := bootDisk(t, disk)
 	expect(t, vm, `slot a blessed`, 3*time.Minute)
 
-	// The update: this very image, the initramfs compressed as on the disk.
-	files := t.TempDir()
-	initrd := filepath.Join(files, "initrd")
-	if out, err := exec.Command("zstd", "-q", "-3", "-f", filepath.Join(img, "probe.cpio"), "-o", initrd).CombinedOutput(); err != nil {
-		t.Fatalf("zstd: %v %s", err, out)
+	// The update: this very image as the build signed it (vmlinuz and the
+	// zstd initramfs, each with its .sig, in update/).
+	files := filepath.Join(img, "update")
+	sig := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join(files, name+".sig"))
+		if err != nil {
+			t.Fatalf("%v (firmware/build.sh signs the update)", err)
+		}
+		return strings.TrimSpace(string(raw))
 	}
-	if err := copyFile(filepath.Join(img, "vmlinuz"), filepath.Join(files, "vmlinuz")); err != nil {
+	// A key the image does not trust signs the same files.
+	_, stranger, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
 		t.Fatal(err)
+	}
+	strangerSig := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join(files, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return base64.StdEncoding.EncodeToString(ed25519.Sign(stranger, raw))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -152,28 +169,45 @@ func TestDiskUpdateOverREST(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	// QEMU's user network shows the host's loopback to the guest as 10.0.2.2.
 	url := fmt.Sprintf("http://10.0.2.2:%d/", ln.Addr().(*net.TCPAddr).Port)
-	body := func(kernelSum string) string {
+	body := func(kernelSum, kernelSig, initrdSig string) string {
 		b, _ := json.Marshal(map[string]string{
-			"kernel_url": url + "vmlinuz", "kernel_sha256": kernelSum,
-			"initrd_url": url + "initrd", "initrd_sha256": fileSum(t, initrd),
+			"kernel_url": url + "vmlinuz", "kernel_sha256": kernelSum, "kernel_sig": kernelSig,
+			"initrd_url": url + "initrd", "initrd_sha256": fileSum(t, filepath.Join(files, "initrd")), "initrd_sig": initrdSig,
 		})
 		return string(b)
 	}
-	base := fmt.Sprintf("http://127.0.0.1:%d", vm.RESTPort)
+	kernelSum := fileSum(t, filepath.Join(files, "vmlinuz"))
+	pinConsole(t, vm)
+	base := restBase(vm)
 	loginAdmin(t, base)
 
-	st, b := call(base, "POST", "/appliance/v1/update", body(strings.Repeat("0", 64)), basicAuth)
-	if st != 400 || !strings.Contains(string(b), "INVALID_ARGUMENTS") || !strings.Contains(string(b), "sha256 is") {
-		t.Fatalf("update with a wrong checksum: %d %s", st, b)
+	for _, tc := range []struct {
+		name, body, says string
+	}{
+		{"wrong checksum", body(strings.Repeat("0", 64), sig("vmlinuz"), sig("initrd")), "sha256 is"},
+		{"no signature", body(kernelSum, "", sig("initrd")), "signature missing"},
+		{"wrong signature", body(kernelSum, sig("vmlinuz"), strangerSig("initrd")), "not by a key this appliance trusts"},
+	} {
+		st, b := callWithin(3*time.Minute, base, "POST", "/appliance/v1/update", tc.body, basicAuth)
+		if st != 400 || !strings.Contains(string(b), "INVALID_ARGUMENTS") || !strings.Contains(string(b), tc.says) {
+			t.Fatalf("update with a %s: %d %s", tc.name, st, b)
+		}
+		t.Logf("update with a %s refused: %s", tc.name, b)
 	}
 	if st, _ := call(base, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basicAuth); st != 200 {
-		t.Fatalf("REST after a refused update: %d", st)
+		t.Fatalf("REST after refused updates: %d", st)
 	}
-	if st, b := call(base, "POST", "/appliance/v1/update", body(fileSum(t, filepath.Join(files, "vmlinuz"))), nil); st == 200 {
+	if strings.Contains(vm.ConsoleText(), "update installed") {
+		t.Fatal("a refused update was installed")
+	}
+	if st, b := call(base, "POST", "/appliance/v1/update", body(kernelSum, sig("vmlinuz"), sig("initrd")), nil); st == 200 {
 		t.Fatalf("update without credentials accepted: %s", b)
 	}
 
-	st, b = call(base, "POST", "/appliance/v1/update", body(fileSum(t, filepath.Join(files, "vmlinuz"))), basicAuth)
+	// Under emulation the download and the signature checks take seconds.
+	began := time.Now()
+	st, b := callWithin(3*time.Minute, base, "POST", "/appliance/v1/update", body(kernelSum, sig("vmlinuz"), sig("initrd")), basicAuth)
+	t.Logf("update staged (downloaded, sha256 and signatures checked) in %.1f s", time.Since(began).Seconds())
 	if st != 200 || !strings.Contains(string(b), `"staged":true`) {
 		t.Fatalf("update: %d %s", st, b)
 	}
@@ -197,12 +231,4 @@ func fileSum(t *testing.T, path string) string {
 	}
 	h := sha256.Sum256(raw)
 	return hex.EncodeToString(h[:])
-}
-
-func copyFile(src, dst string) error {
-	raw, err := os.ReadFile(src)
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(dst, raw, 0o644)
 }

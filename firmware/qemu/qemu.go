@@ -38,7 +38,9 @@ type Config struct {
 	// Append is added to the kernel command line.
 	Append string
 	// RESTPort, GoProbePort and MonitorPort are host ports on 127.0.0.1
-	// (0: pick free ones). MonitorPort receives frames for the monitor NIC.
+	// (0: pick free ones). RESTPort forwards to the guest's REST port 3000
+	// (HTTPS by default, plain HTTP with http_plain). MonitorPort receives
+	// frames for the monitor NIC.
 	RESTPort, GoProbePort, MonitorPort int
 	// NIC is the QEMU model of both NICs (default virtio-net-pci; e1000
 	// for a board whose image must work with Intel NICs).

@@ -3,12 +3,17 @@
 //
 //	imgtool modules -tree ROOT/lib/modules/KVER -board board.json -out STAGE
 //	imgtool console -board board.json
+//	imgtool keygen -out KEY.pem
+//	imgtool pubkey -key KEY.pem
+//	imgtool sign -key KEY.pem FILE...
 //
 // copies the board's kernel modules and their dependencies from a depmod'ed
 // kernel tree into STAGE/lib/modules/KVER with a matching modules.dep, for
 // probeinit to load at boot (it loads them in parallel: u-root's init would
 // load them one by one, and under emulation that costs seconds). console
 // prints the board's console= kernel arguments for boot loader entries.
+// keygen, pubkey and sign make and use the ed25519 key that signs firmware
+// updates: sign writes FILE.sig (base64 signature of the file's bytes).
 package main
 
 import (
@@ -33,6 +38,12 @@ func main() {
 		err = modules(os.Args[2:])
 	case "console":
 		err = console(os.Args[2:])
+	case "keygen":
+		err = keygen(os.Args[2:])
+	case "pubkey":
+		err = pubkey(os.Args[2:])
+	case "sign":
+		err = sign(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown subcommand %q", os.Args[1])
 	}

@@ -1,5 +1,7 @@
 // Command qemu boots the appliance image in QEMU (TCG) with its serial
-// console on this terminal, the REST API on 127.0.0.1:3000 and the goProbe
+// console on this terminal, the REST API (HTTPS, the appliance's
+// self-signed certificate: its fingerprint is on the console) on
+// 127.0.0.1:3000 and the goProbe
 // API on 127.0.0.1:6060, and its monitor port fed by UDP datagrams sent to
 // 127.0.0.1:5555 (one Ethernet frame each; tools/replay sends a capture).
 // The data disk is a file that persists between runs; a new one is blank,
@@ -62,7 +64,7 @@ func run(image, disk string, size int64, rest, gp, mon int, appendArgs string) e
 	}
 	// The monitor NIC's transmit side goes to a port nobody listens on.
 	args := append([]string{bin}, c.Args(mon+1)...)
-	fmt.Fprintf(os.Stderr, "qemu: REST on http://127.0.0.1:%d (admin/admin), goProbe API on 127.0.0.1:%d, monitor port fed from udp 127.0.0.1:%d\n", rest, gp, mon)
+	fmt.Fprintf(os.Stderr, "qemu: REST on https://127.0.0.1:%d (admin/admin; self-signed: compare the fingerprint the console prints, or curl -k), goProbe API on 127.0.0.1:%d, monitor port fed from udp 127.0.0.1:%d\n", rest, gp, mon)
 	fmt.Fprintf(os.Stderr, "qemu: console below; 'probeinit poweroff' stops the appliance cleanly\n")
 	return syscall.Exec(bin, args, os.Environ())
 }

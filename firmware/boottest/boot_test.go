@@ -348,6 +348,24 @@ func TestBootCountRebootPersist(t *testing.T) {
 	}
 	rsp(t, base, "POST", "/lua/rest/v1/create/ntopng/api_token.lua", `{"username":"admin"}`, basicAuth, &tok)
 
+	// The goProbe API has no key in the default settings, so it is served
+	// on the appliance's loopback only: its forwarded port gets nothing.
+	if st, b := call(fmt.Sprintf("http://127.0.0.1:%d", vm.GoProbePort), "GET", "/api/v1/stats/packets", "", nil); st != 0 {
+		t.Errorf("goProbe API reachable without a key in the default settings: %d %s", st, b)
+	}
+	// With a key in the settings it is served on the management port from
+	// the next boot on.
+	gpKey := strings.Repeat("k0", 20)
+	var settings map[string]any
+	rsp(t, base, "GET", "/appliance/v1/config", "", basicAuth, &settings)
+	settings["goprobe_api_keys"] = []string{gpKey}
+	withKey, err := json.Marshal(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rsp(t, base, "POST", "/appliance/v1/config", string(withKey), basicAuth, &settings)
+	gpAuth := map[string]string{"Authorization": "digest " + gpKey}
+
 	tr := makeTraffic(t)
 	if err := vm.SendFrames(tr.frames); err != nil {
 		t.Fatal(err)
@@ -396,7 +414,7 @@ func TestBootCountRebootPersist(t *testing.T) {
 	}
 	// The flows of the first boot are in the store, every packet of them.
 	gp := fmt.Sprintf("http://127.0.0.1:%d", vm2.GoProbePort)
-	st, b := call(gp, "POST", "/api/v1/_query", `{"Query":"sip,dip,dport,proto","Ifaces":"eth1","First":"2020-01-01T00:00:00Z","Sum":true}`, nil)
+	st, b := call(gp, "POST", "/api/v1/_query", `{"Query":"sip,dip,dport,proto","Ifaces":"eth1","First":"2020-01-01T00:00:00Z","Sum":true}`, gpAuth)
 	var q struct {
 		Summary struct {
 			TotalPackets int `json:"total_packets"`
@@ -438,10 +456,10 @@ func TestBootCountRebootPersist(t *testing.T) {
 	if st, _ := call(base3, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", tokAuth); st == 200 {
 		t.Errorf("the API token survived the factory reset")
 	}
+	// The reset settings have no goProbe key again: loopback only.
 	gp3 := fmt.Sprintf("http://127.0.0.1:%d", vm3.GoProbePort)
-	st, b = call(gp3, "POST", "/api/v1/_query", `{"Query":"sip","Ifaces":"eth1","First":"2020-01-01T00:00:00Z","Sum":true}`, nil)
-	if st == 200 && strings.Contains(string(b), fmt.Sprintf(`"total_packets":%d`, n)) {
-		t.Errorf("stored flows survived the factory reset: %s", b)
+	if st, b = call(gp3, "POST", "/api/v1/_query", `{"Query":"sip","Ifaces":"eth1","First":"2020-01-01T00:00:00Z","Sum":true}`, gpAuth); st != 0 {
+		t.Errorf("goProbe API reachable after the factory reset (its key went with the settings): %d %s", st, b)
 	}
 }
 

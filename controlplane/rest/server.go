@@ -102,12 +102,15 @@ type UpdateRequest struct {
 // Server is the REST server.
 type Server struct {
 	cfg     Config
-	limiter *auth.Limiter
-	routes  routeTable
-	csrfKey [32]byte
-	started time.Time
-	srv     *fasthttp.Server
-	sys     *sysSampler
+	limiter *auth.Limiter // failed logins by client address
+	// userLimiter counts failed password checks by user name, from any
+	// address: a guesser rotating addresses still runs into it.
+	userLimiter *auth.Limiter
+	routes      routeTable
+	csrfKey     [32]byte
+	started     time.Time
+	srv         *fasthttp.Server
+	sys         *sysSampler
 
 	prefsMu sync.Mutex
 	rows    map[string]int // rows_number preference per user
@@ -137,11 +140,12 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:     cfg,
-		limiter: auth.NewLimiter(5, 300*time.Second, cfg.Now),
-		started: cfg.Now(),
-		sys:     newSysSampler(),
-		rows:    map[string]int{},
+		cfg:         cfg,
+		limiter:     auth.NewLimiter(5, 300*time.Second, cfg.Now),
+		userLimiter: auth.NewLimiter(userMaxFails, 300*time.Second, cfg.Now),
+		started:     cfg.Now(),
+		sys:         newSysSampler(),
+		rows:        map[string]int{},
 	}
 	if s.cfg.MaxBody <= 0 {
 		s.cfg.MaxBody = DefaultMaxBody
@@ -383,12 +387,42 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (user string, kind credK
 	return "", credNone, ""
 }
 
+// userMaxFails is how many failed password checks of one user name, from
+// any addresses, lock that name's uncached password checks for the window
+// (each address is still limited to 5).
+const userMaxFails = 20
+
+// checkPassword is the guarded password check of a login. The address
+// limiter counts every failure and forgives them only on a success of the
+// same user; the user-name limiter counts failures of an existing user
+// from everywhere, and while it locks the name only a pair verified in the
+// last minutes (the credential cache: a client already logged in) passes,
+// without hashing. A check that finds every bcrypt slot busy fails like a
+// lockout without counting as a guess.
 func (s *Server) checkPassword(addr, user, pass string) (string, bool) {
-	if name, ok := s.cfg.Auth.Authenticate(user, pass); ok {
-		s.limiter.Success(addr)
-		return name, true
+	key := strings.ToLower(user)
+	_, exists := s.cfg.Auth.User(key)
+	if exists && s.userLimiter.Blocked(key) {
+		if name, ok := s.cfg.Auth.Cached(key, pass); ok {
+			return name, true
+		}
+		s.cfg.Logger.Warn("login refused: user name locked after failed logins", "user", key, "addr", addr)
+		return "", false
 	}
-	s.limiter.Fail(addr)
+	name, err := s.cfg.Auth.Verify(user, pass)
+	switch {
+	case err == nil:
+		s.limiter.SuccessAs(addr, name)
+		s.userLimiter.Success(name)
+		return name, true
+	case errors.Is(err, auth.ErrBusy):
+		s.cfg.Logger.Debug("login refused: password checks saturated", "user", key, "addr", addr)
+		return "", false
+	}
+	s.limiter.FailAs(addr, key)
+	if exists {
+		s.userLimiter.Fail(key)
+	}
 	s.cfg.Logger.Warn("failed login", "user", user, "addr", addr)
 	return "", false
 }

@@ -58,6 +58,7 @@ type Auth struct {
 	creds *credCache
 	// hashSlots bounds concurrent bcrypt comparisons (see Verify).
 	hashSlots chan struct{}
+	hashTime  *hashBudget // and their CPU time
 
 	cacheMu   sync.RWMutex
 	userCache map[string]User // by lower-case name; see loadUser
@@ -76,7 +77,7 @@ func New(s *store.Store) (*Auth, error) {
 		return nil, errors.New("auth: nil store")
 	}
 	a := &Auth{s: s, now: time.Now, creds: newCredCache(5*time.Minute, 4096), userCache: map[string]User{},
-		hashSlots: make(chan struct{}, hashConcurrency())}
+		hashSlots: make(chan struct{}, hashConcurrency()), hashTime: newHashBudget()}
 	if err := a.ensureAdmin(); err != nil {
 		return nil, err
 	}

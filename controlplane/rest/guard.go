@@ -98,10 +98,17 @@ type route struct {
 	role    accessRole
 	cap     capability
 	h       handler
+	// postChanges: a POST to the route changes state although the route
+	// also reads (GET shows, POST replaces: /appliance/v1/config).
+	postChanges bool
 }
 
 // writes reports whether the route changes state (POST only).
 func (rt *route) writes() bool { return rt.methods == writeMethods }
+
+// changesOnPost reports whether a POST to the route changes state: those
+// are the requests the cross-site check guards.
+func (rt *route) changesOnPost() bool { return rt.writes() || rt.postChanges }
 
 // routeTable is every route by path.
 type routeTable map[string]*route
@@ -119,6 +126,12 @@ func (t routeTable) read(path string, ro accessRole, c capability, h handler) {
 }
 func (t routeTable) write(path string, ro accessRole, c capability, h handler) {
 	t.add(path, writeMethods, ro, c, h)
+}
+
+// readWrite adds a route that shows with GET/HEAD and changes with POST.
+func (t routeTable) readWrite(path string, ro accessRole, c capability, h handler) {
+	t.add(path, readMethods, ro, c, h)
+	t[path].postChanges = true
 }
 
 // Body limits. A request body is read only once the caller is
@@ -190,13 +203,17 @@ func (k credKind) ambient() bool {
 // Cross-site protection (decided here, documented in the README):
 //   - cookies are HttpOnly and SameSite=Strict (+ Secure over TLS), so a
 //     browser does not send them on a request another site starts;
-//   - on top of that, a POST carrying ambient credentials (a cookie, or no
-//     credentials at all under --disable-login) must come from this origin:
+//   - on top of that, a POST that changes state (route.changesOnPost) and
+//     carries ambient credentials (a cookie, or no credentials at all under
+//     --disable-login) must come from this origin:
 //     its Origin header, or without one its Referer, names this host (or an
 //     origin of the CORS allow-list). With neither header (curl, scripts),
 //     a cookie-session POST must carry the session's `csrf` field, which
 //     create/ntopng/session.lua hands out; --disable-login requests without
 //     either header pass (a browser always sends Origin on a cross-site POST).
+//     A POST to a read route (ntopng clients POST JSON to get/...) is not
+//     checked: it changes nothing and, without CORS, a foreign page cannot
+//     read the answer.
 //   - CORS is off unless --http-cors-origins lists origins; those get
 //     Access-Control-Allow-Origin for their own origin, never "*", and no
 //     Allow-Credentials, so a listed page can use a token but not cookies.
@@ -235,8 +252,8 @@ func (s *Server) sameOrigin(ctx *fasthttp.RequestCtx, origin string) bool {
 }
 
 // crossSiteOK is the check above for one request.
-func (s *Server) crossSiteOK(ctx *fasthttp.RequestCtx, kind credKind, session string, params Params) bool {
-	if !ctx.IsPost() || !kind.ambient() {
+func (s *Server) crossSiteOK(ctx *fasthttp.RequestCtx, rt *route, kind credKind, session string, params Params) bool {
+	if !ctx.IsPost() || !rt.changesOnPost() || !kind.ambient() {
 		return true
 	}
 	if o := ctx.Request.Header.Peek("Origin"); len(o) > 0 {

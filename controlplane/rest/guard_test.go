@@ -207,6 +207,19 @@ func TestCrossSite(t *testing.T) {
 			t.Errorf("cookie POST, %s: %s, want %s", c.name, got, c.want)
 		}
 	}
+	// A POST to a read route (ntopng-exporter POSTs JSON to get/...) needs
+	// no Origin: it changes nothing and the answer is not readable cross-site.
+	pwCookie := map[string]string{"Cookie": "user=admin; password=" + testAdminPW}
+	if got := rcOf(send(s, call{method: "POST", uri: restPrefix + "get/host/active.lua", hdr: pwCookie, body: "ifid=0"})); got != "OK" {
+		t.Errorf("password-cookie POST to a read route: %s", got)
+	}
+	if got := rcOf(send(s, call{method: "POST", uri: restPrefix + "set/host/alias.lua", hdr: pwCookie, body: "host=10.0.0.1&custom_name=z"})); got != "NOT_GRANTED" {
+		t.Errorf("password-cookie write without Origin: %s", got)
+	}
+	pwCookie["Origin"] = "http://probe.test:3000"
+	if got := rcOf(send(s, call{method: "POST", uri: restPrefix + "set/host/alias.lua", hdr: pwCookie, body: "host=10.0.0.1&custom_name=z"})); got != "OK" {
+		t.Errorf("password-cookie write from this origin: %s", got)
+	}
 	// Token and Basic: header credentials, no cross-site check.
 	for _, h := range []map[string]string{admin, basicHdr("admin", testAdminPW)} {
 		h["Origin"] = "http://evil.example"

@@ -122,7 +122,7 @@ func (s *Server) buildRoutes() routeTable {
 	// The appliance: settings are read with GET/HEAD and replaced with
 	// POST (one route, both ways).
 	W("/appliance/v1/update", roleAdmin, capNone, s.stageUpdate)
-	R("/appliance/v1/config", roleAdmin, capNone, s.applianceConfig)
+	t.readWrite("/appliance/v1/config", roleAdmin, capNone, s.applianceConfig)
 	W("/appliance/v1/reboot", roleAdmin, capNone, s.reboot)
 
 	s.addPoolRoutes(t)

@@ -290,7 +290,7 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		writeAnswer(ctx, RCInvalidArguments, map[string]string{"error": err.Error()})
 		return
 	}
-	if !s.crossSiteOK(ctx, kind, session, params) {
+	if !s.crossSiteOK(ctx, rt, kind, session, params) {
 		writeAnswer(ctx, RCNotGranted, map[string]string{"error": "cross-site request refused: send it from this origin (Origin or Referer), or with the session's csrf field"})
 		return
 	}

@@ -1,15 +1,20 @@
 package rest
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"mime/multipart"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/valyala/fasthttp"
 
 	"github.com/probe-appliance/probe/controlplane/auth"
+	"github.com/probe-appliance/probe/controlplane/pools"
 )
 
 const testAdminPW = "Guard-admin-1"
@@ -299,5 +304,91 @@ func TestLoginGuessing(t *testing.T) {
 	}
 	if !ok(send(s, call{uri: uri, from: "127.9.2.4", hdr: basicHdr("mallory", "mallory-pw-1")})) {
 		t.Error("another user refused during the guessing")
+	}
+}
+
+// TestBodiesOverHTTP: with bodies streamed (read only after
+// authentication), the parameter parser still sees form, JSON, chunked
+// and multipart (file upload) bodies over a real connection; a body over
+// the caller's limit is 413 with the connection closed.
+func TestBodiesOverHTTP(t *testing.T) {
+	s, tok := loginServer(t)
+	pl, err := pools.New(s.cfg.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.cfg.Pools = pl
+	s.cfg.MaxBody = 256 << 10
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Shutdown() })
+	base := "http://" + ln.Addr().String()
+	post := func(path, ctype string, body io.Reader, chunked bool) (int, string, bool) {
+		t.Helper()
+		req, _ := http.NewRequest("POST", base+path, body)
+		req.Header.Set("Authorization", "Token "+tok)
+		req.Header.Set("Content-Type", ctype)
+		if chunked {
+			req.ContentLength = -1
+			req.TransferEncoding = []string{"chunked"}
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Close
+	}
+	if st, b, _ := post(restPrefix+"add/host/pool.lua", "application/x-www-form-urlencoded", strings.NewReader("pool_name=lab&pool_members=10.1.0.0/16"), false); st != 200 {
+		t.Fatalf("form: %d %s", st, b)
+	}
+	if st, b, _ := post(restPrefix+"add/host/pool.lua", "application/json", strings.NewReader(`{"pool_name":"lab2","pool_members":"10.2.0.0/16"}`), true); st != 200 {
+		t.Fatalf("chunked JSON: %d %s", st, b)
+	}
+	ctx := send(s, call{method: "GET", uri: restPrefix + "export/pool/config.lua", hdr: map[string]string{"Authorization": "Token " + tok}})
+	var env struct {
+		Rsp json.RawMessage `json:"rsp"`
+	}
+	if err := json.Unmarshal(ctx.Response.Body(), &env); err != nil || !strings.Contains(string(env.Rsp), "lab2") {
+		t.Fatalf("export: %v %s", err, ctx.Response.Body())
+	}
+	if st, b, _ := post(restPrefix+"delete/pools.lua", "application/x-www-form-urlencoded", nil, false); st != 200 {
+		t.Fatalf("delete: %d %s", st, b)
+	}
+	var mp bytes.Buffer
+	w := multipart.NewWriter(&mp)
+	fw, _ := w.CreateFormFile("file", "pools.json")
+	fw.Write(env.Rsp)
+	w.Close()
+	if st, b, _ := post(restPrefix+"import/pool/config.lua", w.FormDataContentType(), &mp, false); st != 200 {
+		t.Fatalf("multipart import: %d %s", st, b)
+	}
+	ctx = send(s, call{method: "GET", uri: restPrefix + "get/host/pools.lua", hdr: map[string]string{"Authorization": "Token " + tok}})
+	if !strings.Contains(string(ctx.Response.Body()), "lab2") {
+		t.Errorf("after the multipart import: %s", ctx.Response.Body())
+	}
+	// Over the limits: 256 KiB for the administrator's import, 64 KiB on
+	// a user route; declared (Content-Length) or streamed (chunked).
+	for _, c := range []struct {
+		path    string
+		size    int
+		chunked bool
+	}{
+		{restPrefix + "import/pool/config.lua", 256<<10 + 1, false},
+		{restPrefix + "import/pool/config.lua", 256<<10 + 1, true},
+		{restPrefix + "get/host/active.lua", 64<<10 + 1, false},
+		{restPrefix + "get/host/active.lua", 64<<10 + 1, true},
+	} {
+		st, b, closed := post(c.path, "application/json", bytes.NewReader(make([]byte, c.size)), c.chunked)
+		if st != 413 || !closed {
+			t.Errorf("%s, %d bytes (chunked %v): %d closed %v %s", c.path, c.size, c.chunked, st, closed, b)
+		}
+	}
+	if st, b, _ := post(restPrefix+"import/pool/config.lua", "application/json", bytes.NewReader(make([]byte, 256<<10)), false); st == 413 {
+		t.Errorf("a body at the limit: %d %s", st, b)
 	}
 }

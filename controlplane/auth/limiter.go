@@ -8,7 +8,9 @@ import (
 // Limiter is ntopng's failed-login throttle: after maxFails failures a
 // client address is refused for window, even with the right credentials.
 // Failures older than window are forgotten, so occasional typos over days
-// never add up to a lockout. Keys are client addresses without the port.
+// never add up to a lockout. Keys are client addresses without the port,
+// or (a second limiter in package rest) user names: guesses from rotating
+// addresses still add up per name.
 type Limiter struct {
 	maxFails int
 	window   time.Duration

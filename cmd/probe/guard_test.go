@@ -165,6 +165,9 @@ func TestDescriptorExhaustionSurvived(t *testing.T) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &old); err != nil {
 		t.Fatal(err)
 	}
+	if old.Cur < 2500 {
+		t.Skipf("the test itself needs 1,100 descriptors and more; its limit is %d", old.Cur)
+	}
 	if old.Max > 4096 {
 		low := unix.Rlimit{Cur: 2048, Max: old.Max}
 		if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: low.Cur, Max: low.Max}); err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/query"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
+	"github.com/probe-appliance/probe/internal/netguard"
 )
 
 // startGoProbeAPI serves goProbe's API v1 on its own listener.
@@ -62,6 +63,7 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 	if err != nil {
 		return nil, fmt.Errorf("goProbe API listener: %w", err)
 	}
+	ln = netguard.Wrap(ln, "goProbe API", log) // out of descriptors: wait, do not exit
 	go func() {
 		if err := srv.Serve(ln); err != nil {
 			log.Error("goProbe API stopped", "err", err)

@@ -5,12 +5,14 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 
 	"github.com/spf13/pflag"
 
 	"github.com/probe-appliance/probe/firmware/update"
+	"github.com/probe-appliance/probe/internal/netguard"
 )
 
 // tlsOptions serve the REST API over HTTPS, as ntopng's -W does.
@@ -79,13 +81,14 @@ func (c *config) restPort() int {
 
 // listenHTTPS is the REST API's TLS listener: handshakes happen on each
 // connection's first read, under the server's read timeout. Connections
-// it returns are *tls.Conn, so fasthttp's RequestCtx.IsTLS is true on them.
-func listenHTTPS(c *config) (net.Listener, error) {
+// it returns are *tls.Conn, so fasthttp's RequestCtx.IsTLS is true on them;
+// the guard against running out of descriptors sits under TLS for that.
+func listenHTTPS(c *config, log *slog.Logger) (net.Listener, error) {
 	ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpsPort)))
 	if err != nil {
 		return nil, fmt.Errorf("REST HTTPS listener: %w", err)
 	}
-	return tls.NewListener(ln, c.tlsConfig), nil
+	return tls.NewListener(netguard.Wrap(ln, "REST HTTPS", log), c.tlsConfig), nil
 }
 
 // updateKeyOptions are the keys firmware updates must be signed with.

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/dataplane/capture"
 )
@@ -27,6 +29,9 @@ type options struct {
 	localNets       string
 	httpPort        int
 	httpAddr        string
+	httpMaxBody     int      // bytes an administrator's request body may have
+	httpMaxConnsIP  int      // open REST connections per client address
+	httpCORSOrigins []string // origins allowed to call the REST API from a page
 	dataDir         string
 	updateDir       string
 	applianceConfig string
@@ -82,6 +87,9 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.localNets, "local-networks", "m", "", "local networks, comma-separated CIDRs")
 	fs.IntVarP(&o.httpPort, "http-port", "w", 3000, "REST API port, plain HTTP (0: off, with --https-port)")
 	fs.StringVar(&o.httpAddr, "http-addr", "", "REST API listen address (default all)")
+	fs.IntVar(&o.httpMaxBody, "http-max-body", rest.DefaultMaxBody, "largest request body (bytes) an authenticated administrator may send (configuration imports); everyone else 64 KiB, nothing before authentication")
+	fs.IntVar(&o.httpMaxConnsIP, "http-max-conns-per-ip", rest.DefaultMaxConnsPerIP, "open REST connections one client address may hold")
+	fs.StringSliceVar(&o.httpCORSOrigins, "http-cors-origins", nil, "origins (scheme://host[:port], comma-separated) whose pages may call the REST API with a token (CORS); default none")
 	fs.StringVarP(&o.dataDir, "data-dir", "d", "/var/lib/probe", "directory of the embedded store")
 	fs.BoolVar(&o.disableLogin, "disable-login", false, "serve the REST API without authentication")
 	fs.StringVar(&o.readyFile, "ready-file", "", "file created once every capture file was read completely")
@@ -204,6 +212,17 @@ func (o *options) validate() (*config, error) {
 	}
 	if err := c.updateKeyOptions.validate(o.updateDir); err != nil {
 		return nil, err
+	}
+	if o.httpMaxBody < 64<<10 {
+		return nil, fmt.Errorf("--http-max-body %d: at least 65536", o.httpMaxBody)
+	}
+	if o.httpMaxConnsIP < 1 {
+		return nil, fmt.Errorf("--http-max-conns-per-ip %d: at least 1", o.httpMaxConnsIP)
+	}
+	for _, origin := range o.httpCORSOrigins {
+		if u, err := url.Parse(origin); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" {
+			return nil, fmt.Errorf("--http-cors-origins %q: want scheme://host[:port]", origin)
+		}
 	}
 	if o.httpAddr != "" {
 		if _, err := netip.ParseAddr(o.httpAddr); err != nil {

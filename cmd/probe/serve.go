@@ -27,6 +27,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/firmware/appliance"
 	"github.com/probe-appliance/probe/firmware/update"
+	"github.com/probe-appliance/probe/internal/netguard"
 )
 
 // flowWriter moves flow deltas from the tables into the store off the
@@ -282,6 +283,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		Recordings:     recs.get,
 		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon,
 		DisableLogin: c.disableLogin, HTTPPort: c.restPort(), Logger: log,
+		MaxBody: c.httpMaxBody, MaxConnsPerIP: c.httpMaxConnsIP, CORSOrigins: c.httpCORSOrigins,
 		FactoryReset:    func() { requestStop(errFactoryReset) },
 		StageUpdate:     stageUpdate,
 		ApplianceConfig: appGet, SetApplianceConfig: appSet, Reboot: reboot,
@@ -292,11 +294,12 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 		if err != nil {
 			return fmt.Errorf("REST listener: %w", err)
 		}
+		ln = netguard.Wrap(ln, "REST", log) // out of descriptors: wait, do not exit
 		go func() { srvErr <- srv.Serve(ln) }()
 		log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
 	}
 	if c.httpsPort != 0 {
-		ln, err := listenHTTPS(c)
+		ln, err := listenHTTPS(c, log)
 		if err != nil {
 			srv.Shutdown()
 			return err

@@ -80,7 +80,7 @@ func TestSNMPDevicesTrapsAndAgent(t *testing.T) {
 		"--snmp-traps", fmt.Sprintf("127.0.0.1:%d", trapPort),
 		"--snmp-agent", fmt.Sprintf("127.0.0.1:%d", agentPort), "--snmp-agent-community", "probecomm")
 	pro := "/lua/pro/rest/v1/"
-	add := func(q url.Values) answer { return p.call(t, "GET", pro+"add/snmp/device.lua?"+q.Encode(), "", nil) }
+	add := func(q url.Values) answer { return p.call(t, "POST", pro+"add/snmp/device.lua?"+q.Encode(), "", nil) }
 	good := url.Values{"snmp_host": {"127.0.0.1"}, "snmp_port": {fmt.Sprint(dev)}, "snmp_version": {"1"},
 		"snmp_read_community": {"public"}, "snmp_write_community": {"private"}, "snmp_poll_interval": {"1"}}
 	if a := add(good); a.status != 200 || a.env.RCStr != "SNMP_DEVICE_ADDED_SUCCESSFULLY" {
@@ -162,7 +162,7 @@ func TestSNMPDevicesTrapsAndAgent(t *testing.T) {
 	}
 
 	// Setting the admin status goes through the write community.
-	a = p.call(t, "GET", pro+"change/snmp/device/interface/status.lua?host=127.0.0.1&snmp_port="+fmt.Sprint(dev)+"&snmp_admin_status=up&snmp_port_idx=99999", "", nil)
+	a = p.call(t, "POST", pro+"change/snmp/device/interface/status.lua?host=127.0.0.1&snmp_port="+fmt.Sprint(dev)+"&snmp_admin_status=up&snmp_port_idx=99999", "", nil)
 	if a.status != 400 || a.env.RCStr != "SNMP_DEVICE_INTERFACE_STATUS_CHANGE_FAILED" {
 		t.Errorf("status change of a missing port: %d %s", a.status, a.body)
 	}

@@ -56,6 +56,9 @@ type Auth struct {
 	now func() time.Time // replaced in tests to expire sessions
 
 	creds *credCache
+	// hashSlots bounds concurrent bcrypt comparisons (see Verify).
+	hashSlots chan struct{}
+	hashTime  *hashBudget // and their CPU time
 
 	cacheMu   sync.RWMutex
 	userCache map[string]User // by lower-case name; see loadUser
@@ -73,7 +76,8 @@ func New(s *store.Store) (*Auth, error) {
 	if s == nil {
 		return nil, errors.New("auth: nil store")
 	}
-	a := &Auth{s: s, now: time.Now, creds: newCredCache(5*time.Minute, 4096), userCache: map[string]User{}}
+	a := &Auth{s: s, now: time.Now, creds: newCredCache(5*time.Minute, 4096), userCache: map[string]User{},
+		hashSlots: make(chan struct{}, hashConcurrency()), hashTime: newHashBudget()}
 	if err := a.ensureAdmin(); err != nil {
 		return nil, err
 	}

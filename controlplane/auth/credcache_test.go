@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"errors"
 	"testing"
 	"time"
 )
@@ -66,5 +67,36 @@ func BenchmarkAuthenticateCached(b *testing.B) {
 		if !a.CheckPassword("admin", "admin") {
 			b.Fatal("refused")
 		}
+	}
+}
+
+// With every hash slot taken, an uncached check waits HashWait and fails
+// ErrBusy (not a wrong password); a cached pair is answered at once.
+func TestVerifyBoundedHashing(t *testing.T) {
+	a, _ := newAuth(t)
+	if _, err := a.Verify("admin", "admin"); err != nil {
+		t.Fatal(err) // now cached
+	}
+	for range cap(a.hashSlots) {
+		a.hashSlots <- struct{}{}
+	}
+	start := time.Now()
+	if _, err := a.Verify("admin", "wrong"); !errors.Is(err, ErrBusy) {
+		t.Errorf("uncached check with every slot busy: %v", err)
+	}
+	if d := time.Since(start); d < HashWait {
+		t.Errorf("gave up after %v, before HashWait", d)
+	}
+	if name, err := a.Verify("admin", "admin"); err != nil || name != "admin" {
+		t.Errorf("cached pair with every slot busy: %q %v", name, err)
+	}
+	if name, ok := a.Cached("ADMIN", "admin"); !ok || name != "admin" {
+		t.Errorf("Cached: %q %v", name, ok)
+	}
+	for range cap(a.hashSlots) {
+		<-a.hashSlots
+	}
+	if _, err := a.Verify("admin", "wrong"); !errors.Is(err, ErrWrongPassword) {
+		t.Errorf("wrong password with free slots: %v", err)
 	}
 }

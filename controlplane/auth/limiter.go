@@ -8,7 +8,9 @@ import (
 // Limiter is ntopng's failed-login throttle: after maxFails failures a
 // client address is refused for window, even with the right credentials.
 // Failures older than window are forgotten, so occasional typos over days
-// never add up to a lockout. Keys are client addresses without the port.
+// never add up to a lockout. Keys are client addresses without the port,
+// or (a second limiter in package rest) user names: guesses from rotating
+// addresses still add up per name.
 type Limiter struct {
 	maxFails int
 	window   time.Duration
@@ -19,10 +21,17 @@ type Limiter struct {
 	lastSweep time.Time
 }
 
+// maxLimiterEntries bounds a limiter's memory (~100 bytes an entry).
+const maxLimiterEntries = 1 << 16
+
 type limitEntry struct {
 	fails        int
 	lastFail     time.Time
 	blockedUntil time.Time // zero: not blocked
+	// who are the user names the failures were for (at most maxFails):
+	// SuccessAs forgives only failures that were all for the user who
+	// then logged in.
+	who map[string]bool
 }
 
 // NewLimiter returns a limiter; maxFails <= 0 means 5, window <= 0 means
@@ -65,13 +74,26 @@ func (l *Limiter) Blocked(addr string) bool {
 
 // Fail records a failed login from addr. Failures while blocked do not
 // extend the block: the window is a fixed penalty, as in ntopng.
-func (l *Limiter) Fail(addr string) {
+func (l *Limiter) Fail(addr string) { l.FailAs(addr, "") }
+
+// FailAs is Fail remembering which user name the failure was for ("" when
+// none: a bad token).
+func (l *Limiter) FailAs(addr, who string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	t := l.now()
 	l.sweep(t)
 	e := l.m[addr]
 	if e == nil || l.expired(e, t) {
+		if len(l.m) >= maxLimiterEntries {
+			// Full of recent failures (a flood from many addresses): forget
+			// one at random rather than grow without bound; the user-name
+			// limiter and the hash bound still hold.
+			for k := range l.m {
+				delete(l.m, k)
+				break
+			}
+		}
 		e = &limitEntry{}
 		l.m[addr] = e
 	}
@@ -80,6 +102,10 @@ func (l *Limiter) Fail(addr string) {
 	}
 	e.fails++
 	e.lastFail = t
+	if e.who == nil {
+		e.who = make(map[string]bool, 1)
+	}
+	e.who[who] = true
 	if e.fails >= l.maxFails {
 		e.blockedUntil = t.Add(l.window)
 	}
@@ -91,6 +117,18 @@ func (l *Limiter) Success(addr string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if e := l.m[addr]; e != nil && e.blockedUntil.IsZero() {
+		delete(l.m, addr)
+	}
+}
+
+// SuccessAs records a good login of user who from addr: the failure count
+// starts over only if every failure counted was for who. Another user's
+// success (an attacker's own account, a colleague on the same NAT
+// address) does not forgive guesses at the administrator.
+func (l *Limiter) SuccessAs(addr, who string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if e := l.m[addr]; e != nil && e.blockedUntil.IsZero() && len(e.who) == 1 && e.who[who] {
 		delete(l.m, addr)
 	}
 }

@@ -93,3 +93,53 @@ func TestLimiterDefaultsAndSweep(t *testing.T) {
 		t.Fatal("nil clock not defaulted")
 	}
 }
+
+// The bypass: 4 wrong guesses at admin, then a good login of the
+// guesser's own account from the same address, repeated: the own login
+// must not forgive the guesses at admin.
+func TestLimiterOtherUsersSuccessDoesNotForgive(t *testing.T) {
+	c := &fakeClock{time.Unix(0, 0)}
+	l := NewLimiter(5, 300*time.Second, c.now)
+	guesses := 0
+	for round := 0; round < 16 && !l.Blocked("a"); round++ {
+		for i := 0; i < 4 && !l.Blocked("a"); i++ {
+			l.FailAs("a", "admin")
+			guesses++
+		}
+		l.SuccessAs("a", "mallory")
+	}
+	if !l.Blocked("a") || guesses > 5 {
+		t.Fatalf("blocked %v after %d guesses at admin with mallory's logins in between", l.Blocked("a"), guesses)
+	}
+	// The same user's success still forgives its own typos.
+	for range 4 {
+		l.FailAs("b", "bob")
+	}
+	l.SuccessAs("b", "bob")
+	for range 4 {
+		l.FailAs("b", "bob")
+	}
+	if l.Blocked("b") {
+		t.Fatal("bob's own login did not forgive bob's typos")
+	}
+	// A bad token (no user name) is never forgiven by a login.
+	for range 4 {
+		l.FailAs("c", "")
+	}
+	l.SuccessAs("c", "bob")
+	l.FailAs("c", "bob")
+	if !l.Blocked("c") {
+		t.Fatal("a login forgave failures that named no user")
+	}
+}
+
+func TestLimiterBoundedEntries(t *testing.T) {
+	c := &fakeClock{time.Unix(0, 0)}
+	l := NewLimiter(5, 300*time.Second, c.now)
+	for i := 0; i < maxLimiterEntries+1000; i++ {
+		l.Fail(fmt.Sprint(i))
+	}
+	if n := len(l.m); n > maxLimiterEntries {
+		t.Fatalf("%d entries, bound %d", n, maxLimiterEntries)
+	}
+}

@@ -233,19 +233,14 @@ func (s *Server) amAlertList(r *request) (RC, any) {
 	return RCOK, extended{rsp: map[string]any{"records": records}, extra: map[string]any{"recordsTotal": total, "recordsFiltered": total}}
 }
 
-// addActiveMonitoringRoutes adds the active monitoring calls.
-func (s *Server) addActiveMonitoringRoutes(routes map[string]handler) {
-	for p, h := range map[string]handler{
-		"export/active_monitoring/config.lua": s.exportConfig("active_monitoring"),
-		"import/active_monitoring/config.lua": s.importConfig("active_monitoring"),
-		"reset/active_monitoring/config.lua":  s.resetConfig("active_monitoring"),
-		"add/active_monitoring/host.lua":      s.amAddHost(false),
-		"edit/active_monitoring/host.lua":     s.amAddHost(true),
-		"delete/active_monitoring/host.lua":   s.amDeleteHost,
-		"get/active_monitoring/hosts.lua":     s.amGetHosts,
-		"get/active_monitoring/host/ts.lua":   s.amHostTS,
-		"get/am_host/alert/list.lua":          s.amAlertList,
-	} {
-		routes[restPrefix+p] = h
-	}
+// addActiveMonitoringRoutes adds the active monitoring calls (the
+// configuration module's are with the others in buildRoutes).
+func (s *Server) addActiveMonitoringRoutes(t routeTable) {
+	const v1 = restPrefix
+	t.write(v1+"add/active_monitoring/host.lua", roleAdmin, capNone, s.amAddHost(false))
+	t.write(v1+"edit/active_monitoring/host.lua", roleAdmin, capNone, s.amAddHost(true))
+	t.write(v1+"delete/active_monitoring/host.lua", roleAdmin, capNone, s.amDeleteHost)
+	t.read(v1+"get/active_monitoring/hosts.lua", roleUser, capNone, s.amGetHosts)
+	t.read(v1+"get/active_monitoring/host/ts.lua", roleUser, capNone, s.amHostTS)
+	t.read(v1+"get/am_host/alert/list.lua", roleUser, capAlerts, s.amAlertList)
 }

@@ -67,16 +67,14 @@ func infraAnswer(err error) (RC, any) {
 	return errorAnswer(err)
 }
 
-func (s *Server) addInfraRoutes(routes map[string]handler) {
+func (s *Server) addInfraRoutes(t routeTable) {
 	const pro = "/lua/pro/rest/v1/"
-	routes[pro+"add/infrastructure/instance.lua"] = s.addInfraInstance(false)
-	routes[pro+"edit/infrastructure/instance.lua"] = s.addInfraInstance(true)
-	routes[pro+"delete/infrastructure/instance.lua"] = s.deleteInfraInstance
-	routes[pro+"get/infrastructure/instance.lua"] = s.getInfraInstances
-	routes[pro+"check/infrastructure/config.lua"] = s.checkInfraConfig
-	routes[restPrefix+"export/infrastructure/config.lua"] = s.exportConfig("infrastructure")
-	routes[restPrefix+"import/infrastructure/config.lua"] = s.importConfig("infrastructure")
-	routes[restPrefix+"reset/infrastructure/config.lua"] = s.resetConfig("infrastructure")
+	t.write(pro+"add/infrastructure/instance.lua", roleAdmin, capNone, s.addInfraInstance(false))
+	t.write(pro+"edit/infrastructure/instance.lua", roleAdmin, capNone, s.addInfraInstance(true))
+	t.write(pro+"delete/infrastructure/instance.lua", roleAdmin, capNone, s.deleteInfraInstance)
+	t.read(pro+"get/infrastructure/instance.lua", roleAdmin, capNone, s.getInfraInstances)
+	// check/infrastructure/config only tries the instances' tokens.
+	t.add(pro+"check/infrastructure/config.lua", readMethods, roleAdmin, capNone, s.checkInfraConfig)
 }
 
 func (s *Server) infra(r *request) (*infra.Infra, RC, any) {

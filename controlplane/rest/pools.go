@@ -29,28 +29,28 @@ var (
 	RCTooManyPools       = RC{-53, "ADD_POOL_FAILED_TOO_MANY_POOLS", "Too many pools created. Consider upgrading ntopng to Enterprise M or above to create additional pools.", 409}
 )
 
-func (s *Server) addPoolRoutes(routes map[string]handler) {
+func (s *Server) addPoolRoutes(t routeTable) {
+	const v1, pro = restPrefix, "/lua/pro/rest/v1/"
 	for _, inst := range []string{pools.Interface, pools.Host, pools.Network, pools.ActiveMonitoring} {
-		routes[restPrefix+"add/"+inst+"/pool.lua"] = s.addPool(inst)
-		routes[restPrefix+"delete/"+inst+"/pool.lua"] = s.deletePool(inst)
+		t.write(v1+"add/"+inst+"/pool.lua", roleAdmin, capNone, s.addPool(inst))
+		t.write(v1+"delete/"+inst+"/pool.lua", roleAdmin, capNone, s.deletePool(inst))
 	}
 	for _, inst := range []string{pools.Interface, pools.Host, pools.Network, pools.ActiveMonitoring, pools.Flow, pools.MAC, pools.HostPools, pools.System} {
-		routes[restPrefix+"edit/"+inst+"/pool.lua"] = s.editPool(inst)
+		t.write(v1+"edit/"+inst+"/pool.lua", roleAdmin, capNone, s.editPool(inst))
 	}
 	for _, inst := range []string{pools.Interface, pools.Host, pools.Network, pools.Flow, pools.MAC, pools.HostPools, pools.System} {
-		routes[restPrefix+"get/"+inst+"/pools.lua"] = s.getPools(inst)
+		t.read(v1+"get/"+inst+"/pools.lua", roleUser, capNone, s.getPools(inst))
 	}
-	routes[restPrefix+"get/active_monitoring/pool.lua"] = s.getPools(pools.ActiveMonitoring)
-	const pro = "/lua/pro/rest/v1/"
-	routes[pro+"add/snmp/device/pool.lua"] = s.addPool(pools.SNMPDevice)
-	routes[pro+"edit/snmp/device/pool.lua"] = s.editPool(pools.SNMPDevice)
-	routes[pro+"delete/snmp/device/pool.lua"] = s.deletePool(pools.SNMPDevice)
-	routes[pro+"get/snmp/device/pool.lua"] = s.getPools(pools.SNMPDevice)
-	routes[restPrefix+"get/pools.lua"] = s.getAllPools
-	routes[restPrefix+"delete/pools.lua"] = s.deleteAllPools
-	routes[restPrefix+"get/host/pool/members.lua"] = s.getHostPoolMembers
-	routes[restPrefix+"bind/host/pool/member.lua"] = s.bindHostPoolMember
-	routes[restPrefix+"get/host/pool_by_member.lua"] = s.getHostPoolByMember
+	t.read(v1+"get/active_monitoring/pool.lua", roleUser, capNone, s.getPools(pools.ActiveMonitoring))
+	t.write(pro+"add/snmp/device/pool.lua", roleAdmin, capNone, s.addPool(pools.SNMPDevice))
+	t.write(pro+"edit/snmp/device/pool.lua", roleAdmin, capNone, s.editPool(pools.SNMPDevice))
+	t.write(pro+"delete/snmp/device/pool.lua", roleAdmin, capNone, s.deletePool(pools.SNMPDevice))
+	t.read(pro+"get/snmp/device/pool.lua", roleUser, capNone, s.getPools(pools.SNMPDevice))
+	t.read(v1+"get/pools.lua", roleUser, capNone, s.getAllPools)
+	t.write(v1+"delete/pools.lua", roleAdmin, capNone, s.deleteAllPools)
+	t.read(v1+"get/host/pool/members.lua", roleUser, capNone, s.getHostPoolMembers)
+	t.write(v1+"bind/host/pool/member.lua", roleAdmin, capNone, s.bindHostPoolMember)
+	t.read(v1+"get/host/pool_by_member.lua", roleUser, capNone, s.getHostPoolByMember)
 }
 
 // pools gives the handler the pools; changes are for administrators only

@@ -100,14 +100,24 @@ func newTestServer(tb testing.TB, n int, disableLogin bool) *Server {
 	})
 }
 
+// do calls uri as the route table says it is called: GET, or POST for a
+// route that changes state.
 func do(s *Server, uri string, hdr map[string]string) *fasthttp.RequestCtx {
 	var ctx fasthttp.RequestCtx
 	ctx.Request.SetRequestURI(uri)
+	setMethodFor(s, &ctx)
 	for k, v := range hdr {
 		ctx.Request.Header.Set(k, v)
 	}
 	s.serve(&ctx)
 	return &ctx
+}
+
+// setMethodFor sets POST on a request to a route that changes state.
+func setMethodFor(s *Server, ctx *fasthttp.RequestCtx) {
+	if rt, ok := s.routes[string(ctx.Path())]; ok && rt.writes() {
+		ctx.Request.Header.SetMethod(fasthttp.MethodPost)
+	}
 }
 
 func TestHostActivePagingAndSorting(t *testing.T) {

@@ -6,123 +6,129 @@ import (
 	"github.com/probe-appliance/probe/internal/badinput"
 )
 
-func (s *Server) buildRoutes() map[string]handler {
-	v1 := map[string]handler{
-		"get/ntopng/interfaces.lua":         s.getNtopngInterfaces,
-		"get/pcap/live_extraction.lua":      s.getPcapLiveExtraction,
-		"get/interface/data.lua":            s.getInterfaceData,
-		"get/interface/address.lua":         s.getInterfaceAddress,
-		"get/host/active.lua":               s.getHostActive,
-		"get/host/data.lua":                 s.getHostData,
-		"get/host/interfaces.lua":           s.getHostInterfaces,
-		"set/host/alias.lua":                s.setHostAlias,
-		"get/flow/active.lua":               s.getFlowActive,
-		"get/flow/l4/counters.lua":          s.getFlowL4Counters,
-		"get/flow/l7/counters.lua":          s.getFlowL7Counters,
-		"get/interface/l7/stats.lua":        s.getInterfaceL7Stats,
-		"get/host/l7/stats.lua":             s.getHostL7Stats,
-		"get/l4/protocol/consts.lua":        s.getL4ProtocolConsts,
-		"get/l7/application/consts.lua":     s.getL7ApplicationConsts,
-		"get/l7/category/consts.lua":        s.getL7CategoryConsts,
-		"create/ntopng/session.lua":         s.createSession,
-		"get/ntopng/session.lua":            s.createSession,
-		"create/ntopng/api_token.lua":       s.createAPIToken,
-		"get/host/custom_data.lua":          s.getHostCustomData,
-		"get/interface/dscp/stats.lua":      s.getInterfaceDSCPStats,
-		"get/host/dscp/stats.lua":           s.getHostDSCPStats,
-		"reset/all/config.lua":              s.resetAllConfig,
-		"get/alert/type/consts.lua":         s.getAlertTypeConsts,
-		"get/alert/severity/consts.lua":     s.getAlertSeverityConsts,
-		"get/alert/data.lua":                s.getAlertData,
-		"get/alert/ts.lua":                  s.getAlertTS,
-		"get/alert/type/counters.lua":       s.getAlertTypeCounters,
-		"get/alert/severity/counters.lua":   s.getAlertSeverityCounters,
-		"get/flow/alert/list.lua":           s.alertList("flow"),
-		"get/host/alert/list.lua":           s.alertList("host"),
-		"get/interface/alert/list.lua":      s.alertList("interface"),
-		"get/all/alert/list.lua":            s.alertList("all"),
-		"get/checks/config.lua":             s.getChecksConfig,
-		"enable/check.lua":                  s.enableCheck(true),
-		"disable/check.lua":                 s.enableCheck(false),
-		"edit/check/config.lua":             s.editCheckConfig,
-		"get/export/collectors.lua":         s.getCollectors,
-		"add/export/collector.lua":          s.addCollector(false),
-		"edit/export/collector.lua":         s.addCollector(true),
-		"delete/export/collector.lua":       s.deleteCollector,
-		"export/export/config.lua":          s.exportConfig("export"),
-		"import/export/config.lua":          s.importConfig("export"),
-		"reset/export/config.lua":           s.resetConfig("export"),
-		"get/ntopng/users.lua":              s.getUsers,
-		"add/ntopng/user.lua":               s.addUser,
-		"edit/ntopng/user.lua":              s.editUser,
-		"delete/ntopng/user.lua":            s.deleteUser,
-		"export/all/config.lua":             s.exportConfig("all"),
-		"import/all/config.lua":             s.importConfig("all"),
-		"export/scripts/config.lua":         s.exportConfig("scripts"),
-		"import/scripts/config.lua":         s.importConfig("scripts"),
-		"reset/scripts/config.lua":          s.resetConfig("scripts"),
-		"export/notifications/config.lua":   s.exportConfig("notifications"),
-		"import/notifications/config.lua":   s.importConfig("notifications"),
-		"reset/notifications/config.lua":    s.resetConfig("notifications"),
-		"export/snmp/config.lua":            s.exportConfig("snmp"),
-		"import/snmp/config.lua":            s.importConfig("snmp"),
-		"reset/snmp/config.lua":             s.resetConfig("snmp"),
-		"delete/flow/alerts.lua":            s.alertAction("flow", true),
-		"acknowledge/flow/alerts.lua":       s.alertAction("flow", false),
-		"get/flow/alert/ts.lua":             s.entityAlertTS("flow"),
-		"delete/host/alerts.lua":            s.alertAction("host", true),
-		"acknowledge/host/alerts.lua":       s.alertAction("host", false),
-		"get/host/alert/ts.lua":             s.entityAlertTS("host"),
-		"delete/interface/alerts.lua":       s.alertAction("interface", true),
-		"acknowledge/interface/alerts.lua":  s.alertAction("interface", false),
-		"get/interface/alert/ts.lua":        s.entityAlertTS("interface"),
-		"delete/all/alerts.lua":             s.alertAction("all", true),
-		"acknowledge/all/alerts.lua":        s.alertAction("all", false),
-		"delete/endpoints.lua":              s.deleteAllEndpoints,
-		"delete/recipients.lua":             s.deleteAllRecipients,
-		"recipient/pools.lua":               s.recipientPools,
-		"get/notification/endpoints.lua":    s.getEndpoints,
-		"add/notification/endpoint.lua":     s.addEndpoint(false),
-		"edit/notification/endpoint.lua":    s.addEndpoint(true),
-		"delete/notification/endpoint.lua":  s.deleteEndpoint,
-		"test/notification/endpoint.lua":    s.testEndpoint,
-		"get/notification/recipients.lua":   s.getRecipients,
-		"add/notification/recipient.lua":    s.addRecipient(false),
-		"edit/notification/recipient.lua":   s.addRecipient(true),
-		"delete/notification/recipient.lua": s.deleteRecipient,
+// buildRoutes is the route table: each route's methods, role and
+// capability (see guard.go). Methods follow ntopng's endpoint table, except
+// that every call that changes state is POST only, whatever the table says
+// (it lists GET for the pool, SNMP and delete/recipients calls; ntopng
+// itself takes any method, which is what let a GET create a user).
+func (s *Server) buildRoutes() routeTable {
+	t := routeTable{}
+	const v1, pro = restPrefix, "/lua/pro/rest/v1/"
+	R, W := t.read, t.write
+
+	// Live data: any user (what they see is scoped by visibility).
+	R(v1+"get/ntopng/interfaces.lua", roleUser, capNone, s.getNtopngInterfaces)
+	R(v1+"get/interface/data.lua", roleUser, capNone, s.getInterfaceData)
+	R(v1+"get/interface/address.lua", roleUser, capNone, s.getInterfaceAddress)
+	R(v1+"get/host/active.lua", roleUser, capNone, s.getHostActive)
+	R(v1+"get/host/data.lua", roleUser, capNone, s.getHostData)
+	R(v1+"get/host/interfaces.lua", roleUser, capNone, s.getHostInterfaces)
+	R(v1+"get/flow/active.lua", roleUser, capNone, s.getFlowActive)
+	R(v1+"get/flow/l4/counters.lua", roleUser, capNone, s.getFlowL4Counters)
+	R(v1+"get/flow/l7/counters.lua", roleUser, capNone, s.getFlowL7Counters)
+	R(v1+"get/interface/l7/stats.lua", roleUser, capNone, s.getInterfaceL7Stats)
+	R(v1+"get/host/l7/stats.lua", roleUser, capNone, s.getHostL7Stats)
+	R(v1+"get/l4/protocol/consts.lua", roleUser, capNone, s.getL4ProtocolConsts)
+	R(v1+"get/l7/application/consts.lua", roleUser, capNone, s.getL7ApplicationConsts)
+	R(v1+"get/l7/category/consts.lua", roleUser, capNone, s.getL7CategoryConsts)
+	R(v1+"get/host/custom_data.lua", roleUser, capNone, s.getHostCustomData)
+	R(v1+"get/interface/dscp/stats.lua", roleUser, capNone, s.getInterfaceDSCPStats)
+	R(v1+"get/host/dscp/stats.lua", roleUser, capNone, s.getHostDSCPStats)
+	R(pro+"get/host/top/local/talkers.lua", roleUser, capNone, s.topTalkers(true))
+	R(pro+"get/host/top/remote/talkers.lua", roleUser, capNone, s.topTalkers(false))
+	R("/metrics", roleUser, capNone, s.metrics)
+	W(v1+"set/host/alias.lua", roleAdmin, capNone, s.setHostAlias)
+
+	// Capabilities: packets, stored flows.
+	R(v1+"get/pcap/live_extraction.lua", roleUser, capPcapDownload, s.getPcapLiveExtraction)
+	R(pro+"get/db/flows.lua", roleUser, capHistoricalFlows, s.getDBFlows)
+	R(pro+"get/db/topk_flows.lua", roleUser, capHistoricalFlows, s.getDBTopKFlows)
+
+	// Own credentials.
+	W(v1+"create/ntopng/session.lua", roleUser, capNone, s.createSession)
+	W(v1+"get/ntopng/session.lua", roleUser, capNone, s.createSession)
+	W(v1+"create/ntopng/api_token.lua", roleUser, capNone, s.createAPIToken)
+	W(changePasswordPath, roleUser, capNone, s.changePassword)
+
+	// Alerts: users with allow_alerts; changes for administrators.
+	R(v1+"get/alert/type/consts.lua", roleUser, capNone, s.getAlertTypeConsts)
+	R(v1+"get/alert/severity/consts.lua", roleUser, capNone, s.getAlertSeverityConsts)
+	R(v1+"get/alert/data.lua", roleUser, capAlerts, s.getAlertData)
+	R(v1+"get/alert/ts.lua", roleUser, capAlerts, s.getAlertTS)
+	R(v1+"get/alert/type/counters.lua", roleUser, capAlerts, s.getAlertTypeCounters)
+	R(v1+"get/alert/severity/counters.lua", roleUser, capAlerts, s.getAlertSeverityCounters)
+	for _, e := range []string{"flow", "host", "interface", "all"} {
+		R(v1+"get/"+e+"/alert/list.lua", roleUser, capAlerts, s.alertList(e))
+		W(v1+"delete/"+e+"/alerts.lua", roleAdmin, capNone, s.alertAction(e, true))
+		W(v1+"acknowledge/"+e+"/alerts.lua", roleAdmin, capNone, s.alertAction(e, false))
+		if e != "all" {
+			R(v1+"get/"+e+"/alert/ts.lua", roleUser, capAlerts, s.entityAlertTS(e))
+		}
 	}
-	routes := make(map[string]handler, len(v1)+2)
-	for p, h := range v1 {
-		routes[restPrefix+p] = h
+
+	// Checks.
+	R(v1+"get/checks/config.lua", roleAdmin, capNone, s.getChecksConfig)
+	W(v1+"enable/check.lua", roleAdmin, capNone, s.enableCheck(true))
+	W(v1+"disable/check.lua", roleAdmin, capNone, s.enableCheck(false))
+	W(v1+"edit/check/config.lua", roleAdmin, capNone, s.editCheckConfig)
+	W("/lua/toggle_all_checks.lua", roleAdmin, capNone, s.toggleAllChecks)
+
+	// Flow export collectors.
+	R(v1+"get/export/collectors.lua", roleAdmin, capNone, s.getCollectors)
+	W(v1+"add/export/collector.lua", roleAdmin, capNone, s.addCollector(false))
+	W(v1+"edit/export/collector.lua", roleAdmin, capNone, s.addCollector(true))
+	W(v1+"delete/export/collector.lua", roleAdmin, capNone, s.deleteCollector)
+
+	// Users.
+	R(v1+"get/ntopng/users.lua", roleAdmin, capNone, s.getUsers)
+	W(v1+"add/ntopng/user.lua", roleAdmin, capNone, s.addUser)
+	W(v1+"edit/ntopng/user.lua", roleAdmin, capNone, s.editUser)
+	W(v1+"delete/ntopng/user.lua", roleAdmin, capNone, s.deleteUser)
+
+	// Configuration modules: export reads (secrets: administrators),
+	// import and reset write.
+	for _, m := range []string{"all", "export", "scripts", "notifications", "snmp", "pool", "infrastructure", "active_monitoring"} {
+		R(v1+"export/"+m+"/config.lua", roleAdmin, capNone, s.exportConfig(m))
+		W(v1+"import/"+m+"/config.lua", roleAdmin, capNone, s.importConfig(m))
+		if m != "all" {
+			W(v1+"reset/"+m+"/config.lua", roleAdmin, capNone, s.resetConfig(m))
+		}
 	}
-	routes["/lua/toggle_all_checks.lua"] = s.toggleAllChecks
-	routes["/metrics"] = s.metrics
-	routes[changePasswordPath] = s.changePassword
-	for p, h := range map[string]handler{
-		"add/snmp/device.lua":                     s.addSNMPDevice,
-		"edit/snmp/device/device.lua":             s.editSNMPDevice,
-		"delete/snmp/device.lua":                  s.deleteSNMPDevice,
-		"get/snmp/devices.lua":                    s.getSNMPDevices,
-		"get/snmp/device/interfaces.lua":          s.getSNMPDeviceInterfaces,
-		"get/snmp/device/interface/ts.lua":        s.getSNMPInterfaceTS,
-		"change/snmp/device/interface/status.lua": s.changeSNMPInterfaceStatus,
-		"get/host/top/local/talkers.lua":          s.topTalkers(true),
-		"get/host/top/remote/talkers.lua":         s.topTalkers(false),
-	} {
-		routes["/lua/pro/rest/v1/"+p] = h
-	}
-	routes["/appliance/v1/update"] = s.stageUpdate
-	routes["/appliance/v1/config"] = s.applianceConfig
-	routes["/appliance/v1/reboot"] = s.reboot
-	routes["/lua/pro/rest/v1/get/db/flows.lua"] = s.getDBFlows
-	routes["/lua/pro/rest/v1/get/db/topk_flows.lua"] = s.getDBTopKFlows
-	s.addPoolRoutes(routes)
-	routes[restPrefix+"export/pool/config.lua"] = s.exportConfig("pool")
-	routes[restPrefix+"import/pool/config.lua"] = s.importConfig("pool")
-	routes[restPrefix+"reset/pool/config.lua"] = s.resetConfig("pool")
-	s.addInfraRoutes(routes)
-	s.addActiveMonitoringRoutes(routes)
-	return routes
+	W(v1+"reset/all/config.lua", roleAdmin, capNone, s.resetAllConfig)
+
+	// Notification endpoints and recipients.
+	W(v1+"delete/endpoints.lua", roleAdmin, capNone, s.deleteAllEndpoints)
+	W(v1+"delete/recipients.lua", roleAdmin, capNone, s.deleteAllRecipients)
+	R(v1+"recipient/pools.lua", roleAdmin, capNone, s.recipientPools)
+	R(v1+"get/notification/endpoints.lua", roleAdmin, capNone, s.getEndpoints)
+	W(v1+"add/notification/endpoint.lua", roleAdmin, capNone, s.addEndpoint(false))
+	W(v1+"edit/notification/endpoint.lua", roleAdmin, capNone, s.addEndpoint(true))
+	W(v1+"delete/notification/endpoint.lua", roleAdmin, capNone, s.deleteEndpoint)
+	W(v1+"test/notification/endpoint.lua", roleAdmin, capNone, s.testEndpoint)
+	R(v1+"get/notification/recipients.lua", roleAdmin, capNone, s.getRecipients)
+	W(v1+"add/notification/recipient.lua", roleAdmin, capNone, s.addRecipient(false))
+	W(v1+"edit/notification/recipient.lua", roleAdmin, capNone, s.addRecipient(true))
+	W(v1+"delete/notification/recipient.lua", roleAdmin, capNone, s.deleteRecipient)
+
+	// SNMP devices.
+	W(pro+"add/snmp/device.lua", roleAdmin, capNone, s.addSNMPDevice)
+	W(pro+"edit/snmp/device/device.lua", roleAdmin, capNone, s.editSNMPDevice)
+	W(pro+"delete/snmp/device.lua", roleAdmin, capNone, s.deleteSNMPDevice)
+	W(pro+"change/snmp/device/interface/status.lua", roleAdmin, capNone, s.changeSNMPInterfaceStatus)
+	R(pro+"get/snmp/devices.lua", roleAdmin, capNone, s.getSNMPDevices)
+	R(pro+"get/snmp/device/interfaces.lua", roleAdmin, capNone, s.getSNMPDeviceInterfaces)
+	R(pro+"get/snmp/device/interface/ts.lua", roleAdmin, capNone, s.getSNMPInterfaceTS)
+
+	// The appliance: settings are read with GET/HEAD and replaced with
+	// POST (one route, both ways).
+	W("/appliance/v1/update", roleAdmin, capNone, s.stageUpdate)
+	t.readWrite("/appliance/v1/config", roleAdmin, capNone, s.applianceConfig)
+	W("/appliance/v1/reboot", roleAdmin, capNone, s.reboot)
+
+	s.addPoolRoutes(t)
+	s.addInfraRoutes(t)
+	s.addActiveMonitoringRoutes(t)
+	return t
 }
 
 // resetAllConfig is ntopng's factory reset: the answer goes out, then the

@@ -66,8 +66,18 @@ type Config struct {
 	LocalNets     []netip.Prefix
 	DisableLogin  bool
 	HTTPPort      int
-	Logger        *slog.Logger
-	Now           func() time.Time // wall clock; tests may fix it
+	// MaxBody bounds an administrator's request body (configuration
+	// imports, appliance settings); 0: DefaultMaxBody. Every other caller
+	// gets smallBodyLimit, and nobody's body is read before authentication.
+	MaxBody int
+	// MaxConnsPerIP and MaxConns cap open connections per client address
+	// and in all; 0: DefaultMaxConnsPerIP, DefaultMaxConns.
+	MaxConnsPerIP, MaxConns int
+	// CORSOrigins are the origins (scheme://host[:port]) a browser page may
+	// call the API from with a token; empty: CORS is off.
+	CORSOrigins []string
+	Logger      *slog.Logger
+	Now         func() time.Time // wall clock; tests may fix it
 	// FactoryReset asks the probe to wipe its configuration and data and
 	// restart (reset/all/config); it must not block.
 	FactoryReset func()
@@ -94,11 +104,15 @@ type UpdateRequest struct {
 // Server is the REST server.
 type Server struct {
 	cfg     Config
-	limiter *auth.Limiter
-	routes  map[string]handler
-	started time.Time
-	srv     *fasthttp.Server
-	sys     *sysSampler
+	limiter *auth.Limiter // failed logins by client address
+	// userLimiter counts failed password checks by user name, from any
+	// address: a guesser rotating addresses still runs into it.
+	userLimiter *auth.Limiter
+	routes      routeTable
+	csrfKey     [32]byte
+	started     time.Time
+	srv         *fasthttp.Server
+	sys         *sysSampler
 
 	prefsMu sync.Mutex
 	rows    map[string]int // rows_number preference per user
@@ -106,11 +120,12 @@ type Server struct {
 
 // request is what a handler sees.
 type request struct {
-	ctx    *fasthttp.RequestCtx
-	params Params
-	user   string
-	admin  bool
-	vis    visibility // what an unprivileged user may see
+	ctx     *fasthttp.RequestCtx
+	params  Params
+	user    string
+	admin   bool
+	session string     // the session id the request came with, if a cookie
+	vis     visibility // what an unprivileged user may see
 }
 
 type handler func(r *request) (RC, any)
@@ -127,25 +142,57 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:     cfg,
-		limiter: auth.NewLimiter(5, 300*time.Second, cfg.Now),
-		started: cfg.Now(),
-		sys:     newSysSampler(),
-		rows:    map[string]int{},
+		cfg:         cfg,
+		limiter:     auth.NewLimiter(5, 300*time.Second, cfg.Now),
+		userLimiter: auth.NewLimiter(userMaxFails, 300*time.Second, cfg.Now),
+		started:     cfg.Now(),
+		sys:         newSysSampler(),
+		rows:        map[string]int{},
 	}
+	if s.cfg.MaxBody <= 0 {
+		s.cfg.MaxBody = DefaultMaxBody
+	}
+	if s.cfg.MaxConnsPerIP <= 0 {
+		s.cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
+	if s.cfg.MaxConns <= 0 {
+		s.cfg.MaxConns = DefaultMaxConns
+	}
+	s.csrfKey = newCSRFKey()
 	s.routes = s.buildRoutes()
 	s.srv = &fasthttp.Server{
-		Handler:                       s.serve,
-		Name:                          "probe",
-		ReadTimeout:                   30 * time.Second,
+		Handler: s.serve,
+		Name:    "probe",
+		// Headers first, body later: the handler authenticates from the
+		// headers and reads the body (readBody) only for a caller allowed on
+		// the route, up to that caller's limit. fasthttp holds at most an
+		// 8 KiB pre-read meanwhile. Multipart forms are parsed by the handler
+		// from the bounded body, not pre-parsed (which reads it all).
+		StreamRequestBody:            true,
+		DisablePreParseMultipartForm: true,
+		MaxRequestBodySize:           s.cfg.MaxBody,
+		// Slow clients: a request (headers and body) must arrive within
+		// ReadTimeout, an idle keep-alive connection is closed after
+		// IdleTimeout.
+		ReadTimeout:                   20 * time.Second,
 		WriteTimeout:                  60 * time.Second,
-		IdleTimeout:                   120 * time.Second,
-		MaxRequestBodySize:            8 << 20,
+		IdleTimeout:                   60 * time.Second,
+		MaxConnsPerIP:                 s.cfg.MaxConnsPerIP,
+		Concurrency:                   s.cfg.MaxConns,
+		ReadBufferSize:                8 << 10, // bounds the request line and headers
 		DisableHeaderNamesNormalizing: false,
 		NoDefaultContentType:          true,
 	}
 	return s
 }
+
+// Connection caps: the probe's management plane has a handful of
+// operators and scripts; a client address with more open connections
+// than this is refused (fasthttp closes the new one).
+const (
+	DefaultMaxConnsPerIP = 64
+	DefaultMaxConns      = 1024
+)
 
 // Serve answers requests on ln until Shutdown.
 func (s *Server) Serve(ln net.Listener) error { return s.srv.Serve(ln) }
@@ -169,44 +216,71 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		}
 	}()
 	path := string(ctx.Path())
-	isREST := strings.HasPrefix(path, "/lua/rest/") || strings.HasPrefix(path, "/lua/pro/rest/")
-	if isREST {
-		ctx.Response.Header.Set("Access-Control-Allow-Origin", "*")
-		ctx.Response.Header.Set("Access-Control-Allow-Methods", "GET, POST, HEAD")
-	}
 	ctx.Response.Header.Set("Cache-Control", "max-age=0, no-cache, no-store")
 	ctx.Response.Header.Set("Pragma", "no-cache")
 	ctx.Response.Header.Set("X-Frame-Options", "DENY")
 	ctx.Response.Header.Set("X-Content-Type-Options", "nosniff")
+	corsOK := s.cors(ctx)
 
-	if ctx.IsOptions() && len(ctx.Request.Header.Peek("Access-Control-Request-Method")) > 0 {
-		s.preflight(ctx)
-		return
+	if ctx.IsOptions() {
+		if corsOK && len(ctx.Request.Header.Peek("Access-Control-Request-Method")) > 0 {
+			s.preflight(ctx)
+			return
+		}
 	}
 	if !ctx.IsGet() && !ctx.IsPost() && !ctx.IsHead() {
+		ctx.SetConnectionClose()
 		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
 		ctx.Response.Header.Set("Allow", "GET, POST, HEAD")
 		return
 	}
 
-	user, ok := s.authenticate(ctx)
-	if !ok {
+	user, kind, session := s.authenticate(ctx)
+	if kind == credNone {
 		s.redirectToLogin(ctx)
 		return
 	}
-	if !s.cfg.DisableLogin && path != changePasswordPath && s.cfg.Auth.MustChangePassword(user) {
+	mustChange := !s.cfg.DisableLogin && s.cfg.Auth.MustChangePassword(user)
+	if mustChange && path != changePasswordPath {
 		// As ntopng: the admin with the default password gets nothing but
 		// the way to change it.
 		ctx.Response.Header.Set("Location", changePasswordPath+"?referer="+url.QueryEscape(string(ctx.RequestURI())))
 		ctx.SetStatusCode(fasthttp.StatusFound)
 		ctx.ResetBody()
+		closeIfBody(ctx)
 		return
 	}
-	h, found := s.routes[path]
+	rt, found := s.routes[path]
 	if !found {
 		// ntopng answers a .lua script it does not have with a redirect to
 		// its status page; clients see a non-JSON answer either way.
 		ctx.Redirect("/lua/http_status_code.lua?message=not_found&error_message="+url.QueryEscape(path), fasthttp.StatusFound)
+		closeIfBody(ctx)
+		return
+	}
+	if !rt.methods.allows(ctx.Method()) {
+		ctx.Response.Header.Set("Allow", rt.methods.String())
+		ctx.SetStatusCode(fasthttp.StatusMethodNotAllowed)
+		closeIfBody(ctx)
+		return
+	}
+	admin := s.isAdmin(user)
+	if !s.grants(rt, user, admin) {
+		writeAnswer(ctx, RCNotGranted, nil)
+		closeIfBody(ctx)
+		return
+	}
+	limit := smallBodyLimit
+	if admin && rt.role == roleAdmin && !mustChange {
+		limit = s.cfg.MaxBody
+	}
+	if err := readBody(ctx, limit); err != nil {
+		if errors.Is(err, errBodyTooLarge) {
+			tooLarge(ctx)
+			return
+		}
+		ctx.SetConnectionClose()
+		writeAnswer(ctx, RCInvalidArguments, map[string]string{"error": err.Error()})
 		return
 	}
 	params, err := parseParams(ctx)
@@ -218,35 +292,33 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		writeAnswer(ctx, RCInvalidArguments, map[string]string{"error": err.Error()})
 		return
 	}
-	r := &request{ctx: ctx, params: params, user: user, admin: s.isAdmin(user)}
+	if !s.crossSiteOK(ctx, rt, kind, session, params) {
+		writeAnswer(ctx, RCNotGranted, map[string]string{"error": "cross-site request refused: send it from this origin (Origin or Referer), or with the session's csrf field"})
+		return
+	}
+	r := &request{ctx: ctx, params: params, user: user, admin: admin, session: session}
 	r.vis = s.visibilityOf(user, r.admin)
 	if ifc, ok := s.iface(params); ok && !r.vis.seesIface(ifc.Name) {
 		writeAnswer(ctx, RCNotGranted, nil)
 		return
 	}
-	rc, rsp := h(r)
+	rc, rsp := rt.h(r)
 	if rc.Code == pageAnswer.Code && rc.Str == pageAnswer.Str {
 		return // the handler wrote a non-REST page itself
 	}
 	writeAnswer(ctx, rc, rsp)
 }
 
+// closeIfBody closes the connection after an answer given without reading
+// the request's body: the body is never read, not even drained.
+func closeIfBody(ctx *fasthttp.RequestCtx) {
+	if ctx.Request.Header.ContentLength() != 0 {
+		ctx.SetConnectionClose()
+	}
+}
+
 // pageAnswer marks handlers that wrote their own response.
 var pageAnswer = RC{Code: 1, Str: "PAGE"}
-
-func (s *Server) preflight(ctx *fasthttp.RequestCtx) {
-	origin := string(ctx.Request.Header.Peek("Origin"))
-	if origin == "" {
-		origin = "*"
-	}
-	ctx.Response.Header.Set("Access-Control-Allow-Origin", origin)
-	ctx.Response.Header.Set("Access-Control-Allow-Methods", "GET, POST, HEAD")
-	if h := ctx.Request.Header.Peek("Access-Control-Request-Headers"); len(h) > 0 {
-		ctx.Response.Header.SetBytesV("Access-Control-Allow-Headers", h)
-	}
-	ctx.Response.Header.Set("Access-Control-Max-Age", "3600")
-	ctx.SetStatusCode(fasthttp.StatusOK)
-}
 
 func (s *Server) isAdmin(user string) bool {
 	if user == noLoginUser {
@@ -265,14 +337,16 @@ func clientAddr(ctx *fasthttp.RequestCtx) string {
 }
 
 // authenticate follows ntopng's order: disabled login, Basic, Token,
-// session cookie, user/password cookies.
-func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (string, bool) {
+// session cookie, user/password cookies. It reads headers only: the body
+// has not arrived yet. kind says how (credNone: not authenticated);
+// session is the session cookie's id when that was the credential.
+func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (user string, kind credKind, session string) {
 	if s.cfg.DisableLogin {
-		return noLoginUser, true
+		return noLoginUser, credNoLogin, ""
 	}
 	addr := clientAddr(ctx)
 	if s.limiter.Blocked(addr) {
-		return "", false
+		return "", credNone, ""
 	}
 	authz := string(ctx.Request.Header.Peek("Authorization"))
 	scheme, cred, _ := strings.Cut(authz, " ")
@@ -281,41 +355,76 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (string, bool) {
 		dec, err := base64.StdEncoding.DecodeString(strings.TrimSpace(cred))
 		if err != nil {
 			s.limiter.Fail(addr)
-			return "", false
+			return "", credNone, ""
 		}
 		user, pass, _ := strings.Cut(string(dec), ":")
-		return s.checkPassword(addr, user, pass)
+		if name, ok := s.checkPassword(addr, user, pass); ok {
+			return name, credHeader, ""
+		}
+		return "", credNone, ""
 	case "token":
 		if user, ok := s.cfg.Auth.UserForToken(strings.TrimSpace(cred)); ok {
-			return user, true
+			return user, credHeader, ""
 		}
 		s.limiter.Fail(addr)
-		return "", false
+		return "", credNone, ""
 	}
-	var sessionUser string
+	var sessionUser, sessionID string
 	ctx.Request.Header.VisitAllCookie(func(k, v []byte) {
 		name := string(k)
 		if sessionUser == "" && (name == "session" || strings.HasPrefix(name, "session_")) {
 			if u, ok := s.cfg.Auth.UserForSession(string(v)); ok {
-				sessionUser = u
+				sessionUser, sessionID = u, string(v)
 			}
 		}
 	})
 	if sessionUser != "" {
-		return sessionUser, true
+		return sessionUser, credSessionCookie, sessionID
 	}
 	if u, p := ctx.Request.Header.Cookie("user"), ctx.Request.Header.Cookie("password"); len(u) > 0 && len(p) > 0 {
-		return s.checkPassword(addr, string(u), string(p))
+		if name, ok := s.checkPassword(addr, string(u), string(p)); ok {
+			return name, credPasswordCookie, ""
+		}
 	}
-	return "", false
+	return "", credNone, ""
 }
 
+// userMaxFails is how many failed password checks of one user name, from
+// any addresses, lock that name's uncached password checks for the window
+// (each address is still limited to 5).
+const userMaxFails = 20
+
+// checkPassword is the guarded password check of a login. The address
+// limiter counts every failure and forgives them only on a success of the
+// same user; the user-name limiter counts failures of an existing user
+// from everywhere, and while it locks the name only a pair verified in the
+// last minutes (the credential cache: a client already logged in) passes,
+// without hashing. A check that finds every bcrypt slot busy fails like a
+// lockout without counting as a guess.
 func (s *Server) checkPassword(addr, user, pass string) (string, bool) {
-	if name, ok := s.cfg.Auth.Authenticate(user, pass); ok {
-		s.limiter.Success(addr)
-		return name, true
+	key := strings.ToLower(user)
+	_, exists := s.cfg.Auth.User(key)
+	if exists && s.userLimiter.Blocked(key) {
+		if name, ok := s.cfg.Auth.Cached(key, pass); ok {
+			return name, true
+		}
+		s.cfg.Logger.Warn("login refused: user name locked after failed logins", "user", key, "addr", addr)
+		return "", false
 	}
-	s.limiter.Fail(addr)
+	name, err := s.cfg.Auth.Verify(user, pass)
+	switch {
+	case err == nil:
+		s.limiter.SuccessAs(addr, name)
+		s.userLimiter.Success(name)
+		return name, true
+	case errors.Is(err, auth.ErrBusy):
+		s.cfg.Logger.Debug("login refused: password checks saturated", "user", key, "addr", addr)
+		return "", false
+	}
+	s.limiter.FailAs(addr, key)
+	if exists {
+		s.userLimiter.Fail(key)
+	}
 	s.cfg.Logger.Warn("failed login", "user", user, "addr", addr)
 	return "", false
 }
@@ -324,10 +433,11 @@ func (s *Server) checkPassword(addr, user, pass string) (string, bool) {
 // credentials: no data, no JSON, a 302 to the login page.
 func (s *Server) redirectToLogin(ctx *fasthttp.RequestCtx) {
 	referer := string(ctx.RequestURI())
-	ctx.Response.Header.Set("Set-Cookie", "session=; HttpOnly; path=/; expires=Thu, 01-Jan-1970 00:00:01 GMT; max-age=0;")
+	ctx.Response.Header.Set("Set-Cookie", "session=; expires=Thu, 01-Jan-1970 00:00:01 GMT; max-age=0"+cookieAttrs(ctx))
 	ctx.Response.Header.Set("Location", "/lua/login.lua?referer="+url.QueryEscape(referer))
 	ctx.SetStatusCode(fasthttp.StatusFound)
 	ctx.ResetBody()
+	closeIfBody(ctx) // the body of an unauthenticated request is never read
 }
 
 // interfaces is the current interface list.

@@ -27,8 +27,10 @@ func (s *Server) createSession(r *request) (RC, any) {
 	if err != nil {
 		return RCInternalError, map[string]string{"error": fmt.Sprintf("creating session: %v", err)}
 	}
-	r.ctx.Response.Header.Add("Set-Cookie", "session_"+strconv.Itoa(s.cfg.HTTPPort)+"_0="+id+"; max-age="+strconv.Itoa(int(d/time.Second))+"; path=/; HttpOnly")
-	return RCOK, map[string]any{"session": id}
+	r.ctx.Response.Header.Add("Set-Cookie", "session_"+strconv.Itoa(s.cfg.HTTPPort)+"_0="+id+"; max-age="+strconv.Itoa(int(d/time.Second))+cookieAttrs(r.ctx))
+	// csrf: what a cookie client that sends neither Origin nor Referer
+	// puts in its POSTs' csrf field (see crossSiteOK).
+	return RCOK, map[string]any{"session": id, "csrf": s.csrfToken(id)}
 }
 
 // createAPIToken is create/ntopng/api_token.lua: one token per user, a new

@@ -2,7 +2,8 @@ package rest
 
 import (
 	"encoding/json"
-	"fmt"
+	"reflect"
+	"strings"
 )
 
 // hostDataAnswer is get/host/data's answer (ntopng's Host::lua), fields in
@@ -332,16 +333,35 @@ type hostList struct {
 	Sort        sortEcho     `json:"sort"`
 }
 
-// fields is the answer by field name (get/host/custom_data picks some),
-// each value in the bytes the whole answer has.
-func (d *hostDataAnswer) fields() (map[string]json.RawMessage, error) {
-	b, err := marshalRaw(d)
-	if err != nil {
-		return nil, err
+// hostFields are get/host/data's field names with where each is in
+// hostDataAnswer, for get/host/custom_data's picks.
+var hostFields = func() map[string]hostField {
+	t := reflect.TypeOf(hostDataAnswer{})
+	out := make(map[string]hostField, t.NumField())
+	for i := range t.NumField() {
+		name, opts, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			out[name] = hostField{index: i, omitEmpty: opts == "omitempty"}
+		}
 	}
-	var out map[string]json.RawMessage
-	if err := json.Unmarshal(b, &out); err != nil {
-		return nil, fmt.Errorf("host data by field: %w", err)
+	return out
+}()
+
+type hostField struct {
+	index     int
+	omitEmpty bool
+}
+
+// field is the value of one field of the answer, by its JSON name; ok is
+// false for a name the answer lacks or a field it leaves out.
+func (d *hostDataAnswer) field(name string) (v any, ok bool) {
+	f, ok := hostFields[name]
+	if !ok {
+		return nil, false
 	}
-	return out, nil
+	fv := reflect.ValueOf(d).Elem().Field(f.index)
+	if f.omitEmpty && fv.IsZero() {
+		return nil, false
+	}
+	return fv.Interface(), true
 }

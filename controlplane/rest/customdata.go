@@ -1,7 +1,6 @@
 package rest
 
 import (
-	"encoding/json"
 	"strings"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
@@ -45,13 +44,9 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 		if fields == nil {
 			return full
 		}
-		byName, err := full.fields()
-		if err != nil {
-			return map[string]string{"error": err.Error()}
-		}
-		out := make(map[string]json.RawMessage, len(fields))
+		out := make(map[string]any, len(fields))
 		for _, fa := range fields {
-			if val, ok := byName[fa.field]; ok {
+			if val, ok := full.field(fa.field); ok {
 				out[fa.alias] = val
 			}
 		}

@@ -307,7 +307,7 @@ func (s *Server) alertList(entity string) handler {
 			end = start + length
 		}
 		now := s.cfg.Now().Unix()
-		records := make([]any, 0, end-start)
+		records := make([]*alertRecord, 0, end-start)
 		for i := start; i < end; i++ {
 			records = append(records, s.alertRecord(&list[i], now))
 		}
@@ -520,11 +520,8 @@ func bytesToSize(b uint64) string {
 	if i == 0 {
 		return fmt.Sprintf("%d Bytes", b)
 	}
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	if strings.HasSuffix(s, "0") {
-		s = s[:len(s)-1]
-	}
-	return s + " " + units[i]
+	// One trailing zero goes ("2.0 KB"), as in ntopng.
+	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 2, 64), "0") + " " + units[i]
 }
 
 // alertAction serves delete/<entity>/alerts and acknowledge/<entity>/alerts:

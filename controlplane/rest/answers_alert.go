@@ -47,9 +47,9 @@ type countAnswer struct {
 	Count int `json:"count"`
 }
 
-// alertListRsp is the rsp of an alert list (records are *alertRecord).
+// alertListRsp is the rsp of an alert list.
 type alertListRsp struct {
-	Records []any `json:"records"`
+	Records []*alertRecord `json:"records"`
 }
 
 // alertRecord is one row of an alert list, shaped like ntopng's: the

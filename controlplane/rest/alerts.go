@@ -18,17 +18,17 @@ import (
 
 func (s *Server) getAlertTypeConsts(r *request) (RC, any) {
 	defs := alert.Defs()
-	out := make([]map[string]any, 0, len(defs))
+	out := make([]alertTypeConst, 0, len(defs))
 	for _, d := range defs {
-		out = append(out, map[string]any{"key": d.ID, "type": d.Name})
+		out = append(out, alertTypeConst{Key: d.ID, Type: d.Name})
 	}
 	return RCOK, out
 }
 
 func (s *Server) getAlertSeverityConsts(r *request) (RC, any) {
-	var out []map[string]any
+	var out []alertSeverityConst
 	for _, sv := range alert.Severities() {
-		out = append(out, map[string]any{"key": int(sv), "severity": sv.Name()})
+		out = append(out, alertSeverityConst{Key: int(sv), Severity: sv.Name()})
 	}
 	return RCOK, out
 }
@@ -155,13 +155,13 @@ func (s *Server) getAlertData(r *request) (RC, any) {
 		return rc, rsp
 	}
 	now := s.cfg.Now().Unix()
-	out := make([]map[string]any, 0, len(list))
+	out := make([]alertRow, 0, len(list))
 	for i := range list {
 		a := &list[i]
 		d, _ := alert.Lookup(a.Type())
-		out = append(out, map[string]any{
-			"date": a.Tstamp, "duration": duration(a, now), "score": a.Score, "severity": a.Severity.Name(),
-			"count": a.Count, "msg": message(a), "type": d.Name, "entity": a.Entity.Name(), "entity_val": a.EntityVal,
+		out = append(out, alertRow{
+			Date: a.Tstamp, Duration: duration(a, now), Score: a.Score, Severity: a.Severity.Name(),
+			Count: a.Count, Msg: message(a), Type: d.Name, Entity: a.Entity.Name(), EntityVal: a.EntityVal,
 		})
 	}
 	return RCOK, out
@@ -202,15 +202,7 @@ func (s *Server) alertTS(r *request, defStatus string, entity *alert.Entity) (RC
 		}
 		days[k][(a.Tstamp-day)/3600]++
 	}
-	return RCOK, obj(anyMap(days))
-}
-
-func anyMap[V any](m map[string]V) map[string]any {
-	out := make(map[string]any, len(m))
-	for k, v := range m {
-		out[k] = v
-	}
-	return out
+	return RCOK, luaObject[[]int](days)
 }
 
 // getAlertTypeCounters and getAlertSeverityCounters count the selected
@@ -224,21 +216,20 @@ func (s *Server) getAlertTypeCounters(r *request) (RC, any) {
 	for i := range list {
 		counts[list[i].Type()]++
 	}
-	out := []map[string]any{}
+	out := []alertTypeCount{}
 	for t, n := range counts {
 		d, _ := alert.Lookup(t)
-		out = append(out, map[string]any{"key": t.ID, "type": d.Name, "family": t.Family.String(), "title": alert.MetaOf(t).Title, "count": n})
+		out = append(out, alertTypeCount{Key: t.ID, Type: d.Name, Family: t.Family.String(), Title: alert.MetaOf(t).Title, Count: n})
 	}
 	// Most frequent first; ties in a fixed order (map iteration is not).
 	sort.Slice(out, func(i, j int) bool {
-		ci, cj := out[i]["count"].(int), out[j]["count"].(int)
-		if ci != cj {
-			return ci > cj
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
 		}
-		if fi, fj := out[i]["family"].(string), out[j]["family"].(string); fi != fj {
-			return fi < fj
+		if out[i].Family != out[j].Family {
+			return out[i].Family < out[j].Family
 		}
-		return out[i]["key"].(int) < out[j]["key"].(int)
+		return out[i].Key < out[j].Key
 	})
 	return RCOK, out
 }
@@ -252,10 +243,10 @@ func (s *Server) getAlertSeverityCounters(r *request) (RC, any) {
 	for i := range list {
 		counts[list[i].Severity]++
 	}
-	out := []map[string]any{}
+	out := []alertSeverityCount{}
 	for _, sv := range alert.Severities() {
 		if n := counts[sv]; n > 0 {
-			out = append(out, map[string]any{"key": int(sv), "severity": sv.Name(), "count": n})
+			out = append(out, alertSeverityCount{Key: int(sv), Severity: sv.Name(), Count: n})
 		}
 	}
 	return RCOK, out
@@ -316,70 +307,66 @@ func (s *Server) alertList(entity string) handler {
 			end = start + length
 		}
 		now := s.cfg.Now().Unix()
-		records := make([]any, 0, end-start)
+		records := make([]*alertRecord, 0, end-start)
 		for i := start; i < end; i++ {
 			records = append(records, s.alertRecord(&list[i], now))
 		}
 		return RCOK, extended{
-			rsp:   map[string]any{"records": records},
+			rsp:   alertListRsp{Records: records},
 			extra: map[string]any{"recordsTotal": total, "recordsFiltered": total},
 		}
 	}
 }
 
-// labelled is one of ntopng's {"label": ..., "value": ...} cells.
-func labelled(label string, value any) map[string]any {
-	return map[string]any{"label": label, "value": value}
-}
-
 // alertRecord is one row of an alert list, shaped like ntopng's.
-func (s *Server) alertRecord(a *alert.Alert, now int64) map[string]any {
+func (s *Server) alertRecord(a *alert.Alert, now int64) *alertRecord {
 	t := a.Type()
 	m := alert.MetaOf(t)
 	title := m.Title
 	descr := alert.Describe(t, a.Info)
 	sevColor := a.Severity.Color()
-	rec := map[string]any{
-		"row_id":      strconv.FormatUint(a.RowID, 10),
-		"alert_id":    labelled(`<i class="`+alertIcon(t)+`"></i> `+title, strconv.Itoa(a.TypeID)),
-		"alert_name":  title,
-		"count":       a.Count,
-		"description": map[string]any{"descr": ifEmpty(descr, title)},
-		"duration":    duration(a, now),
-		"family":      familyName(a),
-		"msg": map[string]any{
-			"configset_ref": fmt.Sprintf(` <a href="/lua/admin/edit_configset.lua?subdir=%s&check=%s#all"><i class="fas fa-cog" title="Edit Configuration"></i></a>`, familyName(a), m.Check),
-			"description":   descr, "fullname": title, "name": title, "value": a.TypeID,
+	rec := &alertRecord{
+		RowID:       strconv.FormatUint(a.RowID, 10),
+		AlertID:     *labelled(`<i class="`+alertIcon(t)+`"></i> `+title, strconv.Itoa(a.TypeID)),
+		AlertName:   title,
+		Count:       a.Count,
+		Description: descrCell{Descr: ifEmpty(descr, title)},
+		Duration:    duration(a, now),
+		Family:      familyName(a),
+		Msg: alertMsg{
+			ConfigsetRef: fmt.Sprintf(` <a href="/lua/admin/edit_configset.lua?subdir=%s&check=%s#all"><i class="fas fa-cog" title="Edit Configuration"></i></a>`, familyName(a), m.Check),
+			Description:  descr, Fullname: title, Name: title, Value: a.TypeID,
 		},
-		"score":      map[string]any{"color": sevColor, "label": strconv.Itoa(a.Score), "value": a.Score},
-		"script_key": m.Check,
-		"severity": map[string]any{"color": sevColor, "value": int(a.Severity),
-			"label": fmt.Sprintf("<i class='fas %s' style='color: %s!important' title='%s'></i> ", a.Severity.Icon(), sevColor, a.Severity.Title())},
-		"tstamp":     map[string]any{"highlight": sevColor, "label": time.Unix(a.Tstamp, 0).Format("02/01/2006 15:04:05"), "value": a.Tstamp},
-		"entity_val": a.EntityVal,
+		Score:     alertScore{Color: sevColor, Label: strconv.Itoa(a.Score), Value: a.Score},
+		ScriptKey: m.Check,
+		Severity: alertScore{Color: sevColor, Value: int(a.Severity),
+			Label: fmt.Sprintf("<i class='fas %s' style='color: %s!important' title='%s'></i> ", a.Severity.Icon(), sevColor, a.Severity.Title())},
+		Tstamp: alertTstamp{Highlight: sevColor, Label: time.Unix(a.Tstamp, 0).Format("02/01/2006 15:04:05"), Value: a.Tstamp},
 	}
 	switch {
 	case a.Flow != nil:
 		s.flowRecord(rec, a, now)
 	case a.Host != nil:
 		h := a.Host
-		rec["ip"] = labelled(h.Name, h.IP)
-		rec["vlan_id"] = strconv.Itoa(int(h.VLAN))
-		rec["is_attacker"], rec["is_victim"] = h.IsAttacker, h.IsVictim
+		rec.EntityVal = ptr(a.EntityVal)
+		rec.IP = labelled(h.Name, h.IP)
+		rec.VLANID = strconv.Itoa(int(h.VLAN))
+		rec.IsAttacker, rec.IsVictim = ptr(h.IsAttacker), ptr(h.IsVictim)
 		if h.IsAttacker {
-			rec["role"] = role("attacker", "Is Attacker")
+			rec.Role = role("attacker", "Is Attacker")
 		} else if h.IsVictim {
-			rec["role"] = role("victim", "Is Victim")
+			rec.Role = role("victim", "Is Victim")
 		}
-		rec["host_pool_id"] = s.poolLabel(h.IP, h.VLAN)
+		rec.HostPoolID = s.poolLabel(h.IP, h.VLAN)
 	default:
-		rec["ifid"] = strconv.Itoa(a.IfID)
+		rec.EntityVal = ptr(a.EntityVal)
+		rec.IfID = strconv.Itoa(a.IfID)
 	}
 	return rec
 }
 
 // poolLabel is the host pool of an address, as the alert lists show it.
-func (s *Server) poolLabel(ip string, vlan uint16) map[string]any {
+func (s *Server) poolLabel(ip string, vlan uint16) *labelledCell {
 	if s.cfg.Pools != nil {
 		if a, err := netip.ParseAddr(ip); err == nil {
 			id, name := s.cfg.Pools.HostPool(a, vlan, [6]byte{}, false)
@@ -389,8 +376,8 @@ func (s *Server) poolLabel(ip string, vlan uint16) map[string]any {
 	return labelled("Default", "0")
 }
 
-func role(v, label string) map[string]any {
-	return map[string]any{"label": label, "tag_label": label, "value": v}
+func role(v, label string) *roleCell {
+	return &roleCell{Label: label, TagLabel: label, Value: v}
 }
 
 func ifEmpty(s, def string) string {
@@ -429,61 +416,59 @@ func l7Confidence(master, app uint16, guessed bool) string {
 }
 
 // flowRecord adds the flow columns of a flow alert.
-func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
+func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 	f := a.Flow
 	others := make([]string, 0, len(f.Others))
 	for _, o := range f.Others {
 		others = append(others, alert.ShortTitle(alert.TypeID{Family: alert.FamilyFlow, ID: o}))
 	}
-	rec["additional_alerts"] = map[string]any{"descr": strings.Join(others, "<br>")}
-	rec["cli_host_pool_id"] = s.poolLabel(f.CliIP, f.VLAN)
-	rec["srv_host_pool_id"] = s.poolLabel(f.SrvIP, f.VLAN)
-	rec["cli_network"] = labelled(f.CliNetwork, f.CliNetwork)
-	rec["srv_network"] = labelled(f.SrvNetwork, f.SrvNetwork)
+	rec.AdditionalAlerts = &descrCell{Descr: strings.Join(others, "<br>")}
+	rec.CliHostPoolID = s.poolLabel(f.CliIP, f.VLAN)
+	rec.SrvHostPoolID = s.poolLabel(f.SrvIP, f.VLAN)
+	rec.CliNetwork = labelled(f.CliNetwork, f.CliNetwork)
+	rec.SrvNetwork = labelled(f.SrvNetwork, f.SrvNetwork)
 	if f.CliAttacker {
-		rec["cli_role"] = role("attacker", "Is Attacker")
+		rec.CliRole = role("attacker", "Is Attacker")
 	}
 	if f.SrvVictim {
-		rec["srv_role"] = role("victim", "Is Victim")
+		rec.SrvRole = role("victim", "Is Victim")
 	}
-	rec["filter"] = map[string]any{
-		"bpf":         fmt.Sprintf("host %s and host %s and port %d and port %d", f.CliIP, f.SrvIP, f.CliPort, f.SrvPort),
-		"epoch_begin": a.Tstamp, "epoch_end": now,
+	rec.Filter = &alertFilter{
+		BPF:        fmt.Sprintf("host %s and host %s and port %d and port %d", f.CliIP, f.SrvIP, f.CliPort, f.SrvPort),
+		EpochBegin: a.Tstamp, EpochEnd: now,
 	}
-	peer := func(ip, name string) map[string]any {
-		m := map[string]any{"blacklisted": "0", "country": "", "label": ip, "label_long": ip, "value": ip,
-			"reference": fmt.Sprintf("<a href='/lua/host_details.lua?host=%s' data-bs-toggle='tooltip' title=''><i class='fas fa-laptop'></i></a>", ip)}
+	peer := func(ip, name string) alertPeer {
+		p := alertPeer{Blacklisted: "0", Label: ip, LabelLong: ip, Value: ip,
+			Reference: fmt.Sprintf("<a href='/lua/host_details.lua?host=%s' data-bs-toggle='tooltip' title=''><i class='fas fa-laptop'></i></a>", ip)}
 		if name != "" && name != ip {
-			m["label"], m["label_long"], m["name"] = shortenString(name, 24), name, name
+			p.Label, p.LabelLong, p.Name = shortenString(name, 24), name, name
 		}
-		return m
+		return p
 	}
-	delete(rec, "entity_val") // ntopng's flow rows name the flow in "flow"
-	rec["flow"] = map[string]any{
-		"active_url": fmt.Sprintf("/lua/flow_details.lua?flow_key=%d&flow_hash_id=%d", f.FlowKey, f.HashID),
-		"cli_ip":     peer(f.CliIP, f.CliName), "srv_ip": peer(f.SrvIP, f.SrvName),
-		"cli_port": strconv.Itoa(int(f.CliPort)), "srv_port": strconv.Itoa(int(f.SrvPort)),
+	// No entity_val: ntopng's flow rows name the flow in "flow".
+	rec.Flow = &alertFlow{
+		ActiveURL: fmt.Sprintf("/lua/flow_details.lua?flow_key=%d&flow_hash_id=%d", f.FlowKey, f.HashID),
+		CliIP:     peer(f.CliIP, f.CliName), SrvIP: peer(f.SrvIP, f.SrvName),
+		CliPort: strconv.Itoa(int(f.CliPort)), SrvPort: strconv.Itoa(int(f.SrvPort)),
 	}
 	l4 := l4Name(f.Proto)
 	appID := f.L7App
 	if appID == 0 {
 		appID = f.L7Master
 	}
-	rec["l7_proto"] = map[string]any{"confidence": l7Confidence(f.L7Master, f.L7App, f.L7Guessed), "l4_label": l4, "l7_label": f.L7Name, "label": l4 + ":" + f.L7Name, "value": strconv.Itoa(int(appID))}
-	rec["proto"] = labelled(l4, strconv.Itoa(int(f.Proto)))
-	rec["vlan_id"] = strconv.Itoa(int(f.VLAN))
-	info := map[string]any{"descr": ""}
+	rec.L7Proto = &alertL7Proto{Confidence: l7Confidence(f.L7Master, f.L7App, f.L7Guessed), L4Label: l4, L7Label: f.L7Name, Label: l4 + ":" + f.L7Name, Value: strconv.Itoa(int(appID))}
+	rec.Proto = labelled(l4, strconv.Itoa(int(f.Proto)))
+	rec.VLANID = strconv.Itoa(int(f.VLAN))
+	info := &alertInfo{}
 	if f.ServerName != "" {
-		info = map[string]any{"descr": copyLink(f.ServerName, "https://"+f.ServerName), "value": f.ServerName}
+		info = &alertInfo{Descr: copyLink(f.ServerName, "https://"+f.ServerName), Value: f.ServerName}
 	}
 	related := map[string]string{}
 	for _, kv := range f.Related {
 		related[kv.K] = kv.V
 	}
-	if dn := related[checks.RelIssuerDN]; dn != "" {
-		info["issuerdn"] = dn
-	}
-	rec["info"] = info
+	info.IssuerDN = related[checks.RelIssuerDN]
+	rec.Info = info
 	var rel strings.Builder
 	if qt := related[checks.RelDNSQueryType]; qt != "" {
 		fmt.Fprintf(&rel, ` [ Query Type: <span class="badge bg-info">%s</span> ]`, qt)
@@ -514,7 +499,7 @@ func (s *Server) flowRecord(rec map[string]any, a *alert.Alert, now int64) {
 		fmt.Fprintf(&rel, " [ Requested Server Name: %s ]", copyLink(sni, "https://"+sni))
 	}
 	fmt.Fprintf(&rel, " [ Server to Client Traffic: %s | Client to Server Traffic: %s ]", bytesToSize(f.Bytes[1]), bytesToSize(f.Bytes[0]))
-	rec["flow_related_info"] = map[string]any{"descr": rel.String()}
+	rec.FlowRelatedInfo = &descrCell{Descr: rel.String()}
 }
 
 // copyLink is ntopng's copy-to-clipboard button and external link.
@@ -535,11 +520,8 @@ func bytesToSize(b uint64) string {
 	if i == 0 {
 		return fmt.Sprintf("%d Bytes", b)
 	}
-	s := strconv.FormatFloat(v, 'f', 2, 64)
-	if strings.HasSuffix(s, "0") {
-		s = s[:len(s)-1]
-	}
-	return s + " " + units[i]
+	// One trailing zero goes ("2.0 KB"), as in ntopng.
+	return strings.TrimSuffix(strconv.FormatFloat(v, 'f', 2, 64), "0") + " " + units[i]
 }
 
 // alertAction serves delete/<entity>/alerts and acknowledge/<entity>/alerts:
@@ -587,7 +569,7 @@ func (s *Server) alertAction(entity string, del bool) handler {
 		if err != nil {
 			return RCInternalError, map[string]string{"error": err.Error()}
 		}
-		return RCOK, map[string]any{"count": n}
+		return RCOK, countAnswer{Count: n}
 	}
 }
 

@@ -39,15 +39,14 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 			return RCInvalidArguments, nil
 		}
 	}
-	pick := func(h *flowtable.Host, v flowtable.View) map[string]any {
-		full := hostData(ifc, h, s.cfg.LocalNets)
-		addHostL7(full, h, v, ifc.Table.Config().L7)
+	pick := func(h *flowtable.Host, v flowtable.View) any {
+		full := hostData(ifc, h, v, s.cfg.LocalNets)
 		if fields == nil {
 			return full
 		}
 		out := make(map[string]any, len(fields))
 		for _, fa := range fields {
-			if val, ok := full[fa.field]; ok {
+			if val, ok := full.field(fa.field); ok {
 				out[fa.alias] = val
 			}
 		}
@@ -61,7 +60,7 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 		if !r.vis.seesHost(key) {
 			return RCNotGranted, nil
 		}
-		var out map[string]any
+		var out any
 		ifc.Table.View(func(v flowtable.View) {
 			if h := v.Host(key); h != nil {
 				out = pick(h, v)
@@ -72,7 +71,7 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 		}
 		return RCOK, out
 	}
-	out := []map[string]any{}
+	out := []any{}
 	ifc.Table.View(func(v flowtable.View) {
 		v.AscendHosts(func(h *flowtable.Host) bool {
 			if r.vis.seesHost(h.Key) {

@@ -99,10 +99,19 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 			data = append(data, activeFlowEntry(f, cat, verbose))
 		}
 	})
-	return RCOK, map[string]any{
-		"perPage": perPage, "currentPage": currentPage, "totalRows": total,
-		"sort": []any{[]any{"column_" + col, order}}, "data": data,
+	return RCOK, flowList{
+		PerPage: perPage, CurrentPage: currentPage, TotalRows: total,
+		Sort: sortEchoOf("column_"+col, order), Data: data,
 	}
+}
+
+// flowList is get/flow/active's answer.
+type flowList struct {
+	CurrentPage int          `json:"currentPage"`
+	Data        []activeFlow `json:"data"`
+	PerPage     int          `json:"perPage"`
+	Sort        sortEcho     `json:"sort"`
+	TotalRows   int          `json:"totalRows"`
 }
 
 type flowPeer struct {

@@ -163,18 +163,17 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 			data = append(data, activeHostEntry(h))
 		}
 	})
-	sortEcho := []any{[]any{}}
+	rsp := hostList{PerPage: perPage, CurrentPage: currentPage, Data: data, Sort: noSortEcho}
 	if hasSort {
 		o := order
 		if o == "" {
 			o = "desc"
 		}
-		sortEcho = []any{[]any{sortCol, o}}
+		rsp.Sort = sortEchoOf(sortCol, o)
 	}
-	rsp := map[string]any{"perPage": perPage, "currentPage": currentPage, "data": data, "sort": sortEcho}
 	if p.Has("all") {
 		// v1 only rewrites what it reports; the page was cut all the same.
-		rsp["perPage"], rsp["currentPage"] = 0, 0
+		rsp.PerPage, rsp.CurrentPage = 0, 0
 	}
 	return RCOK, rsp
 }
@@ -383,34 +382,24 @@ func (s *Server) getHostData(r *request) (RC, any) {
 	if hs, ok := r.params["host_stats"]; ok && hs != "" && hs != "true" && hs != "1" {
 		return RCOK, nil
 	}
-	var out map[string]any
+	var out *hostDataAnswer
 	ifc.Table.View(func(v flowtable.View) {
 		h := v.Host(key)
 		if h == nil {
 			return
 		}
-		out = hostData(ifc, h, s.cfg.LocalNets)
-		addHostL7(out, h, v, ifc.Table.Config().L7)
+		out = hostData(ifc, h, v, s.cfg.LocalNets)
 		if s.cfg.Pools != nil {
-			out["host_pool_id"], _ = s.cfg.Pools.HostPool(key.Addr, key.VLAN, h.MAC, h.HasMAC)
+			out.HostPoolID, _ = s.cfg.Pools.HostPool(key.Addr, key.VLAN, h.MAC, h.HasMAC)
 		}
 	})
-	if out != nil && s.cfg.Checks != nil {
-		addHostAlerts(out, s.cfg.Checks.Host(int(ifc.StoreID), key))
-	}
 	if out == nil {
 		return RCNotFound, nil
 	}
+	if s.cfg.Checks != nil {
+		out.setAlerts(s.cfg.Checks.Host(int(ifc.StoreID), key))
+	}
 	return RCOK, out
-}
-
-func dirFields(m map[string]any, prefix string, d flowtable.DirCounters) {
-	m[prefix+"bytes.sent"] = d.BytesSent
-	m[prefix+"bytes.rcvd"] = d.BytesRcvd
-	m[prefix+"packets.sent"] = d.PktsSent
-	m[prefix+"packets.rcvd"] = d.PktsRcvd
-	m[prefix+"bytes.sent.anomaly_index"] = 0
-	m[prefix+"bytes.rcvd.anomaly_index"] = 0
 }
 
 func ratio(sent, rcvd uint64) Num {
@@ -422,165 +411,142 @@ func ratio(sent, rcvd uint64) Num {
 	return Num(float32((float64(sent) - float64(rcvd)) / float64(sent+rcvd)))
 }
 
-func pktStatsJSON(ps flowtable.PktStats) map[string]any {
-	size := map[string]any{}
+func pktStatsOf(ps flowtable.PktStats) pktStats {
+	size := make(map[string]uint64, len(ps.Size))
 	for i, n := range flowtable.SizeBucketNames {
 		size[n] = ps.Size[i]
 	}
-	return map[string]any{
-		"size":      size,
-		"tcp_flags": map[string]any{"syn": ps.Syn, "synack": ps.SynAck, "finack": ps.FinAck, "rst": ps.Rst},
-	}
+	return pktStats{Size: size, TCPFlags: tcpFlags{Syn: ps.Syn, SynAck: ps.SynAck, FinAck: ps.FinAck, Rst: ps.Rst}}
 }
 
-func dnsJSON(d flowtable.DNSStats) map[string]any {
-	q := map[string]any{}
+func dnsStatsOf(d flowtable.DNSStats) dnsStats {
+	q := make(map[string]uint64, len(d.QueryTypes))
 	for i, n := range flowtable.DNSQTypeNames {
 		q[n] = d.QueryTypes[i]
 	}
-	return map[string]any{"num_queries": d.Queries, "num_replies_ok": d.RepliesOK, "num_replies_error": d.RepliesError, "queries": q}
+	return dnsStats{NumQueries: d.Queries, NumRepliesOK: d.RepliesOK, NumRepliesError: d.RepliesError, Queries: q}
+}
+
+func tcpPacketStatsOf(h flowtable.TCPHealth) tcpPacketStats {
+	return tcpPacketStats{Retransmissions: h.Retransmissions, OutOfOrder: h.OutOfOrder, Lost: h.Lost, KeepAlive: h.KeepAlive}
 }
 
 // hostData is get/host/data's answer: the fields this probe measures, with
-// ntopng's names and types.
-func hostData(ifc *Interface, h *flowtable.Host, localNets []netip.Prefix) map[string]any {
-	m := map[string]any{}
-	dirFields(m, "", h.Traffic)
-	m["packets.sent.anomaly_index"] = 0
-	m["packets.rcvd.anomaly_index"] = 0
-	dirFields(m, "tcp.", h.TCP)
-	dirFields(m, "udp.", h.UDP)
-	dirFields(m, "icmp.", h.ICMP)
-	dirFields(m, "other_ip.", h.OtherIP)
-	m["udpBytesSent.unicast"] = h.UDPSentUnicast
-	m["udpBytesSent.non_unicast"] = h.UDPSentNonU
-	m["bytes_ratio"] = ratio(h.Traffic.BytesSent, h.Traffic.BytesRcvd)
-	m["pkts_ratio"] = ratio(h.Traffic.PktsSent, h.Traffic.PktsRcvd)
-	m["total_activity_time"] = h.ActivityTime()
-
-	m["active_flows.as_client"] = h.ActiveAsClient
-	m["active_flows.as_server"] = h.ActiveAsServer
-	m["flows.as_client"] = h.ActiveAsClient
-	m["flows.as_server"] = h.ActiveAsServer
-	m["total_flows.as_client"] = h.TotalAsClient
-	m["total_flows.as_server"] = h.TotalAsServer
-	m["contacts.as_client"] = h.ContactsAsClient()
-	m["contacts.as_server"] = h.ContactsAsServer()
-	m["ja3_fingerprint"] = fingerprints(h.EachJA3)
-	m["hassh_fingerprint"] = fingerprints(h.EachHASSH)
-	c := h.Cardinality()
-	m["cardinality"] = map[string]any{
-		"num_contacted_hosts_as_client":      c.HostsAsClient,
-		"num_contacted_ports_as_client":      c.PortsAsClient,
-		"num_contacted_services_as_client":   c.ServicesAsClient,
-		"num_host_contacted_ports_as_server": c.PortsAsServer,
-		"num_host_contacts_as_server":        c.HostsAsServer,
-	}
-	addHostAlerts(m, checks.HostAlerts{})
-	addBehaviours(m, h)
+// ntopng's names and types (score and alert fields at zero: see setAlerts).
+func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []netip.Prefix) *hostDataAnswer {
+	t, tcp, udp, icmp, oth := h.Traffic, h.TCP, h.UDP, h.ICMP, h.OtherIP
 	u := h.Unreachable
-	m["unreachable_flows.as_client"], m["unreachable_flows.as_server"] = u.PortAsClient, u.PortAsServer
-	m["host_unreachable_flows.as_client"], m["host_unreachable_flows.as_server"] = u.HostAsClient, u.HostAsServer
-	m["hits.flow_flood_attacker"] = h.FlowFloodPeak
-	// Services the host offers (DNS, DHCP, NTP, SMTP... server bits) are
-	// not tracked: no bit is ever set.
-	m["host_services_bitmap"] = 0
-
+	c := h.Cardinality()
 	ip := h.Key.Addr.String()
-	m["ip"] = ip
-	m["tskey"] = ip
-	m["ipkey"] = flowtable.IPKey(h.Key.Addr)
-	if h.HasMAC {
-		m["mac"] = strings.ToUpper(net.HardwareAddr(h.MAC[:]).String())
-	} else {
-		m["mac"] = "00:00:00:00:00:00"
-	}
-	m["name"] = hostLabel(h)
-	names := obj{}
-	if h.Name != "" {
-		names["resolved"] = h.Name
-	}
-	if h.MDNSName != "" {
-		names["mdns"] = h.MDNSName
-	}
-	if h.DHCPName != "" {
-		names["dhcp"] = h.DHCPName
-	}
-	if h.ServerName != "" {
-		if h.ServerNameHTTP {
-			names["http"] = h.ServerName
-		} else {
-			names["tls"] = h.ServerName
-		}
-	}
-	m["names"] = names
-	m["vlan"] = h.Key.VLAN
-	m["ifid"] = ifc.ID
-	m["observation_point_id"] = 0
-	m["host_pool_id"] = 0
-	m["localhost"] = h.Local
-	m["systemhost"] = false
-	m["privatehost"] = h.Key.Addr.IsPrivate()
-	m["is_broadcast"] = h.Broadcast
-	m["is_multicast"] = h.Multicast
-	m["broadcast_domain_host"] = false
-	m["dhcpHost"] = false
-	m["is_blacklisted"] = false
-	m["hiddenFromTop"] = false
-	m["crawlerBotScannerHost"] = false
-	if h.Local && h.LocalNetwork >= 0 && h.LocalNetwork < len(localNets) {
-		m["local_network_id"] = h.LocalNetwork
-		m["local_network_name"] = localNets[h.LocalNetwork].String()
-	}
-	m["devtype"] = 0
-	m["os"] = 0
-	m["os_detail"] = ""
-	m["asn"] = 0
-	m["asname"] = ""
-	m["country"] = ""
-	m["city"] = ""
-	m["continent"] = ""
-	m["latitude"] = 0
-	m["longitude"] = 0
-
 	first, last := h.FirstSeen/1e9, h.LastSeen/1e9
-	m["seen.first"] = first
-	m["seen.last"] = last
-	m["duration"] = last - first + 1
-	m["throughput_bps"] = Num(h.ThptBps / 8)
-	m["throughput_pps"] = Num(h.ThptPps)
-
-	dscp := obj{}
+	d := &hostDataAnswer{
+		ICMPv4:              emptyRsp,
+		ActiveFlowsAsClient: h.ActiveAsClient,
+		ActiveFlowsAsServer: h.ActiveAsServer,
+		BytesRcvd:           t.BytesRcvd,
+		BytesSent:           t.BytesSent,
+		BytesRatio:          ratio(t.BytesSent, t.BytesRcvd),
+		Cardinality: hostCardinality{
+			HostsAsClient: c.HostsAsClient, PortsAsClient: c.PortsAsClient, ServicesAsClient: c.ServicesAsClient,
+			PortsAsServer: c.PortsAsServer, HostsAsServer: c.HostsAsServer,
+		},
+		ContactsAsClient:       h.ContactsAsClient(),
+		ContactsAsServer:       h.ContactsAsServer(),
+		DNS:                    hostDNS{Sent: dnsStatsOf(h.DNSSent), Rcvd: dnsStatsOf(h.DNSRcvd)},
+		DSCP:                   luaObject[dirTotals]{},
+		Duration:               last - first + 1,
+		FlowsAsClient:          h.ActiveAsClient,
+		FlowsAsServer:          h.ActiveAsServer,
+		HASSHFingerprint:       fingerprints(h.EachHASSH),
+		HitsFlowFloodAttacker:  h.FlowFloodPeak,
+		HostUnreachAsClient:    u.HostAsClient,
+		HostUnreachAsServer:    u.HostAsServer,
+		ICMPBytesRcvd:          icmp.BytesRcvd,
+		ICMPBytesSent:          icmp.BytesSent,
+		ICMPPacketsRcvd:        icmp.PktsRcvd,
+		ICMPPacketsSent:        icmp.PktsSent,
+		IfID:                   ifc.ID,
+		IP:                     ip,
+		IPKey:                  flowtable.IPKey(h.Key.Addr),
+		IsBroadcast:            h.Broadcast,
+		IsMulticast:            h.Multicast,
+		JA3Fingerprint:         fingerprints(h.EachJA3),
+		Localhost:              h.Local,
+		MAC:                    "00:00:00:00:00:00",
+		Name:                   hostLabel(h),
+		Names:                  namesOf(h),
+		OtherIPBytesRcvd:       oth.BytesRcvd,
+		OtherIPBytesSent:       oth.BytesSent,
+		OtherIPPacketsRcvd:     oth.PktsRcvd,
+		OtherIPPacketsSent:     oth.PktsSent,
+		PacketsRcvd:            t.PktsRcvd,
+		PacketsSent:            t.PktsSent,
+		PktStatsRecv:           pktStatsOf(h.PktRcvd),
+		PktStatsSent:           pktStatsOf(h.PktSent),
+		PktsRatio:              ratio(t.PktsSent, t.PktsRcvd),
+		PrivateHost:            h.Key.Addr.IsPrivate(),
+		SeenFirst:              first,
+		SeenLast:               last,
+		TCPBytesRcvd:           tcp.BytesRcvd,
+		TCPBytesSent:           tcp.BytesSent,
+		TCPPacketsRcvd:         tcp.PktsRcvd,
+		TCPPacketsSent:         tcp.PktsSent,
+		TCPSeqProblems:         h.TCPSent != (flowtable.TCPHealth{}) || h.TCPRcvd != (flowtable.TCPHealth{}),
+		TCPPacketStatsRcvd:     tcpPacketStatsOf(h.TCPRcvd),
+		TCPPacketStatsSent:     tcpPacketStatsOf(h.TCPSent),
+		ThroughputBps:          Num(h.ThptBps / 8),
+		ThroughputPps:          Num(h.ThptPps),
+		TotalActivityTime:      h.ActivityTime(),
+		TotalFlowsAsClient:     h.TotalAsClient,
+		TotalFlowsAsServer:     h.TotalAsServer,
+		TSKey:                  ip,
+		UDPBytesRcvd:           udp.BytesRcvd,
+		UDPBytesSent:           udp.BytesSent,
+		UDPPacketsRcvd:         udp.PktsRcvd,
+		UDPPacketsSent:         udp.PktsSent,
+		UDPBytesSentNonUnicast: h.UDPSentNonU,
+		UDPBytesSentUnicast:    h.UDPSentUnicast,
+		UnreachAsClient:        u.PortAsClient,
+		UnreachAsServer:        u.PortAsServer,
+		VLAN:                   h.Key.VLAN,
+	}
+	if h.HasMAC {
+		d.MAC = strings.ToUpper(net.HardwareAddr(h.MAC[:]).String())
+	}
+	if h.Local && h.LocalNetwork >= 0 && h.LocalNetwork < len(localNets) {
+		id := h.LocalNetwork
+		d.LocalNetworkID = &id
+		d.LocalNetworkName = localNets[h.LocalNetwork].String()
+	}
 	for cls, c := range h.DSCP {
 		if c.PktsSent+c.PktsRcvd == 0 {
 			continue
 		}
-		dscp[flowtable.DSCPClassNames[cls]] = map[string]any{
-			"bytes.sent": c.BytesSent, "bytes.rcvd": c.BytesRcvd,
-			"packets.sent": c.PktsSent, "packets.rcvd": c.PktsRcvd,
-		}
+		d.DSCP[flowtable.DSCPClassNames[cls]] = dirTotals{BytesSent: c.BytesSent, BytesRcvd: c.BytesRcvd, PacketsSent: c.PktsSent, PacketsRcvd: c.PktsRcvd}
 	}
-	m["dscp"] = dscp
-	m["pktStats.sent"] = pktStatsJSON(h.PktSent)
-	m["pktStats.recv"] = pktStatsJSON(h.PktRcvd)
-	m["dns"] = map[string]any{"sent": dnsJSON(h.DNSSent), "rcvd": dnsJSON(h.DNSRcvd)}
-	m["ICMPv4"] = emptyRsp
-	vhosts := map[string]any{}
+	vhosts := luaTable[virtualHost]{}
 	h.EachVirtualHost(func(name string, v flowtable.VirtualHost) {
-		vhosts[name] = map[string]any{"bytes.sent": v.BytesSent, "bytes.rcvd": v.BytesRcvd, "http.requests": v.Requests}
+		vhosts[name] = virtualHost{BytesSent: v.BytesSent, BytesRcvd: v.BytesRcvd, HTTPRequests: v.Requests}
 	})
-	m["active_http_hosts"] = len(vhosts)
-	m["http"] = map[string]any{"sender": httpJSON(h.HTTPSent, h.HTTPSentRate), "receiver": httpJSON(h.HTTPRcvd, h.HTTPRcvdRate),
-		"virtual_hosts": luaTable(vhosts)}
+	d.ActiveHTTPHosts = len(vhosts)
+	d.HTTP = hostHTTP{Sender: httpSideOf(h.HTTPSent, h.HTTPSentRate), Receiver: httpSideOf(h.HTTPRcvd, h.HTTPRcvdRate), VirtualHosts: vhosts}
 	dnsN, ntpN, smtpN, domains := h.ServerContacts()
-	m["server_contacts"] = map[string]any{"dns": dnsN, "ntp": ntpN, "smtp": smtpN, "domain_names": domains}
-	tcpStats := func(h flowtable.TCPHealth) map[string]any {
-		return map[string]any{"retransmissions": h.Retransmissions, "out_of_order": h.OutOfOrder, "lost": h.Lost, "keep_alive": h.KeepAlive}
+	d.ServerContacts = serverContacts{DNS: dnsN, NTP: ntpN, SMTP: smtpN, DomainNames: domains}
+	d.setAlerts(checks.HostAlerts{})
+	d.setBehaviours(h)
+	d.setL7(h, v, ifc.Table.Config().L7)
+	return d
+}
+
+// namesOf is a host's names by source (the label is one of them).
+func namesOf(h *flowtable.Host) hostNames {
+	n := hostNames{Resolved: h.Name, MDNS: h.MDNSName, DHCP: h.DHCPName}
+	if h.ServerNameHTTP {
+		n.HTTP = h.ServerName
+	} else {
+		n.TLS = h.ServerName
 	}
-	m["tcpPacketStats.sent"] = tcpStats(h.TCPSent)
-	m["tcpPacketStats.rcvd"] = tcpStats(h.TCPRcvd)
-	m["tcp.packets.seq_problems"] = h.TCPSent != (flowtable.TCPHealth{}) || h.TCPRcvd != (flowtable.TCPHealth{})
-	return m
+	return n
 }
 
 func (s *Server) getHostInterfaces(r *request) (RC, any) {
@@ -591,17 +557,18 @@ func (s *Server) getHostInterfaces(r *request) (RC, any) {
 	if !r.vis.seesHost(key) {
 		return RCNotGranted, nil
 	}
-	list := []map[string]any{}
+	list := []hostIface{}
 	ifaces := s.visibleIfaces(r.vis)
 	for i := range ifaces {
 		ifc := &ifaces[i]
 		found := false
 		ifc.Table.View(func(v flowtable.View) { found = v.Host(key) != nil })
 		if found {
-			list = append(list, map[string]any{"ifid": ifc.ID})
+			list = append(list, hostIface{IfID: ifc.ID})
 		}
 	}
-	return RCOK, map[string]any{key.String(): list}
+	// Keyed by the host asked for, as ntopng answers.
+	return RCOK, map[string][]hostIface{key.String(): list}
 }
 
 // setHostAlias stores an operator-given name for a host (admins only).
@@ -634,72 +601,59 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 	return RCOK, nil
 }
 
-// fingerprints is ntopng's JA3/HASSH table: per fingerprint its uses (no
-// blacklist is loaded, so no application name and never malicious).
-func fingerprints(each func(func(string, uint32))) any {
-	out := map[string]any{}
+// fingerprints is ntopng's JA3/HASSH table: per fingerprint its uses.
+func fingerprints(each func(func(string, uint32))) luaTable[fingerprint] {
+	out := luaTable[fingerprint]{}
 	each(func(fp string, uses uint32) {
-		out[fp] = map[string]any{"app_name": "", "is_malicious": false, "num_uses": uses}
+		out[fp] = fingerprint{NumUses: uses}
 	})
-	return luaTable(out)
+	return out
 }
 
-// luaTable is m as ntopng's JSON shows a Lua table: an empty one is [].
-func luaTable(m map[string]any) any {
-	if len(m) == 0 {
-		return emptyRsp
-	}
-	return m
-}
-
-// addHostL7 adds get/host/data's "ndpi" and "ndpi_categories" sections:
-// per application and per category, bytes and packets each way and the
+// setL7 fills get/host/data's "ndpi" and "ndpi_categories" sections: per
+// application and per category, bytes and packets each way and the
 // active duration; per application also the host's active flows.
-func addHostL7(m map[string]any, h *flowtable.Host, v flowtable.View, cat *l7.Catalog) {
+func (d *hostDataAnswer) setL7(h *flowtable.Host, v flowtable.View, cat *l7.Catalog) {
 	flows := map[l7.Protocol]int{}
 	v.EachFlow(func(f *flowtable.Flow) {
 		if f.ClientHost() == h || f.ServerHost() == h {
 			flows[f.Protocol().AppID()]++
 		}
 	})
-	ndpi, cats := obj{}, obj{}
+	d.NDPI, d.NDPICategories = luaObject[hostApp]{}, luaObject[hostCategory]{}
 	for app, c := range h.L7 {
 		info := cat.Info(app) // custom protocols of a --ndpi-protocols file too
-		ndpi[info.Name] = map[string]any{
-			"breed": info.Breed, "bytes.sent": c.BytesSent, "bytes.rcvd": c.BytesRcvd,
-			"packets.sent": c.PktsSent, "packets.rcvd": c.PktsRcvd,
-			"duration": c.Duration(), "num_flows": flows[app],
+		d.NDPI[info.Name] = hostApp{
+			Breed: info.Breed, BytesSent: c.BytesSent, BytesRcvd: c.BytesRcvd,
+			PacketsSent: c.PktsSent, PacketsRcvd: c.PktsRcvd,
+			Duration: c.Duration(), NumFlows: flows[app],
 		}
 	}
 	// Each flow counts under its own category (a host pattern's, e.g.
 	// Advertisement for an ad server of a Web application's).
 	for id, c := range h.Categories {
-		cats[l7.CategoryName(id)] = map[string]any{"category": id, "bytes": c.BytesSent + c.BytesRcvd,
-			"bytes.sent": c.BytesSent, "bytes.rcvd": c.BytesRcvd, "duration": c.Duration()}
+		d.NDPICategories[l7.CategoryName(id)] = hostCategory{Category: id, Bytes: c.BytesSent + c.BytesRcvd,
+			BytesSent: c.BytesSent, BytesRcvd: c.BytesRcvd, Duration: c.Duration()}
 	}
-	m["ndpi"] = ndpi
-	m["ndpi_categories"] = cats
 	if u := h.L7[l7.Unknown]; u != nil {
-		m["bytes.ndpi.unknown"] = u.BytesSent + u.BytesRcvd
-	} else {
-		m["bytes.ndpi.unknown"] = uint64(0)
+		d.BytesNDPIUnknown = u.BytesSent + u.BytesRcvd
 	}
 }
 
-// httpJSON is one side of get/host/data's "http" section, with the
+// httpSideOf is one side of get/host/data's "http" section, with the
 // per-second rates of the last rate period.
-func httpJSON(c, rt flowtable.HTTPCounts) map[string]any {
+func httpSideOf(c, rt flowtable.HTTPCounts) httpSide {
 	qr, rr := rt.Queries, rt.Responses
 	q, r := c.Queries, c.Responses
-	return map[string]any{
-		"query": map[string]any{"total": q[0] + q[1] + q[2] + q[3] + q[4], "num_get": q[l7.HTTPGet], "num_post": q[l7.HTTPPost],
-			"num_head": q[l7.HTTPHead], "num_put": q[l7.HTTPPut], "num_other": q[l7.HTTPOther]},
-		"response": map[string]any{"total": r[1] + r[2] + r[3] + r[4] + r[5], "num_1xx": r[1], "num_2xx": r[2],
-			"num_3xx": r[3], "num_4xx": r[4], "num_5xx": r[5]},
-		"rate": map[string]any{
-			"query": map[string]any{"get": qr[l7.HTTPGet], "post": qr[l7.HTTPPost], "head": qr[l7.HTTPHead],
-				"put": qr[l7.HTTPPut], "other": qr[l7.HTTPOther]},
-			"response": map[string]any{"1xx": rr[1], "2xx": rr[2], "3xx": rr[3], "4xx": rr[4], "5xx": rr[5]},
+	return httpSide{
+		Query: httpQueries{Total: q[0] + q[1] + q[2] + q[3] + q[4], NumGet: q[l7.HTTPGet], NumPost: q[l7.HTTPPost],
+			NumHead: q[l7.HTTPHead], NumPut: q[l7.HTTPPut], NumOther: q[l7.HTTPOther]},
+		Response: httpResponses{Total: r[1] + r[2] + r[3] + r[4] + r[5], Num1xx: r[1], Num2xx: r[2],
+			Num3xx: r[3], Num4xx: r[4], Num5xx: r[5]},
+		Rate: httpRate{
+			Query: httpQueryRate{Get: qr[l7.HTTPGet], Post: qr[l7.HTTPPost], Head: qr[l7.HTTPHead],
+				Put: qr[l7.HTTPPut], Other: qr[l7.HTTPOther]},
+			Response: httpResponseRate{R1xx: rr[1], R2xx: rr[2], R3xx: rr[3], R4xx: rr[4], R5xx: rr[5]},
 		},
 	}
 }

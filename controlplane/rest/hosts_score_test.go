@@ -54,9 +54,9 @@ func TestHostAlertFields(t *testing.T) {
 		BlacklistedAsServer: 1, TotBlacklistedAsServer: 3}
 	a.ScoreAsClient[checks.ScoreSecurity] = 90
 	a.ScoreAsServer[checks.ScoreNetwork] = 5
-	m := map[string]any{}
-	addHostAlerts(m, a)
-	b, _ := json.Marshal(m)
+	var d hostDataAnswer
+	d.setAlerts(a)
+	b, _ := json.Marshal(&d)
 	var got map[string]any
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)

@@ -13,16 +13,16 @@ import (
 
 func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
 	ifaces := s.visibleIfaces(r.vis)
-	out := make([]map[string]any, 0, len(ifaces))
+	out := make([]ifaceRef, 0, len(ifaces))
 	for _, i := range ifaces {
-		out = append(out, map[string]any{"ifid": i.ID, "ifname": i.Name})
+		out = append(out, ifaceRef{IfID: i.ID, IfName: i.Name})
 	}
 	return RCOK, out
 }
 
 func (s *Server) getInterfaceData(r *request) (RC, any) {
 	if r.params["iffilter"] == "all" || r.params["ifid"] == "all" {
-		out := map[string]any{}
+		out := map[string]*ifaceDataAnswer{}
 		ifaces := s.visibleIfaces(r.vis)
 		for i := range ifaces {
 			id := strconv.Itoa(ifaces[i].ID)
@@ -43,7 +43,7 @@ func (s *Server) getInterfaceData(r *request) (RC, any) {
 
 // interfaceData is get/interface/data's answer for one interface. ifid is
 // echoed as the string it came in as, as ntopng does.
-func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[string]any {
+func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) *ifaceDataAnswer {
 	var st flowtable.IfaceStats
 	var numFlows, numHosts, numLocal, numMACs int
 	var rates flowtable.Rates
@@ -62,10 +62,6 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 	if ifc.Drops != nil {
 		drops = ifc.Drops()
 	}
-	thpt := map[string]any{
-		"download": map[string]any{"bps": Num(rates.Bps), "pps": Num(rates.Pps)},
-		"upload":   map[string]any{"bps": 0, "pps": 0},
-	}
 	engaged, alerted := 0, 0
 	if s.cfg.Checks != nil {
 		engaged = len(s.cfg.Checks.Engaged(int(ifc.StoreID)))
@@ -73,56 +69,46 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) map[stri
 			alerted += n
 		}
 	}
-	out := map[string]any{
-		"ifid":                                 ifid,
-		"ifname":                               ifc.Name,
-		"speed":                                ifc.SpeedMbps,
-		"periodic_stats_update_frequency_secs": 5,
-		"packets":                              st.Packets,
-		"bytes":                                st.Bytes,
-		"drops":                                drops,
-		"throughput_bps":                       Num(rates.Bps),
-		"throughput_pps":                       Num(rates.Pps),
-		"engaged_alerts":                       engaged,
-		"dropped_alerts":                       0,
-		"alerted_flows":                        alerted,
-		"ts_alerts":                            emptyRsp,
-		"num_flows":                            numFlows,
-		"num_hosts":                            numHosts,
-		"num_local_hosts":                      numLocal,
-		"num_devices":                          numMACs,
-		"epoch":                                now.Unix(),
-		"localtime":                            now.Format("15:04:05 -0700"),
-		"uptime":                               secondsToUptime(int64(now.Sub(s.started) / time.Second)),
-		"system_host_stats":                    s.sys.sample(),
-		"hosts_pctg":                           pctg(numHosts, cfg.MaxHosts),
-		"flows_pctg":                           pctg(numFlows, cfg.MaxFlows),
-		"macs_pctg":                            pctg(numMACs, cfg.MaxHosts),
-		"remote_pps":                           0,
-		"remote_bps":                           0,
-		"is_view":                              false,
-		"num_live_captures":                    0,
-		"local2remote":                         st.Local2Remote,
-		"remote2local":                         st.Remote2Local,
-		"bytes_download":                       st.Bytes,
-		"bytes_upload":                         0,
-		"packets_download":                     st.Packets,
-		"packets_upload":                       0,
-		"throughput":                           thpt,
-		"tcpPacketStats":                       map[string]any{"retransmissions": st.TCP.Retransmissions, "out_of_order": st.TCP.OutOfOrder, "lost": st.TCP.Lost},
-		"profiles":                             emptyRsp,
+	out := &ifaceDataAnswer{
+		IfID:            ifid,
+		IfName:          ifc.Name,
+		Speed:           ifc.SpeedMbps,
+		StatsUpdateSecs: 5,
+		Packets:         st.Packets,
+		Bytes:           st.Bytes,
+		Drops:           drops,
+		ThroughputBps:   Num(rates.Bps),
+		ThroughputPps:   Num(rates.Pps),
+		EngagedAlerts:   engaged,
+		AlertedFlows:    alerted,
+		TSAlerts:        emptyRsp,
+		NumHosts:        numHosts,
+		NumLocalHosts:   numLocal,
+		Epoch:           now.Unix(),
+		Localtime:       now.Format("15:04:05 -0700"),
+		Uptime:          secondsToUptime(int64(now.Sub(s.started) / time.Second)),
+		SystemHostStats: s.sys.sample(),
+		HostsPctg:       pctg(numHosts, cfg.MaxHosts),
+		FlowsPctg:       pctg(numFlows, cfg.MaxFlows),
+		MACsPctg:        pctg(numMACs, cfg.MaxHosts),
+		Local2Remote:    st.Local2Remote,
+		Remote2Local:    st.Remote2Local,
+		BytesDownload:   st.Bytes,
+		PacketsDownload: st.Packets,
+		Throughput:      ifaceThroughput{Download: rate{Bps: Num(rates.Bps), Pps: Num(rates.Pps)}},
+		TCPPacketStats:  ifaceTCPStats{Retransmissions: st.TCP.Retransmissions, OutOfOrder: st.TCP.OutOfOrder, Lost: st.TCP.Lost},
+		Profiles:        emptyRsp,
 	}
-	if !r.vis.allNets() {
-		// As ntopng for a user limited in networks: hosts counted in
-		// scope, no flow or device totals.
-		delete(out, "num_flows")
-		delete(out, "num_devices")
+	// As ntopng for a user limited in networks: hosts counted in scope,
+	// no flow or device totals.
+	if r.vis.allNets() {
+		out.NumFlows, out.NumDevices = &numFlows, &numMACs
 	}
 	// Not in ntopng: how this probe captures a live interface (xdp-native,
 	// xdp-generic, afpacket). Absent for capture files, whose answers stay
 	// ntopng's exactly.
-	if ifc.CaptureMode != "" && ifc.CaptureMode != "file" {
-		out["capture_mode"] = ifc.CaptureMode
+	if ifc.CaptureMode != "file" {
+		out.CaptureMode = ifc.CaptureMode
 	}
 	return out
 }
@@ -183,7 +169,7 @@ func (s *Server) getInterfaceAddress(r *request) (RC, any) {
 	if addrs == nil {
 		addrs = []string{}
 	}
-	return RCOK, map[string]any{"addresses": addrs}
+	return RCOK, ifaceAddresses{Addresses: addrs}
 }
 
 func (s *Server) getFlowL4Counters(r *request) (RC, any) {
@@ -204,9 +190,9 @@ func (s *Server) getFlowL4Counters(r *request) (RC, any) {
 		ids = append(ids, int(id))
 	}
 	sort.Ints(ids)
-	out := make([]map[string]any, 0, len(ids))
+	out := make([]l4Count, 0, len(ids))
 	for _, id := range ids {
-		out = append(out, map[string]any{"id": id, "count": counts[uint8(id)]})
+		out = append(out, l4Count{ID: id, Count: counts[uint8(id)]})
 	}
 	return RCOK, out
 }
@@ -233,9 +219,9 @@ func (s *Server) getFlowL7Counters(r *request) (RC, any) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	out := make([]map[string]any, 0, len(names))
+	out := make([]l7Count, 0, len(names))
 	for _, n := range names {
-		out = append(out, map[string]any{"name": n, "count": counts[n]})
+		out = append(out, l7Count{Name: n, Count: counts[n]})
 	}
 	return RCOK, out
 }
@@ -254,9 +240,9 @@ var l4Protocols = []struct {
 }
 
 func (s *Server) getL4ProtocolConsts(r *request) (RC, any) {
-	out := make([]map[string]any, 0, len(l4Protocols))
+	out := make([]l4Const, 0, len(l4Protocols))
 	for _, p := range l4Protocols {
-		out = append(out, map[string]any{"name": p.Name, "other": p.Other, "id": p.ID})
+		out = append(out, l4Const{Name: p.Name, Other: p.Other, ID: p.ID})
 	}
 	return RCOK, out
 }
@@ -312,9 +298,9 @@ func (s *Server) l7Catalog() *l7.Catalog {
 
 // getL7ApplicationConsts is get/l7/application/consts: every nDPI protocol.
 func (s *Server) getL7ApplicationConsts(r *request) (RC, any) {
-	var out []map[string]any
+	var out []l7AppConst
 	s.l7Catalog().Protocols(func(p l7.Protocol, i l7.Info) {
-		out = append(out, map[string]any{"name": i.Name, "appl_id": p, "cat_id": i.Category})
+		out = append(out, l7AppConst{Name: i.Name, ApplID: p, CatID: i.Category})
 	})
 	return RCOK, out
 }
@@ -322,20 +308,20 @@ func (s *Server) getL7ApplicationConsts(r *request) (RC, any) {
 // getL7CategoryConsts is get/l7/category/consts: every nDPI category with
 // its protocols (ids as strings, names sorted case-insensitively).
 func (s *Server) getL7CategoryConsts(r *request) (RC, any) {
-	apps := map[uint8][]map[string]any{}
+	apps := map[uint8][]l7CategoryApp{}
 	s.l7Catalog().Protocols(func(p l7.Protocol, i l7.Info) {
-		apps[i.Category] = append(apps[i.Category], map[string]any{"name": i.Name, "id": strconv.Itoa(int(p))})
+		apps[i.Category] = append(apps[i.Category], l7CategoryApp{Name: i.Name, ID: strconv.Itoa(int(p))})
 	})
-	var out []map[string]any
+	var out []l7CategoryConst
 	for _, id := range l7.CategoryIDs() {
 		list := apps[id]
 		sort.SliceStable(list, func(a, b int) bool {
-			return strings.ToLower(list[a]["name"].(string)) < strings.ToLower(list[b]["name"].(string))
+			return strings.ToLower(list[a].Name) < strings.ToLower(list[b].Name)
 		})
 		if list == nil {
-			list = []map[string]any{}
+			list = []l7CategoryApp{}
 		}
-		out = append(out, map[string]any{"name": l7.CategoryName(id), "cat_id": id, "app_list": list})
+		out = append(out, l7CategoryConst{Name: l7.CategoryName(id), CatID: id, AppList: list})
 	}
 	return RCOK, out
 }

@@ -37,15 +37,28 @@ func (s *Server) topTalkers(local bool) handler {
 				all = all[:10]
 			}
 		})
-		out := make([]map[string]any, 0, len(all))
+		out := make([]topTalker, 0, len(all))
 		for _, t := range all {
 			h := t.h
-			out = append(out, map[string]any{
-				"address": h.Key.Addr.String(), "vlan": h.Key.VLAN, "name": h.Label(), "label": hostLabel(h),
-				"bytes": t.bytes, "bytes.sent": h.Traffic.BytesSent, "bytes.rcvd": h.Traffic.BytesRcvd,
-				"throughput_bps": Num(h.ThptBps), "url": "/lua/host_details.lua?host=" + h.Key.String(),
+			out = append(out, topTalker{
+				Address: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: h.Label(), Label: hostLabel(h),
+				Bytes: t.bytes, BytesSent: h.Traffic.BytesSent, BytesRcvd: h.Traffic.BytesRcvd,
+				ThroughputBps: Num(h.ThptBps), URL: "/lua/host_details.lua?host=" + h.Key.String(),
 			})
 		}
 		return RCOK, out
 	}
+}
+
+// topTalker is an entry of get/host/top/{local,remote}/talkers.
+type topTalker struct {
+	Address       string `json:"address"`
+	Bytes         uint64 `json:"bytes"`
+	BytesRcvd     uint64 `json:"bytes.rcvd"`
+	BytesSent     uint64 `json:"bytes.sent"`
+	Label         string `json:"label"`
+	Name          string `json:"name"`
+	ThroughputBps Num    `json:"throughput_bps"`
+	URL           string `json:"url"`
+	VLAN          uint16 `json:"vlan"`
 }

@@ -42,6 +42,7 @@ deps:
 
 vet:
 	$(GO) vet ./...
+	$(GO) tool staticcheck ./...
 
 # Fast unit tests first, then the end-to-end suites against the built probe.
 unit:

@@ -34,7 +34,9 @@ var errBadJSON = errors.New("malformed JSON body")
 // as ntopng copies the payload into both _GET and _POST) and a form body.
 func parseParams(ctx *fasthttp.RequestCtx) (Params, error) {
 	raw := map[string]string{}
-	ctx.QueryArgs().VisitAll(func(k, v []byte) { raw[string(k)] = string(v) })
+	for k, v := range ctx.QueryArgs().All() {
+		raw[string(k)] = string(v)
+	}
 	body := ctx.PostBody()
 	ct := string(ctx.Request.Header.ContentType())
 	switch {
@@ -44,7 +46,9 @@ func parseParams(ctx *fasthttp.RequestCtx) (Params, error) {
 			return nil, err
 		}
 	case strings.HasPrefix(ct, "application/x-www-form-urlencoded"):
-		ctx.PostArgs().VisitAll(func(k, v []byte) { raw[string(k)] = string(v) })
+		for k, v := range ctx.PostArgs().All() {
+			raw[string(k)] = string(v)
+		}
 	case strings.HasPrefix(ct, "multipart/form-data"):
 		if f, err := ctx.MultipartForm(); err == nil {
 			for k, vs := range f.Value {

@@ -370,14 +370,15 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (user string, kind credK
 		return "", credNone, ""
 	}
 	var sessionUser, sessionID string
-	ctx.Request.Header.VisitAllCookie(func(k, v []byte) {
+	for k, v := range ctx.Request.Header.Cookies() {
 		name := string(k)
-		if sessionUser == "" && (name == "session" || strings.HasPrefix(name, "session_")) {
+		if name == "session" || strings.HasPrefix(name, "session_") {
 			if u, ok := s.cfg.Auth.UserForSession(string(v)); ok {
 				sessionUser, sessionID = u, string(v)
+				break
 			}
 		}
-	})
+	}
 	if sessionUser != "" {
 		return sessionUser, credSessionCookie, sessionID
 	}

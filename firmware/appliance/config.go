@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/probe-appliance/probe/firmware/update"
+	"github.com/probe-appliance/probe/internal/atomicfile"
 	"github.com/probe-appliance/probe/internal/badinput"
 	"github.com/probe-appliance/probe/internal/listenaddr"
 )
@@ -188,36 +189,6 @@ func Load(path, defaultPath string) (Config, error) {
 	return c, nil
 }
 
-func writeAtomic(path string, data []byte) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("appliance config: %w", err)
-	}
-	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
-	if err != nil {
-		return fmt.Errorf("appliance config: %w", err)
-	}
-	// One err for write, sync and close: a failed write or sync must not
-	// rename a short or unsynced file over the good settings.
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("appliance config: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("appliance config: %w", err)
-	}
-	// The rename is durable only once the directory is synced: settings
-	// answered OK must survive a power cut.
-	return syncDir(filepath.Dir(path))
-}
-
 // minGoProbeKeyLen is the probe's own minimum (controlplane/goprobe).
 const minGoProbeKeyLen = 32
 
@@ -228,18 +199,6 @@ func (c Config) GoProbeListen() string {
 		return c.GoProbeAPI
 	}
 	return listenaddr.OnLoopback(c.GoProbeAPI)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("appliance config: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("appliance config: syncing %s: %w", dir, err)
-	}
-	return nil
 }
 
 // TLSFiles are the REST API's certificate and key (PEM) when it serves HTTPS.
@@ -283,4 +242,16 @@ func Redacted(args []string) []string {
 		}
 	}
 	return out
+}
+
+// writeAtomic stores the settings durably: answered OK, they must survive
+// a power cut, and a failed write must keep the old ones.
+func writeAtomic(path string, data []byte) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("appliance config: %w", err)
+	}
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
+		return fmt.Errorf("appliance config: %w", err)
+	}
+	return nil
 }

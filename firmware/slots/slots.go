@@ -10,6 +10,7 @@ package slots
 import (
 	"errors"
 	"fmt"
+	"github.com/probe-appliance/probe/internal/atomicfile"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -61,13 +62,8 @@ func Bless(esp, slot string) (bool, error) {
 
 // syncDir flushes a rename to the FAT before anyone pulls the power.
 func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+	if err := atomicfile.SyncDir(dir); err != nil {
 		return fmt.Errorf("slots: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("slots: sync %s: %w", dir, err)
 	}
 	return nil
 }
@@ -175,24 +171,11 @@ func copySync(src, dst string) error {
 	return writeSync(dst, raw)
 }
 
+// writeSync replaces path's content durably (the old content or the new
+// one after a power cut, never a torn file).
 func writeSync(path string, data []byte) error {
-	tmp := path + ".new"
-	f, err := os.Create(tmp)
-	if err != nil {
+	if err := atomicfile.Write(path, data, 0o644); err != nil {
 		return fmt.Errorf("slots: %w", err)
-	}
-	if _, err = f.Write(data); err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("slots: writing %s: %w", path, err)
 	}
 	return nil
 }

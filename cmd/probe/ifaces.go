@@ -15,6 +15,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/hostalias"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -101,7 +102,7 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 		r.api.SpeedMbps = linkSpeed(spec.name)
 		r.api.Addresses = ifaceAddresses(spec.name)
 	}
-	if err := loadAliases(s.st, []*flowtable.Table{t}); err != nil {
+	if err := hostalias.New(s.st).Apply(t); err != nil {
 		in.close()
 		return nil, err
 	}

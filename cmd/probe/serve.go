@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -498,23 +497,6 @@ func retain(ctx context.Context, st *store.Store, eng *checks.Engine, r store.Re
 		case <-t.C:
 		}
 	}
-}
-
-func loadAliases(st *store.Store, tables []*flowtable.Table) error {
-	return st.List(store.NSAliases, func(key string, raw []byte) error {
-		var name string
-		if err := json.Unmarshal(raw, &name); err != nil {
-			return fmt.Errorf("reading alias %s: %w", key, err)
-		}
-		k, ok := flowtable.ParseHostKey(key)
-		if !ok {
-			return nil
-		}
-		for _, t := range tables {
-			t.SetAlias(k, name)
-		}
-		return nil
-	})
 }
 
 func linkSpeed(name string) int {

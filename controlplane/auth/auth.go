@@ -69,6 +69,9 @@ type Auth struct {
 	// change_password redirect). Read from the store at start, kept by
 	// SetPassword.
 	adminDefault atomic.Bool
+
+	prefsMu sync.Mutex
+	rows    map[string]int // page size per user (see RowsPerPage)
 }
 
 // New wraps s and makes sure the default admin/admin account exists.
@@ -77,7 +80,7 @@ func New(s *store.Store) (*Auth, error) {
 		return nil, errors.New("auth: nil store")
 	}
 	a := &Auth{s: s, now: time.Now, creds: newCredCache(5*time.Minute, 4096), userCache: map[string]User{},
-		hashSlots: make(chan struct{}, hashConcurrency()), hashTime: newHashBudget()}
+		hashSlots: make(chan struct{}, hashConcurrency()), hashTime: newHashBudget(), rows: map[string]int{}}
 	if err := a.ensureAdmin(); err != nil {
 		return nil, err
 	}

@@ -2,13 +2,13 @@ package rest
 
 import (
 	"cmp"
-	"fmt"
 	"net"
 	"net/netip"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
@@ -345,33 +345,17 @@ func (s *Server) paging(r *request) (perPage, currentPage int) {
 // user's default for later requests (its "rows_number" preference). It is
 // kept in the store and cached, so reading it costs no disk access.
 func (s *Server) rowsPref(r *request) int {
-	key := r.user + ".rows_number"
-	s.prefsMu.Lock()
-	defer s.prefsMu.Unlock()
+	if s.cfg.Auth == nil {
+		return r.params.Int("perPage", auth.DefaultRowsPerPage)
+	}
 	if v, ok := r.params["perPage"]; ok {
 		n, _ := strconv.Atoi(v)
-		if cached, ok := s.rows[key]; !ok || cached != n {
-			s.rows[key] = n
-			if s.cfg.Store != nil {
-				if err := s.cfg.Store.Put(nsPrefs, key, n); err != nil {
-					s.cfg.Logger.Error("storing rows_number preference", "user", r.user, "err", err)
-				}
-			}
+		if err := s.cfg.Auth.SetRowsPerPage(r.user, n); err != nil {
+			s.cfg.Logger.Error("storing rows_number preference", "user", r.user, "err", err)
 		}
 		return n
 	}
-	if n, ok := s.rows[key]; ok {
-		return n
-	}
-	n := 10
-	if s.cfg.Store != nil {
-		var stored int
-		if found, err := s.cfg.Store.Get(nsPrefs, key, &stored); err == nil && found && stored > 0 {
-			n = stored
-		}
-	}
-	s.rows[key] = n
-	return n
+	return s.cfg.Auth.RowsPerPage(r.user)
 }
 
 func (s *Server) getHostData(r *request) (RC, any) {
@@ -583,20 +567,12 @@ func (s *Server) setHostAlias(r *request) (RC, any) {
 	if rc != RCOK {
 		return rc, nil
 	}
-	name := r.params["custom_name"]
-	if s.cfg.Store != nil {
-		var err error
-		if name == "" {
-			err = s.cfg.Store.Delete(nsAliases, key.String())
-		} else {
-			err = s.cfg.Store.Put(nsAliases, key.String(), name)
-		}
-		if err != nil {
-			return RCInternalError, map[string]string{"error": fmt.Sprintf("storing alias: %v", err)}
-		}
-	}
+	var tables []*flowtable.Table
 	for _, ifc := range s.interfaces() {
-		ifc.Table.SetAlias(key, name)
+		tables = append(tables, ifc.Table)
+	}
+	if err := s.aliases.Set(key, r.params["custom_name"], tables); err != nil {
+		return RCInternalError, map[string]string{"error": err.Error()}
 	}
 	return RCOK, nil
 }

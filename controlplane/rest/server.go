@@ -11,7 +11,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -19,6 +18,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/hostalias"
 	"github.com/probe-appliance/probe/controlplane/infra"
 	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -42,6 +42,9 @@ type Config struct {
 	InterfacesFunc func() []Interface // when set, the current interfaces (they change at run time)
 	Auth           *auth.Auth
 	Store          *store.Store
+	// Aliases are the operators' host names (set/host/alias); nil: kept
+	// in Store.
+	Aliases *hostalias.Aliases
 	// Checks is the alerting engine (alerts, check settings); nil: the
 	// alert endpoints answer empty lists and NOT_ENABLED for settings.
 	Checks *checks.Engine
@@ -114,8 +117,7 @@ type Server struct {
 	srv         *fasthttp.Server
 	sys         *sysSampler
 
-	prefsMu sync.Mutex
-	rows    map[string]int // rows_number preference per user
+	aliases *hostalias.Aliases
 }
 
 // request is what a handler sees.
@@ -147,7 +149,10 @@ func New(cfg Config) *Server {
 		userLimiter: auth.NewLimiter(userMaxFails, 300*time.Second, cfg.Now),
 		started:     cfg.Now(),
 		sys:         newSysSampler(),
-		rows:        map[string]int{},
+		aliases:     cfg.Aliases,
+	}
+	if s.aliases == nil {
+		s.aliases = hostalias.New(cfg.Store)
 	}
 	if s.cfg.MaxBody <= 0 {
 		s.cfg.MaxBody = DefaultMaxBody

@@ -1,0 +1,221 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/table"
+	"github.com/dgraph-io/ristretto/v2/z"
+)
+
+// ErrDamaged is wrapped by every error preflight returns: the store's
+// files are damaged and Open refused them. The message names the file.
+var ErrDamaged = errors.New("store damaged")
+
+// preflight looks at the files of an existing store before Badger does,
+// because Badger answers some damage with a panic in one of its own
+// goroutines (a truncated table), an endless loop (garbage in DISCARD),
+// or by starting afresh (MANIFEST gone: Badger deletes the tables it no
+// longer knows, and the probe would recreate admin/admin).
+//
+// Outcomes, by file (see TestDamageMatrix):
+//   - MANIFEST missing while tables or logs exist: refused.
+//   - MANIFEST unreadable, or tables on disk it does not list (a lost
+//     tail): refused, naming the file.
+//   - a table whose footer or index does not parse: refused, naming it.
+//   - DISCARD (value-log GC hints only) not a sorted table of known value
+//     logs: moved aside as DISCARD.damaged-<time>; Badger starts a new one.
+func preflight(dir string, log *slog.Logger) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("store: read %s: %w", dir, err)
+	}
+	var tables, data []string
+	var vlogs []uint64
+	hasManifest := false
+	for _, e := range ents {
+		name := e.Name()
+		switch {
+		case name == "MANIFEST":
+			hasManifest = true
+		case strings.HasSuffix(name, ".sst"):
+			tables = append(tables, name)
+			data = append(data, name)
+		case strings.HasSuffix(name, ".vlog"):
+			data = append(data, name)
+			if id, err := strconv.ParseUint(strings.TrimSuffix(name, ".vlog"), 10, 32); err == nil {
+				vlogs = append(vlogs, id)
+			}
+		case strings.HasSuffix(name, ".mem"):
+			data = append(data, name)
+		}
+	}
+	if !hasManifest {
+		if len(data) > 0 {
+			return fmt.Errorf("%w: %s has no MANIFEST but %d data files (%s): refusing to start an empty store over them; restore a backup (probe store restore) or move the directory away",
+				ErrDamaged, dir, len(data), strings.Join(first(data, 4), ", "))
+		}
+		return nil // a new store
+	}
+	if err := checkManifest(dir, tables); err != nil {
+		return err
+	}
+	for _, name := range tables {
+		if err := checkTable(filepath.Join(dir, name)); err != nil {
+			return fmt.Errorf("%w: table %s: %v; run `probe store check`, restore a backup or move the file away", ErrDamaged, filepath.Join(dir, name), err)
+		}
+	}
+	return checkDiscard(dir, vlogs, log)
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return append(s[:n:n], "...")
+	}
+	return s
+}
+
+// checkManifest replays MANIFEST as Badger will and compares it with the
+// tables on disk. Badger would delete tables MANIFEST does not list; a
+// crash between writing a table and recording it leaves at most the newest
+// tables unlisted, so unlisted tables older than a listed one mean a lost
+// part of MANIFEST.
+func checkManifest(dir string, tables []string) (err error) {
+	path := filepath.Join(dir, "MANIFEST")
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %s: unreadable: %v", ErrDamaged, path, r)
+		}
+	}()
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+	}
+	mf, validEnd, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(dir))
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+	}
+	var maxListed uint64
+	for id := range mf.Tables {
+		maxListed = max(maxListed, id)
+	}
+	var unlisted []string
+	oldUnlisted := false
+	for _, name := range tables {
+		id, ok := table.ParseFileID(name)
+		if !ok {
+			continue
+		}
+		if _, listed := mf.Tables[id]; !listed {
+			unlisted = append(unlisted, name)
+			if id < maxListed {
+				oldUnlisted = true
+			}
+		}
+	}
+	// A torn last record is what a crash leaves; Badger drops it. Combined
+	// with unlisted tables, or unlisted tables older than listed ones, it
+	// is damage: opening would delete those tables.
+	torn := validEnd < fi.Size()
+	if oldUnlisted || (torn && len(unlisted) > 0) {
+		return fmt.Errorf("%w: %s does not list %d tables on disk (%s): it lost records; refusing to open (Badger would delete them)",
+			ErrDamaged, path, len(unlisted), strings.Join(first(unlisted, 4), ", "))
+	}
+	return nil
+}
+
+// checkTable parses a table's footer and index (what Badger does at
+// Open, where a damaged one panics in a goroutine nobody can recover).
+func checkTable(path string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unreadable: %v", firstLine(fmt.Sprint(r)))
+		}
+	}()
+	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
+	if err != nil {
+		return err
+	}
+	// Not Table.DecrRef: the last reference deletes the file.
+	defer func() {
+		_ = z.Munmap(mf.Data)
+		_ = mf.Fd.Close()
+	}()
+	_, err = table.OpenTable(mf, table.Options{
+		ChkMode:     options.NoVerification,
+		BlockSize:   4 << 10,
+		Compression: options.Snappy,
+		ReadOnly:    true,
+	})
+	return err
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// checkDiscard validates DISCARD: 16-byte slots (value-log id, discarded
+// bytes), the used ones first, ids of existing value logs. Garbage made
+// Badger spin; the file only steers value-log GC, so a damaged one is
+// moved aside and Badger starts a fresh one.
+func checkDiscard(dir string, vlogs []uint64, log *slog.Logger) error {
+	path := filepath.Join(dir, "DISCARD")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: read %s: %w", path, err)
+	}
+	sort.Slice(vlogs, func(i, j int) bool { return vlogs[i] < vlogs[j] })
+	known := map[uint64]bool{}
+	for _, id := range vlogs {
+		known[id] = true
+	}
+	why := ""
+	if len(raw)%16 != 0 || len(raw) == 0 {
+		why = fmt.Sprintf("size %d is not a positive multiple of 16", len(raw))
+	}
+	for off := 0; why == "" && off+16 <= len(raw); off += 16 {
+		fid := binary.BigEndian.Uint64(raw[off:])
+		if fid == 0 {
+			break
+		}
+		if !known[fid] && (len(vlogs) == 0 || fid > vlogs[len(vlogs)-1]) {
+			// GC'd logs may keep their slot; ids beyond the newest log
+			// were never handed out.
+			why = fmt.Sprintf("slot %d names value log %d, which never existed", off/16, fid)
+		}
+		if d := binary.BigEndian.Uint64(raw[off+8:]); d > 1<<40 {
+			why = fmt.Sprintf("slot %d claims %d discarded bytes", off/16, d)
+		}
+	}
+	if why == "" {
+		return nil
+	}
+	aside := path + ".damaged-" + time.Now().UTC().Format("20060102T150405Z")
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("%w: %s: %s, and moving it aside failed: %v", ErrDamaged, path, why, err)
+	}
+	log.Warn("store: DISCARD damaged (value-log GC hints only): moved aside, Badger starts a new one", "path", path, "why", why, "moved_to", aside)
+	return nil
+}

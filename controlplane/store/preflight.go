@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -14,8 +15,10 @@ import (
 
 	badger "github.com/dgraph-io/badger/v4"
 	"github.com/dgraph-io/badger/v4/options"
+	"github.com/dgraph-io/badger/v4/pb"
 	"github.com/dgraph-io/badger/v4/table"
 	"github.com/dgraph-io/ristretto/v2/z"
+	"google.golang.org/protobuf/proto"
 )
 
 // ErrDamaged is wrapped by every error preflight returns: the store's
@@ -110,33 +113,69 @@ func checkManifest(dir string, tables []string) (err error) {
 	if err != nil {
 		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
-	var maxListed uint64
-	for id := range mf.Tables {
-		maxListed = max(maxListed, id)
+	mentioned, maxMentioned, err := manifestTableIDs(path)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
-	var unlisted []string
-	oldUnlisted := false
+	// Unlisted tables are normal after a crash: ones a compaction deleted
+	// from MANIFEST before removing the files, and new ones written just
+	// before the crash (ids above any MANIFEST mentions). An unlisted table
+	// MANIFEST never mentions although it mentions newer ones, or any
+	// unlisted table next to a torn MANIFEST tail, means lost records.
+	var lost []string
+	torn := validEnd < fi.Size()
 	for _, name := range tables {
 		id, ok := table.ParseFileID(name)
 		if !ok {
 			continue
 		}
-		if _, listed := mf.Tables[id]; !listed {
-			unlisted = append(unlisted, name)
-			if id < maxListed {
-				oldUnlisted = true
-			}
+		if _, listed := mf.Tables[id]; listed || mentioned[id] {
+			continue
+		}
+		if id < maxMentioned || torn {
+			lost = append(lost, name)
 		}
 	}
-	// A torn last record is what a crash leaves; Badger drops it. Combined
-	// with unlisted tables, or unlisted tables older than listed ones, it
-	// is damage: opening would delete those tables.
-	torn := validEnd < fi.Size()
-	if oldUnlisted || (torn && len(unlisted) > 0) {
+	if len(lost) > 0 {
 		return fmt.Errorf("%w: %s does not list %d tables on disk (%s): it lost records; refusing to open (Badger would delete them)",
-			ErrDamaged, path, len(unlisted), strings.Join(first(unlisted, 4), ", "))
+			ErrDamaged, path, len(lost), strings.Join(first(lost, 4), ", "))
 	}
 	return nil
+}
+
+// manifestTableIDs walks MANIFEST's change sets (Badger's format: 8 bytes
+// magic, then length, CRC-32C and a protobuf ManifestChangeSet per record)
+// and returns every table id any record mentions, up to the first bad
+// record.
+func manifestTableIDs(path string) (map[uint64]bool, uint64, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	ids := map[uint64]bool{}
+	var maxID uint64
+	castagnoli := crc32.MakeTable(crc32.Castagnoli)
+	for off := 8; off+8 <= len(raw); {
+		n := int(binary.BigEndian.Uint32(raw[off:]))
+		sum := binary.BigEndian.Uint32(raw[off+4:])
+		if n > len(raw)-off-8 {
+			break
+		}
+		buf := raw[off+8 : off+8+n]
+		if crc32.Checksum(buf, castagnoli) != sum {
+			break
+		}
+		var cs pb.ManifestChangeSet
+		if err := proto.Unmarshal(buf, &cs); err != nil {
+			break
+		}
+		for _, c := range cs.Changes {
+			ids[c.Id] = true
+			maxID = max(maxID, c.Id)
+		}
+		off += 8 + n
+	}
+	return ids, maxID, nil
 }
 
 // checkTable parses a table's footer and index (what Badger does at

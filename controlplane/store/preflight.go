@@ -36,8 +36,10 @@ var ErrDamaged = errors.New("store damaged")
 //   - MANIFEST unreadable, or tables on disk it does not list (a lost
 //     tail): refused, naming the file.
 //   - a table whose footer or index does not parse: refused, naming it.
-//   - DISCARD (value-log GC hints only) not a sorted table of known value
-//     logs: moved aside as DISCARD.damaged-<time>; Badger starts a new one.
+//   - DISCARD (value-log GC hints only) naming value logs that never
+//     existed, and KEYREGISTRY (the store is not encrypted: no keys) not
+//     Badger's empty registry: moved aside as <name>.damaged-<time>;
+//     Badger starts a new one.
 func preflight(dir string, log *slog.Logger) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -70,15 +72,53 @@ func preflight(dir string, log *slog.Logger) error {
 		}
 		return nil // a new store
 	}
-	if err := checkManifest(dir, tables); err != nil {
+	listed, err := checkManifest(dir, tables)
+	if err != nil {
 		return err
 	}
 	for _, name := range tables {
+		// Unlisted ones are a crash's leftovers (possibly empty), which
+		// Badger deletes.
+		if id, ok := table.ParseFileID(name); !ok || !listed[id] {
+			continue
+		}
 		if err := checkTable(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("%w: table %s: %v; run `probe store check`, restore a backup or move the file away", ErrDamaged, filepath.Join(dir, name), err)
 		}
 	}
+	if err := checkKeyRegistry(dir, log); err != nil {
+		return err
+	}
 	return checkDiscard(dir, vlogs, log)
+}
+
+// checkKeyRegistry: the store is not encrypted, so KEYREGISTRY holds no
+// keys, only a 16-byte IV and Badger's plain sanity text. A damaged one
+// (Badger refuses it) is moved aside; Badger writes a new one.
+func checkKeyRegistry(dir string, log *slog.Logger) error {
+	path := filepath.Join(dir, "KEYREGISTRY")
+	raw, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("store: read %s: %w", path, err)
+	}
+	if len(raw) == 16+len("Hello Badger") && string(raw[16:]) == "Hello Badger" {
+		return nil
+	}
+	return moveAside(path, fmt.Sprintf("%d bytes, not an empty key registry", len(raw)), log)
+}
+
+// moveAside renames a damaged file that holds nothing the store needs, so
+// Badger starts a new one; the original stays for inspection.
+func moveAside(path, why string, log *slog.Logger) error {
+	aside := path + ".damaged-" + time.Now().UTC().Format("20060102T150405Z")
+	if err := os.Rename(path, aside); err != nil {
+		return fmt.Errorf("%w: %s: %s, and moving it aside failed: %v", ErrDamaged, path, why, err)
+	}
+	log.Warn("store: damaged file holds no data: moved aside, Badger starts a new one", "path", path, "why", why, "moved_to", aside)
+	return nil
 }
 
 func first(s []string, n int) []string {
@@ -93,7 +133,7 @@ func first(s []string, n int) []string {
 // crash between writing a table and recording it leaves at most the newest
 // tables unlisted, so unlisted tables older than a listed one mean a lost
 // part of MANIFEST.
-func checkManifest(dir string, tables []string) (err error) {
+func checkManifest(dir string, tables []string) (listed map[uint64]bool, err error) {
 	path := filepath.Join(dir, "MANIFEST")
 	defer func() {
 		if r := recover(); r != nil {
@@ -102,20 +142,20 @@ func checkManifest(dir string, tables []string) (err error) {
 	}()
 	f, err := os.Open(path)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
 	mf, validEnd, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(dir))
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
 	mentioned, maxMentioned, err := manifestTableIDs(path)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrDamaged, path, err)
 	}
 	// Unlisted tables are normal after a crash: ones a compaction deleted
 	// from MANIFEST before removing the files, and new ones written just
@@ -137,10 +177,14 @@ func checkManifest(dir string, tables []string) (err error) {
 		}
 	}
 	if len(lost) > 0 {
-		return fmt.Errorf("%w: %s does not list %d tables on disk (%s): it lost records; refusing to open (Badger would delete them)",
+		return nil, fmt.Errorf("%w: %s does not list %d tables on disk (%s): it lost records; refusing to open (Badger would delete them)",
 			ErrDamaged, path, len(lost), strings.Join(first(lost, 4), ", "))
 	}
-	return nil
+	listed = map[uint64]bool{}
+	for id := range mf.Tables {
+		listed[id] = true
+	}
+	return listed, nil
 }
 
 // manifestTableIDs walks MANIFEST's change sets (Badger's format: 8 bytes
@@ -179,11 +223,12 @@ func manifestTableIDs(path string) (map[uint64]bool, uint64, error) {
 }
 
 // checkTable parses a table's footer and index (what Badger does at
-// Open, where a damaged one panics in a goroutine nobody can recover).
+// Open, where a damaged one panics in a goroutine nobody can recover) and
+// verifies its blocks' checksums.
 func checkTable(path string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("unreadable: %v", firstLine(fmt.Sprint(r)))
+			err = fmt.Errorf("footer or index unreadable (truncated or overwritten): %v", lastLine(fmt.Sprint(r)))
 		}
 	}()
 	mf, err := z.OpenMmapFile(path, os.O_RDONLY, 0)
@@ -195,8 +240,11 @@ func checkTable(path string) (err error) {
 		_ = z.Munmap(mf.Data)
 		_ = mf.Fd.Close()
 	}()
+	// Every block's checksum: Badger's iterators end quietly at a block
+	// that fails its checksum, so damage found later reads as fewer
+	// records, not as an error. This reads every table once per start.
 	_, err = table.OpenTable(mf, table.Options{
-		ChkMode:     options.NoVerification,
+		ChkMode:     options.OnTableRead,
 		BlockSize:   4 << 10,
 		Compression: options.Snappy,
 		ReadOnly:    true,
@@ -204,12 +252,15 @@ func checkTable(path string) (err error) {
 	return err
 }
 
-func firstLine(s string) string {
-	s = strings.TrimSpace(s)
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
+// lastLine is the panic's own message under Badger's debug dump.
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "==") {
+			return l
+		}
 	}
-	return s
+	return ""
 }
 
 // checkDiscard validates DISCARD: 16-byte slots (value-log id, discarded
@@ -251,10 +302,5 @@ func checkDiscard(dir string, vlogs []uint64, log *slog.Logger) error {
 	if why == "" {
 		return nil
 	}
-	aside := path + ".damaged-" + time.Now().UTC().Format("20060102T150405Z")
-	if err := os.Rename(path, aside); err != nil {
-		return fmt.Errorf("%w: %s: %s, and moving it aside failed: %v", ErrDamaged, path, why, err)
-	}
-	log.Warn("store: DISCARD damaged (value-log GC hints only): moved aside, Badger starts a new one", "path", path, "why", why, "moved_to", aside)
-	return nil
+	return moveAside(path, why, log)
 }

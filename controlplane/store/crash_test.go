@@ -22,6 +22,9 @@ func TestMain(m *testing.M) {
 	if dir := os.Getenv(crashChildEnv); dir != "" {
 		os.Exit(crashChild(dir, os.Getenv("STORE_CRASH_CHILD_BASE")))
 	}
+	if dir := os.Getenv(fullChildEnv); dir != "" {
+		os.Exit(fullChild(dir))
+	}
 	os.Exit(m.Run())
 }
 

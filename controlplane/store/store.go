@@ -73,6 +73,9 @@ func badgerOptions(dir string, opts Options, logger *slog.Logger, sz sizing) bad
 		WithNumVersionsToKeep(1).
 		WithValueLogFileSize(sz.vlogFile).
 		WithMemTableSize(sz.memTable).
+		// Badger wants values above the threshold no larger than a write
+		// batch (15% of a memtable); flow chunks (under 32 KiB) stay inline.
+		WithValueThreshold(min(1<<20, sz.memTable/8)).
 		WithNumMemtables(2).
 		WithNumLevelZeroTables(2).
 		WithNumLevelZeroTablesStall(numL0Stall).

@@ -14,6 +14,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/pools"
+	"github.com/probe-appliance/probe/controlplane/store"
 )
 
 // checksIface is the interface as the checks engine sees it: alerts stay
@@ -33,8 +34,17 @@ const (
 // losses are what the probe loses outside the interfaces, for the system
 // drop alert: flow records a collector did not take, notifications an
 // endpoint never got.
-func losses(exp *export.Exporter, disp *notify.Dispatcher) []checks.Loss {
+func losses(exp *export.Exporter, disp *notify.Dispatcher, st *store.Store) []checks.Loss {
 	var out []checks.Loss
+	// Flow history refused on a full disk: a system alert while records
+	// are being refused, released once writes resume.
+	if h := st.Health(); h.HistoryDropped > 0 {
+		descr := "flow records not stored (disk full)"
+		if h.Reason != "" {
+			descr = "flow records not stored (" + h.Reason + ")"
+		}
+		out = append(out, checks.Loss{Key: "store", Descr: descr, Count: h.HistoryDropped})
+	}
 	for _, st := range exp.Stats() {
 		out = append(out, checks.Loss{Key: "flow_export:" + strconv.Itoa(st.ID),
 			Descr: "flow records for collector " + st.Address, Count: st.FlowsDropped + st.RecordsLost})

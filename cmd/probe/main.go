@@ -24,6 +24,9 @@ func run(args []string) int {
 	if len(args) > 0 && args[0] == "query" {
 		return runQuery(args[1:], os.Stdout, os.Stderr)
 	}
+	if len(args) > 0 && args[0] == "store" {
+		return runStore(args[1:], os.Stdout, os.Stderr)
+	}
 	var o options
 	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
 	o.register(fs)

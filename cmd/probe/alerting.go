@@ -34,16 +34,10 @@ const (
 // losses are what the probe loses outside the interfaces, for the system
 // drop alert: flow records a collector did not take, notifications an
 // endpoint never got.
-func losses(exp *export.Exporter, disp *notify.Dispatcher, st *store.Store) []checks.Loss {
+func losses(exp *export.Exporter, disp *notify.Dispatcher, st *storeLoss) []checks.Loss {
 	var out []checks.Loss
-	// Flow history refused on a full disk: a system alert while records
-	// are being refused, released once writes resume.
-	if h := st.Health(); h.HistoryDropped > 0 {
-		descr := "flow records not stored (disk full)"
-		if h.Reason != "" {
-			descr = "flow records not stored (" + h.Reason + ")"
-		}
-		out = append(out, checks.Loss{Key: "store", Descr: descr, Count: h.HistoryDropped})
+	if l, ok := st.loss(); ok {
+		out = append(out, l)
 	}
 	for _, st := range exp.Stats() {
 		out = append(out, checks.Loss{Key: "flow_export:" + strconv.Itoa(st.ID),
@@ -54,6 +48,28 @@ func losses(exp *export.Exporter, disp *notify.Dispatcher, st *store.Store) []ch
 			Descr: "notifications for endpoint " + strconv.Itoa(st.EndpointID), Count: st.Dropped + st.Discarded})
 	}
 	return out
+}
+
+// storeLoss is the store's refused flow history as a loss counter for the
+// system "too many drops" alert. Flow writes come every few seconds, so
+// counting refused writes would release the alert between two of them;
+// the counter grows at every checks pass (one a second) while the store
+// refuses history, so the alert stays engaged while the disk is full and
+// is released at the first pass after space returned.
+type storeLoss struct {
+	st      *store.Store
+	seconds uint64
+}
+
+func (l *storeLoss) loss() (checks.Loss, bool) {
+	h := l.st.Health()
+	if h.Degraded {
+		l.seconds++
+	}
+	if l.seconds == 0 {
+		return checks.Loss{}, false
+	}
+	return checks.Loss{Key: "store", Descr: "seconds of flow history (" + h.Reason + ")", Count: l.seconds}, true
 }
 
 // runChecks drives the checks engine until ctx ends. Capture files get a

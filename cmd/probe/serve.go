@@ -313,7 +313,8 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 	}()
 
 	go tick(capCtx, set.tables)
-	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp, st) })
+	stLoss := &storeLoss{st: st}
+	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp, stLoss) })
 	maxBytes := c.maxDiskBytes
 	if maxBytes == 0 {
 		// Without --max-disk, history gets a share of the data partition,

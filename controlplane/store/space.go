@@ -75,6 +75,7 @@ type space struct {
 	mu                sync.Mutex
 	checked           time.Time
 	free              int64
+	historyOff        atomic.Bool   // history refused until free >= historyF + hysteresis()
 	historyDropped    atomic.Uint64 // flow records refused
 	historyRefusals   atomic.Uint64 // WriteFlows calls refused
 	statfs            func(dir string) (total, free int64, err error)
@@ -122,6 +123,24 @@ func (sp *space) freeBytes() int64 {
 	return sp.free
 }
 
+// hysteresis is how far above historyF free space must be before history
+// is written again: Badger's flushes and compactions move free space by a
+// few memtables, which would otherwise toggle history (and its alert) on
+// and off.
+func (sp *space) hysteresis() int64 { return sp.historyF / 4 }
+
+// historyRefused updates and returns whether flow history is refused.
+func (sp *space) historyRefused(free int64) bool {
+	if sp.historyOff.Load() {
+		if free >= sp.historyF+sp.hysteresis() {
+			sp.historyOff.Store(false)
+		}
+	} else if free < sp.historyF {
+		sp.historyOff.Store(true)
+	}
+	return sp.historyOff.Load()
+}
+
 // writable says whether a write of the given class may go to Badger now.
 func (s *Store) writable(history bool) error {
 	if s.space == nil {
@@ -130,10 +149,12 @@ func (s *Store) writable(history bool) error {
 	free := s.space.freeBytes()
 	floor := s.space.configF
 	what := "configuration"
+	refused := free < floor
 	if history {
 		floor, what = s.space.historyF, "flow history"
+		refused = s.space.historyRefused(free)
 	}
-	if free < floor {
+	if refused {
 		return fmt.Errorf("%w: %s not written: %d MiB free in %s, %d MiB kept in reserve",
 			ErrDiskFull, what, free/mib, s.dir, floor/mib)
 	}
@@ -165,7 +186,8 @@ type Health struct {
 }
 
 // Health reports whether flow history is being written. It clears by
-// itself once space returns (retention, an operator deleting files).
+// itself once space returns (retention, an operator deleting files): free
+// space a quarter of the history reserve above that reserve.
 func (s *Store) Health() Health {
 	if s.space == nil {
 		return Health{}
@@ -176,7 +198,7 @@ func (s *Store) Health() Health {
 		ConfigFloor:    s.space.configF,
 		HistoryDropped: s.space.historyDropped.Load(),
 	}
-	if h.FreeBytes < h.HistoryFloor {
+	if s.space.historyRefused(h.FreeBytes) {
 		h.Degraded = true
 		h.Reason = fmt.Sprintf("disk almost full: %d MiB free in %s, flow history needs %d MiB in reserve", h.FreeBytes/mib, s.dir, h.HistoryFloor/mib)
 	}

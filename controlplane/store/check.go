@@ -196,7 +196,8 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	db, err := openBounded(badgerOptions(dir, Options{}, log, sizingFor(sp.total)), DefaultOpenTimeout)
+	bo := badgerOptions(dir, Options{}, log, sizingFor(sp.total))
+	db, err := openBounded(func() (*badger.DB, error) { return badger.Open(bo) }, DefaultOpenTimeout)
 	if err != nil {
 		return fmt.Errorf("store: restore: open %s: %w", dir, err)
 	}

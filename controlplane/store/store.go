@@ -130,7 +130,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if to <= 0 {
 		to = DefaultOpenTimeout
 	}
-	db, err := openBounded(bo, to)
+	db, err := openBounded(func() (*badger.DB, error) { return badger.Open(bo) }, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: open badger in %q: %w", dir, err)
 	}
@@ -156,7 +156,7 @@ func Open(dir string, opts Options) (*Store, error) {
 // openBounded runs badger.Open so that a panic becomes an error and a
 // hang a timeout. A timed-out Open leaves its goroutine behind: the
 // caller is expected to exit (the probe refuses to start).
-func openBounded(bo badger.Options, to time.Duration) (*badger.DB, error) {
+func openBounded(open func() (*badger.DB, error), to time.Duration) (*badger.DB, error) {
 	type result struct {
 		db  *badger.DB
 		err error
@@ -168,7 +168,7 @@ func openBounded(bo badger.Options, to time.Duration) (*badger.DB, error) {
 				ch <- result{err: fmt.Errorf("badger panicked while opening (damaged files?): %v", r)}
 			}
 		}()
-		db, err := badger.Open(bo)
+		db, err := open()
 		ch <- result{db, err}
 	}()
 	select {

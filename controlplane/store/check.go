@@ -70,6 +70,11 @@ func Check(dir string, log *slog.Logger) (*CheckReport, error) {
 		if strings.HasSuffix(e.Name(), ".sst") {
 			tables = append(tables, e.Name())
 		}
+		if strings.HasSuffix(e.Name(), ".mem") {
+			if err := checkMemLog(filepath.Join(dir, e.Name())); err != nil {
+				rep.Problems = append(rep.Problems, Problem{File: filepath.Join(dir, e.Name()), Err: err.Error()})
+			}
+		}
 	}
 	if _, err := checkManifest(dir, tables); err != nil {
 		rep.Problems = append(rep.Problems, Problem{File: filepath.Join(dir, "MANIFEST"), Err: err.Error()})

@@ -16,14 +16,10 @@ import (
 // Damage outcomes. Anything else (a panic, a hang, an open store missing
 // data without an error) fails the matrix.
 const (
-	outIntact    = "intact"     // opens, every record there
-	outRefused   = "refused"    // Open fails with an error naming the file
-	outReadError = "read error" // opens; reading the damaged record fails
-	// outSilentLoss is a failure everywhere but in the memtable log, where
-	// it is a known limitation: Badger replays the log up to its first
-	// damaged entry and drops the rest without an error, as it must for
-	// the torn tail a crash leaves, and nothing tells the two apart yet.
-	outSilentLoss = "SILENT LOSS"
+	outIntact     = "intact"      // opens, every record there
+	outRefused    = "refused"     // Open fails with an error naming the file
+	outReadError  = "read error"  // opens; reading the damaged record fails
+	outSilentLoss = "SILENT LOSS" // always a failure
 )
 
 // damageCase damages one kind of file of a store image.
@@ -42,8 +38,8 @@ var damageMatrix = []damageCase{
 	{"older.sst", "garbage", outRefused},   // block checksum fails at Open
 	{"vlog", "truncate", outReadError},     // the large record's read fails; the rest is there
 	{"vlog", "garbage", outReadError},      // the large record's read fails; the rest is there
-	{"mem", "truncate", outSilentLoss},     // known limitation (see outSilentLoss)
-	{"mem", "garbage", outSilentLoss},      // known limitation (see outSilentLoss)
+	{"mem", "truncate", outRefused},        // cut inside an entry
+	{"mem", "garbage", outRefused},         // valid entries after the damaged one
 	{"MANIFEST", "truncate", outRefused},   // lists fewer tables than on disk
 	{"MANIFEST", "garbage", outRefused},    // bad magic / checksum
 	{"MANIFEST", "remove", outRefused},     // data files without MANIFEST: never a new empty store

@@ -35,7 +35,10 @@ var ErrDamaged = errors.New("store damaged")
 //   - MANIFEST missing while tables or logs exist: refused.
 //   - MANIFEST unreadable, or tables on disk it does not list (a lost
 //     tail): refused, naming the file.
-//   - a table whose footer or index does not parse: refused, naming it.
+//   - a table whose footer or index does not parse, or a block fails its
+//     checksum: refused, naming it.
+//   - a memtable log cut inside an entry, or with valid entries after a
+//     damaged one: refused, naming it (see memlog.go).
 //   - DISCARD (value-log GC hints only) naming value logs that never
 //     existed, and KEYREGISTRY (the store is not encrypted: no keys) not
 //     Badger's empty registry: moved aside as <name>.damaged-<time>;
@@ -45,7 +48,7 @@ func preflight(dir string, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("store: read %s: %w", dir, err)
 	}
-	var tables, data []string
+	var tables, data, mems []string
 	var vlogs []uint64
 	hasManifest := false
 	for _, e := range ents {
@@ -63,6 +66,7 @@ func preflight(dir string, log *slog.Logger) error {
 			}
 		case strings.HasSuffix(name, ".mem"):
 			data = append(data, name)
+			mems = append(mems, name)
 		}
 	}
 	if !hasManifest {
@@ -84,6 +88,11 @@ func preflight(dir string, log *slog.Logger) error {
 		}
 		if err := checkTable(filepath.Join(dir, name)); err != nil {
 			return fmt.Errorf("%w: table %s: %v; run `probe store check`, restore a backup or move the file away", ErrDamaged, filepath.Join(dir, name), err)
+		}
+	}
+	for _, name := range mems {
+		if err := checkMemLog(filepath.Join(dir, name)); err != nil {
+			return err
 		}
 	}
 	if err := checkKeyRegistry(dir, log); err != nil {

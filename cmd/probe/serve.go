@@ -320,6 +320,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 		// Without --max-disk, history gets a share of the data partition,
 		// so retention frees space before the disk fills.
 		maxBytes = st.DefaultFlowBudget()
+		log.Info("flow history budget (no --max-disk): a share of the data partition", "bytes", maxBytes)
 	}
 	go retain(capCtx, st, eng, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: maxBytes}, log)
 

@@ -15,7 +15,8 @@ import (
 
 // runStore is `probe store check|backup FILE|restore FILE`: the operator's
 // tools for a stopped probe's data directory. Exit status: 0 done (check:
-// no damage), 1 damage found or the operation failed, 2 usage.
+// no damage), 1 damage found or the operation failed, 2 usage or the
+// check could not run (e.g. the probe still holds the directory).
 func runStore(args []string, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("probe store", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -54,7 +55,7 @@ func storeCheck(dir string, stdout, stderr io.Writer, log *slog.Logger) int {
 	rep, err := store.Check(dir, log)
 	if err != nil {
 		fmt.Fprintf(stderr, "probe store check: %v\n", err)
-		return 1
+		return 2
 	}
 	for _, p := range rep.Problems {
 		fmt.Fprintln(stdout, p)

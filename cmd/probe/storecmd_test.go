@@ -102,6 +102,10 @@ func TestStoreBackupRestoreCheck(t *testing.T) {
 	if a := r.call(t, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basic("admin", "admin")); a.status == 200 {
 		t.Errorf("restored store: admin/admin answered 200")
 	}
+	// A running probe holds its directory: check says so, it is no damage.
+	if code, out := runProbe(t, 60*time.Second, "store", "check", "--data-dir", restored); code != 2 || !strings.Contains(out, "stop the probe") {
+		t.Errorf("check of a running probe's directory: exit %d, want 2 saying to stop the probe:\n%s", code, out)
+	}
 	r.stop(t)
 
 	// Damage: 4 KiB of garbage in the middle of a table.

@@ -90,6 +90,9 @@ func Check(dir string, log *slog.Logger) (*CheckReport, error) {
 	}
 	s, err := Open(dir, Options{Logger: log})
 	if err != nil {
+		if strings.Contains(err.Error(), "directory lock") {
+			return nil, fmt.Errorf("store: %s is in use (stop the probe first): %w", dir, err)
+		}
 		rep.Problems = append(rep.Problems, Problem{Err: err.Error()})
 		return rep, nil
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +77,7 @@ type space struct {
 	checked           time.Time
 	free              int64
 	historyOff        atomic.Bool   // history refused until free >= historyF + hysteresis()
+	log               *slog.Logger  // the transitions of historyOff; nil: not logged
 	historyDropped    atomic.Uint64 // flow records refused
 	historyRefusals   atomic.Uint64 // WriteFlows calls refused
 	statfs            func(dir string) (total, free int64, err error)
@@ -132,11 +134,13 @@ func (sp *space) hysteresis() int64 { return sp.historyF / 4 }
 // historyRefused updates and returns whether flow history is refused.
 func (sp *space) historyRefused(free int64) bool {
 	if sp.historyOff.Load() {
-		if free >= sp.historyF+sp.hysteresis() {
-			sp.historyOff.Store(false)
+		if free >= sp.historyF+sp.hysteresis() && sp.historyOff.CompareAndSwap(true, false) && sp.log != nil {
+			sp.log.Info("store: flow history written again", "free_mib", free/mib, "dir", sp.dir)
 		}
-	} else if free < sp.historyF {
-		sp.historyOff.Store(true)
+	} else if free < sp.historyF && sp.historyOff.CompareAndSwap(false, true) && sp.log != nil {
+		// Logged once per episode; the refused writes only count (Health).
+		sp.log.Error("store: disk almost full: flow history is not written until space returns (configuration still is)",
+			"free_mib", free/mib, "history_reserve_mib", sp.historyF/mib, "config_reserve_mib", sp.configF/mib, "dir", sp.dir)
 	}
 	return sp.historyOff.Load()
 }

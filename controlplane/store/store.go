@@ -121,6 +121,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		}
 		sz = sizingFor(s.space.total)
 		s.space.setFloors(sz)
+		s.space.log = logger
 		if err := preflight(dir, logger); err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/notify"
 	"github.com/probe-appliance/probe/controlplane/pools"
+	"github.com/probe-appliance/probe/controlplane/store"
 )
 
 // checksIface is the interface as the checks engine sees it: alerts stay
@@ -33,8 +34,11 @@ const (
 // losses are what the probe loses outside the interfaces, for the system
 // drop alert: flow records a collector did not take, notifications an
 // endpoint never got.
-func losses(exp *export.Exporter, disp *notify.Dispatcher) []checks.Loss {
+func losses(exp *export.Exporter, disp *notify.Dispatcher, st *storeLoss) []checks.Loss {
 	var out []checks.Loss
+	if l, ok := st.loss(); ok {
+		out = append(out, l)
+	}
 	for _, st := range exp.Stats() {
 		out = append(out, checks.Loss{Key: "flow_export:" + strconv.Itoa(st.ID),
 			Descr: "flow records for collector " + st.Address, Count: st.FlowsDropped + st.RecordsLost})
@@ -44,6 +48,28 @@ func losses(exp *export.Exporter, disp *notify.Dispatcher) []checks.Loss {
 			Descr: "notifications for endpoint " + strconv.Itoa(st.EndpointID), Count: st.Dropped + st.Discarded})
 	}
 	return out
+}
+
+// storeLoss is the store's refused flow history as a loss counter for the
+// system "too many drops" alert. Flow writes come every few seconds, so
+// counting refused writes would release the alert between two of them;
+// the counter grows at every checks pass (one a second) while the store
+// refuses history, so the alert stays engaged while the disk is full and
+// is released at the first pass after space returned.
+type storeLoss struct {
+	st      *store.Store
+	seconds uint64
+}
+
+func (l *storeLoss) loss() (checks.Loss, bool) {
+	h := l.st.Health()
+	if h.Degraded {
+		l.seconds++
+	}
+	if l.seconds == 0 {
+		return checks.Loss{}, false
+	}
+	return checks.Loss{Key: "store", Descr: "seconds of flow history (" + h.Reason + ")", Count: l.seconds}, true
 }
 
 // runChecks drives the checks engine until ctx ends. Capture files get a

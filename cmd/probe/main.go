@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/spf13/pflag"
 )
@@ -23,6 +24,9 @@ func main() {
 func run(args []string) int {
 	if len(args) > 0 && args[0] == "query" {
 		return runQuery(args[1:], os.Stdout, os.Stderr)
+	}
+	if len(args) > 0 && args[0] == "store" {
+		return runStore(args[1:], os.Stdout, os.Stderr)
 	}
 	var o options
 	fs := pflag.NewFlagSet("probe", pflag.ContinueOnError)
@@ -42,6 +46,7 @@ func run(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go exitIfShutdownHangs(logger)
 	err = serve(ctx, cfg, logger)
 	if errors.Is(err, errFactoryReset) {
 		// The store is closed now; what is left is to forget everything.
@@ -63,6 +68,22 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// shutdownLimit bounds the whole shutdown after SIGTERM/SIGINT; the
+// store's own Close is bounded tighter (store.DefaultCloseTimeout).
+const shutdownLimit = 30 * time.Second
+
+// exitIfShutdownHangs ends the process shutdownLimit after a signal: a
+// store that cannot write (data directory gone, disk dead) can block the
+// last flow writes, and a supervisor's SIGTERM must end the probe anyway.
+func exitIfShutdownHangs(logger *slog.Logger) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	<-sig
+	time.Sleep(shutdownLimit)
+	logger.Error("shutdown did not finish: exiting; what was not yet on disk is lost", "after", shutdownLimit)
+	os.Exit(1)
 }
 
 // exitFactoryReset is the exit status after a factory reset: a supervisor

@@ -143,12 +143,21 @@ func (w *flowWriter) close() {
 	<-w.done
 }
 
-func serve(ctx context.Context, c *config, log *slog.Logger) error {
-	st, err := store.Open(c.dataDir, store.Options{})
+func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
+	st, err := store.Open(c.dataDir, store.Options{Logger: log})
 	if err != nil {
 		return fmt.Errorf("opening store in %s: %w", c.dataDir, err)
 	}
-	defer st.Close()
+	defer func() {
+		// Close is bounded: a store that cannot write (data directory
+		// gone) must not keep the process from exiting.
+		if cerr := st.Close(); cerr != nil {
+			log.Error("closing the store", "err", cerr)
+			if err == nil {
+				err = cerr
+			}
+		}
+	}()
 	au, err := auth.New(st)
 	if err != nil {
 		return fmt.Errorf("setting up users: %w", err)
@@ -391,8 +400,16 @@ func serve(ctx context.Context, c *config, log *slog.Logger) error {
 
 	go tick(capCtx, set.tables)
 	go flushLive(capCtx, set.tables, writer, c.flushInterval)
-	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp) })
-	go retain(capCtx, st, eng, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: c.maxDiskBytes}, log)
+	stLoss := &storeLoss{st: st}
+	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp, stLoss) })
+	maxBytes := c.maxDiskBytes
+	if maxBytes == 0 {
+		// Without --max-disk, history gets a share of the data partition,
+		// so retention frees space before the disk fills.
+		maxBytes = st.DefaultFlowBudget()
+		log.Info("flow history budget (no --max-disk): a share of the data partition", "bytes", maxBytes)
+	}
+	go retain(capCtx, st, eng, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: maxBytes}, log)
 
 	var result error
 	select {
@@ -468,11 +485,22 @@ func flushLive(ctx context.Context, tables func() []*flowtable.Table, w *flowWri
 }
 
 // retain applies the retention policy and Badger's GC every five minutes
-// (one block), and once at start.
+// (one block), once at start, and every 30 s while the store refuses
+// history for lack of space.
 func retain(ctx context.Context, st *store.Store, eng *checks.Engine, r store.Retention, log *slog.Logger) {
-	t := time.NewTicker(store.BlockSeconds * time.Second)
+	t := time.NewTicker(30 * time.Second)
 	defer t.Stop()
+	last := time.Time{}
 	for {
+		if time.Since(last) < store.BlockSeconds*time.Second && !st.Health().Degraded {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			continue
+		}
+		last = time.Now()
 		if r.MaxAgeSeconds > 0 || r.MaxBytes > 0 {
 			n, err := st.ApplyRetention(r, time.Now().Unix())
 			if err != nil {

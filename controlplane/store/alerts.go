@@ -59,6 +59,9 @@ func (s *Store) NextAlertID() (uint64, error) {
 // PutAlerts writes (or rewrites: same keys) alerts in one batch (a pass
 // that raised thousands at once should not pay a transaction each).
 func (s *Store) PutAlerts(keys []AlertKey, values [][]byte) error {
+	if err := s.writable(false); err != nil {
+		return fmt.Errorf("store: put alerts: %w", err)
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for i, k := range keys {
@@ -82,7 +85,7 @@ func (s *Store) ScanAlerts(ifid uint16, from, to int64, fn func(k AlertKey, valu
 	prefix := alertIfPrefix(ifid)
 	end := alertKey(ifid, to, 0)
 	var fnErr error
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 64, Prefix: prefix})
 		defer it.Close()
 		for it.Seek(alertKey(ifid, from, 0)); it.ValidForPrefix(prefix); it.Next() {
@@ -114,6 +117,9 @@ func (s *Store) ScanAlerts(ifid uint16, from, to int64, fn func(k AlertKey, valu
 
 // DeleteAlerts removes the given alerts; unknown keys are ignored.
 func (s *Store) DeleteAlerts(keys []AlertKey) error {
+	if err := s.writable(false); err != nil {
+		return fmt.Errorf("store: delete alerts: %w", err)
+	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
 	for _, k := range keys {
@@ -131,7 +137,7 @@ func (s *Store) DeleteAlerts(keys []AlertKey) error {
 // before (unix seconds) and returns how many went: alert retention.
 func (s *Store) DeleteAlertsBefore(before int64) (int, error) {
 	var keys []AlertKey
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixAlert}})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {

@@ -79,6 +79,9 @@ func (s *Store) WriteFlows(recs []FlowRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if err := s.historyWritable(len(recs)); err != nil {
+		return fmt.Errorf("store: write flows: %w", err)
+	}
 	groups := make(map[flowGroup][]*flowcodec.Record)
 	var order []flowGroup // deterministic write order, cheap to keep
 	for i := range recs {

@@ -33,6 +33,9 @@ func (s *Store) put(ns, key string, v any, ttl time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("store: encode %s/%s: %w", ns, key, err)
 	}
+	if err := s.writable(false); err != nil {
+		return fmt.Errorf("store: put %s/%s: %w", ns, key, err)
+	}
 	e := badger.NewEntry(k, raw)
 	if ttl > 0 {
 		e.ExpiresAt = uint64(time.Now().Add(ttl + time.Second - 1).Unix())
@@ -50,7 +53,7 @@ func (s *Store) Get(ns, key string, v any) (found bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		item, err := txn.Get(k)
 		if err != nil {
 			return err
@@ -72,6 +75,9 @@ func (s *Store) Delete(ns, key string) error {
 	if err != nil {
 		return err
 	}
+	if err := s.writable(false); err != nil {
+		return fmt.Errorf("store: delete %s/%s: %w", ns, key, err)
+	}
 	if err := s.db.Update(func(txn *badger.Txn) error { return txn.Delete(k) }); err != nil {
 		return fmt.Errorf("store: delete %s/%s: %w", ns, key, err)
 	}
@@ -88,7 +94,7 @@ func (s *Store) List(ns string, fn func(key string, raw []byte) error) error {
 		return err
 	}
 	var fnErr error
-	err = s.db.View(func(txn *badger.Txn) error {
+	err = s.view(func(txn *badger.Txn) error {
 		io := badger.DefaultIteratorOptions
 		io.Prefix = p
 		it := txn.NewIterator(io)
@@ -112,4 +118,15 @@ func (s *Store) List(ns string, fn func(key string, raw []byte) error) error {
 		return fmt.Errorf("store: list %s: %w", ns, err)
 	}
 	return nil
+}
+
+// view is db.View for reads of damaged stores: a panic while decoding
+// Badger's files becomes an error.
+func (s *Store) view(fn func(txn *badger.Txn) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("store damaged: read panicked: %v", r)
+		}
+	}()
+	return s.db.View(fn)
 }

@@ -20,7 +20,7 @@ type BlockUsage struct {
 func (s *Store) FlowUsage() ([]BlockUsage, error) {
 	var out []BlockUsage
 	idx := map[[2]int64]int{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := keyIterator(txn, []byte{prefixFlow})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -59,7 +59,7 @@ func (s *Store) FlowUsage() ([]BlockUsage, error) {
 func (s *Store) DeleteFlowBlock(ifid uint16, block int64) error {
 	prefix := flowBlockPrefix(ifid, block)
 	var keys [][]byte
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(func(txn *badger.Txn) error {
 		it := keyIterator(txn, prefix)
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -68,6 +68,11 @@ func (s *Store) DeleteFlowBlock(ifid uint16, block int64) error {
 		return nil
 	})
 	if err != nil {
+		return fmt.Errorf("store: delete block %d of if %d: %w", block, ifid, err)
+	}
+	// Deleting is what frees space, so it is allowed down to the config
+	// floor, like configuration.
+	if err := s.writable(false); err != nil {
 		return fmt.Errorf("store: delete block %d of if %d: %w", block, ifid, err)
 	}
 	wb := s.db.NewWriteBatch()

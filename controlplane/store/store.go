@@ -9,8 +9,10 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	badger "github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
 )
 
 // Options tunes Open. The zero value is what the appliance uses.
@@ -19,11 +21,31 @@ type Options struct {
 	InMemory bool
 	// Logger receives Badger's error messages; nil means slog.Default().
 	Logger *slog.Logger
+	// OpenTimeout bounds Open (0: DefaultOpenTimeout): damaged files have
+	// made Badger spin forever instead of failing.
+	OpenTimeout time.Duration
+	// CloseTimeout bounds Close (0: DefaultCloseTimeout): a store that
+	// cannot write (data directory gone, disk dead) makes Badger retry its
+	// last flush forever.
+	CloseTimeout time.Duration
+
+	// unsynced turns off synced writes: benchmarks measure what syncing costs.
+	unsynced bool
 }
+
+// Default bounds of Open and Close.
+const (
+	DefaultOpenTimeout  = 30 * time.Second
+	DefaultCloseTimeout = 10 * time.Second
+)
 
 // Store is safe for concurrent use by multiple goroutines.
 type Store struct {
 	db       *badger.DB
+	dir      string
+	log      *slog.Logger
+	space    *space // nil in memory
+	closeTO  time.Duration
 	flowSeq  *badger.Sequence
 	alertSeq *badger.Sequence
 }
@@ -37,57 +59,125 @@ const layoutVersion = "1"
 // leases lost on a crash only leave gaps, which are harmless.
 const flowSeqLease = 4096
 
-// Open opens (creating if needed) the database in dir.
+// badgerOptions is the one place Badger is tuned. sz is sized from the
+// file system holding the store (see sizing).
+func badgerOptions(dir string, opts Options, logger *slog.Logger, sz sizing) badger.Options {
+	bo := badger.DefaultOptions(dir)
+	if opts.InMemory {
+		bo = badger.DefaultOptions("").WithInMemory(true)
+	}
+	// Badger's defaults target servers (5x64 MB memtables, 256 MB block
+	// cache, 1 GB vlog files); an appliance has far less RAM and disk.
+	return bo.
+		WithLogger(slogLogger{logger}).
+		WithNumVersionsToKeep(1).
+		WithValueLogFileSize(sz.vlogFile).
+		WithMemTableSize(sz.memTable).
+		// Badger wants values above the threshold no larger than a write
+		// batch (15% of a memtable); flow chunks (under 32 KiB) stay inline.
+		WithValueThreshold(min(1<<20, sz.memTable/8)).
+		WithNumMemtables(2).
+		WithNumLevelZeroTables(2).
+		WithNumLevelZeroTablesStall(numL0Stall).
+		WithBaseTableSize(sz.baseTable).
+		WithBaseLevelSize(sz.baseLevel).
+		WithBlockCacheSize(16 << 20).
+		WithNumCompactors(2).
+		WithNumGoroutines(2).
+		WithMetricsEnabled(false).
+		// Every write is on stable storage before it returns: what the
+		// probe answered OK survives a power cut. Flow chunks come in
+		// batches of thousands of records, so they pay one sync per batch.
+		WithSyncWrites(!opts.unsynced).
+		// Damaged blocks answer an error instead of fewer records; a full
+		// check of every table is `probe store check` (VerifyChecksum).
+		WithChecksumVerificationMode(options.OnBlockRead).
+		WithVerifyValueChecksum(true).
+		// All read-modify-write sequences are serialised by the callers
+		// (e.g. auth's mutex); conflict tracking would only cost memory.
+		WithDetectConflicts(false)
+}
+
+// Open opens (creating if needed) the database in dir. A damaged store is
+// an error naming the damaged file, never a panic, a hang or a silently
+// new empty store (see preflight).
 func Open(dir string, opts Options) (*Store, error) {
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.Default()
 	}
-	bo := badger.DefaultOptions(dir)
-	if opts.InMemory {
-		bo = badger.DefaultOptions("").WithInMemory(true)
-	} else if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("store: create %s: %w", dir, err)
+	s := &Store{dir: dir, log: logger, closeTO: opts.CloseTimeout}
+	if s.closeTO <= 0 {
+		s.closeTO = DefaultCloseTimeout
 	}
-	// Badger's defaults target servers (5x64 MB memtables, 256 MB block
-	// cache, 1 GB vlog files); an appliance has far less RAM and disk.
-	bo = bo.
-		WithLogger(slogLogger{logger}).
-		WithNumVersionsToKeep(1).
-		WithValueLogFileSize(64 << 20).
-		WithMemTableSize(16 << 20).
-		WithNumMemtables(2).
-		WithNumLevelZeroTables(2).
-		WithNumLevelZeroTablesStall(8).
-		WithBlockCacheSize(16 << 20).
-		WithNumCompactors(2).
-		WithNumGoroutines(2).
-		WithMetricsEnabled(false).
-		// All read-modify-write sequences are serialised by the callers
-		// (e.g. auth's mutex); conflict tracking would only cost memory.
-		WithDetectConflicts(false)
-
-	db, err := badger.Open(bo)
+	sz := defaultSizing
+	if !opts.InMemory {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+		}
+		var err error
+		if s.space, err = newSpace(dir); err != nil {
+			return nil, err
+		}
+		sz = sizingFor(s.space.total)
+		s.space.setFloors(sz)
+		s.space.log = logger
+		if err := preflight(dir, logger); err != nil {
+			return nil, err
+		}
+	}
+	bo := badgerOptions(dir, opts, logger, sz)
+	to := opts.OpenTimeout
+	if to <= 0 {
+		to = DefaultOpenTimeout
+	}
+	db, err := openBounded(func() (*badger.DB, error) { return badger.Open(bo) }, to)
 	if err != nil {
 		return nil, fmt.Errorf("store: open badger in %q: %w", dir, err)
 	}
-	s := &Store{db: db}
+	s.db = db
 	if err := s.checkLayout(); err != nil {
-		db.Close()
+		s.closeDB()
 		return nil, err
 	}
 	s.flowSeq, err = db.GetSequence(metaKey("flowseq"), flowSeqLease)
 	if err != nil {
-		db.Close()
+		s.closeDB()
 		return nil, fmt.Errorf("store: flow sequence: %w", err)
 	}
 	s.alertSeq, err = db.GetSequence(metaKey("alertseq"), 64)
 	if err != nil {
 		s.flowSeq.Release()
-		db.Close()
+		s.closeDB()
 		return nil, fmt.Errorf("store: alert sequence: %w", err)
 	}
 	return s, nil
+}
+
+// openBounded runs badger.Open so that a panic becomes an error and a
+// hang a timeout. A timed-out Open leaves its goroutine behind: the
+// caller is expected to exit (the probe refuses to start).
+func openBounded(open func() (*badger.DB, error), to time.Duration) (*badger.DB, error) {
+	type result struct {
+		db  *badger.DB
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				ch <- result{err: fmt.Errorf("badger panicked while opening (damaged files?): %v", r)}
+			}
+		}()
+		db, err := open()
+		ch <- result{db, err}
+	}()
+	select {
+	case r := <-ch:
+		return r.db, r.err
+	case <-time.After(to):
+		return nil, fmt.Errorf("no answer after %v (damaged files?); run `probe store check`", to)
+	}
 }
 
 func (s *Store) checkLayout() error {
@@ -111,18 +201,44 @@ func (s *Store) checkLayout() error {
 	})
 }
 
-// Close releases the database; the Store must not be used afterwards.
+// Close releases the database; the Store must not be used afterwards. It
+// gives up after Options.CloseTimeout: what was not yet on disk is then
+// lost (synced writes are not) and the error says so.
 func (s *Store) Close() error {
 	// Release returns the unused part of the sequence lease, so restarts
 	// don't burn numbers; its failure must not keep the DB open.
 	errSeq := errors.Join(s.flowSeq.Release(), s.alertSeq.Release())
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("store: close: %w", err)
+	if err := s.closeDB(); err != nil {
+		return err
 	}
 	if errSeq != nil {
 		return fmt.Errorf("store: release flow sequence: %w", errSeq)
 	}
 	return nil
+}
+
+// ErrCloseTimeout: Close gave up; Badger could not write what it held.
+var ErrCloseTimeout = errors.New("store: close timed out")
+
+func (s *Store) closeDB() error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("badger panicked while closing: %v", r)
+			}
+		}()
+		done <- s.db.Close()
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("store: close: %w", err)
+		}
+		return nil
+	case <-time.After(s.closeTO):
+		return fmt.Errorf("%w after %v: unwritten memtable data (at most the last unsynced flow counts) is lost", ErrCloseTimeout, s.closeTO)
+	}
 }
 
 // slogLogger forwards only errors: Badger's info/warning chatter (table

@@ -24,6 +24,9 @@ var (
 	// ErrProtectedUser: the default admin cannot be deleted or demoted;
 	// New would otherwise recreate it with the well-known password.
 	ErrProtectedUser = errors.New("auth: the admin user cannot be deleted or demoted")
+	// ErrUsersLost: the store had users and has lost them; the probe
+	// refuses to start rather than bring back admin/admin.
+	ErrUsersLost = errors.New("auth: the store's users are missing (damaged or partly restored store): refusing to recreate admin/admin; restore a backup (probe store restore) or reset the data directory")
 )
 
 const (
@@ -45,6 +48,9 @@ const (
 	nsPrefs      = store.NSPrefs
 
 	prefAdminPasswordChanged = "admin_password_changed"
+	// prefUsersCreated marks a store whose users were made: without it a
+	// missing admin is a new store's, with it a lost one's.
+	prefUsersCreated = "users_created"
 )
 
 // Auth is safe for concurrent use. Reads go straight to the store; the
@@ -100,8 +106,25 @@ func (a *Auth) MustChangePassword(user string) bool {
 func DefaultPassword(password string) bool { return password == defaultAdminPassword }
 
 func (a *Auth) ensureAdmin() error {
-	if _, found, err := a.loadUser(AdminUser); err != nil || found {
+	_, found, err := a.loadUser(AdminUser)
+	if err != nil {
 		return err
+	}
+	var created bool
+	if _, err := a.s.Get(nsPrefs, prefUsersCreated, &created); err != nil {
+		return fmt.Errorf("auth: %w", err)
+	}
+	if found {
+		if created {
+			return nil
+		}
+		// A store from before the mark: its users exist, mark it now.
+		return a.markUsersCreated()
+	}
+	if created || a.AdminPasswordChanged() {
+		// The users were there and are gone (damage, a partial restore):
+		// recreating admin/admin would hand the box to anyone.
+		return ErrUsersLost
 	}
 	admin := User{
 		Username:             AdminUser,
@@ -114,6 +137,13 @@ func (a *Auth) ensureAdmin() error {
 	}
 	if err := a.AddUser(admin, defaultAdminPassword); err != nil && !errors.Is(err, ErrUserExists) {
 		return fmt.Errorf("auth: create default admin: %w", err)
+	}
+	return a.markUsersCreated()
+}
+
+func (a *Auth) markUsersCreated() error {
+	if err := a.s.Put(nsPrefs, prefUsersCreated, true); err != nil {
+		return fmt.Errorf("auth: marking the users created: %w", err)
 	}
 	return nil
 }

@@ -388,3 +388,57 @@ func BenchmarkCheckPassword(b *testing.B) {
 		}
 	}
 }
+
+// A store that had users and lost them (the admin record gone, the rest of
+// the store there) is refused: admin/admin must not come back. A store
+// from before the mark, holding its users, is marked and opens.
+func TestLostUsersRefused(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		prepare func(t *testing.T, s *store.Store)
+		wantErr error
+	}{
+		{"fresh store", func(*testing.T, *store.Store) {}, nil},
+		{"users kept", func(t *testing.T, s *store.Store) { mustNew(t, s) }, nil},
+		{"admin record lost", func(t *testing.T, s *store.Store) {
+			mustNew(t, s)
+			if err := s.Delete(nsUsers, AdminUser); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrUsersLost},
+		{"lost before the mark existed, password changed", func(t *testing.T, s *store.Store) {
+			mustNew(t, s)
+			for _, k := range []struct{ ns, key string }{{nsUsers, AdminUser}, {nsPrefs, prefUsersCreated}} {
+				if err := s.Delete(k.ns, k.key); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.Put(nsPrefs, prefAdminPasswordChanged, true); err != nil {
+				t.Fatal(err)
+			}
+		}, ErrUsersLost},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := openStore(t, t.TempDir())
+			defer s.Close()
+			c.prepare(t, s)
+			_, err := New(s)
+			if !errors.Is(err, c.wantErr) {
+				t.Fatalf("New: %v, want %v", err, c.wantErr)
+			}
+			if c.wantErr != nil {
+				var u User
+				if found, _ := s.Get(nsUsers, AdminUser, &u); found {
+					t.Errorf("admin recreated in a store that lost its users")
+				}
+			}
+		})
+	}
+}
+
+func mustNew(t *testing.T, s *store.Store) {
+	t.Helper()
+	if _, err := New(s); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -143,21 +143,11 @@ func (w *flowWriter) close() {
 	<-w.done
 }
 
-func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
-	st, err := store.Open(c.dataDir, store.Options{Logger: log})
-	if err != nil {
-		return fmt.Errorf("opening store in %s: %w", c.dataDir, err)
-	}
-	defer func() {
-		// Close is bounded: a store that cannot write (data directory
-		// gone) must not keep the process from exiting.
-		if cerr := st.Close(); cerr != nil {
-			log.Error("closing the store", "err", cerr)
-			if err == nil {
-				err = cerr
-			}
-		}
-	}()
+// run is the pipeline: it wires every subsystem around the store, opens
+// the inputs, captures until ctx ends or a REST request stops it, and
+// shuts everything down again (the store stays open for Close).
+func (a *Agent) run(ctx context.Context) (err error) {
+	c, st, log := a.c, a.st, a.log
 	au, err := auth.New(st)
 	if err != nil {
 		return fmt.Errorf("setting up users: %w", err)
@@ -198,6 +188,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 		log.Warn("flow export: some collectors were left out", "err", err)
 	}
 	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, export: exp, log: log, ctx: capCtx}
+	a.set.Store(set)
 	poller := snmp.NewPoller(snmp.Options{Logger: log, OnEvent: func(ev snmp.Event) { snmpEventAlert(eng, ev) },
 		OnPoll: func(ds snmp.DeviceState) {
 			if err := snmp.StoreSamples(st, ds, snmpKeep(c)); err != nil {
@@ -216,8 +207,8 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 		return fmt.Errorf("infrastructure view: %w", err)
 	}
 	defer infraView.Close()
-	if c.snmpTrapAddr != "" {
-		tr, err := snmp.NewTrapReceiver(snmp.TrapOptions{Addr: c.snmpTrapAddr, Communities: c.snmpTrapCommunities,
+	if c.SNMPTrapAddr != "" {
+		tr, err := snmp.NewTrapReceiver(snmp.TrapOptions{Addr: c.SNMPTrapAddr, Communities: c.SNMPTrapCommunities,
 			OnTrap: func(t snmp.Trap) { trapAlert(eng, t) }, Logger: log})
 		if err == nil {
 			err = tr.Start()
@@ -226,19 +217,19 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 			return fmt.Errorf("SNMP traps: %w", err)
 		}
 		defer tr.Close()
-		log.Info("SNMP traps received", "addr", c.snmpTrapAddr)
+		log.Info("SNMP traps received", "addr", c.SNMPTrapAddr)
 	}
 	amon, stopAM, err := startActiveMonitoring(capCtx, c, st, eng, log)
 	if err != nil {
 		return fmt.Errorf("active monitoring: %w", err)
 	}
 	defer stopAM()
-	agent, err := startSNMPAgent(c, st, set, log)
+	snmpAgent, err := startSNMPAgent(c, st, set, log)
 	if err != nil {
 		return err
 	}
-	if agent != nil {
-		defer agent.Close()
+	if snmpAgent != nil {
+		defer snmpAgent.Close()
 	}
 
 	// The REST API listens before the captures open: loading and verifying
@@ -253,70 +244,70 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 		}
 	}
 	var stageUpdate func(rest.UpdateRequest) error
-	if c.updateDir != "" {
+	if c.UpdateDir != "" {
 		var one sync.Mutex // one staging directory
 		stageUpdate = func(u rest.UpdateRequest) error {
 			one.Lock()
 			defer one.Unlock()
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 			defer cancel()
-			err := update.Stage(ctx, &http.Client{}, c.updateDir, c.trustedKeys,
+			err := update.Stage(ctx, &http.Client{}, c.UpdateDir, c.trustedKeys,
 				update.Part{URL: u.KernelURL, SHA256: u.KernelSHA256, Sig: u.KernelSig},
 				update.Part{URL: u.InitrdURL, SHA256: u.InitrdSHA256, Sig: u.InitrdSig})
 			if err != nil {
 				log.Warn("firmware update refused", "err", err)
 				return err
 			}
-			log.Warn("firmware update staged: stopping for the appliance to install it", "dir", c.updateDir)
-			requestStop(errUpdateStaged)
+			log.Warn("firmware update staged: stopping for the appliance to install it", "dir", c.UpdateDir)
+			requestStop(ErrUpdateStaged)
 			return nil
 		}
 	}
 	var appGet func() (any, error)
 	var appSet func([]byte) error
 	var reboot func()
-	if c.applianceConfig != "" {
-		appGet = func() (any, error) { return appliance.Read(c.applianceConfig) }
+	if c.ApplianceConfig != "" {
+		appGet = func() (any, error) { return appliance.Read(c.ApplianceConfig) }
 		appSet = func(raw []byte) error {
-			_, err := appliance.Save(c.applianceConfig, raw)
+			_, err := appliance.Save(c.ApplianceConfig, raw)
 			if err == nil {
-				log.Info("appliance settings saved: they apply at the next boot", "file", c.applianceConfig)
+				log.Info("appliance settings saved: they apply at the next boot", "file", c.ApplianceConfig)
 			}
 			return err
 		}
-		reboot = func() { requestStop(errRebootRequested) }
+		reboot = func() { requestStop(ErrRebootRequested) }
 	}
 	recs := newRecordings() // filled once the inputs are open
 	srv := rest.New(rest.Config{
 		Recordings:     recs.get,
 		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon,
-		DisableLogin: c.disableLogin, HTTPPort: c.restPort(), Logger: log,
-		MaxBody: c.httpMaxBody, MaxConnsPerIP: c.httpMaxConnsIP, CORSOrigins: c.httpCORSOrigins,
-		FactoryReset:    func() { requestStop(errFactoryReset) },
+		DisableLogin: c.DisableLogin, HTTPPort: c.restPort(), Logger: log,
+		MaxBody: c.HTTPMaxBody, MaxConnsPerIP: c.HTTPMaxConnsPerIP, CORSOrigins: c.HTTPCORSOrigins,
+		FactoryReset:    func() { requestStop(ErrFactoryReset) },
 		StageUpdate:     stageUpdate,
 		ApplianceConfig: appGet, SetApplianceConfig: appSet, Reboot: reboot,
 	})
 	srvErr := make(chan error, 2) // plain and HTTPS
-	if c.httpPort != 0 {
-		ln, err := net.Listen("tcp", net.JoinHostPort(c.httpAddr, strconv.Itoa(c.httpPort)))
+	if c.HTTPPort != 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(c.HTTPAddr, strconv.Itoa(c.HTTPPort)))
 		if err != nil {
 			return fmt.Errorf("REST listener: %w", err)
 		}
 		ln = netguard.Wrap(ln, "REST", log) // out of descriptors: wait, do not exit
 		go func() { srvErr <- srv.Serve(ln) }()
-		log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.disableLogin)
+		log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.DisableLogin)
 	}
-	if c.httpsPort != 0 {
+	if c.HTTPSPort != 0 {
 		ln, err := listenHTTPS(c, log)
 		if err != nil {
 			srv.Shutdown()
 			return err
 		}
 		go func() { srvErr <- srv.Serve(ln) }()
-		log.Info("REST API listening over HTTPS", "addr", ln.Addr().String(), "cert", c.tlsCert, "login", !c.disableLogin)
+		log.Info("REST API listening over HTTPS", "addr", ln.Addr().String(), "cert", c.TLSCert, "login", !c.DisableLogin)
 	}
 
-	if c.goprobeAddr != "" {
+	if c.GoProbeAddr != "" {
 		gp, err := startGoProbeAPI(c, st, set, &writer.lastWrite, log)
 		if err != nil {
 			srv.Shutdown()
@@ -344,8 +335,8 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 		opened = append(opened, r)
 		taken = append(taken, spec.id)
 	}
-	if c.configFile != "" {
-		fc, err := readConfig(c.configFile)
+	if c.ConfigFile != "" {
+		fc, err := readConfig(c.ConfigFile)
 		if err != nil {
 			return fail(err)
 		}
@@ -391,15 +382,15 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 	go func() {
 		files.Wait()
 		writer.wait()
-		if c.readyFile != "" {
-			if err := os.WriteFile(c.readyFile, []byte("ready\n"), 0o644); err != nil {
-				log.Error("writing ready file", "path", c.readyFile, "err", err)
+		if c.ReadyFile != "" {
+			if err := os.WriteFile(c.ReadyFile, []byte("ready\n"), 0o644); err != nil {
+				log.Error("writing ready file", "path", c.ReadyFile, "err", err)
 			}
 		}
 	}()
 
 	go tick(capCtx, set.tables)
-	go flushLive(capCtx, set.tables, writer, c.flushInterval)
+	go flushLive(capCtx, set.tables, writer, c.FlushInterval)
 	stLoss := &storeLoss{st: st}
 	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp, stLoss) })
 	maxBytes := c.maxDiskBytes
@@ -409,7 +400,7 @@ func serve(ctx context.Context, c *config, log *slog.Logger) (err error) {
 		maxBytes = st.DefaultFlowBudget()
 		log.Info("flow history budget (no --max-disk): a share of the data partition", "bytes", maxBytes)
 	}
-	go retain(capCtx, st, eng, store.Retention{MaxAgeSeconds: int64(c.retentionDays) * 86400, MaxBytes: maxBytes}, log)
+	go retain(capCtx, st, eng, store.Retention{MaxAgeSeconds: int64(c.RetentionDays) * 86400, MaxBytes: maxBytes}, log)
 
 	var result error
 	select {

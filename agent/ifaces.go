@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -86,10 +86,10 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 	}
 	t := flowtable.New(flowtable.Config{
 		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
-		FlowIdle: s.c.flowIdle, LocalHostIdle: s.c.hostIdle, RemoteHostIdle: s.c.remoteIdle,
-		MaxFlows: s.c.maxFlows, MaxHosts: s.c.maxHosts,
+		FlowIdle: s.c.FlowIdle, LocalHostIdle: s.c.HostIdle, RemoteHostIdle: s.c.RemoteHostIdle,
+		MaxFlows: s.c.MaxFlows, MaxHosts: s.c.MaxHosts,
 		OnRecords: s.writer.enqueue, OnExport: s.exportRecords, OnBlockClosed: s.writer.blockClosed,
-		L7: s.c.l7, NoDPI: s.c.noDPI,
+		L7: s.c.l7, NoDPI: s.c.NoDPI,
 	})
 	if !spec.file {
 		// A block that was live when the probe last stopped was never
@@ -194,10 +194,10 @@ func readConfig(path string) (fileConfig, error) {
 // interfaces match it: new ones start, missing ones stop; -i interfaces are
 // never touched. Nothing changes if the file or any new interface is bad.
 func (s *ifaceSet) reload() error {
-	if s.c.configFile == "" {
+	if s.c.ConfigFile == "" {
 		return nil
 	}
-	fc, err := readConfig(s.c.configFile)
+	fc, err := readConfig(s.c.ConfigFile)
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func (s *ifaceSet) specFor(arg string, taken []int) (ifaceSpec, error) {
 func (s *ifaceSet) storeID(name string) (uint16, error) {
 	s.idMu.Lock()
 	defer s.idMu.Unlock()
-	names, err := storedIfaceNames(s.st)
+	names, err := StoredIfaceNames(s.st)
 	if err != nil {
 		return 0, err
 	}
@@ -307,4 +307,27 @@ func (s *ifaceSet) storeID(name string) (uint16, error) {
 		return 0, fmt.Errorf("recording interface %s: %w", name, err)
 	}
 	return uint16(next), nil
+}
+
+// nsIfaces is where the probe records its interface names by id, so stored
+// flows can be queried by name after it stopped.
+const nsIfaces = store.NSIfaces
+
+// StoredIfaceNames is every interface the store has flows of, by id: also
+// those not captured now (a monitor port that is down, or not yet attached
+// after a reboot) keep their history queryable.
+func StoredIfaceNames(st *store.Store) (map[uint16]string, error) {
+	names := map[uint16]string{}
+	err := st.List(nsIfaces, func(k string, raw []byte) error {
+		var name string
+		id, err := strconv.ParseUint(k, 10, 16)
+		if err == nil && json.Unmarshal(raw, &name) == nil {
+			names[uint16(id)] = name
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading interface names: %w", err)
+	}
+	return names, nil
 }

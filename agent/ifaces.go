@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -330,4 +332,92 @@ func StoredIfaceNames(st *store.Store) (map[uint16]string, error) {
 		return nil, fmt.Errorf("reading interface names: %w", err)
 	}
 	return names, nil
+}
+
+// linkSpeed is the interface's speed in Mb/s (1000 if unknown).
+func linkSpeed(name string) int {
+	b, err := os.ReadFile("/sys/class/net/" + name + "/speed")
+	if err != nil {
+		return 1000
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 1000
+	}
+	return n
+}
+
+// ifaceAddresses are the interface's own addresses, as host prefixes.
+func ifaceAddresses(name string) []string {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return nil
+	}
+	out := []string{}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ip4 := ipn.IP.To4(); ip4 != nil {
+			out = append(out, ip4.String()+"/32")
+		} else {
+			out = append(out, ipn.IP.String()+"/128")
+		}
+	}
+	return out
+}
+
+// openAll opens the interfaces given at start (Config.Interfaces, then
+// those of the configuration file not given already) without capturing
+// yet: a capture that cannot be opened (permissions, AF_PACKET not
+// allowed) is a startup error, and then nothing stays open.
+func (s *ifaceSet) openAll() ([]*running, error) {
+	var opened []*running
+	var taken []int
+	fail := func(err error) ([]*running, error) {
+		for _, r := range opened {
+			r.in.close()
+		}
+		return nil, err
+	}
+	for _, spec := range s.c.ifaces {
+		r, err := s.open(spec, false)
+		if err != nil {
+			return fail(err)
+		}
+		opened = append(opened, r)
+		taken = append(taken, spec.id)
+	}
+	if s.c.ConfigFile != "" {
+		fc, err := readConfig(s.c.ConfigFile)
+		if err != nil {
+			return fail(err)
+		}
+		given := map[string]bool{}
+		for _, spec := range s.c.ifaces {
+			given[spec.arg] = true
+		}
+		for _, name := range fc.Interfaces {
+			if given[name] {
+				continue // already captured as given with -i
+			}
+			given[name] = true
+			spec, err := s.specFor(name, taken)
+			if err != nil {
+				return fail(err)
+			}
+			r, err := s.open(spec, true)
+			if err != nil {
+				return fail(err)
+			}
+			opened = append(opened, r)
+			taken = append(taken, spec.id)
+		}
+	}
+	return opened, nil
 }

@@ -5,12 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
@@ -24,124 +21,8 @@ import (
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/controlplane/store"
-	"github.com/probe-appliance/probe/firmware/appliance"
-	"github.com/probe-appliance/probe/firmware/update"
 	"github.com/probe-appliance/probe/internal/netguard"
 )
-
-// flowWriter moves flow deltas from the tables into the store off the
-// capture goroutines. The queue is bounded: a slow disk pushes back on
-// capture rather than growing memory or dropping records. Besides records
-// it carries, in order, the merges of closed blocks and the syncs that end
-// a flush interval.
-type flowWriter struct {
-	st        *store.Store
-	lastWrite atomic.Int64 // unix ns of the last write: goProbe's "last writeout"
-	ch        chan writeOp
-	pending   sync.WaitGroup
-	done      chan struct{}
-	log       *slog.Logger
-	unsynced  bool // written since the last sync (writer goroutine only)
-}
-
-// writeOp is one job of the writer: records to write, a block to merge
-// (compact), the newest block before a time to merge (compactBefore), or
-// a sync.
-type writeOp struct {
-	recs          []store.FlowRecord
-	compact       bool
-	ifid          uint16
-	block         int64
-	compactBefore bool
-	sync          bool
-}
-
-func newFlowWriter(st *store.Store, log *slog.Logger) *flowWriter {
-	w := &flowWriter{st: st, ch: make(chan writeOp, 64), done: make(chan struct{}), log: log}
-	go w.loop()
-	return w
-}
-
-func (w *flowWriter) send(op writeOp) {
-	w.pending.Add(1)
-	w.ch <- op
-}
-
-func (w *flowWriter) enqueue(recs []store.FlowRecord) { w.send(writeOp{recs: recs}) }
-
-// blockClosed merges a closed block's partial records, after the records
-// enqueued before it.
-func (w *flowWriter) blockClosed(ifid uint16, block int64) {
-	w.send(writeOp{compact: true, ifid: ifid, block: block})
-}
-
-// compactLatest merges the newest block of ifid before the block of
-// unixSec: after a crash or a stop, the block that was live then was never
-// closed.
-func (w *flowWriter) compactLatest(ifid uint16, unixSec int64) {
-	w.send(writeOp{compactBefore: true, ifid: ifid, block: store.BlockStart(unixSec)})
-}
-
-// sync puts everything written so far on stable storage.
-func (w *flowWriter) sync() { w.send(writeOp{sync: true}) }
-
-func (w *flowWriter) loop() {
-	defer close(w.done)
-	for op := range w.ch {
-		w.do(op)
-		w.pending.Done()
-	}
-}
-
-func (w *flowWriter) do(op writeOp) {
-	switch {
-	case op.sync:
-		if !w.unsynced {
-			return // an idle link costs the flash no fsync
-		}
-		if err := w.st.SyncFlows(); err != nil {
-			w.log.Error("syncing flows", "err", err)
-			return
-		}
-		w.unsynced = false
-	case op.compactBefore:
-		block, ok, err := w.st.LatestFlowBlock(op.ifid, op.block)
-		if err != nil {
-			w.log.Error("finding the last stored block", "store_id", op.ifid, "err", err)
-		} else if ok {
-			w.compact(op.ifid, block)
-		}
-	case op.compact:
-		w.compact(op.ifid, op.block)
-	default:
-		if err := w.st.WriteFlows(op.recs); err != nil {
-			w.log.Error("writing flows", "records", len(op.recs), "err", err)
-		}
-		w.lastWrite.Store(time.Now().UnixNano())
-		w.unsynced = true
-	}
-}
-
-func (w *flowWriter) compact(ifid uint16, block int64) {
-	before, after, err := w.st.CompactBlock(ifid, block)
-	if err != nil {
-		// The partial records stay: exact, only more of them.
-		w.log.Warn("block left as partial records", "store_id", ifid, "block", block, "records", before, "err", err)
-		return
-	}
-	w.unsynced = true // merged chunks may have been written
-	if before != after {
-		w.log.Debug("block merged", "store_id", ifid, "block", block, "records", before, "merged", after)
-	}
-}
-
-// wait returns once everything enqueued so far is written.
-func (w *flowWriter) wait() { w.pending.Wait() }
-
-func (w *flowWriter) close() {
-	close(w.ch)
-	<-w.done
-}
 
 // run is the pipeline: it wires every subsystem around the store, opens
 // the inputs, captures until ctx ends or a REST request stops it, and
@@ -172,7 +53,7 @@ func (a *Agent) run(ctx context.Context) (err error) {
 	}
 	var set *ifaceSet
 	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() },
-		Notify: func(a *alert.Alert) { disp.Send(notification(a, hostPools)) }})
+		Notify: func(al *alert.Alert) { disp.Send(notification(al, hostPools)) }})
 	if err != nil {
 		return err
 	}
@@ -243,40 +124,7 @@ func (a *Agent) run(ctx context.Context) (err error) {
 		default:
 		}
 	}
-	var stageUpdate func(rest.UpdateRequest) error
-	if c.UpdateDir != "" {
-		var one sync.Mutex // one staging directory
-		stageUpdate = func(u rest.UpdateRequest) error {
-			one.Lock()
-			defer one.Unlock()
-			ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
-			defer cancel()
-			err := update.Stage(ctx, &http.Client{}, c.UpdateDir, c.trustedKeys,
-				update.Part{URL: u.KernelURL, SHA256: u.KernelSHA256, Sig: u.KernelSig},
-				update.Part{URL: u.InitrdURL, SHA256: u.InitrdSHA256, Sig: u.InitrdSig})
-			if err != nil {
-				log.Warn("firmware update refused", "err", err)
-				return err
-			}
-			log.Warn("firmware update staged: stopping for the appliance to install it", "dir", c.UpdateDir)
-			requestStop(ErrUpdateStaged)
-			return nil
-		}
-	}
-	var appGet func() (any, error)
-	var appSet func([]byte) error
-	var reboot func()
-	if c.ApplianceConfig != "" {
-		appGet = func() (any, error) { return appliance.Read(c.ApplianceConfig) }
-		appSet = func(raw []byte) error {
-			_, err := appliance.Save(c.ApplianceConfig, raw)
-			if err == nil {
-				log.Info("appliance settings saved: they apply at the next boot", "file", c.ApplianceConfig)
-			}
-			return err
-		}
-		reboot = func() { requestStop(ErrRebootRequested) }
-	}
+	app := newApplianceHooks(ctx, c, log, requestStop)
 	recs := newRecordings() // filled once the inputs are open
 	srv := rest.New(rest.Config{
 		Recordings:     recs.get,
@@ -284,8 +132,8 @@ func (a *Agent) run(ctx context.Context) (err error) {
 		DisableLogin: c.DisableLogin, HTTPPort: c.restPort(), Logger: log,
 		MaxBody: c.HTTPMaxBody, MaxConnsPerIP: c.HTTPMaxConnsPerIP, CORSOrigins: c.HTTPCORSOrigins,
 		FactoryReset:    func() { requestStop(ErrFactoryReset) },
-		StageUpdate:     stageUpdate,
-		ApplianceConfig: appGet, SetApplianceConfig: appSet, Reboot: reboot,
+		StageUpdate:     app.stageUpdate,
+		ApplianceConfig: app.get, SetApplianceConfig: app.set, Reboot: app.reboot,
 	})
 	srvErr := make(chan error, 2) // plain and HTTPS
 	if c.HTTPPort != 0 {
@@ -318,48 +166,17 @@ func (a *Agent) run(ctx context.Context) (err error) {
 
 	// Open every input before capturing anything: a capture that cannot be
 	// opened (permissions, AF_PACKET not allowed) is a startup error.
-	var opened []*running
-	var taken []int
+	opened, err := set.openAll()
+	if err != nil {
+		srv.Shutdown()
+		return err
+	}
 	fail := func(err error) error {
 		for _, r := range opened {
 			r.in.close()
 		}
 		srv.Shutdown()
 		return err
-	}
-	for _, spec := range c.ifaces {
-		r, err := set.open(spec, false)
-		if err != nil {
-			return fail(err)
-		}
-		opened = append(opened, r)
-		taken = append(taken, spec.id)
-	}
-	if c.ConfigFile != "" {
-		fc, err := readConfig(c.ConfigFile)
-		if err != nil {
-			return fail(err)
-		}
-		given := map[string]bool{}
-		for _, spec := range c.ifaces {
-			given[spec.arg] = true
-		}
-		for _, name := range fc.Interfaces {
-			if given[name] {
-				continue // already captured as given with -i
-			}
-			given[name] = true
-			spec, err := set.specFor(name, taken)
-			if err != nil {
-				return fail(err)
-			}
-			r, err := set.open(spec, true)
-			if err != nil {
-				return fail(err)
-			}
-			opened = append(opened, r)
-			taken = append(taken, spec.id)
-		}
 	}
 	// Recorders sit beside the captures on their own sockets.
 	if err := recs.start(c, log); err != nil {
@@ -445,36 +262,6 @@ func tick(ctx context.Context, tables func() []*flowtable.Table) {
 	}
 }
 
-// Live flow counts reach the store every flush interval: shorter costs
-// more writes (partial records, merged when their block closes), longer
-// loses more on a crash; a block is the longest that makes sense.
-const (
-	defaultFlushInterval = 5 * time.Second
-	minFlushInterval     = time.Second
-	maxFlushInterval     = store.BlockSeconds * time.Second
-)
-
-// flushLive hands the store every live table's flow deltas each interval
-// and syncs them, so a crash or power cut loses at most one interval of
-// live counts. Capture files keep their packet-clock blocks.
-func flushLive(ctx context.Context, tables func() []*flowtable.Table, w *flowWriter, every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, tb := range tables() {
-				if !tb.Config().Offline {
-					tb.FlushDeltas()
-				}
-			}
-			w.sync()
-		}
-	}
-}
-
 // retain applies the retention policy and Badger's GC every five minutes
 // (one block), once at start, and every 30 s while the store refuses
 // history for lack of space.
@@ -516,40 +303,4 @@ func retain(ctx context.Context, st *store.Store, eng *checks.Engine, r store.Re
 		case <-t.C:
 		}
 	}
-}
-
-func linkSpeed(name string) int {
-	b, err := os.ReadFile("/sys/class/net/" + name + "/speed")
-	if err != nil {
-		return 1000
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || n <= 0 {
-		return 1000
-	}
-	return n
-}
-
-func ifaceAddresses(name string) []string {
-	ifc, err := net.InterfaceByName(name)
-	if err != nil {
-		return nil
-	}
-	addrs, err := ifc.Addrs()
-	if err != nil {
-		return nil
-	}
-	out := []string{}
-	for _, a := range addrs {
-		ipn, ok := a.(*net.IPNet)
-		if !ok {
-			continue
-		}
-		if ip4 := ipn.IP.To4(); ip4 != nil {
-			out = append(out, ip4.String()+"/32")
-		} else {
-			out = append(out, ipn.IP.String()+"/128")
-		}
-	}
-	return out
 }

@@ -27,7 +27,7 @@ import (
 // run is the pipeline: it wires every subsystem around the store, opens
 // the inputs, captures until ctx ends or a REST request stops it, and
 // shuts everything down again (the store stays open for Close).
-func (a *Agent) run(ctx context.Context) (err error) {
+func (a *Agent) run(ctx context.Context) error {
 	c, st, log := a.c, a.st, a.log
 	au, err := auth.New(st)
 	if err != nil {
@@ -135,24 +135,9 @@ func (a *Agent) run(ctx context.Context) (err error) {
 		StageUpdate:     app.stageUpdate,
 		ApplianceConfig: app.get, SetApplianceConfig: app.set, Reboot: app.reboot,
 	})
-	srvErr := make(chan error, 2) // plain and HTTPS
-	if c.HTTPPort != 0 {
-		ln, err := net.Listen("tcp", net.JoinHostPort(c.HTTPAddr, strconv.Itoa(c.HTTPPort)))
-		if err != nil {
-			return fmt.Errorf("REST listener: %w", err)
-		}
-		ln = netguard.Wrap(ln, "REST", log) // out of descriptors: wait, do not exit
-		go func() { srvErr <- srv.Serve(ln) }()
-		log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.DisableLogin)
-	}
-	if c.HTTPSPort != 0 {
-		ln, err := listenHTTPS(c, log)
-		if err != nil {
-			srv.Shutdown()
-			return err
-		}
-		go func() { srvErr <- srv.Serve(ln) }()
-		log.Info("REST API listening over HTTPS", "addr", ln.Addr().String(), "cert", c.TLSCert, "login", !c.DisableLogin)
+	srvErr, err := serveREST(srv, c, log)
+	if err != nil {
+		return err
 	}
 
 	if c.GoProbeAddr != "" {
@@ -240,6 +225,31 @@ func (a *Agent) run(ctx context.Context) (err error) {
 		return err
 	}
 	return result
+}
+
+// serveREST serves the REST API on the plain and HTTPS listeners c asks
+// for; a server that stops sends its error on the channel.
+func serveREST(srv *rest.Server, c *config, log *slog.Logger) (<-chan error, error) {
+	srvErr := make(chan error, 2) // plain and HTTPS
+	if c.HTTPPort != 0 {
+		ln, err := net.Listen("tcp", net.JoinHostPort(c.HTTPAddr, strconv.Itoa(c.HTTPPort)))
+		if err != nil {
+			return nil, fmt.Errorf("REST listener: %w", err)
+		}
+		ln = netguard.Wrap(ln, "REST", log) // out of descriptors: wait, do not exit
+		go func() { srvErr <- srv.Serve(ln) }()
+		log.Info("REST API listening", "addr", ln.Addr().String(), "login", !c.DisableLogin)
+	}
+	if c.HTTPSPort != 0 {
+		ln, err := listenHTTPS(c, log)
+		if err != nil {
+			srv.Shutdown()
+			return nil, err
+		}
+		go func() { srvErr <- srv.Serve(ln) }()
+		log.Info("REST API listening over HTTPS", "addr", ln.Addr().String(), "cert", c.TLSCert, "login", !c.DisableLogin)
+	}
+	return srvErr, nil
 }
 
 // tick drives the wall-clock side of the tables: idle expiry and block

@@ -2,8 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"io"
-	"log/slog"
 	"net"
 	"os/exec"
 	"path/filepath"
@@ -149,19 +147,5 @@ func TestXDPDetachOnExitAndCrash(t *testing.T) {
 	startProbe(t, append(args, "--data-dir", filepath.Join(t.TempDir(), "c"))...)
 	if !xdpAttached(t, capIf) {
 		t.Fatal("no XDP program after restarting")
-	}
-}
-
-func TestSlowPathAutoSparesHostInterfaces(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	if wantSlowPath("auto", "lo", log) {
-		t.Error("auto slow path on lo, which carries the host's own traffic")
-	}
-	monitor := testnet.VethPair(t).Capture
-	if !wantSlowPath("auto", monitor, log) {
-		t.Error("auto slow path off on an interface without addresses")
-	}
-	if !wantSlowPath("on", "lo", log) || wantSlowPath("off", monitor, log) {
-		t.Error("on/off not obeyed")
 	}
 }

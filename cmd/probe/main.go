@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"github.com/probe-appliance/probe/agent"
 )
 
 func main() {
@@ -39,35 +41,45 @@ func run(args []string) int {
 		return 2
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.logLevel()}))
-	cfg, err := o.validate()
+	o.Logger = logger
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go exitIfShutdownHangs(logger)
+	a, err := agent.New(o.Config)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		return 1
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	defer stop()
-	go exitIfShutdownHangs(logger)
-	err = serve(ctx, cfg, logger)
-	if errors.Is(err, errFactoryReset) {
+	err = a.Run(ctx)
+	// The store closes before the data directory may be wiped.
+	if cerr := a.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case errors.Is(err, agent.ErrFactoryReset):
 		// The store is closed now; what is left is to forget everything.
-		if err := wipeDir(cfg.dataDir); err != nil {
+		if err := wipeDir(o.DataDir); err != nil {
 			fmt.Fprintf(os.Stderr, "probe: factory reset: %v\n", err)
 			return 1
 		}
 		logger.Warn("factory reset done: data directory wiped")
 		return exitFactoryReset
-	}
-	if errors.Is(err, errUpdateStaged) {
+	case errors.Is(err, agent.ErrUpdateStaged):
 		return exitUpdateStaged
-	}
-	if errors.Is(err, errRebootRequested) {
+	case errors.Is(err, agent.ErrRebootRequested):
 		return exitReboot
-	}
-	if err != nil {
+	case err != nil:
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		return 1
 	}
 	return 0
+}
+
+func (o *options) logLevel() slog.Level {
+	if o.verbose {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // shutdownLimit bounds the whole shutdown after SIGTERM/SIGINT; the
@@ -90,18 +102,12 @@ func exitIfShutdownHangs(logger *slog.Logger) {
 // (the appliance's probeinit) resets its own settings and starts afresh.
 const exitFactoryReset = 3
 
-var errFactoryReset = errors.New("factory reset requested")
-
 // exitUpdateStaged: a firmware update waits in --update-dir for the
 // appliance to install it.
 const exitUpdateStaged = 4
 
-var errUpdateStaged = errors.New("firmware update staged")
-
 // exitReboot: POST /appliance/v1/reboot asked for the box to restart.
 const exitReboot = 5
-
-var errRebootRequested = errors.New("reboot requested")
 
 // wipeDir removes everything inside dir but dir itself (it may be a mount
 // point).

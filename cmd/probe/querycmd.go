@@ -9,20 +9,16 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/spf13/pflag"
 
+	"github.com/probe-appliance/probe/agent"
 	"github.com/probe-appliance/probe/controlplane/query"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
-
-// nsIfaces is where the probe records its interface names by id, so stored
-// flows can be queried by name after it stopped.
-const nsIfaces = store.NSIfaces
 
 // runQuery is `probe query`: goQuery's command line over the probe's
 // stored flows, through the running probe's goProbe API, or straight from
@@ -87,7 +83,7 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	defer st.Close()
-	names, err := storedIfaceNames(st)
+	names, err := agent.StoredIfaceNames(st)
 	if err != nil {
 		fmt.Fprintf(stderr, "probe query: %v\n", err)
 		return 1
@@ -139,23 +135,4 @@ func queryAPI(base, key string, a query.Args) ([]byte, int, error) {
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
 	return out, resp.StatusCode, err
-}
-
-// storedIfaceNames is every interface the store has flows of, by id: also
-// those not captured now (a monitor port that is down, or not yet attached
-// after a reboot) keep their history queryable.
-func storedIfaceNames(st *store.Store) (map[uint16]string, error) {
-	names := map[uint16]string{}
-	err := st.List(nsIfaces, func(k string, raw []byte) error {
-		var name string
-		id, err := strconv.ParseUint(k, 10, 16)
-		if err == nil && json.Unmarshal(raw, &name) == nil {
-			names[uint16(id)] = name
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("reading interface names: %w", err)
-	}
-	return names, nil
 }

@@ -344,11 +344,7 @@ func (d *daemon) petWatchdog(ctx context.Context) {
 // factory reset (the probe wiped its data directory; the appliance's own
 // settings and TLS certificate go too, and the box restarts as new), 4 a staged firmware update.
 func (d *daemon) probeExited(err error) bool {
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) {
-		return false
-	}
-	switch ee.ExitCode() {
+	switch exitRequest(err) {
 	case probeExitFactoryReset:
 	case probeExitUpdateStaged:
 		return d.installUpdate()
@@ -371,6 +367,43 @@ func (d *daemon) probeExited(err error) bool {
 	return true
 }
 
+// exitRequest is the request a probe's exit status makes
+// (probeExitFactoryReset, probeExitUpdateStaged, probeExitReboot), 0 for
+// none: a failure, a signal, or not an exit at all.
+func exitRequest(err error) int {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) {
+		return 0
+	}
+	switch c := ee.ExitCode(); c {
+	case probeExitFactoryReset, probeExitUpdateStaged, probeExitReboot:
+		return c
+	}
+	return 0
+}
+
+// Console commands on the control socket.
+const (
+	ctlUnknown = iota
+	ctlStatus
+	ctlReboot
+	ctlPoweroff
+)
+
+// parseControl reads one control-socket line (a command and its newline).
+func parseControl(line string) (cmd string, kind int) {
+	cmd = strings.TrimSpace(line)
+	switch cmd {
+	case "status":
+		return cmd, ctlStatus
+	case "reboot":
+		return cmd, ctlReboot
+	case "poweroff":
+		return cmd, ctlPoweroff
+	}
+	return cmd, ctlUnknown
+}
+
 // serveControl answers probeinit reboot|poweroff|status.
 func (d *daemon) serveControl() error {
 	l, err := net.Listen("unix", controlAddr)
@@ -383,18 +416,18 @@ func (d *daemon) serveControl() error {
 			return fmt.Errorf("control socket: %w", err)
 		}
 		line, _ := bufio.NewReader(c).ReadString('\n')
-		switch cmd := strings.TrimSpace(line); cmd {
-		case "status":
+		switch cmd, kind := parseControl(line); kind {
+		case ctlStatus:
 			d.mu.Lock()
 			fmt.Fprintf(c, "slot %q\n", d.slot)
 			fmt.Fprintf(c, "board %s\npersistent %v\nmanagement %s\nprobe starts %d healthy %v\nready at %s\n",
 				d.board.Name, d.persistent, d.mgmtAddr, d.sup.Starts(), d.sup.Healthy(), d.ready)
 			d.mu.Unlock()
 			c.Close()
-		case "reboot", "poweroff":
+		case ctlReboot, ctlPoweroff:
 			fmt.Fprintf(c, "stopping the probe, then %s\n", cmd)
 			how := unix.LINUX_REBOOT_CMD_RESTART
-			if cmd == "poweroff" {
+			if kind == ctlPoweroff {
 				how = unix.LINUX_REBOOT_CMD_POWER_OFF
 			}
 			go d.reboot(how, c)
@@ -442,11 +475,16 @@ func uptime() time.Duration {
 }
 
 // etherPorts lists physical Ethernet interfaces (type 1 with a device).
-func etherPorts() []string {
-	ents, _ := os.ReadDir("/sys/class/net")
+func etherPorts() []string { return etherPortsIn("/sys/class/net") }
+
+// etherPortsIn is etherPorts over sysNet, a /sys/class/net listing:
+// loopback (type 772), tunnels and virtual interfaces without a device
+// (bridges, veths, bonds) are no monitor ports.
+func etherPortsIn(sysNet string) []string {
+	ents, _ := os.ReadDir(sysNet)
 	var out []string
 	for _, e := range ents {
-		dir := filepath.Join("/sys/class/net", e.Name())
+		dir := filepath.Join(sysNet, e.Name())
 		t, _ := os.ReadFile(filepath.Join(dir, "type"))
 		if strings.TrimSpace(string(t)) != "1" {
 			continue

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,10 +88,10 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 	}
 	t := flowtable.New(flowtable.Config{
 		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
-		FlowIdle: s.c.flowIdle, LocalHostIdle: s.c.hostIdle, RemoteHostIdle: s.c.remoteIdle,
-		MaxFlows: s.c.maxFlows, MaxHosts: s.c.maxHosts,
+		FlowIdle: s.c.FlowIdle, LocalHostIdle: s.c.HostIdle, RemoteHostIdle: s.c.RemoteHostIdle,
+		MaxFlows: s.c.MaxFlows, MaxHosts: s.c.MaxHosts,
 		OnRecords: s.writer.enqueue, OnExport: s.exportRecords, OnBlockClosed: s.writer.blockClosed,
-		L7: s.c.l7, NoDPI: s.c.noDPI,
+		L7: s.c.l7, NoDPI: s.c.NoDPI,
 	})
 	if !spec.file {
 		// A block that was live when the probe last stopped was never
@@ -194,10 +196,10 @@ func readConfig(path string) (fileConfig, error) {
 // interfaces match it: new ones start, missing ones stop; -i interfaces are
 // never touched. Nothing changes if the file or any new interface is bad.
 func (s *ifaceSet) reload() error {
-	if s.c.configFile == "" {
+	if s.c.ConfigFile == "" {
 		return nil
 	}
-	fc, err := readConfig(s.c.configFile)
+	fc, err := readConfig(s.c.ConfigFile)
 	if err != nil {
 		return err
 	}
@@ -289,7 +291,7 @@ func (s *ifaceSet) specFor(arg string, taken []int) (ifaceSpec, error) {
 func (s *ifaceSet) storeID(name string) (uint16, error) {
 	s.idMu.Lock()
 	defer s.idMu.Unlock()
-	names, err := storedIfaceNames(s.st)
+	names, err := StoredIfaceNames(s.st)
 	if err != nil {
 		return 0, err
 	}
@@ -307,4 +309,115 @@ func (s *ifaceSet) storeID(name string) (uint16, error) {
 		return 0, fmt.Errorf("recording interface %s: %w", name, err)
 	}
 	return uint16(next), nil
+}
+
+// nsIfaces is where the probe records its interface names by id, so stored
+// flows can be queried by name after it stopped.
+const nsIfaces = store.NSIfaces
+
+// StoredIfaceNames is every interface the store has flows of, by id: also
+// those not captured now (a monitor port that is down, or not yet attached
+// after a reboot) keep their history queryable.
+func StoredIfaceNames(st *store.Store) (map[uint16]string, error) {
+	names := map[uint16]string{}
+	err := st.List(nsIfaces, func(k string, raw []byte) error {
+		var name string
+		id, err := strconv.ParseUint(k, 10, 16)
+		if err == nil && json.Unmarshal(raw, &name) == nil {
+			names[uint16(id)] = name
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading interface names: %w", err)
+	}
+	return names, nil
+}
+
+// linkSpeed is the interface's speed in Mb/s (1000 if unknown).
+func linkSpeed(name string) int {
+	b, err := os.ReadFile("/sys/class/net/" + name + "/speed")
+	if err != nil {
+		return 1000
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || n <= 0 {
+		return 1000
+	}
+	return n
+}
+
+// ifaceAddresses are the interface's own addresses, as host prefixes.
+func ifaceAddresses(name string) []string {
+	ifc, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil
+	}
+	addrs, err := ifc.Addrs()
+	if err != nil {
+		return nil
+	}
+	out := []string{}
+	for _, a := range addrs {
+		ipn, ok := a.(*net.IPNet)
+		if !ok {
+			continue
+		}
+		if ip4 := ipn.IP.To4(); ip4 != nil {
+			out = append(out, ip4.String()+"/32")
+		} else {
+			out = append(out, ipn.IP.String()+"/128")
+		}
+	}
+	return out
+}
+
+// openAll opens the interfaces given at start (Config.Interfaces, then
+// those of the configuration file not given already) without capturing
+// yet: a capture that cannot be opened (permissions, AF_PACKET not
+// allowed) is a startup error, and then nothing stays open.
+func (s *ifaceSet) openAll() ([]*running, error) {
+	var opened []*running
+	var taken []int
+	fail := func(err error) ([]*running, error) {
+		for _, r := range opened {
+			r.in.close()
+		}
+		return nil, err
+	}
+	for _, spec := range s.c.ifaces {
+		r, err := s.open(spec, false)
+		if err != nil {
+			return fail(err)
+		}
+		opened = append(opened, r)
+		taken = append(taken, spec.id)
+	}
+	if s.c.ConfigFile != "" {
+		fc, err := readConfig(s.c.ConfigFile)
+		if err != nil {
+			return fail(err)
+		}
+		given := map[string]bool{}
+		for _, spec := range s.c.ifaces {
+			given[spec.arg] = true
+		}
+		for _, name := range fc.Interfaces {
+			if given[name] {
+				continue // already captured as given with -i
+			}
+			given[name] = true
+			spec, err := s.specFor(name, taken)
+			if err != nil {
+				return fail(err)
+			}
+			r, err := s.open(spec, true)
+			if err != nil {
+				return fail(err)
+			}
+			opened = append(opened, r)
+			taken = append(taken, spec.id)
+		}
+	}
+	return opened, nil
 }

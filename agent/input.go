@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -47,13 +47,13 @@ func openInput(s ifaceSpec, c *config, log *slog.Logger) (input, error) {
 		}
 		return &sourceInput{src: src, m: modeFile}, nil
 	}
-	if c.captureMode == modeAuto || c.captureMode == modeXDP {
+	if c.CaptureMode == modeAuto || c.CaptureMode == modeXDP {
 		in, err := openXDP(s.name, c, log)
 		if err == nil {
 			log.Info("capture", "interface", s.name, "mode", in.mode())
 			return in, nil
 		}
-		if c.captureMode == modeXDP {
+		if c.CaptureMode == modeXDP {
 			return nil, err
 		}
 		log.Warn("XDP unavailable, falling back to AF_PACKET", "interface", s.name, "err", err)
@@ -102,7 +102,7 @@ type xdpInput struct {
 }
 
 func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
-	dp, err := xdp.Load(xdp.Options{MaxFlows: c.xdpFlows})
+	dp, err := xdp.Load(xdp.Options{MaxFlows: c.XDPFlows})
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +110,8 @@ func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
 		dp.Close()
 		return nil, err
 	}
-	in := &xdpInput{dp: dp, interval: c.drainInterval, log: log}
-	if wantSlowPath(c.slowPath, ifname, log) {
+	in := &xdpInput{dp: dp, interval: c.DrainInterval, log: log}
+	if wantSlowPath(c.SlowPath, ifname, log) {
 		for q := 0; q < rxQueues(ifname); q++ {
 			x, err := dp.OpenXSK(ifname, q)
 			if err != nil {

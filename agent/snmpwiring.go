@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"crypto/rand"
@@ -115,7 +115,7 @@ func agentIfaces(set *ifaceSet) func() []snmp.AgentIface {
 
 // startSNMPAgent answers SNMP for the appliance itself when configured.
 func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger) (*snmp.Agent, error) {
-	if c.snmpAgentAddr == "" {
+	if c.SNMPAgentAddr == "" {
 		return nil, nil
 	}
 	state, err := nextAgentState(st)
@@ -123,11 +123,11 @@ func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger)
 		return nil, fmt.Errorf("SNMP agent state: %w", err)
 	}
 	host, _ := os.Hostname()
-	o := snmp.AgentOptions{Addr: c.snmpAgentAddr, Community: c.snmpAgentCommunity, EngineID: state.EngineID, EngineBoots: state.Boots,
-		System:     snmp.SystemInfo{Descr: "probe network probe appliance", Name: host, Contact: c.snmpAgentContact, Location: c.snmpAgentLocation},
+	o := snmp.AgentOptions{Addr: c.SNMPAgentAddr, Community: c.SNMPAgentCommunity, EngineID: state.EngineID, EngineBoots: state.Boots,
+		System:     snmp.SystemInfo{Descr: "probe network probe appliance", Name: host, Contact: c.SNMPAgentContact, Location: c.SNMPAgentLocation},
 		Interfaces: agentIfaces(set), Logger: log}
-	if c.snmpAgentV3 != nil {
-		o.V3User = c.snmpAgentV3
+	if c.snmpV3User != nil {
+		o.V3User = c.snmpV3User
 	}
 	a, err := snmp.NewAgent(o)
 	if err != nil {
@@ -136,7 +136,7 @@ func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger)
 	if err := a.Start(); err != nil {
 		return nil, fmt.Errorf("SNMP agent: %w", err)
 	}
-	log.Info("SNMP agent answering", "addr", a.Addr().String(), "v2c", c.snmpAgentCommunity != "", "v3", c.snmpAgentV3 != nil)
+	log.Info("SNMP agent answering", "addr", a.Addr().String(), "v2c", c.SNMPAgentCommunity != "", "v3", c.snmpV3User != nil)
 	return a, nil
 }
 
@@ -158,8 +158,8 @@ func parseV3User(s string) (*snmp.USMUser, error) {
 // snmpKeep is how long SNMP samples stay: the flows' retention, else a
 // week.
 func snmpKeep(c *config) time.Duration {
-	if c.retentionDays > 0 {
-		return time.Duration(c.retentionDays) * 24 * time.Hour
+	if c.RetentionDays > 0 {
+		return time.Duration(c.RetentionDays) * 24 * time.Hour
 	}
 	return 7 * 24 * time.Hour
 }

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"errors"
@@ -9,56 +9,11 @@ import (
 	"time"
 
 	"github.com/dustin/go-humanize"
-	"github.com/spf13/pflag"
 
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/dataplane/recorder"
 	"github.com/probe-appliance/probe/dataplane/recorder/pcapfilter"
 )
-
-// recOptions are the packet recording flags (get/pcap/live_extraction).
-type recOptions struct {
-	record        bool
-	recordDir     string
-	recordMaxDisk string
-	recordSnaplen int
-
-	recordMaxBytes int64
-}
-
-func (o *recOptions) register(fs *pflag.FlagSet) {
-	fs.BoolVar(&o.record, "record", false, "record the packets of the live interfaces given with -i (beside XDP, on their own AF_PACKET socket) for get/pcap/live_extraction")
-	fs.StringVar(&o.recordDir, "record-dir", "", "where recordings go, one subdirectory per interface (default <data-dir>/pcap)")
-	fs.StringVar(&o.recordMaxDisk, "record-max-disk", "1GiB", "disk budget of each interface's recording; the oldest packets go first")
-	fs.IntVar(&o.recordSnaplen, "record-snaplen", recorder.DefaultSnaplen, "bytes kept of each recorded packet")
-}
-
-// validate checks the flags. slowPath is --slow-path: packets the XDP slow
-// path redirects to AF_XDP never reach the recorder's AF_PACKET socket, so
-// recording turns "auto" off and refuses "on".
-func (o *recOptions) validate(slowPath *string) error {
-	if o.record {
-		switch *slowPath {
-		case "on", "true":
-			return errors.New("--record and --slow-path on exclude each other: the packets the slow path takes never reach the recorder")
-		case "auto":
-			*slowPath = "off"
-		}
-	}
-	n, err := humanize.ParseBytes(o.recordMaxDisk)
-	if err != nil || n == 0 || n > 1<<62 {
-		return fmt.Errorf("--record-max-disk %q: want a size such as 500MB or 4GiB", o.recordMaxDisk)
-	}
-	o.recordMaxBytes = int64(n)
-	if o.recordSnaplen <= 0 || o.recordSnaplen > 262144 {
-		return fmt.Errorf("--record-snaplen %d: want 1..262144", o.recordSnaplen)
-	}
-	// The ring needs two files; files are at least 64 KiB.
-	if o.recordMaxBytes < 128<<10 {
-		return fmt.Errorf("--record-max-disk %q: at least 128KiB", o.recordMaxDisk)
-	}
-	return nil
-}
 
 // recordings are what extraction can read, by ifid: recorders of live
 // interfaces and the capture files the probe replays.
@@ -85,20 +40,20 @@ func (r *recordings) start(c *config, log *slog.Logger) error {
 			r.set(spec.id, fileRecording{path: spec.arg})
 			continue
 		}
-		if !c.record {
+		if !c.Record {
 			continue
 		}
-		dir := c.recordDir
+		dir := c.RecordDir
 		if dir == "" {
-			dir = filepath.Join(c.dataDir, "pcap")
+			dir = filepath.Join(c.DataDir, "pcap")
 		}
 		l, err := recorder.StartLive(spec.name, recorder.Config{
-			Dir: filepath.Join(dir, spec.name), MaxBytes: c.recordMaxBytes, Snaplen: c.recordSnaplen, Logger: log,
+			Dir: filepath.Join(dir, spec.name), MaxBytes: c.recordMaxBytes, Snaplen: c.RecordSnaplen, Logger: log,
 		})
 		if err != nil {
 			return fmt.Errorf("recording %s: %w", spec.name, err)
 		}
-		log.Info("recording packets", "interface", spec.name, "dir", filepath.Join(dir, spec.name), "max_disk", c.recordMaxDisk)
+		log.Info("recording packets", "interface", spec.name, "dir", filepath.Join(dir, spec.name), "max_disk", c.RecordMaxDisk)
 		r.mu.Lock()
 		r.lives = append(r.lives, l)
 		r.mu.Unlock()
@@ -150,4 +105,31 @@ func (a fileRecording) Extract(from, to time.Time, f *pcapfilter.Filter) (rest.P
 		return nil, err
 	}
 	return x, nil
+}
+
+// validateRecording checks the recording settings. Packets the XDP slow
+// path redirects to AF_XDP never reach the recorder's AF_PACKET socket,
+// so recording turns an "auto" slow path off and refuses "on".
+func (c *config) validateRecording() error {
+	if c.Record {
+		switch c.SlowPath {
+		case "on", "true":
+			return errors.New("--record and --slow-path on exclude each other: the packets the slow path takes never reach the recorder")
+		case "auto":
+			c.SlowPath = "off"
+		}
+	}
+	n, err := humanize.ParseBytes(c.RecordMaxDisk)
+	if err != nil || n == 0 || n > 1<<62 {
+		return fmt.Errorf("--record-max-disk %q: want a size such as 500MB or 4GiB", c.RecordMaxDisk)
+	}
+	c.recordMaxBytes = int64(n)
+	if c.RecordSnaplen <= 0 || c.RecordSnaplen > 262144 {
+		return fmt.Errorf("--record-snaplen %d: want 1..262144", c.RecordSnaplen)
+	}
+	// The ring needs two files; files are at least 64 KiB.
+	if c.recordMaxBytes < 128<<10 {
+		return fmt.Errorf("--record-max-disk %q: at least 128KiB", c.RecordMaxDisk)
+	}
+	return nil
 }

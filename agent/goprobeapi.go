@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ import (
 
 // startGoProbeAPI serves goProbe's API v1 on its own listener.
 func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomic.Int64, log *slog.Logger) (*goprobe.Server, error) {
-	if err := goprobe.CheckExposure(c.goprobeAddr, len(c.goprobeKeys), c.goprobeInsecure); err != nil {
+	if err := goprobe.CheckExposure(c.GoProbeAddr, len(c.GoProbeKeys), c.GoProbeInsecure); err != nil {
 		return nil, err
 	}
 	ifaces := func() []goprobe.Interface {
@@ -43,9 +43,9 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 	}
 	srv, err := goprobe.New(goprobe.Config{
 		Interfaces: ifaces,
-		Keys:       c.goprobeKeys,
-		RateLimit:  c.goprobeRate,
-		Metrics:    c.goprobeMetrics,
+		Keys:       c.GoProbeKeys,
+		RateLimit:  c.GoProbeRate,
+		Metrics:    c.GoProbeMetrics,
 		Query:      goProbeQuery(st, set, log),
 		// Re-reads --config: its interfaces come and go; -i ones stay.
 		Reload: set.reload,
@@ -59,7 +59,7 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", c.goprobeAddr)
+	ln, err := net.Listen("tcp", c.GoProbeAddr)
 	if err != nil {
 		return nil, fmt.Errorf("goProbe API listener: %w", err)
 	}
@@ -69,9 +69,9 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 			log.Error("goProbe API stopped", "err", err)
 		}
 	}()
-	log.Info("goProbe API v1 listening", "addr", ln.Addr().String(), "auth", len(c.goprobeKeys) > 0)
-	if len(c.goprobeKeys) == 0 && !goprobe.Loopback(c.goprobeAddr) {
-		log.Warn("goProbe API served beyond loopback without authentication (--goprobe-api-insecure)", "addr", c.goprobeAddr)
+	log.Info("goProbe API v1 listening", "addr", ln.Addr().String(), "auth", len(c.GoProbeKeys) > 0)
+	if len(c.GoProbeKeys) == 0 && !goprobe.Loopback(c.GoProbeAddr) {
+		log.Warn("goProbe API served beyond loopback without authentication (--goprobe-api-insecure)", "addr", c.GoProbeAddr)
 	}
 	return srv, nil
 }
@@ -99,7 +99,7 @@ const maxAPIQueryMemPct = query.DefaultMaxMemPct / goprobe.DefaultMaxQueries
 func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(ctx context.Context, body []byte) (int, string, []byte) {
 	const textPlain = "text/plain; charset=utf-8"
 	return func(ctx context.Context, body []byte) (int, string, []byte) {
-		names, err := storedIfaceNames(st)
+		names, err := StoredIfaceNames(st)
 		if err != nil {
 			log.Error("goProbe query", "err", err)
 			return 500, textPlain, []byte("Internal Server Error: failed to execute query\n")

@@ -15,7 +15,7 @@ const (
 
 	// controlplane/rest: host aliases (set/host/alias), MAC or IP -> name.
 	NSAliases = "aliases"
-	// cmd/probe: interface names -> stable ifid.
+	// agent: interface names -> stable ifid.
 	NSIfaces = "ifaces"
 
 	// Configuration documents (controlplane/confdoc), one namespace per domain.

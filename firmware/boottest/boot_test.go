@@ -353,12 +353,13 @@ func TestBootCountRebootPersist(t *testing.T) {
 	if st, b := call(fmt.Sprintf("http://127.0.0.1:%d", vm.GoProbePort), "GET", "/api/v1/stats/packets", "", nil); st != 0 {
 		t.Errorf("goProbe API reachable without a key in the default settings: %d %s", st, b)
 	}
-	// With a key in the settings it is served on the management port from
-	// the next boot on.
+	// With a key in the settings and an address beyond loopback it is
+	// served on the management port from the next boot on.
 	gpKey := strings.Repeat("k0", 20)
 	var settings map[string]any
 	rsp(t, base, "GET", "/appliance/v1/config", "", basicAuth, &settings)
 	settings["goprobe_api_keys"] = []string{gpKey}
+	settings["goprobe_api"] = "0.0.0.0:6060"
 	withKey, err := json.Marshal(settings)
 	if err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // TestDiskFullProbe runs the real probe with its data directory on a
@@ -25,22 +26,7 @@ import (
 // keep answering, a system alert must be raised, and once the other file
 // is deleted the alert must be released while flows keep coming.
 func TestDiskFullProbe(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	mnt, err := os.MkdirTemp("", "store-probefull-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(mnt)
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=64m"); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	defer func() {
-		if err := syscall.Unmount(mnt, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", mnt, err)
-		}
-	}()
+	mnt := fixture.Tmpfs(t, 64<<20)
 	ballast := filepath.Join(mnt, "ballast")
 	if err := os.WriteFile(ballast, make([]byte, 20<<20), 0o600); err != nil {
 		t.Fatal(err)

@@ -4,13 +4,13 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/probe-appliance/probe/internal/fixture"
 	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -99,22 +99,7 @@ func fullChild(dir string) int {
 // full file system), and once the other file is deleted Health clears and
 // writes resume. Then the store must reopen with what was acknowledged.
 func TestDiskFull(t *testing.T) {
-	if os.Getuid() != 0 {
-		t.Skip("mounting a tmpfs needs root")
-	}
-	mnt, err := os.MkdirTemp("", "store-full-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(mnt)
-	if err := syscall.Mount("tmpfs", mnt, "tmpfs", 0, "size=64m"); err != nil {
-		t.Skipf("mount tmpfs: %v", err)
-	}
-	defer func() {
-		if err := syscall.Unmount(mnt, 0); err != nil {
-			t.Errorf("unmount %s: %v", mnt, err)
-		}
-	}()
+	mnt := fixture.Tmpfs(t, 64<<20)
 	ballast := filepath.Join(mnt, "ballast")
 	if err := os.WriteFile(ballast, make([]byte, 20<<20), 0o600); err != nil {
 		t.Fatal(err)

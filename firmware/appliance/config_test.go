@@ -8,9 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/probe-appliance/probe/internal/badinput"
+	"github.com/probe-appliance/probe/internal/fixture"
 	"github.com/probe-appliance/probe/internal/listenaddr"
 )
 
@@ -127,11 +126,7 @@ func TestUpdateKeys(t *testing.T) {
 // A write that fails (the file system is full) leaves the stored settings
 // as they were: the short temporary file is not renamed over them.
 func TestSaveWriteFails(t *testing.T) {
-	dir := t.TempDir()
-	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
-		t.Skipf("mounting a small tmpfs: %v (needs root)", err)
-	}
-	t.Cleanup(func() { unix.Unmount(dir, 0) })
+	dir := fixture.Tmpfs(t, 64<<10)
 	path := filepath.Join(dir, "appliance.json")
 	good := `{"http_port": 8443}`
 	if _, err := Save(path, []byte(good)); err != nil {

@@ -1,5 +1,18 @@
 // Package l7 holds the application-layer dissectors the control plane runs
-// on payloads the data plane hands up.
+// on payloads the data plane hands up, and nDPI's tables that name what
+// they find.
+//
+// Address lists: a flow whose names give no application takes its
+// server's (else client's) address application, as nDPI does. The
+// built-in lists are nDPI 4.2's IPv4 lists without Tor (iplist.go), plus
+// IPv6 ranges the services publish. Amazon's published ranges (service
+// AMAZON of ip-ranges.json, as nDPI >= 4.4 has them) are generated into
+// iplist_aws_gen.go by `go run ./tools/ipranges`, from the only copy
+// reachable when it was written (2017, in a Go module's testdata; `-aws
+// FILE -source ...` takes a newer file). CloudFront's edge ranges
+// published since (13.224.0.0/14 and eight more) are kept by hand in
+// iplist_cloudfront.go until a newer file is at hand; a test fails once
+// the generated list covers one of them.
 package l7
 
 import (

@@ -410,3 +410,30 @@ func TestRestart(t *testing.T) {
 	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0 + 180, []float64{50}})
 	wantData(t, "older bucket", mustQuery(t, db, q).Series[0].Data, []float64{35})
 }
+
+// Host churn does not grow memory: state of quiet series is dropped, and
+// a dropped series that comes back completes its bucket from the store.
+func TestPruneQuietSeries(t *testing.T) {
+	db, _ := openDB(t, Options{})
+	for k := 0; k < 100; k++ { // 100 hosts, each seen for two samples only
+		h := []string{"0", "h" + strconv.Itoa(k)}
+		ts := int64(t0 + 600*k)
+		mustWrite(t, db, Point{"host:traffic", h, ts, []float64{0, 0}}, Point{"host:traffic", h, ts + 300, []float64{300, 0}})
+	}
+	db.mu.Lock()
+	nOpen, nLast := len(db.open), len(db.last)
+	db.mu.Unlock()
+	// Within counterIdle (2 h) of the newest point: at most 13 hosts' counters
+	// and the buckets of the last hour's few hosts.
+	if nLast > 2*3600/600+2 || nOpen > 2*(3600/600+2) {
+		t.Fatalf("after churn of 100 hosts: %d open buckets, %d counters", nOpen, nLast)
+	}
+	// Host h0's hourly bucket was dropped from memory; a late sample of a
+	// gauge into that hour adds to what is stored.
+	g := []string{"0", "g"}
+	mustWrite(t, db, Point{"host:score", g, t0, []float64{10, 0}})
+	mustWrite(t, db, Point{"host:score", g, t0 + 600*100, []float64{0, 0}}) // far later: prunes g's t0 buckets
+	mustWrite(t, db, Point{"host:score", g, t0 + 300, []float64{30, 0}})
+	r := mustQuery(t, db, Query{Schema: "host:score", Filter: "ifid:0,host:g", Begin: t0, End: t0 + 3599, Limit: 1})
+	wantData(t, "hour of g", r.Series[0].Data, []float64{20})
+}

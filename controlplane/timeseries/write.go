@@ -51,16 +51,52 @@ type DB struct {
 	// stores the increase. It is memory only: after a restart the first
 	// sample of a series is its new baseline (one interval is not recorded,
 	// as an RRD records "unknown" after a gap).
-	last map[string][]float64
+	last map[string]*counterState
 	// open holds the bucket each (resolution, series) is filling, so a
 	// write is a Set of the bucket's new total, never a read-modify-write.
 	open map[string]*bucket
+	// newest is the latest point time written, pruned the newest time at
+	// the last prune: state of series gone quiet is dropped (see prune).
+	newest, pruned int64
+}
+
+type counterState struct {
+	t int64 // time of the sample in v
+	v []float64
 }
 
 type bucket struct {
+	res   int64
 	t, hi int64 // bucket being filled; latest bucket ever filled
 	count uint32
 	v     []float64
+}
+
+// Quiet series' memory is dropped so that host churn cannot grow it
+// without bound: pruneEvery (point clock) the open buckets that closed
+// before the newest point and counter baselines older than counterIdle.
+// A series that comes back reads its bucket from the store again; its
+// counter's first sample is a new baseline (one interval unrecorded).
+const (
+	pruneEvery  = 600
+	counterIdle = 2 * 3600
+)
+
+func (db *DB) prune() {
+	if db.newest-db.pruned < pruneEvery {
+		return
+	}
+	db.pruned = db.newest
+	for k, b := range db.open {
+		if b.hi+b.res <= db.newest {
+			delete(db.open, k)
+		}
+	}
+	for k, c := range db.last {
+		if c.t+counterIdle < db.newest {
+			delete(db.last, k)
+		}
+	}
 }
 
 // Open returns a DB recording in st.
@@ -72,7 +108,7 @@ func Open(st *store.Store, opts Options) *DB {
 	for r, d := range opts.Retention {
 		ret[r] = d
 	}
-	return &DB{st: st, ret: ret, last: map[string][]float64{}, open: map[string]*bucket{}}
+	return &DB{st: st, ret: ret, last: map[string]*counterState{}, open: map[string]*bucket{}}
 }
 
 // Point is one sample of one series.
@@ -202,26 +238,27 @@ func (db *DB) Write(pts []Point) error {
 		if s.Kind == Counter {
 			prev, ok := db.last[sid]
 			if !ok {
-				db.last[sid] = append([]float64(nil), p.Values...)
+				db.last[sid] = &counterState{p.Time, append([]float64(nil), p.Values...)}
 				continue // baseline
 			}
 			for j, v := range p.Values {
-				d := v - prev[j]
+				d := v - prev.v[j]
 				if d < 0 {
 					// Counter reset (the host left and came back): count
 					// from zero rather than record a negative rate.
 					d = v
 				}
 				delta = append(delta, d)
-				prev[j] = v
+				prev.v[j] = v
 			}
+			prev.t = p.Time
 		} else {
 			delta = append(delta, p.Values...)
 		}
 		for _, r := range s.resolutions() {
 			ser := storeSeries(r, sid)
 			t := p.Time - p.Time%r
-			b, err := db.bucketFor(string(ser), ser, t, len(s.Metrics))
+			b, err := db.bucketFor(string(ser), ser, r, t, len(s.Metrics))
 			if err != nil {
 				return err
 			}
@@ -232,12 +269,16 @@ func (db *DB) Write(pts []Point) error {
 			out = append(out, store.TSPoint{Series: ser, Time: t, Value: encodeBucket(b), TTL: db.ret[r]})
 		}
 	}
+	for i := range pts {
+		db.newest = max(db.newest, pts[i].Time)
+	}
+	db.prune()
 	return db.st.TSPut(out)
 }
 
 // bucketFor returns the open bucket of ser at t; a bucket the DB may have
 // filled before (after a restart, or when time went back) is read first.
-func (db *DB) bucketFor(key string, ser []byte, t int64, n int) (*bucket, error) {
+func (db *DB) bucketFor(key string, ser []byte, res, t int64, n int) (*bucket, error) {
 	b := db.open[key]
 	if b != nil && b.t == t {
 		return b, nil
@@ -248,7 +289,7 @@ func (db *DB) bucketFor(key string, ser []byte, t int64, n int) (*bucket, error)
 		return b, nil
 	}
 	if b == nil {
-		b = &bucket{v: make([]float64, n), hi: math.MinInt64}
+		b = &bucket{res: res, v: make([]float64, n), hi: math.MinInt64}
 		db.open[key] = b
 	}
 	raw, found, err := db.st.TSGet(ser, t)

@@ -137,97 +137,38 @@ func (db *DB) Query(q Query) (*Result, error) {
 	if limit == 0 {
 		limit = DefaultLimit
 	}
-	r, step := pickStep(s.resolutions(), q.End-q.Begin, limit)
-	start := q.Begin - q.Begin%step
-	count := int((q.End-start)/step) + 1
-	first := 0 // index of the first point inside the range
-	if q.InitialPoint {
-		start -= step
-		count++
-		first = 1
-	}
-
-	// Scan prefix: resolution, schema, then the given tags up to the first
-	// left-out one; the rest of the filter is checked per series.
-	sidPrefix := s.Name + "\x00"
-	rest := false
-	for _, v := range vals {
-		if v == "" {
-			rest = true
+	resols := s.resolutions()
+	r, step := pickStep(resols, q.End-q.Begin, limit)
+	// Nothing at the chosen resolution: it may have expired (each keeps
+	// its own retention) while a coarser one still holds the range. When
+	// none has anything, the answer is the first choice's grid of zeros.
+	r0, step0 := r, step
+	var g grid
+	var total [][]float64
+	for {
+		g = newGrid(q, step)
+		var found bool
+		total, found, err = db.collect(s, vals, r, g)
+		if err != nil {
+			return nil, fmt.Errorf("timeseries: query %s: %w", s.Name, err)
+		}
+		if found {
 			break
 		}
-		sidPrefix += v + "\x00"
-	}
-	prefix := storeSeries(r, sidPrefix)
-
-	n := len(s.Metrics)
-	total := make([][]float64, n) // per metric, per point
-	for m := range total {
-		total[m] = make([]float64, count)
-	}
-	// Gauges average per series, then sum over series: the per series
-	// sums/counts of the series being read.
-	var gsum [][]float64
-	var gcnt []uint32
-	if s.Kind == Gauge {
-		gsum = make([][]float64, n)
-		for m := range gsum {
-			gsum[m] = make([]float64, count)
-		}
-		gcnt = make([]uint32, count)
-	}
-	foldGauge := func() {
-		for i, c := range gcnt {
-			if c == 0 {
-				continue
+		i := slices.Index(resols, r)
+		if i == len(resols)-1 {
+			r, step = r0, step0
+			g = newGrid(q, step)
+			total = make([][]float64, len(s.Metrics))
+			for m := range total {
+				total[m] = make([]float64, g.count)
 			}
-			for m := range n {
-				total[m][i] += gsum[m][i] / float64(c)
-				gsum[m][i] = 0
-			}
-			gcnt[i] = 0
+			break
 		}
+		r = resols[i+1]
+		step = r * ((step + r - 1) / r)
 	}
-	var cur []byte
-	err = db.st.TSScan(prefix, start, start+int64(count)*step-1, func(ser []byte, t int64, raw []byte) error {
-		if !bytes.Equal(ser, cur) {
-			if s.Kind == Gauge {
-				foldGauge()
-			}
-			cur = append(cur[:0], ser...)
-		}
-		if rest && !tagsMatch(ser[4:], vals) {
-			return nil
-		}
-		c, v, err := decodeBucket(raw, n)
-		if err != nil {
-			return err
-		}
-		i := int((t - start) / step)
-		for m := range n {
-			if s.Kind == Gauge {
-				gsum[m][i] += v[m]
-			} else {
-				total[m][i] += v[m]
-			}
-		}
-		if s.Kind == Gauge {
-			gcnt[i] += c
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("timeseries: query %s: %w", s.Name, err)
-	}
-	if s.Kind == Gauge {
-		foldGauge()
-	} else {
-		for m := range total {
-			for i := range total[m] {
-				total[m][i] /= float64(step)
-			}
-		}
-	}
+	start, count, first := g.start, g.count, g.first
 
 	tags := map[string]string{}
 	for i, v := range vals {
@@ -290,4 +231,112 @@ func statistics(pts []float64, step int64, k Kind) Statistics {
 	rank := int(math.Ceil(0.95*float64(len(sorted)))) - 1
 	st.P95 = sorted[max(rank, 0)]
 	return st
+}
+
+// grid is the answer's points: count points of step from start; first is
+// the index of the first point inside [Begin, End].
+type grid struct {
+	start, step  int64
+	count, first int
+}
+
+func newGrid(q Query, step int64) grid {
+	g := grid{start: q.Begin - q.Begin%step, step: step}
+	g.count = int((q.End-g.start)/step) + 1
+	if q.InitialPoint {
+		g.start -= step
+		g.count++
+		g.first = 1
+	}
+	return g
+}
+
+// collect reads resolution r into the grid: per metric, per point, the
+// rate (counters) or the sum over series of each series' average (gauges).
+// found says whether any stored point was read.
+func (db *DB) collect(s *Schema, vals []string, r int64, g grid) (total [][]float64, found bool, err error) {
+	start, step, count := g.start, g.step, g.count
+	// Scan prefix: resolution, schema, then the given tags up to the first
+	// left-out one; the rest of the filter is checked per series.
+	sidPrefix := s.Name + "\x00"
+	rest := false
+	for _, v := range vals {
+		if v == "" {
+			rest = true
+			break
+		}
+		sidPrefix += v + "\x00"
+	}
+	prefix := storeSeries(r, sidPrefix)
+
+	n := len(s.Metrics)
+	total = make([][]float64, n) // per metric, per point
+	for m := range total {
+		total[m] = make([]float64, count)
+	}
+	// Gauges average per series, then sum over series: the per series
+	// sums/counts of the series being read.
+	var gsum [][]float64
+	var gcnt []uint32
+	if s.Kind == Gauge {
+		gsum = make([][]float64, n)
+		for m := range gsum {
+			gsum[m] = make([]float64, count)
+		}
+		gcnt = make([]uint32, count)
+	}
+	foldGauge := func() {
+		for i, c := range gcnt {
+			if c == 0 {
+				continue
+			}
+			for m := range n {
+				total[m][i] += gsum[m][i] / float64(c)
+				gsum[m][i] = 0
+			}
+			gcnt[i] = 0
+		}
+	}
+	var cur []byte
+	err = db.st.TSScan(prefix, start, start+int64(count)*step-1, func(ser []byte, t int64, raw []byte) error {
+		if !bytes.Equal(ser, cur) {
+			if s.Kind == Gauge {
+				foldGauge()
+			}
+			cur = append(cur[:0], ser...)
+		}
+		if rest && !tagsMatch(ser[4:], vals) {
+			return nil
+		}
+		found = true
+		c, v, err := decodeBucket(raw, n)
+		if err != nil {
+			return err
+		}
+		i := int((t - start) / step)
+		for m := range n {
+			if s.Kind == Gauge {
+				gsum[m][i] += v[m]
+			} else {
+				total[m][i] += v[m]
+			}
+		}
+		if s.Kind == Gauge {
+			gcnt[i] += c
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if s.Kind == Gauge {
+		foldGauge()
+	} else {
+		for m := range total {
+			for i := range total[m] {
+				total[m][i] /= float64(step)
+			}
+		}
+	}
+	return total, found, nil
 }

@@ -28,7 +28,11 @@ func openDB(t testing.TB, opts Options) (*DB, string) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
 	t.Cleanup(func() { st.Close() })
-	return Open(st, opts), dir
+	db, err := Open(st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, dir
 }
 
 func mustWrite(t testing.TB, db *DB, pts ...Point) {
@@ -388,7 +392,10 @@ func TestRetention(t *testing.T) {
 func TestRestart(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	db := Open(st, Options{})
+	db, err := Open(st, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0, []float64{10}})
 	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0 + 60, []float64{20}})
 	q := Query{Schema: "iface:hosts", Filter: "ifid:0", Begin: t0, End: t0 + 3599, Limit: 1}
@@ -397,8 +404,9 @@ func TestRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	st = openStore(t, dir)
-	defer st.Close()
-	db = Open(st, Options{})
+	if db, err = Open(st, Options{}); err != nil {
+		t.Fatal(err)
+	}
 	after := mustQuery(t, db, q)
 	wantData(t, "after restart", after.Series[0].Data, before.Series[0].Data)
 	wantData(t, "hourly", after.Series[0].Data, []float64{15})
@@ -408,6 +416,26 @@ func TestRestart(t *testing.T) {
 	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0 + 3600, []float64{0}})
 	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0 + 180, []float64{50}})
 	wantData(t, "older bucket", mustQuery(t, db, q).Series[0].Data, []float64{35})
+
+	// A replay after a restart that starts before the newest hour written
+	// before it, then comes back to that hour, adds to what is stored.
+	q2 := q
+	q2.Begin, q2.End = t0+3600, t0+7199
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st = openStore(t, dir)
+	defer st.Close()
+	if db, err = Open(st, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	// (Two samples in the old hour: the first write's prune drops what it
+	// opened, the second's keeps it open.)
+	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0 + 240, []float64{5}})
+	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0 + 300, []float64{5}})
+	mustWrite(t, db, Point{"iface:hosts", []string{"0"}, t0 + 3660, []float64{8}})
+	wantData(t, "hour before", mustQuery(t, db, q).Series[0].Data, []float64{25})
+	wantData(t, "hour after", mustQuery(t, db, q2).Series[0].Data, []float64{4})
 }
 
 // Host churn does not grow memory: state of quiet series is dropped, and

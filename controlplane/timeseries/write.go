@@ -58,7 +58,15 @@ type DB struct {
 	// newest is the latest point time written, pruned the newest time at
 	// the last prune: state of series gone quiet is dropped (see prune).
 	newest, pruned int64
+	// stored is the newest point time of earlier runs (kept in the store):
+	// a bucket up to it may hold points this run has not seen, so it is
+	// read before it is filled.
+	stored int64
 }
+
+// hwmSeries holds the newest point time ever written. Resolution 0 is no
+// schema's, so it collides with no series.
+var hwmSeries = storeSeries(0, "")
 
 type counterState struct {
 	t int64 // time of the sample in v
@@ -100,7 +108,7 @@ func (db *DB) prune() {
 }
 
 // Open returns a DB recording in st.
-func Open(st *store.Store, opts Options) *DB {
+func Open(st *store.Store, opts Options) (*DB, error) {
 	ret := make(map[int64]time.Duration, len(DefaultRetention))
 	for r, d := range DefaultRetention {
 		ret[r] = d
@@ -108,7 +116,19 @@ func Open(st *store.Store, opts Options) *DB {
 	for r, d := range opts.Retention {
 		ret[r] = d
 	}
-	return &DB{st: st, ret: ret, last: map[string]*counterState{}, open: map[string]*bucket{}}
+	db := &DB{st: st, ret: ret, last: map[string]*counterState{}, open: map[string]*bucket{}, stored: -1}
+	raw, found, err := st.TSGet(hwmSeries, 0)
+	if err != nil {
+		return nil, fmt.Errorf("timeseries: open: %w", err)
+	}
+	if found {
+		if len(raw) != 8 {
+			return nil, fmt.Errorf("timeseries: open: malformed newest time (%d bytes)", len(raw))
+		}
+		db.stored = int64(binary.BigEndian.Uint64(raw))
+		db.newest = db.stored
+	}
+	return db, nil
 }
 
 // Point is one sample of one series.
@@ -273,6 +293,7 @@ func (db *DB) Write(pts []Point) error {
 		db.newest = max(db.newest, pts[i].Time)
 	}
 	db.prune()
+	out = append(out, store.TSPoint{Series: hwmSeries, Value: binary.BigEndian.AppendUint64(nil, uint64(db.newest))})
 	return db.st.TSPut(out)
 }
 
@@ -283,7 +304,7 @@ func (db *DB) bucketFor(key string, ser []byte, res, t int64, n int) (*bucket, e
 	if b != nil && b.t == t {
 		return b, nil
 	}
-	if b != nil && t > b.hi {
+	if b != nil && t > b.hi && t > db.stored {
 		b.t, b.hi, b.count = t, t, 0
 		clear(b.v)
 		return b, nil

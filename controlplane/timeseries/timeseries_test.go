@@ -2,6 +2,7 @@ package timeseries
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"math"
 	"os"
@@ -463,4 +464,71 @@ func TestPruneQuietSeries(t *testing.T) {
 	mustWrite(t, db, Point{"host:score", g, t0 + 300, []float64{30, 0}})
 	r := mustQuery(t, db, Query{Schema: "host:score", Filter: "ifid:0,host:g", Begin: t0, End: t0 + 3599, Limit: 1})
 	wantData(t, "hour of g", r.Series[0].Data, []float64{20})
+}
+
+// The JSON carries what ntop's Python API reads from ts.lua's rsp
+// (Historical.timeseries_to_pandas: start, count, step, series[].label and
+// .data; get_timeseries_stats: statistics) and ntopng's statistics names.
+func TestResultJSON(t *testing.T) {
+	db, _ := openDB(t, Options{})
+	r := mustQuery(t, db, Query{Schema: "host:traffic", Filter: "ifid:0,host:h", Begin: t0, End: t0 + 599})
+	raw, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m struct {
+		Start, Count, Step *int64
+		Series             []struct {
+			Label *string
+			Data  []float64
+		}
+		Statistics map[string]float64
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Start == nil || *m.Start != t0 || m.Count == nil || *m.Count != 2 || m.Step == nil || *m.Step != 300 ||
+		len(m.Series) != 2 || m.Series[0].Label == nil || *m.Series[0].Label != "bytes_sent" || len(m.Series[1].Data) != 2 {
+		t.Fatalf("rsp %s", raw)
+	}
+	for _, k := range []string{"total", "average", "min_val", "max_val", "95th_percentile"} {
+		if _, ok := m.Statistics[k]; !ok {
+			t.Errorf("statistics lack %q: %s", k, raw)
+		}
+	}
+}
+
+// Writers and readers at once (run with -race).
+func TestConcurrent(t *testing.T) {
+	db, _ := openDB(t, Options{})
+	done := make(chan error, 4)
+	for w := 0; w < 2; w++ {
+		go func() {
+			for k := 0; k < 50; k++ {
+				if err := db.Write([]Point{{"host:traffic", []string{"0", "h" + strconv.Itoa(w)}, int64(t0 + 60*k), []float64{float64(k), 0}}}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+		go func() {
+			for k := 0; k < 50; k++ {
+				if _, err := db.Query(Query{Schema: "host:traffic", Filter: "ifid:0", Begin: t0, End: t0 + 3600}); err != nil {
+					done <- err
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := mustQuery(t, db, Query{Schema: "host:traffic", Filter: "ifid:0", Begin: t0, End: t0 + 3599, Limit: 1})
+	if !near(r.Statistics.Total, 2*49) {
+		t.Fatalf("total %v, want %v", r.Statistics.Total, 2*49)
+	}
 }

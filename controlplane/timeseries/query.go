@@ -2,6 +2,7 @@ package timeseries
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -15,6 +16,14 @@ const (
 	DefaultLimit = 180
 	MaxLimit     = 10000
 )
+
+// maxScan bounds the stored points one query reads: a filter that leaves
+// the host out over a year of 10,000 hosts would read 87 million. A var so
+// tests can lower it.
+var maxScan = 2_000_000
+
+// ErrTooLarge: the query would read more than maxScan points.
+var ErrTooLarge = errors.New("timeseries: query too large")
 
 // Query is get/timeseries/ts.lua's question.
 type Query struct {
@@ -298,12 +307,16 @@ func (db *DB) collect(s *Schema, vals []string, r int64, g grid) (total [][]floa
 		}
 	}
 	var cur []byte
+	scanned := 0
 	err = db.st.TSScan(prefix, start, start+int64(count)*step-1, func(ser []byte, t int64, raw []byte) error {
 		if !bytes.Equal(ser, cur) {
 			if s.Kind == Gauge {
 				foldGauge()
 			}
 			cur = append(cur[:0], ser...)
+		}
+		if scanned++; scanned > maxScan {
+			return fmt.Errorf("%w: more than %d stored points; name every tag in ts_query or narrow the range", ErrTooLarge, maxScan)
 		}
 		if rest && !tagsMatch(ser[4:], vals) {
 			return nil

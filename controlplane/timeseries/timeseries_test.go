@@ -306,6 +306,19 @@ func TestHostileInput(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.err)
 		}
 	}
+	// A query reading too many stored points is refused, not run.
+	defer func(m int) { maxScan = m }(maxScan)
+	maxScan = 3
+	for _, h := range []string{"a", "b", "c", "d"} {
+		mustWrite(t, db, Point{"host:score", []string{"0", h}, t0, []float64{1, 1}})
+	}
+	if _, err := db.Query(Query{Schema: "host:score", Filter: "ifid:0", Begin: t0, End: t0 + 300}); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("4 points with maxScan 3: %v", err)
+	}
+	if _, err := db.Query(Query{Schema: "host:score", Filter: "ifid:0,host:a", Begin: t0, End: t0 + 300}); err != nil {
+		t.Errorf("1 point with maxScan 3: %v", err)
+	}
+	maxScan = 2_000_000
 	// The widest range answers at most limit+1 points, quickly.
 	start := time.Now()
 	for _, lim := range []int{0, 1, MaxLimit} {

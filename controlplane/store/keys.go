@@ -14,6 +14,7 @@ import (
 //	'f' ifid(2) block(8) seq(8)          chunk of flow records (binary value)
 //	'a' ifid(2) tstamp(8) id(8)          one alert (see alerts.go)
 //	'm' name                             store metadata
+//	't' series time(8)                   one time-series point (see timeseries.go)
 //
 // Integers are big-endian so byte order equals numeric order; the block start
 // has its sign bit flipped so negative times still sort before positive ones.

@@ -1,0 +1,79 @@
+package rest
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+// TestV2Connect: connect/test.lua is what ntop's Python API calls first;
+// it accepts the client only if the answer is JSON. With Basic or Token
+// credentials it answers {"rc":0,"rc_str":"OK","rc_str_hr":"Success",
+// "rsp":[]} (ntopng 6's answer); without, the login redirect, like every
+// ntopng page, which the client rejects.
+func TestV2Connect(t *testing.T) {
+	s, tok := loginServer(t)
+	const want = `{"rc":0,"rc_str":"OK","rc_str_hr":"Success","rsp":[]}`
+	for name, hdr := range map[string]map[string]string{
+		"basic admin":  basicHdr("admin", testAdminPW),
+		"basic viewer": basicHdr("viewer", "viewer-pw-1"),
+		"token":        {"Authorization": "Token " + tok},
+	} {
+		ctx := send(s, call{method: "GET", uri: "/lua/rest/v2/connect/test.lua", hdr: hdr})
+		if ct := string(ctx.Response.Header.ContentType()); !strings.HasPrefix(ct, "application/json") || ctx.Response.StatusCode() != 200 {
+			t.Errorf("%s: %d %s", name, ctx.Response.StatusCode(), ct)
+		}
+		if got := string(ctx.Response.Body()); got != want {
+			t.Errorf("%s: %s, want %s", name, got, want)
+		}
+	}
+	for name, hdr := range map[string]map[string]string{
+		"no credentials": nil,
+		"wrong password": basicHdr("viewer", "not-the-pw"),
+		"wrong token":    {"Authorization": "Token 0123456789abcdef"},
+	} {
+		ctx := send(s, call{method: "GET", uri: "/lua/rest/v2/connect/test.lua", hdr: hdr})
+		if ctx.Response.StatusCode() != 302 || !strings.HasPrefix(string(ctx.Response.Header.Peek("Location")), "/lua/login.lua") {
+			t.Errorf("%s: %d %s", name, ctx.Response.StatusCode(), ctx.Response.Header.Peek("Location"))
+		}
+	}
+}
+
+// TestV2TwinsAnswerAsV1: a v2 path served by a v1 handler answers what
+// the v1 path answers, byte for byte, for the calls ntop's Python API
+// makes; a not-enabled path answers NOT_ENABLED with the path in the
+// error; a v2 state change is POST only like its v1 twin.
+func TestV2TwinsAnswerAsV1(t *testing.T) {
+	s, tok := loginServer(t)
+	admin := map[string]string{"Authorization": "Token " + tok}
+	for _, c := range []struct{ v2, v1 string }{
+		{"/lua/rest/v2/get/ntopng/interfaces.lua", "/lua/rest/v1/get/ntopng/interfaces.lua"},
+		{"/lua/rest/v2/get/interface/data.lua?ifid=0", "/lua/rest/v1/get/interface/data.lua?ifid=0"},
+		{"/lua/rest/v2/get/host/active.lua?ifid=0&all=true", "/lua/rest/v1/get/host/active.lua?ifid=0&all=true"},
+		{"/lua/rest/v2/get/host/data.lua?ifid=0&host=192.168.1.10", "/lua/rest/v1/get/host/data.lua?ifid=0&host=192.168.1.10"},
+		{"/lua/rest/v2/get/flow/active.lua?ifid=0&currentPage=1&perPage=5", "/lua/rest/v1/get/flow/active.lua?ifid=0&currentPage=1&perPage=5"},
+		{"/lua/rest/v2/get/flow/l4/counters.lua?ifid=0", "/lua/rest/v1/get/flow/l4/counters.lua?ifid=0"},
+		{"/lua/rest/v2/get/l4/protocol/consts.lua", "/lua/rest/v1/get/l4/protocol/consts.lua"},
+		{"/lua/rest/v2/get/alert/type/consts.lua", "/lua/rest/v1/get/alert/type/consts.lua"},
+		{"/lua/pro/rest/v2/get/interface/top/local/talkers.lua?ifid=0", "/lua/pro/rest/v1/get/host/top/local/talkers.lua?ifid=0"},
+	} {
+		a := send(s, call{method: "GET", uri: c.v2, hdr: admin})
+		b := send(s, call{method: "GET", uri: c.v1, hdr: admin})
+		if a.Response.StatusCode() != 200 || rcOf(a) != "OK" {
+			t.Errorf("%s: %d %.200s", c.v2, a.Response.StatusCode(), a.Response.Body())
+			continue
+		}
+		if !bytes.Equal(a.Response.Body(), b.Response.Body()) {
+			t.Errorf("%s answers\n%.300s\n%s answers\n%.300s", c.v2, a.Response.Body(), c.v1, b.Response.Body())
+		}
+	}
+	ctx := send(s, call{method: "GET", uri: "/lua/pro/rest/v2/get/vs/report_list.lua", hdr: admin})
+	if ctx.Response.StatusCode() != 400 || rcOf(ctx) != "NOT_ENABLED" || !strings.Contains(string(ctx.Response.Body()), "get/vs/report_list.lua") {
+		t.Errorf("vulnerability scans: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	for _, p := range []string{"/lua/rest/v2/add/ntopng/user.lua", "/lua/rest/v2/delete/host/alerts.lua", "/lua/pro/rest/v2/delete/vs/report.lua"} {
+		if ctx := send(s, call{method: "GET", uri: p, hdr: admin}); ctx.Response.StatusCode() != 405 || string(ctx.Response.Header.Peek("Allow")) != "POST" {
+			t.Errorf("GET %s: %d Allow %q", p, ctx.Response.StatusCode(), ctx.Response.Header.Peek("Allow"))
+		}
+	}
+}

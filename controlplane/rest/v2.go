@@ -35,6 +35,8 @@ import "strings"
 //     get/recipient/pools is recipient/pools; {export,import,reset}/checks
 //     are v1's "scripts" configuration module (ntopng 6 renamed user
 //     scripts to checks); get/all/alert/ts is get/alert/ts.
+//   - get/host/active with all=true answers every host (ntopng 6), not
+//     v1's page; the answer still reports perPage and currentPage 0.
 //   - Twins answer v1's shapes: where ntopng 6's answer adds fields (e.g.
 //     get/interface/data, ../shared/research/ntopng-rest.md "v2 diff")
 //     the v2 answer does not have them yet.
@@ -307,6 +309,8 @@ func (s *Server) addV2Routes(t routeTable) {
 		t.add(tw.v2, rt.methods, rt.role, rt.cap, rt.h)
 		t[tw.v2].postChanges = rt.postChanges
 	}
+	// v2's all=true means every host (v1 cut the page all the same).
+	t[restV2Prefix+"get/host/active.lua"].h = s.getHostActiveV2
 	t.read(restV2Prefix+"connect/test.lua", roleUser, capNone, s.connectTest)
 	t.read("/lua/rest/version.lua", roleUser, capNone, s.restVersion)
 	for _, p := range v2NotEnabled {
@@ -334,6 +338,15 @@ func v2ReadCapability(rel string) capability {
 		return capPcapDownload
 	}
 	return capNone
+}
+
+// getHostActiveV2 is v1's get/host/active, except that all=true returns
+// every matching host in one page, as ntopng 6 does (it sets perPage to -1
+// before the query; v1 only rewrote what it reported). The user's page
+// size preference is left as it was.
+func (s *Server) getHostActiveV2(r *request) (RC, any) {
+	r.allRows = r.params.Has("all")
+	return s.getHostActive(r)
 }
 
 // connectTest is v2's connect/test.lua: an authenticated caller gets OK.

@@ -2,6 +2,7 @@ package rest
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -75,5 +76,34 @@ func TestV2TwinsAnswerAsV1(t *testing.T) {
 		if ctx := send(s, call{method: "GET", uri: p, hdr: admin}); ctx.Response.StatusCode() != 405 || string(ctx.Response.Header.Peek("Allow")) != "POST" {
 			t.Errorf("GET %s: %d Allow %q", p, ctx.Response.StatusCode(), ctx.Response.Header.Peek("Allow"))
 		}
+	}
+}
+
+// TestV2HostActiveAll: v2's all=true is every host in one answer (ntopng 6
+// sets perPage to -1 before the query), where v1 cut the page all the same;
+// ntop's Python API reads all active hosts this way.
+func TestV2HostActiveAll(t *testing.T) {
+	s := newTestServer(t, 25, true) // 26 hosts
+	count := func(uri string) int {
+		var env struct {
+			Rsp struct {
+				Data []struct {
+					IP string `json:"ip"`
+				} `json:"data"`
+			} `json:"rsp"`
+		}
+		if err := json.Unmarshal(do(s, uri, nil).Response.Body(), &env); err != nil {
+			t.Fatal(err)
+		}
+		return len(env.Rsp.Data)
+	}
+	if n := count("/lua/rest/v2/get/host/active.lua?ifid=0&all=true"); n != 26 {
+		t.Errorf("v2 all=true: %d hosts, want 26", n)
+	}
+	if n := count("/lua/rest/v1/get/host/active.lua?ifid=0&all=true"); n != 10 {
+		t.Errorf("v1 all=true: %d hosts, want v1's page of 10", n)
+	}
+	if n := count("/lua/rest/v2/get/host/active.lua?ifid=0&perPage=5&currentPage=2"); n != 5 {
+		t.Errorf("v2 paginated: %d hosts, want 5", n)
 	}
 }

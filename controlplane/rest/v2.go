@@ -35,6 +35,8 @@ import "strings"
 //     get/recipient/pools is recipient/pools; {export,import,reset}/checks
 //     are v1's "scripts" configuration module (ntopng 6 renamed user
 //     scripts to checks); get/all/alert/ts is get/alert/ts.
+//   - get/ntopng/interfaces adds each interface's "name" (ntopng 6's
+//     alias, else its name: the probe has no aliases, so its name).
 //   - get/host/active with all=true answers every host (ntopng 6), not
 //     v1's page; the answer still reports perPage and currentPage 0.
 //   - Twins answer v1's shapes: where ntopng 6's answer adds fields (e.g.
@@ -309,6 +311,8 @@ func (s *Server) addV2Routes(t routeTable) {
 		t.add(tw.v2, rt.methods, rt.role, rt.cap, rt.h)
 		t[tw.v2].postChanges = rt.postChanges
 	}
+	// Where ntopng 6 answers more than v1, the twin's handler is replaced.
+	t[restV2Prefix+"get/ntopng/interfaces.lua"].h = s.getNtopngInterfacesV2
 	// v2's all=true means every host (v1 cut the page all the same).
 	t[restV2Prefix+"get/host/active.lua"].h = s.getHostActiveV2
 	t.read(restV2Prefix+"connect/test.lua", roleUser, capNone, s.connectTest)
@@ -338,6 +342,24 @@ func v2ReadCapability(rel string) capability {
 		return capPcapDownload
 	}
 	return capNone
+}
+
+// ifaceRefV2 is one interface of v2's get/ntopng/interfaces: v1's pair
+// and its human-readable name (ntopng 6: the alias, else the interface
+// name; the probe has no interface aliases).
+type ifaceRefV2 struct {
+	IfID   int    `json:"ifid"`
+	IfName string `json:"ifname"`
+	Name   string `json:"name"`
+}
+
+func (s *Server) getNtopngInterfacesV2(r *request) (RC, any) {
+	ifaces := s.visibleIfaces(r.vis)
+	out := make([]ifaceRefV2, 0, len(ifaces))
+	for _, i := range ifaces {
+		out = append(out, ifaceRefV2{IfID: i.ID, IfName: i.Name, Name: i.Name})
+	}
+	return RCOK, out
 }
 
 // getHostActiveV2 is v1's get/host/active, except that all=true returns

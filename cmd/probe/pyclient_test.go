@@ -41,7 +41,8 @@ func pythonWithModules(t *testing.T, mods ...string) string {
 // testdata/ntopng_client.py: it connects (connect/test.lua must answer
 // JSON), then every method of its Ntopng, Interface and Host classes that
 // the probe serves must return data, and the numbers must be the
-// capture's.
+// capture's; so must its Historical class's alert counters and stored
+// flow queries (time series and alert lists are not served yet).
 func TestNtopPythonAPI(t *testing.T) {
 	py := pythonWithModules(t, "requests", "pandas")
 	client := fixture.Shared(t, "clients/ntopng-python")
@@ -64,6 +65,9 @@ func TestNtopPythonAPI(t *testing.T) {
 		t.Fatalf("v2 api_token: %d %s", a.status, a.body)
 	}
 	url := fmt.Sprintf("http://127.0.0.1:%d", p.port)
+	// The capture starts at 2026-03-01 10:00 UTC and lasts under a second.
+	start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC).Unix()
+	span := []string{fmt.Sprint(start - 3600), fmt.Sprint(start + 3600)}
 	for _, c := range []struct {
 		name string
 		args []string
@@ -74,7 +78,7 @@ func TestNtopPythonAPI(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			cmd := exec.CommandContext(ctx, py, append([]string{driver, url}, c.args...)...)
+			cmd := exec.CommandContext(ctx, py, append([]string{driver, url, span[0], span[1]}, c.args...)...)
 			cmd.Env = append(os.Environ(), "PYTHONPATH="+client, "PYTHONDONTWRITEBYTECODE=1")
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -88,8 +92,8 @@ func TestNtopPythonAPI(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 				t.Fatalf("driver output: %v: %s", err, stdout.Bytes())
 			}
-			if len(out) < 27 {
-				t.Errorf("%d calls answered, the driver makes 27", len(out))
+			if len(out) != 31 {
+				t.Errorf("%d calls answered, the driver makes 31", len(out))
 			}
 			for name, r := range out {
 				if r.Error != "" {
@@ -169,6 +173,21 @@ func TestNtopPythonAPI(t *testing.T) {
 				if len(list) < 5 {
 					t.Errorf("%s: %d entries: %.200s", name, len(list), out[name].Rsp)
 				}
+			}
+			var stored []map[string]any
+			rsp("historical.get_flows", &stored)
+			var total float64
+			for _, r := range stored {
+				b, _ := r["TOTAL_BYTES"].(float64)
+				total += b
+			}
+			if len(stored) != tr.flows || int(total) != tr.wireBytes-tr.nonIP[1] {
+				t.Errorf("stored flows: %d rows, %v bytes; want %d, %d: %.300s", len(stored), total, tr.flows, tr.wireBytes-tr.nonIP[1], out["historical.get_flows"].Rsp)
+			}
+			var topk []any
+			rsp("historical.get_topk_flows", &topk)
+			if len(topk) == 0 {
+				t.Errorf("top-k of stored TCP flows: empty: %s", out["historical.get_topk_flows"].Rsp)
 			}
 			if s := string(out["interface.get_l4_protocols_enum"].Rsp); !strings.Contains(s, `"TCP"`) || !strings.Contains(s, `"UDP"`) {
 				t.Errorf("l4 protocols: %.300s", s)

@@ -37,6 +37,9 @@ import "strings"
 //     scripts to checks); get/all/alert/ts is get/alert/ts.
 //   - get/ntopng/interfaces adds each interface's "name" (ntopng 6's
 //     alias, else its name: the probe has no aliases, so its name).
+//   - pro get/db/flows also takes epoch_begin/epoch_end for its range
+//     (ntop's Python API sends those; ntopng's table names
+//     begin_time_clause/end_time_clause, which win when both are given).
 //   - get/host/active with all=true answers every host (ntopng 6), not
 //     v1's page; the answer still reports perPage and currentPage 0.
 //   - Twins answer v1's shapes: where ntopng 6's answer adds fields (e.g.
@@ -313,6 +316,7 @@ func (s *Server) addV2Routes(t routeTable) {
 	}
 	// Where ntopng 6 answers more than v1, the twin's handler is replaced.
 	t[restV2Prefix+"get/ntopng/interfaces.lua"].h = s.getNtopngInterfacesV2
+	t[proV2Prefix+"get/db/flows.lua"].h = v2EpochAliases(s.getDBFlows)
 	// v2's all=true means every host (v1 cut the page all the same).
 	t[restV2Prefix+"get/host/active.lua"].h = s.getHostActiveV2
 	t.read(restV2Prefix+"connect/test.lua", roleUser, capNone, s.connectTest)
@@ -360,6 +364,21 @@ func (s *Server) getNtopngInterfacesV2(r *request) (RC, any) {
 		out = append(out, ifaceRefV2{IfID: i.ID, IfName: i.Name, Name: i.Name})
 	}
 	return RCOK, out
+}
+
+// v2EpochAliases lets a v2 historical query name its time range
+// epoch_begin/epoch_end, as ntop's Python API does for get/db/flows (its
+// Historical.get_flows), where the v2 table names begin_time_clause and
+// end_time_clause; the table's names win when both are given.
+func v2EpochAliases(h handler) handler {
+	return func(r *request) (RC, any) {
+		for alias, name := range map[string]string{"epoch_begin": "begin_time_clause", "epoch_end": "end_time_clause"} {
+			if v, ok := r.params[alias]; ok && !r.params.Has(name) {
+				r.params[name] = v
+			}
+		}
+		return h(r)
+	}
 }
 
 // getHostActiveV2 is v1's get/host/active, except that all=true returns

@@ -1,6 +1,8 @@
 """Drives ntop's Python API (the ntopng package, unchanged) against a probe.
 
-Usage: ntopng_client.py URL basic USER PASSWORD | ntopng_client.py URL token TOKEN
+Usage: ntopng_client.py URL BEGIN END basic USER PASSWORD
+       ntopng_client.py URL BEGIN END token TOKEN
+(BEGIN, END: the epoch range of the historical queries)
 Prints one JSON object: for each call, {"rsp": ...} or {"error": "..."}.
 The Go test (pyclient_test.go) checks the answers against the capture.
 """
@@ -9,14 +11,15 @@ import sys
 
 from ntopng.ntopng import Ntopng
 
-url, mode = sys.argv[1], sys.argv[2]
+url, begin, end, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 if mode == "token":
-    n = Ntopng(auth_token=sys.argv[3], url=url)
+    n = Ntopng(auth_token=sys.argv[5], url=url)
 else:
-    n = Ntopng(username=sys.argv[3], password=sys.argv[4], url=url)
+    n = Ntopng(username=sys.argv[5], password=sys.argv[6], url=url)
 
 iface = n.get_interface(0)
 host = iface.get_host("192.168.1.10")
+hist = n.get_historical_interface(0)
 calls = {
     "ntopng.get_interfaces_list": lambda: n.get_interfaces_list(),
     "ntopng.get_alert_types": lambda: n.get_alert_types(),
@@ -45,6 +48,10 @@ calls = {
     "host.get_l7_stats": lambda: host.get_l7_stats(),
     "host.get_dscp_stats": lambda: host.get_dscp_stats(True),
     "host.get_active_flows_paginated": lambda: host.get_active_flows_paginated(1, 100),
+    "historical.get_alert_type_counters": lambda: hist.get_alert_type_counters(begin, end),
+    "historical.get_alert_severity_counters": lambda: hist.get_alert_severity_counters(begin, end),
+    "historical.get_flows": lambda: hist.get_flows(begin, end, "IPV4_SRC_ADDR,IPV4_DST_ADDR,PROTOCOL,TOTAL_BYTES", "", 1000, "", ""),
+    "historical.get_topk_flows": lambda: hist.get_topk_flows(begin, end, 10, "PROTOCOL = 6"),
 }
 out = {}
 for name, call in calls.items():

@@ -111,3 +111,39 @@ func TestV2HostActiveAll(t *testing.T) {
 		t.Errorf("v2 paginated: %d hosts, want 5", n)
 	}
 }
+
+// TestV2Rights: the v2 tree is behind the same guard as v1: a user
+// without allow_* flags gets NOT_GRANTED and no data on the v2 twins of
+// administrator and capability routes, and on not-enabled alert reads,
+// and data where v1 gives it.
+func TestV2Rights(t *testing.T) {
+	s, _ := loginServer(t)
+	viewer := basicHdr("viewer", "viewer-pw-1")
+	for _, c := range []struct{ uri, want string }{
+		{"/lua/pro/rest/v2/get/db/flows.lua?ifid=0", "NOT_GRANTED"},
+		{"/lua/pro/rest/v2/get/db/topk_flows.lua?ifid=0", "NOT_GRANTED"},
+		{"/lua/rest/v2/get/pcap/live_extraction.lua?ifid=0", "NOT_GRANTED"},
+		{"/lua/rest/v2/get/flow/alert/list.lua?ifid=0", "NOT_GRANTED"},
+		{"/lua/rest/v2/get/mac/alert/list.lua?ifid=0", "NOT_GRANTED"},
+		{"/lua/rest/v2/get/ntopng/users.lua", "NOT_GRANTED"},
+		{"/lua/rest/v2/export/checks/config.lua", "NOT_GRANTED"},
+		{"/lua/rest/v2/get/host/active.lua?ifid=0", "OK"},
+		{"/lua/rest/v2/get/alert/type/consts.lua", "OK"},
+		{"/lua/rest/v2/get/system/health/redis.lua", "NOT_ENABLED"},
+	} {
+		ctx := send(s, call{method: "GET", uri: c.uri, hdr: viewer})
+		if got := rcOf(ctx); got != c.want {
+			t.Errorf("viewer %s: %d %s, want %s", c.uri, ctx.Response.StatusCode(), ctx.Response.Body(), c.want)
+		}
+		if c.want == "NOT_GRANTED" && !strings.Contains(string(ctx.Response.Body()), `"rsp":[]`) {
+			t.Errorf("viewer %s: NOT_GRANTED with data: %s", c.uri, ctx.Response.Body())
+		}
+	}
+	q := "?username=evil&full_name=x&password=Evil-pw-12&confirm_password=Evil-pw-12&user_role=administrator"
+	if ctx := send(s, call{method: "POST", uri: "/lua/rest/v2/add/ntopng/user.lua" + q, hdr: viewer}); rcOf(ctx) != "NOT_GRANTED" {
+		t.Errorf("viewer POST v2 add/ntopng/user: %d %s", ctx.Response.StatusCode(), ctx.Response.Body())
+	}
+	if _, ok := s.cfg.Auth.User("evil"); ok {
+		t.Fatal("a viewer created a user through v2")
+	}
+}

@@ -37,6 +37,8 @@ import "strings"
 //     scripts to checks); get/all/alert/ts is get/alert/ts.
 //   - get/ntopng/interfaces adds each interface's "name" (ntopng 6's
 //     alias, else its name: the probe has no aliases, so its name).
+//   - get/l4/protocol/consts is ntopng 6's list, with L2TP and SCTP (v1
+//     keeps the 2022 answer its conformance case records).
 //   - pro get/db/flows also takes epoch_begin/epoch_end for its range
 //     (ntop's Python API sends those; ntopng's table names
 //     begin_time_clause/end_time_clause, which win when both are given).
@@ -316,6 +318,7 @@ func (s *Server) addV2Routes(t routeTable) {
 	}
 	// Where ntopng 6 answers more than v1, the twin's handler is replaced.
 	t[restV2Prefix+"get/ntopng/interfaces.lua"].h = s.getNtopngInterfacesV2
+	t[restV2Prefix+"get/l4/protocol/consts.lua"].h = s.getL4ProtocolConstsV2
 	t[proV2Prefix+"get/db/flows.lua"].h = v2EpochAliases(s.getDBFlows)
 	// v2's all=true means every host (v1 cut the page all the same).
 	t[restV2Prefix+"get/host/active.lua"].h = s.getHostActiveV2
@@ -362,6 +365,23 @@ func (s *Server) getNtopngInterfacesV2(r *request) (RC, any) {
 	out := make([]ifaceRefV2, 0, len(ifaces))
 	for _, i := range ifaces {
 		out = append(out, ifaceRefV2{IfID: i.ID, IfName: i.Name, Name: i.Name})
+	}
+	return RCOK, out
+}
+
+// getL4ProtocolConstsV2 is ntopng 6's list (l4_protocol_list.lua as of
+// 2024): v1's, whose answer is the 2022 one, with L2TP after VRRP and SCTP
+// after HIP.
+func (s *Server) getL4ProtocolConstsV2(*request) (RC, any) {
+	out := make([]l4Const, 0, len(l4Protocols)+2)
+	for _, p := range l4Protocols {
+		out = append(out, l4Const{Name: p.Name, Other: p.Other, ID: p.ID})
+		switch p.Name {
+		case "VRRP":
+			out = append(out, l4Const{Name: "L2TP", Other: "l2tp", ID: 115})
+		case "HIP":
+			out = append(out, l4Const{Name: "SCTP", Other: "sctp", ID: 132})
+		}
 	}
 	return RCOK, out
 }

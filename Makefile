@@ -51,6 +51,8 @@ unit:
 conformance: build
 	$(BIN)/conformance --probe $(BIN)/probe --suite $(SHARED)/conformance/ntopng-e2e \
 		--version v1 --pass-list tools/conformance/passing-v1.txt
+	$(BIN)/conformance --probe $(BIN)/probe --suite $(SHARED)/conformance/ntopng-e2e \
+		--cases tools/conformance/cases --version v2 --pass-list tools/conformance/passing-v2.txt
 
 # The XDP program's object and bindings are committed (go build needs no
 # clang); these rebuild them and prove the committed ones are current.

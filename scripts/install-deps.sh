@@ -47,6 +47,14 @@ needed[snmpwalk]=snmp
 needed[snmptrap]=snmp
 needed[ndpiReader]=libndpi-bin # the real nDPI 4.2: flow labels are diffed against it
 # Later issues will add (command → package): tcpreplay → tcpreplay.
+# ntop's Python API (../shared/clients/ntopng-python) runs unchanged against
+# the probe: Debian's python3 (/usr/bin/python3, whatever else is on PATH)
+# with Debian's requests and pandas.
+declare -A pymods=(
+	[requests]=python3-requests
+	[pandas]=python3-pandas
+)
+pyhas() { [ -x /usr/bin/python3 ] && /usr/bin/python3 -c "import $1" >/dev/null 2>&1; }
 
 # has finds a command even when sbin is not on PATH (ip, update-ca-certificates
 # live there and CI's PATH is not guaranteed to include it).
@@ -57,6 +65,9 @@ has() {
 missing=()
 for cmd in "${!needed[@]}"; do
 	has "$cmd" || missing+=("${needed[$cmd]}")
+done
+for mod in "${!pymods[@]}"; do
+	pyhas "$mod" || missing+=("${pymods[$mod]}")
 done
 # Files, not commands: the boot loader and the UEFI firmware for disk boots.
 [ -f /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || missing+=(systemd-boot-efi)
@@ -90,6 +101,12 @@ done
 for cmd in "${!needed[@]}"; do
 	if ! has "$cmd"; then
 		echo "install-deps: $cmd still missing after install" >&2
+		exit 1
+	fi
+done
+for mod in "${!pymods[@]}"; do
+	if ! pyhas "$mod"; then
+		echo "install-deps: python module $mod still missing after install" >&2
 		exit 1
 	fi
 done

@@ -337,6 +337,9 @@ const maxPaging = 1 << 30
 
 // paging is a list request's page size (see rowsPref) and page number.
 func (s *Server) paging(r *request) (perPage, currentPage int) {
+	if r.allRows {
+		return maxPaging, 1
+	}
 	currentPage = min(max(r.params.Int("currentPage", 1), 1), maxPaging)
 	return min(s.rowsPref(r), maxPaging), currentPage
 }

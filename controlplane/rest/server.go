@@ -128,6 +128,7 @@ type request struct {
 	admin   bool
 	session string     // the session id the request came with, if a cookie
 	vis     visibility // what an unprivileged user may see
+	allRows bool       // one page of every row (v2's all=true), whatever perPage says
 }
 
 type handler func(r *request) (RC, any)

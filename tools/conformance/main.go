@@ -6,6 +6,11 @@
 //
 //	conformance --probe bin/probe --suite ../shared/conformance/ntopng-e2e \
 //	    --version v1 --pass-list tools/conformance/passing-v1.txt [--run REGEX] [-v]
+//	conformance --probe bin/probe --suite ../shared/conformance/ntopng-e2e \
+//	    --cases tools/conformance/cases --version v2 --pass-list tools/conformance/passing-v2.txt
+//
+// --cases reads tests/<version> and result/<version> from another directory
+// (our own cases, in the same format), the captures still from --suite.
 //
 // Each test gets a fresh probe (-i <capture> --http-port 3333 --disable-login
 // [-m localnet] --data-dir <tmp> --ready-file <tmp>/ready -p <tmp>/protos.txt,
@@ -49,6 +54,7 @@ import (
 
 type options struct {
 	settings
+	cases         string
 	passList      string
 	run           string
 	verbose       bool
@@ -68,6 +74,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&o.probe, "probe", "", "probe binary to test (required)")
 	fs.StringVar(&o.suite, "suite", "", "suite directory holding tests/, result/ and pcap/ (required)")
+	fs.StringVar(&o.cases, "cases", "", "directory holding tests/ and result/ (default: --suite); captures stay in --suite")
 	fs.StringVar(&o.version, "version", "v1", "API version: tests/<version> and result/<version>")
 	fs.StringVar(&o.passList, "pass-list", "", "file listing the tests that must pass")
 	fs.StringVar(&o.run, "run", "", "only run tests whose name matches this regexp")
@@ -118,7 +125,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 	}
-	all, err := loadSuite(o.suite, o.version)
+	casesDir := o.suite
+	if o.cases != "" {
+		casesDir = o.cases
+	}
+	all, err := loadSuite(casesDir, o.version)
 	if err != nil {
 		fmt.Fprintln(stderr, "conformance:", err)
 		return 2

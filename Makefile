@@ -39,6 +39,7 @@ run: build $(OUT)/demo.pcap
 
 deps:
 	bash scripts/install-deps.sh
+	bash scripts/install-deps.sh geoip
 
 vet:
 	$(GO) vet ./...

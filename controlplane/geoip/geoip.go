@@ -1,0 +1,247 @@
+// Package geoip answers the country, city and autonomous system of an
+// address from MaxMind-format (.mmdb) databases: the GeoLite2 files that
+// scripts/install-deps.sh geoip fetches (pinned in firmware/geoip.lock), or
+// the user's own GeoLite2/GeoIP2 files in a directory of their choice.
+//
+// Open(dir) looks in dir for these file names, the first one present of
+// each role being used:
+//
+//	city:    GeoIP2-City.mmdb, GeoLite2-City.mmdb
+//	country: GeoIP2-Country.mmdb, GeoLite2-Country.mmdb
+//	AS:      GeoIP2-ISP.mmdb, GeoLite2-ASN.mmdb
+//
+// A city database answers the country too, so the country file is only
+// read when there is no city file. Any subset of the roles is fine (ASN
+// only, country only...); a role without a file answers empty fields.
+//
+// A nil *DB is valid and answers empty: the probe runs without databases.
+// Addresses that are not globally routable (private, loopback, link-local,
+// CGNAT, documentation, multicast...) answer empty without a lookup: no
+// public database places them, and whatever a database says about them
+// is not about the host the probe saw.
+package geoip
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/netip"
+	"os"
+	"path/filepath"
+
+	"github.com/oschwald/maxminddb-golang/v2"
+)
+
+// Info is what the databases say about one address; fields the databases
+// do not have are empty (zero ASN: unknown).
+type Info struct {
+	CountryISO  string // ISO 3166-1 alpha-2 code, e.g. "US"
+	CountryName string // English name, e.g. "United States"
+	City        string // English name; only from a city database
+	ASN         uint32 // autonomous system number
+	ASName      string // autonomous system organisation
+}
+
+// The file names Open looks for, by role, in order of preference: a
+// commercial GeoIP2 file beats the free GeoLite2 one when both are there.
+var (
+	CityFiles    = []string{"GeoIP2-City.mmdb", "GeoLite2-City.mmdb"}
+	CountryFiles = []string{"GeoIP2-Country.mmdb", "GeoLite2-Country.mmdb"}
+	ASNFiles     = []string{"GeoIP2-ISP.mmdb", "GeoLite2-ASN.mmdb"}
+)
+
+// ErrNoDatabase is returned (wrapped) by Open when the directory holds
+// none of the known files. The caller decides whether that is fatal (a
+// --geoip-dir the user gave) or not (the image's default directory).
+var ErrNoDatabase = errors.New("no GeoIP database")
+
+// DB answers lookups; it is safe for concurrent use. Close it only after
+// the last Lookup.
+type DB struct {
+	city    *maxminddb.Reader // country and city; nil without a city file
+	country *maxminddb.Reader // nil when city is set, or without a file
+	asn     *maxminddb.Reader
+	files   []string // paths opened, for Files
+}
+
+// Open reads the databases in dir (see the package comment for the file
+// names). A file that is present but unreadable or not a valid MaxMind DB
+// is an error, never a silently empty answer.
+func Open(dir string) (*DB, error) {
+	db := &DB{}
+	var err error
+	if db.city, err = db.open(dir, CityFiles); err == nil && db.city == nil {
+		db.country, err = db.open(dir, CountryFiles)
+	}
+	if err == nil {
+		db.asn, err = db.open(dir, ASNFiles)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	if len(db.files) == 0 {
+		return nil, fmt.Errorf("geoip: %s has none of %v %v %v: %w", dir, CityFiles, CountryFiles, ASNFiles, ErrNoDatabase)
+	}
+	return db, nil
+}
+
+// open opens the first of names present in dir; none present is (nil, nil).
+func (db *DB) open(dir string, names []string) (*maxminddb.Reader, error) {
+	for _, name := range names {
+		p := filepath.Join(dir, name)
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		r, err := maxminddb.Open(p)
+		if err != nil {
+			return nil, fmt.Errorf("geoip: open %s: %w", p, err)
+		}
+		db.files = append(db.files, p)
+		return r, nil
+	}
+	return nil, nil
+}
+
+// openBytes builds a DB from database images in memory (nil: role absent);
+// the tests and the fuzz target use it.
+func openBytes(city, country, asn []byte) (*DB, error) {
+	db := &DB{}
+	for _, x := range []struct {
+		b   []byte
+		dst **maxminddb.Reader
+	}{{city, &db.city}, {country, &db.country}, {asn, &db.asn}} {
+		if x.b == nil {
+			continue
+		}
+		r, err := maxminddb.OpenBytes(x.b)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("geoip: open database bytes: %w", err)
+		}
+		*x.dst = r
+	}
+	return db, nil
+}
+
+// Files is the paths of the databases in use (for logs and the about page).
+func (db *DB) Files() []string {
+	if db == nil {
+		return nil
+	}
+	return append([]string(nil), db.files...)
+}
+
+// Close releases the databases (their memory maps).
+func (db *DB) Close() error {
+	if db == nil {
+		return nil
+	}
+	var errs []error
+	for _, r := range []*maxminddb.Reader{db.city, db.country, db.asn} {
+		if r != nil {
+			errs = append(errs, r.Close())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// placeRecord is the part of a GeoIP2/GeoLite2 City or Country record the
+// probe shows. Decoding into fixed structs (not maps) keeps a lookup to a
+// few small allocations.
+type placeRecord struct {
+	City struct {
+		Names englishName `maxminddb:"names"`
+	} `maxminddb:"city"`
+	Country           countryRecord `maxminddb:"country"`
+	RegisteredCountry countryRecord `maxminddb:"registered_country"`
+}
+
+type countryRecord struct {
+	ISOCode string      `maxminddb:"iso_code"`
+	Names   englishName `maxminddb:"names"`
+}
+
+type englishName struct {
+	EN string `maxminddb:"en"`
+}
+
+// asnRecord is a GeoLite2-ASN record (GeoIP2-ISP records carry the same
+// two fields).
+type asnRecord struct {
+	Number uint32 `maxminddb:"autonomous_system_number"`
+	Org    string `maxminddb:"autonomous_system_organization"`
+}
+
+// Lookup answers what the databases say about addr. IPv4-mapped IPv6
+// addresses are looked up as IPv4; addresses that are not globally
+// routable, an invalid addr and a nil DB answer empty. A record the
+// database holds in an unexpected shape answers empty fields for that
+// database rather than an error: a hostile or damaged file costs the
+// probe its geography, never a crash.
+func (db *DB) Lookup(addr netip.Addr) Info {
+	addr = addr.Unmap()
+	if db == nil || !Routable(addr) {
+		return Info{}
+	}
+	var info Info
+	place := db.city
+	if place == nil {
+		place = db.country
+	}
+	if place != nil {
+		var rec placeRecord
+		if err := place.Lookup(addr).Decode(&rec); err == nil {
+			c := rec.Country
+			// Some networks (anycast, satellite, EU-wide) carry only the
+			// country they are registered in; that beats no country.
+			if c.ISOCode == "" {
+				c = rec.RegisteredCountry
+			}
+			info.CountryISO, info.CountryName = c.ISOCode, c.Names.EN
+			info.City = rec.City.Names.EN
+		}
+	}
+	if db.asn != nil {
+		var rec asnRecord
+		if err := db.asn.Lookup(addr).Decode(&rec); err == nil {
+			info.ASN, info.ASName = rec.Number, rec.Org
+		}
+	}
+	return info
+}
+
+// nonGlobal lists the special-purpose blocks (IANA IPv4 and IPv6
+// Special-Purpose Address Registries) that netip's predicates do not
+// cover and that no host on the internet answers from.
+var nonGlobal = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),       // "this network"
+	netip.MustParsePrefix("100.64.0.0/10"),   // shared address space (CGNAT)
+	netip.MustParsePrefix("192.0.0.0/24"),    // IETF protocol assignments
+	netip.MustParsePrefix("192.0.2.0/24"),    // TEST-NET-1
+	netip.MustParsePrefix("198.18.0.0/15"),   // benchmarking
+	netip.MustParsePrefix("198.51.100.0/24"), // TEST-NET-2
+	netip.MustParsePrefix("203.0.113.0/24"),  // TEST-NET-3
+	netip.MustParsePrefix("240.0.0.0/4"),     // reserved, and broadcast
+	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use IPv4/IPv6 translation
+	netip.MustParsePrefix("100::/64"),        // discard-only
+	netip.MustParsePrefix("2001:db8::/32"),   // documentation
+	netip.MustParsePrefix("3fff::/20"),       // documentation
+	netip.MustParsePrefix("5f00::/16"),       // segment routing SIDs
+}
+
+// Routable tells whether addr may be a host on the internet, i.e. whether
+// a GeoIP lookup means anything for it.
+func Routable(addr netip.Addr) bool {
+	addr = addr.Unmap()
+	if !addr.IsValid() || addr.IsPrivate() || addr.IsLoopback() || addr.IsUnspecified() ||
+		addr.IsLinkLocalUnicast() || addr.IsMulticast() {
+		return false
+	}
+	for _, p := range nonGlobal {
+		if p.Contains(addr) {
+			return false
+		}
+	}
+	return true
+}

@@ -13,6 +13,8 @@ import (
 	badger "github.com/dgraph-io/badger/v4"
 
 	"github.com/probe-appliance/probe/controlplane/store/internal/flowcodec"
+
+	"golang.org/x/sys/unix"
 )
 
 // Problem is one piece of damage Check found.
@@ -54,6 +56,13 @@ func Check(dir string, log *slog.Logger) (*CheckReport, error) {
 		log = slog.Default()
 	}
 	rep := &CheckReport{}
+	// A running probe's files change under the check (compactions remove
+	// tables the MANIFEST listed a moment ago): that is no damage.
+	if busy, err := inUse(dir); err != nil {
+		return nil, fmt.Errorf("store: %s: %w", dir, err)
+	} else if busy {
+		return nil, fmt.Errorf("store: %s is in use (stop the probe first)", dir)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
 		if err := preflight(dir, log); err != nil {
 			rep.Problems = append(rep.Problems, Problem{File: filepath.Join(dir, "MANIFEST"), Err: err.Error()})
@@ -222,4 +231,21 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 		return fmt.Errorf("store: restore: reopen: %w", err)
 	}
 	return s.Close()
+}
+
+// inUse tells whether a process holds the store, by trying Badger's own
+// directory lock (an exclusive flock on the directory) and releasing it.
+func inUse(dir string) (bool, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return true, nil
+		}
+		return false, fmt.Errorf("directory lock: %w", err)
+	}
+	return false, unix.Flock(int(d.Fd()), unix.LOCK_UN)
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/valyala/fasthttp"
@@ -383,7 +385,16 @@ func TestBodiesOverHTTP(t *testing.T) {
 		{restPrefix + "get/host/active.lua", 64<<10 + 1, false},
 		{restPrefix + "get/host/active.lua", 64<<10 + 1, true},
 	} {
-		st, b, closed := post(c.path, "application/json", bytes.NewReader(make([]byte, c.size)), c.chunked)
+		st, b, closed, err := postOver(base+c.path, tok, make([]byte, c.size), c.chunked)
+		if err != nil {
+			// The probe answered 413 and closed while the client was
+			// still sending: the reset can reach the client before the
+			// answer does. Either way it stopped reading at the limit.
+			if !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
+				t.Errorf("%s, %d bytes (chunked %v): %v", c.path, c.size, c.chunked, err)
+			}
+			continue
+		}
 		if st != 413 || !closed {
 			t.Errorf("%s, %d bytes (chunked %v): %d closed %v %s", c.path, c.size, c.chunked, st, closed, b)
 		}
@@ -391,4 +402,26 @@ func TestBodiesOverHTTP(t *testing.T) {
 	if st, b, _ := post(restPrefix+"import/pool/config.lua", "application/json", bytes.NewReader(make([]byte, 256<<10)), false); st == 413 {
 		t.Errorf("a body at the limit: %d %s", st, b)
 	}
+}
+
+// postOver posts body with a token; an error is the connection's (the
+// probe may close it before the body is sent).
+func postOver(url, tok string, body []byte, chunked bool) (int, string, bool, error) {
+	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", false, err
+	}
+	req.Header.Set("Authorization", "Token "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	if chunked {
+		req.ContentLength = -1
+		req.TransferEncoding = []string{"chunked"}
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, "", false, err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Close, nil
 }

@@ -73,6 +73,9 @@ func checkMemLog(path string) error {
 	if err != nil {
 		return fmt.Errorf("store: read %s: %w", path, err)
 	}
+	if len(raw) == 0 {
+		return nil // created and never sized (a crash): no entry in it
+	}
 	// A log Badger truncated at replay ends at an entry boundary; a new
 	// one is zeros after the last entry.
 	off := memLogHeader

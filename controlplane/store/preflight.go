@@ -91,7 +91,18 @@ func preflight(dir string, log *slog.Logger) error {
 		}
 	}
 	for _, name := range mems {
-		if err := checkMemLog(filepath.Join(dir, name)); err != nil {
+		path := filepath.Join(dir, name)
+		if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+			// A crash between Badger creating a memtable log and sizing it
+			// (kill -9, power cut): it holds no entry, and Badger refuses
+			// to open it ("Create a new file"), so it goes.
+			log.Warn("store: removing an empty memtable log left by a crash", "file", path)
+			if err := os.Remove(path); err != nil {
+				return fmt.Errorf("store: removing the empty memtable log %s: %w", path, err)
+			}
+			continue
+		}
+		if err := checkMemLog(path); err != nil {
 			return err
 		}
 	}

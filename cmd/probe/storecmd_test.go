@@ -42,19 +42,8 @@ func runProbe(t *testing.T, timeout time.Duration, args ...string) (int, string)
 // storedPackets sums the packets of every stored flow of ifid 0.
 func storedPackets(t *testing.T, dir string) uint64 {
 	t.Helper()
-	st, err := store.Open(dir, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	var n uint64
-	if err := st.ScanFlows(0, 0, 1<<40, func(r *store.FlowRecord) error {
-		n += r.PktsC2S + r.PktsS2C
-		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	_, pkts, _ := storedFlows(t, dir, func(*store.FlowRecord) bool { return true })
+	return pkts
 }
 
 // TestStoreBackupRestoreCheck runs `probe store check`, `backup` and

@@ -330,20 +330,11 @@ func TestBodiesOverHTTP(t *testing.T) {
 	base := "http://" + ln.Addr().String()
 	post := func(path, ctype string, body io.Reader, chunked bool) (int, string, bool) {
 		t.Helper()
-		req, _ := http.NewRequest("POST", base+path, body)
-		req.Header.Set("Authorization", "Token "+tok)
-		req.Header.Set("Content-Type", ctype)
-		if chunked {
-			req.ContentLength = -1
-			req.TransferEncoding = []string{"chunked"}
-		}
-		resp, err := http.DefaultClient.Do(req)
+		st, b, closed, err := postWithToken(base+path, tok, ctype, body, chunked)
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer resp.Body.Close()
-		b, _ := io.ReadAll(resp.Body)
-		return resp.StatusCode, string(b), resp.Close
+		return st, b, closed
 	}
 	if st, b, _ := post(restPrefix+"add/host/pool.lua", "application/x-www-form-urlencoded", strings.NewReader("pool_name=lab&pool_members=10.1.0.0/16"), false); st != 200 {
 		t.Fatalf("form: %d %s", st, b)
@@ -385,7 +376,7 @@ func TestBodiesOverHTTP(t *testing.T) {
 		{restPrefix + "get/host/active.lua", 64<<10 + 1, false},
 		{restPrefix + "get/host/active.lua", 64<<10 + 1, true},
 	} {
-		st, b, closed, err := postOver(base+c.path, tok, make([]byte, c.size), c.chunked)
+		st, b, closed, err := postWithToken(base+c.path, tok, "application/json", bytes.NewReader(make([]byte, c.size)), c.chunked)
 		if err != nil {
 			// The probe answered 413 and closed while the client was
 			// still sending: the reset can reach the client before the
@@ -404,15 +395,15 @@ func TestBodiesOverHTTP(t *testing.T) {
 	}
 }
 
-// postOver posts body with a token; an error is the connection's (the
-// probe may close it before the body is sent).
-func postOver(url, tok string, body []byte, chunked bool) (int, string, bool, error) {
-	req, err := http.NewRequest("POST", url, bytes.NewReader(body))
+// postWithToken posts body with a token; an error is the connection's
+// (the probe may close it before an over-limit body is sent).
+func postWithToken(url, tok, ctype string, body io.Reader, chunked bool) (int, string, bool, error) {
+	req, err := http.NewRequest("POST", url, body)
 	if err != nil {
 		return 0, "", false, err
 	}
 	req.Header.Set("Authorization", "Token "+tok)
-	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Content-Type", ctype)
 	if chunked {
 		req.ContentLength = -1
 		req.TransferEncoding = []string{"chunked"}

@@ -26,10 +26,7 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		if pk == 0 {
 			continue
 		}
-		sender, receiver := f.cli, f.srv
-		if dir == dirS2C {
-			sender, receiver = f.srv, f.cli
-		}
+		sender, receiver := f.endsOf(dir)
 		sender.Traffic.sent(pk, by)
 		receiver.Traffic.rcvd(pk, by)
 		var sc, rc *DirCounters

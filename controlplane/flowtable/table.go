@@ -509,10 +509,7 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 // httpLocked counts the requests and responses an HTTP flow carries (every
 // one, keep-alive connections carry many).
 func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
-	sender, receiver := f.cli, f.srv
-	if dir == dirS2C {
-		sender, receiver = f.srv, f.cli
-	}
+	sender, receiver := f.endsOf(dir)
 	if m, ok := l7.HTTPRequestMethod(payload); ok {
 		sender.HTTPSent.Queries[m]++
 		receiver.HTTPRcvd.Queries[m]++

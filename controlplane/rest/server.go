@@ -18,10 +18,12 @@ import (
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/hostalias"
 	"github.com/probe-appliance/probe/controlplane/infra"
 	"github.com/probe-appliance/probe/controlplane/pools"
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/controlplane/timeseries"
 )
 
 // Interface is one monitored interface as the API shows it.
@@ -64,6 +66,11 @@ type Config struct {
 	Recordings func(ifid int) PcapRecording
 	// ActiveMonitoring are the actively measured hosts; nil: off.
 	ActiveMonitoring *ActiveMonitoring
+	// GeoIP places remote addresses (country, city, AS) in host, flow and
+	// alert answers and get/asn|country; nil: those fields stay empty.
+	GeoIP *geoip.DB
+	// TimeSeries answers get/timeseries/*; nil: they answer NOT_ENABLED.
+	TimeSeries *timeseries.DB
 	// ConfigModules are further exportable modules by name.
 	ConfigModules map[string]ConfigModule
 	LocalNets     []netip.Prefix

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -96,7 +97,10 @@ func (w *flowWriter) do(op writeOp) {
 	case op.compact:
 		w.compact(op.ifid, op.block)
 	default:
-		if err := w.st.WriteFlows(op.recs); err != nil {
+		// A full disk is logged by the store when history stops and again
+		// when it resumes, with the records refused meanwhile; a line per
+		// refused batch would only fill the log of a full disk.
+		if err := w.st.WriteFlows(op.recs); err != nil && !errors.Is(err, store.ErrDiskFull) {
 			w.log.Error("writing flows", "records", len(op.recs), "err", err)
 		}
 		w.lastWrite.Store(time.Now().UnixNano())

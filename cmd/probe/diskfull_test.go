@@ -153,7 +153,7 @@ func TestDiskFullProbe(t *testing.T) {
 	t.Logf("alert raised after %v", time.Since(start).Round(time.Millisecond))
 	// Still full while the next blocks come: flow history refused (and
 	// logged), the probe alive and answering, the alert engaged.
-	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(out.String(), "flow history not written"); {
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(out.String(), "flow history is not written until space returns"); {
 		if !storeAlert() {
 			t.Fatalf("the disk-full alert was released with the disk still full")
 		}
@@ -162,6 +162,11 @@ func TestDiskFullProbe(t *testing.T) {
 			t.Fatalf("no flow write refused in 60 s")
 		}
 		time.Sleep(100 * time.Millisecond)
+	}
+	// The store logs history stopping once; the writer adds no line per
+	// refused batch.
+	if n := strings.Count(out.String(), `msg="writing flows"`); n > 0 {
+		t.Errorf("the writer logged %d refused batches besides the store's message:\n%s", n, tail(out.String(), 20))
 	}
 	if err := os.Remove(ballast); err != nil {
 		t.Fatal(err)

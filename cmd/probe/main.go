@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/probe-appliance/probe/agent"
+	"github.com/probe-appliance/probe/firmware/appliance"
 )
 
 func main() {
@@ -63,11 +64,11 @@ func run(args []string) int {
 			return 1
 		}
 		logger.Warn("factory reset done: data directory wiped")
-		return exitFactoryReset
+		return appliance.ExitFactoryReset
 	case errors.Is(err, agent.ErrUpdateStaged):
-		return exitUpdateStaged
+		return appliance.ExitUpdateStaged
 	case errors.Is(err, agent.ErrRebootRequested):
-		return exitReboot
+		return appliance.ExitReboot
 	case err != nil:
 		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
 		return 1
@@ -97,17 +98,6 @@ func exitIfShutdownHangs(logger *slog.Logger) {
 	logger.Error("shutdown did not finish: exiting; what was not yet on disk is lost", "after", shutdownLimit)
 	os.Exit(1)
 }
-
-// exitFactoryReset is the exit status after a factory reset: a supervisor
-// (the appliance's probeinit) resets its own settings and starts afresh.
-const exitFactoryReset = 3
-
-// exitUpdateStaged: a firmware update waits in --update-dir for the
-// appliance to install it.
-const exitUpdateStaged = 4
-
-// exitReboot: POST /appliance/v1/reboot asked for the box to restart.
-const exitReboot = 5
 
 // wipeDir removes everything inside dir but dir itself (it may be a mount
 // point).

@@ -28,14 +28,6 @@ import (
 	"github.com/u-root/u-root/pkg/watchdog"
 )
 
-// The probe's exit statuses that are requests: after reset/all/config, and
-// after /appliance/v1/update staged an update.
-const (
-	probeExitFactoryReset = 3
-	probeExitUpdateStaged = 4
-	probeExitReboot       = 5
-)
-
 const (
 	dataMount  = "/perm"
 	probeBin   = "/bin/probe"
@@ -345,10 +337,10 @@ func (d *daemon) petWatchdog(ctx context.Context) {
 // settings and TLS certificate go too, and the box restarts as new), 4 a staged firmware update.
 func (d *daemon) probeExited(err error) bool {
 	switch exitRequest(err) {
-	case probeExitFactoryReset:
-	case probeExitUpdateStaged:
+	case appliance.ExitFactoryReset:
+	case appliance.ExitUpdateStaged:
 		return d.installUpdate()
-	case probeExitReboot:
+	case appliance.ExitReboot:
 		d.log.Printf("reboot requested over REST")
 		go d.reboot(unix.LINUX_REBOOT_CMD_RESTART, nil)
 		return true
@@ -368,7 +360,7 @@ func (d *daemon) probeExited(err error) bool {
 }
 
 // exitRequest is the request a probe's exit status makes
-// (probeExitFactoryReset, probeExitUpdateStaged, probeExitReboot), 0 for
+// (appliance.ExitFactoryReset, appliance.ExitUpdateStaged, appliance.ExitReboot), 0 for
 // none: a failure, a signal, or not an exit at all.
 func exitRequest(err error) int {
 	var ee *exec.ExitError
@@ -376,7 +368,7 @@ func exitRequest(err error) int {
 		return 0
 	}
 	switch c := ee.ExitCode(); c {
-	case probeExitFactoryReset, probeExitUpdateStaged, probeExitReboot:
+	case appliance.ExitFactoryReset, appliance.ExitUpdateStaged, appliance.ExitReboot:
 		return c
 	}
 	return 0

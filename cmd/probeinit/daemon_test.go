@@ -9,6 +9,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/probe-appliance/probe/firmware/appliance"
 )
 
 // TestEtherPortsIn lays out a /sys/class/net as the kernel does (a type
@@ -64,9 +66,9 @@ func TestExitRequest(t *testing.T) {
 		{"exit 0", 0},
 		{"exit 1", 0},
 		{"exit 2", 0},
-		{"exit 3", probeExitFactoryReset},
-		{"exit 4", probeExitUpdateStaged},
-		{"exit 5", probeExitReboot},
+		{"exit 3", appliance.ExitFactoryReset},
+		{"exit 4", appliance.ExitUpdateStaged},
+		{"exit 5", appliance.ExitReboot},
 		{"exit 6", 0},
 		{"kill -9 $$", 0},
 	} {
@@ -80,8 +82,8 @@ func TestExitRequest(t *testing.T) {
 	}
 	// The supervisor may wrap the exit; the request still counts.
 	err := exec.Command("/bin/sh", "-c", "exit 4").Run()
-	if got := exitRequest(fmt.Errorf("probe: %w", err)); got != probeExitUpdateStaged {
-		t.Errorf("wrapped exit 4: request %d, want %d", got, probeExitUpdateStaged)
+	if got := exitRequest(fmt.Errorf("probe: %w", err)); got != appliance.ExitUpdateStaged {
+		t.Errorf("wrapped exit 4: request %d, want %d", got, appliance.ExitUpdateStaged)
 	}
 }
 

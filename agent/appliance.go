@@ -46,7 +46,10 @@ func newApplianceHooks(ctx context.Context, c *config, log *slog.Logger, stop fu
 		}
 	}
 	if c.ApplianceConfig != "" {
-		h.get = func() (any, error) { return appliance.Read(c.ApplianceConfig) }
+		h.get = func() (any, error) {
+			cfg, err := appliance.Read(c.ApplianceConfig)
+			return cfg.Shown(), err
+		}
 		h.set = func(raw []byte) error {
 			_, err := appliance.Save(c.ApplianceConfig, raw)
 			if err == nil {

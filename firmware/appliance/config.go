@@ -6,6 +6,8 @@ package appliance
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -78,16 +80,62 @@ func Default() Config {
 
 // Parse decodes and checks a configuration; absent keys keep their defaults.
 func Parse(raw []byte) (Config, error) {
+	c, err := decode(raw)
+	if err != nil {
+		return Config{}, err
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("appliance config: %w", err)
+	}
+	return c, nil
+}
+
+func decode(raw []byte) (Config, error) {
 	c := Default()
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&c); err != nil {
 		return Config{}, fmt.Errorf("appliance config: %w", err)
 	}
-	if err := c.Validate(); err != nil {
-		return Config{}, fmt.Errorf("appliance config: %w", err)
-	}
 	return c, nil
+}
+
+// keyRefPrefix starts the reference that stands for a goProbe API key in
+// what the REST API shows (Shown): a key is a secret an administrator sets,
+// not one any administrator's token or screen should reveal later. The
+// reference (a SHA-256 prefix) lets settings be read, edited and written
+// back without retyping the keys.
+const keyRefPrefix = "redacted:sha256:"
+
+func keyRef(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return keyRefPrefix + hex.EncodeToString(sum[:6])
+}
+
+// Shown is c as the REST API shows it: each goProbe API key replaced by its
+// reference.
+func (c Config) Shown() Config {
+	c.GoProbeAPIKeys = slices.Clone(c.GoProbeAPIKeys)
+	for i, k := range c.GoProbeAPIKeys {
+		c.GoProbeAPIKeys[i] = keyRef(k)
+	}
+	return c
+}
+
+// resolveKeyRefs puts back the keys of prev that c names by reference; a
+// reference to no key of prev is an error, never a key.
+func (c *Config) resolveKeyRefs(prev Config) error {
+	for i, k := range c.GoProbeAPIKeys {
+		if !strings.HasPrefix(k, keyRefPrefix) {
+			continue
+		}
+		j := slices.IndexFunc(prev.GoProbeAPIKeys, func(p string) bool { return keyRef(p) == k })
+		if j < 0 {
+			return fmt.Errorf("appliance config: goprobe_api_keys[%d]: %q names no key set now (give the key itself)", i, k)
+		}
+		c.GoProbeAPIKeys[i] = prev.GoProbeAPIKeys[j]
+	}
+	return nil
 }
 
 // Validate reports every problem at once.
@@ -141,9 +189,21 @@ func (c Config) Validate() error {
 
 // Save validates raw (an invalid one is a badinput error) and stores it at path (atomically) as indented JSON.
 func Save(path string, raw []byte) (Config, error) {
-	c, err := Parse(raw)
+	c, err := decode(raw)
 	if err != nil {
 		return Config{}, badinput.Wrap(err)
+	}
+	if slices.ContainsFunc(c.GoProbeAPIKeys, func(k string) bool { return strings.HasPrefix(k, keyRefPrefix) }) {
+		prev, err := Read(path)
+		if err != nil {
+			return Config{}, err
+		}
+		if err := c.resolveKeyRefs(prev); err != nil {
+			return Config{}, badinput.Wrap(err)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, badinput.Wrap(fmt.Errorf("appliance config: %w", err))
 	}
 	out, err := json.MarshalIndent(c, "", "  ")
 	if err != nil {

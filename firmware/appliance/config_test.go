@@ -1,6 +1,7 @@
 package appliance
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -225,5 +226,60 @@ func TestRead(t *testing.T) {
 	os.WriteFile(path, []byte(`{"http_port": `), 0o644)
 	if _, err := Read(path); err == nil {
 		t.Error("broken file read without error")
+	}
+}
+
+// TestKeysShownByReference: what the REST API shows of the settings holds
+// no goProbe API key, and writing it back unchanged keeps the keys; a
+// reference to no key set now is refused, and a new key given in clear
+// replaces the old one.
+func TestKeysShownByReference(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "appliance.json")
+	const k1, k2, k3 = "first-goprobe-key-0123456789abcdef", "second-goprobe-key-0123456789abcdef", "third-goprobe-key-0123456789abcdef"
+	if _, err := Save(path, []byte(`{"goprobe_api":"0.0.0.0:6060","goprobe_api_keys":["`+k1+`","`+k2+`"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shown, err := json.Marshal(c.Shown())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(shown), k1) || strings.Contains(string(shown), k2) || strings.Contains(string(shown), "goprobe-key") {
+		t.Fatalf("keys shown: %s", shown)
+	}
+	if c.GoProbeAPIKeys[0] != k1 {
+		t.Fatalf("Shown changed the configuration it was called on: %v", c.GoProbeAPIKeys)
+	}
+	// Written back as shown, with another setting changed: keys kept.
+	var edit map[string]any
+	json.Unmarshal(shown, &edit)
+	edit["http_port"] = 8443
+	raw, _ := json.Marshal(edit)
+	if _, err := Save(path, raw); err != nil {
+		t.Fatalf("writing back what was shown: %v", err)
+	}
+	if c, _ := Read(path); c.HTTPPort != 8443 || !slices.Equal(c.GoProbeAPIKeys, []string{k1, k2}) {
+		t.Fatalf("after write-back: port %d keys %v", c.HTTPPort, c.GoProbeAPIKeys)
+	}
+	// One reference kept, one key replaced in clear.
+	refs := edit["goprobe_api_keys"].([]any)
+	raw, _ = json.Marshal(map[string]any{"goprobe_api": "0.0.0.0:6060", "goprobe_api_keys": []any{refs[1], k3}})
+	if _, err := Save(path, raw); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := Read(path); !slices.Equal(c.GoProbeAPIKeys, []string{k2, k3}) {
+		t.Fatalf("after replacing a key: %v", c.GoProbeAPIKeys)
+	}
+	// A reference to a key no longer set (k1's) is bad input and changes nothing.
+	before, _ := os.ReadFile(path)
+	raw, _ = json.Marshal(map[string]any{"goprobe_api": "0.0.0.0:6060", "goprobe_api_keys": []any{refs[0]}})
+	if _, err := Save(path, raw); !badinput.Is(err) {
+		t.Fatalf("stale reference: %v", err)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(before) {
+		t.Error("a refused write changed the stored settings")
 	}
 }

@@ -365,6 +365,9 @@ func TestBootCountRebootPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 	rsp(t, base, "POST", "/appliance/v1/config", string(withKey), basicAuth, &settings)
+	if shown := fmt.Sprint(settings["goprobe_api_keys"]); strings.Contains(shown, gpKey) || shown == "[]" {
+		t.Errorf("settings show the goProbe API keys as %s: want a reference, not the key", shown)
+	}
 	gpAuth := map[string]string{"Authorization": "digest " + gpKey}
 
 	tr := makeTraffic(t)

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/valyala/fasthttp"
 
@@ -257,8 +258,8 @@ func TestCrossSite(t *testing.T) {
 // TestLoginGuessing: the bypass (4 wrong admin guesses and one
 // good login of another user, repeated) is stopped at the fifth guess;
 // guesses at one user from rotating addresses lock that user name's
-// uncached password checks, while a client whose pair is cached, a token
-// and other users keep working.
+// uncached password checks, while a client whose pair is cached, an address
+// the user logged in from before, a token and other users keep working.
 func TestLoginGuessing(t *testing.T) {
 	s, tok := loginServer(t)
 	if err := s.cfg.Auth.AddUser(auth.User{Username: "mallory", Group: auth.GroupUnprivileged}, "mallory-pw-1"); err != nil {
@@ -287,16 +288,37 @@ func TestLoginGuessing(t *testing.T) {
 		t.Error("locked address still served")
 	}
 
-	// dave's pair verified once (cached), then guessed at from 40 addresses.
+	// viewer's pair verified once (cached); dave logged in once from his
+	// workstation, then his password changed (the old pair's cache entry
+	// no longer matches); then both are guessed at from 40 addresses.
 	if !ok(send(s, call{uri: uri, from: "127.9.1.1", hdr: basicHdr("viewer", "viewer-pw-1")})) {
 		t.Fatal("viewer login")
 	}
-	for i := 0; i < 40; i++ {
-		send(s, call{uri: uri, from: net.IPv4(127, 10, 0, byte(i+1)).String(), hdr: basicHdr("dave", "guess")})
-		send(s, call{uri: uri, from: net.IPv4(127, 10, 1, byte(i+1)).String(), hdr: basicHdr("viewer", "guess")})
+	if !eventually(func() bool { return ok(send(s, call{uri: uri, from: "127.9.3.1", hdr: basicHdr("dave", "dave-pw-12")})) }) {
+		t.Fatal("dave login")
 	}
-	if ok(send(s, call{uri: uri, from: "127.9.2.1", hdr: basicHdr("dave", "dave-pw-12")})) {
-		t.Error("dave's uncached password check passed while the name is locked by guesses from 40 addresses")
+	if err := s.cfg.Auth.SetPassword("dave", "dave-pw-new"); err != nil {
+		t.Fatal(err)
+	}
+	// A guess refused for want of hashing budget does not count: guess
+	// (one an address) until both names are locked, as a patient guesser
+	// would.
+	deadline := time.Now().Add(90 * time.Second)
+	for i := 0; !s.userLimiter.Blocked("dave") || !s.userLimiter.Blocked("viewer"); i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("dave and viewer not locked by guesses from %d addresses in 90 s", i)
+		}
+		from := func(b byte) string { return net.IPv4(127, b, byte(i/250), byte(i%250+1)).String() }
+		send(s, call{uri: uri, from: from(10), hdr: basicHdr("dave", "guess")})
+		send(s, call{uri: uri, from: from(11), hdr: basicHdr("viewer", "guess")})
+		time.Sleep(50 * time.Millisecond)
+	}
+	if ok(send(s, call{uri: uri, from: "127.9.2.1", hdr: basicHdr("dave", "dave-pw-new")})) {
+		t.Error("dave's uncached password check passed from a new address while the name is locked by guesses from 40 addresses")
+	}
+	// Uncached, so it waits for the hashing budget the guesses spent.
+	if !eventually(func() bool { return ok(send(s, call{uri: uri, from: "127.9.3.1", hdr: basicHdr("dave", "dave-pw-new")})) }) {
+		t.Error("the guesses locked dave out of the address he logged in from before")
 	}
 	if !ok(send(s, call{uri: uri, from: "127.9.2.2", hdr: basicHdr("viewer", "viewer-pw-1")})) {
 		t.Error("viewer's cached pair refused during guesses at viewer")
@@ -306,6 +328,21 @@ func TestLoginGuessing(t *testing.T) {
 	}
 	if !ok(send(s, call{uri: uri, from: "127.9.2.4", hdr: basicHdr("mallory", "mallory-pw-1")})) {
 		t.Error("another user refused during the guessing")
+	}
+}
+
+// eventually retries a login that needs a password hash for up to 30 s:
+// while the hashing budget (auth.HashWait) is spent, a check is refused
+// without counting as a failure, and on a loaded machine the guesses of a
+// test spend it.
+func eventually(try func() bool) bool {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if try() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
 	}
 }
 

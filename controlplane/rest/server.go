@@ -118,11 +118,15 @@ type Server struct {
 	// userLimiter counts failed password checks by user name, from any
 	// address: a guesser rotating addresses still runs into it.
 	userLimiter *auth.Limiter
-	routes      routeTable
-	csrfKey     [32]byte
-	started     time.Time
-	srv         *fasthttp.Server
-	sys         *sysSampler
+	// knownClients are the addresses each user logged in from lately: a
+	// name locked by userLimiter stays open to them (their own address
+	// limit still applies).
+	knownClients *auth.KnownClients
+	routes       routeTable
+	csrfKey      [32]byte
+	started      time.Time
+	srv          *fasthttp.Server
+	sys          *sysSampler
 
 	aliases *hostalias.Aliases
 }
@@ -152,12 +156,13 @@ func New(cfg Config) *Server {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{
-		cfg:         cfg,
-		limiter:     auth.NewLimiter(5, 300*time.Second, cfg.Now),
-		userLimiter: auth.NewLimiter(userMaxFails, 300*time.Second, cfg.Now),
-		started:     cfg.Now(),
-		sys:         newSysSampler(),
-		aliases:     cfg.Aliases,
+		cfg:          cfg,
+		limiter:      auth.NewLimiter(5, 300*time.Second, cfg.Now),
+		userLimiter:  auth.NewLimiter(userMaxFails, 300*time.Second, cfg.Now),
+		knownClients: auth.NewKnownClients(knownClientTTL, 16, 4096, cfg.Now),
+		started:      cfg.Now(),
+		sys:          newSysSampler(),
+		aliases:      cfg.Aliases,
 	}
 	if s.aliases == nil {
 		s.aliases = hostalias.New(cfg.Store)
@@ -408,6 +413,10 @@ func (s *Server) authenticate(ctx *fasthttp.RequestCtx) (user string, kind credK
 // (each address is still limited to 5).
 const userMaxFails = 20
 
+// knownClientTTL is how long a client address that logged in as a user
+// stays exempt from that user name's lock.
+const knownClientTTL = 30 * 24 * time.Hour
+
 // checkPassword is the guarded password check of a login. The address
 // limiter counts every failure and forgives them only on a success of the
 // same user; the user-name limiter counts failures of an existing user
@@ -418,7 +427,7 @@ const userMaxFails = 20
 func (s *Server) checkPassword(addr, user, pass string) (string, bool) {
 	key := strings.ToLower(user)
 	_, exists := s.cfg.Auth.User(key)
-	if exists && s.userLimiter.Blocked(key) {
+	if exists && s.userLimiter.Blocked(key) && !s.knownClients.Known(key, addr) {
 		if name, ok := s.cfg.Auth.Cached(key, pass); ok {
 			return name, true
 		}
@@ -430,6 +439,7 @@ func (s *Server) checkPassword(addr, user, pass string) (string, bool) {
 	case err == nil:
 		s.limiter.SuccessAs(addr, name)
 		s.userLimiter.Success(name)
+		s.knownClients.Add(name, addr)
 		return name, true
 	case errors.Is(err, auth.ErrBusy):
 		s.cfg.Logger.Debug("login refused: password checks saturated", "user", key, "addr", addr)

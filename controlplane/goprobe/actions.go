@@ -109,8 +109,15 @@ func (s *Server) writeVars(ctx *fasthttp.RequestCtx) {
 	ctx.SetBody(b.Bytes())
 }
 
+// maxReason bounds the reason header: it may quote the request (an
+// interface list of a megabyte).
+const maxReason = 512
+
 // oneLine keeps a reason fit for a header value.
 func oneLine(s string) string {
+	if len(s) > maxReason {
+		s = strings.ToValidUTF8(s[:maxReason], "") + "…"
+	}
 	return strings.Map(func(r rune) rune {
 		if r < ' ' || r == 0x7f {
 			return ' '

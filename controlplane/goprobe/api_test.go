@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 )
@@ -294,6 +295,9 @@ func TestLocalToken(t *testing.T) {
 	a := overLoopback(t, base, "POST", "/api/v1/_query", []byte(`{}`), local)
 	if got := a.header.Get(QueryErrorHeader); a.status != 400 || got != `condition: position 14: expected ")" second line` {
 		t.Errorf("local query error: %d reason %q", a.status, got)
+	}
+	if got := oneLine(strings.Repeat("é", 400)); len(got) > maxReason+len("…") || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+		t.Errorf("long reason kept as %d bytes: %q", len(got), got)
 	}
 	for _, h := range []map[string]string{nil, {LocalTokenHeader: tok + "x"}, {LocalTokenHeader: ""}} {
 		if a := overLoopback(t, base, "GET", "/api/v1/stats/packets", nil, h); a.status != 401 {

@@ -229,6 +229,14 @@ func writeLocalAPI(dataDir string, ln net.Addr, log *slog.Logger) string {
 	return l.Token
 }
 
+// forgetLocalAPI removes an earlier run's note when this one serves no
+// goProbe API, so that the CLI does not knock at a stale address.
+func forgetLocalAPI(dataDir string, log *slog.Logger) {
+	if err := os.Remove(filepath.Join(dataDir, localAPIFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		log.Warn("goProbe API: removing the old note for the local CLI", "err", err)
+	}
+}
+
 // dialable is where a local client reaches a listener: a wildcard address
 // becomes loopback.
 func dialable(a net.Addr) string {

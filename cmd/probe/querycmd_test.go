@@ -131,4 +131,13 @@ func TestQueryCLIStoreAndProbe(t *testing.T) {
 	}
 	p.stop(t)
 	check("on the store")
+
+	// A probe without the goProbe API holds the store: the CLI says so
+	// rather than knocking at the address an earlier run left.
+	p = startProbe(t, "-i", pcap, "--data-dir", db, "--disable-login", "--goprobe-api", "")
+	code, out, errOut := runCLI(t, "--data-dir", db, "sip")
+	if code != 1 || out != "" || !strings.Contains(errOut, "serves no goProbe API") {
+		t.Errorf("probe without goProbe API: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	p.stop(t)
 }

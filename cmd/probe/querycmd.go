@@ -103,12 +103,14 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			return fail("%v", err)
 		}
-		if ok && newest.Before(time.Now().Add(-30*24*time.Hour)) {
+		now := time.Now()
+		start, _ := query.ParseTime(query.DefaultFirst, now) // a constant that parses (tested)
+		if window := now.Sub(start); ok && newest.Before(start) {
 			last := newest.Add(store.BlockSeconds * time.Second)
-			a.First = strconv.FormatInt(last.Add(-30*24*time.Hour).Unix(), 10)
+			a.First = strconv.FormatInt(last.Add(-window).Unix(), 10)
 			a.Last = strconv.FormatInt(last.Unix(), 10)
-			fmt.Fprintf(stderr, "probe query: no flows stored in the last 30 days; showing the 30 days up to the newest stored flows (%s; choose the range with -f/-l)\n",
-				newest.Format(queryTimeLayout))
+			fmt.Fprintf(stderr, "probe query: no flows stored since %s (-f %s); showing the %s up to the newest stored flows (%s; choose the range with -f/-l)\n",
+				start.Format(queryTimeLayout), query.DefaultFirst, strings.TrimPrefix(query.DefaultFirst, "-"), newest.Format(queryTimeLayout))
 			if out, _, err = b.run(a); err != nil {
 				return fail("%v", err)
 			}

@@ -85,7 +85,7 @@ func TestQueryCLIStoreAndProbe(t *testing.T) {
 		if code != 0 || summaryBytes(t, []byte(out)) != want {
 			t.Fatalf("%s: default window: exit %d, %s %s; want %d bytes", path, code, out, errOut, want)
 		}
-		if !strings.Contains(errOut, "no flows stored in the last 30 days") || !strings.Contains(errOut, "2026-03-01 ") {
+		if !strings.Contains(errOut, "no flows stored since ") || !strings.Contains(errOut, "showing the 30d up to the newest stored flows (2026-03-01 ") {
 			t.Errorf("%s: the widened window is not announced: %q", path, errOut)
 		}
 		// A window the user chose stays as given.

@@ -28,3 +28,13 @@ func TestTextTimeColumn(t *testing.T) {
 		t.Errorf("json output: %s", j)
 	}
 }
+
+// TestDefaultWindow: DefaultFirst is a time ParseTime reads, 30 days back
+// (probe query widens this window when it holds nothing).
+func TestDefaultWindow(t *testing.T) {
+	now := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	got, err := ParseTime(DefaultFirst, now)
+	if err != nil || now.Sub(got) != 30*24*time.Hour {
+		t.Errorf("DefaultFirst %q: %v, %v", DefaultFirst, got, err)
+	}
+}

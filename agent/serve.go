@@ -147,6 +147,8 @@ func (a *Agent) run(ctx context.Context) error {
 			return err
 		}
 		defer gp.Shutdown()
+	} else {
+		forgetLocalAPI(c.DataDir, log)
 	}
 
 	// Open every input before capturing anything: a capture that cannot be

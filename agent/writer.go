@@ -25,6 +25,26 @@ type flowWriter struct {
 	done      chan struct{}
 	log       *slog.Logger
 	unsynced  bool // written since the last sync (writer goroutine only)
+
+	// received is each live table's packet count when its deltas last
+	// went out (*flowtable.Table → uint64): goProbe's pcap counters
+	// restart at each writeout.
+	received sync.Map
+}
+
+// markWriteout notes tb's packet count as its deltas go out.
+func (w *flowWriter) markWriteout(tb *flowtable.Table) {
+	var n uint64
+	tb.View(func(v flowtable.View) { n = v.Stats().Packets })
+	w.received.Store(tb, n)
+}
+
+// receivedAtWriteout is tb's packet count at its last writeout (0: none).
+func (w *flowWriter) receivedAtWriteout(tb *flowtable.Table) uint64 {
+	if v, ok := w.received.Load(tb); ok {
+		return v.(uint64)
+	}
+	return 0
 }
 
 // writeOp is one job of the writer: records to write, a block to merge
@@ -151,6 +171,7 @@ func flushLive(ctx context.Context, tables func() []*flowtable.Table, w *flowWri
 		case <-t.C:
 			for _, tb := range tables() {
 				if !tb.Config().Offline {
+					w.markWriteout(tb)
 					tb.FlushDeltas()
 				}
 			}

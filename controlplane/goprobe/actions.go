@@ -58,7 +58,11 @@ func (s *Server) query(ctx *fasthttp.RequestCtx) {
 	defer func() { <-s.querySlot }()
 	qctx, cancel := context.WithTimeout(context.Background(), s.cfg.RequestTimeout)
 	defer cancel()
-	code, ct, out := s.cfg.Query(qctx, ctx.PostBody())
+	ans := s.cfg.Query(qctx, ctx.PostBody())
+	code, ct, out := ans.Status, ans.ContentType, ans.Body
+	if ans.Reason != "" && s.isLocal(ctx) {
+		ctx.Response.Header.Set(QueryErrorHeader, oneLine(ans.Reason))
+	}
 	if ct != "" {
 		ctx.Response.Header.Set("Content-Type", ct)
 	}
@@ -103,4 +107,21 @@ func (s *Server) writeVars(ctx *fasthttp.RequestCtx) {
 	ctx.Response.Header.Set("Content-Type", "application/json; charset=utf-8")
 	ctx.SetStatusCode(fasthttp.StatusOK)
 	ctx.SetBody(b.Bytes())
+}
+
+// maxReason bounds the reason header: it may quote the request (an
+// interface list of a megabyte).
+const maxReason = 512
+
+// oneLine keeps a reason fit for a header value.
+func oneLine(s string) string {
+	if len(s) > maxReason {
+		s = strings.ToValidUTF8(s[:maxReason], "") + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
 }

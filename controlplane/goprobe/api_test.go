@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 )
@@ -184,15 +186,20 @@ func TestQueryAndReload(t *testing.T) {
 	reloadErr := errors.New("bad config")
 	s, _ := newTestServer(t, func(c *Config) {
 		c.RateLimit = -1
-		c.Query = func(_ context.Context, b []byte) (int, string, []byte) {
+		c.Query = func(_ context.Context, b []byte) QueryAnswer {
 			gotBody = string(b)
-			return 400, ctText, []byte("Bad Request: failed to decode query arguments\n")
+			return QueryAnswer{400, ctText, []byte("Bad Request: failed to decode query arguments\n"), "query: unexpected end of JSON input"}
 		}
 		c.Reload = func() error { return reloadErr }
 	})
 	a := inProcess(s.Handler(), "POST", "/api/v1/_query", []byte(`{"Query":"sip"`), nil)
 	if gotBody != `{"Query":"sip"` || a.status != 400 || a.header.Get("X-Content-Type-Options") != "nosniff" {
 		t.Errorf("query: %q → %d %v", gotBody, a.status, a.header)
+	}
+	// The reason is for the probe's own CLI only: goProbe clients see
+	// goProbe's headers.
+	if a.header.Get(QueryErrorHeader) != "" {
+		t.Errorf("reason shown to a remote client: %v", a.header)
 	}
 	a = inProcess(s.Handler(), "POST", "/api/v1/_reload", nil, nil)
 	if a.status != 500 || string(a.body) != "Internal Server Error\n" {
@@ -227,5 +234,84 @@ func TestPanicIsA500(t *testing.T) {
 	// The request slot was released: the next request is served.
 	if a := get(s, "/api/v1/stats/errors", nil); a.status != 200 {
 		t.Errorf("after panic: %d", a.status)
+	}
+}
+
+// TestLastWriteoutBeforeFirst: before the first writeout goProbe counts
+// last_writeout from its start (not Go's largest duration).
+func TestLastWriteoutBeforeFirst(t *testing.T) {
+	for _, name := range []string{"no LastWriteout", "zero LastWriteout"} {
+		t.Run(name, func(t *testing.T) {
+			s, clock := newTestServer(t, func(c *Config) {
+				c.RateLimit = -1
+				if name == "zero LastWriteout" {
+					c.LastWriteout = func() time.Time { return time.Time{} }
+				}
+			})
+			clock.Advance(42 * time.Second)
+			a := get(s, "/api/v1/stats/packets", nil)
+			var v struct {
+				LastWriteout float64 `json:"last_writeout"`
+			}
+			if err := json.Unmarshal(a.body, &v); err != nil || v.LastWriteout != 42 {
+				t.Errorf("last_writeout %v (%v): %s; want 42 s since start", v.LastWriteout, err, a.body)
+			}
+			a = get(s, "/api/v1/stats/packets?pretty=1", nil)
+			if !strings.Contains(string(a.body), "last writeout: 42s ago") {
+				t.Errorf("pretty: %s", a.body)
+			}
+		})
+	}
+}
+
+// TestLocalToken: the probe's own CLI (token, over loopback) is
+// authenticated, never throttled and told why a query failed; the same
+// token from elsewhere or a wrong one counts for nothing.
+func TestLocalToken(t *testing.T) {
+	const tok = "local-token-0123456789"
+	s, _ := newTestServer(t, func(c *Config) {
+		c.Keys = []string{testKey}
+		c.LocalToken = tok
+		c.Query = func(context.Context, []byte) QueryAnswer {
+			return QueryAnswer{400, ctText, []byte("Bad Request: failed to prepare query. Invalid arguments provided\n"),
+				"condition: position 14: expected \")\"\nsecond line"}
+		}
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Serve(ln)
+	t.Cleanup(func() { s.Shutdown() })
+	base := "http://" + ln.Addr().String()
+	local := map[string]string{LocalTokenHeader: tok}
+	// goProbe's default limit is six at once: the CLI goes far beyond.
+	for i := range 20 {
+		a := overLoopback(t, base, "GET", "/api/v1/stats/packets", nil, local)
+		if a.status != 200 || a.header.Get("X-Ratelimit-Limit") != "" {
+			t.Fatalf("local request %d: %d %v", i, a.status, a.header)
+		}
+	}
+	a := overLoopback(t, base, "POST", "/api/v1/_query", []byte(`{}`), local)
+	if got := a.header.Get(QueryErrorHeader); a.status != 400 || got != `condition: position 14: expected ")" second line` {
+		t.Errorf("local query error: %d reason %q", a.status, got)
+	}
+	if got := oneLine(strings.Repeat("é", 400)); len(got) > maxReason+len("…") || !strings.HasSuffix(got, "…") || !utf8.ValidString(got) {
+		t.Errorf("long reason kept as %d bytes: %q", len(got), got)
+	}
+	for _, h := range []map[string]string{nil, {LocalTokenHeader: tok + "x"}, {LocalTokenHeader: ""}} {
+		if a := overLoopback(t, base, "GET", "/api/v1/stats/packets", nil, h); a.status != 401 {
+			t.Errorf("%v: %d, want 401", h, a.status)
+		}
+	}
+	// A keyed remote client keeps goProbe's limit and answers.
+	keyed := map[string]string{"Authorization": "digest " + testKey}
+	a = overLoopback(t, base, "POST", "/api/v1/_query", []byte(`{}`), keyed)
+	if a.status != 400 || a.header.Get(QueryErrorHeader) != "" || a.header.Get("X-Ratelimit-Limit") != "6" {
+		t.Errorf("keyed query: %d %v", a.status, a.header)
+	}
+	// Not from loopback (in-process requests come from 0.0.0.0): refused.
+	if a := get(s, "/api/v1/stats/packets", local); a.status != 401 {
+		t.Errorf("token from a non-loopback address: %d", a.status)
 	}
 }

@@ -54,7 +54,15 @@ type Config struct {
 	// Query runs POST /api/v1/_query with the raw request body. ctx ends
 	// at the whole-query deadline (RequestTimeout): the query must stop
 	// then, answering what it can.
-	Query func(ctx context.Context, body []byte) (status int, contentType string, out []byte)
+	Query func(ctx context.Context, body []byte) QueryAnswer
+
+	// LocalToken, when set, is the secret the probe's own CLI (`probe
+	// query`, run as root on the box) reads from the data directory and
+	// sends as X-Probe-Local-Token. Such a request from a loopback address
+	// is authenticated, not rate limited, and told why a query failed
+	// (X-Probe-Query-Error): the CLI is one user at the console, not a
+	// remote client to be throttled.
+	LocalToken string
 
 	// Reload re-reads the configuration (POST /api/v1/_reload).
 	Reload func() error
@@ -79,6 +87,22 @@ type Config struct {
 	// answered 429 at once. 0 selects DefaultMaxQueries.
 	MaxQueries int
 }
+
+// QueryAnswer is Config.Query's answer: goProbe's status, type and body,
+// and for the probe's own CLI the reason of a failure (goProbe's bodies
+// carry one fixed message per stage).
+type QueryAnswer struct {
+	Status      int
+	ContentType string
+	Body        []byte
+	Reason      string
+}
+
+// Header names of the local CLI's exchange (Config.LocalToken).
+const (
+	LocalTokenHeader = "X-Probe-Local-Token"
+	QueryErrorHeader = "X-Probe-Query-Error"
+)
 
 // Concurrency defaults: a few queries side by side (each already uses every
 // CPU while it scans), and room for the cheap requests next to them.

@@ -50,10 +50,13 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 // Failed guesses thus spend only the guesser's own bucket and can never
 // lock out a keyed client (goProbe limited before authenticating). The
 // bucket is shared by every path, so spreading requests over paths does not
-// multiply a client's rate.
+// multiply a client's rate. The probe's own CLI (isLocal) is neither
+// asked for a key nor limited.
 func (s *Server) serveAPI(ctx *fasthttp.RequestCtx, path string) {
 	client, authed := s.identify(ctx)
-	if s.limiter != nil {
+	local := s.isLocal(ctx)
+	authed = authed || local
+	if s.limiter != nil && !local {
 		v := s.limiter.allow(client)
 		setRateHeaders(ctx, v)
 		if v.limited {
@@ -81,6 +84,20 @@ func (s *Server) identify(ctx *fasthttp.RequestCtx) (client string, authed bool)
 		return "key:" + strconv.Itoa(n), true
 	}
 	return "addr:" + ctx.RemoteIP().String(), len(s.keys) == 0
+}
+
+// isLocal tells whether the request comes from the probe's own CLI:
+// this machine (loopback, or the connection's own address when the API
+// listens on another one) carrying Config.LocalToken.
+func (s *Server) isLocal(ctx *fasthttp.RequestCtx) bool {
+	if s.cfg.LocalToken == "" {
+		return false
+	}
+	if ip := ctx.RemoteIP(); !ip.IsLoopback() && (ip.IsUnspecified() || !ip.Equal(ctx.LocalIP())) {
+		return false
+	}
+	got := ctx.Request.Header.Peek(LocalTokenHeader)
+	return subtle.ConstantTimeCompare(got, []byte(s.cfg.LocalToken)) == 1
 }
 
 // acquire takes a slot of sem, waiting at most wait (0: not at all).

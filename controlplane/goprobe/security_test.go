@@ -161,15 +161,15 @@ func TestSlowQueriesDoNotHoldTheAPI(t *testing.T) {
 	started := make(chan struct{}, 8)
 	s, _ := newTestServer(t, func(c *Config) {
 		c.RateLimit, c.MaxQueries, c.RequestTimeout = -1, 2, deadline
-		c.Query = func(ctx context.Context, body []byte) (int, string, []byte) {
+		c.Query = func(ctx context.Context, body []byte) QueryAnswer {
 			started <- struct{}{}
 			args, err := query.ParseArgsJSON(body)
 			if err != nil {
-				return 400, ctText, nil
+				return QueryAnswer{Status: 400, ContentType: ctText}
 			}
 			q, err := query.Prepare(args, map[uint16]string{1: "eth0"}, time.Now())
 			if err != nil {
-				return 400, ctText, []byte(err.Error())
+				return QueryAnswer{Status: 400, ContentType: ctText, Body: []byte(err.Error())}
 			}
 			ok, rows, timeout := q.Resolve()
 			r := &query.Result{Attrs: []query.Attr{query.AttrSIP, query.AttrDIP}}
@@ -181,7 +181,7 @@ func TestSlowQueriesDoNotHoldTheAPI(t *testing.T) {
 			if ok {
 				r.ResolveNames(ctx, res, rows, timeout)
 			}
-			return 200, "application/json", r.JSON("sip,dip")
+			return QueryAnswer{Status: 200, ContentType: ctText, Body: r.JSON("sip,dip")}
 		}
 	})
 	base := serveLoopback(t, s)

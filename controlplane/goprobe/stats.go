@@ -87,11 +87,18 @@ func loggedPackets(t *flowtable.Table) uint64 {
 	return n
 }
 
+// sinceWriteout is last_writeout: before the first writeout goProbe counts
+// from its start, not from the zero time (which overflowed into Go's
+// largest duration, 9223372037 s).
 func (s *Server) sinceWriteout() time.Duration {
-	if s.cfg.LastWriteout == nil {
-		return s.cfg.Now().Sub(s.started)
+	last := time.Time{}
+	if s.cfg.LastWriteout != nil {
+		last = s.cfg.LastWriteout()
 	}
-	return s.cfg.Now().Sub(s.cfg.LastWriteout())
+	if last.IsZero() {
+		last = s.started
+	}
+	return s.cfg.Now().Sub(last)
 }
 
 // statsPackets answers GET /api/v1/stats/packets[?debug=1][&pretty=1].

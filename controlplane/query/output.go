@@ -248,6 +248,9 @@ var modeText = [...]string{
 	ModeSum:  " (sent and received)",
 }
 
+// textTimeLayout is how goQuery's text output prints times.
+const textTimeLayout = "2006-01-02 15:04:05"
+
 // Text writes goQuery's human table, laid out as goProbe v3's text printer
 // (byte for byte on the recorded answer): a blank line, two header lines,
 // the rows, a blank row, the column sums, and a "Totals:" line with the
@@ -306,6 +309,12 @@ func (r *Result) Text(w io.Writer) error {
 		row := &r.Rows[i]
 		var cells []string
 		for _, a := range r.Attrs {
+			if a == AttrTime {
+				// goQuery's table shows block times as dates; JSON
+				// and CSV keep goProbe's epoch seconds.
+				cells = append(cells, time.Unix(row.Time, 0).Format(textTimeLayout))
+				continue
+			}
 			cells = append(cells, r.attr(row, a))
 		}
 		for _, c := range cols {
@@ -335,7 +344,7 @@ func (r *Result) Text(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("query: write table: %w", err)
 	}
-	const layout = "2006-01-02 15:04:05"
+	const layout = textTimeLayout
 	hits := humanCount(uint64(r.TotalRows)) + " hits"
 	if len(r.Rows) < r.TotalRows {
 		hits = fmt.Sprintf("displayed top %d hits out of %d", len(r.Rows), r.TotalRows)

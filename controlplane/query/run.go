@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"net/netip"
 	"runtime"
 	"sync"
@@ -460,4 +461,22 @@ func cmpAttrs(a, b *Row) int {
 		cmp.Compare(a.DPort, b.DPort),
 		cmp.Compare(a.Proto, b.Proto),
 	)
+}
+
+// NewestStored is the start of the newest stored block of the query's
+// interfaces (ok false: none of them has any stored flow). goProbe v3
+// failed a query over interfaces without stored data (500) instead of
+// answering it empty; `probe query` uses it to find data older than its
+// default window.
+func (q *Query) NewestStored(st *store.Store) (block int64, ok bool, err error) {
+	for _, id := range q.ifIDs {
+		b, found, err := st.LatestFlowBlock(id, math.MaxInt64)
+		if err != nil {
+			return 0, false, fmt.Errorf("query: newest stored block: %w", err)
+		}
+		if found && (!ok || b > block) {
+			block, ok = b, true
+		}
+	}
+	return block, ok, nil
 }

@@ -80,7 +80,8 @@ type ArgsError struct {
 	Field string // Args field name
 	Err   error
 	// execStage marks checks goProbe v3 only did while executing, so it
-	// answered 500 for them (no interfaces stored, unreadable time).
+	// answered 500 for them (unknown interface, no interfaces stored,
+	// unreadable time).
 	execStage bool
 }
 
@@ -89,8 +90,8 @@ func (e *ArgsError) Unwrap() error        { return e.Err }
 func (e *ArgsError) Is(target error) bool { return target == ErrInvalidArgs }
 
 // GoProbeV3Status is the HTTP status goProbe v3's API answered for this
-// error (recorded in the conformance captures): 400 for invalid arguments,
-// including an unknown interface, but 500 for an empty database and an
+// error (recorded in the conformance captures): 400 for most invalid
+// arguments, but 500 for an unknown interface, an empty database and an
 // unreadable time, which v3 only noticed while executing.
 func (e *ArgsError) GoProbeV3Status() int {
 	if e.execStage {
@@ -317,10 +318,11 @@ func selectIfaces(s string, ifaces map[uint16]string) ([]uint16, []string, error
 		for n := range strings.SplitSeq(s, ",") {
 			n = strings.TrimSpace(n)
 			if _, ok := byName[n]; !ok {
-				// goProbe v3 refused these while preparing (400) where
-				// its database lived at the default path; only a
-				// request naming another DBPath got to execute (500).
-				return nil, nil, argErr("Ifaces", false, "unknown interface %q", n)
+				// goProbe v3 noticed these only while executing (500)
+				// over its real database (the __dbpath recordings; its
+				// 400s without DBPath came from its default path not
+				// existing, see ../shared/conformance/goprobe-v1).
+				return nil, nil, argErr("Ifaces", true, "unknown interface %q", n)
 			}
 			names = append(names, n)
 		}

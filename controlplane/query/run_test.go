@@ -313,7 +313,7 @@ func TestPrepareErrors(t *testing.T) {
 		{"no query", func(a *Args) { a.Query = "" }, "Query", 400},
 		{"unknown attribute", func(a *Args) { a.Query = "sip,foo" }, "Query", 400},
 		{"no iface", func(a *Args) { a.Ifaces = "" }, "Ifaces", 400},
-		{"unknown iface", func(a *Args) { a.Ifaces = "eth9" }, "Ifaces", 400},
+		{"unknown iface", func(a *Args) { a.Ifaces = "eth9" }, "Ifaces", 500},
 		{"bad condition", func(a *Args) { a.Condition = "dport=notaport" }, "Condition", 400},
 		{"empty last", func(a *Args) { a.Last = "" }, "Last", 500},
 		{"bad first", func(a *Args) { a.First = "yesterday" }, "First", 500},

@@ -294,7 +294,9 @@ func TestLoginGuessing(t *testing.T) {
 	if !ok(send(s, call{uri: uri, from: "127.9.1.1", hdr: basicHdr("viewer", "viewer-pw-1")})) {
 		t.Fatal("viewer login")
 	}
-	if !eventually(func() bool { return ok(send(s, call{uri: uri, from: "127.9.3.1", hdr: basicHdr("dave", "dave-pw-12")})) }) {
+	if !eventually(func() bool {
+		return ok(send(s, call{uri: uri, from: "127.9.3.1", hdr: basicHdr("dave", "dave-pw-12")}))
+	}) {
 		t.Fatal("dave login")
 	}
 	if err := s.cfg.Auth.SetPassword("dave", "dave-pw-new"); err != nil {
@@ -317,7 +319,9 @@ func TestLoginGuessing(t *testing.T) {
 		t.Error("dave's uncached password check passed from a new address while the name is locked by guesses from 40 addresses")
 	}
 	// Uncached, so it waits for the hashing budget the guesses spent.
-	if !eventually(func() bool { return ok(send(s, call{uri: uri, from: "127.9.3.1", hdr: basicHdr("dave", "dave-pw-new")})) }) {
+	if !eventually(func() bool {
+		return ok(send(s, call{uri: uri, from: "127.9.3.1", hdr: basicHdr("dave", "dave-pw-new")}))
+	}) {
 		t.Error("the guesses locked dave out of the address he logged in from before")
 	}
 	if !ok(send(s, call{uri: uri, from: "127.9.2.2", hdr: basicHdr("viewer", "viewer-pw-1")})) {

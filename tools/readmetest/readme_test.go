@@ -195,6 +195,12 @@ func makeRun(t *testing.T, ns, root, work string) *demo {
 	d := &demo{out: &lockedBuffer{}}
 	d.cmd = exec.Command("ip", "netns", "exec", ns, "make", "--no-print-directory", "-C", root, "run",
 		"BIN="+filepath.Join(work, "bin"), "OUT="+filepath.Join(work, "out"), "RUN_FLAGS=--ready-file "+ready)
+	// As from a user's shell, not as a sub-make of make test.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MAKEFLAGS=") && !strings.HasPrefix(kv, "MFLAGS=") && !strings.HasPrefix(kv, "MAKELEVEL=") {
+			d.cmd.Env = append(d.cmd.Env, kv)
+		}
+	}
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := d.cmd.Start(); err != nil {

@@ -2,6 +2,8 @@
 #   make run   - build the probe and serve a generated demo capture on :3000
 #   make test  - install what the tests need, then run every test
 SHELL      := /bin/bash
+# A pipeline fails when any of its commands fails (go test -json | printer).
+.SHELLFLAGS := -o pipefail -c
 GO         ?= go
 SHARED     ?= ../shared
 BIN        := bin
@@ -62,9 +64,10 @@ deps:
 	bash scripts/install-deps.sh
 	bash scripts/install-deps.sh geoip
 
+# Quiet for a minute or more: scripts/heartbeat.sh says they still run.
 vet:
-	$(GO) vet ./...
-	$(GO) tool staticcheck ./...
+	bash scripts/heartbeat.sh "running go vet ./..." $(GO) vet ./...
+	bash scripts/heartbeat.sh "running staticcheck ./..." $(GO) tool staticcheck ./...
 
 # Fast unit tests first, then the end-to-end suites against the built probe.
 # go test's JSON through a printer: a line per package as it ends, failing
@@ -73,7 +76,7 @@ $(BIN)/testprogress: tools/testprogress/main.go
 	$(GO) build $(GOFLAGS_BUILD) -o $@ ./tools/testprogress
 
 unit: $(BIN)/testprogress
-	set -o pipefail; $(GO) test -count=1 -json ./... | $(BIN)/testprogress
+	$(GO) test -count=1 -json ./... | $(BIN)/testprogress
 
 conformance: build
 	$(BIN)/conformance --probe $(BIN)/probe --suite $(SHARED)/conformance/ntopng-e2e \
@@ -84,7 +87,7 @@ conformance: build
 # The XDP program's object and bindings are committed (go build needs no
 # clang); these rebuild them and prove the committed ones are current.
 generate:
-	cd bpf && $(GO) generate ./...
+	cd bpf && bash ../scripts/heartbeat.sh "rebuilding the XDP program (make generate)" $(GO) generate ./...
 
 check-generate: generate
 	@git diff --exit-code --stat -- bpf/ || { echo "bpf/: generated files are stale: run make generate and commit"; exit 1; }
@@ -125,10 +128,10 @@ replay: $(OUT)/demo.pcap
 # flashed disk through UEFI: slot A boots and is blessed, a broken slot A
 # falls back to slot B; and the generic board's image on e1000 NICs and SATA.
 image-test: image $(BIN)/testprogress
-	bash firmware/build.sh $(BOARD) $(OUT)/firmware/repro >/dev/null
+	bash firmware/build.sh $(BOARD) $(OUT)/firmware/repro | grep -E '^(build: |\.\.\. )'
 	cmp $(IMAGE)/probe.cpio $(OUT)/firmware/repro/probe.cpio && echo "image: reproducible ($$(sha256sum < $(IMAGE)/probe.cpio | cut -c1-16), $$(stat -c %s $(IMAGE)/probe.cpio) bytes)"
-	bash firmware/build.sh generic-x86_64 $(OUT)/firmware/generic-x86_64 >/dev/null
-	set -o pipefail; PROBE_BOOTTEST=1 PROBE_IMAGE=$(CURDIR)/$(IMAGE) $(GO) test -count=1 -json ./firmware/boottest | $(BIN)/testprogress -v
+	bash firmware/build.sh generic-x86_64 $(OUT)/firmware/generic-x86_64 | grep -E '^(build: |\.\.\. )'
+	PROBE_BOOTTEST=1 PROBE_IMAGE=$(CURDIR)/$(IMAGE) $(GO) test -count=1 -json ./firmware/boottest | $(BIN)/testprogress -v
 
 bench:
 	bash scripts/install-deps.sh bench

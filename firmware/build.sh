@@ -32,20 +32,7 @@ export GOAMD64=v1 CGO_ENABLED=0 GOOS=linux GOARCH=amd64
 step() { echo "build: [${SECONDS}s] $*"; }
 # beat runs a long command with a line every 15 s saying it still runs;
 # its exit status is the command's.
-beat() {
-	local what=$1 pid n=0
-	shift
-	"$@" &
-	pid=$!
-	while kill -0 "$pid" 2>/dev/null; do
-		sleep 1
-		n=$((n + 1))
-		if [ $((n % 15)) -eq 0 ] && kill -0 "$pid" 2>/dev/null; then
-			step "   still $what"
-		fi
-	done
-	wait "$pid"
-}
+beat() { bash scripts/heartbeat.sh "$@"; }
 
 cache=out/cache
 kroot=out/kernel/$KVER
@@ -76,6 +63,8 @@ if [ "$(cat "$kroot/.sha256" 2>/dev/null)" != "$KPKG_SHA256" ]; then
 	# (xz stops after the stream: tail's SIGPIPE must not fail the pipeline)
 	xz -dc --single-stream <(tail -c +$((off + 1)) "$vmlinuz") >"$kroot/vmlinux"
 	echo "$KPKG_SHA256" >"$kroot/.sha256"
+else
+	step "2/6 kernel unpacked already ($kroot)"
 fi
 cp "$kroot/vmlinux" "$out/vmlinux"
 cp "$kroot/root/boot/vmlinuz-$KVER" "$out/vmlinuz"

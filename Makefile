@@ -10,11 +10,12 @@ BIN        := bin
 OUT        := out
 GOFLAGS_BUILD := -trimpath
 
-# make run: the REST port, the goProbe API port (empty: API off), the data
-# directory (wiped at each start unless KEEP_DATA=1) and extra probe flags.
+# make run: the REST port, the goProbe API port (empty: API off), whether
+# to keep its data directory $(OUT)/data (wiped at each start otherwise)
+# and extra probe flags.
 HTTP_PORT    ?= 3000
 GOPROBE_PORT ?= 6060
-RUN_DATA     ?= $(OUT)/data
+RUN_DATA     := $(OUT)/data
 KEEP_DATA    ?=
 RUN_FLAGS    ?=
 

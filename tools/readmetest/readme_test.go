@@ -93,7 +93,7 @@ func emptyOrError(cmd, out string) string {
 	if t == "" {
 		return "no output"
 	}
-	if strings.Contains(t, "query returned no results") {
+	if strings.Contains(strings.ToLower(t), "no results") {
 		return "no results"
 	}
 	var env struct {
@@ -154,6 +154,7 @@ func TestEmptyOrError(t *testing.T) {
 		{"curl x/api/v1/_query", `{"status":"error","statusMessage":"bad"}`, "goProbe status error"},
 		{"curl x", "  \n", "no output"},
 		{"bin/probe query sip", "  sip\n  10.0.0.1\n", ""},
+		{"bin/probe query sip", "query returned no results\n", "no results"},
 	} {
 		if got := emptyOrError(tc.cmd, tc.out); got != tc.want {
 			t.Errorf("%s → %q: %q, want %q", tc.cmd, tc.out, got, tc.want)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -47,6 +48,11 @@ type ifaceSet struct {
 
 	mu   sync.RWMutex
 	list []*running
+	// pending are interfaces whose input is still opening (an XDP program
+	// loading and attaching takes seconds on a small CPU): REST lists them
+	// meanwhile, with capture_mode "attaching", so the list a client sees
+	// once the API answers is never empty. start moves them to list.
+	pending []*running
 	all  sync.WaitGroup // running capture goroutines
 
 	idMu sync.Mutex // one store-id allocation at a time
@@ -67,11 +73,28 @@ func (s *ifaceSet) tables() []*flowtable.Table {
 }
 
 func (s *ifaceSet) restInterfaces() []rest.Interface {
-	var out []rest.Interface
-	for _, r := range s.snapshot() {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]rest.Interface, 0, len(s.list)+len(s.pending))
+	for _, r := range s.list {
+		out = append(out, r.api)
+	}
+	for _, r := range s.pending {
 		out = append(out, r.api)
 	}
 	return out
+}
+
+// modeAttaching is the capture mode REST shows while an interface's input
+// opens (XDP load and attach, AF_PACKET socket, capture file header).
+const modeAttaching = "attaching"
+
+// dropPending forgets an interface that will not start (its input failed
+// to open, or the start it was part of failed).
+func (s *ifaceSet) dropPending(r *running) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.pending = slices.DeleteFunc(s.pending, func(x *running) bool { return x == r })
 }
 
 // open opens an interface's input and table; start begins capturing.
@@ -82,10 +105,6 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	in, err := openInput(spec, s.c, s.log)
-	if err != nil {
-		return nil, fmt.Errorf("opening %s: %w", spec.arg, err)
-	}
 	t := flowtable.New(flowtable.Config{
 		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
 		FlowIdle: s.c.FlowIdle, LocalHostIdle: s.c.HostIdle, RemoteHostIdle: s.c.RemoteHostIdle,
@@ -93,19 +112,33 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 		OnRecords: s.writer.enqueue, OnExport: s.exportRecords, OnBlockClosed: s.writer.blockClosed,
 		L7: s.c.l7, NoDPI: s.c.NoDPI,
 	})
+	r := &running{spec: spec, table: t, fromConfig: fromConfig, done: make(chan struct{})}
+	r.api = rest.Interface{ID: spec.id, StoreID: storeID, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: modeAttaching}
+	if !spec.file {
+		r.api.SpeedMbps = linkSpeed(spec.name)
+		r.api.Addresses = ifaceAddresses(spec.name)
+	}
+	// Listed (empty, "attaching") while the input opens: see pending.
+	s.mu.Lock()
+	s.pending = append(s.pending, r)
+	s.mu.Unlock()
+	in, err := openInput(spec, s.c, s.log)
+	if err != nil {
+		s.dropPending(r)
+		return nil, fmt.Errorf("opening %s: %w", spec.arg, err)
+	}
+	s.mu.Lock()
+	r.in = in
+	r.api.CaptureMode, r.api.Drops = in.mode(), in.drops
+	s.mu.Unlock()
 	if !spec.file {
 		// A block that was live when the probe last stopped was never
 		// closed: merge its partial records.
 		s.writer.compactLatest(storeID, time.Now().Unix())
 	}
-	r := &running{spec: spec, table: t, in: in, fromConfig: fromConfig, done: make(chan struct{})}
-	r.api = rest.Interface{ID: spec.id, StoreID: storeID, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: in.mode(), Drops: in.drops}
-	if !spec.file {
-		r.api.SpeedMbps = linkSpeed(spec.name)
-		r.api.Addresses = ifaceAddresses(spec.name)
-	}
 	if err := hostalias.New(s.st).Apply(t); err != nil {
 		in.close()
+		s.dropPending(r)
 		return nil, err
 	}
 	return r, nil
@@ -126,6 +159,7 @@ func (s *ifaceSet) start(r *running, onDone func()) {
 	r.cancel = cancel
 	s.mu.Lock()
 	s.list = append(s.list, r)
+	s.pending = slices.DeleteFunc(s.pending, func(x *running) bool { return x == r })
 	s.mu.Unlock()
 	s.all.Add(1)
 	go func() {
@@ -227,6 +261,7 @@ func (s *ifaceSet) reload() error {
 		}
 		for _, r := range opened {
 			r.in.close()
+			s.dropPending(r)
 		}
 		return err
 	}
@@ -382,6 +417,7 @@ func (s *ifaceSet) openAll() ([]*running, error) {
 	fail := func(err error) ([]*running, error) {
 		for _, r := range opened {
 			r.in.close()
+			s.dropPending(r)
 		}
 		return nil, err
 	}

@@ -92,7 +92,9 @@ func nextAgentState(st *store.Store) (agentState, error) {
 }
 
 // agentIfaces shows the captured interfaces in the agent's IF-MIB: what
-// they received (a probe only listens) and what it lost.
+// they received (a probe only listens) and what it lost. ifOperStatus is
+// up while the interface delivers packets (a live capture, a capture file
+// being replayed), dormant once its input has ended.
 func agentIfaces(set *ifaceSet) func() []snmp.AgentIface {
 	return func() []snmp.AgentIface {
 		var out []snmp.AgentIface
@@ -105,7 +107,12 @@ func agentIfaces(set *ifaceSet) func() []snmp.AgentIface {
 				ai.InDiscards = r.api.Drops()
 			}
 			if r.captured() {
-				ai.OperStatus = snmp.StatusDown
+				// A capture file read to the end, or a capture that
+				// stopped: the interface exists and its counters are final,
+				// but it delivers no more packets. dormant (RFC 2863:
+				// "waiting for some external event", here a reload) rather
+				// than down, which managers treat as a fault.
+				ai.OperStatus = snmp.StatusDormant
 			}
 			out = append(out, ai)
 		}

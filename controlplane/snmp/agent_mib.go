@@ -12,7 +12,7 @@ import (
 // SystemInfo is the appliance's own system group.
 type SystemInfo struct {
 	Descr    string
-	ObjectID string // sysObjectID; default zeroDotZero (no registered OID)
+	ObjectID string // sysObjectID; default OIDProduct
 	Contact  string
 	Name     string
 	Location string
@@ -132,7 +132,7 @@ func buildView(sys SystemInfo, ifs []AgentIface, upTicks uint32, ticks func(time
 	}
 	objectID := sys.ObjectID
 	if objectID == "" {
-		objectID = oidZeroZero
+		objectID = OIDProduct
 	}
 	services := sys.Services
 	if services == 0 {

@@ -55,9 +55,16 @@ func trapAlert(eng *checks.Engine, tr snmp.Trap) {
 	if tr.AgentAddress != "" {
 		src = tr.AgentAddress
 	}
+	how := string(tr.Version)
+	if tr.User != "" {
+		how += " user " + tr.User
+	}
+	if tr.Inform {
+		how += ", inform"
+	}
 	eng.Raise(alert.Alert{Entity: alert.EntitySNMPDevice, EntityVal: hostOf(src), Family: alert.FamilyOther,
 		TypeID: alert.OtherSNMPTrap, Tstamp: tr.Time.Unix(),
-		Info: fmt.Sprintf("trap %s from %s (%s) %s", tr.TrapOID, src, tr.Version, strings.Join(vars, " "))})
+		Info: fmt.Sprintf("trap %s from %s (%s) %s", tr.TrapOID, src, how, strings.Join(vars, " "))})
 }
 
 func hostOf(addr string) string {
@@ -67,16 +74,17 @@ func hostOf(addr string) string {
 	return addr
 }
 
-// agentState is the SNMP agent's engine id and boot count, kept across
-// restarts so SNMPv3 managers need not rediscover the agent.
-type agentState struct {
+// engineState is an SNMP engine's id and boot count, kept across
+// restarts so SNMPv3 peers need not rediscover the engine.
+type engineState struct {
 	EngineID []byte `json:"engine_id"`
 	Boots    uint32 `json:"boots"`
 }
 
-func nextAgentState(st *store.Store) (agentState, error) {
-	var a agentState
-	if _, err := st.Get(store.NSSNMP, "agent_engine", &a); err != nil {
+// nextEngineState is the stored engine under key with one more boot.
+func nextEngineState(st *store.Store, key string) (engineState, error) {
+	var a engineState
+	if _, err := st.Get(store.NSSNMP, key, &a); err != nil {
 		return a, err
 	}
 	if len(a.EngineID) == 0 {
@@ -88,7 +96,28 @@ func nextAgentState(st *store.Store) (agentState, error) {
 		}
 	}
 	a.Boots++
-	return a, st.Put(store.NSSNMP, "agent_engine", a)
+	return a, st.Put(store.NSSNMP, key, a)
+}
+
+// startSNMPTraps receives traps and informs on --snmp-traps and raises
+// them as alerts. Its engine (authoritative for v3 informs) is kept
+// apart from the agent's: they listen on different ports.
+func startSNMPTraps(c *config, st *store.Store, eng *checks.Engine, log *slog.Logger) (*snmp.TrapReceiver, error) {
+	state, err := nextEngineState(st, "trap_engine")
+	if err != nil {
+		return nil, fmt.Errorf("SNMP traps: engine state: %w", err)
+	}
+	tr, err := snmp.NewTrapReceiver(snmp.TrapOptions{Addr: c.SNMPTrapAddr, Communities: c.SNMPTrapCommunities,
+		V3Users: c.snmpTrapUsers, EngineID: state.EngineID, EngineBoots: state.Boots,
+		OnTrap: func(t snmp.Trap) { trapAlert(eng, t) }, Logger: log})
+	if err == nil {
+		err = tr.Start()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("SNMP traps: %w", err)
+	}
+	log.Info("SNMP traps received", "addr", c.SNMPTrapAddr, "v3_users", len(c.snmpTrapUsers))
+	return tr, nil
 }
 
 // agentIfaces shows the captured interfaces in the agent's IF-MIB: what
@@ -125,7 +154,7 @@ func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger)
 	if c.SNMPAgentAddr == "" {
 		return nil, nil
 	}
-	state, err := nextAgentState(st)
+	state, err := nextEngineState(st, "agent_engine")
 	if err != nil {
 		return nil, fmt.Errorf("SNMP agent state: %w", err)
 	}

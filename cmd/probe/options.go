@@ -46,6 +46,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.ExportTo, "export", nil, "send flows to a collector: ipfix://host:port (UDP), ipfix+tcp://host:port or netflow9://host:port (repeatable; more from REST)")
 	fs.StringVar(&c.SNMPTrapAddr, "snmp-traps", "", "receive SNMP traps on this UDP address (e.g. 0.0.0.0:162) and raise them as alerts (empty: off)")
 	fs.StringSliceVar(&c.SNMPTrapCommunities, "snmp-trap-community", nil, "accept v1/v2c traps only with this community (repeatable; none: any)")
+	fs.StringArrayVar(&c.SNMPTrapUsers, "snmp-trap-user", nil, "accept SNMPv3 traps and informs from this user: name:AUTH:authpass:PRIV:privpass (authPriv), name:AUTH:authpass (authNoPriv) or name; AUTH MD5/SHA/SHA-224/256/384/512, PRIV DES/AES/AES-192/AES-256 (repeatable; no ':' inside a field)")
 	fs.StringVar(&c.SNMPAgentAddr, "snmp-agent", "", "answer SNMP for the appliance (system group, IF-MIB of the monitored interfaces) on this UDP address (empty: off)")
 	fs.StringVar(&c.SNMPAgentCommunity, "snmp-agent-community", "", "the agent's v1/v2c read community (empty: v1/v2c off)")
 	fs.StringVar(&c.SNMPAgentV3, "snmp-agent-v3", "", "the agent's SNMPv3 user as user:authpassphrase:privpassphrase (SHA, AES, authPriv)")

@@ -255,7 +255,7 @@ func (e *usmEngine) report(h *v3Header, f usmFailure, u *usmUser, count uint32, 
 	}
 	b, err := e.encode(h.msgID, h.contextName, h.requestID, level, user, u, gosnmp.Report, answer{vars: []gosnmp.SnmpPDU{
 		{Name: f.oid(), Type: gosnmp.Counter32, Value: count},
-	}}, now)
+	}}, now, e.engineID)
 	if err != nil {
 		return nil
 	}
@@ -270,13 +270,14 @@ func (e *usmEngine) reply(m *v3Message, pdu gosnmp.PDUType, an answer, now time.
 	if sp != nil {
 		user = sp.UserName
 	}
-	return e.encode(m.pkt.MsgID, m.pkt.ContextName, m.pkt.RequestID, m.pkt.MsgFlags&gosnmp.AuthPriv, user, m.user, pdu, an, now)
+	return e.encode(m.pkt.MsgID, m.pkt.ContextName, m.pkt.RequestID, m.pkt.MsgFlags&gosnmp.AuthPriv, user, m.user, pdu, an, now,
+		m.pkt.ContextEngineID)
 }
 
 // encode builds a v3 message from our engine at the given level; u is
 // the user whose keys sign (and encrypt) it, nil at noAuthNoPriv.
 func (e *usmEngine) encode(msgID uint32, contextName string, requestID uint32, level gosnmp.SnmpV3MsgFlags, user string,
-	u *usmUser, pdu gosnmp.PDUType, an answer, now time.Time) ([]byte, error) {
+	u *usmUser, pdu gosnmp.PDUType, an answer, now time.Time, contextEngineID string) ([]byte, error) {
 	sp := &gosnmp.UsmSecurityParameters{
 		AuthoritativeEngineID:    e.engineID,
 		AuthoritativeEngineBoots: e.boots,
@@ -299,6 +300,12 @@ func (e *usmEngine) encode(msgID uint32, contextName string, requestID uint32, l
 	} else {
 		level = gosnmp.NoAuthNoPriv
 	}
+	// A response names the context the request named (an inform's is the
+	// sender's engine, RFC 3412 7.1.3); a report, ours.
+	ctxEngine := contextEngineID
+	if ctxEngine == "" {
+		ctxEngine = e.engineID
+	}
 	pkt := &gosnmp.SnmpPacket{
 		Version:            gosnmp.Version3,
 		MsgFlags:           level,
@@ -306,7 +313,7 @@ func (e *usmEngine) encode(msgID uint32, contextName string, requestID uint32, l
 		SecurityParameters: sp,
 		MsgID:              msgID,
 		MsgMaxSize:         maxUDPPayload,
-		ContextEngineID:    e.engineID,
+		ContextEngineID:    ctxEngine,
 		ContextName:        contextName,
 		PDUType:            pdu,
 		RequestID:          requestID,

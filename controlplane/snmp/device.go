@@ -466,3 +466,41 @@ func (d Device) Redacted() Device {
 	}
 	return d
 }
+
+// ParseUSMUser reads an SNMPv3 user from the command line:
+//
+//	name                                      noAuthNoPriv
+//	name:AUTH:authpassphrase                  authNoPriv
+//	name:AUTH:authpassphrase:PRIV:privpassphrase  authPriv
+//
+// AUTH is MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512; PRIV is DES,
+// AES, AES-192, AES-256, AES-192-C or AES-256-C (net-snmp's -a and -x
+// names). Fields are split on ':', so no field may contain one.
+func ParseUSMUser(s string) (USMUser, error) {
+	f := strings.Split(s, ":")
+	var u USMUser
+	switch len(f) {
+	case 1:
+		u = USMUser{Username: f[0], Level: NoAuthNoPriv}
+	case 3:
+		u = USMUser{Username: f[0], Level: AuthNoPriv, AuthProtocol: AuthProtocol(f[1]), AuthPassphrase: f[2]}
+	case 5:
+		u = USMUser{Username: f[0], Level: AuthPriv, AuthProtocol: AuthProtocol(f[1]), AuthPassphrase: f[2],
+			PrivProtocol: PrivProtocol(f[3]), PrivPassphrase: f[4]}
+	default:
+		return USMUser{}, badinput.Errorf("SNMPv3 user %q: want name, name:AUTH:authpass or name:AUTH:authpass:PRIV:privpass", redactUser(s))
+	}
+	if err := u.normalize(); err != nil {
+		return USMUser{}, err
+	}
+	return u, nil
+}
+
+// redactUser is a user spec with its passphrases hidden, for errors.
+func redactUser(s string) string {
+	f := strings.Split(s, ":")
+	for i := 2; i < len(f); i += 2 {
+		f[i] = "…"
+	}
+	return strings.Join(f, ":")
+}

@@ -124,3 +124,36 @@ func TestDeviceValidate(t *testing.T) {
 		t.Errorf("redacted %+v", r)
 	}
 }
+
+// The --snmp-trap-user forms, and the ones refused (without echoing
+// passphrases).
+func TestParseUSMUser(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want USMUser
+		err  string
+	}{
+		{in: "mon", want: USMUser{Username: "mon", Level: NoAuthNoPriv}},
+		{in: "mon:sha-256:authpass123", want: USMUser{Username: "mon", Level: AuthNoPriv, AuthProtocol: SHA256, AuthPassphrase: "authpass123"}},
+		{in: "mon:SHA:authpass123:AES:privpass123", want: USMUser{Username: "mon", Level: AuthPriv, AuthProtocol: SHA,
+			AuthPassphrase: "authpass123", PrivProtocol: AES, PrivPassphrase: "privpass123"}},
+		{in: "mon:SHA:authpass123:AES-256:privpass123", want: USMUser{Username: "mon", Level: AuthPriv, AuthProtocol: SHA,
+			AuthPassphrase: "authpass123", PrivProtocol: AES256, PrivPassphrase: "privpass123"}},
+		{in: "mon:SHA:secretpass:AES", err: "mon:SHA:…:AES"},
+		{in: "mon:SHA:short", err: "at least 8"},
+		{in: "mon:RIPEMD:authpass123", err: "RIPEMD"},
+		{in: ":SHA:authpass123", err: "required"},
+		{in: "mon:SHA:authpass123:XOR:privpass123", err: "XOR"},
+	} {
+		got, err := ParseUSMUser(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), "secretpass") {
+				t.Errorf("%q: err %v, want one with %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%q: %+v %v, want %+v", c.in, got, err, c.want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -16,8 +17,11 @@ func TestTrapReceiver(t *testing.T) {
 	r, err := NewTrapReceiver(TrapOptions{
 		Addr:        fmt.Sprintf("127.0.0.1:%d", port),
 		Communities: []string{"public"},
-		V3User: &USMUser{Username: "trapuser", Level: AuthPriv, AuthProtocol: SHA, AuthPassphrase: "authpass123",
-			PrivProtocol: AES, PrivPassphrase: "privpass123"},
+		V3Users: []USMUser{
+			{Username: "trapuser", Level: AuthPriv, AuthProtocol: SHA, AuthPassphrase: "authpass123",
+				PrivProtocol: AES, PrivPassphrase: "privpass123"},
+			{Username: "authonly", Level: AuthNoPriv, AuthProtocol: SHA256, AuthPassphrase: "authonly123"},
+		},
 		OnTrap: func(tr Trap) { traps <- tr },
 		Logger: testLogger(t),
 	})
@@ -100,14 +104,81 @@ func TestTrapReceiver(t *testing.T) {
 			t.Errorf("inform %+v", tr)
 		}
 	})
-	t.Run("unknown community and wrong v3 key are dropped", func(t *testing.T) {
+	v3 := func(user, level string, auth ...string) []string {
+		a := []string{"-v3", "-u", user, "-l", level}
+		if len(auth) >= 2 {
+			a = append(a, "-a", auth[0], "-A", auth[1])
+		}
+		if len(auth) == 4 {
+			a = append(a, "-x", auth[2], "-X", auth[3])
+		}
+		return a
+	}
+	good := v3("trapuser", "authPriv", "SHA", "authpass123", "AES", "privpass123")
+	t.Run("v3 authNoPriv trap, sender's own engine ID", func(t *testing.T) {
+		send(t, "snmptrap", append(v3("authonly", "authNoPriv", "SHA-256", "authonly123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		if tr := next(t); tr.Version != V3 || tr.User != "authonly" || tr.TrapOID != linkDown || tr.Inform {
+			t.Errorf("trap %+v", tr)
+		}
+	})
+	// snmpinform discovers the receiver's engine ID (the receiver is
+	// authoritative for informs) and fails unless it is acknowledged.
+	t.Run("v3 authPriv inform is acknowledged", func(t *testing.T) {
+		send(t, "snmpinform", append(good, "-t", "2", "-r", "0", target, "", linkDown, ifIndex2, "i", "2")...)
+		tr := next(t)
+		if tr.Version != V3 || tr.User != "trapuser" || !tr.Inform || tr.TrapOID != linkDown {
+			t.Errorf("inform %+v", tr)
+		}
+		checkIfIndex(t, tr)
+	})
+	t.Run("v3 authNoPriv inform is acknowledged", func(t *testing.T) {
+		send(t, "snmpinform", append(v3("authonly", "authNoPriv", "SHA-256", "authonly123"), "-t", "2", "-r", "0", target, "", linkDown, ifIndex2, "i", "2")...)
+		if tr := next(t); tr.User != "authonly" || !tr.Inform {
+			t.Errorf("inform %+v", tr)
+		}
+	})
+	t.Run("refused notifications are counted; informs get the report", func(t *testing.T) {
+		before := r.Stats()
 		send(t, "snmptrap", "-v2c", "-c", "secret", target, "", linkDown, ifIndex2, "i", "2")
-		send(t, "snmptrap", "-v3", "-e", "0x8000000001020304", "-u", "trapuser", "-l", "authPriv",
-			"-a", "SHA", "-A", "wrongpass123", "-x", "AES", "-X", "privpass123", target, "", linkDown, ifIndex2, "i", "2")
+		send(t, "snmptrap", append(v3("trapuser", "authPriv", "SHA", "wrongpass123", "AES", "privpass123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		send(t, "snmptrap", append(v3("trapuser", "authPriv", "SHA", "authpass123", "AES", "wrongpriv123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		send(t, "snmptrap", append(v3("stranger", "authPriv", "SHA", "authpass123", "AES", "privpass123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{v3("trapuser", "authPriv", "SHA", "wrongpass123", "AES", "privpass123"), "Authentication failure"},
+			{v3("stranger", "authPriv", "SHA", "authpass123", "AES", "privpass123"), "Unknown user name"},
+			{v3("trapuser", "authNoPriv", "SHA", "authpass123"), "Unsupported security level"},
+		} {
+			out, err := runTool(t, "snmpinform", append(c.args, "-t", "2", "-r", "0", target, "", linkDown, ifIndex2, "i", "2")...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("snmpinform %v: want %q, got %s %v", c.args, c.want, out, err)
+			}
+		}
 		// A good one after them shows they were processed, and dropped.
 		send(t, "snmptrap", "-v2c", "-c", "public", target, "", ".1.3.6.1.6.3.1.1.5.4", ifIndex2, "i", "2")
 		if tr := next(t); tr.TrapOID != ".1.3.6.1.6.3.1.1.5.4" {
 			t.Errorf("got %+v", tr)
+		}
+		after := r.Stats()
+		t.Logf("before %+v\nafter %+v", before, after)
+		for _, c := range []struct {
+			name       string
+			got, wantN uint64
+		}{
+			{"bad community", after.BadCommunity - before.BadCommunity, 1},
+			{"wrong digests (a trap, an inform)", uint64(after.USM.WrongDigests - before.USM.WrongDigests), 2},
+			{"decryption errors", uint64(after.USM.DecryptionErrors - before.USM.DecryptionErrors), 1},
+			{"unknown user names (a trap, an inform)", uint64(after.USM.UnknownUserNames - before.USM.UnknownUserNames), 2},
+			{"unsupported levels", uint64(after.USM.UnsupportedSecLevels - before.USM.UnsupportedSecLevels), 1},
+		} {
+			if c.got != c.wantN {
+				t.Errorf("%s: counted %d, want %d", c.name, c.got, c.wantN)
+			}
+		}
+		if after.Accepted != before.Accepted+1 {
+			t.Errorf("accepted %d → %d", before.Accepted, after.Accepted)
 		}
 	})
 

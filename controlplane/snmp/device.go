@@ -387,10 +387,7 @@ func (d *Device) Validate() error {
 		d.Port = DefaultPort
 	}
 	if d.ID == "" {
-		d.ID = d.Host
-		if d.Port != DefaultPort {
-			d.ID = net.JoinHostPort(d.Host, strconv.Itoa(int(d.Port)))
-		}
+		d.ID = DeviceID(d.Host, d.Port)
 	}
 	if d.Version == "" {
 		d.Version = V2c
@@ -503,4 +500,33 @@ func redactUser(s string) string {
 		f[i] = "…"
 	}
 	return strings.Join(f, ":")
+}
+
+// DeviceID is the id a device at host and port gets: the host, with
+// ":port" (IPv6 in brackets) when the port is not 161.
+func DeviceID(host string, port uint16) string {
+	if port == 0 || port == DefaultPort {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+// SplitDeviceID reads a device id as DeviceID writes it (also "[::1]"
+// and an explicit ":161"): the host, an IP address or a host name, and the
+// port, 0 when the id has none.
+func SplitDeviceID(id string) (host string, port uint16, err error) {
+	host = strings.TrimSpace(id)
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
+			return "", 0, badinput.Errorf("snmp device %q: port %q is not 1..65535", id, p)
+		}
+		host, port = h, uint16(n)
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if host == "" || net.ParseIP(host) == nil && !validHostname(host) {
+		return "", 0, badinput.Errorf("snmp device %q: %q is neither an IP address nor a host name", id, host)
+	}
+	return host, port, nil
 }

@@ -176,8 +176,13 @@ func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger)
 	return a, nil
 }
 
-// parseV3User reads user:authpass:privpass (SHA and AES, authPriv).
+// parseV3User reads user:authpass:privpass (SHA and AES, authPriv), or
+// the five fields of --snmp-trap-user (user:AUTH:authpass:PRIV:privpass).
 func parseV3User(s string) (*snmp.USMUser, error) {
+	if strings.Count(s, ":") == 4 {
+		u, err := snmp.ParseUSMUser(s)
+		return &u, err
+	}
 	parts := strings.SplitN(s, ":", 3)
 	if len(parts) != 3 || parts[0] == "" {
 		return nil, fmt.Errorf("want user:authpassphrase:privpassphrase")

@@ -31,3 +31,27 @@ func TestAgentIfacesOperStatus(t *testing.T) {
 		}
 	}
 }
+
+// --snmp-agent-v3 keeps its three-field form (SHA, AES) and takes the
+// five fields of --snmp-trap-user for other protocols.
+func TestParseV3User(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want snmp.USMUser
+	}{
+		{"agent:authpass123:privpass123", snmp.USMUser{Username: "agent", Level: snmp.AuthPriv, AuthProtocol: snmp.SHA,
+			AuthPassphrase: "authpass123", PrivProtocol: snmp.AES, PrivPassphrase: "privpass123"}},
+		{"agent:SHA-512:authpass123:AES-256:privpass123", snmp.USMUser{Username: "agent", Level: snmp.AuthPriv, AuthProtocol: snmp.SHA512,
+			AuthPassphrase: "authpass123", PrivProtocol: snmp.AES256, PrivPassphrase: "privpass123"}},
+	} {
+		u, err := parseV3User(c.in)
+		if err != nil || *u != c.want {
+			t.Errorf("%q: %+v %v, want %+v", c.in, u, err, c.want)
+		}
+	}
+	for _, bad := range []string{"agent:short:privpass123", "agent:SHA:authpass123:AES", "agent"} {
+		if _, err := parseV3User(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -49,7 +49,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.SNMPTrapUsers, "snmp-trap-user", nil, "accept SNMPv3 traps and informs from this user: name:AUTH:authpass:PRIV:privpass (authPriv), name:AUTH:authpass (authNoPriv) or name; AUTH MD5/SHA/SHA-224/256/384/512, PRIV DES/AES/AES-192/AES-256 (repeatable; no ':' inside a field)")
 	fs.StringVar(&c.SNMPAgentAddr, "snmp-agent", "", "answer SNMP for the appliance (system group, IF-MIB of the monitored interfaces) on this UDP address (empty: off)")
 	fs.StringVar(&c.SNMPAgentCommunity, "snmp-agent-community", "", "the agent's v1/v2c read community (empty: v1/v2c off)")
-	fs.StringVar(&c.SNMPAgentV3, "snmp-agent-v3", "", "the agent's SNMPv3 user as user:authpassphrase:privpassphrase (SHA, AES, authPriv)")
+	fs.StringVar(&c.SNMPAgentV3, "snmp-agent-v3", "", "the agent's SNMPv3 user as user:authpassphrase:privpassphrase (SHA, AES, authPriv) or user:AUTH:authpass:PRIV:privpass as --snmp-trap-user")
 	fs.StringVar(&c.SNMPAgentContact, "snmp-agent-contact", "", "sysContact of the agent")
 	fs.StringVar(&c.SNMPAgentLocation, "snmp-agent-location", "", "sysLocation of the agent")
 	fs.StringVar(&c.CaptureMode, "capture-mode", c.CaptureMode, "live interfaces: auto (XDP, else AF_PACKET), xdp or afpacket")

@@ -281,6 +281,10 @@ func (a *Agent) currentView() mibView {
 	}
 	now := a.opts.Now()
 	a.view = buildView(a.sys, a.opts.Interfaces(), a.ticks(now), a.ticks)
+	if a.usm != nil {
+		// USM-MIB's usmStats (RFC 3414 5) come after every IF-MIB OID.
+		a.view = append(a.view, usmStatsView(a.usm.Stats())...)
+	}
 	a.viewAt = time.Now()
 	return a.view
 }

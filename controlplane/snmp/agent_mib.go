@@ -159,6 +159,24 @@ func buildView(sys SystemInfo, ifs []AgentIface, upTicks uint32, ticks func(time
 	return v
 }
 
+// usmStatsView is the usmStats group (.1.3.6.1.6.3.15.1.1.1-6.0) in OID
+// order, for a manager to read why its v3 requests failed.
+func usmStatsView(s USMStats) mibView {
+	var v mibView
+	for _, c := range []struct {
+		name string
+		n    uint32
+	}{
+		{oidUnsupportedSecLevels, s.UnsupportedSecLevels}, {oidNotInTimeWindows, s.NotInTimeWindows},
+		{oidUnknownUserNames, s.UnknownUserNames}, {oidUnknownEngineIDs, s.UnknownEngineIDs},
+		{oidWrongDigests, s.WrongDigests}, {oidDecryptionErrors, s.DecryptionErrors},
+	} {
+		o := mustOID(c.name)
+		v = append(v, entry{oid: o, name: o.String(), typ: gosnmp.Counter32, val: c.n})
+	}
+	return v
+}
+
 // normalizeIfaces fills defaults, sorts by ifIndex and drops repeated
 // indexes (a table row can only exist once).
 func normalizeIfaces(in []AgentIface) []AgentIface {

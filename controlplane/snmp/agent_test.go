@@ -187,8 +187,9 @@ func TestAgentWithNetSnmpTools(t *testing.T) {
 				t.Errorf("missing %q in\n%s", want, out)
 			}
 		}
-		out = run("snmpgetnext", "-v2c", "-c", "public", "-On", target, ".1.3.6.1.2.1.31.1.1.1.18.3")
-		if !strings.Contains(out, "No more variables left in this MIB View") {
+		// With v3 on, the usmStats counters follow the IF-MIB and end the view.
+		out = run("snmpgetnext", "-v2c", "-c", "public", "-On", target, ".1.3.6.1.2.1.31.1.1.1.18.3", ".1.3.6.1.6.3.15.1.1.6.0")
+		if !strings.Contains(out, ".1.3.6.1.6.3.15.1.1.1.0 = Counter32: ") || !strings.Contains(out, "No more variables left in this MIB View") {
 			t.Errorf("getnext past the end: %s", out)
 		}
 	})
@@ -270,10 +271,16 @@ func TestAgentV3Reports(t *testing.T) {
 			t.Errorf("notInTimeWindows went from %d to %d", before, after)
 		}
 	})
-	// and the agent still answers the right credentials
-	if out, err := runTool(t, "snmpget", append(user("authpass123", "privpass123"), "-On", target, ".1.3.6.1.2.1.1.5.0")...); err != nil ||
-		!strings.Contains(out, "probe-1") {
-		t.Errorf("good credentials: %s %v", out, err)
+	// and the agent still answers the right credentials, with the
+	// counters of what it refused in USM-MIB's usmStats.
+	time.Sleep(viewTTL)
+	out, err := runTool(t, "snmpget", append(user("authpass123", "privpass123"), "-On", target, ".1.3.6.1.2.1.1.5.0",
+		".1.3.6.1.6.3.15.1.1.3.0", ".1.3.6.1.6.3.15.1.1.5.0", ".1.3.6.1.6.3.15.1.1.6.0")...)
+	for _, want := range []string{"probe-1", ".1.3.6.1.6.3.15.1.1.3.0 = Counter32: 1\n", ".1.3.6.1.6.3.15.1.1.5.0 = Counter32: 1\n",
+		".1.3.6.1.6.3.15.1.1.6.0 = Counter32: 1\n"} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("good credentials: want %q in %s %v", want, out, err)
+		}
 	}
 }
 

@@ -2,10 +2,13 @@ package agent
 
 import (
 	"crypto/rand"
+	"expvar"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
@@ -117,7 +120,36 @@ func startSNMPTraps(c *config, st *store.Store, eng *checks.Engine, log *slog.Lo
 		return nil, fmt.Errorf("SNMP traps: %w", err)
 	}
 	log.Info("SNMP traps received", "addr", c.SNMPTrapAddr, "v3_users", len(c.snmpTrapUsers))
+	snmpVars.traps.Store(tr)
+	snmpVars.publish()
 	return tr, nil
+}
+
+// snmpVars publishes the counters of the running trap receiver and agent
+// as expvar "snmp" (/debug/vars with --goprobe-api-metrics): what was
+// received, and what was refused and why. expvar names are process-wide
+// and published once; the pointers follow restarts of the receivers.
+var snmpVars snmpCounters
+
+type snmpCounters struct {
+	once  sync.Once
+	traps atomic.Pointer[snmp.TrapReceiver]
+	agent atomic.Pointer[snmp.Agent]
+}
+
+func (v *snmpCounters) publish() {
+	v.once.Do(func() {
+		expvar.Publish("snmp", expvar.Func(func() any {
+			out := map[string]any{}
+			if tr := v.traps.Load(); tr != nil {
+				out["traps"] = tr.Stats()
+			}
+			if a := v.agent.Load(); a != nil {
+				out["agent_usm"] = a.USMStats()
+			}
+			return out
+		}))
+	})
 }
 
 // agentIfaces shows the captured interfaces in the agent's IF-MIB: what
@@ -173,6 +205,8 @@ func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger)
 		return nil, fmt.Errorf("SNMP agent: %w", err)
 	}
 	log.Info("SNMP agent answering", "addr", a.Addr().String(), "v2c", c.SNMPAgentCommunity != "", "v3", c.snmpV3User != nil)
+	snmpVars.agent.Store(a)
+	snmpVars.publish()
 	return a, nil
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,8 +20,9 @@ func TestSNMPv3TrapsAgentAndDeviceIDs(t *testing.T) {
 	dir := t.TempDir()
 	pcap := filepath.Join(dir, "v3.pcap")
 	writeCapture(t, pcap, 3)
-	trapPort, agentPort := freeUDP(t), freeUDP(t)
+	trapPort, agentPort, gpPort := freeUDP(t), freeUDP(t), freePort(t)
 	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--disable-login",
+		"--goprobe-api", fmt.Sprintf("127.0.0.1:%d", gpPort), "--goprobe-api-metrics",
 		"--snmp-traps", fmt.Sprintf("127.0.0.1:%d", trapPort),
 		"--snmp-trap-user", "trapuser:SHA:authpass123:AES:privpass123",
 		"--snmp-trap-user", "authonly:SHA-256:authonly123",
@@ -78,6 +80,27 @@ func TestSNMPv3TrapsAgentAndDeviceIDs(t *testing.T) {
 	}
 	if log := p.out.String(); !strings.Contains(log, "v3 message refused") || !strings.Contains(log, "wrong digest") {
 		t.Errorf("no log line for the refused trap:\n%s", log)
+	}
+
+	// The counts, in /debug/vars.
+	resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/vars", gpPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vars struct {
+		SNMP struct {
+			Traps struct {
+				Accepted uint64 `json:"accepted"`
+				USM      struct {
+					WrongDigests uint32 `json:"wrong_digests"`
+				} `json:"usm"`
+			} `json:"traps"`
+		} `json:"snmp"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&vars)
+	resp.Body.Close()
+	if err != nil || vars.SNMP.Traps.Accepted != 3 || vars.SNMP.Traps.USM.WrongDigests != 1 {
+		t.Errorf("/debug/vars snmp: %+v %v", vars.SNMP, err)
 	}
 
 	// The agent.

@@ -83,7 +83,23 @@ type usmEngine struct {
 
 	counts [usmDecryptionError + 1]atomic.Uint32
 	drops  *dropLog
+
+	// remote is the notion of other engines' boots and time that RFC 3414
+	// 3.2.7 b keeps, from the traps they authenticated: a replayed or
+	// stale trap falls outside the window. Only process touches it.
+	remote map[string]remoteClock
 }
+
+// remoteClock is an engine's boots and time as last authenticated, and
+// when that was (our clock).
+type remoteClock struct {
+	boots, time uint32
+	at          time.Time
+}
+
+// maxRemoteEngines bounds remote: past it the engine heard from longest
+// ago is forgotten (its next trap is then taken as new).
+const maxRemoteEngines = 4096
 
 type usmUser struct {
 	USMUser
@@ -95,7 +111,8 @@ type usmUser struct {
 const timeWindow = 150
 
 func newUSMEngine(users []USMUser, engineID string, boots uint32, log *slog.Logger) (*usmEngine, error) {
-	e := &usmEngine{engineID: engineID, boots: boots, users: map[string]*usmUser{}, drops: newDropLog(log)}
+	e := &usmEngine{engineID: engineID, boots: boots, users: map[string]*usmUser{}, drops: newDropLog(log),
+		remote: map[string]remoteClock{}}
 	now := time.Now()
 	e.start.Store(&now)
 	for _, u := range users {
@@ -222,7 +239,37 @@ func (e *usmEngine) process(msg []byte, from string, now time.Time) (*v3Message,
 			return nil, report(usmNotInTimeWindow, u, fmt.Errorf("boots %d time %d, ours %d %d", h.boots, h.time, e.boots, t))
 		}
 	}
+	if !ours && level != gosnmp.NoAuthNoPriv && !e.remoteTimely(h.engineID, h.boots, h.time, now) {
+		return nil, report(usmNotInTimeWindow, nil, fmt.Errorf("engine %x boots %d time %d: older than a trap it sent before", h.engineID, h.boots, h.time))
+	}
 	return &v3Message{pkt: pkt, user: u, ours: ours}, nil
+}
+
+// remoteTimely is RFC 3414 3.2.7 b for an authenticated trap from another
+// engine: outside the window when its boots went back, or its time is
+// more than 150 s behind what it said before (plus the time since). A
+// timely one moves the notion forward.
+func (e *usmEngine) remoteTimely(engineID string, boots, t uint32, now time.Time) bool {
+	c, known := e.remote[engineID]
+	if known {
+		expect := int64(c.time) + int64(now.Sub(c.at)/time.Second)
+		if boots == 0x7fffffff || boots < c.boots || boots == c.boots && int64(t) < expect-timeWindow {
+			return false
+		}
+		if boots == c.boots && t <= c.time {
+			return true // in the window, but no news
+		}
+	} else if len(e.remote) >= maxRemoteEngines {
+		var oldest string
+		for id, rc := range e.remote {
+			if oldest == "" || rc.at.Before(e.remote[oldest].at) {
+				oldest = id
+			}
+		}
+		delete(e.remote, oldest)
+	}
+	e.remote[engineID] = remoteClock{boots: boots, time: t, at: now}
+	return true
 }
 
 func levelName(l gosnmp.SnmpV3MsgFlags) string {

@@ -35,7 +35,7 @@ func TestTrapReceiver(t *testing.T) {
 	}
 	defer r.Close()
 	target := fmt.Sprintf("127.0.0.1:%d", port)
-	const linkDown = ".1.3.6.1.6.3.1.1.5.3"
+	const linkDown, linkUp = ".1.3.6.1.6.3.1.1.5.3", ".1.3.6.1.6.3.1.1.5.4"
 	ifIndex2 := ".1.3.6.1.2.1.2.2.1.1.2"
 	next := func(t *testing.T) Trap {
 		t.Helper()
@@ -137,6 +137,38 @@ func TestTrapReceiver(t *testing.T) {
 		send(t, "snmpinform", append(v3("authonly", "authNoPriv", "SHA-256", "authonly123"), "-t", "2", "-r", "0", target, "", linkDown, ifIndex2, "i", "2")...)
 		if tr := next(t); tr.User != "authonly" || !tr.Inform {
 			t.Errorf("inform %+v", tr)
+		}
+	})
+	// RFC 3414 3.2.7 b: the receiver keeps each sending engine's boots and
+	// time from its authenticated traps; a trap from before them (a
+	// replay, or a stale one) is refused. -Z sets the sender's boots,time.
+	t.Run("stale and replayed v3 traps are refused", func(t *testing.T) {
+		for _, c := range []struct {
+			bootsTime string
+			accepted  bool
+		}{
+			{"3,5000", true},
+			{"3,4000", false}, // 1000 s behind
+			{"3,4900", true},  // within 150 s
+			{"2,9000", false}, // boots went back
+			{"4,10", true},    // a restart
+			{"3,6000", false},
+		} {
+			before := r.Stats().USM.NotInTimeWindows
+			send(t, "snmptrap", append(v3("authonly", "authNoPriv", "SHA-256", "authonly123"), "-e", "0x80000000aabbccdd01", "-Z", c.bootsTime,
+				target, "", linkUp)...)
+			if c.accepted {
+				if tr := next(t); tr.TrapOID != linkUp {
+					t.Errorf("-Z %s: got %+v", c.bootsTime, tr)
+				}
+			} else {
+				waitFor(t, 5*time.Second, "the stale trap counted", func() bool { return r.Stats().USM.NotInTimeWindows == before+1 })
+			}
+		}
+		select {
+		case tr := <-traps:
+			t.Errorf("a refused trap got through: %+v", tr)
+		default:
 		}
 	})
 	t.Run("refused notifications are counted; informs get the report", func(t *testing.T) {

@@ -2,6 +2,7 @@ package snmp
 
 import (
 	"bytes"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -56,5 +57,36 @@ func TestPeekV3(t *testing.T) {
 			c[i] = b
 			peekV3(c)
 		}
+	}
+}
+
+// The notion of remote engines' clocks is bounded: past maxRemoteEngines
+// the one heard from longest ago is forgotten, so its stale trap is
+// taken as new; the others are still judged.
+func TestRemoteClocksBounded(t *testing.T) {
+	e, err := newUSMEngine(nil, "\x80\x00\x1f\x88\x04ours", 1, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Unix(1_800_000_000, 0)
+	for i := range maxRemoteEngines + 1 {
+		if !e.remoteTimely(fmt.Sprintf("engine-%05d", i), 5, 10_000, t0.Add(time.Duration(i)*time.Millisecond)) {
+			t.Fatalf("engine %d: first trap refused", i)
+		}
+	}
+	if len(e.remote) != maxRemoteEngines {
+		t.Fatalf("%d engines remembered", len(e.remote))
+	}
+	now := t0.Add(time.Minute)
+	// (Taking it back in forgets the next oldest, engine-00001.)
+	if !e.remoteTimely("engine-00000", 5, 1000, now) {
+		t.Error("the forgotten engine's old time was refused")
+	}
+	if e.remoteTimely("engine-04000", 5, 1000, now) || e.remoteTimely("engine-04000", 4, 20_000, now) {
+		t.Error("a remembered engine's old time or boots was accepted")
+	}
+	// Its own clock runs on: 10 000 s + 60 s elapsed, so 9 900 is stale.
+	if e.remoteTimely("engine-04001", 5, 9_900, now) || !e.remoteTimely("engine-04001", 5, 9_950, now) {
+		t.Error("the window does not follow the elapsed time")
 	}
 }

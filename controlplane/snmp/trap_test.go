@@ -274,6 +274,17 @@ func TestTrapReceiverHostileInput(t *testing.T) {
 	for _, b := range bad {
 		conn.Write(b)
 	}
+	// Let the receiver work through them (slowly under -race) before the
+	// good trap, so that a full socket buffer cannot drop it.
+	last := uint64(0)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		n := r.Stats().Received
+		if n == last {
+			break
+		}
+		last = n
+	}
 	// Each is refused, for a reason that depends on where it was cut or
 	// changed; then a good trap still gets through.
 	if out, err := runTool(t, "snmptrap", "-v2c", "-c", "public", r.Addr().String(), "", ".1.3.6.1.6.3.1.1.5.4"); err != nil {

@@ -61,6 +61,7 @@ type Config struct {
 
 	SNMPTrapAddr        string   // receive SNMP traps here (empty: off)
 	SNMPTrapCommunities []string // accepted v1/v2c trap communities (none: any)
+	SNMPTrapUsers       []string // v3 users whose traps/informs are accepted, as snmp.ParseUSMUser reads them
 	SNMPAgentAddr       string   // answer SNMP for the appliance here (empty: off)
 	SNMPAgentCommunity  string   // the agent's v1/v2c read community
 	SNMPAgentV3         string   // the agent's SNMPv3 user as user:authpass:privpass
@@ -128,6 +129,7 @@ type config struct {
 	maxDiskBytes   int64
 	collectors     []export.Collector
 	snmpV3User     *snmp.USMUser
+	snmpTrapUsers  []snmp.USMUser
 	tlsConfig      *tls.Config // the loaded certificate
 	trustedKeys    []ed25519.PublicKey
 	recordMaxBytes int64
@@ -249,6 +251,13 @@ func (o Config) validate() (*config, error) {
 			return nil, fmt.Errorf("--snmp-agent-v3: %w", err)
 		}
 		c.snmpV3User = u
+	}
+	for _, s := range o.SNMPTrapUsers {
+		u, err := snmp.ParseUSMUser(s)
+		if err != nil {
+			return nil, fmt.Errorf("--snmp-trap-user: %w", err)
+		}
+		c.snmpTrapUsers = append(c.snmpTrapUsers, u)
 	}
 	if o.SNMPAgentAddr != "" && o.SNMPAgentCommunity == "" && o.SNMPAgentV3 == "" {
 		return nil, errors.New("--snmp-agent needs --snmp-agent-community or --snmp-agent-v3")

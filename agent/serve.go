@@ -89,16 +89,11 @@ func (a *Agent) run(ctx context.Context) error {
 	}
 	defer infraView.Close()
 	if c.SNMPTrapAddr != "" {
-		tr, err := snmp.NewTrapReceiver(snmp.TrapOptions{Addr: c.SNMPTrapAddr, Communities: c.SNMPTrapCommunities,
-			OnTrap: func(t snmp.Trap) { trapAlert(eng, t) }, Logger: log})
-		if err == nil {
-			err = tr.Start()
-		}
+		tr, err := startSNMPTraps(c, st, eng, log)
 		if err != nil {
-			return fmt.Errorf("SNMP traps: %w", err)
+			return err
 		}
 		defer tr.Close()
-		log.Info("SNMP traps received", "addr", c.SNMPTrapAddr)
 	}
 	amon, stopAM, err := startActiveMonitoring(capCtx, c, st, eng, log)
 	if err != nil {

@@ -2,10 +2,13 @@ package agent
 
 import (
 	"crypto/rand"
+	"expvar"
 	"fmt"
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
@@ -55,9 +58,16 @@ func trapAlert(eng *checks.Engine, tr snmp.Trap) {
 	if tr.AgentAddress != "" {
 		src = tr.AgentAddress
 	}
+	how := string(tr.Version)
+	if tr.User != "" {
+		how += " user " + tr.User
+	}
+	if tr.Inform {
+		how += ", inform"
+	}
 	eng.Raise(alert.Alert{Entity: alert.EntitySNMPDevice, EntityVal: hostOf(src), Family: alert.FamilyOther,
 		TypeID: alert.OtherSNMPTrap, Tstamp: tr.Time.Unix(),
-		Info: fmt.Sprintf("trap %s from %s (%s) %s", tr.TrapOID, src, tr.Version, strings.Join(vars, " "))})
+		Info: fmt.Sprintf("trap %s from %s (%s) %s", tr.TrapOID, src, how, strings.Join(vars, " "))})
 }
 
 func hostOf(addr string) string {
@@ -67,16 +77,17 @@ func hostOf(addr string) string {
 	return addr
 }
 
-// agentState is the SNMP agent's engine id and boot count, kept across
-// restarts so SNMPv3 managers need not rediscover the agent.
-type agentState struct {
+// engineState is an SNMP engine's id and boot count, kept across
+// restarts so SNMPv3 peers need not rediscover the engine.
+type engineState struct {
 	EngineID []byte `json:"engine_id"`
 	Boots    uint32 `json:"boots"`
 }
 
-func nextAgentState(st *store.Store) (agentState, error) {
-	var a agentState
-	if _, err := st.Get(store.NSSNMP, "agent_engine", &a); err != nil {
+// nextEngineState is the stored engine under key with one more boot.
+func nextEngineState(st *store.Store, key string) (engineState, error) {
+	var a engineState
+	if _, err := st.Get(store.NSSNMP, key, &a); err != nil {
 		return a, err
 	}
 	if len(a.EngineID) == 0 {
@@ -88,11 +99,63 @@ func nextAgentState(st *store.Store) (agentState, error) {
 		}
 	}
 	a.Boots++
-	return a, st.Put(store.NSSNMP, "agent_engine", a)
+	return a, st.Put(store.NSSNMP, key, a)
+}
+
+// startSNMPTraps receives traps and informs on --snmp-traps and raises
+// them as alerts. Its engine (authoritative for v3 informs) is kept
+// apart from the agent's: they listen on different ports.
+func startSNMPTraps(c *config, st *store.Store, eng *checks.Engine, log *slog.Logger) (*snmp.TrapReceiver, error) {
+	state, err := nextEngineState(st, "trap_engine")
+	if err != nil {
+		return nil, fmt.Errorf("SNMP traps: engine state: %w", err)
+	}
+	tr, err := snmp.NewTrapReceiver(snmp.TrapOptions{Addr: c.SNMPTrapAddr, Communities: c.SNMPTrapCommunities,
+		V3Users: c.snmpTrapUsers, EngineID: state.EngineID, EngineBoots: state.Boots,
+		OnTrap: func(t snmp.Trap) { trapAlert(eng, t) }, Logger: log})
+	if err == nil {
+		err = tr.Start()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("SNMP traps: %w", err)
+	}
+	log.Info("SNMP traps received", "addr", c.SNMPTrapAddr, "v3_users", len(c.snmpTrapUsers))
+	snmpVars.traps.Store(tr)
+	snmpVars.publish()
+	return tr, nil
+}
+
+// snmpVars publishes the counters of the running trap receiver and agent
+// as expvar "snmp" (/debug/vars with --goprobe-api-metrics): what was
+// received, and what was refused and why. expvar names are process-wide
+// and published once; the pointers follow restarts of the receivers.
+var snmpVars snmpCounters
+
+type snmpCounters struct {
+	once  sync.Once
+	traps atomic.Pointer[snmp.TrapReceiver]
+	agent atomic.Pointer[snmp.Agent]
+}
+
+func (v *snmpCounters) publish() {
+	v.once.Do(func() {
+		expvar.Publish("snmp", expvar.Func(func() any {
+			out := map[string]any{}
+			if tr := v.traps.Load(); tr != nil {
+				out["traps"] = tr.Stats()
+			}
+			if a := v.agent.Load(); a != nil {
+				out["agent_usm"] = a.USMStats()
+			}
+			return out
+		}))
+	})
 }
 
 // agentIfaces shows the captured interfaces in the agent's IF-MIB: what
-// they received (a probe only listens) and what it lost.
+// they received (a probe only listens) and what it lost. ifOperStatus is
+// up while the interface delivers packets (a live capture, a capture file
+// being replayed), dormant once its input has ended.
 func agentIfaces(set *ifaceSet) func() []snmp.AgentIface {
 	return func() []snmp.AgentIface {
 		var out []snmp.AgentIface
@@ -105,7 +168,12 @@ func agentIfaces(set *ifaceSet) func() []snmp.AgentIface {
 				ai.InDiscards = r.api.Drops()
 			}
 			if r.captured() {
-				ai.OperStatus = snmp.StatusDown
+				// A capture file read to the end, or a capture that
+				// stopped: the interface exists and its counters are final,
+				// but it delivers no more packets. dormant (RFC 2863:
+				// "waiting for some external event", here a reload) rather
+				// than down, which managers treat as a fault.
+				ai.OperStatus = snmp.StatusDormant
 			}
 			out = append(out, ai)
 		}
@@ -118,7 +186,7 @@ func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger)
 	if c.SNMPAgentAddr == "" {
 		return nil, nil
 	}
-	state, err := nextAgentState(st)
+	state, err := nextEngineState(st, "agent_engine")
 	if err != nil {
 		return nil, fmt.Errorf("SNMP agent state: %w", err)
 	}
@@ -137,11 +205,18 @@ func startSNMPAgent(c *config, st *store.Store, set *ifaceSet, log *slog.Logger)
 		return nil, fmt.Errorf("SNMP agent: %w", err)
 	}
 	log.Info("SNMP agent answering", "addr", a.Addr().String(), "v2c", c.SNMPAgentCommunity != "", "v3", c.snmpV3User != nil)
+	snmpVars.agent.Store(a)
+	snmpVars.publish()
 	return a, nil
 }
 
-// parseV3User reads user:authpass:privpass (SHA and AES, authPriv).
+// parseV3User reads user:authpass:privpass (SHA and AES, authPriv), or
+// the five fields of --snmp-trap-user (user:AUTH:authpass:PRIV:privpass).
 func parseV3User(s string) (*snmp.USMUser, error) {
+	if strings.Count(s, ":") == 4 {
+		u, err := snmp.ParseUSMUser(s)
+		return &u, err
+	}
 	parts := strings.SplitN(s, ":", 3)
 	if len(parts) != 3 || parts[0] == "" {
 		return nil, fmt.Errorf("want user:authpassphrase:privpassphrase")

@@ -325,6 +325,9 @@ func lint(raw map[string]string) Params {
 			limit = maxConfigFile
 		}
 		if !ok || len(v) > limit || !val(v) {
+			if k == "host" && len(v) <= 300 && vSNMPDevice(v) {
+				p[snmpDeviceParam] = v // the SNMP endpoints' device id
+			}
 			continue
 		}
 		p[k] = v

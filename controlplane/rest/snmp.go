@@ -53,13 +53,14 @@ func (srv *Server) snmp(r *request) (*SNMP, RC, any) {
 }
 
 // snmpDevice is srv.snmp for the calls about one device: its id from
-// snmp_host (INVALID_HOST without one).
+// host (or snmp_host) and snmp_port (INVALID_HOST without one).
 func (srv *Server) snmpDevice(r *request) (s *SNMP, id string, rc RC, rsp any) {
 	if s, rc, rsp = srv.snmp(r); s == nil {
 		return nil, "", rc, rsp
 	}
-	if id = snmpDeviceID(r.params); id == "" {
-		return nil, "", RCInvalidHost, nil
+	id, err := s.deviceID(r.params)
+	if err != nil {
+		return nil, "", RCInvalidHost, map[string]string{"error": err.Error()}
 	}
 	return s, id, RCOK, nil
 }
@@ -74,9 +75,15 @@ func deviceFromParams(p Params) snmp.Device {
 			raw[k] = v
 		}
 	}
+	// snmp_host may be a device id as get/snmp/devices lists it.
+	if h, port, err := snmp.SplitDeviceID(raw["snmp_host"]); err == nil && port != 0 {
+		if ps, ok := raw["snmp_port"]; !ok || ps == strconv.Itoa(int(port)) {
+			raw["snmp_host"], raw["snmp_port"] = h, strconv.Itoa(int(port))
+		}
+	}
 	b, _ := json.Marshal(raw)
 	var d snmp.Device
-	d.Host = p["snmp_host"] // kept even if the rest fails to decode
+	d.Host = raw["snmp_host"] // kept even if the rest fails to decode
 	_ = json.Unmarshal(b, &d)
 	return d
 }
@@ -188,20 +195,49 @@ func (srv *Server) deleteSNMPDevice(r *request) (RC, any) {
 	return RCSNMPDeviceDeleted, nil
 }
 
-// snmpDeviceID is the device id a request names: host (or snmp_host),
-// with snmp_port when it is not 161.
-func snmpDeviceID(p Params) string {
-	host := p["snmp_host"]
-	if host == "" {
-		host = p["host"]
+// snmpDeviceParam holds a host parameter that is an SNMP device id
+// ("127.0.0.1:16161", a host name), which the host endpoints' lint drops.
+// No client can send it: lint keeps only known names.
+const snmpDeviceParam = "host (snmp device id)"
+
+// vSNMPDevice accepts the id forms get/snmp/devices lists.
+func vSNMPDevice(s string) bool {
+	_, _, err := snmp.SplitDeviceID(s)
+	return err == nil
+}
+
+// deviceID is the device a request names: snmp_host or host, as an
+// address, a host name or a device id as get/snmp/devices lists it
+// ("127.0.0.1:16161"), with snmp_port when it is given. A name that is
+// the id of a device (imported with an id of its own) is taken as is.
+func (s *SNMP) deviceID(p Params) (string, error) {
+	raw := p["snmp_host"]
+	for _, k := range []string{"host", snmpDeviceParam} {
+		if raw == "" {
+			raw = p[k]
+		}
 	}
-	if host == "" {
-		return ""
+	if raw == "" {
+		return "", badinput.Errorf("host (or snmp_host): required")
 	}
-	if port := p["snmp_port"]; port != "" && port != strconv.Itoa(snmp.DefaultPort) {
-		return net.JoinHostPort(host, port)
+	if _, found, _ := s.Device(raw); found && p["snmp_port"] == "" {
+		return raw, nil
 	}
-	return host
+	host, port, err := snmp.SplitDeviceID(raw)
+	if err != nil {
+		return "", err
+	}
+	if ps := p["snmp_port"]; ps != "" {
+		n, err := strconv.ParseUint(ps, 10, 16)
+		if err != nil || n == 0 {
+			return "", badinput.Errorf("snmp_port %q: not 1..65535", ps)
+		}
+		if port != 0 && port != uint16(n) {
+			return "", badinput.Errorf("host %q and snmp_port %s name different ports", raw, ps)
+		}
+		port = uint16(n)
+	}
+	return snmp.DeviceID(host, port), nil
 }
 
 // getSNMPDevices lists the devices as last polled (secrets redacted).
@@ -288,10 +324,13 @@ func (srv *Server) getSNMPInterfaceTS(r *request) (RC, any) {
 	if s == nil {
 		return rc, rsp
 	}
-	id := snmpDeviceID(r.params)
+	id, err := s.deviceID(r.params)
+	if err != nil {
+		return RCInvalidArguments, map[string]string{"error": err.Error()}
+	}
 	idx, err := strconv.Atoi(r.params["snmp_port_idx"])
-	if id == "" || err != nil || idx <= 0 {
-		return RCInvalidArguments, map[string]string{"error": "host and snmp_port_idx are required"}
+	if err != nil || idx <= 0 {
+		return RCInvalidArguments, map[string]string{"error": "snmp_port_idx is required"}
 	}
 	from, to := int64(r.params.Int("epoch_begin", 0)), int64(r.params.Int("epoch_end", 0))
 	out, err := s.Samples(id, idx, from, to)

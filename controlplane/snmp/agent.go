@@ -42,8 +42,8 @@ type AgentOptions struct {
 type Agent struct {
 	opts  AgentOptions
 	log   *slog.Logger
-	dec   *gosnmp.GoSNMP // decodes requests; v3 ones are checked and decrypted
-	usm   *usmAgent      // nil without a v3 user
+	dec   *gosnmp.GoSNMP // decodes v1/v2c requests
+	usm   *usmEngine     // v3: nil without a v3 user
 	start time.Time
 
 	mu     sync.Mutex
@@ -109,12 +109,11 @@ func NewAgent(o AgentOptions) (*Agent, error) {
 		if len(o.EngineID) < 5 || len(o.EngineID) > 32 {
 			return nil, badinput.Errorf("snmp agent: engine ID of %d bytes, RFC 3411 wants 5..32", len(o.EngineID))
 		}
-		usm, err := newUSMAgent(u, string(o.EngineID), o.EngineBoots)
+		usm, err := newUSMEngine([]USMUser{u}, string(o.EngineID), o.EngineBoots, a.log)
 		if err != nil {
 			return nil, fmt.Errorf("snmp agent: %w", err)
 		}
 		a.usm = usm
-		a.dec = usm.decoder()
 	}
 	return a, nil
 }
@@ -149,7 +148,7 @@ func (a *Agent) Start() error {
 	}
 	a.conn, a.done, a.start = conn, make(chan struct{}), a.opts.Now()
 	if a.usm != nil {
-		a.usm.start = a.start
+		a.usm.setStart(a.start)
 	}
 	go a.serve()
 	a.log.Info("snmp agent listening", "addr", conn.LocalAddr().String())
@@ -207,16 +206,16 @@ func (a *Agent) handle(msg []byte, from *net.UDPAddr) (out []byte) {
 			out = nil
 		}
 	}()
-	req, err := a.dec.UnmarshalTrap(msg, true)
-	if err != nil || req == nil {
-		a.log.Debug("snmp agent: request dropped", "from", from, "err", err)
-		return nil
-	}
-	if req.Version == gosnmp.Version3 {
+	if v, ok := msgVersion(msg); ok && v == 3 {
 		if a.usm == nil {
 			return nil
 		}
-		return a.usm.handle(req, a.currentView, a.opts.Now())
+		return a.handleV3(msg, from)
+	}
+	req, err := a.dec.UnmarshalTrap(msg, true)
+	if err != nil || req == nil || req.Version == gosnmp.Version3 {
+		a.log.Debug("snmp agent: request dropped", "from", from, "err", err)
+		return nil
 	}
 	if a.opts.Community == "" || req.Community != a.opts.Community {
 		return nil // RFC 3584: no answer, only an authenticationFailure count
@@ -239,6 +238,40 @@ func (a *Agent) handle(msg []byte, from *net.UDPAddr) (out []byte) {
 	return b
 }
 
+// handleV3 answers a v3 request, or sends the usmStats Report that says
+// why it cannot (RFC 3414 3.2).
+func (a *Agent) handleV3(msg []byte, from *net.UDPAddr) []byte {
+	now := a.opts.Now()
+	m, report := a.usm.process(msg, from.String(), now)
+	if m == nil {
+		return report
+	}
+	ans, ok := a.currentView().process(m.pkt, false)
+	if !ok {
+		return nil
+	}
+	limit := maxUDPPayload
+	if m.pkt.MsgMaxSize > 0 && int(m.pkt.MsgMaxSize) < limit {
+		limit = int(m.pkt.MsgMaxSize)
+	}
+	b, err := fitResponse(ans, m.pkt.PDUType, limit, func(an answer) ([]byte, error) {
+		return a.usm.reply(m, gosnmp.GetResponse, an, now)
+	})
+	if err != nil {
+		a.log.Warn("snmp agent: cannot encode response", "err", err)
+		return nil
+	}
+	return b
+}
+
+// USMStats are the agent's usmStats counters (refused v3 requests).
+func (a *Agent) USMStats() USMStats {
+	if a.usm == nil {
+		return USMStats{}
+	}
+	return a.usm.Stats()
+}
+
 // currentView is the view, rebuilt if older than viewTTL.
 func (a *Agent) currentView() mibView {
 	a.mu.Lock()
@@ -248,6 +281,10 @@ func (a *Agent) currentView() mibView {
 	}
 	now := a.opts.Now()
 	a.view = buildView(a.sys, a.opts.Interfaces(), a.ticks(now), a.ticks)
+	if a.usm != nil {
+		// USM-MIB's usmStats (RFC 3414 5) come after every IF-MIB OID.
+		a.view = append(a.view, usmStatsView(a.usm.Stats())...)
+	}
 	a.viewAt = time.Now()
 	return a.view
 }

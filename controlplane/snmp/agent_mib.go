@@ -12,7 +12,7 @@ import (
 // SystemInfo is the appliance's own system group.
 type SystemInfo struct {
 	Descr    string
-	ObjectID string // sysObjectID; default zeroDotZero (no registered OID)
+	ObjectID string // sysObjectID; default OIDProduct
 	Contact  string
 	Name     string
 	Location string
@@ -132,7 +132,7 @@ func buildView(sys SystemInfo, ifs []AgentIface, upTicks uint32, ticks func(time
 	}
 	objectID := sys.ObjectID
 	if objectID == "" {
-		objectID = oidZeroZero
+		objectID = OIDProduct
 	}
 	services := sys.Services
 	if services == 0 {
@@ -155,6 +155,24 @@ func buildView(sys SystemInfo, ifs []AgentIface, upTicks uint32, ticks func(time
 		for i := range ifs {
 			add(ifXEntryOID.child(c.num, uint32(ifs[i].Index)), c.typ, c.val(&ifs[i], ticks))
 		}
+	}
+	return v
+}
+
+// usmStatsView is the usmStats group (.1.3.6.1.6.3.15.1.1.1-6.0) in OID
+// order, for a manager to read why its v3 requests failed.
+func usmStatsView(s USMStats) mibView {
+	var v mibView
+	for _, c := range []struct {
+		name string
+		n    uint32
+	}{
+		{oidUnsupportedSecLevels, s.UnsupportedSecLevels}, {oidNotInTimeWindows, s.NotInTimeWindows},
+		{oidUnknownUserNames, s.UnknownUserNames}, {oidUnknownEngineIDs, s.UnknownEngineIDs},
+		{oidWrongDigests, s.WrongDigests}, {oidDecryptionErrors, s.DecryptionErrors},
+	} {
+		o := mustOID(c.name)
+		v = append(v, entry{oid: o, name: o.String(), typ: gosnmp.Counter32, val: c.n})
 	}
 	return v
 }

@@ -187,8 +187,9 @@ func TestAgentWithNetSnmpTools(t *testing.T) {
 				t.Errorf("missing %q in\n%s", want, out)
 			}
 		}
-		out = run("snmpgetnext", "-v2c", "-c", "public", "-On", target, ".1.3.6.1.2.1.31.1.1.1.18.3")
-		if !strings.Contains(out, "No more variables left in this MIB View") {
+		// With v3 on, the usmStats counters follow the IF-MIB and end the view.
+		out = run("snmpgetnext", "-v2c", "-c", "public", "-On", target, ".1.3.6.1.2.1.31.1.1.1.18.3", ".1.3.6.1.6.3.15.1.1.6.0")
+		if !strings.Contains(out, ".1.3.6.1.6.3.15.1.1.1.0 = Counter32: ") || !strings.Contains(out, "No more variables left in this MIB View") {
 			t.Errorf("getnext past the end: %s", out)
 		}
 	})
@@ -198,27 +199,15 @@ func TestAgentWithNetSnmpTools(t *testing.T) {
 			t.Errorf("set: %v", err)
 		}
 	})
-	t.Run("wrong credentials get no answer", func(t *testing.T) {
-		for _, args := range [][]string{
-			{"-v2c", "-c", "private"},
-			{"-v1", "-c", "nope"},
-			{"-v3", "-l", "authPriv", "-u", "agentuser", "-a", "SHA", "-A", "wrongpass123", "-x", "AES", "-X", "privpass123"},
-			{"-v3", "-l", "authPriv", "-u", "someone", "-a", "SHA", "-A", "authpass123", "-x", "AES", "-X", "privpass123"},
-		} {
+	t.Run("wrong communities get no answer", func(t *testing.T) {
+		for _, args := range [][]string{{"-v2c", "-c", "private"}, {"-v1", "-c", "nope"}} {
 			out, err := runTool(t, "snmpget", append(args, "-t", "0.5", "-r", "0", "-On", target, ".1.3.6.1.2.1.1.5.0")...)
-			if err == nil || strings.Contains(out, "probe-1") {
-				t.Errorf("%v answered: %s", args, out)
+			if err == nil || !strings.Contains(err.Error(), "Timeout") {
+				t.Errorf("%v answered: %s %v", args, out, err)
 			}
 		}
 		// and the agent still answers the right ones afterwards
 		run("snmpget", "-v2c", "-c", "public", target, ".1.3.6.1.2.1.1.5.0")
-	})
-	t.Run("v3 below the user's level is refused", func(t *testing.T) {
-		out, err := runTool(t, "snmpget", "-v3", "-l", "authNoPriv", "-u", "agentuser", "-a", "SHA", "-A", "authpass123",
-			"-t", "0.5", "-r", "0", "-On", target, ".1.3.6.1.2.1.1.5.0")
-		if err == nil || strings.Contains(out, "probe-1") {
-			t.Errorf("authNoPriv answered: %s", out)
-		}
 	})
 	t.Run("interface changes show up", func(t *testing.T) {
 		ifs.update(func(ifs []AgentIface) { ifs[0].OperStatus = StatusDown })
@@ -228,6 +217,71 @@ func TestAgentWithNetSnmpTools(t *testing.T) {
 			t.Errorf("oper status after the change: %s", out)
 		}
 	})
+}
+
+// Bad v3 credentials get the usmStats Report RFC 3414 3.2 says, which
+// net-snmp's snmpget turns into its message for it, instead of silence;
+// each refusal is counted. A manager whose notion of the agent's boots
+// is behind gets an authenticated notInTimeWindow report, resynchronizes
+// from it and is answered.
+func TestAgentV3Reports(t *testing.T) {
+	t.Parallel()
+	a := startAgentEngine(t, "", testIfaces(1), []byte{0x80, 0, 0x1f, 0x88, 4, 1, 2, 3, 4, 5, 6, 7, 8}, 3)
+	target := a.Addr().String()
+	user := func(auth, priv string) []string {
+		return []string{"-v3", "-l", "authPriv", "-u", "agentuser", "-a", "SHA", "-A", auth, "-x", "AES", "-X", priv}
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want string // snmpget's words for the report
+		stat func(USMStats) uint32
+	}{
+		{"unknown user", []string{"-v3", "-l", "authPriv", "-u", "someone", "-a", "SHA", "-A", "authpass123", "-x", "AES", "-X", "privpass123"},
+			"Unknown user name", func(s USMStats) uint32 { return s.UnknownUserNames }},
+		{"wrong auth passphrase", user("wrongpass123", "privpass123"),
+			"Authentication failure (incorrect password, community or key)", func(s USMStats) uint32 { return s.WrongDigests }},
+		{"wrong priv passphrase", user("authpass123", "wrongpriv123"),
+			"Decryption error", func(s USMStats) uint32 { return s.DecryptionErrors }},
+		{"below the user's level", []string{"-v3", "-l", "authNoPriv", "-u", "agentuser", "-a", "SHA", "-A", "authpass123"},
+			"Unsupported security level", func(s USMStats) uint32 { return s.UnsupportedSecLevels }},
+		{"another engine's ID", append(user("authpass123", "privpass123"), "-e", "0x80001f8804aabbccdd"),
+			"Unknown engine ID", func(s USMStats) uint32 { return s.UnknownEngineIDs }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			before := c.stat(a.USMStats())
+			out, err := runTool(t, "snmpget", append(c.args, "-t", "2", "-r", "0", "-On", target, ".1.3.6.1.2.1.1.5.0")...)
+			if err == nil || strings.Contains(out, "probe-1") || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("want %q from snmpget, got %s %v", c.want, out, err)
+			}
+			if after := c.stat(a.USMStats()); after != before+1 {
+				t.Errorf("counter went from %d to %d", before, after)
+			}
+		})
+	}
+	t.Run("not in time window", func(t *testing.T) {
+		before := a.USMStats().NotInTimeWindows
+		// -Z: snmpget believes the agent is at boots 2 (it is at 3).
+		out, err := runTool(t, "snmpget", append(user("authpass123", "privpass123"), "-Z", "2,5", "-t", "2", "-r", "0",
+			"-On", target, ".1.3.6.1.2.1.1.5.0")...)
+		if err != nil || !strings.Contains(out, `STRING: "probe-1"`) {
+			t.Errorf("after resynchronizing: %s %v", out, err)
+		}
+		if after := a.USMStats().NotInTimeWindows; after != before+1 {
+			t.Errorf("notInTimeWindows went from %d to %d", before, after)
+		}
+	})
+	// and the agent still answers the right credentials, with the
+	// counters of what it refused in USM-MIB's usmStats.
+	time.Sleep(viewTTL)
+	out, err := runTool(t, "snmpget", append(user("authpass123", "privpass123"), "-On", target, ".1.3.6.1.2.1.1.5.0",
+		".1.3.6.1.6.3.15.1.1.3.0", ".1.3.6.1.6.3.15.1.1.5.0", ".1.3.6.1.6.3.15.1.1.6.0")...)
+	for _, want := range []string{"probe-1", ".1.3.6.1.6.3.15.1.1.3.0 = Counter32: 1\n", ".1.3.6.1.6.3.15.1.1.5.0 = Counter32: 1\n",
+		".1.3.6.1.6.3.15.1.1.6.0 = Counter32: 1\n"} {
+		if err != nil || !strings.Contains(out, want) {
+			t.Errorf("good credentials: want %q in %s %v", want, out, err)
+		}
+	}
 }
 
 // The processing rules, without sockets: v2c exceptions versus v1
@@ -364,8 +418,9 @@ func TestAgentV3Protocols(t *testing.T) {
 			if u.Level == AuthPriv {
 				args = append(args, "-x", string(u.PrivProtocol), "-X", u.PrivPassphrase)
 			}
-			out, err := runTool(t, "snmpget", append(args, "-t", "1", "-r", "0", "-On", a.Addr().String(), ".1.3.6.1.2.1.1.5.0")...)
-			if err != nil || !strings.Contains(out, `STRING: "x"`) {
+			out, err := runTool(t, "snmpget", append(args, "-t", "1", "-r", "0", "-On", a.Addr().String(), ".1.3.6.1.2.1.1.5.0", ".1.3.6.1.2.1.1.2.0")...)
+			// sysObjectID defaults to net-snmp's playpen subtree (NET-SNMP-MIB).
+			if err != nil || !strings.Contains(out, `STRING: "x"`) || !strings.Contains(out, "OID: .1.3.6.1.4.1.8072.9999.9999.1\n") {
 				t.Errorf("%s %v", out, err)
 			}
 		})

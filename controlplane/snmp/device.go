@@ -387,10 +387,7 @@ func (d *Device) Validate() error {
 		d.Port = DefaultPort
 	}
 	if d.ID == "" {
-		d.ID = d.Host
-		if d.Port != DefaultPort {
-			d.ID = net.JoinHostPort(d.Host, strconv.Itoa(int(d.Port)))
-		}
+		d.ID = DeviceID(d.Host, d.Port)
 	}
 	if d.Version == "" {
 		d.Version = V2c
@@ -465,4 +462,71 @@ func (d Device) Redacted() Device {
 		d.PrivPassphrase = "***"
 	}
 	return d
+}
+
+// ParseUSMUser reads an SNMPv3 user from the command line:
+//
+//	name                                      noAuthNoPriv
+//	name:AUTH:authpassphrase                  authNoPriv
+//	name:AUTH:authpassphrase:PRIV:privpassphrase  authPriv
+//
+// AUTH is MD5, SHA, SHA-224, SHA-256, SHA-384 or SHA-512; PRIV is DES,
+// AES, AES-192, AES-256, AES-192-C or AES-256-C (net-snmp's -a and -x
+// names). Fields are split on ':', so no field may contain one.
+func ParseUSMUser(s string) (USMUser, error) {
+	f := strings.Split(s, ":")
+	var u USMUser
+	switch len(f) {
+	case 1:
+		u = USMUser{Username: f[0], Level: NoAuthNoPriv}
+	case 3:
+		u = USMUser{Username: f[0], Level: AuthNoPriv, AuthProtocol: AuthProtocol(f[1]), AuthPassphrase: f[2]}
+	case 5:
+		u = USMUser{Username: f[0], Level: AuthPriv, AuthProtocol: AuthProtocol(f[1]), AuthPassphrase: f[2],
+			PrivProtocol: PrivProtocol(f[3]), PrivPassphrase: f[4]}
+	default:
+		return USMUser{}, badinput.Errorf("SNMPv3 user %q: want name, name:AUTH:authpass or name:AUTH:authpass:PRIV:privpass", redactUser(s))
+	}
+	if err := u.normalize(); err != nil {
+		return USMUser{}, err
+	}
+	return u, nil
+}
+
+// redactUser is a user spec with its passphrases hidden, for errors.
+func redactUser(s string) string {
+	f := strings.Split(s, ":")
+	for i := 2; i < len(f); i += 2 {
+		f[i] = "…"
+	}
+	return strings.Join(f, ":")
+}
+
+// DeviceID is the id a device at host and port gets: the host, with
+// ":port" (IPv6 in brackets) when the port is not 161.
+func DeviceID(host string, port uint16) string {
+	if port == 0 || port == DefaultPort {
+		return host
+	}
+	return net.JoinHostPort(host, strconv.Itoa(int(port)))
+}
+
+// SplitDeviceID reads a device id as DeviceID writes it (also "[::1]"
+// and an explicit ":161"): the host, an IP address or a host name, and the
+// port, 0 when the id has none.
+func SplitDeviceID(id string) (host string, port uint16, err error) {
+	host = strings.TrimSpace(id)
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		n, err := strconv.ParseUint(p, 10, 16)
+		if err != nil || n == 0 {
+			return "", 0, badinput.Errorf("snmp device %q: port %q is not 1..65535", id, p)
+		}
+		host, port = h, uint16(n)
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		host = host[1 : len(host)-1]
+	}
+	if host == "" || net.ParseIP(host) == nil && !validHostname(host) {
+		return "", 0, badinput.Errorf("snmp device %q: %q is neither an IP address nor a host name", id, host)
+	}
+	return host, port, nil
 }

@@ -124,3 +124,79 @@ func TestDeviceValidate(t *testing.T) {
 		t.Errorf("redacted %+v", r)
 	}
 }
+
+// The --snmp-trap-user forms, and the ones refused (without echoing
+// passphrases).
+func TestParseUSMUser(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want USMUser
+		err  string
+	}{
+		{in: "mon", want: USMUser{Username: "mon", Level: NoAuthNoPriv}},
+		{in: "mon:sha-256:authpass123", want: USMUser{Username: "mon", Level: AuthNoPriv, AuthProtocol: SHA256, AuthPassphrase: "authpass123"}},
+		{in: "mon:SHA:authpass123:AES:privpass123", want: USMUser{Username: "mon", Level: AuthPriv, AuthProtocol: SHA,
+			AuthPassphrase: "authpass123", PrivProtocol: AES, PrivPassphrase: "privpass123"}},
+		{in: "mon:SHA:authpass123:AES-256:privpass123", want: USMUser{Username: "mon", Level: AuthPriv, AuthProtocol: SHA,
+			AuthPassphrase: "authpass123", PrivProtocol: AES256, PrivPassphrase: "privpass123"}},
+		{in: "mon:SHA:secretpass:AES", err: "mon:SHA:…:AES"},
+		{in: "mon:SHA:short", err: "at least 8"},
+		{in: "mon:RIPEMD:authpass123", err: "RIPEMD"},
+		{in: ":SHA:authpass123", err: "required"},
+		{in: "mon:SHA:authpass123:XOR:privpass123", err: "XOR"},
+	} {
+		got, err := ParseUSMUser(c.in)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || strings.Contains(err.Error(), "secretpass") {
+				t.Errorf("%q: err %v, want one with %q", c.in, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%q: %+v %v, want %+v", c.in, got, err, c.want)
+		}
+	}
+}
+
+// Device ids: the host alone on the default port, host:port otherwise
+// (IPv6 bracketed), and SplitDeviceID reads every form back.
+func TestDeviceIDRoundTrip(t *testing.T) {
+	for _, c := range []struct {
+		in       string
+		host     string
+		port     uint16
+		canon    string
+		hasError bool
+	}{
+		{in: "127.0.0.1:16161", host: "127.0.0.1", port: 16161, canon: "127.0.0.1:16161"},
+		{in: "127.0.0.1", host: "127.0.0.1", canon: "127.0.0.1"},
+		{in: "127.0.0.1:161", host: "127.0.0.1", port: 161, canon: "127.0.0.1"},
+		{in: "[::1]:16161", host: "::1", port: 16161, canon: "[::1]:16161"},
+		{in: "::1", host: "::1", canon: "::1"},
+		{in: "[::1]", host: "::1", canon: "::1"},
+		{in: "router-1.example.net:1161", host: "router-1.example.net", port: 1161, canon: "router-1.example.net:1161"},
+		{in: "127.0.0.1:0", hasError: true},
+		{in: "127.0.0.1:65536", hasError: true},
+		{in: "bad host:161", hasError: true},
+		{in: "", hasError: true},
+		{in: ":161", hasError: true},
+	} {
+		h, p, err := SplitDeviceID(c.in)
+		if c.hasError {
+			if err == nil {
+				t.Errorf("%q: no error (%q %d)", c.in, h, p)
+			}
+			continue
+		}
+		if err != nil || h != c.host || p != c.port {
+			t.Errorf("%q: %q %d %v, want %q %d", c.in, h, p, err, c.host, c.port)
+		}
+		if got := DeviceID(h, p); got != c.canon {
+			t.Errorf("%q: id %q, want %q", c.in, got, c.canon)
+		}
+		d := Device{Host: h, Port: p, Version: V2c, Community: "public"}
+		if err := d.Validate(); err != nil || d.ID != c.canon {
+			t.Errorf("%q: Validate gives id %q %v, want %q", c.in, d.ID, err, c.canon)
+		}
+	}
+}

@@ -22,12 +22,22 @@ const (
 	oidTrapOID  = ".1.3.6.1.6.3.1.1.4.1.0" // snmpTrapOID.0
 	oidTrapsStd = ".1.3.6.1.6.3.1.1.5"     // coldStart… generic traps (RFC 3584)
 	oidIfAdmin  = ".1.3.6.1.2.1.2.2.1.7"   // ifAdminStatus column
-	oidZeroZero = ".0.0"                   // zeroDotZero: "no identifier"
+
+	// OIDProduct is the appliance's sysObjectID: NET-SNMP-MIB's
+	// netSnmpPlaypen.1, net-snmp's subtree for "private experimentation,
+	// prior to transferring a MIB structure to another part of the OID
+	// tree". A placeholder until the project registers a private
+	// enterprise number; managers show it as NET-SNMP-MIB::netSnmpPlaypen.1,
+	// which says what it is, where zeroDotZero said nothing.
+	OIDProduct = ".1.3.6.1.4.1.8072.9999.9999.1"
 
 	// usmStats counters an agent reports (RFC 3414).
 	oidUnsupportedSecLevels = ".1.3.6.1.6.3.15.1.1.1.0"
 	oidNotInTimeWindows     = ".1.3.6.1.6.3.15.1.1.2.0"
+	oidUnknownUserNames     = ".1.3.6.1.6.3.15.1.1.3.0"
 	oidUnknownEngineIDs     = ".1.3.6.1.6.3.15.1.1.4.0"
+	oidWrongDigests         = ".1.3.6.1.6.3.15.1.1.5.0"
+	oidDecryptionErrors     = ".1.3.6.1.6.3.15.1.1.6.0"
 )
 
 // ifTable columns (RFC 2863).

@@ -1,7 +1,10 @@
 package snmp
 
 import (
+	"bytes"
 	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -16,8 +19,11 @@ func TestTrapReceiver(t *testing.T) {
 	r, err := NewTrapReceiver(TrapOptions{
 		Addr:        fmt.Sprintf("127.0.0.1:%d", port),
 		Communities: []string{"public"},
-		V3User: &USMUser{Username: "trapuser", Level: AuthPriv, AuthProtocol: SHA, AuthPassphrase: "authpass123",
-			PrivProtocol: AES, PrivPassphrase: "privpass123"},
+		V3Users: []USMUser{
+			{Username: "trapuser", Level: AuthPriv, AuthProtocol: SHA, AuthPassphrase: "authpass123",
+				PrivProtocol: AES, PrivPassphrase: "privpass123"},
+			{Username: "authonly", Level: AuthNoPriv, AuthProtocol: SHA256, AuthPassphrase: "authonly123"},
+		},
 		OnTrap: func(tr Trap) { traps <- tr },
 		Logger: testLogger(t),
 	})
@@ -29,7 +35,7 @@ func TestTrapReceiver(t *testing.T) {
 	}
 	defer r.Close()
 	target := fmt.Sprintf("127.0.0.1:%d", port)
-	const linkDown = ".1.3.6.1.6.3.1.1.5.3"
+	const linkDown, linkUp = ".1.3.6.1.6.3.1.1.5.3", ".1.3.6.1.6.3.1.1.5.4"
 	ifIndex2 := ".1.3.6.1.2.1.2.2.1.1.2"
 	next := func(t *testing.T) Trap {
 		t.Helper()
@@ -100,14 +106,113 @@ func TestTrapReceiver(t *testing.T) {
 			t.Errorf("inform %+v", tr)
 		}
 	})
-	t.Run("unknown community and wrong v3 key are dropped", func(t *testing.T) {
+	v3 := func(user, level string, auth ...string) []string {
+		a := []string{"-v3", "-u", user, "-l", level}
+		if len(auth) >= 2 {
+			a = append(a, "-a", auth[0], "-A", auth[1])
+		}
+		if len(auth) == 4 {
+			a = append(a, "-x", auth[2], "-X", auth[3])
+		}
+		return a
+	}
+	good := v3("trapuser", "authPriv", "SHA", "authpass123", "AES", "privpass123")
+	t.Run("v3 authNoPriv trap, sender's own engine ID", func(t *testing.T) {
+		send(t, "snmptrap", append(v3("authonly", "authNoPriv", "SHA-256", "authonly123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		if tr := next(t); tr.Version != V3 || tr.User != "authonly" || tr.TrapOID != linkDown || tr.Inform {
+			t.Errorf("trap %+v", tr)
+		}
+	})
+	// snmpinform discovers the receiver's engine ID (the receiver is
+	// authoritative for informs) and fails unless it is acknowledged.
+	t.Run("v3 authPriv inform is acknowledged", func(t *testing.T) {
+		send(t, "snmpinform", append(good, "-t", "2", "-r", "0", target, "", linkDown, ifIndex2, "i", "2")...)
+		tr := next(t)
+		if tr.Version != V3 || tr.User != "trapuser" || !tr.Inform || tr.TrapOID != linkDown {
+			t.Errorf("inform %+v", tr)
+		}
+		checkIfIndex(t, tr)
+	})
+	t.Run("v3 authNoPriv inform is acknowledged", func(t *testing.T) {
+		send(t, "snmpinform", append(v3("authonly", "authNoPriv", "SHA-256", "authonly123"), "-t", "2", "-r", "0", target, "", linkDown, ifIndex2, "i", "2")...)
+		if tr := next(t); tr.User != "authonly" || !tr.Inform {
+			t.Errorf("inform %+v", tr)
+		}
+	})
+	// RFC 3414 3.2.7 b: the receiver keeps each sending engine's boots and
+	// time from its authenticated traps; a trap from before them (a
+	// replay, or a stale one) is refused. -Z sets the sender's boots,time.
+	t.Run("stale and replayed v3 traps are refused", func(t *testing.T) {
+		for _, c := range []struct {
+			bootsTime string
+			accepted  bool
+		}{
+			{"3,5000", true},
+			{"3,4000", false}, // 1000 s behind
+			{"3,4900", true},  // within 150 s
+			{"2,9000", false}, // boots went back
+			{"4,10", true},    // a restart
+			{"3,6000", false},
+		} {
+			before := r.Stats().USM.NotInTimeWindows
+			send(t, "snmptrap", append(v3("authonly", "authNoPriv", "SHA-256", "authonly123"), "-e", "0x80000000aabbccdd01", "-Z", c.bootsTime,
+				target, "", linkUp)...)
+			if c.accepted {
+				if tr := next(t); tr.TrapOID != linkUp {
+					t.Errorf("-Z %s: got %+v", c.bootsTime, tr)
+				}
+			} else {
+				waitFor(t, 5*time.Second, "the stale trap counted", func() bool { return r.Stats().USM.NotInTimeWindows == before+1 })
+			}
+		}
+		select {
+		case tr := <-traps:
+			t.Errorf("a refused trap got through: %+v", tr)
+		default:
+		}
+	})
+	t.Run("refused notifications are counted; informs get the report", func(t *testing.T) {
+		before := r.Stats()
 		send(t, "snmptrap", "-v2c", "-c", "secret", target, "", linkDown, ifIndex2, "i", "2")
-		send(t, "snmptrap", "-v3", "-e", "0x8000000001020304", "-u", "trapuser", "-l", "authPriv",
-			"-a", "SHA", "-A", "wrongpass123", "-x", "AES", "-X", "privpass123", target, "", linkDown, ifIndex2, "i", "2")
+		send(t, "snmptrap", append(v3("trapuser", "authPriv", "SHA", "wrongpass123", "AES", "privpass123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		send(t, "snmptrap", append(v3("trapuser", "authPriv", "SHA", "authpass123", "AES", "wrongpriv123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		send(t, "snmptrap", append(v3("stranger", "authPriv", "SHA", "authpass123", "AES", "privpass123"), target, "", linkDown, ifIndex2, "i", "2")...)
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{v3("trapuser", "authPriv", "SHA", "wrongpass123", "AES", "privpass123"), "Authentication failure"},
+			{v3("stranger", "authPriv", "SHA", "authpass123", "AES", "privpass123"), "Unknown user name"},
+			{v3("trapuser", "authNoPriv", "SHA", "authpass123"), "Unsupported security level"},
+		} {
+			out, err := runTool(t, "snmpinform", append(c.args, "-t", "2", "-r", "0", target, "", linkDown, ifIndex2, "i", "2")...)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("snmpinform %v: want %q, got %s %v", c.args, c.want, out, err)
+			}
+		}
 		// A good one after them shows they were processed, and dropped.
 		send(t, "snmptrap", "-v2c", "-c", "public", target, "", ".1.3.6.1.6.3.1.1.5.4", ifIndex2, "i", "2")
 		if tr := next(t); tr.TrapOID != ".1.3.6.1.6.3.1.1.5.4" {
 			t.Errorf("got %+v", tr)
+		}
+		after := r.Stats()
+		t.Logf("before %+v\nafter %+v", before, after)
+		for _, c := range []struct {
+			name       string
+			got, wantN uint64
+		}{
+			{"bad community", after.BadCommunity - before.BadCommunity, 1},
+			{"wrong digests (a trap, an inform)", uint64(after.USM.WrongDigests - before.USM.WrongDigests), 2},
+			{"decryption errors", uint64(after.USM.DecryptionErrors - before.USM.DecryptionErrors), 1},
+			{"unknown user names (a trap, an inform)", uint64(after.USM.UnknownUserNames - before.USM.UnknownUserNames), 2},
+			{"unsupported levels", uint64(after.USM.UnsupportedSecLevels - before.USM.UnsupportedSecLevels), 1},
+		} {
+			if c.got != c.wantN {
+				t.Errorf("%s: counted %d, want %d", c.name, c.got, c.wantN)
+			}
+		}
+		if after.Accepted != before.Accepted+1 {
+			t.Errorf("accepted %d → %d", before.Accepted, after.Accepted)
 		}
 	})
 
@@ -135,4 +240,71 @@ func TestTrapReceiverBindError(t *testing.T) {
 		t.Fatalf("rebinding after Close: %v", err)
 	}
 	c.Close()
+}
+
+// Hostile datagrams (every truncation and some corruptions of a real v3
+// message, junk, empty) are counted and dropped; the receiver goes on
+// receiving.
+func TestTrapReceiverHostileInput(t *testing.T) {
+	t.Parallel()
+	traps := make(chan Trap, 4)
+	r, err := NewTrapReceiver(TrapOptions{Addr: "127.0.0.1:0", V3Users: []USMUser{testAgentUser},
+		OnTrap: func(tr Trap) { traps <- tr }, Logger: discardLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	msg := usmBenchMessage(t, "agentuser", "authpass123", "privpass123", string(r.EngineID()), 1, 0)
+	var bad [][]byte
+	for i := range msg {
+		bad = append(bad, msg[:i])
+		c := bytes.Clone(msg)
+		c[i] ^= 0xff
+		bad = append(bad, c)
+	}
+	bad = append(bad, []byte{}, []byte("\x30\x84\xff\xff\xff\xff"), bytes.Repeat([]byte{0x30, 0x81}, 1000))
+	conn, err := net.Dial("udp", r.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, b := range bad {
+		conn.Write(b)
+	}
+	// Let the receiver work through them (slowly under -race) before the
+	// good trap, so that a full socket buffer cannot drop it.
+	last := uint64(0)
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(200 * time.Millisecond)
+		n := r.Stats().Received
+		if n == last {
+			break
+		}
+		last = n
+	}
+	// Each is refused, for a reason that depends on where it was cut or
+	// changed; then a good trap still gets through.
+	if out, err := runTool(t, "snmptrap", "-v2c", "-c", "public", r.Addr().String(), "", ".1.3.6.1.6.3.1.1.5.4"); err != nil {
+		t.Fatalf("%v %s", err, out)
+	}
+	select {
+	case tr := <-traps:
+		if tr.TrapOID != ".1.3.6.1.6.3.1.1.5.4" {
+			t.Errorf("got %+v", tr)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the receiver stopped receiving")
+	}
+	st := r.Stats()
+	refused := st.Undecodable + st.NotNotification + uint64(st.USM.ParseErrors+st.USM.WrongDigests+st.USM.DecryptionErrors+
+		st.USM.UnknownUserNames+st.USM.UnknownEngineIDs+st.USM.UnsupportedSecLevels+st.USM.NotInTimeWindows)
+	t.Logf("%d hostile datagrams: %+v", len(bad), st)
+	// UDP on loopback does not drop at this rate, but allow it: what
+	// arrived must all be accounted as refused, and all but the good trap.
+	if st.Accepted != 1 || refused != st.Received-1 || st.Received < uint64(len(bad))/2 {
+		t.Errorf("stats %+v: %d refused", st, refused)
+	}
 }

@@ -335,9 +335,10 @@ func TestNfacctd(t *testing.T) {
 				return fmt.Sprintf("%s,%s,%d,%d,%d", d.src, d.dst, d.srcPort, d.dstPort, d.proto)
 			})
 			wantDetail := expectedSums(batches, func(d *dirRec) string {
-				// nfacctd prints times as seconds.microseconds.
+				// nfacctd prints times as seconds.microseconds; the
+				// interface is the SNMP ifIndex, the store id plus one.
 				return fmt.Sprintf("%s,%s,%d,%d,%d,%d,%d,%d,%d.%06d,%d.%06d", d.src, d.dst, d.srcPort, d.dstPort, d.proto,
-					d.vlan, d.ifID, d.flags, d.firstMs/1000, d.firstMs%1000*1000, d.lastMs/1000, d.lastMs%1000*1000)
+					d.vlan, int(d.ifID)+1, d.flags, d.firstMs/1000, d.firstMs%1000*1000, d.lastMs/1000, d.lastMs%1000*1000)
 			})
 			var totals, detail map[string]counters
 			var seqRows []map[string]string

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"github.com/probe-appliance/probe/controlplane/ifindex"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
@@ -126,7 +127,7 @@ type dirRec struct {
 	src, dst       netip.Addr
 	srcPort        uint16
 	dstPort        uint16
-	ifID, vlan, l7 uint16
+	ifID, vlan, l7 uint16 // ifID: the store's interface id
 	proto, flags   uint8
 	octets, pkts   uint64
 	firstMs        int64 // unix ms
@@ -214,9 +215,9 @@ func unmap(a netip.Addr) netip.Addr {
 	return a.Unmap()
 }
 
-// appendData appends r as a data record of template t. bootMs is the
-// NetFlow v9 sysUptime origin (unix ms).
-func appendData(b []byte, t *template, r *dirRec, bootMs int64) []byte {
+// appendData appends r as a data record of template t, with the times
+// NetFlow v9 states relative to clk.
+func appendData(b []byte, t *template, r *dirRec, clk *msgClock) []byte {
 	be := binary.BigEndian
 	for _, f := range t.fields {
 		switch f.id {
@@ -229,12 +230,9 @@ func appendData(b []byte, t *template, r *dirRec, bootMs int64) []byte {
 		case ieFlowEndMilliseconds:
 			b = be.AppendUint64(b, uint64(r.lastMs))
 		case ieFirstSwitched:
-			// sysUptime wraps after 49.7 days; collectors subtract
-			// modulo 2^32, so a flow older than the origin still
-			// comes out right.
-			b = be.AppendUint32(b, uint32(r.firstMs-bootMs))
+			b = be.AppendUint32(b, clk.since(r.firstMs))
 		case ieLastSwitched:
-			b = be.AppendUint32(b, uint32(r.lastMs-bootMs))
+			b = be.AppendUint32(b, clk.since(r.lastMs))
 		case ieSourceIPv4Address:
 			a := r.src.As4()
 			b = append(b, a[:]...)
@@ -248,7 +246,8 @@ func appendData(b []byte, t *template, r *dirRec, bootMs int64) []byte {
 			a := r.dst.As16()
 			b = append(b, a[:]...)
 		case ieIngressInterface:
-			b = be.AppendUint32(b, uint32(r.ifID))
+			// The ifIndex the probe's SNMP agent gives the interface.
+			b = be.AppendUint32(b, ifindex.Of(r.ifID))
 		case ieSourceTransportPort:
 			b = be.AppendUint16(b, r.srcPort)
 		case ieDestinationTransportPort:

@@ -1,0 +1,61 @@
+package export
+
+import (
+	"testing"
+	"time"
+)
+
+// TestNF9Clock: the header time and sysUptime origin a NetFlow v9 packet
+// gets, worked out by hand; a collector adds FIRST_SWITCHED to
+// unix_secs*1000 - sysUptime, without wrap.
+func TestNF9Clock(t *testing.T) {
+	ms := func(s string) int64 {
+		tm, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tm.UnixMilli()
+	}
+	const day = 86_400_000
+	now := ms("2026-12-07T01:00:00.700Z") // 1796605200700
+	for _, tc := range []struct {
+		name                string
+		boot, first, last   int64
+		secs                int64
+		uptime              uint32
+		firstSince, lastSnc uint32
+	}{
+		{"live: the wall clock, uptime since the boot", now - 10*day, now - 60_000, now - 1_000,
+			1796605200, 10*day - 700, 10*day - 700 - 59_300, 10*day - 700 - 300},
+		// A flow that ended within the current second (at .200, after
+		// the header's 01:00:00) moves the header to the next second.
+		{"live, flow from before the boot: the origin moves to it", now - 60_000, now - 90_500, now - 500,
+			1796605201, 90_800, 0, 90_000},
+		{"up for 60 days: the origin is the oldest flow", now - 60*day, now - 300_000, now - 200,
+			1796605201, 300_300, 0, 299_800},
+		{"a 2020 capture replayed: the packet clock", now - 10*day, ms("2020-05-17T18:57:43.882Z"), ms("2020-05-17T18:57:49.345Z"),
+			1589741870, 6_118, 0, 5_463},
+		{"flows after the wall clock: the packet clock", now - day, now + 1_000, now + 10_250,
+			1796605211, day + 11_000 - 700, day + 1_000, day + 10_250},
+		{"one flow over 60 days: its start is clamped", now - day, ms("2020-01-01T00:00:00Z"), ms("2020-03-01T00:00:00.001Z"),
+			1583020801, 1<<32 - 1, 0, 1<<32 - 1 - 999},
+		{"before 1970: clamped, no wrap", now - day, -5_000, -1_000,
+			0, 5_000, 0, 4_000},
+	} {
+		c := nf9Clock(now, tc.boot, tc.first, tc.last)
+		if c.secs != tc.secs || c.uptime != tc.uptime {
+			t.Errorf("%s: unix_secs %d sysUptime %d, want %d and %d", tc.name, c.secs, c.uptime, tc.secs, tc.uptime)
+			continue
+		}
+		if f, l := c.since(tc.first), c.since(tc.last); f != tc.firstSince || l != tc.lastSnc {
+			t.Errorf("%s: FIRST_SWITCHED %d LAST_SWITCHED %d, want %d and %d", tc.name, f, l, tc.firstSince, tc.lastSnc)
+		}
+		// What a collector computes: the flow's own millisecond when
+		// it was not clamped.
+		if c.secs > 0 {
+			if got := c.secs*1000 - int64(c.uptime) + int64(c.since(tc.last)); got != tc.last {
+				t.Errorf("%s: a collector reads the end as %d, want %d", tc.name, got, tc.last)
+			}
+		}
+	}
+}

@@ -6,6 +6,11 @@ import "math"
 // days.
 const maxUptimeMs = math.MaxUint32
 
+// originLeadMs keeps the sysUptime origin a second before the oldest
+// flow: nfdump takes a FIRST_SWITCHED and LAST_SWITCHED of 0 as no time
+// and dates such a flow 1970.
+const originLeadMs = 1000
+
 // msgClock is the time a message states: its header's export time and,
 // for NetFlow v9, the sysUptime origin its FIRST/LAST_SWITCHED count from.
 type msgClock struct {
@@ -24,11 +29,12 @@ type msgClock struct {
 // the 32-bit counters the same way: a flow before the origin, or more
 // than 49.7 days before unix_secs, comes out 49.7 days off, in the future
 // (2020 flows of a replayed capture dated 2027). So the origin is at or
-// before the oldest flow of the packet and sysUptime never wraps:
+// before the oldest flow of the packet (a second before: originLeadMs)
+// and sysUptime never wraps:
 //   - live traffic: the wall clock and the system's boot, as a router
 //     would (a stable sysUptime), while the system is up less than 49.7
 //     days and the flows came after the boot;
-//   - otherwise the origin moves up to the oldest flow's start;
+//   - otherwise the origin moves up to a second before the oldest flow;
 //   - and if the flows are still too old for the wall clock (a replayed
 //     capture), unix_secs is the packet clock: the newest flow's end,
 //     rounded up to the second. The header then dates the packet to its
@@ -45,9 +51,9 @@ func nf9Clock(nowMs, bootMs, firstMs, lastMs int64) msgClock {
 		// packet clock is the export time.
 		secs = ceilDiv(lastMs, 1000)
 	}
-	origin := min(bootMs, firstMs)
+	origin := min(bootMs, firstMs-originLeadMs)
 	if secs*1000-origin > maxUptimeMs {
-		origin = firstMs
+		origin = firstMs - originLeadMs
 		if secs*1000-origin > maxUptimeMs {
 			secs = ceilDiv(lastMs, 1000)
 			if secs*1000-origin > maxUptimeMs {

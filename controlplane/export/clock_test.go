@@ -29,18 +29,18 @@ func TestNF9Clock(t *testing.T) {
 			1796605200, 10*day - 700, 10*day - 700 - 59_300, 10*day - 700 - 300},
 		// A flow that ended within the current second (at .200, after
 		// the header's 01:00:00) moves the header to the next second.
-		{"live, flow from before the boot: the origin moves to it", now - 60_000, now - 90_500, now - 500,
-			1796605201, 90_800, 0, 90_000},
-		{"up for 60 days: the origin is the oldest flow", now - 60*day, now - 300_000, now - 200,
-			1796605201, 300_300, 0, 299_800},
+		{"live, flow from before the boot: the origin moves to a second before it", now - 60_000, now - 90_500, now - 500,
+			1796605201, 91_800, 1_000, 91_000},
+		{"up for 60 days: the origin is a second before the oldest flow", now - 60*day, now - 300_000, now - 200,
+			1796605201, 301_300, 1_000, 300_800},
 		{"a 2020 capture replayed: the packet clock", now - 10*day, ms("2020-05-17T18:57:43.882Z"), ms("2020-05-17T18:57:49.345Z"),
-			1589741870, 6_118, 0, 5_463},
+			1589741870, 7_118, 1_000, 6_463},
 		{"flows after the wall clock: the packet clock", now - day, now + 1_000, now + 10_250,
 			1796605211, day + 11_000 - 700, day + 1_000, day + 10_250},
 		{"one flow over 60 days: its start is clamped", now - day, ms("2020-01-01T00:00:00Z"), ms("2020-03-01T00:00:00.001Z"),
 			1583020801, 1<<32 - 1, 0, 1<<32 - 1 - 999},
 		{"before 1970: clamped, no wrap", now - day, -5_000, -1_000,
-			0, 5_000, 0, 4_000},
+			0, 6_000, 1_000, 5_000},
 	} {
 		c := nf9Clock(now, tc.boot, tc.first, tc.last)
 		if c.secs != tc.secs || c.uptime != tc.uptime {

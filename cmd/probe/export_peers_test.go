@@ -55,8 +55,7 @@ func (r *peerRec) add(pkts, bytes uint64, firstMs, lastMs int64, ifIndex uint64)
 
 // captureDirections is what tshark (not the probe) reads in the capture:
 // per direction of each TCP/UDP flow its packets and wire bytes, and the
-// flow's first and last packet (both directions), in whole seconds as the
-// probe's flow records keep them, as milliseconds.
+// flow's first and last packet (both directions), to the millisecond.
 func captureDirections(t *testing.T, pcap string) (map[dirKey]*peerRec, uint64, uint64) {
 	t.Helper()
 	tshark := fixture.Tool(t, "tshark")
@@ -82,10 +81,15 @@ func captureDirections(t *testing.T, pcap string) (map[dirKey]*peerRec, uint64, 
 		if len(f) != 9 || strings.Contains(l, ",") {
 			t.Fatalf("tshark line %q: want one IPv4 TCP or UDP packet", l)
 		}
-		sec, err := strconv.ParseInt(strings.SplitN(f[0], ".", 2)[0], 10, 64)
-		if err != nil {
-			t.Fatalf("tshark time %q: %v", f[0], err)
+		// frame.time_epoch is seconds.nanoseconds: the millisecond
+		// it falls in.
+		secs, frac, _ := strings.Cut(f[0], ".")
+		sec, err1 := strconv.ParseInt(secs, 10, 64)
+		milli, err2 := strconv.ParseInt((frac + "000")[:3], 10, 64)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("tshark time %q", f[0])
 		}
+		ms := sec*1000 + milli
 		proto, _ := strconv.Atoi(f[3])
 		sp, dp := f[4], f[5]
 		if proto == 17 {
@@ -100,10 +104,10 @@ func captureDirections(t *testing.T, pcap string) (map[dirKey]*peerRec, uint64, 
 		k := dirKey{src: f[1], dst: f[2], sport: uint16(spn), dport: uint16(dpn), proto: uint8(proto)}
 		s := flows[canon(k)]
 		if s == nil {
-			s = &span{sec, sec}
+			s = &span{ms, ms}
 			flows[canon(k)] = s
 		}
-		s.first, s.last = min(s.first, sec), max(s.last, sec)
+		s.first, s.last = min(s.first, ms), max(s.last, ms)
 		d := dirs[k]
 		if d == nil {
 			d = &peerRec{}
@@ -116,7 +120,7 @@ func captureDirections(t *testing.T, pcap string) (map[dirKey]*peerRec, uint64, 
 	}
 	for k, d := range dirs {
 		s := flows[canon(k)]
-		d.firstMs, d.lastMs = s.first*1000, s.last*1000
+		d.firstMs, d.lastMs = s.first, s.last
 	}
 	return dirs, pkts, bytes
 }

@@ -39,6 +39,7 @@ func randFlows(rng *rand.Rand, n int, now time.Time) []store.FlowRecord {
 			Client: addr(v6), Server: addr(v6), ClientPort: uint16(rng.Uint32()), ServerPort: uint16(rng.Uint32()),
 			PktsC2S: rng.Uint64(), PktsS2C: rng.Uint64(), BytesC2S: rng.Uint64(), BytesS2C: rng.Uint64(),
 			FirstSeen: first, LastSeen: first + rng.Int64N(now.Unix()-first+1),
+			FirstMilli: uint16(rng.IntN(1000)), LastMilli: uint16(rng.IntN(1000)),
 			TCPFlagsC2S: uint8(rng.Uint32()), TCPFlagsS2C: uint8(rng.Uint32()),
 		}
 		if rng.IntN(2) == 0 {
@@ -59,7 +60,8 @@ func randFlows(rng *rand.Rand, n int, now time.Time) []store.FlowRecord {
 func wantDirs(recs []store.FlowRecord) map[dirRec]int {
 	m := make(map[dirRec]int)
 	for _, f := range recs {
-		base := dirRec{ifID: f.IfID, vlan: f.VLAN, l7: f.L7, proto: f.Proto, firstMs: f.FirstSeen * 1000, lastMs: f.LastSeen * 1000}
+		base := dirRec{ifID: f.IfID, vlan: f.VLAN, l7: f.L7, proto: f.Proto,
+			firstMs: f.FirstSeen*1000 + int64(f.FirstMilli), lastMs: f.LastSeen*1000 + int64(f.LastMilli)}
 		if f.PktsC2S > 0 {
 			d := base
 			d.src, d.dst, d.srcPort, d.dstPort = f.Client, f.Server, f.ClientPort, f.ServerPort

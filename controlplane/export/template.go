@@ -186,8 +186,8 @@ func appendDirs(dst []dirRec, recs []store.FlowRecord) []dirRec {
 func appendFlow(dst []dirRec, f *store.FlowRecord) []dirRec {
 	client, server := unmap(f.Client), unmap(f.Server)
 	// A FlowRecord keeps its times per flow, not per direction: both
-	// directions get the flow's.
-	first, last := f.FirstSeen*1000, f.LastSeen*1000
+	// directions get the flow's, to the millisecond.
+	first, last := f.FirstSeen*1000+int64(f.FirstMilli%1000), f.LastSeen*1000+int64(f.LastMilli%1000)
 	if f.PktsC2S != 0 {
 		dst = append(dst, dirRec{
 			src: client, dst: server, srcPort: f.ClientPort, dstPort: f.ServerPort,

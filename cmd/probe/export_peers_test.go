@@ -349,7 +349,12 @@ func TestExportPeers(t *testing.T) {
 				p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"), "--disable-login",
 					"--export", fmt.Sprintf("%s://127.0.0.1:%d", proto, nfPort),
 					"--export", fmt.Sprintf("%s://127.0.0.1:%d", proto, gfPort),
-					"--snmp-agent", fmt.Sprintf("127.0.0.1:%d", agentPort), "--snmp-agent-community", "peers")
+					"--snmp-agent", fmt.Sprintf("127.0.0.1:%d", agentPort), "--snmp-agent-community", "peers",
+					"--export-template-packets", "5", "--export-template-interval", "30s")
+				a := p.call(t, "GET", "/lua/rest/v1/get/export/collectors.lua", "", nil)
+				if n := strings.Count(string(a.env.Rsp), `"template_refresh":30,"template_refresh_messages":5`); a.status != 200 || n != 2 {
+					t.Errorf("the collectors do not have the --export-template-* cadence: %d %s", a.status, a.body)
+				}
 				ifIndex := agentIfIndex(t, agentPort, filepath.Base(pcap))
 				if ifIndex == 0 {
 					t.Fatal("the agent's ifIndex is 0")

@@ -47,6 +47,10 @@ const (
 //   - flowDirection (61): it is the direction relative to the observation
 //     interface; a passive probe sees both directions as ingress, so it
 //     would say nothing that ingressInterface does not.
+//   - egressInterface (14): a probe forwards nothing, so no packet of a
+//     flow leaves through an interface of its; collectors show the
+//     missing field as 0, "unknown", which is the truth. ingressInterface
+//     is the capture interface's SNMP ifIndex (controlplane/ifindex).
 
 // kind selects a template: whether the addresses are IPv6 and whether the
 // record carries an applicationId (only when nDPI classified the flow, so

@@ -445,3 +445,93 @@ func comparePeer(t *testing.T, name string, got, want map[dirKey]*peerRec, wantP
 }
 
 func msTime(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02 15:04:05.000") }
+
+// TestExportIfIndexFollowsInterface: with two capture interfaces, every
+// record goflow2 decodes carries the ifIndex the probe's SNMP agent gives
+// the interface the flow was captured on; after a restart with the -i
+// order reversed (the REST ifids swap), both numbers stay with the names.
+func TestExportIfIndexFollowsInterface(t *testing.T) {
+	shared := fixture.Shared(t, peerCapture)
+	goflow2 := goflow2Bin(t)
+	dir := t.TempDir()
+	a := filepath.Join(dir, "uplink.pcap")
+	b, err := os.ReadFile(shared)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(a, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bPath := filepath.Join(dir, "lab.pcap")
+	writeCapture(t, bPath, 20)
+	wantA, pktsA, _ := captureDirections(t, a)
+	wantB := captureTotals(t, bPath)
+	var pktsB uint64
+	for k := range wantB {
+		if wantA[k] != nil {
+			t.Fatalf("%v is in both captures", k)
+		}
+		pktsB += wantB[k].pkts
+	}
+	db := filepath.Join(dir, "db")
+
+	var first map[string]uint64
+	for run, order := range [][]string{{a, bPath}, {bPath, a}} {
+		gfPort, gfHTTP, agentPort := freeUDP(t), freePort(t), freeUDP(t)
+		gfOut := filepath.Join(dir, fmt.Sprintf("goflow2-%d.json", run))
+		gf := startCollector(t, gfPort, goflow2, "-addr", fmt.Sprintf("127.0.0.1:%d", gfHTTP),
+			"-listen", fmt.Sprintf("netflow://127.0.0.1:%d?workers=4", gfPort), "-format", "json",
+			"-transport", "file", "-transport.file", gfOut)
+		p := startProbe(t, "-i", order[0], "-i", order[1], "--data-dir", db, "--disable-login",
+			"--export", fmt.Sprintf("ipfix://127.0.0.1:%d", gfPort),
+			"--snmp-agent", fmt.Sprintf("127.0.0.1:%d", agentPort), "--snmp-agent-community", "peers")
+		idx := map[string]uint64{}
+		for _, f := range []string{a, bPath} {
+			idx[f] = agentIfIndex(t, agentPort, filepath.Base(f))
+		}
+		p.stop(t)
+		if idx[a] == idx[bPath] || idx[a] == 0 || idx[bPath] == 0 {
+			t.Fatalf("run %d: the agent's ifIndexes %v", run, idx)
+		}
+		if first == nil {
+			first = idx
+		} else if idx[a] != first[a] || idx[bPath] != first[bPath] {
+			t.Errorf("after the restart with -i reversed the agent's ifIndexes are %v, before %v", idx, first)
+		}
+
+		var got map[dirKey]*peerRec
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			if got, err = goflow2Records(gfOut); err == nil && total(got) == pktsA+pktsB {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		gf.stop()
+		if got, err = goflow2Records(gfOut); err != nil {
+			t.Fatal(err)
+		}
+		if total(got) != pktsA+pktsB {
+			t.Errorf("run %d: goflow2 has %d packets in records, the captures %d", run, total(got), pktsA+pktsB)
+		}
+		bad := 0
+		for k, g := range got {
+			want := idx[a]
+			if wantB[k].pkts != 0 {
+				want = idx[bPath]
+			} else if wantA[k] == nil {
+				t.Errorf("run %d: %v is in neither capture", run, k)
+				continue
+			}
+			if len(g.ifIndexes) != 1 || g.ifIndexes[want] == 0 {
+				if bad++; bad <= 5 {
+					t.Errorf("run %d: %v: ingress interfaces %v, want the agent's %d", run, k, g.ifIndexes, want)
+				}
+			}
+		}
+		if bad == 0 {
+			t.Logf("run %d (-i %s -i %s): %d flow directions, each on its interface's ifIndex (uplink %d, lab %d)", run,
+				filepath.Base(order[0]), filepath.Base(order[1]), len(got), idx[a], idx[bPath])
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package export
 
 import (
+	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 )
@@ -56,6 +58,32 @@ func TestNF9Clock(t *testing.T) {
 			if got := c.secs*1000 - int64(c.uptime) + int64(c.since(tc.last)); got != tc.last {
 				t.Errorf("%s: a collector reads the end as %d, want %d", tc.name, got, tc.last)
 			}
+		}
+	}
+}
+
+// TestNF9ClockBounds: whatever the flow times (hostile pcaps, clocks far
+// off), the header and offsets stay in range and a flow the sysUptime
+// window can hold comes back to the millisecond.
+func TestNF9ClockBounds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	const span = int64(1) << 45 // ms: ±1100 years around 1970
+	now := time.Date(2026, 12, 7, 1, 0, 0, 0, time.UTC).UnixMilli()
+	for range 100_000 {
+		first := rng.Int64N(2*span) - span
+		last := first + rng.Int64N(1<<(rng.IntN(40)+1))
+		boot := now - rng.Int64N(200*86_400_000)
+		c := nf9Clock(now, boot, first, last)
+		if c.secs < 0 || c.secs > math.MaxUint32 || c.origin != c.secs*1000-int64(c.uptime) {
+			t.Fatalf("first %d last %d boot %d: clock %+v", first, last, boot, c)
+		}
+		f, l := c.since(first), c.since(last)
+		if f > c.uptime || l > c.uptime || f > l {
+			t.Fatalf("first %d last %d boot %d: clock %+v, offsets %d %d", first, last, boot, c, f, l)
+		}
+		inRange := first >= 0 && last < int64(math.MaxUint32)*1000 && last-first < maxUptimeMs-originLeadMs-1000 // the header second rounds up
+		if inRange && (c.origin+int64(f) != first || c.origin+int64(l) != last) {
+			t.Fatalf("first %d last %d boot %d: read back as %d and %d", first, last, boot, c.origin+int64(f), c.origin+int64(l))
 		}
 	}
 }

@@ -196,32 +196,17 @@ func (c *collectorProc) stop() {
 	}
 }
 
-var goflow2Build struct {
-	once sync.Once
-	bin  string
-	err  error
-	out  []byte
-}
-
 // goflow2Bin builds goflow2 v2.2.6 from the module proxy, pinned by the
-// tools/goflow2 module (its dependencies stay out of the probe's go.mod).
+// tools/goflow2 module (its dependencies stay out of the probe's go.mod);
+// Go's build cache makes every build after the first a link.
 func goflow2Bin(t *testing.T) string {
 	t.Helper()
-	b := &goflow2Build
-	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "probe-goflow2")
-		if err != nil {
-			b.err = err
-			return
-		}
-		b.bin = filepath.Join(dir, "goflow2")
-		cmd := exec.Command("go", "build", "-C", "../../tools/goflow2", "-o", b.bin, "github.com/netsampler/goflow2/v2/cmd/goflow2")
-		b.out, b.err = cmd.CombinedOutput()
-	})
-	if b.err != nil {
-		fixture.Missing(t, "building goflow2 from the module proxy: %v\n%s", b.err, b.out)
+	bin := filepath.Join(t.TempDir(), "goflow2")
+	cmd := exec.Command("go", "build", "-C", "../../tools/goflow2", "-o", bin, "github.com/netsampler/goflow2/v2/cmd/goflow2")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		fixture.Missing(t, "building goflow2 from the module proxy: %v\n%s", err, out)
 	}
-	return b.bin
+	return bin
 }
 
 // nfdumpRecords reads nfcapd's files with nfdump, as JSON.

@@ -211,6 +211,12 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"nowhere to listen", func(c *Config) { c.HTTPPort = 0 }, "listen nowhere"},
 		{"record with slow path", func(c *Config) { c.Record, c.SlowPath = true, "on" }, "exclude each other"},
 		{"collector", func(c *Config) { c.ExportTo = []string{"sflow://127.0.0.1:6343"} }, "--export"},
+		{"template interval", func(c *Config) {
+			c.ExportTo, c.ExportTemplateInterval = []string{"netflow9://127.0.0.1:2055"}, 1500*time.Millisecond
+		}, "--export-template-interval"},
+		{"template packets", func(c *Config) {
+			c.ExportTo, c.ExportTemplatePackets = []string{"netflow9://127.0.0.1:2055"}, -1
+		}, "--export-template-packets"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()

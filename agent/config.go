@@ -58,6 +58,10 @@ type Config struct {
 	MaxDisk       string // keep stored flows under this size, e.g. 20GB (empty: a share of the partition)
 
 	ExportTo []string // collectors: ipfix://, ipfix+tcp://, netflow9:// host:port
+	// Template cadence of the ExportTo collectors over UDP (RFC 7011 8.4):
+	// every this many messages and this often (0: 20 messages, 60 s).
+	ExportTemplatePackets  int
+	ExportTemplateInterval time.Duration
 
 	SNMPTrapAddr        string   // receive SNMP traps here (empty: off)
 	SNMPTrapCommunities []string // accepted v1/v2c trap communities (none: any)
@@ -281,6 +285,9 @@ func (o Config) validate() (*config, error) {
 			return nil, fmt.Errorf("--export %q: %w", u, err)
 		}
 		col.ID = flagCollectorBase + i
+		if col.TemplateRefresh, col.TemplateRefreshMessages, err = templateCadence(o.ExportTemplateInterval, o.ExportTemplatePackets); err != nil {
+			return nil, err
+		}
 		c.collectors = append(c.collectors, col)
 	}
 	return c, nil

@@ -49,3 +49,15 @@ func closeExporter(e *export.Exporter, log *slog.Logger) {
 		log.Warn("flow export: closing", "err", err)
 	}
 }
+
+// templateCadence checks the --export-template-* flags and gives them as
+// a Collector's refresh seconds and messages (0: the defaults).
+func templateCadence(every time.Duration, packets int) (secs, msgs int, err error) {
+	if packets < 0 {
+		return 0, 0, fmt.Errorf("--export-template-packets %d: want 1 or more (0: %d)", packets, export.DefaultTemplateRefreshMessages)
+	}
+	if every < 0 || every%time.Second != 0 {
+		return 0, 0, fmt.Errorf("--export-template-interval %v: want whole seconds, 1s or more (0: %ds)", every, export.DefaultTemplateRefresh)
+	}
+	return int(every / time.Second), packets, nil
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/ifindex"
 	"github.com/probe-appliance/probe/controlplane/snmp"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -159,10 +160,10 @@ func (v *snmpCounters) publish() {
 func agentIfaces(set *ifaceSet) func() []snmp.AgentIface {
 	return func() []snmp.AgentIface {
 		var out []snmp.AgentIface
-		for i, r := range set.snapshot() {
+		for _, r := range set.snapshot() {
 			var s flowtable.IfaceStats
 			r.table.View(func(v flowtable.View) { s = v.Stats() })
-			ai := snmp.AgentIface{Index: i + 1, Name: r.spec.name, Speed: uint64(r.api.SpeedMbps) * 1e6,
+			ai := snmp.AgentIface{Index: int(ifindex.Of(r.api.StoreID)), Name: r.spec.name, Speed: uint64(r.api.SpeedMbps) * 1e6,
 				AdminStatus: snmp.StatusUp, OperStatus: snmp.StatusUp, InOctets: s.WireBytes, InPkts: s.Packets}
 			if r.api.Drops != nil {
 				ai.InDiscards = r.api.Drops()

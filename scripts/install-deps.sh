@@ -107,6 +107,7 @@ needed[sfdisk]=fdisk
 # default "no").
 needed[nfacctd]=pmacct
 needed[tshark]=tshark
+needed[nfcapd]=nfdump # nfdump's collector decodes the probe's export too (goflow2 is built from tools/goflow2)
 # Packet recording: the filter compiler is checked against tcpdump, and the
 # extracted pcaps are read back with it.
 needed[tcpdump]=tcpdump

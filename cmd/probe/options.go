@@ -44,6 +44,8 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ApplianceConfig, "appliance-config", "", "appliance: its settings file, shown and replaced by /appliance/v1/config; also enables /appliance/v1/reboot (empty: off)")
 	fs.StringVar(&c.UpdateDir, "update-dir", "", "appliance: where POST /appliance/v1/update stages a firmware update (empty: updates off)")
 	fs.StringArrayVar(&c.ExportTo, "export", nil, "send flows to a collector: ipfix://host:port (UDP), ipfix+tcp://host:port or netflow9://host:port (repeatable; more from REST)")
+	fs.IntVar(&c.ExportTemplatePackets, "export-template-packets", 0, "--export over UDP: templates in at least every this many messages of an interface (0: 20)")
+	fs.DurationVar(&c.ExportTemplateInterval, "export-template-interval", 0, "--export over UDP: templates at least this often, whole seconds (0: 60s)")
 	fs.StringVar(&c.SNMPTrapAddr, "snmp-traps", "", "receive SNMP traps on this UDP address (e.g. 0.0.0.0:162) and raise them as alerts (empty: off)")
 	fs.StringSliceVar(&c.SNMPTrapCommunities, "snmp-trap-community", nil, "accept v1/v2c traps only with this community (repeatable; none: any)")
 	fs.StringArrayVar(&c.SNMPTrapUsers, "snmp-trap-user", nil, "accept SNMPv3 traps and informs from this user: name:AUTH:authpass:PRIV:privpass (authPriv), name:AUTH:authpass (authNoPriv) or name; AUTH MD5/SHA/SHA-224/256/384/512, PRIV DES/AES/AES-192/AES-256 (repeatable; no ':' inside a field)")

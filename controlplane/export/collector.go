@@ -52,10 +52,11 @@ type Collector struct {
 	// and sequence state of each interface apart.
 	ObservationDomain uint32 `json:"observation_domain"`
 
-	// Over UDP templates are resent every TemplateRefresh seconds and
-	// every TemplateRefreshMessages messages of a domain, so that a
-	// collector that starts late or loses a datagram learns them. Over
-	// TCP they are sent once per connection.
+	// Over UDP (RFC 7011 8.4) every message of a burst carries the
+	// templates (see burstWindow), and after it they are resent every
+	// TemplateRefresh seconds and every TemplateRefreshMessages messages
+	// of a domain, so that a collector that starts late or loses a
+	// datagram learns them. Over TCP they are sent once per connection.
 	TemplateRefresh         int `json:"template_refresh"`
 	TemplateRefreshMessages int `json:"template_refresh_messages"`
 

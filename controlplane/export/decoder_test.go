@@ -159,11 +159,17 @@ func decodeRecord(fs []field, b []byte, unixSecs, uptime uint32) (dirRec, error)
 			}
 			return x
 		}
-		// NetFlow v9 times as a collector computes them: export time
-		// minus the uptime difference, modulo 2^32.
-		rel := func() int64 {
-			return int64(unixSecs)*1000 - int64(uptime-uint32(num()))
+		// NetFlow v9 times as nfdump computes them: the boot time
+		// (export time minus uptime) plus the offset, with no wrap
+		// around 2^32; an offset past the uptime would be a flow from
+		// after the export.
+		rel := func() (int64, error) {
+			if x := num(); x > uint64(uptime) {
+				return 0, fmt.Errorf("switched time %d ms after sysUptime %d ms", x, uptime)
+			}
+			return int64(unixSecs)*1000 - int64(uptime) + int64(num()), nil
 		}
+		var err error
 		switch f.id {
 		case ieOctetDeltaCount:
 			r.octets = num()
@@ -174,15 +180,20 @@ func decodeRecord(fs []field, b []byte, unixSecs, uptime uint32) (dirRec, error)
 		case ieFlowEndMilliseconds:
 			r.lastMs = int64(num())
 		case ieFirstSwitched:
-			r.firstMs = rel()
+			r.firstMs, err = rel()
 		case ieLastSwitched:
-			r.lastMs = rel()
+			r.lastMs, err = rel()
 		case ieSourceIPv4Address, ieSourceIPv6Address:
 			r.src, _ = netip.AddrFromSlice(slices.Clone(v))
 		case ieDestinationIPv4Address, ieDestinationIPv6Address:
 			r.dst, _ = netip.AddrFromSlice(slices.Clone(v))
 		case ieIngressInterface:
-			r.ifID = uint16(num())
+			// The probe's SNMP ifIndex: the store id plus one.
+			x := num()
+			if x < 1 || x > 65536 {
+				return r, fmt.Errorf("ingressInterface %d: no interface has that ifIndex", x)
+			}
+			r.ifID = uint16(x - 1)
 		case ieSourceTransportPort:
 			r.srcPort = uint16(num())
 		case ieDestinationTransportPort:
@@ -200,6 +211,9 @@ func decodeRecord(fs []field, b []byte, unixSecs, uptime uint32) (dirRec, error)
 			r.l7 = be.Uint16(v[5:])
 		default:
 			return r, fmt.Errorf("unknown element %d", f.id)
+		}
+		if err != nil {
+			return r, err
 		}
 	}
 	return r, nil

@@ -11,6 +11,7 @@ type dialect struct {
 	headerLen     int
 	templateSetID uint16
 	padSets       bool // pad every set to 4 bytes
+	relativeTimes bool // flow times count from sysUptime's origin (NetFlow v9)
 	recordSeq     bool // the sequence number counts data records, not messages
 	templates     [numKinds]template
 	putHeader     func(b []byte, h *header)
@@ -31,8 +32,22 @@ type domainState struct {
 	seq            uint32
 	templatesSent  bool
 	templatesAt    time.Time
-	sinceTemplates int // messages since the last one with templates
+	sinceTemplates int       // messages since the last one with templates
+	lastAt         time.Time // the last message
+	burstUntil     time.Time // every message carries templates until then
 }
+
+// burstWindow is how long every message of a burst carries the templates.
+// A collector that decodes datagrams in parallel (goflow2's workers) drops
+// data whose template another worker has not yet stored, and the messages
+// of a burst are decoded side by side: only messages that carry their
+// templates are safe until the first ones have been decoded. A burst is
+// what follows a new session or a domain quiet for a template refresh
+// interval (a live table exports at its 5-minute block cadence; a capture
+// file at its end), when the collector may have (re)started without them.
+// The cost is the template set (220 bytes) in the messages of the
+// burst's first second; the refresh cadence applies after it.
+const burstWindow = time.Second
 
 // encoder turns direction records into messages for one transport session
 // (a UDP socket, a TCP connection).
@@ -46,6 +61,7 @@ type encoder struct {
 	bootMs      int64 // NetFlow v9 sysUptime origin, unix ms
 	domains     map[uint32]*domainState
 	msg         message // reused: send gets a pointer, which would escape
+	offs        []int   // reused: where each record of a message goes
 	hdr         header  // reused: putHeader is called through a func value
 }
 
@@ -82,11 +98,6 @@ type message struct {
 // number of records in the messages handed to send so far, the failed one
 // included.
 func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error) (int, error) {
-	// The header's time is whole seconds; NetFlow v9's sysUptime is taken
-	// at that same second, so that a collector's unix_secs - (sysUptime -
-	// FIRST_SWITCHED) gives back the flow's exact times.
-	secs := now.Unix()
-	uptime := uint32(secs*1000 - e.bootMs)
 	reserve := 0
 	if e.d.padSets {
 		reserve = 3 // the padding of the last set
@@ -107,10 +118,14 @@ func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error
 			m.templates = numKinds
 			ds.templatesSent, ds.templatesAt, ds.sinceTemplates = true, now, 0
 		}
+		// The records' places are laid out first and filled once the
+		// message's span of flow times, which NetFlow v9's clock
+		// depends on, is known.
+		start := i
+		offs := e.offs[:0]
 		setStart, setKind := -1, kind(numKinds)
 		for ; i < len(recs) && e.domainBase+uint32(recs[i].ifID) == domain; i++ {
-			r := &recs[i]
-			k := r.kind()
+			k := recs[i].kind()
 			t := &e.d.templates[k]
 			need := t.recLen
 			if k != setKind {
@@ -126,13 +141,22 @@ func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error
 				b = binary.BigEndian.AppendUint16(b, t.id) // data set id = template id
 				b = append(b, 0, 0)                        // length, filled by closeSet
 			}
-			b = appendData(b, t, r, e.bootMs)
+			offs = append(offs, len(b))
+			b = append(b, make([]byte, t.recLen)...)
 			m.records++
 		}
 		b = e.closeSet(b, setStart)
+		e.offs = offs
+		clk := e.clock(recs[start:i], now)
+		for n, off := range offs {
+			r := &recs[start+n]
+			t := &e.d.templates[r.kind()]
+			// In place: the capacity ends where the record does.
+			appendData(b[off:off:off+t.recLen], t, r, &clk)
+		}
 		e.hdr = header{
 			length: len(b), records: m.records + m.templates, seq: ds.seq, domain: domain,
-			unixSecs: secs, uptimeMs: uptime,
+			unixSecs: clk.secs, uptimeMs: clk.uptime,
 		}
 		e.d.putHeader(b, &e.hdr)
 		// Counted when encoded: a message that then fails to send
@@ -143,6 +167,7 @@ func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error
 			ds.seq++
 		}
 		ds.sinceTemplates++
+		ds.lastAt = now
 		m.b = b
 		if err := send(m); err != nil {
 			return i, err
@@ -151,15 +176,35 @@ func (e *encoder) encode(recs []dirRec, now time.Time, send func(*message) error
 	return i, nil
 }
 
-// templatesDue: over UDP a collector may have missed the last templates
-// (lost datagram, restarted collector), so they are repeated on time and
-// message count; a TCP session delivers them once for good.
-func (e *encoder) templatesDue(ds *domainState, now time.Time) bool {
-	if !ds.templatesSent {
-		return true
+// clock is the time a message's header and NetFlow v9 records state.
+func (e *encoder) clock(recs []dirRec, now time.Time) msgClock {
+	if !e.d.relativeTimes {
+		// IPFIX: the export time is the wall clock's; flow times are
+		// absolute milliseconds of their own.
+		return msgClock{secs: now.Unix()}
 	}
+	first, last := recs[0].firstMs, recs[0].lastMs
+	for i := range recs[1:] {
+		first = min(first, recs[i+1].firstMs)
+		last = max(last, recs[i+1].lastMs)
+	}
+	return nf9Clock(now.UnixMilli(), e.bootMs, first, last)
+}
+
+// templatesDue: a session's first message carries the templates. Over UDP
+// (RFC 7011 8.4) a collector may have missed them (lost datagram,
+// restarted collector), so every message of a burst carries them (see
+// burstWindow) and, after it, one in every refreshMsgs messages and one
+// every refresh interval; a TCP session delivers them once for good.
+func (e *encoder) templatesDue(ds *domainState, now time.Time) bool {
 	if e.stream {
-		return false
+		return !ds.templatesSent
+	}
+	if !ds.templatesSent || now.Sub(ds.lastAt) >= e.refresh {
+		ds.burstUntil = now.Add(burstWindow)
+	}
+	if now.Before(ds.burstUntil) {
+		return true
 	}
 	return ds.sinceTemplates >= e.refreshMsgs || now.Sub(ds.templatesAt) >= e.refresh
 }

@@ -39,6 +39,7 @@ func randFlows(rng *rand.Rand, n int, now time.Time) []store.FlowRecord {
 			Client: addr(v6), Server: addr(v6), ClientPort: uint16(rng.Uint32()), ServerPort: uint16(rng.Uint32()),
 			PktsC2S: rng.Uint64(), PktsS2C: rng.Uint64(), BytesC2S: rng.Uint64(), BytesS2C: rng.Uint64(),
 			FirstSeen: first, LastSeen: first + rng.Int64N(now.Unix()-first+1),
+			FirstMilli: uint16(rng.IntN(1000)), LastMilli: uint16(rng.IntN(1000)),
 			TCPFlagsC2S: uint8(rng.Uint32()), TCPFlagsS2C: uint8(rng.Uint32()),
 		}
 		if rng.IntN(2) == 0 {
@@ -59,7 +60,8 @@ func randFlows(rng *rand.Rand, n int, now time.Time) []store.FlowRecord {
 func wantDirs(recs []store.FlowRecord) map[dirRec]int {
 	m := make(map[dirRec]int)
 	for _, f := range recs {
-		base := dirRec{ifID: f.IfID, vlan: f.VLAN, l7: f.L7, proto: f.Proto, firstMs: f.FirstSeen * 1000, lastMs: f.LastSeen * 1000}
+		base := dirRec{ifID: f.IfID, vlan: f.VLAN, l7: f.L7, proto: f.Proto,
+			firstMs: f.FirstSeen*1000 + int64(f.FirstMilli), lastMs: f.LastSeen*1000 + int64(f.LastMilli)}
 		if f.PktsC2S > 0 {
 			d := base
 			d.src, d.dst, d.srcPort, d.dstPort = f.Client, f.Server, f.ClientPort, f.ServerPort
@@ -94,18 +96,26 @@ func encodeAll(t *testing.T, enc *encoder, recs []store.FlowRecord, now time.Tim
 // in messages that respect the MTU, with per-domain sequence numbers.
 func TestRoundTrip(t *testing.T) {
 	now := time.Unix(1_760_000_000, 0)
+	replayed := time.Date(2020, 5, 17, 18, 57, 49, 0, time.UTC) // flows of a capture replayed years later
 	for _, tc := range []struct {
-		proto string
-		mtu   int
-		boot  time.Time
+		proto   string
+		mtu     int
+		boot    time.Time
+		flowsAt time.Time // flows are from the 30 days before; zero: now
 	}{
-		{ProtocolIPFIX, 0, now.Add(-time.Hour)},
-		{ProtocolIPFIX, MinMTU, now},
-		{ProtocolIPFIX, MaxMTU, now},
-		{ProtocolNetFlow9, 0, now.Add(-time.Hour)},                 // flows older than the uptime origin
-		{ProtocolNetFlow9, MinMTU, now.Add(-100 * 24 * time.Hour)}, // sysUptime past its 2^32 ms wrap
-		{ProtocolNetFlow9, 9000, now.Add(-10 * 24 * time.Hour)},
+		{ProtocolIPFIX, 0, now.Add(-time.Hour), time.Time{}},
+		{ProtocolIPFIX, MinMTU, now, time.Time{}},
+		{ProtocolIPFIX, MaxMTU, now, replayed},
+		{ProtocolNetFlow9, 0, now.Add(-time.Hour), time.Time{}},                 // flows older than the boot
+		{ProtocolNetFlow9, MinMTU, now.Add(-100 * 24 * time.Hour), time.Time{}}, // up for longer than sysUptime counts
+		{ProtocolNetFlow9, 9000, now.Add(-10 * 24 * time.Hour), time.Time{}},
+		{ProtocolNetFlow9, 0, now.Add(-10 * 24 * time.Hour), replayed},
+		{ProtocolNetFlow9, 0, now.Add(-10 * 24 * time.Hour), now.Add(time.Hour)}, // the wall clock is behind the flows
 	} {
+		flowsAt := tc.flowsAt
+		if flowsAt.IsZero() {
+			flowsAt = now
+		}
 		rng := rand.New(rand.NewPCG(uint64(tc.mtu), 7))
 		c := Collector{ID: 1, Address: "127.0.0.1:1", Protocol: tc.proto, MTU: tc.mtu, ObservationDomain: 1000}.withDefaults()
 		enc := newEncoder(c, tc.boot.UnixMilli())
@@ -115,7 +125,7 @@ func TestRoundTrip(t *testing.T) {
 		seq := make(map[uint32]uint32) // next expected, per domain
 		msgs := 0
 		for batch := range 5 {
-			recs := randFlows(rng, 1+rng.IntN(700), now)
+			recs := randFlows(rng, 1+rng.IntN(700), flowsAt)
 			for d, n := range wantDirs(recs) {
 				want[d] += n
 			}
@@ -159,8 +169,9 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
-// TestTemplateRefresh: over UDP every domain gets templates first, then
-// every TemplateRefreshMessages messages and after TemplateRefresh
+// TestTemplateRefresh: over UDP every domain gets templates in every
+// message of a burst (a new session, or after a quiet refresh interval),
+// then every TemplateRefreshMessages messages and after TemplateRefresh
 // seconds; over TCP once per session.
 func TestTemplateRefresh(t *testing.T) {
 	now := time.Unix(1_760_000_000, 0)
@@ -192,24 +203,46 @@ func TestTemplateRefresh(t *testing.T) {
 			}
 			return idx
 		}
-		// 12 messages' worth in domain 3: templates in 0, 5, 10.
+		all12 := []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}
+		// A new session is a burst: for its first second every
+		// message carries the templates, so that a collector decoding
+		// them side by side never meets data before its template.
 		msgs := encodeAll(t, enc, flows(3, 60), now)
 		if len(msgs) < 12 {
 			t.Fatalf("%s: only %d messages", proto, len(msgs))
 		}
-		if got := withTemplates(msgs[:12]); !slices.Equal(got, []int{0, 5, 10}) {
-			t.Errorf("%s: templates in messages %v, want [0 5 10]", proto, got)
+		if got := withTemplates(msgs[:12]); !slices.Equal(got, all12) {
+			t.Errorf("%s: new session: templates in messages %v, want all", proto, got)
+		}
+		if got := withTemplates(encodeAll(t, enc, flows(3, 60), now.Add(999*time.Millisecond))[:12]); !slices.Equal(got, all12) {
+			t.Errorf("%s: 999 ms into the burst: templates in messages %v, want all", proto, got)
+		}
+		// After the burst, one in every 5 messages: the burst's last
+		// message had them, so messages 4 and 9 of the next 12.
+		if got := withTemplates(encodeAll(t, enc, flows(3, 60), now.Add(2*time.Second))[:12]); !slices.Equal(got, []int{4, 9}) {
+			t.Errorf("%s: after the burst: templates in messages %v, want [4 9]", proto, got)
 		}
 		// A new domain starts with templates of its own.
-		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now)); !slices.Equal(got, []int{0}) {
+		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now.Add(2*time.Second))); !slices.Equal(got, []int{0}) {
 			t.Errorf("%s: new domain: templates in %v", proto, got)
 		}
-		// Domain 4 sent templates one message ago: none 59 s later, again at 60 s.
-		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now.Add(59*time.Second))); len(got) != 0 {
-			t.Errorf("%s: templates resent before the refresh time", proto)
+		// Domain 4 sent templates one message ago: none 59 s later
+		// (active a second before), again at the 60 s refresh.
+		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now.Add(60*time.Second))); len(got) != 0 {
+			t.Errorf("%s: templates resent before the refresh time: %v", proto, got)
 		}
-		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now.Add(60*time.Second))); !slices.Equal(got, []int{0}) {
+		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now.Add(61*time.Second))); len(got) != 0 {
+			t.Errorf("%s: templates resent before the refresh time: %v", proto, got)
+		}
+		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now.Add(62*time.Second))); !slices.Equal(got, []int{0}) {
 			t.Errorf("%s: templates not resent after the refresh time", proto)
+		}
+		if got := withTemplates(encodeAll(t, enc, flows(4, 1), now.Add(63*time.Second))); len(got) != 0 {
+			t.Errorf("%s: templates resent a second after the refresh: %v", proto, got)
+		}
+		// Domain 3, quiet for a refresh interval: a burst again.
+		if got := withTemplates(encodeAll(t, enc, flows(3, 60), now.Add(63*time.Second))[:12]); !slices.Equal(got, all12) {
+			t.Errorf("%s: burst after a quiet minute: templates in messages %v, want all", proto, got)
 		}
 	}
 

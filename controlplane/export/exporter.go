@@ -36,8 +36,8 @@ type Options struct {
 	// Now is the clock of export times and template refreshes; nil:
 	// time.Now.
 	Now func() time.Time
-	// BootTime is the origin of NetFlow v9's sysUptime; zero: when the
-	// system booted.
+	// BootTime is the origin NetFlow v9's sysUptime counts from while
+	// the flows allow it (see nf9Clock); zero: when the system booted.
 	BootTime time.Time
 }
 

@@ -18,6 +18,7 @@ func netflow9() *dialect {
 		headerLen:     nf9HeaderLen,
 		templateSetID: nf9TemplateSetID,
 		padSets:       true,
+		relativeTimes: true,
 		templates:     buildTemplates(true),
 		putHeader:     putNF9Header,
 	}

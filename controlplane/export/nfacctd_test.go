@@ -241,7 +241,7 @@ func collectorFlows(now time.Time) [][]store.FlowRecord {
 	web := store.FlowRecord{
 		IfID: 1, Proto: 6, Client: a("10.1.0.1"), Server: a("10.2.0.1"), ClientPort: 40000, ServerPort: 443,
 		PktsC2S: 10, BytesC2S: 1500, PktsS2C: 12, BytesS2C: 9000,
-		FirstSeen: t0, LastSeen: t0 + 100, TCPFlagsC2S: 0x1b, TCPFlagsS2C: 0x1b, L7: 91,
+		FirstSeen: t0, LastSeen: t0 + 100, FirstMilli: 123, LastMilli: 987, TCPFlagsC2S: 0x1b, TCPFlagsS2C: 0x1b, L7: 91,
 	}
 	webMirror := web
 	webMirror.IfID = 2
@@ -335,9 +335,17 @@ func TestNfacctd(t *testing.T) {
 				return fmt.Sprintf("%s,%s,%d,%d,%d", d.src, d.dst, d.srcPort, d.dstPort, d.proto)
 			})
 			wantDetail := expectedSums(batches, func(d *dirRec) string {
-				// nfacctd prints times as seconds.microseconds.
+				// nfacctd prints times as seconds.microseconds; the
+				// interface is the SNMP ifIndex, the store id plus one.
+				first, last := d.firstMs, d.lastMs
+				if proto == ProtocolNetFlow9 {
+					// pmacct keeps NetFlow v9 times to the second:
+					// unix_secs - (sysUptime - FIRST_SWITCHED)/1000
+					// in integer division, the time rounded up.
+					first, last = (first+999)/1000*1000, (last+999)/1000*1000
+				}
 				return fmt.Sprintf("%s,%s,%d,%d,%d,%d,%d,%d,%d.%06d,%d.%06d", d.src, d.dst, d.srcPort, d.dstPort, d.proto,
-					d.vlan, d.ifID, d.flags, d.firstMs/1000, d.firstMs%1000*1000, d.lastMs/1000, d.lastMs%1000*1000)
+					d.vlan, int(d.ifID)+1, d.flags, first/1000, first%1000*1000, last/1000, last%1000*1000)
 			})
 			var totals, detail map[string]counters
 			var seqRows []map[string]string

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"github.com/probe-appliance/probe/controlplane/ifindex"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
@@ -46,6 +47,10 @@ const (
 //   - flowDirection (61): it is the direction relative to the observation
 //     interface; a passive probe sees both directions as ingress, so it
 //     would say nothing that ingressInterface does not.
+//   - egressInterface (14): a probe forwards nothing, so no packet of a
+//     flow leaves through an interface of its; collectors show the
+//     missing field as 0, "unknown", which is the truth. ingressInterface
+//     is the capture interface's SNMP ifIndex (controlplane/ifindex).
 
 // kind selects a template: whether the addresses are IPv6 and whether the
 // record carries an applicationId (only when nDPI classified the flow, so
@@ -126,7 +131,7 @@ type dirRec struct {
 	src, dst       netip.Addr
 	srcPort        uint16
 	dstPort        uint16
-	ifID, vlan, l7 uint16
+	ifID, vlan, l7 uint16 // ifID: the store's interface id
 	proto, flags   uint8
 	octets, pkts   uint64
 	firstMs        int64 // unix ms
@@ -185,8 +190,8 @@ func appendDirs(dst []dirRec, recs []store.FlowRecord) []dirRec {
 func appendFlow(dst []dirRec, f *store.FlowRecord) []dirRec {
 	client, server := unmap(f.Client), unmap(f.Server)
 	// A FlowRecord keeps its times per flow, not per direction: both
-	// directions get the flow's.
-	first, last := f.FirstSeen*1000, f.LastSeen*1000
+	// directions get the flow's, to the millisecond.
+	first, last := f.FirstSeen*1000+int64(f.FirstMilli%1000), f.LastSeen*1000+int64(f.LastMilli%1000)
 	if f.PktsC2S != 0 {
 		dst = append(dst, dirRec{
 			src: client, dst: server, srcPort: f.ClientPort, dstPort: f.ServerPort,
@@ -214,9 +219,9 @@ func unmap(a netip.Addr) netip.Addr {
 	return a.Unmap()
 }
 
-// appendData appends r as a data record of template t. bootMs is the
-// NetFlow v9 sysUptime origin (unix ms).
-func appendData(b []byte, t *template, r *dirRec, bootMs int64) []byte {
+// appendData appends r as a data record of template t, with the times
+// NetFlow v9 states relative to clk.
+func appendData(b []byte, t *template, r *dirRec, clk *msgClock) []byte {
 	be := binary.BigEndian
 	for _, f := range t.fields {
 		switch f.id {
@@ -229,12 +234,9 @@ func appendData(b []byte, t *template, r *dirRec, bootMs int64) []byte {
 		case ieFlowEndMilliseconds:
 			b = be.AppendUint64(b, uint64(r.lastMs))
 		case ieFirstSwitched:
-			// sysUptime wraps after 49.7 days; collectors subtract
-			// modulo 2^32, so a flow older than the origin still
-			// comes out right.
-			b = be.AppendUint32(b, uint32(r.firstMs-bootMs))
+			b = be.AppendUint32(b, clk.since(r.firstMs))
 		case ieLastSwitched:
-			b = be.AppendUint32(b, uint32(r.lastMs-bootMs))
+			b = be.AppendUint32(b, clk.since(r.lastMs))
 		case ieSourceIPv4Address:
 			a := r.src.As4()
 			b = append(b, a[:]...)
@@ -248,7 +250,8 @@ func appendData(b []byte, t *template, r *dirRec, bootMs int64) []byte {
 			a := r.dst.As16()
 			b = append(b, a[:]...)
 		case ieIngressInterface:
-			b = be.AppendUint32(b, uint32(r.ifID))
+			// The ifIndex the probe's SNMP agent gives the interface.
+			b = be.AppendUint32(b, ifindex.Of(r.ifID))
 		case ieSourceTransportPort:
 			b = be.AppendUint16(b, r.srcPort)
 		case ieDestinationTransportPort:

@@ -120,7 +120,7 @@ func TestTshark(t *testing.T) {
 				want := map[string]string{
 					"cflow.sequence": "0", "cflow.srcport": fmt.Sprint(f.ClientPort), "cflow.dstport": fmt.Sprint(f.ServerPort),
 					"cflow.protocol": fmt.Sprint(f.Proto), "cflow.octets": fmt.Sprint(f.BytesC2S), "cflow.packets": fmt.Sprint(f.PktsC2S),
-					"cflow.vlanid": fmt.Sprint(f.VLAN), "cflow.inputint": fmt.Sprint(f.IfID),
+					"cflow.vlanid": fmt.Sprint(f.VLAN), "cflow.inputint": fmt.Sprint(int(f.IfID) + 1), // the SNMP ifIndex
 					"cflow.tcpflags":                         fmt.Sprintf("0x%02x", f.TCPFlagsC2S),
 					"cflow.appl_id.classification_engine_id": "", "cflow.appl_id.selector_id": "",
 					"_ws.malformed": "", "_ws.expert.message": "",

@@ -76,6 +76,7 @@ func (t *Table) record(f *Flow, pc, ps, bc, bs uint64) store.FlowRecord {
 		Client: f.Client, Server: f.Server, ClientPort: f.ClientPort, ServerPort: f.ServerPort,
 		PktsC2S: pc, PktsS2C: ps, BytesC2S: bc, BytesS2C: bs,
 		FirstSeen: f.FirstSeen / 1e9, LastSeen: f.LastSeen / 1e9,
+		FirstMilli: uint16(f.FirstSeen / 1e6 % 1000), LastMilli: uint16(f.LastSeen / 1e6 % 1000),
 		TCPFlagsC2S: f.FlagsC2S, TCPFlagsS2C: f.FlagsS2C,
 		L7: uint16(f.Protocol().AppID()),
 	}

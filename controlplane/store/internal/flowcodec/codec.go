@@ -42,6 +42,10 @@ type Record struct {
 	FirstSeen, LastSeen                  int64
 	TCPFlagsC2S, TCPFlagsS2C             uint8
 	L7                                   uint16
+	// FirstMilli and LastMilli are the milliseconds (0-999) past
+	// FirstSeen and LastSeen, for flow export; the store does not keep
+	// them (a record read back has 0).
+	FirstMilli, LastMilli uint16
 }
 
 const (

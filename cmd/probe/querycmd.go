@@ -87,7 +87,7 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	b, err := chooseBackend(*dataDir, *api, *key, fs.Changed("api"))
+	b, err := chooseBackend(*dataDir, *api, *key, fs.Changed("api"), fs.Changed("data-dir"))
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -129,11 +129,17 @@ type backend interface {
 	close()
 }
 
+// defaultAPI is where a probe started with its defaults serves the
+// goProbe API (--goprobe-api).
+const defaultAPI = "http://127.0.0.1:6060"
+
 // chooseBackend reads the store when it exists and no probe holds it,
 // and otherwise asks the API of the probe holding it (the address and the
 // local CLI's token are in the data directory). --api names an API to ask
-// instead, --api "" insists on reading the store.
-func chooseBackend(dataDir, api, key string, apiGiven bool) (backend, error) {
+// instead, --api "" insists on reading the store. With neither flag and no
+// store in the default directory, the probe on this machine is asked at
+// defaultAPI (one started elsewhere, as `make run`'s, answers there).
+func chooseBackend(dataDir, api, key string, apiGiven, dataDirGiven bool) (backend, error) {
 	local, localErr := agent.ReadLocalAPI(dataDir)
 	if apiGiven && api != "" {
 		c := &apiBackend{base: strings.TrimRight(api, "/"), key: key}
@@ -153,6 +159,8 @@ func chooseBackend(dataDir, api, key string, apiGiven bool) (backend, error) {
 		return nil, fmt.Errorf("a probe holds %s and serves no goProbe API this command can find (%v): start it with --goprobe-api, or give --api", dataDir, localErr)
 	case held:
 		return &apiBackend{base: "http://" + local.Addr, key: key, token: local.Token, holder: dataDir}, nil
+	case !exists && !apiGiven && !dataDirGiven:
+		return &apiBackend{base: defaultAPI, key: key, noStore: dataDir}, nil
 	case !exists:
 		return nil, fmt.Errorf("no flow store in %s (give the probe's --data-dir, or a running probe's --api)", dataDir)
 	}
@@ -243,6 +251,7 @@ func (l *localBackend) newest(a query.Args) (time.Time, bool, error) {
 type apiBackend struct {
 	base, key, token string
 	holder           string // the data directory whose probe this is (for messages)
+	noStore          string // the default data directory that has no store (asked here instead)
 }
 
 func (*apiBackend) close() {}
@@ -313,6 +322,9 @@ func (c *apiBackend) post(a query.Args) ([]byte, error) {
 	if err != nil {
 		if errors.Is(err, syscall.ECONNREFUSED) && c.holder != "" {
 			return nil, fmt.Errorf("the probe holding %s does not answer on its goProbe API %s: %w", c.holder, c.base, err)
+		}
+		if errors.Is(err, syscall.ECONNREFUSED) && c.noStore != "" {
+			return nil, fmt.Errorf("no flow store in %s and no probe answers on %s (give the probe's --data-dir, or a running probe's --api)", c.noStore, c.base)
 		}
 		return nil, err
 	}

@@ -50,6 +50,13 @@ func TestQueryCLINeverCreatesStore(t *testing.T) {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
 		}
 	}
+	// With neither --data-dir nor --api, a default directory without a
+	// store sends the query to the probe on this machine (as README's
+	// examples do against `make run`), still creating nothing.
+	b, err := chooseBackend(missing, "", "", false, false)
+	if c, ok := b.(*apiBackend); err != nil || !ok || c.base != defaultAPI {
+		t.Errorf("default data directory without a store: %#v %v, want the API at %s", b, err, defaultAPI)
+	}
 	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the missing data directory was created: %v", err)
 	}

@@ -16,13 +16,13 @@ import (
 // BenchmarkTimeSeriesQuery24h: one host's host:traffic over 24 hours
 // (288 points of 5 minutes) among 1,000 hosts, compare in one run:
 //
-//	go test -run '^$' -bench TimeSeriesQuery24h ./controlplane/rest/
+//		go test -run '^$' -bench TimeSeriesQuery24h ./controlplane/rest/
 //
-//   - ts.lua-over-HTTP: GET get/timeseries/ts.lua over loopback (login
-//     off), the whole answer read by net/http's client;
-//   - baseline=db.Query: the same question to the store, in process;
-//   - baseline=fasthttp-hello: a fasthttp server answering "hello" to the
-//     same client over loopback (the floor of any HTTP answer).
+//	  - ts.lua-over-HTTP: GET get/timeseries/ts.lua over loopback (login
+//	    off), the whole answer read by net/http's client;
+//	  - baseline=db.Query: the same question to the store, in process;
+//	  - baseline=fasthttp-hello: a fasthttp server answering "hello" to the
+//	    same client over loopback (the floor of any HTTP answer).
 func BenchmarkTimeSeriesQuery24h(b *testing.B) {
 	const hosts, t0 = 1000, 1767225600
 	s := newTestServer(b, 1, true)

@@ -205,7 +205,6 @@ var v2NotEnabled = func() []string {
 		pro2 + "get/interface/top/realtime_traffic.lua",
 		pro2 + "get/interface/top/score.lua",
 		pro2 + "get/interface/top/sites.lua",
-		pro2 + "get/interface/top_ts_stats.lua",
 		pro2 + "get/mac/alert/top.lua",
 		pro2 + "get/maps/periodicity_map.lua",
 		pro2 + "get/maps/service_map.lua",

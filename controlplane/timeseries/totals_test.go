@@ -1,0 +1,55 @@
+package timeseries
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+)
+
+// TotalsBy: a host's applications with the bytes written in the range,
+// other hosts and points outside the range left out.
+func TestTotalsBy(t *testing.T) {
+	db, _ := openDB(t, Options{})
+	w := func(host, proto string, at int64, sent, rcvd float64) {
+		t.Helper()
+		if err := db.Write([]Point{{Schema: "host:ndpi", Tags: []string{"0", host, proto}, Time: at, Values: []float64{sent, rcvd}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Cumulative: the first sample of each series is its baseline.
+	for i, c := range []struct{ dns, tls float64 }{{0, 0}, {100, 1000}, {300, 1000}, {700, 5000}} {
+		at := int64(t0 + 300*i)
+		w("10.0.0.1", "DNS", at, c.dns, c.dns/2)
+		w("10.0.0.1", "TLS", at, c.tls, 0)
+		w("10.0.0.2", "DNS", at, 10*c.dns, 0)
+	}
+	got, err := db.TotalsBy(Query{Schema: "host:ndpi", Filter: "ifid:0,host:10.0.0.1", Begin: t0, End: t0 + 600}, "protocol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Buckets t0+300 and t0+600: DNS 100+200 sent, 50+100 received; TLS 1000.
+	want := map[string][]float64{"DNS": {300, 150}, "TLS": {1000, 0}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("totals %v, want %v", got, want)
+	}
+	all, err := db.TotalsBy(Query{Schema: "host:ndpi", Filter: "ifid:0", Begin: t0, End: t0 + 900}, "protocol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(all["DNS"]) != fmt.Sprint([]float64{700 + 7000, 350}) {
+		t.Errorf("DNS of every host: %v", all["DNS"])
+	}
+	for _, c := range []struct {
+		q   Query
+		tag string
+	}{
+		{Query{Schema: "host:score", Filter: "ifid:0", Begin: t0, End: t0 + 1}, "host"},    // a gauge
+		{Query{Schema: "host:ndpi", Filter: "ifid:0", Begin: t0, End: t0 + 1}, "category"}, // no such tag
+		{Query{Schema: "host:ndpi", Filter: "ifid:0", Begin: t0 + 1, End: t0}, "protocol"}, // reversed range
+		{Query{Schema: "host:ndpi", Filter: "ifid0", Begin: t0, End: t0 + 1}, "protocol"},  // bad filter
+	} {
+		if _, err := db.TotalsBy(c.q, c.tag); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%+v by %s: %v, want ErrInvalid", c.q, c.tag, err)
+		}
+	}
+}

@@ -69,6 +69,10 @@ type tsRecorder struct {
 	// from reaching a store being closed (goroutines that outlive run).
 	writing sync.Mutex
 	stopped bool
+	// A store that refuses writes (disk full) is logged once a minute,
+	// not at every sample.
+	lastErrLog time.Time
+	errs       int
 }
 
 // stop waits for the sample being written and refuses later ones.
@@ -285,6 +289,25 @@ func (rec *tsRecorder) state(t *flowtable.Table, start int64) *tsIfaceState {
 	return st
 }
 
+// forget drops the state of interfaces no longer captured (a reload
+// removed them).
+func (rec *tsRecorder) forget(current []*flowtable.Table) {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.ifs) <= len(current) {
+		return
+	}
+	keep := make(map[*flowtable.Table]bool, len(current))
+	for _, t := range current {
+		keep[t] = true
+	}
+	for t := range rec.ifs {
+		if !keep[t] {
+			delete(rec.ifs, t)
+		}
+	}
+}
+
 // sample records t at time now (Unix seconds): the 1 s schemas, and the
 // minute ones too when minute is set.
 func (rec *tsRecorder) sample(t *flowtable.Table, st *tsIfaceState, now int64, minute bool) {
@@ -299,7 +322,11 @@ func (rec *tsRecorder) sample(t *flowtable.Table, st *tsIfaceState, now int64, m
 		pts = append(pts, st.minutePoints(s, now)...)
 	}
 	if err := rec.db.Write(pts); err != nil {
-		rec.log.Error("recording time series", "interface", t.Config().Name, "err", err)
+		rec.errs++
+		if time.Since(rec.lastErrLog) >= time.Minute {
+			rec.log.Error("recording time series", "interface", t.Config().Name, "failed_samples", rec.errs, "err", err)
+			rec.lastErrLog, rec.errs = time.Now(), 0
+		}
 	}
 }
 
@@ -315,7 +342,9 @@ func (rec *tsRecorder) runLive(ctx context.Context, tables func() []*flowtable.T
 			return
 		case now := <-tk.C:
 			sec := now.Unix()
-			for _, t := range tables() {
+			tbs := tables()
+			rec.forget(tbs)
+			for _, t := range tbs {
 				if t.Config().Offline {
 					continue
 				}

@@ -158,3 +158,15 @@ func TestFileClockRecordsOnThePacketClock(t *testing.T) {
 		t.Errorf("a remote host was recorded: %+v", r)
 	}
 }
+
+// Interfaces a reload removed are forgotten; the others keep their state.
+func TestRecorderForgetsRemovedInterfaces(t *testing.T) {
+	rec := newTSRecorder(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, b := flowtable.New(flowtable.Config{IfID: 0}), flowtable.New(flowtable.Config{IfID: 1})
+	sa := rec.state(a, 100)
+	rec.state(b, 100)
+	rec.forget([]*flowtable.Table{a})
+	if len(rec.ifs) != 1 || rec.state(a, 200) != sa {
+		t.Errorf("after forget: %d states, a's kept: %v", len(rec.ifs), rec.state(a, 200) == sa)
+	}
+}

@@ -53,3 +53,27 @@ func TestTotalsBy(t *testing.T) {
 		}
 	}
 }
+
+// A capture file replayed beside live traffic writes years behind the
+// newest point: its counters keep their baseline across prune rounds (no
+// interval lost), while a quiet series' counter is still dropped.
+func TestPruneKeepsCountersOfAnotherClock(t *testing.T) {
+	db, _ := openDB(t, Options{})
+	const live, file = t0 + 3*365*86400, t0
+	mustWrite(t, db, Point{"host:traffic", []string{"0", "quiet"}, live, []float64{0, 0}})
+	for k := range 180 { // three hours of live minutes; the file moves a second each
+		mustWrite(t, db,
+			Point{"host:traffic", []string{"0", "live"}, int64(live + 60*k), []float64{float64(100 * k), 0}},
+			Point{"host:traffic", []string{"1", "file"}, int64(file + k), []float64{float64(10 * k), 0}})
+	}
+	r := mustQuery(t, db, Query{Schema: "host:traffic", Filter: "ifid:1,host:file", Begin: file, End: file + 3599})
+	if r.Statistics.Total != 10*179 {
+		t.Errorf("file series: %v bytes, want %d (every increment)", r.Statistics.Total, 10*179)
+	}
+	db.mu.Lock()
+	_, quiet := db.last[seriesID("host:traffic", []string{"0", "quiet"})]
+	db.mu.Unlock()
+	if quiet {
+		t.Error("a counter quiet for three hours is still held")
+	}
+}

@@ -58,6 +58,7 @@ type DB struct {
 	// newest is the latest point time written, pruned the newest time at
 	// the last prune: state of series gone quiet is dropped (see prune).
 	newest, pruned int64
+	gen            uint64 // prune rounds so far
 	// stored is the newest point time of earlier runs (kept in the store):
 	// a bucket up to it may hold points this run has not seen, so it is
 	// read before it is filled.
@@ -69,8 +70,9 @@ type DB struct {
 var hwmSeries = storeSeries(0, "")
 
 type counterState struct {
-	t int64 // time of the sample in v
-	v []float64
+	t   int64 // time of the sample in v
+	v   []float64
+	gen uint64 // prune round of its last write
 }
 
 type bucket struct {
@@ -82,7 +84,8 @@ type bucket struct {
 
 // Quiet series' memory is dropped so that host churn cannot grow it
 // without bound: pruneEvery (point clock) the open buckets that closed
-// before the newest point and counter baselines older than counterIdle.
+// before the newest point and counter baselines older than counterIdle
+// and not written since the previous round.
 // A series that comes back reads its bucket from the store again; its
 // counter's first sample is a new baseline (one interval unrecorded).
 const (
@@ -95,13 +98,18 @@ func (db *DB) prune() {
 		return
 	}
 	db.pruned = db.newest
+	db.gen++
 	for k, b := range db.open {
 		if b.hi+b.res <= db.newest {
 			delete(db.open, k)
 		}
 	}
 	for k, c := range db.last {
-		if c.t+counterIdle < db.newest {
+		// Written since the last round: kept, whatever its clock. A
+		// capture file replayed beside live traffic writes on its packet
+		// clock, hours or years behind the newest point; its counters
+		// must not restart at every round.
+		if c.t+counterIdle < db.newest && c.gen+1 < db.gen {
 			delete(db.last, k)
 		}
 	}
@@ -258,7 +266,7 @@ func (db *DB) Write(pts []Point) error {
 		if s.Kind == Counter {
 			prev, ok := db.last[sid]
 			if !ok {
-				db.last[sid] = &counterState{p.Time, append([]float64(nil), p.Values...)}
+				db.last[sid] = &counterState{p.Time, append([]float64(nil), p.Values...), db.gen}
 				continue // baseline
 			}
 			for j, v := range p.Values {
@@ -271,7 +279,7 @@ func (db *DB) Write(pts []Point) error {
 				delta = append(delta, d)
 				prev.v[j] = v
 			}
-			prev.t = p.Time
+			prev.t, prev.gen = p.Time, db.gen
 		} else {
 			delta = append(delta, p.Values...)
 		}

@@ -79,8 +79,9 @@ func (in *sourceInput) run(ctx context.Context, t *flowtable.Table) error {
 		return capture.Run(ctx, in.src, t)
 	}
 	fc := in.ts.fileClock(t)
-	defer fc.end()
-	return capture.Run(ctx, in.src, fc)
+	err := capture.Run(ctx, in.src, fc)
+	fc.end(err == nil)
+	return err
 }
 func (in *sourceInput) mode() string { return in.m }
 func (in *sourceInput) close() error { return in.src.Close() }

@@ -361,13 +361,18 @@ func (rec *tsRecorder) runLive(ctx context.Context, tables func() []*flowtable.T
 // fileClock wraps a capture file's handler: when the packets move on to a
 // later second, the second just finished is sampled (with the minute
 // schemas when the next packet is in another minute), and once more when
-// the file ends (end).
+// the file ends (end). A file whose series were recorded before (same
+// interface name, same first packet: the probe restarted with the same
+// -i) is not recorded again: its counts would be added to what is stored
+// (ntopng's RRDs refuse updates older than their last one).
 type fileClock struct {
-	h   capture.Handler
-	t   *flowtable.Table
-	rec *tsRecorder
-	st  *tsIfaceState
-	cur int64 // second of the packets being read; -1 before the first
+	h    capture.Handler
+	t    *flowtable.Table
+	rec  *tsRecorder
+	st   *tsIfaceState
+	cur  int64 // second of the packets being read; -1 before the first
+	mark string
+	skip bool
 }
 
 func (rec *tsRecorder) fileClock(t *flowtable.Table) *fileClock {
@@ -375,21 +380,43 @@ func (rec *tsRecorder) fileClock(t *flowtable.Table) *fileClock {
 }
 
 func (c *fileClock) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
-	if s := p.Timestamp / 1e9; s > c.cur && p.Timestamp > 0 {
+	if s := p.Timestamp / 1e9; s > c.cur && p.Timestamp > 0 && !c.skip {
 		if c.cur >= 0 {
 			c.rec.sample(c.t, c.st, c.cur, s/60 != c.cur/60)
 		} else {
-			c.st = c.rec.state(c.t, s)
+			c.first(p.Timestamp)
 		}
 		c.cur = s
 	}
 	c.h.HandlePacket(p, kind)
 }
 
-// end samples the file's last second, minute schemas included.
-func (c *fileClock) end() {
-	if c.cur >= 0 {
-		c.rec.sample(c.t, c.st, c.cur, true)
+// first looks up the file's mark at its first packet.
+func (c *fileClock) first(ns int64) {
+	c.mark = "file\x00" + c.t.Config().Name + "\x00" + strconv.FormatInt(ns, 10)
+	done, err := c.rec.db.Marked(c.mark)
+	if err != nil {
+		c.rec.log.Error("time series of a capture file", "interface", c.t.Config().Name, "err", err)
+	}
+	if done {
+		c.skip = true
+		c.rec.log.Info("time series of this capture file were recorded before; not recording them again", "interface", c.t.Config().Name)
+		return
+	}
+	c.st = c.rec.state(c.t, ns/1e9)
+}
+
+// end samples the file's last second, minute schemas included; read to
+// its end (complete), the file is marked as recorded.
+func (c *fileClock) end(complete bool) {
+	if c.cur < 0 || c.skip {
+		return
+	}
+	c.rec.sample(c.t, c.st, c.cur, true)
+	if complete {
+		if err := c.rec.db.Mark(c.mark); err != nil {
+			c.rec.log.Error("time series of a capture file", "interface", c.t.Config().Name, "err", err)
+		}
 	}
 }
 

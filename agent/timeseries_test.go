@@ -124,6 +124,7 @@ func TestFileClockRecordsOnThePacketClock(t *testing.T) {
 	base := int64(1714557658)
 	perSec := map[int64]uint64{}
 	var hostSent uint64
+	var pkts []decode.Packet
 	for i, c := range []struct {
 		sec  int64
 		size uint32
@@ -131,10 +132,11 @@ func TestFileClockRecordsOnThePacketClock(t *testing.T) {
 		p := &decode.Packet{Timestamp: (base+c.sec)*1e9 + int64(i), WireLen: c.size, IPVersion: 4,
 			Src: netip.MustParseAddr("192.168.1.5"), Dst: netip.MustParseAddr("8.8.8.8"), Proto: 17, SrcPort: 5000, DstPort: 53}
 		fc.HandlePacket(p, decode.ErrNone)
+		pkts = append(pkts, *p)
 		perSec[base+c.sec] += uint64(c.size) + flowtable.EthOverhead
 		hostSent += uint64(c.size)
 	}
-	fc.end()
+	fc.end(true)
 	res, err := db.Query(timeseries.Query{Schema: "iface:traffic", Filter: "ifid:2", Begin: base, End: base + 4, Limit: 5})
 	if err != nil {
 		t.Fatal(err)
@@ -156,6 +158,26 @@ func TestFileClockRecordsOnThePacketClock(t *testing.T) {
 	}
 	if r, _ := db.Query(timeseries.Query{Schema: "host:traffic", Filter: "ifid:2,host:8.8.8.8", Begin: base - 600, End: base + 600}); r == nil || r.Statistics.Total != 0 {
 		t.Errorf("a remote host was recorded: %+v", r)
+	}
+
+	// The probe restarted with the same file: a new recorder and table
+	// read it again; nothing is added.
+	db2, err := timeseries.Open(st, timeseries.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb2 := flowtable.New(flowtable.Config{IfID: 2, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
+	fc2 := newTSRecorder(db2, nil, slog.New(slog.NewTextHandler(io.Discard, nil))).fileClock(tb2)
+	for _, p := range pkts {
+		fc2.HandlePacket(&p, decode.ErrNone)
+	}
+	fc2.end(true)
+	again, err := db2.Query(timeseries.Query{Schema: "iface:traffic", Filter: "ifid:2", Begin: base, End: base + 4, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(again.Series[0].Data) != fmt.Sprint(res.Series[0].Data) {
+		t.Errorf("after reading the file again: %v, before %v", again.Series[0].Data, res.Series[0].Data)
 	}
 }
 

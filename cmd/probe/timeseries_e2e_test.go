@@ -106,8 +106,18 @@ func tsharkTruth(t *testing.T, pcap string) captureTruth {
 func TestTimeSeriesOfAReplayedCapture(t *testing.T) {
 	pcap := fixture.Shared(t, "conformance/ntopng-e2e/pcap/test_01.pcap")
 	tr := tsharkTruth(t, pcap)
-	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", filepath.Join(t.TempDir(), "db"), "--disable-login")
+	db := filepath.Join(t.TempDir(), "db")
+	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", db, "--disable-login")
+	checkReplayedCapture(t, p, tr)
+	// Restarted with the same capture, the probe reads it again; its
+	// series are not added twice.
+	p.stop(t)
+	p = startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", db, "--disable-login")
+	checkReplayedCapture(t, p, tr)
+}
 
+func checkReplayedCapture(t *testing.T, p *probeProc, tr captureTruth) {
+	t.Helper()
 	span := tr.last - tr.first + 1
 	a := p.ts(t, fmt.Sprintf("ts_schema=iface:traffic&ts_query=ifid:0&epoch_begin=%d&epoch_end=%d&limit=%d", tr.first, tr.last, span))
 	if a.Start != tr.first || a.Step != 1 || a.Count != int(span) || len(a.Series) != 1 {

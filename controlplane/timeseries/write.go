@@ -338,3 +338,31 @@ func (db *DB) bucketFor(key string, ser []byte, res, t int64, n int) (*bucket, e
 	}
 	return b, nil
 }
+
+// Marks are a writer's notes that something was recorded (the agent: a
+// capture file's series, so a file read again after a restart is not
+// added twice). They live beside the series under resolution 0, which no
+// schema has, and expire with the longest retention: by then what they
+// guard has expired too.
+func markSeries(key string) []byte { return storeSeries(0, "mark\x00"+key) }
+
+// Mark records key.
+func (db *DB) Mark(key string) error {
+	var ttl time.Duration
+	for _, d := range db.ret {
+		ttl = max(ttl, d)
+	}
+	if err := db.st.TSPut([]store.TSPoint{{Series: markSeries(key), Value: []byte{1}, TTL: ttl}}); err != nil {
+		return fmt.Errorf("timeseries: mark %q: %w", key, err)
+	}
+	return nil
+}
+
+// Marked tells whether key was marked.
+func (db *DB) Marked(key string) (bool, error) {
+	_, found, err := db.st.TSGet(markSeries(key), 0)
+	if err != nil {
+		return false, fmt.Errorf("timeseries: mark %q: %w", key, err)
+	}
+	return found, nil
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -144,12 +145,21 @@ func TestTimeSeriesAnswersAndScope(t *testing.T) {
 		{"end before begin", fmt.Sprintf("ts_schema=iface:traffic&ts_query=ifid:1&epoch_begin=%d&epoch_end=%d", tsT0, tsT0-5), admin, "INVALID_ARGUMENTS", 0},
 		{"limit too large", "ts_schema=iface:traffic&ts_query=ifid:1&limit=100000" + win, admin, "INVALID_ARGUMENTS", 0},
 		{"bad ts_compare", "ts_schema=iface:traffic&ts_query=ifid:1&ts_compare=yesterday" + win, admin, "INVALID_ARGUMENTS", 0},
+		{"ts_compare too far", "ts_schema=iface:traffic&ts_query=ifid:1&ts_compare=99999999Y" + win, admin, "INVALID_ARGUMENTS", 0},
+		{"ts_compare before 1970", "ts_schema=iface:traffic&ts_query=ifid:1&ts_compare=100Y" + win, admin, "INVALID_ARGUMENTS", 0},
+		{"negative limit", "ts_schema=iface:traffic&ts_query=ifid:1&limit=-1" + win, admin, "INVALID_ARGUMENTS", 0},
+		{"negative epoch", "ts_schema=iface:traffic&ts_query=ifid:1&epoch_begin=-5&epoch_end=10", admin, "INVALID_ARGUMENTS", 0},
+		{"epoch past year 2500", "ts_schema=iface:traffic&ts_query=ifid:1&epoch_begin=0&epoch_end=99999999999999999999", admin, "INVALID_ARGUMENTS", 0},
+		{"NUL in ts_query", "ts_schema=host:traffic&ts_query=ifid:1,host:10.254.0.5%00x" + win, admin, "INVALID_ARGUMENTS", 0},
+		{"huge host: no such series", "ts_schema=host:traffic&ts_query=ifid:1,host:" + strings.Repeat("9", 60000) + win, admin, "OK", 0},
+		{"huge host, scoped user", "ts_schema=host:traffic&ts_query=ifid:1,host:" + strings.Repeat("9", 60000) + win, scoped, "NOT_GRANTED", 0},
+		{"initial_point", "ts_schema=iface:traffic&ts_query=ifid:1&initial_point=true" + win, admin, "OK", 600 * 200},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := do(s, ts+"?"+c.query, c.user)
 			env := decodeEnv[json.RawMessage](t, ctx.Response.Body())
 			if env.RCStr != c.rc {
-				t.Fatalf("rc %s, want %s: %s", env.RCStr, c.rc, ctx.Response.Body())
+				t.Fatalf("rc %s, want %s: %.300s", env.RCStr, c.rc, ctx.Response.Body())
 			}
 			if st := ctx.Response.StatusCode(); st >= 500 {
 				t.Errorf("HTTP %d", st)
@@ -228,7 +238,25 @@ func TestTimeSeriesMulti(t *testing.T) {
 	if rc := decodeEnv[any](t, tsPost(s, path, body, scoped).Response.Body()).RCStr; rc != "NOT_GRANTED" {
 		t.Errorf("scoped user with an out-of-scope host: %s", rc)
 	}
-	for _, bad := range []any{nil, "not an array", []int{1}, []map[string]string{}} {
+	// ts_requests as JSON text in a form field.
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI(path)
+	ctx.Request.Header.SetMethod("POST")
+	ctx.Request.Header.SetContentType("application/x-www-form-urlencoded")
+	ctx.Request.SetBodyString(fmt.Sprintf("ifid=1&epoch_begin=%d&epoch_end=%d&ts_requests=%s", tsT0, tsT0+600,
+		url.QueryEscape(`[{"ts_schema":"iface:traffic","ts_query":"ifid:1"}]`)))
+	for k, v := range admin {
+		ctx.Request.Header.Set(k, v)
+	}
+	s.serve(&ctx)
+	if env := decodeEnv[[]tsAnswerOf](t, ctx.Response.Body()); env.RCStr != "OK" || len(env.Rsp) != 1 || env.Rsp[0].Statistics.Total != 600*200 {
+		t.Errorf("form-posted ts_requests: %s", ctx.Response.Body())
+	}
+	many := make([]map[string]string, maxTSRequests+1)
+	for i := range many {
+		many[i] = map[string]string{"ts_schema": "iface:traffic", "ts_query": "ifid:1"}
+	}
+	for _, bad := range []any{nil, "not an array", []int{1}, []map[string]string{}, many} {
 		body["ts_requests"] = bad
 		if rc := decodeEnv[any](t, tsPost(s, path, body, admin).Response.Body()).RCStr; rc != "INVALID_ARGUMENTS" {
 			t.Errorf("ts_requests %v: %s", bad, rc)
@@ -296,7 +324,7 @@ func TestTopTSStats(t *testing.T) {
 			ctx := do(s, c.uri, c.user)
 			env := decodeEnv[json.RawMessage](t, ctx.Response.Body())
 			if env.RCStr != c.rc {
-				t.Fatalf("rc %s, want %s: %s", env.RCStr, c.rc, ctx.Response.Body())
+				t.Fatalf("rc %s, want %s: %.300s", env.RCStr, c.rc, ctx.Response.Body())
 			}
 			if c.rc != "OK" {
 				return

@@ -50,6 +50,14 @@ import (
 //     tcp_out_of_order, tcp_lost and tcp_keep_alive are recorded.
 //   - A host that leaves the table between two samples loses its last
 //     partial interval (as ntopng loses a purged host's last minute).
+//   - A capture file read to its end is marked (interface name and first
+//     packet time); read again after a restart, it is not recorded again
+//     (see fileClock).
+//   - Disk: some 29 bytes a stored point (Badger, measured); 10,000 local
+//     hosts' host:traffic hold about 3.6 GB once the retentions are full
+//     (10 days of 5 minutes, 400 days of hours), all their host:* series
+//     several times that. The time series are outside --max-disk's flow
+//     budget: they shrink by retention only.
 
 // maxTSHosts bounds the local hosts recorded per interface and sample:
 // 16,384 hosts' host:* series are some 100,000 points a minute.

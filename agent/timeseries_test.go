@@ -192,3 +192,31 @@ func TestRecorderForgetsRemovedInterfaces(t *testing.T) {
 		t.Errorf("after forget: %d states, a's kept: %v", len(rec.ifs), rec.state(a, 200) == sa)
 	}
 }
+
+// iface:l4protos sums the hosts' increases: a host gone keeps what it
+// had sent, a new one brings all it sent, one whose counters went down
+// (it left and came back) brings all of its new ones.
+func TestL4ProtosFromHostIncreases(t *testing.T) {
+	st := newTSIfaceState("0", 1000)
+	a := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.1")}
+	b := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.2")}
+	c := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.3")}
+	steps := []struct {
+		hosts []hostL4
+		want  string // tcp udp icmp other_ip
+	}{
+		{[]hostL4{{a, [4]uint64{100, 0, 0, 0}}, {b, [4]uint64{0, 50, 0, 0}}}, "[100 50 0 0]"},
+		{[]hostL4{{a, [4]uint64{150, 0, 0, 0}}, {c, [4]uint64{0, 0, 10, 1}}}, "[150 50 10 1]"},
+		{[]hostL4{{a, [4]uint64{20, 0, 0, 0}}, {c, [4]uint64{0, 0, 10, 1}}}, "[170 50 10 1]"},
+	}
+	for i, s := range steps {
+		pts := pointsByKey(st.minutePoints(&ifaceSample{l4Sent: s.hosts}, int64(1000+60*i)))
+		var got []float64
+		for _, n := range l4Names {
+			got = append(got, pts[fmt.Sprintf("iface:l4protos [0 %s] %d", n, 1000+60*i)]...)
+		}
+		if fmt.Sprint(got) != s.want {
+			t.Errorf("minute %d: %v, want %s", i, got, s.want)
+		}
+	}
+}

@@ -71,18 +71,20 @@ type captureTruth struct {
 	first, last int64
 	perSec      map[int64]float64
 	sent, rcvd  map[string]float64
+	l4          map[string]float64 // IPv4 bytes per l4/protocol/consts name (tcp, udp, icmp, other_ip)
+	ipv6        bool
 }
 
 func tsharkTruth(t *testing.T, pcap string) captureTruth {
 	out, err := exec.Command(fixture.Tool(t, "tshark"), "-r", pcap, "-T", "fields", "-E", "separator=/t", "-E", "occurrence=f",
-		"-e", "frame.time_epoch", "-e", "frame.len", "-e", "ip.src", "-e", "ip.dst").Output()
+		"-e", "frame.time_epoch", "-e", "frame.len", "-e", "ip.src", "-e", "ip.dst", "-e", "ip.proto", "-e", "ipv6.src").Output()
 	if err != nil {
 		t.Fatalf("tshark: %v", err)
 	}
-	tr := captureTruth{first: math.MaxInt64, perSec: map[int64]float64{}, sent: map[string]float64{}, rcvd: map[string]float64{}}
-	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+	tr := captureTruth{first: math.MaxInt64, perSec: map[int64]float64{}, sent: map[string]float64{}, rcvd: map[string]float64{}, l4: map[string]float64{}}
+	for _, line := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
 		f := strings.Split(line, "\t")
-		if len(f) < 4 {
+		if len(f) < 6 {
 			t.Fatalf("tshark line %q", line)
 		}
 		secStr, _, _ := strings.Cut(f[0], ".")
@@ -96,6 +98,14 @@ func tsharkTruth(t *testing.T, pcap string) captureTruth {
 		if f[2] != "" {
 			tr.sent[f[2]] += n
 			tr.rcvd[f[3]] += n
+			l4 := map[string]string{"6": "tcp", "17": "udp", "1": "icmp"}[f[4]]
+			if l4 == "" {
+				l4 = "other_ip"
+			}
+			tr.l4[l4] += n
+		}
+		if f[5] != "" {
+			tr.ipv6 = true
 		}
 	}
 	return tr
@@ -153,7 +163,7 @@ func checkReplayedCapture(t *testing.T, p *probeProc, tr captureTruth) {
 	if hosts == 0 {
 		t.Fatal("no local host in the capture")
 	}
-	t.Logf("%d seconds, %.0f bytes; %d local hosts' host:traffic as tshark counts it", span, total, hosts)
+	t.Logf("%d seconds, %.0f bytes; %d local hosts' host:traffic as tshark counts it; L4 bytes %v", span, total, hosts, tr.l4)
 	// Remote hosts are not recorded; the capture's minute is.
 	for ip := range tr.sent {
 		if !strings.HasPrefix(ip, "192.168.1.") {
@@ -162,6 +172,17 @@ func checkReplayedCapture(t *testing.T, p *probeProc, tr captureTruth) {
 				t.Errorf("remote %s recorded: %v", ip, h.Statistics.Total)
 			}
 			break
+		}
+	}
+	// iface:l4protos: the bytes of each L4 protocol (IPv4 only here: the
+	// truth counts no IPv6).
+	if tr.ipv6 {
+		t.Fatal("the capture has IPv6: the L4 truth would miss it")
+	}
+	for _, l4 := range []string{"tcp", "udp", "icmp", "other_ip"} {
+		a := p.ts(t, fmt.Sprintf("ts_schema=iface:l4protos&ts_query=ifid:0,l4proto:%s&epoch_begin=%d&epoch_end=%d", l4, tr.first-600, tr.last+600))
+		if !near(a.Statistics.Total, tr.l4[l4]) {
+			t.Errorf("iface:l4protos %s: %v bytes, tshark %v", l4, a.Statistics.Total, tr.l4[l4])
 		}
 	}
 	if n := p.ts(t, fmt.Sprintf("ts_schema=iface:hosts&ts_query=ifid:0&epoch_begin=%d&epoch_end=%d", tr.first-60, tr.last+60)); n.Statistics.Total == 0 {

@@ -94,6 +94,8 @@ type Config struct {
 	UpdateKeys     []string // trusted ed25519 update signing keys, base64
 	UpdateKeyFiles []string // files of such keys, one a line
 
+	TimeSeries bool // record ntopng's time series (get/timeseries/ts.lua)
+
 	NDPIProtocols string // nDPI custom protocols file
 	NoDPI         bool   // leave payloads uninspected
 
@@ -113,6 +115,7 @@ func DefaultConfig() Config {
 		FlushInterval: defaultFlushInterval,
 		AMConcurrency: 16, AMTimeout: 10 * time.Second,
 		RecordMaxDisk: "1GiB", RecordSnaplen: recorder.DefaultSnaplen,
+		TimeSeries: true,
 	}
 }
 
@@ -137,6 +140,7 @@ type config struct {
 	tlsConfig      *tls.Config // the loaded certificate
 	trustedKeys    []ed25519.PublicKey
 	recordMaxBytes int64
+	ts             *tsRecorder // set by run when TimeSeries: capture files record on their packet clock
 }
 
 // resolveIface tells a capture file from a live interface and checks that

@@ -45,7 +45,7 @@ func openInput(s ifaceSpec, c *config, log *slog.Logger) (input, error) {
 		if err != nil {
 			return nil, err
 		}
-		return &sourceInput{src: src, m: modeFile}, nil
+		return &sourceInput{src: src, m: modeFile, ts: c.ts}, nil
 	}
 	if c.CaptureMode == modeAuto || c.CaptureMode == modeXDP {
 		in, err := openXDP(s.name, c, log)
@@ -71,10 +71,17 @@ func openInput(s ifaceSpec, c *config, log *slog.Logger) (input, error) {
 type sourceInput struct {
 	src capture.Source
 	m   string
+	ts  *tsRecorder // a capture file's time series, on its packet clock (nil: none)
 }
 
 func (in *sourceInput) run(ctx context.Context, t *flowtable.Table) error {
-	return capture.Run(ctx, in.src, t)
+	if in.ts == nil {
+		return capture.Run(ctx, in.src, t)
+	}
+	fc := in.ts.fileClock(t)
+	err := capture.Run(ctx, in.src, fc)
+	fc.end(err == nil)
+	return err
 }
 func (in *sourceInput) mode() string { return in.m }
 func (in *sourceInput) close() error { return in.src.Close() }

@@ -69,6 +69,13 @@ func (a *Agent) run(ctx context.Context) error {
 		log.Warn("flow export: some collectors were left out", "err", err)
 	}
 	set = &ifaceSet{c: c, st: st, writer: writer, checks: eng, export: exp, log: log, ctx: capCtx}
+	tsDB, err := startTimeSeries(c, st, eng, log)
+	if err != nil {
+		return err
+	}
+	if c.ts != nil {
+		defer c.ts.stop()
+	}
 	a.set.Store(set)
 	poller := snmp.NewPoller(snmp.Options{Logger: log, OnEvent: func(ev snmp.Event) { snmpEventAlert(eng, ev) },
 		OnPoll: func(ds snmp.DeviceState) {
@@ -129,6 +136,7 @@ func (a *Agent) run(ctx context.Context) error {
 		FactoryReset:    func() { requestStop(ErrFactoryReset) },
 		StageUpdate:     app.stageUpdate,
 		ApplianceConfig: app.get, SetApplianceConfig: app.set, Reboot: app.reboot,
+		TimeSeries: tsDB,
 	})
 	srvErr, err := serveREST(srv, c, log)
 	if err != nil {
@@ -189,6 +197,9 @@ func (a *Agent) run(ctx context.Context) error {
 	}()
 
 	go tick(capCtx, set.tables)
+	if c.ts != nil {
+		go c.ts.runLive(capCtx, set.tables)
+	}
 	go flushLive(capCtx, set.tables, writer, c.FlushInterval)
 	stLoss := &storeLoss{st: st}
 	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp, stLoss) })

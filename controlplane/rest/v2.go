@@ -205,7 +205,6 @@ var v2NotEnabled = func() []string {
 		pro2 + "get/interface/top/realtime_traffic.lua",
 		pro2 + "get/interface/top/score.lua",
 		pro2 + "get/interface/top/sites.lua",
-		pro2 + "get/interface/top_ts_stats.lua",
 		pro2 + "get/mac/alert/top.lua",
 		pro2 + "get/maps/periodicity_map.lua",
 		pro2 + "get/maps/service_map.lua",
@@ -223,7 +222,6 @@ var v2NotEnabled = func() []string {
 		pro2 + "get/system/alert/top.lua",
 		pro2 + "get/system/data.lua",
 		pro2 + "get/system/health/clickhouse.lua",
-		pro2 + "get/timeseries/ts_multi.lua",
 		pro2 + "get/user/alert/top.lua",
 		pro2 + "get/vs/report_list.lua",
 		pro2 + "set/observation_points/alias.lua",
@@ -285,8 +283,6 @@ var v2NotEnabled = func() []string {
 		v2 + "get/system/health/redis.lua",
 		v2 + "get/system/health/stats.lua",
 		v2 + "get/system/status.lua",
-		v2 + "get/timeseries/ts.lua",
-		v2 + "get/timeseries/type/consts.lua",
 		v2 + "get/user/alert/list.lua",
 		v2 + "get/user/alert/ts.lua",
 		v2 + "import/pool/host_pool/members.lua",
@@ -324,6 +320,7 @@ func (s *Server) addV2Routes(t routeTable) {
 	t[restV2Prefix+"get/host/active.lua"].h = s.getHostActiveV2
 	t.read(restV2Prefix+"connect/test.lua", roleUser, capNone, s.connectTest)
 	t.read("/lua/rest/version.lua", roleUser, capNone, s.restVersion)
+	s.addTimeSeriesRoutes(t) // timeseries.go
 	for _, p := range v2NotEnabled {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, restV2Prefix), proV2Prefix)
 		verb, _, _ := strings.Cut(rel, "/")

@@ -353,3 +353,84 @@ func (db *DB) collect(s *Schema, vals []string, r int64, g grid) (total [][]floa
 	}
 	return total, found, nil
 }
+
+// TotalsBy answers, for a counter schema, each value of tag among the
+// series q's filter selects with the amount of each metric stored over
+// [q.Begin, q.End] (host:ndpi by protocol: a host's top applications).
+// The resolution is Query's for the range (then coarser ones if it holds
+// nothing), so the amounts are those of a Query's statistics; Limit only
+// steers that choice.
+func (db *DB) TotalsBy(q Query, tag string) (map[string][]float64, error) {
+	s, err := Lookup(q.Schema)
+	if err != nil {
+		return nil, err
+	}
+	ti := slices.Index(s.Tags, tag)
+	switch {
+	case s.Kind != Counter:
+		return nil, fmt.Errorf("%w: %s is not a counter", ErrInvalid, s.Name)
+	case ti < 0:
+		return nil, fmt.Errorf("%w: %s has no tag %q", ErrInvalid, s.Name, tag)
+	case q.Limit < 0 || q.Limit > MaxLimit:
+		return nil, fmt.Errorf("%w: limit %d outside 1..%d", ErrInvalid, q.Limit, MaxLimit)
+	case q.Begin < 0 || q.End > maxTime:
+		return nil, fmt.Errorf("%w: epoch range [%d, %d] outside [0, %d]", ErrInvalid, q.Begin, q.End, int64(maxTime))
+	case q.End < q.Begin:
+		return nil, fmt.Errorf("%w: epoch_end %d before epoch_begin %d", ErrInvalid, q.End, q.Begin)
+	}
+	vals, err := parseFilter(s, q.Filter)
+	if err != nil {
+		return nil, err
+	}
+	limit := q.Limit
+	if limit == 0 {
+		limit = DefaultLimit
+	}
+	resols := s.resolutions()
+	r, _ := pickStep(resols, q.End-q.Begin, limit)
+	for i := slices.Index(resols, r); i < len(resols); i++ {
+		out, err := db.totalsAt(s, vals, ti, resols[i], q.Begin, q.End)
+		if err != nil || len(out) > 0 {
+			return out, err
+		}
+	}
+	return map[string][]float64{}, nil
+}
+
+func (db *DB) totalsAt(s *Schema, vals []string, ti int, r, begin, end int64) (map[string][]float64, error) {
+	sidPrefix := s.Name + "\x00"
+	for _, v := range vals {
+		if v == "" {
+			break
+		}
+		sidPrefix += v + "\x00"
+	}
+	out := map[string][]float64{}
+	scanned := 0
+	err := db.st.TSScan(storeSeries(r, sidPrefix), begin-begin%r, end, func(ser []byte, t int64, raw []byte) error {
+		if scanned++; scanned > maxScan {
+			return fmt.Errorf("%w: more than %d stored points; name more tags in ts_query or narrow the range", ErrTooLarge, maxScan)
+		}
+		if !tagsMatch(ser[4:], vals) {
+			return nil
+		}
+		_, v, err := decodeBucket(raw, len(s.Metrics))
+		if err != nil {
+			return err
+		}
+		key := string(bytes.Split(ser[4:], []byte{0})[ti+1])
+		sum := out[key]
+		if sum == nil {
+			sum = make([]float64, len(s.Metrics))
+			out[key] = sum
+		}
+		for m := range v {
+			sum[m] += v[m]
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("timeseries: totals of %s: %w", s.Name, err)
+	}
+	return out, nil
+}

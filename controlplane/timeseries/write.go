@@ -58,6 +58,7 @@ type DB struct {
 	// newest is the latest point time written, pruned the newest time at
 	// the last prune: state of series gone quiet is dropped (see prune).
 	newest, pruned int64
+	gen            uint64 // prune rounds so far
 	// stored is the newest point time of earlier runs (kept in the store):
 	// a bucket up to it may hold points this run has not seen, so it is
 	// read before it is filled.
@@ -69,8 +70,9 @@ type DB struct {
 var hwmSeries = storeSeries(0, "")
 
 type counterState struct {
-	t int64 // time of the sample in v
-	v []float64
+	t   int64 // time of the sample in v
+	v   []float64
+	gen uint64 // prune round of its last write
 }
 
 type bucket struct {
@@ -82,7 +84,8 @@ type bucket struct {
 
 // Quiet series' memory is dropped so that host churn cannot grow it
 // without bound: pruneEvery (point clock) the open buckets that closed
-// before the newest point and counter baselines older than counterIdle.
+// before the newest point and counter baselines older than counterIdle
+// and not written since the previous round.
 // A series that comes back reads its bucket from the store again; its
 // counter's first sample is a new baseline (one interval unrecorded).
 const (
@@ -95,13 +98,18 @@ func (db *DB) prune() {
 		return
 	}
 	db.pruned = db.newest
+	db.gen++
 	for k, b := range db.open {
 		if b.hi+b.res <= db.newest {
 			delete(db.open, k)
 		}
 	}
 	for k, c := range db.last {
-		if c.t+counterIdle < db.newest {
+		// Written since the last round: kept, whatever its clock. A
+		// capture file replayed beside live traffic writes on its packet
+		// clock, hours or years behind the newest point; its counters
+		// must not restart at every round.
+		if c.t+counterIdle < db.newest && c.gen+1 < db.gen {
 			delete(db.last, k)
 		}
 	}
@@ -258,7 +266,7 @@ func (db *DB) Write(pts []Point) error {
 		if s.Kind == Counter {
 			prev, ok := db.last[sid]
 			if !ok {
-				db.last[sid] = &counterState{p.Time, append([]float64(nil), p.Values...)}
+				db.last[sid] = &counterState{p.Time, append([]float64(nil), p.Values...), db.gen}
 				continue // baseline
 			}
 			for j, v := range p.Values {
@@ -271,7 +279,7 @@ func (db *DB) Write(pts []Point) error {
 				delta = append(delta, d)
 				prev.v[j] = v
 			}
-			prev.t = p.Time
+			prev.t, prev.gen = p.Time, db.gen
 		} else {
 			delta = append(delta, p.Values...)
 		}
@@ -329,4 +337,32 @@ func (db *DB) bucketFor(key string, ser []byte, res, t int64, n int) (*bucket, e
 		copy(b.v, v)
 	}
 	return b, nil
+}
+
+// Marks are a writer's notes that something was recorded (the agent: a
+// capture file's series, so a file read again after a restart is not
+// added twice). They live beside the series under resolution 0, which no
+// schema has, and expire with the longest retention: by then what they
+// guard has expired too.
+func markSeries(key string) []byte { return storeSeries(0, "mark\x00"+key) }
+
+// Mark records key.
+func (db *DB) Mark(key string) error {
+	var ttl time.Duration
+	for _, d := range db.ret {
+		ttl = max(ttl, d)
+	}
+	if err := db.st.TSPut([]store.TSPoint{{Series: markSeries(key), Value: []byte{1}, TTL: ttl}}); err != nil {
+		return fmt.Errorf("timeseries: mark %q: %w", key, err)
+	}
+	return nil
+}
+
+// Marked tells whether key was marked.
+func (db *DB) Marked(key string) (bool, error) {
+	_, found, err := db.st.TSGet(markSeries(key), 0)
+	if err != nil {
+		return false, fmt.Errorf("timeseries: mark %q: %w", key, err)
+	}
+	return found, nil
 }

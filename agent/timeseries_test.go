@@ -1,0 +1,222 @@
+package agent
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/controlplane/timeseries"
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+// pointKey names a point for the tests: schema, tags, time.
+func pointKey(p timeseries.Point) string { return fmt.Sprintf("%s %v %d", p.Schema, p.Tags, p.Time) }
+
+func pointsByKey(pts []timeseries.Point) map[string][]float64 {
+	m := map[string][]float64{}
+	for _, p := range pts {
+		m[pointKey(p)] = p.Values
+	}
+	return m
+}
+
+// A counter series the recorder has not written starts with zeros at the
+// previous sample; gauges do not; a host gone and back starts again.
+func TestSamplerZeroStarts(t *testing.T) {
+	st := newTSIfaceState("3", 1000)
+	s1 := &ifaceSample{bytes: 500, pkts: 5, hosts: 2, hostList: []hostSample{{key: "10.0.0.1", sent: 40, rcvd: 60, activeCli: 1}}}
+	sec := pointsByKey(st.secondPoints(s1, 1000))
+	for _, c := range []struct {
+		key  string
+		want []float64
+	}{
+		{"iface:traffic [3] 999", []float64{0}},
+		{"iface:traffic [3] 1000", []float64{500}},
+		{"iface:packets [3] 999", []float64{0}},
+		{"iface:traffic_rxtx [3] 999", []float64{0, 0}},
+	} {
+		if got, ok := sec[c.key]; !ok || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("%s: %v (present %v), want %v", c.key, got, ok, c.want)
+		}
+	}
+	if n := len(st.secondPoints(&ifaceSample{bytes: 900}, 1001)); n != 3 {
+		t.Errorf("second sample: %d points, want the 3 series without zero starts", n)
+	}
+	min1 := pointsByKey(st.minutePoints(s1, 1000))
+	if got := min1["host:traffic [3 10.0.0.1] 999"]; fmt.Sprint(got) != "[0 0]" {
+		t.Errorf("new host's zero start: %v", got)
+	}
+	if _, ok := min1["host:active_flows [3 10.0.0.1] 999"]; ok {
+		t.Error("a gauge got a zero start")
+	}
+	if got := min1["iface:hosts [3] 1000"]; fmt.Sprint(got) != "[2]" {
+		t.Errorf("iface:hosts %v", got)
+	}
+	// Minute 2: the host is gone; minute 3: it is back, counting from zero.
+	st.minutePoints(&ifaceSample{}, 1060)
+	min3 := pointsByKey(st.minutePoints(&ifaceSample{hostList: []hostSample{{key: "10.0.0.1", sent: 7}}}, 1120))
+	if got := min3["host:traffic [3 10.0.0.1] 1060"]; fmt.Sprint(got) != "[0 0]" {
+		t.Errorf("returning host's zero start at the previous minute: %v (points %v)", got, min3)
+	}
+	// A tag value ts_query could not name is left out, not a failed write.
+	bad := pointsByKey(st.minutePoints(&ifaceSample{ndpi: map[string]uint64{"a,b": 5, "DNS": 9}}, 1180))
+	for k := range bad {
+		if k == "iface:ndpi [3 a,b] 1180" {
+			t.Error("tag with a comma recorded")
+		}
+	}
+	if _, ok := bad["iface:ndpi [3 DNS] 1180"]; !ok {
+		t.Errorf("DNS missing: %v", bad)
+	}
+}
+
+// The recorder's points through a real store answer the bytes the samples
+// counted (all of them: the zero starts keep the first interval).
+func TestSamplerTotalsThroughTheStore(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db, err := timeseries.Open(st, timeseries.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newTSIfaceState("0", 1772366400)
+	// Cumulative host counters at three minute samples: 1,000+250 sent,
+	// 5,000 received in all; the host's first sample already carries bytes.
+	for i, c := range [][2]uint64{{1000, 0}, {1000, 2000}, {1250, 5000}} {
+		now := int64(1772366400 + 60*i)
+		if err := db.Write(s.minutePoints(&ifaceSample{hostList: []hostSample{{key: "192.168.1.2", sent: c[0], rcvd: c[1]}}}, now)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, err := db.Query(timeseries.Query{Schema: "host:traffic", Filter: "ifid:0,host:192.168.1.2", Begin: 1772366400 - 300, End: 1772366400 + 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Statistics.Total - (1250 + 5000); d < -1e-6 || d > 1e-6 {
+		t.Errorf("total %v, want 6250", res.Statistics.Total)
+	}
+}
+
+// A capture file's series are on its packet clock: each second's bytes in
+// that second, hosts at their minute, the last second at the file's end.
+func TestFileClockRecordsOnThePacketClock(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db, err := timeseries.Open(st, timeseries.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := flowtable.New(flowtable.Config{IfID: 2, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
+	rec := newTSRecorder(db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	fc := rec.fileClock(tb)
+	// 2024-05-01 10:00:58 UTC onwards: packets in seconds 58, 59, 60 (the
+	// next minute) and 62, sizes chosen per second.
+	base := int64(1714557658)
+	perSec := map[int64]uint64{}
+	var hostSent uint64
+	var pkts []decode.Packet
+	for i, c := range []struct {
+		sec  int64
+		size uint32
+	}{{0, 100}, {0, 200}, {1, 300}, {2, 400}, {2, 50}, {4, 1000}} {
+		p := &decode.Packet{Timestamp: (base+c.sec)*1e9 + int64(i), WireLen: c.size, IPVersion: 4,
+			Src: netip.MustParseAddr("192.168.1.5"), Dst: netip.MustParseAddr("8.8.8.8"), Proto: 17, SrcPort: 5000, DstPort: 53}
+		fc.HandlePacket(p, decode.ErrNone)
+		pkts = append(pkts, *p)
+		perSec[base+c.sec] += uint64(c.size) + flowtable.EthOverhead
+		hostSent += uint64(c.size)
+	}
+	fc.end(true)
+	res, err := db.Query(timeseries.Query{Schema: "iface:traffic", Filter: "ifid:2", Begin: base, End: base + 4, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Step != 1 || res.Start != base || len(res.Series) != 1 {
+		t.Fatalf("step %d start %d series %d", res.Step, res.Start, len(res.Series))
+	}
+	for i, v := range res.Series[0].Data {
+		if want := float64(perSec[base+int64(i)]); v != want {
+			t.Errorf("second %d: %v bytes/s, want %v", i, v, want)
+		}
+	}
+	h, err := db.Query(timeseries.Query{Schema: "host:traffic", Filter: "ifid:2,host:192.168.1.5", Begin: base - 600, End: base + 600})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := h.Statistics.Total - float64(hostSent); d < -1e-6 || d > 1e-6 {
+		t.Errorf("host:traffic total %v, want %d", h.Statistics.Total, hostSent)
+	}
+	if r, _ := db.Query(timeseries.Query{Schema: "host:traffic", Filter: "ifid:2,host:8.8.8.8", Begin: base - 600, End: base + 600}); r == nil || r.Statistics.Total != 0 {
+		t.Errorf("a remote host was recorded: %+v", r)
+	}
+
+	// The probe restarted with the same file: a new recorder and table
+	// read it again; nothing is added.
+	db2, err := timeseries.Open(st, timeseries.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb2 := flowtable.New(flowtable.Config{IfID: 2, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
+	fc2 := newTSRecorder(db2, nil, slog.New(slog.NewTextHandler(io.Discard, nil))).fileClock(tb2)
+	for _, p := range pkts {
+		fc2.HandlePacket(&p, decode.ErrNone)
+	}
+	fc2.end(true)
+	again, err := db2.Query(timeseries.Query{Schema: "iface:traffic", Filter: "ifid:2", Begin: base, End: base + 4, Limit: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(again.Series[0].Data) != fmt.Sprint(res.Series[0].Data) {
+		t.Errorf("after reading the file again: %v, before %v", again.Series[0].Data, res.Series[0].Data)
+	}
+}
+
+// Interfaces a reload removed are forgotten; the others keep their state.
+func TestRecorderForgetsRemovedInterfaces(t *testing.T) {
+	rec := newTSRecorder(nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	a, b := flowtable.New(flowtable.Config{IfID: 0}), flowtable.New(flowtable.Config{IfID: 1})
+	sa := rec.state(a, 100)
+	rec.state(b, 100)
+	rec.forget([]*flowtable.Table{a})
+	if len(rec.ifs) != 1 || rec.state(a, 200) != sa {
+		t.Errorf("after forget: %d states, a's kept: %v", len(rec.ifs), rec.state(a, 200) == sa)
+	}
+}
+
+// iface:l4protos sums the hosts' increases: a host gone keeps what it
+// had sent, a new one brings all it sent, one whose counters went down
+// (it left and came back) brings all of its new ones.
+func TestL4ProtosFromHostIncreases(t *testing.T) {
+	st := newTSIfaceState("0", 1000)
+	a := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.1")}
+	b := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.2")}
+	c := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.3")}
+	steps := []struct {
+		hosts []hostL4
+		want  string // tcp udp icmp other_ip
+	}{
+		{[]hostL4{{a, [4]uint64{100, 0, 0, 0}}, {b, [4]uint64{0, 50, 0, 0}}}, "[100 50 0 0]"},
+		{[]hostL4{{a, [4]uint64{150, 0, 0, 0}}, {c, [4]uint64{0, 0, 10, 1}}}, "[150 50 10 1]"},
+		{[]hostL4{{a, [4]uint64{20, 0, 0, 0}}, {c, [4]uint64{0, 0, 10, 1}}}, "[170 50 10 1]"},
+	}
+	for i, s := range steps {
+		pts := pointsByKey(st.minutePoints(&ifaceSample{l4Sent: s.hosts}, int64(1000+60*i)))
+		var got []float64
+		for _, n := range l4Names {
+			got = append(got, pts[fmt.Sprintf("iface:l4protos [0 %s] %d", n, 1000+60*i)]...)
+		}
+		if fmt.Sprint(got) != s.want {
+			t.Errorf("minute %d: %v, want %s", i, got, s.want)
+		}
+	}
+}

@@ -62,13 +62,14 @@ type DB struct {
 	country *maxminddb.Reader // nil when city is set, or without a file
 	asn     *maxminddb.Reader
 	files   []string // paths opened, for Files
+	cache   *cache   // recent answers by address
 }
 
 // Open reads the databases in dir (see the package comment for the file
 // names). A file that is present but unreadable or not a valid MaxMind DB
 // is an error, never a silently empty answer.
 func Open(dir string) (*DB, error) {
-	db := &DB{}
+	db := &DB{cache: newCache(DefaultCacheSize)}
 	var err error
 	if db.city, err = db.open(dir, CityFiles); err == nil && db.city == nil {
 		db.country, err = db.open(dir, CountryFiles)
@@ -106,7 +107,7 @@ func (db *DB) open(dir string, names []string) (*maxminddb.Reader, error) {
 // openBytes builds a DB from database images in memory (nil: role absent);
 // the tests and the fuzz target use it.
 func openBytes(city, country, asn []byte) (*DB, error) {
-	db := &DB{}
+	db := &DB{cache: newCache(DefaultCacheSize)}
 	for _, x := range []struct {
 		b   []byte
 		dst **maxminddb.Reader
@@ -179,11 +180,25 @@ type asnRecord struct {
 // database holds in an unexpected shape answers empty fields for that
 // database rather than an error: a hostile or damaged file costs the
 // probe its geography, never a crash.
+//
+// Answers are cached by address (see cache): callers look up wherever an
+// answer shows an address, and a host costs one database lookup while it
+// is in use.
 func (db *DB) Lookup(addr netip.Addr) Info {
 	addr = addr.Unmap()
 	if db == nil || !Routable(addr) {
 		return Info{}
 	}
+	if info, ok := db.cache.get(addr); ok {
+		return info
+	}
+	info := db.lookup(addr)
+	db.cache.put(addr, info)
+	return info
+}
+
+// lookup reads the databases for a routable, unmapped addr (no cache).
+func (db *DB) lookup(addr netip.Addr) Info {
 	var info Info
 	place := db.city
 	if place == nil {

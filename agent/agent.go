@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
@@ -40,6 +41,7 @@ type Agent struct {
 	c   *config
 	st  *store.Store
 	log *slog.Logger
+	geo *geoip.DB // nil: no databases
 
 	set    atomic.Pointer[ifaceSet] // the captured interfaces, once Run built them
 	ran    atomic.Bool
@@ -57,11 +59,16 @@ func New(cfg Config) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	geo, err := openGeoIP(c.GeoIPDir, log)
+	if err != nil {
+		return nil, err
+	}
 	st, err := store.Open(c.DataDir, store.Options{Logger: log})
 	if err != nil {
+		geo.Close()
 		return nil, fmt.Errorf("opening store in %s: %w", c.DataDir, err)
 	}
-	return &Agent{c: c, st: st, log: log}, nil
+	return &Agent{c: c, st: st, log: log, geo: geo}, nil
 }
 
 // Run captures and serves until ctx ends or a REST request stops the
@@ -83,6 +90,7 @@ func (a *Agent) Close() error {
 		return nil
 	}
 	a.closed = true
+	a.geo.Close()
 	if err := a.st.Close(); err != nil {
 		a.log.Error("closing the store", "err", err)
 		return err

@@ -92,6 +92,8 @@ type Config struct {
 	NDPIProtocols string // nDPI custom protocols file
 	NoDPI         bool   // leave payloads uninspected
 
+	GeoIPDir string // GeoLite2/GeoIP2 .mmdb files (empty: DefaultGeoIPDir, if present)
+
 	Logger *slog.Logger // nil: discard
 }
 

@@ -75,3 +75,40 @@ func TestCacheBounded(t *testing.T) {
 		t.Error("the first address of the sweep is still cached: the cache is not bounded by recency")
 	}
 }
+
+func TestCountries(t *testing.T) {
+	city, country := cityDB(t), countryDB(t)
+	for _, tc := range []struct {
+		name          string
+		city, country []byte
+		want          map[string]string
+	}{
+		// The city file names every country its records carry, the
+		// registration-only one too; a code without names has "".
+		{"city", city, nil, map[string]string{"US": "United States", "IE": "Ireland", "GB": "", "FR": "France", "XX": "Private"}},
+		// With both, the country file is the one walked.
+		{"country beats city", city, country, map[string]string{"US": "United States"}},
+		{"none", nil, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := openBytes(tc.city, tc.country, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			got := db.Countries()
+			if len(got) != len(tc.want) {
+				t.Fatalf("Countries = %v, want %v", got, tc.want)
+			}
+			for k, v := range tc.want {
+				if n, ok := got[k]; !ok || n != v {
+					t.Errorf("Countries[%s] = %q (%v), want %q", k, n, ok, v)
+				}
+			}
+		})
+	}
+	var db *DB
+	if db.Countries() != nil {
+		t.Error("nil DB: Countries should be nil")
+	}
+}

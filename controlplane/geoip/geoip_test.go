@@ -204,7 +204,8 @@ func TestOpenDir(t *testing.T) {
 		if got := db.Lookup(ip); got != want {
 			t.Errorf("got %+v, want %+v", got, want)
 		}
-		wantFiles := []string{filepath.Join(dir, "GeoLite2-City.mmdb"), filepath.Join(dir, "GeoLite2-ASN.mmdb")}
+		// The country file is open too, for Countries only.
+		wantFiles := []string{filepath.Join(dir, "GeoLite2-City.mmdb"), filepath.Join(dir, "GeoLite2-Country.mmdb"), filepath.Join(dir, "GeoLite2-ASN.mmdb")}
 		if got := db.Files(); strings.Join(got, ",") != strings.Join(wantFiles, ",") {
 			t.Errorf("Files = %v, want %v", got, wantFiles)
 		}

@@ -100,6 +100,12 @@ func TestRealDatabase(t *testing.T) {
 			t.Errorf("%s: city %q, want %q", tc.addr, got.City, tc.city)
 		}
 	}
+	// ISO 3166-1 has 249 codes; MaxMind adds EU and AP-style codes only to
+	// registered_country, so the list is about that long.
+	names := db.Countries()
+	if len(names) < 240 || len(names) > 260 || names["US"] != "United States" || names["NL"] != "The Netherlands" || names["JP"] != "Japan" {
+		t.Errorf("Countries: %d names, US %q NL %q JP %q", len(names), names["US"], names["NL"], names["JP"])
+	}
 	for _, a := range []string{"10.0.0.1", "192.168.1.1", "127.0.0.1", "fe80::1", "100.64.0.1"} {
 		if got := db.Lookup(netip.MustParseAddr(a)); got != (Info{}) {
 			t.Errorf("%s: %+v, want empty", a, got)

@@ -96,7 +96,9 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		data = make([]activeFlow, 0, len(page))
 		verbose := p["verbose"] == "true"
 		for _, f := range page {
-			data = append(data, activeFlowEntry(f, cat, verbose))
+			e := activeFlowEntry(f, cat, verbose)
+			e.Client.Country, e.Server.Country = s.geo(f.Client).CountryISO, s.geo(f.Server).CountryISO
+			data = append(data, e)
 		}
 	})
 	return RCOK, flowList{
@@ -122,6 +124,7 @@ type flowPeer struct {
 	IsBroadcast       *bool  `json:"is_broadcast,omitempty"`
 	IsDHCP            bool   `json:"is_dhcp"`
 	IsBlacklisted     bool   `json:"is_blacklisted"`
+	Country           string `json:"country,omitempty"` // ISO code, when the GeoIP databases place the address
 }
 
 type flowProto struct {

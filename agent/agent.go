@@ -17,7 +17,6 @@ import (
 	"sync/atomic"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
@@ -41,7 +40,6 @@ type Agent struct {
 	c   *config
 	st  *store.Store
 	log *slog.Logger
-	geo *geoip.DB // nil: no databases
 
 	set    atomic.Pointer[ifaceSet] // the captured interfaces, once Run built them
 	ran    atomic.Bool
@@ -59,16 +57,15 @@ func New(cfg Config) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	geo, err := openGeoIP(c.GeoIPDir, log)
-	if err != nil {
+	if c.geo, err = openGeoIP(c.GeoIPDir, log); err != nil {
 		return nil, err
 	}
 	st, err := store.Open(c.DataDir, store.Options{Logger: log})
 	if err != nil {
-		geo.Close()
+		c.geo.Close()
 		return nil, fmt.Errorf("opening store in %s: %w", c.DataDir, err)
 	}
-	return &Agent{c: c, st: st, log: log, geo: geo}, nil
+	return &Agent{c: c, st: st, log: log}, nil
 }
 
 // Run captures and serves until ctx ends or a REST request stops the
@@ -90,7 +87,7 @@ func (a *Agent) Close() error {
 		return nil
 	}
 	a.closed = true
-	a.geo.Close()
+	a.c.geo.Close()
 	if err := a.st.Close(); err != nil {
 		a.log.Error("closing the store", "err", err)
 		return err

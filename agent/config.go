@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/controlplane/export"
+	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/snmp"
@@ -133,6 +134,7 @@ type config struct {
 	tlsConfig      *tls.Config // the loaded certificate
 	trustedKeys    []ed25519.PublicKey
 	recordMaxBytes int64
+	geo            *geoip.DB // GeoIPDir's databases, opened by New (nil: none)
 }
 
 // resolveIface tells a capture file from a live interface and checks that

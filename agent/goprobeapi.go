@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/goprobe"
 	"github.com/probe-appliance/probe/controlplane/query"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -46,7 +47,7 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 		Keys:       c.GoProbeKeys,
 		RateLimit:  c.GoProbeRate,
 		Metrics:    c.GoProbeMetrics,
-		Query:      goProbeQuery(st, set, log),
+		Query:      goProbeQuery(st, set, c.geo, log),
 		// Re-reads --config: its interfaces come and go; -i ones stay.
 		Reload: set.reload,
 		LastWriteout: func() time.Time {
@@ -96,7 +97,7 @@ const maxAPIQueryMemPct = query.DefaultMaxMemPct / goprobe.DefaultMaxQueries
 
 // goProbeQuery runs goProbe's _query bodies against our store, with
 // goProbe v3's statuses and text/plain error bodies.
-func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(ctx context.Context, body []byte) (int, string, []byte) {
+func goProbeQuery(st *store.Store, set *ifaceSet, geo *geoip.DB, log *slog.Logger) func(ctx context.Context, body []byte) (int, string, []byte) {
 	const textPlain = "text/plain; charset=utf-8"
 	return func(ctx context.Context, body []byte) (int, string, []byte) {
 		names, err := StoredIfaceNames(st)
@@ -114,7 +115,7 @@ func goProbeQuery(st *store.Store, set *ifaceSet, log *slog.Logger) func(ctx con
 		if args.MaxMemPct >= 0 && args.MaxMemPct <= 100 {
 			args.MaxMemPct = min(cmp.Or(args.MaxMemPct, maxAPIQueryMemPct), maxAPIQueryMemPct)
 		}
-		q, err := query.Prepare(args, names, time.Now())
+		q, err := query.PrepareWith(args, names, time.Now(), query.PrepareOptions{GeoIP: geo})
 		if err != nil {
 			var ae *query.ArgsError
 			if errors.As(err, &ae) && ae.GoProbeV3Status() == 500 {

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -13,26 +12,6 @@ import (
 
 	"github.com/probe-appliance/probe/internal/fixture"
 )
-
-// geoipDir is the pinned GeoLite2 databases (scripts/install-deps.sh
-// geoip fills out/geoip; PROBE_GEOIP_DIR names another directory).
-func geoipDir(t *testing.T) string {
-	t.Helper()
-	dir := os.Getenv("PROBE_GEOIP_DIR")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "out", "geoip")
-	}
-	for _, f := range []string{"GeoLite2-City.mmdb", "GeoLite2-ASN.mmdb"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			fixture.Missing(t, "GeoLite2 database (scripts/install-deps.sh geoip fetches it): %v", err)
-		}
-	}
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return abs
-}
 
 var mmdbValue = regexp.MustCompile(`^\s*(?:"(.*)"|(\d+)) <`)
 
@@ -58,7 +37,7 @@ func mmdbLookup(t *testing.T, tool, file, ip string, path ...string) string {
 // host's country and AS in get/host/data and get/host/active are what
 // libmaxminddb reads from the same files.
 func TestGeoIPReplayedCapture(t *testing.T) {
-	dir := geoipDir(t)
+	dir := fixture.GeoIPDir(t)
 	tool := fixture.Tool(t, "mmdblookup")
 	pcap := fixture.Shared(t, "conformance/ntopng-e2e/pcap/test_01.pcap")
 	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", filepath.Join(t.TempDir(), "db"), "--geoip-dir", dir)

@@ -26,7 +26,7 @@ const DefaultCacheSize = 1 << 14
 // A hit in old moves the entry into cur, so an address in use survives
 // any number of rotations. At most 2×size entries are kept.
 type cache struct {
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	cur, old map[netip.Addr]Info
 	size     int
 
@@ -38,9 +38,18 @@ func newCache(size int) *cache {
 }
 
 func (c *cache) get(a netip.Addr) (Info, bool) {
+	// Hits in the current generation, the common case, share the lock:
+	// a query's workers look up in parallel.
+	c.mu.RLock()
+	info, ok := c.cur[a]
+	c.mu.RUnlock()
+	if ok {
+		c.hits.Add(1)
+		return info, true
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if info, ok := c.cur[a]; ok {
+	if info, ok := c.cur[a]; ok { // put there since the read above
 		c.hits.Add(1)
 		return info, true
 	}

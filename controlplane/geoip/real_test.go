@@ -3,7 +3,6 @@ package geoip
 import (
 	"math/rand/v2"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,37 +11,8 @@ import (
 	"github.com/probe-appliance/probe/internal/fixture"
 )
 
-// EnvDir points the real-database tests at another directory than the
-// cache scripts/install-deps.sh geoip fills (out/geoip).
-const EnvDir = "PROBE_GEOIP_DIR"
-
-// realDir is the directory with the pinned GeoLite2 files; missing, the
-// test skips, or fails under CI (install-deps must have fetched them).
-func realDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv(EnvDir)
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "out", "geoip")
-				break
-			}
-			if filepath.Dir(d) == d {
-				t.Fatal("no go.mod above the working directory")
-			}
-		}
-	}
-	for _, f := range []string{"GeoLite2-City.mmdb", "GeoLite2-Country.mmdb", "GeoLite2-ASN.mmdb"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			fixture.Missing(t, "GeoLite2 database (scripts/install-deps.sh geoip fetches it): %v", err)
-		}
-	}
-	return dir
-}
+// realDir is the directory with the pinned GeoLite2 files.
+func realDir(t testing.TB) string { return fixture.GeoIPDir(t) }
 
 func TestRealDatabaseMetadata(t *testing.T) {
 	dir := realDir(t)

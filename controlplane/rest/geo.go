@@ -107,13 +107,22 @@ func (f geoFilter) match(h *flowtable.Host) bool {
 	return (f.asn < 0 || int64(g.ASN) == f.asn) && (f.country == "" || g.CountryISO == f.country)
 }
 
-// hostSortKey is get/host/active's comparison for sortColumn; country
-// sorts by ISO code (hosts the databases do not place first, ascending).
+// hostSortKey is get/host/active's comparison for sortColumn, made for
+// one request; country sorts by ISO code (hosts the databases do not
+// place first, ascending). A sort compares each host about 2·log2(n)
+// times: each host's code is read once and remembered for the request.
 func (s *Server) hostSortKey(col string) func(a, b *flowtable.Host) int {
-	if col == "column_country" {
-		return func(a, b *flowtable.Host) int {
-			return strings.Compare(s.geo(a.Key.Addr).CountryISO, s.geo(b.Key.Addr).CountryISO)
+	if col == "column_country" && s.cfg.GeoIP != nil {
+		memo := map[*flowtable.Host]string{}
+		iso := func(h *flowtable.Host) string {
+			c, ok := memo[h]
+			if !ok {
+				c = s.geo(h.Key.Addr).CountryISO
+				memo[h] = c
+			}
+			return c
 		}
+		return func(a, b *flowtable.Host) int { return strings.Compare(iso(a), iso(b)) }
 	}
 	return hostSortKeys[col]
 }

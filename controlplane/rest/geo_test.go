@@ -3,8 +3,6 @@ package rest
 import (
 	"encoding/json"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,31 +16,10 @@ import (
 	"github.com/probe-appliance/probe/internal/fixture"
 )
 
-// realGeoIP opens the pinned GeoLite2 databases that scripts/install-deps.sh
-// geoip puts in out/geoip (PROBE_GEOIP_DIR elsewhere); missing, the test
-// skips, or fails under CI.
+// realGeoIP opens the pinned GeoLite2 databases (fixture.GeoIPDir).
 func realGeoIP(tb testing.TB) *geoip.DB {
 	tb.Helper()
-	dir := os.Getenv("PROBE_GEOIP_DIR")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			tb.Fatal(err)
-		}
-		for d := wd; dir == ""; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "out", "geoip")
-			} else if filepath.Dir(d) == d {
-				tb.Fatal("no go.mod above the working directory")
-			}
-		}
-	}
-	for _, f := range []string{"GeoLite2-City.mmdb", "GeoLite2-Country.mmdb", "GeoLite2-ASN.mmdb"} {
-		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
-			fixture.Missing(tb, "GeoLite2 database (scripts/install-deps.sh geoip fetches it): %v", err)
-		}
-	}
-	db, err := geoip.Open(dir)
+	db, err := geoip.Open(fixture.GeoIPDir(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -40,7 +40,9 @@ func TestGeoIPReplayedCapture(t *testing.T) {
 	dir := fixture.GeoIPDir(t)
 	tool := fixture.Tool(t, "mmdblookup")
 	pcap := fixture.Shared(t, "conformance/ntopng-e2e/pcap/test_01.pcap")
-	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", filepath.Join(t.TempDir(), "db"), "--geoip-dir", dir)
+	gpPort := freePort(t)
+	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", filepath.Join(t.TempDir(), "db"), "--geoip-dir", dir,
+		"--goprobe-api", fmt.Sprintf("127.0.0.1:%d", gpPort), "--goprobe-api-rate", "-1")
 	admin := basic("admin", testAdminPassword)
 
 	a := p.call(t, "GET", "/lua/rest/v1/get/host/active.lua?ifid=0&mode=remote&perPage=1000", "", admin)
@@ -123,6 +125,31 @@ func TestGeoIPReplayedCapture(t *testing.T) {
 		t.Errorf("no flow's server has a country among %d flows", len(flows.Data))
 	}
 
+	// goQuery's country condition over the stored flows: every server
+	// of the answer is in the country asked for (mmdblookup's reading).
+	var country string
+	for _, ip := range ips {
+		if country = listed[ip]; country != "" {
+			break
+		}
+	}
+	gp := &probeProc{cmd: p.cmd, port: gpPort, out: p.out}
+	a = gp.call(t, "POST", "/api/v1/_query", `{"Query":"dip","Ifaces":"test_01.pcap","First":"2000-01-01T00:00:00Z","Condition":"dcountry = `+country+`"}`, nil)
+	var q struct {
+		Rows []struct{ DIP string } `json:"dip"`
+	}
+	if err := json.Unmarshal(a.body, &q); err != nil || a.status != 200 || len(q.Rows) == 0 {
+		t.Fatalf("_query dcountry = %s: %d %.300s", country, a.status, a.body)
+	}
+	for _, r := range q.Rows[:min(len(q.Rows), 25)] {
+		got := mmdbLookup(t, tool, city, r.DIP, "country", "iso_code")
+		if got == "" {
+			got = mmdbLookup(t, tool, city, r.DIP, "registered_country", "iso_code")
+		}
+		if got != country {
+			t.Errorf("_query dcountry = %s answers %s, which mmdblookup places in %q", country, r.DIP, got)
+		}
+	}
 	// v2: the AS of a placed host by address.
 	for _, ip := range ips {
 		wantASN := mmdbLookup(t, tool, asn, ip, "autonomous_system_number")

@@ -8,8 +8,9 @@ import (
 
 // DefaultCacheSize is how many addresses one generation of a DB's answer
 // cache holds; the cache keeps at most two generations (see cache). At
-// about 150 bytes an entry (the key, Info and its strings) the two are a
-// few MiB: the hosts an operator pages through and the remote hosts of
+// about 100 bytes an entry (the key and Info: the reader shares the
+// strings of equal records; 94 B measured with the GeoLite2 files) the two
+// are 3 MiB: the hosts an operator pages through and the remote hosts of
 // the alerts listed stay cached, while a sweep over a very large host
 // table only costs its own lookups.
 const DefaultCacheSize = 1 << 14

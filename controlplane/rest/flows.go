@@ -53,6 +53,7 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 	}
 	cat := ifc.Table.Config().L7
 	appFilter, hasApp := flowAppFilter(cat, p["application"])
+	asn := newGeoFilter(s.cfg.GeoIP, Params{"asn": p["asn"]})
 	var data []activeFlow
 	total := 0
 	ifc.Table.View(func(v flowtable.View) {
@@ -79,6 +80,9 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 			}
 			if hasApp && !appFilter(f.Protocol()) {
 				continue
+			}
+			if asn.active() && !asn.matchAddr(f.Client) && !asn.matchAddr(f.Server) {
+				continue // ntopng: either side in the AS
 			}
 			out = append(out, f)
 		}

@@ -26,7 +26,8 @@ import (
 //   - get/host/active (and v2): country (ISO code), already in every entry;
 //     filters asn=N and country=CC, sortColumn=country;
 //   - get/flow/active: client.country and server.country (ISO code), only
-//     when known (an answer without databases is unchanged);
+//     when known (an answer without databases is unchanged); filter asn=N
+//     (flows with either side in the AS, as ntopng's);
 //   - v1 alert lists: flow.cli_ip.country and flow.srv_ip.country, as
 //     ntopng 5's records have them (../shared/conformance result
 //     get_alert_data_01).
@@ -100,10 +101,11 @@ func newGeoFilter(db *geoip.DB, p Params) geoFilter {
 func (f geoFilter) active() bool { return f.asn >= 0 || f.country != "" }
 
 func (f geoFilter) match(h *flowtable.Host) bool {
-	if !f.active() {
-		return true
-	}
-	g := f.db.Lookup(h.Key.Addr)
+	return !f.active() || f.matchAddr(h.Key.Addr)
+}
+
+func (f geoFilter) matchAddr(a netip.Addr) bool {
+	g := f.db.Lookup(a)
 	return (f.asn < 0 || int64(g.ASN) == f.asn) && (f.country == "" || g.CountryISO == f.country)
 }
 

@@ -3,6 +3,7 @@ package rest
 import (
 	"encoding/json"
 	"net/netip"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -202,6 +203,34 @@ func TestGeoFlowActive(t *testing.T) {
 		got, _ := f.Server["country"].(string)
 		if got != want[ip] {
 			t.Errorf("server %s: country %q, want %q", ip, got, want[ip])
+		}
+	}
+}
+
+func TestGeoFlowActiveASNFilter(t *testing.T) {
+	s := geoServer(t, realGeoIP(t))
+	for q, want := range map[string]string{
+		"&asn=15169": "2001:4860:4860::8888,8.8.8.8",
+		"&asn=3333":  "193.0.6.139",
+		"&asn=64496": "",
+		// 0: either side without an AS, i.e. every flow here (the clients
+		// are local).
+		"&asn=0": "10.1.2.3,193.0.6.139,2001:4860:4860::8888,8.8.8.8,9.9.9.9",
+	} {
+		_, rsp := geoCall(t, s, "/lua/rest/v1/get/flow/active.lua?ifid=0&perPage=50"+q)
+		var l struct {
+			Data []struct{ Server struct{ IP string } }
+		}
+		if err := json.Unmarshal(rsp, &l); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, f := range l.Data {
+			got = append(got, f.Server.IP)
+		}
+		sort.Strings(got)
+		if strings.Join(got, ",") != want {
+			t.Errorf("%s: servers %v, want %s", q, got, want)
 		}
 	}
 }

@@ -85,7 +85,7 @@ func TestCountries(t *testing.T) {
 	}{
 		// The city file names every country its records carry, the
 		// registration-only one too; a code without names has "".
-		{"city", city, nil, map[string]string{"US": "United States", "IE": "Ireland", "GB": "", "FR": "France", "XX": "Private"}},
+		{"city", city, nil, map[string]string{"US": "United States", "IE": "Ireland", "GB": "", "FR": "France", "CH": "Switzerland", "XX": "Private"}},
 		// With both, the country file is the one walked.
 		{"country beats city", city, country, map[string]string{"US": "United States"}},
 		{"none", nil, nil, nil},

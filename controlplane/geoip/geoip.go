@@ -41,6 +41,10 @@ type Info struct {
 	City        string // English name; only from a city database
 	ASN         uint32 // autonomous system number
 	ASName      string // autonomous system organisation
+	Continent   string // continent code, e.g. "EU"
+	// Latitude and Longitude are the approximate place (city database
+	// only; both 0 when unknown).
+	Latitude, Longitude float64
 }
 
 // The file names Open looks for, by role, in order of preference: a
@@ -155,7 +159,14 @@ type placeRecord struct {
 	City struct {
 		Names englishName `maxminddb:"names"`
 	} `maxminddb:"city"`
+	Continent struct {
+		Code string `maxminddb:"code"`
+	} `maxminddb:"continent"`
 	Country           countryRecord `maxminddb:"country"`
+	Location          struct {
+		Latitude  float64 `maxminddb:"latitude"`
+		Longitude float64 `maxminddb:"longitude"`
+	} `maxminddb:"location"`
 	RegisteredCountry countryRecord `maxminddb:"registered_country"`
 }
 
@@ -216,6 +227,8 @@ func (db *DB) lookup(addr netip.Addr) Info {
 			}
 			info.CountryISO, info.CountryName = c.ISOCode, c.Names.EN
 			info.City = rec.City.Names.EN
+			info.Continent = rec.Continent.Code
+			info.Latitude, info.Longitude = rec.Location.Latitude, rec.Location.Longitude
 		}
 	}
 	if db.asn != nil {

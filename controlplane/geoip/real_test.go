@@ -70,6 +70,11 @@ func TestRealDatabase(t *testing.T) {
 			t.Errorf("%s: city %q, want %q", tc.addr, got.City, tc.city)
 		}
 	}
+	// RIPE NCC's place as the pinned city file has it (mmdblookup: continent
+	// code EU, location 52.382400 4.899500).
+	if got := db.Lookup(netip.MustParseAddr("193.0.6.139")); got.Continent != "EU" || got.Latitude != 52.3824 || got.Longitude != 4.8995 {
+		t.Errorf("193.0.6.139: continent %q at %v,%v, want EU at 52.3824,4.8995", got.Continent, got.Latitude, got.Longitude)
+	}
 	// ISO 3166-1 has 249 codes; MaxMind adds EU and AP-style codes only to
 	// registered_country, so the list is about that long.
 	names := db.Countries()

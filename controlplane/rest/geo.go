@@ -22,7 +22,8 @@ import (
 // tables, which the packet path fills.
 //
 // Where the answers put it (ntopng's names):
-//   - get/host/data: country (ISO code), city, asn, asname;
+//   - get/host/data: country (ISO code), city, asn, asname, continent
+//     (code), latitude, longitude (0 without a city database);
 //   - get/host/active (and v2): country (ISO code), already in every entry;
 //     filters asn=N and country=CC, sortColumn=country;
 //   - get/flow/active: client.country and server.country (ISO code), only
@@ -79,6 +80,7 @@ func (s *Server) geoOf(ip string) geoip.Info {
 // setGeo fills get/host/data's geography.
 func (d *hostDataAnswer) setGeo(g geoip.Info) {
 	d.Country, d.City, d.ASN, d.ASName = g.CountryISO, g.City, int(g.ASN), g.ASName
+	d.Continent, d.Latitude, d.Longitude = g.Continent, Num(g.Latitude), Num(g.Longitude)
 }
 
 // geoFilter is get/host/active's asn and country filters, as ntopng's

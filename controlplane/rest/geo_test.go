@@ -104,8 +104,14 @@ func TestGeoHostData(t *testing.T) {
 			t.Errorf("%s: country %q asn %d asname %q, want %q %d %q", h.addr, d.Country, d.ASN, d.ASName, h.iso, h.asn, h.asName)
 		}
 	}
+	// Continent and place (mmdblookup on the pinned city file: EU,
+	// 52.382400 4.899500).
+	_, rsp := geoCall(t, s, "/lua/rest/v1/get/host/data.lua?ifid=0&host=193.0.6.139")
+	if !strings.Contains(string(rsp), `"continent":"EU"`) || !strings.Contains(string(rsp), `"latitude":52.3824`) || !strings.Contains(string(rsp), `"longitude":4.8995`) {
+		t.Errorf("193.0.6.139 continent and place: %.2000s", rsp)
+	}
 	// The local host is nowhere.
-	_, rsp := geoCall(t, s, "/lua/rest/v1/get/host/data.lua?ifid=0&host=192.168.1.10")
+	_, rsp = geoCall(t, s, "/lua/rest/v1/get/host/data.lua?ifid=0&host=192.168.1.10")
 	if !strings.Contains(string(rsp), `"asn":0,"asname":""`) || !strings.Contains(string(rsp), `"country":""`) {
 		t.Errorf("local host has geography: %.400s", rsp)
 	}

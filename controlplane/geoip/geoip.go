@@ -162,8 +162,8 @@ type placeRecord struct {
 	Continent struct {
 		Code string `maxminddb:"code"`
 	} `maxminddb:"continent"`
-	Country           countryRecord `maxminddb:"country"`
-	Location          struct {
+	Country  countryRecord `maxminddb:"country"`
+	Location struct {
 		Latitude  float64 `maxminddb:"latitude"`
 		Longitude float64 `maxminddb:"longitude"`
 	} `maxminddb:"location"`

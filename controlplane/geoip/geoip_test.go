@@ -81,7 +81,7 @@ func cityDB(t testing.TB) []byte {
 		"5.6.7.0/24": mmdbtype.Map{ // only the registration country
 			"registered_country": mmdbtype.Map{"iso_code": mmdbtype.String("FR"), "names": mmdbtype.Map{"en": mmdbtype.String("France")}},
 		},
-		"6.6.6.0/24":     mmdbtype.Map{"country": mmdbtype.String("not a map")},
+		"6.6.6.0/24": mmdbtype.Map{"country": mmdbtype.String("not a map")},
 		"185.1.0.0/16": mmdbtype.Map{ // a full City record
 			"city":      mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String("Zurich")}},
 			"continent": mmdbtype.Map{"code": mmdbtype.String("EU"), "names": mmdbtype.Map{"en": mmdbtype.String("Europe")}},

@@ -291,9 +291,18 @@ func (db *DB) Countries() map[string]string {
 	}
 	out := map[string]string{}
 	seen := map[uintptr]bool{}
-	for res := range place.Networks() {
-		if res.Err() != nil {
+	// A search tree of n nodes has at most n+1 leaves; a damaged or
+	// hostile file whose nodes share children would have exponentially
+	// many paths: the walk stops at that bound (what was read stands).
+	// Leaves without data count too, so a tree of empty leaves ends.
+	budget := place.Metadata.NodeCount + 1
+	for res := range place.Networks(maxminddb.IncludeNetworksWithoutData()) {
+		if res.Err() != nil || budget == 0 {
 			break
+		}
+		budget--
+		if !res.Found() {
+			continue
 		}
 		off := res.Offset()
 		if seen[off] {

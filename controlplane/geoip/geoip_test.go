@@ -323,5 +323,6 @@ func FuzzOpenBytes(f *testing.F) {
 		for _, a := range addrs {
 			db.Lookup(a)
 		}
+		db.Countries() // walks the whole tree
 	})
 }

@@ -115,6 +115,10 @@ func TestGeoHostData(t *testing.T) {
 	if !strings.Contains(string(rsp), `"asn":0,"asname":""`) || !strings.Contains(string(rsp), `"country":""`) {
 		t.Errorf("local host has geography: %.400s", rsp)
 	}
+	// The v2 twin answers the same.
+	if _, rsp := geoCall(t, s, "/lua/rest/v2/get/host/data.lua?ifid=0&host=8.8.8.8"); !strings.Contains(string(rsp), `"asn":15169,"asname":"Google LLC"`) || !strings.Contains(string(rsp), `"country":"US"`) {
+		t.Errorf("v2 host data: %.300s", rsp)
+	}
 	// custom_data picks the same fields.
 	_, rsp = geoCall(t, s, "/lua/rest/v1/get/host/custom_data.lua?ifid=0&host=193.0.6.139&field_alias=country,asn")
 	if !strings.Contains(string(rsp), `"NL"`) || !strings.Contains(string(rsp), `3333`) {

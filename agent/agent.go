@@ -57,8 +57,12 @@ func New(cfg Config) (*Agent, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if c.geo, err = openGeoIP(c.GeoIPDir, log); err != nil {
+		return nil, err
+	}
 	st, err := store.Open(c.DataDir, store.Options{Logger: log})
 	if err != nil {
+		c.geo.Close()
 		return nil, fmt.Errorf("opening store in %s: %w", c.DataDir, err)
 	}
 	return &Agent{c: c, st: st, log: log}, nil
@@ -83,6 +87,7 @@ func (a *Agent) Close() error {
 		return nil
 	}
 	a.closed = true
+	a.c.geo.Close()
 	if err := a.st.Close(); err != nil {
 		a.log.Error("closing the store", "err", err)
 		return err

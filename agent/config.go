@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/controlplane/export"
+	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/rest"
 	"github.com/probe-appliance/probe/controlplane/snmp"
@@ -99,6 +100,8 @@ type Config struct {
 	NDPIProtocols string // nDPI custom protocols file
 	NoDPI         bool   // leave payloads uninspected
 
+	GeoIPDir string // GeoLite2/GeoIP2 .mmdb files (empty: DefaultGeoIPDir, if present)
+
 	Logger *slog.Logger // nil: discard
 }
 
@@ -141,6 +144,7 @@ type config struct {
 	trustedKeys    []ed25519.PublicKey
 	recordMaxBytes int64
 	ts             *tsRecorder // set by run when TimeSeries: capture files record on their packet clock
+	geo            *geoip.DB   // GeoIPDir's databases, opened by New (nil: none)
 }
 
 // resolveIface tells a capture file from a live interface and checks that

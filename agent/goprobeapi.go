@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/goprobe"
 	"github.com/probe-appliance/probe/controlplane/query"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -57,7 +58,7 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 		Keys:       c.GoProbeKeys,
 		RateLimit:  c.GoProbeRate,
 		Metrics:    c.GoProbeMetrics,
-		Query:      goProbeQuery(st, log),
+		Query:      goProbeQuery(st, c.geo, log),
 		LocalToken: writeLocalAPI(c.DataDir, ln.Addr(), log),
 		// Re-reads --config: its interfaces come and go; -i ones stay.
 		Reload: set.reload,
@@ -119,8 +120,9 @@ func failed(status int, body []byte, reason error) goprobe.QueryAnswer {
 }
 
 // goProbeQuery runs goProbe's _query bodies against our store, with
-// goProbe v3's statuses and text/plain bodies.
-func goProbeQuery(st *store.Store, log *slog.Logger) func(ctx context.Context, body []byte) goprobe.QueryAnswer {
+// goProbe v3's statuses and text/plain bodies; geo places addresses for
+// the country and AS conditions (nil: none).
+func goProbeQuery(st *store.Store, geo *geoip.DB, log *slog.Logger) func(ctx context.Context, body []byte) goprobe.QueryAnswer {
 	return func(ctx context.Context, body []byte) goprobe.QueryAnswer {
 		names, err := StoredIfaceNames(st)
 		if err != nil {
@@ -137,7 +139,7 @@ func goProbeQuery(st *store.Store, log *slog.Logger) func(ctx context.Context, b
 		if args.MaxMemPct >= 0 && args.MaxMemPct <= 100 {
 			args.MaxMemPct = min(cmp.Or(args.MaxMemPct, maxAPIQueryMemPct), maxAPIQueryMemPct)
 		}
-		q, err := query.Prepare(args, names, time.Now())
+		q, err := query.PrepareWith(args, names, time.Now(), query.PrepareOptions{GeoIP: geo})
 		if err != nil {
 			var ae *query.ArgsError
 			if errors.As(err, &ae) && ae.GoProbeV3Status() == 500 {

@@ -131,6 +131,7 @@ func (a *Agent) run(ctx context.Context) error {
 	srv := rest.New(rest.Config{
 		Recordings:     recs.get,
 		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon,
+		GeoIP:        c.geo,
 		DisableLogin: c.DisableLogin, HTTPPort: c.restPort(), Logger: log,
 		MaxBody: c.HTTPMaxBody, MaxConnsPerIP: c.HTTPMaxConnsPerIP, CORSOrigins: c.HTTPCORSOrigins,
 		FactoryReset:    func() { requestStop(ErrFactoryReset) },

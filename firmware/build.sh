@@ -7,6 +7,9 @@
 # Needs no root: the kernel package is fetched with apt-get download and
 # unpacked with dpkg-deb -x. Same inputs, same bytes (tested).
 #
+# GEOIP_EDITIONS ("Country ASN" by default; add City for cities) are the
+# GeoLite2 databases baked in (firmware/geoip.lock).
+#
 # Firmware updates are signed: SIGNING_KEY=KEY.pem (an ed25519 key, PKCS#8
 # PEM, e.g. from `openssl genpkey -algorithm ed25519`) is the key the image
 # trusts (its public half goes into /etc/probe/update-keys) and signs
@@ -78,6 +81,20 @@ mkdir -p "$stage/etc/probe"
 go run ./tools/imgtool modules -tree "$kroot/root/lib/modules/$KVER" -board "$boardfile" -out "$stage"
 cp -r rootfs/. "$stage/"
 cp "$boardfile" "$stage/etc/probe/board.json"
+# The GeoIP and AS databases pinned in firmware/geoip.lock, in the probe's
+# default --geoip-dir beside their attribution (rootfs/usr/share/probe/
+# geoip/COPYRIGHT.txt). install-deps checks every file's SHA-256 (and is
+# offline once out/geoip holds them). GeoLite2-City (63 MB, held in RAM
+# with the rest of the initramfs) only goes in when GEOIP_EDITIONS names
+# it; Country and ASN (21 MB) answer the country and AS ntopng's lists,
+# host details and alerts show.
+bash scripts/install-deps.sh geoip >&2
+for ed in ${GEOIP_EDITIONS:-Country ASN}; do
+	case $ed in
+	City | Country | ASN) cp "out/geoip/GeoLite2-$ed.mmdb" "$stage/usr/share/probe/geoip/" ;;
+	*) echo "build: GEOIP_EDITIONS: $ed is not City, Country or ASN" >&2; exit 1 ;;
+	esac
+done
 mke2fs=$(command -v mke2fs || echo /usr/sbin/mke2fs)
 mkdir -p "$stage/sbin"
 cp -L "$mke2fs" "$stage/sbin/mke2fs"

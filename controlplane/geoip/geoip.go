@@ -10,8 +10,9 @@
 //	country: GeoIP2-Country.mmdb, GeoLite2-Country.mmdb
 //	AS:      GeoIP2-ISP.mmdb, GeoLite2-ASN.mmdb
 //
-// A city database answers the country too, so the country file is only
-// read when there is no city file. Any subset of the roles is fine (ASN
+// A city database answers the country too, so with a city file the
+// country file only serves the list of country names (Countries: a walk
+// of the small country file takes a sixth of a walk of the city file). Any subset of the roles is fine (ASN
 // only, country only...); a role without a file answers empty fields.
 //
 // A nil *DB is valid and answers empty: the probe runs without databases.
@@ -40,6 +41,10 @@ type Info struct {
 	City        string // English name; only from a city database
 	ASN         uint32 // autonomous system number
 	ASName      string // autonomous system organisation
+	Continent   string // continent code, e.g. "EU"
+	// Latitude and Longitude are the approximate place (city database
+	// only; both 0 when unknown).
+	Latitude, Longitude float64
 }
 
 // The file names Open looks for, by role, in order of preference: a
@@ -59,18 +64,19 @@ var ErrNoDatabase = errors.New("no GeoIP database")
 // the last Lookup.
 type DB struct {
 	city    *maxminddb.Reader // country and city; nil without a city file
-	country *maxminddb.Reader // nil when city is set, or without a file
+	country *maxminddb.Reader // country (when city is nil) and Countries; nil without a file
 	asn     *maxminddb.Reader
 	files   []string // paths opened, for Files
+	cache   *cache   // recent answers by address
 }
 
 // Open reads the databases in dir (see the package comment for the file
 // names). A file that is present but unreadable or not a valid MaxMind DB
 // is an error, never a silently empty answer.
 func Open(dir string) (*DB, error) {
-	db := &DB{}
+	db := &DB{cache: newCache(DefaultCacheSize)}
 	var err error
-	if db.city, err = db.open(dir, CityFiles); err == nil && db.city == nil {
+	if db.city, err = db.open(dir, CityFiles); err == nil {
 		db.country, err = db.open(dir, CountryFiles)
 	}
 	if err == nil {
@@ -106,7 +112,7 @@ func (db *DB) open(dir string, names []string) (*maxminddb.Reader, error) {
 // openBytes builds a DB from database images in memory (nil: role absent);
 // the tests and the fuzz target use it.
 func openBytes(city, country, asn []byte) (*DB, error) {
-	db := &DB{}
+	db := &DB{cache: newCache(DefaultCacheSize)}
 	for _, x := range []struct {
 		b   []byte
 		dst **maxminddb.Reader
@@ -153,7 +159,14 @@ type placeRecord struct {
 	City struct {
 		Names englishName `maxminddb:"names"`
 	} `maxminddb:"city"`
-	Country           countryRecord `maxminddb:"country"`
+	Continent struct {
+		Code string `maxminddb:"code"`
+	} `maxminddb:"continent"`
+	Country  countryRecord `maxminddb:"country"`
+	Location struct {
+		Latitude  float64 `maxminddb:"latitude"`
+		Longitude float64 `maxminddb:"longitude"`
+	} `maxminddb:"location"`
 	RegisteredCountry countryRecord `maxminddb:"registered_country"`
 }
 
@@ -179,11 +192,25 @@ type asnRecord struct {
 // database holds in an unexpected shape answers empty fields for that
 // database rather than an error: a hostile or damaged file costs the
 // probe its geography, never a crash.
+//
+// Answers are cached by address (see cache): callers look up wherever an
+// answer shows an address, and a host costs one database lookup while it
+// is in use.
 func (db *DB) Lookup(addr netip.Addr) Info {
 	addr = addr.Unmap()
 	if db == nil || !Routable(addr) {
 		return Info{}
 	}
+	if info, ok := db.cache.get(addr); ok {
+		return info
+	}
+	info := db.lookup(addr)
+	db.cache.put(addr, info)
+	return info
+}
+
+// lookup reads the databases for a routable, unmapped addr (no cache).
+func (db *DB) lookup(addr netip.Addr) Info {
 	var info Info
 	place := db.city
 	if place == nil {
@@ -200,6 +227,8 @@ func (db *DB) Lookup(addr netip.Addr) Info {
 			}
 			info.CountryISO, info.CountryName = c.ISOCode, c.Names.EN
 			info.City = rec.City.Names.EN
+			info.Continent = rec.Continent.Code
+			info.Latitude, info.Longitude = rec.Location.Latitude, rec.Location.Longitude
 		}
 	}
 	if db.asn != nil {
@@ -244,4 +273,54 @@ func Routable(addr netip.Addr) bool {
 		}
 	}
 	return true
+}
+
+// Countries is every country the place database names, English name by
+// ISO code (nil without a place database). It walks the whole database
+// (each distinct record decoded once), so callers keep the answer.
+func (db *DB) Countries() map[string]string {
+	if db == nil {
+		return nil
+	}
+	place := db.country
+	if place == nil {
+		place = db.city
+	}
+	if place == nil {
+		return nil
+	}
+	out := map[string]string{}
+	seen := map[uintptr]bool{}
+	// A search tree of n nodes has at most n+1 leaves; a damaged or
+	// hostile file whose nodes share children would have exponentially
+	// many paths: the walk stops at that bound (what was read stands).
+	// Leaves without data count too, so a tree of empty leaves ends.
+	budget := place.Metadata.NodeCount + 1
+	for res := range place.Networks(maxminddb.IncludeNetworksWithoutData()) {
+		if res.Err() != nil || budget == 0 {
+			break
+		}
+		budget--
+		if !res.Found() {
+			continue
+		}
+		off := res.Offset()
+		if seen[off] {
+			continue
+		}
+		seen[off] = true
+		var rec struct {
+			Country           countryRecord `maxminddb:"country"`
+			RegisteredCountry countryRecord `maxminddb:"registered_country"`
+		}
+		if res.Decode(&rec) != nil {
+			continue
+		}
+		for _, c := range []countryRecord{rec.Country, rec.RegisteredCountry} {
+			if c.ISOCode != "" && out[c.ISOCode] == "" {
+				out[c.ISOCode] = c.Names.EN
+			}
+		}
+	}
+	return out
 }

@@ -81,7 +81,13 @@ func cityDB(t testing.TB) []byte {
 		"5.6.7.0/24": mmdbtype.Map{ // only the registration country
 			"registered_country": mmdbtype.Map{"iso_code": mmdbtype.String("FR"), "names": mmdbtype.Map{"en": mmdbtype.String("France")}},
 		},
-		"6.6.6.0/24":     mmdbtype.Map{"country": mmdbtype.String("not a map")},
+		"6.6.6.0/24": mmdbtype.Map{"country": mmdbtype.String("not a map")},
+		"185.1.0.0/16": mmdbtype.Map{ // a full City record
+			"city":      mmdbtype.Map{"names": mmdbtype.Map{"en": mmdbtype.String("Zurich")}},
+			"continent": mmdbtype.Map{"code": mmdbtype.String("EU"), "names": mmdbtype.Map{"en": mmdbtype.String("Europe")}},
+			"country":   mmdbtype.Map{"iso_code": mmdbtype.String("CH"), "names": mmdbtype.Map{"en": mmdbtype.String("Switzerland")}},
+			"location":  mmdbtype.Map{"latitude": mmdbtype.Float64(47.3682), "longitude": mmdbtype.Float64(8.5671), "accuracy_radius": mmdbtype.Uint16(20)},
+		},
 		"10.0.0.0/8":     place("XX", "Private", "Nowhere"),
 		"100.64.0.0/10":  place("XX", "CGNAT", "Nowhere"),
 		"2001:db8::/32":  place("XX", "Documentation", "Nowhere"),
@@ -119,8 +125,9 @@ func TestLookup(t *testing.T) {
 	}{
 		{"ipv4", "8.8.8.8", google},
 		{"v4-mapped ipv6 is the ipv4 answer", "::ffff:8.8.8.8", google},
-		{"ipv6", "2a00:1450:4001:81c::200e", Info{"IE", "Ireland", "Dublin", 15169, "Google LLC"}},
+		{"ipv6", "2a00:1450:4001:81c::200e", Info{CountryISO: "IE", CountryName: "Ireland", City: "Dublin", ASN: 15169, ASName: "Google LLC"}},
 		{"code only, number only", "81.2.69.142", Info{CountryISO: "GB", ASN: 20712}},
+		{"continent and place", "185.1.2.3", Info{CountryISO: "CH", CountryName: "Switzerland", City: "Zurich", Continent: "EU", Latitude: 47.3682, Longitude: 8.5671}},
 		{"registered country stands in", "5.6.7.8", Info{CountryISO: "FR", CountryName: "France"}},
 		{"wrong types answer empty", "6.6.6.6", Info{}},
 		{"absent from the database", "1.2.3.4", Info{}},
@@ -200,11 +207,12 @@ func TestOpenDir(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db.Close()
-		want := Info{"US", "United States", "Mountain View", 15169, "Google LLC"}
+		want := Info{CountryISO: "US", CountryName: "United States", City: "Mountain View", ASN: 15169, ASName: "Google LLC"}
 		if got := db.Lookup(ip); got != want {
 			t.Errorf("got %+v, want %+v", got, want)
 		}
-		wantFiles := []string{filepath.Join(dir, "GeoLite2-City.mmdb"), filepath.Join(dir, "GeoLite2-ASN.mmdb")}
+		// The country file is open too, for Countries only.
+		wantFiles := []string{filepath.Join(dir, "GeoLite2-City.mmdb"), filepath.Join(dir, "GeoLite2-Country.mmdb"), filepath.Join(dir, "GeoLite2-ASN.mmdb")}
 		if got := db.Files(); strings.Join(got, ",") != strings.Join(wantFiles, ",") {
 			t.Errorf("Files = %v, want %v", got, wantFiles)
 		}
@@ -267,8 +275,8 @@ func TestConcurrentLookup(t *testing.T) {
 	}
 	defer db.Close()
 	cases := map[netip.Addr]Info{
-		netip.MustParseAddr("8.8.8.4"):       {"US", "United States", "Mountain View", 15169, "Google LLC"},
-		netip.MustParseAddr("2a00:1450::1"):  {"IE", "Ireland", "Dublin", 15169, "Google LLC"},
+		netip.MustParseAddr("8.8.8.4"):       {CountryISO: "US", CountryName: "United States", City: "Mountain View", ASN: 15169, ASName: "Google LLC"},
+		netip.MustParseAddr("2a00:1450::1"):  {CountryISO: "IE", CountryName: "Ireland", City: "Dublin", ASN: 15169, ASName: "Google LLC"},
 		netip.MustParseAddr("81.2.69.1"):     {CountryISO: "GB", ASN: 20712},
 		netip.MustParseAddr("192.168.77.1"):  {},
 		netip.MustParseAddr("203.0.113.200"): {},
@@ -315,5 +323,6 @@ func FuzzOpenBytes(f *testing.F) {
 		for _, a := range addrs {
 			db.Lookup(a)
 		}
+		db.Countries() // walks the whole tree
 	})
 }

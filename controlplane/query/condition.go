@@ -242,6 +242,11 @@ func condFields(n Node) store.FlowFields {
 			return store.FieldServer
 		}
 		return store.FieldClient
+	case geoNode:
+		if n.server {
+			return store.FieldServer
+		}
+		return store.FieldClient
 	case dportNode:
 		return store.FieldPorts
 	case protoNode:
@@ -425,6 +430,9 @@ func (p *parser) term(attr token, op Op, val token) (Node, error) {
 			return nil, p.errAt(val, "unknown protocol (want a name like TCP or a number 0-255)")
 		}
 		return protoNode{op, n}, nil
+	}
+	if n, ok, err := p.geoTerm(attr, name, op, val); ok {
+		return n, err // country, asn (geo.go)
 	}
 	return nil, p.errAt(attr, "unknown attribute (want sip, dip, snet, dnet, host, net, dport or proto)")
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/probe-appliance/probe/controlplane/geoip"
 )
 
 // Attr is a group-by attribute; the values are also the column order.
@@ -138,6 +140,9 @@ type PrepareOptions struct {
 	Resolver HostResolver
 	// TotalMemory is the RAM MaxMemPct is a share of; 0 is the machine's.
 	TotalMemory uint64
+	// GeoIP places addresses for country and asn conditions (geo.go);
+	// nil: such a condition is an argument error.
+	GeoIP *geoip.DB
 }
 
 // hostLookupTimeout bounds the lookups of a condition's host names.
@@ -184,6 +189,9 @@ func PrepareWith(args Args, ifaces map[uint16]string, now time.Time, opts Prepar
 		if err != nil {
 			return nil, &ArgsError{Field: "Condition", Err: err}
 		}
+	}
+	if q.cond, err = bindGeo(q.cond, opts.GeoIP); err != nil {
+		return nil, &ArgsError{Field: "Condition", Err: err}
 	}
 
 	first, err := ParseTime(args.First, now)

@@ -438,7 +438,7 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 		EpochBegin: a.Tstamp, EpochEnd: now,
 	}
 	peer := func(ip, name string) alertPeer {
-		p := alertPeer{Blacklisted: "0", Label: ip, LabelLong: ip, Value: ip,
+		p := alertPeer{Blacklisted: "0", Label: ip, LabelLong: ip, Value: ip, Country: s.geoOf(ip).CountryISO,
 			Reference: fmt.Sprintf("<a href='/lua/host_details.lua?host=%s' data-bs-toggle='tooltip' title=''><i class='fas fa-laptop'></i></a>", ip)}
 		if name != "" && name != ip {
 			p.Label, p.LabelLong, p.Name = shortenString(name, 24), name, name

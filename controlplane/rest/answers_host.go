@@ -63,11 +63,11 @@ type hostDataAnswer struct {
 	IsBroadcast             bool                    `json:"is_broadcast"`
 	IsMulticast             bool                    `json:"is_multicast"`
 	JA3Fingerprint          luaTable[fingerprint]   `json:"ja3_fingerprint"`
-	Latitude                int                     `json:"latitude"`
+	Latitude                Num                     `json:"latitude"`
 	LocalNetworkID          *int                    `json:"local_network_id,omitempty"` // local hosts in a --local-networks entry only
 	LocalNetworkName        string                  `json:"local_network_name,omitempty"`
 	Localhost               bool                    `json:"localhost"`
-	Longitude               int                     `json:"longitude"`
+	Longitude               Num                     `json:"longitude"`
 	MAC                     string                  `json:"mac"`
 	Name                    string                  `json:"name"`
 	Names                   hostNames               `json:"names"`

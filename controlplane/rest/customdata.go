@@ -41,6 +41,7 @@ func (s *Server) getHostCustomData(r *request) (RC, any) {
 	}
 	pick := func(h *flowtable.Host, v flowtable.View) any {
 		full := hostData(ifc, h, v, s.cfg.LocalNets)
+		full.setGeo(s.geo(h.Key.Addr))
 		if fields == nil {
 			return full
 		}

@@ -53,6 +53,7 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 	}
 	cat := ifc.Table.Config().L7
 	appFilter, hasApp := flowAppFilter(cat, p["application"])
+	asn := newGeoFilter(s.cfg.GeoIP, Params{"asn": p["asn"]})
 	var data []activeFlow
 	total := 0
 	ifc.Table.View(func(v flowtable.View) {
@@ -80,6 +81,9 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 			if hasApp && !appFilter(f.Protocol()) {
 				continue
 			}
+			if asn.active() && !asn.matchAddr(f.Client) && !asn.matchAddr(f.Server) {
+				continue // ntopng: either side in the AS
+			}
 			out = append(out, f)
 		}
 		total = len(out)
@@ -96,7 +100,9 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 		data = make([]activeFlow, 0, len(page))
 		verbose := p["verbose"] == "true"
 		for _, f := range page {
-			data = append(data, activeFlowEntry(f, cat, verbose))
+			e := activeFlowEntry(f, cat, verbose)
+			e.Client.Country, e.Server.Country = s.geo(f.Client).CountryISO, s.geo(f.Server).CountryISO
+			data = append(data, e)
 		}
 	})
 	return RCOK, flowList{
@@ -122,6 +128,7 @@ type flowPeer struct {
 	IsBroadcast       *bool  `json:"is_broadcast,omitempty"`
 	IsDHCP            bool   `json:"is_dhcp"`
 	IsBlacklisted     bool   `json:"is_blacklisted"`
+	Country           string `json:"country,omitempty"` // ISO code, when the GeoIP databases place the address
 }
 
 type flowProto struct {

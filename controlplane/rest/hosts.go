@@ -118,12 +118,13 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 	desc := order == "desc"
 	filter := newHostFilter(p)
 	filter.vis = r.vis
+	filter.geo = newGeoFilter(s.cfg.GeoIP, p)
 	var data []activeHost
 	ifc.Table.View(func(v flowtable.View) {
 		// ntopng picks the page with its C sorter (by IP, ascending unless
 		// desc was asked) and then the Lua handler re-sorts that page.
 		var page []*flowtable.Host
-		less := hostSortKeys[sortCol]
+		less := s.hostSortKey(sortCol)
 		if less == nil || sortCol == "column_ip" {
 			page = hostPageByIP(v, filter, currentPage, perPage, desc)
 		} else {
@@ -160,7 +161,9 @@ func (s *Server) getHostActive(r *request) (RC, any) {
 		}
 		data = make([]activeHost, 0, len(page))
 		for _, h := range page {
-			data = append(data, activeHostEntry(h))
+			e := activeHostEntry(h)
+			e.Country = s.geo(h.Key.Addr).CountryISO
+			data = append(data, e)
 		}
 	})
 	rsp := hostList{PerPage: perPage, CurrentPage: currentPage, Data: data, Sort: noSortEcho}
@@ -213,6 +216,7 @@ type hostFilter struct {
 	cidrSet     bool
 	trafficType string
 	vis         visibility
+	geo         geoFilter // asn, country
 }
 
 func newHostFilter(p Params) hostFilter {
@@ -264,11 +268,15 @@ func (f hostFilter) match(h *flowtable.Host) bool {
 	}
 	switch f.trafficType {
 	case "one_way":
-		return h.Traffic.PktsSent == 0 || h.Traffic.PktsRcvd == 0
+		if h.Traffic.PktsSent > 0 && h.Traffic.PktsRcvd > 0 {
+			return false
+		}
 	case "bidirectional":
-		return h.Traffic.PktsSent > 0 && h.Traffic.PktsRcvd > 0
+		if h.Traffic.PktsSent == 0 || h.Traffic.PktsRcvd == 0 {
+			return false
+		}
 	}
-	return true
+	return f.geo.match(h) // last: the only test that may read a database
 }
 
 // activeHost is one entry of get/host/active (a struct: encoding it is
@@ -383,6 +391,7 @@ func (s *Server) getHostData(r *request) (RC, any) {
 	if out == nil {
 		return RCNotFound, nil
 	}
+	out.setGeo(s.geo(key.Addr))
 	if s.cfg.Checks != nil {
 		out.setAlerts(s.cfg.Checks.Host(int(ifc.StoreID), key))
 	}

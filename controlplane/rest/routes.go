@@ -128,6 +128,7 @@ func (s *Server) buildRoutes() routeTable {
 	s.addPoolRoutes(t)
 	s.addInfraRoutes(t)
 	s.addActiveMonitoringRoutes(t)
+	s.addGeoRoutes(t)
 	s.addV2Routes(t) // last: v2 twins copy the v1 routes above
 	return t
 }

@@ -128,7 +128,8 @@ type Server struct {
 	srv          *fasthttp.Server
 	sys          *sysSampler
 
-	aliases *hostalias.Aliases
+	aliases  *hostalias.Aliases
+	geoNames // country names for get/country (geo.go)
 }
 
 // request is what a handler sees.

@@ -196,9 +196,12 @@ func (srv *Server) deleteSNMPDevice(r *request) (RC, any) {
 }
 
 // snmpDeviceParam holds a host parameter that is an SNMP device id
-// ("127.0.0.1:16161", a host name), which the host endpoints' lint drops.
-// No client can send it: lint keeps only known names.
+// ("127.0.0.1:16161", a host name), which the host endpoints' validator
+// refuses. It is a known parameter with its own validator, so whatever
+// lint keeps passes its check, whoever named it.
 const snmpDeviceParam = "host (snmp device id)"
+
+func init() { knownParams[snmpDeviceParam] = vSNMPDevice }
 
 // vSNMPDevice accepts the id forms get/snmp/devices lists.
 func vSNMPDevice(s string) bool {

@@ -54,7 +54,8 @@ run: build $(OUT)/demo.pcap
 	@echo "  curl -s -u admin:s3cret -H \"Content-Type: application/json\" -d '{\"ifid\": \"0\", \"host\": \"192.168.1.10\"}' \"http://127.0.0.1:$(HTTP_PORT)/lua/rest/v1/get/host/data.lua\""
 	@if [ -n "$(GOPROBE_PORT)" ]; then echo "  curl -s -X POST -d '{\"Query\":\"talk_conv\",\"Ifaces\":\"any\",\"First\":\"2020-01-01T00:00:00Z\",\"NumResults\":5}' http://127.0.0.1:$(GOPROBE_PORT)/api/v1/_query   # goProbe API"; fi
 	@$(BIN)/probe -i $(OUT)/demo.pcap -m 192.168.1.0/24 --http-port $(HTTP_PORT) \
-		--goprobe-api "$(if $(GOPROBE_PORT),127.0.0.1:$(GOPROBE_PORT))" --data-dir $(RUN_DATA) $(RUN_FLAGS); \
+		--goprobe-api "$(if $(GOPROBE_PORT),127.0.0.1:$(GOPROBE_PORT))" --data-dir $(RUN_DATA) \
+		$(if $(wildcard $(OUT)/geoip/*.mmdb),--geoip-dir $(OUT)/geoip) $(RUN_FLAGS); \
 	rc=$$?; \
 	if [ $$rc -ne 0 ] && [ $$rc -ne 130 ]; then \
 		echo "probe: exited with status $$rc; if a port is taken: make run HTTP_PORT=3001 GOPROBE_PORT=6061 (GOPROBE_PORT= turns the goProbe API off)" >&2; \

@@ -96,6 +96,9 @@ type Config struct {
 	UpdateKeyFiles []string // files of such keys, one a line
 
 	TimeSeries bool // record ntopng's time series (get/timeseries/ts.lua)
+	// TimeSeriesMaxDisk is the time series' disk budget, e.g. 4GB (empty: a
+	// quarter of the data partition): it bounds the local hosts recorded.
+	TimeSeriesMaxDisk string
 
 	NDPIProtocols string // nDPI custom protocols file
 	NoDPI         bool   // leave payloads uninspected
@@ -137,6 +140,7 @@ type config struct {
 	nets           []netip.Prefix
 	l7             *l7.Catalog // built-in, or with NDPIProtocols' rules
 	maxDiskBytes   int64
+	tsMaxDiskBytes int64
 	collectors     []export.Collector
 	snmpV3User     *snmp.USMUser
 	snmpTrapUsers  []snmp.USMUser
@@ -244,6 +248,13 @@ func (o Config) validate() (*config, error) {
 			return nil, fmt.Errorf("--max-disk %q: want a size such as 500MB or 20GB", o.MaxDisk)
 		}
 		c.maxDiskBytes = int64(n)
+	}
+	if o.TimeSeriesMaxDisk != "" {
+		n, err := humanize.ParseBytes(o.TimeSeriesMaxDisk)
+		if err != nil || n == 0 || n > 1<<62 {
+			return nil, fmt.Errorf("--timeseries-max-disk %q: want a size such as 500MB or 20GB", o.TimeSeriesMaxDisk)
+		}
+		c.tsMaxDiskBytes = int64(n)
 	}
 	if o.XDPFlows <= 0 || o.DrainInterval <= 0 {
 		return nil, errors.New("--xdp-flows and --drain-interval must be positive")

@@ -63,11 +63,49 @@ import (
 //     hosts' host:traffic hold about 3.6 GB once the retentions are full
 //     (10 days of 5 minutes, 400 days of hours), all their host:* series
 //     several times that. The time series are outside --max-disk's flow
-//     budget: they shrink by retention only.
+//     budget and shrink by retention only, so their own budget
+//     (--timeseries-max-disk) bounds how many local hosts are recorded
+//     (tsHostCap): the first ones in address order, as with maxTSHosts.
 
 // maxTSHosts bounds the local hosts recorded per interface and sample:
 // 16,384 hosts' host:* series are some 100,000 points a minute.
 const maxTSHosts = 16384
+
+// tsPointBytes is what a stored point costs (Badger keys, values and
+// tables; measured), tsAppsPerHost the host:ndpi series a local host is
+// counted for (one per application it used within the retention).
+const (
+	tsPointBytes  = 29
+	tsAppsPerHost = 10
+)
+
+// tsHostSchemas are the per-host schemas the recorder writes, with how
+// many series each has per host.
+var tsHostSchemas = map[string]int64{
+	"host:traffic": 1, "host:score": 1, "host:active_flows": 1, "host:total_flows": 1, "host:contacts": 1,
+	"host:ndpi": tsAppsPerHost,
+}
+
+// tsHostBytes is what one local host's series hold once every retention
+// is full.
+func tsHostBytes() int64 {
+	var n int64
+	for schema, series := range tsHostSchemas {
+		pts, err := timeseries.RetainedPoints(schema)
+		if err != nil {
+			panic(err) // a schema of the TSV the code was generated from
+		}
+		n += series * pts
+	}
+	return n * tsPointBytes
+}
+
+// tsHostCap is the local hosts each of ifaces interfaces records within a
+// disk budget of budget bytes (at least one host; at most maxTSHosts).
+func tsHostCap(budget int64, ifaces int) int {
+	n := budget / tsHostBytes() / int64(max(ifaces, 1))
+	return int(min(max(n, 1), maxTSHosts))
+}
 
 // tsRecorder samples the tables into the time-series store.
 type tsRecorder struct {
@@ -489,5 +527,13 @@ func startTimeSeries(c *config, st *store.Store, eng *checks.Engine, log *slog.L
 		return nil, fmt.Errorf("time series: %w", err)
 	}
 	c.ts = newTSRecorder(db, eng, log)
+	budget := c.tsMaxDiskBytes
+	if budget == 0 {
+		budget = st.DefaultFlowBudget() / 2 // half of the flows' half: a quarter of the partition
+	}
+	if budget > 0 { // 0: an in-memory store
+		c.ts.maxHosts = tsHostCap(budget, len(c.ifaces))
+	}
+	log.Info("time series", "disk_budget_bytes", budget, "local_hosts_per_interface", c.ts.maxHosts, "bytes_per_host", tsHostBytes())
 	return db, nil
 }

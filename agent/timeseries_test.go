@@ -220,3 +220,29 @@ func TestL4ProtosFromHostIncreases(t *testing.T) {
 		}
 	}
 }
+
+// TestTSHostCap: a local host's series at full retention are 15 series
+// (five host:* schemas, ten host:ndpi applications) of 2,880 five-minute
+// and 9,600 hourly points, 29 bytes each: 5,428,800 bytes.
+func TestTSHostCap(t *testing.T) {
+	const host = 29 * 15 * (2880 + 9600)
+	if got := tsHostBytes(); got != host {
+		t.Fatalf("tsHostBytes = %d, want %d", got, host)
+	}
+	for _, c := range []struct {
+		budget int64
+		ifaces int
+		want   int
+	}{
+		{10 * host, 2, 5},
+		{10*host + host - 1, 1, 10},
+		{1, 1, 1},           // at least one host
+		{1 << 50, 1, 16384}, // at most maxTSHosts
+		{4 << 30, 0, 791},   // 4 GiB, no interface yet: counted as one
+		{16 << 30, 4, 791},  // a quarter of 64 GiB over four interfaces
+	} {
+		if got := tsHostCap(c.budget, c.ifaces); got != c.want {
+			t.Errorf("tsHostCap(%d, %d) = %d, want %d", c.budget, c.ifaces, got, c.want)
+		}
+	}
+}

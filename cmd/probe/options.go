@@ -63,6 +63,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.DurationVar(&c.AMTimeout, "am-timeout", c.AMTimeout, "active monitoring: longest wait for one measurement (a host that does not answer by then is unreachable)")
 	fs.DurationVar(&c.AMPeriod, "am-period", 0, "active monitoring: measure every host this often instead of at its granularity (testing; 0: granularity)")
 	fs.BoolVar(&c.Record, "record", false, "record the packets of the live interfaces given with -i (beside XDP, on their own AF_PACKET socket) for get/pcap/live_extraction")
+	fs.StringVar(&c.TimeSeriesMaxDisk, "timeseries-max-disk", "", "time series' disk budget, e.g. 4GB: bounds the local hosts recorded (empty: a quarter of the data partition)")
 	fs.BoolVar(&c.TimeSeries, "timeseries", c.TimeSeries, "record ntopng's time series (interfaces every second and minute, local hosts every minute; capture files on their packet clock) for get/timeseries/ts.lua")
 	fs.StringVar(&c.RecordDir, "record-dir", "", "where recordings go, one subdirectory per interface (default <data-dir>/pcap)")
 	fs.StringVar(&c.RecordMaxDisk, "record-max-disk", c.RecordMaxDisk, "disk budget of each interface's recording; the oldest packets go first")

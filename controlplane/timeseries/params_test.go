@@ -39,3 +39,20 @@ func TestFromParams(t *testing.T) {
 		}
 	}
 }
+
+// TestRetainedPoints: a series holds each resolution's retention divided
+// by its step (host:traffic: 5 min for 10 days, 1 h for 400 days;
+// iface:traffic adds 1 s for 4 h and 1 min for 3 days).
+func TestRetainedPoints(t *testing.T) {
+	for schema, want := range map[string]int64{
+		"host:traffic":  10*24*12 + 400*24,
+		"iface:traffic": 4*3600 + 3*24*60 + 10*24*12 + 400*24,
+	} {
+		if got, err := RetainedPoints(schema); err != nil || got != want {
+			t.Errorf("%s: %d %v, want %d", schema, got, err, want)
+		}
+	}
+	if _, err := RetainedPoints("host:nosuch"); err == nil {
+		t.Error("unknown schema accepted")
+	}
+}

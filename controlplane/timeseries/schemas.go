@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Kind says how a metric's samples combine.
@@ -87,4 +88,19 @@ func Schemas() []string {
 	}
 	slices.Sort(names)
 	return names
+}
+
+// RetainedPoints is how many points one series of the schema holds once
+// every resolution's retention is full (DefaultRetention): what a caller
+// budgeting disk multiplies by a point's cost.
+func RetainedPoints(name string) (int64, error) {
+	s, err := Lookup(name)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	for _, r := range s.resolutions() {
+		n += int64(DefaultRetention[r] / time.Second / time.Duration(r))
+	}
+	return n, nil
 }

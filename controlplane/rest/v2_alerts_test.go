@@ -1,0 +1,178 @@
+package rest
+
+import (
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"net/netip"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/probe-appliance/probe/internal/communityid"
+)
+
+// v2AlertRows calls get/alert/list/alerts.lua with the clauses.
+func v2AlertRows(t *testing.T, s *Server, q url.Values) (envOf[[]map[string]string], int) {
+	t.Helper()
+	if !q.Has("ifid") {
+		q.Set("ifid", "0")
+	}
+	ctx := do(s, restV2Prefix+"get/alert/list/alerts.lua?"+q.Encode(), nil)
+	raw := decodeEnv[json.RawMessage](t, ctx.Response.Body())
+	e := envOf[[]map[string]string]{RC: raw.RC, RCStr: raw.RCStr}
+	if raw.RC == 0 {
+		e = decodeEnv[[]map[string]string](t, ctx.Response.Body())
+	}
+	return e, ctx.Response.StatusCode()
+}
+
+// TestV2AlertListAlerts runs the clauses ntop's Python API sends over 30
+// stored flow alerts: flows 192.168.1.10:1024+i -> 10.0.0.i:443 (TCP, SYN
+// only, so each raises alert 26, unidirectional traffic).
+func TestV2AlertListAlerts(t *testing.T) {
+	s := newAlertServer(t, 30)
+	q := func(kv ...string) url.Values {
+		v := url.Values{"alert_family": {"flow"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			v.Set(kv[i], kv[i+1])
+		}
+		return v
+	}
+	e, _ := v2AlertRows(t, s, q("select_clause", "*", "maxhits_clause", "100"))
+	if e.RC != 0 || len(e.Rsp) != 30 {
+		t.Fatalf("select *: rc %d, %d rows", e.RC, len(e.Rsp))
+	}
+	for _, r := range e.Rsp {
+		var i int
+		if _, err := fmt.Sscanf(r["srv_ip"], "10.0.0.%d", &i); err != nil {
+			t.Fatalf("row %v", r)
+		}
+		want := communityid.ID(communityid.Tuple{Src: netip.MustParseAddr("192.168.1.10"), Dst: netip.MustParseAddr(r["srv_ip"]), Proto: 6, SrcPort: uint16(1024 + i), DstPort: 443}, 0)
+		if r["cli_ip"] != "192.168.1.10" || r["cli_port"] != fmt.Sprint(1024+i) || r["srv_port"] != "443" || r["proto"] != "6" ||
+			r["alert_id"] != "26" || r["community_id"] != want || r["interface_id"] != "0" || r["alert_category"] == "" || r["cli_location"] != "local" || r["srv_location"] != "remote" {
+			t.Errorf("row %v", r)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		q    url.Values
+		want []string // rows as "k=v,k=v" in answer order
+	}{
+		{"where address", q("select_clause", "srv_ip, cli_port", "where_clause", "srv_ip = '10.0.0.5'"), []string{"cli_port=1029,srv_ip=10.0.0.5"}},
+		{"group and count", q("select_clause", "alert_id, COUNT(*) AS n", "group_by_clause", "alert_id"), []string{"alert_id=26,n=30"}},
+		{"order and maxhits", q("select_clause", "cli_port", "order_by_clause", "cli_port DESC", "maxhits_clause", "3"), []string{"cli_port=1053", "cli_port=1052", "cli_port=1051"}},
+		{"and/or/parens", q("select_clause", "cli_port", "where_clause", "cli_port >= 1050 AND (srv_port = 443 OR proto = 17)", "order_by_clause", "cli_port"),
+			[]string{"cli_port=1050", "cli_port=1051", "cli_port=1052", "cli_port=1053"}},
+		{"like", q("select_clause", "count(*)", "where_clause", "srv_ip LIKE '10.0.0.1_'"), []string{"count(*)=10"}},
+		{"in", q("select_clause", "srv_ip", "where_clause", "cli_port IN (1024, 1025) AND NOT srv_ip = '10.0.0.0'"), []string{"srv_ip=10.0.0.1"}},
+		{"sum", q("select_clause", "SUM(srv_port) AS s, max(cli_port)"), []string{"max(cli_port)=1053,s=13290"}},
+		{"default maxhits", q(), nil},
+	} {
+		e, st := v2AlertRows(t, s, c.q)
+		if e.RC != 0 || st != 200 {
+			t.Errorf("%s: rc %d HTTP %d", c.name, e.RC, st)
+			continue
+		}
+		if c.want == nil {
+			if len(e.Rsp) != defaultAlertHit {
+				t.Errorf("%s: %d rows", c.name, len(e.Rsp))
+			}
+			continue
+		}
+		var got []string
+		for _, r := range e.Rsp {
+			var kv []string
+			for _, k := range slices.Sorted(maps.Keys(r)) {
+				kv = append(kv, k+"="+r[k])
+			}
+			got = append(got, strings.Join(kv, ","))
+		}
+		if strings.Join(got, " ") != strings.Join(c.want, " ") {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	// The other families have no alerts here; the system ones come from
+	// the system interface.
+	for _, f := range []string{"host", "interface", "active_monitoring", "mac", "network", "snmp", "system", "user"} {
+		if e, _ := v2AlertRows(t, s, url.Values{"alert_family": {f}}); e.RC != 0 || len(e.Rsp) != 0 {
+			t.Errorf("%s: rc %d, %d rows", f, e.RC, len(e.Rsp))
+		}
+	}
+}
+
+// TestV2AlertListHostileClauses: every malformed, unknown or oversized
+// clause is INVALID_ARGUMENTS (HTTP 400), never a crash or a scan.
+func TestV2AlertListHostileClauses(t *testing.T) {
+	s := newAlertServer(t, 3)
+	for _, c := range []url.Values{
+		{"alert_family": {"flows"}},
+		{"alert_family": {""}},
+		{"alert_family": {"flow"}, "where_clause": {"nosuch = 1"}},
+		{"alert_family": {"flow"}, "where_clause": {"cli_ip = 'x"}},
+		{"alert_family": {"flow"}, "where_clause": {"1=1; DROP TABLE flow_alerts"}},
+		{"alert_family": {"flow"}, "where_clause": {"cli_port = 1 OR"}},
+		{"alert_family": {"flow"}, "where_clause": {strings.Repeat("(", 200) + "cli_port = 1" + strings.Repeat(")", 200)}},
+		{"alert_family": {"flow"}, "where_clause": {strings.Repeat("NOT ", 100) + "cli_port = 1"}},
+		{"alert_family": {"flow"}, "where_clause": {strings.Repeat("cli_port = 1 OR ", 100) + "cli_port = 2"}},
+		{"alert_family": {"flow"}, "where_clause": {"cli_ip = '" + strings.Repeat("a", 5000) + "'"}},
+		{"alert_family": {"flow"}, "where_clause": {"cli_port IN (" + strings.Repeat("1,", 100) + "1)"}},
+		{"alert_family": {"flow"}, "where_clause": {"cli_port ~ 1"}},
+		{"alert_family": {"flow"}, "select_clause": {"cli_ip, (SELECT 1)"}},
+		{"alert_family": {"flow"}, "select_clause": {"cli_ip, count(*)"}},
+		{"alert_family": {"flow"}, "select_clause": {"sum(*)"}},
+		{"alert_family": {"flow"}, "select_clause": {"cli_ip"}, "group_by_clause": {"srv_ip"}},
+		{"alert_family": {"flow"}, "group_by_clause": {"nosuch"}},
+		{"alert_family": {"flow"}, "order_by_clause": {"nosuch DESC"}},
+		{"alert_family": {"flow"}, "order_by_clause": {"cli_ip DESC LIMIT 1"}},
+		{"alert_family": {"flow"}, "maxhits_clause": {"0"}},
+		{"alert_family": {"flow"}, "maxhits_clause": {"10001"}},
+	} {
+		e, st := v2AlertRows(t, s, c)
+		if e.RCStr != "INVALID_ARGUMENTS" || st != 400 {
+			t.Errorf("%v: %s HTTP %d", c, e.RCStr, st)
+		}
+	}
+	if e, _ := v2AlertRows(t, s, url.Values{"alert_family": {"flow"}, "ifid": {"7"}}); e.RCStr != "INVALID_INTERFACE" {
+		t.Errorf("ifid 7: %s", e.RCStr)
+	}
+}
+
+// TestV2AlertTop: the top statistics of the same 30 flow alerts.
+func TestV2AlertTop(t *testing.T) {
+	s := newAlertServer(t, 30)
+	type top struct {
+		Count int
+		Top   map[string][]struct {
+			Value string
+			Count int
+		}
+	}
+	get := func(uri string) top {
+		t.Helper()
+		ctx := do(s, uri, nil)
+		e := decodeEnv[top](t, ctx.Response.Body())
+		if e.RC != 0 {
+			t.Fatalf("%s: %s", uri, ctx.Response.Body())
+		}
+		return e.Rsp
+	}
+	r := get(proV2Prefix + "get/flow/alert/top.lua?ifid=0&epoch_begin=0&epoch_end=2000000000")
+	if r.Count != 30 || len(r.Top["alert_id"]) != 1 || r.Top["alert_id"][0].Value != "26" || r.Top["alert_id"][0].Count != 30 ||
+		len(r.Top["cli_ip"]) != 1 || r.Top["cli_ip"][0].Value != "192.168.1.10" || r.Top["cli_ip"][0].Count != 30 || len(r.Top["srv_ip"]) != alertTopN {
+		t.Errorf("flow top: %+v", r)
+	}
+	r = get(restV2Prefix + "get/alert/top.lua?ifid=0&ip=" + url.QueryEscape("10.0.0.3;eq"))
+	if r.Count != 1 || len(r.Top["ip"]) != 2 {
+		t.Errorf("top of 10.0.0.3: %+v", r)
+	}
+	r = get(proV2Prefix + "get/host/alert/top.lua?ifid=0")
+	if r.Count != 0 || len(r.Top["alert_id"]) != 0 {
+		t.Errorf("host top: %+v", r)
+	}
+	ctx := do(s, restV2Prefix+"get/alert/top.lua?ifid=0&ip="+url.QueryEscape("10.0.0.3;like"), nil)
+	if e := decodeEnv[top](t, ctx.Response.Body()); e.RCStr != "INVALID_ARGUMENTS" {
+		t.Errorf("bad operator: %s", ctx.Response.Body())
+	}
+}

@@ -269,6 +269,12 @@ func ptr[T any](v T) *T { return &v }
 // alertList serves get/<entity>/alert/list: ntopng's DataTables answer
 // (records with label/value pairs) wrapped in an extended answer.
 func (s *Server) alertList(entity string) handler {
+	return alertListOf(s, entity, s.alertRecord, func(rs []*alertRecord) any { return alertListRsp{Records: rs} })
+}
+
+// alertListOf is alertList with the record and answer shapes of an API
+// version.
+func alertListOf[R any](s *Server, entity string, record func(a *alert.Alert, now int64) R, answer func([]R) any) handler {
 	return func(r *request) (RC, any) {
 		kind := entityLists[entity]
 		q, rc, rsp := s.parseAlertQuery(r, "historical")
@@ -307,12 +313,12 @@ func (s *Server) alertList(entity string) handler {
 			end = start + length
 		}
 		now := s.cfg.Now().Unix()
-		records := make([]*alertRecord, 0, end-start)
+		records := make([]R, 0, end-start)
 		for i := start; i < end; i++ {
-			records = append(records, s.alertRecord(&list[i], now))
+			records = append(records, record(&list[i], now))
 		}
 		return RCOK, extended{
-			rsp:   alertListRsp{Records: records},
+			rsp:   answer(records),
 			extra: map[string]any{"recordsTotal": total, "recordsFiltered": total},
 		}
 	}

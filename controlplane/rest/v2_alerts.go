@@ -303,6 +303,10 @@ var v2BeyondTable = []string{restV2Prefix + "get/alert/top.lua"}
 // addV2AlertRoutes adds the v2 alert database calls.
 func (s *Server) addV2AlertRoutes(t routeTable) {
 	t.read(restV2Prefix+"get/alert/list/alerts.lua", roleUser, capAlerts, s.getAlertListAlerts)
+	// The v1 twins of the alert lists answer v2's records.
+	for _, e := range []string{"flow", "host", "interface", "all"} {
+		t[restV2Prefix+"get/"+e+"/alert/list.lua"].h = s.v2AlertList(e)
+	}
 	t.read(restV2Prefix+"get/alert/top.lua", roleUser, capAlerts, s.alertTop(""))
 	for path, family := range map[string]string{
 		"all": "", "am_host": "active_monitoring", "flow": "flow", "host": "host", "interface": "interface",

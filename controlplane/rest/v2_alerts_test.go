@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"net/netip"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -174,5 +174,53 @@ func TestV2AlertTop(t *testing.T) {
 	ctx := do(s, restV2Prefix+"get/alert/top.lua?ifid=0&ip="+url.QueryEscape("10.0.0.3;like"), nil)
 	if e := decodeEnv[top](t, ctx.Response.Body()); e.RCStr != "INVALID_ARGUMENTS" {
 		t.Errorf("bad operator: %s", ctx.Response.Body())
+	}
+}
+
+// TestV2FlowAlertRecords: v2's flow alert list adds the category, the
+// Community ID, located peers and a vlan object to v1's record.
+func TestV2FlowAlertRecords(t *testing.T) {
+	s := newAlertServer(t, 3)
+	type peer struct {
+		Value, Country, Location string
+	}
+	type rec struct {
+		AlertCategory *int   `json:"alert_category"`
+		CommunityID   string `json:"community_id"`
+		RowID         string `json:"row_id"`
+		Flow          struct {
+			CliIP   peer   `json:"cli_ip"`
+			SrvIP   peer   `json:"srv_ip"`
+			CliPort string `json:"cli_port"`
+			VLAN    *struct {
+				Value int
+				Label string
+			} `json:"vlan"`
+		} `json:"flow"`
+	}
+	ctx := do(s, restV2Prefix+"get/flow/alert/list.lua?ifid=0", nil)
+	e := decodeEnv[struct{ Records []rec }](t, ctx.Response.Body())
+	if e.RC != 0 || len(e.Rsp.Records) != 3 || e.RecordsTotal == nil || *e.RecordsTotal != 3 {
+		t.Fatalf("%s", ctx.Response.Body())
+	}
+	for _, r := range e.Rsp.Records {
+		if r.AlertCategory == nil || r.RowID == "" || r.Flow.CliIP.Value != "192.168.1.10" || r.Flow.CliIP.Location != "local" || r.Flow.SrvIP.Location != "remote" ||
+			r.Flow.VLAN == nil || r.Flow.VLAN.Value != 0 || r.Flow.VLAN.Label != "" {
+			t.Errorf("record %+v", r)
+		}
+		var port int
+		fmt.Sscan(r.Flow.CliPort, &port)
+		srv, _ := netip.ParseAddr(fmt.Sprintf("10.0.0.%d", port-1024))
+		if want := communityid.ID(communityid.Tuple{Src: netip.MustParseAddr("192.168.1.10"), Dst: srv, Proto: 6, SrcPort: uint16(port), DstPort: 443}, 0); r.CommunityID != want {
+			t.Errorf("community id %q, want %q", r.CommunityID, want)
+		}
+	}
+	if !strings.Contains(string(ctx.Response.Body()), `"srv_ip":{`) || !strings.Contains(string(ctx.Response.Body()), `"location":"remote"`) {
+		t.Errorf("server peer: %s", ctx.Response.Body())
+	}
+	// v1 keeps its records.
+	ctx = do(s, "/lua/rest/v1/get/flow/alert/list.lua?ifid=0", nil)
+	if b := string(ctx.Response.Body()); strings.Contains(b, "community_id") || strings.Contains(b, "alert_category") {
+		t.Errorf("v1 record changed: %.300s", b)
 	}
 }

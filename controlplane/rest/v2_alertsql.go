@@ -32,7 +32,9 @@ type sqlCell struct {
 	isNum bool
 }
 
-func numCell(v int64) sqlCell { return sqlCell{s: strconv.FormatInt(v, 10), n: float64(v), isNum: true} }
+func numCell(v int64) sqlCell {
+	return sqlCell{s: strconv.FormatInt(v, 10), n: float64(v), isNum: true}
+}
 func textCell(s string) sqlCell {
 	return sqlCell{s: s}
 }

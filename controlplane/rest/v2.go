@@ -44,9 +44,9 @@ import "strings"
 //     begin_time_clause/end_time_clause, which win when both are given).
 //   - get/host/active with all=true answers every host (ntopng 6), not
 //     v1's page; the answer still reports perPage and currentPage 0.
-//   - Twins answer v1's shapes: where ntopng 6's answer adds fields (e.g.
-//     get/interface/data, ../shared/research/ntopng-rest.md "v2 diff")
-//     the v2 answer does not have them yet.
+//   - Twins answer v1's shapes, except where ntopng 6's answer differs
+//     and the v2_*.go files replace the handler: get/interface/data
+//     (v2_iface.go), the alert lists' records (v2_alertrecords.go).
 const (
 	restV2Prefix = "/lua/rest/v2/"
 	proV2Prefix  = "/lua/pro/rest/v2/"

@@ -309,6 +309,7 @@ func (s *Server) addV2AlertRoutes(t routeTable) {
 	}
 	t.read(restV2Prefix+"get/alert/top.lua", roleUser, capAlerts, s.alertTop(""))
 	t.read(restV2Prefix+"get/interface/bcast_domains.lua", roleUser, capNone, s.getInterfaceBcastDomains)
+	t[restV2Prefix+"get/interface/data.lua"].h = s.getInterfaceDataV2
 	t.read(proV2Prefix+"get/db/historical_db_search.lua", roleUser, capHistoricalFlows, v2EpochAliases(s.getDBHistoricalSearch))
 	for path, family := range map[string]string{
 		"all": "", "am_host": "active_monitoring", "flow": "flow", "host": "host", "interface": "interface",

@@ -224,3 +224,34 @@ func TestV2FlowAlertRecords(t *testing.T) {
 		t.Errorf("v1 record changed: %.300s", b)
 	}
 }
+
+// TestV2InterfaceData: ntopng 6's fields over 30 unanswered SYNs from
+// 192.168.1.10 to 30 remote servers, each flow alerted with a notice.
+func TestV2InterfaceData(t *testing.T) {
+	s := newAlertServer(t, 30)
+	ctx := do(s, restV2Prefix+"get/interface/data.lua?ifid=0", nil)
+	e := decodeEnv[map[string]any](t, ctx.Response.Body())
+	d := e.Rsp
+	if e.RC != 0 {
+		t.Fatalf("%s", ctx.Response.Body())
+	}
+	for k, want := range map[string]float64{
+		"num_rcvd_only_hosts": 30, "num_local_rcvd_only_hosts": 0, "alerted_flows_notice": 30, "alerted_flows_warning": 0, "alerted_flows_error": 0,
+		"num_hosts": 31, "num_local_hosts": 1, "packets": 30, "packets_download_since_reset": 30,
+	} {
+		if d[k] != want {
+			t.Errorf("%s: %v, want %v", k, d[k], want)
+		}
+	}
+	if _, ok := d["ts_alerts"]; ok {
+		t.Errorf("ts_alerts is v1's")
+	}
+	if d["ifid"] != "0" || d["bytes_download_since_reset"] != d["bytes"] {
+		t.Errorf("ifid %v, bytes %v/%v", d["ifid"], d["bytes"], d["bytes_download_since_reset"])
+	}
+	// v1 is unchanged.
+	ctx = do(s, "/lua/rest/v1/get/interface/data.lua?ifid=0", nil)
+	if b := string(ctx.Response.Body()); strings.Contains(b, "rcvd_only") || !strings.Contains(b, `"ts_alerts":[]`) {
+		t.Errorf("v1: %.300s", b)
+	}
+}

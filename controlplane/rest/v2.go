@@ -252,14 +252,12 @@ var v2NotEnabled = func() []string {
 		v2 + "get/host/processes/listening_ports.lua",
 		v2 + "get/host/to_scan_list.lua",
 		v2 + "get/host/vulnerability_scan_type_list.lua",
-		v2 + "get/interface/arp.lua",
 		v2 + "get/interface/nprobes/data.lua",
 		v2 + "get/mac/alert/list.lua",
 		v2 + "get/mac/alert/ts.lua",
 		v2 + "get/network/alert/list.lua",
 		v2 + "get/network/alert/ts.lua",
 		v2 + "get/network/discovery/discover.lua",
-		v2 + "get/network/networks.lua",
 		v2 + "get/pcap/extraction/data.lua",
 		v2 + "get/pcap/extraction/tasks.lua",
 		v2 + "get/pcap/live_traffic.lua",
@@ -268,9 +266,7 @@ var v2NotEnabled = func() []string {
 		v2 + "get/system/configurations/download_backup.lua",
 		v2 + "get/system/configurations/list_availabled_backups.lua",
 		v2 + "get/system/health/influxdb.lua",
-		v2 + "get/system/health/interfaces.lua",
 		v2 + "get/system/health/redis.lua",
-		v2 + "get/system/health/stats.lua",
 		v2 + "get/system/status.lua",
 		v2 + "get/timeseries/ts.lua",
 		v2 + "get/timeseries/type/consts.lua",
@@ -310,7 +306,7 @@ func (s *Server) addV2Routes(t routeTable) {
 	// v2's all=true means every host (v1 cut the page all the same).
 	t[restV2Prefix+"get/host/active.lua"].h = s.getHostActiveV2
 	t.read(restV2Prefix+"connect/test.lua", roleUser, capNone, s.connectTest)
-	s.addV2AlertRoutes(t)
+	s.addV2Answers(t)
 	t.read("/lua/rest/version.lua", roleUser, capNone, s.restVersion)
 	for _, p := range v2NotEnabled {
 		rel := strings.TrimPrefix(strings.TrimPrefix(p, restV2Prefix), proV2Prefix)

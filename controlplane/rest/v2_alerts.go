@@ -294,27 +294,3 @@ func (s *Server) getAlertListAlerts(r *request) (RC, any) {
 	}
 	return RCOK, out
 }
-
-// v2BeyondTable are v2 paths ntopng's published table does not list but
-// ntopng 6 serves and a client calls: get/alert/top.lua (ntop's Python
-// API, Historical.get_alerts_stats).
-var v2BeyondTable = []string{restV2Prefix + "get/alert/top.lua"}
-
-// addV2AlertRoutes adds the v2 alert database calls.
-func (s *Server) addV2AlertRoutes(t routeTable) {
-	t.read(restV2Prefix+"get/alert/list/alerts.lua", roleUser, capAlerts, s.getAlertListAlerts)
-	// The v1 twins of the alert lists answer v2's records.
-	for _, e := range []string{"flow", "host", "interface", "all"} {
-		t[restV2Prefix+"get/"+e+"/alert/list.lua"].h = s.v2AlertList(e)
-	}
-	t.read(restV2Prefix+"get/alert/top.lua", roleUser, capAlerts, s.alertTop(""))
-	t.read(restV2Prefix+"get/interface/bcast_domains.lua", roleUser, capNone, s.getInterfaceBcastDomains)
-	t[restV2Prefix+"get/interface/data.lua"].h = s.getInterfaceDataV2
-	t.read(proV2Prefix+"get/db/historical_db_search.lua", roleUser, capHistoricalFlows, v2EpochAliases(s.getDBHistoricalSearch))
-	for path, family := range map[string]string{
-		"all": "", "am_host": "active_monitoring", "flow": "flow", "host": "host", "interface": "interface",
-		"mac": "mac", "network": "network", "snmp/device": "snmp", "system": "system", "user": "user",
-	} {
-		t.read(proV2Prefix+"get/"+path+"/alert/top.lua", roleUser, capAlerts, s.alertTop(family))
-	}
-}

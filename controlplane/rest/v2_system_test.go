@@ -1,0 +1,56 @@
+package rest
+
+import (
+	"encoding/json"
+	"testing"
+)
+
+// TestV2HealthNetworksARP: the health, networks, ARP and broadcast-domain
+// calls over 5 SYNs from 192.168.1.10 (local, 192.168.1.0/24) to 10.0.0.0-4,
+// frames of 60..64 bytes (interface bytes add ntopng's 24 bytes of
+// Ethernet overhead a packet).
+func TestV2HealthNetworksARP(t *testing.T) {
+	s := newTestServer(t, 5, true)
+	get := func(uri string) envOf[json.RawMessage] {
+		t.Helper()
+		return decodeEnv[json.RawMessage](t, do(s, uri, nil).Response.Body())
+	}
+	for _, c := range []struct{ uri, want string }{
+		{restV2Prefix + "get/network/networks.lua?ifid=0", `[{"id":0,"network":"192.168.1.0/24","name":"192.168.1.0/24","num_hosts":1,"bytes.sent":310,"bytes.rcvd":0}]`},
+		{restV2Prefix + "get/interface/arp.lua?ifid=0", `[]`},
+		{restV2Prefix + "get/interface/bcast_domains.lua?ifid=0", `{"bcast_domains":[]}`},
+	} {
+		if e := get(c.uri); e.RC != 0 || string(e.Rsp) != c.want {
+			t.Errorf("%s: rc %d %s, want %s", c.uri, e.RC, e.Rsp, c.want)
+		}
+	}
+	for _, p := range []string{"get/network/networks.lua", "get/interface/arp.lua", "get/interface/bcast_domains.lua"} {
+		if e := get(restV2Prefix + p + "?ifid=9"); e.RCStr != "INVALID_INTERFACE" {
+			t.Errorf("%s ifid 9: %s", p, e.RCStr)
+		}
+	}
+	var ifs []struct {
+		IfID           int    `json:"ifid"`
+		IfName         string `json:"ifname"`
+		Packets, Bytes int
+		NumHosts       int `json:"num_hosts"`
+		NumLocal       int `json:"num_local_hosts"`
+		NumFlows       int `json:"num_flows"`
+	}
+	e := get(restV2Prefix + "get/system/health/interfaces.lua")
+	if err := json.Unmarshal(e.Rsp, &ifs); err != nil || len(ifs) != 1 {
+		t.Fatalf("health interfaces: %s", e.Rsp)
+	}
+	if i := ifs[0]; i.IfName != "bench.pcap" || i.Packets != 5 || i.Bytes != 310+5*24 || i.NumHosts != 6 || i.NumLocal != 1 || i.NumFlows != 5 {
+		t.Errorf("health interfaces: %+v", i)
+	}
+	var st struct {
+		SystemHostStats map[string]any `json:"system_host_stats"`
+		Epoch           int64
+		UptimeSec       *int64 `json:"uptime_sec"`
+	}
+	e = get(restV2Prefix + "get/system/health/stats.lua")
+	if err := json.Unmarshal(e.Rsp, &st); err != nil || st.SystemHostStats["mem_total"] == nil || st.Epoch == 0 || st.UptimeSec == nil {
+		t.Errorf("health stats: %s", e.Rsp)
+	}
+}

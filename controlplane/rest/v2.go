@@ -46,7 +46,9 @@ import "strings"
 //     v1's page; the answer still reports perPage and currentPage 0.
 //   - Twins answer v1's shapes, except where ntopng 6's answer differs
 //     and the v2_*.go files replace the handler: get/interface/data
-//     (v2_iface.go), the alert lists' records (v2_alertrecords.go).
+//     (v2_iface.go), the alert lists' records (v2_alertrecords.go),
+//     get/flow/l4/counters (ntopng 6 counts a TCP conversation first seen
+//     from its server side once: v2_iface.go). v2_routes.go lists them.
 const (
 	restV2Prefix = "/lua/rest/v2/"
 	proV2Prefix  = "/lua/pro/rest/v2/"

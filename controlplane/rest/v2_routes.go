@@ -17,6 +17,7 @@ func (s *Server) addV2Answers(t routeTable) {
 	t.read(restV2Prefix+"get/alert/top.lua", roleUser, capAlerts, s.alertTop(""))
 	t.read(restV2Prefix+"get/interface/bcast_domains.lua", roleUser, capNone, s.getInterfaceBcastDomains)
 	t[restV2Prefix+"get/interface/data.lua"].h = s.getInterfaceDataV2
+	t[restV2Prefix+"get/flow/l4/counters.lua"].h = s.getFlowL4CountersV2
 	// ntopng's health pages are the administrator's.
 	t.read(restV2Prefix+"get/system/health/stats.lua", roleAdmin, capNone, s.getSystemHealthStats)
 	t.read(restV2Prefix+"get/system/health/interfaces.lua", roleAdmin, capNone, s.getSystemHealthInterfaces)

@@ -255,3 +255,28 @@ func TestV2InterfaceData(t *testing.T) {
 		t.Errorf("v1: %.300s", b)
 	}
 }
+
+// FuzzAlertClauses: any clauses parse or fail with an error, and what
+// parses runs over rows without a panic.
+func FuzzAlertClauses(f *testing.F) {
+	for _, s := range []string{"*", "cli_ip = '1.2.3.4' AND (score > 10 OR NOT proto IN (6,17))", "count(*) AS n", "srv_ip LIKE '%_%'", "((((", "n DESC, cli_port"} {
+		f.Add(s, s, "alert_id", "n DESC", "5")
+	}
+	cols := make([]string, 0, len(v2AlertColumns["flow"]))
+	for _, c := range v2AlertColumns["flow"] {
+		cols = append(cols, c.name)
+	}
+	rows := []sqlRow{
+		{"cli_ip": textCell("1.2.3.4"), "score": numCell(10), "proto": numCell(6), "alert_id": numCell(26), "cli_port": numCell(1)},
+		{"cli_ip": textCell("::1"), "score": numCell(100), "proto": numCell(17), "alert_id": numCell(26)},
+	}
+	f.Fuzz(func(t *testing.T, sel, where, group, order, maxhits string) {
+		q, err := parseAlertSQL(Params{"select_clause": sel, "where_clause": where, "group_by_clause": group, "order_by_clause": order, "maxhits_clause": maxhits}, cols)
+		if err != nil {
+			return
+		}
+		if _, err := q.run(rows); err != nil {
+			t.Fatalf("parsed clauses failed to run: %v", err)
+		}
+	})
+}

@@ -19,7 +19,34 @@ import "strings"
 //   - v2NotEnabled: every other v2 path answers NOT_ENABLED (rc -2, HTTP
 //     400, rsp.error saying the call is not enabled on this probe).
 //
-// Choices made without a recorded answer:
+// Calls answered with ntopng 6's own shapes live in v2_*.go, routed by
+// v2_routes.go; the choices made there without a recorded answer are
+// written beside their code and summed up here:
+//   - get/alert/list/alerts.lua (v2_alerts.go, v2_alertsql.go): each
+//     family's table has the ntopng 6 columns the probe has data for;
+//     values answer as text, aggregates keyed "count(*)" unless aliased;
+//     maxhits 1..10000 (default 10); clauses are parsed and bounded
+//     (2 KiB, depth 16, 64 terms), anything else INVALID_ARGUMENTS; the
+//     system, user, snmp and active_monitoring families are read from the
+//     system interface, for administrators; alert_category is 1
+//     (cybersecurity) for alerts with an attacker or victim, 4 (system)
+//     for system and user alerts, else 2 (network); community_id is the
+//     flow's Community ID v1, seed 0, client as source.
+//   - */alert/top.lua (v2_alerttop.go; get/alert/top.lua is not in the
+//     table but ntop's Python API calls it): {"count", "top": {alert_id,
+//     cli_ip/srv_ip or ip: top 10 by count}}; filters "value;op".
+//   - Alert list records (v2_alertrecords.go): location local/remote,
+//     country the GeoIP ISO code, vlan {value, label, title}.
+//   - historical_db_search.lua (v2_dbsearch.go): the top_conversations
+//     preset only (others INVALID_ARGUMENTS), records {cli_ip, srv_ip,
+//     bytes, packets, flows}, visible_columns ignored.
+//   - get/interface/data (v2_iface.go): since-reset totals are the totals,
+//     anomaly and dropped-alert counters 0, no download_upload_chart;
+//     bcast_domains and arp answer empty (no ARP decoding).
+//   - health/stats, health/interfaces (admin only), network/networks
+//     (v2_system.go): shapes listed there.
+//
+// Choices made without a recorded answer for the rest of the tree:
 //   - The not-enabled code is ntopng's own rest_utils not_enabled
 //     (rc -2 NOT_ENABLED), which ntopng answers for features that are
 //     off; v1 already answers it for parts not set up in the process. Its

@@ -220,7 +220,7 @@ func TestNtopPythonAPI(t *testing.T) {
 }
 
 // driverCalls is the number of calls testdata/ntopng_client.py makes.
-const driverCalls = 58
+const driverCalls = 59
 
 // pyAnswer is one call of the driver: its rsp, or the error it raised.
 type pyAnswer = struct {
@@ -331,6 +331,10 @@ func checkPythonAPIv2(t *testing.T, out map[string]pyAnswer, url string, tr trut
 			rec.Flow.SrvIP.Value != srv || rec.Flow.SrvIP.Location != "remote" {
 			t.Errorf("%s: %+v", name, rec)
 		}
+	}
+	// 192.168.1.11 is in no alert (the Python API filters with cli_ip).
+	if rsp("interface.get_all_alerts_other_ip", &list); len(list.Records) != 0 {
+		t.Errorf("alerts of 192.168.1.11: %+v", list.Records)
 	}
 	// The capture has one ARP request (192.168.1.10 asking for
 	// 192.168.1.1); the probe does not decode ARP, so it learns no

@@ -269,17 +269,26 @@ func ptr[T any](v T) *T { return &v }
 // alertList serves get/<entity>/alert/list: ntopng's DataTables answer
 // (records with label/value pairs) wrapped in an extended answer.
 func (s *Server) alertList(entity string) handler {
-	return alertListOf(s, entity, s.alertRecord, func(rs []*alertRecord) any { return alertListRsp{Records: rs} })
+	return alertListOf(s, entity, nil, s.alertRecord, func(rs []*alertRecord) any { return alertListRsp{Records: rs} })
 }
 
 // alertListOf is alertList with the record and answer shapes of an API
-// version.
-func alertListOf[R any](s *Server, entity string, record func(a *alert.Alert, now int64) R, answer func([]R) any) handler {
+// version, and the filter it reads from the request (nil: none).
+func alertListOf[R any](s *Server, entity string, filter func(r *request) (func(a *alert.Alert) bool, error),
+	record func(a *alert.Alert, now int64) R, answer func([]R) any) handler {
 	return func(r *request) (RC, any) {
 		kind := entityLists[entity]
 		q, rc, rsp := s.parseAlertQuery(r, "historical")
 		if rc != RCOK {
 			return rc, rsp
+		}
+		keep := func(*alert.Alert) bool { return true }
+		if filter != nil {
+			k, err := filter(r)
+			if err != nil {
+				return invalidArgs(err)
+			}
+			keep = k
 		}
 		if kind.status != "" && r.params["status"] != "engaged" {
 			q.status = kind.status
@@ -297,7 +306,7 @@ func alertListOf[R any](s *Server, entity string, record func(a *alert.Alert, no
 				return RCInternalError, map[string]string{"error": err.Error()}
 			}
 			for _, a := range l {
-				if kind.entity == nil || a.Entity == *kind.entity {
+				if (kind.entity == nil || a.Entity == *kind.entity) && keep(&a) {
 					list = append(list, a)
 				}
 			}

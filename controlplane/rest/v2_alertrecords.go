@@ -80,7 +80,22 @@ type alertListRspV2 struct {
 	Records []*alertRecordV2 `json:"records"`
 }
 
-// v2AlertList serves v2's get/<entity>/alert/list.lua.
+// v2AlertList serves v2's get/<entity>/alert/list.lua, with ntopng's
+// "value;op" filters (cli_ip=1.2.3.4;eq as ntop's Python API sends them,
+// ip, srv_ip, alert_id, severity, score, vlan_id, ports...) on the
+// columns of the list's family.
 func (s *Server) v2AlertList(entity string) handler {
-	return alertListOf(s, entity, s.alertRecordV2Of, func(rs []*alertRecordV2) any { return alertListRspV2{Records: rs} })
+	return alertListOf(s, entity, s.v2ListFilter(entity), s.alertRecordV2Of, func(rs []*alertRecordV2) any { return alertListRspV2{Records: rs} })
+}
+
+// v2ListFilter reads a list's filters; "all" filters on the columns every
+// family has, and on ip (either end of a flow, the host of a host alert).
+func (s *Server) v2ListFilter(entity string) func(r *request) (func(a *alert.Alert) bool, error) {
+	family := entity
+	if entity == "all" {
+		family = ""
+	}
+	return func(r *request) (func(a *alert.Alert) bool, error) {
+		return s.alertRowFilter(r.params, family)
+	}
 }

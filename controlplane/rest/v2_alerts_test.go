@@ -280,3 +280,43 @@ func FuzzAlertClauses(f *testing.F) {
 		}
 	})
 }
+
+// TestV2AlertListFilters: v2's alert lists take ntopng's "value;op"
+// filters (ntop's Python API sends cli_ip=<ip>;eq) over 30 flow alerts
+// 192.168.1.10 -> 10.0.0.i.
+func TestV2AlertListFilters(t *testing.T) {
+	s := newAlertServer(t, 30)
+	for _, c := range []struct {
+		q    string
+		rc   string
+		want int
+	}{
+		{"get/flow/alert/list.lua?cli_ip=" + url.QueryEscape("192.168.1.10;eq"), "OK", 30},
+		{"get/flow/alert/list.lua?cli_ip=" + url.QueryEscape("192.168.1.11;eq"), "OK", 0},
+		{"get/flow/alert/list.lua?srv_ip=" + url.QueryEscape("10.0.0.3;eq"), "OK", 1},
+		{"get/flow/alert/list.lua?srv_ip=" + url.QueryEscape("10.0.0.3;neq"), "OK", 29},
+		{"get/flow/alert/list.lua?ip=" + url.QueryEscape("10.0.0.3"), "OK", 1},
+		{"get/flow/alert/list.lua?alert_id=" + url.QueryEscape("26;neq"), "OK", 0},
+		{"get/flow/alert/list.lua?score=" + url.QueryEscape("5;gt"), "OK", 30},
+		{"get/all/alert/list.lua?ip=" + url.QueryEscape("10.0.0.7;eq"), "OK", 1},
+		{"get/host/alert/list.lua?ip=" + url.QueryEscape("10.0.0.7;eq"), "OK", 0},
+		{"get/flow/alert/list.lua?srv_ip=" + url.QueryEscape("10.0.0.3;like"), "INVALID_ARGUMENTS", 0},
+	} {
+		ctx := do(s, restV2Prefix+c.q+"&ifid=0", nil)
+		raw := decodeEnv[json.RawMessage](t, ctx.Response.Body())
+		if raw.RCStr != c.rc {
+			t.Errorf("%s: %s", c.q, ctx.Response.Body())
+			continue
+		}
+		if c.rc == "OK" {
+			if e := decodeEnv[struct{ Records []json.RawMessage }](t, ctx.Response.Body()); len(e.Rsp.Records) != c.want || *e.RecordsTotal != c.want {
+				t.Errorf("%s: %d records (total %d), want %d", c.q, len(e.Rsp.Records), *e.RecordsTotal, c.want)
+			}
+		}
+	}
+	// v1 lists take no such filter.
+	ctx := do(s, "/lua/rest/v1/get/flow/alert/list.lua?ifid=0&cli_ip="+url.QueryEscape("192.168.1.11;eq"), nil)
+	if e := decodeEnv[struct{ Records []json.RawMessage }](t, ctx.Response.Body()); len(e.Rsp.Records) != 30 {
+		t.Errorf("v1 list filtered: %d", len(e.Rsp.Records))
+	}
+}

@@ -121,6 +121,58 @@ func (c *counter) top(n int) []*topEntry {
 	return out
 }
 
+// alertRowFilter is the condition of the request's "value;op" filters
+// on the columns of an alert's family; family "" takes the columns every
+// family has, and cli_ip, srv_ip and ip for the addresses of a flow or a
+// host alert.
+func (s *Server) alertRowFilter(p Params, family string) (func(a *alert.Alert) bool, error) {
+	colsOf := func(fam string) []alertColumn {
+		if fam == "" {
+			return commonAlertColumns
+		}
+		return v2AlertColumns[fam]
+	}
+	set := map[string]bool{}
+	for _, c := range colsOf(family) {
+		set[c.name] = true
+	}
+	if family == "" {
+		// ip is either end of a flow, or the host (both ends below).
+		set["cli_ip"], set["srv_ip"] = true, true
+	}
+	cond, err := topFilters(p, set)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := cond.(sqlTrue); ok {
+		return func(*alert.Alert) bool { return true }, nil
+	}
+	return func(a *alert.Alert) bool {
+		fam := family
+		if fam == "" {
+			fam = familyOf(a)
+		}
+		row := sqlRow{}
+		for _, c := range colsOf(fam) {
+			row[c.name] = c.cell(s, a)
+		}
+		if family == "" && a.Host != nil {
+			row["cli_ip"], row["srv_ip"] = textCell(a.Host.IP), textCell(a.Host.IP)
+		}
+		return cond.eval(row)
+	}, nil
+}
+
+// familyOf is the v2 alert family an alert belongs to.
+func familyOf(a *alert.Alert) string {
+	for name, f := range v2AlertFamilies {
+		if f.match(a) {
+			return name
+		}
+	}
+	return ""
+}
+
 // alertTop serves pro get/<family>/alert/top.lua; family "" is
 // get/alert/top.lua over the interface's flow and host families and the
 // others it keeps.
@@ -132,27 +184,18 @@ func (s *Server) alertTop(family string) handler {
 		}
 		rsp := alertTopRsp{Top: map[string][]*topEntry{}}
 		var ids, ips, clis, srvs counter
+		keep, err := s.alertRowFilter(r.params, family)
+		if err != nil {
+			return invalidArgs(err)
+		}
 		for _, fam := range families {
-			cols := v2AlertColumns[fam]
-			set := make(map[string]bool, len(cols))
-			for _, c := range cols {
-				set[c.name] = true
-			}
-			cond, err := topFilters(r.params, set)
-			if err != nil {
-				return invalidArgs(err)
-			}
 			list, rc, ans := s.v2AlertScan(r, fam)
 			if rc != RCOK {
 				return rc, ans
 			}
 			for i := range list {
 				a := &list[i]
-				row := make(sqlRow, len(cols))
-				for _, c := range cols {
-					row[c.name] = c.cell(s, a)
-				}
-				if !cond.eval(row) {
+				if !keep(a) {
 					continue
 				}
 				rsp.Count++

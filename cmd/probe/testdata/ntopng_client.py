@@ -59,6 +59,7 @@ calls = {
     "interface.get_historical": lambda: ihist.ifid,
     "interface.get_all_alerts": lambda: iface.get_all_alerts(0, begin, end),
     "interface.get_all_alerts_ip": lambda: iface.get_all_alerts(0, begin, end, "192.168.1.10"),
+    "interface.get_all_alerts_other_ip": lambda: iface.get_all_alerts(0, begin, end, "192.168.1.11"),
     "interface.self_test": lambda: iface.self_test(),
     # Host
     "host.get_host_data": lambda: host.get_host_data(),

@@ -280,11 +280,16 @@ func (s *Server) getAlertListAlerts(r *request) (RC, any) {
 	if rc != RCOK {
 		return rc, rsp
 	}
+	// Only the columns the clauses read are computed (the description,
+	// the Community ID and the countries cost more than the rest).
+	need := q.columns()
 	rows := make([]sqlRow, len(list))
 	for i := range list {
-		row := make(sqlRow, len(cols))
+		row := make(sqlRow, len(need))
 		for _, c := range cols {
-			row[c.name] = c.cell(s, &list[i])
+			if need[c.name] {
+				row[c.name] = c.cell(s, &list[i])
+			}
 		}
 		rows[i] = row
 	}

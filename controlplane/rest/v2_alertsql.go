@@ -615,6 +615,41 @@ func parseAlertSQL(p Params, cols []string) (*alertSQL, error) {
 	return q, nil
 }
 
+// columns are the columns the query reads: a row needs no other.
+func (q *alertSQL) columns() map[string]bool {
+	need := map[string]bool{}
+	for _, it := range q.items {
+		if it.col != "" {
+			need[it.col] = true
+		}
+	}
+	for _, g := range q.groupBy {
+		need[g] = true
+	}
+	for _, o := range q.order {
+		need[o.key] = true // an alias or aggregate key is no column: harmless
+	}
+	var walk func(c sqlCond)
+	walk = func(c sqlCond) {
+		switch e := c.(type) {
+		case sqlAnd:
+			walk(e.l)
+			walk(e.r)
+		case sqlOr:
+			walk(e.l)
+			walk(e.r)
+		case sqlNot:
+			walk(e.e)
+		case sqlCmp:
+			need[e.col] = true
+		case sqlIn:
+			need[e.col] = true
+		}
+	}
+	walk(q.where)
+	return need
+}
+
 func (q *alertSQL) aggregated() bool {
 	if len(q.groupBy) > 0 {
 		return true

@@ -31,6 +31,9 @@ import (
 //     4 (system) for system and user alerts, 2 (network) for the others.
 //   - A flow alert's community_id is its five-tuple's Community ID v1
 //     (seed 0; internal/communityid), client as source.
+//   - alert_status is 1 for an acknowledged alert, else 0; cli_location
+//     and srv_location are "local" or "remote"; description is the
+//     alert's text as the alert lists show it.
 var v2AlertFamilies = map[string]struct {
 	match  func(a *alert.Alert) bool
 	system bool // kept on the system interface

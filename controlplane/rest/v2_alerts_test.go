@@ -320,3 +320,19 @@ func TestV2AlertListFilters(t *testing.T) {
 		t.Errorf("v1 list filtered: %d", len(e.Rsp.Records))
 	}
 }
+
+// TestV2AlertFilterIPNeq: ip=<addr>;neq leaves out the flows with that
+// address at either end.
+func TestV2AlertFilterIPNeq(t *testing.T) {
+	s := newAlertServer(t, 5)
+	for q, want := range map[string]int{
+		"ip=" + url.QueryEscape("192.168.1.10;neq"): 0, // the client of every flow
+		"ip=" + url.QueryEscape("10.0.0.2;neq"):     4,
+		"ip=" + url.QueryEscape("10.0.0.2;eq"):      1,
+	} {
+		ctx := do(s, restV2Prefix+"get/flow/alert/list.lua?ifid=0&"+q, nil)
+		if e := decodeEnv[struct{ Records []json.RawMessage }](t, ctx.Response.Body()); e.RC != 0 || len(e.Rsp.Records) != want {
+			t.Errorf("%s: %d records, want %d", q, len(e.Rsp.Records), want)
+		}
+	}
+}

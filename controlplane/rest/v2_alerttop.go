@@ -68,12 +68,15 @@ func topFilters(p Params, cols map[string]bool) (sqlCond, error) {
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			lit = sqlCell{s: v, n: f, isNum: true}
 		}
+		// ip over a flow's two ends: either end matches, but "neq" means
+		// neither end is the address.
 		var c sqlCond = sqlCmp{col: targets[0], op: sqlOp, lit: lit}
 		for _, t := range targets[1:] {
-			c = sqlOr{c, sqlCmp{col: t, op: sqlOp, lit: lit}}
-		}
-		if sqlOp == "!=" && len(targets) > 1 {
-			c = sqlAnd{sqlCmp{col: targets[0], op: sqlOp, lit: lit}, sqlCmp{col: targets[1], op: sqlOp, lit: lit}}
+			if next := (sqlCmp{col: t, op: sqlOp, lit: lit}); sqlOp == "!=" {
+				c = sqlAnd{c, next}
+			} else {
+				c = sqlOr{c, next}
+			}
 		}
 		cond = sqlAnd{cond, c}
 	}

@@ -335,7 +335,11 @@ func (p *clauseParser) compare() (sqlCond, error) {
 		if neg {
 			op = "NOT LIKE"
 		}
-		return sqlCmp{col: col, op: op, re: likeRegexp(t.text)}, nil
+		re, err := likeRegexp(t.text)
+		if err != nil {
+			return nil, fmt.Errorf("LIKE pattern at %d: %w", t.pos, err)
+		}
+		return sqlCmp{col: col, op: op, re: re}, nil
 	case p.word("IN"):
 		p.i++
 		if t := p.peek(); t == nil || t.kind != '(' {
@@ -379,7 +383,7 @@ func (p *clauseParser) compare() (sqlCond, error) {
 
 // likeRegexp is SQL LIKE's pattern (% any run, _ one character) as an
 // anchored regular expression; Go's engine is linear in the input.
-func likeRegexp(pat string) *regexp.Regexp {
+func likeRegexp(pat string) (*regexp.Regexp, error) {
 	var b strings.Builder
 	b.WriteString("(?s)^")
 	for _, r := range pat {
@@ -393,7 +397,7 @@ func likeRegexp(pat string) *regexp.Regexp {
 		}
 	}
 	b.WriteString("$")
-	return regexp.MustCompile(b.String())
+	return regexp.Compile(b.String())
 }
 
 // selectItem is one item of a select clause: a column, or an aggregate

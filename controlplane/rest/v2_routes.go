@@ -24,6 +24,10 @@ func (s *Server) addV2Answers(t routeTable) {
 	t.read(restV2Prefix+"get/network/networks.lua", roleUser, capNone, s.getNetworkNetworks)
 	t.read(restV2Prefix+"get/interface/arp.lua", roleUser, capNone, s.getInterfaceARP)
 	t.read(proV2Prefix+"get/db/historical_db_search.lua", roleUser, capHistoricalFlows, v2EpochAliases(s.getDBHistoricalSearch))
+	for family := range v2ActionFamilies {
+		t.write(restV2Prefix+"acknowledge/"+family+"/alerts.lua", roleAdmin, capNone, s.v2AlertAction(family, false))
+		t.write(restV2Prefix+"delete/"+family+"/alerts.lua", roleAdmin, capNone, s.v2AlertAction(family, true))
+	}
 	for path, family := range map[string]string{
 		"all": "", "am_host": "active_monitoring", "flow": "flow", "host": "host", "interface": "interface",
 		"mac": "mac", "network": "network", "snmp/device": "snmp", "system": "system", "user": "user",

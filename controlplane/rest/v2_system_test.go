@@ -2,7 +2,10 @@ package rest
 
 import (
 	"encoding/json"
+	"net/url"
 	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/alert"
 )
 
 // TestV2HealthNetworksARP: the health, networks, ARP and broadcast-domain
@@ -52,5 +55,49 @@ func TestV2HealthNetworksARP(t *testing.T) {
 	e = get(restV2Prefix + "get/system/health/stats.lua")
 	if err := json.Unmarshal(e.Rsp, &st); err != nil || st.SystemHostStats["mem_total"] == nil || st.Epoch == 0 || st.UptimeSec == nil {
 		t.Errorf("health stats: %s", e.Rsp)
+	}
+}
+
+// TestV2SystemAlertsListAckDelete: two system alerts raised on the system
+// interface are listed by alert/list/alerts (family system, whatever ifid
+// says), acknowledged one by row id, then deleted by alert id; the flow
+// alerts of interface 0 stay.
+func TestV2SystemAlertsListAckDelete(t *testing.T) {
+	s := newAlertServer(t, 3)
+	for i, id := range []int{4099, 4110} { // dropped alerts, list download failed
+		s.cfg.Checks.Raise(alert.Alert{Family: alert.FamilyOther, TypeID: id, Entity: alert.EntitySystem, EntityVal: "system", Tstamp: int64(1767225600 + i)})
+	}
+	rows := func() []map[string]string {
+		e, _ := v2AlertRows(t, s, url.Values{"alert_family": {"system"}, "select_clause": {"rowid, alert_id, alert_status, interface_id"}, "order_by_clause": {"alert_id"}})
+		if e.RC != 0 {
+			t.Fatalf("system rows: rc %d", e.RC)
+		}
+		return e.Rsp
+	}
+	r := rows()
+	if len(r) != 2 || r[0]["alert_id"] != "4099" || r[1]["alert_id"] != "4110" || r[0]["interface_id"] != "-1" || r[0]["alert_status"] != "0" {
+		t.Fatalf("system rows: %v", r)
+	}
+	ctx := do(s, restV2Prefix+"acknowledge/system/alerts.lua?ifid=0&row_id="+r[1]["rowid"], nil)
+	if e := decodeEnv[countAnswer](t, ctx.Response.Body()); e.RC != 0 || e.Rsp.Count != 1 {
+		t.Fatalf("acknowledge: %s", ctx.Response.Body())
+	}
+	if r := rows(); r[0]["alert_status"] != "0" || r[1]["alert_status"] != "1" {
+		t.Errorf("after acknowledge: %v", r)
+	}
+	ctx = do(s, restV2Prefix+"delete/system/alerts.lua?ifid=0&alert_id="+url.QueryEscape("4099;eq"), nil)
+	if e := decodeEnv[countAnswer](t, ctx.Response.Body()); e.RC != 0 || e.Rsp.Count != 1 {
+		t.Fatalf("delete: %s", ctx.Response.Body())
+	}
+	if r := rows(); len(r) != 1 || r[0]["alert_id"] != "4110" {
+		t.Errorf("after delete: %v", r)
+	}
+	if e, _ := v2AlertRows(t, s, url.Values{"alert_family": {"flow"}, "select_clause": {"count(*)"}}); len(e.Rsp) != 1 || e.Rsp[0]["count(*)"] != "3" {
+		t.Errorf("flow alerts: %v", e.Rsp)
+	}
+	// Other families' deletes leave the system alerts alone.
+	do(s, restV2Prefix+"delete/user/alerts.lua?ifid=0", nil)
+	if r := rows(); len(r) != 1 {
+		t.Errorf("after deleting user alerts: %v", r)
 	}
 }

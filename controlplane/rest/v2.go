@@ -36,7 +36,11 @@ import "strings"
 //     table but ntop's Python API calls it): {"count", "top": {alert_id,
 //     cli_ip/srv_ip or ip: top 10 by count}}; filters "value;op".
 //   - Alert list records (v2_alertrecords.go): location local/remote,
-//     country the GeoIP ISO code, vlan {value, label, title}.
+//     country the GeoIP ISO code, vlan {value, label, title}; the v2 lists
+//     take ntopng's "value;op" filters; get/{mac,network,system,user}/
+//     alert/list and acknowledge|delete/{am_host,mac,network,system,user}/
+//     alerts (v2_alertactions.go) are v2's own, system families on the
+//     system interface.
 //   - historical_db_search.lua (v2_dbsearch.go): the top_conversations
 //     preset only (others INVALID_ARGUMENTS), records {cli_ip, srv_ip,
 //     bytes, packets, flows}, visible_columns ignored.
@@ -272,15 +276,12 @@ var v2NotEnabled = func() []string {
 		v2 + "get/host/to_scan_list.lua",
 		v2 + "get/host/vulnerability_scan_type_list.lua",
 		v2 + "get/interface/nprobes/data.lua",
-		v2 + "get/mac/alert/list.lua",
 		v2 + "get/mac/alert/ts.lua",
-		v2 + "get/network/alert/list.lua",
 		v2 + "get/network/alert/ts.lua",
 		v2 + "get/network/discovery/discover.lua",
 		v2 + "get/pcap/extraction/data.lua",
 		v2 + "get/pcap/extraction/tasks.lua",
 		v2 + "get/pcap/live_traffic.lua",
-		v2 + "get/system/alert/list.lua",
 		v2 + "get/system/alert/ts.lua",
 		v2 + "get/system/configurations/download_backup.lua",
 		v2 + "get/system/configurations/list_availabled_backups.lua",
@@ -289,7 +290,6 @@ var v2NotEnabled = func() []string {
 		v2 + "get/system/status.lua",
 		v2 + "get/timeseries/ts.lua",
 		v2 + "get/timeseries/type/consts.lua",
-		v2 + "get/user/alert/list.lua",
 		v2 + "get/user/alert/ts.lua",
 		v2 + "import/pool/host_pool/members.lua",
 		v2 + "set/checks/config.lua",

@@ -99,3 +99,41 @@ func (s *Server) v2ListFilter(entity string) func(r *request) (func(a *alert.Ale
 		return s.alertRowFilter(r.params, family)
 	}
 }
+
+// v2FamilyList serves get/{mac,network,system,user}/alert/list.lua, which
+// v1 does not have: the family's stored alerts (system and user ones from
+// the system interface, for administrators), newest first, with the
+// list's "value;op" filters and start/length paging, as v2's other lists.
+func (s *Server) v2FamilyList(family string) handler {
+	return func(r *request) (RC, any) {
+		list, rc, rsp := s.v2AlertScan(r, family)
+		if rc != RCOK {
+			return rc, rsp
+		}
+		keep, err := s.alertRowFilter(r.params, family)
+		if err != nil {
+			return invalidArgs(err)
+		}
+		kept := list[:0]
+		for i := range list {
+			if keep(&list[i]) {
+				kept = append(kept, list[i])
+			}
+		}
+		total := len(kept)
+		start := min(max(r.params.Int("start", 0), 0), total)
+		end := total
+		if length := r.params.Int("length", total); length >= 0 && start+length < total {
+			end = start + length
+		}
+		now := s.cfg.Now().Unix()
+		records := make([]*alertRecordV2, 0, end-start)
+		for i := start; i < end; i++ {
+			records = append(records, s.alertRecordV2Of(&kept[i], now))
+		}
+		return RCOK, extended{
+			rsp:   alertListRspV2{Records: records},
+			extra: map[string]any{"recordsTotal": total, "recordsFiltered": total},
+		}
+	}
+}

@@ -24,6 +24,9 @@ func (s *Server) addV2Answers(t routeTable) {
 	t.read(restV2Prefix+"get/network/networks.lua", roleUser, capNone, s.getNetworkNetworks)
 	t.read(restV2Prefix+"get/interface/arp.lua", roleUser, capNone, s.getInterfaceARP)
 	t.read(proV2Prefix+"get/db/historical_db_search.lua", roleUser, capHistoricalFlows, v2EpochAliases(s.getDBHistoricalSearch))
+	for _, family := range []string{"mac", "network", "system", "user"} {
+		t.read(restV2Prefix+"get/"+family+"/alert/list.lua", roleUser, capAlerts, s.v2FamilyList(family))
+	}
 	for family := range v2ActionFamilies {
 		t.write(restV2Prefix+"acknowledge/"+family+"/alerts.lua", roleAdmin, capNone, s.v2AlertAction(family, false))
 		t.write(restV2Prefix+"delete/"+family+"/alerts.lua", roleAdmin, capNone, s.v2AlertAction(family, true))

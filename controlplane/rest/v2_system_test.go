@@ -95,6 +95,15 @@ func TestV2SystemAlertsListAckDelete(t *testing.T) {
 	if e, _ := v2AlertRows(t, s, url.Values{"alert_family": {"flow"}, "select_clause": {"count(*)"}}); len(e.Rsp) != 1 || e.Rsp[0]["count(*)"] != "3" {
 		t.Errorf("flow alerts: %v", e.Rsp)
 	}
+	// The system list shows what is left, the mac list nothing.
+	ctx = do(s, restV2Prefix+"get/system/alert/list.lua?ifid=0", nil)
+	if e := decodeEnv[struct{ Records []struct{ RowID string `json:"row_id"` } }](t, ctx.Response.Body()); e.RC != 0 || len(e.Rsp.Records) != 1 || e.Rsp.Records[0].RowID != r[1]["rowid"] {
+		t.Errorf("system list: %s", ctx.Response.Body())
+	}
+	ctx = do(s, restV2Prefix+"get/mac/alert/list.lua?ifid=0", nil)
+	if e := decodeEnv[struct{ Records []json.RawMessage }](t, ctx.Response.Body()); e.RC != 0 || len(e.Rsp.Records) != 0 {
+		t.Errorf("mac list: %s", ctx.Response.Body())
+	}
 	// Other families' deletes leave the system alerts alone.
 	do(s, restV2Prefix+"delete/user/alerts.lua?ifid=0", nil)
 	if r := rows(); len(r) != 1 {

@@ -193,6 +193,12 @@ func (s *Server) alertTS(r *request, defStatus string, entity *alert.Entity) (RC
 	if rc != RCOK {
 		return rc, rsp
 	}
+	return RCOK, alertHeatmap(list)
+}
+
+// alertHeatmap counts alerts per day (unix s of its midnight, UTC) and
+// hour: ntopng's alert time series.
+func alertHeatmap(list []alert.Alert) luaObject[[]int] {
 	days := map[string][]int{}
 	for _, a := range list {
 		day := a.Tstamp - a.Tstamp%86400
@@ -202,7 +208,7 @@ func (s *Server) alertTS(r *request, defStatus string, entity *alert.Entity) (RC
 		}
 		days[k][(a.Tstamp-day)/3600]++
 	}
-	return RCOK, luaObject[[]int](days)
+	return luaObject[[]int](days)
 }
 
 // getAlertTypeCounters and getAlertSeverityCounters count the selected

@@ -38,7 +38,7 @@ import "strings"
 //   - Alert list records (v2_alertrecords.go): location local/remote,
 //     country the GeoIP ISO code, vlan {value, label, title}; the v2 lists
 //     take ntopng's "value;op" filters; get/{mac,network,system,user}/
-//     alert/list and acknowledge|delete/{am_host,mac,network,system,user}/
+//     alert/list, get/{am_host,mac,network,system,user}/alert/ts and acknowledge|delete/{am_host,mac,network,system,user}/
 //     alerts (v2_alertactions.go) are v2's own, system families on the
 //     system interface.
 //   - historical_db_search.lua (v2_dbsearch.go): the top_conversations
@@ -263,7 +263,6 @@ var v2NotEnabled = func() []string {
 		v2 + "edit/ntopng/incr_hosts.lua",
 		v2 + "exec/host/schedule_vulnerability_scan.lua",
 		v2 + "get/alert/filter/consts.lua",
-		v2 + "get/am_host/alert/ts.lua",
 		v2 + "get/asn/asn_info.lua",
 		v2 + "get/asn/asn_name.lua",
 		v2 + "get/category/list.lua",
@@ -276,13 +275,10 @@ var v2NotEnabled = func() []string {
 		v2 + "get/host/to_scan_list.lua",
 		v2 + "get/host/vulnerability_scan_type_list.lua",
 		v2 + "get/interface/nprobes/data.lua",
-		v2 + "get/mac/alert/ts.lua",
-		v2 + "get/network/alert/ts.lua",
 		v2 + "get/network/discovery/discover.lua",
 		v2 + "get/pcap/extraction/data.lua",
 		v2 + "get/pcap/extraction/tasks.lua",
 		v2 + "get/pcap/live_traffic.lua",
-		v2 + "get/system/alert/ts.lua",
 		v2 + "get/system/configurations/download_backup.lua",
 		v2 + "get/system/configurations/list_availabled_backups.lua",
 		v2 + "get/system/health/influxdb.lua",
@@ -290,7 +286,6 @@ var v2NotEnabled = func() []string {
 		v2 + "get/system/status.lua",
 		v2 + "get/timeseries/ts.lua",
 		v2 + "get/timeseries/type/consts.lua",
-		v2 + "get/user/alert/ts.lua",
 		v2 + "import/pool/host_pool/members.lua",
 		v2 + "set/checks/config.lua",
 		v2 + "set/device/alias.lua",

@@ -137,3 +137,15 @@ func (s *Server) v2FamilyList(family string) handler {
 		}
 	}
 }
+
+// v2FamilyTS serves get/{am_host,mac,network,system,user}/alert/ts.lua:
+// v1's alert time series (alerts per day and hour) of the family.
+func (s *Server) v2FamilyTS(family string) handler {
+	return func(r *request) (RC, any) {
+		list, rc, rsp := s.v2AlertScan(r, family)
+		if rc != RCOK {
+			return rc, rsp
+		}
+		return RCOK, alertHeatmap(list)
+	}
+}

@@ -27,6 +27,9 @@ func (s *Server) addV2Answers(t routeTable) {
 	for _, family := range []string{"mac", "network", "system", "user"} {
 		t.read(restV2Prefix+"get/"+family+"/alert/list.lua", roleUser, capAlerts, s.v2FamilyList(family))
 	}
+	for path, family := range map[string]string{"am_host": "active_monitoring", "mac": "mac", "network": "network", "system": "system", "user": "user"} {
+		t.read(restV2Prefix+"get/"+path+"/alert/ts.lua", roleUser, capAlerts, s.v2FamilyTS(family))
+	}
 	for family := range v2ActionFamilies {
 		t.write(restV2Prefix+"acknowledge/"+family+"/alerts.lua", roleAdmin, capNone, s.v2AlertAction(family, false))
 		t.write(restV2Prefix+"delete/"+family+"/alerts.lua", roleAdmin, capNone, s.v2AlertAction(family, true))

@@ -97,12 +97,21 @@ func TestV2SystemAlertsListAckDelete(t *testing.T) {
 	}
 	// The system list shows what is left, the mac list nothing.
 	ctx = do(s, restV2Prefix+"get/system/alert/list.lua?ifid=0", nil)
-	if e := decodeEnv[struct{ Records []struct{ RowID string `json:"row_id"` } }](t, ctx.Response.Body()); e.RC != 0 || len(e.Rsp.Records) != 1 || e.Rsp.Records[0].RowID != r[1]["rowid"] {
+	if e := decodeEnv[struct {
+		Records []struct {
+			RowID string `json:"row_id"`
+		}
+	}](t, ctx.Response.Body()); e.RC != 0 || len(e.Rsp.Records) != 1 || e.Rsp.Records[0].RowID != r[1]["rowid"] {
 		t.Errorf("system list: %s", ctx.Response.Body())
 	}
 	ctx = do(s, restV2Prefix+"get/mac/alert/list.lua?ifid=0", nil)
 	if e := decodeEnv[struct{ Records []json.RawMessage }](t, ctx.Response.Body()); e.RC != 0 || len(e.Rsp.Records) != 0 {
 		t.Errorf("mac list: %s", ctx.Response.Body())
+	}
+	// Its time series: the one left, on 2026-01-01 at 00:00 UTC.
+	ctx = do(s, restV2Prefix+"get/system/alert/ts.lua?ifid=0", nil)
+	if e := decodeEnv[map[string][]int](t, ctx.Response.Body()); e.RC != 0 || len(e.Rsp["1767225600"]) != 24 || e.Rsp["1767225600"][0] != 1 {
+		t.Errorf("system ts: %s", ctx.Response.Body())
 	}
 	// Other families' deletes leave the system alerts alone.
 	do(s, restV2Prefix+"delete/user/alerts.lua?ifid=0", nil)

@@ -193,6 +193,12 @@ func (s *Server) alertTS(r *request, defStatus string, entity *alert.Entity) (RC
 	if rc != RCOK {
 		return rc, rsp
 	}
+	return RCOK, alertHeatmap(list)
+}
+
+// alertHeatmap counts alerts per day (unix s of its midnight, UTC) and
+// hour: ntopng's alert time series.
+func alertHeatmap(list []alert.Alert) luaObject[[]int] {
 	days := map[string][]int{}
 	for _, a := range list {
 		day := a.Tstamp - a.Tstamp%86400
@@ -202,7 +208,7 @@ func (s *Server) alertTS(r *request, defStatus string, entity *alert.Entity) (RC
 		}
 		days[k][(a.Tstamp-day)/3600]++
 	}
-	return RCOK, luaObject[[]int](days)
+	return luaObject[[]int](days)
 }
 
 // getAlertTypeCounters and getAlertSeverityCounters count the selected
@@ -269,11 +275,26 @@ func ptr[T any](v T) *T { return &v }
 // alertList serves get/<entity>/alert/list: ntopng's DataTables answer
 // (records with label/value pairs) wrapped in an extended answer.
 func (s *Server) alertList(entity string) handler {
+	return alertListOf(s, entity, nil, s.alertRecord, func(rs []*alertRecord) any { return alertListRsp{Records: rs} })
+}
+
+// alertListOf is alertList with the record and answer shapes of an API
+// version, and the filter it reads from the request (nil: none).
+func alertListOf[R any](s *Server, entity string, filter func(r *request) (func(a *alert.Alert) bool, error),
+	record func(a *alert.Alert, now int64) R, answer func([]R) any) handler {
 	return func(r *request) (RC, any) {
 		kind := entityLists[entity]
 		q, rc, rsp := s.parseAlertQuery(r, "historical")
 		if rc != RCOK {
 			return rc, rsp
+		}
+		keep := func(*alert.Alert) bool { return true }
+		if filter != nil {
+			k, err := filter(r)
+			if err != nil {
+				return invalidArgs(err)
+			}
+			keep = k
 		}
 		if kind.status != "" && r.params["status"] != "engaged" {
 			q.status = kind.status
@@ -291,7 +312,7 @@ func (s *Server) alertList(entity string) handler {
 				return RCInternalError, map[string]string{"error": err.Error()}
 			}
 			for _, a := range l {
-				if kind.entity == nil || a.Entity == *kind.entity {
+				if (kind.entity == nil || a.Entity == *kind.entity) && keep(&a) {
 					list = append(list, a)
 				}
 			}
@@ -307,12 +328,12 @@ func (s *Server) alertList(entity string) handler {
 			end = start + length
 		}
 		now := s.cfg.Now().Unix()
-		records := make([]*alertRecord, 0, end-start)
+		records := make([]R, 0, end-start)
 		for i := start; i < end; i++ {
-			records = append(records, s.alertRecord(&list[i], now))
+			records = append(records, record(&list[i], now))
 		}
 		return RCOK, extended{
-			rsp:   alertListRsp{Records: records},
+			rsp:   answer(records),
 			extra: map[string]any{"recordsTotal": total, "recordsFiltered": total},
 		}
 	}

@@ -172,7 +172,11 @@ func (s *Server) getInterfaceAddress(r *request) (RC, any) {
 	return RCOK, ifaceAddresses{Addresses: addrs}
 }
 
-func (s *Server) getFlowL4Counters(r *request) (RC, any) {
+func (s *Server) getFlowL4Counters(r *request) (RC, any) { return s.flowL4Counters(r, true) }
+
+// flowL4Counters counts the active flows per IP protocol; withRetired
+// counts the flows a role swap left behind too (ntopng 5's count, v1's).
+func (s *Server) flowL4Counters(r *request, withRetired bool) (RC, any) {
 	ifc, rc := s.ifaceFor(r, r.params)
 	if rc != RCOK {
 		return rc, nil
@@ -180,7 +184,7 @@ func (s *Server) getFlowL4Counters(r *request) (RC, any) {
 	counts := map[uint8]int{}
 	ifc.Table.View(func(v flowtable.View) {
 		v.EachFlow(func(f *flowtable.Flow) {
-			if r.vis.seesFlow(f.Client, f.Server) {
+			if r.vis.seesFlow(f.Client, f.Server) && (withRetired || !f.Retired()) {
 				counts[f.Proto]++
 			}
 		})

@@ -19,7 +19,38 @@ import "strings"
 //   - v2NotEnabled: every other v2 path answers NOT_ENABLED (rc -2, HTTP
 //     400, rsp.error saying the call is not enabled on this probe).
 //
-// Choices made without a recorded answer:
+// Calls answered with ntopng 6's own shapes live in v2_*.go, routed by
+// v2_routes.go; the choices made there without a recorded answer are
+// written beside their code and summed up here:
+//   - get/alert/list/alerts.lua (v2_alerts.go, v2_alertsql.go): each
+//     family's table has the ntopng 6 columns the probe has data for;
+//     values answer as text, aggregates keyed "count(*)" unless aliased;
+//     maxhits 1..10000 (default 10); clauses are parsed and bounded
+//     (2 KiB, depth 16, 64 terms), anything else INVALID_ARGUMENTS; the
+//     system, user, snmp and active_monitoring families are read from the
+//     system interface, for administrators; alert_category is 1
+//     (cybersecurity) for alerts with an attacker or victim, 4 (system)
+//     for system and user alerts, else 2 (network); community_id is the
+//     flow's Community ID v1, seed 0, client as source.
+//   - */alert/top.lua (v2_alerttop.go; get/alert/top.lua is not in the
+//     table but ntop's Python API calls it): {"count", "top": {alert_id,
+//     cli_ip/srv_ip or ip: top 10 by count}}; filters "value;op".
+//   - Alert list records (v2_alertrecords.go): location local/remote,
+//     country the GeoIP ISO code, vlan {value, label, title}; the v2 lists
+//     take ntopng's "value;op" filters; get/{mac,network,system,user}/
+//     alert/list, get/{am_host,mac,network,system,user}/alert/ts and acknowledge|delete/{am_host,mac,network,system,user}/
+//     alerts (v2_alertactions.go) are v2's own, system families on the
+//     system interface.
+//   - historical_db_search.lua (v2_dbsearch.go): the top_conversations
+//     preset only (others INVALID_ARGUMENTS), records {cli_ip, srv_ip,
+//     bytes, packets, flows}, visible_columns ignored.
+//   - get/interface/data (v2_iface.go): since-reset totals are the totals,
+//     anomaly and dropped-alert counters 0, no download_upload_chart;
+//     bcast_domains and arp answer empty (no ARP decoding).
+//   - health/stats, health/interfaces (admin only), network/networks
+//     (v2_system.go): shapes listed there.
+//
+// Choices made without a recorded answer for the rest of the tree:
 //   - The not-enabled code is ntopng's own rest_utils not_enabled
 //     (rc -2 NOT_ENABLED), which ntopng answers for features that are
 //     off; v1 already answers it for parts not set up in the process. Its
@@ -44,9 +75,11 @@ import "strings"
 //     begin_time_clause/end_time_clause, which win when both are given).
 //   - get/host/active with all=true answers every host (ntopng 6), not
 //     v1's page; the answer still reports perPage and currentPage 0.
-//   - Twins answer v1's shapes: where ntopng 6's answer adds fields (e.g.
-//     get/interface/data, ../shared/research/ntopng-rest.md "v2 diff")
-//     the v2 answer does not have them yet.
+//   - Twins answer v1's shapes, except where ntopng 6's answer differs
+//     and the v2_*.go files replace the handler: get/interface/data
+//     (v2_iface.go), the alert lists' records (v2_alertrecords.go),
+//     get/flow/l4/counters (ntopng 6 counts a TCP conversation first seen
+//     from its server side once: v2_iface.go). v2_routes.go lists them.
 const (
 	restV2Prefix = "/lua/rest/v2/"
 	proV2Prefix  = "/lua/pro/rest/v2/"
@@ -179,69 +212,48 @@ var v2NotEnabled = func() []string {
 		pro2 + "edit/vs/report.lua",
 		pro2 + "export/pool/policy.lua",
 		pro2 + "get/alert/exclusion.lua",
-		pro2 + "get/all/alert/top.lua",
-		pro2 + "get/am_host/alert/top.lua",
 		pro2 + "get/db/columns_info.lua",
 		pro2 + "get/db/filter/bpf.lua",
-		pro2 + "get/db/historical_db_search.lua",
 		pro2 + "get/db/ts.lua",
 		pro2 + "get/device/exclusion.lua",
 		pro2 + "get/domain/alert/exclusions.lua",
 		pro2 + "get/flow/alert/exclusions.lua",
-		pro2 + "get/flow/alert/top.lua",
 		pro2 + "get/flowdevice/stats.lua",
 		pro2 + "get/flowdevices/stats.lua",
 		pro2 + "get/geo_map/hosts.lua",
 		pro2 + "get/host/alert/exclusions.lua",
-		pro2 + "get/host/alert/top.lua",
 		pro2 + "get/host/flows/data.lua",
 		pro2 + "get/host/no_tx_peers.lua",
 		pro2 + "get/host/top/local/sites.lua",
 		pro2 + "get/infrastructure/data.lua",
-		pro2 + "get/interface/alert/top.lua",
 		pro2 + "get/interface/host_rules/host_rules_data.lua",
 		pro2 + "get/interface/host_rules/host_rules_metric.lua",
 		pro2 + "get/interface/top/l7_stats.lua",
 		pro2 + "get/interface/top/realtime_traffic.lua",
 		pro2 + "get/interface/top/score.lua",
 		pro2 + "get/interface/top/sites.lua",
-		pro2 + "get/mac/alert/top.lua",
 		pro2 + "get/maps/periodicity_map.lua",
 		pro2 + "get/maps/service_map.lua",
-		pro2 + "get/network/alert/top.lua",
 		pro2 + "get/observation_points/alias.lua",
 		pro2 + "get/observation_points/stats.lua",
 		pro2 + "get/sflowdevice/stats.lua",
 		pro2 + "get/sflowdevices/stats.lua",
 		pro2 + "get/snmp/device/alert/list.lua",
-		pro2 + "get/snmp/device/alert/top.lua",
 		pro2 + "get/snmp/device/alert/ts.lua",
 		pro2 + "get/snmp/device/bridge.lua",
 		pro2 + "get/snmp/device/lldp.lua",
 		pro2 + "get/snmp/device/system.lua",
-		pro2 + "get/system/alert/top.lua",
 		pro2 + "get/system/data.lua",
 		pro2 + "get/system/health/clickhouse.lua",
-		pro2 + "get/user/alert/top.lua",
 		pro2 + "get/vs/report_list.lua",
 		pro2 + "set/observation_points/alias.lua",
 		pro2 + "set/pool/policy.lua",
 		pro2 + "set/pool/policy_autoconf.lua",
-		v2 + "acknowledge/am_host/alerts.lua",
-		v2 + "acknowledge/mac/alerts.lua",
-		v2 + "acknowledge/network/alerts.lua",
-		v2 + "acknowledge/system/alerts.lua",
-		v2 + "acknowledge/user/alerts.lua",
 		v2 + "add/host/to_scan.lua",
 		v2 + "create/pcap/extraction/task.lua",
-		v2 + "delete/am_host/alerts.lua",
 		v2 + "delete/application/application.lua",
 		v2 + "delete/host/inactive_host.lua",
 		v2 + "delete/host/new_devices.lua",
-		v2 + "delete/mac/alerts.lua",
-		v2 + "delete/network/alerts.lua",
-		v2 + "delete/system/alerts.lua",
-		v2 + "delete/user/alerts.lua",
 		v2 + "edit/application/application.lua",
 		v2 + "edit/category/category.lua",
 		v2 + "edit/host/update_va_scan_period.lua",
@@ -249,8 +261,6 @@ var v2NotEnabled = func() []string {
 		v2 + "edit/ntopng/incr_hosts.lua",
 		v2 + "exec/host/schedule_vulnerability_scan.lua",
 		v2 + "get/alert/filter/consts.lua",
-		v2 + "get/alert/list/alerts.lua",
-		v2 + "get/am_host/alert/ts.lua",
 		v2 + "get/category/list.lua",
 		v2 + "get/dns/resolve.lua",
 		v2 + "get/flow/traffic_stats.lua",
@@ -259,29 +269,16 @@ var v2NotEnabled = func() []string {
 		v2 + "get/host/processes/listening_ports.lua",
 		v2 + "get/host/to_scan_list.lua",
 		v2 + "get/host/vulnerability_scan_type_list.lua",
-		v2 + "get/interface/arp.lua",
-		v2 + "get/interface/bcast_domains.lua",
 		v2 + "get/interface/nprobes/data.lua",
-		v2 + "get/mac/alert/list.lua",
-		v2 + "get/mac/alert/ts.lua",
-		v2 + "get/network/alert/list.lua",
-		v2 + "get/network/alert/ts.lua",
 		v2 + "get/network/discovery/discover.lua",
-		v2 + "get/network/networks.lua",
 		v2 + "get/pcap/extraction/data.lua",
 		v2 + "get/pcap/extraction/tasks.lua",
 		v2 + "get/pcap/live_traffic.lua",
-		v2 + "get/system/alert/list.lua",
-		v2 + "get/system/alert/ts.lua",
 		v2 + "get/system/configurations/download_backup.lua",
 		v2 + "get/system/configurations/list_availabled_backups.lua",
 		v2 + "get/system/health/influxdb.lua",
-		v2 + "get/system/health/interfaces.lua",
 		v2 + "get/system/health/redis.lua",
-		v2 + "get/system/health/stats.lua",
 		v2 + "get/system/status.lua",
-		v2 + "get/user/alert/list.lua",
-		v2 + "get/user/alert/ts.lua",
 		v2 + "import/pool/host_pool/members.lua",
 		v2 + "set/checks/config.lua",
 		v2 + "set/device/alias.lua",
@@ -316,6 +313,7 @@ func (s *Server) addV2Routes(t routeTable) {
 	// v2's all=true means every host (v1 cut the page all the same).
 	t[restV2Prefix+"get/host/active.lua"].h = s.getHostActiveV2
 	t.read(restV2Prefix+"connect/test.lua", roleUser, capNone, s.connectTest)
+	s.addV2Answers(t)
 	t.read("/lua/rest/version.lua", roleUser, capNone, s.restVersion)
 	s.addTimeSeriesRoutes(t) // timeseries.go
 	for _, p := range v2NotEnabled {

@@ -49,21 +49,6 @@ import (
 //     names are the databases' English names.
 //   - Without databases the three answer NOT_ENABLED.
 
-// geoParams are the parameters of the geography filters and calls,
-// added to the whitelist here (one place with the calls that read them).
-var geoParams = map[string]validator{
-	"asn":        vNumber,
-	"ip":         vHost,
-	"country_id": vWord,
-}
-
-func init() {
-	for k, v := range geoParams {
-		if _, dup := knownParams[k]; !dup {
-			knownParams[k] = v
-		}
-	}
-}
 
 // geo is what the databases say about a; empty without databases.
 func (s *Server) geo(a netip.Addr) geoip.Info { return s.cfg.GeoIP.Lookup(a) }

@@ -314,6 +314,43 @@ var knownParams = map[string]validator{
 	"initrd_sha256": func(s string) bool { return reHex.MatchString(s) },
 	"kernel_sig":    vAny,
 	"initrd_sig":    vAny,
+	// REST v2's alert lists (v2_alertsql.go parses and bounds the clauses)
+	// and ntopng's "value;op" filters of */alert/top.lua and
+	// historical_db_search.lua (v2_alerttop.go checks them).
+	"alert_family":    vWord,
+	"group_by_clause": vAny,
+	"order_by_clause": vAny,
+	"ip":              vAny, // also get/asn/asn_name's address (geo.go parses it)
+	"cli_ip":          vAny,
+	"srv_ip":          vAny,
+	"alert_id":        vAny,
+	"severity":        vAny,
+	"score":           vAny,
+	"vlan_id":         vAny,
+	"cli_port":        vAny,
+	"srv_port":        vAny,
+	// historical_db_search.lua's table options.
+	"query_preset":    vWord,
+	"order":           vEnum("ASC", "DESC", "asc", "desc"),
+	"sort":            vWord,
+	"visible_columns": vAny,
+	"format":          vWord,
+	// Geography: host list filters and the get/asn|country calls.
+	"asn":        vNumber,
+	"country_id": vWord,
+	// Time series (timeseries.FromParams checks them).
+	"ts_schema":     vAny,
+	"ts_query":      vAny,
+	"ts_compare":    vAny,
+	"tskey":         vAny,
+	"ts_requests":   vAny,
+	"query":         vAny,
+	"detail_view":   vAny,
+	"new_charts":    vAny,
+	"initial_point": vBool,
+	// An SNMP device id a host parameter carries (lint moves it here; see
+	// snmpDeviceParam).
+	snmpDeviceParam: vSNMPDevice,
 }
 
 func lint(raw map[string]string) Params {

@@ -201,8 +201,6 @@ func (srv *Server) deleteSNMPDevice(r *request) (RC, any) {
 // lint keeps passes its check, whoever named it.
 const snmpDeviceParam = "host (snmp device id)"
 
-func init() { knownParams[snmpDeviceParam] = vSNMPDevice }
-
 // vSNMPDevice accepts the id forms get/snmp/devices lists.
 func vSNMPDevice(s string) bool {
 	_, _, err := snmp.SplitDeviceID(s)

@@ -56,12 +56,6 @@ import (
 //     exception.
 const maxTSRequests = 64
 
-func init() {
-	for _, n := range []string{"ts_schema", "ts_query", "ts_compare", "tskey", "ts_requests", "query", "detail_view", "new_charts"} {
-		knownParams[n] = vAny
-	}
-	knownParams["initial_point"] = vBool
-}
 
 // addTimeSeriesRoutes adds the time-series calls (addV2Routes runs it).
 func (s *Server) addTimeSeriesRoutes(t routeTable) {

@@ -202,8 +202,13 @@ func TestFlowChecks(t *testing.T) {
 			[]*decode.Packet{tcp(t0, far1, far2, 40000, 443, decode.TCPSyn), tcp(t0+1e6, far2, far1, 443, 40000, decode.TCPSyn|decode.TCPAck)}, []int{alert.FlowUnidirectional, alert.FlowRemoteToRemote}, 20},
 		{"unanswered flow at the end of a capture", nil,
 			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, []int{alert.FlowUnidirectional}, 10},
+		// The long base32 label is also a generated name to nDPI 4.2 (an
+		// element of 19+ characters with digits): both checks fire, the nDPI
+		// risk leads the tie.
 		{"DNS query carrying data", nil,
-			dnsExchange(victim, gw, "mzxw6ytboi2dambqgezdgnbvgy3tqojqgezdgnbvgy3tqojq.x.example.com"), []int{alert.FlowDNSExfiltration}, 100},
+			dnsExchange(victim, gw, "mzxw6ytboi2dambqgezdgnbvgy3tqojqgezdgnbvgy3tqojq.x.example.com"), []int{alert.FlowDGADomain, alert.FlowDNSExfiltration}, 200},
+		{"DNS query for a generated name", nil,
+			dnsExchange(victim, gw, "www.q4cyamnc6mtokjurvdclt.com"), []int{alert.FlowDGADomain}, 100},
 		{"ordinary DNS query", nil, dnsExchange(victim, gw, "www.example.com"), nil, 0},
 		{"low goodput", map[string]Setting{"low_goodput": {Enabled: true, Threshold: 25}},
 			lowGoodput(), []int{alert.FlowLowGoodput}, 10},

@@ -78,7 +78,10 @@ type Flow struct {
 	inspected4L7 bool // its payloads go through detection (see booked)
 
 	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
-	tls  *tlsState   // only for flows that started with a ClientHello
+	// dnsDGAChecked: the flow's DNS query name went through nDPI's DGA
+	// heuristic (once: later packets of a DNS flow repeat the question).
+	dnsDGAChecked bool
+	tls           *tlsState // only for flows that started with a ClientHello
 
 	cli, srv *Host
 }

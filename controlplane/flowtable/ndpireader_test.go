@@ -205,7 +205,16 @@ var hostNameCases = []string{
 // holds (so only the name can name the application).
 func writeHostNameCapture(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hostnames.pcap")
+	return writeNameCapture(t, "hostnames.pcap", hostNameCases, nil, nil)
+}
+
+// writeNameCapture writes, per name, a TLS connection with it as SNI, an
+// HTTP request with it as Host and a DNS query for it; per httpHosts entry
+// an HTTP request only; per dnsOther entry a query to mDNS's port 5353
+// and one to LLMNR's 5355.
+func writeNameCapture(t *testing.T, file string, names, httpHosts, dnsOther []string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), file)
 	w := pcaptest.Create(t, path)
 	ts := time.Date(2022, 3, 1, 10, 0, 0, 0, time.UTC)
 	cli := net.IP{192, 0, 2, 10}
@@ -239,12 +248,30 @@ func writeHostNameCapture(t *testing.T) string {
 		write(cli, srv, &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: cs + 1, Ack: ss + 1, ACK: true, PSH: true, Window: 65535}, nil, payload)
 		write(srv, cli, &layers.TCP{SrcPort: layers.TCPPort(dport), DstPort: layers.TCPPort(sport), Seq: ss + 1, Ack: cs + 1 + uint32(len(payload)), ACK: true, Window: 65535}, nil, nil)
 	}
-	for i, name := range hostNameCases {
-		srv := net.IP{198, 51, 100, byte(10 + i)}
-		tcpConn(srv, uint16(40000+i), 443, clientHello(name))
-		tcpConn(srv, uint16(41000+i), 80, []byte("GET / HTTP/1.1\r\nHost: "+name+"\r\nUser-Agent: probe-test\r\nAccept: */*\r\n\r\n"))
-		dns := net.IP{203, 0, 113, 53}
-		write(cli, dns, &layers.UDP{SrcPort: layers.UDPPort(42000 + i), DstPort: 53}, nil, dnsQuery(uint16(0x1000+i), name))
+	// Servers 198.51.100.0/24 then 198.18.0.0/15 (documentation and
+	// benchmarking addresses), one per name.
+	server := func(i int) net.IP {
+		if i < 200 {
+			return net.IP{198, 51, 100, byte(10 + i)}
+		}
+		return net.IP{198, 18, byte(i >> 8), byte(i)}
+	}
+	get := func(host string) []byte {
+		return []byte("GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: probe-test\r\nAccept: */*\r\n\r\n")
+	}
+	dns := net.IP{203, 0, 113, 53}
+	for i, name := range names {
+		srv := server(i)
+		tcpConn(srv, uint16(20000+i), 443, clientHello(name))
+		tcpConn(srv, uint16(30000+i), 80, get(name))
+		write(cli, dns, &layers.UDP{SrcPort: layers.UDPPort(40000 + i), DstPort: 53}, nil, dnsQuery(uint16(0x1000+i), name))
+	}
+	for i, host := range httpHosts {
+		tcpConn(server(len(names)+i), uint16(50000+i), 80, get(host))
+	}
+	for i, name := range dnsOther {
+		write(cli, net.IP{224, 0, 0, 251}, &layers.UDP{SrcPort: layers.UDPPort(55000 + i), DstPort: 5353}, nil, dnsQuery(0, name))
+		write(cli, net.IP{224, 0, 0, 252}, &layers.UDP{SrcPort: layers.UDPPort(56000 + i), DstPort: 5355}, nil, dnsQuery(uint16(0x2000+i), name))
 	}
 	return path
 }

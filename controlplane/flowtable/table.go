@@ -459,6 +459,12 @@ func (t *Table) namesLocked(f *Flow, p *decode.Packet, dir int) {
 			}
 		}
 	}
+	if p.DstPort == 5355 && !f.dnsDGAChecked {
+		// LLMNR: nDPI's DNS dissector also reads queries to 5355.
+		if info, ok := l7.ParseDNS(p.Payload); ok {
+			t.dnsDGALocked(f, info.QName)
+		}
+	}
 	if p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.
 		sender, _ := f.endsOf(dir)
@@ -501,9 +507,21 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 		if m == l7.DNS || m == l7.MDNS {
 			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
 				setHostMatch(f, t.cfg.L7.MatchHost(info.QName))
+				t.dnsDGALocked(f, info.QName)
 			}
 		}
 	}
+}
+
+// dnsDGALocked runs nDPI's DGA heuristic on a DNS-like flow's first
+// question name (nDPI's DNS dissector scores each packet's, and a flow's
+// packets repeat its question).
+func (t *Table) dnsDGALocked(f *Flow, qname string) {
+	if f.dnsDGAChecked || qname == "" {
+		return
+	}
+	f.dnsDGAChecked = true
+	t.cfg.L7.DNSDGARisk(qname, &f.risk)
 }
 
 // httpLocked counts the requests and responses an HTTP flow carries (every
@@ -579,6 +597,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			f.ServerName = name
 			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 			setHostMatch(f, cat.MatchHost(name))
+			cat.DGARisk(name, &f.risk)
 		}
 		return
 	}
@@ -591,6 +610,9 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 		f.ServerName = name
 		f.inspected = maxInspected
 		l7.NumericHostRisk(name, &f.risk)
+		if v, ok := l7.HTTPHostValue(payload); ok {
+			cat.DGARisk(v, &f.risk) // nDPI scores the value with its port
+		}
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
 		// nDPI's HTTP dissector keeps the host's application even where
 		// the category list claimed the name (captive.apple.com: Apple).
@@ -652,6 +674,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		return
 	}
 	l7.DNSRisks(p.Payload, info, p.Proto == decode.ProtoUDP, &f.risk)
+	t.dnsDGALocked(f, info.QName)
 	if f.ServerName == "" && info.QName != "" && len(info.QName) <= maxServerName {
 		// ntopng shows a DNS flow's query as its info.
 		f.ServerName, f.dnsQType = info.QName, info.QType
@@ -749,6 +772,7 @@ func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
 		f.ServerName = name
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 		setHostMatch(f, t.cfg.L7.MatchHost(name))
+		t.cfg.L7.DGARisk(name, &f.risk)
 	}
 }
 

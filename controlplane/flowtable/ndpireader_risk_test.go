@@ -1,0 +1,171 @@
+package flowtable_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/internal/fixture"
+)
+
+// ndpiRiskText is how ndpiReader 4.2 prints the risks this differential
+// test compares (ndpi_risk2str); a risk the probe raises that is not here
+// is not compared yet.
+var ndpiRiskText = map[l7.Risk]string{
+	l7.RiskSuspiciousDGADomain: "Suspicious DGA Domain name",
+}
+
+var ndpiRiskField = regexp.MustCompile(`\[Risk: ([^\]]*)\]`)
+
+// ndpiReaderRisks runs ndpiReader on a capture and returns, by flowKey,
+// the compared risks it printed for each flow.
+func ndpiReaderRisks(t *testing.T, pcap string) map[string][]l7.Risk {
+	t.Helper()
+	byText := map[string]l7.Risk{}
+	for r, s := range ndpiRiskText {
+		byText[s] = r
+	}
+	bin := fixture.Tool(t, "ndpiReader")
+	var out, errb bytes.Buffer
+	cmd := exec.Command(bin, "-i", pcap, "-v", "2", "-q")
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ndpiReader %s: %v\n%s", pcap, err, errb.String())
+	}
+	flows := map[string][]l7.Risk{}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		m := ndpiFlowLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		a, err1 := netip.ParseAddrPort(m[2])
+		b, err2 := netip.ParseAddrPort(m[3])
+		if err1 != nil || err2 != nil {
+			t.Fatalf("ndpiReader line %q: %v %v", sc.Text(), err1, err2)
+		}
+		var risks []l7.Risk
+		if rm := ndpiRiskField.FindStringSubmatch(sc.Text()); rm != nil {
+			for _, s := range strings.Split(rm[1], "**") {
+				if r, ok := byText[strings.TrimSpace(s)]; ok {
+					risks = append(risks, r)
+				}
+			}
+		}
+		slices.Sort(risks)
+		flows[flowKey(m[1], a, b)] = risks
+	}
+	if len(flows) == 0 {
+		t.Fatalf("ndpiReader printed no flows for %s:\n%s", pcap, out.String())
+	}
+	return flows
+}
+
+// probeRisks is the compared risks of each flow of the capture, by flowKey.
+func probeRisks(t *testing.T, pcap string) (map[string][]l7.Risk, map[string]string) {
+	t.Helper()
+	tb := replayFile(t, pcap)
+	flows, names := map[string][]l7.Risk{}, map[string]string{}
+	tb.View(func(v flowtable.View) {
+		v.EachFlow(func(f *flowtable.Flow) {
+			if f.Retired() {
+				return
+			}
+			proto := map[uint8]string{1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPV6"}[f.Proto]
+			if proto == "" {
+				proto = fmt.Sprint(f.Proto)
+			}
+			k := flowKey(proto, netip.AddrPortFrom(f.Client, f.ClientPort), netip.AddrPortFrom(f.Server, f.ServerPort))
+			var risks []l7.Risk
+			f.Risks().Risks.Each(func(r l7.Risk) {
+				if _, ok := ndpiRiskText[r]; ok {
+					risks = append(risks, r)
+				}
+			})
+			flows[k], names[k] = risks, f.ServerName
+		})
+	})
+	return flows, names
+}
+
+// dgaCaptureNames are the names of the generated DGA capture: generated
+// and ordinary names from the golden file's edges, Tor's random SNIs, names
+// longer than the 79 characters nDPI keeps, and names under nDPI's DGA
+// exceptions.
+var dgaCaptureNames = []string{
+	"www.q4cyamnc6mtokjurvdclt.com", "www.gfu7hbxpfp.com", "www.e6r5p57kbafwrxj3plz.com",
+	"www.jmts2id.com", "www.ct7ctrgb6cr7.com", "www.6gyip7tqim7sieb.com",
+	"lbnvwjfkqsjvmkpb.com", "qyvadtexhkzv.net", "xjpakmdcfuqe.org", "kqqewbjcgqfp.ru",
+	"1h3cq9cqs5d0q1klh8b8z0q5ux.org", "cgqyqnuryhhbyuyh.tw", "cdn.krxd.net",
+	"www.wikipedia.org", "packages.debian.org", "www.example.com", "stackoverflow.com",
+	"my-very-long-hostname-here.example.com", "abc12.com", "aaaaaaa.com", "a.b.c.d.e.f.g.com",
+	"mzxw6ytboi2dambqgezdgnbvgy3tqojqgezdgnbvgy3tqojq.x.example.com",
+	// Longer than 79: nDPI keeps the last 79 characters. The first name is
+	// generated in its first 79 only.
+	"qzxwvkjpqzxw.internationalbusinessmachinescorporation.supercalifragilisticexpialidocious.com",
+	"qwrtypsdfgzxkvbnmlkjhgfdsq.example.com.with.many.labels.that.go.on.and.on.example.org",
+	"news.example.com.more.labels.here.to.pass.seventy.nine.characters.qzxwvkjpqzxwvkjpqzxw.com",
+	// nDPI's DGA exceptions.
+	"qzxwvkjpq.e5.sk", "qzxwvkjpq.sophosxl.net", "qzxwvkjpq.ras.microsoft.com",
+}
+
+// dgaHTTPHosts are Host values with a port: nDPI scores the value as sent.
+var dgaHTTPHosts = []string{"qyvadtexhkzv.net:8080", "www.example.com:8080", "cdn.krxd.net:80", "abc.qzxw.net:12345"}
+
+// dgaOtherDNS are queried over mDNS and LLMNR.
+var dgaOtherDNS = []string{"lbnvwjfkqsjvmkpb.com", "qyvadtexhkzv.net", "www.example.com"}
+
+// TestRisksMatchNDPIReader is the differential test of the flow risks
+// against the real nDPI 4.2: on ntopng's captures and a generated one,
+// every flow has the compared risks ndpiReader prints, no more, no fewer.
+func TestRisksMatchNDPIReader(t *testing.T) {
+	captures := []string{
+		fixture.Shared(t, ntopngE2E+"/pcap/test_01.pcap"),
+		fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap"),
+		writeNameCapture(t, "dga.pcap", dgaCaptureNames, dgaHTTPHosts, dgaOtherDNS),
+	}
+	for _, pcap := range captures {
+		base := filepath.Base(pcap)
+		ndpi := ndpiReaderRisks(t, pcap)
+		ours, names := probeRisks(t, pcap)
+		keys := slices.Sorted(func(yield func(string) bool) {
+			for k := range ndpi {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		risky, same := 0, 0
+		for _, k := range keys {
+			got, ok := ours[k]
+			if !ok {
+				if len(ndpi[k]) > 0 {
+					t.Errorf("%s: %s: nDPI has the flow with %v, the table does not", base, k, ndpi[k])
+				}
+				continue
+			}
+			if len(ndpi[k]) > 0 {
+				risky++
+			}
+			if slices.Equal(got, ndpi[k]) {
+				same++
+				continue
+			}
+			t.Errorf("%s: %s (%s): probe raises %v, nDPI 4.2 %v", base, k, names[k], got, ndpi[k])
+		}
+		t.Logf("%s: %d flows agree with nDPI, %d of them with compared risks", base, same, risky)
+		if risky == 0 {
+			t.Errorf("%s: nDPI raised none of the compared risks: the capture tests nothing", base)
+		}
+	}
+}

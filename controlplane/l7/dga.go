@@ -1,6 +1,7 @@
 package l7
 
 import (
+	"bytes"
 	"strings"
 	"sync"
 )
@@ -190,8 +191,14 @@ func isDGAName(name string, known func(string) bool) bool {
 	bigramChecks, found, impossible := 0, 0, 0
 	triChecked, triFound, triVowels := 0, 0, 0
 	skipBigram := false
-	for label := range strings.SplitSeq(string(tmp), ".") {
-		if label == "" {
+	for rest := tmp; len(rest) > 0; {
+		label := rest
+		if i := bytes.IndexByte(rest, '.'); i >= 0 {
+			label, rest = rest[:i], rest[i+1:]
+		} else {
+			rest = nil
+		}
+		if len(label) == 0 {
 			continue
 		}
 		words++

@@ -141,6 +141,7 @@ func TestDGACatalogHosts(t *testing.T) {
 }
 
 func BenchmarkDGA(b *testing.B) {
+	b.ReportAllocs()
 	names := []string{"www.google.com", "www.q4cyamnc6mtokjurvdclt.com", "login.microsoftonline.com", "kqqewbjcgqfp.ru"}
 	for i := 0; b.Loop(); i++ {
 		IsDGAName(names[i%len(names)])

@@ -48,6 +48,7 @@ const (
 	FlowNumericIPHost      = 43
 	FlowTLSNotHTTPS        = 46
 	FlowDGADomain          = 47
+	FlowUnsafeProtocol     = 52
 	FlowDNSSuspicious      = 53
 	FlowTLSMissingSNI      = 54
 	FlowTLSValidityTooLong = 60
@@ -107,6 +108,7 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowNumericIPHost):      {Title: "HTTP Numeric IP Host", Check: "ndpi_http_numeric_ip_host", Score: 10, Risk: 12},
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
 	flowMeta(FlowDGADomain):          {Title: "Suspicious DGA Domain", Check: "ndpi_suspicious_dga_domain", Score: 100, Risk: 16},
+	flowMeta(FlowUnsafeProtocol):     {Title: "Unsafe Protocol", Check: "ndpi_unsafe_protocol", Score: 10, Risk: 22},
 	flowMeta(FlowDNSSuspicious):      {Title: "Suspicious DNS Traffic", Check: "ndpi_dns_suspicious_traffic", Score: 100, Risk: 23, CliAttacker: true, SrvVictim: true},
 	flowMeta(FlowTLSMissingSNI):      {Title: "TLS Missing SNI", Check: "ndpi_tls_missing_sni", Score: 10, Risk: 24},
 	flowMeta(FlowTLSValidityTooLong): {Title: "TLS Cert Validity Too Long", Check: "ndpi_tls_cert_validity_too_long", Score: 50, Risk: 32},

@@ -25,6 +25,7 @@ var riskClientPct = map[int]int{
 	12: 50, // HTTP numeric IP host
 	15: 50, // TLS not carrying HTTPS
 	16: 90, // suspicious DGA domain
+	22: 50, // unsafe protocol
 	23: 90, // suspicious DNS traffic
 	24: 50, // TLS missing SNI
 	32: 50, // TLS certificate validity too long

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"net"
 	"net/netip"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 // is not compared yet.
 var ndpiRiskText = map[l7.Risk]string{
 	l7.RiskSuspiciousDGADomain: "Suspicious DGA Domain name",
+	l7.RiskUnsafeProtocol:      "Unsafe Protocol",
 }
 
 var ndpiRiskField = regexp.MustCompile(`\[Risk: ([^\]]*)\]`)
@@ -133,6 +135,7 @@ func TestRisksMatchNDPIReader(t *testing.T) {
 		fixture.Shared(t, ntopngE2E+"/pcap/test_01.pcap"),
 		fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap"),
 		writeNameCapture(t, "dga.pcap", dgaCaptureNames, dgaHTTPHosts, dgaOtherDNS),
+		writeTorCapture(t),
 	}
 	for _, pcap := range captures {
 		base := filepath.Base(pcap)
@@ -168,4 +171,25 @@ func TestRisksMatchNDPIReader(t *testing.T) {
 			t.Errorf("%s: nDPI raised none of the compared risks: the capture tests nothing", base)
 		}
 	}
+}
+
+// writeTorCapture: TLS to addresses of nDPI's Tor list, other traffic to
+// one, TLS with Tor's random SNIs and with names nDPI's host table gives
+// an unsafe application.
+func writeTorCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "tor.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	srv := func(i int) net.IP { return net.IP{198, 51, 100, byte(10 + i)} }
+	w.tcpConn(cli, net.IP{2, 26, 247, 176}, 20001, 443, clientHello("www.example.com"))
+	w.tcpConn(cli, net.IP{2, 31, 116, 225}, 20002, 9001, bytes.Repeat([]byte{0x5a, 0x17, 0x9a}, 16))
+	w.udp(cli, net.IP{2, 34, 104, 169}, 20003, 9001, bytes.Repeat([]byte{0x5a}, 40))
+	for i, sni := range []string{
+		"www.q4cyamnc6mtokjurvdclt.com", "www.gfu7hbxpfp.com", "www.e6r5p57kbafwrxj3plz.net",
+		"www.jmts2id.com", "www.t3i3ru.com", "qyvadtexhkzv.net", "www.qyvadtexhkzv.org",
+		"dist.torproject.org", "www.torrentz.eu", "www.example.com",
+	} {
+		w.tcpConn(cli, srv(i), uint16(21000+i), 443, clientHello(sni))
+	}
+	return w.Path
 }

@@ -597,7 +597,9 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			f.ServerName = name
 			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 			setHostMatch(f, cat.MatchHost(name))
-			cat.DGARisk(name, &f.risk)
+			if l7.TorSNI(name, cat.DGARisk(name, &f.risk)) {
+				f.L7.App = l7.Tor
+			}
 		}
 		return
 	}
@@ -772,7 +774,9 @@ func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
 		f.ServerName = name
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 		setHostMatch(f, t.cfg.L7.MatchHost(name))
-		t.cfg.L7.DGARisk(name, &f.risk)
+		if l7.TorSNI(name, t.cfg.L7.DGARisk(name, &f.risk)) {
+			f.L7.Master, f.L7.App = l7.TLS, l7.Tor // nDPI: Tor over TLS, even on QUIC
+		}
 	}
 }
 

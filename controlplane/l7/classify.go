@@ -32,6 +32,8 @@ const (
 	Amazon     Protocol = 178
 	QUIC       Protocol = 188
 	Microsoft  Protocol = 212
+	Mining     Protocol = 42
+	Tor        Protocol = 163
 	Cloudflare Protocol = 220
 	AmazonAWS  Protocol = 265
 )

@@ -1,6 +1,9 @@
 package l7
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // ndpiHostNameMax is what nDPI keeps of a flow's host name
 // (host_server_name is 80 bytes): the last 79 characters, whichever
@@ -20,12 +23,19 @@ var dgaExceptions = sync.OnceValue(func() *hostMatcher {
 
 // DGARisk raises SUSPICIOUS_DGA_DOMAIN for a TLS/QUIC SNI or an HTTP Host
 // value (with its port, as nDPI scores it) that nDPI's heuristic calls
-// generated, unless nDPI's exception list covers the name.
-func (c *Catalog) DGARisk(name string, ri *RiskInfo) {
+// generated, unless nDPI's exception list covers the name. It returns the
+// heuristic's verdict, which the exception list does not change.
+func (c *Catalog) DGARisk(name string, ri *RiskInfo) bool {
 	if len(name) > ndpiHostNameMax {
 		name = name[len(name)-ndpiHostNameMax:]
 	}
-	c.dgaRisk(name, ri)
+	return c.dgaRisk(name, ri)
+}
+
+// TorSNI is nDPI 4.2's Tor heuristic on a TLS or QUIC SNI that DGARisk
+// judged (dga): Tor's random "www.<generated>.com" or ".net" names.
+func TorSNI(sni string, dga bool) bool {
+	return dga && strings.HasPrefix(sni, "www.") && (strings.HasSuffix(sni, ".com") || strings.HasSuffix(sni, ".net"))
 }
 
 // DNSDGARisk is DGARisk for a DNS, mDNS or LLMNR query name (DNSInfo.QName):
@@ -58,9 +68,12 @@ func (c *Catalog) DNSDGARisk(qname string, ri *RiskInfo) {
 	c.dgaRisk(qname, ri)
 }
 
-func (c *Catalog) dgaRisk(name string, ri *RiskInfo) {
-	if ri.Has(RiskSuspiciousDGADomain) || !c.IsDGAName(name) || dgaExceptions().search(name) >= 0 {
-		return
+func (c *Catalog) dgaRisk(name string, ri *RiskInfo) bool {
+	if !c.IsDGAName(name) {
+		return false
 	}
-	ri.Set(RiskSuspiciousDGADomain, name)
+	if !ri.Has(RiskSuspiciousDGADomain) && dgaExceptions().search(name) < 0 {
+		ri.Set(RiskSuspiciousDGADomain, name)
+	}
+	return true
 }

@@ -38,6 +38,7 @@ const (
 	FlowTLSCertMismatch    = 23
 	FlowTLSOldVersion      = 24
 	FlowUnidirectional     = 26
+	FlowWebMining          = 27
 	FlowTLSSelfSigned      = 28
 	FlowKnownProtoNonStd   = 30
 	FlowUnexpectedDHCP     = 32
@@ -107,6 +108,7 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowZeroWindow):         {Title: "TCP Zero Window", Check: "zero_tcp_window", Score: 10},
 	flowMeta(FlowNumericIPHost):      {Title: "HTTP Numeric IP Host", Check: "ndpi_http_numeric_ip_host", Score: 10, Risk: 12},
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
+	flowMeta(FlowWebMining):          {Title: "Web Mining", Check: "web_mining", Score: 50},
 	flowMeta(FlowDGADomain):          {Title: "Suspicious DGA Domain", Check: "ndpi_suspicious_dga_domain", Score: 100, Risk: 16},
 	flowMeta(FlowUnsafeProtocol):     {Title: "Unsafe Protocol", Check: "ndpi_unsafe_protocol", Score: 10, Risk: 22},
 	flowMeta(FlowDNSSuspicious):      {Title: "Suspicious DNS Traffic", Check: "ndpi_dns_suspicious_traffic", Score: 100, Risk: 23, CliAttacker: true, SrvVictim: true},

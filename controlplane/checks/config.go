@@ -83,6 +83,7 @@ var catalogue = []Check{
 	{Key: "ndpi_dns_large_packet", Subdir: SubdirFlow, Types: flowT(alert.FlowDNSLargePacket), Enabled: true, Descr: "DNS messages over 512 bytes on UDP"},
 	{Key: "ndpi_error_code_detected", Subdir: SubdirFlow, Types: flowT(alert.FlowErrorCode), Enabled: true, Descr: "DNS answers with an error code"},
 	{Key: "ndpi_http_numeric_ip_host", Subdir: SubdirFlow, Types: flowT(alert.FlowNumericIPHost), Enabled: true, Descr: "HTTP or TLS naming the server by address"},
+	{Key: "web_mining", Subdir: SubdirFlow, Types: flowT(alert.FlowWebMining), Enabled: true, Descr: "Crypto mining: the Mining protocol (Stratum, Bitcoin, Ethereum) or a browser miner's host"},
 	{Key: "ndpi_unsafe_protocol", Subdir: SubdirFlow, Types: flowT(alert.FlowUnsafeProtocol), Enabled: true, Descr: "Protocols nDPI calls unsafe or dangerous (Tor, mining, clear-text logins...)"},
 	{Key: "ndpi_suspicious_dga_domain", Subdir: SubdirFlow, Types: flowT(alert.FlowDGADomain), Enabled: true, Descr: "DNS, HTTP and TLS names nDPI's heuristic calls algorithmically generated"},
 

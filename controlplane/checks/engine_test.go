@@ -210,6 +210,11 @@ func TestFlowChecks(t *testing.T) {
 		{"DNS query for a generated name", nil,
 			dnsExchange(victim, gw, "www.q4cyamnc6mtokjurvdclt.com"), []int{alert.FlowDGADomain}, 100},
 		{"ordinary DNS query", nil, dnsExchange(victim, gw, "www.example.com"), nil, 0},
+		// Stratum to a pool: ntopng's web_mining (50), nDPI's non-standard
+		// port (50, Mining's are 8333 and 30303; the nDPI risk leads the
+		// tie) and unsafe protocol (10).
+		{"Stratum mining", nil, stratum(far1), []int{alert.FlowKnownProtoNonStd, alert.FlowUnsafeProtocol, alert.FlowWebMining}, 110},
+		{"DNS query for a browser miner", nil, dnsExchange(victim, gw, "coinhive.com"), []int{alert.FlowWebMining}, 50},
 		{"low goodput", map[string]Setting{"low_goodput": {Enabled: true, Threshold: 25}},
 			lowGoodput(), []int{alert.FlowLowGoodput}, 10},
 		{"retransmissions", nil, retransmitted(), []int{alert.FlowTCPIssues}, 10},
@@ -333,6 +338,20 @@ func dnsExchange(cli, srv netip.Addr, name string) []*decode.Packet {
 	r := udp(t0+1e6, srv, cli, 53, 5353)
 	r.Payload = append([]byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, question...)
 	return []*decode.Packet{q, r}
+}
+
+// stratum is a miner's Stratum session with a remote pool on port 3333.
+func stratum(pool netip.Addr) []*decode.Packet {
+	out := []*decode.Packet{tcp(t0, victim, pool, 40002, 3333, decode.TCPSyn), tcp(t0+1e6, pool, victim, 3333, 40002, decode.TCPSyn|decode.TCPAck)}
+	sub := tcp(t0+2e6, victim, pool, 40002, 3333, decode.TCPAck|decode.TCPPsh)
+	sub.Payload = []byte(`{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}` + "\n")
+	ans := tcp(t0+3e6, pool, victim, 3333, 40002, decode.TCPAck|decode.TCPPsh)
+	ans.Payload = []byte(`{"id":1,"result":[["mining.notify","ae6812eb4cd7735a302a8a9dd95cf71f"],"08000002",4],"error":null}` + "\n")
+	out = append(out, sub, ans)
+	for _, p := range out {
+		p.TCPWindow = 65535
+	}
+	return out
 }
 
 // lowGoodput is an established TCP flow of 30 packets carrying 1 byte of

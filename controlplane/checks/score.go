@@ -35,6 +35,12 @@ var riskClientPct = map[int]int{
 	46: 50, // unidirectional traffic
 }
 
+// checkClientPct is the client's share of ntopng's own checks that give
+// it neither half nor all of the score (CLIENT_HIGH_RISK_PERCENTAGE).
+var checkClientPct = map[int]int{
+	alert.FlowWebMining: 90,
+}
+
 // networkAlerts are the flow alerts ntopng files under the network score
 // category (alert_category_network); the others are security issues.
 var networkAlerts = map[int]bool{
@@ -52,6 +58,8 @@ func flowScoreSplit(id int) (cli, srv, cat int) {
 	m := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id})
 	pct := 50
 	if p, ok := riskClientPct[m.Risk]; ok && m.Risk != 0 {
+		pct = p
+	} else if p, ok := checkClientPct[id]; ok && m.Risk == 0 {
 		pct = p
 	} else if m.Risk == 0 && m.CliAttacker {
 		pct = 100

@@ -81,7 +81,10 @@ type Flow struct {
 	// dnsDGAChecked: the flow's DNS query name went through nDPI's DGA
 	// heuristic (once: later packets of a DNS flow repeat the question).
 	dnsDGAChecked bool
-	tls           *tlsState // only for flows that started with a ClientHello
+	// miningOut: a TCP payload that is not Mining came first (nDPI asks
+	// its Mining dissector about the first one only).
+	miningOut bool
+	tls       *tlsState // only for flows that started with a ClientHello
 
 	cli, srv *Host
 }

@@ -136,6 +136,7 @@ func TestRisksMatchNDPIReader(t *testing.T) {
 		fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap"),
 		writeNameCapture(t, "dga.pcap", dgaCaptureNames, dgaHTTPHosts, dgaOtherDNS),
 		writeTorCapture(t),
+		writeMiningCapture(t),
 	}
 	for _, pcap := range captures {
 		base := filepath.Base(pcap)
@@ -191,5 +192,31 @@ func writeTorCapture(t *testing.T) string {
 	} {
 		w.tcpConn(cli, srv(i), uint16(21000+i), 443, clientHello(sni))
 	}
+	return w.Path
+}
+
+// writeMiningCapture: Stratum and Ethereum JSON-RPC on pool ports,
+// Bitcoin from and to port 8333, ordinary JSON and traffic that must not
+// be Mining, and a TLS connection to a browser miner's host.
+func writeMiningCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "mining.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	srv := func(i int) net.IP { return net.IP{198, 51, 100, byte(10 + i)} }
+	subscribe := []byte(`{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}` + "\n")
+	notify := []byte(`{"id":null,"method":"mining.notify","params":["bf","4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000"]}` + "\n")
+	login := []byte(`{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"44AFFq5kSiGBoZ","pass":"x","agent":"xmrig/6.16.4"}}` + "\n")
+	job := []byte(`{"jsonrpc":"2.0","method":"job","params":{"blob":"0707d5efb9ee0565","job_id":"q7PLUPL25UV0","target":"b88d0600"}}` + "\n")
+	getwork := []byte(`{"worker": "rig1", "jsonrpc": "2.0", "params": [], "id": 1, "method": "eth_getWork"}`)
+	version := append(append([]byte{}, 0xf9, 0xbe, 0xb4, 0xd9), []byte("version\x00\x00\x00\x00\x00\x64\x00\x00\x00\x35\x8d\x49\x32")...)
+	w.tcpConn(cli, srv(0), 21000, 3333, subscribe, notify)
+	w.tcpConn(cli, srv(1), 21001, 4444, login, job)
+	w.tcpConn(cli, srv(2), 21002, 8008, getwork)
+	w.tcpConn(cli, srv(3), 21003, 8333, nil, version) // the node on 8333 speaks first
+	w.tcpConn(cli, srv(4), 21004, 8333, version)      // the client speaks first: not from 8333
+	w.tcpConn(cli, srv(5), 21005, 7000, []byte(`{"id":7,"result":{"ok":true}}`))
+	w.tcpConn(cli, srv(6), 21006, 7001, []byte("hello there, nothing to see"), subscribe)
+	w.tcpConn(cli, srv(7), 21007, 443, clientHello("coinhive.com"))
+	w.udp(cli, net.IP{203, 0, 113, 53}, 21008, 53, dnsQuery(0x3000, "coin-hive.com"))
 	return w.Path
 }

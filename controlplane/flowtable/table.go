@@ -498,6 +498,13 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 		f.l7Tries++
 		// A file's port rule only guessed the master: the payload's proof wins.
 		m := l7.Classify(p.Proto, p.SrcPort, p.DstPort, p.Payload)
+		if m == l7.Unknown && p.Proto == decode.ProtoTCP && !f.miningOut && len(p.Payload) > l7.MiningMinPayload {
+			if l7.MiningTCP(p.SrcPort, p.DstPort, p.Payload) {
+				m = l7.Mining
+			} else {
+				f.miningOut = true // nDPI's Mining dissector gives up on the first miss
+			}
+		}
 		if m != l7.Unknown {
 			f.L7.Master, f.L7.Guessed = m, false
 		}
@@ -507,6 +514,7 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 		if m == l7.DNS || m == l7.MDNS {
 			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
 				setHostMatch(f, t.cfg.L7.MatchHost(info.QName))
+				setMiningHost(f, info.QName)
 				t.dnsDGALocked(f, info.QName)
 			}
 		}
@@ -583,6 +591,14 @@ func setHostMatch(f *Flow, m l7.HostMatch) {
 	}
 }
 
+// setMiningHost gives a flow to a browser miner's name (l7.MiningHost)
+// the Mining category, as ntopng's NoCoin list does: its protocol stays.
+func setMiningHost(f *Flow, name string) {
+	if l7.MiningHost(name) {
+		f.L7.Category, f.L7.HasCategory = l7.CategoryMining, true
+	}
+}
+
 // inspectServerName takes the TLS SNI or the HTTP Host of a client's first
 // segments as the server's name, as ntopng labels servers.
 func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
@@ -597,6 +613,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			f.ServerName = name
 			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 			setHostMatch(f, cat.MatchHost(name))
+			setMiningHost(f, name)
 			if l7.TorSNI(name, cat.DGARisk(name, &f.risk)) {
 				f.L7.App = l7.Tor
 			}
@@ -623,6 +640,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			m.App = m.Dropped
 		}
 		setHostMatch(f, m)
+		setMiningHost(f, name)
 	}
 }
 
@@ -774,6 +792,7 @@ func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
 		f.ServerName = name
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 		setHostMatch(f, t.cfg.L7.MatchHost(name))
+		setMiningHost(f, name)
 		if l7.TorSNI(name, t.cfg.L7.DGARisk(name, &f.risk)) {
 			f.L7.Master, f.L7.App = l7.TLS, l7.Tor // nDPI: Tor over TLS, even on QUIC
 		}

@@ -124,6 +124,8 @@ func GuessByPort(proto uint8, serverPort uint16) Protocol {
 			return SMBv23
 		case 139:
 			return NetBIOS
+		case 8333, 30303: // Mining's default ports (Bitcoin, Ethereum)
+			return Mining
 		}
 	case 17:
 		switch serverPort {

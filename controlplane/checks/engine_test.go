@@ -215,6 +215,9 @@ func TestFlowChecks(t *testing.T) {
 		// tie) and unsafe protocol (10).
 		{"Stratum mining", nil, stratum(far1), []int{alert.FlowKnownProtoNonStd, alert.FlowUnsafeProtocol, alert.FlowWebMining}, 110},
 		{"DNS query for a browser miner", nil, dnsExchange(victim, gw, "coinhive.com"), []int{alert.FlowWebMining}, 50},
+		// nDPI's medium Missing SNI (50) leads its low "not carrying HTTPS"
+		// (10), as ntopng shows such a flow (issue 26).
+		{"TLS without SNI nor ALPN", nil, tlsNoSNI(far1), []int{alert.FlowTLSMissingSNI, alert.FlowTLSNotHTTPS}, 60},
 		{"low goodput", map[string]Setting{"low_goodput": {Enabled: true, Threshold: 25}},
 			lowGoodput(), []int{alert.FlowLowGoodput}, 10},
 		{"retransmissions", nil, retransmitted(), []int{alert.FlowTCPIssues}, 10},
@@ -348,6 +351,30 @@ func stratum(pool netip.Addr) []*decode.Packet {
 	ans := tcp(t0+3e6, pool, victim, 3333, 40002, decode.TCPAck|decode.TCPPsh)
 	ans.Payload = []byte(`{"id":1,"result":[["mining.notify","ae6812eb4cd7735a302a8a9dd95cf71f"],"08000002",4],"error":null}` + "\n")
 	out = append(out, sub, ans)
+	for _, p := range out {
+		p.TCPWindow = 65535
+	}
+	return out
+}
+
+// tlsNoSNI is a TLS 1.2 connection to port 443 whose ClientHello names
+// no server and offers no ALPN; the server answers.
+func tlsNoSNI(srv netip.Addr) []*decode.Packet {
+	body := []byte{0x03, 0x03}
+	body = append(body, make([]byte, 32)...)                   // random
+	body = append(body, 0, 0x00, 0x04, 0xc0, 0x2f, 0x00, 0x9c) // no session id, two suites
+	body = append(body, 1, 0)                                  // null compression
+	ext := []byte{0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00}
+	body = append(body, byte(len(ext)>>8), byte(len(ext)))
+	body = append(body, ext...)
+	hs := append([]byte{1, 0, byte(len(body) >> 8), byte(len(body))}, body...)
+	hello := append([]byte{0x16, 0x03, 0x01, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+	out := []*decode.Packet{tcp(t0, victim, srv, 40003, 443, decode.TCPSyn), tcp(t0+1e6, srv, victim, 443, 40003, decode.TCPSyn|decode.TCPAck)}
+	c := tcp(t0+2e6, victim, srv, 40003, 443, decode.TCPAck|decode.TCPPsh)
+	c.Payload = hello
+	a := tcp(t0+3e6, srv, victim, 443, 40003, decode.TCPAck|decode.TCPPsh)
+	a.Payload = []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28} // an alert
+	out = append(out, c, a)
 	for _, p := range out {
 		p.TCPWindow = 65535
 	}

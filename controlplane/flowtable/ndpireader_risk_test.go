@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/internal/fixture"
@@ -300,6 +302,30 @@ func writeHTTPRiskCapture(t *testing.T) string {
 			w.tcpConn(cli, srv, uint16(22000+i), 80, req, []byte(head), nil, []byte(c.body))
 		} else {
 			w.tcpConn(cli, srv, uint16(22000+i), 80, req, []byte(head+c.body))
+		}
+	}
+	return w.Path
+}
+
+// writeMidStreamCapture: connections whose first packets were missed (no
+// SYN, no banner): SSH on its port, SSH on another port, and an unknown
+// service, each a few encrypted-looking segments both ways.
+func writeMidStreamCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "midstream.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	for i, port := range []uint16{22, 2222, 7777} {
+		srv := net.IP{198, 51, 100, byte(10 + i)}
+		cs, ss := uint32(77000), uint32(99000)
+		for j := range 6 {
+			p := bytes.Repeat([]byte{byte(0x30 + j), 0xa7, 0x5c, 0x01}, 12)
+			if j%2 == 0 {
+				w.packet(cli, srv, &layers.TCP{SrcPort: layers.TCPPort(23000 + i), DstPort: layers.TCPPort(port), Seq: cs, Ack: ss, ACK: true, PSH: true, Window: 1024}, p)
+				cs += uint32(len(p))
+			} else {
+				w.packet(srv, cli, &layers.TCP{SrcPort: layers.TCPPort(port), DstPort: layers.TCPPort(23000 + i), Seq: ss, Ack: cs, ACK: true, PSH: true, Window: 1024}, p)
+				ss += uint32(len(p))
+			}
 		}
 	}
 	return w.Path

@@ -135,7 +135,7 @@ func (d knownDifference) holds(capture, key, ndpi, probe string) bool {
 // so the list cannot outlive its reasons).
 func TestFlowLabelsMatchNDPIReader(t *testing.T) {
 	captures := []string{fixture.Shared(t, ntopngE2E+"/pcap/test_01.pcap"), fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap")}
-	captures = append(captures, writeHostNameCapture(t), writeTorCapture(t), writeMiningCapture(t))
+	captures = append(captures, writeHostNameCapture(t), writeTorCapture(t), writeMiningCapture(t), writeMidStreamCapture(t))
 	used := make([]bool, len(knownDifferences))
 	for _, pcap := range captures {
 		base := filepath.Base(pcap)

@@ -240,6 +240,15 @@ func writeMiningCapture(t *testing.T) string {
 	w.tcpConn(cli, srv(6), 21006, 7001, []byte("hello there, nothing to see"), subscribe)
 	w.tcpConn(cli, srv(7), 21007, 443, clientHello("coinhive.com"))
 	w.udp(cli, net.IP{203, 0, 113, 53}, 21008, 53, dnsQuery(0x3000, "coin-hive.com"))
+	// Ethereum discovery: sizes and types on the rule's edges.
+	for i, d := range []struct {
+		n   int
+		typ byte
+	}{{98, 1}, {99, 1}, {1279, 4}, {1280, 1}, {200, 5}, {200, 0}} {
+		w.udp(cli, srv(20+i), uint16(24000+i), 30303, devp2p(d.n, d.typ))
+		w.udp(cli, srv(30+i), 30303, uint16(25000+i), devp2p(d.n, d.typ))
+	}
+	w.udp(cli, net.IP{255, 255, 255, 255}, 24100, 30303, devp2p(200, 1))
 	return w.Path
 }
 
@@ -329,4 +338,11 @@ func writeMidStreamCapture(t *testing.T) string {
 		}
 	}
 	return w.Path
+}
+
+// devp2p is an Ethereum discovery datagram of n bytes with packet type typ.
+func devp2p(n int, typ byte) []byte {
+	p := bytes.Repeat([]byte{0xa5}, n)
+	p[97] = typ
+	return p
 }

@@ -505,6 +505,9 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 				f.miningOut = true // nDPI's Mining dissector gives up on the first miss
 			}
 		}
+		if m == l7.Unknown && p.Proto == decode.ProtoUDP && l7.MiningUDP(p.SrcPort, p.DstPort, p.Payload) && !miningSkipsDst(p.Dst) {
+			m = l7.Mining
+		}
 		if m != l7.Unknown {
 			f.L7.Master, f.L7.Guessed = m, false
 		}
@@ -603,6 +606,16 @@ func setHostMatch(f *Flow, m l7.HostMatch) {
 	if m.Name != "" || m.ByCategory {
 		f.L7.Category, f.L7.HasCategory = m.Category, true
 	}
+}
+
+// miningSkipsDst: nDPI's UDP Mining rule ignores datagrams to 255.x and
+// to ff02::/16.
+func miningSkipsDst(a netip.Addr) bool {
+	if a.Is4() || a.Is4In6() {
+		return a.As4()[0] == 255
+	}
+	b := a.As16()
+	return b[0] == 0xff && b[1] == 0x02
 }
 
 // setMiningHost gives a flow to a browser miner's name (l7.MiningHost)

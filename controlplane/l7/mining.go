@@ -56,3 +56,11 @@ var miningHosts = sync.OnceValue(func() *hostMatcher {
 // matched as nDPI matches its host lists: ntopng gives such flows category
 // Mining whatever their protocol.
 func MiningHost(name string) bool { return name != "" && miningHosts().search(name) >= 0 }
+
+// MiningUDP is nDPI 4.2's ndpi_search_mining_udp: Ethereum's devp2p
+// discovery on port 30303 (either side), a datagram of 99 to 1279 bytes
+// whose byte 97 (the packet type) is at most 4. The caller leaves out
+// datagrams to broadcast (255.x) and IPv6 link-local multicast (ff02:).
+func MiningUDP(sport, dport uint16, p []byte) bool {
+	return (sport == 30303 || dport == 30303) && len(p) >= 99 && len(p) <= 1279 && p[97] <= 4
+}

@@ -47,3 +47,23 @@ func TestMiningHost(t *testing.T) {
 		}
 	}
 }
+
+// TestMiningUDP: the size and type edges ndpiReader 4.2 showed (mining.pcap
+// in flowtable's differential test).
+func TestMiningUDP(t *testing.T) {
+	dgram := func(n int, typ byte) []byte { p := make([]byte, n); p[97] = typ; return p }
+	for _, c := range []struct {
+		sport, dport uint16
+		p            []byte
+		want         bool
+	}{
+		{50000, 30303, dgram(98, 1), false}, {50000, 30303, dgram(99, 1), true},
+		{30303, 50000, dgram(1279, 4), true}, {50000, 30303, dgram(1280, 1), false},
+		{50000, 30303, dgram(200, 5), false}, {50000, 30303, dgram(200, 0), true},
+		{50000, 30304, dgram(200, 1), false},
+	} {
+		if got := MiningUDP(c.sport, c.dport, c.p); got != c.want {
+			t.Errorf("%d→%d %d bytes type %d: %v, want %v", c.sport, c.dport, len(c.p), c.p[97], got, c.want)
+		}
+	}
+}

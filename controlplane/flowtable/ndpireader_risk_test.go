@@ -280,6 +280,9 @@ var httpRiskCases = []httpRiskCase{
 	{host: "later.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: text/plain", body: "\x7f\x80\x81\x82", split: true},
 	{host: "image.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: image/png", body: "\x89PNG\r\n"},
 	{host: "form.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: application/x-www-form-urlencoded", body: "\xff\xfeab"},
+	// RCE needs a PCRE build of nDPI: Debian's 4.2 raises none.
+	{host: "rce.example", target: "/run?cmd=;cat%20/etc/passwd&x=$(id)", ua: "Mozilla/5.0"},
+	{host: "rce2.example", target: "/run?c=powershell.exe%20-EncodedCommand%20AA", ua: "Mozilla/5.0"},
 	// libinjection's (not ported): known differences.
 	{host: "xss.example", target: "/search?q=<script>alert(1)</script>", ua: "Mozilla/5.0"},
 	{host: "sqli.example", target: "/item?id=1'%20OR%20'1'='1", ua: "Mozilla/5.0"},

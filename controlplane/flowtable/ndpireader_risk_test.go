@@ -35,6 +35,13 @@ var ndpiRiskText = map[l7.Risk]string{
 	l7.RiskHTTPSuspiciousURL:       "HTTP Suspicious URL",
 	l7.RiskHTTPSuspiciousContent:   "HTTP Suspicious Content",
 	l7.RiskPossibleExploit:         "Possible Exploit Detected",
+	// What ndpiReader raises on ntopng's captures besides.
+	l7.RiskTLSObsoleteVersion:          "Obsolete TLS Version (1.1 or older)",
+	l7.RiskTLSCertificateExpired:       "TLS Expired Certificate",
+	l7.RiskTLSCertificateMismatch:      "TLS Certificate Mismatch",
+	l7.RiskTLSNotCarryingHTTPS:         "TLS (probably) Not Carrying HTTPS",
+	l7.RiskTLSFatalAlert:               "TLS Fatal Alert",
+	l7.RiskTLSCertificateAboutToExpire: "TLS Certificate About To Expire",
 }
 
 var ndpiRiskField = regexp.MustCompile(`\[Risk: ([^\]]*)\]`)

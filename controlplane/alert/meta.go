@@ -38,6 +38,7 @@ const (
 	FlowTLSCertMismatch    = 23
 	FlowTLSOldVersion      = 24
 	FlowUnidirectional     = 26
+	FlowWebMining          = 27
 	FlowTLSSelfSigned      = 28
 	FlowKnownProtoNonStd   = 30
 	FlowUnexpectedDHCP     = 32
@@ -47,6 +48,12 @@ const (
 	FlowZeroWindow         = 36
 	FlowNumericIPHost      = 43
 	FlowTLSNotHTTPS        = 46
+	FlowHTTPSuspiciousUA   = 42
+	FlowHTTPSuspiciousURL  = 44
+	FlowDGADomain          = 47
+	FlowUnsafeProtocol     = 52
+	FlowHTTPSuspContent    = 63
+	FlowPossibleExploit    = 68
 	FlowDNSSuspicious      = 53
 	FlowTLSMissingSNI      = 54
 	FlowTLSValidityTooLong = 60
@@ -105,8 +112,15 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowZeroWindow):         {Title: "TCP Zero Window", Check: "zero_tcp_window", Score: 10},
 	flowMeta(FlowNumericIPHost):      {Title: "HTTP Numeric IP Host", Check: "ndpi_http_numeric_ip_host", Score: 10, Risk: 12},
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
+	flowMeta(FlowHTTPSuspiciousUA):   {Title: "HTTP Suspicious User-Agent", Check: "ndpi_http_suspicious_user_agent", Score: 100, Risk: 11},
+	flowMeta(FlowHTTPSuspiciousURL):  {Title: "HTTP Suspicious URL", Check: "ndpi_http_suspicious_url", Score: 100, Risk: 13},
+	flowMeta(FlowHTTPSuspContent):    {Title: "HTTP Suspicious Content", Check: "ndpi_http_suspicious_content", Score: 100, Risk: 25},
+	flowMeta(FlowPossibleExploit):    {Title: "Possible Exploit", Check: "ndpi_possible_exploit", Score: 250, Risk: 40},
+	flowMeta(FlowWebMining):          {Title: "Web Mining", Check: "web_mining", Score: 50},
+	flowMeta(FlowDGADomain):          {Title: "Suspicious DGA Domain", Check: "ndpi_suspicious_dga_domain", Score: 100, Risk: 16},
+	flowMeta(FlowUnsafeProtocol):     {Title: "Unsafe Protocol", Check: "ndpi_unsafe_protocol", Score: 10, Risk: 22},
 	flowMeta(FlowDNSSuspicious):      {Title: "Suspicious DNS Traffic", Check: "ndpi_dns_suspicious_traffic", Score: 100, Risk: 23, CliAttacker: true, SrvVictim: true},
-	flowMeta(FlowTLSMissingSNI):      {Title: "TLS Missing SNI", Check: "ndpi_tls_missing_sni", Score: 10, Risk: 24},
+	flowMeta(FlowTLSMissingSNI):      {Title: "TLS Missing SNI", Check: "ndpi_tls_missing_sni", Score: 50, Risk: 24},
 	flowMeta(FlowTLSValidityTooLong): {Title: "TLS Cert Validity Too Long", Check: "ndpi_tls_cert_validity_too_long", Score: 50, Risk: 32},
 	flowMeta(FlowDNSLargePacket):     {Title: "Large DNS Packet (512+ bytes)", Check: "ndpi_dns_large_packet", Score: 10, Risk: 37},
 	flowMeta(FlowTLSCertAboutExpire): {Title: "TLS Cert About To Expire", Check: "ndpi_tls_certificate_about_to_expire", Score: 50, Risk: 41},

@@ -83,6 +83,13 @@ var catalogue = []Check{
 	{Key: "ndpi_dns_large_packet", Subdir: SubdirFlow, Types: flowT(alert.FlowDNSLargePacket), Enabled: true, Descr: "DNS messages over 512 bytes on UDP"},
 	{Key: "ndpi_error_code_detected", Subdir: SubdirFlow, Types: flowT(alert.FlowErrorCode), Enabled: true, Descr: "DNS answers with an error code"},
 	{Key: "ndpi_http_numeric_ip_host", Subdir: SubdirFlow, Types: flowT(alert.FlowNumericIPHost), Enabled: true, Descr: "HTTP or TLS naming the server by address"},
+	{Key: "ndpi_http_suspicious_user_agent", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspiciousUA), Enabled: true, Descr: "HTTP requests with an odd User-Agent (test tools, braces, odd lengths)"},
+	{Key: "ndpi_http_suspicious_url", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspiciousURL), Enabled: true, Descr: "HTTP URLs climbing directories (..)"},
+	{Key: "ndpi_http_suspicious_content", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspContent), Enabled: true, Descr: "HTTP text or JSON responses whose body is binary"},
+	{Key: "ndpi_possible_exploit", Subdir: SubdirFlow, Types: flowT(alert.FlowPossibleExploit), Enabled: true, Descr: "HTTP User-Agents carrying code or lookups (Log4Shell ${jndi:...}, PHP)"},
+	{Key: "web_mining", Subdir: SubdirFlow, Types: flowT(alert.FlowWebMining), Enabled: true, Descr: "Crypto mining: the Mining protocol (Stratum, Bitcoin, Ethereum) or a browser miner's host"},
+	{Key: "ndpi_unsafe_protocol", Subdir: SubdirFlow, Types: flowT(alert.FlowUnsafeProtocol), Enabled: true, Descr: "Protocols nDPI calls unsafe or dangerous (Tor, mining, clear-text logins...)"},
+	{Key: "ndpi_suspicious_dga_domain", Subdir: SubdirFlow, Types: flowT(alert.FlowDGADomain), Enabled: true, Descr: "DNS, HTTP and TLS names nDPI's heuristic calls algorithmically generated"},
 
 	{Key: "syn_flood", Subdir: SubdirHost, Types: hostT(alert.HostSYNFlood), Threshold: 50, Unit: "SYN/s", Enabled: true, Descr: "Hosts sending (attacker) or receiving (victim) TCP SYNs faster than the threshold"},
 	{Key: "syn_scan", Subdir: SubdirHost, Types: hostT(alert.HostSYNScan), Threshold: 50, Unit: "unanswered SYN/s", Enabled: true, Descr: "Hosts sending (attacker) or receiving (victim) SYNs left without a SYN-ACK faster than the threshold"},

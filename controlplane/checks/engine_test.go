@@ -202,9 +202,22 @@ func TestFlowChecks(t *testing.T) {
 			[]*decode.Packet{tcp(t0, far1, far2, 40000, 443, decode.TCPSyn), tcp(t0+1e6, far2, far1, 443, 40000, decode.TCPSyn|decode.TCPAck)}, []int{alert.FlowUnidirectional, alert.FlowRemoteToRemote}, 20},
 		{"unanswered flow at the end of a capture", nil,
 			[]*decode.Packet{udp(t0, victim, far1, 5000, 9999)}, []int{alert.FlowUnidirectional}, 10},
+		// The long base32 label is also a generated name to nDPI 4.2 (an
+		// element of 19+ characters with digits): both checks fire, the nDPI
+		// risk leads the tie.
 		{"DNS query carrying data", nil,
-			dnsExchange(victim, gw, "mzxw6ytboi2dambqgezdgnbvgy3tqojqgezdgnbvgy3tqojq.x.example.com"), []int{alert.FlowDNSExfiltration}, 100},
+			dnsExchange(victim, gw, "mzxw6ytboi2dambqgezdgnbvgy3tqojqgezdgnbvgy3tqojq.x.example.com"), []int{alert.FlowDGADomain, alert.FlowDNSExfiltration}, 200},
+		{"DNS query for a generated name", nil,
+			dnsExchange(victim, gw, "www.q4cyamnc6mtokjurvdclt.com"), []int{alert.FlowDGADomain}, 100},
 		{"ordinary DNS query", nil, dnsExchange(victim, gw, "www.example.com"), nil, 0},
+		// Stratum to a pool: ntopng's web_mining (50), nDPI's non-standard
+		// port (50, Mining's are 8333 and 30303; the nDPI risk leads the
+		// tie) and unsafe protocol (10).
+		{"Stratum mining", nil, stratum(far1), []int{alert.FlowKnownProtoNonStd, alert.FlowUnsafeProtocol, alert.FlowWebMining}, 110},
+		{"DNS query for a browser miner", nil, dnsExchange(victim, gw, "coinhive.com"), []int{alert.FlowWebMining}, 50},
+		// nDPI's medium Missing SNI (50) leads its low "not carrying HTTPS"
+		// (10), as ntopng shows such a flow (issue 26).
+		{"TLS without SNI nor ALPN", nil, tlsNoSNI(far1), []int{alert.FlowTLSMissingSNI, alert.FlowTLSNotHTTPS}, 60},
 		{"low goodput", map[string]Setting{"low_goodput": {Enabled: true, Threshold: 25}},
 			lowGoodput(), []int{alert.FlowLowGoodput}, 10},
 		{"retransmissions", nil, retransmitted(), []int{alert.FlowTCPIssues}, 10},
@@ -328,6 +341,44 @@ func dnsExchange(cli, srv netip.Addr, name string) []*decode.Packet {
 	r := udp(t0+1e6, srv, cli, 53, 5353)
 	r.Payload = append([]byte{0x12, 0x34, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0}, question...)
 	return []*decode.Packet{q, r}
+}
+
+// stratum is a miner's Stratum session with a remote pool on port 3333.
+func stratum(pool netip.Addr) []*decode.Packet {
+	out := []*decode.Packet{tcp(t0, victim, pool, 40002, 3333, decode.TCPSyn), tcp(t0+1e6, pool, victim, 3333, 40002, decode.TCPSyn|decode.TCPAck)}
+	sub := tcp(t0+2e6, victim, pool, 40002, 3333, decode.TCPAck|decode.TCPPsh)
+	sub.Payload = []byte(`{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}` + "\n")
+	ans := tcp(t0+3e6, pool, victim, 3333, 40002, decode.TCPAck|decode.TCPPsh)
+	ans.Payload = []byte(`{"id":1,"result":[["mining.notify","ae6812eb4cd7735a302a8a9dd95cf71f"],"08000002",4],"error":null}` + "\n")
+	out = append(out, sub, ans)
+	for _, p := range out {
+		p.TCPWindow = 65535
+	}
+	return out
+}
+
+// tlsNoSNI is a TLS 1.2 connection to port 443 whose ClientHello names
+// no server and offers no ALPN; the server answers.
+func tlsNoSNI(srv netip.Addr) []*decode.Packet {
+	body := []byte{0x03, 0x03}
+	body = append(body, make([]byte, 32)...)                   // random
+	body = append(body, 0, 0x00, 0x04, 0xc0, 0x2f, 0x00, 0x9c) // no session id, two suites
+	body = append(body, 1, 0)                                  // null compression
+	ext := []byte{0x00, 0x0a, 0x00, 0x04, 0x00, 0x02, 0x00, 0x17, 0x00, 0x0b, 0x00, 0x02, 0x01, 0x00}
+	body = append(body, byte(len(ext)>>8), byte(len(ext)))
+	body = append(body, ext...)
+	hs := append([]byte{1, 0, byte(len(body) >> 8), byte(len(body))}, body...)
+	hello := append([]byte{0x16, 0x03, 0x01, byte(len(hs) >> 8), byte(len(hs))}, hs...)
+	out := []*decode.Packet{tcp(t0, victim, srv, 40003, 443, decode.TCPSyn), tcp(t0+1e6, srv, victim, 443, 40003, decode.TCPSyn|decode.TCPAck)}
+	c := tcp(t0+2e6, victim, srv, 40003, 443, decode.TCPAck|decode.TCPPsh)
+	c.Payload = hello
+	a := tcp(t0+3e6, srv, victim, 443, 40003, decode.TCPAck|decode.TCPPsh)
+	a.Payload = []byte{0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28} // an alert
+	out = append(out, c, a)
+	for _, p := range out {
+		p.TCPWindow = 65535
+	}
+	return out
 }
 
 // lowGoodput is an established TCP flow of 30 packets carrying 1 byte of

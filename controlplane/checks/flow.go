@@ -51,6 +51,8 @@ var stdPorts = map[l7.Protocol][]uint16{
 	l7.HTTP: {80, 8080, 8000, 3128},
 	l7.SSH:  {22},
 	l7.DNS:  {53, 5353},
+	// nDPI 4.2's default Mining ports; ndpiReader flags Stratum pools.
+	l7.Mining: {8333, 30303},
 }
 
 // riskTypes maps nDPI risks to the flow alerts that report them.
@@ -69,6 +71,7 @@ var riskTypes = func() map[int]int {
 // allocates nothing.
 type flowEval struct {
 	snap  *snapshot
+	cat   *l7.Catalog // the table's protocols (custom ones included)
 	f     *flowtable.Flow
 	now   int64
 	final bool
@@ -98,6 +101,7 @@ var flowChecks = []func(e *flowEval){
 	checkNonStandardPort,
 	checkUnexpectedServer,
 	checkRisks,
+	checkWebMining,
 	checkUnidirectional,
 }
 
@@ -242,6 +246,14 @@ func checkRisks(e *flowEval) {
 	})
 }
 
+// checkWebMining is ntopng's web_mining: a flow of nDPI's Mining category,
+// from the Mining protocol or a browser miner's name.
+func checkWebMining(e *flowEval) {
+	if e.cat.Category(e.f.Protocol()) == l7.CategoryMining {
+		e.add("web_mining", alert.FlowWebMining, "")
+	}
+}
+
 func checkUnidirectional(e *flowEval) {
 	f := e.f
 	if !unidirectional(f) || !(e.final || e.now-f.FirstSeen >= int64(unanswered)) {
@@ -308,7 +320,7 @@ func contains(ports []uint16, p uint16) bool {
 // flowPass evaluates every flow and updates the flow alerts.
 func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	var buf [maxHits]hit
-	ev := flowEval{snap: snap, now: now, final: final}
+	ev := flowEval{snap: snap, cat: ifc.Table.Config().L7, now: now, final: final}
 	v.EachFlow(func(f *flowtable.Flow) {
 		if f.Retired() {
 			// ntopng checks the conversation, not its left-behind first packet.

@@ -23,14 +23,26 @@ var riskClientPct = map[int]int{
 	9:  10, // TLS certificate expired
 	10: 50, // TLS certificate mismatch
 	12: 50, // HTTP numeric IP host
+	11: 90, // HTTP suspicious user agent
+	13: 90, // HTTP suspicious URL
 	15: 50, // TLS not carrying HTTPS
+	16: 90, // suspicious DGA domain
+	22: 50, // unsafe protocol
 	23: 90, // suspicious DNS traffic
 	24: 50, // TLS missing SNI
+	25: 90, // HTTP suspicious content
 	32: 50, // TLS certificate validity too long
 	37: 50, // DNS large packet
+	40: 90, // possible exploit
 	41: 10, // TLS certificate about to expire
 	43: 50, // error code
 	46: 50, // unidirectional traffic
+}
+
+// checkClientPct is the client's share of ntopng's own checks that give
+// it neither half nor all of the score (CLIENT_HIGH_RISK_PERCENTAGE).
+var checkClientPct = map[int]int{
+	alert.FlowWebMining: 90,
 }
 
 // networkAlerts are the flow alerts ntopng files under the network score
@@ -50,6 +62,8 @@ func flowScoreSplit(id int) (cli, srv, cat int) {
 	m := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id})
 	pct := 50
 	if p, ok := riskClientPct[m.Risk]; ok && m.Risk != 0 {
+		pct = p
+	} else if p, ok := checkClientPct[id]; ok && m.Risk == 0 {
 		pct = p
 	} else if m.Risk == 0 && m.CliAttacker {
 		pct = 100

@@ -78,7 +78,14 @@ type Flow struct {
 	inspected4L7 bool // its payloads go through detection (see booked)
 
 	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
-	tls  *tlsState   // only for flows that started with a ClientHello
+	// dnsDGAChecked: the flow's DNS query name went through nDPI's DGA
+	// heuristic (once: later packets of a DNS flow repeat the question).
+	dnsDGAChecked bool
+	// miningOut: a TCP payload that is not Mining came first (nDPI asks
+	// its Mining dissector about the first one only).
+	miningOut bool
+	httpSeen  uint8     // httpRequestSeen | httpResponseSeen
+	tls       *tlsState // only for flows that started with a ClientHello
 
 	cli, srv *Host
 }
@@ -139,7 +146,17 @@ func (f *Flow) PayloadBytes() (c2s, s2c uint32, ok bool) {
 // Risks are the flow risks nDPI would raise on what the flow's payloads
 // showed, with nDPI's info texts. Like the flow, valid while the table is
 // locked (inside View); the copy itself stays consistent after.
-func (f *Flow) Risks() l7.RiskInfo { return f.risk }
+//
+// nDPI also raises UNSAFE_PROTOCOL for a flow whose application (its
+// master when it has none) is of an unsafe breed, guessed or proven: that
+// one follows the label, so it is added here.
+func (f *Flow) Risks() l7.RiskInfo {
+	ri := f.risk
+	if l7.UnsafeBreed(f.Protocol().AppID()) {
+		ri.Risks.Set(l7.RiskUnsafeProtocol)
+	}
+	return ri
+}
 
 // TLS is what the flow's TLS handshake showed, nil if the client did not
 // open with a ClientHello. It must not be kept after View returns.

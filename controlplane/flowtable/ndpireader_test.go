@@ -13,12 +13,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/probe-appliance/probe/internal/pcaptest"
-
-	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/l7"
@@ -141,7 +135,7 @@ func (d knownDifference) holds(capture, key, ndpi, probe string) bool {
 // so the list cannot outlive its reasons).
 func TestFlowLabelsMatchNDPIReader(t *testing.T) {
 	captures := []string{fixture.Shared(t, ntopngE2E+"/pcap/test_01.pcap"), fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap")}
-	captures = append(captures, writeHostNameCapture(t))
+	captures = append(captures, writeHostNameCapture(t), writeTorCapture(t), writeMiningCapture(t), writeMidStreamCapture(t))
 	used := make([]bool, len(knownDifferences))
 	for _, pcap := range captures {
 		base := filepath.Base(pcap)
@@ -205,48 +199,45 @@ var hostNameCases = []string{
 // holds (so only the name can name the application).
 func writeHostNameCapture(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "hostnames.pcap")
-	w := pcaptest.Create(t, path)
-	ts := time.Date(2022, 3, 1, 10, 0, 0, 0, time.UTC)
+	return writeNameCapture(t, "hostnames.pcap", hostNameCases, nil, nil)
+}
+
+// writeNameCapture writes, per name, a TLS connection with it as SNI, an
+// HTTP request with it as Host and a DNS query for it; per httpHosts entry
+// an HTTP request only; per dnsOther entry a query to mDNS's port 5353
+// and one to LLMNR's 5355.
+func writeNameCapture(t *testing.T, file string, names, httpHosts, dnsOther []string) string {
+	t.Helper()
+	w := newCapWriter(t, file)
 	cli := net.IP{192, 0, 2, 10}
-	write := func(src, dst net.IP, l4 gopacket.SerializableLayer, nl gopacket.NetworkLayer, payload []byte) {
-		ts = ts.Add(time.Millisecond)
-		eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-		ip := &layers.IPv4{Version: 4, TTL: 64, SrcIP: src, DstIP: dst}
-		switch l := l4.(type) {
-		case *layers.TCP:
-			ip.Protocol = layers.IPProtocolTCP
-			_ = l.SetNetworkLayerForChecksum(ip)
-		case *layers.UDP:
-			ip.Protocol = layers.IPProtocolUDP
-			_ = l.SetNetworkLayerForChecksum(ip)
+	// Servers 198.51.100.0/24 then 198.18.0.0/15 (documentation and
+	// benchmarking addresses), one per name.
+	server := func(i int) net.IP {
+		if i < 200 {
+			return net.IP{198, 51, 100, byte(10 + i)}
 		}
-		buf := gopacket.NewSerializeBuffer()
-		opts := gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
-		if err := gopacket.SerializeLayers(buf, opts, eth, ip, l4, gopacket.Payload(payload)); err != nil {
-			t.Fatal(err)
-		}
-		if err := w.WritePacket(gopacket.CaptureInfo{Timestamp: ts, CaptureLength: len(buf.Bytes()), Length: len(buf.Bytes())}, buf.Bytes()); err != nil {
-			t.Fatal(err)
-		}
+		return net.IP{198, 18, byte(i >> 8), byte(i)}
 	}
-	// A TCP connection: handshake, one client payload, its ack.
-	tcpConn := func(srv net.IP, sport, dport uint16, payload []byte) {
-		cs, ss := uint32(1000), uint32(5000)
-		write(cli, srv, &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: cs, SYN: true, Window: 65535}, nil, nil)
-		write(srv, cli, &layers.TCP{SrcPort: layers.TCPPort(dport), DstPort: layers.TCPPort(sport), Seq: ss, Ack: cs + 1, SYN: true, ACK: true, Window: 65535}, nil, nil)
-		write(cli, srv, &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: cs + 1, Ack: ss + 1, ACK: true, Window: 65535}, nil, nil)
-		write(cli, srv, &layers.TCP{SrcPort: layers.TCPPort(sport), DstPort: layers.TCPPort(dport), Seq: cs + 1, Ack: ss + 1, ACK: true, PSH: true, Window: 65535}, nil, payload)
-		write(srv, cli, &layers.TCP{SrcPort: layers.TCPPort(dport), DstPort: layers.TCPPort(sport), Seq: ss + 1, Ack: cs + 1 + uint32(len(payload)), ACK: true, Window: 65535}, nil, nil)
+	dns := net.IP{203, 0, 113, 53}
+	for i, name := range names {
+		srv := server(i)
+		w.tcpConn(cli, srv, uint16(20000+i), 443, clientHello(name))
+		w.tcpConn(cli, srv, uint16(30000+i), 80, httpGet(name))
+		w.udp(cli, dns, uint16(40000+i), 53, dnsQuery(uint16(0x1000+i), name))
 	}
-	for i, name := range hostNameCases {
-		srv := net.IP{198, 51, 100, byte(10 + i)}
-		tcpConn(srv, uint16(40000+i), 443, clientHello(name))
-		tcpConn(srv, uint16(41000+i), 80, []byte("GET / HTTP/1.1\r\nHost: "+name+"\r\nUser-Agent: probe-test\r\nAccept: */*\r\n\r\n"))
-		dns := net.IP{203, 0, 113, 53}
-		write(cli, dns, &layers.UDP{SrcPort: layers.UDPPort(42000 + i), DstPort: 53}, nil, dnsQuery(uint16(0x1000+i), name))
+	for i, host := range httpHosts {
+		w.tcpConn(cli, server(len(names)+i), uint16(50000+i), 80, httpGet(host))
 	}
-	return path
+	for i, name := range dnsOther {
+		w.udp(cli, net.IP{224, 0, 0, 251}, uint16(55000+i), 5353, dnsQuery(0, name))
+		w.udp(cli, net.IP{224, 0, 0, 252}, uint16(56000+i), 5355, dnsQuery(uint16(0x2000+i), name))
+	}
+	return w.Path
+}
+
+// httpGet is a GET request for / with host as Host.
+func httpGet(host string) []byte {
+	return []byte("GET / HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: probe-test\r\nAccept: */*\r\n\r\n")
 }
 
 // clientHello is a TLS 1.2 ClientHello record with name as SNI.

@@ -459,6 +459,12 @@ func (t *Table) namesLocked(f *Flow, p *decode.Packet, dir int) {
 			}
 		}
 	}
+	if p.DstPort == 5355 && !f.dnsDGAChecked {
+		// LLMNR: nDPI's DNS dissector also reads queries to 5355.
+		if info, ok := l7.ParseDNS(p.Payload); ok {
+			t.dnsDGALocked(f, info.QName)
+		}
+	}
 	if p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.
 		sender, _ := f.endsOf(dir)
@@ -492,6 +498,16 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 		f.l7Tries++
 		// A file's port rule only guessed the master: the payload's proof wins.
 		m := l7.Classify(p.Proto, p.SrcPort, p.DstPort, p.Payload)
+		if m == l7.Unknown && p.Proto == decode.ProtoTCP && !f.miningOut && len(p.Payload) > l7.MiningMinPayload {
+			if l7.MiningTCP(p.SrcPort, p.DstPort, p.Payload) {
+				m = l7.Mining
+			} else {
+				f.miningOut = true // nDPI's Mining dissector gives up on the first miss
+			}
+		}
+		if m == l7.Unknown && p.Proto == decode.ProtoUDP && l7.MiningUDP(p.SrcPort, p.DstPort, p.Payload) && !miningSkipsDst(p.Dst) {
+			m = l7.Mining
+		}
 		if m != l7.Unknown {
 			f.L7.Master, f.L7.Guessed = m, false
 		}
@@ -501,9 +517,22 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 		if m == l7.DNS || m == l7.MDNS {
 			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
 				setHostMatch(f, t.cfg.L7.MatchHost(info.QName))
+				setMiningHost(f, info.QName)
+				t.dnsDGALocked(f, info.QName)
 			}
 		}
 	}
+}
+
+// dnsDGALocked runs nDPI's DGA heuristic on a DNS-like flow's first
+// question name (nDPI's DNS dissector scores each packet's, and a flow's
+// packets repeat its question).
+func (t *Table) dnsDGALocked(f *Flow, qname string) {
+	if f.dnsDGAChecked || qname == "" {
+		return
+	}
+	f.dnsDGAChecked = true
+	t.cfg.L7.DNSDGARisk(qname, &f.risk)
 }
 
 // httpLocked counts the requests and responses an HTTP flow carries (every
@@ -511,6 +540,10 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 	sender, receiver := f.endsOf(dir)
 	if m, ok := l7.HTTPRequestMethod(payload); ok {
+		if f.httpSeen&httpRequestSeen == 0 {
+			f.httpSeen |= httpRequestSeen
+			l7.HTTPRequestRisks(payload, &f.risk)
+		}
 		sender.HTTPSent.Queries[m]++
 		receiver.HTTPRcvd.Queries[m]++
 		if name, ok := l7.HTTPHost(payload); ok {
@@ -519,10 +552,20 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			}
 		}
 	} else if c, ok := l7.HTTPResponseClass(payload); ok {
+		if f.httpSeen&httpResponseSeen == 0 {
+			f.httpSeen |= httpResponseSeen
+			l7.HTTPResponseRisks(payload, &f.risk)
+		}
 		sender.HTTPSent.Responses[c]++
 		receiver.HTTPRcvd.Responses[c]++
 	}
 }
+
+// Flow.httpSeen bits: what of an HTTP flow nDPI's risk checks already saw.
+const (
+	httpRequestSeen  = 1 << iota // the first request (User-Agent, URL)
+	httpResponseSeen             // the first response (content)
+)
 
 // maxL7Tries is how many payload packets of a flow the classifier sees: a
 // protocol shows itself in the first ones or not at all.
@@ -565,6 +608,24 @@ func setHostMatch(f *Flow, m l7.HostMatch) {
 	}
 }
 
+// miningSkipsDst: nDPI's UDP Mining rule ignores datagrams to 255.x and
+// to ff02::/16.
+func miningSkipsDst(a netip.Addr) bool {
+	if a.Is4() || a.Is4In6() {
+		return a.As4()[0] == 255
+	}
+	b := a.As16()
+	return b[0] == 0xff && b[1] == 0x02
+}
+
+// setMiningHost gives a flow to a browser miner's name (l7.MiningHost)
+// the Mining category, as ntopng's NoCoin list does: its protocol stays.
+func setMiningHost(f *Flow, name string) {
+	if l7.MiningHost(name) {
+		f.L7.Category, f.L7.HasCategory = l7.CategoryMining, true
+	}
+}
+
 // inspectServerName takes the TLS SNI or the HTTP Host of a client's first
 // segments as the server's name, as ntopng labels servers.
 func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
@@ -579,6 +640,10 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			f.ServerName = name
 			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 			setHostMatch(f, cat.MatchHost(name))
+			setMiningHost(f, name)
+			if l7.TorSNI(name, cat.DGARisk(name, &f.risk)) {
+				f.L7.App = l7.Tor
+			}
 		}
 		return
 	}
@@ -590,7 +655,11 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 	if name, ok := l7.HTTPHost(payload); ok {
 		f.ServerName = name
 		f.inspected = maxInspected
-		l7.NumericHostRisk(name, &f.risk)
+		if v, ok := l7.HTTPHostValue(payload); ok {
+			// nDPI judges the value as sent, with its port.
+			l7.NumericHostRisk(v, &f.risk)
+			cat.DGARisk(v, &f.risk)
+		}
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
 		// nDPI's HTTP dissector keeps the host's application even where
 		// the category list claimed the name (captive.apple.com: Apple).
@@ -599,6 +668,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			m.App = m.Dropped
 		}
 		setHostMatch(f, m)
+		setMiningHost(f, name)
 	}
 }
 
@@ -652,6 +722,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		return
 	}
 	l7.DNSRisks(p.Payload, info, p.Proto == decode.ProtoUDP, &f.risk)
+	t.dnsDGALocked(f, info.QName)
 	if f.ServerName == "" && info.QName != "" && len(info.QName) <= maxServerName {
 		// ntopng shows a DNS flow's query as its info.
 		f.ServerName, f.dnsQType = info.QName, info.QType
@@ -749,6 +820,10 @@ func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
 		f.ServerName = name
 		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
 		setHostMatch(f, t.cfg.L7.MatchHost(name))
+		setMiningHost(f, name)
+		if l7.TorSNI(name, t.cfg.L7.DGARisk(name, &f.risk)) {
+			f.L7.Master, f.L7.App = l7.TLS, l7.Tor // nDPI: Tor over TLS, even on QUIC
+		}
 	}
 }
 

@@ -32,6 +32,8 @@ const (
 	Amazon     Protocol = 178
 	QUIC       Protocol = 188
 	Microsoft  Protocol = 212
+	Mining     Protocol = 42
+	Tor        Protocol = 163
 	Cloudflare Protocol = 220
 	AmazonAWS  Protocol = 265
 )
@@ -122,6 +124,8 @@ func GuessByPort(proto uint8, serverPort uint16) Protocol {
 			return SMBv23
 		case 139:
 			return NetBIOS
+		case 8333, 30303: // Mining's default ports (Bitcoin, Ethereum)
+			return Mining
 		}
 	case 17:
 		switch serverPort {

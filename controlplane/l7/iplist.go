@@ -333,15 +333,15 @@ Apple 2620:149::/32
 // (iplist_aws_gen.go, from tools/ipranges, and CloudFront's later ranges,
 // iplist_cloudfront.go), which win ties as there.
 const (
-	defaultIPv4List = ndpi42IPv4List + awsIPv4List + cloudfrontIPv4List
+	defaultIPv4List = ndpi42IPv4List + ndpiTorIPv4List + awsIPv4List + cloudfrontIPv4List
 	defaultIPv6List = handIPv6List + awsIPv6List
 )
 
 // ndpi42IPv4List is a subset of nDPI's IPv4 address lists, taken from
 // nDPI 4.2 as Debian ships it (libndpi 4.2-2: ndpi_content_match.c.inc's
 // host_protocol_list and ndpi_protocol_microsoft_azure_protocol_list, read
-// out of libndpi.a). Left out: the Tor exit-node list (thousands of
-// short-lived addresses; nDPI has an option to skip it too). Where nDPI
+// out of libndpi.a). The Tor exit-node list, 7,063 addresses, is
+// generated apart (iplist_tor_gen.go, tools/ndpidata/gen.sh). Where nDPI
 // lists the same prefix twice the later entry won, as it does in nDPI's
 // tree; each application's prefixes were then merged where that changes no
 // lookup (checked by comparing the flattened ranges). Newer nDPI releases

@@ -172,3 +172,13 @@ func (ri RiskInfo) Info(r Risk) string {
 func (ri RiskInfo) Each(fn func(r Risk, info string)) {
 	ri.Risks.Each(func(r Risk) { fn(r, ri.Info(r)) })
 }
+
+// UnsafeBreed reports a protocol nDPI raises UNSAFE_PROTOCOL for: its breed
+// is Unsafe, Potentially Dangerous or Dangerous (ndpi_reconcile_protocols).
+func UnsafeBreed(p Protocol) bool {
+	switch InfoOf(p).Breed {
+	case "Unsafe", "Potentially Dangerous", "Dangerous":
+		return true
+	}
+	return false
+}

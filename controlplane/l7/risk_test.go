@@ -137,13 +137,16 @@ func TestDNSRisks(t *testing.T) {
 }
 
 func TestNumericHostRisk(t *testing.T) {
-	for host, numeric := range map[string]bool{
-		"10.0.0.1": true, "2001:db8::1": true, "::1": true, "example.com": false,
-		"1.example.com": false, "": false, "999.1.1.1": false,
+	// Host values as sent; the address is the info. IPv6 literals, long
+	// values and non-canonical quads are not numeric to nDPI 4.2.
+	for host, addr := range map[string]string{
+		"10.0.0.1": "10.0.0.1", "10.0.0.1:8080": "10.0.0.1", "2001:db8::1": "", "[2001:db8::1]": "",
+		"::1": "", "example.com": "", "1.example.com": "", "": "", "999.1.1.1": "", "010.0.0.1": "",
+		"10.0.0.1:8080123456789": "",
 	} {
 		var ri RiskInfo
 		NumericHostRisk(host, &ri)
-		if ri.Has(RiskNumericIPHost) != numeric || (numeric && ri.Info(RiskNumericIPHost) != host) {
+		if ri.Has(RiskNumericIPHost) != (addr != "") || ri.Info(RiskNumericIPHost) != addr {
 			t.Errorf("%q: %v %q", host, ri.Has(RiskNumericIPHost), ri.Info(RiskNumericIPHost))
 		}
 	}

@@ -1,7 +1,6 @@
 package l7
 
 import (
-	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -93,13 +92,19 @@ func mismatchInfo(sni string, names []string) string {
 	return b.String()
 }
 
-// NumericHostRisk raises NUMERIC_IP_HOST when a host name (HTTP Host, TLS
-// SNI) is a literal address.
+// NumericHostRisk raises NUMERIC_IP_HOST as nDPI's HTTP dissector does
+// (ndpi_check_numeric_ip) on a Host value as sent: one starting with a
+// digit and shorter than 21 characters whose part before any ':' is an
+// IPv4 dotted quad written canonically. nDPI does not detect IPv6 literals
+// (checked against ndpiReader).
 func NumericHostRisk(host string, ri *RiskInfo) {
-	if host == "" || !(host[0] >= '0' && host[0] <= '9' || strings.IndexByte(host, ':') >= 0) {
+	if host == "" || host[0] < '0' || host[0] > '9' || len(host) >= 21 {
 		return
 	}
-	if _, err := netip.ParseAddr(host); err == nil {
+	if i := strings.IndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	if isCanonicalIPv4(host) {
 		ri.Set(RiskNumericIPHost, host)
 	}
 }

@@ -220,8 +220,28 @@ func isGREASE(v uint16) bool { return v&0x0f0f == 0x0a0a && v>>8 == v&0xff }
 // HTTPHost returns the Host header of an HTTP/1.x request that starts at
 // the beginning of payload, without a port, lower-cased.
 func HTTPHost(payload []byte) (name string, ok bool) {
+	v := httpHostHeader(payload)
+	if len(v) > 0 && v[0] == '[' { // IPv6 literal
+		if j := bytes.IndexByte(v, ']'); j > 0 {
+			v = v[1:j]
+		}
+	} else if j := bytes.LastIndexByte(v, ':'); j >= 0 {
+		v = v[:j]
+	}
+	return cleanName(v)
+}
+
+// HTTPHostValue is the Host header's value as nDPI's HTTP dissector first
+// sees it: trimmed and lower-cased, a port still on it.
+func HTTPHostValue(payload []byte) (string, bool) {
+	return cleanName(httpHostHeader(payload))
+}
+
+// httpHostHeader is the trimmed Host value of the request at the start of
+// payload, nil if there is none.
+func httpHostHeader(payload []byte) []byte {
 	if !looksLikeHTTPRequest(payload) {
-		return "", false
+		return nil
 	}
 	end := bytes.Index(payload, []byte("\r\n\r\n"))
 	head := payload
@@ -231,7 +251,7 @@ func HTTPHost(payload []byte) (name string, ok bool) {
 	for {
 		i := bytes.Index(head, []byte("\r\n"))
 		if i < 0 {
-			return "", false
+			return nil
 		}
 		head = head[i+2:]
 		if len(head) >= 5 && bytes.EqualFold(head[:5], []byte("host:")) {
@@ -239,15 +259,7 @@ func HTTPHost(payload []byte) (name string, ok bool) {
 			if j := bytes.Index(v, []byte("\r\n")); j >= 0 {
 				v = v[:j]
 			}
-			v = bytes.TrimSpace(v)
-			if len(v) > 0 && v[0] == '[' { // IPv6 literal
-				if j := bytes.IndexByte(v, ']'); j > 0 {
-					v = v[1:j]
-				}
-			} else if j := bytes.LastIndexByte(v, ':'); j >= 0 {
-				v = v[:j]
-			}
-			return cleanName(v)
+			return bytes.TrimSpace(v)
 		}
 	}
 }

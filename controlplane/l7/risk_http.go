@@ -1,0 +1,111 @@
+package l7
+
+import (
+	"bytes"
+	"strings"
+)
+
+// HTTPRequestRisks raises what nDPI 4.2 finds in the first request of an
+// HTTP flow (payload starts with its request line): a suspicious
+// User-Agent (ndpi_check_user_agent) and, as ndpiReader and ntopng add from
+// ndpi_validate_url, a suspicious URL. The XSS and SQL injection checks of
+// ndpi_validate_url (libinjection) are not ported: a URL they would flag
+// is not flagged here either (see ndpi-detection.md §5).
+func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
+	head := payload
+	if end := bytes.Index(head, []byte("\r\n\r\n")); end >= 0 {
+		head = head[:end+2]
+	}
+	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
+	if !ok {
+		return
+	}
+	for len(rest) > 0 {
+		var h []byte
+		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
+		if len(h) > 11 && bytes.EqualFold(h[:11], []byte("user-agent:")) {
+			userAgentRisks(string(bytes.TrimLeft(h[11:], " \t")), ri)
+			break
+		}
+	}
+	// The request target, after the method.
+	_, target, ok := bytes.Cut(line, []byte(" "))
+	if !ok {
+		return
+	}
+	if i := bytes.LastIndexByte(target, ' '); i >= 0 {
+		target = target[:i]
+	}
+	host := httpHostHeader(payload)
+	urlRisks(string(host), string(target), ri)
+}
+
+// userAgentRisks is ndpi_check_user_agent: PHP code or a Log4Shell-style
+// lookup (${jndi:ldap://...}) is also a possible exploit; otherwise odd
+// lengths, test tools and braces are only suspicious.
+func userAgentRisks(ua string, ri *RiskInfo) {
+	switch {
+	case strings.HasPrefix(ua, "<?") || strings.Contains(ua, "$") || strings.Contains(ua, "://"):
+		ri.Set(RiskHTTPSuspiciousUserAgent, ua)
+		ri.Set(RiskPossibleExploit, ua)
+	case len(ua) < 4 || len(ua) > 256 || strings.HasPrefix(ua, "test") || strings.ContainsAny(ua, "{}"):
+		ri.Set(RiskHTTPSuspiciousUserAgent, ua)
+	}
+}
+
+// urlRisks is the part of ndpi_validate_url ported here, on nDPI's
+// http.url (the Host value, then the target unless it is absolute): with
+// no injection found (the checks are not ported), ".." anywhere in the URL
+// makes it suspicious.
+func urlRisks(host, target string, ri *RiskInfo) {
+	u := target
+	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
+		u = host + target
+	}
+	if strings.Contains(u, "..") {
+		ri.Set(RiskHTTPSuspiciousURL, u)
+	}
+}
+
+// httpContentTypes are the Content-Types whose body nDPI expects to be text.
+var httpContentTypes = [...]string{"text/", "/json", "x-www-form-urlencoded"}
+
+// HTTPResponseRisks is ndpi_validate_http_content on a response's head
+// (payload starts with "HTTP/1."): a text, JSON or form Content-Type whose
+// body does not start with 4 printable bytes (or gzip's magic) is
+// suspicious content. A body that starts in a later segment is not judged:
+// ndpiReader 4.2 does not flag one (its HTTP dissection is over by then).
+func HTTPResponseRisks(payload []byte, ri *RiskInfo) {
+	end := bytes.Index(payload, []byte("\r\n\r\n"))
+	if end < 0 || end+4 >= len(payload) {
+		return
+	}
+	textual := false
+	for _, h := range bytes.Split(payload[:end], []byte("\r\n"))[1:] {
+		if len(h) > 13 && bytes.EqualFold(h[:13], []byte("content-type:")) {
+			v := string(h[13:])
+			for _, t := range httpContentTypes {
+				textual = textual || strings.Contains(v, t)
+			}
+			break
+		}
+	}
+	if textual {
+		HTTPBodyRisks(payload[end+4:], ri)
+	}
+}
+
+// HTTPBodyRisks judges the first bytes of a textual body: all 4 printable
+// (or TAB, CR, LF), or gzip's 1F 8B 08 00; a shorter body is judged on
+// what there is.
+func HTTPBodyRisks(body []byte, ri *RiskInfo) {
+	if len(body) >= 4 && body[0] == 0x1f && body[1] == 0x8b && body[2] == 0x08 && body[3] == 0x00 {
+		return
+	}
+	for _, c := range body[:min(4, len(body))] {
+		if !(c >= 0x20 && c < 0x7f || c == '\t' || c == '\r' || c == '\n') {
+			ri.Set(RiskHTTPSuspiciousContent, "")
+			return
+		}
+	}
+}

@@ -50,10 +50,8 @@ import (
 //     bytes in the window, as [{label, value, percentage}], largest first.
 //     The same handler answers a host's (host:ndpi, with bytes_sent and
 //     bytes_rcvd) for pro get/host/top/ts_stats.lua, which ntop's Python
-//     API calls (Historical.get_host_top_protocols) but ntopng's v2 table
-//     does not list, so it is not routed here (the v2 walk refuses paths
-//     outside the table): the lead adds the route with the walk's
-//     exception.
+//     API calls (Historical.get_host_top_protocols) though ntopng's v2
+//     table does not list it (v2BeyondTable).
 const maxTSRequests = 64
 
 
@@ -63,6 +61,7 @@ func (s *Server) addTimeSeriesRoutes(t routeTable) {
 	t.read(restV2Prefix+"get/timeseries/type/consts.lua", roleUser, capNone, s.getTimeSeriesConsts)
 	t.read(proV2Prefix+"get/timeseries/ts_multi.lua", roleUser, capNone, s.getTimeSeriesMulti)
 	t.read(proV2Prefix+"get/interface/top_ts_stats.lua", roleUser, capNone, s.topTSStats(false))
+	t.read(proV2Prefix+"get/host/top/ts_stats.lua", roleUser, capNone, s.topTSStats(true))
 }
 
 func tsNotEnabled() (RC, any) {

@@ -296,9 +296,6 @@ func TestTimeSeriesOff(t *testing.T) {
 
 func TestTopTSStats(t *testing.T) {
 	s, admin, scoped := newTSServer(t)
-	// pro get/host/top/ts_stats.lua is not in ntopng's v2 table, so not
-	// routed (see timeseries.go); its handler is the same one, routed here.
-	s.routes.read(proV2Prefix+"get/host/top/ts_stats.lua", roleUser, capNone, s.topTSStats(true))
 	win := fmt.Sprintf("&epoch_begin=%d&epoch_end=%d", tsT0, tsT0+600)
 	type row struct {
 		Label      string   `json:"label"`

@@ -1,9 +1,10 @@
 package rest
 
 // v2BeyondTable are v2 paths ntopng's published table does not list but
-// ntopng 6 serves and a client calls: get/alert/top.lua (ntop's Python
-// API, Historical.get_alerts_stats).
-var v2BeyondTable = []string{restV2Prefix + "get/alert/top.lua"}
+// ntopng 6 serves and a client calls: get/alert/top.lua and pro
+// get/host/top/ts_stats.lua (ntop's Python API, Historical.get_alerts_stats
+// and get_host_top_protocols).
+var v2BeyondTable = []string{restV2Prefix + "get/alert/top.lua", proV2Prefix + "get/host/top/ts_stats.lua"}
 
 // addV2Answers adds the v2 calls the v2_*.go files answer (moved out of
 // v2NotEnabled) and puts ntopng 6's handlers on the twins whose answers

@@ -8,9 +8,9 @@ import (
 	"github.com/probe-appliance/probe/controlplane/geoip"
 )
 
-// DefaultGeoIPDir is where the appliance image carries the GeoLite2
-// databases (firmware/build.sh bakes them in); the probe reads them from
-// there unless --geoip-dir names another directory.
+// DefaultGeoIPDir is where the appliance image carries its open-licensed
+// country and AS databases (firmware/build.sh bakes them in); the probe
+// reads them from there unless --geoip-dir names another directory.
 const DefaultGeoIPDir = "/usr/share/probe/geoip"
 
 // openGeoIP opens the GeoIP and AS databases the answers place remote

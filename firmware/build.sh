@@ -7,8 +7,9 @@
 # Needs no root: the kernel package is fetched with apt-get download and
 # unpacked with dpkg-deb -x. Same inputs, same bytes (tested).
 #
-# GEOIP_EDITIONS ("Country ASN" by default; add City for cities) are the
-# GeoLite2 databases baked in (firmware/geoip.lock).
+# The image carries open-licensed country and AS databases
+# (firmware/geoip.lock); MaxMind's GeoLite2/GeoIP2 files are the user's to
+# supply (--geoip-dir), never baked in.
 #
 # Firmware updates are signed: SIGNING_KEY=KEY.pem (an ed25519 key, PKCS#8
 # PEM, e.g. from `openssl genpkey -algorithm ed25519`) is the key the image
@@ -81,20 +82,16 @@ mkdir -p "$stage/etc/probe"
 go run ./tools/imgtool modules -tree "$kroot/root/lib/modules/$KVER" -board "$boardfile" -out "$stage"
 cp -r rootfs/. "$stage/"
 cp "$boardfile" "$stage/etc/probe/board.json"
-# The GeoIP and AS databases pinned in firmware/geoip.lock, in the probe's
-# default --geoip-dir beside their attribution (rootfs/usr/share/probe/
-# geoip/COPYRIGHT.txt). install-deps checks every file's SHA-256 (and is
-# offline once out/geoip holds them). GeoLite2-City (63 MB, held in RAM
-# with the rest of the initramfs) only goes in when GEOIP_EDITIONS names
-# it; Country and ASN (21 MB) answer the country and AS ntopng's lists,
-# host details and alerts show.
+# The open-licensed country and AS databases pinned in firmware/geoip.lock
+# (18 MB: ip-location-db's country file and the AS file tools/asnmmdb makes
+# from its CSV), in the probe's default --geoip-dir beside the attribution
+# their CC BY 4.0 sources require (rootfs/usr/share/probe/geoip/
+# COPYRIGHT.txt). GeoLite2's EULA (no redistribution, replace within 30
+# days of a new release) does not fit a frozen image: MaxMind's files stay
+# the user's to give with --geoip-dir. install-deps checks every file's
+# SHA-256 (and is offline once out/geoip holds them).
 bash scripts/install-deps.sh geoip >&2
-for ed in ${GEOIP_EDITIONS:-Country ASN}; do
-	case $ed in
-	City | Country | ASN) cp "out/geoip/GeoLite2-$ed.mmdb" "$stage/usr/share/probe/geoip/" ;;
-	*) echo "build: GEOIP_EDITIONS: $ed is not City, Country or ASN" >&2; exit 1 ;;
-	esac
-done
+cp out/geoip/geo-whois-asn-country.mmdb out/geoip/ip-location-db-asn.mmdb "$stage/usr/share/probe/geoip/"
 mke2fs=$(command -v mke2fs || echo /usr/sbin/mke2fs)
 mkdir -p "$stage/sbin"
 cp -L "$mke2fs" "$stage/sbin/mke2fs"

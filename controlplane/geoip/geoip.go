@@ -1,14 +1,21 @@
 // Package geoip answers the country, city and autonomous system of an
-// address from MaxMind-format (.mmdb) databases: the GeoLite2 files that
-// scripts/install-deps.sh geoip fetches (pinned in firmware/geoip.lock), or
-// the user's own GeoLite2/GeoIP2 files in a directory of their choice.
+// address from MaxMind-format (.mmdb) databases: the open-licensed files
+// the image ships (ip-location-db's country file and the AS file
+// tools/asnmmdb makes, pinned in firmware/geoip.lock), or the user's own
+// GeoLite2/GeoIP2 files in a directory of their choice.
 //
 // Open(dir) looks in dir for these file names, the first one present of
 // each role being used:
 //
 //	city:    GeoIP2-City.mmdb, GeoLite2-City.mmdb
-//	country: GeoIP2-Country.mmdb, GeoLite2-Country.mmdb
-//	AS:      GeoIP2-ISP.mmdb, GeoLite2-ASN.mmdb
+//	country: GeoIP2-Country.mmdb, GeoLite2-Country.mmdb, geo-whois-asn-country.mmdb
+//	AS:      GeoIP2-ISP.mmdb, GeoLite2-ASN.mmdb, ip-location-db-asn.mmdb
+//
+// MaxMind's files win over the open ones in the same directory: they
+// carry the continent and MaxMind's country names. The open country file's
+// records hold only {"country_code": "US"}; the English name then comes
+// from ISO 3166-1 (isonames.go) and the continent stays empty. The open AS
+// file has GeoLite2-ASN's record shape.
 //
 // A city database answers the country too, so with a city file the
 // country file only serves the list of country names (Countries: a walk
@@ -51,8 +58,16 @@ type Info struct {
 // commercial GeoIP2 file beats the free GeoLite2 one when both are there.
 var (
 	CityFiles    = []string{"GeoIP2-City.mmdb", "GeoLite2-City.mmdb"}
-	CountryFiles = []string{"GeoIP2-Country.mmdb", "GeoLite2-Country.mmdb"}
-	ASNFiles     = []string{"GeoIP2-ISP.mmdb", "GeoLite2-ASN.mmdb"}
+	CountryFiles = []string{"GeoIP2-Country.mmdb", "GeoLite2-Country.mmdb", OpenCountryFile}
+	ASNFiles     = []string{"GeoIP2-ISP.mmdb", "GeoLite2-ASN.mmdb", OpenASNFile}
+)
+
+// The open-licensed files the image ships, by the names they have there
+// (firmware/geoip.lock): ip-location-db's country database as its npm
+// package names it, and the AS database tools/asnmmdb makes.
+const (
+	OpenCountryFile = "geo-whois-asn-country.mmdb"
+	OpenASNFile     = "ip-location-db-asn.mmdb"
 )
 
 // ErrNoDatabase is returned (wrapped) by Open when the directory holds
@@ -168,6 +183,8 @@ type placeRecord struct {
 		Longitude float64 `maxminddb:"longitude"`
 	} `maxminddb:"location"`
 	RegisteredCountry countryRecord `maxminddb:"registered_country"`
+	// CountryCode is ip-location-db's whole record (ISO 3166-1 alpha-2).
+	CountryCode string `maxminddb:"country_code"`
 }
 
 type countryRecord struct {
@@ -224,6 +241,9 @@ func (db *DB) lookup(addr netip.Addr) Info {
 			// country they are registered in; that beats no country.
 			if c.ISOCode == "" {
 				c = rec.RegisteredCountry
+			}
+			if c.ISOCode == "" {
+				c = codeOnly(rec.CountryCode)
 			}
 			info.CountryISO, info.CountryName = c.ISOCode, c.Names.EN
 			info.City = rec.City.Names.EN
@@ -312,15 +332,29 @@ func (db *DB) Countries() map[string]string {
 		var rec struct {
 			Country           countryRecord `maxminddb:"country"`
 			RegisteredCountry countryRecord `maxminddb:"registered_country"`
+			CountryCode       string        `maxminddb:"country_code"`
 		}
 		if res.Decode(&rec) != nil {
 			continue
 		}
-		for _, c := range []countryRecord{rec.Country, rec.RegisteredCountry} {
+		for _, c := range []countryRecord{rec.Country, rec.RegisteredCountry, codeOnly(rec.CountryCode)} {
 			if c.ISOCode != "" && out[c.ISOCode] == "" {
 				out[c.ISOCode] = c.Names.EN
 			}
 		}
 	}
 	return out
+}
+
+// codeOnly is the country of a record that holds only its ISO code (the
+// open country file): the English name from ISO 3166-1. A code ISO does not
+// assign (a damaged file, or a pseudo-code like "EU") keeps an empty name
+// rather than passing itself off as a country.
+func codeOnly(code string) countryRecord {
+	c := countryRecord{ISOCode: code}
+	c.Names.EN = isoCountryNames[code]
+	if c.Names.EN == "" {
+		c.ISOCode = ""
+	}
+	return c
 }

@@ -326,3 +326,84 @@ func FuzzOpenBytes(f *testing.F) {
 		db.Countries() // walks the whole tree
 	})
 }
+
+// The open country file's records are {"country_code": "US"} only
+// (ip-location-db); the name comes from ISO 3166-1.
+func TestLookupCodeOnlyCountry(t *testing.T) {
+	code := func(c string) mmdbtype.DataType { return mmdbtype.Map{"country_code": mmdbtype.String(c)} }
+	country := writeDB(t, "country ipvAll", map[string]mmdbtype.DataType{
+		"8.8.8.0/24":     code("US"),
+		"2a00:1450::/32": code("IE"),
+		"193.0.0.0/21":   code("NL"),
+		"5.6.7.0/24":     code("ZZ"), // ISO assigns no ZZ: no country
+		"6.6.6.0/24":     mmdbtype.Map{"country_code": mmdbtype.Uint32(840)},
+		"7.7.7.0/24":     mmdbtype.Map{"country_code": mmdbtype.String("")},
+	})
+	db, err := openBytes(nil, country, asnDB(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, tc := range []struct {
+		addr string
+		want Info
+	}{
+		{"8.8.8.8", Info{CountryISO: "US", CountryName: "United States", ASN: 15169, ASName: "Google LLC"}},
+		{"2a00:1450:4001:81c::200e", Info{CountryISO: "IE", CountryName: "Ireland", ASN: 15169, ASName: "Google LLC"}},
+		{"193.0.6.139", Info{CountryISO: "NL", CountryName: "Netherlands"}},
+		{"5.6.7.8", Info{}},
+		{"6.6.6.6", Info{}}, // wrong type; the AS record is damaged too
+		{"7.7.7.7", Info{}},
+		{"10.1.2.3", Info{}},
+	} {
+		if got := db.Lookup(netip.MustParseAddr(tc.addr)); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.addr, got, tc.want)
+		}
+	}
+	got := db.Countries()
+	want := map[string]string{"US": "United States", "IE": "Ireland", "NL": "Netherlands"}
+	if len(got) != len(want) {
+		t.Errorf("Countries: %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Countries[%s] = %q, want %q", k, got[k], v)
+		}
+	}
+}
+
+// Open picks MaxMind's files over the open ones in the same directory, and
+// the open ones alone when they are all there is.
+func TestOpenPrefersMaxMindFiles(t *testing.T) {
+	open := writeDB(t, "country ipvAll", map[string]mmdbtype.DataType{"8.8.8.0/24": mmdbtype.Map{"country_code": mmdbtype.String("DE")}})
+	openASN := writeDB(t, "ip-location-db-ASN", map[string]mmdbtype.DataType{"8.8.8.0/24": asn(3320, "Deutsche Telekom AG")})
+	for _, tc := range []struct {
+		name  string
+		files map[string][]byte
+		want  Info
+	}{
+		{"open only", map[string][]byte{OpenCountryFile: open, OpenASNFile: openASN},
+			Info{CountryISO: "DE", CountryName: "Germany", ASN: 3320, ASName: "Deutsche Telekom AG"}},
+		{"GeoLite2 beside", map[string][]byte{OpenCountryFile: open, OpenASNFile: openASN, "GeoLite2-Country.mmdb": countryDB(t), "GeoLite2-ASN.mmdb": asnDB(t)},
+			Info{CountryISO: "US", CountryName: "United States", ASN: 15169, ASName: "Google LLC"}},
+		{"GeoLite2 country, open AS", map[string][]byte{OpenCountryFile: open, OpenASNFile: openASN, "GeoLite2-Country.mmdb": countryDB(t)},
+			Info{CountryISO: "US", CountryName: "United States", ASN: 3320, ASName: "Deutsche Telekom AG"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, b := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			db, err := Open(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			if got := db.Lookup(netip.MustParseAddr("8.8.8.8")); got != tc.want {
+				t.Errorf("%+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}

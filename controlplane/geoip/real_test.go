@@ -106,15 +106,19 @@ func publicAddrs(n int) []netip.Addr {
 // the answer cache) on the real databases, reported as ns/op and as a
 // ratio to a map[netip.Addr]Info hit over the same addresses measured in
 // the same run (what a per-host cache of the answers costs instead).
-func BenchmarkLookup(b *testing.B) { benchLookup(b, false) }
+func BenchmarkLookup(b *testing.B) { benchLookup(b, realDir(b), false) }
+
+// BenchmarkOpenLookup is BenchmarkLookup on the open-licensed files the
+// image ships (country + AS, no city), against the same same-run baseline.
+func BenchmarkOpenLookup(b *testing.B) { benchLookup(b, fixture.OpenGeoIPDir(b), false) }
 
 // BenchmarkCachedLookup is Lookup as the probe calls it: every address
 // already in the answer cache (hosts being shown again), against the same
 // same-run map baseline.
-func BenchmarkCachedLookup(b *testing.B) { benchLookup(b, true) }
+func BenchmarkCachedLookup(b *testing.B) { benchLookup(b, realDir(b), true) }
 
-func benchLookup(b *testing.B, cached bool) {
-	db, err := Open(realDir(b))
+func benchLookup(b *testing.B, dir string, cached bool) {
+	db, err := Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -159,4 +163,62 @@ func benchLookup(b *testing.B, cached bool) {
 	_ = sink
 	b.ReportMetric(baseNs, "ns/map-lookup")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/baseNs, "x-map-lookup")
+}
+
+// The open-licensed files the image ships (firmware/geoip.lock), alone in
+// their directory. Expected answers were read back from the pinned files
+// with mmdblookup (Debian's mmdb-bin), not with this code; names are ISO
+// 3166-1's (Debian's iso-codes).
+func TestRealOpenDatabase(t *testing.T) {
+	dir := fixture.OpenGeoIPDir(t)
+	db, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if got := len(db.Files()); got != 2 {
+		t.Fatalf("Files %v, want the two open files", db.Files())
+	}
+	const ripe = "Reseaux IP Europeens Network Coordination Centre (RIPE NCC)"
+	for _, tc := range []struct {
+		addr         string
+		iso, country string
+		asn          uint32
+		asName       string
+	}{
+		{"8.8.8.8", "US", "United States", 15169, "Google LLC"},
+		{"::ffff:8.8.8.8", "US", "United States", 15169, "Google LLC"},
+		{"2001:4860:4860::8888", "US", "United States", 15169, "Google LLC"},
+		{"1.1.1.1", "AU", "Australia", 13335, "Cloudflare, Inc."},
+		{"9.9.9.9", "US", "United States", 19281, "Quad9"},
+		{"193.0.6.139", "NL", "Netherlands", 3333, ripe},
+		{"2001:67c:2e8:22::c100:68b", "NL", "Netherlands", 3333, ripe},
+		{"81.2.69.142", "GB", "United Kingdom", 20712, "Andrews & Arnold Ltd"},
+		{"200.160.2.3", "BR", "Brazil", 22548, "Nucleo de Inf. e Coord. do Ponto BR - NIC.BR"},
+	} {
+		got := db.Lookup(netip.MustParseAddr(tc.addr))
+		want := Info{CountryISO: tc.iso, CountryName: tc.country, ASN: tc.asn, ASName: tc.asName}
+		if got != want {
+			t.Errorf("%s: %+v, want %+v", tc.addr, got, want)
+		}
+	}
+	// The AS file is tools/asnmmdb's, with its own type name (GeoLite2-ASN's
+	// shape, not MaxMind's data).
+	r, err := maxminddb.Open(filepath.Join(dir, OpenASNFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Metadata.DatabaseType != "ip-location-db-ASN" || r.Metadata.BuildEpoch != 1781722800 {
+		t.Errorf("%s: type %q epoch %d", OpenASNFile, r.Metadata.DatabaseType, r.Metadata.BuildEpoch)
+	}
+	r.Close()
+	names := db.Countries()
+	if len(names) < 230 || len(names) > 250 || names["US"] != "United States" || names["JP"] != "Japan" || names["KR"] != "South Korea" {
+		t.Errorf("Countries: %d names, US %q JP %q KR %q", len(names), names["US"], names["JP"], names["KR"])
+	}
+	for _, a := range []string{"10.0.0.1", "192.168.1.1", "127.0.0.1", "fe80::1", "100.64.0.1"} {
+		if got := db.Lookup(netip.MustParseAddr(a)); got != (Info{}) {
+			t.Errorf("%s: %+v, want empty", a, got)
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,9 +21,9 @@ import (
 // testdata/ntopng_ts_client.py, with Basic and with Token credentials,
 // against a probe that replayed a capture: the DataFrames and statistics
 // must carry the bytes tshark counts in the capture, at its (2020) times.
-// Historical.get_host_top_protocols is left out: the path it calls (pro
-// get/host/top/ts_stats.lua) is not in ntopng's v2 table and not routed
-// yet (see controlplane/rest/timeseries.go).
+// get_host_top_protocols must split the host's bytes by application;
+// Historical.self_test (its last hour: no data of a 2020 capture) must run
+// through every call without an error.
 func TestNtopPythonAPITimeSeries(t *testing.T) {
 	py := pythonWithModules(t, "requests", "pandas")
 	client := fixture.Shared(t, "clients/ntopng-python")
@@ -81,8 +82,8 @@ func TestNtopPythonAPITimeSeries(t *testing.T) {
 			if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
 				t.Fatalf("driver output: %v: %s", err, stdout.Bytes())
 			}
-			if len(out) != 7 {
-				t.Errorf("%d calls answered, the driver makes 7", len(out))
+			if len(out) != 9 {
+				t.Errorf("%d calls answered, the driver makes 9", len(out))
 			}
 			for name, r := range out {
 				if r.Error != "" {
@@ -125,6 +126,28 @@ func TestNtopPythonAPITimeSeries(t *testing.T) {
 				if !near(s.Total, want) {
 					t.Errorf("%s: total %v, want %v", name, s.Total, want)
 				}
+			}
+			var top []struct {
+				Label      string  `json:"label"`
+				Value      float64 `json:"value"`
+				BytesSent  float64 `json:"bytes_sent"`
+				BytesRcvd  float64 `json:"bytes_rcvd"`
+				Percentage float64 `json:"percentage"`
+			}
+			rsp("historical.get_host_top_protocols", &top)
+			var sent, rcvd, pct float64
+			for _, e := range top {
+				sent, rcvd, pct = sent+e.BytesSent, rcvd+e.BytesRcvd, pct+e.Percentage
+			}
+			if len(top) == 0 || !near(sent, tr.sent[host]) || !near(rcvd, tr.rcvd[host]) || math.Abs(pct-100) > 0.01 {
+				t.Errorf("top protocols of %s: %+v; want %v sent and %v received in all, 100 %%", host, top, tr.sent[host], tr.rcvd[host])
+			}
+			var selfTest struct {
+				Lines int `json:"lines"`
+			}
+			rsp("historical.self_test", &selfTest)
+			if selfTest.Lines < 20 {
+				t.Errorf("self_test printed %d lines", selfTest.Lines)
 			}
 			var meta []map[string]any
 			rsp("historical.get_timeseries_metadata", &meta)

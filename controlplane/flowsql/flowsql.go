@@ -81,6 +81,17 @@ var columns = []Column{
 	{Name: "L7_PROTO", Number: num(func(r *store.FlowRecord) int64 { return int64(r.L7) })},
 }
 
+// v2Columns are ntopng 6's names of stored-flow columns (its ClickHouse
+// table) that ntopng 5's seed table lacks; selectable and usable in
+// clauses, not part of "*" (v1 answers keep the seed's columns).
+// L7_PROTO_MASTER is always null: stored flows keep one application id,
+// L7_PROTO.
+var v2Columns = []Column{
+	{Name: "IP_SRC_PORT", Number: num(func(r *store.FlowRecord) int64 { return int64(r.ClientPort) })},
+	{Name: "IP_DST_PORT", Number: num(func(r *store.FlowRecord) int64 { return int64(r.ServerPort) })},
+	{Name: "L7_PROTO_MASTER", Number: func(*store.FlowRecord) (int64, bool) { return 0, false }},
+}
+
 // aliases are the value names db/topk_flows accepts for columns.
 var aliases = map[string]string{"BYTES": "TOTAL_BYTES", "SRC_ADDR": "IPV4_SRC_ADDR", "DST_ADDR": "IPV4_DST_ADDR"}
 
@@ -90,9 +101,11 @@ func Lookup(name string) (*Column, bool) {
 	if a, ok := aliases[n]; ok {
 		n = a
 	}
-	for i := range columns {
-		if columns[i].Name == n {
-			return &columns[i], true
+	for _, cols := range [][]Column{columns, v2Columns} {
+		for i := range cols {
+			if cols[i].Name == n {
+				return &cols[i], true
+			}
 		}
 	}
 	return nil, false

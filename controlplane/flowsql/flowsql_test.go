@@ -31,6 +31,10 @@ func TestWhere(t *testing.T) {
 		{"L4_DST_PORT IN (53, 443)", true, true},
 		{"L4_DST_PORT NOT IN (53)", false, true},
 		{"(PROTOCOL = 17 OR PROTOCOL = 6) AND IP_PROTOCOL_VERSION = 6", false, true},
+		// ntop's Python API (Historical.self_test): a parenthesized value,
+		// ntopng 6's port column names.
+		{`(IP_PROTOCOL_VERSION=4) AND IPV4_SRC_ADDR=("192.168.1.10") AND (PROTOCOL=17) `, true, false},
+		{"IP_DST_PORT = 443 OR IP_SRC_PORT = (6000)", false, true},
 	}
 	for _, c := range cases {
 		e, err := ParseWhere(c.where)
@@ -55,6 +59,8 @@ func TestWhereErrors(t *testing.T) {
 		"PROTOCOL = 6 PROTOCOL = 7":          "unexpected \"PROTOCOL\" at position 13",
 		"PROTOCOL ~ 6":                       "unexpected character",
 		"L4_DST_PORT IN (1, 2":               "not closed",
+		"PROTOCOL = ((6))":                   "expected a value at position 11",
+		"PROTOCOL = (6":                      "expected a value at position 11",
 		"'unterminated":                      "unterminated string",
 		strings.Repeat("(", 100) + "PROTOCOL = 6" + strings.Repeat(")", 100): "nested deeper",
 	}

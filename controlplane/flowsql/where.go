@@ -25,7 +25,8 @@ const (
 //	or      := and { OR and }
 //	and     := not { AND not }
 //	not     := NOT not | '(' or ')' | compare
-//	compare := COLUMN op literal | COLUMN [NOT] IN '(' literal {',' literal} ')'
+//	compare := COLUMN op value | COLUMN [NOT] IN '(' literal {',' literal} ')'
+//	value   := literal | '(' literal ')'
 //	op      := = == != <> < <= > >=
 //
 // Literals are numbers or quoted strings ('...' or "..."); address columns
@@ -257,6 +258,12 @@ func (p *parser) literal(col *Column) (literal, error) {
 	}
 	t := p.toks[p.i]
 	p.i++
+	// A value in (one pair of) parentheses, as SQL allows (ntop's Python
+	// API writes IPV4_SRC_ADDR=("192.0.2.1")).
+	if t.kind == tLParen && p.i+1 < len(p.toks) && p.toks[p.i+1].kind == tRParen {
+		t = p.toks[p.i]
+		p.i += 2
+	}
 	switch t.kind {
 	case tString, tNumber, tWord:
 	default:

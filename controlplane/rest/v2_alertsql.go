@@ -207,12 +207,28 @@ func (p *clauseParser) column() (string, error) {
 	if t == nil || t.kind != 'i' {
 		return "", p.errExpected("a column")
 	}
-	name := strings.ToLower(t.text)
-	if !p.cols[name] {
+	name, ok := columnName(t.text, p.cols)
+	if !ok {
 		return "", fmt.Errorf("unknown column %q at %d", t.text, t.pos)
 	}
 	p.i++
 	return name, nil
+}
+
+// columnAliases are names clients give alert columns after ntopng's
+// request parameters: ntop's Python API's Historical.self_test orders
+// alerts by "epoch_begin", ntopng's name for an alert's tstamp elsewhere.
+var columnAliases = map[string]string{"epoch_begin": "tstamp", "epoch_end": "tstamp_end"}
+
+// columnName is the column of cols a clause's name stands for.
+func columnName(name string, cols map[string]bool) (string, bool) {
+	name = strings.ToLower(name)
+	if !cols[name] {
+		if alias, ok := columnAliases[name]; ok && cols[alias] {
+			name = alias
+		}
+	}
+	return name, cols[name]
 }
 
 func (p *clauseParser) errExpected(what string) error {
@@ -532,10 +548,9 @@ func parseOrder(s string, items []selectItem, cols map[string]bool) ([]orderKey,
 		}
 		key, ok := keys[name]
 		if !ok {
-			if !cols[name] {
+			if key, ok = columnName(name, cols); !ok {
 				return nil, fmt.Errorf("unknown order key %q at %d", t.text, t.pos)
 			}
-			key = name
 		}
 		k := orderKey{key: key}
 		if i < len(toks) && toks[i].kind == 'i' {

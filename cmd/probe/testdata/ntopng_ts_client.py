@@ -9,6 +9,8 @@ A pandas DataFrame is printed as {"columns", "rows", "step", "amounts"}:
 amounts are each column's values times the step (bytes for counters).
 The Go test (pyclient_ts_test.go) checks them against the capture.
 """
+import contextlib
+import io
 import json
 import sys
 
@@ -23,6 +25,21 @@ else:
     n = Ntopng(username=sys.argv[6], password=sys.argv[7], url=url)
 
 hist = n.get_historical_interface(0)
+# get_host_top_protocols and self_test build "ifid:" + ifid: they need the
+# interface id as a string.
+hist_s = n.get_historical_interface("0")
+
+
+def self_test():
+    buf = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buf):
+            hist_s.self_test(hostip)
+    except Exception as e:  # self_test hides the cause: say where it stopped
+        cause = e.__context__ or e
+        lines = buf.getvalue().splitlines()
+        raise RuntimeError("after %r: %s: %s" % (lines[-4:], type(cause).__name__, cause))
+    return {"lines": len(buf.getvalue().splitlines())}
 
 
 def frame(df):
@@ -43,6 +60,8 @@ calls = {
     "historical.get_interface_timeseries_stats": lambda: hist.get_interface_timeseries_stats("iface:traffic", begin, end),
     "historical.get_host_timeseries_stats": lambda: hist.get_host_timeseries_stats(hostip, "host:traffic", begin, end),
     "historical.get_timeseries_metadata": lambda: hist.get_timeseries_metadata(),
+    "historical.get_host_top_protocols": lambda: hist_s.get_host_top_protocols(hostip, begin, end),
+    "historical.self_test": self_test,
 }
 out = {}
 for name, call in calls.items():

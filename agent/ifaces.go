@@ -99,6 +99,19 @@ func (s *ifaceSet) dropPending(r *running) {
 
 // open opens an interface's input and table; start begins capturing.
 func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
+	r, err := s.prepare(spec, fromConfig)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openInput(r); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// prepare makes an interface's table and lists it (pending, "attaching")
+// before its input opens.
+func (s *ifaceSet) prepare(spec ifaceSpec, fromConfig bool) (*running, error) {
 	// The store knows interfaces by name: a stable id per name, so that
 	// history stays with its interface whatever the -i order.
 	storeID, err := s.storeID(spec.name)
@@ -122,10 +135,17 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 	s.mu.Lock()
 	s.pending = append(s.pending, r)
 	s.mu.Unlock()
+	return r, nil
+}
+
+// openInput opens a prepared interface's input; failing, the interface is
+// no longer listed.
+func (s *ifaceSet) openInput(r *running) error {
+	spec, t, storeID := r.spec, r.table, r.api.StoreID
 	in, err := openInput(spec, s.c, s.log)
 	if err != nil {
 		s.dropPending(r)
-		return nil, fmt.Errorf("opening %s: %w", spec.arg, err)
+		return fmt.Errorf("opening %s: %w", spec.arg, err)
 	}
 	s.mu.Lock()
 	r.in = in
@@ -139,9 +159,9 @@ func (s *ifaceSet) open(spec ifaceSpec, fromConfig bool) (*running, error) {
 	if err := hostalias.New(s.st).Apply(t); err != nil {
 		in.close()
 		s.dropPending(r)
-		return nil, err
+		return err
 	}
-	return r, nil
+	return nil
 }
 
 // exportRecords takes a table's flow deltas at the block cadence to the
@@ -407,26 +427,27 @@ func ifaceAddresses(name string) []string {
 	return out
 }
 
-// openAll opens the interfaces given at start (Config.Interfaces, then
-// those of the configuration file not given already) without capturing
-// yet: a capture that cannot be opened (permissions, AF_PACKET not
-// allowed) is a startup error, and then nothing stays open.
-func (s *ifaceSet) openAll() ([]*running, error) {
-	var opened []*running
+// prepareAll lists the interfaces given at start (Config.Interfaces, then
+// those of the configuration file not given already) as attaching, before
+// REST answers: a client never sees an empty list. openAll then opens
+// their inputs without capturing yet: a capture that cannot be opened
+// (permissions, AF_PACKET not allowed) is a startup error, and then
+// nothing stays open.
+func (s *ifaceSet) prepareAll() ([]*running, error) {
+	var prepared []*running
 	var taken []int
 	fail := func(err error) ([]*running, error) {
-		for _, r := range opened {
-			r.in.close()
+		for _, r := range prepared {
 			s.dropPending(r)
 		}
 		return nil, err
 	}
 	for _, spec := range s.c.ifaces {
-		r, err := s.open(spec, false)
+		r, err := s.prepare(spec, false)
 		if err != nil {
 			return fail(err)
 		}
-		opened = append(opened, r)
+		prepared = append(prepared, r)
 		taken = append(taken, spec.id)
 	}
 	if s.c.ConfigFile != "" {
@@ -447,13 +468,31 @@ func (s *ifaceSet) openAll() ([]*running, error) {
 			if err != nil {
 				return fail(err)
 			}
-			r, err := s.open(spec, true)
+			r, err := s.prepare(spec, true)
 			if err != nil {
 				return fail(err)
 			}
-			opened = append(opened, r)
+			prepared = append(prepared, r)
 			taken = append(taken, spec.id)
 		}
 	}
-	return opened, nil
+	return prepared, nil
+}
+
+// openAll opens the inputs of prepareAll's interfaces; one that fails
+// closes those opened and unlists them all.
+func (s *ifaceSet) openAll(prepared []*running) error {
+	for i, r := range prepared {
+		if err := s.openInput(r); err != nil {
+			for _, o := range prepared[:i] {
+				o.in.close()
+				s.dropPending(o)
+			}
+			for _, o := range prepared[i+1:] {
+				s.dropPending(o)
+			}
+			return err
+		}
+	}
+	return nil
 }

@@ -139,6 +139,12 @@ func (a *Agent) run(ctx context.Context) error {
 		ApplianceConfig: app.get, SetApplianceConfig: app.set, Reboot: app.reboot,
 		TimeSeries: tsDB,
 	})
+	// Listed as attaching before REST answers; opened below.
+	prepared, err := set.prepareAll()
+	if err != nil {
+		srv.Shutdown()
+		return err
+	}
 	srvErr, err := serveREST(srv, c, log)
 	if err != nil {
 		return err
@@ -157,11 +163,11 @@ func (a *Agent) run(ctx context.Context) error {
 
 	// Open every input before capturing anything: a capture that cannot be
 	// opened (permissions, AF_PACKET not allowed) is a startup error.
-	opened, err := set.openAll()
-	if err != nil {
+	if err := set.openAll(prepared); err != nil {
 		srv.Shutdown()
 		return err
 	}
+	opened := prepared
 	fail := func(err error) error {
 		for _, r := range opened {
 			r.in.close()

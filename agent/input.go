@@ -101,6 +101,10 @@ func (in *sourceInput) drops() uint64 {
 type xdpInput struct {
 	dp       *xdp.Dataplane
 	xsks     []*xdp.XSK
+	// xskMu guards each slow-path socket's ring: its reader takes packets
+	// under it, and the drain takes what is left before reading the map
+	// (see drain).
+	xskMu []sync.Mutex
 	interval time.Duration
 	prev     xdp.Counters  // owned by the drain loop
 	mapFull  atomic.Uint64 // the map-full counter, for readers elsewhere
@@ -129,6 +133,7 @@ func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
 			}
 			in.xsks = append(in.xsks, x)
 		}
+		in.xskMu = make([]sync.Mutex, len(in.xsks))
 	}
 	return in, nil
 }
@@ -172,12 +177,12 @@ func rxQueues(ifname string) int {
 
 func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
 	var wg sync.WaitGroup
-	for _, x := range in.xsks {
+	for i := range in.xsks {
 		wg.Add(1)
-		go func(x *xdp.XSK) {
+		go func() {
 			defer wg.Done()
-			in.slowPath(ctx, x, t)
-		}(x)
+			in.slowPath(ctx, i, t)
+		}()
 	}
 	defer wg.Wait()
 	tick := time.NewTicker(in.interval)
@@ -196,15 +201,13 @@ func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
 }
 
 // slowPath decodes what the program hands to userspace until ctx ends.
-func (in *xdpInput) slowPath(ctx context.Context, x *xdp.XSK, t *flowtable.Table) {
+func (in *xdpInput) slowPath(ctx context.Context, i int, t *flowtable.Table) {
 	var p decode.Packet
 	for ctx.Err() == nil {
-		_, err := x.Receive(100, func(data []byte) {
-			kind := decode.Decode(decode.LinkEthernet, data, &p)
-			p.Timestamp = time.Now().UnixNano()
-			p.WireLen = uint32(len(data))
-			t.HandlePacket(&p, kind)
-		})
+		err := in.xsks[i].Wait(100)
+		if err == nil {
+			err = in.takeSlow(i, t, &p)
+		}
 		if err != nil {
 			in.log.Error("XDP slow path stopped", "err", err)
 			return
@@ -212,7 +215,30 @@ func (in *xdpInput) slowPath(ctx context.Context, x *xdp.XSK, t *flowtable.Table
 	}
 }
 
+// takeSlow decodes the packets waiting on slow-path socket i.
+func (in *xdpInput) takeSlow(i int, t *flowtable.Table, p *decode.Packet) error {
+	in.xskMu[i].Lock()
+	defer in.xskMu[i].Unlock()
+	_, err := in.xsks[i].Receive(0, func(data []byte) {
+		kind := decode.Decode(decode.LinkEthernet, data, p)
+		p.Timestamp = time.Now().UnixNano()
+		p.WireLen = uint32(len(data))
+		t.HandlePacket(p, kind)
+	})
+	return err
+}
+
 func (in *xdpInput) drain(t *flowtable.Table) error {
+	// A new flow's first packets go to the slow path and only the later
+	// ones into the map: its packets waiting on a slow-path ring must make
+	// the flow (and decide who is the client) before the map's counts of
+	// its later packets do, however late the slow-path reader runs.
+	var p decode.Packet
+	for i := range in.xsks {
+		if err := in.takeSlow(i, t, &p); err != nil {
+			return fmt.Errorf("XDP slow path: %w", err)
+		}
+	}
 	in.batch = in.batch[:0]
 	if _, err := in.dp.Drain(func(d *flow.Delta) { in.batch = append(in.batch, *d) }); err != nil {
 		return fmt.Errorf("draining flows: %w", err)

@@ -134,6 +134,20 @@ func mapRing(fd int, pgoff int64, off unix.XDPRingOffset, n uint32, descSize int
 	}, nil
 }
 
+// Wait waits up to timeoutMs for packets to receive, without taking them:
+// a caller sharing the socket with another goroutine waits unlocked, then
+// takes them with Receive(0, ...) under its lock.
+func (x *XSK) Wait(timeoutMs int) error {
+	if atomic.LoadUint32(x.rx.consumer) != atomic.LoadUint32(x.rx.producer) {
+		return nil
+	}
+	fds := []unix.PollFd{{Fd: int32(x.fd), Events: unix.POLLIN}}
+	if _, err := unix.Poll(fds, timeoutMs); err != nil && !errors.Is(err, unix.EINTR) {
+		return fmt.Errorf("xsk: poll: %w", err)
+	}
+	return nil
+}
+
 // Receive waits up to timeoutMs for packets and calls fn for each (data is
 // valid only during the call; the frame goes back to the kernel after).
 // It returns the number of packets handled.

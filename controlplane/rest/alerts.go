@@ -370,7 +370,7 @@ func (s *Server) alertRecord(a *alert.Alert, now int64) *alertRecord {
 	case a.Host != nil:
 		h := a.Host
 		rec.EntityVal = ptr(a.EntityVal)
-		rec.IP = labelled(h.Name, h.IP)
+		rec.IP = labelled(ifEmpty(h.Name, h.IP), h.IP)
 		rec.VLANID = strconv.Itoa(int(h.VLAN))
 		rec.IsAttacker, rec.IsVictim = ptr(h.IsAttacker), ptr(h.IsVictim)
 		if h.IsAttacker {

@@ -480,10 +480,10 @@ func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 	fa.Packets = [2]uint64{f.PktsC2S, f.PktsS2C}
 	fa.LastSeen = f.LastSeen / 1e9
 	if c := f.ClientHost(); c != nil {
-		fa.CliName = alert.PeerName(c.Label())
+		fa.CliName = alert.PeerName(c.LearntName())
 	}
 	if s := f.ServerHost(); s != nil {
-		fa.SrvName = alert.PeerName(s.Label())
+		fa.SrvName = alert.PeerName(s.LearntName())
 	}
 	fa.Related = flowRelated(f, fa.Related[:0])
 }

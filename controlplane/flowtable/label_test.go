@@ -40,3 +40,15 @@ func TestHostLabelRanking(t *testing.T) {
 		})
 	}
 }
+
+// TestLearntNameLeavesTheAliasOut: alerts are stored with the learnt name,
+// the alias is added when they are listed.
+func TestLearntNameLeavesTheAliasOut(t *testing.T) {
+	h := Host{Key: HostKey{Addr: netip.MustParseAddr("192.168.1.93")}, Alias: "desk", MDNSName: "luca’s imac"}
+	if got := h.LearntName(); got != "luca’s imac" {
+		t.Errorf("LearntName() = %q, want the mDNS name", got)
+	}
+	if got := h.Label(); got != "desk" {
+		t.Errorf("Label() = %q, want the alias", got)
+	}
+}

@@ -486,19 +486,25 @@ type Host struct {
 }
 
 // Label is the name ntopng shows for a host: the operator's alias (its
-// Lua labels put that before everything), else the names it learnt as
-// ntopng ranks them, "most relevant first": the DHCP name of its MAC,
-// what it announced over mDNS, the name clients reached it by (TLS SNI,
-// HTTP Host), the name DNS answers gave it. The recorded answers fix SNI
-// before DNS: test_01.pcap's 13.224.102.94 is "www.repstatic.it" (its
-// SNI) though DNS answered oasjs.kataweb.it first and video.repubblica.it
-// last. A learnt name that is itself an IP address is passed over, as
-// ntopng does. With no name, the loopback addresses are "localhost" (what
-// ntopng's reverse resolution names them) and any other host its address.
+// Lua labels put that before everything), else LearntName.
 func (h *Host) Label() string {
 	if h.Alias != "" {
 		return h.Alias
 	}
+	return h.LearntName()
+}
+
+// LearntName is the name ntopng's Host::get_name gives a host, the one its
+// alerts are stored with: the names it learnt as ntopng ranks them, "most
+// relevant first": the DHCP name of its MAC, what it announced over mDNS,
+// the name clients reached it by (TLS SNI, HTTP Host), the name DNS
+// answers gave it. The recorded answers fix SNI before DNS:
+// test_01.pcap's 13.224.102.94 is "www.repstatic.it" (its SNI) though DNS
+// answered oasjs.kataweb.it first and video.repubblica.it last. A learnt
+// name that is itself an IP address is passed over, as ntopng does. With
+// no name, the loopback addresses are "localhost" (what ntopng's reverse
+// resolution names them) and any other host its address.
+func (h *Host) LearntName() string {
 	for _, n := range [...]string{h.DHCPName, h.MDNSName, h.ServerName, h.Name} {
 		if n != "" && !isAddress(n) {
 			return n

@@ -25,7 +25,7 @@ import (
 // answers (../shared/conformance get_alert_data_01, issue 26).
 func TestLeadTieBreaks(t *testing.T) {
 	cases := []struct {
-		why        string
+		why         string
 		lead, other int
 	}{
 		{"recorded: Suspicious DNS Traffic over Unexpected DNS server (100 each)", alert.FlowDNSSuspicious, alert.FlowUnexpectedDNS},

@@ -437,9 +437,14 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	return emitItem{a: a, notify: notify}
 }
 
-// better orders a flow's alerts for the lead: higher score first; on a
-// tie an nDPI risk before the probe's own checks, and lower risk numbers
-// first (nDPI reports risks in that order).
+// better orders a flow's alerts for the lead, the one place ntopng's
+// choice is made: the higher score first; on a tie an nDPI risk before
+// the probe's own checks, then the lower ntopng alert key. The recorded
+// answers fix the tie-breaks: Suspicious DNS Traffic (53, a risk) leads
+// Unexpected DNS server (33) at 100 each, TLS Cert. Expired (22, risk 9)
+// leads TLS Cert. Mismatch (23, risk 10), and (issue 26) Expired (22,
+// risk 9) leads Self-signed Certificate (28, risk 6) - so the alert key
+// orders risks, not nDPI's risk number.
 func better(a, b int) bool {
 	ma := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: a})
 	mb := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: b})
@@ -448,8 +453,6 @@ func better(a, b int) bool {
 		return ma.Score > mb.Score
 	case (ma.Risk != 0) != (mb.Risk != 0):
 		return ma.Risk != 0
-	case ma.Risk != 0:
-		return ma.Risk < mb.Risk
 	}
 	return a < b
 }
@@ -477,10 +480,10 @@ func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 	fa.Packets = [2]uint64{f.PktsC2S, f.PktsS2C}
 	fa.LastSeen = f.LastSeen / 1e9
 	if c := f.ClientHost(); c != nil {
-		fa.CliName = c.Label()
+		fa.CliName = alert.PeerName(c.LearntName())
 	}
 	if s := f.ServerHost(); s != nil {
-		fa.SrvName = s.Label()
+		fa.SrvName = alert.PeerName(s.LearntName())
 	}
 	fa.Related = flowRelated(f, fa.Related[:0])
 }

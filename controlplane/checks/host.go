@@ -132,7 +132,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 			out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
 				a.Entity, a.EntityVal = alert.EntityHost, name
-				a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: h.Label(), Local: h.Local,
+				a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: alert.PeerName(h.LearntName()), Local: h.Local,
 					IsAttacker: role == roleAttacker, IsVictim: role == roleVictim, Value: value, Threshold: th}
 				a.Info = fmt.Sprintf("%.0f %s > %.0f", value, unit, th)
 				a.Detail, _ = json.Marshal(map[string]any{"value": value, "threshold": th, "unit": unit,
@@ -189,7 +189,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 				}
 				out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
 					a.Entity, a.EntityVal = alert.EntityHost, name
-					a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: h.Label(), Local: h.Local, Value: score, Threshold: th}
+					a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: alert.PeerName(h.LearntName()), Local: h.Local, Value: score, Threshold: th}
 					a.Info = fmt.Sprintf("score %.0f > %.0f", score, th)
 				}, out)
 			}

@@ -485,24 +485,56 @@ type Host struct {
 	domainNames                         map[string]struct{}
 }
 
-// Label is the name ntopng shows for a host: the operator's alias, else
-// what it announced over mDNS, else what its DHCP client called it, else
-// the name clients used for it (SNI, HTTP Host), else the name learnt from
-// DNS, else the address.
+// Label is the name ntopng shows for a host: the operator's alias (its
+// Lua labels put that before everything), else LearntName.
 func (h *Host) Label() string {
-	switch {
-	case h.Alias != "":
+	if h.Alias != "" {
 		return h.Alias
-	case h.MDNSName != "":
-		return h.MDNSName
-	case h.DHCPName != "":
-		return h.DHCPName
-	case h.ServerName != "":
-		return h.ServerName
-	case h.Name != "":
-		return h.Name
+	}
+	return h.LearntName()
+}
+
+// LearntName is the name ntopng's Host::get_name gives a host, the one its
+// alerts are stored with: the names it learnt as ntopng ranks them, "most
+// relevant first": the DHCP name of its MAC, what it announced over mDNS,
+// the name clients reached it by (TLS SNI, HTTP Host), the name DNS
+// answers gave it. The recorded answers fix SNI before DNS:
+// test_01.pcap's 13.224.102.94 is "www.repstatic.it" (its SNI) though DNS
+// answered oasjs.kataweb.it first and video.repubblica.it last. A learnt
+// name that is itself an IP address is passed over, as ntopng does. With
+// no name, the loopback addresses are "localhost" (what ntopng's reverse
+// resolution names them) and any other host its address.
+func (h *Host) LearntName() string {
+	for _, n := range [...]string{h.DHCPName, h.MDNSName, h.ServerName, h.Name} {
+		if n != "" && !isAddress(n) {
+			return n
+		}
+	}
+	if a := h.Key.Addr; a == loopback4 || a == netip.IPv6Loopback() {
+		return "localhost"
 	}
 	return h.Key.Addr.String()
+}
+
+// loopback4 is the IPv4 loopback address ntopng names "localhost"; the
+// rest of 127.0.0.0/8 has no name in /etc/hosts.
+var loopback4 = netip.AddrFrom4([4]byte{127, 0, 0, 1})
+
+// isAddress tells a name that is an IP address (as an HTTP Host can be).
+// Names of other characters are told apart without parsing: labels are
+// made for every listed host, and a failed parse allocates its error.
+func isAddress(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c == '%' {
+			break // an IPv6 zone: anything may follow
+		}
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F' || c == '.' || c == ':') {
+			return false
+		}
+	}
+	_, err := netip.ParseAddr(name)
+	return err == nil
 }
 
 // maxContacts bounds each contact set: a scanning host must not grow them

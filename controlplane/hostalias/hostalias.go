@@ -5,16 +5,46 @@ package hostalias
 import (
 	"encoding/json"
 	"fmt"
+	"sync"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
 // Aliases are the stored host aliases.
-type Aliases struct{ st *store.Store }
+type Aliases struct {
+	st *store.Store
+	mu sync.Mutex
+	// names mirrors the stored aliases for Of, read from the store on
+	// first use (nil until then, and again after a failed read).
+	names map[flowtable.HostKey]string
+}
 
 // New keeps aliases in st; a nil st keeps them in the tables only.
-func New(st *store.Store) *Aliases { return &Aliases{st: st} }
+func New(st *store.Store) *Aliases {
+	a := &Aliases{st: st}
+	if st == nil {
+		a.names = map[flowtable.HostKey]string{}
+	}
+	return a
+}
+
+// Of is the host's alias now, "" without one. Alert records name their
+// hosts with it when they are listed, as ntopng's Lua labels put the
+// alias before the name the alert was stored with: an alias given after
+// the alert still names its hosts.
+func (a *Aliases) Of(key flowtable.HostKey) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.names == nil {
+		names := map[flowtable.HostKey]string{}
+		if err := a.each(func(k flowtable.HostKey, name string) { names[k] = name }); err != nil {
+			return "" // read again next time; the tables still show it
+		}
+		a.names = names
+	}
+	return a.names[key]
+}
 
 // Set names the host key (an empty name removes the alias) and applies it
 // to tables once it is stored: an alias answered OK survives a restart.
@@ -30,6 +60,15 @@ func (a *Aliases) Set(key flowtable.HostKey, name string, tables []*flowtable.Ta
 			return fmt.Errorf("storing alias of %s: %w", key, err)
 		}
 	}
+	a.mu.Lock()
+	if a.names != nil {
+		if name == "" {
+			delete(a.names, key)
+		} else {
+			a.names[key] = name
+		}
+	}
+	a.mu.Unlock()
 	for _, t := range tables {
 		t.SetAlias(key, name)
 	}
@@ -38,6 +77,15 @@ func (a *Aliases) Set(key flowtable.HostKey, name string, tables []*flowtable.Ta
 
 // Apply gives the tables (a new interface's) every stored alias.
 func (a *Aliases) Apply(tables ...*flowtable.Table) error {
+	return a.each(func(k flowtable.HostKey, name string) {
+		for _, t := range tables {
+			t.SetAlias(k, name)
+		}
+	})
+}
+
+// each calls fn with every stored alias.
+func (a *Aliases) each(fn func(flowtable.HostKey, string)) error {
 	if a.st == nil {
 		return nil
 	}
@@ -50,9 +98,7 @@ func (a *Aliases) Apply(tables ...*flowtable.Table) error {
 		if !ok {
 			return nil // not a key this build understands: kept, unused
 		}
-		for _, t := range tables {
-			t.SetAlias(k, name)
-		}
+		fn(k, name)
 		return nil
 	})
 }

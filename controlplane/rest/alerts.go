@@ -370,7 +370,7 @@ func (s *Server) alertRecord(a *alert.Alert, now int64) *alertRecord {
 	case a.Host != nil:
 		h := a.Host
 		rec.EntityVal = ptr(a.EntityVal)
-		rec.IP = labelled(h.Name, h.IP)
+		rec.IP = labelled(ifEmpty(s.alertName(h.IP, h.VLAN, h.Name), h.IP), h.IP)
 		rec.VLANID = strconv.Itoa(int(h.VLAN))
 		rec.IsAttacker, rec.IsVictim = ptr(h.IsAttacker), ptr(h.IsVictim)
 		if h.IsAttacker {
@@ -459,6 +459,7 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 		EpochBegin: a.Tstamp, EpochEnd: now,
 	}
 	peer := func(ip, name string) alertPeer {
+		name = s.alertName(ip, f.VLAN, name)
 		p := alertPeer{Blacklisted: "0", Label: ip, LabelLong: ip, Value: ip, Country: s.geoOf(ip).CountryISO,
 			Reference: fmt.Sprintf("<a href='/lua/host_details.lua?host=%s' data-bs-toggle='tooltip' title=''><i class='fas fa-laptop'></i></a>", ip)}
 		if name != "" && name != ip {

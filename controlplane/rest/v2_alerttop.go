@@ -207,15 +207,15 @@ func (s *Server) alertTop(family string) handler {
 				case a.Flow != nil:
 					v := int(a.Flow.VLAN)
 					if family == "" {
-						ips.add(a.Flow.CliIP, a.Flow.CliName, &v)
-						ips.add(a.Flow.SrvIP, a.Flow.SrvName, &v)
+						ips.add(a.Flow.CliIP, s.alertName(a.Flow.CliIP, a.Flow.VLAN, a.Flow.CliName), &v)
+						ips.add(a.Flow.SrvIP, s.alertName(a.Flow.SrvIP, a.Flow.VLAN, a.Flow.SrvName), &v)
 					} else {
-						clis.add(a.Flow.CliIP, a.Flow.CliName, &v)
-						srvs.add(a.Flow.SrvIP, a.Flow.SrvName, &v)
+						clis.add(a.Flow.CliIP, s.alertName(a.Flow.CliIP, a.Flow.VLAN, a.Flow.CliName), &v)
+						srvs.add(a.Flow.SrvIP, s.alertName(a.Flow.SrvIP, a.Flow.VLAN, a.Flow.SrvName), &v)
 					}
 				case a.Host != nil:
 					v := int(a.Host.VLAN)
-					ips.add(a.Host.IP, a.Host.Name, &v)
+					ips.add(a.Host.IP, s.alertName(a.Host.IP, a.Host.VLAN, a.Host.Name), &v)
 				}
 			}
 		}

@@ -1,0 +1,54 @@
+package flowtable
+
+import (
+	"net/netip"
+	"testing"
+)
+
+// TestHostLabelRanking: the names a host learnt are shown in ntopng's
+// order, addresses posing as names are passed over, and the loopback
+// addresses are "localhost".
+func TestHostLabelRanking(t *testing.T) {
+	lan := netip.MustParseAddr("192.168.1.93")
+	cases := []struct {
+		name string
+		addr netip.Addr
+		h    Host
+		want string
+	}{
+		{"nothing learnt", lan, Host{}, "192.168.1.93"},
+		{"alias before everything", lan, Host{Alias: "desk", DHCPName: "luca", MDNSName: "luca’s imac", ServerName: "a.example", Name: "b.example"}, "desk"},
+		{"DHCP before mDNS", lan, Host{DHCPName: "luca", MDNSName: "luca’s imac", ServerName: "a.example", Name: "b.example"}, "luca"},
+		{"mDNS before SNI", lan, Host{MDNSName: "luca’s imac", ServerName: "a.example", Name: "b.example"}, "luca’s imac"},
+		{"SNI before DNS", lan, Host{ServerName: "www.repstatic.it", Name: "video.repubblica.it"}, "www.repstatic.it"},
+		{"DNS alone", lan, Host{Name: "b.example"}, "b.example"},
+		{"numeric HTTP Host passed over", lan, Host{ServerName: "10.0.0.1", Name: "b.example"}, "b.example"},
+		{"IPv6 literal passed over", lan, Host{ServerName: "2001:db8::1"}, "192.168.1.93"},
+		{"hex-looking name kept", lan, Host{ServerName: "cafe.be"}, "cafe.be"},
+		{"IPv4 loopback", netip.MustParseAddr("127.0.0.1"), Host{}, "localhost"},
+		{"IPv6 loopback", netip.IPv6Loopback(), Host{}, "localhost"},
+		{"other 127/8 address", netip.MustParseAddr("127.0.0.2"), Host{}, "127.0.0.2"},
+		{"loopback with a learnt name", netip.MustParseAddr("127.0.0.1"), Host{Name: "probe.lan"}, "probe.lan"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := c.h
+			h.Key = HostKey{Addr: c.addr}
+			if got := h.Label(); got != c.want {
+				t.Errorf("Label() = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+// TestLearntNameLeavesTheAliasOut: alerts are stored with the learnt name,
+// the alias is added when they are listed.
+func TestLearntNameLeavesTheAliasOut(t *testing.T) {
+	h := Host{Key: HostKey{Addr: netip.MustParseAddr("192.168.1.93")}, Alias: "desk", MDNSName: "luca’s imac"}
+	if got := h.LearntName(); got != "luca’s imac" {
+		t.Errorf("LearntName() = %q, want the mDNS name", got)
+	}
+	if got := h.Label(); got != "desk" {
+		t.Errorf("Label() = %q, want the alias", got)
+	}
+}

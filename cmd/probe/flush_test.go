@@ -1,8 +1,6 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,36 +20,6 @@ import (
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/internal/testnet"
 )
-
-// flVeth is a veth pair of this file's tests (names start with "fl"): the
-// capture end here, the injecting end in a namespace of its own. Both go
-// when the test ends.
-func flVeth(t *testing.T) testnet.Pair {
-	t.Helper()
-	var id [3]byte
-	rand.Read(id[:])
-	h := hex.EncodeToString(id[:])
-	p := testnet.Pair{Capture: "flc" + h, Peer: "fli" + h, NS: "fl-" + h}
-	if out, err := exec.Command("ip", "netns", "add", p.NS).CombinedOutput(); err != nil {
-		t.Skipf("cannot create a network namespace (need root and ip(8)): %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		exec.Command("ip", "link", "del", p.Capture).Run()
-		exec.Command("ip", "netns", "del", p.NS).Run()
-	})
-	for _, args := range [][]string{
-		{"ip", "link", "add", p.Capture, "type", "veth", "peer", "name", p.Peer, "netns", p.NS},
-		{"ip", "netns", "exec", p.NS, "sh", "-c", fmt.Sprintf("echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6", p.Peer)},
-		{"ip", "link", "set", p.Capture, "up"},
-		{"ip", "-n", p.NS, "link", "set", p.Peer, "up"},
-	} {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v: %s", args, err, out)
-		}
-	}
-	os.WriteFile("/proc/sys/net/ipv6/conf/"+p.Capture+"/disable_ipv6", []byte("1"), 0o644)
-	return p
-}
 
 const flDport = 9999
 
@@ -150,7 +118,7 @@ func TestKillLosesAtMostOneFlushInterval(t *testing.T) {
 			} else {
 				args = append(args, "--flush-interval", interval.String())
 			}
-			pair := flVeth(t)
+			pair := testnet.VethPairNamed(t, "fl")
 			db := filepath.Join(t.TempDir(), "db")
 			p := startProbe(t, append(args, "-i", pair.Capture, "--data-dir", db)...)
 			frames, wire := flFrames(t)
@@ -199,7 +167,7 @@ func TestKillLosesAtMostOneFlushInterval(t *testing.T) {
 // 5-minute block, and then in db/flows and `probe query` too.
 func TestQuerySeesLiveFlowsWithinFlushInterval(t *testing.T) {
 	const interval = 2 * time.Second
-	pair := flVeth(t)
+	pair := testnet.VethPairNamed(t, "fl")
 	gpPort := freePort(t)
 	api := fmt.Sprintf("127.0.0.1:%d", gpPort)
 	p := startProbe(t, "-i", pair.Capture, "--capture-mode", "afpacket", "--disable-login", "--flush-interval", interval.String(),
@@ -272,7 +240,7 @@ func TestKillAtRandomPoints(t *testing.T) {
 		}
 	}
 	const rate, interval = 1000, time.Second
-	pair := flVeth(t)
+	pair := testnet.VethPairNamed(t, "fl")
 	db := filepath.Join(t.TempDir(), "db")
 	frames, wire := flFrames(t)
 	inj := pair.Injector(t)

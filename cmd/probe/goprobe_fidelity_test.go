@@ -1,14 +1,10 @@
 package main
 
 import (
-	"crypto/rand"
 	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -19,36 +15,6 @@ import (
 	"github.com/probe-appliance/probe/internal/pcaptest"
 	"github.com/probe-appliance/probe/internal/testnet"
 )
-
-// gpVeth is a veth pair of this file's tests (names start with "gp"): the
-// capture end here, the injecting end in a namespace of its own. Both go
-// when the test ends.
-func gpVeth(t *testing.T) testnet.Pair {
-	t.Helper()
-	var id [3]byte
-	rand.Read(id[:])
-	h := hex.EncodeToString(id[:])
-	p := testnet.Pair{Capture: "gpc" + h, Peer: "gpi" + h, NS: "gp-" + h}
-	if out, err := exec.Command("ip", "netns", "add", p.NS).CombinedOutput(); err != nil {
-		t.Skipf("cannot create a network namespace (need root and ip(8)): %v: %s", err, out)
-	}
-	t.Cleanup(func() {
-		exec.Command("ip", "link", "del", p.Capture).Run()
-		exec.Command("ip", "netns", "del", p.NS).Run()
-	})
-	for _, args := range [][]string{
-		{"ip", "link", "add", p.Capture, "type", "veth", "peer", "name", p.Peer, "netns", p.NS},
-		{"ip", "netns", "exec", p.NS, "sh", "-c", fmt.Sprintf("echo 1 > /proc/sys/net/ipv6/conf/%s/disable_ipv6", p.Peer)},
-		{"ip", "link", "set", p.Capture, "up"},
-		{"ip", "-n", p.NS, "link", "set", p.Peer, "up"},
-	} {
-		if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
-			t.Fatalf("%v: %v: %s", args, err, out)
-		}
-	}
-	os.WriteFile("/proc/sys/net/ipv6/conf/"+p.Capture+"/disable_ipv6", []byte("1"), 0o644)
-	return p
-}
 
 // gpPacketStats is GET /api/v1/stats/packets?debug=1 of the real probe.
 type gpPacketStats struct {
@@ -80,7 +46,7 @@ func packetStats(t *testing.T, gp *probeProc) gpPacketStats {
 // answers are text/plain; the pcap counters restart at each writeout.
 func TestGoProbeFidelityLive(t *testing.T) {
 	const interval = 2 * time.Second
-	pair := gpVeth(t)
+	pair := testnet.VethPairNamed(t, "gp")
 	gpPort := freePort(t)
 	startedAt := time.Now()
 	p := startProbe(t, "-i", pair.Capture, "--capture-mode", "afpacket", "--disable-login", "--flush-interval", interval.String(),

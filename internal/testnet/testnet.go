@@ -29,10 +29,22 @@ type Pair struct {
 // Skips the test where this cannot be done (not root, no ip(8)).
 func VethPair(t testing.TB) Pair {
 	t.Helper()
+	return vethPair(t, func(h string) Pair { return Pair{Capture: "pcap" + h, Peer: "pinj" + h, NS: "probe-test-" + h} })
+}
+
+// VethPairNamed is VethPair with names that start with short (a test
+// file's own, so that what a failed run leaves behind says whose it is):
+// short+"c…" captures, short+"i…" injects, in namespace short+"-…".
+func VethPairNamed(t testing.TB, short string) Pair {
+	t.Helper()
+	return vethPair(t, func(h string) Pair { return Pair{Capture: short + "c" + h, Peer: short + "i" + h, NS: short + "-" + h} })
+}
+
+func vethPair(t testing.TB, names func(h string) Pair) Pair {
+	t.Helper()
 	var id [3]byte
 	rand.Read(id[:])
-	h := hex.EncodeToString(id[:])
-	p := Pair{Capture: "pcap" + h, Peer: "pinj" + h, NS: "probe-test-" + h}
+	p := names(hex.EncodeToString(id[:]))
 	if out, err := exec.Command("ip", "netns", "add", p.NS).CombinedOutput(); err != nil {
 		t.Skipf("cannot create a network namespace (need root and ip(8)): %v: %s", err, out)
 	}

@@ -49,7 +49,6 @@ import (
 //     names are the databases' English names.
 //   - Without databases the three answer NOT_ENABLED.
 
-
 // geo is what the databases say about a; empty without databases.
 func (s *Server) geo(a netip.Addr) geoip.Info { return s.cfg.GeoIP.Lookup(a) }
 

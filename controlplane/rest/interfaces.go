@@ -21,12 +21,19 @@ func (s *Server) getNtopngInterfaces(r *request) (RC, any) {
 }
 
 func (s *Server) getInterfaceData(r *request) (RC, any) {
+	return interfaceDataOf(s, r, s.interfaceData)
+}
+
+// interfaceDataOf answers get/interface/data (v1 or v2 answer): for the
+// interface ifid (or iffilter) names, or by id for each one the user sees
+// with ifid=all.
+func interfaceDataOf[T any](s *Server, r *request, answer func(r *request, ifc *Interface, ifid string) T) (RC, any) {
 	if r.params["iffilter"] == "all" || r.params["ifid"] == "all" {
-		out := map[string]*ifaceDataAnswer{}
+		out := map[string]T{}
 		ifaces := s.visibleIfaces(r.vis)
 		for i := range ifaces {
 			id := strconv.Itoa(ifaces[i].ID)
-			out[id] = s.interfaceData(r, &ifaces[i], id)
+			out[id] = answer(r, &ifaces[i], id)
 		}
 		return RCOK, out
 	}
@@ -38,7 +45,7 @@ func (s *Server) getInterfaceData(r *request) (RC, any) {
 	if rc != RCOK {
 		return rc, nil
 	}
-	return RCOK, s.interfaceData(r, ifc, p["ifid"])
+	return RCOK, answer(r, ifc, p["ifid"])
 }
 
 // interfaceData is get/interface/data's answer for one interface. ifid is

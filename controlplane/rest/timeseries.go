@@ -54,7 +54,6 @@ import (
 //     table does not list it (v2BeyondTable).
 const maxTSRequests = 64
 
-
 // addTimeSeriesRoutes adds the time-series calls (addV2Routes runs it).
 func (s *Server) addTimeSeriesRoutes(t routeTable) {
 	t.read(restV2Prefix+"get/timeseries/ts.lua", roleUser, capNone, s.getTimeSeries)

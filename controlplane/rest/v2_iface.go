@@ -1,8 +1,6 @@
 package rest
 
 import (
-	"strconv"
-
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 )
 
@@ -96,24 +94,7 @@ func (s *Server) interfaceDataV2(r *request, ifc *Interface, ifid string) *iface
 
 // getInterfaceDataV2 is v2's get/interface/data.lua (also for ifid=all).
 func (s *Server) getInterfaceDataV2(r *request) (RC, any) {
-	if r.params["iffilter"] == "all" || r.params["ifid"] == "all" {
-		out := map[string]*ifaceDataV2{}
-		ifaces := s.visibleIfaces(r.vis)
-		for i := range ifaces {
-			id := strconv.Itoa(ifaces[i].ID)
-			out[id] = s.interfaceDataV2(r, &ifaces[i], id)
-		}
-		return RCOK, out
-	}
-	p := r.params
-	if f, ok := p["iffilter"]; ok && !p.Has("ifid") {
-		p = Params{"ifid": f}
-	}
-	ifc, rc := s.ifaceFor(r, p)
-	if rc != RCOK {
-		return rc, nil
-	}
-	return RCOK, s.interfaceDataV2(r, ifc, p["ifid"])
+	return interfaceDataOf(s, r, s.interfaceDataV2)
 }
 
 // getFlowL4CountersV2 is ntopng 6's get/flow/l4/counters: a TCP

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,5 +154,58 @@ func TestARPCaptureTeachesDomainsAndBindings(t *testing.T) {
 	a = p.call(t, "GET", "/lua/rest/v2/get/interface/arp.lua?ifid=0&host=not-a-host", "", admin)
 	if err := json.Unmarshal(a.env.Rsp, &got); err != nil || a.env.RC != 0 || len(got) != len(wantARP) {
 		t.Errorf("arp host=not-a-host: %s", a.body)
+	}
+}
+
+// TestARPSpoofingRaisesMACAlert: M's replies claiming the gateway's
+// address (frames 7 and 8) change its association once, G's MAC to M's:
+// one MAC alert, about M, at frame 7's time, in the mac list, time series
+// and top.
+func TestARPSpoofingRaisesMACAlert(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "arp.pcap")
+	start := writeARPCapture(t, pcap).Unix()
+	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"))
+	admin := basic("admin", testAdminPassword)
+
+	a := p.call(t, "GET", "/lua/rest/v2/get/mac/alert/list.lua?ifid=0", "", admin)
+	var list struct {
+		Records []struct {
+			AlertID struct {
+				Value string `json:"value"`
+			} `json:"alert_id"`
+			EntityVal   string `json:"entity_val"`
+			Family      string `json:"family"`
+			Description struct {
+				Descr string `json:"descr"`
+			} `json:"description"`
+			Score struct {
+				Value int `json:"value"`
+			} `json:"score"`
+			Tstamp struct {
+				Value int64 `json:"value"`
+			} `json:"tstamp"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &list); err != nil || a.env.RC != 0 || len(list.Records) != 1 {
+		t.Fatalf("mac alerts: %s (%v)", a.body, err)
+	}
+	r := list.Records[0]
+	wantDescr := "IP 192.168.1.1 changed association from 02:00:00:00:0A:02 to 02:00:00:00:0A:66"
+	if r.AlertID.Value != "4112" || r.EntityVal != "02:00:00:00:0A:66" || r.Family != "mac" || r.Tstamp.Value != start+7 ||
+		r.Score.Value != 50 || !strings.Contains(r.Description.Descr, wantDescr) {
+		t.Errorf("mac alert: %+v\nwant 4112 about 02:00:00:00:0A:66 at %d, %q", r, start+7, wantDescr)
+	}
+	a = p.call(t, "GET", "/lua/pro/rest/v2/get/mac/alert/top.lua?ifid=0", "", admin)
+	var top struct {
+		Count int `json:"count"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &top); err != nil || top.Count != 1 {
+		t.Errorf("mac alert top: %s", a.body)
+	}
+	// No other family got it.
+	a = p.call(t, "GET", "/lua/rest/v2/get/network/alert/list.lua?ifid=0", "", admin)
+	if strings.Contains(string(a.body), "4112") {
+		t.Errorf("network alerts: %s", a.body)
 	}
 }

@@ -106,6 +106,11 @@ type xdpInput struct {
 	mapFull  atomic.Uint64 // the map-full counter, for readers elsewhere
 	batch    []flow.Delta
 	log      *slog.Logger
+	// arp reads the interface's ARP frames over AF_PACKET when no slow
+	// path takes them (the kernel passes ARP to the stack and only counts
+	// it): the table learns broadcast domains and bindings from them
+	// without counting them twice. nil when the slow path is open.
+	arp capture.Source
 }
 
 func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
@@ -128,6 +133,14 @@ func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
 				break
 			}
 			in.xsks = append(in.xsks, x)
+		}
+	}
+	if len(in.xsks) == 0 {
+		arp, err := capture.OpenLiveARP(ifname)
+		if err != nil {
+			log.Warn("ARP capture unavailable: no broadcast domains or ARP table", "interface", ifname, "err", err)
+		} else {
+			in.arp = arp
 		}
 	}
 	return in, nil
@@ -178,6 +191,15 @@ func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
 			defer wg.Done()
 			in.slowPath(ctx, x, t)
 		}(x)
+	}
+	if in.arp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := capture.Run(ctx, in.arp, flowtable.ARPLearner{T: t}); err != nil && ctx.Err() == nil {
+				in.log.Error("ARP capture stopped", "err", err)
+			}
+		}()
 	}
 	defer wg.Wait()
 	tick := time.NewTicker(in.interval)
@@ -257,6 +279,9 @@ func (in *xdpInput) close() error {
 	var errs []error
 	for _, x := range in.xsks {
 		errs = append(errs, in.dp.CloseXSK(x))
+	}
+	if in.arp != nil {
+		errs = append(errs, in.arp.Close())
 	}
 	errs = append(errs, in.dp.Close())
 	return errors.Join(errs...)

@@ -292,3 +292,18 @@ func (v View) ARPEvents(after uint64, fn func(e ARPEvent)) uint64 {
 	}
 	return st.seq
 }
+
+// ARPLearner feeds a table ARP frames that are accounted elsewhere (an XDP
+// interface's kernel counters): it learns from them without counting them
+// again in the interface totals. It implements capture.Handler.
+type ARPLearner struct{ T *Table }
+
+// HandlePacket learns from p if it is an ARP request or reply.
+func (l ARPLearner) HandlePacket(p *decode.Packet, _ decode.ErrKind) {
+	if p.ARP.Op == 0 {
+		return
+	}
+	l.T.mu.Lock()
+	l.T.arpLocked(p)
+	l.T.mu.Unlock()
+}

@@ -115,3 +115,21 @@ func TestARPEventRing(t *testing.T) {
 		}
 	})
 }
+
+// TestARPLearnerCountsNothing: frames fed through ARPLearner teach the ARP
+// state but add nothing to the interface totals (the kernel counted them).
+func TestARPLearnerCountsNothing(t *testing.T) {
+	a := [6]byte{2, 0, 0, 0, 0, 0xa}
+	tb := New(Config{})
+	l := ARPLearner{tb}
+	l.HandlePacket(arpPkt(1e9, decode.ARPRequest, [2][6]byte{a, bcastMAC}, a, "192.168.1.10", zeroMAC, "192.168.1.1"), decode.ErrNone)
+	l.HandlePacket(&decode.Packet{Timestamp: 2e9, WireLen: 60, EtherType: 0x88CC}, decode.ErrNone) // LLDP: ignored
+	tb.View(func(v View) {
+		if s := v.Stats(); s.Packets != 0 || s.Bytes != 0 {
+			t.Errorf("totals %d packets %d bytes, want 0", s.Packets, s.Bytes)
+		}
+		if st := v.ARPStats(); st.Requests != 1 {
+			t.Errorf("ARP stats %+v", st)
+		}
+	})
+}

@@ -11,8 +11,8 @@ import (
 
 func arpReply(ts int64, mac [6]byte, ip string) *decode.Packet {
 	return &decode.Packet{Timestamp: ts, WireLen: 60, HasMAC: true, SrcMAC: mac, DstMAC: [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
-		EtherType: decode.EtherTypeARP, ARP: decode.ARP{Op: decode.ARPReply, SenderMAC: mac, SenderIP: netip.MustParseAddr(ip),
-			TargetIP: netip.MustParseAddr("10.0.0.99")}}
+		EtherType: decode.EtherTypeARP, ARP: decode.ARP{Op: decode.ARPReply, SenderMAC: mac, SenderIP: netip.MustParseAddr(ip).As4(),
+			TargetIP: [4]byte{10, 0, 0, 99}}}
 }
 
 // TestARPAssociationChange: each change of an IP's MAC in ARP replies is

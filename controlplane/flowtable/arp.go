@@ -137,7 +137,7 @@ func (t *Table) arpLocked(p *decode.Packet) {
 			}
 		}
 	}
-	if pfx, ok := BcastDomainOf(a.SenderIP, a.TargetIP); ok {
+	if pfx, ok := BcastDomainOf(a.Sender(), a.Target()); ok {
 		k := bcastKey{p.VLAN, pfx}
 		d := st.domains[k]
 		if d == nil && len(st.domains) < maxBcastDomains {
@@ -150,9 +150,9 @@ func (t *Table) arpLocked(p *decode.Packet) {
 			st.stats.DomainsMissed++
 		}
 	}
-	t.arpBindLocked(p, a.SenderIP, a.SenderMAC, reply)
+	t.arpBindLocked(p, a.Sender(), a.SenderMAC, reply)
 	if reply {
-		t.arpBindLocked(p, a.TargetIP, a.TargetMAC, true)
+		t.arpBindLocked(p, a.Target(), a.TargetMAC, true)
 	}
 }
 

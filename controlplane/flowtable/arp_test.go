@@ -39,7 +39,7 @@ func TestBcastDomainOf(t *testing.T) {
 
 func arpPkt(ts int64, op uint16, eth [2][6]byte, sha [6]byte, spa string, tha [6]byte, tpa string) *decode.Packet {
 	return &decode.Packet{Timestamp: ts, WireLen: 60, HasMAC: true, SrcMAC: eth[0], DstMAC: eth[1], EtherType: decode.EtherTypeARP,
-		ARP: decode.ARP{Op: op, SenderMAC: sha, SenderIP: netip.MustParseAddr(spa), TargetMAC: tha, TargetIP: netip.MustParseAddr(tpa)}}
+		ARP: decode.ARP{Op: op, SenderMAC: sha, SenderIP: netip.MustParseAddr(spa).As4(), TargetMAC: tha, TargetIP: netip.MustParseAddr(tpa).As4()}}
 }
 
 func TestARPLearning(t *testing.T) {

@@ -29,7 +29,7 @@ func (a *arpSeen) HandlePacket(p *decode.Packet, _ decode.ErrKind) {
 		a.nonARP++
 		return
 	}
-	if s := p.ARP.SenderIP.As4(); p.ARP.Op == decode.ARPRequest && s == [4]byte{192, 0, 2, 77} {
+	if s := p.ARP.SenderIP; p.ARP.Op == decode.ARPRequest && s == [4]byte{192, 0, 2, 77} {
 		a.ours = append(a.ours, p.VLAN)
 	}
 }

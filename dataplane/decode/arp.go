@@ -23,11 +23,20 @@ const arpIPv4Len = 8 + 6 + 4 + 6 + 4
 // short): such a frame stays a plain non-IP frame, as it was before ARP
 // was decoded, since ntopng learns only from Ethernet/IPv4 requests and
 // replies too.
+//
+// The addresses are kept as bytes, not netip.Addr: every Decode clears the
+// Packet, and two netip.Addr would triple what ARP adds to that clear.
 type ARP struct {
 	Op                   uint16
 	SenderMAC, TargetMAC [6]byte
-	SenderIP, TargetIP   netip.Addr
+	SenderIP, TargetIP   [4]byte
 }
+
+// Sender is the sender protocol address.
+func (a *ARP) Sender() netip.Addr { return netip.AddrFrom4(a.SenderIP) }
+
+// Target is the target protocol address.
+func (a *ARP) Target() netip.Addr { return netip.AddrFrom4(a.TargetIP) }
 
 // decodeARP fills p.ARP from the ARP body at the start of b. Bytes past
 // the body (Ethernet padding) are ignored.
@@ -47,7 +56,7 @@ func decodeARP(b []byte, p *Packet) {
 	a := &p.ARP
 	a.Op = op
 	copy(a.SenderMAC[:], b[8:14])
-	a.SenderIP = netip.AddrFrom4([4]byte(b[14:18]))
+	a.SenderIP = [4]byte(b[14:18])
 	copy(a.TargetMAC[:], b[18:24])
-	a.TargetIP = netip.AddrFrom4([4]byte(b[24:28]))
+	a.TargetIP = [4]byte(b[24:28])
 }

@@ -62,7 +62,7 @@ func checkARP(t *testing.T, got *ARP, want *layers.ARP) {
 	t.Helper()
 	spa, _ := netip.AddrFromSlice(want.SourceProtAddress)
 	tpa, _ := netip.AddrFromSlice(want.DstProtAddress)
-	if got.Op != want.Operation || got.SenderIP != spa || got.TargetIP != tpa ||
+	if got.Op != want.Operation || got.Sender() != spa || got.Target() != tpa ||
 		!bytes.Equal(got.SenderMAC[:], want.SourceHwAddress) || !bytes.Equal(got.TargetMAC[:], want.DstHwAddress) {
 		t.Fatalf("got %+v, want op %d %v/%v -> %v/%v", got, want.Operation, want.SourceHwAddress, spa, want.DstHwAddress, tpa)
 	}

@@ -106,7 +106,7 @@ func TestSlowPathARP(t *testing.T) {
 	for got < n && time.Now().Before(deadline) {
 		if _, err := x.Receive(100, func(data []byte) {
 			decode.Decode(decode.LinkEthernet, data, &p)
-			if s := p.ARP.SenderIP.As4(); p.ARP.Op == decode.ARPRequest && s[0] == 10 && s[1] == 3 && s[2] == 9 {
+			if s := p.ARP.SenderIP; p.ARP.Op == decode.ARPRequest && s[0] == 10 && s[1] == 3 && s[2] == 9 {
 				got++
 			}
 		}); err != nil {

@@ -143,6 +143,7 @@ bench:
 # Short fuzz runs of every fuzz target (go test allows one target per run).
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecode$$' -fuzztime 60s ./dataplane/decode
+	$(GO) test -run '^$$' -fuzz '^FuzzARP$$' -fuzztime 60s ./dataplane/decode
 	$(GO) test -run '^$$' -fuzz '^FuzzParseDNS$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzServerName$$' -fuzztime 60s ./controlplane/l7
 	$(GO) test -run '^$$' -fuzz '^FuzzClassify$$' -fuzztime 60s ./controlplane/l7

@@ -110,6 +110,11 @@ type xdpInput struct {
 	mapFull  atomic.Uint64 // the map-full counter, for readers elsewhere
 	batch    []flow.Delta
 	log      *slog.Logger
+	// arp reads the interface's ARP frames over AF_PACKET when no slow
+	// path takes them (the kernel passes ARP to the stack and only counts
+	// it): the table learns broadcast domains and bindings from them
+	// without counting them twice. nil when the slow path is open.
+	arp capture.Source
 }
 
 func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
@@ -134,6 +139,14 @@ func openXDP(ifname string, c *config, log *slog.Logger) (*xdpInput, error) {
 			in.xsks = append(in.xsks, x)
 		}
 		in.xskMu = make([]sync.Mutex, len(in.xsks))
+	}
+	if len(in.xsks) == 0 {
+		arp, err := capture.OpenLiveARP(ifname)
+		if err != nil {
+			log.Warn("ARP capture unavailable: no broadcast domains or ARP table", "interface", ifname, "err", err)
+		} else {
+			in.arp = arp
+		}
 	}
 	return in, nil
 }
@@ -182,6 +195,15 @@ func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
 		go func() {
 			defer wg.Done()
 			in.slowPath(ctx, i, t)
+		}()
+	}
+	if in.arp != nil {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := capture.Run(ctx, in.arp, flowtable.ARPLearner{T: t}); err != nil && ctx.Err() == nil {
+				in.log.Error("ARP capture stopped", "err", err)
+			}
 		}()
 	}
 	defer wg.Wait()
@@ -283,6 +305,9 @@ func (in *xdpInput) close() error {
 	var errs []error
 	for _, x := range in.xsks {
 		errs = append(errs, in.dp.CloseXSK(x))
+	}
+	if in.arp != nil {
+		errs = append(errs, in.arp.Close())
 	}
 	errs = append(errs, in.dp.Close())
 	return errors.Join(errs...)

@@ -7,9 +7,9 @@
 //
 // Slow path: when userspace has an AF_XDP socket on the packet's RX queue
 // (xsks), the first SLOW_PKTS packets of every new flow, all DNS/mDNS
-// packets, packets of flows the map has no room for and IPv6 packets with
-// more extension headers than the program walks are redirected to it
-// instead of being counted here; the userspace decoder accounts them into
+// packets, packets of flows the map has no room for, IPv6 packets with
+// more extension headers than the program walks and ARP frames are
+// redirected to it instead of being counted here; the userspace decoder accounts them into
 // the same flow table, with their payload (host names, DNS counters).
 //
 // Flows live in two generations of per-CPU hash maps (A and B) per address
@@ -498,6 +498,11 @@ ordered:
 	}
 
 	count(CNT_NON_IP, 1);
+	// ARP goes to the slow path whole when it is open (a monitor port):
+	// the table learns broadcast domains, IP-MAC bindings and spoofing
+	// from it, which the kernel's counters cannot carry.
+	if (proto == bpf_htons(ETH_P_ARP) && slow_ok(&p))
+		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
 }
 

@@ -233,4 +233,24 @@ func testXDPMatchesUserspace(t *testing.T, slow bool) {
 	if strings.Join(kh, "\n") != strings.Join(uh, "\n") {
 		t.Errorf("hosts differ\nxdp:\n  %s\nafpacket:\n  %s", strings.Join(kh, "\n  "), strings.Join(uh, "\n  "))
 	}
+	// The ARP request (10.55.0.10 asking for 10.55.0.1: 4 bits apart, a
+	// /28) reaches the table in every mode: over the slow path, or over
+	// the ARP-only socket when XDP hands ARP to the stack.
+	for name, p := range map[string]*probeProc{"xdp": kernel, "afpacket": user} {
+		const wantBD = `{"bcast_domains":{"10.55.0.0/28":{"ghost_network":true,"hits":1}}}`
+		var got string
+		poll(t, 5*time.Second, name+" to learn the broadcast domain", func() bool {
+			got = string(p.call(t, "GET", "/lua/rest/v2/get/interface/bcast_domains.lua?ifid=0", "", nil).env.Rsp)
+			return got == wantBD
+		})
+		var arp []struct {
+			IP   string `json:"ip"`
+			MAC  string `json:"mac"`
+			Sent int    `json:"arp_requests.sent"`
+		}
+		_ = json.Unmarshal(p.call(t, "GET", "/lua/rest/v2/get/interface/arp.lua?ifid=0", "", nil).env.Rsp, &arp)
+		if len(arp) != 1 || arp[0].IP != "10.55.0.10" || arp[0].MAC != "02:55:00:00:00:01" || arp[0].Sent != 1 {
+			t.Errorf("%s ARP table: %+v", name, arp)
+		}
+	}
 }

@@ -80,6 +80,7 @@ const (
 
 // Other alert keys the probe raises.
 const (
+	OtherMACIPAssocChange   = 4096 + 16
 	OtherAMThresholdCross   = 4096 + 23
 	OtherPortErrors         = 4096 + 25
 	OtherPortStatusChange   = 4096 + 28
@@ -149,6 +150,7 @@ var metas = map[TypeID]Meta{
 	otherMeta(OtherSNMPTrap):           {Title: "SNMP Trap", Check: "snmp_trap", Score: 50},
 	otherMeta(OtherUnresponsiveDevice): {Title: "Unresponsive Device", Check: "unresponsive_device", Score: 100},
 	otherMeta(OtherNoIfActivity):       {Title: "No Interface Activity", Check: "no_if_activity", Score: 100},
+	otherMeta(OtherMACIPAssocChange):   {Title: "MAC/IP Association Change", Check: "mac_ip_association_change", Score: 50},
 }
 
 // MetaOf returns how the probe raises a definition; definitions it never

@@ -106,6 +106,7 @@ var catalogue = []Check{
 	{Key: "traffic_volume", Subdir: SubdirHost, Types: hostT(alert.HostPktThreshold), Threshold: 1 << 30, Unit: "bytes/minute", Descr: "Hosts moving more than the threshold per minute"},
 
 	{Key: "too_many_drops", Subdir: SubdirInterface, Types: otherT(alert.OtherTooManyDrops), Threshold: 5, Unit: "% of packets", Enabled: true, Descr: "Packets lost by the capture or flows lost to a full flow table"},
+	{Key: "mac_ip_association_change", Subdir: SubdirInterface, Types: otherT(alert.OtherMACIPAssocChange), Enabled: true, Descr: "ARP replies giving an IP another MAC than its last reply did (ARP spoofing)"},
 	{Key: "no_if_activity", Subdir: SubdirInterface, Types: otherT(alert.OtherNoIfActivity), Threshold: 60, Unit: "seconds", Enabled: true, Descr: "A live interface that saw no packet for longer than the threshold"},
 }
 

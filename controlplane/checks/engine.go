@@ -244,6 +244,7 @@ type ifState struct {
 	iface   ifaceState
 	closed  bool              // previous run's engaged alerts closed
 	losses  map[string]uint64 // system: loss counters at the last pass
+	arpSeq  uint64            // the last ARP association change raised (arp.go)
 }
 
 type engagedKey struct {
@@ -290,6 +291,7 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		out = e.hostPass(st, snap, ifc, v, now, final, out)
 		out = e.behaviourPass(st, snap, ifc, v, now, out)
 		out = e.ifacePass(st, snap, ifc, v, now, out)
+		out = e.arpPass(st, snap, ifc, v, out)
 	})
 	e.forgetGone(st)
 	e.emit(out)

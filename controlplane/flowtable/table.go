@@ -98,6 +98,8 @@ type Table struct {
 
 	certs l7.CertCache // leaf certificates of TLS servers, parsed once
 
+	arp *arpState // what ARP taught (arp.go); nil until the first ARP frame
+
 	// QUIC connections whose ClientHello is being put together from their
 	// first Initial packets: a few at a time, each for milliseconds, so
 	// the state lives here rather than in every Flow.
@@ -161,6 +163,9 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 	s.LastPacket = p.Timestamp
 	if kind != decode.ErrNone && int(kind) < len(s.Errors) {
 		s.Errors[kind]++
+	}
+	if p.ARP.Op != 0 {
+		t.arpLocked(p)
 	}
 	if p.IPVersion == 0 || !p.Src.IsValid() || !p.Dst.IsValid() {
 		// IP frames' MACs are collected from their flows in syncLocked.

@@ -46,7 +46,7 @@ import "strings"
 //     bytes, packets, flows}, visible_columns ignored.
 //   - get/interface/data (v2_iface.go): since-reset totals are the totals,
 //     anomaly and dropped-alert counters 0, no download_upload_chart;
-//     bcast_domains and arp answer empty (no ARP decoding).
+//     bcast_domains and arp answer what ARP taught (v2_arp.go).
 //   - health/stats, health/interfaces (admin only), network/networks
 //     (v2_system.go): shapes listed there.
 //

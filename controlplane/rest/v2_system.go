@@ -7,7 +7,7 @@ import (
 )
 
 // ntopng 6's health pages (get/system/health/*.lua), its local networks
-// (get/network/networks.lua) and ARP table (get/interface/arp.lua). The
+// (get/network/networks.lua); its ARP table is in v2_arp.go. The
 // redis, influxdb and clickhouse health calls stay NOT_ENABLED: the probe
 // runs none of them.
 //
@@ -21,8 +21,7 @@ import (
 //   - network/networks is one object per local network (-m), in the order
 //     given: id, network (CIDR), name (the CIDR: the probe has no network
 //     aliases), num_hosts and the bytes its hosts sent and received.
-//   - interface/arp answers an empty list: the dataplane does not decode
-//     ARP, so the probe has no ARP table.
+//   - interface/arp: v2_arp.go.
 type healthStats struct {
 	SystemHostStats any    `json:"system_host_stats"`
 	Epoch           int64  `json:"epoch"`
@@ -105,11 +104,4 @@ func (s *Server) getNetworkNetworks(r *request) (RC, any) {
 		})
 	})
 	return RCOK, out
-}
-
-func (s *Server) getInterfaceARP(r *request) (RC, any) {
-	if _, rc := s.ifaceFor(r, r.params); rc != RCOK {
-		return rc, nil
-	}
-	return RCOK, []any{}
 }

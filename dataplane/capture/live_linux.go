@@ -36,11 +36,44 @@ const (
 // ring in promiscuous mode. Frames longer than snaplen are cut to it
 // (snaplen <= 0 means 262144); the wire length is kept.
 func OpenLive(ifname string, snaplen int) (Source, error) {
-	if _, err := net.InterfaceByName(ifname); err != nil {
-		return nil, fmt.Errorf("open live capture on %q: %w", ifname, err)
-	}
 	if snaplen <= 0 || snaplen > maxLiveSnaplen {
 		snaplen = maxLiveSnaplen
+	}
+	var filter []bpf.RawInstruction
+	if snaplen < maxLiveSnaplen {
+		// AF_PACKET has no snaplen of its own; like libpcap, a one-instruction
+		// filter returning the snaplen makes the kernel truncate the copy.
+		filter = []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: uint32(snaplen)}}
+	}
+	return openLive(ifname, snaplen, ringBlocks, filter)
+}
+
+// arpRingBlocks is the ARP-only ring: ARP is a trickle next to the traffic.
+const arpRingBlocks = 2
+
+// OpenLiveARP captures only the ARP frames of the named interface (a
+// kernel filter drops everything else before the copy), for a live
+// interface whose traffic XDP accounts without handing ARP to userspace:
+// the table still learns broadcast domains and IP-MAC bindings from them.
+// VLAN tags are usually offloaded to the ring's metadata (and put back
+// when read); a tag left in the frame is looked through.
+func OpenLiveARP(ifname string) (Source, error) {
+	const keep, drop = 1500, 0 // ARP is 28 bytes
+	filter := []bpf.RawInstruction{
+		{Op: unix.BPF_LD | unix.BPF_H | unix.BPF_ABS, K: 12},                                 // 0: ethertype
+		{Op: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: decode.EtherTypeARP, Jt: 3, Jf: 0}, // 1: ARP: keep
+		{Op: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: 0x8100, Jt: 0, Jf: 3},              // 2: a tag left in the frame?
+		{Op: unix.BPF_LD | unix.BPF_H | unix.BPF_ABS, K: 16},                                 // 3: the tagged ethertype
+		{Op: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: decode.EtherTypeARP, Jt: 0, Jf: 1}, // 4: ARP: keep
+		{Op: unix.BPF_RET | unix.BPF_K, K: keep},                                             // 5
+		{Op: unix.BPF_RET | unix.BPF_K, K: drop},                                             // 6
+	}
+	return openLive(ifname, 1500, arpRingBlocks, filter)
+}
+
+func openLive(ifname string, snaplen, blocks int, filter []bpf.RawInstruction) (Source, error) {
+	if _, err := net.InterfaceByName(ifname); err != nil {
+		return nil, fmt.Errorf("open live capture on %q: %w", ifname, err)
 	}
 	blockSize := ringBlockSize
 	for blockSize < 2*snaplen {
@@ -50,7 +83,7 @@ func OpenLive(ifname string, snaplen int) (Source, error) {
 		afpacket.OptInterface(ifname),
 		afpacket.TPacketVersion3,
 		afpacket.OptBlockSize(blockSize),
-		afpacket.OptNumBlocks(ringBlocks),
+		afpacket.OptNumBlocks(blocks),
 		afpacket.OptBlockTimeout(ringBlockTimeout),
 		afpacket.OptPollTimeout(pollTimeout),
 	)
@@ -61,13 +94,10 @@ func OpenLive(ifname string, snaplen int) (Source, error) {
 		tp.Close()
 		return nil, fmt.Errorf("open live capture on %q: promiscuous mode: %w", ifname, err)
 	}
-	if snaplen < maxLiveSnaplen {
-		// AF_PACKET has no snaplen of its own; like libpcap, a one-instruction
-		// filter returning the snaplen makes the kernel truncate the copy.
-		ret := []bpf.RawInstruction{{Op: unix.BPF_RET | unix.BPF_K, K: uint32(snaplen)}}
-		if err := tp.SetBPF(ret); err != nil {
+	if filter != nil {
+		if err := tp.SetBPF(filter); err != nil {
 			tp.Close()
-			return nil, fmt.Errorf("open live capture on %q: snaplen filter: %w", ifname, err)
+			return nil, fmt.Errorf("open live capture on %q: filter: %w", ifname, err)
 		}
 	}
 	return &liveSource{name: ifname, tp: tp}, nil

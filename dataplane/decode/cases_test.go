@@ -277,8 +277,10 @@ func decodeCases(tb testing.TB) []decodeCase {
 	}
 	{
 		f := ser(ethL(layers.EthernetTypeDot1Q), dot1q(42, layers.EthernetTypeARP), arpL())
-		add("eth/802.1q/arp", LinkEthernet, f, ErrNone, withMAC(Packet{EtherType: 0x0806, VLAN: 42}))
-		add("eth/arp", LinkEthernet, ser(ethL(layers.EthernetTypeARP), arpL()), ErrNone, withMAC(Packet{EtherType: 0x0806}))
+		// The ARP fields come from arpL's values, not from the decoder.
+		a := ARP{Op: ARPRequest, SenderMAC: [6]byte(macSrc), SenderIP: [4]byte(ip4Src), TargetIP: [4]byte(ip4Dst)}
+		add("eth/802.1q/arp", LinkEthernet, f, ErrNone, withMAC(Packet{EtherType: 0x0806, VLAN: 42, ARP: a}))
+		add("eth/arp", LinkEthernet, ser(ethL(layers.EthernetTypeARP), arpL()), ErrNone, withMAC(Packet{EtherType: 0x0806, ARP: a}))
 		add("eth/lldp", LinkEthernet, ser(ethL(layers.EthernetTypeLinkLayerDiscovery), payload(40)), ErrNone, withMAC(Packet{EtherType: 0x88CC}))
 	}
 

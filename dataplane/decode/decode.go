@@ -121,6 +121,9 @@ func decodeEtherType(et uint16, frame []byte, off int, p *Packet) ErrKind {
 		return decodeIPv4(frame[off:], p)
 	case etherTypeIPv6:
 		return decodeIPv6(frame[off:], p)
+	case EtherTypeARP:
+		decodeARP(frame[off:], p)
+		return ErrNone
 	}
 	// ARP, LLDP, MPLS, 802.3 length fields...: a valid frame that simply
 	// carries no IP, which the caller sees as IPVersion == 0.

@@ -191,12 +191,12 @@ func samePacket(a, b Packet) bool {
 		a.DSCP == b.DSCP && a.TTL == b.TTL && a.IPLen == b.IPLen && a.Fragment == b.Fragment &&
 		a.Proto == b.Proto && a.SrcPort == b.SrcPort && a.DstPort == b.DstPort &&
 		a.TCPFlags == b.TCPFlags && a.TCPSeq == b.TCPSeq && a.TCPAck == b.TCPAck && a.TCPWindow == b.TCPWindow &&
-		a.ICMPType == b.ICMPType && a.ICMPCode == b.ICMPCode &&
+		a.ICMPType == b.ICMPType && a.ICMPCode == b.ICMPCode && a.ARP == b.ARP &&
 		bytes.Equal(a.Payload, b.Payload)
 }
 
 // samePacketFields keeps samePacket honest when Packet grows a field.
-const samePacketFields = 25
+const samePacketFields = 26
 
 func TestSamePacketCoversPacket(t *testing.T) {
 	if n := reflect.TypeFor[Packet]().NumField(); n != samePacketFields {

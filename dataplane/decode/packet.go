@@ -85,6 +85,9 @@ type Packet struct {
 	VLAN      uint16 // outermost 802.1Q VLAN id, 0 when untagged
 	InnerVLAN uint16 // second tag of a QinQ frame, 0 when absent
 
+	// ARP holds an Ethernet/IPv4 ARP request or reply (ARP.Op != 0).
+	ARP ARP
+
 	// Layer 3. IPVersion is 0 for non-IP frames (ARP, LLDP, ...).
 	IPVersion uint8
 	Src, Dst  netip.Addr

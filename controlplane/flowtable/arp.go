@@ -1,0 +1,309 @@
+package flowtable
+
+import (
+	"net/netip"
+
+	"github.com/probe-appliance/probe/dataplane/decode"
+)
+
+// What the table learns from ARP, as ntopng's NetworkInterface does when it
+// dissects an ARP frame:
+//
+//   - Broadcast domains: from every request and reply whose sender and
+//     target protocol addresses differ, the sender is not 0.0.0.0 (an RFC
+//     5227 probe) and the lower address is not link-local (169.254/16),
+//     the domain is the shorter of the two addresses' common network:
+//     prefix length 32 − bit length of (high − low), network = (sender AND
+//     target) masked to it. A domain counts one hit per such frame.
+//   - IP↔MAC bindings (the ARP table): the sender pair of every request
+//     and reply and the target pair of every reply, when the MAC is
+//     neither 00:00:00:00:00:00 nor ff:ff:ff:ff:ff:ff and the IP not
+//     0.0.0.0; a binding keeps the MAC seen last.
+//   - ntopng's MAC–IP association (checkMacIPAssociation), which only
+//     replies feed (sender and target pairs, same exclusions): when a reply
+//     gives an IP a MAC other than the one its last reply gave, an ARPEvent
+//     records the change; that is what the checks engine raises as
+//     alert_mac_ip_association_change, the ARP spoofing alert.
+//   - Per MAC: ARP requests and replies sent (Ethernet source) and received
+//     (Ethernet destination, broadcast included, as ntopng counts them).
+//
+// Everything is per VLAN (the frame's outer tag) and bounded: past a cap
+// new entries are not learnt (existing ones keep counting) and the misses
+// are counted in ARPStats.
+const (
+	maxBcastDomains = 1024  // subnets: a real segment has a handful
+	maxARPBindings  = 65536 // also bounded by the table's MaxHosts
+	maxARPMACs      = 65536 // also bounded by the table's MaxHosts
+	maxARPEvents    = 1024  // association changes kept for the checks engine
+)
+
+// BcastDomain is a broadcast domain learnt from ARP.
+type BcastDomain struct {
+	VLAN   uint16
+	Prefix netip.Prefix
+	Hits   uint64
+}
+
+// ARPBinding is an IP↔MAC pair seen in ARP.
+type ARPBinding struct {
+	VLAN      uint16
+	IP        netip.Addr
+	MAC       [6]byte // the MAC seen last with IP
+	FirstSeen int64   // unix ns
+	LastSeen  int64
+	// replyMAC is the MAC the last reply gave IP (ntopng's association);
+	// hasReply is false until a reply named IP.
+	replyMAC [6]byte
+	hasReply bool
+}
+
+// ARPCounters are one MAC's ARP frames.
+type ARPCounters struct {
+	RequestsSent, RequestsRcvd uint64
+	RepliesSent, RepliesRcvd   uint64
+}
+
+// ARPEvent is an IP whose MAC changed in an ARP reply.
+type ARPEvent struct {
+	Seq    uint64 // 1, 2, ...: the checks engine resumes after the last it saw
+	At     int64  // unix ns (packet time)
+	VLAN   uint16
+	IP     netip.Addr
+	OldMAC [6]byte
+	NewMAC [6]byte
+}
+
+// ARPStats are the interface's ARP totals and what the caps turned away.
+type ARPStats struct {
+	Requests, Replies uint64
+	// Not learnt because a cap was reached.
+	DomainsMissed, BindingsMissed, MACsMissed uint64
+}
+
+type bcastKey struct {
+	vlan   uint16
+	prefix netip.Prefix
+}
+
+type arpKey struct {
+	vlan uint16
+	ip   netip.Addr
+}
+
+type arpState struct {
+	domains  map[bcastKey]*BcastDomain
+	bindings map[arpKey]*ARPBinding
+	macs     map[[6]byte]*ARPCounters
+	events   []ARPEvent // ring, oldest first once full
+	next     int        // where the next event goes when full
+	seq      uint64     // Seq of the newest event
+	stats    ARPStats
+}
+
+var (
+	zeroMAC  [6]byte
+	bcastMAC = [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+)
+
+// arpLocked learns from one decoded ARP request or reply.
+func (t *Table) arpLocked(p *decode.Packet) {
+	if t.arp == nil {
+		t.arp = &arpState{
+			domains:  make(map[bcastKey]*BcastDomain),
+			bindings: make(map[arpKey]*ARPBinding),
+			macs:     make(map[[6]byte]*ARPCounters),
+		}
+	}
+	a, st := &p.ARP, t.arp
+	reply := a.Op == decode.ARPReply
+	if reply {
+		st.stats.Replies++
+	} else {
+		st.stats.Requests++
+	}
+	if p.HasMAC {
+		if c := t.arpMACLocked(p.SrcMAC); c != nil {
+			if reply {
+				c.RepliesSent++
+			} else {
+				c.RequestsSent++
+			}
+		}
+		if c := t.arpMACLocked(p.DstMAC); c != nil {
+			if reply {
+				c.RepliesRcvd++
+			} else {
+				c.RequestsRcvd++
+			}
+		}
+	}
+	if pfx, ok := BcastDomainOf(a.Sender(), a.Target()); ok {
+		k := bcastKey{p.VLAN, pfx}
+		d := st.domains[k]
+		if d == nil && len(st.domains) < maxBcastDomains {
+			d = &BcastDomain{VLAN: p.VLAN, Prefix: pfx}
+			st.domains[k] = d
+		}
+		if d != nil {
+			d.Hits++
+		} else {
+			st.stats.DomainsMissed++
+		}
+	}
+	t.arpBindLocked(p, a.Sender(), a.SenderMAC, reply)
+	if reply {
+		t.arpBindLocked(p, a.Target(), a.TargetMAC, true)
+	}
+}
+
+// BcastDomainOf is the broadcast domain ntopng derives from an ARP frame's
+// sender and target protocol addresses (see above); ok is false when the
+// frame names none.
+func BcastDomainOf(sender, target netip.Addr) (netip.Prefix, bool) {
+	if !sender.Is4() || !target.Is4() {
+		return netip.Prefix{}, false
+	}
+	s4, t4 := sender.As4(), target.As4()
+	src := uint32(s4[0])<<24 | uint32(s4[1])<<16 | uint32(s4[2])<<8 | uint32(s4[3])
+	dst := uint32(t4[0])<<24 | uint32(t4[1])<<16 | uint32(t4[2])<<8 | uint32(t4[3])
+	net := src & dst
+	if src > dst {
+		src, dst = dst, src
+	}
+	diff := dst - src
+	if diff == 0 || src == 0 || src&0xFFFF0000 == 0xA9FE0000 {
+		return netip.Prefix{}, false
+	}
+	bitsLen := 0
+	for d := diff; d != 0; d >>= 1 {
+		bitsLen++
+	}
+	pfx, err := netip.AddrFrom4([4]byte{byte(net >> 24), byte(net >> 16), byte(net >> 8), byte(net)}).Prefix(32 - bitsLen)
+	if err != nil {
+		return netip.Prefix{}, false
+	}
+	return pfx, true
+}
+
+func (t *Table) arpMACLocked(mac [6]byte) *ARPCounters {
+	st := t.arp
+	c := st.macs[mac]
+	if c == nil {
+		if len(st.macs) >= min(maxARPMACs, t.cfg.MaxHosts) {
+			st.stats.MACsMissed++
+			return nil
+		}
+		c = &ARPCounters{}
+		st.macs[mac] = c
+	}
+	return c
+}
+
+func (t *Table) arpBindLocked(p *decode.Packet, ip netip.Addr, mac [6]byte, reply bool) {
+	if mac == zeroMAC || mac == bcastMAC || !ip.IsValid() || ip.IsUnspecified() {
+		return
+	}
+	st := t.arp
+	k := arpKey{p.VLAN, ip}
+	b := st.bindings[k]
+	if b == nil {
+		if len(st.bindings) >= min(maxARPBindings, t.cfg.MaxHosts) {
+			st.stats.BindingsMissed++
+			return
+		}
+		b = &ARPBinding{VLAN: p.VLAN, IP: ip, FirstSeen: p.Timestamp}
+		st.bindings[k] = b
+	}
+	b.MAC, b.LastSeen = mac, p.Timestamp
+	if !reply {
+		return
+	}
+	if b.hasReply && b.replyMAC != mac {
+		st.addEvent(ARPEvent{At: p.Timestamp, VLAN: p.VLAN, IP: ip, OldMAC: b.replyMAC, NewMAC: mac})
+	}
+	b.replyMAC, b.hasReply = mac, true
+}
+
+func (st *arpState) addEvent(e ARPEvent) {
+	st.seq++
+	e.Seq = st.seq
+	if len(st.events) < maxARPEvents {
+		st.events = append(st.events, e)
+		return
+	}
+	st.events[st.next] = e
+	st.next = (st.next + 1) % maxARPEvents
+}
+
+// BcastDomains calls fn for every broadcast domain learnt (any order).
+func (v View) BcastDomains(fn func(d BcastDomain)) {
+	if v.t.arp == nil {
+		return
+	}
+	for _, d := range v.t.arp.domains {
+		fn(*d)
+	}
+}
+
+// ARPBindings calls fn for every IP↔MAC binding (any order).
+func (v View) ARPBindings(fn func(b ARPBinding)) {
+	if v.t.arp == nil {
+		return
+	}
+	for _, b := range v.t.arp.bindings {
+		fn(*b)
+	}
+}
+
+// ARPCounters are mac's ARP frames (zero if it sent or received none).
+func (v View) ARPCounters(mac [6]byte) ARPCounters {
+	if v.t.arp == nil {
+		return ARPCounters{}
+	}
+	if c := v.t.arp.macs[mac]; c != nil {
+		return *c
+	}
+	return ARPCounters{}
+}
+
+// ARPStats are the interface's ARP totals.
+func (v View) ARPStats() ARPStats {
+	if v.t.arp == nil {
+		return ARPStats{}
+	}
+	return v.t.arp.stats
+}
+
+// ARPEvents calls fn, oldest first, for the association changes with a
+// Seq after after that the ring still holds, and returns the newest Seq
+// (after, when there is none). Events pushed out before being read are
+// lost, bounded by the ring's size.
+func (v View) ARPEvents(after uint64, fn func(e ARPEvent)) uint64 {
+	st := v.t.arp
+	if st == nil || st.seq <= after {
+		return after
+	}
+	n := len(st.events)
+	for i := 0; i < n; i++ {
+		e := st.events[(st.next+i)%n]
+		if e.Seq > after {
+			fn(e)
+		}
+	}
+	return st.seq
+}
+
+// ARPLearner feeds a table ARP frames that are accounted elsewhere (an XDP
+// interface's kernel counters): it learns from them without counting them
+// again in the interface totals. It implements capture.Handler.
+type ARPLearner struct{ T *Table }
+
+// HandlePacket learns from p if it is an ARP request or reply.
+func (l ARPLearner) HandlePacket(p *decode.Packet, _ decode.ErrKind) {
+	if p.ARP.Op == 0 {
+		return
+	}
+	l.T.mu.Lock()
+	l.T.arpLocked(p)
+	l.T.mu.Unlock()
+}

@@ -1,0 +1,299 @@
+// The console: a page per hash route (#/, #/hosts, #/host/<ip>, #/flows,
+// #/alerts, #/historical, #/settings), each drawn from the public REST API.
+import { get, getEnv, post, v1, v2, pro } from './api.js';
+import { lineChart, fmtTime } from './chart.js';
+
+const main = document.getElementById('main');
+const ifSel = document.getElementById('ifid');
+const state = { admin: false };
+
+// --- small DOM helpers -----------------------------------------------------
+function h(tag, attrs, ...kids) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null && v !== false) e.setAttribute(k, v === true ? '' : v);
+  }
+  for (const k of kids.flat()) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
+  return e;
+}
+const bytes = n => { const u = ['B', 'KB', 'MB', 'GB', 'TB']; let i = 0; n = Number(n) || 0; while (n >= 1000 && i < 4) { n /= 1000; i++; } return `${i ? n.toFixed(1) : n} ${u[i]}`; };
+const num = n => (Number(n) || 0).toLocaleString('en');
+const bps = n => bytes(n * 8).replace('B', 'b') + '/s';
+const cell = v => v === null || v === undefined ? '' : typeof v === 'object' ? (v.label ?? v.name ?? v.value ?? v.descr ?? JSON.stringify(v)) : v;
+const ifid = () => ifSel.value || '0';
+const hostLink = (ip, label) => h('a', { href: '#/host/' + encodeURIComponent(ip) }, label || ip);
+
+function card(label, value, id) { return h('div', { class: 'card' }, h('dl', {}, h('dt', {}, label), h('dd', { id }, value))); }
+
+// table draws rows; cols are {label, get(row), num?, sort?}; onSort(col)
+// makes sortable headers (keyboard: they are buttons).
+function table(caption, cols, rows, sort) {
+  const head = h('tr', {}, cols.map(c => {
+    const aria = sort && sort.col === c.sort ? (sort.order === 'asc' ? 'ascending' : 'descending') : null;
+    const label = c.sort && sort ? h('button', { type: 'button', onclick: () => sort.onSort(c.sort) }, c.label) : c.label;
+    return h('th', { scope: 'col', class: c.num ? 'num' : null, 'aria-sort': aria }, label);
+  }));
+  const body = rows.length ? rows.map(r => h('tr', {}, cols.map(c => h('td', { class: c.num ? 'num' : null }, c.get(r)))))
+    : [h('tr', {}, h('td', { colspan: cols.length }, 'Nothing to show.'))];
+  return h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'sr' }, caption), h('thead', {}, head), h('tbody', {}, body)));
+}
+
+function pager(page, perPage, total, go) {
+  const pages = Math.max(1, Math.ceil(total / perPage));
+  return h('div', { class: 'pager', role: 'navigation', 'aria-label': 'Pages' },
+    h('button', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, 'Previous'),
+    h('span', { 'aria-live': 'polite' }, `Page ${page} of ${pages} (${num(total)} rows)`),
+    h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next'));
+}
+
+function show(title, ...kids) {
+  main.replaceChildren(h('h1', {}, title), ...kids);
+  document.title = title + ' — probe';
+}
+function fail(err) { main.append(h('p', { class: 'error', role: 'alert' }, String(err.message || err))); }
+
+// window is the hour of data to chart: the last hour up to the newest
+// activity the interface saw (a replayed capture's packets are old).
+async function window_(lastSeen) {
+  const end = Math.max(lastSeen || 0, 1) + 60;
+  return { epoch_begin: end - 3600, epoch_end: end };
+}
+
+async function seriesChart(caption, schema, query, win, fmt) {
+  try {
+    const ts = await get(v2('get/timeseries/ts.lua'), { ifid: ifid(), ts_schema: schema, ts_query: query, ...win });
+    const s = (ts.series || [])[0] || { data: [] };
+    return lineChart(caption, ts.start, ts.step, s.data, fmt);
+  } catch (e) { return h('p', { class: 'error' }, `${caption}: ${e.message}`); }
+}
+
+// --- pages -----------------------------------------------------------------
+async function dashboard() {
+  const [d, hosts, apps, ifaces] = await Promise.all([
+    get(v1('get/interface/data.lua'), { ifid: ifid() }),
+    get(v1('get/host/active.lua'), { ifid: ifid(), sortColumn: 'column_traffic', sortOrder: 'desc', perPage: 10, currentPage: 1 }),
+    get(v1('get/interface/l7/stats.lua'), { ifid: ifid(), ndpistats_mode: 'sinceStartup' }),
+    get(v1('get/ntopng/interfaces.lua')),
+  ]);
+  const me = ifaces.find(i => String(i.ifid) === ifid()) || {};
+  const lastSeen = Math.max(0, ...(hosts.data || []).map(x => x.last_seen));
+  const win = await window_(lastSeen);
+  const q = `ifid:${ifid()}`;
+  const [traffic, packets] = await Promise.all([
+    seriesChart('Throughput (bytes/s)', 'iface:traffic', q, win, n => bytes(n) + '/s'),
+    seriesChart('Packets (packets/s)', 'iface:packets', q, win, n => num(Math.round(n))),
+  ]);
+  show('Dashboard — ' + (d.ifname || me.ifname || ''),
+    h('div', { class: 'cards' },
+      card('Bytes', bytes(d.bytes), 'stat-bytes'),
+      card('Packets', num(d.packets), 'stat-packets'),
+      card('Active hosts', num(d.num_hosts), 'stat-hosts'),
+      card('Active flows', num(d.num_flows), 'stat-flows'),
+      card('Engaged alerts', num(d.engaged_alerts), 'stat-alerts'),
+      card('Throughput', bps(d.throughput_bps / 8 || 0), 'stat-thpt'),
+      card('Drops', num(d.drops), 'stat-drops'),
+      card('Capture', d.capture_mode || 'file', 'stat-capture')),
+    h('div', { class: 'grid2' }, traffic, packets),
+    h('div', { class: 'grid2' },
+      h('section', { 'aria-labelledby': 'top-hosts' }, h('h2', { id: 'top-hosts' }, 'Top hosts'),
+        table('Top hosts by traffic', [
+          { label: 'Host', get: x => hostLink(x.ip, x.name) },
+          { label: 'Traffic', num: true, get: x => bytes(x.bytes.total) },
+          { label: 'Flows', num: true, get: x => num(x.num_flows.total) }], hosts.data || [])),
+      h('section', { 'aria-labelledby': 'top-apps' }, h('h2', { id: 'top-apps' }, 'Top applications'),
+        table('Top applications by traffic', [
+          { label: 'Application', get: x => x.label },
+          { label: 'Traffic', num: true, get: x => bytes(x.value) }], (apps || []).slice(0, 10)))));
+}
+
+const hostsView = { page: 1, perPage: 25, col: 'column_traffic', order: 'desc', mode: 'all' };
+async function hostsPage() {
+  const v = hostsView;
+  const rsp = await getEnv(v1('get/host/active.lua'), { ifid: ifid(), mode: v.mode, currentPage: v.page, perPage: v.perPage, sortColumn: v.col, sortOrder: v.order });
+  const data = rsp.rsp.data || [];
+  const total = rsp.rsp.totalRows ?? rsp.rsp.recordsTotal ?? (v.page - 1) * v.perPage + data.length + (data.length === v.perPage ? 1 : 0);
+  const sort = { col: v.col, order: v.order, onSort: c => { v.order = v.col === c && v.order === 'desc' ? 'asc' : 'desc'; v.col = c; v.page = 1; route(); } };
+  const mode = h('select', { id: 'host-mode', onchange: e => { v.mode = e.target.value; v.page = 1; route(); } },
+    ['all', 'local', 'remote', 'broadcast_domain', 'blacklisted'].map(m => h('option', { value: m, selected: m === v.mode }, m)));
+  show('Hosts',
+    h('label', { for: 'host-mode' }, 'Show'), mode,
+    table('Active hosts', [
+      { label: 'IP', sort: 'column_ip', get: x => hostLink(x.ip) },
+      { label: 'Name', sort: 'column_name', get: x => x.name },
+      { label: 'Country', sort: 'column_country', get: x => x.country || '' },
+      { label: 'AS', get: x => x.asname || (x.asn ? 'AS' + x.asn : '') },
+      { label: 'Flows', num: true, sort: 'column_num_flows', get: x => num(x.num_flows.total) },
+      { label: 'Throughput', num: true, sort: 'column_thpt', get: x => bps(x.thpt.bps / 8) },
+      { label: 'Traffic', num: true, sort: 'column_traffic', get: x => bytes(x.bytes.total) },
+      { label: 'Last seen', sort: 'column_last', get: x => fmtTime(x.last_seen) }], data, sort),
+    pager(v.page, v.perPage, total, p => { v.page = p; route(); }));
+}
+
+async function hostPage(ip) {
+  const d = await get(v1('get/host/data.lua'), { ifid: ifid(), host: ip });
+  const win = await window_(d.seen && d.seen.last || d['seen.last'] || 0);
+  const [chart, apps, flows, alerts] = await Promise.all([
+    seriesChart('Host traffic (bytes/s)', 'host:traffic', `ifid:${ifid()},host:${ip}`, win, n => bytes(n) + '/s'),
+    get(v1('get/host/l7/stats.lua'), { ifid: ifid(), host: ip }).catch(() => []),
+    get(v1('get/flow/active.lua'), { ifid: ifid(), host: ip, perPage: 20 }).catch(() => ({ data: [] })),
+    get(v1('get/host/alert/list.lua'), { ifid: ifid(), ip: ip }).catch(() => ({ records: [] })),
+  ]);
+  show('Host ' + (d.name && d.name !== ip ? `${d.name} (${ip})` : ip),
+    h('div', { class: 'cards' },
+      card('Sent', bytes(d['bytes.sent']), 'host-sent'),
+      card('Received', bytes(d['bytes.rcvd']), 'host-rcvd'),
+      card('Score', num(d.score), 'host-score'),
+      card('Country', d.country || '—'),
+      card('AS', d.asname || (d.asn ? 'AS' + d.asn : '—'))),
+    chart,
+    h('div', { class: 'grid2' },
+      h('section', {}, h('h2', {}, 'Applications'), table('Applications', [
+        { label: 'Application', get: x => x.label }, { label: 'Traffic', num: true, get: x => bytes(x.value) }], Array.isArray(apps) ? apps : [])),
+      h('section', {}, h('h2', {}, 'Alerts'), alertTable((alerts && alerts.records) || [], false))),
+    h('h2', {}, 'Active flows'), flowTable(flows.data || []));
+}
+
+function flowTable(rows) {
+  return table('Active flows', [
+    { label: 'Application', get: x => `${x.protocol.l4}/${x.protocol.l7}` },
+    { label: 'Client', get: x => h('span', {}, hostLink(x.client.ip, x.client.name), ':' + x.client.port) },
+    { label: 'Server', get: x => h('span', {}, hostLink(x.server.ip, x.server.name), ':' + x.server.port) },
+    { label: 'Bytes', num: true, get: x => bytes(x.bytes) },
+    { label: 'Score', num: true, get: x => x.score },
+    { label: 'First seen', get: x => fmtTime(x.first_seen) }], rows);
+}
+
+const flowsView = { page: 1, perPage: 25 };
+async function flowsPage() {
+  const v = flowsView;
+  const rsp = await get(v1('get/flow/active.lua'), { ifid: ifid(), currentPage: v.page, perPage: v.perPage });
+  show('Active flows', flowTable(rsp.data || []), pager(v.page, v.perPage, rsp.totalRows || 0, p => { v.page = p; route(); }));
+}
+
+function alertTable(rows, actions) {
+  const cols = [
+    { label: 'Time', get: x => fmtTime(cell(x.tstamp)) },
+    { label: 'Severity', get: x => cell(x.severity) },
+    { label: 'Alert', get: x => cell(x.alert_id) },
+    { label: 'Entity', get: x => x.entity_val || (x.flow ? `${cell(x.flow.cli_ip)} → ${cell(x.flow.srv_ip)}` : '') },
+    { label: 'Score', num: true, get: x => cell(x.score) },
+    { label: 'Description', get: x => cell(x.msg && (x.msg.description || x.msg.name)) || cell(x.description) }];
+  if (actions) cols.push({ label: 'Actions', get: x => h('span', {},
+    h('button', { type: 'button', class: 'ack', 'data-row': x.row_id, 'aria-label': 'Acknowledge alert ' + x.row_id, onclick: () => alertAction('acknowledge', x) }, 'Acknowledge'), ' ',
+    h('button', { type: 'button', class: 'del', 'data-row': x.row_id, 'aria-label': 'Delete alert ' + x.row_id, onclick: () => alertAction('delete', x) }, 'Delete')) });
+  return table('Alerts', cols, rows);
+}
+
+async function alertAction(what, x) {
+  if (what === 'delete' && !confirm('Delete this alert?')) return;
+  const family = x.family === 'flow' ? 'flow' : x.family === 'interface' ? 'interface' : 'host';
+  try {
+    await post(v1(`${what}/${family}/alerts.lua`), { ifid: ifid(), row_id: x.row_id });
+    route();
+  } catch (e) { fail(e); }
+}
+
+const alertsView = { status: 'engaged' };
+async function alertsPage() {
+  const v = alertsView;
+  const rsp = await get(v1('get/all/alert/list.lua'), { ifid: ifid(), status: v.status, length: 200 });
+  const tabs = h('div', { role: 'group', 'aria-label': 'Alert status' },
+    ['engaged', 'historical', 'historical-flows'].map(s => h('button', { type: 'button', 'aria-pressed': String(s === v.status), id: 'alerts-' + s, onclick: () => { v.status = s; route(); } },
+      s === 'engaged' ? 'Engaged' : s === 'historical' ? 'Past' : 'Past flow alerts')));
+  show('Alerts', tabs, alertTable(rsp.records || [], v.status !== 'engaged' && state.admin));
+}
+
+async function historicalPage() {
+  const now = Math.floor(Date.now() / 1000);
+  const f = h('form', { class: 'query', id: 'hist-form' },
+    h('label', {}, 'Attributes', h('input', { name: 'select_clause', value: 'IPV4_SRC_ADDR,IPV4_DST_ADDR,L7_PROTO,BYTES' })),
+    h('label', {}, 'Condition', h('input', { name: 'where_clause', placeholder: "e.g. L7_PROTO = 'TLS'" })),
+    h('label', {}, 'From', h('input', { name: 'begin', type: 'datetime-local', value: new Date((now - 86400) * 1000).toISOString().slice(0, 16) })),
+    h('label', {}, 'To', h('input', { name: 'end', type: 'datetime-local', value: new Date(now * 1000).toISOString().slice(0, 16) })),
+    h('label', {}, 'Rows', h('input', { name: 'maxhits', type: 'number', min: 1, max: 1000, value: 50 })),
+    h('button', { type: 'submit' }, 'Query'));
+  const out = h('div', { id: 'hist-out' });
+  f.addEventListener('submit', async e => {
+    e.preventDefault();
+    const fd = new FormData(f);
+    const t = s => Math.floor(Date.parse(s + 'Z') / 1000);
+    const params = { ifid: ifid(), select_clause: fd.get('select_clause'), begin_time_clause: t(fd.get('begin')), end_time_clause: t(fd.get('end')), maxhits_clause: fd.get('maxhits') };
+    if (fd.get('where_clause')) params.where_clause = fd.get('where_clause');
+    out.replaceChildren(h('p', {}, 'Querying…'));
+    try {
+      const rsp = await get(pro('get/db/flows.lua'), params);
+      const rows = Array.isArray(rsp) ? rsp : rsp.records || rsp.data || [];
+      const keys = rows.length ? Object.keys(rows[0]) : [];
+      out.replaceChildren(table('Historical flows', keys.map(k => ({ label: k, get: r => cell(r[k]) })), rows));
+    } catch (err) { out.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message)); }
+  });
+  show('Historical flows', f, out);
+}
+
+async function settingsPage() {
+  if (!state.admin) { show('Settings', h('p', {}, 'Only administrators manage the probe.')); return; }
+  const users = await get(v1('get/ntopng/users.lua'));
+  const add = h('form', { class: 'query', id: 'user-form' },
+    h('label', {}, 'User name', h('input', { name: 'username', required: true })),
+    h('label', {}, 'Full name', h('input', { name: 'full_name', required: true })),
+    h('label', {}, 'Password', h('input', { name: 'password', type: 'password', required: true, autocomplete: 'new-password' })),
+    h('label', {}, 'Role', h('select', { name: 'user_role' }, h('option', { value: 'unprivileged' }, 'unprivileged'), h('option', { value: 'administrator' }, 'administrator'))),
+    h('label', {}, 'Networks', h('input', { name: 'allowed_networks', value: '0.0.0.0/0,::/0' })),
+    h('button', { type: 'submit' }, 'Add user'));
+  const msg = h('p', { 'aria-live': 'polite' });
+  add.addEventListener('submit', async e => {
+    e.preventDefault();
+    const fd = Object.fromEntries(new FormData(add));
+    try { await post(v1('add/ntopng/user.lua'), { ...fd, confirm_password: fd.password, allowed_interface: '' }); route(); } catch (err) { msg.textContent = err.message; msg.className = 'error'; }
+  });
+  const tokenOut = h('output', { id: 'token-out' });
+  const token = h('button', { type: 'button', onclick: async () => {
+    try { const r = await post(v1('create/ntopng/api_token.lua'), {}); tokenOut.textContent = r.api_token; } catch (err) { tokenOut.textContent = err.message; }
+  } }, 'Create my API token');
+  show('Settings',
+    h('h2', {}, 'Users'),
+    table('Users', [{ label: 'User', get: u => u.username }, { label: 'Full name', get: u => u.full_name }, { label: 'Group', get: u => u.group || u.user_role || '' }],
+      Array.isArray(users) ? users : Object.values(users || {})),
+    h('h2', {}, 'Add a user'), add, msg,
+    h('h2', {}, 'API token'), h('p', {}, 'A new token replaces the old one.'), token, ' ', tokenOut);
+}
+
+// --- routing ---------------------------------------------------------------
+const routes = [
+  [/^#?\/?$/, dashboard], [/^#\/hosts$/, hostsPage], [/^#\/host\/(.+)$/, hostPage], [/^#\/flows$/, flowsPage],
+  [/^#\/alerts$/, alertsPage], [/^#\/historical$/, historicalPage], [/^#\/settings$/, settingsPage],
+];
+
+async function route() {
+  const hash = location.hash || '#/';
+  for (const a of document.querySelectorAll('header nav a')) {
+    const here = a.getAttribute('href') === hash || (hash.startsWith('#/host/') && a.getAttribute('href') === '#/hosts');
+    if (here) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
+  }
+  for (const [re, page] of routes) {
+    const m = hash.match(re);
+    if (m) {
+      main.setAttribute('aria-busy', 'true');
+      try { await page(...m.slice(1).map(decodeURIComponent)); } catch (e) { show('Error'); fail(e); }
+      main.removeAttribute('aria-busy');
+      main.dataset.page = page.name;
+      return;
+    }
+  }
+  show('Not found', h('p', {}, 'No such page.'));
+}
+
+async function start() {
+  try {
+    const ifaces = await get(v1('get/ntopng/interfaces.lua'));
+    ifSel.replaceChildren(...ifaces.map(i => h('option', { value: i.ifid }, i.ifname)));
+  } catch (e) { fail(e); return; }
+  // The users list is for administrators only: its answer says who we are.
+  try { await get(v1('get/ntopng/users.lua')); state.admin = true; } catch { state.admin = false; }
+  document.getElementById('nav-settings').hidden = !state.admin;
+  ifSel.addEventListener('change', route);
+  window.addEventListener('hashchange', route);
+  route();
+}
+start();

@@ -173,7 +173,7 @@ async function flowsPage() {
 
 function alertTable(rows, actions) {
   const cols = [
-    { label: 'Time', get: x => fmtTime(cell(x.tstamp)) },
+    { label: 'Time', get: x => fmtTime(x.tstamp && typeof x.tstamp === 'object' ? x.tstamp.value : x.tstamp) },
     { label: 'Severity', get: x => cell(x.severity) },
     { label: 'Alert', get: x => cell(x.alert_id) },
     { label: 'Entity', get: x => x.entity_val || (x.flow ? `${cell(x.flow.cli_ip)} → ${cell(x.flow.srv_ip)}` : '') },

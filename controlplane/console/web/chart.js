@@ -12,6 +12,7 @@ function el(name, attrs, parent) {
 }
 
 export function fmtTime(epoch) {
+  if (!Number.isFinite(Number(epoch)) || !epoch) return '';
   return new Date(epoch * 1000).toISOString().replace('T', ' ').slice(0, 16);
 }
 

@@ -219,12 +219,35 @@ func TestConsoleInABrowser(t *testing.T) {
 	if got := status(); got != "1" {
 		t.Errorf("alert %s after acknowledging from the page: alert_status %s, want 1", row, got)
 	}
-	run("historical flows page", chromedp.Navigate(base+"/console/#/historical"), loaded("historicalPage"))
+	// 5. The historical form answers what REST answers for its fields,
+	// and the capture's flows are all stored.
+	run("historical flows page", chromedp.Navigate(base+"/console/#/historical"), loaded("historicalPage"),
+		chromedp.SetValue(css("#ifid"), "0"),
+		chromedp.Click(css(`#hist-form button[type="submit"]`)),
+		chromedp.WaitVisible(css("#hist-count")))
+	shown := value("historical count", chromedp.Text(css("#hist-count")))
+	epoch := func(name string) string {
+		v := value(name, chromedp.Value(css(`#hist-form input[name="`+name+`"]`)))
+		tm, err := time.Parse("2006-01-02T15:04", v)
+		if err != nil {
+			t.Fatalf("historical form %s: %q: %v", name, v, err)
+		}
+		return strconv.FormatInt(tm.Unix(), 10)
+	}
+	q := url.Values{"ifid": {"0"}, "select_clause": {value("select", chromedp.Value(css(`#hist-form input[name="select_clause"]`)))},
+		"begin_time_clause": {epoch("begin")}, "end_time_clause": {epoch("end")}, "maxhits_clause": {"50"}}
+	var stored []map[string]any
+	if a := p.call(t, "GET", "/lua/pro/rest/v1/get/db/flows.lua?"+q.Encode(), "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &stored) != nil {
+		t.Fatalf("db/flows %v: %s", q, a.body)
+	}
+	if want := fmt.Sprintf("%d flows", len(stored)); shown != want || len(stored) != tr.flows {
+		t.Errorf("historical flows: the page shows %q, REST answers %d rows, the capture has %d flows", shown, len(stored), tr.flows)
+	}
 	shot("historical")
 	run("settings page", chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#user-form")))
 	shot("settings")
 
-	// 5. A non-administrator sees no settings.
+	// 6. A non-administrator sees no settings.
 	form := url.Values{"username": {"viewer"}, "full_name": {"Viewer"}, "password": {"viewer-pw1"}, "confirm_password": {"viewer-pw1"},
 		"user_role": {"unprivileged"}, "allowed_networks": {"0.0.0.0/0,::/0"}, "allowed_interface": {""}}
 	hdr := map[string]string{"Content-Type": "application/x-www-form-urlencoded", "Authorization": admin["Authorization"]}

@@ -176,3 +176,18 @@ func TestLocalPath(t *testing.T) {
 		}
 	}
 }
+
+func TestConsoleWithLoginDisabled(t *testing.T) {
+	s := newTestServer(t, 3, true)
+	b := newBrowser(t, serveLoopback(t, s))
+	for _, p := range []string{"/", "/lua/login.lua"} {
+		got := b.do("GET", p, nil, nil)
+		if got.status != 200 || got.url != "/console/" || !strings.Contains(got.body, `src="/console/app.js"`) {
+			t.Errorf("GET %s with login disabled: %d at %s", p, got.status, got.url)
+		}
+	}
+	// Nothing to change: the password form's POST is refused as before.
+	if got := b.do("POST", changePasswordPath, url.Values{"new_password": {"x1"}, "confirm_new_password": {"x1"}}, map[string]string{"Accept": "application/json"}); !strings.Contains(got.body, "NOT_ENABLED") {
+		t.Errorf("change_password with login disabled: %d %.200s", got.status, got.body)
+	}
+}

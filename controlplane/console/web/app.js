@@ -1,7 +1,7 @@
 // The console: a page per hash route (#/, #/hosts, #/host/<ip>, #/flows,
 // #/alerts, #/historical, #/settings), each drawn from the public REST API.
 import { get, getEnv, post, v1, v2, pro } from './api.js';
-import { lineChart, fmtTime } from './chart.js';
+import { lineChart, barChart, fmtTime } from './chart.js';
 
 const main = document.getElementById('main');
 const ifSel = document.getElementById('ifid');
@@ -17,10 +17,18 @@ function h(tag, attrs, ...kids) {
   for (const k of kids.flat()) if (k !== null && k !== undefined) e.append(k instanceof Node ? k : String(k));
   return e;
 }
-const bytes = n => { const u = ['B', 'KB', 'MB', 'GB', 'TB']; let i = 0; n = Number(n) || 0; while (n >= 1000 && i < 4) { n /= 1000; i++; } return `${i ? n.toFixed(1) : n} ${u[i]}`; };
+const bytes = n => { const u = ['B', 'KB', 'MB', 'GB', 'TB']; let i = 0; n = Number(n) || 0; while (n >= 1000 && i < 4) { n /= 1000; i++; } return `${i ? n.toFixed(1) : Math.round(n)} ${u[i]}`; };
 const num = n => (Number(n) || 0).toLocaleString('en');
 const bps = n => bytes(n * 8).replace('B', 'b') + '/s';
-const cell = v => v === null || v === undefined ? '' : typeof v === 'object' ? (v.label ?? v.name ?? v.value ?? v.descr ?? JSON.stringify(v)) : v;
+// plain is the text of ntopng's labels, which carry HTML markup (icons):
+// parsed inertly, never inserted as HTML; an icon-only label gives its title.
+function plain(s) {
+  if (typeof s !== 'string' || !s.includes('<')) return s;
+  const body = new DOMParser().parseFromString(s, 'text/html').body;
+  const titled = body.querySelector('[title]');
+  return body.textContent.trim() || (titled ? titled.getAttribute('title') : '');
+}
+const cell = v => v === null || v === undefined ? '' : typeof v === 'object' ? plain(v.label ?? v.name ?? v.value ?? v.descr ?? JSON.stringify(v)) : plain(v);
 const ifid = () => ifSel.value || '0';
 const hostLink = (ip, label) => h('a', { href: '#/host/' + encodeURIComponent(ip) }, label || ip);
 
@@ -55,9 +63,15 @@ function fail(err) { main.append(h('p', { class: 'error', role: 'alert' }, Strin
 
 // window is the hour of data to chart: the last hour up to the newest
 // activity the interface saw (a replayed capture's packets are old).
-async function window_(lastSeen) {
-  const end = Math.max(lastSeen || 0, 1) + 60;
+function window_(lastSeen) {
+  const end = Math.max(lastSeen || 0, 1) + 300;
   return { epoch_begin: end - 3600, epoch_end: end };
+}
+
+// lastActivity is the newest last_seen of the interface's hosts (0: none).
+async function lastActivity() {
+  const r = await get(v1('get/host/active.lua'), { ifid: ifid(), sortColumn: 'column_last', sortOrder: 'desc', perPage: 1, currentPage: 1 });
+  return ((r.data || [])[0] || {}).last_seen || 0;
 }
 
 async function seriesChart(caption, schema, query, win, fmt) {
@@ -78,7 +92,7 @@ async function dashboard() {
   ]);
   const me = ifaces.find(i => String(i.ifid) === ifid()) || {};
   const lastSeen = Math.max(0, ...(hosts.data || []).map(x => x.last_seen));
-  const win = await window_(lastSeen);
+  const win = window_(lastSeen);
   const q = `ifid:${ifid()}`;
   const [traffic, packets] = await Promise.all([
     seriesChart('Throughput (bytes/s)', 'iface:traffic', q, win, n => bytes(n) + '/s'),
@@ -132,7 +146,7 @@ async function hostsPage() {
 
 async function hostPage(ip) {
   const d = await get(v1('get/host/data.lua'), { ifid: ifid(), host: ip });
-  const win = await window_(d.seen && d.seen.last || d['seen.last'] || 0);
+  const win = window_(d.seen && d.seen.last || d['seen.last'] || await lastActivity());
   const [chart, apps, flows, alerts] = await Promise.all([
     seriesChart('Host traffic (bytes/s)', 'host:traffic', `ifid:${ifid()},host:${ip}`, win, n => bytes(n) + '/s'),
     get(v1('get/host/l7/stats.lua'), { ifid: ifid(), host: ip }).catch(() => []),
@@ -205,7 +219,10 @@ async function alertsPage() {
 }
 
 async function historicalPage() {
-  const now = Math.floor(Date.now() / 1000);
+  // The day up to the interface's newest activity (a replayed capture's
+  // flows are old), else up to now.
+  const last = await lastActivity();
+  const now = last ? last + 300 : Math.floor(Date.now() / 1000);
   const f = h('form', { class: 'query', id: 'hist-form' },
     h('label', {}, 'Attributes', h('input', { name: 'select_clause', value: 'IPV4_SRC_ADDR,IPV4_DST_ADDR,L7_PROTO,BYTES' })),
     h('label', {}, 'Condition', h('input', { name: 'where_clause', placeholder: "e.g. L7_PROTO = 'TLS'" })),
@@ -225,7 +242,10 @@ async function historicalPage() {
       const rsp = await get(pro('get/db/flows.lua'), params);
       const rows = Array.isArray(rsp) ? rsp : rsp.records || rsp.data || [];
       const keys = rows.length ? Object.keys(rows[0]) : [];
-      out.replaceChildren(table('Historical flows', keys.map(k => ({ label: k, get: r => cell(r[k]) })), rows));
+      const bytesKey = keys.find(k => /BYTES/.test(k));
+      out.replaceChildren(h('p', { id: 'hist-count' }, `${rows.length} flows`),
+        bytesKey ? barChart(`${bytesKey} per flow`, rows.map(r => Number(r[bytesKey]) || 0)) : '',
+        table('Historical flows', keys.map(k => ({ label: k, num: typeof rows[0][k] === 'number', get: r => cell(r[k]) })), rows));
     } catch (err) { out.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message)); }
   });
   show('Historical flows', f, out);

@@ -22,7 +22,7 @@ export function lineChart(caption, start, step, data, fmt) {
   const cap = document.createElement('figcaption');
   cap.textContent = caption;
   fig.appendChild(cap);
-  const svg = el('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': caption, preserveAspectRatio: 'none' }, fig);
+  const svg = el('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': caption }, fig);
   el('title', {}, svg).textContent = caption;
   const n = data.length;
   const max = Math.max(1, ...data);
@@ -39,6 +39,26 @@ export function lineChart(caption, start, step, data, fmt) {
     el('path', { class: 'area', d: `M${x(0)},${H - B}L${pts.join('L')}L${x(n - 1)},${H - B}Z` }, svg);
     el('polyline', { class: 'line', points: pts.join(' '), 'data-points': String(n) }, svg);
   }
+  fig.dataset.points = String(data.filter(v => v > 0).length);
+  return fig;
+}
+
+// barChart returns a <figure> with a bar per value, in the given order.
+export function barChart(caption, data) {
+  const fig = document.createElement('figure');
+  const cap = document.createElement('figcaption');
+  cap.textContent = caption;
+  fig.appendChild(cap);
+  const svg = el('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': caption }, fig);
+  el('title', {}, svg).textContent = caption;
+  const max = Math.max(1, ...data);
+  const bw = (W - L - R) / Math.max(1, data.length);
+  el('line', { class: 'axis', x1: L, y1: H - B, x2: W - R, y2: H - B }, svg);
+  el('text', { x: 2, y: T + 8 }, svg).textContent = String(max);
+  data.forEach((v, i) => {
+    const hgt = (v / max) * (H - B - T);
+    el('rect', { class: 'area', x: (L + i * bw + 1).toFixed(1), y: (H - B - hgt).toFixed(1), width: Math.max(1, bw - 2).toFixed(1), height: hgt.toFixed(1) }, svg);
+  });
   fig.dataset.points = String(data.filter(v => v > 0).length);
   return fig;
 }

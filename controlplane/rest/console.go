@@ -28,6 +28,8 @@ import (
 //     login page saying why. A browser's POST must come from this origin
 //     (Origin, else Referer), which stops another site logging a victim in
 //     to an account of its choosing; a client with neither header passes.
+//     The form's body is the only one read before authentication, up to
+//     loginBodyLimit; the address lockout of failed logins applies first.
 //   - The referer is followed only when it is a path on this server
 //     (localPath): the login page is no open redirect.
 //   - A default-password user's browser is sent to change_password.lua as
@@ -44,6 +46,9 @@ const (
 	authorizePath = "/authorize.html"
 	logoutPath    = "/lua/logout.lua"
 	consoleIndex  = "index.html"
+	// loginBodyLimit bounds the one body read before authentication: a
+	// user name, a password and a referer.
+	loginBodyLimit = 4 << 10
 	// consoleSessionTTL is how long a console login lasts (ntopng's
 	// default http session duration, 12 h).
 	consoleSessionTTL = 12 * time.Hour
@@ -108,9 +113,9 @@ var loginReasons = map[string]string{
 
 // authorize is the login form's POST.
 func (s *Server) authorize(ctx *fasthttp.RequestCtx) {
-	if err := readBody(ctx, smallBodyLimit); err != nil {
+	if err := readBody(ctx, loginBodyLimit); err != nil {
 		ctx.SetConnectionClose()
-		ctx.Error("request body too large or unreadable", fasthttp.StatusBadRequest)
+		ctx.Error("request body too large or unreadable", fasthttp.StatusRequestEntityTooLarge)
 		return
 	}
 	args := ctx.PostArgs()
@@ -126,7 +131,13 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) {
 		redirect(ctx, referer, fasthttp.StatusSeeOther)
 		return
 	}
-	name, ok := s.checkPassword(clientAddr(ctx), string(args.Peek("user")), string(args.Peek("password")))
+	addr := clientAddr(ctx)
+	if s.limiter.Blocked(addr) {
+		// The address limit authenticate applies to every other request.
+		back("wrong-credentials")
+		return
+	}
+	name, ok := s.checkPassword(addr, string(args.Peek("user")), string(args.Peek("password")))
 	if !ok {
 		back("wrong-credentials")
 		return

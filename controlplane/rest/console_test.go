@@ -160,6 +160,23 @@ func TestConsoleLoginWithoutRedirectLoop(t *testing.T) {
 	}
 }
 
+func TestConsoleLoginLimits(t *testing.T) {
+	s := newTestServer(t, 1, false)
+	b := newBrowser(t, serveLoopback(t, s))
+	// A body larger than a login is refused unread.
+	if got := b.do("POST", "/authorize.html", url.Values{"user": {"admin"}, "password": {strings.Repeat("x", 8<<10)}}, nil); got.status != 413 {
+		t.Errorf("8 KiB login form: %d, want 413", got.status)
+	}
+	// After the address's failed logins, even the right password is
+	// refused from it (as for Basic authentication).
+	for i := 0; i < 6; i++ {
+		b.do("POST", "/authorize.html", url.Values{"user": {"admin"}, "password": {"guess" + strings.Repeat("!", i)}}, nil)
+	}
+	if got := b.do("POST", "/authorize.html", url.Values{"user": {"admin"}, "password": {"admin"}, "referer": {"/console/"}}, nil); !strings.Contains(got.url, "reason=wrong-credentials") {
+		t.Errorf("login after 6 failures from the address: ended at %s", got.url)
+	}
+}
+
 func TestLocalPath(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"/console/#/hosts", "/console/#/hosts"},

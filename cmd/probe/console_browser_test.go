@@ -183,6 +183,21 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot("host")
 	run("flows page", chromedp.Navigate(base+"/console/#/flows"), loaded("flowsPage"))
+	if got := value("flows count", chromedp.Text(css("#flow-count"))); got != commas(tr.flows)+" flows" {
+		t.Errorf("flows page: %q, the capture has %d flows", got, tr.flows)
+	}
+	var hostFlows struct {
+		TotalRows int `json:"totalRows"`
+	}
+	if a := p.call(t, "GET", "/lua/rest/v1/get/flow/active.lua?ifid=0&host=192.168.1.10", "", admin); json.Unmarshal(a.env.Rsp, &hostFlows) != nil || hostFlows.TotalRows == 0 {
+		t.Fatalf("flows of 192.168.1.10: %s", a.body)
+	}
+	run("filter the flows by host", chromedp.SendKeys(css(`#flow-filters input[name="host"]`), "192.168.1.10"),
+		chromedp.Click(css(`#flow-filters button[type="submit"]`)),
+		chromedp.WaitVisible(css(`#flow-filters input[value="192.168.1.10"]`)), loaded("flowsPage"))
+	if got := value("filtered flows count", chromedp.Text(css("#flow-count"))); got != commas(hostFlows.TotalRows)+" flows" || hostFlows.TotalRows >= tr.flows {
+		t.Errorf("flows of 192.168.1.10: the page shows %q, REST counts %d (of %d)", got, hostFlows.TotalRows, tr.flows)
+	}
 	shot("flows")
 
 	// 4. A past alert acknowledged from the alerts page is acknowledged
@@ -221,8 +236,10 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	// 5. The historical form answers what REST answers for its fields,
 	// and the capture's flows are all stored.
-	run("historical flows page", chromedp.Navigate(base+"/console/#/historical"), loaded("historicalPage"),
+	run("historical flows page",
 		chromedp.SetValue(css("#ifid"), "0"),
+		chromedp.Evaluate[chromedp.Void](`document.getElementById('ifid').dispatchEvent(new Event('change')), undefined`),
+		chromedp.Navigate(base+"/console/#/historical"), loaded("historicalPage"),
 		chromedp.Click(css(`#hist-form button[type="submit"]`)),
 		chromedp.WaitVisible(css("#hist-count")))
 	shown := value("historical count", chromedp.Text(css("#hist-count")))
@@ -245,6 +262,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot("historical")
 	run("settings page", chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#user-form")))
+	if users := value("users table", chromedp.Text(css("main table"))); !strings.Contains(users, "admin") || !strings.Contains(users, "administrator") {
+		t.Errorf("settings users table: %q, want the admin", users)
+	}
 	shot("settings")
 
 	// 6. A non-administrator sees no settings.

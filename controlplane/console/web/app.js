@@ -55,9 +55,12 @@ function pager(page, perPage, total, go) {
     h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next'));
 }
 
-function show(title, ...kids) {
-  main.replaceChildren(h('h1', {}, title), ...kids);
-  document.title = title + ' — probe';
+// A page is what a page function returns: route draws the latest one
+// only (a slow answer of a page left meanwhile is dropped).
+const show = (title, ...kids) => ({ title, kids });
+function draw(pg) {
+  main.replaceChildren(h('h1', {}, pg.title), ...pg.kids);
+  document.title = pg.title + ' — probe';
 }
 function fail(err) { main.append(h('p', { class: 'error', role: 'alert' }, String(err.message || err))); }
 
@@ -84,10 +87,11 @@ async function seriesChart(caption, schema, query, win, fmt) {
 
 // --- pages -----------------------------------------------------------------
 async function dashboard() {
-  const [d, hosts, apps, ifaces] = await Promise.all([
+  const [d, hosts, apps, cats, ifaces] = await Promise.all([
     get(v1('get/interface/data.lua'), { ifid: ifid() }),
     get(v1('get/host/active.lua'), { ifid: ifid(), sortColumn: 'column_traffic', sortOrder: 'desc', perPage: 10, currentPage: 1 }),
     get(v1('get/interface/l7/stats.lua'), { ifid: ifid(), ndpistats_mode: 'sinceStartup' }),
+    get(v1('get/interface/l7/stats.lua'), { ifid: ifid(), ndpistats_mode: 'sinceStartup', ndpi_category: 'true' }).catch(() => []),
     get(v1('get/ntopng/interfaces.lua')),
   ]);
   const me = ifaces.find(i => String(i.ifid) === ifid()) || {};
@@ -98,7 +102,7 @@ async function dashboard() {
     seriesChart('Throughput (bytes/s)', 'iface:traffic', q, win, n => bytes(n) + '/s'),
     seriesChart('Packets (packets/s)', 'iface:packets', q, win, n => num(Math.round(n))),
   ]);
-  show('Dashboard — ' + (d.ifname || me.ifname || ''),
+  return show('Dashboard — ' + (d.ifname || me.ifname || ''),
     h('div', { class: 'cards' },
       card('Bytes', bytes(d.bytes), 'stat-bytes'),
       card('Packets', num(d.packets), 'stat-packets'),
@@ -118,7 +122,11 @@ async function dashboard() {
       h('section', { 'aria-labelledby': 'top-apps' }, h('h2', { id: 'top-apps' }, 'Top applications'),
         table('Top applications by traffic', [
           { label: 'Application', get: x => x.label },
-          { label: 'Traffic', num: true, get: x => bytes(x.value) }], (apps || []).slice(0, 10)))));
+          { label: 'Traffic', num: true, get: x => bytes(x.value) }], (apps || []).slice(0, 10))),
+      h('section', { 'aria-labelledby': 'top-cats' }, h('h2', { id: 'top-cats' }, 'Top categories'),
+        table('Top application categories by traffic', [
+          { label: 'Category', get: x => x.label },
+          { label: 'Traffic', num: true, get: x => bytes(x.value) }], (cats || []).slice(0, 10)))));
 }
 
 const hostsView = { page: 1, perPage: 25, col: 'column_traffic', order: 'desc', mode: 'all' };
@@ -130,7 +138,7 @@ async function hostsPage() {
   const sort = { col: v.col, order: v.order, onSort: c => { v.order = v.col === c && v.order === 'desc' ? 'asc' : 'desc'; v.col = c; v.page = 1; route(); } };
   const mode = h('select', { id: 'host-mode', onchange: e => { v.mode = e.target.value; v.page = 1; route(); } },
     ['all', 'local', 'remote', 'broadcast_domain', 'blacklisted'].map(m => h('option', { value: m, selected: m === v.mode }, m)));
-  show('Hosts',
+  return show('Hosts',
     h('label', { for: 'host-mode' }, 'Show'), mode,
     table('Active hosts', [
       { label: 'IP', sort: 'column_ip', get: x => hostLink(x.ip) },
@@ -153,7 +161,7 @@ async function hostPage(ip) {
     get(v1('get/flow/active.lua'), { ifid: ifid(), host: ip, perPage: 20 }).catch(() => ({ data: [] })),
     get(v1('get/host/alert/list.lua'), { ifid: ifid(), ip: ip }).catch(() => ({ records: [] })),
   ]);
-  show('Host ' + (d.name && d.name !== ip ? `${d.name} (${ip})` : ip),
+  return show('Host ' + (d.name && d.name !== ip ? `${d.name} (${ip})` : ip),
     h('div', { class: 'cards' },
       card('Sent', bytes(d['bytes.sent']), 'host-sent'),
       card('Received', bytes(d['bytes.rcvd']), 'host-rcvd'),
@@ -178,11 +186,24 @@ function flowTable(rows) {
     { label: 'First seen', get: x => fmtTime(x.first_seen) }], rows);
 }
 
-const flowsView = { page: 1, perPage: 25 };
+const flowsView = { page: 1, perPage: 25, host: '', application: '', l4proto: '' };
 async function flowsPage() {
   const v = flowsView;
-  const rsp = await get(v1('get/flow/active.lua'), { ifid: ifid(), currentPage: v.page, perPage: v.perPage });
-  show('Active flows', flowTable(rsp.data || []), pager(v.page, v.perPage, rsp.totalRows || 0, p => { v.page = p; route(); }));
+  const params = { ifid: ifid(), currentPage: v.page, perPage: v.perPage };
+  for (const k of ['host', 'application', 'l4proto']) if (v[k]) params[k] = v[k];
+  const rsp = await get(v1('get/flow/active.lua'), params);
+  const filters = h('form', { class: 'query', id: 'flow-filters' },
+    h('label', {}, 'Host', h('input', { name: 'host', value: v.host, placeholder: 'IP address' })),
+    h('label', {}, 'Application', h('input', { name: 'application', value: v.application, placeholder: 'e.g. TLS' })),
+    h('label', {}, 'Layer 4', h('select', { name: 'l4proto' }, [['', 'any'], ['6', 'TCP'], ['17', 'UDP'], ['1', 'ICMP']].map(([val, l]) => h('option', { value: val, selected: v.l4proto === val }, l)))),
+    h('button', { type: 'submit' }, 'Filter'));
+  filters.addEventListener('submit', e => {
+    e.preventDefault();
+    const fd = new FormData(filters);
+    Object.assign(v, { host: fd.get('host').trim(), application: fd.get('application').trim(), l4proto: fd.get('l4proto'), page: 1 });
+    route();
+  });
+  return show('Active flows', filters, h('p', { id: 'flow-count' }, `${num(rsp.totalRows || 0)} flows`), flowTable(rsp.data || []), pager(v.page, v.perPage, rsp.totalRows || 0, p => { v.page = p; route(); }));
 }
 
 function alertTable(rows, actions) {
@@ -215,7 +236,7 @@ async function alertsPage() {
   const tabs = h('div', { role: 'group', 'aria-label': 'Alert status' },
     ['engaged', 'historical', 'historical-flows'].map(s => h('button', { type: 'button', 'aria-pressed': String(s === v.status), id: 'alerts-' + s, onclick: () => { v.status = s; route(); } },
       s === 'engaged' ? 'Engaged' : s === 'historical' ? 'Past' : 'Past flow alerts')));
-  show('Alerts', tabs, alertTable(rsp.records || [], v.status !== 'engaged' && state.admin));
+  return show('Alerts', tabs, alertTable(rsp.records || [], v.status !== 'engaged' && state.admin));
 }
 
 async function historicalPage() {
@@ -248,11 +269,11 @@ async function historicalPage() {
         table('Historical flows', keys.map(k => ({ label: k, num: typeof rows[0][k] === 'number', get: r => cell(r[k]) })), rows));
     } catch (err) { out.replaceChildren(h('p', { class: 'error', role: 'alert' }, err.message)); }
   });
-  show('Historical flows', f, out);
+  return show('Historical flows', f, out);
 }
 
 async function settingsPage() {
-  if (!state.admin) { show('Settings', h('p', {}, 'Only administrators manage the probe.')); return; }
+  if (!state.admin) return show('Settings', h('p', {}, 'Only administrators manage the probe.'));
   const users = await get(v1('get/ntopng/users.lua'));
   const add = h('form', { class: 'query', id: 'user-form' },
     h('label', {}, 'User name', h('input', { name: 'username', required: true })),
@@ -271,10 +292,15 @@ async function settingsPage() {
   const token = h('button', { type: 'button', onclick: async () => {
     try { const r = await post(v1('create/ntopng/api_token.lua'), {}); tokenOut.textContent = r.api_token; } catch (err) { tokenOut.textContent = err.message; }
   } }, 'Create my API token');
-  show('Settings',
+  return show('Settings',
     h('h2', {}, 'Users'),
-    table('Users', [{ label: 'User', get: u => u.username }, { label: 'Full name', get: u => u.full_name }, { label: 'Group', get: u => u.group || u.user_role || '' }],
-      Array.isArray(users) ? users : Object.values(users || {})),
+    table('Users', [{ label: 'User', get: u => u.username }, { label: 'Full name', get: u => u.full_name }, { label: 'Group', get: u => u.group || u.user_role || '' },
+      { label: 'Actions', get: u => u.username === 'admin' ? '' : h('button', { type: 'button', 'aria-label': 'Delete user ' + u.username, onclick: async () => {
+        if (!confirm(`Delete the user ${u.username}?`)) return;
+        try { await post(v1('delete/ntopng/user.lua'), { username: u.username }); route(); } catch (err) { msg.textContent = err.message; msg.className = 'error'; }
+      } }, 'Delete') }],
+      // users.lua answers an object keyed by user name (ntopng's shape).
+      Array.isArray(users) ? users : Object.entries(users || {}).map(([name, u]) => ({ username: name, ...u }))),
     h('h2', {}, 'Add a user'), add, msg,
     h('h2', {}, 'API token'), h('p', {}, 'A new token replaces the old one.'), token, ' ', tokenOut);
 }
@@ -285,7 +311,9 @@ const routes = [
   [/^#\/alerts$/, alertsPage], [/^#\/historical$/, historicalPage], [/^#\/settings$/, settingsPage],
 ];
 
+let generation = 0;
 async function route() {
+  const my = ++generation;
   const hash = location.hash || '#/';
   for (const a of document.querySelectorAll('header nav a')) {
     const here = a.getAttribute('href') === hash || (hash.startsWith('#/host/') && a.getAttribute('href') === '#/hosts');
@@ -295,13 +323,16 @@ async function route() {
     const m = hash.match(re);
     if (m) {
       main.setAttribute('aria-busy', 'true');
-      try { await page(...m.slice(1).map(decodeURIComponent)); } catch (e) { show('Error'); fail(e); }
+      let pg;
+      try { pg = await page(...m.slice(1).map(decodeURIComponent)); } catch (e) { pg = show('Error', h('p', { class: 'error', role: 'alert' }, e.message || String(e))); }
+      if (my !== generation) return; // a newer route() draws
+      draw(pg);
       main.removeAttribute('aria-busy');
       main.dataset.page = page.name;
       return;
     }
   }
-  show('Not found', h('p', {}, 'No such page.'));
+  draw(show('Not found', h('p', {}, 'No such page.')));
 }
 
 async function start() {
@@ -313,7 +344,9 @@ async function start() {
   try { await get(v1('get/ntopng/users.lua')); state.admin = true; } catch { state.admin = false; }
   document.getElementById('nav-settings').hidden = !state.admin;
   ifSel.addEventListener('change', route);
-  window.addEventListener('hashchange', route);
+  // A new page takes the focus (keyboard and screen-reader users start at
+  // its heading); a redraw of the same page (after an action) does not.
+  window.addEventListener('hashchange', async () => { await route(); main.focus(); });
   route();
 }
 start();

@@ -234,6 +234,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	if got := status(); got != "1" {
 		t.Errorf("alert %s after acknowledging from the page: alert_status %s, want 1", row, got)
 	}
+	run("the page marks it acknowledged", chromedp.WaitNotPresent(css(`button.ack[data-row="`+row+`"]`)), chromedp.WaitVisible(css(".acked")))
+	shot("alerts-acknowledged")
 	// 5. The historical form answers what REST answers for its fields,
 	// and the capture's flows are all stored.
 	run("historical flows page",

@@ -102,6 +102,12 @@ async function dashboard() {
     seriesChart('Throughput (bytes/s)', 'iface:traffic', q, win, n => bytes(n) + '/s'),
     seriesChart('Packets (packets/s)', 'iface:packets', q, win, n => num(Math.round(n))),
   ]);
+  if (d.capture_mode) {
+    // A live interface (files have no capture_mode): redraw every 10 s
+    // while the dashboard is still the page shown.
+    const my = generation;
+    setTimeout(() => { if (my === generation && document.visibilityState === 'visible') route(); }, 10000);
+  }
   return show('Dashboard — ' + (d.ifname || me.ifname || ''),
     h('div', { class: 'cards' },
       card('Bytes', bytes(d.bytes), 'stat-bytes'),
@@ -206,6 +212,18 @@ async function flowsPage() {
   return show('Active flows', filters, h('p', { id: 'flow-count' }, `${num(rsp.totalRows || 0)} flows`), flowTable(rsp.data || []), pager(v.page, v.perPage, rsp.totalRows || 0, p => { v.page = p; route(); }));
 }
 
+// acked are the acknowledged past alerts ("family:row_id") of the page
+// drawn last; v1's alert lists do not say, v2's alert_status does.
+let acked = new Set();
+async function ackedAlerts(families) {
+  const out = new Set();
+  for (const family of families) {
+    const rows = await get(v2('get/alert/list/alerts.lua'), { ifid: ifid(), alert_family: family, select_clause: 'rowid,alert_status', maxhits_clause: 10000 }).catch(() => []);
+    for (const r of rows || []) if (String(r.alert_status) === '1') out.add(`${family}:${r.rowid}`);
+  }
+  return out;
+}
+
 function alertTable(rows, actions) {
   const cols = [
     { label: 'Time', get: x => fmtTime(x.tstamp && typeof x.tstamp === 'object' ? x.tstamp.value : x.tstamp) },
@@ -214,7 +232,7 @@ function alertTable(rows, actions) {
     { label: 'Entity', get: x => x.entity_val || (x.flow ? `${cell(x.flow.cli_ip)} → ${cell(x.flow.srv_ip)}` : '') },
     { label: 'Score', num: true, get: x => cell(x.score) },
     { label: 'Description', get: x => cell(x.msg && (x.msg.description || x.msg.name)) || cell(x.description) }];
-  if (actions) cols.push({ label: 'Actions', get: x => h('span', {},
+  if (actions) cols.push({ label: 'Actions', get: x => acked.has(`${x.family}:${x.row_id}`) ? h('span', { class: 'acked' }, 'Acknowledged') : h('span', {},
     h('button', { type: 'button', class: 'ack', 'data-row': x.row_id, 'aria-label': 'Acknowledge alert ' + x.row_id, onclick: () => alertAction('acknowledge', x) }, 'Acknowledge'), ' ',
     h('button', { type: 'button', class: 'del', 'data-row': x.row_id, 'aria-label': 'Delete alert ' + x.row_id, onclick: () => alertAction('delete', x) }, 'Delete')) });
   return table('Alerts', cols, rows);
@@ -233,6 +251,7 @@ const alertsView = { status: 'engaged' };
 async function alertsPage() {
   const v = alertsView;
   const rsp = await get(v1('get/all/alert/list.lua'), { ifid: ifid(), status: v.status, length: 200 });
+  acked = v.status === 'engaged' ? new Set() : await ackedAlerts([...new Set((rsp.records || []).map(x => x.family))]);
   const tabs = h('div', { role: 'group', 'aria-label': 'Alert status' },
     ['engaged', 'historical', 'historical-flows'].map(s => h('button', { type: 'button', 'aria-pressed': String(s === v.status), id: 'alerts-' + s, onclick: () => { v.status = s; route(); } },
       s === 'engaged' ? 'Engaged' : s === 'historical' ? 'Past' : 'Past flow alerts')));

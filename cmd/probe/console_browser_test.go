@@ -294,4 +294,22 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("a non-administrator: settings link hidden %v, settings page %q", settingsHidden, settingsText)
 	}
 	shot("viewer-settings")
+
+	// 7. On a phone's screen the pages fit its width (wide tables scroll
+	// inside their own box).
+	run("phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/console/#/"), loaded("dashboard"))
+	for _, pg := range []struct{ hash, name string }{{"#/", "dashboard"}, {"#/hosts", "hostsPage"}, {"#/flows", "flowsPage"}} {
+		run("phone "+pg.name, chromedp.Navigate(base+"/console/"+pg.hash), loaded(pg.name))
+		ctx, cancel := step()
+		fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+		cancel()
+		if err != nil {
+			failed("phone width", err)
+		}
+		if !fits {
+			t.Errorf("%s on a 390 px screen is wider than the screen", pg.name)
+		}
+	}
+	run("phone dashboard", chromedp.Navigate(base+"/console/#/"), loaded("dashboard"))
+	shot("dashboard-phone")
 }

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -176,6 +178,21 @@ func TestConsoleInABrowser(t *testing.T) {
 
 	// 3. A host's page charts its traffic.
 	run("hosts page", chromedp.Navigate(base+"/console/#/hosts"), loaded("hostsPage"))
+	if got, want := value("hosts pager", chromedp.Text(css(".pager-label"))), fmt.Sprintf("Page 1 of 1 (%d rows)", len(tr.hostBytes)); got != want {
+		t.Errorf("hosts page: %q, want %q", got, want)
+	}
+	// Sorted by address, ascending (the second click on the header), the
+	// first row is the capture's lowest address.
+	var ips []netip.Addr
+	for ip := range tr.hostBytes {
+		ips = append(ips, netip.MustParseAddr(ip))
+	}
+	slices.SortFunc(ips, netip.Addr.Compare)
+	run("sort hosts by address", chromedp.Click(css(`th button`)), chromedp.WaitVisible(css(`th:first-child[aria-sort="descending"]`)), loaded("hostsPage"),
+		chromedp.Click(css(`th button`)), chromedp.WaitVisible(css(`th:first-child[aria-sort="ascending"]`)), loaded("hostsPage"))
+	if got := value("first host", chromedp.Text(css("main table tbody tr:first-child td:first-child"))); got != ips[0].String() {
+		t.Errorf("hosts sorted by address: first %q, want %s", got, ips[0])
+	}
 	shot("hosts")
 	run("host page", chromedp.Navigate(base+"/console/#/host/192.168.1.10"), loaded("hostPage"))
 	if n, _ := strconv.Atoi(attr("figure[data-points]", "data-points")); n == 0 {

@@ -1,6 +1,6 @@
 // The console: a page per hash route (#/, #/hosts, #/host/<ip>, #/flows,
 // #/alerts, #/historical, #/settings), each drawn from the public REST API.
-import { get, getEnv, post, v1, v2, pro } from './api.js';
+import { get, post, v1, v2, pro } from './api.js';
 import { lineChart, barChart, fmtTime } from './chart.js';
 
 const main = document.getElementById('main');
@@ -47,12 +47,15 @@ function table(caption, cols, rows, sort) {
   return h('div', { class: 'table-wrap' }, h('table', {}, h('caption', { class: 'sr' }, caption), h('thead', {}, head), h('tbody', {}, body)));
 }
 
-function pager(page, perPage, total, go) {
-  const pages = Math.max(1, Math.ceil(total / perPage));
+// pager: total null when the answer does not count its rows (then Next
+// is offered while pages come back full).
+function pager(page, perPage, total, go, full) {
+  const pages = total === null ? null : Math.max(1, Math.ceil(total / perPage));
+  const label = total === null ? `Page ${page}` : `Page ${page} of ${pages} (${num(total)} rows)`;
   return h('div', { class: 'pager', role: 'navigation', 'aria-label': 'Pages' },
     h('button', { type: 'button', disabled: page <= 1, onclick: () => go(page - 1) }, 'Previous'),
-    h('span', { 'aria-live': 'polite' }, `Page ${page} of ${pages} (${num(total)} rows)`),
-    h('button', { type: 'button', disabled: page >= pages, onclick: () => go(page + 1) }, 'Next'));
+    h('span', { class: 'pager-label' }, label),
+    h('button', { type: 'button', disabled: total === null ? !full : page >= pages, onclick: () => go(page + 1) }, 'Next'));
 }
 
 // A page is what a page function returns: route draws the latest one
@@ -138,9 +141,12 @@ async function dashboard() {
 const hostsView = { page: 1, perPage: 25, col: 'column_traffic', order: 'desc', mode: 'all' };
 async function hostsPage() {
   const v = hostsView;
-  const rsp = await getEnv(v1('get/host/active.lua'), { ifid: ifid(), mode: v.mode, currentPage: v.page, perPage: v.perPage, sortColumn: v.col, sortOrder: v.order });
-  const data = rsp.rsp.data || [];
-  const total = rsp.rsp.totalRows ?? rsp.rsp.recordsTotal ?? (v.page - 1) * v.perPage + data.length + (data.length === v.perPage ? 1 : 0);
+  const [rsp, d] = await Promise.all([
+    get(v1('get/host/active.lua'), { ifid: ifid(), mode: v.mode, currentPage: v.page, perPage: v.perPage, sortColumn: v.col, sortOrder: v.order }),
+    get(v1('get/interface/data.lua'), { ifid: ifid() })]);
+  const data = rsp.data || [];
+  // host/active does not count its rows; the interface counts all hosts.
+  const total = rsp.totalRows ?? (v.mode === 'all' ? d.num_hosts : null);
   const sort = { col: v.col, order: v.order, onSort: c => { v.order = v.col === c && v.order === 'desc' ? 'asc' : 'desc'; v.col = c; v.page = 1; route(); } };
   const mode = h('select', { id: 'host-mode', onchange: e => { v.mode = e.target.value; v.page = 1; route(); } },
     ['all', 'local', 'remote', 'broadcast_domain', 'blacklisted'].map(m => h('option', { value: m, selected: m === v.mode }, m)));
@@ -155,7 +161,7 @@ async function hostsPage() {
       { label: 'Throughput', num: true, sort: 'column_thpt', get: x => bps(x.thpt.bps / 8) },
       { label: 'Traffic', num: true, sort: 'column_traffic', get: x => bytes(x.bytes.total) },
       { label: 'Last seen', sort: 'column_last', get: x => fmtTime(x.last_seen) }], data, sort),
-    pager(v.page, v.perPage, total, p => { v.page = p; route(); }));
+    pager(v.page, v.perPage, total, p => { v.page = p; route(); }, data.length === v.perPage));
 }
 
 async function hostPage(ip) {

@@ -225,6 +225,27 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Navigate(base+"/console/#/alerts"), loaded("alertsPage"),
 		chromedp.Click(css("#alerts-historical")),
 		chromedp.WaitVisible(css("button.ack")))
+	// The flood's victim's page lists its alerts, as REST's v2 host list
+	// filtered by its address.
+	const victim = "192.168.1.80"
+	victimAlerts := 0
+	for _, st := range []string{"engaged", "historical"} {
+		var l struct {
+			Records []json.RawMessage `json:"records"`
+		}
+		if a := p.call(t, "GET", "/lua/rest/v2/get/host/alert/list.lua?ifid=1&status="+st+"&ip="+url.QueryEscape(victim+";eq"), "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &l) != nil {
+			t.Fatalf("v2 host alerts of %s: %s", victim, a.body)
+		}
+		victimAlerts += len(l.Records)
+	}
+	run("the victim's page", chromedp.Navigate(base+"/console/#/host/"+victim), loaded("hostPage"))
+	rows := value("victim alerts", chromedp.Evaluate[string](`String(document.querySelectorAll('#host-alerts tbody tr').length)`))
+	if victimAlerts == 0 || rows != strconv.Itoa(victimAlerts) {
+		t.Errorf("alerts on %s's page: %s rows, REST has %d", victim, rows, victimAlerts)
+	}
+	shot("host-alerts")
+	run("back to the alerts", chromedp.Navigate(base+"/console/#/alerts"), loaded("alertsPage"),
+		chromedp.Click(css("#alerts-historical")), chromedp.WaitVisible(css("button.ack")))
 	row := attr("button.ack", "data-row")
 	status := func() string {
 		a := p.call(t, "GET", "/lua/rest/v2/get/alert/list/alerts.lua?ifid=1&alert_family=host&select_clause=rowid,alert_status&maxhits_clause=1000", "", admin)

@@ -171,7 +171,9 @@ async function hostPage(ip) {
     seriesChart('Host traffic (bytes/s)', 'host:traffic', `ifid:${ifid()},host:${ip}`, win, n => bytes(n) + '/s'),
     get(v1('get/host/l7/stats.lua'), { ifid: ifid(), host: ip }).catch(() => []),
     get(v1('get/flow/active.lua'), { ifid: ifid(), host: ip, perPage: 20 }).catch(() => ({ data: [] })),
-    get(v1('get/host/alert/list.lua'), { ifid: ifid(), ip: ip }).catch(() => ({ records: [] })),
+    // v2's host alert list filters by address (v1's does not filter).
+    Promise.all(['engaged', 'historical'].map(status => get(v2('get/host/alert/list.lua'), { ifid: ifid(), status, ip: ip + ';eq' })))
+      .then(ls => ({ records: ls.flatMap(l => l.records || []) })),
   ]);
   return show('Host ' + (d.name && d.name !== ip ? `${d.name} (${ip})` : ip),
     h('div', { class: 'cards' },
@@ -184,7 +186,7 @@ async function hostPage(ip) {
     h('div', { class: 'grid2' },
       h('section', {}, h('h2', {}, 'Applications'), table('Applications', [
         { label: 'Application', get: x => x.label }, { label: 'Traffic', num: true, get: x => bytes(x.value) }], Array.isArray(apps) ? apps : [])),
-      h('section', {}, h('h2', {}, 'Alerts'), alertTable((alerts && alerts.records) || [], false))),
+      h('section', { id: 'host-alerts' }, h('h2', {}, 'Alerts'), alertTable(alerts.records, false))),
     h('h2', {}, 'Active flows'), flowTable(flows.data || []));
 }
 

@@ -24,7 +24,7 @@ import (
 //     login action). Its password check is the REST one (checkPassword: the
 //     same address and user-name limits). Success: a session as
 //     create/ntopng/session.lua makes (cookie session_<port>_0, HttpOnly,
-//     SameSite=Strict) and a 303 to the referer; failure: a 303 back to the
+//     SameSite=Strict) and a 302 to the referer; failure: a 302 back to the
 //     login page saying why. A browser's POST must come from this origin
 //     (Origin, else Referer), which stops another site logging a victim in
 //     to an account of its choosing; a client with neither header passes.
@@ -34,7 +34,7 @@ import (
 //     (localPath): the login page is no open redirect.
 //   - A default-password user's browser is sent to change_password.lua as
 //     any client is; GET there is the password form, whose POST (a browser
-//     asking for text/html) is answered with a 303 to the referer, or back to
+//     asking for text/html) is answered with a 302 to the referer, or back to
 //     the form with the error. REST clients' POSTs keep the JSON answers.
 //   - The console's files under console.Prefix are public except its page
 //     (index.html): they hold no data, and the login page needs the style
@@ -121,14 +121,14 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) {
 	args := ctx.PostArgs()
 	referer := localPath(string(args.Peek("referer")))
 	back := func(reason string) {
-		redirect(ctx, loginPath+"?reason="+reason+"&referer="+url.QueryEscape(referer), fasthttp.StatusSeeOther)
+		redirect(ctx, loginPath+"?reason="+reason+"&referer="+url.QueryEscape(referer), fasthttp.StatusFound)
 	}
 	if !s.browserSameOrigin(ctx) {
 		back("cross-site")
 		return
 	}
 	if s.cfg.DisableLogin {
-		redirect(ctx, referer, fasthttp.StatusSeeOther)
+		redirect(ctx, referer, fasthttp.StatusFound)
 		return
 	}
 	addr := clientAddr(ctx)
@@ -149,7 +149,7 @@ func (s *Server) authorize(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	s.setSessionCookie(ctx, id, consoleSessionTTL)
-	redirect(ctx, referer, fasthttp.StatusSeeOther)
+	redirect(ctx, referer, fasthttp.StatusFound)
 }
 
 // logout is /lua/logout.lua: the caller's session ends.
@@ -160,7 +160,7 @@ func (s *Server) logout(r *request) (RC, any) {
 		}
 	}
 	r.ctx.Response.Header.Add("Set-Cookie", s.sessionCookieName()+"=; expires=Thu, 01-Jan-1970 00:00:01 GMT; max-age=0"+cookieAttrs(r.ctx))
-	redirect(r.ctx, loginPath+"?reason=logged-out", fasthttp.StatusSeeOther)
+	redirect(r.ctx, loginPath+"?reason=logged-out", fasthttp.StatusFound)
 	return pageAnswer, nil
 }
 
@@ -183,7 +183,7 @@ func (s *Server) changePasswordForm(r *request) (RC, any) {
 	}
 	referer := localPath(string(r.ctx.PostArgs().Peek("referer")))
 	if rc == RCOK {
-		redirect(r.ctx, referer, fasthttp.StatusSeeOther)
+		redirect(r.ctx, referer, fasthttp.StatusFound)
 		return pageAnswer, nil
 	}
 	msg := rc.Str
@@ -192,7 +192,7 @@ func (s *Server) changePasswordForm(r *request) (RC, any) {
 	} else if rc == RCPasswordMismatch {
 		msg = "the two passwords differ"
 	}
-	redirect(r.ctx, changePasswordPath+"?error="+url.QueryEscape(msg)+"&referer="+url.QueryEscape(referer), fasthttp.StatusSeeOther)
+	redirect(r.ctx, changePasswordPath+"?error="+url.QueryEscape(msg)+"&referer="+url.QueryEscape(referer), fasthttp.StatusFound)
 	return pageAnswer, nil
 }
 

@@ -155,8 +155,9 @@ async function hostsPage() {
     table('Active hosts', [
       { label: 'IP', sort: 'column_ip', get: x => hostLink(x.ip) },
       { label: 'Name', sort: 'column_name', get: x => x.name },
-      { label: 'Country', sort: 'column_country', get: x => x.country || '' },
-      { label: 'AS', get: x => x.asname || (x.asn ? 'AS' + x.asn : '') },
+      // The list carries the country, not the AS (the host's page shows it);
+      // get/host/active does not sort by country.
+      { label: 'Country', get: x => x.country || '' },
       { label: 'Flows', num: true, sort: 'column_num_flows', get: x => num(x.num_flows.total) },
       { label: 'Throughput', num: true, sort: 'column_thpt', get: x => bps(x.thpt.bps / 8) },
       { label: 'Traffic', num: true, sort: 'column_traffic', get: x => bytes(x.bytes.total) },

@@ -68,6 +68,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err := os.MkdirAll(consoleShots, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	_ = os.Remove(filepath.Join(consoleShots, "failed.png")) // a past run's
 	css := func(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 	step := func() (context.Context, context.CancelFunc) { return context.WithTimeout(browser, time.Minute) }
 	failed := func(what string, err error) {

@@ -145,6 +145,7 @@ needed[snmpwalk]=snmp
 needed[snmptrap]=snmp
 needed[ndpiReader]=libndpi-bin # the real nDPI 4.2: flow labels are diffed against it
 needed[mmdblookup]=mmdb-bin # libmaxminddb's reader: the GeoIP tests' expected answers
+needed[chromium]=chromium # the web console's browser tests (cmd/probe TestConsoleInABrowser, driven with chromedp)
 # Later issues will add (command → package): tcpreplay → tcpreplay.
 # ntop's Python API (../shared/clients/ntopng-python) runs unchanged against
 # the probe: Debian's python3 (/usr/bin/python3, whatever else is on PATH)

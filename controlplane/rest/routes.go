@@ -48,7 +48,8 @@ func (s *Server) buildRoutes() routeTable {
 	W(v1+"create/ntopng/session.lua", roleUser, capNone, s.createSession)
 	W(v1+"get/ntopng/session.lua", roleUser, capNone, s.createSession)
 	W(v1+"create/ntopng/api_token.lua", roleUser, capNone, s.createAPIToken)
-	W(changePasswordPath, roleUser, capNone, s.changePassword)
+	W(changePasswordPath, roleUser, capNone, s.changePasswordForm)
+	W(logoutPath, roleUser, capNone, s.logout)
 
 	// Alerts: users with allow_alerts; changes for administrators.
 	R(v1+"get/alert/type/consts.lua", roleUser, capNone, s.getAlertTypeConsts)

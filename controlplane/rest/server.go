@@ -254,6 +254,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		return
 	}
 
+	if s.servePublic(ctx, path) {
+		return
+	}
 	user, kind, session := s.authenticate(ctx)
 	if kind == credNone {
 		s.redirectToLogin(ctx)
@@ -267,6 +270,9 @@ func (s *Server) serve(ctx *fasthttp.RequestCtx) {
 		ctx.SetStatusCode(fasthttp.StatusFound)
 		ctx.ResetBody()
 		closeIfBody(ctx)
+		return
+	}
+	if s.servePage(ctx, path, user) {
 		return
 	}
 	rt, found := s.routes[path]

@@ -2,7 +2,6 @@ package rest
 
 import (
 	"fmt"
-	"strconv"
 	"time"
 )
 
@@ -27,7 +26,7 @@ func (s *Server) createSession(r *request) (RC, any) {
 	if err != nil {
 		return RCInternalError, map[string]string{"error": fmt.Sprintf("creating session: %v", err)}
 	}
-	r.ctx.Response.Header.Add("Set-Cookie", "session_"+strconv.Itoa(s.cfg.HTTPPort)+"_0="+id+"; max-age="+strconv.Itoa(int(d/time.Second))+cookieAttrs(r.ctx))
+	s.setSessionCookie(r.ctx, id, d)
 	// csrf: what a cookie client that sends neither Origin nor Referer
 	// puts in its POSTs' csrf field (see crossSiteOK).
 	return RCOK, map[string]any{"session": id, "csrf": s.csrfToken(id)}

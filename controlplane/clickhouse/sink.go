@@ -207,9 +207,18 @@ func (s *Sink) Drain(ctx context.Context) error {
 	}
 }
 
-// Close seals what is pending into the spool and stops; what ClickHouse
-// did not take yet stays spooled for the next start.
+// closeGrace is how long Close waits for ClickHouse to take the spool.
+const closeGrace = 5 * time.Second
+
+// Close seals what is pending, gives a reachable ClickHouse a few seconds
+// to take the spool, and stops; what it did not take stays spooled for
+// the next start.
 func (s *Sink) Close() {
+	if s.connected.Load() {
+		ctx, cancel := context.WithTimeout(context.Background(), closeGrace)
+		_ = s.Drain(ctx) // what is left waits on disk
+		cancel()
+	}
 	close(s.stop)
 	<-s.sealer
 	<-s.stopped

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -127,4 +128,64 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	if _, err := os.Stat(spool); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// With ClickHouse unreachable and a spool too small for the capture, the
+// records that do not fit are dropped, counted in /metrics, and raise the
+// system "too many drops" alert; the spool stays within its cap.
+func TestClickHouseSpoolFullCountedAndAlerted(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	pcap := filepath.Join(dir, "big.pcap")
+	writeCapture(t, pcap, 300)
+	const spoolMax = 4096
+	p := startProbe(t, "-i", pcap, "--data-dir", data, "--disable-login",
+		"--clickhouse", fmt.Sprintf("tcp://127.0.0.1:%d/fleet", freePort(t)), "--clickhouse-spool-max", fmt.Sprint(spoolMax))
+	deadline := time.Now().Add(20 * time.Second)
+	var metrics string
+	for {
+		metrics = string(p.call(t, "GET", "/metrics", "", nil).body)
+		if v := metricValue(metrics, "probe_clickhouse_rows_dropped_total"); v > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no drops counted with a %d-byte spool:\n%s", spoolMax, metrics)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var onDisk int64
+	files, _ := filepath.Glob(filepath.Join(data, "clickhouse-spool", "*"))
+	for _, f := range files {
+		if fi, err := os.Stat(f); err == nil {
+			onDisk += fi.Size()
+		}
+	}
+	if onDisk > spoolMax {
+		t.Errorf("spool holds %d bytes, cap %d", onDisk, spoolMax)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		body := string(p.call(t, "GET", "/lua/rest/v2/get/system/alert/list.lua?ifid=0&epoch_begin=0&epoch_end=4102444800", "", nil).body)
+		if strings.Contains(body, "Too Many Drops") && strings.Contains(body, "for ClickHouse (spool full) dropped") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no system alert about ClickHouse drops: %s", body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// metricValue is the sum of a metric's samples in a Prometheus text page.
+func metricValue(page, name string) (sum uint64) {
+	for _, line := range strings.Split(page, "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		var v uint64
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &v); err == nil {
+			sum += v
+		}
+	}
+	return sum
 }

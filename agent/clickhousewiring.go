@@ -9,6 +9,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/clickhouse"
+	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
 
@@ -28,6 +29,10 @@ func openClickHouse(c *config, st *store.Store, log *slog.Logger) (*clickhouse.S
 		Target: *c.clickhouse, Probe: probe,
 		SpoolDir: filepath.Join(c.DataDir, "clickhouse-spool"), SpoolMaxBytes: c.chSpoolMax,
 		RetentionDays: c.RetentionDays, IfName: names.name, Log: log,
+		L7: func(id uint16) (string, uint8) {
+			in := c.l7.Info(l7.Protocol(id))
+			return in.Name, in.Category
+		},
 	}
 	if geo := c.geo; geo != nil {
 		cfg.Place = func(a netip.Addr) (string, uint32) {

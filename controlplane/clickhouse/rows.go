@@ -31,6 +31,8 @@ type FlowRow struct {
 	FlagsC2S, FlagsS2C     uint8
 	SrcCountry, DstCountry string
 	SrcASN, DstASN         uint32
+	L7Name                 string
+	L7Category             uint8
 }
 
 // Place tells a remote address's country code and AS number (zero values:
@@ -72,13 +74,14 @@ func flowRow(id uint64, probe, ifname string, r *store.FlowRecord, place Place) 
 
 func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
 
-// values are the row's columns in flowColumns' order.
+// values are the row's columns in flowsTable's order.
 func (r *FlowRow) values() []any {
 	return []any{
 		r.ID, r.Probe, r.IfID, r.IfName, r.IPVersion, unix(r.FirstSeen), unix(r.LastSeen), r.VLAN, r.Proto,
 		r.SrcV4, string(r.SrcV6[:]), r.SrcPort, r.DstV4, string(r.DstV6[:]), r.DstPort,
 		r.L7, r.PktsC2S + r.PktsS2C, r.BytesC2S + r.BytesS2C, r.PktsC2S, r.PktsS2C, r.BytesC2S, r.BytesS2C,
 		r.FlagsC2S, r.FlagsS2C, r.SrcCountry, r.DstCountry, r.SrcASN, r.DstASN,
+		r.L7Name, uint16(r.L7Category),
 	}
 }
 

@@ -35,10 +35,11 @@ type Config struct {
 	// seals a non-empty one at least this often (default 1s).
 	BatchRows  int
 	FlushEvery time.Duration
-	// IfName names an interface id (optional); Place gives an address's
-	// country and AS (optional).
+	// IfName names an interface id, Place gives an address's country and
+	// AS, L7 an application id's name and category (each optional).
 	IfName func(uint16) string
 	Place  Place
+	L7     func(uint16) (name string, category uint8)
 	Log    *slog.Logger
 }
 
@@ -105,8 +106,8 @@ func Open(cfg Config) (*Sink, error) {
 	}
 	s := &Sink{
 		cfg: cfg, sp: sp, log: cfg.Log.With("sink", "clickhouse"),
-		flows:  insertSQL(cfg.Target.Database, "flows", flowColumns),
-		alrts:  insertSQL(cfg.Target.Database, "alerts", alertColumns),
+		flows:  flowsTable.insert(cfg.Target.Database),
+		alrts:  alertsTable.insert(cfg.Target.Database),
 		nextID: binary.LittleEndian.Uint64(seed[:]), // ids unique across restarts, not just within one
 		wake:   make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), sealer: make(chan struct{}),
 	}
@@ -124,7 +125,11 @@ func (s *Sink) WriteFlows(recs []store.FlowRecord) {
 			name = s.cfg.IfName(recs[i].IfID)
 		}
 		s.nextID++
-		s.pending.Flows = append(s.pending.Flows, flowRow(s.nextID, s.cfg.Probe, name, &recs[i], s.cfg.Place))
+		row := flowRow(s.nextID, s.cfg.Probe, name, &recs[i], s.cfg.Place)
+		if s.cfg.L7 != nil {
+			row.L7Name, row.L7Category = s.cfg.L7(row.L7)
+		}
+		s.pending.Flows = append(s.pending.Flows, row)
 	}
 	full := s.pending.rows() >= s.cfg.BatchRows
 	s.mu.Unlock()

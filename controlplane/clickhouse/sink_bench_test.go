@@ -39,7 +39,7 @@ func BenchmarkSinkVsRawBatch(b *testing.B) {
 	}
 	insertRaw := func() {
 		for off := 0; off < len(rows); off += 10000 {
-			bt, err := raw.PrepareBatch(ctx, insertSQL("rawbench", "flows", flowColumns))
+			bt, err := raw.PrepareBatch(ctx, flowsTable.insert("rawbench"))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -97,7 +97,8 @@ func openSink(t *testing.T, addr, probe, spoolDir string, max int64) *Sink {
 	t.Helper()
 	s, err := Open(Config{Target: Target{Addr: addr, Database: "fleet"}, Probe: probe, SpoolDir: spoolDir,
 		SpoolMaxBytes: max, BatchRows: 500, FlushEvery: 50 * time.Millisecond,
-		IfName: func(id uint16) string { return fmt.Sprintf("eth%d", id) }})
+		IfName: func(id uint16) string { return fmt.Sprintf("eth%d", id) },
+		L7:     func(id uint16) (string, uint8) { return fmt.Sprintf("app%d", id), uint8(id % 7) }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -138,21 +139,22 @@ func TestSinkWritesFlowsAndAlerts(t *testing.T) {
 		ifname                string
 		s2c, c2s              uint64
 		first, last           time.Time
-		l7                    uint16
+		l7, l7cat             uint16
+		l7name                string
 		wantSrc, wantDst, r11 = recs[10].Client.As4(), recs[10].Server.As4(), recs[11]
 	)
 	err := c.QueryRow(context.Background(), `SELECT IPV4_SRC_ADDR, IPV4_DST_ADDR, IP_SRC_PORT, IP_DST_PORT,
-		IP_PROTOCOL_VERSION, INTERFACE_NAME, SRC2DST_BYTES, DST2SRC_BYTES, FIRST_SEEN, LAST_SEEN, L7_PROTO
-		FROM fleet.flows WHERE IP_SRC_PORT = ?`, recs[10].ClientPort).Scan(
-		&v4src, &v4dst, &sport, &dport, &ipver, &ifname, &c2s, &s2c, &first, &last, &l7)
+		IP_PROTOCOL_VERSION, INTERFACE_NAME, SRC2DST_BYTES, DST2SRC_BYTES, FIRST_SEEN, LAST_SEEN, L7_PROTO,
+		L7_PROTO_NAME, L7_CATEGORY FROM fleet.flows WHERE IP_SRC_PORT = ?`, recs[10].ClientPort).Scan(
+		&v4src, &v4dst, &sport, &dport, &ipver, &ifname, &c2s, &s2c, &first, &last, &l7, &l7name, &l7cat)
 	if err != nil {
 		t.Fatal(err)
 	}
 	be := func(b [4]byte) uint32 { return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) }
 	if v4src != be(wantSrc) || v4dst != be(wantDst) || sport != recs[10].ClientPort || dport != 443 || ipver != 4 ||
 		ifname != "eth2" || c2s != recs[10].BytesC2S || s2c != recs[10].BytesS2C ||
-		first.Unix() != recs[10].FirstSeen || last.Unix() != recs[10].LastSeen || l7 != 91 {
-		t.Errorf("row: %d %d %d %d v%d %s %d %d %v %v %d", v4src, v4dst, sport, dport, ipver, ifname, c2s, s2c, first, last, l7)
+		first.Unix() != recs[10].FirstSeen || last.Unix() != recs[10].LastSeen || l7 != 91 || l7name != "app91" || l7cat != 0 {
+		t.Errorf("row: %d %d %d %d v%d %s %d %d %v %v %d %s %d", v4src, v4dst, sport, dport, ipver, ifname, c2s, s2c, first, last, l7, l7name, l7cat)
 	}
 	if err := c.QueryRow(context.Background(), "SELECT IPV6_SRC_ADDR FROM fleet.flows WHERE IP_SRC_PORT = ?", r11.ClientPort).Scan(&v6src); err != nil {
 		t.Fatal(err)
@@ -302,5 +304,42 @@ func TestDropExpiredPartitions(t *testing.T) {
 	}
 	if rows, bytes := stored(t, c, "fleet", "probe-t"); rows != 20 || bytes != totalBytes(recent) {
 		t.Fatalf("after retention: %d rows, %d bytes; want the 20 recent ones", rows, bytes)
+	}
+}
+
+// A flows table made by an older probe (fewer columns) gets the missing
+// ones at start, and the rows already there keep their values.
+func TestSchemaAddsMissingColumns(t *testing.T) {
+	srv := chtest.Start(t)
+	c := dial(t, srv.Addr)
+	ctx := context.Background()
+	old := flowsTable
+	old.cols = old.cols[:len(old.cols)-2] // before L7_PROTO_NAME, L7_CATEGORY
+	for _, q := range []string{"CREATE DATABASE fleet", old.create("fleet")} {
+		if err := c.Exec(ctx, q); err != nil {
+			t.Fatal(q, err)
+		}
+	}
+	bt, err := c.PrepareBatch(ctx, "INSERT INTO fleet.flows (FLOW_ID, NTOPNG_INSTANCE_NAME, LAST_SEEN, TOTAL_BYTES)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bt.Append(uint64(1), "probe-m", time.Now(), uint64(1000)); err != nil {
+		t.Fatal(err)
+	}
+	if err := bt.Send(); err != nil {
+		t.Fatal(err)
+	}
+	s := openSink(t, srv.Addr, "probe-m", t.TempDir(), 64<<20)
+	defer s.Close()
+	recs := records(10, 0, time.Now().Unix())
+	s.WriteFlows(recs)
+	drain(t, s)
+	if rows, bytes := stored(t, c, "fleet", "probe-m"); rows != 11 || bytes != 1000+totalBytes(recs) {
+		t.Fatalf("after migration: %d rows, %d bytes; want 11, %d", rows, bytes, 1000+totalBytes(recs))
+	}
+	var names uint64
+	if err := c.QueryRow(ctx, "SELECT countIf(L7_PROTO_NAME = 'app91') FROM fleet.flows").Scan(&names); err != nil || names != 10 {
+		t.Fatalf("new column holds %d names (%v), want 10", names, err)
 	}
 }

@@ -113,7 +113,19 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	time.Sleep(1500 * time.Millisecond) // the capture's last records sealed too (1 s batches)
+	// The sink seals a batch a second: the capture's last records are on
+	// disk once the spool stopped growing for two of them.
+	last, since := -1, time.Now()
+	for time.Since(since) < 2*time.Second {
+		files, _ := filepath.Glob(filepath.Join(spool, "*.batch"))
+		if len(files) != last {
+			last, since = len(files), time.Now()
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the spool kept changing for 20 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	p.cmd.Process.Signal(syscall.SIGKILL)
 	p.cmd.Wait()
 

@@ -20,10 +20,10 @@ type FlowRow struct {
 	VLAN                   uint16
 	Proto                  uint8
 	SrcV4                  uint32
-	SrcV6                  [16]byte
+	SrcV6                  string // 16 bytes (zeros for IPv4): FixedString(16), and gob's fast path
 	SrcPort                uint16
 	DstV4                  uint32
-	DstV6                  [16]byte
+	DstV6                  string
 	DstPort                uint16
 	L7                     uint16
 	PktsC2S, PktsS2C       uint64
@@ -39,16 +39,19 @@ type FlowRow struct {
 // unknown).
 type Place func(netip.Addr) (country string, asn uint32)
 
-func splitAddr(a netip.Addr) (v4 uint32, v6 [16]byte, version uint8) {
+const noV6 = "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"
+
+func splitAddr(a netip.Addr) (v4 uint32, v6 string, version uint8) {
 	a = a.Unmap()
 	switch {
 	case a.Is4():
 		b := a.As4()
-		return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), v6, 4
+		return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]), noV6, 4
 	case a.IsValid():
-		return 0, a.As16(), 6
+		b := a.As16()
+		return 0, string(b[:]), 6
 	}
-	return 0, v6, 0
+	return 0, noV6, 0
 }
 
 func flowRow(id uint64, probe, ifname string, r *store.FlowRecord, place Place) FlowRow {
@@ -78,7 +81,7 @@ func unix(s int64) time.Time { return time.Unix(s, 0).UTC() }
 func (r *FlowRow) values() []any {
 	return []any{
 		r.ID, r.Probe, r.IfID, r.IfName, r.IPVersion, unix(r.FirstSeen), unix(r.LastSeen), r.VLAN, r.Proto,
-		r.SrcV4, string(r.SrcV6[:]), r.SrcPort, r.DstV4, string(r.DstV6[:]), r.DstPort,
+		r.SrcV4, r.SrcV6, r.SrcPort, r.DstV4, r.DstV6, r.DstPort,
 		r.L7, r.PktsC2S + r.PktsS2C, r.BytesC2S + r.BytesS2C, r.PktsC2S, r.PktsS2C, r.BytesC2S, r.BytesS2C,
 		r.FlagsC2S, r.FlagsS2C, r.SrcCountry, r.DstCountry, r.SrcASN, r.DstASN,
 		r.L7Name, uint16(r.L7Category),

@@ -68,6 +68,7 @@ type Sink struct {
 	nextID  uint64
 
 	wake    chan struct{}
+	sentOne chan struct{} // a batch left the spool (wakes Drain)
 	stop    chan struct{}
 	stopped chan struct{}
 	sealer  chan struct{}
@@ -208,6 +209,7 @@ func (s *Sink) Drain(ctx context.Context) error {
 			b, _ := s.sp.usage()
 			return fmt.Errorf("clickhouse: %d batches still spooled: %w", b, ctx.Err())
 		case <-t.C:
+		case <-s.sentOne:
 		}
 	}
 }
@@ -325,7 +327,12 @@ func (s *Sink) sendOne() (bool, error) {
 	s.batches.Add(1)
 	// A crash between the insert and this removal sends the batch again:
 	// the same row ids, which ReplacingMergeTree keeps once.
-	return true, s.sp.done(seq)
+	err = s.sp.done(seq)
+	select {
+	case s.sentOne <- struct{}{}:
+	default:
+	}
+	return true, err
 }
 
 func (s *Sink) insert(ctx context.Context, b *batch) error {

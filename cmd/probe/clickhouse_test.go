@@ -201,3 +201,28 @@ func metricValue(page, name string) (sum uint64) {
 	}
 	return sum
 }
+
+// The alerts a probe raises land in ClickHouse too: a SYN flood capture's
+// host alerts, on the attacker and victim the capture was written with.
+func TestClickHouseGetsAlerts(t *testing.T) {
+	srv := chtest.Start(t)
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "synflood.pcap")
+	attacker, victim := writeSYNFlood(t, pcap, 300, 4)
+	startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "data"), "--disable-login",
+		"--clickhouse", "tcp://"+srv.Addr+"/fleet", "--clickhouse-probe", "alerts-probe")
+	c := chConn(t, srv.Addr)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var n uint64
+		err := c.QueryRow(context.Background(), `SELECT count() FROM fleet.alerts FINAL
+			WHERE NTOPNG_INSTANCE_NAME = 'alerts-probe' AND ALERT_CATEGORY = 'host' AND ENTITY_VAL IN (?, ?)`, attacker, victim).Scan(&n)
+		if err == nil && n > 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no host alert on %s or %s in ClickHouse (%v)", attacker, victim, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

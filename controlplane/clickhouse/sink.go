@@ -63,6 +63,7 @@ type Sink struct {
 	flows string
 	alrts string
 
+	sealMu  sync.Mutex // one seal at a time: batches enter the spool in row order
 	mu      sync.Mutex
 	pending batch
 	nextID  uint64
@@ -149,6 +150,8 @@ func (s *Sink) WriteAlert(a *alert.Alert) {
 
 // seal moves the pending rows into the spool (one batch per table).
 func (s *Sink) seal() {
+	s.sealMu.Lock()
+	defer s.sealMu.Unlock()
 	s.mu.Lock()
 	b := s.pending
 	s.pending = batch{}

@@ -50,6 +50,7 @@ type Stats struct {
 	Dropped      uint64 // rows refused because the spool was full
 	Batches      uint64 // batches ClickHouse took
 	Errors       uint64 // failed inserts (each retried)
+	Damaged      uint64 // spool batches that could not be read back (dropped)
 	SpoolBatches int
 	SpoolBytes   int64
 	Connected    bool
@@ -74,7 +75,7 @@ type Sink struct {
 	stopped chan struct{}
 	sealer  chan struct{}
 
-	sent, dropped, batches, errs atomic.Uint64
+	sent, dropped, batches, errs, damaged atomic.Uint64
 	connected                    atomic.Bool
 	conn                         driver.Conn // sender goroutine only
 	lastRetention                time.Time   // sender goroutine only
@@ -193,7 +194,7 @@ func (s *Sink) sealEvery() {
 // Stats returns the counters.
 func (s *Sink) Stats() Stats {
 	b, n := s.sp.usage()
-	return Stats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Batches: s.batches.Load(), Errors: s.errs.Load(),
+	return Stats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Batches: s.batches.Load(), Errors: s.errs.Load(), Damaged: s.damaged.Load(),
 		SpoolBatches: b, SpoolBytes: n, Connected: s.connected.Load()}
 }
 
@@ -316,6 +317,7 @@ func (s *Sink) sendOne() (bool, error) {
 	if err != nil {
 		// Unreadable: it can never be sent; its rows count as dropped.
 		s.log.Error("dropping an unreadable spool batch", "err", err)
+		s.damaged.Add(1)
 		return true, s.sp.done(seq)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)

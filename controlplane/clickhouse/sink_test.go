@@ -343,3 +343,45 @@ func TestSchemaAddsMissingColumns(t *testing.T) {
 		t.Fatalf("new column holds %d names (%v), want 10", names, err)
 	}
 }
+
+// A damaged spool (a truncated batch, garbage, a write cut short) costs
+// only the damaged batch: the others are sent, in order, and the sink
+// neither stops nor crashes.
+func TestSinkSkipsDamagedSpoolBatches(t *testing.T) {
+	srv := chtest.Start(t)
+	dir := t.TempDir()
+	s := openSink(t, "127.0.0.1:1", "probe-d", dir, 64<<20)
+	a, b := records(300, 0, time.Now().Unix()), records(200, 1, time.Now().Unix())
+	s.WriteFlows(a)
+	s.seal()
+	s.WriteFlows(b)
+	s.Close()
+	files, _ := filepath.Glob(filepath.Join(dir, "*"+spoolExt))
+	if len(files) != 2 {
+		t.Fatalf("%d batches spooled, want 2", len(files))
+	}
+	// Between them: a truncated copy of the first, garbage, and a .tmp.
+	data, _ := os.ReadFile(files[0])
+	for name, content := range map[string][]byte{
+		fmt.Sprintf("%020d%s", 1<<40, spoolExt):       data[:len(data)/2],
+		fmt.Sprintf("%020d%s", 1<<40+1, spoolExt):     []byte("\xff\x00not a batch"),
+		fmt.Sprintf("%020d%s.tmp", 1<<40+2, spoolExt): data,
+	} {
+		os.WriteFile(filepath.Join(dir, name), content, 0o640)
+	}
+	// Renumber the second real batch after the damaged ones.
+	os.Rename(files[1], filepath.Join(dir, fmt.Sprintf("%020d%s", 1<<40+3, spoolExt)))
+	s = openSink(t, srv.Addr, "probe-d", dir, 64<<20)
+	defer s.Close()
+	drain(t, s)
+	all := append(a, b...)
+	if rows, bytes := stored(t, dial(t, srv.Addr), "fleet", "probe-d"); rows != uint64(len(all)) || bytes != totalBytes(all) {
+		t.Fatalf("%d rows, %d bytes; want %d, %d", rows, bytes, len(all), totalBytes(all))
+	}
+	if st := s.Stats(); st.Damaged != 2 {
+		t.Errorf("%d damaged batches counted, want 2", st.Damaged)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, "*")); len(left) != 0 {
+		t.Errorf("spool left with %v", left)
+	}
+}

@@ -55,7 +55,7 @@ const usersXML = `<yandex>
 // clickhouse-server installed).
 func Start(t testing.TB) *Server {
 	t.Helper()
-	bin := fixture.Tool(t, "clickhouse-server")
+	bin := binary(t)
 	dir := t.TempDir()
 	port := freePort(t)
 	if err := os.WriteFile(filepath.Join(dir, "config.xml"), fmt.Appendf(nil, configXML, dir, port), 0o644); err != nil {
@@ -68,6 +68,20 @@ func Start(t testing.TB) *Server {
 	s.Start()
 	t.Cleanup(s.Stop)
 	return s
+}
+
+// binary finds Debian's clickhouse-server, in /usr/sbin even when PATH
+// leaves sbin out (as CI's may).
+func binary(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("clickhouse-server"); err == nil {
+		return p
+	}
+	const sbin = "/usr/sbin/clickhouse-server"
+	if _, err := os.Stat(sbin); err != nil {
+		fixture.Missing(t, "clickhouse-server is not installed (scripts/install-deps.sh installs it): %v", err)
+	}
+	return sbin
 }
 
 // freePort asks the kernel for a free loopback port (clickhouse-server

@@ -217,6 +217,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		{"template packets", func(c *Config) {
 			c.ExportTo, c.ExportTemplatePackets = []string{"netflow9://127.0.0.1:2055"}, -1
 		}, "--export-template-packets"},
+		{"clickhouse url", func(c *Config) { c.ClickHouse = "http://127.0.0.1:8123/db" }, "--clickhouse"},
+		{"clickhouse spool", func(c *Config) { c.ClickHouse, c.ClickHouseSpoolMax = "tcp://127.0.0.1/db", "lots" }, "--clickhouse-spool-max"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()

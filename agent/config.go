@@ -16,6 +16,7 @@ import (
 	"github.com/dustin/go-humanize"
 	"golang.org/x/sys/unix"
 
+	"github.com/probe-appliance/probe/controlplane/clickhouse"
 	"github.com/probe-appliance/probe/controlplane/export"
 	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/l7"
@@ -105,6 +106,15 @@ type Config struct {
 
 	GeoIPDir string // GeoLite2/GeoIP2 .mmdb files (empty: DefaultGeoIPDir, if present)
 
+	// ClickHouse (tcp://host:port/db) also sends every flow record and
+	// alert there (empty: off), through a spool of at most
+	// ClickHouseSpoolMax under <DataDir>/clickhouse-spool while it is
+	// unreachable; ClickHouseProbe names this probe in the rows (empty:
+	// the host name).
+	ClickHouse         string
+	ClickHouseProbe    string
+	ClickHouseSpoolMax string
+
 	Logger *slog.Logger // nil: discard
 }
 
@@ -121,7 +131,8 @@ func DefaultConfig() Config {
 		FlushInterval: defaultFlushInterval,
 		AMConcurrency: 16, AMTimeout: 10 * time.Second,
 		RecordMaxDisk: "1GiB", RecordSnaplen: recorder.DefaultSnaplen,
-		TimeSeries: true,
+		TimeSeries:         true,
+		ClickHouseSpoolMax: "512MiB",
 	}
 }
 
@@ -141,6 +152,8 @@ type config struct {
 	l7             *l7.Catalog // built-in, or with NDPIProtocols' rules
 	maxDiskBytes   int64
 	tsMaxDiskBytes int64
+	clickhouse     *clickhouse.Target // nil: off
+	chSpoolMax     int64
 	collectors     []export.Collector
 	snmpV3User     *snmp.USMUser
 	snmpTrapUsers  []snmp.USMUser
@@ -248,6 +261,17 @@ func (o Config) validate() (*config, error) {
 			return nil, fmt.Errorf("--max-disk %q: want a size such as 500MB or 20GB", o.MaxDisk)
 		}
 		c.maxDiskBytes = int64(n)
+	}
+	if o.ClickHouse != "" {
+		t, err := clickhouse.ParseURL(o.ClickHouse)
+		if err != nil {
+			return nil, fmt.Errorf("--clickhouse: %w", err)
+		}
+		n, err := humanize.ParseBytes(o.ClickHouseSpoolMax)
+		if err != nil || n == 0 || n > 1<<62 {
+			return nil, fmt.Errorf("--clickhouse-spool-max %q: want a size such as 500MB or 2GB", o.ClickHouseSpoolMax)
+		}
+		c.clickhouse, c.chSpoolMax = &t, int64(n)
 	}
 	if o.TimeSeriesMaxDisk != "" {
 		n, err := humanize.ParseBytes(o.TimeSeriesMaxDisk)

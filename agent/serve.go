@@ -33,7 +33,15 @@ func (a *Agent) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("setting up users: %w", err)
 	}
+	chSink, err := openClickHouse(c, st, log)
+	if err != nil {
+		return fmt.Errorf("--clickhouse: %w", err)
+	}
+	if chSink != nil {
+		defer chSink.Close() // after the writer's close below: its last records go too
+	}
 	writer := newFlowWriter(st, log)
+	writer.clickhouse = chSink
 	defer writer.close()
 
 	capCtx, stopCapture := context.WithCancel(ctx)
@@ -53,7 +61,12 @@ func (a *Agent) run(ctx context.Context) error {
 	}
 	var set *ifaceSet
 	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() },
-		Notify: func(al *alert.Alert) { disp.Send(notification(al, hostPools)) }})
+		Notify: func(al *alert.Alert) {
+			disp.Send(notification(al, hostPools))
+			if chSink != nil {
+				chSink.WriteAlert(al)
+			}
+		}})
 	if err != nil {
 		return err
 	}
@@ -130,7 +143,7 @@ func (a *Agent) run(ctx context.Context) error {
 	recs := newRecordings() // filled once the inputs are open
 	srv := rest.New(rest.Config{
 		Recordings:     recs.get,
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon, ClickHouse: chSink,
 		GeoIP:        c.geo,
 		DisableLogin: c.DisableLogin, HTTPPort: c.restPort(), Logger: log,
 		MaxBody: c.HTTPMaxBody, MaxConnsPerIP: c.HTTPMaxConnsPerIP, CORSOrigins: c.HTTPCORSOrigins,
@@ -209,7 +222,7 @@ func (a *Agent) run(ctx context.Context) error {
 	}
 	go flushLive(capCtx, set.tables, writer, c.FlushInterval)
 	stLoss := &storeLoss{st: st}
-	go runChecks(capCtx, eng, set, func() []checks.Loss { return losses(exp, disp, stLoss) })
+	go runChecks(capCtx, eng, set, func() []checks.Loss { return append(losses(exp, disp, stLoss), clickhouseLoss(chSink)...) })
 	maxBytes := c.maxDiskBytes
 	if maxBytes == 0 {
 		// Without --max-disk, history gets a share of the data partition,

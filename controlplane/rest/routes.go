@@ -129,6 +129,7 @@ func (s *Server) buildRoutes() routeTable {
 	s.addInfraRoutes(t)
 	s.addActiveMonitoringRoutes(t)
 	s.addGeoRoutes(t)
+	s.addExclusionRoutes(t) // exclusions.go
 	s.addV2Routes(t) // last: v2 twins copy the v1 routes above
 	return t
 }

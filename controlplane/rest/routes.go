@@ -38,6 +38,7 @@ func (s *Server) buildRoutes() routeTable {
 	R(pro+"get/host/top/remote/talkers.lua", roleUser, capNone, s.topTalkers(false))
 	R("/metrics", roleUser, capNone, s.metrics)
 	W(v1+"set/host/alias.lua", roleAdmin, capNone, s.setHostAlias)
+	R(hostStatsPath, roleUser, capNone, s.hostStatsPage) // host_stats.go
 
 	// Capabilities: packets, stored flows.
 	R(v1+"get/pcap/live_extraction.lua", roleUser, capPcapDownload, s.getPcapLiveExtraction)

@@ -26,6 +26,12 @@ func TestAlertExclusionStopsSYNFloodAlert(t *testing.T) {
 	if a.status != 200 || a.env.RC != 0 {
 		t.Fatalf("add exclusion: %d %s", a.status, a.body)
 	}
+	// 26 is alert_ndpi_unidirectional_traffic: every unanswered SYN's flow.
+	a = p0.call(t, "POST", "/lua/pro/rest/v1/add/alert/exclusion.lua",
+		`{"type":"host","alert_addr":"`+victim+`","subdir":"flow","flow_alert_key":"26"}`, jsonHdr)
+	if a.status != 200 || a.env.RC != 0 {
+		t.Fatalf("add flow exclusion: %d %s", a.status, a.body)
+	}
 	a = p0.call(t, "GET", "/lua/pro/rest/v1/get/host/alert/exclusions.lua?host="+attacker, "", nil)
 	var got []map[string]any
 	if err := json.Unmarshal(a.env.Rsp, &got); err != nil || len(got) != 1 || got[0]["alert_key"] != float64(6) ||
@@ -46,10 +52,18 @@ func TestAlertExclusionStopsSYNFloodAlert(t *testing.T) {
 		t.Errorf("the excluded attacker has a stored SYN flood alert: %+v", hist)
 	}
 
-	// Deleted, the exclusion no longer holds: a new process raises both.
+	if n := unidirectionalRows(t, p); n != 0 {
+		t.Errorf("%d unidirectional flow alerts with the victim's exclusion, want 0", n)
+	}
+
+	// Deleted, the exclusions no longer hold: a new process raises them.
 	a = p.call(t, "POST", "/lua/pro/rest/v1/delete/host/alert/exclusions.lua", `{"alert_addr":"`+attacker+`"}`, jsonHdr)
 	if a.status != 200 || a.env.RC != 0 {
 		t.Fatalf("delete exclusions: %d %s", a.status, a.body)
+	}
+	a = p.call(t, "POST", "/lua/pro/rest/v2/delete/flow/alert/exclusions.lua", `{"alert_addr":"`+victim+`","alert_key":26}`, jsonHdr)
+	if a.status != 200 || a.env.RC != 0 {
+		t.Fatalf("delete flow exclusions: %d %s", a.status, a.body)
 	}
 	p.stop(t)
 	p3 := startProbe(t, "-i", pcap, "--data-dir", db, "--disable-login", "-m", "192.168.1.0/24")
@@ -61,4 +75,18 @@ func TestAlertExclusionStopsSYNFloodAlert(t *testing.T) {
 	if _, ok := engaged[attacker]; !ok {
 		t.Errorf("after the exclusion was deleted the attacker %s raised no SYN flood alert: %+v", attacker, engaged)
 	}
+	if n := unidirectionalRows(t, p3); n == 0 {
+		t.Errorf("no unidirectional flow alert after the exclusion was deleted")
+	}
+}
+
+// unidirectionalRows counts the stored unidirectional flow alerts.
+func unidirectionalRows(t *testing.T, p *probeProc) int {
+	n := 0
+	for _, r := range alertRows(t, p, "historical-flows") {
+		if r.Type == "alert_ndpi_unidirectional_traffic" {
+			n++
+		}
+	}
+	return n
 }

@@ -2,10 +2,13 @@ package rest
 
 import (
 	"encoding/json"
+	"fmt"
+	"sort"
 	"net/netip"
 	"net/url"
 	"testing"
 
+	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/checks"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
@@ -159,5 +162,51 @@ func TestAlertExclusionsExportImport(t *testing.T) {
 	xs, err := eng.Exclusions()
 	if err != nil || len(xs) != 1 || xs[0].Addr != "10.1.2.3" {
 		t.Fatalf("after import: %+v %v", xs, err)
+	}
+}
+
+// TestAlertExclusionDeleteAlerts: delete_alerts=true also removes the
+// stored alerts the exclusion would have stopped: the host's SYN flood
+// alerts, the flow alerts of that key where the host is either peer; the
+// others stay.
+func TestAlertExclusionDeleteAlerts(t *testing.T) {
+	s, eng := newExclusionServer(t, t.TempDir())
+	boss := basicAuth("boss", "pw-boss")
+	host := func(ip string, id int) *alert.Alert {
+		return &alert.Alert{Entity: alert.EntityHost, EntityVal: ip, Family: alert.FamilyHost, TypeID: id, Tstamp: 100, TstampEnd: 101,
+			Count: 1, Host: &alert.HostAlert{IP: ip}}
+	}
+	flow := func(cli, srv string, id int) *alert.Alert {
+		return &alert.Alert{Entity: alert.EntityFlow, EntityVal: cli + "-" + srv, Family: alert.FamilyFlow, TypeID: id, Tstamp: 100, TstampEnd: 101,
+			Count: 1, Flow: &alert.FlowAlert{CliIP: cli, SrvIP: srv}}
+	}
+	if err := eng.Archive().PutAll([]*alert.Alert{
+		host("10.0.0.1", alert.HostSYNFlood), host("10.0.0.1", alert.HostSYNScan), host("10.0.0.2", alert.HostSYNFlood),
+		flow("10.0.0.1", "10.0.0.9", alert.FlowUnidirectional), flow("10.0.0.9", "10.0.0.1", alert.FlowUnidirectional),
+		flow("10.0.0.1", "10.0.0.9", alert.FlowConnRefused), flow("10.0.0.3", "10.0.0.9", alert.FlowUnidirectional),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"type=host&alert_addr=10.0.0.1&subdir=host&host_alert_key=6&delete_alerts=true",
+		"type=host&alert_addr=10.0.0.1&subdir=flow&flow_alert_key=26&delete_alerts=true",
+	} {
+		if env := decodeEnv[json.RawMessage](t, scopeDo(s, "POST", "/lua/pro/rest/v2/add/alert/exclusion.lua?"+q, boss).Response.Body()); env.RCStr != "OK" {
+			t.Fatalf("%s: %+v", q, env)
+		}
+	}
+	var left []string
+	_ = eng.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error {
+		if a.Host != nil {
+			left = append(left, fmt.Sprintf("host %s %d", a.Host.IP, a.TypeID))
+		} else {
+			left = append(left, fmt.Sprintf("flow %s>%s %d", a.Flow.CliIP, a.Flow.SrvIP, a.TypeID))
+		}
+		return nil
+	})
+	sort.Strings(left)
+	want := []string{"flow 10.0.0.1>10.0.0.9 20", "flow 10.0.0.3>10.0.0.9 26", "host 10.0.0.1 5", "host 10.0.0.2 6"}
+	if fmt.Sprint(left) != fmt.Sprint(want) {
+		t.Errorf("alerts left %v, want %v", left, want)
 	}
 }

@@ -203,7 +203,7 @@ func (e *Engine) AddExclusion(x Exclusion) error {
 	if err != nil {
 		return err
 	}
-	return e.exclDoc.Update(func(cur []Exclusion) ([]Exclusion, error) {
+	err = e.exclDoc.Update(func(cur []Exclusion) ([]Exclusion, error) {
 		for _, c := range cur {
 			if c == x {
 				return cur, nil
@@ -211,6 +211,20 @@ func (e *Engine) AddExclusion(x Exclusion) error {
 		}
 		return append(cur, x), nil
 	})
+	return e.exclChanged(err)
+}
+
+// exclChanged runs OnChange after a stored change, as Set does: a
+// capture file already read is judged again (engaged alerts now excluded
+// are released; active flows raise the alerts no longer excluded).
+func (e *Engine) exclChanged(err error) error {
+	if err != nil {
+		return fmt.Errorf("checks: storing alert exclusions: %w", err)
+	}
+	if e.onChange != nil {
+		e.onChange()
+	}
+	return nil
 }
 
 // DeleteExclusions removes the exclusions match selects and says how many
@@ -228,7 +242,7 @@ func (e *Engine) DeleteExclusions(match func(Exclusion) bool) (int, error) {
 		}
 		return keep, nil
 	})
-	if err != nil {
+	if err := e.exclChanged(err); err != nil {
 		return 0, err
 	}
 	return n, nil
@@ -248,5 +262,5 @@ func (e *Engine) ReplaceExclusions(xs []Exclusion) error {
 			norm = append(norm, x)
 		}
 	}
-	return e.exclDoc.Update(func([]Exclusion) ([]Exclusion, error) { return norm, nil })
+	return e.exclChanged(e.exclDoc.Update(func([]Exclusion) ([]Exclusion, error) { return norm, nil }))
 }

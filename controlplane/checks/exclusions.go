@@ -46,7 +46,7 @@ func (x Exclusion) Normalize() (Exclusion, error) {
 			return x, badinput.Errorf("subdir must be host or flow")
 		}
 		a, err := netip.ParseAddr(strings.TrimSpace(x.Addr))
-		if err != nil {
+		if err != nil || a.Zone() != "" {
 			return x, badinput.Errorf("alert_addr %q is not an IP address", x.Addr)
 		}
 		x.Addr, x.Domain = a.Unmap().String(), ""
@@ -59,7 +59,8 @@ func (x Exclusion) Normalize() (Exclusion, error) {
 		}
 	case ExclDomain:
 		d := strings.TrimSuffix(strings.ToLower(strings.TrimSpace(x.Domain)), ".")
-		if d == "" || len(d) > 253 || strings.ContainsAny(d, " /\\\x00") {
+		if d == "" || len(d) > 253 || strings.HasPrefix(d, ".") || strings.HasSuffix(d, ".") ||
+			strings.Contains(d, "..") || strings.ContainsAny(d, " \t/\\\x00") {
 			return x, badinput.Errorf("alert_domain %q is not a domain name", x.Domain)
 		}
 		x.Domain, x.Addr, x.Subdir, x.Key = d, "", SubdirFlow, 0

@@ -132,6 +132,9 @@ func TestExclusionValidation(t *testing.T) {
 		{Type: ExclHost, Subdir: SubdirFlow, Addr: "10.0.0.1", Key: -1},
 		{Type: ExclDomain, Domain: ""},
 		{Type: ExclDomain, Domain: "a b.com"},
+		{Type: ExclDomain, Domain: "x.."},
+		{Type: ExclDomain, Domain: ".com"},
+		{Type: ExclHost, Subdir: SubdirHost, Addr: "fe80::1%eth0", Key: alert.HostSYNFlood},
 	}
 	for _, x := range bad {
 		if _, err := x.Normalize(); err == nil {

@@ -271,7 +271,10 @@ func (s *Server) deleteAddrExclusions(subdir checks.Subdir) handler {
 	}
 }
 
-func (s *Server) listExclusions(keep func(checks.Exclusion) bool) (RC, any) {
+// listExclusions answers the exclusions keep selects; a user limited to
+// some networks sees the host exclusions of hosts in them only (as every
+// live answer is scoped), and the domain ones.
+func (s *Server) listExclusions(r *request, keep func(checks.Exclusion) bool) (RC, any) {
 	eng, rc, rsp := s.checksEngine()
 	if eng == nil {
 		return rc, rsp
@@ -282,7 +285,7 @@ func (s *Server) listExclusions(keep func(checks.Exclusion) bool) (RC, any) {
 	}
 	out := []exclusionAnswer{}
 	for _, x := range xs {
-		if keep(x) {
+		if keep(x) && (x.Type != checks.ExclHost || r.vis.seesIP(x.Addr)) {
 			out = append(out, exclusionOut(x))
 		}
 	}
@@ -295,7 +298,7 @@ func (s *Server) getAlertExclusion(r *request) (RC, any) {
 	if typ != checks.ExclHost && typ != checks.ExclDomain {
 		return RCInvalidArguments, map[string]string{"error": "type must be host or domain"}
 	}
-	return s.listExclusions(func(x checks.Exclusion) bool { return x.Type == typ })
+	return s.listExclusions(r, func(x checks.Exclusion) bool { return x.Type == typ })
 }
 
 // getAddrExclusions lists one host's host (or flow) alert exclusions.
@@ -305,14 +308,14 @@ func (s *Server) getAddrExclusions(subdir checks.Subdir) handler {
 		if rc != RCOK {
 			return rc, rsp
 		}
-		return s.listExclusions(func(x checks.Exclusion) bool {
+		return s.listExclusions(r, func(x checks.Exclusion) bool {
 			return x.Type == checks.ExclHost && x.Subdir == subdir && x.Addr == addr
 		})
 	}
 }
 
-func (s *Server) getDomainExclusions(*request) (RC, any) {
-	return s.listExclusions(func(x checks.Exclusion) bool { return x.Type == checks.ExclDomain })
+func (s *Server) getDomainExclusions(r *request) (RC, any) {
+	return s.listExclusions(r, func(x checks.Exclusion) bool { return x.Type == checks.ExclDomain })
 }
 
 // exclusionsModule carries the exclusions in export|import/all/config:

@@ -35,6 +35,7 @@ func newExclusionServer(t *testing.T, dir string) (*Server, *checks.Engine) {
 		{auth.User{Username: "boss", Group: auth.GroupAdministrator}, "pw-boss"},
 		{auth.User{Username: "watcher", Group: auth.GroupUnprivileged, AllowAlerts: true}, "pw-watcher"},
 		{auth.User{Username: "plain", Group: auth.GroupUnprivileged}, "pw-plain"},
+		{auth.User{Username: "v6only", Group: auth.GroupUnprivileged, AllowAlerts: true, AllowedNets: "2001:db8::/32"}, "pw-v6only"},
 	} {
 		if err := au.AddUser(u.user, u.pw); err != nil && dir == "" {
 			t.Fatal(err)
@@ -60,6 +61,7 @@ func newExclusionServer(t *testing.T, dir string) (*Server, *checks.Engine) {
 func TestAlertExclusionCalls(t *testing.T) {
 	s, _ := newExclusionServer(t, t.TempDir())
 	boss, watcher, plain := basicAuth("boss", "pw-boss"), basicAuth("watcher", "pw-watcher"), basicAuth("plain", "pw-plain")
+	v6only := basicAuth("v6only", "pw-v6only")
 	const v1, v2 = "/lua/pro/rest/v1/", "/lua/pro/rest/v2/"
 	steps := []struct {
 		who     map[string]string
@@ -94,6 +96,10 @@ func TestAlertExclusionCalls(t *testing.T) {
 			`[{"type":"host","subdir":"flow","alert_addr":"192.168.1.7","alert_key":46,"alert_name":"alert_ndpi_tls_not_carrying_https"},` +
 				`{"type":"host","subdir":"host","alert_addr":"192.168.1.7","alert_key":6,"alert_name":"host_alert_tcp_syn_flood"},` +
 				`{"type":"host","subdir":"flow","alert_addr":"2001:db8::1","alert_key":26,"alert_name":"alert_ndpi_unidirectional_traffic"}]`},
+		// A user limited to 2001:db8::/32 sees the exclusions of its hosts only.
+		{v6only, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"host"}}, "OK",
+			`[{"type":"host","subdir":"flow","alert_addr":"2001:db8::1","alert_key":26,"alert_name":"alert_ndpi_unidirectional_traffic"}]`},
+		{v6only, "GET", v2 + "get/host/alert/exclusions.lua", url.Values{"host": {"192.168.1.7"}}, "OK", "[]"},
 		{watcher, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"bogus"}}, "INVALID_ARGUMENTS", ""},
 		{watcher, "GET", v2 + "get/host/alert/exclusions.lua", nil, "INVALID_ARGUMENTS", ""},
 		{plain, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"host"}}, "NOT_GRANTED", ""},

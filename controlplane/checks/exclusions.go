@@ -75,6 +75,9 @@ type exclSet struct {
 	host    map[netip.Addr]map[int]bool // host alert keys per address
 	flow    map[netip.Addr]map[int]bool // flow alert keys per peer address
 	domains []string
+	// flowKeys has a bit per flow alert key (< 128) some host excludes:
+	// a hit of any other key skips the address lookups.
+	flowKeys [2]uint64
 }
 
 func buildExclSet(xs []Exclusion) *exclSet {
@@ -92,6 +95,11 @@ func buildExclSet(xs []Exclusion) *exclSet {
 			m := s.host
 			if x.Subdir == SubdirFlow {
 				m = s.flow
+				if x.Key >= 0 && x.Key < 128 {
+					s.flowKeys[x.Key>>6] |= 1 << (x.Key & 63)
+				} else {
+					s.flowKeys = [2]uint64{^uint64(0), ^uint64(0)} // out of the bitmap: always look
+				}
 			}
 			if m[a] == nil {
 				m[a] = map[int]bool{}
@@ -115,7 +123,7 @@ func (s *exclSet) flowExcluded(cli, srv netip.Addr, server string, id int) bool 
 	if s == nil {
 		return false
 	}
-	if s.flow[cli.Unmap()][id] || s.flow[srv.Unmap()][id] {
+	if (id < 0 || id >= 128 || s.flowKeys[id>>6]&(1<<(id&63)) != 0) && (s.flow[cli.Unmap()][id] || s.flow[srv.Unmap()][id]) {
 		return true
 	}
 	if server == "" {

@@ -126,14 +126,13 @@ func (a *Auth) ensureAdmin() error {
 		// recreating admin/admin would hand the box to anyone.
 		return ErrUsersLost
 	}
+	// As ntopng creates it: no language chosen and no allow_* flags
+	// stored (administrators have every capability whatever the flags
+	// say), so get/ntopng/users lists it as ntopng does.
 	admin := User{
-		Username:             AdminUser,
-		FullName:             "ntopng Administrator",
-		Group:                GroupAdministrator,
-		Language:             "en",
-		AllowPcapDownload:    true,
-		AllowHistoricalFlows: true,
-		AllowAlerts:          true,
+		Username: AdminUser,
+		FullName: "ntopng Administrator",
+		Group:    GroupAdministrator,
 	}
 	if err := a.AddUser(admin, defaultAdminPassword); err != nil && !errors.Is(err, ErrUserExists) {
 		return fmt.Errorf("auth: create default admin: %w", err)

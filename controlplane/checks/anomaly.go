@@ -53,7 +53,7 @@ func (e *Engine) anomalyAlerts(st *ifState, snap *snapshot, ifc Iface, h *flowta
 		c := &anomalyChecks[i]
 		k := anomalyKey(c, name)
 		b := c.series(hs.beh).last
-		if !snap.on(c.key) || !b.Anomaly {
+		if !snap.on(c.key) || !b.Anomaly || snap.excl.hostExcluded(h.Key.Addr, k.t.ID) {
 			if a := st.engaged[k]; a != nil {
 				out = append(out, emitItem{a: release(a, now/1e9)})
 				delete(st.engaged, k)
@@ -99,7 +99,7 @@ func keepAnomalies(st *ifState, snap *snapshot, hs *hostState, host flowtable.Ho
 	for i := range anomalyChecks {
 		c := &anomalyChecks[i]
 		k := anomalyKey(c, name)
-		if st.engaged[k] != nil && snap.on(c.key) {
+		if st.engaged[k] != nil && snap.on(c.key) && !snap.excl.hostExcluded(host.Addr, k.t.ID) {
 			active[k] = true
 			alerting = true
 		}

@@ -40,6 +40,9 @@ type Engine struct {
 	cfg   map[string]Setting
 	lists map[string][]netip.Prefix // parsed Items per check
 	ifs   map[int]*ifState
+
+	exclDoc *confdoc.Doc[[]Exclusion] // alert exclusions (exclusions.go)
+	excl    *exclSet                  // nil: none
 }
 
 // The settings are one configuration document (confdoc).
@@ -68,6 +71,9 @@ func New(o Options) (*Engine, error) {
 		return nil, fmt.Errorf("checks: loading configuration: %w", err)
 	}
 	e.setLocked(withDefaults(stored))
+	if err := e.loadExclusions(o.Store); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -182,6 +188,7 @@ type snapshot struct {
 	exfil, goodput      float64
 	tcpIssues           float64
 	r2r                 bool
+	excl                *exclSet // alert exclusions; nil: none
 }
 
 func (s *snapshot) on(key string) bool { return s.cfg[key].Enabled }
@@ -200,7 +207,7 @@ func (s *snapshot) listed(key string, a netip.Addr) bool {
 func (e *Engine) snapshot() *snapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sn := &snapshot{cfg: e.cfg, lists: e.lists}
+	sn := &snapshot{cfg: e.cfg, lists: e.lists, excl: e.excl}
 	if sn.on("blacklisted") {
 		sn.blacklist = e.lists["blacklisted"]
 	}

@@ -80,7 +80,7 @@ type flowEval struct {
 
 // add records a hit of the check key if that check is enabled.
 func (e *flowEval) add(key string, id int, info string) {
-	if e.snap.on(key) && len(e.hits) < maxHits {
+	if e.snap.on(key) && len(e.hits) < maxHits && !e.snap.excl.flowExcluded(e.f.Client, e.f.Server, e.f.ServerName, id) {
 		e.hits = append(e.hits, hit{id, info})
 	}
 }

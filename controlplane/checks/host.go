@@ -122,7 +122,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		name := h.Key.String()
 		check := func(key string, id int, role int, value float64, unit string) {
 			th := snap.threshold(key)
-			if !snap.on(key) || th <= 0 || value <= th {
+			if !snap.on(key) || th <= 0 || value <= th || snap.excl.hostExcluded(h.Key.Addr, id) {
 				return
 			}
 			k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: id}, name, uint8(role)}
@@ -180,7 +180,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		v.AscendHosts(func(h *flowtable.Host) bool {
 			hs := st.hosts[h.Key]
 			score := float64(sumScores(hs.scoreCli) + sumScores(hs.scoreSrv))
-			if score > th {
+			if score > th && !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}
 				active[k] = true

@@ -47,6 +47,7 @@ func (s *Server) configModules() map[string]ConfigModule {
 	m := map[string]ConfigModule{}
 	if s.cfg.Checks != nil {
 		m["scripts"] = checksModule(s.cfg.Checks)
+		m["alert_exclusions"] = exclusionsModule(s.cfg.Checks) // exclusions.go
 	}
 	if s.cfg.Notifications != nil {
 		m["notifications"] = s.cfg.Notifications.module()

@@ -38,6 +38,7 @@ func (s *Server) buildRoutes() routeTable {
 	R(pro+"get/host/top/remote/talkers.lua", roleUser, capNone, s.topTalkers(false))
 	R("/metrics", roleUser, capNone, s.metrics)
 	W(v1+"set/host/alias.lua", roleAdmin, capNone, s.setHostAlias)
+	R(hostStatsPath, roleUser, capNone, s.hostStatsPage) // host_stats.go
 
 	// Capabilities: packets, stored flows.
 	R(v1+"get/pcap/live_extraction.lua", roleUser, capPcapDownload, s.getPcapLiveExtraction)
@@ -130,6 +131,7 @@ func (s *Server) buildRoutes() routeTable {
 	s.addInfraRoutes(t)
 	s.addActiveMonitoringRoutes(t)
 	s.addGeoRoutes(t)
+	s.addExclusionRoutes(t) // exclusions.go
 	s.addV2Routes(t) // last: v2 twins copy the v1 routes above
 	return t
 }

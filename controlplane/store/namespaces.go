@@ -24,6 +24,7 @@ const (
 	NSSNMP           = "snmp"           // snmp: polled devices, the agent's engine id
 	NSActiveMon      = "activemon"      // activemon: monitored hosts
 	NSChecks         = "checks"         // checks: per-check settings
+	NSExclusions     = "exclusions"     // checks: alert exclusions
 	NSInfrastructure = "infrastructure" // infra: remote instances
 	NSPools          = "pools"          // pools: host pools and their members
 
@@ -37,7 +38,7 @@ const (
 // TestNamespaces checks the lists hold every constant and do not collide.
 var (
 	namespaces = []string{NSUsers, NSTokens, NSUserTokens, NSSessions, NSPrefs, NSAliases, NSIfaces,
-		NSNotify, NSExport, NSSNMP, NSActiveMon, NSChecks, NSInfrastructure, NSPools}
+		NSNotify, NSExport, NSSNMP, NSActiveMon, NSChecks, NSExclusions, NSInfrastructure, NSPools}
 	nsFamilies = []string{NSFamilySNMPSeries, NSFamilyActiveMonSeries}
 )
 

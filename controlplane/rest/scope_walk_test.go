@@ -379,7 +379,10 @@ func TestRestrictedUserWalk(t *testing.T) {
 				uri := path + "?" + q.Encode()
 				ctx := scopeDo(f.s, method, uri, f.user)
 				requests++
-				if ctx.Response.StatusCode() == 302 && strings.Contains(string(ctx.Response.Header.Peek("Location")), "login") {
+				// Logging out answers the login page by design (a Basic
+				// user has no session to end): only other routes'
+				// redirects say the user lost their credentials.
+				if path != logoutPath && ctx.Response.StatusCode() == 302 && strings.Contains(string(ctx.Response.Header.Peek("Location")), "login") {
 					t.Fatalf("%s %s: the restricted user was logged out: the walk would prove nothing", method, uri)
 				}
 				body := ctx.Response.Body()

@@ -18,6 +18,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -163,6 +164,42 @@ func loginAdmin(t *testing.T, base string) {
 		st, _ := call(base, "GET", "/lua/rest/v1/get/ntopng/interfaces.lua", "", basicAuth)
 		return st == 200
 	})
+}
+
+// browseToLogin is a browser without credentials at the appliance's
+// address: it must reach the console's login page (an HTML password form)
+// within a few redirects, never loop.
+func browseToLogin(t *testing.T, base string) {
+	t.Helper()
+	path := "/"
+	for hops := 0; hops < 5; hops++ {
+		req, err := http.NewRequest("GET", base+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Accept", "text/html")
+		c := http.Client{Timeout: 10 * time.Second, Transport: restTransport,
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("browsing to %s: %v", path, err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		switch {
+		case resp.StatusCode == 200 && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") && strings.Contains(string(b), `type="password"`):
+			t.Logf("a browser without credentials reaches the login page at %s after %d redirects", path, hops)
+			return
+		case resp.StatusCode >= 300 && resp.StatusCode < 400:
+			path = resp.Header.Get("Location")
+			if u, err := url.Parse(path); err == nil && u.IsAbs() {
+				path = u.RequestURI()
+			}
+		default:
+			t.Fatalf("browsing to %s: %d %s", path, resp.StatusCode, b)
+		}
+	}
+	t.Fatalf("a browser without credentials is still redirected after 5 hops (last: %s)", path)
 }
 
 func call(base, method, path, body string, hdr map[string]string) (int, []byte) {
@@ -322,6 +359,7 @@ func TestBootCountRebootPersist(t *testing.T) {
 	if !strings.Contains(vm.ConsoleText(), "first boot: creating ext4 PROBEDATA") {
 		t.Errorf("first boot did not create the data partition")
 	}
+	browseToLogin(t, base)
 	// REST over HTTPS with the certificate made at first boot: the one
 	// served is the one whose fingerprint the console showed (every call
 	// checks that), an ECDSA P-256 certificate for the loopback address

@@ -139,7 +139,7 @@ func dnsMessage(id uint16, response bool, n int) []byte {
 		binary.BigEndian.PutUint16(b[2:], 0x0100)
 	}
 	binary.BigEndian.PutUint16(b[4:], 1) // one question
-	rem := n - 12 - 4 - 1 // label bytes before the root's 0, at least 2
+	rem := n - 12 - 4 - 1                // label bytes before the root's 0, at least 2
 	for rem > 0 {
 		l := min(rem-1, 63)
 		if rem-(l+1) == 1 { // never leave a single byte: no label is that short

@@ -5,8 +5,9 @@
 //   - capture: read + decode + flow-table update of a pcap, in ns/packet,
 //     against pmacctd (Debian's pmacct) aggregating the same file by 5-tuple.
 //     pmacctd has a fixed start-up cost (it sleeps 2 s before reading a
-//     savefile), so both sides are timed on two file sizes and the per-packet
-//     cost is the slope between them.
+//     savefile and paces its reading), so both sides' CPU (user+sys, never
+//     wall) is measured on two file sizes and the per-packet cost is the
+//     slope between them.
 //   - rest: get/host/active requests/s over loopback with 10 000 hosts in
 //     the table, against a plain fasthttp "hello" handler driven by the same
 //     client.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -197,6 +198,9 @@ func printPeers(ws []workload, ps []peer, res [][]result, rounds int) {
 }
 
 func cell(r result, w workload) string {
+	if errors.Is(r.err, errTimeout) {
+		return fmt.Sprintf("> %v", runTimeout)
+	}
 	if r.err != nil || !r.haveL || !r.haveS {
 		return "failed"
 	}

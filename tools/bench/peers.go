@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -19,8 +20,9 @@ import (
 	"time"
 )
 
-// runTimeout bounds one tool's run over one capture.
-const runTimeout = 5 * time.Minute
+// runTimeout bounds one tool's run over one capture (-max-run): a tool
+// slower than that on a workload is shown as such, not waited for.
+var runTimeout = time.Minute
 
 // peer is one tool the probe is measured against, run as its own process
 // on a capture file. Every peer is measured the same way: wait4's rusage
@@ -33,6 +35,8 @@ type peer struct {
 	note string // what its flows and packets mean
 	run  func(ctx context.Context, capture, dir string) (sample, error)
 }
+
+var errTimeout = errors.New("timed out")
 
 // measureProc runs name through the launcher (see launchFlag) in dir to
 // completion; during, when set, runs while it lives and is handed stop,
@@ -50,6 +54,8 @@ func measureProc(ctx context.Context, dir string, out io.Writer, during func(sto
 	cmd := exec.CommandContext(ctx, self, append([]string{launchFlag, name}, args...)...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
 	cmd.Dir, cmd.Stdout, cmd.Stderr, cmd.ExtraFiles = dir, out, out, []*os.File{pw}
+	// The launcher (and through its own Pdeathsig the tool) dies with us.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		pw.Close()
@@ -67,6 +73,8 @@ func measureProc(ctx context.Context, dir string, out io.Writer, during func(sto
 	werr := cmd.Wait()
 	wall := time.Since(start)
 	switch {
+	case ctx.Err() != nil:
+		return sample{}, fmt.Errorf("%s: %w after %v", name, errTimeout, runTimeout)
 	case derr != nil:
 		return sample{}, derr
 	case werr != nil:

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -214,5 +216,21 @@ func TestDNSMessageHasTheAskedLength(t *testing.T) {
 		if got := len(dnsMessage(7, n%2 == 0, n)); got != n {
 			t.Fatalf("dnsMessage(%d) is %d bytes", n, got)
 		}
+	}
+}
+
+// TestMeasureProcStopsASlowTool: a tool past its time is killed through
+// the launcher and reported as timed out, promptly.
+func TestMeasureProcStopsASlowTool(t *testing.T) {
+	sleep := fixture.Tool(t, "sleep")
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := measureProc(ctx, t.TempDir(), io.Discard, nil, sleep, "30")
+	if !errors.Is(err, errTimeout) {
+		t.Fatalf("err = %v, want a timeout", err)
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("took %v to stop a tool", el)
 	}
 }

@@ -164,6 +164,7 @@ func printPeers(ws []workload, ps []peer, res [][]result, rounds int) {
 		}
 		fmt.Println("| " + strings.Join(row, " | ") + " |")
 	}
+	fmt.Println("\n\\* the tool accounted fewer packets than the larger capture holds (its row below says how many)")
 	// Per capture: ratio to the probe, peak RSS and what each counted on
 	// the larger file.
 	for wi, w := range ws {
@@ -207,6 +208,10 @@ func cell(r result, w workload) string {
 	ns, err := slopeNs(r.small, r.large, w.nSmall, w.nLarge)
 	if err != nil {
 		return "noisy"
+	}
+	if r.large.packets < int64(w.nLarge) {
+		// It lost packets: its cost is for less work than the others'.
+		return fmt.Sprintf("%.0f*", ns)
 	}
 	return fmt.Sprintf("%.0f", ns)
 }

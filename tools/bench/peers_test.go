@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -232,5 +233,21 @@ func TestMeasureProcStopsASlowTool(t *testing.T) {
 	}
 	if el := time.Since(start); el > 10*time.Second {
 		t.Fatalf("took %v to stop a tool", el)
+	}
+}
+
+func TestCellMarksAToolThatLostPackets(t *testing.T) {
+	w := workload{nSmall: 100, nLarge: 400}
+	ok := result{small: sample{cpu: 100}, large: sample{cpu: 400, packets: 400}, haveS: true, haveL: true}
+	lossy := ok
+	lossy.large.packets = 399
+	if got := cell(ok, w); got != "1" {
+		t.Errorf("cell = %q, want 1 (ns/packet)", got)
+	}
+	if got := cell(lossy, w); got != "1*" {
+		t.Errorf("lossy cell = %q, want 1*", got)
+	}
+	if got := cell(result{err: fmt.Errorf("x: %w", errTimeout)}, w); !strings.HasPrefix(got, "> ") {
+		t.Errorf("timed-out cell = %q, want > limit", got)
 	}
 }

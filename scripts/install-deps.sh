@@ -112,11 +112,19 @@ if [ "${1:-}" = "geoip" ]; then
 	exit
 fi
 
-# `install-deps.sh bench` also installs the baselines tools/bench compares
-# against (pmacctd from Debian's pmacct).
+# `install-deps.sh bench` also installs the peers tools/bench compares the
+# probe with (-what capture, peers): pmacctd, softflowd, argus (racount
+# reads its records), nfpcapd, and suricata, which bookworm has only in
+# bookworm-backports (added as a source for it alone). Not needed by
+# make test: the peers' smoke test uses tcpdump and ndpiReader.
+bench_suricata=0
 if [ "${1:-}" = "bench" ]; then
 	needed[pmacctd]=pmacct
 	needed[ethtool]=ethtool # puts a veth in NAPI mode for generic XDP
+	needed[softflowd]=softflowd
+	needed[argus]=argus-server
+	needed[racount]=argus-client
+	command -v suricata >/dev/null 2>&1 || bench_suricata=1
 fi
 # The appliance image: Debian's kernel package is unpacked and depmod'ed
 # (dpkg-deb, depmod), its vmlinux extracted (xz), mke2fs goes into the image,
@@ -173,6 +181,17 @@ done
 # Files, not commands: the boot loader and the UEFI firmware for disk boots.
 [ -f /usr/lib/systemd/boot/efi/systemd-bootx64.efi ] || missing+=(systemd-boot-efi)
 [ -f /usr/share/ovmf/OVMF.fd ] || missing+=(ovmf)
+if [ "$bench_suricata" -eq 1 ]; then
+	sudo_=()
+	[ "$(id -u)" -eq 0 ] || sudo_=(sudo)
+	src=/etc/apt/sources.list.d/bookworm-backports.sources
+	if ! grep -rqs bookworm-backports /etc/apt/sources.list /etc/apt/sources.list.d/; then
+		printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: bookworm-backports\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' |
+			"${sudo_[@]}" tee "$src" >/dev/null
+	fi
+	"${sudo_[@]}" apt-get update -qq
+	"${sudo_[@]}" apt-get install -y -qq --no-install-recommends -o Dpkg::Use-Pty=0 -t bookworm-backports suricata
+fi
 if [ "${#missing[@]}" -eq 0 ]; then
 	echo "install-deps: all dependencies present"
 	exit 0

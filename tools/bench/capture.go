@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -115,7 +116,8 @@ func writeBenchCapture(path string, n, nFlows int) error {
 }
 
 // probePath reads the capture through the probe's capture loop into a
-// flow table: the userspace path of every packet.
+// flow table: the userspace path of every packet. It returns the CPU
+// (user+sys of this whole process, GC included) the read cost.
 func probePath(path string) (time.Duration, int, error) {
 	src, err := capture.OpenFile(path)
 	if err != nil {
@@ -123,18 +125,27 @@ func probePath(path string) (time.Duration, int, error) {
 	}
 	defer src.Close()
 	tb := flowtable.New(flowtable.Config{Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.0.0/16")}, MaxFlows: 1 << 20})
-	start := time.Now()
+	start, err := selfCPU()
+	if err != nil {
+		return 0, 0, err
+	}
 	if err := capture.Run(context.Background(), src, tb); err != nil {
 		return 0, 0, err
 	}
-	el := time.Since(start)
+	end, err := selfCPU()
+	if err != nil {
+		return 0, 0, err
+	}
+	el := end - start
 	var n int
 	tb.View(func(v flowtable.View) { n = int(v.Stats().Packets) })
 	return el, n, nil
 }
 
 // pmacctPath runs pmacctd on the capture, aggregating by 5-tuple into its
-// print plugin, and times the whole run.
+// print plugin, and returns the CPU (user+sys, wait4) of the whole run:
+// not its wall time, since pmacctd paces a savefile (~4 µs of wall per
+// packet whatever its CPU).
 func pmacctPath(dir, path string) (time.Duration, error) {
 	conf := filepath.Join(dir, "pmacctd.conf")
 	out := filepath.Join(dir, "pmacct.csv")
@@ -142,12 +153,26 @@ func pmacctPath(dir, path string) (time.Duration, error) {
 	if err := os.WriteFile(conf, []byte(cfg), 0o644); err != nil {
 		return 0, err
 	}
-	start := time.Now()
 	cmd := exec.Command("pmacctd", "-f", conf)
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return 0, fmt.Errorf("pmacctd: %v: %s", err, b)
 	}
-	return time.Since(start), nil
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0, fmt.Errorf("pmacctd: no rusage")
+	}
+	cpu, _ := fromRusage(ru)
+	return cpu, nil
+}
+
+// selfCPU is this process's user+sys CPU so far.
+func selfCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	cpu, _ := fromRusage(&ru)
+	return cpu, nil
 }
 
 func benchCapture(nPackets, runs int) error {
@@ -156,7 +181,7 @@ func benchCapture(nPackets, runs int) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("capture: %d-byte snaplen, slope between %d and %d packets, best of %d\n", snapLen, nPackets/4, nPackets, runs)
+	fmt.Printf("capture: %d-byte snaplen, CPU (user+sys) slope between %d and %d packets, best of %d; the probe in this process, pmacctd its own\n", snapLen, nPackets/4, nPackets, runs)
 	// steady: long flows (200 packets each); churn: short flows (10 packets
 	// each), where creating flows and hosts dominates.
 	for _, w := range []struct {
@@ -209,8 +234,11 @@ func benchCaptureWorkload(dir, name string, nPackets, nFlows, runs int) error {
 	if err != nil {
 		return err
 	}
-	probeNs := float64(pl-ps) / float64(nPackets-nSmall)
-	fmt.Printf("  %-6s %6d flows: probe   %7.1f ns/packet (slope), %7.1f ns/packet (whole run)\n", name, nFlows, probeNs, float64(pl)/float64(nPackets))
+	probeNs, err := slopeNs(sample{cpu: ps}, sample{cpu: pl}, nSmall, nPackets)
+	if err != nil {
+		return fmt.Errorf("probe on %s: %w", name, err)
+	}
+	fmt.Printf("  %-6s %6d flows: probe   %7.1f ns/packet CPU (slope), %7.1f ns/packet (whole run)\n", name, nFlows, probeNs, float64(pl)/float64(nPackets))
 	if _, err := exec.LookPath("pmacctd"); err != nil {
 		fmt.Println("         pmacctd not installed (scripts/install-deps.sh bench installs pmacct): no baseline")
 		return nil
@@ -223,8 +251,11 @@ func benchCaptureWorkload(dir, name string, nPackets, nFlows, runs int) error {
 	if err != nil {
 		return err
 	}
-	pmNs := float64(ml-ms) / float64(nPackets-nSmall)
-	fmt.Printf("  %-6s %6d flows: pmacctd %7.1f ns/packet (slope; whole runs %v / %v)\n", name, nFlows, pmNs, ms.Round(time.Millisecond), ml.Round(time.Millisecond))
+	pmNs, err := slopeNs(sample{cpu: ms}, sample{cpu: ml}, nSmall, nPackets)
+	if err != nil {
+		return fmt.Errorf("pmacctd on %s: %w", name, err)
+	}
+	fmt.Printf("  %-6s %6d flows: pmacctd %7.1f ns/packet (slope; CPU of whole runs %v / %v)\n", name, nFlows, pmNs, ms.Round(time.Millisecond), ml.Round(time.Millisecond))
 	fmt.Printf("  %-6s ratio probe/pmacctd: %.2f (lower is better)\n", name, probeNs/pmNs)
 	return nil
 }

@@ -5,15 +5,22 @@
 //   - capture: read + decode + flow-table update of a pcap, in ns/packet,
 //     against pmacctd (Debian's pmacct) aggregating the same file by 5-tuple.
 //     pmacctd has a fixed start-up cost (it sleeps 2 s before reading a
-//     savefile), so both sides are timed on two file sizes and the per-packet
-//     cost is the slope between them.
+//     savefile and paces its reading), so both sides' CPU (user+sys, never
+//     wall) is measured on two file sizes and the per-packet cost is the
+//     slope between them.
 //   - rest: get/host/active requests/s over loopback with 10 000 hosts in
 //     the table, against a plain fasthttp "hello" handler driven by the same
 //     client.
+//   - peers: the same captures (steady, churn, scan, a real mix made of
+//     ntopng's test_02.pcap) through the probe's own process and through
+//     softflowd, argus, nfpcapd, pmacctd, suricata, ndpiReader and tcpdump
+//     (the read floor): whole-process CPU ns/packet as a slope between two
+//     capture sizes, peak RSS, and the flows and packets each counts.
+//     scripts/install-deps.sh bench installs the tools.
 //   - veth: packets per second accounted on a veth pair by the XDP program
 //     against the AF_PACKET path with the userspace decoder (root only).
 //
-// Usage: go run ./tools/bench [-what capture,rest] [-packets N] [-hosts N] [-duration D]
+// Usage: go run ./tools/bench [-what capture,rest,peers] [-packets N] [-hosts N] [-duration D]
 package main
 
 import (
@@ -24,7 +31,13 @@ import (
 )
 
 func main() {
-	what := flag.String("what", "capture,rest,veth", "comma-separated: capture, rest, veth")
+	if len(os.Args) > 1 && os.Args[1] == launchFlag {
+		launchMain(os.Args[2:])
+	}
+	what := flag.String("what", "capture,rest,veth", "comma-separated: capture, rest, veth, peers")
+	probeBin := flag.String("probe", "", "peers: the probe binary (default: go build ./cmd/probe)")
+	flag.DurationVar(&runTimeout, "max-run", runTimeout, "peers: longest run of one tool over one capture")
+	mix := flag.String("mix", "../shared/conformance/ntopng-e2e/pcap/test_02.pcap", "peers: the real capture the mix is made of")
 	vethPackets := flag.Int("veth-packets", 500000, "frames pushed into the veth pair per dataplane")
 	packets := flag.Int("packets", 400000, "packets in the larger capture (the smaller has a quarter)")
 	hosts := flag.Int("hosts", 10000, "hosts in the table for the REST benchmark")
@@ -43,6 +56,8 @@ func main() {
 			err = benchCapture(*packets, *runs)
 		case "rest":
 			err = benchREST(*hosts, *conns, *duration, *runs)
+		case "peers":
+			err = benchPeers(*packets, *runs, *probeBin, *mix)
 		case "veth":
 			err = benchVeth(*vethPackets)
 		case "":

@@ -10,12 +10,23 @@ import (
 // to the interface's local/remote split. It runs before anything reads
 // hosts (View), on every tick, and before flows leave the table.
 func (t *Table) syncLocked() {
+	t.syncs++
 	for _, f := range t.dirty {
 		t.syncFlowLocked(f)
 		f.dirty = false
+		f.synced = t.syncs
 	}
 	clear(t.dirty)
 	t.dirty = t.dirty[:0]
+}
+
+// markDirtyLocked puts f on the dirty list: its hosts take its pending
+// packets at the next sync, and readers see it changed (Flow.Changed).
+func (t *Table) markDirtyLocked(f *Flow) {
+	if !f.dirty {
+		f.dirty = true
+		t.dirty = append(t.dirty, f)
+	}
 }
 
 // syncFlowLocked applies one flow's pending packets (it stays on the dirty

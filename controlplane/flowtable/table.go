@@ -86,6 +86,7 @@ type Table struct {
 	stats       IfaceStats
 	nextHashID  uint32
 	dirty       []*Flow                // flows with packets not yet applied to their hosts
+	syncs       uint64                 // syncs so far: the generation of the last one (see Flow.Changed)
 	numLocal    int                    // hosts inside the local networks
 	l7Bytes     map[l7.Protocol]uint64 // bytes per application since start
 	catBytes    map[uint8]uint64       // bytes per flow category since start
@@ -346,10 +347,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	if p.Timestamp > f.LastSeen {
 		f.LastSeen = p.Timestamp
 	}
-	if !f.dirty {
-		f.dirty = true
-		t.dirty = append(t.dirty, f)
-	}
+	t.markDirtyLocked(f)
 	t.namesLocked(f, p, dir)
 	if !t.cfg.NoDPI {
 		t.inspectLocked(f, p, dir)

@@ -36,6 +36,10 @@ type Flow struct {
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
 
 	// Packets not yet applied to the hosts (see Table.syncLocked), per
 	// direction (dirC2S, dirS2C).
@@ -478,6 +482,10 @@ type Host struct {
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
 
 	contactsAsClient map[netip.Addr]struct{}
 	contactsAsServer map[netip.Addr]struct{}

@@ -110,6 +110,22 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		f.pendFlags[dir] = [4]uint32{}
 	}
 	f.flushActivity(t.cfg.L7)
+	t.rateListLocked(f)
+}
+
+// rateListLocked puts a flow that changed, and its hosts, on the lists
+// UpdateRates looks at.
+func (t *Table) rateListLocked(f *Flow) {
+	if !f.rateListed {
+		f.rateListed = true
+		t.rateFlows = append(t.rateFlows, f)
+	}
+	for _, h := range [2]*Host{f.cli, f.srv} {
+		if h != nil && !h.rateListed {
+			h.rateListed = true
+			t.rateHosts = append(t.rateHosts, h)
+		}
+	}
 }
 
 // markActive records a packet time for the hosts' activity periods. A

@@ -83,16 +83,21 @@ type Table struct {
 	macs  map[[6]byte]string      // seen MACs, with the host name their DHCP client gave
 	alias map[HostKey]string      // operator-given names, also for hosts not seen yet
 
-	stats       IfaceStats
-	nextHashID  uint32
-	dirty       []*Flow                // flows with packets not yet applied to their hosts
-	syncs       uint64                 // syncs so far: the generation of the last one (see Flow.Changed)
-	numLocal    int                    // hosts inside the local networks
-	l7Bytes     map[l7.Protocol]uint64 // bytes per application since start
-	catBytes    map[uint8]uint64       // bytes per flow category since start
-	dscp        [NumDSCPClasses]uint64 // packets per DSCP class since start
-	rates       Rates
-	rateAt      rateState
+	stats      IfaceStats
+	nextHashID uint32
+	dirty      []*Flow                // flows with packets not yet applied to their hosts
+	syncs      uint64                 // syncs so far: the generation of the last one (see Flow.Changed)
+	numLocal   int                    // hosts inside the local networks
+	l7Bytes    map[l7.Protocol]uint64 // bytes per application since start
+	catBytes   map[uint8]uint64       // bytes per flow category since start
+	dscp       [NumDSCPClasses]uint64 // packets per DSCP class since start
+	rates      Rates
+	rateAt     rateState
+	// What UpdateRates looks at: flows and hosts that changed since the
+	// last update or whose rates are still falling to zero, so that the
+	// once-a-second update costs what moved, not the table's size.
+	rateFlows   []*Flow
+	rateHosts   []*Host
 	clock       int64 // unix ns of the newest packet (or tick)
 	block       int64 // start (unix s) of the current 5-minute block
 	lastFlushed int   // records of the last FlushDeltas: the next one's first guess

@@ -75,5 +75,6 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringArrayVar(&c.UpdateKeyFiles, "update-keys", nil, "appliance: trust the ed25519 public keys in this file, one base64 key per line (repeatable)")
 	fs.StringVarP(&c.NDPIProtocols, "ndpi-protocols", "p", "", "nDPI custom protocols file (host:, ip:, ipv6:, tcp:, udp: rules @Protocol), as ntopng's")
 	fs.StringVar(&c.GeoIPDir, "geoip-dir", "", "directory of .mmdb files that place remote hosts (country, city, AS): GeoLite2/GeoIP2 City or Country, ASN, or the open geo-whois-asn-country.mmdb, ip-location-db-asn.mmdb; a directory given must hold one (default "+agent.DefaultGeoIPDir+", the image's open files, when present)")
+	fs.BoolVar(&c.ExpireOffline, "expire-offline", false, "capture files: expire idle flows and hosts on the file's packet clock, as live interfaces do (default: keep every flow and host of the file, as ntopng does with a pcap)")
 	fs.BoolVar(&c.NoDPI, "no-dpi", false, "leave payloads uninspected: flows keep port and address guesses (no L7 detection, server names, TLS/QUIC/HTTP detail); about 3x less CPU per packet")
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
@@ -82,5 +83,34 @@ func TestRateListsDropExpired(t *testing.T) {
 	tb.UpdateRates(time.Unix(1_800_000_000, 0))
 	if len(tb.rateFlows) != 0 || len(tb.rateHosts) != 0 {
 		t.Errorf("after an update %d flows, %d hosts listed, want none", len(tb.rateFlows), len(tb.rateHosts))
+	}
+}
+
+// An offline table with ExpireOffline expires idle flows and hosts on its
+// packet clock (their records go out as they leave); without it every
+// flow stays, as ntopng keeps a pcap's.
+func TestOfflineExpiryOnThePacketClock(t *testing.T) {
+	late := netip.MustParseAddr("93.184.216.99")
+	for _, c := range []struct {
+		expire      bool
+		flows       int
+		hostRemote  bool
+		recordsLeft int // records handed out before the end
+	}{{false, 2, true, 0}, {true, 1, false, 1}} {
+		var records int
+		tb := New(Config{LocalNets: []netip.Prefix{lan}, Offline: true, ExpireOffline: c.expire,
+			OnRecords: func(rs []store.FlowRecord) { records += len(rs) }})
+		start := t0 + 61e9 // 03:05:01, a block's first minute
+		tb.HandlePacket(tcp(start, local, remote, 40000, 443, decode.TCPAck, 100, nil), decode.ErrNone)
+		// 61 s later (FlowIdle is 60 s, a remote host's idle time too),
+		// in the same 5-minute block.
+		tb.HandlePacket(tcp(start+61e9, local, late, 40001, 443, decode.TCPAck, 100, nil), decode.ErrNone)
+		var flows int
+		var hostRemote bool
+		tb.View(func(v View) { flows, hostRemote = v.NumFlows(), v.Host(HostKey{remote, 0}) != nil })
+		if flows != c.flows || hostRemote != c.hostRemote || records != c.recordsLeft {
+			t.Errorf("expire %v: %d flows, remote host kept %v, %d records out; want %d, %v, %d",
+				c.expire, flows, hostRemote, records, c.flows, c.hostRemote, c.recordsLeft)
+		}
 	}
 }

@@ -35,6 +35,11 @@ type Config struct {
 	// Offline tables (capture files) never expire anything: after the last
 	// packet every host and flow stays, as ntopng does with a pcap.
 	Offline bool
+	// ExpireOffline makes an offline table expire idle flows and hosts on
+	// its packet clock (checked once per second of it), as a live one does
+	// on the wall clock: a capture far larger than the table then keeps
+	// only what is active, at the price of ntopng's pcap answers.
+	ExpireOffline bool
 
 	FlowIdle       time.Duration // default 60 s
 	LocalHostIdle  time.Duration // default 300 s
@@ -93,6 +98,7 @@ type Table struct {
 	dscp       [NumDSCPClasses]uint64 // packets per DSCP class since start
 	rates      Rates
 	rateAt     rateState
+	expiredAt  int64 // packet clock of an ExpireOffline table's last expiry
 	// What UpdateRates looks at: flows and hosts that changed since the
 	// last update or whose rates are still falling to zero, so that the
 	// once-a-second update costs what moved, not the table's size.
@@ -156,6 +162,11 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 	}
 	if p.Timestamp > t.clock {
 		t.clock = p.Timestamp
+		if t.cfg.ExpireOffline && t.cfg.Offline && t.clock-t.expiredAt >= int64(time.Second) {
+			t.expiredAt = t.clock
+			t.syncLocked() // hosts' last-seen times come from their flows
+			t.expireLocked()
+		}
 	}
 	s := &t.stats
 	s.Packets++

@@ -24,8 +24,10 @@ func (r *running) checksIface() checks.Iface {
 }
 
 // checksInterval is how often the checks run over a live interface (on
-// the wall clock) and how often a capture file's table is looked at while
-// it is read (the engine measures rates on the file's packet clock).
+// the wall clock) and over a capture file while it is read (on its packet
+// clock: a file read in a tenth of its duration gets a tenth of the
+// passes it would get live, never more than one per checksFileInterval of
+// wall clock, which is how often the files' tables are looked at).
 const (
 	checksInterval     = time.Second
 	checksFileInterval = 250 * time.Millisecond
@@ -78,6 +80,7 @@ func runChecks(ctx context.Context, eng *checks.Engine, set *ifaceSet, system fu
 	t := time.NewTicker(checksFileInterval)
 	defer t.Stop()
 	last := time.Time{}
+	filePass := map[*running]int64{} // a file's packet clock at its last pass
 	for {
 		select {
 		case <-ctx.Done():
@@ -88,14 +91,21 @@ func runChecks(ctx context.Context, eng *checks.Engine, set *ifaceSet, system fu
 				last = now
 				eng.RunSystem(now.UnixNano(), system())
 			}
+			seen := map[*running]int64{}
 			for _, r := range set.snapshot() {
 				switch {
 				case r.spec.file && !r.captured():
-					eng.Run(r.checksIface(), 0, false)
+					at, clock := filePass[r], r.table.Clock()
+					if clock-at >= int64(checksInterval) {
+						eng.Run(r.checksIface(), 0, false)
+						at = clock
+					}
+					seen[r] = at
 				case !r.spec.file && live:
 					eng.Run(r.checksIface(), now.UnixNano(), false)
 				}
 			}
+			filePass = seen
 		}
 	}
 }

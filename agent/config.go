@@ -103,6 +103,7 @@ type Config struct {
 
 	NDPIProtocols string // nDPI custom protocols file
 	NoDPI         bool   // leave payloads uninspected
+	ExpireOffline bool   // capture files expire idle flows and hosts on their packet clock
 
 	GeoIPDir string // GeoLite2/GeoIP2 .mmdb files (empty: DefaultGeoIPDir, if present)
 

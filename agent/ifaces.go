@@ -119,7 +119,7 @@ func (s *ifaceSet) prepare(spec ifaceSpec, fromConfig bool) (*running, error) {
 		return nil, err
 	}
 	t := flowtable.New(flowtable.Config{
-		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file,
+		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file, ExpireOffline: s.c.ExpireOffline,
 		FlowIdle: s.c.FlowIdle, LocalHostIdle: s.c.HostIdle, RemoteHostIdle: s.c.RemoteHostIdle,
 		MaxFlows: s.c.MaxFlows, MaxHosts: s.c.MaxHosts,
 		OnRecords: s.writer.enqueue, OnExport: s.exportRecords, OnBlockClosed: s.writer.blockClosed,

@@ -35,8 +35,11 @@ const (
 
 	AdminUser            = "admin"
 	defaultAdminPassword = "admin"
-	DefaultAllowedNets   = "0.0.0.0/0,::/0"
-	DefaultSessionTTL    = 3600 * time.Second
+	// defaultAdminHash is a bcrypt (cost bcryptCost) hash of
+	// defaultAdminPassword.
+	defaultAdminHash   = "$2a$10$LW95Q5RWJiMDZKc3dEJmwONgwpA8enUXD.c7ZNHieyoTmqipnjSqG"
+	DefaultAllowedNets = "0.0.0.0/0,::/0"
+	DefaultSessionTTL  = 3600 * time.Second
 )
 
 // Store namespaces owned by this package.
@@ -134,7 +137,14 @@ func (a *Auth) ensureAdmin() error {
 		FullName: "ntopng Administrator",
 		Group:    GroupAdministrator,
 	}
-	if err := a.AddUser(admin, defaultAdminPassword); err != nil && !errors.Is(err, ErrUserExists) {
+	// The well-known password's hash is a constant: hashing it at the first
+	// start (~70 ms of bcrypt, more on the appliance's CPU) bought nothing,
+	// since anyone may compute it, and --disable-login never needs it.
+	admin.PasswordHash = defaultAdminHash
+	if err := admin.normalize(); err != nil {
+		return fmt.Errorf("auth: create default admin: %w", err)
+	}
+	if err := a.addHashed(admin); err != nil && !errors.Is(err, ErrUserExists) {
 		return fmt.Errorf("auth: create default admin: %w", err)
 	}
 	return a.markUsersCreated()

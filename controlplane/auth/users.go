@@ -199,6 +199,13 @@ func (a *Auth) AddUser(u User, password string) error {
 	if u.PasswordHash, err = hashPassword(password); err != nil {
 		return err
 	}
+	return a.addHashed(u)
+}
+
+// addHashed saves a new user u whose name is normalized and whose
+// PasswordHash is set.
+func (a *Auth) addHashed(u User) error {
+	name := u.Username
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if _, found, err := a.loadUser(name); err != nil {

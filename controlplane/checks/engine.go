@@ -39,6 +39,7 @@ type Engine struct {
 	mu    sync.Mutex
 	cfg   map[string]Setting
 	lists map[string][]netip.Prefix // parsed Items per check
+	ver   uint64                    // settings changes so far: passes judge every flow again after one
 	ifs   map[int]*ifState
 
 	exclDoc *confdoc.Doc[[]Exclusion] // alert exclusions (exclusions.go)
@@ -94,6 +95,7 @@ func (e *Engine) Archive() *alert.Archive { return e.archive }
 
 func (e *Engine) setLocked(cfg map[string]Setting) {
 	e.cfg = cfg
+	e.ver++
 	e.lists = map[string][]netip.Prefix{}
 	for k, s := range cfg {
 		for _, it := range s.Items {
@@ -182,13 +184,17 @@ func (e *Engine) Reset() error {
 type snapshot struct {
 	cfg   map[string]Setting
 	lists map[string][]netip.Prefix
+	ver   uint64 // the engine's settings version
 	// Looked at for every flow: resolved once per pass.
 	blacklist           []netip.Prefix
 	elephant, longLived float64
 	exfil, goodput      float64
 	tcpIssues           float64
-	r2r                 bool
+	r2r, unidirectional bool
 	excl                *exclSet // alert exclusions; nil: none
+	// The host checks' thresholds, by hostCheck index (0: off).
+	hostTh   [numHostChecks]float64
+	contacts bool // one of the server contacts checks is on
 }
 
 func (s *snapshot) on(key string) bool { return s.cfg[key].Enabled }
@@ -207,7 +213,14 @@ func (s *snapshot) listed(key string, a netip.Addr) bool {
 func (e *Engine) snapshot() *snapshot {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	sn := &snapshot{cfg: e.cfg, lists: e.lists, excl: e.excl}
+	sn := &snapshot{cfg: e.cfg, lists: e.lists, excl: e.excl, ver: e.ver}
+	sn.unidirectional = sn.on("ndpi_unidirectional_traffic")
+	for i, key := range hostCheckKeys {
+		if th := sn.threshold(key); sn.on(key) && th > 0 {
+			sn.hostTh[i] = th
+		}
+	}
+	sn.contacts = sn.hostTh[hcDNSContacts] > 0 || sn.hostTh[hcNTPContacts] > 0 || sn.hostTh[hcSMTPContacts] > 0
 	if sn.on("blacklisted") {
 		sn.blacklist = e.lists["blacklisted"]
 	}
@@ -249,9 +262,13 @@ type ifState struct {
 	engaged map[engagedKey]*alert.Alert
 	gen     uint32
 	iface   ifaceState
-	closed  bool              // previous run's engaged alerts closed
-	losses  map[string]uint64 // system: loss counters at the last pass
-	arpSeq  uint64            // the last ARP association change raised (arp.go)
+	closed  bool // previous run's engaged alerts closed
+	// The last flow pass: the table generation and settings version it
+	// judged every flow at (see flowPass), once there was one.
+	flowGen, flowVer uint64
+	flowPassed       bool
+	losses           map[string]uint64 // system: loss counters at the last pass
+	arpSeq           uint64            // the last ARP association change raised (arp.go)
 }
 
 type engagedKey struct {

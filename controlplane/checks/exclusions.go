@@ -162,6 +162,7 @@ func (e *Engine) loadExclusions(st *store.Store) error {
 		Apply: func(xs []Exclusion) error {
 			e.mu.Lock()
 			e.excl = buildExclSet(xs)
+			e.ver++ // every flow is judged again at the next pass, as after a settings change
 			e.mu.Unlock()
 			return nil
 		},

@@ -321,10 +321,30 @@ func contains(ports []uint16, p uint16) bool {
 func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	var buf [maxHits]hit
 	ev := flowEval{snap: snap, cat: ifc.Table.Config().L7, now: now, final: final}
+	// A flow's verdict follows from its own counters and the settings, and
+	// from time only while it waits for an answer: a pass judges again only
+	// the flows that took packets since the last one (a capture under churn
+	// costs in proportion to what changed, not to the table's size), all of
+	// them after a settings change and at a capture's final pass.
+	full := final || !st.flowPassed || snap.ver != st.flowVer
+	since := st.flowGen
+	st.flowGen, st.flowVer, st.flowPassed = v.Generation(), snap.ver, true
 	v.EachFlow(func(f *flowtable.Flow) {
 		if f.Retired() {
 			// ntopng checks the conversation, not its left-behind first packet.
 			return
+		}
+		if !full && !f.Changed(since) {
+			var fs *flowState
+			if len(st.flows) > 0 {
+				if fs = st.flows[flowID{f.HashID, f.FirstSeen}]; fs != nil {
+					fs.gen = st.gen // still in the table
+				}
+			}
+			if !snap.unidirectional || !unidirectional(f) || (fs != nil && fs.has(alert.FlowUnidirectional)) {
+				return
+			}
+			// Still unanswered: time alone may make it unidirectional.
 		}
 		ev.f, ev.hits = f, buf[:0]
 		hits := evalFlow(&ev)

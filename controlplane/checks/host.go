@@ -87,6 +87,25 @@ func countersOf(h *flowtable.Host) hostCounters {
 // would turn a burst of a few packets into a huge rate.
 const minWindow = int64(1e9)
 
+// The host checks, as indexes of the thresholds a pass resolves once
+// (snapshot.hostTh) instead of looking them up for every host.
+const (
+	hcSYNFlood = iota
+	hcSYNScan
+	hcFlowFlood
+	hcICMPFlood
+	hcTrafficVolume
+	hcDNSContacts
+	hcNTPContacts
+	hcSMTPContacts
+	numHostChecks
+)
+
+var hostCheckKeys = [numHostChecks]string{
+	hcSYNFlood: "syn_flood", hcSYNScan: "syn_scan", hcFlowFlood: "flow_flood", hcICMPFlood: "icmp_flood",
+	hcTrafficVolume: "traffic_volume", hcDNSContacts: "dns_contacts", hcNTPContacts: "ntp_contacts", hcSMTPContacts: "smtp_contacts",
+}
+
 // Roles of a host in a host alert.
 const (
 	roleNone = iota
@@ -119,11 +138,14 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		cur := countersOf(h)
 		d := diff(cur, hs.c)
 		perSec := func(n uint64) float64 { return float64(n) * 1e9 / float64(span) }
-		name := h.Key.String()
-		check := func(key string, id int, role int, value float64, unit string) {
-			th := snap.threshold(key)
-			if !snap.on(key) || th <= 0 || value <= th || snap.excl.hostExcluded(h.Key.Addr, id) {
+		name := "" // made when an alert needs it: most hosts raise none
+		check := func(hc, id int, role int, value float64, unit string) {
+			th := snap.hostTh[hc]
+			if th <= 0 || value <= th || snap.excl.hostExcluded(h.Key.Addr, id) {
 				return
+			}
+			if name == "" {
+				name = h.Key.String()
 			}
 			k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: id}, name, uint8(role)}
 			active[k] = true
@@ -139,19 +161,21 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 					"is_attacker": role == roleAttacker, "is_victim": role == roleVictim})
 			}, out)
 		}
-		check("syn_flood", alert.HostSYNFlood, roleAttacker, perSec(d.synSent), "SYN/s sent")
-		check("syn_flood", alert.HostSYNFlood, roleVictim, perSec(d.synRcvd), "SYN/s received")
-		check("syn_scan", alert.HostSYNScan, roleAttacker, perSec(sub(d.synSent, d.synAckRcvd)), "unanswered SYN/s sent")
-		check("syn_scan", alert.HostSYNScan, roleVictim, perSec(sub(d.synRcvd, d.synAckSent)), "unanswered SYN/s received")
-		check("flow_flood", alert.HostFlowFlood, roleAttacker, perSec(d.flowsCli), "flows/s as client")
-		check("flow_flood", alert.HostFlowFlood, roleVictim, perSec(d.flowsSrv), "flows/s as server")
-		check("icmp_flood", alert.HostICMPFlood, roleAttacker, perSec(d.icmpSent), "ICMP packets/s sent")
-		check("icmp_flood", alert.HostICMPFlood, roleVictim, perSec(d.icmpRcvd), "ICMP packets/s received")
-		check("traffic_volume", alert.HostPktThreshold, roleNone, perSec(d.bytes)*60, "bytes/minute")
-		dns, ntp, smtp, _ := h.ServerContacts()
-		check("dns_contacts", alert.HostDNSContacts, roleAttacker, float64(dns), "DNS servers")
-		check("ntp_contacts", alert.HostNTPContacts, roleAttacker, float64(ntp), "NTP servers")
-		check("smtp_contacts", alert.HostSMTPContacts, roleAttacker, float64(smtp), "SMTP servers")
+		check(hcSYNFlood, alert.HostSYNFlood, roleAttacker, perSec(d.synSent), "SYN/s sent")
+		check(hcSYNFlood, alert.HostSYNFlood, roleVictim, perSec(d.synRcvd), "SYN/s received")
+		check(hcSYNScan, alert.HostSYNScan, roleAttacker, perSec(sub(d.synSent, d.synAckRcvd)), "unanswered SYN/s sent")
+		check(hcSYNScan, alert.HostSYNScan, roleVictim, perSec(sub(d.synRcvd, d.synAckSent)), "unanswered SYN/s received")
+		check(hcFlowFlood, alert.HostFlowFlood, roleAttacker, perSec(d.flowsCli), "flows/s as client")
+		check(hcFlowFlood, alert.HostFlowFlood, roleVictim, perSec(d.flowsSrv), "flows/s as server")
+		check(hcICMPFlood, alert.HostICMPFlood, roleAttacker, perSec(d.icmpSent), "ICMP packets/s sent")
+		check(hcICMPFlood, alert.HostICMPFlood, roleVictim, perSec(d.icmpRcvd), "ICMP packets/s received")
+		check(hcTrafficVolume, alert.HostPktThreshold, roleNone, perSec(d.bytes)*60, "bytes/minute")
+		if snap.contacts {
+			dns, ntp, smtp, _ := h.ServerContacts()
+			check(hcDNSContacts, alert.HostDNSContacts, roleAttacker, float64(dns), "DNS servers")
+			check(hcNTPContacts, alert.HostNTPContacts, roleAttacker, float64(ntp), "NTP servers")
+			check(hcSMTPContacts, alert.HostSMTPContacts, roleAttacker, float64(smtp), "SMTP servers")
+		}
 		hs.c, hs.at, hs.evaluated = cur, now, true
 		return true
 	})
@@ -209,6 +233,9 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 // keepEngaged marks a host's engaged alerts as still active when its rates
 // are not due for evaluation in this pass.
 func keepEngaged(st *ifState, host flowtable.HostKey, active map[engagedKey]bool) {
+	if len(st.engaged) == 0 {
+		return
+	}
 	name := host.String()
 	for k := range st.engaged {
 		if k.entity == name && k.t.Family == alert.FamilyHost {

@@ -184,8 +184,5 @@ func (t *Table) applyDeltaLocked(f *Flow, d *flow.Delta) {
 	if fs := firstOf(d); fs > 0 && fs < f.FirstSeen {
 		f.FirstSeen = fs
 	}
-	if !f.dirty {
-		f.dirty = true
-		t.dirty = append(t.dirty, f)
-	}
+	t.markDirtyLocked(f)
 }

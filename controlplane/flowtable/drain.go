@@ -105,7 +105,7 @@ func (t *Table) exportDeltaLocked(f *Flow) (store.FlowRecord, bool) {
 }
 
 func (t *Table) idleLocked(f *Flow) bool {
-	return !t.cfg.Offline && t.clock-f.LastSeen > int64(t.cfg.FlowIdle)
+	return (!t.cfg.Offline || t.cfg.ExpireOffline) && t.clock-f.LastSeen > int64(t.cfg.FlowIdle)
 }
 
 // Flush hands every unflushed delta to OnRecords and OnExport (end of a
@@ -158,7 +158,30 @@ func (t *Table) Tick(now int64) {
 	t.expireLocked()
 }
 
+// dropGone keeps the rate lists from holding expired flows and hosts for
+// long in a table whose owner never calls UpdateRates.
+func (t *Table) dropGoneLocked() {
+	if len(t.rateFlows) > 2*len(t.flows)+1024 {
+		t.rateFlows = dropGone(t.rateFlows, func(f *Flow) bool { return f.gone })
+	}
+	if len(t.rateHosts) > 2*len(t.hosts)+1024 {
+		t.rateHosts = dropGone(t.rateHosts, func(h *Host) bool { return h.gone })
+	}
+}
+
+func dropGone[T any](list []*T, gone func(*T) bool) []*T {
+	keep := list[:0]
+	for _, x := range list {
+		if !gone(x) {
+			keep = append(keep, x)
+		}
+	}
+	clear(list[len(keep):])
+	return keep
+}
+
 func (t *Table) expireLocked() {
+	defer t.dropGoneLocked()
 	var o outbox
 	for k, f := range t.flows {
 		if !t.idleLocked(f) {
@@ -169,6 +192,7 @@ func (t *Table) expireLocked() {
 		f.srv.ActiveAsServer--
 		delete(t.flows, k)
 		delete(t.quic, f) // a hello still pending dies with its flow
+		f.gone = true
 	}
 	t.sendLocked(&o)
 	for k, h := range t.hosts {
@@ -181,6 +205,7 @@ func (t *Table) expireLocked() {
 		}
 		if t.clock-h.LastSeen > int64(idle) {
 			delete(t.hosts, k)
+			h.gone = true
 			t.byIP.Delete(hostItem{id: k})
 			if h.Local {
 				t.numLocal--

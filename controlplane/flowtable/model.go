@@ -36,6 +36,10 @@ type Flow struct {
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
 
 	// Packets not yet applied to the hosts (see Table.syncLocked), per
 	// direction (dirC2S, dirS2C).
@@ -49,6 +53,10 @@ type Flow struct {
 	mac       [2][6]byte   // source MAC of the last packet each way
 	hasMAC    [2]bool
 	dirty     bool // on the table's dirty list
+	// synced is the table's sync generation that last applied packets of
+	// this flow (see Changed): readers that remember the generation of
+	// their last look skip the flows that did not change since.
+	synced uint64
 
 	TCP    [2]TCPHealth // per direction (client to server, server to client)
 	tcpSeq [2]tcpSeq
@@ -135,6 +143,11 @@ func (f *Flow) DNS() (qtype uint16, rcode uint8, answered bool) {
 // Retired tells the flow a role swap left behind with its first packet:
 // counted like ntopng does, but the conversation is the other flow's.
 func (f *Flow) Retired() bool { return f.retired }
+
+// Changed tells whether the flow took packets after the view whose
+// Generation was gen (or has packets not yet synced, which a view of a
+// later generation will count).
+func (f *Flow) Changed(gen uint64) bool { return f.dirty || f.synced > gen }
 
 // PayloadBytes are the L4 payload bytes client to server and server to
 // client (as captured; math.MaxUint32 means at least that many); ok is
@@ -469,6 +482,10 @@ type Host struct {
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
 
 	contactsAsClient map[netip.Addr]struct{}
 	contactsAsServer map[netip.Addr]struct{}

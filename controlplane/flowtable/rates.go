@@ -36,23 +36,51 @@ func (t *Table) UpdateRates(now time.Time) {
 		}
 	}
 	t.rateAt = rateState{at: now, bytes: t.stats.Bytes, pkts: t.stats.Packets}
-	for _, h := range t.hosts {
+	valid := !prev.at.IsZero()
+	// Only what changed since the last update (put on the lists when its
+	// packets were synced) or still shows a rate is looked at: the others'
+	// rates are zero already and their marks are their counters.
+	hosts := t.rateHosts[:0]
+	for _, h := range t.rateHosts {
+		if h.gone {
+			h.rateListed = false
+			continue
+		}
 		b, p := h.Traffic.BytesSent+h.Traffic.BytesRcvd, h.Traffic.PktsSent+h.Traffic.PktsRcvd
-		if !prev.at.IsZero() {
+		if valid {
 			h.ThptBps = float64(b-h.rateBytes) * 8 / sec
 			h.ThptPps = float64(p-h.ratePkts) / sec
 		}
 		h.rateBytes, h.ratePkts = b, p
-		h.updateHTTPRates(!prev.at.IsZero(), sec)
+		h.updateHTTPRates(valid, sec)
+		if h.ThptBps != 0 || h.ThptPps != 0 || h.HTTPSentRate != (HTTPCounts{}) || h.HTTPRcvdRate != (HTTPCounts{}) {
+			hosts = append(hosts, h)
+		} else {
+			h.rateListed = false
+		}
 	}
-	for _, f := range t.flows {
+	clear(t.rateHosts[len(hosts):])
+	t.rateHosts = hosts
+	flows := t.rateFlows[:0]
+	for _, f := range t.rateFlows {
+		if f.gone {
+			f.rateListed = false
+			continue
+		}
 		b, p := f.Bytes(), f.Packets()
-		if !prev.at.IsZero() {
+		if valid {
 			f.ThptBps = float64(b-f.rateBytes) * 8 / sec
 			f.ThptPps = float64(p-f.ratePkts) / sec
 		}
 		f.rateBytes, f.ratePkts = b, p
+		if f.ThptBps != 0 || f.ThptPps != 0 {
+			flows = append(flows, f)
+		} else {
+			f.rateListed = false
+		}
 	}
+	clear(t.rateFlows[len(flows):])
+	t.rateFlows = flows
 }
 
 // updateHTTPRates turns the HTTP counters' growth into per-second rates.

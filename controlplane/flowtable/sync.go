@@ -10,12 +10,23 @@ import (
 // to the interface's local/remote split. It runs before anything reads
 // hosts (View), on every tick, and before flows leave the table.
 func (t *Table) syncLocked() {
+	t.syncs++
 	for _, f := range t.dirty {
 		t.syncFlowLocked(f)
 		f.dirty = false
+		f.synced = t.syncs
 	}
 	clear(t.dirty)
 	t.dirty = t.dirty[:0]
+}
+
+// markDirtyLocked puts f on the dirty list: its hosts take its pending
+// packets at the next sync, and readers see it changed (Flow.Changed).
+func (t *Table) markDirtyLocked(f *Flow) {
+	if !f.dirty {
+		f.dirty = true
+		t.dirty = append(t.dirty, f)
+	}
 }
 
 // syncFlowLocked applies one flow's pending packets (it stays on the dirty
@@ -99,6 +110,22 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		f.pendFlags[dir] = [4]uint32{}
 	}
 	f.flushActivity(t.cfg.L7)
+	t.rateListLocked(f)
+}
+
+// rateListLocked puts a flow that changed, and its hosts, on the lists
+// UpdateRates looks at.
+func (t *Table) rateListLocked(f *Flow) {
+	if !f.rateListed {
+		f.rateListed = true
+		t.rateFlows = append(t.rateFlows, f)
+	}
+	for _, h := range [2]*Host{f.cli, f.srv} {
+		if h != nil && !h.rateListed {
+			h.rateListed = true
+			t.rateHosts = append(t.rateHosts, h)
+		}
+	}
 }
 
 // markActive records a packet time for the hosts' activity periods. A

@@ -35,6 +35,11 @@ type Config struct {
 	// Offline tables (capture files) never expire anything: after the last
 	// packet every host and flow stays, as ntopng does with a pcap.
 	Offline bool
+	// ExpireOffline makes an offline table expire idle flows and hosts on
+	// its packet clock (checked once per second of it), as a live one does
+	// on the wall clock: a capture far larger than the table then keeps
+	// only what is active, at the price of ntopng's pcap answers.
+	ExpireOffline bool
 
 	FlowIdle       time.Duration // default 60 s
 	LocalHostIdle  time.Duration // default 300 s
@@ -83,15 +88,22 @@ type Table struct {
 	macs  map[[6]byte]string      // seen MACs, with the host name their DHCP client gave
 	alias map[HostKey]string      // operator-given names, also for hosts not seen yet
 
-	stats       IfaceStats
-	nextHashID  uint32
-	dirty       []*Flow                // flows with packets not yet applied to their hosts
-	numLocal    int                    // hosts inside the local networks
-	l7Bytes     map[l7.Protocol]uint64 // bytes per application since start
-	catBytes    map[uint8]uint64       // bytes per flow category since start
-	dscp        [NumDSCPClasses]uint64 // packets per DSCP class since start
-	rates       Rates
-	rateAt      rateState
+	stats      IfaceStats
+	nextHashID uint32
+	dirty      []*Flow                // flows with packets not yet applied to their hosts
+	syncs      uint64                 // syncs so far: the generation of the last one (see Flow.Changed)
+	numLocal   int                    // hosts inside the local networks
+	l7Bytes    map[l7.Protocol]uint64 // bytes per application since start
+	catBytes   map[uint8]uint64       // bytes per flow category since start
+	dscp       [NumDSCPClasses]uint64 // packets per DSCP class since start
+	rates      Rates
+	rateAt     rateState
+	expiredAt  int64 // packet clock of an ExpireOffline table's last expiry
+	// What UpdateRates looks at: flows and hosts that changed since the
+	// last update or whose rates are still falling to zero, so that the
+	// once-a-second update costs what moved, not the table's size.
+	rateFlows   []*Flow
+	rateHosts   []*Host
 	clock       int64 // unix ns of the newest packet (or tick)
 	block       int64 // start (unix s) of the current 5-minute block
 	lastFlushed int   // records of the last FlushDeltas: the next one's first guess
@@ -152,6 +164,11 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 	}
 	if p.Timestamp > t.clock {
 		t.clock = p.Timestamp
+		if t.cfg.ExpireOffline && t.cfg.Offline && t.clock-t.expiredAt >= int64(time.Second) {
+			t.expiredAt = t.clock
+			t.syncLocked() // hosts' last-seen times come from their flows
+			t.expireLocked()
+		}
 	}
 	s := &t.stats
 	s.Packets++
@@ -351,10 +368,7 @@ func (t *Table) accountLocked(f *Flow, p *decode.Packet) {
 	if p.Timestamp > f.LastSeen {
 		f.LastSeen = p.Timestamp
 	}
-	if !f.dirty {
-		f.dirty = true
-		t.dirty = append(t.dirty, f)
-	}
+	t.markDirtyLocked(f)
 	t.namesLocked(f, p, dir)
 	if !t.cfg.NoDPI {
 		t.inspectLocked(f, p, dir)

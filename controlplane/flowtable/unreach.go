@@ -42,6 +42,7 @@ func (t *Table) unreachableLocked(p *decode.Packet) {
 		return
 	}
 	f.unreach |= bit
+	t.markDirtyLocked(f) // what readers know of it changed
 	cli, srv := f.cli, f.srv
 	if bit == unreachPort {
 		cli.Unreachable.PortAsClient++

@@ -55,6 +55,11 @@ func (v View) EachFlow(fn func(f *Flow)) {
 	}
 }
 
+// Generation is the table's sync generation as of this view: a flow that
+// took packets after it is Changed since it. A reader that looks at every
+// flow keeps it to look again only at what changed.
+func (v View) Generation() uint64 { return v.t.syncs }
+
 // NumFlows, NumHosts and NumMACs are the table sizes.
 func (v View) NumFlows() int { return len(v.t.flows) }
 func (v View) NumHosts() int { return len(v.t.hosts) }
@@ -68,6 +73,14 @@ func (v View) Stats() IfaceStats { return v.t.stats }
 
 // Clock is the table's notion of now (unix ns): the newest packet or tick.
 func (v View) Clock() int64 { return v.t.clock }
+
+// Clock is the table's notion of now (unix ns) without a View's sync: what
+// a capture file's periodic work is paced by.
+func (t *Table) Clock() int64 {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return t.clock
+}
 
 // SetAlias sets the operator-given name of a host, whether or not it is in
 // the table now (ntopng keeps aliases apart from hosts).

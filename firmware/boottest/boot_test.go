@@ -339,7 +339,8 @@ func waitCaptured(t *testing.T, base string) ifaceData {
 	poll(t, 60*time.Second, "eth1 to be captured", func() bool {
 		var ok bool
 		ifd, ok = interfaceData(base)
-		return ok && ifd.Ifname == "eth1" && ifd.CaptureMode != ""
+		// "attaching": listed while its input opens, not captured yet.
+		return ok && ifd.Ifname == "eth1" && ifd.CaptureMode != "" && ifd.CaptureMode != "attaching"
 	})
 	return ifd
 }

@@ -72,8 +72,12 @@ func (s *Server) getFlowActive(r *request) (RC, any) {
 			if vl, ok := p["vlan"]; ok && vl != strconv.Itoa(int(f.VLAN)) {
 				continue
 			}
-			if l4, ok := p["l4proto"]; ok && l4 != strconv.Itoa(int(f.Proto)) {
-				continue
+			if l4, ok := p["l4proto"]; ok {
+				// A v2 client may write ntopng 6's "6;eq" or "6;neq".
+				n, op, _ := strings.Cut(l4, ";")
+				if (n == strconv.Itoa(int(f.Proto))) == (op == "neq") {
+					continue
+				}
 			}
 			if port, ok := p["port"]; ok && port != strconv.Itoa(int(f.ClientPort)) && port != strconv.Itoa(int(f.ServerPort)) {
 				continue

@@ -121,6 +121,13 @@ var (
 )
 
 func vNumber(s string) bool { return reNumber.MatchString(s) }
+
+// vNumberOp is a number, or ntopng 6's "number;op" filter (v2 lists).
+func vNumberOp(s string) bool {
+	n, op, hasOp := strings.Cut(s, ";")
+	_, known := topFilterOps[op]
+	return vNumber(n) && (!hasOp || known)
+}
 func vWord(s string) bool   { return reWord.MatchString(s) }
 func vAny(string) bool      { return true }
 func vBool(s string) bool   { return s == "true" || s == "false" || s == "1" || s == "0" || s == "" }
@@ -171,7 +178,7 @@ var knownParams = map[string]validator{
 	"all":                   vAny,
 	"mode":                  vEnum("all", "local", "remote", "broadcast_domain", "filtered", "blacklisted", "dhcp", "restore"),
 	"version":               vEnum("4", "6"),
-	"l4proto":               vNumber,
+	"l4proto":               vNumberOp,
 	"protocol":              vWord,
 	"application":           vWord,
 	"traffic_type":          vEnum("one_way", "bidirectional", "unicast", "broadcast_multicast"),

@@ -219,6 +219,8 @@ func TestNewRefusesBadConfig(t *testing.T) {
 		}, "--export-template-packets"},
 		{"clickhouse url", func(c *Config) { c.ClickHouse = "http://127.0.0.1:8123/db" }, "--clickhouse"},
 		{"clickhouse spool", func(c *Config) { c.ClickHouse, c.ClickHouseSpoolMax = "tcp://127.0.0.1/db", "lots" }, "--clickhouse-spool-max"},
+		{"history without clickhouse", func(c *Config) { c.History = "clickhouse" }, "--history clickhouse needs --clickhouse"},
+		{"history backend", func(c *Config) { c.ClickHouse, c.History = "tcp://127.0.0.1/db", "mysql" }, "--history"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()

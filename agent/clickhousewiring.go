@@ -43,6 +43,15 @@ func openClickHouse(c *config, st *store.Store, log *slog.Logger) (*clickhouse.S
 	return clickhouse.Open(cfg)
 }
 
+// openHistory is the ClickHouse reader of --history clickhouse (nil:
+// historical queries read the store).
+func openHistory(c *config) (*clickhouse.Reader, error) {
+	if c.History != "clickhouse" {
+		return nil, nil
+	}
+	return clickhouse.OpenReader(*c.clickhouse)
+}
+
 // clickhouseLoss is the sink's dropped rows for the system drop alert.
 func clickhouseLoss(s *clickhouse.Sink) []checks.Loss {
 	if s == nil {

@@ -115,6 +115,10 @@ type Config struct {
 	ClickHouse         string
 	ClickHouseProbe    string
 	ClickHouseSpoolMax string
+	// History is where db/flows and db/topk_flows read stored flows:
+	// "badger" (empty too: this probe's store) or "clickhouse" (the
+	// --clickhouse database, every probe's rows).
+	History string
 
 	Logger *slog.Logger // nil: discard
 }
@@ -273,6 +277,15 @@ func (o Config) validate() (*config, error) {
 			return nil, fmt.Errorf("--clickhouse-spool-max %q: want a size such as 500MB or 2GB", o.ClickHouseSpoolMax)
 		}
 		c.clickhouse, c.chSpoolMax = &t, int64(n)
+	}
+	switch o.History {
+	case "", "badger":
+	case "clickhouse":
+		if c.clickhouse == nil {
+			return nil, errors.New("--history clickhouse needs --clickhouse")
+		}
+	default:
+		return nil, fmt.Errorf("--history %q: want badger or clickhouse", o.History)
 	}
 	if o.TimeSeriesMaxDisk != "" {
 		n, err := humanize.ParseBytes(o.TimeSeriesMaxDisk)

@@ -40,6 +40,13 @@ func (a *Agent) run(ctx context.Context) error {
 	if chSink != nil {
 		defer chSink.Close() // after the writer's close below: its last records go too
 	}
+	history, err := openHistory(c)
+	if err != nil {
+		return fmt.Errorf("--history: %w", err)
+	}
+	if history != nil {
+		defer history.Close()
+	}
 	writer := newFlowWriter(st, log)
 	writer.clickhouse = chSink
 	defer writer.close()
@@ -143,7 +150,7 @@ func (a *Agent) run(ctx context.Context) error {
 	recs := newRecordings() // filled once the inputs are open
 	srv := rest.New(rest.Config{
 		Recordings:     recs.get,
-		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon, ClickHouse: chSink,
+		InterfacesFunc: set.restInterfaces, Auth: au, Store: st, LocalNets: c.nets, Checks: eng, Notifications: notes, Collectors: cols, SNMP: snmpDevs, Pools: hostPools, Infra: infraView, ActiveMonitoring: amon, ClickHouse: chSink, History: history,
 		GeoIP:        c.geo,
 		DisableLogin: c.DisableLogin, HTTPPort: c.restPort(), Logger: log,
 		MaxBody: c.HTTPMaxBody, MaxConnsPerIP: c.HTTPMaxConnsPerIP, CORSOrigins: c.HTTPCORSOrigins,

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/clickhouse"
 	"github.com/probe-appliance/probe/controlplane/flowsql"
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -47,6 +48,9 @@ type histRequest struct {
 	// visible is nil for a user who sees every address, else it keeps
 	// the flows with an end in the user's networks.
 	visible func(r *store.FlowRecord) bool
+	// scope is the same for ClickHouse, with the probe parameter (one
+	// probe of the fleet; empty: all).
+	scope clickhouse.Scope
 }
 
 // parseHist also enforces the user's rights: stored flows need
@@ -63,12 +67,13 @@ func (s *Server) parseHist(r *request) (h histRequest, rc RC, rsp any, ok bool) 
 	if !r.vis.seesIface(ifc.Name) {
 		return h, RCNotGranted, nil, false
 	}
-	if s.cfg.Store == nil {
+	if s.cfg.Store == nil && s.cfg.History == nil {
 		return h, RCInternalError, nil, false
 	}
 	if sees := r.vis.flowFilter(); sees != nil {
 		h.visible = func(f *store.FlowRecord) bool { return sees(f.Client, f.Server) }
 	}
+	h.scope = clickhouse.Scope{Probe: r.params["probe"], Nets: r.vis.nets}
 	where, err := flowsql.ParseWhere(r.params["where_clause"])
 	if err != nil {
 		rc, rsp = invalidArgs(err)
@@ -91,9 +96,15 @@ func (s *Server) getDBFlows(r *request) (RC, any) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), histTimeout)
 	defer cancel()
-	rows, err := flowsql.Flows(ctx, s.cfg.Store, flowsql.FlowsQuery{
+	q := flowsql.FlowsQuery{
 		IfID: h.ifid, Begin: h.begin, End: h.end, Select: sel, Where: h.where, MaxHits: h.maxHits, Visible: h.visible,
-	})
+	}
+	var rows []map[string]any
+	if s.cfg.History != nil {
+		rows, err = s.cfg.History.Flows(ctx, q, h.scope)
+	} else {
+		rows, err = flowsql.Flows(ctx, s.cfg.Store, q)
+	}
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}
@@ -132,9 +143,15 @@ func (s *Server) getDBTopKFlows(r *request) (RC, any) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), histTimeout)
 	defer cancel()
-	rows, err := flowsql.TopK(ctx, s.cfg.Store, flowsql.TopKQuery{
+	q := flowsql.TopKQuery{
 		IfID: h.ifid, Begin: h.begin, End: h.end, Keys: keys, Value: val, Agg: agg, Where: h.where, MaxHits: h.maxHits, Visible: h.visible,
-	})
+	}
+	var rows []map[string]any
+	if s.cfg.History != nil {
+		rows, err = s.cfg.History.TopK(ctx, q, h.scope)
+	} else {
+		rows, err = flowsql.TopK(ctx, s.cfg.Store, q)
+	}
 	if err != nil {
 		return RCInternalError, map[string]string{"error": err.Error()}
 	}

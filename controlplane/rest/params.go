@@ -217,6 +217,7 @@ var knownParams = map[string]validator{
 	"end_time_clause":      vNumber,
 	"select_clause":        vAny,
 	"where_clause":         vAny,
+	"probe":                vAny, // --history clickhouse: one probe of the fleet (a bound parameter)
 	"maxhits_clause":       vNumber,
 	"select_keys_clause":   vAny,
 	"select_values_clause": vWord,

@@ -58,6 +58,9 @@ type Config struct {
 	Collectors *Collectors
 	// ClickHouse is the --clickhouse sink; nil: off.
 	ClickHouse *clickhouse.Sink
+	// History, when set (--history clickhouse), answers db/flows and
+	// db/topk_flows from ClickHouse (every probe's rows) instead of Store.
+	History *clickhouse.Reader
 	// SNMP are the polled SNMP devices; nil: SNMP is off.
 	SNMP *SNMP
 	// Pools are ntopng's host, interface, ... pools; nil: pool calls answer NOT_ENABLED.

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"testing"
+
+	"github.com/probe-appliance/probe/controlplane/clickhouse/chtest"
+)
+
+// sortedRows prints rows in a fixed order: flows of equal LAST_SEEN and
+// top-k groups of equal value may come in either store's order.
+func sortedRows(t *testing.T, raw json.RawMessage) []string {
+	t.Helper()
+	var rows []map[string]any
+	if err := json.Unmarshal(raw, &rows); err != nil {
+		t.Fatalf("%v: %s", err, raw)
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = fmt.Sprint(r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Probe a captures into Badger and ClickHouse; probe b, started with
+// --history clickhouse on another capture, answers db/flows and
+// db/topk_flows for probe=a exactly as a answers them from its own
+// Badger, and without probe= for both probes' flows together.
+func TestHistoryFromClickHouse(t *testing.T) {
+	srv := chtest.Start(t)
+	chURL := "tcp://" + srv.Addr + "/fleet"
+	dir := t.TempDir()
+	c := chConn(t, srv.Addr)
+	var allBytes uint64
+	procs := map[string]*probeProc{}
+	for i, name := range []string{"a", "b"} {
+		pcap := filepath.Join(dir, name+".pcap")
+		pk, by := ipTotals(writeCapture(t, pcap, 9+5*i))
+		allBytes += by
+		args := []string{"-i", pcap, "--data-dir", filepath.Join(dir, name), "--disable-login", "--clickhouse", chURL, "--clickhouse-probe", name}
+		if name == "b" {
+			args = append(args, "--history", "clickhouse")
+		}
+		procs[name] = startProbe(t, args...)
+		waitTotals(t, c, name, pk, by)
+	}
+	all := url.Values{"ifid": {"0"}, "begin_time_clause": {"0"}, "end_time_clause": {"4000000000"}, "maxhits_clause": {"1000"}}
+	get := func(p *probeProc, endpoint string, extra url.Values) json.RawMessage {
+		t.Helper()
+		q := url.Values{}
+		for k, v := range all {
+			q[k] = v
+		}
+		for k, v := range extra {
+			q[k] = v
+		}
+		a := p.call(t, "GET", "/lua/pro/rest/v1/get/db/"+endpoint+".lua?"+q.Encode(), "", nil)
+		if a.status != 200 || a.env.RCStr != "OK" {
+			t.Fatalf("%s %v: %d %s", endpoint, q, a.status, a.body)
+		}
+		return a.env.Rsp
+	}
+	shapes := []url.Values{
+		{},
+		{"where_clause": {"PROTOCOL = 6"}},
+		{"where_clause": {"PROTOCOL=99"}},
+		{"where_clause": {"IPV4_SRC_ADDR = '10.0.0.0/8' AND NOT (L4_DST_PORT IN (1,2) OR TOTAL_BYTES > 5000)"}},
+		{"where_clause": {"L4_DST_PORT NOT IN (53)"}, "select_clause": {"IPV4_SRC_ADDR,IPV4_DST_ADDR,TOTAL_BYTES"}},
+		{"select_keys_clause": {"IPV4_SRC_ADDR"}, "select_values_clause": {"BYTES"}, "topk_clause": {"SUM"}},
+		{"select_keys_clause": {"IPV4_DST_ADDR,L4_DST_PORT"}, "select_values_clause": {"PACKETS"}, "topk_clause": {"COUNT"}},
+	}
+	rows := 0
+	for _, sh := range shapes {
+		for _, ep := range []string{"flows", "topk_flows"} {
+			want := sortedRows(t, get(procs["a"], ep, sh))
+			withProbe := url.Values{"probe": {"a"}}
+			for k, v := range sh {
+				withProbe[k] = v
+			}
+			got := sortedRows(t, get(procs["b"], ep, withProbe))
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%s %v: probe b from ClickHouse\n%v\nprobe a from Badger\n%v", ep, sh, got, want)
+			}
+			rows += len(want)
+		}
+	}
+	if rows < 20 {
+		t.Fatalf("only %d rows compared", rows)
+	}
+	// Without probe=, the fleet: both captures' bytes.
+	var top []map[string]any
+	if err := json.Unmarshal(get(procs["b"], "topk_flows", url.Values{"select_keys_clause": {"PROTOCOL"}, "select_values_clause": {"BYTES"}}), &top); err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, r := range top {
+		sum += r["TOTAL_BYTES"].(float64)
+	}
+	if uint64(sum) != allBytes {
+		t.Fatalf("fleet top-k: %v bytes, the two captures hold %d", sum, allBytes)
+	}
+}

@@ -308,6 +308,86 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot("settings")
 
+	// 5b. An endpoint and a recipient added from the settings page are
+	// what REST lists; a check switched off there is off in REST.
+	run("add a notification endpoint",
+		chromedp.SendKeys(css(`#endpoint-form input[name="endpoint_conf_name"]`), "ops-hook"),
+		chromedp.SendKeys(css(`#endpoint-form input[name="webhook_url"]`), "http://127.0.0.1:9/hook"),
+		chromedp.Click(css(`#endpoint-form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`button[aria-label="Delete endpoint ops-hook"]`)), loaded("settingsPage"))
+	var eps []struct {
+		ID   int               `json:"endpoint_id"`
+		Name string            `json:"endpoint_conf_name"`
+		Key  string            `json:"endpoint_key"`
+		Conf map[string]string `json:"endpoint_conf"`
+	}
+	if a := p.call(t, "GET", "/lua/rest/v1/get/notification/endpoints.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &eps) != nil {
+		t.Fatalf("notification endpoints: %s", a.body)
+	}
+	if len(eps) != 1 || eps[0].Name != "ops-hook" || eps[0].Key != "webhook" || eps[0].Conf["webhook_url"] != "http://127.0.0.1:9/hook" {
+		t.Fatalf("endpoints after adding one from the page: %+v, want the webhook ops-hook to http://127.0.0.1:9/hook", eps)
+	}
+	run("add a recipient",
+		chromedp.SendKeys(css(`#recipient-form input[name="recipient_name"]`), "ops-team"),
+		chromedp.SetValue(css(`#recipient-form select[name="minimum_severity"]`), "4"),
+		chromedp.Click(css(`#recipient-form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`button[aria-label="Delete recipient ops-team"]`)), loaded("settingsPage"))
+	var recs []struct {
+		Name        string `json:"recipient_name"`
+		EndpointID  int    `json:"endpoint_id"`
+		MinSeverity int    `json:"minimum_severity"`
+	}
+	if a := p.call(t, "GET", "/lua/rest/v1/get/notification/recipients.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &recs) != nil {
+		t.Fatalf("notification recipients: %s", a.body)
+	}
+	if len(recs) != 1 || recs[0].Name != "ops-team" || recs[0].EndpointID != eps[0].ID || recs[0].MinSeverity != 4 {
+		t.Errorf("recipients after adding one from the page: %+v, want ops-team to endpoint %d from severity 4 (warning)", recs, eps[0].ID)
+	}
+	type checkConf struct {
+		Subdir  string `json:"check_subdir"`
+		Key     string `json:"script_key"`
+		Enabled bool   `json:"enabled"`
+	}
+	checksNow := func() []checkConf {
+		var cs []checkConf
+		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
+			t.Fatalf("checks config: %s", a.body)
+		}
+		return cs
+	}
+	i := slices.IndexFunc(checksNow(), func(c checkConf) bool { return c.Enabled })
+	if i < 0 {
+		t.Fatalf("no enabled check to disable: %+v", checksNow())
+	}
+	target := checksNow()[i]
+	box := css(`input[data-check="` + target.Subdir + "/" + target.Key + `"]`)
+	run("disable a check", chromedp.Click(box))
+	enabledNow := func() bool {
+		for _, c := range checksNow() {
+			if c.Subdir == target.Subdir && c.Key == target.Key {
+				return c.Enabled
+			}
+		}
+		t.Fatalf("check %s/%s is gone from REST", target.Subdir, target.Key)
+		return false
+	}
+	for deadline := time.Now().Add(15 * time.Second); enabledNow() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if enabledNow() {
+		t.Errorf("check %s/%s disabled from the page is still enabled in REST (page says %q)", target.Subdir, target.Key,
+			value("checks status", chromedp.Text(css("#checks-status"))))
+	}
+	run("the settings page redrawn shows it off", chromedp.Navigate(base+"/console/#/"), loaded("dashboard"),
+		chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(box))
+	ctx0, cancel0 := step()
+	checked, err := chromedp.Run(ctx0, chromedp.Evaluate[bool](`document.querySelector('input[data-check="`+target.Subdir+"/"+target.Key+`"]').checked`))
+	cancel0()
+	if err != nil || checked {
+		t.Errorf("check %s/%s after disabling: the page's box is checked %v (%v)", target.Subdir, target.Key, checked, err)
+	}
+	shot("settings-admin")
+
 	// 6. A non-administrator sees no settings.
 	form := url.Values{"username": {"viewer"}, "full_name": {"Viewer"}, "password": {"viewer-pw1"}, "confirm_password": {"viewer-pw1"},
 		"user_role": {"unprivileged"}, "allowed_networks": {"0.0.0.0/0,::/0"}, "allowed_interface": {""}}

@@ -51,7 +51,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	// acknowledge.
 	p0 := startProbe(t, "-i", flood, "--data-dir", db, "--disable-login", "-m", "192.168.1.0/24")
 	p0.stop(t)
-	p := startProbe(t, keepDefaultAdmin, "-i", benign, "-i", flood, "--data-dir", db, "-m", "192.168.1.0/24")
+	applianceConf := filepath.Join(dir, "appliance.json")
+	p := startProbe(t, keepDefaultAdmin, "-i", benign, "-i", flood, "--data-dir", db, "-m", "192.168.1.0/24", "--appliance-config", applianceConf)
 	base := fmt.Sprintf("http://127.0.0.1:%d", p.port)
 	const newPassword = "console-admin-pw"
 
@@ -302,6 +303,13 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("historical flows: the page shows %q, REST answers %d rows, the capture has %d flows", shown, len(stored), tr.flows)
 	}
 	shot("historical")
+	// A goProbe API key set over REST: the page shows its reference and
+	// saving the page's settings keeps the key itself.
+	const goProbeKey = "console-test-goprobe-key-0123456789abcdef"
+	jsonHdr := map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]}
+	if a := p.call(t, "POST", "/appliance/v1/config", `{"management":{"mode":"dhcp"},"http_port":3000,"goprobe_api":"127.0.0.1:6060","goprobe_api_keys":["`+goProbeKey+`"]}`, jsonHdr); a.env.RC != 0 {
+		t.Fatalf("appliance config with a goProbe key: %d %s", a.status, a.body)
+	}
 	run("settings page", chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#user-form")))
 	if users := value("users table", chromedp.Text(css("main table"))); !strings.Contains(users, "admin") || !strings.Contains(users, "administrator") {
 		t.Errorf("settings users table: %q, want the admin", users)
@@ -385,6 +393,33 @@ func TestConsoleInABrowser(t *testing.T) {
 	cancel0()
 	if err != nil || checked {
 		t.Errorf("check %s/%s after disabling: the page's box is checked %v (%v)", target.Subdir, target.Key, checked, err)
+	}
+	// The appliance's NTP servers set from the page are stored, the
+	// goProbe key (shown by reference) kept as it was.
+	run("set the NTP servers", chromedp.SetValue(css(`#appliance-form input[name="ntp_servers"]`), "ntp1.example.org, ntp2.example.org"),
+		chromedp.Click(css(`#appliance-form button[type="submit"]`)))
+	type applianceFile struct {
+		NTP        []string `json:"ntp_servers"`
+		Keys       []string `json:"goprobe_api_keys"`
+		HTTPPort   int      `json:"http_port"`
+		Management struct {
+			Mode string `json:"mode"`
+		} `json:"management"`
+	}
+	var saved applianceFile
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		saved = applianceFile{} // a field the file leaves out must not keep the last read's value
+		if raw, err := os.ReadFile(applianceConf); err == nil && json.Unmarshal(raw, &saved) == nil && len(saved.NTP) == 2 {
+			break
+		}
+	}
+	if !slices.Equal(saved.NTP, []string{"ntp1.example.org", "ntp2.example.org"}) || !slices.Equal(saved.Keys, []string{goProbeKey}) ||
+		saved.HTTPPort != 3000 || saved.Management.Mode != "dhcp" {
+		t.Errorf("appliance settings saved from the page: %+v (page says %q), want the two NTP servers, the goProbe key kept, port 3000, dhcp",
+			saved, value("appliance status", chromedp.Text(css("#appliance-form-status"))))
+	}
+	if shown := value("appliance section", chromedp.Text(css("#appliance"))); strings.Contains(shown, goProbeKey) || !strings.Contains(shown, "redacted:sha256:") {
+		t.Errorf("the appliance section shows the goProbe key itself or no reference: %q", shown)
 	}
 	shot("settings-admin")
 

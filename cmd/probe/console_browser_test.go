@@ -2,8 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -51,8 +58,30 @@ func TestConsoleInABrowser(t *testing.T) {
 	// acknowledge.
 	p0 := startProbe(t, "-i", flood, "--data-dir", db, "--disable-login", "-m", "192.168.1.0/24")
 	p0.stop(t)
+	// A firmware update to install from the settings page, served over
+	// loopback and signed with a key the probe trusts.
+	kernel := make([]byte, 2048)
+	copy(kernel[0x202:], "HdrS")
+	initrd := []byte("070701 an initramfs")
+	fw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/k":
+			_, _ = w.Write(kernel)
+		case "/i":
+			_, _ = w.Write(initrd)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer fw.Close()
+	pub, signer, _ := ed25519.GenerateKey(rand.Reader)
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+	sig := func(k ed25519.PrivateKey, b []byte) string { return base64.StdEncoding.EncodeToString(ed25519.Sign(k, b)) }
+	upd := filepath.Join(dir, "update")
 	applianceConf := filepath.Join(dir, "appliance.json")
-	p := startProbe(t, keepDefaultAdmin, "-i", benign, "-i", flood, "--data-dir", db, "-m", "192.168.1.0/24", "--appliance-config", applianceConf)
+	p := startProbe(t, keepDefaultAdmin, "-i", benign, "-i", flood, "--data-dir", db, "-m", "192.168.1.0/24", "--appliance-config", applianceConf,
+		"--update-dir", upd, "--update-key", base64.StdEncoding.EncodeToString(pub))
 	base := fmt.Sprintf("http://127.0.0.1:%d", p.port)
 	const newPassword = "console-admin-pw"
 
@@ -423,6 +452,29 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	shot("settings-admin")
 
+	// An update whose initrd is signed by a key the probe does not trust:
+	// the page says why, and nothing is staged.
+	fillUpdate := func(initrdSig string) chromedp.Action[chromedp.Void] {
+		set := func(name, v string) chromedp.Action[chromedp.Void] {
+			return chromedp.SetValue(css(`#update-form input[name="`+name+`"]`), v)
+		}
+		return chromedp.Steps(
+			chromedp.Evaluate[chromedp.Void](`window.confirm = () => true, undefined`), // the page asks before installing
+			set("kernel_url", fw.URL+"/k"), set("kernel_sha256", sum(kernel)), set("kernel_sig", sig(signer, kernel)),
+			set("initrd_url", fw.URL+"/i"), set("initrd_sha256", sum(initrd)), set("initrd_sig", initrdSig),
+			chromedp.Click(css(`#update-form button[type="submit"]`)))
+	}
+	run("an update signed by a stranger", fillUpdate(sig(stranger, initrd)), chromedp.WaitVisible(css(`#update-form-status.error`)))
+	if got := value("update refused", chromedp.Text(css("#update-form-status"))); !strings.Contains(got, "signature") {
+		t.Errorf("an update signed by an untrusted key: the page says %q, want the signature refused", got)
+	}
+	if _, err := os.Stat(upd); !os.IsNotExist(err) {
+		t.Errorf("an update signed by an untrusted key was staged (%v)", err)
+	}
+	// A factory reset typed wrong is not sent.
+	run("a factory reset mistyped", chromedp.SendKeys(css(`#reset-form input[name="confirm"]`), "reset"),
+		chromedp.Click(css(`#reset-form button[type="submit"]`)), chromedp.WaitVisible(css(`#reset-form-status.error`)))
+
 	// 6. A non-administrator sees no settings.
 	form := url.Values{"username": {"viewer"}, "full_name": {"Viewer"}, "password": {"viewer-pw1"}, "confirm_password": {"viewer-pw1"},
 		"user_role": {"unprivileged"}, "allowed_networks": {"0.0.0.0/0,::/0"}, "allowed_interface": {""}}
@@ -466,4 +518,18 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	run("phone dashboard", chromedp.Navigate(base+"/console/#/"), loaded("dashboard"))
 	shot("dashboard-phone")
+
+	// 8. Last (the probe exits to reboot into it): an administrator
+	// installs a signed update from the settings page.
+	run("back to the administrator", chromedp.EmulateReset(), chromedp.Click(css(`form.logout button`)), chromedp.WaitVisible(css("#user")),
+		chromedp.SendKeys(css("#user"), "admin"), chromedp.SendKeys(css("#password"), newPassword),
+		chromedp.Click(css(`button[type="submit"]`)), loaded("dashboard"),
+		chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#update-form")))
+	run("install a signed update", fillUpdate(sig(signer, initrd)))
+	p.waitExit(t, 4, "an update installed from the console")
+	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "initrd.sig": []byte(sig(signer, initrd) + "\n")} {
+		if got, err := os.ReadFile(filepath.Join(upd, name)); err != nil || string(got) != string(want) {
+			t.Errorf("update installed from the console: staged %s: %v", name, err)
+		}
+	}
 }

@@ -25,9 +25,9 @@ function form(ui, id, submit, fields, action) {
   const { h } = ui;
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: id + '-status' });
   const f = h('form', { class: 'query', id },
-    fields.map(([label, name, attrs]) => attrs && attrs.options
-      ? h('label', {}, label, h('select', { name }, attrs.options.map(([v, l]) => h('option', { value: v, selected: attrs.value === v }, l))))
-      : h('label', {}, label, h('input', { name, ...attrs }))),
+    fields.map(([label, name, attrs, labelAttrs]) => attrs && attrs.options
+      ? h('label', labelAttrs, label, h('select', { name }, attrs.options.map(([v, l]) => h('option', { value: v, selected: attrs.value === v }, l))))
+      : h('label', labelAttrs, label, h('input', { name, ...attrs }))),
     h('button', { type: 'submit' }, submit));
   f.addEventListener('submit', async e => {
     e.preventDefault();
@@ -60,12 +60,13 @@ async function notifications(ui) {
   const [epForm, epStatus] = form(ui, 'endpoint-form', 'Add endpoint', [
     ['Name', 'endpoint_conf_name', { required: true }],
     ['Type', 'endpoint_key', { options: [['webhook', 'Webhook'], ['syslog', 'Syslog'], ['email', 'E-mail']], value: 'webhook' }],
-    ['Webhook URL', 'webhook_url', { type: 'url', placeholder: 'https://…' }],
-    ['Syslog host', 'syslog_host', {}],
-    ['Syslog port', 'syslog_port', { type: 'number', min: 1, max: 65535 }],
-    ['SMTP server', 'smtp_server', { placeholder: 'smtp://host:25' }],
-    ['E-mail sender', 'email_sender', { type: 'email' }],
-    ['E-mail recipients', 'email_recipient', { placeholder: 'a@example.org, b@example.org' }],
+    ['Webhook URL', 'webhook_url', { type: 'url', placeholder: 'https://…' }, { 'data-kind': 'webhook' }],
+    ['Syslog host', 'syslog_host', {}, { 'data-kind': 'syslog', hidden: true }],
+    ['Syslog port', 'syslog_port', { type: 'number', min: 1, max: 65535, placeholder: '514' }, { 'data-kind': 'syslog', hidden: true }],
+    ['Syslog transport', 'syslog_protocol', { options: [['udp', 'UDP'], ['tcp', 'TCP']], value: 'udp' }, { 'data-kind': 'syslog', hidden: true }],
+    ['SMTP server', 'smtp_server', { placeholder: 'smtp://host:25' }, { 'data-kind': 'email', hidden: true }],
+    ['E-mail sender', 'email_sender', { type: 'email' }, { 'data-kind': 'email', hidden: true }],
+    ['E-mail recipients', 'email_recipient', { placeholder: 'a@example.org, b@example.org' }, { 'data-kind': 'email', hidden: true }],
   ], async d => {
     // Only the fields of the chosen type (the others stay empty).
     const prefix = { webhook: 'webhook_', syslog: 'syslog_', email: null }[d.endpoint_key];
@@ -77,6 +78,10 @@ async function notifications(ui) {
     }
     await post(v1('add/notification/endpoint.lua'), p);
     ui.route();
+  });
+  // The form shows the fields of the chosen type only.
+  epForm.elements.endpoint_key.addEventListener('change', e => {
+    for (const l of epForm.querySelectorAll('label[data-kind]')) l.hidden = l.dataset.kind !== e.target.value;
   });
   const [recForm, recStatus] = form(ui, 'recipient-form', 'Add recipient', [
     ['Name', 'recipient_name', { required: true }],

@@ -423,6 +423,46 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err != nil || checked {
 		t.Errorf("check %s/%s after disabling: the page's box is checked %v (%v)", target.Subdir, target.Key, checked, err)
 	}
+	// A threshold saved from the page is REST's.
+	type thresholdConf struct {
+		Subdir    string  `json:"check_subdir"`
+		Key       string  `json:"script_key"`
+		Title     string  `json:"title"`
+		Threshold float64 `json:"threshold"`
+		Unit      string  `json:"unit"`
+	}
+	var withUnit []thresholdConf
+	if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &withUnit) != nil {
+		t.Fatalf("checks config: %s", a.body)
+	}
+	j := slices.IndexFunc(withUnit, func(c thresholdConf) bool { return c.Unit != "" })
+	if j < 0 {
+		t.Fatal("no check with a threshold")
+	}
+	tc := withUnit[j]
+	want := tc.Threshold + 7
+	thr := css(`#check-` + tc.Subdir + `-` + tc.Key + `-threshold`)
+	run("set a threshold", chromedp.SetValue(thr, strconv.FormatFloat(want, 'f', -1, 64)),
+		chromedp.Click(css(`button[aria-label="Save `+tc.Title+` threshold"]`)), chromedp.WaitVisible(css(`#checks-status`)))
+	thresholdNow := func() float64 {
+		var cs []thresholdConf
+		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
+			t.Fatalf("checks config: %s", a.body)
+		}
+		for _, c := range cs {
+			if c.Subdir == tc.Subdir && c.Key == tc.Key {
+				return c.Threshold
+			}
+		}
+		return -1
+	}
+	for deadline := time.Now().Add(15 * time.Second); thresholdNow() != want && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := thresholdNow(); got != want {
+		t.Errorf("check %s/%s threshold saved from the page as %v: REST says %v", tc.Subdir, tc.Key, want, got)
+	}
+
 	// The appliance's NTP servers set from the page are stored, the
 	// goProbe key (shown by reference) kept as it was.
 	run("set the NTP servers", chromedp.SetValue(css(`#appliance-form input[name="ntp_servers"]`), "ntp1.example.org, ntp2.example.org"),

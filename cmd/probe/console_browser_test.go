@@ -565,6 +565,15 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.SendKeys(css("#user"), "admin"), chromedp.SendKeys(css("#password"), newPassword),
 		chromedp.Click(css(`button[type="submit"]`)), loaded("dashboard"),
 		chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#update-form")))
+	run("settings on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/console/#/"), loaded("dashboard"),
+		chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#update-form")))
+	ctx1, cancel1 := step()
+	fits, err := chromedp.Run(ctx1, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+	cancel1()
+	if err != nil || !fits {
+		t.Errorf("the settings page on a 390 px screen is wider than the screen (%v)", err)
+	}
+	shot("settings-phone")
 	run("install a signed update", fillUpdate(sig(signer, initrd)))
 	p.waitExit(t, 4, "an update installed from the console")
 	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "initrd.sig": []byte(sig(signer, initrd) + "\n")} {

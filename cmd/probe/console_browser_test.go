@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -423,6 +424,34 @@ func TestConsoleInABrowser(t *testing.T) {
 	if err != nil || checked {
 		t.Errorf("check %s/%s after disabling: the page's box is checked %v (%v)", target.Subdir, target.Key, checked, err)
 	}
+	// A collector added from the page is REST's.
+	run("add a collector", chromedp.SendKeys(css(`#collector-form input[name="address"]`), "127.0.0.1:2055"),
+		chromedp.SetValue(css(`#collector-form select[name="protocol"]`), "netflow9"),
+		chromedp.Click(css(`#collector-form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`button[aria-label="Delete collector 127.0.0.1:2055"]`)), loaded("settingsPage"))
+	var cols []struct {
+		Collector struct {
+			Address  string `json:"address"`
+			Protocol string `json:"protocol"`
+		} `json:"collector"`
+	}
+	if a := p.call(t, "GET", "/lua/rest/v1/get/export/collectors.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cols) != nil {
+		t.Fatalf("collectors: %s", a.body)
+	}
+	if len(cols) != 1 || cols[0].Collector.Address != "127.0.0.1:2055" || cols[0].Collector.Protocol != "netflow9" {
+		t.Errorf("collectors after adding one from the page: %+v, want NetFlow v9 to 127.0.0.1:2055", cols)
+	}
+	// An SNMP device that does not answer: the page says so, REST lists none.
+	run("add a silent SNMP device", chromedp.SendKeys(css(`#snmp-form input[name="snmp_host"]`), "127.0.0.1"),
+		chromedp.SetValue(css(`#snmp-form input[name="snmp_port"]`), strconv.Itoa(freeUDPPort(t))),
+		chromedp.Click(css(`#snmp-form button[type="submit"]`)), chromedp.WaitVisible(css(`#snmp-form-status.error`)))
+	if got := value("SNMP refusal", chromedp.Text(css("#snmp-form-status"))); !strings.Contains(got, "SNMP_DEVICE_UNREACHABLE") {
+		t.Errorf("adding a silent SNMP device: the page says %q, want SNMP_DEVICE_UNREACHABLE", got)
+	}
+	if a := p.call(t, "GET", "/lua/pro/rest/v1/get/snmp/devices.lua", "", admin); a.env.RC != 0 || string(a.env.Rsp) != "[]" {
+		t.Errorf("SNMP devices after a silent one was refused: %s", a.body)
+	}
+
 	// A threshold saved from the page is REST's.
 	type thresholdConf struct {
 		Subdir    string  `json:"check_subdir"`
@@ -581,4 +610,16 @@ func TestConsoleInABrowser(t *testing.T) {
 			t.Errorf("update installed from the console: staged %s: %v", name, err)
 		}
 	}
+}
+
+// freeUDPPort is a loopback UDP port nothing listens on (an SNMP device
+// that never answers).
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
 }

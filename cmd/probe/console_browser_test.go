@@ -2,8 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
 	"net/url"
 	"os"
@@ -51,7 +59,30 @@ func TestConsoleInABrowser(t *testing.T) {
 	// acknowledge.
 	p0 := startProbe(t, "-i", flood, "--data-dir", db, "--disable-login", "-m", "192.168.1.0/24")
 	p0.stop(t)
-	p := startProbe(t, keepDefaultAdmin, "-i", benign, "-i", flood, "--data-dir", db, "-m", "192.168.1.0/24")
+	// A firmware update to install from the settings page, served over
+	// loopback and signed with a key the probe trusts.
+	kernel := make([]byte, 2048)
+	copy(kernel[0x202:], "HdrS")
+	initrd := []byte("070701 an initramfs")
+	fw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/k":
+			_, _ = w.Write(kernel)
+		case "/i":
+			_, _ = w.Write(initrd)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer fw.Close()
+	pub, signer, _ := ed25519.GenerateKey(rand.Reader)
+	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
+	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+	sig := func(k ed25519.PrivateKey, b []byte) string { return base64.StdEncoding.EncodeToString(ed25519.Sign(k, b)) }
+	upd := filepath.Join(dir, "update")
+	applianceConf := filepath.Join(dir, "appliance.json")
+	p := startProbe(t, keepDefaultAdmin, "-i", benign, "-i", flood, "--data-dir", db, "-m", "192.168.1.0/24", "--appliance-config", applianceConf,
+		"--update-dir", upd, "--update-key", base64.StdEncoding.EncodeToString(pub))
 	base := fmt.Sprintf("http://127.0.0.1:%d", p.port)
 	const newPassword = "console-admin-pw"
 
@@ -302,11 +333,216 @@ func TestConsoleInABrowser(t *testing.T) {
 		t.Errorf("historical flows: the page shows %q, REST answers %d rows, the capture has %d flows", shown, len(stored), tr.flows)
 	}
 	shot("historical")
+	// A goProbe API key set over REST: the page shows its reference and
+	// saving the page's settings keeps the key itself.
+	const goProbeKey = "console-test-goprobe-key-0123456789abcdef"
+	jsonHdr := map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]}
+	if a := p.call(t, "POST", "/appliance/v1/config", `{"management":{"mode":"dhcp"},"http_port":3000,"goprobe_api":"127.0.0.1:6060","goprobe_api_keys":["`+goProbeKey+`"]}`, jsonHdr); a.env.RC != 0 {
+		t.Fatalf("appliance config with a goProbe key: %d %s", a.status, a.body)
+	}
 	run("settings page", chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#user-form")))
 	if users := value("users table", chromedp.Text(css("main table"))); !strings.Contains(users, "admin") || !strings.Contains(users, "administrator") {
 		t.Errorf("settings users table: %q, want the admin", users)
 	}
 	shot("settings")
+
+	// 5b. An endpoint and a recipient added from the settings page are
+	// what REST lists; a check switched off there is off in REST.
+	run("add a notification endpoint",
+		chromedp.SendKeys(css(`#endpoint-form input[name="endpoint_conf_name"]`), "ops-hook"),
+		chromedp.SendKeys(css(`#endpoint-form input[name="webhook_url"]`), "http://127.0.0.1:9/hook"),
+		chromedp.Click(css(`#endpoint-form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`button[aria-label="Delete endpoint ops-hook"]`)), loaded("settingsPage"))
+	var eps []struct {
+		ID   int               `json:"endpoint_id"`
+		Name string            `json:"endpoint_conf_name"`
+		Key  string            `json:"endpoint_key"`
+		Conf map[string]string `json:"endpoint_conf"`
+	}
+	if a := p.call(t, "GET", "/lua/rest/v1/get/notification/endpoints.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &eps) != nil {
+		t.Fatalf("notification endpoints: %s", a.body)
+	}
+	if len(eps) != 1 || eps[0].Name != "ops-hook" || eps[0].Key != "webhook" || eps[0].Conf["webhook_url"] != "http://127.0.0.1:9/hook" {
+		t.Fatalf("endpoints after adding one from the page: %+v, want the webhook ops-hook to http://127.0.0.1:9/hook", eps)
+	}
+	run("add a recipient",
+		chromedp.SendKeys(css(`#recipient-form input[name="recipient_name"]`), "ops-team"),
+		chromedp.SetValue(css(`#recipient-form select[name="minimum_severity"]`), "4"),
+		chromedp.Click(css(`#recipient-form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`button[aria-label="Delete recipient ops-team"]`)), loaded("settingsPage"))
+	var recs []struct {
+		Name        string `json:"recipient_name"`
+		EndpointID  int    `json:"endpoint_id"`
+		MinSeverity int    `json:"minimum_severity"`
+	}
+	if a := p.call(t, "GET", "/lua/rest/v1/get/notification/recipients.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &recs) != nil {
+		t.Fatalf("notification recipients: %s", a.body)
+	}
+	if len(recs) != 1 || recs[0].Name != "ops-team" || recs[0].EndpointID != eps[0].ID || recs[0].MinSeverity != 4 {
+		t.Errorf("recipients after adding one from the page: %+v, want ops-team to endpoint %d from severity 4 (warning)", recs, eps[0].ID)
+	}
+	type checkConf struct {
+		Subdir  string `json:"check_subdir"`
+		Key     string `json:"script_key"`
+		Enabled bool   `json:"enabled"`
+	}
+	checksNow := func() []checkConf {
+		var cs []checkConf
+		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
+			t.Fatalf("checks config: %s", a.body)
+		}
+		return cs
+	}
+	i := slices.IndexFunc(checksNow(), func(c checkConf) bool { return c.Enabled })
+	if i < 0 {
+		t.Fatalf("no enabled check to disable: %+v", checksNow())
+	}
+	target := checksNow()[i]
+	box := css(`input[data-check="` + target.Subdir + "/" + target.Key + `"]`)
+	run("disable a check", chromedp.Click(box))
+	enabledNow := func() bool {
+		for _, c := range checksNow() {
+			if c.Subdir == target.Subdir && c.Key == target.Key {
+				return c.Enabled
+			}
+		}
+		t.Fatalf("check %s/%s is gone from REST", target.Subdir, target.Key)
+		return false
+	}
+	for deadline := time.Now().Add(15 * time.Second); enabledNow() && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if enabledNow() {
+		t.Errorf("check %s/%s disabled from the page is still enabled in REST (page says %q)", target.Subdir, target.Key,
+			value("checks status", chromedp.Text(css("#checks-status"))))
+	}
+	run("the settings page redrawn shows it off", chromedp.Navigate(base+"/console/#/"), loaded("dashboard"),
+		chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(box))
+	ctx0, cancel0 := step()
+	checked, err := chromedp.Run(ctx0, chromedp.Evaluate[bool](`document.querySelector('input[data-check="`+target.Subdir+"/"+target.Key+`"]').checked`))
+	cancel0()
+	if err != nil || checked {
+		t.Errorf("check %s/%s after disabling: the page's box is checked %v (%v)", target.Subdir, target.Key, checked, err)
+	}
+	// A collector added from the page is REST's.
+	run("add a collector", chromedp.SendKeys(css(`#collector-form input[name="address"]`), "127.0.0.1:2055"),
+		chromedp.SetValue(css(`#collector-form select[name="protocol"]`), "netflow9"),
+		chromedp.Click(css(`#collector-form button[type="submit"]`)),
+		chromedp.WaitVisible(css(`button[aria-label="Delete collector 127.0.0.1:2055"]`)), loaded("settingsPage"))
+	var cols []struct {
+		Collector struct {
+			Address  string `json:"address"`
+			Protocol string `json:"protocol"`
+		} `json:"collector"`
+	}
+	if a := p.call(t, "GET", "/lua/rest/v1/get/export/collectors.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cols) != nil {
+		t.Fatalf("collectors: %s", a.body)
+	}
+	if len(cols) != 1 || cols[0].Collector.Address != "127.0.0.1:2055" || cols[0].Collector.Protocol != "netflow9" {
+		t.Errorf("collectors after adding one from the page: %+v, want NetFlow v9 to 127.0.0.1:2055", cols)
+	}
+	// An SNMP device that does not answer: the page says so, REST lists none.
+	run("add a silent SNMP device", chromedp.SendKeys(css(`#snmp-form input[name="snmp_host"]`), "127.0.0.1"),
+		chromedp.SetValue(css(`#snmp-form input[name="snmp_port"]`), strconv.Itoa(freeUDPPort(t))),
+		chromedp.Click(css(`#snmp-form button[type="submit"]`)), chromedp.WaitVisible(css(`#snmp-form-status.error`)))
+	if got := value("SNMP refusal", chromedp.Text(css("#snmp-form-status"))); !strings.Contains(got, "SNMP_DEVICE_UNREACHABLE") {
+		t.Errorf("adding a silent SNMP device: the page says %q, want SNMP_DEVICE_UNREACHABLE", got)
+	}
+	if a := p.call(t, "GET", "/lua/pro/rest/v1/get/snmp/devices.lua", "", admin); a.env.RC != 0 || string(a.env.Rsp) != "[]" {
+		t.Errorf("SNMP devices after a silent one was refused: %s", a.body)
+	}
+
+	// A threshold saved from the page is REST's.
+	type thresholdConf struct {
+		Subdir    string  `json:"check_subdir"`
+		Key       string  `json:"script_key"`
+		Title     string  `json:"title"`
+		Threshold float64 `json:"threshold"`
+		Unit      string  `json:"unit"`
+	}
+	var withUnit []thresholdConf
+	if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &withUnit) != nil {
+		t.Fatalf("checks config: %s", a.body)
+	}
+	j := slices.IndexFunc(withUnit, func(c thresholdConf) bool { return c.Unit != "" })
+	if j < 0 {
+		t.Fatal("no check with a threshold")
+	}
+	tc := withUnit[j]
+	want := tc.Threshold + 7
+	thr := css(`#check-` + tc.Subdir + `-` + tc.Key + `-threshold`)
+	run("set a threshold", chromedp.SetValue(thr, strconv.FormatFloat(want, 'f', -1, 64)),
+		chromedp.Click(css(`button[aria-label="Save `+tc.Title+` threshold"]`)), chromedp.WaitVisible(css(`#checks-status`)))
+	thresholdNow := func() float64 {
+		var cs []thresholdConf
+		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
+			t.Fatalf("checks config: %s", a.body)
+		}
+		for _, c := range cs {
+			if c.Subdir == tc.Subdir && c.Key == tc.Key {
+				return c.Threshold
+			}
+		}
+		return -1
+	}
+	for deadline := time.Now().Add(15 * time.Second); thresholdNow() != want && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if got := thresholdNow(); got != want {
+		t.Errorf("check %s/%s threshold saved from the page as %v: REST says %v", tc.Subdir, tc.Key, want, got)
+	}
+
+	// The appliance's NTP servers set from the page are stored, the
+	// goProbe key (shown by reference) kept as it was.
+	run("set the NTP servers", chromedp.SetValue(css(`#appliance-form input[name="ntp_servers"]`), "ntp1.example.org, ntp2.example.org"),
+		chromedp.Click(css(`#appliance-form button[type="submit"]`)))
+	type applianceFile struct {
+		NTP        []string `json:"ntp_servers"`
+		Keys       []string `json:"goprobe_api_keys"`
+		HTTPPort   int      `json:"http_port"`
+		Management struct {
+			Mode string `json:"mode"`
+		} `json:"management"`
+	}
+	var saved applianceFile
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		saved = applianceFile{} // a field the file leaves out must not keep the last read's value
+		if raw, err := os.ReadFile(applianceConf); err == nil && json.Unmarshal(raw, &saved) == nil && len(saved.NTP) == 2 {
+			break
+		}
+	}
+	if !slices.Equal(saved.NTP, []string{"ntp1.example.org", "ntp2.example.org"}) || !slices.Equal(saved.Keys, []string{goProbeKey}) ||
+		saved.HTTPPort != 3000 || saved.Management.Mode != "dhcp" {
+		t.Errorf("appliance settings saved from the page: %+v (page says %q), want the two NTP servers, the goProbe key kept, port 3000, dhcp",
+			saved, value("appliance status", chromedp.Text(css("#appliance-form-status"))))
+	}
+	if shown := value("appliance section", chromedp.Text(css("#appliance"))); strings.Contains(shown, goProbeKey) || !strings.Contains(shown, "redacted:sha256:") {
+		t.Errorf("the appliance section shows the goProbe key itself or no reference: %q", shown)
+	}
+	shot("settings-admin")
+
+	// An update whose initrd is signed by a key the probe does not trust:
+	// the page says why, and nothing is staged.
+	fillUpdate := func(initrdSig string) chromedp.Action[chromedp.Void] {
+		set := func(name, v string) chromedp.Action[chromedp.Void] {
+			return chromedp.SetValue(css(`#update-form input[name="`+name+`"]`), v)
+		}
+		return chromedp.Steps(
+			chromedp.Evaluate[chromedp.Void](`window.confirm = () => true, undefined`), // the page asks before installing
+			set("kernel_url", fw.URL+"/k"), set("kernel_sha256", sum(kernel)), set("kernel_sig", sig(signer, kernel)),
+			set("initrd_url", fw.URL+"/i"), set("initrd_sha256", sum(initrd)), set("initrd_sig", initrdSig),
+			chromedp.Click(css(`#update-form button[type="submit"]`)))
+	}
+	run("an update signed by a stranger", fillUpdate(sig(stranger, initrd)), chromedp.WaitVisible(css(`#update-form-status.error`)))
+	if got := value("update refused", chromedp.Text(css("#update-form-status"))); !strings.Contains(got, "signature") {
+		t.Errorf("an update signed by an untrusted key: the page says %q, want the signature refused", got)
+	}
+	if _, err := os.Stat(upd); !os.IsNotExist(err) {
+		t.Errorf("an update signed by an untrusted key was staged (%v)", err)
+	}
+	// A factory reset typed wrong is not sent.
+	run("a factory reset mistyped", chromedp.SendKeys(css(`#reset-form input[name="confirm"]`), "reset"),
+		chromedp.Click(css(`#reset-form button[type="submit"]`)), chromedp.WaitVisible(css(`#reset-form-status.error`)))
 
 	// 6. A non-administrator sees no settings.
 	form := url.Values{"username": {"viewer"}, "full_name": {"Viewer"}, "password": {"viewer-pw1"}, "confirm_password": {"viewer-pw1"},
@@ -351,4 +587,39 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	run("phone dashboard", chromedp.Navigate(base+"/console/#/"), loaded("dashboard"))
 	shot("dashboard-phone")
+
+	// 8. Last (the probe exits to reboot into it): an administrator
+	// installs a signed update from the settings page.
+	run("back to the administrator", chromedp.EmulateReset(), chromedp.Click(css(`form.logout button`)), chromedp.WaitVisible(css("#user")),
+		chromedp.SendKeys(css("#user"), "admin"), chromedp.SendKeys(css("#password"), newPassword),
+		chromedp.Click(css(`button[type="submit"]`)), loaded("dashboard"),
+		chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#update-form")))
+	run("settings on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+"/console/#/"), loaded("dashboard"),
+		chromedp.Navigate(base+"/console/#/settings"), loaded("settingsPage"), chromedp.WaitVisible(css("#update-form")))
+	ctx1, cancel1 := step()
+	fits, err := chromedp.Run(ctx1, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= window.innerWidth`))
+	cancel1()
+	if err != nil || !fits {
+		t.Errorf("the settings page on a 390 px screen is wider than the screen (%v)", err)
+	}
+	shot("settings-phone")
+	run("install a signed update", fillUpdate(sig(signer, initrd)))
+	p.waitExit(t, 4, "an update installed from the console")
+	for name, want := range map[string][]byte{"vmlinuz": kernel, "initrd": initrd, "initrd.sig": []byte(sig(signer, initrd) + "\n")} {
+		if got, err := os.ReadFile(filepath.Join(upd, name)); err != nil || string(got) != string(want) {
+			t.Errorf("update installed from the console: staged %s: %v", name, err)
+		}
+	}
+}
+
+// freeUDPPort is a loopback UDP port nothing listens on (an SNMP device
+// that never answers).
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	c, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	return c.LocalAddr().(*net.UDPAddr).Port
 }

@@ -25,7 +25,7 @@ func TestPagesEscapeWhatTheyShow(t *testing.T) {
 }
 
 func TestFilesHoldTheConsole(t *testing.T) {
-	for _, name := range []string{"index.html", "app.js", "api.js", "chart.js", "style.css"} {
+	for _, name := range []string{"index.html", "app.js", "api.js", "chart.js", "settings.js", "style.css"} {
 		if b, err := fs.ReadFile(Files(), name); err != nil || len(b) == 0 {
 			t.Errorf("%s: %v (%d bytes)", name, err, len(b))
 		}

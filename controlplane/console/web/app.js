@@ -2,6 +2,7 @@
 // #/alerts, #/historical, #/settings), each drawn from the public REST API.
 import { get, post, v1, v2, pro } from './api.js';
 import { lineChart, barChart, fmtTime } from './chart.js';
+import { sections } from './settings.js';
 
 const main = document.getElementById('main');
 const ifSel = document.getElementById('ifid');
@@ -302,7 +303,7 @@ async function historicalPage() {
 
 async function settingsPage() {
   if (!state.admin) return show('Settings', h('p', {}, 'Only administrators manage the probe.'));
-  const users = await get(v1('get/ntopng/users.lua'));
+  const [users, more] = await Promise.all([get(v1('get/ntopng/users.lua')), sections({ h, table, route })]);
   const add = h('form', { class: 'query', id: 'user-form' },
     h('label', {}, 'User name', h('input', { name: 'username', required: true })),
     h('label', {}, 'Full name', h('input', { name: 'full_name', required: true })),
@@ -330,7 +331,8 @@ async function settingsPage() {
       // users.lua answers an object keyed by user name (ntopng's shape).
       Array.isArray(users) ? users : Object.entries(users || {}).map(([name, u]) => ({ username: name, ...u }))),
     h('h2', {}, 'Add a user'), add, msg,
-    h('h2', {}, 'API token'), h('p', {}, 'A new token replaces the old one.'), token, ' ', tokenOut);
+    h('h2', {}, 'API token'), h('p', {}, 'A new token replaces the old one.'), token, ' ', tokenOut,
+    ...more);
 }
 
 // --- routing ---------------------------------------------------------------

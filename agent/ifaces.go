@@ -53,7 +53,7 @@ type ifaceSet struct {
 	// meanwhile, with capture_mode "attaching", so the list a client sees
 	// once the API answers is never empty. start moves them to list.
 	pending []*running
-	all  sync.WaitGroup // running capture goroutines
+	all     sync.WaitGroup // running capture goroutines
 
 	idMu sync.Mutex // one store-id allocation at a time
 }

@@ -99,12 +99,12 @@ func (in *sourceInput) drops() uint64 {
 // socket per RX queue takes the slow-path packets through the userspace
 // decoder into the same table.
 type xdpInput struct {
-	dp       *xdp.Dataplane
-	xsks     []*xdp.XSK
+	dp   *xdp.Dataplane
+	xsks []*xdp.XSK
 	// xskMu guards each slow-path socket's ring: its reader takes packets
 	// under it, and the drain takes what is left before reading the map
 	// (see drain).
-	xskMu []sync.Mutex
+	xskMu    []sync.Mutex
 	interval time.Duration
 	prev     xdp.Counters  // owned by the drain loop
 	mapFull  atomic.Uint64 // the map-full counter, for readers elsewhere

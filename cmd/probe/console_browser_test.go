@@ -78,7 +78,9 @@ func TestConsoleInABrowser(t *testing.T) {
 	pub, signer, _ := ed25519.GenerateKey(rand.Reader)
 	_, stranger, _ := ed25519.GenerateKey(rand.Reader)
 	sum := func(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
-	sig := func(k ed25519.PrivateKey, b []byte) string { return base64.StdEncoding.EncodeToString(ed25519.Sign(k, b)) }
+	sig := func(k ed25519.PrivateKey, b []byte) string {
+		return base64.StdEncoding.EncodeToString(ed25519.Sign(k, b))
+	}
 	upd := filepath.Join(dir, "update")
 	applianceConf := filepath.Join(dir, "appliance.json")
 	p := startProbe(t, keepDefaultAdmin, "-i", benign, "-i", flood, "--data-dir", db, "-m", "192.168.1.0/24", "--appliance-config", applianceConf,

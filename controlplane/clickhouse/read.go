@@ -146,21 +146,12 @@ func filter(s *sqlb, ifid uint16, begin, end int64, where flowsql.Expr, sc Scope
 	return s.where(flowsql.Tree(where))
 }
 
-// Memory estimates, as flowsql's for Badger: a kept row and its answer
-// columns, a group and its keys.
-const (
-	hitBytes        = 160
-	rowColumnBytes  = 48
-	groupBytes      = 192
-	groupColumnByte = 64
-)
-
 func (r *Reader) from() string { return " FROM " + r.db + ".flows FINAL" }
 
 // Flows answers db/flows: newest first, at most q.MaxHits rows. q.Visible
 // is not used (it is a Badger record test): sc.Nets says the same in SQL.
 func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) ([]map[string]any, error) {
-	capRows := flowsql.MaxMemory / (hitBytes + rowColumnBytes*max(1, len(q.Select)))
+	capRows := flowsql.MaxRows(len(q.Select))
 	limit := capRows + 1
 	if q.MaxHits > 0 {
 		limit = min(q.MaxHits, limit)
@@ -238,7 +229,7 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 		}
 	}
 	slices.Sort(idx)
-	maxGroups := flowsql.MaxMemory / (groupBytes + groupColumnByte*len(q.Keys))
+	maxGroups := flowsql.MaxGroups(len(q.Keys))
 	s := &sqlb{}
 	s.w("SELECT ")
 	var group []string
@@ -263,12 +254,7 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 		return nil, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
 	}
 	defer rows.Close()
-	type agg struct {
-		keys             []any
-		sum, n, max, min int64
-		seq              int
-	}
-	groups := map[string]*agg{}
+	groups := flowsql.NewTopKGroups(&q)
 	var rw raw
 	var sum, mx, mn int64
 	var n uint64
@@ -277,7 +263,6 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 		dest = append(dest, recCols[i].dest(&rw))
 	}
 	dest = append(dest, &sum, &n, &mx, &mn)
-	var kb strings.Builder
 	read := 0
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -290,68 +275,12 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 			continue // no group by: one row even when nothing matched
 		}
 		rec := rw.record(q.IfID)
-		kb.Reset()
-		for _, c := range q.Keys {
-			fmt.Fprint(&kb, c.Value(&rec), "\x00")
+		if err := groups.Add(&rec, sum, int64(n), mx, mn); err != nil {
+			return nil, err
 		}
-		g := groups[kb.String()]
-		if g == nil {
-			keys := make([]any, len(q.Keys))
-			for i, c := range q.Keys {
-				keys[i] = c.Value(&rec)
-			}
-			g = &agg{keys: keys, max: mx, min: mn, seq: len(groups)}
-			groups[kb.String()] = g
-		}
-		g.sum += sum
-		g.n += int64(n)
-		g.max, g.min = max(g.max, mx), min(g.min, mn)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
 	}
-	value := func(g *agg) float64 {
-		switch q.Agg {
-		case "AVG":
-			return float64(g.sum) / float64(g.n)
-		case "MAX":
-			return float64(g.max)
-		case "MIN":
-			return float64(g.min)
-		case "COUNT":
-			return float64(g.n)
-		}
-		return float64(g.sum)
-	}
-	all := make([]*agg, 0, len(groups))
-	for _, g := range groups {
-		all = append(all, g)
-	}
-	slices.SortFunc(all, func(a, b *agg) int {
-		if va, vb := value(a), value(b); va != vb {
-			if va > vb {
-				return -1
-			}
-			return 1
-		}
-		return a.seq - b.seq
-	})
-	if q.MaxHits > 0 && len(all) > q.MaxHits {
-		all = all[:q.MaxHits]
-	}
-	out := make([]map[string]any, 0, len(all))
-	for _, g := range all {
-		row := make(map[string]any, len(q.Keys)+1)
-		for i, c := range q.Keys {
-			row[c.Name] = g.keys[i]
-		}
-		if q.Agg == "AVG" {
-			row[q.Value.Name] = value(g)
-		} else {
-			row[q.Value.Name] = int64(value(g))
-		}
-		out = append(out, row)
-	}
-	return out, nil
+	return groups.Rows(), nil
 }
-

@@ -76,9 +76,9 @@ type Sink struct {
 	sealer  chan struct{}
 
 	sent, dropped, batches, errs, damaged atomic.Uint64
-	connected                    atomic.Bool
-	conn                         driver.Conn // sender goroutine only
-	lastRetention                time.Time   // sender goroutine only
+	connected                             atomic.Bool
+	conn                                  driver.Conn // sender goroutine only
+	lastRetention                         time.Time   // sender goroutine only
 }
 
 // Open starts a sink. ClickHouse need not be up: batches wait in the spool

@@ -125,7 +125,7 @@ func Flows(ctx context.Context, st *store.Store, q FlowsQuery) ([]map[string]any
 	if limit < 1 {
 		limit = math.MaxInt
 	}
-	capRows := maxMemory / (hitBytes + rowColumnBytes*max(1, len(q.Select)))
+	capRows := MaxRows(len(q.Select))
 	// One beyond the cap tells a query past it from one that just fits.
 	kept := topk.New(min(limit, capRows+1), newestFirst)
 	blocks, err := blocksInRange(st, q.IfID, q.Begin, q.End)
@@ -202,6 +202,14 @@ func ParseAgg(s string) (string, error) {
 	return a, nil
 }
 
+// MaxRows is how many answer rows of cols selected columns one query may
+// hold within MaxMemory, whichever store answers it.
+func MaxRows(cols int) int { return maxMemory / (hitBytes + rowColumnBytes*max(1, cols)) }
+
+// MaxGroups is how many top-k groups of keys key columns one query may
+// hold within MaxMemory, whichever store answers it.
+func MaxGroups(keys int) int { return maxMemory / (groupBytes + groupColumnByte*keys) }
+
 // TopK runs q. Each row has the key columns and the aggregate under the
 // value column's name. Groups are counted against MaxMemory as they
 // appear; the answer is picked by a bounded heap instead of sorting them
@@ -213,15 +221,7 @@ func TopK(ctx context.Context, st *store.Store, q TopKQuery) ([]map[string]any, 
 	}
 	defer release()
 
-	type group struct {
-		keys     []any
-		sum, n   int64
-		max, min int64
-		seq      int // order of appearance, the tie-break
-	}
-	maxGroups := maxMemory / (groupBytes + groupColumnByte*len(q.Keys))
-	groups := map[string]*group{}
-	var kb strings.Builder
+	groups := NewTopKGroups(&q)
 	n := 0
 	err = st.ScanFlows(q.IfID, q.Begin, q.End+1, func(r *store.FlowRecord) error {
 		if n++; n%ctxCheckEvery == 0 {
@@ -236,27 +236,7 @@ func TopK(ctx context.Context, st *store.Store, q TopKQuery) ([]map[string]any, 
 		if !ok {
 			return nil
 		}
-		kb.Reset()
-		for _, c := range q.Keys {
-			fmt.Fprint(&kb, c.Value(r), "\x00")
-		}
-		g := groups[kb.String()]
-		if g == nil {
-			if len(groups) >= maxGroups {
-				return ErrMemoryLimit
-			}
-			keys := make([]any, len(q.Keys))
-			for i, c := range q.Keys {
-				keys[i] = c.Value(r)
-			}
-			g = &group{keys: keys, max: v, min: v, seq: len(groups)}
-			groups[kb.String()] = g
-		}
-		g.sum += v
-		g.n++
-		g.max = max(g.max, v)
-		g.min = min(g.min, v)
-		return nil
+		return groups.Add(r, v, 1, v, v)
 	})
 	if errors.Is(err, ErrMemoryLimit) {
 		return nil, ErrMemoryLimit
@@ -264,32 +244,88 @@ func TopK(ctx context.Context, st *store.Store, q TopKQuery) ([]map[string]any, 
 	if err != nil {
 		return nil, fmt.Errorf("db/topk_flows: %w", err)
 	}
-	agg := func(g *group) float64 {
-		switch q.Agg {
-		case "AVG":
-			return float64(g.sum) / float64(g.n)
-		case "MAX":
-			return float64(g.max)
-		case "MIN":
-			return float64(g.min)
-		case "COUNT":
-			return float64(g.n)
-		}
-		return float64(g.sum)
+	return groups.Rows(), nil
+}
+
+// TopKGroups gathers db/topk_flows' groups, in order of appearance (the
+// tie-break), and ranks them: one place for both stores, Badger adding
+// each record, ClickHouse each group it aggregated.
+type TopKGroups struct {
+	q   *TopKQuery
+	max int
+	m   map[string]*topKGroup
+	kb  strings.Builder
+}
+
+type topKGroup struct {
+	keys     []any
+	sum, n   int64
+	max, min int64
+	seq      int
+}
+
+// NewTopKGroups gathers q's groups, at most MaxGroups of them.
+func NewTopKGroups(q *TopKQuery) *TopKGroups {
+	return &TopKGroups{q: q, max: MaxGroups(len(q.Keys)), m: map[string]*topKGroup{}}
+}
+
+// Add counts n values (their sum, max and min) into the group of r's key
+// columns; ErrMemoryLimit when that group would be one too many.
+func (gs *TopKGroups) Add(r *store.FlowRecord, sum, n, mx, mn int64) error {
+	gs.kb.Reset()
+	for _, c := range gs.q.Keys {
+		fmt.Fprint(&gs.kb, c.Value(r), "\x00")
 	}
+	g := gs.m[gs.kb.String()]
+	if g == nil {
+		if len(gs.m) >= gs.max {
+			return ErrMemoryLimit
+		}
+		keys := make([]any, len(gs.q.Keys))
+		for i, c := range gs.q.Keys {
+			keys[i] = c.Value(r)
+		}
+		g = &topKGroup{keys: keys, max: mx, min: mn, seq: len(gs.m)}
+		gs.m[gs.kb.String()] = g
+	}
+	g.sum += sum
+	g.n += n
+	g.max, g.min = max(g.max, mx), min(g.min, mn)
+	return nil
+}
+
+// value is a group's aggregate.
+func (gs *TopKGroups) value(g *topKGroup) float64 {
+	switch gs.q.Agg {
+	case "AVG":
+		return float64(g.sum) / float64(g.n)
+	case "MAX":
+		return float64(g.max)
+	case "MIN":
+		return float64(g.min)
+	case "COUNT":
+		return float64(g.n)
+	}
+	return float64(g.sum)
+}
+
+// Rows answers the MaxHits largest groups (every group when MaxHits < 1),
+// largest first, earlier first on a tie.
+func (gs *TopKGroups) Rows() []map[string]any {
+	q := gs.q
 	limit := q.MaxHits
 	if limit < 1 {
-		limit = len(groups)
+		limit = len(gs.m)
 	}
 	type ranked struct {
-		g   *group
+		g   *topKGroup
 		agg float64
 	}
 	best := topk.New(limit, func(a, b ranked) int {
 		return cmp.Or(cmp.Compare(b.agg, a.agg), cmp.Compare(a.g.seq, b.g.seq))
 	})
-	for _, g := range groups {
-		best.Push(ranked{g, agg(g)})
+	for _, g := range gs.m {
+		best.Push(ranked{g, gs.value(g)})
 	}
 	top := best.Sorted()
 	out := make([]map[string]any, 0, len(top))
@@ -305,5 +341,5 @@ func TopK(ctx context.Context, st *store.Store, q TopKQuery) ([]map[string]any, 
 		}
 		out = append(out, row)
 	}
-	return out, nil
+	return out
 }

@@ -53,4 +53,3 @@ func Tree(e Expr) Node {
 	}
 	return Node{Kind: All}
 }
-

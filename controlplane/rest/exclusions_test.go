@@ -3,9 +3,9 @@ package rest
 import (
 	"encoding/json"
 	"fmt"
-	"sort"
 	"net/netip"
 	"net/url"
+	"sort"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/alert"

@@ -128,9 +128,9 @@ func vNumberOp(s string) bool {
 	_, known := topFilterOps[op]
 	return vNumber(n) && (!hasOp || known)
 }
-func vWord(s string) bool   { return reWord.MatchString(s) }
-func vAny(string) bool      { return true }
-func vBool(s string) bool   { return s == "true" || s == "false" || s == "1" || s == "0" || s == "" }
+func vWord(s string) bool { return reWord.MatchString(s) }
+func vAny(string) bool    { return true }
+func vBool(s string) bool { return s == "true" || s == "false" || s == "1" || s == "0" || s == "" }
 func vEnum(vals ...string) validator {
 	return func(s string) bool {
 		for _, v := range vals {

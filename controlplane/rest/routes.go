@@ -132,7 +132,7 @@ func (s *Server) buildRoutes() routeTable {
 	s.addActiveMonitoringRoutes(t)
 	s.addGeoRoutes(t)
 	s.addExclusionRoutes(t) // exclusions.go
-	s.addV2Routes(t) // last: v2 twins copy the v1 routes above
+	s.addV2Routes(t)        // last: v2 twins copy the v1 routes above
 	return t
 }
 

@@ -10,12 +10,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/probe-appliance/probe/internal/fixture"
+	"github.com/probe-appliance/probe/internal/syncbuf"
 )
 
 // The flow export as third-party collectors see it: the probe replays a
@@ -137,30 +137,13 @@ func udpBound(port int) bool {
 // collectorProc is a collector process in its own process group.
 type collectorProc struct {
 	cmd *exec.Cmd
-	log *syncLog
-}
-
-type syncLog struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncLog) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncLog) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log *syncbuf.Buffer
 }
 
 // startCollector runs bin and waits until it listens on port.
 func startCollector(t *testing.T, port int, bin string, args ...string) *collectorProc {
 	t.Helper()
-	c := &collectorProc{cmd: exec.Command(bin, args...), log: &syncLog{}}
+	c := &collectorProc{cmd: exec.Command(bin, args...), log: &syncbuf.Buffer{}}
 	c.cmd.Stdout, c.cmd.Stderr = c.log, c.log
 	c.cmd.Env = append(os.Environ(), "TZ=UTC")
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

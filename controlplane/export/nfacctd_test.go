@@ -15,13 +15,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/internal/fixture"
+	"github.com/probe-appliance/probe/internal/syncbuf"
 )
 
 const nfacctdPath = "/usr/sbin/nfacctd"
@@ -32,24 +32,7 @@ type nfacctd struct {
 	dir  string
 	port int
 	cmd  *exec.Cmd
-	log  *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log  *syncbuf.Buffer
 }
 
 // startNfacctd runs nfacctd with one print plugin per entry of plugins
@@ -59,7 +42,7 @@ func startNfacctd(t *testing.T, plugins map[string]string) *nfacctd {
 	if _, err := os.Stat(nfacctdPath); err != nil {
 		fixture.Missing(t, "pmacct's nfacctd is not installed (%v): scripts/install-deps.sh installs it", err)
 	}
-	n := &nfacctd{dir: t.TempDir(), port: freeUDPPort(t), log: &syncBuffer{}}
+	n := &nfacctd{dir: t.TempDir(), port: freeUDPPort(t), log: &syncbuf.Buffer{}}
 	var conf strings.Builder
 	fmt.Fprintf(&conf, "daemonize: false\nnfacctd_ip: 127.0.0.1\nnfacctd_port: %d\n", n.port)
 	conf.WriteString("timestamps_since_epoch: true\n")

@@ -1,7 +1,6 @@
 package supervise
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log"
@@ -9,32 +8,16 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/probe-appliance/probe/internal/syncbuf"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // A service that keeps failing is restarted with growing back-off and then
 // reported unhealthy (the caller stops petting the watchdog).
 func TestRestartsAndCrashLoop(t *testing.T) {
-	var out syncBuf
+	var out syncbuf.Buffer
 	s := &Supervisor{
 		Command:    func() *exec.Cmd { return exec.Command("sh", "-c", "exit 3") },
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 40 * time.Millisecond, StableAfter: time.Hour,
@@ -90,7 +73,7 @@ func TestGracefulStop(t *testing.T) {
 		{"ignores SIGTERM", `trap '' TERM; while :; do sleep 0.05; done`, false},
 	} {
 		os.Remove(marker)
-		var out syncBuf
+		var out syncbuf.Buffer
 		started := make(chan int, 1)
 		s := &Supervisor{
 			Command:    func() *exec.Cmd { return exec.Command("sh", "-c", tc.script) },

@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/probe-appliance/probe/internal/fixture"
+	"github.com/probe-appliance/probe/internal/syncbuf"
 )
 
 // example is one command of an example block.
@@ -162,28 +162,10 @@ func TestEmptyOrError(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // demo is one `make run` inside the test's network namespace.
 type demo struct {
 	cmd    *exec.Cmd
-	out    *lockedBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{} // closed when make run ended
 }
 
@@ -193,7 +175,7 @@ func makeRun(t *testing.T, ns, root, work string) *demo {
 	t.Helper()
 	ready := filepath.Join(work, "ready")
 	os.Remove(ready)
-	d := &demo{out: &lockedBuffer{}}
+	d := &demo{out: &syncbuf.Buffer{}}
 	d.cmd = exec.Command("ip", "netns", "exec", ns, "make", "--no-print-directory", "-C", root, "run",
 		"BIN="+filepath.Join(work, "bin"), "OUT="+filepath.Join(work, "out"), "RUN_FLAGS=--ready-file "+ready)
 	// As from a user's shell, not as a sub-make of make test.

@@ -1,17 +1,12 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/probe-appliance/probe/internal/fixture"
 )
@@ -25,12 +20,6 @@ import (
 // Historical.self_test (its last hour: no data of a 2020 capture) must run
 // through every call without an error.
 func TestNtopPythonAPITimeSeries(t *testing.T) {
-	py := pythonWithModules(t, "requests", "pandas")
-	client := fixture.Shared(t, "clients/ntopng-python")
-	driver, err := filepath.Abs("testdata/ntopng_ts_client.py")
-	if err != nil {
-		t.Fatal(err)
-	}
 	pcap := fixture.Shared(t, "conformance/ntopng-e2e/pcap/test_01.pcap")
 	tr := tsharkTruth(t, pcap)
 	host, best := "", 0.0
@@ -47,113 +36,79 @@ func TestNtopPythonAPITimeSeries(t *testing.T) {
 		ifaceTotal += b
 	}
 	p := startProbe(t, "-i", pcap, "-m", "192.168.1.0/24", "--data-dir", filepath.Join(t.TempDir(), "db"))
-	admin := basic("admin", testAdminPassword)
-	a := p.call(t, "POST", "/lua/rest/v2/create/ntopng/api_token.lua", `{"username":"admin"}`,
-		map[string]string{"Content-Type": "application/json", "Authorization": admin["Authorization"]})
-	var tok struct {
-		Token string `json:"api_token"`
-	}
-	if err := json.Unmarshal(a.env.Rsp, &tok); err != nil || tok.Token == "" {
-		t.Fatalf("v2 api_token: %d %s", a.status, a.body)
-	}
-	url := fmt.Sprintf("http://127.0.0.1:%d", p.port)
 	span := []string{fmt.Sprint(tr.first - 600), fmt.Sprint(tr.last + 600)}
-	for _, c := range []struct {
-		name string
-		args []string
-	}{
-		{"basic", []string{"basic", "admin", testAdminPassword}},
-		{"token", []string{"token", tok.Token}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-			defer cancel()
-			cmd := exec.CommandContext(ctx, py, append([]string{driver, url, span[0], span[1], host}, c.args...)...)
-			cmd.Env = append(os.Environ(), "PYTHONPATH="+client, "PYTHONDONTWRITEBYTECODE=1")
-			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Run(); err != nil {
-				t.Fatalf("the Python API: %v\n%s", err, stderr.String())
+	runNtopPythonAPI(t, p, "testdata/ntopng_ts_client.py", append(span, host), func(t *testing.T, out map[string]pyAnswer) {
+		if len(out) != 9 {
+			t.Errorf("%d calls answered, the driver makes 9", len(out))
+		}
+		for name, r := range out {
+			if r.Error != "" {
+				t.Errorf("%s: %s", name, r.Error)
 			}
-			var out map[string]struct {
-				Rsp   json.RawMessage `json:"rsp"`
-				Error string          `json:"error"`
+		}
+		type frame struct {
+			Columns []string           `json:"columns"`
+			Rows    int                `json:"rows"`
+			Amounts map[string]float64 `json:"amounts"`
+		}
+		type stats struct {
+			Total float64 `json:"total"`
+		}
+		rsp := func(name string, v any) {
+			t.Helper()
+			if err := json.Unmarshal(out[name].Rsp, v); err != nil {
+				t.Errorf("%s: %v in %s", name, err, out[name].Rsp)
 			}
-			if err := json.Unmarshal(stdout.Bytes(), &out); err != nil {
-				t.Fatalf("driver output: %v: %s", err, stdout.Bytes())
-			}
-			if len(out) != 9 {
-				t.Errorf("%d calls answered, the driver makes 9", len(out))
-			}
-			for name, r := range out {
-				if r.Error != "" {
-					t.Errorf("%s: %s", name, r.Error)
-				}
-			}
-			type frame struct {
-				Columns []string           `json:"columns"`
-				Rows    int                `json:"rows"`
-				Amounts map[string]float64 `json:"amounts"`
-			}
-			type stats struct {
-				Total float64 `json:"total"`
-			}
-			rsp := func(name string, v any) {
-				t.Helper()
-				if err := json.Unmarshal(out[name].Rsp, v); err != nil {
-					t.Errorf("%s: %v in %s", name, err, out[name].Rsp)
-				}
-			}
-			for _, name := range []string{"historical.get_timeseries", "historical.get_host_timeseries"} {
-				var f frame
-				rsp(name, &f)
-				if f.Rows == 0 || !near(f.Amounts["bytes_sent"], tr.sent[host]) || !near(f.Amounts["bytes_rcvd"], tr.rcvd[host]) {
-					t.Errorf("%s: %+v, want %s's %v sent and %v received", name, f, host, tr.sent[host], tr.rcvd[host])
-				}
-			}
+		}
+		for _, name := range []string{"historical.get_timeseries", "historical.get_host_timeseries"} {
 			var f frame
-			rsp("historical.get_interface_timeseries", &f)
-			if f.Rows == 0 || !near(f.Amounts["bytes"], ifaceTotal) {
-				t.Errorf("interface time series: %+v, want %v bytes", f, ifaceTotal)
+			rsp(name, &f)
+			if f.Rows == 0 || !near(f.Amounts["bytes_sent"], tr.sent[host]) || !near(f.Amounts["bytes_rcvd"], tr.rcvd[host]) {
+				t.Errorf("%s: %+v, want %s's %v sent and %v received", name, f, host, tr.sent[host], tr.rcvd[host])
 			}
-			for name, want := range map[string]float64{
-				"historical.get_timeseries_stats":           tr.sent[host] + tr.rcvd[host],
-				"historical.get_host_timeseries_stats":      tr.sent[host] + tr.rcvd[host],
-				"historical.get_interface_timeseries_stats": ifaceTotal,
-			} {
-				var s stats
-				rsp(name, &s)
-				if !near(s.Total, want) {
-					t.Errorf("%s: total %v, want %v", name, s.Total, want)
-				}
+		}
+		var f frame
+		rsp("historical.get_interface_timeseries", &f)
+		if f.Rows == 0 || !near(f.Amounts["bytes"], ifaceTotal) {
+			t.Errorf("interface time series: %+v, want %v bytes", f, ifaceTotal)
+		}
+		for name, want := range map[string]float64{
+			"historical.get_timeseries_stats":           tr.sent[host] + tr.rcvd[host],
+			"historical.get_host_timeseries_stats":      tr.sent[host] + tr.rcvd[host],
+			"historical.get_interface_timeseries_stats": ifaceTotal,
+		} {
+			var s stats
+			rsp(name, &s)
+			if !near(s.Total, want) {
+				t.Errorf("%s: total %v, want %v", name, s.Total, want)
 			}
-			var top []struct {
-				Label      string  `json:"label"`
-				Value      float64 `json:"value"`
-				BytesSent  float64 `json:"bytes_sent"`
-				BytesRcvd  float64 `json:"bytes_rcvd"`
-				Percentage float64 `json:"percentage"`
-			}
-			rsp("historical.get_host_top_protocols", &top)
-			var sent, rcvd, pct float64
-			for _, e := range top {
-				sent, rcvd, pct = sent+e.BytesSent, rcvd+e.BytesRcvd, pct+e.Percentage
-			}
-			if len(top) == 0 || !near(sent, tr.sent[host]) || !near(rcvd, tr.rcvd[host]) || math.Abs(pct-100) > 0.01 {
-				t.Errorf("top protocols of %s: %+v; want %v sent and %v received in all, 100 %%", host, top, tr.sent[host], tr.rcvd[host])
-			}
-			var selfTest struct {
-				Lines int `json:"lines"`
-			}
-			rsp("historical.self_test", &selfTest)
-			if selfTest.Lines < 20 {
-				t.Errorf("self_test printed %d lines", selfTest.Lines)
-			}
-			var meta []map[string]any
-			rsp("historical.get_timeseries_metadata", &meta)
-			if len(meta) != 195 {
-				t.Errorf("metadata: %d schemas, want the 195 of ntopng's list", len(meta))
-			}
-		})
-	}
+		}
+		var top []struct {
+			Label      string  `json:"label"`
+			Value      float64 `json:"value"`
+			BytesSent  float64 `json:"bytes_sent"`
+			BytesRcvd  float64 `json:"bytes_rcvd"`
+			Percentage float64 `json:"percentage"`
+		}
+		rsp("historical.get_host_top_protocols", &top)
+		var sent, rcvd, pct float64
+		for _, e := range top {
+			sent, rcvd, pct = sent+e.BytesSent, rcvd+e.BytesRcvd, pct+e.Percentage
+		}
+		if len(top) == 0 || !near(sent, tr.sent[host]) || !near(rcvd, tr.rcvd[host]) || math.Abs(pct-100) > 0.01 {
+			t.Errorf("top protocols of %s: %+v; want %v sent and %v received in all, 100 %%", host, top, tr.sent[host], tr.rcvd[host])
+		}
+		var selfTest struct {
+			Lines int `json:"lines"`
+		}
+		rsp("historical.self_test", &selfTest)
+		if selfTest.Lines < 20 {
+			t.Errorf("self_test printed %d lines", selfTest.Lines)
+		}
+		var meta []map[string]any
+		rsp("historical.get_timeseries_metadata", &meta)
+		if len(meta) != 195 {
+			t.Errorf("metadata: %d schemas, want the 195 of ntopng's list", len(meta))
+		}
+	})
 }

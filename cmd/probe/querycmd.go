@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
-	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/agent"
 	"github.com/probe-appliance/probe/controlplane/goprobe"
@@ -149,7 +148,7 @@ func chooseBackend(dataDir, api, key string, apiGiven, dataDirGiven bool) (backe
 		return c, nil
 	}
 	exists := storeExists(dataDir)
-	held, err := storeHeld(dataDir)
+	held, err := store.InUse(dataDir)
 	switch {
 	case err != nil && exists:
 		return nil, err
@@ -181,24 +180,6 @@ func sameAPI(base, addr string) bool {
 func storeExists(dataDir string) bool {
 	_, err := os.Stat(filepath.Join(dataDir, "MANIFEST"))
 	return err == nil
-}
-
-// storeHeld tells whether a process holds the store, by trying Badger's
-// own directory lock (an exclusive flock on the directory) and releasing
-// it at once.
-func storeHeld(dir string) (bool, error) {
-	d, err := os.Open(dir)
-	if err != nil {
-		return false, err
-	}
-	defer d.Close()
-	if err := unix.Flock(int(d.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		if errors.Is(err, unix.EWOULDBLOCK) {
-			return true, nil
-		}
-		return false, fmt.Errorf("directory lock of %s: %w", dir, err)
-	}
-	return false, unix.Flock(int(d.Fd()), unix.LOCK_UN)
 }
 
 // localBackend reads the store directly.

@@ -58,7 +58,7 @@ func Check(dir string, log *slog.Logger) (*CheckReport, error) {
 	rep := &CheckReport{}
 	// A running probe's files change under the check (compactions remove
 	// tables the MANIFEST listed a moment ago): that is no damage.
-	if busy, err := inUse(dir); err != nil {
+	if busy, err := InUse(dir); err != nil {
 		return nil, fmt.Errorf("store: %s: %w", dir, err)
 	} else if busy {
 		return nil, fmt.Errorf("store: %s is in use (stop the probe first)", dir)
@@ -233,9 +233,10 @@ func Restore(dir string, r io.Reader, log *slog.Logger) error {
 	return s.Close()
 }
 
-// inUse tells whether a process holds the store, by trying Badger's own
-// directory lock (an exclusive flock on the directory) and releasing it.
-func inUse(dir string) (bool, error) {
+// InUse tells whether a process holds the store in dir, by trying
+// Badger's own directory lock (an exclusive flock on the directory) and
+// releasing it at once.
+func InUse(dir string) (bool, error) {
 	d, err := os.Open(dir)
 	if err != nil {
 		return false, err
@@ -245,7 +246,7 @@ func inUse(dir string) (bool, error) {
 		if errors.Is(err, unix.EWOULDBLOCK) {
 			return true, nil
 		}
-		return false, fmt.Errorf("directory lock: %w", err)
+		return false, fmt.Errorf("directory lock of %s: %w", dir, err)
 	}
 	return false, unix.Flock(int(d.Fd()), unix.LOCK_UN)
 }

@@ -124,6 +124,19 @@ func pickStep(res []int64, span int64, limit int) (r, step int64) {
 	return r, step
 }
 
+// checkBounds refuses a limit or an epoch range a query cannot have.
+func (q *Query) checkBounds() error {
+	switch {
+	case q.Limit < 0 || q.Limit > MaxLimit:
+		return fmt.Errorf("%w: limit %d outside 1..%d", ErrInvalid, q.Limit, MaxLimit)
+	case q.Begin < 0 || q.End > maxTime:
+		return fmt.Errorf("%w: epoch range [%d, %d] outside [0, %d]", ErrInvalid, q.Begin, q.End, int64(maxTime))
+	case q.End < q.Begin:
+		return fmt.Errorf("%w: epoch_end %d before epoch_begin %d", ErrInvalid, q.End, q.Begin)
+	}
+	return nil
+}
+
 // Query answers q.
 func (db *DB) Query(q Query) (*Result, error) {
 	s, err := Lookup(q.Schema)
@@ -134,13 +147,8 @@ func (db *DB) Query(q Query) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case q.Limit < 0 || q.Limit > MaxLimit:
-		return nil, fmt.Errorf("%w: limit %d outside 1..%d", ErrInvalid, q.Limit, MaxLimit)
-	case q.Begin < 0 || q.End > maxTime:
-		return nil, fmt.Errorf("%w: epoch range [%d, %d] outside [0, %d]", ErrInvalid, q.Begin, q.End, int64(maxTime))
-	case q.End < q.Begin:
-		return nil, fmt.Errorf("%w: epoch_end %d before epoch_begin %d", ErrInvalid, q.End, q.Begin)
+	if err := q.checkBounds(); err != nil {
+		return nil, err
 	}
 	limit := q.Limit
 	if limit == 0 {
@@ -371,12 +379,9 @@ func (db *DB) TotalsBy(q Query, tag string) (map[string][]float64, error) {
 		return nil, fmt.Errorf("%w: %s is not a counter", ErrInvalid, s.Name)
 	case ti < 0:
 		return nil, fmt.Errorf("%w: %s has no tag %q", ErrInvalid, s.Name, tag)
-	case q.Limit < 0 || q.Limit > MaxLimit:
-		return nil, fmt.Errorf("%w: limit %d outside 1..%d", ErrInvalid, q.Limit, MaxLimit)
-	case q.Begin < 0 || q.End > maxTime:
-		return nil, fmt.Errorf("%w: epoch range [%d, %d] outside [0, %d]", ErrInvalid, q.Begin, q.End, int64(maxTime))
-	case q.End < q.Begin:
-		return nil, fmt.Errorf("%w: epoch_end %d before epoch_begin %d", ErrInvalid, q.End, q.Begin)
+	}
+	if err := q.checkBounds(); err != nil {
+		return nil, err
 	}
 	vals, err := parseFilter(s, q.Filter)
 	if err != nil {

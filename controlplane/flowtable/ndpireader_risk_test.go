@@ -1,12 +1,10 @@
 package flowtable_test
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"net"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -54,28 +52,10 @@ func ndpiReaderRisks(t *testing.T, pcap string) map[string][]l7.Risk {
 	for r, s := range ndpiRiskText {
 		byText[s] = r
 	}
-	bin := fixture.Tool(t, "ndpiReader")
-	var out, errb bytes.Buffer
-	cmd := exec.Command(bin, "-i", pcap, "-v", "2", "-q")
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("ndpiReader %s: %v\n%s", pcap, err, errb.String())
-	}
 	flows := map[string][]l7.Risk{}
-	sc := bufio.NewScanner(&out)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		m := ndpiFlowLine.FindStringSubmatch(sc.Text())
-		if m == nil {
-			continue
-		}
-		a, err1 := netip.ParseAddrPort(m[2])
-		b, err2 := netip.ParseAddrPort(m[3])
-		if err1 != nil || err2 != nil {
-			t.Fatalf("ndpiReader line %q: %v %v", sc.Text(), err1, err2)
-		}
+	ndpiReaderLines(t, pcap, func(key, line string, _ []string) {
 		var risks []l7.Risk
-		if rm := ndpiRiskField.FindStringSubmatch(sc.Text()); rm != nil {
+		if rm := ndpiRiskField.FindStringSubmatch(line); rm != nil {
 			for _, s := range strings.Split(rm[1], "**") {
 				if r, ok := byText[strings.TrimSpace(s)]; ok {
 					risks = append(risks, r)
@@ -83,11 +63,8 @@ func ndpiReaderRisks(t *testing.T, pcap string) map[string][]l7.Risk {
 			}
 		}
 		slices.Sort(risks)
-		flows[flowKey(m[1], a, b)] = risks
-	}
-	if len(flows) == 0 {
-		t.Fatalf("ndpiReader printed no flows for %s:\n%s", pcap, out.String())
-	}
+		flows[key] = risks
+	})
 	return flows
 }
 

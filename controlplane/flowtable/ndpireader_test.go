@@ -37,6 +37,16 @@ func flowKey(proto string, a, b netip.AddrPort) string {
 // and returns each flow's "Master.App" label by flowKey.
 func ndpiReaderFlows(t *testing.T, pcap string) map[string]string {
 	t.Helper()
+	flows := map[string]string{}
+	ndpiReaderLines(t, pcap, func(key, line string, m []string) { flows[key] = labelOf44(m[4]) })
+	return flows
+}
+
+// ndpiReaderLines runs ndpiReader on a capture and calls each with every
+// flow line it prints: the flow's flowKey, the line and ndpiFlowLine's
+// submatches. A capture it prints no flow for fails the test.
+func ndpiReaderLines(t *testing.T, pcap string, each func(key, line string, m []string)) {
+	t.Helper()
 	bin := fixture.Tool(t, "ndpiReader")
 	var out, errb bytes.Buffer
 	cmd := exec.Command(bin, "-i", pcap, "-v", "2", "-q")
@@ -44,7 +54,7 @@ func ndpiReaderFlows(t *testing.T, pcap string) map[string]string {
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("ndpiReader %s: %v\n%s", pcap, err, errb.String())
 	}
-	flows := map[string]string{}
+	n := 0
 	sc := bufio.NewScanner(&out)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -57,12 +67,12 @@ func ndpiReaderFlows(t *testing.T, pcap string) map[string]string {
 		if err1 != nil || err2 != nil {
 			t.Fatalf("ndpiReader line %q: %v %v", sc.Text(), err1, err2)
 		}
-		flows[flowKey(m[1], a, b)] = labelOf44(m[4])
+		each(flowKey(m[1], a, b), sc.Text(), m)
+		n++
 	}
-	if len(flows) == 0 {
+	if n == 0 {
 		t.Fatalf("ndpiReader printed no flows for %s:\n%s", pcap, out.String())
 	}
-	return flows
 }
 
 // labelOf44 spells an nDPI 4.2 label with nDPI 4.4's names, the table the

@@ -51,12 +51,41 @@ type Stats struct {
 	Batches      uint64 // batches ClickHouse took
 	Errors       uint64 // failed inserts (each retried)
 	Damaged      uint64 // spool batches that could not be read back (dropped)
+	Spooled      uint64 // batches written to the spool (0 while ClickHouse keeps up)
 	SpoolBatches int
 	SpoolBytes   int64
 	Connected    bool
 }
 
-// Sink writes flows and alerts to ClickHouse through the spool.
+// What a kill -9 can lose. A record handed to WriteFlows waits in pending
+// until its batch is sealed: at most FlushEvery (1 s), or sooner at
+// BatchRows rows. A sealed batch then waits in memory for the sender (at
+// most memBatches of them; a seal finding the queue full waits for room up
+// to directTimeout, then spools) and is inserted within directTimeout, or,
+// while ClickHouse is unreachable, goes to the spool, written and fsynced
+// before seal returns. So a kill -9 while ClickHouse is up costs at most
+// the pending rows plus memBatches+1 sealed batches (at most
+// (memBatches+2)×BatchRows rows, normally the last second or two of
+// records), on top of the deltas the flow tables hold before the flow
+// writer gets them (the same for the Badger store, one flush interval).
+// While ClickHouse is down it costs the pending rows only. A batch
+// ClickHouse acknowledged is durable there; a spooled batch stays until
+// ClickHouse acknowledges it, and a replay after a crash carries the same
+// row ids, kept once.
+const (
+	memBatches    = 2
+	directTimeout = 10 * time.Second
+)
+
+// memBatch is a sealed batch waiting in memory, with its place in the
+// order.
+type memBatch struct {
+	seq uint64
+	b   *batch
+}
+
+// Sink writes flows and alerts to ClickHouse: straight from memory while
+// ClickHouse takes them, through the spool when it does not.
 type Sink struct {
 	cfg   Config
 	sp    *spool
@@ -64,21 +93,35 @@ type Sink struct {
 	flows string
 	alrts string
 
-	sealMu  sync.Mutex // one seal at a time: batches enter the spool in row order
+	sealMu  sync.Mutex // one seal at a time: batches are numbered in row order
 	mu      sync.Mutex
 	pending batch
 	nextID  uint64
 
+	// qmu orders the hand-over between sealer and sender: mem (sealed
+	// batches in memory, oldest first), inflight (the memory batch being
+	// inserted) and closing. Spooling under qmu keeps the sender from
+	// passing a batch on its way to disk.
+	qmu      sync.Mutex
+	mem      []memBatch
+	inflight bool
+	closing  bool
+
 	wake    chan struct{}
-	sentOne chan struct{} // a batch left the spool (wakes Drain)
+	sentOne chan struct{} // a batch was taken (wakes Drain)
+	room    chan struct{} // the sender took a batch from memory (wakes queue)
 	stop    chan struct{}
 	stopped chan struct{}
 	sealer  chan struct{}
 
-	sent, dropped, batches, errs, damaged atomic.Uint64
-	connected                             atomic.Bool
-	conn                                  driver.Conn // sender goroutine only
-	lastRetention                         time.Time   // sender goroutine only
+	sent, dropped, batches, errs, damaged, spooled atomic.Uint64
+	connected                                      atomic.Bool
+	// down routes seals to the spool: set by a failed connection or
+	// insert, cleared by a connection. Not set before the first attempt,
+	// so the first batches wait in memory for it rather than on disk.
+	down          atomic.Bool
+	conn          driver.Conn // sender goroutine only
+	lastRetention time.Time   // sender goroutine only
 }
 
 // Open starts a sink. ClickHouse need not be up: batches wait in the spool
@@ -112,7 +155,8 @@ func Open(cfg Config) (*Sink, error) {
 		flows:  flowsTable.insert(cfg.Target.Database),
 		alrts:  alertsTable.insert(cfg.Target.Database),
 		nextID: binary.LittleEndian.Uint64(seed[:]), // ids unique across restarts, not just within one
-		wake:   make(chan struct{}, 1), stop: make(chan struct{}), stopped: make(chan struct{}), sealer: make(chan struct{}),
+		wake:   make(chan struct{}, 1), sentOne: make(chan struct{}, 1), room: make(chan struct{}, 1),
+		stop: make(chan struct{}), stopped: make(chan struct{}), sealer: make(chan struct{}),
 	}
 	go s.send()
 	go s.sealEvery()
@@ -149,7 +193,9 @@ func (s *Sink) WriteAlert(a *alert.Alert) {
 	s.mu.Unlock()
 }
 
-// seal moves the pending rows into the spool (one batch per table).
+// seal ends the pending batch (one per table) and hands it on: to the
+// sender in memory while ClickHouse is up and the sender keeps up, to the
+// spool otherwise.
 func (s *Sink) seal() {
 	s.sealMu.Lock()
 	defer s.sealMu.Unlock()
@@ -161,20 +207,73 @@ func (s *Sink) seal() {
 		if part.rows() == 0 {
 			continue
 		}
-		if err := s.sp.put(&part); err != nil {
-			n := s.dropped.Add(uint64(part.rows()))
-			if errors.Is(err, errSpoolFull) {
-				s.log.Debug("spool full: rows dropped", "rows", part.rows(), "dropped", n)
-			} else {
-				s.log.Error("spooling rows", "rows", part.rows(), "err", err)
-			}
-			continue
+		s.queue(memBatch{seq: s.sp.reserve(), b: &part})
+	}
+	poke(s.wake)
+}
+
+// queue keeps mb in memory for the sender while ClickHouse is up and the
+// spool is empty. A full queue makes seal wait for the sender (the flow
+// writer feels ClickHouse's pace, as it feels the disk's) up to
+// directTimeout; then, or while ClickHouse is down or the spool is being
+// replayed, the queue (older) and mb go to the spool.
+func (s *Sink) queue(mb memBatch) {
+	deadline := time.Now().Add(directTimeout)
+	for {
+		s.qmu.Lock()
+		if b, _ := s.sp.usage(); s.down.Load() || s.closing || b > 0 || closed(s.stop) || !time.Now().Before(deadline) {
+			// Down, stopping, catching up from the spool or waited
+			// enough: behind the spool is where this batch belongs.
+			break
 		}
+		if len(s.mem) < memBatches {
+			s.mem = append(s.mem, mb)
+			s.qmu.Unlock()
+			return
+		}
+		s.qmu.Unlock()
+		t := time.NewTimer(time.Until(deadline))
+		select {
+		case <-s.room:
+		case <-s.stop:
+		case <-t.C:
+		}
+		t.Stop()
 	}
+	defer s.qmu.Unlock()
+	s.spillLocked()
+	s.spoolBatch(mb)
+}
+
+func closed(c chan struct{}) bool {
 	select {
-	case s.wake <- struct{}{}:
+	case <-c:
+		return true
 	default:
+		return false
 	}
+}
+
+// spillLocked moves the memory queue to the spool (qmu held).
+func (s *Sink) spillLocked() {
+	for _, mb := range s.mem {
+		s.spoolBatch(mb)
+	}
+	s.mem = nil
+}
+
+// spoolBatch writes mb to the spool, or counts its rows as dropped.
+func (s *Sink) spoolBatch(mb memBatch) {
+	if err := s.sp.put(mb.seq, mb.b); err != nil {
+		n := s.dropped.Add(uint64(mb.b.rows()))
+		if errors.Is(err, errSpoolFull) {
+			s.log.Debug("spool full: rows dropped", "rows", mb.b.rows(), "dropped", n)
+		} else {
+			s.log.Error("spooling rows", "rows", mb.b.rows(), "err", err)
+		}
+		return
+	}
+	s.spooled.Add(1)
 }
 
 func (s *Sink) sealEvery() {
@@ -195,23 +294,34 @@ func (s *Sink) sealEvery() {
 func (s *Sink) Stats() Stats {
 	b, n := s.sp.usage()
 	return Stats{Sent: s.sent.Load(), Dropped: s.dropped.Load(), Batches: s.batches.Load(), Errors: s.errs.Load(), Damaged: s.damaged.Load(),
-		SpoolBatches: b, SpoolBytes: n, Connected: s.connected.Load()}
+		Spooled: s.spooled.Load(), SpoolBatches: b, SpoolBytes: n, Connected: s.connected.Load()}
 }
 
-// Drain seals what is pending and waits until the spool is empty or ctx
-// ends.
+// waiting is the sealed batches not taken yet, in memory and spooled.
+func (s *Sink) waiting() int {
+	s.qmu.Lock()
+	n := len(s.mem)
+	if s.inflight {
+		n++
+	}
+	s.qmu.Unlock()
+	b, _ := s.sp.usage()
+	return n + b
+}
+
+// Drain seals what is pending and waits until ClickHouse took every
+// sealed batch or ctx ends.
 func (s *Sink) Drain(ctx context.Context) error {
 	s.seal()
 	t := time.NewTicker(20 * time.Millisecond)
 	defer t.Stop()
 	for {
-		if b, _ := s.sp.usage(); b == 0 {
+		if s.waiting() == 0 {
 			return nil
 		}
 		select {
 		case <-ctx.Done():
-			b, _ := s.sp.usage()
-			return fmt.Errorf("clickhouse: %d batches still spooled: %w", b, ctx.Err())
+			return fmt.Errorf("clickhouse: %d batches not taken yet: %w", s.waiting(), ctx.Err())
 		case <-t.C:
 		case <-s.sentOne:
 		}
@@ -222,7 +332,7 @@ func (s *Sink) Drain(ctx context.Context) error {
 const closeGrace = 5 * time.Second
 
 // Close seals what is pending, gives a reachable ClickHouse a few seconds
-// to take the spool, and stops; what it did not take stays spooled for
+// to take it and the spool, and stops; what it did not take is spooled for
 // the next start.
 func (s *Sink) Close() {
 	if s.connected.Load() {
@@ -232,8 +342,8 @@ func (s *Sink) Close() {
 	}
 	close(s.stop)
 	<-s.sealer
-	<-s.stopped
-	s.seal()
+	<-s.stopped // the sender spooled what waited in memory, and set closing
+	s.seal()    // closing: straight to the spool
 	if s.conn != nil {
 		s.conn.Close()
 	}
@@ -244,20 +354,42 @@ const (
 	retryMax = 5 * time.Second
 )
 
-// send is the one goroutine talking to ClickHouse: oldest batch first, the
-// next only once ClickHouse took it, so the order survives outages.
+// send is the one goroutine talking to ClickHouse: the oldest sealed batch
+// first (from memory or the spool, by sequence), the next only once
+// ClickHouse took it, so the order survives outages.
 func (s *Sink) send() {
 	defer close(s.stopped)
+	defer func() {
+		s.qmu.Lock()
+		s.closing = true
+		s.spillLocked()
+		s.qmu.Unlock()
+	}()
+	// Connect at once, so the first batches already go straight to
+	// ClickHouse (a failure here only means they are spooled).
+	ctx, cancel := context.WithTimeout(context.Background(), directTimeout)
+	if err := s.connect(ctx); err != nil {
+		s.down.Store(true)
+		s.log.Warn("clickhouse unreachable: spooling", "err", err)
+	}
+	cancel()
 	backoff := retryMin
 	for {
 		progressed, err := s.sendOne()
 		if err != nil {
 			s.errs.Add(1)
+			s.down.Store(true)
 			if s.connected.Swap(false) {
 				s.log.Warn("clickhouse unreachable: spooling", "err", err)
 			} else {
 				s.log.Debug("clickhouse insert failed", "err", err)
 			}
+			// Nothing waits in memory while ClickHouse is down: what is
+			// queued goes to disk now, later seals go there directly.
+			s.qmu.Lock()
+			s.spillLocked()
+			s.qmu.Unlock()
+			poke(s.room) // a seal waiting for room spools at once
 			if s.conn != nil {
 				s.conn.Close()
 				s.conn = nil
@@ -271,6 +403,11 @@ func (s *Sink) send() {
 			continue
 		}
 		backoff = retryMin
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
 		if progressed {
 			continue
 		}
@@ -302,42 +439,94 @@ func (s *Sink) connect(ctx context.Context) error {
 		return err
 	}
 	s.conn = conn
+	s.down.Store(false)
 	if !s.connected.Swap(true) {
 		s.log.Info("clickhouse connected", "addr", t.Addr, "database", t.Database)
 	}
 	return nil
 }
 
-// sendOne inserts the oldest spooled batch (false: none spooled).
+// sendOne inserts the oldest sealed batch, from memory or from the spool
+// (false: none waiting).
 func (s *Sink) sendOne() (bool, error) {
-	seq, b, ok, err := s.sp.oldest()
-	if !ok {
+	s.qmu.Lock()
+	spSeq, spooled := s.sp.oldestSeq()
+	if len(s.mem) > 0 && (!spooled || s.mem[0].seq < spSeq) {
+		mb := s.mem[0]
+		s.mem = s.mem[1:]
+		s.inflight = true
+		s.qmu.Unlock()
+		poke(s.room)
+		return true, s.sendMem(mb)
+	}
+	s.qmu.Unlock()
+	if !spooled {
 		return false, nil
 	}
+	return true, s.sendSpooled()
+}
+
+// sendMem inserts a batch straight from memory; one ClickHouse did not
+// take goes to the spool before the error is returned.
+func (s *Sink) sendMem(mb memBatch) error {
+	ctx, cancel := context.WithTimeout(context.Background(), directTimeout)
+	defer cancel()
+	err := s.connect(ctx)
+	if err == nil {
+		err = s.insert(ctx, mb.b)
+	}
+	s.qmu.Lock()
+	if err != nil {
+		// A timed-out insert ClickHouse did apply is sent again from the
+		// spool: the same row ids, kept once.
+		s.spoolBatch(mb)
+	}
+	s.inflight = false
+	s.qmu.Unlock()
+	if err != nil {
+		return err
+	}
+	s.taken(mb.b)
+	return nil
+}
+
+// taken counts a batch ClickHouse took and wakes Drain.
+func (s *Sink) taken(b *batch) {
+	s.sent.Add(uint64(b.rows()))
+	s.batches.Add(1)
+	poke(s.sentOne)
+}
+
+// poke wakes whoever waits on c (a one-slot channel) without blocking.
+func poke(c chan struct{}) {
+	select {
+	case c <- struct{}{}:
+	default:
+	}
+}
+
+// sendSpooled inserts the oldest spooled batch.
+func (s *Sink) sendSpooled() error {
+	seq, b, _, err := s.sp.oldest()
 	if err != nil {
 		// Unreadable: it can never be sent; its rows count as dropped.
 		s.log.Error("dropping an unreadable spool batch", "err", err)
 		s.damaged.Add(1)
-		return true, s.sp.done(seq)
+		return s.sp.done(seq)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := s.connect(ctx); err != nil {
-		return false, err
+		return err
 	}
 	if err := s.insert(ctx, b); err != nil {
-		return false, err
+		return err
 	}
-	s.sent.Add(uint64(b.rows()))
-	s.batches.Add(1)
 	// A crash between the insert and this removal sends the batch again:
 	// the same row ids, which ReplacingMergeTree keeps once.
 	err = s.sp.done(seq)
-	select {
-	case s.sentOne <- struct{}{}:
-	default:
-	}
-	return true, err
+	s.taken(b)
+	return err
 }
 
 func (s *Sink) insert(ctx context.Context, b *batch) error {

@@ -385,3 +385,64 @@ func TestSinkSkipsDamagedSpoolBatches(t *testing.T) {
 		t.Errorf("spool left with %v", left)
 	}
 }
+
+// While ClickHouse takes every insert, batches go straight from memory:
+// nothing is written to the spool (no fsync per batch), and every row
+// arrives.
+func TestSinkUpSkipsSpool(t *testing.T) {
+	srv := chtest.Start(t)
+	dir := t.TempDir()
+	s := openSink(t, srv.Addr, "probe-u", dir, 64<<20)
+	defer s.Close()
+	recs := records(5*500+123, 0, time.Now().Unix()) // BatchRows 500: several sealed batches
+	for i := 0; i < len(recs); i += 250 {
+		s.WriteFlows(recs[i:min(i+250, len(recs))])
+	}
+	drain(t, s)
+	if rows, bytes := stored(t, dial(t, srv.Addr), "fleet", "probe-u"); rows != uint64(len(recs)) || bytes != totalBytes(recs) {
+		t.Fatalf("%d rows, %d bytes; want %d, %d", rows, bytes, len(recs), totalBytes(recs))
+	}
+	st := s.Stats()
+	if st.Spooled != 0 || st.Batches < 5 || st.Sent != uint64(len(recs)) {
+		t.Fatalf("stats %+v: want every batch sent from memory, none spooled", st)
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 0 {
+		t.Fatalf("spool directory holds %v", files)
+	}
+}
+
+// A batch sealed in memory whose insert fails (the server died) goes to
+// the spool and is sent from there once the server is back; batches
+// numbered before it that were already spooled keep their place.
+func TestSpoolKeepsSealOrder(t *testing.T) {
+	sp, err := openSpool(t.TempDir(), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b, c := sp.reserve(), sp.reserve(), sp.reserve()
+	for _, seq := range []uint64{c, a, b} { // b's insert failed late
+		if err := sp.put(seq, &batch{Flows: []FlowRow{{ID: seq}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, want := range []uint64{a, b} {
+		seq, bt, ok, err := sp.oldest()
+		if !ok || err != nil || seq != want || bt.Flows[0].ID != want {
+			t.Fatalf("oldest: %d (%v, %v), want %d", seq, ok, err, want)
+		}
+		if err := sp.done(seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Reopened with c still there, c comes first and new numbers after it.
+	sp2, err := openSpool(sp.dir, 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seq, ok := sp2.oldestSeq(); !ok || seq != c {
+		t.Fatalf("reopened spool starts at %d (%v), want %d", seq, ok, c)
+	}
+	if n := sp2.reserve(); n <= c {
+		t.Fatalf("reopened spool hands out %d, want > %d", n, c)
+	}
+}

@@ -25,7 +25,9 @@ func (b *batch) rows() int { return len(b.Flows) + len(b.Alerts) }
 var errSpoolFull = errors.New("clickhouse spool full")
 
 // spool is a directory of batch files named by a sequence number, replayed
-// oldest first. A file is whole or absent (written aside, synced, renamed),
+// oldest first. It holds only what ClickHouse could not take when it was
+// sealed (see Sink): while the server is up batches go straight from
+// memory and the spool costs no disk write. A file is whole or absent (written aside, synced, renamed),
 // so a crash leaves only batches that can be sent again; its size on disk
 // is bounded by max, and a batch that does not fit is refused, not queued.
 type spool struct {
@@ -84,8 +86,19 @@ func (s *spool) path(seq uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%020d%s", seq, spoolExt))
 }
 
-// put appends b, or refuses it with errSpoolFull.
-func (s *spool) put(b *batch) error {
+// reserve hands out the next batch sequence number. Every sealed batch
+// gets one, whether it is sent from memory or spooled, so a batch spooled
+// late (its direct insert failed) still takes its place in the order.
+func (s *spool) reserve() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	seq := s.next
+	s.next++
+	return seq
+}
+
+// put writes batch seq (from reserve), or refuses it with errSpoolFull.
+func (s *spool) put(seq uint64, b *batch) error {
 	var buf bytes.Buffer
 	if err := gob.NewEncoder(&buf).Encode(b); err != nil {
 		return fmt.Errorf("clickhouse spool: encoding: %w", err)
@@ -96,7 +109,6 @@ func (s *spool) put(b *batch) error {
 	if s.bytes+size > s.max {
 		return errSpoolFull
 	}
-	seq := s.next
 	p := s.path(seq)
 	if err := writeSynced(p+".tmp", buf.Bytes()); err != nil {
 		return err
@@ -104,8 +116,8 @@ func (s *spool) put(b *batch) error {
 	if err := os.Rename(p+".tmp", p); err != nil {
 		return fmt.Errorf("clickhouse spool: %w", err)
 	}
-	s.next++
-	s.seqs = append(s.seqs, seq)
+	i, _ := slices.BinarySearch(s.seqs, seq)
+	s.seqs = slices.Insert(s.seqs, i, seq)
 	s.sizes[seq] = size
 	s.bytes += size
 	return nil
@@ -151,17 +163,28 @@ func (s *spool) oldest() (seq uint64, b *batch, ok bool, err error) {
 	return seq, b, true, nil
 }
 
+// oldestSeq is the oldest spooled batch's sequence (false: none).
+func (s *spool) oldestSeq() (uint64, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.seqs) == 0 {
+		return 0, false
+	}
+	return s.seqs[0], true
+}
+
 // done removes batch seq (sent, or unreadable).
 func (s *spool) done(seq uint64) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if len(s.seqs) == 0 || s.seqs[0] != seq {
-		return fmt.Errorf("clickhouse spool: batch %d is not the oldest", seq)
+	i, ok := slices.BinarySearch(s.seqs, seq)
+	if !ok {
+		return fmt.Errorf("clickhouse spool: no batch %d", seq)
 	}
 	if err := os.Remove(s.path(seq)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("clickhouse spool: %w", err)
 	}
-	s.seqs = s.seqs[1:]
+	s.seqs = slices.Delete(s.seqs, i, i+1)
 	s.bytes -= s.sizes[seq]
 	delete(s.sizes, seq)
 	return nil

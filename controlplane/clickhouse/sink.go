@@ -163,25 +163,32 @@ func Open(cfg Config) (*Sink, error) {
 	return s, nil
 }
 
-// WriteFlows queues recs (flow deltas, as the store gets them).
+// WriteFlows queues recs (flow deltas, as the store gets them). A batch
+// is sealed every BatchRows rows, however many records one call brings (a
+// flush of a full flow table is one call), so no batch outgrows what one
+// insert, one spool file and the spool's cap were sized for.
 func (s *Sink) WriteFlows(recs []store.FlowRecord) {
-	s.mu.Lock()
-	for i := range recs {
-		name := ""
-		if s.cfg.IfName != nil {
-			name = s.cfg.IfName(recs[i].IfID)
+	for len(recs) > 0 {
+		s.mu.Lock()
+		n := min(len(recs), max(s.cfg.BatchRows-s.pending.rows(), 1))
+		for i := range recs[:n] {
+			name := ""
+			if s.cfg.IfName != nil {
+				name = s.cfg.IfName(recs[i].IfID)
+			}
+			s.nextID++
+			row := flowRow(s.nextID, s.cfg.Probe, name, &recs[i], s.cfg.Place)
+			if s.cfg.L7 != nil {
+				row.L7Name, row.L7Category = s.cfg.L7(row.L7)
+			}
+			s.pending.Flows = append(s.pending.Flows, row)
 		}
-		s.nextID++
-		row := flowRow(s.nextID, s.cfg.Probe, name, &recs[i], s.cfg.Place)
-		if s.cfg.L7 != nil {
-			row.L7Name, row.L7Category = s.cfg.L7(row.L7)
+		full := s.pending.rows() >= s.cfg.BatchRows
+		s.mu.Unlock()
+		recs = recs[n:]
+		if full {
+			s.seal()
 		}
-		s.pending.Flows = append(s.pending.Flows, row)
-	}
-	full := s.pending.rows() >= s.cfg.BatchRows
-	s.mu.Unlock()
-	if full {
-		s.seal()
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -444,5 +445,41 @@ func TestSpoolKeepsSealOrder(t *testing.T) {
 	}
 	if n := sp2.reserve(); n <= c {
 		t.Fatalf("reopened spool hands out %d, want > %d", n, c)
+	}
+}
+
+// One call bringing more than BatchRows records (a full flow table's
+// flush) is cut into batches of BatchRows rows, in order.
+func TestSinkCutsLargeWritesIntoBatches(t *testing.T) {
+	dir := t.TempDir()
+	s := openSink(t, "127.0.0.1:1", "probe-b", dir, 64<<20) // BatchRows 500; nothing listens: every batch is spooled
+	recs := records(2*500+321, 0, time.Now().Unix())
+	s.WriteFlows(recs)
+	s.Close()
+	sp, err := openSpool(dir, 64<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sizes []int
+	port := uint16(0)
+	for {
+		seq, b, ok, err := sp.oldest()
+		if !ok {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range b.Flows {
+			if r.SrcPort < port {
+				t.Fatalf("batch %d: port %d after %d, rows out of order", seq, r.SrcPort, port)
+			}
+			port = r.SrcPort
+		}
+		sizes = append(sizes, len(b.Flows))
+		sp.done(seq)
+	}
+	if !slices.Equal(sizes, []int{500, 500, 321}) {
+		t.Fatalf("batches of %v rows, want [500 500 321]", sizes)
 	}
 }

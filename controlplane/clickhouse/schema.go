@@ -161,10 +161,16 @@ func (t *table) insert(db string) string {
 }
 
 // dropExpired drops the day partitions of table wholly older than keep.
-// The partition ids are toYYYYMMDD numbers, compared as numbers.
+// The partition ids are toYYYYMMDD numbers, compared as numbers. They are
+// days in the server's time zone (toYYYYMMDD of a DateTime is), so the
+// server turns the cut-off into its day too: a UTC day would drop the
+// newest hours of a zone west of UTC before their time.
 func dropExpired(ctx context.Context, conn driver.Conn, db, table string, keep time.Duration, now time.Time) (int, error) {
-	oldest := now.Add(-keep).UTC()
-	limit := uint64(oldest.Year()*10000 + int(oldest.Month())*100 + oldest.Day())
+	cutoff := uint32(max(now.Add(-keep).Unix(), 0))
+	var limit uint64
+	if err := conn.QueryRow(ctx, "SELECT toUInt64(toYYYYMMDD(toDateTime(?)))", cutoff).Scan(&limit); err != nil {
+		return 0, fmt.Errorf("the retention cut-off's day: %w", err)
+	}
 	rows, err := conn.Query(ctx, "SELECT DISTINCT partition FROM system.parts WHERE database = ? AND table = ? AND active", db, table)
 	if err != nil {
 		return 0, fmt.Errorf("listing partitions of %s.%s: %w", db, table, err)

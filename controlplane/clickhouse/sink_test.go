@@ -483,3 +483,33 @@ func TestSinkCutsLargeWritesIntoBatches(t *testing.T) {
 		t.Fatalf("batches of %v rows, want [500 500 321]", sizes)
 	}
 }
+
+// Retention on a server whose time zone is not UTC: day partitions are
+// the server's days (toYYYYMMDD(LAST_SEEN) in its zone), so a partition
+// holding rows newer than the cut-off must stay even when its number is
+// below the cut-off's UTC day.
+func TestDropExpiredServerTimeZone(t *testing.T) {
+	t.Setenv("TZ", "America/Los_Angeles") // the server inherits it: UTC-8 in December
+	srv := chtest.Start(t)
+	c := dial(t, srv.Addr)
+	var tz string
+	if err := c.QueryRow(context.Background(), "SELECT timezone()").Scan(&tz); err != nil || tz != "America/Los_Angeles" {
+		t.Fatalf("server time zone %q (%v): the test needs it in America/Los_Angeles", tz, err)
+	}
+	s := openSink(t, srv.Addr, "probe-z", t.TempDir(), 64<<20)
+	defer s.Close()
+	now := time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)       // 6 Dec 18:00 in Los Angeles
+	keep := 7 * 24 * time.Hour                                // cut-off 30 Nov 02:00 UTC = 29 Nov 18:00 local
+	old := records(10, 0, now.Add(-keep-24*time.Hour).Unix()) // 29 Nov 02:00 UTC, 28 Nov local: expired
+	recent := records(20, 0, now.Add(-keep+time.Hour).Unix()) // 30 Nov 03:00 UTC, 29 Nov 19:00 local: kept
+	s.WriteFlows(old)
+	s.WriteFlows(recent)
+	drain(t, s)
+	n, err := dropExpired(context.Background(), c, "fleet", "flows", keep, now)
+	if err != nil || n != 1 {
+		t.Fatalf("dropped %d partitions (%v), want 1", n, err)
+	}
+	if rows, bytes := stored(t, c, "fleet", "probe-z"); rows != 20 || bytes != totalBytes(recent) {
+		t.Fatalf("after retention: %d rows, %d bytes; want the 20 recent ones", rows, bytes)
+	}
+}

@@ -72,10 +72,11 @@ type Stats struct {
 // ClickHouse acknowledged is durable there; a spooled batch stays until
 // ClickHouse acknowledges it, and a replay after a crash carries the same
 // row ids, kept once.
-const (
-	memBatches    = 2
-	directTimeout = 10 * time.Second
-)
+const memBatches = 2
+
+// directTimeout bounds an insert from memory and a seal's wait for room
+// (a variable only so tests can shorten it).
+var directTimeout = 10 * time.Second
 
 // memBatch is a sealed batch waiting in memory, with its place in the
 // order.

@@ -60,18 +60,20 @@ type Stats struct {
 // What a kill -9 can lose. A record handed to WriteFlows waits in pending
 // until its batch is sealed: at most FlushEvery (1 s), or sooner at
 // BatchRows rows. A sealed batch then waits in memory for the sender (at
-// most memBatches of them; a seal finding the queue full waits for room up
-// to directTimeout, then spools) and is inserted within directTimeout, or,
-// while ClickHouse is unreachable, goes to the spool, written and fsynced
-// before seal returns. So a kill -9 while ClickHouse is up costs at most
-// the pending rows plus memBatches+1 sealed batches (at most
-// (memBatches+2)×BatchRows rows, normally the last second or two of
-// records), on top of the deltas the flow tables hold before the flow
-// writer gets them (the same for the Badger store, one flush interval).
-// While ClickHouse is down it costs the pending rows only. A batch
-// ClickHouse acknowledged is durable there; a spooled batch stays until
-// ClickHouse acknowledges it, and a replay after a crash carries the same
-// row ids, kept once.
+// most memBatches of them; a seal finding the queue full holds its batch
+// and waits for room up to directTimeout, then spools) and is inserted
+// within directTimeout, or, while ClickHouse is unreachable, slow to
+// answer or being caught up from the spool, goes to the spool, written and
+// fsynced before seal returns. So a kill -9 while ClickHouse is up costs
+// the pending rows, the batch a waiting seal holds, memBatches queued and
+// the one being inserted: at most (memBatches+3)×BatchRows rows (50,000
+// with the defaults), normally the last second or two of records. That is
+// on top of the deltas the flow tables hold before the flow writer gets
+// them, which the Badger store loses alike (one flush interval, 5 s by
+// default). While ClickHouse is down a kill -9 costs the pending rows
+// only. A batch ClickHouse acknowledged is durable there; a spooled batch
+// stays until ClickHouse acknowledges it, and a replay after a crash
+// carries the same row ids, kept once.
 const memBatches = 2
 
 // directTimeout bounds an insert from memory and a seal's wait for room

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 
 	"github.com/probe-appliance/probe/dataplane/decode"
+	"github.com/probe-appliance/probe/dataplane/flow"
 )
 
 // What the table learns from ARP, as ntopng's NetworkInterface does when it
@@ -26,6 +27,32 @@ import (
 //     alert_mac_ip_association_change, the ARP spoofing alert.
 //   - Per MAC: ARP requests and replies sent (Ethernet source) and received
 //     (Ethernet destination, broadcast included, as ntopng counts them).
+//
+// Broadcast domains are also learnt from IPv4 broadcast traffic. ntopng's
+// notes here (../shared/research) describe the answer, not where ntopng
+// learns domains from besides ARP, so the rule is the probe's. A packet
+// counts when its Ethernet destination is ff:ff:ff:ff:ff:ff (a frame the
+// whole segment gets: on a /23, x.y.z.255 sent to one MAC is an ordinary
+// host), its source is neither 0.0.0.0 (a DHCP client that has no
+// address yet) nor link-local, and it hits the first of:
+//
+//  1. to 255.255.255.255: the largest domain already learnt (same VLAN)
+//     that holds the source, else the configured local network that does;
+//     nothing else is known of the source's netmask, so nothing else.
+//  2. to the directed broadcast (last address) of a learnt domain holding
+//     the source, the largest such; else of a local network holding it.
+//  3. to an address ending in .255 with the source in its /24: that /24,
+//     the commonest LAN mask (a longer or shorter one would have been
+//     learnt from ARP or configured, and caught by 2).
+//
+// "Largest" because ARP's rule only gives a lower bound of a domain's size
+// (two neighbours are at least that close), so the shortest prefix seen is
+// the nearest to the real one. Like ARP, each packet is one hit. Without
+// an Ethernet header (raw IP, loopback) nothing is learnt: there is no
+// link broadcast to tell a subnet broadcast from a host. A kernel
+// dataplane's deltas count in the domain the flow's first packets (seen
+// on the slow path with their Ethernet header) hit; a flow it never sent
+// there teaches nothing.
 //
 // Everything is per VLAN (the frame's outer tag) and bounded: past a cap
 // new entries are not learnt (existing ones keep counting) and the misses
@@ -107,14 +134,7 @@ var (
 
 // arpLocked learns from one decoded ARP request or reply.
 func (t *Table) arpLocked(p *decode.Packet) {
-	if t.arp == nil {
-		t.arp = &arpState{
-			domains:  make(map[bcastKey]*BcastDomain),
-			bindings: make(map[arpKey]*ARPBinding),
-			macs:     make(map[[6]byte]*ARPCounters),
-		}
-	}
-	a, st := &p.ARP, t.arp
+	a, st := &p.ARP, t.arpStateLocked()
 	reply := a.Op == decode.ARPReply
 	if reply {
 		st.stats.Replies++
@@ -138,22 +158,129 @@ func (t *Table) arpLocked(p *decode.Packet) {
 		}
 	}
 	if pfx, ok := BcastDomainOf(a.Sender(), a.Target()); ok {
-		k := bcastKey{p.VLAN, pfx}
-		d := st.domains[k]
-		if d == nil && len(st.domains) < maxBcastDomains {
-			d = &BcastDomain{VLAN: p.VLAN, Prefix: pfx}
-			st.domains[k] = d
-		}
-		if d != nil {
+		if d := st.domain(p.VLAN, pfx); d != nil {
 			d.Hits++
-		} else {
-			st.stats.DomainsMissed++
 		}
 	}
 	t.arpBindLocked(p, a.Sender(), a.SenderMAC, reply)
 	if reply {
 		t.arpBindLocked(p, a.Target(), a.TargetMAC, true)
 	}
+}
+
+func (t *Table) arpStateLocked() *arpState {
+	if t.arp == nil {
+		t.arp = &arpState{
+			domains:  make(map[bcastKey]*BcastDomain),
+			bindings: make(map[arpKey]*ARPBinding),
+			macs:     make(map[[6]byte]*ARPCounters),
+		}
+	}
+	return t.arp
+}
+
+// domain is the domain pfx of vlan, learnt now if it is new and the cap
+// allows; nil (counted) past the cap.
+func (st *arpState) domain(vlan uint16, pfx netip.Prefix) *BcastDomain {
+	k := bcastKey{vlan, pfx}
+	d := st.domains[k]
+	if d == nil {
+		if len(st.domains) >= maxBcastDomains {
+			st.stats.DomainsMissed++
+			return nil
+		}
+		d = &BcastDomain{VLAN: vlan, Prefix: pfx}
+		st.domains[k] = d
+	}
+	return d
+}
+
+// bcastIPLocked counts an IPv4 packet f carried to the Ethernet broadcast
+// in the domain BcastIPDomain picks, and remembers it on f for deltas.
+func (t *Table) bcastIPLocked(f *Flow, p *decode.Packet) {
+	var learnt func(netip.Prefix) bool
+	if st := t.arp; st != nil && len(st.domains) > 0 {
+		learnt = func(pfx netip.Prefix) bool { return st.domains[bcastKey{p.VLAN, pfx}] != nil }
+	}
+	pfx, ok := BcastIPDomain(p.Src, p.Dst, learnt, t.cfg.LocalNets)
+	if !ok {
+		return
+	}
+	if d := t.arpStateLocked().domain(p.VLAN, pfx); d != nil {
+		d.Hits++
+		f.bcast = d
+	}
+}
+
+// bcastDeltaLocked counts in f's domain the packets a kernel dataplane's
+// delta saw f's client send (to the broadcast address, its server).
+func bcastDeltaLocked(f *Flow, d *flow.Delta) {
+	for side := flow.AtoB; side <= flow.BtoA; side++ {
+		sender := d.A
+		if side == flow.BtoA {
+			sender = d.B
+		}
+		if sender == f.Client && f.Client != f.Server {
+			f.bcast.Hits += d.Pkts[side]
+		}
+	}
+}
+
+// BcastIPDomain is the broadcast domain an IPv4 packet from src to the
+// broadcast address dst hits, by the rule above; learnt says whether a
+// domain is already known (nil: none is), localNets are the configured
+// local networks. ok is false when the packet names no domain.
+func BcastIPDomain(src, dst netip.Addr, learnt func(netip.Prefix) bool, localNets []netip.Prefix) (netip.Prefix, bool) {
+	if !src.Is4() || !dst.Is4() || src == dst {
+		return netip.Prefix{}, false
+	}
+	s, d := u32(src), u32(dst)
+	if s == 0 || s&0xFFFF0000 == 0xA9FE0000 {
+		return netip.Prefix{}, false
+	}
+	limited := d == 0xFFFFFFFF
+	// holds says whether the network of prefix length bits holding src
+	// has dst as its broadcast (any network holding src, for limited).
+	holds := func(bits int) bool {
+		host := uint32(0xFFFFFFFF) >> bits // bits < 32
+		return limited || (d&host == host && (s^d)&^host == 0)
+	}
+	if learnt != nil {
+		// A /31 (RFC 3021) has no directed broadcast, but its two hosts
+		// share the limited one.
+		maxBits := 30
+		if limited {
+			maxBits = 31
+		}
+		for bits := 0; bits <= maxBits; bits++ {
+			if !holds(bits) {
+				continue
+			}
+			if pfx := prefixOf(s, bits); learnt(pfx) {
+				return pfx, true
+			}
+		}
+	}
+	for _, n := range localNets {
+		if n.Addr().Is4() && n.Bits() <= 30 && n.Contains(src) && holds(n.Bits()) {
+			return n.Masked(), true
+		}
+	}
+	if !limited && d&0xFF == 0xFF && s>>8 == d>>8 {
+		return prefixOf(s, 24), true
+	}
+	return netip.Prefix{}, false
+}
+
+func u32(a netip.Addr) uint32 {
+	b := a.As4()
+	return uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])
+}
+
+// prefixOf is the network of prefix length bits (0..32) holding v.
+func prefixOf(v uint32, bits int) netip.Prefix {
+	pfx, _ := netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}).Prefix(bits)
+	return pfx
 }
 
 // BcastDomainOf is the broadcast domain ntopng derives from an ARP frame's

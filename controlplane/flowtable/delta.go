@@ -54,6 +54,9 @@ func (t *Table) ApplyDeltas(ds []flow.Delta, counts DataplaneCounts) {
 			}
 		}
 		t.applyDeltaLocked(f, d)
+		if f.bcast != nil {
+			bcastDeltaLocked(f, d) // arp.go
+		}
 	}
 }
 

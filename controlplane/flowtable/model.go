@@ -94,6 +94,10 @@ type Flow struct {
 	miningOut bool
 	httpSeen  uint8     // httpRequestSeen | httpResponseSeen
 	tls       *tlsState // only for flows that started with a ClientHello
+	// bcast is the broadcast domain the flow's packets to a broadcast
+	// address last hit (arp.go), so that a kernel dataplane's deltas of the
+	// flow count there too; nil for every other flow.
+	bcast *BcastDomain
 
 	cli, srv *Host
 }

@@ -2,6 +2,7 @@ package flowtable
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/probe-appliance/probe/dataplane/decode"
 	"github.com/probe-appliance/probe/dataplane/flow"
@@ -27,6 +28,15 @@ import (
 //     alert_mac_ip_association_change, the ARP spoofing alert.
 //   - Per MAC: ARP requests and replies sent (Ethernet source) and received
 //     (Ethernet destination, broadcast included, as ntopng counts them).
+//   - Per MAC, the IPs it answers for: the bindings whose last reply gave
+//     them that MAC (ARPClaims). The checks engine raises "one MAC, many
+//     IPs" from it (proxy ARP, or a spoofer poisoning a whole segment).
+//
+// Bindings expire by age as hosts do: one that no ARP frame refreshed for
+// the table's LocalHostIdle (300 s by default) goes, with the claim it
+// held, when a live table (or an ExpireOffline one) expires idle flows,
+// at most every arpExpiryEvery of its clock. A capture file's table keeps
+// them all, as it keeps its hosts.
 //
 // Broadcast domains are also learnt from IPv4 broadcast traffic. ntopng's
 // notes here (../shared/research) describe the answer, not where ntopng
@@ -62,6 +72,8 @@ const (
 	maxARPBindings  = 65536 // also bounded by the table's MaxHosts
 	maxARPMACs      = 65536 // also bounded by the table's MaxHosts
 	maxARPEvents    = 1024  // association changes kept for the checks engine
+
+	arpExpiryEvery = int64(10 * time.Second) // how often bindings are checked for age
 )
 
 // BcastDomain is a broadcast domain learnt from ARP.
@@ -125,6 +137,10 @@ type arpState struct {
 	next     int        // where the next event goes when full
 	seq      uint64     // Seq of the newest event
 	stats    ARPStats
+	// claims counts, per MAC, the bindings whose last reply gave them that
+	// MAC (hasReply and replyMAC); no entry for a MAC that holds none.
+	claims    map[[6]byte]int
+	expiredAt int64 // table clock of the last age check of bindings
 }
 
 var (
@@ -174,6 +190,7 @@ func (t *Table) arpStateLocked() *arpState {
 			domains:  make(map[bcastKey]*BcastDomain),
 			bindings: make(map[arpKey]*ARPBinding),
 			macs:     make(map[[6]byte]*ARPCounters),
+			claims:   make(map[[6]byte]int),
 		}
 	}
 	return t.arp
@@ -348,7 +365,39 @@ func (t *Table) arpBindLocked(p *decode.Packet, ip netip.Addr, mac [6]byte, repl
 	if b.hasReply && b.replyMAC != mac {
 		st.addEvent(ARPEvent{At: p.Timestamp, VLAN: p.VLAN, IP: ip, OldMAC: b.replyMAC, NewMAC: mac})
 	}
+	if !b.hasReply || b.replyMAC != mac {
+		if b.hasReply {
+			st.unclaim(b.replyMAC)
+		}
+		st.claims[mac]++
+	}
 	b.replyMAC, b.hasReply = mac, true
+}
+
+func (st *arpState) unclaim(mac [6]byte) {
+	if n := st.claims[mac]; n <= 1 {
+		delete(st.claims, mac)
+	} else {
+		st.claims[mac] = n - 1
+	}
+}
+
+// expireARPLocked drops the bindings no ARP frame refreshed for the local
+// host idle time (see above); expireLocked calls it.
+func (t *Table) expireARPLocked() {
+	st := t.arp
+	if st == nil || t.clock-st.expiredAt < arpExpiryEvery {
+		return
+	}
+	st.expiredAt = t.clock
+	for k, b := range st.bindings {
+		if t.clock-b.LastSeen > int64(t.cfg.LocalHostIdle) {
+			if b.hasReply {
+				st.unclaim(b.replyMAC)
+			}
+			delete(st.bindings, k)
+		}
+	}
 }
 
 func (st *arpState) addEvent(e ARPEvent) {
@@ -379,6 +428,29 @@ func (v View) ARPBindings(fn func(b ARPBinding)) {
 	}
 	for _, b := range v.t.arp.bindings {
 		fn(*b)
+	}
+}
+
+// ARPClaims calls fn for every MAC that ARP replies gave some IPs to, with
+// how many IPs its replies hold now (any order).
+func (v View) ARPClaims(fn func(mac [6]byte, ips int)) {
+	if v.t.arp == nil {
+		return
+	}
+	for mac, n := range v.t.arp.claims {
+		fn(mac, n)
+	}
+}
+
+// ARPClaimed calls fn for every binding mac holds by a reply (any order).
+func (v View) ARPClaimed(mac [6]byte, fn func(b ARPBinding)) {
+	if v.t.arp == nil || v.t.arp.claims[mac] == 0 {
+		return
+	}
+	for _, b := range v.t.arp.bindings {
+		if b.hasReply && b.replyMAC == mac {
+			fn(*b)
+		}
 	}
 }
 

@@ -29,6 +29,9 @@ func (e *Engine) arpPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vie
 			return
 		}
 		oldMAC, newMAC := macString(ev.OldMAC), macString(ev.NewMAC)
+		if snap.excl.macExcluded(newMAC, t.ID) {
+			return
+		}
 		detail, _ := json.Marshal(struct {
 			IP     string `json:"ip"`
 			VLAN   uint16 `json:"vlan"`
@@ -83,6 +86,10 @@ func (e *Engine) manyIPsPass(st *ifState, snap *snapshot, ifc Iface, v flowtable
 		if st.manyIPs == nil {
 			st.manyIPs = map[[6]byte]bool{}
 		}
+		macS := macString(mac)
+		if snap.excl.macExcluded(macS, t.ID) {
+			continue // not remembered: lifting the exclusion raises it, as flows are judged again
+		}
 		st.manyIPs[mac] = true
 		var ips []netip.Addr
 		v.ARPClaimed(mac, func(b flowtable.ARPBinding) { ips = append(ips, b.IP) })
@@ -96,7 +103,6 @@ func (e *Engine) manyIPsPass(st *ifState, snap *snapshot, ifc Iface, v flowtable
 		if len(ips) > maxManyIPsListed {
 			list += ", ..."
 		}
-		macS := macString(mac)
 		detail, _ := json.Marshal(struct {
 			MAC       string   `json:"mac"`
 			IPs       int      `json:"num_ips"`

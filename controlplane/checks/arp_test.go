@@ -111,3 +111,41 @@ func TestMACManyIPs(t *testing.T) {
 		t.Errorf("%d many-IPs alerts after aging out and crossing again, want 2", n)
 	}
 }
+
+// TestMACExclusions: a MAC exclusion silences that MAC alert key about that
+// MAC only; lifted, a MAC still over the many-IPs threshold is raised at
+// the next pass.
+func TestMACExclusions(t *testing.T) {
+	s := &sink{}
+	e := newEngine(t, openStore(t, t.TempDir()), s)
+	if err := e.Set(map[string]Setting{"mac_many_ips": {Enabled: true, Threshold: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	good, evil, proxy := [6]byte{2, 0, 0, 0, 0, 1}, [6]byte{2, 0, 0, 0, 0, 0x66}, [6]byte{2, 0, 0, 0, 0, 0x77}
+	for _, x := range []Exclusion{
+		{Type: ExclMAC, Addr: "02:00:00:00:00:66", Key: alert.OtherMACIPAssocChange},
+		{Type: ExclMAC, Addr: "02:00:00:00:00:77", Key: alert.OtherMACManyIPs},
+	} {
+		if err := e.AddExclusion(x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tb := flowtable.New(flowtable.Config{})
+	tb.HandlePacket(arpReply(1e9, good, "10.0.0.1"), decode.ErrNone)
+	tb.HandlePacket(arpReply(2e9, evil, "10.0.0.1"), decode.ErrNone) // excluded change
+	tb.HandlePacket(arpReply(3e9, good, "10.0.0.1"), decode.ErrNone) // good takes it back: not excluded
+	for i, ip := range []string{"10.0.1.1", "10.0.1.2", "10.0.1.3"} {
+		tb.HandlePacket(arpReply(int64(4+i)*1e9, proxy, ip), decode.ErrNone) // 3 > 2, excluded
+	}
+	e.Run(Iface{Table: tb}, 0, false)
+	if len(s.got) != 1 || s.got[0].TypeID != alert.OtherMACIPAssocChange || s.got[0].EntityVal != "02:00:00:00:00:01" {
+		t.Fatalf("alerts %+v, want only the change back to 02:00:00:00:00:01", s.got)
+	}
+	if _, err := e.DeleteExclusions(func(x Exclusion) bool { return x.Key == alert.OtherMACManyIPs }); err != nil {
+		t.Fatal(err)
+	}
+	e.Run(Iface{Table: tb}, 0, false)
+	if len(s.got) != 2 || s.got[1].TypeID != alert.OtherMACManyIPs || s.got[1].EntityVal != "02:00:00:00:00:77" {
+		t.Errorf("alerts %+v, want the proxy's many-IPs alert once the exclusion is gone", s.got)
+	}
+}

@@ -80,9 +80,17 @@ type flowEval struct {
 
 // add records a hit of the check key if that check is enabled.
 func (e *flowEval) add(key string, id int, info string) {
-	if e.snap.on(key) && len(e.hits) < maxHits && !e.snap.excl.flowExcluded(e.f.Client, e.f.Server, e.f.ServerName, id) {
+	if e.snap.on(key) && len(e.hits) < maxHits && !e.snap.excl.flowExcluded(e.f.Client, e.f.Server, e.f.ServerName, e.issuer, id) {
 		e.hits = append(e.hits, hit{id, info})
 	}
+}
+
+// issuer is the flow's server certificate issuer DN, "" if it showed none.
+func (e *flowEval) issuer() string {
+	if t := e.f.TLS(); t != nil && t.Cert != nil {
+		return t.Cert.Issuer
+	}
+	return ""
 }
 
 // flowChecks are the flow checks, each a small function that adds the

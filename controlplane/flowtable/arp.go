@@ -61,8 +61,11 @@ import (
 // an Ethernet header (raw IP, loopback) nothing is learnt: there is no
 // link broadcast to tell a subnet broadcast from a host. A kernel
 // dataplane's deltas count in the domain the flow's first packets (seen
-// on the slow path with their Ethernet header) hit; a flow it never sent
-// there teaches nothing.
+// on the slow path with their Ethernet header) hit. A flow the kernel
+// alone saw (no slow path) has no destination MAC to go by: its deltas
+// count by rules 1 and 2 only, whose destinations are broadcasts whatever
+// the MAC (255.255.255.255, or the last address of a network known to
+// hold the source); the .255 guess of rule 3 needs the Ethernet broadcast.
 //
 // Everything is per VLAN (the frame's outer tag) and bounded: past a cap
 // new entries are not learnt (existing ones keep counting) and the misses
@@ -219,7 +222,7 @@ func (t *Table) bcastIPLocked(f *Flow, p *decode.Packet) {
 	if st := t.arp; st != nil && len(st.domains) > 0 {
 		learnt = func(pfx netip.Prefix) bool { return st.domains[bcastKey{p.VLAN, pfx}] != nil }
 	}
-	pfx, ok := BcastIPDomain(p.Src, p.Dst, learnt, t.cfg.LocalNets)
+	pfx, ok := BcastIPDomain(p.Src, p.Dst, learnt, t.cfg.LocalNets, true)
 	if !ok {
 		return
 	}
@@ -230,8 +233,28 @@ func (t *Table) bcastIPLocked(f *Flow, p *decode.Packet) {
 }
 
 // bcastDeltaLocked counts in f's domain the packets a kernel dataplane's
-// delta saw f's client send (to the broadcast address, its server).
-func bcastDeltaLocked(f *Flow, d *flow.Delta) {
+// delta saw f's client send (to the broadcast address, its server). A flow
+// the packet path never saw gets its domain here (see above); ApplyDeltas
+// calls this for those whose server address is odd, as every broadcast
+// address is, and for those with a domain.
+func (t *Table) bcastDeltaLocked(f *Flow, d *flow.Delta) {
+	if f.bcast == nil {
+		if f.payloadKnown {
+			return // the packet path saw it, with its MACs, and found no broadcast
+		}
+		st := t.arp
+		var learnt func(netip.Prefix) bool
+		if st != nil && len(st.domains) > 0 {
+			learnt = func(pfx netip.Prefix) bool { return st.domains[bcastKey{f.VLAN, pfx}] != nil }
+		}
+		pfx, ok := BcastIPDomain(f.Client, f.Server, learnt, t.cfg.LocalNets, false)
+		if !ok {
+			return
+		}
+		if f.bcast = t.arpStateLocked().domain(f.VLAN, pfx); f.bcast == nil {
+			return
+		}
+	}
 	for side := flow.AtoB; side <= flow.BtoA; side++ {
 		sender := d.A
 		if side == flow.BtoA {
@@ -246,8 +269,9 @@ func bcastDeltaLocked(f *Flow, d *flow.Delta) {
 // BcastIPDomain is the broadcast domain an IPv4 packet from src to the
 // broadcast address dst hits, by the rule above; learnt says whether a
 // domain is already known (nil: none is), localNets are the configured
-// local networks. ok is false when the packet names no domain.
-func BcastIPDomain(src, dst netip.Addr, learnt func(netip.Prefix) bool, localNets []netip.Prefix) (netip.Prefix, bool) {
+// local networks, guess24 allows rule 3 (the frame went to the Ethernet
+// broadcast). ok is false when the packet names no domain.
+func BcastIPDomain(src, dst netip.Addr, learnt func(netip.Prefix) bool, localNets []netip.Prefix, guess24 bool) (netip.Prefix, bool) {
 	if !src.Is4() || !dst.Is4() || src == dst {
 		return netip.Prefix{}, false
 	}
@@ -283,7 +307,7 @@ func BcastIPDomain(src, dst netip.Addr, learnt func(netip.Prefix) bool, localNet
 			return n.Masked(), true
 		}
 	}
-	if !limited && d&0xFF == 0xFF && s>>8 == d>>8 {
+	if guess24 && !limited && d&0xFF == 0xFF && s>>8 == d>>8 {
 		return prefixOf(s, 24), true
 	}
 	return netip.Prefix{}, false

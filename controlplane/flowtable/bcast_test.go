@@ -22,33 +22,38 @@ func TestBcastIPDomain(t *testing.T) {
 		src, dst string
 		noLearnt bool
 		want     string // "" none
+		noGuess  bool   // no Ethernet broadcast seen: rule 3 is off
 	}{
-		{"192.168.1.10", "255.255.255.255", false, "192.168.1.0/24"}, // the largest learnt holding the source
-		{"192.168.1.10", "192.168.1.255", false, "192.168.1.0/24"},   // directed broadcast of the /24
-		{"192.168.1.10", "192.168.1.15", false, "192.168.1.0/28"},    // ... of the /28
-		{"10.9.3.4", "10.9.255.255", false, "10.9.0.0/16"},
-		{"10.9.3.4", "10.9.3.255", false, "10.9.3.0/24"}, // not the /16's: the .255 guess
-		{"10.1.2.1", "255.255.255.255", false, "10.1.2.0/31"},
-		{"10.1.2.0", "10.1.2.1", false, ""},                    // a /31 has no directed broadcast
-		{"172.16.1.5", "172.16.3.255", false, "172.16.0.0/22"}, // local network's broadcast
-		{"172.16.1.5", "255.255.255.255", false, "172.16.0.0/22"},
-		{"172.16.1.5", "172.16.1.255", false, "172.16.1.0/24"},
-		{"10.20.30.40", "255.255.255.255", false, ""}, // netmask unknown
-		{"0.0.0.0", "255.255.255.255", false, ""},     // DHCP discover
-		{"169.254.3.3", "169.254.3.255", false, ""},   // link-local
-		{"192.168.2.7", "192.168.1.255", false, ""},   // another subnet's broadcast
-		{"192.168.1.255", "192.168.1.255", false, ""},
-		{"192.168.1.10", "192.168.1.127", false, ""}, // no /25 learnt, not .255
-		{"192.168.1.10", "255.255.255.255", true, ""},
-		{"192.168.1.10", "192.168.1.255", true, "192.168.1.0/24"},
-		{"2001:db8::1", "ff02::1", false, ""},
+		{"192.168.1.10", "255.255.255.255", false, "192.168.1.0/24", false}, // the largest learnt holding the source
+		{"192.168.1.10", "192.168.1.255", false, "192.168.1.0/24", false},   // directed broadcast of the /24
+		{"192.168.1.10", "192.168.1.15", false, "192.168.1.0/28", false},    // ... of the /28
+		{"10.9.3.4", "10.9.255.255", false, "10.9.0.0/16", false},
+		{"10.9.3.4", "10.9.3.255", false, "10.9.3.0/24", false}, // not the /16's: the .255 guess
+		{"10.1.2.1", "255.255.255.255", false, "10.1.2.0/31", false},
+		{"10.1.2.0", "10.1.2.1", false, "", false},                    // a /31 has no directed broadcast
+		{"172.16.1.5", "172.16.3.255", false, "172.16.0.0/22", false}, // local network's broadcast
+		{"172.16.1.5", "255.255.255.255", false, "172.16.0.0/22", false},
+		{"172.16.1.5", "172.16.1.255", false, "172.16.1.0/24", false},
+		{"10.20.30.40", "255.255.255.255", false, "", false}, // netmask unknown
+		{"0.0.0.0", "255.255.255.255", false, "", false},     // DHCP discover
+		{"169.254.3.3", "169.254.3.255", false, "", false},   // link-local
+		{"192.168.2.7", "192.168.1.255", false, "", false},   // another subnet's broadcast
+		{"192.168.1.255", "192.168.1.255", false, "", false},
+		{"192.168.1.10", "192.168.1.127", false, "", false}, // no /25 learnt, not .255
+		{"192.168.1.10", "255.255.255.255", true, "", false},
+		{"192.168.1.10", "192.168.1.255", true, "192.168.1.0/24", false},
+		{"2001:db8::1", "ff02::1", false, "", false},
+		{"10.9.3.4", "10.9.3.255", false, "", true},                      // the guess needs the Ethernet broadcast
+		{"192.168.1.10", "192.168.1.255", false, "192.168.1.0/24", true}, // a learnt domain's does not
+		{"172.16.1.5", "172.16.3.255", false, "172.16.0.0/22", true},     // nor a local network's
+		{"192.168.1.10", "255.255.255.255", false, "192.168.1.0/24", true},
 	}
 	for _, c := range cases {
 		fn := has
 		if c.noLearnt {
 			fn = nil
 		}
-		got, ok := BcastIPDomain(netip.MustParseAddr(c.src), netip.MustParseAddr(c.dst), fn, local)
+		got, ok := BcastIPDomain(netip.MustParseAddr(c.src), netip.MustParseAddr(c.dst), fn, local, !c.noGuess)
 		if c.want == "" {
 			if ok {
 				t.Errorf("%s→%s: %v, want none", c.src, c.dst, got)
@@ -77,7 +82,7 @@ func TestBcastDomainsFromIP(t *testing.T) {
 		eth(udp(2e9, ip("192.168.1.200"), ip("192.168.1.255"), 138, 138, []byte("x")), a, bcastMAC), // /24 hit
 		eth(udp(3e9, ip("192.168.1.200"), ip("192.168.1.255"), 138, 138, []byte("x")), a, bcastMAC), // /24 hit
 		eth(udp(4e9, ip("192.168.1.200"), ip("255.255.255.255"), 68, 67, []byte("x")), a, bcastMAC), // /24 hit
-		eth(udp(5e9, ip("192.168.1.200"), ip("192.168.1.255"), 138, 138, []byte("x")), a, b),        // unicast MAC: none
+		eth(udp(5e9, ip("192.168.1.200"), ip("192.168.1.255"), 139, 139, []byte("x")), a, b),        // unicast MAC: none
 		udp(6e9, ip("192.168.1.200"), ip("192.168.1.255"), 138, 138, []byte("x")),                   // no MAC: none
 		eth(udp(7e9, ip("10.5.5.5"), ip("10.5.5.255"), 137, 137, []byte("x")), b, bcastMAC),         // learns 10.5.5.0/24
 		eth(udp(8e9, ip("0.0.0.0"), ip("255.255.255.255"), 68, 67, []byte("x")), b, bcastMAC),       // none
@@ -87,14 +92,21 @@ func TestBcastDomainsFromIP(t *testing.T) {
 		tb.HandlePacket(p, decode.ErrNone)
 	}
 	// The kernel dataplane drains 5 more packets of the 10.5.5.5 → .255
-	// flow and 3 of a flow it never sent to the slow path.
+	// flow, 4 of the unicast-MAC one (the packet path saw it: no
+	// broadcast), and flows it never sent to the slow path: 3 packets to
+	// 10.6.6.255 (no MAC to tell: not counted), 2 to 192.168.1.255 (the
+	// learnt /24's broadcast) and 6 to 255.255.255.255 from 10.5.5.9 (the
+	// learnt /24 holding it).
 	tb.ApplyDeltas([]flow.Delta{
 		{A: ip("10.5.5.5"), B: ip("10.5.5.255"), APort: 137, BPort: 137, Proto: 17, Pkts: [2]uint64{5, 0}, Bytes: [2]uint64{500, 0}, FirstNs: [2]int64{10e9, 0}, LastNs: 11e9},
+		{A: ip("192.168.1.200"), B: ip("192.168.1.255"), APort: 139, BPort: 139, Proto: 17, Pkts: [2]uint64{4, 0}, Bytes: [2]uint64{400, 0}, FirstNs: [2]int64{10e9, 0}, LastNs: 11e9},
 		{A: ip("10.6.6.6"), B: ip("10.6.6.255"), APort: 137, BPort: 137, Proto: 17, Pkts: [2]uint64{3, 0}, Bytes: [2]uint64{300, 0}, FirstNs: [2]int64{10e9, 0}, LastNs: 11e9},
-	}, DataplaneCounts{Packets: 8, Bytes: 800})
+		{A: ip("192.168.1.77"), B: ip("192.168.1.255"), APort: 138, BPort: 138, Proto: 17, Pkts: [2]uint64{2, 0}, Bytes: [2]uint64{200, 0}, FirstNs: [2]int64{10e9, 0}, LastNs: 11e9},
+		{A: ip("10.5.5.9"), B: ip("255.255.255.255"), APort: 68, BPort: 67, Proto: 17, Pkts: [2]uint64{6, 0}, Bytes: [2]uint64{600, 0}, FirstNs: [2]int64{10e9, 0}, LastNs: 11e9},
+	}, DataplaneCounts{Packets: 20, Bytes: 2000})
 	want := map[netip.Prefix]uint64{
-		netip.MustParsePrefix("192.168.1.0/24"): 1 + 3,
-		netip.MustParsePrefix("10.5.5.0/24"):    1 + 1 + 5,
+		netip.MustParsePrefix("192.168.1.0/24"): 1 + 3 + 2,
+		netip.MustParsePrefix("10.5.5.0/24"):    1 + 1 + 5 + 6,
 	}
 	tb.View(func(v View) {
 		got := map[netip.Prefix]uint64{}

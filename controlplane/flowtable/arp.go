@@ -218,17 +218,23 @@ func (st *arpState) domain(vlan uint16, pfx netip.Prefix) *BcastDomain {
 // bcastIPLocked counts an IPv4 packet f carried to the Ethernet broadcast
 // in the domain BcastIPDomain picks, and remembers it on f for deltas.
 func (t *Table) bcastIPLocked(f *Flow, p *decode.Packet) {
+	st := t.arp
+	if f.bcast != nil && st != nil && int(f.bcastN) == len(st.domains) && p.Dst == f.Server {
+		f.bcast.Hits++ // the same packet as the last one, the same domains known
+		return
+	}
 	var learnt func(netip.Prefix) bool
-	if st := t.arp; st != nil && len(st.domains) > 0 {
+	if st != nil && len(st.domains) > 0 {
 		learnt = func(pfx netip.Prefix) bool { return st.domains[bcastKey{p.VLAN, pfx}] != nil }
 	}
 	pfx, ok := BcastIPDomain(p.Src, p.Dst, learnt, t.cfg.LocalNets, true)
 	if !ok {
 		return
 	}
-	if d := t.arpStateLocked().domain(p.VLAN, pfx); d != nil {
+	st = t.arpStateLocked()
+	if d := st.domain(p.VLAN, pfx); d != nil {
 		d.Hits++
-		f.bcast = d
+		f.bcast, f.bcastN = d, int32(len(st.domains))
 	}
 }
 

@@ -249,9 +249,9 @@ func testXDPMatchesUserspace(t *testing.T, slow bool) {
 	// the ARP-only socket when XDP hands ARP to the stack. The broadcasts
 	// hit the local /16 (flowtable/arp.go): its directed broadcast twice,
 	// and the limited broadcast from 10.55.0.11, which the /16 holds (the
-	// largest known network holding it, or the local network when the
-	// /16 is not learnt yet) - whether the slow path saw their Ethernet
-	// header or only the kernel counted them.
+	// largest network known to hold it, larger than ARP's /28, whichever
+	// was learnt first) - whether the slow path saw their Ethernet header
+	// or only the kernel counted them, in whatever order its deltas came.
 	for name, p := range map[string]*probeProc{"xdp": kernel, "afpacket": user} {
 		const wantBD = `{"bcast_domains":{"10.55.0.0/16":{"ghost_network":true,"hits":3},"10.55.0.0/28":{"ghost_network":true,"hits":1}}}`
 		var got string

@@ -46,11 +46,11 @@ import (
 // host), its source is neither 0.0.0.0 (a DHCP client that has no
 // address yet) nor link-local, and it hits the first of:
 //
-//  1. to 255.255.255.255: the largest domain already learnt (same VLAN)
-//     that holds the source, else the configured local network that does;
+//  1. to 255.255.255.255: the largest network known to hold the source,
+//     a domain already learnt (same VLAN) or a configured local network;
 //     nothing else is known of the source's netmask, so nothing else.
-//  2. to the directed broadcast (last address) of a learnt domain holding
-//     the source, the largest such; else of a local network holding it.
+//  2. to the directed broadcast (last address) of a network known to hold
+//     the source, learnt or configured: the largest such.
 //  3. to an address ending in .255 with the source in its /24: that /24,
 //     the commonest LAN mask (a longer or shorter one would have been
 //     learnt from ARP or configured, and caught by 2).
@@ -292,6 +292,10 @@ func BcastIPDomain(src, dst netip.Addr, learnt func(netip.Prefix) bool, localNet
 		host := uint32(0xFFFFFFFF) >> bits // bits < 32
 		return limited || (d&host == host && (s^d)&^host == 0)
 	}
+	// The largest known network that fits, learnt or configured: the
+	// shortest prefix wins, so the answer does not depend on the order
+	// domains were learnt in (a kernel dataplane's deltas come in any).
+	best := -1
 	if learnt != nil {
 		// A /31 (RFC 3021) has no directed broadcast, but its two hosts
 		// share the limited one.
@@ -300,18 +304,19 @@ func BcastIPDomain(src, dst netip.Addr, learnt func(netip.Prefix) bool, localNet
 			maxBits = 31
 		}
 		for bits := 0; bits <= maxBits; bits++ {
-			if !holds(bits) {
-				continue
-			}
-			if pfx := prefixOf(s, bits); learnt(pfx) {
-				return pfx, true
+			if holds(bits) && learnt(prefixOf(s, bits)) {
+				best = bits
+				break
 			}
 		}
 	}
 	for _, n := range localNets {
-		if n.Addr().Is4() && n.Bits() <= 30 && n.Contains(src) && holds(n.Bits()) {
-			return n.Masked(), true
+		if n.Addr().Is4() && n.Bits() <= 30 && (best < 0 || n.Bits() < best) && n.Contains(src) && holds(n.Bits()) {
+			best = n.Bits()
 		}
+	}
+	if best >= 0 {
+		return prefixOf(s, best), true
 	}
 	if guess24 && !limited && d&0xFF == 0xFF && s>>8 == d>>8 {
 		return prefixOf(s, 24), true

@@ -14,6 +14,7 @@ func TestBcastIPDomain(t *testing.T) {
 		netip.MustParsePrefix("192.168.1.0/24"): true,
 		netip.MustParsePrefix("10.9.0.0/16"):    true,
 		netip.MustParsePrefix("10.1.2.0/31"):    true,
+		netip.MustParsePrefix("172.16.1.0/28"):  true, // inside the local /22
 	}
 	has := func(p netip.Prefix) bool { return learnt[p] }
 	local := []netip.Prefix{netip.MustParsePrefix("172.16.0.0/22")}
@@ -30,9 +31,10 @@ func TestBcastIPDomain(t *testing.T) {
 		{"10.9.3.4", "10.9.255.255", false, "10.9.0.0/16", false},
 		{"10.9.3.4", "10.9.3.255", false, "10.9.3.0/24", false}, // not the /16's: the .255 guess
 		{"10.1.2.1", "255.255.255.255", false, "10.1.2.0/31", false},
-		{"10.1.2.0", "10.1.2.1", false, "", false},                    // a /31 has no directed broadcast
-		{"172.16.1.5", "172.16.3.255", false, "172.16.0.0/22", false}, // local network's broadcast
-		{"172.16.1.5", "255.255.255.255", false, "172.16.0.0/22", false},
+		{"10.1.2.0", "10.1.2.1", false, "", false},                       // a /31 has no directed broadcast
+		{"172.16.1.5", "172.16.3.255", false, "172.16.0.0/22", false},    // local network's broadcast
+		{"172.16.1.5", "255.255.255.255", false, "172.16.0.0/22", false}, // the local /22 is larger than the learnt /28
+		{"172.16.1.5", "172.16.1.15", false, "172.16.1.0/28", false},     // the learnt /28's own broadcast
 		{"172.16.1.5", "172.16.1.255", false, "172.16.1.0/24", false},
 		{"10.20.30.40", "255.255.255.255", false, "", false}, // netmask unknown
 		{"0.0.0.0", "255.255.255.255", false, "", false},     // DHCP discover

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"path/filepath"
 	"strings"
@@ -54,11 +55,16 @@ var (
 )
 
 func writeARPCapture(t *testing.T, path string) (start time.Time) {
+	return writeARPFrames(t, path, arpFrames)
+}
+
+// writeARPFrames writes frames one second apart from its start.
+func writeARPFrames(t *testing.T, path string, frames []arpFrame) (start time.Time) {
 	t.Helper()
 	w := pcaptest.Create(t, path)
 	start = time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	ts := start
-	for _, f := range arpFrames {
+	for _, f := range frames {
 		et := layers.EthernetTypeARP
 		if f.vlan != 0 {
 			et = layers.EthernetTypeDot1Q
@@ -207,5 +213,49 @@ func TestARPSpoofingRaisesMACAlert(t *testing.T) {
 	a = p.call(t, "GET", "/lua/rest/v2/get/network/alert/list.lua?ifid=0", "", admin)
 	if strings.Contains(string(a.body), "4112") {
 		t.Errorf("network alerts: %s", a.body)
+	}
+}
+
+// TestProxyARPRaisesManyIPsAlert: a MAC answering ARP for ten addresses
+// (more than the default threshold of 8) raises one "one MAC, many IPs"
+// MAC alert, the probe's own key 4223, about that MAC, at the time of the
+// pass that saw it: the last frame's (start+9) once the file is read, or
+// start+8 should a pass fall between the ninth and tenth replies (then the
+// count is 9).
+func TestProxyARPRaisesManyIPsAlert(t *testing.T) {
+	dir := t.TempDir()
+	pcap := filepath.Join(dir, "proxyarp.pcap")
+	var frames []arpFrame
+	for i := 1; i <= 10; i++ {
+		frames = append(frames, arpFrame{0, layers.ARPReply, arpMacM, arpMacA, arpMacM, arpMacA, net.IP{10, 9, 0, byte(i)}, net.IP{192, 168, 1, 10}})
+	}
+	start := writeARPFrames(t, pcap, frames).Unix()
+	p := startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, "db"))
+	a := p.call(t, "GET", "/lua/rest/v2/get/mac/alert/list.lua?ifid=0", "", basic("admin", testAdminPassword))
+	var list struct {
+		Records []struct {
+			AlertID struct {
+				Value string `json:"value"`
+			} `json:"alert_id"`
+			EntityVal   string `json:"entity_val"`
+			Description struct {
+				Descr string `json:"descr"`
+			} `json:"description"`
+			Tstamp struct {
+				Value int64 `json:"value"`
+			} `json:"tstamp"`
+		} `json:"records"`
+	}
+	if err := json.Unmarshal(a.env.Rsp, &list); err != nil || a.env.RC != 0 || len(list.Records) != 1 {
+		t.Fatalf("mac alerts: %s (%v)", a.body, err)
+	}
+	r := list.Records[0]
+	n := 10
+	if r.Tstamp.Value == start+8 {
+		n = 9
+	}
+	want := fmt.Sprintf("MAC 02:00:00:00:0A:66 answers ARP for %d IPs (more than 8): 10.9.0.1, 10.9.0.2, 10.9.0.3, 10.9.0.4, 10.9.0.5, 10.9.0.6, 10.9.0.7, 10.9.0.8, ...", n)
+	if r.AlertID.Value != "4223" || r.EntityVal != "02:00:00:00:0A:66" || r.Tstamp.Value != start+9-int64(10-n) || !strings.Contains(r.Description.Descr, want) {
+		t.Errorf("alert %+v\nwant 4223 about 02:00:00:00:0A:66 at %d, %q", r, start+9, want)
 	}
 }

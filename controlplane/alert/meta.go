@@ -80,7 +80,11 @@ const (
 
 // Other alert keys the probe raises.
 const (
-	OtherMACIPAssocChange   = 4096 + 16
+	OtherMACIPAssocChange = 4096 + 16
+	// OtherMACManyIPs is the probe's own "one MAC, many IPs" (ntopng has
+	// no such check): the last key of ntopng's "other" space (4096+127),
+	// which ntopng leaves unused (its highest is 4096+96).
+	OtherMACManyIPs         = 4096 + 127
 	OtherAMThresholdCross   = 4096 + 23
 	OtherPortErrors         = 4096 + 25
 	OtherPortStatusChange   = 4096 + 28
@@ -151,6 +155,8 @@ var metas = map[TypeID]Meta{
 	otherMeta(OtherUnresponsiveDevice): {Title: "Unresponsive Device", Check: "unresponsive_device", Score: 100},
 	otherMeta(OtherNoIfActivity):       {Title: "No Interface Activity", Check: "no_if_activity", Score: 100},
 	otherMeta(OtherMACIPAssocChange):   {Title: "MAC/IP Association Change", Check: "mac_ip_association_change", Score: 50},
+	// The same score as the association change: both say ARP is lying.
+	otherMeta(OtherMACManyIPs): {Title: "One MAC, Many IPs", Check: "mac_many_ips", Score: 50},
 }
 
 // MetaOf returns how the probe raises a definition; definitions it never

@@ -195,6 +195,8 @@ var unlisted = []Def{
 	{100, FamilyFlow, "alert_tcp_flow_reset"},
 	{4096 + 36, FamilyOther, "alert_snmp_trap"},
 	{4096 + 42, FamilyOther, "alert_unresponsive_device"},
+	// The probe's own (meta.go): not in ntopng's list, so not in the answer.
+	{4096 + 127, FamilyOther, "alert_mac_many_ips"},
 }
 
 var byType = func() map[TypeID]Def {

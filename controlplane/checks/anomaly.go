@@ -75,7 +75,7 @@ func (e *Engine) anomalyAlerts(st *ifState, snap *snapshot, ifc Iface, h *flowta
 		}
 		out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
 			a.Entity, a.EntityVal = alert.EntityHost, name
-			a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: alert.PeerName(h.LearntName()), Local: h.Local,
+			a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: hostAlertName(a, h), Local: h.Local,
 				Value: float64(b.Value), Threshold: float64(crossed)}
 			a.Info = fmt.Sprintf("%s as %s %d outside the expected range [%d, %d]", c.what, role, b.Value, b.LowerBound, b.UpperBound)
 			a.Detail, _ = json.Marshal(map[string]any{"value": b.Value, "lower_bound": b.LowerBound,

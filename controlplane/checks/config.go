@@ -107,6 +107,7 @@ var catalogue = []Check{
 
 	{Key: "too_many_drops", Subdir: SubdirInterface, Types: otherT(alert.OtherTooManyDrops), Threshold: 5, Unit: "% of packets", Enabled: true, Descr: "Packets lost by the capture or flows lost to a full flow table"},
 	{Key: "mac_ip_association_change", Subdir: SubdirInterface, Types: otherT(alert.OtherMACIPAssocChange), Enabled: true, Descr: "ARP replies giving an IP another MAC than its last reply did (ARP spoofing)"},
+	{Key: "mac_many_ips", Subdir: SubdirInterface, Types: otherT(alert.OtherMACManyIPs), Threshold: 8, Unit: "IPs one MAC answers ARP for", Enabled: true, Descr: "A MAC whose ARP replies claim more IPs than the threshold (proxy ARP, or a spoofer poisoning the segment)"},
 	{Key: "no_if_activity", Subdir: SubdirInterface, Types: otherT(alert.OtherNoIfActivity), Threshold: 60, Unit: "seconds", Enabled: true, Descr: "A live interface that saw no packet for longer than the threshold"},
 }
 

@@ -269,6 +269,7 @@ type ifState struct {
 	flowPassed       bool
 	losses           map[string]uint64 // system: loss counters at the last pass
 	arpSeq           uint64            // the last ARP association change raised (arp.go)
+	manyIPs          map[[6]byte]bool  // MACs over the mac_many_ips threshold, raised (arp.go)
 }
 
 type engagedKey struct {
@@ -315,7 +316,7 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		out = e.hostPass(st, snap, ifc, v, now, final, out)
 		out = e.behaviourPass(st, snap, ifc, v, now, out)
 		out = e.ifacePass(st, snap, ifc, v, now, out)
-		out = e.arpPass(st, snap, ifc, v, out)
+		out = e.arpPass(st, snap, ifc, v, now, out)
 	})
 	e.forgetGone(st)
 	e.emit(out)

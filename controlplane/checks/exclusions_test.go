@@ -3,7 +3,9 @@ package checks
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
@@ -18,6 +20,8 @@ import (
 func TestExclusionsStopFlowAlerts(t *testing.T) {
 	gw := netip.MustParseAddr("192.168.1.1")
 	far1 := netip.MustParseAddr("198.51.100.1")
+	at := time.Unix(0, t0)
+	expiredTLS := recordTLS12(t, "expired.example", at.AddDate(0, 0, -100), at.AddDate(0, 0, -10), netip.MustParseAddr("198.51.100.7"))
 	flowX := func(addr netip.Addr, id int) Exclusion {
 		return Exclusion{Type: ExclHost, Subdir: SubdirFlow, Addr: addr.String(), Key: id}
 	}
@@ -42,6 +46,13 @@ func TestExclusionsStopFlowAlerts(t *testing.T) {
 		{"domain", []Exclusion{{Type: ExclDomain, Domain: "coinhive.com"}}, dnsExchange(victim, gw, "coinhive.com"), nil},
 		{"subdomain", []Exclusion{{Type: ExclDomain, Domain: "COINHIVE.com."}}, dnsExchange(victim, gw, "ws.coinhive.com"), nil},
 		{"other domain", []Exclusion{{Type: ExclDomain, Domain: "hive.com"}}, dnsExchange(victim, gw, "coinhive.com"), []int{alert.FlowWebMining}},
+		// recordTLS12's self-signed certificate: its issuer is its subject,
+		// CN=expired.example (as nDPI prints DNs).
+		{"certificate issuer, any case", []Exclusion{{Type: ExclCertificate, Certificate: " cn=EXPIRED.example "}}, expiredTLS, nil},
+		{"another issuer", []Exclusion{{Type: ExclCertificate, Certificate: "CN=other.example"}}, expiredTLS,
+			[]int{alert.FlowTLSCertExpired, alert.FlowTLSSelfSigned}},
+		{"certificate exclusion, flow without one", []Exclusion{{Type: ExclCertificate, Certificate: "CN=expired.example"}}, stratum(far1),
+			[]int{alert.FlowKnownProtoNonStd, alert.FlowUnsafeProtocol, alert.FlowWebMining}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -123,6 +134,21 @@ func TestExclusionStopsHostAlertAndPersists(t *testing.T) {
 	}
 }
 
+func TestExclusionNormalForms(t *testing.T) {
+	cases := []struct{ in, want Exclusion }{
+		{Exclusion{Type: ExclMAC, Addr: " 02-00-00-00-0a-66 ", Key: alert.OtherMACManyIPs, Domain: "x"},
+			Exclusion{Type: ExclMAC, Subdir: SubdirMAC, Addr: "02:00:00:00:0A:66", Key: alert.OtherMACManyIPs}},
+		{Exclusion{Type: ExclCertificate, Certificate: " C=US, O=Let's Encrypt, CN=R3 ", Key: 7, Addr: "10.0.0.1"},
+			Exclusion{Type: ExclCertificate, Subdir: SubdirFlow, Certificate: "C=US, O=Let's Encrypt, CN=R3"}},
+	}
+	for _, c := range cases {
+		got, err := c.in.Normalize()
+		if err != nil || got != c.want {
+			t.Errorf("%+v: %+v %v, want %+v", c.in, got, err, c.want)
+		}
+	}
+}
+
 func TestExclusionValidation(t *testing.T) {
 	bad := []Exclusion{
 		{Type: "certificate"},
@@ -135,6 +161,13 @@ func TestExclusionValidation(t *testing.T) {
 		{Type: ExclDomain, Domain: "x.."},
 		{Type: ExclDomain, Domain: ".com"},
 		{Type: ExclHost, Subdir: SubdirHost, Addr: "fe80::1%eth0", Key: alert.HostSYNFlood},
+		{Type: ExclMAC, Addr: "10.0.0.1", Key: alert.OtherMACIPAssocChange},
+		{Type: ExclMAC, Addr: "02:00:00:00:00:01:02:03", Key: alert.OtherMACIPAssocChange}, // EUI-64
+		{Type: ExclMAC, Addr: "02:00:00:00:00:01", Key: alert.FlowUnidirectional},          // not a MAC alert
+		{Type: ExclMAC, Addr: "02:00:00:00:00:01"},
+		{Type: ExclCertificate, Certificate: "  "},
+		{Type: ExclCertificate, Certificate: "CN=a\nCN=b"},
+		{Type: ExclCertificate, Certificate: strings.Repeat("O=x, ", 300)},
 	}
 	for _, x := range bad {
 		if _, err := x.Normalize(); err == nil {

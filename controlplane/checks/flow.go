@@ -80,9 +80,17 @@ type flowEval struct {
 
 // add records a hit of the check key if that check is enabled.
 func (e *flowEval) add(key string, id int, info string) {
-	if e.snap.on(key) && len(e.hits) < maxHits && !e.snap.excl.flowExcluded(e.f.Client, e.f.Server, e.f.ServerName, id) {
+	if e.snap.on(key) && len(e.hits) < maxHits && !e.snap.excl.flowExcluded(e.f.Client, e.f.Server, e.f.ServerName, e.issuer, id) {
 		e.hits = append(e.hits, hit{id, info})
 	}
+}
+
+// issuer is the flow's server certificate issuer DN, "" if it showed none.
+func (e *flowEval) issuer() string {
+	if t := e.f.TLS(); t != nil && t.Cert != nil {
+		return t.Cert.Issuer
+	}
+	return ""
 }
 
 // flowChecks are the flow checks, each a small function that adds the
@@ -477,17 +485,22 @@ func better(a, b int) bool {
 	return a < b
 }
 
-// fillFlow copies what does not change over a flow's life.
+// fillFlow copies what does not change over a flow's life, and the peers'
+// names as they are when the alert is raised: ntopng stores an alert with
+// the names its hosts had then (its recorded answers for test_01.pcap
+// label 192.168.1.93 by its address in the two DNS alerts raised before
+// its mDNS name was learnt, and "lucas imac" in the 150 raised after); an
+// alias given later is added when alerts are listed (rest/alertnames.go).
 func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
 	fa.CliIP, fa.SrvIP = f.Client.String(), f.Server.String()
 	fa.CliPort, fa.SrvPort, fa.Proto, fa.VLAN = f.ClientPort, f.ServerPort, f.Proto, f.VLAN
 	fa.FirstSeen = f.FirstSeen / 1e9
 	fa.FlowKey, fa.HashID = f.Key(), f.HashID
 	if c := f.ClientHost(); c != nil {
-		fa.CliLocal = c.Local
+		fa.CliLocal, fa.CliName = c.Local, alert.PeerName(c.LearntName())
 	}
 	if s := f.ServerHost(); s != nil {
-		fa.SrvLocal = s.Local
+		fa.SrvLocal, fa.SrvName = s.Local, alert.PeerName(s.LearntName())
 	}
 }
 
@@ -499,12 +512,6 @@ func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 	fa.Bytes = [2]uint64{f.BytesC2S, f.BytesS2C}
 	fa.Packets = [2]uint64{f.PktsC2S, f.PktsS2C}
 	fa.LastSeen = f.LastSeen / 1e9
-	if c := f.ClientHost(); c != nil {
-		fa.CliName = alert.PeerName(c.LearntName())
-	}
-	if s := f.ServerHost(); s != nil {
-		fa.SrvName = alert.PeerName(s.LearntName())
-	}
 	fa.Related = flowRelated(f, fa.Related[:0])
 }
 

@@ -154,7 +154,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 			out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
 				a.Entity, a.EntityVal = alert.EntityHost, name
-				a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: alert.PeerName(h.LearntName()), Local: h.Local,
+				a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: hostAlertName(a, h), Local: h.Local,
 					IsAttacker: role == roleAttacker, IsVictim: role == roleVictim, Value: value, Threshold: th}
 				a.Info = fmt.Sprintf("%.0f %s > %.0f", value, unit, th)
 				a.Detail, _ = json.Marshal(map[string]any{"value": value, "threshold": th, "unit": unit,
@@ -213,7 +213,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 				}
 				out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
 					a.Entity, a.EntityVal = alert.EntityHost, name
-					a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: alert.PeerName(h.LearntName()), Local: h.Local, Value: score, Threshold: th}
+					a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: hostAlertName(a, h), Local: h.Local, Value: score, Threshold: th}
 					a.Info = fmt.Sprintf("score %.0f > %.0f", score, th)
 				}, out)
 			}
@@ -245,6 +245,15 @@ func keepEngaged(st *ifState, host flowtable.HostKey, active map[engagedKey]bool
 }
 
 // engage raises an engaged alert, or refreshes it if already engaged.
+// hostAlertName is the name a host alert shows: the host's when the alert
+// was raised (see fillFlow), kept while it stays engaged.
+func hostAlertName(a *alert.Alert, h *flowtable.Host) string {
+	if a.Host != nil {
+		return a.Host.Name
+	}
+	return alert.PeerName(h.LearntName())
+}
+
 func (e *Engine) engage(st *ifState, k engagedKey, ifid int, now int64, fill func(a *alert.Alert), out []emitItem) []emitItem {
 	if a := st.engaged[k]; a != nil {
 		fill(a)

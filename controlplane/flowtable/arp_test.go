@@ -163,3 +163,56 @@ func BenchmarkARPFrame(b *testing.B) {
 		}
 	})
 }
+
+// TestARPClaimsAndExpiry: the IPs each MAC's replies hold, moved when
+// another MAC answers for one, and given back when bindings age out of a
+// live table (LocalHostIdle 300 s by default).
+func TestARPClaimsAndExpiry(t *testing.T) {
+	a, m := [6]byte{2, 0, 0, 0, 0, 0xa}, [6]byte{2, 0, 0, 0, 0, 0x66}
+	tb := New(Config{})
+	reply := func(ts int64, mac [6]byte, ip string) {
+		tb.HandlePacket(arpPkt(ts, decode.ARPReply, [2][6]byte{mac, a}, mac, ip, a, "10.0.0.99"), decode.ErrNone)
+	}
+	for i, ip := range []string{"10.0.0.1", "10.0.0.2", "10.0.0.3"} {
+		reply(int64(i+1)*1e9, m, ip)
+	}
+	reply(4e9, a, "10.0.0.1")   // a takes .1 back
+	reply(5e9, m, "10.0.0.3")   // m again: no change
+	reply(400e9, m, "10.0.0.4") // much later: .2, .3 and .1 are older than 300 s then
+	claims := func() map[[6]byte]int {
+		got := map[[6]byte]int{}
+		tb.View(func(v View) { v.ARPClaims(func(mac [6]byte, n int) { got[mac] = n }) })
+		return got
+	}
+	// The reply target pair (a, 10.0.0.99) is a binding too, held by a.
+	if got := claims(); len(got) != 2 || got[m] != 3 || got[a] != 2 {
+		t.Fatalf("claims before expiry %v", got)
+	}
+	var ips []string
+	tb.View(func(v View) { v.ARPClaimed(m, func(b ARPBinding) { ips = append(ips, b.IP.String()) }) })
+	if len(ips) != 3 {
+		t.Errorf("m holds %v", ips)
+	}
+	tb.Tick(400e9)
+	// At 400 s, .2 (2 s) and .3 (5 s) and .1 (4 s) are gone; .99 was seen
+	// at 400 s as the last reply's target, .4 at 400 s.
+	if got := claims(); len(got) != 2 || got[m] != 1 || got[a] != 1 {
+		t.Errorf("claims after expiry %v", got)
+	}
+	n := 0
+	tb.View(func(v View) { v.ARPBindings(func(ARPBinding) { n++ }) })
+	if n != 2 {
+		t.Errorf("%d bindings after expiry, want 2", n)
+	}
+	// A capture file's table keeps its bindings.
+	off := New(Config{Offline: true})
+	off.HandlePacket(arpPkt(1e9, decode.ARPReply, [2][6]byte{m, a}, m, "10.0.0.1", a, "10.0.0.99"), decode.ErrNone)
+	off.Tick(4000e9)
+	off.View(func(v View) {
+		k := 0
+		v.ARPBindings(func(ARPBinding) { k++ })
+		if k != 2 {
+			t.Errorf("offline: %d bindings, want 2", k)
+		}
+	})
+}

@@ -182,6 +182,7 @@ func dropGone[T any](list []*T, gone func(*T) bool) []*T {
 
 func (t *Table) expireLocked() {
 	defer t.dropGoneLocked()
+	t.expireARPLocked() // arp.go
 	var o outbox
 	for k, f := range t.flows {
 		if !t.idleLocked(f) {

@@ -94,6 +94,13 @@ type Flow struct {
 	miningOut bool
 	httpSeen  uint8     // httpRequestSeen | httpResponseSeen
 	tls       *tlsState // only for flows that started with a ClientHello
+	// bcast is the broadcast domain the flow's packets to a broadcast
+	// address last hit (arp.go), so that a kernel dataplane's deltas of the
+	// flow count there too; nil for every other flow. bcastN is how many
+	// domains were known when it was chosen: domains are only ever added,
+	// so while that number holds the choice does too.
+	bcast  *BcastDomain
+	bcastN int32
 
 	cli, srv *Host
 }

@@ -216,6 +216,9 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 		}
 	}
 	t.accountLocked(f, p)
+	if p.HasMAC && p.DstMAC == bcastMAC && p.IPVersion == 4 {
+		t.bcastIPLocked(f, p) // arp.go
+	}
 	if p.Proto == decode.ProtoICMP || p.Proto == decode.ProtoICMPv6 {
 		t.unreachableLocked(p)
 	}

@@ -2,8 +2,10 @@ package rest
 
 import (
 	"encoding/json"
+	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/checks"
@@ -14,21 +16,25 @@ import (
 // companions, on the pro v1 and v2 paths. The engine applies them (an
 // excluded alert is never raised); these calls edit the stored list.
 //
-// Parameters are ntopng's: type (host or domain; certificate exclusions
-// are not supported and answer INVALID_ARGUMENTS), alert_addr, subdir
-// (host or flow), host_alert_key or flow_alert_key (alert_key accepted as
-// well), alert_domain, delete_alerts. Adding one already there and
-// deleting one that is not there answer OK, as ntopng's (it sets or clears
-// a bit). Changes are for administrators, reads for users with
-// allow_alerts. Device (MAC) exclusions are a separate feature and stay
-// NOT_ENABLED.
+// Parameters are ntopng's: type (host, domain or certificate; and mac, the
+// probe's), alert_addr, subdir (host or flow), host_alert_key or
+// flow_alert_key (alert_key accepted as well), alert_domain,
+// alert_certificate (the issuer DN, checks/exclusions.go), delete_alerts.
+// A MAC exclusion takes the MAC in alert_addr and the MAC alert key in
+// mac_alert_key (or alert_key): 4112 (association change) or 4223 (one
+// MAC, many IPs). Adding one already there and deleting one that is not
+// there answer OK, as ntopng's (it sets or clears a bit). Changes are for
+// administrators, reads for users with allow_alerts; a user limited to
+// some networks sees the host exclusions of those networks only, and the
+// others. Device exclusions (add/device/exclusion: ntopng's known-device
+// list, not alert silencing) are a separate feature and stay NOT_ENABLED.
 
 // The exclusion calls' parameters join http_lint's whitelist; the
 // handlers check their values (an address, a domain, a known alert key).
 func init() {
 	for k, v := range map[string]validator{
 		"type": vWord, "subdir": vWord, "alert_addr": vAny, "alert_domain": vAny, "alert_certificate": vAny,
-		"flow_alert_key": vNumber, "host_alert_key": vNumber, "alert_key": vNumber, "delete_alerts": vBool,
+		"flow_alert_key": vNumber, "host_alert_key": vNumber, "mac_alert_key": vNumber, "alert_key": vNumber, "delete_alerts": vBool,
 	} {
 		if _, dup := knownParams[k]; !dup {
 			knownParams[k] = v
@@ -57,20 +63,24 @@ type exclusionAnswer struct {
 	Subdir    string `json:"subdir"`
 	AlertAddr string `json:"alert_addr,omitempty"`
 	Domain    string `json:"alert_domain,omitempty"`
+	Cert      string `json:"alert_certificate,omitempty"`
 	AlertKey  int    `json:"alert_key"`
 	AlertName string `json:"alert_name,omitempty"` // the alert type's key (alert_dns_contacts...)
 }
 
 func exclusionOut(x checks.Exclusion) exclusionAnswer {
-	out := exclusionAnswer{Type: x.Type, Subdir: string(x.Subdir), AlertAddr: x.Addr, Domain: x.Domain, AlertKey: x.Key}
-	if x.Type == checks.ExclHost {
-		fam := alert.FamilyHost
-		if x.Subdir == checks.SubdirFlow {
-			fam = alert.FamilyFlow
-		}
-		if d, ok := alert.Lookup(alert.TypeID{Family: fam, ID: x.Key}); ok {
-			out.AlertName = d.Name
-		}
+	out := exclusionAnswer{Type: x.Type, Subdir: string(x.Subdir), AlertAddr: x.Addr, Domain: x.Domain, Cert: x.Certificate, AlertKey: x.Key}
+	fam := alert.FamilyHost
+	switch {
+	case x.Type == checks.ExclMAC:
+		fam = alert.FamilyOther
+	case x.Type != checks.ExclHost:
+		return out
+	case x.Subdir == checks.SubdirFlow:
+		fam = alert.FamilyFlow
+	}
+	if d, ok := alert.Lookup(alert.TypeID{Family: fam, ID: x.Key}); ok {
+		out.AlertName = d.Name
 	}
 	return out
 }
@@ -90,8 +100,11 @@ func exclusionArg(p Params) (checks.Exclusion, RC, any) {
 	}
 	x := checks.Exclusion{Type: p["type"]}
 	switch x.Type {
-	case checks.ExclHost:
+	case checks.ExclHost, checks.ExclMAC:
 		x.Addr, x.Subdir = p["alert_addr"], checks.Subdir(p["subdir"])
+		if x.Type == checks.ExclMAC {
+			x.Subdir = checks.SubdirMAC
+		}
 		keyParam := string(x.Subdir) + "_alert_key"
 		v, ok := p[keyParam]
 		if !ok || v == "" {
@@ -107,8 +120,8 @@ func exclusionArg(p Params) (checks.Exclusion, RC, any) {
 		x.Key = n
 	case checks.ExclDomain:
 		x.Domain = p["alert_domain"]
-	case "certificate":
-		return bad("certificate exclusions are not supported by this probe")
+	case checks.ExclCertificate:
+		x.Certificate = p["alert_certificate"]
 	}
 	x, err := x.Normalize()
 	if err != nil {
@@ -156,6 +169,16 @@ func (s *Server) deleteExcludedAlerts(eng *checks.Engine, x checks.Exclusion) er
 			match = func(a *alert.Alert) bool {
 				return a.Flow != nil && (hostIs(a.Flow.CliIP, x.Addr) || hostIs(a.Flow.SrvIP, x.Addr))
 			}
+		case x.Type == checks.ExclMAC:
+			fam, id := alert.FamilyOther, x.Key
+			f.Family, f.TypeID = &fam, &id
+			match = func(a *alert.Alert) bool { return a.Entity == alert.EntityMAC && a.EntityVal == x.Addr }
+		case x.Type == checks.ExclCertificate:
+			fam := alert.FamilyFlow
+			f.Family = &fam
+			match = func(a *alert.Alert) bool {
+				return a.Flow != nil && checks.CertificateMatches(relatedIssuer(a.Flow), x.Certificate)
+			}
 		default:
 			fam := alert.FamilyFlow
 			f.Family = &fam
@@ -168,6 +191,16 @@ func (s *Server) deleteExcludedAlerts(eng *checks.Engine, x checks.Exclusion) er
 		}
 	}
 	return nil
+}
+
+// relatedIssuer is the issuer DN a flow alert kept, "" if none.
+func relatedIssuer(f *alert.FlowAlert) string {
+	for _, kv := range f.Related {
+		if kv.K == checks.RelIssuerDN {
+			return kv.V
+		}
+	}
+	return ""
 }
 
 // hostIs compares an alert's address with an exclusion's (normalised).
@@ -198,16 +231,24 @@ func (s *Server) deleteAllAlertExclusions(r *request) (RC, any) {
 		return rc, rsp
 	}
 	typ := r.params["type"]
-	if typ != checks.ExclHost && typ != checks.ExclDomain {
-		return RCInvalidArguments, map[string]string{"error": "type must be host or domain"}
+	if !exclType(typ) {
+		return RCInvalidArguments, map[string]string{"error": exclTypeErr}
 	}
 	host := ""
 	if v := r.params["host"]; v != "" {
-		a, err := netip.ParseAddr(v)
-		if err != nil {
-			return RCInvalidArguments, map[string]string{"error": "host must be an IP address"}
+		if typ == checks.ExclMAC {
+			mac, err := net.ParseMAC(v)
+			if err != nil || len(mac) != 6 {
+				return RCInvalidArguments, map[string]string{"error": "host must be a MAC address"}
+			}
+			host = strings.ToUpper(mac.String())
+		} else {
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return RCInvalidArguments, map[string]string{"error": "host must be an IP address"}
+			}
+			host = a.Unmap().String()
 		}
-		host = a.Unmap().String()
 	}
 	if _, err := eng.DeleteExclusions(func(c checks.Exclusion) bool {
 		return c.Type == typ && (host == "" || c.Addr == host)
@@ -215,6 +256,12 @@ func (s *Server) deleteAllAlertExclusions(r *request) (RC, any) {
 		return errorAnswer(err)
 	}
 	return RCOK, nil
+}
+
+const exclTypeErr = "type must be host, mac, domain or certificate"
+
+func exclType(t string) bool {
+	return t == checks.ExclHost || t == checks.ExclMAC || t == checks.ExclDomain || t == checks.ExclCertificate
 }
 
 // addrArg reads a host address parameter.
@@ -283,8 +330,8 @@ func (s *Server) listExclusions(r *request, keep func(checks.Exclusion) bool) (R
 // getAlertExclusion lists the exclusions of a type.
 func (s *Server) getAlertExclusion(r *request) (RC, any) {
 	typ := r.params["type"]
-	if typ != checks.ExclHost && typ != checks.ExclDomain {
-		return RCInvalidArguments, map[string]string{"error": "type must be host or domain"}
+	if !exclType(typ) {
+		return RCInvalidArguments, map[string]string{"error": exclTypeErr}
 	}
 	return s.listExclusions(r, func(x checks.Exclusion) bool { return x.Type == typ })
 }

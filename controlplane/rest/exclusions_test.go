@@ -80,7 +80,7 @@ func TestAlertExclusionCalls(t *testing.T) {
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"host"}, "alert_addr": {"nohost"}, "subdir": {"host"}, "host_alert_key": {"6"}}, "INVALID_ARGUMENTS", ""},
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"host"}, "alert_addr": {"192.168.1.7"}, "subdir": {"host"}, "host_alert_key": {"9999"}}, "INVALID_ARGUMENTS", ""},
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"host"}, "alert_addr": {"192.168.1.7"}, "subdir": {"host"}}, "INVALID_ARGUMENTS", ""},
-		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {"CN=x"}}, "INVALID_ARGUMENTS", ""},
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {" "}}, "INVALID_ARGUMENTS", ""},
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"alert_addr": {"192.168.1.7"}}, "INVALID_ARGUMENTS", ""},
 		{watcher, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"host"}, "alert_addr": {"192.168.1.8"}, "subdir": {"host"}, "host_alert_key": {"6"}}, "NOT_GRANTED", ""},
 
@@ -212,6 +212,151 @@ func TestAlertExclusionDeleteAlerts(t *testing.T) {
 	})
 	sort.Strings(left)
 	want := []string{"flow 10.0.0.1>10.0.0.9 20", "flow 10.0.0.3>10.0.0.9 26", "host 10.0.0.1 5", "host 10.0.0.2 6"}
+	if fmt.Sprint(left) != fmt.Sprint(want) {
+		t.Errorf("alerts left %v, want %v", left, want)
+	}
+}
+
+// TestMACAndCertificateExclusionCalls: the mac and certificate types
+// through the same calls, v1 and v2. MAC alert names are ntopng's 4112
+// (alert_mac_ip_association_change) and the probe's 4223
+// (alert_mac_many_ips); lists go host, mac, domain, certificate.
+func TestMACAndCertificateExclusionCalls(t *testing.T) {
+	s, _ := newExclusionServer(t, t.TempDir())
+	boss, watcher, v6only := basicAuth("boss", "pw-boss"), basicAuth("watcher", "pw-watcher"), basicAuth("v6only", "pw-v6only")
+	const v1, v2 = "/lua/pro/rest/v1/", "/lua/pro/rest/v2/"
+	const le = "C=US, O=Let's Encrypt, CN=R3"
+	macA := `{"type":"mac","subdir":"mac","alert_addr":"02:00:00:00:0A:66","alert_key":4112,"alert_name":"alert_mac_ip_association_change"}`
+	macB := `{"type":"mac","subdir":"mac","alert_addr":"02:00:00:00:0A:66","alert_key":4223,"alert_name":"alert_mac_many_ips"}`
+	cert := `{"type":"certificate","subdir":"flow","alert_certificate":"C=US, O=Let's Encrypt, CN=R3","alert_key":0}`
+	steps := []struct {
+		who     map[string]string
+		method  string
+		path    string
+		params  url.Values
+		wantRC  string
+		wantRsp string
+	}{
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"02:00:00:00:0a:66"}, "mac_alert_key": {"4112"}}, "OK", "[]"},
+		{boss, "POST", v1 + "add/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"02-00-00-00-0A-66"}, "alert_key": {"4223"}}, "OK", "[]"},
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {le}}, "OK", "[]"},
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {" " + le}}, "OK", "[]"}, // the same one
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"192.168.1.7"}, "mac_alert_key": {"4112"}}, "INVALID_ARGUMENTS", ""},
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"02:00:00:00:0a:66"}, "mac_alert_key": {"26"}}, "INVALID_ARGUMENTS", ""},
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"02:00:00:00:0a:66"}}, "INVALID_ARGUMENTS", ""},
+		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"certificate"}}, "INVALID_ARGUMENTS", ""},
+		{watcher, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {"CN=x"}}, "NOT_GRANTED", ""},
+
+		{watcher, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"mac"}}, "OK", "[" + macA + "," + macB + "]"},
+		{watcher, "GET", v1 + "get/alert/exclusion.lua", url.Values{"type": {"certificate"}}, "OK", "[" + cert + "]"},
+		{v6only, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"mac"}}, "OK", "[" + macA + "," + macB + "]"},
+
+		{boss, "POST", v2 + "delete/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"02:00:00:00:0A:66"}, "mac_alert_key": {"4112"}}, "OK", "[]"},
+		{boss, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"mac"}}, "OK", "[" + macB + "]"},
+		{boss, "POST", v2 + "delete/all/alert/exclusions.lua", url.Values{"type": {"mac"}, "host": {"02:00:00:00:00:01"}}, "OK", "[]"}, // another MAC
+		{boss, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"mac"}}, "OK", "[" + macB + "]"},
+		{boss, "POST", v2 + "delete/all/alert/exclusions.lua", url.Values{"type": {"mac"}, "host": {"192.168.1.1"}}, "INVALID_ARGUMENTS", ""},
+		{boss, "POST", v2 + "delete/all/alert/exclusions.lua", url.Values{"type": {"mac"}, "host": {"02:00:00:00:0a:66"}}, "OK", "[]"},
+		{boss, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"mac"}}, "OK", "[]"},
+		{boss, "POST", v1 + "delete/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {le}}, "OK", "[]"},
+		{boss, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"certificate"}}, "OK", "[]"},
+	}
+	for i, st := range steps {
+		uri := st.path
+		if len(st.params) > 0 {
+			uri += "?" + st.params.Encode()
+		}
+		ctx := scopeDo(s, st.method, uri, st.who)
+		env := decodeEnv[json.RawMessage](t, ctx.Response.Body())
+		if env.RCStr != st.wantRC {
+			t.Errorf("step %d %s %s: rc %s, want %s (%s)", i, st.method, uri, env.RCStr, st.wantRC, ctx.Response.Body())
+			continue
+		}
+		if st.wantRsp != "" && string(env.Rsp) != st.wantRsp {
+			t.Errorf("step %d %s %s: rsp\n %s\nwant\n %s", i, st.method, uri, env.Rsp, st.wantRsp)
+		}
+	}
+}
+
+// TestMACAndCertificateExclusionsExportImport: both kinds ride in
+// export/all and come back with an import.
+func TestMACAndCertificateExclusionsExportImport(t *testing.T) {
+	s, eng := newExclusionServer(t, t.TempDir())
+	boss := basicAuth("boss", "pw-boss")
+	for _, q := range []string{
+		"type=mac&alert_addr=02:00:00:00:0a:66&mac_alert_key=4223",
+		"type=certificate&" + url.Values{"alert_certificate": {"CN=appliance.local"}}.Encode(),
+	} {
+		if env := decodeEnv[json.RawMessage](t, scopeDo(s, "POST", "/lua/pro/rest/v2/add/alert/exclusion.lua?"+q, boss).Response.Body()); env.RCStr != "OK" {
+			t.Fatalf("add %s: %+v", q, env)
+		}
+	}
+	exp := decodeEnv[configEnvelope](t, scopeDo(s, "GET", "/lua/rest/v1/export/all/config.lua", boss).Response.Body())
+	var all map[string]json.RawMessage
+	if err := json.Unmarshal(exp.Rsp.Modules["all"], &all); err != nil {
+		t.Fatal(err)
+	}
+	want := `[{"type":"mac","subdir":"mac","alert_addr":"02:00:00:00:0A:66","alert_key":4223},` +
+		`{"type":"certificate","subdir":"flow","alert_certificate":"CN=appliance.local"}]`
+	if got := string(all["alert_exclusions"]); got != want {
+		t.Fatalf("export all alert_exclusions = %s, want %s", got, want)
+	}
+	file, _ := json.Marshal(exp.Rsp)
+	if _, err := eng.DeleteExclusions(func(checks.Exclusion) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	imp := scopeDo(s, "POST", "/lua/rest/v1/import/all/config.lua?"+url.Values{"JSON": {string(file)}}.Encode(), boss)
+	if env := decodeEnv[json.RawMessage](t, imp.Response.Body()); env.RCStr != "OK" {
+		t.Fatalf("import all: %s", imp.Response.Body())
+	}
+	xs, err := eng.Exclusions()
+	if err != nil || len(xs) != 2 || xs[0].Addr != "02:00:00:00:0A:66" || xs[1].Certificate != "CN=appliance.local" {
+		t.Fatalf("after import: %+v %v", xs, err)
+	}
+}
+
+// TestMACAndCertificateExclusionDeleteAlerts: delete_alerts=true removes
+// the MAC alerts of that key about that MAC, and the flow alerts whose
+// flow showed a certificate from that issuer; the others stay.
+func TestMACAndCertificateExclusionDeleteAlerts(t *testing.T) {
+	s, eng := newExclusionServer(t, t.TempDir())
+	boss := basicAuth("boss", "pw-boss")
+	mac := func(m string, id int) *alert.Alert {
+		return &alert.Alert{Entity: alert.EntityMAC, EntityVal: m, Family: alert.FamilyOther, TypeID: id, Tstamp: 100, TstampEnd: 100, Count: 1}
+	}
+	flow := func(srv, issuer string) *alert.Alert {
+		fa := &alert.FlowAlert{CliIP: "10.0.0.1", SrvIP: srv}
+		if issuer != "" {
+			fa.Related = []alert.KV{{K: checks.RelTLSServerName, V: "x"}, {K: checks.RelIssuerDN, V: issuer}}
+		}
+		return &alert.Alert{Entity: alert.EntityFlow, EntityVal: "10.0.0.1-" + srv, Family: alert.FamilyFlow, TypeID: alert.FlowTLSSelfSigned,
+			Tstamp: 100, TstampEnd: 101, Count: 1, Flow: fa}
+	}
+	if err := eng.Archive().PutAll([]*alert.Alert{
+		mac("02:00:00:00:0A:66", alert.OtherMACManyIPs), mac("02:00:00:00:0A:66", alert.OtherMACIPAssocChange), mac("02:00:00:00:0A:01", alert.OtherMACManyIPs),
+		flow("10.0.0.7", "CN=appliance.local"), flow("10.0.0.8", "CN=other"), flow("10.0.0.9", ""),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		"type=mac&alert_addr=02:00:00:00:0a:66&mac_alert_key=4223&delete_alerts=true",
+		"type=certificate&alert_certificate=cn%3Dappliance.local&delete_alerts=true",
+	} {
+		if env := decodeEnv[json.RawMessage](t, scopeDo(s, "POST", "/lua/pro/rest/v2/add/alert/exclusion.lua?"+q, boss).Response.Body()); env.RCStr != "OK" {
+			t.Fatalf("%s: %+v", q, env)
+		}
+	}
+	var left []string
+	_ = eng.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error {
+		if a.Flow != nil {
+			left = append(left, "flow "+a.Flow.SrvIP)
+		} else {
+			left = append(left, fmt.Sprintf("mac %s %d", a.EntityVal, a.TypeID))
+		}
+		return nil
+	})
+	sort.Strings(left)
+	want := []string{"flow 10.0.0.8", "flow 10.0.0.9", "mac 02:00:00:00:0A:01 4223", "mac 02:00:00:00:0A:66 4112"}
 	if fmt.Sprint(left) != fmt.Sprint(want) {
 		t.Errorf("alerts left %v, want %v", left, want)
 	}

@@ -41,6 +41,8 @@ const (
 	FlowWebMining          = 27
 	FlowTLSSelfSigned      = 28
 	FlowKnownProtoNonStd   = 30
+	FlowURLPossibleXSS     = 39
+	FlowURLPossibleSQLi    = 40
 	FlowUnexpectedDHCP     = 32
 	FlowUnexpectedDNS      = 33
 	FlowUnexpectedSMTP     = 34
@@ -111,6 +113,8 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowUnexpectedSMTP):     {Title: "Unexpected SMTP server found", Check: "unexpected_smtp", Score: 100, CliAttacker: true},
 	flowMeta(FlowUnexpectedNTP):      {Title: "Unexpected NTP server found", Check: "unexpected_ntp", Score: 100, CliAttacker: true},
 	flowMeta(FlowZeroWindow):         {Title: "TCP Zero Window", Check: "zero_tcp_window", Score: 10},
+	flowMeta(FlowURLPossibleXSS):     {Title: "Possible XSS", Check: "ndpi_url_possible_xss", Score: 250, Risk: 1, CliAttacker: true, SrvVictim: true},
+	flowMeta(FlowURLPossibleSQLi):    {Title: "Possible SQL Injection", Check: "ndpi_url_possible_sql_injection", Score: 250, Risk: 2, CliAttacker: true, SrvVictim: true},
 	flowMeta(FlowNumericIPHost):      {Title: "HTTP Numeric IP Host", Check: "ndpi_http_numeric_ip_host", Score: 10, Risk: 12},
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
 	flowMeta(FlowHTTPSuspiciousUA):   {Title: "HTTP Suspicious User-Agent", Check: "ndpi_http_suspicious_user_agent", Score: 100, Risk: 11},

@@ -84,6 +84,8 @@ var catalogue = []Check{
 	{Key: "ndpi_error_code_detected", Subdir: SubdirFlow, Types: flowT(alert.FlowErrorCode), Enabled: true, Descr: "DNS answers with an error code"},
 	{Key: "ndpi_http_numeric_ip_host", Subdir: SubdirFlow, Types: flowT(alert.FlowNumericIPHost), Enabled: true, Descr: "HTTP or TLS naming the server by address"},
 	{Key: "ndpi_http_suspicious_user_agent", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspiciousUA), Enabled: true, Descr: "HTTP requests with an odd User-Agent (test tools, braces, odd lengths)"},
+	{Key: "ndpi_url_possible_xss", Subdir: SubdirFlow, Types: flowT(alert.FlowURLPossibleXSS), Enabled: true, Descr: "HTTP query values libinjection calls cross-site scripting"},
+	{Key: "ndpi_url_possible_sql_injection", Subdir: SubdirFlow, Types: flowT(alert.FlowURLPossibleSQLi), Enabled: true, Descr: "HTTP query values libinjection calls SQL injection"},
 	{Key: "ndpi_http_suspicious_url", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspiciousURL), Enabled: true, Descr: "HTTP URLs climbing directories (..)"},
 	{Key: "ndpi_http_suspicious_content", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspContent), Enabled: true, Descr: "HTTP text or JSON responses whose body is binary"},
 	{Key: "ndpi_possible_exploit", Subdir: SubdirFlow, Types: flowT(alert.FlowPossibleExploit), Enabled: true, Descr: "HTTP User-Agents carrying code or lookups (Log4Shell ${jndi:...}, PHP)"},

@@ -17,6 +17,8 @@ const (
 // nDPI 4.2 agrees except for an expired certificate, which it still split
 // evenly before blaming the server for it.
 var riskClientPct = map[int]int{
+	1:  90, // URL possible XSS
+	2:  90, // URL possible SQL injection
 	5:  50, // known protocol on non-standard port
 	6:  90, // TLS self-signed certificate
 	7:  90, // obsolete TLS version

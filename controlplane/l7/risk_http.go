@@ -8,9 +8,8 @@ import (
 // HTTPRequestRisks raises what nDPI 4.2 finds in the first request of an
 // HTTP flow (payload starts with its request line): a suspicious
 // User-Agent (ndpi_check_user_agent) and, as ndpiReader and ntopng add from
-// ndpi_validate_url, a suspicious URL. The XSS and SQL injection checks of
-// ndpi_validate_url (libinjection) are not ported: a URL they would flag
-// is not flagged here either (see ndpi-detection.md §5).
+// ndpi_validate_url, a possible XSS or SQL injection in the URL's query or
+// a suspicious URL (see URLRisk and ndpi-detection.md §5).
 func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
 	head := payload
 	if end := bytes.Index(head, []byte("\r\n\r\n")); end >= 0 {
@@ -53,17 +52,24 @@ func userAgentRisks(ua string, ri *RiskInfo) {
 	}
 }
 
-// urlRisks is the part of ndpi_validate_url ported here, on nDPI's
-// http.url (the Host value, then the target unless it is absolute): with
-// no injection found (the checks are not ported), ".." anywhere in the URL
-// makes it suspicious.
+// urlRisks gives the risk of ndpi_validate_url (URLRisk) on nDPI's
+// http.url: the Host value followed by the request target, unless the
+// target is absolute ("http://...", nDPI's proxy check) or the same text
+// as the Host. nDPI builds no URL for a request without a Host, so that
+// request has no URL risk.
 func urlRisks(host, target string, ri *RiskInfo) {
-	u := target
-	if !strings.HasPrefix(target, "http://") && !strings.HasPrefix(target, "https://") {
-		u = host + target
+	if host == "" || target == "" {
+		return
 	}
-	if strings.Contains(u, "..") {
-		ri.Set(RiskHTTPSuspiciousURL, u)
+	u := target
+	if !strings.HasPrefix(target, "http://") {
+		u = host
+		if target != host {
+			u += target
+		}
+	}
+	if r := URLRisk(u); r != RiskNone {
+		ri.Set(r, u)
 	}
 }
 

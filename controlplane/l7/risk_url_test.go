@@ -132,3 +132,21 @@ func encodeAll(b []byte) string {
 	}
 	return sb.String()
 }
+
+// BenchmarkURLRisk is ndpi_validate_url's cost per URL: a query-less
+// path, an ordinary query, an XSS and a SQL injection (libinjection runs
+// five HTML contexts and several SQL ones per value).
+func BenchmarkURLRisk(b *testing.B) {
+	for _, c := range []struct{ name, url string }{
+		{"path", "www.example.com/static/js/app.min.js"},
+		{"query", "www.example.com/search?q=network+probe&page=2&lang=en"},
+		{"xss", "www.example.com/s?q=<script>alert(1)</script>"},
+		{"sqli", "www.example.com/i?id=1'+OR+'1'='1"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for range b.N {
+				URLRisk(c.url)
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package flowtable_test
 
 import (
+	"cmp"
 	"net"
 	"net/url"
 	"strings"
@@ -11,7 +12,9 @@ import (
 // (unique, it names the flow) and its request target as sent.
 type injectCase struct {
 	host, target string
-	noHost       bool // the request carries no Host header
+	noHost       bool   // the request carries no Host header
+	method       string // "" is GET
+	port         uint16 // the server's, 0 is 80
 }
 
 // injectCases are URLs in libinjection's own test style: XSS in its five
@@ -163,6 +166,14 @@ var injectCases = []injectCase{
 	{host: "abs-https.example", target: "https://abs-https.example/s?q=<script>alert(1)</script>"},
 	{host: "nohost.example", target: "/s?q=<script>alert(1)</script>", noHost: true},
 	{host: "hostq.example?q=<script>alert(1)</script>", target: "/"},
+	// Other ports and methods, proxies.
+	{host: "port-8080.example", target: "/s?q=<script>alert(1)</script>", port: 8080},
+	{host: "port-3128.example", target: "http://port-3128.example/s?q=<script>alert(1)</script>", port: 3128},
+	{host: "port-8000.example", target: "/i?id=1'+OR+'1'='1", port: 8000},
+	{host: "port-other.example", target: "/s?q=<script>alert(1)</script>", port: 8888},
+	{host: "method-post.example", target: "/s?q=<script>alert(1)</script>", method: "POST"},
+	{host: "method-head.example", target: "/i?id=1'+OR+'1'='1", method: "HEAD"},
+	{host: "method-connect.example:443", target: "method-connect.example:443", method: "CONNECT", port: 3128},
 	// Long URLs: the attack before and after nDPI's 255 characters.
 	{host: "long-early.example", target: "/s?q=<script>alert(1)</script>&pad=" + strings.Repeat("a", 300)},
 	{host: "long-late.example", target: "/s?pad=" + strings.Repeat("a", 300) + "&q=<script>alert(1)</script>"},
@@ -175,14 +186,15 @@ func writeInjectCapture(t *testing.T) string {
 	w := newCapWriter(t, "inject.pcap")
 	cli := net.IP{192, 0, 2, 10}
 	for i, c := range injectCases {
-		req := "GET " + c.target + " HTTP/1.1\r\n"
+		method, port := cmp.Or(c.method, "GET"), cmp.Or(c.port, 80)
+		req := method + " " + c.target + " HTTP/1.1\r\n"
 		if !c.noHost {
 			req += "Host: " + c.host + "\r\n"
 		}
 		req += "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nAccept: */*\r\n\r\n"
 		resp := "HTTP/1.1 200 OK\r\nServer: test\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>"
 		srv := injectServer(i)
-		w.tcpConn(cli, srv, uint16(26000+i), 80, []byte(req), []byte(resp))
+		w.tcpConn(cli, srv, uint16(26000+i), port, []byte(req), []byte(resp))
 	}
 	return w.Path
 }
@@ -194,7 +206,7 @@ func injectServer(i int) net.IP { return net.IP{198, 18, byte(i / 200), byte(10 
 // for ("" if none): the probe keeps no server name from some of them.
 func injectCaseHost(key string) string {
 	for i, c := range injectCases {
-		if strings.Contains(key, " "+injectServer(i).String()+":80") {
+		if strings.Contains(key, " "+injectServer(i).String()+":") {
 			return c.host
 		}
 	}

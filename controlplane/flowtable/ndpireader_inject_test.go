@@ -3,9 +3,15 @@ package flowtable_test
 import (
 	"cmp"
 	"net"
+	"net/netip"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // injectCase is one request of the generated injection capture: its Host
@@ -202,13 +208,71 @@ func writeInjectCapture(t *testing.T) string {
 // injectServer is the server address of the i-th injectCase.
 func injectServer(i int) net.IP { return net.IP{198, 18, byte(i / 200), byte(10 + i%200)} }
 
-// injectCaseHost is the Host of the injectCase a flowKey of the capture is
-// for ("" if none): the probe keeps no server name from some of them.
-func injectCaseHost(key string) string {
-	for i, c := range injectCases {
-		if strings.Contains(key, " "+injectServer(i).String()+":") {
-			return c.host
+// caseName is the name of the generated case a flowKey is for: names[i]
+// for the flow to injectServer(i), "" for no case.
+func caseName(names []string, key string) string {
+	for _, ep := range strings.Fields(key)[1:] {
+		ap, err := netip.ParseAddrPort(ep)
+		if a := ap.Addr().As4(); err != nil || !ap.Addr().Is4() || a[0] != 198 || a[1] != 18 {
+			continue
+		}
+		a := ap.Addr().As4()
+		if i := int(a[2])*200 + int(a[3]) - 10; i >= 0 && i < len(names) {
+			return names[i]
 		}
 	}
 	return ""
+}
+
+// injectHosts are the injection capture's case names, its Hosts.
+func injectHosts() []string {
+	var hosts []string
+	for _, c := range injectCases {
+		hosts = append(hosts, c.host)
+	}
+	return hosts
+}
+
+// writeCorpusCapture: every input of the test files libinjection-go
+// ships (libinjection's own SQLi, XSS, folding and tokenizer tests) as a
+// query value, one request each; it returns the capture and each case's
+// name (its test file). Inputs whose URL is longer than the 255
+// characters ndpiReader validates are left out.
+func writeCorpusCapture(t *testing.T) (string, []string) {
+	t.Helper()
+	out, err := exec.Command(fixture.Tool(t, "go"), "list", "-m", "-f", "{{.Dir}}", "github.com/corazawaf/libinjection-go").Output()
+	if err != nil {
+		t.Fatalf("finding libinjection-go's tests: %v", err)
+	}
+	files, err := filepath.Glob(filepath.Join(strings.TrimSpace(string(out)), "tests", "test-*.txt"))
+	if err != nil || len(files) < 400 {
+		t.Fatalf("libinjection-go's tests: %d files (%v)", len(files), err)
+	}
+	w := newCapWriter(t, "corpus.pcap")
+	cli := net.IP{192, 0, 2, 10}
+	var names []string
+	long := 0
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok1 := strings.Cut(string(b), "--INPUT--\n")
+		in, _, ok2 := strings.Cut(rest, "--EXPECTED--")
+		if !ok1 || !ok2 {
+			t.Fatalf("%s: no input", f)
+		}
+		in = strings.TrimSuffix(in, "\n")
+		const host = "corpus.example"
+		target := "/i?v=" + url.QueryEscape(in)
+		if len(host)+len(target) > 255 {
+			long++
+			continue
+		}
+		req := "GET " + target + " HTTP/1.1\r\nHost: " + host + "\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n"
+		w.tcpConn(cli, injectServer(len(names)), uint16(30000+len(names)), 80, []byte(req), []byte("HTTP/1.1 204 No Content\r\n\r\n"))
+		names = append(names, filepath.Base(f))
+	}
+	t.Logf("corpus.pcap: %d of libinjection's test inputs, %d left out as longer than ndpiReader's URL", len(names), long)
+	return w.Path, names
 }

@@ -126,6 +126,9 @@ var dgaOtherDNS = []string{"lbnvwjfkqsjvmkpb.com", "qyvadtexhkzv.net", "www.exam
 // against the real nDPI 4.2: on ntopng's captures and a generated one,
 // every flow has the compared risks ndpiReader prints, no more, no fewer.
 func TestRisksMatchNDPIReader(t *testing.T) {
+	corpus, corpusNames := writeCorpusCapture(t)
+	// The generated captures whose flows are named by case, not by Host.
+	caseNames := map[string][]string{"inject.pcap": injectHosts(), "corpus.pcap": corpusNames}
 	captures := []string{
 		fixture.Shared(t, ntopngE2E+"/pcap/test_01.pcap"),
 		fixture.Shared(t, ntopngE2E+"/pcap/test_02.pcap"),
@@ -134,6 +137,7 @@ func TestRisksMatchNDPIReader(t *testing.T) {
 		writeMiningCapture(t),
 		writeHTTPRiskCapture(t),
 		writeInjectCapture(t),
+		corpus,
 	}
 	usedKnown := map[string]bool{}
 	for _, pcap := range captures {
@@ -164,8 +168,8 @@ func TestRisksMatchNDPIReader(t *testing.T) {
 				continue
 			}
 			name := names[k]
-			if base == "inject.pcap" {
-				name = injectCaseHost(k)
+			if ns, ok := caseNames[base]; ok {
+				name = caseName(ns, k)
 			}
 			if d, ok := riskKnownDifferences[base+" "+name]; ok && slices.Equal(d.ndpi, ndpi[k]) && slices.Equal(d.probe, got) {
 				usedKnown[base+" "+name] = true
@@ -298,11 +302,14 @@ var riskKnownDifferences = map[string]struct {
 // 3.9.2 inside libndpi 4.2 does not: "1.e" numbers, a bypass fixed after
 // 3.9.2 (v0.2.2, which answers as 3.9.2 here, panics on an unterminated
 // CDATA section; see l7's TestURLRisk).
-var libinjectionAfter392 = []string{"later-eparen.example", "later-emod.example", "later-ediv.example", "later-eand.example"}
+var libinjectionAfter392 = []string{
+	"inject.pcap later-eparen.example", "inject.pcap later-emod.example", "inject.pcap later-ediv.example", "inject.pcap later-eand.example",
+	"corpus.pcap test-sqli-1e-001.txt", "corpus.pcap test-sqli-1e-002.txt", "corpus.pcap test-sqli-1e-003.txt", "corpus.pcap test-sqli-1e-004.txt",
+}
 
 func init() {
-	for _, host := range libinjectionAfter392 {
-		riskKnownDifferences["inject.pcap "+host] = struct {
+	for _, flow := range libinjectionAfter392 {
+		riskKnownDifferences[flow] = struct {
 			ndpi, probe []l7.Risk
 			why         string
 		}{nil, []l7.Risk{l7.RiskURLPossibleSQLInjection}, "libinjection-go v0.3.5 knows the \"1.e\" number bypass that libinjection 3.9.2 misses"}

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"html"
 	"strings"
 )
 
@@ -195,9 +196,14 @@ func riskLink(risk int) string {
 
 // Describe is the alert's description as ntopng words it (with its HTML
 // for nDPI risks); it is "" when the title says everything.
+//
+// An nDPI risk's info is text from the wire (a URL carrying an attack, a
+// User-Agent), so it is HTML-escaped: the description is HTML that
+// consoles render.
 func Describe(t TypeID, info string) string {
 	m := MetaOf(t)
 	if m.Risk != 0 {
+		info = html.EscapeString(info)
 		lead := m.Title
 		if m.Lead != "" {
 			lead = m.Lead

@@ -21,6 +21,9 @@ type injectCase struct {
 	noHost       bool   // the request carries no Host header
 	method       string // "" is GET
 	port         uint16 // the server's, 0 is 80
+	// then: a second request on the same connection, after the answer to
+	// the first.
+	then string
 }
 
 // injectCases are URLs in libinjection's own test style: XSS in its five
@@ -180,6 +183,9 @@ var injectCases = []injectCase{
 	{host: "method-post.example", target: "/s?q=<script>alert(1)</script>", method: "POST"},
 	{host: "method-head.example", target: "/i?id=1'+OR+'1'='1", method: "HEAD"},
 	{host: "method-connect.example:443", target: "method-connect.example:443", method: "CONNECT", port: 3128},
+	// Keep-alive: the attack in the connection's second request.
+	{host: "second-nohost.example", target: "/", noHost: true, then: "/s?q=<script>alert(1)</script>"},
+	{host: "second-plain.example", target: "/", then: "/s?q=<script>alert(1)</script>"},
 	// Long URLs: the attack before and after nDPI's 255 characters.
 	{host: "long-early.example", target: "/s?q=<script>alert(1)</script>&pad=" + strings.Repeat("a", 300)},
 	{host: "long-late.example", target: "/s?pad=" + strings.Repeat("a", 300) + "&q=<script>alert(1)</script>"},
@@ -200,7 +206,11 @@ func writeInjectCapture(t *testing.T) string {
 		req += "User-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\nAccept: */*\r\n\r\n"
 		resp := "HTTP/1.1 200 OK\r\nServer: test\r\nContent-Type: text/html\r\nContent-Length: 6\r\n\r\n<html>"
 		srv := injectServer(i)
-		w.tcpConn(cli, srv, uint16(26000+i), port, []byte(req), []byte(resp))
+		payloads := [][]byte{[]byte(req), []byte(resp)}
+		if c.then != "" {
+			payloads = append(payloads, []byte(method+" "+c.then+" HTTP/1.1\r\nHost: "+c.host+"\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)\r\n\r\n"), []byte(resp))
+		}
+		w.tcpConn(cli, srv, uint16(26000+i), port, payloads...)
 	}
 	return w.Path
 }

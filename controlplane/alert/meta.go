@@ -53,6 +53,8 @@ const (
 	FlowTLSNotHTTPS        = 46
 	FlowHTTPSuspiciousUA   = 42
 	FlowHTTPSuspiciousURL  = 44
+	FlowHTTPSuspHeader     = 45
+	FlowClearTextCreds     = 62
 	FlowDGADomain          = 47
 	FlowUnsafeProtocol     = 52
 	FlowHTTPSuspContent    = 63
@@ -120,6 +122,8 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
 	flowMeta(FlowHTTPSuspiciousUA):   {Title: "HTTP Suspicious User-Agent", Check: "ndpi_http_suspicious_user_agent", Score: 100, Risk: 11},
 	flowMeta(FlowHTTPSuspiciousURL):  {Title: "HTTP Suspicious URL", Check: "ndpi_http_suspicious_url", Score: 100, Risk: 13},
+	flowMeta(FlowHTTPSuspHeader):     {Title: "HTTP Suspicious Header", Check: "ndpi_http_suspicious_header", Score: 100, Risk: 14},
+	flowMeta(FlowClearTextCreds):     {Title: "Clear-Text Credentials", Check: "ndpi_clear_text_credentials", Score: 100, Risk: 36},
 	flowMeta(FlowHTTPSuspContent):    {Title: "HTTP Suspicious Content", Check: "ndpi_http_suspicious_content", Score: 100, Risk: 25},
 	flowMeta(FlowPossibleExploit):    {Title: "Possible Exploit", Check: "ndpi_possible_exploit", Score: 250, Risk: 40},
 	flowMeta(FlowWebMining):          {Title: "Web Mining", Check: "web_mining", Score: 50},

@@ -27,6 +27,7 @@ var riskClientPct = map[int]int{
 	12: 50, // HTTP numeric IP host
 	11: 90, // HTTP suspicious user agent
 	13: 90, // HTTP suspicious URL
+	14: 90, // HTTP suspicious header
 	15: 50, // TLS not carrying HTTPS
 	16: 90, // suspicious DGA domain
 	22: 50, // unsafe protocol
@@ -34,6 +35,7 @@ var riskClientPct = map[int]int{
 	24: 50, // TLS missing SNI
 	25: 90, // HTTP suspicious content
 	32: 50, // TLS certificate validity too long
+	36: 90, // clear-text credentials
 	37: 50, // DNS large packet
 	40: 90, // possible exploit
 	41: 10, // TLS certificate about to expire

@@ -33,6 +33,8 @@ var ndpiRiskText = map[l7.Risk]string{
 	l7.RiskHTTPSuspiciousURL:       "HTTP Suspicious URL",
 	l7.RiskHTTPSuspiciousContent:   "HTTP Suspicious Content",
 	l7.RiskPossibleExploit:         "Possible Exploit Detected",
+	l7.RiskHTTPSuspiciousHeader:    "HTTP Suspicious Header",
+	l7.RiskClearTextCredentials:    "Clear-Text Credentials",
 	// What ndpiReader raises on ntopng's captures besides.
 	l7.RiskTLSObsoleteVersion:          "Obsolete TLS Version (1.1 or older)",
 	l7.RiskTLSCertificateExpired:       "TLS Expired Certificate",
@@ -249,6 +251,7 @@ func writeMiningCapture(t *testing.T) string {
 // has its own Host, which names it in the known differences.
 type httpRiskCase struct {
 	host, target, ua string
+	reqHead          string // more request header lines, CRLF-separated
 	respHead, body   string // body "" : none; sent with the head unless split
 	split            bool   // the body comes in the server's next segment
 }
@@ -276,6 +279,45 @@ var httpRiskCases = []httpRiskCase{
 	// RCE needs a PCRE build of nDPI: Debian's 4.2 raises none.
 	{host: "rce.example", target: "/run?cmd=;cat%20/etc/passwd&x=$(id)", ua: "Mozilla/5.0"},
 	{host: "rce2.example", target: "/run?c=powershell.exe%20-EncodedCommand%20AA", ua: "Mozilla/5.0"},
+	// Request headers nDPI finds suspicious, credentials in clear.
+	{host: "hdr-arch.example", target: "/", ua: "Mozilla/5.0", reqHead: "Arch: x86_64"},
+	{host: "hdr-uuid.example", target: "/", ua: "Mozilla/5.0", reqHead: "Uuid: 1234"},
+	{host: "hdr-hire.example", target: "/", ua: "Mozilla/5.0", reqHead: "X-Hire-Me: yes"},
+	{host: "hdr-lower.example", target: "/", ua: "Mozilla/5.0", reqHead: "arch: x86_64"},
+	{host: "hdr-upper.example", target: "/", ua: "Mozilla/5.0", reqHead: "ARCH: x86_64"},
+	{host: "hdr-prefix.example", target: "/", ua: "Mozilla/5.0", reqHead: "Ar: x"},
+	{host: "hdr-s.example", target: "/", ua: "Mozilla/5.0", reqHead: "S: 1"},
+	{host: "hdr-longer.example", target: "/", ua: "Mozilla/5.0", reqHead: "Rootkit: 1"},
+	{host: "hdr-tls.example", target: "/", ua: "Mozilla/5.0", reqHead: "TLS_version: 1"},
+	{host: "hdr-colon.example", target: "/", ua: "Mozilla/5.0", reqHead: "Cores:4"},
+	{host: "hdr-mem.example", target: "/", ua: "Mozilla/5.0", reqHead: "Mem: 16G"},
+	{host: "hdr-os.example", target: "/", ua: "Mozilla/5.0", reqHead: "Os: linux"},
+	{host: "hdr-osname.example", target: "/", ua: "Mozilla/5.0", reqHead: "OSNAME: linux"},
+	{host: "hdr-osver.example", target: "/", ua: "Mozilla/5.0", reqHead: "Osversion: 5"},
+	{host: "hdr-origin.example", target: "/", ua: "Mozilla/5.0", reqHead: "Origin: http://x.example"},
+	{host: "hdr-nocolon.example", target: "/", ua: "Mozilla/5.0", reqHead: "Arch x86_64"},
+	{host: "hdr-space.example", target: "/", ua: "Mozilla/5.0", reqHead: "Arch : x86_64"},
+	// nDPI parses 64 lines of a packet: the request line, Host, User-Agent,
+	// then the padding.
+	{host: "hdr-line63.example", target: "/", ua: "Mozilla/5.0", reqHead: padHeaders(59) + "\r\nArch: x"},
+	{host: "hdr-line62.example", target: "/", ua: "Mozilla/5.0", reqHead: padHeaders(58) + "\r\nArch: x"},
+	{host: "auth-line64.example", target: "/", ua: "Mozilla/5.0", reqHead: padHeaders(60) + "\r\nAuthorization: Basic dXNlcjpwYXNz"},
+	{host: "auth-line63.example", target: "/", ua: "Mozilla/5.0", reqHead: padHeaders(59) + "\r\nAuthorization: Basic dXNlcjpwYXNz"},
+	{host: "hdr-line64.example", target: "/", ua: "Mozilla/5.0", reqHead: padHeaders(60) + "\r\nArch: x"},
+	{host: "hdr-line65.example", target: "/", ua: "Mozilla/5.0", reqHead: padHeaders(61) + "\r\nArch: x"},
+	{host: "auth-line65.example", target: "/", ua: "Mozilla/5.0", reqHead: padHeaders(61) + "\r\nAuthorization: Basic dXNlcjpwYXNz"},
+	{host: "hdr-ok.example", target: "/", ua: "Mozilla/5.0", reqHead: "Accept-Language: en"},
+	{host: "auth-basic.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: Basic dXNlcjpwYXNz"},
+	{host: "auth-bearer.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: Bearer abc"},
+	{host: "auth-nospace.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization:Basic dXNlcjpwYXNz"},
+	{host: "auth-lower.example", target: "/", ua: "Mozilla/5.0", reqHead: "authorization: Basic dXNlcjpwYXNz"},
+	{host: "auth-empty.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: "},
+	{host: "auth-short.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: a"},
+	{host: "auth-len21.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: abcdef"},
+	{host: "auth-len22.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: abcdefg"},
+	{host: "auth-len23.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: abcdefgh"},
+	{host: "auth-digest.example", target: "/", ua: "Mozilla/5.0", reqHead: "Authorization: Digest username=\"u\", realm=\"r\""},
+	{host: "auth-proxy.example", target: "/", ua: "Mozilla/5.0", reqHead: "Proxy-Authorization: Basic dXNlcjpwYXNz"},
 	// libinjection's: more in the injection capture.
 	{host: "xss.example", target: "/search?q=<script>alert(1)</script>", ua: "Mozilla/5.0"},
 	{host: "sqli.example", target: "/item?id=1'%20OR%20'1'='1", ua: "Mozilla/5.0"},
@@ -316,12 +358,25 @@ func init() {
 	}
 }
 
+// padHeaders is n harmless header lines.
+func padHeaders(n int) string {
+	lines := make([]string, n)
+	for i := range lines {
+		lines[i] = "Y-Pad-" + strconv.Itoa(i) + ": v"
+	}
+	return strings.Join(lines, "\r\n")
+}
+
 func writeHTTPRiskCapture(t *testing.T) string {
 	t.Helper()
 	w := newCapWriter(t, "http.pcap")
 	cli := net.IP{192, 0, 2, 10}
 	for i, c := range httpRiskCases {
-		req := []byte("GET " + c.target + " HTTP/1.1\r\nHost: " + c.host + "\r\nUser-Agent: " + c.ua + "\r\nAccept: */*\r\n\r\n")
+		extra := ""
+		if c.reqHead != "" {
+			extra = c.reqHead + "\r\n"
+		}
+		req := []byte("GET " + c.target + " HTTP/1.1\r\nHost: " + c.host + "\r\nUser-Agent: " + c.ua + "\r\n" + extra + "Accept: */*\r\n\r\n")
 		head := "HTTP/1.1 200 OK\r\nServer: test\r\n"
 		if c.respHead != "" {
 			head += c.respHead + "\r\n"

@@ -7,9 +7,11 @@ import (
 
 // HTTPRequestRisks raises what nDPI 4.2 finds in the first request of an
 // HTTP flow (payload starts with its request line): a suspicious
-// User-Agent (ndpi_check_user_agent) and, as ndpiReader and ntopng add from
-// ndpi_validate_url, a possible XSS or SQL injection in the URL's query or
-// a suspicious URL (see URLRisk and ndpi-detection.md §5).
+// User-Agent (ndpi_check_user_agent), a suspicious header name
+// (ndpi_check_http_header), credentials in an Authorization header and,
+// as ndpiReader and ntopng add from ndpi_validate_url, a possible XSS or
+// SQL injection in the URL's query or a suspicious URL (see URLRisk and
+// ndpi-detection.md §5).
 func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
 	head := payload
 	if end := bytes.Index(head, []byte("\r\n\r\n")); end >= 0 {
@@ -19,12 +21,23 @@ func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
 	if !ok {
 		return
 	}
-	for len(rest) > 0 {
+	suspiciousHeader(line, ri)
+	uaSeen := false
+	// nDPI parses at most 64 lines of a packet, the request line included;
+	// it takes the fields of the 64th but leaves it out of its count, so
+	// ndpi_check_http_header never sees it.
+	for n := 1; len(rest) > 0 && n < maxHTTPLines; n++ {
 		var h []byte
 		h, rest, _ = bytes.Cut(rest, []byte("\r\n"))
-		if len(h) > 11 && bytes.EqualFold(h[:11], []byte("user-agent:")) {
+		switch {
+		case !uaSeen && len(h) > 11 && bytes.EqualFold(h[:11], []byte("user-agent:")):
+			uaSeen = true
 			userAgentRisks(string(bytes.TrimLeft(h[11:], " \t")), ri)
-			break
+		case len(h) > 15 && bytes.EqualFold(h[:15], []byte("authorization: ")):
+			ri.Set(RiskClearTextCredentials, "")
+		}
+		if n < maxHTTPLines-1 {
+			suspiciousHeader(h, ri)
 		}
 	}
 	// The request target, after the method.
@@ -37,6 +50,39 @@ func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
 	}
 	host := httpHostHeader(payload)
 	urlRisks(string(host), string(target), ri)
+}
+
+// maxHTTPLines is nDPI's NDPI_MAX_PARSE_LINES_PER_PACKET.
+const maxHTTPLines = 64
+
+// suspiciousHeaders are the header names ndpi_check_http_header flags, by
+// their first letter, which must be upper-case as here.
+var suspiciousHeaders = map[byte][]string{
+	'A': {"Arch"}, 'C': {"Cores"}, 'M': {"Mem"}, 'O': {"Os", "Osname", "Osversion"}, 'R': {"Root"},
+	'S': {"S"}, 'T': {"TLS_version"}, 'U': {"Uuid"}, 'X': {"X-Hire-Me"},
+}
+
+// suspiciousHeader is ndpi_check_http_header on one line: the name (up to
+// the first ':') matches a listed one case-insensitively over the name's
+// length, so a name that is a prefix of a listed one ("Ar") matches too.
+func suspiciousHeader(line []byte, ri *RiskInfo) {
+	if len(line) == 0 {
+		return
+	}
+	keys := suspiciousHeaders[line[0]]
+	if keys == nil {
+		return
+	}
+	name, _, ok := bytes.Cut(line, []byte(":"))
+	if !ok {
+		return
+	}
+	for _, k := range keys {
+		if len(name) <= len(k) && strings.EqualFold(string(name), k[:len(name)]) {
+			ri.Set(RiskHTTPSuspiciousHeader, "")
+			return
+		}
+	}
 }
 
 // userAgentRisks is ndpi_check_user_agent: PHP code or a Log4Shell-style

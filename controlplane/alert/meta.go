@@ -41,6 +41,7 @@ const (
 	FlowUnidirectional     = 26
 	FlowWebMining          = 27
 	FlowTLSSelfSigned      = 28
+	FlowBinaryTransfer     = 29
 	FlowKnownProtoNonStd   = 30
 	FlowURLPossibleXSS     = 39
 	FlowURLPossibleSQLi    = 40
@@ -122,6 +123,7 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
 	flowMeta(FlowHTTPSuspiciousUA):   {Title: "HTTP Suspicious User-Agent", Check: "ndpi_http_suspicious_user_agent", Score: 100, Risk: 11},
 	flowMeta(FlowHTTPSuspiciousURL):  {Title: "HTTP Suspicious URL", Check: "ndpi_http_suspicious_url", Score: 100, Risk: 13},
+	flowMeta(FlowBinaryTransfer):     {Title: "Binary Application Transfer", Check: "ndpi_binary_application_transfer", Score: 250, Risk: 4},
 	flowMeta(FlowHTTPSuspHeader):     {Title: "HTTP Suspicious Header", Check: "ndpi_http_suspicious_header", Score: 100, Risk: 14},
 	flowMeta(FlowClearTextCreds):     {Title: "Clear-Text Credentials", Check: "ndpi_clear_text_credentials", Score: 100, Risk: 36},
 	flowMeta(FlowHTTPSuspContent):    {Title: "HTTP Suspicious Content", Check: "ndpi_http_suspicious_content", Score: 100, Risk: 25},

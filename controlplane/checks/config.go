@@ -89,6 +89,7 @@ var catalogue = []Check{
 	{Key: "ndpi_http_suspicious_url", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspiciousURL), Enabled: true, Descr: "HTTP URLs climbing directories (..)"},
 	{Key: "ndpi_http_suspicious_header", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspHeader), Enabled: true, Descr: "HTTP requests with headers malware sends (Arch, Cores, Uuid, X-Hire-Me...)"},
 	{Key: "ndpi_clear_text_credentials", Subdir: SubdirFlow, Types: flowT(alert.FlowClearTextCreds), Enabled: true, Descr: "HTTP requests carrying an Authorization header in clear"},
+	{Key: "ndpi_binary_application_transfer", Subdir: SubdirFlow, Types: flowT(alert.FlowBinaryTransfer), Enabled: true, Descr: "Executables (Windows, ELF, Mach-O, scripts, Android) downloaded over HTTP"},
 	{Key: "ndpi_http_suspicious_content", Subdir: SubdirFlow, Types: flowT(alert.FlowHTTPSuspContent), Enabled: true, Descr: "HTTP text or JSON responses whose body is binary"},
 	{Key: "ndpi_possible_exploit", Subdir: SubdirFlow, Types: flowT(alert.FlowPossibleExploit), Enabled: true, Descr: "HTTP User-Agents carrying code or lookups (Log4Shell ${jndi:...}, PHP)"},
 	{Key: "web_mining", Subdir: SubdirFlow, Types: flowT(alert.FlowWebMining), Enabled: true, Descr: "Crypto mining: the Mining protocol (Stratum, Bitcoin, Ethereum) or a browser miner's host"},

@@ -19,6 +19,7 @@ const (
 var riskClientPct = map[int]int{
 	1:  90, // URL possible XSS
 	2:  90, // URL possible SQL injection
+	4:  50, // binary application transfer
 	5:  50, // known protocol on non-standard port
 	6:  90, // TLS self-signed certificate
 	7:  90, // obsolete TLS version

@@ -11,15 +11,16 @@ import (
 // (ndpi_check_http_header), credentials in an Authorization header and,
 // as ndpiReader and ntopng add from ndpi_validate_url, a possible XSS or
 // SQL injection in the URL's query or a suspicious URL (see URLRisk and
-// ndpi-detection.md §5).
-func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
+// ndpi-detection.md §5), and an executable sent in its body. It reports
+// whether the User-Agent is Java's, which HTTPResponseRisks needs.
+func HTTPRequestRisks(payload []byte, ri *RiskInfo) (javaAgent bool) {
 	head := payload
 	if end := bytes.Index(head, []byte("\r\n\r\n")); end >= 0 {
 		head = head[:end+2]
 	}
 	line, rest, ok := bytes.Cut(head, []byte("\r\n"))
 	if !ok {
-		return
+		return false
 	}
 	suspiciousHeader(line, ri)
 	uaSeen := false
@@ -32,7 +33,9 @@ func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
 		switch {
 		case !uaSeen && len(h) > 11 && bytes.EqualFold(h[:11], []byte("user-agent:")):
 			uaSeen = true
-			userAgentRisks(string(bytes.TrimLeft(h[11:], " \t")), ri)
+			ua := bytes.TrimLeft(h[11:], " \t")
+			userAgentRisks(string(ua), ri)
+			javaAgent = bytes.HasPrefix(ua, []byte("Java/"))
 		case len(h) > 15 && bytes.EqualFold(h[:15], []byte("authorization: ")):
 			ri.Set(RiskClearTextCredentials, "")
 		}
@@ -43,13 +46,16 @@ func HTTPRequestRisks(payload []byte, ri *RiskInfo) {
 	// The request target, after the method.
 	_, target, ok := bytes.Cut(line, []byte(" "))
 	if !ok {
-		return
+		return javaAgent
 	}
 	if i := bytes.LastIndexByte(target, ' '); i >= 0 {
 		target = target[:i]
 	}
 	host := httpHostHeader(payload)
 	urlRisks(string(host), string(target), ri)
+	name, _ := HTTPHost(payload)
+	httpBinaryRisks(payload, false, name, false, ri)
+	return javaAgent
 }
 
 // maxHTTPLines is nDPI's NDPI_MAX_PARSE_LINES_PER_PACKET.
@@ -127,7 +133,10 @@ var httpContentTypes = [...]string{"text/", "/json", "x-www-form-urlencoded"}
 // body does not start with 4 printable bytes (or gzip's magic) is
 // suspicious content. A body that starts in a later segment is not judged:
 // ndpiReader 4.2 does not flag one (its HTTP dissection is over by then).
-func HTTPResponseRisks(payload []byte, ri *RiskInfo) {
+// An executable sent is a binary application transfer (httpBinaryRisks):
+// host is the flow's server name, javaAgent what HTTPRequestRisks said.
+func HTTPResponseRisks(payload []byte, host string, javaAgent bool, ri *RiskInfo) {
+	httpBinaryRisks(payload, true, host, javaAgent, ri)
 	end := bytes.Index(payload, []byte("\r\n\r\n"))
 	if end < 0 || end+4 >= len(payload) {
 		return

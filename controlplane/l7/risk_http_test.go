@@ -71,7 +71,7 @@ func TestHTTPResponseRisks(t *testing.T) {
 		{"short binary body", resp("text/plain", "\x01"), true},
 	} {
 		var ri RiskInfo
-		HTTPResponseRisks(c.p, &ri)
+		HTTPResponseRisks(c.p, "a.example", false, &ri)
 		if got := ri.Has(RiskHTTPSuspiciousContent); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
@@ -79,16 +79,18 @@ func TestHTTPResponseRisks(t *testing.T) {
 }
 
 // FuzzHTTPRisks: any bytes as a request or a response head give an
-// answer without a panic.
+// answer without a panic; a request's possible exploit always comes with
+// its suspicious User-Agent.
 func FuzzHTTPRisks(f *testing.F) {
 	f.Add([]byte("GET /../ HTTP/1.1\r\nHost: 1.2.3.4\r\nUser-Agent: ${x}\r\n\r\n"))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n\x00"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/java-vm\r\nContent-Disposition: attachment; filename=\"a.exe\"\r\n\r\nMZ"))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		var ri RiskInfo
 		HTTPRequestRisks(p, &ri)
-		HTTPResponseRisks(p, &ri)
 		if ri.Has(RiskPossibleExploit) && !ri.Has(RiskHTTPSuspiciousUserAgent) {
 			t.Fatalf("exploit without a suspicious agent: %q", p)
 		}
+		HTTPResponseRisks(p, "a.example", true, &ri)
 	})
 }

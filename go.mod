@@ -7,6 +7,7 @@ require (
 	github.com/beevik/ntp v0.3.0
 	github.com/chromedp/chromedp v0.23.1
 	github.com/cilium/ebpf v0.22.0
+	github.com/corazawaf/libinjection-go v0.3.5
 	github.com/dgraph-io/badger/v4 v4.9.6
 	github.com/dustin/go-humanize v1.1.0
 	github.com/google/btree v1.1.3

@@ -47,6 +47,9 @@ func TestDescribeLikeNtopng(t *testing.T) {
 			`TLS Certificate Mismatch  <a href="https://www.ntop.org/guides/nDPI/flow_risks.html#risk-010" target="_blank"><i class="fas fa-lg fa-question-circle"></i></a> [cdn.gigya.com vs a248.e.akamai.net]`},
 		{TypeID{FamilyFlow, FlowTLSOldVersion}, "TLSv1",
 			`Obsolete TLS Version [Version: TLSv1] <a href="https://www.ntop.org/guides/nDPI/flow_risks.html#risk-007" target="_blank"><i class="fas fa-lg fa-question-circle"></i></a> [TLSv1]`},
+		// The attack a URL carried is shown, not run by the console.
+		{TypeID{FamilyFlow, FlowURLPossibleXSS}, `a.example/s?q=<script>alert("x")</script>&b=1`,
+			`Possible XSS <a href="https://www.ntop.org/guides/nDPI/flow_risks.html#risk-001" target="_blank"><i class="fas fa-lg fa-question-circle"></i></a> [a.example/s?q=&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;b=1]`},
 	}
 	for _, c := range cases {
 		if got := Describe(c.t, c.info); got != c.want {

@@ -2,6 +2,7 @@ package alert
 
 import (
 	"fmt"
+	"html"
 	"strings"
 )
 
@@ -40,7 +41,10 @@ const (
 	FlowUnidirectional     = 26
 	FlowWebMining          = 27
 	FlowTLSSelfSigned      = 28
+	FlowBinaryTransfer     = 29
 	FlowKnownProtoNonStd   = 30
+	FlowURLPossibleXSS     = 39
+	FlowURLPossibleSQLi    = 40
 	FlowUnexpectedDHCP     = 32
 	FlowUnexpectedDNS      = 33
 	FlowUnexpectedSMTP     = 34
@@ -50,6 +54,8 @@ const (
 	FlowTLSNotHTTPS        = 46
 	FlowHTTPSuspiciousUA   = 42
 	FlowHTTPSuspiciousURL  = 44
+	FlowHTTPSuspHeader     = 45
+	FlowClearTextCreds     = 62
 	FlowDGADomain          = 47
 	FlowUnsafeProtocol     = 52
 	FlowHTTPSuspContent    = 63
@@ -115,10 +121,15 @@ var metas = map[TypeID]Meta{
 	flowMeta(FlowUnexpectedSMTP):     {Title: "Unexpected SMTP server found", Check: "unexpected_smtp", Score: 100, CliAttacker: true},
 	flowMeta(FlowUnexpectedNTP):      {Title: "Unexpected NTP server found", Check: "unexpected_ntp", Score: 100, CliAttacker: true},
 	flowMeta(FlowZeroWindow):         {Title: "TCP Zero Window", Check: "zero_tcp_window", Score: 10},
+	flowMeta(FlowURLPossibleXSS):     {Title: "Possible XSS", Check: "ndpi_url_possible_xss", Score: 250, Risk: 1, CliAttacker: true, SrvVictim: true},
+	flowMeta(FlowURLPossibleSQLi):    {Title: "Possible SQL Injection", Check: "ndpi_url_possible_sql_injection", Score: 250, Risk: 2, CliAttacker: true, SrvVictim: true},
 	flowMeta(FlowNumericIPHost):      {Title: "HTTP Numeric IP Host", Check: "ndpi_http_numeric_ip_host", Score: 10, Risk: 12},
 	flowMeta(FlowTLSNotHTTPS):        {Title: "TLS not carrying HTTPS", Check: "ndpi_tls_not_carrying_https", Score: 10, Risk: 15},
 	flowMeta(FlowHTTPSuspiciousUA):   {Title: "HTTP Suspicious User-Agent", Check: "ndpi_http_suspicious_user_agent", Score: 100, Risk: 11},
 	flowMeta(FlowHTTPSuspiciousURL):  {Title: "HTTP Suspicious URL", Check: "ndpi_http_suspicious_url", Score: 100, Risk: 13},
+	flowMeta(FlowBinaryTransfer):     {Title: "Binary Application Transfer", Check: "ndpi_binary_application_transfer", Score: 250, Risk: 4},
+	flowMeta(FlowHTTPSuspHeader):     {Title: "HTTP Suspicious Header", Check: "ndpi_http_suspicious_header", Score: 100, Risk: 14},
+	flowMeta(FlowClearTextCreds):     {Title: "Clear-Text Credentials", Check: "ndpi_clear_text_credentials", Score: 100, Risk: 36},
 	flowMeta(FlowHTTPSuspContent):    {Title: "HTTP Suspicious Content", Check: "ndpi_http_suspicious_content", Score: 100, Risk: 25},
 	flowMeta(FlowPossibleExploit):    {Title: "Possible Exploit", Check: "ndpi_possible_exploit", Score: 250, Risk: 40},
 	flowMeta(FlowWebMining):          {Title: "Web Mining", Check: "web_mining", Score: 50},
@@ -197,9 +208,14 @@ func riskLink(risk int) string {
 
 // Describe is the alert's description as ntopng words it (with its HTML
 // for nDPI risks); it is "" when the title says everything.
+//
+// An nDPI risk's info is text from the wire (a URL carrying an attack, a
+// User-Agent), so it is HTML-escaped: the description is HTML that
+// consoles render.
 func Describe(t TypeID, info string) string {
 	m := MetaOf(t)
 	if m.Risk != 0 {
+		info = html.EscapeString(info)
 		lead := m.Title
 		if m.Lead != "" {
 			lead = m.Lead

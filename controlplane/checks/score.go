@@ -17,6 +17,9 @@ const (
 // nDPI 4.2 agrees except for an expired certificate, which it still split
 // evenly before blaming the server for it.
 var riskClientPct = map[int]int{
+	1:  90, // URL possible XSS
+	2:  90, // URL possible SQL injection
+	4:  50, // binary application transfer
 	5:  50, // known protocol on non-standard port
 	6:  90, // TLS self-signed certificate
 	7:  90, // obsolete TLS version
@@ -25,6 +28,7 @@ var riskClientPct = map[int]int{
 	12: 50, // HTTP numeric IP host
 	11: 90, // HTTP suspicious user agent
 	13: 90, // HTTP suspicious URL
+	14: 90, // HTTP suspicious header
 	15: 50, // TLS not carrying HTTPS
 	16: 90, // suspicious DGA domain
 	22: 50, // unsafe protocol
@@ -32,6 +36,7 @@ var riskClientPct = map[int]int{
 	24: 50, // TLS missing SNI
 	25: 90, // HTTP suspicious content
 	32: 50, // TLS certificate validity too long
+	36: 90, // clear-text credentials
 	37: 50, // DNS large packet
 	40: 90, // possible exploit
 	41: 10, // TLS certificate about to expire

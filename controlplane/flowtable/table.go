@@ -564,7 +564,9 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 	if m, ok := l7.HTTPRequestMethod(payload); ok {
 		if f.httpSeen&httpRequestSeen == 0 {
 			f.httpSeen |= httpRequestSeen
-			l7.HTTPRequestRisks(payload, &f.risk)
+			if l7.HTTPRequestRisks(payload, &f.risk) {
+				f.httpSeen |= httpJavaAgent
+			}
 		}
 		sender.HTTPSent.Queries[m]++
 		receiver.HTTPRcvd.Queries[m]++
@@ -576,7 +578,7 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 	} else if c, ok := l7.HTTPResponseClass(payload); ok {
 		if f.httpSeen&httpResponseSeen == 0 {
 			f.httpSeen |= httpResponseSeen
-			l7.HTTPResponseRisks(payload, &f.risk)
+			l7.HTTPResponseRisks(payload, f.ServerName, f.httpSeen&httpJavaAgent != 0, &f.risk)
 		}
 		sender.HTTPSent.Responses[c]++
 		receiver.HTTPRcvd.Responses[c]++
@@ -587,6 +589,7 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 const (
 	httpRequestSeen  = 1 << iota // the first request (User-Agent, URL)
 	httpResponseSeen             // the first response (content)
+	httpJavaAgent                // the first request came from Java's User-Agent
 )
 
 // maxL7Tries is how many payload packets of a flow the classifier sees: a

@@ -9,6 +9,9 @@ func TestHTTPRequestRisks(t *testing.T) {
 	req := func(target, ua string) []byte {
 		return []byte("GET " + target + " HTTP/1.1\r\nHost: a.example\r\nUser-Agent: " + ua + "\r\n\r\n")
 	}
+	reqWith := func(header string) []byte {
+		return []byte("GET / HTTP/1.1\r\nHost: a.example\r\nUser-Agent: Mozilla/5.0\r\n" + header + "\r\n\r\n")
+	}
 	for _, c := range []struct {
 		name string
 		p    []byte
@@ -25,6 +28,17 @@ func TestHTTPRequestRisks(t *testing.T) {
 		{"test tool", req("/", "testing/1"), []Risk{RiskHTTPSuspiciousUserAgent}},
 		{"brace", req("/", "x}y/1.0"), []Risk{RiskHTTPSuspiciousUserAgent}},
 		{"traversal", req("/a/../b", "Mozilla/5.0"), []Risk{RiskHTTPSuspiciousURL}},
+		{"suspicious header", reqWith("Arch: x86_64"), []Risk{RiskHTTPSuspiciousHeader}},
+		{"header name a prefix of one", reqWith("Osn: x"), []Risk{RiskHTTPSuspiciousHeader}},
+		{"header name longer than one", reqWith("Rootkit: x"), nil},
+		{"header first letter lower-case", reqWith("uuid: x"), nil},
+		{"header rest upper-case", reqWith("X-HIRE-ME: yes"), []Risk{RiskHTTPSuspiciousHeader}},
+		{"header without colon", reqWith("Arch x"), nil},
+		{"credentials", reqWith("Authorization: Bearer x"), []Risk{RiskClearTextCredentials}},
+		{"credentials lower-case", reqWith("authorization: Basic eA=="), []Risk{RiskClearTextCredentials}},
+		{"credentials without a space", reqWith("Authorization:Basic eA=="), nil},
+		{"credentials empty", reqWith("Authorization: "), nil},
+		{"proxy credentials", reqWith("Proxy-Authorization: Basic eA=="), nil},
 		{"no user agent", []byte("GET / HTTP/1.1\r\nHost: a.example\r\n\r\n"), nil},
 		{"no line end", []byte("GET /../ HTTP/1.1"), nil},
 	} {
@@ -57,7 +71,7 @@ func TestHTTPResponseRisks(t *testing.T) {
 		{"short binary body", resp("text/plain", "\x01"), true},
 	} {
 		var ri RiskInfo
-		HTTPResponseRisks(c.p, &ri)
+		HTTPResponseRisks(c.p, "a.example", false, &ri)
 		if got := ri.Has(RiskHTTPSuspiciousContent); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
@@ -65,16 +79,18 @@ func TestHTTPResponseRisks(t *testing.T) {
 }
 
 // FuzzHTTPRisks: any bytes as a request or a response head give an
-// answer without a panic.
+// answer without a panic; a request's possible exploit always comes with
+// its suspicious User-Agent.
 func FuzzHTTPRisks(f *testing.F) {
 	f.Add([]byte("GET /../ HTTP/1.1\r\nHost: 1.2.3.4\r\nUser-Agent: ${x}\r\n\r\n"))
 	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n\r\n\x00"))
+	f.Add([]byte("HTTP/1.1 200 OK\r\nContent-Type: application/java-vm\r\nContent-Disposition: attachment; filename=\"a.exe\"\r\n\r\nMZ"))
 	f.Fuzz(func(t *testing.T, p []byte) {
 		var ri RiskInfo
 		HTTPRequestRisks(p, &ri)
-		HTTPResponseRisks(p, &ri)
 		if ri.Has(RiskPossibleExploit) && !ri.Has(RiskHTTPSuspiciousUserAgent) {
 			t.Fatalf("exploit without a suspicious agent: %q", p)
 		}
+		HTTPResponseRisks(p, "a.example", true, &ri)
 	})
 }

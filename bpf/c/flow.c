@@ -2,8 +2,8 @@
 //
 // The probe's XDP program: parses Ethernet, 802.1Q/QinQ, IPv4, IPv6 with
 // its common extension headers, TCP, UDP, ICMP and ICMPv6, and accounts
-// packets and bytes per flow and direction in per-CPU hash maps. It never
-// drops: every packet is passed on (XDP_PASS).
+// packets and bytes per flow and direction, each CPU in values of its own
+// (see the flow maps below). It never drops: every packet is passed on (XDP_PASS).
 //
 // Slow path: when userspace has an AF_XDP socket on the packet's RX queue
 // (xsks), the first SLOW_PKTS packets of every new flow, all DNS/mDNS
@@ -12,13 +12,26 @@
 // redirected to it instead of being counted here; the userspace decoder accounts them into
 // the same flow table, with their payload (host names, DNS counters).
 //
-// Flows live in two generations of per-CPU hash maps (A and B) per address
-// family. To drain, userspace flips the generation in ctl[0] and then
-// updates the rcu_sync map-in-map: the kernel returns from that update only
-// after an RCU grace period, so no program that read the old generation is
-// still running, and userspace drains a map nobody writes to. No increment
-// can land between a lookup and its delete, and no packet is missed. Each
-// map is named at its own call site, so the verifier inlines the lookups.
+// Flows: one LRU hash per address family maps the flow key to the flow's
+// slot in the current generation (struct flow_ref). Slots live in two
+// generations (A and B) of arrays per family, memory-mapped by userspace:
+// slot s holds the flow's key and one struct flow_val per possible CPU,
+// at s*ncpus+cpu, so every CPU counts into its own value without atomics.
+// The first packet of a flow in a generation takes the next slot (one
+// atomic add) and points the flow's hash entry at it; later packets find
+// the slot through the hash. The hash is never emptied: a flow that was
+// seen before only needs a new slot, and flows long gone make room for new
+// ones as the least recently used.
+//
+// To drain, userspace advances the epoch in ctl[0] (its low bit is the
+// generation programs write) and then updates the rcu_sync map-in-map: the
+// kernel returns from that update only after an RCU grace period, so no
+// program that read the old epoch is still running, and userspace reads
+// the old generation's slots in order from the mapping (no syscall per
+// flow), zeroes them and resets the generation's slot counter. No
+// increment can land between a read and its reset, and no packet is
+// missed. Each map is named at its own call site, so the verifier inlines
+// the lookups.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -84,32 +97,86 @@ enum counter_index {
 	CNT_MAX,
 };
 
-// max_entries of the inner flow maps is set by userspace at load time.
-#define DEFAULT_FLOWS 65536
-
 // Anchors: clang only emits full BTF for struct types that some global
-// object has by value; reached only through the inner-map definitions they
-// would be forward declarations, and the enum, only used as constants,
-// would not be emitted at all. They cost a few bytes of .bss.
+// object has by value; reached only through map definitions they would be
+// forward declarations, and the enum, only used as constants, would not be
+// emitted at all. They cost a few bytes of .bss.
 struct flow_key_v4 anchor_key_v4 __attribute__((unused));
 struct flow_key_v6 anchor_key_v6 __attribute__((unused));
 struct flow_val anchor_val __attribute__((unused));
 enum counter_index anchor_counter_index __attribute__((unused));
 
+// Set by userspace at load (read-only to the program, so the verifier
+// treats them as constants): possible CPUs, and slots per generation and
+// family (the most flows of one family between two drains).
+volatile const __u32 ncpus = 1;
+volatile const __u32 max_flows = 65536;
+
+// A flow's hash entry: its slot, valid in the epoch it names only. One
+// 64-bit word, so a CPU can claim it with a compare-and-swap.
+#define REF(epoch, slot) (((__u64)(epoch) << 32) | (slot))
+#define REF_EPOCH(r) ((__u32)((r) >> 32))
+#define REF_SLOT(r) ((__u32)(r))
+
+// The key of a slot; used is 1 once a flow took the slot.
+struct slot_key_v4 {
+	struct flow_key_v4 k;
+	__u32 used;
+};
+
+struct slot_key_v6 {
+	struct flow_key_v6 k;
+	__u32 used;
+};
+
+struct slot_key_v4 anchor_slot_key_v4 __attribute__((unused));
+struct slot_key_v6 anchor_slot_key_v6 __attribute__((unused));
+
+// max_entries of every map below is set by userspace at load time.
 #define FLOW_MAP(name, keytype)                          \
 	struct {                                         \
-		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);  \
-		__uint(max_entries, DEFAULT_FLOWS);      \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);     \
+		__uint(max_entries, 65536);              \
 		__type(key, keytype);                    \
-		__type(value, struct flow_val);          \
+		__type(value, __u64);                    \
 	} name SEC(".maps")
 
-FLOW_MAP(flows_v4_a, struct flow_key_v4);
-FLOW_MAP(flows_v4_b, struct flow_key_v4);
-FLOW_MAP(flows_v6_a, struct flow_key_v6);
-FLOW_MAP(flows_v6_b, struct flow_key_v6);
+#define SLOT_MAP(name, valtype)                          \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_ARRAY);        \
+		__uint(map_flags, BPF_F_MMAPABLE);       \
+		__uint(max_entries, 65536);              \
+		__type(key, __u32);                      \
+		__type(value, valtype);                  \
+	} name SEC(".maps")
 
-// ctl[0]: the generation programs write (0 = A, 1 = B).
+FLOW_MAP(flows_v4, struct flow_key_v4);
+FLOW_MAP(flows_v6, struct flow_key_v6);
+// Keys of the slots (max_flows) and their values (max_flows × ncpus), per
+// family and generation.
+SLOT_MAP(keys_v4_a, struct slot_key_v4);
+SLOT_MAP(keys_v4_b, struct slot_key_v4);
+SLOT_MAP(keys_v6_a, struct slot_key_v6);
+SLOT_MAP(keys_v6_b, struct slot_key_v6);
+SLOT_MAP(vals_v4_a, struct flow_val);
+SLOT_MAP(vals_v4_b, struct flow_val);
+SLOT_MAP(vals_v6_a, struct flow_val);
+SLOT_MAP(vals_v6_b, struct flow_val);
+
+// next_slot[gen*2 + family]: the next free slot of each generation and
+// family. The program takes slots with an atomic add; userspace resets a
+// generation's counters to 0 after draining it.
+enum { FAM_V4 = 0, FAM_V6 = 1 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u32);
+} next_slot SEC(".maps");
+
+// ctl[0]: the epoch, advanced by every drain; its low bit is the
+// generation programs write (0 = A, 1 = B).
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -166,11 +233,11 @@ static __always_inline struct counters *counters_of_cpu(void)
 
 #define count(idx, n) (cnt->c[(idx)] += (n))
 
-static __always_inline __u32 generation(void)
+static __always_inline __u32 epoch_now(void)
 {
 	__u32 zero = 0;
-	__u32 *g = bpf_map_lookup_elem(&ctl, &zero);
-	return g ? *g : 0;
+	__u32 *e = bpf_map_lookup_elem(&ctl, &zero);
+	return e ? *e : 0;
 }
 
 struct pkt {
@@ -210,39 +277,93 @@ enum { ACCOUNTED = 0, TO_SLOW_PATH = 1 };
 		(v)->last_ns = (now);                                       \
 	} while (0)
 
+// value_of returns this CPU's value in slot of the slot array vals.
+static __always_inline struct flow_val *value_of(void *vals, __u32 slot)
+{
+	__u32 i = slot * ncpus + bpf_get_smp_processor_id();
+	return bpf_map_lookup_elem(vals, &i);
+}
+
+// take_slot gives the flow a slot of the current generation, records its
+// key there and points its hash entry (ref, NULL if it has none) at it.
+// It returns 0, or -1 when the generation has no slot left. When another
+// CPU gave the flow a slot first, *slot is that one and the one taken here
+// is still used (a flow with two slots is drained as two deltas, which add
+// up; it takes a race between CPUs on the flow's first packet).
+static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epoch, __u64 *ref, void *key,
+				     int v6, __u32 *slot)
+{
+	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
+	if (!next)
+		return -1;
+	__u32 s = __sync_fetch_and_add(next, 1);
+	if (s >= max_flows)
+		return -1;
+	if (v6) {
+		struct slot_key_v6 *sk = bpf_map_lookup_elem(keys, &s);
+		if (!sk)
+			return -1;
+		__builtin_memcpy(&sk->k, key, sizeof(struct flow_key_v6));
+		sk->used = 1;
+	} else {
+		struct slot_key_v4 *sk = bpf_map_lookup_elem(keys, &s);
+		if (!sk)
+			return -1;
+		__builtin_memcpy(&sk->k, key, sizeof(struct flow_key_v4));
+		sk->used = 1;
+	}
+	*slot = s;
+	__u64 want = REF(epoch, s);
+	if (!ref) {
+		// Another CPU may have inserted it meanwhile: then this slot
+		// is the flow's second one (see above).
+		bpf_map_update_elem(map, key, &want, BPF_NOEXIST);
+		return 0;
+	}
+	__u64 old = *ref;
+	// Only an entry of an older epoch is replaced: a program still
+	// running in the previous epoch must not take the entry back.
+	if ((__s32)(epoch - REF_EPOCH(old)) > 0)
+		__sync_val_compare_and_swap(ref, old, want);
+	return 0;
+}
+
 // account adds one packet to its flow (dir is 0 when the sender is "a"),
-// or says it belongs to the slow path.
-static __always_inline int account(struct counters *cnt, void *map, void *key, int dir, __u64 len, struct pkt *p)
+// or says it belongs to the slow path. idx is gen*2 + family.
+static __always_inline int account(struct counters *cnt, void *map, void *keys, void *vals, __u32 idx, __u32 epoch,
+				   void *key, int v6, int dir, __u64 len, struct pkt *p)
 {
 	if (p->dns && slow_ok(p))
 		return TO_SLOW_PATH;
 	// Coarse time (jiffy resolution) is plenty for last seen and costs a
 	// fraction of bpf_ktime_get_ns in a VM.
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct flow_val *v = bpf_map_lookup_elem(map, key);
-	if (!v) {
-		struct flow_val nv = {};
-		int slow = slow_ok(p);
-		if (slow) {
-			// The entry only carries the slow-path budget for now.
-			nv.slow_left = SLOW_PKTS - 1;
-		} else if (dir) {
-			ADD(&nv, 1, len, p, now);
-		} else {
-			ADD(&nv, 0, len, p, now);
-		}
-		long err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
-		if (err == 0)
-			return slow ? TO_SLOW_PATH : ACCOUNTED;
-		// Another CPU created it first: count into that entry.
-		v = bpf_map_lookup_elem(map, key);
-		if (!v) {
+	__u32 slot;
+	__u64 *ref = bpf_map_lookup_elem(map, key);
+	__u64 r = ref ? *ref : 0;
+	if (ref && REF_EPOCH(r) == epoch) {
+		slot = REF_SLOT(r);
+	} else {
+		// The flow's first packet in this generation. A flow the hash
+		// does not know yet goes to the slow path first, when there is one.
+		int slow = !ref && slow_ok(p);
+		if (take_slot(map, keys, idx, epoch, ref, key, v6, &slot) < 0) {
 			if (slow)
 				return TO_SLOW_PATH;
 			count(CNT_MAP_FULL, 1);
 			return ACCOUNTED;
 		}
+		if (slow) {
+			// The slot only carries the slow-path budget for now.
+			struct flow_val *v = value_of(vals, slot);
+			if (v)
+				v->slow_left = SLOW_PKTS - 1;
+			return TO_SLOW_PATH;
+		}
 	}
+	struct flow_val *v = value_of(vals, slot);
+	if (!v)
+		return ACCOUNTED; // not reached: slots are below max_flows
 	if (v->slow_left && slow_ok(p)) {
 		v->slow_left--;
 		return TO_SLOW_PATH;
@@ -280,19 +401,22 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, _
 		(k)->proto = (p)->proto;            \
 	} while (0)
 
-// account_flow accounts the packet under its key in the generation
-// programs write, map_a or map_b of its address family, and passes it on or
-// hands it to the slow path. Both maps come from the caller, which names
-// them: once inlined each account() sees a constant map, as the verifier
-// needs to inline the lookups.
-static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map_a, void *map_b,
-					void *key, int dir, __u64 len, struct pkt *p)
+// account_flow accounts the packet under its key in the flow map of its
+// address family and the slot arrays of the generation programs write, and
+// passes it on or hands it to the slow path. The maps come from the caller,
+// which names them: once inlined each account() sees constant maps, as the
+// verifier needs to inline the lookups.
+static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *keys_a,
+					void *vals_a, void *keys_b, void *vals_b, int v6, void *key, int dir,
+					__u64 len, struct pkt *p)
 {
 	int r;
-	if (generation())
-		r = account(cnt, map_b, key, dir, len, p);
+	__u32 epoch = epoch_now();
+	__u32 fam = v6 ? FAM_V6 : FAM_V4;
+	if (epoch & 1)
+		r = account(cnt, map, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
 	else
-		r = account(cnt, map_a, key, dir, len, p);
+		r = account(cnt, map, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
 	if (r == TO_SLOW_PATH)
 		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
@@ -405,7 +529,7 @@ int xdp_flow(struct xdp_md *ctx)
 			k.a = ip->daddr; k.b = ip->saddr;
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v4_a, &flows_v4_b, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -494,7 +618,7 @@ ordered:
 			__builtin_memcpy(k.b, &ip6->saddr, 16);
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v6_a, &flows_v6_b, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}
 
 	count(CNT_NON_IP, 1);

@@ -13,6 +13,22 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type FlowCacheV4 struct {
+	_   structs.HostLayout
+	K   FlowFlowKeyV4
+	Tag uint32
+	Vi  uint32
+	Pad uint32
+}
+
+type FlowCacheV6 struct {
+	_   structs.HostLayout
+	K   FlowFlowKeyV6
+	Tag uint32
+	Vi  uint32
+	Pad uint32
+}
+
 type FlowCounterIndex uint32
 
 const (
@@ -92,6 +108,8 @@ type FlowSlotKeyV6 struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	FlowMapCacheV4            = "cache_v4"
+	FlowMapCacheV6            = "cache_v6"
 	FlowMapCounters           = "counters"
 	FlowMapCtl                = "ctl"
 	FlowMapFlowsV4            = "flows_v4"
@@ -169,6 +187,8 @@ type FlowProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FlowMapSpecs struct {
+	CacheV4  *ebpf.MapSpec `ebpf:"cache_v4"`
+	CacheV6  *ebpf.MapSpec `ebpf:"cache_v6"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
 	FlowsV4  *ebpf.MapSpec `ebpf:"flows_v4"`
@@ -220,6 +240,8 @@ func (o *FlowObjects) Close() error {
 //
 // It can be passed to LoadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FlowMaps struct {
+	CacheV4  *ebpf.Map `ebpf:"cache_v4"`
+	CacheV6  *ebpf.Map `ebpf:"cache_v6"`
 	Counters *ebpf.Map `ebpf:"counters"`
 	Ctl      *ebpf.Map `ebpf:"ctl"`
 	FlowsV4  *ebpf.Map `ebpf:"flows_v4"`
@@ -239,6 +261,8 @@ type FlowMaps struct {
 
 func (m *FlowMaps) Close() error {
 	return _FlowClose(
+		m.CacheV4,
+		m.CacheV6,
 		m.Counters,
 		m.Ctl,
 		m.FlowsV4,

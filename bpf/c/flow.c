@@ -13,13 +13,14 @@
 // the same flow table, with their payload (host names, DNS counters).
 //
 // Flows: one LRU hash per address family maps the flow key to the flow's
-// slot in the current generation (struct flow_ref). Slots live in two
+// slot in the current generation (REF: epoch and slot). Slots live in two
 // generations (A and B) of arrays per family, memory-mapped by userspace:
 // slot s holds the flow's key and one struct flow_val per possible CPU,
 // at s*ncpus+cpu, so every CPU counts into its own value without atomics.
 // The first packet of a flow in a generation takes the next slot (one
 // atomic add) and points the flow's hash entry at it; later packets find
-// the slot through the hash. The hash is never emptied: a flow that was
+// the slot through a small per-CPU flow cache, or the hash when the cache
+// does not have it. The hash is never emptied: a flow that was
 // seen before only needs a new slot, and flows long gone make room for new
 // ones as the least recently used.
 //
@@ -175,6 +176,44 @@ struct {
 	__type(value, __u32);
 } next_slot SEC(".maps");
 
+// The per-CPU flow cache, in front of the flow maps: CACHE_SLOTS entries
+// per CPU (at cpu*CACHE_SLOTS), each picked by a hash of the key, remember
+// a flow's value index (slot*ncpus+cpu) in the epoch tag-1. A packet whose
+// flow is there skips the hash lookup; the entry is overwritten by the
+// next flow that maps to it. Only its own CPU reads or writes an entry.
+#define CACHE_SLOTS 4096
+
+struct cache_v4 {
+	struct flow_key_v4 k;
+	__u32 tag; // epoch + 1 (0: empty)
+	__u32 vi;  // value index
+	__u32 pad;
+};
+
+struct cache_v6 {
+	struct flow_key_v6 k;
+	__u32 tag;
+	__u32 vi;
+	__u32 pad;
+};
+
+// Key and cache entry sizes in 32-bit words: the tag follows the key.
+#define KEY_WORDS(v6) ((v6) ? sizeof(struct flow_key_v6) / 4 : sizeof(struct flow_key_v4) / 4)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CACHE_SLOTS); // times ncpus, set by userspace
+	__type(key, __u32);
+	__type(value, struct cache_v4);
+} cache_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cache_v6);
+} cache_v6 SEC(".maps");
+
 // ctl[0]: the epoch, advanced by every drain; its low bit is the
 // generation programs write (0 = A, 1 = B).
 struct {
@@ -277,11 +316,25 @@ enum { ACCOUNTED = 0, TO_SLOW_PATH = 1 };
 		(v)->last_ns = (now);                                       \
 	} while (0)
 
-// value_of returns this CPU's value in slot of the slot array vals.
-static __always_inline struct flow_val *value_of(void *vals, __u32 slot)
+// cache_index picks the flow cache entry of key on cpu: a multiplicative
+// hash of the key's words.
+static __always_inline __u32 cache_index(__u32 *key, int v6, __u32 cpu)
 {
-	__u32 i = slot * ncpus + bpf_get_smp_processor_id();
-	return bpf_map_lookup_elem(vals, &i);
+	__u32 h = 0;
+#pragma unroll
+	for (int i = 0; i < KEY_WORDS(v6); i++)
+		h = (h ^ key[i]) * 0x9e3779b1;
+	h ^= h >> 15;
+	return cpu * CACHE_SLOTS + (h & (CACHE_SLOTS - 1));
+}
+
+static __always_inline int key_equal(__u32 *a, __u32 *b, int v6)
+{
+#pragma unroll
+	for (int i = 0; i < KEY_WORDS(v6); i++)
+		if (a[i] != b[i])
+			return 0;
+	return 1;
 }
 
 // take_slot gives the flow a slot of the current generation, records its
@@ -330,14 +383,23 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 
 // account adds one packet to its flow (dir is 0 when the sender is "a"),
 // or says it belongs to the slow path. idx is gen*2 + family.
-static __always_inline int account(struct counters *cnt, void *map, void *keys, void *vals, __u32 idx, __u32 epoch,
-				   void *key, int v6, int dir, __u64 len, struct pkt *p)
+static __always_inline int account(struct counters *cnt, void *map, void *cache, void *keys, void *vals, __u32 idx,
+				   __u32 epoch, void *key, int v6, int dir, __u64 len, struct pkt *p)
 {
 	if (p->dns && slow_ok(p))
 		return TO_SLOW_PATH;
 	// Coarse time (jiffy resolution) is plenty for last seen and costs a
 	// fraction of bpf_ktime_get_ns in a VM.
 	__u64 now = bpf_ktime_get_coarse_ns();
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 kw = KEY_WORDS(v6), tag = epoch + 1, vi;
+	__u32 ci = cache_index(key, v6, cpu);
+	__u32 *ce = bpf_map_lookup_elem(cache, &ci);
+	struct flow_val *v;
+	if (ce && ce[kw] == tag && key_equal(ce, key, v6)) {
+		vi = ce[kw + 1];
+		goto found;
+	}
 	__u32 slot;
 	__u64 *ref = bpf_map_lookup_elem(map, key);
 	__u64 r = ref ? *ref : 0;
@@ -355,13 +417,24 @@ static __always_inline int account(struct counters *cnt, void *map, void *keys, 
 		}
 		if (slow) {
 			// The slot only carries the slow-path budget for now.
-			struct flow_val *v = value_of(vals, slot);
+			__u32 vi = slot * ncpus + cpu;
+			struct flow_val *v = bpf_map_lookup_elem(vals, &vi);
 			if (v)
 				v->slow_left = SLOW_PKTS - 1;
 			return TO_SLOW_PATH;
 		}
 	}
-	struct flow_val *v = value_of(vals, slot);
+	vi = slot * ncpus + cpu;
+	if (ce) {
+		if (v6)
+			__builtin_memcpy(ce, key, sizeof(struct flow_key_v6));
+		else
+			__builtin_memcpy(ce, key, sizeof(struct flow_key_v4));
+		ce[kw] = tag;
+		ce[kw + 1] = vi;
+	}
+found:
+	v = bpf_map_lookup_elem(vals, &vi);
 	if (!v)
 		return ACCOUNTED; // not reached: slots are below max_flows
 	if (v->slow_left && slow_ok(p)) {
@@ -406,7 +479,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, _
 // passes it on or hands it to the slow path. The maps come from the caller,
 // which names them: once inlined each account() sees constant maps, as the
 // verifier needs to inline the lookups.
-static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *keys_a,
+static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *cache, void *keys_a,
 					void *vals_a, void *keys_b, void *vals_b, int v6, void *key, int dir,
 					__u64 len, struct pkt *p)
 {
@@ -414,9 +487,9 @@ static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt
 	__u32 epoch = epoch_now();
 	__u32 fam = v6 ? FAM_V6 : FAM_V4;
 	if (epoch & 1)
-		r = account(cnt, map, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
+		r = account(cnt, map, cache, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
 	else
-		r = account(cnt, map, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
+		r = account(cnt, map, cache, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
 	if (r == TO_SLOW_PATH)
 		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
@@ -529,7 +602,7 @@ int xdp_flow(struct xdp_md *ctx)
 			k.a = ip->daddr; k.b = ip->saddr;
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -618,7 +691,7 @@ ordered:
 			__builtin_memcpy(k.b, &ip6->saddr, 16);
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}
 
 	count(CNT_NON_IP, 1);

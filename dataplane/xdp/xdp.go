@@ -103,6 +103,14 @@ func Load(opts Options) (*Dataplane, error) {
 		}
 		ms.MaxEntries = uint32(size)
 	}
+	// The flow caches: the program's CACHE_SLOTS entries for each CPU.
+	for _, n := range []string{bpf.FlowMapCacheV4, bpf.FlowMapCacheV6} {
+		ms := spec.Maps[n]
+		if ms == nil {
+			return nil, fmt.Errorf("xdp: map %s missing from the program", n)
+		}
+		ms.MaxEntries *= uint32(ncpu)
+	}
 	for n, v := range map[string]uint32{bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(opts.MaxFlows)} {
 		vs := spec.Variables[n]
 		if vs == nil {

@@ -507,15 +507,16 @@ static __always_inline int parse_l4(void *l4, void *end, struct pkt *p)
 		__u8 *t = l4;
 		if ((void *)(t + 20) > end)
 			return -1;
-		p->sport = (t[0] << 8) | t[1];
-		p->dport = (t[2] << 8) | t[3];
+		// One 16-bit load per port (packet loads need no alignment).
+		p->sport = bpf_ntohs(*(__u16 *)t);
+		p->dport = bpf_ntohs(*(__u16 *)(t + 2));
 		p->flags = t[13];
 	} else if (p->proto == IPPROTO_UDP) {
 		__u8 *u = l4;
 		if ((void *)(u + 8) > end)
 			return -1;
-		p->sport = (u[0] << 8) | u[1];
-		p->dport = (u[2] << 8) | u[3];
+		p->sport = bpf_ntohs(*(__u16 *)u);
+		p->dport = bpf_ntohs(*(__u16 *)(u + 2));
 		// ntopng keeps every DNS transaction as a flow of its own.
 		if ((p->sport == 53 || p->dport == 53) && (void *)(u + 8 + 21) <= end)
 			p->priv = (u[8] << 8) | u[9];
@@ -551,7 +552,9 @@ int xdp_flow(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	p.eth = eth;
-	__u16 proto = eth->h_proto;
+	// Not eth->h_proto: struct ethhdr is packed, which costs two byte
+	// loads.
+	__u16 proto = *(__u16 *)((__u8 *)data + 12);
 	void *cur = eth + 1;
 	// Up to four 802.1Q/802.1ad tags; the outermost one is the flow's VLAN.
 #pragma unroll
@@ -564,7 +567,7 @@ int xdp_flow(struct xdp_md *ctx)
 			return XDP_PASS;
 		}
 		if (i == 0)
-			p.vlan = ((tag[0] << 8) | tag[1]) & 0x0fff;
+			p.vlan = bpf_ntohs(*(__u16 *)tag) & 0x0fff;
 		proto = *(__u16 *)(tag + 2);
 		cur = tag + 4;
 	}

@@ -351,7 +351,10 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 				     int v6, __u32 *slot)
 {
 	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
-	if (!next)
+	// Once full, the counter stays put (give or take a few racing CPUs):
+	// it must not wrap around to slots in use, however many packets find
+	// the generation full.
+	if (!next || *next >= max_flows)
 		return -1;
 	__u32 s = __sync_fetch_and_add(next, 1);
 	if (s >= max_flows)

@@ -78,6 +78,13 @@ type FlowFlowKeyV6 struct {
 	Pad    [3]uint8
 }
 
+type FlowFlowRef struct {
+	_        structs.HostLayout
+	Ref      uint64
+	SlowLeft uint32
+	Pad      uint32
+}
+
 type FlowFlowVal struct {
 	_          structs.HostLayout
 	Pkts       [2]uint64
@@ -88,8 +95,7 @@ type FlowFlowVal struct {
 	FirstFlags [2]uint8
 	Dscp       [2]uint8
 	Mac        [2][6]uint8
-	SlowLeft   uint8
-	Pad        [5]uint8
+	Pad        [6]uint8
 }
 
 type FlowSlotKeyV4 struct {

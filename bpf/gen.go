@@ -16,12 +16,12 @@
 // 80-byte flowVal per possible CPU, so the four value arrays cost
 // 4 × --xdp-flows × possible CPUs × 80 bytes (arrays, allocated in full at
 // load). Two LRU hashes (IPv4, IPv6) of 2 × --xdp-flows entries map keys
-// to slots: key + 8 bytes + the kernel's ~48-byte element header each.
+// to slots: key + 16 bytes + the kernel's ~48-byte element header each.
 // The per-CPU flow caches add 4096 × (32 + 56) bytes per possible CPU.
 // The program needs Linux 5.12 (atomic fetch-add and compare-and-swap,
 // -mcpu=v3) and memory-mappable arrays.
 // With the default 65 536 flows on a 2-CPU box: 40 MiB of values, ~9 MiB
-// of keys, ~22 MiB of hash; on a 32-CPU box 640 MiB of values — size
+// of keys, ~24 MiB of hash; on a 32-CPU box 640 MiB of values — size
 // --xdp-flows to the box.
 package bpf
 

@@ -73,8 +73,7 @@ struct flow_val {
 	__u8 first_flags[2]; // TCP flags of the first packet each way: who opened
 	__u8 dscp[2];        // DSCP of the last packet each way
 	__u8 mac[2][6];      // source MAC of the first packet each way
-	__u8 slow_left;      // packets of this flow still to send to the slow path
-	__u8 pad[5];
+	__u8 pad[6];
 };
 
 // Global counters (per-CPU array), in this order. A named type with an
@@ -113,8 +112,17 @@ enum counter_index anchor_counter_index __attribute__((unused));
 volatile const __u32 ncpus = 1;
 volatile const __u32 max_flows = 65536;
 
-// A flow's hash entry: its slot, valid in the epoch it names only. One
-// 64-bit word, so a CPU can claim it with a compare-and-swap.
+// A flow's hash entry: ref is its slot, valid in the epoch it names only
+// (REF; one 64-bit word, so a CPU can claim it with a compare-and-swap).
+// slow_left is how many more of its packets go to the slow path: it lives
+// here, not in the slot, so that a drain between a new flow's first
+// packets does not cut its budget short (or start it over).
+struct flow_ref {
+	__u64 ref;
+	__u32 slow_left;
+	__u32 pad;
+};
+
 #define REF(epoch, slot) (((__u64)(epoch) << 32) | (slot))
 #define REF_EPOCH(r) ((__u32)((r) >> 32))
 #define REF_SLOT(r) ((__u32)(r))
@@ -139,7 +147,7 @@ struct slot_key_v6 anchor_slot_key_v6 __attribute__((unused));
 		__uint(type, BPF_MAP_TYPE_LRU_HASH);     \
 		__uint(max_entries, 65536);              \
 		__type(key, keytype);                    \
-		__type(value, __u64);                    \
+		__type(value, struct flow_ref);          \
 	} name SEC(".maps")
 
 #define SLOT_MAP(name, valtype)                          \
@@ -342,13 +350,14 @@ static __always_inline int key_equal(__u32 *a, __u32 *b, int v6)
 }
 
 // take_slot gives the flow a slot of the current generation, records its
-// key there and points its hash entry (ref, NULL if it has none) at it.
+// key there and points its hash entry (e, NULL if it has none: then it
+// makes one, with the slow-path budget when slow) at it.
 // It returns 0, or -1 when the generation has no slot left. When another
 // CPU gave the flow a slot first, *slot is that one and the one taken here
 // is still used (a flow with two slots is drained as two deltas, which add
 // up; it takes a race between CPUs on the flow's first packet).
-static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epoch, __u64 *ref, void *key,
-				     int v6, __u32 *slot)
+static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epoch, struct flow_ref *e, void *key,
+				     int v6, int slow, __u32 *slot)
 {
 	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
 	// Once full, the counter stays put (give or take a few racing CPUs):
@@ -374,17 +383,18 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 	}
 	*slot = s;
 	__u64 want = REF(epoch, s);
-	if (!ref) {
+	if (!e) {
 		// Another CPU may have inserted it meanwhile: then this slot
 		// is the flow's second one (see above).
-		bpf_map_update_elem(map, key, &want, BPF_NOEXIST);
+		struct flow_ref ne = {.ref = want, .slow_left = slow ? SLOW_PKTS - 1 : 0};
+		bpf_map_update_elem(map, key, &ne, BPF_NOEXIST);
 		return 0;
 	}
-	__u64 old = *ref;
+	__u64 old = e->ref;
 	// Only an entry of an older epoch is replaced: a program still
 	// running in the previous epoch must not take the entry back.
 	if ((__s32)(epoch - REF_EPOCH(old)) > 0)
-		__sync_val_compare_and_swap(ref, old, want);
+		__sync_val_compare_and_swap(&e->ref, old, want);
 	return 0;
 }
 
@@ -408,31 +418,33 @@ static __always_inline int account(struct counters *cnt, void *map, void *cache,
 		goto found;
 	}
 	__u32 slot;
-	__u64 *ref = bpf_map_lookup_elem(map, key);
-	__u64 r = ref ? *ref : 0;
-	if (ref && REF_EPOCH(r) == epoch) {
+	struct flow_ref *e = bpf_map_lookup_elem(map, key);
+	if (e && e->slow_left && slow_ok(p)) {
+		// CPUs racing here may send a packet more or fewer.
+		e->slow_left--;
+		return TO_SLOW_PATH;
+	}
+	__u64 r = e ? e->ref : 0;
+	if (e && REF_EPOCH(r) == epoch) {
 		slot = REF_SLOT(r);
 	} else {
 		// The flow's first packet in this generation. A flow the hash
-		// does not know yet goes to the slow path first, when there is one.
-		int slow = !ref && slow_ok(p);
-		if (take_slot(map, keys, idx, epoch, ref, key, v6, &slot) < 0) {
+		// does not know yet goes to the slow path first, when there is
+		// one; its slot stays empty (drained as a flow of no packets).
+		int slow = !e && slow_ok(p);
+		if (take_slot(map, keys, idx, epoch, e, key, v6, slow, &slot) < 0) {
 			if (slow)
 				return TO_SLOW_PATH;
 			count(CNT_MAP_FULL, 1);
 			return ACCOUNTED;
 		}
-		if (slow) {
-			// The slot only carries the slow-path budget for now.
-			__u32 vi = slot * ncpus + cpu;
-			struct flow_val *v = bpf_map_lookup_elem(vals, &vi);
-			if (v)
-				v->slow_left = SLOW_PKTS - 1;
+		if (slow)
 			return TO_SLOW_PATH;
-		}
 	}
 	vi = slot * ncpus + cpu;
-	if (ce) {
+	// Only flows done with the slow path are cached: a cache hit skips
+	// the budget in the hash entry.
+	if (ce && !(e && e->slow_left)) {
 		if (v6)
 			__builtin_memcpy(ce, key, sizeof(struct flow_key_v6));
 		else
@@ -444,10 +456,6 @@ found:
 	v = bpf_map_lookup_elem(vals, &vi);
 	if (!v)
 		return ACCOUNTED; // not reached: slots are below max_flows
-	if (v->slow_left && slow_ok(p)) {
-		v->slow_left--;
-		return TO_SLOW_PATH;
-	}
 	if (dir)
 		ADD(v, 1, len, p, now);
 	else

@@ -442,9 +442,11 @@ static __always_inline int account(struct counters *cnt, void *map, void *cache,
 			return TO_SLOW_PATH;
 	}
 	vi = slot * ncpus + cpu;
-	// Only flows done with the slow path are cached: a cache hit skips
-	// the budget in the hash entry.
-	if (ce && !(e && e->slow_left)) {
+	// A flow enters the cache on its second packet (the first found it in
+	// the hash), so one-packet flows (scans, floods) cost no cache write,
+	// and only once done with the slow path: a cache hit skips the
+	// budget in the hash entry.
+	if (ce && e && !e->slow_left) {
 		if (v6)
 			__builtin_memcpy(ce, key, sizeof(struct flow_key_v6));
 		else

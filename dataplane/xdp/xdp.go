@@ -79,6 +79,12 @@ func Load(opts Options) (*Dataplane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xdp: reading the embedded program: %w", err)
 	}
+	return loadSpec(spec, opts)
+}
+
+// loadSpec is Load of a given build of the program (benchmarks compare
+// builds).
+func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("xdp: possible CPUs: %w", err)

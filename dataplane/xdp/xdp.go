@@ -89,7 +89,8 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xdp: possible CPUs: %w", err)
 	}
-	if uint64(opts.MaxFlows)*uint64(ncpu) > 1<<31 {
+	// Value arrays hold MaxFlows × CPUs entries, the flow hashes 2 × MaxFlows.
+	if uint64(opts.MaxFlows)*uint64(max(ncpu, 2)) > 1<<31 {
 		return nil, fmt.Errorf("xdp: %d flows × %d CPUs is more slots than a map holds", opts.MaxFlows, ncpu)
 	}
 	d := &Dataplane{ncpu: ncpu, maxFlows: opts.MaxFlows}

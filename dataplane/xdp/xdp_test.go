@@ -364,3 +364,17 @@ func TestManyFlowsExactCounts(t *testing.T) {
 		t.Errorf("%d of %d flows counted wrong", bad, len(want))
 	}
 }
+
+// TestLoadRefusesTooManyFlows: a flow count whose maps could not be sized
+// is an error from Load, not a wrapped-around map size.
+func TestLoadRefusesTooManyFlows(t *testing.T) {
+	if os.Geteuid() != 0 {
+		fixture.Missing(t, "loading BPF programs needs root")
+	}
+	for _, n := range []int{1 << 30, 1 << 31} {
+		if d, err := Load(Options{MaxFlows: n}); err == nil {
+			d.Close()
+			t.Errorf("Load with %d flows succeeded", n)
+		}
+	}
+}

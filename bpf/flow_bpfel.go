@@ -13,6 +13,22 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type FlowCacheV4 struct {
+	_   structs.HostLayout
+	K   FlowFlowKeyV4
+	Tag uint32
+	Vi  uint32
+	Pad uint32
+}
+
+type FlowCacheV6 struct {
+	_   structs.HostLayout
+	K   FlowFlowKeyV6
+	Tag uint32
+	Vi  uint32
+	Pad uint32
+}
+
 type FlowCounterIndex uint32
 
 const (
@@ -62,6 +78,13 @@ type FlowFlowKeyV6 struct {
 	Pad    [3]uint8
 }
 
+type FlowFlowRef struct {
+	_        structs.HostLayout
+	Ref      uint64
+	SlowLeft uint32
+	Pad      uint32
+}
+
 type FlowFlowVal struct {
 	_          structs.HostLayout
 	Pkts       [2]uint64
@@ -72,28 +95,52 @@ type FlowFlowVal struct {
 	FirstFlags [2]uint8
 	Dscp       [2]uint8
 	Mac        [2][6]uint8
-	SlowLeft   uint8
-	Pad        [5]uint8
+	Pad        [6]uint8
+}
+
+type FlowSlotKeyV4 struct {
+	_    structs.HostLayout
+	K    FlowFlowKeyV4
+	Used uint32
+}
+
+type FlowSlotKeyV6 struct {
+	_    structs.HostLayout
+	K    FlowFlowKeyV6
+	Used uint32
 }
 
 // Names of all BPF objects in the ELF.
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	FlowMapCacheV4            = "cache_v4"
+	FlowMapCacheV6            = "cache_v6"
 	FlowMapCounters           = "counters"
 	FlowMapCtl                = "ctl"
-	FlowMapFlowsV4A           = "flows_v4_a"
-	FlowMapFlowsV4B           = "flows_v4_b"
-	FlowMapFlowsV6A           = "flows_v6_a"
-	FlowMapFlowsV6B           = "flows_v6_b"
+	FlowMapFlowsV4            = "flows_v4"
+	FlowMapFlowsV6            = "flows_v6"
+	FlowMapKeysV4A            = "keys_v4_a"
+	FlowMapKeysV4B            = "keys_v4_b"
+	FlowMapKeysV6A            = "keys_v6_a"
+	FlowMapKeysV6B            = "keys_v6_b"
+	FlowMapNextSlot           = "next_slot"
 	FlowMapRcuSync            = "rcu_sync"
+	FlowMapValsV4A            = "vals_v4_a"
+	FlowMapValsV4B            = "vals_v4_b"
+	FlowMapValsV6A            = "vals_v6_a"
+	FlowMapValsV6B            = "vals_v6_b"
 	FlowMapXsks               = "xsks"
 	FlowProgXdpCount          = "xdp_count"
 	FlowProgXdpFlow           = "xdp_flow"
 	FlowVarAnchorCounterIndex = "anchor_counter_index"
 	FlowVarAnchorKeyV4        = "anchor_key_v4"
 	FlowVarAnchorKeyV6        = "anchor_key_v6"
+	FlowVarAnchorSlotKeyV4    = "anchor_slot_key_v4"
+	FlowVarAnchorSlotKeyV6    = "anchor_slot_key_v6"
 	FlowVarAnchorVal          = "anchor_val"
+	FlowVarMaxFlows           = "max_flows"
+	FlowVarNcpus              = "ncpus"
 )
 
 // LoadFlow returns the embedded CollectionSpec for Flow.
@@ -146,13 +193,22 @@ type FlowProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FlowMapSpecs struct {
+	CacheV4  *ebpf.MapSpec `ebpf:"cache_v4"`
+	CacheV6  *ebpf.MapSpec `ebpf:"cache_v6"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
-	FlowsV4A *ebpf.MapSpec `ebpf:"flows_v4_a"`
-	FlowsV4B *ebpf.MapSpec `ebpf:"flows_v4_b"`
-	FlowsV6A *ebpf.MapSpec `ebpf:"flows_v6_a"`
-	FlowsV6B *ebpf.MapSpec `ebpf:"flows_v6_b"`
+	FlowsV4  *ebpf.MapSpec `ebpf:"flows_v4"`
+	FlowsV6  *ebpf.MapSpec `ebpf:"flows_v6"`
+	KeysV4A  *ebpf.MapSpec `ebpf:"keys_v4_a"`
+	KeysV4B  *ebpf.MapSpec `ebpf:"keys_v4_b"`
+	KeysV6A  *ebpf.MapSpec `ebpf:"keys_v6_a"`
+	KeysV6B  *ebpf.MapSpec `ebpf:"keys_v6_b"`
+	NextSlot *ebpf.MapSpec `ebpf:"next_slot"`
 	RcuSync  *ebpf.MapSpec `ebpf:"rcu_sync"`
+	ValsV4A  *ebpf.MapSpec `ebpf:"vals_v4_a"`
+	ValsV4B  *ebpf.MapSpec `ebpf:"vals_v4_b"`
+	ValsV6A  *ebpf.MapSpec `ebpf:"vals_v6_a"`
+	ValsV6B  *ebpf.MapSpec `ebpf:"vals_v6_b"`
 	Xsks     *ebpf.MapSpec `ebpf:"xsks"`
 }
 
@@ -163,7 +219,11 @@ type FlowVariableSpecs struct {
 	AnchorCounterIndex *ebpf.VariableSpec `ebpf:"anchor_counter_index"`
 	AnchorKeyV4        *ebpf.VariableSpec `ebpf:"anchor_key_v4"`
 	AnchorKeyV6        *ebpf.VariableSpec `ebpf:"anchor_key_v6"`
+	AnchorSlotKeyV4    *ebpf.VariableSpec `ebpf:"anchor_slot_key_v4"`
+	AnchorSlotKeyV6    *ebpf.VariableSpec `ebpf:"anchor_slot_key_v6"`
 	AnchorVal          *ebpf.VariableSpec `ebpf:"anchor_val"`
+	MaxFlows           *ebpf.VariableSpec `ebpf:"max_flows"`
+	Ncpus              *ebpf.VariableSpec `ebpf:"ncpus"`
 }
 
 // FlowObjects contains all objects after they have been loaded into the kernel.
@@ -186,25 +246,43 @@ func (o *FlowObjects) Close() error {
 //
 // It can be passed to LoadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FlowMaps struct {
+	CacheV4  *ebpf.Map `ebpf:"cache_v4"`
+	CacheV6  *ebpf.Map `ebpf:"cache_v6"`
 	Counters *ebpf.Map `ebpf:"counters"`
 	Ctl      *ebpf.Map `ebpf:"ctl"`
-	FlowsV4A *ebpf.Map `ebpf:"flows_v4_a"`
-	FlowsV4B *ebpf.Map `ebpf:"flows_v4_b"`
-	FlowsV6A *ebpf.Map `ebpf:"flows_v6_a"`
-	FlowsV6B *ebpf.Map `ebpf:"flows_v6_b"`
+	FlowsV4  *ebpf.Map `ebpf:"flows_v4"`
+	FlowsV6  *ebpf.Map `ebpf:"flows_v6"`
+	KeysV4A  *ebpf.Map `ebpf:"keys_v4_a"`
+	KeysV4B  *ebpf.Map `ebpf:"keys_v4_b"`
+	KeysV6A  *ebpf.Map `ebpf:"keys_v6_a"`
+	KeysV6B  *ebpf.Map `ebpf:"keys_v6_b"`
+	NextSlot *ebpf.Map `ebpf:"next_slot"`
 	RcuSync  *ebpf.Map `ebpf:"rcu_sync"`
+	ValsV4A  *ebpf.Map `ebpf:"vals_v4_a"`
+	ValsV4B  *ebpf.Map `ebpf:"vals_v4_b"`
+	ValsV6A  *ebpf.Map `ebpf:"vals_v6_a"`
+	ValsV6B  *ebpf.Map `ebpf:"vals_v6_b"`
 	Xsks     *ebpf.Map `ebpf:"xsks"`
 }
 
 func (m *FlowMaps) Close() error {
 	return _FlowClose(
+		m.CacheV4,
+		m.CacheV6,
 		m.Counters,
 		m.Ctl,
-		m.FlowsV4A,
-		m.FlowsV4B,
-		m.FlowsV6A,
-		m.FlowsV6B,
+		m.FlowsV4,
+		m.FlowsV6,
+		m.KeysV4A,
+		m.KeysV4B,
+		m.KeysV6A,
+		m.KeysV6B,
+		m.NextSlot,
 		m.RcuSync,
+		m.ValsV4A,
+		m.ValsV4B,
+		m.ValsV6A,
+		m.ValsV6B,
 		m.Xsks,
 	)
 }
@@ -216,7 +294,11 @@ type FlowVariables struct {
 	AnchorCounterIndex *ebpf.Variable `ebpf:"anchor_counter_index"`
 	AnchorKeyV4        *ebpf.Variable `ebpf:"anchor_key_v4"`
 	AnchorKeyV6        *ebpf.Variable `ebpf:"anchor_key_v6"`
+	AnchorSlotKeyV4    *ebpf.Variable `ebpf:"anchor_slot_key_v4"`
+	AnchorSlotKeyV6    *ebpf.Variable `ebpf:"anchor_slot_key_v6"`
 	AnchorVal          *ebpf.Variable `ebpf:"anchor_val"`
+	MaxFlows           *ebpf.Variable `ebpf:"max_flows"`
+	Ncpus              *ebpf.Variable `ebpf:"ncpus"`
 }
 
 // FlowPrograms contains all programs after they have been loaded into the kernel.

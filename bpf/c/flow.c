@@ -2,8 +2,8 @@
 //
 // The probe's XDP program: parses Ethernet, 802.1Q/QinQ, IPv4, IPv6 with
 // its common extension headers, TCP, UDP, ICMP and ICMPv6, and accounts
-// packets and bytes per flow and direction in per-CPU hash maps. It never
-// drops: every packet is passed on (XDP_PASS).
+// packets and bytes per flow and direction, each CPU in values of its own
+// (see the flow maps below). It never drops: every packet is passed on (XDP_PASS).
 //
 // Slow path: when userspace has an AF_XDP socket on the packet's RX queue
 // (xsks), the first SLOW_PKTS packets of every new flow, all DNS/mDNS
@@ -12,13 +12,27 @@
 // redirected to it instead of being counted here; the userspace decoder accounts them into
 // the same flow table, with their payload (host names, DNS counters).
 //
-// Flows live in two generations of per-CPU hash maps (A and B) per address
-// family. To drain, userspace flips the generation in ctl[0] and then
-// updates the rcu_sync map-in-map: the kernel returns from that update only
-// after an RCU grace period, so no program that read the old generation is
-// still running, and userspace drains a map nobody writes to. No increment
-// can land between a lookup and its delete, and no packet is missed. Each
-// map is named at its own call site, so the verifier inlines the lookups.
+// Flows: one LRU hash per address family maps the flow key to the flow's
+// slot in the current generation (REF: epoch and slot). Slots live in two
+// generations (A and B) of arrays per family, memory-mapped by userspace:
+// slot s holds the flow's key and one struct flow_val per possible CPU,
+// at s*ncpus+cpu, so every CPU counts into its own value without atomics.
+// The first packet of a flow in a generation takes the next slot (one
+// atomic add) and points the flow's hash entry at it; later packets find
+// the slot through a small per-CPU flow cache, or the hash when the cache
+// does not have it. The hash is never emptied: a flow that was
+// seen before only needs a new slot, and flows long gone make room for new
+// ones as the least recently used.
+//
+// To drain, userspace advances the epoch in ctl[0] (its low bit is the
+// generation programs write) and then updates the rcu_sync map-in-map: the
+// kernel returns from that update only after an RCU grace period, so no
+// program that read the old epoch is still running, and userspace reads
+// the old generation's slots in order from the mapping (no syscall per
+// flow), zeroes them and resets the generation's slot counter. No
+// increment can land between a read and its reset, and no packet is
+// missed. Each map is named at its own call site, so the verifier inlines
+// the lookups.
 
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -59,8 +73,7 @@ struct flow_val {
 	__u8 first_flags[2]; // TCP flags of the first packet each way: who opened
 	__u8 dscp[2];        // DSCP of the last packet each way
 	__u8 mac[2][6];      // source MAC of the first packet each way
-	__u8 slow_left;      // packets of this flow still to send to the slow path
-	__u8 pad[5];
+	__u8 pad[6];
 };
 
 // Global counters (per-CPU array), in this order. A named type with an
@@ -84,32 +97,134 @@ enum counter_index {
 	CNT_MAX,
 };
 
-// max_entries of the inner flow maps is set by userspace at load time.
-#define DEFAULT_FLOWS 65536
-
 // Anchors: clang only emits full BTF for struct types that some global
-// object has by value; reached only through the inner-map definitions they
-// would be forward declarations, and the enum, only used as constants,
-// would not be emitted at all. They cost a few bytes of .bss.
+// object has by value; reached only through map definitions they would be
+// forward declarations, and the enum, only used as constants, would not be
+// emitted at all. They cost a few bytes of .bss.
 struct flow_key_v4 anchor_key_v4 __attribute__((unused));
 struct flow_key_v6 anchor_key_v6 __attribute__((unused));
 struct flow_val anchor_val __attribute__((unused));
 enum counter_index anchor_counter_index __attribute__((unused));
 
+// Set by userspace at load (read-only to the program, so the verifier
+// treats them as constants): possible CPUs, and slots per generation and
+// family (the most flows of one family between two drains).
+volatile const __u32 ncpus = 1;
+volatile const __u32 max_flows = 65536;
+
+// A flow's hash entry: ref is its slot, valid in the epoch it names only
+// (REF; one 64-bit word, so a CPU can claim it with a compare-and-swap).
+// slow_left is how many more of its packets go to the slow path: it lives
+// here, not in the slot, so that a drain between a new flow's first
+// packets does not cut its budget short (or start it over).
+struct flow_ref {
+	__u64 ref;
+	__u32 slow_left;
+	__u32 pad;
+};
+
+#define REF(epoch, slot) (((__u64)(epoch) << 32) | (slot))
+#define REF_EPOCH(r) ((__u32)((r) >> 32))
+#define REF_SLOT(r) ((__u32)(r))
+
+// The key of a slot; used is 1 once a flow took the slot.
+struct slot_key_v4 {
+	struct flow_key_v4 k;
+	__u32 used;
+};
+
+struct slot_key_v6 {
+	struct flow_key_v6 k;
+	__u32 used;
+};
+
+struct slot_key_v4 anchor_slot_key_v4 __attribute__((unused));
+struct slot_key_v6 anchor_slot_key_v6 __attribute__((unused));
+
+// max_entries of every map below is set by userspace at load time.
 #define FLOW_MAP(name, keytype)                          \
 	struct {                                         \
-		__uint(type, BPF_MAP_TYPE_PERCPU_HASH);  \
-		__uint(max_entries, DEFAULT_FLOWS);      \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);     \
+		__uint(max_entries, 65536);              \
 		__type(key, keytype);                    \
-		__type(value, struct flow_val);          \
+		__type(value, struct flow_ref);          \
 	} name SEC(".maps")
 
-FLOW_MAP(flows_v4_a, struct flow_key_v4);
-FLOW_MAP(flows_v4_b, struct flow_key_v4);
-FLOW_MAP(flows_v6_a, struct flow_key_v6);
-FLOW_MAP(flows_v6_b, struct flow_key_v6);
+#define SLOT_MAP(name, valtype)                          \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_ARRAY);        \
+		__uint(map_flags, BPF_F_MMAPABLE);       \
+		__uint(max_entries, 65536);              \
+		__type(key, __u32);                      \
+		__type(value, valtype);                  \
+	} name SEC(".maps")
 
-// ctl[0]: the generation programs write (0 = A, 1 = B).
+FLOW_MAP(flows_v4, struct flow_key_v4);
+FLOW_MAP(flows_v6, struct flow_key_v6);
+// Keys of the slots (max_flows) and their values (max_flows × ncpus), per
+// family and generation.
+SLOT_MAP(keys_v4_a, struct slot_key_v4);
+SLOT_MAP(keys_v4_b, struct slot_key_v4);
+SLOT_MAP(keys_v6_a, struct slot_key_v6);
+SLOT_MAP(keys_v6_b, struct slot_key_v6);
+SLOT_MAP(vals_v4_a, struct flow_val);
+SLOT_MAP(vals_v4_b, struct flow_val);
+SLOT_MAP(vals_v6_a, struct flow_val);
+SLOT_MAP(vals_v6_b, struct flow_val);
+
+// next_slot[gen*2 + family]: the next free slot of each generation and
+// family. The program takes slots with an atomic add; userspace resets a
+// generation's counters to 0 after draining it.
+enum { FAM_V4 = 0, FAM_V6 = 1 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 4);
+	__type(key, __u32);
+	__type(value, __u32);
+} next_slot SEC(".maps");
+
+// The per-CPU flow cache, in front of the flow maps: CACHE_SLOTS entries
+// per CPU (at cpu*CACHE_SLOTS), each picked by a hash of the key, remember
+// a flow's value index (slot*ncpus+cpu) in the epoch tag-1. A packet whose
+// flow is there skips the hash lookup; the entry is overwritten by the
+// next flow that maps to it. Only its own CPU reads or writes an entry.
+#define CACHE_BITS 12
+#define CACHE_SLOTS (1 << CACHE_BITS)
+
+struct cache_v4 {
+	struct flow_key_v4 k;
+	__u32 tag; // epoch + 1 (0: empty)
+	__u32 vi;  // value index
+	__u32 pad;
+};
+
+struct cache_v6 {
+	struct flow_key_v6 k;
+	__u32 tag;
+	__u32 vi;
+	__u32 pad;
+};
+
+// Key and cache entry sizes in 32-bit words: the tag follows the key.
+#define KEY_WORDS(v6) ((v6) ? sizeof(struct flow_key_v6) / 4 : sizeof(struct flow_key_v4) / 4)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CACHE_SLOTS); // times ncpus, set by userspace
+	__type(key, __u32);
+	__type(value, struct cache_v4);
+} cache_v4 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CACHE_SLOTS);
+	__type(key, __u32);
+	__type(value, struct cache_v6);
+} cache_v6 SEC(".maps");
+
+// ctl[0]: the epoch, advanced by every drain; its low bit is the
+// generation programs write (0 = A, 1 = B).
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
@@ -166,11 +281,11 @@ static __always_inline struct counters *counters_of_cpu(void)
 
 #define count(idx, n) (cnt->c[(idx)] += (n))
 
-static __always_inline __u32 generation(void)
+static __always_inline __u32 epoch_now(void)
 {
 	__u32 zero = 0;
-	__u32 *g = bpf_map_lookup_elem(&ctl, &zero);
-	return g ? *g : 0;
+	__u32 *e = bpf_map_lookup_elem(&ctl, &zero);
+	return e ? *e : 0;
 }
 
 struct pkt {
@@ -210,43 +325,139 @@ enum { ACCOUNTED = 0, TO_SLOW_PATH = 1 };
 		(v)->last_ns = (now);                                       \
 	} while (0)
 
+// cache_index picks the flow cache entry of key on cpu: a multiplicative
+// hash of the key's words.
+static __always_inline __u32 cache_index(__u32 *key, int v6, __u32 cpu)
+{
+	// Fold the words (every other one turned half-way, so that
+	// addresses and ports do not cancel out), then take the top bits of
+	// one multiplication: one multiply, not one per word.
+	__u32 h = 0;
+#pragma unroll
+	for (int i = 0; i < KEY_WORDS(v6); i++)
+		h ^= (i & 1) ? (key[i] << 16 | key[i] >> 16) : key[i];
+	return cpu * CACHE_SLOTS + ((h * 0x9e3779b1) >> (32 - CACHE_BITS));
+}
+
+static __always_inline int key_equal(__u32 *a, __u32 *b, int v6)
+{
+	// Without a branch per word.
+	__u32 d = 0;
+#pragma unroll
+	for (int i = 0; i < KEY_WORDS(v6); i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
+// take_slot gives the flow a slot of the current generation, records its
+// key there and points its hash entry (e, NULL if it has none: then it
+// makes one, with the slow-path budget when slow) at it.
+// It returns 0, or -1 when the generation has no slot left. When another
+// CPU gave the flow a slot first, *slot is that one and the one taken here
+// is still used (a flow with two slots is drained as two deltas, which add
+// up; it takes a race between CPUs on the flow's first packet).
+static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epoch, struct flow_ref *e, void *key,
+				     int v6, int slow, __u32 *slot)
+{
+	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
+	// Once full, the counter stays put (give or take a few racing CPUs):
+	// it must not wrap around to slots in use, however many packets find
+	// the generation full.
+	if (!next || *next >= max_flows)
+		return -1;
+	__u32 s = __sync_fetch_and_add(next, 1);
+	if (s >= max_flows)
+		return -1;
+	if (v6) {
+		struct slot_key_v6 *sk = bpf_map_lookup_elem(keys, &s);
+		if (!sk)
+			return -1;
+		__builtin_memcpy(&sk->k, key, sizeof(struct flow_key_v6));
+		sk->used = 1;
+	} else {
+		struct slot_key_v4 *sk = bpf_map_lookup_elem(keys, &s);
+		if (!sk)
+			return -1;
+		__builtin_memcpy(&sk->k, key, sizeof(struct flow_key_v4));
+		sk->used = 1;
+	}
+	*slot = s;
+	__u64 want = REF(epoch, s);
+	if (!e) {
+		// Another CPU may have inserted it meanwhile: then this slot
+		// is the flow's second one (see above).
+		struct flow_ref ne = {.ref = want, .slow_left = slow ? SLOW_PKTS - 1 : 0};
+		bpf_map_update_elem(map, key, &ne, BPF_NOEXIST);
+		return 0;
+	}
+	__u64 old = e->ref;
+	// Only an entry of an older epoch is replaced: a program still
+	// running in the previous epoch must not take the entry back.
+	if ((__s32)(epoch - REF_EPOCH(old)) > 0)
+		__sync_val_compare_and_swap(&e->ref, old, want);
+	return 0;
+}
+
 // account adds one packet to its flow (dir is 0 when the sender is "a"),
-// or says it belongs to the slow path.
-static __always_inline int account(struct counters *cnt, void *map, void *key, int dir, __u64 len, struct pkt *p)
+// or says it belongs to the slow path. idx is gen*2 + family.
+static __always_inline int account(struct counters *cnt, void *map, void *cache, void *keys, void *vals, __u32 idx,
+				   __u32 epoch, void *key, int v6, int dir, __u64 len, struct pkt *p)
 {
 	if (p->dns && slow_ok(p))
 		return TO_SLOW_PATH;
 	// Coarse time (jiffy resolution) is plenty for last seen and costs a
 	// fraction of bpf_ktime_get_ns in a VM.
 	__u64 now = bpf_ktime_get_coarse_ns();
-	struct flow_val *v = bpf_map_lookup_elem(map, key);
-	if (!v) {
-		struct flow_val nv = {};
-		int slow = slow_ok(p);
-		if (slow) {
-			// The entry only carries the slow-path budget for now.
-			nv.slow_left = SLOW_PKTS - 1;
-		} else if (dir) {
-			ADD(&nv, 1, len, p, now);
-		} else {
-			ADD(&nv, 0, len, p, now);
-		}
-		long err = bpf_map_update_elem(map, key, &nv, BPF_NOEXIST);
-		if (err == 0)
-			return slow ? TO_SLOW_PATH : ACCOUNTED;
-		// Another CPU created it first: count into that entry.
-		v = bpf_map_lookup_elem(map, key);
-		if (!v) {
+	__u32 cpu = bpf_get_smp_processor_id();
+	__u32 kw = KEY_WORDS(v6), tag = epoch + 1, vi;
+	__u32 ci = cache_index(key, v6, cpu);
+	__u32 *ce = bpf_map_lookup_elem(cache, &ci);
+	struct flow_val *v;
+	if (ce && ce[kw] == tag && key_equal(ce, key, v6)) {
+		vi = ce[kw + 1];
+		goto found;
+	}
+	__u32 slot;
+	struct flow_ref *e = bpf_map_lookup_elem(map, key);
+	if (e && e->slow_left && slow_ok(p)) {
+		// CPUs racing here may send a packet more or fewer.
+		e->slow_left--;
+		return TO_SLOW_PATH;
+	}
+	__u64 r = e ? e->ref : 0;
+	if (e && REF_EPOCH(r) == epoch) {
+		slot = REF_SLOT(r);
+	} else {
+		// The flow's first packet in this generation. A flow the hash
+		// does not know yet goes to the slow path first, when there is
+		// one; its slot stays empty (drained as a flow of no packets).
+		int slow = !e && slow_ok(p);
+		if (take_slot(map, keys, idx, epoch, e, key, v6, slow, &slot) < 0) {
 			if (slow)
 				return TO_SLOW_PATH;
 			count(CNT_MAP_FULL, 1);
 			return ACCOUNTED;
 		}
+		if (slow)
+			return TO_SLOW_PATH;
 	}
-	if (v->slow_left && slow_ok(p)) {
-		v->slow_left--;
-		return TO_SLOW_PATH;
+	vi = slot * ncpus + cpu;
+	// A flow enters the cache on its second packet (the first found it in
+	// the hash), so one-packet flows (scans, floods) cost no cache write,
+	// and only once done with the slow path: a cache hit skips the
+	// budget in the hash entry.
+	if (ce && e && !e->slow_left) {
+		if (v6)
+			__builtin_memcpy(ce, key, sizeof(struct flow_key_v6));
+		else
+			__builtin_memcpy(ce, key, sizeof(struct flow_key_v4));
+		ce[kw] = tag;
+		ce[kw + 1] = vi;
 	}
+found:
+	v = bpf_map_lookup_elem(vals, &vi);
+	if (!v)
+		return ACCOUNTED; // not reached: slots are below max_flows
 	if (dir)
 		ADD(v, 1, len, p, now);
 	else
@@ -280,19 +491,22 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, _
 		(k)->proto = (p)->proto;            \
 	} while (0)
 
-// account_flow accounts the packet under its key in the generation
-// programs write, map_a or map_b of its address family, and passes it on or
-// hands it to the slow path. Both maps come from the caller, which names
-// them: once inlined each account() sees a constant map, as the verifier
-// needs to inline the lookups.
-static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map_a, void *map_b,
-					void *key, int dir, __u64 len, struct pkt *p)
+// account_flow accounts the packet under its key in the flow map of its
+// address family and the slot arrays of the generation programs write, and
+// passes it on or hands it to the slow path. The maps come from the caller,
+// which names them: once inlined each account() sees constant maps, as the
+// verifier needs to inline the lookups.
+static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *cache, void *keys_a,
+					void *vals_a, void *keys_b, void *vals_b, int v6, void *key, int dir,
+					__u64 len, struct pkt *p)
 {
 	int r;
-	if (generation())
-		r = account(cnt, map_b, key, dir, len, p);
+	__u32 epoch = epoch_now();
+	__u32 fam = v6 ? FAM_V6 : FAM_V4;
+	if (epoch & 1)
+		r = account(cnt, map, cache, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
 	else
-		r = account(cnt, map_a, key, dir, len, p);
+		r = account(cnt, map, cache, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
 	if (r == TO_SLOW_PATH)
 		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
@@ -306,15 +520,16 @@ static __always_inline int parse_l4(void *l4, void *end, struct pkt *p)
 		__u8 *t = l4;
 		if ((void *)(t + 20) > end)
 			return -1;
-		p->sport = (t[0] << 8) | t[1];
-		p->dport = (t[2] << 8) | t[3];
+		// One 16-bit load per port (packet loads need no alignment).
+		p->sport = bpf_ntohs(*(__u16 *)t);
+		p->dport = bpf_ntohs(*(__u16 *)(t + 2));
 		p->flags = t[13];
 	} else if (p->proto == IPPROTO_UDP) {
 		__u8 *u = l4;
 		if ((void *)(u + 8) > end)
 			return -1;
-		p->sport = (u[0] << 8) | u[1];
-		p->dport = (u[2] << 8) | u[3];
+		p->sport = bpf_ntohs(*(__u16 *)u);
+		p->dport = bpf_ntohs(*(__u16 *)(u + 2));
 		// ntopng keeps every DNS transaction as a flow of its own.
 		if ((p->sport == 53 || p->dport == 53) && (void *)(u + 8 + 21) <= end)
 			p->priv = (u[8] << 8) | u[9];
@@ -350,7 +565,9 @@ int xdp_flow(struct xdp_md *ctx)
 		return XDP_PASS;
 	}
 	p.eth = eth;
-	__u16 proto = eth->h_proto;
+	// Not eth->h_proto: struct ethhdr is packed, which costs two byte
+	// loads.
+	__u16 proto = *(__u16 *)((__u8 *)data + 12);
 	void *cur = eth + 1;
 	// Up to four 802.1Q/802.1ad tags; the outermost one is the flow's VLAN.
 #pragma unroll
@@ -363,7 +580,7 @@ int xdp_flow(struct xdp_md *ctx)
 			return XDP_PASS;
 		}
 		if (i == 0)
-			p.vlan = ((tag[0] << 8) | tag[1]) & 0x0fff;
+			p.vlan = bpf_ntohs(*(__u16 *)tag) & 0x0fff;
 		proto = *(__u16 *)(tag + 2);
 		cur = tag + 4;
 	}
@@ -405,7 +622,7 @@ int xdp_flow(struct xdp_md *ctx)
 			k.a = ip->daddr; k.b = ip->saddr;
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v4_a, &flows_v4_b, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -494,7 +711,7 @@ ordered:
 			__builtin_memcpy(k.b, &ip6->saddr, 16);
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v6_a, &flows_v6_b, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}
 
 	count(CNT_NON_IP, 1);

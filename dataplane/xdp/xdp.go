@@ -1,15 +1,18 @@
 // Package xdp loads the probe's XDP program (package bpf), attaches it to an
 // interface and drains its flow maps into flow.Delta records.
 //
-// Draining is lossless by construction: flows live in two generations of
-// per-CPU hash maps per address family. Drain flips the generation the
-// program writes (ctl[0]), then updates a map-in-map the program never
-// reads — the kernel returns from that update only after an RCU grace
-// period, so no program that saw the old generation is still running — and
-// then empties the old generation's maps, which nothing writes to any more.
+// Draining is lossless by construction: the program counts each flow in a
+// slot of one of two generations of slot arrays per address family (a
+// hash, never drained, tells it the flow's slot in the current epoch).
+// Drain advances the epoch in ctl[0], whose low bit is the generation the
+// program writes, then updates a map-in-map the program never reads — the
+// kernel returns from that update only after an RCU grace period, so no
+// program that saw the old epoch is still running — and then reads the old
+// generation's slots from memory it shares with the kernel, in order, and
+// zeroes them: nothing writes to them any more.
 //
-// Memory: see package bpf. Each of the four flow maps (IPv4/IPv6 × two
-// generations) holds Options.MaxFlows entries of 80 bytes per possible CPU.
+// Memory: see package bpf. Each of the four value arrays (IPv4/IPv6 × two
+// generations) holds Options.MaxFlows slots of 80 bytes per possible CPU.
 package xdp
 
 import (
@@ -19,6 +22,7 @@ import (
 	"net"
 	"net/netip"
 	"time"
+	"unsafe"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -39,11 +43,10 @@ const (
 
 // Options configure Load.
 type Options struct {
-	// MaxFlows is the size of each inner flow map (per family and
-	// generation): the most flows of one family between two drains.
+	// MaxFlows is the number of slots per family and generation: the
+	// most flows of one family between two drains (more are counted as
+	// map full).
 	MaxFlows int
-	// DrainBatch is how many keys one batch syscall moves (default 4096).
-	DrainBatch int
 }
 
 // Families of flow maps.
@@ -55,17 +58,16 @@ const (
 // Dataplane is a loaded XDP program with its maps.
 type Dataplane struct {
 	objs     bpf.FlowObjects
-	flows    [2][2]*ebpf.Map // [generation][family]
-	gen      uint32          // the generation the program writes
-	rcuInner *ebpf.Map       // what Drain puts into rcu_sync to wait for a grace period
+	keys4    [2][]bpf.FlowSlotKeyV4 // [generation]: the mapped key arrays
+	keys6    [2][]bpf.FlowSlotKeyV6
+	vals     [2][2][]bpf.FlowFlowVal // [generation][family]: the mapped value arrays, ncpu values a slot
+	mapped   [][]byte                // every mapping, for Close
+	maxFlows int
+	epoch    uint32    // what the program reads from ctl[0]; the low bit is the generation it writes
+	rcuInner *ebpf.Map // what Drain puts into rcu_sync to wait for a grace period
 	link     link.Link
 	mode     Mode
 	ncpu     int
-	batch    int
-
-	keys4 []bpf.FlowFlowKeyV4
-	keys6 []bpf.FlowFlowKeyV6
-	vals  []bpf.FlowFlowVal
 }
 
 // Load loads the program and creates its maps; it does not attach.
@@ -73,24 +75,57 @@ func Load(opts Options) (*Dataplane, error) {
 	if opts.MaxFlows <= 0 {
 		opts.MaxFlows = 65536
 	}
-	if opts.DrainBatch <= 0 {
-		opts.DrainBatch = 4096
-	}
 	spec, err := bpf.LoadFlow()
 	if err != nil {
 		return nil, fmt.Errorf("xdp: reading the embedded program: %w", err)
 	}
+	return loadSpec(spec, opts)
+}
+
+// loadSpec is Load of a given build of the program (benchmarks compare
+// builds).
+func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("xdp: possible CPUs: %w", err)
 	}
-	d := &Dataplane{ncpu: ncpu, batch: opts.DrainBatch}
-	for _, n := range []string{bpf.FlowMapFlowsV4A, bpf.FlowMapFlowsV4B, bpf.FlowMapFlowsV6A, bpf.FlowMapFlowsV6B} {
+	// Value arrays hold MaxFlows × CPUs entries, the flow hashes 2 × MaxFlows.
+	if uint64(opts.MaxFlows)*uint64(max(ncpu, 2)) > 1<<31 {
+		return nil, fmt.Errorf("xdp: %d flows × %d CPUs is more slots than a map holds", opts.MaxFlows, ncpu)
+	}
+	d := &Dataplane{ncpu: ncpu, maxFlows: opts.MaxFlows}
+	sizes := map[string]int{
+		// The hash remembers flows across drains; twice the flows of a
+		// drain interval leaves room for the ones that pause a while.
+		bpf.FlowMapFlowsV4: 2 * opts.MaxFlows, bpf.FlowMapFlowsV6: 2 * opts.MaxFlows,
+		bpf.FlowMapKeysV4A: opts.MaxFlows, bpf.FlowMapKeysV4B: opts.MaxFlows,
+		bpf.FlowMapKeysV6A: opts.MaxFlows, bpf.FlowMapKeysV6B: opts.MaxFlows,
+		bpf.FlowMapValsV4A: opts.MaxFlows * ncpu, bpf.FlowMapValsV4B: opts.MaxFlows * ncpu,
+		bpf.FlowMapValsV6A: opts.MaxFlows * ncpu, bpf.FlowMapValsV6B: opts.MaxFlows * ncpu,
+	}
+	for n, size := range sizes {
 		ms := spec.Maps[n]
 		if ms == nil {
 			return nil, fmt.Errorf("xdp: map %s missing from the program", n)
 		}
-		ms.MaxEntries = uint32(opts.MaxFlows)
+		ms.MaxEntries = uint32(size)
+	}
+	// The flow caches: the program's CACHE_SLOTS entries for each CPU.
+	for _, n := range []string{bpf.FlowMapCacheV4, bpf.FlowMapCacheV6} {
+		ms := spec.Maps[n]
+		if ms == nil {
+			return nil, fmt.Errorf("xdp: map %s missing from the program", n)
+		}
+		ms.MaxEntries *= uint32(ncpu)
+	}
+	for n, v := range map[string]uint32{bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(opts.MaxFlows)} {
+		vs := spec.Variables[n]
+		if vs == nil {
+			return nil, fmt.Errorf("xdp: constant %s missing from the program", n)
+		}
+		if err := vs.Set(v); err != nil {
+			return nil, fmt.Errorf("xdp: setting %s: %w", n, err)
+		}
 	}
 	if err := spec.LoadAndAssign(&d.objs, nil); err != nil {
 		var ve *ebpf.VerifierError
@@ -99,9 +134,23 @@ func Load(opts Options) (*Dataplane, error) {
 		}
 		return nil, fmt.Errorf("xdp: loading the program (%d flows × %d CPUs per map): %w", opts.MaxFlows, ncpu, err)
 	}
-	d.flows = [2][2]*ebpf.Map{
-		{d.objs.FlowsV4A, d.objs.FlowsV6A},
-		{d.objs.FlowsV4B, d.objs.FlowsV6B},
+	o := &d.objs
+	for g, m := range [2][3]*ebpf.Map{{o.KeysV4A, o.KeysV6A, o.ValsV4A}, {o.KeysV4B, o.KeysV6B, o.ValsV4B}} {
+		if d.keys4[g], err = mapSlots[bpf.FlowSlotKeyV4](d, m[0], opts.MaxFlows); err == nil {
+			if d.keys6[g], err = mapSlots[bpf.FlowSlotKeyV6](d, m[1], opts.MaxFlows); err == nil {
+				d.vals[g][famV4], err = mapSlots[bpf.FlowFlowVal](d, m[2], opts.MaxFlows*ncpu)
+			}
+		}
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+	}
+	for g, m := range [2]*ebpf.Map{o.ValsV6A, o.ValsV6B} {
+		if d.vals[g][famV6], err = mapSlots[bpf.FlowFlowVal](d, m, opts.MaxFlows*ncpu); err != nil {
+			d.Close()
+			return nil, err
+		}
 	}
 	inner, err := ebpf.NewMap(spec.Maps[bpf.FlowMapRcuSync].InnerMap.Copy())
 	if err != nil {
@@ -109,10 +158,24 @@ func Load(opts Options) (*Dataplane, error) {
 		return nil, fmt.Errorf("xdp: creating the grace-period map: %w", err)
 	}
 	d.rcuInner = inner
-	d.keys4 = make([]bpf.FlowFlowKeyV4, d.batch)
-	d.keys6 = make([]bpf.FlowFlowKeyV6, d.batch)
-	d.vals = make([]bpf.FlowFlowVal, d.batch*ncpu)
 	return d, nil
+}
+
+// mapSlots maps the first n elements of an mmapable array into memory, as
+// T (whose size must be the array's element size: a multiple of 8). The
+// program writes the same pages; Drain reads them only once an RCU grace
+// period has passed since the program last could.
+func mapSlots[T any](d *Dataplane, m *ebpf.Map, n int) ([]T, error) {
+	var zero T
+	if int(unsafe.Sizeof(zero)) != int(m.ValueSize()) {
+		return nil, fmt.Errorf("xdp: %v: value size %d, Go type %d bytes", m, m.ValueSize(), unsafe.Sizeof(zero))
+	}
+	b, err := unix.Mmap(m.FD(), 0, n*int(unsafe.Sizeof(zero)), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, fmt.Errorf("xdp: mapping %v: %w", m, err)
+	}
+	d.mapped = append(d.mapped, b)
+	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(b))), n), nil
 }
 
 // Program is the flow-accounting program (tests run it with
@@ -167,6 +230,11 @@ func (d *Dataplane) Close() error {
 	if d.rcuInner != nil {
 		errs = append(errs, d.rcuInner.Close())
 	}
+	d.keys4, d.keys6, d.vals = [2][]bpf.FlowSlotKeyV4{}, [2][]bpf.FlowSlotKeyV6{}, [2][2][]bpf.FlowFlowVal{}
+	for _, b := range d.mapped {
+		errs = append(errs, unix.Munmap(b))
+	}
+	d.mapped = nil
 	errs = append(errs, d.objs.Close())
 	return errors.Join(errs...)
 }
@@ -194,132 +262,80 @@ func monoToWall() int64 {
 	return time.Now().UnixNano() - ts.Nano()
 }
 
-// Drain switches the program to the other generation of flow maps and
-// hands every flow of the previous one to fn (the Delta is reused: copy
-// what must outlive the call). It returns the number of flows drained.
+// Drain switches the program to the other generation of slots and hands
+// every flow of the previous one to fn (the Delta is reused: copy what must
+// outlive the call). It returns the number of flows drained.
 func (d *Dataplane) Drain(fn func(*flow.Delta)) (int, error) {
-	old := d.gen
-	if err := d.objs.Ctl.Put(uint32(0), 1-old); err != nil {
+	old := d.epoch
+	if err := d.objs.Ctl.Put(uint32(0), old+1); err != nil {
 		return 0, fmt.Errorf("xdp: switching flow maps: %w", err)
 	}
-	d.gen = 1 - old
+	d.epoch = old + 1
 	// Returns after an RCU grace period: every program run that read the
-	// old generation has finished.
+	// old epoch has finished.
 	if err := d.objs.RcuSync.Put(uint32(0), d.rcuInner); err != nil {
 		return 0, fmt.Errorf("xdp: waiting for running programs: %w", err)
 	}
 	off := monoToWall()
+	g := old & 1
 	n := 0
 	for fam := famV4; fam <= famV6; fam++ {
-		k, err := d.drainMap(d.flows[old][fam], fam, off, fn)
-		n += k
-		if err != nil {
-			return n, err
+		idx := g*2 + uint32(fam)
+		var used uint32
+		if err := d.objs.NextSlot.Lookup(idx, &used); err != nil {
+			return n, fmt.Errorf("xdp: reading the slot counter: %w", err)
+		}
+		// The counter runs past max_flows when flows found no slot.
+		used = min(used, uint32(d.maxFlows))
+		if fam == famV4 {
+			n += drainSlots(d, d.keys4[g][:used], d.vals[g][fam], off, keyV4, fn)
+		} else {
+			n += drainSlots(d, d.keys6[g][:used], d.vals[g][fam], off, keyV6, fn)
+		}
+		if err := d.objs.NextSlot.Put(idx, uint32(0)); err != nil {
+			return n, fmt.Errorf("xdp: resetting the slot counter: %w", err)
 		}
 	}
 	return n, nil
 }
 
-func (d *Dataplane) drainMap(m *ebpf.Map, fam int, off int64, fn func(*flow.Delta)) (int, error) {
-	var keys any = d.keys4
-	if fam == famV6 {
-		keys = d.keys6
-	}
-	var cursor ebpf.MapBatchCursor
-	total := 0
-	var delta flow.Delta
-	for {
-		count, err := m.BatchLookupAndDelete(&cursor, keys, d.vals, nil)
-		for i := 0; i < count; i++ {
-			if fam == famV4 {
-				keyV4(&delta, &d.keys4[i])
-			} else {
-				keyV6(&delta, &d.keys6[i])
-			}
-			d.sumValues(&delta, d.vals[i*d.ncpu:(i+1)*d.ncpu], off)
-			fn(&delta)
-		}
-		total += count
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return total, nil
-		}
-		if errors.Is(err, ebpf.ErrNotSupported) {
-			k, err := d.drainByIteration(m, fam, off, fn)
-			return total + k, err
-		}
-		if err != nil {
-			return total, fmt.Errorf("xdp: draining flows: %w", err)
-		}
-	}
-}
-
-// drainByIteration is the fallback for kernels without batch operations
-// (before 5.6). It is only safe because nothing writes to m any more.
-func (d *Dataplane) drainByIteration(m *ebpf.Map, fam int, off int64, fn func(*flow.Delta)) (int, error) {
-	vals := make([]bpf.FlowFlowVal, d.ncpu)
+// drainSlots hands fn the flow of every used slot in keys, then zeroes the
+// slots and their values for the generation's next turn.
+func drainSlots[K bpf.FlowSlotKeyV4 | bpf.FlowSlotKeyV6](d *Dataplane, keys []K, vals []bpf.FlowFlowVal, off int64,
+	key func(*flow.Delta, *K) bool, fn func(*flow.Delta)) int {
 	var delta flow.Delta
 	n := 0
-	var k4 bpf.FlowFlowKeyV4
-	var k6 bpf.FlowFlowKeyV6
-	for {
-		var err error
-		if fam == famV4 {
-			err = m.NextKey(nil, &k4)
-		} else {
-			err = m.NextKey(nil, &k6)
+	for i := range keys {
+		if !key(&delta, &keys[i]) {
+			continue // not reached: every slot taken has its key
 		}
-		if errors.Is(err, ebpf.ErrKeyNotExist) {
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("xdp: iterating flows: %w", err)
-		}
-		if fam == famV4 {
-			err = m.LookupAndDelete(&k4, &vals)
-			keyV4(&delta, &k4)
-		} else {
-			err = m.LookupAndDelete(&k6, &vals)
-			keyV6(&delta, &k6)
-		}
-		if err != nil && !errors.Is(err, ebpf.ErrNotSupported) {
-			return n, fmt.Errorf("xdp: taking a flow: %w", err)
-		}
-		if errors.Is(err, ebpf.ErrNotSupported) {
-			// Per-CPU hash LookupAndDelete needs 5.14: look up, then delete.
-			var lerr error
-			if fam == famV4 {
-				lerr = m.Lookup(&k4, &vals)
-				if lerr == nil {
-					lerr = m.Delete(&k4)
-				}
-			} else {
-				lerr = m.Lookup(&k6, &vals)
-				if lerr == nil {
-					lerr = m.Delete(&k6)
-				}
-			}
-			if lerr != nil {
-				return n, fmt.Errorf("xdp: taking a flow: %w", lerr)
-			}
-		}
-		d.sumValues(&delta, vals, off)
+		d.sumValues(&delta, vals[i*d.ncpu:(i+1)*d.ncpu], off)
 		fn(&delta)
 		n++
 	}
+	clear(keys)
+	clear(vals[:len(keys)*d.ncpu])
+	return n
 }
 
-func keyV4(d *flow.Delta, k *bpf.FlowFlowKeyV4) {
+// keyV4 sets d's key from a slot's; false for an unused slot.
+func keyV4(d *flow.Delta, sk *bpf.FlowSlotKeyV4) bool {
+	k := &sk.K
 	var a, b [4]byte
 	// The addresses sit in the key in network byte order.
 	binary.LittleEndian.PutUint32(a[:], k.A)
 	binary.LittleEndian.PutUint32(b[:], k.B)
 	d.A, d.B = netip.AddrFrom4(a), netip.AddrFrom4(b)
 	d.APort, d.BPort, d.VLAN, d.Priv, d.Proto = k.A_port, k.B_port, k.Vlan, k.Priv, k.Proto
+	return sk.Used != 0
 }
 
-func keyV6(d *flow.Delta, k *bpf.FlowFlowKeyV6) {
+// keyV6 sets d's key from a slot's; false for an unused slot.
+func keyV6(d *flow.Delta, sk *bpf.FlowSlotKeyV6) bool {
+	k := &sk.K
 	d.A, d.B = netip.AddrFrom16(k.A), netip.AddrFrom16(k.B)
 	d.APort, d.BPort, d.VLAN, d.Priv, d.Proto = k.A_port, k.B_port, k.Vlan, k.Priv, k.Proto
+	return sk.Used != 0
 }
 
 // sumValues folds the per-CPU values of one flow into d.

@@ -292,3 +292,89 @@ func TestNoLossDuringDrains(t *testing.T) {
 	}
 	t.Logf("%d packets over %d drains", total, drains)
 }
+
+// TestManyFlowsExactCounts sends more flows than the per-CPU flow cache
+// has entries (so flows share entries and evict each other), interleaved,
+// each a different number of packets in each direction, over several
+// drains: every flow must come out with exactly its own packets and bytes.
+func TestManyFlowsExactCounts(t *testing.T) {
+	const flows, drains = 6000, 3
+	d := load(t, 8192)
+	type count struct{ pkts, bytes [2]uint64 }
+	want := map[netip.Addr]*count{}
+	got := map[netip.Addr]*count{}
+	server := netip.MustParseAddr("10.200.0.1")
+	collect := func(x *flow.Delta) {
+		// The server sorts first: A is the server, B the client.
+		if x.A != server || x.BPort != 5000 || x.APort != 80 {
+			t.Errorf("unexpected flow %v:%d - %v:%d", x.A, x.APort, x.B, x.BPort)
+			return
+		}
+		c := got[x.B]
+		if c == nil {
+			c = &count{}
+			got[x.B] = c
+		}
+		for dir := 0; dir < 2; dir++ {
+			c.pkts[dir] += x.Pkts[dir]
+			c.bytes[dir] += x.Bytes[dir]
+		}
+	}
+	for r := 0; r < drains; r++ {
+		// Round-robin over the flows: flow i sends i%3+1 packets to the
+		// server and (i+r)%2 back, one packet per flow per pass.
+		for pass := 0; pass < 3; pass++ {
+			for i := 0; i < flows; i++ {
+				client := netip.AddrFrom4([4]byte{10, 201, byte(i >> 8), byte(i)})
+				c := want[client]
+				if c == nil {
+					c = &count{}
+					want[client] = c
+				}
+				if pass < i%3+1 {
+					f := tcp4(t, client.String(), server.String(), 5000, 80, false, true, 0, i%7)
+					run(t, d, f)
+					c.pkts[flow.BtoA]++
+					c.bytes[flow.BtoA] += uint64(len(f))
+				}
+				if pass < (i+r)%2 {
+					f := tcp4(t, server.String(), client.String(), 80, 5000, false, true, 0, 0)
+					run(t, d, f)
+					c.pkts[flow.AtoB]++
+					c.bytes[flow.AtoB] += uint64(len(f))
+				}
+			}
+		}
+		if _, err := d.Drain(collect); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d flows drained, want %d", len(got), len(want))
+	}
+	bad := 0
+	for a, w := range want {
+		if g := got[a]; g == nil || *g != *w {
+			if bad++; bad <= 5 {
+				t.Errorf("flow of %v: got %+v, want %+v", a, g, *w)
+			}
+		}
+	}
+	if bad > 0 {
+		t.Errorf("%d of %d flows counted wrong", bad, len(want))
+	}
+}
+
+// TestLoadRefusesTooManyFlows: a flow count whose maps could not be sized
+// is an error from Load, not a wrapped-around map size.
+func TestLoadRefusesTooManyFlows(t *testing.T) {
+	if os.Geteuid() != 0 {
+		fixture.Missing(t, "loading BPF programs needs root")
+	}
+	for _, n := range []int{1 << 30, 1 << 31} {
+		if d, err := Load(Options{MaxFlows: n}); err == nil {
+			d.Close()
+			t.Errorf("Load with %d flows succeeded", n)
+		}
+	}
+}

@@ -118,11 +118,11 @@ func maxOf(v []int) int {
 }
 
 type stepResult struct {
-	sent, counted          uint64
-	sentRate               float64
-	rxDropped, txDropped   uint64 // the veth's own counters
-	sinkDrops              uint64 // what the probe reports lost
-	genBehind              bool
+	sent, counted        uint64
+	sentRate             float64
+	rxDropped, txDropped uint64 // the veth's own counters
+	sinkDrops            uint64 // what the probe reports lost
+	genBehind            bool
 }
 
 func (r stepResult) lossless() bool { return r.counted == r.sent && !r.genBehind }
@@ -381,7 +381,7 @@ const (
 	txBlockSize = 1 << 16
 	txBlocks    = 8
 	txFrames    = txBlockSize / txFrameSize * txBlocks // 4096
-	txDataOff   = 32                                    // TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
+	txDataOff   = 32                                   // TPACKET_ALIGN(sizeof(struct tpacket2_hdr))
 	frameLen    = 60
 	ethIP       = 14
 	udpOff      = ethIP + 20

@@ -50,6 +50,7 @@ func main() {
 	conns := flag.Int("conns", 16, "concurrent REST connections")
 	runs := flag.Int("runs", 3, "repetitions; the best run counts")
 	spStep := flag.Duration("slowpath-step", time.Second, "slowpath: length of each offered rate")
+	spModes := flag.String("slowpath-modes", "xdp+slowpath,afpacket", "slowpath: the modes to ramp")
 	spMax := flag.Int("slowpath-max", 4000000, "slowpath: highest new flows/s offered")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process here")
 	flag.Parse()
@@ -78,7 +79,7 @@ func main() {
 		case "veth":
 			err = benchVeth(*vethPackets)
 		case "slowpath":
-			err = benchSlowPath(*runs, *spStep, *spMax)
+			err = benchSlowPath(*runs, *spStep, *spMax, strings.Split(*spModes, ","))
 		case "":
 		default:
 			err = fmt.Errorf("unknown benchmark %q", w)

@@ -200,6 +200,27 @@ func (x *XSK) Wait(timeoutMs int) error {
 	return nil
 }
 
+// WaitAny is Wait over several sockets: it returns as soon as one of them
+// has packets waiting (or after timeoutMs). One reader serving every queue
+// takes the packets of all of them in turn, where one reader per queue
+// would contend for the flow table they all feed.
+func WaitAny(xs []*XSK, timeoutMs int) error {
+	for _, x := range xs {
+		if atomic.LoadUint32(x.rx.consumer) != atomic.LoadUint32(x.rx.producer) {
+			return nil
+		}
+	}
+	var buf [16]unix.PollFd
+	fds := buf[:0]
+	for _, x := range xs {
+		fds = append(fds, unix.PollFd{Fd: int32(x.fd), Events: unix.POLLIN})
+	}
+	if _, err := unix.Poll(fds, timeoutMs); err != nil && !errors.Is(err, unix.EINTR) {
+		return fmt.Errorf("xsk: poll: %w", err)
+	}
+	return nil
+}
+
 // Receive waits up to timeoutMs for packets and calls fn for each (data is
 // valid only during the call; the frame goes back to the kernel after).
 // It returns the number of packets handled. It also sheds and restores the

@@ -200,27 +200,6 @@ func (x *XSK) Wait(timeoutMs int) error {
 	return nil
 }
 
-// WaitAny is Wait over several sockets: it returns as soon as one of them
-// has packets waiting (or after timeoutMs). One reader serving every queue
-// takes the packets of all of them in turn, where one reader per queue
-// would contend for the flow table they all feed.
-func WaitAny(xs []*XSK, timeoutMs int) error {
-	for _, x := range xs {
-		if atomic.LoadUint32(x.rx.consumer) != atomic.LoadUint32(x.rx.producer) {
-			return nil
-		}
-	}
-	var buf [16]unix.PollFd
-	fds := buf[:0]
-	for _, x := range xs {
-		fds = append(fds, unix.PollFd{Fd: int32(x.fd), Events: unix.POLLIN})
-	}
-	if _, err := unix.Poll(fds, timeoutMs); err != nil && !errors.Is(err, unix.EINTR) {
-		return fmt.Errorf("xsk: poll: %w", err)
-	}
-	return nil
-}
-
 // Receive waits up to timeoutMs for packets and calls fn for each (data is
 // valid only during the call; the frame goes back to the kernel after).
 // It returns the number of packets handled. It also sheds and restores the
@@ -235,14 +214,10 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 		}
 		prod = atomic.LoadUint32(x.rx.producer)
 	}
-	// Shed before decoding the backlog, not after: the ring fills while
-	// it is decoded.
-	if x.shedAt > 0 && !x.shedding && x.reg != nil && prod-cons >= x.shedAt {
-		if err := x.unregister(); err != nil {
-			return 0, err
-		}
-		x.shedding, x.shedSince = true, time.Now()
-		x.sheds.Add(1)
+	// Shed before decoding the backlog, not after, and look again every
+	// xskRelease packets: the ring fills while a long batch is decoded.
+	if err := x.maybeShed(prod - cons); err != nil {
+		return 0, err
 	}
 	n := 0
 	for ; cons != prod; cons++ {
@@ -257,6 +232,9 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 		if n%xskRelease == 0 {
 			atomic.StoreUint32(x.rx.consumer, cons+1)
 			atomic.StoreUint32(x.fill.producer, x.fillProd)
+			if err := x.maybeShed(atomic.LoadUint32(x.rx.producer) - (cons + 1)); err != nil {
+				return n, err
+			}
 		}
 	}
 	if n > 0 {
@@ -269,6 +247,19 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// maybeShed sheds when backlog packets wait.
+func (x *XSK) maybeShed(backlog uint32) error {
+	if x.shedAt == 0 || x.shedding || x.reg == nil || backlog < x.shedAt {
+		return nil
+	}
+	if err := x.unregister(); err != nil {
+		return err
+	}
+	x.shedding, x.shedSince = true, time.Now()
+	x.sheds.Add(1)
+	return nil
 }
 
 // Sheds is how many times the socket left the program's map because its

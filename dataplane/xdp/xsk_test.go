@@ -269,3 +269,42 @@ func TestSlowPathRingHoldsUMEM(t *testing.T) {
 		t.Errorf("socket dropped %d", x.Dropped())
 	}
 }
+
+// TestSlowPathShedsMidBatch: a reader decoding a long batch looks at the
+// ring again every xskRelease packets: packets arriving meanwhile that push
+// the backlog over the mark shed the socket before the batch ends.
+func TestSlowPathShedsMidBatch(t *testing.T) {
+	d := load(t, 4096)
+	pair := testnet.VethPairNamed(t, "sp")
+	if _, err := d.Attach(pair.Capture); err != nil {
+		t.Fatal(err)
+	}
+	x, err := d.OpenXSK(pair.Capture, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.CloseXSK(x)
+	const first, more = xskRelease + 24, 300
+	x.shedAt = xskRelease + 40 // above the first backlog, below the one after more
+	inj := pair.Injector(t)
+	for i := 0; i < first; i++ {
+		inj.Send(t, udpFlow(t, uint16(20000+i)))
+	}
+	waitCounter(t, d, CntSlowPath, first)
+	got, injected := 0, false
+	if _, err := x.Receive(0, func([]byte) {
+		got++
+		if !injected {
+			injected = true
+			for i := 0; i < more; i++ {
+				inj.Send(t, udpFlow(t, uint16(30000+i)))
+			}
+			waitCounter(t, d, CntSlowPath, first+more)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != first || x.Sheds() != 1 {
+		t.Errorf("batch of %d (want %d), sheds %d (want 1: %d more arrived during it)", got, first, x.Sheds(), more)
+	}
+}

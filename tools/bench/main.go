@@ -50,7 +50,7 @@ func main() {
 	conns := flag.Int("conns", 16, "concurrent REST connections")
 	runs := flag.Int("runs", 3, "repetitions; the best run counts")
 	spStep := flag.Duration("slowpath-step", time.Second, "slowpath: length of each offered rate")
-	spModes := flag.String("slowpath-modes", "xdp+slowpath,afpacket", "slowpath: the modes to ramp (xdp+slowpath: a reader per queue; xdp+slowpath/1: one reader for all queues; afpacket)")
+	spModes := flag.String("slowpath-modes", "xdp+slowpath,afpacket", "slowpath: the modes to ramp: xdp+slowpath (the agent's default kernel maps of 65536 flows), xdp+slowpath/N (maps of N flows), afpacket")
 	spMax := flag.Int("slowpath-max", 4000000, "slowpath: highest new flows/s offered")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process here")
 	flag.Parse()

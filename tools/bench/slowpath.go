@@ -70,7 +70,7 @@ func benchSlowPath(rounds int, step time.Duration, maxRate int, modes []string) 
 		return err
 	}
 	defer gen.Close()
-	fmt.Printf("slowpath: XDP with the agent's defaults (kernel maps of 65536 flows drained every second); every packet a new UDP 5-tuple (60-byte frames), %d CPUs, %d RX queues on %s; generator: AF_PACKET TX rings (PACKET_MMAP), one thread per CPU; steps of %v, rates ×1.4 from 10k/s\n",
+	fmt.Printf("slowpath: every packet a new UDP 5-tuple (60-byte frames), %d CPUs, %d RX queues on %s; generator: AF_PACKET TX rings (PACKET_MMAP), one thread per CPU; steps of %v, rates ×1.4 from 10k/s\n",
 		ncpu, ncpu, capIf, step)
 
 	for _, m := range modes {
@@ -287,7 +287,17 @@ func openSink(mode, ifname string) (sink, error) {
 	if mode == "afpacket" {
 		return &afpacketSink{ifname: ifname}, nil
 	}
-	dp, err := xdp.Load(xdp.Options{MaxFlows: 65536})
+	// "xdp+slowpath/N": kernel maps of N flows instead of the agent's
+	// default (--xdp-flows).
+	maxFlows := 65536
+	if _, n, ok := strings.Cut(mode, "/"); ok {
+		v, err := strconv.Atoi(n)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("mode %q: want xdp+slowpath/<flows per kernel map>", mode)
+		}
+		maxFlows = v
+	}
+	dp, err := xdp.Load(xdp.Options{MaxFlows: maxFlows})
 	if err != nil {
 		return nil, err
 	}
@@ -296,7 +306,7 @@ func openSink(mode, ifname string) (sink, error) {
 		dp.Close()
 		return nil, err
 	}
-	s := &xdpSink{dp: dp, mode: m, oneReader: mode == "xdp+slowpath/1"}
+	s := &xdpSink{dp: dp, mode: m, maxFlows: maxFlows}
 	for q := 0; q < runtime.NumCPU(); q++ {
 		x, err := dp.OpenXSK(ifname, q)
 		if err != nil {
@@ -314,48 +324,24 @@ func openSink(mode, ifname string) (sink, error) {
 // flows in its maps, drained every second, and one reader per RX queue
 // decodes what the program hands to its AF_XDP socket.
 type xdpSink struct {
-	dp    *xdp.Dataplane
-	mode  xdp.Mode
-	xsks  []*xdp.XSK
-	mu    []sync.Mutex
-	taken []atomic.Uint64 // packets decoded per queue
-	prev  xdp.Counters
-	tmu   sync.Mutex // one drain at a time
-	// oneReader: one goroutine takes every queue's packets in turn
-	// (xdp.WaitAny) instead of one goroutine per queue.
-	oneReader bool
+	dp       *xdp.Dataplane
+	mode     xdp.Mode
+	xsks     []*xdp.XSK
+	mu       []sync.Mutex
+	taken    []atomic.Uint64 // packets decoded per queue
+	prev     xdp.Counters
+	tmu      sync.Mutex // one drain at a time
+	maxFlows int        // per kernel map
 }
 
 func (s *xdpSink) describe() string {
-	readers := len(s.xsks)
-	if s.oneReader {
-		readers = 1
-	}
-	return fmt.Sprintf("%s, %d AF_XDP sockets, %d reader goroutines", s.mode, len(s.xsks), readers)
+	return fmt.Sprintf("%s, %d AF_XDP sockets and reader goroutines, kernel maps of %d flows drained every second", s.mode, len(s.xsks), s.maxFlows)
 }
 
 func (s *xdpSink) start(t *flowtable.Table) func() {
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	if s.oneReader {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var p decode.Packet
-			for ctx.Err() == nil {
-				if err := xdp.WaitAny(s.xsks, 100); err != nil {
-					return
-				}
-				for i := range s.xsks {
-					s.take(i, t, &p)
-				}
-			}
-		}()
-	}
 	for i := range s.xsks {
-		if s.oneReader {
-			break
-		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

@@ -142,9 +142,9 @@ func rampStep(gen *flowGenerator, mode, capIf, injIf string, rate int, step time
 			slow = fmt.Sprintf(", kernel map full %d, slow path took %.0f%% %v (%d sheds)",
 				res.mapFull, 100*float64(res.slowPkts)/float64(max(res.sent, 1)), res.perQueue, res.sheds)
 		}
-		fmt.Printf("    %-12s %8d/s offered: sent %8d at %8.0f/s, counted %8d, lost %7d (probe's drop counter %d; %s rx_dropped %d, %s tx_dropped %d%s; caught up %v after) %s\n",
+		fmt.Printf("    %-12s %8d/s offered: sent %8d at %8.0f/s, counted %8d, lost %7d (probe's drop counter %d; %s rx_dropped %d, %s tx_dropped %d%s; caught up %v after; CPU %.1f µs/flow) %s\n",
 			mode, rate, res.sent, res.sentRate, res.counted, res.sent-min(res.sent, res.counted), res.sinkDrops,
-			capIf, res.rxDropped, injIf, res.txDropped, slow, res.lag.Round(time.Millisecond), res.verdict())
+			capIf, res.rxDropped, injIf, res.txDropped, slow, res.lag.Round(time.Millisecond), float64(res.cpuNs)/1e3/float64(max(res.sent, 1)), res.verdict())
 		if res.lossless() {
 			return true, nil
 		}
@@ -183,6 +183,11 @@ type stepResult struct {
 	lag       time.Duration
 	behind    bool
 	genBehind bool
+	// cpuNs is the CPU the step cost the machine's packet work: this
+	// process (generator, readers, drains; the veth's receive work runs
+	// in the generator's system time) and the ksoftirqd threads, up to
+	// the count's last change plus at most half a second of idle waiting.
+	cpuNs int64
 }
 
 // lossless: the interface count is what was sent and the probe reports no
@@ -214,6 +219,7 @@ func runStep(gen *flowGenerator, sink sink, capIf, injIf string, rate int, d tim
 	t := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}, MaxFlows: max(n+1024, 1<<16)})
 	stop := sink.start(t)
 	rx0, tx0 := ifStat(capIf, "rx_dropped"), ifStat(injIf, "tx_dropped")
+	cpu0 := cpuNow()
 	sd0 := sink.drops()
 	sp0, sh0 := sink.slowPath()
 	var mf0 uint64
@@ -244,6 +250,7 @@ func runStep(gen *flowGenerator, sink sink, capIf, injIf string, rate int, d tim
 			last, lastChange = c, time.Now()
 		}
 	}
+	res.cpuNs = cpuNow() - cpu0
 	stop()
 	res.lag = lastChange.Sub(sendEnd)
 	// Half a step: the XDP side drains its kernel maps once more (tens of
@@ -261,6 +268,36 @@ func runStep(gen *flowGenerator, sink sink, capIf, injIf string, rate int, d tim
 		}
 	}
 	return res, nil
+}
+
+// cpuNow is this process's user+sys CPU plus that of every ksoftirqd
+// thread, in ns.
+func cpuNow() int64 {
+	var ru unix.Rusage
+	unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	ns := ru.Utime.Nano() + ru.Stime.Nano()
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil {
+			continue
+		}
+		comm, _ := os.ReadFile("/proc/" + p.Name() + "/comm")
+		if !strings.HasPrefix(string(comm), "ksoftirqd/") {
+			continue
+		}
+		st, _ := os.ReadFile("/proc/" + p.Name() + "/stat")
+		// Fields after the command's closing parenthesis: utime and
+		// stime are the 12th and 13th, in clock ticks (100 Hz).
+		if i := strings.LastIndexByte(string(st), ')'); i > 0 {
+			f := strings.Fields(string(st[i+1:]))
+			if len(f) > 12 {
+				u, _ := strconv.ParseInt(f[11], 10, 64)
+				s, _ := strconv.ParseInt(f[12], 10, 64)
+				ns += (u + s) * 1e7
+			}
+		}
+	}
+	return ns
 }
 
 func ifStat(ifname, name string) uint64 {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"net"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
+	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -18,6 +20,14 @@ import (
 // The ring indexes live in memory the kernel shares with us: they are read
 // and written with atomic loads and stores (acquire/release, as libbpf's
 // xsk.h does), never as plain fields.
+//
+// Overload: when the reader finds half the RX ring waiting, the socket
+// leaves the program's socket map (it sheds) until the reader has emptied
+// the ring. Meanwhile the program finds no socket for the queue and
+// accounts new flows in its maps itself, as it does with no slow path:
+// those flows lose their payload (names, DPI), not their packets, where a
+// full ring would drop them. Sheds counts the episodes; Dropped what the
+// ring still lost (a reader off the CPU for longer than half a ring).
 type XSK struct {
 	fd        int
 	queue     int
@@ -27,6 +37,12 @@ type XSK struct {
 	comp      ring
 	rx        ring
 	fillProd  uint32 // our copy of the fill ring's producer index
+
+	reg       *ebpf.Map // the program's socket map (nil: not registered by us)
+	shedAt    uint32    // backlog that sheds (0: never)
+	shedding  bool
+	shedSince time.Time
+	sheds     atomic.Uint64
 }
 
 type ring struct {
@@ -38,9 +54,23 @@ type ring struct {
 }
 
 const (
-	xskFrames    = 4096
+	// 8192 frames of 2 KiB: 16 MiB of UMEM per RX queue (the AF_PACKET
+	// ring is 64 MiB). The RX ring has room for every frame, so a reader
+	// that falls behind can leave the whole UMEM queued before the kernel
+	// drops; with a 2048-entry ring over 4096 frames, half of them sat idle
+	// in the fill ring while the kernel dropped.
+	xskFrames    = 8192
 	xskFrameSize = 2048
-	xskRing      = 2048
+	xskRing      = xskFrames
+	// Receive hands frames back to the kernel every xskRelease packets of
+	// a long batch, not only at its end: while a backlog is decoded, what
+	// keeps arriving finds free frames.
+	xskRelease = 256
+	// A backlog of half the ring sheds (see XSK); the socket comes back
+	// once the ring is empty and at least xskShedHold has passed, so a
+	// sustained overload alternates instead of flapping per packet.
+	xskShedAt   = xskRing / 2
+	xskShedHold = 10 * time.Millisecond
 )
 
 // OpenXSK opens an AF_XDP socket on ifname's RX queue and registers it
@@ -55,16 +85,36 @@ func (d *Dataplane) OpenXSK(ifname string, queue int) (*XSK, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xsk: socket: %w", err)
 	}
-	x := &XSK{fd: fd, queue: queue, frameSize: xskFrameSize}
+	x := &XSK{fd: fd, queue: queue, frameSize: xskFrameSize, shedAt: xskShedAt}
 	if err := x.setup(ifi.Index, queue); err != nil {
 		x.Close()
 		return nil, err
 	}
-	if err := d.objs.Xsks.Put(uint32(queue), uint32(fd)); err != nil {
+	x.reg = d.objs.Xsks
+	if err := x.register(); err != nil {
 		x.Close()
-		return nil, fmt.Errorf("xsk: registering queue %d: %w", queue, err)
+		return nil, err
 	}
 	return x, nil
+}
+
+// register puts the socket into the program's map: the program hands its
+// queue's slow-path packets to it from then on.
+func (x *XSK) register() error {
+	if err := x.reg.Put(uint32(x.queue), uint32(x.fd)); err != nil {
+		return fmt.Errorf("xsk: registering queue %d: %w", x.queue, err)
+	}
+	x.shedding = false
+	return nil
+}
+
+// unregister takes the socket out of the program's map: the program
+// accounts its queue's packets itself.
+func (x *XSK) unregister() error {
+	if err := x.reg.Delete(uint32(x.queue)); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+		return fmt.Errorf("xsk: unregistering queue %d: %w", x.queue, err)
+	}
+	return nil
 }
 
 func (x *XSK) setup(ifindex, queue int) error {
@@ -77,6 +127,8 @@ func (x *XSK) setup(ifindex, queue int) error {
 	if err := setsockopt(x.fd, unix.XDP_UMEM_REG, unsafe.Pointer(&reg), unsafe.Sizeof(reg)); err != nil {
 		return fmt.Errorf("xsk: registering umem: %w", err)
 	}
+	// The completion ring only serves transmission, which this socket never
+	// does, but the kernel wants one.
 	for _, o := range []struct{ opt, n int }{{unix.XDP_UMEM_FILL_RING, xskFrames}, {unix.XDP_UMEM_COMPLETION_RING, 64}, {unix.XDP_RX_RING, xskRing}} {
 		n := uint32(o.n)
 		if err := setsockopt(x.fd, o.opt, unsafe.Pointer(&n), 4); err != nil {
@@ -150,7 +202,8 @@ func (x *XSK) Wait(timeoutMs int) error {
 
 // Receive waits up to timeoutMs for packets and calls fn for each (data is
 // valid only during the call; the frame goes back to the kernel after).
-// It returns the number of packets handled.
+// It returns the number of packets handled. It also sheds and restores the
+// socket (see XSK): call it from one goroutine at a time.
 func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 	cons := atomic.LoadUint32(x.rx.consumer)
 	prod := atomic.LoadUint32(x.rx.producer)
@@ -160,6 +213,11 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 			return 0, fmt.Errorf("xsk: poll: %w", err)
 		}
 		prod = atomic.LoadUint32(x.rx.producer)
+	}
+	// Shed before decoding the backlog, not after, and look again every
+	// xskRelease packets: the ring fills while a long batch is decoded.
+	if err := x.maybeShed(prod - cons); err != nil {
+		return 0, err
 	}
 	n := 0
 	for ; cons != prod; cons++ {
@@ -171,13 +229,43 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 		*(*uint64)(unsafe.Add(x.fill.descs, uintptr(x.fillProd&x.fill.mask)*8)) = desc.Addr &^ (x.frameSize - 1)
 		x.fillProd++
 		n++
+		if n%xskRelease == 0 {
+			atomic.StoreUint32(x.rx.consumer, cons+1)
+			atomic.StoreUint32(x.fill.producer, x.fillProd)
+			if err := x.maybeShed(atomic.LoadUint32(x.rx.producer) - (cons + 1)); err != nil {
+				return n, err
+			}
+		}
 	}
 	if n > 0 {
 		atomic.StoreUint32(x.rx.consumer, cons)
 		atomic.StoreUint32(x.fill.producer, x.fillProd)
 	}
+	if x.shedding && atomic.LoadUint32(x.rx.producer) == cons && time.Since(x.shedSince) >= xskShedHold {
+		if err := x.register(); err != nil {
+			return n, err
+		}
+	}
 	return n, nil
 }
+
+// maybeShed sheds when backlog packets wait.
+func (x *XSK) maybeShed(backlog uint32) error {
+	if x.shedAt == 0 || x.shedding || x.reg == nil || backlog < x.shedAt {
+		return nil
+	}
+	if err := x.unregister(); err != nil {
+		return err
+	}
+	x.shedding, x.shedSince = true, time.Now()
+	x.sheds.Add(1)
+	return nil
+}
+
+// Sheds is how many times the socket left the program's map because its
+// reader fell half a ring behind (the program accounted the queue's new
+// flows in the kernel meanwhile).
+func (x *XSK) Sheds() uint64 { return x.sheds.Load() }
 
 // Dropped is how many packets the kernel could not hand to this socket
 // (its ring was full or no frame was free).
@@ -213,6 +301,6 @@ func (x *XSK) Close() error {
 
 // CloseXSK unregisters x from the program, then closes it.
 func (d *Dataplane) CloseXSK(x *XSK) error {
-	err := d.objs.Xsks.Delete(uint32(x.queue))
+	err := x.unregister()
 	return errors.Join(err, x.Close())
 }

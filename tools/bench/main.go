@@ -19,22 +19,27 @@
 //     scripts/install-deps.sh bench installs the tools.
 //   - veth: packets per second accounted on a veth pair by the XDP program
 //     against the AF_PACKET path with the userspace decoder (root only).
+//   - slowpath: the highest rate of new flows (every packet a new 5-tuple)
+//     XDP mode with the AF_XDP slow path counts without losing a packet on a
+//     veth, against AF_PACKET mode in the same run (root only).
 //
-// Usage: go run ./tools/bench [-what capture,rest,peers] [-packets N] [-hosts N] [-duration D]
+// Usage: go run ./tools/bench [-what capture,rest,peers,slowpath] [-packets N] [-hosts N] [-duration D]
 package main
 
 import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"strings"
+	"time"
 )
 
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == launchFlag {
 		launchMain(os.Args[2:])
 	}
-	what := flag.String("what", "capture,rest,veth", "comma-separated: capture, rest, veth, peers")
+	what := flag.String("what", "capture,rest,veth", "comma-separated: capture, rest, veth, peers, slowpath")
 	probeBin := flag.String("probe", "", "peers: the probe binary (default: go build ./cmd/probe)")
 	flag.DurationVar(&runTimeout, "max-run", runTimeout, "peers: longest run of one tool over one capture")
 	mix := flag.String("mix", "../shared/conformance/ntopng-e2e/pcap/test_02.pcap", "peers: the real capture the mix is made of")
@@ -44,7 +49,20 @@ func main() {
 	duration := flag.Duration("duration", 0, "length of each REST load run (default 3s)")
 	conns := flag.Int("conns", 16, "concurrent REST connections")
 	runs := flag.Int("runs", 3, "repetitions; the best run counts")
+	spStep := flag.Duration("slowpath-step", time.Second, "slowpath: length of each offered rate")
+	spModes := flag.String("slowpath-modes", "xdp+slowpath,afpacket", "slowpath: the modes to ramp: xdp+slowpath (the agent's default kernel maps of 65536 flows), xdp+slowpath/N (maps of N flows), afpacket")
+	spMax := flag.Int("slowpath-max", 4000000, "slowpath: highest new flows/s offered")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process here")
 	flag.Parse()
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		defer pprof.StopCPUProfile()
+	}
 	if *duration == 0 {
 		*duration = 3e9
 	}
@@ -60,6 +78,8 @@ func main() {
 			err = benchPeers(*packets, *runs, *probeBin, *mix)
 		case "veth":
 			err = benchVeth(*vethPackets)
+		case "slowpath":
+			err = benchSlowPath(*runs, *spStep, *spMax, strings.Split(*spModes, ","))
 		case "":
 		default:
 			err = fmt.Errorf("unknown benchmark %q", w)
@@ -70,6 +90,7 @@ func main() {
 		}
 	}
 	if failed {
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }

@@ -171,7 +171,7 @@ func (a *Agent) run(ctx context.Context) error {
 	}
 
 	if c.GoProbeAddr != "" {
-		gp, err := startGoProbeAPI(c, st, set, &writer.lastWrite, log)
+		gp, err := startGoProbeAPI(c, st, history, set, &writer.lastWrite, log)
 		if err != nil {
 			srv.Shutdown()
 			return err

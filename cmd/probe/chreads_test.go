@@ -1,15 +1,23 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"reflect"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/probe-appliance/probe/agent"
 	"github.com/probe-appliance/probe/controlplane/clickhouse/chtest"
+	"github.com/probe-appliance/probe/controlplane/goprobe"
 )
 
 // sortedRows prints rows in a fixed order: flows of equal LAST_SEEN and
@@ -105,4 +113,74 @@ func TestHistoryFromClickHouse(t *testing.T) {
 	if uint64(sum) != allBytes {
 		t.Fatalf("fleet top-k: %v bytes, the two captures hold %d", sum, allBytes)
 	}
+
+	goQueryAsBadger(t, filepath.Join(dir, "a"), filepath.Join(dir, "b"), "a.pcap") // -i FILE: the interface is the file's name
+}
+
+// goQueryAsBadger: goProbe's _query asked of probe a (its Badger) and of
+// probe b (--history clickhouse) for probe a's flows ("Probe": "a") gives
+// the same status and body, for the recorded goProbe requests' shapes
+// and more.
+func goQueryAsBadger(t *testing.T, dirA, dirB, ifc string) {
+	t.Helper()
+	shapes := []string{
+		`{"Query":"sip,dip","Ifaces":"IF","First":"0"}`,
+		`{"Query":"sip,dip","Ifaces":"IF","First":"-24h"}`,
+		`{"Query":"dport,proto","Ifaces":"IF","Condition":"proto=TCP","SortBy":"packets","First":"0"}`,
+		`{"Query":"sip","Ifaces":"IF","Sum":true,"First":"0"}`,
+		`{"Query":"talk_conv","Ifaces":"IF","NumResults":5,"First":"0"}`,
+		`{"Query":"sip","Ifaces":"IF","Format":"csv","First":"0"}`,
+		`{"Query":"sip","Ifaces":"IF","Last":"","First":"0"}`,
+		`{"Query":"sip","Ifaces":"eth9"}`,
+		`{"Query":"sip","Ifaces":"IF","Condition":"dport=notaport"}`,
+		`{}`,
+		`{"Query":"raw","Ifaces":"any","First":"0","Condition":"dport = 53 | (sip = 192.168.1.12 & proto = TCP)"}`,
+		`{"Query":"time","Ifaces":"any","First":"0","SortBy":"time"}`,
+		`{"Query":"agg_talk_port","Ifaces":"any","First":"0","In":true,"NumResults":3}`,
+		`{"Query":"apps_port","Ifaces":"IF","First":"0","Condition":"!(dport > 1024) & dnet != 192.168.0.0/16","SortAscending":true}`,
+		`{"Query":"talk_src","Ifaces":"IF","First":"0","Out":true,"Format":"csv"}`,
+		`{"Query":"dip,iface","Ifaces":"IF","First":"0","SortBy":"packets","Condition":"host = 192.168.1.1 | net = 203.0.113.0/30"}`,
+	}
+	okBodies := 0
+	for _, sh := range shapes {
+		body := strings.Replace(sh, `"Ifaces":"IF"`, `"Ifaces":`+strconv.Quote(ifc), 1)
+		body = strings.Replace(body, "{", `{"Probe":"a",`, 1)
+		body = strings.Replace(body, ",}", "}", 1)
+		wantStatus, want := goQueryPost(t, dirA, body)
+		gotStatus, got := goQueryPost(t, dirB, body)
+		if gotStatus != wantStatus || !bytes.Equal(got, want) {
+			t.Errorf("_query %s: probe b from ClickHouse %d\n%s\nprobe a from Badger %d\n%s", body, gotStatus, got, wantStatus, want)
+		}
+		if wantStatus == 200 && len(want) > 100 {
+			okBodies++
+		}
+	}
+	if okBodies < 10 {
+		t.Fatalf("only %d shapes answered rows", okBodies)
+	}
+}
+
+// goQueryPost posts a _query body to the goProbe API of the probe holding
+// dataDir, as its local CLI.
+func goQueryPost(t *testing.T, dataDir, body string) (int, []byte) {
+	t.Helper()
+	l, err := agent.ReadLocalAPI(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest("POST", "http://"+l.Addr+"/api/v1/_query", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set(goprobe.LocalTokenHeader, l.Token)
+	resp, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, out
 }

@@ -18,8 +18,16 @@ import (
 // (Args.Probe) names them as that probe does, so that its answers are the
 // probe's own, byte for byte.
 
-// FleetIface is one probe's interface.
-type FleetIface struct{ Probe, Name string }
+// FleetIface is one probe's interface: its name and the store ids its
+// rows carry (INTERFACE_ID, in the table's sort key: reading by id skips
+// the other interfaces' rows). Shared, when one of its ids also names
+// another interface of the probe (a store started afresh): its rows are
+// then told apart by name too.
+type FleetIface struct {
+	Probe, Name string
+	IDs         []uint16
+	Shared      bool
+}
 
 // GoQuery answers goQuery's queries from the flows table: it is the
 // interface list a query is prepared against and the query.Grouper that
@@ -37,7 +45,7 @@ const FleetSep = ":"
 // probe).
 func (r *Reader) GoQuery(ctx context.Context, probe string) (*GoQuery, error) {
 	s := &sqlb{}
-	s.w("SELECT DISTINCT NTOPNG_INSTANCE_NAME, INTERFACE_NAME FROM ", r.db, ".flows")
+	s.w("SELECT DISTINCT NTOPNG_INSTANCE_NAME, INTERFACE_NAME, INTERFACE_ID FROM ", r.db, ".flows")
 	if probe != "" {
 		s.w(" WHERE NTOPNG_INSTANCE_NAME = ")
 		s.arg(probe)
@@ -48,17 +56,38 @@ func (r *Reader) GoQuery(ctx context.Context, probe string) (*GoQuery, error) {
 	}
 	defer rows.Close()
 	g := &GoQuery{r: r, probe: probe}
+	type probeID struct {
+		probe string
+		id    uint16
+	}
+	byName := map[[2]string]*FleetIface{}
+	names := map[probeID]int{}
 	for rows.Next() {
-		var f FleetIface
-		if err := rows.Scan(&f.Probe, &f.Name); err != nil {
+		var probe, name string
+		var id uint16
+		if err := rows.Scan(&probe, &name, &id); err != nil {
 			return nil, fmt.Errorf("goQuery interfaces from clickhouse: %w", err)
 		}
-		if f.Name != "" { // a record whose interface the sink could not name
-			g.ifaces = append(g.ifaces, f)
+		if name == "" {
+			continue // a record whose interface the sink could not name
 		}
+		f := byName[[2]string{probe, name}]
+		if f == nil {
+			f = &FleetIface{Probe: probe, Name: name}
+			byName[[2]string{probe, name}] = f
+		}
+		f.IDs = append(f.IDs, id)
+		names[probeID{probe, id}]++
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("goQuery interfaces from clickhouse: %w", err)
+	}
+	for _, f := range byName {
+		slices.Sort(f.IDs)
+		for _, id := range f.IDs {
+			f.Shared = f.Shared || names[probeID{f.Probe, id}] > 1
+		}
+		g.ifaces = append(g.ifaces, *f)
 	}
 	if len(g.ifaces) > math.MaxUint16 {
 		return nil, fmt.Errorf("goQuery: %d interfaces in the fleet, at most %d can be asked", len(g.ifaces), math.MaxUint16)
@@ -136,7 +165,7 @@ func (g *GoQuery) selected(ids []uint16) ([]FleetIface, error) {
 // by, in query.Attr order.
 var keyCols = map[query.Attr][]string{
 	query.AttrTime:  {fmt.Sprintf("toInt64(intDiv(toUInt32(LAST_SEEN), %d) * %d)", store.BlockSeconds, store.BlockSeconds)},
-	query.AttrIface: {"NTOPNG_INSTANCE_NAME", "INTERFACE_NAME"},
+	query.AttrIface: {"NTOPNG_INSTANCE_NAME", "INTERFACE_ID"}, // and INTERFACE_NAME for a Shared id
 	query.AttrSIP:   {"IP_PROTOCOL_VERSION", "IPV4_SRC_ADDR", "IPV6_SRC_ADDR"},
 	query.AttrDIP:   {"IP_PROTOCOL_VERSION", "IPV4_DST_ADDR", "IPV6_DST_ADDR"},
 	query.AttrDport: {"IP_DST_PORT"},
@@ -144,8 +173,7 @@ var keyCols = map[query.Attr][]string{
 }
 
 // Group runs a prepared query's grouping in ClickHouse (query.Grouper).
-func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (query.Grouped, error) {
-	var out query.Grouped
+func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (out query.Grouped, err error) {
 	ifs, err := g.selected(gr.IfIDs)
 	if err != nil {
 		return out, err
@@ -156,19 +184,38 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (query.Grouped,
 		s.w(" AND ")
 		s.blocks(gr.FirstBlock, gr.LastBlock)
 	}
-	// The records in the range, matching or not (goQuery's hits).
+	// The records in the range, matching or not (goQuery's hits),
+	// counted beside the grouping.
 	s := &sqlb{}
 	s.w("SELECT count()", g.r.from())
 	where(s)
-	var n uint64
-	if err := g.r.conn.QueryRow(ctx, s.b.String(), s.args...).Scan(&n); err != nil {
-		return out, fmt.Errorf("goQuery from clickhouse: %w", err)
+	type count struct {
+		n   uint64
+		err error
 	}
-	out.Scanned = int(n)
+	counted := make(chan count, 1)
+	countSQL, countArgs := s.b.String(), s.args
+	go func() {
+		var c count
+		c.err = g.r.conn.QueryRow(ctx, countSQL, countArgs...).Scan(&c.n)
+		counted <- c
+	}()
+	defer func() {
+		c := <-counted
+		if c.err != nil && err == nil {
+			err = fmt.Errorf("goQuery from clickhouse: %w", c.err)
+		}
+		out.Scanned = int(c.n)
+	}()
 
 	var keys []string
+	shared := slices.ContainsFunc(ifs, func(f FleetIface) bool { return f.Shared })
 	for _, a := range gr.Attrs {
-		for _, c := range keyCols[a] {
+		cols := keyCols[a]
+		if a == query.AttrIface && shared {
+			cols = append(slices.Clip(cols), "INTERFACE_NAME")
+		}
+		for _, c := range cols {
 			if !slices.Contains(keys, c) {
 				keys = append(keys, c)
 			}
@@ -198,6 +245,7 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (query.Grouped,
 	var (
 		tm                int64
 		probe, ifname     string
+		ifid              uint16
 		ver               uint8
 		s4, d4            uint32
 		s6, d6            string
@@ -207,7 +255,7 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (query.Grouped,
 		first, lmin, lmax uint32
 	)
 	dests := map[string]any{
-		keyCols[query.AttrTime][0]: &tm, "NTOPNG_INSTANCE_NAME": &probe, "INTERFACE_NAME": &ifname,
+		keyCols[query.AttrTime][0]: &tm, "NTOPNG_INSTANCE_NAME": &probe, "INTERFACE_ID": &ifid, "INTERFACE_NAME": &ifname,
 		"IP_PROTOCOL_VERSION": &ver, "IPV4_SRC_ADDR": &s4, "IPV6_SRC_ADDR": &s6, "IPV4_DST_ADDR": &d4, "IPV6_DST_ADDR": &d6,
 		"IP_DST_PORT": &dport, "PROTOCOL": &proto,
 	}
@@ -216,9 +264,20 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (query.Grouped,
 		dest = append(dest, dests[k])
 	}
 	dest = append(dest, &pkts, &bytes, &first, &lmin, &lmax)
-	index := make(map[FleetIface]int, len(ifs))
+	type ifKey struct {
+		probe string
+		id    uint16
+		name  string // for a Shared id only
+	}
+	index := map[ifKey]int{}
 	for i, f := range ifs {
-		index[f] = i
+		for _, id := range f.IDs {
+			k := ifKey{f.Probe, id, ""}
+			if shared {
+				k.name = f.Name
+			}
+			index[k] = i
+		}
 	}
 	for rows.Next() {
 		if err := rows.Scan(dest...); err != nil {
@@ -228,7 +287,7 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (query.Grouped,
 			return out, query.ErrMemoryLimit
 		}
 		out.Groups = append(out.Groups, query.Group{
-			Time: tm, IfIdx: index[FleetIface{probe, ifname}],
+			Time: tm, IfIdx: index[ifKey{probe, ifid, ifname}],
 			SIP: addr(ver, s4, s6), DIP: addr(ver, d4, d6), DPort: dport, Proto: proto,
 			Packets: pkts, Bytes: bytes, FirstSeen: int64(first), LastMin: int64(lmin), LastMax: int64(lmax),
 		})

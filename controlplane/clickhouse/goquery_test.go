@@ -68,6 +68,17 @@ func TestGoQueryAnswersAsBadger(t *testing.T) {
 	drain(t, other)
 	s.Close()
 	other.Close()
+	// Probe p3's store was started afresh: id 3 named ethA, then ethB.
+	for i, name := range []string{"ethA", "ethB"} {
+		fresh, err := Open(Config{Target: Target{Addr: srv.Addr, Database: "fleet"}, Probe: "p3", SpoolDir: t.TempDir(),
+			SpoolMaxBytes: 64 << 20, BatchRows: 500, FlushEvery: 50 * time.Millisecond, IfName: func(uint16) string { return name }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		fresh.WriteFlows(history(100*(i+1), 3, base, 14+uint64(i)))
+		drain(t, fresh)
+		fresh.Close()
+	}
 
 	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
 	if err != nil {
@@ -137,8 +148,19 @@ func TestGoQueryAnswersAsBadger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fleet.Names(); !reflect.DeepEqual(got, map[uint16]string{0: "p1:eth1", 1: "p1:eth3", 2: "p2:eth3"}) {
+	if got := fleet.Names(); !reflect.DeepEqual(got, map[uint16]string{0: "p1:eth1", 1: "p1:eth3", 2: "p2:eth3", 3: "p3:ethA", 4: "p3:ethB"}) {
 		t.Fatalf("fleet interfaces %v", got)
+	}
+	for _, c := range []struct {
+		ifaces string
+		recs   int
+	}{{"p3:ethA", 100}, {"ethB", 200}, {"p3:ethA,p3:ethB", 300}, {"any", 2200 + 300 + 300}} {
+		a := query.DefaultArgs()
+		a.Query, a.Ifaces, a.First, a.Last = "dport", fleet.Ifaces(c.ifaces), "0", itoa(base+3000)
+		res := goRun(t, a, fleet.Names(), now, func(q *query.Query) (*query.Result, error) { return q.RunGrouped(ctx, fleet) })
+		if res.Records != c.recs {
+			t.Errorf("fleet %s: %d records, want %d", c.ifaces, res.Records, c.recs)
+		}
 	}
 	a := query.DefaultArgs()
 	a.Query, a.Ifaces, a.First, a.Last = "sip", fleet.Ifaces("eth3"), "0", itoa(base+3000)
@@ -267,7 +289,7 @@ func randomCond(rng *rand.Rand, depth int) (cond string, lits []string) {
 func condSQL(n query.Node) (string, []any, error) {
 	s := &sqlb{}
 	s.w("SELECT count() FROM fleet.flows FINAL WHERE ")
-	s.ifaces([]FleetIface{{"x'); DROP TABLE flows --", "eth0\" OR 1"}})
+	s.ifaces([]FleetIface{{"x'); DROP TABLE flows --", "eth0\" OR 1", []uint16{1, 2}, true}})
 	s.w(" AND ")
 	s.blocks(0, 1<<40)
 	s.w(" AND ")
@@ -348,4 +370,80 @@ func FuzzGoQueryCondition(f *testing.F) {
 			t.Fatalf("%q: %d placeholders, %d args", cond, strings.Count(sql, "?"), len(args))
 		}
 	})
+}
+
+// BenchmarkGoQuery: goQuery's top-10 talkers (sip) and top-10
+// conversations by port (agg_talk_port) over the same records in Badger
+// (Query.Run) and in ClickHouse (RunGrouped), interleaved query by query
+// in one run. ratio = clickhouse/badger time per query.
+func BenchmarkGoQuery(b *testing.B) {
+	const n = 200_000
+	srv := chtest.Start(b)
+	st, err := store.Open(b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	const base = 1_700_000_000
+	recs := history(n, 0, base, 9)
+	for i := 0; i < n; i += 10000 {
+		if err := st.WriteFlows(recs[i : i+10000]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	s, err := Open(Config{Target: Target{Addr: srv.Addr, Database: "fleet"}, Probe: "bench", SpoolDir: b.TempDir(),
+		SpoolMaxBytes: 1 << 30, BatchRows: 50000, FlushEvery: time.Hour, IfName: func(uint16) string { return "eth0" }})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.WriteFlows(recs)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if err := s.Drain(ctx); err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rd.Close()
+	gq, err := rd.GoQuery(ctx, "bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, shape := range []string{"sip", "agg_talk_port"} {
+		b.Run(shape, func(b *testing.B) {
+			a := query.DefaultArgs()
+			a.Query, a.Ifaces, a.First, a.Last, a.NumResults = shape, "eth0", "0", itoa(base+n), 10
+			now := time.Unix(base+n, 0)
+			qb, err := query.Prepare(a, map[uint16]string{0: "eth0"}, now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			qc, err := query.Prepare(a, gq.Names(), now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			var tBadger, tCH time.Duration
+			groups := 0
+			for range b.N {
+				t0 := time.Now()
+				want, err := qb.Run(ctx, st)
+				t1 := time.Now()
+				got, err2 := qc.RunGrouped(ctx, gq)
+				t2 := time.Now()
+				if err != nil || err2 != nil || got.Total != want.Total || !reflect.DeepEqual(got.Rows, want.Rows) {
+					b.Fatalf("badger %v, clickhouse %v: answers differ", err, err2)
+				}
+				tBadger += t1.Sub(t0)
+				tCH += t2.Sub(t1)
+				groups = want.TotalRows
+			}
+			b.ReportMetric(float64(groups), "groups")
+			b.ReportMetric(float64(tBadger.Microseconds())/float64(b.N)/1000, "badger-ms/op")
+			b.ReportMetric(float64(tCH.Microseconds())/float64(b.N)/1000, "clickhouse-ms/op")
+			b.ReportMetric(float64(tCH)/float64(tBadger), "ratio")
+		})
+	}
 }

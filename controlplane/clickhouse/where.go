@@ -326,8 +326,8 @@ func (s *sqlb) cond(n query.Node) error {
 	return nil
 }
 
-// ifaces writes the test that a row is of one of the interfaces (each a
-// probe's interface name).
+// ifaces writes the test that a row is of one of the interfaces (by the
+// probe and store ids, the table's sort key; by name too for a Shared id).
 func (s *sqlb) ifaces(list []FleetIface) {
 	if len(list) == 0 {
 		s.w("0")
@@ -340,8 +340,22 @@ func (s *sqlb) ifaces(list []FleetIface) {
 		}
 		s.w("(NTOPNG_INSTANCE_NAME = ")
 		s.arg(f.Probe)
-		s.w(" AND INTERFACE_NAME = ")
-		s.arg(f.Name)
+		s.w(" AND (")
+		for j, id := range f.IDs {
+			if j > 0 {
+				s.w(" OR ")
+			}
+			s.w("INTERFACE_ID = ")
+			s.arg(id)
+		}
+		if len(f.IDs) == 0 {
+			s.w("0")
+		}
+		s.w(")")
+		if f.Shared {
+			s.w(" AND INTERFACE_NAME = ")
+			s.arg(f.Name)
+		}
 		s.w(")")
 	}
 	s.w(")")

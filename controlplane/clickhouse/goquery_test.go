@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/clickhouse/chtest"
+	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/query"
 	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // goQueries are the goQuery shapes the goprobe and query tests use (the
@@ -445,5 +447,79 @@ func BenchmarkGoQuery(b *testing.B) {
 			b.ReportMetric(float64(tCH.Microseconds())/float64(b.N)/1000, "clickhouse-ms/op")
 			b.ReportMetric(float64(tCH)/float64(tBadger), "ratio")
 		})
+	}
+}
+
+// TestGoQueryGeoAsBadger: country and AS conditions give the same answers
+// from ClickHouse (the places the sink stored with the flows) as from
+// Badger (the places looked up at query time), with the same databases.
+func TestGoQueryGeoAsBadger(t *testing.T) {
+	db, err := geoip.Open(fixture.GeoIPDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	srv := chtest.Start(t)
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	const base = 1_700_000_100
+	var recs []store.FlowRecord
+	pairs := [][2]string{{"192.168.1.10", "8.8.8.8"}, {"192.168.1.11", "8.8.8.8"}, {"192.168.1.10", "193.0.6.139"},
+		{"9.9.9.9", "192.168.1.10"}, {"192.168.1.10", "10.0.0.1"}, {"2001:db8::12", "2001:4860:4860::8888"}, {"2a00:1450:4001::1", "2001:db8::12"}}
+	for i := range 140 {
+		p := pairs[i%len(pairs)]
+		recs = append(recs, store.FlowRecord{IfID: 1, Proto: 6, Client: netip.MustParseAddr(p[0]), Server: netip.MustParseAddr(p[1]),
+			ClientPort: uint16(40000 + i), ServerPort: 443, PktsC2S: uint64(1 + i%4), BytesC2S: uint64(100 * (i + 1)), FirstSeen: base + int64(i), LastSeen: base + int64(i) + 2})
+	}
+	if err := st.WriteFlows(recs); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(Config{Target: Target{Addr: srv.Addr, Database: "fleet"}, Probe: "geo", SpoolDir: t.TempDir(),
+		SpoolMaxBytes: 64 << 20, BatchRows: 500, FlushEvery: 50 * time.Millisecond, IfName: func(uint16) string { return "eth1" },
+		Place: func(a netip.Addr) (string, uint32) { in := db.Lookup(a); return in.CountryISO, in.ASN }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.WriteFlows(recs)
+	drain(t, s)
+	s.Close()
+	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rd.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	gq, err := rd.GoQuery(ctx, "geo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Unix(base+1000, 0)
+	rows := 0
+	for _, cond := range []string{"dcountry = US", "dcountry = nl", "scountry = US", "country = US", "country != US", "dasn = 15169",
+		"asn = AS19281", "dasn = 0", "sasn != 0 | dcountry = DE", "dcountry = US & sip = 192.168.1.11", "!(dcountry = US | dcountry = NL)"} {
+		a := query.DefaultArgs()
+		a.Query, a.Condition, a.Ifaces, a.First, a.Last = "talk_conv", cond, "eth1", "0", itoa(base+1000)
+		run := func(names map[uint16]string, fn func(*query.Query) (*query.Result, error)) *query.Result {
+			q, err := query.PrepareWith(a, names, now, query.PrepareOptions{GeoIP: db})
+			if err != nil {
+				t.Fatalf("%q: %v", cond, err)
+			}
+			res, err := fn(q)
+			if err != nil {
+				t.Fatalf("%q: %v", cond, err)
+			}
+			return res
+		}
+		want := run(map[uint16]string{1: "eth1"}, func(q *query.Query) (*query.Result, error) { return q.Run(ctx, st) })
+		got := run(gq.Names(), func(q *query.Query) (*query.Result, error) { return q.RunGrouped(ctx, gq) })
+		compareResults(t, a, got, want)
+		rows += len(want.Rows)
+	}
+	if rows < 15 {
+		t.Fatalf("only %d rows compared", rows)
 	}
 }

@@ -232,6 +232,8 @@ func TestAlertListsFromClickHouse(t *testing.T) {
 		"/lua/rest/v2/get/flow/alert/list.lua?status=historical-flows",
 		"/lua/rest/v2/get/all/alert/list.lua?status=historical",
 		"/lua/rest/v2/get/host/alert/list.lua?status=historical&alert_severity=5",
+		"/lua/rest/v2/get/alert/list/alerts.lua?alert_family=host&select_clause=*",
+		"/lua/rest/v2/get/alert/list/alerts.lua?alert_family=flow&select_clause=*",
 	}
 	get := func(p *probeProc, path string, auth map[string]string) string {
 		t.Helper()

@@ -99,6 +99,12 @@ func TestClickHouseFleet(t *testing.T) {
 			{[]string{"--clickhouse", url, "-c", "proto = TCP | proto != TCP", "raw"}, allPkts, allBytes},
 			{[]string{"--clickhouse", url, "--probe", "fleet-p1", "-i", p1If, "--sum", "dip"}, want["fleet-p1"][0], want["fleet-p1"][1]},
 		}
+		// Without -f, goQuery's month holds nothing of these March
+		// captures: the CLI widens to the month up to ClickHouse's newest.
+		out, err := exec.Command(probeBin, "query", "--clickhouse", url, "-e", "csv", "--sum", "proto").Output()
+		if err != nil || !strings.Contains(string(out), "TCP") {
+			t.Errorf("probe query --clickhouse without -f: %v\n%s", err, out)
+		}
 		for _, q := range queries {
 			args := append([]string{"query", "-f", "0", "-e", "json"}, q.args...)
 			out, err := exec.Command(probeBin, args...).CombinedOutput()

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/probe-appliance/probe/controlplane/clickhouse"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/geoip"
 	"github.com/probe-appliance/probe/controlplane/goprobe"
@@ -27,7 +28,7 @@ import (
 )
 
 // startGoProbeAPI serves goProbe's API v1 on its own listener.
-func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomic.Int64, log *slog.Logger) (*goprobe.Server, error) {
+func startGoProbeAPI(c *config, st *store.Store, history *clickhouse.Reader, set *ifaceSet, lastWrite *atomic.Int64, log *slog.Logger) (*goprobe.Server, error) {
 	if err := goprobe.CheckExposure(c.GoProbeAddr, len(c.GoProbeKeys), c.GoProbeInsecure); err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func startGoProbeAPI(c *config, st *store.Store, set *ifaceSet, lastWrite *atomi
 		Keys:       c.GoProbeKeys,
 		RateLimit:  c.GoProbeRate,
 		Metrics:    c.GoProbeMetrics,
-		Query:      goProbeQuery(st, c.geo, log),
+		Query:      goProbeQuery(st, history, c.geo, log),
 		LocalToken: writeLocalAPI(c.DataDir, ln.Addr(), log),
 		// Re-reads --config: its interfaces come and go; -i ones stay.
 		Reload: set.reload,
@@ -122,16 +123,28 @@ func failed(status int, body []byte, reason error) goprobe.QueryAnswer {
 // goProbeQuery runs goProbe's _query bodies against our store, with
 // goProbe v3's statuses and text/plain bodies; geo places addresses for
 // the country and AS conditions (nil: none).
-func goProbeQuery(st *store.Store, geo *geoip.DB, log *slog.Logger) func(ctx context.Context, body []byte) goprobe.QueryAnswer {
+//
+// Under --history clickhouse (history set) the queries read the fleet's
+// flows in ClickHouse instead: every probe's interfaces, named
+// probe:iface, or one probe's named as it names them (args.Probe).
+func goProbeQuery(st *store.Store, history *clickhouse.Reader, geo *geoip.DB, log *slog.Logger) func(ctx context.Context, body []byte) goprobe.QueryAnswer {
 	return func(ctx context.Context, body []byte) goprobe.QueryAnswer {
-		names, err := StoredIfaceNames(st)
-		if err != nil {
-			log.Error("goProbe query", "err", err)
-			return failed(500, errExecute, err)
-		}
 		args, err := query.ParseArgsJSON(body)
 		if err != nil {
 			return failed(400, errDecode, err)
+		}
+		var names map[uint16]string
+		var fleet *clickhouse.GoQuery // nil: the store
+		if history != nil {
+			if fleet, err = history.GoQuery(ctx, args.Probe); err == nil {
+				names, args.Ifaces = fleet.Names(), fleet.Ifaces(args.Ifaces)
+			}
+		} else {
+			names, err = StoredIfaceNames(st)
+		}
+		if err != nil {
+			log.Error("goProbe query", "err", err)
+			return failed(500, errExecute, err)
 		}
 		// Up to goprobe.DefaultMaxQueries queries run at once: each gets
 		// its share of goProbe's default budget, so together they stay
@@ -150,13 +163,24 @@ func goProbeQuery(st *store.Store, geo *geoip.DB, log *slog.Logger) func(ctx con
 		// goProbe v3 failed a query over a database holding nothing for
 		// its interfaces (before the first writeout) instead of answering
 		// it empty; its clients take that 500 for "no data yet".
-		if _, stored, err := q.NewestStored(st); err != nil {
+		var stored bool
+		if fleet != nil {
+			_, stored, err = q.NewestGrouped(ctx, fleet)
+		} else {
+			_, stored, err = q.NewestStored(st)
+		}
+		if err != nil {
 			log.Error("goProbe query", "err", err)
 			return failed(500, errExecute, err)
 		} else if !stored {
 			return failed(500, errExecute, errors.New("no flows stored yet for "+args.Ifaces))
 		}
-		res, err := q.Run(ctx, st)
+		var res *query.Result
+		if fleet != nil {
+			res, err = q.RunGrouped(ctx, fleet)
+		} else {
+			res, err = q.Run(ctx, st)
+		}
 		if err != nil {
 			log.Error("goProbe query", "err", err)
 			return failed(500, errExecute, err)

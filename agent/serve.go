@@ -70,12 +70,15 @@ func (a *Agent) run(ctx context.Context) error {
 	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() },
 		Notify: func(al *alert.Alert) {
 			disp.Send(notification(al, hostPools))
-			if chSink != nil {
-				chSink.WriteAlert(al)
-			}
 		}})
 	if err != nil {
 		return err
+	}
+	if chSink != nil {
+		// Every state of an alert the archive stores (raised, released,
+		// acknowledged) goes to ClickHouse: its historical lists answer
+		// as the archive does.
+		eng.Archive().OnPut(chSink.WriteAlert)
 	}
 	exp, err := export.New(export.Options{Logger: log})
 	if err != nil {
@@ -171,7 +174,7 @@ func (a *Agent) run(ctx context.Context) error {
 	}
 
 	if c.GoProbeAddr != "" {
-		gp, err := startGoProbeAPI(c, st, set, &writer.lastWrite, log)
+		gp, err := startGoProbeAPI(c, st, history, set, &writer.lastWrite, log)
 		if err != nil {
 			srv.Shutdown()
 			return err

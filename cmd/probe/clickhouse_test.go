@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,7 +61,11 @@ func ipTotals(tr truth) (uint64, uint64) {
 }
 
 // Three probes on three captures write to one ClickHouse: each probe's
-// rows add up to its own capture, and the fleet's to all three.
+// rows add up to its own capture, and the fleet's to all three. The
+// third answers goQuery from ClickHouse (--history clickhouse): `probe
+// query` through its API answers the three captures' sum, and with
+// --probe one probe's capture; `probe query --clickhouse` does the same
+// without any probe.
 func TestClickHouseFleet(t *testing.T) {
 	srv := chtest.Start(t)
 	url := "tcp://" + srv.Addr + "/fleet"
@@ -71,8 +78,53 @@ func TestClickHouseFleet(t *testing.T) {
 		pk, by := ipTotals(writeCapture(t, pcap, nConn))
 		want[name] = [2]uint64{pk, by}
 		allPkts, allBytes = allPkts+pk, allBytes+by
-		startProbe(t, "-i", pcap, "--data-dir", filepath.Join(dir, name), "--disable-login",
-			"--clickhouse", url, "--clickhouse-probe", name)
+		args := []string{"-i", pcap, "--data-dir", filepath.Join(dir, name), "--disable-login", "--clickhouse", url, "--clickhouse-probe", name}
+		if i == 2 {
+			args = append(args, "--history", "clickhouse")
+		}
+		startProbe(t, args...)
+	}
+	fleetQueries := func(c driver.Conn) {
+		var p1If string // the name fleet-p1 gave its capture file
+		if err := c.QueryRow(context.Background(), "SELECT any(INTERFACE_NAME) FROM fleet.flows WHERE NTOPNG_INSTANCE_NAME = 'fleet-p1'").Scan(&p1If); err != nil {
+			t.Fatal(err)
+		}
+		queries := []struct {
+			args       []string
+			pkts, byts uint64
+		}{
+			{[]string{"--data-dir", filepath.Join(dir, "fleet-p2"), "sip"}, allPkts, allBytes},
+			{[]string{"--data-dir", filepath.Join(dir, "fleet-p2"), "-i", p1If, "dport,proto"}, want["fleet-p1"][0], want["fleet-p1"][1]},
+			{[]string{"--data-dir", filepath.Join(dir, "fleet-p2"), "--probe", "fleet-p0", "talk_conv"}, want["fleet-p0"][0], want["fleet-p0"][1]},
+			{[]string{"--clickhouse", url, "-c", "proto = TCP | proto != TCP", "raw"}, allPkts, allBytes},
+			{[]string{"--clickhouse", url, "--probe", "fleet-p1", "-i", p1If, "--sum", "dip"}, want["fleet-p1"][0], want["fleet-p1"][1]},
+		}
+		// Without -f, goQuery's month holds nothing of these March
+		// captures: the CLI widens to the month up to ClickHouse's newest.
+		out, err := exec.Command(probeBin, "query", "--clickhouse", url, "-e", "csv", "--sum", "proto").Output()
+		if err != nil || !strings.Contains(string(out), "TCP") {
+			t.Errorf("probe query --clickhouse without -f: %v\n%s", err, out)
+		}
+		for _, q := range queries {
+			args := append([]string{"query", "-f", "0", "-e", "json"}, q.args...)
+			out, err := exec.Command(probeBin, args...).CombinedOutput()
+			if err != nil {
+				t.Fatalf("probe %v: %v\n%s", args, err, out)
+			}
+			var ans struct {
+				Summary map[string]any `json:"summary"`
+			}
+			if err := json.Unmarshal(out, &ans); err != nil {
+				t.Fatalf("probe %v: %v\n%s", args, err, out)
+			}
+			pk, by := ans.Summary["total_packets_rcvd"], ans.Summary["total_bytes_rcvd"]
+			if slices.Contains(q.args, "--sum") {
+				pk, by = ans.Summary["total_packets"], ans.Summary["total_bytes"]
+			}
+			if pk != float64(q.pkts) || by != float64(q.byts) {
+				t.Errorf("probe %v: %v packets, %v bytes; the captures hold %d, %d\n%s", args, pk, by, q.pkts, q.byts, out)
+			}
+		}
 	}
 	c := chConn(t, srv.Addr)
 	for name, w := range want {
@@ -85,6 +137,7 @@ func TestClickHouseFleet(t *testing.T) {
 	if pkts != allPkts || bytes != allBytes || probes != 3 {
 		t.Fatalf("fleet: %d packets, %d bytes from %d probes; want %d, %d from 3", pkts, bytes, probes, allPkts, allBytes)
 	}
+	fleetQueries(c)
 }
 
 // ClickHouse is down while a probe captures, and the probe is killed

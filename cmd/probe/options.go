@@ -78,7 +78,7 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ClickHouse, "clickhouse", "", "also write every flow record and alert to this ClickHouse server, tcp://[user[:pass]@]host[:9000]/database (tables created at start; empty: off)")
 	fs.StringVar(&c.ClickHouseProbe, "clickhouse-probe", "", "--clickhouse: this probe's name in the rows (NTOPNG_INSTANCE_NAME; default the host name)")
 	fs.StringVar(&c.ClickHouseSpoolMax, "clickhouse-spool-max", c.ClickHouseSpoolMax, "--clickhouse: disk the spool under <data-dir>/clickhouse-spool may use while ClickHouse is unreachable; records past it are dropped, counted and alerted")
-	fs.StringVar(&c.History, "history", "badger", "where historical flow queries (db/flows, db/topk_flows) read: badger (this probe's store) or clickhouse (the --clickhouse database: every probe's flows; a probe parameter picks one)")
+	fs.StringVar(&c.History, "history", "badger", "where historical queries (db/flows, db/topk_flows, goProbe _query and probe query) read: badger (this probe's store) or clickhouse (the --clickhouse database: every probe's flows, interfaces named probe:iface; a probe parameter picks one)")
 	fs.BoolVar(&c.ExpireOffline, "expire-offline", false, "capture files: expire idle flows and hosts on the file's packet clock, as live interfaces do (default: keep every flow and host of the file, as ntopng does with a pcap)")
 	fs.BoolVar(&c.NoDPI, "no-dpi", false, "leave payloads uninspected: flows keep port and address guesses (no L7 detection, server names, TLS/QUIC/HTTP detail); about 3x less CPU per packet")
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/probe-appliance/probe/agent"
+	"github.com/probe-appliance/probe/controlplane/clickhouse"
 	"github.com/probe-appliance/probe/controlplane/goprobe"
 	"github.com/probe-appliance/probe/controlplane/query"
 	"github.com/probe-appliance/probe/controlplane/store"
@@ -53,6 +54,8 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&a.Resolve, "resolve", false, "show reverse-DNS names of the addresses of the first --resolve-rows rows")
 	fs.IntVar(&a.ResolveRows, "resolve-rows", query.DefaultResolveRows, "rows whose addresses --resolve looks up")
 	fs.IntVar(&a.ResolveTimeout, "resolve-timeout", query.DefaultResolveTimeout, "seconds each reverse lookup may take")
+	fs.StringVar(&a.Probe, "probe", "", "with --history clickhouse (or --clickhouse): the fleet's probe whose flows are asked, its interfaces named as it names them; empty: every probe, interfaces named probe:iface")
+	chURL := fs.String("clickhouse", "", "read the fleet's flows from this ClickHouse (tcp://[user[:pass]@]host[:9000]/database, as the probes' --clickhouse) instead of a store or API")
 	api := fs.String("api", "", "ask this goProbe API (e.g. http://10.0.0.5:6060) instead of the probe holding --data-dir; \"\": read --data-dir only")
 	key := fs.String("api-key", "", "goProbe API key (not needed on the probe's own machine)")
 	dataDir := fs.String("data-dir", "/var/lib/probe", "the probe's data directory: read directly when no probe holds it, else through that probe's goProbe API")
@@ -86,7 +89,13 @@ func runQuery(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 
-	b, err := chooseBackend(*dataDir, *api, *key, fs.Changed("api"), fs.Changed("data-dir"))
+	var b backend
+	var err error
+	if *chURL != "" {
+		b, err = openClickHouseBackend(*chURL)
+	} else {
+		b, err = chooseBackend(*dataDir, *api, *key, fs.Changed("api"), fs.Changed("data-dir"))
+	}
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -204,6 +213,13 @@ func (l *localBackend) run(a query.Args) ([]byte, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
+	return render(q, res, a)
+}
+
+// render prints a result in the query's format (reverse DNS first when
+// asked); empty tells that no row matched.
+func render(q *query.Query, res *query.Result, a query.Args) ([]byte, bool, error) {
+	var err error
 	if ok, rows, timeout := q.Resolve(); ok {
 		res.ResolveNames(context.Background(), net.DefaultResolver, rows, timeout)
 	}
@@ -321,4 +337,55 @@ func (c *apiBackend) post(a query.Args) ([]byte, error) {
 		return nil, fmt.Errorf("%s", strings.TrimSpace(string(out)))
 	}
 	return out, nil
+}
+
+// clickhouseBackend reads the fleet's flows from ClickHouse, as a probe
+// started with --history clickhouse answers them.
+type clickhouseBackend struct{ rd *clickhouse.Reader }
+
+func openClickHouseBackend(u string) (*clickhouseBackend, error) {
+	t, err := clickhouse.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("--clickhouse: %w", err)
+	}
+	rd, err := clickhouse.OpenReader(t)
+	if err != nil {
+		return nil, err
+	}
+	return &clickhouseBackend{rd: rd}, nil
+}
+
+func (c *clickhouseBackend) close() { c.rd.Close() }
+
+func (c *clickhouseBackend) prepare(ctx context.Context, a query.Args) (*query.Query, *clickhouse.GoQuery, error) {
+	fleet, err := c.rd.GoQuery(ctx, a.Probe)
+	if err != nil {
+		return nil, nil, err
+	}
+	a.Ifaces = fleet.Ifaces(a.Ifaces)
+	q, err := query.Prepare(a, fleet.Names(), time.Now())
+	return q, fleet, err
+}
+
+func (c *clickhouseBackend) run(a query.Args) ([]byte, bool, error) {
+	ctx := context.Background()
+	q, fleet, err := c.prepare(ctx, a)
+	if err != nil {
+		return nil, false, err
+	}
+	res, err := q.RunGrouped(ctx, fleet)
+	if err != nil {
+		return nil, false, err
+	}
+	return render(q, res, a)
+}
+
+func (c *clickhouseBackend) newest(a query.Args) (time.Time, bool, error) {
+	ctx := context.Background()
+	q, fleet, err := c.prepare(ctx, a)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	block, ok, err := q.NewestGrouped(ctx, fleet)
+	return time.Unix(block, 0), ok, err
 }

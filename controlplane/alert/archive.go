@@ -3,6 +3,7 @@ package alert
 import (
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/probe-appliance/probe/controlplane/store"
 )
@@ -11,8 +12,15 @@ import (
 // retention), engaged ones too, rewritten when released, so that a crash
 // loses no alert and a restart can close what was left engaged.
 type Archive struct {
-	st *store.Store
+	st    *store.Store
+	onPut atomic.Pointer[func(a *Alert)]
 }
+
+// OnPut makes fn see every alert stored from now on (raised, changed,
+// released, acknowledged), after it is stored, as a copy: the feed of the
+// ClickHouse sink, whose alerts table follows the archive. fn must not
+// block. Deletions are not passed on.
+func (ar *Archive) OnPut(fn func(a *Alert)) { ar.onPut.Store(&fn) }
 
 // NewArchive wraps a store.
 func NewArchive(st *store.Store) *Archive { return &Archive{st: st} }
@@ -40,7 +48,16 @@ func (ar *Archive) PutAll(as []*Alert) error {
 		keys = append(keys, store.AlertKey{IfID: uint16(a.IfID), Tstamp: a.Tstamp, ID: a.RowID})
 		vals = append(vals, raw)
 	}
-	return ar.st.PutAlerts(keys, vals)
+	if err := ar.st.PutAlerts(keys, vals); err != nil {
+		return err
+	}
+	if fn := ar.onPut.Load(); fn != nil {
+		for _, a := range as {
+			cp := *a
+			(*fn)(&cp)
+		}
+	}
+	return nil
 }
 
 // Filter selects alerts. Zero fields select everything.
@@ -57,6 +74,9 @@ type Filter struct {
 	// Flows selects flow alerts (true) or the others (false).
 	Flows *bool
 }
+
+// Match tells whether f selects a.
+func (f *Filter) Match(a *Alert) bool { return f.match(a) }
 
 func (f *Filter) match(a *Alert) bool {
 	switch {

@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"encoding/json"
 	"net/netip"
 	"time"
 
@@ -105,12 +106,27 @@ type AlertRow struct {
 	JSON              string
 }
 
+// alertRow is a's row. Its ROWID is the archive's row id, so that every
+// state of one alert the archive stores (raised, released, acknowledged)
+// is a version of one row; an alert the archive never stored takes the
+// sink's id, kept apart by the top bit. JSON is the whole alert as the
+// archive keeps it (the check's own detail under "json"), which the
+// historical alert lists are answered from.
 func alertRow(id uint64, probe string, a *alert.Alert) AlertRow {
+	if a.RowID != 0 {
+		id = a.RowID
+	} else {
+		id |= 1 << 63
+	}
+	full, err := json.Marshal(a)
+	if err != nil {
+		full = a.Detail // not valid JSON: the alert alone could not be encoded
+	}
 	return AlertRow{
 		ID: id, Probe: probe, IfID: int32(a.IfID), Category: a.Family.String(), TypeID: uint32(a.TypeID),
 		Severity: uint8(a.Severity), Score: uint16(min(max(a.Score, 0), 65535)),
 		Tstamp: a.Tstamp, TstampEnd: max(a.TstampEnd, a.Tstamp), Entity: uint8(a.Entity), EntityVal: a.EntityVal,
-		Count: uint32(max(a.Count, 0)), Info: a.Info, JSON: string(a.Detail),
+		Count: uint32(max(a.Count, 0)), Info: a.Info, JSON: string(full),
 	}
 }
 

@@ -3,10 +3,13 @@ package clickhouse
 import (
 	"encoding/hex"
 	"fmt"
+	"math"
 	"net/netip"
 	"strings"
 
 	"github.com/probe-appliance/probe/controlplane/flowsql"
+	"github.com/probe-appliance/probe/controlplane/query"
+	"github.com/probe-appliance/probe/controlplane/store"
 )
 
 // sqlb builds a parameterised condition: the SQL text comes only from the
@@ -229,5 +232,141 @@ func (s *sqlb) scope(nets []netip.Prefix) {
 			s.w(")")
 		}
 	}
+	s.w(")")
+}
+
+// goQuery's condition trees (controlplane/query). Their semantics differ
+// from flowsql's in one place: an address of the other family is simply
+// not in a network, so "sip != 10.0.0.0/8" keeps IPv6 flows (goProbe's
+// rule, query's Match).
+
+// condOps are goQuery's comparators in SQL.
+var condOps = map[query.Op]string{query.OpEq: "=", query.OpNeq: "!=", query.OpLt: "<", query.OpGt: ">", query.OpLe: "<=", query.OpGe: ">="}
+
+// side is the column of a flow's client (SRC) or server (DST) end.
+func side(server bool, name string) string {
+	if server {
+		return strings.Replace(name, "SRC", "DST", 1)
+	}
+	return name
+}
+
+// cond writes goQuery's condition n (nil: every record).
+func (s *sqlb) cond(n query.Node) error {
+	if n == nil {
+		s.w("1")
+		return nil
+	}
+	t, ok := query.Inspect(n)
+	if !ok {
+		return fmt.Errorf("clickhouse: condition term %q has no SQL form", n)
+	}
+	switch t.Kind {
+	case query.CondAnd, query.CondOr:
+		op := " AND "
+		if t.Kind == query.CondOr {
+			op = " OR "
+		}
+		s.w("(")
+		if err := s.cond(t.Kids[0]); err != nil {
+			return err
+		}
+		s.w(op)
+		if err := s.cond(t.Kids[1]); err != nil {
+			return err
+		}
+		s.w(")")
+	case query.CondNot:
+		s.w("NOT (")
+		if err := s.cond(t.Kids[0]); err != nil {
+			return err
+		}
+		s.w(")")
+	case query.CondAddr:
+		if t.Neq {
+			s.w("NOT ")
+		}
+		p := t.Prefix.Masked()
+		fam := uint8(6)
+		if p.Addr().Is4() {
+			fam = 4
+		}
+		s.w("(")
+		s.family(fam)
+		s.w(" AND ")
+		s.inRange(side(t.Server, fmt.Sprintf("IPV%d_SRC_ADDR", fam)), fam, p.Addr(), lastAddr(p))
+		s.w(")")
+	case query.CondDport, query.CondProto:
+		o, ok := condOps[t.Op]
+		if !ok {
+			return fmt.Errorf("clickhouse: comparator %v", t.Op)
+		}
+		col := "IP_DST_PORT"
+		if t.Kind == query.CondProto {
+			col = "PROTOCOL"
+		}
+		s.w("(", col, " ", o, " ")
+		s.arg(t.Value)
+		s.w(")")
+	case query.CondCountry, query.CondASN:
+		col, val := side(t.Server, "SRC_COUNTRY_CODE"), any(t.Country)
+		if t.Kind == query.CondASN {
+			col, val = side(t.Server, "SRC_ASN"), t.ASN
+		}
+		o := " = "
+		if t.Neq {
+			o = " != "
+		}
+		s.w("(", col, o)
+		s.arg(val)
+		s.w(")")
+	default:
+		return fmt.Errorf("clickhouse: condition kind %d", t.Kind)
+	}
+	return nil
+}
+
+// ifaces writes the test that a row is of one of the interfaces (by the
+// probe and store ids, the table's sort key; by name too for a Shared id).
+func (s *sqlb) ifaces(list []FleetIface) {
+	if len(list) == 0 {
+		s.w("0")
+		return
+	}
+	s.w("(")
+	for i, f := range list {
+		if i > 0 {
+			s.w(" OR ")
+		}
+		s.w("(NTOPNG_INSTANCE_NAME = ")
+		s.arg(f.Probe)
+		s.w(" AND (")
+		for j, id := range f.IDs {
+			if j > 0 {
+				s.w(" OR ")
+			}
+			s.w("INTERFACE_ID = ")
+			s.arg(id)
+		}
+		if len(f.IDs) == 0 {
+			s.w("0")
+		}
+		s.w(")")
+		if f.Shared {
+			s.w(" AND INTERFACE_NAME = ")
+			s.arg(f.Name)
+		}
+		s.w(")")
+	}
+	s.w(")")
+}
+
+// blocks writes the test that a row's LastSeen is in the blocks starting
+// from first to last (inclusive), the whole blocks goQuery reads.
+func (s *sqlb) blocks(first, last int64) {
+	s.w("LAST_SEEN >= toDateTime(")
+	s.arg(clampTime(first))
+	s.w(") AND LAST_SEEN < toDateTime(")
+	s.arg(clampTime(min(last, math.MaxUint32-store.BlockSeconds) + store.BlockSeconds))
 	s.w(")")
 }

@@ -39,6 +39,10 @@ type Args struct {
 	DBPath    string
 	MaxMemPct int
 	Caller    string
+	// Probe, an extension: under --history clickhouse, the fleet's probe
+	// (NTOPNG_INSTANCE_NAME) whose flows are asked; empty: every probe.
+	// A probe's own store holds its flows only and ignores it.
+	Probe string `json:",omitempty"`
 }
 
 // Defaults of goProbe v3 (pkg/query/defaults.go), with the API's json format.

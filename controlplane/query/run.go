@@ -280,6 +280,16 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 		}
 	}
 
+	res := q.result(groups, &use, n, dataFirst, dataLast, blockFirst, blockLast)
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// result ranks the merged groups into the answer: the one place both
+// Run (over the store) and RunGrouped (a store that groups itself) build
+// it. n is the records scanned; the times are those of the matching
+// records (unix s).
+func (q *Query) result(groups map[rowKey]*Counters, use *[numAttrs]bool, n int, dataFirst, dataLast, blockFirst, blockLast int64) *Result {
 	res := &Result{
 		Attrs: q.attrs, Mode: q.mode, SortBy: q.sortBy, Ascending: q.asc,
 		Ifaces: q.ifNames, First: time.Unix(q.first, 0), Last: time.Unix(q.last, 0),
@@ -303,8 +313,7 @@ func (q *Query) Run(ctx context.Context, st *store.Store) (*Result, error) {
 		best.Push(row)
 	}
 	res.Rows = best.Sorted()
-	res.Duration = time.Since(start)
-	return res, nil
+	return res
 }
 
 // scan aggregates one slice of the work, decoding only the fields the

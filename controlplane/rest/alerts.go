@@ -1,6 +1,7 @@
 package rest
 
 import (
+	"context"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -40,10 +41,11 @@ type alertQuery struct {
 	status string // engaged, historical, historical-flows
 	filter alert.Filter
 	vis    visibility // the caller's: alerts outside it are left out
+	probe  string     // --history clickhouse: the fleet's probe whose alerts are listed (empty: every probe)
 }
 
 func (s *Server) parseAlertQuery(r *request, defStatus string) (alertQuery, RC, any) {
-	q := alertQuery{vis: r.vis}
+	q := alertQuery{vis: r.vis, probe: r.params["probe"]}
 	if !r.vis.mayAlerts() {
 		return q, RCNotGranted, nil // ntopng's alerts capability
 	}
@@ -106,17 +108,27 @@ func (s *Server) alerts(q alertQuery) ([]alert.Alert, error) {
 				}
 			}
 		}
-	} else if s.cfg.Checks != nil {
+	} else if s.cfg.Checks != nil || s.cfg.History != nil {
 		no := false
 		f := q.filter
 		f.Engaged = &no
 		flows := alert.FamilyFlow
-		err := s.cfg.Checks.Archive().Scan(int(q.ifc.StoreID), f, func(a *alert.Alert) error {
+		keep := func(a *alert.Alert) error {
 			if (q.status == "historical-flows") == (a.Family == flows) && q.vis.seesAlert(a) {
 				out = append(out, *a)
 			}
 			return nil
-		})
+		}
+		var err error
+		if s.cfg.History != nil {
+			// --history clickhouse: the fleet's alerts, as each probe's
+			// archive holds them.
+			ctx, cancel := context.WithTimeout(context.Background(), histTimeout)
+			err = s.cfg.History.Alerts(ctx, int(q.ifc.StoreID), f, q.probe, keep)
+			cancel()
+		} else {
+			err = s.cfg.Checks.Archive().Scan(int(q.ifc.StoreID), f, keep)
+		}
 		if err != nil {
 			return nil, err
 		}

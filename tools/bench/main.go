@@ -21,6 +21,7 @@
 //     against the AF_PACKET path with the userspace decoder (root only).
 //
 // Usage: go run ./tools/bench [-what capture,rest,peers] [-packets N] [-hosts N] [-duration D]
+// [-tools probe,softflowd] [-captures churn,scan] [-probe-old BIN]
 package main
 
 import (
@@ -44,6 +45,10 @@ func main() {
 	duration := flag.Duration("duration", 0, "length of each REST load run (default 3s)")
 	conns := flag.Int("conns", 16, "concurrent REST connections")
 	runs := flag.Int("runs", 3, "repetitions; the best run counts")
+	var sel peerSelection
+	flag.StringVar(&sel.tools, "tools", "", "peers: only these tools, comma-separated (as named in the table; the first must be a probe)")
+	flag.StringVar(&sel.captures, "captures", "", "peers: only these captures, comma-separated (steady, churn, scan, mix)")
+	flag.StringVar(&sel.oldProbe, "probe-old", "", "peers: a baseline probe binary, run beside the probe in the same rounds as \"probe (old)\"")
 	flag.Parse()
 	if *duration == 0 {
 		*duration = 3e9
@@ -57,7 +62,7 @@ func main() {
 		case "rest":
 			err = benchREST(*hosts, *conns, *duration, *runs)
 		case "peers":
-			err = benchPeers(*packets, *runs, *probeBin, *mix)
+			err = benchPeers(*packets, *runs, *probeBin, *mix, sel)
 		case "veth":
 			err = benchVeth(*vethPackets)
 		case "":

@@ -462,12 +462,12 @@ type Host struct {
 	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
 	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
-	DNSSent, DNSRcvd            DNSStats
-	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
-	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
-	HTTPSentRate, HTTPRcvdRate  HTTPCounts // the same per second (rounded), see UpdateRates
-	httpPrev                    [2]HTTPCounts
-	active                      activity // 5-second periods with traffic
+	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
+	// DNS and HTTP counters (DNSSent, HTTPSent, ...), made when the host
+	// first takes part in either: most hosts never do, and a new host
+	// under churn is smaller without them.
+	dnsHTTP *hostDNSHTTP
+	active  activity // 5-second periods with traffic
 	// Categories are the same per nDPI category, each flow counted under
 	// its own (the host pattern's, else its application's).
 	Categories map[uint8]*L7Counters
@@ -501,6 +501,42 @@ type Host struct {
 	// (ntopng's server_contacts), each bounded by maxContacts.
 	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
 	domainNames                         contactSet[string]
+}
+
+// hostDNSHTTP is a host's DNS and HTTP counters.
+type hostDNSHTTP struct {
+	dnsSent, dnsRcvd   DNSStats
+	httpSent, httpRcvd HTTPCounts // HTTP requests and responses it sent / received
+	httpSentRate       HTTPCounts // the same per second (rounded), see UpdateRates
+	httpRcvdRate       HTTPCounts
+	httpPrev           [2]HTTPCounts
+}
+
+// dnsHTTPOf is h's DNS and HTTP counters, made on first use.
+func (h *Host) dnsHTTPOf() *hostDNSHTTP {
+	if h.dnsHTTP == nil {
+		h.dnsHTTP = new(hostDNSHTTP)
+	}
+	return h.dnsHTTP
+}
+
+// DNSSent and DNSRcvd are the DNS queries and replies the host sent and
+// received; HTTPSent and HTTPRcvd its HTTP requests and responses, and
+// HTTPSentRate and HTTPRcvdRate the same per second (see UpdateRates).
+func (h *Host) DNSSent() DNSStats        { return h.dnsHTTPOrZero().dnsSent }
+func (h *Host) DNSRcvd() DNSStats        { return h.dnsHTTPOrZero().dnsRcvd }
+func (h *Host) HTTPSent() HTTPCounts     { return h.dnsHTTPOrZero().httpSent }
+func (h *Host) HTTPRcvd() HTTPCounts     { return h.dnsHTTPOrZero().httpRcvd }
+func (h *Host) HTTPSentRate() HTTPCounts { return h.dnsHTTPOrZero().httpSentRate }
+func (h *Host) HTTPRcvdRate() HTTPCounts { return h.dnsHTTPOrZero().httpRcvdRate }
+
+var noDNSHTTP hostDNSHTTP
+
+func (h *Host) dnsHTTPOrZero() *hostDNSHTTP {
+	if h.dnsHTTP == nil {
+		return &noDNSHTTP
+	}
+	return h.dnsHTTP
 }
 
 // Label is the name ntopng shows for a host: the operator's alias (its

@@ -563,8 +563,8 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			f.httpSeen |= httpRequestSeen
 			l7.HTTPRequestRisks(payload, &f.risk)
 		}
-		sender.HTTPSent.Queries[m]++
-		receiver.HTTPRcvd.Queries[m]++
+		sender.dnsHTTPOf().httpSent.Queries[m]++
+		receiver.dnsHTTPOf().httpRcvd.Queries[m]++
 		if name, ok := l7.HTTPHost(payload); ok {
 			if v := receiver.vhost(name); v != nil {
 				v.Requests++
@@ -575,8 +575,8 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			f.httpSeen |= httpResponseSeen
 			l7.HTTPResponseRisks(payload, &f.risk)
 		}
-		sender.HTTPSent.Responses[c]++
-		receiver.HTTPRcvd.Responses[c]++
+		sender.dnsHTTPOf().httpSent.Responses[c]++
+		receiver.dnsHTTPOf().httpRcvd.Responses[c]++
 	}
 }
 
@@ -754,18 +754,18 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		if info.QName != "" {
 			addContact(&sender.domainNames, info.QName)
 		}
-		sender.DNSSent.Queries++
-		sender.DNSSent.QueryTypes[dnsQTypeBucket(info.QType)]++
-		receiver.DNSRcvd.Queries++
-		receiver.DNSRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
+		sender.dnsHTTPOf().dnsSent.Queries++
+		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++
+		receiver.dnsHTTPOf().dnsRcvd.Queries++
+		receiver.dnsHTTPOf().dnsRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
 		return
 	}
 	if info.RCode == 0 {
-		sender.DNSSent.RepliesOK++
-		receiver.DNSRcvd.RepliesOK++
+		sender.dnsHTTPOf().dnsSent.RepliesOK++
+		receiver.dnsHTTPOf().dnsRcvd.RepliesOK++
 	} else {
-		sender.DNSSent.RepliesError++
-		receiver.DNSRcvd.RepliesError++
+		sender.dnsHTTPOf().dnsSent.RepliesError++
+		receiver.dnsHTTPOf().dnsRcvd.RepliesError++
 	}
 	if info.RCode != 0 || info.NumAnswers == 0 {
 		return

@@ -43,6 +43,8 @@ func run(args []string) int {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.logLevel()}))
 	o.Logger = logger
+	stopProfiles := startProfiles(o.cpuProfile, o.memProf, o.ReadyFile)
+	defer stopProfiles()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go exitIfShutdownHangs(logger)

@@ -11,7 +11,8 @@ import (
 // the values.
 type options struct {
 	agent.Config
-	verbose bool
+	verbose             bool
+	cpuProfile, memProf string // hidden debugging aids (profile.go)
 }
 
 func (o *options) register(fs *pflag.FlagSet) {
@@ -80,5 +81,9 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ClickHouseSpoolMax, "clickhouse-spool-max", c.ClickHouseSpoolMax, "--clickhouse: disk the spool under <data-dir>/clickhouse-spool may use while ClickHouse is unreachable; records past it are dropped, counted and alerted")
 	fs.StringVar(&c.History, "history", "badger", "where historical queries (db/flows, db/topk_flows, goProbe _query and probe query) read: badger (this probe's store) or clickhouse (the --clickhouse database: every probe's flows, interfaces named probe:iface; a probe parameter picks one)")
 	fs.BoolVar(&c.ExpireOffline, "expire-offline", false, "capture files: expire idle flows and hosts on the file's packet clock, as live interfaces do (default: keep every flow and host of the file, as ntopng does with a pcap)")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile until the ready file appears or the probe stops")
+	fs.StringVar(&o.memProf, "memprofile", "", "write an allocation profile when the ready file appears or the probe stops")
+	_ = fs.MarkHidden("cpuprofile")
+	_ = fs.MarkHidden("memprofile")
 	fs.BoolVar(&c.NoDPI, "no-dpi", false, "leave payloads uninspected: flows keep port and address guesses (no L7 detection, server names, TLS/QUIC/HTTP detail); about 3x less CPU per packet")
 }

@@ -333,8 +333,10 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	// from time only while it waits for an answer: a pass judges again only
 	// the flows that took packets since the last one (a capture under churn
 	// costs in proportion to what changed, not to the table's size), all of
-	// them after a settings change and at a capture's final pass.
-	full := final || !st.flowPassed || snap.ver != st.flowVer
+	// them after a settings change. A capture's final pass is no exception:
+	// only the unanswered flows' verdicts depend on it, and those are judged
+	// again below whatever changed.
+	full := !st.flowPassed || snap.ver != st.flowVer
 	since := st.flowGen
 	st.flowGen, st.flowVer, st.flowPassed = v.Generation(), snap.ver, true
 	v.EachFlow(func(f *flowtable.Flow) {

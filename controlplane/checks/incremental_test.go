@@ -23,6 +23,7 @@ func TestPassesJudgeWhatChanged(t *testing.T) {
 		pkts   []*decode.Packet
 		cfg    map[string]Setting
 		at     int64 // pass time after t0
+		final  bool  // a capture file's last pass
 		alerts []int // alert type ids of the archive after the pass, in order
 	}
 	cases := []struct {
@@ -49,6 +50,12 @@ func TestPassesJudgeWhatChanged(t *testing.T) {
 			{cfg: map[string]Setting{"elephant_flow": {Enabled: true, Threshold: 1000}}, at: 5 * sec},
 			{pkts: bigUDP(t0+6*sec, victim, far, 5000, 53, 20), at: 7 * sec, alerts: []int{alert.FlowElephant}},
 		}},
+		{"final pass judges the unanswered flows, not the others again", []step{
+			{pkts: []*decode.Packet{udp(t0, victim, far, 5000, 9999),
+				udp(t0, victim, far, 5001, 53), udp(t0+1e6, far, victim, 53, 5001)}, at: sec},
+			{at: 2 * sec, final: true, alerts: []int{alert.FlowUnidirectional}},
+			{at: 3 * sec, final: true, alerts: []int{alert.FlowUnidirectional}},
+		}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -70,7 +77,7 @@ func TestPassesJudgeWhatChanged(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				e.Run(ifc, t0+sp.at, false)
+				e.Run(ifc, t0+sp.at, sp.final)
 				var got []int
 				_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, a.TypeID); return nil })
 				if fmt.Sprint(got) != fmt.Sprint(sp.alerts) {

@@ -206,8 +206,8 @@ func TestHTTPRates(t *testing.T) {
 	tb.UpdateRates(wall.Add(2 * time.Second))
 	rate := func() (cli, srv uint64) {
 		tb.View(func(v View) {
-			cli = v.Host(HostKey{local, 0}).HTTPSentRate.Queries[l7.HTTPGet]
-			srv = v.Host(HostKey{remote, 0}).HTTPRcvdRate.Queries[l7.HTTPGet]
+			cli = v.Host(HostKey{local, 0}).HTTPSentRate().Queries[l7.HTTPGet]
+			srv = v.Host(HostKey{remote, 0}).HTTPRcvdRate().Queries[l7.HTTPGet]
 		})
 		return
 	}

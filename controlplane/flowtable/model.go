@@ -2,6 +2,7 @@ package flowtable
 
 import (
 	"net/netip"
+	"slices"
 
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/dataplane/decode"
@@ -468,12 +469,12 @@ type Host struct {
 	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
 	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
-	DNSSent, DNSRcvd            DNSStats
-	TCPSent, TCPRcvd            TCPHealth  // troubles of the TCP segments it sent / received
-	HTTPSent, HTTPRcvd          HTTPCounts // HTTP requests and responses it sent / received
-	HTTPSentRate, HTTPRcvdRate  HTTPCounts // the same per second (rounded), see UpdateRates
-	httpPrev                    [2]HTTPCounts
-	active                      activity // 5-second periods with traffic
+	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
+	// DNS and HTTP counters (DNSSent, HTTPSent, ...), made when the host
+	// first takes part in either: most hosts never do, and a new host
+	// under churn is smaller without them.
+	dnsHTTP *hostDNSHTTP
+	active  activity // 5-second periods with traffic
 	// Categories are the same per nDPI category, each flow counted under
 	// its own (the host pattern's, else its application's).
 	Categories map[uint8]*L7Counters
@@ -494,19 +495,55 @@ type Host struct {
 	// gone: left the table (the list drops it at the next update).
 	rateListed, gone bool
 
-	contactsAsClient map[netip.Addr]struct{}
-	contactsAsServer map[netip.Addr]struct{}
-	portsAsClient    map[uint16]struct{}  // server ports it contacted
-	servicesAsClient map[service]struct{} // server address and port pairs it contacted
-	portsAsServer    map[uint16]struct{}  // its ports that clients contacted
-	ja3              map[string]uint32    // TLS client fingerprints it used, with counts
-	hassh            map[string]uint32    // SSH client fingerprints it used, with counts
+	contactsAsClient contactSet[netip.Addr]
+	contactsAsServer contactSet[netip.Addr]
+	portsAsClient    contactSet[uint16]  // server ports it contacted
+	servicesAsClient contactSet[service] // server address and port pairs it contacted
+	portsAsServer    contactSet[uint16]  // its ports that clients contacted
+	ja3              map[string]uint32   // TLS client fingerprints it used, with counts
+	hassh            map[string]uint32   // SSH client fingerprints it used, with counts
 	vhosts           map[string]*VirtualHost
 
 	// Servers of a kind the host used and the DNS names it asked for
 	// (ntopng's server_contacts), each bounded by maxContacts.
-	dnsServers, ntpServers, smtpServers map[netip.Addr]struct{}
-	domainNames                         map[string]struct{}
+	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
+	domainNames                         contactSet[string]
+}
+
+// hostDNSHTTP is a host's DNS and HTTP counters.
+type hostDNSHTTP struct {
+	dnsSent, dnsRcvd   DNSStats
+	httpSent, httpRcvd HTTPCounts // HTTP requests and responses it sent / received
+	httpSentRate       HTTPCounts // the same per second (rounded), see UpdateRates
+	httpRcvdRate       HTTPCounts
+	httpPrev           [2]HTTPCounts
+}
+
+// dnsHTTPOf is h's DNS and HTTP counters, made on first use.
+func (h *Host) dnsHTTPOf() *hostDNSHTTP {
+	if h.dnsHTTP == nil {
+		h.dnsHTTP = new(hostDNSHTTP)
+	}
+	return h.dnsHTTP
+}
+
+// DNSSent and DNSRcvd are the DNS queries and replies the host sent and
+// received; HTTPSent and HTTPRcvd its HTTP requests and responses, and
+// HTTPSentRate and HTTPRcvdRate the same per second (see UpdateRates).
+func (h *Host) DNSSent() DNSStats        { return h.dnsHTTPOrZero().dnsSent }
+func (h *Host) DNSRcvd() DNSStats        { return h.dnsHTTPOrZero().dnsRcvd }
+func (h *Host) HTTPSent() HTTPCounts     { return h.dnsHTTPOrZero().httpSent }
+func (h *Host) HTTPRcvd() HTTPCounts     { return h.dnsHTTPOrZero().httpRcvd }
+func (h *Host) HTTPSentRate() HTTPCounts { return h.dnsHTTPOrZero().httpSentRate }
+func (h *Host) HTTPRcvdRate() HTTPCounts { return h.dnsHTTPOrZero().httpRcvdRate }
+
+var noDNSHTTP hostDNSHTTP
+
+func (h *Host) dnsHTTPOrZero() *hostDNSHTTP {
+	if h.dnsHTTP == nil {
+		return &noDNSHTTP
+	}
+	return h.dnsHTTP
 }
 
 // Label is the name ntopng shows for a host: the operator's alias (its
@@ -565,19 +602,55 @@ func isAddress(name string) bool {
 // without limit (the count then saturates).
 const maxContacts = 4096
 
-func addContact[K comparable](m *map[K]struct{}, k K) {
-	if *m == nil {
-		*m = make(map[K]struct{}, 4)
+func addContact[K comparable](s *contactSet[K], k K) { s.add(k) }
+
+// contactSet is a set of distinct values, at most maxContacts of them.
+// Most hosts talk to a handful of peers (under churn, every new client
+// does): their first fewContacts values sit in a slice searched in
+// place, a fraction of a map's memory and allocations for each new host;
+// a set that grows past them moves to a map.
+type contactSet[K comparable] struct {
+	few  []K
+	many map[K]struct{}
+}
+
+// fewContacts is where a contact set moves from its slice to a map.
+const fewContacts = 8
+
+func (s *contactSet[K]) add(k K) {
+	if s.many != nil {
+		if len(s.many) < maxContacts {
+			s.many[k] = struct{}{}
+		}
+		return
 	}
-	if len(*m) < maxContacts {
-		(*m)[k] = struct{}{}
+	if slices.Contains(s.few, k) {
+		return
 	}
+	if len(s.few) < fewContacts {
+		s.few = append(s.few, k)
+		return
+	}
+	s.many = make(map[K]struct{}, 2*fewContacts)
+	for _, v := range s.few {
+		s.many[v] = struct{}{}
+	}
+	s.many[k] = struct{}{}
+	s.few = nil
+}
+
+// len is the number of distinct values added (up to maxContacts).
+func (s *contactSet[K]) len() int {
+	if s.many != nil {
+		return len(s.many)
+	}
+	return len(s.few)
 }
 
 // ServerContacts are ntopng's server_contacts: how many DNS, NTP and SMTP
 // servers the host contacted and how many distinct names it asked DNS for.
 func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
-	return len(h.dnsServers), len(h.ntpServers), len(h.smtpServers), len(h.domainNames)
+	return h.dnsServers.len(), h.ntpServers.len(), h.smtpServers.len(), h.domainNames.len()
 }
 
 // ActivityTime is ntopng's total_activity_time: seconds of the 5-second
@@ -674,14 +747,14 @@ type Cardinality struct {
 
 func (h *Host) Cardinality() Cardinality {
 	return Cardinality{
-		HostsAsClient: len(h.contactsAsClient), PortsAsClient: len(h.portsAsClient),
-		ServicesAsClient: len(h.servicesAsClient),
-		PortsAsServer:    len(h.portsAsServer), HostsAsServer: len(h.contactsAsServer),
+		HostsAsClient: h.contactsAsClient.len(), PortsAsClient: h.portsAsClient.len(),
+		ServicesAsClient: h.servicesAsClient.len(),
+		PortsAsServer:    h.portsAsServer.len(), HostsAsServer: h.contactsAsServer.len(),
 	}
 }
 
 // ContactsAsClient / ContactsAsServer are the numbers of distinct peers.
-func (h *Host) ContactsAsClient() int { return len(h.contactsAsClient) }
+func (h *Host) ContactsAsClient() int { return h.contactsAsClient.len() }
 
 // countFlowStart counts a flow the host started at ts (unix ns) towards
 // its busiest second.
@@ -692,7 +765,7 @@ func (h *Host) countFlowStart(ts int64) {
 	h.floodN++
 	h.FlowFloodPeak = max(h.FlowFloodPeak, h.floodN)
 }
-func (h *Host) ContactsAsServer() int { return len(h.contactsAsServer) }
+func (h *Host) ContactsAsServer() int { return h.contactsAsServer.len() }
 
 // IfaceStats are the interface-wide counters.
 type IfaceStats struct {

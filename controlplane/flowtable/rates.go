@@ -53,7 +53,7 @@ func (t *Table) UpdateRates(now time.Time) {
 		}
 		h.rateBytes, h.ratePkts = b, p
 		h.updateHTTPRates(valid, sec)
-		if h.ThptBps != 0 || h.ThptPps != 0 || h.HTTPSentRate != (HTTPCounts{}) || h.HTTPRcvdRate != (HTTPCounts{}) {
+		if h.ThptBps != 0 || h.ThptPps != 0 || h.dnsHTTP != nil && (h.dnsHTTP.httpSentRate != (HTTPCounts{}) || h.dnsHTTP.httpRcvdRate != (HTTPCounts{})) {
 			hosts = append(hosts, h)
 		} else {
 			h.rateListed = false
@@ -85,22 +85,23 @@ func (t *Table) UpdateRates(now time.Time) {
 
 // updateHTTPRates turns the HTTP counters' growth into per-second rates.
 func (h *Host) updateHTTPRates(valid bool, sec float64) {
-	if h.HTTPSent == h.httpPrev[0] && h.HTTPRcvd == h.httpPrev[1] && h.HTTPSentRate == (HTTPCounts{}) && h.HTTPRcvdRate == (HTTPCounts{}) {
+	c := h.dnsHTTP
+	if c == nil || c.httpSent == c.httpPrev[0] && c.httpRcvd == c.httpPrev[1] && c.httpSentRate == (HTTPCounts{}) && c.httpRcvdRate == (HTTPCounts{}) {
 		return // no HTTP since the last update: nothing moves
 	}
 	for i, side := range [2]struct {
 		now  *HTTPCounts
 		rate *HTTPCounts
-	}{{&h.HTTPSent, &h.HTTPSentRate}, {&h.HTTPRcvd, &h.HTTPRcvdRate}} {
+	}{{&c.httpSent, &c.httpSentRate}, {&c.httpRcvd, &c.httpRcvdRate}} {
 		if valid {
 			for j := range side.now.Queries {
-				side.rate.Queries[j] = perSecond(side.now.Queries[j]-h.httpPrev[i].Queries[j], sec)
+				side.rate.Queries[j] = perSecond(side.now.Queries[j]-c.httpPrev[i].Queries[j], sec)
 			}
 			for j := range side.now.Responses {
-				side.rate.Responses[j] = perSecond(side.now.Responses[j]-h.httpPrev[i].Responses[j], sec)
+				side.rate.Responses[j] = perSecond(side.now.Responses[j]-c.httpPrev[i].Responses[j], sec)
 			}
 		}
-		h.httpPrev[i] = *side.now
+		c.httpPrev[i] = *side.now
 	}
 }
 

@@ -568,8 +568,8 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 				f.httpSeen |= httpJavaAgent
 			}
 		}
-		sender.HTTPSent.Queries[m]++
-		receiver.HTTPRcvd.Queries[m]++
+		sender.dnsHTTPOf().httpSent.Queries[m]++
+		receiver.dnsHTTPOf().httpRcvd.Queries[m]++
 		if name, ok := l7.HTTPHost(payload); ok {
 			if v := receiver.vhost(name); v != nil {
 				v.Requests++
@@ -580,8 +580,8 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			f.httpSeen |= httpResponseSeen
 			l7.HTTPResponseRisks(payload, f.ServerName, f.httpSeen&httpJavaAgent != 0, &f.risk)
 		}
-		sender.HTTPSent.Responses[c]++
-		receiver.HTTPRcvd.Responses[c]++
+		sender.dnsHTTPOf().httpSent.Responses[c]++
+		receiver.dnsHTTPOf().httpRcvd.Responses[c]++
 	}
 }
 
@@ -760,18 +760,18 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		if info.QName != "" {
 			addContact(&sender.domainNames, info.QName)
 		}
-		sender.DNSSent.Queries++
-		sender.DNSSent.QueryTypes[dnsQTypeBucket(info.QType)]++
-		receiver.DNSRcvd.Queries++
-		receiver.DNSRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
+		sender.dnsHTTPOf().dnsSent.Queries++
+		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++
+		receiver.dnsHTTPOf().dnsRcvd.Queries++
+		receiver.dnsHTTPOf().dnsRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
 		return
 	}
 	if info.RCode == 0 {
-		sender.DNSSent.RepliesOK++
-		receiver.DNSRcvd.RepliesOK++
+		sender.dnsHTTPOf().dnsSent.RepliesOK++
+		receiver.dnsHTTPOf().dnsRcvd.RepliesOK++
 	} else {
-		sender.DNSSent.RepliesError++
-		receiver.DNSRcvd.RepliesError++
+		sender.dnsHTTPOf().dnsSent.RepliesError++
+		receiver.dnsHTTPOf().dnsRcvd.RepliesError++
 	}
 	if info.RCode != 0 || info.NumAnswers == 0 {
 		return

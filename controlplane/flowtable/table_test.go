@@ -154,8 +154,8 @@ func TestDNSTransactionsAreSeparateFlowsAndNameKnownHosts(t *testing.T) {
 			t.Errorf("a DNS answer must not create a host")
 		}
 		cli := v.Host(HostKey{local, 0})
-		if cli.DNSSent.Queries != 2 || cli.DNSSent.QueryTypes[DNSQA] != 2 || cli.DNSRcvd.RepliesOK != 3 {
-			t.Errorf("dns stats %+v / %+v", cli.DNSSent, cli.DNSRcvd)
+		if cli.DNSSent().Queries != 2 || cli.DNSSent().QueryTypes[DNSQA] != 2 || cli.DNSRcvd().RepliesOK != 3 {
+			t.Errorf("dns stats %+v / %+v", cli.DNSSent(), cli.DNSRcvd())
 		}
 	})
 }
@@ -456,11 +456,11 @@ func TestHTTPCounts(t *testing.T) {
 	tb.HandlePacket(tcp(t0+3, remote, local, 80, 40000, decode.TCPAck|decode.TCPPsh, 100, []byte("HTTP/1.1 404 Not Found\r\n\r\n")), decode.ErrNone)
 	tb.View(func(v View) {
 		cli, srv := v.Host(HostKey{local, 0}), v.Host(HostKey{remote, 0})
-		if cli.HTTPSent.Queries[l7.HTTPGet] != 1 || cli.HTTPSent.Queries[l7.HTTPPost] != 1 || cli.HTTPRcvd.Responses[2] != 1 || cli.HTTPRcvd.Responses[4] != 1 {
-			t.Errorf("client %+v / %+v", cli.HTTPSent, cli.HTTPRcvd)
+		if cli.HTTPSent().Queries[l7.HTTPGet] != 1 || cli.HTTPSent().Queries[l7.HTTPPost] != 1 || cli.HTTPRcvd().Responses[2] != 1 || cli.HTTPRcvd().Responses[4] != 1 {
+			t.Errorf("client %+v / %+v", cli.HTTPSent(), cli.HTTPRcvd())
 		}
-		if srv.HTTPRcvd.Queries[l7.HTTPGet] != 1 || srv.HTTPSent.Responses[2] != 1 {
-			t.Errorf("server %+v / %+v", srv.HTTPSent, srv.HTTPRcvd)
+		if srv.HTTPRcvd().Queries[l7.HTTPGet] != 1 || srv.HTTPSent().Responses[2] != 1 {
+			t.Errorf("server %+v / %+v", srv.HTTPSent(), srv.HTTPRcvd())
 		}
 	})
 }

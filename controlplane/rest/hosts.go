@@ -448,7 +448,7 @@ func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []n
 		},
 		ContactsAsClient:       h.ContactsAsClient(),
 		ContactsAsServer:       h.ContactsAsServer(),
-		DNS:                    hostDNS{Sent: dnsStatsOf(h.DNSSent), Rcvd: dnsStatsOf(h.DNSRcvd)},
+		DNS:                    hostDNS{Sent: dnsStatsOf(h.DNSSent()), Rcvd: dnsStatsOf(h.DNSRcvd())},
 		DSCP:                   luaObject[dirTotals]{},
 		Duration:               last - first + 1,
 		FlowsAsClient:          h.ActiveAsClient,
@@ -525,7 +525,7 @@ func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []n
 		vhosts[name] = virtualHost{BytesSent: v.BytesSent, BytesRcvd: v.BytesRcvd, HTTPRequests: v.Requests}
 	})
 	d.ActiveHTTPHosts = len(vhosts)
-	d.HTTP = hostHTTP{Sender: httpSideOf(h.HTTPSent, h.HTTPSentRate), Receiver: httpSideOf(h.HTTPRcvd, h.HTTPRcvdRate), VirtualHosts: vhosts}
+	d.HTTP = hostHTTP{Sender: httpSideOf(h.HTTPSent(), h.HTTPSentRate()), Receiver: httpSideOf(h.HTTPRcvd(), h.HTTPRcvdRate()), VirtualHosts: vhosts}
 	dnsN, ntpN, smtpN, domains := h.ServerContacts()
 	d.ServerContacts = serverContacts{DNS: dnsN, NTP: ntpN, SMTP: smtpN, DomainNames: domains}
 	d.setAlerts(checks.HostAlerts{})

@@ -24,6 +24,7 @@
 //     veth, against AF_PACKET mode in the same run (root only).
 //
 // Usage: go run ./tools/bench [-what capture,rest,peers,slowpath] [-packets N] [-hosts N] [-duration D]
+// [-tools probe,softflowd] [-captures churn,scan] [-probe-old BIN]
 package main
 
 import (
@@ -53,6 +54,10 @@ func main() {
 	spModes := flag.String("slowpath-modes", "xdp+slowpath,afpacket", "slowpath: the modes to ramp: xdp+slowpath (the agent's default kernel maps of 65536 flows), xdp+slowpath/N (maps of N flows), afpacket")
 	spMax := flag.Int("slowpath-max", 4000000, "slowpath: highest new flows/s offered")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process here")
+	var sel peerSelection
+	flag.StringVar(&sel.tools, "tools", "", "peers: only these tools, comma-separated (as named in the table; the first must be a probe)")
+	flag.StringVar(&sel.captures, "captures", "", "peers: only these captures, comma-separated (steady, churn, scan, mix)")
+	flag.StringVar(&sel.oldProbe, "probe-old", "", "peers: a baseline probe binary, run beside the probe in the same rounds as \"probe (old)\"")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -75,7 +80,7 @@ func main() {
 		case "rest":
 			err = benchREST(*hosts, *conns, *duration, *runs)
 		case "peers":
-			err = benchPeers(*packets, *runs, *probeBin, *mix)
+			err = benchPeers(*packets, *runs, *probeBin, *mix, sel)
 		case "veth":
 			err = benchVeth(*vethPackets)
 		case "slowpath":

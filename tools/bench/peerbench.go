@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -80,7 +81,7 @@ type result struct {
 // benchPeers runs every installed peer over every workload, rounds times,
 // interleaved (round, workload, peer, size), so load from elsewhere on the
 // machine falls on all of them alike; the best of the rounds counts.
-func benchPeers(nPackets, rounds int, probe, mixSrc string) error {
+func benchPeers(nPackets, rounds int, probe, mixSrc string, sel peerSelection) error {
 	// Debian puts several of the peers in sbin.
 	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
 	dir, err := os.MkdirTemp("", "probe-bench-peers")
@@ -98,11 +99,21 @@ func benchPeers(nPackets, rounds int, probe, mixSrc string) error {
 		fmt.Printf("real mix left out: %v\n", err)
 		mixSrc = ""
 	}
+	if sel.captures != "" && !slices.Contains(names(sel.captures), "mix") {
+		mixSrc = ""
+	}
 	ws, err := makeWorkloads(dir, nPackets, mixSrc)
 	if err != nil {
 		return err
 	}
-	ps, missing := available(peers(probe))
+	if ws, err = sel.workloads(ws); err != nil {
+		return err
+	}
+	all, err := sel.peers(peers(probe))
+	if err != nil {
+		return err
+	}
+	ps, missing := available(all)
 	for _, m := range missing {
 		fmt.Printf("not installed, left out: %s\n", m)
 	}

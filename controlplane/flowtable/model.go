@@ -2,6 +2,7 @@ package flowtable
 
 import (
 	"net/netip"
+	"time"
 
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/dataplane/decode"
@@ -78,6 +79,7 @@ type Flow struct {
 	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)
 	dnsRCode    uint8  // its response code
 	dnsQType    uint16 // a DNS flow's query type; its name is ServerName
+	dnsAnswerAt int64  // packet time of a DNS flow's first response (unix ns), 0 before
 
 	// L4 payload bytes per direction (saturating); payloadKnown is false
 	// for flows fed only by a kernel dataplane (no payloads there).
@@ -146,6 +148,12 @@ type tlsState struct {
 func (f *Flow) DNS() (qtype uint16, rcode uint8, answered bool) {
 	return f.dnsQType, f.dnsRCode, f.dnsAnswered
 }
+
+// AlertAt is the packet time (unix ns) ntopng raises the flow's alerts at
+// when the probe knows it, 0 otherwise (the checks pass that finds them):
+// a DNS flow's at its first response, where ntopng's DNS detection ends
+// and its protocol-detected checks run.
+func (f *Flow) AlertAt() int64 { return f.dnsAnswerAt }
 
 // Retired tells the flow a role swap left behind with its first packet:
 // counted like ntopng does, but the conversation is the other flow's.
@@ -459,6 +467,7 @@ type Host struct {
 	ServerName                  string // TLS SNI / HTTP Host clients used to reach it
 	ServerNameHTTP              bool   // ServerName came from an HTTP Host header
 	MDNSName                    string // what the host announced over mDNS
+	mdnsAt                      int64  // packet time MDNSName was learnt (unix ns)
 	DHCPName                    string // the name its MAC's DHCP client gave
 	Alias                       string // set by the operator (set/host/alias)
 
@@ -529,7 +538,28 @@ func (h *Host) Label() string {
 // no name, the loopback addresses are "localhost" (what ntopng's reverse
 // resolution names them) and any other host its address.
 func (h *Host) LearntName() string {
-	for _, n := range [...]string{h.DHCPName, h.MDNSName, h.ServerName, h.Name} {
+	return h.learntName(h.MDNSName)
+}
+
+// NameAt is LearntName as ntopng showed it at packet time at (unix ns),
+// the name it stores in an alert raised then. ntopng reads an mDNS
+// announcement at once but shows the name from its next once-a-second
+// pass on the packet clock: until the second after the announcement the
+// host goes by the names it had without it. Its recorded alert list for
+// test_01.pcap has 192.168.1.93 announce "Luca’s iMac" at .641847 of a
+// second, the two DNS flows answered at .978920 and .986191 of that second
+// stored with the address, the ones answered from .007110 of the next one
+// with "lucas imac". at == 0 is now.
+func (h *Host) NameAt(at int64) string {
+	if at == 0 || h.MDNSName == "" || h.mdnsAt/int64(time.Second) < at/int64(time.Second) {
+		return h.LearntName()
+	}
+	return h.learntName("")
+}
+
+// learntName ranks the names learnt with mdns as the mDNS one.
+func (h *Host) learntName(mdns string) string {
+	for _, n := range [...]string{h.DHCPName, mdns, h.ServerName, h.Name} {
 		if n != "" && !isAddress(n) {
 			return n
 		}

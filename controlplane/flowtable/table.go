@@ -490,8 +490,8 @@ func (t *Table) namesLocked(f *Flow, p *decode.Packet, dir int) {
 	if p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.
 		sender, _ := f.endsOf(dir)
-		if name, ok := l7.MDNSName(p.Payload); ok {
-			sender.MDNSName = name
+		if name, ok := l7.MDNSName(p.Payload); ok && name != sender.MDNSName {
+			sender.MDNSName, sender.mdnsAt = name, p.Timestamp
 		}
 	}
 }
@@ -753,7 +753,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		f.ServerName, f.dnsQType = info.QName, info.QType
 	}
 	if info.Response && !f.dnsAnswered {
-		f.dnsAnswered, f.dnsRCode = true, info.RCode
+		f.dnsAnswered, f.dnsRCode, f.dnsAnswerAt = true, info.RCode, p.Timestamp
 	}
 	if !info.Response {
 		addContact(&sender.dnsServers, receiver.Key.Addr)

@@ -436,14 +436,38 @@ func l7Confidence(master, app uint16, guessed bool) string {
 	return "DPI"
 }
 
+// additionalAlerts lists a flow alert's other alerts as ntopng's flow
+// alert store does (format_other_alerts gathered by score): the higher
+// score first, messages of equal score in ascending order. Its recorded
+// answers list "Unexpected DNS server found<br>Remote to Remote" (100,
+// 10) under Suspicious DNS Traffic whatever the order they were raised in.
+func additionalAlerts(ids []int) string {
+	type other struct {
+		score int
+		msg   string
+	}
+	others := make([]other, 0, len(ids))
+	for _, id := range ids {
+		t := alert.TypeID{Family: alert.FamilyFlow, ID: id}
+		others = append(others, other{alert.MetaOf(t).Score, alert.ShortTitle(t)})
+	}
+	sort.SliceStable(others, func(i, j int) bool {
+		if others[i].score != others[j].score {
+			return others[i].score > others[j].score
+		}
+		return others[i].msg < others[j].msg
+	})
+	msgs := make([]string, len(others))
+	for i, o := range others {
+		msgs[i] = o.msg
+	}
+	return strings.Join(msgs, "<br>")
+}
+
 // flowRecord adds the flow columns of a flow alert.
 func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 	f := a.Flow
-	others := make([]string, 0, len(f.Others))
-	for _, o := range f.Others {
-		others = append(others, alert.ShortTitle(alert.TypeID{Family: alert.FamilyFlow, ID: o}))
-	}
-	rec.AdditionalAlerts = &descrCell{Descr: strings.Join(others, "<br>")}
+	rec.AdditionalAlerts = &descrCell{Descr: additionalAlerts(f.Others)}
 	rec.CliHostPoolID = s.poolLabel(f.CliIP, f.VLAN)
 	rec.SrvHostPoolID = s.poolLabel(f.SrvIP, f.VLAN)
 	rec.CliNetwork = labelled(f.CliNetwork, f.CliNetwork)

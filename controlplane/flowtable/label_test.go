@@ -85,3 +85,29 @@ func TestHostNameAt(t *testing.T) {
 		}
 	}
 }
+
+// TestServerNameFirstStays: the first name clients reach a server by stays
+// (ntopng's recorded alerts for test_01.pcap: 31.13.86.4 is
+// connect.facebook.net though a later flow's SNI was scontent.xx.fbcdn.net).
+func TestServerNameFirstStays(t *testing.T) {
+	cases := []struct {
+		name     string
+		sni      []string
+		http     []bool
+		want     string
+		wantHTTP bool
+	}{
+		{"recorded: first SNI stays", []string{"connect.facebook.net", "staticxx.facebook.com", "scontent.xx.fbcdn.net"}, []bool{false, false, false}, "connect.facebook.net", false},
+		{"recorded: gigya", []string{"socialize.us1.gigya.com", "comments.us1.gigya.com"}, []bool{false, false}, "socialize.us1.gigya.com", false},
+		{"an HTTP Host first stays with its kind", []string{"a.example", "b.example"}, []bool{true, false}, "a.example", true},
+	}
+	for _, c := range cases {
+		var h Host
+		for i, n := range c.sni {
+			h.nameServer(n, c.http[i])
+		}
+		if h.ServerName != c.want || h.ServerNameHTTP != c.wantHTTP {
+			t.Errorf("%s: ServerName %q (HTTP %v), want %q (HTTP %v)", c.name, h.ServerName, h.ServerNameHTTP, c.want, c.wantHTTP)
+		}
+	}
+}

@@ -527,6 +527,19 @@ func (h *Host) Label() string {
 	return h.LearntName()
 }
 
+// nameServer learns the name a client reached the host by (TLS SNI, HTTP
+// Host): the first one stays, as ntopng's Host::offlineSet* keep a name
+// once set. Its recorded alert list for test_01.pcap names 31.13.86.4
+// "connect.facebook.net", the SNI of its first flow, in the alert of a
+// later flow whose SNI was scontent.xx.fbcdn.net, and 104.83.123.49
+// "socialize.us1.gigya.com" in the alert of the flow asking for
+// comments.us1.gigya.com.
+func (h *Host) nameServer(name string, http bool) {
+	if h.ServerName == "" {
+		h.ServerName, h.ServerNameHTTP = name, http
+	}
+}
+
 // LearntName is the name ntopng's Host::get_name gives a host, the one its
 // alerts are stored with: the names it learnt as ntopng ranks them, "most
 // relevant first": the DHCP name of its MAC, what it announced over mDNS,

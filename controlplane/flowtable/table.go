@@ -663,7 +663,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 		f.cli.addJA3(hello.JA3)
 		if name := hello.ServerName; name != "" {
 			f.ServerName = name
-			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+			f.srv.nameServer(name, false)
 			setHostMatch(f, cat.MatchHost(name))
 			setMiningHost(f, name)
 			if l7.TorSNI(name, cat.DGARisk(name, &f.risk)) {
@@ -685,7 +685,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			l7.NumericHostRisk(v, &f.risk)
 			cat.DGARisk(v, &f.risk)
 		}
-		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
+		f.srv.nameServer(name, true)
 		// nDPI's HTTP dissector keeps the host's application even where
 		// the category list claimed the name (captive.apple.com: Apple).
 		m := cat.MatchHost(name)
@@ -843,7 +843,7 @@ func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
 	f.cli.addJA3(hello.JA3)
 	if name := hello.ServerName; name != "" {
 		f.ServerName = name
-		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+		f.srv.nameServer(name, false)
 		setHostMatch(f, t.cfg.L7.MatchHost(name))
 		setMiningHost(f, name)
 		if l7.TorSNI(name, t.cfg.L7.DGARisk(name, &f.risk)) {

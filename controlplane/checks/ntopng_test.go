@@ -71,7 +71,7 @@ const ntopngAlertList = "conformance/ntopng-e2e/result/v1/get_alert_data_01.out"
 // clients reached them by. That recording was made with no local network
 // in effect (every flow of 192.168.1.93 has Remote to Remote, its
 // cli_network is empty), so the table here has none either: all 178 of
-// its alerts are raised and compared.
+// its alerts are raised and compared, with the flow_details link of each.
 func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 	raw, err := os.ReadFile(fixture.Shared(t, ntopngAlertList))
 	if err != nil {
@@ -85,10 +85,11 @@ func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 		Rsp struct {
 			Records []struct {
 				Flow struct {
-					CliIP   peer   `json:"cli_ip"`
-					SrvIP   peer   `json:"srv_ip"`
-					CliPort string `json:"cli_port"`
-					SrvPort string `json:"srv_port"`
+					ActiveURL string `json:"active_url"`
+					CliIP     peer   `json:"cli_ip"`
+					SrvIP     peer   `json:"srv_ip"`
+					CliPort   string `json:"cli_port"`
+					SrvPort   string `json:"srv_port"`
 				}
 			}
 		}
@@ -100,10 +101,11 @@ func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want := map[string][2]string{}
+	want, wantURL := map[string][2]string{}, map[string]string{}
 	for _, r := range rec.Rsp.Records {
 		f := r.Flow
-		want[f.CliIP.Value+":"+f.CliPort+" "+f.SrvIP.Value+":"+f.SrvPort] = [2]string{f.CliIP.Label, f.SrvIP.Label}
+		k := f.CliIP.Value + ":" + f.CliPort + " " + f.SrvIP.Value + ":" + f.SrvPort
+		want[k], wantURL[k] = [2]string{f.CliIP.Label, f.SrvIP.Label}, f.ActiveURL
 	}
 	if len(want) < 100 {
 		t.Fatalf("%d recorded alerts: not the recording expected", len(want))
@@ -134,9 +136,15 @@ func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 			return nil
 		}
 		f := a.Flow
-		w, ok := want[fmt.Sprintf("%s:%d %s:%d", f.CliIP, f.CliPort, f.SrvIP, f.SrvPort)]
+		k := fmt.Sprintf("%s:%d %s:%d", f.CliIP, f.CliPort, f.SrvIP, f.SrvPort)
+		w, ok := want[k]
 		if !ok {
 			return nil
+		}
+		// The link ntopng gives the flow: its key (a DNS transaction id is
+		// not in it) and hash id.
+		if got := fmt.Sprintf("/lua/flow_details.lua?flow_key=%d&flow_hash_id=%d", f.FlowKey, f.HashID); got != wantURL[k] {
+			t.Errorf("%s linked as %s, ntopng %s", k, got, wantURL[k])
 		}
 		compared++
 		if w[0] == f.CliIP {

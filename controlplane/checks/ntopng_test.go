@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"os"
+	"regexp"
+	"strconv"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
@@ -57,6 +60,10 @@ func TestDefaultChecksAlertLikeNtopng(t *testing.T) {
 	}
 }
 
+// recordedHTTP reads the HTTP part of a recorded alert's flow details:
+// status, User-Agent, URL (no scheme).
+var recordedHTTP = regexp.MustCompile(`Response Status Code: <span class="badge [a-z-]+">([^<]*)</span> \] \[ User Agent: (.*?) \] \[ URL: <span><button data-to-copy='http://([^']*)'`)
+
 // ntopngAlertList is ntopng's recorded get/flow/alert/list answer (all
 // checks on) for the capture above.
 const ntopngAlertList = "conformance/ntopng-e2e/result/v1/get_alert_data_01.out"
@@ -84,7 +91,8 @@ func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 	var rec struct {
 		Rsp struct {
 			Records []struct {
-				Flow struct {
+				Related struct{ Descr string } `json:"flow_related_info"`
+				Flow    struct {
 					ActiveURL string `json:"active_url"`
 					CliIP     peer   `json:"cli_ip"`
 					SrvIP     peer   `json:"srv_ip"`
@@ -101,11 +109,17 @@ func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	want, wantURL := map[string][2]string{}, map[string]string{}
+	want, wantURL, wantHTTP := map[string][2]string{}, map[string]string{}, map[string]string{}
 	for _, r := range rec.Rsp.Records {
 		f := r.Flow
 		k := f.CliIP.Value + ":" + f.CliPort + " " + f.SrvIP.Value + ":" + f.SrvPort
 		want[k], wantURL[k] = [2]string{f.CliIP.Label, f.SrvIP.Label}, f.ActiveURL
+		if m := recordedHTTP.FindStringSubmatch(r.Related.Descr); m != nil {
+			wantHTTP[k] = m[1] + " " + m[2] + " " + m[3]
+		}
+	}
+	if len(wantHTTP) == 0 {
+		t.Fatal("no HTTP details in the recording")
 	}
 	if len(want) < 100 {
 		t.Fatalf("%d recorded alerts: not the recording expected", len(want))
@@ -145,6 +159,16 @@ func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 		// not in it) and hash id.
 		if got := fmt.Sprintf("/lua/flow_details.lua?flow_key=%d&flow_hash_id=%d", f.FlowKey, f.HashID); got != wantURL[k] {
 			t.Errorf("%s linked as %s, ntopng %s", k, got, wantURL[k])
+		}
+		if w, ok := wantHTTP[k]; ok {
+			rel := map[string]string{}
+			for _, kv := range f.Related {
+				rel[kv.K] = kv.V
+			}
+			code, _ := strconv.Atoi(rel[RelHTTPStatus])
+			if got := http.StatusText(code) + " " + rel[RelHTTPUserAgent] + " " + rel[RelHTTPURL]; got != w {
+				t.Errorf("%s HTTP details %q, ntopng %q", k, got, w)
+			}
 		}
 		compared++
 		if w[0] == f.CliIP {

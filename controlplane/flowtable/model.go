@@ -2,6 +2,7 @@ package flowtable
 
 import (
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/l7"
@@ -94,8 +95,12 @@ type Flow struct {
 	// miningOut: a TCP payload that is not Mining came first (nDPI asks
 	// its Mining dissector about the first one only).
 	miningOut bool
-	httpSeen  uint8     // httpRequestSeen | httpResponseSeen
-	tls       *tlsState // only for flows that started with a ClientHello
+	httpSeen  uint8 // httpRequestSeen | httpResponseSeen
+	// The first request's target and User-Agent and the first response's
+	// status code, which ntopng shows with the flow.
+	httpTarget, httpUA string
+	httpStatus         uint16
+	tls                *tlsState // only for flows that started with a ClientHello
 	// bcast is the broadcast domain the flow's packets to a broadcast
 	// address last hit (arp.go), so that a kernel dataplane's deltas of the
 	// flow count there too; nil for every other flow. bcastN is how many
@@ -147,6 +152,19 @@ type tlsState struct {
 // the response code once answered; the name asked for is ServerName.
 func (f *Flow) DNS() (qtype uint16, rcode uint8, answered bool) {
 	return f.dnsQType, f.dnsRCode, f.dnsAnswered
+}
+
+// HTTP is what ntopng shows of an HTTP flow: the URL of its first request
+// (the server name and the target), its User-Agent, the status code of the
+// first response (0 before one).
+func (f *Flow) HTTP() (url, userAgent string, status int) {
+	switch t := f.httpTarget; {
+	case strings.HasPrefix(t, "/"):
+		url = f.ServerName + t
+	case strings.Contains(t, "://"): // absolute form, as to a proxy
+		_, url, _ = strings.Cut(t, "://")
+	}
+	return url, f.httpUA, int(f.httpStatus)
 }
 
 // AlertAt is the packet time (unix ns) ntopng raises the flow's alerts at

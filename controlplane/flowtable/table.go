@@ -567,6 +567,7 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			if l7.HTTPRequestRisks(payload, &f.risk) {
 				f.httpSeen |= httpJavaAgent
 			}
+			f.httpTarget, f.httpUA, _ = l7.HTTPRequestInfo(payload)
 		}
 		sender.HTTPSent.Queries[m]++
 		receiver.HTTPRcvd.Queries[m]++
@@ -579,6 +580,9 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 		if f.httpSeen&httpResponseSeen == 0 {
 			f.httpSeen |= httpResponseSeen
 			l7.HTTPResponseRisks(payload, f.ServerName, f.httpSeen&httpJavaAgent != 0, &f.risk)
+			if code, ok := l7.HTTPResponseStatus(payload); ok {
+				f.httpStatus = uint16(code)
+			}
 		}
 		sender.HTTPSent.Responses[c]++
 		receiver.HTTPRcvd.Responses[c]++

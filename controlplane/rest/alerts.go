@@ -2,6 +2,7 @@ package rest
 
 import (
 	"fmt"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -513,6 +514,10 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 	for _, kv := range f.Related {
 		related[kv.K] = kv.V
 	}
+	if url := related[checks.RelHTTPURL]; url != "" {
+		// ntopng's info links an HTTP flow's URL, its value stays the host.
+		info.Descr = copyLink(url, "https://"+url)
+	}
 	info.IssuerDN = related[checks.RelIssuerDN]
 	rec.Info = info
 	var rel strings.Builder
@@ -529,6 +534,7 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 			fmt.Fprintf(&rel, " [ URL: %s ]", copyLink(q, "https://"+q))
 		}
 	}
+	httpRelated(&rel, related)
 	nb, errB := strconv.ParseInt(related[checks.RelTLSNotBefore], 10, 64)
 	na, errA := strconv.ParseInt(related[checks.RelTLSNotAfter], 10, 64)
 	if errB == nil && errA == nil {
@@ -546,6 +552,31 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 	}
 	fmt.Fprintf(&rel, " [ Server to Client Traffic: %s | Client to Server Traffic: %s ]", bytesToSize(f.Bytes[1]), bytesToSize(f.Bytes[0]))
 	rec.FlowRelatedInfo = &descrCell{Descr: rel.String()}
+}
+
+// httpRelated is ntopng's HTTP part of an alert's flow details: the first
+// response's status, the User-Agent, the URL (recorded: " [ Response Status
+// Code: <span class="badge bg-success">OK</span> ] [ User Agent: trustd
+// ... ] [ URL: ... http://ocsp.int-x3.letsencrypt.org/MFgw... ]"). The
+// recording shows a 200; other codes take their reason phrase, errors (4xx,
+// 5xx) a red badge.
+func httpRelated(rel *strings.Builder, related map[string]string) {
+	if code, err := strconv.Atoi(related[checks.RelHTTPStatus]); err == nil {
+		text, badge := http.StatusText(code), "bg-success"
+		if text == "" {
+			text = strconv.Itoa(code)
+		}
+		if code >= 400 {
+			badge = "bg-danger"
+		}
+		fmt.Fprintf(rel, ` [ Response Status Code: <span class="badge %s">%s</span> ]`, badge, text)
+	}
+	if ua := related[checks.RelHTTPUserAgent]; ua != "" {
+		fmt.Fprintf(rel, " [ User Agent: %s ]", ua)
+	}
+	if url := related[checks.RelHTTPURL]; url != "" {
+		fmt.Fprintf(rel, " [ URL: %s ]", copyLink(url, "http://"+url))
+	}
 }
 
 // copyLink is ntopng's copy-to-clipboard button and external link.

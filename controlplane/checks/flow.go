@@ -493,16 +493,20 @@ func better(a, b int) bool {
 // label 192.168.1.93 by its address in the two DNS alerts raised before
 // its mDNS name was learnt, and "lucas imac" in the 150 raised after); an
 // alias given later is added when alerts are listed (rest/alertnames.go).
+// "Then" is ntopng's moment when the probe knows it (Flow.AlertAt: a DNS
+// flow's answer), so a name ntopng had not shown yet is left out even when
+// the probe's pass comes later (Host.NameAt).
 func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
+	at := f.AlertAt()
 	fa.CliIP, fa.SrvIP = f.Client.String(), f.Server.String()
 	fa.CliPort, fa.SrvPort, fa.Proto, fa.VLAN = f.ClientPort, f.ServerPort, f.Proto, f.VLAN
 	fa.FirstSeen = f.FirstSeen / 1e9
 	fa.FlowKey, fa.HashID = f.Key(), f.HashID
 	if c := f.ClientHost(); c != nil {
-		fa.CliLocal, fa.CliName = c.Local, alert.PeerName(c.LearntName())
+		fa.CliLocal, fa.CliName = c.Local, alert.PeerName(c.NameAt(at))
 	}
 	if s := f.ServerHost(); s != nil {
-		fa.SrvLocal, fa.SrvName = s.Local, alert.PeerName(s.LearntName())
+		fa.SrvLocal, fa.SrvName = s.Local, alert.PeerName(s.NameAt(at))
 	}
 }
 

@@ -29,6 +29,9 @@ const (
 	RelDNSQueryType   = "dns_query_type"
 	RelDNSReturnCode  = "dns_return_code"
 	RelDNSQuery       = "dns_query"
+	RelHTTPStatus     = "http_status" // the first response's status code
+	RelHTTPUserAgent  = "http_user_agent"
+	RelHTTPURL        = "http_url" // server name and target, no scheme
 )
 
 // dnsTypes names the common query types.
@@ -50,6 +53,17 @@ func flowRelated(f *flowtable.Flow, out []alert.KV) []alert.KV {
 			out = append(out, alert.KV{K: RelDNSQuery, V: f.ServerName})
 		}
 		return out
+	}
+	if url, ua, status := f.HTTP(); url != "" || ua != "" || status != 0 {
+		if status != 0 {
+			out = append(out, alert.KV{K: RelHTTPStatus, V: strconv.Itoa(status)})
+		}
+		if ua != "" {
+			out = append(out, alert.KV{K: RelHTTPUserAgent, V: ua})
+		}
+		if url != "" {
+			out = append(out, alert.KV{K: RelHTTPURL, V: url})
+		}
 	}
 	t := f.TLS()
 	if t == nil {

@@ -52,3 +52,62 @@ func TestLearntNameLeavesTheAliasOut(t *testing.T) {
 		t.Errorf("Label() = %q, want the alias", got)
 	}
 }
+
+// TestHostNameAt: an mDNS name shows from ntopng's next once-a-second
+// pass on the packet clock. Times are from ntopng's recorded alert list
+// for test_01.pcap: 192.168.1.93 announced itself at 1589741864.641847;
+// the DNS flows answered at 1589741864.978920 and .986191 were stored
+// with its address, the one answered at 1589741865.007110 with its name.
+func TestHostNameAt(t *testing.T) {
+	const (
+		announced = 1589741864_641847000
+		sameSec   = 1589741864_986191000
+		nextSec   = 1589741865_007110000
+	)
+	lan := netip.MustParseAddr("192.168.1.93")
+	cases := []struct {
+		name string
+		h    Host
+		at   int64
+		want string
+	}{
+		{"answered in the announcement's second", Host{MDNSName: "luca’s imac", mdnsAt: announced}, sameSec, "192.168.1.93"},
+		{"answered in the next second", Host{MDNSName: "luca’s imac", mdnsAt: announced}, nextSec, "luca’s imac"},
+		{"announced after the answer", Host{MDNSName: "luca’s imac", mdnsAt: nextSec}, sameSec, "192.168.1.93"},
+		{"now (no alert time known)", Host{MDNSName: "luca’s imac", mdnsAt: announced}, 0, "luca’s imac"},
+		{"the next name in rank meanwhile", Host{MDNSName: "luca’s imac", mdnsAt: announced, Name: "b.example"}, sameSec, "b.example"},
+		{"a DHCP name does not wait", Host{DHCPName: "luca", MDNSName: "luca’s imac", mdnsAt: announced}, sameSec, "luca"},
+	}
+	for _, c := range cases {
+		c.h.Key.Addr = lan
+		if got := c.h.NameAt(c.at); got != c.want {
+			t.Errorf("%s: NameAt = %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+// TestServerNameFirstStays: the first name clients reach a server by stays
+// (ntopng's recorded alerts for test_01.pcap: 31.13.86.4 is
+// connect.facebook.net though a later flow's SNI was scontent.xx.fbcdn.net).
+func TestServerNameFirstStays(t *testing.T) {
+	cases := []struct {
+		name     string
+		sni      []string
+		http     []bool
+		want     string
+		wantHTTP bool
+	}{
+		{"recorded: first SNI stays", []string{"connect.facebook.net", "staticxx.facebook.com", "scontent.xx.fbcdn.net"}, []bool{false, false, false}, "connect.facebook.net", false},
+		{"recorded: gigya", []string{"socialize.us1.gigya.com", "comments.us1.gigya.com"}, []bool{false, false}, "socialize.us1.gigya.com", false},
+		{"an HTTP Host first stays with its kind", []string{"a.example", "b.example"}, []bool{true, false}, "a.example", true},
+	}
+	for _, c := range cases {
+		var h Host
+		for i, n := range c.sni {
+			h.nameServer(n, c.http[i])
+		}
+		if h.ServerName != c.want || h.ServerNameHTTP != c.wantHTTP {
+			t.Errorf("%s: ServerName %q (HTTP %v), want %q (HTTP %v)", c.name, h.ServerName, h.ServerNameHTTP, c.want, c.wantHTTP)
+		}
+	}
+}

@@ -3,6 +3,8 @@ package flowtable
 import (
 	"net/netip"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/dataplane/decode"
@@ -79,6 +81,7 @@ type Flow struct {
 	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)
 	dnsRCode    uint8  // its response code
 	dnsQType    uint16 // a DNS flow's query type; its name is ServerName
+	dnsAnswerAt int64  // packet time of a DNS flow's first response (unix ns), 0 before
 
 	// L4 payload bytes per direction (saturating); payloadKnown is false
 	// for flows fed only by a kernel dataplane (no payloads there).
@@ -93,8 +96,12 @@ type Flow struct {
 	// miningOut: a TCP payload that is not Mining came first (nDPI asks
 	// its Mining dissector about the first one only).
 	miningOut bool
-	httpSeen  uint8     // httpRequestSeen | httpResponseSeen
-	tls       *tlsState // only for flows that started with a ClientHello
+	httpSeen  uint8 // httpRequestSeen | httpResponseSeen
+	// The first request's target and User-Agent and the first response's
+	// status code, which ntopng shows with the flow.
+	httpTarget, httpUA string
+	httpStatus         uint16
+	tls                *tlsState // only for flows that started with a ClientHello
 	// bcast is the broadcast domain the flow's packets to a broadcast
 	// address last hit (arp.go), so that a kernel dataplane's deltas of the
 	// flow count there too; nil for every other flow. bcastN is how many
@@ -147,6 +154,25 @@ type tlsState struct {
 func (f *Flow) DNS() (qtype uint16, rcode uint8, answered bool) {
 	return f.dnsQType, f.dnsRCode, f.dnsAnswered
 }
+
+// HTTP is what ntopng shows of an HTTP flow: the URL of its first request
+// (the server name and the target), its User-Agent, the status code of the
+// first response (0 before one).
+func (f *Flow) HTTP() (url, userAgent string, status int) {
+	switch t := f.httpTarget; {
+	case strings.HasPrefix(t, "/"):
+		url = f.ServerName + t
+	case strings.Contains(t, "://"): // absolute form, as to a proxy
+		_, url, _ = strings.Cut(t, "://")
+	}
+	return url, f.httpUA, int(f.httpStatus)
+}
+
+// AlertAt is the packet time (unix ns) ntopng raises the flow's alerts at
+// when the probe knows it, 0 otherwise (the checks pass that finds them):
+// a DNS flow's at its first response, where ntopng's DNS detection ends
+// and its protocol-detected checks run.
+func (f *Flow) AlertAt() int64 { return f.dnsAnswerAt }
 
 // Retired tells the flow a role swap left behind with its first packet:
 // counted like ntopng does, but the conversation is the other flow's.
@@ -460,6 +486,7 @@ type Host struct {
 	ServerName                  string // TLS SNI / HTTP Host clients used to reach it
 	ServerNameHTTP              bool   // ServerName came from an HTTP Host header
 	MDNSName                    string // what the host announced over mDNS
+	mdnsAt                      int64  // packet time MDNSName was learnt (unix ns)
 	DHCPName                    string // the name its MAC's DHCP client gave
 	Alias                       string // set by the operator (set/host/alias)
 
@@ -555,6 +582,19 @@ func (h *Host) Label() string {
 	return h.LearntName()
 }
 
+// nameServer learns the name a client reached the host by (TLS SNI, HTTP
+// Host): the first one stays, as ntopng's Host::offlineSet* keep a name
+// once set. Its recorded alert list for test_01.pcap names 31.13.86.4
+// "connect.facebook.net", the SNI of its first flow, in the alert of a
+// later flow whose SNI was scontent.xx.fbcdn.net, and 104.83.123.49
+// "socialize.us1.gigya.com" in the alert of the flow asking for
+// comments.us1.gigya.com.
+func (h *Host) nameServer(name string, http bool) {
+	if h.ServerName == "" {
+		h.ServerName, h.ServerNameHTTP = name, http
+	}
+}
+
 // LearntName is the name ntopng's Host::get_name gives a host, the one its
 // alerts are stored with: the names it learnt as ntopng ranks them, "most
 // relevant first": the DHCP name of its MAC, what it announced over mDNS,
@@ -566,7 +606,28 @@ func (h *Host) Label() string {
 // no name, the loopback addresses are "localhost" (what ntopng's reverse
 // resolution names them) and any other host its address.
 func (h *Host) LearntName() string {
-	for _, n := range [...]string{h.DHCPName, h.MDNSName, h.ServerName, h.Name} {
+	return h.learntName(h.MDNSName)
+}
+
+// NameAt is LearntName as ntopng showed it at packet time at (unix ns),
+// the name it stores in an alert raised then. ntopng reads an mDNS
+// announcement at once but shows the name from its next once-a-second
+// pass on the packet clock: until the second after the announcement the
+// host goes by the names it had without it. Its recorded alert list for
+// test_01.pcap has 192.168.1.93 announce "Luca’s iMac" at .641847 of a
+// second, the two DNS flows answered at .978920 and .986191 of that second
+// stored with the address, the ones answered from .007110 of the next one
+// with "lucas imac". at == 0 is now.
+func (h *Host) NameAt(at int64) string {
+	if at == 0 || h.MDNSName == "" || h.mdnsAt/int64(time.Second) < at/int64(time.Second) {
+		return h.LearntName()
+	}
+	return h.learntName("")
+}
+
+// learntName ranks the names learnt with mdns as the mDNS one.
+func (h *Host) learntName(mdns string) string {
+	for _, n := range [...]string{h.DHCPName, mdns, h.ServerName, h.Name} {
 		if n != "" && !isAddress(n) {
 			return n
 		}

@@ -490,8 +490,8 @@ func (t *Table) namesLocked(f *Flow, p *decode.Packet, dir int) {
 	if p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.
 		sender, _ := f.endsOf(dir)
-		if name, ok := l7.MDNSName(p.Payload); ok {
-			sender.MDNSName = name
+		if name, ok := l7.MDNSName(p.Payload); ok && name != sender.MDNSName {
+			sender.MDNSName, sender.mdnsAt = name, p.Timestamp
 		}
 	}
 }
@@ -567,6 +567,7 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			if l7.HTTPRequestRisks(payload, &f.risk) {
 				f.httpSeen |= httpJavaAgent
 			}
+			f.httpTarget, f.httpUA, _ = l7.HTTPRequestInfo(payload)
 		}
 		sender.dnsHTTPOf().httpSent.Queries[m]++
 		receiver.dnsHTTPOf().httpRcvd.Queries[m]++
@@ -579,6 +580,9 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 		if f.httpSeen&httpResponseSeen == 0 {
 			f.httpSeen |= httpResponseSeen
 			l7.HTTPResponseRisks(payload, f.ServerName, f.httpSeen&httpJavaAgent != 0, &f.risk)
+			if code, ok := l7.HTTPResponseStatus(payload); ok {
+				f.httpStatus = uint16(code)
+			}
 		}
 		sender.dnsHTTPOf().httpSent.Responses[c]++
 		receiver.dnsHTTPOf().httpRcvd.Responses[c]++
@@ -663,7 +667,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 		f.cli.addJA3(hello.JA3)
 		if name := hello.ServerName; name != "" {
 			f.ServerName = name
-			f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+			f.srv.nameServer(name, false)
 			setHostMatch(f, cat.MatchHost(name))
 			setMiningHost(f, name)
 			if l7.TorSNI(name, cat.DGARisk(name, &f.risk)) {
@@ -685,7 +689,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 			l7.NumericHostRisk(v, &f.risk)
 			cat.DGARisk(v, &f.risk)
 		}
-		f.srv.ServerName, f.srv.ServerNameHTTP = name, true
+		f.srv.nameServer(name, true)
 		// nDPI's HTTP dissector keeps the host's application even where
 		// the category list claimed the name (captive.apple.com: Apple).
 		m := cat.MatchHost(name)
@@ -753,7 +757,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		f.ServerName, f.dnsQType = info.QName, info.QType
 	}
 	if info.Response && !f.dnsAnswered {
-		f.dnsAnswered, f.dnsRCode = true, info.RCode
+		f.dnsAnswered, f.dnsRCode, f.dnsAnswerAt = true, info.RCode, p.Timestamp
 	}
 	if !info.Response {
 		addContact(&sender.dnsServers, receiver.Key.Addr)
@@ -843,7 +847,7 @@ func (t *Table) quicLocked(f *Flow, p *decode.Packet) {
 	f.cli.addJA3(hello.JA3)
 	if name := hello.ServerName; name != "" {
 		f.ServerName = name
-		f.srv.ServerName, f.srv.ServerNameHTTP = name, false
+		f.srv.nameServer(name, false)
 		setHostMatch(f, t.cfg.L7.MatchHost(name))
 		setMiningHost(f, name)
 		if l7.TorSNI(name, t.cfg.L7.DGARisk(name, &f.risk)) {

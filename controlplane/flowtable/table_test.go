@@ -245,6 +245,13 @@ func TestNtopngKeys(t *testing.T) {
 	if k := f.Key(); k != 3382381902 {
 		t.Errorf("flow key %d, want 3382381902", k)
 	}
+	// A DNS flow: its transaction id (49999) is not in the key (ntopng's
+	// recorded alert list, flow_hash_id 6).
+	dns := &Flow{Client: netip.MustParseAddr("192.168.1.93"), ClientPort: 51409,
+		Server: netip.MustParseAddr("192.168.1.1"), ServerPort: 53, Proto: 17, PrivateID: 49999}
+	if k := dns.Key(); k != 2169571639 {
+		t.Errorf("DNS flow key %d, want 2169571639", k)
+	}
 	if k := IPKey(netip.MustParseAddr("192.168.1.93")); k != 3232235869 {
 		t.Errorf("ip key %d", k)
 	}

@@ -3,6 +3,7 @@ package rest
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/netip"
 	"sort"
 	"strconv"
@@ -448,14 +449,38 @@ func l7Confidence(master, app uint16, guessed bool) string {
 	return "DPI"
 }
 
+// additionalAlerts lists a flow alert's other alerts as ntopng's flow
+// alert store does (format_other_alerts gathered by score): the higher
+// score first, messages of equal score in ascending order. Its recorded
+// answers list "Unexpected DNS server found<br>Remote to Remote" (100,
+// 10) under Suspicious DNS Traffic whatever the order they were raised in.
+func additionalAlerts(ids []int) string {
+	type other struct {
+		score int
+		msg   string
+	}
+	others := make([]other, 0, len(ids))
+	for _, id := range ids {
+		t := alert.TypeID{Family: alert.FamilyFlow, ID: id}
+		others = append(others, other{alert.MetaOf(t).Score, alert.ShortTitle(t)})
+	}
+	sort.SliceStable(others, func(i, j int) bool {
+		if others[i].score != others[j].score {
+			return others[i].score > others[j].score
+		}
+		return others[i].msg < others[j].msg
+	})
+	msgs := make([]string, len(others))
+	for i, o := range others {
+		msgs[i] = o.msg
+	}
+	return strings.Join(msgs, "<br>")
+}
+
 // flowRecord adds the flow columns of a flow alert.
 func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 	f := a.Flow
-	others := make([]string, 0, len(f.Others))
-	for _, o := range f.Others {
-		others = append(others, alert.ShortTitle(alert.TypeID{Family: alert.FamilyFlow, ID: o}))
-	}
-	rec.AdditionalAlerts = &descrCell{Descr: strings.Join(others, "<br>")}
+	rec.AdditionalAlerts = &descrCell{Descr: additionalAlerts(f.Others)}
 	rec.CliHostPoolID = s.poolLabel(f.CliIP, f.VLAN)
 	rec.SrvHostPoolID = s.poolLabel(f.SrvIP, f.VLAN)
 	rec.CliNetwork = labelled(f.CliNetwork, f.CliNetwork)
@@ -501,6 +526,10 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 	for _, kv := range f.Related {
 		related[kv.K] = kv.V
 	}
+	if url := related[checks.RelHTTPURL]; url != "" {
+		// ntopng's info links an HTTP flow's URL, its value stays the host.
+		info.Descr = copyLink(url, "https://"+url)
+	}
 	info.IssuerDN = related[checks.RelIssuerDN]
 	rec.Info = info
 	var rel strings.Builder
@@ -517,6 +546,7 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 			fmt.Fprintf(&rel, " [ URL: %s ]", copyLink(q, "https://"+q))
 		}
 	}
+	httpRelated(&rel, related)
 	nb, errB := strconv.ParseInt(related[checks.RelTLSNotBefore], 10, 64)
 	na, errA := strconv.ParseInt(related[checks.RelTLSNotAfter], 10, 64)
 	if errB == nil && errA == nil {
@@ -534,6 +564,31 @@ func (s *Server) flowRecord(rec *alertRecord, a *alert.Alert, now int64) {
 	}
 	fmt.Fprintf(&rel, " [ Server to Client Traffic: %s | Client to Server Traffic: %s ]", bytesToSize(f.Bytes[1]), bytesToSize(f.Bytes[0]))
 	rec.FlowRelatedInfo = &descrCell{Descr: rel.String()}
+}
+
+// httpRelated is ntopng's HTTP part of an alert's flow details: the first
+// response's status, the User-Agent, the URL (recorded: " [ Response Status
+// Code: <span class="badge bg-success">OK</span> ] [ User Agent: trustd
+// ... ] [ URL: ... http://ocsp.int-x3.letsencrypt.org/MFgw... ]"). The
+// recording shows a 200; other codes take their reason phrase, errors (4xx,
+// 5xx) a red badge.
+func httpRelated(rel *strings.Builder, related map[string]string) {
+	if code, err := strconv.Atoi(related[checks.RelHTTPStatus]); err == nil {
+		text, badge := http.StatusText(code), "bg-success"
+		if text == "" {
+			text = strconv.Itoa(code)
+		}
+		if code >= 400 {
+			badge = "bg-danger"
+		}
+		fmt.Fprintf(rel, ` [ Response Status Code: <span class="badge %s">%s</span> ]`, badge, text)
+	}
+	if ua := related[checks.RelHTTPUserAgent]; ua != "" {
+		fmt.Fprintf(rel, " [ User Agent: %s ]", ua)
+	}
+	if url := related[checks.RelHTTPURL]; url != "" {
+		fmt.Fprintf(rel, " [ URL: %s ]", copyLink(url, "http://"+url))
+	}
 }
 
 // copyLink is ntopng's copy-to-clipboard button and external link.

@@ -83,22 +83,28 @@ func quicConversation(t testing.TB, sni string, curves []tls.CurveID) []quicData
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	accepted := make(chan error, 1)
+	// The server keeps its side open until the client's Dial has returned:
+	// closing it at once could reach a slow client before its handshake
+	// completes, and Dial would fail with the server's close.
+	type accept struct {
+		c   *quic.Conn
+		err error
+	}
+	accepted := make(chan accept, 1)
 	go func() {
 		c, err := ln.Accept(ctx)
-		if err == nil {
-			c.CloseWithError(0, "")
-		}
-		accepted <- err
+		accepted <- accept{c, err}
 	}()
 	conn, err := listen(true).Dial(ctx, ln.Addr(), &tls.Config{ServerName: sni, NextProtos: []string{"h3"}, InsecureSkipVerify: true, CurvePreferences: curves}, nil)
 	if err != nil {
 		t.Fatalf("quic dial: %v", err)
 	}
 	defer conn.CloseWithError(0, "")
-	if err := <-accepted; err != nil {
-		t.Fatalf("quic accept: %v", err)
+	a := <-accepted
+	if a.err != nil {
+		t.Fatalf("quic accept: %v", a.err)
 	}
+	a.c.CloseWithError(0, "")
 	log.mu.Lock()
 	defer log.mu.Unlock()
 	return slices.Clone(log.dgrs)

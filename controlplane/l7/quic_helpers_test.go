@@ -96,13 +96,17 @@ func quicGoDatagrams(t testing.TB, c quicClient) [][]byte {
 		t.Fatalf("quic listen: %v", err)
 	}
 	defer ln.Close()
-	accepted := make(chan error, 1)
+	// The server's side stays open until the client's Dial has returned: a
+	// close sent at once could reach a slow client before its handshake
+	// completes, and Dial would fail with the server's close.
+	type accept struct {
+		c   *quic.Conn
+		err error
+	}
+	accepted := make(chan accept, 1)
 	go func() {
-		conn, err := ln.Accept(ctx)
-		if err == nil {
-			conn.CloseWithError(0, "")
-		}
-		accepted <- err
+		c, err := ln.Accept(ctx)
+		accepted <- accept{c, err}
 	}()
 
 	udp, err := net.ListenPacket("udp", "127.0.0.1:0")
@@ -120,9 +124,11 @@ func quicGoDatagrams(t testing.TB, c quicClient) [][]byte {
 	}
 	defer conn.CloseWithError(0, "")
 	// The server's side completes when the client's Finished arrives.
-	if err := <-accepted; err != nil {
-		t.Fatalf("quic accept: %v", err)
+	a := <-accepted
+	if a.err != nil {
+		t.Fatalf("quic accept: %v", a.err)
 	}
+	a.c.CloseWithError(0, "")
 	if got := conn.ConnectionState().TLS.NegotiatedProtocol; got != srvConf.NextProtos[0] {
 		t.Fatalf("negotiated ALPN %q", got)
 	}

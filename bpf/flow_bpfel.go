@@ -32,26 +32,27 @@ type FlowCacheV6 struct {
 type FlowCounterIndex uint32
 
 const (
-	FlowCounterIndexCNT_PACKETS      FlowCounterIndex = 0
-	FlowCounterIndexCNT_BYTES        FlowCounterIndex = 1
-	FlowCounterIndexCNT_NON_IP       FlowCounterIndex = 2
-	FlowCounterIndexCNT_IPV4         FlowCounterIndex = 3
-	FlowCounterIndexCNT_IPV6         FlowCounterIndex = 4
-	FlowCounterIndexCNT_ERR_TRUNC_L2 FlowCounterIndex = 5
-	FlowCounterIndexCNT_ERR_TRUNC_IP FlowCounterIndex = 6
-	FlowCounterIndexCNT_ERR_BAD_IP   FlowCounterIndex = 7
-	FlowCounterIndexCNT_ERR_TRUNC_L4 FlowCounterIndex = 8
-	FlowCounterIndexCNT_ERR_EXT_HDR  FlowCounterIndex = 9
-	FlowCounterIndexCNT_MAP_FULL     FlowCounterIndex = 10
-	FlowCounterIndexCNT_SLOW_PATH    FlowCounterIndex = 11
-	FlowCounterIndexCNT_FRAGMENTS    FlowCounterIndex = 12
-	FlowCounterIndexCNT_SLOW_BYTES   FlowCounterIndex = 13
-	FlowCounterIndexCNT_MAX          FlowCounterIndex = 14
+	FlowCounterIndexCNT_PACKETS        FlowCounterIndex = 0
+	FlowCounterIndexCNT_BYTES          FlowCounterIndex = 1
+	FlowCounterIndexCNT_NON_IP         FlowCounterIndex = 2
+	FlowCounterIndexCNT_IPV4           FlowCounterIndex = 3
+	FlowCounterIndexCNT_IPV6           FlowCounterIndex = 4
+	FlowCounterIndexCNT_ERR_TRUNC_L2   FlowCounterIndex = 5
+	FlowCounterIndexCNT_ERR_TRUNC_IP   FlowCounterIndex = 6
+	FlowCounterIndexCNT_ERR_BAD_IP     FlowCounterIndex = 7
+	FlowCounterIndexCNT_ERR_TRUNC_L4   FlowCounterIndex = 8
+	FlowCounterIndexCNT_ERR_EXT_HDR    FlowCounterIndex = 9
+	FlowCounterIndexCNT_MAP_FULL       FlowCounterIndex = 10
+	FlowCounterIndexCNT_SLOW_PATH      FlowCounterIndex = 11
+	FlowCounterIndexCNT_FRAGMENTS      FlowCounterIndex = 12
+	FlowCounterIndexCNT_SLOW_BYTES     FlowCounterIndex = 13
+	FlowCounterIndexCNT_SLOW_NO_CREDIT FlowCounterIndex = 14
+	FlowCounterIndexCNT_MAX            FlowCounterIndex = 15
 )
 
 type FlowCounters struct {
 	_ structs.HostLayout
-	C [14]uint64
+	C [15]uint64
 }
 
 type FlowFlowKeyV4 struct {
@@ -117,6 +118,7 @@ const (
 	FlowMapCacheV4            = "cache_v4"
 	FlowMapCacheV6            = "cache_v6"
 	FlowMapCounters           = "counters"
+	FlowMapCredits            = "credits"
 	FlowMapCtl                = "ctl"
 	FlowMapFlowsV4            = "flows_v4"
 	FlowMapFlowsV6            = "flows_v6"
@@ -196,6 +198,7 @@ type FlowMapSpecs struct {
 	CacheV4  *ebpf.MapSpec `ebpf:"cache_v4"`
 	CacheV6  *ebpf.MapSpec `ebpf:"cache_v6"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	Credits  *ebpf.MapSpec `ebpf:"credits"`
 	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
 	FlowsV4  *ebpf.MapSpec `ebpf:"flows_v4"`
 	FlowsV6  *ebpf.MapSpec `ebpf:"flows_v6"`
@@ -249,6 +252,7 @@ type FlowMaps struct {
 	CacheV4  *ebpf.Map `ebpf:"cache_v4"`
 	CacheV6  *ebpf.Map `ebpf:"cache_v6"`
 	Counters *ebpf.Map `ebpf:"counters"`
+	Credits  *ebpf.Map `ebpf:"credits"`
 	Ctl      *ebpf.Map `ebpf:"ctl"`
 	FlowsV4  *ebpf.Map `ebpf:"flows_v4"`
 	FlowsV6  *ebpf.Map `ebpf:"flows_v6"`
@@ -270,6 +274,7 @@ func (m *FlowMaps) Close() error {
 		m.CacheV4,
 		m.CacheV6,
 		m.Counters,
+		m.Credits,
 		m.Ctl,
 		m.FlowsV4,
 		m.FlowsV6,

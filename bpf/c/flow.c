@@ -11,6 +11,9 @@
 // more extension headers than the program walks and ARP frames are
 // redirected to it instead of being counted here; the userspace decoder accounts them into
 // the same flow table, with their payload (host names, DNS counters).
+// Each redirect takes one of the queue's credits (see credits): with none
+// left the packet is counted here, so an overloaded slow path loses
+// payload, never packets.
 //
 // Flows: one LRU hash per address family maps the flow key to the flow's
 // slot in the current generation (REF: epoch and slot). Slots live in two
@@ -94,6 +97,7 @@ enum counter_index {
 	CNT_SLOW_PATH,
 	CNT_FRAGMENTS,
 	CNT_SLOW_BYTES,
+	CNT_SLOW_NO_CREDIT,
 	CNT_MAX,
 };
 
@@ -126,6 +130,8 @@ struct flow_ref {
 #define REF(epoch, slot) (((__u64)(epoch) << 32) | (slot))
 #define REF_EPOCH(r) ((__u32)((r) >> 32))
 #define REF_SLOT(r) ((__u32)(r))
+// The slot of an entry made by the slow path, which takes none.
+#define NO_SLOT 0xffffffffu
 
 // The key of a slot; used is 1 once a flow took the slot.
 struct slot_key_v4 {
@@ -257,6 +263,22 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
+// Slow-path credits, by RX queue: how many more packets the program may
+// hand to the queue's socket. The program takes one before each redirect;
+// userspace gives them back as its reader returns frames to the kernel,
+// and starts a socket with as many as its ring holds, so the ring cannot
+// overflow. A packet that finds no credit is accounted here in the kernel
+// (CNT_SLOW_NO_CREDIT counts them): under overload the slow path loses
+// payload (names, DPI), never packets. Memory-mapped by userspace, which
+// adds with atomics.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __s64);
+} credits SEC(".maps");
+
 // The first packets of a new flow go to the slow path: enough for a TCP
 // handshake and the first request and answer (TLS ClientHello, HTTP Host).
 #define SLOW_PKTS 6
@@ -296,11 +318,29 @@ struct pkt {
 	__u32 queue;  // RX queue, to find its AF_XDP socket
 };
 
-// slow_ok says whether an AF_XDP socket waits on the packet's RX queue. It
-// is only asked off the fast path (new flows, DNS, budgeted packets).
-static __always_inline int slow_ok(struct pkt *p)
+// slow_ok says whether the packet goes to the slow path: an AF_XDP socket
+// waits on its RX queue and the queue has a credit left, which it takes
+// (every caller that hears yes redirects). It is only asked off the fast
+// path (new flows, DNS, budgeted packets).
+static __always_inline int slow_ok(struct counters *cnt, struct pkt *p)
 {
-	return bpf_map_lookup_elem(&xsks, &p->queue) != NULL;
+	if (!bpf_map_lookup_elem(&xsks, &p->queue))
+		return 0;
+	__s64 *c = bpf_map_lookup_elem(&credits, &p->queue);
+	if (!c)
+		return 0;
+	// Look before taking: an empty queue under overload costs no atomic.
+	if (*c <= 0)
+		goto none;
+	if (__sync_fetch_and_add(c, -1) <= 0) {
+		// Another CPU took the last one first: give it back.
+		__sync_fetch_and_add(c, 1);
+		goto none;
+	}
+	return 1;
+none:
+	count(CNT_SLOW_NO_CREDIT, 1);
+	return 0;
 }
 
 // Results of account().
@@ -351,13 +391,13 @@ static __always_inline int key_equal(__u32 *a, __u32 *b, int v6)
 
 // take_slot gives the flow a slot of the current generation, records its
 // key there and points its hash entry (e, NULL if it has none: then it
-// makes one, with the slow-path budget when slow) at it.
+// makes one, with no slow-path budget) at it.
 // It returns 0, or -1 when the generation has no slot left. When another
 // CPU gave the flow a slot first, *slot is that one and the one taken here
 // is still used (a flow with two slots is drained as two deltas, which add
 // up; it takes a race between CPUs on the flow's first packet).
 static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epoch, struct flow_ref *e, void *key,
-				     int v6, int slow, __u32 *slot)
+				     int v6, __u32 *slot)
 {
 	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
 	// Once full, the counter stays put (give or take a few racing CPUs):
@@ -386,7 +426,7 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 	if (!e) {
 		// Another CPU may have inserted it meanwhile: then this slot
 		// is the flow's second one (see above).
-		struct flow_ref ne = {.ref = want, .slow_left = slow ? SLOW_PKTS - 1 : 0};
+		struct flow_ref ne = {.ref = want};
 		bpf_map_update_elem(map, key, &ne, BPF_NOEXIST);
 		return 0;
 	}
@@ -403,7 +443,7 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 static __always_inline int account(struct counters *cnt, void *map, void *cache, void *keys, void *vals, __u32 idx,
 				   __u32 epoch, void *key, int v6, int dir, __u64 len, struct pkt *p)
 {
-	if (p->dns && slow_ok(p))
+	if (p->dns && slow_ok(cnt, p))
 		return TO_SLOW_PATH;
 	// Coarse time (jiffy resolution) is plenty for last seen and costs a
 	// fraction of bpf_ktime_get_ns in a VM.
@@ -419,7 +459,7 @@ static __always_inline int account(struct counters *cnt, void *map, void *cache,
 	}
 	__u32 slot;
 	struct flow_ref *e = bpf_map_lookup_elem(map, key);
-	if (e && e->slow_left && slow_ok(p)) {
+	if (e && e->slow_left && slow_ok(cnt, p)) {
 		// CPUs racing here may send a packet more or fewer.
 		e->slow_left--;
 		return TO_SLOW_PATH;
@@ -427,19 +467,21 @@ static __always_inline int account(struct counters *cnt, void *map, void *cache,
 	__u64 r = e ? e->ref : 0;
 	if (e && REF_EPOCH(r) == epoch) {
 		slot = REF_SLOT(r);
+	} else if (!e && slow_ok(cnt, p)) {
+		// A flow the hash does not know yet goes to the slow path
+		// first. Its entry holds the budget and no slot (an epoch
+		// older than any program still running): a flow of one packet,
+		// a scan's or a flood's, costs no slot and no drain work, and
+		// the generation's slots last for the flows counted here.
+		struct flow_ref ne = {.ref = REF(epoch - 2, NO_SLOT), .slow_left = SLOW_PKTS - 1};
+		bpf_map_update_elem(map, key, &ne, BPF_NOEXIST);
+		return TO_SLOW_PATH;
 	} else {
-		// The flow's first packet in this generation. A flow the hash
-		// does not know yet goes to the slow path first, when there is
-		// one; its slot stays empty (drained as a flow of no packets).
-		int slow = !e && slow_ok(p);
-		if (take_slot(map, keys, idx, epoch, e, key, v6, slow, &slot) < 0) {
-			if (slow)
-				return TO_SLOW_PATH;
+		// The flow's first packet in this generation.
+		if (take_slot(map, keys, idx, epoch, e, key, v6, &slot) < 0) {
 			count(CNT_MAP_FULL, 1);
 			return ACCOUNTED;
 		}
-		if (slow)
-			return TO_SLOW_PATH;
 	}
 	vi = slot * ncpus + cpu;
 	// A flow enters the cache on its second packet (the first found it in
@@ -677,7 +719,7 @@ int xdp_flow(struct xdp_md *ctx)
 		if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS || nh == 135 ||
 		    nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH) {
 			// Longer chain than the program walks: the decoder can.
-			if (slow_ok(&p))
+			if (slow_ok(cnt, &p))
 				return slow_path(ctx, cnt, len);
 			count(CNT_ERR_EXT_HDR, 1);
 			return XDP_PASS;
@@ -718,7 +760,7 @@ ordered:
 	// ARP goes to the slow path whole when it is open (a monitor port):
 	// the table learns broadcast domains, IP-MAC bindings and spoofing
 	// from it, which the kernel's counters cannot carry.
-	if (proto == bpf_htons(ETH_P_ARP) && slow_ok(&p))
+	if (proto == bpf_htons(ETH_P_ARP) && slow_ok(cnt, &p))
 		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
 }

@@ -65,6 +65,7 @@ type Dataplane struct {
 	maxFlows int
 	epoch    uint32    // what the program reads from ctl[0]; the low bit is the generation it writes
 	rcuInner *ebpf.Map // what Drain puts into rcu_sync to wait for a grace period
+	credits  []int64   // the mapped slow-path credits, by RX queue (see XSK)
 	link     link.Link
 	mode     Mode
 	ncpu     int
@@ -151,6 +152,10 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 			d.Close()
 			return nil, err
 		}
+	}
+	if d.credits, err = mapSlots[int64](d, o.Credits, int(o.Credits.MaxEntries())); err != nil {
+		d.Close()
+		return nil, err
 	}
 	inner, err := ebpf.NewMap(spec.Maps[bpf.FlowMapRcuSync].InnerMap.Copy())
 	if err != nil {

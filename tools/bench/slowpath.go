@@ -144,8 +144,8 @@ func rampStep(gen *flowGenerator, mode, capIf, injIf string, rate int, step time
 		}
 		slow := ""
 		if mode != "afpacket" {
-			slow = fmt.Sprintf(", kernel map full %d, slow path took %.0f%% %v (%d sheds)",
-				res.mapFull, 100*float64(res.slowPkts)/float64(max(res.sent, 1)), res.perQueue, res.sheds)
+			slow = fmt.Sprintf(", kernel map full %d, slow path took %.0f%% %v (%d accounted in the kernel for want of a credit)",
+				res.mapFull, 100*float64(res.slowPkts)/float64(max(res.sent, 1)), res.perQueue, res.noCredit)
 		}
 		fmt.Printf("    %-12s %8d/s offered: sent %8d at %8.0f/s, counted %8d, lost %7d (probe's drop counter %d; %s rx_dropped %d, %s tx_dropped %d%s; caught up %v after; CPU %.1f µs/flow) %s\n",
 			mode, rate, res.sent, res.sentRate, res.counted, res.sent-min(res.sent, res.counted), res.sinkDrops,
@@ -179,7 +179,7 @@ type stepResult struct {
 	sentRate             float64
 	rxDropped, txDropped uint64   // the veth's own counters
 	sinkDrops            uint64   // what the probe reports lost
-	slowPkts, sheds      uint64   // packets the slow path took, times it shed
+	slowPkts, noCredit   uint64   // packets the slow path took, packets it had no credit for
 	mapFull              uint64   // of sinkDrops: found the kernel flow map full
 	perQueue             []uint64 // packets each slow-path reader decoded
 	// lag is how long after the generator stopped the count stopped
@@ -265,7 +265,7 @@ func runStep(gen *flowGenerator, sink sink, capIf, injIf string, rate int, d tim
 	res.rxDropped, res.txDropped = ifStat(capIf, "rx_dropped")-rx0, ifStat(injIf, "tx_dropped")-tx0
 	res.sinkDrops = sink.drops() - sd0
 	sp, sh := sink.slowPath()
-	res.slowPkts, res.sheds = sp-sp0, sh-sh0
+	res.slowPkts, res.noCredit = sp-sp0, sh-sh0
 	if x, ok := sink.(*xdpSink); ok {
 		res.mapFull = x.mapFull() - mf0
 		for i := range x.taken {
@@ -320,8 +320,8 @@ type sink interface {
 	flush(t *flowtable.Table)
 	drops() uint64
 	// slowPath is how many packets went to the slow path and how many
-	// times its sockets shed (XDP only).
-	slowPath() (pkts, sheds uint64)
+	// the kernel accounted because its queue had no credit left (XDP only).
+	slowPath() (pkts, noCredit uint64)
 	close()
 }
 
@@ -461,11 +461,7 @@ func (s *xdpSink) mapFull() uint64 {
 
 func (s *xdpSink) slowPath() (uint64, uint64) {
 	c, _ := s.dp.Counters()
-	var sheds uint64
-	for _, x := range s.xsks {
-		sheds += x.Sheds()
-	}
-	return c[xdp.CntSlowPath], sheds
+	return c[xdp.CntSlowPath], c[xdp.CntSlowNoCredit]
 }
 
 func (s *xdpSink) close() {

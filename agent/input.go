@@ -108,6 +108,7 @@ type xdpInput struct {
 	interval time.Duration
 	prev     xdp.Counters  // owned by the drain loop
 	mapFull  atomic.Uint64 // the map-full counter, for readers elsewhere
+	noCredit atomic.Uint64 // the slow path's no-credit counter, likewise
 	batch    []flow.Delta
 	log      *slog.Logger
 	// arp reads the interface's ARP frames over AF_PACKET when no slow
@@ -285,6 +286,7 @@ func (in *xdpInput) drain(t *flowtable.Table) error {
 	})
 	in.prev = c
 	in.mapFull.Store(c[xdp.CntMapFull])
+	in.noCredit.Store(c[xdp.CntSlowNoCredit])
 	return nil
 }
 

@@ -80,10 +80,8 @@ type FlowFlowKeyV6 struct {
 }
 
 type FlowFlowRef struct {
-	_        structs.HostLayout
-	Ref      uint64
-	SlowLeft uint32
-	Pad      uint32
+	_   structs.HostLayout
+	Ref uint64
 }
 
 type FlowFlowVal struct {
@@ -115,6 +113,8 @@ type FlowSlotKeyV6 struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	FlowMapBudgetV4           = "budget_v4"
+	FlowMapBudgetV6           = "budget_v6"
 	FlowMapCacheV4            = "cache_v4"
 	FlowMapCacheV6            = "cache_v6"
 	FlowMapCounters           = "counters"
@@ -195,6 +195,8 @@ type FlowProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FlowMapSpecs struct {
+	BudgetV4 *ebpf.MapSpec `ebpf:"budget_v4"`
+	BudgetV6 *ebpf.MapSpec `ebpf:"budget_v6"`
 	CacheV4  *ebpf.MapSpec `ebpf:"cache_v4"`
 	CacheV6  *ebpf.MapSpec `ebpf:"cache_v6"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
@@ -249,6 +251,8 @@ func (o *FlowObjects) Close() error {
 //
 // It can be passed to LoadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FlowMaps struct {
+	BudgetV4 *ebpf.Map `ebpf:"budget_v4"`
+	BudgetV6 *ebpf.Map `ebpf:"budget_v6"`
 	CacheV4  *ebpf.Map `ebpf:"cache_v4"`
 	CacheV6  *ebpf.Map `ebpf:"cache_v6"`
 	Counters *ebpf.Map `ebpf:"counters"`
@@ -271,6 +275,8 @@ type FlowMaps struct {
 
 func (m *FlowMaps) Close() error {
 	return _FlowClose(
+		m.BudgetV4,
+		m.BudgetV6,
 		m.CacheV4,
 		m.CacheV6,
 		m.Counters,

@@ -118,20 +118,13 @@ volatile const __u32 max_flows = 65536;
 
 // A flow's hash entry: ref is its slot, valid in the epoch it names only
 // (REF; one 64-bit word, so a CPU can claim it with a compare-and-swap).
-// slow_left is how many more of its packets go to the slow path: it lives
-// here, not in the slot, so that a drain between a new flow's first
-// packets does not cut its budget short (or start it over).
 struct flow_ref {
 	__u64 ref;
-	__u32 slow_left;
-	__u32 pad;
 };
 
 #define REF(epoch, slot) (((__u64)(epoch) << 32) | (slot))
 #define REF_EPOCH(r) ((__u32)((r) >> 32))
 #define REF_SLOT(r) ((__u32)(r))
-// The slot of an entry made by the slow path, which takes none.
-#define NO_SLOT 0xffffffffu
 
 // The key of a slot; used is 1 once a flow took the slot.
 struct slot_key_v4 {
@@ -167,6 +160,27 @@ struct slot_key_v6 anchor_slot_key_v6 __attribute__((unused));
 
 FLOW_MAP(flows_v4, struct flow_key_v4);
 FLOW_MAP(flows_v6, struct flow_key_v6);
+
+// The slow path's budget of a new flow: how many more of its packets go
+// to userspace. A flow has an entry here while the slow path takes its
+// packets and an entry in the flow map only from the first packet counted
+// here, so a one-packet flow (a scan's, a flood's) costs no flow entry,
+// no slot and no drain work, and a scan pushes flows out of this map, not
+// the established ones out of the flow map. The budget lives in neither
+// slot nor generation: a drain between a new flow's first packets does
+// not cut it short or start it over. Per-CPU LRU lists: a scan on one
+// CPU does not take the lock of another's inserts.
+#define BUDGET_MAP(name, keytype)                         \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);     \
+		__uint(map_flags, BPF_F_NO_COMMON_LRU);  \
+		__uint(max_entries, 65536);              \
+		__type(key, keytype);                    \
+		__type(value, __u32);                    \
+	} name SEC(".maps")
+
+BUDGET_MAP(budget_v4, struct flow_key_v4);
+BUDGET_MAP(budget_v6, struct flow_key_v6);
 // Keys of the slots (max_flows) and their values (max_flows × ncpus), per
 // family and generation.
 SLOT_MAP(keys_v4_a, struct slot_key_v4);
@@ -322,10 +336,15 @@ struct pkt {
 // waits on its RX queue and the queue has a credit left, which it takes
 // (every caller that hears yes redirects). It is only asked off the fast
 // path (new flows, DNS, budgeted packets).
-static __always_inline int slow_ok(struct counters *cnt, struct pkt *p)
+static __always_inline int has_slow(struct pkt *p)
 {
-	if (!bpf_map_lookup_elem(&xsks, &p->queue))
-		return 0;
+	return bpf_map_lookup_elem(&xsks, &p->queue) != NULL;
+}
+
+// take_credit takes one of the packet's queue's credits; with none left it
+// counts the packet as accounted here for want of one.
+static __always_inline int take_credit(struct counters *cnt, struct pkt *p)
+{
 	__s64 *c = bpf_map_lookup_elem(&credits, &p->queue);
 	if (!c)
 		return 0;
@@ -341,6 +360,11 @@ static __always_inline int slow_ok(struct counters *cnt, struct pkt *p)
 none:
 	count(CNT_SLOW_NO_CREDIT, 1);
 	return 0;
+}
+
+static __always_inline int slow_ok(struct counters *cnt, struct pkt *p)
+{
+	return has_slow(p) && take_credit(cnt, p);
 }
 
 // Results of account().
@@ -440,7 +464,7 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 
 // account adds one packet to its flow (dir is 0 when the sender is "a"),
 // or says it belongs to the slow path. idx is gen*2 + family.
-static __always_inline int account(struct counters *cnt, void *map, void *cache, void *keys, void *vals, __u32 idx,
+static __always_inline int account(struct counters *cnt, void *map, void *budget, void *cache, void *keys, void *vals, __u32 idx,
 				   __u32 epoch, void *key, int v6, int dir, __u64 len, struct pkt *p)
 {
 	if (p->dns && slow_ok(cnt, p))
@@ -459,36 +483,41 @@ static __always_inline int account(struct counters *cnt, void *map, void *cache,
 	}
 	__u32 slot;
 	struct flow_ref *e = bpf_map_lookup_elem(map, key);
-	if (e && e->slow_left && slow_ok(cnt, p)) {
-		// CPUs racing here may send a packet more or fewer.
-		e->slow_left--;
-		return TO_SLOW_PATH;
+	if (!e && has_slow(p)) {
+		// A flow the flow map does not know: the slow path takes its
+		// first SLOW_PKTS packets (see budget_v4), as long as its
+		// queue has credits.
+		__u32 *left = bpf_map_lookup_elem(budget, key);
+		if (!left) {
+			if (take_credit(cnt, p)) {
+				__u32 b = SLOW_PKTS - 1;
+				bpf_map_update_elem(budget, key, &b, BPF_NOEXIST);
+				return TO_SLOW_PATH;
+			}
+		} else if (*left && take_credit(cnt, p)) {
+			// CPUs racing here may send a packet more or fewer.
+			(*left)--;
+			return TO_SLOW_PATH;
+		}
 	}
 	__u64 r = e ? e->ref : 0;
 	if (e && REF_EPOCH(r) == epoch) {
 		slot = REF_SLOT(r);
-	} else if (!e && slow_ok(cnt, p)) {
-		// A flow the hash does not know yet goes to the slow path
-		// first. Its entry holds the budget and no slot (an epoch
-		// older than any program still running): a flow of one packet,
-		// a scan's or a flood's, costs no slot and no drain work, and
-		// the generation's slots last for the flows counted here.
-		struct flow_ref ne = {.ref = REF(epoch - 2, NO_SLOT), .slow_left = SLOW_PKTS - 1};
-		bpf_map_update_elem(map, key, &ne, BPF_NOEXIST);
-		return TO_SLOW_PATH;
 	} else {
 		// The flow's first packet in this generation.
 		if (take_slot(map, keys, idx, epoch, e, key, v6, &slot) < 0) {
+			// No room: the decoder can count it, when it has a credit.
+			if (slow_ok(cnt, p))
+				return TO_SLOW_PATH;
 			count(CNT_MAP_FULL, 1);
 			return ACCOUNTED;
 		}
 	}
 	vi = slot * ncpus + cpu;
-	// A flow enters the cache on its second packet (the first found it in
-	// the hash), so one-packet flows (scans, floods) cost no cache write,
-	// and only once done with the slow path: a cache hit skips the
-	// budget in the hash entry.
-	if (ce && e && !e->slow_left) {
+	// A flow enters the cache on its second packet counted here (the
+	// first found it in the hash), so one-packet flows (scans, floods)
+	// cost no cache write; it is done with the slow path by then.
+	if (ce && e) {
 		if (v6)
 			__builtin_memcpy(ce, key, sizeof(struct flow_key_v6));
 		else
@@ -538,7 +567,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, _
 // passes it on or hands it to the slow path. The maps come from the caller,
 // which names them: once inlined each account() sees constant maps, as the
 // verifier needs to inline the lookups.
-static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *cache, void *keys_a,
+static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *budget, void *cache, void *keys_a,
 					void *vals_a, void *keys_b, void *vals_b, int v6, void *key, int dir,
 					__u64 len, struct pkt *p)
 {
@@ -546,9 +575,9 @@ static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt
 	__u32 epoch = epoch_now();
 	__u32 fam = v6 ? FAM_V6 : FAM_V4;
 	if (epoch & 1)
-		r = account(cnt, map, cache, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
+		r = account(cnt, map, budget, cache, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
 	else
-		r = account(cnt, map, cache, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
+		r = account(cnt, map, budget, cache, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
 	if (r == TO_SLOW_PATH)
 		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
@@ -664,7 +693,7 @@ int xdp_flow(struct xdp_md *ctx)
 			k.a = ip->daddr; k.b = ip->saddr;
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v4, &budget_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -753,7 +782,7 @@ ordered:
 			__builtin_memcpy(k.b, &ip6->saddr, 16);
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v6, &budget_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}
 
 	count(CNT_NON_IP, 1);

@@ -99,6 +99,8 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 		// The hash remembers flows across drains; twice the flows of a
 		// drain interval leaves room for the ones that pause a while.
 		bpf.FlowMapFlowsV4: 2 * opts.MaxFlows, bpf.FlowMapFlowsV6: 2 * opts.MaxFlows,
+		// New flows in their slow-path packets: as many as slots.
+		bpf.FlowMapBudgetV4: opts.MaxFlows, bpf.FlowMapBudgetV6: opts.MaxFlows,
 		bpf.FlowMapKeysV4A: opts.MaxFlows, bpf.FlowMapKeysV4B: opts.MaxFlows,
 		bpf.FlowMapKeysV6A: opts.MaxFlows, bpf.FlowMapKeysV6B: opts.MaxFlows,
 		bpf.FlowMapValsV4A: opts.MaxFlows * ncpu, bpf.FlowMapValsV4B: opts.MaxFlows * ncpu,

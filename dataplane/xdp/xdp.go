@@ -306,6 +306,24 @@ func (d *Dataplane) Drain(fn func(*flow.Delta)) (int, error) {
 	return n, nil
 }
 
+// SlotsUsed is the share of the current generation's slots the program
+// has taken, in the address family that took most (0 to 1): a caller
+// drains early when it nears 1, so that a flood of new flows the kernel
+// counts itself (the slow path behind, or off) finds slots. Not to be
+// called while Drain runs.
+func (d *Dataplane) SlotsUsed() (float64, error) {
+	g := d.epoch & 1
+	var most uint32
+	for fam := uint32(famV4); fam <= famV6; fam++ {
+		var used uint32
+		if err := d.objs.NextSlot.Lookup(g*2+fam, &used); err != nil {
+			return 0, fmt.Errorf("xdp: reading the slot counter: %w", err)
+		}
+		most = max(most, min(used, uint32(d.maxFlows)))
+	}
+	return float64(most) / float64(d.maxFlows), nil
+}
+
 // drainSlots hands fn the flow of every used slot in keys, then zeroes the
 // slots and their values for the generation's next turn.
 func drainSlots[K bpf.FlowSlotKeyV4 | bpf.FlowSlotKeyV6](d *Dataplane, keys []K, vals []bpf.FlowFlowVal, off int64,

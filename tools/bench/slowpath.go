@@ -457,12 +457,21 @@ func (s *xdpSink) start(t *flowtable.Table) func() {
 		defer wg.Done()
 		tick := time.NewTicker(time.Second)
 		defer tick.Stop()
+		look := time.NewTicker(time.Second / 8) // as the agent: early once half the slots are taken
+		defer look.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
 				s.flush(t)
+			case <-look.C:
+				s.tmu.Lock()
+				used, err := s.dp.SlotsUsed()
+				s.tmu.Unlock()
+				if err == nil && used >= 0.5 {
+					s.flush(t)
+				}
 			}
 		}
 	}()

@@ -165,11 +165,10 @@ FLOW_MAP(flows_v6, struct flow_key_v6);
 // to userspace. A flow has an entry here while the slow path takes its
 // packets and an entry in the flow map only from the first packet counted
 // here, so a one-packet flow (a scan's, a flood's) costs no flow entry,
-// no slot and no drain work, and a scan pushes flows out of this map, not
-// the established ones out of the flow map. The budget lives in neither
-// slot nor generation: a drain between a new flow's first packets does
-// not cut it short or start it over. Per-CPU LRU lists: a scan on one
-// CPU does not take the lock of another's inserts.
+// no slot and no drain work, and the flow map holds only flows counted
+// here. The budget lives in neither slot nor generation: a drain between
+// a new flow's first packets does not cut it short or start it over.
+// Per-CPU LRU lists: inserts on one CPU do not take another's lock.
 #define BUDGET_MAP(name, keytype)                         \
 	struct {                                         \
 		__uint(type, BPF_MAP_TYPE_LRU_HASH);     \

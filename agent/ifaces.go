@@ -150,6 +150,9 @@ func (s *ifaceSet) openInput(r *running) error {
 	s.mu.Lock()
 	r.in = in
 	r.api.CaptureMode, r.api.Drops = in.mode(), in.drops
+	if x, ok := in.(*xdpInput); ok && len(x.xsks) > 0 {
+		r.api.SlowPathNoCredit = x.noCredit.Load
+	}
 	s.mu.Unlock()
 	if !spec.file {
 		// A block that was live when the probe last stopped was never

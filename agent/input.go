@@ -108,6 +108,7 @@ type xdpInput struct {
 	interval time.Duration
 	prev     xdp.Counters  // owned by the drain loop
 	mapFull  atomic.Uint64 // the map-full counter, for readers elsewhere
+	noCredit atomic.Uint64 // the slow path's no-credit counter, likewise
 	batch    []flow.Delta
 	log      *slog.Logger
 	// arp reads the interface's ARP frames over AF_PACKET when no slow
@@ -209,6 +210,11 @@ func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
 	defer wg.Wait()
 	tick := time.NewTicker(in.interval)
 	defer tick.Stop()
+	// A flood of new flows the kernel counts itself (the slow path behind
+	// or off) can take every slot of a generation before the tick: a look
+	// eight times an interval drains early once half are taken.
+	look := time.NewTicker(max(in.interval/8, time.Millisecond))
+	defer look.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -217,6 +223,12 @@ func (in *xdpInput) run(ctx context.Context, t *flowtable.Table) error {
 		case <-tick.C:
 			if err := in.drain(t); err != nil {
 				return err
+			}
+		case <-look.C:
+			if used, err := in.dp.SlotsUsed(); err == nil && used >= 0.5 {
+				if err := in.drain(t); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -285,6 +297,7 @@ func (in *xdpInput) drain(t *flowtable.Table) error {
 	})
 	in.prev = c
 	in.mapFull.Store(c[xdp.CntMapFull])
+	in.noCredit.Store(c[xdp.CntSlowNoCredit])
 	return nil
 }
 

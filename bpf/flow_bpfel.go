@@ -32,26 +32,27 @@ type FlowCacheV6 struct {
 type FlowCounterIndex uint32
 
 const (
-	FlowCounterIndexCNT_PACKETS      FlowCounterIndex = 0
-	FlowCounterIndexCNT_BYTES        FlowCounterIndex = 1
-	FlowCounterIndexCNT_NON_IP       FlowCounterIndex = 2
-	FlowCounterIndexCNT_IPV4         FlowCounterIndex = 3
-	FlowCounterIndexCNT_IPV6         FlowCounterIndex = 4
-	FlowCounterIndexCNT_ERR_TRUNC_L2 FlowCounterIndex = 5
-	FlowCounterIndexCNT_ERR_TRUNC_IP FlowCounterIndex = 6
-	FlowCounterIndexCNT_ERR_BAD_IP   FlowCounterIndex = 7
-	FlowCounterIndexCNT_ERR_TRUNC_L4 FlowCounterIndex = 8
-	FlowCounterIndexCNT_ERR_EXT_HDR  FlowCounterIndex = 9
-	FlowCounterIndexCNT_MAP_FULL     FlowCounterIndex = 10
-	FlowCounterIndexCNT_SLOW_PATH    FlowCounterIndex = 11
-	FlowCounterIndexCNT_FRAGMENTS    FlowCounterIndex = 12
-	FlowCounterIndexCNT_SLOW_BYTES   FlowCounterIndex = 13
-	FlowCounterIndexCNT_MAX          FlowCounterIndex = 14
+	FlowCounterIndexCNT_PACKETS        FlowCounterIndex = 0
+	FlowCounterIndexCNT_BYTES          FlowCounterIndex = 1
+	FlowCounterIndexCNT_NON_IP         FlowCounterIndex = 2
+	FlowCounterIndexCNT_IPV4           FlowCounterIndex = 3
+	FlowCounterIndexCNT_IPV6           FlowCounterIndex = 4
+	FlowCounterIndexCNT_ERR_TRUNC_L2   FlowCounterIndex = 5
+	FlowCounterIndexCNT_ERR_TRUNC_IP   FlowCounterIndex = 6
+	FlowCounterIndexCNT_ERR_BAD_IP     FlowCounterIndex = 7
+	FlowCounterIndexCNT_ERR_TRUNC_L4   FlowCounterIndex = 8
+	FlowCounterIndexCNT_ERR_EXT_HDR    FlowCounterIndex = 9
+	FlowCounterIndexCNT_MAP_FULL       FlowCounterIndex = 10
+	FlowCounterIndexCNT_SLOW_PATH      FlowCounterIndex = 11
+	FlowCounterIndexCNT_FRAGMENTS      FlowCounterIndex = 12
+	FlowCounterIndexCNT_SLOW_BYTES     FlowCounterIndex = 13
+	FlowCounterIndexCNT_SLOW_NO_CREDIT FlowCounterIndex = 14
+	FlowCounterIndexCNT_MAX            FlowCounterIndex = 15
 )
 
 type FlowCounters struct {
 	_ structs.HostLayout
-	C [14]uint64
+	C [15]uint64
 }
 
 type FlowFlowKeyV4 struct {
@@ -79,10 +80,8 @@ type FlowFlowKeyV6 struct {
 }
 
 type FlowFlowRef struct {
-	_        structs.HostLayout
-	Ref      uint64
-	SlowLeft uint32
-	Pad      uint32
+	_   structs.HostLayout
+	Ref uint64
 }
 
 type FlowFlowVal struct {
@@ -114,9 +113,12 @@ type FlowSlotKeyV6 struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	FlowMapBudgetV4           = "budget_v4"
+	FlowMapBudgetV6           = "budget_v6"
 	FlowMapCacheV4            = "cache_v4"
 	FlowMapCacheV6            = "cache_v6"
 	FlowMapCounters           = "counters"
+	FlowMapCredits            = "credits"
 	FlowMapCtl                = "ctl"
 	FlowMapFlowsV4            = "flows_v4"
 	FlowMapFlowsV6            = "flows_v6"
@@ -193,9 +195,12 @@ type FlowProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type FlowMapSpecs struct {
+	BudgetV4 *ebpf.MapSpec `ebpf:"budget_v4"`
+	BudgetV6 *ebpf.MapSpec `ebpf:"budget_v6"`
 	CacheV4  *ebpf.MapSpec `ebpf:"cache_v4"`
 	CacheV6  *ebpf.MapSpec `ebpf:"cache_v6"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
+	Credits  *ebpf.MapSpec `ebpf:"credits"`
 	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
 	FlowsV4  *ebpf.MapSpec `ebpf:"flows_v4"`
 	FlowsV6  *ebpf.MapSpec `ebpf:"flows_v6"`
@@ -246,9 +251,12 @@ func (o *FlowObjects) Close() error {
 //
 // It can be passed to LoadFlowObjects or ebpf.CollectionSpec.LoadAndAssign.
 type FlowMaps struct {
+	BudgetV4 *ebpf.Map `ebpf:"budget_v4"`
+	BudgetV6 *ebpf.Map `ebpf:"budget_v6"`
 	CacheV4  *ebpf.Map `ebpf:"cache_v4"`
 	CacheV6  *ebpf.Map `ebpf:"cache_v6"`
 	Counters *ebpf.Map `ebpf:"counters"`
+	Credits  *ebpf.Map `ebpf:"credits"`
 	Ctl      *ebpf.Map `ebpf:"ctl"`
 	FlowsV4  *ebpf.Map `ebpf:"flows_v4"`
 	FlowsV6  *ebpf.Map `ebpf:"flows_v6"`
@@ -267,9 +275,12 @@ type FlowMaps struct {
 
 func (m *FlowMaps) Close() error {
 	return _FlowClose(
+		m.BudgetV4,
+		m.BudgetV6,
 		m.CacheV4,
 		m.CacheV6,
 		m.Counters,
+		m.Credits,
 		m.Ctl,
 		m.FlowsV4,
 		m.FlowsV6,

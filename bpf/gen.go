@@ -16,7 +16,9 @@
 // 80-byte flowVal per possible CPU, so the four value arrays cost
 // 4 × --xdp-flows × possible CPUs × 80 bytes (arrays, allocated in full at
 // load). Two LRU hashes (IPv4, IPv6) of 2 × --xdp-flows entries map keys
-// to slots: key + 16 bytes + the kernel's ~48-byte element header each.
+// to slots: key + 8 bytes + the kernel's ~48-byte element header each;
+// two more of --xdp-flows entries hold new flows' slow-path budgets (key +
+// 8 bytes + header).
 // The per-CPU flow caches add 4096 × (32 + 56) bytes per possible CPU.
 // The program needs Linux 5.12 (atomic fetch-add and compare-and-swap,
 // -mcpu=v3) and memory-mappable arrays.

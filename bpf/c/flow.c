@@ -11,6 +11,9 @@
 // more extension headers than the program walks and ARP frames are
 // redirected to it instead of being counted here; the userspace decoder accounts them into
 // the same flow table, with their payload (host names, DNS counters).
+// Each redirect takes one of the queue's credits (see credits): with none
+// left the packet is counted here, so an overloaded slow path loses
+// payload, never packets.
 //
 // Flows: one LRU hash per address family maps the flow key to the flow's
 // slot in the current generation (REF: epoch and slot). Slots live in two
@@ -94,6 +97,7 @@ enum counter_index {
 	CNT_SLOW_PATH,
 	CNT_FRAGMENTS,
 	CNT_SLOW_BYTES,
+	CNT_SLOW_NO_CREDIT,
 	CNT_MAX,
 };
 
@@ -114,13 +118,8 @@ volatile const __u32 max_flows = 65536;
 
 // A flow's hash entry: ref is its slot, valid in the epoch it names only
 // (REF; one 64-bit word, so a CPU can claim it with a compare-and-swap).
-// slow_left is how many more of its packets go to the slow path: it lives
-// here, not in the slot, so that a drain between a new flow's first
-// packets does not cut its budget short (or start it over).
 struct flow_ref {
 	__u64 ref;
-	__u32 slow_left;
-	__u32 pad;
 };
 
 #define REF(epoch, slot) (((__u64)(epoch) << 32) | (slot))
@@ -161,6 +160,26 @@ struct slot_key_v6 anchor_slot_key_v6 __attribute__((unused));
 
 FLOW_MAP(flows_v4, struct flow_key_v4);
 FLOW_MAP(flows_v6, struct flow_key_v6);
+
+// The slow path's budget of a new flow: how many more of its packets go
+// to userspace. A flow has an entry here while the slow path takes its
+// packets and an entry in the flow map only from the first packet counted
+// here, so a one-packet flow (a scan's, a flood's) costs no flow entry,
+// no slot and no drain work, and the flow map holds only flows counted
+// here. The budget lives in neither slot nor generation: a drain between
+// a new flow's first packets does not cut it short or start it over.
+// Per-CPU LRU lists: inserts on one CPU do not take another's lock.
+#define BUDGET_MAP(name, keytype)                         \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_LRU_HASH);     \
+		__uint(map_flags, BPF_F_NO_COMMON_LRU);  \
+		__uint(max_entries, 65536);              \
+		__type(key, keytype);                    \
+		__type(value, __u32);                    \
+	} name SEC(".maps")
+
+BUDGET_MAP(budget_v4, struct flow_key_v4);
+BUDGET_MAP(budget_v6, struct flow_key_v6);
 // Keys of the slots (max_flows) and their values (max_flows × ncpus), per
 // family and generation.
 SLOT_MAP(keys_v4_a, struct slot_key_v4);
@@ -257,6 +276,22 @@ struct {
 	__type(value, __u32);
 } xsks SEC(".maps");
 
+// Slow-path credits, by RX queue: how many more packets the program may
+// hand to the queue's socket. The program takes one before each redirect;
+// userspace gives them back as its reader returns frames to the kernel,
+// and starts a socket with as many as its ring holds, so the ring cannot
+// overflow. A packet that finds no credit is accounted here in the kernel
+// (CNT_SLOW_NO_CREDIT counts them): under overload the slow path loses
+// payload (names, DPI), never packets. Memory-mapped by userspace, which
+// adds with atomics.
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, 256);
+	__type(key, __u32);
+	__type(value, __s64);
+} credits SEC(".maps");
+
 // The first packets of a new flow go to the slow path: enough for a TCP
 // handshake and the first request and answer (TLS ClientHello, HTTP Host).
 #define SLOW_PKTS 6
@@ -296,11 +331,39 @@ struct pkt {
 	__u32 queue;  // RX queue, to find its AF_XDP socket
 };
 
-// slow_ok says whether an AF_XDP socket waits on the packet's RX queue. It
-// is only asked off the fast path (new flows, DNS, budgeted packets).
-static __always_inline int slow_ok(struct pkt *p)
+// slow_ok says whether the packet goes to the slow path: an AF_XDP socket
+// waits on its RX queue and the queue has a credit left, which it takes
+// (every caller that hears yes redirects). It is only asked off the fast
+// path (new flows, DNS, budgeted packets).
+static __always_inline int has_slow(struct pkt *p)
 {
 	return bpf_map_lookup_elem(&xsks, &p->queue) != NULL;
+}
+
+// take_credit takes one of the packet's queue's credits; with none left it
+// counts the packet as accounted here for want of one.
+static __always_inline int take_credit(struct counters *cnt, struct pkt *p)
+{
+	__s64 *c = bpf_map_lookup_elem(&credits, &p->queue);
+	if (!c)
+		return 0;
+	// Look before taking: an empty queue under overload costs no atomic.
+	if (*c <= 0)
+		goto none;
+	if (__sync_fetch_and_add(c, -1) <= 0) {
+		// Another CPU took the last one first: give it back.
+		__sync_fetch_and_add(c, 1);
+		goto none;
+	}
+	return 1;
+none:
+	count(CNT_SLOW_NO_CREDIT, 1);
+	return 0;
+}
+
+static __always_inline int slow_ok(struct counters *cnt, struct pkt *p)
+{
+	return has_slow(p) && take_credit(cnt, p);
 }
 
 // Results of account().
@@ -351,13 +414,13 @@ static __always_inline int key_equal(__u32 *a, __u32 *b, int v6)
 
 // take_slot gives the flow a slot of the current generation, records its
 // key there and points its hash entry (e, NULL if it has none: then it
-// makes one, with the slow-path budget when slow) at it.
+// makes one, with no slow-path budget) at it.
 // It returns 0, or -1 when the generation has no slot left. When another
 // CPU gave the flow a slot first, *slot is that one and the one taken here
 // is still used (a flow with two slots is drained as two deltas, which add
 // up; it takes a race between CPUs on the flow's first packet).
 static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epoch, struct flow_ref *e, void *key,
-				     int v6, int slow, __u32 *slot)
+				     int v6, __u32 *slot)
 {
 	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
 	// Once full, the counter stays put (give or take a few racing CPUs):
@@ -386,7 +449,7 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 	if (!e) {
 		// Another CPU may have inserted it meanwhile: then this slot
 		// is the flow's second one (see above).
-		struct flow_ref ne = {.ref = want, .slow_left = slow ? SLOW_PKTS - 1 : 0};
+		struct flow_ref ne = {.ref = want};
 		bpf_map_update_elem(map, key, &ne, BPF_NOEXIST);
 		return 0;
 	}
@@ -400,10 +463,10 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 
 // account adds one packet to its flow (dir is 0 when the sender is "a"),
 // or says it belongs to the slow path. idx is gen*2 + family.
-static __always_inline int account(struct counters *cnt, void *map, void *cache, void *keys, void *vals, __u32 idx,
+static __always_inline int account(struct counters *cnt, void *map, void *budget, void *cache, void *keys, void *vals, __u32 idx,
 				   __u32 epoch, void *key, int v6, int dir, __u64 len, struct pkt *p)
 {
-	if (p->dns && slow_ok(p))
+	if (p->dns && slow_ok(cnt, p))
 		return TO_SLOW_PATH;
 	// Coarse time (jiffy resolution) is plenty for last seen and costs a
 	// fraction of bpf_ktime_get_ns in a VM.
@@ -419,34 +482,41 @@ static __always_inline int account(struct counters *cnt, void *map, void *cache,
 	}
 	__u32 slot;
 	struct flow_ref *e = bpf_map_lookup_elem(map, key);
-	if (e && e->slow_left && slow_ok(p)) {
-		// CPUs racing here may send a packet more or fewer.
-		e->slow_left--;
-		return TO_SLOW_PATH;
+	if (!e && has_slow(p)) {
+		// A flow the flow map does not know: the slow path takes its
+		// first SLOW_PKTS packets (see budget_v4), as long as its
+		// queue has credits.
+		__u32 *left = bpf_map_lookup_elem(budget, key);
+		if (!left) {
+			if (take_credit(cnt, p)) {
+				__u32 b = SLOW_PKTS - 1;
+				bpf_map_update_elem(budget, key, &b, BPF_NOEXIST);
+				return TO_SLOW_PATH;
+			}
+		} else if (*left && take_credit(cnt, p)) {
+			// CPUs racing here may send a packet more or fewer.
+			(*left)--;
+			return TO_SLOW_PATH;
+		}
 	}
 	__u64 r = e ? e->ref : 0;
 	if (e && REF_EPOCH(r) == epoch) {
 		slot = REF_SLOT(r);
 	} else {
-		// The flow's first packet in this generation. A flow the hash
-		// does not know yet goes to the slow path first, when there is
-		// one; its slot stays empty (drained as a flow of no packets).
-		int slow = !e && slow_ok(p);
-		if (take_slot(map, keys, idx, epoch, e, key, v6, slow, &slot) < 0) {
-			if (slow)
+		// The flow's first packet in this generation.
+		if (take_slot(map, keys, idx, epoch, e, key, v6, &slot) < 0) {
+			// No room: the decoder can count it, when it has a credit.
+			if (slow_ok(cnt, p))
 				return TO_SLOW_PATH;
 			count(CNT_MAP_FULL, 1);
 			return ACCOUNTED;
 		}
-		if (slow)
-			return TO_SLOW_PATH;
 	}
 	vi = slot * ncpus + cpu;
-	// A flow enters the cache on its second packet (the first found it in
-	// the hash), so one-packet flows (scans, floods) cost no cache write,
-	// and only once done with the slow path: a cache hit skips the
-	// budget in the hash entry.
-	if (ce && e && !e->slow_left) {
+	// A flow enters the cache on its second packet counted here (the
+	// first found it in the hash), so one-packet flows (scans, floods)
+	// cost no cache write; it is done with the slow path by then.
+	if (ce && e) {
 		if (v6)
 			__builtin_memcpy(ce, key, sizeof(struct flow_key_v6));
 		else
@@ -496,7 +566,7 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, _
 // passes it on or hands it to the slow path. The maps come from the caller,
 // which names them: once inlined each account() sees constant maps, as the
 // verifier needs to inline the lookups.
-static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *cache, void *keys_a,
+static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt, void *map, void *budget, void *cache, void *keys_a,
 					void *vals_a, void *keys_b, void *vals_b, int v6, void *key, int dir,
 					__u64 len, struct pkt *p)
 {
@@ -504,9 +574,9 @@ static __always_inline int account_flow(struct xdp_md *ctx, struct counters *cnt
 	__u32 epoch = epoch_now();
 	__u32 fam = v6 ? FAM_V6 : FAM_V4;
 	if (epoch & 1)
-		r = account(cnt, map, cache, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
+		r = account(cnt, map, budget, cache, keys_b, vals_b, 2 + fam, epoch, key, v6, dir, len, p);
 	else
-		r = account(cnt, map, cache, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
+		r = account(cnt, map, budget, cache, keys_a, vals_a, fam, epoch, key, v6, dir, len, p);
 	if (r == TO_SLOW_PATH)
 		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
@@ -622,7 +692,7 @@ int xdp_flow(struct xdp_md *ctx)
 			k.a = ip->daddr; k.b = ip->saddr;
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v4, &budget_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -677,7 +747,7 @@ int xdp_flow(struct xdp_md *ctx)
 		if (nh == IPPROTO_HOPOPTS || nh == IPPROTO_ROUTING || nh == IPPROTO_DSTOPTS || nh == 135 ||
 		    nh == IPPROTO_FRAGMENT || nh == IPPROTO_AH) {
 			// Longer chain than the program walks: the decoder can.
-			if (slow_ok(&p))
+			if (slow_ok(cnt, &p))
 				return slow_path(ctx, cnt, len);
 			count(CNT_ERR_EXT_HDR, 1);
 			return XDP_PASS;
@@ -711,14 +781,14 @@ ordered:
 			__builtin_memcpy(k.b, &ip6->saddr, 16);
 		}
 		KEY_TAIL(&k, dir, &p);
-		return account_flow(ctx, cnt, &flows_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &flows_v6, &budget_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}
 
 	count(CNT_NON_IP, 1);
 	// ARP goes to the slow path whole when it is open (a monitor port):
 	// the table learns broadcast domains, IP-MAC bindings and spoofing
 	// from it, which the kernel's counters cannot carry.
-	if (proto == bpf_htons(ETH_P_ARP) && slow_ok(&p))
+	if (proto == bpf_htons(ETH_P_ARP) && slow_ok(cnt, &p))
 		return slow_path(ctx, cnt, len);
 	return XDP_PASS;
 }

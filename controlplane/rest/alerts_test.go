@@ -295,6 +295,22 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
+	// The slow path's no-credit count only for an interface that has one.
+	if strings.Contains(body, "probe_interface_slow_path_no_credit_total{") {
+		t.Errorf("a capture file with a slow-path count:\n%s", body)
+	}
+	s.cfg.Interfaces[0].SlowPathNoCredit = func() uint64 { return 42 }
+	body = string(do(s, "/metrics", nil).Response.Body())
+	if want := `probe_interface_slow_path_no_credit_total{ifid="0",ifname="bench.pcap"} 42`; !strings.Contains(body, want) {
+		t.Errorf("metrics lack %q:\n%s", want, body)
+	}
+	var data struct {
+		Rsp map[string]any `json:"rsp"`
+	}
+	json.Unmarshal(do(s, "/lua/rest/v1/get/interface/data.lua?ifid=0", nil).Response.Body(), &data)
+	if data.Rsp["slow_path_no_credit"] != float64(42) {
+		t.Errorf("get/interface/data: slow_path_no_credit %v, want 42", data.Rsp["slow_path_no_credit"])
+	}
 }
 
 func TestTopTalkers(t *testing.T) {

@@ -45,6 +45,11 @@ type ifaceDataAnswer struct {
 	Remote2Local    uint64          `json:"remote2local"`
 	RemoteBps       int             `json:"remote_bps"`
 	RemotePps       int             `json:"remote_pps"`
+
+	// Not in ntopng: XDP packets the slow path was behind for, counted in
+	// the kernel without payload (see Interface.SlowPathNoCredit).
+	SlowPathNoCredit *uint64 `json:"slow_path_no_credit,omitempty"`
+
 	Speed           int             `json:"speed"`
 	SystemHostStats any             `json:"system_host_stats"`
 	TCPPacketStats  ifaceTCPStats   `json:"tcpPacketStats"`

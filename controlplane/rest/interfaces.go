@@ -106,6 +106,10 @@ func (s *Server) interfaceData(r *request, ifc *Interface, ifid string) *ifaceDa
 		TCPPacketStats:  ifaceTCPStats{Retransmissions: st.TCP.Retransmissions, OutOfOrder: st.TCP.OutOfOrder, Lost: st.TCP.Lost},
 		Profiles:        emptyRsp,
 	}
+	if ifc.SlowPathNoCredit != nil {
+		n := ifc.SlowPathNoCredit()
+		out.SlowPathNoCredit = &n
+	}
 	// As ntopng for a user limited in networks: hosts counted in scope,
 	// no flow or device totals.
 	if r.vis.allNets() {

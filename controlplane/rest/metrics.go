@@ -18,6 +18,7 @@ func (s *Server) metrics(r *request) (RC, any) {
 	b.head("probe_interface_packets_total", "counter", "Packets seen on the interface.")
 	b.head("probe_interface_bytes_total", "counter", "Bytes seen on the interface (as ntopng counts them: 24 bytes of Ethernet overhead per packet).")
 	b.head("probe_interface_drops_total", "counter", "Packets lost before accounting (capture drops, kernel flow map full).")
+	b.head("probe_interface_slow_path_no_credit_total", "counter", "XDP: packets the slow path was too far behind to take, counted in the kernel without their payload (names, DPI); not lost.")
 	b.head("probe_interface_flows", "gauge", "Flows in the interface's table.")
 	b.head("probe_interface_hosts", "gauge", "Hosts in the interface's table.")
 	b.head("probe_interface_flows_not_tracked_total", "counter", "New flows refused because the flow table was full.")
@@ -41,6 +42,9 @@ func (s *Server) metrics(r *request) (RC, any) {
 		b.add("probe_interface_packets_total", l, st.Packets)
 		b.add("probe_interface_bytes_total", l, st.Bytes)
 		b.add("probe_interface_drops_total", l, drops)
+		if ifc.SlowPathNoCredit != nil {
+			b.add("probe_interface_slow_path_no_credit_total", l, ifc.SlowPathNoCredit())
+		}
 		b.add("probe_interface_flows", l, uint64(flows))
 		b.add("probe_interface_hosts", l, uint64(hosts))
 		b.add("probe_interface_flows_not_tracked_total", l, st.DroppedNewFlows)

@@ -37,6 +37,10 @@ type Interface struct {
 	Addresses   []string      // the capture NIC's own addresses, "ip/32" or "ip/128"
 	Drops       func() uint64 // packets lost before accounting; nil for files
 	CaptureMode string        // file, afpacket, xdp-native, xdp-generic
+
+	// SlowPathNoCredit: XDP packets the slow path was behind for, counted
+	// in the kernel without their payload (names, DPI); nil without one.
+	SlowPathNoCredit func() uint64
 }
 
 // Config wires a Server.

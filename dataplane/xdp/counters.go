@@ -20,27 +20,32 @@ const (
 	CntSlowPath   = int(bpf.FlowCounterIndexCNT_SLOW_PATH)
 	CntFragments  = int(bpf.FlowCounterIndexCNT_FRAGMENTS)
 	CntSlowBytes  = int(bpf.FlowCounterIndexCNT_SLOW_BYTES)
-	NumCounters   = int(bpf.FlowCounterIndexCNT_MAX)
+	// CntSlowNoCredit: packets the slow path would have taken but its
+	// queue had no credit left (its reader was behind): accounted in the
+	// kernel instead, without their payload.
+	CntSlowNoCredit = int(bpf.FlowCounterIndexCNT_SLOW_NO_CREDIT)
+	NumCounters     = int(bpf.FlowCounterIndexCNT_MAX)
 )
 
 // CounterNames names the counters in exports and logs. Keyed by index, so a
 // renumbered enum keeps each name on its counter; a counter added in C
 // without a name here fails TestCounterNamesCoverEnum.
 var CounterNames = [NumCounters]string{
-	CntPackets:    "packets",
-	CntBytes:      "bytes",
-	CntNonIP:      "non_ip",
-	CntIPv4:       "ipv4",
-	CntIPv6:       "ipv6",
-	CntErrTruncL2: "err_truncated_l2",
-	CntErrTruncIP: "err_truncated_ip",
-	CntErrBadIP:   "err_bad_ip",
-	CntErrTruncL4: "err_truncated_l4",
-	CntErrExtHdr:  "err_ext_header",
-	CntMapFull:    "map_full",
-	CntSlowPath:   "slow_path",
-	CntFragments:  "fragments",
-	CntSlowBytes:  "slow_path_bytes",
+	CntPackets:      "packets",
+	CntBytes:        "bytes",
+	CntNonIP:        "non_ip",
+	CntIPv4:         "ipv4",
+	CntIPv6:         "ipv6",
+	CntErrTruncL2:   "err_truncated_l2",
+	CntErrTruncIP:   "err_truncated_ip",
+	CntErrBadIP:     "err_bad_ip",
+	CntErrTruncL4:   "err_truncated_l4",
+	CntErrExtHdr:    "err_ext_header",
+	CntMapFull:      "map_full",
+	CntSlowPath:     "slow_path",
+	CntFragments:    "fragments",
+	CntSlowBytes:    "slow_path_bytes",
+	CntSlowNoCredit: "slow_path_no_credit",
 }
 
 // Counters are the program's global counters summed over CPUs, since load.

@@ -65,6 +65,7 @@ type Dataplane struct {
 	maxFlows int
 	epoch    uint32    // what the program reads from ctl[0]; the low bit is the generation it writes
 	rcuInner *ebpf.Map // what Drain puts into rcu_sync to wait for a grace period
+	credits  []int64   // the mapped slow-path credits, by RX queue (see XSK)
 	link     link.Link
 	mode     Mode
 	ncpu     int
@@ -98,6 +99,8 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 		// The hash remembers flows across drains; twice the flows of a
 		// drain interval leaves room for the ones that pause a while.
 		bpf.FlowMapFlowsV4: 2 * opts.MaxFlows, bpf.FlowMapFlowsV6: 2 * opts.MaxFlows,
+		// New flows in their slow-path packets: as many as slots.
+		bpf.FlowMapBudgetV4: opts.MaxFlows, bpf.FlowMapBudgetV6: opts.MaxFlows,
 		bpf.FlowMapKeysV4A: opts.MaxFlows, bpf.FlowMapKeysV4B: opts.MaxFlows,
 		bpf.FlowMapKeysV6A: opts.MaxFlows, bpf.FlowMapKeysV6B: opts.MaxFlows,
 		bpf.FlowMapValsV4A: opts.MaxFlows * ncpu, bpf.FlowMapValsV4B: opts.MaxFlows * ncpu,
@@ -151,6 +154,10 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 			d.Close()
 			return nil, err
 		}
+	}
+	if d.credits, err = mapSlots[int64](d, o.Credits, int(o.Credits.MaxEntries())); err != nil {
+		d.Close()
+		return nil, err
 	}
 	inner, err := ebpf.NewMap(spec.Maps[bpf.FlowMapRcuSync].InnerMap.Copy())
 	if err != nil {
@@ -297,6 +304,24 @@ func (d *Dataplane) Drain(fn func(*flow.Delta)) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// SlotsUsed is the share of the current generation's slots the program
+// has taken, in the address family that took most (0 to 1): a caller
+// drains early when it nears 1, so that a flood of new flows the kernel
+// counts itself (the slow path behind, or off) finds slots. Not to be
+// called while Drain runs.
+func (d *Dataplane) SlotsUsed() (float64, error) {
+	g := d.epoch & 1
+	var most uint32
+	for fam := uint32(famV4); fam <= famV6; fam++ {
+		var used uint32
+		if err := d.objs.NextSlot.Lookup(g*2+fam, &used); err != nil {
+			return 0, fmt.Errorf("xdp: reading the slot counter: %w", err)
+		}
+		most = max(most, min(used, uint32(d.maxFlows)))
+	}
+	return float64(most) / float64(d.maxFlows), nil
 }
 
 // drainSlots hands fn the flow of every used slot in keys, then zeroes the

@@ -378,3 +378,37 @@ func TestLoadRefusesTooManyFlows(t *testing.T) {
 		}
 	}
 }
+
+// TestSlotsUsed: the share of the generation's slots new flows took, up to
+// all of them, and none after a drain.
+func TestSlotsUsed(t *testing.T) {
+	d := load(t, 100)
+	send := func(from, n int) {
+		for i := from; i < from+n; i++ {
+			if _, err := d.Program().Run(&ebpf.RunOptions{Data: tcp4(t, "10.9.0.1", "10.9.0.2", uint16(1000+i), 80, false, true, 0, 0)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, step := range []struct {
+		from, n int
+		drain   bool
+		want    float64
+	}{
+		{0, 25, false, 0.25},
+		{0, 25, false, 0.25}, // the same flows again: no new slots
+		{25, 25, false, 0.5},
+		{0, 0, true, 0},
+		{100, 150, false, 1}, // more flows than slots
+	} {
+		if step.drain {
+			if _, err := d.Drain(func(*flow.Delta) {}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		send(step.from, step.n)
+		if got, err := d.SlotsUsed(); err != nil || got != step.want {
+			t.Errorf("after %+v: slots used %v (%v), want %v", step, got, err, step.want)
+		}
+	}
+}

@@ -21,13 +21,14 @@ import (
 // and written with atomic loads and stores (acquire/release, as libbpf's
 // xsk.h does), never as plain fields.
 //
-// Overload: when the reader finds half the RX ring waiting, the socket
-// leaves the program's socket map (it sheds) until the reader has emptied
-// the ring. Meanwhile the program finds no socket for the queue and
-// accounts new flows in its maps itself, as it does with no slow path:
-// those flows lose their payload (names, DPI), not their packets, where a
-// full ring would drop them. Sheds counts the episodes; Dropped what the
-// ring still lost (a reader off the CPU for longer than half a ring).
+// Overload: the program takes one of the queue's credits for every packet
+// it redirects here, and Receive gives them back as it hands frames back
+// to the kernel. A socket starts with as many credits as its ring and
+// UMEM hold, so neither can overflow: when the reader falls behind, the
+// program finds no credit and accounts the packet in its maps itself, as
+// it does with no slow path (CntSlowNoCredit counts them). Those flows
+// lose their payload (names, DPI), not their packets. Dropped is what the
+// kernel still could not hand to the socket (none, by construction).
 type XSK struct {
 	fd        int
 	queue     int
@@ -38,11 +39,10 @@ type XSK struct {
 	rx        ring
 	fillProd  uint32 // our copy of the fill ring's producer index
 
-	reg       *ebpf.Map // the program's socket map (nil: not registered by us)
-	shedAt    uint32    // backlog that sheds (0: never)
-	shedding  bool
-	shedSince time.Time
-	sheds     atomic.Uint64
+	reg    *ebpf.Map    // the program's socket map (nil: not registered by us)
+	credit *int64       // the queue's credits, shared with the program
+	lost   uint64       // Dropped when its credits were last given back
+	last   atomic.Int32 // packets the last Receive took (see Wait)
 }
 
 type ring struct {
@@ -66,11 +66,16 @@ const (
 	// a long batch, not only at its end: while a backlog is decoded, what
 	// keeps arriving finds free frames.
 	xskRelease = 256
-	// A backlog of half the ring sheds (see XSK); the socket comes back
-	// once the ring is empty and at least xskShedHold has passed, so a
-	// sustained overload alternates instead of flapping per packet.
-	xskShedAt   = xskRing / 2
-	xskShedHold = 10 * time.Millisecond
+	// xskCredits is what a socket starts with: every frame of its UMEM
+	// (the ring has room for all of them).
+	xskCredits = xskFrames
+	// After a batch of fewer than xskRelease packets, Wait lets
+	// xskGather pass before the next one instead of waking per packet
+	// (as a TPACKET_V3 block gathers packets): a reader under a steady
+	// trickle wakes at most 1000 times a second, not once per new flow.
+	// It delays slow-path packets by as much, next to drains a second
+	// apart; the credits bound what waits.
+	xskGather = time.Millisecond
 )
 
 // OpenXSK opens an AF_XDP socket on ifname's RX queue and registers it
@@ -85,12 +90,17 @@ func (d *Dataplane) OpenXSK(ifname string, queue int) (*XSK, error) {
 	if err != nil {
 		return nil, fmt.Errorf("xsk: socket: %w", err)
 	}
-	x := &XSK{fd: fd, queue: queue, frameSize: xskFrameSize, shedAt: xskShedAt}
+	if queue < 0 || queue >= len(d.credits) || queue >= int(d.objs.Xsks.MaxEntries()) {
+		unix.Close(fd)
+		return nil, fmt.Errorf("xsk: queue %d: the program serves queues 0 to %d", queue, len(d.credits)-1)
+	}
+	x := &XSK{fd: fd, queue: queue, frameSize: xskFrameSize, credit: &d.credits[queue]}
 	if err := x.setup(ifi.Index, queue); err != nil {
 		x.Close()
 		return nil, err
 	}
 	x.reg = d.objs.Xsks
+	atomic.StoreInt64(x.credit, xskCredits)
 	if err := x.register(); err != nil {
 		x.Close()
 		return nil, err
@@ -104,7 +114,6 @@ func (x *XSK) register() error {
 	if err := x.reg.Put(uint32(x.queue), uint32(x.fd)); err != nil {
 		return fmt.Errorf("xsk: registering queue %d: %w", x.queue, err)
 	}
-	x.shedding = false
 	return nil
 }
 
@@ -190,6 +199,9 @@ func mapRing(fd int, pgoff int64, off unix.XDPRingOffset, n uint32, descSize int
 // a caller sharing the socket with another goroutine waits unlocked, then
 // takes them with Receive(0, ...) under its lock.
 func (x *XSK) Wait(timeoutMs int) error {
+	if n := x.last.Swap(0); n > 0 && n < xskRelease {
+		time.Sleep(xskGather)
+	}
 	if atomic.LoadUint32(x.rx.consumer) != atomic.LoadUint32(x.rx.producer) {
 		return nil
 	}
@@ -201,9 +213,9 @@ func (x *XSK) Wait(timeoutMs int) error {
 }
 
 // Receive waits up to timeoutMs for packets and calls fn for each (data is
-// valid only during the call; the frame goes back to the kernel after).
-// It returns the number of packets handled. It also sheds and restores the
-// socket (see XSK): call it from one goroutine at a time.
+// valid only during the call; the frame goes back to the kernel after,
+// with its credit). It returns the number of packets handled. Call it from
+// one goroutine at a time.
 func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 	cons := atomic.LoadUint32(x.rx.consumer)
 	prod := atomic.LoadUint32(x.rx.producer)
@@ -213,11 +225,6 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 			return 0, fmt.Errorf("xsk: poll: %w", err)
 		}
 		prod = atomic.LoadUint32(x.rx.producer)
-	}
-	// Shed before decoding the backlog, not after, and look again every
-	// xskRelease packets: the ring fills while a long batch is decoded.
-	if err := x.maybeShed(prod - cons); err != nil {
-		return 0, err
 	}
 	n := 0
 	for ; cons != prod; cons++ {
@@ -230,42 +237,33 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 		x.fillProd++
 		n++
 		if n%xskRelease == 0 {
-			atomic.StoreUint32(x.rx.consumer, cons+1)
-			atomic.StoreUint32(x.fill.producer, x.fillProd)
-			if err := x.maybeShed(atomic.LoadUint32(x.rx.producer) - (cons + 1)); err != nil {
-				return n, err
-			}
+			x.release(cons+1, xskRelease)
 		}
 	}
-	if n > 0 {
-		atomic.StoreUint32(x.rx.consumer, cons)
-		atomic.StoreUint32(x.fill.producer, x.fillProd)
+	if r := n % xskRelease; r > 0 {
+		x.release(cons, r)
 	}
-	if x.shedding && atomic.LoadUint32(x.rx.producer) == cons && time.Since(x.shedSince) >= xskShedHold {
-		if err := x.register(); err != nil {
-			return n, err
+	x.last.Store(int32(n))
+	if n > 0 {
+		// A packet the kernel dropped after the program redirected it
+		// took a credit no frame gives back: give it back here, or the
+		// queue would lose its slow path bit by bit.
+		if d := x.Dropped(); d > x.lost {
+			atomic.AddInt64(x.credit, int64(d-x.lost))
+			x.lost = d
 		}
 	}
 	return n, nil
 }
 
-// maybeShed sheds when backlog packets wait.
-func (x *XSK) maybeShed(backlog uint32) error {
-	if x.shedAt == 0 || x.shedding || x.reg == nil || backlog < x.shedAt {
-		return nil
-	}
-	if err := x.unregister(); err != nil {
-		return err
-	}
-	x.shedding, x.shedSince = true, time.Now()
-	x.sheds.Add(1)
-	return nil
+// release hands the kernel the rx ring up to cons and the frames given
+// back since the last release, and the program their credits: frames
+// first, so that a credit never stands for a frame the kernel lacks.
+func (x *XSK) release(cons uint32, n int) {
+	atomic.StoreUint32(x.rx.consumer, cons)
+	atomic.StoreUint32(x.fill.producer, x.fillProd)
+	atomic.AddInt64(x.credit, int64(n))
 }
-
-// Sheds is how many times the socket left the program's map because its
-// reader fell half a ring behind (the program accounted the queue's new
-// flows in the kernel meanwhile).
-func (x *XSK) Sheds() uint64 { return x.sheds.Load() }
 
 // Dropped is how many packets the kernel could not hand to this socket
 // (its ring was full or no frame was free).
@@ -302,5 +300,6 @@ func (x *XSK) Close() error {
 // CloseXSK unregisters x from the program, then closes it.
 func (d *Dataplane) CloseXSK(x *XSK) error {
 	err := x.unregister()
+	atomic.StoreInt64(x.credit, 0)
 	return errors.Join(err, x.Close())
 }

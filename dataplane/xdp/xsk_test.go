@@ -2,6 +2,7 @@ package xdp
 
 import (
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -168,14 +169,32 @@ func receiveN(t *testing.T, x *XSK, n int) map[uint16]int {
 	return got
 }
 
-// TestSlowPathShedsToKernel: a reader that finds the shed backlog waiting
-// takes the socket out of the program's map; the new flows that arrive
-// meanwhile are accounted in the kernel maps (none lost, none on the
-// socket); once the ring is empty and the hold has passed, the socket is
-// back and new flows reach it again.
-func TestSlowPathShedsToKernel(t *testing.T) {
+// kernelUDP drains d and returns the packets the kernel maps counted per
+// source port of udpFlow's flows.
+func kernelUDP(t *testing.T, d *Dataplane) (map[uint16]uint64, int) {
+	t.Helper()
+	kernel := map[uint16]uint64{}
+	n, err := d.Drain(func(f *flow.Delta) {
+		if f.Proto == 17 && f.BPort == 9 {
+			kernel[f.APort] += f.Pkts[0] + f.Pkts[1]
+		} else if f.Proto == 17 && f.APort == 9 {
+			kernel[f.BPort] += f.Pkts[0] + f.Pkts[1]
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return kernel, n
+}
+
+// TestSlowPathCreditsToKernel: a queue whose reader is behind runs out of
+// credits; the new flows that arrive meanwhile are accounted in the kernel
+// maps (none lost, none on the socket) and counted as such; once the reader
+// has taken its packets their credits are back and new flows reach the
+// socket again.
+func TestSlowPathCreditsToKernel(t *testing.T) {
 	d := load(t, 1024)
-	pair := testnet.VethPairNamed(t, "sp")
+	pair := testnet.VethPairNamed(t, "dq")
 	if _, err := d.Attach(pair.Capture); err != nil {
 		t.Fatal(err)
 	}
@@ -184,63 +203,81 @@ func TestSlowPathShedsToKernel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.CloseXSK(x)
-	x.shedAt = 8
+	const credits, over = 8, 5
+	atomic.StoreInt64(x.credit, credits)
 	inj := pair.Injector(t)
-
-	const before, during = 12, 5
-	for i := 0; i < before; i++ {
+	for i := 0; i < credits+over; i++ {
 		inj.Send(t, udpFlow(t, uint16(20000+i)))
 	}
-	waitCounter(t, d, CntSlowPath, before)
-	if got := receiveN(t, x, before); len(got) != before {
-		t.Fatalf("slow path took %d of the %d first flows", len(got), before)
+	waitCounter(t, d, CntSlowNoCredit, over)
+	c, _ := d.Counters()
+	if c[CntSlowPath] != credits || c[CntSlowNoCredit] != over {
+		t.Fatalf("with %d credits: %d packets to the slow path, %d without credit; want %d, %d",
+			credits, c[CntSlowPath], c[CntSlowNoCredit], credits, over)
 	}
-	if x.Sheds() != 1 || !x.shedding {
-		t.Fatalf("a backlog of %d over a shed mark of 8: sheds %d, shedding %v", before, x.Sheds(), x.shedding)
-	}
-
-	c0, _ := d.Counters()
-	for i := 0; i < during; i++ {
-		inj.Send(t, udpFlow(t, uint16(30000+i)))
-	}
-	waitCounter(t, d, CntPackets, c0[CntPackets]+during)
-	kernel := map[uint16]uint64{}
-	if _, err := d.Drain(func(f *flow.Delta) {
-		if f.Proto == 17 && f.BPort == 9 {
-			kernel[f.APort] += f.Pkts[0] + f.Pkts[1]
-		} else if f.Proto == 17 && f.APort == 9 {
-			kernel[f.BPort] += f.Pkts[0] + f.Pkts[1]
+	got := receiveN(t, x, credits)
+	kernel, _ := kernelUDP(t, d)
+	for i := 0; i < credits+over; i++ {
+		port := uint16(20000 + i)
+		if i < credits && (got[port] != 1 || kernel[port] != 0) {
+			t.Errorf("flow from port %d: %d on the socket, %d in the kernel; want 1, 0", port, got[port], kernel[port])
 		}
-	}); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < during; i++ {
-		if kernel[uint16(30000+i)] != 1 {
-			t.Errorf("flow from port %d while shed: %d packets in the kernel maps, want 1", 30000+i, kernel[uint16(30000+i)])
+		if i >= credits && (got[port] != 0 || kernel[port] != 1) {
+			t.Errorf("flow from port %d without credit: %d on the socket, %d in the kernel; want 0, 1", port, got[port], kernel[port])
 		}
 	}
-	if c, _ := d.Counters(); c[CntSlowPath] != before {
-		t.Errorf("slow-path counter %d while shed, want %d", c[CntSlowPath], before)
-	}
-
-	// The ring is empty: after the hold, the next Receive brings it back.
-	time.Sleep(2 * xskShedHold)
-	if _, err := x.Receive(0, func([]byte) { t.Error("a packet on the socket while shed") }); err != nil {
-		t.Fatal(err)
-	}
-	if x.shedding {
-		t.Fatal("still shedding with an empty ring after the hold")
+	if v := atomic.LoadInt64(x.credit); v != credits {
+		t.Errorf("credits after the reader took %d packets: %d, want %d", credits, v, credits)
 	}
 	inj.Send(t, udpFlow(t, 40000))
 	if got := receiveN(t, x, 1); got[40000] != 1 {
-		t.Errorf("after the hold the slow path took %v, want port 40000 once", got)
+		t.Errorf("with credits back the slow path took %v, want port 40000 once", got)
 	}
-	if x.Dropped() != 0 || x.Sheds() != 1 {
-		t.Errorf("socket drops %d, sheds %d; want 0, 1", x.Dropped(), x.Sheds())
+	if x.Dropped() != 0 {
+		t.Errorf("socket drops %d, want 0", x.Dropped())
 	}
 }
 
-// TestSlowPathRingHoldsUMEM: with shedding off, a reader that does not
+// TestSlowPathOneshotFlowsTakeNoSlot: a flow whose packets all went to
+// the slow path leaves nothing to drain (no slot of a generation), and its
+// next packet after the budget is counted in the kernel.
+func TestSlowPathOneshotFlowsTakeNoSlot(t *testing.T) {
+	d := load(t, 1024)
+	pair := testnet.VethPairNamed(t, "dq")
+	if _, err := d.Attach(pair.Capture); err != nil {
+		t.Fatal(err)
+	}
+	x, err := d.OpenXSK(pair.Capture, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.CloseXSK(x)
+	inj := pair.Injector(t)
+	const n = 50
+	for i := 0; i < n; i++ {
+		inj.Send(t, udpFlow(t, uint16(20000+i)))
+	}
+	waitCounter(t, d, CntSlowPath, n)
+	if got := receiveN(t, x, n); len(got) != n {
+		t.Fatalf("slow path took %d of %d flows", len(got), n)
+	}
+	if _, drained := kernelUDP(t, d); drained != 0 {
+		t.Errorf("%d one-packet flows of the slow path: %d flows drained, want 0", n, drained)
+	}
+	// Flow 20000's budget: 5 more to the slow path, then the kernel.
+	for i := 0; i < 6; i++ {
+		inj.Send(t, udpFlow(t, 20000))
+	}
+	waitCounter(t, d, CntPackets, n+6)
+	if got := receiveN(t, x, 5); got[20000] != 5 {
+		t.Errorf("slow path took %v of flow 20000's next packets, want 5", got)
+	}
+	if kernel, drained := kernelUDP(t, d); kernel[20000] != 1 || drained != 1 {
+		t.Errorf("after its budget flow 20000 has %d packets in the kernel (%d flows drained), want 1 (1)", kernel[20000], drained)
+	}
+}
+
+// TestSlowPathRingHoldsUMEM: a reader that does not
 // read leaves the whole backlog queued up to the UMEM's size: 3000 new
 // flows wait on the ring and none is dropped (a 2048-entry ring dropped
 // 952 of them).
@@ -255,7 +292,6 @@ func TestSlowPathRingHoldsUMEM(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.CloseXSK(x)
-	x.shedAt = 0
 	inj := pair.Injector(t)
 	const n = 3000
 	for i := 0; i < n; i++ {
@@ -270,12 +306,13 @@ func TestSlowPathRingHoldsUMEM(t *testing.T) {
 	}
 }
 
-// TestSlowPathShedsMidBatch: a reader decoding a long batch looks at the
-// ring again every xskRelease packets: packets arriving meanwhile that push
-// the backlog over the mark shed the socket before the batch ends.
-func TestSlowPathShedsMidBatch(t *testing.T) {
+// TestSlowPathCreditsMidBatch: a reader decoding a long batch gives
+// credits back every xskRelease packets, not only at its end: packets
+// arriving during the batch find the credits of the frames already handed
+// back, and no more.
+func TestSlowPathCreditsMidBatch(t *testing.T) {
 	d := load(t, 4096)
-	pair := testnet.VethPairNamed(t, "sp")
+	pair := testnet.VethPairNamed(t, "dq")
 	if _, err := d.Attach(pair.Capture); err != nil {
 		t.Fatal(err)
 	}
@@ -285,26 +322,31 @@ func TestSlowPathShedsMidBatch(t *testing.T) {
 	}
 	defer d.CloseXSK(x)
 	const first, more = xskRelease + 24, 300
-	x.shedAt = xskRelease + 40 // above the first backlog, below the one after more
+	atomic.StoreInt64(x.credit, first)
 	inj := pair.Injector(t)
 	for i := 0; i < first; i++ {
 		inj.Send(t, udpFlow(t, uint16(20000+i)))
 	}
 	waitCounter(t, d, CntSlowPath, first)
-	got, injected := 0, false
+	got := 0
 	if _, err := x.Receive(0, func([]byte) {
 		got++
-		if !injected {
-			injected = true
+		// The first xskRelease frames are back with their credits.
+		if got == xskRelease+1 {
 			for i := 0; i < more; i++ {
 				inj.Send(t, udpFlow(t, uint16(30000+i)))
 			}
-			waitCounter(t, d, CntSlowPath, first+more)
+			waitCounter(t, d, CntPackets, first+more)
 		}
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got != first || x.Sheds() != 1 {
-		t.Errorf("batch of %d (want %d), sheds %d (want 1: %d more arrived during it)", got, first, x.Sheds(), more)
+	c, _ := d.Counters()
+	if got != first || c[CntSlowPath] != first+xskRelease || c[CntSlowNoCredit] != more-xskRelease {
+		t.Errorf("batch of %d (want %d); slow path %d, no credit %d; want %d, %d",
+			got, first, c[CntSlowPath], c[CntSlowNoCredit], first+xskRelease, more-xskRelease)
+	}
+	if v := atomic.LoadInt64(x.credit); v != first-xskRelease {
+		t.Errorf("credits after the batch: %d, want %d (the %d packets waiting hold the rest)", v, first-xskRelease, xskRelease)
 	}
 }

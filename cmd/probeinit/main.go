@@ -1,9 +1,9 @@
-// Command probeinit is the appliance's uinit: u-root's init runs it after
-// loading the board's kernel modules. It starts the appliance daemon in the
-// background and returns at once, so that the serial console gets its rescue
-// shell while the probe comes up.
+// Command probeinit is the appliance's init, process 1: it mounts /proc,
+// /sys and /dev, runs the appliance daemon in its own process, keeps a
+// rescue shell on the serial console and reaps orphans. (Run by another
+// init, as u-root's uinit, it starts the daemon in the background instead.)
 //
-//	probeinit            (as uinit) start the daemon
+//	probeinit            (as /init) the appliance; (as uinit) start the daemon
 //	probeinit reboot     stop the probe cleanly, unmount the data, reboot
 //	probeinit poweroff   the same, then power off
 //	probeinit status     what the daemon knows
@@ -40,7 +40,11 @@ func main() {
 	var err error
 	switch cmd {
 	case "":
-		err = spawnDaemon()
+		if os.Getpid() == 1 {
+			err = runInit() // the kernel's /init: never returns
+		} else {
+			err = spawnDaemon() // u-root's init ran us as its uinit
+		}
 	case "daemon":
 		err = runDaemon()
 	case "reboot", "poweroff", "status":

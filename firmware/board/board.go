@@ -39,7 +39,11 @@ type Board struct {
 	// critical path needs.
 	LateModules []string `json:"late_modules"`
 	// Console is the kernel's console= argument(s), serial first.
-	Console  []string `json:"console"`
+	Console []string `json:"console"`
+	// KernelArgs are added to the kernel command line (boot entries, the
+	// QEMU harness): boot-time switches of the pinned Debian kernel, such
+	// as leaving out self-tests and subsystems the appliance never uses.
+	KernelArgs []string `json:"kernel_args"`
 	Watchdog Watchdog `json:"watchdog"`
 	// DataLabel is the ext4 label of the persistent data partition.
 	DataLabel string `json:"data_label"`
@@ -118,6 +122,11 @@ func (b *Board) validate() error {
 			errs = append(errs, fmt.Errorf("bad module name %q", m))
 		}
 	}
+	for _, a := range b.KernelArgs {
+		if a == "" || strings.ContainsAny(a, " \t\n") {
+			errs = append(errs, fmt.Errorf("bad kernel argument %q", a))
+		}
+	}
 	if b.Watchdog.Device != "" && (!path.IsAbs(b.Watchdog.Device) || b.Watchdog.Timeout < Duration(3*time.Second)) {
 		errs = append(errs, errors.New("watchdog needs an absolute device path and a timeout of at least 3s"))
 	}
@@ -125,6 +134,16 @@ func (b *Board) validate() error {
 		errs = append(errs, errors.New("data_label must be 1 to 16 characters (ext4 label)"))
 	}
 	return errors.Join(errs...)
+}
+
+// CmdLine is the board's part of the kernel command line: its console=
+// arguments, then its kernel_args.
+func (b *Board) CmdLine() string {
+	var out []string
+	for _, c := range b.Console {
+		out = append(out, "console="+c)
+	}
+	return strings.Join(append(out, b.KernelArgs...), " ")
 }
 
 // MonitorPorts resolves the monitor list against the Ethernet ports present.

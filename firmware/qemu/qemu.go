@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,7 +36,9 @@ type Config struct {
 	Reboots  bool
 	MemoryMB int // default 1024
 	CPUs     int // default 2
-	// Append is added to the kernel command line.
+	// Append is added to the kernel command line, after the image's own
+	// (the cmdline file beside Kernel that firmware/build.sh writes from
+	// the board file; console=ttyS0,115200 without one).
 	Append string
 	// RESTPort, GoProbePort and MonitorPort are host ports on 127.0.0.1
 	// (0: pick free ones). RESTPort forwards to the guest's REST port 3000
@@ -88,7 +91,11 @@ func (c Config) Args(peerPort int) []string {
 		args = append(args, "-no-reboot")
 	}
 	if c.Kernel != "" {
-		appendLine := strings.TrimSpace("console=ttyS0,115200 panic=-1 quiet " + c.Append)
+		board := "console=ttyS0,115200"
+		if raw, err := os.ReadFile(filepath.Join(filepath.Dir(c.Kernel), "cmdline")); err == nil {
+			board = strings.TrimSpace(string(raw))
+		}
+		appendLine := strings.TrimSpace(board + " panic=-1 quiet " + c.Append)
 		args = append(args, "-kernel", c.Kernel, "-initrd", c.Initrd, "-append", appendLine)
 	} else {
 		uefi := c.UEFI

@@ -25,7 +25,7 @@ const shellBin = "/bin/defaultsh"
 // orphan reaped while the daemon's own children keep their exit statuses
 // (package reap). Process 1 must never return: a daemon that fails to
 // start leaves the shell to the operator and reboots after a minute.
-func runInit() error {
+func runInit() {
 	mountRoot()
 	// Kernel chatter below "notice" stays in the ring buffer (dmesg),
 	// off the console the operator and the boot test read.

@@ -33,6 +33,11 @@ import (
 const controlAddr = "@probeinit"
 
 func main() {
+	if os.Getpid() == 1 {
+		// The kernel's /init, whatever arguments the kernel passed on
+		// from its command line: never returns.
+		runInit()
+	}
 	cmd := ""
 	if len(os.Args) > 1 {
 		cmd = os.Args[1]
@@ -40,11 +45,7 @@ func main() {
 	var err error
 	switch cmd {
 	case "":
-		if os.Getpid() == 1 {
-			err = runInit() // the kernel's /init: never returns
-		} else {
-			err = spawnDaemon() // u-root's init ran us as its uinit
-		}
+		err = spawnDaemon() // u-root's init ran us as its uinit
 	case "daemon":
 		err = runDaemon()
 	case "reboot", "poweroff", "status":

@@ -164,8 +164,8 @@ func runDaemon() error {
 			d.trace.mark(stepProbe)
 			go d.announceReady(ctx)
 		},
-		Exited:  d.probeExited,
-		Log:     log.New(os.Stdout, "probeinit: supervisor: ", 0),
+		Exited: d.probeExited,
+		Log:    log.New(os.Stdout, "probeinit: supervisor: ", 0),
 	}
 	d.supDone = make(chan struct{})
 	go func() {

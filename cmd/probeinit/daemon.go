@@ -160,9 +160,9 @@ func runDaemon() error {
 		MinBackoff: time.Second, MaxBackoff: 30 * time.Second, StableAfter: time.Minute,
 		MaxFailures: 10, FailureWindow: 5 * time.Minute, StopTimeout: 20 * time.Second,
 		Start: reap.Start, Wait: reap.Wait,
-		Started: func(int) {
+		Started: func(pid int) {
 			d.trace.mark(stepProbe)
-			go d.announceReady(ctx)
+			go d.announceReady(ctx, pid)
 		},
 		Exited: d.probeExited,
 		Log:    log.New(os.Stdout, "probeinit: supervisor: ", 0),
@@ -184,9 +184,12 @@ func runDaemon() error {
 func (d *daemon) mountData(modsDone <-chan struct{}) {
 	var choice datadisk.Choice
 	var devs []datadisk.Device
-	// The disk shows up while the modules load; once they are all in, its
-	// driver gets 3 s more.
-	found := waitUntil(modsDone, 3*time.Second, 20*time.Millisecond, func() bool {
+	// Mounting needs ext4 and the crc32c it checksums with, board modules
+	// too: the scan waits for them all (a scan polled while they load
+	// takes CPU from them under emulation), then gives the disk driver's
+	// probe up to 3 s more.
+	<-modsDone
+	found := waitFor(3*time.Second, 50*time.Millisecond, func() bool {
 		var err error
 		if devs, err = datadisk.Scan("/sys/class/block", datadisk.OpenDevice); err != nil {
 			d.log.Printf("%v", err)
@@ -218,8 +221,6 @@ func (d *daemon) mountData(modsDone <-chan struct{}) {
 			waitPartition(choice.Device.Name, grown)
 		}
 	}
-	// ext4 and the crc32c it checksums with are board modules too.
-	<-modsDone
 	if choice.Format {
 		d.log.Printf("first boot: creating ext4 %s on %s", d.board.DataLabel, dev)
 		if err := datadisk.FormatWith(reap.Run, mke2fsBin, dev, d.board.DataLabel); err != nil {
@@ -239,7 +240,7 @@ func (d *daemon) mountData(modsDone <-chan struct{}) {
 }
 
 // announceReady prints the console marker once the REST port accepts.
-func (d *daemon) announceReady(ctx context.Context) {
+func (d *daemon) announceReady(ctx context.Context, probePid int) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.HTTPPort))
 	for ctx.Err() == nil {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -259,13 +260,14 @@ func (d *daemon) announceReady(ctx context.Context) {
 			if first {
 				d.trace.mark(stepReady)
 				d.log.Printf("boot trace %s", d.trace)
+				d.log.Printf("boot cpu %s", bootCPU(probePid))
 			}
 			if first && d.slot != "" {
 				d.bless()
 			}
 			return
 		}
-		time.Sleep(20 * time.Millisecond)
+		time.Sleep(50 * time.Millisecond)
 	}
 }
 
@@ -543,21 +545,6 @@ func waitFor(max, every time.Duration, cond func() bool) bool {
 		}
 		if time.Now().After(deadline) {
 			return false
-		}
-	}
-}
-
-// waitUntil polls cond every interval until it holds, or until max after
-// after was closed; it tries at least once and reports the last answer.
-func waitUntil(after <-chan struct{}, max, every time.Duration, cond func() bool) bool {
-	for {
-		if cond() {
-			return true
-		}
-		select {
-		case <-after:
-			return waitFor(max, every, cond)
-		case <-time.After(every):
 		}
 	}
 }

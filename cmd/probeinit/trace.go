@@ -104,3 +104,72 @@ func findKmsg(r io.Reader, prefix string) (time.Duration, error) {
 		}
 	}
 }
+
+// bootCPU says where the CPU time of the boot went so far: all CPUs busy
+// and idle (/proc/stat), and this process's and the probe's own time
+// (/proc/PID/stat), in seconds: "busy=… idle=… probeinit=… probe=…".
+func bootCPU(probePid int) string {
+	var b strings.Builder
+	if raw, err := os.ReadFile("/proc/stat"); err == nil {
+		line, _, _ := strings.Cut(string(raw), "\n")
+		if busy, idle, ok := statBusy(line); ok {
+			fmt.Fprintf(&b, "busy=%.2f idle=%.2f", busy.Seconds(), idle.Seconds())
+		}
+	}
+	for _, p := range []struct {
+		name string
+		pid  int
+	}{{"probeinit", os.Getpid()}, {"probe", probePid}} {
+		raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.pid))
+		if err != nil {
+			continue
+		}
+		if t, ok := procCPU(string(raw)); ok {
+			fmt.Fprintf(&b, " %s=%.2f", p.name, t.Seconds())
+		}
+	}
+	return strings.TrimSpace(b.String())
+}
+
+// tick is USER_HZ, the unit of /proc's CPU times on every Linux.
+const tick = 10 * time.Millisecond
+
+// statBusy reads /proc/stat's "cpu" line: idle is idle+iowait, busy the rest.
+func statBusy(line string) (busy, idle time.Duration, ok bool) {
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		return 0, 0, false
+	}
+	for i, s := range f[1:] {
+		n, err := strconv.ParseInt(s, 10, 64)
+		if err != nil {
+			return 0, 0, false
+		}
+		switch i {
+		case 3, 4: // idle, iowait
+			idle += time.Duration(n) * tick
+		case 8, 9: // guest, guest_nice: already in user and nice
+		default:
+			busy += time.Duration(n) * tick
+		}
+	}
+	return busy, idle, true
+}
+
+// procCPU is utime+stime of a /proc/PID/stat line.
+func procCPU(stat string) (time.Duration, bool) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(stat[i+1:])
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(ut+st) * tick, true
+}

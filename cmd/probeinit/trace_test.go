@@ -36,3 +36,19 @@ func TestBootTraceString(t *testing.T) {
 		t.Errorf("trace %q, want %q", got, want)
 	}
 }
+
+func TestBootCPUParsing(t *testing.T) {
+	busy, idle, ok := statBusy("cpu  100 5 50 300 20 1 2 0 7 0")
+	if !ok || busy != 1580*time.Millisecond || idle != 3200*time.Millisecond {
+		t.Errorf("statBusy = %v %v %v, want 1.58s 3.2s", busy, idle, ok)
+	}
+	if _, _, ok := statBusy("cpu0 1 2 3 4 5"); ok {
+		t.Error("a per-CPU line read as the total")
+	}
+	if got, ok := procCPU("7 (pro be) S 1 7 7 0 -1 0 0 0 0 0 120 30 0 0"); !ok || got != 1500*time.Millisecond {
+		t.Errorf("procCPU = %v %v, want 1.5s", got, ok)
+	}
+	if _, ok := procCPU("7 probe S"); ok {
+		t.Error("procCPU read a line without a command name")
+	}
+}

@@ -151,7 +151,9 @@ func loginAdmin(t *testing.T, base string) {
 	t.Helper()
 	def := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}
 	body := `{"new_password":"` + adminPassword + `","confirm_new_password":"` + adminPassword + `"}`
-	poll(t, 20*time.Second, "REST through the port forward", func() bool {
+	// A minute: each try may cost a bcrypt check, seconds under TCG on a
+	// loaded machine (a factory-reset box's first login timed out at 20 s).
+	poll(t, time.Minute, "REST through the port forward", func() bool {
 		// The password set by an earlier boot first; else change the
 		// default one. (A failed login counts against the address: at
 		// most one per try here, and none once the password is set.)

@@ -49,7 +49,9 @@ type Board struct {
 	// only a KDF self-test, 0.1-1.2 s), apparmor=0 (no AppArmor policy is
 	// ever loaded) and lpj= (the second vCPU fails the delay-loop
 	// calibration and falls back to a slow one, 0.14 s; udelay accuracy
-	// does not matter to emulated devices).
+	// does not matter to emulated devices), no_timer_check (on a loaded
+	// host the emulated timer's first ticks come late and the kernel
+	// panics "IO-APIC + timer doesn't work": seen in the boot benchmark).
 	KernelArgs []string `json:"kernel_args"`
 	Watchdog   Watchdog `json:"watchdog"`
 	// DataLabel is the ext4 label of the persistent data partition.

@@ -54,7 +54,13 @@ func TestBootTime(t *testing.T) {
 	}
 	for round := 0; round < n; round++ {
 		for i := range images {
-			b := bootOnce(t, &images[i], round)
+			b, err := bootOnce(t, &images[i], round)
+			if err != nil {
+				// A failed boot is a finding, not the end of the run.
+				t.Errorf("%s boot %d: %v", images[i].name, round+1, err)
+				images[i].failed++
+				continue
+			}
 			images[i].boots = append(images[i].boots, b)
 			t.Logf("round %d %s: ready at uptime %.2f s, %.2f s after QEMU started, %.2f s of QEMU CPU; %s", round+1, images[i].name, b.steps[stepReady], b.wall, b.cpu, b.line)
 		}
@@ -92,6 +98,7 @@ var (
 		{"modules", regexp.MustCompile(`probeinit: modules loaded, uptime ([0-9.hms]+s)`)},
 		{"ready", regexp.MustCompile(`PROBE READY rest=\S+ uptime=([0-9.hms]+s)`)},
 	}
+	cpuRE = regexp.MustCompile(`boot cpu ([^\r\n]+)\r?\n`)
 	// The uptime is a Go duration: 1m3.97s past a minute.
 	anyReadyRE = regexp.MustCompile(`PROBE READY rest=\S+ uptime=([0-9.hms]+s)`)
 )
@@ -99,6 +106,7 @@ var (
 type benchImage struct {
 	name, dir, disk string
 	boots           []bootTimes
+	failed          int
 }
 
 type bootTimes struct {
@@ -164,6 +172,9 @@ func (im *benchImage) medianOf(f func(bootTimes) float64) float64 {
 // and its length since the step before it that this image reports.
 func (im *benchImage) summary() string {
 	var sb strings.Builder
+	if im.failed > 0 {
+		fmt.Fprintf(&sb, "%d boots failed; ", im.failed)
+	}
 	fmt.Fprintf(&sb, "median over %d boots: REST-ready at uptime %.2f s, %.2f s after QEMU started, %.2f s of QEMU CPU; steps (end, length):",
 		len(im.boots), im.median(stepReady), im.medianOf(func(b bootTimes) float64 { return b.wall }), im.medianOf(func(b bootTimes) float64 { return b.cpu }))
 	prev := ""
@@ -219,7 +230,7 @@ func warmDisk(t *testing.T, img string) string {
 }
 
 // bootOnce boots im from a copy of its warm disk until READY.
-func bootOnce(t *testing.T, im *benchImage, round int) bootTimes {
+func bootOnce(t *testing.T, im *benchImage, round int) (bootTimes, error) {
 	t.Helper()
 	disk := filepath.Join(t.TempDir(), fmt.Sprintf("%s-%d.img", im.name, round))
 	if err := copyFile(im.disk, disk); err != nil {
@@ -235,25 +246,29 @@ func bootOnce(t *testing.T, im *benchImage, round int) bootTimes {
 	defer cancel()
 	_, end, err := vm.Expect(ctx, anyReadyRE, 0)
 	if err != nil {
-		t.Fatalf("%s boot %d: %v\n%s", im.name, round+1, err, vm.ConsoleText())
+		return bootTimes{}, fmt.Errorf("%w\n%s", err, vm.ConsoleText())
 	}
 	wall := time.Since(vm.Started()).Seconds()
 	cpu, err := vm.CPUTime()
 	if err != nil {
-		t.Fatal(err)
+		return bootTimes{}, err
 	}
 	// The trace line follows READY.
 	tctx, tcancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer tcancel()
 	line := ""
-	if m, _, err := vm.Expect(tctx, traceRE, end); err == nil {
+	if m, end, err := vm.Expect(tctx, traceRE, end); err == nil {
 		line = "boot trace " + m[1]
+		// Where the guest's CPU time went (probeinit's "boot cpu" line).
+		if m, _, err := vm.Expect(tctx, cpuRE, end); err == nil {
+			line += "; boot cpu " + m[1]
+		}
 	}
 	b := bootTimes{steps: parseSteps(vm.ConsoleText()), wall: wall, cpu: cpu.Seconds(), line: line}
 	if _, ok := b.steps[stepReady]; !ok {
-		t.Fatalf("%s boot %d: no ready time on the console", im.name, round+1)
+		return bootTimes{}, fmt.Errorf("no ready time on the console")
 	}
-	return b
+	return b, nil
 }
 
 // copyFile copies a sparse disk image, keeping its holes.

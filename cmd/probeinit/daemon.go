@@ -115,6 +115,22 @@ func runDaemon() error {
 		d.nameNICs()
 		d.trace.mark(stepNICs)
 	}()
+	// CPUs a board's kernel_args kept offline (maxcpus=1) come up once the
+	// modules are in, before the probe starts (its Go runtime and XDP
+	// queues size themselves by the online CPUs).
+	cpusUp := make(chan struct{})
+	go func() {
+		defer close(cpusUp)
+		<-modsDone
+		up, err := onlineCPUs("/sys/devices/system/cpu")
+		if err != nil {
+			d.log.Printf("%v", err)
+		}
+		if len(up) > 0 {
+			d.trace.mark(stepCPUs)
+			d.log.Printf("%s online, uptime %s", strings.Join(up, " "), uptime())
+		}
+	}()
 	d.mountData(modsDone)
 	d.trace.mark(stepDisk)
 	d.cfg, err = appliance.Load(configFile, appliance.DefaultPath)
@@ -128,6 +144,7 @@ func runDaemon() error {
 	}
 
 	<-nicsNamed
+	<-cpusUp
 	mgmt := waitLink(b.Management, 5*time.Second)
 	if !mgmt {
 		d.log.Printf("management port %s not found", b.Management)

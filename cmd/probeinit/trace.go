@@ -34,6 +34,7 @@ const (
 	stepInit    = "init"    // probeinit started
 	stepModules = "modules" // the board's modules loaded (and their devices probed)
 	stepNICs    = "nics"    // Ethernet ports named by device path
+	stepCPUs    = "cpus"    // CPUs kept offline for the module loads online (maxcpus=)
 	stepDisk    = "disk"    // the data partition mounted (journal replayed)
 	stepTLS     = "tls"     // the REST certificate ready
 	stepProbe   = "probe"   // the probe started

@@ -51,7 +51,11 @@ type Board struct {
 	// calibration and falls back to a slow one, 0.14 s; udelay accuracy
 	// does not matter to emulated devices), no_timer_check (on a loaded
 	// host the emulated timer's first ticks come late and the kernel
-	// panics "IO-APIC + timer doesn't work": seen in the boot benchmark).
+	// panics "IO-APIC + timer doesn't work": seen in the boot benchmark)
+	// and maxcpus=1 (the modules load on one CPU: every module's text
+	// patching otherwise waits for the other vCPU's host thread; probeinit
+	// brings the rest online before the probe starts; its virtio NICs have
+	// one queue pair whatever the CPUs at probe time).
 	KernelArgs []string `json:"kernel_args"`
 	Watchdog   Watchdog `json:"watchdog"`
 	// DataLabel is the ext4 label of the persistent data partition.

@@ -82,7 +82,7 @@ func TestBootTime(t *testing.T) {
 // The steps of probeinit's "boot trace" line (cmd/probeinit/trace.go).
 const stepReady = "ready"
 
-var traceSteps = []string{"kernel", "init", "modules", "nics", "disk", "tls", "probe", stepReady}
+var traceSteps = []string{"kernel", "init", "modules", "nics", "cpus", "disk", "tls", "probe", stepReady}
 
 var (
 	// Complete only once ready= (always last) is there: the console

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"time"
 
@@ -27,6 +29,7 @@ const shellBin = "/bin/defaultsh"
 // start leaves the shell to the operator and reboots after a minute.
 func runInit() {
 	mountRoot()
+	consoleOutput()
 	// Kernel chatter below "notice" stays in the ring buffer (dmesg),
 	// off the console the operator and the boot test read.
 	_ = ulog.KernelLog.SetConsoleLogLevel(ulog.KLogNotice)
@@ -69,6 +72,69 @@ func mountRoot() {
 		}
 	}
 	_ = os.Symlink("/dev/pts/ptmx", "/dev/ptmx")
+}
+
+// consoleOutput sends what probeinit and the probe print (fds 1 and 2) to
+// every console the kernel command line names, as the kernel does with its
+// own messages: /dev/console is only the last one (a board with a serial
+// console and the screen would otherwise show nothing on the serial line).
+func consoleOutput() {
+	raw, err := os.ReadFile("/proc/cmdline")
+	if err != nil {
+		return
+	}
+	names := consoleNames(string(raw))
+	if len(names) < 2 {
+		return // /dev/console is the one
+	}
+	var ws []io.Writer
+	for _, n := range names {
+		if f, err := os.OpenFile("/dev/"+n, os.O_WRONLY|syscall.O_NOCTTY, 0); err == nil {
+			ws = append(ws, f)
+		}
+	}
+	if len(ws) < 2 {
+		return
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return
+	}
+	if unix.Dup2(int(w.Fd()), 1) != nil || unix.Dup2(int(w.Fd()), 2) != nil {
+		return
+	}
+	go func() {
+		// Holds w: fds 1 and 2 are its duplicates, and the *os.File's
+		// finalizer must never close the original.
+		defer w.Close()
+		buf := make([]byte, 4096)
+		for {
+			n, err := r.Read(buf)
+			for _, c := range ws {
+				_, _ = c.Write(buf[:n]) // a console that fails leaves the others
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+}
+
+// consoleNames are the devices of a kernel command line's console=
+// arguments (console=ttyS0,115200 is ttyS0), in order.
+func consoleNames(cmdline string) []string {
+	var out []string
+	for _, f := range strings.Fields(cmdline) {
+		v, ok := strings.CutPrefix(f, "console=")
+		if !ok {
+			continue
+		}
+		name, _, _ := strings.Cut(v, ",")
+		if name != "" && name != "null" && !strings.ContainsAny(name, "/.") {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // rescueShell keeps a shell on the console, started again a second after

@@ -82,6 +82,9 @@ mkdir -p "$stage/etc/probe"
 go run ./tools/imgtool modules -tree "$kroot/root/lib/modules/$KVER" -board "$boardfile" -out "$stage"
 cp -r rootfs/. "$stage/"
 cp "$boardfile" "$stage/etc/probe/board.json"
+# The board's kernel command line (console= and kernel_args), for the QEMU
+# harness; firmware/disk.sh writes the same into the boot entries.
+go run ./tools/imgtool console -board "$boardfile" >"$out/cmdline"
 # The open-licensed country and AS databases pinned in firmware/geoip.lock
 # (18 MB: ip-location-db's country file and the AS file tools/asnmmdb makes
 # from its CSV), in the probe's default --geoip-dir beside the attribution

@@ -22,6 +22,7 @@ import (
 	"github.com/probe-appliance/probe/firmware/board"
 	"github.com/probe-appliance/probe/firmware/datadisk"
 	"github.com/probe-appliance/probe/firmware/kmod"
+	"github.com/probe-appliance/probe/firmware/reap"
 	"github.com/probe-appliance/probe/firmware/slots"
 	"github.com/probe-appliance/probe/firmware/supervise"
 	"github.com/probe-appliance/probe/firmware/update"
@@ -53,10 +54,15 @@ type daemon struct {
 	mu         sync.Mutex
 	mgmtAddr   string
 	ready      time.Duration // kernel uptime when REST first answered
+	trace      *bootTrace
 }
 
 func runDaemon() error {
-	d := &daemon{log: log.New(os.Stdout, "probeinit: ", 0)}
+	d := &daemon{log: log.New(os.Stdout, "probeinit: ", 0), trace: &bootTrace{}}
+	if k, err := kernelInitTime(); err == nil {
+		d.trace.markAt(stepKernel, k)
+	}
+	d.trace.mark(stepInit)
 	// u-root's packages (dhclient) narrate every step on the standard
 	// logger; what matters reaches the console through d.log.
 	log.SetOutput(io.Discard)
@@ -74,29 +80,71 @@ func runDaemon() error {
 			d.log.Printf("module %s took %s", name, took.Round(time.Millisecond))
 		}
 	}
-	if err := kmod.LoadAll(b.Modules, slow); err != nil {
-		d.log.Printf("%v", err)
-	}
-	d.log.Printf("modules loaded, uptime %s", uptime())
+	// Every board module loads at once (disk, file system and NIC drivers
+	// probe their devices in parallel); what needs none of them runs
+	// meanwhile.
+	modsDone := make(chan struct{})
+	go func() {
+		defer close(modsDone)
+		if err := kmod.LoadAll(b.Modules, slow); err != nil {
+			d.log.Printf("%v", err)
+		}
+		d.trace.mark(stepModules)
+		d.log.Printf("modules loaded, uptime %s", uptime())
+	}()
 	d.lateDone = make(chan struct{})
 	go func() {
 		defer close(d.lateDone)
+		<-modsDone
 		if err := kmod.LoadAll(b.LateModules, slow); err != nil {
 			d.log.Printf("%v", err)
 		}
 	}()
-
 	if err := os.MkdirAll("/sys/fs/bpf", 0o755); err == nil {
 		if err := unix.Mount("bpf", "/sys/fs/bpf", "bpf", 0, ""); err != nil && err != unix.EBUSY {
 			d.log.Printf("mount bpffs: %v", err)
 		}
 	}
-	d.mountData()
+	// The ports are named by where they sit once every NIC driver probed
+	// (parallel loading makes the kernel's order vary): eth0 is the first
+	// by PCI path on every boot.
+	nicsNamed := make(chan struct{})
+	go func() {
+		defer close(nicsNamed)
+		<-modsDone
+		d.nameNICs()
+		d.trace.mark(stepNICs)
+	}()
+	// CPUs a board's kernel_args kept offline (maxcpus=1) come up once the
+	// modules are in, before the probe starts (its Go runtime and XDP
+	// queues size themselves by the online CPUs).
+	cpusUp := make(chan struct{})
+	go func() {
+		defer close(cpusUp)
+		<-modsDone
+		up, err := onlineCPUs("/sys/devices/system/cpu")
+		if err != nil {
+			d.log.Printf("%v", err)
+		}
+		if len(up) > 0 {
+			d.trace.mark(stepCPUs)
+			d.log.Printf("%s online, uptime %s", strings.Join(up, " "), uptime())
+		}
+	}()
+	d.mountData(modsDone)
+	d.trace.mark(stepDisk)
 	d.cfg, err = appliance.Load(configFile, appliance.DefaultPath)
 	if err != nil {
 		d.log.Printf("%v", err)
 	}
+	var tlsFiles appliance.TLSFiles
+	if !d.cfg.HTTPPlain {
+		tlsFiles = d.restTLS()
+		d.trace.mark(stepTLS)
+	}
 
+	<-nicsNamed
+	<-cpusUp
 	mgmt := waitLink(b.Management, 5*time.Second)
 	if !mgmt {
 		d.log.Printf("management port %s not found", b.Management)
@@ -110,10 +158,6 @@ func runDaemon() error {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	d.stop = cancel
-	var tlsFiles appliance.TLSFiles
-	if !d.cfg.HTTPPlain {
-		tlsFiles = d.restTLS()
-	}
 	args := d.cfg.CommandLine(probeData, monitor, tlsFiles)
 	if d.persistent {
 		args = append(args, "--appliance-config", configFile)
@@ -132,9 +176,13 @@ func runDaemon() error {
 		},
 		MinBackoff: time.Second, MaxBackoff: 30 * time.Second, StableAfter: time.Minute,
 		MaxFailures: 10, FailureWindow: 5 * time.Minute, StopTimeout: 20 * time.Second,
-		Started: func(int) { go d.announceReady(ctx) },
-		Exited:  d.probeExited,
-		Log:     log.New(os.Stdout, "probeinit: supervisor: ", 0),
+		Start: reap.Start, Wait: reap.Wait,
+		Started: func(pid int) {
+			d.trace.mark(stepProbe)
+			go d.announceReady(ctx, pid)
+		},
+		Exited: d.probeExited,
+		Log:    log.New(os.Stdout, "probeinit: supervisor: ", 0),
 	}
 	d.supDone = make(chan struct{})
 	go func() {
@@ -150,11 +198,15 @@ func runDaemon() error {
 
 // mountData finds (or creates) and mounts the data partition; without one
 // the probe still runs, on RAM.
-func (d *daemon) mountData() {
+func (d *daemon) mountData(modsDone <-chan struct{}) {
 	var choice datadisk.Choice
 	var devs []datadisk.Device
-	// The disk drivers were just loaded; give their probes a moment.
-	found := waitFor(3*time.Second, 100*time.Millisecond, func() bool {
+	// Mounting needs ext4 and the crc32c it checksums with, board modules
+	// too: the scan waits for them all (a scan polled while they load
+	// takes CPU from them under emulation), then gives the disk driver's
+	// probe up to 3 s more.
+	<-modsDone
+	found := waitFor(3*time.Second, 50*time.Millisecond, func() bool {
 		var err error
 		if devs, err = datadisk.Scan("/sys/class/block", datadisk.OpenDevice); err != nil {
 			d.log.Printf("%v", err)
@@ -188,7 +240,7 @@ func (d *daemon) mountData() {
 	}
 	if choice.Format {
 		d.log.Printf("first boot: creating ext4 %s on %s", d.board.DataLabel, dev)
-		if err := datadisk.Format(mke2fsBin, dev, d.board.DataLabel); err != nil {
+		if err := datadisk.FormatWith(reap.Run, mke2fsBin, dev, d.board.DataLabel); err != nil {
 			d.log.Printf("%v", err)
 			return
 		}
@@ -205,7 +257,7 @@ func (d *daemon) mountData() {
 }
 
 // announceReady prints the console marker once the REST port accepts.
-func (d *daemon) announceReady(ctx context.Context) {
+func (d *daemon) announceReady(ctx context.Context, probePid int) {
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(d.cfg.HTTPPort))
 	for ctx.Err() == nil {
 		c, err := net.DialTimeout("tcp", addr, time.Second)
@@ -222,6 +274,11 @@ func (d *daemon) announceReady(ctx context.Context) {
 				scheme = "http"
 			}
 			d.log.Printf("PROBE READY rest=%s://:%d uptime=%s", scheme, d.cfg.HTTPPort, uptime())
+			if first {
+				d.trace.mark(stepReady)
+				d.log.Printf("boot trace %s", d.trace)
+				d.log.Printf("boot cpu %s", bootCPU(probePid))
+			}
 			if first && d.slot != "" {
 				d.bless()
 			}

@@ -1,9 +1,9 @@
-// Command probeinit is the appliance's uinit: u-root's init runs it after
-// loading the board's kernel modules. It starts the appliance daemon in the
-// background and returns at once, so that the serial console gets its rescue
-// shell while the probe comes up.
+// Command probeinit is the appliance's init, process 1: it mounts /proc,
+// /sys and /dev, runs the appliance daemon in its own process, keeps a
+// rescue shell on the serial console and reaps orphans. (Run by another
+// init, as u-root's uinit, it starts the daemon in the background instead.)
 //
-//	probeinit            (as uinit) start the daemon
+//	probeinit            (as /init) the appliance; (as uinit) start the daemon
 //	probeinit reboot     stop the probe cleanly, unmount the data, reboot
 //	probeinit poweroff   the same, then power off
 //	probeinit status     what the daemon knows
@@ -33,6 +33,11 @@ import (
 const controlAddr = "@probeinit"
 
 func main() {
+	if os.Getpid() == 1 {
+		// The kernel's /init, whatever arguments the kernel passed on
+		// from its command line: never returns.
+		runInit()
+	}
 	cmd := ""
 	if len(os.Args) > 1 {
 		cmd = os.Args[1]
@@ -40,7 +45,7 @@ func main() {
 	var err error
 	switch cmd {
 	case "":
-		err = spawnDaemon()
+		err = spawnDaemon() // u-root's init ran us as its uinit
 	case "daemon":
 		err = runDaemon()
 	case "reboot", "poweroff", "status":

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/probe-appliance/probe/firmware/appliance"
+	"github.com/probe-appliance/probe/firmware/ifname"
 )
 
 // monitorUp brings a SPAN/TAP port up in promiscuous mode: frames for other
@@ -187,4 +188,29 @@ func syncClock(servers []string) (string, time.Duration, error) {
 		return s, resp.ClockOffset, nil
 	}
 	return "", 0, errors.Join(errs...)
+}
+
+// nameNICs renames the Ethernet ports eth0, eth1, ... by device path
+// (package ifname) and says which port got which name when any moved.
+func (d *daemon) nameNICs() {
+	ports := ifname.Ports("/sys/class/net")
+	plan := ifname.Plan(ports)
+	for _, r := range plan {
+		l, err := netlink.LinkByName(r.From)
+		if err == nil {
+			err = netlink.LinkSetName(l, r.To)
+		}
+		if err != nil {
+			d.log.Printf("naming port %s %s: %v (names stay as the kernel gave them)", r.From, r.To, err)
+			return
+		}
+	}
+	if len(plan) > 0 {
+		want := ifname.Want(ports)
+		var s []string
+		for _, p := range ports {
+			s = append(s, fmt.Sprintf("%s=%s", want[p.Name], p.Device))
+		}
+		d.log.Printf("ports named by device path: %s", strings.Join(s, " "))
+	}
 }

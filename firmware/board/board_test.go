@@ -45,11 +45,23 @@ func TestParseRejects(t *testing.T) {
 		{`"30s"`, `30`, "duration must be a string"},
 		{`"PROBEDATA"`, `"A_LABEL_LONGER_THAN_16"`, "data_label"},
 		{`"name":"x"`, `"name":"x","nmae":"y"`, "unknown field"},
+		{`"name":"x"`, `"name":"x","kernel_args":["quiet loud"]`, "bad kernel argument"},
+		{`"name":"x"`, `"name":"x","kernel_args":[""]`, "bad kernel argument"},
 	} {
 		_, err := Parse([]byte(strings.Replace(good, tc.from, tc.to, 1)))
 		if err == nil || !strings.Contains(err.Error(), tc.msg) {
 			t.Errorf("%s -> %s: error %v, want one saying %q", tc.from, tc.to, err, tc.msg)
 		}
+	}
+}
+
+func TestCmdLine(t *testing.T) {
+	b := &Board{Console: []string{"ttyS0,115200", "tty0"}, KernelArgs: []string{"apparmor=0", "cryptomgr.notests"}}
+	if got, want := b.CmdLine(), "console=ttyS0,115200 console=tty0 apparmor=0 cryptomgr.notests"; got != want {
+		t.Errorf("CmdLine = %q, want %q", got, want)
+	}
+	if got := (&Board{}).CmdLine(); got != "" {
+		t.Errorf("empty board: %q", got)
 	}
 }
 

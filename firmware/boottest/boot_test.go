@@ -36,7 +36,7 @@ import (
 )
 
 // The appliance serves REST over HTTPS by default.
-var readyRE = regexp.MustCompile(`PROBE READY rest=https://:3000 uptime=([0-9.]+)s`)
+var readyRE = regexp.MustCompile(`PROBE READY rest=https://:3000 uptime=([0-9.hms]+s)`) // a Go duration: 1m3.97s past a minute
 
 // fingerprintRE is the REST certificate's fingerprint as the console shows it.
 var fingerprintRE = regexp.MustCompile(`TLS certificate SHA-256 fingerprint ((?:[0-9A-F]{2}:){31}[0-9A-F]{2})`)
@@ -117,7 +117,7 @@ func boot(t *testing.T, img, disk string) (*qemu.VM, string) {
 	base := restBase(vm)
 	// READY is printed inside the guest; the host-side forward answers too.
 	loginAdmin(t, base)
-	t.Logf("boot: REST ready %.2f s after QEMU started (guest uptime %s s)", time.Since(vm.Started()).Seconds(), m[1])
+	t.Logf("boot: REST ready %.2f s after QEMU started (guest uptime %s)", time.Since(vm.Started()).Seconds(), m[1])
 	return vm, base
 }
 
@@ -151,7 +151,9 @@ func loginAdmin(t *testing.T, base string) {
 	t.Helper()
 	def := map[string]string{"Authorization": "Basic " + base64.StdEncoding.EncodeToString([]byte("admin:admin"))}
 	body := `{"new_password":"` + adminPassword + `","confirm_new_password":"` + adminPassword + `"}`
-	poll(t, 20*time.Second, "REST through the port forward", func() bool {
+	// A minute: each try may cost a bcrypt check, seconds under TCG on a
+	// loaded machine (a factory-reset box's first login timed out at 20 s).
+	poll(t, time.Minute, "REST through the port forward", func() bool {
 		// The password set by an earlier boot first; else change the
 		// default one. (A failed login counts against the address: at
 		// most one per try here, and none once the password is set.)

@@ -173,9 +173,17 @@ func Choose(devs []Device, label string) (Choice, bool) {
 // Format creates an ext4 file system with the label using mke2fs (shipped in
 // the image: there is no well-kept ext4 writer in Go).
 func Format(mke2fs, dev, label string) error {
-	out, err := exec.Command(mke2fs, "-q", "-F", "-t", "ext4", "-L", label, "-m", "0", dev).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("datadisk: mke2fs %s: %w: %s", dev, err, strings.TrimSpace(string(out)))
+	return FormatWith(func(c *exec.Cmd) error { return c.Run() }, mke2fs, dev, label)
+}
+
+// FormatWith is Format with run starting and waiting for mke2fs (process 1
+// registers its children with its orphan reaper).
+func FormatWith(run func(*exec.Cmd) error, mke2fs, dev, label string) error {
+	var out strings.Builder
+	c := exec.Command(mke2fs, "-q", "-F", "-t", "ext4", "-L", label, "-m", "0", dev)
+	c.Stdout, c.Stderr = &out, &out
+	if err := run(c); err != nil {
+		return fmt.Errorf("datadisk: mke2fs %s: %w: %s", dev, err, strings.TrimSpace(out.String()))
 	}
 	return nil
 }

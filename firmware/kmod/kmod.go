@@ -182,6 +182,14 @@ func copyFile(src, dst string) error {
 // (signature check, relocation) is slow, and the CPUs are otherwise idle.
 // It returns per-module errors joined; a module already loaded is no error.
 func LoadAll(names []string, report func(name string, took time.Duration, err error)) error {
+	// One prober for all: it reads modules.dep once, and a dependency
+	// several modules share (virtio, virtio_ring) is loaded once while the
+	// others wait for it; a second finit_module of a module being loaded
+	// checks its signature again before the kernel says EEXIST.
+	p, err := kmodule.NewProber(kmodule.ProbeOpts{})
+	if err != nil {
+		return fmt.Errorf("module dependencies: %w", err)
+	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(names))
 	for i, n := range names {
@@ -189,7 +197,7 @@ func LoadAll(names []string, report func(name string, took time.Duration, err er
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			err := kmodule.Probe(n, "")
+			err := p.Probe(n, "")
 			if err != nil {
 				errs[i] = fmt.Errorf("module %s: %w", n, err)
 			}

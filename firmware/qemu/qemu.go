@@ -15,6 +15,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -35,7 +36,9 @@ type Config struct {
 	Reboots  bool
 	MemoryMB int // default 1024
 	CPUs     int // default 2
-	// Append is added to the kernel command line.
+	// Append is added to the kernel command line, after the image's own
+	// (the cmdline file beside Kernel that firmware/build.sh writes from
+	// the board file; console=ttyS0,115200 without one).
 	Append string
 	// RESTPort, GoProbePort and MonitorPort are host ports on 127.0.0.1
 	// (0: pick free ones). RESTPort forwards to the guest's REST port 3000
@@ -88,7 +91,11 @@ func (c Config) Args(peerPort int) []string {
 		args = append(args, "-no-reboot")
 	}
 	if c.Kernel != "" {
-		appendLine := strings.TrimSpace("console=ttyS0,115200 panic=-1 quiet " + c.Append)
+		board := "console=ttyS0,115200"
+		if raw, err := os.ReadFile(filepath.Join(filepath.Dir(c.Kernel), "cmdline")); err == nil {
+			board = strings.TrimSpace(string(raw))
+		}
+		appendLine := strings.TrimSpace(board + " panic=-1 quiet " + c.Append)
 		args = append(args, "-kernel", c.Kernel, "-initrd", c.Initrd, "-append", appendLine)
 	} else {
 		uefi := c.UEFI
@@ -184,6 +191,37 @@ func (v *VM) read(r io.Reader) {
 			return
 		}
 	}
+}
+
+// CPUTime is the CPU time (user and system) QEMU has used so far: the
+// emulation's work, which unlike the guest's clock does not stretch when
+// other processes hold the host's cores.
+func (v *VM) CPUTime() (time.Duration, error) {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", v.cmd.Process.Pid))
+	if err != nil {
+		return 0, fmt.Errorf("qemu: %w", err)
+	}
+	return statCPU(string(raw))
+}
+
+// statCPU is utime+stime of a /proc/PID/stat line (fields 14 and 15, in
+// clock ticks of 100 Hz, the USER_HZ every Linux reports them in).
+func statCPU(stat string) (time.Duration, error) {
+	i := strings.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, errors.New("qemu: no command name in stat")
+	}
+	f := strings.Fields(stat[i+1:])
+	// f[0] is field 3 (state): utime is field 14, stime 15.
+	if len(f) < 13 {
+		return 0, errors.New("qemu: short stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("qemu: stat times %q %q", f[11], f[12])
+	}
+	return time.Duration(ut+st) * 10 * time.Millisecond, nil
 }
 
 // Started is when QEMU was started.

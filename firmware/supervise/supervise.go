@@ -29,6 +29,10 @@ type Supervisor struct {
 	FailureWindow time.Duration
 	// StopTimeout is the grace between SIGTERM and SIGKILL.
 	StopTimeout time.Duration
+	// Start and Wait start the process and wait for it (nil: the
+	// exec.Cmd's own); process 1 passes reap.Start and reap.Wait so that
+	// its orphan reaper leaves the service's exit status alone.
+	Start, Wait func(*exec.Cmd) error
 	// Started is called after each successful start (may be nil).
 	Started func(pid int)
 	// Exited sees how each run ended (may be nil); true ends supervision
@@ -76,7 +80,12 @@ func (s *Supervisor) Run(ctx context.Context) error {
 		}
 		cmd.SysProcAttr.Setpgid = true
 		start := time.Now()
-		err := cmd.Start()
+		var err error
+		if s.Start != nil {
+			err = s.Start(cmd)
+		} else {
+			err = cmd.Start()
+		}
 		if err == nil {
 			s.mu.Lock()
 			s.starts++
@@ -113,7 +122,13 @@ func (s *Supervisor) Run(ctx context.Context) error {
 // wait returns when the process exits; if ctx ends first it stops it.
 func (s *Supervisor) wait(ctx context.Context, cmd *exec.Cmd) error {
 	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	go func() {
+		if s.Wait != nil {
+			done <- s.Wait(cmd)
+			return
+		}
+		done <- cmd.Wait()
+	}()
 	select {
 	case err := <-done:
 		return err

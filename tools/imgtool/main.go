@@ -11,7 +11,8 @@
 // kernel tree into STAGE/lib/modules/KVER with a matching modules.dep, for
 // probeinit to load at boot (it loads them in parallel: u-root's init would
 // load them one by one, and under emulation that costs seconds). console
-// prints the board's console= kernel arguments for boot loader entries.
+// prints the board's kernel arguments (console= and kernel_args) for boot
+// loader entries and the image's cmdline file.
 // keygen, pubkey and sign make and use the ed25519 key that signs firmware
 // updates: sign writes FILE.sig (base64 signature of the file's bytes).
 package main
@@ -21,7 +22,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/probe-appliance/probe/firmware/board"
 	"github.com/probe-appliance/probe/firmware/kmod"
@@ -90,10 +90,6 @@ func console(args []string) error {
 	if err != nil {
 		return err
 	}
-	var out []string
-	for _, c := range b.Console {
-		out = append(out, "console="+c)
-	}
-	fmt.Println(strings.Join(out, " "))
+	fmt.Println(b.CmdLine())
 	return nil
 }

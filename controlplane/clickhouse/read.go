@@ -204,10 +204,9 @@ func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) ([]m
 	return out, nil
 }
 
-// TopK answers db/topk_flows. ClickHouse groups by the table columns the
-// keys read; groups whose keys give the same values (two IPv6 clients
-// under IPV4_SRC_ADDR are both null) are merged here, as Badger groups by
-// the values.
+// TopK answers db/topk_flows: ranked and limited in ClickHouse when its
+// groups are the answer's (topKRanked), else every group is read and
+// ranked here (topKInGo).
 func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map[string]any, error) {
 	val, ok := numExpr[q.Value.Name]
 	if !ok {
@@ -216,6 +215,18 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 	if val == "" {
 		return []map[string]any{}, nil // a column stored flows never have: no record has a value
 	}
+	if rows, ok, err := r.topKRanked(ctx, q, sc, val); ok {
+		return rows, err
+	}
+	return r.topKInGo(ctx, q, sc, val)
+}
+
+// topKInGo answers q ranking every group in Go: for keys whose SQL groups
+// merge here, and for a query without a limit.
+// ClickHouse groups by the table columns the keys read; groups whose keys
+// give the same values (two IPv6 clients under IPV4_SRC_ADDR are both
+// null) are merged here, as Badger groups by the values.
+func (r *Reader) topKInGo(ctx context.Context, q flowsql.TopKQuery, sc Scope, val string) ([]map[string]any, error) {
 	var idx []int
 	for _, k := range q.Keys {
 		n, ok := needs[k.Name]

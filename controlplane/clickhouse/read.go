@@ -150,7 +150,15 @@ func (r *Reader) from() string { return " FROM " + r.db + ".flows FINAL" }
 
 // Flows answers db/flows: newest first, at most q.MaxHits rows. q.Visible
 // is not used (it is a Badger record test): sc.Nets says the same in SQL.
-func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) ([]map[string]any, error) {
+func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) (out []map[string]any, err error) {
+	err = r.read(ctx, q.Begin, q.End, func(from string) (err error) {
+		out, err = r.flows(ctx, q, sc, from)
+		return err
+	})
+	return out, err
+}
+
+func (r *Reader) flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope, from string) ([]map[string]any, error) {
 	capRows := flowsql.MaxRows(len(q.Select))
 	limit := capRows + 1
 	if q.MaxHits > 0 {
@@ -164,7 +172,7 @@ func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) ([]m
 		}
 		s.w(c.expr)
 	}
-	s.w(r.from())
+	s.w(from)
 	if err := filter(s, q.IfID, q.Begin, q.End, q.Where, sc); err != nil {
 		return nil, err
 	}
@@ -215,10 +223,17 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 	if val == "" {
 		return []map[string]any{}, nil // a column stored flows never have: no record has a value
 	}
-	if rows, ok, err := r.topKRanked(ctx, q, sc, val); ok {
-		return rows, err
-	}
-	return r.topKInGo(ctx, q, sc, val)
+	keys, ranked := rankedKeys(q.Keys)
+	var rows []map[string]any
+	err := r.read(ctx, q.Begin, q.End, func(from string) (err error) {
+		if ranked && q.MaxHits > 0 {
+			rows, err = r.topKRanked(ctx, q, sc, val, keys, from)
+		} else {
+			rows, err = r.topKInGo(ctx, q, sc, val, from)
+		}
+		return err
+	})
+	return rows, err
 }
 
 // topKInGo answers q ranking every group in Go: for keys whose SQL groups
@@ -226,7 +241,7 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 // ClickHouse groups by the table columns the keys read; groups whose keys
 // give the same values (two IPv6 clients under IPV4_SRC_ADDR are both
 // null) are merged here, as Badger groups by the values.
-func (r *Reader) topKInGo(ctx context.Context, q flowsql.TopKQuery, sc Scope, val string) ([]map[string]any, error) {
+func (r *Reader) topKInGo(ctx context.Context, q flowsql.TopKQuery, sc Scope, val, from string) ([]map[string]any, error) {
 	var idx []int
 	for _, k := range q.Keys {
 		n, ok := needs[k.Name]
@@ -250,7 +265,7 @@ func (r *Reader) topKInGo(ctx context.Context, q flowsql.TopKQuery, sc Scope, va
 	for _, g := range group {
 		s.w(g, ", ")
 	}
-	s.w("sum(", val, "), count(), max(", val, "), min(", val, ")", r.from())
+	s.w("sum(", val, "), count(), max(", val, "), min(", val, ")", from)
 	if err := filter(s, q.IfID, q.Begin, q.End, q.Where, sc); err != nil {
 		return nil, err
 	}

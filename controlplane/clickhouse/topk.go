@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"math"
 	"net/netip"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -52,15 +53,17 @@ func rankedKeys(keys []*flowsql.Column) (out []sqlKey, ok bool) {
 			if k.Name == "IPV4_DST_ADDR" {
 				col, server = "IPV4_DST_ADDR", true
 			}
-			var is4 uint8
-			var v4 uint32
+			// One UInt64: the IPv4 address, or 2^32 for every other
+			// family (null). One numeric key is ClickHouse's fastest
+			// grouping.
+			var v uint64
 			out = append(out, sqlKey{
-				exprs: []string{"IP_PROTOCOL_VERSION = 4", "if(IP_PROTOCOL_VERSION = 4, " + col + ", toUInt32(0))"},
-				dests: []any{&is4, &v4},
+				exprs: []string{"if(IP_PROTOCOL_VERSION = 4, toUInt64(" + col + "), toUInt64(4294967296))"},
+				dests: []any{&v},
 				set: func(r *store.FlowRecord) {
 					a := netip.Addr{} // not IPv4: null, as every other family
-					if is4 == 1 {
-						a = addr(4, v4, "")
+					if v <= math.MaxUint32 {
+						a = addr(4, uint32(v), "")
 					}
 					if server {
 						r.Server = a
@@ -164,15 +167,28 @@ func aggOrder(agg, val string) string {
 	return "toFloat64(sum(" + val + "))"
 }
 
-// topKRanked answers q with ClickHouse ranking and limiting the groups
-// (ok false: q's keys need the Go path). More groups than MaxGroups is
+// aggCols are the sum, count, max and min TopKGroups.Add takes, of which
+// only the ranked aggregate's are computed (count always: a query without
+// keys tells no match by it).
+func aggCols(agg, val string) string {
+	sum, mx, mn := "toInt64(0)", "toInt64(0)", "toInt64(0)"
+	switch agg {
+	case "MAX":
+		mx = "max(" + val + ")"
+	case "MIN":
+		mn = "min(" + val + ")"
+	case "COUNT":
+	default: // SUM, AVG
+		sum = "sum(" + val + ")"
+	}
+	return sum + ", count(), " + mx + ", " + mn
+}
+
+// topKRanked answers q (keys: rankedKeys', q.MaxHits > 0) with ClickHouse
+// ranking and limiting the groups. More groups than MaxGroups is
 // ErrMemoryLimit, as over Badger: ClickHouse reports how many rows the
 // LIMIT cut.
-func (r *Reader) topKRanked(ctx context.Context, q flowsql.TopKQuery, sc Scope, val string) (rows []map[string]any, ok bool, err error) {
-	keys, ok := rankedKeys(q.Keys)
-	if !ok || q.MaxHits < 1 {
-		return nil, false, nil
-	}
+func (r *Reader) topKRanked(ctx context.Context, q flowsql.TopKQuery, sc Scope, val string, keys []sqlKey, from string) ([]map[string]any, error) {
 	var group []string
 	var dest []any
 	for _, k := range keys {
@@ -185,9 +201,9 @@ func (r *Reader) topKRanked(ctx context.Context, q flowsql.TopKQuery, sc Scope, 
 	for _, g := range group {
 		s.w(g, ", ")
 	}
-	s.w("sum(", val, "), count(), max(", val, "), min(", val, ")", r.from())
+	s.w(aggCols(q.Agg, val), from)
 	if err := filter(s, q.IfID, q.Begin, q.End, q.Where, sc); err != nil {
-		return nil, true, err
+		return nil, err
 	}
 	if len(group) > 0 {
 		s.w(" GROUP BY ")
@@ -211,7 +227,7 @@ func (r *Reader) topKRanked(ctx context.Context, q flowsql.TopKQuery, sc Scope, 
 	}))
 	res, err := r.conn.Query(ctx, s.b.String(), s.args...)
 	if err != nil {
-		return nil, true, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
+		return nil, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
 	}
 	defer res.Close()
 	groups := flowsql.NewTopKGroups(&q)
@@ -220,7 +236,7 @@ func (r *Reader) topKRanked(ctx context.Context, q flowsql.TopKQuery, sc Scope, 
 	dest = append(dest, &sum, &n, &mx, &mn)
 	for res.Next() {
 		if err := res.Scan(dest...); err != nil {
-			return nil, true, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
+			return nil, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
 		}
 		if n == 0 {
 			continue // no group by: one row even when nothing matched
@@ -230,18 +246,18 @@ func (r *Reader) topKRanked(ctx context.Context, q flowsql.TopKQuery, sc Scope, 
 			k.set(&rec)
 		}
 		if err := groups.Add(&rec, sum, int64(n), mx, mn); err != nil {
-			return nil, true, err
+			return nil, err
 		}
 	}
 	if err := res.Err(); err != nil {
-		return nil, true, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
+		return nil, fmt.Errorf("db/topk_flows from clickhouse: %w", err)
 	}
 	res.Close()
 	if !counted {
-		return nil, true, fmt.Errorf("db/topk_flows from clickhouse: the server did not count the groups")
+		return nil, fmt.Errorf("db/topk_flows from clickhouse: the server did not count the groups")
 	}
 	if before > uint64(maxGroups) {
-		return nil, true, flowsql.ErrMemoryLimit
+		return nil, flowsql.ErrMemoryLimit
 	}
-	return groups.Rows(), true, nil
+	return groups.Rows(), nil
 }

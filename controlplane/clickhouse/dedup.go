@@ -61,6 +61,7 @@ func (r *Reader) read(ctx context.Context, begin, end int64, run func(from strin
 	if err != nil {
 		return err
 	}
+	final = final || r.alwaysFinal
 	if !final {
 		if err := run(" FROM " + r.db + ".flows"); err != nil {
 			return err

@@ -23,6 +23,9 @@ import (
 type Reader struct {
 	conn driver.Conn
 	db   string
+	// alwaysFinal reads FINAL even where no copy can be (benchmarks:
+	// the reads as they were).
+	alwaysFinal bool
 }
 
 // OpenReader connects to t (lazily: the first query dials).

@@ -171,12 +171,23 @@ func BenchmarkTopTalkersAtScale(b *testing.B) {
 	// topk is db/topk_flows as answered (ranked in ClickHouse); inGo as
 	// it was before, every group ranked in Go (still the path for keys
 	// that merge in Go).
-	topk := func(b *testing.B, inGo bool) []talker {
+	// rankedFinal: ranked in ClickHouse but read FINAL, as it is while
+	// a day's parts still overlap.
+	const (
+		asAnswered = iota
+		inGo
+		rankedFinal
+	)
+	topk := func(b *testing.B, how int) []talker {
 		var rows []map[string]any
 		var err error
-		if inGo {
+		switch how {
+		case inGo:
 			rows, err = rd.topKInGo(ctx, tq, Scope{Probe: "bench"}, numExpr[val.Name], rd.from())
-		} else {
+		case rankedFinal:
+			keys, _ := rankedKeys(tq.Keys)
+			rows, err = rd.topKRanked(ctx, tq, Scope{Probe: "bench"}, numExpr[val.Name], keys, rd.from())
+		default:
 			rows, err = rd.TopK(ctx, tq, Scope{Probe: "bench"})
 		}
 		if err != nil {
@@ -236,7 +247,7 @@ func BenchmarkTopTalkersAtScale(b *testing.B) {
 	if len(want) != 10 {
 		b.Fatalf("goQuery answered %d rows", len(want))
 	}
-	for name, got := range map[string][]talker{"db/topk_flows": topk(b, false), "db/topk_flows in Go": topk(b, true),
+	for name, got := range map[string][]talker{"db/topk_flows": topk(b, asAnswered), "db/topk_flows in Go": topk(b, inGo), "db/topk_flows FINAL": topk(b, rankedFinal),
 		"top-10 SQL": sql(b, final), "top-10 SQL without FINAL": sql(b, noFinal),
 		"top-10 SQL, GROUP BY dedup": sql(b, groupBy), "top-10 SQL, LIMIT 1 BY dedup": sql(b, limit1By)} {
 		if !slices.Equal(got, want) {
@@ -246,9 +257,14 @@ func BenchmarkTopTalkersAtScale(b *testing.B) {
 	// A sub-benchmark, so the load above runs once however often the
 	// framework runs the timed loop.
 	b.Run("top10", func(b *testing.B) {
-		names := []string{"badger-goquery", "ch-topkflows", "ch-topkflows-ingo", "ch-sql", "ch-sql-nofinal", "ch-sql-groupby", "ch-sql-limit1by"}
-		runs := []func(){func() { badger(b) }, func() { topk(b, false) }, func() { topk(b, true) },
-			func() { sql(b, final) }, func() { sql(b, noFinal) }, func() { sql(b, groupBy) }, func() { sql(b, limit1By) }}
+		names := []string{"badger-goquery", "ch-topkflows", "ch-topkflows-ingo", "ch-topkflows-final", "ch-sql", "ch-sql-nofinal", "ch-sql-groupby", "ch-sql-limit1by", "ch-parts"}
+		runs := []func(){func() { badger(b) }, func() { topk(b, asAnswered) }, func() { topk(b, inGo) }, func() { topk(b, rankedFinal) },
+			func() { sql(b, final) }, func() { sql(b, noFinal) }, func() { sql(b, groupBy) }, func() { sql(b, limit1By) },
+			func() { // the parts lookup a read without FINAL makes twice
+				if _, final, err := rd.rangeParts(ctx, tq.Begin, tq.End); err != nil || final {
+					b.Fatalf("parts: FINAL needed %v (%v) after OPTIMIZE", final, err)
+				}
+			}}
 		took := make([]time.Duration, len(runs))
 		for range b.N {
 			for i, run := range runs { // interleaved, query by query

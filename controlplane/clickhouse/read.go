@@ -18,8 +18,9 @@ import (
 
 // Reader answers the historical flow queries (db/flows, db/topk_flows)
 // from the flows table every probe of a fleet writes, with the same
-// answers flowsql gives over Badger for the same records. Rows are read
-// FINAL, so a batch delivered twice counts once.
+// answers flowsql gives over Badger for the same records. A batch
+// delivered twice counts once: rows are read FINAL wherever a copy can
+// be (dedup.go).
 type Reader struct {
 	conn driver.Conn
 	db   string

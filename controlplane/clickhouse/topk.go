@@ -17,8 +17,8 @@ import (
 // groups are the answer's groups: each SQL key expression below takes one
 // value per distinct flowsql key value, so no two SQL groups merge in Go.
 // Address keys are the trap: every flow that is not IPv4 is null under
-// IPV4_SRC_ADDR, whatever its IPV6 columns hold, so they group by "is it
-// IPv4" and the IPv4 address (zero otherwise), never by the raw columns.
+// IPV4_SRC_ADDR, whatever its IPV6 columns hold, so it groups by the IPv4
+// address or one value past them all, never by the raw columns.
 // The groups then come ranked by the aggregate as Go computes it (a
 // float64), ties in key order, and TopKGroups, which breaks ties by the
 // order groups arrive, keeps that order.

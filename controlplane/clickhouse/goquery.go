@@ -178,6 +178,15 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (out query.Grou
 	if err != nil {
 		return out, err
 	}
+	last := min(gr.LastBlock, math.MaxUint32-store.BlockSeconds) + store.BlockSeconds - 1 // as sqlb.blocks
+	err = g.r.read(ctx, gr.FirstBlock, last, func(from string) (err error) {
+		out, err = g.group(ctx, gr, ifs, from)
+		return err
+	})
+	return out, err
+}
+
+func (g *GoQuery) group(ctx context.Context, gr *query.Grouping, ifs []FleetIface, from string) (out query.Grouped, err error) {
 	where := func(s *sqlb) {
 		s.w(" WHERE ")
 		s.ifaces(ifs)
@@ -187,7 +196,7 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (out query.Grou
 	// The records in the range, matching or not (goQuery's hits),
 	// counted beside the grouping.
 	s := &sqlb{}
-	s.w("SELECT count()", g.r.from())
+	s.w("SELECT count()", from)
 	where(s)
 	type count struct {
 		n   uint64
@@ -226,7 +235,7 @@ func (g *GoQuery) Group(ctx context.Context, gr *query.Grouping) (out query.Grou
 	}
 	s = &sqlb{}
 	s.w("SELECT ", strings.Join(keys, ", "),
-		", sum(PACKETS), sum(TOTAL_BYTES), toUInt32(min(FIRST_SEEN)), toUInt32(min(LAST_SEEN)), toUInt32(max(LAST_SEEN))", g.r.from())
+		", sum(PACKETS), sum(TOTAL_BYTES), toUInt32(min(FIRST_SEEN)), toUInt32(min(LAST_SEEN)), toUInt32(max(LAST_SEEN))", from)
 	where(s)
 	s.w(" AND ")
 	if err := s.cond(gr.Cond); err != nil {

@@ -18,11 +18,15 @@ import (
 
 // Reader answers the historical flow queries (db/flows, db/topk_flows)
 // from the flows table every probe of a fleet writes, with the same
-// answers flowsql gives over Badger for the same records. Rows are read
-// FINAL, so a batch delivered twice counts once.
+// answers flowsql gives over Badger for the same records. A batch
+// delivered twice counts once: rows are read FINAL wherever a copy can
+// be (dedup.go).
 type Reader struct {
 	conn driver.Conn
 	db   string
+	// alwaysFinal reads FINAL even where no copy can be (benchmarks:
+	// the reads as they were).
+	alwaysFinal bool
 }
 
 // OpenReader connects to t (lazily: the first query dials).
@@ -150,7 +154,15 @@ func (r *Reader) from() string { return " FROM " + r.db + ".flows FINAL" }
 
 // Flows answers db/flows: newest first, at most q.MaxHits rows. q.Visible
 // is not used (it is a Badger record test): sc.Nets says the same in SQL.
-func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) ([]map[string]any, error) {
+func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) (out []map[string]any, err error) {
+	err = r.read(ctx, q.Begin, q.End, func(from string) (err error) {
+		out, err = r.flows(ctx, q, sc, from)
+		return err
+	})
+	return out, err
+}
+
+func (r *Reader) flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope, from string) ([]map[string]any, error) {
 	capRows := flowsql.MaxRows(len(q.Select))
 	limit := capRows + 1
 	if q.MaxHits > 0 {
@@ -164,7 +176,7 @@ func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) ([]m
 		}
 		s.w(c.expr)
 	}
-	s.w(r.from())
+	s.w(from)
 	if err := filter(s, q.IfID, q.Begin, q.End, q.Where, sc); err != nil {
 		return nil, err
 	}
@@ -204,10 +216,9 @@ func (r *Reader) Flows(ctx context.Context, q flowsql.FlowsQuery, sc Scope) ([]m
 	return out, nil
 }
 
-// TopK answers db/topk_flows. ClickHouse groups by the table columns the
-// keys read; groups whose keys give the same values (two IPv6 clients
-// under IPV4_SRC_ADDR are both null) are merged here, as Badger groups by
-// the values.
+// TopK answers db/topk_flows: ranked and limited in ClickHouse when its
+// groups are the answer's (topKRanked), else every group is read and
+// ranked here (topKInGo).
 func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map[string]any, error) {
 	val, ok := numExpr[q.Value.Name]
 	if !ok {
@@ -216,6 +227,25 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 	if val == "" {
 		return []map[string]any{}, nil // a column stored flows never have: no record has a value
 	}
+	keys, ranked := rankedKeys(q.Keys)
+	var rows []map[string]any
+	err := r.read(ctx, q.Begin, q.End, func(from string) (err error) {
+		if ranked && q.MaxHits > 0 {
+			rows, err = r.topKRanked(ctx, q, sc, val, keys, from)
+		} else {
+			rows, err = r.topKInGo(ctx, q, sc, val, from)
+		}
+		return err
+	})
+	return rows, err
+}
+
+// topKInGo answers q ranking every group in Go: for keys whose SQL groups
+// merge here, and for a query without a limit.
+// ClickHouse groups by the table columns the keys read; groups whose keys
+// give the same values (two IPv6 clients under IPV4_SRC_ADDR are both
+// null) are merged here, as Badger groups by the values.
+func (r *Reader) topKInGo(ctx context.Context, q flowsql.TopKQuery, sc Scope, val, from string) ([]map[string]any, error) {
 	var idx []int
 	for _, k := range q.Keys {
 		n, ok := needs[k.Name]
@@ -239,7 +269,7 @@ func (r *Reader) TopK(ctx context.Context, q flowsql.TopKQuery, sc Scope) ([]map
 	for _, g := range group {
 		s.w(g, ", ")
 	}
-	s.w("sum(", val, "), count(), max(", val, "), min(", val, ")", r.from())
+	s.w("sum(", val, "), count(), max(", val, "), min(", val, ")", from)
 	if err := filter(s, q.IfID, q.Begin, q.End, q.Where, sc); err != nil {
 		return nil, err
 	}

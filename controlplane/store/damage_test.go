@@ -103,7 +103,7 @@ func makeImage(t *testing.T) storeImage {
 	}
 	s := openTest(t, live)
 	write(s, rounds)
-	copyDir(t, live, img.dir)
+	copyStable(t, live, img.dir)
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -134,6 +134,62 @@ func copyDir(t *testing.T, from, to string) {
 		src.Close()
 		dst.Close()
 	}
+}
+
+// copyStable copies the open store's directory as a crash would leave it:
+// Badger may be compacting in the background, and a copy that overlaps a
+// compaction holds a MANIFEST naming a table the copy missed. It copies
+// again until the listing (names and sizes) is the same before and after.
+func copyStable(t *testing.T, from, to string) {
+	t.Helper()
+	listing := func() string {
+		ents, err := os.ReadDir(from)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, e := range ents {
+			size := int64(-1) // removed since the listing
+			if fi, err := e.Info(); err == nil {
+				size = fi.Size()
+			}
+			fmt.Fprintf(&b, "%s:%d ", e.Name(), size)
+		}
+		return b.String()
+	}
+	copyOnce := func() error {
+		ents, err := os.ReadDir(from)
+		if err != nil {
+			return err
+		}
+		for _, e := range ents {
+			if e.IsDir() {
+				continue
+			}
+			data, err := os.ReadFile(filepath.Join(from, e.Name()))
+			if err != nil {
+				return err // removed by a compaction: copy again
+			}
+			if err := os.WriteFile(filepath.Join(to, e.Name()), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return nil
+	}
+	for try := 0; try < 50; try++ {
+		before := listing()
+		if err := os.RemoveAll(to); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(to, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := copyOnce(); err == nil && listing() == before {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the store's files kept changing while copied (50 tries)")
 }
 
 // damageTarget is the path of the file a case damages.

@@ -270,7 +270,9 @@ func atoi64(s string) int64 {
 // arrives whole (the timeout bounds a stall, not the download).
 func TestPcapLongDownloadOutlivesWriteTimeout(t *testing.T) {
 	s := newTestServer(t, 1, false)
-	s.srv.WriteTimeout = 300 * time.Millisecond
+	// Long enough that a reader starved by a loaded machine is not cut off;
+	// the download (66 reads 40 ms apart) still lasts about three times it.
+	s.srv.WriteTimeout = time.Second
 	ring, err := recorder.Open(recorder.Config{Dir: t.TempDir(), MaxBytes: 256 << 20})
 	if err != nil {
 		t.Fatal(err)
@@ -306,7 +308,7 @@ func TestPcapLongDownloadOutlivesWriteTimeout(t *testing.T) {
 		if err != nil {
 			break
 		}
-		time.Sleep(15 * time.Millisecond) // a slow reader, never 300 ms at once
+		time.Sleep(40 * time.Millisecond) // a slow reader, never a second at once
 	}
 	want := 24 + n*(16+len(frame))
 	if got != want {

@@ -84,11 +84,7 @@ func TestAlertsAnswerAsArchive(t *testing.T) {
 	s.Close()
 	s2.Close()
 
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	scan := func(f alert.Filter, ifid int, from func(int, alert.Filter, func(*alert.Alert) error) error) []alert.Alert {

@@ -9,7 +9,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/clickhouse/chtest"
 	"github.com/probe-appliance/probe/controlplane/flowsql"
-	"github.com/probe-appliance/probe/controlplane/store"
 )
 
 // TestReadSkipsFinalOnlyWithoutCopies: rows copied into a second part of
@@ -20,11 +19,7 @@ import (
 // FINAL.
 func TestReadSkipsFinalOnlyWithoutCopies(t *testing.T) {
 	srv := chtest.Start(t)
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	const base = 1_700_000_100
 	recs := tieRecords(4, base)
 	if err := st.WriteFlows(recs); err != nil {
@@ -34,11 +29,7 @@ func TestReadSkipsFinalOnlyWithoutCopies(t *testing.T) {
 	s.WriteFlows(recs)
 	drain(t, s)
 	s.Close()
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	exec := func(sql string) {
@@ -88,7 +79,7 @@ func TestReadSkipsFinalOnlyWithoutCopies(t *testing.T) {
 	// A copy landing during a plain read: asked again, FINAL.
 	exec("SYSTEM STOP MERGES")
 	var froms []string
-	err = rd.read(ctx, base, base+100, func(from string) error {
+	err := rd.read(ctx, base, base+100, func(from string) error {
 		froms = append(froms, from)
 		if len(froms) == 1 {
 			exec(copyAll)

@@ -51,11 +51,7 @@ var goQueries = []query.Args{
 // interfaces are named probe:iface and a bare name takes every probe's.
 func TestGoQueryAnswersAsBadger(t *testing.T) {
 	srv := chtest.Start(t)
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	const base = 1_700_000_100
 	recs := append(history(1500, 3, base, 11), history(700, 1, base+200, 12)...)
 	if err := st.WriteFlows(recs); err != nil {
@@ -82,11 +78,7 @@ func TestGoQueryAnswersAsBadger(t *testing.T) {
 		fresh.Close()
 	}
 
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	gq, err := rd.GoQuery(ctx, "p1")
@@ -381,11 +373,7 @@ func FuzzGoQueryCondition(f *testing.F) {
 func BenchmarkGoQuery(b *testing.B) {
 	const n = 200_000
 	srv := chtest.Start(b)
-	st, err := store.Open(b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(b)
 	const base = 1_700_000_000
 	recs := history(n, 0, base, 9)
 	for i := 0; i < n; i += 10000 {
@@ -405,11 +393,7 @@ func BenchmarkGoQuery(b *testing.B) {
 		b.Fatal(err)
 	}
 	s.Close()
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(b, srv.Addr)
 	gq, err := rd.GoQuery(ctx, "bench")
 	if err != nil {
 		b.Fatal(err)
@@ -473,11 +457,7 @@ func TestGoQueryGeoAsBadger(t *testing.T) {
 	}
 	defer db.Close()
 	srv := chtest.Start(t)
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	const base = 1_700_000_100
 	var recs []store.FlowRecord
 	pairs := [][2]string{{"192.168.1.10", "8.8.8.8"}, {"192.168.1.11", "8.8.8.8"}, {"192.168.1.10", "193.0.6.139"},
@@ -499,11 +479,7 @@ func TestGoQueryGeoAsBadger(t *testing.T) {
 	s.WriteFlows(recs)
 	drain(t, s)
 	s.Close()
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	gq, err := rd.GoQuery(ctx, "geo")

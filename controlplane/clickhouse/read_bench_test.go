@@ -7,7 +7,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/clickhouse/chtest"
 	"github.com/probe-appliance/probe/controlplane/flowsql"
-	"github.com/probe-appliance/probe/controlplane/store"
 )
 
 // BenchmarkTopTalkers: db/topk_flows' top-10 talkers (IPV4_SRC_ADDR by
@@ -17,11 +16,7 @@ import (
 func BenchmarkTopTalkers(b *testing.B) {
 	const n = 200_000
 	srv := chtest.Start(b)
-	st, err := store.Open(b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(b)
 	const base = 1_700_000_000
 	recs := history(n, 0, base, 9)
 	for i := 0; i < n; i += 10000 {
@@ -41,11 +36,7 @@ func BenchmarkTopTalkers(b *testing.B) {
 		b.Fatal(err)
 	}
 	s.Close()
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(b, srv.Addr)
 	key, _ := flowsql.Lookup("IPV4_SRC_ADDR")
 	val, _ := flowsql.Lookup("BYTES")
 	where, _ := flowsql.ParseWhere("")

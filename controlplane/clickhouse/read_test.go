@@ -115,11 +115,7 @@ func canon(rows []map[string]any) []string {
 // without it.
 func TestReaderAnswersAsBadger(t *testing.T) {
 	srv := chtest.Start(t)
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	const base = 1_700_000_100
 	recs := history(400, 3, base, 1)
 	if err := st.WriteFlows(recs); err != nil {
@@ -134,11 +130,7 @@ func TestReaderAnswersAsBadger(t *testing.T) {
 	s.Close()
 	other.Close()
 
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	nets := []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}
@@ -354,11 +346,7 @@ func TestWhereRunsOnClickHouse(t *testing.T) {
 	s.WriteFlows(history(10, 1, time.Now().Unix(), 3))
 	drain(t, s)
 	s.Close()
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	rng := rand.New(rand.NewPCG(5, 5))
 	clauses := slices.Clone(wheres)
 	for range 100 {
@@ -375,4 +363,28 @@ func TestWhereRunsOnClickHouse(t *testing.T) {
 			t.Fatalf("%q: %v", c, err)
 		}
 	}
+}
+
+// fleetReader opens a Reader on the test server's "fleet" database, closed
+// when the test ends.
+func fleetReader(tb testing.TB, addr string) *Reader {
+	tb.Helper()
+	rd, err := OpenReader(Target{Addr: addr, Database: "fleet"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { rd.Close() })
+	return rd
+}
+
+// tempStore opens a Badger store in a temporary directory, closed when the
+// test ends: the other backend of the differential tests.
+func tempStore(tb testing.TB) *store.Store {
+	tb.Helper()
+	st, err := store.Open(tb.TempDir(), store.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
 }

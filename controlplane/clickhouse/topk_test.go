@@ -51,11 +51,7 @@ func tieRecords(ifid uint16, base int64) []store.FlowRecord {
 // the same value at the same rank.
 func TestTopKRankedAsBadger(t *testing.T) {
 	srv := chtest.Start(t)
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	const base = 1_700_000_100
 	recs := tieRecords(4, base)
 	if err := st.WriteFlows(recs); err != nil {
@@ -65,11 +61,7 @@ func TestTopKRankedAsBadger(t *testing.T) {
 	s.WriteFlows(recs)
 	drain(t, s)
 	s.Close()
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	shapes := []struct {
@@ -144,11 +136,7 @@ func TestTopKRankedGroupLimit(t *testing.T) {
 	srv := chtest.Start(t)
 	s := openSink(t, srv.Addr, "p1", t.TempDir(), 64<<20)
 	s.Close() // creates the tables
-	rd, err := OpenReader(Target{Addr: srv.Addr, Database: "fleet"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rd.Close()
+	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	const base = 1_700_000_100

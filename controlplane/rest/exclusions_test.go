@@ -74,14 +74,7 @@ func TestAlertExclusionCalls(t *testing.T) {
 	boss, watcher, plain := basicAuth("boss", "pw-boss"), basicAuth("watcher", "pw-watcher"), basicAuth("plain", "pw-plain")
 	v6only := basicAuth("v6only", "pw-v6only")
 	const v1, v2 = "/lua/pro/rest/v1/", "/lua/pro/rest/v2/"
-	steps := []struct {
-		who     map[string]string
-		method  string
-		path    string
-		params  url.Values
-		wantRC  string
-		wantRsp string // "" : not compared
-	}{
+	steps := []exclStep{
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"host"}, "alert_addr": {"192.168.1.7"}, "subdir": {"host"}, "host_alert_key": {"6"}}, "OK", "[]"},
 		{boss, "POST", v1 + "add/alert/exclusion.lua", url.Values{"type": {"host"}, "alert_addr": {"192.168.1.7"}, "subdir": {"flow"}, "flow_alert_key": {"46"}}, "OK", "[]"},
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"host"}, "alert_addr": {"2001:db8::1"}, "subdir": {"flow"}, "flow_alert_key": {"26"}}, "OK", "[]"},
@@ -132,21 +125,7 @@ func TestAlertExclusionCalls(t *testing.T) {
 		// Device (MAC) exclusions are another feature: still not enabled.
 		{boss, "GET", v2 + "get/device/exclusion.lua", url.Values{"ifid": {"0"}}, "NOT_ENABLED", ""},
 	}
-	for i, st := range steps {
-		uri := st.path
-		if len(st.params) > 0 {
-			uri += "?" + st.params.Encode()
-		}
-		ctx := scopeDo(s, st.method, uri, st.who)
-		env := decodeEnv[json.RawMessage](t, ctx.Response.Body())
-		if env.RCStr != st.wantRC {
-			t.Errorf("step %d %s %s: rc %s, want %s (%s)", i, st.method, uri, env.RCStr, st.wantRC, ctx.Response.Body())
-			continue
-		}
-		if st.wantRsp != "" && string(env.Rsp) != st.wantRsp {
-			t.Errorf("step %d %s %s: rsp\n %s\nwant\n %s", i, st.method, uri, env.Rsp, st.wantRsp)
-		}
-	}
+	runExclSteps(t, s, steps)
 }
 
 // TestAlertExclusionsExportImport: the exclusions ride in export/all
@@ -240,14 +219,7 @@ func TestMACAndCertificateExclusionCalls(t *testing.T) {
 	macA := `{"type":"mac","subdir":"mac","alert_addr":"02:00:00:00:0A:66","alert_key":4112,"alert_name":"alert_mac_ip_association_change"}`
 	macB := `{"type":"mac","subdir":"mac","alert_addr":"02:00:00:00:0A:66","alert_key":4223,"alert_name":"alert_mac_many_ips"}`
 	cert := `{"type":"certificate","subdir":"flow","alert_certificate":"C=US, O=Let's Encrypt, CN=R3","alert_key":0}`
-	steps := []struct {
-		who     map[string]string
-		method  string
-		path    string
-		params  url.Values
-		wantRC  string
-		wantRsp string
-	}{
+	steps := []exclStep{
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"02:00:00:00:0a:66"}, "mac_alert_key": {"4112"}}, "OK", "[]"},
 		{boss, "POST", v1 + "add/alert/exclusion.lua", url.Values{"type": {"mac"}, "alert_addr": {"02-00-00-00-0A-66"}, "alert_key": {"4223"}}, "OK", "[]"},
 		{boss, "POST", v2 + "add/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {le}}, "OK", "[]"},
@@ -272,21 +244,7 @@ func TestMACAndCertificateExclusionCalls(t *testing.T) {
 		{boss, "POST", v1 + "delete/alert/exclusion.lua", url.Values{"type": {"certificate"}, "alert_certificate": {le}}, "OK", "[]"},
 		{boss, "GET", v2 + "get/alert/exclusion.lua", url.Values{"type": {"certificate"}}, "OK", "[]"},
 	}
-	for i, st := range steps {
-		uri := st.path
-		if len(st.params) > 0 {
-			uri += "?" + st.params.Encode()
-		}
-		ctx := scopeDo(s, st.method, uri, st.who)
-		env := decodeEnv[json.RawMessage](t, ctx.Response.Body())
-		if env.RCStr != st.wantRC {
-			t.Errorf("step %d %s %s: rc %s, want %s (%s)", i, st.method, uri, env.RCStr, st.wantRC, ctx.Response.Body())
-			continue
-		}
-		if st.wantRsp != "" && string(env.Rsp) != st.wantRsp {
-			t.Errorf("step %d %s %s: rsp\n %s\nwant\n %s", i, st.method, uri, env.Rsp, st.wantRsp)
-		}
-	}
+	runExclSteps(t, s, steps)
 }
 
 // TestMACAndCertificateExclusionsExportImport: both kinds ride in
@@ -370,5 +328,37 @@ func TestMACAndCertificateExclusionDeleteAlerts(t *testing.T) {
 	want := []string{"flow 10.0.0.8", "flow 10.0.0.9", "mac 02:00:00:00:0A:01 4223", "mac 02:00:00:00:0A:66 4112"}
 	if fmt.Sprint(left) != fmt.Sprint(want) {
 		t.Errorf("alerts left %v, want %v", left, want)
+	}
+}
+
+// exclStep is one call of an exclusion test: who calls, what, and the rc
+// and (when not "") the rsp it must answer.
+type exclStep struct {
+	who     map[string]string
+	method  string
+	path    string
+	params  url.Values
+	wantRC  string
+	wantRsp string
+}
+
+// runExclSteps makes the calls in order, each after the previous one's
+// effect, and reports every answer that differs.
+func runExclSteps(t *testing.T, s *Server, steps []exclStep) {
+	t.Helper()
+	for i, st := range steps {
+		uri := st.path
+		if len(st.params) > 0 {
+			uri += "?" + st.params.Encode()
+		}
+		ctx := scopeDo(s, st.method, uri, st.who)
+		env := decodeEnv[json.RawMessage](t, ctx.Response.Body())
+		if env.RCStr != st.wantRC {
+			t.Errorf("step %d %s %s: rc %s, want %s (%s)", i, st.method, uri, env.RCStr, st.wantRC, ctx.Response.Body())
+			continue
+		}
+		if st.wantRsp != "" && string(env.Rsp) != st.wantRsp {
+			t.Errorf("step %d %s %s: rsp\n %s\nwant\n %s", i, st.method, uri, env.Rsp, st.wantRsp)
+		}
 	}
 }

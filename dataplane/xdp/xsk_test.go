@@ -193,16 +193,7 @@ func kernelUDP(t *testing.T, d *Dataplane) (map[uint16]uint64, int) {
 // has taken its packets their credits are back and new flows reach the
 // socket again.
 func TestSlowPathCreditsToKernel(t *testing.T) {
-	d := load(t, 1024)
-	pair := testnet.VethPairNamed(t, "dq")
-	if _, err := d.Attach(pair.Capture); err != nil {
-		t.Fatal(err)
-	}
-	x, err := d.OpenXSK(pair.Capture, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.CloseXSK(x)
+	d, pair, x := slowPathRig(t, 1024, "dq")
 	const credits, over = 8, 5
 	atomic.StoreInt64(x.credit, credits)
 	inj := pair.Injector(t)
@@ -242,16 +233,7 @@ func TestSlowPathCreditsToKernel(t *testing.T) {
 // the slow path leaves nothing to drain (no slot of a generation), and its
 // next packet after the budget is counted in the kernel.
 func TestSlowPathOneshotFlowsTakeNoSlot(t *testing.T) {
-	d := load(t, 1024)
-	pair := testnet.VethPairNamed(t, "dq")
-	if _, err := d.Attach(pair.Capture); err != nil {
-		t.Fatal(err)
-	}
-	x, err := d.OpenXSK(pair.Capture, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.CloseXSK(x)
+	d, pair, x := slowPathRig(t, 1024, "dq")
 	inj := pair.Injector(t)
 	const n = 50
 	for i := 0; i < n; i++ {
@@ -282,16 +264,7 @@ func TestSlowPathOneshotFlowsTakeNoSlot(t *testing.T) {
 // flows wait on the ring and none is dropped (a 2048-entry ring dropped
 // 952 of them).
 func TestSlowPathRingHoldsUMEM(t *testing.T) {
-	d := load(t, 4096)
-	pair := testnet.VethPairNamed(t, "sp")
-	if _, err := d.Attach(pair.Capture); err != nil {
-		t.Fatal(err)
-	}
-	x, err := d.OpenXSK(pair.Capture, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.CloseXSK(x)
+	d, pair, x := slowPathRig(t, 4096, "sp")
 	inj := pair.Injector(t)
 	const n = 3000
 	for i := 0; i < n; i++ {
@@ -311,16 +284,7 @@ func TestSlowPathRingHoldsUMEM(t *testing.T) {
 // arriving during the batch find the credits of the frames already handed
 // back, and no more.
 func TestSlowPathCreditsMidBatch(t *testing.T) {
-	d := load(t, 4096)
-	pair := testnet.VethPairNamed(t, "dq")
-	if _, err := d.Attach(pair.Capture); err != nil {
-		t.Fatal(err)
-	}
-	x, err := d.OpenXSK(pair.Capture, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.CloseXSK(x)
+	d, pair, x := slowPathRig(t, 4096, "dq")
 	const first, more = xskRelease + 24, 300
 	atomic.StoreInt64(x.credit, first)
 	inj := pair.Injector(t)
@@ -349,4 +313,22 @@ func TestSlowPathCreditsMidBatch(t *testing.T) {
 	if v := atomic.LoadInt64(x.credit); v != first-xskRelease {
 		t.Errorf("credits after the batch: %d, want %d (the %d packets waiting hold the rest)", v, first-xskRelease, xskRelease)
 	}
+}
+
+// slowPathRig loads the program for maxFlows flows, attaches it to a new
+// veth pair named after short and opens the slow-path socket of queue 0,
+// closed when the test ends.
+func slowPathRig(t testing.TB, maxFlows int, short string) (*Dataplane, testnet.Pair, *XSK) {
+	t.Helper()
+	d := load(t, maxFlows)
+	pair := testnet.VethPairNamed(t, short)
+	if _, err := d.Attach(pair.Capture); err != nil {
+		t.Fatal(err)
+	}
+	x, err := d.OpenXSK(pair.Capture, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.CloseXSK(x) })
+	return d, pair, x
 }

@@ -69,7 +69,9 @@ func (a *Agent) run(ctx context.Context) error {
 	var set *ifaceSet
 	eng, err := checks.New(checks.Options{Store: st, Logger: log, OnChange: func() { set.recheckFiles() },
 		Notify: func(al *alert.Alert) {
-			disp.Send(notification(al, hostPools))
+			if disp.Routed() {
+				disp.Send(notification(al, hostPools))
+			}
 		}})
 	if err != nil {
 		return err

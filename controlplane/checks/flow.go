@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	"github.com/dustin/go-humanize"
@@ -448,12 +449,12 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 		}
 		a = &alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: at / 1e9, Count: 1, Flow: &alert.FlowAlert{}}
 		fillFlow(a.Flow, f)
+		a.EntityVal = flowEntityVal(a.Flow)
 	} else if sev > a.Severity {
 		notify = true
 	}
 	a.TypeID, a.Info, a.Severity, a.Score = all[lead].id, all[lead].info, sev, score
 	a.TstampEnd = now / 1e9
-	a.EntityVal = fmt.Sprintf("%s:%d-%s:%d", a.Flow.CliIP, a.Flow.CliPort, a.Flow.SrvIP, a.Flow.SrvPort)
 	a.Flow.Others, a.Flow.OtherInfos = a.Flow.Others[:0], a.Flow.OtherInfos[:0]
 	for i, h := range all {
 		if i != lead {
@@ -465,6 +466,21 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	refreshFlow(a.Flow, f, cat)
 	fs.alert, fs.cliScore, fs.srvScore = a, cliScore, srvScore
 	return emitItem{a: a, notify: notify}
+}
+
+// flowEntityVal names a flow alert's entity, "cli:port-srv:port", built
+// once when the alert is raised (its parts never change) and without fmt:
+// a scan raises one per flow.
+func flowEntityVal(fa *alert.FlowAlert) string {
+	var buf [96]byte
+	b := append(buf[:0], fa.CliIP...)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(fa.CliPort), 10)
+	b = append(b, '-')
+	b = append(b, fa.SrvIP...)
+	b = append(b, ':')
+	b = strconv.AppendUint(b, uint64(fa.SrvPort), 10)
+	return string(b)
 }
 
 // better orders a flow's alerts for the lead, the one place ntopng's

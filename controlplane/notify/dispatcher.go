@@ -297,6 +297,14 @@ func (d *Dispatcher) rebuild() {
 	d.route.Store(rt)
 }
 
+// Routed tells whether any recipient is configured: without one, Send
+// drops everything, and a caller can skip building the notification (a
+// scan raises an alert per flow).
+func (d *Dispatcher) Routed() bool {
+	rt := d.route.Load()
+	return rt != nil && len(rt.rules) > 0
+}
+
 // Send queues n for every endpoint that a matching recipient names, once
 // per endpoint however many of its recipients match. It never blocks: a
 // full queue drops n and counts it.

@@ -341,3 +341,31 @@ func BenchmarkSend(b *testing.B) {
 		b.ReportMetric(float64(statsOf(b, d, 1).Dropped)/float64(b.N), "dropped/op")
 	})
 }
+
+// TestRouted: the probe builds notifications only while a recipient with
+// a configured endpoint exists.
+func TestRouted(t *testing.T) {
+	e1 := newHookServer(t)
+	d := newTestDispatcher(t, testOpts())
+	if d.Routed() {
+		t.Fatal("routed before any recipient")
+	}
+	if err := d.SetRecipients([]Recipient{{ID: 5, Name: "endpoint not configured", EndpointID: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if d.Routed() {
+		t.Fatal("routed to an endpoint that does not exist")
+	}
+	if err := d.SetEndpoints([]Endpoint{e1.endpoint(1, nil)}); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Routed() {
+		t.Fatal("not routed with a recipient and its endpoint")
+	}
+	if err := d.SetRecipients(nil); err != nil {
+		t.Fatal(err)
+	}
+	if d.Routed() {
+		t.Fatal("routed after the recipients went")
+	}
+}

@@ -21,8 +21,16 @@ func alertIfPrefix(ifid uint16) []byte {
 }
 
 func alertKey(ifid uint16, tstamp int64, id uint64) []byte {
-	k := binary.BigEndian.AppendUint64(alertIfPrefix(ifid), sortableInt64(tstamp))
-	return binary.BigEndian.AppendUint64(k, id)
+	return appendAlertKey(make([]byte, 0, alertKeyLen), ifid, tstamp, id)
+}
+
+// appendAlertKey appends the key to dst: a batch builds all its keys in
+// one buffer.
+func appendAlertKey(dst []byte, ifid uint16, tstamp int64, id uint64) []byte {
+	dst = append(dst, prefixAlert)
+	dst = binary.BigEndian.AppendUint16(dst, ifid)
+	dst = binary.BigEndian.AppendUint64(dst, sortableInt64(tstamp))
+	return binary.BigEndian.AppendUint64(dst, id)
 }
 
 // AlertKey identifies a stored alert.
@@ -64,8 +72,13 @@ func (s *Store) PutAlerts(keys []AlertKey, values [][]byte) error {
 	}
 	wb := s.db.NewWriteBatch()
 	defer wb.Cancel()
+	// The batch keeps the key slices until it is flushed: one buffer for
+	// all of them, never grown.
+	kbuf := make([]byte, 0, len(keys)*alertKeyLen)
 	for i, k := range keys {
-		if err := wb.Set(alertKey(k.IfID, k.Tstamp, k.ID), values[i]); err != nil {
+		kbuf = appendAlertKey(kbuf, k.IfID, k.Tstamp, k.ID)
+		key := kbuf[len(kbuf)-alertKeyLen : len(kbuf) : len(kbuf)]
+		if err := wb.Set(key, values[i]); err != nil {
 			return fmt.Errorf("store: put alert %d: %w", k.ID, err)
 		}
 	}

@@ -59,6 +59,10 @@ const layoutVersion = "1"
 // leases lost on a crash only leave gaps, which are harmless.
 const flowSeqLease = 4096
 
+// alertSeqLease is the same for alert row ids: a scan raises an alert per
+// flow, and a lease of 64 cost a synced write every 64 alerts.
+const alertSeqLease = 4096
+
 // badgerOptions is the one place Badger is tuned. sz is sized from the
 // file system holding the store (see sizing).
 func badgerOptions(dir string, opts Options, logger *slog.Logger, sz sizing) badger.Options {
@@ -145,7 +149,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.closeDB()
 		return nil, fmt.Errorf("store: flow sequence: %w", err)
 	}
-	s.alertSeq, err = db.GetSequence(metaKey("alertseq"), 64)
+	s.alertSeq, err = db.GetSequence(metaKey("alertseq"), alertSeqLease)
 	if err != nil {
 		s.flowSeq.Release()
 		s.closeDB()

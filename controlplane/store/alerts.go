@@ -9,7 +9,7 @@ import (
 
 // Alerts are opaque values (the alert package encodes them) keyed by
 //
-//	'a' ifid(2) tstamp(8) id(8)
+//	'b' ifid(2) tstamp(8) id(8)
 //
 // so that a time range of one interface is one seek and a forward walk,
 // and retention deletes a key prefix in time order. The id is a store-wide
@@ -171,4 +171,51 @@ func (s *Store) DeleteAlertsBefore(before int64) (int, error) {
 		return 0, nil
 	}
 	return len(keys), s.DeleteAlerts(keys)
+}
+
+// moveJSONAlerts moves the alerts an older build wrote under
+// prefixAlertJSON to prefixAlert, values unchanged (the alert package
+// still reads its JSON). It runs at every open: after a fallback to an
+// older build and back, what that build stored is moved too. A crash
+// midway leaves some keys under both prefixes with the same value; the
+// next open moves them again.
+func (s *Store) moveJSONAlerts() (int, error) {
+	moved := 0
+	for {
+		var keys, vals [][]byte
+		err := s.db.View(func(txn *badger.Txn) error {
+			it := txn.NewIterator(badger.IteratorOptions{Prefix: []byte{prefixAlertJSON}})
+			defer it.Close()
+			for it.Rewind(); it.Valid() && len(keys) < 4096; it.Next() {
+				v, err := it.Item().ValueCopy(nil)
+				if err != nil {
+					return err
+				}
+				keys, vals = append(keys, it.Item().KeyCopy(nil)), append(vals, v)
+			}
+			return nil
+		})
+		if err != nil {
+			return moved, fmt.Errorf("store: read older alerts: %w", err)
+		}
+		if len(keys) == 0 {
+			return moved, nil
+		}
+		wb := s.db.NewWriteBatch()
+		for i, k := range keys {
+			nk := append([]byte{prefixAlert}, k[1:]...)
+			if err := wb.Set(nk, vals[i]); err != nil {
+				wb.Cancel()
+				return moved, fmt.Errorf("store: move older alerts: %w", err)
+			}
+			if err := wb.Delete(k); err != nil {
+				wb.Cancel()
+				return moved, fmt.Errorf("store: move older alerts: %w", err)
+			}
+		}
+		if err := wb.Flush(); err != nil {
+			return moved, fmt.Errorf("store: move older alerts: %w", err)
+		}
+		moved += len(keys)
+	}
 }

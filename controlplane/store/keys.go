@@ -12,7 +12,8 @@ import (
 //
 //	'k' ns 0x00 key                      config record (JSON value)
 //	'f' ifid(2) block(8) seq(8)          chunk of flow records (binary value)
-//	'a' ifid(2) tstamp(8) id(8)          one alert (see alerts.go)
+//	'b' ifid(2) tstamp(8) id(8)          one alert (see alerts.go)
+//	'a' ifid(2) tstamp(8) id(8)          an alert of an older build (JSON), moved to 'b' at open
 //	'm' name                             store metadata
 //	't' series time(8)                   one time-series point (see timeseries.go)
 //
@@ -22,7 +23,12 @@ const (
 	prefixKV    = 'k'
 	prefixFlow  = 'f'
 	prefixMeta  = 'm'
-	prefixAlert = 'a'
+	prefixAlert = 'b'
+	// prefixAlertJSON holds the alerts of builds that stored them as JSON
+	// only. This build writes a binary record older builds cannot decode,
+	// so it keeps its alerts under another prefix: a build started after a
+	// slot fallback sees none of them instead of failing on them.
+	prefixAlertJSON = 'a'
 )
 
 const flowKeyLen = 1 + 2 + 8 + 8

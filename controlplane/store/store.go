@@ -144,6 +144,13 @@ func Open(dir string, opts Options) (*Store, error) {
 		s.closeDB()
 		return nil, err
 	}
+	// Not fatal: on a full disk the move waits for the next start, and
+	// until then the older alerts are not listed.
+	if n, err := s.moveJSONAlerts(); err != nil {
+		logger.Warn("store: alerts of an older build not moved; they are listed once a start moves them", "moved", n, "err", err)
+	} else if n > 0 {
+		logger.Info("store: alerts of an older build moved to this build's key space", "alerts", n)
+	}
 	s.flowSeq, err = db.GetSequence(metaKey("flowseq"), flowSeqLease)
 	if err != nil {
 		s.closeDB()

@@ -494,6 +494,11 @@ type Host struct {
 	// changed since the last update, or its rates are not zero yet);
 	// gone: left the table (the list drops it at the next update).
 	rateListed, gone bool
+	// Its place on the table's list of changed hosts (changed.go): the
+	// sync generation of its last change.
+	chPrev, chNext *Host
+	changed        uint64
+	chListed       bool
 
 	contactsAsClient contactSet[netip.Addr]
 	contactsAsServer contactSet[netip.Addr]

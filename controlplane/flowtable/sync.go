@@ -32,6 +32,8 @@ func (t *Table) markDirtyLocked(f *Flow) {
 // syncFlowLocked applies one flow's pending packets (it stays on the dirty
 // list if it is there).
 func (t *Table) syncFlowLocked(f *Flow) {
+	t.hostChangedLocked(f.cli)
+	t.hostChangedLocked(f.srv)
 	for dir := dirC2S; dir <= dirS2C; dir++ {
 		pk, by := f.pendPkts[dir], f.pendBytes[dir]
 		if pk == 0 {

@@ -74,7 +74,7 @@ func hostPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 		"syn_flood": {Enabled: true, Threshold: 8}, "syn_scan": {Enabled: true, Threshold: 6},
 		"flow_flood": {Enabled: true, Threshold: 10}, "icmp_flood": {Enabled: true, Threshold: 8},
 		"ntp_contacts": {Enabled: true, Threshold: 2}, "smtp_contacts": {Enabled: true, Threshold: 2},
-		"traffic_volume": {Enabled: true, Threshold: 30000},
+		"traffic_volume":  {Enabled: true, Threshold: 30000},
 		"score_threshold": {Enabled: true, Threshold: 60},
 		"blacklisted":     {Enabled: true, Items: []string{"203.0.113.1/32"}},
 	}

@@ -1,12 +1,23 @@
 package flowtable
 
 // The hosts that changed, for readers that look again only at those (the
-// checks' host pass): every host is on one list in the order of the sync
-// generation of its last change, moved to the end when it changes, so a
-// reader that keeps the generation of its last look walks back from the
-// end only over what changed since. Hosts that left the table are logged
-// with the generation they left at, so such a reader forgets them too.
-// Any number of readers may keep their own generation.
+// checks' host pass): a log of hosts in the order of the sync generation
+// of their change, a host logged once per generation (its own stamp says
+// whether it is logged at the current one), so a reader that keeps the
+// generation of its last look reads only the log's tail. A host's older
+// entries, and those of hosts that left, are dropped when the log grows
+// past twice the table. Hosts that left the table are logged apart with
+// the generation they left at, so such a reader forgets them too. Any
+// number of readers may keep their own generation.
+//
+// A log rather than a list hosts move along: moving a host touches its
+// neighbours, a cache miss each for every host of every synced flow.
+
+// changedHost is a host that changed at a sync generation.
+type changedHost struct {
+	h   *Host
+	gen uint64
+}
 
 // goneHost is a host that left the table at a sync generation.
 type goneHost struct {
@@ -18,52 +29,30 @@ type goneHost struct {
 // oldest entry looks at every host (GoneHosts says so).
 const maxGone = 1 << 14
 
-// hostChangedLocked moves h to the end of the changed list, stamped with
-// the current generation. A change made after a View's sync carries that
-// View's generation, so a reader that asks for changes since the
-// generation of its last View (inclusive) misses none.
+// hostChangedLocked logs h as changed at the current generation. A change
+// made after a View's sync carries that View's generation, so a reader
+// that asks for changes since the generation of its last View (inclusive)
+// misses none.
 func (t *Table) hostChangedLocked(h *Host) {
-	if h.changed == t.syncs && h.chListed {
-		return
+	if h.changed == t.syncs+1 {
+		return // logged at this generation
 	}
-	h.changed = t.syncs
-	if h.chListed {
-		if t.chTail == h {
-			return
+	h.changed = t.syncs + 1
+	if len(t.changed) >= 2*len(t.hosts)+1024 {
+		keep := t.changed[:0]
+		for _, c := range t.changed {
+			if !c.h.gone && c.h.changed == c.gen+1 {
+				keep = append(keep, c)
+			}
 		}
-		t.unlinkChangedLocked(h)
+		clear(t.changed[len(keep):])
+		t.changed = keep
 	}
-	h.chListed = true
-	h.chPrev, h.chNext = t.chTail, nil
-	if t.chTail != nil {
-		t.chTail.chNext = h
-	} else {
-		t.chHead = h
-	}
-	t.chTail = h
+	t.changed = append(t.changed, changedHost{h, t.syncs})
 }
 
-func (t *Table) unlinkChangedLocked(h *Host) {
-	if !h.chListed {
-		return
-	}
-	if h.chPrev != nil {
-		h.chPrev.chNext = h.chNext
-	} else {
-		t.chHead = h.chNext
-	}
-	if h.chNext != nil {
-		h.chNext.chPrev = h.chPrev
-	} else {
-		t.chTail = h.chPrev
-	}
-	h.chPrev, h.chNext, h.chListed = nil, nil, false
-}
-
-// hostGoneLocked takes a host that leaves the table off the changed list
-// and logs its leaving.
+// hostGoneLocked logs a host's leaving the table.
 func (t *Table) hostGoneLocked(h *Host) {
-	t.unlinkChangedLocked(h)
 	if len(t.gone) >= maxGone {
 		// Drop the older half: readers that had not seen it look at every
 		// host once.
@@ -74,15 +63,36 @@ func (t *Table) hostGoneLocked(h *Host) {
 	t.gone = append(t.gone, goneHost{h.Key, t.syncs})
 }
 
-// ChangedHosts calls fn, newest change first, for every host whose
+// ChangedHosts calls fn, in the order of their last change, for every host whose
 // counters, flows or names changed at or after sync generation since (see
 // Generation), new hosts included, until fn returns false.
 func (v View) ChangedHosts(since uint64, fn func(h *Host) bool) {
-	for h := v.t.chTail; h != nil && h.changed >= since; h = h.chPrev {
-		if !fn(h) {
+	log := v.t.changed
+	i := firstAt(len(log), since, func(i int) uint64 { return log[i].gen })
+	for _, c := range log[i:] {
+		// A host's latest entry only, and only hosts still in the table.
+		if c.h.gone || c.h.changed != c.gen+1 {
+			continue
+		}
+		if !fn(c.h) {
 			return
 		}
 	}
+}
+
+// firstAt is the first of n entries in generation order whose generation
+// is since or later.
+func firstAt(n int, since uint64, gen func(i int) uint64) int {
+	lo, hi := 0, n
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if gen(m) < since {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
 }
 
 // GoneHosts calls fn with the key of every host that left the table at or
@@ -94,18 +104,7 @@ func (v View) GoneHosts(since uint64, fn func(k HostKey)) bool {
 		return false
 	}
 	g := v.t.gone
-	// The log is in generation order: start at the first entry not older
-	// than since.
-	lo, hi := 0, len(g)
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		if g[m].gen < since {
-			lo = m + 1
-		} else {
-			hi = m
-		}
-	}
-	for _, x := range g[lo:] {
+	for _, x := range g[firstAt(len(g), since, func(i int) uint64 { return g[i].gen }):] {
 		fn(x.key)
 	}
 	return true

@@ -494,11 +494,9 @@ type Host struct {
 	// changed since the last update, or its rates are not zero yet);
 	// gone: left the table (the list drops it at the next update).
 	rateListed, gone bool
-	// Its place on the table's list of changed hosts (changed.go): the
-	// sync generation of its last change.
-	chPrev, chNext *Host
-	changed        uint64
-	chListed       bool
+	// The sync generation of its last change plus one (0: none yet), as
+	// logged for readers of what changed (changed.go).
+	changed uint64
 
 	contactsAsClient contactSet[netip.Addr]
 	contactsAsServer contactSet[netip.Addr]

@@ -118,11 +118,11 @@ type Table struct {
 	quic      map[*Flow]*quicPending
 	quicSwept int64 // table clock of the last sweep of abandoned entries
 
-	// Hosts in the order they last changed, and those that left (changed.go).
-	chHead, chTail *Host
-	gone           []goneHost
-	goneFloor      uint64 // generation up to which the log was trimmed
-	goneTrimmed    bool
+	// Hosts in the order they changed, and those that left (changed.go).
+	changed     []changedHost
+	gone        []goneHost
+	goneFloor   uint64 // generation up to which the log was trimmed
+	goneTrimmed bool
 }
 
 // New creates an empty table.

@@ -135,9 +135,19 @@ type hostPasses struct {
 	hostTable        *flowtable.Table // the table it looked at
 	hostPassed       bool
 	heads            []*passMark         // the marks clean hosts' evaluation times may move on from
-	pending          []flowtable.HostKey // changed, not evaluated yet: looked at again next pass
+	pending          []pendingHost       // changed, not evaluated yet: looked at again once due
 	scored           []flowtable.HostKey // hosts with alerted flows in the last pass
-	visit            []*flowtable.Host   // this pass's hosts (reused)
+	visit            []hostVisit         // this pass's hosts (reused)
+}
+
+type pendingHost struct {
+	key flowtable.HostKey
+	hs  *hostState
+}
+
+type hostVisit struct {
+	h  *flowtable.Host
+	hs *hostState
 }
 
 // passMark is the time of a pass at which hosts were evaluated. A host
@@ -181,16 +191,16 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	active := map[engagedKey]bool{}
 	pending := hp.pending
 	hp.pending = nil
-	visit := func(h *flowtable.Host) {
+	visit := func(h *flowtable.Host, hs *hostState) {
 		var due bool
-		out, due = e.hostChecks(st, snap, ifc, h, mark, now, final, active, out)
+		out, due = e.hostChecks(st, snap, ifc, h, hs, mark, now, final, active, out)
 		if !due {
-			hp.pending = append(hp.pending, h.Key)
+			hp.pending = append(hp.pending, pendingHost{h.Key, hs})
 		}
 	}
 	if full {
 		v.AscendHosts(func(h *flowtable.Host) bool {
-			visit(h)
+			visit(h, st.host(h.Key))
 			return true
 		})
 		for k, hs := range st.hosts {
@@ -211,24 +221,32 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 				}
 			}
 		}
-		hs := hp.visit[:0]
+		list := hp.visit[:0]
 		add := func(h *flowtable.Host) {
 			if h == nil {
 				return
 			}
-			s := st.host(h.Key)
-			if s.gen == st.gen {
+			hs := st.host(h.Key)
+			if hs.gen == st.gen {
 				return // already listed
 			}
-			s.gen = st.gen
-			hs = append(hs, h)
+			hs.gen = st.gen
+			list = append(list, hostVisit{h, hs})
 		}
 		v.ChangedHosts(since, func(h *flowtable.Host) bool {
 			add(h)
 			return true
 		})
-		for _, k := range pending {
-			add(v.Host(k))
+		for _, p := range pending {
+			// Not due yet (and not changed, nor with an alert engaged: those
+			// are listed anyway): nothing to do but wait. Its state may be
+			// one it since lost, if it left and came back: then it is
+			// listed as changed.
+			if !final && now-p.hs.at < minWindow {
+				hp.pending = append(hp.pending, p)
+				continue
+			}
+			add(v.Host(p.key))
 		}
 		for k, a := range st.engaged {
 			if k.t.Family != alert.FamilyHost || a.Host == nil {
@@ -238,21 +256,41 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 				add(v.Host(flowtable.HostKey{Addr: addr, VLAN: a.Host.VLAN}))
 			}
 		}
-		// In address order, as a walk of every host raises them.
-		slices.SortFunc(hs, func(a, b *flowtable.Host) int {
-			switch {
-			case a.Key.Less(b.Key):
-				return -1
-			case b.Key.Less(a.Key):
-				return 1
+		// A walk of every host raises alerts in address order: the few
+		// hosts that raise one are put in that order.
+		base := len(out)
+		var raised []hostVisit // the hosts that raised, with their alerts' span in out as from, to
+		var spans [][2]int
+		for _, x := range list {
+			n := len(out)
+			visit(x.h, x.hs)
+			if len(out) > n {
+				raised = append(raised, x)
+				spans = append(spans, [2]int{n, len(out)})
 			}
-			return 0
-		})
-		for _, h := range hs {
-			visit(h)
 		}
-		clear(hs)
-		hp.visit = hs[:0]
+		if len(raised) > 1 {
+			idx := make([]int, len(raised))
+			for i := range idx {
+				idx[i] = i
+			}
+			slices.SortFunc(idx, func(a, b int) int {
+				switch ka, kb := raised[a].h.Key, raised[b].h.Key; {
+				case ka.Less(kb):
+					return -1
+				case kb.Less(ka):
+					return 1
+				}
+				return 0
+			})
+			sorted := make([]emitItem, 0, len(out)-base)
+			for _, i := range idx {
+				sorted = append(sorted, out[spans[i][0]:spans[i][1]]...)
+			}
+			copy(out[base:], sorted)
+		}
+		clear(list)
+		hp.visit = list[:0]
 	}
 	// The marks due at this pass move on to it.
 	heads := make([]*passMark, 0, len(hp.heads)+1)
@@ -345,8 +383,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 // hostChecks evaluates one host's checks if it is due (minWindow after its
 // last evaluation, or a capture's end for one never evaluated): due is
 // false when it is not, and the host waits for a later pass.
-func (e *Engine) hostChecks(st *ifState, snap *snapshot, ifc Iface, h *flowtable.Host, mark *passMark, now int64, final bool, active map[engagedKey]bool, out []emitItem) (_ []emitItem, due bool) {
-	hs := st.host(h.Key)
+func (e *Engine) hostChecks(st *ifState, snap *snapshot, ifc Iface, h *flowtable.Host, hs *hostState, mark *passMark, now int64, final bool, active map[engagedKey]bool, out []emitItem) (_ []emitItem, due bool) {
 	if hs.mark != nil {
 		// Moved on by the passes that found it unchanged.
 		hs.mark = hs.mark.resolve()

@@ -463,6 +463,10 @@ type Host struct {
 	DHCPName                    string // the name its MAC's DHCP client gave
 	Alias                       string // set by the operator (set/host/alias)
 
+	// The sync generation of its last change plus one (0: none yet), as
+	// logged for readers of what changed (changed.go); beside the counters
+	// a sync writes, in the cache line it brings in anyway.
+	changed                     uint64
 	Traffic                     DirCounters
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
@@ -494,9 +498,6 @@ type Host struct {
 	// changed since the last update, or its rates are not zero yet);
 	// gone: left the table (the list drops it at the next update).
 	rateListed, gone bool
-	// The sync generation of its last change plus one (0: none yet), as
-	// logged for readers of what changed (changed.go).
-	changed uint64
 
 	contactsAsClient contactSet[netip.Addr]
 	contactsAsServer contactSet[netip.Addr]

@@ -11,11 +11,13 @@ import (
 // hosts (View), on every tick, and before flows leave the table.
 func (t *Table) syncLocked() {
 	t.syncs++
+	t.inSync = true
 	for _, f := range t.dirty {
 		t.syncFlowLocked(f)
 		f.dirty = false
 		f.synced = t.syncs
 	}
+	t.inSync = false
 	clear(t.dirty)
 	t.dirty = t.dirty[:0]
 }

@@ -123,6 +123,7 @@ type Table struct {
 	gone        []goneHost
 	goneFloor   uint64 // generation up to which the log was trimmed
 	goneTrimmed bool
+	inSync      bool // syncLocked is applying flows to their hosts
 }
 
 // New creates an empty table.

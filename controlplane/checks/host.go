@@ -340,7 +340,15 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		}
 	}
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
-		slices.SortFunc(hp.scored, func(a, b flowtable.HostKey) int {
+		// The few over the threshold, in address order as a walk of every
+		// host raises them.
+		var over []flowtable.HostKey
+		for _, k := range hp.scored {
+			if hs := st.hosts[k]; float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th {
+				over = append(over, k)
+			}
+		}
+		slices.SortFunc(over, func(a, b flowtable.HostKey) int {
 			switch {
 			case a.Less(b):
 				return -1
@@ -349,13 +357,13 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 			return 0
 		})
-		for _, k := range hp.scored {
+		for _, k := range over {
 			hs, h := st.hosts[k], v.Host(k)
 			if h == nil {
 				continue
 			}
 			score := float64(sumScores(hs.scoreCli) + sumScores(hs.scoreSrv))
-			if score > th && !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
+			if !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}
 				active[k] = true

@@ -43,6 +43,12 @@ func run(args []string) int {
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: o.logLevel()}))
 	o.Logger = logger
+	if policy, err := memoryPolicy(o.gcPercent, o.memoryLimit); err != nil {
+		fmt.Fprintf(os.Stderr, "probe: %v\n", err)
+		return 2
+	} else {
+		logger.Debug("memory policy", "policy", policy)
+	}
 	stopProfiles := startProfiles(o.cpuProfile, o.memProf, o.ReadyFile)
 	defer stopProfiles()
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

@@ -13,6 +13,8 @@ type options struct {
 	agent.Config
 	verbose             bool
 	cpuProfile, memProf string // hidden debugging aids (profile.go)
+	gcPercent           int    // memory policy (memory.go)
+	memoryLimit         string
 }
 
 func (o *options) register(fs *pflag.FlagSet) {
@@ -81,6 +83,8 @@ func (o *options) register(fs *pflag.FlagSet) {
 	fs.StringVar(&c.ClickHouseSpoolMax, "clickhouse-spool-max", c.ClickHouseSpoolMax, "--clickhouse: disk the spool under <data-dir>/clickhouse-spool may use while ClickHouse is unreachable; records past it are dropped, counted and alerted")
 	fs.StringVar(&c.History, "history", "badger", "where historical queries (db/flows, db/topk_flows, goProbe _query and probe query) read: badger (this probe's store) or clickhouse (the --clickhouse database: every probe's flows, interfaces named probe:iface; a probe parameter picks one)")
 	fs.BoolVar(&c.ExpireOffline, "expire-offline", false, "capture files: expire idle flows and hosts on the file's packet clock, as live interfaces do (default: keep every flow and host of the file, as ntopng does with a pcap)")
+	fs.IntVar(&o.gcPercent, "gc-percent", defaultGCPercent, "heap growth (percent of the live heap) between garbage collections: higher costs less CPU under churn and more memory (-1: Go's default, 100; GOGC overrides)")
+	fs.StringVar(&o.memoryLimit, "memory-limit", "", "heap size the garbage collector keeps the probe under whatever --gc-percent, e.g. 2GiB (0: none; default half the machine's or cgroup's memory; GOMEMLIMIT overrides)")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile until the ready file appears or the probe stops")
 	fs.StringVar(&o.memProf, "memprofile", "", "write an allocation profile when the ready file appears or the probe stops")
 	_ = fs.MarkHidden("cpuprofile")

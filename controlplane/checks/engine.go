@@ -44,6 +44,11 @@ type Engine struct {
 
 	exclDoc *confdoc.Doc[[]Exclusion] // alert exclusions (exclusions.go)
 	excl    *exclSet                  // nil: none
+
+	// hostPassFn, when set, replaces the host pass: the differential test
+	// runs the full walk passes made before they looked only at what
+	// changed.
+	hostPassFn func(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem
 }
 
 // The settings are one configuration document (confdoc).
@@ -270,6 +275,7 @@ type ifState struct {
 	losses           map[string]uint64 // system: loss counters at the last pass
 	arpSeq           uint64            // the last ARP association change raised (arp.go)
 	manyIPs          map[[6]byte]bool  // MACs over the mac_many_ips threshold, raised (arp.go)
+	hostPasses                         // what the host pass keeps between passes (host.go)
 }
 
 type engagedKey struct {
@@ -313,7 +319,11 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 			now = v.Clock()
 		}
 		out = e.flowPass(st, snap, ifc, v, now, final, out)
-		out = e.hostPass(st, snap, ifc, v, now, final, out)
+		if e.hostPassFn != nil {
+			out = e.hostPassFn(st, snap, ifc, v, now, final, out)
+		} else {
+			out = e.hostPass(st, snap, ifc, v, now, final, out)
+		}
 		out = e.behaviourPass(st, snap, ifc, v, now, out)
 		out = e.ifacePass(st, snap, ifc, v, now, out)
 		out = e.arpPass(st, snap, ifc, v, now, out)

@@ -537,17 +537,12 @@ func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 	fa.Related = flowRelated(f, fa.Related[:0])
 }
 
-// forgetGone drops the state of flows and hosts the last pass did not see
-// (they left the table).
+// forgetGone drops the state of flows the last pass did not see (they
+// left the table). The host pass forgets the hosts that left.
 func (e *Engine) forgetGone(st *ifState) {
 	for id, fs := range st.flows {
 		if fs.gen != st.gen {
 			delete(st.flows, id)
-		}
-	}
-	for k, hs := range st.hosts {
-		if hs.gen != st.gen {
-			delete(st.hosts, k)
 		}
 	}
 }

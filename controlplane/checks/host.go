@@ -3,6 +3,8 @@ package checks
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
+	"slices"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
@@ -25,6 +27,8 @@ type hostState struct {
 	totalAlerts                          uint64 // flow alerts it took part in and host alerts it raised
 
 	beh *hostBehaviour // local hosts only: their behaviour series
+
+	mark *passMark // the pass it was last evaluated at (see passMark); nil before
 }
 
 // host is the state of a host, made on first use (a flow pass may meet
@@ -113,86 +117,221 @@ const (
 	roleVictim
 )
 
+// hostPasses is what the host pass keeps between passes to look only at
+// the hosts that changed since the last one.
+//
+// A host's verdicts follow from its counters' growth since it was last
+// evaluated, over the interface's clock: a host whose counters did not
+// change raises no rate alert (its growth is zero), keeps a contacts
+// alert only if it has it engaged, and has a score only through alerted
+// flows. So a pass evaluates the hosts that changed since the last one
+// (the table lists them), those that changed but were not due yet (less
+// than minWindow since their last evaluation), and those with an engaged
+// host alert; every host after a settings change. What the other hosts'
+// evaluations would have changed is the time of their last evaluation,
+// which rates are measured from: see passMark.
+type hostPasses struct {
+	hostGen, hostVer uint64           // table generation and settings version of the last host pass
+	hostTable        *flowtable.Table // the table it looked at
+	hostPassed       bool
+	heads            []*passMark         // the marks clean hosts' evaluation times may move on from
+	pending          []pendingHost       // changed, not evaluated yet: looked at again once due
+	scored           []flowtable.HostKey // hosts with alerted flows in the last pass
+	visit            []hostVisit         // this pass's hosts (reused)
+}
+
+type pendingHost struct {
+	key flowtable.HostKey
+	hs  *hostState
+}
+
+type hostVisit struct {
+	h  *flowtable.Host
+	hs *hostState
+}
+
+// passMark is the time of a pass at which hosts were evaluated. A host
+// that was evaluated and then did not change is evaluated again (its
+// growth zero) by any pass minWindow or more after its last evaluation,
+// which only moves its last evaluation time to that pass. Hosts evaluated
+// at the same pass move together, so instead of every such host, the pass
+// moves its mark: a mark due at a pass points on to that pass's mark, and
+// a host's last evaluation time is the end of the chain from its own.
+type passMark struct {
+	at   int64
+	next *passMark
+}
+
+// resolve is the end of m's chain, with the chain shortened for the next
+// look.
+func (m *passMark) resolve() *passMark {
+	root := m
+	for root.next != nil {
+		root = root.next
+	}
+	for m != root {
+		m, m.next = m.next, root
+	}
+	return root
+}
+
 // hostPass evaluates the host checks and keeps host scores.
 func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
-	for _, hs := range st.hosts {
-		hs.scoreCli, hs.scoreSrv = [NumScoreCats]int{}, [NumScoreCats]int{}
-		hs.alertedCli, hs.alertedSrv, hs.blacklistedCli, hs.blacklistedSrv = 0, 0, 0, 0
+	hp := &st.hostPasses
+	full := !hp.hostPassed || snap.ver != hp.hostVer || hp.hostTable != ifc.Table
+	since := hp.hostGen
+	hp.hostGen, hp.hostVer, hp.hostTable, hp.hostPassed = v.Generation(), snap.ver, ifc.Table, true
+	for _, k := range hp.scored {
+		if hs := st.hosts[k]; hs != nil {
+			hs.scoreCli, hs.scoreSrv = [NumScoreCats]int{}, [NumScoreCats]int{}
+			hs.alertedCli, hs.alertedSrv, hs.blacklistedCli, hs.blacklistedSrv = 0, 0, 0, 0
+		}
 	}
+	mark := &passMark{at: now}
 	active := map[engagedKey]bool{}
-	v.AscendHosts(func(h *flowtable.Host) bool {
-		hs := st.host(h.Key)
-		if hs.at == 0 {
-			// Rates start at the host's first packet: a flood that began
-			// with the host counts from its start.
-			hs.at = h.FirstSeen
+	pending := hp.pending
+	hp.pending = nil
+	visit := func(h *flowtable.Host, hs *hostState) {
+		var due bool
+		out, due = e.hostChecks(st, snap, ifc, h, hs, mark, now, final, active, out)
+		if !due {
+			hp.pending = append(hp.pending, pendingHost{h.Key, hs})
 		}
-		hs.gen = st.gen
-		keepAnomalies(st, snap, hs, h.Key, active)
-		span := now - hs.at
-		if span < minWindow && (!final || hs.evaluated) {
-			keepEngaged(st, h.Key, active)
+	}
+	if full {
+		v.AscendHosts(func(h *flowtable.Host) bool {
+			visit(h, st.host(h.Key))
 			return true
+		})
+		for k, hs := range st.hosts {
+			if hs.gen != st.gen {
+				delete(st.hosts, k)
+			}
 		}
-		span = max(span, minWindow)
-		cur := countersOf(h)
-		d := diff(cur, hs.c)
-		perSec := func(n uint64) float64 { return float64(n) * 1e9 / float64(span) }
-		name := "" // made when an alert needs it: most hosts raise none
-		check := func(hc, id int, role int, value float64, unit string) {
-			th := snap.hostTh[hc]
-			if th <= 0 || value <= th || snap.excl.hostExcluded(h.Key.Addr, id) {
+	} else {
+		// The hosts that left: their state goes, unless they are back.
+		if !v.GoneHosts(since, func(k flowtable.HostKey) {
+			if v.Host(k) == nil {
+				delete(st.hosts, k)
+			}
+		}) {
+			for k := range st.hosts {
+				if v.Host(k) == nil {
+					delete(st.hosts, k)
+				}
+			}
+		}
+		list := hp.visit[:0]
+		add := func(h *flowtable.Host) {
+			if h == nil {
 				return
 			}
-			if name == "" {
-				name = h.Key.String()
+			hs := st.host(h.Key)
+			if hs.gen == st.gen {
+				return // already listed
 			}
-			k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: id}, name, uint8(role)}
-			active[k] = true
-			if st.engaged[k] == nil {
-				hs.totalAlerts++
+			hs.gen = st.gen
+			list = append(list, hostVisit{h, hs})
+		}
+		v.ChangedHosts(since, func(h *flowtable.Host) bool {
+			add(h)
+			return true
+		})
+		for _, p := range pending {
+			// Not due yet (and not changed, nor with an alert engaged: those
+			// are listed anyway): nothing to do but wait. Its state may be
+			// one it since lost, if it left and came back: then it is
+			// listed as changed.
+			if !final && now-p.hs.at < minWindow {
+				hp.pending = append(hp.pending, p)
+				continue
 			}
-			out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
-				a.Entity, a.EntityVal = alert.EntityHost, name
-				a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: hostAlertName(a, h), Local: h.Local,
-					IsAttacker: role == roleAttacker, IsVictim: role == roleVictim, Value: value, Threshold: th}
-				a.Info = fmt.Sprintf("%.0f %s > %.0f", value, unit, th)
-				a.Detail, _ = json.Marshal(map[string]any{"value": value, "threshold": th, "unit": unit,
-					"is_attacker": role == roleAttacker, "is_victim": role == roleVictim})
-			}, out)
+			add(v.Host(p.key))
 		}
-		check(hcSYNFlood, alert.HostSYNFlood, roleAttacker, perSec(d.synSent), "SYN/s sent")
-		check(hcSYNFlood, alert.HostSYNFlood, roleVictim, perSec(d.synRcvd), "SYN/s received")
-		check(hcSYNScan, alert.HostSYNScan, roleAttacker, perSec(sub(d.synSent, d.synAckRcvd)), "unanswered SYN/s sent")
-		check(hcSYNScan, alert.HostSYNScan, roleVictim, perSec(sub(d.synRcvd, d.synAckSent)), "unanswered SYN/s received")
-		check(hcFlowFlood, alert.HostFlowFlood, roleAttacker, perSec(d.flowsCli), "flows/s as client")
-		check(hcFlowFlood, alert.HostFlowFlood, roleVictim, perSec(d.flowsSrv), "flows/s as server")
-		check(hcICMPFlood, alert.HostICMPFlood, roleAttacker, perSec(d.icmpSent), "ICMP packets/s sent")
-		check(hcICMPFlood, alert.HostICMPFlood, roleVictim, perSec(d.icmpRcvd), "ICMP packets/s received")
-		check(hcTrafficVolume, alert.HostPktThreshold, roleNone, perSec(d.bytes)*60, "bytes/minute")
-		if snap.contacts {
-			dns, ntp, smtp, _ := h.ServerContacts()
-			check(hcDNSContacts, alert.HostDNSContacts, roleAttacker, float64(dns), "DNS servers")
-			check(hcNTPContacts, alert.HostNTPContacts, roleAttacker, float64(ntp), "NTP servers")
-			check(hcSMTPContacts, alert.HostSMTPContacts, roleAttacker, float64(smtp), "SMTP servers")
+		for k, a := range st.engaged {
+			if k.t.Family != alert.FamilyHost || a.Host == nil {
+				continue
+			}
+			if addr, err := netip.ParseAddr(a.Host.IP); err == nil {
+				add(v.Host(flowtable.HostKey{Addr: addr, VLAN: a.Host.VLAN}))
+			}
 		}
-		hs.c, hs.at, hs.evaluated = cur, now, true
-		return true
-	})
+		// A walk of every host raises alerts in address order: the few
+		// hosts that raise one are put in that order.
+		base := len(out)
+		var raised []hostVisit // the hosts that raised, with their alerts' span in out as from, to
+		var spans [][2]int
+		for _, x := range list {
+			n := len(out)
+			visit(x.h, x.hs)
+			if len(out) > n {
+				raised = append(raised, x)
+				spans = append(spans, [2]int{n, len(out)})
+			}
+		}
+		if len(raised) > 1 {
+			idx := make([]int, len(raised))
+			for i := range idx {
+				idx[i] = i
+			}
+			slices.SortFunc(idx, func(a, b int) int {
+				switch ka, kb := raised[a].h.Key, raised[b].h.Key; {
+				case ka.Less(kb):
+					return -1
+				case kb.Less(ka):
+					return 1
+				}
+				return 0
+			})
+			sorted := make([]emitItem, 0, len(out)-base)
+			for _, i := range idx {
+				sorted = append(sorted, out[spans[i][0]:spans[i][1]]...)
+			}
+			copy(out[base:], sorted)
+		}
+		clear(list)
+		hp.visit = list[:0]
+	}
+	// The marks due at this pass move on to it.
+	heads := make([]*passMark, 0, len(hp.heads)+1)
+	for _, m := range hp.heads {
+		switch {
+		case now-m.at >= minWindow:
+			m.next = mark
+		case m.at == now:
+			mark.next = m // two passes at one time: one mark
+			heads = append(heads, m)
+		default:
+			heads = append(heads, m)
+		}
+	}
+	if mark.next == nil {
+		heads = append(heads, mark)
+	}
+	hp.heads = heads
+
 	// Scores come from the alerted flows the hosts take part in.
+	hp.scored = hp.scored[:0]
+	score := func(k flowtable.HostKey) *hostState {
+		hs := st.hosts[k]
+		if hs != nil && hs.alertedCli == 0 && hs.alertedSrv == 0 {
+			hp.scored = append(hp.scored, k)
+		}
+		return hs
+	}
 	for _, fs := range st.flows {
 		if fs.alert == nil || fs.gen != st.gen {
 			continue
 		}
 		bl := fs.has(alert.FlowBlacklisted)
-		if hs := st.hosts[fs.cli]; hs != nil {
+		if hs := score(fs.cli); hs != nil {
 			addScores(&hs.scoreCli, fs.cliScore)
 			hs.alertedCli++
 			if bl {
 				hs.blacklistedCli++
 			}
 		}
-		if hs := st.hosts[fs.srv]; hs != nil {
+		if hs := score(fs.srv); hs != nil {
 			addScores(&hs.scoreSrv, fs.srvScore)
 			hs.alertedSrv++
 			if bl {
@@ -201,10 +340,30 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		}
 	}
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
-		v.AscendHosts(func(h *flowtable.Host) bool {
-			hs := st.hosts[h.Key]
+		// The few over the threshold, in address order as a walk of every
+		// host raises them.
+		var over []flowtable.HostKey
+		for _, k := range hp.scored {
+			if hs := st.hosts[k]; float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th {
+				over = append(over, k)
+			}
+		}
+		slices.SortFunc(over, func(a, b flowtable.HostKey) int {
+			switch {
+			case a.Less(b):
+				return -1
+			case b.Less(a):
+				return 1
+			}
+			return 0
+		})
+		for _, k := range over {
+			hs, h := st.hosts[k], v.Host(k)
+			if h == nil {
+				continue
+			}
 			score := float64(sumScores(hs.scoreCli) + sumScores(hs.scoreSrv))
-			if score > th && !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
+			if !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}
 				active[k] = true
@@ -217,8 +376,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 					a.Info = fmt.Sprintf("score %.0f > %.0f", score, th)
 				}, out)
 			}
-			return true
-		})
+		}
 	}
 	// Host alerts whose condition ended (or whose host left) are released.
 	for k, a := range st.engaged {
@@ -228,6 +386,75 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		}
 	}
 	return out
+}
+
+// hostChecks evaluates one host's checks if it is due (minWindow after its
+// last evaluation, or a capture's end for one never evaluated): due is
+// false when it is not, and the host waits for a later pass.
+func (e *Engine) hostChecks(st *ifState, snap *snapshot, ifc Iface, h *flowtable.Host, hs *hostState, mark *passMark, now int64, final bool, active map[engagedKey]bool, out []emitItem) (_ []emitItem, due bool) {
+	if hs.mark != nil {
+		// Moved on by the passes that found it unchanged.
+		hs.mark = hs.mark.resolve()
+		hs.at = hs.mark.at
+	}
+	if hs.at == 0 {
+		// Rates start at the host's first packet: a flood that began
+		// with the host counts from its start.
+		hs.at = h.FirstSeen
+	}
+	hs.gen = st.gen
+	keepAnomalies(st, snap, hs, h.Key, active)
+	span := now - hs.at
+	if span < minWindow && (!final || hs.evaluated) {
+		keepEngaged(st, h.Key, active)
+		return out, false
+	}
+	span = max(span, minWindow)
+	cur := countersOf(h)
+	d := diff(cur, hs.c)
+	perSec := func(n uint64) float64 { return float64(n) * 1e9 / float64(span) }
+	name := "" // made when an alert needs it: most hosts raise none
+	check := func(hc, id int, role int, value float64, unit string) {
+		th := snap.hostTh[hc]
+		if th <= 0 || value <= th || snap.excl.hostExcluded(h.Key.Addr, id) {
+			return
+		}
+		if name == "" {
+			name = h.Key.String()
+		}
+		k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: id}, name, uint8(role)}
+		active[k] = true
+		if st.engaged[k] == nil {
+			hs.totalAlerts++
+		}
+		out = e.engage(st, k, ifc.ID, now, func(a *alert.Alert) {
+			a.Entity, a.EntityVal = alert.EntityHost, name
+			a.Host = &alert.HostAlert{IP: h.Key.Addr.String(), VLAN: h.Key.VLAN, Name: hostAlertName(a, h), Local: h.Local,
+				IsAttacker: role == roleAttacker, IsVictim: role == roleVictim, Value: value, Threshold: th}
+			a.Info = fmt.Sprintf("%.0f %s > %.0f", value, unit, th)
+			a.Detail, _ = json.Marshal(map[string]any{"value": value, "threshold": th, "unit": unit,
+				"is_attacker": role == roleAttacker, "is_victim": role == roleVictim})
+		}, out)
+	}
+	if d != (hostCounters{}) {
+		check(hcSYNFlood, alert.HostSYNFlood, roleAttacker, perSec(d.synSent), "SYN/s sent")
+		check(hcSYNFlood, alert.HostSYNFlood, roleVictim, perSec(d.synRcvd), "SYN/s received")
+		check(hcSYNScan, alert.HostSYNScan, roleAttacker, perSec(sub(d.synSent, d.synAckRcvd)), "unanswered SYN/s sent")
+		check(hcSYNScan, alert.HostSYNScan, roleVictim, perSec(sub(d.synRcvd, d.synAckSent)), "unanswered SYN/s received")
+		check(hcFlowFlood, alert.HostFlowFlood, roleAttacker, perSec(d.flowsCli), "flows/s as client")
+		check(hcFlowFlood, alert.HostFlowFlood, roleVictim, perSec(d.flowsSrv), "flows/s as server")
+		check(hcICMPFlood, alert.HostICMPFlood, roleAttacker, perSec(d.icmpSent), "ICMP packets/s sent")
+		check(hcICMPFlood, alert.HostICMPFlood, roleVictim, perSec(d.icmpRcvd), "ICMP packets/s received")
+		check(hcTrafficVolume, alert.HostPktThreshold, roleNone, perSec(d.bytes)*60, "bytes/minute")
+	}
+	if snap.contacts {
+		dns, ntp, smtp, _ := h.ServerContacts()
+		check(hcDNSContacts, alert.HostDNSContacts, roleAttacker, float64(dns), "DNS servers")
+		check(hcNTPContacts, alert.HostNTPContacts, roleAttacker, float64(ntp), "NTP servers")
+		check(hcSMTPContacts, alert.HostSMTPContacts, roleAttacker, float64(smtp), "SMTP servers")
+	}
+	hs.c, hs.at, hs.evaluated, hs.mark = cur, now, true, mark
+	return out, true
 }
 
 // keepEngaged marks a host's engaged alerts as still active when its rates

@@ -213,6 +213,7 @@ func (t *Table) expireLocked() {
 		if t.clock-h.LastSeen > int64(idle) {
 			delete(t.hosts, k)
 			h.gone = true
+			t.hostGoneLocked(h)
 			t.byIP.Delete(hostItem{id: k})
 			if h.Local {
 				t.numLocal--

@@ -490,6 +490,10 @@ type Host struct {
 	DHCPName                    string // the name its MAC's DHCP client gave
 	Alias                       string // set by the operator (set/host/alias)
 
+	// The generation of the first View that sees its last change (0:
+	// none yet), as logged for readers of what changed (changed.go); beside the counters
+	// a sync writes, in the cache line it brings in anyway.
+	changed                     uint64
 	Traffic                     DirCounters
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64

@@ -11,11 +11,13 @@ import (
 // hosts (View), on every tick, and before flows leave the table.
 func (t *Table) syncLocked() {
 	t.syncs++
+	t.inSync = true
 	for _, f := range t.dirty {
 		t.syncFlowLocked(f)
 		f.dirty = false
 		f.synced = t.syncs
 	}
+	t.inSync = false
 	clear(t.dirty)
 	t.dirty = t.dirty[:0]
 }
@@ -32,6 +34,8 @@ func (t *Table) markDirtyLocked(f *Flow) {
 // syncFlowLocked applies one flow's pending packets (it stays on the dirty
 // list if it is there).
 func (t *Table) syncFlowLocked(f *Flow) {
+	t.hostChangedLocked(f.cli)
+	t.hostChangedLocked(f.srv)
 	for dir := dirC2S; dir <= dirS2C; dir++ {
 		pk, by := f.pendPkts[dir], f.pendBytes[dir]
 		if pk == 0 {

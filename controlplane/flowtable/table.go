@@ -117,6 +117,13 @@ type Table struct {
 	// the state lives here rather than in every Flow.
 	quic      map[*Flow]*quicPending
 	quicSwept int64 // table clock of the last sweep of abandoned entries
+
+	// Hosts in the order they changed, and those that left (changed.go).
+	changed     []changedHost
+	gone        []goneHost
+	goneFloor   uint64 // generation up to which the log was trimmed
+	goneTrimmed bool
+	inSync      bool // syncLocked is applying flows to their hosts
 }
 
 // New creates an empty table.
@@ -269,6 +276,8 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 		return nil
 	}
 	f.cli, f.srv = cli, srv
+	t.hostChangedLocked(cli) // flow counts and contacts
+	t.hostChangedLocked(srv)
 	f.HashID = uint32(t.cfg.IfID&0xff)<<24 | t.nextHashID&0xffffff
 	t.nextHashID++
 	cli.ActiveAsClient++
@@ -321,6 +330,7 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	h.Alias = t.alias[k]
 	t.hosts[id] = h
 	t.byIP.ReplaceOrInsert(hostItem{id, h})
+	t.hostChangedLocked(h)
 	if h.Local {
 		t.numLocal++
 	}

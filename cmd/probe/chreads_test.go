@@ -259,11 +259,13 @@ func TestAlertListsFromClickHouse(t *testing.T) {
 	rows := 0
 	for _, path := range lists {
 		for _, auth := range []map[string]string{admin, scoped} {
-			// Answers show times relative to now: a second boundary
-			// between the two calls is tried again.
+			// The sink sends a batch a second, so the last alerts of a
+			// list may still be on their way; answers also show times
+			// relative to now (a second boundary between the two calls).
+			// Both are asked again until they agree, for 30 s at most.
 			var got, want string
-			for range 3 {
-				if want, got = get(a, path, auth), get(b, path, auth); got == want {
+			for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+				if want, got = get(a, path, auth), get(b, path, auth); got == want || time.Now().After(deadline) {
 					break
 				}
 			}

@@ -1,13 +1,9 @@
 package xdp
 
 import (
-	"net"
 	"runtime"
 	"testing"
 
-	"github.com/cilium/ebpf"
-
-	"github.com/probe-appliance/probe/dataplane/flow"
 	"github.com/probe-appliance/probe/internal/testnet"
 )
 
@@ -19,7 +15,6 @@ import (
 // budget maps and credits see no reader: the socket gets credits enough
 // for every run.
 func BenchmarkNewFlowsSlowPath(b *testing.B) {
-	const flows = 20_000
 	d := load(b, 1<<15)
 	pair := testnet.VethPairNamed(b, "dq")
 	x, err := d.OpenXSK(pair.Capture, 0)
@@ -30,50 +25,19 @@ func BenchmarkNewFlowsSlowPath(b *testing.B) {
 	benchCredits(x)
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	old := tcp4(b, "192.168.1.10", "93.184.216.34", 40000, 443, false, true, 0, 0)
-	runAll := func(frames [][]byte) float64 {
-		start := threadCPU(b)
-		for _, f := range frames {
-			if _, err := d.Program().Run(&ebpf.RunOptions{Data: f}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return float64((threadCPU(b) - start).Nanoseconds()) / float64(len(frames))
-	}
-	drainAll := func() {
-		if _, err := d.Drain(func(*flow.Delta) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	same := make([][]byte, flows)
-	for i := range same {
-		same[i] = append([]byte(nil), old...)
-	}
+	nf := newFlowRig(b, d)
 	// The existing flow: past its slow-path budget.
-	runAll(same[:8])
-	next := 0
-	newFrames := func() [][]byte {
-		fresh := make([][]byte, flows)
-		for j := range fresh {
-			src := net.IPv4(10, 100+byte(next>>16), byte(next>>8), byte(next)).String()
-			fresh[j] = tcp4(b, src, "192.0.2.7", uint16(1024+next%60000), 80, false, true, 0, 0)
-			next++
-		}
-		return fresh
-	}
-	for i := 0; i < 10; i++ {
-		runAll(newFrames())
-		drainAll()
-	}
+	nf.run(nf.same[:8])
+	nf.warm()
 	m := best{}
 	for i := 0; i < b.N; i++ {
 		for r := 0; r < rounds; r++ {
-			fresh := newFrames()
-			drainAll()
-			runAll(same[:1])
-			existing := runAll(same)
+			fresh := nf.newFrames()
+			nf.drain()
+			nf.run(nf.same[:1])
+			existing := nf.run(nf.same)
 			m.add("existing", existing)
-			m.add("new-extra", runAll(fresh)-existing)
+			m.add("new-extra", nf.run(fresh)-existing)
 		}
 	}
 	b.ReportMetric(m["existing"], "existing-flow-cpu-ns/run")

@@ -209,62 +209,87 @@ func BenchmarkDrain100k(b *testing.B) {
 // flows than it remembers before the rounds start, so that a new flow
 // also pays for pushing an old one out, as under churn.
 func BenchmarkNewFlows(b *testing.B) {
-	const flows = 20_000
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	d := load(b, 1<<15)
-	old := tcp4(b, "192.168.1.10", "93.184.216.34", 40000, 443, false, true, 0, 0)
-	runAll := func(frames [][]byte) float64 {
-		start := threadCPU(b)
-		for _, f := range frames {
-			if _, err := d.Program().Run(&ebpf.RunOptions{Data: f}); err != nil {
-				b.Fatal(err)
-			}
-		}
-		return float64((threadCPU(b) - start).Nanoseconds()) / float64(len(frames))
-	}
-	drainAll := func() {
-		if _, err := d.Drain(func(*flow.Delta) {}); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// Copies of one frame in as many buffers as the new flows use, so
-	// both read frames the caches have not seen for a while.
-	same := make([][]byte, flows)
-	for i := range same {
-		same[i] = append([]byte(nil), old...)
-	}
-	next := 0
-	newFrames := func() [][]byte {
-		fresh := make([][]byte, flows)
-		for j := range fresh {
-			src := net.IPv4(10, 100+byte(next>>16), byte(next>>8), byte(next)).String()
-			fresh[j] = tcp4(b, src, "192.0.2.7", uint16(1024+next%60000), 80, false, true, 0, 0)
-			next++
-		}
-		return fresh
-	}
+	nf := newFlowRig(b, load(b, 1<<15))
 	// 200 000 flows: more than the maps remember (4 × 2^15 here).
-	for i := 0; i < 10; i++ {
-		runAll(newFrames())
-		drainAll()
-	}
+	nf.warm()
 	m := best{}
 	for i := 0; i < b.N; i++ {
 		for r := 0; r < rounds; r++ {
-			fresh := newFrames()
-			drainAll()
-			runAll(same[:1])
-			existing := runAll(same)
+			fresh := nf.newFrames()
+			nf.drain()
+			nf.run(nf.same[:1])
+			existing := nf.run(nf.same)
 			m.add("existing", existing)
-			m.add("new-extra", runAll(fresh)-existing)
-			drainAll()
-			runAll(same[:1])
-			m.add("seen-before-extra", runAll(fresh)-runAll(same))
+			m.add("new-extra", nf.run(fresh)-existing)
+			nf.drain()
+			nf.run(nf.same[:1])
+			m.add("seen-before-extra", nf.run(fresh)-nf.run(nf.same))
 		}
 	}
 	b.ReportMetric(m["existing"], "existing-flow-cpu-ns/run")
 	b.ReportMetric(m["new-extra"], "new-flow-extra-ns/packet")
 	b.ReportMetric(m["seen-before-extra"], "first-in-generation-extra-ns/packet")
 	b.ReportMetric(0, "ns/op")
+}
+
+// newFlows is the rig of the new-flow benchmarks: frames of one existing
+// flow and of brand-new flows, run through the program one
+// BPF_PROG_TEST_RUN at a time on the calling thread's CPU clock (the
+// caller locks the thread).
+type newFlows struct {
+	b    *testing.B
+	d    *Dataplane
+	same [][]byte // copies of one frame in as many buffers as the new flows use, so both read frames the caches have not seen for a while
+	next int      // the next new flow's number
+}
+
+const newFlowsPerRound = 20_000
+
+func newFlowRig(b *testing.B, d *Dataplane) *newFlows {
+	old := tcp4(b, "192.168.1.10", "93.184.216.34", 40000, 443, false, true, 0, 0)
+	nf := &newFlows{b: b, d: d, same: make([][]byte, newFlowsPerRound)}
+	for i := range nf.same {
+		nf.same[i] = append([]byte(nil), old...)
+	}
+	return nf
+}
+
+// run is the CPU time per frame of running frames through the program.
+func (nf *newFlows) run(frames [][]byte) float64 {
+	start := threadCPU(nf.b)
+	for _, f := range frames {
+		if _, err := nf.d.Program().Run(&ebpf.RunOptions{Data: f}); err != nil {
+			nf.b.Fatal(err)
+		}
+	}
+	return float64((threadCPU(nf.b) - start).Nanoseconds()) / float64(len(frames))
+}
+
+func (nf *newFlows) drain() {
+	if _, err := nf.d.Drain(func(*flow.Delta) {}); err != nil {
+		nf.b.Fatal(err)
+	}
+}
+
+// newFrames is one frame of each of newFlowsPerRound flows never sent.
+func (nf *newFlows) newFrames() [][]byte {
+	fresh := make([][]byte, newFlowsPerRound)
+	for j := range fresh {
+		src := net.IPv4(10, 100+byte(nf.next>>16), byte(nf.next>>8), byte(nf.next)).String()
+		fresh[j] = tcp4(nf.b, src, "192.0.2.7", uint16(1024+nf.next%60000), 80, false, true, 0, 0)
+		nf.next++
+	}
+	return fresh
+}
+
+// warm sends ten rounds of new flows, each drained: the program has then
+// seen more flows than it remembers, so that a new flow also pays for
+// pushing an old one out, as under churn.
+func (nf *newFlows) warm() {
+	for i := 0; i < 10; i++ {
+		nf.run(nf.newFrames())
+		nf.drain()
+	}
 }

@@ -51,21 +51,11 @@ var goQueries = []query.Args{
 // interfaces are named probe:iface and a bare name takes every probe's.
 func TestGoQueryAnswersAsBadger(t *testing.T) {
 	srv := chtest.Start(t)
-	st := tempStore(t)
 	const base = 1_700_000_100
 	recs := append(history(1500, 3, base, 11), history(700, 1, base+200, 12)...)
-	if err := st.WriteFlows(recs); err != nil {
-		t.Fatal(err)
-	}
-	s := openSink(t, srv.Addr, "p1", t.TempDir(), 64<<20)
-	s.WriteFlows(recs)
-	other := openSink(t, srv.Addr, "p2", t.TempDir(), 64<<20)
+	st := badgerAndSink(t, srv.Addr, recs)
 	otherRecs := history(300, 3, base, 13)
-	other.WriteFlows(otherRecs)
-	drain(t, s)
-	drain(t, other)
-	s.Close()
-	other.Close()
+	sendFlows(t, srv.Addr, "p2", otherRecs)
 	// Probe p3's store was started afresh: id 3 named ethA, then ethB.
 	for i, name := range []string{"ethA", "ethB"} {
 		fresh, err := Open(Config{Target: Target{Addr: srv.Addr, Database: "fleet"}, Probe: "p3", SpoolDir: t.TempDir(),
@@ -373,26 +363,10 @@ func FuzzGoQueryCondition(f *testing.F) {
 func BenchmarkGoQuery(b *testing.B) {
 	const n = 200_000
 	srv := chtest.Start(b)
-	st := tempStore(b)
 	const base = 1_700_000_000
-	recs := history(n, 0, base, 9)
-	for i := 0; i < n; i += 10000 {
-		if err := st.WriteFlows(recs[i : i+10000]); err != nil {
-			b.Fatal(err)
-		}
-	}
-	s, err := Open(Config{Target: Target{Addr: srv.Addr, Database: "fleet"}, Probe: "bench", SpoolDir: b.TempDir(),
-		SpoolMaxBytes: 1 << 30, BatchRows: 50000, FlushEvery: time.Hour, IfName: func(uint16) string { return "eth0" }})
-	if err != nil {
-		b.Fatal(err)
-	}
-	s.WriteFlows(recs)
+	st := benchBackends(b, srv.Addr, history(n, 0, base, 9), func(uint16) string { return "eth0" }, 10*time.Minute)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	if err := s.Drain(ctx); err != nil {
-		b.Fatal(err)
-	}
-	s.Close()
 	rd := fleetReader(b, srv.Addr)
 	gq, err := rd.GoQuery(ctx, "bench")
 	if err != nil {

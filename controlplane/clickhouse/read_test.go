@@ -115,20 +115,10 @@ func canon(rows []map[string]any) []string {
 // without it.
 func TestReaderAnswersAsBadger(t *testing.T) {
 	srv := chtest.Start(t)
-	st := tempStore(t)
 	const base = 1_700_000_100
 	recs := history(400, 3, base, 1)
-	if err := st.WriteFlows(recs); err != nil {
-		t.Fatal(err)
-	}
-	s := openSink(t, srv.Addr, "p1", t.TempDir(), 64<<20)
-	s.WriteFlows(recs)
-	other := openSink(t, srv.Addr, "p2", t.TempDir(), 64<<20)
-	other.WriteFlows(history(100, 3, base, 2))
-	drain(t, s)
-	drain(t, other)
-	s.Close()
-	other.Close()
+	st := badgerAndSink(t, srv.Addr, recs)
+	sendFlows(t, srv.Addr, "p2", history(100, 3, base, 2))
 
 	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -386,5 +376,27 @@ func tempStore(tb testing.TB) *store.Store {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
+// sendFlows writes recs to ClickHouse through a sink of probe, drained
+// and closed before it returns.
+func sendFlows(t *testing.T, addr, probe string, recs []store.FlowRecord) {
+	t.Helper()
+	s := openSink(t, addr, probe, t.TempDir(), 64<<20)
+	s.WriteFlows(recs)
+	drain(t, s)
+	s.Close()
+}
+
+// badgerAndSink puts the same records in a temporary Badger store and, as
+// probe p1, in ClickHouse: the two sides of a differential test.
+func badgerAndSink(t *testing.T, addr string, recs []store.FlowRecord) *store.Store {
+	t.Helper()
+	st := tempStore(t)
+	if err := st.WriteFlows(recs); err != nil {
+		t.Fatal(err)
+	}
+	sendFlows(t, addr, "p1", recs)
 	return st
 }

@@ -51,16 +51,8 @@ func tieRecords(ifid uint16, base int64) []store.FlowRecord {
 // the same value at the same rank.
 func TestTopKRankedAsBadger(t *testing.T) {
 	srv := chtest.Start(t)
-	st := tempStore(t)
 	const base = 1_700_000_100
-	recs := tieRecords(4, base)
-	if err := st.WriteFlows(recs); err != nil {
-		t.Fatal(err)
-	}
-	s := openSink(t, srv.Addr, "p1", t.TempDir(), 64<<20)
-	s.WriteFlows(recs)
-	drain(t, s)
-	s.Close()
+	st := badgerAndSink(t, srv.Addr, tieRecords(4, base))
 	rd := fleetReader(t, srv.Addr)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

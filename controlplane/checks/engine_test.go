@@ -238,13 +238,7 @@ func TestFlowChecks(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
-			for _, p := range c.pkts {
-				tb.HandlePacket(p, decode.ErrNone)
-			}
-			e.Run(Iface{Table: tb}, 0, true)
-			var got []alert.Alert
-			_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, *a); return nil })
+			got := judgeCapture(e, c.pkts)
 			if c.want == nil {
 				if len(got) != 0 {
 					t.Fatalf("alerts %+v, want none", got)
@@ -442,4 +436,23 @@ func TestSystemLossAlert(t *testing.T) {
 	if n != 1 || len(s.got) != 1 {
 		t.Errorf("%d stored, %d notified; want 1 and 1", n, len(s.got))
 	}
+}
+
+// judgeCapture puts pkts in a new offline table of the lan and runs the
+// final pass of a capture file over it: the alerts stored after it.
+func judgeCapture(e *Engine, pkts []*decode.Packet) []alert.Alert {
+	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+	for _, p := range pkts {
+		tb.HandlePacket(p, decode.ErrNone)
+	}
+	e.Run(Iface{Table: tb}, 0, true)
+	return storedAlerts(e)
+}
+
+// storedAlerts is every alert the engine's archive holds for interface 0,
+// oldest first.
+func storedAlerts(e *Engine) []alert.Alert {
+	var got []alert.Alert
+	_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, *a); return nil })
+	return got
 }

@@ -68,13 +68,7 @@ func TestExclusionsStopFlowAlerts(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
-			for _, p := range c.pkts {
-				tb.HandlePacket(p, decode.ErrNone)
-			}
-			e.Run(Iface{Table: tb}, 0, true)
-			var got []alert.Alert
-			_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, *a); return nil })
+			got := judgeCapture(e, c.pkts)
 			if c.want == nil {
 				if len(got) != 0 || len(s.got) != 0 {
 					t.Fatalf("alerts %+v, notified %d, want none", got, len(s.got))

@@ -48,8 +48,7 @@ func TestURLInjectionAlerts(t *testing.T) {
 			tb.HandlePacket(p, decode.ErrNone)
 		}
 		e.Run(Iface{Table: tb}, 0, true)
-		var got []alert.Alert
-		_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, *a); return nil })
+		got := storedAlerts(e)
 		st.Close()
 		if c.keys == nil {
 			if len(got) != 0 {

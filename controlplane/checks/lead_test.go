@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
-	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
@@ -61,13 +60,7 @@ func TestExpiredSelfSignedCertificateLeadsWithExpired(t *testing.T) {
 	defer st.Close()
 	var s sink
 	e := newEngine(t, st, &s)
-	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
-	for _, p := range pkts {
-		tb.HandlePacket(p, decode.ErrNone)
-	}
-	e.Run(Iface{Table: tb}, 0, true)
-	var got []alert.Alert
-	_ = e.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error { got = append(got, *a); return nil })
+	got := judgeCapture(e, pkts)
 	if len(got) != 1 || got[0].Flow == nil {
 		t.Fatalf("alerts %+v, want one flow alert", got)
 	}

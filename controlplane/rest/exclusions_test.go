@@ -183,14 +183,10 @@ func TestAlertExclusionDeleteAlerts(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
+	addExclusions(t, s, boss,
 		"type=host&alert_addr=10.0.0.1&subdir=host&host_alert_key=6&delete_alerts=true",
 		"type=host&alert_addr=10.0.0.1&subdir=flow&flow_alert_key=26&delete_alerts=true",
-	} {
-		if env := decodeEnv[json.RawMessage](t, scopeDo(s, "POST", "/lua/pro/rest/v2/add/alert/exclusion.lua?"+q, boss).Response.Body()); env.RCStr != "OK" {
-			t.Fatalf("%s: %+v", q, env)
-		}
-	}
+	)
 	var left []string
 	_ = eng.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error {
 		if a.Host != nil {
@@ -252,14 +248,10 @@ func TestMACAndCertificateExclusionCalls(t *testing.T) {
 func TestMACAndCertificateExclusionsExportImport(t *testing.T) {
 	s, eng := newExclusionServer(t, t.TempDir())
 	boss := basicAuth("boss", "pw-boss")
-	for _, q := range []string{
+	addExclusions(t, s, boss,
 		"type=mac&alert_addr=02:00:00:00:0a:66&mac_alert_key=4223",
-		"type=certificate&" + url.Values{"alert_certificate": {"CN=appliance.local"}}.Encode(),
-	} {
-		if env := decodeEnv[json.RawMessage](t, scopeDo(s, "POST", "/lua/pro/rest/v2/add/alert/exclusion.lua?"+q, boss).Response.Body()); env.RCStr != "OK" {
-			t.Fatalf("add %s: %+v", q, env)
-		}
-	}
+		"type=certificate&"+url.Values{"alert_certificate": {"CN=appliance.local"}}.Encode(),
+	)
 	exp := decodeEnv[configEnvelope](t, scopeDo(s, "GET", "/lua/rest/v1/export/all/config.lua", boss).Response.Body())
 	var all map[string]json.RawMessage
 	if err := json.Unmarshal(exp.Rsp.Modules["all"], &all); err != nil {
@@ -307,14 +299,10 @@ func TestMACAndCertificateExclusionDeleteAlerts(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	for _, q := range []string{
+	addExclusions(t, s, boss,
 		"type=mac&alert_addr=02:00:00:00:0a:66&mac_alert_key=4223&delete_alerts=true",
 		"type=certificate&alert_certificate=cn%3Dappliance.local&delete_alerts=true",
-	} {
-		if env := decodeEnv[json.RawMessage](t, scopeDo(s, "POST", "/lua/pro/rest/v2/add/alert/exclusion.lua?"+q, boss).Response.Body()); env.RCStr != "OK" {
-			t.Fatalf("%s: %+v", q, env)
-		}
-	}
+	)
 	var left []string
 	_ = eng.Archive().Scan(0, alert.Filter{}, func(a *alert.Alert) error {
 		if a.Flow != nil {
@@ -359,6 +347,17 @@ func runExclSteps(t *testing.T, s *Server, steps []exclStep) {
 		}
 		if st.wantRsp != "" && string(env.Rsp) != st.wantRsp {
 			t.Errorf("step %d %s %s: rsp\n %s\nwant\n %s", i, st.method, uri, env.Rsp, st.wantRsp)
+		}
+	}
+}
+
+// addExclusions adds each exclusion (the query of an add/alert/exclusion
+// call) as the given user; each must be answered OK.
+func addExclusions(t *testing.T, s *Server, who map[string]string, queries ...string) {
+	t.Helper()
+	for _, q := range queries {
+		if env := decodeEnv[json.RawMessage](t, scopeDo(s, "POST", "/lua/pro/rest/v2/add/alert/exclusion.lua?"+q, who).Response.Body()); env.RCStr != "OK" {
+			t.Fatalf("add %s: %+v", q, env)
 		}
 	}
 }

@@ -390,7 +390,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 	checksNow := func() []checkConf {
 		var cs []checkConf
-		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
+		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/list.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
 			t.Fatalf("checks config: %s", a.body)
 		}
 		return cs
@@ -463,7 +463,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		Unit      string  `json:"unit"`
 	}
 	var withUnit []thresholdConf
-	if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &withUnit) != nil {
+	if a := p.call(t, "GET", "/lua/rest/v1/get/checks/list.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &withUnit) != nil {
 		t.Fatalf("checks config: %s", a.body)
 	}
 	j := slices.IndexFunc(withUnit, func(c thresholdConf) bool { return c.Unit != "" })
@@ -477,7 +477,7 @@ func TestConsoleInABrowser(t *testing.T) {
 		chromedp.Click(css(`button[aria-label="Save `+tc.Title+` threshold"]`)), chromedp.WaitVisible(css(`#checks-status`)))
 	thresholdNow := func() float64 {
 		var cs []thresholdConf
-		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/config.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
+		if a := p.call(t, "GET", "/lua/rest/v1/get/checks/list.lua", "", admin); a.env.RC != 0 || json.Unmarshal(a.env.Rsp, &cs) != nil {
 			t.Fatalf("checks config: %s", a.body)
 		}
 		for _, c := range cs {

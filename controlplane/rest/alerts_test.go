@@ -146,7 +146,7 @@ func TestCheckSettingsOverREST(t *testing.T) {
 			t.Fatalf("%s: %s", uri, ctx.Response.Body())
 		}
 	}
-	ctx := do(s, "/lua/rest/v1/get/checks/config.lua", nil)
+	ctx := do(s, "/lua/rest/v1/get/checks/list.lua", nil)
 	type check struct {
 		Subdir    string   `json:"check_subdir"`
 		Key       string   `json:"script_key"`
@@ -171,7 +171,7 @@ func TestCheckSettingsOverREST(t *testing.T) {
 	if string(ctx.Response.Body()) != `{"success":true}` {
 		t.Errorf("toggle: %s", ctx.Response.Body())
 	}
-	for _, c := range decodeEnv[[]check](t, do(s, "/lua/rest/v1/get/checks/config.lua", nil).Response.Body()).Rsp {
+	for _, c := range decodeEnv[[]check](t, do(s, "/lua/rest/v1/get/checks/list.lua", nil).Response.Body()).Rsp {
 		if c.Enabled {
 			t.Errorf("%s enabled after toggle disable", c.Key)
 		}

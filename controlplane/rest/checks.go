@@ -1,6 +1,8 @@
 package rest
 
 import (
+	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 
@@ -22,39 +24,102 @@ func (s *Server) checksOrNotEnabled(r *request) (RC, any, bool) {
 	return RCOK, nil, true
 }
 
+// getChecksConfig answers ntopng's configset: every check under its
+// subdir and hook with its switch and script_conf. With download set it
+// is the bare document as a file, as ntopng's download link gives it.
 func (s *Server) getChecksConfig(r *request) (RC, any) {
+	if rc, rsp, ok := s.checksOrNotEnabled(r); !ok {
+		return rc, rsp
+	}
+	cs := checks.ConfigSetOf(s.cfg.Checks.Config())
+	if r.params["download"] != "" {
+		body, err := json.Marshal(cs)
+		if err != nil {
+			return errorAnswer(fmt.Errorf("checks configuration: %w", err))
+		}
+		r.ctx.SetContentType("application/json")
+		r.ctx.Response.Header.Set("Content-Disposition", `attachment; filename="checks_config.json"`)
+		r.ctx.SetBody(body)
+		return pageAnswer, nil
+	}
+	return RCOK, cs
+}
+
+// setChecksConfig applies a configset (set/checks/config's JSON
+// parameter): the checks it names change, the others keep their
+// configuration; a document with any error changes nothing.
+func (s *Server) setChecksConfig(r *request) (RC, any) {
+	if rc, rsp, ok := s.checksOrNotEnabled(r); !ok {
+		return rc, rsp
+	}
+	doc, ok := r.params["JSON"]
+	if !ok {
+		return RCInvalidArguments, map[string]string{"error": "the checks configuration goes in the JSON parameter"}
+	}
+	changes, err := checks.ParseConfigSet([]byte(doc), s.cfg.Checks.Config())
+	if err != nil {
+		return errorAnswer(err)
+	}
+	if err := s.cfg.Checks.Set(changes); err != nil {
+		return errorAnswer(err)
+	}
+	return RCOK, nil
+}
+
+// checkInfo is one line of the probe's own check list: what the console
+// shows beside ntopng's configset (titles, units, what a list holds).
+type checkInfo struct {
+	Subdir           string      `json:"check_subdir"`
+	Key              string      `json:"script_key"`
+	Enabled          bool        `json:"enabled"`
+	Title            string      `json:"title"`
+	Description      string      `json:"description"`
+	Severity         string      `json:"severity"`
+	Alerts           []checkType `json:"alerts"`
+	Threshold        *Num        `json:"threshold,omitempty"`
+	DefaultThreshold *Num        `json:"default_threshold,omitempty"`
+	Unit             string      `json:"unit,omitempty"`
+	Items            *[]string   `json:"items,omitempty"`
+	ItemsDescr       string      `json:"items_descr,omitempty"`
+}
+
+type checkType struct {
+	Key  int    `json:"key"`
+	Type string `json:"type"`
+}
+
+// getChecksList is the probe's get/checks/list: every check with its
+// title, description, alert types, severity, threshold and list.
+func (s *Server) getChecksList(r *request) (RC, any) {
 	if rc, rsp, ok := s.checksOrNotEnabled(r); !ok {
 		return rc, rsp
 	}
 	cfg := s.cfg.Checks.Config()
 	subdir := r.params["check_subdir"]
-	out := []map[string]any{}
+	out := []checkInfo{}
 	for _, c := range checks.Catalogue() {
 		if subdir != "" && string(c.Subdir) != subdir {
 			continue
 		}
 		set := cfg[c.Key]
-		keys := []map[string]any{}
+		ci := checkInfo{
+			Subdir: string(c.Subdir), Key: c.Key, Enabled: set.Enabled,
+			Title: alert.MetaOf(c.Types[0]).Title, Description: c.Descr, Alerts: []checkType{},
+			Severity: alert.SeverityForScore(alert.MetaOf(c.Types[0]).Score).Name(),
+		}
 		for _, t := range c.Types {
 			d, _ := alert.Lookup(t)
-			keys = append(keys, map[string]any{"key": t.ID, "type": d.Name})
-		}
-		m := map[string]any{
-			"check_subdir": string(c.Subdir), "script_key": c.Key, "enabled": set.Enabled,
-			"title": alert.MetaOf(c.Types[0]).Title, "description": c.Descr, "alerts": keys,
-			"severity": alert.SeverityForScore(alert.MetaOf(c.Types[0]).Score).Name(),
+			ci.Alerts = append(ci.Alerts, checkType{Key: t.ID, Type: d.Name})
 		}
 		if c.Unit != "" {
-			m["threshold"], m["unit"], m["default_threshold"] = Num(set.Threshold), c.Unit, Num(c.Threshold)
+			th, def := Num(set.Threshold), Num(c.Threshold)
+			ci.Threshold, ci.DefaultThreshold, ci.Unit = &th, &def, c.Unit
 		}
 		if c.Items != "" {
-			items := set.Items
-			if items == nil {
-				items = []string{}
-			}
-			m["items"], m["items_descr"] = items, c.Items
+			items := append([]string{}, set.Items...)
+			ci.Items, ci.ItemsDescr = &items, c.Items
 		}
-		out = append(out, m)
+		out = append(out, ci)
 	}
 	return RCOK, out
 }

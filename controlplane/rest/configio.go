@@ -75,11 +75,11 @@ func (s *Server) configModules() map[string]ConfigModule {
 
 func checksModule(e *checks.Engine) ConfigModule {
 	return ConfigModule{
-		Export: func() (any, error) { return e.Config(), nil },
+		Export: func() (any, error) { return checks.ConfigSetOf(e.Config()), nil },
 		Import: func(raw json.RawMessage) (bool, error) {
-			var cfg map[string]checks.Setting
-			if err := json.Unmarshal(raw, &cfg); err != nil {
-				return false, badinput.Errorf("scripts: %v", err)
+			cfg, err := checks.ParseConfigSet(raw, e.Config())
+			if err != nil {
+				return false, fmt.Errorf("scripts: %w", err)
 			}
 			return false, e.Set(cfg)
 		},

@@ -70,6 +70,8 @@ func (s *Server) buildRoutes() routeTable {
 
 	// Checks.
 	R(v1+"get/checks/config.lua", roleAdmin, capNone, s.getChecksConfig)
+	W(v1+"set/checks/config.lua", roleAdmin, capNone, s.setChecksConfig)
+	R(v1+"get/checks/list.lua", roleAdmin, capNone, s.getChecksList)
 	W(v1+"enable/check.lua", roleAdmin, capNone, s.enableCheck(true))
 	W(v1+"disable/check.lua", roleAdmin, capNone, s.enableCheck(false))
 	W(v1+"edit/check/config.lua", roleAdmin, capNone, s.editCheckConfig)

@@ -186,6 +186,7 @@ var v2Twins = func() []struct{ v2, v1 string } {
 		{v2 + "reset/infrastructure/config.lua", v1 + "reset/infrastructure/config.lua"},
 		{v2 + "reset/notifications/config.lua", v1 + "reset/notifications/config.lua"},
 		{v2 + "reset/snmp/config.lua", v1 + "reset/snmp/config.lua"},
+		{v2 + "set/checks/config.lua", v1 + "set/checks/config.lua"},
 		{v2 + "set/host/alias.lua", v1 + "set/host/alias.lua"},
 	}
 }()
@@ -271,7 +272,6 @@ var v2NotEnabled = func() []string {
 		v2 + "get/system/health/redis.lua",
 		v2 + "get/system/status.lua",
 		v2 + "import/pool/host_pool/members.lua",
-		v2 + "set/checks/config.lua",
 		v2 + "set/device/alias.lua",
 		v2 + "set/host/notes.lua",
 		v2 + "set/interface/alias.lua",

@@ -165,7 +165,7 @@ collectors.title = 'Flow export collectors';
 
 async function checksSection(ui) {
   const { h, table } = ui;
-  const list = await get(v1('get/checks/config.lua'));
+  const list = await get(v1('get/checks/list.lua'));
   const status = h('p', { class: 'status', role: 'status', 'aria-live': 'polite', id: 'checks-status' });
   const id = c => `check-${c.check_subdir}-${c.script_key}`;
   const say = (text, bad) => { status.textContent = text; status.className = bad ? 'status error' : 'status'; };

@@ -81,6 +81,7 @@ func (a *Agent) run(ctx context.Context) error {
 		// acknowledged) goes to ClickHouse: its historical lists answer
 		// as the archive does.
 		eng.Archive().OnPut(chSink.WriteAlert)
+		eng.Archive().OnDelete(chSink.WriteAlertDeleted)
 	}
 	exp, err := export.New(export.Options{Logger: log})
 	if err != nil {

@@ -283,4 +283,41 @@ func TestAlertListsFromClickHouse(t *testing.T) {
 	if all, mine := get(b, lists[1], admin), get(b, lists[1], scoped); !strings.Contains(mine, attacker) || len(mine) >= len(all) {
 		t.Errorf("restricted host alerts from ClickHouse (%d bytes) are not a part of the administrator's (%d bytes)", len(mine), len(all))
 	}
+
+	// Deleting acts where the list was read: on a, its archive (its sink
+	// writes the tombstones, so the fleet's lists drop them too); through
+	// b, the fleet (a's archive keeps its own).
+	alertsIn := func(p *probeProc, path string) int {
+		return strings.Count(get(p, path, admin), `"row_id"`)
+	}
+	remove := func(p *probeProc, path string) int {
+		t.Helper()
+		r := p.call(t, "POST", path, url.Values{"ifid": {"0"}, "epoch_begin": {"0"}, "epoch_end": {"4102444800"}, "probe": {"a"}}.Encode(), form)
+		var n struct {
+			Count int `json:"count"`
+		}
+		if r.env.RCStr != "OK" || json.Unmarshal(r.env.Rsp, &n) != nil {
+			t.Fatalf("%s: %d %s", path, r.status, r.body)
+		}
+		return n.Count
+	}
+	flows, hosts := lists[6], lists[5]
+	if alertsIn(a, flows) == 0 || alertsIn(a, hosts) == 0 {
+		t.Fatalf("a has %d flow and %d host alerts: nothing to delete", alertsIn(a, flows), alertsIn(a, hosts))
+	}
+	if n := remove(a, "/lua/rest/v2/delete/flow/alerts.lua"); n == 0 || alertsIn(a, flows) != 0 {
+		t.Fatalf("a deleted %d flow alerts and still lists %d", n, alertsIn(a, flows))
+	}
+	for deadline := time.Now().Add(30 * time.Second); alertsIn(b, flows) != 0; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the fleet still lists %d of the flow alerts a deleted", alertsIn(b, flows))
+		}
+	}
+	hostsOfA := alertsIn(a, hosts)
+	if n := remove(b, "/lua/rest/v2/delete/host/alerts.lua"); n != hostsOfA || alertsIn(b, hosts) != 0 {
+		t.Fatalf("the fleet deleted %d of a's %d host alerts and still lists %d", n, hostsOfA, alertsIn(b, hosts))
+	}
+	if alertsIn(a, hosts) != hostsOfA {
+		t.Fatalf("a deletion through the fleet changed a's own archive: %d host alerts, were %d", alertsIn(a, hosts), hostsOfA)
+	}
 }

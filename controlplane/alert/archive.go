@@ -11,15 +11,22 @@ import (
 // retention), engaged ones too, rewritten when released, so that a crash
 // loses no alert and a restart can close what was left engaged.
 type Archive struct {
-	st    *store.Store
-	onPut atomic.Pointer[func(a *Alert)]
+	st       *store.Store
+	onPut    atomic.Pointer[func(a *Alert)]
+	onDelete atomic.Pointer[func(a *Alert)]
 }
 
 // OnPut makes fn see every alert stored from now on (raised, changed,
 // released, acknowledged), after it is stored, as a copy: the feed of the
 // ClickHouse sink, whose alerts table follows the archive. fn must not
-// block. Deletions are not passed on.
+// block. Deletions go to OnDelete's fn.
 func (ar *Archive) OnPut(fn func(a *Alert)) { ar.onPut.Store(&fn) }
+
+// OnDelete makes fn see every alert an operator deletes from now on,
+// after the deletion is stored, as a copy: the ClickHouse sink writes the
+// alert's tombstone so the fleet's lists drop it too. Retention is not
+// passed on (ClickHouse keeps its own). fn must not block.
+func (ar *Archive) OnDelete(fn func(a *Alert)) { ar.onDelete.Store(&fn) }
 
 // NewArchive wraps a store.
 func NewArchive(st *store.Store) *Archive { return &Archive{st: st} }
@@ -123,14 +130,25 @@ func (ar *Archive) Scan(ifid int, f Filter, fn func(a *Alert) error) error {
 // Delete removes the alerts of ifid that match f and returns how many.
 func (ar *Archive) Delete(ifid int, f Filter) (int, error) {
 	var keys []store.AlertKey
+	var gone []Alert
+	fn := ar.onDelete.Load()
 	err := ar.Scan(ifid, f, func(a *Alert) error {
 		keys = append(keys, store.AlertKey{IfID: uint16(a.IfID), Tstamp: a.Tstamp, ID: a.RowID})
+		if fn != nil {
+			gone = append(gone, *a)
+		}
 		return nil
 	})
 	if err != nil || len(keys) == 0 {
 		return 0, err
 	}
-	return len(keys), ar.st.DeleteAlerts(keys)
+	if err := ar.st.DeleteAlerts(keys); err != nil {
+		return 0, err
+	}
+	for i := range gone {
+		(*fn)(&gone[i])
+	}
+	return len(keys), nil
 }
 
 // Acknowledge marks the alerts of ifid that match f as acknowledged and

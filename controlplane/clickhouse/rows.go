@@ -104,6 +104,7 @@ type AlertRow struct {
 	Count             uint32
 	Info              string
 	JSON              string
+	Deleted           uint8 // 1: the alert's tombstone
 }
 
 // alertRow is a's row. Its ROWID is the archive's row id, so that every
@@ -133,6 +134,6 @@ func alertRow(id uint64, probe string, a *alert.Alert) AlertRow {
 func (r *AlertRow) values() []any {
 	return []any{
 		r.ID, r.Probe, r.IfID, r.Category, r.TypeID, r.Severity, r.Score,
-		unix(r.Tstamp), unix(r.TstampEnd), r.Entity, r.EntityVal, r.Count, r.Info, r.JSON,
+		unix(r.Tstamp), unix(r.TstampEnd), r.Entity, r.EntityVal, r.Count, r.Info, r.JSON, r.Deleted,
 	}
 }

@@ -88,6 +88,9 @@ var alertsTable = table{name: "alerts", cols: []column{
 	{"ALERT_COUNT", "UInt32"},
 	{"INFO", "String"},
 	{"JSON", "String"},
+	// DELETED marks an alert's tombstone: an operator deleted it (on its
+	// probe or through the fleet view) and no list answers it again.
+	{"DELETED", "UInt8"},
 }, engine: `ENGINE = ReplacingMergeTree()
 PARTITION BY toYYYYMMDD(TSTAMP)
 ORDER BY (NTOPNG_INSTANCE_NAME, TSTAMP, ROWID)`}

@@ -203,6 +203,19 @@ func (s *Sink) WriteAlert(a *alert.Alert) {
 	s.mu.Unlock()
 }
 
+// Probe is the name this sink writes its rows under.
+func (s *Sink) Probe() string { return s.cfg.Probe }
+
+// WriteAlertDeleted queues the tombstone of an alert its probe deleted.
+func (s *Sink) WriteAlertDeleted(a *alert.Alert) {
+	s.mu.Lock()
+	s.nextID++
+	row := alertRow(s.nextID, s.cfg.Probe, a)
+	row.Deleted = 1
+	s.pending.Alerts = append(s.pending.Alerts, row)
+	s.mu.Unlock()
+}
+
 // seal ends the pending batch (one per table) and hands it on: to the
 // sender in memory while ClickHouse is up and the sender keeps up, to the
 // spool otherwise.

@@ -644,19 +644,48 @@ func (s *Server) alertAction(entity string, del bool) handler {
 			}
 			f.RowID = id
 		}
+		ifid := int(q.ifc.StoreID)
+		local := true
+		var fleetN int
+		if s.cfg.History != nil {
+			// --history clickhouse: the lists show the fleet's alerts, so
+			// the action is the fleet's too; this probe's archive follows
+			// when its own alerts are among them.
+			ctx, cancel := context.WithTimeout(context.Background(), histTimeout)
+			n, probes, err := s.cfg.History.ActOnAlerts(ctx, ifid, f, q.probe, del)
+			cancel()
+			if err != nil {
+				return errorAnswer(err)
+			}
+			own := s.ownProbe()
+			local = own == "" && q.probe == "" || probes[own] || q.probe == own
+			fleetN = n
+		}
+		if !local {
+			return RCOK, countAnswer{Count: fleetN}
+		}
 		ar := s.cfg.Checks.Archive()
 		var n int
 		var err error
 		if del {
-			n, err = ar.Delete(int(q.ifc.StoreID), f)
+			n, err = ar.Delete(ifid, f)
 		} else {
-			n, err = ar.Acknowledge(int(q.ifc.StoreID), f)
+			n, err = ar.Acknowledge(ifid, f)
 		}
 		if err != nil {
 			return RCInternalError, map[string]string{"error": err.Error()}
 		}
-		return RCOK, countAnswer{Count: n}
+		return RCOK, countAnswer{Count: max(n, fleetN)}
 	}
+}
+
+// ownProbe is the name this probe's alerts go to ClickHouse under, "" if
+// they do not.
+func (s *Server) ownProbe() string {
+	if s.cfg.ClickHouse == nil {
+		return ""
+	}
+	return s.cfg.ClickHouse.Probe()
 }
 
 // entityAlertTS is get/<entity>/alert/ts: get/alert/ts for one entity.

@@ -51,8 +51,10 @@ const (
 )
 
 type FlowCounters struct {
-	_ structs.HostLayout
-	C [15]uint64
+	_            structs.HostLayout
+	C            [15]uint64
+	ClockJiffies uint64
+	ClockNs      uint64
 }
 
 type FlowFlowKeyV4 struct {

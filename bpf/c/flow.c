@@ -296,9 +296,12 @@ struct {
 // handshake and the first request and answer (TLS ClientHello, HTTP Host).
 #define SLOW_PKTS 6
 
-// All counters in one per-CPU value: one map lookup per packet.
+// All counters in one per-CPU value: one map lookup per packet. The CPU's
+// clock (see coarse_now) rides along in the same value.
 struct counters {
 	__u64 c[CNT_MAX];
+	__u64 clock_jiffies; // the jiffy clock_ns was read in
+	__u64 clock_ns;      // bpf_ktime_get_coarse_ns of that jiffy
 };
 
 struct {
@@ -315,6 +318,23 @@ static __always_inline struct counters *counters_of_cpu(void)
 }
 
 #define count(idx, n) (cnt->c[(idx)] += (n))
+
+// coarse_now is the coarse clock (bpf_ktime_get_coarse_ns, which moves
+// once a jiffy) read at most once a jiffy per CPU: bpf_jiffies64 is
+// inlined by the verifier into one load, where the coarse clock is a
+// helper call. When the tick has moved jiffies but not yet the coarse
+// clock, the value read is a tick old until the next jiffy: last seen is
+// then up to two ticks late instead of one (the drain lifts it to the
+// precise first-packet time when that is later).
+static __always_inline __u64 coarse_now(struct counters *cnt)
+{
+	__u64 j = bpf_jiffies64();
+	if (j != cnt->clock_jiffies) {
+		cnt->clock_jiffies = j;
+		cnt->clock_ns = bpf_ktime_get_coarse_ns();
+	}
+	return cnt->clock_ns;
+}
 
 static __always_inline __u32 epoch_now(void)
 {
@@ -388,27 +408,31 @@ enum { ACCOUNTED = 0, TO_SLOW_PATH = 1 };
 		(v)->last_ns = (now);                                       \
 	} while (0)
 
+static __always_inline __u32 rot16(__u32 x)
+{
+	return x << 16 | x >> 16;
+}
+
 // cache_index picks the flow cache entry of key on cpu: a multiplicative
-// hash of the key's words.
-static __always_inline __u32 cache_index(__u32 *key, int v6, __u32 cpu)
+// hash of the key's words. Written out word by word (clang leaves a
+// "#pragma unroll" loop over them rolled: a branch and a counter per word).
+static __always_inline __u32 cache_index(const __u32 *key, int v6, __u32 cpu)
 {
 	// Fold the words (every other one turned half-way, so that
 	// addresses and ports do not cancel out), then take the top bits of
 	// one multiplication: one multiply, not one per word.
-	__u32 h = 0;
-#pragma unroll
-	for (int i = 0; i < KEY_WORDS(v6); i++)
-		h ^= (i & 1) ? (key[i] << 16 | key[i] >> 16) : key[i];
+	__u32 h = key[0] ^ rot16(key[1]) ^ key[2] ^ rot16(key[3]) ^ key[4];
+	if (v6)
+		h ^= rot16(key[5]) ^ key[6] ^ rot16(key[7]) ^ key[8] ^ rot16(key[9]) ^ key[10];
 	return cpu * CACHE_SLOTS + ((h * 0x9e3779b1) >> (32 - CACHE_BITS));
 }
 
-static __always_inline int key_equal(__u32 *a, __u32 *b, int v6)
+static __always_inline int key_equal(const __u32 *a, const __u32 *b, int v6)
 {
 	// Without a branch per word.
-	__u32 d = 0;
-#pragma unroll
-	for (int i = 0; i < KEY_WORDS(v6); i++)
-		d |= a[i] ^ b[i];
+	__u32 d = (a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4]);
+	if (v6)
+		d |= (a[5] ^ b[5]) | (a[6] ^ b[6]) | (a[7] ^ b[7]) | (a[8] ^ b[8]) | (a[9] ^ b[9]) | (a[10] ^ b[10]);
 	return d == 0;
 }
 
@@ -468,9 +492,6 @@ static __always_inline int account(struct counters *cnt, void *map, void *budget
 {
 	if (p->dns && slow_ok(cnt, p))
 		return TO_SLOW_PATH;
-	// Coarse time (jiffy resolution) is plenty for last seen and costs a
-	// fraction of bpf_ktime_get_ns in a VM.
-	__u64 now = bpf_ktime_get_coarse_ns();
 	__u32 cpu = bpf_get_smp_processor_id();
 	__u32 kw = KEY_WORDS(v6), tag = epoch + 1, vi;
 	__u32 ci = cache_index(key, v6, cpu);
@@ -528,6 +549,9 @@ found:
 	v = bpf_map_lookup_elem(vals, &vi);
 	if (!v)
 		return ACCOUNTED; // not reached: slots are below max_flows
+	// Coarse time (jiffy resolution) is plenty for last seen and costs a
+	// fraction of bpf_ktime_get_ns in a VM.
+	__u64 now = coarse_now(cnt);
 	if (dir)
 		ADD(v, 1, len, p, now);
 	else
@@ -543,23 +567,34 @@ static __always_inline int slow_path(struct xdp_md *ctx, struct counters *cnt, _
 	return bpf_redirect_map(&xsks, ctx->rx_queue_index, XDP_PASS);
 }
 
-// KEY_TAIL fills the fields both key types share, after the addresses the
-// caller ordered: the ports in the same order (dir 1 swaps them, as it
-// swapped the addresses), VLAN, DNS transaction id and protocol. A macro
-// because the two key structs have these fields at different offsets.
-#define KEY_TAIL(k, dir, p)                         \
-	do {                                        \
-		if (dir) {                          \
-			(k)->a_port = (p)->dport;   \
-			(k)->b_port = (p)->sport;   \
-		} else {                            \
-			(k)->a_port = (p)->sport;   \
-			(k)->b_port = (p)->dport;   \
-		}                                   \
-		(k)->vlan = (p)->vlan;              \
-		(k)->priv = (p)->priv;              \
-		(k)->proto = (p)->proto;            \
-	} while (0)
+// key_tail fills the words both key types end with, after the addresses
+// the caller ordered: the ports in the same order (dir 1 swaps them, as it
+// swapped the addresses), VLAN and DNS transaction id, protocol (and the
+// zero padding). Whole 32-bit words, not the struct's 16- and 8-bit
+// fields: the cache hash and compare read the key back a word at a time,
+// and a CPU cannot forward narrower stores to a wider load (a stall of
+// ~10 cycles a word). Little-endian: the first field of a word is its low
+// half.
+static __always_inline void key_tail(__u32 *w, int dir, struct pkt *p)
+{
+	__u32 s = p->sport, d = p->dport;
+	w[0] = dir ? (d | s << 16) : (s | d << 16);
+	w[1] = (__u32)p->vlan | (__u32)p->priv << 16;
+	w[2] = p->proto;
+}
+
+// The keys as the words they are written and compared in.
+union key_v4 {
+	struct flow_key_v4 k;
+	__u32 w[sizeof(struct flow_key_v4) / 4];
+};
+
+union key_v6 {
+	struct flow_key_v6 k;
+	__u32 w[sizeof(struct flow_key_v6) / 4];
+};
+
+_Static_assert(sizeof(struct flow_key_v4) == 20 && sizeof(struct flow_key_v6) == 44, "key words");
 
 // account_flow accounts the packet under its key in the flow map of its
 // address family and the slot arrays of the generation programs write, and
@@ -681,17 +716,15 @@ int xdp_flow(struct xdp_md *ctx)
 			count(CNT_ERR_TRUNC_L4, 1);
 			return XDP_PASS;
 		}
-		struct flow_key_v4 k = {};
-		__u32 s = bpf_ntohl(ip->saddr), d = bpf_ntohl(ip->daddr);
+		union key_v4 k;
+		__u32 sa = ip->saddr, da = ip->daddr;
+		__u32 s = bpf_ntohl(sa), d = bpf_ntohl(da);
 		int dir = 0;
 		if (s > d || (s == d && p.sport > p.dport))
 			dir = 1;
-		if (dir == 0) {
-			k.a = ip->saddr; k.b = ip->daddr;
-		} else {
-			k.a = ip->daddr; k.b = ip->saddr;
-		}
-		KEY_TAIL(&k, dir, &p);
+		k.w[0] = dir ? da : sa;
+		k.w[1] = dir ? sa : da;
+		key_tail(&k.w[2], dir, &p);
 		return account_flow(ctx, cnt, &flows_v4, &budget_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
 	}
 
@@ -760,7 +793,7 @@ int xdp_flow(struct xdp_md *ctx)
 			count(CNT_ERR_TRUNC_L4, 1);
 			return XDP_PASS;
 		}
-		struct flow_key_v6 k = {};
+		union key_v6 k;
 		int dir = 0;
 		// Compare the addresses as big-endian byte strings.
 #pragma unroll
@@ -774,13 +807,13 @@ int xdp_flow(struct xdp_md *ctx)
 		dir = p.sport > p.dport;
 ordered:
 		if (dir == 0) {
-			__builtin_memcpy(k.a, &ip6->saddr, 16);
-			__builtin_memcpy(k.b, &ip6->daddr, 16);
+			__builtin_memcpy(&k.w[0], &ip6->saddr, 16);
+			__builtin_memcpy(&k.w[4], &ip6->daddr, 16);
 		} else {
-			__builtin_memcpy(k.a, &ip6->daddr, 16);
-			__builtin_memcpy(k.b, &ip6->saddr, 16);
+			__builtin_memcpy(&k.w[0], &ip6->daddr, 16);
+			__builtin_memcpy(&k.w[4], &ip6->saddr, 16);
 		}
-		KEY_TAIL(&k, dir, &p);
+		key_tail(&k.w[8], dir, &p);
 		return account_flow(ctx, cnt, &flows_v6, &budget_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}
 

@@ -121,7 +121,6 @@ const (
 	FlowMapCacheV6            = "cache_v6"
 	FlowMapCounters           = "counters"
 	FlowMapCredits            = "credits"
-	FlowMapCtl                = "ctl"
 	FlowMapFlowsV4            = "flows_v4"
 	FlowMapFlowsV6            = "flows_v6"
 	FlowMapKeysV4A            = "keys_v4_a"
@@ -143,6 +142,7 @@ const (
 	FlowVarAnchorSlotKeyV4    = "anchor_slot_key_v4"
 	FlowVarAnchorSlotKeyV6    = "anchor_slot_key_v6"
 	FlowVarAnchorVal          = "anchor_val"
+	FlowVarEpoch              = "epoch"
 	FlowVarMaxFlows           = "max_flows"
 	FlowVarNcpus              = "ncpus"
 )
@@ -203,7 +203,6 @@ type FlowMapSpecs struct {
 	CacheV6  *ebpf.MapSpec `ebpf:"cache_v6"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Credits  *ebpf.MapSpec `ebpf:"credits"`
-	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
 	FlowsV4  *ebpf.MapSpec `ebpf:"flows_v4"`
 	FlowsV6  *ebpf.MapSpec `ebpf:"flows_v6"`
 	KeysV4A  *ebpf.MapSpec `ebpf:"keys_v4_a"`
@@ -229,6 +228,7 @@ type FlowVariableSpecs struct {
 	AnchorSlotKeyV4    *ebpf.VariableSpec `ebpf:"anchor_slot_key_v4"`
 	AnchorSlotKeyV6    *ebpf.VariableSpec `ebpf:"anchor_slot_key_v6"`
 	AnchorVal          *ebpf.VariableSpec `ebpf:"anchor_val"`
+	Epoch              *ebpf.VariableSpec `ebpf:"epoch"`
 	MaxFlows           *ebpf.VariableSpec `ebpf:"max_flows"`
 	Ncpus              *ebpf.VariableSpec `ebpf:"ncpus"`
 }
@@ -259,7 +259,6 @@ type FlowMaps struct {
 	CacheV6  *ebpf.Map `ebpf:"cache_v6"`
 	Counters *ebpf.Map `ebpf:"counters"`
 	Credits  *ebpf.Map `ebpf:"credits"`
-	Ctl      *ebpf.Map `ebpf:"ctl"`
 	FlowsV4  *ebpf.Map `ebpf:"flows_v4"`
 	FlowsV6  *ebpf.Map `ebpf:"flows_v6"`
 	KeysV4A  *ebpf.Map `ebpf:"keys_v4_a"`
@@ -283,7 +282,6 @@ func (m *FlowMaps) Close() error {
 		m.CacheV6,
 		m.Counters,
 		m.Credits,
-		m.Ctl,
 		m.FlowsV4,
 		m.FlowsV6,
 		m.KeysV4A,
@@ -310,6 +308,7 @@ type FlowVariables struct {
 	AnchorSlotKeyV4    *ebpf.Variable `ebpf:"anchor_slot_key_v4"`
 	AnchorSlotKeyV6    *ebpf.Variable `ebpf:"anchor_slot_key_v6"`
 	AnchorVal          *ebpf.Variable `ebpf:"anchor_val"`
+	Epoch              *ebpf.Variable `ebpf:"epoch"`
 	MaxFlows           *ebpf.Variable `ebpf:"max_flows"`
 	Ncpus              *ebpf.Variable `ebpf:"ncpus"`
 }

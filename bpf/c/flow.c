@@ -27,7 +27,7 @@
 // seen before only needs a new slot, and flows long gone make room for new
 // ones as the least recently used.
 //
-// To drain, userspace advances the epoch in ctl[0] (its low bit is the
+// To drain, userspace advances the epoch (a global; its low bit is the
 // generation programs write) and then updates the rcu_sync map-in-map: the
 // kernel returns from that update only after an RCU grace period, so no
 // program that read the old epoch is still running, and userspace reads
@@ -242,14 +242,11 @@ struct {
 	__type(value, struct cache_v6);
 } cache_v6 SEC(".maps");
 
-// ctl[0]: the epoch, advanced by every drain; its low bit is the
-// generation programs write (0 = A, 1 = B).
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, __u32);
-} ctl SEC(".maps");
+// The epoch, advanced by every drain; its low bit is the generation
+// programs write (0 = A, 1 = B). A global (in .bss), not a map: the program
+// reads it with one load, where a map lookup costs a bounds check and
+// address arithmetic on every packet.
+volatile __u32 epoch;
 
 // rcu_sync is never read by the program: updating it is userspace's way to
 // wait for an RCU grace period (the kernel synchronizes on every update of
@@ -338,9 +335,7 @@ static __always_inline __u64 coarse_now(struct counters *cnt)
 
 static __always_inline __u32 epoch_now(void)
 {
-	__u32 zero = 0;
-	__u32 *e = bpf_map_lookup_elem(&ctl, &zero);
-	return e ? *e : 0;
+	return epoch;
 }
 
 struct pkt {
@@ -828,26 +823,24 @@ ipv4_key:;
 			count(CNT_ERR_TRUNC_L4, 1);
 			return XDP_PASS;
 		}
-		union key_v6 k;
-		int dir = 0;
-		// Compare the addresses as big-endian byte strings.
-#pragma unroll
-		for (int i = 0; i < 16; i++) {
-			__u8 x = ip6->saddr.in6_u.u6_addr8[i], y = ip6->daddr.in6_u.u6_addr8[i];
-			if (x != y) {
-				dir = x > y;
-				goto ordered;
-			}
-		}
-		dir = p.sport > p.dport;
-ordered:
-		if (dir == 0) {
-			__builtin_memcpy(&k.w[0], &ip6->saddr, 16);
-			__builtin_memcpy(&k.w[4], &ip6->daddr, 16);
-		} else {
-			__builtin_memcpy(&k.w[0], &ip6->daddr, 16);
-			__builtin_memcpy(&k.w[4], &ip6->saddr, 16);
-		}
+		// The addresses as two big-endian 64-bit halves each: compared
+		// half by half (not byte by byte, a branch per byte) and written
+		// into the key in whole words.
+		union key_v6 k __attribute__((aligned(8)));
+		__u64 *sa = (__u64 *)&ip6->saddr, *da = (__u64 *)&ip6->daddr;
+		__u64 s0 = sa[0], s1 = sa[1], d0 = da[0], d1 = da[1];
+		int dir;
+		if (s0 != d0)
+			dir = bpf_be64_to_cpu(s0) > bpf_be64_to_cpu(d0);
+		else if (s1 != d1)
+			dir = bpf_be64_to_cpu(s1) > bpf_be64_to_cpu(d1);
+		else
+			dir = p.sport > p.dport;
+		__u64 *kq = (__u64 *)k.w;
+		kq[0] = dir ? d0 : s0;
+		kq[1] = dir ? d1 : s1;
+		kq[2] = dir ? s0 : d0;
+		kq[3] = dir ? s1 : d1;
 		key_tail(&k.w[8], dir, &p);
 		return account_flow(ctx, cnt, &flows_v6, &budget_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}

@@ -4,7 +4,7 @@
 // Draining is lossless by construction: the program counts each flow in a
 // slot of one of two generations of slot arrays per address family (a
 // hash, never drained, tells it the flow's slot in the current epoch).
-// Drain advances the epoch in ctl[0], whose low bit is the generation the
+// Drain advances the epoch (a global of the program), whose low bit is the generation the
 // program writes, then updates a map-in-map the program never reads — the
 // kernel returns from that update only after an RCU grace period, so no
 // program that saw the old epoch is still running — and then reads the old
@@ -63,7 +63,7 @@ type Dataplane struct {
 	vals     [2][2][]bpf.FlowFlowVal // [generation][family]: the mapped value arrays, ncpu values a slot
 	mapped   [][]byte                // every mapping, for Close
 	maxFlows int
-	epoch    uint32    // what the program reads from ctl[0]; the low bit is the generation it writes
+	epoch    uint32    // what the program reads from its epoch global; the low bit is the generation it writes
 	rcuInner *ebpf.Map // what Drain puts into rcu_sync to wait for a grace period
 	credits  []int64   // the mapped slow-path credits, by RX queue (see XSK)
 	link     link.Link
@@ -274,7 +274,7 @@ func monoToWall() int64 {
 // outlive the call). It returns the number of flows drained.
 func (d *Dataplane) Drain(fn func(*flow.Delta)) (int, error) {
 	old := d.epoch
-	if err := d.objs.Ctl.Put(uint32(0), old+1); err != nil {
+	if err := d.objs.Epoch.Set(old + 1); err != nil {
 		return 0, fmt.Errorf("xdp: switching flow maps: %w", err)
 	}
 	d.epoch = old + 1

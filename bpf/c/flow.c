@@ -7,7 +7,7 @@
 //
 // Slow path: when userspace has an AF_XDP socket on the packet's RX queue
 // (xsks), the first SLOW_PKTS packets of every new flow, all DNS/mDNS
-// packets, packets of flows the map has no room for, IPv6 packets with
+// packets, packets of flows the slots have no room for, IPv6 packets with
 // more extension headers than the program walks and ARP frames are
 // redirected to it instead of being counted here; the userspace decoder accounts them into
 // the same flow table, with their payload (host names, DNS counters).
@@ -15,17 +15,18 @@
 // left the packet is counted here, so an overloaded slow path loses
 // payload, never packets.
 //
-// Flows: one LRU hash per address family maps the flow key to the flow's
-// slot in the current generation (REF: epoch and slot). Slots live in two
-// generations (A and B) of arrays per family, memory-mapped by userspace:
-// slot s holds the flow's key and one struct flow_val per possible CPU,
-// at s*ncpus+cpu, so every CPU counts into its own value without atomics.
-// The first packet of a flow in a generation takes the next slot (one
-// atomic add) and points the flow's hash entry at it; later packets find
-// the slot through a small per-CPU flow cache, or the hash when the cache
-// does not have it. The hash is never emptied: a flow that was
-// seen before only needs a new slot, and flows long gone make room for new
-// ones as the least recently used.
+// Flows: one flow index per address family (see index_v4) maps the flow
+// key to the flow's slot in the current generation (REF: epoch and slot).
+// Slots live in two generations (A and B) of arrays per family,
+// memory-mapped by userspace: slot s holds the flow's key and one struct
+// flow_val per possible CPU, at s*ncpus+cpu, so every CPU counts into its
+// own value without atomics. The first packet of a flow in a generation
+// takes the next slot (one atomic add) and points the flow's index entry
+// at it; later packets find the slot through a small per-CPU flow cache,
+// or the index when the cache does not have it. The index is never
+// emptied: a flow that was seen before only needs a new slot, and flows
+// long gone make room for new ones (the entry of the oldest epoch in a
+// bucket goes first).
 //
 // To drain, userspace advances the epoch (a global; its low bit is the
 // generation programs write) and then updates the rcu_sync map-in-map: the
@@ -116,15 +117,56 @@ enum counter_index anchor_counter_index __attribute__((unused));
 volatile const __u32 ncpus = 1;
 volatile const __u32 max_flows = 65536;
 
-// A flow's hash entry: ref is its slot, valid in the epoch it names only
-// (REF; one 64-bit word, so a CPU can claim it with a compare-and-swap).
-struct flow_ref {
+// A flow's index entry names its slot, valid in the epoch it names only
+// (REF: one 64-bit word, so a CPU can claim it with a compare-and-swap).
+// REF_VALID marks a ref (an empty entry's is 0); REF_BUSY is an entry a
+// CPU is writing.
+#define REF_VALID (1u << 31)
+#define REF_BUSY 1ull
+#define REF(epoch, slot) (((__u64)(epoch) << 32) | REF_VALID | (slot))
+#define REF_EPOCH(r) ((__u32)((r) >> 32))
+#define REF_SLOT(r) ((__u32)(r) & ~REF_VALID)
+
+// The flow index: per family, an array of buckets of INDEX_WAYS entries,
+// each a key and its ref. A bucket is picked by a seeded hash of the key
+// (index_bucket). It replaces the kernel's LRU hash, whose insert of a new
+// flow walked two hash chains and the LRU lists (an eviction each, once
+// full): a new flow here reads one bucket and claims one of its entries
+// with a compare-and-swap, the one empty or of the oldest epoch, so flows
+// long gone make room for new ones. Readers check the ref before and after
+// the key (see index_match): an entry being rewritten is never taken for
+// the wrong flow. A flow that finds no entry it can claim still counts in
+// its slot; its next packet that misses the flow cache takes another slot
+// (a flow with two slots is drained as two deltas, which add up).
+#define INDEX_WAYS 2
+
+struct index_entry_v4 {
+	struct flow_key_v4 k;
+	__u32 pad;
 	__u64 ref;
 };
 
-#define REF(epoch, slot) (((__u64)(epoch) << 32) | (slot))
-#define REF_EPOCH(r) ((__u32)((r) >> 32))
-#define REF_SLOT(r) ((__u32)(r))
+struct index_entry_v6 {
+	struct flow_key_v6 k;
+	__u32 pad;
+	__u64 ref;
+};
+
+struct index_bucket_v4 {
+	struct index_entry_v4 e[INDEX_WAYS];
+};
+
+struct index_bucket_v6 {
+	struct index_entry_v6 e[INDEX_WAYS];
+};
+
+_Static_assert(sizeof(struct index_bucket_v4) == 64, "one cache line a bucket");
+
+// Buckets per family (a power of two) less one, and the hash's seed: set by
+// userspace at load, the seed at random, so that nobody outside can choose
+// flows that share a bucket.
+volatile const __u32 index_mask = 0;
+volatile const __u32 index_seed[12] = {};
 
 // The key of a slot; used is 1 once a flow took the slot.
 struct slot_key_v4 {
@@ -141,12 +183,12 @@ struct slot_key_v4 anchor_slot_key_v4 __attribute__((unused));
 struct slot_key_v6 anchor_slot_key_v6 __attribute__((unused));
 
 // max_entries of every map below is set by userspace at load time.
-#define FLOW_MAP(name, keytype)                          \
+#define INDEX_MAP(name, buckettype)                      \
 	struct {                                         \
-		__uint(type, BPF_MAP_TYPE_LRU_HASH);     \
+		__uint(type, BPF_MAP_TYPE_ARRAY);        \
 		__uint(max_entries, 65536);              \
-		__type(key, keytype);                    \
-		__type(value, struct flow_ref);          \
+		__type(key, __u32);                      \
+		__type(value, buckettype);               \
 	} name SEC(".maps")
 
 #define SLOT_MAP(name, valtype)                          \
@@ -158,14 +200,14 @@ struct slot_key_v6 anchor_slot_key_v6 __attribute__((unused));
 		__type(value, valtype);                  \
 	} name SEC(".maps")
 
-FLOW_MAP(flows_v4, struct flow_key_v4);
-FLOW_MAP(flows_v6, struct flow_key_v6);
+INDEX_MAP(index_v4, struct index_bucket_v4);
+INDEX_MAP(index_v6, struct index_bucket_v6);
 
 // The slow path's budget of a new flow: how many more of its packets go
 // to userspace. A flow has an entry here while the slow path takes its
-// packets and an entry in the flow map only from the first packet counted
+// packets and an entry in the flow index only from the first packet counted
 // here, so a one-packet flow (a scan's, a flood's) costs no flow entry,
-// no slot and no drain work, and the flow map holds only flows counted
+// no slot and no drain work, and the flow index holds only flows counted
 // here. The budget lives in neither slot nor generation: a drain between
 // a new flow's first packets does not cut it short or start it over.
 // Per-CPU LRU lists: inserts on one CPU do not take another's lock.
@@ -206,7 +248,7 @@ struct {
 // The per-CPU flow cache, in front of the flow maps: CACHE_SLOTS entries
 // per CPU (at cpu*CACHE_SLOTS), each picked by a hash of the key, remember
 // a flow's value index (slot*ncpus+cpu) in the epoch tag-1. A packet whose
-// flow is there skips the hash lookup; the entry is overwritten by the
+// flow is there skips the index lookup; the entry is overwritten by the
 // next flow that maps to it. Only its own CPU reads or writes an entry.
 #define CACHE_BITS 12
 #define CACHE_SLOTS (1 << CACHE_BITS)
@@ -436,14 +478,82 @@ static __always_inline int key_equal(const __u32 *a, const __u32 *b, int v6)
 	return d == 0;
 }
 
+// index_bucket is the key's bucket: an NH hash (the sum of products of
+// seeded word pairs, 64 bits each: pairs multiply in parallel, and two
+// keys share a bucket by chance only, for anyone who does not know the
+// seed), top half, masked.
+static __always_inline __u32 index_bucket(const __u32 *k, int v6)
+{
+#define NH(i, a, b) ((__u64)(__u32)((a) + index_seed[i]) * (__u32)((b) + index_seed[(i) + 1]))
+	__u64 h = NH(0, k[0], k[1]) + NH(2, k[2], k[3]) + NH(4, k[4], v6 ? k[5] : 0);
+	if (v6)
+		h += NH(6, k[6], k[7]) + NH(8, k[8], k[9]) + NH(10, k[10], 0);
+#undef NH
+	return (__u32)(h >> 32) & index_mask;
+}
+
+// The ref word of an index entry (after the key and its padding).
+#define ENTRY_REF(ent, v6) ((volatile __u64 *)((__u8 *)(ent) + ((v6) ? 48 : 24)))
+#define ENTRY_SIZE(v6) ((v6) ? sizeof(struct index_entry_v6) : sizeof(struct index_entry_v4))
+
+// index_match returns the entry's ref when it holds key, else 0. The ref
+// is read before and after the key: a CPU rewriting the entry first sets
+// its ref to REF_BUSY and last to a ref no entry had before (its slot is
+// new in its epoch), so equal reads mean the key read between them was
+// the whole key of that ref. x86 keeps loads in order; the barriers keep
+// clang from moving the key's loads across the ref's.
+static __always_inline __u64 index_match(void *ent, const __u32 *key, int v6)
+{
+	volatile __u64 *rp = ENTRY_REF(ent, v6);
+	__u64 r = *rp;
+	if (!(r & REF_VALID))
+		return 0;
+	barrier();
+	if (!key_equal(ent, key, v6))
+		return 0;
+	barrier();
+	return *rp == r ? r : 0;
+}
+
+// index_claim points an entry of bucket b at the new flow's slot: an
+// empty one, else the one of the oldest epoch. It gives up (the flow
+// counts in its slot without an entry) when another CPU writes the entry.
+static __always_inline void index_claim(void *b, const __u32 *key, int v6, __u64 want)
+{
+	void *e0 = b, *e1 = (__u8 *)b + ENTRY_SIZE(v6);
+	__u64 r0 = *ENTRY_REF(e0, v6), r1 = *ENTRY_REF(e1, v6);
+	void *e = e0;
+	__u64 r = r0;
+	// Empty (0) goes first, then the older epoch; a busy one is left to
+	// its writer.
+	if (r0 == REF_BUSY || (r1 != REF_BUSY && r0 != 0 &&
+			       (r1 == 0 || (__s32)(REF_EPOCH(r0) - REF_EPOCH(r1)) > 0))) {
+		e = e1;
+		r = r1;
+	}
+	if (r == REF_BUSY)
+		return;
+	if (__sync_val_compare_and_swap(ENTRY_REF(e, v6), r, REF_BUSY) != r)
+		return;
+	barrier();
+	__u32 *w = e;
+	w[0] = key[0]; w[1] = key[1]; w[2] = key[2]; w[3] = key[3]; w[4] = key[4];
+	if (v6) {
+		w[5] = key[5]; w[6] = key[6]; w[7] = key[7];
+		w[8] = key[8]; w[9] = key[9]; w[10] = key[10];
+	}
+	barrier();
+	*ENTRY_REF(e, v6) = want;
+}
+
 // take_slot gives the flow a slot of the current generation, records its
-// key there and points its hash entry (e, NULL if it has none: then it
-// makes one, with no slow-path budget) at it.
+// key there and points its index entry at it: ent is the entry found with
+// ref r, or NULL, when the flow has none: then it claims one in bucket b.
 // It returns 0, or -1 when the generation has no slot left. When another
 // CPU gave the flow a slot first, *slot is that one and the one taken here
 // is still used (a flow with two slots is drained as two deltas, which add
 // up; it takes a race between CPUs on the flow's first packet).
-static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epoch, struct flow_ref *e, void *key,
+static __always_inline int take_slot(void *b, void *keys, __u32 idx, __u32 epoch, void *ent, __u64 r, void *key,
 				     int v6, __u32 *slot)
 {
 	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
@@ -470,18 +580,17 @@ static __always_inline int take_slot(void *map, void *keys, __u32 idx, __u32 epo
 	}
 	*slot = s;
 	__u64 want = REF(epoch, s);
-	if (!e) {
-		// Another CPU may have inserted it meanwhile: then this slot
-		// is the flow's second one (see above).
-		struct flow_ref ne = {.ref = want};
-		bpf_map_update_elem(map, key, &ne, BPF_NOEXIST);
+	if (!ent) {
+		// Another CPU may have claimed an entry for it meanwhile:
+		// then this slot is the flow's second one (see above).
+		index_claim(b, key, v6, want);
 		return 0;
 	}
-	__u64 old = e->ref;
 	// Only an entry of an older epoch is replaced: a program still
-	// running in the previous epoch must not take the entry back.
-	if ((__s32)(epoch - REF_EPOCH(old)) > 0)
-		__sync_val_compare_and_swap(&e->ref, old, want);
+	// running in the previous epoch must not take the entry back. The
+	// compare-and-swap fails when the entry changed since it was read.
+	if ((__s32)(epoch - REF_EPOCH(r)) > 0)
+		__sync_val_compare_and_swap(ENTRY_REF(ent, v6), r, want);
 	return 0;
 }
 
@@ -502,9 +611,22 @@ static __always_inline int account(struct counters *cnt, void *map, void *budget
 		goto found;
 	}
 	__u32 slot;
-	struct flow_ref *e = bpf_map_lookup_elem(map, key);
+	__u32 bi = index_bucket(key, v6);
+	void *b = bpf_map_lookup_elem(map, &bi);
+	if (!b)
+		return ACCOUNTED; // not reached: the mask keeps bi in the map
+	void *e = NULL;
+	__u64 r = index_match(b, key, v6);
+	if (r) {
+		e = b;
+	} else {
+		void *e1 = (__u8 *)b + ENTRY_SIZE(v6);
+		r = index_match(e1, key, v6);
+		if (r)
+			e = e1;
+	}
 	if (!e && has_slow(p)) {
-		// A flow the flow map does not know: the slow path takes its
+		// A flow the flow index does not know: the slow path takes its
 		// first SLOW_PKTS packets (see budget_v4), as long as its
 		// queue has credits.
 		__u32 *left = bpf_map_lookup_elem(budget, key);
@@ -520,12 +642,11 @@ static __always_inline int account(struct counters *cnt, void *map, void *budget
 			return TO_SLOW_PATH;
 		}
 	}
-	__u64 r = e ? e->ref : 0;
 	if (e && REF_EPOCH(r) == epoch) {
 		slot = REF_SLOT(r);
 	} else {
 		// The flow's first packet in this generation.
-		if (take_slot(map, keys, idx, epoch, e, key, v6, &slot) < 0) {
+		if (take_slot(b, keys, idx, epoch, e, r, key, v6, &slot) < 0) {
 			// No room: the decoder can count it, when it has a credit.
 			if (slow_ok(cnt, p))
 				return TO_SLOW_PATH;
@@ -535,7 +656,7 @@ static __always_inline int account(struct counters *cnt, void *map, void *budget
 	}
 	vi = slot * ncpus + cpu;
 	// A flow enters the cache on its second packet counted here (the
-	// first found it in the hash), so one-packet flows (scans, floods)
+	// first found it in the index), so one-packet flows (scans, floods)
 	// cost no cache write; it is done with the slow path by then.
 	if (ce && e) {
 		if (v6)
@@ -755,7 +876,7 @@ ipv4_key:;
 		k.w[0] = dir ? da : sa;
 		k.w[1] = dir ? sa : da;
 		key_tail(&k.w[2], dir, &p);
-		return account_flow(ctx, cnt, &flows_v4, &budget_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &index_v4, &budget_v4, &cache_v4, &keys_v4_a, &vals_v4_a, &keys_v4_b, &vals_v4_b, 0, &k, dir, len, &p);
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -842,7 +963,7 @@ ipv4_key:;
 		kq[2] = dir ? s0 : d0;
 		kq[3] = dir ? s1 : d1;
 		key_tail(&k.w[8], dir, &p);
-		return account_flow(ctx, cnt, &flows_v6, &budget_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
+		return account_flow(ctx, cnt, &index_v6, &budget_v6, &cache_v6, &keys_v6_a, &vals_v6_a, &keys_v6_b, &vals_v6_b, 1, &k, dir, len, &p);
 	}
 
 	count(CNT_NON_IP, 1);

@@ -1,6 +1,7 @@
 package xdp
 
 import (
+	"math/bits"
 	"os"
 	"strings"
 	"testing"
@@ -42,8 +43,11 @@ func otherBuilds(b *testing.B, maxFlows int) []build {
 		if err != nil {
 			b.Fatalf("build %s: %v", name, err)
 		}
+		buckets := 1 << bits.Len(uint(maxFlows-1))
 		for n, ms := range spec.Maps {
 			switch {
+			case strings.HasPrefix(n, "index_"):
+				ms.MaxEntries = uint32(buckets)
 			case strings.HasPrefix(n, "vals_"):
 				ms.MaxEntries = uint32(maxFlows * ncpu)
 			case strings.HasPrefix(n, "cache_"):
@@ -54,7 +58,7 @@ func otherBuilds(b *testing.B, maxFlows int) []build {
 				ms.MaxEntries = uint32(maxFlows)
 			}
 		}
-		for n, v := range map[string]uint32{bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(maxFlows)} {
+		for n, v := range map[string]uint32{bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(maxFlows), bpf.FlowVarIndexMask: uint32(buckets - 1)} {
 			if vs := spec.Variables[n]; vs != nil {
 				if err := vs.Set(v); err != nil {
 					b.Fatalf("build %s: setting %s: %v", name, n, err)

@@ -2,8 +2,8 @@
 // interface and drains its flow maps into flow.Delta records.
 //
 // Draining is lossless by construction: the program counts each flow in a
-// slot of one of two generations of slot arrays per address family (a
-// hash, never drained, tells it the flow's slot in the current epoch).
+// slot of one of two generations of slot arrays per address family (an
+// index, never drained, tells it the flow's slot in the current epoch).
 // Drain advances the epoch (a global of the program), whose low bit is the generation the
 // program writes, then updates a map-in-map the program never reads — the
 // kernel returns from that update only after an RCU grace period, so no
@@ -16,9 +16,11 @@
 package xdp
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net"
 	"net/netip"
 	"time"
@@ -47,6 +49,11 @@ type Options struct {
 	// most flows of one family between two drains (more are counted as
 	// map full).
 	MaxFlows int
+
+	// indexBuckets, when not 0, is the flow index's bucket count (a power
+	// of two) instead of the one MaxFlows gives: tests crowd the index
+	// with it.
+	indexBuckets int
 }
 
 // Families of flow maps.
@@ -95,10 +102,18 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 		return nil, fmt.Errorf("xdp: %d flows × %d CPUs is more slots than a map holds", opts.MaxFlows, ncpu)
 	}
 	d := &Dataplane{ncpu: ncpu, maxFlows: opts.MaxFlows}
+	// The flow index remembers flows across drains; twice the flows of a
+	// drain interval (two entries a bucket) leaves room for the ones that
+	// pause a while. A power of two of buckets: the program masks its hash.
+	buckets := 1 << bits.Len(uint(opts.MaxFlows-1))
+	if opts.indexBuckets != 0 {
+		if opts.indexBuckets&(opts.indexBuckets-1) != 0 {
+			return nil, fmt.Errorf("xdp: %d index buckets is not a power of two", opts.indexBuckets)
+		}
+		buckets = opts.indexBuckets
+	}
 	sizes := map[string]int{
-		// The hash remembers flows across drains; twice the flows of a
-		// drain interval leaves room for the ones that pause a while.
-		bpf.FlowMapFlowsV4: 2 * opts.MaxFlows, bpf.FlowMapFlowsV6: 2 * opts.MaxFlows,
+		bpf.FlowMapIndexV4: buckets, bpf.FlowMapIndexV6: buckets,
 		// New flows in their slow-path packets: as many as slots.
 		bpf.FlowMapBudgetV4: opts.MaxFlows, bpf.FlowMapBudgetV6: opts.MaxFlows,
 		bpf.FlowMapKeysV4A: opts.MaxFlows, bpf.FlowMapKeysV4B: opts.MaxFlows,
@@ -121,7 +136,16 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 		}
 		ms.MaxEntries *= uint32(ncpu)
 	}
-	for n, v := range map[string]uint32{bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(opts.MaxFlows)} {
+	// The index hash's seed: at random, so that nobody outside can pick
+	// flows that share a bucket.
+	var seed [12]uint32
+	if err := binary.Read(rand.Reader, binary.LittleEndian, &seed); err != nil {
+		return nil, fmt.Errorf("xdp: seeding the flow index: %w", err)
+	}
+	for n, v := range map[string]any{
+		bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(opts.MaxFlows),
+		bpf.FlowVarIndexMask: uint32(buckets - 1), bpf.FlowVarIndexSeed: seed,
+	} {
 		vs := spec.Variables[n]
 		if vs == nil {
 			return nil, fmt.Errorf("xdp: constant %s missing from the program", n)

@@ -18,10 +18,15 @@ import (
 
 func load(t testing.TB, maxFlows int) *Dataplane {
 	t.Helper()
+	return loadOpts(t, Options{MaxFlows: maxFlows})
+}
+
+func loadOpts(t testing.TB, opts Options) *Dataplane {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		fixture.Missing(t, "loading BPF programs needs root")
 	}
-	d, err := Load(Options{MaxFlows: maxFlows})
+	d, err := Load(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,9 +302,24 @@ func TestNoLossDuringDrains(t *testing.T) {
 // has entries (so flows share entries and evict each other), interleaved,
 // each a different number of packets in each direction, over several
 // drains: every flow must come out with exactly its own packets and bytes.
+// Once with an index roomy enough for every flow, once with an index of
+// 16 entries, so that flows evict each other's entries all the time and
+// take several slots a generation.
 func TestManyFlowsExactCounts(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{
+		{"roomy index", Options{MaxFlows: 8192}},
+		{"crowded index", Options{MaxFlows: 65536, indexBuckets: 8}},
+	} {
+		t.Run(c.name, func(t *testing.T) { manyFlowsExactCounts(t, c.opts) })
+	}
+}
+
+func manyFlowsExactCounts(t *testing.T, opts Options) {
 	const flows, drains = 6000, 3
-	d := load(t, 8192)
+	d := loadOpts(t, opts)
 	type count struct{ pkts, bytes [2]uint64 }
 	want := map[netip.Addr]*count{}
 	got := map[netip.Addr]*count{}
@@ -362,6 +382,9 @@ func TestManyFlowsExactCounts(t *testing.T) {
 	}
 	if bad > 0 {
 		t.Errorf("%d of %d flows counted wrong", bad, len(want))
+	}
+	if c, _ := d.Counters(); c[CntMapFull] != 0 {
+		t.Errorf("%d packets found no slot", c[CntMapFull])
 	}
 }
 

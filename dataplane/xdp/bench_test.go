@@ -218,9 +218,10 @@ func BenchmarkDrain100k(b *testing.B) {
 // calls (so the syscall around each run, the same for both, cancels out in
 // the difference): brand-new flows, flows the program already saw before
 // the last drain (their first packet in a new generation), and packets of
-// one existing flow, alternating in rounds. The program has seen more
-// flows than it remembers before the rounds start, so that a new flow
-// also pays for pushing an old one out, as under churn.
+// one existing flow, alternating in rounds; and, with more flows than the
+// flow cache holds, packets of flows that have their slot already. The
+// program has seen more flows than it remembers before the rounds start,
+// so that a new flow also pays for pushing an old one out, as under churn.
 func BenchmarkNewFlows(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -239,11 +240,17 @@ func BenchmarkNewFlows(b *testing.B) {
 			nf.drain()
 			nf.run(nf.same[:1])
 			m.add("seen-before-extra", nf.run(fresh)-nf.run(nf.same))
+			// The same flows again in this generation: each has its
+			// slot, and more flows than the flow cache holds, so most
+			// packets find their flow in the index.
+			nf.run(fresh)
+			m.add("existing-cache-miss-extra", nf.run(fresh)-nf.run(nf.same))
 		}
 	}
 	b.ReportMetric(m["existing"], "existing-flow-cpu-ns/run")
 	b.ReportMetric(m["new-extra"], "new-flow-extra-ns/packet")
 	b.ReportMetric(m["seen-before-extra"], "first-in-generation-extra-ns/packet")
+	b.ReportMetric(m["existing-cache-miss-extra"], "existing-cache-miss-extra-ns/packet")
 	b.ReportMetric(0, "ns/op")
 }
 

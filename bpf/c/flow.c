@@ -785,7 +785,7 @@ int xdp_flow(struct xdp_md *ctx)
 	count(CNT_BYTES, len);
 	p.ctx = ctx;
 
-	// The common case first, at fixed offsets behind one bounds check:
+	// The common cases first, at fixed offsets behind one bounds check:
 	// Ethernet with no VLAN tag, IPv4 with no options and not a later
 	// fragment, TCP, or UDP other than DNS and mDNS, with 20 bytes of L4
 	// header in the frame. It reaches the same key and accounting as the
@@ -811,6 +811,28 @@ int xdp_flow(struct xdp_md *ctx)
 		p.dscp = b[ETH_HLEN + 1] >> 2;
 		count(CNT_IPV4, 1);
 		goto ipv4_key;
+	}
+	// The same for IPv6 with TCP or UDP (not DNS) right after its header.
+	struct ipv6hdr *ip6;
+	if ((void *)(b + ETH_HLEN + 40 + 20) <= end && *(__u16 *)(b + 12) == bpf_htons(ETH_P_IPV6) &&
+	    (b[ETH_HLEN] >> 4) == 6) {
+		__u8 l4p = b[ETH_HLEN + 6];
+		__u8 *l4 = b + ETH_HLEN + 40;
+		p.sport = bpf_ntohs(*(__u16 *)l4);
+		p.dport = bpf_ntohs(*(__u16 *)(l4 + 2));
+		if (l4p == IPPROTO_TCP) {
+			p.flags = l4[13];
+		} else if (l4p != IPPROTO_UDP || p.sport == 53 || p.dport == 53 || p.sport == 5353 || p.dport == 5353) {
+			p.sport = p.dport = 0;
+			goto general;
+		}
+		p.eth = data;
+		ip6 = (void *)(b + ETH_HLEN);
+		p.proto = l4p;
+		// The traffic class straddles the first two bytes.
+		p.dscp = (((b[ETH_HLEN] & 0x0f) << 4) | (b[ETH_HLEN + 1] >> 4)) >> 2;
+		count(CNT_IPV6, 1);
+		goto ipv6_key;
 	}
 
 general:;
@@ -880,7 +902,7 @@ ipv4_key:;
 	}
 
 	if (proto == bpf_htons(ETH_P_IPV6)) {
-		struct ipv6hdr *ip6 = cur;
+		ip6 = cur;
 		if ((void *)(ip6 + 1) > end) {
 			count(CNT_ERR_TRUNC_IP, 1);
 			return XDP_PASS;
@@ -944,6 +966,7 @@ ipv4_key:;
 			count(CNT_ERR_TRUNC_L4, 1);
 			return XDP_PASS;
 		}
+ipv6_key:;
 		// The addresses as two big-endian 64-bit halves each: compared
 		// half by half (not byte by byte, a branch per byte) and written
 		// into the key in whole words.

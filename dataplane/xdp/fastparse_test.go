@@ -41,7 +41,8 @@ func udp4(t *testing.T, src, dst string, sp, dp uint16, payload int) []byte {
 
 // TestFastAndGeneralParseAgree sends each flow one frame the program
 // parses at fixed offsets and one only its general parse takes (IPv4
-// options, or a UDP frame shorter than the fixed-offset check): both must
+// options, an IPv6 hop-by-hop header, or a UDP frame shorter than the
+// fixed-offset check): both must
 // land in the one flow, each in its direction, with every field of both.
 func TestFastAndGeneralParseAgree(t *testing.T) {
 	const client, server = "192.168.7.20", "10.7.7.7" // the server sorts first: it is A
@@ -75,6 +76,74 @@ func TestFastAndGeneralParseAgree(t *testing.T) {
 			general: ipv4Opts(t, server, client, 0, &layers.UDP{SrcPort: 4501, DstPort: 40003}, gopacket.Payload(make([]byte, 30))),
 			aport:   4501, bport: 40003, proto: 17,
 		},
+	}
+	// IPv6: the general parse takes a frame with a hop-by-hop header, or
+	// one shorter than the fixed-offset check.
+	const client6, server6 = "2001:db8:7::20", "2001:db8:1::7"
+	v6 := func(src, dst string, tc uint8, hop bool, l4 gopacket.SerializableLayer, payload int) []byte {
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, TrafficClass: tc, SrcIP: net.ParseIP(src), DstIP: net.ParseIP(dst)}
+		var proto layers.IPProtocol
+		switch l := l4.(type) {
+		case *layers.TCP:
+			proto = layers.IPProtocolTCP
+			_ = l.SetNetworkLayerForChecksum(ip)
+		case *layers.UDP:
+			proto = layers.IPProtocolUDP
+			_ = l.SetNetworkLayerForChecksum(ip)
+		}
+		ls := []gopacket.SerializableLayer{&layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeIPv6}, ip}
+		ip.NextHeader = proto
+		if hop {
+			ip.NextHeader = layers.IPProtocolIPv6HopByHop
+			h := &layers.IPv6HopByHop{}
+			h.NextHeader = proto
+			h.Options = []*layers.IPv6HopByHopOption{{OptionType: 1, OptionLength: 4, OptionData: []byte{0, 0, 0, 0}}}
+			ls = append(ls, h)
+		}
+		return serialize(t, append(ls, l4, gopacket.Payload(make([]byte, payload)))...)
+	}
+	cases6 := []struct {
+		name          string
+		fast, general []byte
+		aport, bport  uint16
+		proto         uint8
+		flags         [2]uint8
+		dscp          [2]uint8
+	}{
+		{
+			name:    "tcp6",
+			fast:    v6(client6, server6, 10<<2|1, false, tcp(40004, 443, true, false), 0),
+			general: v6(server6, client6, 46<<2, true, tcp(443, 40004, true, true), 0),
+			aport:   443, bport: 40004, proto: 6, flags: [2]uint8{0x12, 0x02}, dscp: [2]uint8{46, 10},
+		},
+		{
+			name:    "udp6",
+			fast:    v6(client6, server6, 0, false, &layers.UDP{SrcPort: 40005, DstPort: 4500}, 20),
+			general: v6(server6, client6, 0, false, &layers.UDP{SrcPort: 4500, DstPort: 40005}, 0)[:14+40+8],
+			aport:   4500, bport: 40005, proto: 17,
+		},
+	}
+	for _, c := range cases6 {
+		t.Run(c.name, func(t *testing.T) {
+			if len(c.general) >= 74 && (c.general[20] == 6 || c.general[20] == 17) {
+				t.Fatalf("the general-parse frame would take the fixed-offset parse")
+			}
+			d := load(t, 1024)
+			run(t, d, c.fast, c.general)
+			got := drain(t, d)
+			if len(got) != 1 {
+				t.Fatalf("%d flows, want 1: %+v", len(got), got)
+			}
+			g := got[0]
+			if g.A != netip.MustParseAddr(server6) || g.B != netip.MustParseAddr(client6) || g.APort != c.aport || g.BPort != c.bport ||
+				g.Proto != c.proto || g.Pkts != [2]uint64{1, 1} || g.Bytes != [2]uint64{uint64(len(c.general)), uint64(len(c.fast))} ||
+				g.Flags != c.flags || g.FirstFlags != c.flags || g.DSCP != c.dscp {
+				t.Errorf("got %+v", g)
+			}
+			if cnt, _ := d.Counters(); cnt[CntIPv6] != 2 || cnt[CntPackets] != 2 || cnt[CntErrTruncL4] != 0 {
+				t.Errorf("counters %v", cnt)
+			}
+		})
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -128,16 +128,17 @@ volatile const __u32 max_flows = 65536;
 #define REF_SLOT(r) ((__u32)(r) & ~REF_VALID)
 
 // The flow index: per family, an array of buckets of INDEX_WAYS entries,
-// each a key and its ref. A bucket is picked by a seeded hash of the key
-// (index_bucket). It replaces the kernel's LRU hash, whose insert of a new
-// flow walked two hash chains and the LRU lists (an eviction each, once
-// full): a new flow here reads one bucket and claims one of its entries
-// with a compare-and-swap, the one empty or of the oldest epoch, so flows
-// long gone make room for new ones. Readers check the ref before and after
-// the key (see index_match): an entry being rewritten is never taken for
-// the wrong flow. A flow that finds no entry it can claim still counts in
-// its slot; its next packet that misses the flow cache takes another slot
-// (a flow with two slots is drained as two deltas, which add up).
+// each a key and its ref. A key may sit in either of two buckets, picked
+// by a seeded hash of the key (index_hash). It replaces the kernel's LRU
+// hash, whose insert of a new flow walked two hash chains and the LRU
+// lists (an eviction each, once full): a new flow here reads its two
+// buckets and claims an entry with a compare-and-swap, an empty one or the
+// one of the oldest epoch, so flows long gone make room for new ones.
+// Readers check the ref before and after the key (see index_match): an
+// entry being rewritten is never taken for the wrong flow. A flow that
+// finds no entry it can claim still counts in its slot and goes into the
+// flow cache; a later packet of it that misses the cache takes another
+// slot (a flow with two slots is drained as two deltas, which add up).
 #define INDEX_WAYS 2
 
 struct index_entry_v4 {
@@ -478,18 +479,23 @@ static __always_inline int key_equal(const __u32 *a, const __u32 *b, int v6)
 	return d == 0;
 }
 
-// index_bucket is the key's bucket: an NH hash (the sum of products of
-// seeded word pairs, 64 bits each: pairs multiply in parallel, and two
-// keys share a bucket by chance only, for anyone who does not know the
-// seed), top half, masked.
-static __always_inline __u32 index_bucket(const __u32 *k, int v6)
+// index_hash picks the key's two buckets (the low and high halves, each
+// masked): an NH hash (the sum of products of seeded word pairs, 64 bits
+// each: pairs multiply in parallel, and two keys collide by chance only,
+// for anyone who does not know the seed), then a 64-bit finalizer
+// (murmur3's), without which keys a port apart (a scan) would land in
+// neighbouring buckets.
+static __always_inline __u64 index_hash(const __u32 *k, int v6)
 {
 #define NH(i, a, b) ((__u64)(__u32)((a) + index_seed[i]) * (__u32)((b) + index_seed[(i) + 1]))
 	__u64 h = NH(0, k[0], k[1]) + NH(2, k[2], k[3]) + NH(4, k[4], v6 ? k[5] : 0);
 	if (v6)
 		h += NH(6, k[6], k[7]) + NH(8, k[8], k[9]) + NH(10, k[10], 0);
 #undef NH
-	return (__u32)(h >> 32) & index_mask;
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h;
 }
 
 // The ref word of an index entry (after the key and its padding).
@@ -515,26 +521,48 @@ static __always_inline __u64 index_match(void *ent, const __u32 *key, int v6)
 	return *rp == r ? r : 0;
 }
 
-// index_claim points an entry of bucket b at the new flow's slot: an
-// empty one, else the one of the oldest epoch. It gives up (the flow
-// counts in its slot without an entry) when another CPU writes the entry.
-static __always_inline void index_claim(void *b, const __u32 *key, int v6, __u64 want)
+// index_claim points an entry of one of the flow's two buckets at its
+// new slot: an empty one first, else the one of the oldest epoch, never
+// one of the current epoch (that flow would lose its entry to this one,
+// and take a slot a packet from then on). It returns 0 when it finds none
+// or another CPU writes the chosen one first: the flow then counts in its
+// slot without an entry. With two buckets to choose from, about 2 flows
+// in 10 000 find none when a generation holds half its slots (the agent
+// drains then), 1 in 100 when it holds all of them (simulated; with one
+// bucket it would be 3 in 100 and 10 in 100).
+static __always_inline int index_claim(void *b1, void *b2, const __u32 *key, int v6, __u32 epoch, __u64 want)
 {
-	void *e0 = b, *e1 = (__u8 *)b + ENTRY_SIZE(v6);
-	__u64 r0 = *ENTRY_REF(e0, v6), r1 = *ENTRY_REF(e1, v6);
-	void *e = e0;
-	__u64 r = r0;
-	// Empty (0) goes first, then the older epoch; a busy one is left to
-	// its writer.
-	if (r0 == REF_BUSY || (r1 != REF_BUSY && r0 != 0 &&
-			       (r1 == 0 || (__s32)(REF_EPOCH(r0) - REF_EPOCH(r1)) > 0))) {
-		e = e1;
-		r = r1;
+	void *e = NULL;
+	__u64 r = 0;
+	// The age of e: epochs since its ref's (0: current, busy, or an epoch
+	// ahead, written by a program that already saw the next one: none
+	// of these is taken), EMPTY for an empty entry.
+	__u32 age = 0;
+#define EMPTY 0x80000000u
+#define CONSIDER(ent)                                                        \
+	do {                                                                 \
+		__u64 rr = *ENTRY_REF(ent, v6);                              \
+		__u32 a = rr == 0 ? EMPTY : (rr & REF_VALID) ? epoch - REF_EPOCH(rr) : 0; \
+		if (a != EMPTY && (__s32)a < 0)                              \
+			a = 0;                                               \
+		if (a > age) {                                               \
+			e = (ent);                                           \
+			r = rr;                                              \
+			age = a;                                             \
+		}                                                            \
+	} while (0)
+	CONSIDER(b1);
+	CONSIDER((__u8 *)b1 + ENTRY_SIZE(v6));
+	if (age != EMPTY) {
+		CONSIDER(b2);
+		CONSIDER((__u8 *)b2 + ENTRY_SIZE(v6));
 	}
-	if (r == REF_BUSY)
-		return;
+#undef CONSIDER
+#undef EMPTY
+	if (!e)
+		return 0;
 	if (__sync_val_compare_and_swap(ENTRY_REF(e, v6), r, REF_BUSY) != r)
-		return;
+		return 0;
 	barrier();
 	__u32 *w = e;
 	w[0] = key[0]; w[1] = key[1]; w[2] = key[2]; w[3] = key[3]; w[4] = key[4];
@@ -544,16 +572,18 @@ static __always_inline void index_claim(void *b, const __u32 *key, int v6, __u64
 	}
 	barrier();
 	*ENTRY_REF(e, v6) = want;
+	return 1;
 }
 
 // take_slot gives the flow a slot of the current generation, records its
 // key there and points its index entry at it: ent is the entry found with
-// ref r, or NULL, when the flow has none: then it claims one in bucket b.
-// It returns 0, or -1 when the generation has no slot left. When another
+// ref r, or NULL, when the flow has none: then it claims one in bucket b1
+// or b2. It returns 1, 0 when the flow has no entry (it could claim none),
+// or -1 when the generation has no slot left. When another
 // CPU gave the flow a slot first, *slot is that one and the one taken here
 // is still used (a flow with two slots is drained as two deltas, which add
 // up; it takes a race between CPUs on the flow's first packet).
-static __always_inline int take_slot(void *b, void *keys, __u32 idx, __u32 epoch, void *ent, __u64 r, void *key,
+static __always_inline int take_slot(void *b1, void *b2, void *keys, __u32 idx, __u32 epoch, void *ent, __u64 r, void *key,
 				     int v6, __u32 *slot)
 {
 	__u32 *next = bpf_map_lookup_elem(&next_slot, &idx);
@@ -583,15 +613,14 @@ static __always_inline int take_slot(void *b, void *keys, __u32 idx, __u32 epoch
 	if (!ent) {
 		// Another CPU may have claimed an entry for it meanwhile:
 		// then this slot is the flow's second one (see above).
-		index_claim(b, key, v6, want);
-		return 0;
+		return index_claim(b1, b2, key, v6, epoch, want);
 	}
 	// Only an entry of an older epoch is replaced: a program still
 	// running in the previous epoch must not take the entry back. The
 	// compare-and-swap fails when the entry changed since it was read.
 	if ((__s32)(epoch - REF_EPOCH(r)) > 0)
 		__sync_val_compare_and_swap(ENTRY_REF(ent, v6), r, want);
-	return 0;
+	return 1;
 }
 
 // account adds one packet to its flow (dir is 0 when the sender is "a"),
@@ -611,20 +640,21 @@ static __always_inline int account(struct counters *cnt, void *map, void *budget
 		goto found;
 	}
 	__u32 slot;
-	__u32 bi = index_bucket(key, v6);
-	void *b = bpf_map_lookup_elem(map, &bi);
-	if (!b)
-		return ACCOUNTED; // not reached: the mask keeps bi in the map
-	void *e = NULL;
-	__u64 r = index_match(b, key, v6);
-	if (r) {
-		e = b;
-	} else {
-		void *e1 = (__u8 *)b + ENTRY_SIZE(v6);
-		r = index_match(e1, key, v6);
-		if (r)
-			e = e1;
-	}
+	__u64 h = index_hash(key, v6);
+	__u32 bi1 = (__u32)h & index_mask, bi2 = (__u32)(h >> 32) & index_mask;
+	void *b1 = bpf_map_lookup_elem(map, &bi1), *b2 = bpf_map_lookup_elem(map, &bi2);
+	if (!b1 || !b2)
+		return ACCOUNTED; // not reached: the mask keeps both in the map
+	void *e = NULL, *x;
+	__u64 r;
+	if ((r = index_match(b1, key, v6)))
+		e = b1;
+	else if ((r = index_match(x = (__u8 *)b1 + ENTRY_SIZE(v6), key, v6)))
+		e = x;
+	else if ((r = index_match(b2, key, v6)))
+		e = b2;
+	else if ((r = index_match(x = (__u8 *)b2 + ENTRY_SIZE(v6), key, v6)))
+		e = x;
 	if (!e && has_slow(p)) {
 		// A flow the flow index does not know: the slow path takes its
 		// first SLOW_PKTS packets (see budget_v4), as long as its
@@ -642,11 +672,13 @@ static __always_inline int account(struct counters *cnt, void *map, void *budget
 			return TO_SLOW_PATH;
 		}
 	}
+	int indexed = 1;
 	if (e && REF_EPOCH(r) == epoch) {
 		slot = REF_SLOT(r);
 	} else {
 		// The flow's first packet in this generation.
-		if (take_slot(b, keys, idx, epoch, e, r, key, v6, &slot) < 0) {
+		indexed = take_slot(b1, b2, keys, idx, epoch, e, r, key, v6, &slot);
+		if (indexed < 0) {
 			// No room: the decoder can count it, when it has a credit.
 			if (slow_ok(cnt, p))
 				return TO_SLOW_PATH;
@@ -657,8 +689,10 @@ static __always_inline int account(struct counters *cnt, void *map, void *budget
 	vi = slot * ncpus + cpu;
 	// A flow enters the cache on its second packet counted here (the
 	// first found it in the index), so one-packet flows (scans, floods)
-	// cost no cache write; it is done with the slow path by then.
-	if (ce && e) {
+	// cost no cache write; it is done with the slow path by then. A flow
+	// without an index entry enters it at once: the cache is all that
+	// keeps its next packets in its slot.
+	if (ce && (e || !indexed)) {
 		if (v6)
 			__builtin_memcpy(ce, key, sizeof(struct flow_key_v6));
 		else

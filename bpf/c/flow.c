@@ -506,8 +506,10 @@ static __always_inline __u64 index_hash(const __u32 *k, int v6)
 // is read before and after the key: a CPU rewriting the entry first sets
 // its ref to REF_BUSY and last to a ref no entry had before (its slot is
 // new in its epoch), so equal reads mean the key read between them was
-// the whole key of that ref. x86 keeps loads in order; the barriers keep
-// clang from moving the key's loads across the ref's.
+// the whole key of that ref. x86 keeps loads in order (and stores: the
+// writer's key reaches other CPUs before its ref); the barriers keep clang
+// from moving the key's loads across the ref's. A weakly ordered CPU would
+// need load-acquire and store-release here: Load refuses to run on one.
 static __always_inline __u64 index_match(void *ent, const __u32 *key, int v6)
 {
 	volatile __u64 *rp = ENTRY_REF(ent, v6);

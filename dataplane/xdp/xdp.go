@@ -23,6 +23,7 @@ import (
 	"math/bits"
 	"net"
 	"net/netip"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -93,6 +94,14 @@ func Load(opts Options) (*Dataplane, error) {
 // loadSpec is Load of a given build of the program (benchmarks compare
 // builds).
 func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
+	// The flow index's readers rely on loads staying in program order
+	// (x86's total store order; see index_match in flow.c): on a weakly
+	// ordered CPU they would need load-acquire (BPF's, from Linux 6.15
+	// and clang 18), and a packet could otherwise be counted under
+	// another flow. Every board the probe ships for is x86-64.
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "386" {
+		return nil, fmt.Errorf("xdp: the flow index needs x86's memory ordering, not %s's", runtime.GOARCH)
+	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("xdp: possible CPUs: %w", err)

@@ -51,8 +51,10 @@ const (
 )
 
 type FlowCounters struct {
-	_ structs.HostLayout
-	C [15]uint64
+	_            structs.HostLayout
+	C            [15]uint64
+	ClockJiffies uint64
+	ClockNs      uint64
 }
 
 type FlowFlowKeyV4 struct {
@@ -79,11 +81,6 @@ type FlowFlowKeyV6 struct {
 	Pad    [3]uint8
 }
 
-type FlowFlowRef struct {
-	_   structs.HostLayout
-	Ref uint64
-}
-
 type FlowFlowVal struct {
 	_          structs.HostLayout
 	Pkts       [2]uint64
@@ -95,6 +92,26 @@ type FlowFlowVal struct {
 	Dscp       [2]uint8
 	Mac        [2][6]uint8
 	Pad        [6]uint8
+}
+
+type FlowIndexBucketV4 struct {
+	_ structs.HostLayout
+	E [2]struct {
+		_   structs.HostLayout
+		K   FlowFlowKeyV4
+		Pad uint32
+		Ref uint64
+	}
+}
+
+type FlowIndexBucketV6 struct {
+	_ structs.HostLayout
+	E [2]struct {
+		_   structs.HostLayout
+		K   FlowFlowKeyV6
+		Pad uint32
+		Ref uint64
+	}
 }
 
 type FlowSlotKeyV4 struct {
@@ -119,9 +136,8 @@ const (
 	FlowMapCacheV6            = "cache_v6"
 	FlowMapCounters           = "counters"
 	FlowMapCredits            = "credits"
-	FlowMapCtl                = "ctl"
-	FlowMapFlowsV4            = "flows_v4"
-	FlowMapFlowsV6            = "flows_v6"
+	FlowMapIndexV4            = "index_v4"
+	FlowMapIndexV6            = "index_v6"
 	FlowMapKeysV4A            = "keys_v4_a"
 	FlowMapKeysV4B            = "keys_v4_b"
 	FlowMapKeysV6A            = "keys_v6_a"
@@ -141,6 +157,9 @@ const (
 	FlowVarAnchorSlotKeyV4    = "anchor_slot_key_v4"
 	FlowVarAnchorSlotKeyV6    = "anchor_slot_key_v6"
 	FlowVarAnchorVal          = "anchor_val"
+	FlowVarEpoch              = "epoch"
+	FlowVarIndexMask          = "index_mask"
+	FlowVarIndexSeed          = "index_seed"
 	FlowVarMaxFlows           = "max_flows"
 	FlowVarNcpus              = "ncpus"
 )
@@ -201,9 +220,8 @@ type FlowMapSpecs struct {
 	CacheV6  *ebpf.MapSpec `ebpf:"cache_v6"`
 	Counters *ebpf.MapSpec `ebpf:"counters"`
 	Credits  *ebpf.MapSpec `ebpf:"credits"`
-	Ctl      *ebpf.MapSpec `ebpf:"ctl"`
-	FlowsV4  *ebpf.MapSpec `ebpf:"flows_v4"`
-	FlowsV6  *ebpf.MapSpec `ebpf:"flows_v6"`
+	IndexV4  *ebpf.MapSpec `ebpf:"index_v4"`
+	IndexV6  *ebpf.MapSpec `ebpf:"index_v6"`
 	KeysV4A  *ebpf.MapSpec `ebpf:"keys_v4_a"`
 	KeysV4B  *ebpf.MapSpec `ebpf:"keys_v4_b"`
 	KeysV6A  *ebpf.MapSpec `ebpf:"keys_v6_a"`
@@ -227,6 +245,9 @@ type FlowVariableSpecs struct {
 	AnchorSlotKeyV4    *ebpf.VariableSpec `ebpf:"anchor_slot_key_v4"`
 	AnchorSlotKeyV6    *ebpf.VariableSpec `ebpf:"anchor_slot_key_v6"`
 	AnchorVal          *ebpf.VariableSpec `ebpf:"anchor_val"`
+	Epoch              *ebpf.VariableSpec `ebpf:"epoch"`
+	IndexMask          *ebpf.VariableSpec `ebpf:"index_mask"`
+	IndexSeed          *ebpf.VariableSpec `ebpf:"index_seed"`
 	MaxFlows           *ebpf.VariableSpec `ebpf:"max_flows"`
 	Ncpus              *ebpf.VariableSpec `ebpf:"ncpus"`
 }
@@ -257,9 +278,8 @@ type FlowMaps struct {
 	CacheV6  *ebpf.Map `ebpf:"cache_v6"`
 	Counters *ebpf.Map `ebpf:"counters"`
 	Credits  *ebpf.Map `ebpf:"credits"`
-	Ctl      *ebpf.Map `ebpf:"ctl"`
-	FlowsV4  *ebpf.Map `ebpf:"flows_v4"`
-	FlowsV6  *ebpf.Map `ebpf:"flows_v6"`
+	IndexV4  *ebpf.Map `ebpf:"index_v4"`
+	IndexV6  *ebpf.Map `ebpf:"index_v6"`
 	KeysV4A  *ebpf.Map `ebpf:"keys_v4_a"`
 	KeysV4B  *ebpf.Map `ebpf:"keys_v4_b"`
 	KeysV6A  *ebpf.Map `ebpf:"keys_v6_a"`
@@ -281,9 +301,8 @@ func (m *FlowMaps) Close() error {
 		m.CacheV6,
 		m.Counters,
 		m.Credits,
-		m.Ctl,
-		m.FlowsV4,
-		m.FlowsV6,
+		m.IndexV4,
+		m.IndexV6,
 		m.KeysV4A,
 		m.KeysV4B,
 		m.KeysV6A,
@@ -308,6 +327,9 @@ type FlowVariables struct {
 	AnchorSlotKeyV4    *ebpf.Variable `ebpf:"anchor_slot_key_v4"`
 	AnchorSlotKeyV6    *ebpf.Variable `ebpf:"anchor_slot_key_v6"`
 	AnchorVal          *ebpf.Variable `ebpf:"anchor_val"`
+	Epoch              *ebpf.Variable `ebpf:"epoch"`
+	IndexMask          *ebpf.Variable `ebpf:"index_mask"`
+	IndexSeed          *ebpf.Variable `ebpf:"index_seed"`
 	MaxFlows           *ebpf.Variable `ebpf:"max_flows"`
 	Ncpus              *ebpf.Variable `ebpf:"ncpus"`
 }

@@ -15,16 +15,17 @@
 // family; a slot holds the flow's key (24 bytes IPv4, 48 IPv6) and one
 // 80-byte flowVal per possible CPU, so the four value arrays cost
 // 4 × --xdp-flows × possible CPUs × 80 bytes (arrays, allocated in full at
-// load). Two LRU hashes (IPv4, IPv6) of 2 × --xdp-flows entries map keys
-// to slots: key + 8 bytes + the kernel's ~48-byte element header each;
-// two more of --xdp-flows entries hold new flows' slow-path budgets (key +
-// 8 bytes + header).
+// load). Two flow indexes (IPv4, IPv6) map keys to slots: arrays of
+// buckets, as many as --xdp-flows rounded up to a power of two, of two
+// entries each (64 bytes a bucket for IPv4, 112 for IPv6); two LRU hashes
+// of --xdp-flows entries hold new flows' slow-path budgets (key + 8 bytes
+// + the kernel's ~48-byte element header).
 // The per-CPU flow caches add 4096 × (32 + 56) bytes per possible CPU.
 // The program needs Linux 5.12 (atomic fetch-add and compare-and-swap,
 // -mcpu=v3) and memory-mappable arrays.
 // With the default 65 536 flows on a 2-CPU box: 40 MiB of values, ~9 MiB
-// of keys, ~24 MiB of hash; on a 32-CPU box 640 MiB of values — size
-// --xdp-flows to the box.
+// of keys, 11 MiB of index, ~12 MiB of budget hash; on a 32-CPU box
+// 640 MiB of values — size --xdp-flows to the box.
 package bpf
 
 //go:generate go tool bpf2go -tags linux -target bpfel Flow c/flow.c -- -nostdinc -Ic/include -O2 -g -mcpu=v3 -Wall -Werror

@@ -48,9 +48,13 @@ func (m best) add(name string, v float64) {
 
 // BenchmarkXDP compares the flow program with the one-counter baseline
 // program on the same frames, in the same run, and the extra cost of a
-// packet that opens a flow over one of an existing flow.
+// packet that opens a flow over one of an existing flow. Other builds of
+// the program named in PROBE_XDP_BUILDS (see otherBuilds) run their
+// existing-flow packets in the same rounds, each reported against the same
+// baseline.
 func BenchmarkXDP(b *testing.B) {
 	d := load(b, 1<<17)
+	others := otherBuilds(b, 1<<17)
 	v4 := tcp4(b, "192.168.1.10", "93.184.216.34", 40000, 443, false, true, 0, 0)
 	ip6 := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: layers.IPProtocolTCP, SrcIP: net.ParseIP("2001:db8::1"), DstIP: net.ParseIP("2001:db8::2")}
 	tc6 := &layers.TCP{SrcPort: 40000, DstPort: 443, ACK: true, Window: 100}
@@ -69,6 +73,11 @@ func BenchmarkXDP(b *testing.B) {
 			m.add("baseline-counter", progNs(b, d.CountProgram(), v4))
 			m.add("ipv4-tcp-existing-flow", progNs(b, d.Program(), v4))
 			m.add("ipv6-tcp-existing-flow", progNs(b, d.Program(), v6))
+			for _, o := range others {
+				p := o.coll.Programs["xdp_flow"]
+				m.add(o.name+"-ipv4", progNs(b, p, v4))
+				m.add(o.name+"-ipv6", progNs(b, p, v6))
+			}
 			var newSum, oldSum time.Duration
 			for j := 0; j < newFlows; j++ {
 				f := tcp4(b, "10.7.0.1", "10.7.0.2", uint16(port), 80, false, true, 0, 0)
@@ -98,6 +107,10 @@ func BenchmarkXDP(b *testing.B) {
 	}
 	b.ReportMetric(m["ipv4-tcp-existing-flow"]/base, "ipv4-x-baseline")
 	b.ReportMetric(m["ipv6-tcp-existing-flow"]/base, "ipv6-x-baseline")
+	for _, o := range others {
+		b.ReportMetric(m[o.name+"-ipv4"]/base, o.name+"-ipv4-x-baseline")
+		b.ReportMetric(m[o.name+"-ipv6"]/base, o.name+"-ipv6-x-baseline")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -205,9 +218,10 @@ func BenchmarkDrain100k(b *testing.B) {
 // calls (so the syscall around each run, the same for both, cancels out in
 // the difference): brand-new flows, flows the program already saw before
 // the last drain (their first packet in a new generation), and packets of
-// one existing flow, alternating in rounds. The program has seen more
-// flows than it remembers before the rounds start, so that a new flow
-// also pays for pushing an old one out, as under churn.
+// one existing flow, alternating in rounds; and, with more flows than the
+// flow cache holds, packets of flows that have their slot already. The
+// program has seen more flows than it remembers before the rounds start,
+// so that a new flow also pays for pushing an old one out, as under churn.
 func BenchmarkNewFlows(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -226,11 +240,17 @@ func BenchmarkNewFlows(b *testing.B) {
 			nf.drain()
 			nf.run(nf.same[:1])
 			m.add("seen-before-extra", nf.run(fresh)-nf.run(nf.same))
+			// The same flows again in this generation: each has its
+			// slot, and more flows than the flow cache holds, so most
+			// packets find their flow in the index.
+			nf.run(fresh)
+			m.add("existing-cache-miss-extra", nf.run(fresh)-nf.run(nf.same))
 		}
 	}
 	b.ReportMetric(m["existing"], "existing-flow-cpu-ns/run")
 	b.ReportMetric(m["new-extra"], "new-flow-extra-ns/packet")
 	b.ReportMetric(m["seen-before-extra"], "first-in-generation-extra-ns/packet")
+	b.ReportMetric(m["existing-cache-miss-extra"], "existing-cache-miss-extra-ns/packet")
 	b.ReportMetric(0, "ns/op")
 }
 

@@ -2,9 +2,9 @@
 // interface and drains its flow maps into flow.Delta records.
 //
 // Draining is lossless by construction: the program counts each flow in a
-// slot of one of two generations of slot arrays per address family (a
-// hash, never drained, tells it the flow's slot in the current epoch).
-// Drain advances the epoch in ctl[0], whose low bit is the generation the
+// slot of one of two generations of slot arrays per address family (an
+// index, never drained, tells it the flow's slot in the current epoch).
+// Drain advances the epoch (a global of the program), whose low bit is the generation the
 // program writes, then updates a map-in-map the program never reads — the
 // kernel returns from that update only after an RCU grace period, so no
 // program that saw the old epoch is still running — and then reads the old
@@ -16,11 +16,14 @@
 package xdp
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"net"
 	"net/netip"
+	"runtime"
 	"time"
 	"unsafe"
 
@@ -47,6 +50,11 @@ type Options struct {
 	// most flows of one family between two drains (more are counted as
 	// map full).
 	MaxFlows int
+
+	// indexBuckets, when not 0, is the flow index's bucket count (a power
+	// of two) instead of the one MaxFlows gives: tests crowd the index
+	// with it.
+	indexBuckets int
 }
 
 // Families of flow maps.
@@ -63,7 +71,7 @@ type Dataplane struct {
 	vals     [2][2][]bpf.FlowFlowVal // [generation][family]: the mapped value arrays, ncpu values a slot
 	mapped   [][]byte                // every mapping, for Close
 	maxFlows int
-	epoch    uint32    // what the program reads from ctl[0]; the low bit is the generation it writes
+	epoch    uint32    // what the program reads from its epoch global; the low bit is the generation it writes
 	rcuInner *ebpf.Map // what Drain puts into rcu_sync to wait for a grace period
 	credits  []int64   // the mapped slow-path credits, by RX queue (see XSK)
 	link     link.Link
@@ -86,6 +94,14 @@ func Load(opts Options) (*Dataplane, error) {
 // loadSpec is Load of a given build of the program (benchmarks compare
 // builds).
 func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
+	// The flow index's readers rely on loads staying in program order
+	// (x86's total store order; see index_match in flow.c): on a weakly
+	// ordered CPU they would need load-acquire (BPF's, from Linux 6.15
+	// and clang 18), and a packet could otherwise be counted under
+	// another flow. Every board the probe ships for is x86-64.
+	if runtime.GOARCH != "amd64" && runtime.GOARCH != "386" {
+		return nil, fmt.Errorf("xdp: the flow index needs x86's memory ordering, not %s's", runtime.GOARCH)
+	}
 	ncpu, err := ebpf.PossibleCPU()
 	if err != nil {
 		return nil, fmt.Errorf("xdp: possible CPUs: %w", err)
@@ -95,10 +111,18 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 		return nil, fmt.Errorf("xdp: %d flows × %d CPUs is more slots than a map holds", opts.MaxFlows, ncpu)
 	}
 	d := &Dataplane{ncpu: ncpu, maxFlows: opts.MaxFlows}
+	// The flow index remembers flows across drains; twice the flows of a
+	// drain interval (two entries a bucket) leaves room for the ones that
+	// pause a while. A power of two of buckets: the program masks its hash.
+	buckets := 1 << bits.Len(uint(opts.MaxFlows-1))
+	if opts.indexBuckets != 0 {
+		if opts.indexBuckets&(opts.indexBuckets-1) != 0 {
+			return nil, fmt.Errorf("xdp: %d index buckets is not a power of two", opts.indexBuckets)
+		}
+		buckets = opts.indexBuckets
+	}
 	sizes := map[string]int{
-		// The hash remembers flows across drains; twice the flows of a
-		// drain interval leaves room for the ones that pause a while.
-		bpf.FlowMapFlowsV4: 2 * opts.MaxFlows, bpf.FlowMapFlowsV6: 2 * opts.MaxFlows,
+		bpf.FlowMapIndexV4: buckets, bpf.FlowMapIndexV6: buckets,
 		// New flows in their slow-path packets: as many as slots.
 		bpf.FlowMapBudgetV4: opts.MaxFlows, bpf.FlowMapBudgetV6: opts.MaxFlows,
 		bpf.FlowMapKeysV4A: opts.MaxFlows, bpf.FlowMapKeysV4B: opts.MaxFlows,
@@ -121,7 +145,16 @@ func loadSpec(spec *ebpf.CollectionSpec, opts Options) (*Dataplane, error) {
 		}
 		ms.MaxEntries *= uint32(ncpu)
 	}
-	for n, v := range map[string]uint32{bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(opts.MaxFlows)} {
+	// The index hash's seed: at random, so that nobody outside can pick
+	// flows that share a bucket.
+	var seed [12]uint32
+	if err := binary.Read(rand.Reader, binary.LittleEndian, &seed); err != nil {
+		return nil, fmt.Errorf("xdp: seeding the flow index: %w", err)
+	}
+	for n, v := range map[string]any{
+		bpf.FlowVarNcpus: uint32(ncpu), bpf.FlowVarMaxFlows: uint32(opts.MaxFlows),
+		bpf.FlowVarIndexMask: uint32(buckets - 1), bpf.FlowVarIndexSeed: seed,
+	} {
 		vs := spec.Variables[n]
 		if vs == nil {
 			return nil, fmt.Errorf("xdp: constant %s missing from the program", n)
@@ -274,7 +307,7 @@ func monoToWall() int64 {
 // outlive the call). It returns the number of flows drained.
 func (d *Dataplane) Drain(fn func(*flow.Delta)) (int, error) {
 	old := d.epoch
-	if err := d.objs.Ctl.Put(uint32(0), old+1); err != nil {
+	if err := d.objs.Epoch.Set(old + 1); err != nil {
 		return 0, fmt.Errorf("xdp: switching flow maps: %w", err)
 	}
 	d.epoch = old + 1

@@ -18,10 +18,15 @@ import (
 
 func load(t testing.TB, maxFlows int) *Dataplane {
 	t.Helper()
+	return loadOpts(t, Options{MaxFlows: maxFlows})
+}
+
+func loadOpts(t testing.TB, opts Options) *Dataplane {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		fixture.Missing(t, "loading BPF programs needs root")
 	}
-	d, err := Load(Options{MaxFlows: maxFlows})
+	d, err := Load(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -297,9 +302,24 @@ func TestNoLossDuringDrains(t *testing.T) {
 // has entries (so flows share entries and evict each other), interleaved,
 // each a different number of packets in each direction, over several
 // drains: every flow must come out with exactly its own packets and bytes.
+// Once with an index roomy enough for every flow, once with an index of
+// 16 entries, so that flows evict each other's entries all the time and
+// take several slots a generation.
 func TestManyFlowsExactCounts(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		opts Options
+	}{
+		{"roomy index", Options{MaxFlows: 8192}},
+		{"crowded index", Options{MaxFlows: 65536, indexBuckets: 8}},
+	} {
+		t.Run(c.name, func(t *testing.T) { manyFlowsExactCounts(t, c.opts) })
+	}
+}
+
+func manyFlowsExactCounts(t *testing.T, opts Options) {
 	const flows, drains = 6000, 3
-	d := load(t, 8192)
+	d := loadOpts(t, opts)
 	type count struct{ pkts, bytes [2]uint64 }
 	want := map[netip.Addr]*count{}
 	got := map[netip.Addr]*count{}
@@ -363,6 +383,9 @@ func TestManyFlowsExactCounts(t *testing.T) {
 	if bad > 0 {
 		t.Errorf("%d of %d flows counted wrong", bad, len(want))
 	}
+	if c, _ := d.Counters(); c[CntMapFull] != 0 {
+		t.Errorf("%d packets found no slot", c[CntMapFull])
+	}
 }
 
 // TestLoadRefusesTooManyFlows: a flow count whose maps could not be sized
@@ -382,7 +405,12 @@ func TestLoadRefusesTooManyFlows(t *testing.T) {
 // TestSlotsUsed: the share of the generation's slots new flows took, up to
 // all of them, and none after a drain.
 func TestSlotsUsed(t *testing.T) {
-	d := load(t, 100)
+	// An index roomier than 100 flows get (1024 buckets, not 128): with
+	// 128, about one run in 7 000 has three of the 25 flows share all the
+	// entries they may take (simulated), and the one without an entry
+	// would take a second slot on a packet the flow cache misses; with
+	// 1024, none of 20 000 simulated runs has.
+	d := loadOpts(t, Options{MaxFlows: 100, indexBuckets: 1024})
 	send := func(from, n int) {
 		for i := from; i < from+n; i++ {
 			if _, err := d.Program().Run(&ebpf.RunOptions{Data: tcp4(t, "10.9.0.1", "10.9.0.2", uint16(1000+i), 80, false, true, 0, 0)}); err != nil {

@@ -1,6 +1,8 @@
 package flowtable
 
 import (
+	"iter"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -498,7 +500,7 @@ type Host struct {
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
 	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
-	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
+	L7                          CountersBy[l7.Protocol] // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
 	// DNS and HTTP counters (DNSSent, HTTPSent, ...), made when the host
@@ -508,7 +510,7 @@ type Host struct {
 	active  activity // 5-second periods with traffic
 	// Categories are the same per nDPI category, each flow counted under
 	// its own (the host pattern's, else its application's).
-	Categories map[uint8]*L7Counters
+	Categories CountersBy[uint8]
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
@@ -725,7 +727,7 @@ func (h *Host) ActivityTime() int64 { return h.active.seconds() }
 // CategoryDuration is the ntopng duration of an nDPI category: seconds of
 // the periods in which any of its applications had traffic.
 func (h *Host) CategoryDuration(cat uint8) int64 {
-	if a := h.Categories[cat]; a != nil {
+	if a := h.Categories.Get(cat); a != nil {
 		return a.seconds()
 	}
 	return 0
@@ -788,6 +790,63 @@ func entry[K comparable, V any](m *map[K]*V, k K, limit int) *V {
 		(*m)[k] = v
 	}
 	return v
+}
+
+// CountersBy are a host's counters per application or per category.
+// A host sees one or two of them (a new client under churn, one): the
+// first lives in place, the others in a map made when a second comes, so
+// a new host costs no allocation for them.
+type CountersBy[K comparable] struct {
+	first    L7Counters
+	firstKey K
+	has      bool
+	more     map[K]*L7Counters
+}
+
+// of is k's counters, made on first use (both key spaces are small and
+// fixed). The pointer stays valid as long as the host.
+func (c *CountersBy[K]) of(k K) *L7Counters {
+	if !c.has {
+		c.has, c.firstKey = true, k
+		return &c.first
+	}
+	if c.firstKey == k {
+		return &c.first
+	}
+	return entry(&c.more, k, math.MaxInt)
+}
+
+// Get is k's counters, nil if the host has none.
+func (c *CountersBy[K]) Get(k K) *L7Counters {
+	switch {
+	case !c.has:
+		return nil
+	case c.firstKey == k:
+		return &c.first
+	}
+	return c.more[k]
+}
+
+// Len is the number of keys with counters.
+func (c *CountersBy[K]) Len() int {
+	if !c.has {
+		return 0
+	}
+	return 1 + len(c.more)
+}
+
+// All yields every key with its counters, in no particular order.
+func (c *CountersBy[K]) All() iter.Seq2[K, *L7Counters] {
+	return func(yield func(K, *L7Counters) bool) {
+		if !c.has || !yield(c.firstKey, &c.first) {
+			return
+		}
+		for k, v := range c.more {
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
 }
 
 // EachVirtualHost calls fn for every HTTP Host name the host served.

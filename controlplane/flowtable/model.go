@@ -503,9 +503,9 @@ type Host struct {
 	L7                          CountersBy[l7.Protocol] // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
-	// DNS and HTTP counters (DNSSent, HTTPSent, ...), made when the host
-	// first takes part in either: most hosts never do, and a new host
-	// under churn is smaller without them.
+	// DNS and HTTP counters (DNSSent, HTTPSent, ...) and server contacts,
+	// made when the host first takes part in DNS, HTTP, NTP or SMTP: most
+	// hosts never do, and a new host under churn is smaller without them.
 	dnsHTTP *hostDNSHTTP
 	active  activity // 5-second periods with traffic
 	// Categories are the same per nDPI category, each flow counted under
@@ -536,11 +536,6 @@ type Host struct {
 	ja3              map[string]uint32   // TLS client fingerprints it used, with counts
 	hassh            map[string]uint32   // SSH client fingerprints it used, with counts
 	vhosts           map[string]*VirtualHost
-
-	// Servers of a kind the host used and the DNS names it asked for
-	// (ntopng's server_contacts), each bounded by maxContacts.
-	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
-	domainNames                         contactSet[string]
 }
 
 // hostDNSHTTP is a host's DNS and HTTP counters.
@@ -550,6 +545,11 @@ type hostDNSHTTP struct {
 	httpSentRate       HTTPCounts // the same per second (rounded), see UpdateRates
 	httpRcvdRate       HTTPCounts
 	httpPrev           [2]HTTPCounts
+
+	// Servers of a kind the host used and the DNS names it asked for
+	// (ntopng's server_contacts), each bounded by maxContacts.
+	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
+	domainNames                         contactSet[string]
 }
 
 // dnsHTTPOf is h's DNS and HTTP counters, made on first use.
@@ -673,10 +673,13 @@ func addContact[K comparable](s *contactSet[K], k K) { s.add(k) }
 
 // contactSet is a set of distinct values, at most maxContacts of them.
 // Most hosts talk to a handful of peers (under churn, every new client
-// does): their first fewContacts values sit in a slice searched in
-// place, a fraction of a map's memory and allocations for each new host;
-// a set that grows past them moves to a map.
+// talks to one): the first value sits in the set itself, so a new host's
+// first contact allocates nothing; the next ones, up to fewContacts in
+// all, in a slice searched in place, a fraction of a map's memory and
+// allocations; a set that grows past them moves to a map.
 type contactSet[K comparable] struct {
+	one  K
+	has  bool // one holds a value
 	few  []K
 	many map[K]struct{}
 }
@@ -685,20 +688,23 @@ type contactSet[K comparable] struct {
 const fewContacts = 8
 
 func (s *contactSet[K]) add(k K) {
-	if s.many != nil {
+	switch {
+	case s.many != nil:
 		if len(s.many) < maxContacts {
 			s.many[k] = struct{}{}
 		}
 		return
-	}
-	if slices.Contains(s.few, k) {
+	case !s.has:
+		s.one, s.has = k, true
 		return
-	}
-	if len(s.few) < fewContacts {
+	case s.one == k || slices.Contains(s.few, k):
+		return
+	case 1+len(s.few) < fewContacts:
 		s.few = append(s.few, k)
 		return
 	}
 	s.many = make(map[K]struct{}, 2*fewContacts)
+	s.many[s.one] = struct{}{}
 	for _, v := range s.few {
 		s.many[v] = struct{}{}
 	}
@@ -708,16 +714,20 @@ func (s *contactSet[K]) add(k K) {
 
 // len is the number of distinct values added (up to maxContacts).
 func (s *contactSet[K]) len() int {
-	if s.many != nil {
+	switch {
+	case s.many != nil:
 		return len(s.many)
+	case s.has:
+		return 1 + len(s.few)
 	}
-	return len(s.few)
+	return 0
 }
 
 // ServerContacts are ntopng's server_contacts: how many DNS, NTP and SMTP
 // servers the host contacted and how many distinct names it asked DNS for.
 func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
-	return h.dnsServers.len(), h.ntpServers.len(), h.smtpServers.len(), h.domainNames.len()
+	c := h.dnsHTTPOrZero()
+	return c.dnsServers.len(), c.ntpServers.len(), c.smtpServers.len(), c.domainNames.len()
 }
 
 // ActivityTime is ntopng's total_activity_time: seconds of the 5-second

@@ -292,9 +292,9 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	addContact(&srv.portsAsServer, f.ServerPort)
 	switch {
 	case p.Proto == decode.ProtoUDP && f.ServerPort == 123:
-		addContact(&cli.ntpServers, f.Server)
+		addContact(&cli.dnsHTTPOf().ntpServers, f.Server)
 	case p.Proto == decode.ProtoTCP && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
-		addContact(&cli.smtpServers, f.Server)
+		addContact(&cli.dnsHTTPOf().smtpServers, f.Server)
 	}
 	t.guessLocked(f)
 	switch p.Proto {
@@ -770,9 +770,9 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		f.dnsAnswered, f.dnsRCode, f.dnsAnswerAt = true, info.RCode, p.Timestamp
 	}
 	if !info.Response {
-		addContact(&sender.dnsServers, receiver.Key.Addr)
+		addContact(&sender.dnsHTTPOf().dnsServers, receiver.Key.Addr)
 		if info.QName != "" {
-			addContact(&sender.domainNames, info.QName)
+			addContact(&sender.dnsHTTPOf().domainNames, info.QName)
 		}
 		sender.dnsHTTPOf().dnsSent.Queries++
 		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++

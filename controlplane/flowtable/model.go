@@ -1,6 +1,7 @@
 package flowtable
 
 import (
+	"hash/maphash"
 	"iter"
 	"math"
 	"net/netip"
@@ -547,10 +548,21 @@ type hostDNSHTTP struct {
 	httpPrev           [2]HTTPCounts
 
 	// Servers of a kind the host used and the DNS names it asked for
-	// (ntopng's server_contacts), each bounded by maxContacts.
+	// (ntopng's server_contacts), each bounded by maxContacts. Only the
+	// number of names is ever read, so a name is kept as its nameHash:
+	// no string kept per query, and a fast 64-bit map key.
 	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
-	domainNames                         contactSet[string]
+	domainNames                         contactSet[uint64]
 }
+
+// nameSeed keys nameHash: random per process, so names cannot be chosen
+// to collide.
+var nameSeed = maphash.MakeSeed()
+
+// nameHash stands for a DNS name in a host's set of names: two different
+// names of one host count as one only if their seeded 64-bit hashes
+// collide, under 1 in 10^12 at the set's bound of maxContacts names.
+func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
 
 // dnsHTTPOf is h's DNS and HTTP counters, made on first use.
 func (h *Host) dnsHTTPOf() *hostDNSHTTP {

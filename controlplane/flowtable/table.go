@@ -246,12 +246,16 @@ func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
 	rk.retired = old.HashID + 1
 	t.flows[rk] = old
 	old.retired = true
-	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort}
+	// The old flow's hosts, swapped too: no lookup (they stay in the table
+	// while their flows do).
+	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort,
+		cli: old.srv, srv: old.cli}
 	return t.newFlowLocked(key, p, key.priv, roles)
 }
 
 // newFlowLocked creates the flow of key from its first packet; roles, when
-// given, fixes client and server instead of the packet's direction.
+// given, fixes client and server instead of the packet's direction, and
+// its hosts, when it has them, are the new flow's.
 func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles *Flow) *Flow {
 	f := &Flow{
 		Client: p.Src, Server: p.Dst, ClientPort: p.SrcPort, ServerPort: p.DstPort,
@@ -270,10 +274,15 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 		// sender is the server. See swapLocked.
 		f.swapPending = true
 	}
-	cli := t.hostLocked(HostKey{f.Client, p.VLAN}, p.Timestamp)
-	srv := t.hostLocked(HostKey{f.Server, p.VLAN}, p.Timestamp)
-	if cli == nil || srv == nil {
-		return nil
+	cli, srv := (*Host)(nil), (*Host)(nil)
+	if roles != nil && roles.cli != nil && roles.srv != nil {
+		cli, srv = roles.cli, roles.srv
+	} else {
+		cli = t.hostLocked(HostKey{f.Client, p.VLAN}, p.Timestamp)
+		srv = t.hostLocked(HostKey{f.Server, p.VLAN}, p.Timestamp)
+		if cli == nil || srv == nil {
+			return nil
+		}
 	}
 	f.cli, f.srv = cli, srv
 	t.hostChangedLocked(cli) // flow counts and contacts
@@ -772,7 +781,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	if !info.Response {
 		addContact(&sender.dnsHTTPOf().dnsServers, receiver.Key.Addr)
 		if info.QName != "" {
-			addContact(&sender.dnsHTTPOf().domainNames, info.QName)
+			addContact(&sender.dnsHTTPOf().domainNames, nameHash(info.QName))
 		}
 		sender.dnsHTTPOf().dnsSent.Queries++
 		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++

@@ -501,7 +501,7 @@ type Host struct {
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
 	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
-	L7                          CountersBy[l7.Protocol] // by application (nDPI id)
+	L7                          CountersBy[l7.Protocol]     // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
 	// DNS and HTTP counters (DNSSent, HTTPSent, ...) and server contacts,

@@ -1,7 +1,6 @@
 package flowtable
 
 import (
-
 	"github.com/probe-appliance/probe/controlplane/l7"
 )
 

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
@@ -84,9 +82,9 @@ type Table struct {
 
 	flows map[flowKey]*Flow
 	hosts map[hostID]*Host
-	byIP  *btree.BTreeG[hostItem] // the same hosts in address order: cheap default pages
-	macs  map[[6]byte]string      // seen MACs, with the host name their DHCP client gave
-	alias map[HostKey]string      // operator-given names, also for hosts not seen yet
+	byIP  addrIndex          // the same hosts in address order: cheap default pages
+	macs  map[[6]byte]string // seen MACs, with the host name their DHCP client gave
+	alias map[HostKey]string // operator-given names, also for hosts not seen yet
 
 	stats      IfaceStats
 	nextHashID uint32
@@ -147,7 +145,6 @@ func New(cfg Config) *Table {
 		cfg:      cfg,
 		flows:    make(map[flowKey]*Flow),
 		hosts:    make(map[hostID]*Host),
-		byIP:     btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
 		macs:     make(map[[6]byte]string),
 		alias:    make(map[HostKey]string),
 		l7Bytes:  make(map[l7.Protocol]uint64),
@@ -345,13 +342,6 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	}
 	t.stats.HostsCreated++
 	return h
-}
-
-// hostItem is an entry of the address index; the key is kept inline so
-// ordering never dereferences a host.
-type hostItem struct {
-	id hostID
-	h  *Host
 }
 
 func (t *Table) isBroadcast(a netip.Addr) bool {

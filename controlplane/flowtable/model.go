@@ -21,7 +21,11 @@ type Flow struct {
 	ClientPort, ServerPort uint16
 	VLAN                   uint16
 	Proto                  uint8
-	PrivateID              uint16 // DNS transaction id, 0 otherwise
+	// swapPending: the next packet moves the conversation to a swapped
+	// flow. Read for every packet: here, in the cache line the packet's
+	// direction is read from, and in what was padding.
+	swapPending bool
+	PrivateID   uint16 // DNS transaction id, 0 otherwise
 
 	HashID    uint32 // per-interface serial, ntopng's hash_id
 	FirstSeen int64  // unix ns, packet clock
@@ -78,7 +82,6 @@ type Flow struct {
 
 	ServerName  string // TLS SNI or HTTP Host seen from the client; DNS: the name asked for
 	inspected   uint8
-	swapPending bool   // the next packet moves the conversation to a swapped flow
 	unreach     uint8  // ICMP unreachable errors already counted (unreachPort, unreachHost)
 	retired     bool   // left behind by a swap: the conversation goes on in another flow
 	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)

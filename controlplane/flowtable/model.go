@@ -36,26 +36,15 @@ type Flow struct {
 	FlagsC2S, FlagsS2C uint8
 	DSCPC2S, DSCPS2C   uint8
 
-	// Counters already handed to the store; the next flush writes the rest.
-	flushedPktsC2S, flushedPktsS2C   uint64
-	flushedBytesC2S, flushedBytesS2C uint64
-	// Counters already handed to flow export (Config.OnExport), which
-	// keeps the block cadence while the store is flushed more often.
-	exportedPktsC2S, exportedPktsS2C   uint64
-	exportedBytesC2S, exportedBytesS2C uint64
-
-	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
-	rateBytes, ratePkts uint64
-	// rateListed: on the table's list of what UpdateRates looks at (it
-	// changed since the last update, or its rates are not zero yet);
-	// gone: left the table (the list drops it at the next update).
-	rateListed, gone bool
+	// What every packet touches comes first, in as few cache lines as
+	// will hold it (the flow's key and counters above, what waits for the
+	// next sync, TCP sequence tracking, then classification); what the
+	// periodic work reads (flushes, rates, TCP troubles) after.
 
 	// Packets not yet applied to the hosts (see Table.syncLocked), per
 	// direction (dirC2S, dirS2C).
 	pendPkts  [2]uint64
 	pendBytes [2]uint64
-	pendSize  [2][NumSizeBuckets]uint32
 	pendFlags [2][4]uint32 // syn, synack, finack, rst
 	pendFirst int64        // time of the first pending packet, 0 if none
 	pendLast  int64        // time of the last pending packet
@@ -63,12 +52,8 @@ type Flow struct {
 	mac       [2][6]byte   // source MAC of the last packet each way
 	hasMAC    [2]bool
 	dirty     bool // on the table's dirty list
-	// synced is the table's sync generation that last applied packets of
-	// this flow (see Changed): readers that remember the generation of
-	// their last look skip the flows that did not change since.
-	synced uint64
+	pendSize  [2][NumSizeBuckets]uint32
 
-	TCP    [2]TCPHealth // per direction (client to server, server to client)
 	tcpSeq [2]tcpSeq
 
 	// Handshake times (unix ns, 0 until seen): the network latency of each
@@ -77,23 +62,23 @@ type Flow struct {
 
 	ZeroWindow [2]uint32 // segments advertising a zero receive window, per direction
 
-	L7      l7.Result // application protocol, from the first payloads
-	l7Tries uint8
+	// L4 payload bytes per direction (saturating); payloadKnown is false
+	// for flows fed only by a kernel dataplane (no payloads there).
+	payloadBytes [2]uint32
+	payloadKnown bool
+	inspected4L7 bool // its payloads go through detection (see booked)
+
+	L7        l7.Result // application protocol, from the first payloads
+	l7Tries   uint8
+	inspected uint8
 
 	ServerName  string // TLS SNI or HTTP Host seen from the client; DNS: the name asked for
-	inspected   uint8
 	unreach     uint8  // ICMP unreachable errors already counted (unreachPort, unreachHost)
 	retired     bool   // left behind by a swap: the conversation goes on in another flow
 	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)
 	dnsRCode    uint8  // its response code
 	dnsQType    uint16 // a DNS flow's query type; its name is ServerName
 	dnsAnswerAt int64  // packet time of a DNS flow's first response (unix ns), 0 before
-
-	// L4 payload bytes per direction (saturating); payloadKnown is false
-	// for flows fed only by a kernel dataplane (no payloads there).
-	payloadBytes [2]uint32
-	payloadKnown bool
-	inspected4L7 bool // its payloads go through detection (see booked)
 
 	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
 	// dnsDGAChecked: the flow's DNS query name went through nDPI's DGA
@@ -115,6 +100,28 @@ type Flow struct {
 	// so while that number holds the choice does too.
 	bcast  *BcastDomain
 	bcastN int32
+
+	// Read by the periodic work, not per packet.
+	// synced is the table's sync generation that last applied packets of
+	// this flow (see Changed): readers that remember the generation of
+	// their last look skip the flows that did not change since.
+	synced uint64
+	// Counters already handed to the store; the next flush writes the rest.
+	flushedPktsC2S, flushedPktsS2C   uint64
+	flushedBytesC2S, flushedBytesS2C uint64
+	// Counters already handed to flow export (Config.OnExport), which
+	// keeps the block cadence while the store is flushed more often.
+	exportedPktsC2S, exportedPktsS2C   uint64
+	exportedBytesC2S, exportedBytesS2C uint64
+
+	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
+	rateBytes, ratePkts uint64
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
+
+	TCP [2]TCPHealth // per direction (client to server, server to client)
 
 	cli, srv *Host
 }

@@ -1,6 +1,7 @@
 package flowtable
 
 import (
+	"cmp"
 	"slices"
 	"sync"
 )
@@ -31,14 +32,20 @@ type hostItem struct {
 	h  *Host
 }
 
+// cmpItems orders entries as hostID.less does (IPv4 first, then the
+// address bytes, then the VLAN) with word compares: a fold sorts every
+// host created since the last one.
 func cmpItems(a, b hostItem) int {
-	switch {
-	case a.id.less(b.id):
+	if a.id.v6 != b.id.v6 {
+		if a.id.v6 {
+			return 1
+		}
 		return -1
-	case b.id.less(a.id):
-		return 1
 	}
-	return 0
+	if c := cmp16(&a.id.addr, &b.id.addr); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.id.vlan, b.id.vlan)
 }
 
 // The methods are named as the btree's the index replaced, so its callers

@@ -68,3 +68,28 @@ func TestAddrIndexMatchesSortedHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestCmpItemsMatchesLess: the index's sort order is hostID.less's.
+func TestCmpItemsMatchesLess(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 25))
+	id := func() hostID {
+		var a [16]byte
+		for i := range a {
+			a[i] = byte(rng.IntN(3)) // few values: many equal prefixes
+		}
+		return hostID{v6: rng.IntN(2) == 0, addr: a, vlan: uint16(rng.IntN(3))}
+	}
+	for i := 0; i < 50000; i++ {
+		a, b := id(), id()
+		want := 0
+		switch {
+		case a.less(b):
+			want = -1
+		case b.less(a):
+			want = 1
+		}
+		if got := cmpItems(hostItem{id: a}, hostItem{id: b}); got != want {
+			t.Fatalf("cmpItems(%v, %v) = %d, less says %d", a, b, got, want)
+		}
+	}
+}

@@ -92,7 +92,7 @@ func (x *addrIndex) snapshot() []hostItem {
 		} else {
 			it, j = add[j], j+1
 		}
-		if !it.h.gone {
+		if x.gone == 0 || !it.h.gone { // no host looked at when none left
 			out = append(out, it)
 		}
 	}
@@ -102,10 +102,11 @@ func (x *addrIndex) snapshot() []hostItem {
 }
 
 // Ascend and Descend call fn for the hosts in address order (reverse
-// order) until fn returns false (read lock held).
+// order) until fn returns false (read lock held: no host leaves meanwhile,
+// and the snapshot holds none that left).
 func (x *addrIndex) Ascend(fn func(hostItem) bool) {
 	for _, it := range x.snapshot() {
-		if !it.h.gone && !fn(it) {
+		if !fn(it) {
 			return
 		}
 	}
@@ -114,7 +115,7 @@ func (x *addrIndex) Ascend(fn func(hostItem) bool) {
 func (x *addrIndex) Descend(fn func(hostItem) bool) {
 	s := x.snapshot()
 	for i := len(s) - 1; i >= 0; i-- {
-		if !s[i].h.gone && !fn(s[i]) {
+		if !fn(s[i]) {
 			return
 		}
 	}

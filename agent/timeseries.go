@@ -340,9 +340,9 @@ func (rec *tsRecorder) read(t *flowtable.Table, minute bool) *ifaceSample {
 				activeCli: h.ActiveAsClient, activeSrv: h.ActiveAsServer,
 				totCli: h.TotalAsClient, totSrv: h.TotalAsServer,
 				contactsCli: h.ContactsAsClient(), contactsSrv: h.ContactsAsServer()}
-			if len(h.L7) > 0 {
-				hs.ndpi = make([]ndpiSample, 0, len(h.L7))
-				for app, c := range h.L7 {
+			if h.L7.Len() > 0 {
+				hs.ndpi = make([]ndpiSample, 0, h.L7.Len())
+				for app, c := range h.L7.All() {
 					hs.ndpi = append(hs.ndpi, ndpiSample{cat.Info(app).Name, c.BytesSent, c.BytesRcvd})
 				}
 			}

@@ -59,10 +59,10 @@ func TestHostActivityTime(t *testing.T) {
 			t.Errorf("ActivityTime = %d, want 15 (periods 0, 5 and 30)", got)
 		}
 		var total int64
-		for _, c := range h.L7 {
+		for _, c := range h.L7.All() {
 			total += c.Duration()
 		}
-		for app := range h.L7 {
+		for app := range h.L7.All() {
 			if got := h.CategoryDuration(l7.InfoOf(app).Category); got != 15 {
 				t.Errorf("category duration = %d, want 15", got)
 			}

@@ -22,8 +22,8 @@ func TestBookedProtocol(t *testing.T) {
 		if got := v.Flows()[0].Protocol(); got.Master != l7.HTTP || !got.Guessed {
 			t.Errorf("flow shows %+v, want guessed HTTP", got)
 		}
-		if u := h.L7[l7.Unknown]; u == nil || u.PktsSent != 1 || u.PktsRcvd != 1 || h.L7[l7.HTTP] != nil {
-			t.Errorf("before detection: Unknown %+v, HTTP %+v", u, h.L7[l7.HTTP])
+		if u := h.L7.Get(l7.Unknown); u == nil || u.PktsSent != 1 || u.PktsRcvd != 1 || h.L7.Get(l7.HTTP) != nil {
+			t.Errorf("before detection: Unknown %+v, HTTP %+v", u, h.L7.Get(l7.HTTP))
 		}
 	})
 	// The request proves HTTP: from then on the flow's traffic is HTTP's.
@@ -31,7 +31,7 @@ func TestBookedProtocol(t *testing.T) {
 		[]byte("GET / HTTP/1.1\r\nHost: example.com\r\n\r\n")), decode.ErrNone)
 	tb.View(func(v View) {
 		h := v.Host(HostKey{local, 0})
-		if u, w := h.L7[l7.Unknown], h.L7[l7.HTTP]; u.PktsSent != 1 || w == nil || w.PktsSent != 1 || w.BytesSent != 120 {
+		if u, w := h.L7.Get(l7.Unknown), h.L7.Get(l7.HTTP); u.PktsSent != 1 || w == nil || w.PktsSent != 1 || w.BytesSent != 120 {
 			t.Errorf("after detection: Unknown %+v, HTTP %+v", u, w)
 		}
 		var unknown, http uint64
@@ -56,8 +56,8 @@ func TestBookedProtocol(t *testing.T) {
 		DataplaneCounts{Packets: 5, Bytes: 2300})
 	kt.View(func(v View) {
 		h := v.Host(HostKey{local, 0})
-		if c := h.L7[l7.TLS]; c == nil || c.PktsSent != 3 || h.L7[l7.Unknown] != nil {
-			t.Errorf("kernel-fed flow: TLS %+v, Unknown %+v", c, h.L7[l7.Unknown])
+		if c := h.L7.Get(l7.TLS); c == nil || c.PktsSent != 3 || h.L7.Get(l7.Unknown) != nil {
+			t.Errorf("kernel-fed flow: TLS %+v, Unknown %+v", c, h.L7.Get(l7.Unknown))
 		}
 	})
 
@@ -73,8 +73,8 @@ func TestBookedProtocol(t *testing.T) {
 			t.Errorf("NoDPI flow: %+v named %q, want guessed HTTP and no name", got, f.ServerName)
 		}
 		h := v.Host(HostKey{local, 0})
-		if c := h.L7[l7.HTTP]; c == nil || c.PktsSent != 2 || h.L7[l7.Unknown] != nil {
-			t.Errorf("NoDPI: HTTP %+v, Unknown %+v", c, h.L7[l7.Unknown])
+		if c := h.L7.Get(l7.HTTP); c == nil || c.PktsSent != 2 || h.L7.Get(l7.Unknown) != nil {
+			t.Errorf("NoDPI: HTTP %+v, Unknown %+v", c, h.L7.Get(l7.Unknown))
 		}
 	})
 }

@@ -130,11 +130,11 @@ func TestFlowCategoryFromHostMatch(t *testing.T) {
 			}
 		}
 		h := v.Host(HostKey{Addr: local})
-		ad := h.Categories[101]
+		ad := h.Categories.Get(101)
 		if ad == nil || ad.BytesSent+ad.BytesRcvd != byPort[41001].Bytes() {
 			t.Errorf("host's Advertisement bytes %+v, want the ad flow's %d", ad, byPort[41001].Bytes())
 		}
-		web := h.Categories[5]
+		web := h.Categories.Get(5)
 		if web == nil || web.BytesSent+web.BytesRcvd != byPort[41002].Bytes()+byPort[41003].Bytes() {
 			t.Errorf("host's Web bytes %+v, want the two other flows' %d", web, byPort[41002].Bytes()+byPort[41003].Bytes())
 		}

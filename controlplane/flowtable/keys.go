@@ -25,11 +25,27 @@ type flowKey struct {
 
 func makeFlowKey(src, dst netip.Addr, sport, dport, vlan uint16, proto uint8, priv uint16) flowKey {
 	a, b := src.As16(), dst.As16()
-	c := bytes.Compare(a[:], b[:])
+	c := cmp16(&a, &b)
 	if c > 0 || (c == 0 && sport > dport) {
 		a, b, sport, dport = b, a, dport, sport
 	}
 	return flowKey{a: a, b: b, aPort: sport, bPort: dport, vlan: vlan, proto: proto, priv: priv}
+}
+
+// cmp16 is bytes.Compare of two addresses as two big-endian words each:
+// the per-packet key's ordering without a call into the byte loop.
+func cmp16(a, b *[16]byte) int {
+	a0, b0 := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
+	if a0 == b0 {
+		a0, b0 = binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
+	}
+	switch {
+	case a0 < b0:
+		return -1
+	case a0 > b0:
+		return 1
+	}
+	return 0
 }
 
 // HostKey identifies a host: ntopng keys hosts by IP and VLAN.

@@ -1,6 +1,9 @@
 package flowtable
 
 import (
+	"hash/maphash"
+	"iter"
+	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -18,7 +21,11 @@ type Flow struct {
 	ClientPort, ServerPort uint16
 	VLAN                   uint16
 	Proto                  uint8
-	PrivateID              uint16 // DNS transaction id, 0 otherwise
+	// swapPending: the next packet moves the conversation to a swapped
+	// flow. Read for every packet: here, in the cache line the packet's
+	// direction is read from, and in what was padding.
+	swapPending bool
+	PrivateID   uint16 // DNS transaction id, 0 otherwise
 
 	HashID    uint32 // per-interface serial, ntopng's hash_id
 	FirstSeen int64  // unix ns, packet clock
@@ -29,26 +36,15 @@ type Flow struct {
 	FlagsC2S, FlagsS2C uint8
 	DSCPC2S, DSCPS2C   uint8
 
-	// Counters already handed to the store; the next flush writes the rest.
-	flushedPktsC2S, flushedPktsS2C   uint64
-	flushedBytesC2S, flushedBytesS2C uint64
-	// Counters already handed to flow export (Config.OnExport), which
-	// keeps the block cadence while the store is flushed more often.
-	exportedPktsC2S, exportedPktsS2C   uint64
-	exportedBytesC2S, exportedBytesS2C uint64
-
-	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
-	rateBytes, ratePkts uint64
-	// rateListed: on the table's list of what UpdateRates looks at (it
-	// changed since the last update, or its rates are not zero yet);
-	// gone: left the table (the list drops it at the next update).
-	rateListed, gone bool
+	// What every packet touches comes first, in as few cache lines as
+	// will hold it (the flow's key and counters above, what waits for the
+	// next sync, TCP sequence tracking, then classification); what the
+	// periodic work reads (flushes, rates, TCP troubles) after.
 
 	// Packets not yet applied to the hosts (see Table.syncLocked), per
 	// direction (dirC2S, dirS2C).
 	pendPkts  [2]uint64
 	pendBytes [2]uint64
-	pendSize  [2][NumSizeBuckets]uint32
 	pendFlags [2][4]uint32 // syn, synack, finack, rst
 	pendFirst int64        // time of the first pending packet, 0 if none
 	pendLast  int64        // time of the last pending packet
@@ -56,12 +52,8 @@ type Flow struct {
 	mac       [2][6]byte   // source MAC of the last packet each way
 	hasMAC    [2]bool
 	dirty     bool // on the table's dirty list
-	// synced is the table's sync generation that last applied packets of
-	// this flow (see Changed): readers that remember the generation of
-	// their last look skip the flows that did not change since.
-	synced uint64
+	pendSize  [2][NumSizeBuckets]uint32
 
-	TCP    [2]TCPHealth // per direction (client to server, server to client)
 	tcpSeq [2]tcpSeq
 
 	// Handshake times (unix ns, 0 until seen): the network latency of each
@@ -70,24 +62,23 @@ type Flow struct {
 
 	ZeroWindow [2]uint32 // segments advertising a zero receive window, per direction
 
-	L7      l7.Result // application protocol, from the first payloads
-	l7Tries uint8
+	// L4 payload bytes per direction (saturating); payloadKnown is false
+	// for flows fed only by a kernel dataplane (no payloads there).
+	payloadBytes [2]uint32
+	payloadKnown bool
+	inspected4L7 bool // its payloads go through detection (see booked)
+
+	L7        l7.Result // application protocol, from the first payloads
+	l7Tries   uint8
+	inspected uint8
 
 	ServerName  string // TLS SNI or HTTP Host seen from the client; DNS: the name asked for
-	inspected   uint8
-	swapPending bool   // the next packet moves the conversation to a swapped flow
 	unreach     uint8  // ICMP unreachable errors already counted (unreachPort, unreachHost)
 	retired     bool   // left behind by a swap: the conversation goes on in another flow
 	dnsAnswered bool   // a DNS flow's response was seen (dnsRCode is valid)
 	dnsRCode    uint8  // its response code
 	dnsQType    uint16 // a DNS flow's query type; its name is ServerName
 	dnsAnswerAt int64  // packet time of a DNS flow's first response (unix ns), 0 before
-
-	// L4 payload bytes per direction (saturating); payloadKnown is false
-	// for flows fed only by a kernel dataplane (no payloads there).
-	payloadBytes [2]uint32
-	payloadKnown bool
-	inspected4L7 bool // its payloads go through detection (see booked)
 
 	risk l7.RiskInfo // nDPI flow risks found in the payloads, with their texts
 	// dnsDGAChecked: the flow's DNS query name went through nDPI's DGA
@@ -109,6 +100,28 @@ type Flow struct {
 	// so while that number holds the choice does too.
 	bcast  *BcastDomain
 	bcastN int32
+
+	// Read by the periodic work, not per packet.
+	// synced is the table's sync generation that last applied packets of
+	// this flow (see Changed): readers that remember the generation of
+	// their last look skip the flows that did not change since.
+	synced uint64
+	// Counters already handed to the store; the next flush writes the rest.
+	flushedPktsC2S, flushedPktsS2C   uint64
+	flushedBytesC2S, flushedBytesS2C uint64
+	// Counters already handed to flow export (Config.OnExport), which
+	// keeps the block cadence while the store is flushed more often.
+	exportedPktsC2S, exportedPktsS2C   uint64
+	exportedBytesC2S, exportedBytesS2C uint64
+
+	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
+	rateBytes, ratePkts uint64
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
+
+	TCP [2]TCPHealth // per direction (client to server, server to client)
 
 	cli, srv *Host
 }
@@ -498,17 +511,17 @@ type Host struct {
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
 	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
-	L7                          map[l7.Protocol]*L7Counters // by application (nDPI id)
+	L7                          CountersBy[l7.Protocol]     // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
-	// DNS and HTTP counters (DNSSent, HTTPSent, ...), made when the host
-	// first takes part in either: most hosts never do, and a new host
-	// under churn is smaller without them.
+	// DNS and HTTP counters (DNSSent, HTTPSent, ...) and server contacts,
+	// made when the host first takes part in DNS, HTTP, NTP or SMTP: most
+	// hosts never do, and a new host under churn is smaller without them.
 	dnsHTTP *hostDNSHTTP
 	active  activity // 5-second periods with traffic
 	// Categories are the same per nDPI category, each flow counted under
 	// its own (the host pattern's, else its application's).
-	Categories map[uint8]*L7Counters
+	Categories CountersBy[uint8]
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
@@ -534,11 +547,6 @@ type Host struct {
 	ja3              map[string]uint32   // TLS client fingerprints it used, with counts
 	hassh            map[string]uint32   // SSH client fingerprints it used, with counts
 	vhosts           map[string]*VirtualHost
-
-	// Servers of a kind the host used and the DNS names it asked for
-	// (ntopng's server_contacts), each bounded by maxContacts.
-	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
-	domainNames                         contactSet[string]
 }
 
 // hostDNSHTTP is a host's DNS and HTTP counters.
@@ -548,7 +556,23 @@ type hostDNSHTTP struct {
 	httpSentRate       HTTPCounts // the same per second (rounded), see UpdateRates
 	httpRcvdRate       HTTPCounts
 	httpPrev           [2]HTTPCounts
+
+	// Servers of a kind the host used and the DNS names it asked for
+	// (ntopng's server_contacts), each bounded by maxContacts. Only the
+	// number of names is ever read, so a name is kept as its nameHash:
+	// no string kept per query, and a fast 64-bit map key.
+	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
+	domainNames                         contactSet[uint64]
 }
+
+// nameSeed keys nameHash: random per process, so names cannot be chosen
+// to collide.
+var nameSeed = maphash.MakeSeed()
+
+// nameHash stands for a DNS name in a host's set of names: two different
+// names of one host count as one only if their seeded 64-bit hashes
+// collide, under 1 in 10^12 at the set's bound of maxContacts names.
+func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
 
 // dnsHTTPOf is h's DNS and HTTP counters, made on first use.
 func (h *Host) dnsHTTPOf() *hostDNSHTTP {
@@ -671,10 +695,13 @@ func addContact[K comparable](s *contactSet[K], k K) { s.add(k) }
 
 // contactSet is a set of distinct values, at most maxContacts of them.
 // Most hosts talk to a handful of peers (under churn, every new client
-// does): their first fewContacts values sit in a slice searched in
-// place, a fraction of a map's memory and allocations for each new host;
-// a set that grows past them moves to a map.
+// talks to one): the first value sits in the set itself, so a new host's
+// first contact allocates nothing; the next ones, up to fewContacts in
+// all, in a slice searched in place, a fraction of a map's memory and
+// allocations; a set that grows past them moves to a map.
 type contactSet[K comparable] struct {
+	one  K
+	has  bool // one holds a value
 	few  []K
 	many map[K]struct{}
 }
@@ -683,20 +710,23 @@ type contactSet[K comparable] struct {
 const fewContacts = 8
 
 func (s *contactSet[K]) add(k K) {
-	if s.many != nil {
+	switch {
+	case s.many != nil:
 		if len(s.many) < maxContacts {
 			s.many[k] = struct{}{}
 		}
 		return
-	}
-	if slices.Contains(s.few, k) {
+	case !s.has:
+		s.one, s.has = k, true
 		return
-	}
-	if len(s.few) < fewContacts {
+	case s.one == k || slices.Contains(s.few, k):
+		return
+	case 1+len(s.few) < fewContacts:
 		s.few = append(s.few, k)
 		return
 	}
 	s.many = make(map[K]struct{}, 2*fewContacts)
+	s.many[s.one] = struct{}{}
 	for _, v := range s.few {
 		s.many[v] = struct{}{}
 	}
@@ -706,16 +736,20 @@ func (s *contactSet[K]) add(k K) {
 
 // len is the number of distinct values added (up to maxContacts).
 func (s *contactSet[K]) len() int {
-	if s.many != nil {
+	switch {
+	case s.many != nil:
 		return len(s.many)
+	case s.has:
+		return 1 + len(s.few)
 	}
-	return len(s.few)
+	return 0
 }
 
 // ServerContacts are ntopng's server_contacts: how many DNS, NTP and SMTP
 // servers the host contacted and how many distinct names it asked DNS for.
 func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
-	return h.dnsServers.len(), h.ntpServers.len(), h.smtpServers.len(), h.domainNames.len()
+	c := h.dnsHTTPOrZero()
+	return c.dnsServers.len(), c.ntpServers.len(), c.smtpServers.len(), c.domainNames.len()
 }
 
 // ActivityTime is ntopng's total_activity_time: seconds of the 5-second
@@ -725,7 +759,7 @@ func (h *Host) ActivityTime() int64 { return h.active.seconds() }
 // CategoryDuration is the ntopng duration of an nDPI category: seconds of
 // the periods in which any of its applications had traffic.
 func (h *Host) CategoryDuration(cat uint8) int64 {
-	if a := h.Categories[cat]; a != nil {
+	if a := h.Categories.Get(cat); a != nil {
 		return a.seconds()
 	}
 	return 0
@@ -788,6 +822,63 @@ func entry[K comparable, V any](m *map[K]*V, k K, limit int) *V {
 		(*m)[k] = v
 	}
 	return v
+}
+
+// CountersBy are a host's counters per application or per category.
+// A host sees one or two of them (a new client under churn, one): the
+// first lives in place, the others in a map made when a second comes, so
+// a new host costs no allocation for them.
+type CountersBy[K comparable] struct {
+	first    L7Counters
+	firstKey K
+	has      bool
+	more     map[K]*L7Counters
+}
+
+// of is k's counters, made on first use (both key spaces are small and
+// fixed). The pointer stays valid as long as the host.
+func (c *CountersBy[K]) of(k K) *L7Counters {
+	if !c.has {
+		c.has, c.firstKey = true, k
+		return &c.first
+	}
+	if c.firstKey == k {
+		return &c.first
+	}
+	return entry(&c.more, k, math.MaxInt)
+}
+
+// Get is k's counters, nil if the host has none.
+func (c *CountersBy[K]) Get(k K) *L7Counters {
+	switch {
+	case !c.has:
+		return nil
+	case c.firstKey == k:
+		return &c.first
+	}
+	return c.more[k]
+}
+
+// Len is the number of keys with counters.
+func (c *CountersBy[K]) Len() int {
+	if !c.has {
+		return 0
+	}
+	return 1 + len(c.more)
+}
+
+// All yields every key with its counters, in no particular order.
+func (c *CountersBy[K]) All() iter.Seq2[K, *L7Counters] {
+	return func(yield func(K, *L7Counters) bool) {
+		if !c.has || !yield(c.firstKey, &c.first) {
+			return
+		}
+		for k, v := range c.more {
+			if !yield(k, v) {
+				return
+			}
+		}
+	}
 }
 
 // EachVirtualHost calls fn for every HTTP Host name the host served.

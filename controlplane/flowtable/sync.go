@@ -1,8 +1,6 @@
 package flowtable
 
 import (
-	"math"
-
 	"github.com/probe-appliance/probe/controlplane/l7"
 )
 
@@ -164,8 +162,8 @@ func (f *Flow) flushActivity(cats *l7.Catalog) {
 
 // l7Of and categoryOf return the host's counters of an application or a
 // category, created on first use (both key spaces are small and fixed).
-func (h *Host) l7Of(app l7.Protocol) *L7Counters { return entry(&h.L7, app, math.MaxInt) }
-func (h *Host) categoryOf(cat uint8) *L7Counters { return entry(&h.Categories, cat, math.MaxInt) }
+func (h *Host) l7Of(app l7.Protocol) *L7Counters { return h.L7.of(app) }
+func (h *Host) categoryOf(cat uint8) *L7Counters { return h.Categories.of(cat) }
 
 // addMACLocked notes a MAC seen as a sender and returns the name its DHCP
 // client gave, if any.

@@ -15,8 +15,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/google/btree"
-
 	"github.com/probe-appliance/probe/controlplane/l7"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
@@ -84,9 +82,9 @@ type Table struct {
 
 	flows map[flowKey]*Flow
 	hosts map[hostID]*Host
-	byIP  *btree.BTreeG[hostItem] // the same hosts in address order: cheap default pages
-	macs  map[[6]byte]string      // seen MACs, with the host name their DHCP client gave
-	alias map[HostKey]string      // operator-given names, also for hosts not seen yet
+	byIP  addrIndex          // the same hosts in address order: cheap default pages
+	macs  map[[6]byte]string // seen MACs, with the host name their DHCP client gave
+	alias map[HostKey]string // operator-given names, also for hosts not seen yet
 
 	stats      IfaceStats
 	nextHashID uint32
@@ -147,7 +145,6 @@ func New(cfg Config) *Table {
 		cfg:      cfg,
 		flows:    make(map[flowKey]*Flow),
 		hosts:    make(map[hostID]*Host),
-		byIP:     btree.NewG(32, func(a, b hostItem) bool { return a.id.less(b.id) }),
 		macs:     make(map[[6]byte]string),
 		alias:    make(map[HostKey]string),
 		l7Bytes:  make(map[l7.Protocol]uint64),
@@ -246,12 +243,16 @@ func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
 	rk.retired = old.HashID + 1
 	t.flows[rk] = old
 	old.retired = true
-	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort}
+	// The old flow's hosts, swapped too: no lookup (they stay in the table
+	// while their flows do).
+	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort,
+		cli: old.srv, srv: old.cli}
 	return t.newFlowLocked(key, p, key.priv, roles)
 }
 
 // newFlowLocked creates the flow of key from its first packet; roles, when
-// given, fixes client and server instead of the packet's direction.
+// given, fixes client and server instead of the packet's direction, and
+// its hosts, when it has them, are the new flow's.
 func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles *Flow) *Flow {
 	f := &Flow{
 		Client: p.Src, Server: p.Dst, ClientPort: p.SrcPort, ServerPort: p.DstPort,
@@ -270,10 +271,15 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 		// sender is the server. See swapLocked.
 		f.swapPending = true
 	}
-	cli := t.hostLocked(HostKey{f.Client, p.VLAN}, p.Timestamp)
-	srv := t.hostLocked(HostKey{f.Server, p.VLAN}, p.Timestamp)
-	if cli == nil || srv == nil {
-		return nil
+	cli, srv := (*Host)(nil), (*Host)(nil)
+	if roles != nil && roles.cli != nil && roles.srv != nil {
+		cli, srv = roles.cli, roles.srv
+	} else {
+		cli = t.hostLocked(HostKey{f.Client, p.VLAN}, p.Timestamp)
+		srv = t.hostLocked(HostKey{f.Server, p.VLAN}, p.Timestamp)
+		if cli == nil || srv == nil {
+			return nil
+		}
 	}
 	f.cli, f.srv = cli, srv
 	t.hostChangedLocked(cli) // flow counts and contacts
@@ -292,9 +298,9 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	addContact(&srv.portsAsServer, f.ServerPort)
 	switch {
 	case p.Proto == decode.ProtoUDP && f.ServerPort == 123:
-		addContact(&cli.ntpServers, f.Server)
+		addContact(&cli.dnsHTTPOf().ntpServers, f.Server)
 	case p.Proto == decode.ProtoTCP && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
-		addContact(&cli.smtpServers, f.Server)
+		addContact(&cli.dnsHTTPOf().smtpServers, f.Server)
 	}
 	t.guessLocked(f)
 	switch p.Proto {
@@ -336,13 +342,6 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	}
 	t.stats.HostsCreated++
 	return h
-}
-
-// hostItem is an entry of the address index; the key is kept inline so
-// ordering never dereferences a host.
-type hostItem struct {
-	id hostID
-	h  *Host
 }
 
 func (t *Table) isBroadcast(a netip.Addr) bool {
@@ -770,9 +769,9 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 		f.dnsAnswered, f.dnsRCode, f.dnsAnswerAt = true, info.RCode, p.Timestamp
 	}
 	if !info.Response {
-		addContact(&sender.dnsServers, receiver.Key.Addr)
+		addContact(&sender.dnsHTTPOf().dnsServers, receiver.Key.Addr)
 		if info.QName != "" {
-			addContact(&sender.domainNames, info.QName)
+			addContact(&sender.dnsHTTPOf().domainNames, nameHash(info.QName))
 		}
 		sender.dnsHTTPOf().dnsSent.Queries++
 		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++

@@ -609,7 +609,7 @@ func (d *hostDataAnswer) setL7(h *flowtable.Host, v flowtable.View, cat *l7.Cata
 		}
 	})
 	d.NDPI, d.NDPICategories = luaObject[hostApp]{}, luaObject[hostCategory]{}
-	for app, c := range h.L7 {
+	for app, c := range h.L7.All() {
 		info := cat.Info(app) // custom protocols of a --ndpi-protocols file too
 		d.NDPI[info.Name] = hostApp{
 			Breed: info.Breed, BytesSent: c.BytesSent, BytesRcvd: c.BytesRcvd,
@@ -619,11 +619,11 @@ func (d *hostDataAnswer) setL7(h *flowtable.Host, v flowtable.View, cat *l7.Cata
 	}
 	// Each flow counts under its own category (a host pattern's, e.g.
 	// Advertisement for an ad server of a Web application's).
-	for id, c := range h.Categories {
+	for id, c := range h.Categories.All() {
 		d.NDPICategories[l7.CategoryName(id)] = hostCategory{Category: id, Bytes: c.BytesSent + c.BytesRcvd,
 			BytesSent: c.BytesSent, BytesRcvd: c.BytesRcvd, Duration: c.Duration()}
 	}
-	if u := h.L7[l7.Unknown]; u != nil {
+	if u := h.L7.Get(l7.Unknown); u != nil {
 		d.BytesNDPIUnknown = u.BytesSent + u.BytesRcvd
 	}
 }

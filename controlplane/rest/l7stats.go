@@ -162,13 +162,13 @@ func (s *Server) getHostL7Stats(r *request) (RC, any) {
 		found = true
 		sums := map[string]*statItem{}
 		if byCategory(r.params) {
-			for id, c := range h.Categories {
+			for id, c := range h.Categories.All() {
 				var d int64 // ntopng gives categories no duration here
 				items = append(items, statItem{Label: l7.CategoryName(id), Value: c.BytesSent + c.BytesRcvd, Duration: &d})
 			}
 			return
 		}
-		for app, c := range h.L7 {
+		for app, c := range h.L7.All() {
 			label := groupLabel(ifc.Table.Config().L7, app, r.params)
 			it := sums[label]
 			if it == nil {

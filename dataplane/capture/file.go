@@ -94,8 +94,12 @@ func newFileSource(f *os.File, path string) (Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pcap header: %w", err)
 		}
-		r.SetSnaplen(max(r.Snaplen(), maxFileSnaplen))
-		return &pcapSource{name: path, r: r, closers: closers}, nil
+		// pcapgo read the file header through br itself (it keeps a
+		// *bufio.Reader it is given); the records are read from br here.
+		return &pcapSource{name: path, r: r, br: br, closers: closers,
+			bigEndian: magic == magicPcapMicrosBE || magic == magicPcapNanosBE,
+			nsFactor:  nsFactor(magic),
+			snaplen:   max(r.Snaplen(), maxFileSnaplen)}, nil
 
 	case magicPcapng:
 		// Mixed link types are read rather than skipped: a multi-interface
@@ -148,22 +152,67 @@ func readErr(name string, err error) error {
 	return fmt.Errorf("read %s: %w", name, err)
 }
 
-// pcapSource reads classic pcap files.
+// pcapSource reads classic pcap files. pcapgo reads the file header; the
+// records are taken straight from the read buffer (a record header and
+// its data peeked, then skipped), so a packet is copied once, from the
+// file into the buffer, and its bytes stay valid until the next read as
+// the Source contract asks. The checks are pcapgo's.
 type pcapSource struct {
-	name    string
-	r       *pcapgo.Reader
-	closers []io.Closer
+	name      string
+	r         *pcapgo.Reader
+	br        *bufio.Reader
+	closers   []io.Closer
+	bigEndian bool
+	nsFactor  uint32 // 1 (ns timestamps) or 1000 (µs)
+	snaplen   uint32
 }
 
 func (s *pcapSource) LinkType() decode.LinkType { return decode.LinkType(s.r.LinkType()) }
 func (s *pcapSource) Close() error              { return closeAll(s.closers) }
 
+// nsFactor turns a classic pcap file's timestamp fraction into
+// nanoseconds.
+func nsFactor(magic uint32) uint32 {
+	if magic == magicPcapNanos || magic == magicPcapNanosBE {
+		return 1
+	}
+	return 1000
+}
+
+// pcapRecordHeader is the size of a classic pcap record header.
+const pcapRecordHeader = 16
+
 func (s *pcapSource) ReadPacket() ([]byte, int64, uint32, error) {
-	data, ci, err := s.r.ZeroCopyReadPacketData()
-	if err != nil {
+	h, err := s.br.Peek(pcapRecordHeader)
+	if len(h) < pcapRecordHeader {
+		if len(h) > 0 && errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
 		return nil, 0, 0, readErr(s.name, err)
 	}
-	return data, ci.Timestamp.UnixNano(), uint32(ci.Length), nil
+	u32 := binary.LittleEndian.Uint32
+	if s.bigEndian {
+		u32 = binary.BigEndian.Uint32
+	}
+	sec, frac, capLen, wireLen := u32(h[0:4]), u32(h[4:8]), u32(h[8:12]), u32(h[12:16])
+	switch {
+	case capLen > s.snaplen:
+		return nil, 0, 0, readErr(s.name, fmt.Errorf("capture length exceeds snap length: %d > %d", capLen, s.snaplen))
+	case capLen > wireLen:
+		return nil, 0, 0, readErr(s.name, fmt.Errorf("capture length exceeds original packet length: %d > %d", capLen, wireLen))
+	}
+	n := pcapRecordHeader + int(capLen)
+	rec, err := s.br.Peek(n)
+	if len(rec) < n {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, 0, 0, readErr(s.name, err)
+	}
+	_, _ = s.br.Discard(n) // the bytes stay in the buffer until the next Peek
+	// As pcapgo: the fraction scaled in 32 bits, then added as nanoseconds.
+	ts := int64(sec)*1e9 + int64(frac*s.nsFactor)
+	return rec[pcapRecordHeader:n:n], ts, wireLen, nil
 }
 
 // ngSource reads pcapng files. The link type travels with each packet.

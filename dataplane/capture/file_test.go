@@ -418,3 +418,37 @@ func BenchmarkRunFile(b *testing.B) {
 		b.Fatalf("handled %d packets, want %d", c.n, b.N*packets)
 	}
 }
+
+// cancelAt cancels its context when it handles its n-th packet.
+type cancelAt struct {
+	n, seen int
+	cancel  context.CancelFunc
+}
+
+func (c *cancelAt) HandlePacket(*decode.Packet, decode.ErrKind) {
+	if c.seen++; c.seen == c.n {
+		c.cancel()
+	}
+}
+
+// TestRunStopsSoonAfterCancelMidFile: Run looks at its context every
+// cancelEvery packets, so a cancellation in the middle of a file stops it
+// within that many more.
+func TestRunStopsSoonAfterCancelMidFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "x.pcap")
+	writePcap(t, path, false, testRecords(t, 4*cancelEvery))
+	src, err := OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	h := &cancelAt{n: 5, cancel: cancel}
+	if err := Run(ctx, src, h); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Run = %v, want context.Canceled", err)
+	}
+	if h.seen < 5 || h.seen > 5+cancelEvery {
+		t.Errorf("handled %d packets, want 5 to %d", h.seen, 5+cancelEvery)
+	}
+}

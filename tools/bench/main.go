@@ -55,6 +55,7 @@ func main() {
 	spMax := flag.Int("slowpath-max", 4000000, "slowpath: highest new flows/s offered")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the bench process here")
 	var sel peerSelection
+	flag.StringVar(&keepDir, "keep", "", "peers: write the captures into this directory and keep them (to profile the probe on them)")
 	flag.StringVar(&sel.tools, "tools", "", "peers: only these tools, comma-separated (as named in the table; the first must be a probe)")
 	flag.StringVar(&sel.captures, "captures", "", "peers: only these captures, comma-separated (steady, churn, scan, mix)")
 	flag.StringVar(&sel.oldProbe, "probe-old", "", "peers: a baseline probe binary, run beside the probe in the same rounds as \"probe (old)\"")

@@ -78,17 +78,32 @@ type result struct {
 	err          error
 }
 
+// keepDir, when set (-keep), is where the peers benchmark writes its
+// captures and leaves them, so the probe can be profiled on the same files.
+var keepDir string
+
+// benchDir is the peers benchmark's working directory: -keep's, or a
+// temporary one.
+func benchDir() (string, error) {
+	if keepDir == "" {
+		return os.MkdirTemp("", "probe-bench-peers")
+	}
+	return keepDir, os.MkdirAll(keepDir, 0o755)
+}
+
 // benchPeers runs every installed peer over every workload, rounds times,
 // interleaved (round, workload, peer, size), so load from elsewhere on the
 // machine falls on all of them alike; the best of the rounds counts.
 func benchPeers(nPackets, rounds int, probe, mixSrc string, sel peerSelection) error {
 	// Debian puts several of the peers in sbin.
 	os.Setenv("PATH", os.Getenv("PATH")+":/usr/sbin:/sbin")
-	dir, err := os.MkdirTemp("", "probe-bench-peers")
+	dir, err := benchDir()
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if keepDir == "" {
+		defer os.RemoveAll(dir)
+	}
 	if probe == "" {
 		probe = filepath.Join(dir, "probe")
 		if b, err := exec.Command("go", "build", "-o", probe, "./cmd/probe").CombinedOutput(); err != nil {

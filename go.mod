@@ -10,7 +10,6 @@ require (
 	github.com/corazawaf/libinjection-go v0.3.5
 	github.com/dgraph-io/badger/v4 v4.9.6
 	github.com/dustin/go-humanize v1.1.0
-	github.com/google/btree v1.1.3
 	github.com/gopacket/gopacket v1.7.0
 	github.com/gosnmp/gosnmp v1.47.0
 	github.com/maxmind/mmdbwriter v1.2.0

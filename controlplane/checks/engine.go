@@ -49,6 +49,8 @@ type Engine struct {
 	// runs the full walk passes made before they looked only at what
 	// changed.
 	hostPassFn func(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem
+	// flowPassFn, when set, replaces the flow pass, for the same reason.
+	flowPassFn func(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem
 }
 
 // The settings are one configuration document (confdoc).
@@ -261,21 +263,18 @@ type Iface struct {
 
 // ifState is what the engine remembers of one interface between passes.
 type ifState struct {
-	mu      sync.Mutex // one pass at a time per interface
-	flows   map[flowID]*flowState
-	hosts   map[flowtable.HostKey]*hostState
-	engaged map[engagedKey]*alert.Alert
-	gen     uint32
-	iface   ifaceState
-	closed  bool // previous run's engaged alerts closed
-	// The last flow pass: the table generation and settings version it
-	// judged every flow at (see flowPass), once there was one.
-	flowGen, flowVer uint64
-	flowPassed       bool
-	losses           map[string]uint64 // system: loss counters at the last pass
-	arpSeq           uint64            // the last ARP association change raised (arp.go)
-	manyIPs          map[[6]byte]bool  // MACs over the mac_many_ips threshold, raised (arp.go)
-	hostPasses                         // what the host pass keeps between passes (host.go)
+	mu         sync.Mutex // one pass at a time per interface
+	flows      map[flowID]*flowState
+	hosts      map[flowtable.HostKey]*hostState
+	engaged    map[engagedKey]*alert.Alert
+	gen        uint32
+	iface      ifaceState
+	closed     bool              // previous run's engaged alerts closed
+	losses     map[string]uint64 // system: loss counters at the last pass
+	arpSeq     uint64            // the last ARP association change raised (arp.go)
+	manyIPs    map[[6]byte]bool  // MACs over the mac_many_ips threshold, raised (arp.go)
+	hostPasses                   // what the host pass keeps between passes (host.go)
+	flowPasses                   // what the flow pass keeps between passes (flow.go)
 }
 
 type engagedKey struct {
@@ -318,7 +317,11 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		if now == 0 {
 			now = v.Clock()
 		}
-		out = e.flowPass(st, snap, ifc, v, now, final, out)
+		if e.flowPassFn != nil {
+			out = e.flowPassFn(st, snap, ifc, v, now, final, out)
+		} else {
+			out = e.flowPass(st, snap, ifc, v, now, final, out)
+		}
 		if e.hostPassFn != nil {
 			out = e.hostPassFn(st, snap, ifc, v, now, final, out)
 		} else {
@@ -328,7 +331,6 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		out = e.ifacePass(st, snap, ifc, v, now, out)
 		out = e.arpPass(st, snap, ifc, v, now, out)
 	})
-	e.forgetGone(st)
 	e.emit(out)
 }
 

@@ -3,6 +3,7 @@ package checks
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -326,69 +327,169 @@ func contains(ports []uint16, p uint16) bool {
 	return false
 }
 
-// flowPass evaluates every flow and updates the flow alerts.
+// flowPasses is what the flow pass keeps between passes.
+type flowPasses struct {
+	// The last pass: the table, its generation and the settings version
+	// it judged at, once there was one.
+	flowTable        *flowtable.Table
+	flowGen, flowVer uint64
+	flowPassed       bool
+	// Flows the server has not answered yet, judged before their time was
+	// up: by first packet, due when unanswered has passed (or at a
+	// capture's end). A flow may be listed more than once (it was judged
+	// again while waiting); the pass judges it once.
+	waiting []waitingFlow
+}
+
+// waitingFlow is a flow that may turn unidirectional with time alone.
+type waitingFlow struct {
+	f     *flowtable.Flow
+	first int64 // f.FirstSeen, read without touching the flow
+}
+
+// flowPass judges the flows that changed since the last pass, and those
+// whose wait for an answer is over, and updates the flow alerts.
+//
+// A flow's verdict follows from its own counters and the settings, and
+// from time only while it waits for an answer: a pass judges again only
+// the flows that took packets since the last one (a capture under churn
+// costs in proportion to what changed, not to the table's size), all of
+// them after a settings change; flows still waiting are kept in order of
+// their deadline and judged when it comes. A capture's final pass is no
+// exception: only the unanswered flows' verdicts depend on it, and those
+// are all due then. The state of flows that left goes by the table's log
+// of them; st.flows holds only flows still in the table afterwards.
 func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	var buf [maxHits]hit
-	ev := flowEval{snap: snap, cat: ifc.Table.Config().L7, now: now, final: final}
-	// A flow's verdict follows from its own counters and the settings, and
-	// from time only while it waits for an answer: a pass judges again only
-	// the flows that took packets since the last one (a capture under churn
-	// costs in proportion to what changed, not to the table's size), all of
-	// them after a settings change. A capture's final pass is no exception:
-	// only the unanswered flows' verdicts depend on it, and those are judged
-	// again below whatever changed.
-	full := !st.flowPassed || snap.ver != st.flowVer
-	since := st.flowGen
-	st.flowGen, st.flowVer, st.flowPassed = v.Generation(), snap.ver, true
-	v.EachFlow(func(f *flowtable.Flow) {
-		if f.Retired() {
-			// ntopng checks the conversation, not its left-behind first packet.
-			return
-		}
-		if !full && !f.Changed(since) {
-			var fs *flowState
-			if len(st.flows) > 0 {
-				if fs = st.flows[flowID{f.HashID, f.FirstSeen}]; fs != nil {
-					fs.gen = st.gen // still in the table
-				}
-			}
-			if !snap.unidirectional || !unidirectional(f) || (fs != nil && fs.has(alert.FlowUnidirectional)) {
-				return
-			}
-			// Still unanswered: time alone may make it unidirectional.
-		}
+	cat := ifc.Table.Config().L7
+	ev := flowEval{snap: snap, cat: cat, now: now, final: final}
+	fp := &st.flowPasses
+	full := !fp.flowPassed || snap.ver != fp.flowVer || fp.flowTable != ifc.Table
+	since := fp.flowGen
+	fp.flowGen, fp.flowVer, fp.flowTable, fp.flowPassed = v.Generation(), snap.ver, ifc.Table, true
+	due := func(first int64) bool { return final || now-first >= int64(unanswered) }
+	judge := func(f *flowtable.Flow) {
 		ev.f, ev.hits = f, buf[:0]
 		hits := evalFlow(&ev)
-		if len(hits) == 0 {
-			// Most flows: no state kept, no lookup.
-			return
-		}
-		id := flowID{f.HashID, f.FirstSeen}
-		fs := st.flows[id]
-		if fs == nil {
-			fs = &flowState{}
-			st.flows[id] = fs
-			if c := f.ClientHost(); c != nil {
-				fs.cli = c.Key
+		var fs *flowState
+		if len(hits) > 0 {
+			id := flowID{f.HashID, f.FirstSeen}
+			fs = st.flows[id]
+			if fs == nil {
+				fs = &flowState{}
+				st.flows[id] = fs
+				if c := f.ClientHost(); c != nil {
+					fs.cli = c.Key
+				}
+				if s := f.ServerHost(); s != nil {
+					fs.srv = s.Key
+				}
 			}
-			if s := f.ServerHost(); s != nil {
-				fs.srv = s.Key
+			fs.gen = st.gen
+			for _, h := range hits {
+				if !fs.has(h.id) {
+					// The stored alert shows the flow as it was when raised:
+					// rebuilt only when it gathers a new check.
+					out = append(out, e.flowAlert(st, fs, ifc.ID, f, cat, hits, now))
+					break
+				}
 			}
 		}
-		fs.gen = st.gen
-		grew := false
-		for _, h := range hits {
-			if !fs.has(h.id) {
-				grew = true
+		if snap.unidirectional && !due(f.FirstSeen) && unidirectional(f) && (fs == nil || !fs.has(alert.FlowUnidirectional)) {
+			fp.wait(f)
+		}
+	}
+	if full {
+		fp.waiting = fp.waiting[:0]
+		v.EachFlow(func(f *flowtable.Flow) {
+			if f.Retired() {
+				// ntopng checks the conversation, not its left-behind first packet.
+				return
 			}
+			if fs := st.flows[flowID{f.HashID, f.FirstSeen}]; fs != nil {
+				fs.gen = st.gen // still in the table
+			}
+			judge(f)
+		})
+		e.forgetGone(st)
+		return out
+	}
+	if !v.GoneFlows(since, func(g flowtable.GoneFlow) { delete(st.flows, flowID{g.HashID, g.FirstSeen}) }) {
+		// The log no longer goes back to the last pass: the flows still in
+		// the table say which states to keep.
+		v.EachFlow(func(f *flowtable.Flow) {
+			if fs := st.flows[flowID{f.HashID, f.FirstSeen}]; fs != nil && !f.Retired() {
+				fs.gen = st.gen
+			}
+		})
+		e.forgetGone(st)
+	}
+	v.ChangedFlows(since, func(f *flowtable.Flow) bool {
+		if !f.Retired() {
+			judge(f)
 		}
-		if !grew {
-			// The stored alert shows the flow as it was when raised.
-			return
-		}
-		out = append(out, e.flowAlert(st, fs, ifc.ID, f, ifc.Table.Config().L7, hits, now))
+		return true
 	})
+	// The waiting flows whose time is up, each once: those that changed
+	// were judged above, with this pass's time.
+	var group []*flowtable.Flow // flows judged at the current first-packet time
+	groupAt := int64(0)
+	for len(fp.waiting) > 0 && due(fp.waiting[0].first) {
+		w := fp.popWaiting()
+		if w.first != groupAt {
+			group, groupAt = group[:0], w.first
+		}
+		f := w.f
+		if f.Gone() || f.Retired() || f.Changed(since) || slices.Contains(group, f) {
+			continue
+		}
+		group = append(group, f)
+		if fs := st.flows[flowID{f.HashID, f.FirstSeen}]; unidirectional(f) && (fs == nil || !fs.has(alert.FlowUnidirectional)) {
+			judge(f)
+		}
+	}
 	return out
+}
+
+// wait lists f among the flows waiting for their answer.
+func (fp *flowPasses) wait(f *flowtable.Flow) {
+	q := append(fp.waiting, waitingFlow{f, f.FirstSeen})
+	// Up the min-heap of first-packet times.
+	for i := len(q) - 1; i > 0; {
+		p := (i - 1) / 2
+		if q[p].first <= q[i].first {
+			break
+		}
+		q[p], q[i] = q[i], q[p]
+		i = p
+	}
+	fp.waiting = q
+}
+
+// popWaiting takes the waiting flow with the earliest first packet.
+func (fp *flowPasses) popWaiting() waitingFlow {
+	q := fp.waiting
+	top := q[0]
+	n := len(q) - 1
+	q[0] = q[n]
+	q[n] = waitingFlow{}
+	q = q[:n]
+	for i := 0; ; {
+		l, m := 2*i+1, i
+		if l < n && q[l].first < q[m].first {
+			m = l
+		}
+		if r := l + 1; r < n && q[r].first < q[m].first {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		q[m], q[i] = q[i], q[m]
+		i = m
+	}
+	fp.waiting = q
+	return top
 }
 
 // flowAlert builds (or rebuilds) the one alert a flow carries: the check
@@ -537,8 +638,8 @@ func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 	fa.Related = flowRelated(f, fa.Related[:0])
 }
 
-// forgetGone drops the state of flows the last pass did not see (they
-// left the table). The host pass forgets the hosts that left.
+// forgetGone drops the state of flows the pass did not see (they left
+// the table). The host pass forgets the hosts that left.
 func (e *Engine) forgetGone(st *ifState) {
 	for id, fs := range st.flows {
 		if fs.gen != st.gen {

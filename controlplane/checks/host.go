@@ -320,7 +320,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		return hs
 	}
 	for _, fs := range st.flows {
-		if fs.alert == nil || fs.gen != st.gen {
+		if fs.alert == nil { // st.flows holds the flows still in the table (flowPass)
 			continue
 		}
 		bl := fs.has(alert.FlowBlacklisted)

@@ -16,6 +16,7 @@ func (t *Table) syncLocked() {
 		t.syncFlowLocked(f)
 		f.dirty = false
 		f.synced = t.syncs
+		t.flowChangedLocked(f)
 	}
 	t.inSync = false
 	clear(t.dirty)

@@ -124,6 +124,7 @@ type Table struct {
 	goneFloor   uint64 // generation up to which the log was trimmed
 	goneTrimmed bool
 	inSync      bool // syncLocked is applying flows to their hosts
+	flowLog          // flows in the order they changed, and those that left (changed.go)
 }
 
 // New creates an empty table.
@@ -246,6 +247,7 @@ func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
 	rk.retired = old.HashID + 1
 	t.flows[rk] = old
 	old.retired = true
+	t.flowGoneLocked(old) // readers of the flows that changed judge the conversation, not the half left behind
 	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort}
 	return t.newFlowLocked(key, p, key.priv, roles)
 }

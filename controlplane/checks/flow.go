@@ -414,7 +414,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		e.forgetGone(st)
 		return out
 	}
-	if !v.GoneFlows(since, func(g flowtable.GoneFlow) { delete(st.flows, flowID{g.HashID, g.FirstSeen}) }) {
+	if !v.GoneFlows(since, func(g flowtable.GoneFlow) { st.forgetFlow(flowID{g.HashID, g.FirstSeen}) }) {
 		// The log no longer goes back to the last pass: the flows still in
 		// the table say which states to keep.
 		v.EachFlow(func(f *flowtable.Flow) {
@@ -498,6 +498,9 @@ func (fp *flowPasses) popWaiting() waitingFlow {
 func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, cat *l7.Catalog, hits []hit, now int64) emitItem {
 	// Keep what earlier passes raised: alerts are not withdrawn while the
 	// flow lives.
+	if fs.alert != nil {
+		st.score(fs, -1) // its hosts take the new alert's score below
+	}
 	var all []hit
 	if fs.alert != nil {
 		all = append(all, hit{fs.alert.TypeID, fs.alert.Info})
@@ -566,7 +569,45 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
 	refreshFlow(a.Flow, f, cat)
 	fs.alert, fs.cliScore, fs.srvScore = a, cliScore, srvScore
+	st.score(fs, +1)
 	return emitItem{a: a, notify: notify}
+}
+
+// score adds (sign 1) or takes back (-1) what an alerted flow weighs on
+// its hosts' figures while it lives: its score shares, one alerted flow,
+// one blacklisted flow if it is. The host pass looks at the hosts whose
+// score moved.
+func (st *ifState) score(fs *flowState, sign int) {
+	bl := 0
+	if fs.has(alert.FlowBlacklisted) {
+		bl = sign
+	}
+	if hs := st.host(fs.cli); hs != nil {
+		for i, v := range fs.cliScore {
+			hs.scoreCli[i] += sign * v
+		}
+		hs.alertedCli += sign
+		hs.blacklistedCli += bl
+		st.touched = append(st.touched, fs.cli)
+	}
+	if hs := st.host(fs.srv); hs != nil {
+		for i, v := range fs.srvScore {
+			hs.scoreSrv[i] += sign * v
+		}
+		hs.alertedSrv += sign
+		hs.blacklistedSrv += bl
+		st.touched = append(st.touched, fs.srv)
+	}
+}
+
+// forgetFlow drops the state of a flow that left the table.
+func (st *ifState) forgetFlow(id flowID) {
+	if fs := st.flows[id]; fs != nil {
+		if fs.alert != nil {
+			st.score(fs, -1)
+		}
+		delete(st.flows, id)
+	}
 }
 
 // flowEntityVal names a flow alert's entity, "cli:port-srv:port", built
@@ -643,7 +684,7 @@ func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 func (e *Engine) forgetGone(st *ifState) {
 	for id, fs := range st.flows {
 		if fs.gen != st.gen {
-			delete(st.flows, id)
+			st.forgetFlow(id)
 		}
 	}
 }

@@ -269,12 +269,13 @@ type ifState struct {
 	engaged    map[engagedKey]*alert.Alert
 	gen        uint32
 	iface      ifaceState
-	closed     bool              // previous run's engaged alerts closed
-	losses     map[string]uint64 // system: loss counters at the last pass
-	arpSeq     uint64            // the last ARP association change raised (arp.go)
-	manyIPs    map[[6]byte]bool  // MACs over the mac_many_ips threshold, raised (arp.go)
-	hostPasses                   // what the host pass keeps between passes (host.go)
-	flowPasses                   // what the flow pass keeps between passes (flow.go)
+	closed     bool                   // previous run's engaged alerts closed
+	losses     map[string]uint64      // system: loss counters at the last pass
+	arpSeq     uint64                 // the last ARP association change raised (arp.go)
+	manyIPs    map[[6]byte]bool       // MACs over the mac_many_ips threshold, raised (arp.go)
+	hostPasses                        // what the host pass keeps between passes (host.go)
+	flowPasses                        // what the flow pass keeps between passes (flow.go)
+	alerted    map[alert.Severity]int // live alerted flows by their alert's severity (flowState.score)
 }
 
 type engagedKey struct {
@@ -288,7 +289,7 @@ func (e *Engine) state(id int) *ifState {
 	defer e.mu.Unlock()
 	s := e.ifs[id]
 	if s == nil {
-		s = &ifState{flows: map[flowID]*flowState{}, hosts: map[flowtable.HostKey]*hostState{}, engaged: map[engagedKey]*alert.Alert{}}
+		s = &ifState{flows: map[flowID]*flowState{}, alerted: map[alert.Severity]int{}, hosts: map[flowtable.HostKey]*hostState{}, engaged: map[engagedKey]*alert.Alert{}}
 		e.ifs[id] = s
 	}
 	return s
@@ -380,10 +381,10 @@ func (e *Engine) AlertedFlows(ifid int) map[alert.Severity]int {
 	st := e.state(ifid)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := map[alert.Severity]int{}
-	for _, f := range st.flows {
-		if f.alert != nil {
-			out[f.alert.Severity]++
+	out := make(map[alert.Severity]int, len(st.alerted))
+	for sev, n := range st.alerted {
+		if n > 0 {
+			out[sev] = n
 		}
 	}
 	return out

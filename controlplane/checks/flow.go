@@ -574,10 +574,12 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 }
 
 // score adds (sign 1) or takes back (-1) what an alerted flow weighs on
-// its hosts' figures while it lives: its score shares, one alerted flow,
-// one blacklisted flow if it is. The host pass looks at the hosts whose
+// its hosts' figures while it lives (its score shares, one alerted flow,
+// one blacklisted flow if it is) and on the interface's count of alerted
+// flows by severity. The host pass looks at the hosts whose
 // score moved.
 func (st *ifState) score(fs *flowState, sign int) {
+	st.alerted[fs.alert.Severity] += sign
 	bl := 0
 	if fs.has(alert.FlowBlacklisted) {
 		bl = sign

@@ -208,6 +208,9 @@ func flowPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 		if w, g := want.e.AlertedFlows(0), got.e.AlertedFlows(0); !reflect.DeepEqual(w, g) {
 			t.Fatalf("step %d: alerted flows %v, want (full walk) %v", step, g, w)
 		}
+		if w, g := alertedWalk(got.e), got.e.AlertedFlows(0); !reflect.DeepEqual(w, g) {
+			t.Fatalf("step %d: alerted flows kept %v, counted over the flows %v", step, g, w)
+		}
 		for _, a := range hosts {
 			k := flowtable.HostKey{Addr: a}
 			if w, g := want.e.Host(0, k), got.e.Host(0, k); !reflect.DeepEqual(w, g) {
@@ -223,4 +226,19 @@ func flowPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 			}
 		}
 	}
+}
+
+// alertedWalk counts an engine's alerted flows by severity over its flow
+// states, as AlertedFlows did before it kept the counts.
+func alertedWalk(e *Engine) map[alert.Severity]int {
+	st := e.state(0)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	out := map[alert.Severity]int{}
+	for _, f := range st.flows {
+		if f.alert != nil {
+			out[f.alert.Severity]++
+		}
+	}
+	return out
 }

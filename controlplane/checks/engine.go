@@ -275,7 +275,7 @@ type ifState struct {
 	manyIPs    map[[6]byte]bool       // MACs over the mac_many_ips threshold, raised (arp.go)
 	hostPasses                        // what the host pass keeps between passes (host.go)
 	flowPasses                        // what the flow pass keeps between passes (flow.go)
-	alerted    map[alert.Severity]int // live alerted flows by their alert's severity (flowState.score)
+	alerted    map[alert.Severity]int // live alerted flows by their alert's severity (ifState.reweigh)
 }
 
 type engagedKey struct {

@@ -498,9 +498,7 @@ func (fp *flowPasses) popWaiting() waitingFlow {
 func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, cat *l7.Catalog, hits []hit, now int64) emitItem {
 	// Keep what earlier passes raised: alerts are not withdrawn while the
 	// flow lives.
-	if fs.alert != nil {
-		st.score(fs, -1) // its hosts take the new alert's score below
-	}
+	was := fs.weight() // its hosts take the new alert's weight below
 	var all []hit
 	if fs.alert != nil {
 		all = append(all, hit{fs.alert.TypeID, fs.alert.Info})
@@ -569,34 +567,57 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
 	refreshFlow(a.Flow, f, cat)
 	fs.alert, fs.cliScore, fs.srvScore = a, cliScore, srvScore
-	st.score(fs, +1)
+	st.reweigh(fs, was, fs.weight())
 	return emitItem{a: a, notify: notify}
 }
 
-// score adds (sign 1) or takes back (-1) what an alerted flow weighs on
-// its hosts' figures while it lives (its score shares, one alerted flow,
-// one blacklisted flow if it is) and on the interface's count of alerted
-// flows by severity. The host pass looks at the hosts whose
-// score moved.
-func (st *ifState) score(fs *flowState, sign int) {
-	st.alerted[fs.alert.Severity] += sign
-	bl := 0
-	if fs.has(alert.FlowBlacklisted) {
-		bl = sign
+// weight is what an alerted flow weighs, while it lives, on its hosts'
+// figures (its score shares, one alerted flow, one blacklisted flow if it
+// is) and on the interface's count of alerted flows by severity; zero for
+// a flow without an alert.
+type weight struct {
+	alerted, bl        bool
+	sev                alert.Severity
+	cliScore, srvScore [NumScoreCats]int
+}
+
+func (fs *flowState) weight() weight {
+	if fs.alert == nil {
+		return weight{}
 	}
-	if hs := st.host(fs.cli); hs != nil {
-		for i, v := range fs.cliScore {
-			hs.scoreCli[i] += sign * v
+	return weight{alerted: true, bl: fs.has(alert.FlowBlacklisted), sev: fs.alert.Severity, cliScore: fs.cliScore, srvScore: fs.srvScore}
+}
+
+// reweigh moves a flow's weight on its hosts and the interface from what
+// it was to what it is, looking each host up once. The host pass looks at
+// the hosts whose score moved.
+func (st *ifState) reweigh(fs *flowState, from, to weight) {
+	n := func(b bool) int {
+		if b {
+			return 1
 		}
-		hs.alertedCli += sign
+		return 0
+	}
+	if from.alerted {
+		st.alerted[from.sev]--
+	}
+	if to.alerted {
+		st.alerted[to.sev]++
+	}
+	alerted, bl := n(to.alerted)-n(from.alerted), n(to.bl)-n(from.bl)
+	if hs := st.host(fs.cli); hs != nil {
+		for i := range hs.scoreCli {
+			hs.scoreCli[i] += to.cliScore[i] - from.cliScore[i]
+		}
+		hs.alertedCli += alerted
 		hs.blacklistedCli += bl
 		st.touched = append(st.touched, fs.cli)
 	}
 	if hs := st.host(fs.srv); hs != nil {
-		for i, v := range fs.srvScore {
-			hs.scoreSrv[i] += sign * v
+		for i := range hs.scoreSrv {
+			hs.scoreSrv[i] += to.srvScore[i] - from.srvScore[i]
 		}
-		hs.alertedSrv += sign
+		hs.alertedSrv += alerted
 		hs.blacklistedSrv += bl
 		st.touched = append(st.touched, fs.srv)
 	}
@@ -606,7 +627,7 @@ func (st *ifState) score(fs *flowState, sign int) {
 func (st *ifState) forgetFlow(id flowID) {
 	if fs := st.flows[id]; fs != nil {
 		if fs.alert != nil {
-			st.score(fs, -1)
+			st.reweigh(fs, fs.weight(), weight{})
 		}
 		delete(st.flows, id)
 	}

@@ -136,7 +136,7 @@ type hostPasses struct {
 	hostPassed       bool
 	heads            []*passMark         // the marks clean hosts' evaluation times may move on from
 	pending          []pendingHost       // changed, not evaluated yet: looked at again once due
-	touched          []flowtable.HostKey // hosts whose score moved since the last pass (flowState.score)
+	touched          []flowtable.HostKey // hosts whose score moved since the last pass (ifState.reweigh)
 	over             []flowtable.HostKey // hosts over the score threshold at the last pass
 	visit            []hostVisit         // this pass's hosts (reused)
 }
@@ -306,7 +306,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	hp.heads = heads
 
 	// Scores come from the alerted flows the hosts take part in, kept as
-	// flows raise and leave (flowState.score): only the hosts whose score
+	// flows raise and leave (ifState.reweigh): only the hosts whose score
 	// moved since the last pass, and those that were over the threshold,
 	// can be over it now; every host after a settings change.
 	buf := hp.touched

@@ -526,16 +526,14 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	var cliScore, srvScore [NumScoreCats]int
 	cliAtt, srvVic := false, false
 	for _, h := range all {
-		m := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: h.id})
-		score += m.Score
-		c, s, cat := flowScoreSplit(h.id)
-		cliScore[cat] += c
-		srvScore[cat] += s
-		cliAtt = cliAtt || m.CliAttacker
-		srvVic = srvVic || m.SrvVictim
+		k := kindOf(h.id)
+		score += k.meta.Score
+		cliScore[k.cat] += k.cli
+		srvScore[k.cat] += k.srv
+		cliAtt = cliAtt || k.meta.CliAttacker
+		srvVic = srvVic || k.meta.SrvVictim
 	}
-	leadMeta := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: all[lead].id})
-	sev := alert.SeverityForScore(leadMeta.Score)
+	sev := alert.SeverityForScore(kindOf(all[lead].id).meta.Score)
 	a := fs.alert
 	notify := a == nil
 	if a == nil {
@@ -633,6 +631,35 @@ func (st *ifState) forgetFlow(id flowID) {
 	}
 }
 
+// flowKind is what flowAlert asks of each check a flow's alert gathers:
+// its metadata and how its score splits between the peers.
+type flowKind struct {
+	meta          alert.Meta
+	cli, srv, cat int // flowScoreSplit
+}
+
+// flowKinds are the flow alerts' kinds by id, made once: a scan rebuilds
+// 100,000s of alerts, each asking several times (the metadata is a map
+// lookup away, and made up for an id it does not know).
+var flowKinds = func() (ks [128]flowKind) {
+	for id := range ks {
+		ks[id].meta = alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id})
+		ks[id].cli, ks[id].srv, ks[id].cat = flowScoreSplit(id)
+	}
+	return ks
+}()
+
+// kindOf is the kind of flow alert id (flowState.types holds ids below
+// 128; another one is looked up).
+func kindOf(id int) *flowKind {
+	if id >= 0 && id < len(flowKinds) {
+		return &flowKinds[id]
+	}
+	k := &flowKind{meta: alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id})}
+	k.cli, k.srv, k.cat = flowScoreSplit(id)
+	return k
+}
+
 // flowEntityVal names a flow alert's entity, "cli:port-srv:port", built
 // once when the alert is raised (its parts never change) and without fmt:
 // a scan raises one per flow.
@@ -657,8 +684,7 @@ func flowEntityVal(fa *alert.FlowAlert) string {
 // risk 9) leads Self-signed Certificate (28, risk 6) - so the alert key
 // orders risks, not nDPI's risk number.
 func better(a, b int) bool {
-	ma := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: a})
-	mb := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: b})
+	ma, mb := &kindOf(a).meta, &kindOf(b).meta
 	switch {
 	case ma.Score != mb.Score:
 		return ma.Score > mb.Score

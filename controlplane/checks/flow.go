@@ -1,6 +1,7 @@
 package checks
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -335,10 +336,14 @@ type flowPasses struct {
 	flowGen, flowVer uint64
 	flowPassed       bool
 	// Flows the server has not answered yet, judged before their time was
-	// up: by first packet, due when unanswered has passed (or at a
-	// capture's end). A flow may be listed more than once (it was judged
-	// again while waiting); the pass judges it once.
-	waiting []waitingFlow
+	// up, due when unanswered has passed (or at a capture's end):
+	// waiting[waitHead:], listed as judged, which is mostly in order of
+	// first packet (waitUnsorted: not, sorted before the next look). A flow
+	// may be listed more than once (it was judged again while waiting); the
+	// pass judges it once.
+	waiting      []waitingFlow
+	waitHead     int
+	waitUnsorted bool
 }
 
 // waitingFlow is a flow that may turn unidirectional with time alone.
@@ -400,7 +405,8 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		}
 	}
 	if full {
-		fp.waiting = fp.waiting[:0]
+		clear(fp.waiting)
+		fp.waiting, fp.waitHead, fp.waitUnsorted = fp.waiting[:0], 0, false
 		v.EachFlow(func(f *flowtable.Flow) {
 			if f.Retired() {
 				// ntopng checks the conversation, not its left-behind first packet.
@@ -432,10 +438,16 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	})
 	// The waiting flows whose time is up, each once: those that changed
 	// were judged above, with this pass's time.
+	if fp.waitUnsorted {
+		slices.SortStableFunc(fp.waiting[fp.waitHead:], func(a, b waitingFlow) int { return cmp.Compare(a.first, b.first) })
+		fp.waitUnsorted = false
+	}
 	var group []*flowtable.Flow // flows judged at the current first-packet time
 	groupAt := int64(0)
-	for len(fp.waiting) > 0 && due(fp.waiting[0].first) {
-		w := fp.popWaiting()
+	for fp.waitHead < len(fp.waiting) && due(fp.waiting[fp.waitHead].first) {
+		w := fp.waiting[fp.waitHead]
+		fp.waiting[fp.waitHead] = waitingFlow{}
+		fp.waitHead++
 		if w.first != groupAt {
 			group, groupAt = group[:0], w.first
 		}
@@ -448,48 +460,20 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			judge(f)
 		}
 	}
+	if fp.waitHead > len(fp.waiting)/2 {
+		n := copy(fp.waiting, fp.waiting[fp.waitHead:])
+		clear(fp.waiting[n:])
+		fp.waiting, fp.waitHead = fp.waiting[:n], 0
+	}
 	return out
 }
 
 // wait lists f among the flows waiting for their answer.
 func (fp *flowPasses) wait(f *flowtable.Flow) {
-	q := append(fp.waiting, waitingFlow{f, f.FirstSeen})
-	// Up the min-heap of first-packet times.
-	for i := len(q) - 1; i > 0; {
-		p := (i - 1) / 2
-		if q[p].first <= q[i].first {
-			break
-		}
-		q[p], q[i] = q[i], q[p]
-		i = p
+	if n := len(fp.waiting); n > fp.waitHead && fp.waiting[n-1].first > f.FirstSeen {
+		fp.waitUnsorted = true
 	}
-	fp.waiting = q
-}
-
-// popWaiting takes the waiting flow with the earliest first packet.
-func (fp *flowPasses) popWaiting() waitingFlow {
-	q := fp.waiting
-	top := q[0]
-	n := len(q) - 1
-	q[0] = q[n]
-	q[n] = waitingFlow{}
-	q = q[:n]
-	for i := 0; ; {
-		l, m := 2*i+1, i
-		if l < n && q[l].first < q[m].first {
-			m = l
-		}
-		if r := l + 1; r < n && q[r].first < q[m].first {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		q[m], q[i] = q[i], q[m]
-		i = m
-	}
-	fp.waiting = q
-	return top
+	fp.waiting = append(fp.waiting, waitingFlow{f, f.FirstSeen})
 }
 
 // flowAlert builds (or rebuilds) the one alert a flow carries: the check

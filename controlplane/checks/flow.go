@@ -593,7 +593,7 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 		}
 		hs.alertedCli += alerted
 		hs.blacklistedCli += bl
-		st.touched = append(st.touched, fs.cli)
+		st.touch(hs, fs.cli)
 	}
 	if hs := st.host(fs.srv); hs != nil {
 		for i := range hs.scoreSrv {
@@ -601,7 +601,16 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 		}
 		hs.alertedSrv += alerted
 		hs.blacklistedSrv += bl
-		st.touched = append(st.touched, fs.srv)
+		st.touch(hs, fs.srv)
+	}
+}
+
+// touch lists a host whose score moved for the host pass, once a pass (a
+// scan's final pass moves 100,000s of flows' weights).
+func (st *ifState) touch(hs *hostState, k flowtable.HostKey) {
+	if hs.touched != st.gen {
+		hs.touched = st.gen
+		st.touched = append(st.touched, k)
 	}
 }
 

@@ -14,7 +14,8 @@ import (
 // last evaluation, to turn them into rates over the interface's clock.
 type hostState struct {
 	gen       uint32
-	at        int64 // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
+	touched   uint32 // the pass that last listed it in hostPasses.touched
+	at        int64  // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
 	evaluated bool
 	c         hostCounters
 	// From its active alerted flows, as of the last pass.

@@ -49,6 +49,8 @@ type Engine struct {
 	// runs the full walk passes made before they looked only at what
 	// changed.
 	hostPassFn func(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem
+	// flowPassFn, when set, replaces the flow pass, for the same reason.
+	flowPassFn func(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem
 }
 
 // The settings are one configuration document (confdoc).
@@ -261,21 +263,19 @@ type Iface struct {
 
 // ifState is what the engine remembers of one interface between passes.
 type ifState struct {
-	mu      sync.Mutex // one pass at a time per interface
-	flows   map[flowID]*flowState
-	hosts   map[flowtable.HostKey]*hostState
-	engaged map[engagedKey]*alert.Alert
-	gen     uint32
-	iface   ifaceState
-	closed  bool // previous run's engaged alerts closed
-	// The last flow pass: the table generation and settings version it
-	// judged every flow at (see flowPass), once there was one.
-	flowGen, flowVer uint64
-	flowPassed       bool
-	losses           map[string]uint64 // system: loss counters at the last pass
-	arpSeq           uint64            // the last ARP association change raised (arp.go)
-	manyIPs          map[[6]byte]bool  // MACs over the mac_many_ips threshold, raised (arp.go)
-	hostPasses                         // what the host pass keeps between passes (host.go)
+	mu         sync.Mutex // one pass at a time per interface
+	flows      map[flowID]*flowState
+	hosts      map[flowtable.HostKey]*hostState
+	engaged    map[engagedKey]*alert.Alert
+	gen        uint32
+	iface      ifaceState
+	closed     bool                   // previous run's engaged alerts closed
+	losses     map[string]uint64      // system: loss counters at the last pass
+	arpSeq     uint64                 // the last ARP association change raised (arp.go)
+	manyIPs    map[[6]byte]bool       // MACs over the mac_many_ips threshold, raised (arp.go)
+	hostPasses                        // what the host pass keeps between passes (host.go)
+	flowPasses                        // what the flow pass keeps between passes (flow.go)
+	alerted    map[alert.Severity]int // live alerted flows by their alert's severity (ifState.reweigh)
 }
 
 type engagedKey struct {
@@ -289,7 +289,7 @@ func (e *Engine) state(id int) *ifState {
 	defer e.mu.Unlock()
 	s := e.ifs[id]
 	if s == nil {
-		s = &ifState{flows: map[flowID]*flowState{}, hosts: map[flowtable.HostKey]*hostState{}, engaged: map[engagedKey]*alert.Alert{}}
+		s = &ifState{flows: map[flowID]*flowState{}, alerted: map[alert.Severity]int{}, hosts: map[flowtable.HostKey]*hostState{}, engaged: map[engagedKey]*alert.Alert{}}
 		e.ifs[id] = s
 	}
 	return s
@@ -318,7 +318,11 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		if now == 0 {
 			now = v.Clock()
 		}
-		out = e.flowPass(st, snap, ifc, v, now, final, out)
+		if e.flowPassFn != nil {
+			out = e.flowPassFn(st, snap, ifc, v, now, final, out)
+		} else {
+			out = e.flowPass(st, snap, ifc, v, now, final, out)
+		}
 		if e.hostPassFn != nil {
 			out = e.hostPassFn(st, snap, ifc, v, now, final, out)
 		} else {
@@ -328,7 +332,6 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		out = e.ifacePass(st, snap, ifc, v, now, out)
 		out = e.arpPass(st, snap, ifc, v, now, out)
 	})
-	e.forgetGone(st)
 	e.emit(out)
 }
 
@@ -378,10 +381,10 @@ func (e *Engine) AlertedFlows(ifid int) map[alert.Severity]int {
 	st := e.state(ifid)
 	st.mu.Lock()
 	defer st.mu.Unlock()
-	out := map[alert.Severity]int{}
-	for _, f := range st.flows {
-		if f.alert != nil {
-			out[f.alert.Severity]++
+	out := make(map[alert.Severity]int, len(st.alerted))
+	for sev, n := range st.alerted {
+		if n > 0 {
+			out[sev] = n
 		}
 	}
 	return out

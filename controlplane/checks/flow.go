@@ -1,8 +1,10 @@
 package checks
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"time"
 
@@ -326,69 +328,152 @@ func contains(ports []uint16, p uint16) bool {
 	return false
 }
 
-// flowPass evaluates every flow and updates the flow alerts.
+// flowPasses is what the flow pass keeps between passes.
+type flowPasses struct {
+	// The last pass: the table, its generation and the settings version
+	// it judged at, once there was one.
+	flowTable        *flowtable.Table
+	flowGen, flowVer uint64
+	flowPassed       bool
+	// Flows the server has not answered yet, judged before their time was
+	// up, due when unanswered has passed (or at a capture's end):
+	// waiting[waitHead:], listed as judged, which is mostly in order of
+	// first packet (waitUnsorted: not, sorted before the next look). A flow
+	// may be listed more than once (it was judged again while waiting); the
+	// pass judges it once.
+	waiting      []waitingFlow
+	waitHead     int
+	waitUnsorted bool
+}
+
+// waitingFlow is a flow that may turn unidirectional with time alone.
+type waitingFlow struct {
+	f     *flowtable.Flow
+	first int64 // f.FirstSeen, read without touching the flow
+}
+
+// flowPass judges the flows that changed since the last pass, and those
+// whose wait for an answer is over, and updates the flow alerts.
+//
+// A flow's verdict follows from its own counters and the settings, and
+// from time only while it waits for an answer: a pass judges again only
+// the flows that took packets since the last one (a capture under churn
+// costs in proportion to what changed, not to the table's size), all of
+// them after a settings change; flows still waiting are kept in order of
+// their deadline and judged when it comes. A capture's final pass is no
+// exception: only the unanswered flows' verdicts depend on it, and those
+// are all due then. The state of flows that left goes by the table's log
+// of them; st.flows holds only flows still in the table afterwards.
 func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	var buf [maxHits]hit
-	ev := flowEval{snap: snap, cat: ifc.Table.Config().L7, now: now, final: final}
-	// A flow's verdict follows from its own counters and the settings, and
-	// from time only while it waits for an answer: a pass judges again only
-	// the flows that took packets since the last one (a capture under churn
-	// costs in proportion to what changed, not to the table's size), all of
-	// them after a settings change. A capture's final pass is no exception:
-	// only the unanswered flows' verdicts depend on it, and those are judged
-	// again below whatever changed.
-	full := !st.flowPassed || snap.ver != st.flowVer
-	since := st.flowGen
-	st.flowGen, st.flowVer, st.flowPassed = v.Generation(), snap.ver, true
-	v.EachFlow(func(f *flowtable.Flow) {
-		if f.Retired() {
-			// ntopng checks the conversation, not its left-behind first packet.
-			return
-		}
-		if !full && !f.Changed(since) {
-			var fs *flowState
-			if len(st.flows) > 0 {
-				if fs = st.flows[flowID{f.HashID, f.FirstSeen}]; fs != nil {
-					fs.gen = st.gen // still in the table
-				}
-			}
-			if !snap.unidirectional || !unidirectional(f) || (fs != nil && fs.has(alert.FlowUnidirectional)) {
-				return
-			}
-			// Still unanswered: time alone may make it unidirectional.
-		}
+	cat := ifc.Table.Config().L7
+	ev := flowEval{snap: snap, cat: cat, now: now, final: final}
+	fp := &st.flowPasses
+	full := !fp.flowPassed || snap.ver != fp.flowVer || fp.flowTable != ifc.Table
+	since := fp.flowGen
+	fp.flowGen, fp.flowVer, fp.flowTable, fp.flowPassed = v.Generation(), snap.ver, ifc.Table, true
+	due := func(first int64) bool { return final || now-first >= int64(unanswered) }
+	judge := func(f *flowtable.Flow) {
 		ev.f, ev.hits = f, buf[:0]
 		hits := evalFlow(&ev)
-		if len(hits) == 0 {
-			// Most flows: no state kept, no lookup.
-			return
-		}
-		id := flowID{f.HashID, f.FirstSeen}
-		fs := st.flows[id]
-		if fs == nil {
-			fs = &flowState{}
-			st.flows[id] = fs
-			if c := f.ClientHost(); c != nil {
-				fs.cli = c.Key
+		var fs *flowState
+		if len(hits) > 0 {
+			id := flowID{f.HashID, f.FirstSeen}
+			fs = st.flows[id]
+			if fs == nil {
+				fs = &flowState{}
+				st.flows[id] = fs
+				if c := f.ClientHost(); c != nil {
+					fs.cli = c.Key
+				}
+				if s := f.ServerHost(); s != nil {
+					fs.srv = s.Key
+				}
 			}
-			if s := f.ServerHost(); s != nil {
-				fs.srv = s.Key
+			fs.gen = st.gen
+			for _, h := range hits {
+				if !fs.has(h.id) {
+					// The stored alert shows the flow as it was when raised:
+					// rebuilt only when it gathers a new check.
+					out = append(out, e.flowAlert(st, fs, ifc.ID, f, cat, hits, now))
+					break
+				}
 			}
 		}
-		fs.gen = st.gen
-		grew := false
-		for _, h := range hits {
-			if !fs.has(h.id) {
-				grew = true
+		if snap.unidirectional && !due(f.FirstSeen) && unidirectional(f) && (fs == nil || !fs.has(alert.FlowUnidirectional)) {
+			fp.wait(f)
+		}
+	}
+	if full {
+		clear(fp.waiting)
+		fp.waiting, fp.waitHead, fp.waitUnsorted = fp.waiting[:0], 0, false
+		v.EachFlow(func(f *flowtable.Flow) {
+			if f.Retired() {
+				// ntopng checks the conversation, not its left-behind first packet.
+				return
 			}
+			if fs := st.flows[flowID{f.HashID, f.FirstSeen}]; fs != nil {
+				fs.gen = st.gen // still in the table
+			}
+			judge(f)
+		})
+		e.forgetGone(st)
+		return out
+	}
+	if !v.GoneFlows(since, func(g flowtable.GoneFlow) { st.forgetFlow(flowID{g.HashID, g.FirstSeen}) }) {
+		// The log no longer goes back to the last pass: the flows still in
+		// the table say which states to keep.
+		v.EachFlow(func(f *flowtable.Flow) {
+			if fs := st.flows[flowID{f.HashID, f.FirstSeen}]; fs != nil && !f.Retired() {
+				fs.gen = st.gen
+			}
+		})
+		e.forgetGone(st)
+	}
+	v.ChangedFlows(since, func(f *flowtable.Flow) bool {
+		if !f.Retired() {
+			judge(f)
 		}
-		if !grew {
-			// The stored alert shows the flow as it was when raised.
-			return
-		}
-		out = append(out, e.flowAlert(st, fs, ifc.ID, f, ifc.Table.Config().L7, hits, now))
+		return true
 	})
+	// The waiting flows whose time is up, each once: those that changed
+	// were judged above, with this pass's time.
+	if fp.waitUnsorted {
+		slices.SortStableFunc(fp.waiting[fp.waitHead:], func(a, b waitingFlow) int { return cmp.Compare(a.first, b.first) })
+		fp.waitUnsorted = false
+	}
+	var group []*flowtable.Flow // flows judged at the current first-packet time
+	groupAt := int64(0)
+	for fp.waitHead < len(fp.waiting) && due(fp.waiting[fp.waitHead].first) {
+		w := fp.waiting[fp.waitHead]
+		fp.waiting[fp.waitHead] = waitingFlow{}
+		fp.waitHead++
+		if w.first != groupAt {
+			group, groupAt = group[:0], w.first
+		}
+		f := w.f
+		if f.Gone() || f.Retired() || f.Changed(since) || slices.Contains(group, f) {
+			continue
+		}
+		group = append(group, f)
+		if fs := st.flows[flowID{f.HashID, f.FirstSeen}]; unidirectional(f) && (fs == nil || !fs.has(alert.FlowUnidirectional)) {
+			judge(f)
+		}
+	}
+	if fp.waitHead > len(fp.waiting)/2 {
+		n := copy(fp.waiting, fp.waiting[fp.waitHead:])
+		clear(fp.waiting[n:])
+		fp.waiting, fp.waitHead = fp.waiting[:n], 0
+	}
 	return out
+}
+
+// wait lists f among the flows waiting for their answer.
+func (fp *flowPasses) wait(f *flowtable.Flow) {
+	if n := len(fp.waiting); n > fp.waitHead && fp.waiting[n-1].first > f.FirstSeen {
+		fp.waitUnsorted = true
+	}
+	fp.waiting = append(fp.waiting, waitingFlow{f, f.FirstSeen})
 }
 
 // flowAlert builds (or rebuilds) the one alert a flow carries: the check
@@ -397,6 +482,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, cat *l7.Catalog, hits []hit, now int64) emitItem {
 	// Keep what earlier passes raised: alerts are not withdrawn while the
 	// flow lives.
+	was := fs.weight() // its hosts take the new alert's weight below
 	var all []hit
 	if fs.alert != nil {
 		all = append(all, hit{fs.alert.TypeID, fs.alert.Info})
@@ -424,16 +510,14 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	var cliScore, srvScore [NumScoreCats]int
 	cliAtt, srvVic := false, false
 	for _, h := range all {
-		m := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: h.id})
-		score += m.Score
-		c, s, cat := flowScoreSplit(h.id)
-		cliScore[cat] += c
-		srvScore[cat] += s
-		cliAtt = cliAtt || m.CliAttacker
-		srvVic = srvVic || m.SrvVictim
+		k := kindOf(h.id)
+		score += k.meta.Score
+		cliScore[k.cat] += k.cli
+		srvScore[k.cat] += k.srv
+		cliAtt = cliAtt || k.meta.CliAttacker
+		srvVic = srvVic || k.meta.SrvVictim
 	}
-	leadMeta := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: all[lead].id})
-	sev := alert.SeverityForScore(leadMeta.Score)
+	sev := alert.SeverityForScore(kindOf(all[lead].id).meta.Score)
 	a := fs.alert
 	notify := a == nil
 	if a == nil {
@@ -465,7 +549,108 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
 	refreshFlow(a.Flow, f, cat)
 	fs.alert, fs.cliScore, fs.srvScore = a, cliScore, srvScore
+	st.reweigh(fs, was, fs.weight())
 	return emitItem{a: a, notify: notify}
+}
+
+// weight is what an alerted flow weighs, while it lives, on its hosts'
+// figures (its score shares, one alerted flow, one blacklisted flow if it
+// is) and on the interface's count of alerted flows by severity; zero for
+// a flow without an alert.
+type weight struct {
+	alerted, bl        bool
+	sev                alert.Severity
+	cliScore, srvScore [NumScoreCats]int
+}
+
+func (fs *flowState) weight() weight {
+	if fs.alert == nil {
+		return weight{}
+	}
+	return weight{alerted: true, bl: fs.has(alert.FlowBlacklisted), sev: fs.alert.Severity, cliScore: fs.cliScore, srvScore: fs.srvScore}
+}
+
+// reweigh moves a flow's weight on its hosts and the interface from what
+// it was to what it is, looking each host up once. The host pass looks at
+// the hosts whose score moved.
+func (st *ifState) reweigh(fs *flowState, from, to weight) {
+	n := func(b bool) int {
+		if b {
+			return 1
+		}
+		return 0
+	}
+	if from.alerted {
+		st.alerted[from.sev]--
+	}
+	if to.alerted {
+		st.alerted[to.sev]++
+	}
+	alerted, bl := n(to.alerted)-n(from.alerted), n(to.bl)-n(from.bl)
+	if hs := st.host(fs.cli); hs != nil {
+		for i := range hs.scoreCli {
+			hs.scoreCli[i] += to.cliScore[i] - from.cliScore[i]
+		}
+		hs.alertedCli += alerted
+		hs.blacklistedCli += bl
+		st.touch(hs, fs.cli)
+	}
+	if hs := st.host(fs.srv); hs != nil {
+		for i := range hs.scoreSrv {
+			hs.scoreSrv[i] += to.srvScore[i] - from.srvScore[i]
+		}
+		hs.alertedSrv += alerted
+		hs.blacklistedSrv += bl
+		st.touch(hs, fs.srv)
+	}
+}
+
+// touch lists a host whose score moved for the host pass, once a pass (a
+// scan's final pass moves 100,000s of flows' weights).
+func (st *ifState) touch(hs *hostState, k flowtable.HostKey) {
+	if hs.touched != st.gen {
+		hs.touched = st.gen
+		st.touched = append(st.touched, k)
+	}
+}
+
+// forgetFlow drops the state of a flow that left the table.
+func (st *ifState) forgetFlow(id flowID) {
+	if fs := st.flows[id]; fs != nil {
+		if fs.alert != nil {
+			st.reweigh(fs, fs.weight(), weight{})
+		}
+		delete(st.flows, id)
+	}
+}
+
+// flowKind is what flowAlert asks of each check a flow's alert gathers:
+// its metadata and how its score splits between the peers.
+type flowKind struct {
+	meta          alert.Meta
+	cli, srv, cat int // flowScoreSplit
+}
+
+// flowKinds are the flow alerts' kinds by id, made once: a scan rebuilds
+// 100,000s of alerts, each asking several times (the metadata is a map
+// lookup away, and made up for an id it does not know).
+var flowKinds = func() (ks [128]flowKind) {
+	for id := range ks {
+		ks[id].meta = alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id})
+		ks[id].cli, ks[id].srv, ks[id].cat = flowScoreSplit(id)
+	}
+	return ks
+}()
+
+// kindOf is the kind of flow alert id (flowState.types holds ids below
+// 128; another one is looked up).
+func kindOf(id int) *flowKind {
+	if id >= 0 && id < len(flowKinds) {
+		return &flowKinds[id]
+	}
+	k := &flowKind{meta: alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id})}
+	k.cli, k.srv, k.cat = flowScoreSplit(id)
+	return k
 }
 
 // flowEntityVal names a flow alert's entity, "cli:port-srv:port", built
@@ -492,8 +677,7 @@ func flowEntityVal(fa *alert.FlowAlert) string {
 // risk 9) leads Self-signed Certificate (28, risk 6) - so the alert key
 // orders risks, not nDPI's risk number.
 func better(a, b int) bool {
-	ma := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: a})
-	mb := alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: b})
+	ma, mb := &kindOf(a).meta, &kindOf(b).meta
 	switch {
 	case ma.Score != mb.Score:
 		return ma.Score > mb.Score
@@ -537,12 +721,12 @@ func refreshFlow(fa *alert.FlowAlert, f *flowtable.Flow, cat *l7.Catalog) {
 	fa.Related = flowRelated(f, fa.Related[:0])
 }
 
-// forgetGone drops the state of flows the last pass did not see (they
-// left the table). The host pass forgets the hosts that left.
+// forgetGone drops the state of flows the pass did not see (they left
+// the table). The host pass forgets the hosts that left.
 func (e *Engine) forgetGone(st *ifState) {
 	for id, fs := range st.flows {
 		if fs.gen != st.gen {
-			delete(st.flows, id)
+			st.forgetFlow(id)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 // the hosts that changed: every host, every pass, and the hosts that left
 // forgotten at its end.
 func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
+	st.touched = st.touched[:0] // the incremental pass's list, not used here
 	for _, hs := range st.hosts {
 		hs.scoreCli, hs.scoreSrv = [NumScoreCats]int{}, [NumScoreCats]int{}
 		hs.alertedCli, hs.alertedSrv, hs.blacklistedCli, hs.blacklistedSrv = 0, 0, 0, 0
@@ -78,7 +79,7 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 	})
 	// Scores come from the alerted flows the hosts take part in.
 	for _, fs := range st.flows {
-		if fs.alert == nil || fs.gen != st.gen {
+		if fs.alert == nil { // st.flows holds the flows still in the table (flowPass)
 			continue
 		}
 		bl := fs.has(alert.FlowBlacklisted)

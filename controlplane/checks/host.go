@@ -14,7 +14,8 @@ import (
 // last evaluation, to turn them into rates over the interface's clock.
 type hostState struct {
 	gen       uint32
-	at        int64 // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
+	touched   uint32 // the pass that last listed it in hostPasses.touched
+	at        int64  // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
 	evaluated bool
 	c         hostCounters
 	// From its active alerted flows, as of the last pass.
@@ -136,7 +137,8 @@ type hostPasses struct {
 	hostPassed       bool
 	heads            []*passMark         // the marks clean hosts' evaluation times may move on from
 	pending          []pendingHost       // changed, not evaluated yet: looked at again once due
-	scored           []flowtable.HostKey // hosts with alerted flows in the last pass
+	touched          []flowtable.HostKey // hosts whose score moved since the last pass (ifState.reweigh)
+	over             []flowtable.HostKey // hosts over the score threshold at the last pass
 	visit            []hostVisit         // this pass's hosts (reused)
 }
 
@@ -181,12 +183,6 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	full := !hp.hostPassed || snap.ver != hp.hostVer || hp.hostTable != ifc.Table
 	since := hp.hostGen
 	hp.hostGen, hp.hostVer, hp.hostTable, hp.hostPassed = v.Generation(), snap.ver, ifc.Table, true
-	for _, k := range hp.scored {
-		if hs := st.hosts[k]; hs != nil {
-			hs.scoreCli, hs.scoreSrv = [NumScoreCats]int{}, [NumScoreCats]int{}
-			hs.alertedCli, hs.alertedSrv, hs.blacklistedCli, hs.blacklistedSrv = 0, 0, 0, 0
-		}
-	}
 	mark := &passMark{at: now}
 	active := map[engagedKey]bool{}
 	pending := hp.pending
@@ -310,41 +306,24 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	}
 	hp.heads = heads
 
-	// Scores come from the alerted flows the hosts take part in.
-	hp.scored = hp.scored[:0]
-	score := func(k flowtable.HostKey) *hostState {
-		hs := st.hosts[k]
-		if hs != nil && hs.alertedCli == 0 && hs.alertedSrv == 0 {
-			hp.scored = append(hp.scored, k)
-		}
-		return hs
-	}
-	for _, fs := range st.flows {
-		if fs.alert == nil || fs.gen != st.gen {
-			continue
-		}
-		bl := fs.has(alert.FlowBlacklisted)
-		if hs := score(fs.cli); hs != nil {
-			addScores(&hs.scoreCli, fs.cliScore)
-			hs.alertedCli++
-			if bl {
-				hs.blacklistedCli++
-			}
-		}
-		if hs := score(fs.srv); hs != nil {
-			addScores(&hs.scoreSrv, fs.srvScore)
-			hs.alertedSrv++
-			if bl {
-				hs.blacklistedSrv++
-			}
-		}
-	}
+	// Scores come from the alerted flows the hosts take part in, kept as
+	// flows raise and leave (ifState.reweigh): only the hosts whose score
+	// moved since the last pass, and those that were over the threshold,
+	// can be over it now; every host after a settings change.
+	buf := hp.touched
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
+		cand := append(buf, hp.over...)
+		if full {
+			cand = cand[:0]
+			for k := range st.hosts {
+				cand = append(cand, k)
+			}
+		}
 		// The few over the threshold, in address order as a walk of every
 		// host raises them.
-		var over []flowtable.HostKey
-		for _, k := range hp.scored {
-			if hs := st.hosts[k]; float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th {
+		over := hp.over[:0]
+		for _, k := range cand {
+			if hs := st.hosts[k]; hs != nil && float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th {
 				over = append(over, k)
 			}
 		}
@@ -357,6 +336,8 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 			return 0
 		})
+		over = slices.Compact(over)
+		hp.over, buf = over, cand
 		for _, k := range over {
 			hs, h := st.hosts[k], v.Host(k)
 			if h == nil {
@@ -378,6 +359,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 		}
 	}
+	hp.touched = buf[:0]
 	// Host alerts whose condition ended (or whose host left) are released.
 	for k, a := range st.engaged {
 		if k.t.Family == alert.FamilyHost && !active[k] {

@@ -121,3 +121,99 @@ func (v View) GoneHosts(since uint64, fn func(k HostKey)) bool {
 
 // Less orders host keys as AscendHosts walks them.
 func (k HostKey) Less(o HostKey) bool { return k.id().less(o.id()) }
+
+// The flows that changed, for readers that look again only at those (the
+// checks' flow pass), kept as the hosts are: a log of flows stamped with
+// the sync generation that applied their packets, a flow logged once per
+// generation (its synced stamp tells its latest entry), older entries and
+// those of flows that left dropped when the log grows past twice the
+// table. Flows that left the table, expired or retired by a role swap
+// (whose conversation goes on in another flow), are logged apart.
+type flowLog struct {
+	changedFlows    []changedFlow
+	goneFlows       []GoneFlow
+	goneFlowFloor   uint64 // generation up to which goneFlows was trimmed
+	goneFlowTrimmed bool
+}
+
+// changedFlow is a flow synced at a generation.
+type changedFlow struct {
+	f   *Flow
+	gen uint64
+}
+
+// GoneFlow is a flow that left the table (or was retired by a role swap)
+// at a sync generation, by its identity.
+type GoneFlow struct {
+	HashID    uint32
+	FirstSeen int64
+	gen       uint64
+}
+
+// flowChangedLocked logs f as synced at the current generation (once per
+// generation: syncLocked sees a flow once).
+func (t *Table) flowChangedLocked(f *Flow) {
+	if len(t.changedFlows) >= 2*len(t.flows)+1024 {
+		keep := t.changedFlows[:0]
+		for _, c := range t.changedFlows {
+			if !c.f.gone && c.f.synced == c.gen {
+				keep = append(keep, c)
+			}
+		}
+		clear(t.changedFlows[len(keep):])
+		t.changedFlows = keep
+	}
+	t.changedFlows = append(t.changedFlows, changedFlow{f, f.synced})
+}
+
+// flowGoneLocked logs a flow's leaving the table (or its retirement).
+func (t *Table) flowGoneLocked(f *Flow) {
+	if len(t.goneFlows) >= maxGoneFlows {
+		// Drop the older half: readers that had not seen it look at every
+		// flow once.
+		n := len(t.goneFlows) / 2
+		t.goneFlowFloor, t.goneFlowTrimmed = t.goneFlows[n-1].gen, true
+		t.goneFlows = append(t.goneFlows[:0], t.goneFlows[n:]...)
+	}
+	t.goneFlows = append(t.goneFlows, GoneFlow{f.HashID, f.FirstSeen, t.stampLocked()})
+}
+
+// maxGoneFlows bounds the log of flows that left: a scan expires flows by
+// the hundred thousand between two passes.
+var maxGoneFlows = 1 << 18 // a var: the test trims a small log
+
+// ChangedFlows calls fn, in the order of their last sync, for every flow
+// whose packets were applied after the View of generation since looked
+// (new flows included; retired ones too: the reader tells them by
+// Retired), until fn returns false. A flow that took packets while this
+// View was being taken is told at the next one (Changed says so now).
+func (v View) ChangedFlows(since uint64, fn func(f *Flow) bool) {
+	log := v.t.changedFlows
+	for _, c := range log[firstAt(len(log), since, func(i int) uint64 { return log[i].gen }):] {
+		if c.f.gone || c.f.synced != c.gen {
+			continue
+		}
+		if !fn(c.f) {
+			return
+		}
+	}
+}
+
+// GoneFlows calls fn for every flow that left the table, or was retired,
+// after the View of generation since looked. It returns false, calling fn
+// for none, when the log no longer goes back that far: the reader must
+// look at every flow.
+func (v View) GoneFlows(since uint64, fn func(g GoneFlow)) bool {
+	if v.t.goneFlowTrimmed && since < v.t.goneFlowFloor {
+		return false
+	}
+	g := v.t.goneFlows
+	for _, x := range g[firstAt(len(g), since, func(i int) uint64 { return g[i].gen }):] {
+		fn(x)
+	}
+	return true
+}
+
+// Gone tells a flow that left the table (expired), for readers that kept
+// it from an earlier View.
+func (f *Flow) Gone() bool { return f.gone }

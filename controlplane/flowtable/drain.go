@@ -200,6 +200,7 @@ func (t *Table) expireLocked() {
 		delete(t.flows, k)
 		delete(t.quic, f) // a hello still pending dies with its flow
 		f.gone = true
+		t.flowGoneLocked(f)
 	}
 	t.sendLocked(&o)
 	for k, h := range t.hosts {

@@ -14,6 +14,7 @@ func (t *Table) syncLocked() {
 		t.syncFlowLocked(f)
 		f.dirty = false
 		f.synced = t.syncs
+		t.flowChangedLocked(f)
 	}
 	t.inSync = false
 	clear(t.dirty)
@@ -34,6 +35,10 @@ func (t *Table) markDirtyLocked(f *Flow) {
 func (t *Table) syncFlowLocked(f *Flow) {
 	t.hostChangedLocked(f.cli)
 	t.hostChangedLocked(f.srv)
+	// What the traffic is booked under does not change during a sync: the
+	// hosts' counters of it are looked up once, not per direction and use.
+	bc := bookedCounters{booked: f.booked()}
+	bc.app, bc.cat = bc.booked.AppID(), t.cfg.L7.Category(bc.booked)
 	for dir := dirC2S; dir <= dirS2C; dir++ {
 		pk, by := f.pendPkts[dir], f.pendBytes[dir]
 		if pk == 0 {
@@ -64,15 +69,14 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		t.dscp[cls] += pk
 		sender.DSCP[cls].sent(pk, by)
 		receiver.DSCP[cls].rcvd(pk, by)
-		booked := f.booked()
-		app := booked.AppID()
-		t.l7Bytes[app] += by
-		sender.l7Of(app).sent(pk, by)
-		receiver.l7Of(app).rcvd(pk, by)
-		cat := t.cfg.L7.Category(booked)
-		t.catBytes[cat] += by
-		sender.categoryOf(cat).sent(pk, by)
-		receiver.categoryOf(cat).rcvd(pk, by)
+		t.l7Bytes[bc.app] += by
+		t.catBytes[bc.cat] += by
+		sl7, scat := bc.of(sender, dir)
+		rl7, rcat := bc.of(receiver, 1-dir)
+		sl7.sent(pk, by)
+		rl7.rcvd(pk, by)
+		scat.sent(pk, by)
+		rcat.rcvd(pk, by)
 		sender.PktSent.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 		receiver.PktRcvd.addPending(&f.pendSize[dir], &f.pendFlags[dir])
 
@@ -111,8 +115,34 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		f.pendSize[dir] = [NumSizeBuckets]uint32{}
 		f.pendFlags[dir] = [4]uint32{}
 	}
-	f.flushActivity(t.cfg.L7)
+	if f.pendFirst != 0 {
+		// flushActivity, with the counters at hand.
+		for end, h := range [2]*Host{f.cli, f.srv} {
+			l7c, catc := bc.of(h, end)
+			h.active.touch(f.pendFirst, f.pendLast)
+			l7c.touch(f.pendFirst, f.pendLast)
+			catc.touch(f.pendFirst, f.pendLast)
+		}
+		f.pendFirst, f.pendLast = 0, 0
+	}
 	t.rateListLocked(f)
+}
+
+// bookedCounters are a flow's two hosts' counters of the application and
+// category its traffic is booked under, by end (0 client, 1 server, as
+// dirC2S's sender and receiver), made on first use.
+type bookedCounters struct {
+	booked   l7.Result
+	app      l7.Protocol
+	cat      uint8
+	l7, cats [2]*L7Counters
+}
+
+func (b *bookedCounters) of(h *Host, end int) (app, cat *L7Counters) {
+	if b.l7[end] == nil {
+		b.l7[end], b.cats[end] = h.l7Of(b.app), h.categoryOf(b.cat)
+	}
+	return b.l7[end], b.cats[end]
 }
 
 // rateListLocked puts a flow that changed, and its hosts, on the lists

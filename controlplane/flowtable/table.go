@@ -122,6 +122,7 @@ type Table struct {
 	goneFloor   uint64 // generation up to which the log was trimmed
 	goneTrimmed bool
 	inSync      bool // syncLocked is applying flows to their hosts
+	flowLog          // flows in the order they changed, and those that left (changed.go)
 }
 
 // New creates an empty table.
@@ -243,6 +244,7 @@ func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
 	rk.retired = old.HashID + 1
 	t.flows[rk] = old
 	old.retired = true
+	t.flowGoneLocked(old) // readers of the flows that changed judge the conversation, not the half left behind
 	// The old flow's hosts, swapped too: no lookup (they stay in the table
 	// while their flows do).
 	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort,

@@ -43,6 +43,7 @@ func main() {
 	what := flag.String("what", "capture,rest,veth", "comma-separated: capture, rest, veth, peers, slowpath")
 	probeBin := flag.String("probe", "", "peers: the probe binary (default: go build ./cmd/probe)")
 	flag.DurationVar(&runTimeout, "max-run", runTimeout, "peers: longest run of one tool over one capture")
+	flag.StringVar(&keepCaptures, "keep-captures", "", "peers: write the captures into this directory and keep them (to profile a tool on them)")
 	mix := flag.String("mix", "../shared/conformance/ntopng-e2e/pcap/test_02.pcap", "peers: the real capture the mix is made of")
 	vethPackets := flag.Int("veth-packets", 500000, "frames pushed into the veth pair per dataplane")
 	packets := flag.Int("packets", 400000, "packets in the larger capture (the smaller has a quarter)")

@@ -102,7 +102,15 @@ func benchPeers(nPackets, rounds int, probe, mixSrc string, sel peerSelection) e
 	if sel.captures != "" && !slices.Contains(names(sel.captures), "mix") {
 		mixSrc = ""
 	}
-	ws, err := makeWorkloads(dir, nPackets, mixSrc)
+	capDir := dir
+	if keepCaptures != "" {
+		// Kept for profiling the probe on exactly the bench's captures.
+		if err := os.MkdirAll(keepCaptures, 0o755); err != nil {
+			return err
+		}
+		capDir = keepCaptures
+	}
+	ws, err := makeWorkloads(capDir, nPackets, mixSrc)
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,10 @@ import (
 // slower than that on a workload is shown as such, not waited for.
 var runTimeout = time.Minute
 
+// keepCaptures, when set, is where the peers benchmark writes its captures
+// and leaves them (-keep-captures).
+var keepCaptures string
+
 // peer is one tool the probe is measured against, run as its own process
 // on a capture file. Every peer is measured the same way: wait4's rusage
 // of the process (user+sys, all its threads and the children it reaped)

@@ -177,9 +177,25 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		p.fail(fmt.Errorf("%w (%d bytes)", ErrTLSTooLarge, kept))
 		return true
 	}
-	// Keep the partial record for the next segment.
-	p.buf = append(p.buf[:0], rest...)
+	// Keep the partial record for the next segment, in a buffer that holds
+	// the whole record: the segments that complete it append without
+	// growing it step by step.
+	p.buf = keep(p.buf, rest, 5, func(h []byte) int { return 5 + int(binary.BigEndian.Uint16(h[3:5])) })
 	return false
+}
+
+// keep copies rest (a partial record or handshake message) to the start
+// of buf, first sizing buf for the whole unit once rest shows its header
+// (hdr bytes; size reads it), at most maxTLSBuffered. rest may lie in buf.
+func keep(buf, rest []byte, hdr int, size func([]byte) int) []byte {
+	if len(rest) >= hdr {
+		if want := min(size(rest), maxTLSBuffered); cap(buf) < want && want >= len(rest) {
+			b := make([]byte, len(rest), want)
+			copy(b, rest)
+			return b
+		}
+	}
+	return append(buf[:0], rest...)
 }
 
 // records consumes the complete records at the start of b and returns
@@ -256,7 +272,7 @@ func (p *TLSServerParser) handshake(frag []byte, info *TLSInfo, certs *CertCache
 		}
 	}
 	if !p.done {
-		p.hs = append(p.hs[:0], h...)
+		p.hs = keep(p.hs, h, 4, func(h []byte) int { return 4 + (int(h[1])<<16 | int(h[2])<<8 | int(h[3])) })
 	}
 }
 

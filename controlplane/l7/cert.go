@@ -20,6 +20,8 @@ type TLSCert struct {
 	SubjectCN       string
 	DNSNames        []string // subjectAltName DNS entries in certificate order
 	SelfSigned      bool     // issuer and subject are the same DN, byte for byte
+
+	validityText string // nDPI's "notBefore - notAfter", see validity
 }
 
 // maxCertNames bounds the names kept of one certificate: shared CDN
@@ -45,6 +47,8 @@ func parseCert(der []byte) (*TLSCert, error) {
 		SubjectCN:  c.Subject.CommonName,
 		DNSNames:   names,
 		SelfSigned: bytes.Equal(c.RawIssuer, c.RawSubject),
+
+		validityText: formatValidity(c.NotBefore, c.NotAfter),
 	}, nil
 }
 

@@ -161,26 +161,48 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		seg = seg[old:]
 	}
 	p.next += uint32(len(seg))
-	data := seg
-	if len(p.buf) > 0 {
-		p.buf = append(p.buf, seg...)
-		data = p.buf
+	// A record begun in an earlier segment is completed first, with only
+	// the bytes it lacks (first its header, so a bad one fails as soon as
+	// it is whole); the rest of the segment is read where it lies. The
+	// records come in the same order as from the whole stream.
+	for len(p.buf) > 0 && len(seg) > 0 {
+		want := 5
+		if len(p.buf) >= 5 {
+			want += int(binary.BigEndian.Uint16(p.buf[3:5])) // checked by records
+		}
+		take := min(want-len(p.buf), len(seg))
+		p.buf = append(p.buf, seg[:take]...)
+		seg = seg[take:]
+		if len(p.buf) < want {
+			break
+		}
+		rest := p.records(p.buf, info, certs) // a whole header (kept) or record (consumed)
+		if p.done {
+			p.buf, p.hs = nil, nil
+			return true
+		}
+		p.buf = p.buf[:len(rest)]
 	}
-	rest := p.records(data, info, certs)
-	if p.done {
-		p.buf, p.hs = nil, nil
-		return true
+	rest := seg
+	if len(p.buf) == 0 {
+		rest = p.records(seg, info, certs)
+		if p.done {
+			p.buf, p.hs = nil, nil
+			return true
+		}
 	}
 	// Only what is kept is bounded: a coalesced (GRO) segment may be
 	// large, and most of it is consumed on the spot.
-	if kept := len(rest) + len(p.hs); kept > maxTLSBuffered {
+	if kept := len(p.buf) + len(rest) + len(p.hs); kept > maxTLSBuffered {
 		p.fail(fmt.Errorf("%w (%d bytes)", ErrTLSTooLarge, kept))
 		return true
 	}
-	// Keep the partial record for the next segment, in a buffer that holds
-	// the whole record: the segments that complete it append without
-	// growing it step by step.
-	p.buf = keep(p.buf, rest, 5, func(h []byte) int { return 5 + int(binary.BigEndian.Uint16(h[3:5])) })
+	if len(p.buf) == 0 {
+		// Keep the partial record for the next segment, in a buffer that
+		// holds the whole record: the segments that complete it append
+		// without growing it step by step.
+		p.buf = keep(p.buf, rest, 5, func(h []byte) int { return 5 + int(binary.BigEndian.Uint16(h[3:5])) })
+	}
 	return false
 }
 

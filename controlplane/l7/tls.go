@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // TLS protocol versions as they appear on the wire.
@@ -122,9 +123,10 @@ const (
 // handshake that usually fits in two or three segments. The zero value is
 // ready to use.
 type TLSServerParser struct {
-	buf      []byte // stream bytes not yet consumed: at most one partial record
-	hs       []byte // handshake bytes carried across records, not yet consumed
-	next     uint32 // sequence number of the next byte expected
+	buf      []byte  // stream bytes not yet consumed: at most one partial record
+	pooled   *[]byte // buf's pooled buffer (recBufs), nil if none
+	hs       []byte  // handshake bytes carried across records, not yet consumed
+	next     uint32  // sequence number of the next byte expected
 	started  bool
 	sawHello bool
 	done     bool
@@ -170,6 +172,7 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		if len(p.buf) >= 5 {
 			want += int(binary.BigEndian.Uint16(p.buf[3:5])) // checked by records
 		}
+		p.reserve(want)
 		take := min(want-len(p.buf), len(seg))
 		p.buf = append(p.buf, seg[:take]...)
 		seg = seg[take:]
@@ -178,7 +181,8 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		}
 		rest := p.records(p.buf, info, certs) // a whole header (kept) or record (consumed)
 		if p.done {
-			p.buf, p.hs = nil, nil
+			p.releaseBuf()
+			p.hs = nil
 			return true
 		}
 		p.buf = p.buf[:len(rest)]
@@ -187,7 +191,8 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 	if len(p.buf) == 0 {
 		rest = p.records(seg, info, certs)
 		if p.done {
-			p.buf, p.hs = nil, nil
+			p.releaseBuf()
+			p.hs = nil
 			return true
 		}
 	}
@@ -201,9 +206,67 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		// Keep the partial record for the next segment, in a buffer that
 		// holds the whole record: the segments that complete it append
 		// without growing it step by step.
-		p.buf = keep(p.buf, rest, 5, func(h []byte) int { return 5 + int(binary.BigEndian.Uint16(h[3:5])) })
+		if len(rest) == 0 {
+			p.releaseBuf()
+			return false
+		}
+		want := len(rest)
+		if len(rest) >= 5 {
+			want = 5 + int(binary.BigEndian.Uint16(rest[3:5])) // checked by records
+		}
+		p.reserve(want)
+		p.buf = append(p.buf[:0], rest...)
 	}
 	return false
+}
+
+// recBufClasses are the capacities of the pooled record buffers: a
+// partial record is kept in the smallest that holds the whole record
+// (at most twice its size), the largest holds any record.
+var recBufClasses = [...]int{1 << 11, 1 << 12, 1 << 13, 1 << 14, 5 + maxTLSRecord}
+
+// recBufs pool the buffers of records split over segments, by class: a
+// handshake's certificate record usually spans a few segments, and every
+// TLS flow would otherwise allocate (and zero) one for it.
+var recBufs [len(recBufClasses)]sync.Pool
+
+// reserve makes p.buf (holding a partial record) able to grow to want
+// bytes without reallocating, taking a pooled buffer when it cannot.
+func (p *TLSServerParser) reserve(want int) {
+	if cap(p.buf) >= want {
+		return
+	}
+	for i, c := range recBufClasses {
+		if c < want {
+			continue
+		}
+		b, _ := recBufs[i].Get().(*[]byte)
+		if b == nil {
+			nb := make([]byte, 0, c)
+			b = &nb
+		}
+		*b = append((*b)[:0], p.buf...)
+		p.releaseBuf()
+		p.pooled, p.buf = b, *b
+		return
+	}
+	// Larger than any record: records refuses such a header first.
+}
+
+// releaseBuf gives p.buf's pooled buffer back (nothing points into it
+// after Feed: what the parser learns is copied out) and drops p.buf.
+func (p *TLSServerParser) releaseBuf() {
+	if b := p.pooled; b != nil {
+		p.pooled = nil
+		for i, c := range recBufClasses {
+			if cap(*b) == c {
+				*b = (*b)[:0]
+				recBufs[i].Put(b)
+				break
+			}
+		}
+	}
+	p.buf = nil
 }
 
 // keep copies rest (a partial record or handshake message) to the start
@@ -376,7 +439,8 @@ func leafDER(body []byte) (der []byte, ok bool) {
 func (p *TLSServerParser) fail(err error) {
 	p.done = true
 	p.err = err
-	p.buf, p.hs = nil, nil
+	p.releaseBuf()
+	p.hs = nil
 }
 
 // printable accepts visible ASCII, so a protocol id from the wire never

@@ -2,7 +2,6 @@ package l7
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"fmt"
@@ -21,6 +20,8 @@ type TLSCert struct {
 	SubjectCN       string
 	DNSNames        []string // subjectAltName DNS entries in certificate order
 	SelfSigned      bool     // issuer and subject are the same DN, byte for byte
+
+	validityText string // nDPI's "notBefore - notAfter", see validity
 }
 
 // maxCertNames bounds the names kept of one certificate: shared CDN
@@ -46,6 +47,8 @@ func parseCert(der []byte) (*TLSCert, error) {
 		SubjectCN:  c.Subject.CommonName,
 		DNSNames:   names,
 		SelfSigned: bytes.Equal(c.RawIssuer, c.RawSubject),
+
+		validityText: formatValidity(c.NotBefore, c.NotAfter),
 	}, nil
 }
 
@@ -117,12 +120,20 @@ func matchHostName(pattern, host string) bool {
 // few hundred distinct leaves at a time.
 const maxCachedCerts = 1024
 
-// CertCache remembers parsed leaf certificates by their SHA-256, so the
-// many connections to one server share one parse and one TLSCert. The zero
-// value is ready to use; a nil cache parses every time. Not safe for
-// concurrent use: it lives under its flow table's lock.
+// maxCachedCertBytes bounds the DER bytes a CertCache keeps as its keys:
+// ~1,000 usual leaves of 1–2 KB, but not 1,024 crafted ones of 32 KB.
+const maxCachedCertBytes = 4 << 20
+
+// CertCache remembers parsed leaf certificates by their DER bytes, so the
+// many connections to one server share one parse and one TLSCert. The
+// bytes themselves are the key: a lookup hashes and compares them with
+// the map's own hash (several times cheaper than a SHA-256 of the leaf,
+// which a flow paid before) and a hit is exact. The zero value is ready
+// to use; a nil cache parses every time. Not safe for concurrent use: it
+// lives under its flow table's lock.
 type CertCache struct {
-	m map[[sha256.Size]byte]*TLSCert
+	m     map[string]*TLSCert
+	bytes int // sum of the keys' lengths
 }
 
 // Parse returns the certificate der encodes. A certificate that failed to
@@ -131,8 +142,7 @@ func (c *CertCache) Parse(der []byte) (*TLSCert, error) {
 	if c == nil {
 		return parseCert(der)
 	}
-	key := sha256.Sum256(der)
-	if cert, ok := c.m[key]; ok {
+	if cert, ok := c.m[string(der)]; ok {
 		if cert == nil {
 			return nil, fmt.Errorf("%w: unparsable leaf seen before", ErrTLSBadCertificate)
 		}
@@ -140,17 +150,19 @@ func (c *CertCache) Parse(der []byte) (*TLSCert, error) {
 	}
 	cert, err := parseCert(der)
 	if c.m == nil {
-		c.m = make(map[[sha256.Size]byte]*TLSCert)
+		c.m = make(map[string]*TLSCert)
 	}
-	if len(c.m) >= maxCachedCerts {
-		// Evict an arbitrary entry: map order is random enough, and
-		// flows keep the certificates they point at.
-		for k := range c.m {
-			delete(c.m, k)
+	// Evict arbitrary entries: map order is random enough, and flows
+	// keep the certificates they point at.
+	for k := range c.m {
+		if len(c.m) < maxCachedCerts && c.bytes+len(der) <= maxCachedCertBytes {
 			break
 		}
+		delete(c.m, k)
+		c.bytes -= len(k)
 	}
-	c.m[key] = cert
+	c.m[string(der)] = cert
+	c.bytes += len(der)
 	return cert, err
 }
 

@@ -174,7 +174,9 @@ func classifyTCP(sport, dport uint16, p []byte) Protocol {
 	if len(p) == 0 {
 		return Unknown
 	}
-	if _, ok := TLSServerName(p); ok || isTLSRecord(p) || isTLSMidStream(p) {
+	// The cheap record checks first: a ClientHello with a name is almost
+	// always a well-formed handshake record already.
+	if isTLSRecord(p) || isTLSMidStream(p) || helloHasServerName(p) {
 		return TLS
 	}
 	if looksLikeHTTPRequest(p) || len(p) >= 9 && string(p[:7]) == "HTTP/1." {

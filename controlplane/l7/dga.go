@@ -92,7 +92,12 @@ var dgaExemptSuffixes = [...]string{"in-addr.arpa", "ip6.arpa", ".local", ".lan"
 
 // IsDGAName is nDPI's verdict on a host name with the built-in host table
 // as the only exemption (a name one of its patterns matches is never DGA).
-func IsDGAName(name string) bool {
+func IsDGAName(name string) bool { return dgaMemo.get(name, isDefaultDGAName) }
+
+// dgaMemo keeps IsDGAName's recent verdicts (the host table is fixed).
+var dgaMemo = newNameMemo[bool]()
+
+func isDefaultDGAName(name string) bool {
 	return isDGAName(name, func(s string) bool { return defaultHostTables().hosts.search(s) >= 0 })
 }
 

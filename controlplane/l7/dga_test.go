@@ -143,9 +143,16 @@ func TestDGACatalogHosts(t *testing.T) {
 func BenchmarkDGA(b *testing.B) {
 	b.ReportAllocs()
 	names := []string{"www.google.com", "www.q4cyamnc6mtokjurvdclt.com", "login.microsoftonline.com", "kqqewbjcgqfp.ru"}
-	for i := 0; b.Loop(); i++ {
-		IsDGAName(names[i%len(names)])
-	}
+	b.Run("computed", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			isDefaultDGAName(names[i%len(names)])
+		}
+	})
+	b.Run("memo", func(b *testing.B) {
+		for i := 0; b.Loop(); i++ {
+			IsDGAName(names[i%len(names)])
+		}
+	})
 }
 
 // FuzzDGA: any bytes give a verdict, the same twice, without a panic; the

@@ -52,7 +52,12 @@ type categoryPattern struct {
 // MatchHost matches name against nDPI 4.2's host and category tables with
 // nDPI 4.2's rules (ndpi_match_host_subprotocol); testdata/ndpi_hostmatch.golden
 // holds real nDPI's answers for thousands of names. It does not allocate.
-func MatchHost(name string) HostMatch {
+func MatchHost(name string) HostMatch { return hostMatchMemo.get(name, matchHost) }
+
+// hostMatchMemo keeps MatchHost's recent answers (the tables are fixed).
+var hostMatchMemo = newNameMemo[HostMatch]()
+
+func matchHost(name string) HostMatch {
 	t := defaultHostTables()
 	var m HostMatch
 	if i := t.hosts.search(name); i >= 0 {

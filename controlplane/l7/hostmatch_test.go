@@ -308,6 +308,13 @@ func BenchmarkHostMatch(b *testing.B) {
 	b.Run("ndpi", func(b *testing.B) {
 		b.ReportAllocs()
 		for i := 0; b.Loop(); i++ {
+			matchHost(names[i%len(names)])
+		}
+	})
+	// What a flow pays for a name asked for lately (nameMemo).
+	b.Run("ndpi-memo", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
 			MatchHost(names[i%len(names)])
 		}
 	})

@@ -27,13 +27,18 @@ type ja4Hello struct {
 // Sorting makes it stable against clients that shuffle extensions
 // (Chrome does since 2023), which broke JA3.
 func ja4(h ja4Hello) string {
-	var ciphers []uint16
+	// Stack buffers for a usual hello (a few dozen ciphers and
+	// extensions); append grows them on the heap for a larger one.
+	var cipherBuf, extBuf, algBuf [64]uint16
+	var outBuf [40]byte
+	var hexBuf [512]byte
+	ciphers := cipherBuf[:0]
 	for i := 0; i+1 < len(h.ciphers); i += 2 {
 		if v := binary.BigEndian.Uint16(h.ciphers[i:]); !isGREASE(v) {
 			ciphers = append(ciphers, v)
 		}
 	}
-	out := make([]byte, 0, 36)
+	out := outBuf[:0]
 	if h.quic {
 		out = append(out, 'q')
 	} else {
@@ -51,23 +56,23 @@ func ja4(h ja4Hello) string {
 	out = append(out, '_')
 
 	slices.Sort(ciphers)
-	out = appendTruncHash(out, appendHexList(nil, ciphers))
+	out = appendTruncHash(out, appendHexList(hexBuf[:0], ciphers))
 	out = append(out, '_')
 
-	exts := make([]uint16, 0, len(h.exts))
+	exts := extBuf[:0]
 	for _, e := range h.exts {
 		if e != 0x0000 && e != 0x0010 {
 			exts = append(exts, e)
 		}
 	}
 	slices.Sort(exts)
-	var algs []uint16
+	algs := algBuf[:0]
 	for i := 0; i+1 < len(h.sigAlgs); i += 2 {
 		if v := binary.BigEndian.Uint16(h.sigAlgs[i:]); !isGREASE(v) {
 			algs = append(algs, v)
 		}
 	}
-	s := appendHexList(nil, exts)
+	s := appendHexList(hexBuf[:0], exts)
 	if len(algs) > 0 {
 		s = append(s, '_')
 		s = appendHexList(s, algs)
@@ -132,7 +137,8 @@ func appendHexList(dst []byte, vs []uint16) []byte {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		dst = hex.AppendEncode(dst, []byte{byte(v >> 8), byte(v)})
+		const digits = "0123456789abcdef"
+		dst = append(dst, digits[v>>12], digits[v>>8&0xf], digits[v>>4&0xf], digits[v&0xf])
 	}
 	return dst
 }

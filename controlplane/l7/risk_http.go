@@ -142,11 +142,14 @@ func HTTPResponseRisks(payload []byte, host string, javaAgent bool, ri *RiskInfo
 		return
 	}
 	textual := false
-	for _, h := range bytes.Split(payload[:end], []byte("\r\n"))[1:] {
+	// The head's lines after the status line, read in place.
+	_, lines, more := bytes.Cut(payload[:end], []byte("\r\n"))
+	for more {
+		var h []byte
+		h, lines, more = bytes.Cut(lines, []byte("\r\n"))
 		if len(h) > 13 && bytes.EqualFold(h[:13], []byte("content-type:")) {
-			v := string(h[13:])
 			for _, t := range httpContentTypes {
-				textual = textual || strings.Contains(v, t)
+				textual = textual || bytes.Contains(h[13:], []byte(t))
 			}
 			break
 		}

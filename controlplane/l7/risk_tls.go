@@ -71,7 +71,14 @@ func (t *TLSInfo) ServerRisks(now time.Time, ri *RiskInfo) {
 
 // validity is nDPI's "notBefore - notAfter" text.
 func (c *TLSCert) validity() string {
-	return c.NotBefore.UTC().Format(certTimeLayout) + " - " + c.NotAfter.UTC().Format(certTimeLayout)
+	if c.validityText != "" {
+		return c.validityText // written once at parse: every flow to the server shares it
+	}
+	return formatValidity(c.NotBefore, c.NotAfter)
+}
+
+func formatValidity(notBefore, notAfter time.Time) string {
+	return notBefore.UTC().Format(certTimeLayout) + " - " + notAfter.UTC().Format(certTimeLayout)
 }
 
 // mismatchInfo is "<sni> vs <name>,<name>,…", built only as far as

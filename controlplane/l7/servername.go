@@ -65,31 +65,14 @@ func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
 // included) as a TLS record or a QUIC CRYPTO stream carries it; quic picks
 // JA4's transport letter.
 func parseClientHelloMsg(rec []byte, quic bool) (h ClientHello, ok bool) {
-	// Handshake header: type 1 (ClientHello), 24-bit length. The record
-	// length may claim less than the header needs.
-	if len(rec) < 4 || rec[0] != 1 {
+	version, ciphers, ext, truncated, ok := helloFields(rec)
+	if !ok {
+		h.Version, h.MaxVersion = version, version
 		return h, false
 	}
-	hs := rec[4:]
-	if n := int(rec[1])<<16 | int(rec[2])<<8 | int(rec[3]); n < len(hs) {
-		hs = hs[:n]
-	}
-	r := reader{b: hs}
-	version := r.u16()
 	h.Version, h.MaxVersion = version, version
-	r.skip(32)                      // random
-	r.skip(int(r.u8()))             // session id
-	ciphers := r.take(int(r.u16())) // cipher suites
-	r.skip(int(r.u8()))             // compression methods
-	extLen := int(r.u16())
-	if r.bad {
-		return h, false
-	}
-	// A large ClientHello spans segments: the SNI can still be read from
-	// the first one, the fingerprint cannot.
-	truncated := extLen > len(r.b)
-	ext := r.b[:min(extLen, len(r.b))]
-	ja3 := make([]byte, 0, 256)
+	var ja3Buf [256]byte
+	ja3 := ja3Buf[:0]
 	ja3 = strconv.AppendUint(ja3, uint64(version), 10)
 	ja3 = append(ja3, ',')
 	ja3 = appendU16List(ja3, ciphers)
@@ -161,6 +144,77 @@ func parseClientHelloMsg(rec []byte, quic bool) (h ClientHello, ok bool) {
 		sni: hasSNI, alpn: firstALPN, sigAlgs: sigAlgs,
 	})
 	return h, true
+}
+
+// helloFields walks a ClientHello handshake message (header included) up
+// to its extensions: the legacy version (set whenever rec starts a
+// ClientHello), the raw cipher suites, the extensions block as far as rec
+// holds it and whether it is cut short (a large ClientHello spans
+// segments: the SNI can still be read from the first one, the
+// fingerprint cannot). ok is false when rec is no ClientHello or ends
+// before its extensions' length.
+func helloFields(rec []byte) (version uint16, ciphers, ext []byte, truncated, ok bool) {
+	// Handshake header: type 1 (ClientHello), 24-bit length. The record
+	// length may claim less than the header needs.
+	if len(rec) < 4 || rec[0] != 1 {
+		return 0, nil, nil, false, false
+	}
+	hs := rec[4:]
+	if n := int(rec[1])<<16 | int(rec[2])<<8 | int(rec[3]); n < len(hs) {
+		hs = hs[:n]
+	}
+	r := reader{b: hs}
+	version = r.u16()
+	r.skip(32)                     // random
+	r.skip(int(r.u8()))            // session id
+	ciphers = r.take(int(r.u16())) // cipher suites
+	r.skip(int(r.u8()))            // compression methods
+	extLen := int(r.u16())
+	if r.bad {
+		return version, nil, nil, false, false
+	}
+	return version, ciphers, r.b[:min(extLen, len(r.b))], extLen > len(r.b), true
+}
+
+// helloHasServerName is TLSServerName's ok without its cost: payload
+// starts a ClientHello whose first usable SNI host name ParseClientHello
+// would return. No fingerprint is computed and nothing is allocated, for
+// the classifier, which only needs the yes or no.
+func helloHasServerName(payload []byte) bool {
+	if len(payload) < 5+4 || payload[0] != 0x16 || payload[1] != 3 {
+		return false
+	}
+	rec := payload[5:]
+	if n := int(binary.BigEndian.Uint16(payload[3:5])); n < len(rec) {
+		rec = rec[:n]
+	}
+	_, _, ext, _, ok := helloFields(rec)
+	if !ok {
+		return false
+	}
+	// The same walk as parseClientHelloMsg's: it stops at the first bad
+	// extension header, and a name, once found, is never replaced.
+	er := reader{b: ext}
+	for len(er.b) >= 4 && !er.bad {
+		typ := er.u16()
+		body := er.take(int(er.u16()))
+		if er.bad {
+			break
+		}
+		if typ != 0 {
+			continue
+		}
+		br := reader{b: body}
+		list := reader{b: br.take(int(br.u16()))}
+		for len(list.b) >= 3 && !list.bad {
+			nameType := list.u8()
+			host := list.take(int(list.u16()))
+			if !list.bad && nameType == 0 && isCleanName(host) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // maxALPNKept bounds the protocol ids kept of one hello.
@@ -281,21 +335,30 @@ func looksLikeHTTPRequest(p []byte) bool {
 // cleanName lower-cases a host name and refuses anything that is not
 // printable host-name material, so a binary blob never becomes a label.
 func cleanName(b []byte) (string, bool) {
-	if len(b) == 0 || len(b) > maxServerName {
+	if !isCleanName(b) {
 		return "", false
 	}
-	out := make([]byte, len(b))
+	var buf [maxServerName]byte
+	out := buf[:len(b)]
 	for i, c := range b {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			out[i] = c + 'a' - 'A'
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_', c == ':':
-			out[i] = c
-		default:
-			return "", false
-		}
+		out[i] = lowerASCII(c)
 	}
 	return string(out), true
+}
+
+// isCleanName says whether cleanName takes b.
+func isCleanName(b []byte) bool {
+	if len(b) == 0 || len(b) > maxServerName {
+		return false
+	}
+	for _, c := range b {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '_', c == ':':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // reader reads big-endian fields and remembers running off the end.

@@ -1,9 +1,12 @@
 package l7
 
 import (
+	"bytes"
 	"crypto/md5"
+	"crypto/tls"
 	"encoding/binary"
 	"encoding/hex"
+	"fmt"
 	"testing"
 )
 
@@ -148,5 +151,51 @@ func TestParseClientHelloJA3(t *testing.T) {
 				t.Errorf("got %+v %v, want sni %q ja3 %q ok %v", h, ok, c.sni, c.ja3, c.ok)
 			}
 		})
+	}
+}
+
+// TestHelloHasServerNameMatchesParse holds the classifier's cheap name
+// check to what it replaced, TLSServerName's ok: on real crypto/tls hellos
+// and crafted ones (names refused, a second name, a second server_name
+// extension), every prefix of each and every byte of each set to 0x00,
+// 0xff and +1.
+func TestHelloHasServerNameMatchesParse(t *testing.T) {
+	sni := func(names ...string) []byte {
+		var list []byte
+		for _, n := range names {
+			list = append(append(append(list, 0), be16(len(n))...), n...)
+		}
+		return extension(0, append(be16(len(list)), list...))
+	}
+	hellos := [][]byte{
+		goTLSHello(t, &tls.Config{ServerName: "www.example.com", NextProtos: []string{"h2"}}),
+		goTLSHello(t, &tls.Config{InsecureSkipVerify: true}),
+		helloFrom([]uint16{0x1301}, sni("Bad Name", "ok.example")),
+		helloFrom([]uint16{0x1301}, sni("bad\x00"), alpnExt("h2"), sni("second.example")),
+		helloFrom([]uint16{0x1301}, alpnExt("h2"), sni("")),
+		helloFrom(nil, sni("x.example")),
+	}
+	checked := 0
+	for hi, h := range hellos {
+		try := func(p []byte, what string) {
+			checked++
+			_, want := TLSServerName(p)
+			if got := helloHasServerName(p); got != want {
+				t.Fatalf("hello %d, %s: helloHasServerName %v, TLSServerName ok %v", hi, what, got, want)
+			}
+		}
+		for n := 0; n <= len(h); n++ {
+			try(h[:n], fmt.Sprintf("first %d bytes", n))
+		}
+		for i := range h {
+			for _, v := range []byte{0, 0xff, h[i] + 1} {
+				p := bytes.Clone(h)
+				p[i] = v
+				try(p, fmt.Sprintf("byte %d = %#x", i, v))
+			}
+		}
+	}
+	if checked < 1000 {
+		t.Fatalf("only %d inputs checked", checked)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 )
 
 // TLS protocol versions as they appear on the wire.
@@ -122,9 +123,10 @@ const (
 // handshake that usually fits in two or three segments. The zero value is
 // ready to use.
 type TLSServerParser struct {
-	buf      []byte // stream bytes not yet consumed: at most one partial record
-	hs       []byte // handshake bytes carried across records, not yet consumed
-	next     uint32 // sequence number of the next byte expected
+	buf      []byte  // stream bytes not yet consumed: at most one partial record
+	pooled   *[]byte // buf's pooled buffer (recBufs), nil if none
+	hs       []byte  // handshake bytes carried across records, not yet consumed
+	next     uint32  // sequence number of the next byte expected
 	started  bool
 	sawHello bool
 	done     bool
@@ -161,25 +163,124 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		seg = seg[old:]
 	}
 	p.next += uint32(len(seg))
-	data := seg
-	if len(p.buf) > 0 {
-		p.buf = append(p.buf, seg...)
-		data = p.buf
+	// A record begun in an earlier segment is completed first, with only
+	// the bytes it lacks (first its header, so a bad one fails as soon as
+	// it is whole); the rest of the segment is read where it lies. The
+	// records come in the same order as from the whole stream.
+	for len(p.buf) > 0 && len(seg) > 0 {
+		want := 5
+		if len(p.buf) >= 5 {
+			want += int(binary.BigEndian.Uint16(p.buf[3:5])) // checked by records
+		}
+		p.reserve(want)
+		take := min(want-len(p.buf), len(seg))
+		p.buf = append(p.buf, seg[:take]...)
+		seg = seg[take:]
+		if len(p.buf) < want {
+			break
+		}
+		rest := p.records(p.buf, info, certs) // a whole header (kept) or record (consumed)
+		if p.done {
+			p.releaseBuf()
+			p.hs = nil
+			return true
+		}
+		p.buf = p.buf[:len(rest)]
 	}
-	rest := p.records(data, info, certs)
-	if p.done {
-		p.buf, p.hs = nil, nil
-		return true
+	rest := seg
+	if len(p.buf) == 0 {
+		rest = p.records(seg, info, certs)
+		if p.done {
+			p.releaseBuf()
+			p.hs = nil
+			return true
+		}
 	}
 	// Only what is kept is bounded: a coalesced (GRO) segment may be
 	// large, and most of it is consumed on the spot.
-	if kept := len(rest) + len(p.hs); kept > maxTLSBuffered {
+	if kept := len(p.buf) + len(rest) + len(p.hs); kept > maxTLSBuffered {
 		p.fail(fmt.Errorf("%w (%d bytes)", ErrTLSTooLarge, kept))
 		return true
 	}
-	// Keep the partial record for the next segment.
-	p.buf = append(p.buf[:0], rest...)
+	if len(p.buf) == 0 {
+		// Keep the partial record for the next segment, in a buffer that
+		// holds the whole record: the segments that complete it append
+		// without growing it step by step.
+		if len(rest) == 0 {
+			p.releaseBuf()
+			return false
+		}
+		want := len(rest)
+		if len(rest) >= 5 {
+			want = 5 + int(binary.BigEndian.Uint16(rest[3:5])) // checked by records
+		}
+		p.reserve(want)
+		p.buf = append(p.buf[:0], rest...)
+	}
 	return false
+}
+
+// recBufClasses are the capacities of the pooled record buffers: a
+// partial record is kept in the smallest that holds the whole record
+// (at most twice its size), the largest holds any record.
+var recBufClasses = [...]int{1 << 11, 1 << 12, 1 << 13, 1 << 14, 5 + maxTLSRecord}
+
+// recBufs pool the buffers of records split over segments, by class: a
+// handshake's certificate record usually spans a few segments, and every
+// TLS flow would otherwise allocate (and zero) one for it.
+var recBufs [len(recBufClasses)]sync.Pool
+
+// reserve makes p.buf (holding a partial record) able to grow to want
+// bytes without reallocating, taking a pooled buffer when it cannot.
+func (p *TLSServerParser) reserve(want int) {
+	if cap(p.buf) >= want {
+		return
+	}
+	for i, c := range recBufClasses {
+		if c < want {
+			continue
+		}
+		b, _ := recBufs[i].Get().(*[]byte)
+		if b == nil {
+			nb := make([]byte, 0, c)
+			b = &nb
+		}
+		*b = append((*b)[:0], p.buf...)
+		p.releaseBuf()
+		p.pooled, p.buf = b, *b
+		return
+	}
+	// Larger than any record: records refuses such a header first.
+}
+
+// releaseBuf gives p.buf's pooled buffer back (nothing points into it
+// after Feed: what the parser learns is copied out) and drops p.buf.
+func (p *TLSServerParser) releaseBuf() {
+	if b := p.pooled; b != nil {
+		p.pooled = nil
+		for i, c := range recBufClasses {
+			if cap(*b) == c {
+				*b = (*b)[:0]
+				recBufs[i].Put(b)
+				break
+			}
+		}
+	}
+	p.buf = nil
+}
+
+// keep copies rest (a partial record or handshake message) to the start
+// of buf, first sizing buf for the whole unit once rest shows its header
+// (hdr bytes; size reads it), at most maxTLSBuffered. rest may lie in buf.
+func keep(buf, rest []byte, hdr int, size func([]byte) int) []byte {
+	if len(rest) >= hdr {
+		if want := min(size(rest), maxTLSBuffered); cap(buf) < want && want >= len(rest) {
+			b := make([]byte, len(rest), want)
+			copy(b, rest)
+			return b
+		}
+	}
+	return append(buf[:0], rest...)
 }
 
 // records consumes the complete records at the start of b and returns
@@ -256,7 +357,7 @@ func (p *TLSServerParser) handshake(frag []byte, info *TLSInfo, certs *CertCache
 		}
 	}
 	if !p.done {
-		p.hs = append(p.hs[:0], h...)
+		p.hs = keep(p.hs, h, 4, func(h []byte) int { return 4 + (int(h[1])<<16 | int(h[2])<<8 | int(h[3])) })
 	}
 }
 
@@ -338,7 +439,8 @@ func leafDER(body []byte) (der []byte, ok bool) {
 func (p *TLSServerParser) fail(err error) {
 	p.done = true
 	p.err = err
-	p.buf, p.hs = nil, nil
+	p.releaseBuf()
+	p.hs = nil
 }
 
 // printable accepts visible ASCII, so a protocol id from the wire never

@@ -291,6 +291,25 @@ func TestCertCacheSharesParses(t *testing.T) {
 	if _, err := cache.Parse([]byte{1, 0}); err == nil {
 		t.Error("garbage parsed")
 	}
+	// Leaves as large as a parser keeps: the bytes bound holds first.
+	big := make([]byte, maxTLSBuffered)
+	for i := range 2 * maxCachedCertBytes / maxTLSBuffered {
+		big[0], big[1] = byte(i), byte(i>>8)
+		_, _ = cache.Parse(big)
+		if cache.bytes > maxCachedCertBytes || cache.Len() > maxCachedCerts {
+			t.Fatalf("after %d large leaves: %d bytes in %d entries", i+1, cache.bytes, cache.Len())
+		}
+	}
+	// A hit is the same bytes, not a look-alike: the shared leaf still
+	// parses to what it did, and a one-byte change to it does not hit.
+	if c, err := cache.Parse(leaf); err != nil || c.SubjectCN != "a.example" {
+		t.Fatalf("leaf after eviction: %v %v", c, err)
+	}
+	other := bytes.Clone(leaf)
+	other[len(other)-1] ^= 1
+	if c, _ := cache.Parse(other); c == a.Cert {
+		t.Error("a changed leaf hit the cached one")
+	}
 }
 
 func TestTLSClientRisks(t *testing.T) {

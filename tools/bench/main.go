@@ -24,7 +24,7 @@
 //     veth, against AF_PACKET mode in the same run (root only).
 //
 // Usage: go run ./tools/bench [-what capture,rest,peers,slowpath] [-packets N] [-hosts N] [-duration D]
-// [-tools probe,softflowd] [-captures churn,scan] [-probe-old BIN]
+// [-tools probe,softflowd] [-captures churn,scan] [-probe-old BIN] [-keep DIR]
 package main
 
 import (
@@ -58,6 +58,7 @@ func main() {
 	flag.StringVar(&sel.tools, "tools", "", "peers: only these tools, comma-separated (as named in the table; the first must be a probe)")
 	flag.StringVar(&sel.captures, "captures", "", "peers: only these captures, comma-separated (steady, churn, scan, mix)")
 	flag.StringVar(&sel.oldProbe, "probe-old", "", "peers: a baseline probe binary, run beside the probe in the same rounds as \"probe (old)\"")
+	flag.StringVar(&sel.keep, "keep", "", "peers: write the captures into this directory and keep them (e.g. to profile the probe on them)")
 	flag.Parse()
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)

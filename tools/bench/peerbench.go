@@ -102,7 +102,14 @@ func benchPeers(nPackets, rounds int, probe, mixSrc string, sel peerSelection) e
 	if sel.captures != "" && !slices.Contains(names(sel.captures), "mix") {
 		mixSrc = ""
 	}
-	ws, err := makeWorkloads(dir, nPackets, mixSrc)
+	capDir := dir
+	if sel.keep != "" {
+		if err := os.MkdirAll(sel.keep, 0o755); err != nil {
+			return err
+		}
+		capDir = sel.keep
+	}
+	ws, err := makeWorkloads(capDir, nPackets, mixSrc)
 	if err != nil {
 		return err
 	}

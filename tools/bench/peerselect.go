@@ -15,6 +15,7 @@ type peerSelection struct {
 	tools    string // comma-separated peer names; empty: all
 	captures string // comma-separated workload names; empty: all
 	oldProbe string // baseline probe binary; empty: none
+	keep     string // directory the captures are written to and left in (profiling them later); empty: a temporary one
 }
 
 // names splits a comma-separated list; nil for an empty one.

@@ -48,7 +48,7 @@ func TestBadgerOptions(t *testing.T) {
 				{"BaseTableSize", bo.BaseTableSize, c.w.baseTable},
 				{"BaseLevelSize", bo.BaseLevelSize, c.w.baseLevel},
 				{"NumMemtables", bo.NumMemtables, 2},
-				{"NumLevelZeroTables", bo.NumLevelZeroTables, 2},
+				{"NumLevelZeroTables", bo.NumLevelZeroTables, 4},
 				{"NumLevelZeroTablesStall", bo.NumLevelZeroTablesStall, 8},
 				{"BlockSize", bo.BlockSize, 4096},
 				{"BloomFalsePositive", bo.BloomFalsePositive, 0.01},

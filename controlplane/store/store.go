@@ -100,7 +100,13 @@ func badgerOptions(dir string, opts Options, logger *slog.Logger, sz sizing) bad
 		// batch (15% of a memtable); flow chunks (under 32 KiB) stay inline.
 		WithValueThreshold(min(1<<20, sz.memTable/8)).
 		WithNumMemtables(2).
-		WithNumLevelZeroTables(2).
+		// Level 0 is compacted into level 1 from 4 tables (one memtable
+		// each) instead of 2: a scan's alert writes are then rewritten by
+		// compactions half as often. Measured on the bench's scan capture,
+		// 12 interleaved pairs: median CPU 0.94x (10 of 12 pairs lower),
+		// peak RSS unchanged; churn, which writes little, 0.97x. Reads
+		// look at up to 4 level-0 tables (bloom filters first).
+		WithNumLevelZeroTables(4).
 		WithNumLevelZeroTablesStall(numL0Stall).
 		WithBaseTableSize(sz.baseTable).
 		WithBaseLevelSize(sz.baseLevel).

@@ -92,10 +92,13 @@ func runDaemon() error {
 		d.trace.mark(stepModules)
 		d.log.Printf("modules loaded, uptime %s", uptime())
 	}()
+	// The late modules (watchdog, vfat for the boot partition) are needed
+	// only once the probe answers: they load after the boot (afterBoot).
 	d.lateDone = make(chan struct{})
 	go func() {
 		defer close(d.lateDone)
 		<-modsDone
+		afterBoot()
 		if err := kmod.LoadAll(b.LateModules, slow); err != nil {
 			d.log.Printf("%v", err)
 		}
@@ -278,6 +281,7 @@ func (d *daemon) announceReady(ctx context.Context, probePid int) {
 				d.trace.mark(stepReady)
 				d.log.Printf("boot trace %s", d.trace)
 				d.log.Printf("boot cpu %s", bootCPU(probePid))
+				endBoot()
 			}
 			if first && d.slot != "" {
 				d.bless()

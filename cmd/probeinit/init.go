@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,33 @@ import (
 
 // shellBin is the rescue shell mkuimage links (gosh).
 const shellBin = "/bin/defaultsh"
+
+// bootOver is closed once the REST API first answered, or the daemon gave
+// up. What the way to REST does not need waits for it (afterBoot): the
+// rescue shell (a second Go start of the busybox, every rescue command's
+// package init) and the board's late modules, which would otherwise take
+// the one CPU the boot runs on under TCG (maxcpus=1) from the steps that
+// lead to REST.
+var (
+	bootOver     = make(chan struct{})
+	bootOverOnce sync.Once
+)
+
+// bootLatest bounds the wait for bootOver: a probe that never answers
+// still leaves the operator a shell and gets its watchdog driver.
+const bootLatest = 20 * time.Second
+
+func endBoot() { bootOverOnce.Do(func() { close(bootOver) }) }
+
+// afterBoot waits until the boot is over, at most bootLatest.
+func afterBoot() {
+	t := time.NewTimer(bootLatest)
+	defer t.Stop()
+	select {
+	case <-bootOver:
+	case <-t.C:
+	}
+}
 
 // runInit is probeinit as process 1, the kernel's /init: the few mounts the
 // appliance needs, the daemon in this process (no second Go start of the
@@ -40,6 +68,7 @@ func runInit() {
 	go reap.Orphans(context.Background(), 5*time.Second, nil)
 	go rescueShell()
 	err := runDaemon()
+	endBoot()
 	fmt.Fprintf(os.Stderr, "probeinit: %v: rebooting in 60 s (the console shell stays until then)\n", err)
 	time.Sleep(time.Minute)
 	unix.Sync()
@@ -137,9 +166,12 @@ func consoleNames(cmdline string) []string {
 	return out
 }
 
-// rescueShell keeps a shell on the console, started again a second after
-// it exits (an operator's exit, or a shell that could not start).
+// rescueShell keeps a shell on the console once the boot is over
+// (afterBoot), started again a second after it exits (an operator's exit,
+// or a shell that could not start). What is typed before waits in the
+// console's input buffer.
 func rescueShell() {
+	afterBoot()
 	for {
 		con, err := os.OpenFile("/dev/console", os.O_RDWR, 0)
 		if err == nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestConsoleNames(t *testing.T) {
@@ -19,4 +20,27 @@ func TestConsoleNames(t *testing.T) {
 			t.Errorf("consoleNames(%q) = %v, want %v", c.cmdline, got, c.want)
 		}
 	}
+}
+
+// What waits for the end of the boot (the rescue shell, the late modules)
+// goes on once REST answered, and a second end of the boot is harmless.
+func TestAfterBoot(t *testing.T) {
+	done := make(chan struct{})
+	go func() {
+		afterBoot()
+		close(done)
+	}()
+	select {
+	case <-done:
+		t.Fatal("afterBoot returned before the boot ended")
+	case <-time.After(50 * time.Millisecond):
+	}
+	endBoot()
+	endBoot()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("afterBoot still waits after endBoot")
+	}
+	afterBoot() // returns at once now
 }

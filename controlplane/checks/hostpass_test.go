@@ -5,14 +5,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"reflect"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
-	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
@@ -43,33 +40,7 @@ func TestIncrementalHostPassMatchesFullWalk(t *testing.T) {
 
 func hostPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 	r := rand.New(rand.NewPCG(seed, 7))
-	type side struct {
-		e    *Engine
-		tb   *flowtable.Table
-		sink *sink
-	}
-	var sides [2]side
-	for i := range sides {
-		st, err := store.Open("", store.Options{InMemory: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		s := &sink{}
-		e := newEngine(t, st, s)
-		if i == 0 {
-			e.hostPassFn = e.fullHostPass
-		}
-		sides[i] = side{e, flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true, ExpireOffline: true,
-			FlowIdle: 2 * time.Second, RemoteHostIdle: 3 * time.Second, LocalHostIdle: 5 * time.Second}), s}
-	}
-	set := func(cfg map[string]Setting) {
-		for _, s := range sides {
-			if err := s.e.Set(cfg); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
+	sides := twins(t, func(e *Engine) { e.hostPassFn = e.fullHostPass }, 2*time.Second, 3*time.Second, 5*time.Second)
 	low := map[string]Setting{
 		"syn_flood": {Enabled: true, Threshold: 8}, "syn_scan": {Enabled: true, Threshold: 6},
 		"flow_flood": {Enabled: true, Threshold: 10}, "icmp_flood": {Enabled: true, Threshold: 8},
@@ -78,7 +49,7 @@ func hostPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 		"score_threshold": {Enabled: true, Threshold: 60},
 		"blacklisted":     {Enabled: true, Items: []string{"203.0.113.1/32"}},
 	}
-	set(low)
+	setBoth(t, sides, low)
 
 	var hosts []netip.Addr
 	for i := 1; i <= 5; i++ {
@@ -147,20 +118,12 @@ func hostPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 				s.e.Run(Iface{Table: s.tb}, now, final)
 			}
 		}
-		want, got := sides[0], sides[1]
 		// Host alerts raised in the same order (they get their row ids in
 		// it; flow alerts come in the table's map order).
-		if w, g := raisedJSON(want.sink.got), raisedJSON(got.sink.got); !slices.Equal(w, g) {
-			t.Fatalf("step %d: raised\n%s\nwant (full walk)\n%s", step, diffLines(g, w), diffLines(w, g))
-		}
+		sameRaisedAndHosts(t, step, sides, hosts)
+		want, got := sides[0], sides[1]
 		if w, g := alertsJSON(want.e.Engaged(0), true), alertsJSON(got.e.Engaged(0), true); !slices.Equal(w, g) {
 			t.Fatalf("step %d: engaged\n%s\nwant (full walk)\n%s", step, diffLines(g, w), diffLines(w, g))
-		}
-		for _, a := range hosts {
-			k := flowtable.HostKey{Addr: a}
-			if w, g := want.e.Host(0, k), got.e.Host(0, k); !reflect.DeepEqual(w, g) {
-				t.Fatalf("step %d: host %s: %+v, want (full walk) %+v", step, a, g, w)
-			}
 		}
 	}
 	for _, a := range sides[1].sink.got {

@@ -20,15 +20,47 @@ type changedHost struct {
 	gen uint64
 }
 
-// goneHost is a host that left the table at a sync generation.
-type goneHost struct {
-	key HostKey
-	gen uint64
-}
-
 // maxGone bounds the log of hosts that left; a reader older than its
 // oldest entry looks at every host (GoneHosts says so).
 const maxGone = 1 << 14
+
+// goneLog is a bounded log of what left the table (hosts, flows), each
+// stamped with the sync generation it left at, in that order. Past max
+// entries the older half is dropped: a reader that had not seen it is told
+// to look at everything once.
+type goneLog[T any] struct {
+	entries []goneEntry[T]
+	floor   uint64 // generation up to which the log was trimmed
+	trimmed bool
+}
+
+type goneEntry[T any] struct {
+	v   T
+	gen uint64
+}
+
+func (l *goneLog[T]) add(v T, gen uint64, max int) {
+	if len(l.entries) >= max {
+		n := len(l.entries) / 2
+		l.floor, l.trimmed = l.entries[n-1].gen, true
+		l.entries = append(l.entries[:0], l.entries[n:]...)
+	}
+	l.entries = append(l.entries, goneEntry[T]{v, gen})
+}
+
+// since calls fn for every entry logged after the View of generation
+// since looked. It returns false, calling fn for none, when the log no
+// longer goes back that far.
+func (l *goneLog[T]) since(since uint64, fn func(v T)) bool {
+	if l.trimmed && since < l.floor {
+		return false
+	}
+	g := l.entries
+	for _, x := range g[firstAt(len(g), since, func(i int) uint64 { return g[i].gen }):] {
+		fn(x.v)
+	}
+	return true
+}
 
 // stampLocked is the generation of the first View that sees a change made
 // now: the one of the sync under way, else the next one.
@@ -60,16 +92,7 @@ func (t *Table) hostChangedLocked(h *Host) {
 }
 
 // hostGoneLocked logs a host's leaving the table.
-func (t *Table) hostGoneLocked(h *Host) {
-	if len(t.gone) >= maxGone {
-		// Drop the older half: readers that had not seen it look at every
-		// host once.
-		n := len(t.gone) / 2
-		t.goneFloor, t.goneTrimmed = t.gone[n-1].gen, true
-		t.gone = append(t.gone[:0], t.gone[n:]...)
-	}
-	t.gone = append(t.gone, goneHost{h.Key, t.stampLocked()})
-}
+func (t *Table) hostGoneLocked(h *Host) { t.gone.add(h.Key, t.stampLocked(), maxGone) }
 
 // ChangedHosts calls fn, in the order of their last change, for every host
 // whose counters, flows or contacts changed after the View of generation
@@ -108,16 +131,7 @@ func firstAt(n int, since uint64, gen func(i int) uint64) int {
 // the View of generation since looked (a key may come back: the host may be in the
 // table again). It returns false, calling fn for none, when the log no
 // longer goes back that far: the reader must look at every host.
-func (v View) GoneHosts(since uint64, fn func(k HostKey)) bool {
-	if v.t.goneTrimmed && since < v.t.goneFloor {
-		return false
-	}
-	g := v.t.gone
-	for _, x := range g[firstAt(len(g), since, func(i int) uint64 { return g[i].gen }):] {
-		fn(x.key)
-	}
-	return true
-}
+func (v View) GoneHosts(since uint64, fn func(k HostKey)) bool { return v.t.gone.since(since, fn) }
 
 // Less orders host keys as AscendHosts walks them.
 func (k HostKey) Less(o HostKey) bool { return k.id().less(o.id()) }
@@ -130,10 +144,8 @@ func (k HostKey) Less(o HostKey) bool { return k.id().less(o.id()) }
 // table. Flows that left the table, expired or retired by a role swap
 // (whose conversation goes on in another flow), are logged apart.
 type flowLog struct {
-	changedFlows    []changedFlow
-	goneFlows       []GoneFlow
-	goneFlowFloor   uint64 // generation up to which goneFlows was trimmed
-	goneFlowTrimmed bool
+	changedFlows []changedFlow
+	goneFlows    goneLog[GoneFlow]
 }
 
 // changedFlow is a flow synced at a generation.
@@ -142,12 +154,11 @@ type changedFlow struct {
 	gen uint64
 }
 
-// GoneFlow is a flow that left the table (or was retired by a role swap)
-// at a sync generation, by its identity.
+// GoneFlow is a flow that left the table (or was retired by a role swap),
+// by its identity.
 type GoneFlow struct {
 	HashID    uint32
 	FirstSeen int64
-	gen       uint64
 }
 
 // flowChangedLocked logs f as synced at the current generation (once per
@@ -168,14 +179,7 @@ func (t *Table) flowChangedLocked(f *Flow) {
 
 // flowGoneLocked logs a flow's leaving the table (or its retirement).
 func (t *Table) flowGoneLocked(f *Flow) {
-	if len(t.goneFlows) >= maxGoneFlows {
-		// Drop the older half: readers that had not seen it look at every
-		// flow once.
-		n := len(t.goneFlows) / 2
-		t.goneFlowFloor, t.goneFlowTrimmed = t.goneFlows[n-1].gen, true
-		t.goneFlows = append(t.goneFlows[:0], t.goneFlows[n:]...)
-	}
-	t.goneFlows = append(t.goneFlows, GoneFlow{f.HashID, f.FirstSeen, t.stampLocked()})
+	t.goneFlows.add(GoneFlow{f.HashID, f.FirstSeen}, t.stampLocked(), maxGoneFlows)
 }
 
 // maxGoneFlows bounds the log of flows that left: a scan expires flows by
@@ -204,14 +208,7 @@ func (v View) ChangedFlows(since uint64, fn func(f *Flow) bool) {
 // for none, when the log no longer goes back that far: the reader must
 // look at every flow.
 func (v View) GoneFlows(since uint64, fn func(g GoneFlow)) bool {
-	if v.t.goneFlowTrimmed && since < v.t.goneFlowFloor {
-		return false
-	}
-	g := v.t.goneFlows
-	for _, x := range g[firstAt(len(g), since, func(i int) uint64 { return g[i].gen }):] {
-		fn(x)
-	}
-	return true
+	return v.t.goneFlows.since(since, fn)
 }
 
 // Gone tells a flow that left the table (expired), for readers that kept

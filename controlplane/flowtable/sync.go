@@ -37,8 +37,7 @@ func (t *Table) syncFlowLocked(f *Flow) {
 	t.hostChangedLocked(f.srv)
 	// What the traffic is booked under does not change during a sync: the
 	// hosts' counters of it are looked up once, not per direction and use.
-	bc := bookedCounters{booked: f.booked()}
-	bc.app, bc.cat = bc.booked.AppID(), t.cfg.L7.Category(bc.booked)
+	bc := bookedFor(f, t.cfg.L7)
 	for dir := dirC2S; dir <= dirS2C; dir++ {
 		pk, by := f.pendPkts[dir], f.pendBytes[dir]
 		if pk == 0 {
@@ -115,16 +114,7 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		f.pendSize[dir] = [NumSizeBuckets]uint32{}
 		f.pendFlags[dir] = [4]uint32{}
 	}
-	if f.pendFirst != 0 {
-		// flushActivity, with the counters at hand.
-		for end, h := range [2]*Host{f.cli, f.srv} {
-			l7c, catc := bc.of(h, end)
-			h.active.touch(f.pendFirst, f.pendLast)
-			l7c.touch(f.pendFirst, f.pendLast)
-			catc.touch(f.pendFirst, f.pendLast)
-		}
-		f.pendFirst, f.pendLast = 0, 0
-	}
+	f.flushActivity(&bc)
 	t.rateListLocked(f)
 }
 
@@ -136,6 +126,11 @@ type bookedCounters struct {
 	app      l7.Protocol
 	cat      uint8
 	l7, cats [2]*L7Counters
+}
+
+func bookedFor(f *Flow, cats *l7.Catalog) bookedCounters {
+	booked := f.booked()
+	return bookedCounters{booked: booked, app: booked.AppID(), cat: cats.Category(booked)}
 }
 
 func (b *bookedCounters) of(h *Host, end int) (app, cat *L7Counters) {
@@ -165,7 +160,8 @@ func (t *Table) rateListLocked(f *Flow) {
 // flow that pauses between two syncs does not count the pause as activity.
 func (f *Flow) markActive(ts int64, cat *l7.Catalog) {
 	if f.pendFirst != 0 && ts/5e9 > f.pendLast/5e9+1 {
-		f.flushActivity(cat)
+		bc := bookedFor(f, cat)
+		f.flushActivity(&bc)
 	}
 	if f.pendFirst == 0 {
 		f.pendFirst = ts
@@ -174,18 +170,17 @@ func (f *Flow) markActive(ts int64, cat *l7.Catalog) {
 }
 
 // flushActivity applies the pending activity span to both hosts, overall
-// and for the flow's application.
-func (f *Flow) flushActivity(cats *l7.Catalog) {
+// and for the application and category the flow's bytes are booked under
+// (bc).
+func (f *Flow) flushActivity(bc *bookedCounters) {
 	if f.pendFirst == 0 {
 		return
 	}
-	booked := f.booked() // where the span's bytes go too
-	app := booked.AppID()
-	cat := cats.Category(booked)
-	for _, h := range [2]*Host{f.cli, f.srv} {
+	for end, h := range [2]*Host{f.cli, f.srv} {
+		l7c, catc := bc.of(h, end)
 		h.active.touch(f.pendFirst, f.pendLast)
-		h.l7Of(app).touch(f.pendFirst, f.pendLast)
-		h.categoryOf(cat).touch(f.pendFirst, f.pendLast)
+		l7c.touch(f.pendFirst, f.pendLast)
+		catc.touch(f.pendFirst, f.pendLast)
 	}
 	f.pendFirst, f.pendLast = 0, 0
 }

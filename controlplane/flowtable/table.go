@@ -117,12 +117,10 @@ type Table struct {
 	quicSwept int64 // table clock of the last sweep of abandoned entries
 
 	// Hosts in the order they changed, and those that left (changed.go).
-	changed     []changedHost
-	gone        []goneHost
-	goneFloor   uint64 // generation up to which the log was trimmed
-	goneTrimmed bool
-	inSync      bool // syncLocked is applying flows to their hosts
-	flowLog          // flows in the order they changed, and those that left (changed.go)
+	changed []changedHost
+	gone    goneLog[HostKey]
+	inSync  bool // syncLocked is applying flows to their hosts
+	flowLog      // flows in the order they changed, and those that left (changed.go)
 }
 
 // New creates an empty table.

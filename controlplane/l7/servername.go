@@ -50,15 +50,25 @@ type ClientHello struct {
 // only if its server name was read. h.Version is set whenever payload
 // starts a ClientHello, even one too short to be ok.
 func ParseClientHello(payload []byte) (h ClientHello, ok bool) {
+	rec, ok := handshakeRecord(payload)
+	if !ok {
+		return h, false
+	}
+	return parseClientHelloMsg(rec, false)
+}
+
+// handshakeRecord is the body of the TLS handshake record payload starts
+// with (as far as payload holds it), ok false if it starts none.
+func handshakeRecord(payload []byte) ([]byte, bool) {
 	// Record header: type 22 (handshake), version 3.x, length.
 	if len(payload) < 5+4 || payload[0] != 0x16 || payload[1] != 3 {
-		return h, false
+		return nil, false
 	}
 	rec := payload[5:]
 	if n := int(binary.BigEndian.Uint16(payload[3:5])); n < len(rec) {
 		rec = rec[:n]
 	}
-	return parseClientHelloMsg(rec, false)
+	return rec, true
 }
 
 // parseClientHelloMsg reads a ClientHello handshake message (header
@@ -101,13 +111,8 @@ func parseClientHelloMsg(rec []byte, quic bool) (h ClientHello, ok bool) {
 		switch typ {
 		case 0: // server_name
 			hasSNI = true
-			list := reader{b: br.take(int(br.u16()))}
-			for len(list.b) >= 3 && !list.bad && h.ServerName == "" {
-				nameType := list.u8()
-				host := list.take(int(list.u16()))
-				if !list.bad && nameType == 0 {
-					h.ServerName, _ = cleanName(host)
-				}
+			if host := firstHostName(body); host != nil && h.ServerName == "" {
+				h.ServerName, _ = cleanName(host)
 			}
 		case 10: // supported_groups
 			groups = br.take(int(br.u16()))
@@ -181,40 +186,40 @@ func helloFields(rec []byte) (version uint16, ciphers, ext []byte, truncated, ok
 // would return. No fingerprint is computed and nothing is allocated, for
 // the classifier, which only needs the yes or no.
 func helloHasServerName(payload []byte) bool {
-	if len(payload) < 5+4 || payload[0] != 0x16 || payload[1] != 3 {
+	rec, ok := handshakeRecord(payload)
+	if !ok {
 		return false
-	}
-	rec := payload[5:]
-	if n := int(binary.BigEndian.Uint16(payload[3:5])); n < len(rec) {
-		rec = rec[:n]
 	}
 	_, _, ext, _, ok := helloFields(rec)
 	if !ok {
 		return false
 	}
 	// The same walk as parseClientHelloMsg's: it stops at the first bad
-	// extension header, and a name, once found, is never replaced.
+	// extension header.
 	er := reader{b: ext}
 	for len(er.b) >= 4 && !er.bad {
 		typ := er.u16()
 		body := er.take(int(er.u16()))
-		if er.bad {
-			break
-		}
-		if typ != 0 {
-			continue
-		}
-		br := reader{b: body}
-		list := reader{b: br.take(int(br.u16()))}
-		for len(list.b) >= 3 && !list.bad {
-			nameType := list.u8()
-			host := list.take(int(list.u16()))
-			if !list.bad && nameType == 0 && isCleanName(host) {
-				return true
-			}
+		if !er.bad && typ == 0 && firstHostName(body) != nil {
+			return true
 		}
 	}
 	return false
+}
+
+// firstHostName is the first host name of a server_name extension's body
+// that cleanName takes, nil if none.
+func firstHostName(body []byte) []byte {
+	br := reader{b: body}
+	list := reader{b: br.take(int(br.u16()))}
+	for len(list.b) >= 3 && !list.bad {
+		nameType := list.u8()
+		host := list.take(int(list.u16()))
+		if !list.bad && nameType == 0 && isCleanName(host) {
+			return host
+		}
+	}
+	return nil
 }
 
 // maxALPNKept bounds the protocol ids kept of one hello.

@@ -148,21 +148,9 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 	if p.done || len(seg) == 0 {
 		return p.done
 	}
-	if !p.started {
-		p.started, p.next = true, seq
+	if seg = p.fresh(seq, seg); len(seg) == 0 {
+		return p.done
 	}
-	if ahead := int32(seq - p.next); ahead > 0 {
-		p.fail(fmt.Errorf("%w: %d bytes before seq %d", ErrTLSGap, ahead, seq))
-		return true
-	}
-	// A retransmission may still carry new bytes past the old ones.
-	if old := p.next - seq; old > 0 {
-		if uint64(old) >= uint64(len(seg)) {
-			return false
-		}
-		seg = seg[old:]
-	}
-	p.next += uint32(len(seg))
 	// A record begun in an earlier segment is completed first, with only
 	// the bytes it lacks (first its header, so a bad one fails as soon as
 	// it is whole); the rest of the segment is read where it lies. The
@@ -170,7 +158,7 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 	for len(p.buf) > 0 && len(seg) > 0 {
 		want := 5
 		if len(p.buf) >= 5 {
-			want += int(binary.BigEndian.Uint16(p.buf[3:5])) // checked by records
+			want = recordLen(p.buf) // checked by records
 		}
 		p.reserve(want)
 		take := min(want-len(p.buf), len(seg))
@@ -181,8 +169,7 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		}
 		rest := p.records(p.buf, info, certs) // a whole header (kept) or record (consumed)
 		if p.done {
-			p.releaseBuf()
-			p.hs = nil
+			p.release()
 			return true
 		}
 		p.buf = p.buf[:len(rest)]
@@ -191,8 +178,7 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 	if len(p.buf) == 0 {
 		rest = p.records(seg, info, certs)
 		if p.done {
-			p.releaseBuf()
-			p.hs = nil
+			p.release()
 			return true
 		}
 	}
@@ -212,13 +198,39 @@ func (p *TLSServerParser) Feed(seq uint32, seg []byte, info *TLSInfo, certs *Cer
 		}
 		want := len(rest)
 		if len(rest) >= 5 {
-			want = 5 + int(binary.BigEndian.Uint16(rest[3:5])) // checked by records
+			want = recordLen(rest) // checked by records
 		}
 		p.reserve(want)
 		p.buf = append(p.buf[:0], rest...)
 	}
 	return false
 }
+
+// fresh is what seg (starting at sequence number seq) adds to the stream
+// after the bytes fed before: nil for a plain retransmission (a
+// retransmission may still carry new bytes past the old ones); a gap
+// fails the parser.
+func (p *TLSServerParser) fresh(seq uint32, seg []byte) []byte {
+	if !p.started {
+		p.started, p.next = true, seq
+	}
+	if ahead := int32(seq - p.next); ahead > 0 {
+		p.fail(fmt.Errorf("%w: %d bytes before seq %d", ErrTLSGap, ahead, seq))
+		return nil
+	}
+	if old := p.next - seq; old > 0 {
+		if uint64(old) >= uint64(len(seg)) {
+			return nil
+		}
+		seg = seg[old:]
+	}
+	p.next += uint32(len(seg))
+	return seg
+}
+
+// recordLen is the length, header included, of the record whose 5-byte
+// header starts hdr.
+func recordLen(hdr []byte) int { return 5 + int(binary.BigEndian.Uint16(hdr[3:5])) }
 
 // recBufClasses are the capacities of the pooled record buffers: a
 // partial record is kept in the smallest that holds the whole record
@@ -267,6 +279,12 @@ func (p *TLSServerParser) releaseBuf() {
 		}
 	}
 	p.buf = nil
+}
+
+// release drops what the parser buffers (it is done).
+func (p *TLSServerParser) release() {
+	p.releaseBuf()
+	p.hs = nil
 }
 
 // keep copies rest (a partial record or handshake message) to the start
@@ -439,8 +457,7 @@ func leafDER(body []byte) (der []byte, ok bool) {
 func (p *TLSServerParser) fail(err error) {
 	p.done = true
 	p.err = err
-	p.releaseBuf()
-	p.hs = nil
+	p.release()
 }
 
 // printable accepts visible ASCII, so a protocol id from the wire never

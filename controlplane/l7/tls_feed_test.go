@@ -15,20 +15,9 @@ func (p *TLSServerParser) feedWhole(seq uint32, seg []byte, info *TLSInfo, certs
 	if p.done || len(seg) == 0 {
 		return p.done
 	}
-	if !p.started {
-		p.started, p.next = true, seq
+	if seg = p.fresh(seq, seg); len(seg) == 0 {
+		return p.done
 	}
-	if ahead := int32(seq - p.next); ahead > 0 {
-		p.fail(ErrTLSGap)
-		return true
-	}
-	if old := p.next - seq; old > 0 {
-		if uint64(old) >= uint64(len(seg)) {
-			return false
-		}
-		seg = seg[old:]
-	}
-	p.next += uint32(len(seg))
 	data := seg
 	if len(p.buf) > 0 {
 		data = append(append([]byte(nil), p.buf...), seg...)

@@ -45,6 +45,7 @@ type daemon struct {
 	slot       string        // a or b when booted from a flashed disk
 	espDev     string        // its EFI system partition (/dev/vda1), if any
 	lateDone   chan struct{} // closed once the board's late modules are loaded
+	boot       *bootGate     // ended once REST first answered
 	cfg        appliance.Config
 	persistent bool
 	sup        *supervise.Supervisor
@@ -57,8 +58,8 @@ type daemon struct {
 	trace      *bootTrace
 }
 
-func runDaemon() error {
-	d := &daemon{log: log.New(os.Stdout, "probeinit: ", 0), trace: &bootTrace{}}
+func runDaemon(boot *bootGate) error {
+	d := &daemon{log: log.New(os.Stdout, "probeinit: ", 0), trace: &bootTrace{}, boot: boot}
 	if k, err := kernelInitTime(); err == nil {
 		d.trace.markAt(stepKernel, k)
 	}
@@ -93,12 +94,12 @@ func runDaemon() error {
 		d.log.Printf("modules loaded, uptime %s", uptime())
 	}()
 	// The late modules (watchdog, vfat for the boot partition) are needed
-	// only once the probe answers: they load after the boot (afterBoot).
+	// only once the probe answers: they load after the boot (d.boot).
 	d.lateDone = make(chan struct{})
 	go func() {
 		defer close(d.lateDone)
 		<-modsDone
-		afterBoot()
+		d.boot.wait()
 		if err := kmod.LoadAll(b.LateModules, slow); err != nil {
 			d.log.Printf("%v", err)
 		}
@@ -281,7 +282,7 @@ func (d *daemon) announceReady(ctx context.Context, probePid int) {
 				d.trace.mark(stepReady)
 				d.log.Printf("boot trace %s", d.trace)
 				d.log.Printf("boot cpu %s", bootCPU(probePid))
-				endBoot()
+				d.boot.end()
 			}
 			if first && d.slot != "" {
 				d.bless()

@@ -22,29 +22,32 @@ import (
 // shellBin is the rescue shell mkuimage links (gosh).
 const shellBin = "/bin/defaultsh"
 
-// bootOver is closed once the REST API first answered, or the daemon gave
-// up. What the way to REST does not need waits for it (afterBoot): the
+// bootGate is closed once the REST API first answered, or the daemon
+// gave up. What the way to REST does not need waits for it (wait): the
 // rescue shell (a second Go start of the busybox, every rescue command's
 // package init) and the board's late modules, which would otherwise take
 // the one CPU the boot runs on under TCG (maxcpus=1) from the steps that
 // lead to REST.
-var (
-	bootOver     = make(chan struct{})
-	bootOverOnce sync.Once
-)
+type bootGate struct {
+	over chan struct{}
+	once sync.Once
+}
 
-// bootLatest bounds the wait for bootOver: a probe that never answers
+func newBootGate() *bootGate { return &bootGate{over: make(chan struct{})} }
+
+// bootLatest bounds the wait for the gate: a probe that never answers
 // still leaves the operator a shell and gets its watchdog driver.
 const bootLatest = 20 * time.Second
 
-func endBoot() { bootOverOnce.Do(func() { close(bootOver) }) }
+// end says the boot is over (again: harmless).
+func (g *bootGate) end() { g.once.Do(func() { close(g.over) }) }
 
-// afterBoot waits until the boot is over, at most bootLatest.
-func afterBoot() {
+// wait waits until the boot is over, at most bootLatest.
+func (g *bootGate) wait() {
 	t := time.NewTimer(bootLatest)
 	defer t.Stop()
 	select {
-	case <-bootOver:
+	case <-g.over:
 	case <-t.C:
 	}
 }
@@ -66,9 +69,10 @@ func runInit() {
 		_ = netlink.LinkSetUp(lo)
 	}
 	go reap.Orphans(context.Background(), 5*time.Second, nil)
-	go rescueShell()
-	err := runDaemon()
-	endBoot()
+	boot := newBootGate()
+	go rescueShell(boot)
+	err := runDaemon(boot)
+	boot.end()
 	fmt.Fprintf(os.Stderr, "probeinit: %v: rebooting in 60 s (the console shell stays until then)\n", err)
 	time.Sleep(time.Minute)
 	unix.Sync()
@@ -167,11 +171,11 @@ func consoleNames(cmdline string) []string {
 }
 
 // rescueShell keeps a shell on the console once the boot is over
-// (afterBoot), started again a second after it exits (an operator's exit,
+// (boot.wait), started again a second after it exits (an operator's exit,
 // or a shell that could not start). What is typed before waits in the
 // console's input buffer.
-func rescueShell() {
-	afterBoot()
+func rescueShell(boot *bootGate) {
+	boot.wait()
 	for {
 		con, err := os.OpenFile("/dev/console", os.O_RDWR, 0)
 		if err == nil {

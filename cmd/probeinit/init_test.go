@@ -25,22 +25,23 @@ func TestConsoleNames(t *testing.T) {
 // What waits for the end of the boot (the rescue shell, the late modules)
 // goes on once REST answered, and a second end of the boot is harmless.
 func TestAfterBoot(t *testing.T) {
+	boot := newBootGate()
 	done := make(chan struct{})
 	go func() {
-		afterBoot()
+		boot.wait()
 		close(done)
 	}()
 	select {
 	case <-done:
-		t.Fatal("afterBoot returned before the boot ended")
+		t.Fatal("wait returned before the boot ended")
 	case <-time.After(50 * time.Millisecond):
 	}
-	endBoot()
-	endBoot()
+	boot.end()
+	boot.end()
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("afterBoot still waits after endBoot")
+		t.Fatal("wait still waits after end")
 	}
-	afterBoot() // returns at once now
+	boot.wait() // returns at once now
 }

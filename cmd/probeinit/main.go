@@ -47,7 +47,7 @@ func main() {
 	case "":
 		err = spawnDaemon() // u-root's init ran us as its uinit
 	case "daemon":
-		err = runDaemon()
+		err = runDaemon(newBootGate())
 	case "reboot", "poweroff", "status":
 		err = control(cmd, os.Stdout)
 	default:

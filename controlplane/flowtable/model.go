@@ -414,6 +414,44 @@ const (
 // DSCPClassNames are ntopng's keys of the classes, in class order.
 var DSCPClassNames = [NumDSCPClasses]string{"cs0", "cs1", "cs2", "cs3", "cs4", "cs5", "cs6", "cs7", "le", "unknown"}
 
+// dscpCounters are a host's counters by DSCP class. Nearly every host's
+// traffic is of one class (cs0 unless marked), so that class sits inline
+// and the whole array is made only when a second class shows up: 48 bytes
+// per host instead of 320.
+type dscpCounters struct {
+	first    DirCounters
+	firstCls uint8
+	has      bool
+	all      *[NumDSCPClasses]DirCounters
+}
+
+// of is the counters of class cls.
+func (d *dscpCounters) of(cls uint8) *DirCounters {
+	switch {
+	case d.all != nil:
+		return &d.all[cls]
+	case !d.has:
+		d.firstCls, d.has = cls, true
+		return &d.first
+	case cls == d.firstCls:
+		return &d.first
+	}
+	d.all = new([NumDSCPClasses]DirCounters)
+	d.all[d.firstCls] = d.first
+	return &d.all[cls]
+}
+
+// DSCP is the host's traffic by ntopng DSCP class.
+func (h *Host) DSCP() (by [NumDSCPClasses]DirCounters) {
+	switch d := &h.dscp; {
+	case d.all != nil:
+		by = *d.all
+	case d.has:
+		by[d.firstCls] = d.first
+	}
+	return by
+}
+
 // dscpClassOf maps a 6-bit code point to its class.
 var dscpClassOf = func() (t [64]uint8) {
 	for d := range t {
@@ -510,8 +548,8 @@ type Host struct {
 	Traffic                     DirCounters
 	TCP, UDP, ICMP, OtherIP     DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
-	DSCP                        [NumDSCPClasses]DirCounters // by ntopng DSCP class
-	L7                          CountersBy[l7.Protocol]     // by application (nDPI id)
+	dscp                        dscpCounters            // by ntopng DSCP class, see DSCP
+	L7                          CountersBy[l7.Protocol] // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
 	// DNS and HTTP counters (DNSSent, HTTPSent, ...) and server contacts,

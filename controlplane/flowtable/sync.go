@@ -66,8 +66,8 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		rc.rcvd(pk, by)
 		cls := f.dscpClass[dir]
 		t.dscp[cls] += pk
-		sender.DSCP[cls].sent(pk, by)
-		receiver.DSCP[cls].rcvd(pk, by)
+		sender.dscp.of(cls).sent(pk, by)
+		receiver.dscp.of(cls).rcvd(pk, by)
 		t.l7Bytes[bc.app] += by
 		t.catBytes[bc.cat] += by
 		sl7, scat := bc.of(sender, dir)

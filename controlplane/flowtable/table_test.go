@@ -344,7 +344,7 @@ func TestApplyDeltas(t *testing.T) {
 			t.Errorf("flow %+v", f)
 		}
 		cli := v.Host(HostKey{local, 0})
-		if cli.Traffic.BytesSent != 400 || cli.Traffic.BytesRcvd != 3100 || cli.DSCP[DSCPcs5].PktsSent != 4 {
+		if cli.Traffic.BytesSent != 400 || cli.Traffic.BytesRcvd != 3100 || cli.DSCP()[DSCPcs5].PktsSent != 4 {
 			t.Errorf("client host %+v", cli.Traffic)
 		}
 		st := v.Stats()
@@ -511,4 +511,44 @@ func TestRefusedResetZeroWindow(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestDSCPCounters: a host's first class is kept inline and a second one
+// moves every class into the full array, with nothing lost on the way.
+func TestDSCPCounters(t *testing.T) {
+	type add struct {
+		cls    uint8
+		pk, by uint64
+		rcvd   bool
+	}
+	for _, tc := range []struct {
+		name string
+		adds []add
+		want map[uint8]DirCounters
+	}{
+		{"none", nil, map[uint8]DirCounters{}},
+		{"one class", []add{{DSCPcs0, 2, 100, false}, {DSCPcs0, 1, 60, true}},
+			map[uint8]DirCounters{DSCPcs0: {PktsSent: 2, BytesSent: 100, PktsRcvd: 1, BytesRcvd: 60}}},
+		{"a second class later", []add{{DSCPcs5, 3, 300, false}, {DSCPcs0, 1, 40, true}, {DSCPcs5, 1, 10, true}},
+			map[uint8]DirCounters{DSCPcs5: {PktsSent: 3, BytesSent: 300, PktsRcvd: 1, BytesRcvd: 10}, DSCPcs0: {PktsRcvd: 1, BytesRcvd: 40}}},
+		{"the last class", []add{{DSCPunknown, 1, 1, false}, {DSCPle, 1, 2, false}},
+			map[uint8]DirCounters{DSCPunknown: {PktsSent: 1, BytesSent: 1}, DSCPle: {PktsSent: 1, BytesSent: 2}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var h Host
+			for _, a := range tc.adds {
+				if a.rcvd {
+					h.dscp.of(a.cls).rcvd(a.pk, a.by)
+				} else {
+					h.dscp.of(a.cls).sent(a.pk, a.by)
+				}
+			}
+			got := h.DSCP()
+			for cls := range uint8(NumDSCPClasses) {
+				if got[cls] != tc.want[cls] {
+					t.Errorf("class %s: %+v, want %+v", DSCPClassNames[cls], got[cls], tc.want[cls])
+				}
+			}
+		})
+	}
 }

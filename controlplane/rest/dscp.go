@@ -44,7 +44,7 @@ func (s *Server) getHostDSCPStats(r *request) (RC, any) {
 	found := false
 	ifc.Table.View(func(v flowtable.View) {
 		if h := v.Host(key); h != nil {
-			found, dscp = true, h.DSCP
+			found, dscp = true, h.DSCP()
 		}
 	})
 	if !found {

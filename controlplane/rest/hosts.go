@@ -514,7 +514,7 @@ func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []n
 		d.LocalNetworkID = &id
 		d.LocalNetworkName = localNets[h.LocalNetwork].String()
 	}
-	for cls, c := range h.DSCP {
+	for cls, c := range h.DSCP() {
 		if c.PktsSent+c.PktsRcvd == 0 {
 			continue
 		}

@@ -406,15 +406,25 @@ func (rec *tsRecorder) forget(current []*flowtable.Table) {
 // sample records t at time now (Unix seconds): the 1 s schemas, and the
 // minute ones too when minute is set.
 func (rec *tsRecorder) sample(t *flowtable.Table, st *tsIfaceState, now int64, minute bool) {
-	rec.writing.Lock()
-	defer rec.writing.Unlock()
-	if rec.stopped {
-		return
-	}
+	rec.write(t, rec.points(t, st, now, minute))
+}
+
+// points are the sample of t at time now, unwritten.
+func (rec *tsRecorder) points(t *flowtable.Table, st *tsIfaceState, now int64, minute bool) []timeseries.Point {
 	s := rec.read(t, minute)
 	pts := st.secondPoints(s, now)
 	if minute {
 		pts = append(pts, st.minutePoints(s, now)...)
+	}
+	return pts
+}
+
+// write stores the points of t's samples, in order.
+func (rec *tsRecorder) write(t *flowtable.Table, pts []timeseries.Point) {
+	rec.writing.Lock()
+	defer rec.writing.Unlock()
+	if rec.stopped || len(pts) == 0 {
+		return
 	}
 	if err := rec.db.Write(pts); err != nil {
 		rec.errs++
@@ -468,6 +478,13 @@ type fileClock struct {
 	cur  int64 // second of the packets being read; -1 before the first
 	mark string
 	skip bool
+	// pending are the samples not written yet: a file's are written at
+	// each minute sample and at its end. Every store write is a
+	// transaction and a sync; a file read thousands of times faster than
+	// it was captured paid them at each of its seconds (518 writes and
+	// 1,070 msyncs for an 8½-minute capture read in 0.4 s of CPU,
+	// measured). A minute holds at most 60 second samples.
+	pending []timeseries.Point
 }
 
 func (rec *tsRecorder) fileClock(t *flowtable.Table) *fileClock {
@@ -477,7 +494,11 @@ func (rec *tsRecorder) fileClock(t *flowtable.Table) *fileClock {
 func (c *fileClock) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
 	if s := p.Timestamp / 1e9; s > c.cur && p.Timestamp > 0 && !c.skip {
 		if c.cur >= 0 {
-			c.rec.sample(c.t, c.st, c.cur, s/60 != c.cur/60)
+			minute := s/60 != c.cur/60
+			c.pending = append(c.pending, c.rec.points(c.t, c.st, c.cur, minute)...)
+			if minute {
+				c.flush()
+			}
 		} else {
 			c.first(p.Timestamp)
 		}
@@ -507,12 +528,19 @@ func (c *fileClock) end(complete bool) {
 	if c.cur < 0 || c.skip {
 		return
 	}
-	c.rec.sample(c.t, c.st, c.cur, true)
+	c.pending = append(c.pending, c.rec.points(c.t, c.st, c.cur, true)...)
+	c.flush()
 	if complete {
 		if err := c.rec.db.Mark(c.mark); err != nil {
 			c.rec.log.Error("time series of a capture file", "interface", c.t.Config().Name, "err", err)
 		}
 	}
+}
+
+// flush writes the samples held.
+func (c *fileClock) flush() {
+	c.rec.write(c.t, c.pending)
+	c.pending = nil
 }
 
 // startTimeSeries opens the time-series store and the recorder when

@@ -246,3 +246,55 @@ func TestTSHostCap(t *testing.T) {
 		}
 	}
 }
+
+// TestFileClockMinutesOfSamples: a capture file's samples are held and
+// written a minute at a time; over several minutes, a silent gap and the
+// file's end, every second still reads back what the file carried in it.
+func TestFileClockMinutesOfSamples(t *testing.T) {
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	db, err := timeseries.Open(st, timeseries.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := flowtable.New(flowtable.Config{IfID: 3, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
+	fc := newTSRecorder(db, nil, slog.New(slog.NewTextHandler(io.Discard, nil))).fileClock(tb)
+	base := int64(1714557600) // a minute's start
+	perSec := map[int64]float64{}
+	var hostSent float64
+	const seconds = 200
+	for sec := int64(0); sec < seconds; sec++ {
+		if sec >= 70 && sec < 95 {
+			continue // nothing for 25 s, across a minute's start
+		}
+		size := uint32(60 + sec%7*100)
+		p := &decode.Packet{Timestamp: (base+sec)*1e9 + 1, WireLen: size, IPVersion: 4,
+			Src: netip.MustParseAddr("192.168.1.9"), Dst: netip.MustParseAddr("192.0.2.1"), Proto: 17, SrcPort: 5000, DstPort: 443}
+		fc.HandlePacket(p, decode.ErrNone)
+		perSec[base+sec] += float64(size + flowtable.EthOverhead)
+		hostSent += float64(size)
+	}
+	fc.end(true)
+	res, err := db.Query(timeseries.Query{Schema: "iface:traffic", Filter: "ifid:3", Begin: base, End: base + seconds - 1, Limit: seconds})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Step != 1 || res.Start != base || len(res.Series) != 1 || len(res.Series[0].Data) != seconds {
+		t.Fatalf("step %d start %d series %d", res.Step, res.Start, len(res.Series))
+	}
+	for i, v := range res.Series[0].Data {
+		if want := perSec[base+int64(i)]; v != want {
+			t.Errorf("second %d: %v bytes/s, want %v", i, v, want)
+		}
+	}
+	h, err := db.Query(timeseries.Query{Schema: "host:traffic", Filter: "ifid:3,host:192.168.1.9", Begin: base - 600, End: base + 900})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := h.Statistics.Total - hostSent; d < -1e-6 || d > 1e-6 {
+		t.Errorf("host:traffic total %v, want %v", h.Statistics.Total, hostSent)
+	}
+}

@@ -6,7 +6,7 @@ import (
 )
 
 // A contact set counts distinct values, repeats included or not, across
-// its move from the slice to a map, and saturates at maxContacts.
+// its move from the array to a map, and saturates at maxContacts.
 func TestContactSetCountsDistinct(t *testing.T) {
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}) }
 	for _, tc := range []struct {
@@ -17,8 +17,9 @@ func TestContactSetCountsDistinct(t *testing.T) {
 	}{
 		{"empty", 0, 1, 0},
 		{"one", 1, 3, 1},
-		{"all in the slice", fewContacts, 2, fewContacts},
-		{"one past the slice", fewContacts + 1, 2, fewContacts + 1},
+		{"two", 2, 2, 2},
+		{"all in the array", fewContacts, 2, fewContacts},
+		{"one past the array", fewContacts + 1, 2, fewContacts + 1},
 		{"many", 1000, 3, 1000},
 		{"saturated", maxContacts + 500, 1, maxContacts},
 	} {

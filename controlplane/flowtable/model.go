@@ -735,50 +735,68 @@ func addContact[K comparable](s *contactSet[K], k K) { s.add(k) }
 // Most hosts talk to a handful of peers (under churn, every new client
 // talks to one): the first value sits in the set itself, so a new host's
 // first contact allocates nothing; the next ones, up to fewContacts in
-// all, in a slice searched in place, a fraction of a map's memory and
-// allocations; a set that grows past them moves to a map.
+// all, in one array searched in place, a fraction of a map's memory and
+// allocations; a set that grows past them moves to a map. The set is a
+// value and a pointer (five of them in every host), the rest made only
+// for a second value.
 type contactSet[K comparable] struct {
 	one  K
 	has  bool // one holds a value
-	few  []K
+	more *moreContacts[K]
+}
+
+// moreContacts are a set's values after its first.
+type moreContacts[K comparable] struct {
+	few  [fewContacts - 1]K
+	n    int // values in few
 	many map[K]struct{}
 }
 
-// fewContacts is where a contact set moves from its slice to a map.
+// fewContacts is where a contact set moves from its array to a map.
 const fewContacts = 8
 
 func (s *contactSet[K]) add(k K) {
+	m := s.more
 	switch {
-	case s.many != nil:
-		if len(s.many) < maxContacts {
-			s.many[k] = struct{}{}
+	case m != nil && m.many != nil:
+		if len(m.many) < maxContacts {
+			m.many[k] = struct{}{}
 		}
 		return
 	case !s.has:
 		s.one, s.has = k, true
 		return
-	case s.one == k || slices.Contains(s.few, k):
+	case s.one == k:
 		return
-	case 1+len(s.few) < fewContacts:
-		s.few = append(s.few, k)
+	case m == nil:
+		m = new(moreContacts[K])
+		s.more = m
+	case slices.Contains(m.few[:m.n], k):
 		return
 	}
-	s.many = make(map[K]struct{}, 2*fewContacts)
-	s.many[s.one] = struct{}{}
-	for _, v := range s.few {
-		s.many[v] = struct{}{}
+	if m.n < len(m.few) {
+		m.few[m.n] = k
+		m.n++
+		return
 	}
-	s.many[k] = struct{}{}
-	s.few = nil
+	m.many = make(map[K]struct{}, 2*fewContacts)
+	m.many[s.one] = struct{}{}
+	for _, v := range m.few[:m.n] {
+		m.many[v] = struct{}{}
+	}
+	m.many[k] = struct{}{}
+	m.n = 0
 }
 
 // len is the number of distinct values added (up to maxContacts).
 func (s *contactSet[K]) len() int {
-	switch {
-	case s.many != nil:
-		return len(s.many)
+	switch m := s.more; {
+	case m != nil && m.many != nil:
+		return len(m.many)
+	case m != nil:
+		return 1 + m.n
 	case s.has:
-		return 1 + len(s.few)
+		return 1
 	}
 	return 0
 }

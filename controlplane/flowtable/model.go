@@ -939,6 +939,10 @@ type IfaceStats struct {
 	DroppedNewHosts         uint64
 	FirstPacket, LastPacket int64 // unix ns
 	TCP                     TCPHealth
+	// L4Bytes are the IP bytes per L4 protocol (TCP, UDP, ICMP and
+	// ICMPv6, other), as hosts' TCP/UDP/ICMP/OtherIP counters take them:
+	// what all hosts sent, kept when hosts leave.
+	L4Bytes [4]uint64
 }
 
 // Unflushed are the flow's counters not yet handed to the store: goProbe's

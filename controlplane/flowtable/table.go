@@ -106,7 +106,8 @@ type Table struct {
 	block       int64 // start (unix s) of the current 5-minute block
 	lastFlushed int   // records of the last FlushDeltas: the next one's first guess
 
-	certs l7.CertCache // leaf certificates of TLS servers, parsed once
+	certs   l7.CertCache // leaf certificates of TLS servers, parsed once
+	dnsName l7.NameBuf   // dnsLocked's scratch for a question name
 
 	arp *arpState // what ARP taught (arp.go); nil until the first ARP frame
 
@@ -755,11 +756,16 @@ func (t *Table) certAppLocked(f *Flow, cert *l7.TLSCert) {
 // dnsLocked counts DNS queries and replies and learns host names from the
 // answers: ntopng names an address after the name that was asked for.
 func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
-	info, ok := l7.ParseDNS(p.Payload)
+	// The name is decoded into the table's scratch buffer: most packets
+	// only hash it, a string is made for the flow's first ones.
+	info, name, ok := l7.ParseDNSName(p.Payload, &t.dnsName)
 	if !ok {
 		return
 	}
 	l7.DNSRisks(p.Payload, info, p.Proto == decode.ProtoUDP, &f.risk)
+	if len(name) > 0 && (!f.dnsDGAChecked || f.ServerName == "") {
+		info.QName = string(name)
+	}
 	t.dnsDGALocked(f, info.QName)
 	if f.ServerName == "" && info.QName != "" && len(info.QName) <= maxServerName {
 		// ntopng shows a DNS flow's query as its info.
@@ -770,8 +776,8 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	}
 	if !info.Response {
 		addContact(&sender.dnsHTTPOf().dnsServers, receiver.Key.Addr)
-		if info.QName != "" {
-			addContact(&sender.dnsHTTPOf().domainNames, nameHash(info.QName))
+		if len(name) > 0 {
+			addContact(&sender.dnsHTTPOf().domainNames, nameHashBytes(name))
 		}
 		sender.dnsHTTPOf().dnsSent.Queries++
 		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++

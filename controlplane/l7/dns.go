@@ -81,9 +81,13 @@ const (
 	dnsClassMask = 0x7fff
 )
 
-// nameBuf lets readName build names on the caller's stack; only the final
-// string conversion allocates.
-type nameBuf [nameBufLen]byte
+// NameBuf holds a decoded name: readName builds names in the caller's
+// buffer (on its stack, or a scratch buffer it keeps), so only a string
+// conversion allocates.
+type NameBuf [nameBufLen]byte
+
+// nameBuf is the package's older name for NameBuf, which its tests use.
+type nameBuf = NameBuf
 
 // StripTCPLength removes the 2-byte length prefix of DNS over TCP (RFC 1035
 // §4.2.2) and returns the first message. When the segment holds less than
@@ -110,8 +114,21 @@ func StripTCPLength(payload []byte) []byte {
 // an empty QName. Records after the first question are not looked at, so a
 // capture truncated by snaplen still classifies.
 func ParseDNS(msg []byte) (info DNSInfo, ok bool) {
+	var buf NameBuf
+	info, name, ok := ParseDNSName(msg, &buf)
+	if len(name) > 0 {
+		info.QName = string(name)
+	}
+	return info, ok
+}
+
+// ParseDNSName is ParseDNS without allocating: the first question's name
+// is decoded into buf and returned as a slice of it (info.QName is left
+// empty), for callers that look at the name on most packets but keep it
+// on few.
+func ParseDNSName(msg []byte, buf *NameBuf) (info DNSInfo, name []byte, ok bool) {
 	if len(msg) < dnsHeaderLen {
-		return DNSInfo{}, false
+		return DNSInfo{}, nil, false
 	}
 	flags := binary.BigEndian.Uint16(msg[2:])
 	info = DNSInfo{
@@ -123,20 +140,23 @@ func ParseDNS(msg []byte) (info DNSInfo, ok bool) {
 	}
 	if binary.BigEndian.Uint16(msg[4:]) == 0 {
 		if !info.Response {
-			return DNSInfo{}, false
+			return DNSInfo{}, nil, false
 		}
-		return info, true
+		return info, nil, true
 	}
-	var buf nameBuf
-	n, off, err := readName(msg, dnsHeaderLen, &buf)
+	n, off, err := readName(msg, dnsHeaderLen, buf)
 	if err != nil || off+4 > len(msg) {
-		return DNSInfo{}, false
+		return DNSInfo{}, nil, false
 	}
 	info.QType = binary.BigEndian.Uint16(msg[off:])
-	if n > 0 {
-		info.QName = string(buf[:n])
-	}
-	return info, true
+	return info, buf[:n], true
+}
+
+// isDNS is whether ParseDNS accepts msg, without making the name a string.
+func isDNS(msg []byte) bool {
+	var buf NameBuf
+	_, _, ok := ParseDNSName(msg, &buf)
+	return ok
 }
 
 // DNSAnswers calls fn for every class-IN A and AAAA record in the answer
@@ -166,7 +186,7 @@ func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error
 	qd := int(binary.BigEndian.Uint16(msg[4:]))
 	an := int(binary.BigEndian.Uint16(msg[6:]))
 
-	var buf nameBuf
+	var buf NameBuf
 	var qname string
 	off := dnsHeaderLen
 	for i := 0; i < qd; i++ {
@@ -254,7 +274,7 @@ func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error
 // rule BIND applies), so offsets strictly decrease jump by jump. Compressors
 // only ever point at names already written, so real messages satisfy it.
 // Pointers into the header are rejected since no name can live there.
-func readName(msg []byte, off int, buf *nameBuf) (n, next int, err error) {
+func readName(msg []byte, off int, buf *NameBuf) (n, next int, err error) {
 	pos := off
 	lowest := off
 	next = -1

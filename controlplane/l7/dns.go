@@ -304,16 +304,10 @@ func readName(msg []byte, off int, buf *NameBuf) (n, next int, err error) {
 				buf[n] = '.'
 				n++
 			}
-			for _, b := range msg[pos+1 : end] {
-				switch {
-				case b-'A' < 26:
-					b += 'a' - 'A'
-				case b == '.' || b == '\\':
-					buf[n] = '\\'
-					n++
-				}
-				buf[n] = b
-				n++
+			if c < 8 {
+				n = appendEscaped(buf, n, msg[pos+1:end]) // inlined: short labels are most
+			} else {
+				n = appendLabel(buf, n, msg[pos+1:end])
 			}
 			pos = end
 		case 0xc0:
@@ -335,6 +329,68 @@ func readName(msg []byte, off int, buf *NameBuf) (n, next int, err error) {
 			return 0, 0, ErrDNSLabelType
 		}
 	}
+}
+
+// appendLabel writes label at buf[n:] lower-cased, with '.' and '\\'
+// escaped, and returns the new length. Labels are copied whole and
+// lower-cased in place eight bytes at a time; only one that holds a byte
+// to escape (rare: DNS-SD instance names) is written byte by byte.
+func appendLabel(buf *NameBuf, n int, label []byte) int {
+	dst := buf[n : n+len(label)]
+	copy(dst, label)
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		w := binary.LittleEndian.Uint64(dst[i:])
+		if bytesEqual(w, '.')|bytesEqual(w, '\\') != 0 {
+			return appendEscaped(buf, n, label)
+		}
+		binary.LittleEndian.PutUint64(dst[i:], w|upperASCII(w)>>2) // 0x80>>2 is 'a'-'A'
+	}
+	for ; i < len(dst); i++ {
+		switch b := dst[i]; {
+		case b-'A' < 26:
+			dst[i] = b + 'a' - 'A'
+		case b == '.' || b == '\\':
+			return appendEscaped(buf, n, label)
+		}
+	}
+	return n + len(label)
+}
+
+const (
+	ones64 = 0x0101010101010101
+	low7   = 0x7f * ones64
+	high1  = 0x80 * ones64
+)
+
+// bytesEqual has the high bit set in each byte of w equal to c, and no
+// other bit (exact: no borrow between bytes).
+func bytesEqual(w uint64, c byte) uint64 {
+	v := w ^ uint64(c)*ones64
+	return ^((v&low7 + low7) | v | low7)
+}
+
+// upperASCII has the high bit set in each byte of w in 'A'..'Z', and no
+// other bit (the "has between" of Bit Twiddling Hacks, exact per byte).
+func upperASCII(w uint64) uint64 {
+	x := w & low7
+	return (ones64*(127+'Z'+1) - x) & ^w & (x + ones64*(127-('A'-1))) & high1
+}
+
+// appendEscaped is appendLabel byte by byte.
+func appendEscaped(buf *NameBuf, n int, label []byte) int {
+	for _, b := range label {
+		switch {
+		case b-'A' < 26:
+			b += 'a' - 'A'
+		case b == '.' || b == '\\':
+			buf[n] = '\\'
+			n++
+		}
+		buf[n] = b
+		n++
+	}
+	return n
 }
 
 // skipName returns the offset just past the name at off without following

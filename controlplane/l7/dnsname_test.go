@@ -2,6 +2,8 @@ package l7
 
 import (
 	"testing"
+
+	"golang.org/x/net/dns/dnsmessage"
 )
 
 // ParseDNSName answers what ParseDNS does, the name in the caller's
@@ -26,5 +28,63 @@ func TestParseDNSName(t *testing.T) {
 				t.Errorf("%v allocations, want none", allocs)
 			}
 		})
+	}
+}
+
+// BenchmarkParseDNSName: a usual name and tools/bench's long synthetic
+// ones (two labels of 63 letters and more), decoded into one buffer.
+func BenchmarkParseDNSName(b *testing.B) {
+	long := []byte{0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0}
+	for range 3 {
+		long = append(long, 63)
+		for i := range 63 {
+			long = append(long, 'a'+byte(i%26))
+		}
+	}
+	long = append(long, 0, 0, 1, 0, 1)
+	for _, bc := range []struct {
+		name string
+		msg  []byte
+	}{
+		{"www.example.com", mustPack(b, dnsmessage.Message{
+			Header:    dnsmessage.Header{ID: 1, RecursionDesired: true},
+			Questions: []dnsmessage.Question{question("www.example.com.", dnsmessage.TypeA)},
+		})},
+		{"long", long},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			var buf NameBuf
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.msg)))
+			for b.Loop() {
+				if _, _, ok := ParseDNSName(bc.msg, &buf); !ok {
+					b.Fatal("not ok")
+				}
+			}
+		})
+	}
+}
+
+// appendLabel writes what appendEscaped (byte by byte) does, for every
+// byte value at every place of labels of every length up to 63, after a
+// name already in the buffer.
+func TestAppendLabel(t *testing.T) {
+	for size := 1; size <= 63; size++ {
+		for pos := range size {
+			for c := range 256 {
+				label := make([]byte, size)
+				for i := range label {
+					label[i] = "aZ0-_y"[i%6]
+				}
+				label[pos] = byte(c)
+				var got, want NameBuf
+				copy(got[:], "x.")
+				copy(want[:], "x.")
+				n, m := appendLabel(&got, 2, label), appendEscaped(&want, 2, label)
+				if n != m || got != want {
+					t.Fatalf("label %q: %q, want %q", label, got[:n], want[:m])
+				}
+			}
+		}
 	}
 }

@@ -774,35 +774,38 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	if info.Response && !f.dnsAnswered {
 		f.dnsAnswered, f.dnsRCode, f.dnsAnswerAt = true, info.RCode, p.Timestamp
 	}
+	sd, rd := sender.dnsHTTPOf(), receiver.dnsHTTPOf()
 	if !info.Response {
-		addContact(&sender.dnsHTTPOf().dnsServers, receiver.Key.Addr)
+		addContact(&sd.dnsServers, receiver.Key.Addr)
 		if len(name) > 0 {
-			addContact(&sender.dnsHTTPOf().domainNames, nameHashBytes(name))
+			addContact(&sd.domainNames, nameHashBytes(name))
 		}
-		sender.dnsHTTPOf().dnsSent.Queries++
-		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++
-		receiver.dnsHTTPOf().dnsRcvd.Queries++
-		receiver.dnsHTTPOf().dnsRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
+		sd.dnsSent.Queries++
+		sd.dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++
+		rd.dnsRcvd.Queries++
+		rd.dnsRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
 		return
 	}
 	if info.RCode == 0 {
-		sender.dnsHTTPOf().dnsSent.RepliesOK++
-		receiver.dnsHTTPOf().dnsRcvd.RepliesOK++
+		sd.dnsSent.RepliesOK++
+		rd.dnsRcvd.RepliesOK++
 	} else {
-		sender.dnsHTTPOf().dnsSent.RepliesError++
-		receiver.dnsHTTPOf().dnsRcvd.RepliesError++
+		sd.dnsSent.RepliesError++
+		rd.dnsRcvd.RepliesError++
 	}
-	if info.RCode != 0 || info.NumAnswers == 0 {
+	if info.RCode != 0 || info.NumAnswers == 0 || len(name) == 0 {
 		return
 	}
 	// Like ntopng, an answer names only hosts already in the table: an
-	// address nobody talked to yet stays unnamed.
-	_ = l7.DNSAnswers(p.Payload, func(qname, _ string, addr netip.Addr) {
-		if qname == "" {
-			return
-		}
+	// address nobody talked to yet stays unnamed. The name asked for
+	// becomes a string once, for the first host it names.
+	asked := info.QName
+	_ = l7.DNSAnswerAddrs(p.Payload, func(addr netip.Addr) {
 		if h := t.hosts[HostKey{addr.Unmap(), p.VLAN}.id()]; h != nil {
-			h.Name = qname
+			if asked == "" {
+				asked = string(name)
+			}
+			h.Name = asked
 		}
 	})
 }

@@ -177,6 +177,62 @@ func isDNS(msg []byte) bool {
 // when they repeat, so a response costs about one allocation per distinct
 // name.
 func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error {
+	var w answerWalk
+	if err := w.start(msg); err != nil {
+		return err
+	}
+	var qname, owner string // owner: the last one handed out, reused while records repeat it
+	if w.qlen > 0 {
+		qname = string(w.buf[:w.qlen]) // before next reuses the buffer
+	}
+	for {
+		name, addr, err := w.next()
+		if err != nil || name == nil {
+			return err
+		}
+		// The comparisons convert without allocating; only a new name does.
+		switch {
+		case string(name) == owner:
+		case string(name) == qname:
+			owner = qname
+		default:
+			owner = string(name)
+		}
+		fn(qname, owner, addr)
+	}
+}
+
+// DNSAnswerAddrs calls fn with the address of each record DNSAnswers
+// delivers, in its order and with its errors, and makes no string: for
+// callers that decoded the question themselves (ParseDNSName).
+func DNSAnswerAddrs(msg []byte, fn func(addr netip.Addr)) error {
+	var w answerWalk
+	if err := w.start(msg); err != nil {
+		return err
+	}
+	for {
+		name, addr, err := w.next()
+		if err != nil || name == nil {
+			return err
+		}
+		fn(addr)
+	}
+}
+
+// answerWalk reads the class-IN A and AAAA records of a response's answer
+// section one at a time, names decoded into its own buffer.
+type answerWalk struct {
+	msg       []byte
+	off, left int // where the next record starts; records not read yet
+	// qlen is the length of the first question's name, in buf until the
+	// first record's name replaces it (a length, not a slice: a pointer
+	// into itself would move the walk to the heap).
+	qlen int
+	buf  NameBuf
+}
+
+// start reads the header and the questions; a query leaves no records.
+func (w *answerWalk) start(msg []byte) error {
 	if len(msg) < dnsHeaderLen {
 		return ErrDNSShort
 	}
@@ -184,19 +240,12 @@ func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error
 		return nil
 	}
 	qd := int(binary.BigEndian.Uint16(msg[4:]))
-	an := int(binary.BigEndian.Uint16(msg[6:]))
-
-	var buf NameBuf
-	var qname string
+	w.msg, w.left = msg, int(binary.BigEndian.Uint16(msg[6:]))
 	off := dnsHeaderLen
 	for i := 0; i < qd; i++ {
 		var err error
 		if i == 0 {
-			var n int
-			n, off, err = readName(msg, off, &buf)
-			if err == nil && n > 0 {
-				qname = string(buf[:n])
-			}
+			w.qlen, off, err = readName(msg, off, &w.buf)
 		} else {
 			off, err = skipName(msg, off)
 		}
@@ -208,61 +257,58 @@ func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error
 		}
 		off += 4 // QTYPE, QCLASS
 	}
+	w.off = off
+	return nil
+}
 
-	owner := "" // last owner handed out, reused while records repeat it
-	for i := 0; i < an; i++ {
+// next is the next address record's owner name and address; a nil owner
+// when there are no more.
+func (w *answerWalk) next() (owner []byte, addr netip.Addr, err error) {
+	msg, off := w.msg, w.off
+	for ; w.left > 0; w.left-- {
 		start := off
-		var err error
 		// Skip first and decode the name only for address records: most
 		// answers in a CNAME chain are never named.
 		if off, err = skipName(msg, off); err != nil {
-			return err
+			return nil, netip.Addr{}, err
 		}
 		if off+10 > len(msg) {
-			return ErrDNSTruncated
+			return nil, netip.Addr{}, ErrDNSTruncated
 		}
 		typ := binary.BigEndian.Uint16(msg[off:])
 		class := binary.BigEndian.Uint16(msg[off+2:])
 		rdlen := int(binary.BigEndian.Uint16(msg[off+8:]))
 		off += 10
 		if off+rdlen > len(msg) {
-			return ErrDNSTruncated
+			return nil, netip.Addr{}, ErrDNSTruncated
 		}
 		rdata := msg[off : off+rdlen]
 		off += rdlen
 		if class&dnsClassMask != dnsClassIN {
 			continue
 		}
-		var addr netip.Addr
 		switch typ {
 		case dnsTypeA:
 			if rdlen != 4 {
-				return ErrDNSRDataLength
+				return nil, netip.Addr{}, ErrDNSRDataLength
 			}
 			addr = netip.AddrFrom4([4]byte(rdata))
 		case dnsTypeAAAA:
 			if rdlen != 16 {
-				return ErrDNSRDataLength
+				return nil, netip.Addr{}, ErrDNSRDataLength
 			}
 			addr = netip.AddrFrom16([16]byte(rdata))
 		default:
 			continue
 		}
-		n, _, err := readName(msg, start, &buf)
+		n, _, err := readName(msg, start, &w.buf)
 		if err != nil {
-			return err
+			return nil, netip.Addr{}, err
 		}
-		// The comparisons convert without allocating; only a new name does.
-		switch name := buf[:n]; {
-		case string(name) == owner:
-		case string(name) == qname:
-			owner = qname
-		default:
-			owner = string(name)
-		}
-		fn(qname, owner, addr)
+		w.off, w.left = off, w.left-1
+		return w.buf[:n:n], addr, nil
 	}
-	return nil
+	return nil, netip.Addr{}, nil
 }
 
 // readName decodes the possibly compressed name starting at off into buf and

@@ -1,6 +1,8 @@
 package l7
 
 import (
+	"net/netip"
+	"slices"
 	"testing"
 
 	"golang.org/x/net/dns/dnsmessage"
@@ -86,5 +88,26 @@ func TestAppendLabel(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// DNSAnswerAddrs delivers the addresses DNSAnswers does, with its error,
+// and allocates nothing.
+func TestDNSAnswerAddrs(t *testing.T) {
+	for _, c := range dnsCases(t) {
+		t.Run(c.name, func(t *testing.T) {
+			var got, want []netip.Addr
+			for _, a := range c.answers {
+				want = append(want, a.Addr)
+			}
+			err := DNSAnswerAddrs(c.msg, func(a netip.Addr) { got = append(got, a) })
+			if err != c.err || !slices.Equal(got, want) {
+				t.Errorf("%v, err %v; want %v, err %v", got, err, want, c.err)
+			}
+			fn := func(netip.Addr) {}
+			if n := testing.AllocsPerRun(10, func() { _ = DNSAnswerAddrs(c.msg, fn) }); n != 0 {
+				t.Errorf("%v allocations, want none", n)
+			}
+		})
 	}
 }

@@ -547,10 +547,14 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 			t.httpLocked(f, dir, p.Payload)
 		}
 		if m == l7.DNS || m == l7.MDNS {
-			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
-				setHostMatch(f, t.cfg.L7.MatchHost(info.QName))
-				setMiningHost(f, info.QName)
-				t.dnsDGALocked(f, info.QName)
+			if _, name, ok := l7.ParseDNSName(l7.StripTCPLengthIf(p.Proto, p.Payload), &t.dnsName); ok {
+				qname := f.ServerName // dnsLocked's string of the same name, mostly
+				if string(name) != qname {
+					qname = string(name)
+				}
+				setHostMatch(f, t.cfg.L7.MatchHost(qname))
+				setMiningHost(f, qname)
+				t.dnsDGALocked(f, qname)
 			}
 		}
 	}

@@ -562,7 +562,7 @@ type hostDNSHTTP struct {
 	// number of names is ever read, so a name is kept as its nameHash:
 	// no string kept per query, and a fast 64-bit map key.
 	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
-	domainNames                         contactSet[uint64]
+	domainNames                         nameSet
 }
 
 // nameSeed keys nameHash: random per process, so names cannot be chosen

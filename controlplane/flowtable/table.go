@@ -782,7 +782,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	if !info.Response {
 		addContact(&sd.dnsServers, receiver.Key.Addr)
 		if len(name) > 0 {
-			addContact(&sd.domainNames, nameHashBytes(name))
+			sd.domainNames.add(nameHashBytes(name))
 		}
 		sd.dnsSent.Queries++
 		sd.dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++

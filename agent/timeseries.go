@@ -196,12 +196,29 @@ func (b *pointsBuilder) counter(schema string, tags []string, vals ...float64) {
 	if !validTags(tags) {
 		return
 	}
-	key := schema + "\x00" + strings.Join(tags, "\x00")
+	key := seriesKey(schema, tags)
 	if !b.known[key] {
 		b.pts = append(b.pts, timeseries.Point{Schema: schema, Tags: tags, Time: min(b.prev, b.t-1), Values: make([]float64, len(vals))})
 	}
 	b.seen[key] = true
 	b.pts = append(b.pts, timeseries.Point{Schema: schema, Tags: tags, Time: b.t, Values: vals})
+}
+
+// seriesKey is schema and tags NUL-separated, built in one allocation
+// (a counter's key is made for every host every minute).
+func seriesKey(schema string, tags []string) string {
+	n := len(schema)
+	for _, t := range tags {
+		n += 1 + len(t)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	sb.WriteString(schema)
+	for _, t := range tags {
+		sb.WriteByte(0)
+		sb.WriteString(t)
+	}
+	return sb.String()
 }
 
 func (b *pointsBuilder) gauge(schema string, tags []string, vals ...float64) {
@@ -235,7 +252,8 @@ func (st *tsIfaceState) secondPoints(s *ifaceSample, t int64) []timeseries.Point
 
 // minutePoints are the minute (and 5-minute) schemas of a sample at t.
 func (st *tsIfaceState) minutePoints(s *ifaceSample, t int64) []timeseries.Point {
-	b := pointsBuilder{known: st.minKnown, seen: map[string]bool{}, prev: st.prevMin, t: t}
+	// Sized for last minute's series: most are there again.
+	b := pointsBuilder{known: st.minKnown, seen: make(map[string]bool, len(st.minKnown)), prev: st.prevMin, t: t}
 	ifid := []string{st.ifid}
 	b.gauge("iface:hosts", ifid, float64(s.hosts))
 	b.gauge("iface:local_hosts", ifid, float64(s.localHosts))

@@ -365,3 +365,24 @@ func TestReadLocalHosts(t *testing.T) {
 		}
 	}
 }
+
+// A series' key is its schema and tags NUL-separated: distinct for
+// distinct tag lists whose concatenation reads the same.
+func TestSeriesKey(t *testing.T) {
+	for _, c := range []struct {
+		schema string
+		tags   []string
+		want   string
+	}{
+		{"iface:traffic", []string{"0"}, "iface:traffic\x000"},
+		{"host:ndpi", []string{"0", "10.0.0.1", "DNS"}, "host:ndpi\x000\x0010.0.0.1\x00DNS"},
+		{"x", nil, "x"},
+	} {
+		if got := seriesKey(c.schema, c.tags); got != c.want {
+			t.Errorf("seriesKey(%q, %q) = %q, want %q", c.schema, c.tags, got, c.want)
+		}
+	}
+	if seriesKey("s", []string{"ab"}) == seriesKey("s", []string{"a", "b"}) {
+		t.Error("two tag lists, one key")
+	}
+}

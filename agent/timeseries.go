@@ -47,10 +47,8 @@ import (
 //     engaged alerts and active alerted flows of the interface.
 //   - iface:l4protos: l4proto is the lowercase name of l4/protocol/consts
 //     (tcp, udp, icmp, other_ip; ICMPv6 is icmp); its bytes are what the
-//     hosts of the interface sent, each host's increase since the previous
-//     minute summed into the interface's counter (a host that left the
-//     table took only the bytes since the previous minute with it; a
-//     remote host leaves after a minute idle, so hardly any).
+//     hosts of the interface sent, as the table counts them per protocol
+//     (flowtable.IfaceStats.L4Bytes), hosts gone included.
 //   - Not recorded (the probe does not count them):
 //     iface:tcp_syn/synack/finack/rst. iface:tcp_retransmissions,
 //     tcp_out_of_order, tcp_lost and tcp_keep_alive are recorded.
@@ -145,21 +143,13 @@ type tsIfaceState struct {
 	prevSec, prevMin int64 // times of the last second and minute samples
 	secKnown         map[string]bool
 	minKnown         map[string]bool // replaced at every minute sample: series gone are forgotten
-	// iface:l4protos: every host's bytes sent per L4 protocol at the last
-	// minute sample, and the interface's counters built from their
-	// increases.
-	l4prev map[flowtable.HostKey][numL4]uint64
-	l4acc  [numL4]uint64
 }
 
-// L4 protocols of iface:l4protos, in flowtable.Host's counters' terms.
-const numL4 = 4
-
-var l4Names = [numL4]string{"tcp", "udp", "icmp", "other_ip"}
+// l4Names are iface:l4protos' protocols in flowtable.IfaceStats.L4Bytes' order.
+var l4Names = [len(flowtable.IfaceStats{}.L4Bytes)]string{"tcp", "udp", "icmp", "other_ip"}
 
 func newTSIfaceState(ifid string, start int64) *tsIfaceState {
-	return &tsIfaceState{ifid: ifid, prevSec: start - 1, prevMin: start - 1, secKnown: map[string]bool{}, minKnown: map[string]bool{},
-		l4prev: map[flowtable.HostKey][numL4]uint64{}}
+	return &tsIfaceState{ifid: ifid, prevSec: start - 1, prevMin: start - 1, secKnown: map[string]bool{}, minKnown: map[string]bool{}}
 }
 
 // ifaceSample is one sample of an interface, copied out of its table.
@@ -172,13 +162,7 @@ type ifaceSample struct {
 	ndpi, cats               map[string]uint64
 	engaged, alertedFlows    int
 	hostList                 []hostSample
-	l4Sent                   []hostL4 // every host, local or not
-}
-
-// hostL4 is a host's bytes sent per L4 protocol (l4Names' order).
-type hostL4 struct {
-	key  flowtable.HostKey
-	sent [numL4]uint64
+	l4                       [len(l4Names)]uint64 // bytes per L4 protocol
 }
 
 // hostSample is one local host's counters.
@@ -212,12 +196,29 @@ func (b *pointsBuilder) counter(schema string, tags []string, vals ...float64) {
 	if !validTags(tags) {
 		return
 	}
-	key := schema + "\x00" + strings.Join(tags, "\x00")
+	key := seriesKey(schema, tags)
 	if !b.known[key] {
 		b.pts = append(b.pts, timeseries.Point{Schema: schema, Tags: tags, Time: min(b.prev, b.t-1), Values: make([]float64, len(vals))})
 	}
 	b.seen[key] = true
 	b.pts = append(b.pts, timeseries.Point{Schema: schema, Tags: tags, Time: b.t, Values: vals})
+}
+
+// seriesKey is schema and tags NUL-separated, built in one allocation
+// (a counter's key is made for every host every minute).
+func seriesKey(schema string, tags []string) string {
+	n := len(schema)
+	for _, t := range tags {
+		n += 1 + len(t)
+	}
+	var sb strings.Builder
+	sb.Grow(n)
+	sb.WriteString(schema)
+	for _, t := range tags {
+		sb.WriteByte(0)
+		sb.WriteString(t)
+	}
+	return sb.String()
 }
 
 func (b *pointsBuilder) gauge(schema string, tags []string, vals ...float64) {
@@ -251,7 +252,8 @@ func (st *tsIfaceState) secondPoints(s *ifaceSample, t int64) []timeseries.Point
 
 // minutePoints are the minute (and 5-minute) schemas of a sample at t.
 func (st *tsIfaceState) minutePoints(s *ifaceSample, t int64) []timeseries.Point {
-	b := pointsBuilder{known: st.minKnown, seen: map[string]bool{}, prev: st.prevMin, t: t}
+	// Sized for last minute's series: most are there again.
+	b := pointsBuilder{known: st.minKnown, seen: make(map[string]bool, len(st.minKnown)), prev: st.prevMin, t: t}
 	ifid := []string{st.ifid}
 	b.gauge("iface:hosts", ifid, float64(s.hosts))
 	b.gauge("iface:local_hosts", ifid, float64(s.localHosts))
@@ -269,9 +271,8 @@ func (st *tsIfaceState) minutePoints(s *ifaceSample, t int64) []timeseries.Point
 	for name, v := range s.cats {
 		b.counter("iface:ndpi_categories", []string{st.ifid, name}, float64(v))
 	}
-	st.addL4(s.l4Sent)
 	for i, name := range l4Names {
-		b.counter("iface:l4protos", []string{st.ifid, name}, float64(st.l4acc[i]))
+		b.counter("iface:l4protos", []string{st.ifid, name}, float64(s.l4[i]))
 	}
 	var scoreCli, scoreSrv int
 	for i := range s.hostList {
@@ -294,25 +295,6 @@ func (st *tsIfaceState) minutePoints(s *ifaceSample, t int64) []timeseries.Point
 	return b.pts
 }
 
-// addL4 adds each host's increase of bytes sent since the previous
-// minute to the interface's L4 counters (a host first seen: all of its
-// bytes; a host whose counters went down came back: all of them too).
-func (st *tsIfaceState) addL4(hosts []hostL4) {
-	next := make(map[flowtable.HostKey][numL4]uint64, len(hosts))
-	for _, h := range hosts {
-		prev := st.l4prev[h.key]
-		for i, v := range h.sent {
-			if v >= prev[i] {
-				st.l4acc[i] += v - prev[i]
-			} else {
-				st.l4acc[i] += v
-			}
-		}
-		next[h.key] = h.sent
-	}
-	st.l4prev = next
-}
-
 // read copies what a sample needs out of t, holding its lock only to copy.
 func (rec *tsRecorder) read(t *flowtable.Table, minute bool) *ifaceSample {
 	s := &ifaceSample{}
@@ -323,16 +305,20 @@ func (rec *tsRecorder) read(t *flowtable.Table, minute bool) *ifaceSample {
 		if !minute {
 			return
 		}
-		s.newFlows = st.FlowsCreated
+		s.newFlows, s.l4 = st.FlowsCreated, st.L4Bytes
 		s.hosts, s.localHosts, s.flows = v.NumHosts(), v.NumLocalHosts(), v.NumFlows()
 		s.ndpi, s.cats = map[string]uint64{}, map[string]uint64{}
 		v.L7Bytes(func(app l7.Protocol, b uint64) { s.ndpi[cat.Info(app).Name] += b })
 		v.CategoryBytes(func(c uint8, b uint64) { s.cats[l7.CategoryName(c)] += b })
-		s.hostList = make([]hostSample, 0, min(v.NumLocalHosts(), rec.maxHosts))
-		s.l4Sent = make([]hostL4, 0, v.NumHosts())
+		// The walk ends at the last local host recorded: the interface's
+		// L4 counters come from its stats, not from every host.
+		want := min(s.localHosts, rec.maxHosts)
+		s.hostList = make([]hostSample, 0, want)
 		v.AscendHosts(func(h *flowtable.Host) bool {
-			s.l4Sent = append(s.l4Sent, hostL4{h.Key, [numL4]uint64{h.TCP.BytesSent, h.UDP.BytesSent, h.ICMP.BytesSent, h.OtherIP.BytesSent}})
-			if !h.Local || len(s.hostList) >= rec.maxHosts {
+			if len(s.hostList) >= want {
+				return false
+			}
+			if !h.Local {
 				return true
 			}
 			hs := hostSample{key: h.Key.String(), hk: h.Key,

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,7 +12,9 @@ import (
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/controlplane/timeseries"
+	"github.com/probe-appliance/probe/dataplane/capture"
 	"github.com/probe-appliance/probe/dataplane/decode"
+	"github.com/probe-appliance/probe/internal/fixture"
 )
 
 // pointKey names a point for the tests: schema, tags, time.
@@ -193,32 +197,117 @@ func TestRecorderForgetsRemovedInterfaces(t *testing.T) {
 	}
 }
 
-// iface:l4protos sums the hosts' increases: a host gone keeps what it
-// had sent, a new one brings all it sent, one whose counters went down
-// (it left and came back) brings all of its new ones.
-func TestL4ProtosFromHostIncreases(t *testing.T) {
-	st := newTSIfaceState("0", 1000)
-	a := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.1")}
-	b := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.2")}
-	c := flowtable.HostKey{Addr: netip.MustParseAddr("10.0.0.3")}
-	steps := []struct {
-		hosts []hostL4
-		want  string // tcp udp icmp other_ip
+// l4Increases is how iface:l4protos was counted before the table counted
+// L4Bytes itself, kept as the test's oracle: every host's increase of
+// bytes sent since the previous minute, summed into acc.
+type l4Increases struct {
+	prev map[flowtable.HostKey][4]uint64
+	acc  [4]uint64
+}
+
+func (o *l4Increases) minute(tb *flowtable.Table) {
+	next := map[flowtable.HostKey][4]uint64{}
+	tb.View(func(v flowtable.View) {
+		v.AscendHosts(func(h *flowtable.Host) bool {
+			sent := [4]uint64{h.TCP.BytesSent, h.UDP.BytesSent, h.ICMP.BytesSent, h.OtherIP.BytesSent}
+			for i, b := range sent {
+				if p := o.prev[h.Key][i]; b >= p {
+					o.acc[i] += b - p
+				} else {
+					o.acc[i] += b
+				}
+			}
+			next[h.Key] = sent
+			return true
+		})
+	})
+	o.prev = next
+}
+
+// iface:l4protos records what the hosts' increases of bytes sent added up
+// to (the way it was counted before), at every minute sample of a capture.
+func TestL4ProtosAsTheHostsIncreases(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("192.0.2.1")
+	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
+	synth := []decode.Packet{
+		{WireLen: 100, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoTCP, SrcPort: 1000, DstPort: 80},
+		{WireLen: 200, IPVersion: 4, Src: b, Dst: a, Proto: decode.ProtoTCP, SrcPort: 80, DstPort: 1000},
+		{WireLen: 70, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoUDP, SrcPort: 1000, DstPort: 53},
+		{WireLen: 64, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoICMP},
+		{WireLen: 90, IPVersion: 6, Src: a6, Dst: b6, Proto: decode.ProtoICMPv6},
+		{WireLen: 300, IPVersion: 4, Src: b, Dst: a, Proto: 47},
+	}
+	for i := range synth {
+		synth[i].Timestamp = int64(1+i) * 1e9
+	}
+	cases := []struct {
+		name  string
+		pkts  func(t *testing.T) []decode.Packet
+		every int // packets between minute samples
 	}{
-		{[]hostL4{{a, [4]uint64{100, 0, 0, 0}}, {b, [4]uint64{0, 50, 0, 0}}}, "[100 50 0 0]"},
-		{[]hostL4{{a, [4]uint64{150, 0, 0, 0}}, {c, [4]uint64{0, 0, 10, 1}}}, "[150 50 10 1]"},
-		{[]hostL4{{a, [4]uint64{20, 0, 0, 0}}, {c, [4]uint64{0, 0, 10, 1}}}, "[170 50 10 1]"},
+		{"synthetic", func(*testing.T) []decode.Packet { return synth }, 2},
+		{"test_01", func(t *testing.T) []decode.Packet {
+			return capturePackets(t, "conformance/ntopng-e2e/pcap/test_01.pcap")
+		}, 300},
+		{"test_02", func(t *testing.T) []decode.Packet {
+			return capturePackets(t, "conformance/ntopng-e2e/pcap/test_02.pcap")
+		}, 700},
 	}
-	for i, s := range steps {
-		pts := pointsByKey(st.minutePoints(&ifaceSample{l4Sent: s.hosts}, int64(1000+60*i)))
-		var got []float64
-		for _, n := range l4Names {
-			got = append(got, pts[fmt.Sprintf("iface:l4protos [0 %s] %d", n, 1000+60*i)]...)
-		}
-		if fmt.Sprint(got) != s.want {
-			t.Errorf("minute %d: %v, want %s", i, got, s.want)
-		}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tb := flowtable.New(flowtable.Config{Offline: true})
+			rec := &tsRecorder{maxHosts: maxTSHosts}
+			st := newTSIfaceState("0", 1000)
+			var oracle l4Increases
+			pkts := c.pkts(t)
+			samples := 0
+			for i := range pkts {
+				tb.HandlePacket(&pkts[i], decode.ErrNone)
+				if i%c.every != c.every-1 && i != len(pkts)-1 {
+					continue
+				}
+				now := int64(1000 + 60*samples)
+				samples++
+				pts := pointsByKey(st.minutePoints(rec.read(tb, true), now))
+				oracle.minute(tb)
+				var got [4]uint64
+				for k, n := range l4Names {
+					if v := pts[fmt.Sprintf("iface:l4protos [0 %s] %d", n, now)]; len(v) == 1 {
+						got[k] = uint64(v[0])
+					}
+				}
+				if got != oracle.acc {
+					t.Fatalf("after %d packets: iface:l4protos %v, hosts' increases %v", i+1, got, oracle.acc)
+				}
+			}
+			if oracle.acc == ([4]uint64{}) || samples < 2 {
+				t.Errorf("%d samples, all zero: nothing compared", samples)
+			}
+		})
 	}
+}
+
+// capturePackets is a shared capture's packets, each with its own payload.
+func capturePackets(t *testing.T, rel string) []decode.Packet {
+	t.Helper()
+	src, err := capture.OpenFile(fixture.Shared(t, rel))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	var c packetList
+	if err := capture.Run(context.Background(), src, &c); err != nil {
+		t.Fatalf("reading %s: %v", rel, err)
+	}
+	return c
+}
+
+type packetList []decode.Packet
+
+func (l *packetList) HandlePacket(p *decode.Packet, _ decode.ErrKind) {
+	q := *p
+	q.Payload = bytes.Clone(p.Payload)
+	*l = append(*l, q)
 }
 
 // TestTSHostCap: a local host's series at full retention are 15 series
@@ -296,5 +385,56 @@ func TestFileClockMinutesOfSamples(t *testing.T) {
 	}
 	if d := h.Statistics.Total - hostSent; d < -1e-6 || d > 1e-6 {
 		t.Errorf("host:traffic total %v, want %v", h.Statistics.Total, hostSent)
+	}
+}
+
+// A minute sample records the first local hosts in address order, at
+// most maxHosts of them, and no remote one (the walk stops early).
+func TestReadLocalHosts(t *testing.T) {
+	tb := flowtable.New(flowtable.Config{Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("192.168.0.0/16")}})
+	// Local and remote hosts interleaved in address order.
+	addrs := []string{"8.8.8.8", "10.0.0.2", "10.0.0.1", "172.16.0.1", "192.168.0.1", "203.0.113.9"}
+	for i, a := range addrs {
+		dst := netip.MustParseAddr("198.51.100.1")
+		tb.HandlePacket(&decode.Packet{Timestamp: int64(1+i) * 1e9, WireLen: 100, IPVersion: 4, Src: netip.MustParseAddr(a), Dst: dst, Proto: decode.ProtoUDP, SrcPort: 1000, DstPort: 2000}, decode.ErrNone)
+	}
+	for _, c := range []struct {
+		maxHosts int
+		want     string
+	}{
+		{1, "[10.0.0.1]"},
+		{2, "[10.0.0.1 10.0.0.2]"},
+		{3, "[10.0.0.1 10.0.0.2 192.168.0.1]"},
+		{100, "[10.0.0.1 10.0.0.2 192.168.0.1]"},
+	} {
+		rec := &tsRecorder{maxHosts: c.maxHosts}
+		var got []string
+		for _, h := range rec.read(tb, true).hostList {
+			got = append(got, h.key)
+		}
+		if fmt.Sprint(got) != c.want {
+			t.Errorf("maxHosts %d: %v, want %s", c.maxHosts, got, c.want)
+		}
+	}
+}
+
+// A series' key is its schema and tags NUL-separated: distinct for
+// distinct tag lists whose concatenation reads the same.
+func TestSeriesKey(t *testing.T) {
+	for _, c := range []struct {
+		schema string
+		tags   []string
+		want   string
+	}{
+		{"iface:traffic", []string{"0"}, "iface:traffic\x000"},
+		{"host:ndpi", []string{"0", "10.0.0.1", "DNS"}, "host:ndpi\x000\x0010.0.0.1\x00DNS"},
+		{"x", nil, "x"},
+	} {
+		if got := seriesKey(c.schema, c.tags); got != c.want {
+			t.Errorf("seriesKey(%q, %q) = %q, want %q", c.schema, c.tags, got, c.want)
+		}
+	}
+	if seriesKey("s", []string{"ab"}) == seriesKey("s", []string{"a", "b"}) {
+		t.Error("two tag lists, one key")
 	}
 }

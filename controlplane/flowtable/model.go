@@ -598,9 +598,9 @@ type hostDNSHTTP struct {
 	// Servers of a kind the host used and the DNS names it asked for
 	// (ntopng's server_contacts), each bounded by maxContacts. Only the
 	// number of names is ever read, so a name is kept as its nameHash:
-	// no string kept per query, and a fast 64-bit map key.
+	// no string kept per query, and a 64-bit key (see nameSet).
 	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
-	domainNames                         contactSet[uint64]
+	domainNames                         nameSet
 }
 
 // nameSeed keys nameHash: random per process, so names cannot be chosen
@@ -995,6 +995,10 @@ type IfaceStats struct {
 	DroppedNewHosts         uint64
 	FirstPacket, LastPacket int64 // unix ns
 	TCP                     TCPHealth
+	// L4Bytes are the frame bytes per L4 protocol (TCP, UDP, ICMP and
+	// ICMPv6, other IP) as the hosts' TCP/UDP/ICMP/OtherIP counters take
+	// them at sync: what all hosts sent, hosts gone included.
+	L4Bytes [4]uint64
 }
 
 // Unflushed are the flow's counters not yet handed to the store: goProbe's

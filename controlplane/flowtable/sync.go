@@ -64,6 +64,7 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		}
 		sc.sent(pk, by)
 		rc.rcvd(pk, by)
+		t.stats.addL4(f.Proto, by)
 		cls := f.dscpClass[dir]
 		t.dscp[cls] += pk
 		sender.dscp.of(cls).sent(pk, by)
@@ -116,6 +117,21 @@ func (t *Table) syncFlowLocked(f *Flow) {
 	}
 	f.flushActivity(&bc)
 	t.rateListLocked(f)
+}
+
+// addL4 adds a flow's bytes to the interface's counter of its L4
+// protocol, with the protocols grouped as syncFlowLocked groups the hosts'.
+func (s *IfaceStats) addL4(proto uint8, by uint64) {
+	switch proto {
+	case 6:
+		s.L4Bytes[0] += by
+	case 17:
+		s.L4Bytes[1] += by
+	case 1, 58:
+		s.L4Bytes[2] += by
+	default:
+		s.L4Bytes[3] += by
+	}
 }
 
 // bookedCounters are a flow's two hosts' counters of the application and

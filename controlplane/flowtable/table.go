@@ -106,7 +106,8 @@ type Table struct {
 	block       int64 // start (unix s) of the current 5-minute block
 	lastFlushed int   // records of the last FlushDeltas: the next one's first guess
 
-	certs l7.CertCache // leaf certificates of TLS servers, parsed once
+	certs   l7.CertCache // leaf certificates of TLS servers, parsed once
+	dnsName l7.NameBuf   // dnsLocked's scratch for a question name
 
 	arp *arpState // what ARP taught (arp.go); nil until the first ARP frame
 
@@ -546,10 +547,14 @@ func (t *Table) inspectLocked(f *Flow, p *decode.Packet, dir int) {
 			t.httpLocked(f, dir, p.Payload)
 		}
 		if m == l7.DNS || m == l7.MDNS {
-			if info, ok := l7.ParseDNS(l7.StripTCPLengthIf(p.Proto, p.Payload)); ok {
-				setHostMatch(f, t.cfg.L7.MatchHost(info.QName))
-				setMiningHost(f, info.QName)
-				t.dnsDGALocked(f, info.QName)
+			if _, name, ok := l7.ParseDNSName(l7.StripTCPLengthIf(p.Proto, p.Payload), &t.dnsName); ok {
+				qname := f.ServerName // dnsLocked's string of the same name, mostly
+				if string(name) != qname {
+					qname = string(name)
+				}
+				setHostMatch(f, t.cfg.L7.MatchHost(qname))
+				setMiningHost(f, qname)
+				t.dnsDGALocked(f, qname)
 			}
 		}
 	}
@@ -755,11 +760,16 @@ func (t *Table) certAppLocked(f *Flow, cert *l7.TLSCert) {
 // dnsLocked counts DNS queries and replies and learns host names from the
 // answers: ntopng names an address after the name that was asked for.
 func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
-	info, ok := l7.ParseDNS(p.Payload)
+	// The name is decoded into the table's scratch buffer: most packets
+	// only hash it, a string is made for the flow's first ones.
+	info, name, ok := l7.ParseDNSName(p.Payload, &t.dnsName)
 	if !ok {
 		return
 	}
 	l7.DNSRisks(p.Payload, info, p.Proto == decode.ProtoUDP, &f.risk)
+	if len(name) > 0 && (!f.dnsDGAChecked || f.ServerName == "") {
+		info.QName = string(name)
+	}
 	t.dnsDGALocked(f, info.QName)
 	if f.ServerName == "" && info.QName != "" && len(info.QName) <= maxServerName {
 		// ntopng shows a DNS flow's query as its info.
@@ -768,35 +778,38 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	if info.Response && !f.dnsAnswered {
 		f.dnsAnswered, f.dnsRCode, f.dnsAnswerAt = true, info.RCode, p.Timestamp
 	}
+	sd, rd := sender.dnsHTTPOf(), receiver.dnsHTTPOf()
 	if !info.Response {
-		addContact(&sender.dnsHTTPOf().dnsServers, receiver.Key.Addr)
-		if info.QName != "" {
-			addContact(&sender.dnsHTTPOf().domainNames, nameHash(info.QName))
+		addContact(&sd.dnsServers, receiver.Key.Addr)
+		if len(name) > 0 {
+			sd.domainNames.add(nameHashBytes(name))
 		}
-		sender.dnsHTTPOf().dnsSent.Queries++
-		sender.dnsHTTPOf().dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++
-		receiver.dnsHTTPOf().dnsRcvd.Queries++
-		receiver.dnsHTTPOf().dnsRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
+		sd.dnsSent.Queries++
+		sd.dnsSent.QueryTypes[dnsQTypeBucket(info.QType)]++
+		rd.dnsRcvd.Queries++
+		rd.dnsRcvd.QueryTypes[dnsQTypeBucket(info.QType)]++
 		return
 	}
 	if info.RCode == 0 {
-		sender.dnsHTTPOf().dnsSent.RepliesOK++
-		receiver.dnsHTTPOf().dnsRcvd.RepliesOK++
+		sd.dnsSent.RepliesOK++
+		rd.dnsRcvd.RepliesOK++
 	} else {
-		sender.dnsHTTPOf().dnsSent.RepliesError++
-		receiver.dnsHTTPOf().dnsRcvd.RepliesError++
+		sd.dnsSent.RepliesError++
+		rd.dnsRcvd.RepliesError++
 	}
-	if info.RCode != 0 || info.NumAnswers == 0 {
+	if info.RCode != 0 || info.NumAnswers == 0 || len(name) == 0 {
 		return
 	}
 	// Like ntopng, an answer names only hosts already in the table: an
-	// address nobody talked to yet stays unnamed.
-	_ = l7.DNSAnswers(p.Payload, func(qname, _ string, addr netip.Addr) {
-		if qname == "" {
-			return
-		}
+	// address nobody talked to yet stays unnamed. The name asked for
+	// becomes a string once, for the first host it names.
+	asked := info.QName
+	_ = l7.DNSAnswerAddrs(p.Payload, func(addr netip.Addr) {
 		if h := t.hosts[HostKey{addr.Unmap(), p.VLAN}.id()]; h != nil {
-			h.Name = qname
+			if asked == "" {
+				asked = string(name)
+			}
+			h.Name = asked
 		}
 	})
 }

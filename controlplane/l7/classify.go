@@ -186,7 +186,7 @@ func classifyTCP(sport, dport uint16, p []byte) Protocol {
 		return SSH
 	}
 	if either(sport, dport, 53) {
-		if _, ok := ParseDNS(StripTCPLength(p)); ok {
+		if isDNS(StripTCPLength(p)) {
 			return DNS
 		}
 	}
@@ -252,11 +252,11 @@ func isTLSRecord(p []byte) bool {
 func classifyUDP(sport, dport uint16, p []byte) Protocol {
 	switch {
 	case either(sport, dport, 5353):
-		if _, ok := ParseDNS(p); ok {
+		if isDNS(p) {
 			return MDNS
 		}
 	case either(sport, dport, 53):
-		if _, ok := ParseDNS(p); ok {
+		if isDNS(p) {
 			return DNS
 		}
 	case either(sport, dport, 123):
@@ -277,7 +277,7 @@ func classifyUDP(sport, dport uint16, p []byte) Protocol {
 			return SSDP
 		}
 	case either(sport, dport, 137):
-		if _, ok := ParseDNS(p); ok { // NetBIOS name service has DNS's layout
+		if isDNS(p) { // NetBIOS name service has DNS's layout
 			return NetBIOS
 		}
 	case either(sport, dport, 161) || either(sport, dport, 162):

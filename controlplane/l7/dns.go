@@ -81,9 +81,13 @@ const (
 	dnsClassMask = 0x7fff
 )
 
-// nameBuf lets readName build names on the caller's stack; only the final
-// string conversion allocates.
-type nameBuf [nameBufLen]byte
+// NameBuf holds a decoded name: readName builds names in the caller's
+// buffer (on its stack, or a scratch buffer it keeps), so only a string
+// conversion allocates.
+type NameBuf [nameBufLen]byte
+
+// nameBuf is the package's older name for NameBuf, which its tests use.
+type nameBuf = NameBuf
 
 // StripTCPLength removes the 2-byte length prefix of DNS over TCP (RFC 1035
 // §4.2.2) and returns the first message. When the segment holds less than
@@ -110,8 +114,21 @@ func StripTCPLength(payload []byte) []byte {
 // an empty QName. Records after the first question are not looked at, so a
 // capture truncated by snaplen still classifies.
 func ParseDNS(msg []byte) (info DNSInfo, ok bool) {
+	var buf NameBuf
+	info, name, ok := ParseDNSName(msg, &buf)
+	if len(name) > 0 {
+		info.QName = string(name)
+	}
+	return info, ok
+}
+
+// ParseDNSName is ParseDNS without allocating: the first question's name
+// is decoded into buf and returned as a slice of it (info.QName is left
+// empty), for callers that look at the name on most packets but keep it
+// on few.
+func ParseDNSName(msg []byte, buf *NameBuf) (info DNSInfo, name []byte, ok bool) {
 	if len(msg) < dnsHeaderLen {
-		return DNSInfo{}, false
+		return DNSInfo{}, nil, false
 	}
 	flags := binary.BigEndian.Uint16(msg[2:])
 	info = DNSInfo{
@@ -123,20 +140,23 @@ func ParseDNS(msg []byte) (info DNSInfo, ok bool) {
 	}
 	if binary.BigEndian.Uint16(msg[4:]) == 0 {
 		if !info.Response {
-			return DNSInfo{}, false
+			return DNSInfo{}, nil, false
 		}
-		return info, true
+		return info, nil, true
 	}
-	var buf nameBuf
-	n, off, err := readName(msg, dnsHeaderLen, &buf)
+	n, off, err := readName(msg, dnsHeaderLen, buf)
 	if err != nil || off+4 > len(msg) {
-		return DNSInfo{}, false
+		return DNSInfo{}, nil, false
 	}
 	info.QType = binary.BigEndian.Uint16(msg[off:])
-	if n > 0 {
-		info.QName = string(buf[:n])
-	}
-	return info, true
+	return info, buf[:n], true
+}
+
+// isDNS is whether ParseDNS accepts msg, without making the name a string.
+func isDNS(msg []byte) bool {
+	var buf NameBuf
+	_, _, ok := ParseDNSName(msg, &buf)
+	return ok
 }
 
 // DNSAnswers calls fn for every class-IN A and AAAA record in the answer
@@ -157,6 +177,62 @@ func ParseDNS(msg []byte) (info DNSInfo, ok bool) {
 // when they repeat, so a response costs about one allocation per distinct
 // name.
 func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error {
+	var w answerWalk
+	if err := w.start(msg); err != nil {
+		return err
+	}
+	var qname, owner string // owner: the last one handed out, reused while records repeat it
+	if w.qlen > 0 {
+		qname = string(w.buf[:w.qlen]) // before next reuses the buffer
+	}
+	for {
+		name, addr, err := w.next()
+		if err != nil || name == nil {
+			return err
+		}
+		// The comparisons convert without allocating; only a new name does.
+		switch {
+		case string(name) == owner:
+		case string(name) == qname:
+			owner = qname
+		default:
+			owner = string(name)
+		}
+		fn(qname, owner, addr)
+	}
+}
+
+// DNSAnswerAddrs calls fn with the address of each record DNSAnswers
+// delivers, in its order and with its errors, and makes no string: for
+// callers that decoded the question themselves (ParseDNSName).
+func DNSAnswerAddrs(msg []byte, fn func(addr netip.Addr)) error {
+	var w answerWalk
+	if err := w.start(msg); err != nil {
+		return err
+	}
+	for {
+		name, addr, err := w.next()
+		if err != nil || name == nil {
+			return err
+		}
+		fn(addr)
+	}
+}
+
+// answerWalk reads the class-IN A and AAAA records of a response's answer
+// section one at a time, names decoded into its own buffer.
+type answerWalk struct {
+	msg       []byte
+	off, left int // where the next record starts; records not read yet
+	// qlen is the length of the first question's name, in buf until the
+	// first record's name replaces it (a length, not a slice: a pointer
+	// into itself would move the walk to the heap).
+	qlen int
+	buf  NameBuf
+}
+
+// start reads the header and the questions; a query leaves no records.
+func (w *answerWalk) start(msg []byte) error {
 	if len(msg) < dnsHeaderLen {
 		return ErrDNSShort
 	}
@@ -164,19 +240,12 @@ func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error
 		return nil
 	}
 	qd := int(binary.BigEndian.Uint16(msg[4:]))
-	an := int(binary.BigEndian.Uint16(msg[6:]))
-
-	var buf nameBuf
-	var qname string
+	w.msg, w.left = msg, int(binary.BigEndian.Uint16(msg[6:]))
 	off := dnsHeaderLen
 	for i := 0; i < qd; i++ {
 		var err error
 		if i == 0 {
-			var n int
-			n, off, err = readName(msg, off, &buf)
-			if err == nil && n > 0 {
-				qname = string(buf[:n])
-			}
+			w.qlen, off, err = readName(msg, off, &w.buf)
 		} else {
 			off, err = skipName(msg, off)
 		}
@@ -188,61 +257,58 @@ func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error
 		}
 		off += 4 // QTYPE, QCLASS
 	}
+	w.off = off
+	return nil
+}
 
-	owner := "" // last owner handed out, reused while records repeat it
-	for i := 0; i < an; i++ {
+// next is the next address record's owner name and address; a nil owner
+// when there are no more.
+func (w *answerWalk) next() (owner []byte, addr netip.Addr, err error) {
+	msg, off := w.msg, w.off
+	for ; w.left > 0; w.left-- {
 		start := off
-		var err error
 		// Skip first and decode the name only for address records: most
 		// answers in a CNAME chain are never named.
 		if off, err = skipName(msg, off); err != nil {
-			return err
+			return nil, netip.Addr{}, err
 		}
 		if off+10 > len(msg) {
-			return ErrDNSTruncated
+			return nil, netip.Addr{}, ErrDNSTruncated
 		}
 		typ := binary.BigEndian.Uint16(msg[off:])
 		class := binary.BigEndian.Uint16(msg[off+2:])
 		rdlen := int(binary.BigEndian.Uint16(msg[off+8:]))
 		off += 10
 		if off+rdlen > len(msg) {
-			return ErrDNSTruncated
+			return nil, netip.Addr{}, ErrDNSTruncated
 		}
 		rdata := msg[off : off+rdlen]
 		off += rdlen
 		if class&dnsClassMask != dnsClassIN {
 			continue
 		}
-		var addr netip.Addr
 		switch typ {
 		case dnsTypeA:
 			if rdlen != 4 {
-				return ErrDNSRDataLength
+				return nil, netip.Addr{}, ErrDNSRDataLength
 			}
 			addr = netip.AddrFrom4([4]byte(rdata))
 		case dnsTypeAAAA:
 			if rdlen != 16 {
-				return ErrDNSRDataLength
+				return nil, netip.Addr{}, ErrDNSRDataLength
 			}
 			addr = netip.AddrFrom16([16]byte(rdata))
 		default:
 			continue
 		}
-		n, _, err := readName(msg, start, &buf)
+		n, _, err := readName(msg, start, &w.buf)
 		if err != nil {
-			return err
+			return nil, netip.Addr{}, err
 		}
-		// The comparisons convert without allocating; only a new name does.
-		switch name := buf[:n]; {
-		case string(name) == owner:
-		case string(name) == qname:
-			owner = qname
-		default:
-			owner = string(name)
-		}
-		fn(qname, owner, addr)
+		w.off, w.left = off, w.left-1
+		return w.buf[:n:n], addr, nil
 	}
-	return nil
+	return nil, netip.Addr{}, nil
 }
 
 // readName decodes the possibly compressed name starting at off into buf and
@@ -254,7 +320,7 @@ func DNSAnswers(msg []byte, fn func(qname, owner string, addr netip.Addr)) error
 // rule BIND applies), so offsets strictly decrease jump by jump. Compressors
 // only ever point at names already written, so real messages satisfy it.
 // Pointers into the header are rejected since no name can live there.
-func readName(msg []byte, off int, buf *nameBuf) (n, next int, err error) {
+func readName(msg []byte, off int, buf *NameBuf) (n, next int, err error) {
 	pos := off
 	lowest := off
 	next = -1
@@ -284,16 +350,10 @@ func readName(msg []byte, off int, buf *nameBuf) (n, next int, err error) {
 				buf[n] = '.'
 				n++
 			}
-			for _, b := range msg[pos+1 : end] {
-				switch {
-				case b-'A' < 26:
-					b += 'a' - 'A'
-				case b == '.' || b == '\\':
-					buf[n] = '\\'
-					n++
-				}
-				buf[n] = b
-				n++
+			if c < 8 {
+				n = appendEscaped(buf, n, msg[pos+1:end]) // inlined: short labels are most
+			} else {
+				n = appendLabel(buf, n, msg[pos+1:end])
 			}
 			pos = end
 		case 0xc0:
@@ -315,6 +375,68 @@ func readName(msg []byte, off int, buf *nameBuf) (n, next int, err error) {
 			return 0, 0, ErrDNSLabelType
 		}
 	}
+}
+
+// appendLabel writes label at buf[n:] lower-cased, with '.' and '\\'
+// escaped, and returns the new length. Labels are copied whole and
+// lower-cased in place eight bytes at a time; only one that holds a byte
+// to escape (rare: DNS-SD instance names) is written byte by byte.
+func appendLabel(buf *NameBuf, n int, label []byte) int {
+	dst := buf[n : n+len(label)]
+	copy(dst, label)
+	i := 0
+	for ; i+8 <= len(dst); i += 8 {
+		w := binary.LittleEndian.Uint64(dst[i:])
+		if bytesEqual(w, '.')|bytesEqual(w, '\\') != 0 {
+			return appendEscaped(buf, n, label)
+		}
+		binary.LittleEndian.PutUint64(dst[i:], w|upperASCII(w)>>2) // 0x80>>2 is 'a'-'A'
+	}
+	for ; i < len(dst); i++ {
+		switch b := dst[i]; {
+		case b-'A' < 26:
+			dst[i] = b + 'a' - 'A'
+		case b == '.' || b == '\\':
+			return appendEscaped(buf, n, label)
+		}
+	}
+	return n + len(label)
+}
+
+const (
+	ones64 = 0x0101010101010101
+	low7   = 0x7f * ones64
+	high1  = 0x80 * ones64
+)
+
+// bytesEqual has the high bit set in each byte of w equal to c, and no
+// other bit (exact: no borrow between bytes).
+func bytesEqual(w uint64, c byte) uint64 {
+	v := w ^ uint64(c)*ones64
+	return ^((v&low7 + low7) | v | low7)
+}
+
+// upperASCII has the high bit set in each byte of w in 'A'..'Z', and no
+// other bit (the "has between" of Bit Twiddling Hacks, exact per byte).
+func upperASCII(w uint64) uint64 {
+	x := w & low7
+	return (ones64*(127+'Z'+1) - x) & ^w & (x + ones64*(127-('A'-1))) & high1
+}
+
+// appendEscaped is appendLabel byte by byte.
+func appendEscaped(buf *NameBuf, n int, label []byte) int {
+	for _, b := range label {
+		switch {
+		case b-'A' < 26:
+			b += 'a' - 'A'
+		case b == '.' || b == '\\':
+			buf[n] = '\\'
+			n++
+		}
+		buf[n] = b
+		n++
+	}
+	return n
 }
 
 // skipName returns the offset just past the name at off without following

@@ -26,7 +26,7 @@ func MDNSName(msg []byte) (name string, ok bool) {
 		}
 		off += 4
 	}
-	var buf nameBuf
+	var buf NameBuf
 	fallback := ""
 	for i := 0; i < records && i < 64; i++ {
 		start := off

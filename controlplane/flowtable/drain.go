@@ -190,37 +190,9 @@ func (t *Table) expireLocked() {
 	defer t.dropGoneLocked()
 	t.expireARPLocked() // arp.go
 	var o outbox
-	for k, f := range t.flows {
-		if !t.idleLocked(f) {
-			continue
-		}
-		t.takeLocked(f, &o, true)
-		f.cli.ActiveAsClient--
-		f.srv.ActiveAsServer--
-		delete(t.flows, k)
-		delete(t.quic, f) // a hello still pending dies with its flow
-		f.gone = true
-		t.flowGoneLocked(f)
-	}
+	t.expireFlowsLocked(&o) // expiry.go
 	t.sendLocked(&o)
-	for k, h := range t.hosts {
-		if h.ActiveAsClient > 0 || h.ActiveAsServer > 0 {
-			continue
-		}
-		idle := t.cfg.RemoteHostIdle
-		if h.Local {
-			idle = t.cfg.LocalHostIdle
-		}
-		if t.clock-h.LastSeen > int64(idle) {
-			delete(t.hosts, k)
-			h.gone = true
-			t.hostGoneLocked(h)
-			t.byIP.Delete(hostItem{id: k})
-			if h.Local {
-				t.numLocal--
-			}
-		}
-	}
+	t.expireHostsLocked()
 }
 
 func (t *Table) storeID() uint16 {

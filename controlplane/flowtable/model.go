@@ -52,7 +52,11 @@ type Flow struct {
 	mac       [2][6]byte   // source MAC of the last packet each way
 	hasMAC    [2]bool
 	dirty     bool // on the table's dirty list
-	pendSize  [2][NumSizeBuckets]uint32
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
+	pendSize         [2][NumSizeBuckets]uint32
 
 	tcpSeq [2]tcpSeq
 
@@ -116,10 +120,7 @@ type Flow struct {
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
-	// rateListed: on the table's list of what UpdateRates looks at (it
-	// changed since the last update, or its rates are not zero yet);
-	// gone: left the table (the list drops it at the next update).
-	rateListed, gone bool
+	dueAt               int64 // the second it is listed under for expiry (expiry.go)
 
 	TCP [2]TCPHealth // per direction (client to server, server to client)
 
@@ -576,6 +577,7 @@ type Host struct {
 	// changed since the last update, or its rates are not zero yet);
 	// gone: left the table (the list drops it at the next update).
 	rateListed, gone bool
+	dueAt            int64 // the second it is listed under for expiry, 0: not listed (expiry.go)
 
 	contactsAsClient contactSet[netip.Addr]
 	contactsAsServer contactSet[netip.Addr]

@@ -122,6 +122,10 @@ type Table struct {
 	gone    goneLog[HostKey]
 	inSync  bool // syncLocked is applying flows to their hosts
 	flowLog      // flows in the order they changed, and those that left (changed.go)
+
+	// Flows and flowless hosts by the second they may go idle (expiry.go).
+	flowDue dueList[*Flow]
+	hostDue dueList[*Host]
 }
 
 // New creates an empty table.
@@ -311,6 +315,7 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 		f.L7.Master, f.L7.Guessed = l7.ICMPV6, false
 	}
 	t.flows[key] = f
+	t.flowDueLocked(f)
 	t.stats.FlowsCreated++
 	return f
 }
@@ -338,6 +343,7 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	t.hosts[id] = h
 	t.byIP.ReplaceOrInsert(hostItem{id, h})
 	t.hostChangedLocked(h)
+	t.hostDueLocked(h)
 	if h.Local {
 		t.numLocal++
 	}

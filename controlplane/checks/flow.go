@@ -29,6 +29,9 @@ type flowState struct {
 	alert *alert.Alert
 	cli   flowtable.HostKey
 	srv   flowtable.HostKey
+	// Their states, looked up once: a flow's hosts stay in the table while
+	// it lives, and so do their states (nil for an unknown peer).
+	cliHS, srvHS *hostState
 	// alert.Score divided between client and server, by score category.
 	cliScore, srvScore [NumScoreCats]int
 }
@@ -381,14 +384,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			id := flowID{f.HashID, f.FirstSeen}
 			fs = st.flows[id]
 			if fs == nil {
-				fs = &flowState{}
-				st.flows[id] = fs
-				if c := f.ClientHost(); c != nil {
-					fs.cli = c.Key
-				}
-				if s := f.ServerHost(); s != nil {
-					fs.srv = s.Key
-				}
+				fs = st.newFlow(id, f)
 			}
 			fs.gen = st.gen
 			for _, h := range hits {
@@ -495,8 +491,8 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 			fs.add(h.id)
 			all = append(all, h)
 			if h.id == alert.FlowBlacklisted {
-				st.host(fs.cli).flowBlacklisted(true)
-				st.host(fs.srv).flowBlacklisted(false)
+				fs.cliHS.flowBlacklisted(true)
+				fs.srvHS.flowBlacklisted(false)
 			}
 		}
 	}
@@ -523,8 +519,8 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	if a == nil {
 		// ntopng counts a flow's alert once for each peer (total_alerts,
 		// alerted_flows.*), however many checks it gathers later.
-		st.host(fs.cli).flowAlerted(true)
-		st.host(fs.srv).flowAlerted(false)
+		fs.cliHS.flowAlerted(true)
+		fs.srvHS.flowAlerted(false)
 		// A flow shows what it is from its first packets: its alert is dated
 		// from its start, except for what only time reveals.
 		at := f.FirstSeen
@@ -587,7 +583,7 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 		st.alerted[to.sev]++
 	}
 	alerted, bl := n(to.alerted)-n(from.alerted), n(to.bl)-n(from.bl)
-	if hs := st.host(fs.cli); hs != nil {
+	if hs := fs.cliHS; hs != nil {
 		for i := range hs.scoreCli {
 			hs.scoreCli[i] += to.cliScore[i] - from.cliScore[i]
 		}
@@ -595,7 +591,7 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 		hs.blacklistedCli += bl
 		st.touch(hs, fs.cli)
 	}
-	if hs := st.host(fs.srv); hs != nil {
+	if hs := fs.srvHS; hs != nil {
 		for i := range hs.scoreSrv {
 			hs.scoreSrv[i] += to.srvScore[i] - from.srvScore[i]
 		}
@@ -612,6 +608,20 @@ func (st *ifState) touch(hs *hostState, k flowtable.HostKey) {
 		hs.touched = st.gen
 		st.touched = append(st.touched, k)
 	}
+}
+
+// newFlow makes the state of a flow that raised its first alert.
+func (st *ifState) newFlow(id flowID, f *flowtable.Flow) *flowState {
+	fs := &flowState{}
+	if c := f.ClientHost(); c != nil {
+		fs.cli = c.Key
+	}
+	if s := f.ServerHost(); s != nil {
+		fs.srv = s.Key
+	}
+	fs.cliHS, fs.srvHS = st.host(fs.cli), st.host(fs.srv)
+	st.flows[id] = fs
+	return fs
 }
 
 // forgetFlow drops the state of a flow that left the table.

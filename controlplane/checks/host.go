@@ -142,9 +142,11 @@ type hostPasses struct {
 	visit            []hostVisit         // this pass's hosts (reused)
 }
 
+// pendingHost is a host kept from an earlier View: one that left is
+// Gone (its state may be another host's by then, if it came back).
 type pendingHost struct {
-	key flowtable.HostKey
-	hs  *hostState
+	h  *flowtable.Host
+	hs *hostState
 }
 
 type hostVisit struct {
@@ -191,7 +193,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		var due bool
 		out, due = e.hostChecks(st, snap, ifc, h, hs, mark, now, final, active, out)
 		if !due {
-			hp.pending = append(hp.pending, pendingHost{h.Key, hs})
+			hp.pending = append(hp.pending, pendingHost{h, hs})
 		}
 	}
 	if full {
@@ -218,11 +220,13 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 		}
 		list := hp.visit[:0]
-		add := func(h *flowtable.Host) {
+		add := func(h *flowtable.Host, hs *hostState) {
 			if h == nil {
 				return
 			}
-			hs := st.host(h.Key)
+			if hs == nil {
+				hs = st.host(h.Key)
+			}
 			if hs.gen == st.gen {
 				return // already listed
 			}
@@ -230,26 +234,28 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			list = append(list, hostVisit{h, hs})
 		}
 		v.ChangedHosts(since, func(h *flowtable.Host) bool {
-			add(h)
+			add(h, nil)
 			return true
 		})
 		for _, p := range pending {
 			// Not due yet (and not changed, nor with an alert engaged: those
-			// are listed anyway): nothing to do but wait. Its state may be
-			// one it since lost, if it left and came back: then it is
-			// listed as changed.
+			// are listed anyway): nothing to do but wait. A host that left
+			// is forgotten; if it came back, it is listed as changed.
+			if p.h.Gone() {
+				continue
+			}
 			if !final && now-p.hs.at < minWindow {
 				hp.pending = append(hp.pending, p)
 				continue
 			}
-			add(v.Host(p.key))
+			add(p.h, p.hs)
 		}
 		for k, a := range st.engaged {
 			if k.t.Family != alert.FamilyHost || a.Host == nil {
 				continue
 			}
 			if addr, err := netip.ParseAddr(a.Host.IP); err == nil {
-				add(v.Host(flowtable.HostKey{Addr: addr, VLAN: a.Host.VLAN}))
+				add(v.Host(flowtable.HostKey{Addr: addr, VLAN: a.Host.VLAN}), nil)
 			}
 		}
 		// A walk of every host raises alerts in address order: the few

@@ -276,6 +276,7 @@ type ifState struct {
 	hostPasses                        // what the host pass keeps between passes (host.go)
 	flowPasses                        // what the flow pass keeps between passes (flow.go)
 	alerted    map[alert.Severity]int // live alerted flows by their alert's severity (ifState.reweigh)
+	locals     localHosts             // the local hosts' states, for the behaviour pass (behaviour.go)
 }
 
 type engagedKey struct {

@@ -589,7 +589,7 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 		}
 		hs.alertedCli += alerted
 		hs.blacklistedCli += bl
-		st.touch(hs, fs.cli)
+		st.touch(hs)
 	}
 	if hs := fs.srvHS; hs != nil {
 		for i := range hs.scoreSrv {
@@ -597,16 +597,16 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 		}
 		hs.alertedSrv += alerted
 		hs.blacklistedSrv += bl
-		st.touch(hs, fs.srv)
+		st.touch(hs)
 	}
 }
 
 // touch lists a host whose score moved for the host pass, once a pass (a
 // scan's final pass moves 100,000s of flows' weights).
-func (st *ifState) touch(hs *hostState, k flowtable.HostKey) {
+func (st *ifState) touch(hs *hostState) {
 	if hs.touched != st.gen {
 		hs.touched = st.gen
-		st.touched = append(st.touched, k)
+		st.touched = append(st.touched, hs)
 	}
 }
 

@@ -20,6 +20,7 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 	active := map[engagedKey]bool{}
 	v.AscendHosts(func(h *flowtable.Host) bool {
 		hs := st.host(h.Key)
+		st.listLocal(h, hs)
 		if hs.at == 0 {
 			// Rates start at the host's first packet: a flood that began
 			// with the host counts from its start.
@@ -127,7 +128,7 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 	}
 	for k, hs := range st.hosts {
 		if hs.gen != st.gen {
-			delete(st.hosts, k)
+			st.dropHost(k)
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 // hostState is what the engine remembers of a host: its counters at the
 // last evaluation, to turn them into rates over the interface's clock.
 type hostState struct {
+	key       flowtable.HostKey
 	gen       uint32
 	touched   uint32 // the pass that last listed it in hostPasses.touched
 	at        int64  // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
@@ -28,6 +29,9 @@ type hostState struct {
 	totalAlerts                          uint64 // flow alerts it took part in and host alerts it raised
 
 	beh *hostBehaviour // local hosts only: their behaviour series
+	// local: listed in ifState.locals; dropped: no longer in
+	// ifState.hosts (its host left), for the lists that still hold it.
+	local, dropped bool
 
 	mark *passMark // the pass it was last evaluated at (see passMark); nil before
 }
@@ -40,10 +44,18 @@ func (st *ifState) host(k flowtable.HostKey) *hostState {
 	}
 	hs := st.hosts[k]
 	if hs == nil {
-		hs = &hostState{}
+		hs = &hostState{key: k}
 		st.hosts[k] = hs
 	}
 	return hs
+}
+
+// dropHost forgets the state of a host that left the table.
+func (st *ifState) dropHost(k flowtable.HostKey) {
+	if hs := st.hosts[k]; hs != nil {
+		hs.dropped = true
+		delete(st.hosts, k)
+	}
 }
 
 // flowAlerted counts a flow that got its first alert.
@@ -135,11 +147,15 @@ type hostPasses struct {
 	hostGen, hostVer uint64           // table generation and settings version of the last host pass
 	hostTable        *flowtable.Table // the table it looked at
 	hostPassed       bool
-	heads            []*passMark         // the marks clean hosts' evaluation times may move on from
-	pending          []pendingHost       // changed, not evaluated yet: looked at again once due
-	touched          []flowtable.HostKey // hosts whose score moved since the last pass (ifState.reweigh)
-	over             []flowtable.HostKey // hosts over the score threshold at the last pass
-	visit            []hostVisit         // this pass's hosts (reused)
+	heads            []*passMark   // the marks clean hosts' evaluation times may move on from
+	pending          []pendingHost // changed, not evaluated yet: looked at again once due
+	// Hosts whose score moved since the last pass (ifState.reweigh), and
+	// those over the score threshold at the last pass: held by state, as
+	// one host may be listed by thousands of flows; a state dropped since
+	// (its host left) is no longer the one st.hosts holds.
+	touched []*hostState
+	over    []*hostState
+	visit   []hostVisit // this pass's hosts (reused)
 }
 
 // pendingHost is a host kept from an earlier View: one that left is
@@ -190,6 +206,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	pending := hp.pending
 	hp.pending = nil
 	visit := func(h *flowtable.Host, hs *hostState) {
+		st.listLocal(h, hs)
 		var due bool
 		out, due = e.hostChecks(st, snap, ifc, h, hs, mark, now, final, active, out)
 		if !due {
@@ -203,19 +220,19 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		})
 		for k, hs := range st.hosts {
 			if hs.gen != st.gen {
-				delete(st.hosts, k)
+				st.dropHost(k)
 			}
 		}
 	} else {
 		// The hosts that left: their state goes, unless they are back.
 		if !v.GoneHosts(since, func(k flowtable.HostKey) {
 			if v.Host(k) == nil {
-				delete(st.hosts, k)
+				st.dropHost(k)
 			}
 		}) {
 			for k := range st.hosts {
 				if v.Host(k) == nil {
-					delete(st.hosts, k)
+					st.dropHost(k)
 				}
 			}
 		}
@@ -321,31 +338,32 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		cand := append(buf, hp.over...)
 		if full {
 			cand = cand[:0]
-			for k := range st.hosts {
-				cand = append(cand, k)
+			for _, hs := range st.hosts {
+				cand = append(cand, hs)
 			}
 		}
 		// The few over the threshold, in address order as a walk of every
 		// host raises them.
 		over := hp.over[:0]
-		for _, k := range cand {
-			if hs := st.hosts[k]; hs != nil && float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th {
-				over = append(over, k)
+		for _, hs := range cand {
+			if float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th && st.hosts[hs.key] == hs {
+				over = append(over, hs)
 			}
 		}
-		slices.SortFunc(over, func(a, b flowtable.HostKey) int {
+		slices.SortFunc(over, func(a, b *hostState) int {
 			switch {
-			case a.Less(b):
+			case a.key.Less(b.key):
 				return -1
-			case b.Less(a):
+			case b.key.Less(a.key):
 				return 1
 			}
 			return 0
 		})
 		over = slices.Compact(over)
+		clear(over[len(over):cap(over)])
 		hp.over, buf = over, cand
-		for _, k := range over {
-			hs, h := st.hosts[k], v.Host(k)
+		for _, hs := range over {
+			h := v.Host(hs.key)
 			if h == nil {
 				continue
 			}
@@ -365,6 +383,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 		}
 	}
+	clear(buf)
 	hp.touched = buf[:0]
 	// Host alerts whose condition ended (or whose host left) are released.
 	for k, a := range st.engaged {

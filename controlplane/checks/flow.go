@@ -478,8 +478,9 @@ func (fp *flowPasses) wait(f *flowtable.Flow) {
 func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, cat *l7.Catalog, hits []hit, now int64) emitItem {
 	// Keep what earlier passes raised: alerts are not withdrawn while the
 	// flow lives.
-	was := fs.weight() // its hosts take the new alert's weight below
-	var all []hit
+	was := fs.weight()   // its hosts take the new alert's weight below
+	var buf [maxHits]hit // on the stack: most alerts gather a few checks
+	all := buf[:0]
 	if fs.alert != nil {
 		all = append(all, hit{fs.alert.TypeID, fs.alert.Info})
 		for i, o := range fs.alert.Flow.Others {

@@ -372,7 +372,11 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	cat := ifc.Table.Config().L7
 	ev := flowEval{snap: snap, cat: cat, now: now, final: final}
 	fp := &st.flowPasses
-	full := !fp.flowPassed || snap.ver != fp.flowVer || fp.flowTable != ifc.Table
+	// The first pass lists the table's flows from its log of changes (every
+	// flow is in it, in the order they were made: cheaper to walk than the
+	// table), with nothing to forget yet.
+	first := !fp.flowPassed
+	full := !first && (snap.ver != fp.flowVer || fp.flowTable != ifc.Table)
 	since := fp.flowGen
 	fp.flowGen, fp.flowVer, fp.flowTable, fp.flowPassed = v.Generation(), snap.ver, ifc.Table, true
 	due := func(first int64) bool { return final || now-first >= int64(unanswered) }
@@ -416,7 +420,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		e.forgetGone(st)
 		return out
 	}
-	if !v.GoneFlows(since, func(g flowtable.GoneFlow) { st.forgetFlow(flowID{g.HashID, g.FirstSeen}) }) {
+	if !first && !v.GoneFlows(since, func(g flowtable.GoneFlow) { st.forgetFlow(flowID{g.HashID, g.FirstSeen}) }) {
 		// The log no longer goes back to the last pass: the flows still in
 		// the table say which states to keep.
 		v.EachFlow(func(f *flowtable.Flow) {

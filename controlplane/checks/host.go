@@ -198,7 +198,11 @@ func (m *passMark) resolve() *passMark {
 // hostPass evaluates the host checks and keeps host scores.
 func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	hp := &st.hostPasses
-	full := !hp.hostPassed || snap.ver != hp.hostVer || hp.hostTable != ifc.Table
+	// The first pass lists the table's hosts from its log of changes (every
+	// host is in it, and those that raise are put in address order below),
+	// with nothing to forget yet.
+	first := !hp.hostPassed
+	full := !first && (snap.ver != hp.hostVer || hp.hostTable != ifc.Table)
 	since := hp.hostGen
 	hp.hostGen, hp.hostVer, hp.hostTable, hp.hostPassed = v.Generation(), snap.ver, ifc.Table, true
 	mark := &passMark{at: now}
@@ -225,7 +229,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		}
 	} else {
 		// The hosts that left: their state goes, unless they are back.
-		if !v.GoneHosts(since, func(k flowtable.HostKey) {
+		if !first && !v.GoneHosts(since, func(k flowtable.HostKey) {
 			if v.Host(k) == nil {
 				st.dropHost(k)
 			}

@@ -34,6 +34,10 @@ type flowState struct {
 	cliHS, srvHS *hostState
 	// alert.Score divided between client and server, by score category.
 	cliScore, srvScore [NumScoreCats]int
+	// Where its alert is kept: a flow's state is made for its first alert,
+	// so the three are one allocation.
+	al alert.Alert
+	fa alert.FlowAlert
 }
 
 func (s *flowState) has(id int) bool { return s.types[id>>6]&(1<<(id&63)) != 0 }
@@ -532,9 +536,9 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 		if l := all[lead].id; l == alert.FlowElephant || l == alert.FlowLongLived {
 			at = f.LastSeen
 		}
-		a = &alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: at / 1e9, Count: 1, Flow: &alert.FlowAlert{}}
-		fillFlow(a.Flow, f)
-		a.EntityVal = flowEntityVal(a.Flow)
+		a = &fs.al
+		*a = alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: at / 1e9, Count: 1, Flow: &fs.fa}
+		a.EntityVal = fillFlow(a.Flow, f)
 	} else if sev > a.Severity {
 		notify = true
 	}
@@ -670,17 +674,27 @@ func kindOf(id int) *flowKind {
 
 // flowEntityVal names a flow alert's entity, "cli:port-srv:port", built
 // once when the alert is raised (its parts never change) and without fmt:
-// a scan raises one per flow.
-func flowEntityVal(fa *alert.FlowAlert) string {
-	var buf [96]byte
-	b := append(buf[:0], fa.CliIP...)
+// a scan raises one per flow. The peers' addresses are substrings of it
+// (cli, srv), so raising an alert makes one string for the three.
+func flowEntityVal(f *flowtable.Flow) (entity, cli, srv string) {
+	if !f.Client.IsValid() || !f.Server.IsValid() {
+		// Not a flow of the table's (its addresses print as words).
+		cli, srv = f.Client.String(), f.Server.String()
+		return cli + ":" + strconv.Itoa(int(f.ClientPort)) + "-" + srv + ":" + strconv.Itoa(int(f.ServerPort)), cli, srv
+	}
+	var buf [112]byte
+	b := f.Client.AppendTo(buf[:0])
+	nc := len(b)
 	b = append(b, ':')
-	b = strconv.AppendUint(b, uint64(fa.CliPort), 10)
+	b = strconv.AppendUint(b, uint64(f.ClientPort), 10)
 	b = append(b, '-')
-	b = append(b, fa.SrvIP...)
+	s0 := len(b)
+	b = f.Server.AppendTo(b)
+	s1 := len(b)
 	b = append(b, ':')
-	b = strconv.AppendUint(b, uint64(fa.SrvPort), 10)
-	return string(b)
+	b = strconv.AppendUint(b, uint64(f.ServerPort), 10)
+	entity = string(b)
+	return entity, entity[:nc], entity[s0:s1]
 }
 
 // better orders a flow's alerts for the lead, the one place ntopng's
@@ -711,9 +725,11 @@ func better(a, b int) bool {
 // "Then" is ntopng's moment when the probe knows it (Flow.AlertAt: a DNS
 // flow's answer), so a name ntopng had not shown yet is left out even when
 // the probe's pass comes later (Host.NameAt).
-func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
+//
+// It returns the alert's entity (flowEntityVal).
+func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) (entity string) {
 	at := f.AlertAt()
-	fa.CliIP, fa.SrvIP = f.Client.String(), f.Server.String()
+	entity, fa.CliIP, fa.SrvIP = flowEntityVal(f)
 	fa.CliPort, fa.SrvPort, fa.Proto, fa.VLAN = f.ClientPort, f.ServerPort, f.Proto, f.VLAN
 	fa.FirstSeen = f.FirstSeen / 1e9
 	fa.FlowKey, fa.HashID = f.Key(), f.HashID
@@ -723,6 +739,7 @@ func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
 	if s := f.ServerHost(); s != nil {
 		fa.SrvLocal, fa.SrvName = s.Local, alert.PeerName(s.NameAt(at))
 	}
+	return entity
 }
 
 // refreshFlow copies what a flow's alert shows of its current state.

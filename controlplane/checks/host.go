@@ -149,6 +149,7 @@ type hostPasses struct {
 	hostPassed       bool
 	heads            []*passMark   // the marks clean hosts' evaluation times may move on from
 	pending          []pendingHost // changed, not evaluated yet: looked at again once due
+	pendingSpare     []pendingHost // the other buffer: a pass reads one and fills the other
 	// Hosts whose score moved since the last pass (ifState.reweigh), and
 	// those over the score threshold at the last pass: held by state, as
 	// one host may be listed by thousands of flows; a state dropped since
@@ -208,7 +209,11 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	mark := &passMark{at: now}
 	active := map[engagedKey]bool{}
 	pending := hp.pending
-	hp.pending = nil
+	hp.pending = hp.pendingSpare[:0]
+	defer func() {
+		clear(pending)
+		hp.pendingSpare = pending[:0]
+	}()
 	visit := func(h *flowtable.Host, hs *hostState) {
 		st.listLocal(h, hs)
 		var due bool

@@ -42,19 +42,19 @@ func (st *ifState) host(k flowtable.HostKey) *hostState {
 	if !k.Addr.IsValid() {
 		return nil
 	}
-	hs := st.hosts[k]
+	hs := st.hosts.get(k)
 	if hs == nil {
 		hs = &hostState{key: k}
-		st.hosts[k] = hs
+		st.hosts.put(k, hs)
 	}
 	return hs
 }
 
 // dropHost forgets the state of a host that left the table.
 func (st *ifState) dropHost(k flowtable.HostKey) {
-	if hs := st.hosts[k]; hs != nil {
+	if hs := st.hosts.get(k); hs != nil {
 		hs.dropped = true
-		delete(st.hosts, k)
+		st.hosts.del(k)
 	}
 }
 
@@ -153,7 +153,7 @@ type hostPasses struct {
 	// Hosts whose score moved since the last pass (ifState.reweigh), and
 	// those over the score threshold at the last pass: held by state, as
 	// one host may be listed by thousands of flows; a state dropped since
-	// (its host left) is no longer the one st.hosts holds.
+	// (its host left) says so (hostState.dropped).
 	touched []*hostState
 	over    []*hostState
 	visit   []hostVisit // this pass's hosts (reused)
@@ -227,9 +227,9 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			visit(h, st.host(h.Key))
 			return true
 		})
-		for k, hs := range st.hosts {
+		for hs := range st.hosts.all() {
 			if hs.gen != st.gen {
-				st.dropHost(k)
+				st.dropHost(hs.key)
 			}
 		}
 	} else {
@@ -239,9 +239,9 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 				st.dropHost(k)
 			}
 		}) {
-			for k := range st.hosts {
-				if v.Host(k) == nil {
-					st.dropHost(k)
+			for hs := range st.hosts.all() {
+				if v.Host(hs.key) == nil {
+					st.dropHost(hs.key)
 				}
 			}
 		}
@@ -347,7 +347,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		cand := append(buf, hp.over...)
 		if full {
 			cand = cand[:0]
-			for _, hs := range st.hosts {
+			for hs := range st.hosts.all() {
 				cand = append(cand, hs)
 			}
 		}
@@ -355,7 +355,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		// host raises them.
 		over := hp.over[:0]
 		for _, hs := range cand {
-			if float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th && st.hosts[hs.key] == hs {
+			if float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th && !hs.dropped {
 				over = append(over, hs)
 			}
 		}

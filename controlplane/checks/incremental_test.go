@@ -163,7 +163,7 @@ func TestHostPassJudgesWhatChanged(t *testing.T) {
 			}
 			e.Run(ifc, t0+4*sec, false)
 			ist := e.state(0)
-			hs := ist.hosts[k]
+			hs := ist.hosts.get(k)
 			if hs == nil {
 				t.Fatal("no state for the host")
 			}

@@ -42,7 +42,7 @@ func TestLocalHostsSorted(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st := &ifState{hosts: map[flowtable.HostKey]*hostState{}}
+			st := &ifState{}
 			for i, s := range c.steps {
 				for _, a := range s.add {
 					k := flowtable.HostKey{Addr: netip.MustParseAddr(a)}

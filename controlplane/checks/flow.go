@@ -259,7 +259,7 @@ func checkUnexpectedServer(e *flowEval) {
 func checkRisks(e *flowEval) {
 	flowRisks(e.f, func(risk int, info string) {
 		if id, ok := riskTypes[risk]; ok {
-			e.add(alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id}).Check, id, info)
+			e.add(kindOf(id).meta.Check, id, info) // resolved once per id (flowKinds)
 		}
 	})
 }

@@ -159,8 +159,9 @@ type hostPasses struct {
 	visit   []hostVisit // this pass's hosts (reused)
 }
 
-// pendingHost is a host kept from an earlier View: one that left is
-// Gone (its state may be another host's by then, if it came back).
+// pendingHost is a host kept from an earlier View, with its state. The
+// host may have left since: its state is dropped then, or, if it came
+// back (as another Host), listed as changed with it.
 type pendingHost struct {
 	h  *flowtable.Host
 	hs *hostState
@@ -266,8 +267,11 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		for _, p := range pending {
 			// Not due yet (and not changed, nor with an alert engaged: those
 			// are listed anyway): nothing to do but wait. A host that left
-			// is forgotten; if it came back, it is listed as changed.
-			if p.h.Gone() {
+			// is forgotten (its state was dropped above); one listed as
+			// changed, as a host back in the table is, is looked at with
+			// this View's host, and waits again from there if not due. Its
+			// state says both without touching the host kept.
+			if p.hs.dropped || p.hs.gen == st.gen {
 				continue
 			}
 			if !final && now-p.hs.at < minWindow {

@@ -214,7 +214,3 @@ func (v View) GoneFlows(since uint64, fn func(g GoneFlow)) bool {
 // Gone tells a flow that left the table (expired), for readers that kept
 // it from an earlier View.
 func (f *Flow) Gone() bool { return f.gone }
-
-// Gone tells a host that left the table, for readers that kept it from
-// an earlier View (one that comes back is another Host).
-func (h *Host) Gone() bool { return h.gone }

@@ -41,7 +41,11 @@ func (ar *Archive) PutAll(as []*Alert) error {
 	// Every record goes into one buffer, sliced once it stops growing: a
 	// pass that raised thousands pays one allocation, not one per alert.
 	ends := make([]int, 0, len(as))
-	buf := make([]byte, 0, len(as)*recordSizeHint)
+	size := 0
+	for _, a := range as {
+		size += recordSize(a)
+	}
+	buf := make([]byte, 0, size)
 	for _, a := range as {
 		if a.RowID == 0 {
 			id, err := ar.st.NextAlertID()

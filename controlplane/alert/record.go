@@ -37,9 +37,27 @@ import (
 //	 value, threshold float64 bits (8 bytes big endian)]
 const recordV1 = 0xB1
 
-// recordSizeHint is about what a flow alert's record takes (a scan's is
-// ~110 bytes): PutAll sizes its buffer with it.
-const recordSizeHint = 160
+// recordSize is about what a's record takes, for PutAll to size its
+// buffer once: a pass that raises thousands of alerts with long names (DNS
+// queries) would otherwise grow it again and again, copying it each time.
+// Its strings' lengths are exact; numbers are counted at a few bytes each.
+func recordSize(a *Alert) int {
+	n := 32 + len(a.EntityVal) + len(a.Info) + len(a.Detail)
+	if f := a.Flow; f != nil {
+		n += 64 + len(f.CliIP) + len(f.SrvIP) + len(f.L7Name) + len(f.CliName) + len(f.SrvName) +
+			len(f.CliNetwork) + len(f.SrvNetwork) + len(f.ServerName) + 4*len(f.Others)
+		for _, s := range f.OtherInfos {
+			n += 2 + len(s)
+		}
+		for _, kv := range f.Related {
+			n += 4 + len(kv.K) + len(kv.V)
+		}
+	}
+	if h := a.Host; h != nil {
+		n += 24 + len(h.IP) + len(h.Name)
+	}
+	return n
+}
 
 const (
 	recEngaged = 1 << iota

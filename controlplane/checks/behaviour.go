@@ -2,6 +2,7 @@ package checks
 
 import (
 	"math"
+	"slices"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/des"
@@ -134,21 +135,21 @@ func (b *hostBehaviour) public() HostBehaviour {
 // period after its first packet, so it covers a full minute of activity.
 // Remote hosts keep no state, as in ntopng.
 // Its anomaly alerts follow each new value.
+//
+// It looks only at the local hosts (ifState.locals), in address order as a
+// walk of every host meets them: a pass costs nothing per remote host.
 func (e *Engine) behaviourPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, out []emitItem) []emitItem {
 	var engaged map[string]*[2]int // host alert scores per host, as Host adds them
-	v.AscendHosts(func(h *flowtable.Host) bool {
-		if !h.Local {
-			return true
-		}
-		hs := st.hosts[h.Key]
-		if hs == nil {
-			return true
+	for _, hs := range st.locals.sorted() {
+		h := v.Host(hs.key)
+		if h == nil || !h.Local {
+			continue
 		}
 		if hs.beh == nil {
 			hs.beh = newHostBehaviour(h.FirstSeen)
 		}
 		if now < hs.beh.next {
-			return true
+			continue
 		}
 		if engaged == nil {
 			engaged = engagedHostScores(st)
@@ -160,9 +161,70 @@ func (e *Engine) behaviourPass(st *ifState, snap *snapshot, ifc Iface, v flowtab
 		hs.beh.feed(uint64(cli), uint64(srv), uint64(h.ActiveAsClient), uint64(h.ActiveAsServer), uint64(h.ContactsAsClient()))
 		hs.beh.next = now + behaviourPeriod
 		out = e.anomalyAlerts(st, snap, ifc, h, hs, now, out)
-		return true
-	})
+	}
 	return out
+}
+
+// localHosts lists the states of the local hosts the host pass met, each
+// once: the first sorted ones in address order, the others since added.
+type localHosts struct {
+	list    []*hostState
+	nsorted int
+	scratch []*hostState // the merge's other buffer
+}
+
+// listLocal lists hs if its host is local and it is not listed yet.
+func (st *ifState) listLocal(h *flowtable.Host, hs *hostState) {
+	if h.Local && !hs.local {
+		hs.local = true
+		st.locals.list = append(st.locals.list, hs)
+	}
+}
+
+// sorted drops the states of hosts that left and returns the others in
+// address order; those added since the last call are sorted and merged in
+// (a local host appears once: no sort of the whole list every pass).
+func (l *localHosts) sorted() []*hostState {
+	keep := l.list[:0]
+	n := 0 // of the sorted ones, those kept
+	for i, hs := range l.list {
+		if hs.dropped {
+			continue
+		}
+		if i < l.nsorted {
+			n++
+		}
+		keep = append(keep, hs)
+	}
+	clear(l.list[len(keep):])
+	l.list = keep
+	if n == len(keep) {
+		l.nsorted = n
+		return keep
+	}
+	byKey := func(a, b *hostState) int {
+		switch {
+		case a.key.Less(b.key):
+			return -1
+		case b.key.Less(a.key):
+			return 1
+		}
+		return 0
+	}
+	old, added := keep[:n], keep[n:]
+	slices.SortFunc(added, byKey)
+	merged := l.scratch[:0]
+	for len(old) > 0 && len(added) > 0 {
+		if byKey(added[0], old[0]) < 0 {
+			merged, added = append(merged, added[0]), added[1:]
+		} else {
+			merged, old = append(merged, old[0]), old[1:]
+		}
+	}
+	merged = append(append(merged, old...), added...)
+	clear(keep)
+	l.scratch, l.list, l.nsorted = keep[:0], merged, len(merged)
+	return merged
 }
 
 // engagedHostScores sums the engaged host alerts' scores per host, as

@@ -265,7 +265,7 @@ type Iface struct {
 type ifState struct {
 	mu         sync.Mutex // one pass at a time per interface
 	flows      map[flowID]*flowState
-	hosts      map[flowtable.HostKey]*hostState
+	hosts      hostIndex
 	engaged    map[engagedKey]*alert.Alert
 	gen        uint32
 	iface      ifaceState
@@ -276,6 +276,7 @@ type ifState struct {
 	hostPasses                        // what the host pass keeps between passes (host.go)
 	flowPasses                        // what the flow pass keeps between passes (flow.go)
 	alerted    map[alert.Severity]int // live alerted flows by their alert's severity (ifState.reweigh)
+	locals     localHosts             // the local hosts' states, for the behaviour pass (behaviour.go)
 }
 
 type engagedKey struct {
@@ -289,7 +290,7 @@ func (e *Engine) state(id int) *ifState {
 	defer e.mu.Unlock()
 	s := e.ifs[id]
 	if s == nil {
-		s = &ifState{flows: map[flowID]*flowState{}, alerted: map[alert.Severity]int{}, hosts: map[flowtable.HostKey]*hostState{}, engaged: map[engagedKey]*alert.Alert{}}
+		s = &ifState{flows: map[flowID]*flowState{}, alerted: map[alert.Severity]int{}, engaged: map[engagedKey]*alert.Alert{}}
 		e.ifs[id] = s
 	}
 	return s
@@ -417,7 +418,7 @@ func (e *Engine) Host(ifid int, k flowtable.HostKey) HostAlerts {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	var out HostAlerts
-	if h := st.hosts[k]; h != nil {
+	if h := st.hosts.get(k); h != nil {
 		out = HostAlerts{
 			ScoreAsClient: h.scoreCli, ScoreAsServer: h.scoreSrv,
 			AlertedAsClient: h.alertedCli, AlertedAsServer: h.alertedSrv,

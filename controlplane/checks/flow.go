@@ -29,8 +29,15 @@ type flowState struct {
 	alert *alert.Alert
 	cli   flowtable.HostKey
 	srv   flowtable.HostKey
+	// Their states, looked up once: a flow's hosts stay in the table while
+	// it lives, and so do their states (nil for an unknown peer).
+	cliHS, srvHS *hostState
 	// alert.Score divided between client and server, by score category.
 	cliScore, srvScore [NumScoreCats]int
+	// Where its alert is kept: a flow's state is made for its first alert,
+	// so the three are one allocation.
+	al alert.Alert
+	fa alert.FlowAlert
 }
 
 func (s *flowState) has(id int) bool { return s.types[id>>6]&(1<<(id&63)) != 0 }
@@ -252,7 +259,7 @@ func checkUnexpectedServer(e *flowEval) {
 func checkRisks(e *flowEval) {
 	flowRisks(e.f, func(risk int, info string) {
 		if id, ok := riskTypes[risk]; ok {
-			e.add(alert.MetaOf(alert.TypeID{Family: alert.FamilyFlow, ID: id}).Check, id, info)
+			e.add(kindOf(id).meta.Check, id, info) // resolved once per id (flowKinds)
 		}
 	})
 }
@@ -369,7 +376,11 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 	cat := ifc.Table.Config().L7
 	ev := flowEval{snap: snap, cat: cat, now: now, final: final}
 	fp := &st.flowPasses
-	full := !fp.flowPassed || snap.ver != fp.flowVer || fp.flowTable != ifc.Table
+	// The first pass lists the table's flows from its log of changes (every
+	// flow is in it, in the order they were made: cheaper to walk than the
+	// table), with nothing to forget yet.
+	first := !fp.flowPassed
+	full := !first && (snap.ver != fp.flowVer || fp.flowTable != ifc.Table)
 	since := fp.flowGen
 	fp.flowGen, fp.flowVer, fp.flowTable, fp.flowPassed = v.Generation(), snap.ver, ifc.Table, true
 	due := func(first int64) bool { return final || now-first >= int64(unanswered) }
@@ -381,14 +392,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			id := flowID{f.HashID, f.FirstSeen}
 			fs = st.flows[id]
 			if fs == nil {
-				fs = &flowState{}
-				st.flows[id] = fs
-				if c := f.ClientHost(); c != nil {
-					fs.cli = c.Key
-				}
-				if s := f.ServerHost(); s != nil {
-					fs.srv = s.Key
-				}
+				fs = st.newFlow(id, f)
 			}
 			fs.gen = st.gen
 			for _, h := range hits {
@@ -420,7 +424,7 @@ func (e *Engine) flowPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		e.forgetGone(st)
 		return out
 	}
-	if !v.GoneFlows(since, func(g flowtable.GoneFlow) { st.forgetFlow(flowID{g.HashID, g.FirstSeen}) }) {
+	if !first && !v.GoneFlows(since, func(g flowtable.GoneFlow) { st.forgetFlow(flowID{g.HashID, g.FirstSeen}) }) {
 		// The log no longer goes back to the last pass: the flows still in
 		// the table say which states to keep.
 		v.EachFlow(func(f *flowtable.Flow) {
@@ -482,8 +486,9 @@ func (fp *flowPasses) wait(f *flowtable.Flow) {
 func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Flow, cat *l7.Catalog, hits []hit, now int64) emitItem {
 	// Keep what earlier passes raised: alerts are not withdrawn while the
 	// flow lives.
-	was := fs.weight() // its hosts take the new alert's weight below
-	var all []hit
+	was := fs.weight()   // its hosts take the new alert's weight below
+	var buf [maxHits]hit // on the stack: most alerts gather a few checks
+	all := buf[:0]
 	if fs.alert != nil {
 		all = append(all, hit{fs.alert.TypeID, fs.alert.Info})
 		for i, o := range fs.alert.Flow.Others {
@@ -495,8 +500,8 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 			fs.add(h.id)
 			all = append(all, h)
 			if h.id == alert.FlowBlacklisted {
-				st.host(fs.cli).flowBlacklisted(true)
-				st.host(fs.srv).flowBlacklisted(false)
+				fs.cliHS.flowBlacklisted(true)
+				fs.srvHS.flowBlacklisted(false)
 			}
 		}
 	}
@@ -523,17 +528,17 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	if a == nil {
 		// ntopng counts a flow's alert once for each peer (total_alerts,
 		// alerted_flows.*), however many checks it gathers later.
-		st.host(fs.cli).flowAlerted(true)
-		st.host(fs.srv).flowAlerted(false)
+		fs.cliHS.flowAlerted(true)
+		fs.srvHS.flowAlerted(false)
 		// A flow shows what it is from its first packets: its alert is dated
 		// from its start, except for what only time reveals.
 		at := f.FirstSeen
 		if l := all[lead].id; l == alert.FlowElephant || l == alert.FlowLongLived {
 			at = f.LastSeen
 		}
-		a = &alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: at / 1e9, Count: 1, Flow: &alert.FlowAlert{}}
-		fillFlow(a.Flow, f)
-		a.EntityVal = flowEntityVal(a.Flow)
+		a = &fs.al
+		*a = alert.Alert{IfID: ifid, Entity: alert.EntityFlow, Family: alert.FamilyFlow, Tstamp: at / 1e9, Count: 1, Flow: &fs.fa}
+		a.EntityVal = fillFlow(a.Flow, f)
 	} else if sev > a.Severity {
 		notify = true
 	}
@@ -587,31 +592,45 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 		st.alerted[to.sev]++
 	}
 	alerted, bl := n(to.alerted)-n(from.alerted), n(to.bl)-n(from.bl)
-	if hs := st.host(fs.cli); hs != nil {
+	if hs := fs.cliHS; hs != nil {
 		for i := range hs.scoreCli {
 			hs.scoreCli[i] += to.cliScore[i] - from.cliScore[i]
 		}
 		hs.alertedCli += alerted
 		hs.blacklistedCli += bl
-		st.touch(hs, fs.cli)
+		st.touch(hs)
 	}
-	if hs := st.host(fs.srv); hs != nil {
+	if hs := fs.srvHS; hs != nil {
 		for i := range hs.scoreSrv {
 			hs.scoreSrv[i] += to.srvScore[i] - from.srvScore[i]
 		}
 		hs.alertedSrv += alerted
 		hs.blacklistedSrv += bl
-		st.touch(hs, fs.srv)
+		st.touch(hs)
 	}
 }
 
 // touch lists a host whose score moved for the host pass, once a pass (a
 // scan's final pass moves 100,000s of flows' weights).
-func (st *ifState) touch(hs *hostState, k flowtable.HostKey) {
+func (st *ifState) touch(hs *hostState) {
 	if hs.touched != st.gen {
 		hs.touched = st.gen
-		st.touched = append(st.touched, k)
+		st.touched = append(st.touched, hs)
 	}
+}
+
+// newFlow makes the state of a flow that raised its first alert.
+func (st *ifState) newFlow(id flowID, f *flowtable.Flow) *flowState {
+	fs := &flowState{}
+	if c := f.ClientHost(); c != nil {
+		fs.cli = c.Key
+	}
+	if s := f.ServerHost(); s != nil {
+		fs.srv = s.Key
+	}
+	fs.cliHS, fs.srvHS = st.host(fs.cli), st.host(fs.srv)
+	st.flows[id] = fs
+	return fs
 }
 
 // forgetFlow drops the state of a flow that left the table.
@@ -655,17 +674,27 @@ func kindOf(id int) *flowKind {
 
 // flowEntityVal names a flow alert's entity, "cli:port-srv:port", built
 // once when the alert is raised (its parts never change) and without fmt:
-// a scan raises one per flow.
-func flowEntityVal(fa *alert.FlowAlert) string {
-	var buf [96]byte
-	b := append(buf[:0], fa.CliIP...)
+// a scan raises one per flow. The peers' addresses are substrings of it
+// (cli, srv), so raising an alert makes one string for the three.
+func flowEntityVal(f *flowtable.Flow) (entity, cli, srv string) {
+	if !f.Client.IsValid() || !f.Server.IsValid() {
+		// Not a flow of the table's (its addresses print as words).
+		cli, srv = f.Client.String(), f.Server.String()
+		return cli + ":" + strconv.Itoa(int(f.ClientPort)) + "-" + srv + ":" + strconv.Itoa(int(f.ServerPort)), cli, srv
+	}
+	var buf [112]byte
+	b := f.Client.AppendTo(buf[:0])
+	nc := len(b)
 	b = append(b, ':')
-	b = strconv.AppendUint(b, uint64(fa.CliPort), 10)
+	b = strconv.AppendUint(b, uint64(f.ClientPort), 10)
 	b = append(b, '-')
-	b = append(b, fa.SrvIP...)
+	s0 := len(b)
+	b = f.Server.AppendTo(b)
+	s1 := len(b)
 	b = append(b, ':')
-	b = strconv.AppendUint(b, uint64(fa.SrvPort), 10)
-	return string(b)
+	b = strconv.AppendUint(b, uint64(f.ServerPort), 10)
+	entity = string(b)
+	return entity, entity[:nc], entity[s0:s1]
 }
 
 // better orders a flow's alerts for the lead, the one place ntopng's
@@ -696,9 +725,11 @@ func better(a, b int) bool {
 // "Then" is ntopng's moment when the probe knows it (Flow.AlertAt: a DNS
 // flow's answer), so a name ntopng had not shown yet is left out even when
 // the probe's pass comes later (Host.NameAt).
-func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
+//
+// It returns the alert's entity (flowEntityVal).
+func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) (entity string) {
 	at := f.AlertAt()
-	fa.CliIP, fa.SrvIP = f.Client.String(), f.Server.String()
+	entity, fa.CliIP, fa.SrvIP = flowEntityVal(f)
 	fa.CliPort, fa.SrvPort, fa.Proto, fa.VLAN = f.ClientPort, f.ServerPort, f.Proto, f.VLAN
 	fa.FirstSeen = f.FirstSeen / 1e9
 	fa.FlowKey, fa.HashID = f.Key(), f.HashID
@@ -708,6 +739,7 @@ func fillFlow(fa *alert.FlowAlert, f *flowtable.Flow) {
 	if s := f.ServerHost(); s != nil {
 		fa.SrvLocal, fa.SrvName = s.Local, alert.PeerName(s.NameAt(at))
 	}
+	return entity
 }
 
 // refreshFlow copies what a flow's alert shows of its current state.

@@ -47,14 +47,7 @@ func (e *Engine) fullFlowPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 		id := flowID{f.HashID, f.FirstSeen}
 		fs := st.flows[id]
 		if fs == nil {
-			fs = &flowState{}
-			st.flows[id] = fs
-			if c := f.ClientHost(); c != nil {
-				fs.cli = c.Key
-			}
-			if s := f.ServerHost(); s != nil {
-				fs.srv = s.Key
-			}
+			fs = st.newFlow(id, f)
 		}
 		fs.gen = st.gen
 		grew := false

@@ -13,13 +13,14 @@ import (
 // forgotten at its end.
 func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	st.touched = st.touched[:0] // the incremental pass's list, not used here
-	for _, hs := range st.hosts {
+	for hs := range st.hosts.all() {
 		hs.scoreCli, hs.scoreSrv = [NumScoreCats]int{}, [NumScoreCats]int{}
 		hs.alertedCli, hs.alertedSrv, hs.blacklistedCli, hs.blacklistedSrv = 0, 0, 0, 0
 	}
 	active := map[engagedKey]bool{}
 	v.AscendHosts(func(h *flowtable.Host) bool {
 		hs := st.host(h.Key)
+		st.listLocal(h, hs)
 		if hs.at == 0 {
 			// Rates start at the host's first packet: a flood that began
 			// with the host counts from its start.
@@ -83,14 +84,14 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 			continue
 		}
 		bl := fs.has(alert.FlowBlacklisted)
-		if hs := st.hosts[fs.cli]; hs != nil {
+		if hs := st.hosts.get(fs.cli); hs != nil {
 			addScores(&hs.scoreCli, fs.cliScore)
 			hs.alertedCli++
 			if bl {
 				hs.blacklistedCli++
 			}
 		}
-		if hs := st.hosts[fs.srv]; hs != nil {
+		if hs := st.hosts.get(fs.srv); hs != nil {
 			addScores(&hs.scoreSrv, fs.srvScore)
 			hs.alertedSrv++
 			if bl {
@@ -100,7 +101,7 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 	}
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
 		v.AscendHosts(func(h *flowtable.Host) bool {
-			hs := st.hosts[h.Key]
+			hs := st.hosts.get(h.Key)
 			score := float64(sumScores(hs.scoreCli) + sumScores(hs.scoreSrv))
 			if score > th && !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
@@ -125,9 +126,9 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 			delete(st.engaged, k)
 		}
 	}
-	for k, hs := range st.hosts {
+	for hs := range st.hosts.all() {
 		if hs.gen != st.gen {
-			delete(st.hosts, k)
+			st.dropHost(hs.key)
 		}
 	}
 	return out

@@ -13,6 +13,7 @@ import (
 // hostState is what the engine remembers of a host: its counters at the
 // last evaluation, to turn them into rates over the interface's clock.
 type hostState struct {
+	key       flowtable.HostKey
 	gen       uint32
 	touched   uint32 // the pass that last listed it in hostPasses.touched
 	at        int64  // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
@@ -28,6 +29,9 @@ type hostState struct {
 	totalAlerts                          uint64 // flow alerts it took part in and host alerts it raised
 
 	beh *hostBehaviour // local hosts only: their behaviour series
+	// local: listed in ifState.locals; dropped: no longer in
+	// ifState.hosts (its host left), for the lists that still hold it.
+	local, dropped bool
 
 	mark *passMark // the pass it was last evaluated at (see passMark); nil before
 }
@@ -38,12 +42,20 @@ func (st *ifState) host(k flowtable.HostKey) *hostState {
 	if !k.Addr.IsValid() {
 		return nil
 	}
-	hs := st.hosts[k]
+	hs := st.hosts.get(k)
 	if hs == nil {
-		hs = &hostState{}
-		st.hosts[k] = hs
+		hs = &hostState{key: k}
+		st.hosts.put(k, hs)
 	}
 	return hs
+}
+
+// dropHost forgets the state of a host that left the table.
+func (st *ifState) dropHost(k flowtable.HostKey) {
+	if hs := st.hosts.get(k); hs != nil {
+		hs.dropped = true
+		st.hosts.del(k)
+	}
 }
 
 // flowAlerted counts a flow that got its first alert.
@@ -135,16 +147,24 @@ type hostPasses struct {
 	hostGen, hostVer uint64           // table generation and settings version of the last host pass
 	hostTable        *flowtable.Table // the table it looked at
 	hostPassed       bool
-	heads            []*passMark         // the marks clean hosts' evaluation times may move on from
-	pending          []pendingHost       // changed, not evaluated yet: looked at again once due
-	touched          []flowtable.HostKey // hosts whose score moved since the last pass (ifState.reweigh)
-	over             []flowtable.HostKey // hosts over the score threshold at the last pass
-	visit            []hostVisit         // this pass's hosts (reused)
+	heads            []*passMark   // the marks clean hosts' evaluation times may move on from
+	pending          []pendingHost // changed, not evaluated yet: looked at again once due
+	pendingSpare     []pendingHost // the other buffer: a pass reads one and fills the other
+	// Hosts whose score moved since the last pass (ifState.reweigh), and
+	// those over the score threshold at the last pass: held by state, as
+	// one host may be listed by thousands of flows; a state dropped since
+	// (its host left) says so (hostState.dropped).
+	touched []*hostState
+	over    []*hostState
+	visit   []hostVisit // this pass's hosts (reused)
 }
 
+// pendingHost is a host kept from an earlier View, with its state. The
+// host may have left since: its state is dropped then, or, if it came
+// back (as another Host), listed as changed with it.
 type pendingHost struct {
-	key flowtable.HostKey
-	hs  *hostState
+	h  *flowtable.Host
+	hs *hostState
 }
 
 type hostVisit struct {
@@ -180,18 +200,27 @@ func (m *passMark) resolve() *passMark {
 // hostPass evaluates the host checks and keeps host scores.
 func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	hp := &st.hostPasses
-	full := !hp.hostPassed || snap.ver != hp.hostVer || hp.hostTable != ifc.Table
+	// The first pass lists the table's hosts from its log of changes (every
+	// host is in it, and those that raise are put in address order below),
+	// with nothing to forget yet.
+	first := !hp.hostPassed
+	full := !first && (snap.ver != hp.hostVer || hp.hostTable != ifc.Table)
 	since := hp.hostGen
 	hp.hostGen, hp.hostVer, hp.hostTable, hp.hostPassed = v.Generation(), snap.ver, ifc.Table, true
 	mark := &passMark{at: now}
 	active := map[engagedKey]bool{}
 	pending := hp.pending
-	hp.pending = nil
+	hp.pending = hp.pendingSpare[:0]
+	defer func() {
+		clear(pending)
+		hp.pendingSpare = pending[:0]
+	}()
 	visit := func(h *flowtable.Host, hs *hostState) {
+		st.listLocal(h, hs)
 		var due bool
 		out, due = e.hostChecks(st, snap, ifc, h, hs, mark, now, final, active, out)
 		if !due {
-			hp.pending = append(hp.pending, pendingHost{h.Key, hs})
+			hp.pending = append(hp.pending, pendingHost{h, hs})
 		}
 	}
 	if full {
@@ -199,30 +228,32 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			visit(h, st.host(h.Key))
 			return true
 		})
-		for k, hs := range st.hosts {
+		for hs := range st.hosts.all() {
 			if hs.gen != st.gen {
-				delete(st.hosts, k)
+				st.dropHost(hs.key)
 			}
 		}
 	} else {
 		// The hosts that left: their state goes, unless they are back.
-		if !v.GoneHosts(since, func(k flowtable.HostKey) {
+		if !first && !v.GoneHosts(since, func(k flowtable.HostKey) {
 			if v.Host(k) == nil {
-				delete(st.hosts, k)
+				st.dropHost(k)
 			}
 		}) {
-			for k := range st.hosts {
-				if v.Host(k) == nil {
-					delete(st.hosts, k)
+			for hs := range st.hosts.all() {
+				if v.Host(hs.key) == nil {
+					st.dropHost(hs.key)
 				}
 			}
 		}
 		list := hp.visit[:0]
-		add := func(h *flowtable.Host) {
+		add := func(h *flowtable.Host, hs *hostState) {
 			if h == nil {
 				return
 			}
-			hs := st.host(h.Key)
+			if hs == nil {
+				hs = st.host(h.Key)
+			}
 			if hs.gen == st.gen {
 				return // already listed
 			}
@@ -230,26 +261,31 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			list = append(list, hostVisit{h, hs})
 		}
 		v.ChangedHosts(since, func(h *flowtable.Host) bool {
-			add(h)
+			add(h, nil)
 			return true
 		})
 		for _, p := range pending {
 			// Not due yet (and not changed, nor with an alert engaged: those
-			// are listed anyway): nothing to do but wait. Its state may be
-			// one it since lost, if it left and came back: then it is
-			// listed as changed.
+			// are listed anyway): nothing to do but wait. A host that left
+			// is forgotten (its state was dropped above); one listed as
+			// changed, as a host back in the table is, is looked at with
+			// this View's host, and waits again from there if not due. Its
+			// state says both without touching the host kept.
+			if p.hs.dropped || p.hs.gen == st.gen {
+				continue
+			}
 			if !final && now-p.hs.at < minWindow {
 				hp.pending = append(hp.pending, p)
 				continue
 			}
-			add(v.Host(p.key))
+			add(p.h, p.hs)
 		}
 		for k, a := range st.engaged {
 			if k.t.Family != alert.FamilyHost || a.Host == nil {
 				continue
 			}
 			if addr, err := netip.ParseAddr(a.Host.IP); err == nil {
-				add(v.Host(flowtable.HostKey{Addr: addr, VLAN: a.Host.VLAN}))
+				add(v.Host(flowtable.HostKey{Addr: addr, VLAN: a.Host.VLAN}), nil)
 			}
 		}
 		// A walk of every host raises alerts in address order: the few
@@ -315,31 +351,32 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		cand := append(buf, hp.over...)
 		if full {
 			cand = cand[:0]
-			for k := range st.hosts {
-				cand = append(cand, k)
+			for hs := range st.hosts.all() {
+				cand = append(cand, hs)
 			}
 		}
 		// The few over the threshold, in address order as a walk of every
 		// host raises them.
 		over := hp.over[:0]
-		for _, k := range cand {
-			if hs := st.hosts[k]; hs != nil && float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th {
-				over = append(over, k)
+		for _, hs := range cand {
+			if float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th && !hs.dropped {
+				over = append(over, hs)
 			}
 		}
-		slices.SortFunc(over, func(a, b flowtable.HostKey) int {
+		slices.SortFunc(over, func(a, b *hostState) int {
 			switch {
-			case a.Less(b):
+			case a.key.Less(b.key):
 				return -1
-			case b.Less(a):
+			case b.key.Less(a.key):
 				return 1
 			}
 			return 0
 		})
 		over = slices.Compact(over)
+		clear(over[len(over):cap(over)])
 		hp.over, buf = over, cand
-		for _, k := range over {
-			hs, h := st.hosts[k], v.Host(k)
+		for _, hs := range over {
+			h := v.Host(hs.key)
 			if h == nil {
 				continue
 			}
@@ -359,6 +396,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			}
 		}
 	}
+	clear(buf)
 	hp.touched = buf[:0]
 	// Host alerts whose condition ended (or whose host left) are released.
 	for k, a := range st.engaged {

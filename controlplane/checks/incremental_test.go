@@ -113,3 +113,69 @@ func bigUDP(ts int64, src, dst netip.Addr, sport, dport uint16, n int) []*decode
 	}
 	return out
 }
+
+// The host pass judges again only the hosts that changed since the last
+// pass (or that have a host alert engaged, or were not due yet); one that
+// did not change is not judged again, and the flow alerts it takes part in
+// stay with its score. Whether a host was judged at a pass shows in its
+// state: judging it sets the time its rates are measured from.
+func TestHostPassJudgesWhatChanged(t *testing.T) {
+	sec := int64(time.Second)
+	srv := netip.MustParseAddr("198.51.100.9")
+	bad := netip.MustParseAddr("203.0.113.66") // blacklisted: a flow with it raises
+	cases := []struct {
+		name     string
+		first    []*decode.Packet // before the first pass, at t0+2s
+		between  []*decode.Packet // between it and the second, at t0+4s
+		judged   bool             // the host judged again at the second pass
+		alerted  int              // its alerted flows after both passes
+		lastPass int64            // the time its rates are measured from after the second pass, after t0
+	}{
+		{"silent host not judged again", []*decode.Packet{udp(t0, victim, srv, 5000, 9000), udp(t0+1e6, srv, victim, 9000, 5000)},
+			nil, false, 0, 2 * sec},
+		{"host with a new packet judged again", []*decode.Packet{udp(t0, victim, srv, 5000, 9000), udp(t0+1e6, srv, victim, 9000, 5000)},
+			[]*decode.Packet{udp(t0+3*sec, victim, srv, 5000, 9000)}, true, 0, 4 * sec},
+		{"host new after the first pass judged at the second", nil,
+			[]*decode.Packet{udp(t0+2*sec, victim, srv, 5000, 9000), udp(t0+2*sec+1e6, srv, victim, 9000, 5000)}, true, 0, 4 * sec},
+		{"silent host keeps its alerted flow", []*decode.Packet{udp(t0, victim, bad, 5000, 9000), udp(t0+1e6, bad, victim, 9000, 5000)},
+			nil, false, 1, 2 * sec},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			st, err := store.Open("", store.Options{InMemory: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			e := newEngine(t, st, &sink{})
+			if err := e.Set(map[string]Setting{"blacklisted": {Enabled: true, Items: []string{bad.String() + "/32"}}}); err != nil {
+				t.Fatal(err)
+			}
+			tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
+			ifc := Iface{Table: tb}
+			k := flowtable.HostKey{Addr: victim}
+			for _, p := range c.first {
+				tb.HandlePacket(p, decode.ErrNone)
+			}
+			e.Run(ifc, t0+2*sec, false)
+			for _, p := range c.between {
+				tb.HandlePacket(p, decode.ErrNone)
+			}
+			e.Run(ifc, t0+4*sec, false)
+			ist := e.state(0)
+			hs := ist.hosts.get(k)
+			if hs == nil {
+				t.Fatal("no state for the host")
+			}
+			if judged := hs.gen == ist.gen; judged != c.judged {
+				t.Errorf("judged at the second pass: %v, want %v", judged, c.judged)
+			}
+			if hs.at != t0+c.lastPass {
+				t.Errorf("rates measured from %v after t0, want %v", time.Duration(hs.at-t0), time.Duration(c.lastPass))
+			}
+			if got := e.Host(0, k).AlertedAsClient; got != c.alerted {
+				t.Errorf("%d alerted flows as client, want %d", got, c.alerted)
+			}
+		})
+	}
+}

@@ -2,6 +2,7 @@ package checks
 
 import (
 	"crypto/tls"
+	"slices"
 	"strconv"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
@@ -41,6 +42,7 @@ var dnsTypes = map[uint16]string{1: "A", 2: "NS", 5: "CNAME", 6: "SOA", 12: "PTR
 // flowRelated lists the protocol details shown with a flow's alert.
 func flowRelated(f *flowtable.Flow, out []alert.KV) []alert.KV {
 	if qtype, rcode, answered := f.DNS(); qtype != 0 {
+		out = slices.Grow(out, 3) // one allocation for a new alert's
 		name := dnsTypes[qtype]
 		if name == "" {
 			name = strconv.Itoa(int(qtype))

@@ -553,11 +553,13 @@ type Host struct {
 	L7                          CountersBy[l7.Protocol] // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
 	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
-	// DNS and HTTP counters (DNSSent, HTTPSent, ...) and server contacts,
-	// made when the host first takes part in DNS, HTTP, NTP or SMTP: most
-	// hosts never do, and a new host under churn is smaller without them.
-	dnsHTTP *hostDNSHTTP
-	active  activity // 5-second periods with traffic
+	// DNS counters and server contacts (DNSSent, ServerContacts), made
+	// when the host first takes part in DNS, NTP or SMTP, and HTTP counters
+	// (HTTPSent, ...), made at its first HTTP: most hosts never do, and a
+	// new host under churn is smaller without them.
+	dns    *hostDNS
+	http   *hostHTTP
+	active activity // 5-second periods with traffic
 	// Categories are the same per nDPI category, each flow counted under
 	// its own (the host pattern's, else its application's).
 	Categories CountersBy[uint8]
@@ -590,12 +592,8 @@ type Host struct {
 }
 
 // hostDNSHTTP is a host's DNS and HTTP counters.
-type hostDNSHTTP struct {
-	dnsSent, dnsRcvd   DNSStats
-	httpSent, httpRcvd HTTPCounts // HTTP requests and responses it sent / received
-	httpSentRate       HTTPCounts // the same per second (rounded), see UpdateRates
-	httpRcvdRate       HTTPCounts
-	httpPrev           [2]HTTPCounts
+type hostDNS struct {
+	dnsSent, dnsRcvd DNSStats
 
 	// Servers of a kind the host used and the DNS names it asked for
 	// (ntopng's server_contacts), each bounded by maxContacts. Only the
@@ -603,6 +601,15 @@ type hostDNSHTTP struct {
 	// no string kept per query, and a 64-bit key (see nameSet).
 	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
 	domainNames                         nameSet
+}
+
+// hostHTTP is a host's HTTP counters, apart from its DNS ones: a DNS
+// client under churn does not carry them.
+type hostHTTP struct {
+	httpSent, httpRcvd HTTPCounts // HTTP requests and responses it sent / received
+	httpSentRate       HTTPCounts // the same per second (rounded), see UpdateRates
+	httpRcvdRate       HTTPCounts
+	httpPrev           [2]HTTPCounts
 }
 
 // nameSeed keys nameHash: random per process, so names cannot be chosen
@@ -614,31 +621,48 @@ var nameSeed = maphash.MakeSeed()
 // collide, under 1 in 10^12 at the set's bound of maxContacts names.
 func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
 
-// dnsHTTPOf is h's DNS and HTTP counters, made on first use.
-func (h *Host) dnsHTTPOf() *hostDNSHTTP {
-	if h.dnsHTTP == nil {
-		h.dnsHTTP = new(hostDNSHTTP)
+// dnsOf and httpOf are h's DNS and HTTP counters, made on first use.
+func (h *Host) dnsOf() *hostDNS {
+	if h.dns == nil {
+		h.dns = new(hostDNS)
 	}
-	return h.dnsHTTP
+	return h.dns
+}
+
+func (h *Host) httpOf() *hostHTTP {
+	if h.http == nil {
+		h.http = new(hostHTTP)
+	}
+	return h.http
 }
 
 // DNSSent and DNSRcvd are the DNS queries and replies the host sent and
 // received; HTTPSent and HTTPRcvd its HTTP requests and responses, and
 // HTTPSentRate and HTTPRcvdRate the same per second (see UpdateRates).
-func (h *Host) DNSSent() DNSStats        { return h.dnsHTTPOrZero().dnsSent }
-func (h *Host) DNSRcvd() DNSStats        { return h.dnsHTTPOrZero().dnsRcvd }
-func (h *Host) HTTPSent() HTTPCounts     { return h.dnsHTTPOrZero().httpSent }
-func (h *Host) HTTPRcvd() HTTPCounts     { return h.dnsHTTPOrZero().httpRcvd }
-func (h *Host) HTTPSentRate() HTTPCounts { return h.dnsHTTPOrZero().httpSentRate }
-func (h *Host) HTTPRcvdRate() HTTPCounts { return h.dnsHTTPOrZero().httpRcvdRate }
+func (h *Host) DNSSent() DNSStats        { return h.dnsOrZero().dnsSent }
+func (h *Host) DNSRcvd() DNSStats        { return h.dnsOrZero().dnsRcvd }
+func (h *Host) HTTPSent() HTTPCounts     { return h.httpOrZero().httpSent }
+func (h *Host) HTTPRcvd() HTTPCounts     { return h.httpOrZero().httpRcvd }
+func (h *Host) HTTPSentRate() HTTPCounts { return h.httpOrZero().httpSentRate }
+func (h *Host) HTTPRcvdRate() HTTPCounts { return h.httpOrZero().httpRcvdRate }
 
-var noDNSHTTP hostDNSHTTP
+var (
+	noDNS  hostDNS
+	noHTTP hostHTTP
+)
 
-func (h *Host) dnsHTTPOrZero() *hostDNSHTTP {
-	if h.dnsHTTP == nil {
-		return &noDNSHTTP
+func (h *Host) dnsOrZero() *hostDNS {
+	if h.dns == nil {
+		return &noDNS
 	}
-	return h.dnsHTTP
+	return h.dns
+}
+
+func (h *Host) httpOrZero() *hostHTTP {
+	if h.http == nil {
+		return &noHTTP
+	}
+	return h.http
 }
 
 // Label is the name ntopng shows for a host: the operator's alias (its
@@ -806,7 +830,7 @@ func (s *contactSet[K]) len() int {
 // ServerContacts are ntopng's server_contacts: how many DNS, NTP and SMTP
 // servers the host contacted and how many distinct names it asked DNS for.
 func (h *Host) ServerContacts() (dns, ntp, smtp, domainNames int) {
-	c := h.dnsHTTPOrZero()
+	c := h.dnsOrZero()
 	return c.dnsServers.len(), c.ntpServers.len(), c.smtpServers.len(), c.domainNames.len()
 }
 

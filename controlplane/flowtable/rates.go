@@ -53,7 +53,7 @@ func (t *Table) UpdateRates(now time.Time) {
 		}
 		h.rateBytes, h.ratePkts = b, p
 		h.updateHTTPRates(valid, sec)
-		if h.ThptBps != 0 || h.ThptPps != 0 || h.dnsHTTP != nil && (h.dnsHTTP.httpSentRate != (HTTPCounts{}) || h.dnsHTTP.httpRcvdRate != (HTTPCounts{})) {
+		if h.ThptBps != 0 || h.ThptPps != 0 || h.http != nil && (h.http.httpSentRate != (HTTPCounts{}) || h.http.httpRcvdRate != (HTTPCounts{})) {
 			hosts = append(hosts, h)
 		} else {
 			h.rateListed = false
@@ -85,7 +85,7 @@ func (t *Table) UpdateRates(now time.Time) {
 
 // updateHTTPRates turns the HTTP counters' growth into per-second rates.
 func (h *Host) updateHTTPRates(valid bool, sec float64) {
-	c := h.dnsHTTP
+	c := h.http
 	if c == nil || c.httpSent == c.httpPrev[0] && c.httpRcvd == c.httpPrev[1] && c.httpSentRate == (HTTPCounts{}) && c.httpRcvdRate == (HTTPCounts{}) {
 		return // no HTTP since the last update: nothing moves
 	}

@@ -303,9 +303,9 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	addContact(&srv.portsAsServer, f.ServerPort)
 	switch {
 	case p.Proto == decode.ProtoUDP && f.ServerPort == 123:
-		addContact(&cli.dnsHTTPOf().ntpServers, f.Server)
+		addContact(&cli.dnsOf().ntpServers, f.Server)
 	case p.Proto == decode.ProtoTCP && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
-		addContact(&cli.dnsHTTPOf().smtpServers, f.Server)
+		addContact(&cli.dnsOf().smtpServers, f.Server)
 	}
 	t.guessLocked(f)
 	switch p.Proto {
@@ -589,8 +589,8 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			}
 			f.httpTarget, f.httpUA, _ = l7.HTTPRequestInfo(payload)
 		}
-		sender.dnsHTTPOf().httpSent.Queries[m]++
-		receiver.dnsHTTPOf().httpRcvd.Queries[m]++
+		sender.httpOf().httpSent.Queries[m]++
+		receiver.httpOf().httpRcvd.Queries[m]++
 		if name, ok := l7.HTTPHost(payload); ok {
 			if v := receiver.vhost(name); v != nil {
 				v.Requests++
@@ -604,8 +604,8 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 				f.httpStatus = uint16(code)
 			}
 		}
-		sender.dnsHTTPOf().httpSent.Responses[c]++
-		receiver.dnsHTTPOf().httpRcvd.Responses[c]++
+		sender.httpOf().httpSent.Responses[c]++
+		receiver.httpOf().httpRcvd.Responses[c]++
 	}
 }
 
@@ -784,7 +784,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	if info.Response && !f.dnsAnswered {
 		f.dnsAnswered, f.dnsRCode, f.dnsAnswerAt = true, info.RCode, p.Timestamp
 	}
-	sd, rd := sender.dnsHTTPOf(), receiver.dnsHTTPOf()
+	sd, rd := sender.dnsOf(), receiver.dnsOf()
 	if !info.Response {
 		addContact(&sd.dnsServers, receiver.Key.Addr)
 		if len(name) > 0 {

@@ -448,9 +448,15 @@ func TestServerContacts(t *testing.T) {
 	tb.HandlePacket(udp(t0+9, local, remote, 40000, 123, make([]byte, 48)), decode.ErrNone)
 	tb.HandlePacket(tcp(t0+10, local, remote, 40001, 25, decode.TCPSyn, 60, nil), decode.ErrNone)
 	tb.View(func(v View) {
-		dns, ntp, smtp, names := v.Host(HostKey{local, 0}).ServerContacts()
+		h := v.Host(HostKey{local, 0})
+		dns, ntp, smtp, names := h.ServerContacts()
 		if dns != 1 || ntp != 1 || smtp != 1 || names != 2 {
 			t.Errorf("server contacts dns %d ntp %d smtp %d names %d", dns, ntp, smtp, names)
+		}
+		// DNS, NTP and SMTP make no HTTP counters: a DNS client under
+		// churn carries only what it uses.
+		if h.DNSSent().Queries != 3 || h.http != nil || v.Host(HostKey{resolver, 0}).http != nil {
+			t.Errorf("DNS queries %d, HTTP counters made: %v", h.DNSSent().Queries, h.http != nil)
 		}
 	})
 }

@@ -17,6 +17,22 @@ import (
 	"github.com/probe-appliance/probe/internal/fixture"
 )
 
+// openTSDB is a time-series DB on a store on disk, closed when the test
+// ends.
+func openTSDB(t *testing.T) (*store.Store, *timeseries.DB) {
+	t.Helper()
+	st, err := store.Open(t.TempDir(), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	db, err := timeseries.Open(st, timeseries.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, db
+}
+
 // pointKey names a point for the tests: schema, tags, time.
 func pointKey(p timeseries.Point) string { return fmt.Sprintf("%s %v %d", p.Schema, p.Tags, p.Time) }
 
@@ -81,15 +97,7 @@ func TestSamplerZeroStarts(t *testing.T) {
 // The recorder's points through a real store answer the bytes the samples
 // counted (all of them: the zero starts keep the first interval).
 func TestSamplerTotalsThroughTheStore(t *testing.T) {
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := timeseries.Open(st, timeseries.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, db := openTSDB(t)
 	s := newTSIfaceState("0", 1772366400)
 	// Cumulative host counters at three minute samples: 1,000+250 sent,
 	// 5,000 received in all; the host's first sample already carries bytes.
@@ -111,15 +119,7 @@ func TestSamplerTotalsThroughTheStore(t *testing.T) {
 // A capture file's series are on its packet clock: each second's bytes in
 // that second, hosts at their minute, the last second at the file's end.
 func TestFileClockRecordsOnThePacketClock(t *testing.T) {
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := timeseries.Open(st, timeseries.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := openTSDB(t)
 	tb := flowtable.New(flowtable.Config{IfID: 2, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
 	rec := newTSRecorder(db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	fc := rec.fileClock(tb)
@@ -340,15 +340,7 @@ func TestTSHostCap(t *testing.T) {
 // written a minute at a time; over several minutes, a silent gap and the
 // file's end, every second still reads back what the file carried in it.
 func TestFileClockMinutesOfSamples(t *testing.T) {
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	db, err := timeseries.Open(st, timeseries.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, db := openTSDB(t)
 	tb := flowtable.New(flowtable.Config{IfID: 3, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
 	fc := newTSRecorder(db, nil, slog.New(slog.NewTextHandler(io.Discard, nil))).fileClock(tb)
 	base := int64(1714557600) // a minute's start

@@ -202,20 +202,11 @@ func (l *localHosts) sorted() []*hostState {
 		l.nsorted = n
 		return keep
 	}
-	byKey := func(a, b *hostState) int {
-		switch {
-		case a.key.Less(b.key):
-			return -1
-		case b.key.Less(a.key):
-			return 1
-		}
-		return 0
-	}
 	old, added := keep[:n], keep[n:]
-	slices.SortFunc(added, byKey)
+	slices.SortFunc(added, cmpHostStates)
 	merged := l.scratch[:0]
 	for len(old) > 0 && len(added) > 0 {
-		if byKey(added[0], old[0]) < 0 {
+		if cmpHostStates(added[0], old[0]) < 0 {
 			merged, added = append(merged, added[0]), added[1:]
 		} else {
 			merged, old = append(merged, old[0]), old[1:]

@@ -39,11 +39,7 @@ func benchTable(b *testing.B, n int, answered bool) *flowtable.Table {
 // benchPasses times passes over tb once a first (untimed) pass has met
 // every flow, and reports ns per flow.
 func benchPasses(b *testing.B, tb *flowtable.Table, n int) {
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(b)
 	e, err := New(Options{Store: st})
 	if err != nil {
 		b.Fatal(err)

@@ -46,6 +46,17 @@ func newEngine(t *testing.T, st *store.Store, s *sink) *Engine {
 	return e
 }
 
+// memStore is an in-memory store closed when the test ends.
+func memStore(tb testing.TB) *store.Store {
+	tb.Helper()
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
 func openStore(t *testing.T, dir string) *store.Store {
 	t.Helper()
 	st, err := store.Open(dir, store.Options{})
@@ -226,11 +237,7 @@ func TestFlowChecks(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := store.Open("", store.Options{InMemory: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := memStore(t)
 			var s sink
 			e := newEngine(t, st, &s)
 			if c.cfg != nil {
@@ -294,11 +301,7 @@ func TestSettingsValidateAndPersist(t *testing.T) {
 // On the XDP path the table only gets per-flow deltas: the SYN flood must
 // still show, from the flows' flags.
 func TestSYNFloodFromKernelDeltas(t *testing.T) {
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(t)
 	e := newEngine(t, st, &sink{})
 	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}})
 	var ds []flow.Delta
@@ -408,11 +411,7 @@ func retransmitted() []*decode.Packet {
 }
 
 func TestSystemLossAlert(t *testing.T) {
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(t)
 	var s sink
 	e := newEngine(t, st, &s)
 	loss := func(n uint64) []Loss {

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
-	"github.com/probe-appliance/probe/controlplane/store"
 )
 
 // BenchmarkPassExclusions is BenchmarkPassAllAlerted's worst case (every
@@ -25,11 +24,7 @@ func BenchmarkPassExclusions(b *testing.B) {
 		key   int
 	}{{"none", 0, 0}, {"1000hosts", 1000, alert.FlowUnidirectional}, {"1000hosts_otherkey", 1000, alert.FlowBlacklisted}} {
 		b.Run(bc.name, func(b *testing.B) {
-			st, err := store.Open("", store.Options{InMemory: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer st.Close()
+			st := memStore(b)
 			e, err := New(Options{Store: st})
 			if err != nil {
 				b.Fatal(err)

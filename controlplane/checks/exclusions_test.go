@@ -9,7 +9,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
@@ -56,11 +55,7 @@ func TestExclusionsStopFlowAlerts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := store.Open("", store.Options{InMemory: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := memStore(t)
 			var s sink
 			e := newEngine(t, st, &s)
 			for _, x := range c.excl {

@@ -36,6 +36,18 @@ type hostState struct {
 	mark *passMark // the pass it was last evaluated at (see passMark); nil before
 }
 
+// cmpHostStates orders host states by their hosts' keys, as the table
+// lists hosts.
+func cmpHostStates(a, b *hostState) int {
+	switch {
+	case a.key.Less(b.key):
+		return -1
+	case b.key.Less(a.key):
+		return 1
+	}
+	return 0
+}
+
 // host is the state of a host, made on first use (a flow pass may meet
 // it before the host pass). An unknown peer (zero key) has none.
 func (st *ifState) host(k flowtable.HostKey) *hostState {
@@ -363,15 +375,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 				over = append(over, hs)
 			}
 		}
-		slices.SortFunc(over, func(a, b *hostState) int {
-			switch {
-			case a.key.Less(b.key):
-				return -1
-			case b.key.Less(a.key):
-				return 1
-			}
-			return 0
-		})
+		slices.SortFunc(over, cmpHostStates)
 		over = slices.Compact(over)
 		clear(over[len(over):cap(over)])
 		hp.over, buf = over, cand

@@ -8,7 +8,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
@@ -59,11 +58,7 @@ func TestPassesJudgeWhatChanged(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := store.Open("", store.Options{InMemory: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := memStore(t)
 			var s sink
 			e := newEngine(t, st, &s)
 			tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}, Offline: true})
@@ -142,11 +137,7 @@ func TestHostPassJudgesWhatChanged(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			st, err := store.Open("", store.Options{InMemory: true})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := memStore(t)
 			e := newEngine(t, st, &sink{})
 			if err := e.Set(map[string]Setting{"blacklisted": {Enabled: true, Items: []string{bad.String() + "/32"}}}); err != nil {
 				t.Fatal(err)

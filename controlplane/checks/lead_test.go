@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/alert"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
@@ -53,11 +52,7 @@ func TestExpiredSelfSignedCertificateLeadsWithExpired(t *testing.T) {
 	at := time.Unix(0, t0)
 	pkts := recordTLS12(t, name, at.AddDate(0, 0, -100), at.AddDate(0, 0, -10), netip.MustParseAddr("198.51.100.7"))
 
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(t)
 	var s sink
 	e := newEngine(t, st, &s)
 	got := judgeCapture(e, pkts)

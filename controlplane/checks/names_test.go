@@ -6,7 +6,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
@@ -34,11 +33,7 @@ func mdnsName(ts int64, src netip.Addr, instance string) *decode.Packet {
 // when the alert is rebuilt later with another check; a flow alerted after
 // the name was learnt carries it. Host alerts keep theirs while engaged.
 func TestAlertNamesFixedWhenRaised(t *testing.T) {
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(t)
 	var s sink
 	e := newEngine(t, st, &s)
 	if err := e.Set(map[string]Setting{"elephant_flow": {Enabled: true, Threshold: 1000}}); err != nil {
@@ -89,11 +84,7 @@ func TestAlertNamesFixedWhenRaised(t *testing.T) {
 // TestHostAlertNameFixedWhileEngaged: an engaged host alert keeps the name
 // the host had when it was raised, pass after pass.
 func TestHostAlertNameFixedWhileEngaged(t *testing.T) {
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(t)
 	e := newEngine(t, st, &sink{})
 	tb := flowtable.New(flowtable.Config{LocalNets: []netip.Prefix{lan}})
 	flood := func(from int64) {

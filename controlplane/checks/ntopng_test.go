@@ -14,7 +14,6 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/dataplane/capture"
 	"github.com/probe-appliance/probe/internal/fixture"
 )
@@ -41,11 +40,7 @@ func TestDefaultChecksAlertLikeNtopng(t *testing.T) {
 	if err := capture.Run(context.Background(), src, tb); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(t)
 	e := newEngine(t, st, &sink{})
 	e.Run(Iface{Table: tb}, 0, true)
 	n := 0
@@ -134,11 +129,7 @@ func TestAlertNamesAsNtopngStoredThem(t *testing.T) {
 	if err := capture.Run(context.Background(), src, tb); err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open("", store.Options{InMemory: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := memStore(t)
 	e := newEngine(t, st, &sink{})
 	if err := e.EnableAll(true); err != nil {
 		t.Fatal(err)

@@ -581,8 +581,8 @@ type Host struct {
 	rateListed, gone bool
 	dueAt            int64 // the second it is listed under for expiry, 0: not listed (expiry.go)
 
-	contactsAsClient contactSet[netip.Addr]
-	contactsAsServer contactSet[netip.Addr]
+	contactsAsClient contactSet[addrKey]
+	contactsAsServer contactSet[addrKey]
 	portsAsClient    contactSet[uint16]  // server ports it contacted
 	servicesAsClient contactSet[service] // server address and port pairs it contacted
 	portsAsServer    contactSet[uint16]  // its ports that clients contacted
@@ -599,7 +599,7 @@ type hostDNS struct {
 	// (ntopng's server_contacts), each bounded by maxContacts. Only the
 	// number of names is ever read, so a name is kept as its nameHash:
 	// no string kept per query, and a 64-bit key (see nameSet).
-	dnsServers, ntpServers, smtpServers contactSet[netip.Addr]
+	dnsServers, ntpServers, smtpServers contactSet[addrKey]
 	domainNames                         nameSet
 }
 
@@ -972,9 +972,19 @@ func (h *Host) EachVirtualHost(fn func(name string, v VirtualHost)) {
 
 // service is a server address and port a client contacted.
 type service struct {
-	addr netip.Addr
+	addr addrKey
 	port uint16
 }
+
+// addrKey is an address as a set of contacts keeps it: flat memory, so the
+// sets' maps hash it as bytes and hold no pointer for the collector to
+// follow (netip.Addr carries one, for its zone, which packets never have).
+type addrKey struct {
+	v6 bool
+	a  [16]byte
+}
+
+func keyOf(a netip.Addr) addrKey { return addrKey{!a.Is4(), a.As16()} }
 
 // Cardinality is ntopng's get/host/data "cardinality" section, counted
 // exactly (ntopng estimates it with HyperLogLog) up to maxContacts each.

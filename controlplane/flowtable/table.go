@@ -296,16 +296,17 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	cli.countFlowStart(p.Timestamp)
 	srv.ActiveAsServer++
 	srv.TotalAsServer++
-	addContact(&cli.contactsAsClient, f.Server)
+	srvKey := keyOf(f.Server)
+	addContact(&cli.contactsAsClient, srvKey)
 	addContact(&cli.portsAsClient, f.ServerPort)
-	addContact(&cli.servicesAsClient, service{f.Server, f.ServerPort})
-	addContact(&srv.contactsAsServer, f.Client)
+	addContact(&cli.servicesAsClient, service{srvKey, f.ServerPort})
+	addContact(&srv.contactsAsServer, keyOf(f.Client))
 	addContact(&srv.portsAsServer, f.ServerPort)
 	switch {
 	case p.Proto == decode.ProtoUDP && f.ServerPort == 123:
-		addContact(&cli.dnsOf().ntpServers, f.Server)
+		addContact(&cli.dnsOf().ntpServers, srvKey)
 	case p.Proto == decode.ProtoTCP && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
-		addContact(&cli.dnsOf().smtpServers, f.Server)
+		addContact(&cli.dnsOf().smtpServers, srvKey)
 	}
 	t.guessLocked(f)
 	switch p.Proto {
@@ -786,7 +787,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	}
 	sd, rd := sender.dnsOf(), receiver.dnsOf()
 	if !info.Response {
-		addContact(&sd.dnsServers, receiver.Key.Addr)
+		addContact(&sd.dnsServers, keyOf(receiver.Key.Addr))
 		if len(name) > 0 {
 			sd.domainNames.add(nameHashBytes(name))
 		}

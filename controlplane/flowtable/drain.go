@@ -135,12 +135,21 @@ func (t *Table) FlushDeltas() {
 	if t.cfg.OnRecords == nil {
 		return
 	}
+	// Only flows synced since the last flush can hold deltas: after this
+	// sync, every packet counted so far is in a flow of the change log at
+	// a later generation (changed.go), so the flush costs what moved in
+	// the interval, not the table's size. A flow flushed meanwhile (block
+	// close, expiry) has none left and is passed over.
+	t.syncLocked()
+	since := t.flushedGen
+	t.flushedGen = t.syncs
 	// A live link keeps most of its flows busy from one interval to the
 	// next: start at the last flush's size rather than growing into it.
 	o := outbox{store: make([]store.FlowRecord, 0, t.lastFlushed)}
-	for _, f := range t.flows {
+	View{t}.ChangedFlows(since, func(f *Flow) bool {
 		t.takeLocked(f, &o, false)
-	}
+		return true
+	})
 	t.lastFlushed = len(o.store)
 	t.sendLocked(&o)
 }

@@ -102,9 +102,10 @@ type Table struct {
 	// once-a-second update costs what moved, not the table's size.
 	rateFlows   []*Flow
 	rateHosts   []*Host
-	clock       int64 // unix ns of the newest packet (or tick)
-	block       int64 // start (unix s) of the current 5-minute block
-	lastFlushed int   // records of the last FlushDeltas: the next one's first guess
+	clock       int64  // unix ns of the newest packet (or tick)
+	block       int64  // start (unix s) of the current 5-minute block
+	lastFlushed int    // records of the last FlushDeltas: the next one's first guess
+	flushedGen  uint64 // sync generation of the last FlushDeltas: flows synced later may hold deltas
 
 	certs   l7.CertCache // leaf certificates of TLS servers, parsed once
 	dnsName l7.NameBuf   // dnsLocked's scratch for a question name

@@ -79,16 +79,24 @@ func (t *Table) hostChangedLocked(h *Host) {
 	}
 	h.changed = g
 	if len(t.changed) >= 2*len(t.hosts)+1024 {
-		keep := t.changed[:0]
-		for _, c := range t.changed {
-			if !c.h.gone && c.h.changed == c.gen {
-				keep = append(keep, c)
-			}
-		}
-		clear(t.changed[len(keep):])
-		t.changed = keep
+		t.changed = compactLog(t.changed, func(c changedHost) bool { return !c.h.gone && c.h.changed == c.gen })
 	}
 	t.changed = append(t.changed, changedHost{h, g})
+}
+
+// compactLog keeps, in order and in the same array, the entries of a log
+// of changes that are still current (an item's latest entry, of an item
+// still in the table): the hosts' and the flows' logs drop the rest when
+// they outgrow twice their table.
+func compactLog[E any](log []E, current func(E) bool) []E {
+	keep := log[:0]
+	for _, c := range log {
+		if current(c) {
+			keep = append(keep, c)
+		}
+	}
+	clear(log[len(keep):])
+	return keep
 }
 
 // hostGoneLocked logs a host's leaving the table.
@@ -165,14 +173,7 @@ type GoneFlow struct {
 // generation: syncLocked sees a flow once).
 func (t *Table) flowChangedLocked(f *Flow) {
 	if len(t.changedFlows) >= 2*len(t.flows)+1024 {
-		keep := t.changedFlows[:0]
-		for _, c := range t.changedFlows {
-			if !c.f.gone && c.f.synced == c.gen {
-				keep = append(keep, c)
-			}
-		}
-		clear(t.changedFlows[len(keep):])
-		t.changedFlows = keep
+		t.changedFlows = compactLog(t.changedFlows, func(c changedFlow) bool { return !c.f.gone && c.f.synced == c.gen })
 	}
 	t.changedFlows = append(t.changedFlows, changedFlow{f, f.synced})
 }

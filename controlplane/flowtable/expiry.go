@@ -13,9 +13,10 @@ package flowtable
 // left by its last one, it is put in; found with flows again when its
 // second comes, it is taken out until its last flow leaves.
 
-// dueList holds entries by the second they are due. An entry put back
-// under a new second leaves its old place stale: the entry's own due
-// field (dueAt) tells which place is current, so nothing is searched.
+// dueList holds entries by the second they are due. A flow is listed once
+// at a time (made, or put back when its second came); a host listed again
+// under an earlier second leaves its old place stale, and its own due
+// field (Host.dueAt) tells which place is current, so nothing is searched.
 type dueList[T any] struct {
 	at map[int64][]T
 }
@@ -41,14 +42,6 @@ func (d *dueList[T]) take(now int64, fn func(sec int64, x T)) {
 	}
 }
 
-// len is the number of entries listed, stale ones included.
-func (d *dueList[T]) len() (n int) {
-	for _, xs := range d.at {
-		n += len(xs)
-	}
-	return n
-}
-
 // dueSec is the first second at which something last seen at last (unix
 // ns) has been idle longer than idle: expiry asks clock-last > idle.
 func dueSec(last int64, idle int64) int64 { return (last+idle)/1e9 + 1 }
@@ -62,8 +55,7 @@ func (t *Table) flowDueLocked(f *Flow) {
 	if !t.expires() {
 		return
 	}
-	f.dueAt = dueSec(max(f.LastSeen, f.FirstSeen), int64(t.cfg.FlowIdle))
-	t.flowDue.add(f.dueAt, f)
+	t.flowDue.add(dueSec(max(f.LastSeen, f.FirstSeen), int64(t.cfg.FlowIdle)), f)
 }
 
 func (t *Table) hostIdle(h *Host) int64 {
@@ -100,10 +92,7 @@ func flowKeyOf(f *Flow) flowKey {
 // expireFlowsLocked removes the flows idle at the table's clock, their
 // last deltas into o, and lists the hosts they leave without flows.
 func (t *Table) expireFlowsLocked(o *outbox) {
-	t.flowDue.take(t.clock/1e9, func(sec int64, f *Flow) {
-		if f.gone || f.dueAt != sec {
-			return
-		}
+	t.flowDue.take(t.clock/1e9, func(_ int64, f *Flow) {
 		if !t.idleLocked(f) {
 			t.flowDueLocked(f)
 			return

@@ -10,6 +10,14 @@ import (
 	"github.com/probe-appliance/probe/dataplane/flow"
 )
 
+// len is the number of entries listed, stale ones included.
+func (d *dueList[T]) len() (n int) {
+	for _, xs := range d.at {
+		n += len(xs)
+	}
+	return n
+}
+
 // TestFlowKeyOf: expiry finds a flow by the key its fields give, so that
 // key must be the one it was stored under, whatever made it: a packet
 // either way, a SYN-ACK first, a role swap (the retired flow), a DNS

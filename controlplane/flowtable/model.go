@@ -120,7 +120,6 @@ type Flow struct {
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
-	dueAt               int64 // the second it is listed under for expiry (expiry.go)
 
 	TCP [2]TCPHealth // per direction (client to server, server to client)
 

@@ -148,25 +148,14 @@ func flowPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 			excl = &Exclusion{Type: ExclHost, Subdir: SubdirFlow, Addr: pick().String(), Key: alert.FlowUnidirectional}
 		}
 		passes := 1 + r.IntN(2) // sometimes twice at one time
-		for _, s := range sides {
-			for _, p := range pkts {
-				s.tb.HandlePacket(p, decode.ErrNone)
-			}
-			if cfg != nil {
-				if err := s.e.Set(cfg); err != nil {
-					t.Fatal(err)
-				}
-			}
+		stepBoth(t, sides, pkts, cfg, func(s twin) {
 			if excl != nil {
 				if err := s.e.AddExclusion(*excl); err != nil {
 					t.Fatal(err)
 				}
 			}
 			s.tb.Tick(now) // expiry of idle flows
-			for range passes {
-				s.e.Run(Iface{Table: s.tb}, now, final)
-			}
-		}
+		}, now, passes, final)
 		sameRaisedAndHosts(t, step, sides, hosts)
 		want, got := sides[0], sides[1]
 		if step%10 != 9 {

@@ -105,19 +105,7 @@ func hostPassDifferential(t *testing.T, seed uint64, raised map[int]int) {
 			cfg = map[string]Setting{k: s}
 		}
 		passes := 1 + r.IntN(2) // sometimes twice at one time
-		for _, s := range sides {
-			for _, p := range pkts {
-				s.tb.HandlePacket(p, decode.ErrNone)
-			}
-			if cfg != nil {
-				if err := s.e.Set(cfg); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for range passes {
-				s.e.Run(Iface{Table: s.tb}, now, final)
-			}
-		}
+		stepBoth(t, sides, pkts, cfg, nil, now, passes, final)
 		// Host alerts raised in the same order (they get their row ids in
 		// it; flow alerts come in the table's map order).
 		sameRaisedAndHosts(t, step, sides, hosts)

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
+	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
 // twin is one side of the incremental-versus-full-walk differential tests:
@@ -24,13 +24,8 @@ type twin struct {
 func twins(t *testing.T, full func(e *Engine), flowIdle, remoteIdle, localIdle time.Duration) [2]twin {
 	var sides [2]twin
 	for i := range sides {
-		st, err := store.Open("", store.Options{InMemory: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
 		s := &sink{}
-		e := newEngine(t, st, s)
+		e := newEngine(t, memStore(t), s)
 		if i == 0 {
 			full(e)
 		}
@@ -45,6 +40,29 @@ func setBoth(t *testing.T, sides [2]twin, cfg map[string]Setting) {
 	for _, s := range sides {
 		if err := s.e.Set(cfg); err != nil {
 			t.Fatal(err)
+		}
+	}
+}
+
+// stepBoth feeds both sides the same packets and settings (cfg nil:
+// none), lets more (nil: nothing) do what else a side needs, then runs
+// passes passes at now.
+func stepBoth(t *testing.T, sides [2]twin, pkts []*decode.Packet, cfg map[string]Setting, more func(s twin), now int64, passes int, final bool) {
+	t.Helper()
+	for _, s := range sides {
+		for _, p := range pkts {
+			s.tb.HandlePacket(p, decode.ErrNone)
+		}
+		if cfg != nil {
+			if err := s.e.Set(cfg); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if more != nil {
+			more(s)
+		}
+		for range passes {
+			s.e.Run(Iface{Table: s.tb}, now, final)
 		}
 	}
 }

@@ -27,12 +27,7 @@ func BenchmarkChurn(b *testing.B) {
 		id := block*window + i%window
 		rnd = rnd*1664525 + 1013904223
 		c2s := rnd&(1<<16) == 0
-		cli := netip.AddrFrom4([4]byte{172, 16 + byte(id>>16)&15, byte(id >> 8), byte(id)})
-		srv := netip.AddrFrom4([4]byte{10, byte(id % 251), byte(id % 13), 1})
-		sport, dport := uint16(20000+id%40000), uint16(443)
-		if !c2s {
-			cli, srv, sport, dport = srv, cli, dport, sport
-		}
+		cli, srv, sport, dport := churnPeers(id, 443, c2s)
 		p = decode.Packet{Timestamp: t0 + int64(i)*10_000, WireLen: 60 + rnd>>25, IPVersion: 4, Src: cli, Dst: srv,
 			Proto: decode.ProtoTCP, SrcPort: sport, DstPort: dport, TCPFlags: decode.TCPAck | decode.TCPPsh, TCPWindow: 1024}
 		tb.HandlePacket(&p, decode.ErrNone)
@@ -47,4 +42,17 @@ func BenchmarkChurn(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N), "ns/pkt")
 	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(max(flows, 1)), "allocs/flow")
 	b.ReportMetric(float64(after.TotalAlloc-before.TotalAlloc)/float64(max(flows, 1)), "B/flow")
+}
+
+// churnPeers are the benchmarks' flow id as tools/bench's captures make
+// it: a client of its own in 172.16/12, one of some 3,000 servers on
+// port, and the packet's direction (c2s: from the client).
+func churnPeers(id int, port uint16, c2s bool) (src, dst netip.Addr, sport, dport uint16) {
+	src = netip.AddrFrom4([4]byte{172, 16 + byte(id>>16)&15, byte(id >> 8), byte(id)})
+	dst = netip.AddrFrom4([4]byte{10, byte(id % 251), byte(id % 13), 1})
+	sport, dport = uint16(20000+id%40000), port
+	if !c2s {
+		return dst, src, dport, sport
+	}
+	return src, dst, sport, dport
 }

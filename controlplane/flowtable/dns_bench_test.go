@@ -68,12 +68,7 @@ func BenchmarkDNSPath(b *testing.B) {
 						id = i/(window*perFlow)*window + i%window
 					}
 					c2s := rnd&(1<<16) == 0
-					cli := netip.AddrFrom4([4]byte{172, 16 + byte(id>>16)&15, byte(id >> 8), byte(id)})
-					srv := netip.AddrFrom4([4]byte{10, byte(id % 251), byte(id % 13), 1})
-					sport, dport := uint16(20000+id%40000), uint16(53)
-					if !c2s {
-						cli, srv, sport, dport = srv, cli, dport, sport
-					}
+					cli, srv, sport, dport := churnPeers(id, 53, c2s)
 					r := 0
 					if !c2s {
 						r = 1

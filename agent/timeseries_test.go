@@ -209,7 +209,7 @@ func (o *l4Increases) minute(tb *flowtable.Table) {
 	next := map[flowtable.HostKey][4]uint64{}
 	tb.View(func(v flowtable.View) {
 		v.AscendHosts(func(h *flowtable.Host) bool {
-			sent := [4]uint64{h.TCP.BytesSent, h.UDP.BytesSent, h.ICMP.BytesSent, h.OtherIP.BytesSent}
+			sent := [4]uint64{h.TCP.BytesSent, h.UDP.BytesSent, h.ICMP().BytesSent, h.OtherIP().BytesSent}
 			for i, b := range sent {
 				if p := o.prev[h.Key][i]; b >= p {
 					o.acc[i] += b - p

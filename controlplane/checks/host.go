@@ -107,7 +107,7 @@ func countersOf(h *flowtable.Host) hostCounters {
 		synSent: h.PktSent.Syn, synRcvd: h.PktRcvd.Syn,
 		synAckSent: h.PktSent.SynAck, synAckRcvd: h.PktRcvd.SynAck,
 		flowsCli: h.TotalAsClient, flowsSrv: h.TotalAsServer,
-		icmpSent: h.ICMP.PktsSent, icmpRcvd: h.ICMP.PktsRcvd,
+		icmpSent: h.ICMP().PktsSent, icmpRcvd: h.ICMP().PktsRcvd,
 		bytes: h.Traffic.BytesSent + h.Traffic.BytesRcvd,
 	}
 }

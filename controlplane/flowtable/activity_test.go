@@ -114,11 +114,11 @@ func TestDHCPNameFollowsMAC(t *testing.T) {
 	tb.HandlePacket(q, decode.ErrNone)
 	tb.View(func(v View) {
 		h := v.Host(HostKey{local, 0})
-		if h.DHCPName != "luca" || h.Label() != "luca" {
-			t.Errorf("DHCP name %q label %q, want luca", h.DHCPName, h.Label())
+		if h.DHCPName() != "luca" || h.Label() != "luca" {
+			t.Errorf("DHCP name %q label %q, want luca", h.DHCPName(), h.Label())
 		}
-		if o := v.Host(HostKey{remote, 0}); o.DHCPName != "" {
-			t.Errorf("other host got DHCP name %q", o.DHCPName)
+		if o := v.Host(HostKey{remote, 0}); o.DHCPName() != "" {
+			t.Errorf("other host got DHCP name %q", o.DHCPName())
 		}
 	})
 }

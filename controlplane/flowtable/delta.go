@@ -103,9 +103,9 @@ func clientSide(d *flow.Delta) int {
 }
 
 func (t *Table) newFlowFromDeltaLocked(key flowKey, d *flow.Delta) *Flow {
-	roles := &Flow{Client: d.A, ClientPort: d.APort, Server: d.B, ServerPort: d.BPort}
+	roles := &flowRoles{Client: d.A, ClientPort: d.APort, Server: d.B, ServerPort: d.BPort}
 	if clientSide(d) == flow.BtoA {
-		roles = &Flow{Client: d.B, ClientPort: d.BPort, Server: d.A, ServerPort: d.APort}
+		roles = &flowRoles{Client: d.B, ClientPort: d.BPort, Server: d.A, ServerPort: d.APort}
 	}
 	// newFlowLocked wants a packet for its VLAN, protocol and timestamp.
 	first := &decode.Packet{}

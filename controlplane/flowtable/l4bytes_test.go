@@ -17,7 +17,7 @@ import (
 func hostsL4Sent(tb *flowtable.Table) (sum, stats [4]uint64) {
 	tb.View(func(v flowtable.View) {
 		v.AscendHosts(func(h *flowtable.Host) bool {
-			for i, c := range [4]*flowtable.DirCounters{&h.TCP, &h.UDP, &h.ICMP, &h.OtherIP} {
+			for i, c := range [4]flowtable.DirCounters{h.TCP, h.UDP, h.ICMP(), h.OtherIP()} {
 				sum[i] += c.BytesSent
 			}
 			return true

@@ -17,14 +17,14 @@ func TestHostLabelRanking(t *testing.T) {
 		want string
 	}{
 		{"nothing learnt", lan, Host{}, "192.168.1.93"},
-		{"alias before everything", lan, Host{Alias: "desk", DHCPName: "luca", MDNSName: "luca’s imac", ServerName: "a.example", Name: "b.example"}, "desk"},
-		{"DHCP before mDNS", lan, Host{DHCPName: "luca", MDNSName: "luca’s imac", ServerName: "a.example", Name: "b.example"}, "luca"},
-		{"mDNS before SNI", lan, Host{MDNSName: "luca’s imac", ServerName: "a.example", Name: "b.example"}, "luca’s imac"},
-		{"SNI before DNS", lan, Host{ServerName: "www.repstatic.it", Name: "video.repubblica.it"}, "www.repstatic.it"},
+		{"alias before everything", lan, Host{Name: "b.example", rare: &hostRare{alias: "desk", dhcpName: "luca", mdnsName: "luca’s imac", serverName: "a.example"}}, "desk"},
+		{"DHCP before mDNS", lan, Host{Name: "b.example", rare: &hostRare{dhcpName: "luca", mdnsName: "luca’s imac", serverName: "a.example"}}, "luca"},
+		{"mDNS before SNI", lan, Host{Name: "b.example", rare: &hostRare{mdnsName: "luca’s imac", serverName: "a.example"}}, "luca’s imac"},
+		{"SNI before DNS", lan, Host{Name: "video.repubblica.it", rare: &hostRare{serverName: "www.repstatic.it"}}, "www.repstatic.it"},
 		{"DNS alone", lan, Host{Name: "b.example"}, "b.example"},
-		{"numeric HTTP Host passed over", lan, Host{ServerName: "10.0.0.1", Name: "b.example"}, "b.example"},
-		{"IPv6 literal passed over", lan, Host{ServerName: "2001:db8::1"}, "192.168.1.93"},
-		{"hex-looking name kept", lan, Host{ServerName: "cafe.be"}, "cafe.be"},
+		{"numeric HTTP Host passed over", lan, Host{Name: "b.example", rare: &hostRare{serverName: "10.0.0.1"}}, "b.example"},
+		{"IPv6 literal passed over", lan, Host{rare: &hostRare{serverName: "2001:db8::1"}}, "192.168.1.93"},
+		{"hex-looking name kept", lan, Host{rare: &hostRare{serverName: "cafe.be"}}, "cafe.be"},
 		{"IPv4 loopback", netip.MustParseAddr("127.0.0.1"), Host{}, "localhost"},
 		{"IPv6 loopback", netip.IPv6Loopback(), Host{}, "localhost"},
 		{"other 127/8 address", netip.MustParseAddr("127.0.0.2"), Host{}, "127.0.0.2"},
@@ -44,7 +44,7 @@ func TestHostLabelRanking(t *testing.T) {
 // TestLearntNameLeavesTheAliasOut: alerts are stored with the learnt name,
 // the alias is added when they are listed.
 func TestLearntNameLeavesTheAliasOut(t *testing.T) {
-	h := Host{Key: HostKey{Addr: netip.MustParseAddr("192.168.1.93")}, Alias: "desk", MDNSName: "luca’s imac"}
+	h := Host{Key: HostKey{Addr: netip.MustParseAddr("192.168.1.93")}, rare: &hostRare{alias: "desk", mdnsName: "luca’s imac"}}
 	if got := h.LearntName(); got != "luca’s imac" {
 		t.Errorf("LearntName() = %q, want the mDNS name", got)
 	}
@@ -71,12 +71,12 @@ func TestHostNameAt(t *testing.T) {
 		at   int64
 		want string
 	}{
-		{"answered in the announcement's second", Host{MDNSName: "luca’s imac", mdnsAt: announced}, sameSec, "192.168.1.93"},
-		{"answered in the next second", Host{MDNSName: "luca’s imac", mdnsAt: announced}, nextSec, "luca’s imac"},
-		{"announced after the answer", Host{MDNSName: "luca’s imac", mdnsAt: nextSec}, sameSec, "192.168.1.93"},
-		{"now (no alert time known)", Host{MDNSName: "luca’s imac", mdnsAt: announced}, 0, "luca’s imac"},
-		{"the next name in rank meanwhile", Host{MDNSName: "luca’s imac", mdnsAt: announced, Name: "b.example"}, sameSec, "b.example"},
-		{"a DHCP name does not wait", Host{DHCPName: "luca", MDNSName: "luca’s imac", mdnsAt: announced}, sameSec, "luca"},
+		{"answered in the announcement's second", Host{rare: &hostRare{mdnsAt: announced, mdnsName: "luca’s imac"}}, sameSec, "192.168.1.93"},
+		{"answered in the next second", Host{rare: &hostRare{mdnsAt: announced, mdnsName: "luca’s imac"}}, nextSec, "luca’s imac"},
+		{"announced after the answer", Host{rare: &hostRare{mdnsAt: nextSec, mdnsName: "luca’s imac"}}, sameSec, "192.168.1.93"},
+		{"now (no alert time known)", Host{rare: &hostRare{mdnsAt: announced, mdnsName: "luca’s imac"}}, 0, "luca’s imac"},
+		{"the next name in rank meanwhile", Host{Name: "b.example", rare: &hostRare{mdnsAt: announced, mdnsName: "luca’s imac"}}, sameSec, "b.example"},
+		{"a DHCP name does not wait", Host{rare: &hostRare{mdnsAt: announced, dhcpName: "luca", mdnsName: "luca’s imac"}}, sameSec, "luca"},
 	}
 	for _, c := range cases {
 		c.h.Key.Addr = lan
@@ -106,8 +106,8 @@ func TestServerNameFirstStays(t *testing.T) {
 		for i, n := range c.sni {
 			h.nameServer(n, c.http[i])
 		}
-		if h.ServerName != c.want || h.ServerNameHTTP != c.wantHTTP {
-			t.Errorf("%s: ServerName %q (HTTP %v), want %q (HTTP %v)", c.name, h.ServerName, h.ServerNameHTTP, c.want, c.wantHTTP)
+		if name, http := h.ServerName(); name != c.want || http != c.wantHTTP {
+			t.Errorf("%s: ServerName %q (HTTP %v), want %q (HTTP %v)", c.name, name, http, c.want, c.wantHTTP)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package flowtable
 import (
 	"hash/maphash"
 	"iter"
-	"math"
 	"net/netip"
 	"slices"
 	"strings"
@@ -534,24 +533,21 @@ type Host struct {
 	Local, Multicast, Broadcast bool
 	LocalNetwork                int    // index into the interface's local networks, -1 if remote
 	Name                        string // learnt from DNS answers
-	ServerName                  string // TLS SNI / HTTP Host clients used to reach it
-	ServerNameHTTP              bool   // ServerName came from an HTTP Host header
-	MDNSName                    string // what the host announced over mDNS
-	mdnsAt                      int64  // packet time MDNSName was learnt (unix ns)
-	DHCPName                    string // the name its MAC's DHCP client gave
-	Alias                       string // set by the operator (set/host/alias)
 
 	// The generation of the first View that sees its last change (0:
 	// none yet), as logged for readers of what changed (changed.go); beside the counters
 	// a sync writes, in the cache line it brings in anyway.
 	changed                     uint64
 	Traffic                     DirCounters
-	TCP, UDP, ICMP, OtherIP     DirCounters
+	TCP, UDP                    DirCounters
 	UDPSentUnicast, UDPSentNonU uint64
 	dscp                        dscpCounters            // by ntopng DSCP class, see DSCP
 	L7                          CountersBy[l7.Protocol] // by application (nDPI id)
 	PktSent, PktRcvd            PktStats
-	TCPSent, TCPRcvd            TCPHealth // troubles of the TCP segments it sent / received
+	// What most hosts never have (names but DNS's, ICMP and other IP
+	// traffic, TCP troubles, unreachable errors, fingerprints), made at
+	// the first of them: see hostRare.
+	rare *hostRare
 	// DNS counters and server contacts (DNSSent, ServerContacts), made
 	// when the host first takes part in DNS, NTP or SMTP, and HTTP counters
 	// (HTTPSent, ...), made at its first HTTP: most hosts never do, and a
@@ -565,12 +561,11 @@ type Host struct {
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
-	Unreachable                    Unreachable
 	// Flows it started as client in its busiest second so far (ntopng's
 	// flow flood hits), and in the second being counted.
 	FlowFloodPeak uint32
-	floodSec      int64
 	floodN        uint32
+	floodSec      int64
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
@@ -585,10 +580,82 @@ type Host struct {
 	portsAsClient    contactSet[uint16]  // server ports it contacted
 	servicesAsClient contactSet[service] // server address and port pairs it contacted
 	portsAsServer    contactSet[uint16]  // its ports that clients contacted
-	ja3              map[string]uint32   // TLS client fingerprints it used, with counts
-	hassh            map[string]uint32   // SSH client fingerprints it used, with counts
-	vhosts           map[string]*VirtualHost
 }
+
+// hostRare is the part of a host most hosts never need. A client under
+// churn (one flow, TCP or UDP, no troubles) is then 1,152 bytes less 256.
+type hostRare struct {
+	serverName     string // TLS SNI / HTTP Host clients used to reach it
+	serverNameHTTP bool   // serverName came from an HTTP Host header
+	mdnsName       string // what the host announced over mDNS
+	mdnsAt         int64  // packet time mdnsName was learnt (unix ns)
+	dhcpName       string // the name its MAC's DHCP client gave
+	alias          string // set by the operator (set/host/alias)
+
+	icmp, otherIP    DirCounters
+	tcpSent, tcpRcvd TCPHealth // troubles of the TCP segments it sent / received
+	unreachable      Unreachable
+
+	ja3    map[string]uint32 // TLS client fingerprints it used, with counts
+	hassh  map[string]uint32 // SSH client fingerprints it used, with counts
+	vhosts map[string]*VirtualHost
+}
+
+// noRare is what a host without its rare part reads: all zero. Nothing
+// writes it (rareOf makes a host's own).
+var noRare hostRare
+
+// rareOf is h's rare part for writing, made on first use.
+func (h *Host) rareOf() *hostRare {
+	if h.rare == nil {
+		h.rare = new(hostRare)
+	}
+	return h.rare
+}
+
+// rd is h's rare part for reading.
+func (h *Host) rd() *hostRare {
+	if h.rare == nil {
+		return &noRare
+	}
+	return h.rare
+}
+
+// ServerName is the TLS SNI or HTTP Host clients used to reach the host,
+// and whether an HTTP Host header gave it.
+func (h *Host) ServerName() (name string, http bool) {
+	r := h.rd()
+	return r.serverName, r.serverNameHTTP
+}
+
+// MDNSName is what the host announced over mDNS.
+func (h *Host) MDNSName() string { return h.rd().mdnsName }
+
+// DHCPName is the name its MAC's DHCP client gave.
+func (h *Host) DHCPName() string { return h.rd().dhcpName }
+
+// Alias is the operator's name for the host (set/host/alias).
+func (h *Host) Alias() string { return h.rd().alias }
+
+// setAlias sets (or, with "", clears) the operator's name.
+func (h *Host) setAlias(alias string) {
+	if alias != "" || h.rare != nil {
+		h.rareOf().alias = alias
+	}
+}
+
+// ICMP and OtherIP are its ICMP (v4 and v6) and other IP protocols'
+// traffic.
+func (h *Host) ICMP() DirCounters    { return h.rd().icmp }
+func (h *Host) OtherIP() DirCounters { return h.rd().otherIP }
+
+// TCPSent and TCPRcvd are the troubles of the TCP segments it sent and
+// received.
+func (h *Host) TCPSent() TCPHealth { return h.rd().tcpSent }
+func (h *Host) TCPRcvd() TCPHealth { return h.rd().tcpRcvd }
+
+// Unreachable are the ICMP unreachable errors its flows met.
+func (h *Host) Unreachable() Unreachable { return h.rd().unreachable }
 
 // hostDNSHTTP is a host's DNS and HTTP counters.
 type hostDNS struct {
@@ -667,8 +734,8 @@ func (h *Host) httpOrZero() *hostHTTP {
 // Label is the name ntopng shows for a host: the operator's alias (its
 // Lua labels put that before everything), else LearntName.
 func (h *Host) Label() string {
-	if h.Alias != "" {
-		return h.Alias
+	if a := h.rd().alias; a != "" {
+		return a
 	}
 	return h.LearntName()
 }
@@ -681,8 +748,8 @@ func (h *Host) Label() string {
 // "socialize.us1.gigya.com" in the alert of the flow asking for
 // comments.us1.gigya.com.
 func (h *Host) nameServer(name string, http bool) {
-	if h.ServerName == "" {
-		h.ServerName, h.ServerNameHTTP = name, http
+	if r := h.rareOf(); r.serverName == "" {
+		r.serverName, r.serverNameHTTP = name, http
 	}
 }
 
@@ -697,7 +764,7 @@ func (h *Host) nameServer(name string, http bool) {
 // no name, the loopback addresses are "localhost" (what ntopng's reverse
 // resolution names them) and any other host its address.
 func (h *Host) LearntName() string {
-	return h.learntName(h.MDNSName)
+	return h.learntName(h.rd().mdnsName)
 }
 
 // NameAt is LearntName as ntopng showed it at packet time at (unix ns),
@@ -710,7 +777,7 @@ func (h *Host) LearntName() string {
 // stored with the address, the ones answered from .007110 of the next one
 // with "lucas imac". at == 0 is now.
 func (h *Host) NameAt(at int64) string {
-	if at == 0 || h.MDNSName == "" || h.mdnsAt/int64(time.Second) < at/int64(time.Second) {
+	if r := h.rd(); at == 0 || r.mdnsName == "" || r.mdnsAt/int64(time.Second) < at/int64(time.Second) {
 		return h.LearntName()
 	}
 	return h.learntName("")
@@ -718,7 +785,8 @@ func (h *Host) NameAt(at int64) string {
 
 // learntName ranks the names learnt with mdns as the mDNS one.
 func (h *Host) learntName(mdns string) string {
-	for _, n := range [...]string{h.DHCPName, mdns, h.ServerName, h.Name} {
+	r := h.rd()
+	for _, n := range [...]string{r.dhcpName, mdns, r.serverName, h.Name} {
 		if n != "" && !isAddress(n) {
 			return n
 		}
@@ -850,7 +918,11 @@ func (h *Host) CategoryDuration(cat uint8) int64 {
 // use a few.
 const maxJA3 = 64
 
-func (h *Host) addJA3(ja3 string) { addFingerprint(&h.ja3, ja3) }
+func (h *Host) addJA3(ja3 string) {
+	if ja3 != "" {
+		addFingerprint(&h.rareOf().ja3, ja3)
+	}
+}
 
 func addFingerprint(m *map[string]uint32, fp string) {
 	if fp == "" {
@@ -867,7 +939,7 @@ func addFingerprint(m *map[string]uint32, fp string) {
 // EachHASSH calls fn for every SSH client fingerprint the host used, with
 // the number of connections that used it.
 func (h *Host) EachHASSH(fn func(hassh string, uses uint32)) {
-	for k, n := range h.hassh {
+	for k, n := range h.rd().hassh {
 		fn(k, n)
 	}
 }
@@ -875,7 +947,7 @@ func (h *Host) EachHASSH(fn func(hassh string, uses uint32)) {
 // EachJA3 calls fn for every TLS client fingerprint the host used, with
 // the number of connections that used it.
 func (h *Host) EachJA3(fn func(ja3 string, uses uint32)) {
-	for k, n := range h.ja3 {
+	for k, n := range h.rd().ja3 {
 		fn(k, n)
 	}
 }
@@ -889,7 +961,7 @@ type VirtualHost struct {
 // maxVHosts bounds the names kept per server (a proxy sees many).
 const maxVHosts = 64
 
-func (h *Host) vhost(name string) *VirtualHost { return entry(&h.vhosts, name, maxVHosts) }
+func (h *Host) vhost(name string) *VirtualHost { return entry(&h.rareOf().vhosts, name, maxVHosts) }
 
 // entry returns m's value for k, made (with the map) on first use while m
 // has fewer than limit entries; nil once it is full.
@@ -907,13 +979,20 @@ func entry[K comparable, V any](m *map[K]*V, k K, limit int) *V {
 
 // CountersBy are a host's counters per application or per category.
 // A host sees one or two of them (a new client under churn, one): the
-// first lives in place, the others in a map made when a second comes, so
-// a new host costs no allocation for them.
+// first lives in place, the others each in an allocation of their own
+// listed in a slice, so a new host costs no allocation for them and a
+// second key costs about a quarter of a map (a client whose flow swapped
+// roles books its bytes under two applications).
 type CountersBy[K comparable] struct {
 	first    L7Counters
 	firstKey K
 	has      bool
-	more     map[K]*L7Counters
+	more     []*keyedCounters[K]
+}
+
+type keyedCounters[K comparable] struct {
+	key K
+	c   L7Counters
 }
 
 // of is k's counters, made on first use (both key spaces are small and
@@ -923,10 +1002,12 @@ func (c *CountersBy[K]) of(k K) *L7Counters {
 		c.has, c.firstKey = true, k
 		return &c.first
 	}
-	if c.firstKey == k {
-		return &c.first
+	if v := c.Get(k); v != nil {
+		return v
 	}
-	return entry(&c.more, k, math.MaxInt)
+	e := &keyedCounters[K]{key: k}
+	c.more = append(c.more, e)
+	return &e.c
 }
 
 // Get is k's counters, nil if the host has none.
@@ -937,7 +1018,12 @@ func (c *CountersBy[K]) Get(k K) *L7Counters {
 	case c.firstKey == k:
 		return &c.first
 	}
-	return c.more[k]
+	for _, e := range c.more {
+		if e.key == k {
+			return &e.c
+		}
+	}
+	return nil
 }
 
 // Len is the number of keys with counters.
@@ -948,14 +1034,14 @@ func (c *CountersBy[K]) Len() int {
 	return 1 + len(c.more)
 }
 
-// All yields every key with its counters, in no particular order.
+// All yields every key with its counters, in the order they came.
 func (c *CountersBy[K]) All() iter.Seq2[K, *L7Counters] {
 	return func(yield func(K, *L7Counters) bool) {
 		if !c.has || !yield(c.firstKey, &c.first) {
 			return
 		}
-		for k, v := range c.more {
-			if !yield(k, v) {
+		for _, e := range c.more {
+			if !yield(e.key, &e.c) {
 				return
 			}
 		}
@@ -964,7 +1050,7 @@ func (c *CountersBy[K]) All() iter.Seq2[K, *L7Counters] {
 
 // EachVirtualHost calls fn for every HTTP Host name the host served.
 func (h *Host) EachVirtualHost(fn func(name string, v VirtualHost)) {
-	for k, v := range h.vhosts {
+	for k, v := range h.rd().vhosts {
 		fn(k, *v)
 	}
 }

@@ -160,8 +160,8 @@ func TestQUICServerName(t *testing.T) {
 				if ti == nil || ti.ServerName != c.sni || ti.ClientALPN != "h3" || !strings.HasPrefix(ti.JA4, "q13d") || ti.JA3 == "" {
 					t.Fatalf("tls info %+v", ti)
 				}
-				if srv := v.Host(HostKey{remote, 0}); srv.ServerName != c.sni || srv.ServerNameHTTP {
-					t.Errorf("server host name %q", srv.ServerName)
+				if name, http := v.Host(HostKey{remote, 0}).ServerName(); name != c.sni || http {
+					t.Errorf("server host name %q", name)
 				}
 				var ja3 []string
 				v.Host(HostKey{local, 0}).EachJA3(func(s string, _ uint32) { ja3 = append(ja3, s) })

@@ -58,9 +58,9 @@ func (t *Table) syncFlowLocked(f *Flow) {
 				sender.UDPSentUnicast += by
 			}
 		case 1, 58:
-			sc, rc = &sender.ICMP, &receiver.ICMP
+			sc, rc = &sender.rareOf().icmp, &receiver.rareOf().icmp
 		default:
-			sc, rc = &sender.OtherIP, &receiver.OtherIP
+			sc, rc = &sender.rareOf().otherIP, &receiver.rareOf().otherIP
 		}
 		sc.sent(pk, by)
 		rc.rcvd(pk, by)
@@ -102,8 +102,8 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		}
 		if f.hasMAC[dir] {
 			sender.MAC, sender.HasMAC = f.mac[dir], true
-			if name := t.addMACLocked(f.mac[dir]); name != "" {
-				sender.DHCPName = name
+			if name := t.addMACLocked(f.mac[dir]); name != "" && name != sender.DHCPName() {
+				sender.rareOf().dhcpName = name
 			}
 		}
 		for _, h := range [2]*Host{sender, receiver} {

@@ -251,15 +251,23 @@ func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
 	t.flowGoneLocked(old) // readers of the flows that changed judge the conversation, not the half left behind
 	// The old flow's hosts, swapped too: no lookup (they stay in the table
 	// while their flows do).
-	roles := &Flow{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort,
+	roles := flowRoles{Client: old.Server, ClientPort: old.ServerPort, Server: old.Client, ServerPort: old.ClientPort,
 		cli: old.srv, srv: old.cli}
-	return t.newFlowLocked(key, p, key.priv, roles)
+	return t.newFlowLocked(key, p, key.priv, &roles)
+}
+
+// flowRoles fixes a new flow's client and server, and its hosts when
+// known, instead of its first packet's direction.
+type flowRoles struct {
+	Client, Server         netip.Addr
+	ClientPort, ServerPort uint16
+	cli, srv               *Host
 }
 
 // newFlowLocked creates the flow of key from its first packet; roles, when
 // given, fixes client and server instead of the packet's direction, and
 // its hosts, when it has them, are the new flow's.
-func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles *Flow) *Flow {
+func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles *flowRoles) *Flow {
 	f := &Flow{
 		Client: p.Src, Server: p.Dst, ClientPort: p.SrcPort, ServerPort: p.DstPort,
 		VLAN: p.VLAN, Proto: p.Proto, PrivateID: priv,
@@ -341,7 +349,7 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 	}
 	h.Multicast = k.Addr.IsMulticast()
 	h.Broadcast = t.isBroadcast(k.Addr)
-	h.Alias = t.alias[k]
+	h.setAlias(t.alias[k])
 	t.hosts[id] = h
 	t.byIP.ReplaceOrInsert(hostItem{id, h})
 	t.hostChangedLocked(h)
@@ -468,8 +476,8 @@ func (t *Table) tcpLocked(f *Flow, p *decode.Packet, dir int) {
 		// Rare: hosts and the interface are touched only then.
 		f.TCP[dir].add(ev)
 		sender, receiver := f.endsOf(dir)
-		sender.TCPSent.add(ev)
-		receiver.TCPRcvd.add(ev)
+		sender.rareOf().tcpSent.add(ev)
+		receiver.rareOf().tcpRcvd.add(ev)
 		t.stats.TCP.add(ev)
 	}
 }
@@ -508,8 +516,9 @@ func (t *Table) namesLocked(f *Flow, p *decode.Packet, dir int) {
 	if p.SrcPort == 5353 {
 		// A host announcing itself over mDNS names itself.
 		sender, _ := f.endsOf(dir)
-		if name, ok := l7.MDNSName(p.Payload); ok && name != sender.MDNSName {
-			sender.MDNSName, sender.mdnsAt = name, p.Timestamp
+		if name, ok := l7.MDNSName(p.Payload); ok && name != sender.MDNSName() {
+			r := sender.rareOf()
+			r.mdnsName, r.mdnsAt = name, p.Timestamp
 		}
 	}
 }
@@ -700,7 +709,7 @@ func inspectServerName(f *Flow, payload []byte, cat *l7.Catalog) {
 	}
 	if fp, ok := l7.SSHClientHASSH(payload); ok {
 		f.inspected = maxInspected
-		addFingerprint(&f.cli.hassh, fp)
+		addFingerprint(&f.cli.rareOf().hassh, fp)
 		return
 	}
 	if name, ok := l7.HTTPHost(payload); ok {

@@ -53,8 +53,8 @@ func TestHandshakeAccounting(t *testing.T) {
 			t.Errorf("flags c2s %#x s2c %#x", f.FlagsC2S, f.FlagsS2C)
 		}
 		srv := v.Host(HostKey{remote, 0})
-		if srv.ServerName != "example.com" || !srv.ServerNameHTTP || srv.Label() != "example.com" {
-			t.Errorf("server name %q http=%v label %q", srv.ServerName, srv.ServerNameHTTP, srv.Label())
+		if name, http := srv.ServerName(); name != "example.com" || !http || srv.Label() != "example.com" {
+			t.Errorf("server name %q http=%v label %q", name, http, srv.Label())
 		}
 		cli := v.Host(HostKey{local, 0})
 		if !cli.Local || srv.Local {
@@ -430,10 +430,10 @@ func TestMDNSNamesTheSender(t *testing.T) {
 	group := netip.MustParseAddr("224.0.0.251")
 	tb.HandlePacket(udp(t0, local, group, 5353, 5353, msg), decode.ErrNone)
 	tb.View(func(v View) {
-		if h := v.Host(HostKey{local, 0}); h.MDNSName != "printer" || h.Label() != "printer" {
-			t.Errorf("mdns name %q label %q", h.MDNSName, h.Label())
+		if h := v.Host(HostKey{local, 0}); h.MDNSName() != "printer" || h.Label() != "printer" {
+			t.Errorf("mdns name %q label %q", h.MDNSName(), h.Label())
 		}
-		if h := v.Host(HostKey{group, 0}); h.MDNSName != "" {
+		if h := v.Host(HostKey{group, 0}); h.MDNSName() != "" {
 			t.Errorf("the multicast group got a name")
 		}
 	})

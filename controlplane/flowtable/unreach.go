@@ -45,11 +45,11 @@ func (t *Table) unreachableLocked(p *decode.Packet) {
 	t.markDirtyLocked(f) // what readers know of it changed
 	cli, srv := f.cli, f.srv
 	if bit == unreachPort {
-		cli.Unreachable.PortAsClient++
-		srv.Unreachable.PortAsServer++
+		cli.rareOf().unreachable.PortAsClient++
+		srv.rareOf().unreachable.PortAsServer++
 	} else {
-		cli.Unreachable.HostAsClient++
-		srv.Unreachable.HostAsServer++
+		cli.rareOf().unreachable.HostAsClient++
+		srv.rareOf().unreachable.HostAsServer++
 	}
 }
 

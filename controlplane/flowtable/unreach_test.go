@@ -55,11 +55,11 @@ func TestUnreachableFlows(t *testing.T) {
 				tb.HandlePacket(icmpErr(ts+i*1e6, tc.from, cli, tc.typ, tc.code, tc.quote), decode.ErrNone)
 			}
 			tb.View(func(v View) {
-				if got := v.Host(HostKey{Addr: cli}).Unreachable; got != tc.want {
+				if got := v.Host(HostKey{Addr: cli}).Unreachable(); got != tc.want {
 					t.Errorf("client: %+v, want %+v", got, tc.want)
 				}
 				mirror := Unreachable{PortAsServer: tc.want.PortAsClient, HostAsServer: tc.want.HostAsClient}
-				if got := v.Host(HostKey{Addr: srv}).Unreachable; got != mirror {
+				if got := v.Host(HostKey{Addr: srv}).Unreachable(); got != mirror {
 					t.Errorf("server: %+v, want %+v", got, mirror)
 				}
 			})
@@ -80,7 +80,7 @@ func TestUnreachableDNSTransaction(t *testing.T) {
 	quote := append(quoteV4(cli, srv, 5353, 53, len(msg)), msg[:2]...)
 	tb.HandlePacket(icmpErr(ts+1e6, srv, cli, 3, 3, quote), decode.ErrNone)
 	tb.View(func(v View) {
-		if got := v.Host(HostKey{Addr: cli}).Unreachable.PortAsClient; got != 1 {
+		if got := v.Host(HostKey{Addr: cli}).Unreachable().PortAsClient; got != 1 {
 			t.Errorf("unreachable DNS flows = %d, want 1", got)
 		}
 	})

@@ -92,7 +92,7 @@ func (t *Table) SetAlias(k HostKey, alias string) {
 		t.alias[k] = alias
 	}
 	if h := t.hosts[k.id()]; h != nil {
-		h.Alias = alias
+		h.setAlias(alias)
 	}
 	t.mu.Unlock()
 }

@@ -17,7 +17,7 @@ func aliasOf(t *testing.T, tb *flowtable.Table, addr netip.Addr) string {
 	var alias string
 	tb.View(func(v flowtable.View) {
 		if h := v.Host(flowtable.HostKey{Addr: addr}); h != nil {
-			alias = h.Alias
+			alias = h.Alias()
 		}
 	})
 	return alias

@@ -21,8 +21,8 @@ func hostLabel(h *flowtable.Host) string { return h.Label() }
 // in brackets, as ntopng's v1 handler shows it.
 func activeHostName(h *flowtable.Host) string {
 	l := h.Label()
-	if h.Alias == "" && h.ServerNameHTTP && h.ServerName != "" {
-		return l + " [" + shortenString(h.ServerName, 24) + "]"
+	if name, http := h.ServerName(); h.Alias() == "" && http && name != "" {
+		return l + " [" + shortenString(name, 24) + "]"
 	}
 	return l
 }
@@ -430,8 +430,8 @@ func tcpPacketStatsOf(h flowtable.TCPHealth) tcpPacketStats {
 // hostData is get/host/data's answer: the fields this probe measures, with
 // ntopng's names and types (score and alert fields at zero: see setAlerts).
 func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []netip.Prefix) *hostDataAnswer {
-	t, tcp, udp, icmp, oth := h.Traffic, h.TCP, h.UDP, h.ICMP, h.OtherIP
-	u := h.Unreachable
+	t, tcp, udp, icmp, oth := h.Traffic, h.TCP, h.UDP, h.ICMP(), h.OtherIP()
+	u := h.Unreachable()
 	c := h.Cardinality()
 	ip := h.Key.Addr.String()
 	first, last := h.FirstSeen/1e9, h.LastSeen/1e9
@@ -487,9 +487,9 @@ func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []n
 		TCPBytesSent:           tcp.BytesSent,
 		TCPPacketsRcvd:         tcp.PktsRcvd,
 		TCPPacketsSent:         tcp.PktsSent,
-		TCPSeqProblems:         h.TCPSent != (flowtable.TCPHealth{}) || h.TCPRcvd != (flowtable.TCPHealth{}),
-		TCPPacketStatsRcvd:     tcpPacketStatsOf(h.TCPRcvd),
-		TCPPacketStatsSent:     tcpPacketStatsOf(h.TCPSent),
+		TCPSeqProblems:         h.TCPSent() != (flowtable.TCPHealth{}) || h.TCPRcvd() != (flowtable.TCPHealth{}),
+		TCPPacketStatsRcvd:     tcpPacketStatsOf(h.TCPRcvd()),
+		TCPPacketStatsSent:     tcpPacketStatsOf(h.TCPSent()),
 		ThroughputBps:          Num(h.ThptBps / 8),
 		ThroughputPps:          Num(h.ThptPps),
 		TotalActivityTime:      h.ActivityTime(),
@@ -536,11 +536,11 @@ func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []n
 
 // namesOf is a host's names by source (the label is one of them).
 func namesOf(h *flowtable.Host) hostNames {
-	n := hostNames{Resolved: h.Name, MDNS: h.MDNSName, DHCP: h.DHCPName}
-	if h.ServerNameHTTP {
-		n.HTTP = h.ServerName
+	n := hostNames{Resolved: h.Name, MDNS: h.MDNSName(), DHCP: h.DHCPName()}
+	if name, http := h.ServerName(); http {
+		n.HTTP = name
 	} else {
-		n.TLS = h.ServerName
+		n.TLS = name
 	}
 	return n
 }

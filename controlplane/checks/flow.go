@@ -194,10 +194,11 @@ func checkTCPIssues(e *flowEval) {
 	if th <= 0 || f.Proto != decode.ProtoTCP || f.Packets() < minIssuePackets {
 		return
 	}
-	h := f.TCP[0]
-	h.Retransmissions += f.TCP[1].Retransmissions
-	h.OutOfOrder += f.TCP[1].OutOfOrder
-	h.Lost += f.TCP[1].Lost
+	tcp := f.TCP()
+	h := tcp[0]
+	h.Retransmissions += tcp[1].Retransmissions
+	h.OutOfOrder += tcp[1].OutOfOrder
+	h.Lost += tcp[1].Lost
 	bad := h.Retransmissions + h.OutOfOrder + h.Lost
 	if pct := float64(bad) * 100 / float64(f.Packets()); pct > th {
 		e.add("tcp_issues_generic", alert.FlowTCPIssues, fmt.Sprintf("Retransmissions %d, Out of Order %d, Lost %d", h.Retransmissions, h.OutOfOrder, h.Lost))

@@ -219,8 +219,8 @@ func (st *arpState) domain(vlan uint16, pfx netip.Prefix) *BcastDomain {
 // in the domain BcastIPDomain picks, and remembers it on f for deltas.
 func (t *Table) bcastIPLocked(f *Flow, p *decode.Packet) {
 	st := t.arp
-	if f.bcast != nil && st != nil && int(f.bcastN) == len(st.domains) && p.Dst == f.Server {
-		f.bcast.Hits++ // the same packet as the last one, the same domains known
+	if r := f.rd(); r.bcast != nil && st != nil && int(r.bcastN) == len(st.domains) && p.Dst == f.Server {
+		r.bcast.Hits++ // the same packet as the last one, the same domains known
 		return
 	}
 	var learnt func(netip.Prefix) bool
@@ -234,7 +234,8 @@ func (t *Table) bcastIPLocked(f *Flow, p *decode.Packet) {
 	st = t.arpStateLocked()
 	if d := st.domain(p.VLAN, pfx); d != nil {
 		d.Hits++
-		f.bcast, f.bcastN = d, int32(len(st.domains))
+		r := f.rareOf()
+		r.bcast, r.bcastN = d, int32(len(st.domains))
 	}
 }
 
@@ -244,7 +245,7 @@ func (t *Table) bcastIPLocked(f *Flow, p *decode.Packet) {
 // calls this for those whose server address is odd, as every broadcast
 // address is, and for those with a domain.
 func (t *Table) bcastDeltaLocked(f *Flow, d *flow.Delta) {
-	if f.bcast == nil {
+	if f.rd().bcast == nil {
 		if f.payloadKnown {
 			return // the packet path saw it, with its MACs, and found no broadcast
 		}
@@ -257,9 +258,11 @@ func (t *Table) bcastDeltaLocked(f *Flow, d *flow.Delta) {
 		if !ok {
 			return
 		}
-		if f.bcast = t.arpStateLocked().domain(f.VLAN, pfx); f.bcast == nil {
+		bd := t.arpStateLocked().domain(f.VLAN, pfx)
+		if bd == nil {
 			return
 		}
+		f.rareOf().bcast = bd
 	}
 	for side := flow.AtoB; side <= flow.BtoA; side++ {
 		sender := d.A
@@ -267,7 +270,7 @@ func (t *Table) bcastDeltaLocked(f *Flow, d *flow.Delta) {
 			sender = d.B
 		}
 		if sender == f.Client && f.Client != f.Server {
-			f.bcast.Hits += d.Pkts[side]
+			f.rare.bcast.Hits += d.Pkts[side]
 		}
 	}
 }

@@ -54,7 +54,7 @@ func (t *Table) ApplyDeltas(ds []flow.Delta, counts DataplaneCounts) {
 			}
 		}
 		t.applyDeltaLocked(f, d)
-		if f.bcast != nil || (f.Server.Is4() && f.Server.As4()[3]&1 == 1) {
+		if f.rd().bcast != nil || (f.Server.Is4() && f.Server.As4()[3]&1 == 1) {
 			t.bcastDeltaLocked(f, d) // arp.go
 		}
 	}

@@ -91,18 +91,10 @@ type Flow struct {
 	// its Mining dissector about the first one only).
 	miningOut bool
 	httpSeen  uint8 // httpRequestSeen | httpResponseSeen
-	// The first request's target and User-Agent and the first response's
-	// status code, which ntopng shows with the flow.
-	httpTarget, httpUA string
-	httpStatus         uint16
-	tls                *tlsState // only for flows that started with a ClientHello
-	// bcast is the broadcast domain the flow's packets to a broadcast
-	// address last hit (arp.go), so that a kernel dataplane's deltas of the
-	// flow count there too; nil for every other flow. bcastN is how many
-	// domains were known when it was chosen: domains are only ever added,
-	// so while that number holds the choice does too.
-	bcast  *BcastDomain
-	bcastN int32
+	tls       *tlsState // only for flows that started with a ClientHello
+	// What most flows never have (TCP troubles, HTTP, a broadcast
+	// domain), made at the first of them: see flowRare.
+	rare *flowRare
 
 	// Read by the periodic work, not per packet.
 	// synced is the table's sync generation that last applied packets of
@@ -120,10 +112,48 @@ type Flow struct {
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
 
-	TCP [2]TCPHealth // per direction (client to server, server to client)
-
 	cli, srv *Host
 }
+
+// flowRare is the part of a flow most flows never need. A flow under churn
+// is then 576 bytes instead of 704.
+type flowRare struct {
+	tcp [2]TCPHealth // troubles per direction (client to server, server to client)
+	// The first request's target and User-Agent and the first response's
+	// status code, which ntopng shows with the flow.
+	httpTarget, httpUA string
+	httpStatus         uint16
+	// bcast is the broadcast domain the flow's packets to a broadcast
+	// address last hit (arp.go), so that a kernel dataplane's deltas of the
+	// flow count there too; nil for every other flow. bcastN is how many
+	// domains were known when it was chosen: domains are only ever added,
+	// so while that number holds the choice does too.
+	bcastN int32
+	bcast  *BcastDomain
+}
+
+// rareOf is f's rare part for writing, made on first use.
+func (f *Flow) rareOf() *flowRare {
+	if f.rare == nil {
+		f.rare = new(flowRare)
+	}
+	return f.rare
+}
+
+// noFlowRare is what a flow without its rare part reads: all zero.
+var noFlowRare flowRare
+
+// rd is f's rare part for reading.
+func (f *Flow) rd() *flowRare {
+	if f.rare == nil {
+		return &noFlowRare
+	}
+	return f.rare
+}
+
+// TCP is the troubles of its TCP segments per direction (client to server,
+// server to client).
+func (f *Flow) TCP() [2]TCPHealth { return f.rd().tcp }
 
 // Protocol is the flow's application protocol: what its payload proved,
 // else nDPI's guess from the server port (Guessed set).
@@ -171,13 +201,14 @@ func (f *Flow) DNS() (qtype uint16, rcode uint8, answered bool) {
 // (the server name and the target), its User-Agent, the status code of the
 // first response (0 before one).
 func (f *Flow) HTTP() (url, userAgent string, status int) {
-	switch t := f.httpTarget; {
+	r := f.rd()
+	switch t := r.httpTarget; {
 	case strings.HasPrefix(t, "/"):
 		url = f.ServerName + t
 	case strings.Contains(t, "://"): // absolute form, as to a proxy
 		_, url, _ = strings.Cut(t, "://")
 	}
-	return url, f.httpUA, int(f.httpStatus)
+	return url, r.httpUA, int(r.httpStatus)
 }
 
 // AlertAt is the packet time (unix ns) ntopng raises the flow's alerts at

@@ -14,7 +14,7 @@ func TestModelSizes(t *testing.T) {
 		name      string
 		size, max uintptr
 	}{
-		{"Flow", unsafe.Sizeof(Flow{}), 704},
+		{"Flow", unsafe.Sizeof(Flow{}), 576},
 		{"Host", unsafe.Sizeof(Host{}), 896},
 	} {
 		if c.size > c.max {

@@ -474,7 +474,7 @@ func (t *Table) tcpLocked(f *Flow, p *decode.Packet, dir int) {
 	}
 	if ev := trackTCP(&f.tcpSeq[dir], p); ev != (TCPHealth{}) {
 		// Rare: hosts and the interface are touched only then.
-		f.TCP[dir].add(ev)
+		f.rareOf().tcp[dir].add(ev)
 		sender, receiver := f.endsOf(dir)
 		sender.rareOf().tcpSent.add(ev)
 		receiver.rareOf().tcpRcvd.add(ev)
@@ -598,7 +598,8 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			if l7.HTTPRequestRisks(payload, &f.risk) {
 				f.httpSeen |= httpJavaAgent
 			}
-			f.httpTarget, f.httpUA, _ = l7.HTTPRequestInfo(payload)
+			r := f.rareOf()
+			r.httpTarget, r.httpUA, _ = l7.HTTPRequestInfo(payload)
 		}
 		sender.httpOf().httpSent.Queries[m]++
 		receiver.httpOf().httpRcvd.Queries[m]++
@@ -612,7 +613,7 @@ func (t *Table) httpLocked(f *Flow, dir int, payload []byte) {
 			f.httpSeen |= httpResponseSeen
 			l7.HTTPResponseRisks(payload, f.ServerName, f.httpSeen&httpJavaAgent != 0, &f.risk)
 			if code, ok := l7.HTTPResponseStatus(payload); ok {
-				f.httpStatus = uint16(code)
+				f.rareOf().httpStatus = uint16(code)
 			}
 		}
 		sender.httpOf().httpSent.Responses[c]++

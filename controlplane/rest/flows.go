@@ -239,10 +239,11 @@ func activeFlowEntry(f *flowtable.Flow, cat *l7.Catalog, verbose bool) activeFlo
 		n := f.Packets()
 		e.Packets = &n
 		if f.Proto == 6 {
+			tcp := f.TCP()
 			e.TCP = &flowTCP{
-				Retransmissions: c2sPair{f.TCP[0].Retransmissions, f.TCP[1].Retransmissions},
-				OutOfOrder:      c2sPair{f.TCP[0].OutOfOrder, f.TCP[1].OutOfOrder},
-				Lost:            c2sPair{f.TCP[0].Lost, f.TCP[1].Lost},
+				Retransmissions: c2sPair{tcp[0].Retransmissions, tcp[1].Retransmissions},
+				OutOfOrder:      c2sPair{tcp[0].OutOfOrder, tcp[1].OutOfOrder},
+				Lost:            c2sPair{tcp[0].Lost, tcp[1].Lost},
 			}
 			if cli, srv, ok := f.Latency(); ok {
 				e.TCP.NwLatency = &latency{Cli: Num(float64(cli) / 1e6), Srv: Num(float64(srv) / 1e6)}

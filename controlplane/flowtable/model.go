@@ -90,7 +90,7 @@ type Flow struct {
 	// miningOut: a TCP payload that is not Mining came first (nDPI asks
 	// its Mining dissector about the first one only).
 	miningOut bool
-	httpSeen  uint8 // httpRequestSeen | httpResponseSeen
+	httpSeen  uint8     // httpRequestSeen | httpResponseSeen
 	tls       *tlsState // only for flows that started with a ClientHello
 	// What most flows never have (TCP troubles, HTTP, a broadcast
 	// domain), made at the first of them: see flowRare.

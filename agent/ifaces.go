@@ -118,13 +118,19 @@ func (s *ifaceSet) prepare(spec ifaceSpec, fromConfig bool) (*running, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := flowtable.New(flowtable.Config{
+	cfg := flowtable.Config{
 		IfID: spec.id, StoreID: &storeID, Name: spec.name, LocalNets: s.c.nets, Offline: spec.file, ExpireOffline: s.c.ExpireOffline,
 		FlowIdle: s.c.FlowIdle, LocalHostIdle: s.c.HostIdle, RemoteHostIdle: s.c.RemoteHostIdle,
 		MaxFlows: s.c.MaxFlows, MaxHosts: s.c.MaxHosts,
-		OnRecords: s.writer.enqueue, OnExport: s.exportRecords, OnBlockClosed: s.writer.blockClosed,
+		OnRecords: s.writer.enqueue, OnBlockClosed: s.writer.blockClosed,
 		L7: s.c.l7, NoDPI: s.c.NoDPI,
-	})
+	}
+	if s.export != nil {
+		// Without collectors the table makes no export records at all: at
+		// a file's end or a block's they were a second copy of every flow.
+		cfg.OnExport = s.exportRecords
+	}
+	t := flowtable.New(cfg)
 	r := &running{spec: spec, table: t, fromConfig: fromConfig, done: make(chan struct{})}
 	r.api = rest.Interface{ID: spec.id, StoreID: storeID, Name: spec.name, Table: t, SpeedMbps: 1000, CaptureMode: modeAttaching}
 	if !spec.file {

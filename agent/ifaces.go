@@ -126,9 +126,7 @@ func (s *ifaceSet) prepare(spec ifaceSpec, fromConfig bool) (*running, error) {
 		L7: s.c.l7, NoDPI: s.c.NoDPI,
 	}
 	if s.export != nil {
-		// Without collectors the table makes no export records at all: at
-		// a file's end or a block's they were a second copy of every flow.
-		cfg.OnExport = s.exportRecords
+		cfg.OnExport, cfg.Exporting = s.exportRecords, s.export.Active
 	}
 	t := flowtable.New(cfg)
 	r := &running{spec: spec, table: t, fromConfig: fromConfig, done: make(chan struct{})}

@@ -97,6 +97,12 @@ func (e *Exporter) Export(recs []store.FlowRecord) {
 	}
 }
 
+// Active says whether there are collectors to export to.
+func (e *Exporter) Active() bool {
+	rs := e.live.Load()
+	return rs != nil && len(*rs) > 0
+}
+
 // SetCollectors replaces the collectors. A collector whose configuration
 // did not change keeps its queue, connection, sequence numbers and
 // counters; one that changed starts anew (its queued flows are dropped).

@@ -14,9 +14,26 @@ import (
 //     of a record per flow per flush interval.
 // Without OnExport both share the store's records.
 
-// outbox collects one emission's records for both paths.
+// outbox collects one emission's records for both paths. noExport: the
+// export path has no one to send to (Config.Exporting), its deltas are
+// only marked as taken.
 type outbox struct {
 	store, export []store.FlowRecord
+	noExport      bool
+}
+
+// newOutbox is an outbox for an emission of about n store records (and as
+// many export ones when export is true and someone collects them).
+func (t *Table) newOutbox(n int, export bool) outbox {
+	o := outbox{store: make([]store.FlowRecord, 0, n)}
+	if export && t.cfg.OnExport != nil {
+		if t.cfg.Exporting != nil && !t.cfg.Exporting() {
+			o.noExport = true
+		} else {
+			o.export = make([]store.FlowRecord, 0, n)
+		}
+	}
+	return o
 }
 
 // takeLocked adds f's unflushed deltas to o: the store's always, the
@@ -25,7 +42,12 @@ func (t *Table) takeLocked(f *Flow, o *outbox, export bool) {
 	if r, ok := t.storeDeltaLocked(f); ok {
 		o.store = append(o.store, r)
 	}
-	if export && t.cfg.OnExport != nil {
+	switch {
+	case !export || t.cfg.OnExport == nil:
+	case o.noExport:
+		f.exportedPktsC2S, f.exportedPktsS2C = f.PktsC2S, f.PktsS2C
+		f.exportedBytesC2S, f.exportedBytesS2C = f.BytesC2S, f.BytesS2C
+	default:
 		if r, ok := t.exportDeltaLocked(f); ok {
 			o.export = append(o.export, r)
 		}
@@ -49,10 +71,7 @@ func (t *Table) emitLocked() {
 	// Sized for every flow at once: at a block's end or a file's most
 	// flows have deltas, and growing into them by appends was 4 % of a
 	// churn capture's CPU (reallocations, copies and their garbage).
-	o := outbox{store: make([]store.FlowRecord, 0, len(t.flows))}
-	if t.cfg.OnExport != nil {
-		o.export = make([]store.FlowRecord, 0, len(t.flows))
-	}
+	o := t.newOutbox(len(t.flows), true)
 	for _, f := range t.flows {
 		t.takeLocked(f, &o, true)
 	}
@@ -145,7 +164,7 @@ func (t *Table) FlushDeltas() {
 	t.flushedGen = t.syncs
 	// A live link keeps most of its flows busy from one interval to the
 	// next: start at the last flush's size rather than growing into it.
-	o := outbox{store: make([]store.FlowRecord, 0, t.lastFlushed)}
+	o := t.newOutbox(t.lastFlushed, false)
 	View{t}.ChangedFlows(since, func(f *Flow) bool {
 		t.takeLocked(f, &o, false)
 		return true
@@ -198,7 +217,7 @@ func dropGone[T any](list []*T, gone func(*T) bool) []*T {
 func (t *Table) expireLocked() {
 	defer t.dropGoneLocked()
 	t.expireARPLocked() // arp.go
-	var o outbox
+	o := t.newOutbox(0, true)
 	t.expireFlowsLocked(&o) // expiry.go
 	t.sendLocked(&o)
 	t.expireHostsLocked()

@@ -100,6 +100,44 @@ func TestFlushDeltas(t *testing.T) {
 	}
 }
 
+// TestExportWithoutCollectors: while no one collects (Exporting says no)
+// a block close makes no export records, and once a collector is there
+// the next block's records hold only what came after: what nobody
+// collected is not sent late. The store's records are the same either way.
+func TestExportWithoutCollectors(t *testing.T) {
+	var stored, exported []store.FlowRecord
+	collecting := false
+	tb := New(Config{FlowIdle: time.Hour,
+		OnRecords: func(r []store.FlowRecord) { stored = append(stored, r...) },
+		OnExport:  func(r []store.FlowRecord) { exported = append(exported, r...) },
+		Exporting: func() bool { return collecting }})
+	base := time.Date(2026, 1, 2, 3, 0, 0, 0, time.UTC).UnixNano() // block aligned
+	pkt := func(sec int64, wire uint32) {
+		tb.HandlePacket(tcp(base+sec*1e9, local, remote, 1000, 443, decode.TCPAck, wire, nil), decode.ErrNone)
+	}
+	pkt(1, 100)
+	pkt(2, 200)
+	tb.Tick(base + 301e9) // the first block closes with no collector
+	if len(exported) != 0 {
+		t.Fatalf("export records made with no collector: %v", exported)
+	}
+	collecting = true
+	pkt(302, 40)
+	tb.Tick(base + 601e9)
+	if pc, _, bc, _ := sums(exported); pc != 1 || bc != 40 {
+		t.Errorf("exported %d packets %d bytes once a collector came, want the second block's 1 and 40", pc, bc)
+	}
+	if pc, _, bc, _ := sums(stored); pc != 3 || bc != 340 {
+		t.Errorf("stored %d packets %d bytes, want 3 and 340", pc, bc)
+	}
+	collecting = false
+	pkt(602, 7)
+	tb.Flush()
+	if len(exported) != 1 {
+		t.Errorf("Flush exported with no collector: %v", exported[1:])
+	}
+}
+
 // TestOfflineBlocksNotAnnounced: a capture file's table emits each block
 // once and never asks for a merge.
 func TestOfflineBlocksNotAnnounced(t *testing.T) {

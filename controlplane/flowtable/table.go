@@ -55,6 +55,12 @@ type Config struct {
 	// the store in between; nil: export shares OnRecords' deltas. Same
 	// locking rules as OnRecords.
 	OnExport func([]store.FlowRecord)
+	// Exporting, if set, says whether OnExport has anyone to send to now.
+	// While it says no, export deltas are marked as handed over without
+	// records being made: a table's every block close and a file's end
+	// no longer copy every flow for nothing. Called with the table's lock
+	// held; it must be cheap and must not call back into the table.
+	Exporting func() bool
 	// OnBlockClosed, if set, is told (after OnRecords got the block's last
 	// deltas) that a live table's block is over: its partial records can
 	// be merged. Offline tables emit each block once and never call it.

@@ -20,7 +20,7 @@ import (
 // checksIface is the interface as the checks engine sees it: alerts stay
 // with the interface's stable store id, like its flows.
 func (r *running) checksIface() checks.Iface {
-	return checks.Iface{ID: int(r.api.StoreID), Table: r.table, Drops: r.in.drops, Live: !r.spec.file}
+	return checks.Iface{ID: int(r.api.StoreID), Table: r.table, Drops: r.in.drops, Live: !r.spec.file, HoldAlerts: r.spec.file}
 }
 
 // checksInterval is how often the checks run over a live interface (on

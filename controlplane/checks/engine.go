@@ -259,6 +259,10 @@ type Iface struct {
 	Drops   func() uint64
 	MapFull func() uint64
 	Live    bool
+	// HoldAlerts: a capture file being read, whose alerts are stored a
+	// minute of its packet clock at a time (see hold); otherwise at every
+	// pass.
+	HoldAlerts bool
 }
 
 // ifState is what the engine remembers of one interface between passes.
@@ -277,7 +281,21 @@ type ifState struct {
 	flowPasses                        // what the flow pass keeps between passes (flow.go)
 	alerted    map[alert.Severity]int // live alerted flows by their alert's severity (ifState.reweigh)
 	locals     localHosts             // the local hosts' states, for the behaviour pass (behaviour.go)
+	held       heldAlerts             // a capture file's alerts not stored yet (see hold)
 }
+
+// heldAlerts are what the passes over a capture file raised, changed or
+// released and did not store yet, each alert once, in the order of its
+// first emission, with whether it is to be notified.
+type heldAlerts struct {
+	items  []emitItem
+	at     map[*alert.Alert]int // index in items
+	minute int64                // packet-clock minute of the first item
+}
+
+// maxHeld bounds the alerts held for a capture file (pointers: the alerts
+// are the flows' and hosts' own): past it they are stored at once.
+const maxHeld = 1 << 18
 
 type engagedKey struct {
 	t      alert.TypeID
@@ -333,7 +351,45 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		out = e.ifacePass(st, snap, ifc, v, now, out)
 		out = e.arpPass(st, snap, ifc, v, now, out)
 	})
-	e.emit(out)
+	if !ifc.HoldAlerts && len(st.held.items) == 0 {
+		e.emit(out)
+		return
+	}
+	e.hold(st, out, now, final || !ifc.HoldAlerts)
+}
+
+// hold stores a capture file's alerts a minute of its packet clock at a
+// time, and at its end, rather than after every pass: the passes run
+// every second of packet time, and an alert raised in one and changed in
+// a later one (a scan's flows are refused at once and found unidirectional
+// at the file's end) was written twice. Each alert is written once per
+// minute with what it became. A live interface's alerts are stored at
+// every pass: what the probe saw must not wait in memory for a crash.
+func (e *Engine) hold(st *ifState, out []emitItem, now int64, final bool) {
+	h := &st.held
+	for _, it := range out {
+		if i, ok := h.at[it.a]; ok {
+			h.items[i].notify = h.items[i].notify || it.notify
+			continue
+		}
+		if h.at == nil {
+			h.at = map[*alert.Alert]int{}
+		}
+		if len(h.items) == 0 {
+			h.minute = now / 60e9
+		}
+		h.at[it.a] = len(h.items)
+		h.items = append(h.items, it)
+	}
+	if len(h.items) > 0 && (final || now/60e9 != h.minute || len(h.items) >= maxHeld) {
+		e.flushHeld(st)
+	}
+}
+
+// flushHeld stores the alerts held for a capture file.
+func (e *Engine) flushHeld(st *ifState) {
+	e.emit(st.held.items)
+	st.held = heldAlerts{}
 }
 
 // emitItem is an alert a pass raised, changed or released.
@@ -459,6 +515,7 @@ func (e *Engine) Close() {
 	for _, st := range states {
 		st.mu.Lock()
 		var out []emitItem
+		e.flushHeld(st)
 		for k, a := range st.engaged {
 			out = append(out, emitItem{a: release(a, a.TstampEnd)})
 			delete(st.engaged, k)

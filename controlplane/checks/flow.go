@@ -27,10 +27,8 @@ type flowState struct {
 	gen   uint32
 	types [2]uint64 // flow alert keys raised so far (bit per key < 128)
 	alert *alert.Alert
-	cli   flowtable.HostKey
-	srv   flowtable.HostKey
-	// Their states, looked up once: a flow's hosts stay in the table while
-	// it lives, and so do their states (nil for an unknown peer).
+	// Its hosts' states, looked up once: a flow's hosts stay in the table
+	// while it lives, and so do their states (nil for an unknown peer).
 	cliHS, srvHS *hostState
 	// alert.Score divided between client and server, by score category.
 	cliScore, srvScore [NumScoreCats]int
@@ -623,13 +621,14 @@ func (st *ifState) touch(hs *hostState) {
 // newFlow makes the state of a flow that raised its first alert.
 func (st *ifState) newFlow(id flowID, f *flowtable.Flow) *flowState {
 	fs := &flowState{}
+	var cli, srv flowtable.HostKey
 	if c := f.ClientHost(); c != nil {
-		fs.cli = c.Key
+		cli = c.Key
 	}
 	if s := f.ServerHost(); s != nil {
-		fs.srv = s.Key
+		srv = s.Key
 	}
-	fs.cliHS, fs.srvHS = st.host(fs.cli), st.host(fs.srv)
+	fs.cliHS, fs.srvHS = st.host(cli), st.host(srv)
 	st.flows[id] = fs
 	return fs
 }

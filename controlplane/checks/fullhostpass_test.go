@@ -84,14 +84,14 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 			continue
 		}
 		bl := fs.has(alert.FlowBlacklisted)
-		if hs := st.hosts.get(fs.cli); hs != nil {
+		if hs := stateOf(st, fs.cliHS); hs != nil {
 			addScores(&hs.scoreCli, fs.cliScore)
 			hs.alertedCli++
 			if bl {
 				hs.blacklistedCli++
 			}
 		}
-		if hs := st.hosts.get(fs.srv); hs != nil {
+		if hs := stateOf(st, fs.srvHS); hs != nil {
 			addScores(&hs.scoreSrv, fs.srvScore)
 			hs.alertedSrv++
 			if bl {
@@ -132,4 +132,12 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 		}
 	}
 	return out
+}
+
+// stateOf is the host state the index holds under hs's key, nil for none.
+func stateOf(st *ifState, hs *hostState) *hostState {
+	if hs == nil {
+		return nil
+	}
+	return st.hosts.get(hs.key)
 }

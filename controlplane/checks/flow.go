@@ -213,7 +213,7 @@ func checkRefusedOrReset(e *flowEval) {
 }
 
 func checkZeroWindow(e *flowEval) {
-	if e.f.ZeroWindow[0]+e.f.ZeroWindow[1] > 0 {
+	if zw := e.f.ZeroWindow(); zw[0]+zw[1] > 0 {
 		e.add("zero_tcp_window", alert.FlowZeroWindow, "")
 	}
 }

@@ -138,6 +138,7 @@ func (t *Table) applyDeltaLocked(f *Flow, d *flow.Delta) {
 			t.syncFlowLocked(f)
 		}
 		f.dscpClass[dir] = cls
+		t.pendRoomLocked(f, dir)
 		prev := f.FlagsC2S
 		if dir == dirS2C {
 			prev = f.FlagsS2C

@@ -41,10 +41,11 @@ type Flow struct {
 	// periodic work reads (flushes, rates, TCP troubles) after.
 
 	// Packets not yet applied to the hosts (see Table.syncLocked), per
-	// direction (dirC2S, dirS2C).
+	// direction (dirC2S, dirS2C). The flag and size counts are 16-bit: a
+	// flow is synced before its pending packets reach 65,535 (pendRoom).
 	pendPkts  [2]uint64
 	pendBytes [2]uint64
-	pendFlags [2][4]uint32 // syn, synack, finack, rst
+	pendFlags [2][4]uint16 // syn, synack, finack, rst
 	pendFirst int64        // time of the first pending packet, 0 if none
 	pendLast  int64        // time of the last pending packet
 	dscpClass [2]uint8     // class of the pending packets
@@ -55,15 +56,13 @@ type Flow struct {
 	// changed since the last update, or its rates are not zero yet);
 	// gone: left the table (the list drops it at the next update).
 	rateListed, gone bool
-	pendSize         [2][NumSizeBuckets]uint32
+	pendSize         [2][NumSizeBuckets]uint16
 
 	tcpSeq [2]tcpSeq
 
 	// Handshake times (unix ns, 0 until seen): the network latency of each
 	// side follows from them.
 	synAt, synAckAt, ackAt int64
-
-	ZeroWindow [2]uint32 // segments advertising a zero receive window, per direction
 
 	// L4 payload bytes per direction (saturating); payloadKnown is false
 	// for flows fed only by a kernel dataplane (no payloads there).
@@ -116,9 +115,11 @@ type Flow struct {
 }
 
 // flowRare is the part of a flow most flows never need. A flow under churn
-// is then 576 bytes instead of 704.
+// is then 512 bytes instead of 704: the largest size Go allocates without
+// a type header.
 type flowRare struct {
-	tcp [2]TCPHealth // troubles per direction (client to server, server to client)
+	tcp        [2]TCPHealth // troubles per direction (client to server, server to client)
+	zeroWindow [2]uint32    // segments advertising a zero receive window, per direction
 	// The first request's target and User-Agent and the first response's
 	// status code, which ntopng shows with the flow.
 	httpTarget, httpUA string
@@ -154,6 +155,10 @@ func (f *Flow) rd() *flowRare {
 // TCP is the troubles of its TCP segments per direction (client to server,
 // server to client).
 func (f *Flow) TCP() [2]TCPHealth { return f.rd().tcp }
+
+// ZeroWindow is its segments advertising a zero receive window, per
+// direction.
+func (f *Flow) ZeroWindow() [2]uint32 { return f.rd().zeroWindow }
 
 // Protocol is the flow's application protocol: what its payload proved,
 // else nDPI's guess from the server port (Guessed set).
@@ -368,7 +373,7 @@ type PktStats struct {
 	Syn, SynAck, FinAck, Rst uint64
 }
 
-func (s *PktStats) addPending(size *[NumSizeBuckets]uint32, flags *[4]uint32) {
+func (s *PktStats) addPending(size *[NumSizeBuckets]uint16, flags *[4]uint16) {
 	for i, n := range size {
 		s.Size[i] += uint64(n)
 	}

@@ -1,6 +1,8 @@
 package flowtable
 
 import (
+	"math"
+
 	"github.com/probe-appliance/probe/controlplane/l7"
 )
 
@@ -112,8 +114,8 @@ func (t *Table) syncFlowLocked(f *Flow) {
 			}
 		}
 		f.pendPkts[dir], f.pendBytes[dir] = 0, 0
-		f.pendSize[dir] = [NumSizeBuckets]uint32{}
-		f.pendFlags[dir] = [4]uint32{}
+		f.pendSize[dir] = [NumSizeBuckets]uint16{}
+		f.pendFlags[dir] = [4]uint16{}
 	}
 	f.flushActivity(&bc)
 	t.rateListLocked(f)
@@ -131,6 +133,17 @@ func (s *IfaceStats) addL4(proto uint8, by uint64) {
 		s.L4Bytes[2] += by
 	default:
 		s.L4Bytes[3] += by
+	}
+}
+
+// pendRoomLocked syncs f before one more packet (or kernel delta) of
+// direction dir could overflow its 16-bit pending counts: each adds at
+// most one to a size bucket and one to a flag class, never more than it
+// adds packets. A flow is synced every second anyway; this costs a sync
+// only to one that carries 65,535 packets a way in between.
+func (t *Table) pendRoomLocked(f *Flow, dir int) {
+	if f.pendPkts[dir] >= math.MaxUint16 {
+		t.syncFlowLocked(f)
 	}
 }
 

@@ -432,6 +432,7 @@ func (t *Table) countLocked(f *Flow, p *decode.Packet, dir int) {
 		t.syncFlowLocked(f)
 	}
 	f.dscpClass[dir] = cls
+	t.pendRoomLocked(f, dir)
 	if dir == dirC2S {
 		f.PktsC2S++
 		f.BytesC2S += wire
@@ -476,7 +477,7 @@ func (t *Table) tcpLocked(f *Flow, p *decode.Packet, dir int) {
 		f.ackAt = p.Timestamp
 	}
 	if p.TCPWindow == 0 && p.TCPFlags&(decode.TCPRst|decode.TCPSyn|decode.TCPFin) == 0 {
-		f.ZeroWindow[dir]++
+		f.rareOf().zeroWindow[dir]++
 	}
 	if ev := trackTCP(&f.tcpSeq[dir], p); ev != (TCPHealth{}) {
 		// Rare: hosts and the interface are touched only then.

@@ -511,8 +511,8 @@ func TestRefusedResetZeroWindow(t *testing.T) {
 					t.Errorf("refused flow: refused %v reset %v", f.Refused(), f.Reset())
 				}
 			case 443:
-				if f.Refused() || !f.Reset() || f.ZeroWindow[dirS2C] != 1 {
-					t.Errorf("reset flow: refused %v reset %v zero windows %v", f.Refused(), f.Reset(), f.ZeroWindow)
+				if f.Refused() || !f.Reset() || f.ZeroWindow()[dirS2C] != 1 {
+					t.Errorf("reset flow: refused %v reset %v zero windows %v", f.Refused(), f.Reset(), f.ZeroWindow())
 				}
 			}
 		}

@@ -24,18 +24,26 @@ type flowID struct {
 
 // flowState is what the engine remembers of a flow.
 type flowState struct {
-	gen   uint32
-	types [2]uint64 // flow alert keys raised so far (bit per key < 128)
-	alert *alert.Alert
+	gen uint32
+	// alert.Score divided between client and server, by score category.
+	cliScore, srvScore [NumScoreCats]int32
+	types              [2]uint64 // flow alert keys raised so far (bit per key < 128)
 	// Its hosts' states, looked up once: a flow's hosts stay in the table
 	// while it lives, and so do their states (nil for an unknown peer).
 	cliHS, srvHS *hostState
-	// alert.Score divided between client and server, by score category.
-	cliScore, srvScore [NumScoreCats]int
-	// Where its alert is kept: a flow's state is made for its first alert,
-	// so the three are one allocation.
+	// Its alert, once it has one (al.Flow is then &fa): a flow's state is
+	// made for its first alert, so the three are one allocation of 512
+	// bytes, the largest Go makes without a type header.
 	al alert.Alert
 	fa alert.FlowAlert
+}
+
+// alert is the flow's alert, nil before it has one.
+func (s *flowState) alert() *alert.Alert {
+	if s.al.Flow == nil {
+		return nil
+	}
+	return &s.al
 }
 
 func (s *flowState) has(id int) bool { return s.types[id>>6]&(1<<(id&63)) != 0 }
@@ -488,10 +496,10 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	was := fs.weight()   // its hosts take the new alert's weight below
 	var buf [maxHits]hit // on the stack: most alerts gather a few checks
 	all := buf[:0]
-	if fs.alert != nil {
-		all = append(all, hit{fs.alert.TypeID, fs.alert.Info})
-		for i, o := range fs.alert.Flow.Others {
-			all = append(all, hit{o, fs.alert.Flow.OtherInfos[i]})
+	if a := fs.alert(); a != nil {
+		all = append(all, hit{a.TypeID, a.Info})
+		for i, o := range a.Flow.Others {
+			all = append(all, hit{o, a.Flow.OtherInfos[i]})
 		}
 	}
 	for _, h := range hits {
@@ -522,7 +530,7 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 		srvVic = srvVic || k.meta.SrvVictim
 	}
 	sev := alert.SeverityForScore(kindOf(all[lead].id).meta.Score)
-	a := fs.alert
+	a := fs.alert()
 	notify := a == nil
 	if a == nil {
 		// ntopng counts a flow's alert once for each peer (total_alerts,
@@ -552,7 +560,9 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	}
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
 	refreshFlow(a.Flow, f, cat)
-	fs.alert, fs.cliScore, fs.srvScore = a, cliScore, srvScore
+	for i := range cliScore {
+		fs.cliScore[i], fs.srvScore[i] = int32(cliScore[i]), int32(srvScore[i])
+	}
 	st.reweigh(fs, was, fs.weight())
 	return emitItem{a: a, notify: notify}
 }
@@ -568,10 +578,15 @@ type weight struct {
 }
 
 func (fs *flowState) weight() weight {
-	if fs.alert == nil {
+	a := fs.alert()
+	if a == nil {
 		return weight{}
 	}
-	return weight{alerted: true, bl: fs.has(alert.FlowBlacklisted), sev: fs.alert.Severity, cliScore: fs.cliScore, srvScore: fs.srvScore}
+	w := weight{alerted: true, bl: fs.has(alert.FlowBlacklisted), sev: a.Severity}
+	for i := range w.cliScore {
+		w.cliScore[i], w.srvScore[i] = int(fs.cliScore[i]), int(fs.srvScore[i])
+	}
+	return w
 }
 
 // reweigh moves a flow's weight on its hosts and the interface from what
@@ -636,7 +651,7 @@ func (st *ifState) newFlow(id flowID, f *flowtable.Flow) *flowState {
 // forgetFlow drops the state of a flow that left the table.
 func (st *ifState) forgetFlow(id flowID) {
 	if fs := st.flows[id]; fs != nil {
-		if fs.alert != nil {
+		if fs.alert() != nil {
 			st.reweigh(fs, fs.weight(), weight{})
 		}
 		delete(st.flows, id)

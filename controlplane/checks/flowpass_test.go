@@ -189,8 +189,8 @@ func alertedWalk(e *Engine) map[alert.Severity]int {
 	defer st.mu.Unlock()
 	out := map[alert.Severity]int{}
 	for _, f := range st.flows {
-		if f.alert != nil {
-			out[f.alert.Severity]++
+		if a := f.alert(); a != nil {
+			out[a.Severity]++
 		}
 	}
 	return out

@@ -80,7 +80,7 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 	})
 	// Scores come from the alerted flows the hosts take part in.
 	for _, fs := range st.flows {
-		if fs.alert == nil { // st.flows holds the flows still in the table (flowPass)
+		if fs.alert() == nil { // st.flows holds the flows still in the table (flowPass)
 			continue
 		}
 		bl := fs.has(alert.FlowBlacklisted)

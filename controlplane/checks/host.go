@@ -536,9 +536,9 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-func addScores(dst *[NumScoreCats]int, src [NumScoreCats]int) {
+func addScores[T int | int32](dst *[NumScoreCats]int, src [NumScoreCats]T) {
 	for i := range dst {
-		dst[i] += src[i]
+		dst[i] += int(src[i])
 	}
 }
 

@@ -133,24 +133,33 @@ type flowRare struct {
 	bcast  *BcastDomain
 }
 
-// rareOf is f's rare part for writing, made on first use.
-func (f *Flow) rareOf() *flowRare {
-	if f.rare == nil {
-		f.rare = new(flowRare)
+// The parts of flows and hosts most of them never need are made at their
+// first write (made) and read as all zero before (orZero): each kind has
+// one shared zero value that nothing writes.
+func made[T any](p **T) *T {
+	if *p == nil {
+		*p = new(T)
 	}
-	return f.rare
+	return *p
 }
 
-// noFlowRare is what a flow without its rare part reads: all zero.
-var noFlowRare flowRare
-
-// rd is f's rare part for reading.
-func (f *Flow) rd() *flowRare {
-	if f.rare == nil {
-		return &noFlowRare
+func orZero[T any](p, zero *T) *T {
+	if p == nil {
+		return zero
 	}
-	return f.rare
+	return p
 }
+
+var (
+	noFlowRare flowRare
+	noRare     hostRare
+	noDNS      hostDNS
+	noHTTP     hostHTTP
+)
+
+// rareOf is f's rare part for writing, rd for reading.
+func (f *Flow) rareOf() *flowRare { return made(&f.rare) }
+func (f *Flow) rd() *flowRare     { return orZero(f.rare, &noFlowRare) }
 
 // TCP is the troubles of its TCP segments per direction (client to server,
 // server to client).
@@ -637,25 +646,9 @@ type hostRare struct {
 	vhosts map[string]*VirtualHost
 }
 
-// noRare is what a host without its rare part reads: all zero. Nothing
-// writes it (rareOf makes a host's own).
-var noRare hostRare
-
-// rareOf is h's rare part for writing, made on first use.
-func (h *Host) rareOf() *hostRare {
-	if h.rare == nil {
-		h.rare = new(hostRare)
-	}
-	return h.rare
-}
-
-// rd is h's rare part for reading.
-func (h *Host) rd() *hostRare {
-	if h.rare == nil {
-		return &noRare
-	}
-	return h.rare
-}
+// rareOf is h's rare part for writing, rd for reading.
+func (h *Host) rareOf() *hostRare { return made(&h.rare) }
+func (h *Host) rd() *hostRare     { return orZero(h.rare, &noRare) }
 
 // ServerName is the TLS SNI or HTTP Host clients used to reach the host,
 // and whether an HTTP Host header gave it.
@@ -724,19 +717,8 @@ var nameSeed = maphash.MakeSeed()
 func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
 
 // dnsOf and httpOf are h's DNS and HTTP counters, made on first use.
-func (h *Host) dnsOf() *hostDNS {
-	if h.dns == nil {
-		h.dns = new(hostDNS)
-	}
-	return h.dns
-}
-
-func (h *Host) httpOf() *hostHTTP {
-	if h.http == nil {
-		h.http = new(hostHTTP)
-	}
-	return h.http
-}
+func (h *Host) dnsOf() *hostDNS   { return made(&h.dns) }
+func (h *Host) httpOf() *hostHTTP { return made(&h.http) }
 
 // DNSSent and DNSRcvd are the DNS queries and replies the host sent and
 // received; HTTPSent and HTTPRcvd its HTTP requests and responses, and
@@ -748,24 +730,8 @@ func (h *Host) HTTPRcvd() HTTPCounts     { return h.httpOrZero().httpRcvd }
 func (h *Host) HTTPSentRate() HTTPCounts { return h.httpOrZero().httpSentRate }
 func (h *Host) HTTPRcvdRate() HTTPCounts { return h.httpOrZero().httpRcvdRate }
 
-var (
-	noDNS  hostDNS
-	noHTTP hostHTTP
-)
-
-func (h *Host) dnsOrZero() *hostDNS {
-	if h.dns == nil {
-		return &noDNS
-	}
-	return h.dns
-}
-
-func (h *Host) httpOrZero() *hostHTTP {
-	if h.http == nil {
-		return &noHTTP
-	}
-	return h.http
-}
+func (h *Host) dnsOrZero() *hostDNS   { return orZero(h.dns, &noDNS) }
+func (h *Host) httpOrZero() *hostHTTP { return orZero(h.http, &noHTTP) }
 
 // Label is the name ntopng shows for a host: the operator's alias (its
 // Lua labels put that before everything), else LearntName.

@@ -63,18 +63,29 @@ func (t *Table) sendLocked(o *outbox) {
 	}
 }
 
-// emitLocked hands every flow's unflushed deltas to both paths.
+// emitLocked hands every flow's unflushed deltas to both paths. Only the
+// flows synced since the last emission can hold any (expiry took those of
+// the flows that left, and an emission leaves none): after this sync,
+// every packet counted so far is in a flow of the change log at a later
+// generation (changed.go), so a block close costs what moved in the
+// block, not the table's size.
 func (t *Table) emitLocked() {
 	if t.cfg.OnRecords == nil && t.cfg.OnExport == nil {
 		return
 	}
-	// Sized for every flow at once: at a block's end or a file's most
-	// flows have deltas, and growing into them by appends was 4 % of a
-	// churn capture's CPU (reallocations, copies and their garbage).
-	o := t.newOutbox(len(t.flows), true)
-	for _, f := range t.flows {
+	t.syncLocked()
+	since := t.emittedGen
+	t.emittedGen = t.syncs
+	// Sized for every flow that moved at once (the log's entries since,
+	// an upper bound): growing into them by appends was 4 % of a churn
+	// capture's CPU (reallocations, copies and their garbage).
+	log := t.changedFlows
+	moved := len(log) - firstAt(len(log), since, func(i int) uint64 { return log[i].gen })
+	o := t.newOutbox(min(moved, len(t.flows)), true)
+	View{t}.ChangedFlows(since, func(f *Flow) bool {
 		t.takeLocked(f, &o, true)
-	}
+		return true
+	})
 	t.sendLocked(&o)
 }
 
@@ -137,7 +148,6 @@ func (t *Table) idleLocked(f *Flow) bool {
 // capture file, shutdown). Flows stay in the table.
 func (t *Table) Flush() {
 	t.mu.Lock()
-	t.syncLocked()
 	t.emitLocked()
 	t.mu.Unlock()
 }

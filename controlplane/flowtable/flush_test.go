@@ -207,3 +207,68 @@ func TestFlushDeltasOnlyWhatMoved(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockCloseTakesEveryDelta: a block close looks only at the flows
+// that moved since the last one (the change log), so across random
+// traffic with interval flushes, idle flows and expiry, every block close
+// must still leave no flow with a delta on either path, and the records
+// of each path must add up to every flow's counters.
+func TestBlockCloseTakesEveryDelta(t *testing.T) {
+	type id struct {
+		port  uint16
+		first int64
+	}
+	var stored, exported map[id]uint64 = map[id]uint64{}, map[id]uint64{}
+	add := func(m map[id]uint64) func([]store.FlowRecord) {
+		return func(rs []store.FlowRecord) {
+			for _, r := range rs {
+				m[id{r.ClientPort, r.FirstSeen}] += r.PktsC2S + r.PktsS2C
+			}
+		}
+	}
+	tb := New(Config{FlowIdle: 400 * time.Second, OnRecords: add(stored), OnExport: add(exported)})
+	rnd := rand.New(rand.NewPCG(5, 7))
+	start := time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC).UnixNano() // a block closes a minute in
+	block := store.BlockStart(start / 1e9)
+	for sec := range 1500 {
+		now := start + int64(sec)*int64(time.Second)
+		// Flows of three kinds: busy (a few ports), occasional, and ones
+		// that take a packet once and stay idle for blocks.
+		for range rnd.IntN(20) {
+			port := uint16(20000 + rnd.IntN(8))
+			switch rnd.IntN(10) {
+			case 0:
+				port = uint16(21000 + rnd.IntN(200))
+			case 1:
+				port = uint16(22000 + sec)
+			}
+			now += int64(time.Second) / 40
+			tb.HandlePacket(udp(now, local, remote, port, 4000, nil), decode.ErrNone)
+		}
+		if sec%7 == 3 {
+			tb.FlushDeltas()
+		}
+		tb.Tick(start + int64(sec+1)*int64(time.Second))
+		if b := store.BlockStart((start + int64(sec+1)*int64(time.Second)) / 1e9); b == block {
+			continue
+		} else {
+			block = b
+		}
+		tb.View(func(v View) {
+			for _, f := range v.Flows() {
+				k := id{f.ClientPort, f.FirstSeen / 1e9}
+				n := f.PktsC2S + f.PktsS2C
+				if f.flushedPktsC2S != f.PktsC2S || f.exportedPktsC2S != f.PktsC2S {
+					t.Fatalf("second %d: flow %d kept a delta past the block close: %d packets, %d stored, %d exported",
+						sec, k.port, f.PktsC2S, f.flushedPktsC2S, f.exportedPktsC2S)
+				}
+				if stored[k] != n || exported[k] != n {
+					t.Fatalf("second %d: flow %d: %d packets, records of %d stored and %d exported", sec, k.port, n, stored[k], exported[k])
+				}
+			}
+		})
+	}
+	if len(exported) < 1000 {
+		t.Fatalf("only %d flows exported: the traffic did not cover what it should", len(exported))
+	}
+}

@@ -112,6 +112,7 @@ type Table struct {
 	block       int64  // start (unix s) of the current 5-minute block
 	lastFlushed int    // records of the last FlushDeltas: the next one's first guess
 	flushedGen  uint64 // sync generation of the last FlushDeltas: flows synced later may hold deltas
+	emittedGen  uint64 // the same for the last block close or Flush (emitLocked), for both paths
 
 	certs   l7.CertCache // leaf certificates of TLS servers, parsed once
 	dnsName l7.NameBuf   // dnsLocked's scratch for a question name

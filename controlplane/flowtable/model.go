@@ -628,7 +628,8 @@ type Host struct {
 }
 
 // hostRare is the part of a host most hosts never need. A client under
-// churn (one flow, TCP or UDP, no troubles) is then 1,152 bytes less 256.
+// churn (one flow, TCP or UDP, no troubles) is then 896 bytes instead of
+// 1,152.
 type hostRare struct {
 	serverName     string // TLS SNI / HTTP Host clients used to reach it
 	serverNameHTTP bool   // serverName came from an HTTP Host header

@@ -141,7 +141,7 @@ func (t *Table) exportDeltaLocked(f *Flow) (store.FlowRecord, bool) {
 }
 
 func (t *Table) idleLocked(f *Flow) bool {
-	return (!t.cfg.Offline || t.cfg.ExpireOffline) && t.clock-f.LastSeen > int64(t.cfg.FlowIdle)
+	return t.expires() && t.clock-f.LastSeen > int64(t.cfg.FlowIdle)
 }
 
 // Flush hands every unflushed delta to OnRecords and OnExport (end of a

@@ -48,25 +48,28 @@ func (t *Table) syncFlowLocked(f *Flow) {
 		sender, receiver := f.endsOf(dir)
 		sender.Traffic.sent(pk, by)
 		receiver.Traffic.rcvd(pk, by)
+		// The hosts' counters of the L4 protocol, and the interface's
+		// (IfaceStats.L4Bytes: TCP, UDP, ICMP, other), grouped alike.
 		var sc, rc *DirCounters
+		var l4 int
 		switch f.Proto {
 		case 6:
-			sc, rc = &sender.TCP, &receiver.TCP
+			sc, rc, l4 = &sender.TCP, &receiver.TCP, 0
 		case 17:
-			sc, rc = &sender.UDP, &receiver.UDP
+			sc, rc, l4 = &sender.UDP, &receiver.UDP, 1
 			if receiver.Multicast || receiver.Broadcast {
 				sender.UDPSentNonU += by
 			} else {
 				sender.UDPSentUnicast += by
 			}
 		case 1, 58:
-			sc, rc = &sender.rareOf().icmp, &receiver.rareOf().icmp
+			sc, rc, l4 = &sender.rareOf().icmp, &receiver.rareOf().icmp, 2
 		default:
-			sc, rc = &sender.rareOf().otherIP, &receiver.rareOf().otherIP
+			sc, rc, l4 = &sender.rareOf().otherIP, &receiver.rareOf().otherIP, 3
 		}
 		sc.sent(pk, by)
 		rc.rcvd(pk, by)
-		t.stats.addL4(f.Proto, by)
+		t.stats.L4Bytes[l4] += by
 		cls := f.dscpClass[dir]
 		t.dscp[cls] += pk
 		sender.dscp.of(cls).sent(pk, by)
@@ -119,21 +122,6 @@ func (t *Table) syncFlowLocked(f *Flow) {
 	}
 	f.flushActivity(&bc)
 	t.rateListLocked(f)
-}
-
-// addL4 adds a flow's bytes to the interface's counter of its L4
-// protocol, with the protocols grouped as syncFlowLocked groups the hosts'.
-func (s *IfaceStats) addL4(proto uint8, by uint64) {
-	switch proto {
-	case 6:
-		s.L4Bytes[0] += by
-	case 17:
-		s.L4Bytes[1] += by
-	case 1, 58:
-		s.L4Bytes[2] += by
-	default:
-		s.L4Bytes[3] += by
-	}
 }
 
 // pendRoomLocked syncs f before one more packet (or kernel delta) of

@@ -39,16 +39,15 @@ func (t *Table) newOutbox(n int, export bool) outbox {
 // takeLocked adds f's unflushed deltas to o: the store's always, the
 // export's only when export is true (a block cadence emission).
 func (t *Table) takeLocked(f *Flow, o *outbox, export bool) {
-	if r, ok := t.storeDeltaLocked(f); ok {
+	if r, ok := t.deltaLocked(f, &f.flushed); ok {
 		o.store = append(o.store, r)
 	}
 	switch {
 	case !export || t.cfg.OnExport == nil:
 	case o.noExport:
-		f.exportedPktsC2S, f.exportedPktsS2C = f.PktsC2S, f.PktsS2C
-		f.exportedBytesC2S, f.exportedBytesS2C = f.BytesC2S, f.BytesS2C
+		f.exported = handedAll(f)
 	default:
-		if r, ok := t.exportDeltaLocked(f); ok {
+		if r, ok := t.deltaLocked(f, &f.exported); ok {
 			o.export = append(o.export, r)
 		}
 	}
@@ -63,30 +62,40 @@ func (t *Table) sendLocked(o *outbox) {
 	}
 }
 
-// emitLocked hands every flow's unflushed deltas to both paths. Only the
-// flows synced since the last emission can hold any (expiry took those of
-// the flows that left, and an emission leaves none): after this sync,
-// every packet counted so far is in a flow of the change log at a later
-// generation (changed.go), so a block close costs what moved in the
-// block, not the table's size.
+// emitLocked hands every flow's unflushed deltas to both paths (block
+// close, Flush).
 func (t *Table) emitLocked() {
 	if t.cfg.OnRecords == nil && t.cfg.OnExport == nil {
 		return
 	}
+	o := t.takeMovedLocked(&t.emittedGen, true, -1)
+	t.sendLocked(&o)
+}
+
+// takeMovedLocked syncs, then takes the deltas of the flows synced since
+// generation *gen (and moves *gen to now) for the store and, when export
+// is true, for export. Only those flows can hold deltas: after the sync,
+// every packet counted so far is in a flow of the change log at a later
+// generation (changed.go), and a flow that left took its deltas with it
+// (expiry), so an emission costs what moved, not the table's size. The
+// outbox is sized for every flow that moved at once (the log's entries
+// since, an upper bound), or for hint if smaller and not negative:
+// growing into them by appends was 4 % of a churn capture's CPU.
+func (t *Table) takeMovedLocked(gen *uint64, export bool, hint int) outbox {
 	t.syncLocked()
-	since := t.emittedGen
-	t.emittedGen = t.syncs
-	// Sized for every flow that moved at once (the log's entries since,
-	// an upper bound): growing into them by appends was 4 % of a churn
-	// capture's CPU (reallocations, copies and their garbage).
+	since := *gen
+	*gen = t.syncs
 	log := t.changedFlows
-	moved := len(log) - firstAt(len(log), since, func(i int) uint64 { return log[i].gen })
-	o := t.newOutbox(min(moved, len(t.flows)), true)
+	n := min(len(log)-firstAt(len(log), since, func(i int) uint64 { return log[i].gen }), len(t.flows))
+	if hint >= 0 {
+		n = min(n, hint)
+	}
+	o := t.newOutbox(n, export)
 	View{t}.ChangedFlows(since, func(f *Flow) bool {
-		t.takeLocked(f, &o, true)
+		t.takeLocked(f, &o, export)
 		return true
 	})
-	t.sendLocked(&o)
+	return o
 }
 
 // advanceBlockLocked moves the table into block blk (> t.block): the
@@ -118,25 +127,21 @@ func (t *Table) record(f *Flow, pc, ps, bc, bs uint64) store.FlowRecord {
 	}
 }
 
-func (t *Table) storeDeltaLocked(f *Flow) (store.FlowRecord, bool) {
-	if f.PktsC2S == f.flushedPktsC2S && f.PktsS2C == f.flushedPktsS2C {
-		return store.FlowRecord{}, false
-	}
-	r := t.record(f, f.PktsC2S-f.flushedPktsC2S, f.PktsS2C-f.flushedPktsS2C,
-		f.BytesC2S-f.flushedBytesC2S, f.BytesS2C-f.flushedBytesS2C)
-	f.flushedPktsC2S, f.flushedPktsS2C = f.PktsC2S, f.PktsS2C
-	f.flushedBytesC2S, f.flushedBytesS2C = f.BytesC2S, f.BytesS2C
-	return r, true
-}
+// handed is what of a flow's counters one path (store, export) already
+// got.
+type handed struct{ pktsC2S, pktsS2C, bytesC2S, bytesS2C uint64 }
 
-func (t *Table) exportDeltaLocked(f *Flow) (store.FlowRecord, bool) {
-	if f.PktsC2S == f.exportedPktsC2S && f.PktsS2C == f.exportedPktsS2C {
+// handedAll is all of f's counters, as a path that got them marks them.
+func handedAll(f *Flow) handed { return handed{f.PktsC2S, f.PktsS2C, f.BytesC2S, f.BytesS2C} }
+
+// deltaLocked is the record of what of f the path whose marks are h did
+// not get yet, now marked as got; false when it has it all.
+func (t *Table) deltaLocked(f *Flow, h *handed) (store.FlowRecord, bool) {
+	if f.PktsC2S == h.pktsC2S && f.PktsS2C == h.pktsS2C {
 		return store.FlowRecord{}, false
 	}
-	r := t.record(f, f.PktsC2S-f.exportedPktsC2S, f.PktsS2C-f.exportedPktsS2C,
-		f.BytesC2S-f.exportedBytesC2S, f.BytesS2C-f.exportedBytesS2C)
-	f.exportedPktsC2S, f.exportedPktsS2C = f.PktsC2S, f.PktsS2C
-	f.exportedBytesC2S, f.exportedBytesS2C = f.BytesC2S, f.BytesS2C
+	r := t.record(f, f.PktsC2S-h.pktsC2S, f.PktsS2C-h.pktsS2C, f.BytesC2S-h.bytesC2S, f.BytesS2C-h.bytesS2C)
+	*h = handedAll(f)
 	return r, true
 }
 
@@ -164,21 +169,11 @@ func (t *Table) FlushDeltas() {
 	if t.cfg.OnRecords == nil {
 		return
 	}
-	// Only flows synced since the last flush can hold deltas: after this
-	// sync, every packet counted so far is in a flow of the change log at
-	// a later generation (changed.go), so the flush costs what moved in
-	// the interval, not the table's size. A flow flushed meanwhile (block
-	// close, expiry) has none left and is passed over.
-	t.syncLocked()
-	since := t.flushedGen
-	t.flushedGen = t.syncs
-	// A live link keeps most of its flows busy from one interval to the
-	// next: start at the last flush's size rather than growing into it.
-	o := t.newOutbox(t.lastFlushed, false)
-	View{t}.ChangedFlows(since, func(f *Flow) bool {
-		t.takeLocked(f, &o, false)
-		return true
-	})
+	// A flow flushed meanwhile (block close, expiry) has no delta left and
+	// is passed over. A live link keeps most of its flows busy from one
+	// interval to the next, each synced at several generations: the last
+	// flush's size is the better guess.
+	o := t.takeMovedLocked(&t.flushedGen, false, t.lastFlushed)
 	t.lastFlushed = len(o.store)
 	t.sendLocked(&o)
 }

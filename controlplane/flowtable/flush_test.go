@@ -258,9 +258,9 @@ func TestBlockCloseTakesEveryDelta(t *testing.T) {
 			for _, f := range v.Flows() {
 				k := id{f.ClientPort, f.FirstSeen / 1e9}
 				n := f.PktsC2S + f.PktsS2C
-				if f.flushedPktsC2S != f.PktsC2S || f.exportedPktsC2S != f.PktsC2S {
+				if f.flushed.pktsC2S != f.PktsC2S || f.exported.pktsC2S != f.PktsC2S {
 					t.Fatalf("second %d: flow %d kept a delta past the block close: %d packets, %d stored, %d exported",
-						sec, k.port, f.PktsC2S, f.flushedPktsC2S, f.exportedPktsC2S)
+						sec, k.port, f.PktsC2S, f.flushed.pktsC2S, f.exported.pktsC2S)
 				}
 				if stored[k] != n || exported[k] != n {
 					t.Fatalf("second %d: flow %d: %d packets, records of %d stored and %d exported", sec, k.port, n, stored[k], exported[k])

@@ -100,13 +100,10 @@ type Flow struct {
 	// this flow (see Changed): readers that remember the generation of
 	// their last look skip the flows that did not change since.
 	synced uint64
-	// Counters already handed to the store; the next flush writes the rest.
-	flushedPktsC2S, flushedPktsS2C   uint64
-	flushedBytesC2S, flushedBytesS2C uint64
-	// Counters already handed to flow export (Config.OnExport), which
-	// keeps the block cadence while the store is flushed more often.
-	exportedPktsC2S, exportedPktsS2C   uint64
-	exportedBytesC2S, exportedBytesS2C uint64
+	// Counters already handed to the store (the next flush writes the
+	// rest), and to flow export (Config.OnExport), which keeps the block
+	// cadence while the store is flushed more often.
+	flushed, exported handed
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
@@ -1128,5 +1125,6 @@ type IfaceStats struct {
 // Unflushed are the flow's counters not yet handed to the store: goProbe's
 // view of a flow, whose in-memory counters restart at every writeout.
 func (f *Flow) Unflushed() (pktsC2S, pktsS2C, bytesC2S, bytesS2C uint64) {
-	return f.PktsC2S - f.flushedPktsC2S, f.PktsS2C - f.flushedPktsS2C, f.BytesC2S - f.flushedBytesC2S, f.BytesS2C - f.flushedBytesS2C
+	h := &f.flushed
+	return f.PktsC2S - h.pktsC2S, f.PktsS2C - h.pktsS2C, f.BytesC2S - h.bytesC2S, f.BytesS2C - h.bytesS2C
 }

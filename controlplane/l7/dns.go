@@ -86,9 +86,6 @@ const (
 // conversion allocates.
 type NameBuf [nameBufLen]byte
 
-// nameBuf is the package's older name for NameBuf, which its tests use.
-type nameBuf = NameBuf
-
 // StripTCPLength removes the 2-byte length prefix of DNS over TCP (RFC 1035
 // §4.2.2) and returns the first message. When the segment holds less than
 // the announced length the available part is returned, so ParseDNS can still

@@ -908,7 +908,7 @@ func crossCheck(t *testing.T, msg []byte) {
 			}
 			break
 		}
-		var buf nameBuf
+		var buf NameBuf
 		if _, _, nerr := readName(msg, dnsHeaderLen, &buf); !strictPointer(nerr) {
 			t.Errorf("ParseDNS rejected a question dnsmessage accepts (%+v), name error %v", ref.info, nerr)
 		}

@@ -519,13 +519,13 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 		}
 	}
 	score := 0
-	var cliScore, srvScore [NumScoreCats]int
+	var cliScore, srvScore [NumScoreCats]int32
 	cliAtt, srvVic := false, false
 	for _, h := range all {
 		k := kindOf(h.id)
 		score += k.meta.Score
-		cliScore[k.cat] += k.cli
-		srvScore[k.cat] += k.srv
+		cliScore[k.cat] += int32(k.cli)
+		srvScore[k.cat] += int32(k.srv)
 		cliAtt = cliAtt || k.meta.CliAttacker
 		srvVic = srvVic || k.meta.SrvVictim
 	}
@@ -560,9 +560,7 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 	}
 	a.Flow.CliAttacker, a.Flow.SrvVictim = cliAtt, srvVic
 	refreshFlow(a.Flow, f, cat)
-	for i := range cliScore {
-		fs.cliScore[i], fs.srvScore[i] = int32(cliScore[i]), int32(srvScore[i])
-	}
+	fs.cliScore, fs.srvScore = cliScore, srvScore
 	st.reweigh(fs, was, fs.weight())
 	return emitItem{a: a, notify: notify}
 }
@@ -574,7 +572,7 @@ func (e *Engine) flowAlert(st *ifState, fs *flowState, ifid int, f *flowtable.Fl
 type weight struct {
 	alerted, bl        bool
 	sev                alert.Severity
-	cliScore, srvScore [NumScoreCats]int
+	cliScore, srvScore [NumScoreCats]int32
 }
 
 func (fs *flowState) weight() weight {
@@ -582,11 +580,7 @@ func (fs *flowState) weight() weight {
 	if a == nil {
 		return weight{}
 	}
-	w := weight{alerted: true, bl: fs.has(alert.FlowBlacklisted), sev: a.Severity}
-	for i := range w.cliScore {
-		w.cliScore[i], w.srvScore[i] = int(fs.cliScore[i]), int(fs.srvScore[i])
-	}
-	return w
+	return weight{alerted: true, bl: fs.has(alert.FlowBlacklisted), sev: a.Severity, cliScore: fs.cliScore, srvScore: fs.srvScore}
 }
 
 // reweigh moves a flow's weight on its hosts and the interface from what
@@ -608,7 +602,7 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 	alerted, bl := n(to.alerted)-n(from.alerted), n(to.bl)-n(from.bl)
 	if hs := fs.cliHS; hs != nil {
 		for i := range hs.scoreCli {
-			hs.scoreCli[i] += to.cliScore[i] - from.cliScore[i]
+			hs.scoreCli[i] += int(to.cliScore[i] - from.cliScore[i])
 		}
 		hs.alertedCli += alerted
 		hs.blacklistedCli += bl
@@ -616,7 +610,7 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 	}
 	if hs := fs.srvHS; hs != nil {
 		for i := range hs.scoreSrv {
-			hs.scoreSrv[i] += to.srvScore[i] - from.srvScore[i]
+			hs.scoreSrv[i] += int(to.srvScore[i] - from.srvScore[i])
 		}
 		hs.alertedSrv += alerted
 		hs.blacklistedSrv += bl

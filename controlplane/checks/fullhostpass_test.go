@@ -141,3 +141,10 @@ func stateOf(st *ifState, hs *hostState) *hostState {
 	}
 	return st.hosts.get(hs.key)
 }
+
+// addScores adds a flow's score shares to a host's.
+func addScores(dst *[NumScoreCats]int, src [NumScoreCats]int32) {
+	for i := range dst {
+		dst[i] += int(src[i])
+	}
+}

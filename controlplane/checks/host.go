@@ -536,12 +536,6 @@ func sub(a, b uint64) uint64 {
 	return a - b
 }
 
-func addScores[T int | int32](dst *[NumScoreCats]int, src [NumScoreCats]T) {
-	for i := range dst {
-		dst[i] += int(src[i])
-	}
-}
-
 func sumScores(s [NumScoreCats]int) int {
 	n := 0
 	for _, v := range s {

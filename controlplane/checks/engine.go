@@ -351,11 +351,11 @@ func (e *Engine) Run(ifc Iface, now int64, final bool) {
 		out = e.ifacePass(st, snap, ifc, v, now, out)
 		out = e.arpPass(st, snap, ifc, v, now, out)
 	})
-	if !ifc.HoldAlerts && len(st.held.items) == 0 {
+	if !ifc.HoldAlerts {
 		e.emit(out)
 		return
 	}
-	e.hold(st, out, now, final || !ifc.HoldAlerts)
+	e.hold(st, out, now, final)
 }
 
 // hold stores a capture file's alerts a minute of its packet clock at a

@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,28 +8,11 @@ import (
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/controlplane/timeseries"
-	"github.com/probe-appliance/probe/dataplane/capture"
 	"github.com/probe-appliance/probe/dataplane/decode"
-	"github.com/probe-appliance/probe/internal/fixture"
+	"github.com/probe-appliance/probe/internal/packettest"
+	"github.com/probe-appliance/probe/internal/tstest"
 )
-
-// openTSDB is a time-series DB on a store on disk, closed when the test
-// ends.
-func openTSDB(t *testing.T) (*store.Store, *timeseries.DB) {
-	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	db, err := timeseries.Open(st, timeseries.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return st, db
-}
 
 // pointKey names a point for the tests: schema, tags, time.
 func pointKey(p timeseries.Point) string { return fmt.Sprintf("%s %v %d", p.Schema, p.Tags, p.Time) }
@@ -97,7 +78,7 @@ func TestSamplerZeroStarts(t *testing.T) {
 // The recorder's points through a real store answer the bytes the samples
 // counted (all of them: the zero starts keep the first interval).
 func TestSamplerTotalsThroughTheStore(t *testing.T) {
-	_, db := openTSDB(t)
+	_, db := tstest.Open(t)
 	s := newTSIfaceState("0", 1772366400)
 	// Cumulative host counters at three minute samples: 1,000+250 sent,
 	// 5,000 received in all; the host's first sample already carries bytes.
@@ -119,7 +100,7 @@ func TestSamplerTotalsThroughTheStore(t *testing.T) {
 // A capture file's series are on its packet clock: each second's bytes in
 // that second, hosts at their minute, the last second at the file's end.
 func TestFileClockRecordsOnThePacketClock(t *testing.T) {
-	st, db := openTSDB(t)
+	st, db := tstest.Open(t)
 	tb := flowtable.New(flowtable.Config{IfID: 2, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
 	rec := newTSRecorder(db, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	fc := rec.fileClock(tb)
@@ -227,30 +208,17 @@ func (o *l4Increases) minute(tb *flowtable.Table) {
 // iface:l4protos records what the hosts' increases of bytes sent added up
 // to (the way it was counted before), at every minute sample of a capture.
 func TestL4ProtosAsTheHostsIncreases(t *testing.T) {
-	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("192.0.2.1")
-	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
-	synth := []decode.Packet{
-		{WireLen: 100, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoTCP, SrcPort: 1000, DstPort: 80},
-		{WireLen: 200, IPVersion: 4, Src: b, Dst: a, Proto: decode.ProtoTCP, SrcPort: 80, DstPort: 1000},
-		{WireLen: 70, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoUDP, SrcPort: 1000, DstPort: 53},
-		{WireLen: 64, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoICMP},
-		{WireLen: 90, IPVersion: 6, Src: a6, Dst: b6, Proto: decode.ProtoICMPv6},
-		{WireLen: 300, IPVersion: 4, Src: b, Dst: a, Proto: 47},
-	}
-	for i := range synth {
-		synth[i].Timestamp = int64(1+i) * 1e9
-	}
 	cases := []struct {
 		name  string
 		pkts  func(t *testing.T) []decode.Packet
 		every int // packets between minute samples
 	}{
-		{"synthetic", func(*testing.T) []decode.Packet { return synth }, 2},
+		{"synthetic", func(*testing.T) []decode.Packet { return packettest.L4Groups().Pkts }, 2},
 		{"test_01", func(t *testing.T) []decode.Packet {
-			return capturePackets(t, "conformance/ntopng-e2e/pcap/test_01.pcap")
+			return packettest.File(t, "conformance/ntopng-e2e/pcap/test_01.pcap").Pkts
 		}, 300},
 		{"test_02", func(t *testing.T) []decode.Packet {
-			return capturePackets(t, "conformance/ntopng-e2e/pcap/test_02.pcap")
+			return packettest.File(t, "conformance/ntopng-e2e/pcap/test_02.pcap").Pkts
 		}, 700},
 	}
 	for _, c := range cases {
@@ -287,29 +255,6 @@ func TestL4ProtosAsTheHostsIncreases(t *testing.T) {
 	}
 }
 
-// capturePackets is a shared capture's packets, each with its own payload.
-func capturePackets(t *testing.T, rel string) []decode.Packet {
-	t.Helper()
-	src, err := capture.OpenFile(fixture.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	var c packetList
-	if err := capture.Run(context.Background(), src, &c); err != nil {
-		t.Fatalf("reading %s: %v", rel, err)
-	}
-	return c
-}
-
-type packetList []decode.Packet
-
-func (l *packetList) HandlePacket(p *decode.Packet, _ decode.ErrKind) {
-	q := *p
-	q.Payload = bytes.Clone(p.Payload)
-	*l = append(*l, q)
-}
-
 // TestTSHostCap: a local host's series at full retention are 15 series
 // (five host:* schemas, ten host:ndpi applications) of 2,880 five-minute
 // and 9,600 hourly points, 29 bytes each: 5,428,800 bytes.
@@ -340,7 +285,7 @@ func TestTSHostCap(t *testing.T) {
 // written a minute at a time; over several minutes, a silent gap and the
 // file's end, every second still reads back what the file carried in it.
 func TestFileClockMinutesOfSamples(t *testing.T) {
-	_, db := openTSDB(t)
+	_, db := tstest.Open(t)
 	tb := flowtable.New(flowtable.Config{IfID: 3, Offline: true, LocalNets: []netip.Prefix{netip.MustParsePrefix("192.168.1.0/24")}})
 	fc := newTSRecorder(db, nil, slog.New(slog.NewTextHandler(io.Discard, nil))).fileClock(tb)
 	base := int64(1714557600) // a minute's start

@@ -20,9 +20,9 @@ func BenchmarkReplayAddressLists(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for range b.N {
-				c.replay(flowtable.Config{Offline: true, L7: bc.cat})
+				replayList(c, flowtable.Config{Offline: true, L7: bc.cat})
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.pkts)), "ns/pkt")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.Pkts)), "ns/pkt")
 		})
 	}
 }

@@ -1,14 +1,10 @@
 package flowtable_test
 
 import (
-	"context"
-	"net/netip"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/dataplane/capture"
-	"github.com/probe-appliance/probe/dataplane/decode"
-	"github.com/probe-appliance/probe/internal/fixture"
+	"github.com/probe-appliance/probe/internal/packettest"
 )
 
 // hostsL4Sent is the sum over the table's hosts of their bytes sent per
@@ -32,38 +28,24 @@ func hostsL4Sent(tb *flowtable.Table) (sum, stats [4]uint64) {
 // point of a capture (read every 500 packets) and for every protocol
 // group (ICMPv6 with ICMP, GRE as other IP).
 func TestL4BytesAreTheHostsSent(t *testing.T) {
-	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("192.0.2.1")
-	a6, b6 := netip.MustParseAddr("2001:db8::1"), netip.MustParseAddr("2001:db8::2")
-	synth := &collector{}
-	for i, p := range []decode.Packet{
-		{WireLen: 100, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoTCP, SrcPort: 1000, DstPort: 80},
-		{WireLen: 200, IPVersion: 4, Src: b, Dst: a, Proto: decode.ProtoTCP, SrcPort: 80, DstPort: 1000},
-		{WireLen: 70, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoUDP, SrcPort: 1000, DstPort: 53},
-		{WireLen: 64, IPVersion: 4, Src: a, Dst: b, Proto: decode.ProtoICMP},
-		{WireLen: 90, IPVersion: 6, Src: a6, Dst: b6, Proto: decode.ProtoICMPv6},
-		{WireLen: 300, IPVersion: 4, Src: b, Dst: a, Proto: 47},
-	} {
-		p.Timestamp = int64(1+i) * 1e9
-		synth.HandlePacket(&p, decode.ErrNone)
-	}
 	cases := []struct {
 		name string
-		pkts func(t *testing.T) *collector
+		pkts func(t *testing.T) *packettest.List
 		want [4]uint64 // at the end; zero: not checked
 	}{
-		{"synthetic", func(*testing.T) *collector { return synth }, [4]uint64{300, 70, 154, 300}},
-		{"test_01", func(t *testing.T) *collector { return decodedFile(t, ntopngE2E+"/pcap/test_01.pcap") }, [4]uint64{}},
-		{"test_02", func(t *testing.T) *collector { return decodedFile(t, ntopngE2E+"/pcap/test_02.pcap") }, [4]uint64{}},
+		{"synthetic", func(*testing.T) *packettest.List { return packettest.L4Groups() }, [4]uint64{300, 70, 154, 300}},
+		{"test_01", func(t *testing.T) *packettest.List { return packettest.File(t, ntopngE2E+"/pcap/test_01.pcap") }, [4]uint64{}},
+		{"test_02", func(t *testing.T) *packettest.List { return packettest.File(t, ntopngE2E+"/pcap/test_02.pcap") }, [4]uint64{}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			pkts := c.pkts(t)
 			tb := flowtable.New(flowtable.Config{Offline: true})
 			var stats [4]uint64
-			for i := range pkts.pkts {
-				p := pkts.pkts[i]
-				tb.HandlePacket(&p, pkts.kinds[i])
-				if i%500 != 499 && i != len(pkts.pkts)-1 {
+			for i := range pkts.Pkts {
+				p := pkts.Pkts[i]
+				tb.HandlePacket(&p, pkts.Kinds[i])
+				if i%500 != 499 && i != len(pkts.Pkts)-1 {
 					continue
 				}
 				var sum [4]uint64
@@ -76,19 +58,4 @@ func TestL4BytesAreTheHostsSent(t *testing.T) {
 			}
 		})
 	}
-}
-
-// decodedFile is a shared capture decoded into packets.
-func decodedFile(t *testing.T, rel string) *collector {
-	t.Helper()
-	src, err := capture.OpenFile(fixture.Shared(t, rel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	c := new(collector)
-	if err := capture.Run(context.Background(), src, c); err != nil {
-		t.Fatalf("reading %s: %v", rel, err)
-	}
-	return c
 }

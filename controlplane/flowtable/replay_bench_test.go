@@ -1,37 +1,23 @@
 package flowtable_test
 
 import (
-	"bytes"
 	"context"
 	"testing"
 
 	"github.com/probe-appliance/probe/controlplane/flowtable"
 	"github.com/probe-appliance/probe/dataplane/capture"
-	"github.com/probe-appliance/probe/dataplane/decode"
 	"github.com/probe-appliance/probe/internal/fixture"
+	"github.com/probe-appliance/probe/internal/packettest"
 )
 
-// collector keeps copies of decoded packets: capture.Run reuses its own.
-type collector struct {
-	pkts  []decode.Packet
-	kinds []decode.ErrKind
-}
-
-func (c *collector) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
-	q := *p
-	q.Payload = bytes.Clone(p.Payload)
-	c.pkts = append(c.pkts, q)
-	c.kinds = append(c.kinds, kind)
-}
-
-// replay feeds the collected packets to a new table of cfg and returns it.
-// Each packet is a copy: the table may keep pointers into a packet only
-// for the call.
-func (c *collector) replay(cfg flowtable.Config) *flowtable.Table {
+// replayList feeds the listed packets to a new table of cfg and returns
+// it. Each packet is a copy: the table may keep pointers into a packet
+// only for the call.
+func replayList(l *packettest.List, cfg flowtable.Config) *flowtable.Table {
 	tb := flowtable.New(cfg)
-	for i := range c.pkts {
-		p := c.pkts[i]
-		tb.HandlePacket(&p, c.kinds[i])
+	for i := range l.Pkts {
+		p := l.Pkts[i]
+		tb.HandlePacket(&p, l.Kinds[i])
 	}
 	return tb
 }
@@ -43,27 +29,15 @@ func BenchmarkReplayCapture(b *testing.B) {
 	c := decodedTest02(b)
 	b.ResetTimer()
 	for range b.N {
-		c.replay(flowtable.Config{Offline: true})
+		replayList(c, flowtable.Config{Offline: true})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.pkts)), "ns/pkt")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(c.Pkts)), "ns/pkt")
 }
 
-// decodedTest02 is ntopng's test capture decoded into packets (skipped
-// when the capture is not there).
-func decodedTest02(b *testing.B) *collector {
+// decodedTest02 is ntopng's test capture decoded into packets.
+func decodedTest02(b *testing.B) *packettest.List {
 	b.Helper()
-	path := fixture.Shared(b, ntopngE2E+"/pcap/test_02.pcap")
-	src, err := capture.OpenFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	c := new(collector)
-	err = capture.Run(context.Background(), src, c)
-	src.Close()
-	if err != nil {
-		b.Fatal(err)
-	}
-	return c
+	return packettest.File(b, ntopngE2E+"/pcap/test_02.pcap")
 }
 
 // BenchmarkClassification is the cost of L7 classification on ntopng's
@@ -75,10 +49,10 @@ func decodedTest02(b *testing.B) *collector {
 func BenchmarkClassification(b *testing.B) {
 	c := decodedTest02(b)
 	flows := 0
-	c.replay(flowtable.Config{Offline: true}).View(func(v flowtable.View) { flows = v.NumFlows() })
+	replayList(c, flowtable.Config{Offline: true}).View(func(v flowtable.View) { flows = v.NumFlows() })
 	report := func(b *testing.B) {
 		per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
-		b.ReportMetric(per/float64(len(c.pkts)), "ns/pkt")
+		b.ReportMetric(per/float64(len(c.Pkts)), "ns/pkt")
 		b.ReportMetric(per/float64(flows), "ns/flow")
 	}
 	for _, mode := range []struct {
@@ -87,7 +61,7 @@ func BenchmarkClassification(b *testing.B) {
 	}{{"on", false}, {"off", true}} {
 		b.Run("table/"+mode.name, func(b *testing.B) {
 			for range b.N {
-				c.replay(flowtable.Config{Offline: true, NoDPI: mode.noDPI})
+				replayList(c, flowtable.Config{Offline: true, NoDPI: mode.noDPI})
 			}
 			report(b)
 		})

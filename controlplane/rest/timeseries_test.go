@@ -12,8 +12,8 @@ import (
 
 	"github.com/probe-appliance/probe/controlplane/auth"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
-	"github.com/probe-appliance/probe/controlplane/store"
 	"github.com/probe-appliance/probe/controlplane/timeseries"
+	"github.com/probe-appliance/probe/internal/tstest"
 )
 
 // tsT0 is a 5-minute and hour boundary (2026-03-01 12:00 UTC).
@@ -36,15 +36,7 @@ type tsAnswerOf struct {
 // user limited to 10.254.0.0/16 on eth-in.
 func newTSServer(t *testing.T) (*Server, map[string]string, map[string]string) {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	db, err := timeseries.Open(st, timeseries.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st, db := tstest.Open(t)
 	au, err := auth.New(st)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"github.com/probe-appliance/probe/controlplane/alert"
 	"github.com/probe-appliance/probe/controlplane/des"
 	"github.com/probe-appliance/probe/controlplane/flowtable"
+	"github.com/probe-appliance/probe/internal/merge"
 )
 
 // Behaviour analysis: like ntopng, every local host's score, active flows
@@ -204,15 +205,7 @@ func (l *localHosts) sorted() []*hostState {
 	}
 	old, added := keep[:n], keep[n:]
 	slices.SortFunc(added, cmpHostStates)
-	merged := l.scratch[:0]
-	for len(old) > 0 && len(added) > 0 {
-		if cmpHostStates(added[0], old[0]) < 0 {
-			merged, added = append(merged, added[0]), added[1:]
-		} else {
-			merged, old = append(merged, old[0]), old[1:]
-		}
-	}
-	merged = append(append(merged, old...), added...)
+	merged := merge.Sorted(l.scratch[:0], old, added, cmpHostStates, nil)
 	clear(keep)
 	l.scratch, l.list, l.nsorted = keep[:0], merged, len(merged)
 	return merged

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"sync"
+
+	"github.com/probe-appliance/probe/internal/merge"
 )
 
 // addrIndex is the table's hosts in address order, for the pages that list
@@ -83,19 +85,11 @@ func (x *addrIndex) snapshot() []hostItem {
 	}
 	add := slices.Clone(x.pending)
 	slices.SortFunc(add, cmpItems)
-	out := make([]hostItem, 0, max(0, len(x.sorted)+len(add)-x.gone))
-	i, j := 0, 0
-	for i < len(x.sorted) || j < len(add) {
-		var it hostItem
-		if j == len(add) || i < len(x.sorted) && cmpItems(x.sorted[i], add[j]) <= 0 {
-			it, i = x.sorted[i], i+1
-		} else {
-			it, j = add[j], j+1
-		}
-		if x.gone == 0 || !it.h.gone { // no host looked at when none left
-			out = append(out, it)
-		}
+	var present func(hostItem) bool // nil: no host looked at when none left
+	if x.gone > 0 {
+		present = func(it hostItem) bool { return !it.h.gone }
 	}
+	out := merge.Sorted(make([]hostItem, 0, max(0, len(x.sorted)+len(add)-x.gone)), x.sorted, add, cmpItems, present)
 	clear(x.pending)
 	x.sorted, x.pending, x.gone = out, x.pending[:0], 0
 	return out

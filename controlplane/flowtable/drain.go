@@ -69,6 +69,9 @@ func (t *Table) emitLocked() {
 		return
 	}
 	o := t.takeMovedLocked(&t.emittedGen, true, -1)
+	// The store got everything too: the next interval flush need not look
+	// at the flows this one took.
+	t.flushedGen = t.emittedGen
 	t.sendLocked(&o)
 }
 

@@ -124,6 +124,7 @@ func (t *Table) deleteFlowLocked(f *Flow) {
 		}
 	}
 	delete(t.flows, k)
+	t.cache.drop(&k)
 	delete(t.quic, f) // a hello still pending dies with its flow
 	f.gone = true
 	t.flowGoneLocked(f)

@@ -87,6 +87,7 @@ type Table struct {
 	cfg Config
 
 	flows map[flowKey]*Flow
+	cache *flowCache // in front of flows for the per-packet lookup (flowcache.go)
 	hosts map[hostID]*Host
 	byIP  addrIndex          // the same hosts in address order: cheap default pages
 	macs  map[[6]byte]string // seen MACs, with the host name their DHCP client gave
@@ -156,6 +157,7 @@ func New(cfg Config) *Table {
 	return &Table{
 		cfg:      cfg,
 		flows:    make(map[flowKey]*Flow),
+		cache:    new(flowCache),
 		hosts:    make(map[hostID]*Host),
 		macs:     make(map[[6]byte]string),
 		alias:    make(map[HostKey]string),
@@ -215,7 +217,7 @@ func (t *Table) handleLocked(p *decode.Packet, kind decode.ErrKind) {
 	}
 
 	key := makeFlowKey(p.Src, p.Dst, p.SrcPort, p.DstPort, p.VLAN, p.Proto, priv)
-	f := t.flows[key]
+	f := t.flowLocked(&key)
 	if f == nil {
 		if len(t.flows) >= t.cfg.MaxFlows {
 			s.DroppedNewFlows++
@@ -251,6 +253,7 @@ func (t *Table) swapLocked(key flowKey, old *Flow, p *decode.Packet) *Flow {
 		return nil
 	}
 	delete(t.flows, key)
+	t.cache.drop(&key)
 	rk := key
 	rk.retired = old.HashID + 1
 	t.flows[rk] = old
@@ -332,6 +335,7 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 		f.L7.Master, f.L7.Guessed = l7.ICMPV6, false
 	}
 	t.flows[key] = f
+	t.cache.put(&key, f)
 	t.flowDueLocked(f)
 	t.stats.FlowsCreated++
 	return f

@@ -27,7 +27,7 @@ func TestContactSetCountsDistinct(t *testing.T) {
 			var s contactSet[netip.Addr]
 			for r := 0; r < tc.repeats; r++ {
 				for i := 0; i < tc.distinct; i++ {
-					addContact(&s, addr(i))
+					s.add(addr(i))
 				}
 			}
 			if got := s.len(); got != tc.want {

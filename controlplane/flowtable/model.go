@@ -1,7 +1,6 @@
 package flowtable
 
 import (
-	"hash/maphash"
 	"iter"
 	"net/netip"
 	"slices"
@@ -617,11 +616,11 @@ type Host struct {
 	rateListed, gone bool
 	dueAt            int64 // the second it is listed under for expiry, 0: not listed (expiry.go)
 
-	contactsAsClient contactSet[addrKey]
-	contactsAsServer contactSet[addrKey]
-	portsAsClient    contactSet[uint16]  // server ports it contacted
-	servicesAsClient contactSet[service] // server address and port pairs it contacted
-	portsAsServer    contactSet[uint16]  // its ports that clients contacted
+	contactsAsClient hashSet            // addrHash of the servers it contacted
+	contactsAsServer hashSet            // addrHash of its clients
+	portsAsClient    contactSet[uint16] // server ports it contacted
+	servicesAsClient hashSet            // serviceHash of the server address and port pairs it contacted
+	portsAsServer    contactSet[uint16] // its ports that clients contacted
 }
 
 // hostRare is the part of a host most hosts never need. A client under
@@ -689,11 +688,11 @@ type hostDNS struct {
 	dnsSent, dnsRcvd DNSStats
 
 	// Servers of a kind the host used and the DNS names it asked for
-	// (ntopng's server_contacts), each bounded by maxContacts. Only the
-	// number of names is ever read, so a name is kept as its nameHash:
-	// no string kept per query, and a 64-bit key (see nameSet).
-	dnsServers, ntpServers, smtpServers contactSet[addrKey]
-	domainNames                         nameSet
+	// (ntopng's server_contacts), each bounded by maxContacts. Only their
+	// number is ever read, so they are kept as hashes (see hashSet): no
+	// string kept per query.
+	dnsServers, ntpServers, smtpServers hashSet // addrHash
+	domainNames                         hashSet // nameHash
 }
 
 // hostHTTP is a host's HTTP counters, apart from its DNS ones: a DNS
@@ -704,15 +703,6 @@ type hostHTTP struct {
 	httpRcvdRate       HTTPCounts
 	httpPrev           [2]HTTPCounts
 }
-
-// nameSeed keys nameHash: random per process, so names cannot be chosen
-// to collide.
-var nameSeed = maphash.MakeSeed()
-
-// nameHash stands for a DNS name in a host's set of names: two different
-// names of one host count as one only if their seeded 64-bit hashes
-// collide, under 1 in 10^12 at the set's bound of maxContacts names.
-func nameHash(name string) uint64 { return maphash.String(nameSeed, name) }
 
 // dnsOf and httpOf are h's DNS and HTTP counters, made on first use.
 func (h *Host) dnsOf() *hostDNS   { return made(&h.dns) }
@@ -822,16 +812,13 @@ func isAddress(name string) bool {
 // without limit (the count then saturates).
 const maxContacts = 4096
 
-func addContact[K comparable](s *contactSet[K], k K) { s.add(k) }
-
-// contactSet is a set of distinct values, at most maxContacts of them.
-// Most hosts talk to a handful of peers (under churn, every new client
-// talks to one): the first value sits in the set itself, so a new host's
-// first contact allocates nothing; the next ones, up to fewContacts in
-// all, in one array searched in place, a fraction of a map's memory and
-// allocations; a set that grows past them moves to a map. The set is a
-// value and a pointer (five of them in every host), the rest made only
-// for a second value.
+// contactSet is a set of distinct small values (ports), kept as they are,
+// at most maxContacts of them; a host's other contacts are hashSets.
+// Most hosts use a port or two: the first value sits in the set itself,
+// so a new host's first contact allocates nothing; the next ones, up to
+// fewContacts in all, in one array searched in place, a fraction of a
+// map's memory and allocations; a set that grows past them moves to a
+// map.
 type contactSet[K comparable] struct {
 	one  K
 	has  bool // one holds a value
@@ -1055,24 +1042,9 @@ func (h *Host) EachVirtualHost(fn func(name string, v VirtualHost)) {
 	}
 }
 
-// service is a server address and port a client contacted.
-type service struct {
-	addr addrKey
-	port uint16
-}
-
-// addrKey is an address as a set of contacts keeps it: flat memory, so the
-// sets' maps hash it as bytes and hold no pointer for the collector to
-// follow (netip.Addr carries one, for its zone, which packets never have).
-type addrKey struct {
-	v6 bool
-	a  [16]byte
-}
-
-func keyOf(a netip.Addr) addrKey { return addrKey{!a.Is4(), a.As16()} }
-
-// Cardinality is ntopng's get/host/data "cardinality" section, counted
-// exactly (ntopng estimates it with HyperLogLog) up to maxContacts each.
+// Cardinality is ntopng's get/host/data "cardinality" section: distinct
+// values up to maxContacts each, two addresses counting as one only if
+// their 64-bit hashes collide (ntopng estimates it with HyperLogLog).
 type Cardinality struct {
 	HostsAsClient, PortsAsClient, ServicesAsClient int
 	PortsAsServer, HostsAsServer                   int

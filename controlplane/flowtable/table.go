@@ -315,17 +315,17 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	cli.countFlowStart(p.Timestamp)
 	srv.ActiveAsServer++
 	srv.TotalAsServer++
-	srvKey := keyOf(f.Server)
-	addContact(&cli.contactsAsClient, srvKey)
-	addContact(&cli.portsAsClient, f.ServerPort)
-	addContact(&cli.servicesAsClient, service{srvKey, f.ServerPort})
-	addContact(&srv.contactsAsServer, keyOf(f.Client))
-	addContact(&srv.portsAsServer, f.ServerPort)
+	srvHash := addrHash(f.Server)
+	cli.contactsAsClient.add(srvHash)
+	cli.portsAsClient.add(f.ServerPort)
+	cli.servicesAsClient.add(serviceHash(f.Server, f.ServerPort))
+	srv.contactsAsServer.add(addrHash(f.Client))
+	srv.portsAsServer.add(f.ServerPort)
 	switch {
 	case p.Proto == decode.ProtoUDP && f.ServerPort == 123:
-		addContact(&cli.dnsOf().ntpServers, srvKey)
+		cli.dnsOf().ntpServers.add(srvHash)
 	case p.Proto == decode.ProtoTCP && (f.ServerPort == 25 || f.ServerPort == 465 || f.ServerPort == 587):
-		addContact(&cli.dnsOf().smtpServers, srvKey)
+		cli.dnsOf().smtpServers.add(srvHash)
 	}
 	t.guessLocked(f)
 	switch p.Proto {
@@ -810,7 +810,7 @@ func (t *Table) dnsLocked(f *Flow, p *decode.Packet, sender, receiver *Host) {
 	}
 	sd, rd := sender.dnsOf(), receiver.dnsOf()
 	if !info.Response {
-		addContact(&sd.dnsServers, keyOf(receiver.Key.Addr))
+		sd.dnsServers.add(addrHash(receiver.Key.Addr))
 		if len(name) > 0 {
 			sd.domainNames.add(nameHashBytes(name))
 		}

@@ -2,6 +2,7 @@ package flowtable
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -18,10 +19,33 @@ func TestNameHashBytes(t *testing.T) {
 	}
 }
 
-// nameSet counts what contactSet counts, after every value, for values
+// Contacts that differ in family, address or port are different values;
+// the same contact is the same value.
+func TestContactHashes(t *testing.T) {
+	v4 := netip.MustParseAddr("10.0.0.1")
+	mapped := netip.AddrFrom16(v4.As16()) // ::ffff:10.0.0.1
+	other := netip.MustParseAddr("10.0.0.2")
+	addrs := map[uint64]string{}
+	for _, a := range []netip.Addr{v4, mapped, other, netip.MustParseAddr("2001:db8::1")} {
+		h := addrHash(a)
+		if prev, ok := addrs[h]; ok {
+			t.Errorf("%s and %s: one hash", prev, a)
+		}
+		addrs[h] = a.String()
+		if addrHash(a) != h {
+			t.Errorf("%s: two hashes", a)
+		}
+	}
+	if serviceHash(v4, 443) == serviceHash(v4, 80) || serviceHash(v4, 443) == serviceHash(mapped, 443) ||
+		serviceHash(v4, 443) != serviceHash(netip.MustParseAddr("10.0.0.1"), 443) {
+		t.Error("services: hashes do not tell them apart, or one service hashes two ways")
+	}
+}
+
+// hashSet counts what contactSet counts, after every value, for values
 // that repeat, collide in the table's low bits, include 0 (its empty
-// slot) and run past maxContacts.
-func TestNameSetCountsAsContactSet(t *testing.T) {
+// slot and the inline value's "none") and run past maxContacts.
+func TestHashSetCountsAsContactSet(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	seq := func(n int, next func(i int) uint64) []uint64 {
 		out := make([]uint64, n)
@@ -38,6 +62,8 @@ func TestNameSetCountsAsContactSet(t *testing.T) {
 		{"one", []uint64{7}},
 		{"zero first", []uint64{0, 0, 5, 0, 5}},
 		{"zero later", []uint64{5, 0, 0, 6}},
+		{"zero alone", []uint64{0, 0}},
+		{"zero then one more", []uint64{0, 9, 9, 0}},
 		{"repeats", seq(1000, func(int) uint64 { return rng.Uint64N(50) + 1 })},
 		{"same low bits", seq(300, func(i int) uint64 { return uint64(i%40) << 32 })},
 		{"random, past the bound", seq(3*maxContacts, func(int) uint64 { return rng.Uint64() })},
@@ -45,7 +71,7 @@ func TestNameSetCountsAsContactSet(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			var got nameSet
+			var got hashSet
 			var want contactSet[uint64]
 			for i, v := range c.values {
 				got.add(v)
@@ -61,9 +87,9 @@ func TestNameSetCountsAsContactSet(t *testing.T) {
 	}
 }
 
-// BenchmarkNameSet: 400 hosts asking for 200 names each at random, as
+// BenchmarkHashSet: 400 hosts asking for 200 names each at random, as
 // tools/bench's steady capture does, once the sets are full.
-func BenchmarkNameSet(b *testing.B) {
+func BenchmarkHashSet(b *testing.B) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	names := make([]uint64, 400*200)
 	for i := range names {
@@ -73,8 +99,8 @@ func BenchmarkNameSet(b *testing.B) {
 	for i := range picks {
 		picks[i] = rng.Uint32N(uint32(len(names)))
 	}
-	b.Run("nameSet", func(b *testing.B) {
-		sets := make([]nameSet, 400)
+	b.Run("hashSet", func(b *testing.B) {
+		sets := make([]hashSet, 400)
 		for i, h := range names {
 			sets[i/200].add(h)
 		}

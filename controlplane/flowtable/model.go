@@ -565,26 +565,28 @@ func (a *activity) touch(first, last int64) {
 
 // Host is one IP address (per VLAN) seen on the interface.
 type Host struct {
-	Key       HostKey
-	MAC       [6]byte
-	HasMAC    bool
-	FirstSeen int64 // unix ns
-	LastSeen  int64
+	Key    HostKey
+	MAC    [6]byte
+	HasMAC bool
 
 	Local, Multicast, Broadcast bool
-	LocalNetwork                int    // index into the interface's local networks, -1 if remote
-	Name                        string // learnt from DNS answers
+	// rateListed: on the table's list of what UpdateRates looks at (it
+	// changed since the last update, or its rates are not zero yet);
+	// gone: left the table (the list drops it at the next update).
+	rateListed, gone bool
+	LocalNetwork     int32 // index into the interface's local networks, -1 if remote
+
+	FirstSeen int64  // unix ns
+	LastSeen  int64  // unix ns
+	Name      string // learnt from DNS answers
 
 	// The generation of the first View that sees its last change (0:
-	// none yet), as logged for readers of what changed (changed.go); beside the counters
-	// a sync writes, in the cache line it brings in anyway.
-	changed                     uint64
-	Traffic                     DirCounters
-	TCP, UDP                    DirCounters
-	UDPSentUnicast, UDPSentNonU uint64
-	dscp                        dscpCounters            // by ntopng DSCP class, see DSCP
-	L7                          CountersBy[l7.Protocol] // by application (nDPI id)
-	PktSent, PktRcvd            PktStats
+	// none yet), as logged for readers of what changed (changed.go).
+	changed uint64
+	// Its counters without pointers, made with it (see hostCounters).
+	*hostCounters
+	dscp dscpCounters            // by ntopng DSCP class, see DSCP
+	L7   CountersBy[l7.Protocol] // by application (nDPI id)
 	// What most hosts never have (names but DNS's, ICMP and other IP
 	// traffic, TCP troubles, unreachable errors, fingerprints), made at
 	// the first of them: see hostRare.
@@ -593,12 +595,30 @@ type Host struct {
 	// when the host first takes part in DNS, NTP or SMTP, and HTTP counters
 	// (HTTPSent, ...), made at its first HTTP: most hosts never do, and a
 	// new host under churn is smaller without them.
-	dns    *hostDNS
-	http   *hostHTTP
-	active activity // 5-second periods with traffic
+	dns  *hostDNS
+	http *hostHTTP
 	// Categories are the same per nDPI category, each flow counted under
 	// its own (the host pattern's, else its application's).
 	Categories CountersBy[uint8]
+
+	contactsAsClient hashSet            // addrHash of the servers it contacted
+	contactsAsServer hashSet            // addrHash of its clients
+	portsAsClient    contactSet[uint16] // server ports it contacted
+	servicesAsClient hashSet            // serviceHash of the server address and port pairs it contacted
+	portsAsServer    contactSet[uint16] // its ports that clients contacted
+}
+
+// hostCounters are what a host counts that holds no pointer, apart from
+// the rest: the garbage collector never scans them, and the rest of the
+// host stays within 512 bytes, the largest size Go allocates without a
+// type header (416 and 448 bytes, 864 in all where the whole host was
+// 896).
+type hostCounters struct {
+	Traffic                     DirCounters
+	TCP, UDP                    DirCounters
+	UDPSentUnicast, UDPSentNonU uint64
+	PktSent, PktRcvd            PktStats
+	active                      activity // 5-second periods with traffic
 
 	ActiveAsClient, ActiveAsServer uint32 // flows currently in the table
 	TotalAsClient, TotalAsServer   uint64 // flows since the host appeared
@@ -610,22 +630,11 @@ type Host struct {
 
 	ThptBps, ThptPps    float64 // bits/packets per second, see UpdateRates
 	rateBytes, ratePkts uint64
-	// rateListed: on the table's list of what UpdateRates looks at (it
-	// changed since the last update, or its rates are not zero yet);
-	// gone: left the table (the list drops it at the next update).
-	rateListed, gone bool
-	dueAt            int64 // the second it is listed under for expiry, 0: not listed (expiry.go)
-
-	contactsAsClient hashSet            // addrHash of the servers it contacted
-	contactsAsServer hashSet            // addrHash of its clients
-	portsAsClient    contactSet[uint16] // server ports it contacted
-	servicesAsClient hashSet            // serviceHash of the server address and port pairs it contacted
-	portsAsServer    contactSet[uint16] // its ports that clients contacted
+	dueAt               int64 // the second it is listed under for expiry, 0: not listed (expiry.go)
 }
 
-// hostRare is the part of a host most hosts never need. A client under
-// churn (one flow, TCP or UDP, no troubles) is then 896 bytes instead of
-// 1,152.
+// hostRare is the part of a host most hosts never need: a client under
+// churn (one flow, TCP or UDP, no troubles) does without its 256 bytes.
 type hostRare struct {
 	serverName     string // TLS SNI / HTTP Host clients used to reach it
 	serverNameHTTP bool   // serverName came from an HTTP Host header

@@ -350,11 +350,11 @@ func (t *Table) hostLocked(k HostKey, ts int64) *Host {
 		t.stats.DroppedNewHosts++
 		return nil
 	}
-	h := &Host{Key: k, FirstSeen: ts, LastSeen: ts, LocalNetwork: -1}
+	h := &Host{Key: k, FirstSeen: ts, LastSeen: ts, LocalNetwork: -1, hostCounters: new(hostCounters)}
 	for i, n := range t.cfg.LocalNets {
 		if n.Contains(k.Addr) {
 			h.Local = true
-			h.LocalNetwork = i
+			h.LocalNetwork = int32(i)
 			break
 		}
 	}

@@ -509,8 +509,8 @@ func hostData(ifc *Interface, h *flowtable.Host, v flowtable.View, localNets []n
 	if h.HasMAC {
 		d.MAC = strings.ToUpper(net.HardwareAddr(h.MAC[:]).String())
 	}
-	if h.Local && h.LocalNetwork >= 0 && h.LocalNetwork < len(localNets) {
-		id := h.LocalNetwork
+	if h.Local && h.LocalNetwork >= 0 && int(h.LocalNetwork) < len(localNets) {
+		id := int(h.LocalNetwork)
 		d.LocalNetworkID = &id
 		d.LocalNetworkName = localNets[h.LocalNetwork].String()
 	}

@@ -94,7 +94,7 @@ func (s *Server) getNetworkNetworks(r *request) (RC, any) {
 	}
 	ifc.Table.View(func(v flowtable.View) {
 		v.AscendHosts(func(h *flowtable.Host) bool {
-			if h.LocalNetwork >= 0 && h.LocalNetwork < len(out) && r.vis.sees(h.Key.Addr) {
+			if h.LocalNetwork >= 0 && int(h.LocalNetwork) < len(out) && r.vis.sees(h.Key.Addr) {
 				n := out[h.LocalNetwork]
 				n.NumHosts++
 				n.BytesSent += h.Traffic.BytesSent

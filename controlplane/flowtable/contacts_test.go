@@ -5,8 +5,9 @@ import (
 	"testing"
 )
 
-// A contact set counts distinct values, repeats included or not, across
-// its move from the array to a map, and saturates at maxContacts.
+// A host's set of contacts counts distinct addresses and ports, repeats
+// included or not, across its table's growth, and saturates at
+// maxContacts.
 func TestContactSetCountsDistinct(t *testing.T) {
 	addr := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}) }
 	for _, tc := range []struct {
@@ -18,21 +19,37 @@ func TestContactSetCountsDistinct(t *testing.T) {
 		{"empty", 0, 1, 0},
 		{"one", 1, 3, 1},
 		{"two", 2, 2, 2},
-		{"all in the array", fewContacts, 2, fewContacts},
-		{"one past the array", fewContacts + 1, 2, fewContacts + 1},
+		{"the first table", minHashSlots / 2, 2, minHashSlots / 2},
+		{"one past the first table", minHashSlots/2 + 2, 2, minHashSlots/2 + 2},
 		{"many", 1000, 3, 1000},
 		{"saturated", maxContacts + 500, 1, maxContacts},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var s contactSet[netip.Addr]
+			var addrs, ports hashSet
 			for r := 0; r < tc.repeats; r++ {
 				for i := 0; i < tc.distinct; i++ {
-					s.add(addr(i))
+					addrs.add(addrHash(addr(i)))
+					ports.add(portValue(uint16(i)))
 				}
 			}
-			if got := s.len(); got != tc.want {
-				t.Fatalf("len = %d, want %d", got, tc.want)
+			if got := addrs.len(); got != tc.want {
+				t.Fatalf("addresses: len = %d, want %d", got, tc.want)
+			}
+			if got := ports.len(); got != tc.want {
+				t.Fatalf("ports: len = %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+// Every port is its own value: a set of ports counts exactly.
+func TestPortValuesDistinct(t *testing.T) {
+	seen := make(map[uint64]uint16, 1<<16)
+	for p := range 1 << 16 {
+		v := portValue(uint16(p))
+		if q, ok := seen[v]; ok {
+			t.Fatalf("ports %d and %d: one value", q, p)
+		}
+		seen[v] = uint16(p)
 	}
 }

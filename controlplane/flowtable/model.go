@@ -3,7 +3,6 @@ package flowtable
 import (
 	"iter"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -601,11 +600,11 @@ type Host struct {
 	// its own (the host pattern's, else its application's).
 	Categories CountersBy[uint8]
 
-	contactsAsClient hashSet            // addrHash of the servers it contacted
-	contactsAsServer hashSet            // addrHash of its clients
-	portsAsClient    contactSet[uint16] // server ports it contacted
-	servicesAsClient hashSet            // serviceHash of the server address and port pairs it contacted
-	portsAsServer    contactSet[uint16] // its ports that clients contacted
+	contactsAsClient hashSet // addrHash of the servers it contacted
+	contactsAsServer hashSet // addrHash of its clients
+	portsAsClient    hashSet // portValue of the server ports it contacted
+	servicesAsClient hashSet // serviceHash of the server address and port pairs it contacted
+	portsAsServer    hashSet // portValue of its ports that clients contacted
 }
 
 // hostCounters are what a host counts that holds no pointer, apart from
@@ -820,75 +819,6 @@ func isAddress(name string) bool {
 // maxContacts bounds each contact set: a scanning host must not grow them
 // without limit (the count then saturates).
 const maxContacts = 4096
-
-// contactSet is a set of distinct small values (ports), kept as they are,
-// at most maxContacts of them; a host's other contacts are hashSets.
-// Most hosts use a port or two: the first value sits in the set itself,
-// so a new host's first contact allocates nothing; the next ones, up to
-// fewContacts in all, in one array searched in place, a fraction of a
-// map's memory and allocations; a set that grows past them moves to a
-// map.
-type contactSet[K comparable] struct {
-	one  K
-	has  bool // one holds a value
-	more *moreContacts[K]
-}
-
-// moreContacts are a set's values after its first.
-type moreContacts[K comparable] struct {
-	few  [fewContacts - 1]K
-	n    int // values in few
-	many map[K]struct{}
-}
-
-// fewContacts is where a contact set moves from its array to a map.
-const fewContacts = 8
-
-func (s *contactSet[K]) add(k K) {
-	m := s.more
-	switch {
-	case m != nil && m.many != nil:
-		if len(m.many) < maxContacts {
-			m.many[k] = struct{}{}
-		}
-		return
-	case !s.has:
-		s.one, s.has = k, true
-		return
-	case s.one == k:
-		return
-	case m == nil:
-		m = new(moreContacts[K])
-		s.more = m
-	case slices.Contains(m.few[:m.n], k):
-		return
-	}
-	if m.n < len(m.few) {
-		m.few[m.n] = k
-		m.n++
-		return
-	}
-	m.many = make(map[K]struct{}, 2*fewContacts)
-	m.many[s.one] = struct{}{}
-	for _, v := range m.few[:m.n] {
-		m.many[v] = struct{}{}
-	}
-	m.many[k] = struct{}{}
-	m.n = 0
-}
-
-// len is the number of distinct values added (up to maxContacts).
-func (s *contactSet[K]) len() int {
-	switch m := s.more; {
-	case m != nil && m.many != nil:
-		return len(m.many)
-	case m != nil:
-		return 1 + m.n
-	case s.has:
-		return 1
-	}
-	return 0
-}
 
 // ServerContacts are ntopng's server_contacts: how many DNS, NTP and SMTP
 // servers the host contacted and how many distinct names it asked DNS for.

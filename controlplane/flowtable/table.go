@@ -317,10 +317,10 @@ func (t *Table) newFlowLocked(key flowKey, p *decode.Packet, priv uint16, roles 
 	srv.TotalAsServer++
 	srvHash := addrHash(f.Server)
 	cli.contactsAsClient.add(srvHash)
-	cli.portsAsClient.add(f.ServerPort)
+	cli.portsAsClient.add(portValue(f.ServerPort))
 	cli.servicesAsClient.add(serviceHash(f.Server, f.ServerPort))
 	srv.contactsAsServer.add(addrHash(f.Client))
-	srv.portsAsServer.add(f.ServerPort)
+	srv.portsAsServer.add(portValue(f.ServerPort))
 	switch {
 	case p.Proto == decode.ProtoUDP && f.ServerPort == 123:
 		cli.dnsOf().ntpServers.add(srvHash)

@@ -76,7 +76,7 @@ type sourceInput struct {
 
 func (in *sourceInput) run(ctx context.Context, t *flowtable.Table) error {
 	if in.ts == nil {
-		return capture.Run(ctx, in.src, t)
+		return capture.Run(ctx, in.src, t.Batched())
 	}
 	fc := in.ts.fileClock(t)
 	err := capture.Run(ctx, in.src, fc)

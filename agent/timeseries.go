@@ -457,7 +457,7 @@ func (rec *tsRecorder) runLive(ctx context.Context, tables func() []*flowtable.T
 // -i) is not recorded again: its counts would be added to what is stored
 // (ntopng's RRDs refuse updates older than their last one).
 type fileClock struct {
-	h    capture.Handler
+	b    *flowtable.Batch
 	t    *flowtable.Table
 	rec  *tsRecorder
 	st   *tsIfaceState
@@ -474,23 +474,36 @@ type fileClock struct {
 }
 
 func (rec *tsRecorder) fileClock(t *flowtable.Table) *fileClock {
-	return &fileClock{h: t, t: t, rec: rec, cur: -1}
+	return &fileClock{b: t.Batched(), t: t, rec: rec, cur: -1}
 }
+
+// BeginBatch and EndBatch make the clock a capture.BatchHandler, as its
+// table's Batch is.
+var _ capture.BatchHandler = (*fileClock)(nil)
+
+func (c *fileClock) BeginBatch() { c.b.BeginBatch() }
+func (c *fileClock) EndBatch()   { c.b.EndBatch() }
 
 func (c *fileClock) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
 	if s := p.Timestamp / 1e9; s > c.cur && p.Timestamp > 0 && !c.skip {
-		if c.cur >= 0 {
-			minute := s/60 != c.cur/60
-			c.pending = append(c.pending, c.rec.points(c.t, c.st, c.cur, minute)...)
-			if minute {
-				c.flush()
-			}
-		} else {
-			c.first(p.Timestamp)
-		}
+		c.b.Outside(func() { c.tick(p.Timestamp) })
 		c.cur = s
 	}
-	c.h.HandlePacket(p, kind)
+	c.b.HandlePacket(p, kind)
+}
+
+// tick samples the second just finished when a packet of a later second
+// (at ns) comes, or looks up the file's mark at its first packet.
+func (c *fileClock) tick(ns int64) {
+	if c.cur < 0 {
+		c.first(ns)
+		return
+	}
+	minute := ns/1e9/60 != c.cur/60
+	c.pending = append(c.pending, c.rec.points(c.t, c.st, c.cur, minute)...)
+	if minute {
+		c.flush()
+	}
 }
 
 // first looks up the file's mark at its first packet.

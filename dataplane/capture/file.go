@@ -70,6 +70,13 @@ func OpenFile(path string) (Source, error) {
 }
 
 func newFileSource(f *os.File, path string) (Source, error) {
+	// A read of a regular file never waits for packets to be written; one
+	// of a FIFO or a terminal does (see neverWaits).
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	regular := fi.Mode().IsRegular()
 	closers := []io.Closer{f}
 	br := bufio.NewReaderSize(f, fileBufSize)
 	magic, err := peekMagic(br)
@@ -96,7 +103,7 @@ func newFileSource(f *os.File, path string) (Source, error) {
 		}
 		// pcapgo read the file header through br itself (it keeps a
 		// *bufio.Reader it is given); the records are read from br here.
-		return &pcapSource{name: path, r: r, br: br, closers: closers,
+		return &pcapSource{name: path, r: r, br: br, closers: closers, regular: regular,
 			bigEndian: magic == magicPcapMicrosBE || magic == magicPcapNanosBE,
 			nsFactor:  nsFactor(magic),
 			snaplen:   max(r.Snaplen(), maxFileSnaplen)}, nil
@@ -108,7 +115,7 @@ func newFileSource(f *os.File, path string) (Source, error) {
 		if err != nil {
 			return nil, fmt.Errorf("pcapng section header: %w", err)
 		}
-		s := &ngSource{name: path, r: r, closers: closers}
+		s := &ngSource{name: path, r: r, closers: closers, regular: regular}
 		// Read the first packet now so LinkType is right before the
 		// first ReadPacket; its data stays valid until the next read.
 		s.prefetch()
@@ -159,6 +166,7 @@ func readErr(name string, err error) error {
 // the Source contract asks. The checks are pcapgo's.
 type pcapSource struct {
 	name      string
+	regular   bool // a regular file, not a FIFO (see neverWaits)
 	r         *pcapgo.Reader
 	br        *bufio.Reader
 	closers   []io.Closer
@@ -169,6 +177,11 @@ type pcapSource struct {
 
 func (s *pcapSource) LinkType() decode.LinkType { return decode.LinkType(s.r.LinkType()) }
 func (s *pcapSource) Close() error              { return closeAll(s.closers) }
+
+// Regular files never wait for packets (see BatchHandler); a FIFO waits
+// for its writer.
+func (s *pcapSource) neverWaits() bool { return s.regular }
+func (s *ngSource) neverWaits() bool   { return s.regular }
 
 // nsFactor turns a classic pcap file's timestamp fraction into
 // nanoseconds.
@@ -218,6 +231,7 @@ func (s *pcapSource) ReadPacket() ([]byte, int64, uint32, error) {
 // ngSource reads pcapng files. The link type travels with each packet.
 type ngSource struct {
 	name    string
+	regular bool // a regular file, not a FIFO (see neverWaits)
 	r       *pcapgo.NgReader
 	closers []io.Closer
 	lt      decode.LinkType

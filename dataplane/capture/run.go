@@ -16,7 +16,25 @@ type Handler interface {
 	HandlePacket(p *decode.Packet, kind decode.ErrKind)
 }
 
-// cancelEvery is how many packets Run reads between looks at its context.
+// A BatchHandler holds what each packet needs (a table's lock) across a
+// run of packets instead of taking it for each one. Run opens a batch
+// (BeginBatch) before a packet and closes it (EndBatch) at most
+// cancelEvery packets later, and only for a source that never waits for
+// packets (a capture file), so whatever else needs the handler waits for
+// no more than that many packets' handling.
+type BatchHandler interface {
+	Handler
+	BeginBatch()
+	EndBatch()
+}
+
+// neverWaits is a source that tells whether its ReadPacket returns
+// without waiting for packets to come: a batch may stay open across its
+// reads only then.
+type neverWaits interface{ neverWaits() bool }
+
+// cancelEvery is how many packets Run reads between looks at its context,
+// and the most packets a batch holds.
 const cancelEvery = 64
 
 // Run reads src until EOF (returns nil) or ctx is cancelled (returns
@@ -28,12 +46,26 @@ func Run(ctx context.Context, src Source, h Handler) error {
 	var n uint64
 	done := ctx.Done()
 	since := 0 // reads left before the next look at ctx
+	bh, _ := h.(BatchHandler)
+	if nw, ok := src.(neverWaits); !ok || !nw.neverWaits() {
+		bh = nil
+	}
+	open := false // a batch of bh is open
+	defer func() {
+		if open {
+			bh.EndBatch()
+		}
+	}()
 	for {
 		// A cancellation is noticed within cancelEvery packets (or at the
 		// next read timeout): looking at the channel for every packet cost
 		// a few percent of a file's reading.
 		if since--; since <= 0 {
 			since = cancelEvery
+			if open {
+				bh.EndBatch()
+				open = false
+			}
 			select {
 			case <-done:
 				return ctx.Err()
@@ -53,6 +85,10 @@ func Run(ctx context.Context, src Source, h Handler) error {
 		}
 		p.Timestamp, p.WireLen = ts, wireLen
 		kind := decode.Decode(src.LinkType(), data, &p)
+		if bh != nil && !open {
+			bh.BeginBatch()
+			open = true
+		}
 		h.HandlePacket(&p, kind)
 		n++
 	}

@@ -249,16 +249,12 @@ func (in *xdpInput) slowPath(ctx context.Context, i int, t *flowtable.Table) {
 	}
 }
 
-// takeSlow decodes the packets waiting on slow-path socket i.
+// takeSlow decodes the packets waiting on slow-path socket i, in batches
+// under one take of the table's lock.
 func (in *xdpInput) takeSlow(i int, t *flowtable.Table, p *decode.Packet) error {
 	in.xskMu[i].Lock()
 	defer in.xskMu[i].Unlock()
-	_, err := in.xsks[i].Receive(0, func(data []byte) {
-		kind := decode.Decode(decode.LinkEthernet, data, p)
-		p.Timestamp = time.Now().UnixNano()
-		p.WireLen = uint32(len(data))
-		t.HandlePacket(p, kind)
-	})
+	_, err := in.xsks[i].Take(t.Batched(), p)
 	return err
 }
 

@@ -10,6 +10,9 @@ import (
 
 	"github.com/cilium/ebpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/probe-appliance/probe/dataplane/capture"
+	"github.com/probe-appliance/probe/dataplane/decode"
 )
 
 // XSK is one AF_XDP socket on one RX queue, receive-only, in copy mode
@@ -254,6 +257,29 @@ func (x *XSK) Receive(timeoutMs int, fn func(data []byte)) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// Take decodes the packets waiting on the socket, without waiting for
+// more, into h, each stamped with the time it was taken; a
+// capture.BatchHandler gets them as one batch (none of these reads waits).
+// It returns the number of packets. Call it from one goroutine at a time.
+func (x *XSK) Take(h capture.Handler, p *decode.Packet) (int, error) {
+	bh, _ := h.(capture.BatchHandler)
+	open := false
+	n, err := x.Receive(0, func(data []byte) {
+		kind := decode.Decode(decode.LinkEthernet, data, p)
+		p.Timestamp = time.Now().UnixNano()
+		p.WireLen = uint32(len(data))
+		if bh != nil && !open {
+			bh.BeginBatch()
+			open = true
+		}
+		h.HandlePacket(p, kind)
+	})
+	if open {
+		bh.EndBatch()
+	}
+	return n, err
 }
 
 // release hands the kernel the rx ring up to cons and the frames given

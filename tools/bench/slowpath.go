@@ -481,12 +481,7 @@ func (s *xdpSink) start(t *flowtable.Table) func() {
 func (s *xdpSink) take(i int, t *flowtable.Table, p *decode.Packet) {
 	s.mu[i].Lock()
 	defer s.mu[i].Unlock()
-	n, _ := s.xsks[i].Receive(0, func(data []byte) {
-		kind := decode.Decode(decode.LinkEthernet, data, p)
-		p.Timestamp = time.Now().UnixNano()
-		p.WireLen = uint32(len(data))
-		t.HandlePacket(p, kind)
-	})
+	n, _ := s.xsks[i].Take(t.Batched(), p)
 	s.taken[i].Add(uint64(n))
 }
 

@@ -249,12 +249,11 @@ func (in *xdpInput) slowPath(ctx context.Context, i int, t *flowtable.Table) {
 	}
 }
 
-// takeSlow decodes the packets waiting on slow-path socket i, in batches
-// under one take of the table's lock.
+// takeSlow decodes the packets waiting on slow-path socket i.
 func (in *xdpInput) takeSlow(i int, t *flowtable.Table, p *decode.Packet) error {
 	in.xskMu[i].Lock()
 	defer in.xskMu[i].Unlock()
-	_, err := in.xsks[i].Take(t.Batched(), p)
+	_, err := in.xsks[i].Take(t, p)
 	return err
 }
 

@@ -43,29 +43,3 @@ func TestBatchHoldsTheLock(t *testing.T) {
 	})
 }
 
-// A batch lets a waiting reader in every maxBatch packets, however long
-// it stays open.
-func TestBatchLetsReadersIn(t *testing.T) {
-	tb := New(Config{})
-	b := tb.Batched()
-	b.BeginBatch()
-	read := make(chan uint64, 1)
-	go tb.View(func(v View) { read <- v.Stats().Packets })
-	deadline := time.Now().Add(10 * time.Second)
-	for i := 0; ; i++ {
-		select {
-		case n := <-read:
-			b.EndBatch()
-			if n%maxBatch != 0 || n == 0 {
-				t.Errorf("the reader got in after %d packets, not at a batch's end", n)
-			}
-			return
-		default:
-		}
-		if time.Now().After(deadline) {
-			b.EndBatch()
-			t.Fatalf("the reader still waits after %d packets in one batch", i)
-		}
-		b.HandlePacket(tcp(t0+int64(i), local, remote, 40000, 443, decode.TCPAck, 60, nil), decode.ErrNone)
-	}
-}

@@ -186,14 +186,9 @@ func (t *Table) Batched() *Batch { return &Batch{t: t} }
 type Batch struct {
 	t    *Table
 	held bool // in a batch: the table's lock is held
-	n    int  // packets handled since the lock was taken
 }
 
-// maxBatch is the most packets a batch handles before it lets whoever
-// waits for the table in (a reader waits for no more than that).
-const maxBatch = 64
-
-func (b *Batch) BeginBatch() { b.t.mu.Lock(); b.held, b.n = true, 0 }
+func (b *Batch) BeginBatch() { b.t.mu.Lock(); b.held = true }
 func (b *Batch) EndBatch()   { b.held = false; b.t.mu.Unlock() }
 
 // HandlePacket accounts one frame, in the batch's lock if one is open.
@@ -202,11 +197,6 @@ func (b *Batch) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
 		b.t.HandlePacket(p, kind)
 		return
 	}
-	if b.n == maxBatch {
-		b.EndBatch()
-		b.BeginBatch()
-	}
-	b.n++
 	b.t.handleLocked(p, kind)
 }
 

@@ -16,14 +16,12 @@ type Handler interface {
 	HandlePacket(p *decode.Packet, kind decode.ErrKind)
 }
 
-// A BatchHandler is handed runs of packets that were read without
-// waiting: between BeginBatch and EndBatch it may hold what each packet
-// needs (a table's lock) instead of taking it for each one. Whatever else
-// needs that waits meanwhile, so the handler lets it in from time to time
-// (flowtable.Batch does every 64 packets). Batches are opened only over
-// reads that do not wait: by Run for a regular capture file, at most
-// cancelEvery packets at a time, and by XDP's slow path for the packets
-// already on its ring.
+// A BatchHandler holds what each packet needs (a table's lock) across a
+// run of packets instead of taking it for each one. Run opens a batch
+// (BeginBatch) before a packet and closes it (EndBatch) at most
+// cancelEvery packets later, and only for a source that never waits for
+// packets (a regular capture file), so whatever else needs the handler
+// waits for no more than that many packets' handling.
 type BatchHandler interface {
 	Handler
 	BeginBatch()

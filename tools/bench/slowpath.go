@@ -481,7 +481,7 @@ func (s *xdpSink) start(t *flowtable.Table) func() {
 func (s *xdpSink) take(i int, t *flowtable.Table, p *decode.Packet) {
 	s.mu[i].Lock()
 	defer s.mu[i].Unlock()
-	n, _ := s.xsks[i].Take(t.Batched(), p)
+	n, _ := s.xsks[i].Take(t, p)
 	s.taken[i].Add(uint64(n))
 }
 

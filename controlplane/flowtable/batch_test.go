@@ -42,4 +42,3 @@ func TestBatchHoldsTheLock(t *testing.T) {
 		}
 	})
 }
-

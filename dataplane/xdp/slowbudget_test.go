@@ -6,7 +6,6 @@ import (
 
 	"github.com/probe-appliance/probe/dataplane/decode"
 	"github.com/probe-appliance/probe/dataplane/flow"
-	"github.com/probe-appliance/probe/internal/testnet"
 )
 
 // TestSlowPathBudgetSurvivesDrains: a new flow's first SLOW_PKTS (6)
@@ -14,16 +13,7 @@ import (
 // more: its budget belongs to the flow, not to a generation of the maps.
 // Every one of its 10 packets reaches exactly one of the two.
 func TestSlowPathBudgetSurvivesDrains(t *testing.T) {
-	d := load(t, 1024)
-	pair := testnet.VethPair(t)
-	if _, err := d.Attach(pair.Capture); err != nil {
-		t.Fatal(err)
-	}
-	x, err := d.OpenXSK(pair.Capture, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.CloseXSK(x)
+	d, pair, x := slowPathRig(t, 1024, "sb")
 	inj := pair.Injector(t)
 
 	var slow, kernel uint64

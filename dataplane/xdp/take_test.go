@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/probe-appliance/probe/dataplane/decode"
-	"github.com/probe-appliance/probe/internal/testnet"
 )
 
 // takeLog counts the packets Take hands over, decoded and stamped.
@@ -21,16 +20,7 @@ func (l *takeLog) HandlePacket(p *decode.Packet, kind decode.ErrKind) {
 // Take decodes what waits on the ring into a handler, each packet stamped
 // with the time it was taken, and never waits for more.
 func TestTake(t *testing.T) {
-	d := load(t, 1024)
-	pair := testnet.VethPair(t)
-	if _, err := d.Attach(pair.Capture); err != nil {
-		t.Fatal(err)
-	}
-	x, err := d.OpenXSK(pair.Capture, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.CloseXSK(x)
+	_, pair, x := slowPathRig(t, 1024, "tk")
 	var l takeLog
 	var p decode.Packet
 	if n, err := x.Take(&l, &p); n != 0 || err != nil {

@@ -81,16 +81,7 @@ func TestSlowPath(t *testing.T) {
 // whole (the table learns broadcast domains and bindings from them), and
 // the kernel still counts them as non-IP.
 func TestSlowPathARP(t *testing.T) {
-	d := load(t, 1024)
-	pair := testnet.VethPair(t)
-	if _, err := d.Attach(pair.Capture); err != nil {
-		t.Fatal(err)
-	}
-	x, err := d.OpenXSK(pair.Capture, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.CloseXSK(x)
+	d, pair, x := slowPathRig(t, 1024, "sa")
 
 	const n = 3
 	inj := pair.Injector(t)

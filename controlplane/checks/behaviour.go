@@ -155,7 +155,7 @@ func (e *Engine) behaviourPass(st *ifState, snap *snapshot, ifc Iface, v flowtab
 		if engaged == nil {
 			engaged = engagedHostScores(st)
 		}
-		cli, srv := sumScores(hs.scoreCli), sumScores(hs.scoreSrv)
+		cli, srv := sumScores(hs.cli.score), sumScores(hs.srv.score)
 		if s := engaged[h.Key.String()]; s != nil {
 			cli, srv = cli+s[0], srv+s[1]
 		}

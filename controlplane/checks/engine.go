@@ -476,9 +476,9 @@ func (e *Engine) Host(ifid int, k flowtable.HostKey) HostAlerts {
 	var out HostAlerts
 	if h := st.hosts.get(k); h != nil {
 		out = HostAlerts{
-			ScoreAsClient: h.scoreCli, ScoreAsServer: h.scoreSrv,
-			AlertedAsClient: h.alertedCli, AlertedAsServer: h.alertedSrv,
-			BlacklistedAsClient: h.blacklistedCli, BlacklistedAsServer: h.blacklistedSrv,
+			ScoreAsClient: h.cli.score, ScoreAsServer: h.srv.score,
+			AlertedAsClient: h.cli.alerted, AlertedAsServer: h.srv.alerted,
+			BlacklistedAsClient: h.cli.blacklisted, BlacklistedAsServer: h.srv.blacklisted,
 			TotBlacklistedAsClient: h.totBlacklistedCli, TotBlacklistedAsServer: h.totBlacklistedSrv,
 			TotAlertedAsClient: h.totAlertedCli, TotAlertedAsServer: h.totAlertedSrv,
 			TotalAlerts: h.totalAlerts,

@@ -601,19 +601,11 @@ func (st *ifState) reweigh(fs *flowState, from, to weight) {
 	}
 	alerted, bl := n(to.alerted)-n(from.alerted), n(to.bl)-n(from.bl)
 	if hs := fs.cliHS; hs != nil {
-		for i := range hs.scoreCli {
-			hs.scoreCli[i] += int(to.cliScore[i] - from.cliScore[i])
-		}
-		hs.alertedCli += alerted
-		hs.blacklistedCli += bl
+		hs.cli.move(&from.cliScore, &to.cliScore, alerted, bl)
 		st.touch(hs)
 	}
 	if hs := fs.srvHS; hs != nil {
-		for i := range hs.scoreSrv {
-			hs.scoreSrv[i] += int(to.srvScore[i] - from.srvScore[i])
-		}
-		hs.alertedSrv += alerted
-		hs.blacklistedSrv += bl
+		hs.srv.move(&from.srvScore, &to.srvScore, alerted, bl)
 		st.touch(hs)
 	}
 }

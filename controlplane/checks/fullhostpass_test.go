@@ -14,8 +14,7 @@ import (
 func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.View, now int64, final bool, out []emitItem) []emitItem {
 	st.touched = st.touched[:0] // the incremental pass's list, not used here
 	for hs := range st.hosts.all() {
-		hs.scoreCli, hs.scoreSrv = [NumScoreCats]int{}, [NumScoreCats]int{}
-		hs.alertedCli, hs.alertedSrv, hs.blacklistedCli, hs.blacklistedSrv = 0, 0, 0, 0
+		hs.cli, hs.srv = activeWeight{}, activeWeight{}
 	}
 	active := map[engagedKey]bool{}
 	v.AscendHosts(func(h *flowtable.Host) bool {
@@ -84,25 +83,24 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 			continue
 		}
 		bl := fs.has(alert.FlowBlacklisted)
-		if hs := stateOf(st, fs.cliHS); hs != nil {
-			addScores(&hs.scoreCli, fs.cliScore)
-			hs.alertedCli++
+		add := func(w *activeWeight, score [NumScoreCats]int32) {
+			addScores(&w.score, score)
+			w.alerted++
 			if bl {
-				hs.blacklistedCli++
+				w.blacklisted++
 			}
 		}
+		if hs := stateOf(st, fs.cliHS); hs != nil {
+			add(&hs.cli, fs.cliScore)
+		}
 		if hs := stateOf(st, fs.srvHS); hs != nil {
-			addScores(&hs.scoreSrv, fs.srvScore)
-			hs.alertedSrv++
-			if bl {
-				hs.blacklistedSrv++
-			}
+			add(&hs.srv, fs.srvScore)
 		}
 	}
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
 		v.AscendHosts(func(h *flowtable.Host) bool {
 			hs := st.hosts.get(h.Key)
-			score := float64(sumScores(hs.scoreCli) + sumScores(hs.scoreSrv))
+			score := float64(sumScores(hs.cli.score) + sumScores(hs.srv.score))
 			if score > th && !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}

@@ -19,10 +19,9 @@ type hostState struct {
 	at        int64  // unix ns of the last evaluation (the host's first packet before; 0: not seen yet)
 	evaluated bool
 	c         hostCounters
-	// From its active alerted flows, as of the last pass.
-	scoreCli, scoreSrv             [NumScoreCats]int
-	alertedCli, alertedSrv         int
-	blacklistedCli, blacklistedSrv int
+	// What its active alerted flows weigh on it as client and as server,
+	// as of the last pass.
+	cli, srv activeWeight
 	// Since the host appeared.
 	totAlertedCli, totAlertedSrv         uint64
 	totBlacklistedCli, totBlacklistedSrv uint64
@@ -34,6 +33,24 @@ type hostState struct {
 	local, dropped bool
 
 	mark *passMark // the pass it was last evaluated at (see passMark); nil before
+}
+
+// activeWeight is what a host's active alerted flows weigh on it in one
+// role.
+type activeWeight struct {
+	score       [NumScoreCats]int
+	alerted     int // flows with an alert
+	blacklisted int // of them, blacklisted
+}
+
+// move shifts the weight by a flow's change in that role: its score share
+// from one to the other, and alerted and bl (-1, 0 or 1) more flows.
+func (w *activeWeight) move(from, to *[NumScoreCats]int32, alerted, bl int) {
+	for i := range w.score {
+		w.score[i] += int(to[i] - from[i])
+	}
+	w.alerted += alerted
+	w.blacklisted += bl
 }
 
 // cmpHostStates orders host states by their hosts' keys, as the table
@@ -371,7 +388,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		// host raises them.
 		over := hp.over[:0]
 		for _, hs := range cand {
-			if float64(sumScores(hs.scoreCli)+sumScores(hs.scoreSrv)) > th && !hs.dropped {
+			if float64(sumScores(hs.cli.score)+sumScores(hs.srv.score)) > th && !hs.dropped {
 				over = append(over, hs)
 			}
 		}
@@ -384,7 +401,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			if h == nil {
 				continue
 			}
-			score := float64(sumScores(hs.scoreCli) + sumScores(hs.scoreSrv))
+			score := float64(sumScores(hs.cli.score) + sumScores(hs.srv.score))
 			if !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}

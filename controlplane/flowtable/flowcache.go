@@ -26,20 +26,15 @@ type flowSlot struct {
 	_   [8]byte
 }
 
-// slot picks k's slot: the key's words folded and mixed (splitmix64's
-// finalizer). It only spreads keys; one that collides by design costs its
-// sender a map lookup per packet, as without the cache.
+// slot picks k's slot: the key's words folded and mixed (mix64). It only
+// spreads keys; one that collides by design costs its sender a map lookup
+// per packet, as without the cache.
 func (k *flowKey) slot() uint32 {
 	x := binary.LittleEndian.Uint64(k.a[:8]) ^ binary.LittleEndian.Uint64(k.a[8:])*0x9e3779b97f4a7c15
 	x ^= binary.LittleEndian.Uint64(k.b[:8])*0xc2b2ae3d27d4eb4f ^ binary.LittleEndian.Uint64(k.b[8:])*0x165667b19e3779f9
 	x ^= uint64(k.aPort) | uint64(k.bPort)<<16 | uint64(k.vlan)<<32 | uint64(k.priv)<<48
 	x ^= uint64(k.proto)<<56 ^ uint64(k.retired)<<8
-	x ^= x >> 30
-	x *= 0xbf58476d1ce4e5b9
-	x ^= x >> 27
-	x *= 0x94d049bb133111eb
-	x ^= x >> 31
-	return uint32(x >> (64 - flowCacheBits))
+	return uint32(mix64(x) >> (64 - flowCacheBits))
 }
 
 // get is the flow of k, or nil when its slot holds another key.

@@ -45,8 +45,11 @@ func fillAddr(b *[17]byte, a netip.Addr) {
 // through splitmix64's finalizer, a bijection, so two ports never count as
 // one, and the set's table, which takes a value's low bits for its slot,
 // gets them mixed.
-func portValue(port uint16) uint64 {
-	x := uint64(port) ^ portSeed
+func portValue(port uint16) uint64 { return mix64(uint64(port) ^ portSeed) }
+
+// mix64 is splitmix64's finalizer: a bijection of 64-bit words whose low
+// bits depend on all of its input's.
+func mix64(x uint64) uint64 {
 	x ^= x >> 30
 	x *= 0xbf58476d1ce4e5b9
 	x ^= x >> 27
@@ -60,8 +63,8 @@ var portSeed = maphash.Comparable(hashSeed, uint64(0))
 
 // hashSet counts distinct values kept as seeded 64-bit hashes
 // (addresses, services, DNS names) or mixed (ports), at most maxContacts
-// of them: only their number is ever read. Two values count as one only if their hashes
-// collide, under 1 in 10^12 at the bound. The first value sits in the set
+// of them: only their number is ever read. Two values count as one only
+// if their hashes collide, under 1 in 10^12 at the bound. The first value sits in the set
 // itself, 16 bytes in all, so a host that has one contact of a kind (every
 // client under churn) allocates nothing; the rest go to an open-addressing
 // table indexed by the hashes themselves (no second hash, mostly one

@@ -133,12 +133,7 @@ func (t *Table) applyDeltaLocked(f *Flow, d *flow.Delta) {
 			dir = dirS2C
 		}
 		by := d.Bytes[side]
-		cls := dscpClassOf[d.DSCP[side]&63]
-		if cls != f.dscpClass[dir] && f.pendPkts[dir] > 0 {
-			t.syncFlowLocked(f)
-		}
-		f.dscpClass[dir] = cls
-		t.pendRoomLocked(f, dir)
+		t.pendLocked(f, dir, d.DSCP[side])
 		prev := f.FlagsC2S
 		if dir == dirS2C {
 			prev = f.FlagsS2C

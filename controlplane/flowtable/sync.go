@@ -124,15 +124,19 @@ func (t *Table) syncFlowLocked(f *Flow) {
 	t.rateListLocked(f)
 }
 
-// pendRoomLocked syncs f before one more packet (or kernel delta) of
-// direction dir could overflow its 16-bit pending counts: each adds at
-// most one to a size bucket and one to a flag class, never more than it
-// adds packets. A flow is synced every second anyway; this costs a sync
-// only to one that carries 65,535 packets a way in between.
-func (t *Table) pendRoomLocked(f *Flow, dir int) {
-	if f.pendPkts[dir] >= math.MaxUint16 {
+// pendLocked readies direction dir of f for one more packet (or kernel
+// delta) of DSCP value dscp. Its pending counts are synced first when they
+// belong to another DSCP class, and when one more could overflow them:
+// they are 16-bit, and a packet or delta adds at most one to a size
+// bucket and one to a flag class, never more than it adds packets. A flow
+// is synced every second anyway; the second case costs a sync only to one
+// that carries 65,535 packets a way in between.
+func (t *Table) pendLocked(f *Flow, dir int, dscp uint8) {
+	cls := dscpClassOf[dscp&63]
+	if (cls != f.dscpClass[dir] && f.pendPkts[dir] > 0) || f.pendPkts[dir] >= math.MaxUint16 {
 		t.syncFlowLocked(f)
 	}
+	f.dscpClass[dir] = cls
 }
 
 // bookedCounters are a flow's two hosts' counters of the application and

@@ -467,13 +467,7 @@ func directionOf(f *Flow, p *decode.Packet) int {
 // is pending for the hosts' next sync.
 func (t *Table) countLocked(f *Flow, p *decode.Packet, dir int) {
 	wire := uint64(p.WireLen)
-	cls := dscpClassOf[p.DSCP&63]
-	if cls != f.dscpClass[dir] && f.pendPkts[dir] > 0 {
-		// The pending packets belong to the old class: settle them first.
-		t.syncFlowLocked(f)
-	}
-	f.dscpClass[dir] = cls
-	t.pendRoomLocked(f, dir)
+	t.pendLocked(f, dir, p.DSCP)
 	if dir == dirC2S {
 		f.PktsC2S++
 		f.BytesC2S += wire

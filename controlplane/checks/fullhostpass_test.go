@@ -100,7 +100,7 @@ func (e *Engine) fullHostPass(st *ifState, snap *snapshot, ifc Iface, v flowtabl
 	if th := snap.threshold("score_threshold"); snap.on("score_threshold") && th > 0 {
 		v.AscendHosts(func(h *flowtable.Host) bool {
 			hs := st.hosts.get(h.Key)
-			score := float64(sumScores(hs.cli.score) + sumScores(hs.srv.score))
+			score := float64(hs.score())
 			if score > th && !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}

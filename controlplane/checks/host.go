@@ -53,6 +53,10 @@ func (w *activeWeight) move(from, to *[NumScoreCats]int32, alerted, bl int) {
 	w.blacklisted += bl
 }
 
+// score is the host's score from its active alerted flows, as client and
+// as server.
+func (hs *hostState) score() int { return sumScores(hs.cli.score) + sumScores(hs.srv.score) }
+
 // cmpHostStates orders host states by their hosts' keys, as the table
 // lists hosts.
 func cmpHostStates(a, b *hostState) int {
@@ -388,7 +392,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 		// host raises them.
 		over := hp.over[:0]
 		for _, hs := range cand {
-			if float64(sumScores(hs.cli.score)+sumScores(hs.srv.score)) > th && !hs.dropped {
+			if float64(hs.score()) > th && !hs.dropped {
 				over = append(over, hs)
 			}
 		}
@@ -401,7 +405,7 @@ func (e *Engine) hostPass(st *ifState, snap *snapshot, ifc Iface, v flowtable.Vi
 			if h == nil {
 				continue
 			}
-			score := float64(sumScores(hs.cli.score) + sumScores(hs.srv.score))
+			score := float64(hs.score())
 			if !snap.excl.hostExcluded(h.Key.Addr, alert.HostScoreThresh) {
 				name := h.Key.String()
 				k := engagedKey{alert.TypeID{Family: alert.FamilyHost, ID: alert.HostScoreThresh}, name, roleNone}

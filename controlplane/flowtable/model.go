@@ -40,7 +40,7 @@ type Flow struct {
 
 	// Packets not yet applied to the hosts (see Table.syncLocked), per
 	// direction (dirC2S, dirS2C). The flag and size counts are 16-bit: a
-	// flow is synced before its pending packets reach 65,535 (pendRoom).
+	// flow is synced before its pending packets reach 65,535 (pendLocked).
 	pendPkts  [2]uint64
 	pendBytes [2]uint64
 	pendFlags [2][4]uint16 // syn, synack, finack, rst
